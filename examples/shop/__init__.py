@@ -1,0 +1,1 @@
+"""A shop split into three Skaal modules: ``catalog``, ``cart`` and ``billing``."""

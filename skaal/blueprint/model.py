@@ -1,0 +1,161 @@
+"""The Blueprint: everything an app declared, as frozen, serialisable data.
+
+Decorators record specs on an :class:`~skaal.App`; ``app.blueprint()`` turns
+them into a :class:`Blueprint`.  Nothing downstream (solver, builders, runtime
+wiring) ever looks at the user's classes again: it reads this record.
+
+All quantities are in canonical units: milliseconds, decimal gigabytes,
+events per second, seconds, percent, US dollars per month.  A constraint that
+was not declared is ``None`` here (the decorators use a distinct ``UNSET``
+sentinel, so an explicit ``None`` from the user is rejected, never confused
+with "not declared").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from skaal.declare.grammar import Access, Bound, Consistency, Durability
+
+__all__ = [
+    "KINDS",
+    "Blueprint",
+    "Kind",
+    "MountSpec",
+    "Requirements",
+    "ResourceSpec",
+    "ScheduleSpec",
+    "SourceLocation",
+]
+
+Kind = Literal["map", "collection", "blob", "queue", "topic", "function", "secret"]
+
+#: Every resource kind, in the order tables print them.
+KINDS: tuple[Kind, ...] = ("map", "collection", "blob", "queue", "topic", "function", "secret")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SourceLocation(_Frozen):
+    """Where the user wrote a declaration."""
+
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+class Requirements(_Frozen):
+    """The constraints of one resource; ``None`` means "not declared".
+
+    Rates are per second.  For a queue or topic, ``writes_per_s`` is the
+    declared ``messages`` rate (sends); for a function, ``reads_per_s`` is the
+    declared ``invocations`` rate.
+    """
+
+    read_latency: Bound | None = None
+    write_latency: Bound | None = None
+    durability: Durability | None = None
+    size_gb: float | None = None
+    reads_per_s: float | None = None
+    writes_per_s: float | None = None
+    consistency: Consistency | None = None
+    availability: float | None = None
+    residency: str | None = None
+    ttl_s: float | None = None
+    retention_s: float | None = None
+    access: Access | None = None
+    ordered: bool | None = None
+    max_attempts: int | None = None
+    memory_gb: float | None = None
+    timeout_s: float | None = None
+    backend: str | None = None
+    collocate_with: str | None = None
+
+    def declared(self) -> dict[str, object]:
+        """The constraints that were declared, by field name."""
+        return {k: v for k, v in self if v is not None}
+
+
+class ScheduleSpec(_Frozen):
+    """When a scheduled function fires: a cron expression or a fixed period."""
+
+    cron: str | None = None
+    every_s: float | None = None
+    timezone: str = "UTC"
+
+    def __str__(self) -> str:
+        if self.cron is not None:
+            return f"cron({self.cron}) {self.timezone}"
+        return f"every {self.every_s:g}s"
+
+
+class ResourceSpec(_Frozen):
+    """One declared resource: a piece of state or compute to place on a backend."""
+
+    name: str = Field(description="qualified name: 'Carts' or 'billing.Invoices'")
+    kind: Kind
+    requirements: Requirements = Requirements()
+    location: SourceLocation
+    key_type: str | None = None
+    value_type: str | None = None
+    key_field: str | None = None
+    indexes: tuple[str, ...] = ()
+    schedule: ScheduleSpec | None = None
+    http: bool = False
+    secrets: tuple[str, ...] = ()
+    consumes: str | None = Field(
+        default=None, description="for a function: the queue whose messages it consumes"
+    )
+    subscribes: str | None = Field(
+        default=None, description="for a function: the topic it subscribes to"
+    )
+    python_ref: str | None = Field(
+        default=None, description="'module:qualname' of the user's object, for builders"
+    )
+
+
+class MountSpec(_Frozen):
+    """An ASGI application mounted at a path prefix."""
+
+    path: str
+    python_ref: str
+    location: SourceLocation
+
+
+class Blueprint(_Frozen):
+    """Everything an app declared, sorted by name, ready for the solver."""
+
+    app: str
+    resources: tuple[ResourceSpec, ...] = ()
+    mounts: tuple[MountSpec, ...] = ()
+    budget_usd_month: float | None = None
+    max_backends: int | None = None
+    location: SourceLocation | None = None
+
+    def resource(self, name: str) -> ResourceSpec:
+        """The resource called ``name``; ``KeyError`` if there is none."""
+        for spec in self.resources:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def canonical_json(self) -> str:
+        """JSON with sorted keys and no locations: the solver-relevant content."""
+        data = self.model_dump(mode="json", exclude={"location"})
+        for res in data["resources"]:
+            res.pop("location")
+        for mount in data["mounts"]:
+            mount.pop("location")
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    def content_hash(self) -> str:
+        """A stable hash of what was declared (moving code around does not change it)."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""The ``skaal`` command line."""

@@ -1,0 +1,314 @@
+"""``skaal plan``: choose the cheapest backends that meet every declaration.
+
+Loads the app (:mod:`skaal.cli.app_ref`), the catalog (``--catalog`` or
+``--target``, default the bundled ``local`` catalog), runs
+:func:`skaal.pipeline.plan_blueprint` against the lock file and prints the
+plan, the shared instances, the total and what changed since the last lock.
+
+* ``--pin RES=BACKEND`` forces a placement (repeatable).
+* ``--reoptimize`` lets the solver move resources the lock already placed.
+* ``--no-write`` plans without touching the lock: the pipeline gets a
+  :class:`~skaal.pipeline.DryRunLockStore` instead of the file store.
+* ``--explain RES`` lists every backend for one resource with its cost, or
+  the constraints that rejected it; it never writes the lock.
+* ``--json`` prints one JSON document on stdout and nothing else there.
+
+Exit codes: 0 planned, 1 no feasible plan (the diagnosis is printed and the
+lock is left as it was), 2 usage errors.  rich is imported only for
+human-readable output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from skaal.errors import SkaalError, UnsatisfiableError, UsageError, did_you_mean
+
+if TYPE_CHECKING:
+    from skaal.blueprint.model import Blueprint
+    from skaal.catalog.model import Catalog
+    from skaal.pipeline import LockStore, PlanOutcome
+    from skaal.solver.diagnosis import CandidateReport
+    from skaal.solver.problem import ResourceOptions
+
+__all__ = ["parse_pins", "plan"]
+
+TARGETS = ("local", "aws", "gcp")
+
+
+@click.command("plan")
+@click.argument("app_ref", required=False, metavar="[APP_REF]")
+@click.option(
+    "--catalog",
+    "catalog_ref",
+    metavar="PATH_OR_NAME",
+    help="Catalog file or bundled catalog name (instead of --target).",
+)
+@click.option(
+    "--target",
+    type=click.Choice(TARGETS),
+    help="Plan against the bundled catalog of this target [default: local].",
+)
+@click.option(
+    "--pin",
+    "pins",
+    multiple=True,
+    metavar="RES=BACKEND",
+    help="Force RES onto BACKEND (repeatable).",
+)
+@click.option("--reoptimize", is_flag=True, help="Allow moving resources the lock already placed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan and diff as JSON only.")
+@click.option("--explain", metavar="RES", help="Show every candidate backend for RES and why.")
+@click.option(
+    "--lock",
+    "lock_path",
+    default="skaal.lock",
+    show_default=True,
+    metavar="PATH",
+    help="Lock file, relative to the working directory.",
+)
+@click.option("--no-write", is_flag=True, help="Plan without writing the lock file.")
+def plan(
+    *,
+    app_ref: str | None,
+    catalog_ref: str | None,
+    target: str | None,
+    pins: tuple[str, ...],
+    reoptimize: bool,
+    as_json: bool,
+    explain: str | None,
+    lock_path: str,
+    no_write: bool,
+) -> None:
+    """Plan the cheapest backends meeting every constraint of APP_REF.
+
+    APP_REF is module.path:attr or path/to/file.py:attr (attribute defaults
+    to "app"); without it, [tool.skaal] app in pyproject.toml is used.
+    """
+    try:
+        _run(
+            app_ref=app_ref,
+            catalog_ref=catalog_ref,
+            target=target,
+            pin_args=pins,
+            reoptimize=reoptimize,
+            as_json=as_json,
+            explain=explain,
+            lock_path=lock_path,
+            no_write=no_write,
+        )
+    except SkaalError as exc:
+        if as_json:
+            _emit_json({"error": _error_json(exc)})
+        raise
+
+
+def parse_pins(args: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``("Carts=dynamodb",)`` → ``{"Carts": "dynamodb"}``; ``UsageError`` on bad syntax."""
+    pins: dict[str, str] = {}
+    for arg in args:
+        resource, sep, backend = (part.strip() for part in arg.partition("="))
+        if not sep or not resource or not backend or "=" in backend:
+            raise UsageError(
+                f"--pin {arg!r} is not RESOURCE=BACKEND",
+                where="--pin",
+                fix="write --pin Carts=dynamodb (repeat --pin for more resources)",
+            )
+        if pins.get(resource, backend) != backend:
+            raise UsageError(
+                f"{resource} is pinned twice: to {pins[resource]!r} and to {backend!r}",
+                where="--pin",
+                fix="keep one --pin per resource",
+            )
+        pins[resource] = backend
+    return pins
+
+
+def _run(
+    *,
+    app_ref: str | None,
+    catalog_ref: str | None,
+    target: str | None,
+    pin_args: tuple[str, ...],
+    reoptimize: bool,
+    as_json: bool,
+    explain: str | None,
+    lock_path: str,
+    no_write: bool,
+) -> None:
+    if catalog_ref is not None and target is not None:
+        raise UsageError(
+            "--catalog and --target cannot be used together",
+            fix="use --target for a bundled catalog, or --catalog for a file or catalog name",
+        )
+    pins = parse_pins(pin_args)
+    cwd = Path.cwd()
+    from skaal.cli.app_ref import load_app
+
+    app = load_app(app_ref, cwd=cwd)
+    blueprint = app.blueprint()
+    _check_pins(pins, blueprint)
+    catalog = _load_catalog(catalog_ref, target, cwd=cwd)
+
+    from skaal.pipeline import DryRunLockStore, FileLockStore, plan_blueprint
+
+    lock_file = cwd / lock_path
+    store: LockStore = FileLockStore(lock_file)
+    if explain is not None:
+        _explain(explain, blueprint, catalog, store, pins=pins, as_json=as_json)
+        return
+    if no_write:
+        store = DryRunLockStore(store)
+    outcome = plan_blueprint(blueprint, catalog, lock=store, pins=pins, reoptimize=reoptimize)
+    written = None if no_write else lock_path
+    if as_json:
+        _emit_json(_outcome_json(outcome, written))
+    else:
+        _print_outcome(outcome, written, lock_path)
+
+
+def _check_pins(pins: Mapping[str, str], blueprint: Blueprint) -> None:
+    names = [spec.name for spec in blueprint.resources]
+    for resource in pins:
+        if resource not in names:
+            raise UsageError(
+                f"--pin names {resource!r}, which {blueprint.app} does not declare"
+                f"{did_you_mean(resource, names)}",
+                where="--pin",
+                fix=f"resources: {', '.join(names) or 'none'}",
+            )
+
+
+def _load_catalog(ref: str | None, target: str | None, *, cwd: Path) -> Catalog:
+    from skaal.catalog import catalog_for_target, load_catalog
+    from skaal.catalog.locate import is_path_ref
+
+    if ref is None:
+        return catalog_for_target(target or "local")
+    if is_path_ref(ref):
+        return load_catalog(cwd / ref)
+    return load_catalog(ref)
+
+
+def _print_outcome(outcome: PlanOutcome, written: str | None, lock_path: str) -> None:
+    from skaal.cli.render import make_console, render_diff, render_notes, render_plan
+
+    console = make_console()
+    render_notes(console, outcome.notes)
+    render_plan(console, outcome.plan)
+    render_diff(console, outcome.diff, lock=None if outcome.notes else lock_path)
+    if written is None:
+        console.print(f"{lock_path} not written (--no-write)")
+    else:
+        console.print(f"wrote {written}")
+
+
+def _outcome_json(outcome: PlanOutcome, written: str | None) -> dict[str, Any]:
+    return {
+        "plan": outcome.plan.model_dump(mode="json"),
+        "plan_hash": outcome.plan.content_hash(),
+        "diff": outcome.diff.to_json(),
+        "notes": list(outcome.notes),
+        "lock": written,
+    }
+
+
+def _explain(
+    name: str,
+    blueprint: Blueprint,
+    catalog: Catalog,
+    store: LockStore,
+    *,
+    pins: Mapping[str, str],
+    as_json: bool,
+) -> None:
+    names = [spec.name for spec in blueprint.resources]
+    if name not in names:
+        raise UsageError(
+            f"--explain names {name!r}, which {blueprint.app} does not declare"
+            f"{did_you_mean(name, names)}",
+            where="--explain",
+            fix=f"resources: {', '.join(names) or 'none'}",
+        )
+    from skaal.pipeline import DryRunLockStore, plan_blueprint
+    from skaal.solver.diagnosis import explain as explain_resource
+    from skaal.solver.feasibility import build_problem
+
+    problem = build_problem(blueprint, catalog, pins=pins)
+    options = next(r for r in problem.resources if r.spec.name == name)
+    reports = explain_resource(problem, name)
+    chosen: str | None = None
+    failure: UnsatisfiableError | None = None
+    try:
+        outcome = plan_blueprint(blueprint, catalog, lock=DryRunLockStore(store), pins=pins)
+        chosen = outcome.plan.binding(name).backend
+    except UnsatisfiableError as exc:
+        failure = exc
+    if as_json:
+        data = _explanation_json(options, reports, chosen)
+        if failure is not None:
+            data["error"] = _error_json(failure)
+        _emit_json(data)
+        if failure is not None:
+            raise click.exceptions.Exit(failure.exit_code)
+    else:
+        from skaal.cli.render import make_console, render_explanation
+
+        render_explanation(make_console(), options, reports, chosen=chosen, catalog=catalog.name)
+    if failure is not None:
+        raise failure
+
+
+def _explanation_json(
+    options: ResourceOptions, reports: Sequence[CandidateReport], chosen: str | None
+) -> dict[str, Any]:
+    return {
+        "resource": options.spec.name,
+        "kind": options.spec.kind,
+        "location": str(options.spec.location),
+        "chosen": chosen,
+        "candidates": [
+            {
+                "backend": r.backend,
+                "feasible": r.feasible,
+                "monthly_cost": r.cost,
+                "region": r.region,
+                "cost": [line.model_dump(mode="json") for line in r.lines],
+                "unchecked": list(r.unchecked),
+                "rejections": [
+                    {
+                        "constraint": x.constraint,
+                        "asked": x.asked,
+                        "offered": x.offered,
+                        "relaxation": x.relaxation,
+                    }
+                    for x in r.rejections
+                ],
+            }
+            for r in reports
+        ],
+    }
+
+
+def _error_json(exc: SkaalError) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "type": type(exc).__name__,
+        "message": exc.what,
+        "where": exc.where,
+        "fix": exc.fix,
+        "exit_code": exc.exit_code,
+    }
+    if isinstance(exc, UnsatisfiableError):
+        from skaal.cli.render import diagnosis_text
+
+        data["diagnosis"] = diagnosis_text(exc)
+    return data
+
+
+def _emit_json(data: Mapping[str, Any]) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))

@@ -1,0 +1,1 @@
+"""Stage 1 of the pipeline: decorators and constructors that only record."""

@@ -1,0 +1,764 @@
+"""``App`` and ``Module``: where decorators record what an application declares.
+
+A decorator appends a small spec (with the user's file:line) to the registry
+and returns the user's object unchanged.  No I/O, no solver, no cloud SDK runs
+at decoration time.  ``app.blueprint()`` composes the app with every module
+it ``use``\\ s (namespaced by module name) into a frozen
+:class:`~skaal.blueprint.Blueprint`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Never, TypeVar
+
+from pydantic import BaseModel
+
+from skaal.blueprint.model import (
+    Blueprint,
+    Kind,
+    MountSpec,
+    Requirements,
+    ResourceSpec,
+    ScheduleSpec,
+    SourceLocation,
+)
+from skaal.declare import grammar
+from skaal.declare.constraints import UNSET, Unset, build_requirements
+from skaal.declare.resources import (
+    BlobStore,
+    Collection,
+    Index,
+    Map,
+    Queue,
+    Resource,
+    Secret,
+    Topic,
+    type_arguments,
+    type_name,
+)
+from skaal.declare.schedule import Cron, Every
+from skaal.errors import DeclarationError, did_you_mean
+
+__all__ = ["App", "Module"]
+
+R = TypeVar("R", bound=type[Resource])
+F = TypeVar("F", bound=Callable[..., Any])
+
+_APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,38}[a-z0-9]$")
+_MODULE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,38}$")
+_KIND_DECORATOR: dict[Kind, str] = {
+    "map": "storage",
+    "collection": "storage",
+    "blob": "blob",
+    "queue": "queue",
+    "topic": "topic",
+}
+
+
+def _caller(depth: int = 2) -> SourceLocation:
+    frame = sys._getframe(depth)
+    return SourceLocation(file=frame.f_code.co_filename, line=frame.f_lineno)
+
+
+@dataclass(frozen=True, slots=True)
+class _Declared:
+    """One recorded declaration, before namespacing."""
+
+    name: str
+    kind: Kind
+    target: object
+    requirements: Requirements
+    location: SourceLocation
+    decorator: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Module:
+    """A named group of declarations that an :class:`App` can ``use``.
+
+    ``Module("billing")`` namespaces its resources as ``billing.<Name>``.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._location = _caller()
+        if not isinstance(name, str) or not _MODULE_NAME.match(name):
+            raise DeclarationError(
+                f"module name {name!r} is not valid",
+                where=str(self._location),
+                fix="use lower-case letters, digits and underscores, starting with a letter",
+            )
+        self.name = name
+        self._declared: list[_Declared] = []
+        self._secrets: dict[str, Secret] = {}
+        self._mounts: list[MountSpec] = []
+        self._modules: list[Module] = []
+        self._mount_apps: dict[str, object] = {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+    # -- state -----------------------------------------------------------------
+
+    def storage(
+        self,
+        *,
+        read_latency: str | Unset = UNSET,
+        write_latency: str | Unset = UNSET,
+        durability: str | Unset = UNSET,
+        size: str | Unset = UNSET,
+        reads: str | Unset = UNSET,
+        writes: str | Unset = UNSET,
+        consistency: str | Unset = UNSET,
+        availability: str | Unset = UNSET,
+        residency: str | Unset = UNSET,
+        ttl: str | Unset = UNSET,
+        access: str | Unset = UNSET,
+        backend: str | Unset = UNSET,
+        collocate_with: type[Resource] | str | Unset = UNSET,
+        **unknown: Never,
+    ) -> Callable[[R], R]:
+        """Declare a ``Map`` or ``Collection`` and what it needs."""
+        values = dict(locals())
+        return self._resource_decorator("storage", values, _caller())
+
+    def blob(
+        self,
+        *,
+        read_latency: str | Unset = UNSET,
+        write_latency: str | Unset = UNSET,
+        durability: str | Unset = UNSET,
+        size: str | Unset = UNSET,
+        reads: str | Unset = UNSET,
+        writes: str | Unset = UNSET,
+        availability: str | Unset = UNSET,
+        residency: str | Unset = UNSET,
+        ttl: str | Unset = UNSET,
+        backend: str | Unset = UNSET,
+        collocate_with: type[Resource] | str | Unset = UNSET,
+        **unknown: Never,
+    ) -> Callable[[R], R]:
+        """Declare a ``BlobStore`` and what it needs."""
+        values = dict(locals())
+        return self._resource_decorator("blob", values, _caller())
+
+    def queue(
+        self,
+        *,
+        durability: str | Unset = UNSET,
+        messages: str | Unset = UNSET,
+        retention: str | Unset = UNSET,
+        availability: str | Unset = UNSET,
+        residency: str | Unset = UNSET,
+        ordered: bool | Unset = UNSET,
+        max_attempts: int | Unset = UNSET,
+        backend: str | Unset = UNSET,
+        **unknown: Never,
+    ) -> Callable[[R], R]:
+        """Declare a ``Queue`` and what it needs."""
+        values = dict(locals())
+        return self._resource_decorator("queue", values, _caller())
+
+    def topic(
+        self,
+        *,
+        durability: str | Unset = UNSET,
+        messages: str | Unset = UNSET,
+        retention: str | Unset = UNSET,
+        availability: str | Unset = UNSET,
+        residency: str | Unset = UNSET,
+        backend: str | Unset = UNSET,
+        **unknown: Never,
+    ) -> Callable[[R], R]:
+        """Declare a ``Topic`` and what it needs."""
+        values = dict(locals())
+        return self._resource_decorator("topic", values, _caller())
+
+    def _resource_decorator(
+        self, decorator: str, values: dict[str, Any], location: SourceLocation
+    ) -> Callable[[R], R]:
+        values.pop("self")
+        values.update(values.pop("unknown"))
+        at = f"@{self._label()}.{decorator}"
+
+        def record(cls: R) -> R:
+            if not isinstance(cls, type) or not issubclass(cls, Resource) or cls in _BASES:
+                raise DeclarationError(
+                    f"{at} decorates {_describe(cls)}, which is not a Map, Collection, "
+                    "BlobStore, Queue or Topic subclass",
+                    where=str(location),
+                    fix="subclass one of them, e.g. class Carts(Map[str, Cart]): ...",
+                )
+            kind = cls.__skaal_kind__
+            if _KIND_DECORATOR[kind] != decorator:
+                raise DeclarationError(
+                    f"{at} cannot declare {_display_name(cls)}, a {kind}",
+                    where=str(location),
+                    fix=f"use @{self._label()}.{_KIND_DECORATOR[kind]}(...) for a {kind}",
+                )
+            requirements = build_requirements(
+                values,
+                kind=kind,
+                subject=f"class {_display_name(cls)}",
+                decorator=at,
+                location=location,
+            )
+            extra = _describe_types(cls, kind, location)
+            self._add(_Declared(_display_name(cls), kind, cls, requirements, location, at, extra))
+            return cls
+
+        return record
+
+    # -- compute ---------------------------------------------------------------
+
+    def function(
+        self,
+        *,
+        memory: str | Unset = UNSET,
+        timeout: str | Unset = UNSET,
+        invocations: str | Unset = UNSET,
+        availability: str | Unset = UNSET,
+        residency: str | Unset = UNSET,
+        backend: str | Unset = UNSET,
+        secrets: tuple[Secret, ...] | list[Secret] = (),
+        http: bool = True,
+        **unknown: Never,
+    ) -> Callable[[F], F]:
+        """Declare a function; by default it is also served over HTTP."""
+        values = dict(locals())
+        return self._function_decorator("function", values, None, _caller())
+
+    def schedule(
+        self,
+        trigger: Cron | Every,
+        *,
+        memory: str | Unset = UNSET,
+        timeout: str | Unset = UNSET,
+        availability: str | Unset = UNSET,
+        residency: str | Unset = UNSET,
+        backend: str | Unset = UNSET,
+        secrets: tuple[Secret, ...] | list[Secret] = (),
+        **unknown: Never,
+    ) -> Callable[[F], F]:
+        """Declare a function that runs on a ``Cron(...)`` or ``Every(...)`` trigger."""
+        location = _caller()
+        if not isinstance(trigger, Cron | Every):
+            raise DeclarationError(
+                f"@{self._label()}.schedule needs a Cron(...) or Every(...), got {trigger!r}",
+                where=str(location),
+                fix="e.g. @app.schedule(Cron('0 * * * *')) or @app.schedule(Every('5m'))",
+            )
+        if "invocations" in unknown:
+            raise DeclarationError(
+                f"@{self._label()}.schedule does not take invocations=: "
+                "a scheduled function runs as often as its trigger says",
+                where=str(location),
+                fix="remove invocations=, or use @app.function for a function called on demand",
+            )
+        values = dict(locals())
+        values.pop("trigger")
+        values.pop("location")
+        values["http"] = False
+        return self._function_decorator("schedule", values, trigger.spec(), location)
+
+    def _function_decorator(
+        self,
+        decorator: str,
+        values: dict[str, Any],
+        schedule: ScheduleSpec | None,
+        location: SourceLocation,
+    ) -> Callable[[F], F]:
+        values.pop("self")
+        values.update(values.pop("unknown"))
+        secrets = values.pop("secrets")
+        http = values.pop("http")
+        at = f"@{self._label()}.{decorator}"
+        for secret in secrets:
+            if not isinstance(secret, Secret):
+                raise DeclarationError(
+                    f"{at}: secrets must be Secret objects, got {secret!r}",
+                    where=str(location),
+                    fix="write secrets=[Secret('API_KEY')]",
+                )
+        if not isinstance(http, bool):
+            raise DeclarationError(
+                f"{at}: http must be True or False, got {http!r}", where=str(location)
+            )
+
+        def record(fn: F) -> F:
+            if not callable(fn):
+                raise DeclarationError(
+                    f"{at} decorates {_describe(fn)}, which is not a function",
+                    where=str(location),
+                    fix=f"put {at}(...) directly above a def or async def",
+                )
+            name = _display_name(fn)
+            requirements = build_requirements(
+                values,
+                kind="function",
+                subject=f"function {name}",
+                decorator=at,
+                location=location,
+            )
+            for secret in secrets:
+                self._add_secret(secret, location)
+            extra = {
+                "schedule": schedule,
+                "http": http,
+                "secrets": tuple(sorted(s.name for s in secrets)),
+            }
+            self._add(_Declared(name, "function", fn, requirements, location, at, extra))
+            return fn
+
+        return record
+
+    # -- consumers and subscribers ---------------------------------------------
+
+    def consumer(self, queue: type[Queue[Any]]) -> Callable[[F], F]:
+        """Declare a consumer of ``queue``: ``@app.consumer(Emails)`` above a function."""
+        return self._trigger_decorator("consumer", queue, Queue, _caller())
+
+    def subscriber(self, topic: type[Topic[Any]]) -> Callable[[F], F]:
+        """Declare a subscriber of ``topic``: ``@app.subscriber(Events)`` above a function."""
+        return self._trigger_decorator("subscriber", topic, Topic, _caller())
+
+    def _trigger_decorator(
+        self, decorator: str, source: object, base: type, location: SourceLocation
+    ) -> Callable[[F], F]:
+        at = f"@{self._label()}.{decorator}"
+        if not (isinstance(source, type) and issubclass(source, base) and source is not base):
+            raise DeclarationError(
+                f"{at} needs a {base.__name__} subclass, got {_describe(source)}",
+                where=str(location),
+                fix=f"pass the declared class, e.g. {at}(Emails)",
+            )
+
+        def record(fn: F) -> F:
+            self._add_trigger(fn, source, base, location, at)
+            return fn
+
+        return record
+
+    def _add_trigger(
+        self, fn: object, source: type, base: type, location: SourceLocation, at: str
+    ) -> None:
+        if not callable(fn):
+            raise DeclarationError(
+                f"{at} decorates {_describe(fn)}, which is not a function",
+                where=str(location),
+                fix=f"put {at}(...) directly above a def or async def",
+            )
+        field_name = "consumes" if base is Queue else "subscribes"
+        extra = {"http": False, field_name: _ref(source)}
+        self._add(_Declared(_display_name(fn), "function", fn, Requirements(), location, at, extra))
+
+    def declared_objects(self) -> dict[tuple[str, Kind], object]:
+        """The user's objects by (qualified name, kind): classes, functions, ``Secret``\\ s."""
+        out: dict[tuple[str, Kind], object] = {}
+        for name, declared, _ in self._scoped():
+            out.setdefault((name, declared.kind), declared.target)
+        return out
+
+    def _scoped(self) -> list[tuple[str, _Declared, str]]:
+        """Every declaration with its qualified name and module prefix."""
+        scoped: list[tuple[str, _Declared, str]] = [
+            (d.name, d, "") for d in self._with_class_triggers()
+        ]
+        for module in self._modules:
+            prefix = f"{module.name}."
+            scoped += [
+                (d.name if d.kind == "secret" else prefix + d.name, d, prefix)
+                for d in module._with_class_triggers()
+            ]
+        return scoped
+
+    def _with_class_triggers(self) -> list[_Declared]:
+        """Declarations plus consumers/subscribers recorded on the declared classes."""
+        out = list(self._declared)
+        for declared in self._declared:
+            target = declared.target
+            if declared.kind not in ("queue", "topic") or not isinstance(target, type):
+                continue
+            attribute, decorator, field_name = _CLASS_TRIGGERS[declared.kind]
+            for fn, location in target.__dict__.get(attribute, ()):
+                at = f"@{_display_name(target)}.{decorator}"
+                extra = {"http": False, field_name: _ref(target)}
+                out.append(
+                    _Declared(
+                        _display_name(fn), "function", fn, Requirements(), location, at, extra
+                    )
+                )
+        return out
+
+    # -- secrets and mounts ----------------------------------------------------
+
+    def secret(self, name: str, *, required: bool = True, description: str = "") -> Secret:
+        """Declare a secret and return it: ``STRIPE = app.secret("STRIPE_KEY")``."""
+        secret = Secret(name, required=required, description=description)
+        self._add_secret(secret, _caller())
+        return secret
+
+    def _add_secret(self, secret: Secret, location: SourceLocation) -> None:
+        known = self._secrets.get(secret.name)
+        if known is not None and known != secret:
+            raise DeclarationError(
+                f"secret {secret.name!r} is declared twice with different options",
+                where=str(location),
+                fix="declare it once and pass the same Secret object around",
+            )
+        if known is None:
+            self._secrets[secret.name] = secret
+            self._add(_Declared(secret.name, "secret", secret, Requirements(), location, "secret"))
+
+    def mount(self, path: str, asgi_app: object) -> None:
+        """Serve an ASGI application (FastAPI, Starlette...) under ``path``."""
+        location = _caller()
+        if not isinstance(path, str) or not re.match(r"^/[A-Za-z0-9_\-/]*$", path):
+            raise DeclarationError(
+                f"mount path {path!r} is not a URL path",
+                where=str(location),
+                fix="use a path starting with '/', e.g. app.mount('/api', api)",
+            )
+        if not callable(asgi_app):
+            raise DeclarationError(
+                f"app.mount({path!r}, ...) got {asgi_app!r}, which is not an ASGI application",
+                where=str(location),
+                fix="pass the ASGI app object itself, e.g. a FastAPI() instance",
+            )
+        normal = path.rstrip("/") or "/"
+        for other in self._mounts:
+            if other.path == normal:
+                raise DeclarationError(
+                    f"path {normal!r} is mounted twice",
+                    where=str(location),
+                    fix=f"mount each path once; the other mount is at {other.location}",
+                )
+        self._mounts.append(MountSpec(path=normal, python_ref=_ref(asgi_app), location=location))
+        self._mount_apps[normal] = asgi_app
+
+    # -- internals -------------------------------------------------------------
+
+    def _label(self) -> str:
+        return "app" if isinstance(self, App) else self.name
+
+    def _add(self, declared: _Declared) -> None:
+        for other in self._declared:
+            if other.target is declared.target and declared.kind != "secret":
+                raise DeclarationError(
+                    f"{declared.name} is declared twice",
+                    where=str(declared.location),
+                    fix=f"keep one decorator; the first is at {other.location}",
+                )
+            if other.name == declared.name and other.kind == declared.kind:
+                raise DeclarationError(
+                    f"two {declared.kind}s are named {declared.name!r} in {self._label()}",
+                    where=str(declared.location),
+                    fix=f"rename one; the other is at {other.location}",
+                )
+        self._declared.append(declared)
+
+
+_BASES: frozenset[type] = frozenset({Resource, Map, Collection, BlobStore, Queue, Topic})
+
+
+def _display_name(obj: object) -> str:
+    """The name a declaration is known by: its qualified name without ``<locals>`` scopes.
+
+    A class declared inside a factory function is ``Carts``, not
+    ``make_app.<locals>.Carts``: the name ends up in cloud resource names.
+    """
+    qualname = getattr(obj, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return repr(obj)
+    return qualname.rsplit(".<locals>.", maxsplit=1)[-1]
+
+
+def _describe(obj: object) -> str:
+    if isinstance(obj, type):
+        return f"class {_display_name(obj)}"
+    if callable(obj) and hasattr(obj, "__qualname__"):
+        return f"function {_display_name(obj)}"
+    return f"{obj!r} (a {type(obj).__name__})"
+
+
+def _ref(obj: object) -> str:
+    module = getattr(obj, "__module__", None) or type(obj).__module__
+    name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+    return f"{module}:{name}"
+
+
+def _describe_types(cls: type[Resource], kind: Kind, location: SourceLocation) -> dict[str, Any]:
+    where = str(location)
+    if kind == "map":
+        args = type_arguments(cls, Map)
+        if len(args) != 2:
+            raise DeclarationError(
+                f"{_display_name(cls)} subclasses Map without key and value types",
+                where=where,
+                fix=f"write class {_display_name(cls)}(Map[str, YourValue]): ...",
+            )
+        return {"key_type": type_name(args[0]), "value_type": type_name(args[1])}
+    if kind in ("queue", "topic"):
+        base = Queue if kind == "queue" else Topic
+        args = type_arguments(cls, base)
+        if len(args) != 1:
+            raise DeclarationError(
+                f"{_display_name(cls)} subclasses {base.__name__} without a message type",
+                where=where,
+                fix=f"write class {_display_name(cls)}({base.__name__}[YourMessage]): ...",
+            )
+        return {"value_type": type_name(args[0])}
+    if kind == "collection":
+        return _describe_collection(cls, where)
+    return {}
+
+
+def _describe_collection(cls: type[Resource], where: str) -> dict[str, Any]:
+    args = type_arguments(cls, Collection)
+    model = args[0] if len(args) == 1 else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise DeclarationError(
+            f"{_display_name(cls)} needs a pydantic model: Collection[YourModel]",
+            where=where,
+            fix="define class YourModel(pydantic.BaseModel) and subclass Collection[YourModel]",
+        )
+    fields = sorted(model.model_fields)
+    key = getattr(cls, "key", None)
+    if key is None:
+        if "id" not in model.model_fields:
+            raise DeclarationError(
+                f"{_display_name(cls)} does not say which field of {model.__name__} is its key",
+                where=where,
+                fix=f"add key = '<field>' to the class body; fields: {', '.join(fields)}",
+            )
+        key = "id"
+    if key not in model.model_fields:
+        raise DeclarationError(
+            f"{_display_name(cls)}.key = {key!r} is not a field of "
+            f"{model.__name__}{did_you_mean(key, fields)}",
+            where=where,
+            fix=f"fields: {', '.join(fields)}",
+        )
+    indexes: list[str] = []
+    for attr, value in vars(cls).items():
+        if isinstance(value, Index):
+            if value.field not in model.model_fields:
+                raise DeclarationError(
+                    f"{_display_name(cls)}.{attr} = Index({value.field!r}): no such field in "
+                    f"{model.__name__}{did_you_mean(value.field, fields)}",
+                    where=where,
+                    fix=f"fields: {', '.join(fields)}",
+                )
+            indexes.append(value.field)
+    return {
+        "key_type": type_name(model.model_fields[key].annotation),
+        "value_type": type_name(model),
+        "key_field": key,
+        "indexes": tuple(sorted(set(indexes))),
+    }
+
+
+class App(Module):
+    """A Skaal application: ``App("shop", budget="$200/month", max_backends=3)``.
+
+    ``budget`` caps the plan's total monthly cost; ``max_backends`` caps how
+    many distinct backends the plan may use.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        budget: str | Unset = UNSET,
+        max_backends: int | Unset = UNSET,
+    ) -> None:
+        location = _caller()
+        if not isinstance(name, str) or not _APP_NAME.match(name):
+            raise DeclarationError(
+                f"app name {name!r} is not valid",
+                where=str(location),
+                fix="use 2-40 lower-case letters, digits and dashes, starting with a letter "
+                "(it names cloud resources)",
+            )
+        self.name = name
+        self._location = location
+        self._declared = []
+        self._secrets = {}
+        self._mounts = []
+        self._mount_apps = {}
+        self._modules = []
+        self.budget_usd_month: float | None = None
+        self.max_backends: int | None = None
+        if budget is not UNSET:
+            try:
+                self.budget_usd_month = grammar.parse_money(budget)
+            except grammar.GrammarError as exc:
+                raise DeclarationError(
+                    f"bad budget: {exc.message}",
+                    where=str(location),
+                    fix=f"accepted: {exc.accepted}",
+                ) from None
+        if max_backends is not UNSET:
+            if (
+                isinstance(max_backends, bool)
+                or not isinstance(max_backends, int)
+                or max_backends < 1
+            ):
+                raise DeclarationError(
+                    f"max_backends={max_backends!r} is not a positive integer",
+                    where=str(location),
+                    fix="write max_backends=3 (or omit it for no limit)",
+                )
+            self.max_backends = max_backends
+
+    def use(self, module: Module) -> Module:
+        """Compose a module into this app; its resources are named ``module.Name``."""
+        location = _caller()
+        if not isinstance(module, Module) or isinstance(module, App):
+            raise DeclarationError(
+                f"app.use() takes a Module, got {module!r}",
+                where=str(location),
+                fix="create it with Module('name') and declare resources on it",
+            )
+        if any(m.name == module.name for m in self._modules):
+            raise DeclarationError(
+                f"a module named {module.name!r} is already used by this app",
+                where=str(location),
+                fix="give each module a distinct name",
+            )
+        self._modules.append(module)
+        return module
+
+    def blueprint(self) -> Blueprint:
+        """Compose every declaration into a frozen, sorted Blueprint."""
+        # (qualified name, declaration, namespace prefix of its module)
+        scoped = self._scoped()
+        mounts = list(self._mounts)
+        for module in self._modules:
+            mounts += module._mounts
+        data = [(name, d) for name, d, _ in scoped if d.kind in _DATA_KINDS]
+        by_ref = {_ref(d.target): name for name, d in data}
+        names = {name for name, _ in data}
+        messaging: dict[tuple[str, Kind], str] = {
+            (_ref(d.target), d.kind): name for name, d, _ in scoped if d.kind in ("queue", "topic")
+        }
+        specs: dict[tuple[str, Kind], ResourceSpec] = {}
+        secrets: dict[str, _Declared] = {}
+        for name, declared, prefix in scoped:
+            requirements = declared.requirements
+            if requirements.collocate_with is not None:
+                peer = _resolve_peer(
+                    requirements.collocate_with, name, prefix, declared, by_ref=by_ref, names=names
+                )
+                requirements = requirements.model_copy(update={"collocate_with": peer})
+            key = (name, declared.kind)
+            if declared.kind == "secret":
+                first = secrets.setdefault(name, declared)
+                if first.target != declared.target:
+                    raise DeclarationError(
+                        f"secret {name!r} is declared twice with different options",
+                        where=str(declared.location),
+                        fix=f"declare it once; the other declaration is at {first.location}",
+                    )
+                if key in specs:
+                    continue
+            if key in specs:
+                raise DeclarationError(
+                    f"two {declared.kind}s are named {name!r} once modules are composed",
+                    where=str(declared.location),
+                    fix="rename one of them",
+                )
+            extra = dict(declared.extra)
+            triggers: tuple[tuple[str, Kind], ...] = (
+                ("consumes", "queue"),
+                ("subscribes", "topic"),
+            )
+            for field_name, source_kind in triggers:
+                if field_name in extra:
+                    extra[field_name] = _resolve_source(
+                        extra[field_name], source_kind, messaging, declared
+                    )
+            specs[key] = ResourceSpec(
+                name=name,
+                kind=declared.kind,
+                requirements=requirements,
+                location=declared.location,
+                python_ref=None if declared.kind == "secret" else _ref(declared.target),
+                **extra,
+            )
+        seen_paths: set[str] = set()
+        for mount in mounts:
+            if mount.path in seen_paths:
+                raise DeclarationError(
+                    f"path {mount.path!r} is mounted twice", where=str(mount.location)
+                )
+            seen_paths.add(mount.path)
+        return Blueprint(
+            app=self.name,
+            resources=tuple(sorted(specs.values(), key=lambda s: (s.name, s.kind))),
+            mounts=tuple(sorted(mounts, key=lambda m: m.path)),
+            budget_usd_month=self.budget_usd_month,
+            max_backends=self.max_backends,
+            location=self._location,
+        )
+
+
+_DATA_KINDS: frozenset[Kind] = frozenset({"map", "collection", "blob"})
+
+#: kind → (class attribute the decorator records on, decorator name, ResourceSpec field)
+_CLASS_TRIGGERS: dict[Kind, tuple[str, str, str]] = {
+    "queue": ("__skaal_consumers__", "consumer", "consumes"),
+    "topic": ("__skaal_subscribers__", "subscriber", "subscribes"),
+}
+
+
+def _resolve_source(
+    ref: str, kind: Kind, messaging: dict[tuple[str, Kind], str], declared: _Declared
+) -> str:
+    """The qualified name of the queue/topic a consumer/subscriber reads from."""
+    name = messaging.get((ref, kind))
+    if name is None:
+        shown = ref.rsplit(":", maxsplit=1)[-1]
+        raise DeclarationError(
+            f"{declared.decorator} on {declared.name}: {shown} is not a {kind} this app declares",
+            where=str(declared.location),
+            fix=f"declare it with @app.{kind}(...) on the app or a module it uses",
+        )
+    return name
+
+
+def _resolve_peer(
+    peer: str,
+    name: str,
+    prefix: str,
+    declared: _Declared,
+    *,
+    by_ref: dict[str, str],
+    names: set[str],
+) -> str:
+    """The qualified name of a co-location peer: a class, a local name or a full name."""
+    if peer in by_ref:
+        resolved = by_ref[peer]
+    elif prefix + peer in names:
+        resolved = prefix + peer
+    else:
+        resolved = peer
+    if resolved == name:
+        raise DeclarationError(
+            f"{name} is co-located with itself",
+            where=str(declared.location),
+            fix="name another resource in collocate_with=",
+        )
+    if resolved not in names:
+        shown = peer.rsplit(":", maxsplit=1)[-1]
+        raise DeclarationError(
+            f"{name} is co-located with {shown!r}, which is not a Map, Collection or "
+            f"BlobStore this app declares{did_you_mean(shown, names)}",
+            where=str(declared.location),
+            fix="declare that resource on the app or a module it uses, or pass the class itself"
+            f"; declared: {', '.join(sorted(names)) or 'none'}",
+        )
+    return resolved

@@ -1,0 +1,341 @@
+"""The resource base classes a user subclasses, and ``Index`` / ``Secret``.
+
+A user writes ``class Carts(Map[str, Cart]): ...`` and decorates it with
+``@app.storage(...)``.  These bases carry the *kind* and the type
+parameters, and a typed async facade: ``await Carts.get("k")`` is a
+classmethod typed with a self-type (``cls: type[Map[K, V]]``), so a type
+checker infers ``Cart | None``.  Each facade method delegates to the client
+the *active runtime* bound to the class (:mod:`skaal.runtime.active`);
+with no runtime active it raises a ``SkaalRuntimeError`` saying how to start
+one.  Declaring and reading a declaration never performs I/O; the
+``consumer`` / ``subscriber`` decorators only record.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from skaal.blueprint.model import Kind, SourceLocation
+from skaal.declare.location import user_location
+from skaal.errors import DeclarationError
+
+__all__ = [
+    "BlobStore",
+    "Collection",
+    "Index",
+    "Map",
+    "Queue",
+    "Resource",
+    "Secret",
+    "Topic",
+    "type_arguments",
+    "type_name",
+]
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+    from skaal.runtime.clients.queue import TopicSubscription
+    from skaal.runtime.ports import BlobInfo, BlobStream, DeadLetter, Page
+
+K = TypeVar("K")
+V = TypeVar("V")
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _client(cls: type) -> Any:
+    from skaal.runtime.active import client_for
+
+    return client_for(cls)
+
+
+def _record(cls: type, attribute: str, fn: Callable[..., Any], decorator: str) -> None:
+    """Append ``(fn, location)`` to the class's own list of consumers/subscribers."""
+    if not callable(fn):
+        raise DeclarationError(
+            f"@{cls.__qualname__}.{decorator} decorates {fn!r}, which is not a function",
+            where=str(user_location()),
+            fix=f"put @{cls.__qualname__}.{decorator} directly above a def or async def",
+        )
+    records: list[tuple[Callable[..., Any], SourceLocation]] = list(cls.__dict__.get(attribute, ()))
+    records.append((fn, user_location()))
+    setattr(cls, attribute, tuple(records))
+
+
+class Resource:
+    """Base of every declarable resource class."""
+
+    __skaal_kind__: ClassVar[Kind]
+
+
+class Map(Resource, Generic[K, V]):
+    """A key-value map: ``class Carts(Map[str, Cart]): ...``.
+
+    ``ttl`` arguments are seconds; a declared ``ttl`` is the default.
+    """
+
+    __skaal_kind__: ClassVar[Kind] = "map"
+
+    @classmethod
+    async def get(cls: type[Map[K, V]], key: K) -> V | None:
+        """The value at ``key``, or ``None``."""
+        return await _client(cls).get(key)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def set(cls: type[Map[K, V]], key: K, value: V, *, ttl: float | None = None) -> None:
+        """Store ``value`` at ``key`` (expiring after ``ttl`` seconds if given)."""
+        await _client(cls).set(key, value, ttl=ttl)
+
+    @classmethod
+    async def delete(cls: type[Map[K, V]], key: K) -> bool:
+        """Remove ``key``; whether it was present."""
+        return await _client(cls).delete(key)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def contains(cls: type[Map[K, V]], key: K) -> bool:
+        return await _client(cls).contains(key)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def get_many(cls: type[Map[K, V]], keys: Iterable[K]) -> dict[K, V]:
+        """The present keys among ``keys`` with their values."""
+        return await _client(cls).get_many(keys)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def set_many(
+        cls: type[Map[K, V]], items: Mapping[K, V], *, ttl: float | None = None
+    ) -> None:
+        await _client(cls).set_many(items, ttl=ttl)
+
+    @classmethod
+    async def items(
+        cls: type[Map[K, V]], *, prefix: str = "", limit: int = 100, cursor: str | None = None
+    ) -> Page[tuple[K, V]]:
+        """Entries in key order, ``limit`` per page; pass ``page.cursor`` for the next."""
+        return await _client(cls).items(  # type: ignore[no-any-return]
+            prefix=prefix, limit=limit, cursor=cursor
+        )
+
+    @classmethod
+    async def increment(
+        cls: type[Map[K, int]], key: K, by: int = 1, *, ttl: float | None = None
+    ) -> int:
+        """Atomically add ``by`` to an ``int`` value (absent counts as 0); the new value."""
+        return await _client(cls).increment(key, by, ttl=ttl)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def update(
+        cls: type[Map[K, V]],
+        key: K,
+        fn: Callable[[V | None], V],
+        *,
+        ttl: float | None = None,
+    ) -> V:
+        """Atomically replace the value with ``fn(current)``; ``fn`` must be pure."""
+        return await _client(cls).update(key, fn, ttl=ttl)  # type: ignore[no-any-return]
+
+
+class Collection(Resource, Generic[T]):
+    """Documents of a pydantic model, keyed by one field, queryable by ``Index``es.
+
+    ``key`` names the key field (default: ``id`` when the model has one)::
+
+        class Todos(Collection[Todo]):
+            key = "id"
+            by_owner = Index("owner")
+    """
+
+    __skaal_kind__: ClassVar[Kind] = "collection"
+    key: ClassVar[str | None] = None
+
+    @classmethod
+    async def put(cls: type[Collection[T]], document: T) -> None:
+        """Insert or replace ``document`` (by its key field)."""
+        await _client(cls).put(document)
+
+    @classmethod
+    async def get(cls: type[Collection[T]], key: object) -> T | None:
+        return await _client(cls).get(key)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def delete(cls: type[Collection[T]], key: object) -> bool:
+        return await _client(cls).delete(key)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def find(
+        cls: type[Collection[T]],
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        where: Mapping[str, object] | None = None,
+        **filters: object,
+    ) -> Page[T]:
+        """Documents whose indexed fields equal ``filters``, in key order, paginated."""
+        return await _client(cls).find(  # type: ignore[no-any-return]
+            limit=limit, cursor=cursor, where=where, **filters
+        )
+
+
+class BlobStore(Resource):
+    """Binary objects by key, with content types: ``class Uploads(BlobStore): ...``."""
+
+    __skaal_kind__: ClassVar[Kind] = "blob"
+
+    @classmethod
+    async def put(
+        cls,
+        key: str,
+        data: bytes | BinaryIO | Any,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: Mapping[str, str] | None = None,
+    ) -> BlobInfo:
+        """Store bytes, a binary file or an async iterable of bytes at ``key``, atomically."""
+        return await _client(cls).put(  # type: ignore[no-any-return]
+            key, data, content_type=content_type, metadata=metadata
+        )
+
+    @classmethod
+    async def get(cls, key: str) -> bytes:
+        """The whole blob (``BlobNotFoundError`` if absent)."""
+        return await _client(cls).get(key)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def open(cls, key: str, *, chunk_size: int = 1 << 16) -> BlobStream:
+        """The blob's info and an async iterator over its chunks."""
+        return await _client(cls).open(key, chunk_size=chunk_size)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def stat(cls, key: str) -> BlobInfo | None:
+        return await _client(cls).stat(key)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def exists(cls, key: str) -> bool:
+        return await _client(cls).exists(key)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def delete(cls, key: str) -> bool:
+        return await _client(cls).delete(key)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def list(
+        cls, *, prefix: str = "", limit: int = 100, cursor: str | None = None
+    ) -> Page[BlobInfo]:
+        """Blob infos in key order, ``limit`` per page."""
+        return await _client(cls).list(  # type: ignore[no-any-return]
+            prefix=prefix, limit=limit, cursor=cursor
+        )
+
+
+class Queue(Resource, Generic[T]):
+    """Messages of type ``T`` delivered at least once to one consumer.
+
+    Declare the consumer with ``@Emails.consumer`` (or ``@app.consumer(Emails)``).
+    """
+
+    __skaal_kind__: ClassVar[Kind] = "queue"
+    __skaal_consumers__: ClassVar[tuple[tuple[Callable[..., Any], SourceLocation], ...]] = ()
+
+    @classmethod
+    async def send(cls: type[Queue[T]], message: T, *, delay: float = 0.0) -> str:
+        """Enqueue ``message``; its id."""
+        return await _client(cls).send(message, delay=delay)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def dead_letters(
+        cls: type[Queue[T]], *, limit: int = 100
+    ) -> builtins.list[DeadLetter[T]]:
+        """Messages that failed every attempt, with their last error."""
+        return await _client(cls).dead_letters(limit=limit)  # type: ignore[no-any-return]
+
+    @classmethod
+    def consumer(cls, fn: F) -> F:
+        """Record ``fn`` as this queue's consumer (``@Emails.consumer``); returns it unchanged."""
+        _record(cls, "__skaal_consumers__", fn, "consumer")
+        return fn
+
+
+class Topic(Resource, Generic[T]):
+    """Messages of type ``T`` fanned out to every subscriber (``@Events.subscriber``)."""
+
+    __skaal_kind__: ClassVar[Kind] = "topic"
+    __skaal_subscribers__: ClassVar[tuple[tuple[Callable[..., Any], SourceLocation], ...]] = ()
+
+    @classmethod
+    async def publish(cls: type[Topic[T]], message: T) -> int:
+        """Deliver ``message`` to every subscription; how many received it."""
+        return await _client(cls).publish(message)  # type: ignore[no-any-return]
+
+    @classmethod
+    async def subscribe(cls: type[Topic[T]], name: str) -> TopicSubscription[T]:
+        """The named subscription (created if new); it sees messages published from now."""
+        return await _client(cls).subscribe(name)  # type: ignore[no-any-return]
+
+    @classmethod
+    def subscriber(cls, fn: F) -> F:
+        """Record ``fn`` as a subscriber of this topic; returns it unchanged."""
+        _record(cls, "__skaal_subscribers__", fn, "subscriber")
+        return fn
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """A secondary index on a field of a ``Collection``'s model."""
+
+    field: str
+
+
+_SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A named secret, read from the environment locally and a vault in the cloud.
+
+    ``Secret("STRIPE_KEY")``; the name is an environment-variable style name.
+    """
+
+    name: str
+    required: bool = True
+    description: str = ""
+
+    def value(self) -> str | None:
+        """The secret's value in the active runtime (``None`` if optional and unset)."""
+        from skaal.runtime.active import active_runtime
+
+        return active_runtime().secret(self.name)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _SECRET_NAME.match(self.name):
+            raise DeclarationError(
+                f"Secret name {self.name!r} is not an environment-variable name",
+                where=str(user_location()),
+                fix="use upper-case letters, digits and underscores, e.g. Secret('STRIPE_KEY')",
+            )
+
+
+def type_arguments(cls: type, base: type) -> tuple[Any, ...]:
+    """The type arguments ``cls`` gave ``base`` (``Map[str, Cart]`` → ``(str, Cart)``)."""
+    for parent in getattr(cls, "__orig_bases__", ()):
+        if typing.get_origin(parent) is base:
+            return typing.get_args(parent)
+    for parent in cls.__mro__[1:]:
+        if parent is not base and issubclass(parent, base):
+            found = type_arguments(parent, base)
+            if found:
+                return found
+    return ()
+
+
+def type_name(tp: object) -> str:
+    """A readable, stable name for a type argument."""
+    if isinstance(tp, type):
+        if tp.__module__ == "builtins":
+            return tp.__qualname__
+        return f"{tp.__module__}.{tp.__qualname__}"
+    return repr(tp).replace("typing.", "")

@@ -1,0 +1,240 @@
+"""How Skaal turns declarations into running infrastructure, stage by stage.
+
+Data flows one way; each stage returns a new frozen record and never mutates
+its input.  Side effects are confined to the stages that say so.
+
+1. **Declarations** (:mod:`skaal.declare`).  Decorators such as
+   ``@app.storage(read_latency="< 10ms")`` record a spec with the user's
+   ``file:line`` on the :class:`~skaal.App` and return the user's class
+   unchanged.  Side effects: none (no I/O, no solver, no cloud SDK).
+
+2. **Blueprint** (:mod:`skaal.blueprint`).  ``app.blueprint()`` composes the
+   app and its modules into a sorted, hashable record in canonical units.
+   Nothing downstream looks at the user's classes again.  Side effects: none.
+
+3. **Catalog** (:mod:`skaal.catalog`).  The backends a provider offers, with
+   performance, limits and sourced prices, loaded from TOML and layered
+   (bundled < user file < ``extends``).  Side effects: reads catalog files.
+
+4. **Solver** (:mod:`skaal.solver`).  A pure function of (blueprint, catalog,
+   previous plan, pins): a plain-Python feasibility filter per resource, then
+   an exact optimisation of the remaining choices (z3 only for coupled
+   groups).  Infeasible inputs raise :class:`~skaal.errors.UnsatisfiableError`
+   carrying a diagnosis.  Side effects: none; the only package importing z3.
+
+5. **Plan and lock** (:mod:`skaal.plan`).  The chosen backend per resource,
+   costs, reasons and the prices used, written to ``skaal.lock``.  The
+   previous lock feeds stage 4 so placements stay put unless
+   ``--reoptimize`` is asked for; :func:`~skaal.plan.diff.diff_plans` says
+   what moved.  Side effects: reads and writes the lock, through a
+   :class:`LockStore`.
+
+6. **Builders → artifacts** read a Plan (never the solver) and generate
+   deployable files; **deploy** hands them to the deploy engine.  Side
+   effects: writes the artifact directory; deploy changes the cloud.
+
+7. The **local runtime** is a second consumer of a Plan: it wires each
+   resource to the implementation its binding names.
+
+This module runs stages 2 to 5 for ``skaal plan``.  "Plan without writing"
+(``--no-write``, ``--explain``) is not a flag threaded through the code: the
+caller passes a different :class:`LockStore` (:class:`DryRunLockStore` reads
+the real lock and keeps the write in memory), the way a dry-run deploy swaps
+the executor rather than asking every step whether it is real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from skaal.errors import PlanError
+from skaal.plan.diff import PlanDiff, diff_plans
+
+if TYPE_CHECKING:
+    from skaal.blueprint.model import Blueprint
+    from skaal.catalog.model import Catalog
+    from skaal.declare.app import App
+    from skaal.plan.model import Plan
+
+__all__ = [
+    "DryRunLockStore",
+    "FileLockStore",
+    "LockStore",
+    "MemoryLockStore",
+    "PlanOutcome",
+    "Solver",
+    "plan_app",
+    "plan_blueprint",
+]
+
+
+class LockStore(Protocol):
+    """Where the previous plan comes from and the new one goes."""
+
+    @property
+    def location(self) -> str:
+        """Human-readable place of the lock, for messages."""
+        ...
+
+    def read(self) -> Plan | None:
+        """The stored plan, or ``None`` if there is none yet."""
+        ...
+
+    def write(self, plan: Plan) -> None:
+        """Store ``plan`` (replacing the previous one)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileLockStore:
+    """The lock file on disk (``skaal.lock``), written atomically."""
+
+    path: Path
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def read(self) -> Plan | None:
+        from skaal.plan.lock import read_lock
+
+        return read_lock(self.path)
+
+    def write(self, plan: Plan) -> None:
+        from skaal.plan.lock import write_lock
+
+        write_lock(plan, self.path)
+
+
+@dataclass(slots=True)
+class MemoryLockStore:
+    """A lock held in memory: for tests and for programs embedding the planner."""
+
+    plan: Plan | None = None
+    writes: list[Plan] = field(default_factory=list)
+
+    @property
+    def location(self) -> str:
+        return "<memory>"
+
+    def read(self) -> Plan | None:
+        return self.plan
+
+    def write(self, plan: Plan) -> None:
+        self.plan = plan
+        self.writes.append(plan)
+
+
+@dataclass(slots=True)
+class DryRunLockStore:
+    """Reads another store; keeps writes in memory so nothing on disk changes."""
+
+    inner: LockStore
+    written: Plan | None = None
+
+    @property
+    def location(self) -> str:
+        return self.inner.location
+
+    def read(self) -> Plan | None:
+        return self.inner.read()
+
+    def write(self, plan: Plan) -> None:
+        self.written = plan
+
+
+class Solver(Protocol):
+    """The signature of :func:`skaal.solver.solve`."""
+
+    def __call__(
+        self,
+        blueprint: Blueprint,
+        catalog: Catalog,
+        *,
+        previous: Plan | None = None,
+        pins: Mapping[str, str] = ...,
+        reoptimize: bool = False,
+    ) -> Plan: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOutcome:
+    """A new plan, the lock it replaced, and what changed."""
+
+    plan: Plan
+    previous: Plan | None
+    """The plan read from the lock (``None`` if none, or if it was for another app)."""
+    diff: PlanDiff
+    notes: tuple[str, ...] = ()
+    """Things the user should know, e.g. why the previous lock was not reused."""
+
+
+def plan_app(
+    app: App,
+    catalog: Catalog,
+    *,
+    lock: LockStore,
+    pins: Mapping[str, str] | None = None,
+    reoptimize: bool = False,
+    solver: Solver | None = None,
+) -> PlanOutcome:
+    """Plan ``app`` against ``catalog``, reusing and then replacing the lock.
+
+    Raises :class:`~skaal.errors.UnsatisfiableError` (nothing written) when no
+    plan meets every constraint.
+    """
+    return plan_blueprint(
+        app.blueprint(), catalog, lock=lock, pins=pins, reoptimize=reoptimize, solver=solver
+    )
+
+
+def plan_blueprint(
+    blueprint: Blueprint,
+    catalog: Catalog,
+    *,
+    lock: LockStore,
+    pins: Mapping[str, str] | None = None,
+    reoptimize: bool = False,
+    solver: Solver | None = None,
+) -> PlanOutcome:
+    """:func:`plan_app` for an already-built blueprint."""
+    if solver is None:
+        from skaal.solver import solve as solver_fn
+
+        solver = solver_fn
+    unreadable: tuple[str, ...] = ()
+    try:
+        stored = lock.read()
+    except PlanError as exc:
+        if not reoptimize:
+            raise
+        stored, unreadable = None, (f"ignoring an unreadable lock: {exc.what}",)
+    previous, notes = _reusable(stored, blueprint, catalog, lock.location)
+    notes = unreadable + notes
+    plan = solver(
+        blueprint, catalog, previous=previous, pins=dict(pins or {}), reoptimize=reoptimize
+    )
+    lock.write(plan)
+    return PlanOutcome(plan=plan, previous=previous, diff=diff_plans(previous, plan), notes=notes)
+
+
+def _reusable(
+    stored: Plan | None, blueprint: Blueprint, catalog: Catalog, where: str
+) -> tuple[Plan | None, tuple[str, ...]]:
+    """The stored plan if it may anchor stability, and a note if it may not."""
+    if stored is None:
+        return None, ()
+    if stored.app != blueprint.app:
+        return None, (
+            f"{where} holds a plan for app {stored.app!r}, not {blueprint.app!r}: "
+            "planning from scratch and replacing it",
+        )
+    if stored.provider != catalog.provider:
+        return None, (
+            f"{where} was planned for provider {stored.provider!r}, not "
+            f"{catalog.provider!r}: planning from scratch and replacing it",
+        )
+    return stored, ()

@@ -1,0 +1,125 @@
+"""What changed between the previous plan (the lock) and a new one.
+
+``diff_plans(old, new)`` compares bindings by resource name:
+
+* **added**: in ``new`` only (a new declaration, or the first plan at all);
+* **removed**: in ``old`` only (a declaration was deleted);
+* **changed**: in both, with another backend, region or shared instance, or a
+  monthly cost that differs by at least half a cent;
+
+plus the total monthly cost before and after.  The diff is frozen data; the
+CLI renders it (``+ Carts → dynamodb $2.40``) and ``--json`` serialises it
+with :meth:`PlanDiff.to_json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from skaal.plan.model import Binding, Plan
+
+__all__ = ["BindingChange", "PlanDiff", "diff_plans"]
+
+_CENT = 0.005
+
+
+@dataclass(frozen=True, slots=True)
+class BindingChange:
+    """One resource whose placement or cost changed."""
+
+    old: Binding
+    new: Binding
+
+    @property
+    def resource(self) -> str:
+        return self.new.resource
+
+    @property
+    def backend_changed(self) -> bool:
+        return (self.old.backend, self.old.region, self.old.instance) != (
+            self.new.backend,
+            self.new.region,
+            self.new.instance,
+        )
+
+    @property
+    def cost_delta(self) -> float:
+        return self.new.monthly_cost - self.old.monthly_cost
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDiff:
+    """Bindings added, removed and changed, and the total cost before and after."""
+
+    added: tuple[Binding, ...]
+    removed: tuple[Binding, ...]
+    changed: tuple[BindingChange, ...]
+    old_total: float | None
+    """``None`` when there was no previous plan."""
+    new_total: float
+
+    @property
+    def first_plan(self) -> bool:
+        return self.old_total is None
+
+    @property
+    def total_delta(self) -> float:
+        return self.new_total - (self.old_total or 0.0)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing a reader would notice changed."""
+        return (
+            not (self.added or self.removed or self.changed)
+            and self.old_total is not None
+            and abs(self.total_delta) < _CENT
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "first_plan": self.first_plan,
+            "added": [_brief(b) for b in self.added],
+            "removed": [_brief(b) for b in self.removed],
+            "changed": [
+                {"resource": c.resource, "old": _brief(c.old), "new": _brief(c.new)}
+                for c in self.changed
+            ],
+            "old_total": self.old_total,
+            "new_total": self.new_total,
+            "total_delta": self.total_delta,
+            "empty": self.is_empty,
+        }
+
+
+def _brief(binding: Binding) -> dict[str, Any]:
+    return {
+        "resource": binding.resource,
+        "backend": binding.backend,
+        "region": binding.region,
+        "instance": binding.instance,
+        "monthly_cost": binding.monthly_cost,
+    }
+
+
+def diff_plans(old: Plan | None, new: Plan) -> PlanDiff:
+    """Compare ``new`` with ``old`` (``None``: everything is added)."""
+    before = {b.resource: b for b in old.bindings} if old is not None else {}
+    after = {b.resource: b for b in new.bindings}
+    changed = tuple(
+        BindingChange(old=before[name], new=after[name])
+        for name in sorted(before.keys() & after.keys())
+        if _differs(before[name], after[name])
+    )
+    return PlanDiff(
+        added=tuple(after[name] for name in sorted(after.keys() - before.keys())),
+        removed=tuple(before[name] for name in sorted(before.keys() - after.keys())),
+        changed=changed,
+        old_total=old.total_monthly_cost if old is not None else None,
+        new_total=new.total_monthly_cost,
+    )
+
+
+def _differs(old: Binding, new: Binding) -> bool:
+    moved = (old.backend, old.region, old.instance) != (new.backend, new.region, new.instance)
+    return moved or abs(new.monthly_cost - old.monthly_cost) >= _CENT

@@ -1,0 +1,117 @@
+"""The Plan: which backend serves each resource, at what cost, and why.
+
+Produced by :func:`skaal.solver.solve`, written to ``skaal.lock``, read by the
+builders and the runtime.  Frozen and canonical: the same inputs give the same
+plan and therefore the same :meth:`Plan.content_hash`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from skaal.blueprint.model import Kind
+from skaal.catalog.model import Price, Provider
+
+__all__ = [
+    "PLAN_SCHEMA_VERSION",
+    "Binding",
+    "BindingStatus",
+    "CostLine",
+    "Plan",
+    "PlanStatus",
+    "SharedInstance",
+    "UsedPrice",
+]
+
+PLAN_SCHEMA_VERSION = 1
+
+BindingStatus = Literal["chosen", "kept", "pinned"]
+"""``chosen`` by optimisation, ``kept`` from the previous lock, ``pinned`` by the user."""
+
+PlanStatus = Literal["optimal", "best_found"]
+"""``best_found`` means the solver hit its time limit before proving optimality."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class CostLine(_Frozen):
+    """One price component applied to one resource's workload."""
+
+    component: str
+    quantity: float = Field(description="workload quantity in the component's unit")
+    monthly: float
+
+
+class Binding(_Frozen):
+    """One resource placed on one backend."""
+
+    resource: str
+    kind: Kind
+    backend: str
+    implementation: str
+    region: str
+    instance: str | None = Field(
+        default=None, description="shared instance id, e.g. 'redis#1'; None if dedicated"
+    )
+    monthly_cost: float = Field(description="this resource's own cost (not shared fixed fees)")
+    cost: tuple[CostLine, ...] = ()
+    status: BindingStatus = "chosen"
+    reason: str
+
+
+class SharedInstance(_Frozen):
+    """One instance of a shared backend and the resources it hosts."""
+
+    id: str
+    backend: str
+    fixed_monthly: float
+    resources: tuple[str, ...]
+
+
+class UsedPrice(_Frozen):
+    """The catalog price of a backend the plan uses, frozen into the lock."""
+
+    backend: str
+    price: Price
+
+
+class Plan(_Frozen):
+    """The solver's answer for one blueprint against one catalog."""
+
+    schema_version: int = PLAN_SCHEMA_VERSION
+    app: str
+    catalog: str
+    provider: Provider
+    region: str
+    blueprint_hash: str
+    catalog_hash: str
+    bindings: tuple[Binding, ...]
+    instances: tuple[SharedInstance, ...] = ()
+    prices: tuple[UsedPrice, ...] = ()
+    total_monthly_cost: float
+    status: PlanStatus = "optimal"
+    reoptimize_savings: float = Field(
+        default=0.0, description="monthly saving available with --reoptimize (0 if none)"
+    )
+
+    def binding(self, resource: str) -> Binding:
+        """The binding of ``resource``; ``KeyError`` if absent."""
+        for binding in self.bindings:
+            if binding.resource == resource:
+                return binding
+        raise KeyError(resource)
+
+    def backends_used(self) -> tuple[str, ...]:
+        return tuple(sorted({b.backend for b in self.bindings}))
+
+    def canonical_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()

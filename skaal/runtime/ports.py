@@ -1,0 +1,332 @@
+"""The backend interfaces: small protocols over *encoded* data.
+
+Every backend (memory, SQLite and the filesystem now; Redis, PostgreSQL,
+DynamoDB, S3, SQS, Firestore, GCS later) implements one or more of these
+protocols.  They speak only in encoded form -- keys are ``str``, values are
+``bytes`` -- so a backend never sees a user type.  The typed clients in
+:mod:`skaal.runtime.clients` do the encoding (pydantic) and build everything
+that can be built once on top of a small surface: ``Map.update`` is a
+compare-and-set loop in the client, retry back-off and dead-lettering are
+decided by the queue client, cursors are made opaque by the client.
+
+Pagination is keyset based.  A backend returns a :class:`Chunk`, whose
+``next`` is a backend *position* (for SQLite and memory: the last key
+returned; for DynamoDB it would be a serialised ``LastEvaluatedKey``) or
+``None`` when there is nothing more.  The client wraps the position into an
+opaque cursor string (:func:`encode_cursor`, URL-safe base64 of the
+position) and hands the user a :class:`Page`.
+
+A backend *provider* (one per implementation per runtime: one SQLite file,
+one data directory) owns connections and threads; it hands out one store per
+resource.  Providers and stores have ``open()`` / ``close()``.
+
+Time is injected: every provider receives a ``Clock`` (seconds since the
+epoch, like :func:`time.time`), so TTL expiry, visibility timeouts and retry
+back-off are tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, Protocol, TypeAlias, TypeVar
+
+from skaal.blueprint.model import ResourceSpec
+from skaal.declare.grammar import Durability
+from skaal.errors import SkaalRuntimeError
+
+__all__ = [
+    "BackendSettings",
+    "BlobBackend",
+    "BlobInfo",
+    "BlobStream",
+    "Chunk",
+    "Clock",
+    "DeadLetter",
+    "Delivery",
+    "DocumentBackend",
+    "IndexValue",
+    "KeyValueBackend",
+    "Page",
+    "Provider",
+    "QueueBackend",
+    "SecretBackend",
+    "Subscription",
+    "TopicBackend",
+    "decode_cursor",
+    "encode_cursor",
+]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+Clock: TypeAlias = Callable[[], float]
+"""Seconds since the epoch, as :func:`time.time` returns them."""
+
+IndexValue: TypeAlias = str | int | float | bool | None
+"""A value of an indexed field, in JSON form (non-scalars are canonical JSON text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk(Generic[T_co]):
+    """One page as a backend returns it: items and the raw position after them."""
+
+    items: tuple[T_co, ...]
+    next: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T_co]):
+    """One page as a client returns it; pass ``cursor`` back to get the next page.
+
+    ``cursor`` is ``None`` on the last page.  Cursors are opaque strings.
+    """
+
+    items: tuple[T_co, ...]
+    cursor: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def encode_cursor(position: str | None) -> str | None:
+    """An opaque cursor for a backend position (URL-safe base64, no padding)."""
+    if position is None:
+        return None
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *, resource: str) -> str | None:
+    """The backend position inside ``cursor``; a clear error if it was not ours."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return base64.urlsafe_b64decode(padded.encode("ascii")).decode()
+    except (ValueError, binascii.Error, UnicodeError):
+        from skaal.runtime.errors import InvalidCursorError
+
+        raise InvalidCursorError(
+            f"{cursor[:40]!r} is not a cursor returned by {resource}",
+            where=resource,
+            fix="pass the `cursor` of the previous page unchanged, or None for the first page",
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    """What is known about a stored blob without reading it."""
+
+    key: str
+    size: int
+    content_type: str
+    etag: str
+    modified: float
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BlobStream:
+    """An open blob: its info and its content, read in chunks."""
+
+    info: BlobInfo
+    chunks: AsyncIterator[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery(Generic[T_co]):
+    """One received message; ``attempt`` counts receives, starting at 1."""
+
+    id: str
+    body: T_co
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter(Generic[T_co]):
+    """A message that failed ``max_attempts`` times, with the last error."""
+
+    id: str
+    body: T_co
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackendSettings:
+    """What a provider is configured from."""
+
+    app: str
+    data_dir: Path
+    project_dir: Path
+    env: Mapping[str, str]
+    clock: Clock
+    durability: Durability = "durable"
+    """The strongest durability any resource bound to this provider declared."""
+
+
+class KeyValueBackend(Protocol):
+    """A map of ``str`` keys to ``bytes`` values (``Map``)."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def get(self, key: str) -> bytes | None: ...
+    async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The present keys only."""
+        ...
+
+    async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None: ...
+    async def set_many(self, items: Mapping[str, bytes], *, ttl: float | None = None) -> None: ...
+    async def delete(self, key: str) -> bool:
+        """``True`` if the key was present."""
+        ...
+
+    async def contains(self, key: str) -> bool: ...
+    async def scan(
+        self, *, prefix: str = "", limit: int, after: str | None = None
+    ) -> Chunk[tuple[str, bytes]]:
+        """Entries in key order (code-point order), keys starting with ``prefix``."""
+        ...
+
+    async def increment(self, key: str, by: int, *, ttl: float | None = None) -> int:
+        """Atomically add ``by`` to the JSON integer at ``key`` (absent = 0)."""
+        ...
+
+    async def compare_and_set(
+        self, key: str, expected: bytes | None, value: bytes, *, ttl: float | None = None
+    ) -> bool:
+        """Store ``value`` only if the current value is ``expected`` (``None`` = absent)."""
+        ...
+
+
+class DocumentBackend(Protocol):
+    """Documents by key, findable by equality on declared index fields (``Collection``)."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def put(self, key: str, document: bytes, fields: Mapping[str, IndexValue]) -> None: ...
+    async def get(self, key: str) -> bytes | None: ...
+    async def delete(self, key: str) -> bool: ...
+    async def find(
+        self, filters: Mapping[str, IndexValue], *, limit: int, after: str | None = None
+    ) -> Chunk[bytes]:
+        """Documents whose fields equal every filter, in key order."""
+        ...
+
+
+class BlobBackend(Protocol):
+    """Binary objects by validated key (``BlobStore``)."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def put(
+        self,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str,
+        metadata: Mapping[str, str],
+    ) -> BlobInfo: ...
+    async def open_read(self, key: str, *, chunk_size: int) -> BlobStream | None: ...
+    async def stat(self, key: str) -> BlobInfo | None: ...
+    async def delete(self, key: str) -> bool: ...
+    async def list(
+        self, *, prefix: str = "", limit: int, after: str | None = None
+    ) -> Chunk[BlobInfo]: ...
+
+
+class QueueBackend(Protocol):
+    """At-least-once messages with a visibility timeout (``Queue``)."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def send(self, body: bytes, *, delay: float = 0.0) -> str:
+        """Enqueue; returns the message id."""
+        ...
+
+    async def receive(
+        self, *, max_messages: int, visibility_timeout: float
+    ) -> list[Delivery[bytes]]:
+        """Visible messages, oldest first, hidden for ``visibility_timeout`` seconds."""
+        ...
+
+    async def ack(self, message_id: str) -> None:
+        """Remove a delivered message for good."""
+        ...
+
+    async def retry(self, message_id: str, *, delay: float) -> None:
+        """Make a delivered message visible again after ``delay`` seconds."""
+        ...
+
+    async def dead_letter(self, message_id: str, *, error: str) -> None:
+        """Move a delivered message to the dead-letter store."""
+        ...
+
+    async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]: ...
+    async def depth(self) -> int:
+        """Messages not yet acknowledged or dead-lettered (visible or not)."""
+        ...
+
+
+class Subscription(Protocol[T_co]):
+    """A named subscription to a topic: every message published after it exists."""
+
+    @property
+    def name(self) -> str: ...
+    async def get(self, *, timeout: float | None = None) -> T_co | None:
+        """The next message, or ``None`` after ``timeout`` seconds (``None`` = wait)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class TopicBackend(Protocol):
+    """Fan-out: every subscription receives every message (``Topic``)."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def publish(self, body: bytes) -> int:
+        """Deliver to every subscription; returns how many received it."""
+        ...
+
+    async def subscribe(self, name: str) -> Subscription[bytes]:
+        """The subscription called ``name``, created if new (same name = same queue)."""
+        ...
+
+
+class SecretBackend(Protocol):
+    """Secret values by name (``Secret``)."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def get(self, name: str) -> str | None: ...
+
+
+class Provider(Protocol):
+    """One implementation's shared state for a runtime; hands out per-resource stores.
+
+    A method for a kind the implementation does not serve raises
+    :class:`~skaal.runtime.errors.UnsupportedKindError`.
+    """
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    def key_value(self, spec: ResourceSpec) -> KeyValueBackend: ...
+    def documents(self, spec: ResourceSpec) -> DocumentBackend: ...
+    def blobs(self, spec: ResourceSpec) -> BlobBackend: ...
+    def queue(self, spec: ResourceSpec) -> QueueBackend: ...
+    def topic(self, spec: ResourceSpec) -> TopicBackend: ...
+    def secrets(self) -> SecretBackend: ...
+
+
+def unsupported(implementation: str, kind: str) -> SkaalRuntimeError:
+    """The error a provider raises for a kind it does not serve."""
+    from skaal.runtime.errors import UnsupportedKindError
+
+    return UnsupportedKindError(
+        f"backend implementation {implementation!r} does not serve a {kind}",
+        fix="re-plan (skaal plan) so the resource is bound to a backend that serves it",
+    )

@@ -1,0 +1,458 @@
+"""``Runtime``: the plan made real -- one open backend per binding, typed clients per class.
+
+``async with Runtime.open(app, plan, data_dir=...) as rt:`` does, in order:
+
+1. reads the Blueprint (from the App, or given) and checks every declared
+   state resource has a binding in the Plan (a stale plan fails here);
+2. creates one *provider* per implementation the plan uses, through the
+   backend registry (:mod:`skaal.runtime.backends`) -- the runtime honours
+   the plan: a resource bound to ``sqlite`` lives in the app's SQLite file;
+3. opens a store per resource, resolves secrets (a missing required secret
+   fails startup, naming every missing one), creates the subscriptions of
+   declared topic subscribers (so they see every message from the start);
+4. activates itself in the current context (see :mod:`skaal.runtime.active`)
+   so ``await Carts.get("k")`` works, and on exit closes everything.
+
+Typed clients are built on first use, from the declared class's type
+arguments (``Map[str, Cart]`` → keys ``str``, values ``Cart``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import types
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, overload
+
+from pydantic import BaseModel
+
+from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
+from skaal.declare.app import App
+from skaal.declare.grammar import DURABILITY_LEVELS, Durability
+from skaal.declare.resources import (
+    BlobStore,
+    Collection,
+    Map,
+    Queue,
+    Resource,
+    Secret,
+    Topic,
+    type_arguments,
+)
+from skaal.plan.model import Binding, Plan
+from skaal.runtime.active import ACTIVE
+from skaal.runtime.backends import FACTORIES, ProviderFactory, create_provider
+from skaal.runtime.clients import (
+    BlobClient,
+    CollectionClient,
+    MapClient,
+    QueueClient,
+    RetryPolicy,
+    TopicClient,
+    TopicSubscription,
+)
+from skaal.runtime.codecs import KeyCodec, ValueCodec
+from skaal.runtime.errors import MissingSecretError, NotBoundError
+from skaal.runtime.ports import BackendSettings, Clock, Provider
+
+__all__ = ["DEFAULT_DATA_DIR", "Consumer", "Runtime", "Subscriber"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+DEFAULT_DATA_DIR = Path(".skaal") / "data"
+"""Where local backends keep their files, relative to the project directory."""
+
+_STATE_KINDS: frozenset[Kind] = frozenset({"map", "collection", "blob", "queue", "topic"})
+
+AnyClient = (
+    MapClient[Any, Any] | CollectionClient[Any] | BlobClient | QueueClient[Any] | TopicClient[Any]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    """A declared queue consumer: its function spec, the function, its queue's client."""
+
+    spec: ResourceSpec
+    handler: Callable[..., Any]
+    queue: QueueClient[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A declared topic subscriber, with its own named subscription."""
+
+    spec: ResourceSpec
+    handler: Callable[..., Any]
+    subscription: TopicSubscription[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    spec: ResourceSpec
+    binding: Binding
+    store: Any
+
+
+class Runtime:
+    """The clients of one app for one plan.  Create with :meth:`Runtime.open`."""
+
+    def __init__(
+        self,
+        blueprint: Blueprint,
+        plan: Plan,
+        *,
+        objects: Mapping[tuple[str, Kind], object],
+        settings: BackendSettings,
+        retry: RetryPolicy,
+    ) -> None:
+        self.blueprint = blueprint
+        self.plan = plan
+        self.settings = settings
+        self._objects = dict(objects)
+        self._retry = retry
+        self._bound: dict[str, _Bound] = {}
+        self._providers: dict[str, Provider] = {}
+        self._secrets: dict[str, str | None] = {}
+        self._clients: dict[type, Any] = {}
+        self._named: dict[str, AnyClient] = {}
+        self._subscriptions: dict[str, tuple[ResourceSpec, TopicSubscription[Any]]] = {}
+        self._by_ref = {
+            s.python_ref: s.name
+            for s in blueprint.resources
+            if s.kind in _STATE_KINDS and s.python_ref
+        }
+        self._by_object = {
+            id(obj): name for (name, kind), obj in self._objects.items() if kind in _STATE_KINDS
+        }
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        app: App | Blueprint,
+        plan: Plan,
+        *,
+        data_dir: Path | str | None = None,
+        env: Mapping[str, str] | None = None,
+        project_dir: Path | str | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        factories: Mapping[str, ProviderFactory] = FACTORIES,
+    ) -> AsyncIterator[Runtime]:
+        """Open every backend the plan binds, activate, yield, then close everything.
+
+        ``data_dir`` defaults to ``.skaal/data`` under ``project_dir`` (default:
+        the working directory); ``env`` defaults to ``os.environ``; ``clock``
+        (seconds since the epoch) is injectable for tests.
+        """
+        import os
+
+        project = Path(project_dir) if project_dir is not None else Path.cwd()
+        blueprint = app.blueprint() if isinstance(app, App) else app
+        objects = app.declared_objects() if isinstance(app, App) else {}
+        settings = BackendSettings(
+            app=blueprint.app,
+            data_dir=Path(data_dir) if data_dir is not None else project / DEFAULT_DATA_DIR,
+            project_dir=project,
+            env=dict(os.environ if env is None else env),
+            clock=clock or time.time,
+        )
+        runtime = cls(
+            blueprint, plan, objects=objects, settings=settings, retry=retry or RetryPolicy()
+        )
+        try:
+            await runtime._start(factories)
+            with runtime.activate():
+                yield runtime
+        finally:
+            await runtime._stop()
+
+    @contextmanager
+    def activate(self) -> Iterator[Runtime]:
+        """Make this runtime the active one in the current context (e.g. per request)."""
+        previous = ACTIVE.get()
+        ACTIVE.set(self)
+        try:
+            yield self
+        finally:
+            ACTIVE.set(previous)
+
+    async def _start(self, factories: Mapping[str, ProviderFactory]) -> None:
+        specs = [s for s in self.blueprint.resources if s.kind in (*_STATE_KINDS, "secret")]
+        bindings = {b.resource: b for b in self.plan.bindings}
+        unbound = [s for s in specs if s.name not in bindings]
+        if unbound:
+            names = ", ".join(f"{s.name} ({s.location})" for s in unbound)
+            raise NotBoundError(
+                f"the plan has no binding for {names}: it was made before these were declared",
+                where=names,
+                fix="re-plan so every resource has a backend",
+                command="skaal plan",
+            )
+        strongest: dict[str, Durability] = {}
+        for spec in specs:
+            impl = bindings[spec.name].implementation
+            level = spec.requirements.durability or "persistent"
+            known = strongest.get(impl, "ephemeral")
+            strongest[impl] = max(known, level, key=DURABILITY_LEVELS.index)
+        for impl in sorted(strongest):
+            settings = BackendSettings(
+                app=self.settings.app,
+                data_dir=self.settings.data_dir,
+                project_dir=self.settings.project_dir,
+                env=self.settings.env,
+                clock=self.settings.clock,
+                durability=strongest[impl],
+            )
+            owner = next(s.name for s in specs if bindings[s.name].implementation == impl)
+            provider = create_provider(impl, settings, factories=factories, resource=owner)
+            await provider.open()
+            self._providers[impl] = provider
+        missing: list[str] = []
+        for spec in specs:
+            binding = bindings[spec.name]
+            provider = self._providers[binding.implementation]
+            if spec.kind == "secret":
+                secret_store = provider.secrets()
+                value = await secret_store.get(spec.name)
+                self._secrets[spec.name] = value
+                declared = self._objects.get((spec.name, "secret"))
+                required = declared.required if isinstance(declared, Secret) else True
+                if value is None and required:
+                    missing.append(spec.name)
+                continue
+            store = _store(provider, spec)
+            await store.open()
+            self._bound[spec.name] = _Bound(spec, binding, store)
+        if missing:
+            raise MissingSecretError(
+                f"required secret{'s' if len(missing) > 1 else ''} "
+                f"{', '.join(missing)} {'have' if len(missing) > 1 else 'has'} no value",
+                where=str(self.settings.project_dir / ".env"),
+                fix="set "
+                + ", ".join(f"{n}=..." for n in missing)
+                + " in the environment or in .env in the project directory",
+            )
+        for spec in self.blueprint.resources:
+            if spec.kind == "function" and spec.subscribes is not None:
+                topic = self.client_named(spec.subscribes)
+                assert isinstance(topic, TopicClient)
+                self._subscriptions[spec.name] = (spec, await topic.subscribe(spec.name))
+
+    async def _stop(self) -> None:
+        for _, subscription in self._subscriptions.values():
+            await subscription.close()
+        for bound in reversed(list(self._bound.values())):
+            await bound.store.close()
+        for provider in reversed(list(self._providers.values())):
+            await provider.close()
+        self._bound.clear()
+        self._providers.clear()
+        self._subscriptions.clear()
+
+    # -- clients -------------------------------------------------------------------
+
+    @overload
+    def client(self, resource: type[Map[K, V]]) -> MapClient[K, V]: ...
+    @overload
+    def client(self, resource: type[Collection[M]]) -> CollectionClient[M]: ...
+    @overload
+    def client(self, resource: type[BlobStore]) -> BlobClient: ...
+    @overload
+    def client(self, resource: type[Queue[T]]) -> QueueClient[T]: ...
+    @overload
+    def client(self, resource: type[Topic[T]]) -> TopicClient[T]: ...
+    def client(self, resource: type[Resource]) -> AnyClient:
+        """The typed client bound to the declared class ``resource``."""
+        cached = self._clients.get(resource)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        name = self._by_object.get(id(resource)) or self._by_ref.get(_ref(resource))
+        if name is None:
+            raise NotBoundError(
+                f"{resource.__qualname__} is not a resource of app {self.blueprint.app!r}",
+                fix="declare it with @app.storage/blob/queue/topic, then re-plan",
+                command="skaal plan",
+            )
+        client = self._named.get(name) or self._build(self._bound_named(name), resource)
+        self._named[name] = client
+        self._clients[resource] = client
+        return client
+
+    def client_named(self, name: str) -> AnyClient:
+        """The client of the resource called ``name`` (e.g. ``"billing.Invoices"``)."""
+        client = self._named.get(name)
+        if client is None:
+            bound = self._bound_named(name)
+            cls = self._objects.get((name, bound.spec.kind)) or _import(bound.spec, quiet=True)
+            if not isinstance(cls, type):
+                cls = _stand_in(bound.spec)
+            client = self._build(bound, cls)
+            self._named[name] = client
+        return client
+
+    def binding(self, name: str) -> Binding:
+        """The plan binding the runtime used for resource ``name``."""
+        return self._bound_named(name).binding
+
+    def secret(self, name: str) -> str | None:
+        """The value of a declared secret (``None`` if optional and unset)."""
+        if name not in self._secrets:
+            raise NotBoundError(
+                f"secret {name!r} is not declared by app {self.blueprint.app!r}",
+                fix=f"declare it: app.secret({name!r})",
+            )
+        return self._secrets[name]
+
+    def consumers(self) -> tuple[Consumer, ...]:
+        """Every declared queue consumer with its handler and queue client."""
+        out = []
+        for spec in self.blueprint.resources:
+            if spec.kind == "function" and spec.consumes is not None:
+                queue = self.client_named(spec.consumes)
+                assert isinstance(queue, QueueClient)
+                out.append(Consumer(spec, self._handler(spec), queue))
+        return tuple(out)
+
+    def subscribers(self) -> tuple[Subscriber, ...]:
+        """Every declared topic subscriber with its handler and subscription."""
+        return tuple(
+            Subscriber(spec, self._handler(spec), subscription)
+            for spec, subscription in self._subscriptions.values()
+        )
+
+    def _handler(self, spec: ResourceSpec) -> Callable[..., Any]:
+        handler = self._objects.get((spec.name, "function")) or _import(spec)
+        assert callable(handler)
+        return handler
+
+    def _bound_named(self, name: str) -> _Bound:
+        bound = self._bound.get(name)
+        if bound is None:
+            raise NotBoundError(
+                f"resource {name!r} is not bound in this runtime"
+                + ("" if self._providers else " (the runtime is closed)"),
+                fix="declare it on the app and re-plan",
+                command="skaal plan",
+            )
+        return bound
+
+    def _build(self, bound: _Bound, cls: type) -> AnyClient:
+        spec, store = bound.spec, bound.store
+        name = spec.name
+        match spec.kind:
+            case "map":
+                key_tp, value_tp = type_arguments(cls, Map)
+                return MapClient(
+                    store,
+                    resource=name,
+                    keys=KeyCodec(key_tp, resource=name),
+                    values=ValueCodec(value_tp, resource=name),
+                    default_ttl=spec.requirements.ttl_s,
+                )
+            case "collection":
+                (model,) = type_arguments(cls, Collection)
+                return CollectionClient(
+                    store,
+                    resource=name,
+                    model=model,
+                    key_field=spec.key_field or "id",
+                    indexes=spec.indexes,
+                )
+            case "blob":
+                return BlobClient(store, resource=name)
+            case "queue":
+                (message,) = type_arguments(cls, Queue)
+                policy = self._retry
+                if spec.requirements.max_attempts is not None:
+                    policy = RetryPolicy(
+                        max_attempts=spec.requirements.max_attempts,
+                        base_delay=policy.base_delay,
+                        max_delay=policy.max_delay,
+                        visibility_timeout=policy.visibility_timeout,
+                    )
+                return QueueClient(
+                    store,
+                    resource=name,
+                    values=ValueCodec(message, resource=name),
+                    policy=policy,
+                )
+            case "topic":
+                (message,) = type_arguments(cls, Topic)
+                return TopicClient(store, resource=name, values=ValueCodec(message, resource=name))
+            case _:
+                raise NotBoundError(f"{name} is a {spec.kind}, which has no data client")
+
+
+def _store(provider: Provider, spec: ResourceSpec) -> Any:
+    match spec.kind:
+        case "map":
+            return provider.key_value(spec)
+        case "collection":
+            return provider.documents(spec)
+        case "blob":
+            return provider.blobs(spec)
+        case "queue":
+            return provider.queue(spec)
+        case "topic":
+            return provider.topic(spec)
+        case _:
+            raise NotBoundError(f"{spec.name} is a {spec.kind}, which has no store")
+
+
+def _ref(obj: type) -> str:
+    return f"{obj.__module__}:{obj.__qualname__}"
+
+
+_BUILTIN_KEYS: dict[str | None, type] = {"str": str, "int": int, "bytes": bytes}
+
+
+def _stand_in(spec: ResourceSpec) -> type:
+    """A class typed from the Blueprint alone, when the user's class cannot be imported.
+
+    Keys keep their canonical encoding (``str``/``int``/``bytes``); values are
+    untyped JSON.  Collections need their model, so they still fail.
+    """
+    base: object
+    match spec.kind:
+        case "map":
+            base = Map[_BUILTIN_KEYS.get(spec.key_type, Any), Any]  # type: ignore[misc]
+        case "queue":
+            base = Queue[Any]
+        case "topic":
+            base = Topic[Any]
+        case "blob":
+            base = BlobStore
+        case _:
+            _import(spec)
+            raise AssertionError("unreachable")
+    return types.new_class(spec.name.replace(".", "_"), (base,))
+
+
+def _import(spec: ResourceSpec, *, quiet: bool = False) -> object:
+    """The user's object named by ``spec.python_ref`` (``module:qualname``)."""
+    ref = spec.python_ref or ""
+    module_name, _, qualname = ref.partition(":")
+    try:
+        obj: object = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError):
+        if quiet:
+            return None
+        raise NotBoundError(
+            f"cannot import {ref!r} for {spec.name}",
+            where=str(spec.location),
+            fix="open the runtime with the App object rather than its Blueprint",
+        ) from None
+    return obj

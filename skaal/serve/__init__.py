@@ -1,0 +1,16 @@
+"""The serving plane: what ``skaal run`` serves, and how.
+
+:func:`build_asgi` turns an :class:`~skaal.App` and a runtime factory into a
+Starlette application: one JSON endpoint per ``@app.function``
+(:mod:`~skaal.serve.routes`), an OpenAPI document and a docs page
+(:mod:`~skaal.serve.openapi`, :mod:`~skaal.serve.docs_page`), the app's
+mounted ASGI apps, JSON errors (:mod:`~skaal.serve.errors`), and a lifespan
+that runs the scheduler (:mod:`~skaal.serve.scheduler`) and the consumer
+workers (:mod:`~skaal.serve.workers`).  :mod:`~skaal.serve.server` runs it
+under uvicorn; :mod:`~skaal.serve.bridge` is the only module that talks to
+:mod:`skaal.runtime`.
+"""
+
+from skaal.serve.app import build_asgi
+
+__all__ = ["build_asgi"]

@@ -1,0 +1,191 @@
+"""The ASGI application ``skaal run`` serves, built from an App and a runtime.
+
+Layout of the Starlette app::
+
+    GET      /                   -> redirect to /docs
+    GET      /docs               the interactive docs page (skaal.serve.docs_page)
+    GET      /openapi.json       the OpenAPI document (skaal.serve.openapi)
+    POST/GET /fn/<name>          one route per @app.function (skaal.serve.routes)
+    *        <mount path>/...    each app.mount(path, asgi_app)
+
+Middleware, outermost first: :class:`RuntimeContext` makes the runtime
+active (its ContextVar set) for every request, including requests to mounted
+apps, since uvicorn runs each request in a task that does not inherit the
+lifespan's context; :class:`~skaal.serve.errors.CatchAllMiddleware` turns any
+escaping exception into a JSON 500 with an error id.
+
+Lifespan: open the runtime (the caller's factory; normally
+:meth:`skaal.runtime.Runtime.open` on the plan), start the scheduler and one
+worker per consumer; on shutdown stop the scheduler, drain the workers
+(bounded by ``drain_timeout``) and close the runtime, which closes every
+backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from skaal._version import __version__
+from skaal.serve import bridge
+from skaal.serve.cron import schedule_for
+from skaal.serve.discover import Entrypoints, entrypoints
+from skaal.serve.docs_page import docs_html
+from skaal.serve.errors import CatchAllMiddleware, exception_handlers
+from skaal.serve.openapi import openapi_document
+from skaal.serve.routes import Endpoint, build_endpoint, function_routes
+from skaal.serve.scheduler import Clock, Job, Scheduler
+from skaal.serve.workers import QueueWorker, TopicWorker, call_handler
+
+if TYPE_CHECKING:
+    from skaal.declare.app import App
+
+__all__ = ["RuntimeContext", "ServeState", "build_asgi"]
+
+log = logging.getLogger("skaal.serve")
+
+RuntimeFactory = Callable[[], AbstractAsyncContextManager[Any]]
+
+
+@dataclass(slots=True)
+class ServeState:
+    """What the lifespan opened, shared with the middleware and tests."""
+
+    runtime: Any = None
+    scheduler: Scheduler | None = None
+    workers: list[QueueWorker | TopicWorker] = field(default_factory=list)
+
+
+class RuntimeContext:
+    """Activate the runtime around every request (HTTP and WebSocket)."""
+
+    def __init__(self, app: ASGIApp, state: ServeState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        runtime = self.state.runtime
+        if runtime is None or scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        with bridge.activate(runtime):
+            await self.app(scope, receive, send)
+
+
+def build_asgi(
+    app: App,
+    runtime: RuntimeFactory,
+    *,
+    clock: Clock | None = None,
+    drain_timeout: float = 10.0,
+    state: ServeState | None = None,
+) -> Starlette:
+    """The Starlette app serving ``app`` with the runtime ``runtime()`` opens."""
+    found = entrypoints(app)
+    endpoints = [build_endpoint(f) for f in found.http]
+    shared = state or ServeState()
+    title = found.blueprint.app
+    document = openapi_document(
+        title=title,
+        version=__version__,
+        endpoints=endpoints,
+        mounts=[m.path for m in found.mounts],
+    )
+    page = docs_html(title=title)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(page)
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/docs")
+
+    routes: list[BaseRoute] = [
+        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        Route("/docs", docs, methods=["GET"], include_in_schema=False),
+        *function_routes(endpoints),
+        *[Mount(m.path, app=m.asgi) for m in found.mounts],
+    ]
+    if not any(m.path == "/" for m in found.mounts):
+        routes.append(Route("/", home, methods=["GET"], include_in_schema=False))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with runtime() as opened:
+            shared.runtime = opened
+            with bridge.activate(opened):
+                try:
+                    await _start(found, opened, shared, clock)
+                    yield
+                finally:
+                    await _stop(shared, drain_timeout)
+                    shared.runtime = None
+
+    starlette = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RuntimeContext, state=shared),
+            Middleware(CatchAllMiddleware),
+        ],
+        exception_handlers=dict(exception_handlers()),
+        lifespan=lifespan,
+    )
+    starlette.state.skaal = shared
+    starlette.state.endpoints = endpoints
+    return starlette
+
+
+async def _start(found: Entrypoints, runtime: Any, state: ServeState, clock: Clock | None) -> None:
+    now = datetime.now(UTC) if clock is None else clock.now()
+    jobs = [
+        Job(
+            name=f.name,
+            run=_job(f.fn),
+            times=schedule_for(f.spec.schedule, anchor=now),
+        )
+        for f in found.schedules
+        if f.spec.schedule is not None
+    ]
+    state.scheduler = Scheduler(jobs, clock=clock)
+    state.scheduler.start()
+    state.workers = bridge.workers(runtime)
+    for worker in state.workers:
+        worker.start()
+    if jobs or state.workers:
+        log.info("started %d schedule(s) and %d consumer(s)", len(jobs), len(state.workers))
+
+
+def _job(fn: Callable[..., Any]) -> Callable[[], Any]:
+    async def run() -> None:
+        await call_handler(fn)
+
+    return run
+
+
+async def _stop(state: ServeState, drain_timeout: float) -> None:
+    if state.scheduler is not None:
+        await state.scheduler.stop(timeout=drain_timeout)
+        state.scheduler = None
+    await asyncio.gather(*(w.stop(timeout=drain_timeout) for w in state.workers))
+    state.workers = []
+
+
+def endpoints_of(asgi: Starlette) -> list[Endpoint]:
+    """The function endpoints of an app built by :func:`build_asgi`."""
+    found: list[Endpoint] = asgi.state.endpoints
+    return found

@@ -1,0 +1,103 @@
+"""How the server answers when something goes wrong: always JSON, never a traceback.
+
+* An exception escaping a function (or a mounted app that has no handler of
+  its own) is caught by :class:`CatchAllMiddleware` and becomes
+  ``500 {"error": "internal", "error_id": "..."}``.  The traceback goes to
+  the ``skaal.serve`` logger with the same error id, so a user reporting
+  the id lets the operator find the log line; nothing about the code leaks
+  to the client.
+* Starlette ``HTTPException`` s (unknown route 404, wrong method 405, or one a
+  function raises on purpose) become ``{"error": "<slug>", "detail": ...}``
+  with their status.
+* Validation errors (422) are answered by the endpoint itself
+  (:mod:`skaal.serve.routes`).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["CatchAllMiddleware", "exception_handlers", "new_error_id"]
+
+log = logging.getLogger("skaal.serve")
+
+
+def new_error_id() -> str:
+    """A short random id to correlate a 500 response with its log line."""
+    return secrets.token_hex(8)
+
+
+class CatchAllMiddleware:
+    """Turn any exception into a JSON 500 with an error id, and log the traceback.
+
+    Unlike Starlette's outermost handler it does not re-raise, so the
+    traceback is logged once (here, with the id) and not again by the server.
+    If the response had already started, the connection is simply closed
+    after logging: there is nothing else that can be sent.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            response = internal_error(Request(scope), exc)
+            if not started:
+                await response(scope, receive, send)
+
+
+def internal_error(request: Request, exc: Exception) -> Response:
+    """Log ``exc`` with a fresh error id; the response names only the id."""
+    error_id = new_error_id()
+    log.error(
+        "error_id=%s %s %s raised %s",
+        error_id,
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        exc_info=exc,
+    )
+    return JSONResponse({"error": "internal", "error_id": error_id}, status_code=500)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    slug = _slug(exc.status_code)
+    body: dict[str, Any] = {"error": slug, "detail": exc.detail}
+    if exc.status_code == 404:
+        body["path"] = request.url.path
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def _slug(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+    except ValueError:
+        return "error"
+
+
+def exception_handlers() -> Mapping[Any, Callable[[Request, Exception], Any]]:
+    """The handlers to pass to ``Starlette(exception_handlers=...)``."""
+    return {HTTPException: http_error}

@@ -1,0 +1,196 @@
+"""Run the app under uvicorn: plan locally, open the runtime, serve.
+
+:func:`plan_local` plans the app against the bundled ``local`` catalog
+through :func:`skaal.pipeline.plan_blueprint`, reusing and rewriting the
+lock file.  A lock planned for another provider (``skaal plan --target
+aws``) is left untouched: the local plan is then made in memory.
+
+:func:`serve` binds the listening socket itself (so "port already in use" is
+a :class:`~skaal.errors.UsageError`, not a traceback), opens the runtime
+*before* uvicorn starts (so a missing secret or a stale plan is reported as
+a clean error), then hands the socket and the app to uvicorn.
+
+With ``--reload`` uvicorn's supervisor watches the project with watchfiles
+and restarts a child process on every change; the child imports
+:func:`reload_factory`, which rebuilds everything (import, plan, runtime)
+from the settings passed in environment variables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from skaal.errors import PlanError, UsageError
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from skaal.declare.app import App
+    from skaal.plan.model import Plan
+    from skaal.runtime.runtime import Runtime
+
+__all__ = ["RunSettings", "bind_socket", "plan_local", "reload_factory", "serve"]
+
+log = logging.getLogger("skaal.serve")
+
+_SETTINGS_ENV = "SKAAL_RUN_SETTINGS"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """Everything ``skaal run`` was asked for (JSON-serialisable for ``--reload``)."""
+
+    app_ref: str | None
+    cwd: str
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: str | None = None
+    lock: str = "skaal.lock"
+    retry_delay: float | None = None
+    """Base of the queues' retry back-off in seconds (``SKAAL_QUEUE_RETRY_DELAY``)."""
+
+
+def plan_local(app: App, *, cwd: Path, lock: str = "skaal.lock") -> tuple[Plan, tuple[str, ...]]:
+    """The app's plan on the local catalog, and notes for the user."""
+    from skaal.catalog import catalog_for_target
+    from skaal.pipeline import DryRunLockStore, FileLockStore, LockStore, plan_blueprint
+
+    store: LockStore = FileLockStore(cwd / lock)
+    notes: list[str] = []
+    try:
+        stored = store.read()
+    except PlanError:
+        stored = None
+        store = DryRunLockStore(store)
+        notes.append(f"{lock} cannot be read; planning in memory and leaving it as it is")
+    if stored is not None and stored.provider != "local":
+        store = DryRunLockStore(store)
+        notes.append(
+            f"{lock} holds a plan for {stored.provider!r}; planning for local in memory "
+            "and leaving the lock as it is"
+        )
+    outcome = plan_blueprint(app.blueprint(), catalog_for_target("local"), lock=store)
+    return outcome.plan, (*outcome.notes, *notes)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; a ``UsageError`` if the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP: asyncio then sets TCP_NODELAY on accepted connections
+    # (with proto 0 it does not, and Nagle + delayed ACKs add ~40 ms a response)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(
+                f"port {port} on {host} is already in use",
+                where=f"--host {host} --port {port}",
+                fix="stop the other server, or pick another port: skaal run --port 8001",
+            ) from None
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            where=f"--host {host} --port {port}",
+            fix="use an address of this machine, e.g. --host 127.0.0.1",
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _load(settings: RunSettings) -> tuple[App, Plan, Path | None]:
+    from skaal.cli.app_ref import load_app
+
+    cwd = Path(settings.cwd)
+    app = load_app(settings.app_ref, cwd=cwd)
+    plan, notes = plan_local(app, cwd=cwd, lock=settings.lock)
+    for note in notes:
+        log.warning("%s", note)
+    data_dir = Path(settings.data_dir) if settings.data_dir else None
+    return app, plan, data_dir
+
+
+def serve(settings: RunSettings) -> None:
+    """Plan, open the runtime and serve until interrupted (Ctrl+C drains and closes)."""
+    import uvicorn
+
+    from skaal.serve.app import build_asgi
+    from skaal.serve.bridge import open_runtime
+
+    app, plan, data_dir = _load(settings)
+    sock = bind_socket(settings.host, settings.port)
+
+    async def main() -> None:
+        cwd = Path(settings.cwd)
+        async with open_runtime(
+            app, plan, data_dir=data_dir, project_dir=cwd, retry_delay=settings.retry_delay
+        ) as runtime:
+
+            @contextlib.asynccontextmanager
+            async def already_open() -> AsyncIterator[Runtime]:
+                yield runtime
+
+            asgi = build_asgi(app, already_open)
+            config = uvicorn.Config(asgi, lifespan="on", log_level="info")
+            print_banner(settings)
+            await uvicorn.Server(config).serve(sockets=[sock])
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        # uvicorn re-raises the signal once it has shut down gracefully
+        pass
+    finally:
+        sock.close()
+
+
+def serve_reload(settings: RunSettings) -> None:
+    """Serve with ``--reload``: a watchfiles supervisor restarts a child on changes."""
+    import uvicorn
+
+    bind_socket(settings.host, settings.port).close()
+    os.environ[_SETTINGS_ENV] = json.dumps(asdict(settings))
+    print_banner(settings)
+    uvicorn.run(
+        "skaal.serve.server:reload_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        reload=True,
+        reload_dirs=[settings.cwd],
+        log_level="info",
+    )
+
+
+def reload_factory() -> Starlette:
+    """The app of a ``--reload`` child process, rebuilt from scratch."""
+    from skaal.serve.app import build_asgi
+    from skaal.serve.bridge import open_runtime
+
+    settings = RunSettings(**json.loads(os.environ[_SETTINGS_ENV]))
+    app, plan, data_dir = _load(settings)
+    cwd = Path(settings.cwd)
+    return build_asgi(
+        app,
+        lambda: open_runtime(
+            app, plan, data_dir=data_dir, project_dir=cwd, retry_delay=settings.retry_delay
+        ),
+    )
+
+
+def print_banner(settings: RunSettings) -> None:
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    base = f"http://{host}:{settings.port}"
+    log.info("serving on %s  (docs: %s/docs, OpenAPI: %s/openapi.json)", base, base, base)

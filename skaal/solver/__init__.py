@@ -1,0 +1,153 @@
+"""The planner: from a Blueprint and a Catalog to the cheapest Plan meeting every constraint.
+
+:func:`solve` is a pure function (no globals, environment or files) and
+deterministic: the same inputs give the same :meth:`Plan.content_hash`.
+
+Stages: :func:`~skaal.solver.feasibility.build_problem` filters every
+backend for every resource in plain Python; any resource left without an
+option is reported (all of them at once) by
+:func:`~skaal.solver.diagnosis.diagnose_resources`; :mod:`.optimise` picks
+the cheapest assignment (z3 only for coupled parts, imported lazily);
+:mod:`.stability` keeps the previous lock's choices; :mod:`.assemble` writes
+the Plan with a reason per binding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from types import MappingProxyType
+
+from skaal.blueprint.model import Blueprint
+from skaal.catalog.model import Catalog
+from skaal.errors import PlanError, UnsatisfiableError
+from skaal.plan.model import Plan
+from skaal.registry import DEFAULT_REGISTRY, Registry
+from skaal.solver import conflicts
+from skaal.solver.assemble import assemble, total_cost
+from skaal.solver.deadline import Deadline
+from skaal.solver.diagnosis import (
+    CandidateReport,
+    Diagnosis,
+    Fix,
+    GlobalConflict,
+    ResourceDiagnosis,
+    diagnose_resources,
+    explain,
+    format_diagnosis,
+    unsatisfiable,
+)
+from skaal.solver.feasibility import build_problem
+from skaal.solver.optimise import Assignment
+from skaal.solver.optimise import optimise as _optimise
+from skaal.solver.problem import Problem, ResourceOptions
+from skaal.solver.stability import kept_backends, restrict
+
+__all__ = [
+    "CandidateReport",
+    "Deadline",
+    "Diagnosis",
+    "Fix",
+    "GlobalConflict",
+    "ResourceDiagnosis",
+    "build_problem",
+    "explain",
+    "format_diagnosis",
+    "solve",
+    "solve_problem",
+    "unsatisfiable",
+]
+
+_NO_PINS: Mapping[str, str] = MappingProxyType({})
+
+
+def solve(
+    blueprint: Blueprint,
+    catalog: Catalog,
+    *,
+    previous: Plan | None = None,
+    pins: Mapping[str, str] = _NO_PINS,
+    reoptimize: bool = False,
+    registry: Registry = DEFAULT_REGISTRY,
+    time_limit_s: float = 10.0,
+    deadline: Deadline | None = None,
+) -> Plan:
+    """The cheapest plan for ``blueprint`` on ``catalog``.
+
+    ``previous`` is the last lock: its choices are kept when still valid
+    unless ``reoptimize``.  ``pins`` (resource → backend, from ``--pin``)
+    override ``backend=`` declarations.  Raises ``UnsatisfiableError`` listing
+    every unplaceable resource or global conflict, ``PlanError`` for bad pins.
+
+    ``time_limit_s`` bounds the whole call, filter included (``deadline``, if
+    given, replaces it).  When it runs out before optimality is proven the
+    best plan found is returned with status ``best_found``; only when no plan
+    at all is known does a ``PlanError`` say so.
+    """
+    deadline = deadline or Deadline.after(time_limit_s)
+    problem = build_problem(blueprint, catalog, registry=registry, pins=pins)
+    return solve_problem(
+        problem,
+        previous=None if reoptimize else previous,
+        pins=pins,
+        deadline=deadline,
+    )
+
+
+def solve_problem(
+    problem: Problem,
+    *,
+    previous: Plan | None = None,
+    pins: Mapping[str, str] = _NO_PINS,
+    time_limit_s: float = 10.0,
+    deadline: Deadline | None = None,
+) -> Plan:
+    """:func:`solve` from an already built :class:`Problem` (pure data, for tests and tools)."""
+    deadline = deadline or Deadline.after(time_limit_s)
+    problem = replace(problem, resources=tuple(sorted(problem.resources, key=_name)))
+    diagnosis = diagnose_resources(problem)
+    if diagnosis is not None:
+        raise unsatisfiable(diagnosis)
+    fresh = _optimise(problem, deadline=deadline)
+    fresh_total = total_cost(problem, fresh)
+    budget = problem.budget_usd_month
+    if budget is not None and fresh_total > budget + 1e-9:
+        own = {
+            r.spec.name: next(o.cost for o in r.options if o.backend == fresh.backends[r.spec.name])
+            for r in problem.resources
+        }
+        raise conflicts.budget(problem, fresh_total, own)
+    kept = kept_backends(problem, previous, pins)
+    if kept:
+        held = _keep(problem, kept, deadline)
+        if held is not None:
+            held_total = total_cost(problem, held)
+            if budget is None or held_total <= budget + 1e-9:
+                moved = {
+                    name: (fresh.backends[name] if fresh.backends[name] != backend else None)
+                    for name, backend in kept.items()
+                }
+                return assemble(
+                    problem,
+                    held,
+                    pins=pins,
+                    kept=moved,
+                    reoptimize_savings=held_total - fresh_total,
+                )
+    return assemble(problem, fresh, pins=pins)
+
+
+def _name(res: ResourceOptions) -> str:
+    return res.spec.name
+
+
+def _keep(problem: Problem, kept: Mapping[str, str], deadline: Deadline) -> Assignment | None:
+    """The optimum with kept resources fixed, or None if the kept set breaks a constraint.
+
+    A timeout with no plan for the kept set (a ``PlanError``) keeps nothing:
+    the fresh plan is already known.
+    """
+    try:
+        return _optimise(restrict(problem, kept), deadline=deadline)
+    except (UnsatisfiableError, PlanError):
+        return None

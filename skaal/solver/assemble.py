@@ -1,0 +1,187 @@
+"""Turn the optimiser's assignment into a :class:`~skaal.plan.Plan`, with a reason per binding.
+
+The reason says why this backend, in the user's terms:
+
+* ``cheapest of 3 feasible backends ($0.41/month; next: dynamodb $2.10)``;
+* ``shares redis#1 with Sessions (fixed $11.68/month paid once)``;
+* ``kept from skaal.lock ($0.41/month; re-optimising would move it to s3)``;
+* ``pinned by backend="postgres" at app.py:12 ($3.00/month)``;
+* when co-location or ``max_backends`` ruled out the cheapest option, which
+  option it ruled out.
+
+Money is rounded to the plan's precision (:func:`~skaal.solver.cost.money`);
+the total is the sum of the bindings' own costs plus each shared instance's
+fixed fee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from skaal.plan.model import Binding, BindingStatus, Plan, SharedInstance, UsedPrice
+from skaal.solver.cost import money
+from skaal.solver.optimise import Assignment
+from skaal.solver.problem import Option, Problem, ResourceOptions
+
+__all__ = ["assemble", "pin_source", "total_cost"]
+
+_PEERS_SHOWN = 3
+
+
+def _usd(amount: float) -> str:
+    return f"${amount:,.2f}" if amount == 0 or amount >= 0.01 else f"${amount:.2g}"
+
+
+def pin_source(res: ResourceOptions, pins: Mapping[str, str]) -> str | None:
+    """How a resource is pinned (command line first), or None."""
+    name = res.spec.name
+    if name in pins:
+        return f"--pin {name}={pins[name]}"
+    backend = res.spec.requirements.backend
+    if backend is not None:
+        return f'backend="{backend}" at {res.spec.location}'
+    return None
+
+
+def total_cost(problem: Problem, assignment: Assignment) -> float:
+    """Monthly total of an assignment: own costs plus shared instances' fees."""
+    fees = {s.backend.name: s.fixed_monthly for s in problem.shared}
+    own = 0.0
+    for res in problem.resources:
+        backend = assignment.backends[res.spec.name]
+        own += next(o.cost for o in res.options if o.backend == backend)
+    return money(own + sum(fees[i.split("#")[0]] for i in assignment.instances))
+
+
+def assemble(
+    problem: Problem,
+    assignment: Assignment,
+    *,
+    pins: Mapping[str, str],
+    kept: Mapping[str, str | None] | None = None,
+    reoptimize_savings: float = 0.0,
+) -> Plan:
+    """The Plan for ``assignment``.
+
+    ``kept`` maps each resource kept from the previous lock to the backend a
+    fresh optimisation would choose instead (``None`` if the same).
+    """
+    kept = kept or {}
+    catalog = problem.catalog
+    fees = {s.backend.name: s.fixed_monthly for s in problem.shared}
+    instance_of = {m: i for i, members in assignment.instances.items() for m in members}
+    bindings: list[Binding] = []
+    for res in problem.resources:
+        name = res.spec.name
+        backend = catalog.backend(assignment.backends[name])
+        option = next(o for o in res.options if o.backend == backend.name)
+        status: BindingStatus = "chosen"
+        pinned = pin_source(res, pins)
+        if pinned is not None:
+            status, reason = "pinned", f"pinned by {pinned} ({_usd(option.cost)}/month)"
+        elif name in kept:
+            status = "kept"
+            other = kept[name]
+            moved = f"; re-optimising would move it to {other}" if other else ""
+            reason = f"kept from skaal.lock ({_usd(option.cost)}/month{moved})"
+        else:
+            reason = _reason(
+                problem,
+                res,
+                option=option,
+                instance=instance_of.get(name),
+                assignment=assignment,
+                fees=fees,
+            )
+        bindings.append(
+            Binding(
+                resource=name,
+                kind=res.spec.kind,
+                backend=backend.name,
+                implementation=backend.implementation,
+                region=option.region or catalog.region,
+                instance=instance_of.get(name),
+                monthly_cost=money(option.cost),
+                cost=option.lines,
+                status=status,
+                reason=reason,
+            )
+        )
+    instances = tuple(
+        SharedInstance(
+            id=ident,
+            backend=ident.split("#")[0],
+            fixed_monthly=fees[ident.split("#")[0]],
+            resources=members,
+        )
+        for ident, members in sorted(assignment.instances.items(), key=lambda i: _key(i[0]))
+    )
+    used = sorted({b.backend for b in bindings})
+    total = money(sum(b.monthly_cost for b in bindings) + sum(i.fixed_monthly for i in instances))
+    return Plan(
+        app=problem.blueprint.app,
+        catalog=catalog.name,
+        provider=catalog.provider,
+        region=catalog.region,
+        blueprint_hash=problem.blueprint.content_hash(),
+        catalog_hash=catalog.content_hash(),
+        bindings=tuple(bindings),
+        instances=instances,
+        prices=tuple(UsedPrice(backend=b, price=catalog.backend(b).price) for b in used),
+        total_monthly_cost=total,
+        status="optimal" if assignment.proven else "best_found",
+        reoptimize_savings=money(max(0.0, reoptimize_savings)),
+    )
+
+
+def _key(ident: str) -> tuple[str, int]:
+    backend, _, number = ident.partition("#")
+    return backend, int(number)
+
+
+def _reason(
+    problem: Problem,
+    res: ResourceOptions,
+    *,
+    option: Option,
+    instance: str | None,
+    assignment: Assignment,
+    fees: Mapping[str, float],
+) -> str:
+    cost = _usd(option.cost)
+    if instance is not None:
+        peers = [m for m in assignment.instances[instance] if m != res.spec.name]
+        fee = _usd(fees[option.backend])
+        if not peers:
+            head = f"on {instance} alone (fixed {fee}/month; own cost {cost}/month)"
+        else:
+            shown = ", ".join(peers[:_PEERS_SHOWN])
+            more = f" and {len(peers) - _PEERS_SHOWN} more" if len(peers) > _PEERS_SHOWN else ""
+            head = f"shares {instance} with {shown}{more} (fixed {fee} paid once; own {cost}/month)"
+        return head + _cheaper_note(problem, res, option)
+    if len(res.options) == 1:
+        return f"only feasible backend ({cost}/month)"
+    if option is res.options[0]:
+        nxt = res.options[1]
+        return (
+            f"cheapest of {len(res.options)} feasible backends "
+            f"({cost}/month; next: {nxt.backend} {_usd(nxt.cost)})"
+        )
+    return f"{cost}/month" + _cheaper_note(problem, res, option)
+
+
+def _cheaper_note(problem: Problem, res: ResourceOptions, option: Option) -> str:
+    cheapest = res.options[0]
+    if cheapest is option or cheapest.cost >= option.cost:
+        return ""
+    causes = []
+    if res.spec.requirements.collocate_with or any(
+        res.spec.name == b for _, b in problem.collocations
+    ):
+        causes.append("collocate_with")
+    if problem.max_backends is not None:
+        causes.append(f"max_backends={problem.max_backends}")
+    if cheapest.backend in {s.backend.name for s in problem.shared}:
+        causes.append("shared capacity")
+    why = " and ".join(causes) or "the other constraints"
+    return f"; {cheapest.backend} ({_usd(cheapest.cost)}) ruled out by {why}"

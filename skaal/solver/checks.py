@@ -1,0 +1,311 @@
+"""The per-backend checks of the feasibility filter, one function per rule.
+
+:mod:`skaal.solver.feasibility` states the rules and drives the filter; this
+module holds the checks themselves.  :class:`Facts` is what the filter needs
+to know about one backend, computed once per catalog; :class:`Need` is what
+one *requirement signature* asks for (identical declarations share one), and
+:func:`rejections` compares the two and returns every failed check, in a
+fixed order, each with human-readable ``asked`` / ``offered`` text and the
+declaration change that would remove it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from skaal.blueprint.model import Kind, Requirements, ScheduleSpec
+from skaal.catalog.model import Backend, Capacity, Limits
+from skaal.declare.grammar import DURABILITY_LEVELS, REGION_FAMILIES, Bound, region_matches
+from skaal.solver.problem import Rejection, Workload
+
+__all__ = [
+    "Facts",
+    "Need",
+    "choose_region",
+    "fmt_num",
+    "quality_rejections",
+    "quantity_rejections",
+]
+
+_DATA_KINDS = frozenset({"map", "collection", "blob"})
+_MESSAGING = frozenset({"queue", "topic"})
+#: Kinds whose undeclared durability means "persistent".  A topic is not one:
+#: it fans messages out to the subscribers present, so an undeclared topic is
+#: served by any backend, and declaring durability makes it a requirement.
+_DURABLE_BY_DEFAULT = _DATA_KINDS | frozenset({"queue"})
+#: Reads caused by one message (see :mod:`skaal.solver.cost`).
+_READS_PER_MESSAGE = {"queue": 2.0, "topic": 1.0}
+
+_NO_CAPACITY = Capacity()
+
+#: ``reject(constraint, asked, offered, relaxation)`` records one failed check.
+_Reject = Callable[[str, str, str, str | None], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the filter needs to know about one backend, computed once per catalog."""
+
+    backend: Backend
+    rank: int
+    durability: int
+    strong: bool
+    capabilities: frozenset[str]
+    regions: tuple[str, ...]
+    """The backend's regions, or the catalog's default region when it lists none."""
+    tightest: tuple[float, float, float, float, float]
+    """Largest size, reads, writes, memory and timeout one resource may have (inf: no limit)."""
+
+    @classmethod
+    def of(cls, backend: Backend, rank: int, default_region: str) -> Facts:
+        perf = backend.performance
+        return cls(
+            backend=backend,
+            rank=rank,
+            durability=DURABILITY_LEVELS.index(perf.durability),
+            strong="strong" in perf.consistency,
+            capabilities=frozenset(backend.capabilities),
+            regions=backend.regions or (default_region,),
+            tightest=_tightest(backend),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What one requirement signature asks of a backend."""
+
+    kind: Kind
+    req: Requirements
+    indexes: tuple[str, ...]
+    schedule: ScheduleSpec | None
+    http: bool
+    pin: str | None
+    pin_relaxation: str
+    """How to re-pin, with ``{backend}`` to fill in: ``backend="{backend}"``."""
+    pin_origin: str
+    local: bool
+
+
+def _tightest(backend: Backend) -> tuple[float, float, float, float, float]:
+    limits = backend.limits
+    cap = backend.shared or _NO_CAPACITY
+
+    def least(*bounds: float | None) -> float:
+        return min([math.inf, *(b for b in bounds if b is not None)])
+
+    return (
+        least(limits.max_size_gb, cap.size_gb),
+        least(limits.max_reads_per_s, cap.reads_per_s),
+        least(limits.max_writes_per_s, cap.writes_per_s),
+        least(limits.max_memory_gb),
+        least(limits.max_timeout_s),
+    )
+
+
+def fmt_num(value: float, *, down: bool = False) -> str:
+    """``value`` with up to six significant digits; ``down`` never rounds up."""
+    text = f"{value:.6g}"
+    if down and float(text) > value > 0:
+        step = 10.0 ** (math.floor(math.log10(value)) - 5)
+        text = f"{math.floor(value / step) * step:.6g}"
+    return text
+
+
+def _fmt_duration(seconds: float) -> str:
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0)):
+        if seconds >= size and (seconds / size).is_integer():
+            return f"{seconds / size:g}{unit}"
+    return f"{fmt_num(seconds, down=True)}s"
+
+
+def _fmt_bound(bound: Bound) -> str:
+    return f"{'<' if bound.strict else '≤'} {bound.value:g} ms"
+
+
+def choose_region(facts: Facts, residency: str | None, default_region: str) -> str | None:
+    """The catalog's default region if allowed, else the first matching one; None if none."""
+    regions = facts.regions
+    if default_region in regions and (
+        residency is None or region_matches(residency, default_region)
+    ):
+        return default_region
+    if residency is None:
+        return regions[0]
+    return next((r for r in regions if region_matches(residency, r)), None)
+
+
+def _family(region: str) -> str:
+    return next(
+        (family for family, prefixes in REGION_FAMILIES.items() if region.startswith(prefixes)),
+        region,
+    )
+
+
+def quality_rejections(facts: Facts, need: Need, default_region: str) -> list[Rejection]:
+    """Every non-quantity check ``facts`` fails for ``need`` (the kind is served)."""
+    out: list[Rejection] = []
+    name = facts.backend.name
+
+    def reject(constraint: str, asked: str, offered: str, relaxation: str | None) -> None:
+        out.append(Rejection(name, constraint, asked, offered, relaxation))
+
+    if need.pin is not None and need.pin != name:
+        reject(
+            "pin",
+            f"backend {need.pin} ({need.pin_origin})",
+            f"{name}, not the pinned backend",
+            need.pin_relaxation.format(backend=name),
+        )
+    _check_performance(facts, need, reject, default_region)
+    _check_capabilities(facts, need, reject)
+    return out
+
+
+def _check_performance(facts: Facts, need: Need, reject: _Reject, default_region: str) -> None:
+    req = need.req
+    perf = facts.backend.performance
+    for keyword, bound, offered in (
+        ("read_latency", req.read_latency, perf.read_latency_ms),
+        ("write_latency", req.write_latency, perf.write_latency_ms),
+    ):
+        if bound is None:
+            continue
+        if offered is None:
+            reject(keyword, _fmt_bound(bound), "no published figure", f"remove {keyword}")
+        elif not bound.admits(offered):
+            reject(
+                keyword,
+                _fmt_bound(bound),
+                f"≤ {offered:g} ms",
+                f'{keyword}="<= {fmt_num(offered)}ms"',
+            )
+    if need.kind in _DURABLE_BY_DEFAULT or req.durability is not None:
+        asked = req.durability or "persistent"
+        if DURABILITY_LEVELS.index(asked) > facts.durability:
+            shown = asked if req.durability else f"{asked} (default)"
+            reject("durability", shown, perf.durability, f'durability="{perf.durability}"')
+    if req.consistency == "strong" and not facts.strong:
+        reject("consistency", "strong", "eventual", 'consistency="eventual"')
+    if need.local:
+        return
+    if req.availability is not None and perf.availability < req.availability:
+        reject(
+            "availability",
+            f"≥ {req.availability:g}%",
+            f"{perf.availability:g}%",
+            f'availability="{perf.availability:g}%"',
+        )
+    if req.residency is not None and choose_region(facts, req.residency, default_region) is None:
+        first = default_region if default_region in facts.regions else facts.regions[0]
+        reject(
+            "residency",
+            req.residency,
+            f"regions {', '.join(facts.regions)}",
+            f'residency="{_family(first)}"',
+        )
+
+
+def _check_capabilities(facts: Facts, need: Need, reject: _Reject) -> None:
+    req = need.req
+    caps = facts.capabilities
+    limits = facts.backend.limits
+    if req.ttl_s is not None:
+        if "ttl" not in caps:
+            reject(
+                "ttl", f"items expire after {_fmt_duration(req.ttl_s)}", "no expiry", "remove ttl"
+            )
+        elif limits.max_ttl_s is not None and req.ttl_s > limits.max_ttl_s:
+            reject(
+                "ttl",
+                _fmt_duration(req.ttl_s),
+                f"≤ {_fmt_duration(limits.max_ttl_s)}",
+                f'ttl="{_fmt_duration(limits.max_ttl_s)}"',
+            )
+    if (
+        req.retention_s is not None
+        and limits.max_retention_s is not None
+        and req.retention_s > limits.max_retention_s
+    ):
+        reject(
+            "retention",
+            _fmt_duration(req.retention_s),
+            f"≤ {_fmt_duration(limits.max_retention_s)}",
+            f'retention="{_fmt_duration(limits.max_retention_s)}"',
+        )
+    if req.access == "prefix" and "ordered_keys" not in caps:
+        reject("access", "prefix scans", "point lookups only", 'access="point"')
+    if need.indexes and "secondary_index" not in caps:
+        reject("indexes", f"indexes on {', '.join(need.indexes)}", "no secondary indexes", None)
+    if req.ordered and "fifo" not in caps:
+        reject("ordered", "FIFO order", "unordered delivery", "ordered=False")
+    if req.max_attempts is not None and "dead_letter" not in caps:
+        reject(
+            "max_attempts",
+            f"dead-letter after {req.max_attempts} attempts",
+            "no dead-letter queue",
+            "remove max_attempts",
+        )
+    if need.schedule is not None and "schedule" not in caps:
+        reject("schedule", f"a schedule: {need.schedule}", "no scheduled triggers", None)
+    if need.kind == "function" and need.http and "http" not in caps:
+        reject("http", "an HTTP endpoint", "no HTTP endpoint", None)
+
+
+def quantity_rejections(
+    facts: Facts, kind: Kind, load: Workload, timeout_s: float | None
+) -> list[Rejection]:
+    """Limits per resource and, for a shared backend, one instance's capacity."""
+    size_max, reads_max, writes_max, memory_max, timeout_max = facts.tightest
+    if (
+        load.size_gb <= size_max
+        and load.reads_per_s <= reads_max
+        and load.writes_per_s <= writes_max
+        and load.memory_gb <= memory_max
+        and (timeout_s is None or timeout_s <= timeout_max)
+    ):
+        return []  # the fast path: nothing to explain
+    out: list[Rejection] = []
+    name = facts.backend.name
+    limits: Limits = facts.backend.limits
+    cap: Capacity = facts.backend.shared or _NO_CAPACITY
+    read_word = (
+        "invocations" if kind == "function" else "messages" if kind in _MESSAGING else "reads"
+    )
+    write_word = "messages" if kind in _MESSAGING else "writes"
+    read_scale = _READS_PER_MESSAGE.get(kind, 1.0)
+    # (keyword, asked value, relaxation scale, unit, per-resource limit, one instance's capacity)
+    quantities: tuple[tuple[str, float, float, str, float | None, float | None], ...] = (
+        ("size", load.size_gb, 1.0, "GB", limits.max_size_gb, cap.size_gb),
+        (read_word, load.reads_per_s, read_scale, "/s", limits.max_reads_per_s, cap.reads_per_s),
+        (write_word, load.writes_per_s, 1.0, "/s", limits.max_writes_per_s, cap.writes_per_s),
+        ("memory", load.memory_gb, 1.0, "GB", limits.max_memory_gb, None),
+    )
+    for keyword, asked, scale, unit, limit, capacity in quantities:
+        bounds = [b for b in (limit, capacity) if b is not None]
+        if asked <= 0 or not bounds or asked <= min(bounds):
+            continue
+        spaced = " GB" if unit == "GB" else unit
+        shown = f"{fmt_num(asked / scale)}{spaced}"
+        if keyword in load.defaulted:
+            shown += " (default)"
+        if scale != 1.0:
+            shown += f" ({fmt_num(asked)} reads/s)"
+        # One relaxation for both bounds: the tightest, so it removes every rejection.
+        relaxation = f'{keyword}="{fmt_num(min(bounds) / scale, down=True)}{unit}"'
+        for bound, where in ((limit, "per resource"), (capacity, "per shared instance")):
+            if bound is not None and asked > bound:
+                offered = f"≤ {fmt_num(bound / scale)}{spaced} {where}"
+                out.append(Rejection(name, keyword, shown, offered, relaxation))
+    if timeout_s is not None and timeout_s > timeout_max:
+        out.append(
+            Rejection(
+                name,
+                "timeout",
+                _fmt_duration(timeout_s),
+                f"≤ {_fmt_duration(timeout_max)}",
+                f'timeout="{_fmt_duration(timeout_max)}"',
+            )
+        )
+    return out

@@ -1,0 +1,217 @@
+"""What a resource costs on a backend: workload defaults and the catalog pricing model.
+
+A resource's monthly cost depends on its workload (how much it stores, how
+often it is read and written, how much compute it uses).  Users declare what
+they know; :func:`workload` fills in the rest from this table and records
+which quantities were assumed, so the plan can say "size not declared,
+assumed 1 GB".
+
+=========================  ============  ===========================================
+quantity                   default       notes
+=========================  ============  ===========================================
+map / collection size      1 GB          ``size=``
+blob size                  10 GB         ``size=``
+queue / topic storage      0 GB          messages are short-lived
+reads, writes (data)       1/s each      ``reads=``, ``writes=``
+queue messages             1/s           ``messages=``; each costs send + receive +
+                                         delete: 1 write and 2 reads
+topic messages             1/s           ``messages=``; a publish and one delivery:
+                                         1 write and 1 read
+function invocations       1/s           ``invocations=``; counted as reads
+function memory            0.5 GB        ``memory=``
+function mean duration     0.1 s         capped by ``timeout=`` when shorter
+secret                     nothing       a secret costs its backend's fixed fee
+=========================  ============  ===========================================
+
+Pricing (the model documented in :mod:`skaal.catalog.model`), with a month of
+730 hours = 2,628,000 seconds.  Every :class:`~skaal.plan.model.CostLine` has
+``monthly = amount * quantity`` with ``quantity`` in the component's unit:
+
+=====================  ==========================================================
+component              quantity
+=====================  ==========================================================
+fixed_monthly          1 (dedicated backends only; a shared backend's fee is paid
+                       once per instance by the optimiser)
+per_gb_month           size_gb
+per_million_reads      reads_per_s * 2,628,000 / 1e6
+per_million_writes     writes_per_s * 2,628,000 / 1e6
+per_million_requests   (reads_per_s + writes_per_s) * 2,628,000 / 1e6
+per_gb_second          memory_gb * reads_per_s * duration_s * 2,628,000
+=====================  ==========================================================
+
+Components with a zero quantity produce no line.  Every figure is rounded to
+:data:`PRECISION` (a millionth of a dollar) so plans are bit-for-bit
+deterministic, and the option cost is the rounded sum of its rounded lines.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from skaal.blueprint.model import Kind, ResourceSpec
+from skaal.catalog.model import Backend
+from skaal.plan.model import CostLine
+from skaal.solver.problem import Workload
+
+__all__ = [
+    "DEFAULT_MEAN_DURATION_S",
+    "DEFAULT_MEMORY_GB",
+    "DEFAULT_RATE_PER_S",
+    "DEFAULT_SIZE_GB",
+    "PRECISION",
+    "SECONDS_PER_MONTH",
+    "Pricing",
+    "money",
+    "monthly_quantities",
+    "option_cost",
+    "workload",
+]
+
+#: 730 hours, the month every cloud bills by.
+SECONDS_PER_MONTH: Final = 730 * 3600.0
+#: Costs are rounded to this many decimal places of a dollar.
+PRECISION: Final = 6
+
+#: Stored size assumed when ``size=`` is not declared, per kind.
+DEFAULT_SIZE_GB: Final[dict[Kind, float]] = {
+    "map": 1.0,
+    "collection": 1.0,
+    "blob": 10.0,
+    "queue": 0.0,
+    "topic": 0.0,
+    "function": 0.0,
+    "secret": 0.0,
+}
+#: Reads, writes, messages and invocations per second when not declared.
+DEFAULT_RATE_PER_S: Final = 1.0
+DEFAULT_MEMORY_GB: Final = 0.5
+DEFAULT_MEAN_DURATION_S: Final = 0.1
+
+#: Reads each message causes: a queue receives then deletes, a topic delivers once.
+_READS_PER_MESSAGE: Final[dict[Kind, float]] = {"queue": 2.0, "topic": 1.0}
+
+
+def money(amount: float) -> float:
+    """Round a dollar figure to the plan's fixed precision."""
+    return round(amount, PRECISION) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def workload(spec: ResourceSpec) -> Workload:
+    """The resource's workload, with the documented defaults for what was not declared."""
+    req = spec.requirements
+    kind = spec.kind
+    defaulted: list[str] = []
+
+    def declared_or(value: float | None, default: float, name: str) -> float:
+        if value is None:
+            defaulted.append(name)
+            return default
+        return value
+
+    size = 0.0
+    reads = writes = memory = duration = 0.0
+    if kind in ("map", "collection", "blob"):
+        size = declared_or(req.size_gb, DEFAULT_SIZE_GB[kind], "size")
+        reads = declared_or(req.reads_per_s, DEFAULT_RATE_PER_S, "reads")
+        writes = declared_or(req.writes_per_s, DEFAULT_RATE_PER_S, "writes")
+    elif kind in ("queue", "topic"):
+        writes = declared_or(req.writes_per_s, DEFAULT_RATE_PER_S, "messages")
+        reads = writes * _READS_PER_MESSAGE[kind]
+    elif kind == "function":
+        reads = declared_or(req.reads_per_s, DEFAULT_RATE_PER_S, "invocations")
+        memory = declared_or(req.memory_gb, DEFAULT_MEMORY_GB, "memory")
+        duration = DEFAULT_MEAN_DURATION_S
+        if req.timeout_s is not None:
+            duration = min(duration, req.timeout_s)
+        defaulted.append("duration")
+    return Workload(
+        size_gb=size,
+        reads_per_s=reads,
+        writes_per_s=writes,
+        memory_gb=memory,
+        duration_s=duration,
+        defaulted=tuple(defaulted),
+    )
+
+
+def option_cost(backend: Backend, load: Workload, kind: Kind) -> tuple[float, tuple[CostLine, ...]]:
+    """Monthly cost of ``load`` on ``backend`` and its itemised lines.
+
+    ``kind`` is accepted for symmetry with the checks; the pricing model is
+    the same for every kind once the workload is known.
+    """
+    del kind
+    return Pricing.of(backend).cost_of(monthly_quantities(load))
+
+
+#: The metered components, in the order of :func:`monthly_quantities`.
+_METERED: Final = (
+    "per_gb_month",
+    "per_million_reads",
+    "per_million_writes",
+    "per_million_requests",
+    "per_gb_second",
+)
+
+
+def monthly_quantities(load: Workload) -> tuple[float, float, float, float, float]:
+    """Quantities of the metered components for ``load`` (see the module docstring)."""
+    reads = load.reads_per_s * SECONDS_PER_MONTH / 1e6
+    writes = load.writes_per_s * SECONDS_PER_MONTH / 1e6
+    compute = load.memory_gb * load.reads_per_s * load.duration_s * SECONDS_PER_MONTH
+    return (load.size_gb, reads, writes, reads + writes, compute)
+
+
+class Pricing:
+    """A backend's price components, read once, applied to many workloads."""
+
+    __slots__ = ("_fixed", "_lines", "_terms")
+
+    def __init__(
+        self, *, fixed: CostLine | None, terms: tuple[tuple[int, str, float], ...]
+    ) -> None:
+        self._fixed = fixed
+        self._terms = terms
+        # Identical lines recur across resources (same rate, same price): build each
+        # once.  One dict per metered component, keyed by the unrounded quantity.
+        self._lines: tuple[dict[float, CostLine], ...] = tuple({} for _ in _METERED)
+
+    @classmethod
+    def of(cls, backend: Backend) -> Pricing:
+        price = backend.price
+        fixed_item = price.fixed_monthly
+        fixed = (
+            CostLine(component="fixed_monthly", quantity=1.0, monthly=money(fixed_item.amount))
+            if fixed_item is not None and backend.shared is None
+            else None
+        )
+        terms = tuple(
+            (index, component, float(item.amount))
+            for index, component in enumerate(_METERED)
+            if (item := getattr(price, component)) is not None
+        )
+        return cls(fixed=fixed, terms=terms)
+
+    def cost_of(
+        self, quantities: tuple[float, float, float, float, float]
+    ) -> tuple[float, tuple[CostLine, ...]]:
+        """Monthly cost and lines for the quantities of :func:`monthly_quantities`."""
+        fixed = self._fixed
+        lines: list[CostLine] = [] if fixed is None else [fixed]
+        total = 0.0 if fixed is None else fixed.monthly
+        caches = self._lines
+        for index, component, amount in self._terms:
+            quantity = quantities[index]
+            if quantity <= 0:
+                continue
+            cache = caches[index]
+            line = cache.get(quantity)
+            if line is None:
+                line = cache[quantity] = CostLine(
+                    component=component,
+                    quantity=round(quantity, PRECISION),
+                    monthly=round(amount * quantity, PRECISION),
+                )
+            lines.append(line)
+            total += line.monthly
+        return round(total, PRECISION) + 0.0, tuple(lines)

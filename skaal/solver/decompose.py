@@ -1,0 +1,202 @@
+"""Shrink the problem before any z3 runs: units, dominance pruning, components, groups.
+
+Four exact reductions, in order:
+
+1. **Units.** Resources joined by ``collocate_with`` (union-find over
+   ``Problem.collocations``) become one *unit*: its options are the backends
+   every member can use (the intersection), its cost on a backend is the sum
+   of its members' costs, its usage of a shared instance the sum of theirs.
+   A unit lands on one backend and, if shared, on one instance: co-location
+   therefore means "same instance", even with several instances.  An empty
+   intersection is a global conflict, found here without a solver.
+2. **Dominance** (only without ``max_backends``).  Let ``d`` be a unit's
+   cheapest *dedicated* option (dedicated options have no capacity and no
+   shared fee).  Any option costing at least ``d`` can be swapped for ``d``
+   without raising the total or breaking a capacity (it only frees capacity
+   and possibly an instance fee), so it is dropped.  A unit whose cheapest
+   option is dedicated thus keeps that one option: it is *independent* and is
+   solved by argmin, with no solver.  With ``max_backends`` the swap may add a
+   distinct backend, so dominance is not applied (see :mod:`.optimise`).
+3. **Components.** Units still offered a shared backend are coupled through
+   it; union-find over (unit, shared backend) gives connected components
+   that are optimised separately.
+4. **Groups.** Units of one component with identical options, costs and
+   usages are interchangeable: the encoder gives them one integer count per
+   option instead of one 0/1 variable each.
+
+Money is in integer micro-dollars (the plan's precision) so objectives are
+exact; usages and capacities are scaled by 10⁶ and rounded up and down
+respectively, so a capacity is never overrun by rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from skaal.solver.problem import Problem
+
+__all__ = [
+    "DIMENSIONS",
+    "Group",
+    "Unit",
+    "UnitOption",
+    "components",
+    "cost_micro",
+    "fits",
+    "groups",
+    "prune",
+    "scaled_capacity",
+    "units",
+]
+
+#: Capacity dimensions of a shared instance, in ``Capacity`` field names.
+DIMENSIONS: tuple[str, ...] = ("size_gb", "reads_per_s", "writes_per_s", "resources")
+_SCALE = 1_000_000
+
+
+def cost_micro(usd: float) -> int:
+    """Dollars to integer micro-dollars."""
+    return round(usd * _SCALE)
+
+
+def scaled_capacity(value: float | int | None) -> int | None:
+    """One instance's capacity in a dimension, scaled and rounded down."""
+    return None if value is None else math.floor(value * _SCALE + 1e-6)
+
+
+@dataclass(frozen=True, slots=True)
+class UnitOption:
+    backend: str
+    cost: int
+    """Micro-dollars per month for the whole unit (shared fee excluded)."""
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """Resources that must share a backend (one resource unless co-located)."""
+
+    members: tuple[str, ...]
+    options: tuple[UnitOption, ...]
+    """Sorted by (cost, rank, backend)."""
+    usage: tuple[int, ...]
+    """Scaled size, reads/s, writes/s and resource count, in :data:`DIMENSIONS` order."""
+
+    @property
+    def name(self) -> str:
+        return self.members[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Interchangeable units of one component, optimised as one integer count."""
+
+    units: tuple[Unit, ...]
+
+    @property
+    def options(self) -> tuple[UnitOption, ...]:
+        return self.units[0].options
+
+    @property
+    def usage(self) -> tuple[int, ...]:
+        return self.units[0].usage
+
+
+class _UnionFind:
+    def __init__(self, items: Iterable[str]) -> None:
+        self.parent = {item: item for item in items}
+
+    def find(self, item: str) -> str:
+        root = item
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[item] != root:
+            self.parent[item], item = root, self.parent[item]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def units(problem: Problem) -> tuple[tuple[Unit, ...], tuple[tuple[str, ...], ...]]:
+    """Merge co-located resources; returns the units and the groups with no common backend."""
+    names = [r.spec.name for r in problem.resources]
+    uf = _UnionFind(names)
+    for a, b in problem.collocations:
+        if a in uf.parent and b in uf.parent:
+            uf.union(a, b)
+    members: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        members.setdefault(uf.find(name), []).append(index)
+    ranks = {b.name: i for i, b in enumerate(problem.catalog.backends)}
+    out: list[Unit] = []
+    impossible: list[tuple[str, ...]] = []
+    for indices in members.values():
+        resources = [problem.resources[i] for i in indices]
+        if len(resources) == 1:
+            res = resources[0]
+            opts = tuple(UnitOption(o.backend, cost_micro(o.cost), o.rank) for o in res.options)
+        else:
+            common = set.intersection(*({o.backend for o in r.options} for r in resources))
+            if not common:
+                impossible.append(tuple(r.spec.name for r in resources))
+                continue
+            total = dict.fromkeys(common, 0)
+            for res in resources:
+                for o in res.options:
+                    if o.backend in total:
+                        total[o.backend] += cost_micro(o.cost)
+            opts = tuple(
+                sorted(
+                    (UnitOption(b, c, ranks[b]) for b, c in total.items()),
+                    key=lambda o: (o.cost, o.rank, o.backend),
+                )
+            )
+        usage = (
+            math.ceil(sum(r.workload.size_gb for r in resources) * _SCALE - 1e-6),
+            math.ceil(sum(r.workload.reads_per_s for r in resources) * _SCALE - 1e-6),
+            math.ceil(sum(r.workload.writes_per_s for r in resources) * _SCALE - 1e-6),
+            len(resources) * _SCALE,
+        )
+        out.append(Unit(tuple(r.spec.name for r in resources), opts, usage))
+    return tuple(out), tuple(impossible)
+
+
+def fits(unit: Unit, capacity: tuple[int | None, ...]) -> bool:
+    """Whether the unit fits one empty instance (co-located units can outgrow one)."""
+    return all(c is None or u <= c for u, c in zip(unit.usage, capacity, strict=True))
+
+
+def prune(unit: Unit, shared: frozenset[str]) -> Unit:
+    """Drop the options dominated by the unit's cheapest dedicated option (exact, see above)."""
+    for index, option in enumerate(unit.options):
+        if option.backend not in shared:
+            kept = unit.options[: index + 1]
+            return Unit(unit.members, kept, unit.usage) if index + 1 < len(unit.options) else unit
+    return unit
+
+
+def components(coupled: Iterable[Unit], shared: frozenset[str]) -> tuple[tuple[Unit, ...], ...]:
+    """Connected components of units linked through a shared backend they may both use."""
+    items = list(coupled)
+    uf = _UnionFind([u.name for u in items] + [f"\0{s}" for s in sorted(shared)])
+    for unit in items:
+        for option in unit.options:
+            if option.backend in shared:
+                uf.union(unit.name, f"\0{option.backend}")
+    parts: dict[str, list[Unit]] = {}
+    for unit in items:
+        parts.setdefault(uf.find(unit.name), []).append(unit)
+    return tuple(tuple(part) for _, part in sorted(parts.items()))
+
+
+def groups(part: Iterable[Unit]) -> tuple[Group, ...]:
+    """Aggregate interchangeable units (same options, costs and usage)."""
+    found: dict[tuple[object, ...], list[Unit]] = {}
+    for unit in part:
+        found.setdefault((unit.options, unit.usage), []).append(unit)
+    return tuple(Group(tuple(units)) for units in found.values())

@@ -1,0 +1,288 @@
+"""Why no plan exists, and the smallest declaration change that would give one.
+
+Unsatisfiable is a result, not a crash.  Two kinds of trouble end planning:
+
+* **per-resource**: after the feasibility filter a resource has no option at
+  all.  :func:`diagnose_resources` reports EVERY such resource at once (not the
+  first), each with its source location, every candidate backend's failed
+  checks, and the cheapest fix;
+* **global**: every resource has options but the coupling constraints
+  (budget, ``max_backends``, co-location, shared capacity) cannot all hold.
+  The optimiser records those as :class:`GlobalConflict`\\ s in a
+  :class:`Diagnosis`.
+
+The cheapest fix of a resource: consider the backends whose every rejection
+can be removed by a declaration change (``relaxation`` is not ``None``), and
+pick the one needing the fewest changes, then the cheapest once relaxed (a
+shared backend counted with one instance's fixed fee), then catalog order.
+So a backend failing exactly one relaxable check always wins over one failing
+two, and among single fixes the cheapest wins.  A relaxed size or rate is
+priced at the relaxed value.
+
+:func:`unsatisfiable` turns a diagnosis into the
+:class:`~skaal.errors.UnsatisfiableError` the planner raises (``report`` holds
+the diagnosis); :func:`format_diagnosis` is its readable text; and
+:func:`explain` lists every backend of the catalog for one resource, which is
+what ``skaal plan --explain RES`` shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from skaal.blueprint.model import Kind, SourceLocation
+from skaal.catalog.model import Backend, Capacity
+from skaal.errors import UnsatisfiableError, UsageError, did_you_mean
+from skaal.plan.model import CostLine
+from skaal.solver.cost import money, option_cost
+from skaal.solver.problem import Problem, Rejection, ResourceOptions, Workload
+
+__all__ = [
+    "CandidateReport",
+    "Diagnosis",
+    "Fix",
+    "GlobalConflict",
+    "ResourceDiagnosis",
+    "diagnose_resources",
+    "explain",
+    "format_diagnosis",
+    "unsatisfiable",
+]
+
+_READS_PER_MESSAGE = {"queue": 2.0, "topic": 1.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """Declaration changes that make one backend serve the resource, and its price then."""
+
+    backend: str
+    relaxations: tuple[str, ...]
+    cost: float
+    """The resource's monthly cost on ``backend`` once relaxed (fixed fee excluded if shared)."""
+    instance_fee: float = 0.0
+    """A shared backend's fixed fee per instance (0 for a dedicated backend)."""
+
+    def __str__(self) -> str:
+        fee = f" + {_usd(self.instance_fee)}/month per shared instance" if self.instance_fee else ""
+        return f"{', '.join(self.relaxations)} → {self.backend} at {_usd(self.cost)}/month{fee}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDiagnosis:
+    """One resource no backend can serve."""
+
+    resource: str
+    kind: Kind
+    location: SourceLocation
+    rejections: tuple[tuple[str, tuple[Rejection, ...]], ...]
+    """Per backend (catalog order), every check it fails."""
+    fix: Fix | None
+    """The cheapest way out, or ``None`` when no declaration change helps."""
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalConflict:
+    """Constraints that hold one by one but not together (filled in by the optimiser)."""
+
+    constraint: str
+    declarations: tuple[tuple[str, SourceLocation], ...]
+    detail: str
+    relaxation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """Everything that stands between the declarations and a plan."""
+
+    catalog: str = ""
+    resources: tuple[ResourceDiagnosis, ...] = ()
+    conflicts: tuple[GlobalConflict, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateReport:
+    """One catalog backend for one resource: its cost if feasible, else why not."""
+
+    backend: str
+    rank: int
+    feasible: bool
+    cost: float | None
+    lines: tuple[CostLine, ...] = ()
+    region: str | None = None
+    rejections: tuple[Rejection, ...] = ()
+    unchecked: tuple[str, ...] = ()
+
+
+def diagnose_resources(problem: Problem) -> Diagnosis | None:
+    """Every resource with no feasible option, or ``None`` when each has one."""
+    found = tuple(
+        _diagnose(problem, options) for options in problem.resources if not options.options
+    )
+    return Diagnosis(catalog=problem.catalog.name, resources=found) if found else None
+
+
+def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
+    spec = options.spec
+    best: tuple[tuple[int, float, int], Fix] | None = None
+    for order, (name, rejections) in enumerate(options.rejections):
+        if any(r.relaxation is None for r in rejections):
+            continue
+        relaxations = tuple(dict.fromkeys(r.relaxation for r in rejections if r.relaxation))
+        backend = problem.catalog.backend(name)
+        cost, _ = option_cost(backend, _relaxed(backend, options.workload, spec.kind), spec.kind)
+        fee = _instance_fee(backend)
+        key = (len(relaxations), money(cost + fee), order)
+        if best is None or key < best[0]:
+            best = (key, Fix(name, relaxations, cost, fee))
+    return ResourceDiagnosis(
+        resource=spec.name,
+        kind=spec.kind,
+        location=spec.location,
+        rejections=options.rejections,
+        fix=None if best is None else best[1],
+    )
+
+
+def _instance_fee(backend: Backend) -> float:
+    fixed = backend.price.fixed_monthly
+    return money(fixed.amount) if backend.shared is not None and fixed is not None else 0.0
+
+
+def _cap(value: float, *bounds: float | None) -> float:
+    return min([value, *(b for b in bounds if b is not None)])
+
+
+def _relaxed(backend: Backend, load: Workload, kind: Kind) -> Workload:
+    """The workload once sizes and rates are lowered to the backend's limits."""
+    limits = backend.limits
+    cap = backend.shared or Capacity()
+    size = _cap(load.size_gb, limits.max_size_gb, cap.size_gb)
+    memory = _cap(load.memory_gb, limits.max_memory_gb)
+    if kind in _READS_PER_MESSAGE:
+        ratio = _READS_PER_MESSAGE[kind]
+        read_bounds = (limits.max_reads_per_s, cap.reads_per_s)
+        messages = _cap(
+            load.writes_per_s,
+            limits.max_writes_per_s,
+            cap.writes_per_s,
+            *(b / ratio for b in read_bounds if b is not None),
+        )
+        reads, writes = messages * ratio, messages
+    else:
+        reads = _cap(load.reads_per_s, limits.max_reads_per_s, cap.reads_per_s)
+        writes = _cap(load.writes_per_s, limits.max_writes_per_s, cap.writes_per_s)
+    return Workload(size, reads, writes, memory, load.duration_s, load.defaulted)
+
+
+def _usd(amount: float) -> str:
+    if amount == 0 or amount >= 0.01:
+        return f"${amount:,.2f}"
+    return f"${amount:.2g}"
+
+
+def format_diagnosis(diagnosis: Diagnosis) -> str:
+    """Readable multi-line text: every infeasible resource, then every global conflict."""
+    out: list[str] = []
+    for res in diagnosis.resources:
+        out.append(f"{res.resource} ({res.location}): no backend meets every constraint")
+        other_kinds: list[str] = []
+        for backend, rejections in res.rejections:
+            if rejections[0].constraint == "kind":
+                other_kinds.append(backend)
+                continue
+            failed = "; ".join(
+                f"{r.constraint} offers {r.offered}, asked {r.asked}" for r in rejections
+            )
+            out.append(f"  {backend}: {failed}")
+        if other_kinds and len(other_kinds) == len(res.rejections):
+            out.append(f"  no backend of catalog {diagnosis.catalog!r} serves a {res.kind}")
+        elif other_kinds:
+            noun = "backend does" if len(other_kinds) == 1 else "backends do"
+            out.append(
+                f"  ({len(other_kinds)} other {noun} not serve a {res.kind}: "
+                f"{', '.join(other_kinds)})"
+            )
+        if res.fix is not None:
+            label = "cheapest fix" if len(res.fix.relaxations) == 1 else "smallest fix"
+            out.append(f"  {label}: {res.fix}")
+        else:
+            out.append("  no declaration change makes any backend of this catalog fit")
+    for conflict in diagnosis.conflicts:
+        out.append(f"conflict on {conflict.constraint}: {conflict.detail}")
+        out.extend(f"  {name} ({location})" for name, location in conflict.declarations)
+        if conflict.relaxation is not None:
+            out.append(f"  fix: {conflict.relaxation}")
+    return "\n".join(out)
+
+
+def unsatisfiable(diagnosis: Diagnosis) -> UnsatisfiableError:
+    """The planner's error for ``diagnosis``: what, where, how to fix, with ``report`` set."""
+    names = [r.resource for r in diagnosis.resources]
+    of = f" of catalog {diagnosis.catalog!r}" if diagnosis.catalog else ""
+    if names:
+        count = "1 resource" if len(names) == 1 else f"{len(names)} resources"
+        headline = f"no plan: {count} cannot be placed on any backend{of} ({', '.join(names)})"
+        first = diagnosis.resources[0]
+        where: str | None = str(first.location)
+        command: str | None = f"skaal plan --explain {first.resource}"
+    else:
+        kinds = ", ".join(dict.fromkeys(c.constraint for c in diagnosis.conflicts))
+        headline = f"no plan{of} meets every constraint together ({kinds})"
+        decls = [d for c in diagnosis.conflicts for d in c.declarations]
+        where = str(decls[0][1]) if decls else None
+        command = None
+    fixes = [f"{r.resource}: {r.fix}" for r in diagnosis.resources if r.fix is not None]
+    fixes += [c.relaxation for c in diagnosis.conflicts if c.relaxation is not None]
+    fix = (
+        "; ".join(fixes)
+        or "relax the constraints above, or plan against a catalog with more backends"
+    )
+    return UnsatisfiableError(
+        f"{headline}\n{format_diagnosis(diagnosis)}",
+        report=diagnosis,
+        where=where,
+        fix=fix,
+        command=command,
+    )
+
+
+def explain(problem: Problem, resource_name: str) -> tuple[CandidateReport, ...]:
+    """Every catalog backend for one resource: feasible with its cost, or every failed check."""
+    options = next((r for r in problem.resources if r.spec.name == resource_name), None)
+    if options is None:
+        names = [r.spec.name for r in problem.resources]
+        raise UsageError(
+            f"{problem.blueprint.app} declares no resource {resource_name!r}"
+            f"{did_you_mean(resource_name, names)}",
+            where="--explain",
+            fix=f"resources: {', '.join(names) or 'none'}",
+        )
+    feasible = {o.backend: o for o in options.options}
+    rejected = dict(options.rejections)
+    reports: list[CandidateReport] = []
+    for rank, backend in enumerate(problem.catalog.backends):
+        option = feasible.get(backend.name)
+        if option is not None:
+            reports.append(
+                CandidateReport(
+                    backend=backend.name,
+                    rank=rank,
+                    feasible=True,
+                    cost=option.cost,
+                    lines=option.lines,
+                    region=option.region,
+                    unchecked=option.unchecked,
+                )
+            )
+        else:
+            reports.append(
+                CandidateReport(
+                    backend=backend.name,
+                    rank=rank,
+                    feasible=False,
+                    cost=None,
+                    rejections=rejected.get(backend.name, ()),
+                )
+            )
+    return tuple(reports)

@@ -1,0 +1,375 @@
+"""The feasibility filter: which backends can serve each resource, and why the others cannot.
+
+:func:`build_problem` compares every resource with every catalog backend in
+plain Python, before any optimisation, and keeps the survivors with their
+monthly cost (:mod:`skaal.solver.cost`).  Every failed check of every backend
+is recorded as a :class:`~skaal.solver.problem.Rejection`, not just the first,
+so an unsatisfiable report lists everything that stands in the way.
+
+Rules (a backend serves a resource when all hold; checks live in
+:mod:`skaal.solver.checks`):
+
+==================  ===========================================================
+check               the backend must...
+==================  ===========================================================
+kind                serve the resource's kind (when it does not, that is its
+                    only rejection: its other figures describe another thing)
+implementation      name an implementation the registry can run and build for
+                    this kind on the catalog's provider
+pin                 be the pinned backend, if ``backend=`` or ``--pin`` names
+                    one (the command line wins); a pin naming a backend the
+                    catalog lacks is a :class:`~skaal.errors.PlanError`
+read/write_latency  publish a latency the bound admits (``<`` is strict); no
+                    published figure cannot promise anything
+durability          offer at least the asked level (ephemeral < persistent <
+                    durable); **undeclared means persistent** for maps,
+                    collections, blobs and queues: losing data on a
+                    restart must be asked for with ``durability="ephemeral"``;
+                    an undeclared topic accepts any level (it fans out to the
+                    subscribers present)
+consistency         offer ``strong`` when strong is asked
+availability        publish at least the asked percentage
+residency           have a region matching it (``region_matches``)
+ttl                 have the ``ttl`` capability and ``limits.max_ttl_s`` ≥ ttl
+retention           ``limits.max_retention_s`` ≥ retention
+access="prefix"     have ``ordered_keys``
+Index fields        have ``secondary_index`` (collections)
+ordered=True        have ``fifo`` (queues)
+max_attempts        have ``dead_letter`` (queues)
+schedule / http     have ``schedule`` / ``http`` (functions)
+size, rates,        stay within ``limits.*`` per resource (workload defaults
+memory, timeout     apply: see :mod:`skaal.solver.cost`), and for a shared
+                    backend within ONE instance's ``shared`` capacity
+==================  ===========================================================
+
+On the ``local`` provider availability and residency are not applicable: they
+are not checked, and the option records them in ``Option.unchecked`` so the
+plan can say "residency not checked on the local target".  A binding's region
+is the catalog's default region when the backend offers it (and it meets the
+residency), else the backend's first matching region in catalog order.
+
+Speed: planning 10,000 resources must fit in a second, so the work is
+organised around what repeats.  Backend facts, prices and the per-kind
+kind/implementation verdicts are computed once.  The *quality* checks (all but
+sizes, rates, memory and timeout) run once per quality signature (kind,
+requirements without quantities, indexes, schedule, http, pin); per resource
+only the quantity checks (a fast numeric comparison against each backend's
+tightest limit, text only on failure) and the costs of the survivors remain,
+and a whole result is reused when a declaration repeats exactly.  Costs are
+cached per (workload, backend).  The garbage collector is paused meanwhile
+(see ``_collector_paused``).
+"""
+
+from __future__ import annotations
+
+import gc
+import operator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec
+from skaal.catalog.model import Catalog
+from skaal.errors import PlanError, UsageError, did_you_mean
+from skaal.plan.model import CostLine
+from skaal.registry import DEFAULT_REGISTRY, Registry
+from skaal.solver.checks import (
+    Facts,
+    Need,
+    choose_region,
+    quality_rejections,
+    quantity_rejections,
+)
+from skaal.solver.cost import Pricing, money, monthly_quantities, workload
+from skaal.solver.problem import (
+    Option,
+    Problem,
+    Rejection,
+    ResourceOptions,
+    SharedBackend,
+    Workload,
+)
+
+__all__ = ["build_problem"]
+
+_NO_PINS: Final[Mapping[str, str]] = MappingProxyType({})
+
+#: The requirement fields that decide feasibility (the pin is handled apart;
+#: ``collocate_with`` couples resources and is the optimiser's business).
+_QUANTITY_FIELDS: Final = ("size_gb", "reads_per_s", "writes_per_s", "memory_gb", "timeout_s")
+_QUALITY_FIELDS: Final = tuple(
+    f
+    for f in Requirements.model_fields
+    if f not in ("backend", "collocate_with", *_QUANTITY_FIELDS)
+)
+_quality_key = operator.attrgetter(*_QUALITY_FIELDS)
+_quantity_key = operator.attrgetter(*_QUANTITY_FIELDS)
+
+#: Per backend, in catalog order: the fixed rejections for one kind, or None if served.
+_KindTable = tuple[tuple[Facts, tuple[Rejection, ...] | None], ...]
+_Result = tuple[Workload, tuple[Option, ...], tuple[tuple[str, tuple[Rejection, ...]], ...]]
+_Cost = tuple[float, tuple[CostLine, ...]]
+
+
+def build_problem(
+    blueprint: Blueprint,
+    catalog: Catalog,
+    *,
+    registry: Registry = DEFAULT_REGISTRY,
+    pins: Mapping[str, str] = _NO_PINS,
+) -> Problem:
+    """Filter every resource against every backend; see the module docstring for the rules."""
+    _validate_pins(blueprint, catalog, pins)
+    with _collector_paused():
+        return _build(blueprint, catalog, registry, pins)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector out of the filter's way, then restore it.
+
+    The filter creates hundreds of thousands of small, acyclic records next to
+    a large, long-lived blueprint; with the collector running, every full
+    collection rescans that blueprint, which doubles the filter's run time.
+    So the collector is paused, and what already exists is frozen (set aside
+    from collections) unless the program froze objects itself, in which case
+    its freeze is left alone.  Nothing is lost: afterwards everything is
+    collectable as before.
+    """
+    was_enabled = gc.isenabled()
+    freeze = gc.get_freeze_count() == 0
+    gc.disable()
+    if freeze:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+def _build(
+    blueprint: Blueprint, catalog: Catalog, registry: Registry, pins: Mapping[str, str]
+) -> Problem:
+    filt = _Filter(catalog, registry)
+    resources: list[ResourceOptions] = []
+    used: set[str] = set()
+    for spec in blueprint.resources:
+        load, options, rejected = filt.result(spec, pins)
+        resources.append(ResourceOptions(spec, load, options, rejected))
+        used.update(option.backend for option in options)
+    shared = tuple(
+        SharedBackend(
+            backend=b,
+            fixed_monthly=money(b.price.fixed_monthly.amount) if b.price.fixed_monthly else 0.0,
+        )
+        for b in catalog.backends
+        if b.shared is not None and b.name in used
+    )
+    collocations = tuple(
+        sorted(
+            (spec.name, peer)
+            for spec in blueprint.resources
+            if (peer := spec.requirements.collocate_with) is not None
+        )
+    )
+    return Problem(
+        blueprint=blueprint,
+        catalog=catalog,
+        resources=tuple(resources),
+        shared=shared,
+        collocations=collocations,
+        budget_usd_month=blueprint.budget_usd_month,
+        max_backends=blueprint.max_backends,
+    )
+
+
+def _validate_pins(blueprint: Blueprint, catalog: Catalog, pins: Mapping[str, str]) -> None:
+    """Unknown resources in ``--pin`` are usage errors; unknown backends are plan errors."""
+    declared = {spec.name for spec in blueprint.resources}
+    for name in sorted(pins):
+        if name not in declared:
+            raise UsageError(
+                f"--pin {name}={pins[name]}: the app declares no resource {name!r}"
+                f"{did_you_mean(name, declared)}",
+                fix="pin a declared resource: --pin RESOURCE=BACKEND",
+            )
+    backends = catalog.names()
+    for spec in blueprint.resources:
+        pin = pins.get(spec.name, spec.requirements.backend)
+        if pin is None or pin in backends:
+            continue
+        origin = "--pin" if spec.name in pins else "backend="
+        serving = [b.name for b in catalog.backends if b.serves(spec.kind)]
+        raise PlanError(
+            f"{spec.name} is pinned ({origin}) to backend {pin!r}, which catalog "
+            f"{catalog.name!r} does not have{did_you_mean(pin, backends)}",
+            where=str(spec.location),
+            fix=(
+                f"pin a {spec.kind} backend of {catalog.name!r} "
+                f"({', '.join(serving) or 'it has none'}) or remove the pin"
+            ),
+        )
+
+
+class _Filter:
+    """Per-catalog precomputation and the caches of one ``build_problem`` call.
+
+    Two levels: the *quality* checks (everything but sizes and rates) run once
+    per quality signature and are kept per backend; the quantity checks and
+    costs run per distinct workload, which is itself cached.
+    """
+
+    def __init__(self, catalog: Catalog, registry: Registry) -> None:
+        self.catalog = catalog
+        self.registry = registry
+        self.local = catalog.provider == "local"
+        self.facts = tuple(Facts.of(b, i, catalog.region) for i, b in enumerate(catalog.backends))
+        self.pricing = tuple(Pricing.of(b) for b in catalog.backends)
+        self.kinds: dict[Kind, _KindTable] = {}
+        self.qualities: dict[tuple[object, ...], _Quality] = {}
+        self.results: dict[tuple[object, ...], _Result] = {}
+        self.costs: dict[tuple[float, float, float, float, float], dict[int, _Cost]] = {}
+
+    def result(self, spec: ResourceSpec, pins: Mapping[str, str]) -> _Result:
+        req = spec.requirements
+        cli = spec.name in pins
+        pin = pins[spec.name] if cli else req.backend
+        quality_key = (
+            spec.kind,
+            _quality_key(req),
+            spec.indexes,
+            spec.schedule,
+            spec.http,
+            pin,
+            spec.name if cli else None,
+        )
+        key = (quality_key, _quantity_key(req))
+        found = self.results.get(key)
+        if found is None:
+            quality = self.qualities.get(quality_key)
+            if quality is None:
+                quality = self.qualities[quality_key] = self._quality(spec, pin, cli)
+            found = self.results[key] = self._result(spec, quality)
+        return found
+
+    def _kind_table(self, kind: Kind) -> _KindTable:
+        table = self.kinds.get(kind)
+        if table is not None:
+            return table
+        provider = self.catalog.provider
+        rows: list[tuple[Facts, tuple[Rejection, ...] | None]] = []
+        for facts in self.facts:
+            b = facts.backend
+            if not b.serves(kind):
+                offered = ", ".join(b.kinds)
+                rows.append((facts, (Rejection(b.name, "kind", kind, offered, None),)))
+                continue
+            reason = self.registry.check(b.implementation, kind, provider)
+            if reason is None:
+                rows.append((facts, None))
+            else:
+                asked = f"an implementation for a {kind} on {provider}"
+                rows.append((facts, (Rejection(b.name, "implementation", asked, reason, None),)))
+        table = self.kinds[kind] = tuple(rows)
+        return table
+
+    def _quality(self, spec: ResourceSpec, pin: str | None, cli: bool) -> _Quality:
+        """Per backend: served?, the failed non-quantity checks, and the region."""
+        req = spec.requirements
+        need = Need(
+            kind=spec.kind,
+            req=req,
+            indexes=spec.indexes,
+            schedule=spec.schedule,
+            http=spec.http,
+            pin=pin,
+            pin_relaxation=f"--pin {spec.name}={{backend}}" if cli else 'backend="{backend}"',
+            pin_origin="--pin" if cli else "declared",
+            local=self.local,
+        )
+        residency = None if self.local else req.residency
+        region = self.catalog.region
+        served: list[tuple[Facts, tuple[Rejection, ...], str | None]] = []
+        unserved: list[tuple[int, str, tuple[Rejection, ...]]] = []
+        for facts, fixed in self._kind_table(spec.kind):
+            if fixed is not None and fixed[0].constraint == "kind":
+                unserved.append((facts.rank, facts.backend.name, fixed))
+                continue
+            failed = (*(fixed or ()), *quality_rejections(facts, need, region))
+            served.append((facts, failed, choose_region(facts, residency, region)))
+        return _Quality(
+            served=tuple(served),
+            unserved=tuple(unserved),
+            unserved_only=tuple((name, failed) for _, name, failed in unserved),
+        )
+
+    def _result(self, spec: ResourceSpec, quality: _Quality) -> _Result:
+        """Quantity checks and costs for one workload; the rest comes from ``quality``."""
+        req = spec.requirements
+        load = workload(spec)
+        size, reads, writes, memory = (
+            load.size_gb,
+            load.reads_per_s,
+            load.writes_per_s,
+            load.memory_gb,
+        )
+        timeout = req.timeout_s
+        unchecked = (
+            tuple(k for k in ("availability", "residency") if getattr(req, k) is not None)
+            if self.local
+            else ()
+        )
+        costs = self.costs.get(load_key := (size, reads, writes, memory, load.duration_s))
+        if costs is None:
+            costs = self.costs[load_key] = {}
+        quantities = monthly_quantities(load)
+        options: list[Option] = []
+        extra: list[tuple[int, str, tuple[Rejection, ...]]] = []
+        for facts, failed, region in quality.served:
+            max_size, max_reads, max_writes, max_memory, max_timeout = facts.tightest
+            if not (
+                size <= max_size
+                and reads <= max_reads
+                and writes <= max_writes
+                and memory <= max_memory
+                and (timeout is None or timeout <= max_timeout)
+            ):
+                failed = (*failed, *quantity_rejections(facts, spec.kind, load, timeout))  # noqa: PLW2901
+            if failed:
+                extra.append((facts.rank, facts.backend.name, failed))
+                continue
+            rank = facts.rank
+            priced = costs.get(rank)
+            if priced is None:
+                priced = costs[rank] = self.pricing[rank].cost_of(quantities)
+            options.append(Option(facts.backend.name, *priced, rank, region, unchecked))
+        options.sort(key=_option_order)
+        if not extra:
+            return load, tuple(options), quality.unserved_only
+        merged = sorted((*quality.unserved, *extra), key=_first)
+        return load, tuple(options), tuple((name, failed) for _, name, failed in merged)
+
+
+def _option_order(option: Option) -> tuple[float, int]:
+    return (option.cost, option.rank)
+
+
+def _first(row: tuple[int, str, tuple[Rejection, ...]]) -> int:
+    return row[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _Quality:
+    """One quality signature's verdicts: served backends to size-check, and the rest."""
+
+    served: tuple[tuple[Facts, tuple[Rejection, ...], str | None], ...]
+    """(facts, failed non-quantity checks, region) per backend serving the kind."""
+    unserved: tuple[tuple[int, str, tuple[Rejection, ...]], ...]
+    """(rank, name, the kind rejection) per backend not serving it."""
+    unserved_only: tuple[tuple[str, tuple[Rejection, ...]], ...]
+    """``unserved`` without ranks: the rejections when every served backend fits."""

@@ -1,0 +1,110 @@
+"""The planning problem after the feasibility filter: what the optimiser sees.
+
+``build_problem`` (in :mod:`skaal.solver.feasibility`) turns a Blueprint and a
+Catalog into a :class:`Problem`: for every resource, the backends that meet
+all of its constraints (each with its monthly cost for that resource's
+workload) and, for every backend that does not, why not.  The optimiser
+(:mod:`skaal.solver.optimise`) only ever sees the feasible options; the
+diagnosis (:mod:`skaal.solver.diagnosis`) reads the rejections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from skaal.blueprint.model import Blueprint, ResourceSpec
+from skaal.catalog.model import Backend, Catalog
+from skaal.plan.model import CostLine
+
+__all__ = ["Option", "Problem", "Rejection", "ResourceOptions", "SharedBackend", "Workload"]
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """A resource's workload with documented defaults applied for what was not declared."""
+
+    size_gb: float
+    reads_per_s: float
+    writes_per_s: float
+    memory_gb: float
+    duration_s: float
+    defaulted: tuple[str, ...]
+    """Names of the quantities that came from defaults, for the plan's reason text."""
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A backend that meets every constraint of one resource, and what it costs there.
+
+    ``cost`` excludes a shared backend's fixed fee (paid once per instance) but
+    includes a dedicated backend's fixed fee.
+    """
+
+    backend: str
+    cost: float
+    lines: tuple[CostLine, ...]
+    rank: int
+    """Position of the backend in the catalog: the stable tie-break (lower wins)."""
+    region: str | None = None
+    """Region the binding lives in (``build_problem`` always sets it); ``None`` means
+    the catalog's default region."""
+    unchecked: tuple[str, ...] = ()
+    """Declared constraints this target cannot check (availability and residency on
+    the local provider), for the plan's reason text."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why one backend cannot serve one resource.
+
+    ``constraint`` is the keyword the user wrote (``read_latency``) or a
+    structural reason (``kind``, ``implementation``, ``pin``); ``asked`` and
+    ``offered`` are human-readable; ``relaxation`` is the declaration change
+    that would remove this rejection (``read_latency="<= 10ms"``) or ``None``
+    when no change to the declaration can.
+    """
+
+    backend: str
+    constraint: str
+    asked: str
+    offered: str
+    relaxation: str | None
+
+    def __str__(self) -> str:
+        return f"{self.constraint}: offers {self.offered}, asked {self.asked}"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceOptions:
+    """One resource, its workload, its feasible options and the rejected backends."""
+
+    spec: ResourceSpec
+    workload: Workload
+    options: tuple[Option, ...]
+    """Sorted by (cost, rank)."""
+    rejections: tuple[tuple[str, tuple[Rejection, ...]], ...]
+    """Per rejected backend (catalog order), every constraint it fails."""
+
+
+@dataclass(frozen=True, slots=True)
+class SharedBackend:
+    """A backend whose instances many resources share."""
+
+    backend: Backend
+    fixed_monthly: float
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Everything the optimiser needs; built once per ``solve`` call."""
+
+    blueprint: Blueprint
+    catalog: Catalog
+    resources: tuple[ResourceOptions, ...]
+    """Sorted by resource name."""
+    shared: tuple[SharedBackend, ...]
+    """Shared backends that appear in at least one resource's options."""
+    collocations: tuple[tuple[str, str], ...]
+    """(resource, peer) pairs that must land on the same backend instance."""
+    budget_usd_month: float | None
+    max_backends: int | None

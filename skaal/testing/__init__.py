@@ -1,0 +1,24 @@
+"""Helpers for testing Skaal apps and Skaal itself.
+
+* :class:`AppClient`: an in-process HTTP client for an app, with fresh
+  isolated local backends (needs the ``serve`` extra);
+* :func:`catalog` / :func:`backend`: in-memory catalogs built in code.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from skaal.testing.catalogs import backend, catalog
+
+if TYPE_CHECKING:
+    from skaal.testing.app import AppClient
+
+__all__ = ["AppClient", "backend", "catalog"]
+
+
+def __getattr__(name: str) -> Any:
+    # AppClient imports httpx and starlette: only when asked for.
+    if name == "AppClient":
+        from skaal.testing.app import AppClient
+
+        return AppClient
+    raise AttributeError(f"module 'skaal.testing' has no attribute {name!r}")

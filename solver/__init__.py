@@ -1,0 +1,1 @@
+"""Benchmark harness and independent optimality oracle for the planner (see README.md)."""

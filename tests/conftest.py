@@ -1,0 +1,1 @@
+"""Shared pytest configuration: tests mirror the pipeline stages, one folder each."""

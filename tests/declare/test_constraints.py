@@ -1,0 +1,340 @@
+"""Decorator keywords: every constraint on every kind, and every way to get one wrong.
+
+Each rejection must be a ``DeclarationError`` that names the class or function,
+points at the decorator's ``file:line`` in this file, repeats the bad value and
+says what is accepted.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from skaal import (
+    App,
+    BlobStore,
+    Collection,
+    DeclarationError,
+    Every,
+    Map,
+    Queue,
+    SkaalError,
+    Topic,
+)
+from skaal.blueprint.model import Kind
+from skaal.declare.constraints import CONSTRAINTS, UNSET
+
+
+class Cart(BaseModel):
+    id: str
+    owner: str
+
+
+def lineno() -> int:
+    """The line of the caller, to predict the file:line an error must show."""
+    return sys._getframe(1).f_lineno
+
+
+def fresh(kind: Kind) -> Any:
+    """A new, undeclared class (or function) of ``kind``."""
+    if kind == "map":
+
+        class Things(Map[str, int]): ...
+
+        return Things
+    if kind == "collection":
+
+        class Carts(Collection[Cart]): ...
+
+        return Carts
+    if kind == "blob":
+
+        class Uploads(BlobStore): ...
+
+        return Uploads
+    if kind == "queue":
+
+        class Jobs(Queue[str]): ...
+
+        return Jobs
+    if kind == "topic":
+
+        class Events(Topic[str]): ...
+
+        return Events
+
+    def handler() -> str:
+        return "ok"
+
+    return handler
+
+
+def decorator_for(app: App, kind: Kind) -> Callable[..., Callable[[Any], Any]]:
+    decorators: dict[Kind, Callable[..., Callable[[Any], Any]]] = {
+        "map": app.storage,
+        "collection": app.storage,
+        "blob": app.blob,
+        "queue": app.queue,
+        "topic": app.topic,
+        "function": app.function,
+    }
+    return decorators[kind]
+
+
+def rejected(kind: Kind, **values: object) -> str:
+    """Declare a fresh ``kind`` with ``values``; return the error, checking its location."""
+    app = App("demo")
+    target = fresh(kind)
+    line = lineno() + 2
+    with pytest.raises(DeclarationError) as info:
+        decorator_for(app, kind)(**values)(target)
+    text = str(info.value)
+    assert isinstance(info.value, SkaalError)
+    assert f"{__file__}:{line}" in text
+    assert target.__name__ in text
+    return text
+
+
+#: A valid value for every constraint keyword, with the field and value it records.
+SAMPLES: dict[str, tuple[object, str, object]] = {
+    "read_latency": ("< 10ms", "read_latency", {"value": 10.0, "strict": True}),
+    "write_latency": ("<= 20ms", "write_latency", {"value": 20.0, "strict": False}),
+    "durability": ("persistent", "durability", "persistent"),
+    "size": ("20GB", "size_gb", 20.0),
+    "reads": ("300/s", "reads_per_s", 300.0),
+    "writes": ("60/min", "writes_per_s", 1.0),
+    "messages": ("3.6k/h", "writes_per_s", 1.0),
+    "invocations": ("10/s", "reads_per_s", 10.0),
+    "consistency": ("strong", "consistency", "strong"),
+    "availability": ("99.9%", "availability", 99.9),
+    "residency": ("eu", "residency", "eu"),
+    "ttl": ("30d", "ttl_s", 30 * 86400.0),
+    "retention": ("7d", "retention_s", 7 * 86400.0),
+    "access": ("prefix", "access", "prefix"),
+    "ordered": (True, "ordered", True),
+    "max_attempts": (5, "max_attempts", 5),
+    "memory": ("512MB", "memory_gb", 0.512),
+    "timeout": ("30s", "timeout_s", 30.0),
+    "backend": ("dynamodb", "backend", "dynamodb"),
+    "collocate_with": ("Other", "collocate_with", "Other"),
+}
+
+DECLARABLE: tuple[Kind, ...] = ("map", "collection", "blob", "queue", "topic", "function")
+PAIRS = [(name, kind) for name in sorted(CONSTRAINTS) for kind in DECLARABLE]
+
+
+def test_every_constraint_has_a_sample() -> None:
+    assert sorted(SAMPLES) == sorted(CONSTRAINTS)
+
+
+@pytest.mark.parametrize(("name", "kind"), [p for p in PAIRS if p[1] in CONSTRAINTS[p[0]].kinds])
+def test_constraint_is_recorded_for_kinds_that_accept_it(name: str, kind: Kind) -> None:
+    raw, field, recorded = SAMPLES[name]
+    app = App("demo")
+    target = fresh(kind)
+    decorator_for(app, kind)(**{name: raw})(target)
+    if name == "collocate_with":
+
+        @app.storage()
+        class Other(Map[str, int]): ...
+
+    spec = app.blueprint().resource(target.__name__)
+    declared = spec.requirements.model_dump(mode="json")
+    assert declared[field] == recorded
+    assert set(spec.requirements.declared()) == {field}
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [p for p in PAIRS if p[1] not in CONSTRAINTS[p[0]].kinds]
+)
+def test_constraint_is_rejected_for_kinds_that_do_not_accept_it(name: str, kind: Kind) -> None:
+    raw = SAMPLES[name][0]
+    text = rejected(kind, **{name: raw})
+    assert f"constraint {name!r} does not apply to a {kind}" in text
+    accepted = sorted(n for n, c in CONSTRAINTS.items() if kind in c.kinds)
+    assert f"a {kind} accepts: {', '.join(accepted)}" in text
+
+
+@pytest.mark.parametrize(
+    ("decorator", "kind"),
+    [
+        ("storage", "map"),
+        ("storage", "collection"),
+        ("blob", "blob"),
+        ("queue", "queue"),
+        ("topic", "topic"),
+        ("function", "function"),
+    ],
+)
+def test_decorator_keywords_match_the_constraint_table(decorator: str, kind: Kind) -> None:
+    params = inspect.signature(getattr(App("demo"), decorator)).parameters
+    keywords = {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    keywords -= {"secrets", "http"}
+    assert keywords == {n for n, c in CONSTRAINTS.items() if kind in c.kinds}
+    assert all(params[n].default is UNSET for n in keywords)
+
+
+def test_schedule_keywords_are_the_function_constraints_without_a_rate() -> None:
+    params = inspect.signature(App("demo").schedule).parameters
+    keywords = {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    function = {n for n, c in CONSTRAINTS.items() if "function" in c.kinds}
+    assert keywords - {"secrets"} == function - {"invocations"}
+
+
+# -- bad values -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "fragments"),
+    [
+        ("map", {"read_latency": "fast"}, ["'fast' is not a latency bound", "accepted: '< 10ms'"]),
+        ("map", {"read_latency": "< 10 msec"}, ["'msec' (did you mean 'ms'?)", "units: us, ms"]),
+        ("map", {"size": "20 gb"}, ["unknown size unit 'gb' (did you mean 'GB'?)", "TiB"]),
+        ("map", {"size": 20}, ["size must be text, got 20 (int)", "accepted: '20GB'"]),
+        ("map", {"reads": 300}, ["rate must be text, got 300 (int)", "'300/s'"]),
+        ("map", {"writes": "5/m"}, ["did you mean 'min' or 'month'?", "'10/min'"]),
+        ("map", {"durability": "durible"}, ["did you mean 'durable'?", "ephemeral | persistent"]),
+        ("map", {"consistency": "strng"}, ["did you mean 'strong'?", "eventual | strong"]),
+        ("map", {"availability": "99.9"}, ["'99.9' is not a percentage", "'99.9%'"]),
+        ("map", {"residency": "mars"}, ["'mars' is neither a region", "us-east-1"]),
+        ("map", {"ttl": "30 msec"}, ["did you mean 'ms'?", "'30d'"]),
+        ("map", {"access": "random"}, ["unknown access pattern 'random'", "point | prefix"]),
+        ("map", {"backend": "no such"}, ["'no such' is not a backend name", "'dynamodb'"]),
+        ("map", {"collocate_with": 5}, ["5 is not a resource", "a declared resource class"]),
+        ("queue", {"ordered": "yes"}, ["'yes' is not a boolean", "True | False"]),
+        ("queue", {"max_attempts": 0}, ["0 is not a number of attempts", "1 to 1000"]),
+        ("queue", {"max_attempts": True}, ["True is not a number of attempts", "1 to 1000"]),
+        ("queue", {"retention": "forever"}, ["'forever' is not a duration", "'30d'"]),
+        ("topic", {"messages": "lots"}, ["'lots' is not a rate", "'300/s'"]),
+        ("function", {"memory": "512 mb"}, ["did you mean 'MB'?", "GiB"]),
+        ("function", {"timeout": 30}, ["duration must be text, got 30 (int)", "'90s'"]),
+        ("function", {"invocations": "10/sec/s"}, ["is not a rate", "'300/s'"]),
+        ("blob", {"size": "0GB"}, ["'0GB' must be positive", "'20GB'"]),
+    ],
+)
+def test_bad_values(kind: Kind, values: dict[str, object], fragments: list[str]) -> None:
+    text = rejected(kind, **values)
+    (name,) = values
+    assert f"bad {CONSTRAINTS[name].meaning} for {name}" in text
+    for fragment in fragments:
+        assert fragment in text
+
+
+@pytest.mark.parametrize("kind", DECLARABLE)
+def test_explicit_none_is_not_a_value(kind: Kind) -> None:
+    name = "availability"
+    text = rejected(kind, **{name: None})
+    assert "availability=None is not a value" in text
+    assert "omit availability to leave the availability percentage undeclared" in text
+
+
+@pytest.mark.parametrize(
+    ("kind", "typo", "suggestion"),
+    [
+        ("map", "read_latncy", "read_latency"),
+        ("collection", "consistancy", "consistency"),
+        ("blob", "sizes", "size"),
+        ("queue", "max_attempt", "max_attempts"),
+        ("topic", "retension", "retention"),
+        ("function", "timout", "timeout"),
+    ],
+)
+def test_unknown_constraint_suggests_the_closest(kind: Kind, typo: str, suggestion: str) -> None:
+    text = rejected(kind, **{typo: "x"})
+    assert f"unknown constraint {typo}='x' (did you mean '{suggestion}'?)" in text
+    assert "accepts: " in text
+
+
+def test_unknown_constraint_without_close_match_lists_accepted() -> None:
+    text = rejected("map", colour="blue")
+    assert "unknown constraint colour='blue'" in text
+    assert "did you mean" not in text
+    assert "@app.storage accepts: access, availability, backend" in text
+
+
+def test_error_names_the_decorator_and_class() -> None:
+    text = rejected("blob", size="big")
+    assert "(@app.blob on class Uploads)" in text
+
+
+# -- wrong targets ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("decorator", "kind", "right"),
+    [
+        ("storage", "blob", "@app.blob(...) for a blob"),
+        ("storage", "queue", "@app.queue(...) for a queue"),
+        ("blob", "map", "@app.storage(...) for a map"),
+        ("queue", "topic", "@app.topic(...) for a topic"),
+        ("topic", "queue", "@app.queue(...) for a queue"),
+        ("blob", "collection", "@app.storage(...) for a collection"),
+    ],
+)
+def test_wrong_decorator_for_the_kind(decorator: str, kind: Kind, right: str) -> None:
+    app = App("demo")
+    target = fresh(kind)
+    line = lineno() + 2
+    with pytest.raises(DeclarationError) as info:
+        getattr(app, decorator)()(target)
+    text = str(info.value)
+    assert f"{__file__}:{line}" in text
+    assert f"@app.{decorator} cannot declare {target.__name__}, a {kind}" in text
+    assert right in text
+
+
+@pytest.mark.parametrize(
+    ("target", "shown"),
+    [
+        (int, "class int"),
+        (Map, "class Map"),
+        (Collection, "class Collection"),
+        (5, "5 (a int)"),
+        (len, "function len"),
+    ],
+)
+def test_decorating_a_non_resource(target: object, shown: str) -> None:
+    app = App("demo")
+    line = lineno() + 2
+    with pytest.raises(DeclarationError) as info:
+        app.storage(size="1GB")(target)  # type: ignore[type-var]
+    text = str(info.value)
+    assert f"{__file__}:{line}" in text
+    assert f"@app.storage decorates {shown}, which is not a Map, Collection" in text
+    assert "class Carts(Map[str, Cart])" in text
+
+
+def test_decorating_a_plain_class() -> None:
+    app = App("demo")
+    line = lineno() + 3
+    with pytest.raises(DeclarationError) as info:
+
+        @app.storage()  # type: ignore[type-var]
+        class Plain: ...
+
+    assert f"{__file__}:{line}: @app.storage decorates class Plain" in str(info.value)
+
+
+def test_function_decorator_needs_a_callable() -> None:
+    app = App("demo")
+    line = lineno() + 2
+    with pytest.raises(DeclarationError) as info:
+        app.function()("not a function")  # type: ignore[type-var]
+    text = str(info.value)
+    assert f"{__file__}:{line}" in text
+    assert "@app.function decorates 'not a function' (a str), which is not a function" in text
+
+
+def test_schedule_rejects_invocations() -> None:
+    app = App("demo")
+    line = lineno() + 2
+    with pytest.raises(DeclarationError) as info:
+        app.schedule(Every("1h"), invocations="1/s")  # type: ignore[call-arg]
+    text = str(info.value)
+    assert f"{__file__}:{line}" in text
+    assert "@app.schedule does not take invocations=" in text

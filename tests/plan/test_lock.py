@@ -1,0 +1,204 @@
+"""The lock file: exact round trip, atomic replacement, helpful errors, staleness."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from skaal.blueprint.model import Blueprint, ResourceSpec, SourceLocation
+from skaal.catalog.model import Backend, Catalog, Performance, Price, PriceItem
+from skaal.errors import PlanError
+from skaal.plan.lock import is_stale, lock_text, read_lock, write_lock
+from skaal.plan.model import Binding, CostLine, Plan, SharedInstance, UsedPrice
+
+SOURCE = "https://example.com/pricing"
+
+
+def _price(amount: float) -> Price:
+    return Price(
+        region="us-east-1",
+        fixed_monthly=PriceItem(amount=amount, source=SOURCE, as_of="2026-11-22"),
+        per_gb_month=PriceItem(amount=0.1, source=SOURCE, as_of="2026-11", note="first 25 GB"),
+    )
+
+
+def _plan(**changes: object) -> Plan:
+    plan = Plan(
+        app="shop",
+        catalog="aws",
+        provider="aws",
+        region="us-east-1",
+        blueprint_hash="b" * 64,
+        catalog_hash="c" * 64,
+        bindings=(
+            Binding(
+                resource="Carts",
+                kind="map",
+                backend="dynamodb",
+                implementation="dynamodb",
+                region="us-east-1",
+                monthly_cost=0.1 + 0.2,
+                cost=(CostLine(component="per_gb_month", quantity=2.0, monthly=0.1 + 0.2),),
+                reason="cheapest of 3 backends meeting read_latency < 10ms",
+            ),
+            Binding(
+                resource="billing.Sessions",
+                kind="map",
+                backend="redis",
+                implementation="redis",
+                region="us-east-1",
+                instance="redis#1",
+                monthly_cost=0.0,
+                status="pinned",
+                reason="pinned with --pin",
+            ),
+        ),
+        instances=(
+            SharedInstance(
+                id="redis#1", backend="redis", fixed_monthly=12.5, resources=("billing.Sessions",)
+            ),
+        ),
+        prices=(
+            UsedPrice(backend="dynamodb", price=_price(0.0)),
+            UsedPrice(backend="redis", price=_price(12.5)),
+        ),
+        total_monthly_cost=12.8,
+        status="best_found",
+        reoptimize_savings=1.25,
+    )
+    return plan.model_copy(update=changes)
+
+
+def test_round_trip_is_exact(tmp_path: Path) -> None:
+    plan = _plan()
+    path = write_lock(plan, tmp_path / "skaal.lock")
+    again = read_lock(path)
+    assert again == plan
+    assert again is not None
+    assert again.content_hash() == plan.content_hash()
+
+
+def test_lock_holds_plan_hash_bindings_and_prices(tmp_path: Path) -> None:
+    plan = _plan()
+    path = write_lock(plan, tmp_path / "skaal.lock")
+    text = path.read_text()
+    assert text.startswith("# skaal.lock")
+    data = tomllib.loads(text)
+    assert data["plan_hash"] == plan.content_hash()
+    assert data["status"] == "best_found"
+    assert [b["resource"] for b in data["bindings"]] == ["Carts", "billing.Sessions"]
+    assert data["bindings"][0]["cost"][0]["component"] == "per_gb_month"
+    assert "instance" not in data["bindings"][0]
+    assert data["instances"][0]["fixed_monthly"] == 12.5
+    item = data["prices"][1]["price"]["per_gb_month"]
+    assert item == {"amount": 0.1, "source": SOURCE, "as_of": "2026-11", "note": "first 25 GB"}
+
+
+def test_missing_lock_reads_as_none(tmp_path: Path) -> None:
+    assert read_lock(tmp_path / "skaal.lock") is None
+
+
+def test_write_replaces_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    path = tmp_path / "skaal.lock"
+    write_lock(_plan(), path)
+    write_lock(_plan(total_monthly_cost=99.0), path)
+    assert read_lock(path) == _plan(total_monthly_cost=99.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["skaal.lock"]
+
+
+def test_failed_replace_keeps_the_old_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "skaal.lock"
+    write_lock(_plan(), path)
+    before = path.read_bytes()
+
+    def refuse(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="disk full"):
+        write_lock(_plan(total_monthly_cost=1.0), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["skaal.lock"]
+
+
+def test_write_creates_the_directory(tmp_path: Path) -> None:
+    path = write_lock(_plan(), tmp_path / "deploy" / "skaal.lock")
+    assert read_lock(path) == _plan()
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("schema_version = 1\napp = [", "is not valid TOML"),
+        ("schema_version = 7\n", "schema_version 7"),
+        ("app = 'shop'\n", "schema_version None"),
+        ("schema_version = 1\napp = 'shop'\n", "does not describe a plan"),
+    ],
+)
+def test_corrupt_lock_names_the_file_and_the_fix(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "skaal.lock"
+    path.write_text(text)
+    with pytest.raises(PlanError) as info:
+        read_lock(path)
+    message = str(info.value)
+    assert problem in message
+    assert str(path) in message
+    assert "delete skaal.lock" in message
+    assert "skaal plan --reoptimize" in message
+
+
+def test_hand_edited_lock_is_rejected(tmp_path: Path) -> None:
+    path = write_lock(_plan(), tmp_path / "skaal.lock")
+    path.write_text(
+        path.read_text().replace("total_monthly_cost = 12.8", "total_monthly_cost = 1.0")
+    )
+    with pytest.raises(PlanError, match="edited by hand"):
+        read_lock(path)
+
+
+def test_lock_text_is_deterministic() -> None:
+    assert lock_text(_plan()) == lock_text(_plan())
+
+
+def _blueprint(app: str = "shop", read: str = "point") -> Blueprint:
+    spec = ResourceSpec(
+        name="Carts",
+        kind="map",
+        location=SourceLocation(file="app.py", line=3),
+        key_type=read,
+    )
+    return Blueprint(app=app, resources=(spec,))
+
+
+def _catalog(name: str = "aws", latency: float = 10.0) -> Catalog:
+    backend = Backend(
+        name="dynamodb",
+        description="d",
+        kinds=("map",),
+        implementation="dynamodb",
+        performance=Performance(read_latency_ms=latency, durability="durable", availability=99.99),
+        regions=("us-east-1",),
+        price=_price(0.0),
+    )
+    return Catalog(
+        schema_version=1, name=name, provider="aws", region="us-east-1", backends=(backend,)
+    )
+
+
+def test_is_stale_reports_each_reason() -> None:
+    blueprint, catalog = _blueprint(), _catalog()
+    fresh = _plan(blueprint_hash=blueprint.content_hash(), catalog_hash=catalog.content_hash())
+    assert is_stale(fresh, blueprint, catalog) == []
+    assert is_stale(fresh, _blueprint(read="str"), catalog) == [
+        "declarations changed since the plan was made"
+    ]
+    assert is_stale(fresh, blueprint, _catalog(latency=5.0)) == [
+        "catalog 'aws' changed since the plan was made"
+    ]
+    other = is_stale(fresh, _blueprint(app="blog"), _catalog(name="aws-eu"))
+    assert other[0] == "the lock is for app 'shop', not 'blog'"
+    assert "declarations changed since the plan was made" in other
+    assert "planned against catalog 'aws' (aws), not 'aws-eu' (aws)" in other[-1]

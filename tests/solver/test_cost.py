@@ -1,0 +1,168 @@
+"""Workload defaults and the pricing model, checked against hand computation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from pydantic import BaseModel
+
+from skaal import App, BlobStore, Collection, Map, Queue, Topic
+from skaal.blueprint.model import ResourceSpec
+from skaal.plan.model import CostLine
+from skaal.solver.cost import SECONDS_PER_MONTH, option_cost, workload
+from skaal.solver.problem import Problem, Workload
+from skaal.testing import backend
+
+MONTH_MILLIONS = 2.628  # 2,628,000 seconds in a 730-hour month, in millions
+
+
+class Doc(BaseModel):
+    id: str
+
+
+def spec_of(app: App, name: str) -> ResourceSpec:
+    return app.blueprint().resource(name)
+
+
+def declared_app() -> App:
+    app = App("shop")
+
+    @app.storage()
+    class Carts(Map[str, str]): ...
+
+    @app.storage(size="20GB", reads="300/s", writes="5/min")
+    class Orders(Collection[Doc]): ...
+
+    @app.blob()
+    class Uploads(BlobStore): ...
+
+    @app.queue(messages="10/s")
+    class Jobs(Queue[str]): ...
+
+    @app.topic()
+    class Events(Topic[str]): ...
+
+    @app.function(memory="1GB", timeout="50ms", invocations="2/s")
+    def fast() -> str:
+        return ""
+
+    @app.function()
+    def default() -> str:
+        return ""
+
+    return app
+
+
+def test_the_month_has_730_hours() -> None:
+    assert SECONDS_PER_MONTH == 2_628_000
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Carts", Workload(1.0, 1.0, 1.0, 0.0, 0.0, ("size", "reads", "writes"))),
+        ("Orders", Workload(20.0, 300.0, 5 / 60, 0.0, 0.0, ())),
+        ("Uploads", Workload(10.0, 1.0, 1.0, 0.0, 0.0, ("size", "reads", "writes"))),
+        # A queue message is sent (1 write), then received and deleted (2 reads).
+        ("Jobs", Workload(0.0, 20.0, 10.0, 0.0, 0.0, ())),
+        # A topic message is published once and delivered once.
+        ("Events", Workload(0.0, 1.0, 1.0, 0.0, 0.0, ("messages",))),
+        # The mean duration is capped by a shorter timeout.
+        ("fast", Workload(0.0, 2.0, 0.0, 1.0, 0.05, ("duration",))),
+        ("default", Workload(0.0, 1.0, 0.0, 0.5, 0.1, ("invocations", "memory", "duration"))),
+    ],
+)
+def test_workload_defaults(name: str, expected: Workload) -> None:
+    assert workload(spec_of(declared_app(), name)) == expected
+
+
+def test_a_secret_has_no_workload() -> None:
+    app = App("shop")
+    app.secret("API_KEY")
+    assert workload(spec_of(app, "API_KEY")) == Workload(0.0, 0.0, 0.0, 0.0, 0.0, ())
+
+
+def test_data_cost_by_hand() -> None:
+    dynamodb = backend(
+        "dynamodb", per_gb_month=0.25, per_million_reads=0.125, per_million_writes=0.625
+    )
+    load = Workload(20.0, 300.0, 5.0, 0.0, 0.0, ())
+    cost, lines = option_cost(dynamodb, load, "map")
+    # 300 reads/s * 2.628 M s = 788.4 M reads; 5 writes/s -> 13.14 M writes.
+    assert lines == (
+        CostLine(component="per_gb_month", quantity=20.0, monthly=5.0),
+        CostLine(component="per_million_reads", quantity=788.4, monthly=98.55),
+        CostLine(component="per_million_writes", quantity=13.14, monthly=8.2125),
+    )
+    assert cost == pytest.approx(5.0 + 98.55 + 8.2125, abs=1e-9)
+
+
+def test_queue_requests_count_send_receive_and_delete(
+    problem_of: Callable[..., Problem],
+) -> None:
+    app = App("shop")
+
+    @app.queue(messages="10/s")
+    class Jobs(Queue[str]): ...
+
+    sqs = backend("sqs", kinds=("queue",), per_million_requests=0.4)
+    (option,) = problem_of(app, sqs).resources[0].options
+    # 10 messages/s * 3 requests * 2.628 M s/month = 78.84 M requests at $0.40.
+    assert option.lines == (
+        CostLine(component="per_million_requests", quantity=78.84, monthly=31.536),
+    )
+    assert option.cost == 31.536
+
+
+def test_function_compute_by_hand() -> None:
+    fn = backend(
+        "lambda", kinds=("function",), per_million_requests=0.2, per_gb_second=0.0000166667
+    )
+    load = Workload(0.0, 2.0, 0.0, 1.0, 0.1, ())
+    cost, lines = option_cost(fn, load, "function")
+    gb_seconds = 1.0 * 2.0 * 0.1 * 2_628_000  # 525,600 GB-s
+    assert [line.quantity for line in lines] == [5.256, gb_seconds]
+    assert [line.monthly for line in lines] == [1.0512, round(gb_seconds * 0.0000166667, 6)]
+    assert cost == round(1.0512 + 8.760018, 6)
+
+
+def test_a_dedicated_backend_pays_its_fixed_fee_a_shared_one_does_not() -> None:
+    load = Workload(1.0, 0.0, 0.0, 0.0, 0.0, ())
+    rds = backend("rds", fixed_monthly=12.5, per_gb_month=0.1)
+    redis = backend("redis", fixed_monthly=12.5, per_gb_month=0.1, shared={"size_gb": 5.0})
+    assert option_cost(rds, load, "map") == (
+        12.6,
+        (
+            CostLine(component="fixed_monthly", quantity=1.0, monthly=12.5),
+            CostLine(component="per_gb_month", quantity=1.0, monthly=0.1),
+        ),
+    )
+    assert option_cost(redis, load, "map") == (
+        0.1,
+        (CostLine(component="per_gb_month", quantity=1.0, monthly=0.1),),
+    )
+
+
+def test_unpriced_and_zero_components_make_no_line() -> None:
+    kv = backend("kv", per_million_writes=1.0, per_gb_second=3.0)
+    assert option_cost(kv, Workload(5.0, 1.0, 0.0, 0.0, 0.0, ()), "map") == (0.0, ())
+
+
+def test_costs_are_rounded_to_a_millionth() -> None:
+    kv = backend("kv", per_gb_month=1 / 3)
+    cost, (line,) = option_cost(kv, Workload(1.0, 0.0, 0.0, 0.0, 0.0, ()), "map")
+    assert cost == line.monthly == 0.333333
+
+
+def test_option_costs_in_the_problem_match_option_cost(
+    problem_of: Callable[..., Problem],
+) -> None:
+    app = declared_app()
+    kv = backend("kv", kinds=("map", "collection"), per_gb_month=0.2, per_million_reads=0.3)
+    problem = problem_of(app, kv)
+    for res in problem.resources:
+        for option in res.options:
+            assert (option.cost, option.lines) == option_cost(kv, res.workload, res.spec.kind)
+    carts = next(r for r in problem.resources if r.spec.name == "Carts")
+    assert carts.options[0].cost == round(0.2 + 0.3 * MONTH_MILLIONS, 6)

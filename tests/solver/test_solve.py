@@ -1,0 +1,105 @@
+"""``solve`` end to end: plan contents, determinism, diagnosis, time limit, lazy z3."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from skaal.errors import UnsatisfiableError
+from skaal.solver import Diagnosis, build_problem, solve, solve_problem
+from skaal.testing import backend, catalog
+from tests.solver._factories import blueprint, res
+
+CAT = catalog(
+    backends=[
+        backend("dynamodb", kinds=("map", "collection"), per_gb_month=0.25, read_latency_ms=10),
+        backend(
+            "redis",
+            kinds=("map",),
+            read_latency_ms=1,
+            fixed_monthly=12.0,
+            shared={"size_gb": 1.0, "max_instances": 2},
+        ),
+        backend("s3", kinds=("blob",), per_gb_month=0.02),
+    ]
+)
+
+
+def app() -> object:
+    return blueprint(
+        res("Carts", size_gb=2.0),
+        res("Files", kind="blob", size_gb=100.0),
+        res("Sessions", read_latency="<= 2ms", size_gb=0.1),
+        res("Tokens", read_latency="<= 2ms", size_gb=0.1),
+    )
+
+
+def test_plan_records_choices_costs_prices_and_reasons() -> None:
+    plan = solve(app(), CAT)  # type: ignore[arg-type]
+    assert plan.binding("Carts").backend == "dynamodb"
+    assert plan.binding("Carts").reason == "only feasible backend ($0.50/month)"
+    assert plan.binding("Files").reason == "only feasible backend ($2.00/month)"
+    assert plan.binding("Sessions").instance == "redis#1"
+    assert "shares redis#1 with Tokens (fixed $12.00 paid once" in plan.binding("Sessions").reason
+    assert [(i.id, i.resources) for i in plan.instances] == [("redis#1", ("Sessions", "Tokens"))]
+    assert [p.backend for p in plan.prices] == ["dynamodb", "redis", "s3"]
+    assert plan.total_monthly_cost == pytest.approx(0.5 + 2.0 + 12.0)
+    assert plan.status == "optimal"
+    assert plan.blueprint_hash == app().content_hash()  # type: ignore[attr-defined]
+    assert plan.catalog_hash == CAT.content_hash()
+    assert {b.status for b in plan.bindings} == {"chosen"}
+
+
+def test_pins_are_marked() -> None:
+    plan = solve(app(), CAT, pins={"Carts": "dynamodb"})  # type: ignore[arg-type]
+    pinned = plan.binding("Carts")
+    assert (pinned.backend, pinned.status) == ("dynamodb", "pinned")
+    assert pinned.reason == "pinned by --pin Carts=dynamodb ($0.50/month)"
+    assert plan.binding("Files").status == "chosen"
+
+
+def test_same_inputs_same_hash_whatever_the_order() -> None:
+    problem = build_problem(app(), CAT)  # type: ignore[arg-type]
+    first = solve_problem(problem).content_hash()
+    assert solve_problem(problem).content_hash() == first
+    shuffled = replace(problem, resources=tuple(reversed(problem.resources)))
+    assert solve_problem(shuffled).content_hash() == first
+
+
+def test_every_unplaceable_resource_is_listed_together() -> None:
+    bp = blueprint(
+        res("Carts", read_latency="< 1ms"),
+        res("Files", kind="blob", read_latency="< 1ms"),
+        res("Orders", size_gb=1.0),
+    )
+    with pytest.raises(UnsatisfiableError) as err:
+        solve(bp, CAT)
+    report = err.value.report
+    assert isinstance(report, Diagnosis)
+    assert [r.resource for r in report.resources] == ["Carts", "Files"]
+
+
+def test_time_limit_gives_best_found() -> None:
+    # Forty resources of different sizes competing for 2 small instances: a
+    # knapsack z3 cannot prove in a millisecond; the greedy fallback answers.
+    specs = [res(f"R{i:02d}", size_gb=0.01 + 0.013 * i) for i in range(40)]
+    cat = catalog(
+        backends=[
+            backend("dynamodb", per_gb_month=10.0),
+            backend("redis", fixed_monthly=1.0, shared={"size_gb": 1.0, "max_instances": 2}),
+        ]
+    )
+    plan = solve(blueprint(*specs), cat, time_limit_s=0.001)
+    assert plan.status == "best_found"
+    assert len(plan.bindings) == 40
+    for instance in plan.instances:
+        assert sum(0.01 + 0.013 * int(r[1:]) for r in instance.resources) <= 1.0
+
+
+def test_import_skaal_does_not_import_z3() -> None:
+    code = "import sys, skaal, skaal.solver; print('z3' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -49,11 +49,9 @@ class CollectionClient(Generic[T]):
         self.key_field = key_field
         self.indexes = indexes
         self._values: ValueCodec[T] = ValueCodec(model, resource=resource)
-        self._keys: KeyCodec[Any] = KeyCodec(
-            model.model_fields[key_field].annotation, resource=resource
-        )
+        self._keys: KeyCodec[Any] = KeyCodec(_annotation(model, key_field), resource=resource)
         self._fields: dict[str, TypeAdapter[Any]] = {
-            name: TypeAdapter(model.model_fields[name].annotation) for name in indexes
+            name: TypeAdapter(_annotation(model, name)) for name in indexes
         }
 
     def __repr__(self) -> str:
@@ -116,3 +114,9 @@ class CollectionClient(Generic[T]):
                 fix=f"pass a value of the type of {self.model.__name__}.{name}",
             ) from None
         return index_value(adapter.dump_python(checked, mode="json"))
+
+
+def _annotation(model: type[BaseModel], field: str) -> Any:
+    """The declared type of a model field (``Any`` when the field has no annotation)."""
+    annotation = model.model_fields[field].annotation
+    return Any if annotation is None else annotation

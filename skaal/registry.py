@@ -80,7 +80,9 @@ DEFAULT_REGISTRY = Registry.of(
         _impl("sns", "topic", "aws", "Amazon SNS fanning out to SQS"),
         _impl("firestore", "map collection", "gcp", "Google Cloud Firestore"),
         _impl("gcs", "blob", "gcp", "Google Cloud Storage"),
-        _impl("pubsub", "queue topic", "gcp", "Google Cloud Pub/Sub"),
+        # Pub/Sub serves topics only: a Queue needs an exact depth, delayed
+        # sends and a readable dead-letter store, which Pub/Sub does not offer.
+        _impl("pubsub", "topic", "gcp", "Google Cloud Pub/Sub"),
         _impl("process", "function", "local", "the local server process"),
         _impl("lambda", "function", "aws", "AWS Lambda behind API Gateway"),
         _impl("cloud-run", "function", "gcp", "Google Cloud Run"),

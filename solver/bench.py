@@ -9,12 +9,19 @@ For every size ``n`` two generated apps (:mod:`solver.generate`) are planned:
     20 % of the resources can use shared instances (so at ``n = 10,000``
     about 2,000 are coupled), ``n / 100`` co-location pairs (at least one),
     a budget of 1.2 times the unconstrained optimum, and shared backends
-    allowed ``max(1, n / 200)`` times their catalog ``max_instances``.
+    allowed ``max(1, n / 200)`` times their catalog ``max_instances``.  The
+    instances' capacity binds: this is the hard case (bin packing).
+``slack``
+    the same app, budget and co-location as ``coupled``, but every shared
+    instance holds ``n`` times its catalog capacity, so capacity never binds:
+    the coupling is the shared fee paid once per opened backend.
 
 Each row is measured in a fresh child process (so peak memory is that of one
 row): ``plan s`` is the median wall time of ``skaal.solver.solve`` over
 ``--repeat`` runs (``time.perf_counter``, after one untimed warm-up run that
-also fixes the budget), ``filter s`` times the feasibility filter alone,
+also fixes the budget), ``cpu s`` is the median CPU time of the same runs
+(``time.process_time``: steadier than wall time on a busy machine),
+``filter s`` times the feasibility filter alone,
 ``rss MB`` is the child's peak resident set (``ru_maxrss``, includes the
 interpreter, z3 and the generated instance) and ``py MB`` the peak of Python
 allocations during one ``solve`` (``tracemalloc``; z3's native memory is not
@@ -58,7 +65,7 @@ __all__ = ["main", "measure"]
 
 SIZES = (10, 100, 1000, 10_000)
 QUICK_SIZES = (10, 100, 1000)
-CONFIGS = ("independent", "coupled")
+CONFIGS = ("independent", "slack", "coupled")
 SEED = 2026
 TOLERANCE = 1e-6
 ORACLE_LIMIT_S = 120.0
@@ -75,8 +82,11 @@ def _drafts(n: int, config: str) -> tuple[generate.ResourceDraft, ...]:
 
 
 def _catalog(n: int, config: str) -> Catalog:
-    scale = 1.0 if config == "independent" else max(1.0, n / 200)
-    return generate.generate_catalog(SEED, scale=scale)
+    if config == "independent":
+        return generate.generate_catalog(SEED)
+    if config == "slack":
+        return generate.generate_catalog(SEED, capacity=float(n))
+    return generate.generate_catalog(SEED, scale=max(1.0, n / 200))
 
 
 def measure(n: int, config: str, repeat: int, *, verify: bool) -> dict[str, Any]:
@@ -88,17 +98,19 @@ def measure(n: int, config: str, repeat: int, *, verify: bool) -> dict[str, Any]
     blueprint = generate.build_blueprint(drafts)
     row: dict[str, Any] = {"n": n, "config": config, "coupled": sum(d.coupled for d in drafts)}
     warm = solve(blueprint, catalog)
-    if config == "coupled":
+    if config != "independent":
         blueprint = generate.with_limits(blueprint, budget=round(warm.total_monthly_cost * 1.2, 2))
     row["budget"] = blueprint.budget_usd_month
     row["pairs"] = sum(r.requirements.collocate_with is not None for r in blueprint.resources)
-    times = []
+    times, cpu = [], []
     plan = warm
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         plan = solve(blueprint, catalog)
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
     row["plan_s"] = statistics.median(times)
+    row["cpu_s"] = statistics.median(cpu)
     started = time.perf_counter()
     problem = build_problem(blueprint, catalog)
     row["filter_s"] = time.perf_counter() - started
@@ -206,6 +218,7 @@ def _fmt(row: dict[str, Any]) -> list[str]:
         str(row["pairs"]),
         "-" if row["budget"] is None else f"{row['budget']:,.2f}",
         f"{row['plan_s']:.3f}",
+        f"{row['cpu_s']:.3f}",
         f"{row['filter_s']:.3f}",
         f"{row['rss_mb']:.0f}",
         f"{row['py_mb']:.1f}",
@@ -219,7 +232,7 @@ def _fmt(row: dict[str, Any]) -> list[str]:
 
 
 HEADER = [
-    "n", "config", "coupled", "pairs", "budget", "plan s", "filter s", "rss MB", "py MB",
+    "n", "config", "coupled", "pairs", "budget", "plan s", "cpu s", "filter s", "rss MB", "py MB",
     "status", "total $/mo", "cli s",
 ]  # fmt: skip
 
@@ -242,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="sizes up to 1,000, one run each")
     parser.add_argument("--verify", action="store_true", help="check totals with the oracle")
     parser.add_argument("--no-cli", action="store_true", help="skip timing the skaal CLI")
+    parser.add_argument(
+        "--configs", help=f"comma-separated rows to run (default {','.join(CONFIGS)})"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -252,9 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.sizes:
         sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(","))
     repeat = 1 if args.quick else args.repeat
+    configs = tuple(args.configs.split(",")) if args.configs else CONFIGS
+    unknown = sorted(set(configs) - set(CONFIGS))
+    if unknown:
+        parser.error(f"unknown config {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
     rows = []
     for n in sizes:
-        for config in CONFIGS:
+        for config in configs:
             row = _child(n, config, repeat, verify=args.verify)
             if not args.no_cli:
                 row.update(cli_time(n, config, repeat, row.get("budget")))

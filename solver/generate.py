@@ -270,21 +270,22 @@ def _shared(rng: random.Random) -> list[_Spec]:
     ]  # fmt: skip
 
 
-def generate_catalog(seed: int, *, scale: float = 1.0) -> Catalog:
+def generate_catalog(seed: int, *, scale: float = 1.0, capacity: float = 1.0) -> Catalog:
     """A catalog of 20 backends (14 dedicated, 6 shared) with seeded figures.
 
     ``scale`` multiplies every shared backend's ``max_instances`` (at least 1),
     so large apps can still place their coupled resources on shared instances.
+    ``capacity`` multiplies what one shared instance holds (size, rates and
+    resource count), so with a large factor capacity never binds.
     """
     rng = random.Random(f"catalog:{seed}")
     specs = _dedicated(rng) + _shared(rng)
     backends = []
     for spec in specs:
         backend = spec.backend()
-        if backend.shared is not None and scale != 1.0:
-            count = max(1, math.ceil(backend.shared.max_instances * scale))
+        if backend.shared is not None and (scale != 1.0 or capacity != 1.0):
             backend = backend.model_copy(
-                update={"shared": backend.shared.model_copy(update={"max_instances": count})}
+                update={"shared": _scaled(backend.shared, scale, capacity)}
             )
         backends.append(backend)
     return Catalog(
@@ -295,6 +296,20 @@ def generate_catalog(seed: int, *, scale: float = 1.0) -> Catalog:
         description=f"synthetic catalog, seed {seed}",
         backends=tuple(backends),
     )
+
+
+def _scaled(shared: Capacity, scale: float, capacity: float) -> Capacity:
+    """``shared`` with ``max_instances`` times ``scale`` and each capacity times ``capacity``."""
+    update: dict[str, float | int] = {
+        "max_instances": max(1, math.ceil(shared.max_instances * scale))
+    }
+    for dimension in ("size_gb", "reads_per_s", "writes_per_s"):
+        value = getattr(shared, dimension)
+        if value is not None:
+            update[dimension] = value * capacity
+    if shared.resources is not None:
+        update["resources"] = math.ceil(shared.resources * capacity)
+    return shared.model_copy(update=update)
 
 
 # -- app drafts ------------------------------------------------------------------

@@ -21,7 +21,10 @@ __all__ = ["cli", "main"]
 
 #: Subcommand name -> "module:attribute" of its click command.
 COMMANDS: dict[str, str] = {
+    "build": "skaal.cli.build:build",
     "catalog": "skaal.cli.catalog:catalog",
+    "deploy": "skaal.cli.deploy:deploy",
+    "destroy": "skaal.cli.deploy:destroy",
     "plan": "skaal.cli.plan:plan",
     "run": "skaal.cli.run:run",
 }

@@ -32,7 +32,7 @@ import binascii
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, Protocol, TypeAlias, TypeVar
+from typing import Generic, Literal, Protocol, TypeAlias, TypeVar, runtime_checkable
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.declare.grammar import Durability
@@ -54,6 +54,7 @@ __all__ = [
     "Provider",
     "QueueBackend",
     "SecretBackend",
+    "SignsBlobUrls",
     "Subscription",
     "TopicBackend",
     "decode_cursor",
@@ -166,6 +167,8 @@ class BackendSettings:
     clock: Clock
     durability: Durability = "durable"
     """The strongest durability any resource bound to this provider declared."""
+    region: str | None = None
+    """The region of the plan's bindings to this provider (cloud backends)."""
 
 
 class KeyValueBackend(Protocol):
@@ -236,6 +239,15 @@ class BlobBackend(Protocol):
     async def list(
         self, *, prefix: str = "", limit: int, after: str | None = None
     ) -> Chunk[BlobInfo]: ...
+
+
+@runtime_checkable
+class SignsBlobUrls(Protocol):
+    """Optional capability of a ``BlobBackend``: URLs for direct GET/PUT by a third party."""
+
+    async def presigned_url(
+        self, key: str, *, expires: float = 3600.0, method: Literal["GET", "PUT"] = "GET"
+    ) -> str: ...
 
 
 class QueueBackend(Protocol):

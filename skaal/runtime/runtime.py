@@ -151,13 +151,19 @@ class Runtime:
     ) -> AsyncIterator[Runtime]:
         """Open every backend the plan binds, activate, yield, then close everything.
 
-        ``data_dir`` defaults to ``.skaal/data`` under ``project_dir`` (default:
+        ``data_dir`` defaults to ``SKAAL_DATA_DIR`` from ``env`` (relative to
+        ``project_dir``), else ``.skaal/data`` under ``project_dir`` (default:
         the working directory); ``env`` defaults to ``os.environ``; ``clock``
         (seconds since the epoch) is injectable for tests.
         """
         import os
 
         project = Path(project_dir) if project_dir is not None else Path.cwd()
+        if data_dir is None:
+            from skaal.build.wiring import data_dir_from_env
+
+            environ = os.environ if env is None else env
+            data_dir = project / ds if (ds := data_dir_from_env(environ)) else None
         blueprint = app.blueprint() if isinstance(app, App) else app
         objects = app.declared_objects() if isinstance(app, App) else {}
         settings = BackendSettings(
@@ -206,6 +212,7 @@ class Runtime:
             known = strongest.get(impl, "ephemeral")
             strongest[impl] = max(known, level, key=DURABILITY_LEVELS.index)
         for impl in sorted(strongest):
+            owner = next(s.name for s in specs if bindings[s.name].implementation == impl)
             settings = BackendSettings(
                 app=self.settings.app,
                 data_dir=self.settings.data_dir,
@@ -213,8 +220,8 @@ class Runtime:
                 env=self.settings.env,
                 clock=self.settings.clock,
                 durability=strongest[impl],
+                region=bindings[owner].region,
             )
-            owner = next(s.name for s in specs if bindings[s.name].implementation == impl)
             provider = create_provider(impl, settings, factories=factories, resource=owner)
             await provider.open()
             self._providers[impl] = provider

@@ -1,7 +1,9 @@
 """The planner: from a Blueprint and a Catalog to the cheapest Plan meeting every constraint.
 
 :func:`solve` is a pure function (no globals, environment or files) and
-deterministic: the same inputs give the same :meth:`Plan.content_hash`.
+deterministic: the same inputs give the same :meth:`Plan.content_hash`.  Its
+one effect on the process is temporary: the cyclic garbage collector is
+paused during the call and restored after (:mod:`.collector` says why).
 
 Stages: :func:`~skaal.solver.feasibility.build_problem` filters every
 backend for every resource in plain Python; any resource left without an
@@ -25,6 +27,7 @@ from skaal.plan.model import Plan
 from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver import conflicts
 from skaal.solver.assemble import assemble, total_cost
+from skaal.solver.collector import collector_paused
 from skaal.solver.deadline import Deadline
 from skaal.solver.diagnosis import (
     CandidateReport,
@@ -85,13 +88,14 @@ def solve(
     at all is known does a ``PlanError`` say so.
     """
     deadline = deadline or Deadline.after(time_limit_s)
-    problem = build_problem(blueprint, catalog, registry=registry, pins=pins)
-    return solve_problem(
-        problem,
-        previous=None if reoptimize else previous,
-        pins=pins,
-        deadline=deadline,
-    )
+    with collector_paused():  # see skaal.solver.collector for why and what it restores
+        problem = build_problem(blueprint, catalog, registry=registry, pins=pins)
+        return solve_problem(
+            problem,
+            previous=None if reoptimize else previous,
+            pins=pins,
+            deadline=deadline,
+        )
 
 
 def solve_problem(

@@ -42,6 +42,11 @@ per_gb_second          memory_gb * reads_per_s * duration_s * 2,628,000
 Components with a zero quantity produce no line.  Every figure is rounded to
 :data:`PRECISION` (a millionth of a dollar) so plans are bit-for-bit
 deterministic, and the option cost is the rounded sum of its rounded lines.
+
+The filter prices every feasible backend of every resource but the plan
+itemises only the chosen one, so :meth:`Pricing.total` computes the figure
+without building lines and :func:`cost_lines` builds them for one binding;
+both do the same arithmetic in the same order, so they agree to the last bit.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ __all__ = [
     "PRECISION",
     "SECONDS_PER_MONTH",
     "Pricing",
+    "cost_lines",
     "money",
     "monthly_quantities",
     "option_cost",
@@ -144,6 +150,11 @@ def option_cost(backend: Backend, load: Workload, kind: Kind) -> tuple[float, tu
     return Pricing.of(backend).cost_of(monthly_quantities(load))
 
 
+def cost_lines(backend: Backend, load: Workload) -> tuple[CostLine, ...]:
+    """The itemised monthly cost of ``load`` on ``backend`` (what a binding records)."""
+    return Pricing.of(backend).cost_of(monthly_quantities(load))[1]
+
+
 #: The metered components, in the order of :func:`monthly_quantities`.
 _METERED: Final = (
     "per_gb_month",
@@ -165,16 +176,13 @@ def monthly_quantities(load: Workload) -> tuple[float, float, float, float, floa
 class Pricing:
     """A backend's price components, read once, applied to many workloads."""
 
-    __slots__ = ("_fixed", "_lines", "_terms")
+    __slots__ = ("_fixed", "_terms")
 
     def __init__(
         self, *, fixed: CostLine | None, terms: tuple[tuple[int, str, float], ...]
     ) -> None:
         self._fixed = fixed
         self._terms = terms
-        # Identical lines recur across resources (same rate, same price): build each
-        # once.  One dict per metered component, keyed by the unrounded quantity.
-        self._lines: tuple[dict[float, CostLine], ...] = tuple({} for _ in _METERED)
 
     @classmethod
     def of(cls, backend: Backend) -> Pricing:
@@ -192,6 +200,16 @@ class Pricing:
         )
         return cls(fixed=fixed, terms=terms)
 
+    def total(self, quantities: tuple[float, float, float, float, float]) -> float:
+        """Monthly cost for the quantities of :func:`monthly_quantities`, without lines."""
+        fixed = self._fixed
+        total = 0.0 if fixed is None else fixed.monthly
+        for index, _, amount in self._terms:
+            quantity = quantities[index]
+            if quantity > 0:
+                total += round(amount * quantity, PRECISION)
+        return round(total, PRECISION) + 0.0
+
     def cost_of(
         self, quantities: tuple[float, float, float, float, float]
     ) -> tuple[float, tuple[CostLine, ...]]:
@@ -199,19 +217,13 @@ class Pricing:
         fixed = self._fixed
         lines: list[CostLine] = [] if fixed is None else [fixed]
         total = 0.0 if fixed is None else fixed.monthly
-        caches = self._lines
         for index, component, amount in self._terms:
             quantity = quantities[index]
             if quantity <= 0:
                 continue
-            cache = caches[index]
-            line = cache.get(quantity)
-            if line is None:
-                line = cache[quantity] = CostLine(
-                    component=component,
-                    quantity=round(quantity, PRECISION),
-                    monthly=round(amount * quantity, PRECISION),
-                )
-            lines.append(line)
-            total += line.monthly
+            monthly = round(amount * quantity, PRECISION)
+            lines.append(
+                CostLine(component=component, quantity=round(quantity, PRECISION), monthly=monthly)
+            )
+            total += monthly
         return round(total, PRECISION) + 0.0, tuple(lines)

@@ -136,26 +136,34 @@ def units(problem: Problem) -> tuple[tuple[Unit, ...], tuple[tuple[str, ...], ..
     out: list[Unit] = []
     impossible: list[tuple[str, ...]] = []
     for indices in members.values():
-        resources = [problem.resources[i] for i in indices]
-        if len(resources) == 1:
-            res = resources[0]
-            opts = tuple(UnitOption(o.backend, cost_micro(o.cost), o.rank) for o in res.options)
-        else:
-            common = set.intersection(*({o.backend for o in r.options} for r in resources))
-            if not common:
-                impossible.append(tuple(r.spec.name for r in resources))
-                continue
-            total = dict.fromkeys(common, 0)
-            for res in resources:
-                for o in res.options:
-                    if o.backend in total:
-                        total[o.backend] += cost_micro(o.cost)
-            opts = tuple(
-                sorted(
-                    (UnitOption(b, c, ranks[b]) for b, c in total.items()),
-                    key=lambda o: (o.cost, o.rank, o.backend),
-                )
+        if len(indices) == 1:  # the common case, without the sums and set algebra
+            res = problem.resources[indices[0]]
+            load = res.workload
+            opts = tuple(UnitOption(o.backend, round(o.cost * _SCALE), o.rank) for o in res.options)
+            usage = (
+                math.ceil(load.size_gb * _SCALE - 1e-6),
+                math.ceil(load.reads_per_s * _SCALE - 1e-6),
+                math.ceil(load.writes_per_s * _SCALE - 1e-6),
+                _SCALE,
             )
+            out.append(Unit((res.spec.name,), opts, usage))
+            continue
+        resources = [problem.resources[i] for i in indices]
+        common = set.intersection(*({o.backend for o in r.options} for r in resources))
+        if not common:
+            impossible.append(tuple(r.spec.name for r in resources))
+            continue
+        total = dict.fromkeys(common, 0)
+        for res in resources:
+            for o in res.options:
+                if o.backend in total:
+                    total[o.backend] += cost_micro(o.cost)
+        opts = tuple(
+            sorted(
+                (UnitOption(b, c, ranks[b]) for b, c in total.items()),
+                key=lambda o: (o.cost, o.rank, o.backend),
+            )
+        )
         usage = (
             math.ceil(sum(r.workload.size_gb for r in resources) * _SCALE - 1e-6),
             math.ceil(sum(r.workload.reads_per_s for r in resources) * _SCALE - 1e-6),

@@ -34,7 +34,7 @@ from skaal.blueprint.model import Kind, SourceLocation
 from skaal.catalog.model import Backend, Capacity
 from skaal.errors import UnsatisfiableError, UsageError, did_you_mean
 from skaal.plan.model import CostLine
-from skaal.solver.cost import money, option_cost
+from skaal.solver.cost import cost_lines, money, option_cost
 from skaal.solver.problem import Problem, Rejection, ResourceOptions, Workload
 
 __all__ = [
@@ -270,7 +270,7 @@ def explain(problem: Problem, resource_name: str) -> tuple[CandidateReport, ...]
                     rank=rank,
                     feasible=True,
                     cost=option.cost,
-                    lines=option.lines,
+                    lines=cost_lines(backend, options.workload),
                     region=option.region,
                     unchecked=option.unchecked,
                 )

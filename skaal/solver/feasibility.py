@@ -56,16 +56,14 @@ requirements without quantities, indexes, schedule, http, pin); per resource
 only the quantity checks (a fast numeric comparison against each backend's
 tightest limit, text only on failure) and the costs of the survivors remain,
 and a whole result is reused when a declaration repeats exactly.  Costs are
-cached per (workload, backend).  The garbage collector is paused meanwhile
-(see ``_collector_paused``).
+cached per (workload, backend), and only their totals are computed: the
+itemised lines are built for the chosen backends when the plan is assembled.
 """
 
 from __future__ import annotations
 
-import gc
 import operator
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
@@ -73,7 +71,6 @@ from typing import Final
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec
 from skaal.catalog.model import Catalog
 from skaal.errors import PlanError, UsageError, did_you_mean
-from skaal.plan.model import CostLine
 from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver.checks import (
     Facts,
@@ -109,8 +106,10 @@ _quantity_key = operator.attrgetter(*_QUANTITY_FIELDS)
 
 #: Per backend, in catalog order: the fixed rejections for one kind, or None if served.
 _KindTable = tuple[tuple[Facts, tuple[Rejection, ...] | None], ...]
+#: (catalog rank, (backend name, its rejections)): built once per quality
+#: signature where possible, so resources share them instead of copying.
+_Row = tuple[int, tuple[str, tuple[Rejection, ...]]]
 _Result = tuple[Workload, tuple[Option, ...], tuple[tuple[str, tuple[Rejection, ...]], ...]]
-_Cost = tuple[float, tuple[CostLine, ...]]
 
 
 def build_problem(
@@ -122,34 +121,7 @@ def build_problem(
 ) -> Problem:
     """Filter every resource against every backend; see the module docstring for the rules."""
     _validate_pins(blueprint, catalog, pins)
-    with _collector_paused():
-        return _build(blueprint, catalog, registry, pins)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Keep the cyclic garbage collector out of the filter's way, then restore it.
-
-    The filter creates hundreds of thousands of small, acyclic records next to
-    a large, long-lived blueprint; with the collector running, every full
-    collection rescans that blueprint, which doubles the filter's run time.
-    So the collector is paused, and what already exists is frozen (set aside
-    from collections) unless the program froze objects itself, in which case
-    its freeze is left alone.  Nothing is lost: afterwards everything is
-    collectable as before.
-    """
-    was_enabled = gc.isenabled()
-    freeze = gc.get_freeze_count() == 0
-    gc.disable()
-    if freeze:
-        gc.freeze()
-    try:
-        yield
-    finally:
-        if freeze:
-            gc.unfreeze()
-        if was_enabled:
-            gc.enable()
+    return _build(blueprint, catalog, registry, pins)
 
 
 def _build(
@@ -157,11 +129,10 @@ def _build(
 ) -> Problem:
     filt = _Filter(catalog, registry)
     resources: list[ResourceOptions] = []
-    used: set[str] = set()
     for spec in blueprint.resources:
         load, options, rejected = filt.result(spec, pins)
         resources.append(ResourceOptions(spec, load, options, rejected))
-        used.update(option.backend for option in options)
+    used = filt.used()
     shared = tuple(
         SharedBackend(
             backend=b,
@@ -233,7 +204,11 @@ class _Filter:
         self.kinds: dict[Kind, _KindTable] = {}
         self.qualities: dict[tuple[object, ...], _Quality] = {}
         self.results: dict[tuple[object, ...], _Result] = {}
-        self.costs: dict[tuple[float, float, float, float, float], dict[int, _Cost]] = {}
+        self.costs: dict[tuple[float, float, float, float, float], dict[int, float]] = {}
+
+    def used(self) -> set[str]:
+        """Backends offered to at least one resource so far (read once per distinct result)."""
+        return {o.backend for _, options, _ in self.results.values() for o in options}
 
     def result(self, spec: ResourceSpec, pins: Mapping[str, str]) -> _Result:
         req = spec.requirements
@@ -294,18 +269,20 @@ class _Filter:
         )
         residency = None if self.local else req.residency
         region = self.catalog.region
-        served: list[tuple[Facts, tuple[Rejection, ...], str | None]] = []
-        unserved: list[tuple[int, str, tuple[Rejection, ...]]] = []
+        served: list[tuple[Facts, tuple[Rejection, ...], str | None, _Row | None]] = []
+        unserved: list[_Row] = []
         for facts, fixed in self._kind_table(spec.kind):
+            name = facts.backend.name
             if fixed is not None and fixed[0].constraint == "kind":
-                unserved.append((facts.rank, facts.backend.name, fixed))
+                unserved.append((facts.rank, (name, fixed)))
                 continue
             failed = (*(fixed or ()), *quality_rejections(facts, need, region))
-            served.append((facts, failed, choose_region(facts, residency, region)))
+            row = (facts.rank, (name, failed)) if failed else None
+            served.append((facts, failed, choose_region(facts, residency, region), row))
         return _Quality(
             served=tuple(served),
             unserved=tuple(unserved),
-            unserved_only=tuple((name, failed) for _, name, failed in unserved),
+            unserved_only=tuple(pair for _, pair in unserved),
         )
 
     def _result(self, spec: ResourceSpec, quality: _Quality) -> _Result:
@@ -329,8 +306,8 @@ class _Filter:
             costs = self.costs[load_key] = {}
         quantities = monthly_quantities(load)
         options: list[Option] = []
-        extra: list[tuple[int, str, tuple[Rejection, ...]]] = []
-        for facts, failed, region in quality.served:
+        extra: list[_Row] = []
+        for facts, failed, region, row in quality.served:
             max_size, max_reads, max_writes, max_memory, max_timeout = facts.tightest
             if not (
                 size <= max_size
@@ -339,37 +316,39 @@ class _Filter:
                 and memory <= max_memory
                 and (timeout is None or timeout <= max_timeout)
             ):
-                failed = (*failed, *quantity_rejections(facts, spec.kind, load, timeout))  # noqa: PLW2901
-            if failed:
-                extra.append((facts.rank, facts.backend.name, failed))
+                too_much = quantity_rejections(facts, spec.kind, load, timeout)
+                if too_much:
+                    name = facts.backend.name
+                    extra.append((facts.rank, (name, (*failed, *too_much))))
+                    continue
+            if row is not None:
+                extra.append(row)  # shared by every resource of this quality signature
                 continue
             rank = facts.rank
             priced = costs.get(rank)
             if priced is None:
-                priced = costs[rank] = self.pricing[rank].cost_of(quantities)
-            options.append(Option(facts.backend.name, *priced, rank, region, unchecked))
-        options.sort(key=_option_order)
+                priced = costs[rank] = self.pricing[rank].total(quantities)
+            options.append(Option(facts.backend.name, priced, rank, region, unchecked))
+        options.sort(key=_option_order)  # (cost, rank)
         if not extra:
             return load, tuple(options), quality.unserved_only
-        merged = sorted((*quality.unserved, *extra), key=_first)
-        return load, tuple(options), tuple((name, failed) for _, name, failed in merged)
+        # Ranks are unique, so plain tuple order is rank order and never compares pairs.
+        merged = sorted((*quality.unserved, *extra))
+        return load, tuple(options), tuple(map(_second, merged))
 
 
-def _option_order(option: Option) -> tuple[float, int]:
-    return (option.cost, option.rank)
-
-
-def _first(row: tuple[int, str, tuple[Rejection, ...]]) -> int:
-    return row[0]
+_option_order = operator.attrgetter("cost", "rank")
+_second = operator.itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
 class _Quality:
     """One quality signature's verdicts: served backends to size-check, and the rest."""
 
-    served: tuple[tuple[Facts, tuple[Rejection, ...], str | None], ...]
-    """(facts, failed non-quantity checks, region) per backend serving the kind."""
-    unserved: tuple[tuple[int, str, tuple[Rejection, ...]], ...]
-    """(rank, name, the kind rejection) per backend not serving it."""
+    served: tuple[tuple[Facts, tuple[Rejection, ...], str | None, _Row | None], ...]
+    """(facts, failed non-quantity checks, region, their ready-made row or None) per
+    backend serving the kind."""
+    unserved: tuple[_Row, ...]
+    """(rank, (name, the kind rejection)) per backend not serving it."""
     unserved_only: tuple[tuple[str, tuple[Rejection, ...]], ...]
     """``unserved`` without ranks: the rejections when every served backend fits."""

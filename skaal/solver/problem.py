@@ -3,7 +3,10 @@
 ``build_problem`` (in :mod:`skaal.solver.feasibility`) turns a Blueprint and a
 Catalog into a :class:`Problem`: for every resource, the backends that meet
 all of its constraints (each with its monthly cost for that resource's
-workload) and, for every backend that does not, why not.  The optimiser
+workload) and, for every backend that does not, why not.  An option carries
+only its total: the itemised :class:`~skaal.plan.model.CostLine` records are
+built for the chosen backend alone, when the plan is assembled
+(:func:`skaal.solver.cost.cost_lines`).  The optimiser
 (:mod:`skaal.solver.optimise`) only ever sees the feasible options; the
 diagnosis (:mod:`skaal.solver.diagnosis`) reads the rejections.
 """
@@ -14,7 +17,6 @@ from dataclasses import dataclass
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.catalog.model import Backend, Catalog
-from skaal.plan.model import CostLine
 
 __all__ = ["Option", "Problem", "Rejection", "ResourceOptions", "SharedBackend", "Workload"]
 
@@ -37,12 +39,13 @@ class Option:
     """A backend that meets every constraint of one resource, and what it costs there.
 
     ``cost`` excludes a shared backend's fixed fee (paid once per instance) but
-    includes a dedicated backend's fixed fee.
+    includes a dedicated backend's fixed fee.  Its itemisation is
+    :func:`skaal.solver.cost.cost_lines` of the backend and the resource's
+    workload, whose lines sum (rounded) to ``cost``.
     """
 
     backend: str
     cost: float
-    lines: tuple[CostLine, ...]
     rank: int
     """Position of the backend in the catalog: the stable tie-break (lower wins)."""
     region: str | None = None

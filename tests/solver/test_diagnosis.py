@@ -10,6 +10,7 @@ import pytest
 from skaal import App, Map, Queue
 from skaal.blueprint.model import SourceLocation
 from skaal.errors import UnsatisfiableError, UsageError
+from skaal.solver.cost import cost_lines, money
 from skaal.solver.diagnosis import (
     Diagnosis,
     Fix,
@@ -242,7 +243,8 @@ def test_explain_lists_every_backend_in_catalog_order(problem_of: Planner) -> No
     feasible = explain(problem, "Carts")[0]
     assert feasible.feasible
     assert feasible.cost == problem.resources[0].options[0].cost
-    assert feasible.lines == problem.resources[0].options[0].lines
+    assert feasible.lines == cost_lines(DYNAMODB, problem.resources[0].workload)
+    assert money(sum(line.monthly for line in feasible.lines)) == feasible.cost
     assert feasible.region == "us-east-1"
 
 

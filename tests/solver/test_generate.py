@@ -39,6 +39,23 @@ def test_scale_multiplies_shared_instances() -> None:
             assert b.shared.max_instances == a.shared.max_instances * 10
 
 
+def test_capacity_multiplies_what_one_shared_instance_holds() -> None:
+    base = generate.generate_catalog(0)
+    roomy = generate.generate_catalog(0, capacity=100)
+    compared = 0
+    for a, b in zip(base.backends, roomy.backends, strict=True):
+        assert (a.shared is None) == (b.shared is None)
+        if a.shared is None or b.shared is None:
+            assert a == b
+            continue
+        compared += 1
+        assert b.shared.max_instances == a.shared.max_instances
+        for dimension in ("size_gb", "reads_per_s", "writes_per_s", "resources"):
+            before, after = getattr(a.shared, dimension), getattr(b.shared, dimension)
+            assert (before is None and after is None) or after == pytest.approx(before * 100)
+    assert compared == 6
+
+
 def test_declaring_on_an_app_and_building_records_give_the_same_blueprint() -> None:
     drafts = generate.generate_drafts(120, 5, coupling=0.4, collocations=6)
     declared = generate.declare_app(drafts, budget=1234.5, max_backends=6).blueprint()

@@ -87,7 +87,7 @@ def _problem(
         load, costs = resources[name]
         options = tuple(
             sorted(
-                (Option(b, c, (), names.index(b)) for b, c in costs.items()),
+                (Option(b, c, names.index(b)) for b, c in costs.items()),
                 key=lambda o: (o.cost, o.rank),
             )
         )

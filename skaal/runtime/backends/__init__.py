@@ -38,14 +38,99 @@ def _filesystem(settings: BackendSettings) -> Provider:
     return FilesystemProvider(settings)
 
 
+def _redis(settings: BackendSettings) -> Provider:
+    from skaal.runtime.backends.redis import RedisProvider
+
+    return RedisProvider(settings)
+
+
+def _postgres(settings: BackendSettings) -> Provider:
+    from skaal.runtime.backends.postgres import PostgresProvider
+
+    return PostgresProvider(settings)
+
+
+def _firestore(settings: BackendSettings) -> Provider:
+    from skaal.runtime.backends.firestore import FirestoreProvider
+
+    return FirestoreProvider(settings)
+
+
+def _gcs(settings: BackendSettings) -> Provider:
+    from skaal.runtime.backends.gcs import GcsProvider
+
+    return GcsProvider(settings)
+
+
+def _pubsub(settings: BackendSettings) -> Provider:
+    from skaal.runtime.backends.pubsub import PubsubProvider
+
+    return PubsubProvider(settings)
+
+
 def _env(settings: BackendSettings) -> Provider:
     from skaal.runtime.backends.env import EnvProvider
 
     return EnvProvider(settings)
 
 
+def _secret_manager(settings: BackendSettings) -> Provider:
+    # The gcp target mounts each Secret Manager secret into the Cloud Run
+    # service as an environment variable of the secret's declared name
+    # (skaal.build.targets.gcp_program), so the runtime reads the environment.
+    from skaal.runtime.backends.env import EnvProvider
+
+    return EnvProvider(settings)
+
+
+def _secrets_manager(settings: BackendSettings) -> Provider:
+    from skaal.runtime.backends.secrets_manager import SecretsManagerProvider
+
+    return SecretsManagerProvider(settings)
+
+
+def _dynamodb(settings: BackendSettings) -> Provider:
+    from skaal.runtime.backends.dynamodb import DynamoDBProvider
+
+    return DynamoDBProvider(settings)
+
+
+def _s3(settings: BackendSettings) -> Provider:
+    from skaal.runtime.backends.s3 import S3Provider
+
+    return S3Provider(settings)
+
+
+def _sns(settings: BackendSettings) -> Provider:
+    from skaal.runtime.backends.sns import SnsProvider
+
+    return SnsProvider(settings)
+
+
+def _sqs(settings: BackendSettings) -> Provider:
+    from skaal.runtime.backends.sqs import SqsProvider
+
+    return SqsProvider(settings)
+
+
 FACTORIES: Mapping[str, ProviderFactory] = MappingProxyType(
-    {"env": _env, "filesystem": _filesystem, "memory": _memory, "sqlite": _sqlite}
+    {
+        "dynamodb": _dynamodb,
+        "env": _env,
+        "filesystem": _filesystem,
+        "firestore": _firestore,
+        "gcs": _gcs,
+        "memory": _memory,
+        "postgres": _postgres,
+        "pubsub": _pubsub,
+        "redis": _redis,
+        "s3": _s3,
+        "secret-manager": _secret_manager,
+        "secrets-manager": _secrets_manager,
+        "sns": _sns,
+        "sqlite": _sqlite,
+        "sqs": _sqs,
+    }
 )
 
 

@@ -6,10 +6,19 @@ implementation name → the kinds it serves.  Stores are opened through the
 real provider (``skaal.runtime.backends.create_provider``) on a temporary
 data directory, with an injected clock so TTL, visibility timeouts and retry
 back-off are tested without sleeping.
+
+Server-backed implementations (``SERVERS``) connect to the server named by a
+``SKAAL_TEST_...`` variable (CI starts them: ``.ci/services/``) and skip with
+the reason when it is absent.  Each test gets its own key prefix (Redis) or
+schema (PostgreSQL), removed when the provider closes, so tests are isolated
+and leave nothing behind.  Those backends honour the injected clock too.
 """
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +45,95 @@ BACKENDS: dict[str, tuple[str, ...]] = {
     "memory": ("map", "collection", "queue", "topic"),
     "sqlite": ("map", "collection", "queue"),
     "filesystem": ("blob",),
+    "redis": ("map", "queue", "topic"),
+    "postgres": ("map", "collection", "queue"),
+    "firestore": ("map", "collection"),
+    "gcs": ("blob",),
+    "pubsub": ("topic",),
+    "dynamodb": ("map", "collection"),
+    "s3": ("blob",),
+    "sqs": ("queue",),
+    "sns": ("topic",),
 }
+
+#: server-backed implementation → (variable with its test server, script starting one).
+SERVERS: dict[str, tuple[str, str]] = {
+    "redis": ("SKAAL_TEST_REDIS_URL", ".ci/services/10-redis.sh"),
+    "postgres": ("SKAAL_TEST_POSTGRES_DSN", ".ci/services/20-postgres.sh"),
+    "firestore": ("SKAAL_TEST_FIRESTORE_EMULATOR_HOST", ".ci/services/40-gcp.sh"),
+    "gcs": ("SKAAL_TEST_STORAGE_EMULATOR_HOST", ".ci/services/40-gcp.sh"),
+    "pubsub": ("SKAAL_TEST_PUBSUB_EMULATOR_HOST", ".ci/services/40-gcp.sh"),
+    "dynamodb": ("SKAAL_TEST_AWS_ENDPOINT_URL", ".ci/services/30-moto.sh"),
+    "s3": ("SKAAL_TEST_AWS_ENDPOINT_URL", ".ci/services/30-moto.sh"),
+    "sqs": ("SKAAL_TEST_AWS_ENDPOINT_URL", ".ci/services/30-moto.sh"),
+    "sns": ("SKAAL_TEST_AWS_ENDPOINT_URL", ".ci/services/30-moto.sh"),
+}
+
+#: implementations whose time is the server's: ``clock.advance`` also sleeps, at most
+#: this long (SQS visibility and delays run on its clock; 10.5 s covers the suite's waits).
+WALL_CLOCK: dict[str, float] = {"sqs": 10.5}
+
+
+def server_env(implementation: str) -> dict[str, str]:
+    """Settings env for a server-backed store in a fresh namespace; skips without a server."""
+    if implementation not in SERVERS:
+        return {}
+    variable, script = SERVERS[implementation]
+    address = os.environ.get(variable)
+    if not address:
+        pytest.skip(f"{variable} not set: start {implementation} (see {script})")
+    unique = uuid.uuid4().hex[:12]
+    if implementation in ("firestore", "gcs", "pubsub"):  # emulators: a fresh name prefix
+        host = variable.removeprefix("SKAAL_TEST_")
+        return {host: address, "SKAAL_GCP_NAME_PREFIX": f"t{unique}"}
+    if implementation in ("dynamodb", "s3", "sqs", "sns"):  # moto: fresh names, created on use
+        # moto runs requests in parallel without item locks, so its ADD and
+        # conditional writes are not atomic (DynamoDB's are): one call at a time.
+        return {
+            "SKAAL_AWS_MAX_CONCURRENCY": "1",
+            "SKAAL_AWS_ENDPOINT_URL": address,
+            "SKAAL_AWS_CREATE_TABLES": "1",
+            "SKAAL_AWS_NAME_PREFIX": f"t{unique}",
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        }
+    if implementation == "redis":
+        return {"SKAAL_REDIS_URL": address, "SKAAL_REDIS_PREFIX": f"test:{unique}:"}
+    return {"SKAAL_POSTGRES_DSN": address, "SKAAL_POSTGRES_SCHEMA": f"test_{unique}"}
+
+
+async def drop_namespace(implementation: str, env: dict[str, str]) -> None:
+    """Remove everything a test stored on a server (its key prefix or schema)."""
+    if implementation == "redis":
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(env["SKAAL_REDIS_URL"])
+        keys = [k async for k in client.scan_iter(match=env["SKAAL_REDIS_PREFIX"] + "*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+    elif implementation == "postgres":
+        import asyncpg
+
+        conn = await asyncpg.connect(env["SKAAL_POSTGRES_DSN"])
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{env["SKAAL_POSTGRES_SCHEMA"]}" CASCADE')
+        await conn.close()
+
+
+class _Cleaning:
+    """A provider that also drops its test namespace when it closes."""
+
+    def __init__(self, provider: Any, implementation: str, env: dict[str, str]) -> None:
+        self._provider = provider
+        self._implementation = implementation
+        self._env = env
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._provider, name)
+
+    async def close(self) -> None:
+        await self._provider.close()
+        await drop_namespace(self._implementation, self._env)
 
 
 def implementations(kind: str) -> list[str]:
@@ -48,12 +145,15 @@ class FakeClock:
 
     def __init__(self) -> None:
         self.now = 1_800_000_000.0
+        self.sleep_cap = 0.0
 
     def __call__(self) -> float:
         return self.now
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+        if self.sleep_cap:
+            time.sleep(min(seconds, self.sleep_cap))
 
 
 class Todo(BaseModel):
@@ -80,16 +180,18 @@ def _spec(name: str, kind: Any, **extra: Any) -> ResourceSpec:
 
 
 async def _open(implementation: str, tmp_path: Path, clock: FakeClock) -> Any:
+    env = server_env(implementation)
+    clock.sleep_cap = WALL_CLOCK.get(implementation, 0.0)
     settings = BackendSettings(
         app="conformance",
         data_dir=tmp_path / "data",
         project_dir=tmp_path,
-        env={},
+        env=env,
         clock=clock,
     )
     provider = create_provider(implementation, settings)
     await provider.open()
-    return provider
+    return _Cleaning(provider, implementation, env) if env else provider
 
 
 @pytest_asyncio.fixture(params=implementations("map"))

@@ -1,0 +1,455 @@
+"""The gcp Pulumi program (``__main__.py``), generated from a plan.
+
+What the program creates, resource by resource (names from
+:mod:`skaal.build.wiring`, so the app reads exactly what is created):
+
+* **Service accounts**: ``runtime`` (the identity of the Cloud Run
+  services) and, when anything calls the worker service, ``invoker`` (the
+  identity Cloud Scheduler and Pub/Sub push use).  Every role is granted on
+  one resource (bucket, secret, topic, subscription, service) or, where
+  Google only offers project-level bindings (Firestore, Cloud SQL), with an
+  IAM condition naming that one database or instance.  No basic role
+  (owner/editor/viewer) is ever granted.
+* **Cloud Run**: ``web`` serves the HTTP functions, docs and mounted apps
+  (public: ``allUsers`` may invoke it); ``worker`` serves the schedule and
+  push endpoints (private: only ``invoker`` may call it).  Both run the same
+  image (stack config ``skaal:image``) and differ by ``SKAAL_CLOUD_RUN_ROLE``.
+* **Cloud Scheduler** jobs POST to ``/_skaal/schedule/<function>`` on the
+  worker with an OIDC token, with the declared cron and time zone.
+* **Pub/Sub**: a topic per queue (with a dead-letter topic and a pull
+  subscription that keeps the dead letters), a push subscription per
+  consumer (to ``/_skaal/push/<function>``) or a pull subscription when
+  nothing consumes it; a topic per ``topic`` resource with one push
+  subscription per subscriber.
+* **Firestore**: the project's ``(default)`` Native-mode database (the one
+  the runtime's client uses), point-in-time
+  recovery on, a composite index ``(x.<field>, k)`` for every declared
+  ``Index`` (the runtime's queries filter on the first and page on the
+  second) and a TTL policy on ``exp`` for every Map collection.
+* **Cloud Storage**: a bucket per blob store, uniform access, public access
+  prevention enforced, versioning for durable data.
+* **Secret Manager**: a secret per declared secret, its value from the
+  secret stack config ``skaal:<NAME>``; injected as the env var ``NAME``.
+* **Cloud SQL** (PostgreSQL, per shared instance): reached through the Cloud
+  Run Cloud SQL connection (a unix socket); its URL is stored in a secret.
+* **Memorystore** (Redis, per shared instance): reached through a Serverless
+  VPC Access connector on the network ``skaal:network`` (default
+  ``default``).
+
+Stateful resources take ``STATEFUL`` options (``protect`` and
+``retain_on_delete``) unless the stack config ``skaal:deleteData`` is
+``true`` (see :mod:`skaal.deploy.destroy`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from skaal.blueprint.model import Blueprint, ResourceSpec, ScheduleSpec
+from skaal.build.targets.gcp_code import Code, call
+from skaal.build.targets.gcp_messaging import Messaging
+from skaal.build.targets.gcp_servers import Servers
+from skaal.build.targets.gcp_writer import (
+    CLOUD_RUN_ROLE_ENV,
+    FIRESTORE_DATABASE,
+    GCP_PROJECT_ENV,
+    PUSH_PATH,
+    SCHEDULE_PATH,
+    max_delivery_attempts,
+    physical_name,
+    seconds,
+    secret_env,
+)
+from skaal.deploy.destroy import DELETE_DATA_CONFIG
+from skaal.errors import BuildError
+from skaal.plan.model import Binding, Plan
+
+__all__ = [
+    "CLOUD_RUN_ROLE_ENV",
+    "FIRESTORE_DATABASE",
+    "GCP_PROJECT_ENV",
+    "PUSH_PATH",
+    "SCHEDULE_PATH",
+    "max_delivery_attempts",
+    "render_program",
+    "scheduler_cron",
+]
+
+FIRESTORE_TTL_FIELD = "exp"
+"""The expiry field of a Map entry (:mod:`skaal.runtime.backends.gcp_firestore_values`)."""
+_DELETE_DATA_KEY = DELETE_DATA_CONFIG.partition(":")[2]
+_KNOWN = frozenset(
+    {"firestore", "gcs", "pubsub", "postgres", "redis", "secret-manager", "cloud-run"}
+)
+
+
+def scheduler_cron(schedule: ScheduleSpec, *, where: str) -> str:
+    """A Cloud Scheduler (unix cron) expression for ``schedule``; ``BuildError`` if none fits."""
+    if schedule.cron is not None:
+        return schedule.cron
+    every = schedule.every_s or 0.0
+    minutes, seconds = divmod(every, 60)
+    if seconds == 0 and 1 <= minutes < 60 and 60 % minutes == 0:
+        return "* * * * *" if minutes == 1 else f"*/{int(minutes)} * * * *"
+    hours, rest = divmod(every, 3600)
+    if rest == 0 and 1 <= hours < 24 and 24 % hours == 0:
+        return "0 * * * *" if hours == 1 else f"0 */{int(hours)} * * *"
+    if every == 86400:
+        return "0 0 * * *"
+    raise BuildError(
+        f"Cloud Scheduler cannot run a job every {every:g} s (cron has minute resolution "
+        "and fixed steps)",
+        where=where,
+        fix="use Every('5m'), Every('2h'), Every('1d') (a divisor of the hour or day) "
+        "or a Cron(...) expression",
+    )
+
+
+def _account_id(app: str, role: str) -> str:
+    name = physical_name(app, role, max_length=30)
+    if not name[:1].isalpha():
+        name = physical_name("s", name, max_length=30)
+    return name if len(name) >= 6 else f"{name}-skaal"
+
+
+class _Program(Messaging, Servers):
+    """The whole program: identities, state, services, schedules."""
+
+    # -- sections ----------------------------------------------------------------
+    def header(self) -> None:
+        plan = self.plan
+        self.add(
+            f'"""Google Cloud stack of {plan.app!r}, generated by `skaal build --target gcp`.\n\n'
+            f"Plan {plan.content_hash()[:12]} (catalog {plan.catalog!r}, region {plan.region}).\n"
+            "Do not edit: change the declarations, then run `skaal plan` and `skaal build`.\n\n"
+            "Stack config: gcp:project (required), skaal:image (the container image built\n"
+            "from the Dockerfile, required), one secret value per declared secret\n"
+            "(pulumi config set --secret skaal:NAME ...), skaal:databasePassword (secret,\n"
+            "when Cloud SQL is used), skaal:network (VPC for Memorystore, default\n"
+            f"'default') and skaal:{_DELETE_DATA_KEY} (true only to destroy stateful data).\n"
+            '"""\n\n'
+            "import pulumi\n"
+            "import pulumi_gcp as gcp\n\n"
+            'config = pulumi.Config("skaal")\n'
+            'PROJECT = pulumi.Config("gcp").require("project")\n'
+            f"REGION = {plan.region!r}\n"
+            'IMAGE = config.require("image")\n'
+            f'DELETE_DATA = config.get_bool("{_DELETE_DATA_KEY}") or False\n'
+            "STATEFUL = pulumi.ResourceOptions(protect=not DELETE_DATA, "
+            "retain_on_delete=not DELETE_DATA)\n"
+        )
+
+    def accounts(self) -> None:
+        self.section("identities")
+        app = self.plan.app
+        self.add(
+            call(
+                "runtime_account",
+                "gcp.serviceaccount.Account",
+                "runtime",
+                {
+                    "account_id": _account_id(app, "run"),
+                    "display_name": f"{app}: Cloud Run runtime (skaal)",
+                },
+            )
+        )
+        self.add('RUNTIME = runtime_account.email.apply(lambda e: f"serviceAccount:{e}")\n')
+        if self._has_worker():
+            self.add(
+                call(
+                    "invoker_account",
+                    "gcp.serviceaccount.Account",
+                    "invoker",
+                    {
+                        "account_id": _account_id(app, "invoke"),
+                        "display_name": f"{app}: scheduler and push invoker (skaal)",
+                    },
+                )
+            )
+
+    def _has_worker(self) -> bool:
+        return bool(self.fns.schedules or self.fns.consumers or self.fns.subscribers)
+
+    def state(self) -> None:
+        bindings = sorted(self.plan.bindings, key=lambda b: b.resource)
+        unknown = [b for b in bindings if b.implementation not in _KNOWN]
+        if unknown:
+            b = unknown[0]
+            raise BuildError(
+                f"the gcp target cannot build implementation {b.implementation!r}",
+                where=f"resource {b.resource} (backend {b.backend})",
+                fix="re-plan against the gcp catalog",
+                command="skaal plan --target gcp",
+            )
+        firestore = [b for b in bindings if b.implementation == "firestore"]
+        if firestore:
+            self.firestore(firestore)
+        for b in bindings:
+            match b.implementation:
+                case "gcs":
+                    self.bucket(b)
+                case "pubsub" if b.kind == "queue":
+                    self.queue(b)
+                case "pubsub":
+                    self.topic(b)
+                case "secret-manager":
+                    self.secret(b)
+                case _:
+                    pass
+        self.servers(bindings)
+
+    def firestore(self, bindings: list[Binding]) -> None:
+        self.section("Firestore")
+        db = FIRESTORE_DATABASE
+        self.add(
+            call(
+                "firestore_db",
+                "gcp.firestore.Database",
+                "firestore",
+                {
+                    "name": db,
+                    "location_id": Code("REGION"),
+                    "type": "FIRESTORE_NATIVE",
+                    "point_in_time_recovery_enablement": "POINT_IN_TIME_RECOVERY_ENABLED",
+                    "delete_protection_state": Code(
+                        '"DELETE_PROTECTION_DISABLED" if DELETE_DATA '
+                        'else "DELETE_PROTECTION_ENABLED"'
+                    ),
+                    "deletion_policy": Code('"DELETE" if DELETE_DATA else "ABANDON"'),
+                },
+                opts="STATEFUL",
+            )
+        )
+        self.conditional_grant(
+            "firestore-user",
+            "roles/datastore.user",
+            "only the default Firestore database",
+            Code(f"f\"resource.name == 'projects/{{PROJECT}}/databases/{db}'\""),
+        )
+        for b in bindings:
+            spec = self.blueprint.resource(b.resource)
+            collection = self.wiring.resource(b.resource).physical_name
+            for field in spec.indexes:
+                # the runtime's find(): equality on x.<field>, range and order on k
+                self.add(
+                    call(
+                        None,
+                        "gcp.firestore.Index",
+                        f"{b.resource}-index-{field}",
+                        {
+                            "database": Code("firestore_db.name"),
+                            "collection": collection,
+                            "query_scope": "COLLECTION",
+                            "fields": [
+                                {"field_path": f"x.{field}", "order": "ASCENDING"},
+                                {"field_path": "k", "order": "ASCENDING"},
+                            ],
+                        },
+                    )
+                )
+            if b.kind == "map":
+                # entries with a TTL carry their expiry in exp; the policy deletes them
+                self.add(
+                    call(
+                        None,
+                        "gcp.firestore.Field",
+                        f"{b.resource}-ttl",
+                        {
+                            "database": Code("firestore_db.name"),
+                            "collection": collection,
+                            "field": FIRESTORE_TTL_FIELD,
+                            "ttl_config": {},
+                            "index_config": {},
+                        },
+                    )
+                )
+
+    def bucket(self, b: Binding) -> None:
+        self.section(f"bucket {b.resource}")
+        spec = self.blueprint.resource(b.resource)
+        var = self.var(b.resource)
+        kwargs: dict[str, object] = {
+            "name": self.wiring.resource(b.resource).physical_name,
+            "location": Code("REGION.upper()"),
+            "uniform_bucket_level_access": True,
+            "public_access_prevention": "enforced",
+            "force_destroy": Code("DELETE_DATA"),
+            "versioning": {"enabled": spec.requirements.durability == "durable"},
+        }
+        if spec.requirements.ttl_s:
+            days = max(1, math.ceil(spec.requirements.ttl_s / 86400))
+            kwargs["lifecycle_rules"] = [
+                {"action": {"type": "Delete"}, "condition": {"age": days}},
+            ]
+        self.add(call(var, "gcp.storage.Bucket", b.resource, kwargs, opts="STATEFUL"))
+        self.grant(
+            f"{b.resource}-objects",
+            "gcp.storage.BucketIAMMember",
+            {"bucket": Code(f"{var}.name")},
+            "roles/storage.objectAdmin",
+        )
+
+    def secret(self, b: Binding) -> None:
+        self.section(f"secret {b.resource}")
+        var = self.var(b.resource)
+        self.add(
+            call(
+                var,
+                "gcp.secretmanager.Secret",
+                b.resource,
+                {
+                    "secret_id": self.wiring.resource(b.resource).physical_name,
+                    "replication": {"auto": {}},
+                },
+                opts="STATEFUL",
+            )
+        )
+        self.add(
+            call(
+                None,
+                "gcp.secretmanager.SecretVersion",
+                f"{b.resource}-value",
+                {
+                    "secret": Code(f"{var}.id"),
+                    "secret_data": Code(f"config.require_secret({b.resource!r})"),
+                },
+            )
+        )
+        self.grant(
+            f"{b.resource}-access",
+            "gcp.secretmanager.SecretIamMember",
+            {"secret_id": Code(f"{var}.secret_id")},
+            "roles/secretmanager.secretAccessor",
+        )
+        self.env.append(secret_env(b.resource, f"{var}.secret_id"))
+
+    def services(self) -> None:
+        fns = self.fns
+        env = [{"name": k, "value": v} for k, v in self.wiring.env().items()] + [
+            {"name": GCP_PROJECT_ENV, "value": Code("PROJECT")},
+            *self.env,
+        ]
+        if fns.web or fns.mounts or not self._has_worker():
+            self.service("web", fns.web, env, public=True)
+        if self._has_worker():
+            self.service(
+                "worker", (*fns.schedules, *fns.consumers, *fns.subscribers), env, public=False
+            )
+
+    def service(
+        self, role: str, fns: Iterable[ResourceSpec], env: list[object], *, public: bool
+    ) -> None:
+        self.section(f"Cloud Run: {role}")
+        fns = tuple(fns)
+        timeout = max((f.requirements.timeout_s or 60.0 for f in fns), default=60.0)
+        memory = max((f.requirements.memory_gb or 0.5 for f in fns), default=0.5)
+        mebibytes = max(512, math.ceil(memory * 1000**3 / 1024**2))
+        cpu = next(
+            c for limit, c in ((4, 1), (8, 2), (16, 4), (32, 8), (math.inf, 8)) if memory <= limit
+        )
+        container: dict[str, object] = {
+            "image": Code("IMAGE"),
+            "envs": [*env, {"name": CLOUD_RUN_ROLE_ENV, "value": role}],
+            "resources": {"limits": {"cpu": str(cpu), "memory": f"{mebibytes}Mi"}},
+        }
+        if self.mounts:
+            container["volume_mounts"] = list(self.mounts)
+        template: dict[str, object] = {
+            "service_account": Code("runtime_account.email"),
+            "timeout": seconds(min(timeout, 3600)),
+            "containers": [container],
+        }
+        if self.volumes:
+            template["volumes"] = list(self.volumes)
+        if self.vpc is not None:
+            template["vpc_access"] = {"connector": self.vpc, "egress": "PRIVATE_RANGES_ONLY"}
+        self.add(
+            call(
+                role,
+                "gcp.cloudrunv2.Service",
+                role,
+                {
+                    "name": physical_name(self.plan.app, role, max_length=49),
+                    "location": Code("REGION"),
+                    "ingress": "INGRESS_TRAFFIC_ALL",
+                    "deletion_protection": False,
+                    "template": template,
+                },
+            )
+        )
+        member = (
+            Code('"allUsers"')
+            if public
+            else Code('invoker_account.email.apply(lambda e: f"serviceAccount:{e}")')
+        )
+        self.add(
+            call(
+                None,
+                "gcp.cloudrunv2.ServiceIamMember",
+                f"{role}-invoker",
+                {
+                    "name": Code(f"{role}.name"),
+                    "location": Code("REGION"),
+                    "role": "roles/run.invoker",
+                    "member": member,
+                },
+            )
+        )
+        self.add(f'pulumi.export("{role}_url", {role}.uri)\n')
+
+    def schedules(self) -> None:
+        for fn in self.fns.schedules:
+            assert fn.schedule is not None
+            self.section(f"schedule {fn.name}")
+            timeout = fn.requirements.timeout_s or 180.0
+            self.add(
+                call(
+                    None,
+                    "gcp.cloudscheduler.Job",
+                    f"{fn.name}-schedule",
+                    {
+                        "name": physical_name(self.plan.app, fn.name, max_length=100),
+                        "region": Code("REGION"),
+                        "schedule": scheduler_cron(fn.schedule, where=str(fn.location)),
+                        "time_zone": fn.schedule.timezone,
+                        "attempt_deadline": seconds(min(1800, max(15, timeout))),
+                        "retry_config": {"retry_count": 0},
+                        "http_target": {
+                            "uri": Code(
+                                f'pulumi.Output.concat(worker.uri, "{SCHEDULE_PATH}{fn.name}")'
+                            ),
+                            "http_method": "POST",
+                            "oidc_token": {
+                                "service_account_email": Code("invoker_account.email"),
+                                "audience": Code("worker.uri"),
+                            },
+                        },
+                    },
+                )
+            )
+
+    def render(self) -> str:
+        self.header()
+        self.accounts()
+        body_start = len(self.parts)
+        self.state()
+        if self.needs_project_number:
+            self.parts.insert(
+                body_start,
+                "PROJECT_NUMBER = gcp.organizations.get_project(project_id=PROJECT).number\n"
+                'PUBSUB_AGENT = f"serviceAccount:service-{PROJECT_NUMBER}'
+                '@gcp-sa-pubsub.iam.gserviceaccount.com"\n',
+            )
+        self.services()
+        if self.after:
+            self.section("push subscriptions")
+            self.parts += self.after
+        self.schedules()
+        self.add('\npulumi.export("region", REGION)\n')
+        return "".join(self.parts)
+
+
+def render_program(blueprint: Blueprint, plan: Plan, *, stack: str = "dev") -> str:
+    """The text of ``__main__.py`` for ``plan`` on Google Cloud."""
+    return _Program(blueprint, plan, stack).render()

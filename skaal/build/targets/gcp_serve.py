@@ -1,0 +1,295 @@
+"""The running half of the gcp artifact: what its generated ``main.py`` serves on Cloud Run.
+
+The image runs ``python main.py``, which hands the artifact folder to
+:class:`CloudRunArtifact`.  Loading is the local artifact's
+(:class:`skaal.build.launch.LocalArtifact`: the shipped app and lock,
+checked against the hashes recorded at build time; never re-planned).
+Serving differs because Cloud Run scales to zero: nothing may run in the
+background, so schedules and queue consumers are HTTP endpoints that Cloud
+Scheduler and Pub/Sub push call.  ``SKAAL_CLOUD_RUN_ROLE`` picks the role:
+
+``web`` (public service)
+    ``/fn/<name>`` for every HTTP function, ``/docs``, ``/openapi.json``,
+    the mounted apps -- the same routes as ``skaal run``.
+``worker`` (private service: only the invoker identity may call it)
+    ``POST /_skaal/schedule/<function>`` runs a scheduled function;
+    ``POST /_skaal/push/<function>`` decodes a Pub/Sub push envelope and
+    calls the consumer or subscriber with the message.  A 2xx answer acks
+    the message; an error answers 500, so Pub/Sub redelivers it with
+    back-off and, after the subscription's ``max_delivery_attempts``, moves
+    it to the dead-letter topic.
+
+It listens on ``$PORT`` (Cloud Run sets it) on all interfaces.
+
+``SKAAL_LOCAL_BACKENDS=1`` rebinds every resource to an embedded backend
+(sqlite, filesystem, environment secrets, in-memory topics) under
+``SKAAL_DATA_DIR``: the same server and routes, runnable without Google
+Cloud, e.g. to smoke-test the image on a laptop.  The tests use it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import inspect
+import json
+import logging
+import os
+import sys
+import typing
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from skaal.build.launch import LocalArtifact
+from skaal.build.targets.gcp_program import CLOUD_RUN_ROLE_ENV, PUSH_PATH, SCHEDULE_PATH
+from skaal.errors import SkaalError, SkaalRuntimeError
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import BaseRoute
+
+    from skaal.declare.app import App
+    from skaal.plan.model import Binding, Plan
+
+__all__ = ["HEALTH_PATH", "LOCAL_BACKENDS_ENV", "ROLES", "CloudRunArtifact", "local_bindings"]
+
+HEALTH_PATH = "/_skaal/health"
+
+LOCAL_BACKENDS_ENV = "SKAAL_LOCAL_BACKENDS"
+ROLES = ("web", "worker")
+
+log = logging.getLogger("skaal.serve")
+
+#: Kind -> (backend, implementation) of the embedded stand-in.
+_LOCAL: Mapping[str, tuple[str, str]] = {
+    "map": ("sqlite", "sqlite"),
+    "collection": ("sqlite", "sqlite"),
+    "queue": ("sqlite", "sqlite"),
+    "blob": ("filesystem", "filesystem"),
+    "topic": ("memory", "memory"),
+    "secret": ("env", "env"),
+    "function": ("process", "process"),
+}
+
+
+def local_bindings(plan: Plan) -> Plan:
+    """``plan`` with every resource on its embedded stand-in (same app and blueprint)."""
+
+    def local(binding: Binding) -> Binding:
+        backend, implementation = _LOCAL[binding.kind]
+        return binding.model_copy(
+            update={
+                "backend": backend,
+                "implementation": implementation,
+                "instance": None,
+                "region": "local",
+            }
+        )
+
+    return plan.model_copy(
+        update={
+            "provider": "local",
+            "region": "local",
+            "bindings": tuple(local(b) for b in plan.bindings),
+            "instances": (),
+        }
+    )
+
+
+@dataclass(slots=True)
+class CloudRunArtifact:
+    """One built gcp artifact folder, served in one Cloud Run role."""
+
+    root: Path
+    app_ref: str
+    plan_hash: str
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+    @property
+    def role(self) -> str:
+        role = self.environ.get(CLOUD_RUN_ROLE_ENV, "web") or "web"
+        if role not in ROLES:
+            raise SkaalRuntimeError(
+                f"{CLOUD_RUN_ROLE_ENV}={role!r} is not a Cloud Run role",
+                where=f"environment variable {CLOUD_RUN_ROLE_ENV}",
+                fix=f"set it to one of {', '.join(ROLES)}",
+            )
+        return role
+
+    def _local(self) -> LocalArtifact:
+        return LocalArtifact(
+            root=self.root, app_ref=self.app_ref, plan_hash=self.plan_hash, environ=self.environ
+        )
+
+    def load(self) -> tuple[App, Plan]:
+        app, plan = self._local().load()
+        if self.environ.get(LOCAL_BACKENDS_ENV) == "1":
+            return app, local_bindings(plan)
+        return app, plan
+
+    def asgi(self) -> Starlette:
+        """The Starlette app of this role; the runtime opens in its lifespan."""
+        from starlette.applications import Starlette
+        from starlette.middleware import Middleware
+        from starlette.routing import Route
+
+        from skaal.serve.app import RuntimeContext, ServeState
+        from skaal.serve.bridge import open_runtime
+        from skaal.serve.discover import entrypoints
+        from skaal.serve.errors import CatchAllMiddleware, exception_handlers
+
+        role = self.role  # checked before the app is imported
+        app, plan = self.load()
+        found = entrypoints(app)
+        state = ServeState()
+        local = self._local()
+        routes = _web_routes(found) if role == "web" else _worker_routes(found, state)
+        routes.append(Route(HEALTH_PATH, _health, methods=["GET"], include_in_schema=False))
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_: Starlette) -> AsyncIterator[None]:
+            async with open_runtime(
+                app, plan, data_dir=local.data_dir, env=self.environ, project_dir=self.root
+            ) as runtime:
+                state.runtime = runtime
+                try:
+                    yield
+                finally:
+                    state.runtime = None
+
+        return Starlette(
+            routes=routes,
+            middleware=[
+                Middleware(RuntimeContext, state=state),
+                Middleware(CatchAllMiddleware),
+            ],
+            exception_handlers=dict(exception_handlers()),
+            lifespan=lifespan,
+        )
+
+    def main(self, argv: Sequence[str] | None = None) -> int:
+        """``python main.py``: serve this role on ``$PORT``; the exit code."""
+        import uvicorn
+
+        del argv
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+        try:
+            asgi = self.asgi()
+            port = int(self.environ.get("PORT", "8080"))
+        except (SkaalError, ValueError) as exc:
+            text = exc.render() if isinstance(exc, SkaalError) else f"PORT: {exc}"
+            print(f"error ({type(exc).__name__}) {text}", file=sys.stderr)
+            return exc.exit_code if isinstance(exc, SkaalError) else 2
+        host = self.environ.get("HOST", "0.0.0.0")
+        log.info("serving the %s role of %s on %s:%d", self.role, self.app_ref, host, port)
+        uvicorn.run(asgi, host=host, port=port, lifespan="on", log_level="info")
+        return 0
+
+
+async def _health(request: Request) -> Response:
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"status": "ok"})
+
+
+def _web_routes(found: Any) -> list[BaseRoute]:
+    from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
+    from starlette.routing import Mount, Route
+
+    from skaal._version import __version__
+    from skaal.serve.docs_page import docs_html
+    from skaal.serve.openapi import openapi_document
+    from skaal.serve.routes import build_endpoint, function_routes
+
+    endpoints = [build_endpoint(f) for f in found.http]
+    title = found.blueprint.app
+    document = openapi_document(
+        title=title, version=__version__, endpoints=endpoints, mounts=[m.path for m in found.mounts]
+    )
+    page = docs_html(title=title)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    async def docs(request: Request) -> Response:
+        return HTMLResponse(page)
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse("/docs")
+
+    routes: list[BaseRoute] = [
+        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        Route("/docs", docs, methods=["GET"], include_in_schema=False),
+        *function_routes(endpoints),
+        *[Mount(m.path, app=m.asgi) for m in found.mounts],
+    ]
+    if not any(m.path == "/" for m in found.mounts):
+        routes.append(Route("/", home, methods=["GET"], include_in_schema=False))
+    return routes
+
+
+def _worker_routes(found: Any, state: Any) -> list[BaseRoute]:
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    from skaal.serve.workers import call_handler
+
+    schedules = {f.name: f.fn for f in found.schedules}
+
+    async def schedule(request: Request) -> Response:
+        name = request.path_params["name"]
+        fn = schedules.get(name)
+        if fn is None:
+            return JSONResponse({"error": f"no schedule named {name!r}"}, status_code=404)
+        await call_handler(fn)
+        return Response(status_code=204)
+
+    async def push(request: Request) -> Response:
+        name = request.path_params["name"]
+        handler = _push_handler(state.runtime, name)
+        if handler is None:
+            return JSONResponse({"error": f"no consumer named {name!r}"}, status_code=404)
+        try:
+            message = _decode_push(await request.body(), handler, name)
+        except ValueError as exc:
+            # a malformed envelope will never decode: ack it (2xx) rather than loop
+            log.error("dropping an undecodable push message for %s: %s", name, exc)
+            return JSONResponse({"dropped": str(exc)}, status_code=202)
+        await call_handler(handler, message)
+        return Response(status_code=204)
+
+    return [
+        Route(SCHEDULE_PATH + "{name}", schedule, methods=["POST"]),
+        Route(PUSH_PATH + "{name}", push, methods=["POST"]),
+    ]
+
+
+def _push_handler(runtime: Any, name: str) -> Callable[..., Any] | None:
+    for item in (*runtime.consumers(), *runtime.subscribers()):
+        if item.spec.name == name:
+            handler: Callable[..., Any] = item.handler
+            return handler
+    return None
+
+
+def _decode_push(body: bytes, handler: Callable[..., Any], name: str) -> Any:
+    """The message of a Pub/Sub push envelope, as the handler's first parameter's type."""
+    from skaal.runtime.codecs import ValueCodec
+
+    try:
+        envelope = json.loads(body)
+        data = base64.b64decode(envelope["message"]["data"], validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise ValueError(f"not a Pub/Sub push envelope ({exc})") from None
+    params = list(inspect.signature(handler).parameters)
+    hints = typing.get_type_hints(handler)
+    tp = hints.get(params[0], Any) if params else Any
+    try:
+        return ValueCodec(tp, resource=name).decode(data)
+    except SkaalError as exc:
+        raise ValueError(str(exc)) from None

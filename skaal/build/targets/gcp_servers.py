@@ -1,0 +1,187 @@
+"""Server sections of the gcp program: Cloud SQL and Memorystore, with their connectors.
+
+Cloud SQL (PostgreSQL, one instance per shared instance of the plan) is
+reached through Cloud Run's Cloud SQL connection: a volume mounting the
+instance's unix socket under ``/cloudsql``.  The runtime identity gets
+``roles/cloudsql.client`` with a condition naming that one instance; the
+connection URL (with the password from the secret stack config
+``skaal:databasePassword``) is stored in Secret Manager and injected into
+the connection variable of :func:`skaal.build.wiring.connection_env`.
+
+Memorystore (Redis, Basic tier) has only a private IP: the services reach
+it through a Serverless VPC Access connector on the network ``skaal:network``
+(default ``default``), egress limited to private ranges.
+"""
+
+from __future__ import annotations
+
+from skaal.build.targets.gcp_code import Code, call
+from skaal.build.targets.gcp_writer import ProgramWriter, physical_name, secret_env
+from skaal.build.wiring import connection_env
+from skaal.plan.model import Binding
+
+__all__ = ["Servers"]
+
+
+class Servers(ProgramWriter):
+    """Writes the Cloud SQL and Memorystore resources."""
+
+    def servers(self, bindings: list[Binding]) -> None:
+        owners: dict[str, Binding] = {}
+        for b in bindings:
+            if b.implementation in ("postgres", "redis"):
+                owners.setdefault(b.instance or b.resource, b)
+        for owner, b in sorted(owners.items()):
+            if b.implementation == "postgres":
+                self.cloud_sql(owner, b)
+            else:
+                self.memorystore(owner, b)
+
+    def cloud_sql(self, owner: str, b: Binding) -> None:
+        self.section(f"Cloud SQL {owner}")
+        var = self.var(owner)
+        name = physical_name(self.plan.app, owner, max_length=80)
+        self.add(
+            call(
+                var,
+                "gcp.sql.DatabaseInstance",
+                owner,
+                {
+                    "name": name,
+                    "region": Code("REGION"),
+                    "database_version": "POSTGRES_16",
+                    "deletion_protection": Code("not DELETE_DATA"),
+                    "settings": {
+                        "tier": "db-custom-1-3840",
+                        "edition": "ENTERPRISE",
+                        "availability_type": "ZONAL",
+                        "disk_type": "PD_SSD",
+                        "disk_size": 10,
+                        "deletion_protection_enabled": Code("not DELETE_DATA"),
+                        "backup_configuration": {
+                            "enabled": True,
+                            "point_in_time_recovery_enabled": True,
+                        },
+                        "ip_configuration": {"ipv4_enabled": True, "ssl_mode": "ENCRYPTED_ONLY"},
+                    },
+                },
+                opts="STATEFUL",
+            )
+        )
+        db = physical_name(self.plan.app, "data", max_length=63, separator="_")
+        self.add(
+            call(
+                f"{var}_db",
+                "gcp.sql.Database",
+                f"{owner}-database",
+                {"name": db, "instance": Code(f"{var}.name")},
+                opts="STATEFUL",
+            )
+        )
+        self.add(
+            call(
+                f"{var}_user",
+                "gcp.sql.User",
+                f"{owner}-user",
+                {
+                    "name": "skaal",
+                    "instance": Code(f"{var}.name"),
+                    "password": Code('config.require_secret("databasePassword")'),
+                },
+            )
+        )
+        self.add(
+            call(
+                f"{var}_url",
+                "gcp.secretmanager.Secret",
+                f"{owner}-url",
+                {
+                    "secret_id": physical_name(self.plan.app, f"{owner}-url"),
+                    "replication": {"auto": {}},
+                },
+            )
+        )
+        url = Code(
+            'pulumi.Output.all(config.require_secret("databasePassword"), '
+            f"{var}.connection_name).apply(\n"
+            f'        lambda a: f"postgresql://skaal:{{a[0]}}@/{db}?host=/cloudsql/{{a[1]}}"\n    )'
+        )
+        self.add(
+            call(
+                None,
+                "gcp.secretmanager.SecretVersion",
+                f"{owner}-url-value",
+                {"secret": Code(f"{var}_url.id"), "secret_data": url},
+            )
+        )
+        self.grant(
+            f"{owner}-url-access",
+            "gcp.secretmanager.SecretIamMember",
+            {"secret_id": Code(f"{var}_url.secret_id")},
+            "roles/secretmanager.secretAccessor",
+        )
+        self.conditional_grant(
+            f"{owner}-client",
+            "roles/cloudsql.client",
+            f"only the {name} instance",
+            Code(f"f\"resource.name == 'projects/{{PROJECT}}/instances/{name}'\""),
+        )
+        self.env.append(secret_env(connection_env(b), f"{var}_url.secret_id"))
+        self.volumes.append(
+            {
+                "name": "cloudsql",
+                "cloud_sql_instance": {"instances": [Code(f"{var}.connection_name")]},
+            }
+        )
+        self.mounts.append({"name": "cloudsql", "mount_path": "/cloudsql"})
+
+    def memorystore(self, owner: str, b: Binding) -> None:
+        self.section(f"Memorystore {owner}")
+        var = self.var(owner)
+        if self.vpc is None:
+            self.add('NETWORK = config.get("network") or "default"\n')
+            self.add(
+                call(
+                    "connector",
+                    "gcp.vpcaccess.Connector",
+                    "vpc-connector",
+                    {
+                        "name": _connector_name(self.plan.app),
+                        "region": Code("REGION"),
+                        "network": Code("NETWORK"),
+                        "ip_cidr_range": "10.8.0.0/28",
+                        "min_instances": 2,
+                        "max_instances": 3,
+                    },
+                )
+            )
+            self.vpc = Code("connector.id")
+        self.add(
+            call(
+                var,
+                "gcp.redis.Instance",
+                owner,
+                {
+                    "name": physical_name(self.plan.app, owner, max_length=40),
+                    "region": Code("REGION"),
+                    "tier": "BASIC",
+                    "memory_size_gb": 1,
+                    "redis_version": "REDIS_7_0",
+                    "authorized_network": Code('f"projects/{PROJECT}/global/networks/{NETWORK}"'),
+                    "connect_mode": "DIRECT_PEERING",
+                },
+            )
+        )
+        self.env.append(
+            {
+                "name": connection_env(b),
+                "value": Code(
+                    f'pulumi.Output.concat("redis://", {var}.host, ":", {var}.port.apply(str))'
+                ),
+            }
+        )
+
+
+def _connector_name(app: str) -> str:
+    name = physical_name(app, "vpc", max_length=25)
+    return name if name[:1].isalpha() else physical_name("c", name, max_length=25)

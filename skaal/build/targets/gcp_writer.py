@@ -1,0 +1,154 @@
+"""The shared state and helpers of the gcp program generator.
+
+:class:`ProgramWriter` holds what the sections of the program share while it
+is generated: the blueprint, plan and wiring, the text written so far (and
+the text that must come after the Cloud Run services, which push
+subscriptions and schedules point at), and what the services will need from
+the state sections (environment entries, Cloud SQL volumes, the VPC
+connector).  The sections live in :mod:`~skaal.build.targets.gcp_program`,
+:mod:`~skaal.build.targets.gcp_messaging` and
+:mod:`~skaal.build.targets.gcp_servers`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+
+from skaal.blueprint.model import Blueprint, ResourceSpec
+from skaal.build.targets.gcp_code import Code, call
+from skaal.build.wiring import Wiring, wire
+from skaal.plan.model import Plan
+
+__all__ = [
+    "CLOUD_RUN_ROLE_ENV",
+    "FIRESTORE_DATABASE",
+    "GCP_PROJECT_ENV",
+    "PUSH_PATH",
+    "SCHEDULE_PATH",
+    "Functions",
+    "ProgramWriter",
+    "functions",
+    "max_delivery_attempts",
+    "physical_name",
+    "seconds",
+    "secret_env",
+]
+
+CLOUD_RUN_ROLE_ENV = "SKAAL_CLOUD_RUN_ROLE"
+GCP_PROJECT_ENV = "GOOGLE_CLOUD_PROJECT"
+"""Read by the Google clients of the runtime (:mod:`skaal.runtime.backends.gcp_common`)."""
+FIRESTORE_DATABASE = "(default)"
+"""The runtime's Firestore client uses the project's default database."""
+SCHEDULE_PATH = "/_skaal/schedule/"
+PUSH_PATH = "/_skaal/push/"
+_NOT_NAME = re.compile(r"[^a-z0-9]+")
+
+
+def max_delivery_attempts(declared: int | None) -> int:
+    """Pub/Sub dead-letters after 5 to 100 delivery attempts; clamp the declared figure."""
+    return min(100, max(5, declared or 5))
+
+
+def physical_name(app: str, resource: str, *, max_length: int = 63, separator: str = "-") -> str:
+    """A lowercase ``<app>-<resource>`` name of at most ``max_length`` (hash-suffixed if cut)."""
+    name = separator.join(
+        p
+        for p in (_NOT_NAME.sub(separator, x.lower()).strip(separator) for x in (app, resource))
+        if p
+    )
+    if len(name) > max_length:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = f"{name[: max_length - 9].rstrip(separator)}{separator}{digest}"
+    return name
+
+
+def seconds(value: float) -> str:
+    return f"{math.ceil(value)}s"
+
+
+@dataclass(frozen=True, slots=True)
+class Functions:
+    web: tuple[ResourceSpec, ...]
+    schedules: tuple[ResourceSpec, ...]
+    consumers: tuple[ResourceSpec, ...]
+    subscribers: tuple[ResourceSpec, ...]
+    mounts: int
+
+    @property
+    def all(self) -> tuple[ResourceSpec, ...]:
+        return (*self.web, *self.schedules, *self.consumers, *self.subscribers)
+
+
+def functions(blueprint: Blueprint) -> Functions:
+    fns = [r for r in blueprint.resources if r.kind == "function"]
+    return Functions(
+        web=tuple(f for f in fns if f.http and f.schedule is None and not _is_push(f)),
+        schedules=tuple(f for f in fns if f.schedule is not None),
+        consumers=tuple(f for f in fns if f.consumes is not None),
+        subscribers=tuple(f for f in fns if f.subscribes is not None),
+        mounts=len(blueprint.mounts),
+    )
+
+
+def _is_push(spec: ResourceSpec) -> bool:
+    return spec.consumes is not None or spec.subscribes is not None
+
+
+class ProgramWriter:
+    """Accumulates the program text, section by section (the sections are subclasses')."""
+
+    def __init__(self, blueprint: Blueprint, plan: Plan, stack: str) -> None:
+        self.blueprint = blueprint
+        self.plan = plan
+        self.wiring: Wiring = wire(plan)
+        self.fns = functions(blueprint)
+        self.stack = stack
+        self.parts: list[str] = []
+        self.after: list[str] = []
+        self.env: list[object] = []
+        self.volumes: list[object] = []
+        self.mounts: list[object] = []
+        self.vpc: Code | None = None
+        self.needs_project_number = False
+
+    # -- helpers -----------------------------------------------------------------
+    def add(self, text: str) -> None:
+        self.parts.append(text)
+
+    def later(self, text: str) -> None:
+        """Code that needs the Cloud Run services (push endpoints): emitted after them."""
+        self.after.append(text)
+
+    def section(self, title: str) -> None:
+        self.add(f"\n# -- {title} " + "-" * max(3, 74 - len(title)) + "\n")
+
+    def var(self, resource: str) -> str:
+        return "r_" + re.sub(r"[^a-z0-9]+", "_", resource.lower()).strip("_")
+
+    def grant(self, name: str, constructor: str, scope: dict[str, object], role: str) -> None:
+        self.add(call(None, constructor, name, {**scope, "role": role, "member": Code("RUNTIME")}))
+
+    def conditional_grant(self, name: str, role: str, title: str, expression: Code) -> None:
+        self.add(
+            call(
+                None,
+                "gcp.projects.IAMMember",
+                name,
+                {
+                    "project": Code("PROJECT"),
+                    "role": role,
+                    "member": Code("RUNTIME"),
+                    "condition": {"title": title, "expression": expression},
+                },
+            )
+        )
+
+
+def secret_env(name: str, secret_id: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "value_source": {"secret_key_ref": {"secret": Code(secret_id), "version": "latest"}},
+    }

@@ -1,0 +1,169 @@
+"""``skaal deploy`` and ``skaal destroy``: run the built Pulumi program.
+
+Both read ``artifacts/<target>/`` (written by ``skaal build``), check it
+against ``skaal.lock`` and the options (:mod:`skaal.deploy.request`), then
+hand it to the deploy engine (:mod:`skaal.deploy.pulumi_engine`, Pulumi's
+Automation API; it needs the ``pulumi`` CLI and says how to install it).
+
+``deploy`` previews, asks for confirmation (``--yes`` skips the question;
+without a terminal and without ``--yes`` it refuses), applies with the
+engine's progress streamed, prints the stack outputs and records the
+deployment in ``.skaal/deployments/<target>-<stack>.json``.  ``--dry-run``
+selects the preview-only executor: nothing changes, nothing is recorded.
+
+``destroy`` refuses while the stack holds protected or retained data unless
+``--delete-data`` is given (:mod:`skaal.deploy.destroy`).
+
+State goes to ``--backend-url`` (default ``file://.skaal/pulumi`` in the
+project); a self-managed backend needs ``PULUMI_CONFIG_PASSPHRASE``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from skaal.deploy.confirm import choose_confirmer
+from skaal.deploy.destroy import Destroyer
+from skaal.deploy.executor import select_executor
+from skaal.deploy.request import (
+    TARGETS,
+    DeployRequest,
+    default_stack,
+    deploy_request,
+    lock_plan_hash,
+    prepare_backend,
+)
+from skaal.deploy.services import DeployServices
+from skaal.deploy.state import DeploymentStore
+
+__all__ = ["deploy", "destroy"]
+
+_target = click.option(
+    "--target",
+    type=click.Choice(TARGETS),
+    default="local",
+    show_default=True,
+    help="Which built artifacts (artifacts/<target>/) to deploy.",
+)
+_stack = click.option(
+    "--stack", metavar="NAME", help="Pulumi stack [default: the one the build configured]."
+)
+_yes = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+_backend = click.option(
+    "--backend-url",
+    metavar="URL",
+    help="Pulumi state backend [default: file://.skaal/pulumi in the project].",
+)
+_lock = click.option(
+    "--lock",
+    "lock_path",
+    default="skaal.lock",
+    show_default=True,
+    metavar="PATH",
+    help="Lock file the artifacts must have been built from.",
+)
+
+
+def _services(ctx: click.Context) -> DeployServices:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, DeployServices) else DeployServices.default()
+
+
+def _request(
+    services: DeployServices,
+    *,
+    target: str,
+    stack: str | None,
+    backend_url: str | None,
+    lock_path: str | None,
+) -> DeployRequest:
+    cwd = Path.cwd()
+    return deploy_request(
+        cwd,
+        target=target,
+        stack=stack or default_stack(cwd, target),
+        backend=backend_url,
+        environ=services.environ,
+        lock_plan_hash=None if lock_path is None else lock_plan_hash(cwd / lock_path, target),
+    )
+
+
+@click.command("deploy")
+@_target
+@_stack
+@_yes
+@click.option("--dry-run", is_flag=True, help="Preview the changes only.")
+@_backend
+@_lock
+@click.pass_context
+def deploy(
+    ctx: click.Context,
+    *,
+    target: str,
+    stack: str | None,
+    yes: bool,
+    dry_run: bool,
+    backend_url: str | None,
+    lock_path: str,
+) -> None:
+    """Deploy the built artifacts of TARGET: preview, confirm, apply, record."""
+    services = _services(ctx)
+    request = _request(
+        services, target=target, stack=stack, backend_url=backend_url, lock_path=lock_path
+    )
+    executor = select_executor(
+        dry_run=dry_run,
+        engine=services.engine(),
+        confirmer=lambda: choose_confirmer(
+            yes=yes,
+            interactive=services.interactive(),
+            ask=services.ask,
+            command="skaal deploy",
+        ),
+        store=DeploymentStore(Path.cwd()),
+        clock=services.clock,
+        echo=click.echo,
+    )
+    prepare_backend(request.ref.backend_url)
+    executor.run(request)
+
+
+@click.command("destroy")
+@_target
+@_stack
+@_yes
+@click.option(
+    "--delete-data",
+    is_flag=True,
+    help="Also delete protected and retained stateful resources (their data is lost).",
+)
+@_backend
+@click.pass_context
+def destroy(
+    ctx: click.Context,
+    *,
+    target: str,
+    stack: str | None,
+    yes: bool,
+    delete_data: bool,
+    backend_url: str | None,
+) -> None:
+    """Destroy the deployed stack of TARGET (stateful data only with --delete-data)."""
+    services = _services(ctx)
+    # destroying does not need the artifacts to match the current plan
+    request = _request(
+        services, target=target, stack=stack, backend_url=backend_url, lock_path=None
+    )
+    confirmer = choose_confirmer(
+        yes=yes, interactive=services.interactive(), ask=services.ask, command="skaal destroy"
+    )
+    destroyer = Destroyer(
+        engine=services.engine(),
+        confirmer=confirmer,
+        store=DeploymentStore(Path.cwd()),
+        echo=click.echo,
+    )
+    prepare_backend(request.ref.backend_url)
+    destroyer.run(request, delete_data=delete_data)

@@ -1,0 +1,159 @@
+"""One asynchronous door to boto3, shared by the DynamoDB, S3, SQS and SNS backends.
+
+boto3 is synchronous.  Every call goes through :meth:`AwsSession.call`, which
+runs it on a private thread pool (``SKAAL_AWS_MAX_CONCURRENCY`` threads,
+default 32), so the event loop never blocks and no more than that many calls
+are in flight; botocore's connection pool is sized to match.
+
+Configuration comes from the backend settings (the plan's binding region) and
+the environment, read once:
+
+- ``SKAAL_AWS_ENDPOINT_URL``: one endpoint for every service (an emulator such
+  as ``moto_server``); unset means the real AWS endpoints;
+- the region: the plan binding's, else ``AWS_REGION`` / ``AWS_DEFAULT_REGION``,
+  else ``us-east-1``;
+- credentials: the usual boto3 chain (``AWS_ACCESS_KEY_ID``..., profiles, roles),
+  taken from the settings' environment when present there;
+- ``SKAAL_AWS_MAX_ATTEMPTS`` (default 5): botocore's *standard* retry mode
+  retries throttling and transient errors (5xx, connection resets) with
+  capped exponential back-off and jitter, at most that many attempts;
+- ``SKAAL_AWS_CREATE_TABLES=1``: backends create missing tables, buckets and
+  queues themselves.  For tests and emulators only -- in the cloud the
+  deployment creates them, and a missing one is an error naming the fix;
+- ``SKAAL_AWS_NAME_PREFIX``: see :mod:`skaal.runtime.naming`.
+
+Errors leave as :mod:`~skaal.runtime.backends.aws_errors` exceptions, except
+the error codes a caller names in ``allow``, which it handles itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from skaal.errors import SkaalRuntimeError
+from skaal.runtime.backends.aws_errors import error_code, translate
+from skaal.runtime.naming import Service, physical_name
+from skaal.runtime.ports import BackendSettings
+
+__all__ = ["AwsSession"]
+
+T = TypeVar("T")
+
+_CREDENTIAL_KEYS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+)
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SkaalRuntimeError(
+            f"{name}={text!r} is not a positive whole number",
+            where=name,
+            fix=f"unset {name} (default {default}) or set it to e.g. {default}",
+        )
+    return value
+
+
+class AwsSession:
+    """boto3 clients for one runtime, and the thread pool their calls run on."""
+
+    def __init__(self, settings: BackendSettings) -> None:
+        env = settings.env
+        self.app = settings.app
+        self.endpoint_url = env.get("SKAAL_AWS_ENDPOINT_URL") or None
+        self.region = (
+            settings.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"
+        )
+        self.create_missing = env.get("SKAAL_AWS_CREATE_TABLES") == "1"
+        self.name_prefix = env.get("SKAAL_AWS_NAME_PREFIX", "")
+        self.max_attempts = _positive(env, "SKAAL_AWS_MAX_ATTEMPTS", 5)
+        self.concurrency = _positive(env, "SKAAL_AWS_MAX_CONCURRENCY", 32)
+        self._credentials = {k: env[k] for k in _CREDENTIAL_KEYS if env.get(k)}
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def name(self, resource: str, *, service: Service, suffix: str = "") -> str:
+        """The physical name of ``resource`` (see :func:`skaal.runtime.naming.physical_name`)."""
+        return physical_name(
+            self.app, resource, service=service, suffix=suffix, prefix=self.name_prefix
+        )
+
+    def client(self, service: str) -> Any:
+        """The boto3 client of ``service`` (created once, thread-safe)."""
+        with self._lock:
+            found = self._clients.get(service)
+            if found is None:
+                found = self._clients[service] = self._make(service)
+            return found
+
+    def _make(self, service: str) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        session = boto3.session.Session(
+            aws_access_key_id=self._credentials.get("AWS_ACCESS_KEY_ID"),
+            aws_secret_access_key=self._credentials.get("AWS_SECRET_ACCESS_KEY"),
+            aws_session_token=self._credentials.get("AWS_SESSION_TOKEN"),
+            profile_name=self._credentials.get("AWS_PROFILE"),
+            region_name=self.region,
+        )
+        config = Config(
+            retries={"mode": "standard", "max_attempts": self.max_attempts},
+            max_pool_connections=self.concurrency,
+            connect_timeout=5,
+            read_timeout=60,
+            s3={"addressing_style": "path"} if self.endpoint_url else None,
+        )
+        return session.client(service, endpoint_url=self.endpoint_url, config=config)
+
+    async def call(
+        self,
+        fn: Callable[[], T],
+        *,
+        what: str,
+        where: str,
+        allow: Collection[str] = (),
+    ) -> T:
+        """Run the blocking boto3 call ``fn`` off the loop; errors translated.
+
+        ``what`` describes the operation and ``where`` the resource, for the
+        message.  A ``ClientError`` whose code is in ``allow`` is re-raised as is.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="skaal-aws")
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, fn)
+        except ClientError as exc:
+            if error_code(exc) in allow:
+                raise
+            raise translate(exc, what=what, where=where, endpoint=self.endpoint_url) from exc
+        except BotoCoreError as exc:
+            raise translate(exc, what=what, where=where, endpoint=self.endpoint_url) from exc
+
+    async def close(self) -> None:
+        """Stop the thread pool and close the HTTP connections."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()

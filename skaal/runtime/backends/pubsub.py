@@ -1,0 +1,276 @@
+"""The ``pubsub`` backend: Topics on Google Cloud Pub/Sub.
+
+A Topic resource is one Pub/Sub topic named by :func:`gcp_name`; a named
+subscription is the Pub/Sub subscription ``<topic>--<name>``, created with
+message ordering on, and every message is published with one ordering key,
+so each subscription receives messages in publish order.
+
+* ``publish`` counts the topic's subscriptions, then publishes and waits for
+  the server's acknowledgement; the count is what the port returns.
+* ``Subscription.get`` pulls one message (a synchronous pull bounded by the
+  timeout) and acknowledges it at once: a subscription is a FIFO of bodies.
+* ``Subscription.close`` deletes the subscription, as closing does on every
+  Topic backend: later messages are no longer kept for it.
+
+Queues are not served here: the ``Queue`` port needs per-message delays,
+an exact depth and a readable dead-letter store, which Pub/Sub does not
+offer as such; a queue bound to ``pubsub`` is refused with
+:class:`~skaal.runtime.errors.UnsupportedKindError`.
+
+The clients are synchronous gRPC; calls run on the provider's bounded thread
+pools, one for publishing and administration and one for pulls, which wait.
+``PUBSUB_EMULATOR_HOST`` in the provider's environment points them at an
+emulator (insecure channel, anonymous credentials).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from skaal.blueprint.model import ResourceSpec
+from skaal.runtime.backends.gcp_common import GcpBackendError, Offload, gcp_name, gcp_project
+from skaal.runtime.ports import (
+    BackendSettings,
+    BlobBackend,
+    DocumentBackend,
+    KeyValueBackend,
+    QueueBackend,
+    SecretBackend,
+    Subscription,
+    unsupported,
+)
+
+__all__ = ["PubsubProvider", "PubsubSubscription", "PubsubTopic"]
+
+T = TypeVar("T")
+
+_ORDERING_KEY = "skaal"
+_LONG_POLL = 5.0
+"""Seconds one pull waits when the caller waits forever (then it pulls again)."""
+_UNSAFE = re.compile(r"[^A-Za-z0-9._~+-]+")
+
+
+def _clients(env: Mapping[str, str]) -> tuple[Any, Any, str, bool]:
+    """Publisher, subscriber, project and whether an emulator is used."""
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+
+    host = env.get("PUBSUB_EMULATOR_HOST")
+    project = gcp_project(env, emulator=host is not None, service="Pub/Sub")
+    ordered = pubsub_v1.types.PublisherOptions(enable_message_ordering=True)
+    if host is None:
+        return (
+            pubsub_v1.PublisherClient(publisher_options=ordered),
+            pubsub_v1.SubscriberClient(),
+            project,
+            False,
+        )
+    import grpc  # type: ignore[import-untyped]
+    from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
+    from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
+
+    publisher = pubsub_v1.PublisherClient(
+        publisher_options=ordered,
+        transport=PublisherGrpcTransport(channel=grpc.insecure_channel(host)),
+    )
+    subscriber = pubsub_v1.SubscriberClient(
+        transport=SubscriberGrpcTransport(channel=grpc.insecure_channel(host))
+    )
+    return publisher, subscriber, project, True
+
+
+class PubsubSubscription:
+    """One named subscription: pull one message, acknowledge it, return its body."""
+
+    def __init__(self, name: str, path: str, topic: PubsubTopic) -> None:
+        self._name = name
+        self._path = path
+        self._topic = topic
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def get(self, *, timeout: float | None = None) -> bytes | None:
+        from google.api_core import exceptions as gexc
+
+        subscriber = self._topic.subscriber
+
+        def pull(wait: float) -> bytes | None:
+            try:
+                response = subscriber.pull(
+                    request={"subscription": self._path, "max_messages": 1},
+                    timeout=wait,
+                    retry=None,
+                )
+            except gexc.DeadlineExceeded:
+                return None
+            if not response.received_messages:
+                return None
+            received = response.received_messages[0]
+            subscriber.acknowledge(
+                request={"subscription": self._path, "ack_ids": [received.ack_id]}
+            )
+            return bytes(received.message.data)
+
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:  # a pull may answer empty early: pull again until the deadline
+            wait = _LONG_POLL if deadline is None else max(deadline - time.monotonic(), 0.001)
+            body = await self._topic.pull(lambda w=wait: pull(w))  # type: ignore[misc]
+            if body is not None or (deadline is not None and time.monotonic() >= deadline):
+                return body
+
+    async def close(self) -> None:
+        await self._topic.drop(self._path)
+
+
+class PubsubTopic:
+    """A ``TopicBackend`` on one Pub/Sub topic."""
+
+    def __init__(
+        self,
+        publisher: Any,
+        subscriber: Any,
+        offload: Offload,
+        pulls: Offload,
+        *,
+        project: str,
+        topic: str,
+        resource: str,
+        create: bool,
+    ) -> None:
+        self.subscriber = subscriber
+        self._publisher = publisher
+        self._offload = offload
+        self._pulls = pulls
+        self._project = project
+        self._topic_id = topic
+        self._path = f"projects/{project}/topics/{topic}"
+        self._resource = resource
+        self._create = create
+
+    async def run(self, fn: Callable[[], T], what: str) -> T:
+        return await self._offload.run(fn, what=what, where=self._resource)
+
+    async def pull(self, fn: Callable[[], T]) -> T:
+        """Pulls wait, so they have their own pool: waiting never delays a publish."""
+        return await self._pulls.run(fn, what="pull a message", where=self._resource)
+
+    async def open(self) -> None:
+        from google.api_core import exceptions as gexc
+
+        def ensure() -> None:
+            try:
+                self._publisher.get_topic(request={"topic": self._path})
+            except gexc.NotFound:
+                if not self._create:
+                    raise GcpBackendError(
+                        f"Pub/Sub topic {self._path!r} of {self._resource} does not exist",
+                        where=self._resource,
+                        fix="deploy the app first: the deploy stage creates its topics",
+                        command="skaal deploy",
+                    ) from None
+                with contextlib.suppress(gexc.AlreadyExists):
+                    self._publisher.create_topic(request={"name": self._path})
+
+        await self.run(ensure, "check its topic")
+
+    async def close(self) -> None:
+        return None
+
+    async def publish(self, body: bytes) -> int:
+        def publish() -> int:
+            subscriptions = list(
+                self._publisher.list_topic_subscriptions(request={"topic": self._path})
+            )
+            self._publisher.publish(self._path, body, ordering_key=_ORDERING_KEY).result()
+            return len(subscriptions)
+
+        return await self.run(publish, "publish a message")
+
+    async def subscribe(self, name: str) -> Subscription[bytes]:
+        from google.api_core import exceptions as gexc
+
+        safe = _UNSAFE.sub("-", name) or "-"
+        path = f"projects/{self._project}/subscriptions/{self._topic_id}--{safe}"[:300]
+
+        def create() -> None:
+            with contextlib.suppress(gexc.AlreadyExists):
+                self.subscriber.create_subscription(
+                    request={"name": path, "topic": self._path, "enable_message_ordering": True}
+                )
+
+        await self.run(create, "create a subscription")
+        return PubsubSubscription(name, path, self)
+
+    async def drop(self, path: str) -> None:
+        from google.api_core import exceptions as gexc
+
+        def delete() -> None:
+            with contextlib.suppress(gexc.NotFound):
+                self.subscriber.delete_subscription(request={"subscription": path})
+
+        await self.run(delete, "delete a subscription")
+
+
+class PubsubProvider:
+    """The ``pubsub`` implementation: one publisher, subscriber and pool per runtime."""
+
+    def __init__(self, settings: BackendSettings) -> None:
+        self.settings = settings
+        self._offload = Offload("pubsub")
+        self._pulls = Offload("pubsub-pull", workers=32)
+        self._clients: tuple[Any, Any, str, bool] | None = None
+
+    async def open(self) -> None:
+        if self._clients is None:
+            self._clients = _clients(self.settings.env)
+        self._offload.open()
+        self._pulls.open()
+
+    async def close(self) -> None:
+        self._offload.close()
+        self._pulls.close()
+        if self._clients is not None:
+            publisher, subscriber, _, _ = self._clients
+            publisher.stop()
+            subscriber.close()
+            self._clients = None
+
+    def topic(self, spec: ResourceSpec) -> PubsubTopic:
+        if self._clients is None:
+            raise GcpBackendError(
+                f"the pubsub provider was used for {spec.name} before it was opened",
+                where=spec.name,
+                fix="open the runtime (async with Runtime(...)) before using the resource",
+            )
+        publisher, subscriber, project, emulator = self._clients
+        prefix = self.settings.env.get("SKAAL_GCP_NAME_PREFIX", "")
+        return PubsubTopic(
+            publisher,
+            subscriber,
+            self._offload,
+            self._pulls,
+            project=project,
+            topic=gcp_name(self.settings.app, spec.name, prefix=prefix),
+            resource=spec.name,
+            create=emulator,
+        )
+
+    def queue(self, spec: ResourceSpec) -> QueueBackend:
+        raise unsupported("pubsub", "queue")
+
+    def key_value(self, spec: ResourceSpec) -> KeyValueBackend:
+        raise unsupported("pubsub", "map")
+
+    def documents(self, spec: ResourceSpec) -> DocumentBackend:
+        raise unsupported("pubsub", "collection")
+
+    def blobs(self, spec: ResourceSpec) -> BlobBackend:
+        raise unsupported("pubsub", "blob")
+
+    def secrets(self) -> SecretBackend:
+        raise unsupported("pubsub", "secret")

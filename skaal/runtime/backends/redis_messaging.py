@@ -1,0 +1,270 @@
+"""Queues and topics of the ``redis`` backend.
+
+**Queue** -- Lua scripts over four keys per queue, so every step is atomic
+on the server and two workers never receive the same message inside its
+visibility window:
+
+* ``...:msg`` hash id → body, ``...:att`` hash id → receive count;
+* ``...:ready`` sorted set of visible ids, all score 0, so ordered by id
+  (ids are zero-padded counters: oldest first);
+* ``...:later`` sorted set of hidden ids scored by the time they become
+  visible (a delayed send, a retry back-off, or a visibility timeout).
+
+``receive`` first moves every due id from *later* to *ready*, then takes the
+oldest ready ids, pushes them back to *later* at ``now + visibility_timeout``
+and counts the attempt.  Dead letters are a list of ids with their body,
+attempts and error in a hash beside it.  Times come from the injected clock
+and travel to the scripts as arguments, so visibility timeouts and back-off
+are tested without sleeping.  Redis streams were the other candidate; their
+idle-time claims (``XAUTOCLAIM``) run on the server's clock and they have no
+delayed delivery, so a sorted-set schedule serves this port better.
+
+**Topic** -- a stream per topic; each named subscription is a consumer
+group created at ``$`` (it receives what is published after it exists, and
+the same name is the same queue, across processes and restarts).
+``publish`` appends and returns the number of groups in one script;
+``Subscription.get`` is a blocking ``XREADGROUP`` followed by ``XACK``;
+``Subscription.close`` destroys the group.  Streams are capped at
+``SKAAL_REDIS_TOPIC_MAXLEN`` entries (approximate trimming, default 100,000):
+a subscriber that falls further behind than that loses the oldest messages.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from redis import exceptions as rx
+from redis.asyncio import Redis
+
+from skaal.runtime.backends.redis_support import RedisConnection, as_bytes
+from skaal.runtime.ports import Clock, DeadLetter, Delivery, Subscription
+
+__all__ = ["RedisQueue", "RedisSubscription", "RedisTopic"]
+
+# KEYS: seq, msg, ready, later.  ARGV: body, now, delay.
+_SEND = """
+local id = string.format('%016d', redis.call('INCR', KEYS[1]))
+redis.call('HSET', KEYS[2], id, ARGV[1])
+if tonumber(ARGV[3]) > 0 then
+  redis.call('ZADD', KEYS[4], tonumber(ARGV[2]) + tonumber(ARGV[3]), id)
+else
+  redis.call('ZADD', KEYS[3], 0, id)
+end
+return id
+"""
+
+# KEYS: msg, att, ready, later.  ARGV: now, max, visibility_timeout.
+_RECEIVE = """
+local now = tonumber(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now)
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('ZADD', KEYS[3], 0, id)
+end
+local ids = redis.call('ZRANGE', KEYS[3], 0, tonumber(ARGV[2]) - 1)
+local out = {}
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('ZADD', KEYS[4], now + tonumber(ARGV[3]), id)
+  local attempts = redis.call('HINCRBY', KEYS[2], id, 1)
+  table.insert(out, id)
+  table.insert(out, redis.call('HGET', KEYS[1], id))
+  table.insert(out, attempts)
+end
+return out
+"""
+
+# KEYS: msg, att, ready, later.  ARGV: id.
+_ACK = """
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return redis.call('ZREM', KEYS[4], ARGV[1])
+"""
+
+# KEYS: msg, ready, later.  ARGV: id, visible_at.
+_RETRY = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], tonumber(ARGV[2]), ARGV[1])
+return 1
+"""
+
+# KEYS: msg, att, ready, later, dead list, dead hash.  ARGV: id, error.
+_DEAD_LETTER = """
+local body = redis.call('HGET', KEYS[1], ARGV[1])
+if not body then return 0 end
+local attempts = redis.call('HGET', KEYS[2], ARGV[1]) or '0'
+redis.call('HSET', KEYS[6], ARGV[1] .. ':b', body, ARGV[1] .. ':a', attempts,
+           ARGV[1] .. ':e', ARGV[2])
+redis.call('RPUSH', KEYS[5], ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+return 1
+"""
+
+# KEYS: stream.  ARGV: body, maxlen.
+_PUBLISH = """
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'b', ARGV[1])
+return #redis.call('XINFO', 'GROUPS', KEYS[1])
+"""
+
+
+class RedisQueue:
+    """A ``QueueBackend`` on Redis hashes and sorted sets."""
+
+    def __init__(self, conn: RedisConnection, resource: str, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+        base = conn.key("q", resource)
+        self._seq, self._msg, self._att = f"{base}:seq", f"{base}:msg", f"{base}:att"
+        self._ready, self._later = f"{base}:ready", f"{base}:later"
+        self._dead, self._dead_data = f"{base}:dead", f"{base}:deaddata"
+        self._scripts: dict[str, Any] = {}
+
+    async def open(self) -> None:
+        client = self._conn.client
+        for name, source in (
+            ("send", _SEND),
+            ("receive", _RECEIVE),
+            ("ack", _ACK),
+            ("retry", _RETRY),
+            ("dead", _DEAD_LETTER),
+        ):
+            self._scripts[name] = client.register_script(source)
+
+    async def close(self) -> None:
+        return None
+
+    async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        script = self._scripts[name]
+        return await self._conn.call(name, lambda r: script(keys, args, r))
+
+    async def send(self, body: bytes, *, delay: float = 0.0) -> str:
+        keys = [self._seq, self._msg, self._ready, self._later]
+        message_id = await self._run("send", keys, [body, repr(self._clock()), repr(delay)])
+        return as_bytes(message_id).decode()
+
+    async def receive(
+        self, *, max_messages: int, visibility_timeout: float
+    ) -> list[Delivery[bytes]]:
+        keys = [self._msg, self._att, self._ready, self._later]
+        args = [repr(self._clock()), max_messages, repr(visibility_timeout)]
+        flat = await self._run("receive", keys, args)
+        return [
+            Delivery(as_bytes(flat[i]).decode(), as_bytes(flat[i + 1]), int(flat[i + 2]))
+            for i in range(0, len(flat), 3)
+        ]
+
+    async def ack(self, message_id: str) -> None:
+        await self._run("ack", [self._msg, self._att, self._ready, self._later], [message_id])
+
+    async def retry(self, message_id: str, *, delay: float) -> None:
+        keys = [self._msg, self._ready, self._later]
+        await self._run("retry", keys, [message_id, repr(self._clock() + delay)])
+
+    async def dead_letter(self, message_id: str, *, error: str) -> None:
+        keys = [self._msg, self._att, self._ready, self._later, self._dead, self._dead_data]
+        await self._run("dead", keys, [message_id, error])
+
+    async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
+        async def read(r: Redis) -> list[DeadLetter[bytes]]:
+            ids = [as_bytes(i).decode() for i in await r.lrange(self._dead, 0, limit - 1)]
+            if not ids:
+                return []
+            fields = [f"{i}:{part}" for i in ids for part in "bae"]
+            values = await r.hmget(self._dead_data, fields)
+            return [
+                DeadLetter(
+                    ids[n],
+                    as_bytes(values[3 * n]),
+                    int(as_bytes(values[3 * n + 1])),
+                    as_bytes(values[3 * n + 2]).decode(),
+                )
+                for n in range(len(ids))
+            ]
+
+        return await self._conn.call("dead_letters", read)
+
+    async def depth(self) -> int:
+        return int(await self._conn.call("depth", lambda r: r.hlen(self._msg)))
+
+
+class RedisSubscription:
+    """One consumer group on the topic's stream."""
+
+    def __init__(self, conn: RedisConnection, stream: str, name: str) -> None:
+        self._conn = conn
+        self._stream = stream
+        self._name = name
+        self._consumer = f"c-{secrets.token_hex(6)}"
+        self.closed = False
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def get(self, *, timeout: float | None = None) -> bytes | None:
+        if self.closed:
+            return None
+        block = 0 if timeout is None else max(1, round(timeout * 1000))
+
+        async def read(r: Redis) -> Any:
+            return await r.xreadgroup(
+                self._name, self._consumer, {self._stream: ">"}, count=1, block=block
+            )
+
+        reply = await self._conn.call("subscription get", read)
+        if not reply:
+            return None
+        _stream, entries = reply[0]
+        entry_id, fields = entries[0]
+        await self._conn.call("ack", lambda r: r.xack(self._stream, self._name, entry_id))
+        return as_bytes(fields[b"b"])
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        await self._conn.call("unsubscribe", lambda r: r.xgroup_destroy(self._stream, self._name))
+
+
+class RedisTopic:
+    """A ``TopicBackend`` on a Redis stream with a consumer group per subscription."""
+
+    def __init__(self, conn: RedisConnection, resource: str) -> None:
+        self._conn = conn
+        self._stream = conn.key("t", resource)
+        self._maxlen = int(conn.env.get("SKAAL_REDIS_TOPIC_MAXLEN") or 100_000)
+        self._publish: Any = None
+        self._subscriptions: list[RedisSubscription] = []
+
+    async def open(self) -> None:
+        self._publish = self._conn.client.register_script(_PUBLISH)
+
+    async def close(self) -> None:
+        # Subscriptions are durable consumer groups: closing the topic handle
+        # only stops local readers; Subscription.close() removes a group.
+        for subscription in self._subscriptions:
+            subscription.closed = True
+        self._subscriptions.clear()
+
+    async def publish(self, body: bytes) -> int:
+        keys, args = [self._stream], [body, self._maxlen]
+        return int(await self._conn.call("publish", lambda r: self._publish(keys, args, r)))
+
+    async def subscribe(self, name: str) -> Subscription[bytes]:
+        async def create(r: Redis) -> None:
+            try:
+                await r.xgroup_create(self._stream, name, id="$", mkstream=True)
+            except rx.ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+
+        await self._conn.call("subscribe", create)
+        subscription = RedisSubscription(self._conn, self._stream, name)
+        self._subscriptions.append(subscription)
+        return subscription

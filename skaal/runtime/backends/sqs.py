@@ -1,0 +1,335 @@
+"""The ``sqs`` backend: ``Queue`` on Amazon SQS, with a dead-letter queue beside it.
+
+Each resource is a standard queue ``<app>-<resource>`` and a dead-letter queue
+``<app>-<resource>-dlq`` (names from :mod:`skaal.runtime.naming`).  The main
+queue's ``RedrivePolicy`` sends a message to the DLQ once it has been received
+``max_attempts`` times (the resource's ``max_attempts``, default 5) -- the
+safety net for consumers that die mid-message.  A message that fails in a
+handler is moved explicitly by ``dead_letter`` (sent to the DLQ with its error
+and attempt count as message attributes, then deleted), so its error is kept.
+
+Mapping of the port:
+
+- ``send``: ``SendMessage``; ``delay`` becomes ``DelaySeconds`` (whole seconds,
+  rounded up, at most 900).  Bodies that are valid SQS text go as they are,
+  others base64-encoded with a ``skaal-encoding`` attribute.
+- ``receive``: ``ReceiveMessage`` (short polling, up to 10 per call, repeated
+  until ``max_messages`` or empty) with ``VisibilityTimeout``; ``attempt`` is
+  SQS's ``ApproximateReceiveCount``.  The delivery's ``id`` is the SQS message
+  id, stable across redeliveries; the receipt handle needed by ``ack``,
+  ``retry`` and ``dead_letter`` is remembered by this process, so a message
+  is acknowledged by the process that received it.
+- ``retry``: ``ChangeMessageVisibility`` to the back-off delay.
+- ``ack``: ``DeleteMessage``.  ``depth``: visible + in-flight + delayed counts.
+- ``dead_letters``: peeks the DLQ (receives with a short visibility, then
+  makes what it saw visible again).
+
+A queue declared ``ordered=True`` (or pinned to ``sqs-fifo``) is a FIFO
+queue ``<name>.fifo`` (DLQ too), as the build stage creates it: one message
+group, so the whole queue is strictly ordered, a unique deduplication id
+per send, and no per-message delay (FIFO queues do not have one).
+
+Time is the server's: visibility timeouts, delays and back-off run on SQS's
+clock, not the runtime's injected one.  Standard queues deliver at least once
+and roughly in order; SQS counts are approximate for about a minute.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from skaal.blueprint.model import ResourceSpec
+from skaal.errors import SkaalRuntimeError
+from skaal.runtime.backends.aws_client import AwsSession
+from skaal.runtime.backends.aws_errors import missing
+from skaal.runtime.ports import (
+    BackendSettings,
+    BlobBackend,
+    DeadLetter,
+    Delivery,
+    DocumentBackend,
+    KeyValueBackend,
+    SecretBackend,
+    TopicBackend,
+    unsupported,
+)
+
+__all__ = ["SqsProvider", "SqsQueue", "decode_body", "encode_body"]
+
+_TEXT = re.compile("^[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$")
+_ENCODING = "skaal-encoding"
+_NOT_FOUND = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
+
+def encode_body(body: bytes) -> tuple[str, dict[str, Any]]:
+    """The SQS message body for ``body`` and the attributes saying how it is encoded."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and _TEXT.match(text):
+        return text, {}
+    encoded = base64.b64encode(body).decode()
+    return encoded, {_ENCODING: {"DataType": "String", "StringValue": "base64"}}
+
+
+def decode_body(message: dict[str, Any]) -> bytes:
+    """The bytes a received SQS message carries."""
+    attributes = message.get("MessageAttributes") or {}
+    if attributes.get(_ENCODING, {}).get("StringValue") == "base64":
+        return base64.b64decode(message["Body"])
+    return str(message["Body"]).encode()
+
+
+@dataclass(slots=True)
+class _InFlight:
+    handle: str
+    body: bytes
+    attempt: int
+
+
+class SqsQueue:
+    """A ``QueueBackend`` on one SQS queue and its dead-letter queue."""
+
+    def __init__(
+        self, aws: AwsSession, resource: str, *, max_receives: int, fifo: bool = False
+    ) -> None:
+        self._aws = aws
+        self._sqs = aws.client("sqs")
+        self._resource = resource
+        self._max_receives = max_receives
+        self.fifo = fifo
+        suffix = ".fifo" if fifo else ""
+        self.name = aws.name(resource, service="sqs") + suffix
+        self.dlq_name = aws.name(resource, service="sqs", suffix="dlq") + suffix
+        self.url = ""
+        self.dlq_url = ""
+        self._inflight: dict[str, _InFlight] = {}
+
+    async def _call(self, fn: Any, what: str, allow: tuple[str, ...] = ()) -> Any:
+        return await self._aws.call(
+            fn, what=f"{what} on SQS queue {self.name!r}", where=self._resource, allow=allow
+        )
+
+    async def _queue(self, name: str, attributes: dict[str, str]) -> str:
+        sqs = self._sqs
+        if self.fifo:
+            attributes = {**attributes, "FifoQueue": "true"}
+        try:
+            found = await self._call(
+                lambda: sqs.get_queue_url(QueueName=name), "GetQueueUrl", allow=_NOT_FOUND
+            )
+            return str(found["QueueUrl"])
+        except ClientError as exc:
+            if not self._aws.create_missing:
+                raise missing(f"SQS queue {name!r}", where=self._resource) from exc
+        created = await self._call(
+            lambda: sqs.create_queue(QueueName=name, Attributes=attributes), "CreateQueue"
+        )
+        return str(created["QueueUrl"])
+
+    async def open(self) -> None:
+        sqs = self._sqs
+        self.dlq_url = await self._queue(self.dlq_name, {"MessageRetentionPeriod": "1209600"})
+        dlq_url = self.dlq_url
+        arn = await self._call(
+            lambda: sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"]),
+            "GetQueueAttributes",
+        )
+        redrive = json.dumps(
+            {
+                "deadLetterTargetArn": arn["Attributes"]["QueueArn"],
+                "maxReceiveCount": str(self._max_receives),
+            }
+        )
+        self.url = await self._queue(self.name, {"RedrivePolicy": redrive})
+
+    async def close(self) -> None:
+        self._inflight.clear()
+
+    @staticmethod
+    def _fifo_ids() -> dict[str, str]:
+        """One message group (strict order for the whole queue); no deduplication."""
+        return {"MessageGroupId": "skaal", "MessageDeduplicationId": uuid.uuid4().hex}
+
+    async def send(self, body: bytes, *, delay: float = 0.0) -> str:
+        sqs, url = self._sqs, self.url
+        text, attributes = encode_body(body)
+        request: dict[str, Any] = {"QueueUrl": url, "MessageBody": text}
+        request["MessageAttributes"] = attributes
+        if self.fifo:
+            if delay > 0:
+                raise SkaalRuntimeError(
+                    f"{self._resource} is a FIFO queue, which cannot delay single messages",
+                    where=self._resource,
+                    fix="send without delay=, or declare the queue without ordered=True",
+                )
+            request.update(self._fifo_ids())
+        else:
+            request["DelaySeconds"] = min(900, max(0, math.ceil(delay)))
+        response = await self._call(lambda: sqs.send_message(**request), "SendMessage")
+        return str(response["MessageId"])
+
+    async def _receive(self, url: str, count: int, visibility: int) -> list[dict[str, Any]]:
+        sqs = self._sqs
+        response = await self._call(
+            lambda: sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=count,
+                VisibilityTimeout=visibility,
+                WaitTimeSeconds=0,
+                MessageSystemAttributeNames=["ApproximateReceiveCount"],
+                MessageAttributeNames=["All"],
+            ),
+            "ReceiveMessage",
+        )
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        return messages
+
+    async def receive(
+        self, *, max_messages: int, visibility_timeout: float
+    ) -> list[Delivery[bytes]]:
+        visibility = min(43200, max(1, math.ceil(visibility_timeout)))
+        out: list[Delivery[bytes]] = []
+        while len(out) < max_messages:
+            batch = await self._receive(self.url, min(10, max_messages - len(out)), visibility)
+            if not batch:
+                break
+            for message in batch:
+                body = decode_body(message)
+                attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+                self._inflight[message["MessageId"]] = _InFlight(
+                    message["ReceiptHandle"], body, attempt
+                )
+                out.append(Delivery(str(message["MessageId"]), body, attempt))
+        return out
+
+    async def ack(self, message_id: str) -> None:
+        held = self._inflight.pop(message_id, None)
+        if held is None:
+            return
+        sqs, url = self._sqs, self.url
+        await self._call(
+            lambda: sqs.delete_message(QueueUrl=url, ReceiptHandle=held.handle), "DeleteMessage"
+        )
+
+    async def retry(self, message_id: str, *, delay: float) -> None:
+        held = self._inflight.get(message_id)
+        if held is None:
+            return
+        sqs, url = self._sqs, self.url
+        seconds = min(43200, max(0, math.ceil(delay)))
+        await self._call(
+            lambda: sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=held.handle, VisibilityTimeout=seconds
+            ),
+            "ChangeMessageVisibility",
+        )
+
+    async def dead_letter(self, message_id: str, *, error: str) -> None:
+        held = self._inflight.get(message_id)
+        if held is None:
+            return
+        sqs, dlq = self._sqs, self.dlq_url
+        text, attributes = encode_body(held.body)
+        attributes["skaal-error"] = {"DataType": "String", "StringValue": error[:4000] or "-"}
+        attributes["skaal-attempts"] = {"DataType": "Number", "StringValue": str(held.attempt)}
+        attributes["skaal-id"] = {"DataType": "String", "StringValue": message_id}
+        request: dict[str, Any] = {
+            "QueueUrl": dlq,
+            "MessageBody": text,
+            "MessageAttributes": attributes,
+        }
+        if self.fifo:
+            request.update(self._fifo_ids())
+        await self._call(lambda: sqs.send_message(**request), "SendMessage (dead letter)")
+        await self.ack(message_id)
+
+    async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
+        sqs, dlq = self._sqs, self.dlq_url
+        seen: dict[str, dict[str, Any]] = {}
+        while len(seen) < limit:
+            batch = await self._receive(dlq, min(10, limit - len(seen)), 30)
+            fresh = [m for m in batch if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            seen.update((m["MessageId"], m) for m in fresh)
+        handles = [
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+            for n, m in enumerate(seen.values())
+        ]
+        for i in range(0, len(handles), 10):
+            entries = handles[i : i + 10]
+            await self._call(
+                lambda e=entries: sqs.change_message_visibility_batch(QueueUrl=dlq, Entries=e),
+                "ChangeMessageVisibilityBatch (dead letters)",
+            )
+        out: list[DeadLetter[bytes]] = []
+        for message in seen.values():
+            attributes = message.get("MessageAttributes") or {}
+            error = attributes.get("skaal-error", {}).get(
+                "StringValue",
+                "received too many times without being acknowledged "
+                "(moved by the queue's redrive policy)",
+            )
+            attempts = attributes.get("skaal-attempts", {}).get(
+                "StringValue", str(self._max_receives)
+            )
+            ident = attributes.get("skaal-id", {}).get("StringValue", message["MessageId"])
+            out.append(DeadLetter(str(ident), decode_body(message), int(attempts), str(error)))
+        return out
+
+    async def depth(self) -> int:
+        sqs, url = self._sqs, self.url
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        response = await self._call(
+            lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names),
+            "GetQueueAttributes",
+        )
+        return sum(int(response["Attributes"].get(n, "0")) for n in names)
+
+
+class SqsProvider:
+    """The ``sqs`` implementation: one ``AwsSession``, one queue (+ DLQ) per resource."""
+
+    def __init__(self, settings: BackendSettings) -> None:
+        self.settings = settings
+        self.aws = AwsSession(settings)
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        await self.aws.close()
+
+    def key_value(self, spec: ResourceSpec) -> KeyValueBackend:
+        raise unsupported("sqs", "map")
+
+    def documents(self, spec: ResourceSpec) -> DocumentBackend:
+        raise unsupported("sqs", "collection")
+
+    def blobs(self, spec: ResourceSpec) -> BlobBackend:
+        raise unsupported("sqs", "blob")
+
+    def queue(self, spec: ResourceSpec) -> SqsQueue:
+        req = spec.requirements
+        fifo = bool(req.ordered) or (req.backend or "").endswith("fifo")
+        return SqsQueue(self.aws, spec.name, max_receives=req.max_attempts or 5, fifo=fifo)
+
+    def topic(self, spec: ResourceSpec) -> TopicBackend:
+        raise unsupported("sqs", "topic")
+
+    def secrets(self) -> SecretBackend:
+        raise unsupported("sqs", "secret")

@@ -1,0 +1,217 @@
+"""Helpers for the aws target tests: plan an example, build it, run its program under mocks.
+
+:func:`build_example` plans an example against the bundled aws catalog (in
+memory) and builds the aws artifact set.  :func:`run_program` writes the set
+to a folder, executes its ``__main__.py`` under ``pulumi.runtime.set_mocks``
+(waiting for every registration with ``@pulumi.runtime.test``) and returns
+every resource with its resolved inputs, its mock outputs and the
+``protect`` / ``retain_on_delete`` options (seen through a stack
+transformation: the mocks do not receive options).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import runpy
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockMonitor
+
+from skaal.build.model import ArtifactSet, BuildContext
+from skaal.build.sources import read_app_sources
+from skaal.build.targets.aws import build_aws
+from skaal.catalog.loader import load_catalog
+from skaal.cli.app_ref import load_app
+from skaal.plan.model import Plan
+from skaal.solver import solve
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+@dataclass
+class Recorded:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    protect: bool = False
+    retain: bool = False
+
+
+@dataclass
+class Run:
+    resources: list[Recorded] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[Recorded]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> Recorded:
+        (found,) = [r for r in self.resources if r.name == name]
+        return found
+
+    def arns(self) -> set[str]:
+        return {r.outputs["arn"] for r in self.resources if "arn" in r.outputs}
+
+
+def _service(typ: str) -> str:
+    return typ.split(":")[1].split("/", maxsplit=1)[0]
+
+
+class _Recorder(Mocks):
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        name = str(
+            inputs.get("name") or inputs.get("bucket") or inputs.get("identifier") or args.name
+        )
+        outputs = dict(inputs)
+        service = _service(args.typ)
+        if args.typ == "aws:s3/bucket:Bucket":
+            outputs["arn"] = f"arn:aws:s3:::{name}"
+        elif service == "dynamodb":
+            outputs["arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        elif service == "sqs" and args.typ == "aws:sqs/queue:Queue":
+            outputs["arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+            outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
+        elif service == "cloudwatch":
+            outputs["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}"
+        elif service == "lambda" and args.typ == "aws:lambda/function:Function":
+            outputs["arn"] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        elif args.typ == "aws:apigatewayv2/api:Api":
+            outputs["apiEndpoint"] = f"https://abc123.execute-api.{REGION}.amazonaws.com"
+            outputs["executionArn"] = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:abc123"
+        elif args.typ == "aws:rds/instance:Instance":
+            outputs["address"] = f"{name}.abc.{REGION}.rds.amazonaws.com"
+            outputs["masterUserSecrets"] = [
+                {"secretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-1"}
+            ]
+        elif args.typ == "aws:elasticache/replicationGroup:ReplicationGroup":
+            outputs["primaryEndpointAddress"] = f"{name}.cache.amazonaws.com"
+        elif service in ("sns", "secretsmanager", "iam", "ec2", "lambda"):
+            outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{args.name}")
+        self.run.resources.append(Recorded(args.typ, args.name, inputs, outputs))
+        return f"{args.name}-id", outputs
+
+    def call(self, args: MockCallArgs) -> dict[str, Any]:
+        self.run.calls.append(args.token)
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": [f"{REGION}a", f"{REGION}b"], "zoneIds": ["use1-az1", "use1-az2"]}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": "u"}
+        return {}
+
+
+class _Monitor(MockMonitor):
+    """Pulumi's mock monitor, owning the event loops it needs on its worker threads.
+
+    The stock monitor leaves one unclosed loop per worker thread (a
+    ``ResourceWarning`` at garbage collection, an error under this suite's
+    warning filter); this one creates them itself and closes them at the end.
+    """
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.loops: list[asyncio.AbstractEventLoop] = []
+        self._lock = threading.Lock()
+
+    def _loop(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            return
+        try:
+            asyncio.get_event_loop()
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            with self._lock:
+                self.loops.append(loop)
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        self._loop()
+        return super().RegisterResource(request)
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        self._loop()
+        return super().Invoke(request)
+
+    def close(self) -> None:
+        with self._lock:
+            loops, self.loops = self.loops, []
+        for loop in loops:
+            loop.close()
+
+
+def plan_example(example: str) -> tuple[Any, Plan]:
+    app = load_app(f"examples/{example}/app.py:app", cwd=ROOT)
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    return app, plan
+
+
+def build_example(example: str) -> tuple[BuildContext, ArtifactSet]:
+    app, plan = plan_example(example)
+    module = "shop.app" if example == "shop" else "app"
+    root = EXAMPLES if example == "shop" else EXAMPLES / example
+    context = BuildContext(
+        blueprint=app.blueprint(),
+        plan=plan,
+        app_ref=f"{module}:app",
+        target="aws",
+        skaal_version="0.0.0",
+        app_sources=read_app_sources(root, module),
+        versions=lambda name: "1.0",
+    )
+    return context, build_aws(context)
+
+
+def write(artifacts: ArtifactSet, folder: Path) -> Path:
+    for item in artifacts.with_manifest():
+        path = folder / item.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(item.content, encoding="utf-8")
+    return folder
+
+
+def run_program(folder: Path) -> Run:
+    """Execute ``folder/__main__.py`` under mocks; every resource it registered."""
+    run = Run()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # pulumi's mocks and test runner use the current loop
+    mocks = _Recorder(run)
+    monitor = _Monitor(mocks)
+    pulumi.runtime.set_mocks(
+        mocks, project="skaal-test", stack="prod", preview=False, monitor=monitor
+    )
+    options: dict[str, tuple[bool, bool]] = {}
+
+    def capture(args: pulumi.ResourceTransformationArgs) -> None:
+        options[args.name] = (bool(args.opts.protect), bool(args.opts.retain_on_delete))
+
+    pulumi.runtime.register_stack_transformation(capture)
+
+    @pulumi.runtime.test
+    def execute() -> None:
+        runpy.run_path(str(folder / "__main__.py"), run_name="__main__")
+
+    try:
+        with warnings.catch_warnings():
+            # pulumi_aws marks some of its own submodules deprecated when they are imported
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_aws\.")
+            execute()
+    finally:
+        monitor.close()
+        asyncio.set_event_loop(None)
+        loop.close()
+    for item in run.resources:
+        item.protect, item.retain = options.get(item.name, (False, False))
+    return run

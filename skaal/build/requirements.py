@@ -69,7 +69,9 @@ IMPLEMENTATION_PACKAGES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "firestore": ("google-cloud-firestore",),
         "gcs": ("google-cloud-storage",),
         "pubsub": ("google-cloud-pubsub",),
-        "secret-manager": ("google-cloud-secret-manager",),
+        # Cloud Run receives Secret Manager values as environment variables
+        # (the gcp program mounts them), so the runtime reads the environment.
+        "secret-manager": (),
         "cloud-run": ("starlette", "uvicorn"),
     }
 )

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from skaal.blueprint.model import Kind
+from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
 from skaal.runtime import naming
 from skaal.runtime.naming import Service
@@ -210,7 +211,14 @@ class Wiring:
 
 
 def wire(plan: Plan, *, name_prefix: str = "") -> Wiring:
-    """The wiring of every binding in ``plan`` (sorted by resource)."""
+    """The wiring of every binding in ``plan`` (sorted by resource).
+
+    The runtime connects each server implementation (Redis, PostgreSQL) to one
+    server, named by one variable (:data:`CONNECTION_ENV`); a plan that puts
+    resources of one implementation on two servers cannot be wired, and is
+    refused here rather than silently pointing both at the same server.
+    """
+    _check_one_server_per_implementation(plan)
     items = tuple(
         ResourceWiring(
             resource=binding.resource,
@@ -232,3 +240,27 @@ def wire(plan: Plan, *, name_prefix: str = "") -> Wiring:
         name_prefix=name_prefix,
         resources=items,
     )
+
+
+def _check_one_server_per_implementation(plan: Plan) -> None:
+    servers: dict[str, dict[str, list[str]]] = {}
+    for binding in plan.bindings:
+        if binding.implementation in CONNECTION_ENV:
+            server = binding.instance or binding.backend
+            by_server = servers.setdefault(binding.implementation, {})
+            by_server.setdefault(server, []).append(binding.resource)
+    for implementation, by_server in sorted(servers.items()):
+        if len(by_server) > 1:
+            placed = "; ".join(
+                f"{server}: {', '.join(sorted(names))}"
+                for server, names in sorted(by_server.items())
+            )
+            raise BuildError(
+                f"the plan puts {implementation} resources on {len(by_server)} servers "
+                f"({placed}), but the runtime connects one {implementation} server "
+                f"(via {CONNECTION_ENV[implementation]})",
+                where=f"plan of {plan.app} ({plan.provider})",
+                fix="keep them on one server: pin them to one backend (backend=...) or "
+                "co-locate them (collocate_with=...), then run skaal plan again",
+                command="skaal plan --explain RESOURCE",
+            )

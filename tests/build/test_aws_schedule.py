@@ -31,9 +31,9 @@ from skaal.serve.cron import CronSchedule
 )
 def test_cron_conversion(cron: str, expected: str) -> None:
     converted = aws_schedule(ScheduleSpec(cron=cron, timezone="Europe/Paris"), where="f")
-    assert converted.expression == expected
+    assert converted.expressions == (expected,)
     assert converted.timezone == "Europe/Paris"
-    validate_expression(converted.expression)
+    validate_expression(expected)
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,7 @@ def test_cron_conversion(cron: str, expected: str) -> None:
 )
 def test_every_becomes_a_rate(seconds: float, expected: str) -> None:
     converted = aws_schedule(ScheduleSpec(every_s=seconds), where="f")
-    assert converted.expression == expected
+    assert converted.expressions == (expected,)
     validate_expression(expected)
 
 
@@ -59,10 +59,9 @@ def test_a_period_that_is_not_whole_minutes_is_refused() -> None:
         aws_schedule(ScheduleSpec(every_s=90), where="billing.tick (app.py:3)")
 
 
-def test_both_day_fields_restricted_is_refused_with_a_fix() -> None:
-    with pytest.raises(BuildError, match="both the day of the month and the day of the week") as e:
-        aws_schedule(ScheduleSpec(cron="0 0 1 * mon"), where="f (app.py:9)")
-    assert "two schedules" in (e.value.fix or "")
+def test_both_day_fields_restricted_become_one_schedule_per_day_field() -> None:
+    converted = aws_schedule(ScheduleSpec(cron="0 0 1 * mon"), where="f (app.py:9)")
+    assert converted.expressions == ("cron(0 0 1 * ? *)", "cron(0 0 ? * 2 *)")
 
 
 @pytest.mark.parametrize(
@@ -110,11 +109,12 @@ def _aws_matches(expression: str, moment: datetime) -> bool:
 
 
 @pytest.mark.parametrize(
-    "cron", ["0 3 * * *", "*/20 9-17 * * 1-5", "0 0 * * 0", "30 6 1,15 * *", "0 12 * 2 sat"]
+    "cron",
+    ["0 3 * * *", "*/20 9-17 * * 1-5", "0 0 * * 0", "30 6 1,15 * *", "0 12 * 2 sat", "0 9 1 * mon"],
 )
 def test_converted_expressions_fire_when_skaal_run_fires(cron: str) -> None:
     """The AWS expression matches exactly the minutes the local scheduler fires at."""
-    expression = aws_schedule(ScheduleSpec(cron=cron), where="f").expression
+    expressions = aws_schedule(ScheduleSpec(cron=cron), where="f").expressions
     schedule = CronSchedule.parse(cron, "UTC")
     start = datetime(2026, 1, 20, tzinfo=UTC)
     fires: set[datetime] = set()
@@ -126,5 +126,6 @@ def test_converted_expressions_fire_when_skaal_run_fires(cron: str) -> None:
     assert fires
     minute = start
     while minute < start + timedelta(days=40):
-        assert _aws_matches(expression, minute) == (minute in fires), minute
+        matched = any(_aws_matches(expression, minute) for expression in expressions)
+        assert matched == (minute in fires), minute
         minute += timedelta(minutes=1)

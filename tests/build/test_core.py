@@ -207,6 +207,27 @@ def test_wiring_of_a_plan() -> None:
         connection_env(binding("Carts", "map", "dynamodb"))
 
 
+def test_a_plan_with_two_servers_of_one_implementation_is_refused() -> None:
+    # One SKAAL_POSTGRES_DSN cannot reach two servers: wiring both would send
+    # one resource's data to the other's database, so the build refuses.
+    plan = make_plan(
+        binding("Orders", "collection", "postgres", instance="rds-postgres#1"),
+        binding("Ledger", "map", "postgres", instance="rds-postgres#2"),
+        binding("Cache", "map", "redis", instance="redis#1"),
+    )
+    with pytest.raises(BuildError, match="on 2 servers") as caught:
+        wire(plan)
+    message = caught.value.render()
+    assert "rds-postgres#1: Orders" in message
+    assert "rds-postgres#2: Ledger" in message
+    assert "SKAAL_POSTGRES_DSN" in message
+    one_server = make_plan(
+        binding("Orders", "collection", "postgres", instance="rds-postgres#1"),
+        binding("Ledger", "map", "postgres", instance="rds-postgres#1"),
+    )
+    assert wire(one_server).connection_envs() == ("SKAAL_POSTGRES_DSN",)
+
+
 @pytest.mark.parametrize(("implementation", "variable"), sorted(CONNECTION_ENV.items()))
 def test_connection_variables_are_the_ones_the_runtime_reads(
     implementation: str, variable: str

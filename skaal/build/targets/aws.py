@@ -327,9 +327,16 @@ def _function(
     if function.schedule is not None:
         converted = aws_schedule(function.schedule, where=f"{function.name} ({function.location})")
         schedule = {
-            "name": physical_name(app, function.name, max_length=64),
-            "expression": converted.expression,
             "timezone": converted.timezone,
+            "entries": [
+                {
+                    "name": physical_name(
+                        app, function.name if i == 0 else f"{function.name}-{i + 1}", max_length=64
+                    ),
+                    "expression": expression,
+                }
+                for i, expression in enumerate(converted.expressions)
+            ],
         }
     subscription = None
     if function.subscribes is not None:

@@ -508,20 +508,21 @@ def trigger(f, created, api):
             ),
             opts=opts(),
         )
-        aws.scheduler.Schedule(
-            f"{f['id']}-schedule",
-            name=f["schedule"]["name"],
-            schedule_expression=f["schedule"]["expression"],
-            schedule_expression_timezone=f["schedule"]["timezone"],
-            flexible_time_window={"mode": "OFF"},
-            target={
-                "arn": created.arn,
-                "role_arn": role.arn,
-                "input": json.dumps({"skaal_schedule": f["name"]}),
-                "retry_policy": {"maximum_retry_attempts": 2},
-            },
-            opts=opts(),
-        )
+        for i, entry in enumerate(f["schedule"]["entries"]):
+            aws.scheduler.Schedule(
+                f"{f['id']}-schedule" + (f"-{i + 1}" if i else ""),
+                name=entry["name"],
+                schedule_expression=entry["expression"],
+                schedule_expression_timezone=f["schedule"]["timezone"],
+                flexible_time_window={"mode": "OFF"},
+                target={
+                    "arn": created.arn,
+                    "role_arn": role.arn,
+                    "input": json.dumps({"skaal_schedule": f["name"]}),
+                    "retry_policy": {"maximum_retry_attempts": 2},
+                },
+                opts=opts(),
+            )
 
 
 for item in SPEC["tables"]:

@@ -54,9 +54,15 @@ _CRON = re.compile(r"^cron\(([^()]*)\)$")
 
 @dataclass(frozen=True, slots=True)
 class AwsSchedule:
-    """An EventBridge Scheduler expression and the time zone it is evaluated in."""
+    """EventBridge Scheduler expressions and the time zone they are evaluated in.
 
-    expression: str
+    Usually one expression; two when a cron restricts both day fields (classic
+    cron fires when either matches, an AWS cron needs one of them to be ``?``),
+    in which case the function is scheduled once per day field and fires at
+    the union of the two -- exactly when ``skaal run`` fires it.
+    """
+
+    expressions: tuple[str, ...]
     timezone: str
 
 
@@ -65,7 +71,7 @@ def aws_schedule(spec: ScheduleSpec, *, where: str) -> AwsSchedule:
     if spec.cron is not None:
         return AwsSchedule(_cron(spec.cron, spec.timezone, where), spec.timezone)
     if spec.every_s is not None:
-        return AwsSchedule(_rate(spec.every_s, where), spec.timezone)
+        return AwsSchedule((_rate(spec.every_s, where),), spec.timezone)
     raise BuildError(f"schedule of {where} has neither a cron nor a period", where=where)
 
 
@@ -81,19 +87,11 @@ def _rate(seconds: float, where: str) -> str:
     )
 
 
-def _cron(expression: str, timezone: str, where: str) -> str:
+def _cron(expression: str, timezone: str, where: str) -> tuple[str, ...]:
     try:
         parsed = CronSchedule.parse(expression, timezone)
     except SkaalRuntimeError as exc:
         raise BuildError(f"schedule of {where}: {exc.what}", where=where, fix=exc.fix) from None
-    if parsed.days_restricted and parsed.weekdays_restricted:
-        raise BuildError(
-            f"Cron({expression!r}) of {where} restricts both the day of the month and the "
-            "day of the week (it fires when either matches), which one AWS schedule "
-            "cannot express",
-            where=where,
-            fix="declare two schedules, one per day field, with '*' in the other",
-        )
     if not all((parsed.minutes, parsed.hours, parsed.days, parsed.months, parsed.weekdays)):
         raise BuildError(
             f"Cron({expression!r}) of {where} has a field that matches nothing",
@@ -103,13 +101,18 @@ def _cron(expression: str, timezone: str, where: str) -> str:
     minutes = _compact(parsed.minutes, 0, 59)
     hours = _compact(parsed.hours, 0, 23)
     months = _compact(parsed.months, 1, 12)
-    if parsed.weekdays_restricted:
-        days, weekdays = "?", _compact((d + 1 for d in parsed.weekdays), 1, 7)
+    by_weekday = ("?", _compact((d + 1 for d in parsed.weekdays), 1, 7))
+    by_day = (_compact(parsed.days, 1, 31), "?")
+    if parsed.days_restricted and parsed.weekdays_restricted:
+        pairs = [by_day, by_weekday]  # classic cron: either day field matches
     else:
-        days, weekdays = _compact(parsed.days, 1, 31), "?"
-    result = f"cron({minutes} {hours} {days} {months} {weekdays} *)"
-    validate_expression(result)
-    return result
+        pairs = [by_weekday if parsed.weekdays_restricted else by_day]
+    results = tuple(
+        f"cron({minutes} {hours} {days} {months} {weekdays} *)" for days, weekdays in pairs
+    )
+    for result in results:
+        validate_expression(result)
+    return results
 
 
 def _compact(values: Iterable[int], low: int, high: int) -> str:

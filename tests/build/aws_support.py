@@ -15,7 +15,6 @@ import asyncio
 import runpy
 import threading
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,40 +23,25 @@ from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.mocks import MockMonitor
 
 from skaal.build.model import ArtifactSet, BuildContext
-from skaal.build.sources import read_app_sources
 from skaal.build.targets.aws import build_aws
 from skaal.catalog.loader import load_catalog
 from skaal.cli.app_ref import load_app
 from skaal.plan.model import Plan
 from skaal.solver import solve
+from tests.build._pulumi import (
+    ROOT,
+    Recorded,
+    Run,
+    capture_options,
+    example_context,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 
-@dataclass
-class Recorded:
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    outputs: dict[str, Any]
-    protect: bool = False
-    retain: bool = False
-
-
-@dataclass
-class Run:
-    resources: list[Recorded] = field(default_factory=list)
-    calls: list[str] = field(default_factory=list)
-
-    def of_type(self, type_: str) -> list[Recorded]:
-        return [r for r in self.resources if r.type == type_]
-
-    def named(self, name: str) -> Recorded:
-        (found,) = [r for r in self.resources if r.name == name]
-        return found
+class AwsRun(Run):
+    """A run with the ARNs its mocks gave out."""
 
     def arns(self) -> set[str]:
         return {r.outputs["arn"] for r in self.resources if "arn" in r.outputs}
@@ -68,7 +52,7 @@ def _service(typ: str) -> str:
 
 
 class _Recorder(Mocks):
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: AwsRun) -> None:
         self.run = run
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
@@ -160,31 +144,13 @@ def plan_example(example: str) -> tuple[Any, Plan]:
 
 def build_example(example: str) -> tuple[BuildContext, ArtifactSet]:
     app, plan = plan_example(example)
-    module = "shop.app" if example == "shop" else "app"
-    root = EXAMPLES if example == "shop" else EXAMPLES / example
-    context = BuildContext(
-        blueprint=app.blueprint(),
-        plan=plan,
-        app_ref=f"{module}:app",
-        target="aws",
-        skaal_version="0.0.0",
-        app_sources=read_app_sources(root, module),
-        versions=lambda name: "1.0",
-    )
+    context = example_context(example, app.blueprint(), plan, "aws")
     return context, build_aws(context)
 
 
-def write(artifacts: ArtifactSet, folder: Path) -> Path:
-    for item in artifacts.with_manifest():
-        path = folder / item.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(item.content, encoding="utf-8")
-    return folder
-
-
-def run_program(folder: Path) -> Run:
+def run_program(folder: Path) -> AwsRun:
     """Execute ``folder/__main__.py`` under mocks; every resource it registered."""
-    run = Run()
+    run = AwsRun()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # pulumi's mocks and test runner use the current loop
     mocks = _Recorder(run)
@@ -192,12 +158,7 @@ def run_program(folder: Path) -> Run:
     pulumi.runtime.set_mocks(
         mocks, project="skaal-test", stack="prod", preview=False, monitor=monitor
     )
-    options: dict[str, tuple[bool, bool]] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        options[args.name] = (bool(args.opts.protect), bool(args.opts.retain_on_delete))
-
-    pulumi.runtime.register_stack_transformation(capture)
+    apply_options = capture_options(run)
 
     @pulumi.runtime.test
     def execute() -> None:
@@ -212,6 +173,5 @@ def run_program(folder: Path) -> Run:
         monitor.close()
         asyncio.set_event_loop(None)
         loop.close()
-    for item in run.resources:
-        item.protect, item.retain = options.get(item.name, (False, False))
+    apply_options()
     return run

@@ -10,45 +10,22 @@ transformation, since the mocks do not receive options).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
 from skaal.build.model import ArtifactSet, BuildContext
-from skaal.build.sources import read_app_sources
 from skaal.build.targets.gcp import build_gcp
 from skaal.catalog.loader import load_catalog
 from skaal.cli.app_ref import load_app
+from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver import solve
+from tests.build._pulumi import ROOT, Recorded, Run, capture_options, example_context
 
 PROJECT = "acme-prod"
 PROJECT_NUMBER = "123456789012"
-
-
-@dataclass
-class Recorded:
-    type: str
-    name: str
-    inputs: dict[str, Any]
-    protect: bool = False
-    retain: bool = False
-
-
-@dataclass
-class Run:
-    resources: list[Recorded] = field(default_factory=list)
-    calls: list[str] = field(default_factory=list)
-    exports: dict[str, Any] = field(default_factory=dict)
-
-    def of_type(self, type_: str) -> list[Recorded]:
-        return [r for r in self.resources if r.type == type_]
-
-    def named(self, name: str) -> Recorded:
-        (found,) = [r for r in self.resources if r.name == name]
-        return found
 
 
 class _Recorder(Mocks):
@@ -82,12 +59,7 @@ def run_program(source: str, config: dict[str, str]) -> Run:
     run = Run()
     pulumi.runtime.set_mocks(_Recorder(run), project="skaal-test", stack="dev", preview=False)
     pulumi.runtime.set_all_config(config)
-    options: dict[str, tuple[bool, bool]] = {}
-
-    def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        options[args.name] = (bool(args.opts.protect), bool(args.opts.retain_on_delete))
-
-    pulumi.runtime.register_stack_transformation(capture)
+    apply_options = capture_options(run)
 
     @pulumi.runtime.test
     def execute() -> None:
@@ -98,13 +70,10 @@ def run_program(source: str, config: dict[str, str]) -> Run:
         # pulumi_gcp.storage warns about one of its own deprecated aliases on import
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_gcp\.")
         execute()
-    for item in run.resources:
-        item.protect, item.retain = options.get(item.name, (False, False))
+    apply_options()
     return run
 
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 CONFIG = {
     "gcp:project": PROJECT,
     "skaal:image": "us-central1-docker.pkg.dev/acme-prod/apps/app:1",
@@ -114,29 +83,27 @@ CONFIG = {
 }
 
 
+#: The default registry, plus Pub/Sub serving queues.  The gcp builder can
+#: target Pub/Sub queues (a push subscription to the worker service, with a
+#: dead-letter topic), but the runtime does not serve queues on Pub/Sub, so the
+#: default registry never plans one; these builder tests plan with this
+#: registry to keep that generated code exercised.
+PUBSUB_QUEUES = Registry.of(
+    [
+        *(impl for name, impl in DEFAULT_REGISTRY.implementations.items() if name != "pubsub"),
+        replace(
+            DEFAULT_REGISTRY.implementations["pubsub"],
+            kinds=frozenset({"queue", "topic"}),
+        ),
+    ]
+)
+
+
 def build_example(
-    example: str, *, pins: dict[str, str] | None = None
+    example: str, *, pins: dict[str, str] | None = None, registry: Registry = PUBSUB_QUEUES
 ) -> tuple[BuildContext, ArtifactSet]:
     """Plan ``example`` on the gcp catalog (in memory) and build its gcp artifact set."""
     app = load_app(f"examples/{example}/app.py:app", cwd=ROOT)
-    plan = solve(app.blueprint(), load_catalog("gcp"), pins=pins or {})
-    module = "shop.app" if example == "shop" else "app"
-    root = EXAMPLES if example == "shop" else EXAMPLES / example
-    context = BuildContext(
-        blueprint=app.blueprint(),
-        plan=plan,
-        app_ref=f"{module}:app",
-        target="gcp",
-        skaal_version="0.0.0",
-        app_sources=read_app_sources(root, module),
-        versions=lambda name: "1.0",
-    )
+    plan = solve(app.blueprint(), load_catalog("gcp"), pins=pins or {}, registry=registry)
+    context = example_context(example, app.blueprint(), plan, "gcp")
     return context, build_gcp(context)
-
-
-def write(artifacts: ArtifactSet, folder: Path) -> Path:
-    for item in artifacts.with_manifest():
-        path = folder / item.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(item.content, encoding="utf-8")
-    return folder

@@ -353,7 +353,9 @@ def test_the_generated_entry_point_loads_the_shipped_app_and_lock(
     import runpy
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from aws_support import build_example, write
+    from aws_support import build_example
+
+    from tests.build._pulumi import write
 
     context, artifacts = build_example("jobs")
     folder = write(artifacts, tmp_path)

@@ -17,14 +17,16 @@ from skaal.build.targets.aws_schedule import validate_expression
 from skaal.build.wiring import binding_name, wire
 
 sys.path.insert(0, str(Path(__file__).parent))
-from aws_support import Run, build_example, run_program, write
+from aws_support import AwsRun, build_example, run_program
+
+from tests.build._pulumi import write
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 """How Pulumi marks a secret value in a resource's inputs."""
 
 
 @pytest.fixture(scope="module")
-def jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Run]:
+def jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, AwsRun]:
     context, artifacts = build_example("jobs")
     folder = write(artifacts, tmp_path_factory.mktemp("jobs"))
     (folder / "layer" / "python").mkdir(parents=True)
@@ -32,7 +34,7 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Run]:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Run]:
+def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, AwsRun]:
     context, artifacts = build_example("shop")
     folder = write(artifacts, tmp_path_factory.mktemp("shop"))
     (folder / "layer" / "python").mkdir(parents=True)
@@ -43,26 +45,26 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Run]:
         pulumi.runtime.set_all_config({})
 
 
-def _statements(run: Run, function: str) -> list[dict[str, Any]]:
+def _statements(run: AwsRun, function: str) -> list[dict[str, Any]]:
     policy = run.named(f"{function}-policy").inputs["policy"]
     statements: list[dict[str, Any]] = json.loads(policy)["Statement"]
     return statements
 
 
-def _actions_on(run: Run, function: str, arn: str) -> set[str]:
+def _actions_on(run: AwsRun, function: str, arn: str) -> set[str]:
     return {
         action for s in _statements(run, function) if arn in s["Resource"] for action in s["Action"]
     }
 
 
-def test_the_provider_is_pinned_to_the_plan_region(jobs: tuple[Any, Run]) -> None:
+def test_the_provider_is_pinned_to_the_plan_region(jobs: tuple[Any, AwsRun]) -> None:
     context, run = jobs
     (provider,) = run.of_type("pulumi:providers:aws")
     assert provider.inputs["region"] == context.plan.region == "us-east-1"
 
 
 def test_maps_become_protected_dynamodb_tables_with_the_runtime_schema(
-    jobs: tuple[Any, Run],
+    jobs: tuple[Any, AwsRun],
 ) -> None:
     context, run = jobs
     tables = {t.name: t for t in run.of_type("aws:dynamodb/table:Table")}
@@ -81,7 +83,7 @@ def test_maps_become_protected_dynamodb_tables_with_the_runtime_schema(
 
 
 def test_the_queue_has_a_dead_letter_queue_after_the_declared_attempts(
-    jobs: tuple[Any, Run],
+    jobs: tuple[Any, AwsRun],
 ) -> None:
     context, run = jobs
     work = run.named("Work")
@@ -95,7 +97,7 @@ def test_the_queue_has_a_dead_letter_queue_after_the_declared_attempts(
     assert dlq.protect
 
 
-def test_one_lambda_per_function_plus_the_http_default(jobs: tuple[Any, Run]) -> None:
+def test_one_lambda_per_function_plus_the_http_default(jobs: tuple[Any, AwsRun]) -> None:
     _, run = jobs
     functions = {f.name: f for f in run.of_type("aws:lambda/function:Function")}
     assert set(functions) == {
@@ -112,7 +114,7 @@ def test_one_lambda_per_function_plus_the_http_default(jobs: tuple[Any, Run]) ->
 
 
 def test_function_environment_is_the_wiring_plus_the_function_name(
-    jobs: tuple[Any, Run],
+    jobs: tuple[Any, AwsRun],
 ) -> None:
     context, run = jobs
     expected = wire(context.plan).env()
@@ -126,7 +128,7 @@ def test_function_environment_is_the_wiring_plus_the_function_name(
     )
 
 
-def test_http_api_routes_each_http_function_and_the_default(jobs: tuple[Any, Run]) -> None:
+def test_http_api_routes_each_http_function_and_the_default(jobs: tuple[Any, AwsRun]) -> None:
     _, run = jobs
     routes = {r.inputs["routeKey"]: r for r in run.of_type("aws:apigatewayv2/route:Route")}
     assert set(routes) == {"ANY /fn/submit", "ANY /fn/result", "$default"}
@@ -143,7 +145,7 @@ def test_http_api_routes_each_http_function_and_the_default(jobs: tuple[Any, Run
 
 
 def test_the_consumer_reads_its_queue_through_an_event_source_mapping(
-    jobs: tuple[Any, Run],
+    jobs: tuple[Any, AwsRun],
 ) -> None:
     _, run = jobs
     (mapping,) = run.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
@@ -155,7 +157,7 @@ def test_the_consumer_reads_its_queue_through_an_event_source_mapping(
 
 
 def test_the_schedule_is_a_valid_eventbridge_expression_targeting_its_lambda(
-    jobs: tuple[Any, Run],
+    jobs: tuple[Any, AwsRun],
 ) -> None:
     _, run = jobs
     (schedule,) = run.of_type("aws:scheduler/schedule:Schedule")
@@ -170,7 +172,7 @@ def test_the_schedule_is_a_valid_eventbridge_expression_targeting_its_lambda(
     assert invoke["Statement"][0]["Resource"] == [run.named("jobs-hourly-report").outputs["arn"]]
 
 
-def test_no_statement_grants_a_wildcard_resource_without_a_vpc(jobs: tuple[Any, Run]) -> None:
+def test_no_statement_grants_a_wildcard_resource_without_a_vpc(jobs: tuple[Any, AwsRun]) -> None:
     _, run = jobs
     created = run.arns()
     policies = run.of_type("aws:iam/rolePolicy:RolePolicy")
@@ -185,7 +187,7 @@ def test_no_statement_grants_a_wildcard_resource_without_a_vpc(jobs: tuple[Any, 
                 assert base in created, (policy.name, resource)
 
 
-def test_only_the_consumer_may_receive_from_its_queue(jobs: tuple[Any, Run]) -> None:
+def test_only_the_consumer_may_receive_from_its_queue(jobs: tuple[Any, AwsRun]) -> None:
     _, run = jobs
     work = run.named("Work").outputs["arn"]
     consumer = _actions_on(run, "jobs-run-job", work)
@@ -204,7 +206,7 @@ def test_only_the_consumer_may_receive_from_its_queue(jobs: tuple[Any, Run]) -> 
     }
 
 
-def test_a_secret_is_a_reference_without_a_value(jobs: tuple[Any, Run]) -> None:
+def test_a_secret_is_a_reference_without_a_value(jobs: tuple[Any, AwsRun]) -> None:
     _, run = jobs
     secret = run.named("WEBHOOK_TOKEN")
     assert secret.inputs["name"] == "jobs-webhook-token"
@@ -213,7 +215,7 @@ def test_a_secret_is_a_reference_without_a_value(jobs: tuple[Any, Run]) -> None:
     assert secret.protect
 
 
-def test_shop_gets_a_private_network_for_its_database(shop: tuple[Any, Run]) -> None:
+def test_shop_gets_a_private_network_for_its_database(shop: tuple[Any, AwsRun]) -> None:
     _, run = shop
     (vpc,) = run.of_type("aws:ec2/vpc:Vpc")
     subnets = run.of_type("aws:ec2/subnet:Subnet")
@@ -236,7 +238,7 @@ def test_shop_gets_a_private_network_for_its_database(shop: tuple[Any, Run]) -> 
     assert vpc.inputs["enableDnsHostnames"] is True
 
 
-def test_shop_database_is_protected_encrypted_and_private(shop: tuple[Any, Run]) -> None:
+def test_shop_database_is_protected_encrypted_and_private(shop: tuple[Any, AwsRun]) -> None:
     context, run = shop
     (db,) = run.of_type("aws:rds/instance:Instance")
     assert db.protect
@@ -255,7 +257,7 @@ def test_shop_database_is_protected_encrypted_and_private(shop: tuple[Any, Run])
         assert url == f"postgresql://skaal:s3cr3t%2Fpw@{db.outputs['address']}:5432/skaal"
 
 
-def test_shop_bucket_is_encrypted_private_and_retained(shop: tuple[Any, Run]) -> None:
+def test_shop_bucket_is_encrypted_private_and_retained(shop: tuple[Any, AwsRun]) -> None:
     _, run = shop
     bucket = run.named("catalog.Images")
     assert bucket.inputs["bucket"] == "shop-catalog-images"
@@ -276,7 +278,7 @@ def test_shop_bucket_is_encrypted_private_and_retained(shop: tuple[Any, Run]) ->
     assert sse["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256"
 
 
-def test_shop_schedule_and_vpc_statements(shop: tuple[Any, Run]) -> None:
+def test_shop_schedule_and_vpc_statements(shop: tuple[Any, AwsRun]) -> None:
     _, run = shop
     (schedule,) = run.of_type("aws:scheduler/schedule:Schedule")
     assert schedule.inputs["scheduleExpression"] == "cron(0 3 * * ? *)"

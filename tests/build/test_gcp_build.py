@@ -22,7 +22,8 @@ from skaal.catalog.loader import load_catalog
 from skaal.errors import BuildError
 from skaal.plan.lock import read_lock
 from skaal.solver import solve
-from tests.build.gcp_mocks import CONFIG, EXAMPLES, build_example, run_program, write
+from tests.build._pulumi import EXAMPLES, write
+from tests.build.gcp_mocks import CONFIG, build_example, run_program
 
 EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "app.py").is_file())
 BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
@@ -84,7 +85,10 @@ def test_dockerfile_is_non_root_health_checked_and_serves_main(tmp_path: Path) -
     words = [w for w, _ in steps]
     assert steps[0][0] == "FROM"
     assert "slim" in steps[0][1]
-    assert dict(steps)["USER"] == "skaal"
+    user, _, group = dict(steps)["USER"].partition(":")
+    assert user.isdigit()  # numeric, so the runtime can verify it is not root
+    assert int(user) > 0
+    assert group == user
     assert words.index("USER") < words.index("CMD")
     assert json.loads(dict(steps)["CMD"]) == ["python", "main.py"]
     assert "/_skaal/health" in dict(steps)["HEALTHCHECK"]

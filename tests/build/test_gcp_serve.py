@@ -14,11 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,16 +22,15 @@ import httpx
 import pytest
 
 from skaal.build.targets.gcp_serve import local_bindings
-from tests._server import ROOT, free_port
-from tests.build.gcp_mocks import build_example, write
+from tests._server import free_port, serve_process
+from tests.build._pulumi import write
+from tests.build.gcp_mocks import build_example
 
 
 @contextlib.contextmanager
 def serve(folder: Path, role: str, data: Path) -> Iterator[httpx.Client]:
     port = free_port()
     env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "SKAAL_CLOUD_RUN_ROLE": role,
@@ -43,37 +38,11 @@ def serve(folder: Path, role: str, data: Path) -> Iterator[httpx.Client]:
         "SKAAL_DATA_DIR": str(data),
         "WEBHOOK_TOKEN": "12345",
     }
-    process = subprocess.Popen(
-        [sys.executable, "main.py"],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(
-                        f"main.py exited with {process.returncode}:\n{process.stdout.read()}"
-                    )  # type: ignore[union-attr]
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get("/_skaal/health").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    pytest.fail("main.py did not start within 30 s")
-                time.sleep(0.1)
-            yield client
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            output, _ = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-    assert process.returncode == 0, output
+    command = [sys.executable, "main.py"]
+    with serve_process(
+        command, cwd=folder, port=port, env=env, ready_path="/_skaal/health"
+    ) as client:
+        yield client
 
 
 def _push(job: dict[str, str]) -> dict[str, object]:

@@ -16,10 +16,8 @@ import json
 import os
 import runpy
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -44,7 +42,7 @@ from skaal.build.writer import FileWriter
 from skaal.catalog import catalog_for_target
 from skaal.errors import BuildError, SkaalRuntimeError
 from skaal.pipeline import FileLockStore, plan_blueprint
-from tests._server import free_port
+from tests._server import free_port, serve_process
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = {"pulumi": "3.0.0", "starlette": "1.0.0", "uvicorn": "0.30.0"}
@@ -373,37 +371,8 @@ def serving(
 ) -> Iterator[httpx.Client]:
     """Start the artifact as a process; a client on it until it is stopped with SIGINT."""
     port = free_port()
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    output = process.stdout.read() if process.stdout else ""
-                    pytest.fail(f"{command} exited with {process.returncode}:\n{output}")
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get("/openapi.json").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{command} did not start within 30 s")
-                time.sleep(0.1)
-            yield client
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            output, _ = process.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-            pytest.fail(f"{command} did not stop within 20 s of SIGINT:\n{output}")
-    assert process.returncode == 0, output
+    with serve_process([*command, "--port", str(port)], cwd=cwd, port=port, env=env) as client:
+        yield client
 
 
 def increment(client: httpx.Client, name: str) -> Any:

@@ -36,10 +36,11 @@ from typing import Any, TypeVar
 
 from skaal.errors import SkaalRuntimeError
 from skaal.runtime.backends.aws_errors import error_code, translate
+from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.naming import Service, physical_name
 from skaal.runtime.ports import BackendSettings
 
-__all__ = ["AwsSession"]
+__all__ = ["AwsProvider", "AwsSession"]
 
 T = TypeVar("T")
 
@@ -157,3 +158,21 @@ class AwsSession:
             clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             client.close()
+
+
+class AwsProvider(UnsupportedKinds):
+    """A provider of an AWS implementation: one :class:`AwsSession`, closed with the runtime.
+
+    Subclasses name their ``implementation`` and define the kinds they serve,
+    building each store on ``self.aws``.
+    """
+
+    def __init__(self, settings: BackendSettings) -> None:
+        self.settings = settings
+        self.aws = AwsSession(settings)
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        await self.aws.close()

@@ -43,18 +43,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from skaal.blueprint.model import ResourceSpec
-from skaal.runtime.backends.aws_client import AwsSession
+from skaal.runtime.backends.aws_client import AwsProvider, AwsSession
 from skaal.runtime.backends.aws_errors import AwsNotFoundError, missing
 from skaal.runtime.ports import (
-    BackendSettings,
-    BlobBackend,
     Chunk,
     Clock,
     DocumentBackend,
-    QueueBackend,
-    SecretBackend,
-    TopicBackend,
-    unsupported,
 )
 
 __all__ = ["PART_SIZE", "DynamoDBKeyValue", "DynamoDBProvider", "ensure_table"]
@@ -484,18 +478,10 @@ class DynamoDBKeyValue:
         return True
 
 
-class DynamoDBProvider:
+class DynamoDBProvider(AwsProvider):
     """The ``dynamodb`` implementation: one ``AwsSession``, one table per resource."""
 
-    def __init__(self, settings: BackendSettings) -> None:
-        self.settings = settings
-        self.aws = AwsSession(settings)
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        await self.aws.close()
+    implementation = "dynamodb"
 
     def key_value(self, spec: ResourceSpec) -> DynamoDBKeyValue:
         return DynamoDBKeyValue(self.aws, spec.name, self.settings.clock)
@@ -504,15 +490,3 @@ class DynamoDBProvider:
         from skaal.runtime.backends.aws_dynamodb_docs import DynamoDBDocuments
 
         return DynamoDBDocuments(self.aws, spec)
-
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("dynamodb", "blob")
-
-    def queue(self, spec: ResourceSpec) -> QueueBackend:
-        raise unsupported("dynamodb", "queue")
-
-    def topic(self, spec: ResourceSpec) -> TopicBackend:
-        raise unsupported("dynamodb", "topic")
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("dynamodb", "secret")

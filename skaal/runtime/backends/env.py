@@ -11,16 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from skaal.blueprint.model import ResourceSpec
-from skaal.runtime.ports import (
-    BackendSettings,
-    BlobBackend,
-    DocumentBackend,
-    KeyValueBackend,
-    QueueBackend,
-    TopicBackend,
-    unsupported,
-)
+from skaal.runtime.backends.base import UnsupportedKinds
+from skaal.runtime.ports import BackendSettings
 
 __all__ = ["EnvProvider", "EnvSecrets", "parse_dotenv"]
 
@@ -65,8 +57,10 @@ class EnvSecrets:
         return self._file.get(name)
 
 
-class EnvProvider:
+class EnvProvider(UnsupportedKinds):
     """The ``env`` implementation."""
+
+    implementation = "env"
 
     def __init__(self, settings: BackendSettings) -> None:
         self._secrets = EnvSecrets(settings.env, settings.project_dir / ".env")
@@ -79,18 +73,3 @@ class EnvProvider:
 
     def secrets(self) -> EnvSecrets:
         return self._secrets
-
-    def key_value(self, spec: ResourceSpec) -> KeyValueBackend:
-        raise unsupported("env", "map")
-
-    def documents(self, spec: ResourceSpec) -> DocumentBackend:
-        raise unsupported("env", "collection")
-
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("env", "blob")
-
-    def queue(self, spec: ResourceSpec) -> QueueBackend:
-        raise unsupported("env", "queue")
-
-    def topic(self, spec: ResourceSpec) -> TopicBackend:
-        raise unsupported("env", "topic")

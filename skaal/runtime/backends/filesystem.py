@@ -28,6 +28,8 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.runtime.backends.base import UnsupportedKinds
+from skaal.runtime.backends.blob_listing import blob_chunk
 from skaal.runtime.backends.memory import _SortedKeys
 from skaal.runtime.ports import (
     BackendSettings,
@@ -35,12 +37,6 @@ from skaal.runtime.ports import (
     BlobStream,
     Chunk,
     Clock,
-    DocumentBackend,
-    KeyValueBackend,
-    QueueBackend,
-    SecretBackend,
-    TopicBackend,
-    unsupported,
 )
 
 __all__ = ["FilesystemBlobs", "FilesystemProvider", "blob_root"]
@@ -192,13 +188,12 @@ class FilesystemBlobs:
         keys = self._keys.keys
         i = self._keys.start(prefix, after)
         out: list[BlobInfo] = []
-        while i < len(keys) and len(out) < limit and keys[i].startswith(prefix):
+        while i < len(keys) and len(out) <= limit and keys[i].startswith(prefix):
             info = await self.stat(keys[i])
             if info is not None:
                 out.append(info)
             i += 1
-        more = i < len(keys) and keys[i].startswith(prefix)
-        return Chunk(tuple(out), out[-1].key if out and more else None)
+        return blob_chunk(out, limit)
 
 
 def _flush_and_sync(handle: object) -> None:
@@ -231,8 +226,10 @@ def _replace(temp: Path, path: Path, sidecar: bytes, meta_path: Path) -> None:
             os.close(fd)
 
 
-class FilesystemProvider:
+class FilesystemProvider(UnsupportedKinds):
     """The ``filesystem`` implementation: one directory per ``BlobStore``."""
+
+    implementation = "filesystem"
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
@@ -245,18 +242,3 @@ class FilesystemProvider:
 
     def blobs(self, spec: ResourceSpec) -> FilesystemBlobs:
         return FilesystemBlobs(blob_root(self.settings, spec.name), self.settings.clock)
-
-    def key_value(self, spec: ResourceSpec) -> KeyValueBackend:
-        raise unsupported("filesystem", "map")
-
-    def documents(self, spec: ResourceSpec) -> DocumentBackend:
-        raise unsupported("filesystem", "collection")
-
-    def queue(self, spec: ResourceSpec) -> QueueBackend:
-        raise unsupported("filesystem", "queue")
-
-    def topic(self, spec: ResourceSpec) -> TopicBackend:
-        raise unsupported("filesystem", "topic")
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("filesystem", "secret")

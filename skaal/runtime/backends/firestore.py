@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.gcp_common import GcpBackendError, Offload, gcp_name, gcp_project
 from skaal.runtime.backends.gcp_firestore_values import (
     PART,
@@ -40,13 +41,8 @@ from skaal.runtime.backends.memory import prefix_end
 from skaal.runtime.errors import ConflictError, StoredValueError
 from skaal.runtime.ports import (
     BackendSettings,
-    BlobBackend,
     Chunk,
     Clock,
-    QueueBackend,
-    SecretBackend,
-    TopicBackend,
-    unsupported,
 )
 
 if TYPE_CHECKING:
@@ -361,8 +357,10 @@ class FirestoreKeyValue:
         return await self._run(cas, "compare and set a key")
 
 
-class FirestoreProvider:
+class FirestoreProvider(UnsupportedKinds):
     """The ``firestore`` implementation: one client and thread pool per runtime."""
+
+    implementation = "firestore"
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
@@ -405,15 +403,3 @@ class FirestoreProvider:
 
         client, collection = self._collection(spec)
         return FirestoreDocuments(client, self._offload, collection=collection, resource=spec.name)
-
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("firestore", "blob")
-
-    def queue(self, spec: ResourceSpec) -> QueueBackend:
-        raise unsupported("firestore", "queue")
-
-    def topic(self, spec: ResourceSpec) -> TopicBackend:
-        raise unsupported("firestore", "topic")
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("firestore", "secret")

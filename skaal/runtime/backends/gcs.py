@@ -30,18 +30,14 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.runtime.backends.base import UnsupportedKinds
+from skaal.runtime.backends.blob_listing import blob_chunk
 from skaal.runtime.backends.gcp_common import GcpBackendError, Offload, gcp_name, gcp_project
 from skaal.runtime.ports import (
     BackendSettings,
     BlobInfo,
     BlobStream,
     Chunk,
-    DocumentBackend,
-    KeyValueBackend,
-    QueueBackend,
-    SecretBackend,
-    TopicBackend,
-    unsupported,
 )
 
 if TYPE_CHECKING:
@@ -192,14 +188,16 @@ class GcsBlobs:
                     continue
                 out.append(_info(blob))
                 if len(out) > limit:
-                    return Chunk(tuple(out[:limit]), out[limit - 1].key)
-            return Chunk(tuple(out), None)
+                    break
+            return blob_chunk(out, limit)
 
         return await self._run(page, "list blobs")
 
 
-class GcsProvider:
+class GcsProvider(UnsupportedKinds):
     """The ``gcs`` implementation: one client and thread pool per runtime."""
+
+    implementation = "gcs"
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
@@ -232,18 +230,3 @@ class GcsProvider:
             resource=spec.name,
             create="STORAGE_EMULATOR_HOST" in self.settings.env,
         )
-
-    def key_value(self, spec: ResourceSpec) -> KeyValueBackend:
-        raise unsupported("gcs", "map")
-
-    def documents(self, spec: ResourceSpec) -> DocumentBackend:
-        raise unsupported("gcs", "collection")
-
-    def queue(self, spec: ResourceSpec) -> QueueBackend:
-        raise unsupported("gcs", "queue")
-
-    def topic(self, spec: ResourceSpec) -> TopicBackend:
-        raise unsupported("gcs", "topic")
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("gcs", "secret")

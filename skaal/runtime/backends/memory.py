@@ -19,17 +19,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.ports import (
     BackendSettings,
-    BlobBackend,
     Chunk,
     Clock,
     DeadLetter,
     Delivery,
     IndexValue,
-    SecretBackend,
     Subscription,
-    unsupported,
 )
 
 __all__ = [
@@ -347,8 +345,10 @@ class MemoryTopic:
         return subscription
 
 
-class MemoryProvider:
+class MemoryProvider(UnsupportedKinds):
     """The ``memory`` implementation: one store per resource, nothing shared."""
+
+    implementation = "memory"
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
@@ -365,14 +365,8 @@ class MemoryProvider:
     def documents(self, spec: ResourceSpec) -> MemoryDocuments:
         return MemoryDocuments()
 
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("memory", "blob")
-
     def queue(self, spec: ResourceSpec) -> MemoryQueue:
         return MemoryQueue(self.settings.clock)
 
     def topic(self, spec: ResourceSpec) -> MemoryTopic:
         return MemoryTopic()
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("memory", "secret")

@@ -32,6 +32,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.memory import prefix_end
 from skaal.runtime.backends.postgres_queue import PostgresQueue
 from skaal.runtime.backends.postgres_support import (
@@ -41,13 +42,9 @@ from skaal.runtime.backends.postgres_support import (
 )
 from skaal.runtime.ports import (
     BackendSettings,
-    BlobBackend,
     Chunk,
     Clock,
     IndexValue,
-    SecretBackend,
-    TopicBackend,
-    unsupported,
 )
 
 __all__ = ["PostgresDocuments", "PostgresKeyValue", "PostgresProvider"]
@@ -248,8 +245,10 @@ def _field(field: str) -> str:
     return "(fields -> '" + field.replace("'", "''") + "')"
 
 
-class PostgresProvider:
+class PostgresProvider(UnsupportedKinds):
     """The ``postgres`` implementation: one pool, a table (or two) per resource."""
+
+    implementation = "postgres"
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
@@ -267,14 +266,5 @@ class PostgresProvider:
     def documents(self, spec: ResourceSpec) -> PostgresDocuments:
         return PostgresDocuments(self.connection, spec.name, spec.indexes)
 
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("postgres", "blob")
-
     def queue(self, spec: ResourceSpec) -> PostgresQueue:
         return PostgresQueue(self.connection, spec.name, self.settings.clock)
-
-    def topic(self, spec: ResourceSpec) -> TopicBackend:
-        raise unsupported("postgres", "topic")
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("postgres", "secret")

@@ -32,16 +32,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.gcp_common import GcpBackendError, Offload, gcp_name, gcp_project
 from skaal.runtime.ports import (
     BackendSettings,
-    BlobBackend,
-    DocumentBackend,
-    KeyValueBackend,
-    QueueBackend,
-    SecretBackend,
     Subscription,
-    unsupported,
 )
 
 __all__ = ["PubsubProvider", "PubsubSubscription", "PubsubTopic"]
@@ -216,8 +211,10 @@ class PubsubTopic:
         await self.run(delete, "delete a subscription")
 
 
-class PubsubProvider:
+class PubsubProvider(UnsupportedKinds):
     """The ``pubsub`` implementation: one publisher, subscriber and pool per runtime."""
+
+    implementation = "pubsub"
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
@@ -259,18 +256,3 @@ class PubsubProvider:
             resource=spec.name,
             create=emulator,
         )
-
-    def queue(self, spec: ResourceSpec) -> QueueBackend:
-        raise unsupported("pubsub", "queue")
-
-    def key_value(self, spec: ResourceSpec) -> KeyValueBackend:
-        raise unsupported("pubsub", "map")
-
-    def documents(self, spec: ResourceSpec) -> DocumentBackend:
-        raise unsupported("pubsub", "collection")
-
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("pubsub", "blob")
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("pubsub", "secret")

@@ -34,17 +34,14 @@ from typing import Any
 from redis.asyncio import Redis
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.memory import prefix_end
 from skaal.runtime.backends.redis_messaging import RedisQueue, RedisTopic
 from skaal.runtime.backends.redis_support import RedisConnection, as_bytes
 from skaal.runtime.ports import (
     BackendSettings,
-    BlobBackend,
     Chunk,
     Clock,
-    DocumentBackend,
-    SecretBackend,
-    unsupported,
 )
 
 __all__ = ["RedisKeyValue", "RedisProvider"]
@@ -260,8 +257,10 @@ class RedisKeyValue:
         return bool(result)
 
 
-class RedisProvider:
+class RedisProvider(UnsupportedKinds):
     """The ``redis`` implementation: one pooled client, stores per resource."""
+
+    implementation = "redis"
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
@@ -279,17 +278,8 @@ class RedisProvider:
             self.connection, spec.name, self.settings.clock, server_clock=self._server_clock
         )
 
-    def documents(self, spec: ResourceSpec) -> DocumentBackend:
-        raise unsupported("redis", "collection")
-
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("redis", "blob")
-
     def queue(self, spec: ResourceSpec) -> RedisQueue:
         return RedisQueue(self.connection, spec.name, self.settings.clock)
 
     def topic(self, spec: ResourceSpec) -> RedisTopic:
         return RedisTopic(self.connection, spec.name)
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("redis", "secret")

@@ -26,19 +26,13 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from skaal.blueprint.model import ResourceSpec
-from skaal.runtime.backends.aws_client import AwsSession
+from skaal.runtime.backends.aws_client import AwsProvider, AwsSession
 from skaal.runtime.backends.aws_errors import missing
+from skaal.runtime.backends.blob_listing import blob_chunk
 from skaal.runtime.ports import (
-    BackendSettings,
     BlobInfo,
     BlobStream,
     Chunk,
-    DocumentBackend,
-    KeyValueBackend,
-    QueueBackend,
-    SecretBackend,
-    TopicBackend,
-    unsupported,
 )
 
 __all__ = ["MULTIPART_THRESHOLD", "S3Blobs", "S3Provider"]
@@ -205,7 +199,11 @@ class S3Blobs:
         self, *, prefix: str = "", limit: int, after: str | None = None
     ) -> Chunk[BlobInfo]:
         s3, bucket = self._s3, self.bucket
-        request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": min(limit, 1000)}
+        request: dict[str, Any] = {
+            "Bucket": bucket,
+            "Prefix": prefix,
+            "MaxKeys": min(limit + 1, 1000),
+        }
         if after is not None:
             request["StartAfter"] = after
         out: list[BlobInfo] = []
@@ -221,12 +219,10 @@ class S3Blobs:
                         modified=float(obj["LastModified"].timestamp()),
                     )
                 )
-            if not page.get("IsTruncated") or len(out) >= limit:
-                more = bool(page.get("IsTruncated")) or len(out) > limit
-                out = out[:limit]
-                return Chunk(tuple(out), out[-1].key if more and out else None)
+            if not page.get("IsTruncated") or len(out) > limit:
+                return blob_chunk(out, limit)
             request["ContinuationToken"] = page["NextContinuationToken"]
-            request["MaxKeys"] = min(limit - len(out), 1000)
+            request["MaxKeys"] = min(limit + 1 - len(out), 1000)
 
     async def presigned_url(
         self, key: str, *, expires: float = 3600.0, method: Literal["GET", "PUT"] = "GET"
@@ -244,33 +240,10 @@ class S3Blobs:
         return url
 
 
-class S3Provider:
+class S3Provider(AwsProvider):
     """The ``s3`` implementation: one ``AwsSession``, one bucket per resource."""
 
-    def __init__(self, settings: BackendSettings) -> None:
-        self.settings = settings
-        self.aws = AwsSession(settings)
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        await self.aws.close()
-
-    def key_value(self, spec: ResourceSpec) -> KeyValueBackend:
-        raise unsupported("s3", "map")
-
-    def documents(self, spec: ResourceSpec) -> DocumentBackend:
-        raise unsupported("s3", "collection")
+    implementation = "s3"
 
     def blobs(self, spec: ResourceSpec) -> S3Blobs:
         return S3Blobs(self.aws, spec.name)
-
-    def queue(self, spec: ResourceSpec) -> QueueBackend:
-        raise unsupported("s3", "queue")
-
-    def topic(self, spec: ResourceSpec) -> TopicBackend:
-        raise unsupported("s3", "topic")
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("s3", "secret")

@@ -17,18 +17,9 @@ Values are read once per runtime and cached.  Connection settings
 
 from __future__ import annotations
 
-from skaal.blueprint.model import ResourceSpec
-from skaal.runtime.backends.aws_client import AwsSession
+from skaal.runtime.backends.aws_client import AwsProvider, AwsSession
 from skaal.runtime.backends.aws_errors import error_code
-from skaal.runtime.ports import (
-    BackendSettings,
-    BlobBackend,
-    DocumentBackend,
-    KeyValueBackend,
-    QueueBackend,
-    TopicBackend,
-    unsupported,
-)
+from skaal.runtime.ports import BackendSettings
 
 __all__ = ["SecretsManagerProvider", "SecretsManagerSecrets"]
 
@@ -77,33 +68,14 @@ class SecretsManagerSecrets:
         return value
 
 
-class SecretsManagerProvider:
+class SecretsManagerProvider(AwsProvider):
     """The ``secrets-manager`` implementation (secrets only)."""
 
+    implementation = "secrets-manager"
+
     def __init__(self, settings: BackendSettings) -> None:
-        self._session = AwsSession(settings)
-        self._secrets = SecretsManagerSecrets(self._session)
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        await self._session.close()
+        super().__init__(settings)
+        self._secrets = SecretsManagerSecrets(self.aws)
 
     def secrets(self) -> SecretsManagerSecrets:
         return self._secrets
-
-    def key_value(self, spec: ResourceSpec) -> KeyValueBackend:
-        raise unsupported("secrets-manager", "map")
-
-    def documents(self, spec: ResourceSpec) -> DocumentBackend:
-        raise unsupported("secrets-manager", "collection")
-
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("secrets-manager", "blob")
-
-    def queue(self, spec: ResourceSpec) -> QueueBackend:
-        raise unsupported("secrets-manager", "queue")
-
-    def topic(self, spec: ResourceSpec) -> TopicBackend:
-        raise unsupported("secrets-manager", "topic")

@@ -27,18 +27,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from skaal.blueprint.model import ResourceSpec
-from skaal.runtime.backends.aws_client import AwsSession
+from skaal.runtime.backends.aws_client import AwsProvider, AwsSession
 from skaal.runtime.backends.aws_errors import missing
 from skaal.runtime.backends.sqs import decode_body, encode_body
 from skaal.runtime.ports import (
-    BackendSettings,
-    BlobBackend,
-    DocumentBackend,
-    KeyValueBackend,
-    QueueBackend,
-    SecretBackend,
     Subscription,
-    unsupported,
 )
 
 __all__ = ["SnsProvider", "SnsSubscription", "SnsTopic"]
@@ -223,33 +216,10 @@ class SnsTopic:
         return subscription
 
 
-class SnsProvider:
+class SnsProvider(AwsProvider):
     """The ``sns`` implementation: one ``AwsSession``, one topic per resource."""
 
-    def __init__(self, settings: BackendSettings) -> None:
-        self.settings = settings
-        self.aws = AwsSession(settings)
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        await self.aws.close()
-
-    def key_value(self, spec: ResourceSpec) -> KeyValueBackend:
-        raise unsupported("sns", "map")
-
-    def documents(self, spec: ResourceSpec) -> DocumentBackend:
-        raise unsupported("sns", "collection")
-
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("sns", "blob")
-
-    def queue(self, spec: ResourceSpec) -> QueueBackend:
-        raise unsupported("sns", "queue")
+    implementation = "sns"
 
     def topic(self, spec: ResourceSpec) -> SnsTopic:
         return SnsTopic(self.aws, spec.name)
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("sns", "secret")

@@ -42,16 +42,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.memory import prefix_end
 from skaal.runtime.ports import (
     BackendSettings,
-    BlobBackend,
     Chunk,
     IndexValue,
     QueueBackend,
-    SecretBackend,
-    TopicBackend,
-    unsupported,
 )
 
 __all__ = ["SqliteDocuments", "SqliteKeyValue", "SqliteProvider", "database_path", "table_name"]
@@ -72,8 +69,10 @@ def table_name(kind: str, resource: str, suffix: str = "") -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-class SqliteProvider:
-    """The app's SQLite file: a writer connection on its own thread, a reader inline."""
+class SqliteProvider(UnsupportedKinds):
+    """The app"s SQLite file: a writer connection on its own thread, a reader inline."""
+
+    implementation = "sqlite"
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
@@ -138,19 +137,10 @@ class SqliteProvider:
     def documents(self, spec: ResourceSpec) -> SqliteDocuments:
         return SqliteDocuments(self, spec.name, spec.indexes)
 
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("sqlite", "blob")
-
     def queue(self, spec: ResourceSpec) -> QueueBackend:
         from skaal.runtime.backends.sqlite_queue import SqliteQueue
 
         return SqliteQueue(self, spec.name)
-
-    def topic(self, spec: ResourceSpec) -> TopicBackend:
-        raise unsupported("sqlite", "topic")
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("sqlite", "secret")
 
 
 def transaction(conn: sqlite3.Connection, fn: Callable[[], R]) -> R:

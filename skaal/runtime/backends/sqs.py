@@ -48,18 +48,11 @@ from botocore.exceptions import ClientError
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.errors import SkaalRuntimeError
-from skaal.runtime.backends.aws_client import AwsSession
+from skaal.runtime.backends.aws_client import AwsProvider, AwsSession
 from skaal.runtime.backends.aws_errors import missing
 from skaal.runtime.ports import (
-    BackendSettings,
-    BlobBackend,
     DeadLetter,
     Delivery,
-    DocumentBackend,
-    KeyValueBackend,
-    SecretBackend,
-    TopicBackend,
-    unsupported,
 )
 
 __all__ = ["SqsProvider", "SqsQueue", "decode_body", "encode_body"]
@@ -301,35 +294,12 @@ class SqsQueue:
         return sum(int(response["Attributes"].get(n, "0")) for n in names)
 
 
-class SqsProvider:
+class SqsProvider(AwsProvider):
     """The ``sqs`` implementation: one ``AwsSession``, one queue (+ DLQ) per resource."""
 
-    def __init__(self, settings: BackendSettings) -> None:
-        self.settings = settings
-        self.aws = AwsSession(settings)
-
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        await self.aws.close()
-
-    def key_value(self, spec: ResourceSpec) -> KeyValueBackend:
-        raise unsupported("sqs", "map")
-
-    def documents(self, spec: ResourceSpec) -> DocumentBackend:
-        raise unsupported("sqs", "collection")
-
-    def blobs(self, spec: ResourceSpec) -> BlobBackend:
-        raise unsupported("sqs", "blob")
+    implementation = "sqs"
 
     def queue(self, spec: ResourceSpec) -> SqsQueue:
         req = spec.requirements
         fifo = bool(req.ordered) or (req.backend or "").endswith("fifo")
         return SqsQueue(self.aws, spec.name, max_receives=req.max_attempts or 5, fifo=fifo)
-
-    def topic(self, spec: ResourceSpec) -> TopicBackend:
-        raise unsupported("sqs", "topic")
-
-    def secrets(self) -> SecretBackend:
-        raise unsupported("sqs", "secret")

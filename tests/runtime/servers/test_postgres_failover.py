@@ -14,7 +14,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,22 +22,22 @@ from pathlib import Path
 
 import pytest
 
-from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
 from skaal.runtime.backends.postgres import PostgresProvider
 from skaal.runtime.ports import BackendSettings
+from tests._server import PrivateServer
+from tests.runtime.servers._failover import WriteLoad
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 
-class PrivatePostgres:
+class PrivatePostgres(PrivateServer):
     """A throwaway cluster on a free port, crashed and restarted on demand."""
 
+    name = "postgres"
+
     def __init__(self, bin_dir: Path, user: str, home: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
+        super().__init__()
         self.bin, self.home, self.data = bin_dir, home, home / "data"
-        self.process: subprocess.Popen[bytes] | None = None
         self.dsn = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         self.as_user: list[str] = []
         if os.geteuid() == 0:
@@ -68,25 +67,14 @@ class PrivatePostgres:
             capture_output=True,
         )
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
         args = [*self.as_user, str(self.bin / "postgres"), "-D", str(self.data)]
         args += ["-p", str(self.port), "-c", "listen_addresses=127.0.0.1"]
         args += ["-c", f"unix_socket_directories={self.home / 'run'}", "-c", "fsync=on"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"postgres did not start on port {self.port}")
+        return args
 
     def crash(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGQUIT)  # immediate shutdown: no checkpoint
-            self.process.wait(timeout=20)
-            self.process = None
+        self.stop(signal.SIGQUIT)  # immediate shutdown: no checkpoint
 
 
 @pytest.fixture
@@ -105,15 +93,6 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def _spec(name: str, kind: str) -> ResourceSpec:
-    return ResourceSpec(
-        name=name,
-        kind=kind,  # type: ignore[arg-type]
-        requirements=Requirements(),
-        location=SourceLocation(file="test.py", line=1),
-    )
-
-
 async def test_client_recovers_and_loses_no_committed_write(
     private_postgres: PrivatePostgres, tmp_path: Path
 ) -> None:
@@ -126,35 +105,13 @@ async def test_client_recovers_and_loses_no_committed_write(
     )
     provider = PostgresProvider(settings)
     await provider.open()
-    store = provider.key_value(_spec("M", "map"))
-    queue = provider.queue(_spec("Q", "queue"))
-    await store.open()
-    await queue.open()
-    acked: list[int] = []
-    sent: list[str] = []
-    stop = asyncio.Event()
-
-    async def writer() -> None:
-        i = 0
-        while not stop.is_set():
-            await store.set(f"k{i:05d}", str(i).encode())
-            acked.append(i)
-            sent.append(await queue.send(str(i).encode()))
-            i += 1
-
-    task = asyncio.create_task(writer())
-    while len(acked) < 30:
-        await asyncio.sleep(0.005)
+    load = WriteLoad(provider)
+    await load.start()
+    await load.until(30)
     await asyncio.to_thread(private_postgres.crash)
-    at_crash = len(acked)
+    at_crash = len(load.acked)
     private_postgres.start()
-    while len(acked) < at_crash + 30 and not task.done():
-        await asyncio.sleep(0.005)
-    stop.set()
-    await asyncio.wait_for(task, timeout=30)  # the writer never saw an error
-
-    found = await store.get_many([f"k{i:05d}" for i in acked])
-    assert found == {f"k{i:05d}": str(i).encode() for i in acked}
-    received = await queue.receive(max_messages=100_000, visibility_timeout=30)
-    assert {d.id for d in received} >= set(sent)
+    await load.until(at_crash + 30)
+    await load.stop(timeout=30)  # the writer never saw an error
+    await load.assert_nothing_lost()
     await provider.close()

@@ -12,12 +12,16 @@ to a folder (:func:`write`).
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi.runtime import Mocks
+from pulumi.runtime.mocks import MockMonitor
 
 from skaal.blueprint.model import Blueprint
 from skaal.build.model import ArtifactSet, BuildContext
@@ -89,3 +93,42 @@ def write(artifacts: ArtifactSet, folder: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(item.content, encoding="utf-8")
     return folder
+
+
+class LoopOwningMonitor(MockMonitor):
+    """Pulumi's mock monitor, owning the event loops it needs on its worker threads.
+
+    The stock monitor leaves one unclosed loop per worker thread (a
+    ``ResourceWarning`` at garbage collection, an error under this suite's
+    warning filter); this one creates them itself and closes them at the end.
+    """
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.loops: list[asyncio.AbstractEventLoop] = []
+        self._lock = threading.Lock()
+
+    def _loop(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            return
+        try:
+            asyncio.get_event_loop()
+        except RuntimeError:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            with self._lock:
+                self.loops.append(loop)
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        self._loop()
+        return super().RegisterResource(request)
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        self._loop()
+        return super().Invoke(request)
+
+    def close(self) -> None:
+        with self._lock:
+            loops, self.loops = self.loops, []
+        for loop in loops:
+            loop.close()

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import runpy
-import threading
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
-from pulumi.runtime.mocks import MockMonitor
 
 from skaal.build.model import ArtifactSet, BuildContext
 from skaal.build.targets.aws import build_aws
@@ -30,6 +28,7 @@ from skaal.plan.model import Plan
 from skaal.solver import solve
 from tests.build._pulumi import (
     ROOT,
+    LoopOwningMonitor,
     Recorded,
     Run,
     capture_options,
@@ -97,45 +96,6 @@ class _Recorder(Mocks):
         return {}
 
 
-class _Monitor(MockMonitor):
-    """Pulumi's mock monitor, owning the event loops it needs on its worker threads.
-
-    The stock monitor leaves one unclosed loop per worker thread (a
-    ``ResourceWarning`` at garbage collection, an error under this suite's
-    warning filter); this one creates them itself and closes them at the end.
-    """
-
-    def __init__(self, mocks: Mocks) -> None:
-        super().__init__(mocks)
-        self.loops: list[asyncio.AbstractEventLoop] = []
-        self._lock = threading.Lock()
-
-    def _loop(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            return
-        try:
-            asyncio.get_event_loop()
-        except RuntimeError:
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            with self._lock:
-                self.loops.append(loop)
-
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        self._loop()
-        return super().RegisterResource(request)
-
-    def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        self._loop()
-        return super().Invoke(request)
-
-    def close(self) -> None:
-        with self._lock:
-            loops, self.loops = self.loops, []
-        for loop in loops:
-            loop.close()
-
-
 def plan_example(example: str) -> tuple[Any, Plan]:
     app = load_app(f"examples/{example}/app.py:app", cwd=ROOT)
     plan = solve(app.blueprint(), load_catalog("aws"))
@@ -154,7 +114,7 @@ def run_program(folder: Path) -> AwsRun:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # pulumi's mocks and test runner use the current loop
     mocks = _Recorder(run)
-    monitor = _Monitor(mocks)
+    monitor = LoopOwningMonitor(mocks)
     pulumi.runtime.set_mocks(
         mocks, project="skaal-test", stack="prod", preview=False, monitor=monitor
     )

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import runpy
 import shutil
 import subprocess
 import sys
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +41,7 @@ from skaal.catalog import catalog_for_target
 from skaal.errors import BuildError, SkaalRuntimeError
 from skaal.pipeline import FileLockStore, plan_blueprint
 from tests._server import free_port, serve_process
+from tests.build._pulumi import LoopOwningMonitor
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = {"pulumi": "3.0.0", "starlette": "1.0.0", "uvicorn": "0.30.0"}
@@ -247,7 +246,10 @@ def run_program(folder: Path, config: dict[str, str]) -> tuple[Recorder, dict[st
     # the mocks run on the current event loop; an async test may have closed it
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    pulumi.runtime.set_mocks(recorder, project=project, stack="local", preview=False)
+    monitor = LoopOwningMonitor(recorder)
+    pulumi.runtime.set_mocks(
+        recorder, project=project, stack="local", preview=False, monitor=monitor
+    )
     pulumi.runtime.set_all_config(config)
     resolved: dict[str, Any] = {}
 
@@ -263,15 +265,10 @@ def run_program(folder: Path, config: dict[str, str]) -> tuple[Recorder, dict[st
     try:
         execute()
     finally:
-        # The mock monitor runs in the loop's executor threads and gives each one an
-        # event loop it never closes: join the threads and collect those loops here,
-        # where their ResourceWarning is expected, not in whichever test runs next.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            loop.run_until_complete(loop.shutdown_default_executor())
-            asyncio.set_event_loop(None)
-            loop.close()
-            gc.collect()
+        monitor.close()
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        loop.close()
     return recorder, resolved
 
 

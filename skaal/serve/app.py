@@ -85,18 +85,14 @@ class RuntimeContext:
             await self.app(scope, receive, send)
 
 
-def build_asgi(
-    app: App,
-    runtime: RuntimeFactory,
-    *,
-    clock: Clock | None = None,
-    drain_timeout: float = 10.0,
-    state: ServeState | None = None,
-) -> Starlette:
-    """The Starlette app serving ``app`` with the runtime ``runtime()`` opens."""
-    found = entrypoints(app)
-    endpoints = [build_endpoint(f) for f in found.http]
-    shared = state or ServeState()
+def http_endpoints(found: Entrypoints) -> list[Endpoint]:
+    """One validated endpoint per HTTP function of the app."""
+    return [build_endpoint(f) for f in found.http]
+
+
+def public_routes(found: Entrypoints, endpoints: list[Endpoint]) -> list[BaseRoute]:
+    """What a user reaches over HTTP: the OpenAPI document, ``/docs``, every HTTP
+    function, the mounted apps, and ``/`` redirecting to the docs (unless mounted)."""
     title = found.blueprint.app
     document = openapi_document(
         title=title,
@@ -123,6 +119,22 @@ def build_asgi(
     ]
     if not any(m.path == "/" for m in found.mounts):
         routes.append(Route("/", home, methods=["GET"], include_in_schema=False))
+    return routes
+
+
+def build_asgi(
+    app: App,
+    runtime: RuntimeFactory,
+    *,
+    clock: Clock | None = None,
+    drain_timeout: float = 10.0,
+    state: ServeState | None = None,
+) -> Starlette:
+    """The Starlette app serving ``app`` with the runtime ``runtime()`` opens."""
+    found = entrypoints(app)
+    shared = state or ServeState()
+    endpoints = http_endpoints(found)
+    routes = public_routes(found, endpoints)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -198,39 +198,9 @@ async def _health(request: Request) -> Response:
 
 
 def _web_routes(found: Any) -> list[BaseRoute]:
-    from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
-    from starlette.routing import Mount, Route
+    from skaal.serve.app import http_endpoints, public_routes
 
-    from skaal._version import __version__
-    from skaal.serve.docs_page import docs_html
-    from skaal.serve.openapi import openapi_document
-    from skaal.serve.routes import build_endpoint, function_routes
-
-    endpoints = [build_endpoint(f) for f in found.http]
-    title = found.blueprint.app
-    document = openapi_document(
-        title=title, version=__version__, endpoints=endpoints, mounts=[m.path for m in found.mounts]
-    )
-    page = docs_html(title=title)
-
-    async def openapi(request: Request) -> Response:
-        return JSONResponse(document)
-
-    async def docs(request: Request) -> Response:
-        return HTMLResponse(page)
-
-    async def home(request: Request) -> Response:
-        return RedirectResponse("/docs")
-
-    routes: list[BaseRoute] = [
-        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
-        Route("/docs", docs, methods=["GET"], include_in_schema=False),
-        *function_routes(endpoints),
-        *[Mount(m.path, app=m.asgi) for m in found.mounts],
-    ]
-    if not any(m.path == "/" for m in found.mounts):
-        routes.append(Route("/", home, methods=["GET"], include_in_schema=False))
-    return routes
+    return public_routes(found, http_endpoints(found))
 
 
 def _worker_routes(found: Any, state: Any) -> list[BaseRoute]:

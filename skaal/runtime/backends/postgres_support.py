@@ -28,11 +28,11 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg  # type: ignore[import-untyped]
 
 from skaal.errors import SkaalRuntimeError
+from skaal.runtime.backends.redact import redact
 from skaal.runtime.ports import BackendSettings
 
 __all__ = [
@@ -78,15 +78,6 @@ def ident(*parts: str) -> str:
         digest = hashlib.sha256(name.encode()).hexdigest()[:10]
         name = name.encode()[: _MAX_IDENT - 11].decode(errors="ignore") + "_" + digest
     return '"' + name.replace('"', '""') + '"'
-
-
-def redact(dsn: str) -> str:
-    """``dsn`` without its password, for messages."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    netloc = f"{parts.username}:***@{parts.hostname}{':' + str(parts.port) if parts.port else ''}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def schema_name(settings: BackendSettings) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 from redis import exceptions as rx
 from redis.asyncio import Redis
@@ -33,6 +32,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from skaal.errors import SkaalRuntimeError
+from skaal.runtime.backends.redact import redact
 from skaal.runtime.ports import BackendSettings
 
 __all__ = [
@@ -63,17 +63,6 @@ class RedisBackendError(SkaalRuntimeError):
 
 class RedisUnavailableError(RedisBackendError):
     """The Redis server could not be reached, even after retrying."""
-
-
-def redact(url: str) -> str:
-    """``url`` without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    netloc = f"{user}{host}{':' + str(parts.port) if parts.port else ''}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class RedisConnection:

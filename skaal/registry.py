@@ -31,6 +31,11 @@ class Implementation:
     kinds: frozenset[Kind]
     providers: frozenset[Provider]
     summary: str
+    triggered_by: Mapping[Kind, frozenset[str]] | None = None
+    """For a function implementation started by messages (an AWS Lambda is
+    invoked by an event source): per kind, the implementations of the queue or
+    topic that can start it.  ``None``: its consumers poll in-process, so any
+    implementation will do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +62,13 @@ class Registry:
     def names(self) -> tuple[str, ...]:
         return tuple(self.implementations)
 
+    def triggers(self, function: str, kind: Kind) -> frozenset[str] | None:
+        """The implementations of a ``kind`` that can start ``function`` (``None``: any)."""
+        impl = self.implementations.get(function)
+        if impl is None or impl.triggered_by is None:
+            return None
+        return impl.triggered_by.get(kind, frozenset())
+
 
 def _impl(name: str, kinds: str, providers: str, summary: str) -> Implementation:
     return Implementation(
@@ -70,7 +82,7 @@ def _impl(name: str, kinds: str, providers: str, summary: str) -> Implementation
 DEFAULT_REGISTRY = Registry.of(
     [
         _impl("memory", "map collection queue topic", "local", "in-process, ephemeral"),
-        _impl("sqlite", "map collection queue", "local", "embedded SQLite file"),
+        _impl("sqlite", "map collection queue topic", "local", "embedded SQLite file"),
         _impl("filesystem", "blob", "local", "files under the data directory"),
         _impl("redis", "map queue topic", "local aws gcp", "Redis (ElastiCache, Memorystore)"),
         _impl("postgres", "map collection queue", "local aws gcp", "PostgreSQL (RDS, Cloud SQL)"),
@@ -80,11 +92,19 @@ DEFAULT_REGISTRY = Registry.of(
         _impl("sns", "topic", "aws", "Amazon SNS fanning out to SQS"),
         _impl("firestore", "map collection", "gcp", "Google Cloud Firestore"),
         _impl("gcs", "blob", "gcp", "Google Cloud Storage"),
-        # Pub/Sub serves topics only: a Queue needs an exact depth, delayed
-        # sends and a readable dead-letter store, which Pub/Sub does not offer.
-        _impl("pubsub", "topic", "gcp", "Google Cloud Pub/Sub"),
+        _impl("pubsub", "queue topic", "gcp", "Google Cloud Pub/Sub"),
         _impl("process", "function", "local", "the local server process"),
-        _impl("lambda", "function", "aws", "AWS Lambda behind API Gateway"),
+        Implementation(
+            name="lambda",
+            kinds=frozenset({"function"}),
+            providers=frozenset({"aws"}),
+            summary="AWS Lambda behind API Gateway",
+            # consumers run on SQS event source mappings; subscribers on an
+            # SQS queue subscribed to the SNS topic
+            triggered_by=MappingProxyType(
+                {"queue": frozenset({"sqs"}), "topic": frozenset({"sns"})}
+            ),
+        ),
         _impl("cloud-run", "function", "gcp", "Google Cloud Run"),
         _impl("env", "secret", "local", "environment variables and .env"),
         _impl("secrets-manager", "secret", "aws", "AWS Secrets Manager"),

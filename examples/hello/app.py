@@ -1,4 +1,8 @@
-"""The smallest Skaal app: one persistent counter map and one HTTP function."""
+"""The smallest Skaal app: a counter in a persistent Map, bumped over HTTP.
+
+skaal run examples/hello/app.py
+curl -X POST localhost:8000/fn/hello -H 'content-type: application/json' -d '{"name": "ada"}'
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ app = App("hello")
 
 
 @app.storage(durability="persistent")
-class Counters(Map[str, int]): ...
+class Counters(Map[str, int]):
+    """How many times each name was greeted; survives a restart."""
 
 
 @app.function()
 async def hello(name: str = "world") -> str:
-    return f"Hello, {name}!"
+    """Greet ``name`` and say how many times it was greeted so far."""
+    count = await Counters.increment(name)
+    return f"Hello, {name}! (greeting #{count})"

@@ -20,4 +20,10 @@ class Carts(Map[str, Cart]): ...
 
 @cart.function(timeout="10s", invocations="1/s")
 async def add_item(owner: str, sku: str) -> Cart:
-    return Cart(owner=owner, skus=[sku])
+    """Put ``sku`` in the cart of ``owner`` (created on first use)."""
+
+    def add(current: Cart | None) -> Cart:
+        cart = current or Cart(owner=owner)
+        return cart.model_copy(update={"skus": [*cart.skus, sku]})
+
+    return await Carts.update(owner, add)

@@ -23,7 +23,7 @@ class Todo(BaseModel):
     done: bool = False
 
 
-@app.storage(durability="persistent")
+@app.storage(durability="durable")
 class Todos(Collection[Todo]):
     key = "id"
     by_owner = Index("owner")

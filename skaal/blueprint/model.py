@@ -17,8 +17,9 @@ import hashlib
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from skaal.blueprint.record import Record
 from skaal.declare.grammar import Access, Bound, Consistency, Durability
 
 __all__ = [
@@ -38,11 +39,7 @@ Kind = Literal["map", "collection", "blob", "queue", "topic", "function", "secre
 KINDS: tuple[Kind, ...] = ("map", "collection", "blob", "queue", "topic", "function", "secret")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SourceLocation(_Frozen):
+class SourceLocation(Record):
     """Where the user wrote a declaration."""
 
     file: str
@@ -52,7 +49,7 @@ class SourceLocation(_Frozen):
         return f"{self.file}:{self.line}"
 
 
-class Requirements(_Frozen):
+class Requirements(Record):
     """The constraints of one resource; ``None`` means "not declared".
 
     Rates are per second.  For a queue or topic, ``writes_per_s`` is the
@@ -84,7 +81,7 @@ class Requirements(_Frozen):
         return {k: v for k, v in self if v is not None}
 
 
-class ScheduleSpec(_Frozen):
+class ScheduleSpec(Record):
     """When a scheduled function fires: a cron expression or a fixed period."""
 
     cron: str | None = None
@@ -97,7 +94,7 @@ class ScheduleSpec(_Frozen):
         return f"every {self.every_s:g}s"
 
 
-class ResourceSpec(_Frozen):
+class ResourceSpec(Record):
     """One declared resource: a piece of state or compute to place on a backend."""
 
     name: str = Field(description="qualified name: 'Carts' or 'billing.Invoices'")
@@ -122,7 +119,7 @@ class ResourceSpec(_Frozen):
     )
 
 
-class MountSpec(_Frozen):
+class MountSpec(Record):
     """An ASGI application mounted at a path prefix."""
 
     path: str
@@ -130,7 +127,7 @@ class MountSpec(_Frozen):
     location: SourceLocation
 
 
-class Blueprint(_Frozen):
+class Blueprint(Record):
     """Everything an app declared, sorted by name, ready for the solver."""
 
     app: str
@@ -157,5 +154,10 @@ class Blueprint(_Frozen):
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def content_hash(self) -> str:
-        """A stable hash of what was declared (moving code around does not change it)."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        """A stable hash of what was declared (moving code around does not change it).
+
+        Computed once per Blueprint: the solver and the lock check both ask.
+        """
+        return self.memo(
+            "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        )

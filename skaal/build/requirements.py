@@ -182,6 +182,8 @@ def imported_distributions(sources: Iterable[Artifact]) -> tuple[str, ...]:
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 tops.add(node.module.partition(".")[0])
     tops -= own | set(sys.stdlib_module_names) | {"skaal", "__future__"}
+    if not tops:
+        return ()  # no third-party import: skip the (slow) scan of installed distributions
     providers = metadata.packages_distributions()
     found = set()
     for top in tops:

@@ -22,11 +22,35 @@ Variables (:meth:`Wiring.env` gives the static ones of a deployment):
 ``SKAAL_<RESOURCE>_<FIELD>``
     :func:`resource_env`: a value of one resource only known after deploy
     (a queue URL, an ARN), which a target sets from its program's outputs.
-``SKAAL_REDIS_URL`` / ``SKAAL_POSTGRES_DSN``
-    :func:`connection_env`: the connection string of a server backend, read
-    by the runtime's redis and postgres backends (one server per
-    implementation and app: the runtime opens one provider per
-    implementation).
+``SKAAL_REDIS_URL`` / ``SKAAL_POSTGRES_DSN`` (and ``..._<INSTANCE>``)
+    :func:`servers`: the connection string of each server the plan places
+    resources on (below).
+
+Servers.  A Redis or PostgreSQL resource lives on one *server*: the shared
+instance the plan put it on (:attr:`~skaal.plan.model.Binding.instance`,
+e.g. ``rds-postgres#2``), or a server of its own when its backend is not
+shared.  The plan may use several servers of one implementation -- a shared
+instance full, a second one opened; two catalog backends with one
+implementation (``rds-postgres`` and ``rds-postgres-multi-az``) -- and each
+gets its own variable:
+
+* the first server of an implementation (in id order, ``#2`` before ``#10``)
+  reads the plain variable of :data:`CONNECTION_ENV`, so a plan with one
+  server -- every plan of the bundled local catalogs -- runs with
+  ``SKAAL_REDIS_URL`` or with no variable at all (the backend's default
+  ``localhost`` URL), and opening a second instance never renames the
+  first one's variable;
+* every other server reads ``<plain>_<ID>``: ``SKAAL_POSTGRES_DSN_RDS_POSTGRES_2``
+  for ``rds-postgres#2`` (the id folded by :func:`env_token`; two ids that
+  fold alike also get 8 hex digits of their hash).
+
+The programs create one server per :class:`ServerWiring` and set its
+variable from its outputs; the runtime (:class:`skaal.runtime.Runtime`) opens
+one provider per server, connected through that server's variable, and
+gives each resource the provider of its own server -- so a resource planned
+on instance B is stored on instance B.  The runtime refuses to start when
+the variable of a server other than the first is unset, rather than
+silently putting that server's resources on the first one.
 
 The physical name of a bound resource (:func:`binding_name`,
 :attr:`ResourceWiring.physical_name`) uses the naming rule of the service its
@@ -46,7 +70,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from skaal.blueprint.model import Kind
-from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
 from skaal.runtime import naming
 from skaal.runtime.naming import Service
@@ -62,13 +85,15 @@ __all__ = [
     "SERVICES",
     "STATE_KINDS",
     "ResourceWiring",
+    "ServerWiring",
     "Wiring",
     "binding_name",
-    "connection_env",
     "data_dir_from_env",
     "env_token",
     "physical_name",
     "resource_env",
+    "server_id",
+    "servers",
     "service_of",
     "wire",
 ]
@@ -84,7 +109,8 @@ NAME_PREFIX_ENV: Mapping[str, str] = MappingProxyType(
     {"aws": "SKAAL_AWS_NAME_PREFIX", "gcp": "SKAAL_GCP_NAME_PREFIX"}
 )
 
-#: Server implementation -> the variable its runtime backend reads its connection from.
+#: Server implementation -> the variable its runtime backend reads its connection from
+#: (the first server's; the others' add a suffix, see :func:`servers`).
 CONNECTION_ENV: Mapping[str, str] = MappingProxyType(
     {"redis": "SKAAL_REDIS_URL", "postgres": "SKAAL_POSTGRES_DSN"}
 )
@@ -111,13 +137,78 @@ def resource_env(resource: str, field: str = "NAME") -> str:
     return f"SKAAL_{env_token(resource)}_{env_token(field)}"
 
 
-def connection_env(binding: Binding) -> str:
-    """The variable holding the connection string of ``binding``'s server backend.
+def server_id(binding: Binding) -> str | None:
+    """The server ``binding``'s resource lives on; ``None`` for a managed service.
 
-    A :class:`KeyError` for an implementation that is not a server
-    (:data:`CONNECTION_ENV` lists the servers).
+    The plan's shared instance id (``redis#1``), or the resource itself when
+    its backend is not shared (it then has a server of its own).
     """
-    return CONNECTION_ENV[binding.implementation]
+    if binding.implementation not in CONNECTION_ENV:
+        return None
+    return binding.instance or binding.resource
+
+
+@dataclass(frozen=True, slots=True)
+class ServerWiring:
+    """One server of the plan (a Redis or PostgreSQL instance) and how it is reached."""
+
+    id: str
+    """The plan's instance id (``rds-postgres#2``), or the resource of a dedicated backend."""
+    implementation: str
+    backend: str
+    env: str
+    """The variable holding its connection string."""
+    primary: bool
+    """The first server of its implementation: ``env`` is the plain :data:`CONNECTION_ENV` one."""
+    resources: tuple[str, ...]
+    """The resources it hosts, sorted."""
+
+
+def servers(plan: Plan) -> tuple[ServerWiring, ...]:
+    """Every server of ``plan``, by implementation then id, each with its variable."""
+    hosted: dict[tuple[str, str], list[Binding]] = {}
+    for binding in plan.bindings:
+        ident = server_id(binding)
+        if ident is not None:
+            hosted.setdefault((binding.implementation, ident), []).append(binding)
+    out: list[ServerWiring] = []
+    for implementation in sorted({impl for impl, _ in hosted}):
+        ids = sorted((i for impl, i in hosted if impl == implementation), key=_id_order)
+        variables = _variables(CONNECTION_ENV[implementation], ids)
+        for ident in ids:
+            bound = hosted[(implementation, ident)]
+            out.append(
+                ServerWiring(
+                    id=ident,
+                    implementation=implementation,
+                    backend=min(b.backend for b in bound),
+                    env=variables[ident],
+                    primary=ident == ids[0],
+                    resources=tuple(sorted(b.resource for b in bound)),
+                )
+            )
+    return tuple(out)
+
+
+def _id_order(ident: str) -> tuple[str, int, str]:
+    """``redis#2`` before ``redis#10``: the instance number compares as a number."""
+    head, _, number = ident.rpartition("#")
+    if head and number.isdigit():
+        return (head, int(number), ident)
+    return (ident, 0, ident)
+
+
+def _variables(base: str, ids: list[str]) -> dict[str, str]:
+    """The first id gets ``base``; the others ``base_<TOKEN>``, hashed where tokens clash."""
+    tokens = [env_token(ident) for ident in ids[1:]]
+    variables = {ids[0]: base} if ids else {}
+    for ident, token in zip(ids[1:], tokens, strict=True):
+        suffix = token
+        if not token or tokens.count(token) > 1:
+            digest = hashlib.sha256(ident.encode()).hexdigest()[:8].upper()
+            suffix = f"{token}_{digest}" if token else digest
+        variables[ident] = f"{base}_{suffix}"
+    return variables
 
 
 def service_of(implementation: str) -> Service:
@@ -171,8 +262,10 @@ class ResourceWiring:
     backend: str
     implementation: str
     physical_name: str
+    server: str | None
+    """The id of the server it lives on (redis, postgres), ``None`` for managed services."""
     connection_env: str | None
-    """The variable of its server's URL (redis, postgres), ``None`` for managed services."""
+    """The variable of its server's URL, ``None`` for managed services."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +278,7 @@ class Wiring:
     plan_hash: str
     name_prefix: str
     resources: tuple[ResourceWiring, ...]
+    servers: tuple[ServerWiring, ...] = ()
 
     def resource(self, name: str) -> ResourceWiring:
         """The wiring of resource ``name``; ``KeyError`` if the plan has none."""
@@ -205,62 +299,41 @@ class Wiring:
             values[NAME_PREFIX_ENV[self.provider]] = self.name_prefix
         return dict(sorted(values.items()))
 
+    def server(self, ident: str) -> ServerWiring:
+        """The server with id ``ident``; ``KeyError`` if the plan has none."""
+        for item in self.servers:
+            if item.id == ident:
+                return item
+        raise KeyError(ident)
+
     def connection_envs(self) -> tuple[str, ...]:
         """The connection-URL variables a deployment must set from its outputs, sorted."""
-        return tuple(sorted({r.connection_env for r in self.resources if r.connection_env}))
+        return tuple(sorted(s.env for s in self.servers))
 
 
 def wire(plan: Plan, *, name_prefix: str = "") -> Wiring:
-    """The wiring of every binding in ``plan`` (sorted by resource).
-
-    The runtime connects each server implementation (Redis, PostgreSQL) to one
-    server, named by one variable (:data:`CONNECTION_ENV`); a plan that puts
-    resources of one implementation on two servers cannot be wired, and is
-    refused here rather than silently pointing both at the same server.
-    """
-    _check_one_server_per_implementation(plan)
-    items = tuple(
-        ResourceWiring(
-            resource=binding.resource,
-            kind=binding.kind,
-            backend=binding.backend,
-            implementation=binding.implementation,
-            physical_name=binding_name(plan.app, binding, prefix=name_prefix),
-            connection_env=(
-                connection_env(binding) if binding.implementation in CONNECTION_ENV else None
-            ),
+    """The wiring of every binding in ``plan`` (sorted by resource) and of its servers."""
+    by_server = {server.id: server for server in servers(plan)}
+    items = []
+    for binding in sorted(plan.bindings, key=lambda b: b.resource):
+        ident = server_id(binding)
+        items.append(
+            ResourceWiring(
+                resource=binding.resource,
+                kind=binding.kind,
+                backend=binding.backend,
+                implementation=binding.implementation,
+                physical_name=binding_name(plan.app, binding, prefix=name_prefix),
+                server=ident,
+                connection_env=by_server[ident].env if ident is not None else None,
+            )
         )
-        for binding in sorted(plan.bindings, key=lambda b: b.resource)
-    )
     return Wiring(
         app=plan.app,
         provider=plan.provider,
         region=plan.region,
         plan_hash=plan.content_hash(),
         name_prefix=name_prefix,
-        resources=items,
+        resources=tuple(items),
+        servers=tuple(by_server.values()),
     )
-
-
-def _check_one_server_per_implementation(plan: Plan) -> None:
-    servers: dict[str, dict[str, list[str]]] = {}
-    for binding in plan.bindings:
-        if binding.implementation in CONNECTION_ENV:
-            server = binding.instance or binding.backend
-            by_server = servers.setdefault(binding.implementation, {})
-            by_server.setdefault(server, []).append(binding.resource)
-    for implementation, by_server in sorted(servers.items()):
-        if len(by_server) > 1:
-            placed = "; ".join(
-                f"{server}: {', '.join(sorted(names))}"
-                for server, names in sorted(by_server.items())
-            )
-            raise BuildError(
-                f"the plan puts {implementation} resources on {len(by_server)} servers "
-                f"({placed}), but the runtime connects one {implementation} server "
-                f"(via {CONNECTION_ENV[implementation]})",
-                where=f"plan of {plan.app} ({plan.provider})",
-                fix="keep them on one server: pin them to one backend (backend=...) or "
-                "co-locate them (collocate_with=...), then run skaal plan again",
-                command="skaal plan --explain RESOURCE",
-            )

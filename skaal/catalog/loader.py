@@ -136,8 +136,7 @@ class ResolvedCatalog:
 def resolve_catalog(ref: str | os.PathLike[str]) -> ResolvedCatalog:
     """Load ``ref`` (bundled name or path) with its warnings and field origins."""
     merged = resolve_chain(ref)
-    command = f"skaal catalog validate {merged.files[-1].shown}"
-    catalog = build_catalog(merged, command=command)
+    catalog = _build(merged)
     return ResolvedCatalog(
         catalog=catalog,
         warnings=tuple(catalog_warnings(catalog, merged)),
@@ -146,8 +145,16 @@ def resolve_catalog(ref: str | os.PathLike[str]) -> ResolvedCatalog:
 
 
 def load_catalog(ref: str | os.PathLike[str]) -> Catalog:
-    """The validated catalog ``ref`` names: a bundled name (``"aws"``) or a ``.toml`` path."""
-    return resolve_catalog(ref).catalog
+    """The validated catalog ``ref`` names: a bundled name (``"aws"``) or a ``.toml`` path.
+
+    Only the catalog: warnings and field origins (which need every key's line)
+    are :func:`resolve_catalog`'s business, for ``skaal catalog``.
+    """
+    return _build(resolve_chain(ref))
+
+
+def _build(merged: Merged) -> Catalog:
+    return build_catalog(merged, command=f"skaal catalog validate {merged.files[-1].shown}")
 
 
 def validate_catalog(path: str | os.PathLike[str]) -> list[str]:

@@ -28,6 +28,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -44,13 +45,21 @@ SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
 _COMMAND = "skaal catalog validate {file}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CatalogFile:
-    """One parsed catalog file with the line of each key."""
+    """One parsed catalog file; the line of each key is found when a problem asks.
+
+    Scanning the text for key lines costs as much as parsing it, and a valid
+    catalog never needs them, so :attr:`lines` is computed on first use.
+    """
 
     path: Path
     data: dict[str, Any]
-    lines: dict[KeyPath, int]
+    text: str = field(repr=False)
+
+    @cached_property
+    def lines(self) -> dict[KeyPath, int]:
+        return key_lines(self.text)
 
     @property
     def shown(self) -> str:
@@ -112,7 +121,7 @@ def read_file(path: Path) -> CatalogFile:
             fix="correct the TOML syntax (https://toml.io/en/v1.0.0)",
             command=_COMMAND.format(file=shown),
         ) from None
-    return CatalogFile(path=path, data=data, lines=key_lines(text))
+    return CatalogFile(path=path, data=data, text=text)
 
 
 def resolve_chain(ref: str | os.PathLike[str]) -> Merged:

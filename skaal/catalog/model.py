@@ -25,9 +25,10 @@ import hashlib
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from skaal.blueprint.model import Kind
+from skaal.blueprint.record import Record
 from skaal.declare.grammar import Consistency, Durability
 
 __all__ = [
@@ -72,11 +73,7 @@ PRICE_COMPONENTS: dict[str, str] = {
 }
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PriceItem(_Frozen):
+class PriceItem(Record):
     """One published price figure, with where and when it was read."""
 
     amount: float = Field(ge=0)
@@ -85,7 +82,7 @@ class PriceItem(_Frozen):
     note: str = ""
 
 
-class Price(_Frozen):
+class Price(Record):
     """A backend's workload-aware price in one region."""
 
     currency: str = "USD"
@@ -104,7 +101,7 @@ class Price(_Frozen):
         }
 
 
-class Performance(_Frozen):
+class Performance(Record):
     """What a backend guarantees (typical p99 latencies, durability, availability)."""
 
     read_latency_ms: float | None = Field(default=None, gt=0)
@@ -114,7 +111,7 @@ class Performance(_Frozen):
     availability: float = Field(gt=0, le=100)
 
 
-class Limits(_Frozen):
+class Limits(Record):
     """Hard limits per resource; ``None`` means unlimited."""
 
     max_size_gb: float | None = Field(default=None, gt=0)
@@ -126,7 +123,7 @@ class Limits(_Frozen):
     max_timeout_s: float | None = Field(default=None, gt=0)
 
 
-class Capacity(_Frozen):
+class Capacity(Record):
     """What one instance of a shared backend holds, summed over its resources."""
 
     size_gb: float | None = Field(default=None, gt=0)
@@ -136,7 +133,7 @@ class Capacity(_Frozen):
     max_instances: int = Field(default=1, gt=0)
 
 
-class Backend(_Frozen):
+class Backend(Record):
     """One offering in a catalog, e.g. DynamoDB on-demand or a Redis node."""
 
     name: str
@@ -155,7 +152,7 @@ class Backend(_Frozen):
         return kind in self.kinds
 
 
-class Catalog(_Frozen):
+class Catalog(Record):
     """A validated, fully resolved catalog (``extends`` already applied)."""
 
     schema_version: int
@@ -183,5 +180,7 @@ class Catalog(_Frozen):
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def content_hash(self) -> str:
-        """Hash of the resolved content (file paths excluded)."""
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        """Hash of the resolved content (file paths excluded), computed once per Catalog."""
+        return self.memo(
+            "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        )

@@ -75,7 +75,7 @@ def parse_ref(ref: str, *, base: Path) -> AppRef:
         target, attr = head, tail
     if not target:
         raise UsageError(f"app reference {ref!r} names no module or file", fix=f"e.g. {_HINT}")
-    if target.endswith(".py") or "/" in target or "\\" in target:
+    if target.endswith(".py") or "/" in target or "\\" in target or (base / target).is_file():
         return _file_ref(text, base / target, attr)
     if not _IDENT.match(target):
         raise UsageError(
@@ -88,8 +88,9 @@ def parse_ref(ref: str, *, base: Path) -> AppRef:
 def _file_ref(text: str, path: Path, attr: str) -> AppRef:
     path = path.resolve()
     if not path.is_file():
+        nearby = [p.name for p in path.parent.glob("*.py")] if path.parent.is_dir() else []
         raise UsageError(
-            f"app file {path} does not exist",
+            f"app file {path} does not exist{did_you_mean(path.name, nearby)}",
             where=str(path.parent),
             fix="check the path, relative to the working directory",
         )
@@ -129,10 +130,12 @@ def _ref_from_pyproject(cwd: Path) -> tuple[str, Path]:
                 fix='write app = "shop.main:app"',
             )
         return setting, folder
+    here = sorted(p.name for p in cwd.glob("*.py") if p.name in ("app.py", "main.py"))
+    found = f"; {here[0]} is here: pass it as {here[0]}:app" if here else ""
     raise UsageError(
         "no app given, and no pyproject.toml here or above sets [tool.skaal] app",
         where=str(cwd),
-        fix=f"pass the app reference, e.g. {_HINT}",
+        fix=f"pass the app reference, e.g. {_HINT}{found}",
     )
 
 

@@ -20,33 +20,36 @@ project); a self-managed backend needs ``PULUMI_CONFIG_PASSPHRASE``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from skaal.deploy.confirm import choose_confirmer
-from skaal.deploy.destroy import Destroyer
-from skaal.deploy.executor import select_executor
-from skaal.deploy.request import (
-    TARGETS,
-    DeployRequest,
-    default_stack,
-    deploy_request,
-    lock_plan_hash,
-    prepare_backend,
-)
-from skaal.deploy.services import DeployServices
-from skaal.deploy.state import DeploymentStore
+if TYPE_CHECKING:
+    from skaal.deploy.request import DeployRequest
+    from skaal.deploy.services import DeployServices
 
-__all__ = ["deploy", "destroy"]
+__all__ = ["TARGETS", "deploy", "destroy"]
 
-_target = click.option(
-    "--target",
-    type=click.Choice(TARGETS),
-    default="local",
-    show_default=True,
-    help="Which built artifacts (artifacts/<target>/) to deploy.",
-)
+#: The targets ``--target`` accepts (those of :mod:`skaal.deploy.request`, which
+#: is imported only when a command runs, so ``skaal --help`` stays light).
+TARGETS = ("aws", "gcp", "local")
+
+
+FC = TypeVar("FC", bound=Callable[..., object])
+
+
+def _target(help: str) -> Callable[[FC], FC]:
+    return click.option(
+        "--target",
+        type=click.Choice(TARGETS),
+        default="local",
+        show_default=True,
+        help=help,
+    )
+
+
 _stack = click.option(
     "--stack", metavar="NAME", help="Pulumi stack [default: the one the build configured]."
 )
@@ -67,6 +70,8 @@ _lock = click.option(
 
 
 def _services(ctx: click.Context) -> DeployServices:
+    from skaal.deploy.services import DeployServices
+
     obj = ctx.find_root().obj
     return obj if isinstance(obj, DeployServices) else DeployServices.default()
 
@@ -79,6 +84,8 @@ def _request(
     backend_url: str | None,
     lock_path: str | None,
 ) -> DeployRequest:
+    from skaal.deploy.request import default_stack, deploy_request, lock_plan_hash
+
     cwd = Path.cwd()
     return deploy_request(
         cwd,
@@ -91,7 +98,7 @@ def _request(
 
 
 @click.command("deploy")
-@_target
+@_target("Which built artifacts (artifacts/<target>/) to deploy.")
 @_stack
 @_yes
 @click.option("--dry-run", is_flag=True, help="Preview the changes only.")
@@ -109,13 +116,20 @@ def deploy(
     lock_path: str,
 ) -> None:
     """Deploy the built artifacts of TARGET: preview, confirm, apply, record."""
+    from skaal.deploy.confirm import choose_confirmer
+    from skaal.deploy.executor import select_executor
+    from skaal.deploy.request import prepare_backend, require_passphrase
+    from skaal.deploy.state import DeploymentStore
+
     services = _services(ctx)
     request = _request(
         services, target=target, stack=stack, backend_url=backend_url, lock_path=lock_path
     )
+    engine = services.engine()  # fails first if the pulumi CLI is missing
+    require_passphrase(request, services.environ)
     executor = select_executor(
         dry_run=dry_run,
-        engine=services.engine(),
+        engine=engine,
         confirmer=lambda: choose_confirmer(
             yes=yes,
             interactive=services.interactive(),
@@ -131,7 +145,7 @@ def deploy(
 
 
 @click.command("destroy")
-@_target
+@_target("Which target's deployed stack to destroy.")
 @_stack
 @_yes
 @click.option(
@@ -151,16 +165,23 @@ def destroy(
     backend_url: str | None,
 ) -> None:
     """Destroy the deployed stack of TARGET (stateful data only with --delete-data)."""
+    from skaal.deploy.confirm import choose_confirmer
+    from skaal.deploy.destroy import Destroyer
+    from skaal.deploy.request import prepare_backend, require_passphrase
+    from skaal.deploy.state import DeploymentStore
+
     services = _services(ctx)
     # destroying does not need the artifacts to match the current plan
     request = _request(
         services, target=target, stack=stack, backend_url=backend_url, lock_path=None
     )
+    engine = services.engine()  # fails first if the pulumi CLI is missing
+    require_passphrase(request, services.environ)
     confirmer = choose_confirmer(
         yes=yes, interactive=services.interactive(), ask=services.ask, command="skaal destroy"
     )
     destroyer = Destroyer(
-        engine=services.engine(),
+        engine=engine,
         confirmer=confirmer,
         store=DeploymentStore(Path.cwd()),
         echo=click.echo,

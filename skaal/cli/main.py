@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "catalog": "skaal.cli.catalog:catalog",
     "deploy": "skaal.cli.deploy:deploy",
     "destroy": "skaal.cli.deploy:destroy",
+    "init": "skaal.cli.init:init",
     "plan": "skaal.cli.plan:plan",
     "run": "skaal.cli.run:run",
 }

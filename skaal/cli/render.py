@@ -39,9 +39,12 @@ _STATUS = {"optimal": "optimal", "best_found": "best found (solver time limit re
 
 
 def make_console(*, stderr: bool = False, file: TextIO | None = None) -> Console:
-    """A console that does not wrap tables at 80 columns when output is piped."""
+    """A console that does not wrap tables at 80 columns when output is piped.
+
+    Emoji codes are off: ``:name:`` in a resource or backend name is text.
+    """
     stream = file or (sys.stderr if stderr else sys.stdout)
-    console = Console(file=stream, highlight=False, soft_wrap=False)
+    console = Console(file=stream, highlight=False, soft_wrap=False, emoji=False)
     if not console.is_terminal:
         console.width = max(shutil.get_terminal_size((140, 24)).columns, 140)
     return console

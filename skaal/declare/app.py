@@ -59,6 +59,17 @@ _KIND_DECORATOR: dict[Kind, str] = {
 }
 
 
+def _refuse_bare(at: str, values: dict[str, Any], location: SourceLocation) -> None:
+    """``@app.function`` written without ``()``: say so, instead of a TypeError later."""
+    bare = values.pop("_bare", UNSET)
+    if bare is not UNSET:
+        raise DeclarationError(
+            f"{at} is used without parentheses on {_describe(bare)}",
+            where=str(location),
+            fix=f"write {at}() (with parentheses, even without constraints)",
+        )
+
+
 def _caller(depth: int = 2) -> SourceLocation:
     frame = sys._getframe(depth)
     return SourceLocation(file=frame.f_code.co_filename, line=frame.f_lineno)
@@ -107,6 +118,8 @@ class Module:
 
     def storage(
         self,
+        _bare: object = UNSET,
+        /,
         *,
         read_latency: str | Unset = UNSET,
         write_latency: str | Unset = UNSET,
@@ -129,6 +142,8 @@ class Module:
 
     def blob(
         self,
+        _bare: object = UNSET,
+        /,
         *,
         read_latency: str | Unset = UNSET,
         write_latency: str | Unset = UNSET,
@@ -149,6 +164,8 @@ class Module:
 
     def queue(
         self,
+        _bare: object = UNSET,
+        /,
         *,
         durability: str | Unset = UNSET,
         messages: str | Unset = UNSET,
@@ -166,6 +183,8 @@ class Module:
 
     def topic(
         self,
+        _bare: object = UNSET,
+        /,
         *,
         durability: str | Unset = UNSET,
         messages: str | Unset = UNSET,
@@ -182,9 +201,10 @@ class Module:
     def _resource_decorator(
         self, decorator: str, values: dict[str, Any], location: SourceLocation
     ) -> Callable[[R], R]:
+        at = f"@{self._label()}.{decorator}"
+        _refuse_bare(at, values, location)
         values.pop("self")
         values.update(values.pop("unknown"))
-        at = f"@{self._label()}.{decorator}"
 
         def record(cls: R) -> R:
             if not isinstance(cls, type) or not issubclass(cls, Resource) or cls in _BASES:
@@ -218,6 +238,8 @@ class Module:
 
     def function(
         self,
+        _bare: object = UNSET,
+        /,
         *,
         memory: str | Unset = UNSET,
         timeout: str | Unset = UNSET,
@@ -273,11 +295,12 @@ class Module:
         schedule: ScheduleSpec | None,
         location: SourceLocation,
     ) -> Callable[[F], F]:
+        at = f"@{self._label()}.{decorator}"
+        _refuse_bare(at, values, location)
         values.pop("self")
         values.update(values.pop("unknown"))
         secrets = values.pop("secrets")
         http = values.pop("http")
-        at = f"@{self._label()}.{decorator}"
         for secret in secrets:
             if not isinstance(secret, Secret):
                 raise DeclarationError(

@@ -97,13 +97,6 @@ def deploy_request(
             fix="use letters, digits, '-', '_' or '.', starting with a letter or digit",
         )
     url = backend_url(project_dir, backend)
-    if not url.startswith("https://") and not any(environ.get(v) for v in _PASSPHRASE_VARS):
-        raise DeployError(
-            "Pulumi needs a passphrase to encrypt the stack's secrets in a self-managed backend",
-            where=url,
-            fix="export PULUMI_CONFIG_PASSPHRASE=... (or PULUMI_CONFIG_PASSPHRASE_FILE=path); "
-            "keep it: the same passphrase is needed for every later deploy and destroy",
-        )
     folder = project_dir / "artifacts" / target
     manifest = _manifest(folder, target)
     work_dir = pulumi_project_dir(folder)
@@ -128,6 +121,22 @@ def deploy_request(
         plan_hash=plan_hash,
         skaal_version=str(manifest.get("skaal_version", "")),
     )
+
+
+def require_passphrase(request: DeployRequest, environ: Mapping[str, str]) -> None:
+    """A self-managed backend needs a passphrase for the stack's secrets; say how to give one.
+
+    Checked after the artifacts and the pulumi CLI, so a newcomer is not asked
+    for a passphrase before learning that nothing was built or installed.
+    """
+    url = request.ref.backend_url
+    if not url.startswith("https://") and not any(environ.get(v) for v in _PASSPHRASE_VARS):
+        raise DeployError(
+            "Pulumi needs a passphrase to encrypt the stack's secrets in a self-managed backend",
+            where=url,
+            fix="export PULUMI_CONFIG_PASSPHRASE=... (or PULUMI_CONFIG_PASSPHRASE_FILE=path); "
+            "keep it: the same passphrase is needed for every later deploy and destroy",
+        )
 
 
 def pulumi_project_dir(folder: Path) -> Path | None:

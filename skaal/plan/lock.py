@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -68,13 +69,22 @@ def lock_text(plan: Plan) -> str:
 
 
 def write_lock(plan: Plan, path: Path) -> Path:
-    """Write ``plan`` to ``path`` atomically and return ``path``."""
+    """Write ``plan`` to ``path`` atomically and return ``path``.
+
+    The text goes to a new file beside ``path``, is flushed to disk, then
+    renamed over ``path``: readers see the old lock or the new one, never half
+    of one.  The file gets the permissions a plain write would give it (those
+    of the lock it replaces, else the umask's), not a temporary file's 0600.
+    """
     text = lock_text(plan)
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

@@ -11,9 +11,10 @@ import hashlib
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from skaal.blueprint.model import Kind
+from skaal.blueprint.record import Record
 from skaal.catalog.model import Price, Provider
 
 __all__ = [
@@ -36,11 +37,7 @@ PlanStatus = Literal["optimal", "best_found"]
 """``best_found`` means the solver hit its time limit before proving optimality."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class CostLine(_Frozen):
+class CostLine(Record):
     """One price component applied to one resource's workload."""
 
     component: str
@@ -48,7 +45,7 @@ class CostLine(_Frozen):
     monthly: float
 
 
-class Binding(_Frozen):
+class Binding(Record):
     """One resource placed on one backend."""
 
     resource: str
@@ -65,7 +62,7 @@ class Binding(_Frozen):
     reason: str
 
 
-class SharedInstance(_Frozen):
+class SharedInstance(Record):
     """One instance of a shared backend and the resources it hosts."""
 
     id: str
@@ -74,14 +71,14 @@ class SharedInstance(_Frozen):
     resources: tuple[str, ...]
 
 
-class UsedPrice(_Frozen):
+class UsedPrice(Record):
     """The catalog price of a backend the plan uses, frozen into the lock."""
 
     backend: str
     price: Price
 
 
-class Plan(_Frozen):
+class Plan(Record):
     """The solver's answer for one blueprint against one catalog."""
 
     schema_version: int = PLAN_SCHEMA_VERSION
@@ -114,4 +111,7 @@ class Plan(_Frozen):
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
     def content_hash(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        """Hash of the canonical JSON, computed once per Plan (the lock and the builders ask)."""
+        return self.memo(
+            "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        )

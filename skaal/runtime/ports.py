@@ -279,7 +279,13 @@ class QueueBackend(Protocol):
 
     async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]: ...
     async def depth(self) -> int:
-        """Messages not yet acknowledged or dead-lettered (visible or not)."""
+        """Messages not yet acknowledged or dead-lettered (visible or not).
+
+        Exact for the queues Skaal stores itself.  A cloud queue service
+        answers with its own estimate (SQS's approximate attributes, Pub/Sub's
+        Cloud Monitoring backlog), which lags; where it has none (Pub/Sub's
+        emulator) ``depth`` raises a ``SkaalRuntimeError`` saying so.
+        """
         ...
 
 

@@ -7,6 +7,9 @@
 2. creates one *provider* per implementation the plan uses, through the
    backend registry (:mod:`skaal.runtime.backends`) -- the runtime honours
    the plan: a resource bound to ``sqlite`` lives in the app's SQLite file;
+   for a server implementation (Redis, PostgreSQL) one provider per *server*
+   of the plan (:func:`skaal.build.wiring.servers`), connected through that
+   server's own variable, so a resource planned on instance B is on B;
 3. opens a store per resource, resolves secrets (a missing required secret
    fails startup, naming every missing one), creates the subscriptions of
    declared topic subscribers (so they see every message from the start);
@@ -26,13 +29,13 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from pydantic import BaseModel
 
 from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
 from skaal.declare.app import App
-from skaal.declare.grammar import DURABILITY_LEVELS, Durability
+from skaal.declare.grammar import DURABILITY_LEVELS
 from skaal.declare.resources import (
     BlobStore,
     Collection,
@@ -58,6 +61,9 @@ from skaal.runtime.clients import (
 from skaal.runtime.codecs import KeyCodec, ValueCodec
 from skaal.runtime.errors import MissingSecretError, NotBoundError
 from skaal.runtime.ports import BackendSettings, Clock, Provider
+
+if TYPE_CHECKING:
+    from skaal.build.wiring import ServerWiring
 
 __all__ = ["DEFAULT_DATA_DIR", "Consumer", "Runtime", "Subscriber"]
 
@@ -205,30 +211,30 @@ class Runtime:
                 fix="re-plan so every resource has a backend",
                 command="skaal plan",
             )
-        strongest: dict[str, Durability] = {}
-        for spec in specs:
-            impl = bindings[spec.name].implementation
-            level = spec.requirements.durability or "persistent"
-            known = strongest.get(impl, "ephemeral")
-            strongest[impl] = max(known, level, key=DURABILITY_LEVELS.index)
-        for impl in sorted(strongest):
-            owner = next(s.name for s in specs if bindings[s.name].implementation == impl)
+        groups = _provider_groups(self.plan, specs)
+        for key, (impl, server, members) in sorted(groups.items()):
+            levels = [s.requirements.durability or "persistent" for s in members]
+            env = self.settings.env
+            if server is not None:
+                env = _server_env(env, server)
             settings = BackendSettings(
                 app=self.settings.app,
                 data_dir=self.settings.data_dir,
                 project_dir=self.settings.project_dir,
-                env=self.settings.env,
+                env=env,
                 clock=self.settings.clock,
-                durability=strongest[impl],
-                region=bindings[owner].region,
+                durability=max(levels, key=DURABILITY_LEVELS.index),
+                region=bindings[members[0].name].region,
             )
+            owner = members[0].name
             provider = create_provider(impl, settings, factories=factories, resource=owner)
             await provider.open()
-            self._providers[impl] = provider
+            self._providers[key] = provider
+        provider_of = {s.name: key for key, (_, _, members) in groups.items() for s in members}
         missing: list[str] = []
         for spec in specs:
             binding = bindings[spec.name]
-            provider = self._providers[binding.implementation]
+            provider = self._providers[provider_of[spec.name]]
             if spec.kind == "secret":
                 secret_store = provider.secrets()
                 value = await secret_store.get(spec.name)
@@ -399,6 +405,46 @@ class Runtime:
                 return TopicClient(store, resource=name, values=ValueCodec(message, resource=name))
             case _:
                 raise NotBoundError(f"{name} is a {spec.kind}, which has no data client")
+
+
+def _provider_groups(
+    plan: Plan, specs: list[ResourceSpec]
+) -> dict[str, tuple[str, ServerWiring | None, list[ResourceSpec]]]:
+    """The resources each provider serves, keyed by implementation (``redis:<server>`` for servers).
+
+    Members keep the Blueprint's order, so the first one names the provider in errors.
+    """
+    from skaal.build.wiring import servers  # the wiring imports this package
+
+    bindings = {b.resource: b for b in plan.bindings}
+    server_of = {name: server for server in servers(plan) for name in server.resources}
+    groups: dict[str, tuple[str, ServerWiring | None, list[ResourceSpec]]] = {}
+    for spec in specs:
+        impl = bindings[spec.name].implementation
+        server = server_of.get(spec.name)
+        key = impl if server is None else f"{impl}:{server.id}"
+        groups.setdefault(key, (impl, server, []))[2].append(spec)
+    return groups
+
+
+def _server_env(env: Mapping[str, str], server: ServerWiring) -> Mapping[str, str]:
+    """``env`` as ``server``'s provider reads it: its own variable in the plain one."""
+    from skaal.build.wiring import CONNECTION_ENV
+
+    plain = CONNECTION_ENV[server.implementation]
+    if server.primary:
+        return env
+    value = env.get(server.env)
+    if not value:
+        raise NotBoundError(
+            f"{server.env} is not set: the plan puts {', '.join(server.resources)} on "
+            f"{server.implementation} server {server.id}, not on the one {plain} names",
+            where=f"server {server.id} ({server.backend})",
+            fix=f"set {server.env} to the connection URL of that server "
+            "(deployments made by skaal build set it from the program's outputs)",
+            command="skaal plan --explain " + server.resources[0],
+        )
+    return {**env, plain: value}
 
 
 def _store(provider: Provider, spec: ResourceSpec) -> Any:

@@ -51,6 +51,13 @@ function el(tag, cls, text) {
   if (text !== undefined) node.textContent = text;
   return node;
 }
+// Docstring text with `code spans`, nothing else interpreted (textContent
+// only, so a docstring cannot inject markup).
+function prose(tag, cls, text) {
+  const node = el(tag, cls);
+  text.split("`").forEach((part, i) => node.append(i % 2 ? el("code", "", part) : part));
+  return node;
+}
 function resolve(schema, spec) {
   if (schema && schema.$ref) {
     return resolve(spec.components.schemas[schema.$ref.split("/").pop()], spec);
@@ -82,9 +89,11 @@ function operation(path, method, op, spec) {
   const box = el("details");
   const head = el("summary");
   head.append(el("span", "m " + method, method.toUpperCase()), el("span", "path", path),
-              el("span", "sum", op.summary || ""));
+              prose("span", "sum", op.summary || ""));
   const body = el("div", "body");
-  if (op.description) body.append(el("p", "", op.description));
+  for (const para of (op.description || "").split(/\\n\\s*\\n/)) {
+    if (para.trim()) body.append(prose("p", "", para));
+  }
   let input = null;
   if (method === "post") {
     const schema = op.requestBody.content["application/json"].schema;

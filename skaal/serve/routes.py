@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,7 +138,8 @@ def build_endpoint(function: Function) -> Endpoint:
             where=where,
             fix="annotate parameters and the result with JSON-compatible types or pydantic models",
         ) from None
-    doc = inspect.getdoc(fn) or ""
+    # OpenAPI descriptions are CommonMark: reST's ``literal`` becomes `literal`.
+    doc = re.sub(r"``([^`]+)``", r"`\1`", inspect.getdoc(fn) or "")
     summary, _, description = doc.partition("\n\n")
     return Endpoint(
         name=function.name,

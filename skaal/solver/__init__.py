@@ -116,11 +116,13 @@ def solve_problem(
     fresh_total = total_cost(problem, fresh)
     budget = problem.budget_usd_month
     if budget is not None and fresh_total > budget + 1e-9:
-        own = {
+        costs = {
             r.spec.name: next(o.cost for o in r.options if o.backend == fresh.backends[r.spec.name])
             for r in problem.resources
         }
-        raise conflicts.budget(problem, fresh_total, own)
+        fees = {s.backend.name: s.fixed_monthly for s in problem.shared}
+        costs |= {f"{i} (instance fee)": fees[i.split("#")[0]] for i in fresh.instances}
+        raise conflicts.budget(problem, fresh_total, costs)
     kept = kept_backends(problem, previous, pins)
     if kept:
         held = _keep(problem, kept, deadline)

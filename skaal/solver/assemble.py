@@ -206,6 +206,11 @@ def _cheaper_note(context: _Context, res: ResourceOptions, option: Option) -> st
     if limit is not None:
         causes.append(f"max_backends={limit}")
     if cheapest.backend in context.shared:
+        opened = any(i.partition("#")[0] == cheapest.backend for i in context.instances)
+        with_fee = cheapest.cost + context.fees[cheapest.backend]
+        if not opened and with_fee >= option.cost:
+            # not ruled out: dearer once its instance's fixed fee is paid
+            return f"; {cheapest.backend} would cost {_usd(with_fee)} with its instance fee"
         causes.append("shared capacity")
     why = " and ".join(causes) or "the other constraints"
     return f"; {cheapest.backend} ({_usd(cheapest.cost)}) ruled out by {why}"

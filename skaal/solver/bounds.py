@@ -39,7 +39,10 @@ opened backend try every instance count ``n ≤ m_s``: keep the units with the
 best saving per unit of capacity (and, separately, the best absolute saving)
 first-fit into ``n`` instances and move the others to their next-best option
 (dedicated, or a shared backend not yet packed).  The cheapest variant is a
-feasible plan and the upper bound.
+feasible plan and the upper bound.  :func:`lagrangian_start` gives a second
+start for the same packing: the minimiser of ``L(λ)`` at the best
+multipliers, which already prices capacity.  :mod:`.incumbent` then improves
+either plan by local search.
 """
 
 from __future__ import annotations
@@ -54,9 +57,12 @@ from skaal.solver.decompose import DIMENSIONS, Unit, UnitOption
 __all__ = [
     "MAX_ENUMERATED",
     "Bins",
+    "Multipliers",
     "Placement",
     "Shared",
     "first_option",
+    "lagrangian",
+    "lagrangian_start",
     "lower_bound",
     "pack",
     "relaxed",
@@ -226,9 +232,28 @@ def _orders(
 
 def lower_bound(part: Sequence[Unit], shared: Mapping[str, Shared], start: Placement) -> int:
     """``max_λ L(λ)`` (module docstring), rounded up to a whole micro-dollar."""
+    return lagrangian(part, shared, start)[0]
+
+
+Multipliers = dict[tuple[str, int], float]
+
+
+def lagrangian(
+    part: Sequence[Unit],
+    shared: Mapping[str, Shared],
+    start: Placement,
+    *,
+    target: int | None = None,
+    expired: Callable[[], bool] = lambda: False,
+) -> tuple[int, Multipliers]:
+    """``max_λ L(λ)`` rounded up, and the multipliers ``λ`` reaching it.
+
+    The ascent stops early once the bound reaches ``target`` or ``expired()``
+    says time is up (any ``λ`` gives a valid bound, only a weaker one).
+    """
     names = tuple(sorted({o.backend for u in part for o in u.options if o.backend in shared}))
     if len(names) > MAX_ENUMERATED:
-        return 0
+        return 0, {}
     pairs = [
         (s, d)
         for s in names
@@ -236,8 +261,12 @@ def lower_bound(part: Sequence[Unit], shared: Mapping[str, Shared], start: Place
         for d, cap in enumerate(shared[s].capacity)
         if cap is not None and sum(u.usage[d] for u in start[s]) > cap
     ]
-    lam: dict[tuple[str, int], float] = {}
-    evaluate = _dual(part, shared, names)
+    lam: Multipliers = {}
+    dual = _dual(part, shared, names, frozenset(s for s, _ in pairs))
+
+    def evaluate(at: Mapping[tuple[str, int], float]) -> float:
+        return dual(at)[0]
+
     best = evaluate(lam)
     for _ in range(_ROUNDS if pairs else 0):
         for pair in pairs:
@@ -249,9 +278,49 @@ def lower_bound(part: Sequence[Unit], shared: Mapping[str, Shared], start: Place
             if value > best:
                 best = value
                 lam[pair] = arg
+            if (target is not None and _rounded(best) >= target) or expired():
+                return _rounded(best), lam
     if not math.isfinite(best):
+        return 0, {}
+    return _rounded(best), lam
+
+
+def _rounded(bound: float) -> int:
+    """A float bound as whole micro-dollars, rounded up past float error."""
+    if not math.isfinite(bound):
         return 0
-    return max(0, math.ceil(best - 1e-3 - 1e-12 * abs(best)))
+    return max(0, math.ceil(bound - 1e-3 - 1e-12 * abs(bound)))
+
+
+def lagrangian_start(
+    part: Sequence[Unit], shared: Mapping[str, Shared], lam: Mapping[tuple[str, int], float]
+) -> Placement:
+    """The minimiser of ``L(λ)``: the opened set, and each unit on its cheapest adjusted option.
+
+    Capacity is ignored, so the placement may overfill instances; it is a
+    start for :func:`upper_bound`, which packs and spills.
+    """
+    names = tuple(sorted({o.backend for u in part for o in u.options if o.backend in shared}))
+    if len(names) > MAX_ENUMERATED:
+        return {}
+    _, mask = _dual(part, shared, names, frozenset(s for s, _ in lam))(lam)
+    opened = {s for i, s in enumerate(names) if mask >> i & 1}
+    placement: Placement = {}
+    for unit in part:
+        choices = [
+            (
+                o.cost
+                + sum(lam.get((o.backend, d), 0.0) * use for d, use in enumerate(unit.usage)),
+                index,
+                o.backend,
+            )
+            for index, o in enumerate(unit.options)
+            if o.backend not in shared or o.backend in opened
+        ]
+        if not choices:
+            return {}
+        placement.setdefault(min(choices)[2], []).append(unit)
+    return placement
 
 
 def _lambda_max(part: Sequence[Unit], shared: Mapping[str, Shared], pair: tuple[str, int]) -> float:
@@ -287,31 +356,45 @@ def _golden(f: Callable[[float], float], hi: float) -> tuple[float, float]:
 
 
 def _dual(
-    part: Sequence[Unit], shared: Mapping[str, Shared], names: tuple[str, ...]
-) -> Callable[[Mapping[tuple[str, int], float]], float]:
-    """``λ ↦ L(λ)`` for this component, evaluated by patterns (module docstring)."""
+    part: Sequence[Unit],
+    shared: Mapping[str, Shared],
+    names: tuple[str, ...],
+    priced: frozenset[str],
+) -> Callable[[Mapping[tuple[str, int], float]], tuple[float, int]]:
+    """``λ ↦ (L(λ), its minimising opened set as a bit mask)``, by patterns (module docstring).
+
+    ``λ`` may be non-zero only on backends in ``priced``: units with no
+    option there have fixed patterns, summed once.
+    """
     bit = {s: 1 << i for i, s in enumerate(names)}
     subsets = range(1 << len(names))
+    fixed: dict[tuple[str, ...], list[float]] = {}
+    moving: list[tuple[float, list[tuple[int, str]], tuple[int, ...]]] = []
+    for unit in part:
+        dedicated = min((o.cost for o in unit.options if o.backend not in shared), default=math.inf)
+        options = [(o.cost, o.backend) for o in unit.options if o.backend in shared]
+        if any(b in priced for _, b in options):
+            moving.append((dedicated, options, unit.usage))
+        else:
+            _add_pattern(fixed, dedicated, sorted((float(c), b) for c, b in options))
 
-    def evaluate(lam: Mapping[tuple[str, int], float]) -> float:
-        patterns: dict[tuple[str, ...], list[float]] = {}
-        for unit in part:
-            dedicated = math.inf
+    def evaluate(lam: Mapping[tuple[str, int], float]) -> tuple[float, int]:
+        vectors: dict[str, list[float]] = {}
+        for (backend, d), value in lam.items():
+            if value:
+                vectors.setdefault(backend, [0.0] * len(DIMENSIONS))[d] = value
+        patterns = {key: list(sums) for key, sums in fixed.items()}
+        for dedicated, options, usage in moving:
             adjusted: list[tuple[float, str]] = []
-            for option in unit.options:
-                if option.backend not in shared:
-                    dedicated = min(dedicated, option.cost)
-                    continue
-                extra = sum(
-                    lam.get((option.backend, d), 0.0) * use for d, use in enumerate(unit.usage)
-                )
-                adjusted.append((option.cost + extra, option.backend))
+            for cost, backend in options:
+                vector = vectors.get(backend)
+                if vector is None:
+                    adjusted.append((cost, backend))
+                else:
+                    extra = sum(v * u for v, u in zip(vector, usage, strict=True))
+                    adjusted.append((cost + extra, backend))
             adjusted.sort()
-            key = tuple(s for c, s in adjusted if c < dedicated)
-            sums = patterns.setdefault(key, [0.0] * (len(key) + 1))
-            for i, (c, _) in enumerate(adjusted[: len(key)]):
-                sums[i] += c
-            sums[-1] += dedicated
+            _add_pattern(patterns, dedicated, adjusted)
         fees = []
         for s in names:
             spec = shared[s]
@@ -320,7 +403,7 @@ def _dual(
             )
             fees.append(g if g >= 0 else g * spec.max_instances)
         masks = [(tuple(bit[s] for s in key), sums) for key, sums in patterns.items()]
-        best = math.inf
+        best, argmin = math.inf, 0
         for subset in subsets:
             value = sum(fees[i] for i in range(len(names)) if subset >> i & 1)
             for key_bits, sums in masks:
@@ -332,7 +415,21 @@ def _dual(
                     value += sums[-1]
                 if value >= best:
                     break
-            best = min(best, value)
-        return best
+            if value < best:
+                best, argmin = value, subset
+        return best, argmin
 
     return evaluate
+
+
+def _add_pattern(
+    patterns: dict[tuple[str, ...], list[float]],
+    dedicated: float,
+    adjusted: Sequence[tuple[float, str]],
+) -> None:
+    """Add a unit's sorted adjusted shared costs to the sums of its pattern."""
+    key = tuple(s for c, s in adjusted if c < dedicated)
+    sums = patterns.setdefault(key, [0.0] * (len(key) + 1))
+    for i, (c, _) in enumerate(adjusted[: len(key)]):
+        sums[i] += c
+    sums[-1] += dedicated

@@ -161,7 +161,11 @@ def max_backends(problem: Problem, needed: int, forcing: Sequence[str]) -> Unsat
 
 
 def budget(problem: Problem, total: float, costs: Mapping[str, float]) -> UnsatisfiableError:
-    """The cheapest plan costs more than the declared budget."""
+    """The cheapest plan costs more than the declared budget.
+
+    ``costs`` holds each resource's own cost and each shared instance's fee
+    (named ``"<instance> (instance fee)"``), so the listed items explain the total.
+    """
     assert problem.budget_usd_month is not None
     top = sorted(costs.items(), key=lambda item: (-item[1], item[0]))[:_SHOWN]
     listed = ", ".join(f"{name} ${cost:,.2f}" for name, cost in top)

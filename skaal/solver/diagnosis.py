@@ -209,10 +209,9 @@ def format_diagnosis(diagnosis: Diagnosis) -> str:
         else:
             out.append("  no declaration change makes any backend of this catalog fit")
     for conflict in diagnosis.conflicts:
+        # its relaxation is the error's fix line (:func:`unsatisfiable`), said once
         out.append(f"conflict on {conflict.constraint}: {conflict.detail}")
         out.extend(f"  {name} ({location})" for name, location in conflict.declarations)
-        if conflict.relaxation is not None:
-            out.append(f"  fix: {conflict.relaxation}")
     return "\n".join(out)
 
 

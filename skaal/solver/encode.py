@@ -68,6 +68,7 @@ def solve_component(
     timeout_ms: int,
     minimise_backends: bool = False,
     upper: int | None = None,
+    rlimit: int | None = None,
 ) -> Encoded:
     """Optimise one component; see the module docstring for the model.
 
@@ -84,12 +85,15 @@ def solve_component(
     group are ordered (unit ``j+1`` sits at a position — option, instance —
     no earlier than unit ``j``), which removes their permutations.
     """
-    opt = z3.Optimize()
+    ctx = z3.Context()  # a fresh context: no state carried between calls, same answer each time
+    opt = z3.Optimize(ctx=ctx)
     opt.set("timeout", max(1, timeout_ms))
+    if rlimit is not None:
+        opt.set("rlimit", rlimit)  # a deterministic work budget, unlike the timeout
     backends = sorted({o.backend for g in groups for o in g.options})
-    used = {b: z3.Bool(f"used:{b}") for b in backends}
+    used = {b: z3.Bool(f"used:{b}", ctx) for b in backends}
     opened = {
-        s: [z3.Bool(f"open:{s}:{i}") for i in range(shared[s].max_instances)]
+        s: [z3.Bool(f"open:{s}:{i}", ctx) for i in range(shared[s].max_instances)]
         for s in backends
         if s in shared
     }
@@ -109,7 +113,7 @@ def solve_component(
             for option in group.options:
                 slots = range(len(opened[option.backend])) if option.backend in opened else [-1]
                 for i in slots:
-                    var = z3.Bool(f"x:{gi}:{ui}:{option.backend}:{i}")
+                    var = z3.Bool(f"x:{gi}:{ui}:{option.backend}:{i}", ctx)
                     row.append((option.backend, i, var))
                     if option.cost > base and not minimise_backends:
                         opt.add_soft(z3.Not(var), option.cost - base)
@@ -137,7 +141,7 @@ def solve_component(
     if max_backends is not None:
         _track(opt, z3.PbLe([(u, 1) for u in used.values()], max_backends), "max_backends")
     if upper is not None and not minimise_backends:
-        opt.add(_at_most(objective, upper - shift - 1))
+        opt.add(_at_most(objective, upper - shift - 1, ctx))
     if minimise_backends:
         for flag in used.values():
             opt.add_soft(z3.Not(flag), 1)
@@ -179,12 +183,12 @@ def _ordered(
         opt.add(z3.Implies(var, z3.Or([v for _, _, v in before[: p + 1]])))
 
 
-def _at_most(terms: Sequence[tuple[z3.BoolRef, int]], bound: int) -> z3.BoolRef:
+def _at_most(terms: Sequence[tuple[z3.BoolRef, int]], bound: int, ctx: z3.Context) -> z3.BoolRef:
     """``Σ w·v ≤ bound`` relaxed to fit machine ints (weights and bound rounded down)."""
     if bound < 0:
-        return z3.BoolVal(False)
+        return z3.BoolVal(False, ctx)
     if not terms:
-        return z3.BoolVal(True)
+        return z3.BoolVal(True, ctx)
     largest = max([bound, *(w for _, w in terms)])
     factor = 1 if largest < _PB_LIMIT else -(-largest // _PB_LIMIT) + 1
     return z3.PbLe([(v, w // factor) for v, w in terms], bound // factor)

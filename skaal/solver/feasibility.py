@@ -37,6 +37,11 @@ Index fields        have ``secondary_index`` (collections)
 ordered=True        have ``fifo`` (queues)
 max_attempts        have ``dead_letter`` (queues)
 schedule / http     have ``schedule`` / ``http`` (functions)
+trigger             for a queue with a consumer or a topic with a subscriber:
+                    be an implementation that can start *every* backend the
+                    consuming function may land on (``Registry.triggers``: an
+                    AWS Lambda is started by SQS or SNS only; local and Cloud
+                    Run consumers poll anything)
 size, rates,        stay within ``limits.*`` per resource (workload defaults
 memory, timeout     apply: see :mod:`skaal.solver.cost`), and for a shared
                     backend within ONE instance's ``shared`` capacity
@@ -64,7 +69,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Final
 
@@ -132,7 +137,8 @@ def _build(
     for spec in blueprint.resources:
         load, options, rejected = filt.result(spec, pins)
         resources.append(ResourceOptions(spec, load, options, rejected))
-    used = filt.used()
+    _restrict_to_triggers(resources, catalog, registry)
+    used = filt.used()  # may keep a backend a trigger rule dropped: harmless, unused
     shared = tuple(
         SharedBackend(
             backend=b,
@@ -157,6 +163,54 @@ def _build(
         budget_usd_month=blueprint.budget_usd_month,
         max_backends=blueprint.max_backends,
     )
+
+
+def _restrict_to_triggers(
+    resources: list[ResourceOptions], catalog: Catalog, registry: Registry
+) -> None:
+    """Drop the queue/topic options that cannot start their consumer (in place).
+
+    A source must be able to start every backend its consumer may land on,
+    so no combination the optimiser picks is left without a trigger.
+    """
+    index = {r.spec.name: i for i, r in enumerate(resources)}
+    implementation = {b.name: b.implementation for b in catalog.backends}
+    rank = {b.name: i for i, b in enumerate(catalog.backends)}
+    for consumer in [r for r in resources if r.spec.consumes or r.spec.subscribes]:
+        at = index.get(consumer.spec.consumes or consumer.spec.subscribes or "")
+        if at is None:
+            continue
+        source = resources[at]
+        for started in sorted({implementation[o.backend] for o in consumer.options}):
+            allowed = registry.triggers(started, source.spec.kind)
+            if allowed is None:
+                continue
+            dropped = [o for o in source.options if implementation[o.backend] not in allowed]
+            if not dropped:
+                continue
+            asked = f"{' or '.join(sorted(allowed)) or 'nothing'} (what starts {started})"
+            rows = [
+                (
+                    o.backend,
+                    (
+                        Rejection(
+                            o.backend,
+                            "trigger",
+                            asked,
+                            f"{implementation[o.backend]}, which cannot start "
+                            f"{consumer.spec.name} on {started}",
+                            None,
+                        ),
+                    ),
+                )
+                for o in dropped
+            ]
+            source = replace(
+                source,
+                options=tuple(o for o in source.options if o not in dropped),
+                rejections=tuple(sorted((*source.rejections, *rows), key=lambda row: rank[row[0]])),
+            )
+        resources[at] = source
 
 
 def _validate_pins(blueprint: Blueprint, catalog: Catalog, pins: Mapping[str, str]) -> None:

@@ -24,7 +24,9 @@ Search: a depth-first include/exclude tree over ``B`` with state (``chosen``,
   costs keep the first set found, and the search order is fixed (sorted
   names), so the choice is deterministic.
 
-Leaves are first solved without z3 (bounds only).  Leaves not proven whose
+Leaves are first solved without z3 (bounds only), each stopping as soon as
+its lower bound reaches the best cost so far (``cutoff`` of
+:func:`~skaal.solver.optimise.solve_units`).  Leaves not proven whose
 lower bound is still below the best cost are then solved exactly, best bound
 first, within the time left; the result is proven when every leaf's lower
 bound reaches the best cost.
@@ -71,7 +73,7 @@ def best_within(
         needed = fewest_backends(all_units)
         raise conflicts.max_backends(problem, needed, _forcing(all_units))
     best_set, best = search.best
-    floor = min(best.lower, search.cut)
+    floor = search.cut  # every unproven leaf, the search's best included, is in open_leaves
     for lower, _, subset in sorted(search.open_leaves):
         if lower >= best.cost:
             continue
@@ -162,7 +164,12 @@ class _Search:
         self.seen.add(subset)
         try:
             found = solve_units(
-                _restrict(self.units, subset), self.shared, self.deadline, self.problem, exact=False
+                _restrict(self.units, subset),
+                self.shared,
+                self.deadline,
+                self.problem,
+                exact=False,
+                cutoff=None if self.best is None else self.best[1].cost,
             )
         except UnsatisfiableError as exc:
             self.error = exc

@@ -10,7 +10,6 @@ transformation, since the mocks do not receive options).
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
 from typing import Any
 
 import pulumi
@@ -20,7 +19,6 @@ from skaal.build.model import ArtifactSet, BuildContext
 from skaal.build.targets.gcp import build_gcp
 from skaal.catalog.loader import load_catalog
 from skaal.cli.app_ref import load_app
-from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver import solve
 from tests.build._pulumi import ROOT, Recorded, Run, capture_options, example_context
 
@@ -83,27 +81,11 @@ CONFIG = {
 }
 
 
-#: The default registry, plus Pub/Sub serving queues.  The gcp builder can
-#: target Pub/Sub queues (a push subscription to the worker service, with a
-#: dead-letter topic), but the runtime does not serve queues on Pub/Sub, so the
-#: default registry never plans one; these builder tests plan with this
-#: registry to keep that generated code exercised.
-PUBSUB_QUEUES = Registry.of(
-    [
-        *(impl for name, impl in DEFAULT_REGISTRY.implementations.items() if name != "pubsub"),
-        replace(
-            DEFAULT_REGISTRY.implementations["pubsub"],
-            kinds=frozenset({"queue", "topic"}),
-        ),
-    ]
-)
-
-
 def build_example(
-    example: str, *, pins: dict[str, str] | None = None, registry: Registry = PUBSUB_QUEUES
+    example: str, *, pins: dict[str, str] | None = None
 ) -> tuple[BuildContext, ArtifactSet]:
     """Plan ``example`` on the gcp catalog (in memory) and build its gcp artifact set."""
     app = load_app(f"examples/{example}/app.py:app", cwd=ROOT)
-    plan = solve(app.blueprint(), load_catalog("gcp"), pins=pins or {}, registry=registry)
+    plan = solve(app.blueprint(), load_catalog("gcp"), pins=pins or {})
     context = example_context(example, app.blueprint(), plan, "gcp")
     return context, build_gcp(context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -472,3 +473,63 @@ def test_a_cache_gets_elasticache_in_the_private_network(tmp_path: Path) -> None
         assert url == f"rediss://{cache.outputs['primaryEndpointAddress']}:6379/0"
         assert created.inputs["vpcConfig"]["securityGroupIds"] == ["functions-id"]
     assert not run.of_type("aws:rds/instance:Instance")
+
+
+@pytest.mark.parametrize(
+    ("pins", "message"),
+    [
+        ({"Events": "elasticache-redis"}, "audit subscribes to topic Events, which the plan"),
+        ({"Jobs": "rds-postgres"}, "work consumes queue Jobs, which the plan puts on rds-postgres"),
+    ],
+)
+def test_a_trigger_no_lambda_can_read_is_refused_with_its_pin(
+    pins: dict[str, str], message: str
+) -> None:
+    # The planner keeps consumed queues on SQS and subscribed topics on SNS on
+    # aws (the registry's triggered_by); a plan made without that rule (another
+    # registry, a hand-edited lock) is still refused here, naming the pin to use.
+    from skaal import App, Queue, Topic
+    from skaal.build.model import BuildContext
+    from skaal.build.targets.aws import build_aws
+    from skaal.catalog.loader import load_catalog
+    from skaal.errors import BuildError
+    from skaal.registry import DEFAULT_REGISTRY, Registry
+    from skaal.solver import solve
+
+    untriggered = Registry.of(
+        dataclasses.replace(impl, triggered_by=None)
+        for impl in DEFAULT_REGISTRY.implementations.values()
+    )
+
+    app = App("triggers")
+
+    @app.topic(durability="ephemeral")
+    class Events(Topic[str]): ...
+
+    @app.subscriber(Events)
+    async def audit(event: str) -> None: ...
+
+    @app.queue(durability="persistent")
+    class Jobs(Queue[str]): ...
+
+    @app.consumer(Jobs)
+    async def work(job: str) -> None: ...
+
+    plan = solve(app.blueprint(), load_catalog("aws"), pins=pins, registry=untriggered)
+    context = BuildContext(
+        blueprint=app.blueprint(),
+        plan=plan,
+        app_ref="triggers:app",
+        target="aws",
+        skaal_version="0.0.0",
+        versions=lambda name: "1.0",
+    )
+    with pytest.raises(BuildError) as caught:
+        build_aws(context)
+    rendered = caught.value.render()
+    assert message in rendered
+    (source,) = pins
+    assert f"--pin {source}=" in rendered
+    # without the pin the plan uses SNS and SQS, and builds
+    unpinned = solve(app.blueprint(), load_catalog("aws"))
+    assert build_aws(dataclasses.replace(context, plan=unpinned)).paths()

@@ -27,10 +27,10 @@ from skaal.build.wiring import (
     CONNECTION_ENV,
     DATA_DIR_ENV,
     binding_name,
-    connection_env,
     env_token,
     physical_name,
     resource_env,
+    servers,
     wire,
 )
 from skaal.build.writer import DryRunWriter, FileWriter, write_file
@@ -201,31 +201,66 @@ def test_wiring_of_a_plan() -> None:
     assert wiring.resource("Carts").connection_env is None
     assert wiring.connection_envs() == ("SKAAL_REDIS_URL",)
     assert "SKAAL_AWS_NAME_PREFIX" not in wire(plan).env()
+    assert wiring.resource("Cache").server == "redis#1"
+    assert wiring.resource("Carts").server is None
     with pytest.raises(KeyError):
         wiring.resource("Nope")
     with pytest.raises(KeyError):
-        connection_env(binding("Carts", "map", "dynamodb"))
+        wiring.server("Carts")
 
 
-def test_a_plan_with_two_servers_of_one_implementation_is_refused() -> None:
-    # One SKAAL_POSTGRES_DSN cannot reach two servers: wiring both would send
-    # one resource's data to the other's database, so the build refuses.
+def test_every_server_of_a_plan_gets_its_own_variable() -> None:
+    # Two PostgreSQL instances (a second one opened, or two catalog backends of
+    # one implementation): the first keeps the plain variable, the others get
+    # one named after their instance, in instance-number order.
     plan = make_plan(
         binding("Orders", "collection", "postgres", instance="rds-postgres#1"),
-        binding("Ledger", "map", "postgres", instance="rds-postgres#2"),
+        binding("Ledger", "map", "postgres", instance="rds-postgres#10"),
+        binding("Audit", "map", "postgres", instance="rds-postgres#2"),
+        binding("Stock", "map", "postgres", instance="rds-postgres#2"),
         binding("Cache", "map", "redis", instance="redis#1"),
+        binding("Carts", "map", "dynamodb"),
     )
-    with pytest.raises(BuildError, match="on 2 servers") as caught:
-        wire(plan)
-    message = caught.value.render()
-    assert "rds-postgres#1: Orders" in message
-    assert "rds-postgres#2: Ledger" in message
-    assert "SKAAL_POSTGRES_DSN" in message
-    one_server = make_plan(
-        binding("Orders", "collection", "postgres", instance="rds-postgres#1"),
-        binding("Ledger", "map", "postgres", instance="rds-postgres#1"),
+    found = {s.id: (s.env, s.primary, s.resources) for s in servers(plan)}
+    assert found == {
+        "rds-postgres#1": ("SKAAL_POSTGRES_DSN", True, ("Orders",)),
+        "rds-postgres#2": ("SKAAL_POSTGRES_DSN_RDS_POSTGRES_2", False, ("Audit", "Stock")),
+        "rds-postgres#10": ("SKAAL_POSTGRES_DSN_RDS_POSTGRES_10", False, ("Ledger",)),
+        "redis#1": ("SKAAL_REDIS_URL", True, ("Cache",)),
+    }
+    wiring = wire(plan)
+    assert wiring.resource("Stock").connection_env == "SKAAL_POSTGRES_DSN_RDS_POSTGRES_2"
+    assert wiring.resource("Ledger").server == "rds-postgres#10"
+    assert wiring.connection_envs() == (
+        "SKAAL_POSTGRES_DSN",
+        "SKAAL_POSTGRES_DSN_RDS_POSTGRES_10",
+        "SKAAL_POSTGRES_DSN_RDS_POSTGRES_2",
+        "SKAAL_REDIS_URL",
     )
-    assert wire(one_server).connection_envs() == ("SKAAL_POSTGRES_DSN",)
+
+
+def test_a_dedicated_server_backend_gives_each_resource_its_own_server() -> None:
+    # Without a shared instance, each resource is the only one on its server.
+    plan = make_plan(
+        binding("B", "map", "redis"),
+        binding("A", "map", "redis"),
+    )
+    assert [(s.id, s.env) for s in servers(plan)] == [
+        ("A", "SKAAL_REDIS_URL"),
+        ("B", "SKAAL_REDIS_URL_B"),
+    ]
+
+
+def test_server_ids_that_fold_alike_get_distinct_variables() -> None:
+    plan = make_plan(
+        binding("A", "map", "redis", instance="cache#1"),
+        binding("B", "map", "redis", instance="x-y#1"),
+        binding("C", "map", "redis", instance="x.y#1"),
+    )
+    variables = [s.env for s in servers(plan)]
+    assert variables[0] == "SKAAL_REDIS_URL"
+    assert len(set(variables)) == 3
+    assert all(v.startswith("SKAAL_REDIS_URL_X_Y_1_") for v in variables[1:])
 
 
 @pytest.mark.parametrize(("implementation", "variable"), sorted(CONNECTION_ENV.items()))

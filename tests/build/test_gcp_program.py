@@ -5,17 +5,18 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from skaal import App, Collection, Every, Index, Map, Topic
+from skaal import App, Collection, Every, Index, Map, Queue, Topic
 from skaal.blueprint.model import ScheduleSpec
 from skaal.build.targets.gcp_program import (
     max_delivery_attempts,
     render_program,
     scheduler_cron,
 )
-from skaal.build.wiring import connection_env, wire
+from skaal.build.wiring import wire
 from skaal.catalog.loader import load_catalog
 from skaal.errors import BuildError
 from skaal.runtime.backends.gcp_common import gcp_name
+from skaal.runtime.backends.pubsub_queue import queue_names
 from skaal.solver import solve
 from tests.build.gcp_mocks import CONFIG, PROJECT, PROJECT_NUMBER, Run, build_example, run_program
 
@@ -56,8 +57,9 @@ def test_jobs_creates_cloud_run_scheduler_pubsub_firestore_and_secret(jobs: Run)
     types = sorted(r.type for r in jobs.resources)
     assert types.count(SERVICE) == 2
     assert types.count("gcp:cloudscheduler/job:Job") == 1
-    assert types.count("gcp:pubsub/topic:Topic") == 2  # the queue and its dead letters
-    assert types.count("gcp:pubsub/subscription:Subscription") == 2
+    # the queue, its delayed messages and its dead letters
+    assert types.count("gcp:pubsub/topic:Topic") == 3
+    assert types.count("gcp:pubsub/subscription:Subscription") == 3
     assert types.count("gcp:firestore/database:Database") == 1
     assert types.count("gcp:secretmanager/secret:Secret") == 1
     assert types.count("gcp:serviceaccount/account:Account") == 2
@@ -86,6 +88,7 @@ def test_jobs_queue_pushes_to_its_consumer_with_a_dead_letter_policy(jobs: Run) 
     sub = jobs.named("Work-subscription").inputs
     assert sub["topic"] == "Work-topic-id"
     assert sub["pushConfig"]["pushEndpoint"].endswith("/_skaal/push/run_job")
+    assert sub["retryPolicy"] == {"minimumBackoff": "10s", "maximumBackoff": "600s"}
     assert sub["deadLetterPolicy"] == {
         "deadLetterTopic": "Work-dead-topic-id",
         "maxDeliveryAttempts": 5,  # Work declares 3; Pub/Sub's floor is 5
@@ -94,13 +97,61 @@ def test_jobs_queue_pushes_to_its_consumer_with_a_dead_letter_policy(jobs: Run) 
     assert jobs.named("Work-dead-letter-publisher").inputs["member"] == agent
     assert jobs.named("Work-dead-letter-forwarder").inputs["member"] == agent
     assert jobs.named("Work-dead-letters").inputs["topic"] == "Work-dead-topic-id"
+    delayed = jobs.named("Work-delayed").inputs
+    assert delayed["topic"] == "Work-delayed-topic-id"
+    assert delayed["pushConfig"]["pushEndpoint"].endswith("/_skaal/promote/run_job")
+
+
+def test_queue_names_are_the_ones_the_runtime_uses(jobs: Run) -> None:
+    names = queue_names(gcp_name("jobs", "Work"))
+    for logical, name in (
+        ("Work-topic", names.queue),
+        ("Work-subscription", names.queue),
+        ("Work-delayed-topic", names.delayed),
+        ("Work-delayed", names.delayed),
+        ("Work-dead-topic", names.dead),
+        ("Work-dead-letters", names.dead),
+    ):
+        assert jobs.named(logical).inputs["name"] == name, logical
+
+
+def test_a_queue_without_consumer_is_pulled_by_the_runtime_with_its_back_off() -> None:
+    app = App("pulls")
+
+    @app.queue(max_attempts=8)
+    class Chores(Queue[str]):
+        pass
+
+    blueprint = app.blueprint()
+    plan = solve(blueprint, load_catalog("gcp"))
+    assert plan.binding("Chores").implementation == "pubsub"
+    run = run_program(render_program(blueprint, plan), CONFIG)
+    sub = run.named("Chores-subscription").inputs
+    assert "pushConfig" not in sub
+    assert "retryPolicy" not in sub
+    assert sub["deadLetterPolicy"]["maxDeliveryAttempts"] == 8
+    assert "pushConfig" not in run.named("Chores-delayed").inputs
+    runtime = f"serviceAccount:pulls-run@{PROJECT}.iam.gserviceaccount.com"
+    for grant in ("Chores-receive", "Chores-promote", "Chores-read-dead-letters"):
+        assert run.named(grant).inputs["member"] == runtime
+        assert run.named(grant).inputs["role"] == "roles/pubsub.subscriber"
+    for grant in ("Chores-publish", "Chores-delay", "Chores-publish-dead-letters"):
+        assert run.named(grant).inputs["role"] == "roles/pubsub.publisher"
 
 
 def test_stateful_resources_are_protected_and_retained(jobs: Run, shop: Run) -> None:
     for run, names in (
         (
             jobs,
-            ["firestore", "Work-topic", "Work-dead-topic", "Work-subscription", "WEBHOOK_TOKEN"],
+            [
+                "firestore",
+                "Work-topic",
+                "Work-dead-topic",
+                "Work-delayed-topic",
+                "Work-subscription",
+                "Work-delayed",
+                "WEBHOOK_TOKEN",
+            ],
         ),
         (shop, ["catalog.Images", "cloudsql-postgres#1", "cloudsql-postgres#1-database"]),
     ):
@@ -187,7 +238,8 @@ def test_shop_reaches_cloud_sql_through_the_cloud_run_connection(shop: Run) -> N
     ]
     env = _env(shop.named("web").inputs)
     context, _ = build_example("shop")
-    variable = connection_env(context.plan.binding("cart.Carts"))
+    variable = wire(context.plan).resource("cart.Carts").connection_env
+    assert variable is not None
     assert env[variable] == {
         "secretKeyRef": {"secret": "shop-cloudsql-postgres-1-url", "version": "latest"}
     }
@@ -259,7 +311,7 @@ def test_firestore_indexes_memorystore_and_topic_subscribers() -> None:
     worker = run.named("worker").inputs["template"]
     assert worker["vpcAccess"] == {"connector": "vpc-connector-id", "egress": "PRIVATE_RANGES_ONLY"}
     env = _env(run.named("worker").inputs)
-    assert env[connection_env(plan.binding("Sessions"))] == "redis://10.0.0.3:6379"
+    assert env[str(wire(plan).resource("Sessions").connection_env)] == "redis://10.0.0.3:6379"
     push = run.named("audit-subscription").inputs
     assert push["pushConfig"]["pushEndpoint"].endswith("/_skaal/push/audit")
     assert run.named("sweep-schedule").inputs["schedule"] == "*/15 * * * *"

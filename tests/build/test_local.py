@@ -17,6 +17,7 @@ import runpy
 import shutil
 import subprocess
 import sys
+import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ import pytest
 import yaml
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
+from skaal import App, Map
 from skaal.build import build_artifacts
 from skaal.build.inputs import load_context
 from skaal.build.launch import LocalArtifact
@@ -38,10 +40,13 @@ from skaal.build.targets.local import build_local, project_name
 from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.build.writer import FileWriter
 from skaal.catalog import catalog_for_target
+from skaal.catalog.loader import load_catalog
 from skaal.errors import BuildError, SkaalRuntimeError
 from skaal.pipeline import FileLockStore, plan_blueprint
+from skaal.solver import solve
 from tests._server import free_port, serve_process
 from tests.build._pulumi import LoopOwningMonitor
+from tests.build.awkward_catalogs import awkward
 
 ROOT = Path(__file__).resolve().parents[2]
 VERSIONS = {"pulumi": "3.0.0", "starlette": "1.0.0", "uvicorn": "0.30.0"}
@@ -298,12 +303,41 @@ def test_the_pulumi_program_records_the_wiring_the_app_reads(built: Built) -> No
     inputs = recorder.resources[0][2]
     assert inputs["env"] == expected_env
     assert inputs["bindings"] == {"Counters": "sqlite", "increment": "process", "read": "process"}
+    assert inputs["servers"] == {}
     assert outputs == {
         "data_dir": "data",
         "env": expected_env,
         "plan_hash": plan.content_hash(),
+        "servers": {},
         "url": "http://127.0.0.1:9123",
     }
+
+
+def test_the_pulumi_program_records_every_server_and_its_variable(tmp_path: Path) -> None:
+    # A local catalog whose Redis holds one resource per server: two maps on it
+    # are two servers, each read from its own variable.
+    app = App("pair")
+    for name in ("First", "Second"):
+        app.storage(backend="redis", durability="ephemeral")(
+            types.new_class(name, (Map[str, str],))
+        )
+    plan = solve(app.blueprint(), awkward(load_catalog("local-servers")))
+    context = BuildContext(
+        blueprint=app.blueprint(),
+        plan=plan,
+        app_ref="app:app",
+        target="local",
+        skaal_version="0.0.0",
+        versions=lambda name: "1.0",
+    )
+    folder = FileWriter(tmp_path / "artifacts").write(build_local(context)).folder
+    recorder, outputs = run_program(folder, stack_config(folder))
+    expected = {
+        "redis#1": {"env": "SKAAL_REDIS_URL", "kind": "redis", "resources": ["First"]},
+        "redis#2": {"env": "SKAAL_REDIS_URL_REDIS_2", "kind": "redis", "resources": ["Second"]},
+    }
+    assert recorder.resources[0][2]["servers"] == expected
+    assert outputs["servers"] == expected
 
 
 def test_the_pulumi_program_refuses_a_lock_it_was_not_built_for(

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from skaal.cli.main import cli
 from skaal.cli.plan import parse_pins
-from skaal.cli.render import money, render_diff, render_plan
+from skaal.cli.render import make_console, money, render_diff, render_plan
 from skaal.errors import UsageError
 from skaal.plan.diff import diff_plans
 from skaal.plan.lock import read_lock
@@ -491,6 +491,15 @@ def test_render_plan_shows_instances_savings_and_escapes_markup() -> None:
     assert "total $12.50/month" in text
     assert "best found" in text
     assert "--reoptimize would save $3.00/month" in text
+
+
+def test_make_console_prints_emoji_codes_as_text() -> None:
+    buffer = io.StringIO()
+    render_plan(make_console(file=buffer), _render_plan(_binding("Carts", "sqlite", 1.0)))
+    assert "[cheapest] for Carts" in buffer.getvalue()
+    buffer = io.StringIO()
+    make_console(file=buffer).print("backend :cloud: ready")
+    assert buffer.getvalue() == "backend :cloud: ready\n"
 
 
 def test_render_diff_lines() -> None:

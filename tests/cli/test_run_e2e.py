@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests._server import ROOT, copy_example, eventually, needs_backends, skaal_run
+from tests._server import ROOT, copy_example, eventually, free_port, needs_backends, skaal_run
 
 pytestmark = [needs_backends, pytest.mark.slow]
 
@@ -125,7 +125,10 @@ def test_missing_secret_fails_startup_naming_it(tmp_path: Path) -> None:
     project = copy_example("jobs", tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "WEBHOOK_TOKEN"}
     result = subprocess.run(
-        [sys.executable, "-c", "from skaal.cli.main import main; main()", "run", "app.py"],
+        [
+            *(sys.executable, "-c", "from skaal.cli.main import main; main()"),
+            *("run", "app.py", "--port", str(free_port())),
+        ],
         cwd=project,
         env={**env, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -283,5 +286,7 @@ def test_docs_page_renders_every_operation_in_a_browser(tmp_path: Path) -> None:
         dom = _chromium(budget, "--dump-dom", url).stdout
         _chromium(budget, f"--screenshot={shot}", "--window-size=1000,700", url)
     assert sorted(_parse(dom).paths) == ["/fn/increment", "/fn/read"]
+    # docstrings' ``literals`` are shown as code, not as backticks
+    assert '<span class="sum">Add <code>by</code> to the counter <code>name</code>' in dom
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 5_000  # a blank page compresses to far less

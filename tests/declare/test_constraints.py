@@ -161,22 +161,34 @@ def test_constraint_is_rejected_for_kinds_that_do_not_accept_it(name: str, kind:
 
 
 @pytest.mark.parametrize(
-    ("decorator", "kind"),
+    ("decorator", "kinds"),
     [
-        ("storage", "map"),
-        ("storage", "collection"),
-        ("blob", "blob"),
-        ("queue", "queue"),
-        ("topic", "topic"),
-        ("function", "function"),
+        ("storage", ("map", "collection")),
+        ("blob", ("blob",)),
+        ("queue", ("queue",)),
+        ("topic", ("topic",)),
+        ("function", ("function",)),
     ],
 )
-def test_decorator_keywords_match_the_constraint_table(decorator: str, kind: Kind) -> None:
+def test_decorator_keywords_match_the_constraint_table(
+    decorator: str, kinds: tuple[Kind, ...]
+) -> None:
     params = inspect.signature(getattr(App("demo"), decorator)).parameters
     keywords = {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
     keywords -= {"secrets", "http"}
-    assert keywords == {n for n, c in CONSTRAINTS.items() if kind in c.kinds}
+    assert keywords == {n for n, c in CONSTRAINTS.items() if set(kinds) & c.kinds}
     assert all(params[n].default is UNSET for n in keywords)
+
+
+def test_a_collection_cannot_expire_its_documents() -> None:
+    app = App("demo")
+    with pytest.raises(DeclarationError) as caught:
+
+        @app.storage(ttl="30d")
+        class Sessions(Collection[Cart]): ...
+
+    assert "constraint 'ttl' does not apply to a collection" in str(caught.value)
+    assert "fix: remove it; a collection accepts: access," in str(caught.value)
 
 
 def test_schedule_keywords_are_the_function_constraints_without_a_rate() -> None:
@@ -338,3 +350,15 @@ def test_schedule_rejects_invocations() -> None:
     text = str(info.value)
     assert f"{__file__}:{line}" in text
     assert "@app.schedule does not take invocations=" in text
+
+
+@pytest.mark.parametrize("decorator", ["storage", "blob", "queue", "topic", "function"])
+def test_a_decorator_used_without_parentheses_says_so(decorator: str) -> None:
+    app = App("demo")
+    line = lineno() + 2
+    with pytest.raises(DeclarationError) as caught:
+        getattr(app, decorator)(Cart)
+    assert str(caught.value) == (
+        f"{__file__}:{line}: @app.{decorator} is used without parentheses on class Cart\n"
+        f"  fix: write @app.{decorator}() (with parentheses, even without constraints)"
+    )

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from skaal.deploy.request import backend_url, default_stack, deploy_request, lock_plan_hash
+from skaal.deploy.request import (
+    backend_url,
+    default_stack,
+    deploy_request,
+    lock_plan_hash,
+    require_passphrase,
+)
 from skaal.errors import DeployError, UsageError
 from tests.deploy.fakes import PLAN_HASH, built_project
 
@@ -68,11 +74,15 @@ def test_bad_options_are_usage_errors(
 
 
 def test_self_managed_backend_needs_a_passphrase(tmp_path: Path) -> None:
+    request = _request(built_project(tmp_path), environ={})  # checked later, apart
     with pytest.raises(DeployError, match="passphrase") as info:
-        _request(built_project(tmp_path), environ={})
+        require_passphrase(request, {})
     assert "PULUMI_CONFIG_PASSPHRASE" in (info.value.fix or "")
+    require_passphrase(request, ENV)
+    require_passphrase(request, {"PULUMI_CONFIG_PASSPHRASE_FILE": "/run/secrets/pulumi"})
     cloud = _request(tmp_path, environ={}, backend="https://api.pulumi.com")
     assert cloud.ref.backend_url == "https://api.pulumi.com"
+    require_passphrase(cloud, {})  # Pulumi Cloud keeps the secrets itself
 
 
 def test_backend_urls(tmp_path: Path) -> None:

@@ -1,4 +1,10 @@
-"""Every example imports, builds a blueprint and plans on every bundled target."""
+"""Every example imports, builds a blueprint and plans on every bundled catalog.
+
+Each example is planned on ``local``, ``local-servers``, ``aws`` and ``gcp``;
+the backends its README promises for its headline resource are asserted, so a
+catalog or solver change that moves them fails here and the README is
+updated with it.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from skaal import App
+from skaal import App, Map
 from skaal.cli.app_ref import load_app
+from skaal.errors import UnsatisfiableError
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/app.py"))
-TARGETS = ("local", "aws", "gcp")
+CATALOGS = ("local", "local-servers", "aws", "gcp")
 
 
 def load(example: str) -> App:
@@ -30,9 +37,28 @@ def solver() -> Callable[..., Any]:
 
 
 def test_examples_are_found() -> None:
-    assert EXAMPLES == ["counter", "file_upload", "hello", "jobs", "shop", "todo_api"]
+    assert EXAMPLES == [
+        "counter",
+        "file_upload",
+        "hello",
+        "jobs",
+        "session_cache",
+        "shop",
+        "todo_api",
+    ]
     for example in EXAMPLES:
         assert (ROOT / "examples" / example / "README.md").is_file()
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_readme_gives_the_commands_to_plan_run_and_build(example: str) -> None:
+    readme = (ROOT / "examples" / example / "README.md").read_text()
+    ref = f"examples/{example}/app.py"
+    for catalog in ("--target local", "--catalog local-servers", "--target aws", "--target gcp"):
+        assert f"skaal plan {ref}:app {catalog}" in readme
+    assert f"skaal run {ref}" in readme
+    assert f"skaal build {ref}:app --target" in readme
+    assert "curl -X POST localhost:8000/fn/" in readme
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -58,30 +84,83 @@ def test_shop_declares_what_its_readme_describes() -> None:
     assert blueprint.budget_usd_month is not None
 
 
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("catalog", CATALOGS)
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_example_plans_on_every_target(example: str, target: str) -> None:
+def test_example_plans_on_every_catalog(example: str, catalog: str) -> None:
     solve = solver()
-    from skaal.catalog import catalog_for_target
+    from skaal.catalog import load_catalog
 
     blueprint = load(example).blueprint()
-    plan = solve(blueprint, catalog_for_target(target))
+    plan = solve(blueprint, load_catalog(catalog))
     assert plan.app == example.replace("_", "-")
     assert {b.resource for b in plan.bindings} == {r.name for r in blueprint.resources}
     if blueprint.budget_usd_month is not None:
         assert plan.total_monthly_cost <= blueprint.budget_usd_month
 
 
-def test_shop_fits_its_budget_on_aws_only_by_sharing_an_instance() -> None:
+#: The backend each README promises for the example's headline resource.
+PROMISED = {
+    ("hello", "Counters"): {
+        "local": "sqlite",
+        "local-servers": "sqlite",
+        "aws": "dynamodb",
+        "gcp": "firestore",
+    },
+    ("session_cache", "Sessions"): {
+        "local": "memory",
+        "local-servers": "memory",
+        "aws": "elasticache-redis",
+        "gcp": "memorystore-redis",
+    },
+}
+
+
+@pytest.mark.parametrize("catalog", CATALOGS)
+@pytest.mark.parametrize(("example", "resource"), sorted(PROMISED))
+def test_example_lands_where_its_readme_says(example: str, resource: str, catalog: str) -> None:
     solve = solver()
-    from skaal.catalog import catalog_for_target
+    from skaal.catalog import load_catalog
+
+    plan = solve(load(example).blueprint(), load_catalog(catalog))
+    bindings = {b.resource: b.backend for b in plan.bindings}
+    assert bindings[resource] == PROMISED[(example, resource)][catalog]
+    readme = (ROOT / "examples" / example / "README.md").read_text()
+    assert f"`{bindings[resource]}`" in readme
+
+
+def test_session_cache_needs_a_sub_millisecond_backend_on_aws() -> None:
+    """Declaring more than one cache node holds makes AWS unsatisfiable, as the README says."""
+    solve = solver()
+    from skaal.catalog import load_catalog
+
+    source = (ROOT / "examples" / "session_cache" / "app.py").read_text()
+    assert 'size="200MB"' in source
+    bigger = App("session-cache")
+
+    @bigger.storage(read_latency="< 1ms", durability="ephemeral", ttl="30m", size="2GB")
+    class Sessions(Map[str, str]): ...
+
+    with pytest.raises(UnsatisfiableError, match="Sessions"):
+        solve(bigger.blueprint(), load_catalog("aws"))
+
+
+@pytest.mark.parametrize("catalog", ["aws", "gcp"])
+def test_shop_fits_its_budget_only_by_sharing_an_instance(catalog: str) -> None:
+    solve = solver()
+    from skaal.catalog import load_catalog
 
     blueprint = load("shop").blueprint()
-    plan = solve(blueprint, catalog_for_target("aws"))
+    plan = solve(blueprint, load_catalog(catalog))
     assert blueprint.budget_usd_month is not None
     assert plan.total_monthly_cost <= blueprint.budget_usd_month
     shared = [instance for instance in plan.instances if len(instance.resources) >= 2]
-    assert shared
+    assert len(shared) == 1
+    assert set(shared[0].resources) == {
+        "billing.Orders",
+        "billing.Payments",
+        "cart.Carts",
+        "catalog.Products",
+    }
     unshared = plan.total_monthly_cost + sum(
         i.fixed_monthly * (len(i.resources) - 1) for i in shared
     )
@@ -90,3 +169,15 @@ def test_shop_fits_its_budget_on_aws_only_by_sharing_an_instance() -> None:
     orders, carts = bindings["billing.Orders"], bindings["cart.Carts"]
     assert orders.instance is not None
     assert orders.instance == carts.instance
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_is_served_over_http_by_some_test(example: str) -> None:
+    """Every example is run with ``skaal run`` and spoken to by a test (see tests/_server.py)."""
+    serving = [
+        path.relative_to(ROOT)
+        for path in sorted((ROOT / "tests").rglob("test_*.py"))
+        if "skaal_run(" in (text := path.read_text())
+        and (f'copy_example("{example}"' in text or f'EXAMPLES / "{example}"' in text)
+    ]
+    assert serving, f"no test serves examples/{example} with skaal_run"

@@ -202,3 +202,14 @@ def test_is_stale_reports_each_reason() -> None:
     assert other[0] == "the lock is for app 'shop', not 'blog'"
     assert "declarations changed since the plan was made" in other
     assert "planned against catalog 'aws' (aws), not 'aws-eu' (aws)" in other[-1]
+
+
+def test_lock_gets_the_permissions_of_a_plain_write(tmp_path: Path) -> None:
+    path = tmp_path / "skaal.lock"
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    write_lock(_plan(), path)
+    assert path.stat().st_mode == plain.stat().st_mode
+    path.chmod(0o640)
+    write_lock(_plan(total_monthly_cost=2.0), path)
+    assert path.stat().st_mode & 0o777 == 0o640

@@ -16,7 +16,7 @@ from skaal.build.launch import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="7dc11abdf5cfbc21fda348b389a993b26c426c80a1b8e7294afec26684d05012",
+    plan_hash="4ca9bb603593259383368e91813d539b398594a84b8c30c57fc9bd6753755106",
 )
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@
   ``exp``);
 * each function's environment is :func:`skaal.build.wiring.wire`'s static
   variables plus ``SKAAL_FUNCTION`` (which declared function a Lambda runs)
-  and, for server backends, the connection variable
-  (:func:`skaal.build.wiring.connection_env`) filled from the program's
-  outputs;
+  and, for server backends, one connection variable per planned server
+  (:func:`skaal.build.wiring.servers`) filled from that server's outputs --
+  one RDS instance or ElastiCache replication group per server of the plan;
 * IAM statements come from :mod:`skaal.build.targets.aws_iam`, schedules
   from :mod:`skaal.build.targets.aws_schedule`.
 
@@ -43,10 +43,10 @@ from skaal.build.targets.aws_program import PROGRAM
 from skaal.build.targets.aws_schedule import aws_schedule
 from skaal.build.wiring import Wiring, binding_name, physical_name, wire
 from skaal.errors import BuildError
-from skaal.plan.model import Binding
+from skaal.plan.model import Binding, Plan
 from skaal.runtime.naming import physical_name as runtime_name
 
-__all__ = ["HTTP_FUNCTION", "STACK", "build_aws", "stack_spec"]
+__all__ = ["CACHE_NODE_TYPE", "DATABASE_CLASS", "HTTP_FUNCTION", "STACK", "build_aws", "stack_spec"]
 
 STACK = "prod"
 """The Pulumi stack the build configures (``Pulumi.prod.yaml``)."""
@@ -58,6 +58,12 @@ _DEFAULT_MEMORY_MB = 512
 _DEFAULT_TIMEOUT_S = 30
 _HTTP_TIMEOUT_S = 29  # the HTTP API's integration limit
 _VPC_IMPLEMENTATIONS = frozenset({"postgres", "redis"})
+
+#: The sizes the programs create, the ones the bundled catalog prices (its
+#: backend descriptions name them; a test keeps the two in step).  The plan
+#: does not record a size, so every server of a plan gets these.
+DATABASE_CLASS = "db.t4g.micro"
+CACHE_NODE_TYPE = "cache.t4g.micro"
 _INTERFACE_ENDPOINTS = {"sqs": "sqs", "sns": "sns", "secrets-manager": "secretsmanager"}
 _GATEWAY_ENDPOINTS = {"dynamodb": "dynamodb", "s3": "s3"}
 
@@ -115,6 +121,7 @@ def _entry(context: BuildContext) -> str:
 def stack_spec(context: BuildContext) -> dict[str, Any]:
     """Everything app-specific the Pulumi program creates, as JSON-ready data."""
     blueprint, plan = context.blueprint, context.plan
+    _check_triggers(blueprint.resources, plan)
     specs = {s.name: s for s in blueprint.resources}
     bindings = sorted(plan.bindings, key=lambda b: b.resource)
     by_impl: dict[str, list[Binding]] = {}
@@ -152,13 +159,11 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
             for b in by_impl.get("secrets-manager", [])
         ],
         "network": _network(bindings) if vpc else None,
-        "databases": _servers(by_impl.get("postgres", []), specs, plan.app, "postgres"),
-        "caches": _servers(by_impl.get("redis", []), specs, plan.app, "redis"),
+        "databases": _servers(wiring, specs, "postgres"),
+        "caches": _servers(wiring, specs, "redis"),
     }
     connections = {
-        env: {"ref": _instance_id(plan.binding(r.resource)), "attr": "url"}
-        for r in wiring.resources
-        if (env := r.connection_env) is not None
+        server.env: {"ref": _server_ref(server.id), "attr": "url"} for server in wiring.servers
     }
     functions = [s for s in blueprint.resources if s.kind == "function"]
     indexed = frozenset(t["resource"] for t in spec["tables"] if t["indexes"])
@@ -196,6 +201,39 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
         )
     ]
     return spec
+
+
+#: Trigger field -> (how to say it, the source's kind, the implementation a Lambda reads).
+_TRIGGERS = {
+    "consumes": ("consumes queue", "queue", "sqs"),
+    "subscribes": ("subscribes to topic", "topic", "sns"),
+}
+
+
+def _check_triggers(resources: tuple[ResourceSpec, ...], plan: Plan) -> None:
+    """Refuse a consumer or subscriber whose queue or topic no Lambda trigger can read.
+
+    An SQS event source mapping starts a consumer, an SNS subscription (to an
+    SQS queue) a subscriber; a queue or topic the plan put on a server
+    (PostgreSQL, Redis) has neither, so the function would never run.
+    """
+    for function in resources:
+        for field, (verb, kind, implementation) in _TRIGGERS.items():
+            source = getattr(function, field)
+            if source is None:
+                continue
+            bound = plan.binding(source)
+            if bound.implementation == implementation:
+                continue
+            raise BuildError(
+                f"{function.name} {verb} {source}, which the plan puts on "
+                f"{bound.backend} ({bound.implementation}); on aws a function is triggered "
+                f"only by an {implementation.upper()} {kind}",
+                where=f"{function.name} ({function.location})",
+                fix=f"pin {source} to {implementation} (backend=... on its declaration, or "
+                f"--pin {source}=<an {implementation} backend>), then run skaal plan again",
+                command=f"skaal plan --target aws --explain {source}",
+            )
 
 
 def _durable(spec: ResourceSpec) -> bool:
@@ -252,36 +290,37 @@ def _queue(
     }
 
 
-def _instance_id(binding: Binding) -> str:
-    return (binding.instance or binding.resource).replace("#", "-").replace(".", "-").lower()
+def _server_ref(ident: str) -> str:
+    """The program's key (and Pulumi resource name) of server ``ident``."""
+    return ident.replace("#", "-").replace(".", "-").lower()
 
 
-def _servers(
-    bindings: list[Binding], specs: dict[str, ResourceSpec], app: str, engine: str
-) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
-    for binding in bindings:
-        ident = _instance_id(binding)
-        entry = seen.setdefault(
-            ident,
-            {
-                "id": ident,
-                "name": physical_name(app, ident, max_length=40),
-                "backend": binding.backend,
-                "durable": False,
-            },
-        )
-        entry["durable"] = entry["durable"] or _durable(specs[binding.resource])
+def _servers(wiring: Wiring, specs: dict[str, ResourceSpec], engine: str) -> list[dict[str, Any]]:
+    """One RDS instance (``postgres``) or ElastiCache group (``redis``) per planned server."""
+    out: list[dict[str, Any]] = []
+    for server in wiring.servers:
+        if server.implementation != engine:
+            continue
+        ident = _server_ref(server.id)
+        hosted = [specs[r] for r in server.resources if r in specs]
+        entry: dict[str, Any] = {
+            "id": ident,
+            "name": physical_name(wiring.app, ident, max_length=40),
+            "backend": server.backend,
+            "env": server.env,
+            "durable": any(_durable(s) for s in hosted),
+        }
         if engine == "postgres":
-            size = sum(specs[b.resource].requirements.size_gb or 0 for b in bindings)
+            size = sum(s.requirements.size_gb or 0 for s in hosted)
             entry.update(
-                instance_class="db.t4g.micro",
+                instance_class=DATABASE_CLASS,
                 storage_gb=max(20, math.ceil(size * 1.5)),
-                multi_az="multi-az" in binding.backend,
+                multi_az="multi-az" in server.backend,
             )
         else:
-            entry["node_type"] = "cache.t4g.micro"
-    return [seen[k] for k in sorted(seen)]
+            entry["node_type"] = CACHE_NODE_TYPE
+        out.append(entry)
+    return sorted(out, key=lambda e: str(e["id"]))
 
 
 def _network(bindings: list[Binding]) -> dict[str, Any]:

@@ -1,14 +1,30 @@
-"""Pub/Sub sections of the gcp program: queues with dead letters, topics, push subscriptions.
+"""Pub/Sub sections of the gcp program: queues with their companions, topics, pushes.
 
-A queue is a topic, a dead-letter topic with a pull subscription that keeps
-the dead letters, and one subscription: a push subscription to the worker's
-``/_skaal/push/<consumer>`` when a consumer is declared, else a pull
-subscription the runtime reads.  Pub/Sub moves a message to the dead-letter
-topic after ``max_delivery_attempts`` (5 to 100; a smaller declared
-``max_attempts`` is raised to 5 and the program says so).  The Pub/Sub
-service agent gets publisher on the dead-letter topic and subscriber on the
-source subscription, which dead-lettering requires.  A topic gets one push
-subscription per subscriber.
+A queue named ``N`` is three topics, each with one subscription of the same
+name -- exactly the names the runtime uses
+(:func:`skaal.runtime.backends.pubsub_queue.queue_names`, whose module
+explains the design):
+
+* ``N``, whose subscription has a dead-letter policy: Pub/Sub moves a
+  message to ``N-dead`` after ``max_delivery_attempts`` (5 to 100; a smaller
+  declared ``max_attempts`` is raised to 5 and the program says so).  The
+  Pub/Sub service agent gets publisher on ``N-dead`` and subscriber on
+  ``N``, which dead-lettering requires.
+* ``N-delayed``, holding messages sent with a delay until they are due.
+* ``N-dead``, a pull subscription keeping the dead letters (7 days), which
+  the runtime reads and publishes to.
+
+When a consumer is declared, ``N`` pushes to the worker's
+``/_skaal/push/<consumer>`` and ``N-delayed`` to ``/_skaal/promote/<consumer>``
+(which republishes a due message to ``N`` and refuses one not yet due, so
+Pub/Sub's back-off of 10 s to 600 s brings it back later: never early, at
+most ten minutes late).  Without a consumer both are pull subscriptions the
+runtime reads, with no retry policy so that its own back-off is the only
+one.  A topic gets one push subscription per subscriber.
+
+The runtime's depth of a Pub/Sub queue reads Cloud Monitoring; granting
+``roles/monitoring.viewer`` is left to the operator, since it cannot be
+scoped to one resource.
 """
 
 from __future__ import annotations
@@ -18,14 +34,15 @@ import math
 from skaal.blueprint.model import ResourceSpec
 from skaal.build.targets.gcp_code import Code, call
 from skaal.build.targets.gcp_writer import (
+    PROMOTE_PATH,
     PUSH_PATH,
     ProgramWriter,
     max_delivery_attempts,
     physical_name,
     seconds,
 )
-from skaal.build.wiring import resource_env
 from skaal.plan.model import Binding
+from skaal.runtime.backends.pubsub_queue import queue_names
 
 __all__ = ["Messaging"]
 
@@ -45,44 +62,69 @@ class Messaging(ProgramWriter):
             "roles/pubsub.publisher",
         )
 
-    def _push(self, fn: ResourceSpec) -> dict[str, object]:
+    def _push(self, fn: ResourceSpec, path: str = PUSH_PATH) -> dict[str, object]:
         return {
-            "push_endpoint": Code(f'pulumi.Output.concat(worker.uri, "{PUSH_PATH}{fn.name}")'),
+            "push_endpoint": Code(f'pulumi.Output.concat(worker.uri, "{path}{fn.name}")'),
             "oidc_token": {
                 "service_account_email": Code("invoker_account.email"),
                 "audience": Code("worker.uri"),
             },
         }
 
+    def _subscription(
+        self,
+        var: str,
+        logical: str,
+        kwargs: dict[str, object],
+        push: ResourceSpec | None,
+        path: str = PUSH_PATH,
+    ) -> None:
+        """A subscription: pushed to the worker at ``path`` + ``push``'s name, or pulled.
+
+        A pushed one retries refused deliveries with Pub/Sub's back-off; a pulled
+        one has no retry policy, so the runtime's back-off is the only one.
+        """
+        kwargs = {"ack_deadline_seconds": 60, "expiration_policy": {"ttl": ""}, **kwargs}
+        if push is not None:
+            timeout = push.requirements.timeout_s or 60.0
+            kwargs["ack_deadline_seconds"] = int(min(600, max(10, math.ceil(timeout))))
+            kwargs["push_config"] = self._push(push, path)
+            kwargs["retry_policy"] = {"minimum_backoff": "10s", "maximum_backoff": "600s"}
+        emit = self.later if push is not None else self.add
+        emit(call(var, "gcp.pubsub.Subscription", logical, kwargs, opts="STATEFUL"))
+
     def queue(self, b: Binding) -> None:
         self.section(f"queue {b.resource}")
         spec = self.blueprint.resource(b.resource)
-        name = self.wiring.resource(b.resource).physical_name
+        names = queue_names(self.wiring.resource(b.resource).physical_name)
         var = self.var(b.resource)
-        self._topic(b, var, name, spec.requirements.retention_s)
+        retention = spec.requirements.retention_s
+        kept = {"message_retention_duration": "604800s"}  # Pub/Sub's longest
+        consumers = [f for f in self.fns.consumers if f.consumes == b.resource]
+        consumer = consumers[0] if consumers else None
+        self._topic(b, var, names.queue, retention)
+
         dead = f"{var}_dead"
         self.add(
             call(
                 dead,
                 "gcp.pubsub.Topic",
                 f"{b.resource}-dead-topic",
-                {"name": f"{name}-dead"},
+                {"name": names.dead},
                 opts="STATEFUL",
             )
         )
-        self.add(
-            call(
-                f"{dead}_sub",
-                "gcp.pubsub.Subscription",
-                f"{b.resource}-dead-letters",
-                {
-                    "name": f"{name}-dead",
-                    "topic": Code(f"{dead}.id"),
-                    "message_retention_duration": "604800s",
-                    "expiration_policy": {"ttl": ""},
-                },
-                opts="STATEFUL",
-            )
+        self._subscription(
+            f"{dead}_sub",
+            f"{b.resource}-dead-letters",
+            {"name": names.dead, "topic": Code(f"{dead}.id"), **kept},
+            None,
+        )
+        self.grant(
+            f"{b.resource}-publish-dead-letters",
+            "gcp.pubsub.TopicIAMMember",
+            {"topic": Code(f"{dead}.name")},
+            "roles/pubsub.publisher",
         )
         self.grant(
             f"{b.resource}-read-dead-letters",
@@ -103,44 +145,50 @@ class Messaging(ProgramWriter):
             )
         )
         self.needs_project_number = True
-        attempts = max_delivery_attempts(spec.requirements.max_attempts)
-        consumers = [f for f in self.fns.consumers if f.consumes == b.resource]
-        sub_name = f"{name}-{physical_name('', consumers[0].name)}" if consumers else name
-        kwargs: dict[str, object] = {
-            "name": sub_name,
-            "topic": Code(f"{var}.id"),
-            "ack_deadline_seconds": 60,
-            "expiration_policy": {"ttl": ""},
-            "dead_letter_policy": {
-                "dead_letter_topic": Code(f"{dead}.id"),
-                "max_delivery_attempts": attempts,
-            },
-            "retry_policy": {"minimum_backoff": "10s", "maximum_backoff": "600s"},
-        }
-        if spec.requirements.retention_s:
-            kwargs["message_retention_duration"] = seconds(
-                min(spec.requirements.retention_s, 604800)
+
+        delayed = f"{var}_delayed"
+        self.add(
+            call(
+                delayed,
+                "gcp.pubsub.Topic",
+                f"{b.resource}-delayed-topic",
+                {"name": names.delayed},
+                opts="STATEFUL",
             )
-        if consumers:
-            timeout = consumers[0].requirements.timeout_s or 60.0
-            kwargs["ack_deadline_seconds"] = int(min(600, max(10, math.ceil(timeout))))
-            kwargs["push_config"] = self._push(consumers[0])
+        )
+        self.grant(
+            f"{b.resource}-delay",
+            "gcp.pubsub.TopicIAMMember",
+            {"topic": Code(f"{delayed}.name")},
+            "roles/pubsub.publisher",
+        )
+        self._subscription(
+            f"{delayed}_sub",
+            f"{b.resource}-delayed",
+            {"name": names.delayed, "topic": Code(f"{delayed}.id"), **kept},
+            consumer,
+            PROMOTE_PATH,
+        )
+
+        attempts = max_delivery_attempts(spec.requirements.max_attempts)
         if spec.requirements.max_attempts is not None and spec.requirements.max_attempts < 5:
             self.add(
                 f"# {b.resource} declares max_attempts={spec.requirements.max_attempts}; "
                 "Pub/Sub dead-letters after 5 attempts at the least.\n"
             )
         sub = f"{var}_sub"
-        emit = self.later if consumers else self.add
-        emit(
-            call(
-                sub,
-                "gcp.pubsub.Subscription",
-                f"{b.resource}-subscription",
-                kwargs,
-                opts="STATEFUL",
-            )
-        )
+        kwargs: dict[str, object] = {
+            "name": names.queue,
+            "topic": Code(f"{var}.id"),
+            "dead_letter_policy": {
+                "dead_letter_topic": Code(f"{dead}.id"),
+                "max_delivery_attempts": attempts,
+            },
+        }
+        if retention:
+            kwargs["message_retention_duration"] = seconds(min(retention, 604800))
+        self._subscription(sub, f"{b.resource}-subscription", kwargs, consumer)
+        emit = self.later if consumer is not None else self.add
         emit(
             call(
                 None,
@@ -153,17 +201,16 @@ class Messaging(ProgramWriter):
                 },
             )
         )
-        if not consumers:
-            self.grant(
-                f"{b.resource}-receive",
-                "gcp.pubsub.SubscriptionIAMMember",
-                {"subscription": Code(f"{sub}.name")},
-                "roles/pubsub.subscriber",
-            )
-        self.env.append({"name": resource_env(b.resource, "SUBSCRIPTION"), "value": sub_name})
-        self.env.append(
-            {"name": resource_env(b.resource, "DEAD_SUBSCRIPTION"), "value": f"{name}-dead"}
-        )
+        # the runtime pulls the subscriptions nothing pushes: the queue and its delayed
+        # messages without a consumer, the dead letters always (granted above)
+        if consumer is None:
+            for target, what in ((sub, "receive"), (f"{delayed}_sub", "promote")):
+                self.grant(
+                    f"{b.resource}-{what}",
+                    "gcp.pubsub.SubscriptionIAMMember",
+                    {"subscription": Code(f"{target}.name")},
+                    "roles/pubsub.subscriber",
+                )
 
     def topic(self, b: Binding) -> None:
         self.section(f"topic {b.resource}")

@@ -16,11 +16,12 @@ What the program creates, resource by resource (names from
   image (stack config ``skaal:image``) and differ by ``SKAAL_CLOUD_RUN_ROLE``.
 * **Cloud Scheduler** jobs POST to ``/_skaal/schedule/<function>`` on the
   worker with an OIDC token, with the declared cron and time zone.
-* **Pub/Sub**: a topic per queue (with a dead-letter topic and a pull
-  subscription that keeps the dead letters), a push subscription per
-  consumer (to ``/_skaal/push/<function>``) or a pull subscription when
-  nothing consumes it; a topic per ``topic`` resource with one push
-  subscription per subscriber.
+* **Pub/Sub**: per queue a topic, a delayed-messages topic and a
+  dead-letter topic, each with one subscription of its name (see
+  :mod:`~skaal.build.targets.gcp_messaging`); the first two push to the
+  consumer (``/_skaal/push/<function>``, ``/_skaal/promote/<function>``) or
+  are pulled by the runtime when nothing consumes the queue; a topic per
+  ``topic`` resource with one push subscription per subscriber.
 * **Firestore**: the project's ``(default)`` Native-mode database (the one
   the runtime's client uses), point-in-time
   recovery on, a composite index ``(x.<field>, k)`` for every declared
@@ -54,6 +55,7 @@ from skaal.build.targets.gcp_writer import (
     CLOUD_RUN_ROLE_ENV,
     FIRESTORE_DATABASE,
     GCP_PROJECT_ENV,
+    PROMOTE_PATH,
     PUSH_PATH,
     SCHEDULE_PATH,
     max_delivery_attempts,
@@ -69,6 +71,7 @@ __all__ = [
     "CLOUD_RUN_ROLE_ENV",
     "FIRESTORE_DATABASE",
     "GCP_PROJECT_ENV",
+    "PROMOTE_PATH",
     "PUSH_PATH",
     "SCHEDULE_PATH",
     "max_delivery_attempts",

@@ -18,6 +18,10 @@ Scheduler and Pub/Sub push call.  ``SKAAL_CLOUD_RUN_ROLE`` picks the role:
     the message; an error answers 500, so Pub/Sub redelivers it with
     back-off and, after the subscription's ``max_delivery_attempts``, moves
     it to the dead-letter topic.
+    ``POST /_skaal/promote/<consumer>`` receives a delayed message of the
+    consumer's Pub/Sub queue: one that is due is published to the queue
+    (answer 204); one that is not is refused with 425, so Pub/Sub offers it
+    again after its back-off -- never early.
 
 It listens on ``$PORT`` (Cloud Run sets it) on all interfaces.
 
@@ -44,7 +48,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skaal.build.launch import LocalArtifact
-from skaal.build.targets.gcp_program import CLOUD_RUN_ROLE_ENV, PUSH_PATH, SCHEDULE_PATH
+from skaal.build.targets.gcp_program import (
+    CLOUD_RUN_ROLE_ENV,
+    PROMOTE_PATH,
+    PUSH_PATH,
+    SCHEDULE_PATH,
+)
 from skaal.errors import SkaalError, SkaalRuntimeError
 
 if TYPE_CHECKING:
@@ -233,10 +242,46 @@ def _worker_routes(found: Any, state: Any) -> list[BaseRoute]:
         await call_handler(handler, message)
         return Response(status_code=204)
 
+    async def promote(request: Request) -> Response:
+        name = request.path_params["name"]
+        queue = _delayed_queue(state.runtime, name)
+        if queue is None:
+            return JSONResponse({"error": f"no Pub/Sub queue consumer {name!r}"}, status_code=404)
+        try:
+            data, attributes, message_id = _push_message(await request.body())
+        except ValueError as exc:
+            log.error("dropping an undecodable delayed message for %s: %s", name, exc)
+            return JSONResponse({"dropped": str(exc)}, status_code=202)
+        if await queue.promote_one(data, attributes, message_id):
+            return Response(status_code=204)
+        return JSONResponse({"not_before": attributes.get("skaal-not-before")}, status_code=425)
+
     return [
         Route(SCHEDULE_PATH + "{name}", schedule, methods=["POST"]),
         Route(PUSH_PATH + "{name}", push, methods=["POST"]),
+        Route(PROMOTE_PATH + "{name}", promote, methods=["POST"]),
     ]
+
+
+def _delayed_queue(runtime: Any, name: str) -> Any:
+    """The Pub/Sub queue consumed by consumer ``name``, or ``None``."""
+    from skaal.runtime.backends.pubsub_queue import PubsubQueue
+
+    for consumer in runtime.consumers():
+        if consumer.spec.name == name and isinstance(consumer.queue.backend, PubsubQueue):
+            return consumer.queue.backend
+    return None
+
+
+def _push_message(body: bytes) -> tuple[bytes, dict[str, str], str]:
+    """Data, attributes and id of the message in a Pub/Sub push envelope."""
+    try:
+        message = json.loads(body)["message"]
+        data = base64.b64decode(message.get("data", ""), validate=True)
+        attributes = {str(k): str(v) for k, v in (message.get("attributes") or {}).items()}
+        return data, attributes, str(message["messageId"])
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        raise ValueError(f"not a Pub/Sub push envelope ({exc})") from None
 
 
 def _push_handler(runtime: Any, name: str) -> Callable[..., Any] | None:

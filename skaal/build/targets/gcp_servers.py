@@ -1,43 +1,58 @@
 """Server sections of the gcp program: Cloud SQL and Memorystore, with their connectors.
 
-Cloud SQL (PostgreSQL, one instance per shared instance of the plan) is
-reached through Cloud Run's Cloud SQL connection: a volume mounting the
-instance's unix socket under ``/cloudsql``.  The runtime identity gets
-``roles/cloudsql.client`` with a condition naming that one instance; the
-connection URL (with the password from the secret stack config
-``skaal:databasePassword``) is stored in Secret Manager and injected into
-the connection variable of :func:`skaal.build.wiring.connection_env`.
+One server per server of the plan (:func:`skaal.build.wiring.servers`: a
+shared instance, or a dedicated backend's resource), each wired into its own
+connection variable, so a resource planned on instance B reaches B.
+
+Cloud SQL (PostgreSQL) is reached through Cloud Run's Cloud SQL connection:
+one volume under ``/cloudsql`` mounting the unix socket of every instance.
+The runtime identity gets ``roles/cloudsql.client`` with a condition naming
+each instance; each connection URL (with the password from the secret stack
+config ``skaal:databasePassword``) is stored in its own Secret Manager secret
+and injected into its server's variable.
 
 Memorystore (Redis, Basic tier) has only a private IP: the services reach
-it through a Serverless VPC Access connector on the network ``skaal:network``
-(default ``default``), egress limited to private ranges.
+every instance through one Serverless VPC Access connector on the network
+``skaal:network`` (default ``default``), egress limited to private ranges.
 """
 
 from __future__ import annotations
 
 from skaal.build.targets.gcp_code import Code, call
 from skaal.build.targets.gcp_writer import ProgramWriter, physical_name, secret_env
-from skaal.build.wiring import connection_env
+from skaal.build.wiring import ServerWiring
 from skaal.plan.model import Binding
 
-__all__ = ["Servers"]
+__all__ = ["CLOUD_SQL_TIER", "MEMORYSTORE_GB", "Servers"]
+
+#: The sizes the program creates, the ones the bundled catalog prices (its
+#: backend descriptions name them; a test keeps the two in step).  The plan
+#: does not record a size, so every server of a plan gets these.
+CLOUD_SQL_TIER = "db-custom-1-3840"
+MEMORYSTORE_GB = 1
 
 
 class Servers(ProgramWriter):
     """Writes the Cloud SQL and Memorystore resources."""
 
     def servers(self, bindings: list[Binding]) -> None:
-        owners: dict[str, Binding] = {}
-        for b in bindings:
-            if b.implementation in ("postgres", "redis"):
-                owners.setdefault(b.instance or b.resource, b)
-        for owner, b in sorted(owners.items()):
-            if b.implementation == "postgres":
-                self.cloud_sql(owner, b)
+        """The servers hosting ``bindings``' resources, one Cloud SQL or Memorystore each."""
+        names = {b.resource for b in bindings}
+        sockets: list[object] = []
+        for server in self.wiring.servers:
+            if not names.intersection(server.resources):
+                continue
+            if server.implementation == "postgres":
+                self.cloud_sql(server)
+                sockets.append(Code(f"{self.var(server.id)}.connection_name"))
             else:
-                self.memorystore(owner, b)
+                self.memorystore(server)
+        if sockets:
+            self.volumes.append({"name": "cloudsql", "cloud_sql_instance": {"instances": sockets}})
+            self.mounts.append({"name": "cloudsql", "mount_path": "/cloudsql"})
 
-    def cloud_sql(self, owner: str, b: Binding) -> None:
+    def cloud_sql(self, server: ServerWiring) -> None:
+        owner = server.id
         self.section(f"Cloud SQL {owner}")
         var = self.var(owner)
         name = physical_name(self.plan.app, owner, max_length=80)
@@ -52,7 +67,7 @@ class Servers(ProgramWriter):
                     "database_version": "POSTGRES_16",
                     "deletion_protection": Code("not DELETE_DATA"),
                     "settings": {
-                        "tier": "db-custom-1-3840",
+                        "tier": CLOUD_SQL_TIER,
                         "edition": "ENTERPRISE",
                         "availability_type": "ZONAL",
                         "disk_type": "PD_SSD",
@@ -126,16 +141,10 @@ class Servers(ProgramWriter):
             f"only the {name} instance",
             Code(f"f\"resource.name == 'projects/{{PROJECT}}/instances/{name}'\""),
         )
-        self.env.append(secret_env(connection_env(b), f"{var}_url.secret_id"))
-        self.volumes.append(
-            {
-                "name": "cloudsql",
-                "cloud_sql_instance": {"instances": [Code(f"{var}.connection_name")]},
-            }
-        )
-        self.mounts.append({"name": "cloudsql", "mount_path": "/cloudsql"})
+        self.env.append(secret_env(server.env, f"{var}_url.secret_id"))
 
-    def memorystore(self, owner: str, b: Binding) -> None:
+    def memorystore(self, server: ServerWiring) -> None:
+        owner = server.id
         self.section(f"Memorystore {owner}")
         var = self.var(owner)
         if self.vpc is None:
@@ -165,7 +174,7 @@ class Servers(ProgramWriter):
                     "name": physical_name(self.plan.app, owner, max_length=40),
                     "region": Code("REGION"),
                     "tier": "BASIC",
-                    "memory_size_gb": 1,
+                    "memory_size_gb": MEMORYSTORE_GB,
                     "redis_version": "REDIS_7_0",
                     "authorized_network": Code('f"projects/{PROJECT}/global/networks/{NETWORK}"'),
                     "connect_mode": "DIRECT_PEERING",
@@ -174,7 +183,7 @@ class Servers(ProgramWriter):
         )
         self.env.append(
             {
-                "name": connection_env(b),
+                "name": server.env,
                 "value": Code(
                     f'pulumi.Output.concat("redis://", {var}.host, ":", {var}.port.apply(str))'
                 ),

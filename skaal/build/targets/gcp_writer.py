@@ -21,11 +21,13 @@ from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.build.targets.gcp_code import Code, call
 from skaal.build.wiring import Wiring, wire
 from skaal.plan.model import Plan
+from skaal.runtime.backends.pubsub_queue import max_delivery_attempts
 
 __all__ = [
     "CLOUD_RUN_ROLE_ENV",
     "FIRESTORE_DATABASE",
     "GCP_PROJECT_ENV",
+    "PROMOTE_PATH",
     "PUSH_PATH",
     "SCHEDULE_PATH",
     "Functions",
@@ -44,12 +46,9 @@ FIRESTORE_DATABASE = "(default)"
 """The runtime's Firestore client uses the project's default database."""
 SCHEDULE_PATH = "/_skaal/schedule/"
 PUSH_PATH = "/_skaal/push/"
+PROMOTE_PATH = "/_skaal/promote/"
+"""Where Pub/Sub pushes a queue's delayed messages when the queue has a consumer."""
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
-
-
-def max_delivery_attempts(declared: int | None) -> int:
-    """Pub/Sub dead-letters after 5 to 100 delivery attempts; clamp the declared figure."""
-    return min(100, max(5, declared or 5))
 
 
 def physical_name(app: str, resource: str, *, max_length: int = 63, separator: str = "-") -> str:

@@ -14,6 +14,13 @@ Reads stream the file in chunks on worker threads, so the event loop never
 waits on the disk.  A sorted key index, built by walking the store when it
 opens, serves ``list`` with keyset pagination in key order; it assumes one
 process writes the store at a time (the local server).
+
+A store declared with ``ttl`` expires each blob ``ttl`` seconds after it was
+last written (the sidecar's ``modified`` time, from the runtime's clock):
+an expired blob is invisible to ``stat``/``open``/``list`` from that moment
+and is deleted when it is next touched, by a sweep when the store opens, and
+by a background sweep that runs every ``min(ttl, 60)`` seconds while it is
+open -- so nothing expired outlives the server by more than a minute.
 """
 
 from __future__ import annotations
@@ -57,10 +64,12 @@ def _unescape(name: str) -> str:
 class FilesystemBlobs:
     """A ``BlobBackend`` in one directory tree."""
 
-    def __init__(self, root: Path, clock: Clock) -> None:
+    def __init__(self, root: Path, clock: Clock, *, ttl: float | None = None) -> None:
         self.root = root
         self._clock = clock
+        self._ttl = ttl
         self._keys = _SortedKeys()
+        self._sweeper: asyncio.Task[None] | None = None
 
     def _paths(self, key: str) -> tuple[Path, Path]:
         *dirs, name = key.split("/")
@@ -80,9 +89,28 @@ class FilesystemBlobs:
 
         for key in await asyncio.to_thread(scan):
             self._keys.add(key)
+        if self._ttl is not None:
+            await self.sweep()
+            self._sweeper = asyncio.create_task(self._sweep_every(min(self._ttl, 60.0)))
 
     async def close(self) -> None:
-        return None
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+    async def sweep(self) -> int:
+        """Delete every expired blob now; returns how many were deleted."""
+        before = len(self._keys.keys)
+        for key in list(self._keys.keys):
+            await self.stat(key)  # deletes the blob if it has expired
+        return before - len(self._keys.keys)
+
+    async def _sweep_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            await self.sweep()
 
     async def put(
         self,
@@ -145,6 +173,17 @@ class FilesystemBlobs:
         return BlobStream(info, chunks())
 
     async def stat(self, key: str) -> BlobInfo | None:
+        info = await self._read_info(key)
+        if (
+            info is not None
+            and self._ttl is not None
+            and info.modified + self._ttl <= self._clock()
+        ):
+            await self.delete(key)
+            return None
+        return info
+
+    async def _read_info(self, key: str) -> BlobInfo | None:
         path, meta_path = self._paths(key)
 
         def read() -> BlobInfo | None:
@@ -185,14 +224,18 @@ class FilesystemBlobs:
     async def list(
         self, *, prefix: str = "", limit: int, after: str | None = None
     ) -> Chunk[BlobInfo]:
+        # Re-seek after every await: a concurrent put, a delete or an expiry
+        # may have changed the index meanwhile.
         keys = self._keys.keys
-        i = self._keys.start(prefix, after)
         out: list[BlobInfo] = []
-        while i < len(keys) and len(out) <= limit and keys[i].startswith(prefix):
-            info = await self.stat(keys[i])
+        while len(out) <= limit:
+            i = self._keys.start(prefix, after)
+            if i == len(keys) or not keys[i].startswith(prefix):
+                break
+            after = keys[i]
+            info = await self.stat(after)
             if info is not None:
                 out.append(info)
-            i += 1
         return blob_chunk(out, limit)
 
 
@@ -241,4 +284,8 @@ class FilesystemProvider(UnsupportedKinds):
         return None
 
     def blobs(self, spec: ResourceSpec) -> FilesystemBlobs:
-        return FilesystemBlobs(blob_root(self.settings, spec.name), self.settings.clock)
+        return FilesystemBlobs(
+            blob_root(self.settings, spec.name),
+            self.settings.clock,
+            ttl=spec.requirements.ttl_s,
+        )

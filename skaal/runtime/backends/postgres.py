@@ -3,8 +3,11 @@
 Configured from ``SKAAL_POSTGRES_DSN`` (default
 ``postgresql://postgres@127.0.0.1:5432/postgres``) and
 ``SKAAL_POSTGRES_SCHEMA`` (default ``skaal_<app>``); one ``asyncpg`` pool per
-runtime (:mod:`~skaal.runtime.backends.postgres_support`: retries, errors,
-names).  Queues live in :mod:`~skaal.runtime.backends.postgres_queue`.
+provider (:mod:`~skaal.runtime.backends.postgres_support`: retries, errors,
+names).  The runtime opens one provider per PostgreSQL server of the plan and
+hands each the DSN of its own server in ``SKAAL_POSTGRES_DSN``
+(:func:`skaal.build.wiring.servers` names the variable each server is read from).
+Queues live in :mod:`~skaal.runtime.backends.postgres_queue`.
 Every table is created with ``IF NOT EXISTS`` when its store opens.
 
 * **Maps** -- ``map_<resource> (key text COLLATE "C" PRIMARY KEY, value

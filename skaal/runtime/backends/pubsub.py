@@ -12,10 +12,9 @@ so each subscription receives messages in publish order.
 * ``Subscription.close`` deletes the subscription, as closing does on every
   Topic backend: later messages are no longer kept for it.
 
-Queues are not served here: the ``Queue`` port needs per-message delays,
-an exact depth and a readable dead-letter store, which Pub/Sub does not
-offer as such; a queue bound to ``pubsub`` is refused with
-:class:`~skaal.runtime.errors.UnsupportedKindError`.
+Queues are :class:`~skaal.runtime.backends.pubsub_queue.PubsubQueue`
+(a topic with delayed and dead-letter companions; its docstring has the
+design), sharing this provider's clients and pools.
 
 The clients are synchronous gRPC; calls run on the provider's bounded thread
 pools, one for publishing and administration and one for pulls, which wait.
@@ -34,6 +33,8 @@ from typing import Any, TypeVar
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.gcp_common import GcpBackendError, Offload, gcp_name, gcp_project
+from skaal.runtime.backends.pubsub_backlog import Backlog, MonitoringBacklog, NoBacklog
+from skaal.runtime.backends.pubsub_queue import PubsubQueue
 from skaal.runtime.ports import (
     BackendSettings,
     Subscription,
@@ -237,22 +238,45 @@ class PubsubProvider(UnsupportedKinds):
             subscriber.close()
             self._clients = None
 
-    def topic(self, spec: ResourceSpec) -> PubsubTopic:
+    def _opened(self, spec: ResourceSpec) -> tuple[Any, Any, str, bool]:
         if self._clients is None:
             raise GcpBackendError(
                 f"the pubsub provider was used for {spec.name} before it was opened",
                 where=spec.name,
                 fix="open the runtime (async with Runtime(...)) before using the resource",
             )
-        publisher, subscriber, project, emulator = self._clients
+        return self._clients
+
+    def _name(self, spec: ResourceSpec) -> str:
         prefix = self.settings.env.get("SKAAL_GCP_NAME_PREFIX", "")
+        return gcp_name(self.settings.app, spec.name, prefix=prefix)
+
+    def queue(self, spec: ResourceSpec) -> PubsubQueue:
+        publisher, subscriber, project, emulator = self._opened(spec)
+        backlog: Backlog = NoBacklog() if emulator else MonitoringBacklog(project)
+        return PubsubQueue(
+            publisher,
+            subscriber,
+            self._offload,
+            self._pulls,
+            project=project,
+            name=self._name(spec),
+            resource=spec.name,
+            clock=self.settings.clock,
+            backlog=backlog,
+            max_attempts=spec.requirements.max_attempts,
+            create=emulator,
+        )
+
+    def topic(self, spec: ResourceSpec) -> PubsubTopic:
+        publisher, subscriber, project, emulator = self._opened(spec)
         return PubsubTopic(
             publisher,
             subscriber,
             self._offload,
             self._pulls,
             project=project,
-            topic=gcp_name(self.settings.app, spec.name, prefix=prefix),
+            topic=self._name(spec),
             resource=spec.name,
             create=emulator,
         )

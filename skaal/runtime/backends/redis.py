@@ -2,7 +2,10 @@
 
 Configured from ``SKAAL_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``)
 and ``SKAAL_REDIS_PREFIX`` (default ``skaal:<app>:``); one pooled client per
-runtime (:mod:`~skaal.runtime.backends.redis_support`: retries, errors).
+provider (:mod:`~skaal.runtime.backends.redis_support`: retries, errors).
+The runtime opens one provider per Redis server of the plan and hands each
+the URL of its own server in ``SKAAL_REDIS_URL``
+(:func:`skaal.build.wiring.servers` names the variable each server is read from).
 Queues and topics live in :mod:`~skaal.runtime.backends.redis_messaging`.
 
 **Maps.**  Each entry is one Redis string ``<prefix>m:<resource>:v:<key>``

@@ -1,7 +1,8 @@
-"""The ``sqlite`` backend: maps, collections and durable queues in one file per app.
+"""The ``sqlite`` backend: maps, collections, queues and topics in one file per app.
 
 Layout: ``<data_dir>/<app>.sqlite3``, one table per resource, named after it
-(``"map:Carts"``, ``"collection:billing.Invoices"``, ``"queue:Emails"``), so
+(``"map:Carts"``, ``"collection:billing.Invoices"``, ``"queue:Emails"``,
+``"topic:Events"``), so
 the file is easy to inspect with the ``sqlite3`` shell.
 
 * **Durability.**  WAL journal; ``synchronous=FULL`` when any resource on the
@@ -49,6 +50,7 @@ from skaal.runtime.ports import (
     Chunk,
     IndexValue,
     QueueBackend,
+    TopicBackend,
 )
 
 __all__ = ["SqliteDocuments", "SqliteKeyValue", "SqliteProvider", "database_path", "table_name"]
@@ -141,6 +143,11 @@ class SqliteProvider(UnsupportedKinds):
         from skaal.runtime.backends.sqlite_queue import SqliteQueue
 
         return SqliteQueue(self, spec.name)
+
+    def topic(self, spec: ResourceSpec) -> TopicBackend:
+        from skaal.runtime.backends.sqlite_topic import SqliteTopic
+
+        return SqliteTopic(self, spec.name)
 
 
 def transaction(conn: sqlite3.Connection, fn: Callable[[], R]) -> R:

@@ -152,7 +152,7 @@ class QueueClient(Generic[T]):
         ]
 
     async def depth(self) -> int:
-        """Messages waiting or in flight (not acked, not dead)."""
+        """Messages waiting or in flight (not acked, not dead); an estimate on cloud queues."""
         return await self.backend.depth()
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from pydantic import BaseModel
 
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
 from skaal.runtime.backends import create_provider
+from skaal.runtime.backends.gcp_common import GcpBackendError
 from skaal.runtime.clients import (
     BlobClient,
     CollectionClient,
@@ -43,13 +44,13 @@ from skaal.runtime.ports import BackendSettings
 #: implementation name → kinds it must pass the suite for.  Add a backend here.
 BACKENDS: dict[str, tuple[str, ...]] = {
     "memory": ("map", "collection", "queue", "topic"),
-    "sqlite": ("map", "collection", "queue"),
+    "sqlite": ("map", "collection", "queue", "topic"),
     "filesystem": ("blob",),
     "redis": ("map", "queue", "topic"),
     "postgres": ("map", "collection", "queue"),
     "firestore": ("map", "collection"),
     "gcs": ("blob",),
-    "pubsub": ("topic",),
+    "pubsub": ("queue", "topic"),
     "dynamodb": ("map", "collection"),
     "s3": ("blob",),
     "sqs": ("queue",),
@@ -71,7 +72,12 @@ SERVERS: dict[str, tuple[str, str]] = {
 
 #: implementations whose time is the server's: ``clock.advance`` also sleeps, at most
 #: this long (SQS visibility and delays run on its clock; 10.5 s covers the suite's waits).
-WALL_CLOCK: dict[str, float] = {"sqs": 10.5}
+WALL_CLOCK: dict[str, float] = {"sqs": 10.5, "pubsub": 10.5}
+
+#: implementations whose queue ``depth`` is the cloud service's estimate, not an exact
+#: count, and the error each raises where no estimate exists (Pub/Sub: Cloud Monitoring,
+#: which its emulator lacks).  Every other queue backend counts exactly.
+ESTIMATED_DEPTH: dict[str, type[Exception]] = {"pubsub": GcpBackendError}
 
 
 def server_env(implementation: str) -> dict[str, str]:
@@ -259,6 +265,23 @@ async def queue(
     )
     await store.close()
     await provider.close()
+
+
+@pytest.fixture
+def expect_depth(
+    request: pytest.FixtureRequest, queue: QueueClient[dict[str, int]]
+) -> Callable[[int], Awaitable[None]]:
+    """``await expect_depth(n)``: the queue's depth is ``n`` -- what its backend promises."""
+    implementation = request.node.callspec.params["queue"]
+
+    async def check(expected: int) -> None:
+        if implementation in ESTIMATED_DEPTH:
+            with pytest.raises(ESTIMATED_DEPTH[implementation], match="estimate"):
+                await queue.depth()
+            return
+        assert await queue.depth() == expected
+
+    return check
 
 
 @pytest_asyncio.fixture(params=implementations("topic"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 from conftest import FakeClock
 
@@ -11,9 +13,10 @@ from skaal.runtime.errors import ValueTypeError
 pytestmark = pytest.mark.asyncio
 
 Jobs = QueueClient[dict[str, int]]
+ExpectDepth = Callable[[int], Awaitable[None]]
 
 
-async def test_send_receive_ack_in_order(queue: Jobs) -> None:
+async def test_send_receive_ack_in_order(queue: Jobs, expect_depth: ExpectDepth) -> None:
     for i in range(5):
         await queue.send({"n": i})
     got = await queue.receive(max_messages=3)
@@ -21,7 +24,7 @@ async def test_send_receive_ack_in_order(queue: Jobs) -> None:
     assert all(d.attempt == 1 for d in got)
     for d in got:
         await queue.ack(d)
-    assert await queue.depth() == 2
+    await expect_depth(2)
     rest = await queue.receive(max_messages=10)
     assert [d.body["n"] for d in rest] == [3, 4]
     assert await queue.receive() == []
@@ -38,7 +41,9 @@ async def test_unacked_message_is_redelivered_after_visibility_timeout(
     assert (again.id, again.attempt) == (first.id, 2)
 
 
-async def test_retry_backoff_then_dead_letter(queue: Jobs, clock: FakeClock) -> None:
+async def test_retry_backoff_then_dead_letter(
+    queue: Jobs, clock: FakeClock, expect_depth: ExpectDepth
+) -> None:
     await queue.send({"n": 7})
     (d1,) = await queue.receive()
     assert await queue.fail(d1, RuntimeError("boom")) == "retry"
@@ -54,12 +59,14 @@ async def test_retry_backoff_then_dead_letter(queue: Jobs, clock: FakeClock) -> 
     assert await queue.fail(d3, ValueError("last")) == "dead"
     clock.advance(100)
     assert await queue.receive() == []
-    assert await queue.depth() == 0
+    await expect_depth(0)
     (dead,) = await queue.dead_letters()
     assert (dead.body, dead.attempts, dead.error) == ({"n": 7}, 3, "ValueError: last")
 
 
-async def test_process_acks_successes_and_retries_failures(queue: Jobs, clock: FakeClock) -> None:
+async def test_process_acks_successes_and_retries_failures(
+    queue: Jobs, clock: FakeClock, expect_depth: ExpectDepth
+) -> None:
     handled: list[int] = []
 
     async def handler(message: dict[str, int]) -> None:
@@ -71,7 +78,7 @@ async def test_process_acks_successes_and_retries_failures(queue: Jobs, clock: F
         await queue.send({"n": i})
     assert await queue.process(handler) == 3
     assert handled == [0, 1, 3]
-    assert await queue.depth() == 1
+    await expect_depth(1)
     for _ in range(3):
         clock.advance(100)
         await queue.process(handler)

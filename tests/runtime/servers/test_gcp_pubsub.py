@@ -1,4 +1,4 @@
-"""The pubsub backend beyond the conformance suite: durable subscriptions, limits."""
+"""The pubsub backend's topics beyond the conformance suite: durable subscriptions, limits."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import pytest_asyncio
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
 from skaal.runtime.backends.gcp_common import GcpBackendError
 from skaal.runtime.backends.pubsub import PubsubProvider
-from skaal.runtime.errors import UnsupportedKindError
 from skaal.runtime.ports import BackendSettings
 
 pytestmark = pytest.mark.asyncio
@@ -75,11 +74,6 @@ async def test_order_is_kept_for_many_messages(provider: PubsubProvider) -> None
     for i in range(30):
         await topic.publish(str(i).encode())
     assert [await sub.get(timeout=5) for _ in range(30)] == [str(i).encode() for i in range(30)]
-
-
-async def test_queues_are_refused(provider: PubsubProvider) -> None:
-    with pytest.raises(UnsupportedKindError, match="does not serve a queue"):
-        provider.queue(spec("Jobs", "queue"))
 
 
 async def test_missing_topic_outside_an_emulator_is_an_error(provider: PubsubProvider) -> None:

@@ -1,0 +1,47 @@
+"""The base of the frozen records passed between stages.
+
+Blueprint, Catalog and Plan (and the records nested in them) are frozen
+pydantic models that forbid unknown fields.  Because they are frozen, a value
+derived from one of them never changes, so it can be computed once:
+:meth:`Record.memo` keeps such values (the content hashes, which serialise
+the whole record to canonical JSON: about 0.15 s for a 10,000-resource
+Blueprint) beside the fields.
+
+The memo lives in the instance ``__dict__`` under a key that is not a field:
+pydantic's dumps, ``repr`` and equality look at fields only, so it never shows
+in a lock file or changes which records compare equal.  The one way to derive
+a *different* record from an existing instance, ``model_copy(update=...)``,
+copies the ``__dict__``; :meth:`Record.model_copy` therefore starts the copy
+with an empty memo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["Record"]
+
+_MEMO = "__skaal_memo__"
+
+
+class Record(BaseModel):
+    """A frozen record that rejects unknown fields and can memoise derived values."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def memo(self, name: str, compute: Callable[[], str]) -> str:
+        """``compute()`` the first time ``name`` is asked for, the kept value afterwards."""
+        memo: dict[str, str] = self.__dict__.setdefault(_MEMO, {})
+        value = memo.get(name)
+        if value is None:
+            value = memo[name] = compute()
+        return value
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy (with ``update`` applied) whose derived values are computed afresh."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop(_MEMO, None)
+        return copied

@@ -1,0 +1,410 @@
+"""The ``pubsub`` backend's ``Queue``: a topic, a pull subscription and two companions.
+
+A Queue resource named ``N`` (:func:`~skaal.runtime.backends.gcp_common.gcp_name`
+of the app and resource) is three topics, each with one subscription of the
+same name, which the gcp build stage creates under exactly these names
+(:func:`queue_names`):
+
+``N``
+    The queue.  Its subscription has a dead-letter policy (Pub/Sub then
+    counts deliveries: ``delivery_attempt``) forwarding to ``N-dead`` after
+    ``max_delivery_attempts`` (the declared ``max_attempts``, clamped to
+    Pub/Sub's 5 to 100) -- the safety net for consumers that die mid-message.
+    It has no retry policy: an expired or shortened ack deadline redelivers
+    at once, so the runtime's back-off is the only one.
+``N-delayed``
+    Messages sent with a delay, carrying a ``skaal-not-before`` timestamp.
+    Pub/Sub has no delayed delivery, so they wait here and are *promoted*
+    (published to ``N``, then acknowledged here) by the first ``receive``
+    -- or, for push consumers, the worker's promote endpoint -- that sees
+    them due.  One not yet due is hidden with ``modify_ack_deadline`` for
+    the time left (at most 600 s, then looked at again), so it is never
+    delivered early.  Keeping them off ``N`` means waiting never spends one
+    of ``N``'s delivery attempts.
+``N-dead``
+    Dead letters.  ``dead_letter`` publishes the message there with its
+    error, attempts and id as attributes and acknowledges it on ``N``;
+    messages forwarded by the dead-letter policy carry Pub/Sub's own
+    ``CloudPubSubDeadLetterSourceDeliveryCount``.  ``dead_letters`` peeks:
+    it pulls, then gives every message back (ack deadline 0).  An error is
+    kept up to Pub/Sub's 1,024 bytes of an attribute value.
+
+Mapping of the port:
+
+* ``receive``: promote what is due and pull ``N`` (the two pulls run at
+  once; a pull waits at most a quarter of a second when nothing is there),
+  then set each message's ack deadline to the visibility timeout.  Pub/Sub
+  accepts 0 to 600 s: shorter timeouts are rounded up to whole seconds
+  (at least 1), longer ones are capped at 600 s, after which the message
+  may be delivered again.  ``attempt`` is ``delivery_attempt`` plus the
+  attempts a message had before a long retry moved it to ``N-delayed``
+  (``skaal-attempts-before``).
+* ``ack`` / ``retry`` / ``dead_letter`` need the *ack id* of the current
+  delivery, which this process remembers by message id: a message is
+  settled by the process that received it (as with SQS receipt handles).
+  ``retry(delay)`` sets the ack deadline to the delay (up to 600 s);
+  a longer delay republishes the message to ``N-delayed`` and acknowledges
+  it, keeping its id and attempt count.
+* ``depth``: Pub/Sub keeps no exact count.  The answer is Cloud
+  Monitoring's ``num_undelivered_messages`` of ``N`` and ``N-delayed``
+  (unacknowledged, in flight or not), an estimate sampled every minute and
+  published a few minutes late: see :class:`MonitoringBacklog`.  Against
+  the emulator, which has no Monitoring, ``depth`` raises
+  :class:`~skaal.runtime.backends.gcp_common.GcpBackendError` saying so.
+
+Message ids are Pub/Sub's (a promoted or republished copy keeps the first
+id in ``skaal-id``).  Delivery is at least once and roughly in publish
+order (no ordering key: with one, a single redelivery would hold back, and
+redeliver, everything behind it).  Time for delays is the runtime's clock;
+hiding and visibility run on Pub/Sub's.  Calls go through the provider's
+bounded pools; the Google clients retry transient errors with bounded
+back-off (pulls, which must answer quickly, are retried here: four tries,
+pauses doubling from 0.2 s) and what still fails becomes a
+``GcpBackendError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from skaal.runtime.backends.gcp_common import GcpBackendError, Offload
+from skaal.runtime.backends.pubsub_backlog import Backlog
+from skaal.runtime.ports import Clock, DeadLetter, Delivery
+
+__all__ = ["PubsubQueue", "QueueNames", "max_delivery_attempts", "queue_names"]
+
+T = TypeVar("T")
+
+NOT_BEFORE = "skaal-not-before"
+ID = "skaal-id"
+ERROR = "skaal-error"
+ATTEMPTS = "skaal-attempts"
+ATTEMPTS_BEFORE = "skaal-attempts-before"
+_FORWARDED_COUNT = "CloudPubSubDeadLetterSourceDeliveryCount"
+_MAX_DEADLINE = 600
+_PULL_WAIT = 0.25
+"""Seconds a pull of an empty subscription waits before answering nothing."""
+_PULL_BATCH = 1000
+_PULL_TRIES = 4
+_PULL_PAUSE = 0.2
+"""Seconds before the first retry of a pull that failed transiently (then doubling)."""
+_MAX_ATTRIBUTE = 1024
+"""Pub/Sub's limit on an attribute value, in bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueueNames:
+    """Topic and subscription ids of one queue (each subscription has its topic's name)."""
+
+    queue: str
+    delayed: str
+    dead: str
+
+
+def queue_names(name: str) -> QueueNames:
+    """The ids the runtime uses and the build stage creates for the queue named ``name``."""
+    return QueueNames(queue=name, delayed=f"{name}-delayed", dead=f"{name}-dead")
+
+
+def max_delivery_attempts(declared: int | None) -> int:
+    """Pub/Sub dead-letters after 5 to 100 delivery attempts; clamp the declared figure."""
+    return min(100, max(5, declared or 5))
+
+
+def _deadline(seconds: float) -> int:
+    return min(_MAX_DEADLINE, max(0, math.ceil(seconds)))
+
+
+@dataclass(slots=True)
+class _InFlight:
+    ack_id: str
+    body: bytes
+    attempt: int
+
+
+class PubsubQueue:
+    """A ``QueueBackend`` on a Pub/Sub topic, its delayed and dead-letter companions."""
+
+    def __init__(
+        self,
+        publisher: Any,
+        subscriber: Any,
+        offload: Offload,
+        pulls: Offload,
+        *,
+        project: str,
+        name: str,
+        resource: str,
+        clock: Clock,
+        backlog: Backlog,
+        max_attempts: int | None,
+        create: bool,
+    ) -> None:
+        self._publisher = publisher
+        self._subscriber = subscriber
+        self._offload = offload
+        self._pulls = pulls
+        self._resource = resource
+        self._clock = clock
+        self._backlog = backlog
+        self._max_deliveries = max_delivery_attempts(max_attempts)
+        self._create = create
+        self.names = queue_names(name)
+        self._project = project
+        self._inflight: dict[str, _InFlight] = {}
+
+    def topic_path(self, topic: str) -> str:
+        return f"projects/{self._project}/topics/{topic}"
+
+    def subscription_path(self, subscription: str) -> str:
+        return f"projects/{self._project}/subscriptions/{subscription}"
+
+    async def _run(self, fn: Callable[[], T], what: str) -> T:
+        return await self._offload.run(fn, what=what, where=self._resource)
+
+    async def _pull(self, subscription: str, count: int) -> list[Any]:
+        from google.api_core import exceptions as gexc
+
+        subscriber, path = self._subscriber, self.subscription_path(subscription)
+        transient = (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.Aborted)
+
+        def pull() -> list[Any]:
+            # no client retry (it would outlast the short wait): transient errors are
+            # retried here, a bounded few times with doubling pauses
+            for attempt in range(_PULL_TRIES):
+                try:
+                    response = subscriber.pull(
+                        request={"subscription": path, "max_messages": count},
+                        timeout=_PULL_WAIT,
+                        retry=None,
+                    )
+                except gexc.DeadlineExceeded:
+                    return []
+                except transient:
+                    if attempt == _PULL_TRIES - 1:
+                        raise
+                    time.sleep(_PULL_PAUSE * 2**attempt)
+                else:
+                    return list(response.received_messages)
+            return []
+
+        return await self._pulls.run(pull, what="pull messages", where=self._resource)
+
+    async def _set_deadline(self, subscription: str, ack_ids: Sequence[str], seconds: int) -> None:
+        if not ack_ids:
+            return
+        subscriber, path = self._subscriber, self.subscription_path(subscription)
+        ids = list(ack_ids)
+        await self._run(
+            lambda: subscriber.modify_ack_deadline(
+                request={"subscription": path, "ack_ids": ids, "ack_deadline_seconds": seconds}
+            ),
+            "change an ack deadline",
+        )
+
+    async def _ack(self, subscription: str, ack_ids: Sequence[str]) -> None:
+        if not ack_ids:
+            return
+        subscriber, path = self._subscriber, self.subscription_path(subscription)
+        ids = list(ack_ids)
+        await self._run(
+            lambda: subscriber.acknowledge(request={"subscription": path, "ack_ids": ids}),
+            "acknowledge messages",
+        )
+
+    async def _publish(self, topic: str, body: bytes, attributes: dict[str, str]) -> str:
+        publisher, path = self._publisher, self.topic_path(topic)
+        return await self._run(
+            lambda: str(publisher.publish(path, body, **attributes).result()),
+            "publish a message",
+        )
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self._run(self._ensure, "check its topics and subscriptions")
+
+    def _ensure(self) -> None:
+        from google.api_core import exceptions as gexc
+
+        names = self.names
+        for topic in (names.queue, names.delayed, names.dead):
+            path = self.topic_path(topic)
+            try:
+                self._publisher.get_topic(request={"topic": path})
+            except gexc.NotFound:
+                if not self._create:
+                    raise GcpBackendError(
+                        f"Pub/Sub topic {path!r} of queue {self._resource} does not exist",
+                        where=self._resource,
+                        fix="deploy the app first: the deploy stage creates its topics",
+                        command="skaal deploy",
+                    ) from None
+                with contextlib.suppress(gexc.AlreadyExists):
+                    self._publisher.create_topic(request={"name": path})
+        if not self._create:
+            return
+        policy = {
+            "dead_letter_topic": self.topic_path(names.dead),
+            "max_delivery_attempts": self._max_deliveries,
+        }
+        for subscription, extra in (
+            (names.queue, {"dead_letter_policy": policy}),
+            (names.delayed, {}),
+            (names.dead, {}),
+        ):
+            request = {
+                "name": self.subscription_path(subscription),
+                "topic": self.topic_path(subscription),
+                "ack_deadline_seconds": 60,
+                **extra,
+            }
+            with contextlib.suppress(gexc.AlreadyExists):
+                self._subscriber.create_subscription(request=request)
+
+    async def close(self) -> None:
+        self._inflight.clear()
+
+    # -- sending --------------------------------------------------------------------
+
+    async def send(self, body: bytes, *, delay: float = 0.0) -> str:
+        if delay > 0:
+            due = {NOT_BEFORE: repr(self._clock() + delay)}
+            return await self._publish(self.names.delayed, body, due)
+        return await self._publish(self.names.queue, body, {})
+
+    async def promote(self, received: list[Any] | None = None) -> int:
+        """Move the delayed messages that are due to the queue; how many moved."""
+        if received is None:
+            received = await self._pull(self.names.delayed, _PULL_BATCH)
+        now = self._clock()
+        due: list[str] = []
+        waits: dict[int, list[str]] = {}
+        for item in received:
+            message = item.message
+            attributes = dict(message.attributes)
+            if await self.promote_one(bytes(message.data), attributes, message.message_id, now):
+                due.append(item.ack_id)
+            else:
+                left = float(attributes[NOT_BEFORE]) - now
+                # a little short of the time left: the runtime's clock decides, never early
+                waits.setdefault(_deadline(left - 1.0), []).append(item.ack_id)
+        await self._ack(self.names.delayed, due)
+        for seconds, ack_ids in sorted(waits.items()):
+            await self._set_deadline(self.names.delayed, ack_ids, seconds)
+        return len(due)
+
+    async def promote_one(
+        self,
+        data: bytes,
+        attributes: Mapping[str, str],
+        message_id: str,
+        now: float | None = None,
+    ) -> bool:
+        """Publish one message of ``N-delayed`` to the queue if it is due; whether it was.
+
+        The worker's promote endpoint calls this with what Pub/Sub pushed.
+        """
+        kept = dict(attributes)
+        try:
+            not_before = float(kept.pop(NOT_BEFORE, "0"))
+        except ValueError:
+            not_before = 0.0  # not written by this backend: deliver it rather than keep it
+        if not_before > (self._clock() if now is None else now):
+            return False
+        kept.setdefault(ID, message_id)
+        await self._publish(self.names.queue, data, kept)
+        return True
+
+    # -- receiving ------------------------------------------------------------------
+
+    async def receive(
+        self, *, max_messages: int, visibility_timeout: float
+    ) -> list[Delivery[bytes]]:
+        count = min(max_messages, _PULL_BATCH)
+        # both pulls at once: a receive answers within one pull's wait
+        delayed, received = await asyncio.gather(
+            self._pull(self.names.delayed, _PULL_BATCH), self._pull(self.names.queue, count)
+        )
+        if await self.promote(delayed) and len(received) < count:
+            received += await self._pull(self.names.queue, count - len(received))
+        received.sort(key=lambda m: m.message.publish_time)
+        await self._set_deadline(
+            self.names.queue,
+            [m.ack_id for m in received],
+            max(1, _deadline(visibility_timeout)),
+        )
+        out: list[Delivery[bytes]] = []
+        for item in received:
+            message = item.message
+            ident = message.attributes.get(ID) or str(message.message_id)
+            before = int(message.attributes.get(ATTEMPTS_BEFORE, "0") or 0)
+            attempt = before + max(1, int(item.delivery_attempt))
+            body = bytes(message.data)
+            self._inflight[ident] = _InFlight(item.ack_id, body, attempt)
+            out.append(Delivery(ident, body, attempt))
+        return out
+
+    async def ack(self, message_id: str) -> None:
+        held = self._inflight.pop(message_id, None)
+        if held is not None:
+            await self._ack(self.names.queue, [held.ack_id])
+
+    async def retry(self, message_id: str, *, delay: float) -> None:
+        held = self._inflight.get(message_id)
+        if held is None:
+            return
+        if delay <= _MAX_DEADLINE:
+            await self._set_deadline(self.names.queue, [held.ack_id], _deadline(delay))
+            self._inflight.pop(message_id, None)
+            return
+        attributes = {
+            NOT_BEFORE: repr(self._clock() + delay),
+            ID: message_id,
+            ATTEMPTS_BEFORE: str(held.attempt),
+        }
+        await self._publish(self.names.delayed, held.body, attributes)
+        await self.ack(message_id)
+
+    async def dead_letter(self, message_id: str, *, error: str) -> None:
+        held = self._inflight.get(message_id)
+        if held is None:
+            return
+        text = error.encode()[:_MAX_ATTRIBUTE].decode(errors="ignore") or "-"
+        attributes = {ID: message_id, ERROR: text, ATTEMPTS: str(held.attempt)}
+        await self._publish(self.names.dead, held.body, attributes)
+        await self.ack(message_id)
+
+    async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
+        seen: dict[str, Any] = {}
+        ack_ids: list[str] = []
+        while len(seen) < limit:
+            batch = await self._pull(self.names.dead, min(_PULL_BATCH, limit - len(seen)))
+            ack_ids.extend(m.ack_id for m in batch)
+            fresh = [m.message for m in batch if m.message.message_id not in seen]
+            if not fresh:
+                break
+            seen.update((m.message_id, m) for m in fresh)
+        await self._set_deadline(self.names.dead, ack_ids, 0)  # give them all back
+        out: list[DeadLetter[bytes]] = []
+        for message in sorted(seen.values(), key=lambda m: m.publish_time)[:limit]:
+            attributes = message.attributes
+            error = attributes.get(
+                ERROR,
+                "delivered too many times without being acknowledged "
+                "(moved by the subscription's dead-letter policy)",
+            )
+            attempts = attributes.get(ATTEMPTS) or attributes.get(_FORWARDED_COUNT) or "0"
+            ident = attributes.get(ID) or str(message.message_id)
+            out.append(DeadLetter(ident, bytes(message.data), int(attempts), error))
+        return out
+
+    async def depth(self) -> int:
+        names = (self.names.queue, self.names.delayed)
+        return await self._run(lambda: self._backlog(names), "read the backlog estimate")

@@ -1,0 +1,132 @@
+"""What ``skaal plan``, ``skaal --help`` and ``import skaal`` load.
+
+Start-up time of the CLI is mostly imports, so the guard is on the import
+graph, not on a clock: each case runs in a fresh interpreter and lists
+``sys.modules`` afterwards.  Planning needs the declarations, the catalog,
+the solver and the lock; it must not load the runtime, the servers, the
+builders, the deployer, cloud SDKs or other subcommands.  A failure names the
+modules that crept in; import them inside the function that needs them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+#: Loaded by no planning command (prefixes of module names).
+NOT_FOR_PLANNING = (
+    "boto3",
+    "botocore",
+    "google",
+    "httpx",
+    "psycopg",
+    "pulumi",
+    "redis",
+    "skaal.build",
+    "skaal.cli.build",
+    "skaal.cli.catalog",
+    "skaal.cli.deploy",
+    "skaal.cli.run",
+    "skaal.deploy",
+    "skaal.runtime",
+    "skaal.serve",
+    "skaal.testing",
+    "starlette",
+    "uvicorn",
+    "z3",
+)
+
+#: Heavy modules ``skaal --help`` and ``import skaal`` have no use for.
+NOT_FOR_HELP = (
+    "pydantic",
+    "rich",
+    "skaal.blueprint",
+    "skaal.catalog",
+    "skaal.deploy",
+    "skaal.solver",
+    "z3",
+)
+
+_PROBE = """
+import contextlib, io, json, sys
+out = sys.argv[1]
+args = sys.argv[2:]
+if args == ["import"]:
+    import skaal
+else:
+    from skaal.cli.main import cli
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            cli.main(args, prog_name="skaal", standalone_mode=False)
+        except SystemExit as exc:
+            assert not exc.code, exc.code
+with open(out, "w") as handle:
+    json.dump(sorted(sys.modules), handle)
+"""
+
+
+def _write_app(folder: Path) -> None:
+    lines = ["from skaal import App, Map", "", 'app = App("ten")', ""]
+    for i in range(10):
+        lines += [
+            "",
+            f'@app.storage(read_latency="< 50ms", durability="persistent", '
+            f'size="{i + 1}GB", reads="{10 * (i + 1)}/s")',
+            f"class R{i}(Map[str, int]): ...",
+        ]
+    (folder / "app.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _loaded(folder: Path, *args: str) -> list[str]:
+    out = folder / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(out), *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    modules: list[str] = json.loads(out.read_text(encoding="utf-8"))
+    return modules
+
+
+def _offending(modules: list[str], prefixes: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == p or m.startswith(p + ".") for p in prefixes)]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    _write_app(tmp_path)
+    return tmp_path
+
+
+def test_plan_loads_only_what_planning_needs(project: Path) -> None:
+    modules = _loaded(project, "plan", "app.py:app", "--target", "aws", "--no-write")
+    assert "skaal.solver" in modules  # the probe really planned
+    assert _offending(modules, NOT_FOR_PLANNING) == []
+    assert _offending(modules, ("tomli_w",)) == [], "--no-write needs no lock writer"
+
+
+def test_plan_json_does_not_load_rich(project: Path) -> None:
+    modules = _loaded(project, "plan", "app.py:app", "--target", "aws", "--json")
+    assert "tomli_w" in modules  # the probe really wrote the lock
+    assert (project / "skaal.lock").is_file()
+    assert _offending(modules, (*NOT_FOR_PLANNING, "rich")) == []
+
+
+def test_help_and_import_skaal_stay_light(project: Path) -> None:
+    assert _offending(_loaded(project, "--help"), NOT_FOR_HELP) == []
+    assert _offending(_loaded(project, "import"), (*NOT_FOR_HELP, "click")) == []
+
+
+def test_deploy_targets_match_the_deployer() -> None:
+    # skaal.cli.deploy repeats the list so that --help need not import skaal.deploy
+    from skaal.cli.deploy import TARGETS
+    from skaal.deploy.request import TARGETS as DEPLOYABLE
+
+    assert TARGETS == DEPLOYABLE

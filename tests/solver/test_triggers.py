@@ -1,0 +1,61 @@
+"""A queue or topic must be on a service that can start its consumer (Registry.triggers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from skaal import App, Queue, Topic, UnsatisfiableError
+from skaal.catalog import load_catalog
+from skaal.solver import solve
+
+
+def _app(*, topic_rate: str = "3000/s", queue_pin: str | None = None) -> App:
+    app = App("trig")
+
+    @app.topic(messages=topic_rate)
+    class Events(Topic[str]): ...
+
+    @app.queue(**({"backend": queue_pin} if queue_pin else {}))
+    class Jobs(Queue[str]): ...
+
+    @app.subscriber(Events)
+    async def on_event(event: str) -> None: ...
+
+    @app.consumer(Jobs)
+    async def on_job(job: str) -> None: ...
+
+    return app
+
+
+def test_on_aws_a_busy_subscribed_topic_stays_on_sns() -> None:
+    plan = solve(_app().blueprint(), load_catalog("aws"))
+    assert plan.binding("Events").implementation == "sns"
+    assert plan.binding("Jobs").implementation == "sqs"
+
+
+def test_the_same_topic_without_a_subscriber_goes_to_the_cheaper_cache() -> None:
+    # the contrast that makes the rule visible: without a subscriber, Redis wins
+    app = App("trig")
+
+    @app.topic(messages="3000/s")
+    class Events(Topic[str]): ...
+
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    assert plan.binding("Events").implementation == "redis"
+
+
+def test_a_consumed_queue_pinned_to_a_server_is_explained() -> None:
+    with pytest.raises(UnsatisfiableError) as caught:
+        solve(_app(queue_pin="rds-postgres").blueprint(), load_catalog("aws"))
+    text = caught.value.render()
+    assert (
+        "rds-postgres: trigger offers postgres, which cannot start on_job on lambda, "
+        "asked sqs (what starts lambda)"
+    ) in text
+    assert 'backend="sqs"' in text
+
+
+def test_consumers_that_poll_accept_any_queue() -> None:
+    # on gcp the consumer runs in the Cloud Run service and polls what it is given
+    plan = solve(_app(queue_pin="cloudsql-postgres").blueprint(), load_catalog("gcp"))
+    assert plan.binding("Jobs").implementation == "postgres"

@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Never, TypeVar
 
-from pydantic import BaseModel
-
 from skaal.blueprint.model import (
     Blueprint,
     Kind,
@@ -28,17 +26,15 @@ from skaal.blueprint.model import (
 )
 from skaal.declare import grammar
 from skaal.declare.constraints import UNSET, Unset, build_requirements
+from skaal.declare.introspect import describe, display_name, object_ref, resource_types
 from skaal.declare.resources import (
     BlobStore,
     Collection,
-    Index,
     Map,
     Queue,
     Resource,
     Secret,
     Topic,
-    type_arguments,
-    type_name,
 )
 from skaal.declare.schedule import Cron, Every
 from skaal.errors import DeclarationError, did_you_mean
@@ -64,7 +60,7 @@ def _refuse_bare(at: str, values: dict[str, Any], location: SourceLocation) -> N
     bare = values.pop("_bare", UNSET)
     if bare is not UNSET:
         raise DeclarationError(
-            f"{at} is used without parentheses on {_describe(bare)}",
+            f"{at} is used without parentheses on {describe(bare)}",
             where=str(location),
             fix=f"write {at}() (with parentheses, even without constraints)",
         )
@@ -209,7 +205,7 @@ class Module:
         def record(cls: R) -> R:
             if not isinstance(cls, type) or not issubclass(cls, Resource) or cls in _BASES:
                 raise DeclarationError(
-                    f"{at} decorates {_describe(cls)}, which is not a Map, Collection, "
+                    f"{at} decorates {describe(cls)}, which is not a Map, Collection, "
                     "BlobStore, Queue or Topic subclass",
                     where=str(location),
                     fix="subclass one of them, e.g. class Carts(Map[str, Cart]): ...",
@@ -217,19 +213,19 @@ class Module:
             kind = cls.__skaal_kind__
             if _KIND_DECORATOR[kind] != decorator:
                 raise DeclarationError(
-                    f"{at} cannot declare {_display_name(cls)}, a {kind}",
+                    f"{at} cannot declare {display_name(cls)}, a {kind}",
                     where=str(location),
                     fix=f"use @{self._label()}.{_KIND_DECORATOR[kind]}(...) for a {kind}",
                 )
             requirements = build_requirements(
                 values,
                 kind=kind,
-                subject=f"class {_display_name(cls)}",
+                subject=f"class {display_name(cls)}",
                 decorator=at,
                 location=location,
             )
-            extra = _describe_types(cls, kind, location)
-            self._add(_Declared(_display_name(cls), kind, cls, requirements, location, at, extra))
+            extra = resource_types(cls, kind, location)
+            self._add(_Declared(display_name(cls), kind, cls, requirements, location, at, extra))
             return cls
 
         return record
@@ -316,11 +312,11 @@ class Module:
         def record(fn: F) -> F:
             if not callable(fn):
                 raise DeclarationError(
-                    f"{at} decorates {_describe(fn)}, which is not a function",
+                    f"{at} decorates {describe(fn)}, which is not a function",
                     where=str(location),
                     fix=f"put {at}(...) directly above a def or async def",
                 )
-            name = _display_name(fn)
+            name = display_name(fn)
             requirements = build_requirements(
                 values,
                 kind="function",
@@ -356,7 +352,7 @@ class Module:
         at = f"@{self._label()}.{decorator}"
         if not (isinstance(source, type) and issubclass(source, base) and source is not base):
             raise DeclarationError(
-                f"{at} needs a {base.__name__} subclass, got {_describe(source)}",
+                f"{at} needs a {base.__name__} subclass, got {describe(source)}",
                 where=str(location),
                 fix=f"pass the declared class, e.g. {at}(Emails)",
             )
@@ -372,13 +368,13 @@ class Module:
     ) -> None:
         if not callable(fn):
             raise DeclarationError(
-                f"{at} decorates {_describe(fn)}, which is not a function",
+                f"{at} decorates {describe(fn)}, which is not a function",
                 where=str(location),
                 fix=f"put {at}(...) directly above a def or async def",
             )
         field_name = "consumes" if base is Queue else "subscribes"
-        extra = {"http": False, field_name: _ref(source)}
-        self._add(_Declared(_display_name(fn), "function", fn, Requirements(), location, at, extra))
+        extra = {"http": False, field_name: object_ref(source)}
+        self._add(_Declared(display_name(fn), "function", fn, Requirements(), location, at, extra))
 
     def declared_objects(self) -> dict[tuple[str, Kind], object]:
         """The user's objects by (qualified name, kind): classes, functions, ``Secret``\\ s."""
@@ -409,12 +405,10 @@ class Module:
                 continue
             attribute, decorator, field_name = _CLASS_TRIGGERS[declared.kind]
             for fn, location in target.__dict__.get(attribute, ()):
-                at = f"@{_display_name(target)}.{decorator}"
-                extra = {"http": False, field_name: _ref(target)}
+                at = f"@{display_name(target)}.{decorator}"
+                extra = {"http": False, field_name: object_ref(target)}
                 out.append(
-                    _Declared(
-                        _display_name(fn), "function", fn, Requirements(), location, at, extra
-                    )
+                    _Declared(display_name(fn), "function", fn, Requirements(), location, at, extra)
                 )
         return out
 
@@ -461,7 +455,9 @@ class Module:
                     where=str(location),
                     fix=f"mount each path once; the other mount is at {other.location}",
                 )
-        self._mounts.append(MountSpec(path=normal, python_ref=_ref(asgi_app), location=location))
+        self._mounts.append(
+            MountSpec(path=normal, python_ref=object_ref(asgi_app), location=location)
+        )
         self._mount_apps[normal] = asgi_app
 
     # -- internals -------------------------------------------------------------
@@ -498,103 +494,6 @@ class Module:
 
 
 _BASES: frozenset[type] = frozenset({Resource, Map, Collection, BlobStore, Queue, Topic})
-
-
-def _display_name(obj: object) -> str:
-    """The name a declaration is known by: its qualified name without ``<locals>`` scopes.
-
-    A class declared inside a factory function is ``Carts``, not
-    ``make_app.<locals>.Carts``: the name ends up in cloud resource names.
-    """
-    qualname = getattr(obj, "__qualname__", None)
-    if not isinstance(qualname, str):
-        return repr(obj)
-    return qualname.rsplit(".<locals>.", maxsplit=1)[-1]
-
-
-def _describe(obj: object) -> str:
-    if isinstance(obj, type):
-        return f"class {_display_name(obj)}"
-    if callable(obj) and hasattr(obj, "__qualname__"):
-        return f"function {_display_name(obj)}"
-    return f"{obj!r} (a {type(obj).__name__})"
-
-
-def _ref(obj: object) -> str:
-    module = getattr(obj, "__module__", None) or type(obj).__module__
-    name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
-    return f"{module}:{name}"
-
-
-def _describe_types(cls: type[Resource], kind: Kind, location: SourceLocation) -> dict[str, Any]:
-    where = str(location)
-    if kind == "map":
-        args = type_arguments(cls, Map)
-        if len(args) != 2:
-            raise DeclarationError(
-                f"{_display_name(cls)} subclasses Map without key and value types",
-                where=where,
-                fix=f"write class {_display_name(cls)}(Map[str, YourValue]): ...",
-            )
-        return {"key_type": type_name(args[0]), "value_type": type_name(args[1])}
-    if kind in ("queue", "topic"):
-        base = Queue if kind == "queue" else Topic
-        args = type_arguments(cls, base)
-        if len(args) != 1:
-            raise DeclarationError(
-                f"{_display_name(cls)} subclasses {base.__name__} without a message type",
-                where=where,
-                fix=f"write class {_display_name(cls)}({base.__name__}[YourMessage]): ...",
-            )
-        return {"value_type": type_name(args[0])}
-    if kind == "collection":
-        return _describe_collection(cls, where)
-    return {}
-
-
-def _describe_collection(cls: type[Resource], where: str) -> dict[str, Any]:
-    args = type_arguments(cls, Collection)
-    model = args[0] if len(args) == 1 else None
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        raise DeclarationError(
-            f"{_display_name(cls)} needs a pydantic model: Collection[YourModel]",
-            where=where,
-            fix="define class YourModel(pydantic.BaseModel) and subclass Collection[YourModel]",
-        )
-    fields = sorted(model.model_fields)
-    key = getattr(cls, "key", None)
-    if key is None:
-        if "id" not in model.model_fields:
-            raise DeclarationError(
-                f"{_display_name(cls)} does not say which field of {model.__name__} is its key",
-                where=where,
-                fix=f"add key = '<field>' to the class body; fields: {', '.join(fields)}",
-            )
-        key = "id"
-    if key not in model.model_fields:
-        raise DeclarationError(
-            f"{_display_name(cls)}.key = {key!r} is not a field of "
-            f"{model.__name__}{did_you_mean(key, fields)}",
-            where=where,
-            fix=f"fields: {', '.join(fields)}",
-        )
-    indexes: list[str] = []
-    for attr, value in vars(cls).items():
-        if isinstance(value, Index):
-            if value.field not in model.model_fields:
-                raise DeclarationError(
-                    f"{_display_name(cls)}.{attr} = Index({value.field!r}): no such field in "
-                    f"{model.__name__}{did_you_mean(value.field, fields)}",
-                    where=where,
-                    fix=f"fields: {', '.join(fields)}",
-                )
-            indexes.append(value.field)
-    return {
-        "key_type": type_name(model.model_fields[key].annotation),
-        "value_type": type_name(model),
-        "key_field": key,
-        "indexes": tuple(sorted(set(indexes))),
-    }
 
 
 class App(Module):
@@ -678,10 +577,12 @@ class App(Module):
         for module in self._modules:
             mounts += module._mounts
         data = [(name, d) for name, d, _ in scoped if d.kind in _DATA_KINDS]
-        by_ref = {_ref(d.target): name for name, d in data}
+        by_ref = {object_ref(d.target): name for name, d in data}
         names = {name for name, _ in data}
         messaging: dict[tuple[str, Kind], str] = {
-            (_ref(d.target), d.kind): name for name, d, _ in scoped if d.kind in ("queue", "topic")
+            (object_ref(d.target), d.kind): name
+            for name, d, _ in scoped
+            if d.kind in ("queue", "topic")
         }
         specs: dict[tuple[str, Kind], ResourceSpec] = {}
         secrets: dict[str, _Declared] = {}
@@ -724,7 +625,7 @@ class App(Module):
                 kind=declared.kind,
                 requirements=requirements,
                 location=declared.location,
-                python_ref=None if declared.kind == "secret" else _ref(declared.target),
+                python_ref=None if declared.kind == "secret" else object_ref(declared.target),
                 **extra,
             )
         seen_paths: set[str] = set()

@@ -36,6 +36,7 @@ from pydantic import BaseModel
 from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
 from skaal.declare.app import App
 from skaal.declare.grammar import DURABILITY_LEVELS
+from skaal.declare.introspect import object_ref
 from skaal.declare.resources import (
     BlobStore,
     Collection,
@@ -290,7 +291,7 @@ class Runtime:
         cached = self._clients.get(resource)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
-        name = self._by_object.get(id(resource)) or self._by_ref.get(_ref(resource))
+        name = self._by_object.get(id(resource)) or self._by_ref.get(object_ref(resource))
         if name is None:
             raise NotBoundError(
                 f"{resource.__qualname__} is not a resource of app {self.blueprint.app!r}",
@@ -461,10 +462,6 @@ def _store(provider: Provider, spec: ResourceSpec) -> Any:
             return provider.topic(spec)
         case _:
             raise NotBoundError(f"{spec.name} is a {spec.kind}, which has no store")
-
-
-def _ref(obj: type) -> str:
-    return f"{obj.__module__}:{obj.__qualname__}"
 
 
 _BUILTIN_KEYS: dict[str | None, type] = {"str": str, "int": int, "bytes": bytes}

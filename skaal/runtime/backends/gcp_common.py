@@ -27,11 +27,12 @@ covers AWS only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from skaal.errors import SkaalRuntimeError
 
@@ -39,6 +40,7 @@ __all__ = [
     "EMULATOR_PROJECT",
     "GcpBackendError",
     "Offload",
+    "ensure_pubsub_topic",
     "gcp_name",
     "gcp_project",
 ]
@@ -82,6 +84,28 @@ def gcp_project(env: Mapping[str, str], *, emulator: bool, service: str) -> str:
         fix="set GOOGLE_CLOUD_PROJECT (or point "
         f"{'FIRESTORE' if service == 'Firestore' else 'STORAGE'}_EMULATOR_HOST at an emulator)",
     )
+
+
+def ensure_pubsub_topic(publisher: Any, path: str, *, resource: str, create: bool) -> None:
+    """Check that the Pub/Sub topic ``path`` of ``resource`` exists; create it if ``create``.
+
+    Blocking (call it through an :class:`Offload`).  Topics are created only
+    against an emulator; in the cloud the deploy stage creates them.
+    """
+    from google.api_core import exceptions as gexc
+
+    try:
+        publisher.get_topic(request={"topic": path})
+    except gexc.NotFound:
+        if not create:
+            raise GcpBackendError(
+                f"Pub/Sub topic {path!r} of {resource} does not exist",
+                where=resource,
+                fix="deploy the app first: the deploy stage creates its topics",
+                command="skaal deploy",
+            ) from None
+        with contextlib.suppress(gexc.AlreadyExists):
+            publisher.create_topic(request={"name": path})
 
 
 class Offload:

@@ -32,7 +32,13 @@ from typing import Any, TypeVar
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
-from skaal.runtime.backends.gcp_common import GcpBackendError, Offload, gcp_name, gcp_project
+from skaal.runtime.backends.gcp_common import (
+    GcpBackendError,
+    Offload,
+    ensure_pubsub_topic,
+    gcp_name,
+    gcp_project,
+)
 from skaal.runtime.backends.pubsub_backlog import Backlog, MonitoringBacklog, NoBacklog
 from skaal.runtime.backends.pubsub_queue import PubsubQueue
 from skaal.runtime.ports import (
@@ -156,21 +162,10 @@ class PubsubTopic:
         return await self._pulls.run(fn, what="pull a message", where=self._resource)
 
     async def open(self) -> None:
-        from google.api_core import exceptions as gexc
-
         def ensure() -> None:
-            try:
-                self._publisher.get_topic(request={"topic": self._path})
-            except gexc.NotFound:
-                if not self._create:
-                    raise GcpBackendError(
-                        f"Pub/Sub topic {self._path!r} of {self._resource} does not exist",
-                        where=self._resource,
-                        fix="deploy the app first: the deploy stage creates its topics",
-                        command="skaal deploy",
-                    ) from None
-                with contextlib.suppress(gexc.AlreadyExists):
-                    self._publisher.create_topic(request={"name": self._path})
+            ensure_pubsub_topic(
+                self._publisher, self._path, resource=self._resource, create=self._create
+            )
 
         await self.run(ensure, "check its topic")
 

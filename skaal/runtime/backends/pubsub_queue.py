@@ -73,7 +73,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from skaal.runtime.backends.gcp_common import GcpBackendError, Offload
+from skaal.runtime.backends.gcp_common import Offload, ensure_pubsub_topic
 from skaal.runtime.backends.pubsub_backlog import Backlog
 from skaal.runtime.ports import Clock, DeadLetter, Delivery
 
@@ -235,19 +235,12 @@ class PubsubQueue:
 
         names = self.names
         for topic in (names.queue, names.delayed, names.dead):
-            path = self.topic_path(topic)
-            try:
-                self._publisher.get_topic(request={"topic": path})
-            except gexc.NotFound:
-                if not self._create:
-                    raise GcpBackendError(
-                        f"Pub/Sub topic {path!r} of queue {self._resource} does not exist",
-                        where=self._resource,
-                        fix="deploy the app first: the deploy stage creates its topics",
-                        command="skaal deploy",
-                    ) from None
-                with contextlib.suppress(gexc.AlreadyExists):
-                    self._publisher.create_topic(request={"name": path})
+            ensure_pubsub_topic(
+                self._publisher,
+                self.topic_path(topic),
+                resource=self._resource,
+                create=self._create,
+            )
         if not self._create:
             return
         policy = {

@@ -66,7 +66,6 @@ def init(*, name: str, directory: str | None) -> None:
         click.echo(f"  {relative}")
     click.echo("\nNext:")
     click.echo(f"  cd {shown}")
-    click.echo("  python -m venv .venv && . .venv/bin/activate")
-    click.echo("  pip install -e '.[dev]'")
+    click.echo("  pip install -e '.[dev]'  # in the environment where Skaal is installed")
     click.echo("  python -m pytest        # the generated test")
     click.echo("  skaal run               # then open http://127.0.0.1:8000/docs")

@@ -112,14 +112,15 @@ venv/
 README = """\
 # {name}
 
-A [Skaal](https://skaal.dev/docs) app: `{package}/app.py` declares a
+A Skaal app: `{package}/app.py` declares a
 persistent `Visits` map and a `visit` function; `skaal plan` picks the
 cheapest backends that meet what it declares.
 
 ## Set up
 
+In the environment where Skaal is installed:
+
 ```bash
-python -m venv .venv && . .venv/bin/activate
 pip install -e '.[dev]'
 ```
 

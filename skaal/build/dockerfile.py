@@ -6,8 +6,11 @@ folders) and gets the text.  The layout keeps rebuilds fast and the image
 small and safe:
 
 1. a ``python:<version>-slim`` base and no build tools;
-2. ``requirements.txt`` copied and installed first (``--no-cache-dir``), so
-   editing the app does not reinstall the dependencies;
+2. ``requirements.txt`` and ``wheels/`` (the Skaal that made the build,
+   :mod:`skaal.build.framework`) copied and installed first
+   (``--no-cache-dir``, ``--find-links wheels`` so the pinned ``skaal`` comes
+   from the shipped wheel, whatever the index holds), so editing the app
+   does not reinstall the dependencies;
 3. an unprivileged user with a fixed uid that owns only the writable folders
    (the data directory), the code staying root-owned and read-only to it;
 4. the whole artifact folder (app sources, lock, entrypoint) copied;
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+
+from skaal.build.framework import WHEEL_DIR
 
 __all__ = ["DEFAULT_BASE_IMAGE", "DockerfileSpec", "dockerfile"]
 
@@ -64,7 +69,8 @@ def dockerfile(spec: DockerfileSpec, *, title: str) -> str:
         "ENV " + " \\\n    ".join(f"{key}={value}" for key, value in env),
         f"WORKDIR {spec.workdir}",
         "COPY requirements.txt ./",
-        "RUN pip install --no-cache-dir -r requirements.txt",
+        f"COPY {WHEEL_DIR}/ {WHEEL_DIR}/",
+        f"RUN pip install --no-cache-dir --find-links {WHEEL_DIR} -r requirements.txt",
         f"RUN groupadd --system --gid {spec.uid} {spec.user} \\\n"
         f"    && useradd --system --uid {spec.uid} --gid {spec.uid} --no-create-home "
         f"{spec.user}",

@@ -12,7 +12,12 @@ build can be previewed, compared or tested without touching a file.
   the target name and where pinned versions come from (``versions``: what is
   installed, unless a test or the committed sample fixes them).
 * :class:`Artifact` — one generated file: a posix path relative to
-  ``artifacts/<target>/``, its text, and whether it is executable.
+  ``artifacts/<target>/``, its content (``str``, written as UTF-8 with
+  ``\n`` line ends, or ``bytes``, written as they are: the framework wheel)
+  and whether it is executable.
+* ``BuildContext.framework`` — the wheel of the running Skaal
+  (:func:`skaal.build.framework.framework_artifact`), which every target
+  ships under ``wheels/`` so its installs find the pinned ``skaal`` version.
 * :class:`ArtifactSet` — every file of one target, sorted by path, plus the
   manifest (plan hash, blueprint hash, Skaal version, sha256 of every file)
   that the writer stores as ``manifest.json``.  Deterministic: the same
@@ -60,9 +65,16 @@ def installed_version(distribution: str) -> str | None:
         return None
 
 
-def sha256_text(text: str) -> str:
-    """The sha256 of ``text`` encoded as UTF-8 (how files are written)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def sha256_text(text: str | bytes) -> str:
+    """The sha256 of ``text`` as written: UTF-8 for ``str``, the bytes themselves otherwise."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def _framework() -> Artifact:
+    from skaal.build.framework import framework_artifact
+
+    return framework_artifact()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +82,8 @@ class Artifact:
     """One generated file, relative to ``artifacts/<target>/``."""
 
     path: str
-    content: str
+    content: str | bytes
+    """Text (written as UTF-8) or bytes (written as they are)."""
     executable: bool = False
 
     def __post_init__(self) -> None:
@@ -105,6 +118,8 @@ class BuildContext:
     skaal_version: str
     versions: VersionSource = field(default=installed_version)
     """Distribution -> version to pin (:func:`installed_version` unless a test fixes them)."""
+    framework: Callable[[], Artifact] = field(default=_framework)
+    """The wheel of the running Skaal, shipped under ``wheels/`` (made once per process)."""
     app_sources: tuple[Artifact, ...] = ()
     """The app's own source files (project-relative posix paths and their text),
     read from the project by the caller so targets stay pure; ship them with

@@ -141,9 +141,16 @@ def pin(
     return tuple(sorted(pinned))
 
 
-def requirements_txt(requirements: Iterable[Requirement], *, header: str = "") -> str:
-    """The text of ``requirements.txt``: an optional comment header, one pin per line."""
+def requirements_txt(
+    requirements: Iterable[Requirement], *, header: str = "", find_links: str = ""
+) -> str:
+    """The text of ``requirements.txt``: an optional comment header, one pin per line.
+
+    ``find_links`` adds a ``--find-links`` line (where the shipped Skaal wheel
+    is, relative to the file) for installs Skaal does not run itself.
+    """
     lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    lines += [f"--find-links {find_links}"] if find_links else []
     lines += [str(r) for r in sorted(requirements)]
     return "\n".join(lines) + "\n"
 
@@ -153,7 +160,7 @@ def parse_requirements(text: str) -> tuple[Requirement, ...]:
     found: list[Requirement] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
-        if not line:
+        if not line or line.startswith("--find-links "):
             continue
         name, sep, version = line.partition("==")
         if not sep or not _NAME.match(name) or not version or " " in version:

@@ -9,16 +9,26 @@ artifacts/counter`` would in that folder -- except for the versions pinned in
 :data:`SAMPLE_VERSIONS`, so it does not change with every release of a
 dependency.  A test rebuilds it into a temporary folder and fails when the
 committed copy differs by a byte.
+
+The sample leaves out ``wheels/`` (the wheel of the running Skaal that every
+build ships, :mod:`skaal.build.framework`): its bytes change with every edit
+of Skaal, so committing it -- or listing it in the committed manifest --
+would make the sample stale on every change.  The sample is therefore "the
+build minus ``wheels/``", its ``manifest.json`` included; a test checks that
+the same build with the framework does ship
+``wheels/skaal-<version>-py3-none-any.whl`` and lists it in its manifest.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 
 from skaal._version import __version__
+from skaal.build.framework import WHEEL_DIR
 from skaal.build.model import ArtifactSet, BuildContext
 from skaal.build.writer import FileWriter, WriteResult
 
@@ -38,8 +48,11 @@ def _sample_version(name: str) -> str | None:
     return SAMPLE_VERSIONS.get(name)
 
 
-def sample_set(root: Path) -> ArtifactSet:
-    """The sample's artifact set, built from the project at ``root``."""
+def sample_set(root: Path, *, with_framework: bool = False) -> ArtifactSet:
+    """The sample's artifact set, built from the project at ``root``.
+
+    Without ``wheels/`` unless ``with_framework`` (see the module docstring).
+    """
     from skaal.build import build_artifacts
     from skaal.build.sources import read_app_sources
     from skaal.catalog import catalog_for_target
@@ -59,7 +72,11 @@ def sample_set(root: Path) -> ArtifactSet:
         versions=_sample_version,
         app_sources=read_app_sources(parsed.root, parsed.module),
     )
-    return build_artifacts(context)
+    built = build_artifacts(context)
+    if with_framework:
+        return built
+    kept = tuple(f for f in built.files if not f.path.startswith(f"{WHEEL_DIR}/"))
+    return dataclasses.replace(built, files=kept)
 
 
 def write_sample(root: Path, out: Path) -> WriteResult:

@@ -56,11 +56,16 @@ class ArtifactWriter(Protocol):
 
 
 def write_file(folder: Path, artifact: Artifact) -> None:
-    """Write one artifact under ``folder``, flushed and fsynced, with its mode."""
+    """Write one artifact under ``folder``, flushed and fsynced, with its mode.
+
+    Text is written as UTF-8 with ``\\n`` line ends, bytes as they are.
+    """
     path = folder / artifact.path
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(artifact.content)
+    content = artifact.content
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with open(path, "wb") as handle:
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
     path.chmod(0o755 if artifact.executable else 0o644)

@@ -10,6 +10,9 @@ without a terminal and without ``--yes`` it refuses), applies with the
 engine's progress streamed, prints the stack outputs and records the
 deployment in ``.skaal/deployments/<target>-<stack>.json``.  ``--dry-run``
 selects the preview-only executor: nothing changes, nothing is recorded.
+For ``--target aws`` it first makes the Lambda layer ``layer/python``
+current (:mod:`skaal.deploy.layer`: pip, only when ``app/requirements.txt``
+or the shipped wheels changed), since the program needs it even to preview.
 
 ``destroy`` refuses while the stack holds protected or retained data unless
 ``--delete-data`` is given (:mod:`skaal.deploy.destroy`).
@@ -127,6 +130,10 @@ def deploy(
     )
     engine = services.engine()  # fails first if the pulumi CLI is missing
     require_passphrase(request, services.environ)
+    if target == "aws":
+        from skaal.deploy.layer import prepare_layer
+
+        prepare_layer(Path.cwd() / "artifacts" / target, run=services.run_command, echo=click.echo)
     executor = select_executor(
         dry_run=dry_run,
         engine=engine,

@@ -88,7 +88,6 @@ class Constraint:
 
 _STATE: Final = frozenset[Kind]({"map", "collection"})
 _DATA: Final = frozenset[Kind]({"map", "collection", "blob"})
-_EXPIRING: Final = frozenset[Kind]({"map", "blob"})
 _MESSAGING: Final = frozenset[Kind]({"queue", "topic"})
 _COMPUTE: Final = frozenset[Kind]({"function"})
 _ALL: Final = _DATA | _MESSAGING | _COMPUTE
@@ -110,8 +109,7 @@ CONSTRAINTS: Final[Mapping[str, Constraint]] = {
         "availability", grammar.parse_percent, _ALL, "availability percentage"
     ),
     "residency": Constraint("residency", grammar.parse_residency, _ALL, "region or family"),
-    # Collections have no expiry: no document backend implements one.
-    "ttl": Constraint("ttl_s", grammar.parse_duration, _EXPIRING, "item expiry"),
+    "ttl": Constraint("ttl_s", grammar.parse_duration, _DATA, "item expiry"),
     "retention": Constraint("retention_s", grammar.parse_duration, _MESSAGING, "retention"),
     "access": Constraint("access", grammar.parse_access, _STATE, "access pattern"),
     "ordered": Constraint("ordered", _bool, frozenset({"queue"}), "FIFO ordering"),

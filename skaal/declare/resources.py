@@ -154,9 +154,9 @@ class Collection(Resource, Generic[T]):
     key: ClassVar[str | None] = None
 
     @classmethod
-    async def put(cls: type[Collection[T]], document: T) -> None:
-        """Insert or replace ``document`` (by its key field)."""
-        await _client(cls).put(document)
+    async def put(cls: type[Collection[T]], document: T, *, ttl: float | None = None) -> None:
+        """Insert or replace ``document`` (by its key field); ``ttl`` overrides the declared one."""
+        await _client(cls).put(document, ttl=ttl)
 
     @classmethod
     async def get(cls: type[Collection[T]], key: object) -> T | None:

@@ -15,7 +15,9 @@ steps, each in its own module:
    swap, not a flag threaded through the steps.
 4. :mod:`~skaal.deploy.state` writes ``.skaal/deployments/<target>-<stack>.json``
    atomically after a successful update.
-5. :mod:`~skaal.deploy.destroy` tears a stack down, refusing while it holds
+5. :mod:`~skaal.deploy.layer` (aws only) builds the Lambda layer with pip
+   before the program runs, when its requirements or wheels changed.
+6. :mod:`~skaal.deploy.destroy` tears a stack down, refusing while it holds
    protected or retained data unless ``--delete-data`` is given.
 
 All of them speak to the engine through the :class:`~skaal.deploy.engine.Engine`

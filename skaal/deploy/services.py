@@ -2,7 +2,8 @@
 
 The CLI builds a :class:`DeployServices` with the real collaborators
 (:meth:`DeployServices.default`: the Pulumi engine, the terminal, the UTC
-clock, ``os.environ``); tests pass their own through click's ``obj``, so the
+clock, ``os.environ``, the runner of the pip command that builds the aws
+Lambda layer); tests pass their own through click's ``obj``, so the
 commands run end to end with an in-repo fake engine and no patching.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from skaal.deploy.engine import Engine
+from skaal.deploy.layer import CommandRunner, run_streaming
 
 __all__ = ["DeployServices", "utc_now"]
 
@@ -49,6 +51,8 @@ class DeployServices:
     ask: Callable[[str], bool] = _ask
     clock: Callable[[], str] = utc_now
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    run_command: CommandRunner = run_streaming
+    """Runs pip to build the aws Lambda layer (:mod:`skaal.deploy.layer`)."""
 
     @classmethod
     def default(cls) -> DeployServices:

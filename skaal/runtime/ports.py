@@ -210,7 +210,20 @@ class DocumentBackend(Protocol):
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
-    async def put(self, key: str, document: bytes, fields: Mapping[str, IndexValue]) -> None: ...
+    async def put(
+        self,
+        key: str,
+        document: bytes,
+        fields: Mapping[str, IndexValue],
+        *,
+        ttl: float | None = None,
+    ) -> None:
+        """Insert or replace; ``ttl`` seconds from the injected clock (``None``: never expires).
+
+        An expired document is invisible to ``get``, ``delete`` and ``find``.
+        """
+        ...
+
     async def get(self, key: str) -> bytes | None: ...
     async def delete(self, key: str) -> bool: ...
     async def find(

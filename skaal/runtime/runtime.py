@@ -382,6 +382,7 @@ class Runtime:
                     model=model,
                     key_field=spec.key_field or "id",
                     indexes=spec.indexes,
+                    default_ttl=spec.requirements.ttl_s,
                 )
             case "blob":
                 return BlobClient(store, resource=name)

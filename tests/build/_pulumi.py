@@ -26,6 +26,7 @@ from pulumi.runtime.mocks import MockMonitor
 from skaal.blueprint.model import Blueprint
 from skaal.build.model import ArtifactSet, BuildContext
 from skaal.build.sources import read_app_sources
+from skaal.build.writer import write_file
 from skaal.plan.model import Plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,9 +90,7 @@ def example_context(example: str, blueprint: Blueprint, plan: Plan, target: str)
 def write(artifacts: ArtifactSet, folder: Path) -> Path:
     """Write ``artifacts`` (with their manifest) under ``folder``; returns ``folder``."""
     for item in artifacts.with_manifest():
-        path = folder / item.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(item.content, encoding="utf-8")
+        write_file(folder, item)  # text or bytes (the framework wheel)
     return folder
 
 

@@ -40,7 +40,7 @@ _STORAGE: dict[str, tuple[str, ...]] = {
     "availability": ("99%", "99.9%", "99.99%"),
     "ttl": ("1h", "7d"),
 }
-_COLLECTION = tuple(k for k in _STORAGE if k != "ttl")
+_COLLECTION = tuple(_STORAGE)
 _BLOB = ("read_latency", "write_latency", "durability", "size", "reads", "writes", "ttl")
 _MESSAGING: dict[str, tuple[str, ...]] = {
     "durability": ("ephemeral", "persistent", "durable"),

@@ -533,3 +533,41 @@ def test_a_trigger_no_lambda_can_read_is_refused_with_its_pin(
     # without the pin the plan uses SNS and SQS, and builds
     unpinned = solve(app.blueprint(), load_catalog("aws"))
     assert build_aws(dataclasses.replace(context, plan=unpinned)).paths()
+
+
+def test_collection_tables_have_the_runtime_ttl_attribute(tmp_path: Path) -> None:
+    from pydantic import BaseModel
+
+    from skaal import App, Collection, Index
+    from skaal.build.model import BuildContext
+    from skaal.build.targets.aws import build_aws
+    from skaal.catalog.loader import load_catalog
+    from skaal.solver import solve
+
+    app = App("sessions")
+
+    class Session(BaseModel):
+        id: str
+        user: str
+
+    @app.storage(ttl="7d", backend="dynamodb")
+    class Sessions(Collection[Session]):
+        by_user = Index("user")
+
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    context = BuildContext(
+        blueprint=app.blueprint(),
+        plan=plan,
+        app_ref="sessions:app",
+        target="aws",
+        skaal_version="0.0.0",
+        versions=lambda name: "1.0",
+    )
+    folder = write(build_aws(context), tmp_path)
+    (folder / "layer" / "python").mkdir(parents=True)
+    table = run_program(folder).named("Sessions")
+    # the runtime writes a document's expiry in exp; DynamoDB deletes it natively
+    assert table.inputs["ttl"] == {"attributeName": "exp", "enabled": True}
+    assert table.inputs["hashKey"] == "pk"
+    assert "rangeKey" not in table.inputs
+    assert [i["name"] for i in table.inputs["globalSecondaryIndexes"]] == ["by_user"]

@@ -301,9 +301,12 @@ def test_firestore_indexes_memorystore_and_topic_subscribers() -> None:
     assert index.inputs["queryScope"] == "COLLECTION"
     ttl = [r.inputs for r in run.of_type("gcp:firestore/field:Field")]
     # the runtime's Firestore backend finds its collections by gcp_name
-    assert [(t["collection"], t["field"]) for t in ttl] == [
-        (gcp_name("variety", "AuditLog"), "exp")
+    # map entries and documents alike carry their expiry in exp
+    assert sorted((t["collection"], t["field"]) for t in ttl) == [
+        (gcp_name("variety", "AuditLog"), "exp"),
+        (gcp_name("variety", "Notes"), "exp"),
     ]
+    assert all(t["ttlConfig"] == {} for t in ttl)
     (connector,) = run.of_type("gcp:vpcaccess/connector:Connector")
     assert connector.inputs["region"] == "us-central1"
     redis = run.of_type("gcp:redis/instance:Instance")[0].inputs

@@ -31,11 +31,12 @@ from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
 from skaal import App, Map
 from skaal.build import build_artifacts
+from skaal.build.framework import wheel_name
 from skaal.build.inputs import load_context
 from skaal.build.launch import LocalArtifact
 from skaal.build.model import MANIFEST_NAME, ArtifactSet, BuildContext, sha256_text
 from skaal.build.requirements import Requirement, parse_requirements
-from skaal.build.sample import SAMPLE_OUT, write_sample
+from skaal.build.sample import SAMPLE_OUT, sample_set, write_sample
 from skaal.build.targets.local import build_local, project_name
 from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.build.writer import FileWriter
@@ -61,6 +62,7 @@ FILES = [
     "serve.py",
     "skaal.lock",
     "src/app.py",
+    f"wheels/{wheel_name()}",
 ]
 
 
@@ -107,7 +109,7 @@ def test_the_manifest_matches_the_files_on_disk(built: Built) -> None:
     assert manifest["app"] == "counter"
     assert sorted(manifest["files"]) == FILES
     for path, entry in manifest["files"].items():
-        assert sha256_text((built.folder / path).read_text()) == entry["sha256"], path
+        assert sha256_text((built.folder / path).read_bytes()) == entry["sha256"], path
 
 
 def test_the_shipped_source_and_lock_are_the_projects(built: Built) -> None:
@@ -126,10 +128,14 @@ def test_requirements_are_exactly_skaal_and_the_server(built: Built) -> None:
         Requirement("starlette", "1.0.0"),
         Requirement("uvicorn", "0.30.0"),
     )
-    assert parse_requirements((built.folder / "infra/requirements.txt").read_text()) == (
+    infra = (built.folder / "infra/requirements.txt").read_text()
+    assert parse_requirements(infra) == (
         Requirement("pulumi", "3.0.0"),
         Requirement("skaal", built.context.skaal_version),
     )
+    # Pulumi installs the program's dependencies itself: the link is in the file,
+    # relative to it
+    assert "\n--find-links ../wheels\n" in infra
 
 
 def test_the_dockerfile_serves_serve_py_as_a_non_root_user(built: Built) -> None:
@@ -464,3 +470,15 @@ def test_the_committed_sample_is_up_to_date(tmp_path: Path) -> None:
     assert not stale, (
         f"artifacts/ is out of date ({', '.join(stale)}): run python -m skaal.build.sample"
     )
+    assert not any(path.startswith("wheels/") for path in expected)
+
+
+def test_the_sample_leaves_out_only_the_wheel_a_real_build_ships() -> None:
+    sample = sample_set(ROOT)
+    real = sample_set(ROOT, with_framework=True)
+    wheel = f"wheels/skaal-{sample.skaal_version}-py3-none-any.whl"
+    assert set(real.paths()) - set(sample.paths()) == {wheel}
+    assert real.manifest()["files"][wheel]["sha256"] == real.file(wheel).sha256
+    assert wheel not in sample.manifest()["files"]
+    for path in sample.paths():
+        assert real.file(path) == sample.file(path), path

@@ -180,15 +180,15 @@ def test_decorator_keywords_match_the_constraint_table(
     assert all(params[n].default is UNSET for n in keywords)
 
 
-def test_a_collection_cannot_expire_its_documents() -> None:
+def test_a_collection_can_expire_its_documents() -> None:
     app = App("demo")
-    with pytest.raises(DeclarationError) as caught:
 
-        @app.storage(ttl="30d")
-        class Sessions(Collection[Cart]): ...
+    @app.storage(ttl="30d")
+    class Sessions(Collection[Cart]): ...
 
-    assert "constraint 'ttl' does not apply to a collection" in str(caught.value)
-    assert "fix: remove it; a collection accepts: access," in str(caught.value)
+    spec = app.blueprint().resource("Sessions")
+    assert spec.kind == "collection"
+    assert spec.requirements.ttl_s == 30 * 86400.0
 
 
 def test_schedule_keywords_are_the_function_constraints_without_a_rate() -> None:

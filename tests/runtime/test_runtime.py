@@ -205,3 +205,18 @@ async def test_open_from_a_blueprint_resolves_classes_by_reference(tmp_path: Pat
     async with Runtime.open(app.blueprint(), plan_for(app), data_dir=tmp_path, env=env) as rt:
         await cls["Counters"].set("a", 1)  # type: ignore[attr-defined]
         assert await rt.client(cls["Counters"]).get("a") == 1  # type: ignore[call-overload]
+
+
+async def test_a_declared_collection_ttl_is_the_default_expiry(tmp_path: Path) -> None:
+    app = App("expiring")
+
+    @app.storage(ttl="1h")
+    class Sessions(Collection[Todo]): ...
+
+    now = [1_800_000_000.0]
+    async with Runtime.open(app, plan_for(app), data_dir=tmp_path, env={}, clock=lambda: now[0]):
+        await Sessions.put(Todo(id="short", owner="ada"))
+        await Sessions.put(Todo(id="long", owner="ada"), ttl=7200)
+        now[0] += 3600
+        assert await Sessions.get("short") is None
+        assert await Sessions.get("long") == Todo(id="long", owner="ada")

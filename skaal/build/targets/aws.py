@@ -9,6 +9,10 @@
     app/                 the Lambda code: the app's sources, skaal.lock,
                          skaal_lambda.py (the handler) and requirements.txt
                          (the runtime dependencies, installed into layer/python)
+    wheels/              the wheel of the Skaal that made the build
+                         (skaal.build.framework); ``skaal deploy`` installs
+                         app/requirements.txt into layer/python with
+                         ``--find-links wheels`` (skaal.deploy.layer)
 
 ``stack.json`` is computed here from the Blueprint and the Plan:
 
@@ -93,6 +97,7 @@ def build_aws(context: BuildContext) -> ArtifactSet:
         requirements_artifact(context, extra=("boto3", "starlette"), path="app/requirements.txt"),
         Artifact("app/skaal_lambda.py", _entry(context)),
         Artifact("app/skaal.lock", _lock_text(context)),
+        context.framework(),
         *context.source_artifacts("app/"),
     ]
     return ArtifactSet.from_context(context, files)
@@ -246,7 +251,7 @@ def _table(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, An
         "resource": binding.resource,
         "name": wiring.resource(binding.resource).physical_name,
         "range_key": "sk" if is_map else None,
-        "ttl_attribute": "exp" if is_map else None,
+        "ttl_attribute": "exp",  # the runtime's expiry of map entries and documents
         "indexes": [
             {"name": f"by_{field}", "hash_key": f"x_{field}"}
             for field in sorted(spec.indexes)

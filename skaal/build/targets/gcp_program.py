@@ -251,22 +251,22 @@ class _Program(Messaging, Servers):
                         },
                     )
                 )
-            if b.kind == "map":
-                # entries with a TTL carry their expiry in exp; the policy deletes them
-                self.add(
-                    call(
-                        None,
-                        "gcp.firestore.Field",
-                        f"{b.resource}-ttl",
-                        {
-                            "database": Code("firestore_db.name"),
-                            "collection": collection,
-                            "field": FIRESTORE_TTL_FIELD,
-                            "ttl_config": {},
-                            "index_config": {},
-                        },
-                    )
+            # map entries and documents written with a TTL carry their expiry in exp;
+            # the policy deletes them
+            self.add(
+                call(
+                    None,
+                    "gcp.firestore.Field",
+                    f"{b.resource}-ttl",
+                    {
+                        "database": Code("firestore_db.name"),
+                        "collection": collection,
+                        "field": FIRESTORE_TTL_FIELD,
+                        "ttl_config": {},
+                        "index_config": {},
+                    },
                 )
+            )
 
     def bucket(self, b: Binding) -> None:
         self.section(f"bucket {b.resource}")

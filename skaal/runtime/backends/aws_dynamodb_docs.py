@@ -15,6 +15,14 @@ the cursor's key, with the other filters as a ``FilterExpression``.  It reads
 only the documents matching that first filter.  ``find`` without filters
 scans the whole table, sorts the keys and reads one page (O(table) per page).
 
+A document written with a ``ttl`` also has ``exp`` (N, epoch seconds of the
+injected clock), the table's native TTL attribute: DynamoDB deletes expired
+documents eventually (within days; emulators may never do it).  Until then
+every read treats ``exp <= now`` as absent -- ``get`` answers ``None``,
+``delete`` answers ``False`` (and removes it), and ``find`` filters on the
+server (``attribute_not_exists(exp) OR exp > :now``), so an expired document
+is never counted in a page.
+
 GSIs are eventually consistent on DynamoDB: a document put a moment ago may
 be missing from ``find`` for a fraction of a second.  Documents, index values
 included, must fit in a 400 KB item; an index value longer than 2 KB is
@@ -31,12 +39,13 @@ from typing import Any
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.aws_client import AwsSession
 from skaal.runtime.backends.dynamodb import ensure_table
-from skaal.runtime.ports import Chunk, IndexValue
+from skaal.runtime.ports import Chunk, Clock, IndexValue
 
 __all__ = ["DynamoDBDocuments", "index_text"]
 
 Item = dict[str, Any]
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+_LIVE = "(attribute_not_exists(#e) OR #e > :now)"
 
 
 def index_text(value: IndexValue) -> str:
@@ -61,8 +70,9 @@ def _index_name(field: str) -> str:
 class DynamoDBDocuments:
     """A ``DocumentBackend`` on one DynamoDB table with a GSI per index."""
 
-    def __init__(self, aws: AwsSession, spec: ResourceSpec) -> None:
+    def __init__(self, aws: AwsSession, spec: ResourceSpec, clock: Clock) -> None:
         self._aws = aws
+        self._clock = clock
         self._ddb = aws.client("dynamodb")
         self._resource = spec.name
         self.table = aws.name(spec.name, service="dynamodb")
@@ -75,6 +85,7 @@ class DynamoDBDocuments:
             where=self._resource,
             range_key=False,
             indexes=sorted(self._indexes.values()),
+            ttl_attribute="exp",
         )
 
     async def close(self) -> None:
@@ -85,11 +96,24 @@ class DynamoDBDocuments:
             fn, what=f"{what} on DynamoDB table {self.table!r}", where=self._resource
         )
 
-    async def put(self, key: str, document: bytes, fields: Mapping[str, IndexValue]) -> None:
+    def _live(self, item: Item) -> bool:
+        exp = item.get("exp")
+        return exp is None or float(exp["N"]) > self._clock()
+
+    async def put(
+        self,
+        key: str,
+        document: bytes,
+        fields: Mapping[str, IndexValue],
+        *,
+        ttl: float | None = None,
+    ) -> None:
         item: Item = {"pk": {"S": key}, "d": {"B": document}}
         for name, value in fields.items():
             if name in self._indexes:
                 item[self._indexes[name][1]] = {"S": index_text(value)}
+        if ttl is not None:
+            item["exp"] = {"N": repr(self._clock() + ttl)}
         ddb, table = self._ddb, self.table
         await self._call(lambda: ddb.put_item(TableName=table, Item=item), "PutItem")
 
@@ -99,13 +123,14 @@ class DynamoDBDocuments:
             lambda: ddb.get_item(
                 TableName=table,
                 Key={"pk": {"S": key}},
-                ProjectionExpression="d",
+                ProjectionExpression="d, #e",
+                ExpressionAttributeNames={"#e": "exp"},
                 ConsistentRead=True,
             ),
             "GetItem",
         )
         item = response.get("Item")
-        return None if item is None else bytes(item["d"]["B"])
+        return None if item is None or not self._live(item) else bytes(item["d"]["B"])
 
     async def delete(self, key: str) -> bool:
         ddb, table = self._ddb, self.table
@@ -115,7 +140,8 @@ class DynamoDBDocuments:
             ),
             "DeleteItem",
         )
-        return "Attributes" in response
+        old = response.get("Attributes")
+        return old is not None and self._live(old)
 
     async def find(
         self, filters: Mapping[str, IndexValue], *, limit: int, after: str | None = None
@@ -124,13 +150,16 @@ class DynamoDBDocuments:
             return await self._scan(limit, after)
         ordered = sorted(filters)
         index, attribute = self._indexes[ordered[0]]
-        names = {"#h": attribute}
-        values: Item = {":h": {"S": index_text(filters[ordered[0]])}}
+        names = {"#h": attribute, "#e": "exp"}
+        values: Item = {
+            ":h": {"S": index_text(filters[ordered[0]])},
+            ":now": {"N": repr(self._clock())},
+        }
         condition = "#h = :h"
         if after is not None:
             condition += " AND pk > :after"
             values[":after"] = {"S": after}
-        extra: list[str] = []
+        extra: list[str] = [_LIVE]
         for n, field in enumerate(ordered[1:]):
             names[f"#f{n}"] = self._indexes[field][1]
             values[f":f{n}"] = {"S": index_text(filters[field])}
@@ -142,9 +171,8 @@ class DynamoDBDocuments:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
             "ProjectionExpression": "pk, d",
+            "FilterExpression": " AND ".join(extra),
         }
-        if extra:
-            request["FilterExpression"] = " AND ".join(extra)
         ddb = self._ddb
         out: list[Item] = []
         while len(out) <= limit:
@@ -159,10 +187,16 @@ class DynamoDBDocuments:
 
     async def _scan(self, limit: int, after: str | None) -> Chunk[bytes]:
         ddb, table = self._ddb, self.table
-        request: Item = {"TableName": table, "ProjectionExpression": "pk"}
+        request: Item = {
+            "TableName": table,
+            "ProjectionExpression": "pk",
+            "FilterExpression": _LIVE,
+            "ExpressionAttributeNames": {"#e": "exp"},
+            "ExpressionAttributeValues": {":now": {"N": repr(self._clock())}},
+        }
         if after is not None:
-            request["FilterExpression"] = "pk > :after"
-            request["ExpressionAttributeValues"] = {":after": {"S": after}}
+            request["FilterExpression"] += " AND pk > :after"
+            request["ExpressionAttributeValues"][":after"] = {"S": after}
         keys: list[str] = []
         while True:
             page = await self._call(lambda r=dict(request): ddb.scan(**r), "Scan")

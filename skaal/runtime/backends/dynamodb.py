@@ -489,4 +489,4 @@ class DynamoDBProvider(AwsProvider):
     def documents(self, spec: ResourceSpec) -> DocumentBackend:
         from skaal.runtime.backends.aws_dynamodb_docs import DynamoDBDocuments
 
-        return DynamoDBDocuments(self.aws, spec)
+        return DynamoDBDocuments(self.aws, spec, self.settings.clock)

@@ -402,4 +402,10 @@ class FirestoreProvider(UnsupportedKinds):
         from skaal.runtime.backends.gcp_firestore_documents import FirestoreDocuments
 
         client, collection = self._collection(spec)
-        return FirestoreDocuments(client, self._offload, collection=collection, resource=spec.name)
+        return FirestoreDocuments(
+            client,
+            self._offload,
+            collection=collection,
+            resource=spec.name,
+            clock=self.settings.clock,
+        )

@@ -7,6 +7,14 @@ Firestore query: an equality filter per field (``x.<field> == value``), a
 range filter ``k > after`` for the cursor, ordered on ``k`` and limited to one
 more than the page so the backend knows whether another page exists.
 
+A document written with a ``ttl`` also has ``exp`` (a timestamp from the
+injected clock), the field of the collection's Firestore TTL policy (created
+by the deploy), so Firestore deletes it natively -- within a day or so, and
+the emulator never does.  Until then every read treats ``exp <= now`` as
+absent: ``get`` answers ``None``, ``delete`` answers ``False`` (and removes
+it), and ``find`` skips it, reading further pages until its own page is full
+(expired documents cost reads until the policy removes them).
+
 Firestore compares numbers by value (``1 == 1.0``) and keeps booleans apart
 from numbers, as the conformance suite requires.  A real database needs a
 composite index per combination of filtered fields with ``k`` (a deploy
@@ -16,28 +24,41 @@ concern, declared from the resource's ``Index``es); the emulator needs none.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.runtime.backends.gcp_common import Offload
-from skaal.runtime.backends.gcp_firestore_values import doc_id
-from skaal.runtime.ports import Chunk, IndexValue
+from skaal.runtime.backends.gcp_firestore_values import doc_id, expires_at
+from skaal.runtime.errors import ConflictError
+from skaal.runtime.ports import Chunk, Clock, IndexValue
 
 if TYPE_CHECKING:
-    from google.cloud.firestore import Client
+    from google.cloud.firestore import Client, DocumentSnapshot
 
 __all__ = ["FirestoreDocuments"]
 
 T = TypeVar("T")
 
+_ATTEMPTS = 200
+"""Delete rounds lost to concurrent writers before ``delete`` gives up."""
+
 
 class FirestoreDocuments:
     """A ``DocumentBackend`` on one Firestore collection."""
 
-    def __init__(self, client: Client, offload: Offload, *, collection: str, resource: str) -> None:
+    def __init__(
+        self,
+        client: Client,
+        offload: Offload,
+        *,
+        collection: str,
+        resource: str,
+        clock: Clock,
+    ) -> None:
         self._client = client
         self._offload = offload
         self._col = client.collection(collection)
         self._resource = resource
+        self._clock = clock
 
     async def open(self) -> None:
         return None
@@ -48,9 +69,25 @@ class FirestoreDocuments:
     async def _run(self, fn: Callable[[], T], what: str) -> T:
         return await self._offload.run(fn, what=what, where=self._resource)
 
-    async def put(self, key: str, document: bytes, fields: Mapping[str, IndexValue]) -> None:
+    def _live(self, snap: DocumentSnapshot[Any]) -> bool:
+        if not snap.exists:
+            return False
+        expiry = (snap.to_dict() or {}).get("exp")
+        return expiry is None or expiry.timestamp() > self._clock()
+
+    async def put(
+        self,
+        key: str,
+        document: bytes,
+        fields: Mapping[str, IndexValue],
+        *,
+        ttl: float | None = None,
+    ) -> None:
         ref = self._col.document(doc_id(key))
-        body = {"k": key, "d": document, "x": dict(fields)}
+        body: dict[str, Any] = {"k": key, "d": document, "x": dict(fields)}
+        expiry = expires_at(self._clock(), ttl)
+        if expiry is not None:
+            body["exp"] = expiry
         await self._run(lambda: ref.set(body), "write a document")
 
     async def get(self, key: str) -> bytes | None:
@@ -58,7 +95,7 @@ class FirestoreDocuments:
 
         def read() -> bytes | None:
             snap = ref.get()
-            return snap.get("d") if snap.exists else None
+            return snap.get("d") if self._live(snap) else None
 
         return await self._run(read, "read a document")
 
@@ -68,11 +105,22 @@ class FirestoreDocuments:
         ref = self._col.document(doc_id(key))
 
         def delete() -> bool:
-            try:
-                ref.delete(option=self._client.write_option(exists=True))
-            except gexc.NotFound:
-                return False
-            return True
+            for _ in range(_ATTEMPTS):
+                snap = ref.get()
+                if not snap.exists:
+                    return False
+                option = self._client.write_option(last_update_time=snap.update_time)
+                try:
+                    ref.delete(option=option)
+                except (gexc.FailedPrecondition, gexc.NotFound):
+                    continue  # rewritten or deleted since the read: read again
+                return self._live(snap)
+            raise ConflictError(
+                f"delete of {key!r} in {self._resource} lost to concurrent writers "
+                f"{_ATTEMPTS} times",
+                where=self._resource,
+                fix="reduce contention on this document",
+            )
 
         return await self._run(delete, "delete a document")
 
@@ -82,19 +130,24 @@ class FirestoreDocuments:
         from google.cloud.firestore import FieldFilter
         from google.cloud.firestore_v1.field_path import FieldPath
 
-        query = self._col.order_by("k")
+        base = self._col.order_by("k")
         for name, value in sorted(filters.items()):
             path = FieldPath("x", name).to_api_repr()
-            query = query.where(filter=FieldFilter(path, "==", value))
-        if after is not None:
-            query = query.where(filter=FieldFilter("k", ">", after))
-        query = query.limit(limit + 1)
+            base = base.where(filter=FieldFilter(path, "==", value))
 
         def run() -> Chunk[bytes]:
-            snaps = list(query.stream())
-            page = snaps[:limit]
-            items = tuple(s.get("d") for s in page)
-            more = len(snaps) > limit
-            return Chunk(items, page[-1].get("k") if more and page else None)
+            out: list[tuple[str, bytes]] = []
+            start = after
+            while True:
+                query = base if start is None else base.where(filter=FieldFilter("k", ">", start))
+                snaps = list(query.limit(limit + 1).stream())
+                for snap in snaps:
+                    if self._live(snap):
+                        out.append((snap.get("k"), snap.get("d")))
+                    if len(out) > limit:
+                        return Chunk(tuple(d for _, d in out[:limit]), out[limit - 1][0])
+                if len(snaps) <= limit:
+                    return Chunk(tuple(d for _, d in out), None)
+                start = snaps[-1].get("k")
 
         return await self._run(run, "query documents")

@@ -173,10 +173,11 @@ class MemoryKeyValue:
 
 
 class MemoryDocuments:
-    """A ``DocumentBackend``: documents in a dict, index fields beside them."""
+    """A ``DocumentBackend``: documents in a dict, index fields and expiry beside them."""
 
-    def __init__(self) -> None:
-        self._docs: dict[str, tuple[bytes, Mapping[str, IndexValue]]] = {}
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._docs: dict[str, tuple[bytes, Mapping[str, IndexValue], float | None]] = {}
         self._order = _SortedKeys()
 
     async def open(self) -> None:
@@ -185,20 +186,40 @@ class MemoryDocuments:
     async def close(self) -> None:
         return None
 
-    async def put(self, key: str, document: bytes, fields: Mapping[str, IndexValue]) -> None:
+    def _live(self, key: str) -> tuple[bytes, Mapping[str, IndexValue]] | None:
+        found = self._docs.get(key)
+        if found is None:
+            return None
+        document, fields, expires = found
+        if expires is not None and expires <= self._clock():
+            del self._docs[key]
+            self._order.remove(key)
+            return None
+        return document, fields
+
+    async def put(
+        self,
+        key: str,
+        document: bytes,
+        fields: Mapping[str, IndexValue],
+        *,
+        ttl: float | None = None,
+    ) -> None:
         if key not in self._docs:
             self._order.add(key)
-        self._docs[key] = (document, dict(fields))
+        expires = None if ttl is None else self._clock() + ttl
+        self._docs[key] = (document, dict(fields), expires)
 
     async def get(self, key: str) -> bytes | None:
-        found = self._docs.get(key)
+        found = self._live(key)
         return None if found is None else found[0]
 
     async def delete(self, key: str) -> bool:
-        if self._docs.pop(key, None) is None:
-            return False
-        self._order.remove(key)
-        return True
+        present = self._live(key) is not None
+        if present:
+            del self._docs[key]
+            self._order.remove(key)
+        return present
 
     async def find(
         self, filters: Mapping[str, IndexValue], *, limit: int, after: str | None = None
@@ -209,8 +230,11 @@ class MemoryDocuments:
         last = None
         while i < len(keys):
             key = keys[i]
+            found = self._live(key)
+            if found is None:  # expired and dropped: the list shifted left
+                continue
             i += 1
-            document, fields = self._docs[key]
+            document, fields = found
             if all(_same(fields.get(k), v) for k, v in filters.items()):
                 if len(out) == limit:
                     return Chunk(tuple(out), last)
@@ -363,7 +387,7 @@ class MemoryProvider(UnsupportedKinds):
         return MemoryKeyValue(self.settings.clock)
 
     def documents(self, spec: ResourceSpec) -> MemoryDocuments:
-        return MemoryDocuments()
+        return MemoryDocuments(self.settings.clock)
 
     def queue(self, spec: ResourceSpec) -> MemoryQueue:
         return MemoryQueue(self.settings.clock)

@@ -22,11 +22,13 @@ Every table is created with ``IF NOT EXISTS`` when its store opens.
 * **TTL** -- the ``expires`` column holds epoch seconds from the injected
   clock; reads ignore expired rows and opening the store purges them.
 * **Collections** -- ``col_<resource> (key, document bytea, fields
-  jsonb)``: the document is the codec's bytes unchanged, the declared index
-  fields are a JSONB object, and every declared ``Index`` is a real B-tree
-  expression index on ``((fields -> 'field'), key)``, so ``find`` walks an
-  index in key order.  JSONB equality compares numbers by value (``1`` equals
-  ``1.0``) and never equates ``true`` with ``1``, as the port requires.
+  jsonb, expires double precision)``: the document is the codec's bytes
+  unchanged, the declared index fields are a JSONB object, and every declared
+  ``Index`` is a real B-tree expression index on ``((fields -> 'field'),
+  key)``, so ``find`` walks an index in key order.  JSONB equality compares
+  numbers by value (``1`` equals ``1.0``) and never equates ``true`` with
+  ``1``, as the port requires.  Documents expire like map entries (``expires``,
+  ignored by reads, purged on open); a table from before gains the column.
 """
 
 from __future__ import annotations
@@ -185,20 +187,26 @@ class PostgresKeyValue:
 class PostgresDocuments:
     """A ``DocumentBackend``: documents with a JSONB column of indexed fields."""
 
-    def __init__(self, db: PostgresConnection, resource: str, indexes: tuple[str, ...]) -> None:
+    def __init__(
+        self, db: PostgresConnection, resource: str, indexes: tuple[str, ...], clock: Clock
+    ) -> None:
         self._db = db
         self._resource = resource
         self._indexes = indexes
+        self._clock = clock
         self._t = db.table("col", resource)
         self._sql_put = (
-            f"INSERT INTO {self._t} (key, document, fields) VALUES ($1, $2, $3::jsonb) "
-            "ON CONFLICT (key) DO UPDATE SET document = excluded.document, fields = excluded.fields"
+            f"INSERT INTO {self._t} (key, document, fields, expires) "
+            "VALUES ($1, $2, $3::jsonb, $4) ON CONFLICT (key) DO UPDATE SET "
+            "document = excluded.document, fields = excluded.fields, expires = excluded.expires"
         )
 
     async def open(self) -> None:
         statements = [
             f'CREATE TABLE IF NOT EXISTS {self._t} (key text COLLATE "C" PRIMARY KEY, '
-            "document bytea NOT NULL, fields jsonb NOT NULL)"
+            "document bytea NOT NULL, fields jsonb NOT NULL, expires double precision)",
+            # a table created before collections could expire
+            f"ALTER TABLE {self._t} ADD COLUMN IF NOT EXISTS expires double precision",
         ]
         for field in self._indexes:
             name = ident("col", self._resource, "by", field)
@@ -206,28 +214,39 @@ class PostgresDocuments:
                 f"CREATE INDEX IF NOT EXISTS {name} ON {self._t} (({_field(field)}), key)"
             )
         await self._db.ddl(statements)
+        sql, now = f"DELETE FROM {self._t} WHERE expires <= $1", self._clock()
+        await self._db.run("purge expired", lambda c: c.execute(sql, now))
 
     async def close(self) -> None:
         return None
 
-    async def put(self, key: str, document: bytes, fields: Mapping[str, IndexValue]) -> None:
+    async def put(
+        self,
+        key: str,
+        document: bytes,
+        fields: Mapping[str, IndexValue],
+        *,
+        ttl: float | None = None,
+    ) -> None:
         sql, encoded = self._sql_put, json.dumps(dict(fields), separators=(",", ":"))
-        await self._db.run("put", lambda c: c.execute(sql, key, document, encoded))
+        expires = None if ttl is None else self._clock() + ttl
+        await self._db.run("put", lambda c: c.execute(sql, key, document, encoded, expires))
 
     async def get(self, key: str) -> bytes | None:
-        sql = f"SELECT document FROM {self._t} WHERE key = $1"
-        value: bytes | None = await self._db.run("get", lambda c: c.fetchval(sql, key))
+        sql, now = f"SELECT document FROM {self._t} WHERE key = $1 AND {_LIVE}", self._clock()
+        value: bytes | None = await self._db.run("get", lambda c: c.fetchval(sql, key, now))
         return value
 
     async def delete(self, key: str) -> bool:
-        sql = f"DELETE FROM {self._t} WHERE key = $1"
-        return rows_affected(await self._db.run("delete", lambda c: c.execute(sql, key))) == 1
+        sql, now = f"DELETE FROM {self._t} WHERE key = $1 RETURNING {_LIVE}", self._clock()
+        live: bool | None = await self._db.run("delete", lambda c: c.fetchval(sql, key, now))
+        return bool(live)
 
     async def find(
         self, filters: Mapping[str, IndexValue], *, limit: int, after: str | None = None
     ) -> Chunk[bytes]:
-        args: list[object] = []
-        where: list[str] = []
+        args: list[object] = [self._clock()]
+        where: list[str] = ["(expires IS NULL OR expires > $1)"]
         for field, value in sorted(filters.items()):
             args.append(json.dumps(value))
             where.append(f"{_field(field)} = ${len(args)}::jsonb")
@@ -235,7 +254,7 @@ class PostgresDocuments:
             args.append(after)
             where.append(f"key > ${len(args)}")
         sql = (
-            f"SELECT key, document FROM {self._t} WHERE {' AND '.join(where) or 'TRUE'} "
+            f"SELECT key, document FROM {self._t} WHERE {' AND '.join(where)} "
             f"ORDER BY key LIMIT {int(limit) + 1}"
         )
         rows = await self._db.run("find", lambda c: c.fetch(sql, *args))
@@ -267,7 +286,7 @@ class PostgresProvider(UnsupportedKinds):
         return PostgresKeyValue(self.connection, spec.name, self.settings.clock)
 
     def documents(self, spec: ResourceSpec) -> PostgresDocuments:
-        return PostgresDocuments(self.connection, spec.name, spec.indexes)
+        return PostgresDocuments(self.connection, spec.name, spec.indexes, self.settings.clock)
 
     def queue(self, spec: ResourceSpec) -> PostgresQueue:
         return PostgresQueue(self.connection, spec.name, self.settings.clock)

@@ -25,8 +25,9 @@ the file is easy to inspect with the ``sqlite3`` shell.
 * **Order and paging.**  Keys are ``TEXT`` in ``BINARY`` collation
   (code-point order); pages are keyset ranges on the primary key
   (``key > :after``), fetched ``limit + 1`` to know whether more follow.
-* **TTL.**  An ``expires`` column (epoch seconds, from the injected clock);
-  reads ignore expired rows, and they are purged when the file opens.
+* **TTL.**  An ``expires`` column (epoch seconds, from the injected clock) on
+  map and collection tables; reads ignore expired rows, and they are purged
+  when the file opens.
 * **Collections.**  Index field values are kept as a JSON object column, and
   each declared ``Index`` is a real SQL expression index on
   ``json_extract(fields, '$.<field>')``.
@@ -300,22 +301,27 @@ def _key_range(clauses: list[str], params: list[object], prefix: str, after: str
 
 
 class SqliteDocuments:
-    """A ``DocumentBackend``: ``(key PRIMARY KEY, body, fields JSON)`` plus expression indexes."""
+    """A ``DocumentBackend``: ``(key PRIMARY KEY, body, fields JSON, expires)`` plus indexes."""
 
     def __init__(self, provider: SqliteProvider, resource: str, indexes: tuple[str, ...]) -> None:
         self._db = provider
+        self._clock = provider.settings.clock
         self._resource = resource
         self._indexes = indexes
         self._t = table_name("collection", resource)
 
     async def open(self) -> None:
-        t, resource, indexes = self._t, self._resource, self._indexes
+        t, resource, indexes, now = self._t, self._resource, self._indexes, self._clock()
 
         def create(conn: sqlite3.Connection) -> None:
             conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {t} "
-                "(key TEXT PRIMARY KEY, body BLOB NOT NULL, fields TEXT NOT NULL) WITHOUT ROWID"
+                f"CREATE TABLE IF NOT EXISTS {t} (key TEXT PRIMARY KEY, body BLOB NOT NULL, "
+                "fields TEXT NOT NULL, expires REAL) WITHOUT ROWID"
             )
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({t})")}
+            if "expires" not in columns:  # a file written before collections could expire
+                conn.execute(f"ALTER TABLE {t} ADD COLUMN expires REAL")
+            conn.execute(f"DELETE FROM {t} WHERE expires <= ?", (now,))
             for field in indexes:
                 index = table_name("collection", resource, field)
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {t} ({_extract(field)}, key)")
@@ -325,28 +331,43 @@ class SqliteDocuments:
     async def close(self) -> None:
         return None
 
-    async def put(self, key: str, document: bytes, fields: Mapping[str, IndexValue]) -> None:
+    async def put(
+        self,
+        key: str,
+        document: bytes,
+        fields: Mapping[str, IndexValue],
+        *,
+        ttl: float | None = None,
+    ) -> None:
         sql = (
-            f"INSERT INTO {self._t} (key, body, fields) VALUES (?, ?, ?) ON CONFLICT (key) "
-            "DO UPDATE SET body = excluded.body, fields = excluded.fields"
+            f"INSERT INTO {self._t} (key, body, fields, expires) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET body = excluded.body, fields = excluded.fields, "
+            "expires = excluded.expires"
         )
-        params = (key, document, json.dumps(dict(fields), sort_keys=True))
+        expires = None if ttl is None else self._clock() + ttl
+        params = (key, document, json.dumps(dict(fields), sort_keys=True), expires)
         await self._db.run(lambda conn: conn.execute(sql, params))
 
     async def get(self, key: str) -> bytes | None:
-        sql = f"SELECT body FROM {self._t} WHERE key = ?"
-        rows = self._db.reader.execute(sql, (key,)).fetchall()
+        sql = f"SELECT body FROM {self._t} WHERE key = ? AND {_LIVE}"
+        rows = self._db.reader.execute(sql, (key, self._clock())).fetchall()
         return bytes(rows[0][0]) if rows else None
 
     async def delete(self, key: str) -> bool:
-        sql = f"DELETE FROM {self._t} WHERE key = ?"
-        return await self._db.run(lambda conn: conn.execute(sql, (key,)).rowcount > 0)
+        sql = f"DELETE FROM {self._t} WHERE key = ? RETURNING expires"
+        now = self._clock()
+
+        def delete(conn: sqlite3.Connection) -> bool:
+            rows = conn.execute(sql, (key,)).fetchall()
+            return any(expires is None or expires > now for (expires,) in rows)
+
+        return await self._db.run(delete)
 
     async def find(
         self, filters: Mapping[str, IndexValue], *, limit: int, after: str | None = None
     ) -> Chunk[bytes]:
-        clauses: list[str] = ["1"]
-        params: list[object] = []
+        clauses: list[str] = [_LIVE]
+        params: list[object] = [self._clock()]
         for field, value in sorted(filters.items()):
             clauses.append(f"{_extract(field)} IS ?")
             params.append(value)
@@ -362,6 +383,10 @@ class SqliteDocuments:
         rows = await self._db.run(find)
         docs = tuple(body for _, body in rows[:limit])
         return Chunk(docs, rows[limit - 1][0] if len(rows) > limit else None)
+
+
+#: the condition on a collection row that has not expired (one parameter: now).
+_LIVE = "(expires IS NULL OR expires > ?)"
 
 
 def _extract(field: str) -> str:

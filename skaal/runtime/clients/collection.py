@@ -4,6 +4,10 @@ The document is stored as JSON; the values of the declared ``Index`` fields
 are extracted here (in JSON form) and handed to the backend, which keeps them
 queryable (SQLite: expression indexes over a JSON column).  ``find`` accepts
 only declared index fields, so a query never silently scans everything.
+
+A declared ``ttl`` is the default expiry of every ``put``; ``put(doc, ttl=...)``
+overrides it for one write.  Each write restarts the document's clock, and an
+expired document is invisible to ``get``, ``delete`` and ``find``.
 """
 
 from __future__ import annotations
@@ -42,12 +46,14 @@ class CollectionClient(Generic[T]):
         model: type[T],
         key_field: str,
         indexes: tuple[str, ...],
+        default_ttl: float | None = None,
     ) -> None:
         self.backend = backend
         self.resource = resource
         self.model = model
         self.key_field = key_field
         self.indexes = indexes
+        self._ttl = default_ttl
         self._values: ValueCodec[T] = ValueCodec(model, resource=resource)
         self._keys: KeyCodec[Any] = KeyCodec(_annotation(model, key_field), resource=resource)
         self._fields: dict[str, TypeAdapter[Any]] = {
@@ -57,13 +63,23 @@ class CollectionClient(Generic[T]):
     def __repr__(self) -> str:
         return f"CollectionClient({self.resource!r})"
 
-    async def put(self, document: T) -> None:
-        """Insert or replace the document with this key."""
+    async def put(self, document: T, *, ttl: float | None = None) -> None:
+        """Insert or replace the document with this key; ``ttl`` seconds overrides the default."""
         encoded = self._values.encode(document)
         key = self._keys.encode(getattr(document, self.key_field))
         dumped = document.model_dump(mode="json", include=set(self.indexes))
         fields = {name: index_value(dumped.get(name)) for name in self.indexes}
-        await self.backend.put(key, encoded, fields)
+        await self.backend.put(key, encoded, fields, ttl=self._expiry(ttl))
+
+    def _expiry(self, ttl: float | None) -> float | None:
+        ttl = self._ttl if ttl is None else ttl
+        if ttl is not None and (isinstance(ttl, bool) or not ttl > 0):
+            raise ValueTypeError(
+                f"ttl={ttl!r} for {self.resource} is not a positive number of seconds",
+                where=self.resource,
+                fix="pass ttl=60 for one minute, or omit it",
+            )
+        return ttl
 
     async def get(self, key: object) -> T | None:
         data = await self.backend.get(self._keys.encode(key))

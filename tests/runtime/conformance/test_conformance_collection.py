@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Todo
+from conftest import FakeClock, Todo
 
 from skaal.runtime.clients import CollectionClient
 from skaal.runtime.errors import UndeclaredIndexError, ValueTypeError
+from skaal.runtime.ports import DocumentBackend
 
 pytestmark = pytest.mark.asyncio
 
@@ -74,3 +75,60 @@ async def test_unicode_keys(todos: CollectionClient[Todo]) -> None:
     await todos.put(Todo(id="ключ 🍕", owner="ада"))
     assert (await todos.get("ключ 🍕")) == Todo(id="ключ 🍕", owner="ада")
     assert len(await todos.find(owner="ада")) == 1
+
+
+async def test_documents_expire(todos: CollectionClient[Todo], clock: FakeClock) -> None:
+    await todos.put(Todo(id="a", owner="ada"), ttl=10)
+    await todos.put(Todo(id="b", owner="ada"), ttl=10)
+    await todos.put(Todo(id="keep", owner="ada"))
+    clock.advance(5)
+    assert await todos.get("a") == Todo(id="a", owner="ada")
+    await todos.put(Todo(id="a", owner="ada", priority=1), ttl=10)  # restarts a's clock
+    clock.advance(6)
+    assert await todos.get("b") is None
+    assert await todos.delete("b") is False
+    assert await todos.get("a") == Todo(id="a", owner="ada", priority=1)
+    assert [t.id for t in (await todos.find(owner="ada")).items] == ["a", "keep"]
+    clock.advance(5)
+    assert await todos.get("a") is None
+    assert [t.id for t in (await todos.find(owner="ada")).items] == ["keep"]
+    await todos.put(Todo(id="a", owner="bob"))  # rewritten without a ttl: never expires
+    clock.advance(1_000_000)
+    assert [t.id for t in (await todos.find(owner="bob")).items] == ["a"]
+
+
+async def test_default_ttl_and_its_override(
+    todos: CollectionClient[Todo], clock: FakeClock
+) -> None:
+    backend: DocumentBackend = todos.backend
+    short = CollectionClient(
+        backend, resource="Todos", model=Todo, key_field="id", indexes=todos.indexes, default_ttl=10
+    )
+    await short.put(Todo(id="default", owner="ada"))
+    await short.put(Todo(id="longer", owner="ada"), ttl=100)
+    clock.advance(11)
+    assert await short.get("default") is None
+    assert await short.get("longer") == Todo(id="longer", owner="ada")
+    for bad in (0, -1.0, True):
+        with pytest.raises(ValueTypeError, match="positive number of seconds"):
+            await short.put(Todo(id="x", owner="ada"), ttl=bad)
+
+
+async def test_pages_skip_expired_documents(
+    todos: CollectionClient[Todo], clock: FakeClock
+) -> None:
+    for i in range(60):
+        await todos.put(Todo(id=f"{i:02d}", owner="ada", priority=i % 2), ttl=10 if i % 3 else None)
+    clock.advance(10)
+    found: list[str] = []
+    cursor = None
+    while True:
+        page = await todos.find(owner="ada", limit=7, cursor=cursor)
+        assert 0 < len(page.items) <= 7
+        found += [t.id for t in page.items]
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert found == [f"{i:02d}" for i in range(60) if i % 3 == 0]
+    page = await todos.find(owner="ada", priority=1, limit=100)
+    assert [t.id for t in page.items] == [f"{i:02d}" for i in range(60) if i % 6 == 3]

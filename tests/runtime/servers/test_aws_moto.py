@@ -111,6 +111,8 @@ async def test_table_has_native_ttl_and_one_gsi_per_index(
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "exp")
     table = ddb.describe_table(TableName=docs.table)["Table"]
     assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == ["by_n", "by_owner"]
+    ttl = ddb.describe_time_to_live(TableName=docs.table)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "exp")
     assert kv.table == f"{env['SKAAL_AWS_NAME_PREFIX']}-moto-carts"
 
 

@@ -228,3 +228,30 @@ async def test_compare_and_set_is_atomic_across_clients(
     assert await stores[0].compare_and_set("m", None, b"b") is False
     for p in providers:
         await p.close()
+
+
+@pytest.mark.asyncio
+async def test_documents_carry_their_expiry_for_the_ttl_policy(
+    provider: FirestoreProvider, clock: Clock
+) -> None:
+    todos = ResourceSpec(
+        name="Todos",
+        kind="collection",
+        requirements=Requirements(),
+        location=SourceLocation(file="t.py", line=1),
+        key_field="id",
+        indexes=("owner",),
+    )
+    store = provider.documents(todos)
+    await store.put("a", b"{}", {"owner": "ada"}, ttl=60)
+    col = store._col
+    expiry = col.document(doc_id("a")).get().get("exp")
+    assert expiry.timestamp() == clock.now + 60  # a timestamp: what a TTL policy deletes on
+    await store.put("a", b"{}", {"owner": "ada"})  # rewritten without ttl: never expires
+    assert "exp" not in (col.document(doc_id("a")).get().to_dict() or {})
+    clock.now += 61
+    assert await store.delete("a") is True
+    await store.put("b", b"{}", {"owner": "ada"}, ttl=1)
+    clock.now += 1
+    assert await store.delete("b") is False  # expired: gone, but it was not there to delete
+    assert not col.document(doc_id("b")).get().exists

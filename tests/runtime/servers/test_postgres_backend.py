@@ -111,6 +111,38 @@ async def test_declared_indexes_are_real_and_used(provider: PostgresProvider, sc
     assert len(found.items) == 25
 
 
+async def test_a_collection_table_from_before_expiry_gains_it(schema: str, tmp_path: Path) -> None:
+    conn = await asyncpg.connect(postgres_dsn())
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        await conn.execute(
+            f'CREATE TABLE "{schema}"."col_Todos" (key text COLLATE "C" PRIMARY KEY, '
+            "document bytea NOT NULL, fields jsonb NOT NULL)"
+        )
+        await conn.execute(
+            f'INSERT INTO "{schema}"."col_Todos" VALUES ($1, $2, $3::jsonb)', "old", b"{}", "{}"
+        )
+    finally:
+        await conn.close()
+    now = [1_800_000_000.0]
+    env = {"SKAAL_POSTGRES_DSN": postgres_dsn(), "SKAAL_POSTGRES_SCHEMA": schema}
+    provider = PostgresProvider(settings(env, tmp_path, clock=lambda: now[0]))
+    await provider.open()
+    store = provider.documents(spec("Todos", "collection", key_field="id", indexes=("owner",)))
+    await store.open()
+    assert await store.get("old") == b"{}"
+    await store.put("new", b"[]", {"owner": "ada"}, ttl=10)
+    now[0] += 10
+    assert await store.get("new") is None
+    await store.open()  # opening purges expired documents from the table
+
+    async def count(conn: Any) -> int:
+        return int(await conn.fetchval(f'SELECT count(*) FROM "{schema}"."col_Todos"'))
+
+    assert await provider.connection.run("count", count) == 1
+    await provider.close()
+
+
 async def test_opening_twice_at_once_is_idempotent(schema: str, tmp_path: Path) -> None:
     env = {"SKAAL_POSTGRES_DSN": postgres_dsn(), "SKAAL_POSTGRES_SCHEMA": schema}
     providers = [PostgresProvider(settings(env, tmp_path)) for _ in range(3)]

@@ -33,6 +33,7 @@ from tests.build._pulumi import (
     Run,
     capture_options,
     example_context,
+    write,
 )
 
 ACCOUNT = "123456789012"
@@ -106,6 +107,25 @@ def build_example(example: str) -> tuple[BuildContext, ArtifactSet]:
     app, plan = plan_example(example)
     context = example_context(example, app.blueprint(), plan, "aws")
     return context, build_aws(context)
+
+
+def app_context(blueprint: Any, plan: Plan, app_ref: str) -> BuildContext:
+    """The aws build context of an app declared in a test."""
+    return BuildContext(
+        blueprint=blueprint,
+        plan=plan,
+        app_ref=app_ref,
+        target="aws",
+        skaal_version="0.0.0",
+        versions=lambda name: "1.0",
+    )
+
+
+def write_with_layer(artifacts: ArtifactSet, folder: Path) -> Path:
+    """Write the artifacts, with an (empty) ``layer/python`` standing in for the dependencies."""
+    root = write(artifacts, folder)
+    (root / "layer" / "python").mkdir(parents=True)
+    return root
 
 
 def run_program(folder: Path) -> AwsRun:

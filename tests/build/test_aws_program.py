@@ -18,7 +18,7 @@ from skaal.build.targets.aws_schedule import validate_expression
 from skaal.build.wiring import binding_name, wire
 
 sys.path.insert(0, str(Path(__file__).parent))
-from aws_support import AwsRun, build_example, run_program
+from aws_support import AwsRun, app_context, build_example, run_program, write_with_layer
 
 from tests.build._pulumi import write
 
@@ -29,16 +29,14 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 @pytest.fixture(scope="module")
 def jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, AwsRun]:
     context, artifacts = build_example("jobs")
-    folder = write(artifacts, tmp_path_factory.mktemp("jobs"))
-    (folder / "layer" / "python").mkdir(parents=True)
+    folder = write_with_layer(artifacts, tmp_path_factory.mktemp("jobs"))
     return context, run_program(folder)
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, AwsRun]:
     context, artifacts = build_example("shop")
-    folder = write(artifacts, tmp_path_factory.mktemp("shop"))
-    (folder / "layer" / "python").mkdir(parents=True)
+    folder = write_with_layer(artifacts, tmp_path_factory.mktemp("shop"))
     pulumi.runtime.set_all_config({"skaal:postgresPassword": "s3cr3t/pw"})
     try:
         return context, run_program(folder)
@@ -350,8 +348,7 @@ def test_every_example_builds_a_program_creating_each_planned_resource(
     example: str, tmp_path: Path
 ) -> None:
     context, artifacts = build_example(example)
-    folder = write(artifacts, tmp_path)
-    (folder / "layer" / "python").mkdir(parents=True)
+    folder = write_with_layer(artifacts, tmp_path)
     run = run_program(folder)
     names = {r.name for r in run.resources}
     for binding in context.plan.bindings:
@@ -379,7 +376,6 @@ def test_topics_fan_out_to_one_subscription_queue_per_subscriber(tmp_path: Path)
     from pydantic import BaseModel
 
     from skaal import App, Topic
-    from skaal.build.model import BuildContext
     from skaal.build.targets.aws import build_aws
     from skaal.catalog.loader import load_catalog
     from skaal.solver import solve
@@ -397,16 +393,8 @@ def test_topics_fan_out_to_one_subscription_queue_per_subscriber(tmp_path: Path)
 
     plan = solve(app.blueprint(), load_catalog("aws"))
     assert plan.binding("Alerts").implementation == "sns"
-    context = BuildContext(
-        blueprint=app.blueprint(),
-        plan=plan,
-        app_ref="alerts:app",
-        target="aws",
-        skaal_version="0.0.0",
-        versions=lambda name: "1.0",
-    )
-    folder = write(build_aws(context), tmp_path)
-    (folder / "layer" / "python").mkdir(parents=True)
+    context = app_context(app.blueprint(), plan, "alerts:app")
+    folder = write_with_layer(build_aws(context), tmp_path)
     run = run_program(folder)
     topic = run.named("Alerts")
     queue = run.named("alerts-page-sub-queue")
@@ -434,7 +422,6 @@ def test_topics_fan_out_to_one_subscription_queue_per_subscriber(tmp_path: Path)
 
 def test_a_cache_gets_elasticache_in_the_private_network(tmp_path: Path) -> None:
     from skaal import App, Map
-    from skaal.build.model import BuildContext
     from skaal.build.targets.aws import build_aws
     from skaal.catalog.loader import load_catalog
     from skaal.solver import solve
@@ -449,16 +436,8 @@ def test_a_cache_gets_elasticache_in_the_private_network(tmp_path: Path) -> None
 
     plan = solve(app.blueprint(), load_catalog("aws"), pins={"Sessions": "elasticache-redis"})
     assert plan.binding("Sessions").implementation == "redis"
-    context = BuildContext(
-        blueprint=app.blueprint(),
-        plan=plan,
-        app_ref="sessions:app",
-        target="aws",
-        skaal_version="0.0.0",
-        versions=lambda name: "1.0",
-    )
-    folder = write(build_aws(context), tmp_path)
-    (folder / "layer" / "python").mkdir(parents=True)
+    context = app_context(app.blueprint(), plan, "sessions:app")
+    folder = write_with_layer(build_aws(context), tmp_path)
     run = run_program(folder)
     (cache,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
     assert cache.inputs["transitEncryptionEnabled"] is True
@@ -489,7 +468,6 @@ def test_a_trigger_no_lambda_can_read_is_refused_with_its_pin(
     # aws (the registry's triggered_by); a plan made without that rule (another
     # registry, a hand-edited lock) is still refused here, naming the pin to use.
     from skaal import App, Queue, Topic
-    from skaal.build.model import BuildContext
     from skaal.build.targets.aws import build_aws
     from skaal.catalog.loader import load_catalog
     from skaal.errors import BuildError
@@ -516,14 +494,7 @@ def test_a_trigger_no_lambda_can_read_is_refused_with_its_pin(
     async def work(job: str) -> None: ...
 
     plan = solve(app.blueprint(), load_catalog("aws"), pins=pins, registry=untriggered)
-    context = BuildContext(
-        blueprint=app.blueprint(),
-        plan=plan,
-        app_ref="triggers:app",
-        target="aws",
-        skaal_version="0.0.0",
-        versions=lambda name: "1.0",
-    )
+    context = app_context(app.blueprint(), plan, "triggers:app")
     with pytest.raises(BuildError) as caught:
         build_aws(context)
     rendered = caught.value.render()
@@ -539,7 +510,6 @@ def test_collection_tables_have_the_runtime_ttl_attribute(tmp_path: Path) -> Non
     from pydantic import BaseModel
 
     from skaal import App, Collection, Index
-    from skaal.build.model import BuildContext
     from skaal.build.targets.aws import build_aws
     from skaal.catalog.loader import load_catalog
     from skaal.solver import solve
@@ -555,16 +525,8 @@ def test_collection_tables_have_the_runtime_ttl_attribute(tmp_path: Path) -> Non
         by_user = Index("user")
 
     plan = solve(app.blueprint(), load_catalog("aws"))
-    context = BuildContext(
-        blueprint=app.blueprint(),
-        plan=plan,
-        app_ref="sessions:app",
-        target="aws",
-        skaal_version="0.0.0",
-        versions=lambda name: "1.0",
-    )
-    folder = write(build_aws(context), tmp_path)
-    (folder / "layer" / "python").mkdir(parents=True)
+    context = app_context(app.blueprint(), plan, "sessions:app")
+    folder = write_with_layer(build_aws(context), tmp_path)
     table = run_program(folder).named("Sessions")
     # the runtime writes a document's expiry in exp; DynamoDB deletes it natively
     assert table.inputs["ttl"] == {"attributeName": "exp", "enabled": True}

@@ -47,9 +47,10 @@ from skaal.build.wiring import ServerWiring, servers
 from skaal.errors import SkaalError, UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.solver import solve
-from tests.build._pulumi import LoopOwningMonitor, Run, capture_options, write
+from tests.build._pulumi import LoopOwningMonitor, Run, capture_options
 from tests.build.awkward_catalogs import BUNDLED, catalog_named
 from tests.build.aws_support import run_program as run_aws
+from tests.build.aws_support import write_with_layer
 from tests.build.gcp_mocks import CONFIG
 from tests.build.gcp_mocks import _Recorder as GcpRecorder
 from tests.build.random_apps import random_app
@@ -134,8 +135,7 @@ def _spread(built: Built) -> bool:
 
 
 def _check_aws(built: Built, folder: Path) -> None:
-    root = write(built.artifacts, folder)
-    (root / "layer" / "python").mkdir(parents=True)
+    root = write_with_layer(built.artifacts, folder)
     pulumi.runtime.set_all_config({"skaal:postgresPassword": "pw"})
     try:
         run = run_aws(root)

@@ -19,7 +19,6 @@ import pulumi
 import pytest
 
 from skaal import App, Map
-from skaal.build.model import BuildContext
 from skaal.build.targets.aws import CACHE_NODE_TYPE, DATABASE_CLASS, build_aws
 from skaal.build.targets.gcp_program import render_program
 from skaal.build.targets.gcp_servers import CLOUD_SQL_TIER, MEMORYSTORE_GB
@@ -27,8 +26,8 @@ from skaal.build.wiring import ServerWiring, servers, wire
 from skaal.catalog.loader import load_catalog
 from skaal.plan.model import Plan
 from skaal.solver import solve
-from tests.build._pulumi import write
 from tests.build.awkward_catalogs import awkward
+from tests.build.aws_support import app_context, write_with_layer
 from tests.build.aws_support import run_program as run_aws
 from tests.build.gcp_mocks import CONFIG
 from tests.build.gcp_mocks import run_program as run_gcp
@@ -83,16 +82,8 @@ def test_the_plans_have_two_servers_of_each_implementation(provider: str) -> Non
 @pytest.fixture
 def aws_run(tmp_path: Path) -> tuple[Plan, Any]:
     app, plan = _plan("aws")
-    context = BuildContext(
-        blueprint=app.blueprint(),
-        plan=plan,
-        app_ref="servers:app",
-        target="aws",
-        skaal_version="0.0.0",
-        versions=lambda name: "1.0",
-    )
-    folder = write(build_aws(context), tmp_path)
-    (folder / "layer" / "python").mkdir(parents=True)
+    context = app_context(app.blueprint(), plan, "servers:app")
+    folder = write_with_layer(build_aws(context), tmp_path)
     pulumi.runtime.set_all_config({"skaal:postgresPassword": "pw"})
     try:
         return plan, run_aws(folder)

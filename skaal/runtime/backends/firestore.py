@@ -33,6 +33,7 @@ from skaal.runtime.backends.gcp_firestore_values import (
     PART,
     doc_id,
     expires_at,
+    is_live,
     layout,
     part_id,
     replacing,
@@ -105,10 +106,7 @@ class FirestoreKeyValue:
 
     # -- reading (worker threads) ------------------------------------------------
     def _live(self, snap: DocumentSnapshot[Any]) -> bool:
-        if not snap.exists:
-            return False
-        expiry = (snap.to_dict() or {}).get("exp")
-        return expiry is None or expiry.timestamp() > self._clock()
+        return is_live(snap, self._clock())
 
     def _value(self, snap: DocumentSnapshot[Any]) -> bytes | None:
         """The value of a live head, or ``None`` if a part raced a writer."""

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.runtime.backends.gcp_common import Offload
-from skaal.runtime.backends.gcp_firestore_values import doc_id, expires_at
+from skaal.runtime.backends.gcp_firestore_values import doc_id, expires_at, is_live
 from skaal.runtime.errors import ConflictError
 from skaal.runtime.ports import Chunk, Clock, IndexValue
 
@@ -70,10 +70,7 @@ class FirestoreDocuments:
         return await self._offload.run(fn, what=what, where=self._resource)
 
     def _live(self, snap: DocumentSnapshot[Any]) -> bool:
-        if not snap.exists:
-            return False
-        expiry = (snap.to_dict() or {}).get("exp")
-        return expiry is None or expiry.timestamp() > self._clock()
+        return is_live(snap, self._clock())
 
     async def put(
         self,

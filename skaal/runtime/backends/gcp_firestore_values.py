@@ -39,6 +39,7 @@ __all__ = [
     "Layout",
     "doc_id",
     "expires_at",
+    "is_live",
     "layout",
     "part_id",
     "replacing",
@@ -69,6 +70,14 @@ def doc_id(key: str) -> str:
 
 def expires_at(now: float, ttl: float | None) -> datetime | None:
     return None if ttl is None else datetime.fromtimestamp(now + ttl, UTC)
+
+
+def is_live(snap: Any, now: float) -> bool:
+    """Whether a document snapshot exists and its ``exp`` is after ``now``."""
+    if not snap.exists:
+        return False
+    expiry = (snap.to_dict() or {}).get("exp")
+    return expiry is None or expiry.timestamp() > now
 
 
 @dataclass(frozen=True, slots=True)

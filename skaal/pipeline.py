@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from skaal.errors import PlanError
+from skaal.errors import PlanError, UsageError
 from skaal.plan.diff import PlanDiff, diff_plans
 
 if TYPE_CHECKING:
@@ -90,7 +90,12 @@ class LockStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class FileLockStore:
-    """The lock file on disk (``skaal.lock``), written atomically."""
+    """The lock file on disk (``skaal.lock``), written atomically.
+
+    A path that cannot hold a lock (a directory, a file used as a folder, a
+    folder that cannot be created or written) is a
+    :class:`~skaal.errors.UsageError` naming it, never an ``OSError``.
+    """
 
     path: Path
 
@@ -106,7 +111,15 @@ class FileLockStore:
     def write(self, plan: Plan) -> None:
         from skaal.plan.lock import write_lock
 
-        write_lock(plan, self.path)
+        try:
+            write_lock(plan, self.path)
+        except OSError as exc:
+            raise UsageError(
+                f"this lock file path is not usable: it cannot be written ({exc.strerror})",
+                where=str(self.path),
+                fix="pass --lock the path of a file in a folder you can write "
+                "(default: skaal.lock)",
+            ) from None
 
 
 @dataclass(slots=True)

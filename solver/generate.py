@@ -27,6 +27,15 @@ App (:func:`generate_drafts`)
     backend offers, so they are independent.  ``collocations`` disjoint pairs
     of same-kind data resources are tied together.
 
+Apps as users write them (:func:`user_app`)
+    ``n`` maps, collections, blobs and queues, each drafted the way a user
+    describes the job it does (a cache, a fast store, a record store, a
+    work queue): sizes 0.1-500 GB and traffic 0-20,000/s, some figures left
+    to the defaults, some co-located pairs, and now and then a budget or a
+    cap on backends.  Meant for the bundled catalogs: the optimality test
+    plans them on ``aws``, ``gcp`` and ``local-servers`` and compares the
+    planner with :mod:`solver.oracle`.
+
 Three ways to turn drafts into something the planner reads, all giving the
 same solver-relevant content (``Blueprint.canonical_json``):
 
@@ -58,10 +67,12 @@ from skaal.catalog.model import (
     Backend,
     Capacity,
     Catalog,
+    InstanceClass,
     Limits,
     Performance,
     Price,
     PriceItem,
+    Server,
 )
 from skaal.declare.app import App
 from skaal.declare.constraints import build_requirements
@@ -71,12 +82,14 @@ __all__ = [
     "GENERATED_MODULE",
     "Doc",
     "ResourceDraft",
+    "UserApp",
     "app_source",
     "build_blueprint",
     "catalog_toml",
     "declare_app",
     "generate_catalog",
     "generate_drafts",
+    "user_app",
     "with_limits",
 ]
 
@@ -126,10 +139,29 @@ class _Spec:
     capabilities: tuple[str, ...] = ()
     shared: Capacity | None = None
 
-    def backend(self) -> Backend:
+    def backend(self, shared: Capacity | None = None) -> Backend:
+        """The backend; a shared one becomes a one-class server (``shared`` overrides)."""
         price = self.price
         if price.region not in self.regions:  # quote prices where the backend runs
             price = price.model_copy(update={"region": self.regions[0]})
+        shared = shared or self.shared
+        server = None
+        if shared is not None:
+            assert price.fixed_monthly is not None
+            server = Server(
+                classes=(
+                    InstanceClass(
+                        name="standard",
+                        price=price.fixed_monthly,
+                        size_gb=shared.size_gb,
+                        reads_per_s=shared.reads_per_s,
+                        writes_per_s=shared.writes_per_s,
+                        resources=shared.resources,
+                    ),
+                ),
+                quota=shared.max_instances,
+            )
+            price = price.model_copy(update={"fixed_monthly": None})
         return Backend(
             name=self.name,
             description=f"synthetic {self.implementation} backend",
@@ -139,7 +171,7 @@ class _Spec:
             limits=self.limits,
             regions=self.regions,
             capabilities=self.capabilities,
-            shared=self.shared,
+            server=server,
             price=price,
         )
 
@@ -271,9 +303,9 @@ def _shared(rng: random.Random) -> list[_Spec]:
 
 
 def generate_catalog(seed: int, *, scale: float = 1.0, capacity: float = 1.0) -> Catalog:
-    """A catalog of 20 backends (14 dedicated, 6 shared) with seeded figures.
+    """A catalog of 20 backends (14 dedicated, 6 servers of one class each) with seeded figures.
 
-    ``scale`` multiplies every shared backend's ``max_instances`` (at least 1),
+    ``scale`` multiplies every server's quota (``max_instances``, at least 1),
     so large apps can still place their coupled resources on shared instances.
     ``capacity`` multiplies what one shared instance holds (size, rates and
     resource count), so with a large factor capacity never binds.
@@ -282,14 +314,12 @@ def generate_catalog(seed: int, *, scale: float = 1.0, capacity: float = 1.0) ->
     specs = _dedicated(rng) + _shared(rng)
     backends = []
     for spec in specs:
-        backend = spec.backend()
-        if backend.shared is not None and (scale != 1.0 or capacity != 1.0):
-            backend = backend.model_copy(
-                update={"shared": _scaled(backend.shared, scale, capacity)}
-            )
-        backends.append(backend)
+        shared = spec.shared
+        if shared is not None and (scale != 1.0 or capacity != 1.0):
+            shared = _scaled(shared, scale, capacity)
+        backends.append(spec.backend(shared))
     return Catalog(
-        schema_version=1,
+        schema_version=2,
         name="synthetic",
         provider="aws",
         region="us-east-1",
@@ -321,7 +351,7 @@ class ResourceDraft:
 
     name: str
     kind: Kind
-    kwargs: Mapping[str, str] = field(default_factory=dict)
+    kwargs: Mapping[str, object] = field(default_factory=dict)
     coupled: bool = False
 
 
@@ -446,6 +476,124 @@ def _tie(rng: random.Random, drafts: list[ResourceDraft], pairs: int) -> tuple[R
             drafts[a] = ResourceDraft(drafts[a].name, drafts[a].kind, kw, drafts[a].coupled)
             made += 1
     return tuple(drafts)
+
+
+# -- apps as users write them ----------------------------------------------------
+
+#: What users write for a piece of state, by the job it does: (share, read
+#: latencies, durabilities, largest size in GB).  A cache asks sub-millisecond
+#: reads and accepts losing its data; a fast store asks a few milliseconds; a
+#: record store asks what a managed database gives.
+_PROFILES: tuple[tuple[int, tuple[str | None, ...], tuple[str | None, ...], float], ...] = (
+    (20, ("< 1ms",), ("ephemeral",), 40.0),
+    (20, ("< 5ms",), (None, "persistent"), 500.0),
+    (60, (None, None, "<= 10ms", "< 20ms", "< 100ms"), (None, "persistent", "durable"), 500.0),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UserApp:
+    """A seeded app drawn the way users write them, with its app-level limits."""
+
+    drafts: tuple[ResourceDraft, ...]
+    budget: float | None
+    max_backends: int | None
+
+    def blueprint(self) -> Blueprint:
+        return build_blueprint(self.drafts, budget=self.budget, max_backends=self.max_backends)
+
+
+def _traffic(rng: random.Random, high: float) -> str:
+    """A rate between 0 and ``high`` per second: idle sometimes, else log-uniform."""
+    if rng.random() < 0.08:
+        return "0/s"
+    return _rate(rng, 0.05, high)
+
+
+def _user_data(rng: random.Random, kind: Kind) -> dict[str, object]:
+    kw: dict[str, object] = {}
+    if kind == "blob":
+        if rng.random() < 0.85:
+            kw["size"] = _size(rng, 0.1, 500)
+        if rng.random() < 0.85:
+            kw["reads"] = _traffic(rng, 2000)
+        if rng.random() < 0.85:
+            kw["writes"] = _traffic(rng, 200)
+        if rng.random() < 0.4:
+            kw["durability"] = rng.choice(("persistent", "durable"))
+        if rng.random() < 0.1:
+            kw["ttl"] = rng.choice(("1d", "30d"))
+        return kw
+    profiles = _PROFILES[1:] if kind == "collection" else _PROFILES  # no sub-ms documents
+    _, latencies, durabilities, largest = rng.choices(profiles, [p[0] for p in profiles])[0]
+    if rng.random() < 0.85:
+        kw["size"] = _size(rng, 0.1, largest)
+    if rng.random() < 0.85:
+        kw["reads"] = _traffic(rng, 20000)
+    if rng.random() < 0.85:
+        kw["writes"] = _traffic(rng, 5000)
+    latency, durability = rng.choice(latencies), rng.choice(durabilities)
+    if durability == "durable" and latency == "<= 10ms":  # replicated stores answer in ~15 ms
+        latency = "< 20ms"
+    if latency is not None:
+        kw["read_latency"] = latency
+    if durability is not None:
+        kw["durability"] = durability
+    if rng.random() < 0.1:
+        kw["write_latency"] = "< 50ms"
+    if rng.random() < 0.2:
+        kw["consistency"] = "strong"
+    if rng.random() < 0.1:
+        kw["ttl"] = rng.choice(("1h", "1d", "30d"))
+    if latency != "< 1ms" and rng.random() < 0.1:
+        kw["access"] = "prefix"
+    if latency is None and rng.random() < 0.2:
+        kw["availability"] = rng.choice(("99.9%", "99.95%", "99.99%"))
+    return kw
+
+
+def _user_queue(rng: random.Random) -> dict[str, object]:
+    kw: dict[str, object] = {}
+    if rng.random() < 0.85:
+        kw["messages"] = _traffic(rng, 20000)
+    ordered = rng.random() < 0.15
+    if rng.random() < 0.4:  # an ordered queue on a managed service is at most persistent on gcp
+        kw["durability"] = rng.choice(
+            ("ephemeral", "persistent") if ordered else ("ephemeral", "persistent", "durable")
+        )
+    if ordered:
+        kw["ordered"] = True
+    if rng.random() < 0.15:
+        kw["max_attempts"] = rng.randint(2, 10)
+    if rng.random() < 0.1:
+        kw["retention"] = rng.choice(("4d", "14d", "30d"))
+    return kw
+
+
+def user_app(n: int, seed: int) -> UserApp:
+    """``n`` resources as users write them: maps, collections, blobs and queues.
+
+    Sizes 0.1-500 GB and traffic 0-20,000/s (log-uniform, some idle, some
+    left to the defaults), latency, durability, consistency, expiry, prefix
+    scans, FIFO and dead-letter queues, an availability or residency now
+    and then, a few co-located pairs, and sometimes a budget (log-uniform
+    $200-$100,000 a month) or a cap on the number of backends.
+    """
+    rng = random.Random(f"user-app:{seed}")
+    width = max(3, len(str(n)))
+    drafts: list[ResourceDraft] = []
+    for i in range(n):
+        kind: Kind = rng.choices(("map", "collection", "blob", "queue"), (45, 20, 15, 20))[0]
+        kw = _user_queue(rng) if kind == "queue" else _user_data(rng, kind)
+        if rng.random() < 0.08:
+            kw["residency"] = rng.choice(("us", "us", "eu"))
+        drafts.append(ResourceDraft(f"{kind.capitalize()}{i:0{width}d}", kind, kw))
+    pairs = rng.choice((0, 0, 1, 2, max(1, n // 8)))
+    budget = None
+    if rng.random() < 0.35:
+        budget = float(_log_uniform(rng, 200, 100_000))
+    max_backends = rng.randint(2, 5) if rng.random() < 0.15 else None
+    return UserApp(_tie(rng, drafts, pairs), budget, max_backends)
 
 
 def with_limits(
@@ -609,13 +757,25 @@ def app_source(
 
 
 def catalog_toml(catalog: Catalog) -> str:
-    """The catalog in the TOML file format (schema_version 1) the catalog loader reads."""
+    """The catalog in the TOML file format (schema_version 2) the catalog loader reads.
+
+    Instance classes and capacity modes are tables named by their ``name``.
+    """
     import tomli_w
 
     data = catalog.model_dump(mode="json", exclude_none=True, exclude={"sources", "backends"})
+    data["schema_version"] = 2
     backends: dict[str, Any] = {}
     for backend in catalog.backends:
         table = backend.model_dump(mode="json", exclude_none=True, exclude={"name"})
+        if table.get("server"):
+            table["server"]["classes"] = {
+                item.pop("name"): item for item in table["server"]["classes"]
+            }
+        if table.get("modes"):
+            table["modes"] = {item.pop("name"): item for item in table["modes"]}
+        else:
+            table.pop("modes", None)
         backends[backend.name] = table
     data["backends"] = backends
     return tomli_w.dumps(data)

@@ -1,301 +1,532 @@
-"""An independent exact solver for the planner's optimisation model (HiGHS via SciPy).
+"""An exact solver for Skaal's planning problem that shares nothing with the planner.
 
-The product's optimiser (:mod:`skaal.solver`) uses z3 with a decomposition
-into independent resources and coupled groups.  This module solves the same
-model in one piece as a mixed-integer linear programme, so the two can be
-compared on random instances.  It shares only the input, a
-:class:`~skaal.solver.problem.Problem` (the feasibility filter's options and
-their costs); the optimisation is written from scratch here.
+The planner (:mod:`skaal.solver`) filters backends, prices them, pools
+server capacity in a relaxation and then packs instances.  This oracle
+starts again from the two inputs, the Blueprint record and the catalog file:
+:mod:`solver.oracle_catalog` reads the TOML itself, :mod:`solver.oracle_rules`
+states feasibility, workload defaults, pricing and server shapes a second
+time, and this module builds one mixed-integer programme over explicit
+server *instances* (the planner's is pooled per shape), solved by HiGHS
+through :func:`scipy.optimize.milp`.  :func:`audit` checks any plan against
+the same rules.
 
-Model.  For every resource ``r`` and feasible option ``b`` (a backend):
+The programme.  ``opts(r)`` are the backends serving resource ``r``
+(``c[r,b]`` its own monthly cost there, cheapest billing mode); a server
+``s`` offers shapes ``k`` (fee ``f[k]``, capacity ``cap[k,d]``, dominated
+shapes left out) and a quota ``Q_s``.  ``H_s`` are the resources that may
+sit on ``s`` (one instance of some shape holds each alone), in a fixed order
+``≺``, largest share of the biggest shape first.  Every instance is named
+after its first member in that order, its *representative* ``q``, so a
+server has at most ``|H_s|`` instance slots (fewer than the quota, or capped
+by it below) and no two slots are interchangeable::
 
-    x[r,b] ∈ {0,1}                                binary: r is placed on b
-    Σ_b x[r,b] = 1                                each resource placed once
+    x[r,b] ∈ {0,1}     r on dedicated backend b
+    y[r,s,q] ∈ {0,1}   r on the instance of s that q represents (q ⪯ r);
+                       y[q,s,q] = 1: that instance is running
+    z[s,q,k] ∈ {0,1}   instance q of s runs shape k (k holds q alone)
+    Σ_b x[r,b] + Σ_{s,q} y[r,s,q] = 1                 every resource placed once
+    Σ_k z[s,q,k] = y[q,s,q]                           a running instance has one shape
+    y[r,s,q] ≤ Σ_{k holds q and r} z[s,q,k]           r joins q only on a shape holding both
+    Σ_r use[r,d] · y[r,s,q] ≤ Σ_k cap[k,d] · z[s,q,k] per instance and dimension d
+    Σ_q y[q,s,q] ≤ Q_s                                the provider's quota
+    x[a,b] = x[p,b],  y[a,s,q] = y[p,s,q]             (a, p) co-located: same instance
+    x[r,b] ≤ u[b],  y[r,s,q] ≤ u[s],  Σ_b u[b] ≤ K    with max_backends = K
+    minimise  Σ c[r,b] x[r,b] + Σ c[r,s] y[r,s,q] + Σ f[k] z[s,q,k]
 
-For every shared backend ``s`` with capacity ``cap`` per instance and at most
-``M = max_instances(s)`` instances, the placement is explicit (bin packing):
+``use`` is size, reads/s, writes/s and 1 (the resource count); a missing
+``cap[k,d]`` is replaced by the sum of the usages, which never binds, and a
+row that no shape of ``q`` can violate is left out.  Any plan maps to
+exactly one solution (name each instance by its first member), so the
+optimum of the programme is the cheapest plan.  Ordering the largest
+resources first makes a representative's own size choose among few shapes,
+which keeps the programme small and its relaxation tight.
 
-    o[s,i] ∈ {0,1}, i < M                         instance i is paid for
-    x[r,s] = Σ_i y[r,s,i],  y[r,s,i] ∈ {0,1}      r sits on exactly one instance
-    Σ_r use_d(r)·y[r,s,i] ≤ cap_d(s)·o[s,i]       per instance and declared dimension d
-    o[s,i+1] ≤ o[s,i]                             instances are opened in order
+A budget never changes which plan is cheapest: the app is infeasible when
+the optimum exceeds it (and, found faster, when the linear relaxation's
+optimum already does).  The rounded solution is re-checked in plain Python
+and its total recomputed from it, so no solver tolerance reaches the answer;
+HiGHS runs with a zero relative gap, so "optimal" is proven.
 
-where the dimensions are ``size_gb``, ``reads_per_s``, ``writes_per_s``
-(the resource's workload, defaults applied) and ``resources`` (each resource
-uses 1).  A dimension whose capacity is not declared is unlimited.
-
-Co-location ``(a, p)``: ``x[a,b] = x[p,b]`` for every backend ``b``
-(an option of only one of them is forced to 0), i.e. the same backend, and
-``y[a,s,i] = y[p,s,i]``: the same instance of a shared backend.
-
-``max_backends = K``: ``used[b] ∈ {0,1}``, ``x[r,b] ≤ used[b]``,
-``Σ_b used[b] ≤ K``.  Budget ``B``: ``Σ cost·x + Σ fixed·n ≤ B``.
-
-Objective: minimise ``Σ cost[r,b]·x[r,b] + Σ fixed(s)·o[s,i]``.
-
-The solution is rounded, checked against every constraint by
-:func:`evaluate` (plain Python, not the MILP), and its cost is recomputed
-from the rounded solution, so the reported total carries no solver
-tolerance.  ``mip_rel_gap`` is set to zero: "optimal" means proven optimal.
+What it does not model, and says so (:class:`UnmodelledError`): functions that
+consume a queue or subscribe to a topic (the planner's trigger rule, which
+depends on the implementation registry).  Implementations are assumed
+runnable (every one in the bundled catalogs is).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]
 from scipy.sparse import coo_array  # type: ignore[import-untyped]
 
-from skaal.solver.problem import Problem, ResourceOptions
+from skaal.blueprint.model import Blueprint
+from skaal.plan.model import Plan
+from solver.oracle_catalog import CatalogData, Entry, read_catalog
+from solver.oracle_rules import Load, Shape, broken_rules, load_of, monthly_cost, shapes_of
 
-__all__ = ["DIMENSIONS", "OracleResult", "evaluate", "solve_exact", "usage"]
+__all__ = [
+    "Answer",
+    "Instance",
+    "Option",
+    "UnmodelledError",
+    "audit",
+    "options",
+    "read_catalog",
+    "solve_exact",
+]
 
-#: Capacity dimensions of a shared instance, as ``Capacity`` field names.
-DIMENSIONS: tuple[str, ...] = ("size_gb", "reads_per_s", "writes_per_s", "resources")
 
-Status = Literal["optimal", "infeasible", "time_limit"]
+class UnmodelledError(Exception):
+    """The blueprint declares something the oracle does not model."""
 
 
 @dataclass(frozen=True, slots=True)
-class OracleResult:
-    """The exact optimum (or a verdict), with the assignment that achieves it."""
+class Option:
+    backend: str
+    cost: float
+    mode: str | None
 
-    status: Status
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    backend: str
+    class_name: str
+    replicas: int
+    fee: float
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: Literal["optimal", "infeasible"]
     total: float | None
-    assignment: Mapping[str, str] = field(default_factory=dict)
-    """Resource name → backend name."""
-    instances: Mapping[str, int] = field(default_factory=dict)
-    """Shared backend name → instances paid for (only non-zero counts)."""
-    placement: Mapping[str, int] = field(default_factory=dict)
-    """Resource on a shared backend → index of its instance."""
-    seconds: float = 0.0
-    bound: float | None = None
-    """HiGHS's proven lower bound on the optimum (equal to ``total`` when optimal)."""
+    backends: Mapping[str, str] = field(default_factory=dict)
+    own: Mapping[str, Option] = field(default_factory=dict)
+    instances: tuple[Instance, ...] = ()
+    why: str = ""
 
 
-def usage(resource: ResourceOptions, dimension: str) -> float:
-    """What ``resource`` uses of one capacity dimension of a shared instance."""
-    if dimension == "resources":
-        return 1.0
-    value = getattr(resource.workload, dimension)
-    assert isinstance(value, float | int)
-    return float(value)
+def options(blueprint: Blueprint, catalog: CatalogData) -> dict[str, list[Option]]:
+    """Per resource, the backends serving it and its cost on each (catalog order)."""
+    for spec in blueprint.resources:
+        if spec.consumes or spec.subscribes:
+            raise UnmodelledError(f"{spec.name} consumes or subscribes (trigger rule)")
+    out: dict[str, list[Option]] = {}
+    for spec in blueprint.resources:
+        load = load_of(spec)
+        out[spec.name] = [
+            Option(entry.name, *monthly_cost(load, entry))
+            for entry in catalog.backends
+            if not broken_rules(spec, load, entry, catalog)
+        ]
+    return out
 
 
-def evaluate(
-    problem: Problem,
-    assignment: Mapping[str, str],
-    instances: Mapping[str, int],
-    placement: Mapping[str, int],
-) -> tuple[float, tuple[str, ...]]:
-    """The total cost of an assignment and every constraint it breaks (empty if feasible).
-
-    ``instances`` counts the instances paid for per shared backend;
-    ``placement`` gives each resource on a shared backend its instance index.
-    """
-    broken: list[str] = []
-    total = 0.0
-    shared = {s.backend.name: s for s in problem.shared}
-    load: dict[tuple[str, int], dict[str, float]] = {}
-    for res in problem.resources:
-        name = res.spec.name
-        chosen = assignment.get(name)
-        costs = {o.backend: o.cost for o in res.options}
-        if chosen not in costs:
-            broken.append(f"{name}: {chosen!r} is not a feasible option")
-            continue
-        assert chosen is not None
-        total += costs[chosen]
-        if chosen in shared:
-            slot = placement.get(name)
-            if slot is None or not 0 <= slot < instances.get(chosen, 0):
-                broken.append(f"{name}: no paid instance of {chosen} holds it (slot {slot})")
-                continue
-            bucket = load.setdefault((chosen, slot), dict.fromkeys(DIMENSIONS, 0.0))
-            for dim in DIMENSIONS:
-                bucket[dim] += usage(res, dim)
-    for name, count in sorted(instances.items()):
-        if name not in shared:
-            broken.append(f"{name} is not a shared backend of the problem")
-            continue
-        total += shared[name].fixed_monthly * count
-        capacity = shared[name].backend.shared
-        assert capacity is not None
-        if count > capacity.max_instances:
-            broken.append(f"{name}: {count} instances > max_instances {capacity.max_instances}")
-    for (name, slot), used in sorted(load.items()):
-        capacity = shared[name].backend.shared
-        assert capacity is not None
-        for dim in DIMENSIONS:
-            cap = getattr(capacity, dim)
-            if cap is not None and used[dim] > cap * (1 + 1e-9) + 1e-9:
-                broken.append(f"{name}#{slot + 1}: {dim} {used[dim]:g} > {cap:g}")
-    for res_name, peer in problem.collocations:
-        if assignment.get(res_name) != assignment.get(peer):
-            broken.append(f"{res_name} and {peer} are not co-located")
-        elif assignment.get(res_name) in shared and placement.get(res_name) != placement.get(peer):
-            broken.append(f"{res_name} and {peer} are on different instances")
-    if problem.max_backends is not None:
-        used_backends = set(assignment.values())
-        if len(used_backends) > problem.max_backends:
-            broken.append(f"{len(used_backends)} backends > max_backends {problem.max_backends}")
-    if problem.budget_usd_month is not None and total > problem.budget_usd_month + 1e-9:
-        broken.append(f"total {total:.6f} > budget {problem.budget_usd_month:.6f}")
-    return total, tuple(broken)
-
-
-class _Rows:
-    """A sparse constraint matrix built row by row."""
-
-    def __init__(self) -> None:
-        self.rows: list[int] = []
-        self.cols: list[int] = []
-        self.vals: list[float] = []
-        self.lower: list[float] = []
-        self.upper: list[float] = []
-
-    def add(self, terms: list[tuple[int, float]], lower: float, upper: float) -> None:
-        row = len(self.lower)
-        for col, val in terms:
-            self.rows.append(row)
-            self.cols.append(col)
-            self.vals.append(val)
-        self.lower.append(lower)
-        self.upper.append(upper)
-
-    def constraint(self, width: int) -> LinearConstraint:
-        matrix = coo_array(
-            (self.vals, (self.rows, self.cols)), shape=(len(self.lower), width)
-        ).tocsr()
-        return LinearConstraint(matrix, np.array(self.lower), np.array(self.upper))
-
-
-def solve_exact(problem: Problem, *, time_limit_s: float | None = None) -> OracleResult:
-    """Solve ``problem`` to proven optimality, or say it is infeasible."""
-    started = time.perf_counter()
-    if any(not res.options for res in problem.resources):
-        return OracleResult("infeasible", None, seconds=time.perf_counter() - started)
-
-    shared = {sb.backend.name: sb for sb in problem.shared}
-    cost: list[float] = []
-    upper: list[float] = []
-
-    def column(price: float) -> int:
-        cost.append(price)
-        upper.append(1.0)
-        return len(cost) - 1
-
-    # x[r, b] for a dedicated option; y[r, s, i] for instance i of a shared one.
-    x: dict[tuple[str, str], int] = {}
-    y: dict[tuple[str, str, int], int] = {}
-    slots: dict[tuple[str, str], list[int]] = {}
-    for res in problem.resources:
-        for option in res.options:
-            sb = shared.get(option.backend)
-            if sb is None:
-                x[res.spec.name, option.backend] = column(option.cost)
-                continue
-            assert sb.backend.shared is not None
-            for i in range(sb.backend.shared.max_instances):
-                y[res.spec.name, option.backend, i] = column(option.cost)
-                slots.setdefault((res.spec.name, option.backend), []).append(
-                    y[res.spec.name, option.backend, i]
-                )
-    opened: dict[tuple[str, int], int] = {}
-    for name, sb in sorted(shared.items()):
-        assert sb.backend.shared is not None
-        for i in range(sb.backend.shared.max_instances):
-            opened[name, i] = column(sb.fixed_monthly)
-
-    def on(resource: str, backend: str) -> list[int]:
-        """Columns meaning "resource is placed on backend" (one, or one per instance)."""
-        if (resource, backend) in x:
-            return [x[resource, backend]]
-        return slots[resource, backend]
-
-    rows = _Rows()
-    for res in problem.resources:
-        cols = [c for o in res.options for c in on(res.spec.name, o.backend)]
-        rows.add([(c, 1.0) for c in cols], 1.0, 1.0)
-    by_slot: dict[tuple[str, int], list[tuple[ResourceOptions, int]]] = {}
-    by_name = {res.spec.name: res for res in problem.resources}
-    for (r, b, i), col in y.items():
-        by_slot.setdefault((b, i), []).append((by_name[r], col))
-        rows.add([(col, 1.0), (opened[b, i], -1.0)], -np.inf, 0.0)
-    for (name, i), open_col in sorted(opened.items()):
-        capacity = shared[name].backend.shared
-        assert capacity is not None
-        hosted = by_slot.get((name, i), [])
-        for dim in DIMENSIONS:
-            cap = getattr(capacity, dim)
-            if cap is not None and hosted:
-                terms = [(col, usage(r, dim)) for r, col in hosted]
-                rows.add([*terms, (open_col, -float(cap))], -np.inf, 0.0)
-        if i > 0:
-            rows.add([(open_col, 1.0), (opened[name, i - 1], -1.0)], -np.inf, 0.0)
-    options = {res.spec.name: {o.backend for o in res.options} for res in problem.resources}
-    for a, p in problem.collocations:
-        for backend in sorted(options[a] | options[p]):
-            if backend in shared:
-                assert shared[backend].backend.shared is not None
-                for i in range(shared[backend].backend.shared.max_instances):
-                    terms = [(y[a, backend, i], 1.0)] if backend in options[a] else []
-                    if backend in options[p]:
-                        terms.append((y[p, backend, i], -1.0))
-                    rows.add(terms, 0.0, 0.0)
-                continue
-            terms = [(x[a, backend], 1.0)] if backend in options[a] else []
-            if backend in options[p]:
-                terms.append((x[p, backend], -1.0))
-            rows.add(terms, 0.0, 0.0)
-    if problem.max_backends is not None:
-        backends = sorted({b for _, b in x} | {b for _, b, _ in y})
-        used = {b: column(0.0) for b in backends}
-        for (_, backend), col in x.items():
-            rows.add([(col, 1.0), (used[backend], -1.0)], -np.inf, 0.0)
-        for (_, backend, _), col in y.items():
-            rows.add([(col, 1.0), (used[backend], -1.0)], -np.inf, 0.0)
-        rows.add([(col, 1.0) for col in used.values()], -np.inf, float(problem.max_backends))
-    if problem.budget_usd_month is not None:
-        rows.add([(c, v) for c, v in enumerate(cost) if v], -np.inf, problem.budget_usd_month)
-
-    width = len(cost)
-    options_: dict[str, float | bool] = {"mip_rel_gap": 0.0, "presolve": True}
-    if time_limit_s is not None:
-        options_["time_limit"] = time_limit_s
-    result = milp(
-        c=np.array(cost),
-        constraints=[rows.constraint(width)],
-        integrality=np.ones(width),
-        bounds=Bounds(np.zeros(width), np.array(upper)),
-        options=options_,
+def solve_exact(blueprint: Blueprint, catalog: CatalogData) -> Answer:
+    """The cheapest plan for ``blueprint`` on ``catalog``, or why none exists."""
+    opts = options(blueprint, catalog)
+    homeless = sorted(name for name, found in opts.items() if not found)
+    if homeless:
+        return Answer("infeasible", None, why=f"no backend serves {', '.join(homeless)}")
+    loads = {spec.name: load_of(spec) for spec in blueprint.resources}
+    entries = {e.name: e for e in catalog.backends}
+    reachable = {o.backend for found in opts.values() for o in found}
+    servers = {
+        name: _undominated(shapes_of(entries[name]))
+        for name in sorted(reachable)
+        if entries[name].server is not None
+    }
+    quotas = {s: _quota(entries[s]) for s in servers}
+    pairs = [
+        (spec.name, spec.requirements.collocate_with)
+        for spec in blueprint.resources
+        if spec.requirements.collocate_with is not None
+    ]
+    vpc = (
+        frozenset(e.name for e in catalog.backends if e.needs_vpc)
+        if catalog.provider == "aws"
+        else frozenset()
     )
-    elapsed = time.perf_counter() - started
-    if result.status == 2:  # infeasible
-        return OracleResult("infeasible", None, seconds=elapsed)
-    if result.x is None:
-        status: Status = "time_limit" if result.status == 1 else "infeasible"
-        if result.status not in (1, 2):
-            raise RuntimeError(f"HiGHS failed: {result.message}")
-        return OracleResult(status, None, seconds=elapsed)
-    values = np.rint(result.x)
-    assignment = {r: b for (r, b), col in x.items() if values[col] == 1}
-    placement: dict[str, int] = {}
-    for (r, b, i), col in y.items():
-        if values[col] == 1:
-            assignment[r] = b
-            placement[r] = i
-    instances: dict[str, int] = {}
-    for (name, _), col in opened.items():
-        if values[col] == 1:
-            instances[name] = instances.get(name, 0) + 1
-    total, broken = evaluate(problem, assignment, instances, placement)
-    if broken:
-        raise RuntimeError(f"rounded MILP solution breaks the model: {'; '.join(broken)}")
-    status = "optimal" if result.status == 0 else "time_limit"
-    bound = getattr(result, "mip_dual_bound", None)
-    return OracleResult(status, total, assignment, instances, placement, elapsed, bound)
+    model = _Model(
+        opts,
+        loads,
+        servers,
+        quotas=quotas,
+        pairs=pairs,
+        max_backends=blueprint.max_backends,
+        vpc=vpc,
+    )
+    budget = blueprint.budget_usd_month
+    if budget is not None:  # the relaxation's optimum is a lower bound: above the budget, no plan
+        relaxed = model.relaxation()
+        if relaxed is not None and relaxed > budget + 1e-6:
+            return Answer("infeasible", None, why=f"relaxation {relaxed:.2f} > budget {budget:.2f}")
+    answer = model.solve()
+    if answer is None:
+        return Answer("infeasible", None, why="no placement meets every constraint")
+    if budget is not None and answer.total is not None and answer.total > budget + 1e-9:
+        return Answer("infeasible", None, why=f"optimum {answer.total:.2f} > budget {budget:.2f}")
+    problems = audit_answer(answer, blueprint, catalog, opts, loads)
+    if problems:
+        raise RuntimeError(f"the rounded solution breaks the model: {'; '.join(problems)}")
+    return answer
+
+
+def _undominated(shapes: Sequence[Shape]) -> tuple[Shape, ...]:
+    """The shapes no other shape beats: none costs at most as much and holds at least as much.
+
+    (Swapping a dominated shape for its better one keeps every plan valid and
+    no dearer, so the optimum is unchanged; of equal shapes the first stays.)
+    """
+
+    def covers(big: Shape, small: Shape) -> bool:
+        return big.fee <= small.fee and all(
+            b is None or (s is not None and s <= b)
+            for b, s in zip(big.capacity, small.capacity, strict=True)
+        )
+
+    kept: list[Shape] = []
+    for i, shape in enumerate(shapes):
+        beaten = any(
+            covers(other, shape) and (not covers(shape, other) or j < i)
+            for j, other in enumerate(shapes)
+            if j != i
+        )
+        if not beaten:
+            kept.append(shape)
+    return tuple(kept)
+
+
+def _quota(entry: Entry) -> int:
+    assert entry.server is not None
+    return entry.server.quota
+
+
+#: A NAT gateway and its public IPv4 address for a month of 730 hours, us-east-1:
+#: $0.045 and $0.005 per hour (https://aws.amazon.com/vpc/pricing/, read 2026-12).
+NAT_MONTHLY = (0.045 + 0.005) * 730
+
+
+class _Model:
+    """The programme of the module docstring."""
+
+    def __init__(
+        self,
+        opts: Mapping[str, Sequence[Option]],
+        loads: Mapping[str, Load],
+        servers: Mapping[str, Sequence[Shape]],
+        *,
+        quotas: Mapping[str, int],
+        pairs: Sequence[tuple[str, str]],
+        max_backends: int | None,
+        vpc: frozenset[str] = frozenset(),
+    ) -> None:
+        self.opts, self.loads, self.servers = opts, loads, servers
+        self.cost: list[float] = []
+        self.rows: list[tuple[list[tuple[int, float]], float, float]] = []
+        self.x: dict[tuple[str, str], int] = {}
+        self.y: dict[tuple[str, str, str], int] = {}
+        self.z: dict[tuple[str, str, int], int] = {}
+        order = sorted(opts)
+        hosted: dict[str, list[str]] = {}  # per server, who may sit on it, in order
+        for s, shapes in servers.items():
+            members = [
+                r for r in order
+                if any(o.backend == s for o in opts[r])
+                and any(k.holds(loads[r].usage) for k in shapes)
+            ]  # fmt: skip
+            top = [max((k.capacity[d] or 0.0) for k in shapes) for d in range(4)]
+
+            def share(r: str, top: list[float] = top) -> tuple[float, str]:
+                used = loads[r].usage
+                return (-max((u / t for u, t in zip(used, top, strict=True) if t), default=0.0), r)
+
+            hosted[s] = sorted(members, key=share)  # largest first: it names its instance
+        for s, members in hosted.items():
+            for i, q in enumerate(members):
+                for r in members[i:]:
+                    self.y[r, s, q] = self._column(self._cost(r, s))
+                for k, shape in enumerate(servers[s]):
+                    if shape.holds(loads[q].usage):
+                        self.z[s, q, k] = self._column(shape.fee)
+        for r in order:
+            for o in opts[r]:
+                if o.backend not in servers:
+                    self.x[r, o.backend] = self._column(o.cost)
+        for r in order:  # every resource placed once
+            on = [c for (who, _), c in self.x.items() if who == r]
+            on += [c for (who, _, _), c in self.y.items() if who == r]
+            self.rows.append(([(c, 1.0) for c in on], 1.0, 1.0))
+        for s, members in hosted.items():
+            shapes = servers[s]
+            for i, q in enumerate(members):
+                opened = self.y[q, s, q]
+                sizes = [(self.z[s, q, k], k) for k in range(len(shapes)) if (s, q, k) in self.z]
+                # instance "q" runs one shape exactly when q opens it
+                self.rows.append(([(c, 1.0) for c, _ in sizes] + [(opened, -1.0)], 0.0, 0.0))
+                inside = members[i:]
+                for r in inside[1:]:  # others join only an instance whose shape holds both
+                    both = tuple(a + b for a, b in zip(loads[q].usage, loads[r].usage, strict=True))
+                    fitting = [(c, -1.0) for c, k in sizes if shapes[k].holds(both)]
+                    self.rows.append(([(self.y[r, s, q], 1.0), *fitting], -np.inf, 0.0))
+                for d in range(4):
+                    total = sum(loads[r].usage[d] for r in inside)
+                    caps = [shapes[k].capacity[d] for _, k in sizes]
+                    if all(cap is None or total <= cap for cap in caps):
+                        continue  # every shape q may run holds all of it: the row never binds
+                    terms = [(self.y[r, s, q], loads[r].usage[d]) for r in inside]
+                    for c, k in sizes:
+                        cap = shapes[k].capacity[d]
+                        terms.append((c, -(total if cap is None else cap)))
+                    self.rows.append((terms, -np.inf, 0.0))
+            opened_all = [(self.y[q, s, q], 1.0) for q in members]
+            self.rows.append((opened_all, -np.inf, float(quotas[s])))
+        for a, p in pairs:  # co-located: the same backend and the same instance
+            for b in sorted({o.backend for o in [*opts.get(a, ()), *opts.get(p, ())]}):
+                if b in servers:
+                    for q in hosted[b]:
+                        self._equal(self.y.get((a, b, q)), self.y.get((p, b, q)))
+                else:
+                    self._equal(self.x.get((a, b)), self.x.get((p, b)))
+        # On aws, any resource on a backend that requires the VPC buys its NAT gateway once.
+        self.nat = self._column(NAT_MONTHLY) if vpc else -1
+        if vpc:
+            for (_, b), col in self.x.items():
+                if b in vpc:
+                    self.rows.append(([(col, 1.0), (self.nat, -1.0)], -np.inf, 0.0))
+            for (_, b, _), col in self.y.items():
+                if b in vpc:
+                    self.rows.append(([(col, 1.0), (self.nat, -1.0)], -np.inf, 0.0))
+        if max_backends is not None:
+            names = sorted({o.backend for found in opts.values() for o in found})
+            used = {b: self._column(0.0) for b in names}
+            for (_, b), col in self.x.items():
+                self.rows.append(([(col, 1.0), (used[b], -1.0)], -np.inf, 0.0))
+            for (_, b, _), col in self.y.items():
+                self.rows.append(([(col, 1.0), (used[b], -1.0)], -np.inf, 0.0))
+            self.rows.append(([(c, 1.0) for c in used.values()], -np.inf, float(max_backends)))
+
+    def _cost(self, r: str, backend: str) -> float:
+        return next(o.cost for o in self.opts[r] if o.backend == backend)
+
+    def _column(self, cost: float) -> int:
+        self.cost.append(cost)
+        return len(self.cost) - 1
+
+    def _equal(self, left: int | None, right: int | None) -> None:
+        terms = [(c, sign) for c, sign in ((left, 1.0), (right, -1.0)) if c is not None]
+        self.rows.append((terms, 0.0, 0.0))
+
+    def relaxation(self) -> float | None:
+        """The optimum with every variable between 0 and 1 (``None``: infeasible)."""
+        result = self._run(integer=False)
+        return None if result.status == 2 else float(result.fun)
+
+    def _run(self, *, integer: bool) -> Any:
+        width = len(self.cost)
+        rows, cols, vals, lower, upper = [], [], [], [], []
+        for i, (terms, lo, hi) in enumerate(self.rows):
+            for c, v in terms:
+                rows.append(i)
+                cols.append(c)
+                vals.append(v)
+            lower.append(lo)
+            upper.append(hi)
+        matrix = coo_array((vals, (rows, cols)), shape=(len(self.rows), width)).tocsr()
+        result = milp(
+            c=np.array(self.cost),
+            constraints=[LinearConstraint(matrix, np.array(lower), np.array(upper))],
+            integrality=np.ones(width) if integer else np.zeros(width),
+            bounds=Bounds(np.zeros(width), np.ones(width)),
+            options={"mip_rel_gap": 0.0, "presolve": True},
+        )
+        if result.status not in (0, 2):
+            raise RuntimeError(f"HiGHS did not prove an answer: {result.message}")
+        return result
+
+    def solve(self) -> Answer | None:
+        """The optimum of the programme, rounded and totalled in Python (``None``: infeasible)."""
+        result = self._run(integer=True)
+        if result.status == 2:
+            return None
+        value = np.rint(result.x)
+        backends: dict[str, str] = {}
+        own: dict[str, Option] = {}
+        by_backend = {r: {o.backend: o for o in found} for r, found in self.opts.items()}
+        for (r, b), col in self.x.items():
+            if value[col]:
+                backends[r], own[r] = b, by_backend[r][b]
+        members: dict[tuple[str, str], list[str]] = {}
+        for (r, s, q), col in self.y.items():
+            if value[col]:
+                backends[r], own[r] = s, by_backend[r][s]
+                members.setdefault((s, q), []).append(r)
+        instances = []
+        for (s, q, k), col in self.z.items():
+            inside = members.get((s, q))
+            if value[col] and inside:
+                shape = self.servers[s][k]
+                instances.append(
+                    Instance(s, shape.class_name, shape.replicas, shape.fee, tuple(sorted(inside)))
+                )
+        total = sum(o.cost for o in own.values()) + sum(i.fee for i in instances)
+        if self.nat >= 0 and value[self.nat]:
+            total += NAT_MONTHLY
+        return Answer("optimal", total, backends, own, tuple(instances))
+
+
+def audit_answer(
+    answer: Answer,
+    blueprint: Blueprint,
+    catalog: CatalogData,
+    opts: Mapping[str, Sequence[Option]],
+    loads: Mapping[str, Load],
+) -> list[str]:
+    """Every constraint the oracle's own (rounded) answer breaks."""
+    placed = [(r, b, answer.own[r].cost) for r, b in answer.backends.items()]
+    instances = [(i.backend, i.class_name, i.replicas, i.fee, i.members) for i in answer.instances]
+    network = 0.0
+    if answer.total is not None:
+        network = answer.total - sum(c for _, _, c in placed) - sum(i[3] for i in instances)
+    return _problems(
+        placed,
+        instances,
+        blueprint=blueprint,
+        catalog=catalog,
+        opts=opts,
+        loads=loads,
+        network=network,
+    )
+
+
+def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
+    """Everything wrong with ``plan`` by the oracle's rules (empty if nothing).
+
+    Each binding is on a backend that serves its resource and costs what the
+    rules say (to the cent); each instance runs a class the server offers
+    with an allowed replica count, costs that shape's fee, and holds its
+    resources in every dimension; no server has more instances than its
+    quota; co-located resources share an instance; max_backends and the
+    budget hold; and the total is the sum of the plan's own lines.
+    """
+    opts = options(blueprint, catalog)
+    loads = {spec.name: load_of(spec) for spec in blueprint.resources}
+    found: list[str] = []
+    placed = [(b.resource, b.backend, b.monthly_cost) for b in plan.bindings]
+    instances = [
+        (i.backend, i.instance_class, i.replicas, i.fixed_monthly, i.resources)
+        for i in plan.instances
+    ]
+    found += _problems(
+        placed,
+        instances,
+        blueprint=blueprint,
+        catalog=catalog,
+        opts=opts,
+        loads=loads,
+        network=sum(line.monthly for line in plan.network),
+    )
+    home = {r: i.id for i in plan.instances for r in i.resources}
+    for b in plan.bindings:
+        if b.instance != home.get(b.resource):
+            found.append(
+                f"{b.resource} bound to instance {b.instance}, listed in {home.get(b.resource)}"
+            )
+        option = next((o for o in opts.get(b.resource, ()) if o.backend == b.backend), None)
+        if option is not None and b.mode != option.mode:
+            found.append(f"{b.resource}: mode {b.mode}, the rules say {option.mode}")
+        if abs(sum(line.monthly for line in b.cost) - b.monthly_cost) > 0.005:
+            found.append(
+                f"{b.resource}: lines sum to {sum(x.monthly for x in b.cost):.6f}, "
+                f"binding says {b.monthly_cost:.6f}"
+            )
+    lines = (
+        sum(b.monthly_cost for b in plan.bindings)
+        + sum(i.fixed_monthly for i in plan.instances)
+        + sum(line.monthly for line in plan.network)
+    )
+    if abs(lines - plan.total_monthly_cost) > 0.005:
+        found.append(f"lines sum to {lines:.6f}, plan total {plan.total_monthly_cost:.6f}")
+    for i in plan.instances:
+        if abs(sum(line.monthly for line in i.cost) - i.fixed_monthly) > 0.005:
+            found.append(f"{i.id}: fee lines do not sum to {i.fixed_monthly}")
+    return found
+
+
+def _problems(
+    placed: Sequence[tuple[str, str, float]],
+    instances: Sequence[tuple[str, str, int, float, tuple[str, ...]]],
+    *,
+    blueprint: Blueprint,
+    catalog: CatalogData,
+    opts: Mapping[str, Sequence[Option]],
+    loads: Mapping[str, Load],
+    network: float = 0.0,
+) -> list[str]:
+    found: list[str] = []
+    entries = {e.name: e for e in catalog.backends}
+    backend_of = {r: b for r, b, _ in placed}
+    if sorted(backend_of) != sorted(s.name for s in blueprint.resources):
+        found.append("not every resource is placed exactly once")
+    own = 0.0
+    for r, b, cost in placed:
+        option = next((o for o in opts.get(r, ()) if o.backend == b), None)
+        if option is None:
+            found.append(f"{r}: {b} does not serve it")
+            continue
+        own += cost
+        if abs(option.cost - cost) > 0.005:
+            found.append(f"{r} on {b}: costs {cost:.6f}, the rules say {option.cost:.6f}")
+    home: dict[str, int] = {}
+    count: dict[str, int] = {}
+    fees = 0.0
+    for index, (s, class_name, replicas, fee, members) in enumerate(instances):
+        entry = entries.get(s)
+        if entry is None or entry.server is None:
+            found.append(f"instance of {s}, not a server backend")
+            continue
+        count[s] = count.get(s, 0) + 1
+        fees += fee
+        shape = next(
+            (k for k in shapes_of(entry) if k.class_name == class_name and k.replicas == replicas),
+            None,
+        )
+        if shape is None:
+            found.append(f"{s}: no class {class_name} with {replicas} replicas")
+            continue
+        if abs(shape.fee - fee) > 0.005:
+            found.append(
+                f"{s} {class_name}+{replicas}: fee {fee:.6f}, the rules say {shape.fee:.6f}"
+            )
+        usage = [sum(loads[m].usage[d] for m in members) for d in range(4)]
+        if not shape.holds(tuple(usage)):
+            found.append(f"{s} {class_name}+{replicas} holds {usage}, capacity {shape.capacity}")
+        for m in members:
+            home[m] = index
+            if backend_of.get(m) != s:
+                found.append(f"{m} listed on an instance of {s}, bound to {backend_of.get(m)}")
+    for r, b, _ in placed:
+        if b in entries and entries[b].server is not None and r not in home:
+            found.append(f"{r} is on server {b} but on no instance")
+    for s, n in count.items():
+        if n > _quota(entries[s]):
+            found.append(f"{s}: {n} instances > quota {_quota(entries[s])}")
+    for spec in blueprint.resources:
+        peer = spec.requirements.collocate_with
+        if peer is None:
+            continue
+        if backend_of.get(spec.name) != backend_of.get(peer):
+            found.append(f"{spec.name} and {peer} are on different backends")
+        elif home.get(spec.name) != home.get(peer):
+            found.append(f"{spec.name} and {peer} are on different instances")
+    limit = blueprint.max_backends
+    if limit is not None and len(set(backend_of.values())) > limit:
+        found.append(f"{len(set(backend_of.values()))} backends > max_backends {limit}")
+    budget = blueprint.budget_usd_month
+    if budget is not None and own + fees + network > budget + 0.005:
+        found.append(f"total {own + fees + network:.2f} > budget {budget:.2f}")
+    return found

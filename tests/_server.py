@@ -45,15 +45,6 @@ def free_port() -> int:
         return port
 
 
-def backends_ready() -> bool:
-    return (ROOT / "skaal" / "runtime" / "backends" / "sqlite.py").is_file()
-
-
-needs_backends = pytest.mark.skipif(
-    not backends_ready(), reason="the local SQLite backend is not available"
-)
-
-
 def copy_example(name: str, tmp_path: Path) -> Path:
     """A copy of ``examples/<name>`` under ``tmp_path`` (its data and lock stay there)."""
     target = tmp_path / name

@@ -81,9 +81,6 @@ def test_errors_share_one_root() -> None:
 
 @pytest.mark.parametrize("package", SUBPACKAGES)
 def test_subpackage_all_is_sorted_and_importable(package: str) -> None:
-    init = ROOT / package.replace(".", "/") / "__init__.py"
-    if not init.exists():
-        pytest.skip(f"{package} has no public interface yet")
     module = importlib.import_module(package)
     exported = module.__all__
     assert exported == isort_order(exported), f"{package}.__all__ is not sorted"

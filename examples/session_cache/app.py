@@ -8,8 +8,9 @@
 from __future__ import annotations
 
 import secrets
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from skaal import App, Map
 
@@ -27,7 +28,11 @@ class Sessions(Map[str, Session]):
 
 
 @app.function()
-async def start_session(user: str, roles: list[str] | None = None, ttl: float | None = None) -> str:
+async def start_session(
+    user: str,
+    roles: list[str] | None = None,
+    ttl: Annotated[float, Field(gt=0)] | None = None,
+) -> str:
     """Open a session for ``user``; returns its token.  ``ttl`` overrides the 30 minutes."""
     token = secrets.token_urlsafe(16)
     await Sessions.set(token, Session(user=user, roles=roles or []), ttl=ttl)

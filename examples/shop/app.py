@@ -7,7 +7,7 @@ from shop.cart import cart
 from shop.catalog import catalog
 from skaal import App
 
-app = App("shop", budget="$80/month")
+app = App("shop", budget="$100/month")
 app.use(catalog)
 app.use(cart)
 app.use(billing)

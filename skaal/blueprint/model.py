@@ -114,6 +114,12 @@ class ResourceSpec(Record):
     subscribes: str | None = Field(
         default=None, description="for a function: the topic it subscribes to"
     )
+    uses: tuple[str, ...] = Field(
+        default=(),
+        description="for a function: the declared maps, collections, blobs, queues and topics "
+        "its code reaches (skaal.declare.uses), with the queue or topic it is triggered by; "
+        "every one of them when its code cannot be read; sorted",
+    )
     python_ref: str | None = Field(
         default=None, description="'module:qualname' of the user's object, for builders"
     )
@@ -145,10 +151,15 @@ class Blueprint(Record):
         raise KeyError(name)
 
     def canonical_json(self) -> str:
-        """JSON with sorted keys and no locations: the solver-relevant content."""
+        """JSON with sorted keys and no locations: the solver-relevant content.
+
+        A function's ``uses`` is left out too: it is read from the code, not
+        declared, and no placement depends on it.
+        """
         data = self.model_dump(mode="json", exclude={"location"})
         for res in data["resources"]:
             res.pop("location")
+            res.pop("uses")
         for mount in data["mounts"]:
             mount.pop("location")
         return json.dumps(data, sort_keys=True, separators=(",", ":"))

@@ -9,7 +9,8 @@ uses them:
 * :mod:`~skaal.build.targets` -- the target builders (``local``, ``aws``,
   ``gcp``), dispatched by name;
 * shared by the targets: :mod:`~skaal.build.wiring` (names and variables,
-  shared with the runtime), :mod:`~skaal.build.requirements`,
+  shared with the runtime), :mod:`~skaal.build.sizing` (each server's and
+  table's size, read from the plan), :mod:`~skaal.build.requirements`,
   :mod:`~skaal.build.dockerfile`, :mod:`~skaal.build.sources`;
 * :mod:`~skaal.build.writer` -- write ``<out>/<target>/`` atomically with its
   ``manifest.json``, or only list it (:class:`DryRunWriter`);

@@ -130,6 +130,7 @@ class LocalArtifact:
 
         from skaal.serve.app import build_asgi
         from skaal.serve.bridge import open_runtime
+        from skaal.serve.hosts import HostPolicy
         from skaal.serve.server import bind_socket
 
         app, plan = self.load()
@@ -149,7 +150,8 @@ class LocalArtifact:
                 async def already_open() -> AsyncIterator[Runtime]:
                     yield runtime
 
-                asgi = build_asgi(app, already_open)
+                # a local server: answer only requests naming it (skaal.serve.hosts)
+                asgi = build_asgi(app, already_open, hosts=HostPolicy.for_address(host))
                 config = uvicorn.Config(asgi, lifespan="on", log_level="info")
                 shown = f"[{host}]" if ":" in host else host
                 log.info("serving %s on http://%s:%d", plan.app, shown, port)

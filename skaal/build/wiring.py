@@ -25,6 +25,17 @@ Variables (:meth:`Wiring.env` gives the static ones of a deployment):
 ``SKAAL_REDIS_URL`` / ``SKAAL_POSTGRES_DSN`` (and ``..._<INSTANCE>``)
     :func:`servers`: the connection string of each server the plan places
     resources on (below).
+``<connection variable>_SECRET_ARN``
+    :func:`credentials_env`: the ARN of the Secrets Manager secret holding
+    a server's user name and password (the RDS-managed master secret); the
+    connection string then carries no password, and the runtime reads the
+    secret when it connects.
+``SKAAL_PROCESSES``
+    how many processes (Lambda functions, Cloud Run services) share each
+    server's connections; :func:`pool_size` divides them.
+``SKAAL_READABLE_SECRETS``
+    :class:`SecretScope`: the declared secrets this process may read,
+    comma-separated; unset, every declared secret (``skaal run``).
 
 Servers.  A Redis or PostgreSQL resource lives on one *server*: the shared
 instance the plan put it on (:attr:`~skaal.plan.model.Binding.instance`,
@@ -69,7 +80,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from skaal.blueprint.model import Kind
+from skaal.blueprint.model import Blueprint, Kind
 from skaal.plan.model import Binding, Plan
 from skaal.runtime import naming
 from skaal.runtime.naming import Service
@@ -77,20 +88,28 @@ from skaal.runtime.naming import Service
 __all__ = [
     "APP_ENV",
     "CONNECTION_ENV",
+    "CREDENTIALS_SUFFIX",
     "DATA_DIR_ENV",
     "NAME_PREFIX_ENV",
     "PLAN_HASH_ENV",
+    "POOL_SIZE_ENV",
+    "PROCESSES_ENV",
     "PROVIDER_ENV",
+    "READABLE_SECRETS_ENV",
     "REGION_ENV",
     "SERVICES",
     "STATE_KINDS",
     "ResourceWiring",
+    "SecretScope",
     "ServerWiring",
     "Wiring",
     "binding_name",
+    "credentials_env",
     "data_dir_from_env",
     "env_token",
     "physical_name",
+    "pool_size",
+    "readable_secrets",
     "resource_env",
     "server_id",
     "servers",
@@ -103,6 +122,9 @@ PROVIDER_ENV = "SKAAL_PROVIDER"
 REGION_ENV = "SKAAL_REGION"
 PLAN_HASH_ENV = "SKAAL_PLAN_HASH"
 DATA_DIR_ENV = "SKAAL_DATA_DIR"
+PROCESSES_ENV = "SKAAL_PROCESSES"
+READABLE_SECRETS_ENV = "SKAAL_READABLE_SECRETS"
+CREDENTIALS_SUFFIX = "_SECRET_ARN"
 
 #: Provider -> the variable its runtime backends read their name prefix from.
 NAME_PREFIX_ENV: Mapping[str, str] = MappingProxyType(
@@ -113,6 +135,12 @@ NAME_PREFIX_ENV: Mapping[str, str] = MappingProxyType(
 #: (the first server's; the others' add a suffix, see :func:`servers`).
 CONNECTION_ENV: Mapping[str, str] = MappingProxyType(
     {"redis": "SKAAL_REDIS_URL", "postgres": "SKAAL_POSTGRES_DSN"}
+)
+
+#: Server implementation -> the variable its runtime backend reads its pool size from
+#: (the runtime sets it from the plan, see :func:`pool_size`, unless it is already set).
+POOL_SIZE_ENV: Mapping[str, str] = MappingProxyType(
+    {"redis": "SKAAL_REDIS_POOL_SIZE", "postgres": "SKAAL_POSTGRES_POOL_SIZE"}
 )
 
 #: The naming rule of each implementation that has its own.
@@ -209,6 +237,80 @@ def _variables(base: str, ids: list[str]) -> dict[str, str]:
             suffix = f"{token}_{digest}" if token else digest
         variables[ident] = f"{base}_{suffix}"
     return variables
+
+
+def credentials_env(connection_env: str) -> str:
+    """The variable holding the ARN of the credentials secret of the server read from
+    ``connection_env``: ``SKAAL_POSTGRES_DSN`` -> ``SKAAL_POSTGRES_DSN_SECRET_ARN``."""
+    return connection_env + CREDENTIALS_SUFFIX
+
+
+def pool_size(connections: int | None, processes: int, *, default: int) -> int:
+    """The connection pool of one process on a server accepting ``connections``.
+
+    The rule: the server's connections (the plan's
+    :attr:`~skaal.plan.model.SharedInstance.connections`) are divided evenly
+    among the ``processes`` that open it -- every Lambda function of an aws
+    build, every Cloud Run service of a gcp build, the one process of a
+    local build -- rounded down, at least 1.  Concurrency above a process's
+    share waits for a pooled connection instead of exhausting the server.
+    ``default`` when the plan records no connection limit.  A gcp service
+    counts as its maximum instance count; a Lambda function as one process,
+    because a Lambda container serves one event at a time and so opens
+    about one connection whatever its pool's ceiling -- many concurrent
+    containers of one function still add up (cap the function's concurrency,
+    or put RDS Proxy in front, for more than the server's connections).
+    """
+    if connections is None:
+        return default
+    return max(1, connections // max(1, processes))
+
+
+@dataclass(frozen=True, slots=True)
+class SecretScope:
+    """Which declared secrets each function may read.
+
+    The rule, from the declarations (the Blueprint does not record which
+    function reads what at run time): a secret named in a function's
+    ``secrets=[...]`` is readable by the functions naming it and no other;
+    a secret no function names (``app.secret(...)`` used by the app as a
+    whole) is readable by every function, including the HTTP default route.
+    The aws target grants each function's role exactly these; the runtime
+    of a process reads only the secrets in ``SKAAL_READABLE_SECRETS``.
+    """
+
+    declared: tuple[str, ...]
+    owners: Mapping[str, frozenset[str]]
+    """Secret -> the functions naming it (absent: an app-wide secret)."""
+
+    @classmethod
+    def of(cls, blueprint: Blueprint) -> SecretScope:
+        owners: dict[str, set[str]] = {}
+        for spec in blueprint.resources:
+            if spec.kind == "function":
+                for secret in spec.secrets:
+                    owners.setdefault(secret, set()).add(spec.name)
+        declared = tuple(sorted(s.name for s in blueprint.resources if s.kind == "secret"))
+        return cls(
+            declared=declared,
+            owners=MappingProxyType({k: frozenset(v) for k, v in sorted(owners.items())}),
+        )
+
+    def readable(self, *functions: str) -> tuple[str, ...]:
+        """The secrets any of ``functions`` may read, sorted."""
+        return tuple(
+            name
+            for name in self.declared
+            if name not in self.owners or self.owners[name].intersection(functions)
+        )
+
+
+def readable_secrets(env: Mapping[str, str]) -> frozenset[str] | None:
+    """The secrets ``SKAAL_READABLE_SECRETS`` allows; ``None`` (all) when it is unset."""
+    value = env.get(READABLE_SECRETS_ENV)
+    if value is None:
+        return None
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
 
 
 def service_of(implementation: str) -> Service:

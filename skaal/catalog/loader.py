@@ -4,12 +4,12 @@ A catalog lists the backends one provider offers, what each guarantees and
 what each costs.  :func:`load_catalog` turns a bundled name (``"aws"``) or a
 ``.toml`` path into a validated, frozen :class:`~skaal.catalog.model.Catalog`.
 
-Format reference (``schema_version = 1``)
+Format reference (``schema_version = 2``)
 =========================================
 
 Top level::
 
-    schema_version = 1          # required in every file; only 1 is supported
+    schema_version = 2          # required in every file: 2 (1 is still read, see below)
     name = "aws"                # required in every file
     provider = "aws"            # required (may be inherited): local | aws | gcp
     region = "us-east-1"        # required (may be inherited): default region of prices
@@ -28,7 +28,7 @@ One table per backend; the table key is the backend's name::
     capabilities = ["ttl"]              # optional: see CAPABILITIES
     requires = ["vpc"]                  # optional: network needs
     remove = ["limits.max_size_gb"]     # optional, only when extending: drop
-                                        #   inherited fields by dotted path
+                                        #   inherited fields by dotted key
 
     [backends.NAME.performance]         # required
     read_latency_ms = 1.0               # optional, > 0: typical p99
@@ -42,23 +42,78 @@ One table per backend; the table key is the backend's name::
                                         #   max_retention_s, max_ttl_s, max_memory_gb,
                                         #   max_timeout_s (all > 0)
 
-    [backends.NAME.shared]              # only for shared backends (one instance
-    size_gb = 0.5                       #   serves many resources): capacity of ONE
-    reads_per_s = 50000.0               #   instance: size_gb, reads_per_s,
-    max_instances = 4                   #   writes_per_s, resources, max_instances
-
-    [backends.NAME.price]               # required
+    [backends.NAME.price]               # required, unless the backend has modes
     currency = "USD"                    # optional (default "USD")
     region = "us-east-1"                # required: one of the backend's regions
     per_gb_month = { amount = 0.25, source = "https://...", as_of = "2026-11-22" }
 
+A **server** backend (instances that many resources share: Redis, PostgreSQL)
+adds a ``[server]`` table and one table per instance class, keyed by the
+class name (quote a name with dots; file order is the planner's tie-break
+order, so list the cheapest first)::
+
+    [backends.NAME.server]
+    quota = 40                          # required, integer > 0: instances per region,
+                                        #   the provider's documented default quota
+    quota_source = "https://..."        # optional: the quota page
+    quota_adjustable = true             # optional (default true)
+    min_disk_gb = 20.0                  # optional, >= 0 (default 0): the volume floor
+                                        #   of one instance; 0 for a memory store
+
+    [backends.NAME.server.classes."db.t4g.micro"]
+    description = "2 vCPU, 1 GiB"       # optional
+    price = { amount = 11.68, source = "https://...", as_of = "2026-12-03" }
+                                        # required: one instance's fee per month
+                                        #   (instance hours only; storage is
+                                        #   the backend's per_gb_month)
+    size_gb = 65536.0                   # optional, > 0: what one instance holds
+    reads_per_s = 2000.0                # optional, > 0
+    writes_per_s = 500.0                # optional, > 0
+    connections = 87                    # optional, integer > 0
+    resources = 1000                    # optional, integer > 0: resources per instance
+    max_replicas = 5                    # optional, integer >= 0 (default 0): read
+                                        #   replicas, each a node fee; memory stores only
+    parameters = { instance_class = "db.t4g.micro" }
+                                        # optional: strings and numbers for the builders
+
+A server's ``[price]`` holds its currency, region and per-use components
+(``per_gb_month`` for the data on a disk server); it may have no component,
+and ``fixed_monthly`` is refused there: the fee belongs to the classes.  At
+least one class is required.
+
+A dedicated backend may offer **capacity modes** instead of one price, one
+table per mode keyed by its name; the planner prices each and keeps the
+cheapest.  Such a backend has no ``[price]`` of its own (its price is its
+first mode's)::
+
+    [backends.NAME.modes.on-demand]
+    description = "..."                 # optional
+    price = { region = "us-east-1", per_million_reads = {...} }   # required
+    [backends.NAME.modes.provisioned]
+    target_utilisation = 0.7            # 0 < t <= 1: provisioned = rate / t
+    price = { region = "us-east-1", per_read_per_s_month = {...} }
+
 A price has at least one component out of ``fixed_monthly``,
 ``per_gb_month``, ``per_million_reads``, ``per_million_writes``,
-``per_million_requests`` and ``per_gb_second`` (units in
+``per_million_requests``, ``per_gb_second``, ``per_read_per_s_month`` and
+``per_write_per_s_month`` (units in
 :data:`~skaal.catalog.model.PRICE_COMPONENTS`; a free backend says
-``amount = 0.0``).  Each component is ``{ amount, source, as_of, note }``:
-``amount >= 0``, ``source`` the public pricing page, ``as_of`` a quoted
-``"YYYY-MM-DD"`` or ``"YYYY-MM"`` date, ``note`` optional text.
+``amount = 0.0``).  The two provisioned components only appear in a mode
+with ``target_utilisation``.  Each component is ``{ amount, source, as_of,
+note }``: ``amount >= 0``, ``source`` the public pricing page, ``as_of`` a
+quoted ``"YYYY-MM-DD"`` or ``"YYYY-MM"`` date, ``note`` optional text.
+Every number must be finite: ``inf`` and ``nan`` are refused.
+
+Schema 1
+========
+
+Schema-1 files (``schema_version = 1``) still load.  They described a server
+by one ``[backends.NAME.shared]`` table (``size_gb``, ``reads_per_s``,
+``writes_per_s``, ``resources``, ``max_instances``) with its fee in
+``price.fixed_monthly``; they are read as a server with one class named
+``standard`` priced ``fixed_monthly``, ``quota = max_instances`` (default 1)
+and ``min_disk_gb = 0`` (see :mod:`skaal.catalog.schema1`), so they plan
+exactly as before.  ``skaal catalog validate`` warns about them.
 
 ``extends``
 ===========
@@ -68,10 +123,15 @@ an error).  The result is the base with each extending file layered on top,
 in order:
 
 * ``remove_backends`` drops inherited backends (each must exist);
-* ``remove`` in a backend table drops inherited fields (each dotted path must
-  exist; the backend must be inherited);
+* ``remove`` in a backend table drops inherited fields (each dotted key must
+  exist; the backend must be inherited).  A dotted key quotes a name that
+  contains dots: ``remove = ['server.classes."db.t4g.micro"']`` drops one
+  instance class, ``remove = ["modes.provisioned"]`` one mode;
 * then tables deep-merge key by key and any other value (number, string,
-  array) replaces the inherited one.
+  array) replaces the inherited one.  Classes and modes are tables keyed by
+  name, so a file changes one class's price with
+  ``[backends.X.server.classes."db.t4g.micro"] price.amount = 10.0`` and adds
+  a class by writing a new table (it follows the inherited classes).
 
 Removal happens first, so ``remove = ["price"]`` plus a ``price`` table
 replaces the inherited price instead of merging into it.  Backends keep the
@@ -96,6 +156,7 @@ from dataclasses import dataclass, field
 
 from skaal.catalog.merge import Merged, resolve_chain
 from skaal.catalog.model import Catalog
+from skaal.catalog.positions import dotted
 from skaal.catalog.problems import display_path
 from skaal.catalog.validate import build_catalog, catalog_warnings
 from skaal.errors import UsageError, did_you_mean
@@ -119,7 +180,8 @@ class ResolvedCatalog:
 
     catalog: Catalog
     warnings: tuple[str, ...]
-    #: backend name -> dotted field path -> file (as shown to the user) that set it
+    #: backend name -> dotted field path (a TOML dotted key, names with dots quoted:
+    #: ``server.classes."db.t4g.micro".price.amount``) -> file (as shown) that set it
     origins: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -178,5 +240,5 @@ def _backend_origins(merged: Merged) -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = {}
     for path, origin in merged.origins.items():
         if len(path) > 2 and path[0] == "backends":
-            result.setdefault(path[1], {})[".".join(path[2:])] = shown[origin]
+            result.setdefault(path[1], {})[dotted(path[2:])] = shown[origin]
     return result

@@ -5,9 +5,16 @@
 
 1. ``remove_backends`` drops whole inherited backends;
 2. in each backend table, ``remove`` drops inherited fields by dotted path
-   (``"shared"``, ``"limits.max_size_gb"``, ``"price.per_gb_month"``);
+   (``"limits.max_size_gb"``, ``"price.per_gb_month"``, ``"modes.provisioned"``),
+   written as a TOML dotted key, so a name containing dots is quoted:
+   ``'server.classes."db.t4g.micro"'`` drops one instance class;
 3. everything else deep-merges: a table merges key by key into the inherited
    table, any other value (numbers, strings, arrays) replaces the inherited one.
+   Instance classes and capacity modes are tables keyed by name, so an
+   extending file changes one class's price, or adds a class, key by key.
+
+A schema-1 file is first rewritten in the schema-2 shape
+(:mod:`skaal.catalog.schema1`), so files of both versions layer on each other.
 
 Removal happens before merging, so ``remove = ["price"]`` together with a new
 ``[backends.x.price]`` table replaces the inherited price wholesale instead of
@@ -33,14 +40,15 @@ from pathlib import Path
 from typing import Any
 
 from skaal.catalog.locate import resolve_ref
-from skaal.catalog.positions import KeyPath, key_lines, line_of
+from skaal.catalog.positions import KeyPath, dotted, key_lines, line_of, split_dotted
 from skaal.catalog.problems import CatalogValidationError, Problem, display_path, format_table
+from skaal.catalog.schema1 import upgrade
 from skaal.errors import CatalogError, did_you_mean
 
 __all__ = ["SUPPORTED_SCHEMA_VERSIONS", "CatalogFile", "Merged", "read_file", "resolve_chain"]
 
 #: Catalog format versions this loader understands.
-SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
+SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
 
 _COMMAND = "skaal catalog validate {file}"
 
@@ -56,6 +64,8 @@ class CatalogFile:
     path: Path
     data: dict[str, Any]
     text: str = field(repr=False)
+    #: key path in ``data`` -> key path as written (a schema-1 file read as schema 2)
+    aliases: dict[KeyPath, KeyPath] = field(default_factory=dict, repr=False)
 
     @cached_property
     def lines(self) -> dict[KeyPath, int]:
@@ -67,6 +77,7 @@ class CatalogFile:
 
     def problem(self, path: KeyPath, message: str, fix: str) -> Problem:
         """A problem at key ``path`` (table + key) of this file."""
+        path = self.written(path)
         table, key = (path[:-1], path[-1]) if path else ((), "")
         return Problem(
             file=self.shown,
@@ -76,6 +87,14 @@ class CatalogFile:
             message=message,
             fix=fix,
         )
+
+    def written(self, path: KeyPath) -> KeyPath:
+        """``path`` as the file spells it (differs only for a converted schema-1 key)."""
+        for end in range(len(path), 0, -1):
+            alias = self.aliases.get(path[:end])
+            if alias is not None:
+                return alias + path[end:]
+        return path
 
 
 @dataclass(slots=True)
@@ -160,7 +179,7 @@ def _check_header(file: CatalogFile) -> None:
             file.problem(
                 ("schema_version",),
                 "missing required key schema_version",
-                "add 'schema_version = 1' at the top of the file",
+                "add 'schema_version = 2' at the top of the file",
             )
         )
     elif isinstance(version, bool) or version not in SUPPORTED_SCHEMA_VERSIONS:
@@ -217,7 +236,7 @@ def _check_header(file: CatalogFile) -> None:
                 file.problem(
                     ("backends", name, "remove"),
                     "remove must be a list of dotted field paths",
-                    'write remove = ["shared", "limits.max_size_gb"]',
+                    'write remove = ["limits.max_size_gb", \'server.classes."db.t4g.micro"\']',
                 )
             )
     if problems:
@@ -228,6 +247,8 @@ def _layer(merged: Merged, file: CatalogFile, *, inherits: bool) -> None:
     """Apply ``file`` on top of ``merged`` (removals first, then the deep merge)."""
     origin = str(file.path)
     problems: list[Problem] = []
+    if file.data.get("schema_version") == 1:
+        file = _upgraded(file, merged.data.get("backends", {}))
     data = copy.deepcopy(file.data)
     data.pop("extends", None)
     remove_backends: list[str] = data.pop("remove_backends", [])
@@ -257,8 +278,8 @@ def _layer(merged: Merged, file: CatalogFile, *, inherits: bool) -> None:
         _drop(merged.origins, ("backends", name))
     for name, table in backends.items():
         prefix: KeyPath = ("backends", name)
-        for dotted in table.pop("remove", []):
-            problem = _remove_field(merged, file, name, dotted, inherits=inherits)
+        for removal in table.pop("remove", []):
+            problem = _remove_field(merged, file, name, removal, inherits=inherits)
             if problem is not None:
                 problems.append(problem)
         if name not in inherited:
@@ -271,10 +292,22 @@ def _layer(merged: Merged, file: CatalogFile, *, inherits: bool) -> None:
         raise CatalogValidationError(problems, command=_COMMAND.format(file=file.shown))
 
 
+def _upgraded(file: CatalogFile, inherited: dict[str, Any]) -> CatalogFile:
+    """A schema-1 file read in the schema-2 shape; what cannot be converted is a problem."""
+    converted = upgrade(file.data, inherited)
+    file = CatalogFile(file.path, converted.data, file.text, converted.aliases)
+    if converted.problems:
+        raise CatalogValidationError(
+            [file.problem(path, message, fix) for path, message, fix in converted.problems],
+            command=_COMMAND.format(file=file.shown),
+        )
+    return file
+
+
 def _remove_field(
-    merged: Merged, file: CatalogFile, backend: str, dotted: str, *, inherits: bool
+    merged: Merged, file: CatalogFile, backend: str, path: str, *, inherits: bool
 ) -> Problem | None:
-    """Delete ``dotted`` from an inherited backend, or say why it cannot be."""
+    """Delete ``path`` (a dotted key) from an inherited backend, or say why it cannot be."""
     where: KeyPath = ("backends", backend, "remove")
     inherited = merged.data["backends"]
     if not inherits:
@@ -291,16 +324,24 @@ def _remove_field(
             "remove applies to inherited backends only; delete it here",
         )
     node: Any = inherited[backend]
-    parts = dotted.split(".")
+    parts = split_dotted(path)
+    if parts is None:
+        return file.problem(
+            where,
+            f"cannot remove {path!r}: it is not a dotted key",
+            "write names joined by dots, quoting a name that contains dots: "
+            "'server.classes.\"db.t4g.micro\"'",
+        )
     for depth, part in enumerate(parts):
         if not isinstance(node, dict) or part not in node:
             choices = node if isinstance(node, dict) else {}
-            inside = ".".join(parts[:depth]) or f"backend {backend!r}"
+            inside = dotted(parts[:depth]) or f"backend {backend!r}"
             return file.problem(
                 where,
-                f"cannot remove {dotted!r}: {inside} has no field {part!r} in the base "
+                f"cannot remove {path!r}: {inside} has no field {part!r} in the base "
                 f"catalog{did_you_mean(part, choices)}",
-                f"remove {dotted!r} from the list, or correct the path",
+                f"remove {path!r} from the list, or correct the path"
+                + _quote_hint(parts, depth, choices),
             )
         if depth == len(parts) - 1:
             del node[part]
@@ -308,6 +349,16 @@ def _remove_field(
             node = node[part]
     _drop(merged.origins, ("backends", backend, *parts))
     return None
+
+
+def _quote_hint(parts: KeyPath, depth: int, choices: Any) -> str:
+    """Advice when ``parts[depth:]`` joined by dots is a name in ``choices``."""
+    for end in range(len(parts), depth + 1, -1):
+        name = ".".join(parts[depth:end])
+        if name in choices:
+            quoted = dotted((*parts[:depth], name, *parts[end:]))
+            return f"; a name containing dots is quoted: {quoted!r}"
+    return ""
 
 
 def _merge_into(

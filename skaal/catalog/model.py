@@ -1,4 +1,4 @@
-"""Catalog records: the backends a provider offers, what each guarantees, what each costs.
+r"""Catalog records: the backends a provider offers, what each guarantees, what each costs.
 
 A catalog is loaded from TOML (see ``docs/catalogs.md`` for the file format)
 into these frozen records.  Every quantity is in a canonical unit:
@@ -14,18 +14,30 @@ Pricing model (all components optional, all summed)::
             + per_million_requests* (reads + writes) / 1e6
             + per_gb_second       * memory_gb * seconds of compute per month
 
-A ``shared`` backend is one instance (a Redis node, a Postgres server) that
-many resources can live on: its ``fixed_monthly`` is paid once per instance,
-and the resources placed on it together must fit its ``capacity``.
+A **server** backend (``Backend.server``: a Redis node, a PostgreSQL server)
+runs on instances that many resources share.  It offers instance
+:class:`InstanceClass`\ es, each with its capacity and its own sourced price
+per instance (per node, times ``1 + replicas`` for read replicas); the
+planner picks the class and the number of instances (at most the provider's
+default ``quota``) and places each resource on one instance, whose resources
+together must fit the class.  A disk-backed server also pays
+``per_gb_month`` for ``min_disk_gb`` per instance (the free-space floor of
+its volume) on top of the data its resources store.
+
+A dedicated backend may offer several capacity :class:`Mode`\ s (DynamoDB
+on-demand or provisioned): each mode is a complete price, and the planner
+prices every mode and keeps the cheapest for each resource.  Provisioned
+capacity is priced per read or write per second provisioned, with the
+rate divided by ``target_utilisation`` (the autoscaling headroom).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from skaal.blueprint.model import Kind
 from skaal.blueprint.record import Record
@@ -37,11 +49,14 @@ __all__ = [
     "Backend",
     "Capacity",
     "Catalog",
+    "InstanceClass",
     "Limits",
+    "Mode",
     "Performance",
     "Price",
     "PriceItem",
     "Provider",
+    "Server",
 ]
 
 Provider = Literal["local", "aws", "gcp"]
@@ -70,13 +85,15 @@ PRICE_COMPONENTS: dict[str, str] = {
     "per_million_writes": "{currency} per million writes",
     "per_million_requests": "{currency} per million requests",
     "per_gb_second": "{currency} per GB-second of compute",
+    "per_read_per_s_month": "{currency} per read/s of provisioned capacity per month",
+    "per_write_per_s_month": "{currency} per write/s of provisioned capacity per month",
 }
 
 
 class PriceItem(Record):
     """One published price figure, with where and when it was read."""
 
-    amount: float = Field(ge=0)
+    amount: float = Field(ge=0, allow_inf_nan=False)
     source: str = Field(min_length=1, description="public URL of the pricing page")
     as_of: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$", description="date the figure was read")
     note: str = ""
@@ -93,6 +110,8 @@ class Price(Record):
     per_million_writes: PriceItem | None = None
     per_million_requests: PriceItem | None = None
     per_gb_second: PriceItem | None = None
+    per_read_per_s_month: PriceItem | None = None
+    per_write_per_s_month: PriceItem | None = None
 
     def items(self) -> dict[str, PriceItem]:
         """The components that are set, by name."""
@@ -104,33 +123,92 @@ class Price(Record):
 class Performance(Record):
     """What a backend guarantees (typical p99 latencies, durability, availability)."""
 
-    read_latency_ms: float | None = Field(default=None, gt=0)
-    write_latency_ms: float | None = Field(default=None, gt=0)
+    read_latency_ms: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    write_latency_ms: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     durability: Durability
     consistency: tuple[Consistency, ...] = ("eventual",)
-    availability: float = Field(gt=0, le=100)
+    availability: float = Field(gt=0, le=100, allow_inf_nan=False)
 
 
 class Limits(Record):
     """Hard limits per resource; ``None`` means unlimited."""
 
-    max_size_gb: float | None = Field(default=None, gt=0)
-    max_reads_per_s: float | None = Field(default=None, gt=0)
-    max_writes_per_s: float | None = Field(default=None, gt=0)
-    max_retention_s: float | None = Field(default=None, gt=0)
-    max_ttl_s: float | None = Field(default=None, gt=0)
-    max_memory_gb: float | None = Field(default=None, gt=0)
-    max_timeout_s: float | None = Field(default=None, gt=0)
+    max_size_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_reads_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_writes_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_retention_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_ttl_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_memory_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_timeout_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
 
 
 class Capacity(Record):
-    """What one instance of a shared backend holds, summed over its resources."""
+    """Schema 1's ``[shared]`` table: one instance size (loaded as a one-class :class:`Server`)."""
 
-    size_gb: float | None = Field(default=None, gt=0)
-    reads_per_s: float | None = Field(default=None, gt=0)
-    writes_per_s: float | None = Field(default=None, gt=0)
-    resources: int | None = Field(default=None, gt=0)
+    size_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    reads_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    writes_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    resources: int | None = Field(default=None, gt=0, allow_inf_nan=False)
     max_instances: int = Field(default=1, gt=0)
+
+
+class InstanceClass(Record):
+    """One instance size of a server backend: what one instance holds and what it costs.
+
+    Capacities are per instance; ``None`` means the class does not limit that
+    dimension.  ``price`` is one node's monthly fee (instance hours only;
+    storage is the backend's ``per_gb_month``).  ``parameters`` are handed to
+    the builders unchanged (``instance_class``, ``node_type``, ``tier``,
+    ``memory_size_gb``...).
+    """
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    price: PriceItem
+    size_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    reads_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    writes_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    connections: int | None = Field(default=None, gt=0, allow_inf_nan=False)
+    resources: int | None = Field(default=None, gt=0, allow_inf_nan=False)
+    max_replicas: int = Field(
+        default=0, ge=0, description="read replicas offered; each adds reads_per_s and a node fee"
+    )
+    parameters: dict[str, str | int | float] = Field(default_factory=dict)
+
+
+class Server(Record):
+    """How a server backend is sized: its instance classes and the provider's instance quota."""
+
+    classes: tuple[InstanceClass, ...] = Field(min_length=1)
+    quota: int = Field(gt=0, description="instances per region: the provider's default quota")
+    quota_source: str = ""
+    quota_adjustable: bool = True
+    min_disk_gb: float = Field(
+        default=0.0, ge=0, allow_inf_nan=False, description="volume floor per instance, 0: memory"
+    )
+
+    @model_validator(mode="after")
+    def _unique_classes(self) -> Self:
+        _unique("instance class", [c.name for c in self.classes])
+        return self
+
+    def instance_class(self, name: str) -> InstanceClass:
+        """The class called ``name``; ``KeyError`` if absent."""
+        for item in self.classes:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
+
+class Mode(Record):
+    """One capacity mode of a dedicated backend: a complete price of its own."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    price: Price
+    target_utilisation: float | None = Field(
+        default=None, gt=0, le=1, description="provisioned capacity = rate / target_utilisation"
+    )
 
 
 class Backend(Record):
@@ -145,11 +223,27 @@ class Backend(Record):
     regions: tuple[str, ...]
     capabilities: tuple[str, ...] = ()
     requires: tuple[str, ...] = Field(default=(), description="network needs, e.g. 'vpc'")
-    shared: Capacity | None = None
+    server: Server | None = Field(
+        default=None,
+        description="instance classes and quota, for a backend whose instances "
+        "many resources share",
+    )
+    modes: tuple[Mode, ...] = Field(
+        default=(), description="capacity modes of a dedicated backend; empty: `price` alone"
+    )
     price: Price
+
+    @model_validator(mode="after")
+    def _unique_modes(self) -> Self:
+        _unique("capacity mode", [m.name for m in self.modes])
+        return self
 
     def serves(self, kind: Kind) -> bool:
         return kind in self.kinds
+
+    def priced_modes(self) -> tuple[Mode, ...]:
+        """The capacity modes to price: the declared ones, else ``price`` as one mode."""
+        return self.modes or (Mode(name="standard", price=self.price),)
 
 
 class Catalog(Record):
@@ -184,3 +278,9 @@ class Catalog(Record):
         return self.memo(
             "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
         )
+
+
+def _unique(what: str, names: list[str]) -> None:
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{what} names must be unique; repeated: {', '.join(repeated)}")

@@ -21,11 +21,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["KeyPath", "key_lines", "line_of"]
+__all__ = ["KeyPath", "dotted", "key_lines", "line_of", "split_dotted"]
 
 KeyPath = tuple[str, ...]
 
 _BARE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def split_dotted(text: str) -> KeyPath | None:
+    """The parts of a TOML dotted key (``'server.classes."db.t4g.micro"'``); ``None`` if malformed.
+
+    Parts are bare keys or quoted keys, so a name containing dots is quoted:
+    ``split_dotted('a."b.c"') == ("a", "b.c")``.
+    """
+    if text.count('"') % 2 or text.count("'") % 2:
+        return None  # an unterminated quoted key
+    keys, pos = _read_key(text, 0)
+    if not keys or any(not k for k in keys) or _skip_space(text, pos) != len(text):
+        return None
+    return tuple(keys)
+
+
+def dotted(path: KeyPath) -> str:
+    """``("server", "classes", "db.t4g.micro")`` → ``'server.classes."db.t4g.micro"'``."""
+    return ".".join(p if p and all(c in _BARE for c in p) else f'"{p}"' for p in path)
 
 
 def line_of(lines: Mapping[KeyPath, int], path: KeyPath) -> int | None:

@@ -4,15 +4,21 @@ Two passes, both collecting every problem before failing:
 
 1. **Schema** – the frozen pydantic models in :mod:`skaal.catalog.model`
    check fields, types, ranges and allowed values (kinds, durability,
-   consistency, provider).  Validation is strict (TOML already has types, so
-   ``availability = "99.9"`` is an error, not a silent conversion).  Each
+   consistency, provider), and that every number is finite.  Validation is
+   strict (TOML already has types, so ``availability = "99.9"`` is an error,
+   not a silent conversion).  Instance classes and capacity modes are TOML
+   tables keyed by name; they are handed to the models as sequences in file
+   order, and an error inside one is located by its name again.  Each
    pydantic error is rewritten as a :class:`~skaal.catalog.problems.Problem`
    naming file, line, table and key with a fix; no pydantic text escapes
    unexplained.
-2. **Meaning** – what the models cannot express: a backend needs at least one
-   price component, capabilities must be known (:data:`CAPABILITIES`), the
-   price's region must be one of the backend's regions, kinds and regions
-   must not be empty.
+2. **Meaning** – what the models cannot express (:mod:`skaal.catalog.checks`):
+   price components, regions, capabilities, the rules of server backends and
+   capacity modes.
+
+A backend with modes and no ``[price]`` gets its first mode's price.  The
+built catalog is schema 2 whatever the files' versions (schema-1 files were
+converted when they were read, see :mod:`skaal.catalog.schema1`).
 
 :func:`catalog_warnings` lists what is legal but suspicious, such as an
 ``implementation`` the registry does not know: the solver rejects such a
@@ -21,35 +27,43 @@ backend with a reason, so it is worth a warning, not a failure.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from skaal.catalog.checks import meaning
 from skaal.catalog.merge import Merged
 from skaal.catalog.model import (
-    CAPABILITIES,
     PRICE_COMPONENTS,
     Backend,
-    Capacity,
     Catalog,
+    InstanceClass,
     Limits,
+    Mode,
     Performance,
     Price,
     PriceItem,
+    Server,
 )
 from skaal.catalog.positions import KeyPath
 from skaal.catalog.problems import CatalogValidationError, Problem, format_table
 from skaal.errors import did_you_mean
 
-__all__ = ["build_catalog", "catalog_warnings"]
+__all__ = ["SCHEMA_VERSION", "build_catalog", "catalog_warnings"]
+
+#: The schema version of every built catalog.
+SCHEMA_VERSION = 2
 
 _TABLE_MODELS: dict[str, type[BaseModel]] = {
     "performance": Performance,
     "limits": Limits,
-    "shared": Capacity,
+    "server": Server,
     "price": Price,
 }
+#: Tables keyed by name, relative to a backend: handed to the models as sequences.
+_NAMED: tuple[KeyPath, ...] = (("server", "classes"), ("modes",))
 _TOP_LEVEL = ("schema_version", "name", "provider", "region", "description", "backends")
 _EXAMPLES: dict[str, str] = {
     "description": '"what this backend is"',
@@ -63,6 +77,9 @@ _EXAMPLES: dict[str, str] = {
     "amount": "0.25",
     "source": '"https://provider.example/pricing"',
     "as_of": '"2026-11-22"',
+    "quota": "40",
+    "price": '{ amount = 11.68, source = "https://provider.example/pricing", '
+    'as_of = "2026-12-03" }',
 }
 _EXPECTED_TYPE: dict[str, str] = {
     "float_type": "a number",
@@ -96,28 +113,99 @@ def build_catalog(merged: Merged, *, command: str) -> Catalog:
         )
     backends: list[Backend] = []
     for name, table in data.get("backends", {}).items():
-        prefix: KeyPath = ("backends", name)
-        if "name" in table:
-            problems.append(
-                merged.problem(
-                    (*prefix, "name"),
-                    "a backend's name comes from its table key and cannot be set",
-                    f"delete name; rename the table [backends.NEW] to rename {name!r}",
-                )
-            )
-        fields = {k: _tuplify(v) for k, v in table.items() if k != "name"}
-        problems.extend(_meaning(merged, prefix, fields))
-        try:
-            backends.append(Backend.model_validate({**fields, "name": name}, strict=True))
-        except ValidationError as exc:
-            problems.extend(_convert(merged, prefix, exc))
+        backend, found = _backend(merged, name, table)
+        problems.extend(found)
+        if backend is not None:
+            backends.append(backend)
     if problems:
         problems.sort(key=lambda p: (p.file, p.line or 0))
         raise CatalogValidationError(problems, command=command)
     return Catalog.model_validate(
-        {**top, "backends": tuple(backends), "sources": tuple(str(f.path) for f in merged.files)},
+        {
+            **top,
+            "schema_version": SCHEMA_VERSION,
+            "backends": tuple(backends),
+            "sources": tuple(str(f.path) for f in merged.files),
+        },
         strict=True,
     )
+
+
+def _backend(
+    merged: Merged, name: str, table: dict[str, Any]
+) -> tuple[Backend | None, list[Problem]]:
+    """One backend table validated: the record, or ``None`` and its problems."""
+    prefix: KeyPath = ("backends", name)
+    problems: list[Problem] = []
+    if "name" in table:
+        problems.append(
+            merged.problem(
+                (*prefix, "name"),
+                "a backend's name comes from its table key and cannot be set",
+                f"delete name; rename the table [backends.NEW] to rename {name!r}",
+            )
+        )
+    raw = {k: _tuplify(v) for k, v in table.items() if k != "name"}
+    problems.extend(meaning(merged, prefix, raw))
+    fields, names, skip = _shaped(raw)
+    try:
+        backend = Backend.model_validate({**fields, "name": name}, strict=True)
+    except ValidationError as exc:
+        problems.extend(_convert(merged, prefix, exc, names=names, skip=skip))
+        return None, _unique(problems)
+    return (backend if not problems else None), problems
+
+
+def _shaped(
+    raw: dict[str, Any],
+) -> tuple[dict[str, Any], dict[KeyPath, tuple[str, ...]], tuple[KeyPath, ...]]:
+    """``raw`` as the models take it: named tables become sequences in file order.
+
+    Returns the fields, the names of each sequence (to locate errors again) and
+    the error locations to skip (already reported by the meaning pass, or
+    belonging to a price copied from the first mode).
+    """
+    fields = dict(raw)
+    names: dict[KeyPath, tuple[str, ...]] = {}
+    skip: list[KeyPath] = []
+    for path in _NAMED:
+        parent: Any = fields
+        for part in path[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict):
+            continue
+        if path[-1] not in parent:
+            if len(path) > 1:  # a server without classes: the meaning pass explains it
+                skip.append(path)
+            continue
+        value = parent[path[-1]]
+        if not isinstance(value, dict) or not value:
+            skip.append(path)  # the meaning pass explains it
+            value = {}
+        names[path] = tuple(value)
+        items = tuple({**v, "name": k} if isinstance(v, dict) else v for k, v in value.items())
+        if len(path) == 1:
+            fields[path[0]] = items
+        else:
+            fields[path[0]] = {**parent, path[-1]: items}
+    modes = fields.get("modes")
+    if "price" not in fields and "modes" in raw:
+        skip.append(("price",))  # the modes' own problems say what is missing
+        first = modes[0] if isinstance(modes, tuple) and modes else None
+        if isinstance(first, dict) and "price" in first:
+            fields["price"] = first["price"]
+    return fields, names, tuple(skip)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[str, int | None, str, str, str]] = set()
+    result = []
+    for p in problems:
+        key = (p.file, p.line, p.table, p.key, p.message)
+        if key not in seen:
+            seen.add(key)
+            result.append(p)
+    return result
 
 
 def catalog_warnings(catalog: Catalog, merged: Merged) -> list[str]:
@@ -125,6 +213,13 @@ def catalog_warnings(catalog: Catalog, merged: Merged) -> list[str]:
     from skaal.registry import DEFAULT_REGISTRY
 
     warnings: list[str] = []
+    for file in merged.files:
+        if file.data.get("schema_version") == 1:
+            warnings.append(
+                f"{file.shown}: schema_version 1 is read as schema 2 ([shared] becomes one "
+                "instance class 'standard' with the quota max_instances); write schema 2 "
+                "to offer several classes (see docs/catalogs.md)"
+            )
     for backend in catalog.backends:
         prefix: KeyPath = ("backends", backend.name)
         for kind in backend.kinds:
@@ -135,12 +230,6 @@ def catalog_warnings(catalog: Catalog, merged: Merged) -> list[str]:
                     f"{where}: {reason}; the planner will not choose {backend.name!r} for a {kind}"
                 )
                 break
-        if backend.shared is not None and backend.price.fixed_monthly is None:
-            where = _where(merged, (*prefix, "price"))
-            warnings.append(
-                f"{where}: shared backend {backend.name!r} has no fixed_monthly price, "
-                "so its instances cost nothing"
-            )
     return warnings
 
 
@@ -157,85 +246,54 @@ def _where(merged: Merged, path: KeyPath) -> str:
     return merged.problem(path, "", "").where
 
 
-def _strings(value: object) -> tuple[str, ...]:
-    """The strings of an array value (other entries are the schema pass's business)."""
-    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, tuple) else ()
-
-
-def _meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Problem]:
-    """Checks the models cannot express, on the raw table (so they run even if it has
-    schema errors too)."""
-    problems: list[Problem] = []
-    if table.get("kinds") == ():
-        problems.append(
-            merged.problem(
-                (*prefix, "kinds"),
-                "kinds is empty, so the backend serves nothing",
-                'list what it serves, e.g. kinds = ["map"]',
-            )
-        )
-    regions = _strings(table.get("regions"))
-    if table.get("regions") == ():
-        problems.append(
-            merged.problem(
-                (*prefix, "regions"),
-                "regions is empty",
-                'list the regions it runs in, e.g. regions = ["us-east-1"]',
-            )
-        )
-    for index, capability in enumerate(_strings(table.get("capabilities"))):
-        if capability not in CAPABILITIES:
-            problems.append(
-                replace(
-                    merged.problem(
-                        (*prefix, "capabilities"),
-                        f"unknown capability {capability!r}"
-                        f"{did_you_mean(capability, CAPABILITIES)}",
-                        f"use one of: {', '.join(CAPABILITIES)}",
-                    ),
-                    key=f"capabilities[{index}]",
-                )
-            )
-    price = table.get("price")
-    if not isinstance(price, dict):
-        return problems
-    if not any(name in price for name in PRICE_COMPONENTS):
-        problems.append(
-            merged.problem(
-                (*prefix, "price"),
-                "the price has no component, so the backend's cost is unknown",
-                f"add at least one of {', '.join(PRICE_COMPONENTS)}, e.g. fixed_monthly = "
-                '{ amount = 0.0, source = "https://...", as_of = "2026-11-22" } '
-                "(a free backend states amount = 0.0)",
-            )
-        )
-    region = price.get("region")
-    if regions and isinstance(region, str) and region not in regions:
-        problems.append(
-            merged.problem(
-                (*prefix, "price", "region"),
-                f"price region {region!r} is not one of the backend's regions "
-                f"({', '.join(regions)})",
-                "quote prices for a region the backend runs in, or add it to regions",
-            )
-        )
-    return problems
-
-
-def _convert(merged: Merged, prefix: KeyPath, exc: ValidationError) -> list[Problem]:
-    """Rewrite pydantic's errors as located problems."""
+def _convert(
+    merged: Merged,
+    prefix: KeyPath,
+    exc: ValidationError,
+    *,
+    names: dict[KeyPath, tuple[str, ...]] | None = None,
+    skip: tuple[KeyPath, ...] = (),
+) -> list[Problem]:
+    """Rewrite pydantic's errors as located problems (``names`` turn indexes back to keys)."""
     problems: list[Problem] = []
     for error in exc.errors():
-        loc = [str(p) for p in error["loc"] if not isinstance(p, int)]
-        path: KeyPath = (*prefix, *loc)
-        if loc == ["backends"] or not path:
+        loc, index = _location(tuple(error["loc"]), names or {})
+        if any(loc[: len(s)] == s for s in skip):
             continue
-        index = next((p for p in error["loc"] if isinstance(p, int)), None)
+        path: KeyPath = (*prefix, *loc)
+        if loc == ("backends",) or not path:
+            continue
+        if error["type"] == "too_short" and loc == ("server", "classes"):
+            continue  # an empty classes table is the meaning pass's; else a class failed
         key = path[-1] + (f"[{index}]" if index is not None else "")
-        message, fix = _explain(error, path, key)
+        message, fix = _explain(error, merged.file_of(path).written(path), key)
         problem = merged.problem(path, message, fix)
         problems.append(replace(problem, key=key) if index is not None else problem)
     return problems
+
+
+def _location(
+    loc: tuple[str | int, ...], names: dict[KeyPath, tuple[str, ...]]
+) -> tuple[KeyPath, int | None]:
+    """A pydantic location as a key path: a named table's index becomes its name.
+
+    Another index (an array entry) is returned apart, for ``kinds[1]``; a
+    ``parameters`` value's union members (``str``, ``int``...) are dropped.
+    """
+    path: list[str] = []
+    index: int | None = None
+    for part in loc:
+        if isinstance(part, int):
+            known = names.get(tuple(path))
+            if known is not None and part < len(known):
+                path.append(known[part])
+            else:
+                index = part
+            continue
+        if len(path) >= 2 and path[-2] == "parameters":
+            break  # the union member pydantic tried
+        path.append(part)
+    return tuple(path), index
 
 
 def _explain(error: Any, path: KeyPath, key: str) -> tuple[str, str]:
@@ -243,13 +301,29 @@ def _explain(error: Any, path: KeyPath, key: str) -> tuple[str, str]:
     given: object = error.get("input")
     name = path[-1]
     table = format_table(path[:-1])
+    in_class = len(path) >= 3 and path[-3] == "classes"
+    if isinstance(given, float) and not math.isfinite(given):
+        return (
+            f"{key} = {given}: every number in a catalog must be finite",
+            f"write a finite number for {key} in {table} (inf and nan are not accepted)",
+        )
     if kind == "missing":
+        if name == "price" and in_class:
+            return "missing required key price", f"add price = {_EXAMPLES['price']} to {table}"
         if name in _TABLE_MODELS:
             return f"missing required table {name}", f"add a {format_table(path)} table"
         example = _EXAMPLES.get(name, "...")
         return f"missing required key {name}", f"add {name} = {example} to {table}"
     if kind == "extra_forbidden":
         choices = _fields_at(path[:-1])
+        if name == "shared" and len(path) == 3:
+            return (
+                "unknown key shared: schema 2 describes a server backend by [server] with "
+                "instance classes",
+                f"write [{format_table(path[:-1]).strip('[]')}.server] with quota and one "
+                "classes.NAME table per instance size (see docs/catalogs.md), or set "
+                "schema_version = 1",
+            )
         return (
             f"unknown key {name}{did_you_mean(name, choices)}",
             f"rename or delete it; {table} accepts: {', '.join(choices)}",
@@ -263,12 +337,17 @@ def _explain(error: Any, path: KeyPath, key: str) -> tuple[str, str]:
         )
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         fix = f"write a {format_table(path)} table"
-        if name in PRICE_COMPONENTS:
+        if name in PRICE_COMPONENTS or (name == "price" and in_class):
             fix = (
                 f"write {name} = {{ amount = {given!r}, source = "
                 '"https://...", as_of = "2026-11-22" } (every price names its source and date)'
             )
         return f"{name} must be a table, not {_type_name(given)} {given!r}", fix
+    if len(path) >= 2 and path[-2] == "parameters":
+        return (
+            f"parameter {name} must be a string or a number, not {_type_name(given)} {given!r}",
+            f"write {name} in {table} as a quoted string or a number",
+        )
     if kind == "string_pattern_mismatch" and name == "as_of":
         return f"as_of {given!r} is not a date", 'write as_of = "YYYY-MM-DD" (or "YYYY-MM")'
     if kind == "string_type" and name == "as_of":
@@ -294,13 +373,29 @@ def _fields_at(table: KeyPath) -> list[str]:
     """The keys a table accepts, for 'did you mean' and the fix text."""
     if not table:
         return [*_TOP_LEVEL, "extends", "remove_backends"]
-    if len(table) == 2 and table[0] == "backends":
-        return sorted({*Backend.model_fields, "remove"} - {"name"})
-    if len(table) == 3 and table[2] in _TABLE_MODELS:
-        return list(_TABLE_MODELS[table[2]].model_fields)
-    if len(table) == 4 and table[2] == "price":
-        return list(PriceItem.model_fields)
-    return []
+    if table[0] != "backends" or len(table) < 2:
+        return []
+    model: type[BaseModel] | None = Backend
+    parts = table[2:]
+    position = 0
+    while model is not None and position < len(parts):
+        part = parts[position]
+        if model is Server and part == "classes":
+            model, position = InstanceClass, position + 2
+        elif model is Backend and part == "modes":
+            model, position = Mode, position + 2
+        elif (model is Price and part in PRICE_COMPONENTS) or (
+            model is InstanceClass and part == "price"
+        ):
+            model, position = PriceItem, position + 1
+        elif part in _TABLE_MODELS and model in (Backend, Mode):
+            model, position = _TABLE_MODELS[part], position + 1
+        else:
+            model = None
+    if model is None or position > len(parts):
+        return []
+    extra = {"remove"} if model is Backend else set()
+    return sorted({*model.model_fields, *extra} - {"name"})
 
 
 def _type_name(value: object) -> str:

@@ -75,6 +75,9 @@ def parse_ref(ref: str, *, base: Path) -> AppRef:
         target, attr = head, tail
     if not target:
         raise UsageError(f"app reference {ref!r} names no module or file", fix=f"e.g. {_HINT}")
+    folder = base / target
+    if folder.is_dir() and not (folder / "__init__.py").is_file():
+        raise _a_folder(folder.resolve())
     if target.endswith(".py") or "/" in target or "\\" in target or (base / target).is_file():
         return _file_ref(text, base / target, attr)
     if not _IDENT.match(target):
@@ -85,8 +88,21 @@ def parse_ref(ref: str, *, base: Path) -> AppRef:
     return AppRef(text=text, root=base.resolve(), module=target, attr=attr)
 
 
+def _a_folder(path: Path) -> UsageError:
+    """The error for an app reference naming a folder (not a package to import)."""
+    inside = sorted(p.name for p in path.glob("*.py") if p.name in ("app.py", "main.py"))
+    example = f"{path}/{inside[0]}" if inside else f"{path}/app.py"
+    return UsageError(
+        "the app path is a folder, not a Python file",
+        where=str(path),
+        fix=f"name the file that creates the App, e.g. {example}",
+    )
+
+
 def _file_ref(text: str, path: Path, attr: str) -> AppRef:
     path = path.resolve()
+    if path.is_dir():
+        raise _a_folder(path)
     if not path.is_file():
         nearby = [p.name for p in path.parent.glob("*.py")] if path.parent.is_dir() else []
         raise UsageError(

@@ -18,11 +18,13 @@ from pathlib import Path
 
 import click
 
+from skaal.cli.paths import check_path
+
 __all__ = ["build"]
 
 
 @click.command("build")
-@click.argument("app_ref", required=False, metavar="[APP_REF]")
+@click.argument("app_ref", required=False, metavar="[APP_REF]", callback=check_path)
 @click.option(
     "--target",
     required=True,
@@ -35,12 +37,14 @@ __all__ = ["build"]
     default="skaal.lock",
     show_default=True,
     metavar="PATH",
+    callback=check_path,
     help="Lock file, relative to the working directory.",
 )
 @click.option(
     "--catalog",
     "catalog_ref",
     metavar="PATH_OR_NAME",
+    callback=check_path,
     help="Catalog the lock was planned against [default: the target's bundled one].",
 )
 @click.option(
@@ -49,6 +53,7 @@ __all__ = ["build"]
     default="artifacts",
     show_default=True,
     metavar="DIR",
+    callback=check_path,
     help="Folder receiving <target>/, relative to the working directory.",
 )
 @click.option("--dry-run", is_flag=True, help="List the files without writing anything.")

@@ -22,8 +22,9 @@ import click
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
-    from skaal.catalog import Backend, Catalog, ResolvedCatalog
+    from skaal.catalog import Backend, Catalog, Price, ResolvedCatalog, Server
 
 __all__ = ["catalog"]
 
@@ -78,6 +79,8 @@ def list_catalogs(as_json: bool) -> None:
                 "provider": loaded.provider,
                 "region": loaded.region,
                 "backends": len(loaded.backends),
+                "classes": sum(len(b.server.classes) for b in loaded.backends if b.server),
+                "modes": sum(len(b.modes) for b in loaded.backends),
                 "extends": [display_path(s) for s in loaded.sources[:-1]],
                 "file": display_path(path),
             }
@@ -88,12 +91,13 @@ def list_catalogs(as_json: bool) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    counts = ("backends", "classes", "modes")
     table = Table(title="Bundled catalogs", title_justify="left")
-    for column in ("name", "provider", "region", "backends", "file"):
-        table.add_column(column, justify="right" if column == "backends" else "left")
+    for column in ("name", "provider", "region", *counts, "file"):
+        table.add_column(column, justify="right" if column in counts else "left")
     for row in rows:
         table.add_row(
-            *(escape(str(row[c])) for c in ("name", "provider", "region", "backends")),
+            *(escape(str(row[c])) for c in ("name", "provider", "region", *counts)),
             escape(str(row["file"])),
         )
     _console().print(table)
@@ -159,15 +163,11 @@ def _backends_table(cat: Catalog, backends: tuple[Backend, ...]) -> Any:
     from rich.table import Table
 
     table = Table(show_lines=True)
-    for column in ("backend", "kinds", "read", "write", "durability", "avail.", "shared"):
+    for column in ("backend", "kinds", "read", "write", "durability", "avail.", "capacity"):
         table.add_column(column)
     table.add_column("price")
     for b in backends:
         perf = b.performance
-        price_lines = [
-            f"{item.amount:g} {_unit(b.price.currency, name)}"
-            for name, item in b.price.items().items()
-        ]
         table.add_row(
             escape(b.name),
             ", ".join(b.kinds),
@@ -175,16 +175,42 @@ def _backends_table(cat: Catalog, backends: tuple[Backend, ...]) -> Any:
             _number(perf.write_latency_ms, "ms"),
             perf.durability,
             f"{perf.availability:g}%",
-            _shared_summary(b),
-            escape("\n".join(price_lines)),
+            escape(_capacity_summary(b)),
+            escape("\n".join(_price_lines(b))),
         )
     return table
 
 
-def _shared_summary(b: Backend) -> str:
-    if b.shared is None:
-        return "no"
-    return f"yes (max {b.shared.max_instances})"
+def _capacity_summary(b: Backend) -> str:
+    """How a backend is sized: server classes and quota, capacity modes, or per resource."""
+    if b.server is not None:
+        count = len(b.server.classes)
+        return f"server: {count} class{'es' if count > 1 else ''}, quota {b.server.quota}"
+    if b.modes:
+        return "modes: " + ", ".join(m.name for m in b.modes)
+    return "per resource"
+
+
+def _price_lines(b: Backend) -> list[str]:
+    currency = b.price.currency
+    lines: list[str] = []
+    if b.server is not None:
+        fees = [c.price.amount for c in b.server.classes]
+        low, high = min(fees), max(fees)
+        span = f"{low:g}" if low == high else f"{low:g}-{high:g}"
+        lines.append(f"{span} {currency}/instance-month")
+    if b.modes:
+        for mode in b.modes:
+            lines.append(f"{mode.name}:")
+            lines.extend(f"  {line}" for line in _component_lines(mode.price))
+        return lines
+    return lines + _component_lines(b.price)
+
+
+def _component_lines(price: Price) -> list[str]:
+    return [
+        f"{item.amount:g} {_unit(price.currency, name)}" for name, item in price.items().items()
+    ]
 
 
 @catalog.command(name="validate")
@@ -204,6 +230,9 @@ def validate(ctx: click.Context, path: str, as_json: bool) -> None:
             f"ok: {cat.name} ({cat.provider}): {len(cat.backends)} backends; "
             f"files: {' <- '.join(reversed(resolved.chain))}"
         )
+        sized = [b for b in cat.backends if b.server is not None or b.modes]
+        if sized:
+            _console().print(_sizing_table(sized))
         for warning in resolved.warnings:
             click.echo(f"warning: {warning}")
         return
@@ -223,10 +252,76 @@ def validate(ctx: click.Context, path: str, as_json: bool) -> None:
             "name": cat.name,
             "provider": cat.provider,
             "backends": list(cat.names()),
+            "servers": {
+                b.name: _server_json(b.server, b.price.currency)
+                for b in cat.backends
+                if b.server is not None
+            },
+            "modes": {b.name: [m.name for m in b.modes] for b in cat.backends if b.modes},
             "sources": list(resolved.chain),
             "warnings": list(resolved.warnings),
         }
     )
+
+
+def _server_json(server: Server, currency: str) -> dict[str, object]:
+    return {
+        "quota": server.quota,
+        "quota_source": server.quota_source,
+        "min_disk_gb": server.min_disk_gb,
+        "classes": [
+            {
+                "name": c.name,
+                "size_gb": c.size_gb,
+                "reads_per_s": c.reads_per_s,
+                "writes_per_s": c.writes_per_s,
+                "connections": c.connections,
+                "resources": c.resources,
+                "max_replicas": c.max_replicas,
+                "price": c.price.amount,
+                "price_unit": f"{currency} per instance per month",
+            }
+            for c in server.classes
+        ],
+    }
+
+
+def _sizing_table(backends: list[Backend]) -> Table:
+    """One row per instance class or capacity mode of the given backends."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Instance classes and capacity modes", title_justify="left")
+    for column in ("backend", "class / mode", "size", "reads/s", "writes/s", "conn.", "price"):
+        numeric = column in ("size", "reads/s", "writes/s", "conn.")
+        table.add_column(column, justify="right" if numeric else "left")
+    for b in backends:
+        currency = b.price.currency
+        if b.server is not None:
+            for i, c in enumerate(b.server.classes):
+                first = i == 0
+                table.add_row(
+                    escape(f"{b.name} (quota {b.server.quota})") if first else "",
+                    escape(c.name),
+                    _number(c.size_gb, "GB"),
+                    _number(c.reads_per_s),
+                    _number(c.writes_per_s),
+                    _number(c.connections),
+                    f"{c.price.amount:g} {currency}/month",
+                )
+        for i, mode in enumerate(b.modes):
+            utilisation = mode.target_utilisation
+            target = f" (target {utilisation:g})" if utilisation is not None else ""
+            table.add_row(
+                escape(b.name) if i == 0 else "",
+                escape(mode.name + target),
+                "-",
+                "-",
+                "-",
+                "-",
+                escape("; ".join(_component_lines(mode.price))),
+            )
+    return table
 
 
 @catalog.command(name="explain")
@@ -259,6 +354,12 @@ def explain(ref: str, backend_name: str, as_json: bool) -> None:
                 "price_units": {
                     name: _unit(backend.price.currency, name) for name in backend.price.items()
                 },
+                "mode_price_units": {
+                    mode.name: {
+                        name: _unit(mode.price.currency, name) for name in mode.price.items()
+                    }
+                    for mode in backend.modes
+                },
                 "defined_in": list(resolved.defined_in(backend.name)),
                 "origins": dict(sorted(origins.items())),
             }
@@ -269,7 +370,6 @@ def explain(ref: str, backend_name: str, as_json: bool) -> None:
 
 def _render_explain(console: Console, resolved: ResolvedCatalog, b: Backend) -> None:
     from rich.markup import escape
-    from rich.table import Table
 
     cat = resolved.catalog
     origins = resolved.origins.get(b.name, {})
@@ -295,29 +395,90 @@ def _render_explain(console: Console, resolved: ResolvedCatalog, b: Backend) -> 
         out(f"  {name}: {_number(value, _limit_unit(name))}")
     out(f"[bold]Capabilities[/]: {escape(', '.join(b.capabilities) or 'none')}")
     out(f"[bold]Network needs[/]: {escape(', '.join(b.requires) or 'none')}")
-    if b.shared is None:
-        out("[bold]Shared[/]: no (one instance per resource)")
-    else:
-        out("[bold]Shared[/]: yes; capacity of one instance:")
-        for name, value in b.shared:
-            if value is not None:
-                out(f"  {name}: {_number(value, _limit_unit(name))}")
+    if b.server is not None:
+        _render_server(console, b, origins)
+    for mode in b.modes:
+        target = mode.target_utilisation
+        out(
+            f"[bold]Mode {escape(mode.name)}[/]"
+            + (f": {escape(mode.description)}" if mode.description else "")
+            + (f" (provisioned at rate / {target:g})" if target is not None else "")
+        )
+        out(_price_table(mode.price, origins, f"modes.{_key(mode.name)}.price"))
+    if b.modes:
+        return
     out(f"[bold]Price[/] ({escape(b.price.currency)}, region {escape(b.price.region)})")
+    if b.price.items():
+        out(_price_table(b.price, origins, "price"))
+    else:
+        out("  no per-use components (the instance classes carry the fees)")
+
+
+def _render_server(console: Console, b: Backend, origins: dict[str, str]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    server = b.server
+    assert server is not None
+    out = console.print
+    adjustable = "adjustable" if server.quota_adjustable else "not adjustable"
+    out(
+        f"[bold]Server[/]: instances shared by many resources; quota {server.quota} "
+        f"instances ({adjustable})"
+    )
+    if server.quota_source:
+        out(f"  quota source: {escape(server.quota_source)}")
+    out(f"  disk floor per instance (min_disk_gb): {server.min_disk_gb:g} GB")
+    table = Table(title="Instance classes", title_justify="left")
+    columns = ("class", "size", "reads/s", "writes/s", "conn.", "res.", "replicas", "price")
+    for column in (*columns, "source (as of, file)"):
+        table.add_column(column, overflow="fold")
+    for c in server.classes:
+        item = c.price
+        where = f"server.classes.{_key(c.name)}"
+        origin = origins.get(f"{where}.price.amount", origins.get(f"{where}.price", "?"))
+        source = (
+            item.source + (f"\n{item.note}" if item.note else "") + f"\n({item.as_of}, {origin})"
+        )
+        table.add_row(
+            escape(c.name + (f"\n{c.description}" if c.description else "")),
+            _number(c.size_gb, "GB"),
+            _number(c.reads_per_s),
+            _number(c.writes_per_s),
+            _number(c.connections),
+            _number(c.resources),
+            str(c.max_replicas),
+            f"{item.amount:g} {escape(b.price.currency)}/month",
+            escape(source),
+        )
+    out(table)
+
+
+def _key(name: str) -> str:
+    from skaal.catalog.positions import dotted
+
+    return dotted((name,))
+
+
+def _price_table(price: Price, origins: dict[str, str], prefix: str) -> Table:
+    from rich.markup import escape
+    from rich.table import Table
+
     table = Table()
     for column in ("component", "amount", "unit", "source", "as of", "file"):
         # URLs fold onto the next line rather than being cut with an ellipsis
         table.add_column(column, overflow="fold")
-    for name, item in b.price.items().items():
+    for name, item in price.items().items():
         source = item.source + (f"\n{item.note}" if item.note else "")
         table.add_row(
             name,
             f"{item.amount:g}",
-            escape(_unit(b.price.currency, name)),
+            escape(_unit(price.currency, name)),
             escape(source),
             escape(item.as_of),
-            escape(origins.get(f"price.{name}.amount", origins.get(f"price.{name}", "?"))),
+            escape(origins.get(f"{prefix}.{name}.amount", origins.get(f"{prefix}.{name}", "?"))),
         )
-    out(table)
+    return table
 
 
 def _limit_unit(name: str) -> str:

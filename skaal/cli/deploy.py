@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from skaal.cli.paths import check_path
+
 if TYPE_CHECKING:
     from skaal.deploy.request import DeployRequest
     from skaal.deploy.services import DeployServices
@@ -68,6 +70,7 @@ _lock = click.option(
     default="skaal.lock",
     show_default=True,
     metavar="PATH",
+    callback=check_path,
     help="Lock file the artifacts must have been built from.",
 )
 

@@ -1,7 +1,8 @@
 """``skaal plan``: choose the cheapest backends that meet every declaration.
 
-Loads the app (:mod:`skaal.cli.app_ref`), the catalog (``--catalog`` or
-``--target``, default the bundled ``local`` catalog), runs
+Loads the app (:mod:`skaal.cli.app_ref`), checks what its functions would
+do per request (:mod:`skaal.declare.checks`), loads the catalog
+(``--catalog`` or ``--target``, default the bundled ``local`` catalog), runs
 :func:`skaal.pipeline.plan_blueprint` against the lock file and prints the
 plan, the shared instances, the total and what changed since the last lock.
 
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from skaal.cli.paths import check_path
 from skaal.errors import SkaalError, UnsatisfiableError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
@@ -42,11 +44,12 @@ TARGETS = ("local", "aws", "gcp")
 
 
 @click.command("plan")
-@click.argument("app_ref", required=False, metavar="[APP_REF]")
+@click.argument("app_ref", required=False, metavar="[APP_REF]", callback=check_path)
 @click.option(
     "--catalog",
     "catalog_ref",
     metavar="PATH_OR_NAME",
+    callback=check_path,
     help="Catalog file or bundled catalog name (instead of --target).",
 )
 @click.option(
@@ -70,6 +73,7 @@ TARGETS = ("local", "aws", "gcp")
     default="skaal.lock",
     show_default=True,
     metavar="PATH",
+    callback=check_path,
     help="Lock file, relative to the working directory.",
 )
 @click.option("--no-write", is_flag=True, help="Plan without writing the lock file.")
@@ -151,6 +155,9 @@ def _run(
     from skaal.cli.app_ref import load_app
 
     app = load_app(app_ref, cwd=cwd)
+    from skaal.declare.checks import check_app
+
+    check_app(app)
     blueprint = app.blueprint()
     _check_pins(pins, blueprint)
     catalog = _load_catalog(catalog_ref, target, cwd=cwd)

@@ -35,7 +35,15 @@ __all__ = [
     "render_plan",
 ]
 
-_STATUS = {"optimal": "optimal", "best_found": "best found (solver time limit reached)"}
+_STATUS = {"optimal": "optimal", "best_found": "best found (not proven cheapest)"}
+#: Past this many rows a table is summarised (grouped, with the costliest rows):
+#: a 10,000-row table takes seconds to draw and nobody reads it; ``--json``
+#: and ``--explain RESOURCE`` give every detail.
+LARGE = 60
+#: Rows shown in full when a plan is summarised.
+_COSTLIEST = 10
+#: Resources named per instance in the instances table before "and N more".
+_NAMED = 4
 
 
 def make_console(*, stderr: bool = False, file: TextIO | None = None) -> Console:
@@ -74,7 +82,12 @@ def render_plan(console: Console, plan: Plan) -> None:
         table.add_column(column)
     table.add_column("monthly", justify="right")
     table.add_column("reason")
-    for binding in plan.bindings:
+    rows = plan.bindings
+    if len(rows) > LARGE:
+        _render_groups(console, plan)
+        rows = tuple(sorted(rows, key=lambda b: (-b.monthly_cost, b.resource))[:_COSTLIEST])
+        table.title = f"The {len(rows)} costliest of {len(plan.bindings):,} resources"
+    for binding in rows:
         table.add_row(
             escape(binding.resource),
             binding.kind,
@@ -84,21 +97,33 @@ def render_plan(console: Console, plan: Plan) -> None:
             escape(binding.reason),
         )
     console.print(table)
-    if plan.instances:
-        shared = Table(title="Shared instances", title_justify="left")
+    if len(plan.instances) > LARGE:
+        _render_instance_groups(console, plan)
+    elif plan.instances:
+        shared = Table(title="Server instances", title_justify="left")
         shared.add_column("instance")
-        shared.add_column("backend")
-        shared.add_column("fixed fee", justify="right")
+        shared.add_column("class")
+        shared.add_column("disk", justify="right")
+        shared.add_column("fee", justify="right")
         shared.add_column("resources")
         for instance in plan.instances:
+            size = instance.instance_class
+            if instance.replicas:
+                size += f" + {instance.replicas} replica{'s' if instance.replicas > 1 else ''}"
+            named = ", ".join(instance.resources[:_NAMED])
+            more = len(instance.resources) - _NAMED
             shared.add_row(
                 escape(instance.id),
-                escape(instance.backend),
+                escape(size),
+                "-" if instance.disk_gb is None else f"{instance.disk_gb:,} GB",
                 money(instance.fixed_monthly) + "/month",
-                escape(", ".join(instance.resources)),
+                escape(named + (f" and {more:,} more" if more > 0 else "")),
             )
         console.print(shared)
     status = _STATUS.get(plan.status, plan.status)
+    if plan.status == "best_found" and plan.lower_bound is not None:
+        gap = plan.total_monthly_cost - plan.lower_bound
+        status += f"; proven lower bound {money(plan.lower_bound)}/month, gap {money(gap)}"
     console.print(
         f"[bold]total {money(plan.total_monthly_cost)}/month[/]  status: {escape(status)}"
     )
@@ -109,8 +134,56 @@ def render_plan(console: Console, plan: Plan) -> None:
         )
 
 
+def _render_groups(console: Console, plan: Plan) -> None:
+    """The plan's resources grouped by kind and backend: counts and monthly sums."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for binding in plan.bindings:
+        label = binding.backend + (f" {binding.mode}" if binding.mode else "")
+        groups.setdefault((binding.kind, label), []).append(binding.monthly_cost)
+    table = Table(
+        title=f"Plan for {escape(plan.app)} on {escape(plan.catalog)} "
+        f"({plan.provider}, {escape(plan.region)}): {len(plan.bindings):,} resources",
+        title_justify="left",
+    )
+    for column in ("kind", "backend"):
+        table.add_column(column)
+    table.add_column("resources", justify="right")
+    table.add_column("monthly", justify="right")
+    for (kind, label), costs in sorted(groups.items()):
+        table.add_row(kind, escape(label), f"{len(costs):,}", money(sum(costs)))
+    console.print(table)
+
+
+def _render_instance_groups(console: Console, plan: Plan) -> None:
+    """Server instances grouped by backend and class: counts, resources and fees."""
+    groups: dict[tuple[str, str], list[tuple[int, float]]] = {}
+    for instance in plan.instances:
+        size = instance.instance_class
+        if instance.replicas:
+            size += f" + {instance.replicas} replica{'s' if instance.replicas > 1 else ''}"
+        groups.setdefault((instance.backend, size), []).append(
+            (len(instance.resources), instance.fixed_monthly)
+        )
+    table = Table(title=f"{len(plan.instances):,} server instances", title_justify="left")
+    for column in ("backend", "class"):
+        table.add_column(column)
+    for column in ("instances", "resources", "fees"):
+        table.add_column(column, justify="right")
+    for (backend, size), rows in sorted(groups.items()):
+        table.add_row(
+            escape(backend),
+            escape(size),
+            f"{len(rows):,}",
+            f"{sum(n for n, _ in rows):,}",
+            money(sum(fee for _, fee in rows)) + "/month",
+        )
+    console.print(table)
+
+
 def _backend_label(binding: Binding) -> str:
     label = binding.backend
+    if binding.mode:
+        label += f" {binding.mode}"
     if binding.instance:
         label += f" ({binding.instance})"
     if binding.status == "pinned":
@@ -129,6 +202,9 @@ def render_diff(console: Console, diff: PlanDiff, *, lock: str | None = None) ->
         return
     else:
         console.print("[bold]changes[/]:")
+    if len(diff.added) + len(diff.removed) + len(diff.changed) > LARGE:
+        _render_diff_counts(console, diff)
+        return
     for binding in diff.added:
         console.print(
             f"  [green]+ {escape(binding.resource)} → {escape(binding.backend)} "
@@ -148,6 +224,26 @@ def render_diff(console: Console, diff: PlanDiff, *, lock: str | None = None) ->
         if abs(change.cost_delta) >= 0.005:
             parts.append(f"{money(change.old.monthly_cost)} → {money(change.new.monthly_cost)}")
         console.print("  [yellow]" + " ".join(parts) + "[/]")
+    if diff.old_total is not None:
+        console.print(
+            f"  total {money(diff.old_total)} → {money(diff.new_total)} "
+            f"({_signed(diff.total_delta)}/month)"
+        )
+
+
+def _render_diff_counts(console: Console, diff: PlanDiff) -> None:
+    """A large diff as counts per backend (``--json`` lists every change)."""
+    for sign, colour, bindings in (
+        ("+", "green", diff.added),
+        ("-", "red", diff.removed),
+        ("~", "yellow", tuple(c.new for c in diff.changed)),
+    ):
+        counts: dict[str, int] = {}
+        for binding in bindings:
+            counts[binding.backend] = counts.get(binding.backend, 0) + 1
+        if counts:
+            listed = ", ".join(f"{n:,} on {escape(b)}" for b, n in sorted(counts.items()))
+            console.print(f"  [{colour}]{sign} {len(bindings):,} resources: {listed}[/]")
     if diff.old_total is not None:
         console.print(
             f"  total {money(diff.old_total)} → {money(diff.new_total)} "

@@ -1,8 +1,13 @@
 """``skaal run``: serve the app locally, with every resource on an embedded backend.
 
-Loads the app (:mod:`skaal.cli.app_ref`), plans it against the bundled
-``local`` catalog (reusing and updating ``skaal.lock``), opens the runtime on
-that plan and serves it with uvicorn (:mod:`skaal.serve.server`): one JSON
+Loads the app (:mod:`skaal.cli.app_ref`), refuses functions that would fail
+on every request (:mod:`skaal.declare.checks`), takes the plan from
+``skaal.lock`` as it was planned -- its catalog (``local``,
+``local-servers``...), pins and servers, re-planned against that same
+catalog only when the declarations changed, never swapped for another
+(:mod:`skaal.serve.local_plan`); without a lock it plans against the
+bundled ``local`` catalog and writes one -- opens the runtime on that plan
+and serves it with uvicorn (:mod:`skaal.serve.server`): one JSON
 endpoint per function at ``/fn/<name>``, docs at ``/docs``, the OpenAPI
 document at ``/openapi.json``, mounted apps at their paths, schedules and
 queue consumers running in the same process.
@@ -15,8 +20,16 @@ Settings read from the environment:
     ``max_attempts`` sends the message to the dead letters.  Lower it while
     developing to see failures dead-lettered quickly.
 
+Protections of the local server (:mod:`skaal.serve.hosts`,
+:mod:`skaal.serve.body`): requests must name this server in ``Host``
+(``--allow-host`` adds names, for a server bound to ``0.0.0.0``) and come
+from its own page when they carry an ``Origin`` (``--allow-origin`` adds
+origins, e.g. a front-end dev server); a function call's body must be JSON
+and at most ``--max-body`` (default 1MiB).
+
 Exit codes: 0 after a clean shutdown (Ctrl+C drains consumers and closes
-backends), 2 for usage errors such as a port already in use.
+backends), 2 for usage and declaration errors such as a port already in use
+or an unusable ``--lock``/``--data-dir``, 1 when the lock cannot be honoured.
 """
 
 from __future__ import annotations
@@ -29,11 +42,13 @@ from pathlib import Path
 
 import click
 
-from skaal.errors import UsageError
+from skaal.cli.paths import check_path, writable_dir
+from skaal.errors import SkaalError, UsageError
 
-__all__ = ["RETRY_DELAY_ENV", "retry_delay_from_env", "run"]
+__all__ = ["RETRY_DELAY_ENV", "check_allowed", "max_body_bytes", "retry_delay_from_env", "run"]
 
 RETRY_DELAY_ENV = "SKAAL_QUEUE_RETRY_DELAY"
+_MAX_BODY_CEILING = 1024**3
 
 
 def retry_delay_from_env(environ: Mapping[str, str] | None = None) -> float | None:
@@ -54,14 +69,53 @@ def retry_delay_from_env(environ: Mapping[str, str] | None = None) -> float | No
     return delay
 
 
+def max_body_bytes(text: str) -> int:
+    """``--max-body``: a size such as ``1MiB`` or ``500KB``, or plain bytes, as bytes."""
+    from skaal.declare.grammar import parse_size
+
+    raw = text.strip()
+    try:
+        size = float(int(raw)) if raw.isdigit() else parse_size(raw) * 1e9
+    except (SkaalError, ValueError):
+        size = math.nan
+    if not math.isfinite(size) or not 1 <= size <= _MAX_BODY_CEILING:
+        raise UsageError(
+            f"--max-body {text!r} is not a size between 1 byte and 1GiB",
+            where=f"--max-body {text}",
+            fix="give bytes or a size with a unit, e.g. --max-body 1MiB or --max-body 500KB",
+        )
+    return round(size)
+
+
+def check_allowed(hosts: tuple[str, ...], origins: tuple[str, ...]) -> None:
+    """A ``UsageError`` for an ``--allow-host`` that is not a host name or an
+    ``--allow-origin`` that is not ``scheme://host[:port]``."""
+    for host in hosts:
+        if not host.strip() or "/" in host:
+            raise UsageError(
+                f"--allow-host {host!r} is not a host name",
+                where=f"--allow-host {host}",
+                fix="give the name the Host header carries, e.g. --allow-host my-laptop.lan",
+            )
+    for origin in origins:
+        scheme, sep, rest = origin.strip().rstrip("/").partition("://")
+        if not sep or scheme not in ("http", "https") or not rest or "/" in rest:
+            raise UsageError(
+                f"--allow-origin {origin!r} is not an origin",
+                where=f"--allow-origin {origin}",
+                fix="give scheme, host and port only, e.g. --allow-origin http://localhost:5173",
+            )
+
+
 @click.command("run")
-@click.argument("app_ref", required=False, metavar="[APP_REF]")
+@click.argument("app_ref", required=False, metavar="[APP_REF]", callback=check_path)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--reload", is_flag=True, help="Restart when files in the project change.")
 @click.option(
     "--data-dir",
     metavar="PATH",
+    callback=check_path,
     help="Where local backends keep their files [default: .skaal/data].",
 )
 @click.option(
@@ -70,7 +124,29 @@ def retry_delay_from_env(environ: Mapping[str, str] | None = None) -> float | No
     default="skaal.lock",
     show_default=True,
     metavar="PATH",
+    callback=check_path,
     help="Lock file, relative to the working directory.",
+)
+@click.option(
+    "--max-body",
+    default="1MiB",
+    show_default=True,
+    metavar="SIZE",
+    help="Largest JSON body of a function call (e.g. 1MiB, 500KB, or bytes); larger answers 413.",
+)
+@click.option(
+    "--allow-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests for this Host name, besides localhost and --host ('*': any).",
+)
+@click.option(
+    "--allow-origin",
+    "allowed_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Also accept requests from pages of this origin, e.g. http://localhost:5173.",
 )
 def run(
     *,
@@ -80,6 +156,9 @@ def run(
     reload: bool,
     data_dir: str | None,
     lock_path: str,
+    max_body: str,
+    allowed_hosts: tuple[str, ...],
+    allowed_origins: tuple[str, ...],
 ) -> None:
     """Serve APP_REF locally: HTTP functions, docs, schedules and consumers.
 
@@ -95,6 +174,8 @@ def run(
         ) from None
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port} is not a port number", fix="use 1-65535, e.g. 8000")
+    body_limit = max_body_bytes(max_body)
+    check_allowed(allowed_hosts, allowed_origins)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     cwd = Path.cwd()
     settings = RunSettings(
@@ -102,9 +183,14 @@ def run(
         cwd=str(cwd),
         host=host,
         port=port,
-        data_dir=str((cwd / data_dir).resolve()) if data_dir else None,
+        data_dir=str(writable_dir((cwd / data_dir).resolve(), flag="--data-dir"))
+        if data_dir
+        else None,
         lock=lock_path,
         retry_delay=retry_delay_from_env(),
+        max_body=body_limit,
+        allowed_hosts=allowed_hosts,
+        allowed_origins=allowed_origins,
     )
     if reload:
         serve_reload(settings)

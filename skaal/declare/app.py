@@ -27,6 +27,7 @@ from skaal.blueprint.model import (
 from skaal.declare import grammar
 from skaal.declare.constraints import UNSET, Unset, build_requirements
 from skaal.declare.introspect import describe, display_name, object_ref, resource_types
+from skaal.declare.location import frame_location
 from skaal.declare.resources import (
     BlobStore,
     Collection,
@@ -37,6 +38,7 @@ from skaal.declare.resources import (
     Topic,
 )
 from skaal.declare.schedule import Cron, Every
+from skaal.declare.uses import Declared
 from skaal.errors import DeclarationError, did_you_mean
 
 __all__ = ["App", "Module"]
@@ -67,8 +69,8 @@ def _refuse_bare(at: str, values: dict[str, Any], location: SourceLocation) -> N
 
 
 def _caller(depth: int = 2) -> SourceLocation:
-    frame = sys._getframe(depth)
-    return SourceLocation(file=frame.f_code.co_filename, line=frame.f_lineno)
+    """Where the caller of the function that calls this was called from."""
+    return frame_location(sys._getframe(depth))
 
 
 @dataclass(frozen=True, slots=True)
@@ -584,6 +586,9 @@ class App(Module):
             for name, d, _ in scoped
             if d.kind in ("queue", "topic")
         }
+        usable = Declared(
+            (name, d.target) for name, d, _ in scoped if d.kind in (*_DATA_KINDS, "queue", "topic")
+        )
         specs: dict[tuple[str, Kind], ResourceSpec] = {}
         secrets: dict[str, _Declared] = {}
         for name, declared, prefix in scoped:
@@ -620,6 +625,12 @@ class App(Module):
                     extra[field_name] = _resolve_source(
                         extra[field_name], source_kind, messaging, declared
                     )
+            if declared.kind == "function":
+                # read from the code here, not at decoration, to keep importing the app fast
+                sources = (extra.get("consumes"), extra.get("subscribes"))
+                extra["uses"] = usable.uses(
+                    declared.target, triggers=[t for t in sources if isinstance(t, str)]
+                )
             specs[key] = ResourceSpec(
                 name=name,
                 kind=declared.kind,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Never
 
 from skaal.blueprint.model import Kind, Requirements, SourceLocation
 from skaal.declare import grammar
@@ -133,38 +133,73 @@ def build_requirements(
 
     ``subject`` names what is declared (``class Carts``); ``decorator`` names
     the call (``@app.storage``) so messages point at what the user wrote.
+    This runs once per declaration, so the message parts are only put
+    together when a value is refused.
     """
-    accepted = sorted(name for name, c in CONSTRAINTS.items() if kind in c.kinds)
     fields: dict[str, object] = {}
     for name, raw in values.items():
         if raw is UNSET:
             continue
-        where = f"{location} ({decorator} on {subject})"
         constraint = CONSTRAINTS.get(name)
-        if constraint is None:
-            raise DeclarationError(
-                f"unknown constraint {name}={raw!r}{did_you_mean(name, accepted)}",
-                where=where,
-                fix=f"{decorator} accepts: {', '.join(accepted)}",
-            )
-        if kind not in constraint.kinds:
-            raise DeclarationError(
-                f"constraint {name!r} does not apply to a {kind}",
-                where=where,
-                fix=f"remove it; a {kind} accepts: {', '.join(accepted)}",
-            )
-        if raw is None:
-            raise DeclarationError(
-                f"{name}=None is not a value",
-                where=where,
-                fix=f"omit {name} to leave the {constraint.meaning} undeclared",
-            )
+        if constraint is None or kind not in constraint.kinds or raw is None:
+            where = f"{location} ({decorator} on {subject})"
+            _refuse(name, raw, constraint, kind=kind, where=where, decorator=decorator)
         try:
-            fields[constraint.field] = constraint.parse(raw)
+            fields[constraint.field] = _parse(constraint, raw)
         except grammar.GrammarError as exc:
             raise DeclarationError(
                 f"bad {constraint.meaning} for {name}: {exc.message}",
-                where=where,
+                where=f"{location} ({decorator} on {subject})",
                 fix=f"accepted: {exc.accepted}",
             ) from None
     return Requirements.model_validate(fields)
+
+
+def _refuse(
+    name: str,
+    raw: object,
+    constraint: Constraint | None,
+    *,
+    kind: Kind,
+    where: str,
+    decorator: str,
+) -> Never:
+    """The error for a keyword ``kind`` does not take, or an explicit ``None``."""
+    accepted = sorted(n for n, c in CONSTRAINTS.items() if kind in c.kinds)
+    if constraint is None:
+        raise DeclarationError(
+            f"unknown constraint {name}={raw!r}{did_you_mean(name, accepted)}",
+            where=where,
+            fix=f"{decorator} accepts: {', '.join(accepted)}",
+        )
+    if kind not in constraint.kinds:
+        raise DeclarationError(
+            f"constraint {name!r} does not apply to a {kind}",
+            where=where,
+            fix=f"remove it; a {kind} accepts: {', '.join(accepted)}",
+        )
+    raise DeclarationError(
+        f"{name}=None is not a value",
+        where=where,
+        fix=f"omit {name} to leave the {constraint.meaning} undeclared",
+    )
+
+
+#: (parser, text) -> parsed value.  Apps spell the same few values again and
+#: again ("< 10ms", "durable"), and every parsed value is immutable, so one
+#: parse per spelling serves every declaration that writes it.
+_PARSED: dict[tuple[Callable[[object], object], str], object] = {}
+_PARSED_MAX: Final = 4096
+
+
+def _parse(constraint: Constraint, raw: object) -> object:
+    if type(raw) is not str:
+        return constraint.parse(raw)
+    key = (constraint.parse, raw)
+    parsed = _PARSED.get(key, UNSET)
+    if parsed is UNSET:
+        parsed = constraint.parse(raw)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = parsed
+    return parsed

@@ -16,15 +16,24 @@ Accepted forms::
     numbers      "10", "0.5", ".5" and exponents ("1e-05ms", as ``str(Bound)`` prints)
     money        "$200/month"  "$50/mo"  "200 USD/month"  "$1,200/month"
 
+    enums        durability, consistency, access (see the tuples below)
+    residency    a region ("us-east-1", "europe-west1") or a family ("eu", "us")
+
 Units are case-sensitive where case carries meaning (``MB`` vs ``Mb`` would
 be ambiguous, ``M`` is a million in a rate): a wrong case is rejected with a
 "did you mean" naming the right spelling.
-    enums        durability, consistency, access (see the tuples below)
-    residency    a region ("us-east-1", "europe-west1") or a family ("eu", "us")
+
+Every number is finite and bounded, in the canonical unit (the ``MAX_*``
+constants, documented in ``docs/constraints.md``): a latency up to one day,
+a size up to 10^9 GB (an exabyte), a rate up to 10^9 a second, a duration up
+to 36,500 days, money up to $10^9 a month.  ``"1e400GB"`` or ``"1e309/s"``
+(which Python reads as infinity) is a :class:`GrammarError`, never an
+``inf`` that overflows a later stage.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Final, Literal
@@ -37,6 +46,11 @@ __all__ = [
     "ACCESS_PATTERNS",
     "CONSISTENCY_LEVELS",
     "DURABILITY_LEVELS",
+    "MAX_DURATION_S",
+    "MAX_LATENCY_MS",
+    "MAX_MONEY_USD_MONTH",
+    "MAX_RATE_PER_S",
+    "MAX_SIZE_GB",
     "REGION_FAMILIES",
     "Bound",
     "GrammarError",
@@ -78,6 +92,18 @@ REGION_FAMILIES: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+#: The largest latency bound, in milliseconds (one day).
+MAX_LATENCY_MS: Final = 86_400_000.0
+#: The largest size, in decimal GB (10^9 GB, an exabyte).
+MAX_SIZE_GB: Final = 1e9
+#: The largest rate, per second.
+MAX_RATE_PER_S: Final = 1e9
+#: The longest duration, in seconds (36,500 days, about a century).
+MAX_DURATION_S: Final = 36_500 * 86_400.0
+#: The largest amount of money, in US dollars per month.
+MAX_MONEY_USD_MONTH: Final = 1e9
+
+
 class GrammarError(ValueError):
     """A constraint value does not parse; ``accepted`` lists valid forms."""
 
@@ -105,6 +131,23 @@ class Bound(BaseModel):
 
 def _fmt(value: float) -> str:
     return f"{value:g}"
+
+
+def _bounded(
+    value: float, text: object, what: str, *, limit: float, largest: str, accepted: str
+) -> float:
+    """``value`` if it is finite and at most ``limit``; a ``GrammarError`` otherwise.
+
+    ``largest`` spells ``limit`` in the user's terms (``"1 day"``).  Python
+    reads ``"1e400"`` as infinity and ``1e308 * 1000`` overflows to it, so
+    the check runs on the value in the canonical unit, after scaling.
+    """
+    if math.isfinite(value) and value <= limit:
+        return value
+    shown = repr(text) if len(repr(text)) <= 40 else repr(text)[:36] + "...'"
+    raise GrammarError(
+        f"{what} {shown} is more than the largest accepted, {largest}", accepted=accepted
+    )
 
 
 #: Spellings people write for time units, mapped to the accepted one (hints only).
@@ -169,6 +212,9 @@ def parse_latency(text: object) -> Bound:
     value = float(match["num"]) * _LATENCY_UNITS[unit]
     if value <= 0:
         raise GrammarError(f"latency bound {text!r} must be positive", accepted=accepted)
+    value = _bounded(
+        value, text, "latency bound", limit=MAX_LATENCY_MS, largest="1 day", accepted=accepted
+    )
     return Bound(value=value, strict=match["op"] == "<")
 
 
@@ -201,7 +247,7 @@ def parse_size(text: object) -> float:
     value = float(match["num"]) * _SIZE_UNITS[unit]
     if value <= 0:
         raise GrammarError(f"size {text!r} must be positive", accepted=accepted)
-    return value
+    return _bounded(value, text, "size", limit=MAX_SIZE_GB, largest="1e9GB", accepted=accepted)
 
 
 _PERIOD_SECONDS: Final[dict[str, float]] = {
@@ -240,7 +286,8 @@ def parse_rate(text: object) -> float:
             else _unit_hint(period, _PERIOD_SECONDS)
         )
         raise GrammarError(f"unknown rate period {match['period']!r}{hint}", accepted=accepted)
-    return float(match["num"]) * _MULTIPLIERS[match["mult"]] / _PERIOD_SECONDS[period]
+    value = float(match["num"]) * _MULTIPLIERS[match["mult"]] / _PERIOD_SECONDS[period]
+    return _bounded(value, text, "rate", limit=MAX_RATE_PER_S, largest="1e9/s", accepted=accepted)
 
 
 _DURATION_UNITS: Final[dict[str, float]] = {
@@ -282,7 +329,9 @@ def parse_duration(text: object) -> float:
     seconds = float(match["num"]) * _DURATION_UNITS[unit]
     if seconds <= 0:
         raise GrammarError(f"duration {text!r} must be positive", accepted=accepted)
-    return seconds
+    return _bounded(
+        seconds, text, "duration", limit=MAX_DURATION_S, largest="36500 days", accepted=accepted
+    )
 
 
 _PERCENT_RE = re.compile(rf"^\s*{_NUMBER}\s*%\s*$")
@@ -293,7 +342,7 @@ def parse_percent(text: object) -> float:
     accepted = "'99.9%', '99.99%'"
     match = _match(_PERCENT_RE, text, "a percentage", accepted)
     value = float(match["num"])
-    if not 0 < value <= 100:
+    if not 0 < value <= 100:  # also rejects "1e400%" (infinity)
         raise GrammarError(f"{text!r} is outside (0%, 100%]", accepted=accepted)
     return value
 
@@ -310,7 +359,10 @@ def parse_money(text: object) -> float:
     match = _match(_MONEY_RE, text, "a monthly amount", accepted)
     if not (match["dollar"] or match["usd"]):
         raise GrammarError(f"{text!r} has no currency ($ or USD)", accepted=accepted)
-    return float(match["num"].replace(",", ""))
+    value = float(match["num"].replace(",", ""))
+    return _bounded(
+        value, text, "amount", limit=MAX_MONEY_USD_MONTH, largest="$1e9/month", accepted=accepted
+    )
 
 
 def _parse_choice(text: object, choices: tuple[str, ...], what: str) -> str:

@@ -49,10 +49,20 @@ T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _client(cls: type) -> Any:
+def _bind_client(cls: type) -> Any:
+    """Look up ``cls``'s client; the first call rebinds ``_client`` to the runtime's lookup.
+
+    The import waits for the first call (declaring needs no runtime); after
+    it, every data-plane call pays for one function call, not an import.
+    """
+    global _client  # noqa: PLW0603 -- a one-time rebinding, measured on the hot path
     from skaal.runtime.active import client_for
 
+    _client = client_for
     return client_for(cls)
+
+
+_client: Callable[[type], Any] = _bind_client
 
 
 def _record(cls: type, attribute: str, fn: Callable[..., Any], decorator: str) -> None:

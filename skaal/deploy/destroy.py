@@ -12,8 +12,10 @@ databases, queues holding messages) with Pulumi's ``protect`` and
    says otherwise with ``--delete-data``.
 3. It asks for confirmation (naming the data that will be lost, if any).
 4. With ``delete_data``, it first runs an update with
-   ``skaal:deleteData=true``, which lifts the protection in the state (no
-   cloud resource changes), then destroys the stack and removes the record.
+   ``skaal:deleteData=true``, which lifts the protection in the state and
+   the services' own guards (deletion protection off, buckets emptied on
+   delete, no final database snapshot, secrets deleted at once), then
+   destroys the stack and removes the record.
 """
 
 from __future__ import annotations

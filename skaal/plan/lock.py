@@ -9,7 +9,7 @@ lines and reason, the shared instances, and the catalog prices that were used
 
 Layout (TOML has no null, so absent optional fields are simply omitted)::
 
-    schema_version = 1
+    schema_version = 2
     app = "shop"
     ...
     plan_hash = "3f2a..."        # Plan.content_hash(), checked on read
@@ -40,7 +40,7 @@ from pydantic import ValidationError
 
 from skaal.blueprint.model import Blueprint
 from skaal.catalog.model import Catalog
-from skaal.errors import PlanError
+from skaal.errors import PlanError, UsageError
 from skaal.plan.model import PLAN_SCHEMA_VERSION, Plan
 
 __all__ = ["LOCK_FILENAME", "is_stale", "lock_text", "read_lock", "write_lock"]
@@ -110,14 +110,22 @@ def _fsync_dir(folder: Path) -> None:
 def read_lock(path: Path) -> Plan | None:
     """The plan stored at ``path``; ``None`` if there is no lock file.
 
-    Raises :class:`~skaal.errors.PlanError` naming the file when it is not
-    valid TOML, has another schema version, does not describe a plan, or was
-    edited (its ``plan_hash`` no longer matches its content).
+    Raises :class:`~skaal.errors.UsageError` when ``path`` cannot be a file
+    (it is a folder, or under a file), and :class:`~skaal.errors.PlanError`
+    naming the file when it is not valid TOML, has another schema version,
+    does not describe a plan, or was edited (its ``plan_hash`` no longer
+    matches its content).
     """
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         return None
+    except (IsADirectoryError, NotADirectoryError) as exc:
+        raise UsageError(
+            f"this lock file path is not usable ({exc.strerror})",
+            where=str(path),
+            fix="pass --lock the path of a file in a folder you can write (default: skaal.lock)",
+        ) from None
     except OSError as exc:
         raise _bad(path, f"cannot be read ({exc.strerror})") from None
     try:
@@ -128,7 +136,12 @@ def read_lock(path: Path) -> Plan | None:
     if version != PLAN_SCHEMA_VERSION:
         raise _bad(
             path,
-            f"has schema_version {version!r}; this Skaal reads {PLAN_SCHEMA_VERSION}",
+            f"has schema_version {version!r}; this Skaal reads {PLAN_SCHEMA_VERSION}"
+            + (
+                " (it was written by an older Skaal, before server instance classes)"
+                if isinstance(version, int) and version < PLAN_SCHEMA_VERSION
+                else ""
+            ),
         )
     stored_hash = data.pop("plan_hash", None)
     try:

@@ -24,17 +24,19 @@ __all__ = [
     "CostLine",
     "Plan",
     "PlanStatus",
+    "Provisioned",
     "SharedInstance",
     "UsedPrice",
 ]
 
-PLAN_SCHEMA_VERSION = 1
+PLAN_SCHEMA_VERSION = 2
 
 BindingStatus = Literal["chosen", "kept", "pinned"]
 """``chosen`` by optimisation, ``kept`` from the previous lock, ``pinned`` by the user."""
 
 PlanStatus = Literal["optimal", "best_found"]
-"""``best_found`` means the solver hit its time limit before proving optimality."""
+"""``best_found``: a plan that the planner could not prove cheapest (bin packing it could
+not close within its work limit); ``lower_bound`` then says how far it can be from optimal."""
 
 
 class CostLine(Record):
@@ -43,6 +45,14 @@ class CostLine(Record):
     component: str
     quantity: float = Field(description="workload quantity in the component's unit")
     monthly: float
+
+
+class Provisioned(Record):
+    """Capacity provisioned for a resource on a provisioned-mode backend (DynamoDB)."""
+
+    reads_per_s: int = Field(ge=1, description="read capacity (e.g. DynamoDB RCUs)")
+    writes_per_s: int = Field(ge=1, description="write capacity (e.g. DynamoDB WCUs)")
+    target_utilisation: float = Field(gt=0, le=1)
 
 
 class Binding(Record):
@@ -56,6 +66,12 @@ class Binding(Record):
     instance: str | None = Field(
         default=None, description="shared instance id, e.g. 'redis#1'; None if dedicated"
     )
+    mode: str | None = Field(
+        default=None, description="capacity mode of a dedicated backend offering several"
+    )
+    provisioned: Provisioned | None = Field(
+        default=None, description="capacity to provision in a provisioned mode"
+    )
     monthly_cost: float = Field(description="this resource's own cost (not shared fixed fees)")
     cost: tuple[CostLine, ...] = ()
     status: BindingStatus = "chosen"
@@ -63,11 +79,24 @@ class Binding(Record):
 
 
 class SharedInstance(Record):
-    """One instance of a shared backend and the resources it hosts."""
+    """One instance of a server backend, its size, and the resources it hosts.
+
+    ``fixed_monthly`` is everything the instance costs besides its resources'
+    own lines: the class fee per node (``1 + replicas`` nodes) and, on a disk
+    server, the volume floor ``min_disk_gb`` at the backend's ``per_gb_month``.
+    ``disk_gb`` is the volume to provision (the floor plus the data placed on
+    it, rounded up to a whole GB); ``None`` for a memory store.
+    """
 
     id: str
     backend: str
+    instance_class: str
+    replicas: int = Field(default=0, ge=0)
+    disk_gb: int | None = Field(default=None, ge=1)
+    connections: int | None = None
+    parameters: dict[str, str | int | float] = Field(default_factory=dict)
     fixed_monthly: float
+    cost: tuple[CostLine, ...] = ()
     resources: tuple[str, ...]
 
 
@@ -93,8 +122,16 @@ class Plan(Record):
     prices: tuple[UsedPrice, ...] = ()
     total_monthly_cost: float
     status: PlanStatus = "optimal"
+    lower_bound: float | None = Field(
+        default=None, description="proven lower bound on the optimum when status is best_found"
+    )
     reoptimize_savings: float = Field(
         default=0.0, description="monthly saving available with --reoptimize (0 if none)"
+    )
+    network: tuple[CostLine, ...] = Field(
+        default=(),
+        description="network the build creates for the plan (aws: the VPC's NAT gateway), "
+        "see skaal.plan.network; part of total_monthly_cost",
     )
 
     def binding(self, resource: str) -> Binding:

@@ -14,10 +14,15 @@
     ├── BlobKeyError           a blob key that could escape the store
     ├── BlobNotFoundError      get/open of a blob that does not exist
     ├── MissingSecretError     a required secret has no value
-    └── ConflictError          update() lost the compare-and-set race too often
+    ├── ConflictError          update() lost the compare-and-set race too often
+    ├── DeadlineExceededError  a client call did not finish within its deadline (a TimeoutError)
+    ├── OutcomeUnknownError    a write that is unsafe to repeat failed after it was sent
+    └── InvalidSettingError    a runtime setting (an environment variable) has a bad value
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from skaal.errors import SkaalRuntimeError
 
@@ -25,10 +30,13 @@ __all__ = [
     "BlobKeyError",
     "BlobNotFoundError",
     "ConflictError",
+    "DeadlineExceededError",
     "InvalidCursorError",
+    "InvalidSettingError",
     "MissingSecretError",
     "NoActiveRuntimeError",
     "NotBoundError",
+    "OutcomeUnknownError",
     "StoredValueError",
     "UndeclaredIndexError",
     "UnknownImplementationError",
@@ -86,3 +94,69 @@ class MissingSecretError(SkaalRuntimeError):
 
 class ConflictError(SkaalRuntimeError):
     """``update`` kept losing to concurrent writers."""
+
+
+_AFTER_DEADLINE = {
+    "unchanged": "nothing was changed",
+    "repeatable": "the write may have been applied, once",
+    "unknown": "the write may have been applied (it was not sent twice); read the state "
+    "before repeating it",
+}
+
+
+class DeadlineExceededError(SkaalRuntimeError, TimeoutError):
+    """A client call did not finish within its deadline (``SKAAL_CALL_DEADLINE``).
+
+    ``resource``, ``operation`` and ``deadline`` (seconds) say which call.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        resource: str,
+        operation: str,
+        deadline: float,
+        where: str | None = None,
+        fix: str | None = None,
+        command: str | None = None,
+    ) -> None:
+        self.resource, self.operation, self.deadline = resource, operation, deadline
+        super().__init__(what, where=where, fix=fix, command=command)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        resource: str,
+        operation: str,
+        deadline: float,
+        outcome: Literal["unchanged", "repeatable", "unknown"],
+        last: BaseException | None = None,
+        fix: str = "check that the server is up and not overloaded; if it is merely slow, "
+        "raise SKAAL_CALL_DEADLINE (seconds)",
+    ) -> DeadlineExceededError:
+        """The error for ``operation`` on ``resource``.
+
+        ``outcome`` says what the caller may assume: ``unchanged`` (a read, or
+        a write known not to have started), ``repeatable`` (a write the client
+        retried safely, which may have been applied once) or ``unknown`` (a
+        write that may have been applied and was not re-sent).
+        """
+        seen = f"; last failure: {type(last).__name__}: {last}" if last is not None else ""
+        return cls(
+            f"{operation} on {resource} timed out after {deadline:g} s "
+            f"({_AFTER_DEADLINE[outcome]}){seen}",
+            resource=resource,
+            operation=operation,
+            deadline=deadline,
+            fix=fix,
+        )
+
+
+class OutcomeUnknownError(SkaalRuntimeError):
+    """A write that is unsafe to repeat failed after it reached the wire; it was not re-sent."""
+
+
+class InvalidSettingError(SkaalRuntimeError):
+    """A runtime setting (an environment variable) has a value that cannot be used."""

@@ -217,7 +217,7 @@ class Runtime:
             levels = [s.requirements.durability or "persistent" for s in members]
             env = self.settings.env
             if server is not None:
-                env = _server_env(env, server)
+                env = _server_env(env, server, self.plan)
             settings = BackendSettings(
                 app=self.settings.app,
                 data_dir=self.settings.data_dir,
@@ -233,9 +233,12 @@ class Runtime:
             self._providers[key] = provider
         provider_of = {s.name: key for key, (_, _, members) in groups.items() for s in members}
         missing: list[str] = []
+        readable = _readable_secrets(self.settings.env)
         for spec in specs:
             binding = bindings[spec.name]
             provider = self._providers[provider_of[spec.name]]
+            if spec.kind == "secret" and readable is not None and spec.name not in readable:
+                continue  # another function's secret: this process may not read it
             if spec.kind == "secret":
                 secret_store = provider.secrets()
                 value = await secret_store.get(spec.name)
@@ -321,6 +324,16 @@ class Runtime:
 
     def secret(self, name: str) -> str | None:
         """The value of a declared secret (``None`` if optional and unset)."""
+        declared = any(s.kind == "secret" and s.name == name for s in self.blueprint.resources)
+        if name not in self._secrets and declared:
+            raise NotBoundError(
+                f"secret {name!r} is not readable by this process: only the functions that "
+                "declare it may read it (SKAAL_READABLE_SECRETS)",
+                where=name,
+                fix=f"add it to the function's declaration: secrets=[Secret({name!r})], "
+                "then rebuild and redeploy",
+                command="skaal build",
+            )
         if name not in self._secrets:
             raise NotBoundError(
                 f"secret {name!r} is not declared by app {self.blueprint.app!r}",
@@ -429,13 +442,45 @@ def _provider_groups(
     return groups
 
 
-def _server_env(env: Mapping[str, str], server: ServerWiring) -> Mapping[str, str]:
-    """``env`` as ``server``'s provider reads it: its own variable in the plain one."""
-    from skaal.build.wiring import CONNECTION_ENV
+def _readable_secrets(env: Mapping[str, str]) -> frozenset[str] | None:
+    from skaal.build.wiring import readable_secrets
+
+    return readable_secrets(env)
+
+
+def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Mapping[str, str]:
+    """``env`` as ``server``'s provider reads it: its own variables in the plain ones.
+
+    The connection variable and its credentials ARN (``..._SECRET_ARN``), and
+    the pool size: this process's share of the server's connections in the
+    plan (:func:`skaal.build.wiring.pool_size`, ``SKAAL_PROCESSES`` processes),
+    unless the pool variable is already set.
+    """
+    from skaal.build.wiring import (
+        CONNECTION_ENV,
+        POOL_SIZE_ENV,
+        PROCESSES_ENV,
+        credentials_env,
+        pool_size,
+    )
 
     plain = CONNECTION_ENV[server.implementation]
+    pool = POOL_SIZE_ENV[server.implementation]
+    instance = next((i for i in plan.instances if i.id == server.id), None)
+    extra: dict[str, str] = {}
+    if instance is not None and instance.connections is not None and not env.get(pool):
+        processes = env.get(PROCESSES_ENV, "1")
+        share = pool_size(
+            instance.connections, int(processes) if processes.isdigit() else 1, default=0
+        )
+        extra[pool] = str(share)
     if server.primary:
-        return env
+        return {**env, **extra} if extra else env
+    # this server's credentials secret, never the first server's
+    env = {k: v for k, v in env.items() if k != credentials_env(plain)}
+    secret = env.get(credentials_env(server.env))
+    if secret:
+        extra[credentials_env(plain)] = secret
     value = env.get(server.env)
     if not value:
         raise NotBoundError(
@@ -446,7 +491,7 @@ def _server_env(env: Mapping[str, str], server: ServerWiring) -> Mapping[str, st
             "(deployments made by skaal build set it from the program's outputs)",
             command="skaal plan --explain " + server.resources[0],
         )
-    return {**env, plain: value}
+    return {**env, plain: value, **extra}
 
 
 def _store(provider: Provider, spec: ResourceSpec) -> Any:

@@ -8,11 +8,15 @@ Layout of the Starlette app::
     POST/GET /fn/<name>          one route per @app.function (skaal.serve.routes)
     *        <mount path>/...    each app.mount(path, asgi_app)
 
-Middleware, outermost first: :class:`RuntimeContext` makes the runtime
+Middleware, outermost first: :class:`~skaal.serve.hosts.HostGuard` (only
+when a :class:`~skaal.serve.hosts.HostPolicy` is given, as ``skaal run``
+does) refuses requests whose ``Host`` or ``Origin`` is not this server's;
+:class:`RuntimeContext` makes the runtime
 active (its ContextVar set) for every request, including requests to mounted
 apps, since uvicorn runs each request in a task that does not inherit the
 lifespan's context; :class:`~skaal.serve.errors.CatchAllMiddleware` turns any
-escaping exception into a JSON 500 with an error id.
+escaping exception into a JSON 500 with an error id.  Function calls read
+at most ``max_body`` bytes of JSON (:mod:`skaal.serve.body`).
 
 Lifespan: open the runtime (the caller's factory; normally
 :meth:`skaal.runtime.Runtime.open` on the plan), start the scheduler and one
@@ -41,10 +45,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from skaal._version import __version__
 from skaal.serve import bridge
+from skaal.serve.body import DEFAULT_MAX_BODY
 from skaal.serve.cron import schedule_for
 from skaal.serve.discover import Entrypoints, entrypoints
 from skaal.serve.docs_page import docs_html
 from skaal.serve.errors import CatchAllMiddleware, exception_handlers
+from skaal.serve.hosts import HostGuard, HostPolicy
 from skaal.serve.openapi import openapi_document
 from skaal.serve.routes import Endpoint, build_endpoint, function_routes
 from skaal.serve.scheduler import Clock, Job, Scheduler
@@ -85,9 +91,9 @@ class RuntimeContext:
             await self.app(scope, receive, send)
 
 
-def http_endpoints(found: Entrypoints) -> list[Endpoint]:
+def http_endpoints(found: Entrypoints, *, max_body: int = DEFAULT_MAX_BODY) -> list[Endpoint]:
     """One validated endpoint per HTTP function of the app."""
-    return [build_endpoint(f) for f in found.http]
+    return [build_endpoint(f, max_body=max_body) for f in found.http]
 
 
 def public_routes(found: Entrypoints, endpoints: list[Endpoint]) -> list[BaseRoute]:
@@ -129,11 +135,17 @@ def build_asgi(
     clock: Clock | None = None,
     drain_timeout: float = 10.0,
     state: ServeState | None = None,
+    hosts: HostPolicy | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
 ) -> Starlette:
-    """The Starlette app serving ``app`` with the runtime ``runtime()`` opens."""
+    """The Starlette app serving ``app`` with the runtime ``runtime()`` opens.
+
+    ``hosts`` turns on the ``Host``/``Origin`` checks of a local server;
+    ``max_body`` bounds a function call's body in bytes.
+    """
     found = entrypoints(app)
     shared = state or ServeState()
-    endpoints = http_endpoints(found)
+    endpoints = http_endpoints(found, max_body=max_body)
     routes = public_routes(found, endpoints)
 
     @contextlib.asynccontextmanager
@@ -148,12 +160,15 @@ def build_asgi(
                     await _stop(shared, drain_timeout)
                     shared.runtime = None
 
+    middleware = [
+        Middleware(RuntimeContext, state=shared),
+        Middleware(CatchAllMiddleware),
+    ]
+    if hosts is not None:
+        middleware.insert(0, Middleware(HostGuard, policy=hosts))
     starlette = Starlette(
         routes=routes,
-        middleware=[
-            Middleware(RuntimeContext, state=shared),
-            Middleware(CatchAllMiddleware),
-        ],
+        middleware=middleware,
         exception_handlers=dict(exception_handlers()),
         lifespan=lifespan,
     )

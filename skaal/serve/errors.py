@@ -9,8 +9,13 @@
 * Starlette ``HTTPException`` s (unknown route 404, wrong method 405, or one a
   function raises on purpose) become ``{"error": "<slug>", "detail": ...}``
   with their status.
-* Validation errors (422) are answered by the endpoint itself
-  (:mod:`skaal.serve.routes`).
+* A runtime error the caller caused -- a blob key or list prefix the store
+  rejects (:class:`~skaal.runtime.errors.BlobKeyError`), a cursor it never
+  returned -- answers 400 ``{"error": "bad_request", "detail": ...}``, and
+  a missing blob 404, with the error's own sentence (clipped) and no
+  traceback: see :data:`CLIENT_ERRORS`.
+* Refused requests (400, 413, 415, 422) are answered by the endpoint itself
+  (:mod:`skaal.serve.routes`, :mod:`skaal.serve.problems`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["CatchAllMiddleware", "exception_handlers", "new_error_id"]
+from skaal.errors import SkaalError
+from skaal.runtime.errors import BlobKeyError, BlobNotFoundError, InvalidCursorError
+from skaal.serve.problems import clip, problem_response
+
+__all__ = [
+    "CLIENT_ERRORS",
+    "CatchAllMiddleware",
+    "client_error",
+    "exception_handlers",
+    "new_error_id",
+]
+
+CLIENT_ERRORS: Mapping[type[Exception], int] = {
+    BlobKeyError: 400,
+    InvalidCursorError: 400,
+    BlobNotFoundError: 404,
+}
+"""Runtime errors that a request's input causes, and the status they answer."""
 
 log = logging.getLogger("skaal.serve")
 
@@ -63,9 +85,18 @@ class CatchAllMiddleware:
         try:
             await self.app(scope, receive, watch)
         except Exception as exc:
-            response = internal_error(Request(scope), exc)
+            response = client_error(exc) or internal_error(Request(scope), exc)
             if not started:
                 await response(scope, receive, send)
+
+
+def client_error(exc: Exception) -> Response | None:
+    """The 4xx answer for a runtime error the caller caused, else ``None``."""
+    status = next((s for cls, s in CLIENT_ERRORS.items() if isinstance(exc, cls)), None)
+    if status is None:
+        return None
+    what = exc.what if isinstance(exc, SkaalError) else str(exc)
+    return problem_response(status, _slug(status), clip(what, 300))
 
 
 def internal_error(request: Request, exc: Exception) -> Response:

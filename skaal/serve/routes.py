@@ -18,17 +18,24 @@ the OpenAPI document generated from the same objects.  ``async def``
 functions run on the event loop; plain functions run in a worker thread so
 they cannot block other requests.
 
-Outcomes: 200 with the JSON result; 422 ``{"error": "validation", "detail":
-[...]}`` for bad input; any exception from the function is left to the
-app's error handler (:mod:`skaal.serve.errors`), which answers a JSON 500
-with an error id and logs the traceback.  A function may raise Starlette's
-``HTTPException`` to answer another status on purpose.
+Outcomes: 200 with the JSON result; 415, 413 or 400 for a body that is not
+JSON, too large, not UTF-8 or holds a non-finite number
+(:mod:`skaal.serve.body`); 422 ``{"error": "validation", "detail": [...],
+"count": n}`` for JSON that does not match the parameters, listing at most
+a few errors with bounded excerpts of the input
+(:mod:`skaal.serve.problems`).  A result holding NaN or Infinity answers 500
+``non_finite_result`` naming the function (JSON cannot carry it).  Any
+exception from the function is left to the app's error handler
+(:mod:`skaal.serve.errors`), which answers a JSON 500 with an error id and
+logs the traceback, or a 4xx for the runtime errors a caller causes (a
+rejected blob key).  A function may raise Starlette's ``HTTPException`` to
+answer another status on purpose.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
+import logging
 import re
 import typing
 from collections.abc import Callable
@@ -36,16 +43,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
-from pydantic_core import PydanticSerializationError
+from pydantic_core import PydanticSerializationError, from_json
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from skaal.errors import SkaalRuntimeError
+from skaal.serve.body import (
+    DEFAULT_MAX_BODY,
+    check_finite,
+    has_non_finite,
+    read_json_body,
+)
 from skaal.serve.discover import Function
+from skaal.serve.problems import RequestRefusedError, problem_response, validation_problem
 
 __all__ = ["PREFIX", "Endpoint", "ResultTypeError", "build_endpoint", "function_routes"]
+
+log = logging.getLogger("skaal.serve")
 
 PREFIX = "/fn/"
 _JSON = "application/json"
@@ -71,17 +87,14 @@ class Endpoint:
     summary: str
     description: str
 
+    max_body: int = DEFAULT_MAX_BODY
+    """Bytes the JSON body may have (:mod:`skaal.serve.body`)."""
+
     async def handle(self, request: Request) -> Response:
-        body = await request.body() if request.method == "POST" else b""
         try:
-            args = self.params.model_validate_json(body) if body else self.params()
-        except ValidationError as exc:
-            detail = json.loads(exc.json(include_url=False))
-            return Response(
-                json.dumps({"error": "validation", "detail": detail}),
-                status_code=422,
-                media_type=_JSON,
-            )
+            args = await self._arguments(request)
+        except RequestRefusedError as refusal:
+            return refusal.response()
         values = args.__dict__
         kwargs = {param: values[field] for field, param in self.fields}
         if self.is_async:
@@ -95,10 +108,36 @@ class Endpoint:
                 f"function {self.name} returned {type(value).__name__}, which does not match "
                 f"its return annotation: {exc}"
             ) from exc
+        # NaN and ±inf serialise as null (or as NaN, which is not JSON): refuse both.
+        if (b"null" in content or b"NaN" in content or b"Infinity" in content) and (
+            has_non_finite(value) or not _is_json(content)
+        ):
+            return self._non_finite_result()
         return Response(content, media_type=_JSON)
 
+    async def _arguments(self, request: Request) -> BaseModel:
+        body = b""
+        if request.method == "POST":
+            body = await read_json_body(request, self.max_body)
+        try:
+            if not body:
+                return self.params()
+            check_finite(body)
+            return self.params.model_validate_json(body)
+        except ValidationError as exc:
+            raise validation_problem(exc) from None
 
-def build_endpoint(function: Function) -> Endpoint:
+    def _non_finite_result(self) -> Response:
+        log.error("function %s returned NaN or Infinity, which JSON cannot carry", self.name)
+        return problem_response(
+            500,
+            "non_finite_result",
+            f"function {self.name} returned NaN or Infinity, which JSON cannot carry",
+            function=self.name,
+        )
+
+
+def build_endpoint(function: Function, *, max_body: int = DEFAULT_MAX_BODY) -> Endpoint:
     """Build the endpoint for one function; fails early on unservable signatures."""
     fn = function.fn
     where = str(function.spec.location)
@@ -152,7 +191,16 @@ def build_endpoint(function: Function) -> Endpoint:
         is_async=inspect.iscoroutinefunction(fn),
         summary=summary.replace("\n", " ").strip() or function.name,
         description=description.strip(),
+        max_body=max_body,
     )
+
+
+def _is_json(content: bytes) -> bool:
+    try:
+        from_json(content, allow_inf_nan=False)
+    except ValueError:
+        return False
+    return True
 
 
 def function_routes(endpoints: typing.Sequence[Endpoint]) -> list[Route]:

@@ -1,14 +1,17 @@
 """Run the app under uvicorn: plan locally, open the runtime, serve.
 
-:func:`plan_local` plans the app against the bundled ``local`` catalog
-through :func:`skaal.pipeline.plan_blueprint`, reusing and rewriting the
-lock file.  A lock planned for another provider (``skaal plan --target
-aws``) is left untouched: the local plan is then made in memory.
+:func:`plan_local` (:mod:`skaal.serve.local_plan`) honours the lock: the
+plan it holds, or a re-plan against the catalog it was planned with, never
+a silent swap to another catalog.  A lock planned for another provider
+(``skaal plan --target aws``) is left untouched: the local plan is then made
+in memory.
 
 :func:`serve` binds the listening socket itself (so "port already in use" is
 a :class:`~skaal.errors.UsageError`, not a traceback), opens the runtime
 *before* uvicorn starts (so a missing secret or a stale plan is reported as
-a clean error), then hands the socket and the app to uvicorn.
+a clean error), then hands the socket and the app to uvicorn.  The app
+checks ``Host`` and ``Origin`` against the bound address
+(:mod:`skaal.serve.hosts`) and bounds function bodies to ``max_body``.
 
 With ``--reload`` uvicorn's supervisor watches the project with watchfiles
 and restarts a child process on every change; the child imports
@@ -30,7 +33,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skaal.errors import PlanError, UsageError
+from skaal.errors import UsageError
+from skaal.serve.body import DEFAULT_MAX_BODY
+from skaal.serve.hosts import HostPolicy
+from skaal.serve.local_plan import plan_local
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -58,29 +64,18 @@ class RunSettings:
     lock: str = "skaal.lock"
     retry_delay: float | None = None
     """Base of the queues' retry back-off in seconds (``SKAAL_QUEUE_RETRY_DELAY``)."""
+    max_body: int = DEFAULT_MAX_BODY
+    """Bytes a function call's JSON body may have (``--max-body``)."""
+    allowed_hosts: tuple[str, ...] = ()
+    """``Host`` names accepted besides loopback and the bound address (``--allow-host``)."""
+    allowed_origins: tuple[str, ...] = ()
+    """Cross-site ``Origin`` values accepted (``--allow-origin``)."""
 
-
-def plan_local(app: App, *, cwd: Path, lock: str = "skaal.lock") -> tuple[Plan, tuple[str, ...]]:
-    """The app's plan on the local catalog, and notes for the user."""
-    from skaal.catalog import catalog_for_target
-    from skaal.pipeline import DryRunLockStore, FileLockStore, LockStore, plan_blueprint
-
-    store: LockStore = FileLockStore(cwd / lock)
-    notes: list[str] = []
-    try:
-        stored = store.read()
-    except PlanError:
-        stored = None
-        store = DryRunLockStore(store)
-        notes.append(f"{lock} cannot be read; planning in memory and leaving it as it is")
-    if stored is not None and stored.provider != "local":
-        store = DryRunLockStore(store)
-        notes.append(
-            f"{lock} holds a plan for {stored.provider!r}; planning for local in memory "
-            "and leaving the lock as it is"
+    def host_policy(self) -> HostPolicy:
+        """The ``Host``/``Origin`` checks for this server (:mod:`skaal.serve.hosts`)."""
+        return HostPolicy.for_address(
+            self.host, allowed_hosts=self.allowed_hosts, allowed_origins=self.allowed_origins
         )
-    outcome = plan_blueprint(app.blueprint(), catalog_for_target("local"), lock=store)
-    return outcome.plan, (*outcome.notes, *notes)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -142,7 +137,9 @@ def serve(settings: RunSettings) -> None:
             async def already_open() -> AsyncIterator[Runtime]:
                 yield runtime
 
-            asgi = build_asgi(app, already_open)
+            asgi = build_asgi(
+                app, already_open, hosts=settings.host_policy(), max_body=settings.max_body
+            )
             config = uvicorn.Config(asgi, lifespan="on", log_level="info")
             print_banner(settings)
             await uvicorn.Server(config).serve(sockets=[sock])
@@ -179,7 +176,10 @@ def reload_factory() -> Starlette:
     from skaal.serve.app import build_asgi
     from skaal.serve.bridge import open_runtime
 
-    settings = RunSettings(**json.loads(os.environ[_SETTINGS_ENV]))
+    raw = json.loads(os.environ[_SETTINGS_ENV])
+    for name in ("allowed_hosts", "allowed_origins"):  # JSON turned the tuples into lists
+        raw[name] = tuple(raw.get(name, ()))
+    settings = RunSettings(**raw)
     app, plan, data_dir = _load(settings)
     cwd = Path(settings.cwd)
     return build_asgi(
@@ -187,6 +187,8 @@ def reload_factory() -> Starlette:
         lambda: open_runtime(
             app, plan, data_dir=data_dir, project_dir=cwd, retry_delay=settings.retry_delay
         ),
+        hosts=settings.host_policy(),
+        max_body=settings.max_body,
     )
 
 

@@ -9,7 +9,9 @@ Stages: :func:`~skaal.solver.feasibility.build_problem` filters every
 backend for every resource in plain Python; any resource left without an
 option is reported (all of them at once) by
 :func:`~skaal.solver.diagnosis.diagnose_resources`; :mod:`.optimise` picks
-the cheapest assignment (z3 only for coupled parts, imported lazily);
+the cheapest assignment and the server instances (HiGHS for the pooled
+relaxation of coupled parts, z3 for packing that first fit cannot do; each
+imported only when a part needs it);
 :mod:`.stability` keeps the previous lock's choices; :mod:`.assemble` writes
 the Plan with a reason per binding.
 """
@@ -24,11 +26,11 @@ from skaal.blueprint.model import Blueprint
 from skaal.catalog.model import Catalog
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.plan.model import Plan
+from skaal.plan.network import vpc_fee
 from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver import conflicts
-from skaal.solver.assemble import assemble, total_cost
+from skaal.solver.assemble import assemble, total_cost, uses_vpc, without_vpc
 from skaal.solver.collector import collector_paused
-from skaal.solver.deadline import Deadline
 from skaal.solver.diagnosis import (
     CandidateReport,
     Diagnosis,
@@ -48,7 +50,6 @@ from skaal.solver.stability import kept_backends, restrict
 
 __all__ = [
     "CandidateReport",
-    "Deadline",
     "Diagnosis",
     "Fix",
     "GlobalConflict",
@@ -72,8 +73,6 @@ def solve(
     pins: Mapping[str, str] = _NO_PINS,
     reoptimize: bool = False,
     registry: Registry = DEFAULT_REGISTRY,
-    time_limit_s: float = 10.0,
-    deadline: Deadline | None = None,
 ) -> Plan:
     """The cheapest plan for ``blueprint`` on ``catalog``.
 
@@ -82,19 +81,16 @@ def solve(
     override ``backend=`` declarations.  Raises ``UnsatisfiableError`` listing
     every unplaceable resource or global conflict, ``PlanError`` for bad pins.
 
-    ``time_limit_s`` bounds the whole call, filter included (``deadline``, if
-    given, replaces it).  When it runs out before optimality is proven the
-    best plan found is returned with status ``best_found``; only when no plan
-    at all is known does a ``PlanError`` say so.
+    No result depends on the clock: the solvers' limits count work, not
+    seconds.  A plan the planner cannot prove cheapest (adversarial bin
+    packing) has status ``best_found`` and a proven ``lower_bound``.
     """
-    deadline = deadline or Deadline.after(time_limit_s)
     with collector_paused():  # see skaal.solver.collector for why and what it restores
         problem = build_problem(blueprint, catalog, registry=registry, pins=pins)
         return solve_problem(
             problem,
             previous=None if reoptimize else previous,
             pins=pins,
-            deadline=deadline,
         )
 
 
@@ -103,16 +99,13 @@ def solve_problem(
     *,
     previous: Plan | None = None,
     pins: Mapping[str, str] = _NO_PINS,
-    time_limit_s: float = 10.0,
-    deadline: Deadline | None = None,
 ) -> Plan:
     """:func:`solve` from an already built :class:`Problem` (pure data, for tests and tools)."""
-    deadline = deadline or Deadline.after(time_limit_s)
     problem = replace(problem, resources=tuple(sorted(problem.resources, key=_name)))
     diagnosis = diagnose_resources(problem)
     if diagnosis is not None:
         raise unsatisfiable(diagnosis)
-    fresh = _optimise(problem, deadline=deadline)
+    fresh = _cheapest(problem)
     fresh_total = total_cost(problem, fresh)
     budget = problem.budget_usd_month
     if budget is not None and fresh_total > budget + 1e-9:
@@ -120,12 +113,15 @@ def solve_problem(
             r.spec.name: next(o.cost for o in r.options if o.backend == fresh.backends[r.spec.name])
             for r in problem.resources
         }
-        fees = {s.backend.name: s.fixed_monthly for s in problem.shared}
-        costs |= {f"{i} (instance fee)": fees[i.split("#")[0]] for i in fresh.instances}
+        costs |= {
+            f"{i} {shape.label} (instance fee)": shape.fee for i, shape in fresh.shapes.items()
+        }
+        if uses_vpc(problem, fresh):
+            costs["the VPC's NAT gateway"] = vpc_fee(problem.catalog.provider)
         raise conflicts.budget(problem, fresh_total, costs)
     kept = kept_backends(problem, previous, pins)
     if kept:
-        held = _keep(problem, kept, deadline)
+        held = _keep(problem, kept)
         if held is not None:
             held_total = total_cost(problem, held)
             if budget is None or held_total <= budget + 1e-9:
@@ -143,17 +139,37 @@ def solve_problem(
     return assemble(problem, fresh, pins=pins)
 
 
+def _cheapest(problem: Problem) -> Assignment:
+    """The optimum including the network fee paid once by any plan that needs the VPC.
+
+    The fee couples every resource through one yes/no decision, so it is
+    decided exactly by two optimisations: the unrestricted optimum (plus the
+    fee if it uses a VPC backend), and the optimum without VPC backends.
+    """
+    best = _optimise(problem)
+    if not uses_vpc(problem, best):
+        return best
+    outside = without_vpc(problem)
+    if outside is None:
+        return best
+    try:
+        other = _optimise(outside)
+    except (UnsatisfiableError, PlanError):
+        return best
+    return other if total_cost(problem, other) < total_cost(problem, best) else best
+
+
 def _name(res: ResourceOptions) -> str:
     return res.spec.name
 
 
-def _keep(problem: Problem, kept: Mapping[str, str], deadline: Deadline) -> Assignment | None:
+def _keep(problem: Problem, kept: Mapping[str, str]) -> Assignment | None:
     """The optimum with kept resources fixed, or None if the kept set breaks a constraint.
 
-    A timeout with no plan for the kept set (a ``PlanError``) keeps nothing:
+    A work limit with no plan for the kept set (a ``PlanError``) keeps nothing:
     the fresh plan is already known.
     """
     try:
-        return _optimise(restrict(problem, kept), deadline=deadline)
+        return _optimise(restrict(problem, kept))
     except (UnsatisfiableError, PlanError):
         return None

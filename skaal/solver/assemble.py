@@ -24,15 +24,18 @@ Python.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from skaal.plan.model import Binding, BindingStatus, Plan, SharedInstance, UsedPrice
-from skaal.solver.cost import Pricing, money, monthly_quantities
+from skaal.plan.model import Binding, BindingStatus, CostLine, Plan, SharedInstance, UsedPrice
+from skaal.plan.network import nat_lines, vpc_fee
+from skaal.solver.cost import Pricing, money, monthly_quantities, provisioned
 from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions
+from skaal.solver.servers import Shape
 
-__all__ = ["assemble", "pin_source", "total_cost"]
+__all__ = ["assemble", "pin_source", "total_cost", "uses_vpc", "without_vpc"]
 
 _PEERS_SHOWN = 3
 
@@ -53,13 +56,43 @@ def pin_source(res: ResourceOptions, pins: Mapping[str, str]) -> str | None:
 
 
 def total_cost(problem: Problem, assignment: Assignment) -> float:
-    """Monthly total of an assignment: own costs plus shared instances' fees."""
-    fees = {s.backend.name: s.fixed_monthly for s in problem.shared}
+    """Monthly total of an assignment: own costs, its instances' fees and its network."""
     own = 0.0
     for res in problem.resources:
         backend = assignment.backends[res.spec.name]
         own += next(o.cost for o in res.options if o.backend == backend)
-    return money(own + sum(fees[i.split("#")[0]] for i in assignment.instances))
+    network = vpc_fee(problem.catalog.provider) if uses_vpc(problem, assignment) else 0.0
+    return money(own + sum(shape.fee for shape in assignment.shapes.values()) + network)
+
+
+def _vpc_backends(problem: Problem) -> frozenset[str]:
+    """Backends whose catalog entry ``requires = ["vpc"]`` on aws: using one puts the
+    functions in a VPC with a NAT gateway (:mod:`skaal.plan.network`)."""
+    if problem.catalog.provider != "aws":
+        return frozenset()
+    return frozenset(b.name for b in problem.catalog.backends if "vpc" in b.requires)
+
+
+def uses_vpc(problem: Problem, assignment: Assignment) -> bool:
+    """Whether the assignment needs the VPC, and so pays its network fee."""
+    vpc = _vpc_backends(problem)
+    return bool(vpc) and any(b in vpc for b in assignment.backends.values())
+
+
+def without_vpc(problem: Problem) -> Problem | None:
+    """``problem`` without its VPC backends; ``None`` if a resource would have no option."""
+    vpc = _vpc_backends(problem)
+    resources = []
+    for res in problem.resources:
+        options = tuple(o for o in res.options if o.backend not in vpc)
+        if not options:
+            return None
+        resources.append(replace(res, options=options) if len(options) < len(res.options) else res)
+    return replace(
+        problem,
+        resources=tuple(resources),
+        shared=tuple(s for s in problem.shared if s.backend.name not in vpc),
+    )
 
 
 def assemble(
@@ -77,16 +110,23 @@ def assemble(
     """
     kept = kept or {}
     catalog = problem.catalog
-    fees = {s.backend.name: s.fixed_monthly for s in problem.shared}
     instance_of = {m: i for i, members in assignment.instances.items() for m in members}
     context = _Context(
         problem=problem,
-        fees=fees,
+        fees={i: shape.fee for i, shape in assignment.shapes.items()},
+        cheapest={s.backend.name: s.server.shapes[0] for s in problem.shared},
+        network={
+            b: 0.0 if uses_vpc(problem, assignment) else vpc_fee(problem.catalog.provider)
+            for b in _vpc_backends(problem)
+        },
         instances=assignment.instances,
-        shared=frozenset(fees),
+        shared=frozenset(s.backend.name for s in problem.shared),
         collocated=frozenset(name for pair in problem.collocations for name in pair),
     )
-    pricing: dict[str, Pricing] = {}
+    pricing: dict[tuple[str, str | None], Pricing] = {}
+    # Lines per (backend, mode, workload): apps repeat workloads, and CostLine
+    # records are immutable, so equal workloads share them.
+    itemised: dict[tuple[object, ...], tuple[CostLine, ...]] = {}
     bindings: list[Binding] = []
     for res in problem.resources:
         name = res.spec.name
@@ -104,10 +144,22 @@ def assemble(
             reason = f"kept from skaal.lock ({_usd(option.cost)}/month{moved})"
         else:
             reason = _reason(context, res, option=option, instance=instance)
-        prices = pricing.get(backend.name)
-        if prices is None:
-            prices = pricing[backend.name] = Pricing.of(backend)
-        lines = prices.cost_of(monthly_quantities(res.workload))[1]
+        load = res.workload
+        key = (
+            backend.name,
+            option.mode,
+            load.size_gb,
+            load.reads_per_s,
+            load.writes_per_s,
+            load.memory_gb,
+            load.duration_s,
+        )
+        lines = itemised.get(key)
+        if lines is None:
+            prices = pricing.get(key[:2])
+            if prices is None:
+                prices = pricing[key[:2]] = Pricing.of(backend, option.mode)
+            lines = itemised[key] = prices.cost_of(monthly_quantities(load))[1]
         bindings.append(
             Binding(
                 resource=name,
@@ -116,23 +168,26 @@ def assemble(
                 implementation=backend.implementation,
                 region=option.region or catalog.region,
                 instance=instance,
+                mode=option.mode,
+                provisioned=provisioned(backend, option.mode, res.workload),
                 monthly_cost=money(option.cost),
                 cost=lines,
                 status=status,
                 reason=reason,
             )
         )
+    sizes = {r.spec.name: r.workload.size_gb for r in problem.resources}
     instances = tuple(
-        SharedInstance(
-            id=ident,
-            backend=ident.split("#")[0],
-            fixed_monthly=fees[ident.split("#")[0]],
-            resources=members,
-        )
+        _instance(problem, ident, members, assignment, sizes)
         for ident, members in sorted(assignment.instances.items(), key=lambda i: _key(i[0]))
     )
     used = sorted({b.backend for b in bindings})
-    total = money(sum(b.monthly_cost for b in bindings) + sum(i.fixed_monthly for i in instances))
+    network = nat_lines() if uses_vpc(problem, assignment) else ()
+    total = money(
+        sum(b.monthly_cost for b in bindings)
+        + sum(i.fixed_monthly for i in instances)
+        + sum(line.monthly for line in network)
+    )
     return Plan(
         app=problem.blueprint.app,
         catalog=catalog.name,
@@ -142,10 +197,60 @@ def assemble(
         catalog_hash=catalog.content_hash(),
         bindings=tuple(bindings),
         instances=instances,
+        network=network,
         prices=tuple(UsedPrice(backend=b, price=catalog.backend(b).price) for b in used),
         total_monthly_cost=total,
         status="optimal" if assignment.proven else "best_found",
+        lower_bound=None if assignment.lower_bound is None else money(assignment.lower_bound),
         reoptimize_savings=money(max(0.0, reoptimize_savings)),
+    )
+
+
+def _instance(
+    problem: Problem,
+    ident: str,
+    members: tuple[str, ...],
+    assignment: Assignment,
+    sizes: Mapping[str, float],
+) -> SharedInstance:
+    """One server instance: its shape, volume and itemised fee."""
+    shape = assignment.shapes[ident]
+    backend = problem.catalog.backend(shape.backend)
+    server = backend.server
+    assert server is not None
+    item = shape.instance_class
+    nodes = 1 + shape.replicas
+    lines = [
+        CostLine(
+            component=f"instance {item.name}",
+            quantity=float(nodes),
+            monthly=money(item.price.amount * nodes),
+        )
+    ]
+    disk: int | None = None
+    per_gb = backend.price.per_gb_month
+    if server.min_disk_gb > 0:
+        data = sum(sizes[m] for m in members)
+        disk = max(1, math.ceil(server.min_disk_gb + data - 1e-9))
+        if per_gb is not None:
+            lines.append(
+                CostLine(
+                    component="volume floor per_gb_month",
+                    quantity=server.min_disk_gb,
+                    monthly=money(per_gb.amount * server.min_disk_gb),
+                )
+            )
+    return SharedInstance(
+        id=ident,
+        backend=shape.backend,
+        instance_class=item.name,
+        replicas=shape.replicas,
+        disk_gb=disk,
+        connections=item.connections,
+        parameters=dict(item.parameters),
+        fixed_monthly=shape.fee,
+        cost=tuple(lines),
+        resources=members,
     )
 
 
@@ -160,6 +265,11 @@ class _Context:
 
     problem: Problem
     fees: Mapping[str, float]
+    """Instance id → its fee."""
+    cheapest: Mapping[str, Shape]
+    """Server backend → its cheapest shape (for "would cost" notes)."""
+    network: Mapping[str, float]
+    """VPC backend → the network fee choosing it would add (0 when the plan pays it)."""
     instances: Mapping[str, tuple[str, ...]]
     shared: frozenset[str]
     collocated: frozenset[str]
@@ -175,14 +285,18 @@ def _reason(
         members = context.instances[instance]
         # Only the first few peers are named: look at one more than shown, not at all.
         peers = [m for m in members[: _PEERS_SHOWN + 1] if m != name][:_PEERS_SHOWN]
-        count = len(members) - 1 if name in members else len(members)
-        fee = _usd(context.fees[option.backend])
+        count = len(members) - 1  # the instance holds this resource
+        fee = context.fees[instance]
+        share = _usd(fee / len(members))
         if not count:
-            head = f"on {instance} alone (fixed {fee}/month; own cost {cost}/month)"
+            head = f"on {instance} alone ({cost}/month + instance {_usd(fee)}/month)"
         else:
             shown = ", ".join(peers)
             more = f" and {count - _PEERS_SHOWN} more" if count > _PEERS_SHOWN else ""
-            head = f"shares {instance} with {shown}{more} (fixed {fee} paid once; own {cost}/month)"
+            head = (
+                f"shares {instance} with {shown}{more} ({cost}/month + {share} share "
+                f"of its {_usd(fee)}/month fee)"
+            )
         return head + _cheaper_note(context, res, option)
     if len(res.options) == 1:
         return f"only feasible backend ({cost}/month)"
@@ -207,10 +321,19 @@ def _cheaper_note(context: _Context, res: ResourceOptions, option: Option) -> st
         causes.append(f"max_backends={limit}")
     if cheapest.backend in context.shared:
         opened = any(i.partition("#")[0] == cheapest.backend for i in context.instances)
-        with_fee = cheapest.cost + context.fees[cheapest.backend]
+        with_fee = (
+            cheapest.cost
+            + context.cheapest[cheapest.backend].fee
+            + context.network.get(cheapest.backend, 0.0)
+        )
         if not opened and with_fee >= option.cost:
             # not ruled out: dearer once its instance's fixed fee is paid
-            return f"; {cheapest.backend} would cost {_usd(with_fee)} with its instance fee"
+            extra = (
+                "its instance and network fees"
+                if cheapest.backend in context.network
+                else ("its instance fee")
+            )
+            return f"; {cheapest.backend} would cost {_usd(with_fee)} with {extra}"
         causes.append("shared capacity")
     why = " and ".join(causes) or "the other constraints"
     return f"; {cheapest.backend} ({_usd(cheapest.cost)}) ruled out by {why}"

@@ -19,6 +19,7 @@ from skaal.blueprint.model import Kind, Requirements, ScheduleSpec
 from skaal.catalog.model import Backend, Capacity, Limits
 from skaal.declare.grammar import DURABILITY_LEVELS, REGION_FAMILIES, Bound, region_matches
 from skaal.solver.problem import Rejection, Workload
+from skaal.solver.servers import largest
 
 __all__ = [
     "Facts",
@@ -38,8 +39,6 @@ _DURABLE_BY_DEFAULT = _DATA_KINDS | frozenset({"queue"})
 #: Reads caused by one message (see :mod:`skaal.solver.cost`).
 _READS_PER_MESSAGE = {"queue": 2.0, "topic": 1.0}
 
-_NO_CAPACITY = Capacity()
-
 #: ``reject(constraint, asked, offered, relaxation)`` records one failed check.
 _Reject = Callable[[str, str, str, str | None], None]
 
@@ -57,6 +56,8 @@ class Facts:
     """The backend's regions, or the catalog's default region when it lists none."""
     tightest: tuple[float, float, float, float, float]
     """Largest size, reads, writes, memory and timeout one resource may have (inf: no limit)."""
+    capacity: Capacity
+    """For a server backend, the most one instance of its largest shapes holds."""
 
     @classmethod
     def of(cls, backend: Backend, rank: int, default_region: str) -> Facts:
@@ -69,6 +70,7 @@ class Facts:
             capabilities=frozenset(backend.capabilities),
             regions=backend.regions or (default_region,),
             tightest=_tightest(backend),
+            capacity=largest(backend),
         )
 
 
@@ -90,7 +92,7 @@ class Need:
 
 def _tightest(backend: Backend) -> tuple[float, float, float, float, float]:
     limits = backend.limits
-    cap = backend.shared or _NO_CAPACITY
+    cap = largest(backend)
 
     def least(*bounds: float | None) -> float:
         return min([math.inf, *(b for b in bounds if b is not None)])
@@ -269,7 +271,7 @@ def quantity_rejections(
     out: list[Rejection] = []
     name = facts.backend.name
     limits: Limits = facts.backend.limits
-    cap: Capacity = facts.backend.shared or _NO_CAPACITY
+    cap: Capacity = facts.capacity
     read_word = (
         "invocations" if kind == "function" else "messages" if kind in _MESSAGING else "reads"
     )
@@ -294,7 +296,10 @@ def quantity_rejections(
             shown += f" ({fmt_num(asked)} reads/s)"
         # One relaxation for both bounds: the tightest, so it removes every rejection.
         relaxation = f'{keyword}="{fmt_num(min(bounds) / scale, down=True)}{unit}"'
-        for bound, where in ((limit, "per resource"), (capacity, "per shared instance")):
+        for bound, where in (
+            (limit, "per resource"),
+            (capacity, "per instance of its largest class"),
+        ):
             if bound is not None and asked > bound:
                 offered = f"≤ {fmt_num(bound / scale)}{spaced} {where}"
                 out.append(Rejection(name, keyword, shown, offered, relaxation))

@@ -5,10 +5,11 @@ is found:
 
 * co-location — a ``collocate_with`` chain whose resources share no backend
   (found by :mod:`.decompose` without a solver);
-* shared capacity and ``max_backends`` — z3 tracks each such constraint by a
-  label (``capacity:<backend>:<dimension>``, ``max_backends``, and one
-  ``place:<group>`` per group of resources); the unsat core names the labels
-  that conflict, which map back to declarations and their file:line;
+* server capacity — the resources only servers can hold exceed what the
+  servers' quotas of their largest instances hold (:mod:`.capacity` counts
+  it, with the numbers for the message), or cannot be packed at all;
+* ``max_backends`` — the pooled model (:mod:`.pooled`) has no solution; it
+  is re-solved with growing limits to find how many backends are needed;
 * budget — the optimum costs more than the budget (the budget never changes
   which plan is cheapest, so no solver call is needed to prove it).
 
@@ -21,12 +22,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from skaal.blueprint.model import SourceLocation
-from skaal.errors import PlanError, UnsatisfiableError
-from skaal.solver.decompose import Group, Unit
+from skaal.errors import UnsatisfiableError
+from skaal.solver.capacity import DIMENSION_WORDS, Overflow
+from skaal.solver.checks import fmt_num
+from skaal.solver.decompose import Unit
 from skaal.solver.diagnosis import Diagnosis, GlobalConflict, unsatisfiable
 from skaal.solver.problem import Problem
 
-__all__ = ["budget", "collocation", "from_core", "max_backends", "packing", "time_limit"]
+__all__ = ["budget", "capacity", "collocation", "max_backends", "packing"]
 
 _SHOWN = 5
 
@@ -70,82 +73,14 @@ def collocation(problem: Problem, chains: Sequence[tuple[str, ...]]) -> Unsatisf
     return _raise(problem, *found)
 
 
-def from_core(
-    problem: Problem,
-    core: Sequence[str],
-    grouped: Sequence[Group],
-    shared: Mapping[str, object],
-) -> UnsatisfiableError:
-    """Turn z3's unsat core labels into conflicts naming declarations."""
-    members = [
-        m
-        for label in core
-        if label.startswith("place:")
-        for unit in grouped[int(label.split(":", 1)[1])].units
-        for m in unit.members
-    ]
-    found: list[GlobalConflict] = []
-    capacity = sorted({label.split(":")[1] for label in core if label.startswith("capacity:")})
-    for backend in capacity:
-        dims = [label.split(":")[2] for label in core if label.startswith(f"capacity:{backend}:")]
-        cap = problem.catalog.backend(backend).shared
-        count = cap.max_instances if cap is not None else 1
-        found.append(
-            GlobalConflict(
-                constraint="shared capacity",
-                declarations=_declarations(problem, members),
-                detail=(
-                    f"these resources need {backend} but do not fit in {count} "
-                    f"instance(s) ({', '.join(dims)})"
-                ),
-                relaxation=(
-                    f"lower the {', '.join(dims)} of some of these resources, or allow "
-                    f"them a dedicated backend (relax their constraints)"
-                ),
-            )
-        )
-    if "max_backends" in core:
-        needed = _fewest_backends(grouped, shared)
-        found.append(
-            GlobalConflict(
-                constraint="max_backends",
-                declarations=_app(problem) + _declarations(problem, members[:_SHOWN]),
-                detail=(
-                    f"max_backends={problem.max_backends} but the resources need "
-                    f"{'more' if needed is None else needed} distinct backends"
-                ),
-                relaxation=None if needed is None else f"max_backends={needed}",
-            )
-        )
-    if not found:
-        found.append(
-            GlobalConflict(
-                constraint="placement",
-                declarations=_declarations(problem, members),
-                detail="the coupling constraints cannot all hold",
-            )
-        )
-    return _raise(problem, *found)
-
-
-def _fewest_backends(grouped: Sequence[Group], shared: Mapping[str, object]) -> int | None:
-    from skaal.solver.encode import SharedSpec, solve_component
-
-    specs = {k: v for k, v in shared.items() if isinstance(v, SharedSpec)}
-    answer = solve_component(
-        grouped, specs, max_backends=None, timeout_ms=5000, minimise_backends=True
-    )
-    if answer.counts is None:
-        return None
-    return len({b for row in answer.counts for b, _ in row})
-
-
-def max_backends(problem: Problem, needed: int, forcing: Sequence[str]) -> UnsatisfiableError:
+def max_backends(problem: Problem, needed: int | None, part: Sequence[Unit]) -> UnsatisfiableError:
     """No set of ``max_backends`` backends gives every resource an option.
 
-    ``forcing`` lists resources with the fewest options first: those whose
-    options pin down distinct backends.
+    ``needed`` is the fewest distinct backends a plan needs (``None``: even
+    all of them do not suffice); the resources with the fewest options are
+    named first: they pin down distinct backends.
     """
+    forcing = [m for u in sorted(part, key=lambda u: (len(u.options), u.name)) for m in u.members]
     return _raise(
         problem,
         GlobalConflict(
@@ -153,11 +88,69 @@ def max_backends(problem: Problem, needed: int, forcing: Sequence[str]) -> Unsat
             declarations=_app(problem) + _declarations(problem, forcing[:_SHOWN]),
             detail=(
                 f"max_backends={problem.max_backends} but the resources need "
-                f"{needed} distinct backends"
+                f"{'more' if needed is None else needed} distinct backends"
             ),
-            relaxation=f"max_backends={needed}",
+            relaxation=None if needed is None else f"max_backends={needed}",
         ),
     )
+
+
+def capacity(problem: Problem, short: Overflow) -> UnsatisfiableError:
+    """Units that only servers can hold exceed what the servers' quotas hold (with numbers)."""
+    noun, unit = DIMENSION_WORDS[short.dimension]
+    count = len(short.members)
+    servers = " or ".join(short.servers)
+
+    def amount(value: float) -> str:
+        spaced = f" {unit}" if unit == "GB" else unit
+        return f"{fmt_num(value)}{spaced}"
+
+    if short.dimension == len(DIMENSION_WORDS) - 1:
+        need = f"{count:,} resources can only be placed on {servers}"
+        most = " + ".join(f"{q} x {fmt_num(c)} on {s}" for s, q, c in short.terms)
+        detail = (
+            f"{need}, and the largest plan the catalog allows holds "
+            f"{fmt_num(short.most)} resources ({most})"
+        )
+    else:
+        most = " + ".join(f"{q} x {amount(c)} on {s}" for s, q, c in short.terms)
+        detail = (
+            f"{count:,} resources can only be placed on {servers}; together they need "
+            f"{amount(short.demand)} of {noun}, and the largest plan the catalog allows holds "
+            f"{amount(short.most)} ({most} instances of the largest class)"
+        )
+    quotas = ", ".join(f"[backends.{s}.server] quota" for s in short.servers)
+    relax = _dedicated_relaxation(problem, short.members)
+    fix = f"add a larger class to {servers}, raise {quotas} (a quota request)"
+    fix += f", or relax {relax}" if relax else ", or relax the constraints that need these servers"
+    return _raise(
+        problem,
+        GlobalConflict(
+            constraint="server capacity",
+            declarations=_declarations(problem, short.members[:_SHOWN]),
+            detail=detail,
+            relaxation=fix,
+        ),
+    )
+
+
+def _dedicated_relaxation(problem: Problem, members: Sequence[str]) -> str | None:
+    """The change that lets the first member use a backend that is not a server, if one."""
+    servers = {s.backend.name for s in problem.shared}
+    first = next((r for r in problem.resources if r.spec.name in members), None)
+    if first is None:
+        return None
+    best: tuple[int, str] | None = None
+    for backend, rejections in first.rejections:
+        if backend in servers or any(r.constraint == "kind" for r in rejections):
+            continue
+        if not rejections or any(r.relaxation is None for r in rejections):
+            continue
+        text = " and ".join(sorted({r.relaxation or "" for r in rejections}))
+        candidate = (len(rejections), f"{text} on {first.spec.name} (to use {backend})")
+        if best is None or candidate[0] < best[0]:
+            best = candidate
+    return None if best is None else best[1]
 
 
 def budget(problem: Problem, total: float, costs: Mapping[str, float]) -> UnsatisfiableError:
@@ -184,24 +177,15 @@ def budget(problem: Problem, total: float, costs: Mapping[str, float]) -> Unsati
 
 
 def packing(problem: Problem, backend: str, names: Sequence[str]) -> UnsatisfiableError:
-    """Resources placed on a shared backend that could not be packed into its instances."""
+    """Resources placed on a server backend that could not be packed into its instances."""
     return _raise(
         problem,
         GlobalConflict(
-            constraint="shared capacity",
-            declarations=_declarations(problem, names),
-            detail=f"these resources could not be packed into the instances of {backend}",
+            constraint="server capacity",
+            declarations=_declarations(problem, names[:_SHOWN]),
+            detail=(
+                f"{len(names):,} resources could not be packed into the instances {backend} may run"
+            ),
             relaxation="lower their sizes or rates, or allow them a dedicated backend",
         ),
-    )
-
-
-def time_limit(problem: Problem, part: Sequence[Unit]) -> PlanError:
-    """The solver ran out of time before finding any plan."""
-    names = sorted(m for unit in part for m in unit.members)
-    shown = ", ".join(names[:_SHOWN]) + (", ..." if len(names) > _SHOWN else "")
-    return PlanError(
-        f"the solver's time limit ran out before it found any plan for {shown}",
-        where=problem.blueprint.app,
-        fix="raise the time limit, or simplify the shared-capacity constraints",
     )

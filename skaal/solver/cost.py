@@ -30,14 +30,22 @@ Pricing (the model documented in :mod:`skaal.catalog.model`), with a month of
 =====================  ==========================================================
 component              quantity
 =====================  ==========================================================
-fixed_monthly          1 (dedicated backends only; a shared backend's fee is paid
-                       once per instance by the optimiser)
+fixed_monthly          1 (dedicated backends only; a server's instances are paid
+                       per instance by the optimiser: :mod:`.servers`)
 per_gb_month           size_gb
 per_million_reads      reads_per_s * 2,628,000 / 1e6
 per_million_writes     writes_per_s * 2,628,000 / 1e6
 per_million_requests   (reads_per_s + writes_per_s) * 2,628,000 / 1e6
 per_gb_second          memory_gb * reads_per_s * duration_s * 2,628,000
+per_read_per_s_month   ceil(reads_per_s / target_utilisation), at least 1
+per_write_per_s_month  ceil(writes_per_s / target_utilisation), at least 1
 =====================  ==========================================================
+
+A backend with capacity modes (DynamoDB on-demand and provisioned) is priced
+in each mode, and a resource takes its cheapest (:func:`mode_prices`);
+provisioned capacity is the declared rate divided by the mode's
+``target_utilisation`` (the headroom auto scaling keeps), rounded up to
+whole units.
 
 Components with a zero quantity produce no line.  Every figure is rounded to
 :data:`PRECISION` (a millionth of a dollar) so plans are bit-for-bit
@@ -51,11 +59,12 @@ both do the same arithmetic in the same order, so they agree to the last bit.
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 from skaal.blueprint.model import Kind, ResourceSpec
-from skaal.catalog.model import Backend
-from skaal.plan.model import CostLine
+from skaal.catalog.model import Backend, Price
+from skaal.plan.model import CostLine, Provisioned
 from skaal.solver.problem import Workload
 
 __all__ = [
@@ -66,10 +75,13 @@ __all__ = [
     "PRECISION",
     "SECONDS_PER_MONTH",
     "Pricing",
+    "Quantities",
     "cost_lines",
+    "mode_prices",
     "money",
     "monthly_quantities",
     "option_cost",
+    "provisioned",
     "workload",
 ]
 
@@ -147,12 +159,42 @@ def option_cost(backend: Backend, load: Workload, kind: Kind) -> tuple[float, tu
     the same for every kind once the workload is known.
     """
     del kind
-    return Pricing.of(backend).cost_of(monthly_quantities(load))
+    quantities = monthly_quantities(load)
+    return min(
+        (pricing.cost_of(quantities) for _, pricing in mode_prices(backend)),
+        key=lambda priced: priced[0],
+    )
 
 
-def cost_lines(backend: Backend, load: Workload) -> tuple[CostLine, ...]:
-    """The itemised monthly cost of ``load`` on ``backend`` (what a binding records)."""
-    return Pricing.of(backend).cost_of(monthly_quantities(load))[1]
+def cost_lines(backend: Backend, load: Workload, mode: str | None = None) -> tuple[CostLine, ...]:
+    """The itemised monthly cost of ``load`` on ``backend`` in ``mode`` (what a binding records)."""
+    return Pricing.of(backend, mode).cost_of(monthly_quantities(load))[1]
+
+
+def mode_prices(backend: Backend) -> tuple[tuple[str | None, Pricing], ...]:
+    """``backend``'s pricing per capacity mode (one ``None`` mode when it declares none)."""
+    if not backend.modes:
+        return ((None, Pricing.of(backend)),)
+    return tuple((m.name, Pricing.of(backend, m.name)) for m in backend.modes)
+
+
+def provisioned(backend: Backend, mode: str | None, load: Workload) -> Provisioned | None:
+    """The capacity to provision for ``load`` in ``mode`` (``None`` unless provisioned)."""
+    if mode is None:
+        return None
+    target = next(m.target_utilisation for m in backend.modes if m.name == mode)
+    if target is None:
+        return None
+    return Provisioned(
+        reads_per_s=_units(load.reads_per_s, target),
+        writes_per_s=_units(load.writes_per_s, target),
+        target_utilisation=target,
+    )
+
+
+def _units(rate: float, target: float) -> int:
+    """Whole capacity units for ``rate`` at ``target`` utilisation (at least 1)."""
+    return max(1, math.ceil(rate / target - 1e-9))
 
 
 #: The metered components, in the order of :func:`monthly_quantities`.
@@ -162,35 +204,69 @@ _METERED: Final = (
     "per_million_writes",
     "per_million_requests",
     "per_gb_second",
+    "per_read_per_s_month",
+    "per_write_per_s_month",
 )
+#: Positions of the provisioned components in ``_METERED`` / :data:`Quantities`.
+_PROVISIONED: Final = frozenset({5, 6})
 
 
-def monthly_quantities(load: Workload) -> tuple[float, float, float, float, float]:
-    """Quantities of the metered components for ``load`` (see the module docstring)."""
+#: size, million reads, million writes, million requests, GB-seconds, reads/s, writes/s.
+Quantities = tuple[float, float, float, float, float, float, float]
+
+
+def monthly_quantities(load: Workload) -> Quantities:
+    """Quantities of the metered components for ``load`` (see the module docstring).
+
+    The last two are the rates themselves: a provisioned mode turns them
+    into capacity units with its own target utilisation.
+    """
     reads = load.reads_per_s * SECONDS_PER_MONTH / 1e6
     writes = load.writes_per_s * SECONDS_PER_MONTH / 1e6
     compute = load.memory_gb * load.reads_per_s * load.duration_s * SECONDS_PER_MONTH
-    return (load.size_gb, reads, writes, reads + writes, compute)
+    return (
+        load.size_gb,
+        reads,
+        writes,
+        reads + writes,
+        compute,
+        load.reads_per_s,
+        load.writes_per_s,
+    )
 
 
 class Pricing:
     """A backend's price components, read once, applied to many workloads."""
 
-    __slots__ = ("_fixed", "_terms")
+    __slots__ = ("_fixed", "_target", "_terms")
 
     def __init__(
-        self, *, fixed: CostLine | None, terms: tuple[tuple[int, str, float], ...]
+        self,
+        *,
+        fixed: CostLine | None,
+        terms: tuple[tuple[int, str, float], ...],
+        target: float | None = None,
     ) -> None:
         self._fixed = fixed
         self._terms = terms
+        self._target = target
 
     @classmethod
-    def of(cls, backend: Backend) -> Pricing:
-        price = backend.price
+    def of(cls, backend: Backend, mode: str | None = None) -> Pricing:
+        """The pricing of ``backend`` in ``mode`` (``None``: its ``price``).
+
+        A server backend's instances are priced by :mod:`.servers`; its own
+        ``fixed_monthly`` (schema 1) is never a per-resource line.
+        """
+        price: Price = backend.price
+        target = None
+        if mode is not None:
+            chosen = next(m for m in backend.modes if m.name == mode)
+            price, target = chosen.price, chosen.target_utilisation
         fixed_item = price.fixed_monthly
         fixed = (
             CostLine(component="fixed_monthly", quantity=1.0, monthly=money(fixed_item.amount))
-            if fixed_item is not None and backend.shared is None
+            if fixed_item is not None and backend.server is None
             else None
         )
         terms = tuple(
@@ -198,27 +274,31 @@ class Pricing:
             for index, component in enumerate(_METERED)
             if (item := getattr(price, component)) is not None
         )
-        return cls(fixed=fixed, terms=terms)
+        return cls(fixed=fixed, terms=terms, target=target)
 
-    def total(self, quantities: tuple[float, float, float, float, float]) -> float:
+    def _quantity(self, index: int, quantities: Quantities) -> float:
+        quantity = quantities[index]
+        if index in _PROVISIONED:
+            return float(_units(quantity, self._target or 1.0))
+        return quantity
+
+    def total(self, quantities: Quantities) -> float:
         """Monthly cost for the quantities of :func:`monthly_quantities`, without lines."""
         fixed = self._fixed
         total = 0.0 if fixed is None else fixed.monthly
         for index, _, amount in self._terms:
-            quantity = quantities[index]
+            quantity = self._quantity(index, quantities)
             if quantity > 0:
                 total += round(amount * quantity, PRECISION)
         return round(total, PRECISION) + 0.0
 
-    def cost_of(
-        self, quantities: tuple[float, float, float, float, float]
-    ) -> tuple[float, tuple[CostLine, ...]]:
+    def cost_of(self, quantities: Quantities) -> tuple[float, tuple[CostLine, ...]]:
         """Monthly cost and lines for the quantities of :func:`monthly_quantities`."""
         fixed = self._fixed
         lines: list[CostLine] = [] if fixed is None else [fixed]
         total = 0.0 if fixed is None else fixed.monthly
         for index, component, amount in self._terms:
-            quantity = quantities[index]
+            quantity = self._quantity(index, quantities)
             if quantity <= 0:
                 continue
             monthly = round(amount * quantity, PRECISION)

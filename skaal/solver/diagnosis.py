@@ -31,11 +31,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from skaal.blueprint.model import Kind, SourceLocation
-from skaal.catalog.model import Backend, Capacity
+from skaal.catalog.model import Backend
 from skaal.errors import UnsatisfiableError, UsageError, did_you_mean
 from skaal.plan.model import CostLine
 from skaal.solver.cost import cost_lines, money, option_cost
 from skaal.solver.problem import Problem, Rejection, ResourceOptions, Workload
+from skaal.solver.servers import largest, server_of
 
 __all__ = [
     "CandidateReport",
@@ -145,8 +146,8 @@ def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
 
 
 def _instance_fee(backend: Backend) -> float:
-    fixed = backend.price.fixed_monthly
-    return money(fixed.amount) if backend.shared is not None and fixed is not None else 0.0
+    """The fee of the cheapest instance of a server backend (0 for a dedicated one)."""
+    return 0.0 if backend.server is None else server_of(backend).shapes[0].fee
 
 
 def _cap(value: float, *bounds: float | None) -> float:
@@ -156,7 +157,7 @@ def _cap(value: float, *bounds: float | None) -> float:
 def _relaxed(backend: Backend, load: Workload, kind: Kind) -> Workload:
     """The workload once sizes and rates are lowered to the backend's limits."""
     limits = backend.limits
-    cap = backend.shared or Capacity()
+    cap = largest(backend)
     size = _cap(load.size_gb, limits.max_size_gb, cap.size_gb)
     memory = _cap(load.memory_gb, limits.max_memory_gb)
     if kind in _READS_PER_MESSAGE:

@@ -84,7 +84,7 @@ from skaal.solver.checks import (
     quality_rejections,
     quantity_rejections,
 )
-from skaal.solver.cost import Pricing, money, monthly_quantities, workload
+from skaal.solver.cost import Pricing, Quantities, mode_prices, monthly_quantities, workload
 from skaal.solver.problem import (
     Option,
     Problem,
@@ -93,6 +93,7 @@ from skaal.solver.problem import (
     SharedBackend,
     Workload,
 )
+from skaal.solver.servers import server_of
 
 __all__ = ["build_problem"]
 
@@ -140,12 +141,9 @@ def _build(
     _restrict_to_triggers(resources, catalog, registry)
     used = filt.used()  # may keep a backend a trigger rule dropped: harmless, unused
     shared = tuple(
-        SharedBackend(
-            backend=b,
-            fixed_monthly=money(b.price.fixed_monthly.amount) if b.price.fixed_monthly else 0.0,
-        )
+        SharedBackend(backend=b, server=server_of(b))
         for b in catalog.backends
-        if b.shared is not None and b.name in used
+        if b.server is not None and b.name in used
     )
     collocations = tuple(
         sorted(
@@ -254,11 +252,15 @@ class _Filter:
         self.registry = registry
         self.local = catalog.provider == "local"
         self.facts = tuple(Facts.of(b, i, catalog.region) for i, b in enumerate(catalog.backends))
-        self.pricing = tuple(Pricing.of(b) for b in catalog.backends)
+        self.pricing: tuple[tuple[tuple[str | None, Pricing], ...], ...] = tuple(
+            mode_prices(b) for b in catalog.backends
+        )
         self.kinds: dict[Kind, _KindTable] = {}
         self.qualities: dict[tuple[object, ...], _Quality] = {}
         self.results: dict[tuple[object, ...], _Result] = {}
-        self.costs: dict[tuple[float, float, float, float, float], dict[int, float]] = {}
+        self.costs: dict[
+            tuple[float, float, float, float, float], dict[int, tuple[float, str | None]]
+        ] = {}
 
     def used(self) -> set[str]:
         """Backends offered to at least one resource so far (read once per distinct result)."""
@@ -381,14 +383,29 @@ class _Filter:
             rank = facts.rank
             priced = costs.get(rank)
             if priced is None:
-                priced = costs[rank] = self.pricing[rank].total(quantities)
-            options.append(Option(facts.backend.name, priced, rank, region, unchecked))
+                priced = costs[rank] = _cheapest_mode(self.pricing[rank], quantities)
+            options.append(
+                Option(facts.backend.name, priced[0], rank, region, unchecked, priced[1])
+            )
         options.sort(key=_option_order)  # (cost, rank)
         if not extra:
             return load, tuple(options), quality.unserved_only
         # Ranks are unique, so plain tuple order is rank order and never compares pairs.
         merged = sorted((*quality.unserved, *extra))
         return load, tuple(options), tuple(map(_second, merged))
+
+
+def _cheapest_mode(
+    modes: tuple[tuple[str | None, Pricing], ...], quantities: Quantities
+) -> tuple[float, str | None]:
+    """The cheapest capacity mode's cost for ``quantities`` (first declared wins ties)."""
+    best: tuple[float, str | None] | None = None
+    for mode, pricing in modes:
+        cost = pricing.total(quantities)
+        if best is None or cost < best[0]:
+            best = (cost, mode)
+    assert best is not None
+    return best
 
 
 _option_order = operator.attrgetter("cost", "rank")

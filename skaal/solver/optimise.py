@@ -1,421 +1,468 @@
-"""Choose one backend per resource at least total monthly cost.
+"""Choose one backend per resource, and the instances of every server, at least total cost.
 
 The model (``x[r,b]`` is 1 when resource ``r`` is placed on feasible option ``b``)::
 
-    Σ_b x[r,b] = 1                                   every resource placed once
-    n_s ∈ {0..max_instances_s}                       instances of shared backend s
-    Σ_{r on instance i of s} use[r,d] ≤ cap[s,d]     d ∈ size_gb, reads/s, writes/s, resources
-    x[r,b] = x[r',b]  for (r, r') co-located         same backend, and same instance
-    used_b ≥ x[r,b] ;  Σ_b used_b ≤ K                with max_backends = K
-    minimise  Σ cost[r,b] · x[r,b] + Σ_s fee_s · n_s
+    Σ_b x[r,b] = 1                                  every resource placed once
+    server s runs instances, each of one shape k    (class, replicas: :mod:`.servers`)
+    at most Q_s instances of s                      the provider's default quota
+    Σ_{r on instance i} use[r,d] ≤ cap[k(i),d]      d ∈ size_gb, reads/s, writes/s, resources
+    x[r,b] = x[r',b]  for (r, r') co-located        same backend, and same instance
+    used_b ≥ x[r,b] ;  Σ_b used_b ≤ K               with max_backends = K
+    minimise  Σ cost[r,b] · x[r,b] + Σ_instances fee[k(i)]
     subject to the total ≤ budget
 
-How it is solved, fastest first (all exact unless a time limit stops a proof):
+How it is solved, fastest first; every step is exact, and none depends on
+the clock:
 
-1. :mod:`.decompose` merges co-located resources into units, drops dominated
-   options and splits what is left into independent units (argmin, no
-   solver) and components coupled through a shared backend.
-2. A component is first solved with capacities ignored (``L(0)`` of
-   :mod:`.bounds`: enumerate the opened shared backends, each unit takes its
-   cheapest option among dedicated + opened).  When that assignment fits one
-   instance per opened backend it is optimal.  Most components stop here.
-3. Capacity binds: :mod:`.bounds` computes a Lagrangian lower bound ``LB``
-   and feasible packings (from the capacity-ignored optimum and from the
-   Lagrangian minimiser), which :mod:`.incumbent` improves by local search
-   into ``UB``.  ``UB == LB`` proves the packing optimal with no solver.
-   Otherwise rounds of z3 (:mod:`.encode`, exact per-instance bin packing,
-   identical units symmetry-broken) look for a plan cheaper than ``UB`` on
-   the component reduced by :mod:`.fixing` (options no cheaper plan can
-   use are dropped, which needs ``UB`` close to the optimum): "none exists"
-   proves ``UB``, a cheaper plan lowers ``UB`` and the next round reduces
-   more.  On timeout the best plan found is returned, marked ``best_found``;
-   so is a component whose reduced model would exceed
-   :data:`Z3_MAX_LITERALS` (building it alone would outlast the limit).
-4. ``max_backends``: the unconstrained optimum is kept if it uses at most K
-   backends; otherwise :mod:`.limit` enumerates backend sets (branch and
-   bound) and solves each by steps 1–3 restricted to the set.
-5. The budget never changes the argmin: the optimum either fits it or no plan
-   does (:mod:`.conflicts` then reports the most expensive resources).
+1. :mod:`.decompose` merges co-located resources into units, drops the
+   options dominated by a unit's cheapest dedicated option, and splits what
+   is left into independent units (argmin, no solver) and components
+   coupled through a server backend.
+2. **One instance each.**  For every set ``O`` of a component's servers,
+   each unit takes its cheapest option among the dedicated ones and ``O``,
+   and each server of ``O`` pays its cheapest instance: the least such
+   total is a lower bound (every plan opens some ``O`` and pays at least
+   that much).  When the units it puts on each server fit one instance of
+   that cheapest shape, the bound is met: optimal, with no solver.  Most
+   small apps stop here.
+3. **Counting.**  :mod:`.capacity` proves in milliseconds that the units
+   which only servers can hold exceed what the servers' quotas of their
+   largest instances can hold, and reports the numbers.
+4. **Pooled relaxation** (:mod:`.pooled`, HiGHS): the exact optimum with
+   capacity pooled per server, instance counts per shape, quotas and
+   ``max_backends``.  It is a lower bound on every plan.
+5. **Placement** (:mod:`.place`): the units of each server are packed into
+   the instances step 4 chose, by first fit, then by z3 exactly.  Placed:
+   the plan costs the bound, so it is optimal.  Not placed (adversarial bin
+   packing): instances are added until first fit places everything, and the
+   plan is ``best_found`` with step 4's bound.
+6. The budget never changes the argmin: the optimum either fits it or no
+   plan does (:mod:`.conflicts` then reports the most expensive items).
 
-One :class:`~skaal.solver.deadline.Deadline` bounds the whole run; a timeout
-never raises when a feasible plan is known.  Ties are broken by (cost,
-catalog rank, backend name): options are sorted that way and z3 runs on
-sorted inputs, so the same inputs give the same plan.
+Ties between equal totals are broken deterministically (sorted inputs, a
+single-threaded solver with a fixed seed), so the same inputs give the same
+plan.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver import conflicts
-from skaal.solver.bounds import (
-    Bins,
-    Multipliers,
-    Placement,
-    Shared,
-    lagrangian,
-    lagrangian_start,
-    pack,
-    relaxed,
-    total,
-    upper_bound,
-)
-from skaal.solver.deadline import Deadline
-from skaal.solver.decompose import (
-    DIMENSIONS,
-    Group,
-    Unit,
-    components,
-    cost_micro,
-    fits,
-    groups,
-    prune,
-    scaled_capacity,
-    units,
-)
-from skaal.solver.fixing import fix
-from skaal.solver.incumbent import improve
+from skaal.solver.capacity import overflow
+from skaal.solver.decompose import Group, Unit, UnitOption, components, groups, prune, units
+from skaal.solver.place import Bins, cheapest_packing, first_fit, first_fit_partial, place
 from skaal.solver.problem import Problem
+from skaal.solver.servers import Server, Shape
 
 if TYPE_CHECKING:
-    from skaal.solver.encode import Encoded, SharedSpec
+    from skaal.solver.pooled import Pooled
 
-__all__ = ["Assignment", "Outcome", "optimise", "solve_units"]
+__all__ = ["Assignment", "optimise"]
+
+#: Step 2 enumerates the subsets of at most this many servers of a component.
+_MAX_ENUMERATED = 10
+_SCALE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
-    """Where each resource goes: the optimiser's answer before it becomes a Plan."""
+    """Where each resource goes, and each server instance's shape."""
 
     backends: Mapping[str, str]
     """Resource name → backend name."""
     instances: Mapping[str, tuple[str, ...]]
-    """Shared instance id (``redis#1``) → its resources, sorted."""
+    """Instance id (``rds-postgres#1``) → its resources, sorted."""
+    shapes: Mapping[str, Shape]
+    """Instance id → the shape it runs."""
     proven: bool
-    """False when a time limit stopped short of a proof."""
+    """False when the plan is not proven cheapest (see ``lower_bound``)."""
+    lower_bound: float | None = None
+    """With ``proven`` False: a proven lower bound on the cheapest plan (dollars)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A solved set of units: placement, shared instances, cost and how far it is proven."""
-
-    placement: Placement
-    bins: Bins
-    """Shared backend → its instances' units."""
+@dataclass(slots=True)
+class _Outcome:
+    placement: dict[str, list[Unit]]
+    bins: dict[str, Bins]
     cost: int
     lower: int
-    """A lower bound on the optimum (``== cost`` when proven)."""
 
-    @property
-    def proven(self) -> bool:
-        return self.lower >= self.cost
+    def add(self, other: _Outcome) -> None:
+        for backend, placed in other.placement.items():
+            self.placement.setdefault(backend, []).extend(placed)
+        for backend, bins in other.bins.items():
+            self.bins.setdefault(backend, []).extend(bins)
+        self.cost += other.cost
+        self.lower += other.lower
 
 
-def optimise(
-    problem: Problem, *, deadline: Deadline | None = None, time_limit_s: float = 10.0
-) -> Assignment:
+def optimise(problem: Problem) -> Assignment:
     """The cheapest assignment of ``problem``; raises ``UnsatisfiableError`` on global conflicts.
 
     Every resource must have at least one option (the caller diagnoses those
     that do not first).
     """
-    deadline = deadline or Deadline.after(time_limit_s)
-    shared = _shared_specs(problem)
+    servers = {s.backend.name: s.server for s in problem.shared}
     all_units, impossible = units(problem)
     if impossible:
         raise conflicts.collocation(problem, impossible)
-    all_units = tuple(_drop_oversized(u, shared) for u in all_units)
+    held: dict[tuple[str, tuple[int, ...]], bool] = {}
+    all_units = tuple(_drop_oversized(u, servers, held) for u in all_units)
     impossible = tuple(u.members for u in all_units if not u.options)
     if impossible:
         raise conflicts.collocation(problem, impossible)
     limit = problem.max_backends
-    if limit is None:
-        return _assignment(solve_units(all_units, shared, deadline, problem), problem)
-    from skaal.solver.limit import best_within
-
-    return _assignment(best_within(all_units, shared, limit, deadline, problem), problem)
-
-
-def solve_units(
-    all_units: Sequence[Unit],
-    shared: Mapping[str, Shared],
-    deadline: Deadline,
-    problem: Problem,
-    *,
-    exact: bool = True,
-    cutoff: int | None = None,
-) -> Outcome:
-    """Steps 1–3 of the module docstring; ``exact=False`` stops before z3.
-
-    With a ``cutoff`` (the cost of a plan known elsewhere), work stops as soon
-    as the lower bound reaches it: the outcome then has cost :data:`CUT` and
-    only its ``lower`` is meaningful.
-    """
-    names = frozenset(shared)
-    placement: Placement = {}
-    bins: Bins = {}
+    if limit is not None:
+        found = _pooled_part(all_units, servers, problem, max_backends=limit)
+        return _assignment(found)
+    names = frozenset(servers)
+    total = _Outcome({}, {}, 0, 0)
     coupled: list[Unit] = []
-    cost = 0
     for unit in (prune(u, names) for u in all_units):
-        if unit.options[0].backend in names:
+        best = unit.options[0]
+        if best.backend in names:
             coupled.append(unit)
         else:
-            placement.setdefault(unit.options[0].backend, []).append(unit)
-            cost += unit.options[0].cost
-    lower = cost
-    parts = components(coupled, names)
-    floors = [_floor(part, shared) if cutoff is not None else 0 for part in parts]
-    rest = sum(floors)
-    for part, floor in zip(parts, floors, strict=True):
-        rest -= floor
-        target = None if cutoff is None else cutoff - lower - rest
-        if target is not None and floor >= target:
-            return Outcome(placement, bins, CUT, lower + floor + rest)
-        found = _solve_part(part, shared, deadline, problem, exact=exact, target=target)
-        if found.cost >= CUT:
-            return Outcome(placement, bins, CUT, lower + found.lower + rest)
-        for backend, placed in found.placement.items():
-            placement.setdefault(backend, []).extend(placed)
-        bins.update(found.bins)
-        cost += found.cost
-        lower += found.lower
-    return Outcome(placement, bins, cost, lower)
+            total.placement.setdefault(best.backend, []).append(unit)
+            total.cost += best.cost
+            total.lower += best.cost
+    for part in components(coupled, names):
+        total.add(_solve_part(part, servers, problem))
+    return _assignment(total)
 
 
-#: The cost of an outcome cut short by ``cutoff`` (above any real plan).
-CUT = 1 << 62
+def _drop_oversized(
+    unit: Unit, servers: Mapping[str, Server], held: dict[tuple[str, tuple[int, ...]], bool]
+) -> Unit:
+    """Drop a server option when no single instance of that server holds the unit.
+
+    ``held`` caches the verdict per (server, usage): most units repeat a usage.
+    """
+    keep: list[UnitOption] = []
+    for option in unit.options:
+        if option.backend in servers:
+            key = (option.backend, unit.usage)
+            verdict = held.get(key)
+            if verdict is None:
+                shapes = servers[option.backend].shapes
+                verdict = held[key] = any(s.holds(unit.usage) for s in shapes)
+            if not verdict:
+                continue
+        keep.append(option)
+    if len(keep) == len(unit.options):
+        return unit
+    return Unit(unit.members, tuple(keep), unit.usage)
 
 
-def _floor(part: Sequence[Unit], shared: Mapping[str, Shared]) -> int:
-    """A cheap lower bound: the capacity-ignored optimum, or each unit's cheapest option."""
-    found = relaxed(part, shared)
-    return sum(u.options[0].cost for u in part) if found is None else found[1]
+def _solve_part(part: Sequence[Unit], servers: Mapping[str, Server], problem: Problem) -> _Outcome:
+    """Steps 2 to 5 of the module docstring for one component."""
+    quick = _one_instance_each(part, servers)
+    if quick is not None:
+        return quick
+    return _pooled_part(part, servers, problem, max_backends=None)
 
 
-def _drop_oversized(unit: Unit, shared: Mapping[str, Shared]) -> Unit:
-    """A co-located unit may not fit one instance of a shared backend its members each fit."""
-    options = tuple(
-        o for o in unit.options if o.backend not in shared or fits(unit, shared[o.backend].capacity)
-    )
-    return unit if len(options) == len(unit.options) else Unit(unit.members, options, unit.usage)
-
-
-def _shared_specs(problem: Problem) -> dict[str, Shared]:
-    out: dict[str, Shared] = {}
-    for item in problem.shared:
-        cap = item.backend.shared
-        assert cap is not None
-        out[item.backend.name] = Shared(
-            name=item.backend.name,
-            fee=cost_micro(item.fixed_monthly),
-            capacity=tuple(scaled_capacity(getattr(cap, d)) for d in DIMENSIONS),
-            max_instances=cap.max_instances,
+def _one_instance_each(part: Sequence[Unit], servers: Mapping[str, Server]) -> _Outcome | None:
+    """Step 2: the one-instance lower bound, and its plan when that plan fits."""
+    names = sorted({o.backend for u in part for o in u.options if o.backend in servers})
+    if len(names) > _MAX_ENUMERATED:
+        return None
+    best: tuple[int, dict[str, list[Unit]], int] | None = None
+    for size in range(len(names) + 1):
+        for opened in itertools.combinations(names, size):
+            allowed = frozenset(opened)
+            placement: dict[str, list[Unit]] = {}
+            cost = sum(servers[s].min_fee_micro for s in opened)
+            own = 0
+            for unit in part:
+                choice = _cheapest(unit.options, allowed, servers)
+                if choice is None:
+                    break
+                placement.setdefault(choice.backend, []).append(unit)
+                own += choice.cost
+            else:
+                if any(s not in placement for s in opened):
+                    continue  # an opened server nobody uses: a smaller set is cheaper
+                if best is None or cost + own < best[0]:
+                    best = (cost + own, placement, own)
+    if best is None:
+        return None
+    total, placement, own = best
+    bins: dict[str, Bins] = {}
+    for backend, placed in placement.items():
+        if backend not in servers:
+            continue
+        cheapest = [
+            s for s in servers[backend].shapes if s.fee_micro == servers[backend].min_fee_micro
+        ]
+        packed = next(
+            (b for shape in cheapest if (b := first_fit(placed, [shape])) is not None), None
         )
+        if packed is None:
+            return None
+        bins[backend] = packed
+    return _Outcome(placement, bins, total, total)
+
+
+def _cheapest(
+    options: Sequence[UnitOption], opened: frozenset[str], servers: Mapping[str, Server]
+) -> UnitOption | None:
+    for option in options:  # sorted by (cost, rank, backend)
+        if option.backend not in servers or option.backend in opened:
+            return option
+    return None
+
+
+def _pooled_part(
+    part: Sequence[Unit],
+    servers: Mapping[str, Server],
+    problem: Problem,
+    *,
+    max_backends: int | None,
+) -> _Outcome:
+    """Steps 3 to 5: counting, the pooled relaxation, then placement."""
+    from skaal.solver.pooled import solve_pooled
+
+    short = overflow(part, servers)
+    if short is not None:
+        raise conflicts.capacity(problem, short)
+    grouped = groups(part)
+    relaxed = solve_pooled(grouped, servers, max_backends=max_backends)
+    if relaxed.infeasible:
+        if max_backends is not None:
+            raise conflicts.max_backends(problem, _fewest_backends(grouped, servers), part)
+        names = sorted({o.backend for u in part for o in u.options if o.backend in servers})
+        raise conflicts.packing(
+            problem, " or ".join(names), sorted(m for u in part for m in u.members)
+        )
+    if relaxed.counts is None:
+        raise PlanError(
+            "the planner's work limit ran out before it found any plan",
+            where=problem.blueprint.app,
+            fix="split the app's shared-capacity constraints, or report this app to Skaal",
+        )
+    placed = _placed(problem, grouped, relaxed, servers)
+    bound = math.floor(relaxed.bound * _SCALE + 1e-3)
+    if not placed.failed or len(part) > _DERATE_MAX_UNITS:
+        lower = placed.cost if relaxed.proven and not placed.failed else min(placed.cost, bound)
+        return _Outcome(placed.placement, placed.bins, placed.cost, lower)
+    # Packing needed more than the relaxation counted: also try the relaxation
+    # with the failing servers' instances derated, which leaves the room first
+    # fit needs, and keep the cheapest plan.  The bound stays the relaxation's.
+    best = placed
+    for derate in _DERATINGS:
+        tighter = {
+            name: _derated(server, derate) if name in placed.failed else server
+            for name, server in servers.items()
+        }
+        again = solve_pooled(grouped, tighter, max_backends=max_backends)
+        if again.counts is None:
+            continue
+        try:
+            candidate = _placed(problem, grouped, again, tighter)
+        except UnsatisfiableError:
+            continue
+        if candidate.cost < best.cost:
+            best = candidate
+    return _Outcome(best.placement, best.bins, best.cost, min(best.cost, bound))
+
+
+#: Capacity factors tried on servers whose units first fit could not pack, in
+#: components of at most ``_DERATE_MAX_UNITS`` units (each try solves the
+#: relaxation again).
+_DERATINGS = (0.9, 0.75)
+_DERATE_MAX_UNITS = 500
+
+
+@dataclass(slots=True)
+class _Placed:
+    placement: dict[str, list[Unit]]
+    bins: dict[str, Bins]
+    cost: int
+    failed: frozenset[str]
+    """Servers that needed repair."""
+
+
+def _placed(
+    problem: Problem, grouped: Sequence[Group], relaxed: Pooled, servers: Mapping[str, Server]
+) -> _Placed:
+    """Step 5: the relaxation's units packed into its instances, repaired where needed."""
+    assert relaxed.counts is not None
+    placement, pools = _expand(grouped, relaxed.counts)
+    bins: dict[str, Bins] = {}
+    failed: set[str] = set()
+    spilled: list[Unit] = []
+    for backend in sorted(b for b in placement if b in servers):
+        placed = placement[backend]
+        server = servers[backend]
+        counts = relaxed.instances.get(backend, ())
+        pooled = sum(len(pools.get((backend, shape), ())) for shape, _ in counts)
+        packed = _per_shape(pools, backend, counts) if pooled == len(placed) else None
+        shapes = [shape for shape, count in counts for _ in range(count)]
+        if packed is None:
+            packed = place(placed, shapes)
+        if packed is None:
+            failed.add(backend)
+            packed = cheapest_packing(placed, server.shapes, server.quota)
+        if packed is None:
+            packed, left = _repair(placed, shapes, server, servers)
+            if left:
+                stuck = [u for u in left if not _spill(u, placement, servers)]
+                if stuck:
+                    members = sorted(m for u in stuck for m in u.members)
+                    raise conflicts.packing(problem, backend, members)
+                spilled.extend(left)
+        bins[backend] = [(shape, members) for shape, members in packed if members]
+    if spilled:
+        moved = {id(u) for u in spilled}
+        for backend in servers:
+            if backend in placement:
+                placement[backend] = [u for u in placement[backend] if id(u) not in moved]
+    return _Placed(placement, bins, _cost(placement, bins), frozenset(failed))
+
+
+def _derated(server: Server, factor: float) -> Server:
+    """``server`` with every shape holding ``factor`` of its capacity (resource counts kept)."""
+    shapes = tuple(
+        replace(
+            shape,
+            capacity=tuple(
+                c if c is None or d == len(shape.capacity) - 1 else math.floor(c * factor)
+                for d, c in enumerate(shape.capacity)
+            ),
+        )
+        for shape in server.shapes
+    )
+    return replace(server, shapes=shapes)
+
+
+def _expand(
+    grouped: Sequence[Group], counts: Sequence[Sequence[tuple[str, Shape | None, int]]]
+) -> tuple[dict[str, list[Unit]], dict[tuple[str, Shape], list[Unit]]]:
+    """The pooled counts as units per backend and per (server, shape), a group's units in order."""
+    placement: dict[str, list[Unit]] = {}
+    pools: dict[tuple[str, Shape], list[Unit]] = {}
+    for group, row in zip(grouped, counts, strict=True):
+        members = iter(group.units)
+        for backend, shape, count in row:
+            taken = list(itertools.islice(members, count))
+            placement.setdefault(backend, []).extend(taken)
+            if shape is not None:
+                pools.setdefault((backend, shape), []).extend(taken)
+    return placement, pools
+
+
+def _per_shape(
+    pools: Mapping[tuple[str, Shape], list[Unit]],
+    backend: str,
+    counts: Sequence[tuple[Shape, int]],
+) -> Bins | None:
+    """First fit of each shape's units into that shape's instances (``None`` if one fails)."""
+    out: Bins = []
+    for shape, count in counts:
+        packed = first_fit(pools.get((backend, shape), []), [shape] * count)
+        if packed is None:
+            return None
+        out.extend(packed)
     return out
 
 
-def _solve_part(
-    part: Sequence[Unit],
-    shared: Mapping[str, Shared],
-    deadline: Deadline,
-    problem: Problem,
-    *,
-    exact: bool,
-    target: int | None = None,
-) -> Outcome:
-    """One component: capacity-ignored optimum, then bounds, then z3 (module docstring).
+def _repair(
+    units: Sequence[Unit], shapes: list[Shape], server: Server, servers: Mapping[str, Server]
+) -> tuple[Bins, list[Unit]]:
+    """Add instances until first fit places every unit, within the quota.
 
-    A bound reaching ``target`` stops the work (cost :data:`CUT`).
+    Each round adds, for the largest unit left over, the cheapest shape that
+    holds it.  When the quota runs out first, the units are packed afresh
+    into instances of the server's largest shape, those with no dedicated
+    option first; what still fits nowhere is returned with the packing (the
+    caller moves it to its dedicated option).
     """
-    found = relaxed(part, shared)
-    if found is None:
-        start: Placement = {}
-        for unit in part:
-            start.setdefault(unit.options[0].backend, []).append(unit)
-        floor = sum(u.options[0].cost for u in part)
-    else:
-        start, floor = found
-        single = {s: pack(placed, shared[s], 1) for s, placed in start.items() if s in shared}
-        if all(b is not None for b in single.values()):
-            return Outcome(start, {s: b for s, b in single.items() if b is not None}, floor, floor)
-    best: Outcome | None = None
-    upper = upper_bound(part, shared, start)
-    lower = floor
-    if upper is not None and deadline.expired():
-        return Outcome(upper[0], upper[1], upper[2], lower)
-    goal = target if upper is None else upper[2] if target is None else min(target, upper[2])
-    bound, lam = lagrangian(part, shared, start, target=goal, expired=deadline.expired)
-    lower = max(lower, bound)
-    if target is not None and lower >= target:
-        return Outcome(start, {}, CUT, lower)
-    if upper is None or upper[2] > lower:
-        upper = _better(part, shared, upper, lam)
-    if upper is not None:
-        best = Outcome(upper[0], upper[1], upper[2], lower)
-        if best.proven or not exact or deadline.expired():
-            return best
-    elif not exact:
-        return Outcome(start, {}, CUT, floor)
-    return _with_z3(part, shared, deadline, problem, best, lam=lam)
+    packed, left = _grow([], units, list(shapes), server, cheapest=True)
+    if not left:
+        return packed, left
+    must = [u for u in units if all(o.backend in servers for o in u.options)]
+    may = [u for u in units if not all(o.backend in servers for o in u.options)]
+    return _grow(must, may, [], server, cheapest=False)
 
 
-#: Larger components skip the packing of the Lagrangian start (its cost grows
-#: with units × instances: 13 s for 1,839 units on 800 possible instances).
-LAGRANGIAN_START_LIMIT = 400
-#: z3 is not called on a component whose model would have more Booleans than
-#: this: building the model grows with it (measured 0.9 s for 8,600 Booleans
-#: at load 4), so past it the build alone would use most of the time limit.
-Z3_MAX_LITERALS = 40_000
-
-
-def _literals(part: Sequence[Unit], shared: Mapping[str, Shared]) -> int:
-    """The number of placement Booleans of the z3 model of ``part``."""
-    return sum(
-        shared[o.backend].max_instances if o.backend in shared else 1
-        for u in part
-        for o in u.options
-    )
-
-
-def _options(part: Sequence[Unit]) -> int:
-    return sum(len(u.options) for u in part)
-
-
-def _better(
-    part: Sequence[Unit],
-    shared: Mapping[str, Shared],
-    upper: tuple[Placement, Bins, int] | None,
-    lam: Multipliers,
-) -> tuple[Placement, Bins, int] | None:
-    """The cheapest of the packing bound and the Lagrangian start, each improved by local search."""
-    starts = [upper]
-    if lam and len(part) <= LAGRANGIAN_START_LIMIT:
-        starts.append(upper_bound(part, shared, lagrangian_start(part, shared, lam)))
-    found = [improve(part, shared, p[0], p[1]) for p in starts if p is not None]
-    return min(found, key=lambda p: p[2], default=None)
-
-
-def _with_z3(
-    part: Sequence[Unit],
-    shared: Mapping[str, Shared],
-    deadline: Deadline,
-    problem: Problem,
-    best: Outcome | None,
+def _grow(
+    must: Sequence[Unit],
+    units: Sequence[Unit],
+    extra: list[Shape],
+    server: Server,
     *,
-    lam: Multipliers,
-) -> Outcome:
-    """z3 on the component; with a known plan, a loop of cheaper-plan searches (step 3).
-
-    Each round drops the options no cheaper plan can use (:mod:`.fixing`)
-    and asks z3 for a plan cheaper than the best known within a work budget
-    and a time slice (both doubled after a round that found nothing).
-    "None exists" proves the best plan; a cheaper plan is improved by local
-    search and becomes the new best, which lets the next round drop more.
-    """
-    from skaal.solver.encode import solve_component
-
-    specs = _specs(part, shared)
-    if best is None:
-        grouped = groups(part)
-        answer = solve_component(
-            grouped, specs, max_backends=None, timeout_ms=deadline.remaining_ms()
-        )
-        if answer.counts is None:
-            if answer.core:
-                raise conflicts.from_core(problem, answer.core, grouped, specs)
-            raise conflicts.time_limit(problem, part)
-        placement, bins, cost = _decode(grouped, answer, shared, part)
-        return Outcome(placement, bins, cost, cost if answer.proven else 0)
-    work = _FIRST_WORK
-    while not deadline.expired():
-        reduced = fix(part, shared, lam, best.cost)
-        if reduced is None:
-            return Outcome(best.placement, best.bins, best.cost, best.cost)
-        if _literals(reduced, shared) > Z3_MAX_LITERALS:
-            return best
-        if _options(reduced) * 3 > _options(part) * 2:
-            reduced = tuple(part)  # a small reduction: z3 measured faster on the full model
-        grouped = groups(reduced)
-        answer = solve_component(
-            grouped,
-            specs,
-            max_backends=None,
-            timeout_ms=min(deadline.remaining_ms(), work // _FIRST_WORK * _FIRST_SLICE_MS),
-            upper=best.cost,
-            rlimit=work,
-        )
-        if answer.counts is None:
-            if answer.proven:  # unsatisfiable: nothing is cheaper than the best plan
-                return Outcome(best.placement, best.bins, best.cost, best.cost)
-            work *= 2
-            continue
-        placement, bins, cost = _decode(grouped, answer, shared, part)
-        if answer.proven:  # the cheapest of the plans cheaper than the best: the optimum
-            if cost < best.cost:
-                return Outcome(placement, bins, cost, cost)
-            return Outcome(best.placement, best.bins, best.cost, best.cost)
-        if cost < best.cost:
-            placement, bins, cost = improve(part, shared, placement, bins)
-            best = Outcome(placement, bins, cost, best.lower)
-        else:  # no progress (scaled weights can admit the known cost): more work
-            work *= 2
-    return best
+    cheapest: bool,
+) -> tuple[Bins, list[Unit]]:
+    biggest = max(server.shapes, key=lambda s: (s.fee_micro, s.instance_class.name, s.replicas))
+    while True:
+        packed, left = first_fit_partial(units, extra, before=must)
+        if not left or len(extra) >= server.quota:
+            return packed, left
+        holding = [s for s in server.shapes if s.holds(left[0].usage)]
+        if not holding:
+            return packed, left
+        extra.append(holding[0] if cheapest else biggest if biggest in holding else holding[-1])
 
 
-#: z3's first work budget (``rlimit``) per round of :func:`_with_z3`, about
-#: 0.5 s here.  A work budget, unlike a time slice, gives the same rounds and
-#: so the same plan on every run and machine.  z3 does not count work in every
-#: phase (a 1,000-resource benchmark component ran 14 s on a budget of 10⁶),
-#: so each round also has a time slice, four times the budget's usual time,
-#: doubled with it, and never past the deadline.
-_FIRST_WORK = 5_000_000
-_FIRST_SLICE_MS = 2_000
+def _spill(unit: Unit, placement: dict[str, list[Unit]], servers: Mapping[str, Server]) -> bool:
+    """Move a unit no server instance can take to its cheapest dedicated option, if any."""
+    option = next((o for o in unit.options if o.backend not in servers), None)
+    if option is None:
+        return False
+    placement.setdefault(option.backend, []).append(unit)
+    return True
 
 
-def _specs(part: Sequence[Unit], shared: Mapping[str, Shared]) -> dict[str, SharedSpec]:
-    from skaal.solver.encode import SharedSpec
-
-    return {
-        s.name: SharedSpec(s.fee, s.capacity, s.max_instances)
-        for s in shared.values()
-        if any(o.backend == s.name for u in part for o in u.options)
-    }
-
-
-def _decode(
-    grouped: Sequence[Group], answer: Encoded, shared: Mapping[str, Shared], part: Sequence[Unit]
-) -> tuple[Placement, Bins, int]:
-    """z3's placement, on the component's own units (the model may hold reduced copies)."""
-    assert answer.counts is not None
-    own = {unit.name: unit for unit in part}
-    placement: Placement = {}
-    slots: dict[str, dict[int, list[Unit]]] = {}
-    flat = [own[unit.name] for group in grouped for unit in group.units]
-    for unit, counts, slot in zip(flat, answer.counts, answer.slots, strict=True):
-        backend = counts[0][0]
-        placement.setdefault(backend, []).append(unit)
-        if slot >= 0:
-            slots.setdefault(backend, {}).setdefault(slot, []).append(unit)
-    bins = {s: [b for _, b in sorted(by.items())] for s, by in slots.items()}
-    return placement, bins, total(placement, {s: len(b) for s, b in bins.items()}, shared)
+def _cost(placement: Mapping[str, Sequence[Unit]], bins: Mapping[str, Bins]) -> int:
+    own = 0
+    for backend, placed in placement.items():
+        for unit in placed:
+            own += next(o.cost for o in unit.options if o.backend == backend)
+    fees = sum(shape.fee_micro for packed in bins.values() for shape, _ in packed)
+    return own + fees
 
 
-def _assignment(outcome: Outcome, problem: Problem) -> Assignment:
+def _fewest_backends(grouped: Sequence[Group], servers: Mapping[str, Server]) -> int | None:
+    """The fewest distinct backends any plan needs (for the max_backends report)."""
+    from skaal.solver.pooled import solve_pooled
+
+    total = len({o.backend for g in grouped for o in g.options})
+    for limit in range(1, total + 1):
+        if not solve_pooled(grouped, servers, max_backends=limit).infeasible:
+            return limit
+    return None
+
+
+def _assignment(outcome: _Outcome) -> Assignment:
     backends: dict[str, str] = {}
     instances: dict[str, tuple[str, ...]] = {}
+    shapes: dict[str, Shape] = {}
     for backend in sorted(outcome.placement):
         for unit in outcome.placement[backend]:
             for member in unit.members:
                 backends[member] = backend
     for backend in sorted(outcome.bins):
-        ordered = sorted(sorted(m for u in b for m in u.members) for b in outcome.bins[backend])
-        for index, members in enumerate(ordered, start=1):
-            instances[f"{backend}#{index}"] = tuple(members)
+        ordered = sorted(
+            (sorted(m for u in members for m in u.members), shape)
+            for shape, members in outcome.bins[backend]
+        )
+        for index, (members, shape) in enumerate(ordered, start=1):
+            ident = f"{backend}#{index}"
+            instances[ident] = tuple(members)
+            shapes[ident] = shape
+    proven = outcome.lower >= outcome.cost
     return Assignment(
         backends=MappingProxyType(dict(sorted(backends.items()))),
         instances=MappingProxyType(instances),
-        proven=outcome.proven,
+        shapes=MappingProxyType(shapes),
+        proven=proven,
+        lower_bound=None if proven else outcome.lower / _SCALE,
     )

@@ -14,9 +14,13 @@ diagnosis (:mod:`skaal.solver.diagnosis`) reads the rejections.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.catalog.model import Backend, Catalog
+
+if TYPE_CHECKING:
+    from skaal.solver.servers import Server
 
 __all__ = ["Option", "Problem", "Rejection", "ResourceOptions", "SharedBackend", "Workload"]
 
@@ -54,6 +58,9 @@ class Option:
     unchecked: tuple[str, ...] = ()
     """Declared constraints this target cannot check (availability and residency on
     the local provider), for the plan's reason text."""
+    mode: str | None = None
+    """The backend's capacity mode this cost is for (its cheapest for this resource),
+    ``None`` when the backend has no modes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +98,10 @@ class ResourceOptions:
 
 @dataclass(frozen=True, slots=True)
 class SharedBackend:
-    """A backend whose instances many resources share."""
+    """A server backend whose instances many resources share, with its shapes."""
 
     backend: Backend
-    fixed_monthly: float
+    server: Server
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,17 +2,18 @@
 
 * :class:`AppClient`: an in-process HTTP client for an app, with fresh
   isolated local backends (needs the ``serve`` extra);
-* :func:`catalog` / :func:`backend`: in-memory catalogs built in code.
+* :func:`catalog` / :func:`backend` / :func:`instance_class` / :func:`mode`:
+  in-memory catalogs built in code.
 """
 
 from typing import TYPE_CHECKING, Any
 
-from skaal.testing.catalogs import backend, catalog
+from skaal.testing.catalogs import backend, catalog, instance_class, mode
 
 if TYPE_CHECKING:
     from skaal.testing.app import AppClient
 
-__all__ = ["AppClient", "backend", "catalog"]
+__all__ = ["AppClient", "backend", "catalog", "instance_class", "mode"]
 
 
 def __getattr__(name: str) -> Any:

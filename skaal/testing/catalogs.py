@@ -5,17 +5,29 @@ the figures that matter to them.  :func:`backend` takes every figure as a
 keyword with a permissive default (durable, strongly consistent, 99.99%
 available, no limits, free), so a test states only what it is about::
 
-    from skaal.testing import backend, catalog
+    from skaal.testing import backend, catalog, instance_class, mode
 
     cat = catalog(
         provider="aws",
         backends=[
             backend("dynamodb", kinds=("map", "collection"), read_latency_ms=10,
-                    per_gb_month=0.25, per_million_reads=0.125),
-            backend("redis", kinds=("map",), durability="ephemeral",
-                    fixed_monthly=12.0, shared={"size_gb": 0.5}),
+                    modes=[mode("on-demand", per_gb_month=0.25, per_million_reads=0.125),
+                           mode("provisioned", target_utilisation=0.7, per_gb_month=0.25,
+                                per_read_per_s_month=0.0949)]),
+            backend("redis", kinds=("map",), durability="ephemeral", quota=300,
+                    classes=[instance_class("small", price=11.68, size_gb=0.4),
+                             instance_class("large", price=159.5, size_gb=9.8)]),
+            backend("postgres", kinds=("map",), fixed_monthly=12.0,
+                    shared={"size_gb": 100.0, "max_instances": 4}),
         ],
     )
+
+A **server** backend is given either by ``classes`` (with ``quota`` and
+``min_disk_gb``), or, as in schema-1 catalogs, by ``shared`` (the capacity of
+one instance, with ``max_instances``) and ``fixed_monthly`` (its fee): that
+becomes one class named ``"standard"`` priced ``fixed_monthly`` (0.0 when
+absent), with ``quota = max_instances`` unless ``quota`` is given.  A
+backend with ``modes`` takes its ``price`` from the first mode.
 
 Two figures are filled in by :func:`catalog`, because they depend on it:
 
@@ -23,7 +35,8 @@ Two figures are filled in by :func:`catalog`, because they depend on it:
   registry knows it, else the first registered implementation that serves
   every kind of the backend on the catalog's provider (so an invented name
   such as ``"kv"`` still plans against :data:`~skaal.registry.DEFAULT_REGISTRY`);
-* ``regions`` and the price region — unless given, the catalog's region.
+* ``regions`` and the price regions (the backend's and its modes') — unless
+  given, the catalog's region.
 
 Prices carry a placeholder source and date.
 """
@@ -37,25 +50,87 @@ from skaal.catalog.model import (
     Backend,
     Capacity,
     Catalog,
+    InstanceClass,
     Limits,
+    Mode,
     Performance,
     Price,
     PriceItem,
     Provider,
+    Server,
 )
 from skaal.declare.grammar import Consistency, Durability
 from skaal.registry import DEFAULT_REGISTRY, Registry
 
-__all__ = ["backend", "catalog"]
+__all__ = ["backend", "catalog", "instance_class", "mode"]
 
 _SOURCE = "https://example.com/pricing"
-_AS_OF = "2026-11-22"
+_AS_OF = "2026-12-03"
 _DEFAULT_REGION = {"local": "local", "aws": "us-east-1", "gcp": "us-central1"}
 _AUTO = ""
 
 
 def _price_item(amount: float | None) -> PriceItem | None:
     return None if amount is None else PriceItem(amount=amount, source=_SOURCE, as_of=_AS_OF)
+
+
+def instance_class(
+    name: str,
+    *,
+    price: float,
+    description: str = "",
+    size_gb: float | None = None,
+    reads_per_s: float | None = None,
+    writes_per_s: float | None = None,
+    connections: int | None = None,
+    resources: int | None = None,
+    max_replicas: int = 0,
+    parameters: Mapping[str, str | int | float] | None = None,
+) -> InstanceClass:
+    """One instance class of a server backend: its fee per node-month and its capacity."""
+    return InstanceClass(
+        name=name,
+        description=description or f"{name} (test class)",
+        price=PriceItem(amount=price, source=_SOURCE, as_of=_AS_OF),
+        size_gb=size_gb,
+        reads_per_s=reads_per_s,
+        writes_per_s=writes_per_s,
+        connections=connections,
+        resources=resources,
+        max_replicas=max_replicas,
+        parameters=dict(parameters or {}),
+    )
+
+
+def mode(
+    name: str,
+    *,
+    target_utilisation: float | None = None,
+    fixed_monthly: float | None = None,
+    per_gb_month: float | None = None,
+    per_million_reads: float | None = None,
+    per_million_writes: float | None = None,
+    per_million_requests: float | None = None,
+    per_gb_second: float | None = None,
+    per_read_per_s_month: float | None = None,
+    per_write_per_s_month: float | None = None,
+) -> Mode:
+    """One capacity mode of a dedicated backend, with its complete price."""
+    return Mode(
+        name=name,
+        description=f"{name} (test mode)",
+        target_utilisation=target_utilisation,
+        price=_price(
+            fixed_monthly=fixed_monthly,
+            per_gb_month=per_gb_month,
+            per_million_reads=per_million_reads,
+            per_million_writes=per_million_writes,
+            per_million_requests=per_million_requests,
+            per_gb_second=per_gb_second,
+            per_read_per_s_month=per_read_per_s_month,
+            per_write_per_s_month=per_write_per_s_month,
+        ),
+    )
 
 
 def backend(
@@ -72,6 +147,10 @@ def backend(
     capabilities: Iterable[str] = (),
     limits: Limits | Mapping[str, float] | None = None,
     shared: Capacity | Mapping[str, float] | None = None,
+    classes: Iterable[InstanceClass] = (),
+    quota: int | None = None,
+    min_disk_gb: float = 0.0,
+    modes: Iterable[Mode] = (),
     fixed_monthly: float | None = None,
     per_gb_month: float | None = None,
     per_million_reads: float | None = None,
@@ -79,7 +158,31 @@ def backend(
     per_million_requests: float | None = None,
     per_gb_second: float | None = None,
 ) -> Backend:
-    """One catalog backend; ``limits`` / ``shared`` take the model or its fields as a dict."""
+    """One catalog backend; ``limits`` / ``shared`` take the model or its fields as a dict.
+
+    ``classes`` (with ``quota``, default 1,000, and ``min_disk_gb``) make a
+    server backend; so do ``shared`` + ``fixed_monthly`` (one class
+    ``"standard"``, see the module docstring).  ``modes`` give a dedicated
+    backend capacity modes.  Contradictory options raise ``ValueError``.
+    """
+    server = _server(
+        name, shared, tuple(classes), quota=quota, min_disk_gb=min_disk_gb, fee=fixed_monthly
+    )
+    mode_list = tuple(modes)
+    if mode_list and server is not None:
+        raise ValueError(f"backend({name!r}): a server backend has no capacity modes")
+    price = _price(
+        fixed_monthly=None if server is not None else fixed_monthly,
+        per_gb_month=per_gb_month,
+        per_million_reads=per_million_reads,
+        per_million_writes=per_million_writes,
+        per_million_requests=per_million_requests,
+        per_gb_second=per_gb_second,
+    )
+    if mode_list:
+        if price.items():
+            raise ValueError(f"backend({name!r}): with modes, give the prices in the modes")
+        price = mode_list[0].price
     return Backend(
         name=name,
         description=f"{name} (test backend)",
@@ -95,16 +198,57 @@ def backend(
         limits=Limits.model_validate(limits or {}) if not isinstance(limits, Limits) else limits,
         regions=tuple(regions),
         capabilities=tuple(capabilities),
-        shared=Capacity.model_validate(shared) if isinstance(shared, Mapping) else shared,
-        price=Price(
-            region=_AUTO,
-            fixed_monthly=_price_item(fixed_monthly),
-            per_gb_month=_price_item(per_gb_month),
-            per_million_reads=_price_item(per_million_reads),
-            per_million_writes=_price_item(per_million_writes),
-            per_million_requests=_price_item(per_million_requests),
-            per_gb_second=_price_item(per_gb_second),
-        ),
+        server=server,
+        modes=mode_list,
+        price=price,
+    )
+
+
+def _price(**components: float | None) -> Price:
+    return Price(
+        region=_AUTO,
+        **{k: _price_item(v) for k, v in components.items() if v is not None},
+    )
+
+
+def _server(
+    name: str,
+    shared: Capacity | Mapping[str, float] | None,
+    classes: tuple[InstanceClass, ...],
+    *,
+    quota: int | None,
+    min_disk_gb: float,
+    fee: float | None,
+) -> Server | None:
+    """The server of a backend given by ``classes``, or by schema 1's ``shared`` + fee."""
+    if shared is not None and classes:
+        raise ValueError(f"backend({name!r}): give classes= or shared=, not both")
+    if classes:
+        if fee is not None:
+            raise ValueError(
+                f"backend({name!r}): a server's fee belongs to its classes, not fixed_monthly="
+            )
+        return Server(
+            classes=classes, quota=1000 if quota is None else quota, min_disk_gb=min_disk_gb
+        )
+    if shared is None:
+        if quota is not None or min_disk_gb:
+            raise ValueError(f"backend({name!r}): quota= and min_disk_gb= need classes=")
+        return None
+    capacity = Capacity.model_validate(shared) if isinstance(shared, Mapping) else shared
+    standard = InstanceClass(
+        name="standard",
+        description=f"{name} (one instance size)",
+        price=PriceItem(amount=fee or 0.0, source=_SOURCE, as_of=_AS_OF),
+        size_gb=capacity.size_gb,
+        reads_per_s=capacity.reads_per_s,
+        writes_per_s=capacity.writes_per_s,
+        resources=capacity.resources,
+    )
+    return Server(
+        classes=(standard,),
+        quota=capacity.max_instances if quota is None else quota,
+        min_disk_gb=min_disk_gb,
     )
 
 
@@ -123,7 +267,7 @@ def catalog(
     resolved = [_resolve(b, provider, home, registry) for b in backends]
     return Catalog.model_validate(
         {
-            "schema_version": 1,
+            "schema_version": 2,
             "name": name or provider,
             "provider": provider,
             "description": f"{name or provider} (test catalog)",
@@ -141,6 +285,13 @@ def _resolve(b: Backend, provider: Provider, region: str, registry: Registry) ->
         update["regions"] = (region,)
     if b.price.region == _AUTO:
         update["price"] = b.price.model_copy(update={"region": region})
+    if any(m.price.region == _AUTO for m in b.modes):
+        update["modes"] = tuple(
+            m.model_copy(update={"price": m.price.model_copy(update={"region": region})})
+            if m.price.region == _AUTO
+            else m
+            for m in b.modes
+        )
     return b.model_copy(update=update)
 
 

@@ -9,6 +9,8 @@ wall time, between runs.
   app of ``--resources`` Maps with varied sizes and read rates (the issue's
   target: <= 0.3 s wall for 10 resources), printed as tables;
 * ``plan --json``: the same plan as JSON (no rich), writing the lock;
+* ``import app``: only the app's declarations and its blueprint, the part of
+  the plan's start-up that every command pays;
 * ``--help``, ``import skaal`` and ``python -c pass`` (the interpreter's own
   start-up on this machine, which every case pays).
 
@@ -117,6 +119,7 @@ def main() -> None:
     cases = {
         f"plan ({args.resources} resources)": [*plan, "--no-write"],
         "plan --json": [*plan, "--json"],
+        "import app": [python, "-c", "import app; app.app.blueprint()"],
         "--help": [python, "-c", _MAIN, "--help"],
         "import skaal": [python, "-c", "import skaal"],
         "python -c pass": [python, "-c", "pass"],

@@ -104,7 +104,7 @@ def wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
 async def one_connection(port: int, path: str, body: bytes, count: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     request = (
-        f"POST {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\n\r\n"
     ).encode() + body
     for _ in range(count):

@@ -4,9 +4,11 @@ The bundled catalogs rarely need more than one Redis or PostgreSQL server.
 :func:`awkward` derives, from any catalog, one where they often do:
 
 * every server backend (an implementation of
-  :data:`skaal.build.wiring.CONNECTION_ENV`) is shared with a tiny capacity
-  -- one resource per instance, three instances at most -- so a second
-  resource on it opens a second instance;
+  :data:`skaal.build.wiring.CONNECTION_ENV`) has one tiny class -- one
+  resource per instance, three instances at most -- so a second resource on
+  it opens a second instance; the class keeps the backend's first class's
+  price and carries the parameters the cloud builders create the server
+  from (:data:`PARAMETERS`);
 * each such backend gets a twin (``<name>-twin``): the same figures and the
   same implementation under another name, so a plan can also spread one
   implementation over two catalog backends, like ``rds-postgres`` and
@@ -17,14 +19,34 @@ from __future__ import annotations
 
 from skaal.build.wiring import CONNECTION_ENV
 from skaal.catalog.loader import load_catalog
-from skaal.catalog.model import Backend, Capacity, Catalog
+from skaal.catalog.model import Backend, Catalog, InstanceClass, Server
 
-__all__ = ["BUNDLED", "awkward", "catalog_named"]
+__all__ = ["BUNDLED", "PARAMETERS", "awkward", "catalog_named"]
 
 #: Every bundled catalog.
 BUNDLED = ("local", "local-servers", "aws", "gcp")
 
-_TINY = Capacity(size_gb=1.0, resources=1, max_instances=3)
+#: (provider, implementation) -> the tiny class's parameters.
+PARAMETERS: dict[tuple[str, str], dict[str, str | int | float]] = {
+    ("aws", "postgres"): {"instance_class": "db.t4g.micro"},
+    ("aws", "redis"): {"node_type": "cache.t4g.micro"},
+    ("gcp", "postgres"): {"tier": "db-custom-1-3840"},
+    ("gcp", "redis"): {"memory_size_gb": 1},
+}
+
+
+def _tiny(catalog: Catalog, backend: Backend) -> Server:
+    assert backend.server is not None, backend.name
+    first = backend.server.classes[0]
+    tiny = InstanceClass(
+        name="tiny",
+        price=first.price,
+        size_gb=1.0,
+        resources=1,
+        connections=first.connections or 20,
+        parameters=PARAMETERS.get((catalog.provider, backend.implementation), {}),
+    )
+    return backend.server.model_copy(update={"classes": (tiny,), "quota": 3})
 
 
 def awkward(catalog: Catalog) -> Catalog:
@@ -34,7 +56,7 @@ def awkward(catalog: Catalog) -> Catalog:
         if backend.implementation not in CONNECTION_ENV:
             backends.append(backend)
             continue
-        tiny = backend.model_copy(update={"shared": _TINY})
+        tiny = backend.model_copy(update={"server": _tiny(catalog, backend)})
         twin = tiny.model_copy(
             update={"name": f"{backend.name}-twin", "description": f"twin of {backend.name}"}
         )

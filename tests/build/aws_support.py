@@ -44,7 +44,11 @@ class AwsRun(Run):
     """A run with the ARNs its mocks gave out."""
 
     def arns(self) -> set[str]:
-        return {r.outputs["arn"] for r in self.resources if "arn" in r.outputs}
+        """Every ARN the mocks gave out, the RDS-managed master secrets' included."""
+        found = {r.outputs["arn"] for r in self.resources if "arn" in r.outputs}
+        for item in self.resources:
+            found |= {s["secretArn"] for s in item.outputs.get("masterUserSecrets", [])}
+        return found
 
 
 def _service(typ: str) -> str:
@@ -63,6 +67,8 @@ class _Recorder(Mocks):
         outputs = dict(inputs)
         service = _service(args.typ)
         if args.typ == "aws:s3/bucket:Bucket":
+            if "bucketPrefix" in inputs:  # S3 completes the prefix with a unique suffix
+                name = outputs["bucket"] = inputs["bucketPrefix"] + "20261203000000000001"
             outputs["arn"] = f"arn:aws:s3:::{name}"
         elif service == "dynamodb":
             outputs["arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
@@ -78,9 +84,9 @@ class _Recorder(Mocks):
             outputs["executionArn"] = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:abc123"
         elif args.typ == "aws:rds/instance:Instance":
             outputs["address"] = f"{name}.abc.{REGION}.rds.amazonaws.com"
-            outputs["masterUserSecrets"] = [
-                {"secretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-1"}
-            ]
+            if inputs.get("manageMasterUserPassword"):
+                secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!{name}"
+                outputs["masterUserSecrets"] = [{"secretArn": secret}]
         elif args.typ == "aws:elasticache/replicationGroup:ReplicationGroup":
             outputs["primaryEndpointAddress"] = f"{name}.cache.amazonaws.com"
         elif service in ("sns", "secretsmanager", "iam", "ec2", "lambda"):

@@ -9,6 +9,8 @@ transformation, since the mocks do not receive options).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import warnings
 from typing import Any
 
@@ -20,7 +22,14 @@ from skaal.build.targets.gcp import build_gcp
 from skaal.catalog.loader import load_catalog
 from skaal.cli.app_ref import load_app
 from skaal.solver import solve
-from tests.build._pulumi import ROOT, Recorded, Run, capture_options, example_context
+from tests.build._pulumi import (
+    ROOT,
+    LoopOwningMonitor,
+    Recorded,
+    Run,
+    capture_options,
+    example_context,
+)
 
 PROJECT = "acme-prod"
 PROJECT_NUMBER = "123456789012"
@@ -37,6 +46,8 @@ class _Recorder(Mocks):
             outputs["uri"] = f"https://{args.inputs.get('name')}-xyz-uc.a.run.app"
         if args.typ == "gcp:serviceaccount/account:Account":
             outputs["email"] = f"{args.inputs['accountId']}@{PROJECT}.iam.gserviceaccount.com"
+            # Google assigns a 21-digit id when the account is created
+            outputs["uniqueId"] = str(int(hashlib.sha256(args.name.encode()).hexdigest(), 16))[:21]
         if args.typ == "gcp:sql/databaseInstance:DatabaseInstance":
             outputs["connectionName"] = f"{PROJECT}:us-central1:{args.inputs['name']}"
         if args.typ == "gcp:redis/instance:Instance":
@@ -55,7 +66,13 @@ class _Recorder(Mocks):
 def run_program(source: str, config: dict[str, str]) -> Run:
     """Execute ``source`` (a ``__main__.py``) under mocks with ``config``; what it created."""
     run = Run()
-    pulumi.runtime.set_mocks(_Recorder(run), project="skaal-test", stack="dev", preview=False)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # pulumi's mocks and test runner use the current loop
+    mocks = _Recorder(run)
+    monitor = LoopOwningMonitor(mocks)  # and close the loops of its worker threads
+    pulumi.runtime.set_mocks(
+        mocks, project="skaal-test", stack="dev", preview=False, monitor=monitor
+    )
     pulumi.runtime.set_all_config(config)
     apply_options = capture_options(run)
 
@@ -64,10 +81,15 @@ def run_program(source: str, config: dict[str, str]) -> Run:
         namespace: dict[str, Any] = {"__name__": "__main__"}
         exec(compile(source, "__main__.py", "exec"), namespace)
 
-    with warnings.catch_warnings():
-        # pulumi_gcp.storage warns about one of its own deprecated aliases on import
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_gcp\.")
-        execute()
+    try:
+        with warnings.catch_warnings():
+            # pulumi_gcp.storage warns about one of its own deprecated aliases on import
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_gcp\.")
+            execute()
+    finally:
+        monitor.close()
+        asyncio.set_event_loop(None)
+        loop.close()
     apply_options()
     return run
 

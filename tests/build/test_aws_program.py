@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 import yaml
 
 from skaal.build.targets.aws_iam import VPC_DESCRIBE_SID
 from skaal.build.targets.aws_schedule import validate_expression
-from skaal.build.wiring import binding_name, wire
+from skaal.build.wiring import binding_name, credentials_env, resource_env, wire
 
 sys.path.insert(0, str(Path(__file__).parent))
 from aws_support import AwsRun, app_context, build_example, run_program, write_with_layer
@@ -37,11 +36,7 @@ def jobs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, AwsRun]:
 def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, AwsRun]:
     context, artifacts = build_example("shop")
     folder = write_with_layer(artifacts, tmp_path_factory.mktemp("shop"))
-    pulumi.runtime.set_all_config({"skaal:postgresPassword": "s3cr3t/pw"})
-    try:
-        return context, run_program(folder)
-    finally:
-        pulumi.runtime.set_all_config({})
+    return context, run_program(folder)
 
 
 def _statements(run: AwsRun, function: str) -> list[dict[str, Any]]:
@@ -73,7 +68,15 @@ def test_maps_become_protected_dynamodb_tables_with_the_runtime_schema(
     assert results.inputs["name"] == "jobs-results"
     assert results.inputs["hashKey"] == "pk"
     assert results.inputs["rangeKey"] == "sk"
-    assert results.inputs["billingMode"] == "PAY_PER_REQUEST"
+    binding = context.plan.binding("Results")
+    if binding.mode == "provisioned":  # the capacity the plan records
+        assert binding.provisioned is not None
+        assert results.inputs["billingMode"] == "PROVISIONED"
+        assert results.inputs["readCapacity"] == binding.provisioned.reads_per_s
+        assert results.inputs["writeCapacity"] == binding.provisioned.writes_per_s
+    else:
+        assert results.inputs["billingMode"] == "PAY_PER_REQUEST"
+        assert "readCapacity" not in results.inputs
     assert results.inputs["ttl"] == {"attributeName": "exp", "enabled": True}
     assert results.inputs["pointInTimeRecovery"] == {"enabled": True}
     assert results.inputs["deletionProtectionEnabled"] is True
@@ -120,6 +123,9 @@ def test_function_environment_is_the_wiring_plus_the_function_name(
     for created in run.of_type("aws:lambda/function:Function"):
         variables = dict(created.inputs["environment"]["variables"])
         name = variables.pop("SKAAL_FUNCTION")
+        assert variables.pop("SKAAL_PROCESSES") == "5"  # four functions and the HTTP default
+        # WEBHOOK_TOKEN is declared by the app, not by one function: every function reads it
+        assert variables.pop("SKAAL_READABLE_SECRETS") == "WEBHOOK_TOKEN"
         assert variables == expected
         assert name in {"submit", "result", "run_job", "hourly_report", "_http"}
     assert run.named("jobs-run-job").inputs["environment"]["variables"]["SKAAL_FUNCTION"] == (
@@ -196,8 +202,10 @@ def test_only_the_consumer_may_receive_from_its_queue(jobs: tuple[Any, AwsRun]) 
     assert "sqs:ReceiveMessage" not in producer
     assert "sqs:DeleteMessage" not in producer
     table = run.named("Results").outputs["arn"]
-    assert "dynamodb:GetItem" in _actions_on(run, "jobs-submit", table)
-    assert "dynamodb:DeleteTable" not in _actions_on(run, "jobs-submit", table)
+    assert "dynamodb:GetItem" in _actions_on(run, "jobs-result", table)
+    assert "dynamodb:DeleteTable" not in _actions_on(run, "jobs-result", table)
+    # submit only sends work: it may find the results table, not read it
+    assert _actions_on(run, "jobs-submit", table) == {"dynamodb:DescribeTable"}
     secret = run.named("WEBHOOK_TOKEN").outputs["arn"]
     assert _actions_on(run, "jobs-run-job", secret) == {
         "secretsmanager:DescribeSecret",
@@ -225,10 +233,21 @@ def test_shop_gets_a_private_network_for_its_database(shop: tuple[Any, AwsRun]) 
     assert rule["securityGroups"] == ["functions-id"]
     assert "cidrBlocks" not in rule
     endpoints = {e.inputs["serviceName"] for e in run.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
-    assert endpoints == {
-        "com.amazonaws.us-east-1.s3",
-        "com.amazonaws.us-east-1.secretsmanager",
+    assert endpoints == {"com.amazonaws.us-east-1.s3"}  # free; the rest goes through the NAT
+    (nat,) = run.of_type("aws:ec2/natGateway:NatGateway")
+    assert nat.inputs["subnetId"] == "public-id"
+    egress = run.named("private-egress").inputs
+    assert egress == {
+        "routeTableId": "private-id",
+        "destinationCidrBlock": "0.0.0.0/0",
+        "natGatewayId": "nat-id",
     }
+    (public_routes,) = [
+        r for r in run.of_type("aws:ec2/routeTable:RouteTable") if r.name == "public"
+    ]
+    assert public_routes.inputs["routes"] == [
+        {"cidrBlock": "0.0.0.0/0", "gatewayId": "internet-id"}
+    ]
     for created in run.of_type("aws:lambda/function:Function"):
         assert created.inputs["vpcConfig"] == {
             "securityGroupIds": ["functions-id"],
@@ -247,22 +266,41 @@ def test_shop_database_is_protected_encrypted_and_private(shop: tuple[Any, AwsRu
     assert db.inputs["publiclyAccessible"] is False
     assert db.inputs["skipFinalSnapshot"] is False
     assert db.inputs["engine"] == "postgres"
+    # RDS keeps the password in Secrets Manager: it is in no input and no variable
+    assert db.inputs["manageMasterUserPassword"] is True
+    assert "password" not in db.inputs
+    (secret,) = db.outputs["masterUserSecrets"]
     variable = wire(context.plan).connection_envs()
     assert len(variable) == 1
     for created in run.of_type("aws:lambda/function:Function"):
         environment = created.inputs["environment"]
-        assert SECRET_SIG in environment, "the connection URL must stay secret in the state"
-        url = environment["value"]["variables"][variable[0]]
-        assert url == f"postgresql://skaal:s3cr3t%2Fpw@{db.outputs['address']}:5432/skaal"
+        assert SECRET_SIG not in environment
+        url = environment["variables"][variable[0]]
+        assert url == f"postgresql://skaal@{db.outputs['address']}:5432/skaal"
+        assert environment["variables"][credentials_env(variable[0])] == secret["secretArn"]
+        # and its role may read that secret
+        assert "secretsmanager:GetSecretValue" in _actions_on(
+            run, created.name, secret["secretArn"]
+        )
 
 
 def test_shop_bucket_is_encrypted_private_and_retained(shop: tuple[Any, AwsRun]) -> None:
     _, run = shop
     bucket = run.named("catalog.Images")
-    assert bucket.inputs["bucket"] == "shop-catalog-images"
+    # S3 completes the prefix with a unique suffix; the functions get the real name
+    assert bucket.inputs["bucketPrefix"] == "shop-catalog-images-"
+    assert "bucket" not in bucket.inputs
+    for created in run.of_type("aws:lambda/function:Function"):
+        variables = created.inputs["environment"]["variables"]
+        assert variables[resource_env("catalog.Images")] == bucket.outputs["bucket"]
     assert bucket.protect
     assert bucket.retain
     assert bucket.inputs["forceDestroy"] is False
+    versioning = run.named("catalog.Images-versioning").inputs
+    assert versioning["versioningConfiguration"] == {"status": "Enabled"}
+    assert versioning["bucket"] == bucket.name + "-id"
+    (rule,) = run.named("catalog.Images-expiry").inputs["rules"]
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
     block = run.named("catalog.Images-private").inputs
     assert all(
         block[k] is True

@@ -175,8 +175,9 @@ def test_binding_names_are_the_runtime_names(implementation: str, service: str) 
     )
 
 
-def test_gcp_names_match_the_gcp_runtime_when_it_is_present() -> None:
-    common = pytest.importorskip("skaal.runtime.backends.gcp_common")
+def test_gcp_names_match_the_gcp_runtime() -> None:
+    from skaal.runtime.backends import gcp_common as common
+
     for resource in ("Carts", "billing.Invoices", "x" * 90):
         bound = binding(resource, "blob", "gcs")
         assert binding_name("shop", bound) == common.gcp_name("shop", resource)
@@ -268,8 +269,6 @@ def test_connection_variables_are_the_ones_the_runtime_reads(
     implementation: str, variable: str
 ) -> None:
     sources = sorted((ROOT / "skaal" / "runtime" / "backends").glob(f"{implementation}*.py"))
-    if not sources:
-        pytest.skip(f"no runtime backend for {implementation} in this tree")
     assert any(f'"{variable}"' in path.read_text() for path in sources)
 
 

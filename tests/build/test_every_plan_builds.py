@@ -136,11 +136,7 @@ def _spread(built: Built) -> bool:
 
 def _check_aws(built: Built, folder: Path) -> None:
     root = write_with_layer(built.artifacts, folder)
-    pulumi.runtime.set_all_config({"skaal:postgresPassword": "pw"})
-    try:
-        run = run_aws(root)
-    finally:
-        pulumi.runtime.set_all_config({})
+    run = run_aws(root)
     created = {
         "postgres": run.of_type("aws:rds/instance:Instance"),
         "redis": run.of_type("aws:elasticache/replicationGroup:ReplicationGroup"),
@@ -242,7 +238,7 @@ def _aws_dangling(built: Built) -> set[str]:
     for function in spec["functions"]:
         for statement in function["statements"]:
             wanted |= {r["ref"] for r in statement["resources"] if r != "*"}
-        wanted |= {c["ref"] for c in function["connections"].values()}
+        wanted |= {c["ref"] for c in function["outputs"].values()}
         if function["consumes"]:
             wanted.add(function["consumes"])
         if function["subscription"]:

@@ -62,7 +62,8 @@ def test_jobs_creates_cloud_run_scheduler_pubsub_firestore_and_secret(jobs: Run)
     assert types.count("gcp:pubsub/subscription:Subscription") == 3
     assert types.count("gcp:firestore/database:Database") == 1
     assert types.count("gcp:secretmanager/secret:Secret") == 1
-    assert types.count("gcp:serviceaccount/account:Account") == 2
+    # web's runtime, the worker's and the invoker of the worker
+    assert types.count("gcp:serviceaccount/account:Account") == 3
 
 
 def test_jobs_schedule_is_a_cron_job_calling_the_private_worker(jobs: Run) -> None:
@@ -217,12 +218,20 @@ def test_services_carry_the_wiring_and_secret_references(jobs: Run) -> None:
             assert env[name] == value
         assert env["SKAAL_CLOUD_RUN_ROLE"] == role
         assert env["GOOGLE_CLOUD_PROJECT"] == PROJECT
+        # an app-wide secret (no function declares it): both services read it
         assert env["WEBHOOK_TOKEN"] == {
             "secretKeyRef": {"secret": "jobs-webhook-token", "version": "latest"}
         }
-        assert jobs.named(role).inputs["template"]["serviceAccount"] == (
-            f"jobs-run@{PROJECT}.iam.gserviceaccount.com"
-        )
+        assert env["SKAAL_READABLE_SECRETS"] == "WEBHOOK_TOKEN"
+        assert env["SKAAL_PROCESSES"] == "200"  # two services of up to 100 instances each
+        assert jobs.named(role).inputs["template"]["scaling"] == {"maxInstanceCount": 100}
+    # each service runs as its own account
+    assert jobs.named("web").inputs["template"]["serviceAccount"] == (
+        f"jobs-run@{PROJECT}.iam.gserviceaccount.com"
+    )
+    assert jobs.named("worker").inputs["template"]["serviceAccount"] == (
+        f"jobs-work@{PROJECT}.iam.gserviceaccount.com"
+    )
 
 
 def test_shop_reaches_cloud_sql_through_the_cloud_run_connection(shop: Run) -> None:
@@ -230,12 +239,12 @@ def test_shop_reaches_cloud_sql_through_the_cloud_run_connection(shop: Run) -> N
     assert instance["region"] == "us-central1"
     assert instance["settings"]["backupConfiguration"]["pointInTimeRecoveryEnabled"] is True
     web = shop.named("web").inputs["template"]
-    assert web["volumes"] == [
-        {
-            "name": "cloudsql",
-            "cloudSqlInstance": {"instances": [f"{PROJECT}:us-central1:shop-cloudsql-postgres-1"]},
-        }
-    ]
+    sql = shop.of_type("gcp:sql/databaseInstance:DatabaseInstance")
+    (volume,) = web["volumes"]
+    assert volume["name"] == "cloudsql"
+    assert sorted(volume["cloudSqlInstance"]["instances"]) == sorted(
+        f"{PROJECT}:us-central1:{r.inputs['name']}" for r in sql
+    )
     env = _env(shop.named("web").inputs)
     context, _ = build_example("shop")
     variable = wire(context.plan).resource("cart.Carts").connection_env

@@ -338,9 +338,30 @@ def test_the_pulumi_program_records_every_server_and_its_variable(tmp_path: Path
     )
     folder = FileWriter(tmp_path / "artifacts").write(build_local(context)).folder
     recorder, outputs = run_program(folder, stack_config(folder))
+    sizes = {  # the size the plan records: what the operator runs (no disk: a memory store)
+        i.id: {
+            "class": i.instance_class,
+            "replicas": i.replicas,
+            "connections": i.connections,
+            "parameters": dict(i.parameters),
+        }
+        for i in plan.instances
+    }
+    assert set(sizes) == {"redis#1", "redis#2"}
+    assert sizes["redis#1"]["class"] == "tiny"
     expected = {
-        "redis#1": {"env": "SKAAL_REDIS_URL", "kind": "redis", "resources": ["First"]},
-        "redis#2": {"env": "SKAAL_REDIS_URL_REDIS_2", "kind": "redis", "resources": ["Second"]},
+        "redis#1": {
+            "env": "SKAAL_REDIS_URL",
+            "kind": "redis",
+            "resources": ["First"],
+            "size": sizes["redis#1"],
+        },
+        "redis#2": {
+            "env": "SKAAL_REDIS_URL_REDIS_2",
+            "kind": "redis",
+            "resources": ["Second"],
+            "size": sizes["redis#2"],
+        },
     }
     assert recorder.resources[0][2]["servers"] == expected
     assert outputs["servers"] == expected

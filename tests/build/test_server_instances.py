@@ -4,8 +4,8 @@ A plan may put PostgreSQL resources on two catalog backends (``rds-postgres``
 and ``rds-postgres-multi-az``) and Redis resources on two instances of one
 (a shared instance full).  Each program must create one server per server of
 the plan (:func:`skaal.build.wiring.servers`) and give every function the
-connection URL of each server in that server's own variable.  The size
-of each server created is the one the bundled catalog prices.
+connection URL of each server in that server's own variable, each server
+the size the plan records for it.
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ import types
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 
 from skaal import App, Map
-from skaal.build.targets.aws import CACHE_NODE_TYPE, DATABASE_CLASS, build_aws
+from skaal.build.targets.aws import build_aws
 from skaal.build.targets.gcp_program import render_program
-from skaal.build.targets.gcp_servers import CLOUD_SQL_TIER, MEMORYSTORE_GB
-from skaal.build.wiring import ServerWiring, servers, wire
+from skaal.build.wiring import ServerWiring, credentials_env, servers, wire
 from skaal.catalog.loader import load_catalog
 from skaal.plan.model import Plan
 from skaal.solver import solve
@@ -84,11 +82,7 @@ def aws_run(tmp_path: Path) -> tuple[Plan, Any]:
     app, plan = _plan("aws")
     context = app_context(app.blueprint(), plan, "servers:app")
     folder = write_with_layer(build_aws(context), tmp_path)
-    pulumi.runtime.set_all_config({"skaal:postgresPassword": "pw"})
-    try:
-        return plan, run_aws(folder)
-    finally:
-        pulumi.runtime.set_all_config({})
+    return plan, run_aws(folder)
 
 
 def test_aws_creates_one_rds_instance_and_one_cache_per_server(aws_run: tuple[Plan, Any]) -> None:
@@ -106,13 +100,22 @@ def test_aws_creates_one_rds_instance_and_one_cache_per_server(aws_run: tuple[Pl
     (function,) = [
         f for f in run.of_type("aws:lambda/function:Function") if f.name == "servers-touch"
     ]
-    variables = function.inputs["environment"]["value"]["variables"]
+    variables = function.inputs["environment"]["variables"]
     for server in found["postgres"]:
-        address = databases[_ref(server)].outputs["address"]
-        assert variables[server.env] == f"postgresql://skaal:pw@{address}:5432/skaal"
+        database = databases[_ref(server)]
+        address = database.outputs["address"]
+        assert variables[server.env] == f"postgresql://skaal@{address}:5432/skaal"
+        secret = database.outputs["masterUserSecrets"][0]["secretArn"]
+        assert variables[credentials_env(server.env)] == secret
+        # sized as the plan says
+        (instance,) = [i for i in plan.instances if i.id == server.id]
+        assert database.inputs["instanceClass"] == instance.parameters["instance_class"]
+        assert database.inputs["allocatedStorage"] == instance.disk_gb
     for server in found["redis"]:
         address = caches[_ref(server)].outputs["primaryEndpointAddress"]
         assert variables[server.env] == f"rediss://{address}:6379/0"
+        (instance,) = [i for i in plan.instances if i.id == server.id]
+        assert caches[_ref(server)].inputs["nodeType"] == instance.parameters["node_type"]
 
 
 def _ref(server: ServerWiring) -> str:
@@ -155,22 +158,3 @@ def test_gcp_creates_one_cloud_sql_and_one_memorystore_per_server() -> None:
     assert sorted(grants) == sorted(
         f"resource.name == 'projects/acme-prod/instances/{r.inputs['name']}'" for r in sql
     )
-
-
-@pytest.mark.parametrize(
-    ("provider", "sizes"),
-    [
-        ("aws", {"postgres": DATABASE_CLASS, "redis": CACHE_NODE_TYPE}),
-        ("gcp", {"postgres": CLOUD_SQL_TIER, "redis": f"{MEMORYSTORE_GB} GB"}),
-    ],
-)
-def test_the_servers_created_are_the_size_the_catalog_prices(
-    provider: str, sizes: dict[str, str]
-) -> None:
-    # The plan records no size: the programs create one fixed size per engine,
-    # which must be the one every bundled server backend is priced for.
-    catalog = load_catalog(provider)
-    checked = [b for b in catalog.backends if b.implementation in sizes]
-    assert checked
-    for backend in checked:
-        assert sizes[backend.implementation] in backend.description, backend.name

@@ -68,18 +68,18 @@ def _line(text: str, needle: str) -> int:
         (
             'source = "https://example.com/redis", ',
             "",
-            "[backends.redis.price.fixed_monthly] source",
+            '[backends.redis.server.classes."cache.small".price] source',
             "missing required key source",
         ),
         (
-            'as_of = "2026-11-22" }\n\n[backends.dynamodb]',
-            "as_of = 2026-11-22 }\n\n[backends.dynamodb]",
-            "[backends.redis.price.fixed_monthly] as_of",
+            'as_of = "2026-11-22" }\nsize_gb = 0.5',
+            "as_of = 2026-11-22 }\nsize_gb = 0.5",
+            '[backends.redis.server.classes."cache.small".price] as_of',
             "as_of must be a quoted string",
         ),
         (
-            'region = "us-east-1"\nfixed_monthly',
-            'region = "ap-south-1"\nfixed_monthly',
+            'region = "us-east-1"\n\n[backends.tables]',
+            'region = "ap-south-1"\n\n[backends.tables]',
             "[backends.redis.price] region",
             "price region 'ap-south-1' is not one of the backend's regions",
         ),
@@ -90,10 +90,11 @@ def _line(text: str, needle: str) -> int:
             "greater than 0",
         ),
         (
-            'fixed_monthly = { amount = 12.41, source = "https://example.com/redis", '
-            'as_of = "2026-11-22" }',
+            'price.per_gb_month = { amount = 0.25, source = "https://example.com/ddb", '
+            'as_of = "2026-11-22" }\nprice.per_million_reads = { amount = 0.125, '
+            'source = "https://example.com/ddb", as_of = "2026-11" }\n',
             "",
-            "[backends.redis] price",
+            "[backends.dynamodb] price",
             "the price has no component",
         ),
         (
@@ -103,8 +104,8 @@ def _line(text: str, needle: str) -> int:
             "'azure' is not a valid provider",
         ),
         (
-            "schema_version = 1",
-            "schema_version = 1\nowner = 'x'",
+            "schema_version = 2",
+            "schema_version = 2\nowner = 'x'",
             "top level owner",
             "unknown key owner",
         ),
@@ -163,8 +164,13 @@ def test_toml_syntax_error_names_line(write: Write) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("schema_version = 1", "schema_version = 2", "unsupported schema_version 2"),
-        ("schema_version = 1\n", "", "missing required key schema_version"),
+        (
+            "schema_version = 2",
+            "schema_version = 3",
+            r"unsupported schema_version 3 \(this "
+            r"Skaal reads 1, 2\)",
+        ),
+        ("schema_version = 2\n", "", "missing required key schema_version"),
         ('name = "base"\n', "", "missing required key name"),
     ],
 )
@@ -196,7 +202,7 @@ def test_error_in_inherited_file_blames_that_file(write: Write) -> None:
     base = write("base.toml", BASE.replace('implementation = "redis"\n', ""))
     child = write(
         "child.toml",
-        'schema_version = 1\nname = "c"\nextends = "base.toml"\n'
+        'schema_version = 2\nname = "c"\nextends = "base.toml"\n'
         "[backends.redis.performance]\nspeed = 1\n",
     )
     problems = _problems(child)
@@ -206,7 +212,12 @@ def test_error_in_inherited_file_blames_that_file(write: Write) -> None:
 
 
 def test_warnings_for_unregistered_implementations(write: Write) -> None:
-    text = BASE.replace('implementation = "dynamodb"', 'implementation = "cassandra"')
+    text = BASE.replace(
+        'implementation = "dynamodb"\nregions = ["us-east-1"]\nperformance = '
+        '{ durability = "durable", availability = 99.99, read_latency_ms = 10.0 }\nprice',
+        'implementation = "cassandra"\nregions = ["us-east-1"]\nperformance = '
+        '{ durability = "durable", availability = 99.99, read_latency_ms = 10.0 }\nprice',
+    )
     path = write("cat.toml", text)
     warnings = validate_catalog(path)
     assert len(warnings) == 1

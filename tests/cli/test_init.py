@@ -26,7 +26,7 @@ from skaal import __version__
 from skaal.cli.app_ref import load_app
 from skaal.cli.main import cli
 from skaal.scaffold import project_files
-from tests._server import ROOT, free_port, needs_backends, serve_process
+from tests._server import ROOT, free_port, serve_process
 
 FILES = [
     ".gitignore",
@@ -172,7 +172,6 @@ def _venv(project: Path) -> tuple[Path, Path]:
     return python, Path(purelib)
 
 
-@needs_backends
 @pytest.mark.slow
 def test_a_new_project_installs_passes_its_test_and_serves(tmp_path: Path) -> None:
     code, output = init(tmp_path, "my-shop")

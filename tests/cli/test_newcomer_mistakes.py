@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from skaal.cli.main import cli
-from tests._server import ROOT, needs_backends
+from tests._server import ROOT
 
 OK_APP = """
 from skaal import App, Map
@@ -125,6 +125,33 @@ def test_missing_unit(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            'size="1e400GB"',
+            "bad stored size for size: size '1e400GB' is more than the largest accepted, 1e9GB",
+        ),
+        (
+            'reads="1e309/s"',
+            "bad read rate for reads: rate '1e309/s' is more than the largest accepted, 1e9/s",
+        ),
+        (
+            'ttl="1e400d"',
+            "bad item expiry for ttl: duration '1e400d' is more than the largest accepted, "
+            "36500 days",
+        ),
+    ],
+)
+def test_a_number_too_large_to_plan(tmp_path: Path, line: str, message: str) -> None:
+    app = declaring(tmp_path, line)
+    code, output = skaal(tmp_path, "plan", "app.py", "--no-write")
+    assert code == 2
+    first = output.splitlines()[0]
+    assert first == f"error (DeclarationError) {app}:3 (@app.storage on class Items): {message}"
+    assert "OverflowError" not in output
+
+
 def test_impossible_combination_names_the_conflict_and_the_cheapest_relaxation(
     tmp_path: Path,
 ) -> None:
@@ -143,7 +170,7 @@ def test_impossible_combination_names_the_conflict_and_the_cheapest_relaxation(
         and "durability offers ephemeral, asked durable" in line
         for line in lines
     )
-    assert '  fix: Items: read_latency="<= 10ms" → dynamodb at $2.22/month' in lines
+    assert '  fix: Items: read_latency="<= 10ms" → dynamodb at $1.39/month' in lines
     assert lines[-1] == "  try: skaal plan --explain Items"
 
 
@@ -269,7 +296,7 @@ def test_typo_in_a_catalog_key(tmp_path: Path) -> None:
         tmp_path,
         "mine.toml",
         """
-        schema_version = 1
+        schema_version = 2
         name = "mine"
         extends = "aws"
 
@@ -283,7 +310,7 @@ def test_typo_in_a_catalog_key(tmp_path: Path) -> None:
         "error (CatalogValidationError) mine.toml:6 [backends.dynamodb.performance] "
         "read_latncy_ms: unknown key read_latncy_ms (did you mean 'read_latency_ms'?)\n"
         "  fix: rename or delete it; [backends.dynamodb.performance] accepts: "
-        "read_latency_ms, write_latency_ms, durability, consistency, availability\n"
+        "availability, consistency, durability, read_latency_ms, write_latency_ms\n"
         "  try: skaal catalog validate mine.toml\n"
     )
 
@@ -360,7 +387,6 @@ def test_deploying_without_building(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_deploying_without_the_pulumi_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("pulumi")
     monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
     write(tmp_path, "app.py", OK_APP)
     assert skaal(tmp_path, "plan", "app.py", "--target", "aws")[0] == 0
@@ -386,7 +412,6 @@ def test_run_with_a_port_out_of_range(tmp_path: Path) -> None:
     )
 
 
-@needs_backends
 def test_run_on_a_port_already_in_use(tmp_path: Path) -> None:
     write(tmp_path, "app.py", OK_APP)
     with socket.socket() as taken:
@@ -442,10 +467,50 @@ async def read(key: str) -> int | None:
 """
 
 
-def test_using_a_resource_that_was_never_declared(
+@pytest.mark.parametrize("command", ["plan", "run"])
+def test_using_a_resource_that_was_never_declared(tmp_path: Path, command: str) -> None:
+    app = write(tmp_path, "undeclared.py", UNDECLARED_APP)
+    code, output = skaal(tmp_path, command, "undeclared.py")
+    assert code == 2
+    assert output == (
+        f"error (DeclarationError) {app.resolve()}:11: function read uses Items, a map that "
+        "app 'demo' does not declare\n"
+        f"  fix: put @app.storage(...) above class Items ({app.resolve()}:6) "
+        "(or on a Module the app uses)\n"
+    )
+    assert not (tmp_path / "skaal.lock").exists()
+
+
+UNANNOTATED_APP = """
+from skaal import App
+
+app = App("demo")
+
+
+@app.function()
+async def add(a, b: int) -> int:
+    return a + b
+"""
+
+
+@pytest.mark.parametrize("command", ["plan", "run"])
+def test_a_function_parameter_without_a_type(tmp_path: Path, command: str) -> None:
+    app = write(tmp_path, "app.py", UNANNOTATED_APP)
+    code, output = skaal(tmp_path, command, "app.py")
+    assert code == 2
+    assert output == (
+        f"error (DeclarationError) {app.resolve()}:7: parameter 'a' of function add has no "
+        "type annotation\n"
+        "  fix: annotate it, e.g. a: str; requests are validated against it "
+        "(a: Any accepts any JSON value)\n"
+    )
+    assert not (tmp_path / "skaal.lock").exists()
+
+
+def test_a_resource_that_was_never_declared_is_named_by_the_runtime_too(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    pytest.importorskip("starlette")
+    """Code that skips the plan-time check (an in-process client) still gets a clear error."""
     from skaal.cli.app_ref import load_app
     from skaal.testing import AppClient
 

@@ -120,11 +120,6 @@ class Huge(Map[str, str]): ...
 class Fine(Map[str, str]): ...
 """
 
-needs_solver = pytest.mark.skipif(
-    not (REPO / "skaal" / "solver" / "__init__.py").exists(),
-    reason="skaal.solver.solve has not landed yet",
-)
-
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -216,7 +211,6 @@ def test_parse_pins() -> None:
 # -- planning -----------------------------------------------------------------
 
 
-@needs_solver
 def test_plan_prints_the_table_and_writes_the_lock(project: Path) -> None:
     result = _plan("app:app", "--catalog", "shop.toml")
     assert result.exit_code == 0, result.output
@@ -233,7 +227,6 @@ def test_plan_prints_the_table_and_writes_the_lock(project: Path) -> None:
     assert [p.backend for p in lock.prices] == ["memory", "sqlite"]
 
 
-@needs_solver
 def test_second_plan_is_stable_and_shows_no_changes(project: Path) -> None:
     first = _plan("app:app", "--catalog", "shop.toml")
     assert first.exit_code == 0, first.output
@@ -254,7 +247,6 @@ def test_second_plan_is_stable_and_shows_no_changes(project: Path) -> None:
     assert (project / "skaal.lock").read_bytes() == before
 
 
-@needs_solver
 def test_diff_after_a_declaration_change(project: Path) -> None:
     assert _plan("app:app", "--catalog", "shop.toml").exit_code == 0
     (project / "app.py").write_text(
@@ -266,7 +258,6 @@ def test_diff_after_a_declaration_change(project: Path) -> None:
     assert "total $2.50 → $3.00 (+$0.50/month)" in result.stdout
 
 
-@needs_solver
 def test_json_output_is_valid_json_only(project: Path) -> None:
     result = _plan("app:app", "--json", "--catalog", "shop.toml")
     assert result.exit_code == 0, result.output
@@ -283,11 +274,10 @@ def test_json_output_is_valid_json_only(project: Path) -> None:
     assert data["plan_hash"] == lock.content_hash()
 
 
-@needs_solver
 def test_pin_places_the_resource_and_shows_the_shared_instance(project: Path) -> None:
     result = _plan("app:app", "--catalog", "shop.toml", "--pin", "Sessions=redis")
     assert result.exit_code == 0, result.output
-    assert "Shared instances" in result.stdout
+    assert "Server instances" in result.stdout
     assert "$10.00/month" in result.stdout
     lock = read_lock(project / "skaal.lock")
     assert lock is not None
@@ -295,7 +285,6 @@ def test_pin_places_the_resource_and_shows_the_shared_instance(project: Path) ->
     assert lock.instances[0].backend == "redis"
 
 
-@needs_solver
 def test_no_write_and_custom_lock_path(project: Path) -> None:
     result = _plan("app:app", "--catalog", "shop.toml", "--no-write")
     assert result.exit_code == 0, result.output
@@ -306,7 +295,6 @@ def test_no_write_and_custom_lock_path(project: Path) -> None:
     assert read_lock(project / "deploy" / "shop.lock") is not None
 
 
-@needs_solver
 def test_explain_lists_every_candidate(project: Path) -> None:
     result = _plan("app:app", "--catalog", "shop.toml", "--explain", "Carts")
     assert result.exit_code == 0, result.output
@@ -324,7 +312,6 @@ def test_explain_lists_every_candidate(project: Path) -> None:
     assert {c["backend"] for c in data["candidates"] if not c["feasible"]} == {"memory", "redis"}
 
 
-@needs_solver
 def test_infeasible_plan_names_every_resource_and_writes_nothing(project: Path) -> None:
     assert _plan("app:app", "--catalog", "shop.toml").exit_code == 0
     before = (project / "skaal.lock").read_bytes()
@@ -351,7 +338,6 @@ def test_infeasible_plan_names_every_resource_and_writes_nothing(project: Path) 
     assert (project / "skaal.lock").read_bytes() == before
 
 
-@needs_solver
 def test_lock_for_another_app_is_not_reused(project: Path) -> None:
     assert _plan("app:app", "--catalog", "shop.toml").exit_code == 0
     (project / "app.py").write_text(APP.replace('App("shop")', 'App("blog")'))
@@ -360,7 +346,6 @@ def test_lock_for_another_app_is_not_reused(project: Path) -> None:
     assert "holds a plan for app 'shop', not 'blog'" in result.stdout
 
 
-@needs_solver
 def test_corrupt_lock_is_an_error_until_reoptimize(project: Path) -> None:
     (project / "skaal.lock").write_text("this is [not toml")
     result = _plan("app:app", "--catalog", "shop.toml")
@@ -372,7 +357,6 @@ def test_corrupt_lock_is_an_error_until_reoptimize(project: Path) -> None:
     assert read_lock(project / "skaal.lock") is not None
 
 
-@needs_solver
 def test_pyproject_app_discovery_and_default_target(project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.skaal]\napp = "app:app"\n')
     result = _plan("--json")
@@ -412,7 +396,6 @@ def test_subprocess_usage_error(project: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-@needs_solver
 def test_subprocess_plan_then_json(project: Path) -> None:
     proc = _run(project, "plan", "app:app", "--catalog", "shop.toml")
     assert proc.returncode == 0, proc.stderr
@@ -424,7 +407,6 @@ def test_subprocess_plan_then_json(project: Path) -> None:
     assert json.loads(proc.stdout)["diff"]["empty"] is True
 
 
-@needs_solver
 def test_subprocess_infeasible(project: Path) -> None:
     (project / "app.py").write_text(INFEASIBLE)
     proc = _run(project, "plan", "app:app", "--catalog", "shop.toml")
@@ -478,10 +460,16 @@ def test_render_plan_shows_instances_savings_and_escapes_markup() -> None:
         _binding("Sessions", "redis", 0.0, instance="redis#1"),
         instances=(
             SharedInstance(
-                id="redis#1", backend="redis", fixed_monthly=10.0, resources=("Sessions",)
+                id="redis#1",
+                backend="redis",
+                instance_class="cache.small",
+                replicas=1,
+                fixed_monthly=10.0,
+                resources=("Sessions",),
             ),
         ),
         status="best_found",
+        lower_bound=11.0,
         reoptimize_savings=3.0,
     )
     text = _text(render_plan, plan)
@@ -490,6 +478,8 @@ def test_render_plan_shows_instances_savings_and_escapes_markup() -> None:
     assert "$10.00/month" in text
     assert "total $12.50/month" in text
     assert "best found" in text
+    assert "cache.small + 1 replica" in text
+    assert "proven lower bound $11.00/month, gap $1.50" in text
     assert "--reoptimize would save $3.00/month" in text
 
 

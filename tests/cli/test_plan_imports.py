@@ -1,10 +1,11 @@
-"""What ``skaal plan``, ``skaal --help`` and ``import skaal`` load.
+"""What ``skaal plan``, ``skaal --help``, ``import skaal`` and an app's declarations load.
 
 Start-up time of the CLI is mostly imports, so the guard is on the import
 graph, not on a clock: each case runs in a fresh interpreter and lists
 ``sys.modules`` afterwards.  Planning needs the declarations, the catalog,
 the solver and the lock; it must not load the runtime, the servers, the
-builders, the deployer, cloud SDKs or other subcommands.  A failure names the
+builders, the deployer, cloud SDKs or other subcommands; importing an app
+module needs only the declaration API.  A failure names the
 modules that crept in; import them inside the function that needs them.
 """
 
@@ -51,12 +52,28 @@ NOT_FOR_HELP = (
     "z3",
 )
 
+#: What importing an app module (running its declarations) has no use for.
+NOT_FOR_DECLARING = (
+    *NOT_FOR_PLANNING,
+    "click",
+    "rich",
+    "skaal.catalog",
+    "skaal.cli",
+    "skaal.pipeline",
+    "skaal.plan",
+    "skaal.solver",
+    "tomli_w",
+)
+
 _PROBE = """
 import contextlib, io, json, sys
 out = sys.argv[1]
 args = sys.argv[2:]
 if args == ["import"]:
     import skaal
+elif args == ["declare"]:
+    import app
+    app.app.blueprint()
 else:
     from skaal.cli.main import cli
     with contextlib.redirect_stdout(io.StringIO()):
@@ -122,6 +139,13 @@ def test_plan_json_does_not_load_rich(project: Path) -> None:
 def test_help_and_import_skaal_stay_light(project: Path) -> None:
     assert _offending(_loaded(project, "--help"), NOT_FOR_HELP) == []
     assert _offending(_loaded(project, "import"), (*NOT_FOR_HELP, "click")) == []
+
+
+def test_declaring_an_app_loads_only_the_declaration_api(project: Path) -> None:
+    # start-up of every command, and the import of a large app, pay for these
+    modules = _loaded(project, "declare")
+    assert "skaal.declare.app" in modules  # the probe really declared
+    assert _offending(modules, NOT_FOR_DECLARING) == []
 
 
 def test_deploy_targets_match_the_deployer() -> None:

@@ -11,12 +11,11 @@ from click.testing import CliRunner
 from skaal.cli.main import cli
 from skaal.cli.run import RETRY_DELAY_ENV, retry_delay_from_env
 from skaal.errors import UsageError
-from tests._server import EXAMPLES, copy_example, needs_backends, skaal_run
+from tests._server import EXAMPLES, copy_example, skaal_run
 
 SERVED = ("counter", "todo_api", "file_upload", "jobs")
 
 
-@needs_backends
 @pytest.mark.slow
 def test_counter_survives_a_restart(tmp_path: Path) -> None:
     project = copy_example("counter", tmp_path)
@@ -57,8 +56,6 @@ def test_run_is_listed_in_help() -> None:
 @pytest.mark.parametrize("target", ["local", "aws", "gcp"])
 @pytest.mark.parametrize("example", SERVED)
 def test_examples_plan_on_every_target(example: str, target: str) -> None:
-    if example == "todo_api":
-        pytest.importorskip("fastapi")
     result = CliRunner().invoke(
         cli,
         ["plan", str(EXAMPLES / example / "app.py"), "--target", target, "--no-write", "--json"],

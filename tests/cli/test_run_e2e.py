@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from tests._server import ROOT, copy_example, eventually, free_port, needs_backends, skaal_run
+from tests._server import ROOT, copy_example, eventually, free_port, skaal_run
 
-pytestmark = [needs_backends, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def test_todo_api_crud_and_index_query_through_fastapi(tmp_path: Path) -> None:
-    pytest.importorskip("fastapi")
     project = copy_example("todo_api", tmp_path)
     with skaal_run(project, "app.py") as client:
         for todo in (
@@ -276,7 +275,9 @@ def test_docs_page_is_self_contained_html(tmp_path: Path) -> None:
     assert set(document["paths"]) == {"/fn/increment", "/fn/read"}
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="headless chromium is not installed")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="headless chromium is not installed (see .ci/services/05-chromium.sh)"
+)
 def test_docs_page_renders_every_operation_in_a_browser(tmp_path: Path) -> None:
     project = copy_example("counter", tmp_path)
     shot = Path(os.environ.get("SKAAL_DOCS_SCREENSHOT", tmp_path / "docs.png"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +28,7 @@ from skaal import (
     Topic,
 )
 from skaal.blueprint.model import Kind
+from skaal.declare import constraints
 from skaal.declare.constraints import CONSTRAINTS, UNSET
 
 
@@ -362,3 +364,40 @@ def test_a_decorator_used_without_parentheses_says_so(decorator: str) -> None:
         f"{__file__}:{line}: @app.{decorator} is used without parentheses on class Cart\n"
         f"  fix: write @app.{decorator}() (with parentheses, even without constraints)"
     )
+
+
+# -- one parse per spelling ---------------------------------------------------
+
+
+def test_the_same_text_keeps_its_meaning_per_constraint() -> None:
+    # "1s" is a latency bound (1000 ms) and a duration (1 s): parsed results
+    # are kept per parser, so neither reading leaks into the other
+    app = App("shop")
+
+    @app.storage(read_latency="1s", ttl="1s")
+    class First(Map[str, int]): ...
+
+    @app.storage(ttl="1s", read_latency="1s")
+    class Second(Map[str, int]): ...
+
+    for spec in app.blueprint().resources:
+        assert spec.requirements.read_latency is not None
+        assert spec.requirements.read_latency.value == 1000.0
+        assert spec.requirements.ttl_s == 1.0
+
+
+def test_a_bad_value_is_refused_every_time_it_is_written() -> None:
+    app = App("shop")
+    for _ in range(2):
+        with pytest.raises(DeclarationError, match="bad stored size for size"):
+            app.storage(size="12 parsecs")(type("Carts", (Map,), {}))
+
+
+def test_parsed_values_are_kept_for_a_bounded_number_of_spellings() -> None:
+    app = App("shop")
+    count = constraints._PARSED_MAX + 10
+    for i in range(count):
+        app.storage(size=f"{i + 1}GB")(types.new_class(f"M{i}", (Map[str, int],)))
+    sizes = [spec.requirements.size_gb for spec in app.blueprint().resources]
+    assert sorted(sizes) == [float(i + 1) for i in range(count)]  # type: ignore[type-var]
+    assert 0 < len(constraints._PARSED) <= constraints._PARSED_MAX

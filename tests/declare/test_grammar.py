@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -410,8 +411,13 @@ _decimal_text = st.builds(
 def test_any_formatted_latency_parses_to_its_value(
     number: str, unit: str, op: str, space: str
 ) -> None:
-    bound = grammar.parse_latency(f"{op}{space}{number}{space}{unit}")
+    text = f"{op}{space}{number}{space}{unit}"
     factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    if float(number) * factor > grammar.MAX_LATENCY_MS:
+        with pytest.raises(GrammarError, match="largest accepted, 1 day"):
+            grammar.parse_latency(text)
+        return
+    bound = grammar.parse_latency(text)
     assert math.isclose(bound.value, float(number) * factor, rel_tol=1e-12)
     assert bound.strict is (op == "<")
     again = grammar.parse_latency(f"{bound}ms")
@@ -422,6 +428,10 @@ def test_any_formatted_latency_parses_to_its_value(
 @given(number=_decimal_text, unit=st.sampled_from(["KB", "MB", "GB", "TB", "MiB", "GiB"]))
 def test_any_formatted_size_parses_to_its_value(number: str, unit: str) -> None:
     factor = {"KB": 1e-6, "MB": 1e-3, "GB": 1.0, "TB": 1e3, "MiB": 2**20 / 1e9, "GiB": 2**30 / 1e9}
+    if float(number) * factor[unit] > grammar.MAX_SIZE_GB:
+        with pytest.raises(GrammarError, match="largest accepted, 1e9GB"):
+            grammar.parse_size(f"{number}{unit}")
+        return
     assert math.isclose(grammar.parse_size(f"{number}{unit}"), float(number) * factor[unit])
 
 
@@ -452,3 +462,54 @@ def test_parsers_only_ever_raise_grammar_errors(value: object) -> None:
         else:
             continue
         assert accepted
+
+
+# -- bounds: every number is finite and at most the documented largest ----------------
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "largest"),
+    [
+        (grammar.parse_size, "1e400GB", "1e9GB"),
+        (grammar.parse_size, "2e9GB", "1e9GB"),
+        (grammar.parse_size, "1e308PB", "1e9GB"),  # finite text, infinite once scaled
+        (grammar.parse_rate, "1e309/s", "1e9/s"),
+        (grammar.parse_rate, "1e308k/s", "1e9/s"),
+        (grammar.parse_rate, "2e9/s", "1e9/s"),
+        (grammar.parse_latency, "< 1e400ms", "1 day"),
+        (grammar.parse_latency, "86401s", "1 day"),
+        (grammar.parse_duration, "1e400s", "36500 days"),
+        (grammar.parse_duration, "36501 days", "36500 days"),
+        (grammar.parse_money, "$" + "9" * 400 + "/month", "$1e9/month"),
+        (grammar.parse_money, "$2,000,000,000/month", "$1e9/month"),
+    ],
+)
+def test_numbers_beyond_the_documented_bounds_are_rejected(
+    parse: Callable[[object], object], text: str, largest: str
+) -> None:
+    with pytest.raises(GrammarError) as info:
+        parse(text)
+    assert f"is more than the largest accepted, {largest}" in info.value.message
+    assert len(info.value.message) < 200  # a 400-digit number is shown shortened
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "value"),
+    [
+        (grammar.parse_size, "1e9GB", grammar.MAX_SIZE_GB),
+        (grammar.parse_size, "1000PB", 1e9),
+        (grammar.parse_rate, "1e9/s", grammar.MAX_RATE_PER_S),
+        (grammar.parse_duration, "36500 days", grammar.MAX_DURATION_S),
+        (grammar.parse_money, "$1,000,000,000/month", grammar.MAX_MONEY_USD_MONTH),
+        (lambda text: grammar.parse_latency(text).value, "<= 86400s", grammar.MAX_LATENCY_MS),
+    ],
+)
+def test_the_largest_documented_values_are_accepted(
+    parse: Callable[[object], object], text: str, value: float
+) -> None:
+    assert parse(text) == value
+
+
+def test_percent_of_infinity_is_rejected() -> None:
+    with pytest.raises(GrammarError, match="outside"):
+        grammar.parse_percent("1e400%")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests._server import EXAMPLES, copy_example, eventually, needs_backends, skaal_run
+from tests._server import EXAMPLES, copy_example, eventually, skaal_run
 
-pytestmark = [needs_backends, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def test_hello_counts_greetings_across_restarts(tmp_path: Path) -> None:

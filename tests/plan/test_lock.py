@@ -58,7 +58,12 @@ def _plan(**changes: object) -> Plan:
         ),
         instances=(
             SharedInstance(
-                id="redis#1", backend="redis", fixed_monthly=12.5, resources=("billing.Sessions",)
+                id="redis#1",
+                backend="redis",
+                instance_class="cache.t4g.micro",
+                parameters={"node_type": "cache.t4g.micro"},
+                fixed_monthly=12.5,
+                resources=("billing.Sessions",),
             ),
         ),
         prices=(
@@ -135,7 +140,7 @@ def test_write_creates_the_directory(tmp_path: Path) -> None:
         ("schema_version = 1\napp = [", "is not valid TOML"),
         ("schema_version = 7\n", "schema_version 7"),
         ("app = 'shop'\n", "schema_version None"),
-        ("schema_version = 1\napp = 'shop'\n", "does not describe a plan"),
+        ("schema_version = 2\napp = 'shop'\n", "does not describe a plan"),
     ],
 )
 def test_corrupt_lock_names_the_file_and_the_fix(tmp_path: Path, text: str, problem: str) -> None:

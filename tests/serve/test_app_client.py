@@ -10,8 +10,6 @@ from pydantic import BaseModel
 from skaal import App, Map, Queue
 from skaal.testing import AppClient
 
-pytest.importorskip("skaal.runtime.backends.memory")
-
 
 class Email(BaseModel):
     to: str

@@ -429,8 +429,8 @@ def test_one_resource_larger_than_a_shared_instance_is_rejected(
     problem = problem_of(one_map(size="1GB", reads="2000/s"), redis)
     rejections = problem.resources[0].rejections[0][1]
     assert [(r.constraint, r.offered) for r in rejections] == [
-        ("size", "≤ 0.5 GB per shared instance"),
-        ("reads", "≤ 1000/s per shared instance"),
+        ("size", "≤ 0.5 GB per instance of its largest class"),
+        ("reads", "≤ 1000/s per instance of its largest class"),
     ]
     assert [r.relaxation for r in rejections] == ['size="0.5GB"', 'reads="1000/s"']
     assert only(problem_of(one_map(size="0.5GB"), redis)) == ("redis",)
@@ -443,7 +443,7 @@ def test_limit_and_capacity_share_the_tightest_relaxation(
     rejections = problem_of(one_map(size="3GB"), redis).resources[0].rejections[0][1]
     assert [r.offered for r in rejections] == [
         "≤ 2 GB per resource",
-        "≤ 0.5 GB per shared instance",
+        "≤ 0.5 GB per instance of its largest class",
     ]
     assert {r.relaxation for r in rejections} == {'size="0.5GB"'}
 
@@ -544,7 +544,7 @@ def test_shared_backends_collocations_and_global_limits(
     redis = backend("redis", fixed_monthly=15.0, shared={"size_gb": 5.0})
     unused = backend("memcached", fixed_monthly=9.0, shared={"size_gb": 5.0}, kinds=("blob",))
     problem = problem_of(app, redis, unused, backend("sns", kinds=("topic",)))
-    assert [(s.backend.name, s.fixed_monthly) for s in problem.shared] == [("redis", 15.0)]
+    assert [(s.backend.name, s.server.shapes[0].fee) for s in problem.shared] == [("redis", 15.0)]
     assert problem.collocations == (("Sessions", "Carts"),)
     assert (problem.budget_usd_month, problem.max_backends) == (50.0, 2)
     # A shared backend's option excludes its fixed fee.

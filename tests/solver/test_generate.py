@@ -23,20 +23,21 @@ def test_the_same_seed_gives_the_same_instance_and_another_seed_does_not() -> No
 def test_the_catalog_has_about_twenty_backends_all_runnable() -> None:
     catalog = generate.generate_catalog(0)
     assert len(catalog.backends) == 20
-    shared = [b for b in catalog.backends if b.shared is not None]
-    assert len(shared) == 6
-    assert all(b.price.fixed_monthly is not None for b in shared)
+    servers = [b.server for b in catalog.backends if b.server is not None]
+    assert len(servers) == 6
+    assert all(len(s.classes) == 1 and s.classes[0].price.amount > 0 for s in servers)
+    assert all(b.price.fixed_monthly is None for b in catalog.backends if b.server is not None)
     for b in catalog.backends:
         for kind in b.kinds:
             assert DEFAULT_REGISTRY.check(b.implementation, kind, catalog.provider) is None
 
 
-def test_scale_multiplies_shared_instances() -> None:
+def test_scale_multiplies_the_server_quotas() -> None:
     base = generate.generate_catalog(0)
     scaled = generate.generate_catalog(0, scale=10)
     for a, b in zip(base.backends, scaled.backends, strict=True):
-        if a.shared is not None and b.shared is not None:
-            assert b.shared.max_instances == a.shared.max_instances * 10
+        if a.server is not None and b.server is not None:
+            assert b.server.quota == a.server.quota * 10
 
 
 def test_capacity_multiplies_what_one_shared_instance_holds() -> None:
@@ -44,14 +45,15 @@ def test_capacity_multiplies_what_one_shared_instance_holds() -> None:
     roomy = generate.generate_catalog(0, capacity=100)
     compared = 0
     for a, b in zip(base.backends, roomy.backends, strict=True):
-        assert (a.shared is None) == (b.shared is None)
-        if a.shared is None or b.shared is None:
+        assert (a.server is None) == (b.server is None)
+        if a.server is None or b.server is None:
             assert a == b
             continue
         compared += 1
-        assert b.shared.max_instances == a.shared.max_instances
+        assert b.server.quota == a.server.quota
         for dimension in ("size_gb", "reads_per_s", "writes_per_s", "resources"):
-            before, after = getattr(a.shared, dimension), getattr(b.shared, dimension)
+            before = getattr(a.server.classes[0], dimension)
+            after = getattr(b.server.classes[0], dimension)
             assert (before is None and after is None) or after == pytest.approx(before * 100)
     assert compared == 6
 
@@ -83,7 +85,7 @@ def test_the_catalog_toml_round_trips_through_the_loader(tmp_path: Path) -> None
 
     catalog = generate.generate_catalog(9)
     text = generate.catalog_toml(catalog)
-    assert tomllib.loads(text)["schema_version"] == 1
+    assert tomllib.loads(text)["schema_version"] == 2
     path = tmp_path / "synthetic.toml"
     path.write_text(text)
     loaded = load_catalog(path)
@@ -99,7 +101,7 @@ def test_every_generated_resource_has_a_feasible_option(seed: int) -> None:
 
 def test_coupling_is_the_share_of_resources_with_a_shared_option() -> None:
     catalog = generate.generate_catalog(1)
-    shared = {b.name for b in catalog.backends if b.shared is not None}
+    shared = {b.name for b in catalog.backends if b.server is not None}
     for coupling in (0.0, 0.25, 0.6):
         drafts = generate.generate_drafts(1000, 1, coupling=coupling)
         problem = build_problem(generate.build_blueprint(drafts), catalog)
@@ -110,8 +112,61 @@ def test_coupling_is_the_share_of_resources_with_a_shared_option() -> None:
 def test_collocations_are_disjoint_same_kind_pairs() -> None:
     drafts = generate.generate_drafts(200, 4, coupling=0.3, collocations=15)
     by_name = {d.name: d for d in drafts}
-    pairs = [(d.name, d.kwargs["collocate_with"]) for d in drafts if "collocate_with" in d.kwargs]
+    pairs = [
+        (d.name, str(d.kwargs["collocate_with"])) for d in drafts if "collocate_with" in d.kwargs
+    ]
     assert len(pairs) == 15
     members = [name for pair in pairs for name in pair]
     assert len(members) == len(set(members))
     assert all(by_name[a].kind == by_name[b].kind for a, b in pairs)
+
+
+# -- apps as users write them ---------------------------------------------------------
+
+_USER_KINDS = {"map", "collection", "blob", "queue"}
+
+
+def test_a_user_app_is_a_pure_function_of_its_seed() -> None:
+    assert generate.user_app(30, 4) == generate.user_app(30, 4)
+    assert generate.user_app(30, 4) != generate.user_app(30, 5)
+
+
+def test_user_apps_hold_data_and_queues_within_the_stated_ranges() -> None:
+    specs = [r for seed in range(40) for r in generate.user_app(25, seed).blueprint().resources]
+    assert {r.kind for r in specs} == _USER_KINDS
+    sizes = [r.requirements.size_gb for r in specs if r.requirements.size_gb is not None]
+    rates = [
+        rate
+        for r in specs
+        for rate in (r.requirements.reads_per_s, r.requirements.writes_per_s)
+        if rate is not None
+    ]
+    assert 0.1 <= min(sizes) < 1
+    assert 100 < max(sizes) <= 500
+    assert min(rates) == 0
+    assert 5000 < max(rates) <= 20_000
+    # Users leave some figures to the defaults, and say what they need.
+    assert any(r.kind != "queue" and r.requirements.size_gb is None for r in specs)
+    for field in ("read_latency", "durability", "consistency", "ttl_s", "access", "ordered",
+                  "max_attempts", "retention_s", "availability", "residency"):  # fmt: skip
+        assert any(getattr(r.requirements, field) is not None for r in specs), field
+
+
+def test_user_apps_sometimes_co_locate_and_set_limits() -> None:
+    apps = [generate.user_app(20, seed) for seed in range(60)]
+    assert 10 <= sum(a.budget is not None for a in apps) <= 35
+    assert 3 <= sum(a.max_backends is not None for a in apps) <= 20
+    paired = [
+        (r, a.blueprint().resource(peer))
+        for a in apps
+        for r in a.blueprint().resources
+        if (peer := r.requirements.collocate_with) is not None
+    ]
+    assert len(paired) >= 10
+    assert all(r.kind == peer.kind for r, peer in paired)
+
+
+def test_a_user_app_declares_on_a_real_app_as_it_builds() -> None:
+    app = generate.user_app(30, 11)
+    declared = generate.declare_app(app.drafts, budget=app.budget, max_backends=app.max_backends)
+    assert declared.blueprint().canonical_json() == app.blueprint().canonical_json()

@@ -130,5 +130,5 @@ def test_shared_capacity_too_small_for_forced_resources_is_a_conflict() -> None:
     with pytest.raises(UnsatisfiableError) as err:
         solve(blueprint(*specs), catalog(backends=[only]))
     (found,) = conflicts(err)
-    assert found.constraint == "shared capacity"
+    assert found.constraint == "server capacity"
     assert {n for n, _ in found.declarations} == {"R0", "R1", "R2"}

@@ -16,7 +16,7 @@ from skaal.build.launch import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="4ca9bb603593259383368e91813d539b398594a84b8c30c57fc9bd6753755106",
+    plan_hash="ef96191eebf458716f7539a5728ac4687fec0d4404220de7d00a37199f588022",
 )
 
 if __name__ == "__main__":

@@ -22,10 +22,19 @@
   backend reads and writes (``pk``/``sk``, ``by_<field>`` on ``x_<field>``,
   ``exp``);
 * each function's environment is :func:`skaal.build.wiring.wire`'s static
-  variables plus ``SKAAL_FUNCTION`` (which declared function a Lambda runs)
-  and, for server backends, one connection variable per planned server
-  (:func:`skaal.build.wiring.servers`) filled from that server's outputs --
-  one RDS instance or ElastiCache replication group per server of the plan;
+  variables plus ``SKAAL_FUNCTION`` (which declared function a Lambda runs),
+  ``SKAAL_PROCESSES`` (how many Lambda functions share each server's
+  connections), ``SKAAL_READABLE_SECRETS`` (the secrets its role may read,
+  :class:`skaal.build.wiring.SecretScope`) and the variables filled from the
+  program's outputs (``outputs``): each bucket's real name, and per planned
+  server (:func:`skaal.build.wiring.servers`) its connection URL -- no
+  password in it -- and, for PostgreSQL, the ARN of its RDS-managed
+  credentials secret;
+* every server is the size the plan records (:mod:`skaal.build.sizing`):
+  one RDS instance or ElastiCache replication group per server of the plan,
+  of the class's ``instance_class`` / ``node_type``, the plan's disk and
+  replicas; a DynamoDB table in the plan's provisioned mode gets its
+  capacity and autoscaling target;
 * IAM statements come from :mod:`skaal.build.targets.aws_iam`, schedules
   from :mod:`skaal.build.targets.aws_schedule`.
 
@@ -42,15 +51,34 @@ from typing import Any
 from skaal.blueprint.model import ResourceSpec, SourceLocation
 from skaal.build.model import Artifact, ArtifactSet, BuildContext
 from skaal.build.requirements import requirements_artifact
+from skaal.build.sizing import server_size, table_capacity
 from skaal.build.targets.aws_iam import function_statements
 from skaal.build.targets.aws_program import PROGRAM
 from skaal.build.targets.aws_schedule import aws_schedule
-from skaal.build.wiring import Wiring, binding_name, physical_name, wire
+from skaal.build.wiring import (
+    PROCESSES_ENV,
+    READABLE_SECRETS_ENV,
+    SecretScope,
+    Wiring,
+    binding_name,
+    credentials_env,
+    physical_name,
+    resource_env,
+    wire,
+)
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
+from skaal.plan.network import needs_vpc
 from skaal.runtime.naming import physical_name as runtime_name
 
-__all__ = ["CACHE_NODE_TYPE", "DATABASE_CLASS", "HTTP_FUNCTION", "STACK", "build_aws", "stack_spec"]
+__all__ = [
+    "BUCKET_PREFIX_LENGTH",
+    "HTTP_FUNCTION",
+    "KEEP_VERSIONS_DAYS",
+    "STACK",
+    "build_aws",
+    "stack_spec",
+]
 
 STACK = "prod"
 """The Pulumi stack the build configures (``Pulumi.prod.yaml``)."""
@@ -61,15 +89,13 @@ HTTP_FUNCTION = "_http"
 _DEFAULT_MEMORY_MB = 512
 _DEFAULT_TIMEOUT_S = 30
 _HTTP_TIMEOUT_S = 29  # the HTTP API's integration limit
-_VPC_IMPLEMENTATIONS = frozenset({"postgres", "redis"})
 
-#: The sizes the programs create, the ones the bundled catalog prices (its
-#: backend descriptions name them; a test keeps the two in step).  The plan
-#: does not record a size, so every server of a plan gets these.
-DATABASE_CLASS = "db.t4g.micro"
-CACHE_NODE_TYPE = "cache.t4g.micro"
-_INTERFACE_ENDPOINTS = {"sqs": "sqs", "sns": "sns", "secrets-manager": "secretsmanager"}
 _GATEWAY_ENDPOINTS = {"dynamodb": "dynamodb", "s3": "s3"}
+
+KEEP_VERSIONS_DAYS = 30
+"""How long a durable bucket keeps an overwritten or deleted object's previous version."""
+BUCKET_PREFIX_LENGTH = 37
+"""S3's limit on ``bucket_prefix``: the provider appends a unique suffix to reach 63."""
 
 
 def build_aws(context: BuildContext) -> ArtifactSet:
@@ -132,7 +158,7 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
     by_impl: dict[str, list[Binding]] = {}
     for binding in bindings:
         by_impl.setdefault(binding.implementation, []).append(binding)
-    vpc = any(b.implementation in _VPC_IMPLEMENTATIONS for b in bindings)
+    vpc = needs_vpc(bindings, plan.provider)
     consumers = {s.consumes: s for s in blueprint.resources if s.consumes}
     wiring = wire(plan)
     wiring_env = wiring.env()
@@ -164,15 +190,15 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
             for b in by_impl.get("secrets-manager", [])
         ],
         "network": _network(bindings) if vpc else None,
-        "databases": _servers(wiring, specs, "postgres"),
-        "caches": _servers(wiring, specs, "redis"),
+        "databases": _servers(plan, wiring, specs, "postgres"),
+        "caches": _servers(plan, wiring, specs, "redis"),
     }
-    connections = {
-        server.env: {"ref": _server_ref(server.id), "attr": "url"} for server in wiring.servers
-    }
+    outputs = _outputs(spec, wiring)
     functions = [s for s in blueprint.resources if s.kind == "function"]
     indexed = frozenset(t["resource"] for t in spec["tables"] if t["indexes"])
     subscribers = tuple(sorted((s.subscribes, s.name) for s in functions if s.subscribes))
+    scope = SecretScope.of(blueprint)
+    credentials = tuple(_server_ref(s.id) for s in wiring.servers if s.implementation == "postgres")
     http_spec = ResourceSpec(
         name=HTTP_FUNCTION,
         kind="function",
@@ -185,11 +211,14 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
             bindings,
             plan.app,
             wiring_env,
-            connections,
+            outputs,
             vpc=vpc,
             http_default=False,
             indexed=indexed,
             subscribers=subscribers,
+            processes=len(functions) + 1,
+            scope=scope,
+            credentials=credentials,
         )
         for f in functions
     ] + [
@@ -198,14 +227,33 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
             bindings,
             plan.app,
             wiring_env,
-            connections,
+            outputs,
             vpc=vpc,
             http_default=True,
             indexed=indexed,
             subscribers=subscribers,
+            processes=len(functions) + 1,
+            scope=scope,
+            credentials=credentials,
         )
     ]
     return spec
+
+
+def _outputs(spec: dict[str, Any], wiring: Wiring) -> dict[str, dict[str, str]]:
+    """Variable -> the created resource's output it holds (filled in by the program).
+
+    A bucket's real name (the provider completes its prefix with a unique
+    suffix), each server's connection URL (no password in it) and, for a
+    PostgreSQL server, the ARN of the secret holding its credentials.
+    """
+    out = {b["env"]: {"ref": b["resource"], "attr": "bucket"} for b in spec["buckets"]}
+    for server in wiring.servers:
+        ref = _server_ref(server.id)
+        out[server.env] = {"ref": ref, "attr": "url"}
+        if server.implementation == "postgres":
+            out[credentials_env(server.env)] = {"ref": ref, "attr": "secret_arn"}
+    return dict(sorted(out.items()))
 
 
 #: Trigger field -> (how to say it, the source's kind, the implementation a Lambda reads).
@@ -258,15 +306,47 @@ def _table(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, An
             if not is_map
         ],
         "durable": _durable(spec),
+        "capacity": _capacity(binding),
+    }
+
+
+def _capacity(binding: Binding) -> dict[str, Any] | None:
+    """Provisioned capacity and its autoscaling range, ``None`` for on-demand.
+
+    The plan's figures are the floor (what the price assumes); autoscaling
+    tracks the plan's target utilisation and may add up to as much again
+    for a burst above the declared rate (so a table costs at most twice its
+    planned capacity line).
+    """
+    capacity = table_capacity(binding)
+    if capacity is None:
+        return None
+    return {
+        "reads": capacity.reads_per_s,
+        "writes": capacity.writes_per_s,
+        "max_reads": 2 * capacity.reads_per_s,
+        "max_writes": 2 * capacity.writes_per_s,
+        "target_percent": capacity.target_percent,
     }
 
 
 def _bucket(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, Any]:
+    """A bucket named by the provider from ``prefix`` plus a unique suffix.
+
+    Bucket names are global: a fixed one can be guessed and taken by another
+    account first.  The program passes ``prefix`` as S3's ``bucket_prefix``
+    and gives the functions the real name in ``env``
+    (:func:`skaal.build.wiring.resource_env`), which the runtime's S3 backend reads.
+    """
     ttl = spec.requirements.ttl_s
+    base = wiring.resource(binding.resource).physical_name
     return {
         "resource": binding.resource,
-        "name": wiring.resource(binding.resource).physical_name,
+        "prefix": base[: BUCKET_PREFIX_LENGTH - 1].rstrip("-") + "-",
+        "env": resource_env(binding.resource),
         "durable": _durable(spec),
+        "versioned": _durable(spec),
+        "keep_versions_days": KEEP_VERSIONS_DAYS,
         "expire_days": math.ceil(ttl / 86400) if ttl else None,
     }
 
@@ -300,43 +380,65 @@ def _server_ref(ident: str) -> str:
     return ident.replace("#", "-").replace(".", "-").lower()
 
 
-def _servers(wiring: Wiring, specs: dict[str, ResourceSpec], engine: str) -> list[dict[str, Any]]:
-    """One RDS instance (``postgres``) or ElastiCache group (``redis``) per planned server."""
+def _servers(
+    plan: Plan, wiring: Wiring, specs: dict[str, ResourceSpec], engine: str
+) -> list[dict[str, Any]]:
+    """One RDS instance (``postgres``) or ElastiCache group (``redis``) per planned server.
+
+    Sized as the plan says (:func:`skaal.build.sizing.server_size`): RDS
+    gets the class's ``instance_class``, ``disk_gb`` of storage and one read
+    replica per plan replica (``multi_az`` from the class parameter of that
+    name, else from the backend: ``rds-postgres-multi-az``); ElastiCache gets
+    the class's ``node_type`` and ``1 + replicas`` nodes, failing over
+    automatically when it has replicas.
+    """
     out: list[dict[str, Any]] = []
     for server in wiring.servers:
         if server.implementation != engine:
             continue
         ident = _server_ref(server.id)
         hosted = [specs[r] for r in server.resources if r in specs]
+        size = server_size(plan, server)
         entry: dict[str, Any] = {
             "id": ident,
             "name": physical_name(wiring.app, ident, max_length=40),
             "backend": server.backend,
             "env": server.env,
             "durable": any(_durable(s) for s in hosted),
+            "replicas": size.replicas,
         }
         if engine == "postgres":
-            size = sum(s.requirements.size_gb or 0 for s in hosted)
+            multi_az = size.parameters.get("multi_az", "multi-az" in server.backend)
             entry.update(
-                instance_class=DATABASE_CLASS,
-                storage_gb=max(20, math.ceil(size * 1.5)),
-                multi_az="multi-az" in server.backend,
+                instance_class=str(size.parameter("instance_class")),
+                storage_gb=size.disk_gb,
+                multi_az=bool(multi_az),
             )
         else:
-            entry["node_type"] = CACHE_NODE_TYPE
+            entry["node_type"] = str(size.parameter("node_type"))
         out.append(entry)
     return sorted(out, key=lambda e: str(e["id"]))
 
 
 def _network(bindings: list[Binding]) -> dict[str, Any]:
+    """The VPC of the functions that reach RDS or ElastiCache, and its way out.
+
+    The functions also call AWS APIs (SQS, SNS, Secrets Manager -- the
+    database credentials are read from it at start) and whatever outside
+    service the app's code calls, which the declarations do not say; so the
+    private subnets route to the internet through one NAT gateway in a public
+    subnet (priced in the plan's network lines,
+    :func:`skaal.plan.network.network_lines`), and DynamoDB and S3 go through
+    their free gateway endpoints instead of the NAT.
+    """
     impls = {b.implementation for b in bindings}
     ports = sorted({5432 for i in impls if i == "postgres"} | {6379 for i in impls if i == "redis"})
     return {
         "cidr": "10.60.0.0/16",
         "subnets": ["10.60.1.0/24", "10.60.2.0/24"],
+        "public_subnet": "10.60.0.0/24",
         "ports": ports,
         "gateway_endpoints": sorted(v for k, v in _GATEWAY_ENDPOINTS.items() if k in impls),
-        "interface_endpoints": sorted(v for k, v in _INTERFACE_ENDPOINTS.items() if k in impls),
     }
 
 
@@ -350,12 +452,15 @@ def _function(
     bindings: list[Binding],
     app: str,
     wiring_env: dict[str, str],
-    connections: dict[str, dict[str, str]],
+    outputs: dict[str, dict[str, str]],
     *,
     vpc: bool,
     http_default: bool,
     indexed: frozenset[str],
     subscribers: tuple[tuple[str, str], ...],
+    processes: int,
+    scope: SecretScope,
+    credentials: tuple[str, ...],
 ) -> dict[str, Any]:
     lambda_name = physical_name(app, function.name.strip("_"), max_length=64)
     memory = function.requirements.memory_gb
@@ -394,6 +499,8 @@ def _function(
         }
     env = dict(wiring_env)
     env["SKAAL_FUNCTION"] = function.name
+    env[PROCESSES_ENV] = str(processes)
+    env[READABLE_SECRETS_ENV] = ",".join(scope.readable(function.name))
     return {
         "id": lambda_name,
         "name": function.name,
@@ -406,7 +513,7 @@ def _function(
         "subscription": subscription,
         "schedule": schedule,
         "env": dict(sorted(env.items())),
-        "connections": connections,
+        "outputs": outputs,
         "vpc": vpc,
         "statements": function_statements(
             function,
@@ -414,5 +521,8 @@ def _function(
             vpc=vpc,
             indexed=indexed,
             subscribers=subscribers,
+            secrets=scope.readable(function.name),
+            credentials=credentials,
+            app_wide=http_default,
         ),
     }

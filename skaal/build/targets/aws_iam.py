@@ -8,12 +8,26 @@ not own.
 
 What each function may do:
 
-* **every state resource of the app** with the actions its kind needs and no
-  more -- the runtime opens every declared resource at start-up (and the
-  Blueprint does not record which function touches which resource), so each
-  function's role covers the app's tables, buckets, queues (send only) and
-  topics (publish only), and may read every declared secret (the runtime
-  resolves all of them when it opens);
+* **the state resources it uses**, with the actions their kind needs and no
+  more: tables (items), buckets (objects), queues (send only) and topics
+  (publish only).  What it uses is its ``uses`` in the Blueprint -- the
+  declared resources its code reaches (:mod:`skaal.declare.uses`), with the
+  queue or topic it is triggered by; every resource when its code cannot be
+  read.  The HTTP default route serves every HTTP function and mounted
+  application, so it keeps the grant on every state resource of the app;
+* **the other state resources, opened only**: the runtime opens every
+  declared resource at start-up, so each role may still find them --
+  ``dynamodb:DescribeTable``, ``s3:ListBucket`` (what ``HeadBucket`` needs),
+  and a queue's ``GetQueueUrl``/``GetQueueAttributes`` -- but not read or
+  write their items, objects or messages.  Resources on a PostgreSQL or
+  Redis server are reached over the network with the server's credentials:
+  IAM cannot scope them per resource;
+* **the secrets it may read** and no other: those it declares
+  (``secrets=[...]``) and the app-wide ones no function declares
+  (:class:`skaal.build.wiring.SecretScope`; the runtime reads only these);
+* **the credentials of the app's PostgreSQL servers**: each RDS-managed
+  master secret (the runtime reads it to connect; the password is never in
+  the function's environment);
 * **the subscriptions of the app's topics**: the runtime makes sure every
   subscriber's queue is subscribed when it opens (``sns:Subscribe`` on the
   topic; finding the queue and setting its SNS-only policy);
@@ -68,6 +82,7 @@ _SQS_CONSUME = (
     "sqs:ReceiveMessage",
 )
 _SQS_FIND = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl")
+_DYNAMODB_OPEN = ("dynamodb:DescribeTable",)
 _SNS_SUBSCRIBE = ("sns:Subscribe",)
 _SQS_SUBSCRIPTION = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SetQueueAttributes")
 _SNS_PUBLISH = ("sns:GetTopicAttributes", "sns:Publish")
@@ -101,18 +116,35 @@ def function_statements(
     vpc: bool,
     indexed: frozenset[str] = frozenset(),
     subscribers: tuple[tuple[str, str], ...] = (),
+    secrets: tuple[str, ...] = (),
+    credentials: tuple[str, ...] = (),
+    app_wide: bool = False,
 ) -> list[dict[str, Any]]:
     """The statements of ``function``'s role, given every binding of the plan.
 
-    ``indexed`` names the tables with secondary indexes (their ``/index/*``
-    ARNs are granted too); ``subscribers`` lists the app's ``(topic,
-    subscriber function)`` pairs.
+    ``app_wide`` grants the state resources of every binding (the HTTP
+    default route), not only those ``function`` uses.  ``indexed`` names
+    the tables with secondary indexes (their ``/index/*`` ARNs are granted
+    too); ``subscribers`` lists the app's ``(topic,
+    subscriber function)`` pairs; ``secrets`` the declared secrets it may
+    read; ``credentials`` the program's keys of the servers whose
+    credentials secret it reads.
     """
     out: list[dict[str, Any]] = []
+    uses = set(function.uses) | ({function.consumes} if function.consumes else set())
     for binding in sorted(bindings, key=lambda b: b.resource):
         name = binding.resource
         sid = _sid(name)
         match binding.implementation:
+            case "dynamodb" if not app_wide and name not in uses:
+                out.append(_statement(f"Open{sid}", _DYNAMODB_OPEN, [_ref(name)]))
+            case "s3" if not app_wide and name not in uses:
+                out.append(_statement(f"Open{sid}", _S3_BUCKET, [_ref(name)]))
+            case "sqs" if not app_wide and name not in uses:
+                out.append(_statement(f"Open{sid}", _SQS_FIND, [_ref(name)]))
+                out.append(_statement(f"Find{sid}", _SQS_FIND, [_ref(name, attr="dlq_arn")]))
+            case "sns" if not app_wide and name not in uses:
+                continue  # the runtime finds a topic with ListTopics, which IAM cannot scope
             case "dynamodb":
                 arns = [_ref(name), _ref(name, "/index/*")] if name in indexed else [_ref(name)]
                 out.append(_statement(f"Table{sid}", _DYNAMODB, arns))
@@ -124,7 +156,7 @@ def function_statements(
                 out.append(_statement(f"Find{sid}", _SQS_FIND, [_ref(name, attr="dlq_arn")]))
             case "sns":
                 out.append(_statement(f"Publish{sid}", _SNS_PUBLISH, [_ref(name)]))
-            case "secrets-manager":
+            case "secrets-manager" if name in secrets:
                 out.append(_statement(f"Secret{sid}", _SECRETS, [_ref(name)]))
             case _:
                 continue
@@ -136,6 +168,14 @@ def function_statements(
                 f"SubscriptionQueue{_sid(subscriber)}",
                 _SQS_SUBSCRIPTION,
                 [_ref(subscriber, attr="sub_arn")],
+            )
+        )
+    if credentials:
+        out.append(
+            _statement(
+                "DatabaseCredentials",
+                _SECRETS,
+                [_ref(server, attr="secret_arn") for server in credentials],
             )
         )
     if function.consumes is not None:

@@ -3,9 +3,18 @@
 What the program creates, resource by resource (names from
 :mod:`skaal.build.wiring`, so the app reads exactly what is created):
 
-* **Service accounts**: ``runtime`` (the identity of the Cloud Run
-  services) and, when anything calls the worker service, ``invoker`` (the
-  identity Cloud Scheduler and Pub/Sub push use).  Every role is granted on
+* **Service accounts**: ``runtime`` (the identity of the ``web`` Cloud Run
+  service) and, when there is a worker service, ``worker`` (its identity)
+  and ``invoker`` (the identity Cloud Scheduler and Pub/Sub push use).
+  Both service identities get the app's data, not only what their
+  functions use (``ResourceSpec.uses``, which the aws roles are scoped to):
+  ``web`` also serves the mounted apps, whose use cannot be read; Firestore
+  is granted per database, never per collection; and the runtime of either
+  service opens every declared resource at start-up.  A declared secret is granted
+  to -- and injected into -- only the services whose functions may read it
+  (:class:`skaal.build.wiring.SecretScope`: the functions declaring it in
+  ``secrets=[...]``, or every function for an app-wide secret), and each
+  service's ``SKAAL_READABLE_SECRETS`` names them for the runtime.  Every role is granted on
   one resource (bucket, secret, topic, subscription, service) or, where
   Google only offers project-level bindings (Firestore, Cloud SQL), with an
   IAM condition naming that one database or instance.  No basic role
@@ -28,7 +37,11 @@ What the program creates, resource by resource (names from
   ``Index`` (the runtime's queries filter on the first and page on the
   second) and a TTL policy on ``exp`` for every Map collection.
 * **Cloud Storage**: a bucket per blob store, uniform access, public access
-  prevention enforced, versioning for durable data.
+  prevention enforced, versioning (previous versions kept 30 days) unless
+  the store is ephemeral; its name ends with 8 hex digits of the hash of
+  the runtime service account's unique id (assigned by Google when the
+  account is created), so it cannot be guessed and claimed before the
+  deploy, and the services get the real name in ``SKAAL_<RESOURCE>_NAME``.
 * **Secret Manager**: a secret per declared secret, its value from the
   secret stack config ``skaal:<NAME>``; injected as the env var ``NAME``.
 * **Cloud SQL** (PostgreSQL, per shared instance): reached through the Cloud
@@ -58,11 +71,13 @@ from skaal.build.targets.gcp_writer import (
     PROMOTE_PATH,
     PUSH_PATH,
     SCHEDULE_PATH,
+    Identity,
     max_delivery_attempts,
     physical_name,
     seconds,
     secret_env,
 )
+from skaal.build.wiring import PROCESSES_ENV, READABLE_SECRETS_ENV, resource_env
 from skaal.deploy.destroy import DELETE_DATA_CONFIG
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
@@ -82,6 +97,13 @@ __all__ = [
 FIRESTORE_TTL_FIELD = "exp"
 """The expiry field of a Map entry (:mod:`skaal.runtime.backends.gcp_firestore_values`)."""
 _DELETE_DATA_KEY = DELETE_DATA_CONFIG.partition(":")[2]
+KEEP_VERSIONS_DAYS = 30
+"""How long a versioned bucket keeps an overwritten or deleted object's previous version."""
+BUCKET_BASE_LENGTH = 54
+"""A bucket name's part before its 9-character unique suffix (63 in all)."""
+MAX_INSTANCES = 100
+"""Instances each Cloud Run service may scale to (Cloud Run's default, set explicitly):
+the processes among which each server's connections are divided."""
 _KNOWN = frozenset(
     {"firestore", "gcs", "pubsub", "postgres", "redis", "secret-manager", "cloud-run"}
 )
@@ -132,6 +154,7 @@ class _Program(Messaging, Servers):
             "when Cloud SQL is used), skaal:network (VPC for Memorystore, default\n"
             f"'default') and skaal:{_DELETE_DATA_KEY} (true only to destroy stateful data).\n"
             '"""\n\n'
+            "import hashlib\n\n"
             "import pulumi\n"
             "import pulumi_gcp as gcp\n\n"
             'config = pulumi.Config("skaal")\n'
@@ -140,7 +163,10 @@ class _Program(Messaging, Servers):
             'IMAGE = config.require("image")\n'
             f'DELETE_DATA = config.get_bool("{_DELETE_DATA_KEY}") or False\n'
             "STATEFUL = pulumi.ResourceOptions(protect=not DELETE_DATA, "
-            "retain_on_delete=not DELETE_DATA)\n"
+            "retain_on_delete=not DELETE_DATA)\n\n\n"
+            "def suffixed(base, seed):\n"
+            '    """``base`` and 8 hex digits of ``seed`` (an id Google assigns at creation)."""\n'
+            '    return f"{base}-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"\n'
         )
 
     def accounts(self) -> None:
@@ -158,7 +184,19 @@ class _Program(Messaging, Servers):
             )
         )
         self.add('RUNTIME = runtime_account.email.apply(lambda e: f"serviceAccount:{e}")\n')
-        if self._has_worker():
+        if self.has_worker:
+            self.add(
+                call(
+                    "worker_account",
+                    "gcp.serviceaccount.Account",
+                    "worker-runtime",
+                    {
+                        "account_id": _account_id(app, "work"),
+                        "display_name": f"{app}: Cloud Run worker (skaal)",
+                    },
+                )
+            )
+            self.add('WORKER = worker_account.email.apply(lambda e: f"serviceAccount:{e}")\n')
             self.add(
                 call(
                     "invoker_account",
@@ -170,9 +208,6 @@ class _Program(Messaging, Servers):
                     },
                 )
             )
-
-    def _has_worker(self) -> bool:
-        return bool(self.fns.schedules or self.fns.consumers or self.fns.subscribers)
 
     def state(self) -> None:
         bindings = sorted(self.plan.bindings, key=lambda b: b.resource)
@@ -272,20 +307,33 @@ class _Program(Messaging, Servers):
         self.section(f"bucket {b.resource}")
         spec = self.blueprint.resource(b.resource)
         var = self.var(b.resource)
+        base = self.wiring.resource(b.resource).physical_name[:BUCKET_BASE_LENGTH].rstrip("-")
+        versioned = spec.requirements.durability != "ephemeral"
         kwargs: dict[str, object] = {
-            "name": self.wiring.resource(b.resource).physical_name,
+            # a unique suffix, so the name cannot be guessed and taken before the deploy
+            "name": Code(f"runtime_account.unique_id.apply(lambda u: suffixed({base!r}, u))"),
             "location": Code("REGION.upper()"),
             "uniform_bucket_level_access": True,
             "public_access_prevention": "enforced",
             "force_destroy": Code("DELETE_DATA"),
-            "versioning": {"enabled": spec.requirements.durability == "durable"},
+            "versioning": {"enabled": versioned},
         }
+        rules: list[object] = []
         if spec.requirements.ttl_s:
             days = max(1, math.ceil(spec.requirements.ttl_s / 86400))
-            kwargs["lifecycle_rules"] = [
-                {"action": {"type": "Delete"}, "condition": {"age": days}},
-            ]
+            rules.append({"action": {"type": "Delete"}, "condition": {"age": days}})
+        if versioned:
+            # overwritten and deleted objects stay recoverable for this long
+            rules.append(
+                {
+                    "action": {"type": "Delete"},
+                    "condition": {"days_since_noncurrent_time": KEEP_VERSIONS_DAYS},
+                }
+            )
+        if rules:
+            kwargs["lifecycle_rules"] = rules
         self.add(call(var, "gcp.storage.Bucket", b.resource, kwargs, opts="STATEFUL"))
+        self.env.append({"name": resource_env(b.resource), "value": Code(f"{var}.name")})
         self.grant(
             f"{b.resource}-objects",
             "gcp.storage.BucketIAMMember",
@@ -319,30 +367,41 @@ class _Program(Messaging, Servers):
                 },
             )
         )
+        # only the services whose functions may read it (skaal.build.wiring.SecretScope)
         self.grant(
             f"{b.resource}-access",
             "gcp.secretmanager.SecretIamMember",
             {"secret_id": Code(f"{var}.secret_id")},
             "roles/secretmanager.secretAccessor",
+            to=self.readers(b.resource),
         )
-        self.env.append(secret_env(b.resource, f"{var}.secret_id"))
+        self.secret_env[b.resource] = secret_env(b.resource, f"{var}.secret_id")
 
     def services(self) -> None:
         fns = self.fns
-        env = [{"name": k, "value": v} for k, v in self.wiring.env().items()] + [
-            {"name": GCP_PROJECT_ENV, "value": Code("PROJECT")},
-            *self.env,
-        ]
-        if fns.web or fns.mounts or not self._has_worker():
-            self.service("web", fns.web, env, public=True)
-        if self._has_worker():
-            self.service(
-                "worker", (*fns.schedules, *fns.consumers, *fns.subscribers), env, public=False
-            )
+        web, *worker = self.identities()
+        serving = (web, *worker) if fns.web or fns.mounts or not worker else tuple(worker)
+        processes = len(serving) * MAX_INSTANCES
+        for identity in serving:
+            readable = self.scope.readable(*identity.functions)
+            env = [{"name": k, "value": v} for k, v in self.wiring.env().items()] + [
+                {"name": GCP_PROJECT_ENV, "value": Code("PROJECT")},
+                {"name": PROCESSES_ENV, "value": str(processes)},
+                {"name": READABLE_SECRETS_ENV, "value": ",".join(readable)},
+                *self.env,
+                *(self.secret_env[name] for name in readable if name in self.secret_env),
+            ]
+            if identity.role == "web":
+                self.service(identity, fns.web, env, public=True)
+            else:
+                self.service(
+                    identity, (*fns.schedules, *fns.consumers, *fns.subscribers), env, public=False
+                )
 
     def service(
-        self, role: str, fns: Iterable[ResourceSpec], env: list[object], *, public: bool
+        self, identity: Identity, fns: Iterable[ResourceSpec], env: list[object], *, public: bool
     ) -> None:
+        role = identity.role
         self.section(f"Cloud Run: {role}")
         fns = tuple(fns)
         timeout = max((f.requirements.timeout_s or 60.0 for f in fns), default=60.0)
@@ -359,7 +418,8 @@ class _Program(Messaging, Servers):
         if self.mounts:
             container["volume_mounts"] = list(self.mounts)
         template: dict[str, object] = {
-            "service_account": Code("runtime_account.email"),
+            "service_account": Code(f"{identity.var}.email"),
+            "scaling": {"max_instance_count": MAX_INSTANCES},
             "timeout": seconds(min(timeout, 3600)),
             "containers": [container],
         }

@@ -11,25 +11,50 @@ each instance; each connection URL (with the password from the secret stack
 config ``skaal:databasePassword``) is stored in its own Secret Manager secret
 and injected into its server's variable.
 
-Memorystore (Redis, Basic tier) has only a private IP: the services reach
-every instance through one Serverless VPC Access connector on the network
+Memorystore (Redis) has only a private IP: the services reach every
+instance through one Serverless VPC Access connector on the network
 ``skaal:network`` (default ``default``), egress limited to private ranges.
+
+Every server is the size the plan records (:func:`skaal.build.sizing.server_size`):
+Cloud SQL gets the class's ``tier``, ``disk_gb`` of SSD, the class's
+``availability_type`` (``ZONAL`` unless it says ``REGIONAL``) and one read
+replica per plan replica;
+Memorystore gets the class's ``memory_size_gb`` and tier -- the class's
+``tier`` parameter, else ``STANDARD_HA`` with the plan's replicas as read
+replicas, or ``BASIC`` without replicas.
 """
 
 from __future__ import annotations
 
+from skaal.build.sizing import ServerSize, server_size
 from skaal.build.targets.gcp_code import Code, call
 from skaal.build.targets.gcp_writer import ProgramWriter, physical_name, secret_env
 from skaal.build.wiring import ServerWiring
 from skaal.plan.model import Binding
 
-__all__ = ["CLOUD_SQL_TIER", "MEMORYSTORE_GB", "Servers"]
+__all__ = ["Servers", "cloud_sql_settings", "memorystore_settings"]
 
-#: The sizes the program creates, the ones the bundled catalog prices (its
-#: backend descriptions name them; a test keeps the two in step).  The plan
-#: does not record a size, so every server of a plan gets these.
-CLOUD_SQL_TIER = "db-custom-1-3840"
-MEMORYSTORE_GB = 1
+
+def cloud_sql_settings(size: ServerSize) -> dict[str, object]:
+    """The size-dependent settings of a Cloud SQL instance: tier, disk, availability."""
+    availability = size.parameters.get("availability_type", "ZONAL")
+    return {
+        "tier": str(size.parameter("tier")),
+        "disk_size": size.disk_gb,
+        "availability_type": str(availability),
+    }
+
+
+def memorystore_settings(size: ServerSize) -> dict[str, object]:
+    """The size-dependent settings of a Memorystore instance: tier, memory, replicas."""
+    tier = str(size.parameters.get("tier", "STANDARD_HA" if size.replicas > 0 else "BASIC"))
+    settings: dict[str, object] = {
+        "tier": tier,
+        "memory_size_gb": int(size.parameter("memory_size_gb")),
+    }
+    if tier == "STANDARD_HA" and size.replicas > 0:
+        settings.update(replica_count=size.replicas, read_replicas_mode="READ_REPLICAS_ENABLED")
+    return settings
 
 
 class Servers(ProgramWriter):
@@ -56,6 +81,7 @@ class Servers(ProgramWriter):
         self.section(f"Cloud SQL {owner}")
         var = self.var(owner)
         name = physical_name(self.plan.app, owner, max_length=80)
+        sized = cloud_sql_settings(size := server_size(self.plan, server))
         self.add(
             call(
                 var,
@@ -67,11 +93,11 @@ class Servers(ProgramWriter):
                     "database_version": "POSTGRES_16",
                     "deletion_protection": Code("not DELETE_DATA"),
                     "settings": {
-                        "tier": CLOUD_SQL_TIER,
+                        "tier": sized["tier"],
                         "edition": "ENTERPRISE",
-                        "availability_type": "ZONAL",
+                        "availability_type": sized["availability_type"],
                         "disk_type": "PD_SSD",
-                        "disk_size": 10,
+                        "disk_size": sized["disk_size"],
                         "deletion_protection_enabled": Code("not DELETE_DATA"),
                         "backup_configuration": {
                             "enabled": True,
@@ -83,6 +109,33 @@ class Servers(ProgramWriter):
                 opts="STATEFUL",
             )
         )
+        for i in range(size.replicas):  # read replicas, as the plan counts them
+            self.add(
+                call(
+                    None,
+                    "gcp.sql.DatabaseInstance",
+                    f"{owner}-replica-{i + 1}",
+                    {
+                        "name": physical_name(
+                            self.plan.app, f"{owner}-replica-{i + 1}", max_length=80
+                        ),
+                        "region": Code("REGION"),
+                        "database_version": "POSTGRES_16",
+                        "master_instance_name": Code(f"{var}.name"),
+                        "deletion_protection": False,
+                        "settings": {
+                            "tier": sized["tier"],
+                            "edition": "ENTERPRISE",
+                            "disk_type": "PD_SSD",
+                            "disk_size": sized["disk_size"],
+                            "ip_configuration": {
+                                "ipv4_enabled": True,
+                                "ssl_mode": "ENCRYPTED_ONLY",
+                            },
+                        },
+                    },
+                )
+            )
         db = physical_name(self.plan.app, "data", max_length=63, separator="_")
         self.add(
             call(
@@ -173,8 +226,7 @@ class Servers(ProgramWriter):
                 {
                     "name": physical_name(self.plan.app, owner, max_length=40),
                     "region": Code("REGION"),
-                    "tier": "BASIC",
-                    "memory_size_gb": MEMORYSTORE_GB,
+                    **memorystore_settings(server_size(self.plan, server)),
                     "redis_version": "REDIS_7_0",
                     "authorized_network": Code('f"projects/{PROJECT}/global/networks/{NETWORK}"'),
                     "connect_mode": "DIRECT_PEERING",

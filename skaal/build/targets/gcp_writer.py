@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.build.targets.gcp_code import Code, call
-from skaal.build.wiring import Wiring, wire
+from skaal.build.wiring import SecretScope, Wiring, wire
 from skaal.plan.model import Plan
 from skaal.runtime.backends.pubsub_queue import max_delivery_attempts
 
@@ -31,6 +31,7 @@ __all__ = [
     "PUSH_PATH",
     "SCHEDULE_PATH",
     "Functions",
+    "Identity",
     "ProgramWriter",
     "functions",
     "max_delivery_attempts",
@@ -112,6 +113,32 @@ class ProgramWriter:
         self.mounts: list[object] = []
         self.vpc: Code | None = None
         self.needs_project_number = False
+        self.scope = SecretScope.of(blueprint)
+        self.secret_env: dict[str, dict[str, object]] = {}
+        """Declared secret -> its environment entry (each service gets the ones it may read)."""
+
+    # -- identities --------------------------------------------------------------
+    @property
+    def has_worker(self) -> bool:
+        """Whether anything runs on the private worker service (schedules, push endpoints)."""
+        return bool(self.fns.schedules or self.fns.consumers or self.fns.subscribers)
+
+    def identities(self) -> tuple[Identity, ...]:
+        """The service accounts the Cloud Run services run as: ``web``'s, then ``worker``'s."""
+        web = Identity(
+            "web", "runtime_account", "RUNTIME", "", (*(f.name for f in self.fns.web), "_http")
+        )
+        if not self.has_worker:
+            return (web,)
+        worker_fns = (*self.fns.schedules, *self.fns.consumers, *self.fns.subscribers)
+        worker = Identity(
+            "worker", "worker_account", "WORKER", "-worker", tuple(f.name for f in worker_fns)
+        )
+        return (web, worker)
+
+    def readers(self, secret: str) -> tuple[Identity, ...]:
+        """The identities whose functions may read the declared ``secret``."""
+        return tuple(i for i in self.identities() if secret in self.scope.readable(*i.functions))
 
     # -- helpers -----------------------------------------------------------------
     def add(self, text: str) -> None:
@@ -127,23 +154,58 @@ class ProgramWriter:
     def var(self, resource: str) -> str:
         return "r_" + re.sub(r"[^a-z0-9]+", "_", resource.lower()).strip("_")
 
-    def grant(self, name: str, constructor: str, scope: dict[str, object], role: str) -> None:
-        self.add(call(None, constructor, name, {**scope, "role": role, "member": Code("RUNTIME")}))
+    def grant(
+        self,
+        name: str,
+        constructor: str,
+        scope: dict[str, object],
+        role: str,
+        *,
+        to: tuple[Identity, ...] | None = None,
+    ) -> None:
+        """Grant ``role`` on one resource to each identity of ``to`` (default: every one)."""
+        for identity in self.identities() if to is None else to:
+            member = Code(identity.member)
+            self.add(
+                call(
+                    None,
+                    constructor,
+                    name + identity.suffix,
+                    {**scope, "role": role, "member": member},
+                )
+            )
 
     def conditional_grant(self, name: str, role: str, title: str, expression: Code) -> None:
-        self.add(
-            call(
-                None,
-                "gcp.projects.IAMMember",
-                name,
-                {
-                    "project": Code("PROJECT"),
-                    "role": role,
-                    "member": Code("RUNTIME"),
-                    "condition": {"title": title, "expression": expression},
-                },
+        for identity in self.identities():
+            self.add(
+                call(
+                    None,
+                    "gcp.projects.IAMMember",
+                    name + identity.suffix,
+                    {
+                        "project": Code("PROJECT"),
+                        "role": role,
+                        "member": Code(identity.member),
+                        "condition": {"title": title, "expression": expression},
+                    },
+                )
             )
-        )
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The service account one Cloud Run service runs as."""
+
+    role: str
+    """``web`` or ``worker``: the service."""
+    var: str
+    """The program's variable of the account."""
+    member: str
+    """The program's variable of its IAM member (``serviceAccount:...``)."""
+    suffix: str
+    """Appended to the logical name of each of its grants (none for ``web``)."""
+    functions: tuple[str, ...]
+    """The declared functions it serves (``_http``: the docs and mounted apps)."""
 
 
 def secret_env(name: str, secret_id: str) -> dict[str, object]:

@@ -29,7 +29,10 @@ servers of a local plan are the operator's: the component records, and the
 stack exports as ``servers``, one entry per planned server with the variable
 its connection URL is read from (the first server's is ``SKAAL_REDIS_URL`` /
 ``SKAAL_POSTGRES_DSN``, defaulting to localhost; the runtime refuses to start
-while another server's variable is unset).
+while another server's variable is unset) and the size the plan records for
+it (class, replicas, disk, connections and the class parameters): the server
+the operator runs.  The runtime's pools take the plan's connections (one
+process: all of them).
 """
 
 from __future__ import annotations
@@ -134,7 +137,8 @@ machine, so the stack creates no cloud resource: it records the deployment
 as one skaal:local:App component whose properties are the wiring the app
 reads -- computed from the shipped lock by skaal.build.wiring, the module
 the runtime uses -- and exports it with the URL, the data directory and,
-per planned Redis/PostgreSQL server, the variable its URL is read from.
+per planned Redis/PostgreSQL server, the variable its URL is read from and
+the size the plan records for it (what to run).
 """
 
 from __future__ import annotations
@@ -148,6 +152,21 @@ from skaal.plan.lock import read_lock
 APP = {json.dumps(plan.app)}
 PLAN_HASH = {json.dumps(plan.content_hash())}
 LOCK = Path(__file__).resolve().parent.parent / {json.dumps(LOCK_NAME)}
+
+
+def size_of(plan, server_id):
+    """The size the plan records for a server (empty if it records none)."""
+    for instance in plan.instances:
+        if instance.id == server_id:
+            size = {{
+                "class": instance.instance_class,
+                "replicas": instance.replicas,
+                "disk_gb": instance.disk_gb,
+                "connections": instance.connections,
+                "parameters": dict(instance.parameters),
+            }}
+            return {{key: value for key, value in size.items() if value is not None}}
+    return {{}}
 
 
 def load_plan():
@@ -191,7 +210,12 @@ site = LocalApp(
     url=f"http://{{host}}:{{port}}",
     bindings={{b.resource: b.implementation for b in plan.bindings}},
     servers={{
-        s.id: {{"env": s.env, "kind": s.implementation, "resources": list(s.resources)}}
+        s.id: {{
+            "env": s.env,
+            "kind": s.implementation,
+            "resources": list(s.resources),
+            "size": size_of(plan, s.id),
+        }}
         for s in wiring.servers
     }},
 )

@@ -14,13 +14,29 @@ the environment, read once:
   else ``us-east-1``;
 - credentials: the usual boto3 chain (``AWS_ACCESS_KEY_ID``..., profiles, roles),
   taken from the settings' environment when present there;
-- ``SKAAL_AWS_MAX_ATTEMPTS`` (default 5): botocore's *standard* retry mode
-  retries throttling and transient errors (5xx, connection resets) with
-  capped exponential back-off and jitter, at most that many attempts;
+- ``SKAAL_CALL_DEADLINE`` (seconds, default 10): one deadline for each
+  call, retries included (:mod:`skaal.runtime.retry`); past it the call
+  raises :class:`~skaal.runtime.errors.DeadlineExceededError` naming the
+  resource, the operation and the deadline.  botocore's read timeout is
+  the deadline too, so a worker thread never waits on a frozen server
+  much longer than its caller does;
+- ``SKAAL_AWS_MAX_ATTEMPTS`` (default 5): at most that many attempts per call;
 - ``SKAAL_AWS_CREATE_TABLES=1``: backends create missing tables, buckets and
   queues themselves.  For tests and emulators only -- in the cloud the
   deployment creates them, and a missing one is an error naming the fix;
 - ``SKAAL_AWS_NAME_PREFIX``: see :mod:`skaal.runtime.naming`.
+
+Retries: botocore's own are off (its *standard* mode re-sends a request
+after a read timeout or a 5xx, which applies an ``UpdateItem ADD`` twice).
+Every call names its :class:`~skaal.runtime.retry.Safety` instead -- a read,
+an idempotent write (a whole-item put, a delete by receipt handle, a send
+carrying a deduplication id), or an unsafe one (an atomic counter, a
+conditional write or a delete whose answer would change, a topic publish)
+-- and the shared
+policy retries with jittered back-off only what that allows, reading
+failures with :func:`~skaal.runtime.backends.aws_errors.classify`.  An unsafe
+call that failed after it may have reached AWS raises
+:class:`~skaal.runtime.errors.OutcomeUnknownError` rather than going again.
 
 Errors leave as :mod:`~skaal.runtime.backends.aws_errors` exceptions, except
 the error codes a caller names in ``allow``, which it handles itself.
@@ -29,20 +45,27 @@ the error codes a caller names in ``allow``, which it handles itself.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
 import threading
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from skaal.errors import SkaalRuntimeError
-from skaal.runtime.backends.aws_errors import error_code, translate
+from skaal.runtime import retry
+from skaal.runtime.backends.aws_errors import classify, error_code, translate
 from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.naming import Service, physical_name
 from skaal.runtime.ports import BackendSettings
+from skaal.runtime.retry import Failure, RetryPolicy, Safety
 
-__all__ = ["AwsProvider", "AwsSession"]
+__all__ = ["LONG_POLL", "AwsProvider", "AwsSession"]
 
 T = TypeVar("T")
+
+LONG_POLL = 20
+"""SQS's longest long poll, in seconds."""
 
 _CREDENTIAL_KEYS = (
     "AWS_ACCESS_KEY_ID",
@@ -82,6 +105,7 @@ class AwsSession:
         self.create_missing = env.get("SKAAL_AWS_CREATE_TABLES") == "1"
         self.name_prefix = env.get("SKAAL_AWS_NAME_PREFIX", "")
         self.max_attempts = _positive(env, "SKAAL_AWS_MAX_ATTEMPTS", 5)
+        self.policy = dataclasses.replace(RetryPolicy.from_env(env), attempts=self.max_attempts)
         self.concurrency = _positive(env, "SKAAL_AWS_MAX_CONCURRENCY", 32)
         self._credentials = {k: env[k] for k in _CREDENTIAL_KEYS if env.get(k)}
         self._clients: dict[str, Any] = {}
@@ -94,15 +118,20 @@ class AwsSession:
             self.app, resource, service=service, suffix=suffix, prefix=self.name_prefix
         )
 
-    def client(self, service: str) -> Any:
-        """The boto3 client of ``service`` (created once, thread-safe)."""
+    def client(self, service: str, *, long_poll: bool = False) -> Any:
+        """The boto3 client of ``service`` (created once, thread-safe).
+
+        ``long_poll``: a client whose read timeout also covers SQS's longest
+        long poll (20 s), for calls that wait on purpose.
+        """
+        name = f"{service}+poll" if long_poll else service
         with self._lock:
-            found = self._clients.get(service)
+            found = self._clients.get(name)
             if found is None:
-                found = self._clients[service] = self._make(service)
+                found = self._clients[name] = self._make(service, long_poll=long_poll)
             return found
 
-    def _make(self, service: str) -> Any:
+    def _make(self, service: str, *, long_poll: bool) -> Any:
         import boto3
         from botocore.config import Config
 
@@ -113,11 +142,13 @@ class AwsSession:
             profile_name=self._credentials.get("AWS_PROFILE"),
             region_name=self.region,
         )
+        deadline = self.policy.deadline
         config = Config(
-            retries={"mode": "standard", "max_attempts": self.max_attempts},
+            # no retries in botocore: the shared policy decides, per call (module docstring)
+            retries={"mode": "standard", "total_max_attempts": 1},
             max_pool_connections=self.concurrency,
-            connect_timeout=5,
-            read_timeout=60,
+            connect_timeout=min(5.0, deadline),
+            read_timeout=max(1, math.ceil(deadline)) + (LONG_POLL if long_poll else 0),
             s3={"addressing_style": "path"} if self.endpoint_url else None,
         )
         return session.client(service, endpoint_url=self.endpoint_url, config=config)
@@ -128,20 +159,57 @@ class AwsSession:
         *,
         what: str,
         where: str,
+        safety: Safety,
         allow: Collection[str] = (),
+        wait: float = 0.0,
     ) -> T:
-        """Run the blocking boto3 call ``fn`` off the loop; errors translated.
+        """Run the blocking boto3 call ``fn`` off the loop, under the retry policy.
 
         ``what`` describes the operation and ``where`` the resource, for the
-        message.  A ``ClientError`` whose code is in ``allow`` is re-raised as is.
+        message; ``safety`` says what may be retried (module docstring).
+        ``wait`` is how long the call may legitimately wait on the server (a
+        long poll, a table being created): it is added to the deadline.  A
+        ``ClientError`` whose code is in ``allow`` is re-raised as is; other
+        botocore errors are translated.
         """
+        return await self._run(fn, what=what, where=where, safety=safety, allow=allow, wait=wait)
+
+    async def read(self, fn: Callable[[], T], *, what: str, where: str) -> T:
+        """``fn`` under the deadline only, never retried (a read from an open stream)."""
+        return await self._run(fn, what=what, where=where, safety=Safety.READ, retried=False)
+
+    async def _run(
+        self,
+        fn: Callable[[], T],
+        *,
+        what: str,
+        where: str,
+        safety: Safety,
+        allow: Collection[str] = (),
+        retried: bool = True,
+        wait: float = 0.0,
+    ) -> T:
         from botocore.exceptions import BotoCoreError, ClientError
 
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="skaal-aws")
+        pool = self._pool
         loop = asyncio.get_running_loop()
+
+        def reading(exc: BaseException) -> Failure | None:
+            return classify(exc) if retried else None
+
         try:
-            return await loop.run_in_executor(self._pool, fn)
+            return await retry.call(
+                lambda: loop.run_in_executor(pool, fn),
+                resource=where,
+                operation=what,
+                safety=safety,
+                classify=reading,
+                policy=self.policy
+                if not wait
+                else dataclasses.replace(self.policy, deadline=self.policy.deadline + wait),
+            )
         except ClientError as exc:
             if error_code(exc) in allow:
                 raise

@@ -40,6 +40,7 @@ from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.aws_client import AwsSession
 from skaal.runtime.backends.dynamodb import ensure_table
 from skaal.runtime.ports import Chunk, Clock, IndexValue
+from skaal.runtime.retry import Safety
 
 __all__ = ["DynamoDBDocuments", "index_text"]
 
@@ -91,9 +92,12 @@ class DynamoDBDocuments:
     async def close(self) -> None:
         return None
 
-    async def _call(self, fn: Any, what: str) -> Any:
+    async def _call(self, fn: Any, what: str, safety: Safety) -> Any:
         return await self._aws.call(
-            fn, what=f"{what} on DynamoDB table {self.table!r}", where=self._resource
+            fn,
+            what=f"{what} on DynamoDB table {self.table!r}",
+            where=self._resource,
+            safety=safety,
         )
 
     def _live(self, item: Item) -> bool:
@@ -115,7 +119,9 @@ class DynamoDBDocuments:
         if ttl is not None:
             item["exp"] = {"N": repr(self._clock() + ttl)}
         ddb, table = self._ddb, self.table
-        await self._call(lambda: ddb.put_item(TableName=table, Item=item), "PutItem")
+        await self._call(
+            lambda: ddb.put_item(TableName=table, Item=item), "PutItem", Safety.IDEMPOTENT
+        )
 
     async def get(self, key: str) -> bytes | None:
         ddb, table = self._ddb, self.table
@@ -128,6 +134,7 @@ class DynamoDBDocuments:
                 ConsistentRead=True,
             ),
             "GetItem",
+            Safety.READ,
         )
         item = response.get("Item")
         return None if item is None or not self._live(item) else bytes(item["d"]["B"])
@@ -139,6 +146,7 @@ class DynamoDBDocuments:
                 TableName=table, Key={"pk": {"S": key}}, ReturnValues="ALL_OLD"
             ),
             "DeleteItem",
+            Safety.UNSAFE,  # a repeat would answer False for a document it deleted
         )
         old = response.get("Attributes")
         return old is not None and self._live(old)
@@ -176,7 +184,9 @@ class DynamoDBDocuments:
         ddb = self._ddb
         out: list[Item] = []
         while len(out) <= limit:
-            page = await self._call(lambda r=dict(request): ddb.query(**r), f"Query {index}")
+            page = await self._call(
+                lambda r=dict(request): ddb.query(**r), f"Query {index}", Safety.READ
+            )
             out += page.get("Items", [])
             start = page.get("LastEvaluatedKey")
             if start is None:
@@ -199,7 +209,7 @@ class DynamoDBDocuments:
             request["ExpressionAttributeValues"][":after"] = {"S": after}
         keys: list[str] = []
         while True:
-            page = await self._call(lambda r=dict(request): ddb.scan(**r), "Scan")
+            page = await self._call(lambda r=dict(request): ddb.scan(**r), "Scan", Safety.READ)
             keys += [i["pk"]["S"] for i in page.get("Items", [])]
             start = page.get("LastEvaluatedKey")
             if start is None:

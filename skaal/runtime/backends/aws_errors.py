@@ -14,11 +14,19 @@
 operation, the resource and the fix.  Codes a caller handles itself (a failed
 DynamoDB condition, a missing S3 key) are passed through untouched by
 :class:`~skaal.runtime.backends.aws_client.AwsSession.call`.
+
+:func:`classify` reads a failure for the retry policy
+(:mod:`skaal.runtime.retry`): a refused or timed-out *connection* and a
+throttling answer mean the request was not applied (``NOT_SENT``); a read
+timeout, a connection lost mid-request and a 5xx answer mean it may have
+been (``UNKNOWN``) -- botocore's own retries would re-send those, which is
+why they are turned off.
 """
 
 from __future__ import annotations
 
 from skaal.errors import SkaalRuntimeError
+from skaal.runtime.retry import Failure
 
 __all__ = [
     "AwsAccessError",
@@ -27,6 +35,7 @@ __all__ = [
     "AwsRequestError",
     "AwsThrottledError",
     "AwsUnavailableError",
+    "classify",
     "error_code",
     "missing",
     "translate",
@@ -91,6 +100,19 @@ _THROTTLED = frozenset(
 )
 
 
+_UNCERTAIN = frozenset(
+    {
+        "InternalServerError",
+        "InternalError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+    }
+)
+
+
 _CREATE_FIX = (
     "deploy the app (skaal deploy) so its resources are created, or set "
     "SKAAL_AWS_CREATE_TABLES=1 to create them on first use (tests, local emulators)"
@@ -108,6 +130,26 @@ def error_code(exc: BaseException) -> str | None:
     if isinstance(response, dict):
         code = response.get("Error", {}).get("Code")
         return str(code) if code is not None else None
+    return None
+
+
+def classify(exc: BaseException) -> Failure | None:
+    """What a botocore failure says about its request (see the module docstring)."""
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectTimeoutError):
+        return Failure.NOT_SENT  # no connection was made: nothing reached AWS
+    if isinstance(exc, bx.HTTPClientError):
+        return Failure.UNKNOWN  # read timeout, connection closed mid-request
+    code = error_code(exc)
+    if code is None:
+        return None
+    if code in _THROTTLED:
+        return Failure.NOT_SENT  # rejected before it was applied
+    response = getattr(exc, "response", None)
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode") if response else None
+    if code in _UNCERTAIN or (isinstance(status, int) and status >= 500):
+        return Failure.UNKNOWN
     return None
 
 
@@ -151,6 +193,6 @@ def translate(exc: BaseException, *, what: str, where: str, endpoint: str | None
             f"{what} failed: still throttled after retries ({message})",
             where=where,
             fix="lower the request rate or raise the capacity; SKAAL_AWS_MAX_ATTEMPTS "
-            "sets how many times a call is tried",
+            "sets how many times a call is tried, SKAAL_CALL_DEADLINE for how long",
         )
     return AwsRequestError(f"{what} failed: {code}: {message}", where=where)

@@ -31,11 +31,23 @@ order of UTF-8 bytes, which is DynamoDB's string order), then one
 ``BatchGetItem`` for the page's values.  That is O(table) read units per
 page: fine for admin listings and small maps, wrong for hot paths -- use a
 ``Collection`` with an ``Index`` for queries.
+
+Retries (:mod:`skaal.runtime.backends.aws_client`): reads and blind writes
+(``set``, ``set_many``: the whole item again) are repeated after a timeout.
+``increment`` (``ADD`` would count twice), ``compare_and_set`` and
+``delete`` (a repeat would answer "not written" or ``False`` for a write
+that happened) are not: once they may have reached DynamoDB they raise
+:class:`~skaal.runtime.errors.OutcomeUnknownError` or, at the deadline,
+:class:`~skaal.runtime.errors.DeadlineExceededError`.  A repeated ``set``
+of a chunked value answers with its own item; the chunks of the value it
+replaced then stay behind, unreachable.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import random
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -44,12 +56,13 @@ from botocore.exceptions import ClientError
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.aws_client import AwsProvider, AwsSession
-from skaal.runtime.backends.aws_errors import AwsNotFoundError, missing
+from skaal.runtime.backends.aws_errors import AwsNotFoundError, AwsThrottledError, missing
 from skaal.runtime.ports import (
     Chunk,
     Clock,
     DocumentBackend,
 )
+from skaal.runtime.retry import Safety
 
 __all__ = ["PART_SIZE", "DynamoDBKeyValue", "DynamoDBProvider", "ensure_table"]
 
@@ -57,6 +70,8 @@ PART_SIZE = 350_000
 """Largest value stored inline; larger values are cut into chunks of this size."""
 
 _FAILED = "ConditionalCheckFailedException"
+_UNPROCESSED_ROUNDS = 8
+"""Batch calls per page before items DynamoDB keeps leaving unprocessed are an error."""
 _LIVE = "(attribute_not_exists(#e) OR #e > :now)"
 Item = dict[str, Any]
 
@@ -80,6 +95,7 @@ async def ensure_table(
             lambda: ddb.describe_table(TableName=table),
             what=f"finding DynamoDB table {table!r}",
             where=where,
+            safety=Safety.READ,
             allow=("ResourceNotFoundException",),
         )
         present = {i["IndexName"] for i in found["Table"].get("GlobalSecondaryIndexes", [])}
@@ -128,7 +144,13 @@ async def ensure_table(
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
             )
 
-    await aws.call(create, what=f"creating DynamoDB table {table!r}", where=where)
+    await aws.call(
+        create,
+        what=f"creating DynamoDB table {table!r}",
+        where=where,
+        safety=Safety.IDEMPOTENT,  # an existing table is accepted
+        wait=60.0,  # the table becoming active
+    )
 
 
 def _digest(value: bytes) -> bytes:
@@ -155,9 +177,13 @@ class DynamoDBKeyValue:
 
     # -- helpers -----------------------------------------------------------------
 
-    async def _call(self, fn: Any, what: str, allow: Sequence[str] = ()) -> Any:
+    async def _call(self, fn: Any, what: str, safety: Safety, allow: Sequence[str] = ()) -> Any:
         return await self._aws.call(
-            fn, what=f"{what} on DynamoDB table {self.table!r}", where=self._resource, allow=allow
+            fn,
+            what=f"{what} on DynamoDB table {self.table!r}",
+            where=self._resource,
+            safety=safety,
+            allow=allow,
         )
 
     def _now(self) -> dict[str, str]:
@@ -174,6 +200,7 @@ class DynamoDBKeyValue:
                 TableName=table, Key={"pk": {"S": key}, "sk": {"N": "0"}}, ConsistentRead=True
             ),
             "GetItem",
+            Safety.READ,
         )
         item: Item | None = response.get("Item")
         return item
@@ -209,7 +236,7 @@ class DynamoDBKeyValue:
             }
             if start is not None:
                 request["ExclusiveStartKey"] = start
-            page = await self._call(lambda r=request: ddb.query(**r), "Query (chunks)")
+            page = await self._call(lambda r=request: ddb.query(**r), "Query (chunks)", Safety.READ)
             out += [bytes(i["c"]["B"]) for i in page.get("Items", [])]
             start = page.get("LastEvaluatedKey")
             if start is None:
@@ -223,16 +250,37 @@ class DynamoDBKeyValue:
         keys = [{"pk": {"S": key}, "sk": {"N": str(base + i)}} for i in range(1, count + 1)]
         await self._batch_write([{"DeleteRequest": {"Key": k}} for k in keys])
 
+    async def _unprocessed(self, round_: int, what: str) -> None:
+        """Back off before re-sending what a batch left unprocessed; give up after a few rounds.
+
+        DynamoDB leaves items unprocessed when it throttles: re-sending at once
+        would only be throttled again.
+        """
+        if round_ == _UNPROCESSED_ROUNDS - 1:
+            raise AwsThrottledError(
+                f"{what} on DynamoDB table {self.table!r} left items unprocessed "
+                f"{round_} times in a row (throttled)",
+                where=self._resource,
+                fix="lower the request rate or raise the table's capacity",
+            )
+        await asyncio.sleep(random.uniform(0, min(1.0, 0.05 * 2**round_)))
+
     async def _batch_write(self, requests: list[Item]) -> None:
         ddb, table = self._ddb, self.table
         for i in range(0, len(requests), 25):
             pending: list[Item] = requests[i : i + 25]
-            while pending:
+            for round_ in range(_UNPROCESSED_ROUNDS):
+                if round_:
+                    await self._unprocessed(round_, "BatchWriteItem")
                 batch = {table: pending}
                 response = await self._call(
-                    lambda b=batch: ddb.batch_write_item(RequestItems=b), "BatchWriteItem"
+                    lambda b=batch: ddb.batch_write_item(RequestItems=b),
+                    "BatchWriteItem",
+                    Safety.IDEMPOTENT,  # whole-item puts and deletes
                 )
                 pending = response.get("UnprocessedItems", {}).get(table, [])
+                if not pending:
+                    break
 
     async def _new_item(self, key: str, value: bytes, ttl: float | None) -> Item:
         """The main item for ``value``; writes the chunks first when it is large."""
@@ -260,13 +308,23 @@ class DynamoDBKeyValue:
         return item
 
     async def _put(self, item: Item, condition: Item | None = None) -> Item | None:
-        """PutItem; the replaced item, or ``ClientError`` if ``condition`` failed."""
+        """PutItem; the replaced item, or ``ClientError`` if ``condition`` failed.
+
+        A blind put is repeated after a timeout (the same whole item: the same
+        state; its answer may then be the item itself, see :meth:`set`); a
+        conditional one is not -- a repeat of a put that was applied fails
+        its condition, which would answer "not written" for a write that was.
+        """
         ddb, table = self._ddb, self.table
         request: Item = {"TableName": table, "Item": item, "ReturnValues": "ALL_OLD"}
+        safety = Safety.IDEMPOTENT
         if condition is not None:
             request.update(condition)
             request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        response = await self._call(lambda: ddb.put_item(**request), "PutItem", allow=(_FAILED,))
+            safety = Safety.UNSAFE
+        response = await self._call(
+            lambda: ddb.put_item(**request), "PutItem", safety, allow=(_FAILED,)
+        )
         old: Item | None = response.get("Attributes")
         return old
 
@@ -308,13 +366,19 @@ class DynamoDBKeyValue:
                     "ConsistentRead": True,
                 }
             }
-            while pending:
+            for round_ in range(_UNPROCESSED_ROUNDS):
+                if round_:
+                    await self._unprocessed(round_, "BatchGetItem")
                 response = await self._call(
-                    lambda p=pending: ddb.batch_get_item(RequestItems=p), "BatchGetItem"
+                    lambda p=pending: ddb.batch_get_item(RequestItems=p),
+                    "BatchGetItem",
+                    Safety.READ,
                 )
                 for item in response.get("Responses", {}).get(table, []):
                     items[item["pk"]["S"]] = item
                 pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
         found: dict[str, bytes] = {}
         for key in unique:
             value = await self._value(key, items.get(key))
@@ -323,7 +387,12 @@ class DynamoDBKeyValue:
         return found
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
-        old = await self._put(await self._new_item(key, value, ttl))
+        item = await self._new_item(key, value, ttl)
+        old = await self._put(item)
+        if old is not None and "base" in old and old.get("base") == item.get("base"):
+            # the put was repeated after a timeout and answered with this very item:
+            # its chunks are the new value's (the replaced value's stay unreachable)
+            return
         await self._drop_parts(key, old)
 
     async def set_many(self, items: Mapping[str, bytes], *, ttl: float | None = None) -> None:
@@ -350,6 +419,7 @@ class DynamoDBKeyValue:
                 ReturnValues="ALL_OLD",
             ),
             "DeleteItem",
+            Safety.UNSAFE,  # a repeat would answer False for a key it deleted
         )
         old: Item | None = response.get("Attributes")
         await self._drop_parts(key, old)
@@ -384,7 +454,7 @@ class DynamoDBKeyValue:
             }
             if start is not None:
                 request["ExclusiveStartKey"] = start
-            page = await self._call(lambda r=request: ddb.scan(**r), "Scan")
+            page = await self._call(lambda r=request: ddb.scan(**r), "Scan", Safety.READ)
             keys += [i["pk"]["S"] for i in page.get("Items", [])]
             start = page.get("LastEvaluatedKey")
             if start is None:
@@ -418,6 +488,7 @@ class DynamoDBKeyValue:
                     ReturnValues="UPDATED_NEW",
                 ),
                 "UpdateItem ADD",
+                Safety.UNSAFE,  # never re-sent: the server would add twice
                 allow=(_FAILED,),
             )
             return int(response["Attributes"]["n"]["N"])

@@ -1,19 +1,25 @@
 """The ``filesystem`` backend: blobs as files under the data directory.
 
-Each ``BlobStore`` gets ``<data_dir>/blobs/<resource>/``.  A key's segments
-become directories and a file; every name is escaped (``%`` → ``%25``) and
-suffixed -- directories ``%d``, content files ``%f``, metadata sidecars
-``%m`` (JSON: content type, size, etag, metadata) -- so the keys ``a`` and
-``a/b`` can coexist and no key can name anything outside the store (keys
-are validated by the client as well: no ``..``, no absolute paths).
+Each ``BlobStore`` gets ``<data_dir>/blobs/<resource>/``; how a key maps to
+files (escaped names with ``%d``/``%f``/``%m`` suffixes, metadata sidecars
+as JSON: content type, size, etag, metadata) is
+:mod:`skaal.runtime.backends.filesystem_paths`.  Keys are validated by the
+client (no ``..``, no absolute paths) and here against the filesystem's own
+limits: a key whose names or path are too long for the disk is a
+:class:`~skaal.runtime.errors.BlobKeyError` before any content is read, and
+reads of such a key find nothing.
 
 Writes are atomic: the content streams into a temporary file in the target
 directory, is fsynced, then renamed over the old file (readers see the old
 blob or the new one, never a mix); the sidecar is written the same way.
-Reads stream the file in chunks on worker threads, so the event loop never
-waits on the disk.  A sorted key index, built by walking the store when it
-opens, serves ``list`` with keyset pagination in key order; it assumes one
-process writes the store at a time (the local server).
+Whatever fails -- the body stream, the disk, the rename, a cancelled
+request -- the temporary files are removed and directories the write created
+are pruned if left empty; temporary files a crashed process left behind are
+swept when the store opens.  Reads stream the file in chunks on worker
+threads, so the event loop never waits on the disk.  A sorted key index,
+built by walking the store when it opens, serves ``list`` with keyset
+pagination in key order; it assumes one process writes the store at a time
+(the local server).
 
 A store declared with ``ttl`` expires each blob ``ttl`` seconds after it was
 last written (the sidecar's ``modified`` time, from the runtime's clock):
@@ -30,14 +36,23 @@ import contextlib
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.blob_listing import blob_chunk
+from skaal.runtime.backends.filesystem_paths import (
+    Layout,
+    remove_empty_parents,
+    sweep_stale_temps,
+    temp_name,
+    unescape,
+    unlink,
+)
 from skaal.runtime.backends.memory import _SortedKeys
+from skaal.runtime.errors import BlobKeyError
 from skaal.runtime.ports import (
     BackendSettings,
     BlobInfo,
@@ -53,14 +68,6 @@ def blob_root(settings: BackendSettings, resource: str) -> Path:
     return settings.data_dir / "blobs" / resource
 
 
-def _escape(segment: str) -> str:
-    return segment.replace("%", "%25")
-
-
-def _unescape(name: str) -> str:
-    return name.replace("%25", "%")
-
-
 class FilesystemBlobs:
     """A ``BlobBackend`` in one directory tree."""
 
@@ -70,21 +77,42 @@ class FilesystemBlobs:
         self._ttl = ttl
         self._keys = _SortedKeys()
         self._sweeper: asyncio.Task[None] | None = None
+        self._layout: Layout | None = None
 
-    def _paths(self, key: str) -> tuple[Path, Path]:
-        *dirs, name = key.split("/")
-        parent = self.root.joinpath(*(_escape(d) + "%d" for d in dirs))
-        base = _escape(name)
-        return parent / (base + "%f"), parent / (base + "%m")
+    def _laid_out(self) -> Layout:
+        if self._layout is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._layout = Layout.of(self.root)
+        return self._layout
+
+    def _paths(self, key: str) -> tuple[Path, Path] | None:
+        """The files of ``key``; ``None`` if this filesystem cannot hold such a key."""
+        layout = self._laid_out()
+        return None if layout.problem(key) is not None else layout.files(key)
+
+    def _checked_paths(self, key: str) -> tuple[Path, Path]:
+        """The files of ``key`` to write; a ``BlobKeyError`` if the disk cannot name them."""
+        layout = self._laid_out()
+        problem = layout.problem(key)
+        if problem is None:
+            return layout.files(key)
+        shown = key if len(key) <= 60 else key[:57] + "..."
+        raise BlobKeyError(
+            f"blob key {shown!r} for {self.root.name} is rejected: {problem}",
+            where=self.root.name,
+            fix=f"use shorter '/'-separated segments (at most {layout.name_max - 2} bytes "
+            "each, a '%' counting 3)",
+        )
 
     async def open(self) -> None:
         def scan() -> list[str]:
-            self.root.mkdir(parents=True, exist_ok=True)
+            self._laid_out()
+            sweep_stale_temps(self.root)
             keys = []
             for dirpath, _dirs, files in os.walk(self.root):
                 rel = Path(dirpath).relative_to(self.root).parts
-                prefix = [_unescape(p[:-2]) for p in rel]
-                keys += ["/".join([*prefix, _unescape(f[:-2])]) for f in files if f.endswith("%f")]
+                prefix = [unescape(p[:-2]) for p in rel]
+                keys += ["/".join([*prefix, unescape(f[:-2])]) for f in files if f.endswith("%f")]
             return keys
 
         for key in await asyncio.to_thread(scan):
@@ -120,33 +148,36 @@ class FilesystemBlobs:
         content_type: str,
         metadata: Mapping[str, str],
     ) -> BlobInfo:
-        path, meta_path = self._paths(key)
-        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        temp = path.parent / f".tmp-{uuid.uuid4().hex}"
-        digest, size = hashlib.sha256(), 0
-        handle = await asyncio.to_thread(open, temp, "wb")
+        path, meta_path = await asyncio.to_thread(self._checked_paths, key)
+        temp, handle = await asyncio.to_thread(_open_temp, path.parent)
+        committed = False
         try:
-            async for chunk in chunks:
-                digest.update(chunk)
-                size += len(chunk)
-                await asyncio.to_thread(handle.write, chunk)
-            await asyncio.to_thread(_flush_and_sync, handle)
-        except BaseException:
-            handle.close()
-            await asyncio.to_thread(_unlink, temp)
-            raise
-        handle.close()
-        info = BlobInfo(key, size, content_type, digest.hexdigest(), self._clock(), dict(metadata))
-        sidecar = json.dumps(
-            {
-                "content_type": content_type,
-                "size": size,
-                "etag": info.etag,
-                "modified": info.modified,
-                "metadata": dict(metadata),
-            }
-        ).encode()
-        await asyncio.to_thread(_replace, temp, path, sidecar, meta_path)
+            digest, size = hashlib.sha256(), 0
+            try:
+                async for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    await asyncio.to_thread(handle.write, chunk)
+                await asyncio.to_thread(_flush_and_sync, handle)
+            finally:
+                handle.close()
+            info = BlobInfo(
+                key, size, content_type, digest.hexdigest(), self._clock(), dict(metadata)
+            )
+            sidecar = json.dumps(
+                {
+                    "content_type": content_type,
+                    "size": size,
+                    "etag": info.etag,
+                    "modified": info.modified,
+                    "metadata": dict(metadata),
+                }
+            ).encode()
+            await asyncio.to_thread(_commit, temp, path, sidecar, meta_path)
+            committed = True
+        finally:
+            if not committed:
+                await asyncio.to_thread(_discard, temp, self.root)
         self._keys.add(key)
         return info
 
@@ -154,9 +185,11 @@ class FilesystemBlobs:
         info = await self.stat(key)
         if info is None:
             return None
-        path, _ = self._paths(key)
+        paths = self._paths(key)
+        if paths is None:
+            return None
         try:
-            handle = await asyncio.to_thread(open, path, "rb")
+            handle = await asyncio.to_thread(open, paths[0], "rb")
         except FileNotFoundError:
             return None
 
@@ -184,7 +217,10 @@ class FilesystemBlobs:
         return info
 
     async def _read_info(self, key: str) -> BlobInfo | None:
-        path, meta_path = self._paths(key)
+        paths = self._paths(key)
+        if paths is None:
+            return None
+        path, meta_path = paths
 
         def read() -> BlobInfo | None:
             try:
@@ -204,18 +240,15 @@ class FilesystemBlobs:
         return await asyncio.to_thread(read)
 
     async def delete(self, key: str) -> bool:
-        path, meta_path = self._paths(key)
+        paths = self._paths(key)
+        if paths is None:
+            return False
+        path, meta_path = paths
 
         def remove() -> bool:
-            existed = _unlink(path)
-            _unlink(meta_path)
-            parent = path.parent
-            while parent != self.root:
-                try:
-                    parent.rmdir()
-                except OSError:
-                    break
-                parent = parent.parent
+            existed = unlink(path)
+            unlink(meta_path)
+            remove_empty_parents(path, self.root)
             return existed
 
         self._keys.remove(key)
@@ -239,28 +272,49 @@ class FilesystemBlobs:
         return blob_chunk(out, limit)
 
 
-def _flush_and_sync(handle: object) -> None:
-    handle.flush()  # type: ignore[attr-defined]
-    os.fsync(handle.fileno())  # type: ignore[attr-defined]
+def _open_temp(folder: Path) -> tuple[Path, BinaryIO]:
+    """A new temporary file in ``folder`` (created if needed), open for writing.
+
+    A concurrent delete may prune ``folder`` between ``mkdir`` and ``open``;
+    then it is created again.
+    """
+    for _ in range(3):
+        folder.mkdir(parents=True, exist_ok=True)
+        temp = folder / temp_name()
+        try:
+            return temp, open(temp, "xb")  # the caller closes it
+        except FileNotFoundError:
+            continue
+    raise FileNotFoundError(f"{folder} keeps disappearing while a blob is written")
 
 
-def _unlink(path: Path) -> bool:
+def _flush_and_sync(handle: BinaryIO) -> None:
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def _discard(temp: Path, root: Path) -> None:
+    """Remove a write's temporary file and the directories it leaves empty."""
+    unlink(temp)
+    remove_empty_parents(temp, root)
+
+
+def _commit(temp: Path, path: Path, sidecar: bytes, meta_path: Path) -> None:
+    """Rename the content into place, then write the sidecar atomically too.
+
+    The sidecar's own temporary file is removed if anything fails; the
+    content's is the caller's to remove.
+    """
+    meta_temp = meta_path.parent / temp_name()
     try:
-        path.unlink()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-def _replace(temp: Path, path: Path, sidecar: bytes, meta_path: Path) -> None:
-    """Rename the content into place, then write the sidecar atomically too."""
-    meta_temp = meta_path.parent / f".tmp-{uuid.uuid4().hex}"
-    with open(meta_temp, "wb") as handle:
-        handle.write(sidecar)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-    os.replace(meta_temp, meta_path)
+        with open(meta_temp, "wb") as handle:
+            handle.write(sidecar)
+            _flush_and_sync(handle)
+        os.replace(temp, path)
+        os.replace(meta_temp, meta_path)
+    except BaseException:
+        unlink(meta_temp)
+        raise
     with contextlib.suppress(OSError):  # make the renames durable (POSIX)
         fd = os.open(path.parent, os.O_RDONLY)
         try:

@@ -17,7 +17,13 @@ Atomicity is optimistic and server-checked, without transactions:
   expired key (or a non-counter value) takes the compare-and-set path.
 
 The Google client is synchronous: every call runs on the provider's bounded
-thread pool (:class:`~skaal.runtime.backends.gcp_common.Offload`).
+thread pool (:class:`~skaal.runtime.backends.gcp_common.Offload`), under one
+deadline, with the client's own retries off.  Reads and blind writes (``set``:
+the same documents again) are retried after a timeout; ``increment`` (an
+``Increment`` applied twice would count twice), ``compare_and_set`` and
+``delete`` (a repeat would answer ``False`` for a write that happened) are
+not: after they may have reached Firestore they raise
+:class:`~skaal.runtime.errors.OutcomeUnknownError`.
 """
 
 from __future__ import annotations
@@ -28,7 +34,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
-from skaal.runtime.backends.gcp_common import GcpBackendError, Offload, gcp_name, gcp_project
+from skaal.runtime.backends.gcp_common import (
+    GcpBackendError,
+    Offload,
+    gcp_name,
+    gcp_project,
+    rpc,
+)
 from skaal.runtime.backends.gcp_firestore_values import (
     PART,
     doc_id,
@@ -45,6 +57,7 @@ from skaal.runtime.ports import (
     Chunk,
     Clock,
 )
+from skaal.runtime.retry import RetryPolicy, Safety
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, CollectionReference, DocumentSnapshot
@@ -101,8 +114,8 @@ class FirestoreKeyValue:
     async def close(self) -> None:
         return None
 
-    async def _run(self, fn: Callable[[], T], what: str) -> T:
-        return await self._offload.run(fn, what=what, where=self._resource)
+    async def _run(self, fn: Callable[[], T], what: str, safety: Safety) -> T:
+        return await self._offload.run(fn, what=what, where=self._resource, safety=safety)
 
     # -- reading (worker threads) ------------------------------------------------
     def _live(self, snap: DocumentSnapshot[Any]) -> bool:
@@ -119,7 +132,7 @@ class FirestoreKeyValue:
             return head
         parts_of = snap.reference.collection("p")
         refs = [parts_of.document(part_id(data["ver"], i)) for i in range(1, parts)]
-        found = {s.id: s for s in self._client.get_all(refs)}
+        found = {s.id: s for s in self._client.get_all(refs, **rpc())}
         chunks = [head]
         for i in range(1, parts):
             part = found.get(part_id(data["ver"], i))
@@ -131,7 +144,7 @@ class FirestoreKeyValue:
     def _read(self, key: str) -> tuple[DocumentSnapshot[Any], bytes | None]:
         ref = self._col.document(doc_id(key))
         for _ in range(_ATTEMPTS):
-            snap = ref.get()
+            snap = ref.get(**rpc())
             if not self._live(snap):
                 return snap, None
             value = self._value(snap)
@@ -165,15 +178,15 @@ class FirestoreKeyValue:
                 strict=True,
             ):
                 batch.set(part, fields)
-            batch.commit()
+            batch.commit(**rpc())
         try:
             if base is None:
-                ref.set(docs.head)
+                ref.set(docs.head, **rpc())
             elif base is False or not base.exists:
-                ref.create(docs.head)
+                ref.create(docs.head, **rpc())
             else:
                 option = self._client.write_option(last_update_time=base.update_time)
-                ref.update(replacing(docs.head, firestore.DELETE_FIELD), option=option)
+                ref.update(replacing(docs.head, firestore.DELETE_FIELD), option=option, **rpc())
         except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.NotFound, gexc.Aborted):
             self._delete_parts(staged)
             return False
@@ -181,7 +194,7 @@ class FirestoreKeyValue:
         if staged or (replaced_parts and "parts" in (base.to_dict() or {})):
             keep = {part.id for part in staged}
             self._delete_parts(
-                [p for p in ref.collection("p").list_documents() if p.id not in keep]
+                [p for p in ref.collection("p").list_documents(**rpc()) if p.id not in keep]
             )
         return True
 
@@ -190,7 +203,7 @@ class FirestoreKeyValue:
             batch = self._client.batch()
             for part in refs[i : i + _BATCH_WRITES]:
                 batch.delete(part)
-            batch.commit()
+            batch.commit(**rpc())
 
     def _set_many(self, items: Mapping[str, bytes], ttl: float | None) -> None:
         batch = self._client.batch()
@@ -202,14 +215,14 @@ class FirestoreKeyValue:
                 self._write(key, value, ttl, None)
                 continue
             if writes and (size + len(value) > _BATCH_BYTES or writes >= _BATCH_WRITES):
-                batch.commit()
+                batch.commit(**rpc())
                 batch = self._client.batch()
                 size = writes = 0
             batch.set(self._col.document(doc_id(key)), docs.head)
             size += len(value) + 2 * len(key.encode()) + 256
             writes += 1
         if writes:
-            batch.commit()
+            batch.commit(**rpc())
 
     def _increment(self, key: str, by: int, ttl: float | None) -> int:
         from google.api_core import exceptions as gexc
@@ -225,7 +238,8 @@ class FirestoreKeyValue:
                         {
                             "n": firestore.Increment(by),
                             "exp": firestore.DELETE_FIELD if expiry is None else expiry,
-                        }
+                        },
+                        **rpc(),
                     )
                 except gexc.NotFound:
                     continue
@@ -253,15 +267,15 @@ class FirestoreKeyValue:
 
         ref = self._col.document(doc_id(key))
         for _ in range(_ATTEMPTS):
-            snap = ref.get()
+            snap = ref.get(**rpc())
             if not snap.exists:
                 return False
             batch = self._client.batch()
             batch.delete(ref, option=self._client.write_option(last_update_time=snap.update_time))
-            for part in ref.collection("p").list_documents():
+            for part in ref.collection("p").list_documents(**rpc()):
                 batch.delete(part)
             try:
-                batch.commit()
+                batch.commit(**rpc())
             except gexc.FailedPrecondition:
                 continue
             return self._live(snap)
@@ -283,7 +297,7 @@ class FirestoreKeyValue:
             query = self._col.where(filter=FieldFilter("k", op, lower))
             if end is not None:
                 query = query.where(filter=FieldFilter("k", "<", end))
-            snaps = list(query.order_by("k").limit(limit + 1).stream())
+            snaps = list(query.order_by("k").limit(limit + 1).stream(**rpc()))
             for snap in snaps:
                 if not self._live(snap):
                     continue
@@ -303,7 +317,7 @@ class FirestoreKeyValue:
     def _get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         refs = [self._col.document(doc_id(k)) for k in dict.fromkeys(keys)]
         found: dict[str, bytes] = {}
-        for snap in self._client.get_all(refs):
+        for snap in self._client.get_all(refs, **rpc()):
             if not self._live(snap):
                 continue
             key: str = snap.get("k")
@@ -316,34 +330,36 @@ class FirestoreKeyValue:
 
     # -- the port ------------------------------------------------------------------
     async def get(self, key: str) -> bytes | None:
-        return (await self._run(lambda: self._read(key), "read a key"))[1]
+        return (await self._run(lambda: self._read(key), "read a key", Safety.READ))[1]
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         if not keys:
             return {}
-        return await self._run(lambda: self._get_many(keys), "read keys")
+        return await self._run(lambda: self._get_many(keys), "read keys", Safety.READ)
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
-        await self._run(lambda: self._set_many({key: value}, ttl), "write a key")
+        await self._run(lambda: self._set_many({key: value}, ttl), "write a key", Safety.IDEMPOTENT)
 
     async def set_many(self, items: Mapping[str, bytes], *, ttl: float | None = None) -> None:
         if items:
-            await self._run(lambda: self._set_many(items, ttl), "write keys")
+            await self._run(lambda: self._set_many(items, ttl), "write keys", Safety.IDEMPOTENT)
 
     async def delete(self, key: str) -> bool:
-        return await self._run(lambda: self._delete(key), "delete a key")
+        return await self._run(lambda: self._delete(key), "delete a key", Safety.UNSAFE)
 
     async def contains(self, key: str) -> bool:
         ref = self._col.document(doc_id(key))
-        return await self._run(lambda: self._live(ref.get()), "read a key")
+        return await self._run(lambda: self._live(ref.get(**rpc())), "read a key", Safety.READ)
 
     async def scan(
         self, *, prefix: str = "", limit: int, after: str | None = None
     ) -> Chunk[tuple[str, bytes]]:
-        return await self._run(lambda: self._scan(prefix, limit, after), "scan keys")
+        return await self._run(lambda: self._scan(prefix, limit, after), "scan keys", Safety.READ)
 
     async def increment(self, key: str, by: int, *, ttl: float | None = None) -> int:
-        return await self._run(lambda: self._increment(key, by, ttl), "increment a key")
+        return await self._run(
+            lambda: self._increment(key, by, ttl), "increment a key", Safety.UNSAFE
+        )
 
     async def compare_and_set(
         self, key: str, expected: bytes | None, value: bytes, *, ttl: float | None = None
@@ -352,7 +368,7 @@ class FirestoreKeyValue:
             snap, current = self._read(key)
             return current == expected and self._write(key, value, ttl, snap)
 
-        return await self._run(cas, "compare and set a key")
+        return await self._run(cas, "compare and set a key", Safety.UNSAFE)
 
 
 class FirestoreProvider(UnsupportedKinds):
@@ -362,7 +378,7 @@ class FirestoreProvider(UnsupportedKinds):
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
-        self._offload = Offload("firestore")
+        self._offload = Offload("firestore", policy=RetryPolicy.from_env(settings.env))
         self._client: Client | None = None
 
     async def open(self) -> None:

@@ -1,12 +1,24 @@
 """What the Google Cloud backends share: names, configuration, threads, errors.
 
-The Google clients (``google-cloud-firestore``, ``google-cloud-storage``)
-are synchronous.  Every call goes through :class:`Offload`, a bounded thread
-pool owned by one provider, so the event loop never waits on the network and
-at most ``workers`` calls are in flight per provider.  The clients retry
-transient failures (``UNAVAILABLE``, ``DEADLINE_EXCEEDED``, HTTP 5xx) with
-bounded exponential back-off themselves; what still fails is turned into a
-:class:`GcpBackendError` naming the resource and the operation.
+The Google clients (``google-cloud-firestore``, ``google-cloud-storage``,
+``google-cloud-pubsub``) are synchronous.  Every call goes through
+:class:`Offload`, a bounded thread pool owned by one provider, so the event
+loop never waits on the network and at most ``workers`` calls are in flight
+per provider.
+
+Retries and deadlines follow the shared policy (:mod:`skaal.runtime.retry`):
+each call names its :class:`~skaal.runtime.retry.Safety` and has one
+deadline (``SKAAL_CALL_DEADLINE``, default 10 s), and :func:`classify` reads
+Google's failures -- a refused connection or a quota rejection was not
+applied (``NOT_SENT``); a gRPC ``DEADLINE_EXCEEDED``, an ``UNAVAILABLE``
+after the connection was made, an HTTP read timeout or a 5xx may have been
+(``UNKNOWN``).  The clients' own retries are turned off: they re-send
+``UNAVAILABLE`` commits (a Firestore ``Increment`` applied twice) and wait up
+to two minutes.  A call's code passes :func:`rpc` (``retry=None`` and the
+time left as ``timeout``) to each client method, so a worker thread stops
+at the caller's deadline too, however many requests the call makes.  What
+still fails is turned into a :class:`GcpBackendError` naming the resource
+and the operation.
 
 Configuration comes from the provider's environment (``BackendSettings.env``):
 
@@ -28,21 +40,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import re
+import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from skaal.errors import SkaalRuntimeError
+from skaal.runtime import retry
+from skaal.runtime.retry import Failure, RetryPolicy, Safety
 
 __all__ = [
     "EMULATOR_PROJECT",
     "GcpBackendError",
     "Offload",
+    "classify",
     "ensure_pubsub_topic",
     "gcp_name",
     "gcp_project",
+    "rpc",
 ]
 
 T = TypeVar("T")
@@ -95,7 +114,7 @@ def ensure_pubsub_topic(publisher: Any, path: str, *, resource: str, create: boo
     from google.api_core import exceptions as gexc
 
     try:
-        publisher.get_topic(request={"topic": path})
+        publisher.get_topic(request={"topic": path}, **rpc())
     except gexc.NotFound:
         if not create:
             raise GcpBackendError(
@@ -105,16 +124,75 @@ def ensure_pubsub_topic(publisher: Any, path: str, *, resource: str, create: boo
                 command="skaal deploy",
             ) from None
         with contextlib.suppress(gexc.AlreadyExists):
-            publisher.create_topic(request={"name": path})
+            publisher.create_topic(request={"name": path}, **rpc())
+
+
+_local = threading.local()
+_NOT_CONNECTED = ("failed to connect", "connection refused", "name resolution")
+
+
+def rpc() -> dict[str, Any]:
+    """``retry=None`` and the time left of the current call, for one client method.
+
+    Called on a worker thread running an :meth:`Offload.run` function; raises
+    ``DeadlineExceeded`` (an ``UNKNOWN`` failure) once that call's deadline
+    has passed, so a function making many requests stops at the deadline.
+    """
+    from google.api_core import exceptions as gexc
+
+    end: float | None = getattr(_local, "end", None)
+    if end is None:
+        return {"retry": None}
+    left = end - time.monotonic()
+    if left <= 0:
+        raise gexc.DeadlineExceeded("the call's deadline passed")  # type: ignore[no-untyped-call]
+    return {"retry": None, "timeout": left}
+
+
+def left() -> float | None:
+    """Seconds left of the current call's deadline (``None`` outside :meth:`Offload.run`)."""
+    end: float | None = getattr(_local, "end", None)
+    return None if end is None else max(0.0, end - time.monotonic())
+
+
+def classify(exc: BaseException) -> Failure | None:
+    """What a Google client failure says about its request (see the module docstring)."""
+    import requests
+    from google.api_core import exceptions as gexc
+
+    if isinstance(exc, gexc.RetryError) and exc.cause is not None:
+        return classify(exc.cause)
+    if isinstance(exc, gexc.TooManyRequests | gexc.ResourceExhausted | gexc.Aborted):
+        return Failure.NOT_SENT  # rejected (quota, contention) without being applied
+    if isinstance(exc, gexc.ServiceUnavailable):
+        text = str(exc).lower()
+        return Failure.NOT_SENT if any(t in text for t in _NOT_CONNECTED) else Failure.UNKNOWN
+    if isinstance(exc, gexc.DeadlineExceeded | gexc.ServerError | gexc.Unknown):
+        return Failure.UNKNOWN
+    if isinstance(exc, requests.exceptions.ConnectTimeout | ConnectionRefusedError):
+        return Failure.NOT_SENT
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc).lower()
+        return Failure.NOT_SENT if any(t in text for t in _NOT_CONNECTED) else Failure.UNKNOWN
+    if isinstance(exc, requests.exceptions.Timeout | ConnectionError | TimeoutError):
+        return Failure.UNKNOWN  # TimeoutError: a publish future that did not resolve in time
+    if type(exc).__name__ == "PublishToPausedOrderingKeyException":
+        return Failure.NOT_SENT  # refused by the client after an earlier failure (now resumed)
+    return None
+
+
+def _never(exc: BaseException) -> Failure | None:
+    return None
 
 
 class Offload:
-    """A bounded thread pool for blocking client calls, with error mapping."""
+    """A bounded thread pool for blocking client calls, with retries, a deadline, error mapping."""
 
-    def __init__(self, name: str, *, workers: int = 8) -> None:
+    def __init__(self, name: str, *, workers: int = 8, policy: RetryPolicy | None = None) -> None:
         self._name = name
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None
+        self.policy = policy or RetryPolicy()
 
     def open(self) -> None:
         if self._pool is None:
@@ -125,9 +203,25 @@ class Offload:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    async def run(self, fn: Callable[[], T], *, what: str, where: str) -> T:
-        """``fn()`` on a worker thread; Google errors become :class:`GcpBackendError`."""
-        if self._pool is None:
+    async def run(
+        self,
+        fn: Callable[[], T],
+        *,
+        what: str,
+        where: str,
+        safety: Safety,
+        wait: float = 0.0,
+        retried: bool = True,
+    ) -> T:
+        """``fn()`` on a worker thread under the retry policy; Google errors mapped.
+
+        ``safety`` says what may be retried; ``wait`` is how long the call
+        may wait on purpose (a pull), added to the deadline; ``retried=False``
+        gives the deadline only (a step of an upload stream).  ``fn`` passes
+        :func:`rpc` to its client methods.
+        """
+        pool = self._pool
+        if pool is None:
             raise GcpBackendError(
                 f"{where} was used after its {self._name} provider was closed",
                 where=where,
@@ -135,8 +229,28 @@ class Offload:
             )
         from google.api_core import exceptions as gexc
 
+        policy = self.policy
+        if wait:
+            policy = dataclasses.replace(policy, deadline=policy.deadline + wait)
+        end = time.monotonic() + policy.deadline
+        loop = asyncio.get_running_loop()
+
+        def bounded() -> T:
+            _local.end = end
+            try:
+                return fn()
+            finally:
+                _local.end = None
+
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, fn)
+            return await retry.call(
+                lambda: loop.run_in_executor(pool, bounded),
+                resource=where,
+                operation=f"{self._name}: {what}",
+                safety=safety,
+                classify=classify if retried else _never,
+                policy=policy,
+            )
         except SkaalRuntimeError:
             raise
         except gexc.GoogleAPICallError as exc:
@@ -148,6 +262,12 @@ class Offload:
         except gexc.RetryError as exc:
             raise GcpBackendError(
                 f"{self._name} did not answer in time to {what} for {where}: {exc}",
+                where=where,
+                fix="check that the service (or its emulator) is reachable and retry",
+            ) from exc
+        except OSError as exc:  # requests' connection errors and timeouts
+            raise GcpBackendError(
+                f"{self._name} could not be reached to {what} for {where}: {exc}",
                 where=where,
                 fix="check that the service (or its emulator) is reachable and retry",
             ) from exc

@@ -26,10 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from skaal.runtime.backends.gcp_common import Offload
+from skaal.runtime.backends.gcp_common import Offload, rpc
 from skaal.runtime.backends.gcp_firestore_values import doc_id, expires_at, is_live
 from skaal.runtime.errors import ConflictError
 from skaal.runtime.ports import Chunk, Clock, IndexValue
+from skaal.runtime.retry import Safety
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, DocumentSnapshot
@@ -66,8 +67,8 @@ class FirestoreDocuments:
     async def close(self) -> None:
         return None
 
-    async def _run(self, fn: Callable[[], T], what: str) -> T:
-        return await self._offload.run(fn, what=what, where=self._resource)
+    async def _run(self, fn: Callable[[], T], what: str, safety: Safety) -> T:
+        return await self._offload.run(fn, what=what, where=self._resource, safety=safety)
 
     def _live(self, snap: DocumentSnapshot[Any]) -> bool:
         return is_live(snap, self._clock())
@@ -85,16 +86,16 @@ class FirestoreDocuments:
         expiry = expires_at(self._clock(), ttl)
         if expiry is not None:
             body["exp"] = expiry
-        await self._run(lambda: ref.set(body), "write a document")
+        await self._run(lambda: ref.set(body, **rpc()), "write a document", Safety.IDEMPOTENT)
 
     async def get(self, key: str) -> bytes | None:
         ref = self._col.document(doc_id(key))
 
         def read() -> bytes | None:
-            snap = ref.get()
+            snap = ref.get(**rpc())
             return snap.get("d") if self._live(snap) else None
 
-        return await self._run(read, "read a document")
+        return await self._run(read, "read a document", Safety.READ)
 
     async def delete(self, key: str) -> bool:
         from google.api_core import exceptions as gexc
@@ -103,12 +104,12 @@ class FirestoreDocuments:
 
         def delete() -> bool:
             for _ in range(_ATTEMPTS):
-                snap = ref.get()
+                snap = ref.get(**rpc())
                 if not snap.exists:
                     return False
                 option = self._client.write_option(last_update_time=snap.update_time)
                 try:
-                    ref.delete(option=option)
+                    ref.delete(option=option, **rpc())
                 except (gexc.FailedPrecondition, gexc.NotFound):
                     continue  # rewritten or deleted since the read: read again
                 return self._live(snap)
@@ -119,7 +120,8 @@ class FirestoreDocuments:
                 fix="reduce contention on this document",
             )
 
-        return await self._run(delete, "delete a document")
+        # not repeated: a repeat would answer False for a document it deleted
+        return await self._run(delete, "delete a document", Safety.UNSAFE)
 
     async def find(
         self, filters: Mapping[str, IndexValue], *, limit: int, after: str | None = None
@@ -137,7 +139,7 @@ class FirestoreDocuments:
             start = after
             while True:
                 query = base if start is None else base.where(filter=FieldFilter("k", ">", start))
-                snaps = list(query.limit(limit + 1).stream())
+                snaps = list(query.limit(limit + 1).stream(**rpc()))
                 for snap in snaps:
                     if self._live(snap):
                         out.append((snap.get("k"), snap.get("d")))
@@ -147,4 +149,4 @@ class FirestoreDocuments:
                     return Chunk(tuple(d for _, d in out), None)
                 start = snaps[-1].get("k")
 
-        return await self._run(run, "query documents")
+        return await self._run(run, "query documents", Safety.READ)

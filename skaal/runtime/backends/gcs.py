@@ -2,14 +2,19 @@
 
 Each BlobStore resource is one bucket named by :func:`gcp_name`; a blob key
 is the object name unchanged (keys are validated by the client: no ``..``, no
-absolute paths, no empty segments).
+absolute paths, no empty segments, no control characters), checked against
+Cloud Storage's own rules before any request -- at most 1,024 bytes of UTF-8,
+not under ``.well-known/acme-challenge/``
+(:mod:`~skaal.runtime.backends.blob_object_keys`): ``put`` of such a key is a
+``BlobKeyError``, reads of one find nothing.
 
 * ``put`` streams: the content is fed chunk by chunk into a resumable upload
   session (:data:`UPLOAD_CHUNK` bytes per request), so a large upload never
   sits in memory whole.  GCS makes the object visible only when the session
   is finalised, so an overwrite is atomic -- readers see the old blob or the
-  new one.  If the caller's stream fails, the session is cancelled, never
-  finalised (closing the writer, as its finaliser would, publishes a part).
+  new one.  If the caller's stream fails, the session is cancelled by a
+  DELETE to its URL, never finalised (closing the writer, as its finaliser
+  would, publishes a part), so no partial upload is left behind.
 * ``open_read`` streams ranged downloads of the generation that ``stat`` saw,
   so a concurrent overwrite cannot mix two versions into one read (the read
   fails instead, unless the bucket keeps noncurrent versions).
@@ -21,24 +26,40 @@ absolute paths, no empty segments).
 
 Against an emulator (``STORAGE_EMULATOR_HOST``) a missing bucket is created
 on open; on Google it must exist (the deploy stage creates it).
+
+Every call has one deadline and the client's own retries are off
+(:mod:`~skaal.runtime.backends.gcp_common`).  Reads and listings are
+retried after a timeout; a delete is not (a repeat would answer ``False``
+for a blob it deleted), nor are the steps of an upload -- a resumable session cannot take a chunk
+again from this side -- so a ``put`` that fails is cancelled and raised,
+and the caller puts the whole blob again (the same object: idempotent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.blob_listing import blob_chunk
-from skaal.runtime.backends.gcp_common import GcpBackendError, Offload, gcp_name, gcp_project
+from skaal.runtime.backends.blob_object_keys import GCS_OBJECT_NAMES
+from skaal.runtime.backends.gcp_common import (
+    GcpBackendError,
+    Offload,
+    gcp_name,
+    gcp_project,
+    rpc,
+)
 from skaal.runtime.ports import (
     BackendSettings,
     BlobInfo,
     BlobStream,
     Chunk,
 )
+from skaal.runtime.retry import RetryPolicy, Safety
 
 if TYPE_CHECKING:
     from google.cloud.storage import Blob, Client  # type: ignore[import-untyped]
@@ -79,6 +100,25 @@ def _info(blob: Blob) -> BlobInfo:
     )
 
 
+def _cancel(writer: Any, timeout: float) -> None:
+    """Cancel ``writer``'s resumable session (if it started one), never publishing it.
+
+    Cloud Storage cancels a session on a DELETE to the session's own URL.
+    ``BlobWriter.terminate`` sends its DELETE to the URL that *starts*
+    sessions instead, which cancels nothing: the session and the bytes it
+    holds would stay until Cloud Storage reaps it a week later.  So the
+    writer's buffer is closed here (its finaliser then cannot finalise the
+    upload) and the DELETE goes to the session itself.
+    """
+    started = writer._upload_and_transport  # (upload, transport) once a chunk was sent
+    writer._buffer.close()
+    if started is None:
+        return
+    upload, transport = started
+    if upload.resumable_url is not None:
+        transport.delete(upload.resumable_url, headers={"Content-Length": "0"}, timeout=timeout)
+
+
 class GcsBlobs:
     """A ``BlobBackend`` on one bucket."""
 
@@ -91,12 +131,18 @@ class GcsBlobs:
         self._resource = resource
         self._create = create
 
-    async def _run(self, fn: Callable[[], T], what: str) -> T:
-        return await self._offload.run(fn, what=what, where=self._resource)
+    async def _run(self, fn: Callable[[], T], what: str, safety: Safety) -> T:
+        return await self._offload.run(fn, what=what, where=self._resource, safety=safety)
+
+    async def _step(self, fn: Callable[[], T], what: str) -> T:
+        """One step of an upload session: the deadline only, never repeated."""
+        return await self._offload.run(
+            fn, what=what, where=self._resource, safety=Safety.UNSAFE, retried=False
+        )
 
     async def open(self) -> None:
         def ensure() -> None:
-            if self._bucket.exists():
+            if self._bucket.exists(**rpc()):
                 return
             if not self._create:
                 raise GcpBackendError(
@@ -105,9 +151,9 @@ class GcsBlobs:
                     fix="deploy the app first: the deploy stage creates its buckets",
                     command="skaal deploy",
                 )
-            self._client.create_bucket(self._bucket.name)
+            self._client.create_bucket(self._bucket.name, **rpc())
 
-        await self._run(ensure, "check its bucket")
+        await self._run(ensure, "check its bucket", Safety.IDEMPOTENT)
 
     async def close(self) -> None:
         return None
@@ -120,31 +166,51 @@ class GcsBlobs:
         content_type: str,
         metadata: Mapping[str, str],
     ) -> BlobInfo:
+        GCS_OBJECT_NAMES.check(key, self._resource)
         blob = self._bucket.blob(key)
         blob.metadata = dict(metadata)
-        writer: Any = await self._run(
-            lambda: blob.open("wb", chunk_size=UPLOAD_CHUNK, content_type=content_type),
+        # each request of the session gets the deadline of the step that sends it
+        timeout = self._offload.policy.deadline
+        writer: Any = await self._step(
+            lambda: blob.open(
+                "wb",
+                chunk_size=UPLOAD_CHUNK,
+                content_type=content_type,
+                retry=None,
+                timeout=timeout,
+            ),
             "start an upload",
         )
         try:
             async for chunk in chunks:
                 if chunk:
-                    await self._run(lambda c=chunk: writer.write(c), "upload")  # type: ignore[misc]
+                    await self._step(lambda c=chunk: writer.write(c), "upload")  # type: ignore[misc]
+            await self._step(writer.close, "finish an upload")
         except BaseException:
             # Cancel the session: closing (as the writer's finaliser would)
             # would publish the part uploaded so far as the new blob.
-            await asyncio.shield(self._run(writer.terminate, "cancel an upload"))
+            with contextlib.suppress(Exception):
+                await asyncio.shield(
+                    self._step(lambda: _cancel(writer, timeout), "cancel an upload")
+                )
             raise
-        await self._run(writer.close, "finish an upload")
-        await self._run(blob.reload, "read back an upload")
+        await self._run(lambda: blob.reload(**rpc()), "read back an upload", Safety.READ)
         return _info(blob)
 
     async def stat(self, key: str) -> BlobInfo | None:
-        blob = await self._run(lambda: self._bucket.get_blob(key), "stat a blob")
+        if not GCS_OBJECT_NAMES.holds(key):
+            return None
+        blob = await self._run(
+            lambda: self._bucket.get_blob(key, **rpc()), "stat a blob", Safety.READ
+        )
         return None if blob is None else _info(blob)
 
     async def open_read(self, key: str, *, chunk_size: int) -> BlobStream | None:
-        blob = await self._run(lambda: self._bucket.get_blob(key), "open a blob")
+        if not GCS_OBJECT_NAMES.holds(key):
+            return None
+        blob = await self._run(
+            lambda: self._bucket.get_blob(key, **rpc()), "open a blob", Safety.READ
+        )
         if blob is None:
             return None
         info = _info(blob)
@@ -154,33 +220,41 @@ class GcsBlobs:
             for start in range(0, info.size, chunk_size):
                 end = min(start + chunk_size, info.size) - 1
                 yield await self._run(
-                    lambda s=start, e=end: pinned.download_as_bytes(start=s, end=e),  # type: ignore[misc]
+                    lambda s=start, e=end: pinned.download_as_bytes(start=s, end=e, **rpc()),  # type: ignore[misc]
                     "read a blob",
+                    Safety.READ,  # a byte range of one generation: the same bytes again
                 )
 
         return BlobStream(info, read())
 
     async def delete(self, key: str) -> bool:
+        if not GCS_OBJECT_NAMES.holds(key):
+            return False
         from google.api_core import exceptions as gexc
 
         def delete() -> bool:
             try:
-                self._bucket.delete_blob(key)
+                self._bucket.delete_blob(key, **rpc())
             except gexc.NotFound:
                 return False
             return True
 
-        return await self._run(delete, "delete a blob")
+        # not repeated: a repeat would answer False for a blob it deleted
+        return await self._run(delete, "delete a blob", Safety.UNSAFE)
 
     async def list(
         self, *, prefix: str = "", limit: int, after: str | None = None
     ) -> Chunk[BlobInfo]:
+        if not GCS_OBJECT_NAMES.may_prefix(prefix):
+            return blob_chunk([], limit)
+
         def page() -> Chunk[BlobInfo]:
             listing = self._client.list_blobs(
                 self._bucket,
                 prefix=prefix or None,
                 start_offset=None if after is None else after + "\x00",
                 max_results=limit + 1,
+                **rpc(),
             )
             out: list[BlobInfo] = []
             for blob in listing:
@@ -191,7 +265,7 @@ class GcsBlobs:
                     break
             return blob_chunk(out, limit)
 
-        return await self._run(page, "list blobs")
+        return await self._run(page, "list blobs", Safety.READ)
 
 
 class GcsProvider(UnsupportedKinds):
@@ -201,7 +275,7 @@ class GcsProvider(UnsupportedKinds):
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
-        self._offload = Offload("gcs")
+        self._offload = Offload("gcs", policy=RetryPolicy.from_env(settings.env))
         self._client: Client | None = None
 
     async def open(self) -> None:
@@ -222,11 +296,15 @@ class GcsProvider(UnsupportedKinds):
                 where=spec.name,
                 fix="open the runtime (async with Runtime(...)) before using the resource",
             )
+        from skaal.build.wiring import resource_env  # the wiring imports the runtime
+
         prefix = self.settings.env.get("SKAAL_GCP_NAME_PREFIX", "")
+        # the gcp target's buckets get a unique suffix: the program sets the real name
+        named = self.settings.env.get(resource_env(spec.name))
         return GcsBlobs(
             self._client,
             self._offload,
-            bucket=gcp_name(self.settings.app, spec.name, prefix=prefix),
+            bucket=named or gcp_name(self.settings.app, spec.name, prefix=prefix),
             resource=spec.name,
             create="STORAGE_EMULATOR_HOST" in self.settings.env,
         )

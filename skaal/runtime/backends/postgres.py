@@ -51,6 +51,9 @@ from skaal.runtime.ports import (
     Clock,
     IndexValue,
 )
+from skaal.runtime.retry import Safety
+
+_IDEMPOTENT, _UNSAFE = Safety.IDEMPOTENT, Safety.UNSAFE
 
 __all__ = ["PostgresDocuments", "PostgresKeyValue", "PostgresProvider"]
 
@@ -63,6 +66,7 @@ class PostgresKeyValue:
     def __init__(self, db: PostgresConnection, resource: str, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._name = db.resource("map", resource)
         self._t = db.table("map", resource)
         t = self._t
         upsert = (
@@ -102,7 +106,7 @@ class PostgresKeyValue:
             ]
         )
         sql, now = f"DELETE FROM {self._t} WHERE expires <= $1", self._clock()
-        await self._db.run("purge expired", lambda c: c.execute(sql, now))
+        await self._db.run(self._name, "purge expired", lambda c: c.execute(sql, now), _IDEMPOTENT)
 
     async def close(self) -> None:
         return None
@@ -112,35 +116,46 @@ class PostgresKeyValue:
 
     async def get(self, key: str) -> bytes | None:
         sql, now = self._sql_get, self._clock()
-        value: bytes | None = await self._db.run("get", lambda c: c.fetchval(sql, key, now))
+        value: bytes | None = await self._db.run(
+            self._name, "get", lambda c: c.fetchval(sql, key, now)
+        )
         return value
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         if not keys:
             return {}
         sql, now, wanted = self._sql_get_many, self._clock(), list(keys)
-        rows = await self._db.run("get_many", lambda c: c.fetch(sql, wanted, now))
+        rows = await self._db.run(self._name, "get_many", lambda c: c.fetch(sql, wanted, now))
         return {row[0]: row[1] for row in rows}
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         sql, expires = self._sql_set, self._expires(ttl)
-        await self._db.run("set", lambda c: c.execute(sql, key, value, expires))
+        await self._db.run(
+            self._name, "set", lambda c: c.execute(sql, key, value, expires), _IDEMPOTENT
+        )
 
     async def set_many(self, items: Mapping[str, bytes], *, ttl: float | None = None) -> None:
         if not items:
             return
         sql, expires = self._sql_set_many, self._expires(ttl)
         keys, values = list(items), list(items.values())
-        await self._db.run("set_many", lambda c: c.execute(sql, keys, values, expires))
+        await self._db.run(
+            self._name, "set_many", lambda c: c.execute(sql, keys, values, expires), _IDEMPOTENT
+        )
 
     async def delete(self, key: str) -> bool:
         sql, now = self._sql_delete, self._clock()
-        live = await self._db.run("delete", lambda c: c.fetchval(sql, key, now))
+        live = await self._db.run(
+            self._name, "delete", lambda c: c.fetchval(sql, key, now), _UNSAFE
+        )
         return bool(live)
 
     async def contains(self, key: str) -> bool:
         sql, now = self._sql_contains, self._clock()
-        return await self._db.run("contains", lambda c: c.fetchval(sql, key, now)) is not None
+        return (
+            await self._db.run(self._name, "contains", lambda c: c.fetchval(sql, key, now))
+            is not None
+        )
 
     async def scan(
         self, *, prefix: str = "", limit: int, after: str | None = None
@@ -158,13 +173,15 @@ class PostgresKeyValue:
             f"SELECT key, value FROM {self._t} WHERE {' AND '.join(where)} "
             f"ORDER BY key LIMIT {int(limit) + 1}"
         )
-        rows = await self._db.run("scan", lambda c: c.fetch(sql, *args))
+        rows = await self._db.run(self._name, "scan", lambda c: c.fetch(sql, *args))
         items = tuple((row[0], row[1]) for row in rows[:limit])
         return Chunk(items, items[-1][0] if len(rows) > limit else None)
 
     async def increment(self, key: str, by: int, *, ttl: float | None = None) -> int:
         sql, now, expires = self._sql_increment, self._clock(), self._expires(ttl)
-        result = await self._db.run("increment", lambda c: c.fetchval(sql, key, now, by, expires))
+        result = await self._db.run(
+            self._name, "increment", lambda c: c.fetchval(sql, key, now, by, expires), _UNSAFE
+        )
         return int(result)
 
     async def compare_and_set(
@@ -174,12 +191,18 @@ class PostgresKeyValue:
         if expected is None:
             sql = self._sql_insert_if_absent
             won = await self._db.run(
-                "compare_and_set", lambda c: c.fetchval(sql, key, now, value, expires)
+                self._name,
+                "compare_and_set",
+                lambda c: c.fetchval(sql, key, now, value, expires),
+                _UNSAFE,
             )
             return won is not None
         sql = self._sql_replace_if
         status = await self._db.run(
-            "compare_and_set", lambda c: c.execute(sql, key, now, value, expires, expected)
+            self._name,
+            "compare_and_set",
+            lambda c: c.execute(sql, key, now, value, expires, expected),
+            _UNSAFE,
         )
         return rows_affected(status) == 1
 
@@ -192,6 +215,7 @@ class PostgresDocuments:
     ) -> None:
         self._db = db
         self._resource = resource
+        self._name = db.resource("collection", resource)
         self._indexes = indexes
         self._clock = clock
         self._t = db.table("col", resource)
@@ -215,7 +239,7 @@ class PostgresDocuments:
             )
         await self._db.ddl(statements)
         sql, now = f"DELETE FROM {self._t} WHERE expires <= $1", self._clock()
-        await self._db.run("purge expired", lambda c: c.execute(sql, now))
+        await self._db.run(self._name, "purge expired", lambda c: c.execute(sql, now), _IDEMPOTENT)
 
     async def close(self) -> None:
         return None
@@ -230,16 +254,25 @@ class PostgresDocuments:
     ) -> None:
         sql, encoded = self._sql_put, json.dumps(dict(fields), separators=(",", ":"))
         expires = None if ttl is None else self._clock() + ttl
-        await self._db.run("put", lambda c: c.execute(sql, key, document, encoded, expires))
+        await self._db.run(
+            self._name,
+            "put",
+            lambda c: c.execute(sql, key, document, encoded, expires),
+            _IDEMPOTENT,
+        )
 
     async def get(self, key: str) -> bytes | None:
         sql, now = f"SELECT document FROM {self._t} WHERE key = $1 AND {_LIVE}", self._clock()
-        value: bytes | None = await self._db.run("get", lambda c: c.fetchval(sql, key, now))
+        value: bytes | None = await self._db.run(
+            self._name, "get", lambda c: c.fetchval(sql, key, now)
+        )
         return value
 
     async def delete(self, key: str) -> bool:
         sql, now = f"DELETE FROM {self._t} WHERE key = $1 RETURNING {_LIVE}", self._clock()
-        live: bool | None = await self._db.run("delete", lambda c: c.fetchval(sql, key, now))
+        live: bool | None = await self._db.run(
+            self._name, "delete", lambda c: c.fetchval(sql, key, now), _UNSAFE
+        )
         return bool(live)
 
     async def find(
@@ -257,7 +290,7 @@ class PostgresDocuments:
             f"SELECT key, document FROM {self._t} WHERE {' AND '.join(where)} "
             f"ORDER BY key LIMIT {int(limit) + 1}"
         )
-        rows = await self._db.run("find", lambda c: c.fetch(sql, *args))
+        rows = await self._db.run(self._name, "find", lambda c: c.fetch(sql, *args))
         page = rows[:limit]
         return Chunk(tuple(row[1] for row in page), page[-1][0] if len(rows) > limit else None)
 

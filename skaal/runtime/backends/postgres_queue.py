@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from skaal.runtime.backends.postgres_support import PostgresConnection
 from skaal.runtime.ports import Clock, DeadLetter, Delivery
+from skaal.runtime.retry import Safety
 
 __all__ = ["PostgresQueue"]
 
@@ -32,6 +33,7 @@ class PostgresQueue:
     def __init__(self, db: PostgresConnection, resource: str, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._name = db.resource("queue", resource)
         self._t = db.table("queue", resource)
         self._dead = db.table("dead", resource)
         self._index = db.table("queue", resource, "visible").split(".", 1)[1]
@@ -55,7 +57,8 @@ class PostgresQueue:
     async def send(self, body: bytes, *, delay: float = 0.0) -> str:
         sql = f"INSERT INTO {self._t} (body, visible_at) VALUES ($1, $2) RETURNING id"
         visible = self._clock() + delay
-        return str(await self._db.run("send", lambda c: c.fetchval(sql, body, visible)))
+        send = lambda c: c.fetchval(sql, body, visible)  # noqa: E731
+        return str(await self._db.run(self._name, "send", send, Safety.UNSAFE))
 
     async def receive(
         self, *, max_messages: int, visibility_timeout: float
@@ -67,16 +70,20 @@ class PostgresQueue:
             "FOR UPDATE SKIP LOCKED) RETURNING id, body, attempts"
         )
         hidden = now + visibility_timeout
-        rows = await self._db.run("receive", lambda c: c.fetch(sql, now, hidden))
+        receive = lambda c: c.fetch(sql, now, hidden)  # noqa: E731
+        rows = await self._db.run(self._name, "receive", receive, Safety.UNSAFE)
         return [Delivery(str(r[0]), r[1], int(r[2])) for r in sorted(rows, key=lambda r: r[0])]
 
     async def ack(self, message_id: str) -> None:
         sql = f"DELETE FROM {self._t} WHERE id = $1"
-        await self._db.run("ack", lambda c: c.execute(sql, int(message_id)))
+        await self._db.run(
+            self._name, "ack", lambda c: c.execute(sql, int(message_id)), Safety.IDEMPOTENT
+        )
 
     async def retry(self, message_id: str, *, delay: float) -> None:
         sql, visible = f"UPDATE {self._t} SET visible_at = $2 WHERE id = $1", self._clock() + delay
-        await self._db.run("retry", lambda c: c.execute(sql, int(message_id), visible))
+        retry = lambda c: c.execute(sql, int(message_id), visible)  # noqa: E731
+        await self._db.run(self._name, "retry", retry, Safety.IDEMPOTENT)
 
     async def dead_letter(self, message_id: str, *, error: str) -> None:
         sql = (
@@ -85,13 +92,14 @@ class PostgresQueue:
             "SELECT id, body, attempts, $2, $3 FROM moved ON CONFLICT (id) DO NOTHING"
         )
         now = self._clock()
-        await self._db.run("dead_letter", lambda c: c.execute(sql, int(message_id), error, now))
+        move = lambda c: c.execute(sql, int(message_id), error, now)  # noqa: E731
+        await self._db.run(self._name, "dead_letter", move, Safety.IDEMPOTENT)
 
     async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
         sql = f"SELECT id, body, attempts, error FROM {self._dead} ORDER BY id LIMIT {int(limit)}"
-        rows = await self._db.run("dead_letters", lambda c: c.fetch(sql))
+        rows = await self._db.run(self._name, "dead_letters", lambda c: c.fetch(sql))
         return [DeadLetter(str(r[0]), r[1], int(r[2]), r[3]) for r in rows]
 
     async def depth(self) -> int:
         sql = f"SELECT count(*) FROM {self._t}"
-        return int(await self._db.run("depth", lambda c: c.fetchval(sql)))
+        return int(await self._db.run(self._name, "depth", lambda c: c.fetchval(sql)))

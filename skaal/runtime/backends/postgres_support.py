@@ -1,17 +1,37 @@
-"""Pool, retries, naming and error mapping shared by the ``postgres`` stores.
+"""Pool, retries, deadline, naming and error mapping shared by the ``postgres`` stores.
 
 One :class:`PostgresConnection` per provider owns an ``asyncpg`` pool.
 Every store operation is a function of one pooled connection, run through
-:meth:`PostgresConnection.run`:
+:meth:`PostgresConnection.run` under the runtime's policy
+(:mod:`skaal.runtime.retry`):
 
-* **Transient errors are retried** with bounded exponential back-off (50 ms
-  doubling to 1 s, about 8 s in all): a refused connection while the server
-  restarts, a connection it closed (``AdminShutdown``), "the database system
-  is starting up".  A connection that failed is discarded by the pool, so
-  after a server restart the next attempt gets a fresh one.  A statement
-  whose commit reply was lost may have committed before the retry; a
-  committed (acknowledged) write is never lost, which is what the server's
-  durability promises.
+* **One deadline per call** (``SKAAL_CALL_DEADLINE``, default 10 s) covers
+  waiting for a pooled connection, connecting, the statement and every
+  retry; past it the call raises
+  :class:`~skaal.runtime.errors.DeadlineExceededError`.  asyncpg's own
+  ``command_timeout`` is off: one clock, not two.  A connection whose
+  statement was cancelled by the deadline, or that failed mid-statement, is
+  terminated rather than returned to the pool (a frozen server would
+  otherwise hang the reset on release), so the next call opens a fresh one.
+* **Retry only what is safe.**  A failure to get a connection (refused,
+  "the database system is starting up", too many connections) and a
+  transaction the server rolled back on its own (serialization failure,
+  deadlock) were not applied: any operation is retried.  A connection lost
+  mid-statement (``AdminShutdown``, a reset, a crash) may have committed:
+  reads and idempotent writes (upserts of a whole value, DDL with ``IF NOT
+  EXISTS``) are retried; ``increment``, ``compare_and_set``, ``delete`` and
+  queue ``send``/``receive`` raise
+  :class:`~skaal.runtime.errors.OutcomeUnknownError` and are not re-sent.
+  A transaction interrupted by a killed connection is rolled back by the
+  server, so a write either committed whole or not at all; a committed
+  (acknowledged) write is never lost.
+* **Pool and credentials.**  The pool holds at most
+  ``SKAAL_POSTGRES_POOL_SIZE`` connections (the runtime sets it to this
+  process's share of the server's connections in the plan,
+  :func:`skaal.build.wiring.pool_size`; 10 when unset).  With
+  ``SKAAL_POSTGRES_DSN_SECRET_ARN`` set, the password is read from that
+  Secrets Manager secret each time a connection opens
+  (:mod:`skaal.runtime.backends.credentials`), never from the environment.
 * **Everything else becomes a** :class:`PostgresBackendError`, a
   :class:`~skaal.errors.SkaalRuntimeError` with the server's message.
 
@@ -24,22 +44,28 @@ an advisory lock, so stores opening at once create each table once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
 
-from skaal.errors import SkaalRuntimeError
+from skaal.errors import SkaalError, SkaalRuntimeError
+from skaal.runtime import retry
+from skaal.runtime.backends.credentials import secret_password
 from skaal.runtime.backends.redact import redact
 from skaal.runtime.ports import BackendSettings
+from skaal.runtime.retry import Failure, RetryPolicy, Safety
 
 __all__ = [
     "DEFAULT_DSN",
+    "NotSentError",
     "PostgresBackendError",
     "PostgresConnection",
     "PostgresUnavailableError",
+    "classify",
     "ident",
 ]
 
@@ -47,20 +73,35 @@ R = TypeVar("R")
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
-_TRANSIENT: tuple[type[BaseException], ...] = (
-    asyncpg.exceptions.ConnectionDoesNotExistError,
+#: failures to get a connection: nothing was sent
+_CONNECT: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
-    asyncpg.exceptions.ConnectionFailureError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.SerializationError,
-    asyncpg.exceptions.DeadlockDetectedError,
     ConnectionError,
     OSError,
 )
-_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
+#: the server rolled the transaction back by itself: not applied
+_ROLLED_BACK: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+#: the connection broke mid-statement: it may have committed
+_BROKEN: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.InterfaceError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
 _MAX_IDENT = 63
+_DEFAULT_POOL = 10
 
 
 class PostgresBackendError(SkaalRuntimeError):
@@ -69,6 +110,23 @@ class PostgresBackendError(SkaalRuntimeError):
 
 class PostgresUnavailableError(PostgresBackendError):
     """The PostgreSQL server could not be reached, even after retrying."""
+
+
+class NotSentError(Exception):
+    """No pooled connection could be had: no statement was sent."""
+
+
+_UNREACHABLE: tuple[type[BaseException], ...] = (NotSentError, *_BROKEN)
+_NOT_SENT: tuple[type[BaseException], ...] = (NotSentError, *_ROLLED_BACK)
+
+
+def classify(error: BaseException) -> Failure | None:
+    """How an asyncpg failure bears on the statement (see :mod:`skaal.runtime.retry`)."""
+    if isinstance(error, _NOT_SENT):
+        return Failure.NOT_SENT
+    if isinstance(error, _BROKEN):
+        return Failure.UNKNOWN
+    return None
 
 
 def ident(*parts: str) -> str:
@@ -89,41 +147,47 @@ def schema_name(settings: BackendSettings) -> str:
 
 
 class PostgresConnection:
-    """An ``asyncpg`` pool for one server, with retries and error mapping."""
+    """An ``asyncpg`` pool for one server, with the runtime's retry policy and error mapping."""
 
-    def __init__(
-        self,
-        settings: BackendSettings,
-        *,
-        delays: tuple[float, ...] = _DELAYS,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
+    def __init__(self, settings: BackendSettings, *, policy: RetryPolicy | None = None) -> None:
         self.dsn = settings.env.get("SKAAL_POSTGRES_DSN") or DEFAULT_DSN
+        self.pool_size = _pool_size(settings.env)
+        self._password = secret_password(settings, "SKAAL_POSTGRES_DSN")
         self.schema = ident(schema_name(settings))
-        self._delays = delays
-        self._sleep = sleep
+        self.policy = policy or RetryPolicy.from_env(settings.env)
+        self.server = f"postgres at {redact(self.dsn)}"
         self._pool: asyncpg.Pool | None = None
-        self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        async with self._lock:
-            if self._pool is None:
-                self._pool = await self._retry("connect", self._create_pool)
+        if self._pool is None:
+            self._pool = await self._call(self.server, "connect", self._create_pool, Safety.READ)
         await self.ddl([f"CREATE SCHEMA IF NOT EXISTS {self.schema}"])
 
     async def _create_pool(self) -> asyncpg.Pool:
         try:
-            return await asyncpg.create_pool(self.dsn, min_size=1, max_size=10, command_timeout=60)
+            return await asyncpg.create_pool(
+                self.dsn,
+                min_size=1,
+                max_size=self.pool_size,
+                command_timeout=None,
+                **({} if self._password is None else {"password": self._password}),
+            )
         except (ValueError, asyncpg.exceptions.InvalidAuthorizationSpecificationError) as error:
             raise PostgresBackendError(
                 f"cannot connect to postgres at {redact(self.dsn)}: {error}",
                 fix="set SKAAL_POSTGRES_DSN=postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE",
             ) from None
+        except _CONNECT as error:
+            raise NotSentError(f"{type(error).__name__}: {error}") from error
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
+        if pool is None:
+            return
+        try:  # a graceful close waits on the server: bounded like any call
+            await asyncio.wait_for(pool.close(), self.policy.deadline)
+        except TimeoutError:
+            pool.terminate()
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -138,6 +202,10 @@ class PostgresConnection:
         """The schema-qualified table (or index) name for ``parts``."""
         return f"{self.schema}.{ident(*parts)}"
 
+    def resource(self, kind: str, name: str) -> str:
+        """How errors name a store: ``map 'Orders' on postgres at postgresql://host:port/db``."""
+        return f"{kind} {name!r} on {self.server}"
+
     async def ddl(self, statements: list[str]) -> None:
         """Run DDL once, in a transaction under the schema's advisory lock."""
 
@@ -147,42 +215,77 @@ class PostgresConnection:
                 for statement in statements:
                     await conn.execute(statement)
 
-        await self.run("create tables", run)
+        await self.run(self.server, "create tables", run, Safety.IDEMPOTENT)
 
-    async def run(self, what: str, operation: Callable[[asyncpg.Connection], Awaitable[R]]) -> R:
-        """Run ``operation`` on a pooled connection, retrying transient failures."""
+    async def run(
+        self,
+        resource: str,
+        what: str,
+        operation: Callable[[asyncpg.Connection], Awaitable[R]],
+        safety: Safety = Safety.READ,
+    ) -> R:
+        """Run ``operation`` on a pooled connection under the retry policy; map its errors."""
+        pool = self.pool
 
         async def attempt() -> R:
-            async with self.pool.acquire() as conn:
-                return await operation(conn)
-
-        return await self._retry(what, attempt)
-
-    async def _retry(self, what: str, attempt: Callable[[], Awaitable[R]]) -> R:
-        for n in range(len(self._delays) + 1):
             try:
-                return await attempt()
-            except TimeoutError:
-                raise PostgresBackendError(
-                    f"postgres at {redact(self.dsn)} did not answer {what} within 60 s",
-                    fix="check the server's load and locks (pg_stat_activity)",
-                ) from None
-            except _TRANSIENT as error:
-                if n == len(self._delays):
-                    raise PostgresUnavailableError(
-                        f"postgres at {redact(self.dsn)} is unreachable during {what}: "
-                        f"{error or type(error).__name__}",
-                        fix="start the server (see .ci/services/20-postgres.sh) or set "
-                        "SKAAL_POSTGRES_DSN to a reachable one",
-                    ) from None
-                await self._sleep(self._delays[n])
-            except asyncpg.PostgresError as error:
-                raise PostgresBackendError(
-                    f"postgres at {redact(self.dsn)} failed {what}: {error}",
-                    fix="check the message above and the server's log; the transaction "
-                    "was rolled back",
-                ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+                conn = await pool.acquire()
+            except _CONNECT as error:
+                raise NotSentError(f"{type(error).__name__}: {error}") from error
+            try:
+                result = await operation(conn)
+            except BaseException as error:
+                # cancelled by the deadline or broken: never hand it back as it is
+                if not isinstance(error, Exception) or isinstance(error, _BROKEN):
+                    conn.terminate()
+                with contextlib.suppress(Exception):  # the original error says more
+                    await pool.release(conn)
+                raise
+            await pool.release(conn)
+            return result
+
+        return await self._call(resource, what, attempt, safety)
+
+    async def _call(
+        self, resource: str, what: str, attempt: Callable[[], Awaitable[R]], safety: Safety
+    ) -> R:
+        try:
+            return await retry.call(
+                attempt,
+                resource=resource,
+                operation=what,
+                safety=safety,
+                classify=classify,
+                policy=self.policy,
+            )
+        except SkaalError:  # already explained: a deadline, an unknown outcome
+            raise
+        except _UNREACHABLE as error:
+            raise PostgresUnavailableError(
+                f"{what} on {resource} failed: the server is unreachable "
+                f"({type(error).__name__}: {error or type(error).__name__})",
+                fix="start the server (see .ci/services/20-postgres.sh) or set "
+                "SKAAL_POSTGRES_DSN to a reachable one",
+            ) from None
+        except asyncpg.PostgresError as error:
+            raise PostgresBackendError(
+                f"{what} on {resource} failed: {error}",
+                fix="check the message above and the server's log; the transaction was rolled back",
+            ) from None
+
+
+def _pool_size(env: Mapping[str, str]) -> int:
+    """``SKAAL_POSTGRES_POOL_SIZE`` (set by the runtime from the plan), else 10."""
+    text = env.get("SKAAL_POSTGRES_POOL_SIZE", "").strip()
+    if not text:
+        return _DEFAULT_POOL
+    if not text.isdigit() or int(text) < 1:
+        raise PostgresBackendError(
+            f"SKAAL_POSTGRES_POOL_SIZE={text!r} is not a positive whole number",
+            where="SKAAL_POSTGRES_POOL_SIZE",
+            fix=f"unset it (the plan's share of the server's connections, else {_DEFAULT_POOL})",
+        )
+    return int(text)
 
 
 def rows_affected(status: Any) -> int:

@@ -20,6 +20,17 @@ The clients are synchronous gRPC; calls run on the provider's bounded thread
 pools, one for publishing and administration and one for pulls, which wait.
 ``PUBSUB_EMULATOR_HOST`` in the provider's environment points them at an
 emulator (insecure channel, anonymous credentials).
+
+Every call has one deadline and the clients' own retries are off
+(:mod:`~skaal.runtime.backends.gcp_common`).  A topic's ``publish`` is not
+repeated after it may have reached Pub/Sub: a topic message has no id a
+subscriber could deduplicate on, so a timeout raises
+:class:`~skaal.runtime.errors.OutcomeUnknownError` rather than risk a second
+copy.  A failed ordered publish pauses the ordering key in the client; it is
+resumed at once, so the topic recovers when the server does.  A
+subscription's pull-and-acknowledge is not repeated either (once it may have
+answered, its message is hidden or acknowledged already); creating and
+deleting subscriptions is.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ from skaal.runtime.backends.gcp_common import (
     ensure_pubsub_topic,
     gcp_name,
     gcp_project,
+    rpc,
 )
 from skaal.runtime.backends.pubsub_backlog import Backlog, MonitoringBacklog, NoBacklog
 from skaal.runtime.backends.pubsub_queue import PubsubQueue
@@ -45,6 +57,7 @@ from skaal.runtime.ports import (
     BackendSettings,
     Subscription,
 )
+from skaal.runtime.retry import RetryPolicy, Safety
 
 __all__ = ["PubsubProvider", "PubsubSubscription", "PubsubTopic"]
 
@@ -114,14 +127,14 @@ class PubsubSubscription:
                 return None
             received = response.received_messages[0]
             subscriber.acknowledge(
-                request={"subscription": self._path, "ack_ids": [received.ack_id]}
+                request={"subscription": self._path, "ack_ids": [received.ack_id]}, **rpc()
             )
             return bytes(received.message.data)
 
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:  # a pull may answer empty early: pull again until the deadline
             wait = _LONG_POLL if deadline is None else max(deadline - time.monotonic(), 0.001)
-            body = await self._topic.pull(lambda w=wait: pull(w))  # type: ignore[misc]
+            body = await self._topic.pull(lambda w=wait: pull(w), wait)  # type: ignore[misc]
             if body is not None or (deadline is not None and time.monotonic() >= deadline):
                 return body
 
@@ -154,12 +167,18 @@ class PubsubTopic:
         self._resource = resource
         self._create = create
 
-    async def run(self, fn: Callable[[], T], what: str) -> T:
-        return await self._offload.run(fn, what=what, where=self._resource)
+    async def run(self, fn: Callable[[], T], what: str, safety: Safety) -> T:
+        return await self._offload.run(fn, what=what, where=self._resource, safety=safety)
 
-    async def pull(self, fn: Callable[[], T]) -> T:
-        """Pulls wait, so they have their own pool: waiting never delays a publish."""
-        return await self._pulls.run(fn, what="pull a message", where=self._resource)
+    async def pull(self, fn: Callable[[], T], wait: float) -> T:
+        """Pulls wait, so they have their own pool: waiting never delays a publish.
+
+        A pull and its acknowledgement are not repeated: once the pull may have
+        answered, its message is hidden (or acknowledged) whatever happens here.
+        """
+        return await self._pulls.run(
+            fn, what="pull a message", where=self._resource, safety=Safety.UNSAFE, wait=wait
+        )
 
     async def open(self) -> None:
         def ensure() -> None:
@@ -167,20 +186,31 @@ class PubsubTopic:
                 self._publisher, self._path, resource=self._resource, create=self._create
             )
 
-        await self.run(ensure, "check its topic")
+        await self.run(ensure, "check its topic", Safety.IDEMPOTENT)
 
     async def close(self) -> None:
         return None
 
     async def publish(self, body: bytes) -> int:
+        publisher, path = self._publisher, self._path
+
         def publish() -> int:
             subscriptions = list(
-                self._publisher.list_topic_subscriptions(request={"topic": self._path})
+                publisher.list_topic_subscriptions(request={"topic": path}, **rpc())
             )
-            self._publisher.publish(self._path, body, ordering_key=_ORDERING_KEY).result()
+            try:
+                options = rpc()
+                future = publisher.publish(path, body, ordering_key=_ORDERING_KEY, **options)
+                future.result(timeout=options.get("timeout"))
+            except Exception:
+                # a failed ordered publish pauses its key: resume it, or every
+                # later publish of this topic would fail at once
+                with contextlib.suppress(RuntimeError, ValueError):
+                    publisher.resume_publish(path, _ORDERING_KEY)
+                raise
             return len(subscriptions)
 
-        return await self.run(publish, "publish a message")
+        return await self.run(publish, "publish a message", Safety.UNSAFE)
 
     async def subscribe(self, name: str) -> Subscription[bytes]:
         from google.api_core import exceptions as gexc
@@ -191,10 +221,11 @@ class PubsubTopic:
         def create() -> None:
             with contextlib.suppress(gexc.AlreadyExists):
                 self.subscriber.create_subscription(
-                    request={"name": path, "topic": self._path, "enable_message_ordering": True}
+                    request={"name": path, "topic": self._path, "enable_message_ordering": True},
+                    **rpc(),
                 )
 
-        await self.run(create, "create a subscription")
+        await self.run(create, "create a subscription", Safety.IDEMPOTENT)
         return PubsubSubscription(name, path, self)
 
     async def drop(self, path: str) -> None:
@@ -202,9 +233,9 @@ class PubsubTopic:
 
         def delete() -> None:
             with contextlib.suppress(gexc.NotFound):
-                self.subscriber.delete_subscription(request={"subscription": path})
+                self.subscriber.delete_subscription(request={"subscription": path}, **rpc())
 
-        await self.run(delete, "delete a subscription")
+        await self.run(delete, "delete a subscription", Safety.IDEMPOTENT)
 
 
 class PubsubProvider(UnsupportedKinds):
@@ -214,8 +245,9 @@ class PubsubProvider(UnsupportedKinds):
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
-        self._offload = Offload("pubsub")
-        self._pulls = Offload("pubsub-pull", workers=32)
+        policy = RetryPolicy.from_env(settings.env)
+        self._offload = Offload("pubsub", policy=policy)
+        self._pulls = Offload("pubsub-pull", workers=32, policy=policy)
         self._clients: tuple[Any, Any, str, bool] | None = None
 
     async def open(self) -> None:

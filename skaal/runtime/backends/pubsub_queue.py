@@ -52,15 +52,20 @@ Mapping of the port:
   the emulator, which has no Monitoring, ``depth`` raises
   :class:`~skaal.runtime.backends.gcp_common.GcpBackendError` saying so.
 
-Message ids are Pub/Sub's (a promoted or republished copy keeps the first
-id in ``skaal-id``).  Delivery is at least once and roughly in publish
-order (no ordering key: with one, a single redelivery would hold back, and
-redeliver, everything behind it).  Time for delays is the runtime's clock;
+Message ids are the ``skaal-id`` attribute every send sets (a promoted or
+republished copy keeps it; a message published by others has Pub/Sub's id).
+Delivery is at least once and roughly in publish order (no ordering key:
+with one, a single redelivery would hold back, and redeliver, everything
+behind it).  Time for delays is the runtime's clock;
 hiding and visibility run on Pub/Sub's.  Calls go through the provider's
-bounded pools; the Google clients retry transient errors with bounded
-back-off (pulls, which must answer quickly, are retried here: four tries,
-pauses doubling from 0.2 s) and what still fails becomes a
-``GcpBackendError``.
+bounded pools under one deadline each, with the clients' own retries off
+(:mod:`~skaal.runtime.backends.gcp_common`); what still fails becomes a
+``GcpBackendError``.  Every publish is repeated after a timeout: a second
+copy carries the same ``skaal-id``, so to a consumer it is a redelivery,
+which the at-least-once contract makes it handle.  Pulls are repeated (a
+lost answer hides its messages until their ack deadline whether or not the
+pull is repeated; then they come back), and so are acknowledgements and
+ack-deadline changes (the same ack ids, the same value).
 """
 
 from __future__ import annotations
@@ -68,14 +73,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from skaal.runtime.backends.gcp_common import Offload, ensure_pubsub_topic
+from skaal.runtime.backends.gcp_common import Offload, ensure_pubsub_topic, rpc
 from skaal.runtime.backends.pubsub_backlog import Backlog
 from skaal.runtime.ports import Clock, DeadLetter, Delivery
+from skaal.runtime.retry import Safety
 
 __all__ = ["PubsubQueue", "QueueNames", "max_delivery_attempts", "queue_names"]
 
@@ -91,9 +97,6 @@ _MAX_DEADLINE = 600
 _PULL_WAIT = 0.25
 """Seconds a pull of an empty subscription waits before answering nothing."""
 _PULL_BATCH = 1000
-_PULL_TRIES = 4
-_PULL_PAUSE = 0.2
-"""Seconds before the first retry of a pull that failed transiently (then doubling)."""
 _MAX_ATTRIBUTE = 1024
 """Pub/Sub's limit on an attribute value, in bytes."""
 
@@ -165,36 +168,33 @@ class PubsubQueue:
     def subscription_path(self, subscription: str) -> str:
         return f"projects/{self._project}/subscriptions/{subscription}"
 
-    async def _run(self, fn: Callable[[], T], what: str) -> T:
-        return await self._offload.run(fn, what=what, where=self._resource)
+    async def _run(self, fn: Callable[[], T], what: str, safety: Safety) -> T:
+        return await self._offload.run(fn, what=what, where=self._resource, safety=safety)
 
     async def _pull(self, subscription: str, count: int) -> list[Any]:
         from google.api_core import exceptions as gexc
 
         subscriber, path = self._subscriber, self.subscription_path(subscription)
-        transient = (gexc.ServiceUnavailable, gexc.InternalServerError, gexc.Aborted)
 
         def pull() -> list[Any]:
-            # no client retry (it would outlast the short wait): transient errors are
-            # retried here, a bounded few times with doubling pauses
-            for attempt in range(_PULL_TRIES):
-                try:
-                    response = subscriber.pull(
-                        request={"subscription": path, "max_messages": count},
-                        timeout=_PULL_WAIT,
-                        retry=None,
-                    )
-                except gexc.DeadlineExceeded:
-                    return []
-                except transient:
-                    if attempt == _PULL_TRIES - 1:
-                        raise
-                    time.sleep(_PULL_PAUSE * 2**attempt)
-                else:
-                    return list(response.received_messages)
-            return []
+            try:
+                response = subscriber.pull(
+                    request={"subscription": path, "max_messages": count},
+                    timeout=_PULL_WAIT,
+                    retry=None,
+                )
+            except gexc.DeadlineExceeded:
+                return []  # nothing arrived within the short wait
+            return list(response.received_messages)
 
-        return await self._pulls.run(pull, what="pull messages", where=self._resource)
+        # repeated after a transient failure: see the module docstring
+        return await self._pulls.run(
+            pull,
+            what="pull messages",
+            where=self._resource,
+            safety=Safety.IDEMPOTENT,
+            wait=_PULL_WAIT,
+        )
 
     async def _set_deadline(self, subscription: str, ack_ids: Sequence[str], seconds: int) -> None:
         if not ack_ids:
@@ -203,9 +203,11 @@ class PubsubQueue:
         ids = list(ack_ids)
         await self._run(
             lambda: subscriber.modify_ack_deadline(
-                request={"subscription": path, "ack_ids": ids, "ack_deadline_seconds": seconds}
+                request={"subscription": path, "ack_ids": ids, "ack_deadline_seconds": seconds},
+                **rpc(),
             ),
             "change an ack deadline",
+            Safety.IDEMPOTENT,
         )
 
     async def _ack(self, subscription: str, ack_ids: Sequence[str]) -> None:
@@ -214,21 +216,26 @@ class PubsubQueue:
         subscriber, path = self._subscriber, self.subscription_path(subscription)
         ids = list(ack_ids)
         await self._run(
-            lambda: subscriber.acknowledge(request={"subscription": path, "ack_ids": ids}),
+            lambda: subscriber.acknowledge(request={"subscription": path, "ack_ids": ids}, **rpc()),
             "acknowledge messages",
+            Safety.IDEMPOTENT,
         )
 
-    async def _publish(self, topic: str, body: bytes, attributes: dict[str, str]) -> str:
+    async def _publish(self, topic: str, body: bytes, attributes: dict[str, str]) -> None:
+        """Publish; repeated after a timeout (every message carries its ``skaal-id``)."""
         publisher, path = self._publisher, self.topic_path(topic)
-        return await self._run(
-            lambda: str(publisher.publish(path, body, **attributes).result()),
-            "publish a message",
-        )
+
+        def publish() -> None:
+            options = rpc()
+            future = publisher.publish(path, body, **options, **attributes)
+            future.result(timeout=options.get("timeout"))
+
+        await self._run(publish, "publish a message", Safety.IDEMPOTENT)
 
     # -- lifecycle ------------------------------------------------------------------
 
     async def open(self) -> None:
-        await self._run(self._ensure, "check its topics and subscriptions")
+        await self._run(self._ensure, "check its topics and subscriptions", Safety.IDEMPOTENT)
 
     def _ensure(self) -> None:
         from google.api_core import exceptions as gexc
@@ -259,7 +266,7 @@ class PubsubQueue:
                 **extra,
             }
             with contextlib.suppress(gexc.AlreadyExists):
-                self._subscriber.create_subscription(request=request)
+                self._subscriber.create_subscription(request=request, **rpc())
 
     async def close(self) -> None:
         self._inflight.clear()
@@ -267,10 +274,13 @@ class PubsubQueue:
     # -- sending --------------------------------------------------------------------
 
     async def send(self, body: bytes, *, delay: float = 0.0) -> str:
+        ident = uuid.uuid4().hex
         if delay > 0:
-            due = {NOT_BEFORE: repr(self._clock() + delay)}
-            return await self._publish(self.names.delayed, body, due)
-        return await self._publish(self.names.queue, body, {})
+            due = {ID: ident, NOT_BEFORE: repr(self._clock() + delay)}
+            await self._publish(self.names.delayed, body, due)
+        else:
+            await self._publish(self.names.queue, body, {ID: ident})
+        return ident
 
     async def promote(self, received: list[Any] | None = None) -> int:
         """Move the delayed messages that are due to the queue; how many moved."""
@@ -400,4 +410,6 @@ class PubsubQueue:
 
     async def depth(self) -> int:
         names = (self.names.queue, self.names.delayed)
-        return await self._run(lambda: self._backlog(names), "read the backlog estimate")
+        return await self._run(
+            lambda: self._backlog(names), "read the backlog estimate", Safety.READ
+        )

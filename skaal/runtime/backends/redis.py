@@ -21,6 +21,17 @@ expired leaves its key in the set until a scan meets it and removes it.
 **Atomicity.**  ``increment`` and ``compare_and_set`` are Lua scripts:
 Redis runs a script alone, so read-compare-write has no window.
 
+**Exactly once under retries.**  ``increment`` and ``compare_and_set`` carry
+a request token made once per call: the script first looks for
+``<prefix>req:<token>`` and, when it exists, returns the answer stored there
+instead of applying the change again; otherwise it applies the change and
+stores its answer under the token (expiring after twice the call deadline
+plus a minute, longer than any retry of that call can come).  So a retry
+after a lost reply answers what the first attempt did, and the policy of
+:mod:`skaal.runtime.retry` may treat both as idempotent.  ``set`` writes a
+whole value and is idempotent as it is; ``delete`` reports whether the key
+existed, which a repeat would falsify, so it is never re-sent.
+
 **Time.**  With the system clock (:func:`time.time`, as ``skaal run`` uses),
 TTL is Redis's: ``SET ... PX``, and reads are single commands.  With an
 injected clock (tests), the expiry is written as an absolute ``PXAT`` from
@@ -40,16 +51,21 @@ from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.memory import prefix_end
 from skaal.runtime.backends.redis_messaging import RedisQueue, RedisTopic
-from skaal.runtime.backends.redis_support import RedisConnection, as_bytes
+from skaal.runtime.backends.redis_support import RedisConnection, as_bytes, request_token
 from skaal.runtime.ports import (
     BackendSettings,
     Chunk,
     Clock,
 )
+from skaal.runtime.retry import Safety
+
+_IDEMPOTENT, _UNSAFE = Safety.IDEMPOTENT, Safety.UNSAFE
 
 __all__ = ["RedisKeyValue", "RedisProvider"]
 
 _INCREMENT = """
+local done = redis.call('GET', KEYS[3])
+if done then return done end
 if ARGV[2] ~= '' then
   local e = redis.call('PEXPIRETIME', KEYS[1])
   if e > 0 and e <= tonumber(ARGV[2]) then redis.call('DEL', KEYS[1]) end
@@ -59,6 +75,7 @@ if ARGV[3] == 'PX' then redis.call('PEXPIRE', KEYS[1], ARGV[4])
 elseif ARGV[3] == 'PXAT' then redis.call('PEXPIREAT', KEYS[1], ARGV[4])
 else redis.call('PERSIST', KEYS[1]) end
 redis.call('ZADD', KEYS[2], 0, ARGV[5])
+redis.call('SET', KEYS[3], v, 'PX', ARGV[6])
 return v
 """
 
@@ -70,14 +87,19 @@ redis.call('ZADD', KEYS[2], 0, ARGV[4])
 """
 
 _COMPARE_AND_SET = """
+local done = redis.call('GET', KEYS[3])
+if done then return tonumber(done) end
 local cur = redis.call('GET', KEYS[1])
 if cur and ARGV[4] ~= '' then
   local e = redis.call('PEXPIRETIME', KEYS[1])
   if e > 0 and e <= tonumber(ARGV[4]) then cur = false end
 end
+local won = 1
 if ARGV[1] == '1' then
-  if (not cur) or cur ~= ARGV[2] then return 0 end
-elseif cur then return 0 end
+  if (not cur) or cur ~= ARGV[2] then won = 0 end
+elseif cur then won = 0 end
+redis.call('SET', KEYS[3], won, 'PX', ARGV[8])
+if won == 0 then return 0 end
 if ARGV[5] == 'PX' then redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[6])
 elseif ARGV[5] == 'PXAT' then redis.call('SET', KEYS[1], ARGV[3], 'PXAT', ARGV[6])
 else redis.call('SET', KEYS[1], ARGV[3]) end
@@ -94,6 +116,7 @@ class RedisKeyValue:
     ) -> None:
         self._conn = conn
         self._resource = resource
+        self._name = conn.resource("map", resource)
         self._clock = clock
         self._server_clock = server_clock
         self._values = conn.key("m", resource, "v") + ":"
@@ -145,9 +168,9 @@ class RedisKeyValue:
         names = [self._values + key for key in keys]
         if self._server_clock:
             if len(names) == 1:
-                one = await self._conn.call("get", lambda r: r.get(names[0]))
+                one = await self._conn.call(self._name, "get", lambda r: r.get(names[0]))
                 return {} if one is None else {keys[0]: as_bytes(one)}
-            values = await self._conn.call("get_many", lambda r: r.mget(names))
+            values = await self._conn.call(self._name, "get_many", lambda r: r.mget(names))
             return {k: as_bytes(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
         async def read(r: Redis) -> list[Any]:
@@ -157,7 +180,7 @@ class RedisKeyValue:
                 pipe.pexpiretime(name)
             return list(await pipe.execute())
 
-        values, *expiries = await self._conn.call("get", read)
+        values, *expiries = await self._conn.call(self._name, "get", read)
         return {
             k: as_bytes(v)
             for k, v, e in zip(keys, values, expiries, strict=True)
@@ -167,7 +190,7 @@ class RedisKeyValue:
     async def contains(self, key: str) -> bool:
         if self._server_clock:
             name = self._values + key
-            return bool(await self._conn.call("contains", lambda r: r.exists(name)))
+            return bool(await self._conn.call(self._name, "contains", lambda r: r.exists(name)))
         return await self.get(key) is not None
 
     async def scan(
@@ -183,7 +206,7 @@ class RedisKeyValue:
             async def page(r: Redis, low: str = start, want: int = want) -> list[Any]:
                 return list(await r.zrangebylex(self._index, low, end, start=0, num=want))
 
-            members = await self._conn.call("scan", page)
+            members = await self._conn.call(self._name, "scan", page)
             keys = [as_bytes(m).decode() for m in members]
             found = await self._read(keys) if keys else {}
             out += [(k, found[k]) for k in keys if k in found]
@@ -207,13 +230,13 @@ class RedisKeyValue:
             if missing:
                 await r.zrem(self._index, *missing)
 
-        await self._conn.call("scan", forget)
+        await self._conn.call(self._name, "scan", forget, _IDEMPOTENT)
 
     # -- writes ----------------------------------------------------------------
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         mode, ttl_value = self._ttl(ttl)
         keys, args = [self._values + key, self._index], [value, mode, ttl_value, key]
-        await self._conn.call("set", lambda r: self._set(keys, args, r))
+        await self._conn.call(self._name, "set", lambda r: self._set(keys, args, r), _IDEMPOTENT)
 
     async def set_many(self, items: Mapping[str, bytes], *, ttl: float | None = None) -> None:
         if not items:
@@ -227,7 +250,7 @@ class RedisKeyValue:
             pipe.zadd(self._index, dict.fromkeys(items, 0))
             await pipe.execute()
 
-        await self._conn.call("set", write)
+        await self._conn.call(self._name, "set_many", write, _IDEMPOTENT)
 
     async def delete(self, key: str) -> bool:
         name = self._values + key
@@ -239,24 +262,29 @@ class RedisKeyValue:
             pipe.zrem(self._index, key)
             return list(await pipe.execute())
 
-        expire_ms, deleted, _ = await self._conn.call("delete", delete)
+        expire_ms, deleted, _ = await self._conn.call(self._name, "delete", delete, _UNSAFE)
         return bool(deleted) and not self._expired(int(expire_ms))
 
     async def increment(self, key: str, by: int, *, ttl: float | None = None) -> int:
         mode, value = self._ttl(ttl)
-        keys = [self._values + key, self._index]
-        args = [by, self._now_ms(), mode, value, key]
-        result = await self._conn.call("increment", lambda r: self._increment(keys, args, r))
+        keys = [self._values + key, self._index, self._conn.key("req", request_token())]
+        args = [by, self._now_ms(), mode, value, key, self._conn.token_ttl_ms]
+        result = await self._conn.call(
+            self._name, "increment", lambda r: self._increment(keys, args, r), _IDEMPOTENT
+        )
         return int(result)
 
     async def compare_and_set(
         self, key: str, expected: bytes | None, value: bytes, *, ttl: float | None = None
     ) -> bool:
         mode, ttl_value = self._ttl(ttl)
-        keys = [self._values + key, self._index]
+        keys = [self._values + key, self._index, self._conn.key("req", request_token())]
         has = "0" if expected is None else "1"
-        args = [has, expected or b"", value, self._now_ms(), mode, ttl_value, key]
-        result = await self._conn.call("compare_and_set", lambda r: self._cas(keys, args, r))
+        args: list[object] = [has, expected or b"", value, self._now_ms(), mode, ttl_value, key]
+        args.append(self._conn.token_ttl_ms)
+        result = await self._conn.call(
+            self._name, "compare_and_set", lambda r: self._cas(keys, args, r), _IDEMPOTENT
+        )
         return bool(result)
 
 

@@ -22,6 +22,16 @@ delayed delivery, so a sorted-set schedule serves this port better.
 **Topic** -- a stream per topic; each named subscription is a consumer
 group created at ``$`` (it receives what is published after it exists, and
 the same name is the same queue, across processes and restarts).
+
+**Retries.**  ``send`` and ``publish`` carry a request token (as
+``increment`` does in :mod:`~skaal.runtime.backends.redis`): a retry after
+a lost reply returns the id or count of the first attempt instead of adding
+the message again.  ``ack``, ``retry``, ``dead_letter`` and creating or
+destroying a subscription leave the same state when repeated.  ``receive``
+and ``Subscription.get`` take messages, so they are never re-sent after a
+reply was lost; the messages they took come back after their visibility
+timeout (a queue) or stay pending in the group (a topic).  A subscription
+waiting with no timeout blocks in slices, each under the call deadline.
 ``publish`` appends and returns the number of groups in one script;
 ``Subscription.get`` is a blocking ``XREADGROUP`` followed by ``XACK``;
 ``Subscription.close`` destroys the group.  Streams are capped at
@@ -31,20 +41,28 @@ a subscriber that falls further behind than that loses the oldest messages.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
 from redis import exceptions as rx
 from redis.asyncio import Redis
 
-from skaal.runtime.backends.redis_support import RedisConnection, as_bytes
+from skaal.runtime.backends.redis_support import RedisConnection, as_bytes, request_token
 from skaal.runtime.ports import Clock, DeadLetter, Delivery, Subscription
+from skaal.runtime.retry import Safety
+
+#: how long one blocking read of a subscription waits before asking again
+_BLOCK_SLICE = 5.0
 
 __all__ = ["RedisQueue", "RedisSubscription", "RedisTopic"]
 
-# KEYS: seq, msg, ready, later.  ARGV: body, now, delay.
+# KEYS: seq, msg, ready, later, token.  ARGV: body, now, delay, token ttl (ms).
 _SEND = """
+local done = redis.call('GET', KEYS[5])
+if done then return done end
 local id = string.format('%016d', redis.call('INCR', KEYS[1]))
+redis.call('SET', KEYS[5], id, 'PX', ARGV[4])
 redis.call('HSET', KEYS[2], id, ARGV[1])
 if tonumber(ARGV[3]) > 0 then
   redis.call('ZADD', KEYS[4], tonumber(ARGV[2]) + tonumber(ARGV[3]), id)
@@ -106,10 +124,14 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 return 1
 """
 
-# KEYS: stream.  ARGV: body, maxlen.
+# KEYS: stream, token.  ARGV: body, maxlen, token ttl (ms).
 _PUBLISH = """
+local done = redis.call('GET', KEYS[2])
+if done then return tonumber(done) end
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'b', ARGV[1])
-return #redis.call('XINFO', 'GROUPS', KEYS[1])
+local groups = #redis.call('XINFO', 'GROUPS', KEYS[1])
+redis.call('SET', KEYS[2], groups, 'PX', ARGV[3])
+return groups
 """
 
 
@@ -119,6 +141,7 @@ class RedisQueue:
     def __init__(self, conn: RedisConnection, resource: str, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
+        self._name = conn.resource("queue", resource)
         base = conn.key("q", resource)
         self._seq, self._msg, self._att = f"{base}:seq", f"{base}:msg", f"{base}:att"
         self._ready, self._later = f"{base}:ready", f"{base}:later"
@@ -139,13 +162,15 @@ class RedisQueue:
     async def close(self) -> None:
         return None
 
-    async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+    async def _run(self, name: str, keys: list[str], args: list[Any], safety: Safety) -> Any:
         script = self._scripts[name]
-        return await self._conn.call(name, lambda r: script(keys, args, r))
+        return await self._conn.call(self._name, name, lambda r: script(keys, args, r), safety)
 
     async def send(self, body: bytes, *, delay: float = 0.0) -> str:
-        keys = [self._seq, self._msg, self._ready, self._later]
-        message_id = await self._run("send", keys, [body, repr(self._clock()), repr(delay)])
+        token = self._conn.key("req", request_token())
+        keys = [self._seq, self._msg, self._ready, self._later, token]
+        args = [body, repr(self._clock()), repr(delay), self._conn.token_ttl_ms]
+        message_id = await self._run("send", keys, args, Safety.IDEMPOTENT)
         return as_bytes(message_id).decode()
 
     async def receive(
@@ -153,22 +178,23 @@ class RedisQueue:
     ) -> list[Delivery[bytes]]:
         keys = [self._msg, self._att, self._ready, self._later]
         args = [repr(self._clock()), max_messages, repr(visibility_timeout)]
-        flat = await self._run("receive", keys, args)
+        flat = await self._run("receive", keys, args, Safety.UNSAFE)
         return [
             Delivery(as_bytes(flat[i]).decode(), as_bytes(flat[i + 1]), int(flat[i + 2]))
             for i in range(0, len(flat), 3)
         ]
 
     async def ack(self, message_id: str) -> None:
-        await self._run("ack", [self._msg, self._att, self._ready, self._later], [message_id])
+        keys = [self._msg, self._att, self._ready, self._later]
+        await self._run("ack", keys, [message_id], Safety.IDEMPOTENT)
 
     async def retry(self, message_id: str, *, delay: float) -> None:
         keys = [self._msg, self._ready, self._later]
-        await self._run("retry", keys, [message_id, repr(self._clock() + delay)])
+        await self._run("retry", keys, [message_id, repr(self._clock() + delay)], Safety.IDEMPOTENT)
 
     async def dead_letter(self, message_id: str, *, error: str) -> None:
         keys = [self._msg, self._att, self._ready, self._later, self._dead, self._dead_data]
-        await self._run("dead", keys, [message_id, error])
+        await self._run("dead", keys, [message_id, error], Safety.IDEMPOTENT)
 
     async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
         async def read(r: Redis) -> list[DeadLetter[bytes]]:
@@ -187,19 +213,20 @@ class RedisQueue:
                 for n in range(len(ids))
             ]
 
-        return await self._conn.call("dead_letters", read)
+        return await self._conn.call(self._name, "dead_letters", read)
 
     async def depth(self) -> int:
-        return int(await self._conn.call("depth", lambda r: r.hlen(self._msg)))
+        return int(await self._conn.call(self._name, "depth", lambda r: r.hlen(self._msg)))
 
 
 class RedisSubscription:
     """One consumer group on the topic's stream."""
 
-    def __init__(self, conn: RedisConnection, stream: str, name: str) -> None:
+    def __init__(self, conn: RedisConnection, stream: str, name: str, resource: str) -> None:
         self._conn = conn
         self._stream = stream
         self._name = name
+        self._resource = f"subscription {name!r} of {resource}"
         self._consumer = f"c-{secrets.token_hex(6)}"
         self.closed = False
 
@@ -208,28 +235,46 @@ class RedisSubscription:
         return self._name
 
     async def get(self, *, timeout: float | None = None) -> bytes | None:
-        if self.closed:
-            return None
-        block = 0 if timeout is None else max(1, round(timeout * 1000))
+        # Blocking reads in slices of at most _BLOCK_SLICE, so each one fits a
+        # deadline and a frozen server is noticed even when timeout is None.
+        loop = asyncio.get_running_loop()
+        end = None if timeout is None else loop.time() + timeout
+        while not self.closed:
+            left = _BLOCK_SLICE if end is None else min(_BLOCK_SLICE, end - loop.time())
+            block = max(1, round(left * 1000))
 
-        async def read(r: Redis) -> Any:
-            return await r.xreadgroup(
-                self._name, self._consumer, {self._stream: ">"}, count=1, block=block
+            async def read(r: Redis, block: int = block) -> Any:
+                return await r.xreadgroup(
+                    self._name, self._consumer, {self._stream: ">"}, count=1, block=block
+                )
+
+            reply = await self._conn.call(
+                self._resource, "get", read, Safety.UNSAFE, extra=block / 1000
             )
+            if reply:
+                _stream, entries = reply[0]
+                entry_id, fields = entries[0]
+                await self._ack(entry_id)
+                return as_bytes(fields[b"b"])
+            if end is not None and loop.time() >= end:
+                break
+        return None
 
-        reply = await self._conn.call("subscription get", read)
-        if not reply:
-            return None
-        _stream, entries = reply[0]
-        entry_id, fields = entries[0]
-        await self._conn.call("ack", lambda r: r.xack(self._stream, self._name, entry_id))
-        return as_bytes(fields[b"b"])
+    async def _ack(self, entry_id: Any) -> None:
+        stream, group = self._stream, self._name
+        ack = lambda r: r.xack(stream, group, entry_id)  # noqa: E731
+        await self._conn.call(self._resource, "ack", ack, Safety.IDEMPOTENT)
 
     async def close(self) -> None:
         if self.closed:
             return
         self.closed = True
-        await self._conn.call("unsubscribe", lambda r: r.xgroup_destroy(self._stream, self._name))
+        await self._conn.call(
+            self._resource,
+            "unsubscribe",
+            lambda r: r.xgroup_destroy(self._stream, self._name),
+            Safety.IDEMPOTENT,
+        )
 
 
 class RedisTopic:
@@ -238,6 +283,7 @@ class RedisTopic:
     def __init__(self, conn: RedisConnection, resource: str) -> None:
         self._conn = conn
         self._stream = conn.key("t", resource)
+        self._name = conn.resource("topic", resource)
         self._maxlen = int(conn.env.get("SKAAL_REDIS_TOPIC_MAXLEN") or 100_000)
         self._publish: Any = None
         self._subscriptions: list[RedisSubscription] = []
@@ -253,8 +299,12 @@ class RedisTopic:
         self._subscriptions.clear()
 
     async def publish(self, body: bytes) -> int:
-        keys, args = [self._stream], [body, self._maxlen]
-        return int(await self._conn.call("publish", lambda r: self._publish(keys, args, r)))
+        keys = [self._stream, self._conn.key("req", request_token())]
+        args = [body, self._maxlen, self._conn.token_ttl_ms]
+        count = await self._conn.call(
+            self._name, "publish", lambda r: self._publish(keys, args, r), Safety.IDEMPOTENT
+        )
+        return int(count)
 
     async def subscribe(self, name: str) -> Subscription[bytes]:
         async def create(r: Redis) -> None:
@@ -264,7 +314,7 @@ class RedisTopic:
                 if "BUSYGROUP" not in str(error):
                     raise
 
-        await self._conn.call("subscribe", create)
-        subscription = RedisSubscription(self._conn, self._stream, name)
+        await self._conn.call(self._name, "subscribe", create, Safety.IDEMPOTENT)
+        subscription = RedisSubscription(self._conn, self._stream, name, self._name)
         self._subscriptions.append(subscription)
         return subscription

@@ -1,16 +1,26 @@
-"""Connection, retries and error mapping shared by the ``redis`` stores.
+"""Connection, retries, deadline and error mapping shared by the ``redis`` stores.
 
 One :class:`RedisConnection` per provider owns a pooled ``redis.asyncio``
-client.  Every store operation goes through :meth:`RedisConnection.call`:
+client.  Every store operation goes through :meth:`RedisConnection.call`,
+which runs it under the runtime's policy (:mod:`skaal.runtime.retry`):
 
-* **Transient errors are retried** with bounded exponential back-off
-  (50 ms doubling to 1 s, about 6 s in all): a refused connection while the
-  server restarts, a connection the server closed, a server still loading
-  its append-only file.  The pool drops a broken connection and the next
-  attempt opens a new one, so the client recovers from a server restart by
-  itself.  As with any network store, a command whose reply was lost may
-  have been applied before the retry (an ``increment`` could count twice);
-  this is Redis's own at-least-once contract.
+* **One deadline per call** (``SKAAL_CALL_DEADLINE``, default 10 s): a
+  frozen or unreachable server gives a
+  :class:`~skaal.runtime.errors.DeadlineExceededError` naming the resource,
+  the operation and the deadline, never a hang.  redis-py's own per-socket
+  read timeout and its own retries are off (``socket_timeout=None``,
+  ``Retry(NoBackoff(), 0)``), deliberately: a read timeout says nothing
+  about whether a write was applied, and re-sending it on a fresh
+  connection is how an ``increment`` used to count twice.
+* **Retry only what is safe.**  A failure while the pool connects (refused,
+  reset during the handshake, the server still loading its data) never
+  sent the command, so any operation is retried.  A timeout or a lost
+  connection after the command was written may have applied it: reads and
+  idempotent writes (``set``, or scripts that carry a request token, see
+  :mod:`~skaal.runtime.backends.redis`) are retried; anything else raises
+  :class:`~skaal.runtime.errors.OutcomeUnknownError` and is not re-sent.
+  The pool drops a broken connection and the next attempt opens a new one,
+  so the client recovers from a server restart by itself.
 * **Everything else becomes a** :class:`RedisBackendError`, a
   :class:`~skaal.errors.SkaalRuntimeError` naming the resource, the server
   (without its password) and the fix.
@@ -22,39 +32,44 @@ share one server without seeing each other's data.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from redis import exceptions as rx
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from skaal.errors import SkaalRuntimeError
+from skaal.errors import SkaalError, SkaalRuntimeError
+from skaal.runtime import retry
 from skaal.runtime.backends.redact import redact
 from skaal.runtime.ports import BackendSettings
+from skaal.runtime.retry import Failure, RetryPolicy, Safety
 
 __all__ = [
     "DEFAULT_URL",
+    "NotSentError",
     "RedisBackendError",
     "RedisConnection",
     "RedisUnavailableError",
+    "classify",
     "redact",
+    "request_token",
 ]
 
 R = TypeVar("R")
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
-_TRANSIENT: tuple[type[BaseException], ...] = (
+_MAYBE_SENT: tuple[type[BaseException], ...] = (
     rx.ConnectionError,
     rx.TimeoutError,
-    rx.BusyLoadingError,
     ConnectionError,
     OSError,
 )
-_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0, 1.0)
 
 
 class RedisBackendError(SkaalRuntimeError):
@@ -65,21 +80,55 @@ class RedisUnavailableError(RedisBackendError):
     """The Redis server could not be reached, even after retrying."""
 
 
-class RedisConnection:
-    """A pooled client for one server, with retries and error mapping."""
+class NotSentError(rx.ConnectionError):
+    """The pool could not get a usable connection: no command was written."""
 
-    def __init__(
-        self,
-        settings: BackendSettings,
-        *,
-        delays: tuple[float, ...] = _DELAYS,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
+
+class _Pool(ConnectionPool):
+    """A pool that marks every failure to connect as :class:`NotSentError`."""
+
+    async def ensure_connection(self, connection: AbstractConnection) -> None:
+        try:
+            await super().ensure_connection(connection)
+        except (rx.ConnectionError, rx.TimeoutError, OSError) as error:
+            raise NotSentError(f"{type(error).__name__}: {error}") from error
+
+
+def _pool_size(env: Mapping[str, str]) -> int | None:
+    """``SKAAL_REDIS_POOL_SIZE`` (set by the runtime from the plan); ``None``: unbounded."""
+    text = env.get("SKAAL_REDIS_POOL_SIZE", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise RedisBackendError(
+            f"SKAAL_REDIS_POOL_SIZE={text!r} is not a positive whole number",
+            where="SKAAL_REDIS_POOL_SIZE",
+            fix="unset it: the runtime sets it to this process's share of the server's "
+            "connections in the plan",
+        )
+    return int(text)
+
+
+def classify(error: BaseException) -> Failure | None:
+    """How a redis-py failure bears on the command (see :mod:`skaal.runtime.retry`)."""
+    if isinstance(error, NotSentError | rx.BusyLoadingError | rx.MaxConnectionsError):
+        return Failure.NOT_SENT
+    if isinstance(error, _MAYBE_SENT):
+        return Failure.UNKNOWN
+    return None
+
+
+class RedisConnection:
+    """A pooled client for one server, with the runtime's retry policy and error mapping."""
+
+    def __init__(self, settings: BackendSettings, *, policy: RetryPolicy | None = None) -> None:
         self.env = settings.env
         self.url = settings.env.get("SKAAL_REDIS_URL") or DEFAULT_URL
         self.prefix = settings.env.get("SKAAL_REDIS_PREFIX") or f"skaal:{settings.app}:"
-        self._delays = delays
-        self._sleep = sleep
+        self.policy = policy or RetryPolicy.from_env(settings.env)
+        self.server = f"redis at {redact(self.url)}"
+        # a request token outlives every retry of its call (see redis.py)
+        self.token_ttl_ms = round((2 * self.policy.deadline + 60) * 1000)
         self._client: Redis | None = None
 
     @property
@@ -95,17 +144,21 @@ class RedisConnection:
         if self._client is not None:
             return
         try:
-            self._client = Redis.from_url(
+            pool = _Pool.from_url(
                 self.url,
                 retry=Retry(NoBackoff(), 0),
-                socket_connect_timeout=2.0,
+                socket_connect_timeout=min(2.0, self.policy.deadline),
+                socket_timeout=None,
+                # the plan's share of the server's connections (skaal.build.wiring.pool_size)
+                max_connections=_pool_size(self.env),
             )
         except ValueError as error:
             raise RedisBackendError(
                 f"SKAAL_REDIS_URL {redact(self.url)!r} is not a Redis URL: {error}",
                 fix="set SKAAL_REDIS_URL=redis://HOST:PORT/DB",
             ) from None
-        await self.call("connect", lambda r: r.ping())
+        self._client = Redis.from_pool(pool)
+        await self.call(self.server, "connect", lambda r: r.ping())
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -116,25 +169,55 @@ class RedisConnection:
         """A namespaced key: ``<prefix>part:part:...``."""
         return self.prefix + ":".join(parts)
 
-    async def call(self, what: str, operation: Callable[[Redis], Awaitable[R]]) -> R:
-        """Run ``operation`` on the client, retrying transient failures."""
-        for attempt in range(len(self._delays) + 1):
-            try:
-                return await operation(self.client)
-            except _TRANSIENT as error:
-                if attempt == len(self._delays):
-                    raise RedisUnavailableError(
-                        f"redis at {redact(self.url)} is unreachable during {what}: {error}",
-                        fix="start the server (see .ci/services/10-redis.sh) or set "
-                        "SKAAL_REDIS_URL to a reachable one",
-                    ) from None
-                await self._sleep(self._delays[attempt])
-            except rx.RedisError as error:
-                raise RedisBackendError(
-                    f"redis at {redact(self.url)} failed {what}: {error}",
-                    fix="check the server's log; the operation was not applied",
-                ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+    def resource(self, kind: str, name: str) -> str:
+        """How errors name a store: ``map 'Visits' on redis at redis://host:port/0``."""
+        return f"{kind} {name!r} on {self.server}"
+
+    async def call(
+        self,
+        resource: str,
+        what: str,
+        operation: Callable[[Redis], Awaitable[R]],
+        safety: Safety = Safety.READ,
+        *,
+        extra: float = 0.0,
+    ) -> R:
+        """Run ``operation`` on the client under the retry policy; map its errors.
+
+        ``extra`` seconds are added to the deadline (a blocking read's wait).
+        """
+        client = self.client
+        policy = (
+            replace(self.policy, deadline=self.policy.deadline + extra) if extra else self.policy
+        )
+        try:
+            return await retry.call(
+                lambda: operation(client),
+                resource=resource,
+                operation=what,
+                safety=safety,
+                classify=classify,
+                policy=policy,
+            )
+        except SkaalError:  # already explained: a deadline, an unknown outcome
+            raise
+        except _MAYBE_SENT as error:
+            raise RedisUnavailableError(
+                f"{what} on {resource} failed: the server is unreachable "
+                f"({type(error).__name__}: {error})",
+                fix="start the server (see .ci/services/10-redis.sh) or set "
+                "SKAAL_REDIS_URL to a reachable one",
+            ) from None
+        except rx.RedisError as error:
+            raise RedisBackendError(
+                f"{what} on {resource} failed: {error}",
+                fix="check the server's log; the operation was not applied",
+            ) from None
+
+
+def request_token() -> str:
+    """A fresh token that makes one call's retries recognisable to a script."""
+    return os.urandom(12).hex()
 
 
 def as_bytes(value: Any) -> bytes:

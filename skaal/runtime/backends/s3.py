@@ -1,7 +1,10 @@
 """The ``s3`` backend: ``BlobStore`` on Amazon S3, one bucket per resource.
 
 The bucket is named by :mod:`skaal.runtime.naming`; object keys are the
-client-validated blob keys, unchanged.  ``put`` buffers the incoming chunks:
+client-validated blob keys, unchanged, and checked against S3's own limit
+(1,024 bytes of UTF-8, :mod:`~skaal.runtime.backends.blob_object_keys`)
+before any request: ``put`` of a longer key is a ``BlobKeyError``, reads of
+one find nothing.  ``put`` buffers the incoming chunks:
 up to ``MULTIPART_THRESHOLD`` (8 MiB) it is one ``PutObject`` (atomic, like
 every S3 write); beyond that it becomes a multipart upload of 8 MiB parts,
 aborted if anything fails, so memory stays bounded by one part whatever the
@@ -15,10 +18,17 @@ without their quotes.
 User metadata travels as ``x-amz-meta-*`` headers: names are lowercased by
 S3 and values must be ASCII.  :meth:`S3Blobs.presigned_url` signs a GET or
 PUT URL for direct browser transfers (the ``SignsBlobUrls`` capability).
+
+Retries (:mod:`skaal.runtime.backends.aws_client`): reads, ``PutObject`` (the
+whole object again), ``UploadPart`` (the same part number again) and
+``DeleteObject`` are repeated after a timeout; ``CompleteMultipartUpload`` is
+not (a repeat of one that was applied fails with ``NoSuchUpload``), nor is a
+read from an open body stream, which only has the deadline.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
@@ -27,13 +37,16 @@ from botocore.exceptions import ClientError
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.aws_client import AwsProvider, AwsSession
-from skaal.runtime.backends.aws_errors import missing
+from skaal.runtime.backends.aws_errors import AwsError, missing
 from skaal.runtime.backends.blob_listing import blob_chunk
+from skaal.runtime.backends.blob_object_keys import S3_OBJECT_KEYS
+from skaal.runtime.errors import DeadlineExceededError, OutcomeUnknownError
 from skaal.runtime.ports import (
     BlobInfo,
     BlobStream,
     Chunk,
 )
+from skaal.runtime.retry import Safety
 
 __all__ = ["MULTIPART_THRESHOLD", "S3Blobs", "S3Provider"]
 
@@ -57,21 +70,27 @@ def _info(key: str, head: Mapping[str, Any]) -> BlobInfo:
 class S3Blobs:
     """A ``BlobBackend`` on one S3 bucket."""
 
-    def __init__(self, aws: AwsSession, resource: str) -> None:
+    def __init__(self, aws: AwsSession, resource: str, *, bucket: str | None = None) -> None:
         self._aws = aws
         self._s3 = aws.client("s3")
         self._resource = resource
-        self.bucket = aws.name(resource, service="s3")
+        self.bucket = bucket or aws.name(resource, service="s3")
 
-    async def _call(self, fn: Any, what: str, allow: tuple[str, ...] = ()) -> Any:
+    async def _call(self, fn: Any, what: str, safety: Safety, allow: tuple[str, ...] = ()) -> Any:
         return await self._aws.call(
-            fn, what=f"{what} on S3 bucket {self.bucket!r}", where=self._resource, allow=allow
+            fn,
+            what=f"{what} on S3 bucket {self.bucket!r}",
+            where=self._resource,
+            safety=safety,
+            allow=allow,
         )
 
     async def open(self) -> None:
         s3, bucket = self._s3, self.bucket
         try:
-            await self._call(lambda: s3.head_bucket(Bucket=bucket), "HeadBucket", allow=_MISSING)
+            await self._call(
+                lambda: s3.head_bucket(Bucket=bucket), "HeadBucket", Safety.READ, allow=_MISSING
+            )
             return
         except ClientError as exc:
             if not self._aws.create_missing:
@@ -87,7 +106,7 @@ class S3Blobs:
                 if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
                     raise
 
-        await self._call(create, "CreateBucket")
+        await self._call(create, "CreateBucket", Safety.IDEMPOTENT)  # owned already: fine
 
     async def close(self) -> None:
         return None
@@ -100,6 +119,7 @@ class S3Blobs:
         content_type: str,
         metadata: Mapping[str, str],
     ) -> BlobInfo:
+        S3_OBJECT_KEYS.check(key, self._resource)
         s3, bucket = self._s3, self.bucket
         extra = {"ContentType": content_type, "Metadata": dict(metadata)}
         buffer = bytearray()
@@ -113,6 +133,7 @@ class S3Blobs:
                         started = await self._call(
                             lambda: s3.create_multipart_upload(Bucket=bucket, Key=key, **extra),
                             "CreateMultipartUpload",
+                            Safety.IDEMPOTENT,  # a lost duplicate upload holds no parts
                         )
                         upload_id = str(started["UploadId"])
                     body = bytes(buffer[:MULTIPART_THRESHOLD])
@@ -121,7 +142,9 @@ class S3Blobs:
             if upload_id is None:
                 data = bytes(buffer)
                 await self._call(
-                    lambda: s3.put_object(Bucket=bucket, Key=key, Body=data, **extra), "PutObject"
+                    lambda: s3.put_object(Bucket=bucket, Key=key, Body=data, **extra),
+                    "PutObject",
+                    Safety.IDEMPOTENT,
                 )
             else:
                 if buffer:
@@ -133,14 +156,19 @@ class S3Blobs:
                         Bucket=bucket, Key=key, UploadId=uid, MultipartUpload=done
                     ),
                     "CompleteMultipartUpload",
+                    Safety.UNSAFE,
                 )
         except BaseException:
             if upload_id is not None:
                 uid = upload_id
-                await self._call(
-                    lambda: s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=uid),
-                    "AbortMultipartUpload",
-                )
+                # best effort: the original error is the one to report (a completed
+                # upload cannot be aborted; an orphan expires by the bucket's lifecycle)
+                with contextlib.suppress(AwsError, DeadlineExceededError, OutcomeUnknownError):
+                    await self._call(
+                        lambda: s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=uid),
+                        "AbortMultipartUpload",
+                        Safety.IDEMPOTENT,
+                    )
             raise
         info = await self.stat(key)
         assert info is not None, "an object just written is readable (S3 is read-after-write)"
@@ -153,14 +181,20 @@ class S3Blobs:
                 Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
             ),
             f"UploadPart {number}",
+            Safety.IDEMPOTENT,  # the same part number again replaces the part
         )
         return {"ETag": response["ETag"], "PartNumber": number}
 
     async def open_read(self, key: str, *, chunk_size: int) -> BlobStream | None:
+        if not S3_OBJECT_KEYS.holds(key):
+            return None
         s3, bucket = self._s3, self.bucket
         try:
             response = await self._call(
-                lambda: s3.get_object(Bucket=bucket, Key=key), "GetObject", allow=_MISSING
+                lambda: s3.get_object(Bucket=bucket, Key=key),
+                "GetObject",
+                Safety.READ,
+                allow=_MISSING,
             )
         except ClientError:
             return None
@@ -169,7 +203,11 @@ class S3Blobs:
         async def chunks() -> AsyncIterator[bytes]:
             try:
                 while True:
-                    data: bytes = await self._call(lambda: body.read(chunk_size), "reading")
+                    data: bytes = await self._aws.read(
+                        lambda: body.read(chunk_size),
+                        what=f"reading {key!r} from S3 bucket {bucket!r}",
+                        where=self._resource,
+                    )
                     if not data:
                         return
                     yield data
@@ -179,25 +217,34 @@ class S3Blobs:
         return BlobStream(_info(key, response), chunks())
 
     async def stat(self, key: str) -> BlobInfo | None:
+        if not S3_OBJECT_KEYS.holds(key):
+            return None
         s3, bucket = self._s3, self.bucket
         try:
             head = await self._call(
-                lambda: s3.head_object(Bucket=bucket, Key=key), "HeadObject", allow=_MISSING
+                lambda: s3.head_object(Bucket=bucket, Key=key),
+                "HeadObject",
+                Safety.READ,
+                allow=_MISSING,
             )
         except ClientError:
             return None
         return _info(key, head)
 
     async def delete(self, key: str) -> bool:
-        if await self.stat(key) is None:
+        if await self.stat(key) is None:  # a key S3 cannot hold included
             return False
         s3, bucket = self._s3, self.bucket
-        await self._call(lambda: s3.delete_object(Bucket=bucket, Key=key), "DeleteObject")
+        await self._call(
+            lambda: s3.delete_object(Bucket=bucket, Key=key), "DeleteObject", Safety.IDEMPOTENT
+        )
         return True
 
     async def list(
         self, *, prefix: str = "", limit: int, after: str | None = None
     ) -> Chunk[BlobInfo]:
+        if not S3_OBJECT_KEYS.may_prefix(prefix):
+            return blob_chunk([], limit)
         s3, bucket = self._s3, self.bucket
         request: dict[str, Any] = {
             "Bucket": bucket,
@@ -208,7 +255,9 @@ class S3Blobs:
             request["StartAfter"] = after
         out: list[BlobInfo] = []
         while True:
-            page = await self._call(lambda r=dict(request): s3.list_objects_v2(**r), "ListObjects")
+            page = await self._call(
+                lambda r=dict(request): s3.list_objects_v2(**r), "ListObjects", Safety.READ
+            )
             for obj in page.get("Contents", []):
                 out.append(
                     BlobInfo(
@@ -228,6 +277,7 @@ class S3Blobs:
         self, key: str, *, expires: float = 3600.0, method: Literal["GET", "PUT"] = "GET"
     ) -> str:
         """A URL that lets its holder GET or PUT ``key`` for ``expires`` seconds."""
+        S3_OBJECT_KEYS.check(key, self._resource)
         s3, bucket = self._s3, self.bucket
         operation = "get_object" if method == "GET" else "put_object"
         seconds = max(1, math.ceil(expires))
@@ -236,6 +286,7 @@ class S3Blobs:
                 operation, Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds
             ),
             "signing a URL",
+            Safety.READ,  # local: no request is sent
         )
         return url
 
@@ -246,4 +297,7 @@ class S3Provider(AwsProvider):
     implementation = "s3"
 
     def blobs(self, spec: ResourceSpec) -> S3Blobs:
-        return S3Blobs(self.aws, spec.name)
+        from skaal.build.wiring import resource_env  # the wiring imports the runtime
+
+        # the aws target's buckets get a unique suffix: the program sets the real name
+        return S3Blobs(self.aws, spec.name, bucket=self.settings.env.get(resource_env(spec.name)))

@@ -20,6 +20,7 @@ from __future__ import annotations
 from skaal.runtime.backends.aws_client import AwsProvider, AwsSession
 from skaal.runtime.backends.aws_errors import error_code
 from skaal.runtime.ports import BackendSettings
+from skaal.runtime.retry import Safety
 
 __all__ = ["SecretsManagerProvider", "SecretsManagerSecrets"]
 
@@ -55,6 +56,7 @@ class SecretsManagerSecrets:
                 lambda: client.get_secret_value(SecretId=secret_id),
                 what="read the secret value",
                 where=f"secret {name} ({secret_id})",
+                safety=Safety.READ,
                 allow=_MISSING,
             )
         except ClientError as exc:

@@ -16,6 +16,14 @@ only forgets the local handles -- the subscriptions stay and keep receiving.
 Bodies travel as text when they are valid SQS text, else base64 with a
 ``skaal-encoding`` message attribute (see :mod:`skaal.runtime.backends.sqs`).
 Delivery is at least once; SNS→SQS delivery takes milliseconds on AWS.
+
+Retries (:mod:`skaal.runtime.backends.aws_client`): ``Publish`` is not
+repeated after it may have reached SNS -- a topic message has no id a
+subscriber could deduplicate on, so a timeout raises
+:class:`~skaal.runtime.errors.OutcomeUnknownError` instead of risking a
+second copy.  A subscription's receive is repeated (a lost answer hides its
+messages for the queue's visibility timeout whether or not it is), and so is
+deleting what was received.  The long poll is added to the call's deadline.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from skaal.runtime.backends.sqs import decode_body, encode_body
 from skaal.runtime.ports import (
     Subscription,
 )
+from skaal.runtime.retry import Safety
 
 __all__ = ["SnsProvider", "SnsSubscription", "SnsTopic"]
 
@@ -65,7 +74,7 @@ class SnsSubscription:
         return self._pending.pop(0) if self._pending else None
 
     async def _fill(self, wait: int) -> None:
-        sqs, url = self._topic.sqs, self._url
+        sqs, url = self._topic.polling, self._url
         response = await self._topic.call(
             lambda: sqs.receive_message(
                 QueueUrl=url,
@@ -74,6 +83,8 @@ class SnsSubscription:
                 MessageAttributeNames=["All"],
             ),
             "ReceiveMessage (subscription)",
+            Safety.IDEMPOTENT,  # a lost answer hides its messages either way: see sqs
+            wait=wait,
         )
         messages: list[dict[str, Any]] = response.get("Messages", [])
         if not messages:
@@ -88,6 +99,7 @@ class SnsSubscription:
         await self._topic.call(
             lambda: sqs.delete_message_batch(QueueUrl=url, Entries=entries),
             "DeleteMessageBatch (subscription)",
+            Safety.IDEMPOTENT,  # the same receipt handles again
         )
 
     async def close(self) -> None:
@@ -95,8 +107,12 @@ class SnsSubscription:
             return
         self._closed = True
         sns, sqs, arn, url = self._topic.sns, self._topic.sqs, self._arn, self._url
-        await self._topic.call(lambda: sns.unsubscribe(SubscriptionArn=arn), "Unsubscribe")
-        await self._topic.call(lambda: sqs.delete_queue(QueueUrl=url), "DeleteQueue")
+        await self._topic.call(
+            lambda: sns.unsubscribe(SubscriptionArn=arn), "Unsubscribe", Safety.IDEMPOTENT
+        )
+        await self._topic.call(
+            lambda: sqs.delete_queue(QueueUrl=url), "DeleteQueue", Safety.IDEMPOTENT
+        )
         self._topic.forget(self._name)
 
 
@@ -107,20 +123,35 @@ class SnsTopic:
         self._aws = aws
         self.sns = aws.client("sns")
         self.sqs = aws.client("sqs")
+        self.polling = aws.client("sqs", long_poll=True)
         self._resource = resource
         self.name = aws.name(resource, service="sns")
         self.arn = ""
         self._subscriptions: dict[str, SnsSubscription] = {}
 
-    async def call(self, fn: Any, what: str, allow: tuple[str, ...] = ()) -> Any:
+    async def call(
+        self,
+        fn: Any,
+        what: str,
+        safety: Safety,
+        allow: tuple[str, ...] = (),
+        wait: float = 0.0,
+    ) -> Any:
         return await self._aws.call(
-            fn, what=f"{what} for SNS topic {self.name!r}", where=self._resource, allow=allow
+            fn,
+            what=f"{what} for SNS topic {self.name!r}",
+            where=self._resource,
+            safety=safety,
+            allow=allow,
+            wait=wait,
         )
 
     async def open(self) -> None:
         sns, name = self.sns, self.name
         if self._aws.create_missing:
-            created = await self.call(lambda: sns.create_topic(Name=name), "CreateTopic")
+            created = await self.call(
+                lambda: sns.create_topic(Name=name), "CreateTopic", Safety.IDEMPOTENT
+            )
             self.arn = str(created["TopicArn"])
             return
 
@@ -131,7 +162,7 @@ class SnsTopic:
                         return str(topic["TopicArn"])
             return None
 
-        arn = await self.call(find, "ListTopics")
+        arn = await self.call(find, "ListTopics", Safety.READ)
         if arn is None:
             raise missing(f"SNS topic {name!r}", where=self._resource)
         self.arn = arn
@@ -148,13 +179,14 @@ class SnsTopic:
         await self.call(
             lambda: sns.publish(TopicArn=arn, Message=text, MessageAttributes=attributes),
             "Publish",
+            Safety.UNSAFE,  # see the module docstring: no second copy
         )
 
         def count() -> int:
             pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn)
             return sum(len(page.get("Subscriptions", [])) for page in pages)
 
-        total: int = await self.call(count, "ListSubscriptionsByTopic")
+        total: int = await self.call(count, "ListSubscriptionsByTopic", Safety.READ)
         return total
 
     async def subscribe(self, name: str) -> Subscription[bytes]:
@@ -169,6 +201,7 @@ class SnsTopic:
                     await self.call(
                         lambda: sqs.get_queue_url(QueueName=queue),
                         "GetQueueUrl",
+                        Safety.READ,
                         allow=("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"),
                     )
                 )["QueueUrl"]
@@ -176,11 +209,14 @@ class SnsTopic:
         except ClientError as exc:
             if not self._aws.create_missing:
                 raise missing(f"SQS queue {queue!r} of subscription {name!r}", where=name) from exc
-            created = await self.call(lambda: sqs.create_queue(QueueName=queue), "CreateQueue")
+            created = await self.call(
+                lambda: sqs.create_queue(QueueName=queue), "CreateQueue", Safety.IDEMPOTENT
+            )
             url = str(created["QueueUrl"])
         attributes = await self.call(
             lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]),
             "GetQueueAttributes",
+            Safety.READ,
         )
         queue_arn = str(attributes["Attributes"]["QueueArn"])
         policy = json.dumps(
@@ -200,6 +236,7 @@ class SnsTopic:
         await self.call(
             lambda: sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy}),
             "SetQueueAttributes",
+            Safety.IDEMPOTENT,
         )
         subscribed = await self.call(
             lambda: sns.subscribe(
@@ -210,6 +247,7 @@ class SnsTopic:
                 ReturnSubscriptionArn=True,
             ),
             "Subscribe",
+            Safety.IDEMPOTENT,  # SNS answers the existing subscription
         )
         subscription = SnsSubscription(self, name, url, str(subscribed["SubscriptionArn"]))
         self._subscriptions[name] = subscription

@@ -31,6 +31,18 @@ the file is easy to inspect with the ``sqlite3`` shell.
 * **Collections.**  Index field values are kept as a JSON object column, and
   each declared ``Index`` is a real SQL expression index on
   ``json_extract(fields, '$.<field>')``.
+* **Locks and the deadline.**  Another process (a ``sqlite3`` shell, a
+  second server) may hold the file's write lock.  A write waits for it at
+  most the call deadline (``SKAAL_CALL_DEADLINE``, default 10 s, as
+  SQLite's ``busy_timeout``), counted from the call, so a write queued
+  behind others waits only what is left of its own deadline; then it
+  raises :class:`~skaal.runtime.errors.DeadlineExceededError`.  SQLite
+  reports "busy" only before a statement changed anything, so such a write
+  was not applied and may simply be repeated.  Nothing else is retried: a
+  local file has no lost replies.  The inline reader never waits on a lock
+  (``busy_timeout=0``, which would stall the event loop): in the rare case
+  that WAL readers are briefly locked out, the read moves to the database
+  thread, where waiting is harmless.
 """
 
 from __future__ import annotations
@@ -38,14 +50,16 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.memory import prefix_end
+from skaal.runtime.errors import DeadlineExceededError
 from skaal.runtime.ports import (
     BackendSettings,
     Chunk,
@@ -53,6 +67,7 @@ from skaal.runtime.ports import (
     QueueBackend,
     TopicBackend,
 )
+from skaal.runtime.retry import RetryPolicy
 
 __all__ = ["SqliteDocuments", "SqliteKeyValue", "SqliteProvider", "database_path", "table_name"]
 
@@ -80,6 +95,8 @@ class SqliteProvider(UnsupportedKinds):
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
         self.path = database_path(settings)
+        self.deadline = RetryPolicy.from_env(settings.env).deadline
+        self._busy_ms = max(1, round(self.deadline * 1000))
         self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
@@ -95,11 +112,22 @@ class SqliteProvider(UnsupportedKinds):
         assert self._reader is not None, "SqliteProvider used before open()"
         return self._reader
 
-    async def run(self, fn: Callable[[sqlite3.Connection], R]) -> R:
-        """Run ``fn(connection)`` on the database thread."""
+    async def run(self, fn: Callable[[sqlite3.Connection], R], what: str = "write") -> R:
+        """Run ``fn(connection)`` on the database thread, within the call deadline."""
         assert self._executor is not None, "SqliteProvider used before open()"
-        conn = self.conn
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
+        job = _Job(self, fn, what, time.monotonic() + self.deadline)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, job.run)
+
+    def timed_out(self, what: str) -> DeadlineExceededError:
+        """The error for ``what`` not getting the file's write lock within the deadline."""
+        return DeadlineExceededError.build(
+            resource=f"sqlite file {self.path}",
+            operation=what,
+            deadline=self.deadline,
+            outcome="unchanged",
+            fix="another connection holds a write transaction on this file (a sqlite3 "
+            "shell, a second server?): end it, or raise SKAAL_CALL_DEADLINE (seconds)",
+        )
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +138,7 @@ class SqliteProvider(UnsupportedKinds):
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={synchronous}")
-            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute(f"PRAGMA busy_timeout={self._busy_ms}")
             return conn
 
         loop = asyncio.get_running_loop()
@@ -119,7 +147,7 @@ class SqliteProvider(UnsupportedKinds):
         # off only because the loop of a later call may run on another thread
         reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         reader.execute("PRAGMA query_only=1")
-        reader.execute("PRAGMA busy_timeout=5000")
+        reader.execute("PRAGMA busy_timeout=0")  # never wait on the event loop
         self._reader = reader
 
     async def close(self) -> None:
@@ -149,6 +177,40 @@ class SqliteProvider(UnsupportedKinds):
         from skaal.runtime.backends.sqlite_topic import SqliteTopic
 
         return SqliteTopic(self, spec.name)
+
+
+class _Job(Generic[R]):
+    """One call's work on the database thread, bounded by what is left of its deadline."""
+
+    __slots__ = ("db", "deadline", "fn", "what")
+
+    def __init__(
+        self, db: SqliteProvider, fn: Callable[[sqlite3.Connection], R], what: str, deadline: float
+    ) -> None:
+        self.db, self.fn, self.what, self.deadline = db, fn, what, deadline
+
+    def run(self) -> R:
+        db, conn = self.db, self.db.conn
+        left = self.deadline - time.monotonic()
+        if left <= 0:  # waited its whole deadline behind other writes: not started
+            raise db.timed_out(self.what)
+        shortened = left < db.deadline - 0.1
+        if shortened:  # queued for a while: wait on a lock only for what is left
+            conn.execute(f"PRAGMA busy_timeout={max(1, round(left * 1000))}")
+        try:
+            return self.fn(conn)
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise db.timed_out(self.what) from None
+            raise
+        finally:
+            if shortened:
+                conn.execute(f"PRAGMA busy_timeout={db._busy_ms}")
+
+
+def read_rows(sql: str, params: Sequence[object]) -> Callable[[sqlite3.Connection], list[object]]:
+    """A read for the database thread, when the inline reader is locked out."""
+    return lambda conn: conn.execute(sql, params).fetchall()
 
 
 def transaction(conn: sqlite3.Connection, fn: Callable[[], R]) -> R:
@@ -187,7 +249,7 @@ class SqliteKeyValue:
             )
             conn.execute(f"DELETE FROM {t} WHERE expires <= ?", (now,))
 
-        await self._db.run(create)
+        await self._db.run(create, "create table")
         self._read = self._db.reader.execute  # the hot path: one attribute, no property
 
     async def close(self) -> None:
@@ -199,26 +261,31 @@ class SqliteKeyValue:
     async def get(self, key: str) -> bytes | None:
         # inline on the reader; fetchall() steps the statement to its end, which
         # resets it and ends the read transaction (the next read sees new writes)
-        rows = self._read(self._get, (key, self._clock())).fetchall()
+        params = (key, self._clock())
+        try:
+            rows = self._read(self._get, params).fetchall()
+        except sqlite3.OperationalError:  # locked out for a moment: wait on the thread
+            rows = await self._db.run(read_rows(self._get, params), "get")
         return bytes(rows[0][0]) if rows else None
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
-        reader, sql, now = self._db.reader, self._get, self._clock()
         found = {}
         for key in keys:
-            rows = reader.execute(sql, (key, now)).fetchall()
-            if rows:
-                found[key] = bytes(rows[0][0])
+            value = await self.get(key)
+            if value is not None:
+                found[key] = value
         return found
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         sql, expires = self._upsert, self._expires(ttl)
-        await self._db.run(lambda conn: conn.execute(sql, (key, value, expires)))
+        await self._db.run(lambda conn: conn.execute(sql, (key, value, expires)), "set")
 
     async def set_many(self, items: Mapping[str, bytes], *, ttl: float | None = None) -> None:
         sql, expires = self._upsert, self._expires(ttl)
         rows = [(k, v, expires) for k, v in items.items()]
-        await self._db.run(lambda conn: transaction(conn, lambda: conn.executemany(sql, rows)))
+        await self._db.run(
+            lambda conn: transaction(conn, lambda: conn.executemany(sql, rows)), "set_many"
+        )
 
     async def delete(self, key: str) -> bool:
         get, delete_sql, now = self._get, f"DELETE FROM {self._t} WHERE key = ?", self._clock()
@@ -231,7 +298,7 @@ class SqliteKeyValue:
 
             return transaction(conn, body)
 
-        return await self._db.run(delete)
+        return await self._db.run(delete, "delete")
 
     async def contains(self, key: str) -> bool:
         return await self.get(key) is not None
@@ -250,7 +317,7 @@ class SqliteKeyValue:
         def scan(conn: sqlite3.Connection) -> list[tuple[str, bytes]]:
             return [(k, bytes(v)) for k, v in conn.execute(sql, params)]
 
-        rows = await self._db.run(scan)
+        rows = await self._db.run(scan, "scan")
         if len(rows) > limit:
             return Chunk(tuple(rows[:limit]), rows[limit - 1][0])
         return Chunk(tuple(rows))
@@ -267,7 +334,7 @@ class SqliteKeyValue:
 
             return transaction(conn, body)
 
-        return await self._db.run(increment)
+        return await self._db.run(increment, "increment")
 
     async def compare_and_set(
         self, key: str, expected: bytes | None, value: bytes, *, ttl: float | None = None
@@ -284,7 +351,7 @@ class SqliteKeyValue:
 
             return transaction(conn, body)
 
-        return await self._db.run(cas)
+        return await self._db.run(cas, "compare_and_set")
 
 
 def _key_range(clauses: list[str], params: list[object], prefix: str, after: str | None) -> None:
@@ -326,7 +393,7 @@ class SqliteDocuments:
                 index = table_name("collection", resource, field)
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {t} ({_extract(field)}, key)")
 
-        await self._db.run(create)
+        await self._db.run(create, "create table")
 
     async def close(self) -> None:
         return None
@@ -346,11 +413,14 @@ class SqliteDocuments:
         )
         expires = None if ttl is None else self._clock() + ttl
         params = (key, document, json.dumps(dict(fields), sort_keys=True), expires)
-        await self._db.run(lambda conn: conn.execute(sql, params))
+        await self._db.run(lambda conn: conn.execute(sql, params), "put")
 
     async def get(self, key: str) -> bytes | None:
-        sql = f"SELECT body FROM {self._t} WHERE key = ? AND {_LIVE}"
-        rows = self._db.reader.execute(sql, (key, self._clock())).fetchall()
+        sql, params = f"SELECT body FROM {self._t} WHERE key = ? AND {_LIVE}", (key, self._clock())
+        try:
+            rows = self._db.reader.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:  # locked out for a moment: wait on the thread
+            rows = await self._db.run(read_rows(sql, params), "get")
         return bytes(rows[0][0]) if rows else None
 
     async def delete(self, key: str) -> bool:
@@ -361,7 +431,7 @@ class SqliteDocuments:
             rows = conn.execute(sql, (key,)).fetchall()
             return any(expires is None or expires > now for (expires,) in rows)
 
-        return await self._db.run(delete)
+        return await self._db.run(delete, "delete")
 
     async def find(
         self, filters: Mapping[str, IndexValue], *, limit: int, after: str | None = None
@@ -380,7 +450,7 @@ class SqliteDocuments:
         def find(conn: sqlite3.Connection) -> list[tuple[str, bytes]]:
             return [(k, bytes(b)) for k, b in conn.execute(sql, params)]
 
-        rows = await self._db.run(find)
+        rows = await self._db.run(find, "find")
         docs = tuple(body for _, body in rows[:limit])
         return Chunk(docs, rows[limit - 1][0] if len(rows) > limit else None)
 

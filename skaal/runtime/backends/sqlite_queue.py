@@ -47,7 +47,7 @@ class SqliteQueue:
                 "attempts INTEGER NOT NULL, error TEXT NOT NULL, failed_at REAL NOT NULL)"
             )
 
-        await self._db.run(create)
+        await self._db.run(create, "create table")
 
     async def close(self) -> None:
         return None
@@ -55,7 +55,7 @@ class SqliteQueue:
     async def send(self, body: bytes, *, delay: float = 0.0) -> str:
         sql, visible = f"INSERT INTO {self._t} (body, visible_at) VALUES (?, ?)", self._clock()
         row_id = await self._db.run(
-            lambda conn: conn.execute(sql, (body, visible + delay)).lastrowid
+            lambda conn: conn.execute(sql, (body, visible + delay)).lastrowid, "send"
         )
         return str(row_id)
 
@@ -78,15 +78,15 @@ class SqliteQueue:
 
             return transaction(conn, body)
 
-        return await self._db.run(receive)
+        return await self._db.run(receive, "receive")
 
     async def ack(self, message_id: str) -> None:
         sql = f"DELETE FROM {self._t} WHERE id = ?"
-        await self._db.run(lambda conn: conn.execute(sql, (int(message_id),)))
+        await self._db.run(lambda conn: conn.execute(sql, (int(message_id),)), "ack")
 
     async def retry(self, message_id: str, *, delay: float) -> None:
         sql, visible = f"UPDATE {self._t} SET visible_at = ? WHERE id = ?", self._clock() + delay
-        await self._db.run(lambda conn: conn.execute(sql, (visible, int(message_id))))
+        await self._db.run(lambda conn: conn.execute(sql, (visible, int(message_id))), "retry")
 
     async def dead_letter(self, message_id: str, *, error: str) -> None:
         t, dead, now = self._t, self._dead, self._clock()
@@ -102,7 +102,7 @@ class SqliteQueue:
 
             transaction(conn, body)
 
-        await self._db.run(move)
+        await self._db.run(move, "dead_letter")
 
     async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
         sql = f"SELECT id, body, attempts, error FROM {self._dead} ORDER BY id LIMIT {int(limit)}"
@@ -110,8 +110,8 @@ class SqliteQueue:
         def read(conn: sqlite3.Connection) -> list[DeadLetter[bytes]]:
             return [DeadLetter(str(i), bytes(b), int(a), e) for i, b, a, e in conn.execute(sql)]
 
-        return await self._db.run(read)
+        return await self._db.run(read, "dead_letters")
 
     async def depth(self) -> int:
         sql = f"SELECT count(*) FROM {self._t}"
-        return await self._db.run(lambda conn: int(conn.execute(sql).fetchone()[0]))
+        return await self._db.run(lambda conn: int(conn.execute(sql).fetchone()[0]), "depth")

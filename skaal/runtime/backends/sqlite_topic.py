@@ -72,7 +72,7 @@ class SqliteTopic:
                 "(name TEXT PRIMARY KEY, position INTEGER NOT NULL)"
             )
 
-        await self._db.run(create)
+        await self._db.run(create, "create table")
 
     async def close(self) -> None:
         for reader in self._readers:
@@ -97,7 +97,7 @@ class SqliteTopic:
 
             return transaction(conn, append)
 
-        count = await self._db.run(publish)
+        count = await self._db.run(publish, "publish")
         if count:
             self._wake()
         return count
@@ -107,7 +107,7 @@ class SqliteTopic:
             f"INSERT OR IGNORE INTO {self._subs} (name, position) "
             f"SELECT ?, COALESCE(max(seq), 0) FROM {self._log}"
         )
-        await self._db.run(lambda conn: conn.execute(sql, (name,)))
+        await self._db.run(lambda conn: conn.execute(sql, (name,)), "subscribe")
         reader = SqliteSubscription(self, name)
         self._readers.append(reader)
         return reader
@@ -138,12 +138,14 @@ class SqliteTopic:
 
             return transaction(conn, body)
 
-        return await self._db.run(take)
+        return await self._db.run(take, "get")
 
     async def _give_back(self, name: str, taken: _Taken) -> None:
         """Undo a take whose reader was cancelled before it could return the message."""
         sql = f"UPDATE {self._subs} SET position = ? WHERE name = ? AND position > ?"
-        await self._db.run(lambda conn: conn.execute(sql, (taken.before, name, taken.before)))
+        await self._db.run(
+            lambda conn: conn.execute(sql, (taken.before, name, taken.before)), "get"
+        )
 
     async def _unsubscribe(self, reader: SqliteSubscription) -> None:
         log, subs, name = self._log, self._subs, reader.name
@@ -158,7 +160,7 @@ class SqliteTopic:
 
             transaction(conn, body)
 
-        await self._db.run(remove)
+        await self._db.run(remove, "unsubscribe")
         if reader in self._readers:
             self._readers.remove(reader)
 

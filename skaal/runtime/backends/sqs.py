@@ -12,11 +12,14 @@ Mapping of the port:
 
 - ``send``: ``SendMessage``; ``delay`` becomes ``DelaySeconds`` (whole seconds,
   rounded up, at most 900).  Bodies that are valid SQS text go as they are,
-  others base64-encoded with a ``skaal-encoding`` attribute.
+  others base64-encoded with a ``skaal-encoding`` attribute.  Each send
+  carries a fresh id in its ``skaal-id`` attribute, which is the message's
+  id for the port (``send`` returns it, deliveries carry it).
 - ``receive``: ``ReceiveMessage`` (short polling, up to 10 per call, repeated
   until ``max_messages`` or empty) with ``VisibilityTimeout``; ``attempt`` is
-  SQS's ``ApproximateReceiveCount``.  The delivery's ``id`` is the SQS message
-  id, stable across redeliveries; the receipt handle needed by ``ack``,
+  SQS's ``ApproximateReceiveCount``.  The delivery's ``id`` is the message's
+  ``skaal-id`` (the SQS message id for messages sent by others), stable
+  across redeliveries; the receipt handle needed by ``ack``,
   ``retry`` and ``dead_letter`` is remembered by this process, so a message
   is acknowledged by the process that received it.
 - ``retry``: ``ChangeMessageVisibility`` to the back-off delay.
@@ -28,6 +31,17 @@ A queue declared ``ordered=True`` (or pinned to ``sqs-fifo``) is a FIFO
 queue ``<name>.fifo`` (DLQ too), as the build stage creates it: one message
 group, so the whole queue is strictly ordered, a unique deduplication id
 per send, and no per-message delay (FIFO queues do not have one).
+
+Retries (:mod:`skaal.runtime.backends.aws_client`): ``SendMessage`` is
+repeated after a timeout.  On a FIFO queue the repeat carries the same
+deduplication id, so SQS keeps one copy; on a standard queue it may enqueue
+a second copy with the same ``skaal-id`` -- to a consumer exactly a
+redelivery, which the at-least-once contract already makes it handle.
+``ReceiveMessage`` is repeated too: a lost answer hides its messages until
+their visibility timeout ends (then they come back) whether or not the call
+is repeated, so repeating it loses nothing more.  ``DeleteMessage`` and
+``ChangeMessageVisibility`` (the same receipt handle, the same value) are
+repeated.
 
 Time is the server's: visibility timeouts, delays and back-off run on SQS's
 clock, not the runtime's injected one.  Standard queues deliver at least once
@@ -54,11 +68,13 @@ from skaal.runtime.ports import (
     DeadLetter,
     Delivery,
 )
+from skaal.runtime.retry import Safety
 
 __all__ = ["SqsProvider", "SqsQueue", "decode_body", "encode_body"]
 
 _TEXT = re.compile("^[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*$")
 _ENCODING = "skaal-encoding"
+_ID = "skaal-id"
 _NOT_FOUND = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 
@@ -80,6 +96,12 @@ def decode_body(message: dict[str, Any]) -> bytes:
     if attributes.get(_ENCODING, {}).get("StringValue") == "base64":
         return base64.b64decode(message["Body"])
     return str(message["Body"]).encode()
+
+
+def _ident(message: dict[str, Any]) -> str:
+    """The port's id of a received message: its ``skaal-id``, else the SQS message id."""
+    attributes = message.get("MessageAttributes") or {}
+    return str(attributes.get(_ID, {}).get("StringValue") or message["MessageId"])
 
 
 @dataclass(slots=True)
@@ -107,9 +129,13 @@ class SqsQueue:
         self.dlq_url = ""
         self._inflight: dict[str, _InFlight] = {}
 
-    async def _call(self, fn: Any, what: str, allow: tuple[str, ...] = ()) -> Any:
+    async def _call(self, fn: Any, what: str, safety: Safety, allow: tuple[str, ...] = ()) -> Any:
         return await self._aws.call(
-            fn, what=f"{what} on SQS queue {self.name!r}", where=self._resource, allow=allow
+            fn,
+            what=f"{what} on SQS queue {self.name!r}",
+            where=self._resource,
+            safety=safety,
+            allow=allow,
         )
 
     async def _queue(self, name: str, attributes: dict[str, str]) -> str:
@@ -118,14 +144,19 @@ class SqsQueue:
             attributes = {**attributes, "FifoQueue": "true"}
         try:
             found = await self._call(
-                lambda: sqs.get_queue_url(QueueName=name), "GetQueueUrl", allow=_NOT_FOUND
+                lambda: sqs.get_queue_url(QueueName=name),
+                "GetQueueUrl",
+                Safety.READ,
+                allow=_NOT_FOUND,
             )
             return str(found["QueueUrl"])
         except ClientError as exc:
             if not self._aws.create_missing:
                 raise missing(f"SQS queue {name!r}", where=self._resource) from exc
         created = await self._call(
-            lambda: sqs.create_queue(QueueName=name, Attributes=attributes), "CreateQueue"
+            lambda: sqs.create_queue(QueueName=name, Attributes=attributes),
+            "CreateQueue",
+            Safety.IDEMPOTENT,  # the same attributes again answer the same URL
         )
         return str(created["QueueUrl"])
 
@@ -136,6 +167,7 @@ class SqsQueue:
         arn = await self._call(
             lambda: sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"]),
             "GetQueueAttributes",
+            Safety.READ,
         )
         redrive = json.dumps(
             {
@@ -149,13 +181,15 @@ class SqsQueue:
         self._inflight.clear()
 
     @staticmethod
-    def _fifo_ids() -> dict[str, str]:
-        """One message group (strict order for the whole queue); no deduplication."""
-        return {"MessageGroupId": "skaal", "MessageDeduplicationId": uuid.uuid4().hex}
+    def _fifo_ids(ident: str) -> dict[str, str]:
+        """One message group (strict order for the whole queue); one copy per send."""
+        return {"MessageGroupId": "skaal", "MessageDeduplicationId": ident}
 
     async def send(self, body: bytes, *, delay: float = 0.0) -> str:
         sqs, url = self._sqs, self.url
+        ident = uuid.uuid4().hex
         text, attributes = encode_body(body)
+        attributes[_ID] = {"DataType": "String", "StringValue": ident}
         request: dict[str, Any] = {"QueueUrl": url, "MessageBody": text}
         request["MessageAttributes"] = attributes
         if self.fifo:
@@ -165,11 +199,12 @@ class SqsQueue:
                     where=self._resource,
                     fix="send without delay=, or declare the queue without ordered=True",
                 )
-            request.update(self._fifo_ids())
+            request.update(self._fifo_ids(ident))
         else:
             request["DelaySeconds"] = min(900, max(0, math.ceil(delay)))
-        response = await self._call(lambda: sqs.send_message(**request), "SendMessage")
-        return str(response["MessageId"])
+        # repeated after a timeout: see the module docstring (deduplicated, or a redelivery)
+        await self._call(lambda: sqs.send_message(**request), "SendMessage", Safety.IDEMPOTENT)
+        return ident
 
     async def _receive(self, url: str, count: int, visibility: int) -> list[dict[str, Any]]:
         sqs = self._sqs
@@ -183,6 +218,9 @@ class SqsQueue:
                 MessageAttributeNames=["All"],
             ),
             "ReceiveMessage",
+            # repeated: a lost answer hides its messages until their visibility
+            # timeout whether or not the receive is repeated (module docstring)
+            Safety.IDEMPOTENT,
         )
         messages: list[dict[str, Any]] = response.get("Messages", [])
         return messages
@@ -199,10 +237,9 @@ class SqsQueue:
             for message in batch:
                 body = decode_body(message)
                 attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-                self._inflight[message["MessageId"]] = _InFlight(
-                    message["ReceiptHandle"], body, attempt
-                )
-                out.append(Delivery(str(message["MessageId"]), body, attempt))
+                ident = _ident(message)
+                self._inflight[ident] = _InFlight(message["ReceiptHandle"], body, attempt)
+                out.append(Delivery(ident, body, attempt))
         return out
 
     async def ack(self, message_id: str) -> None:
@@ -211,7 +248,9 @@ class SqsQueue:
             return
         sqs, url = self._sqs, self.url
         await self._call(
-            lambda: sqs.delete_message(QueueUrl=url, ReceiptHandle=held.handle), "DeleteMessage"
+            lambda: sqs.delete_message(QueueUrl=url, ReceiptHandle=held.handle),
+            "DeleteMessage",
+            Safety.IDEMPOTENT,
         )
 
     async def retry(self, message_id: str, *, delay: float) -> None:
@@ -225,6 +264,7 @@ class SqsQueue:
                 QueueUrl=url, ReceiptHandle=held.handle, VisibilityTimeout=seconds
             ),
             "ChangeMessageVisibility",
+            Safety.IDEMPOTENT,
         )
 
     async def dead_letter(self, message_id: str, *, error: str) -> None:
@@ -235,15 +275,18 @@ class SqsQueue:
         text, attributes = encode_body(held.body)
         attributes["skaal-error"] = {"DataType": "String", "StringValue": error[:4000] or "-"}
         attributes["skaal-attempts"] = {"DataType": "Number", "StringValue": str(held.attempt)}
-        attributes["skaal-id"] = {"DataType": "String", "StringValue": message_id}
+        attributes[_ID] = {"DataType": "String", "StringValue": message_id}
         request: dict[str, Any] = {
             "QueueUrl": dlq,
             "MessageBody": text,
             "MessageAttributes": attributes,
         }
         if self.fifo:
-            request.update(self._fifo_ids())
-        await self._call(lambda: sqs.send_message(**request), "SendMessage (dead letter)")
+            request.update(self._fifo_ids(uuid.uuid4().hex))
+        # a repeat is a second copy with the same id: dead_letters lists each id once
+        await self._call(
+            lambda: sqs.send_message(**request), "SendMessage (dead letter)", Safety.IDEMPOTENT
+        )
         await self.ack(message_id)
 
     async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
@@ -264,6 +307,7 @@ class SqsQueue:
             await self._call(
                 lambda e=entries: sqs.change_message_visibility_batch(QueueUrl=dlq, Entries=e),
                 "ChangeMessageVisibilityBatch (dead letters)",
+                Safety.IDEMPOTENT,
             )
         out: list[DeadLetter[bytes]] = []
         for message in seen.values():
@@ -276,8 +320,7 @@ class SqsQueue:
             attempts = attributes.get("skaal-attempts", {}).get(
                 "StringValue", str(self._max_receives)
             )
-            ident = attributes.get("skaal-id", {}).get("StringValue", message["MessageId"])
-            out.append(DeadLetter(str(ident), decode_body(message), int(attempts), str(error)))
+            out.append(DeadLetter(_ident(message), decode_body(message), int(attempts), str(error)))
         return out
 
     async def depth(self) -> int:
@@ -290,6 +333,7 @@ class SqsQueue:
         response = await self._call(
             lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names),
             "GetQueueAttributes",
+            Safety.READ,
         )
         return sum(int(response["Attributes"].get(n, "0")) for n in names)
 

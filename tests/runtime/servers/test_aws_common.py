@@ -25,6 +25,7 @@ from skaal.runtime.backends.aws_errors import (
 )
 from skaal.runtime.naming import MAX_LENGTH, physical_name
 from skaal.runtime.ports import BackendSettings
+from skaal.runtime.retry import Safety
 
 
 def settings(env: dict[str, str], tmp_path: Path, region: str | None = None) -> BackendSettings:
@@ -152,7 +153,7 @@ async def test_calls_run_off_the_event_loop(tmp_path: Path) -> None:
         released.set()
 
     results = await asyncio.gather(
-        session.call(lambda: released.wait(10), what="waiting", where="test"),
+        session.call(lambda: released.wait(10), what="waiting", where="test", safety=Safety.READ),
         release(),
     )
     assert results[0] is True

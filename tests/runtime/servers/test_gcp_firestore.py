@@ -19,6 +19,7 @@ from skaal.runtime.backends.gcp_common import GcpBackendError, Offload, gcp_name
 from skaal.runtime.backends.gcp_firestore_values import MAX_VALUE, PART, doc_id, layout
 from skaal.runtime.errors import ValueTypeError
 from skaal.runtime.ports import BackendSettings
+from skaal.runtime.retry import Safety
 
 
 class Clock:
@@ -156,12 +157,12 @@ async def test_google_errors_become_skaal_errors() -> None:
         raise gexc.PermissionDenied("no access to projects/p")
 
     with pytest.raises(GcpBackendError, match="failed to read a key for Carts") as err:
-        await offload.run(denied, what="read a key", where="Carts")
+        await offload.run(denied, what="read a key", where="Carts", safety=Safety.READ)
     assert err.value.fix is not None
     assert "service account" in err.value.fix
     offload.close()
     with pytest.raises(GcpBackendError, match="after its firestore provider was closed"):
-        await offload.run(lambda: None, what="read a key", where="Carts")
+        await offload.run(lambda: None, what="read a key", where="Carts", safety=Safety.READ)
 
 
 # -- against the emulator ------------------------------------------------------------

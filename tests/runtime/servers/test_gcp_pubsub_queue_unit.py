@@ -13,6 +13,7 @@ from google.api_core import exceptions as gexc
 from skaal.runtime.backends.gcp_common import GcpBackendError, Offload
 from skaal.runtime.backends.pubsub_backlog import NoBacklog
 from skaal.runtime.backends.pubsub_queue import ERROR, PubsubQueue
+from skaal.runtime.retry import RetryPolicy
 
 pytestmark = pytest.mark.asyncio
 
@@ -39,10 +40,11 @@ class Subscriber:
             raise step
         return SimpleNamespace(received_messages=step)
 
-    def modify_ack_deadline(self, *, request: dict[str, Any]) -> None:
+    def modify_ack_deadline(self, *, request: dict[str, Any], **options: Any) -> None:
+        assert options["retry"] is None  # the client's own retries are off
         self.deadlines.append((request["ack_ids"], request["ack_deadline_seconds"]))
 
-    def acknowledge(self, *, request: dict[str, Any]) -> None:
+    def acknowledge(self, *, request: dict[str, Any], **options: Any) -> None:
         return None
 
 
@@ -50,14 +52,19 @@ class Publisher:
     def __init__(self) -> None:
         self.published: list[tuple[str, bytes, dict[str, str]]] = []
 
-    def publish(self, topic: str, data: bytes, **attributes: str) -> Any:
+    def publish(
+        self, topic: str, data: bytes, *, retry: Any, timeout: float, **attributes: str
+    ) -> Any:
+        assert retry is None
+        assert timeout > 0
         self.published.append((topic, data, attributes))
-        return SimpleNamespace(result=lambda: str(len(self.published)))
+        return SimpleNamespace(result=lambda timeout: str(len(self.published)))
 
 
 @pytest_asyncio.fixture
 async def pools() -> AsyncIterator[tuple[Offload, Offload]]:
-    offload, pulls = Offload("pubsub"), Offload("pubsub-pull")
+    policy = RetryPolicy(deadline=5.0, attempts=4, initial_delay=0.01, max_delay=0.05)
+    offload, pulls = Offload("pubsub", policy=policy), Offload("pubsub-pull", policy=policy)
     offload.open()
     pulls.open()
     yield offload, pulls
@@ -94,7 +101,7 @@ async def test_transient_pull_errors_are_retried(pools: tuple[Offload, Offload])
 async def test_a_pull_failing_every_try_is_a_backend_error(
     pools: tuple[Offload, Offload],
 ) -> None:
-    subscriber = Subscriber(*(gexc.ServiceUnavailable("down") for _ in range(4)))
+    subscriber = Subscriber(*(gexc.ServiceUnavailable("down") for _ in range(8)))
     queue = _queue(subscriber, Publisher(), pools)
     with pytest.raises(GcpBackendError, match="failed to pull messages for Jobs"):
         await queue.receive(max_messages=1, visibility_timeout=30)

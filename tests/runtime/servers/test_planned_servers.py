@@ -34,17 +34,19 @@ from skaal.solver import solve
 pytestmark = pytest.mark.asyncio
 
 _CATALOG = """\
-schema_version = 1
+schema_version = 2
 name = "two-servers"
 extends = "local-servers"
 description = "local-servers where one {backend} server holds one resource, two at most"
 
-[backends.{backend}.shared]
+[backends.{backend}.server]
+quota = 2
+
+[backends.{backend}.server.classes.local]
 size_gb = 1.0
 reads_per_s = 50000.0
 writes_per_s = 2000.0
 resources = 1
-max_instances = 2
 """
 
 

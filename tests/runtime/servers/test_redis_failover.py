@@ -8,8 +8,6 @@ each write before replying, which is the durability this test holds it to.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,38 +16,15 @@ import pytest
 
 from skaal.runtime.backends.redis import RedisProvider
 from skaal.runtime.ports import BackendSettings
-from tests._server import PrivateServer
 from tests.runtime.servers._failover import WriteLoad
+from tests.runtime.servers._private import PrivateRedis, redis_binary
 
 pytestmark = pytest.mark.asyncio
 
 
-class PrivateRedis(PrivateServer):
-    """A redis-server on a free port, killed with SIGKILL and restarted on demand."""
-
-    name = "redis-server"
-    start_timeout = 10.0
-
-    def __init__(self, binary: str, data: Path) -> None:
-        super().__init__()
-        self.binary, self.data = binary, data
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def command(self) -> list[str]:
-        args = [self.binary, "--daemonize", "no", "--bind", "127.0.0.1"]
-        args += ["--port", str(self.port), "--dir", str(self.data), "--save", ""]
-        return [*args, "--appendonly", "yes", "--appendfsync", "always"]
-
-    def kill(self) -> None:
-        self.stop(signal.SIGKILL)
-
-
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server not installed: see .ci/services/10-redis.sh")
-    server = PrivateRedis(binary, tmp_path)
+    server = PrivateRedis(redis_binary(), tmp_path)
     server.start()
     yield server
     server.kill()

@@ -5,7 +5,8 @@ machine, so the stack creates no cloud resource: it records the deployment
 as one skaal:local:App component whose properties are the wiring the app
 reads -- computed from the shipped lock by skaal.build.wiring, the module
 the runtime uses -- and exports it with the URL, the data directory and,
-per planned Redis/PostgreSQL server, the variable its URL is read from.
+per planned Redis/PostgreSQL server, the variable its URL is read from and
+the size the plan records for it (what to run).
 """
 
 from __future__ import annotations
@@ -17,8 +18,23 @@ from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.plan.lock import read_lock
 
 APP = "counter"
-PLAN_HASH = "4ca9bb603593259383368e91813d539b398594a84b8c30c57fc9bd6753755106"
+PLAN_HASH = "ef96191eebf458716f7539a5728ac4687fec0d4404220de7d00a37199f588022"
 LOCK = Path(__file__).resolve().parent.parent / "skaal.lock"
+
+
+def size_of(plan, server_id):
+    """The size the plan records for a server (empty if it records none)."""
+    for instance in plan.instances:
+        if instance.id == server_id:
+            size = {
+                "class": instance.instance_class,
+                "replicas": instance.replicas,
+                "disk_gb": instance.disk_gb,
+                "connections": instance.connections,
+                "parameters": dict(instance.parameters),
+            }
+            return {key: value for key, value in size.items() if value is not None}
+    return {}
 
 
 def load_plan():
@@ -62,7 +78,12 @@ site = LocalApp(
     url=f"http://{host}:{port}",
     bindings={b.resource: b.implementation for b in plan.bindings},
     servers={
-        s.id: {"env": s.env, "kind": s.implementation, "resources": list(s.resources)}
+        s.id: {
+            "env": s.env,
+            "kind": s.implementation,
+            "resources": list(s.resources),
+            "size": size_of(plan, s.id),
+        }
         for s in wiring.servers
     },
 )

@@ -1,0 +1,290 @@
+"""What a backend table must mean, beyond what the record types check.
+
+:func:`meaning` runs on one merged, raw ``[backends.NAME]`` table (so it runs
+even when the table has schema errors too) and returns every problem:
+
+* ``kinds`` and ``regions`` are not empty, capabilities are known;
+* a dedicated backend's price has at least one component and is quoted in
+  one of the backend's regions (each capacity mode's price too);
+* a **server** backend (``[server]``) has at least one instance class, each a
+  table named by its key; its instance fee lives in the classes, so
+  ``price.fixed_monthly`` is refused; a class's ``parameters`` hold finite
+  numbers; read replicas (``max_replicas > 0``)
+  only on a memory store (``min_disk_gb = 0``), because a replica's volume is
+  not priced; a server has no capacity modes;
+* capacity **modes** are tables named by their key; provisioned components
+  (``per_read_per_s_month``, ``per_write_per_s_month``) only in a mode that
+  states ``target_utilisation``; a backend with modes takes its price from
+  them, so it has no ``[price]`` of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+from skaal.catalog.merge import Merged
+from skaal.catalog.model import CAPABILITIES, PRICE_COMPONENTS
+from skaal.catalog.positions import KeyPath
+from skaal.catalog.problems import Problem, format_table
+from skaal.errors import did_you_mean
+
+__all__ = ["PROVISIONED", "meaning"]
+
+#: Price components of provisioned capacity: they need a mode's target_utilisation.
+PROVISIONED: tuple[str, ...] = ("per_read_per_s_month", "per_write_per_s_month")
+
+_ITEM = '{ amount = ..., source = "https://...", as_of = "YYYY-MM-DD" }'
+
+
+def meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Problem]:
+    """Every problem of one backend table (``prefix`` is ``("backends", NAME)``)."""
+    problems = _lists(merged, prefix, table)
+    regions = _strings(table.get("regions"))
+    server = table.get("server")
+    modes = table.get("modes")
+    price = table.get("price")
+    if isinstance(price, dict) and modes is None:
+        problems += _price(merged, (*prefix, "price"), price, regions, server=server is not None)
+        problems += _provisioned(merged, (*prefix, "price"), price, mode=False)
+    if isinstance(server, dict):
+        problems += _server(merged, prefix, server, price)
+        if modes is not None:
+            problems.append(
+                merged.problem(
+                    (*prefix, "modes"),
+                    "a server backend has no capacity modes: its instances are the capacity",
+                    f"delete [{_dotted(prefix)}.modes], or the [{_dotted(prefix)}.server] table",
+                )
+            )
+    elif modes is not None:
+        problems += _modes(merged, prefix, modes, regions)
+        if price is not None:
+            problems.append(
+                merged.problem(
+                    (*prefix, "price"),
+                    "a backend with capacity modes takes its price from its modes",
+                    "delete this price (its first mode's price is the default); an extending "
+                    'catalog writes remove = ["price"]',
+                )
+            )
+    return problems
+
+
+def _dotted(path: KeyPath) -> str:
+    return format_table(path).strip("[]")
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """The strings of an array value (other entries are the schema pass's business)."""
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, tuple) else ()
+
+
+def _lists(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Problem]:
+    problems: list[Problem] = []
+    if table.get("kinds") == ():
+        problems.append(
+            merged.problem(
+                (*prefix, "kinds"),
+                "kinds is empty, so the backend serves nothing",
+                'list what it serves, e.g. kinds = ["map"]',
+            )
+        )
+    if table.get("regions") == ():
+        problems.append(
+            merged.problem(
+                (*prefix, "regions"),
+                "regions is empty",
+                'list the regions it runs in, e.g. regions = ["us-east-1"]',
+            )
+        )
+    for index, capability in enumerate(_strings(table.get("capabilities"))):
+        if capability not in CAPABILITIES:
+            problems.append(
+                replace(
+                    merged.problem(
+                        (*prefix, "capabilities"),
+                        f"unknown capability {capability!r}"
+                        f"{did_you_mean(capability, CAPABILITIES)}",
+                        f"use one of: {', '.join(CAPABILITIES)}",
+                    ),
+                    key=f"capabilities[{index}]",
+                )
+            )
+    return problems
+
+
+def _price(
+    merged: Merged,
+    path: KeyPath,
+    price: dict[str, Any],
+    regions: tuple[str, ...],
+    *,
+    server: bool,
+) -> list[Problem]:
+    """A price's components and region (a server's price may hold none: its classes do)."""
+    problems: list[Problem] = []
+    if not server and not any(name in price for name in PRICE_COMPONENTS):
+        problems.append(
+            merged.problem(
+                path,
+                "the price has no component, so the backend's cost is unknown",
+                f"add at least one of {', '.join(PRICE_COMPONENTS)}, e.g. fixed_monthly = "
+                '{ amount = 0.0, source = "https://...", as_of = "2026-11-22" } '
+                "(a free backend states amount = 0.0)",
+            )
+        )
+    region = price.get("region")
+    if regions and isinstance(region, str) and region not in regions:
+        problems.append(
+            merged.problem(
+                (*path, "region"),
+                f"price region {region!r} is not one of the backend's regions "
+                f"({', '.join(regions)})",
+                "quote prices for a region the backend runs in, or add it to regions",
+            )
+        )
+    return problems
+
+
+def _provisioned(
+    merged: Merged, path: KeyPath, price: dict[str, Any], *, mode: bool
+) -> list[Problem]:
+    """Provisioned components where no target utilisation says how much to provision."""
+    where = (
+        f"add target_utilisation (e.g. 0.7) to [{_dotted(path[:-1])}]"
+        if mode
+        else "move this price into a capacity mode with target_utilisation, e.g. "
+        f"[{_dotted(path[:-1])}.modes.provisioned] with target_utilisation = 0.7"
+    )
+    return [
+        merged.problem(
+            (*path, name),
+            f"{name} prices provisioned capacity, which needs a target_utilisation "
+            "(provisioned = rate / target_utilisation)",
+            where,
+        )
+        for name in PROVISIONED
+        if name in price
+    ]
+
+
+def _server(
+    merged: Merged, prefix: KeyPath, server: dict[str, Any], price: object
+) -> list[Problem]:
+    problems: list[Problem] = []
+    path = (*prefix, "server")
+    if isinstance(price, dict) and "fixed_monthly" in price:
+        problems.append(
+            merged.problem(
+                (*prefix, "price", "fixed_monthly"),
+                "a server backend's instance fee belongs to its instance classes, "
+                "not to price.fixed_monthly",
+                f"move the fee into each [{_dotted(path)}.classes.NAME] as price = {_ITEM} "
+                "and delete fixed_monthly",
+            )
+        )
+    classes = server.get("classes")
+    if classes is None or classes == {}:
+        problems.append(
+            merged.problem(
+                (*path, "classes"),
+                "a server backend needs at least one instance class",
+                f"add a [{_dotted(path)}.classes.NAME] table with the class's price and "
+                "capacity (size_gb, reads_per_s, writes_per_s, connections)",
+            )
+        )
+        return problems
+    if not isinstance(classes, dict):
+        problems.append(
+            merged.problem(
+                (*path, "classes"),
+                "classes must be a table keyed by class name",
+                f'write one [{_dotted(path)}.classes."NAME"] table per class '
+                "(the file order is the tie-break order)",
+            )
+        )
+        return problems
+    disk = server.get("min_disk_gb", 0)
+    for name, item in classes.items():
+        where = (*path, "classes", name)
+        if not isinstance(item, dict):
+            continue  # the schema pass says it must be a table
+        if "name" in item:
+            problems.append(
+                merged.problem(
+                    (*where, "name"),
+                    "a class's name comes from its table key and cannot be set",
+                    f"delete name; rename the table to rename class {name!r}",
+                )
+            )
+        parameters = item.get("parameters")
+        for key, value in parameters.items() if isinstance(parameters, dict) else ():
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append(
+                    merged.problem(
+                        (*where, "parameters", key),
+                        f"{key} = {value}: every number in a catalog must be finite",
+                        f"write a finite number or a quoted string for {key} in "
+                        f"[{_dotted((*where, 'parameters'))}]",
+                    )
+                )
+        replicas = item.get("max_replicas", 0)
+        if (
+            isinstance(replicas, int)
+            and replicas > 0
+            and isinstance(disk, int | float)
+            and disk > 0
+        ):
+            problems.append(
+                merged.problem(
+                    (*where, "max_replicas"),
+                    f"read replicas are offered only on a memory store (min_disk_gb = 0); "
+                    f"this server has min_disk_gb = {disk:g}, and a replica's volume is not "
+                    "priced",
+                    "delete max_replicas, or model the replicated database as its own backend",
+                )
+            )
+    return problems
+
+
+def _modes(
+    merged: Merged, prefix: KeyPath, modes: object, regions: tuple[str, ...]
+) -> list[Problem]:
+    path = (*prefix, "modes")
+    if not isinstance(modes, dict):
+        return [
+            merged.problem(
+                path,
+                "modes must be a table keyed by mode name",
+                f"write one [{_dotted(path)}.NAME] table per capacity mode",
+            )
+        ]
+    if not modes:
+        return [
+            merged.problem(
+                path,
+                "modes is empty",
+                f"add a [{_dotted(path)}.NAME] table with its price, or delete modes",
+            )
+        ]
+    problems: list[Problem] = []
+    for name, mode in modes.items():
+        where = (*path, name)
+        if not isinstance(mode, dict):
+            continue  # the schema pass says it must be a table
+        if "name" in mode:
+            problems.append(
+                merged.problem(
+                    (*where, "name"),
+                    "a mode's name comes from its table key and cannot be set",
+                    f"delete name; rename the table to rename mode {name!r}",
+                )
+            )
+        price = mode.get("price")
+        if isinstance(price, dict):
+            problems += _price(merged, (*where, "price"), price, regions, server=False)
+            if "target_utilisation" not in mode:
+                problems += _provisioned(merged, (*where, "price"), price, mode=True)
+    return problems

@@ -1,0 +1,253 @@
+"""Put the units a server received into instances, one by one.
+
+The pooled relaxation (:mod:`.pooled`) decides how many instances of each
+shape a server backend runs and which units go to it; this module decides
+which instance holds each unit, so that every instance holds its units in
+every dimension (bin packing with the bins given).
+
+1. **First fit decreasing.**  Units sorted by their largest share of the
+   biggest instance, instances biggest first; each unit goes to the first
+   instance that still holds it.  This places almost every realistic plan
+   (many units, each small next to an instance).
+2. **z3.**  When first fit leaves a unit over, z3 decides the packing
+   exactly: one Boolean per (unit, instance that can hold it), each unit
+   placed once (``PbEq``), each instance within its capacity per dimension
+   (``PbLe``), interchangeable instances opened in order.  Its work is
+   bounded by a resource limit (:data:`Z3_RLIMIT`, deterministic units, not
+   seconds) and it is only asked when the model is small enough
+   (:data:`Z3_MAX_LITERALS`) to be built quickly.
+3. Either way, ``None`` means "not placed": the caller then adds capacity
+   and labels the plan ``best_found`` with the relaxation's lower bound.
+
+Co-located resources are one unit, so they always share an instance.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import TypeVar
+
+from skaal.solver.decompose import Unit
+from skaal.solver.servers import Shape
+
+__all__ = [
+    "Z3_MAX_LITERALS",
+    "Z3_RLIMIT",
+    "cheapest_packing",
+    "first_fit",
+    "first_fit_partial",
+    "place",
+]
+
+#: z3's work budget for one packing (a deterministic count of its steps).
+Z3_RLIMIT = 20_000_000
+#: Packings with more (unit, instance) pairs than this are not handed to z3.
+Z3_MAX_LITERALS = 20_000
+
+Bins = list[tuple[Shape, list[Unit]]]
+#: :func:`cheapest_packing` is tried on servers holding at most this many units.
+CHEAPEST_MAX_UNITS = 60
+
+T = TypeVar("T")
+
+#: z3's pseudo-Boolean coefficients and bounds are C ints.
+_INT32 = 2**31 - 1
+
+
+def place(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
+    """The units packed into one instance per entry of ``shapes``, or ``None``."""
+    found = first_fit(units, shapes)
+    if found is not None:
+        return found
+    return _with_z3(units, shapes)
+
+
+def _order(shapes: Sequence[Shape]) -> list[Shape]:
+    return sorted(shapes, key=lambda s: (-s.fee_micro, s.instance_class.name, s.replicas))
+
+
+def first_fit(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
+    """First fit decreasing (step 1); ``None`` if some unit fits nowhere."""
+    bins, left = first_fit_partial(units, shapes)
+    return None if left else bins
+
+
+def first_fit_partial(
+    units: Sequence[Unit], shapes: Sequence[Shape], *, before: Sequence[Unit] = ()
+) -> tuple[Bins, list[Unit]]:
+    """First fit decreasing, and the units that fit nowhere (largest first).
+
+    ``before`` are placed first (each list largest first): units that have
+    nowhere else to go take the room before those that do.
+    """
+    bins: Bins = [(shape, []) for shape in _order(shapes)]
+    left: list[Unit] = []
+    if not bins:
+        return bins, list(units)
+    top = [max((c for c in column if c is not None), default=0) for column in _dims(shapes)]
+
+    def weight(unit: Unit) -> tuple[float, str]:
+        share = max(
+            (u / t for u, t in zip(unit.usage, top, strict=True) if t),
+            default=0.0,
+        )
+        return (-share, unit.name)
+
+    # Room left per instance in the four dimensions (unlimited as a huge number):
+    # the loop below runs units x instances times, so it avoids generators.
+    free = [[_UNLIMITED if c is None else c for c in shape.capacity] for shape, _ in bins]
+    for unit in [*sorted(before, key=weight), *sorted(units, key=weight)]:
+        size, reads, writes, count = unit.usage
+        for room, (_, members) in zip(free, bins, strict=True):
+            if size <= room[0] and reads <= room[1] and writes <= room[2] and count <= room[3]:
+                room[0] -= size
+                room[1] -= reads
+                room[2] -= writes
+                room[3] -= count
+                members.append(unit)
+                break
+        else:
+            left.append(unit)
+    return bins, left
+
+
+#: Room of an unlimited dimension: more than any sum of scaled usages.
+_UNLIMITED = 1 << 62
+
+
+def _dims(shapes: Sequence[Shape]) -> list[list[int | None]]:
+    return [list(column) for column in zip(*(s.capacity for s in shapes), strict=True)]
+
+
+def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
+    """Exact packing by z3 (step 2) within its work budget."""
+    import z3  # noqa: TID251 (the solver package is the one place z3 is allowed)
+
+    ordered = _order(shapes)
+    pairs = [
+        (u, i)
+        for u in range(len(units))
+        for i in range(len(ordered))
+        if ordered[i].holds(units[u].usage)
+    ]
+    if len(pairs) > Z3_MAX_LITERALS:
+        return None
+    ctx = z3.Context()
+    solver = z3.Solver(ctx=ctx)
+    solver.set("rlimit", Z3_RLIMIT)
+    var = {(u, i): z3.Bool(f"p:{u}:{i}", ctx) for u, i in pairs}
+    for u in range(len(units)):
+        row = [(var[u, i], 1) for i in range(len(ordered)) if (u, i) in var]
+        if not row:
+            return None
+        solver.add(z3.PbEq(row, 1))
+    for i, shape in enumerate(ordered):
+        for d, cap in enumerate(shape.capacity):
+            if cap is None:
+                continue
+            row = [
+                (var[u, i], units[u].usage[d])
+                for u in range(len(units))
+                if (u, i) in var and units[u].usage[d]
+            ]
+            if row and sum(w for _, w in row) > cap:
+                solver.add(z3.PbLe(*_fit_int32(row, cap)))
+    # Interchangeable instances are opened in order: i+1 holds something only if i does.
+    column = {i: [v for (_, k), v in var.items() if k == i] for i in range(len(ordered))}
+    for i, j in itertools.pairwise(range(len(ordered))):
+        if ordered[i] is ordered[j] and column[i] and column[j]:
+            solver.add(z3.Implies(z3.Or(*column[j]), z3.Or(*column[i])))
+    if solver.check() != z3.sat:
+        return None
+    model = solver.model()
+    bins: Bins = [(shape, []) for shape in ordered]
+    for (u, i), v in var.items():
+        if z3.is_true(model.eval(v, model_completion=True)):
+            bins[i][1].append(units[u])
+    return bins
+
+
+def _fit_int32(row: list[tuple[T, int]], cap: int) -> tuple[list[tuple[T, int]], int]:
+    """``Σ w·x ≤ cap`` with coefficients and bound that fit a C int, only ever tightened.
+
+    Divided by their greatest common divisor first (exact), then, if still
+    too large, scaled down with weights rounded up and the bound rounded
+    down: a packing it accepts is always a real packing.
+    """
+    divisor = math.gcd(cap, *(w for _, w in row))
+    row = [(x, w // divisor) for x, w in row]
+    cap //= divisor
+    top = max(cap, *(w for _, w in row))
+    if top <= _INT32:
+        return row, cap
+    scale = math.ceil(top / _INT32)
+    return [(x, -(-w // scale)) for x, w in row], cap // scale
+
+
+def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int) -> Bins | None:
+    """The instances of least total fee that hold ``units`` one by one, decided by z3.
+
+    Used when the relaxation's instances cannot hold a server's units: each
+    shape gets as many candidate instances as its capacity could need (at
+    most the quota), every unit sits on one instance that holds it, and z3
+    minimises the fees of the instances used, within :data:`Z3_RLIMIT`.
+    ``None`` when the model is too large or z3 finds no packing in budget.
+    """
+    import z3  # noqa: TID251 (the solver package is the one place z3 is allowed)
+
+    if len(units) > CHEAPEST_MAX_UNITS:
+        return None
+    slots: list[Shape] = []
+    for shape in shapes:
+        if not any(shape.holds(u.usage) for u in units):
+            continue
+        need = max(
+            (
+                math.ceil(sum(u.usage[d] for u in units) / c)
+                for d, c in enumerate(shape.capacity)
+                if c
+            ),
+            default=1,
+        )
+        slots += [shape] * min(quota, len(units), need + 1)
+    pairs = [
+        (u, i)
+        for u in range(len(units))
+        for i in range(len(slots))
+        if slots[i].holds(units[u].usage)
+    ]
+    if not slots or len(pairs) > Z3_MAX_LITERALS:
+        return None
+    ctx = z3.Context()
+    opt = z3.Optimize(ctx=ctx)
+    opt.set("rlimit", Z3_RLIMIT)
+    var = {(u, i): z3.Bool(f"p:{u}:{i}", ctx) for u, i in pairs}
+    opened = [z3.Bool(f"open:{i}", ctx) for i in range(len(slots))]
+    for u in range(len(units)):
+        row = [(var[u, i], 1) for i in range(len(slots)) if (u, i) in var]
+        if not row:
+            return None
+        opt.add(z3.PbEq(row, 1))
+    for i, shape in enumerate(slots):
+        members = [u for u in range(len(units)) if (u, i) in var]
+        for u in members:
+            opt.add(z3.Implies(var[u, i], opened[i]))
+        for d, cap in enumerate(shape.capacity):
+            row = [(var[u, i], units[u].usage[d]) for u in members if units[u].usage[d]]
+            if cap is not None and row and sum(w for _, w in row) > cap:
+                opt.add(z3.PbLe(*_fit_int32(row, cap)))
+        if i and slots[i - 1] is shape:
+            opt.add(z3.Implies(opened[i], opened[i - 1]))
+        opt.add_soft(z3.Not(opened[i]), shape.fee_micro)
+    if len(slots) > quota:
+        opt.add(z3.PbLe([(o, 1) for o in opened], quota))
+    if opt.check() != z3.sat:
+        return None
+    model = opt.model()
+    bins: Bins = [(shape, []) for shape in slots]
+    for (u, i), v in var.items():
+        if z3.is_true(model.eval(v, model_completion=True)):
+            bins[i][1].append(units[u])
+    return [(shape, members) for shape, members in bins if members]

@@ -1,0 +1,338 @@
+"""The pooled relaxation of a coupled component, solved exactly by HiGHS.
+
+For groups ``g`` of interchangeable units (``|g|`` units each, usage
+``use[g,d]``), options ``b`` with cost ``c[g,b]`` per unit, and server
+backends ``s`` with shapes ``k`` (fee ``f[s,k]``, capacity ``cap[s,k,d]``)
+and instance quota ``Q_s``::
+
+    y[g,b] ∈ {0 … |g|}     units of g on dedicated b     n[s,k] ∈ {0 … Q_s}  instances
+    y[g,s,k]               units of g on instances of shape k of s (k holds one unit of g)
+    Σ_b y[g,b] + Σ_{s,k} y[g,s,k] = |g|                every unit placed once
+    Σ_g use[g,d] · y[g,s,k] ≤ cap[s,k,d] · n[s,k]      pooled per shape and dimension d
+    Σ_k n[s,k] ≤ Q_s                                   the provider's quota
+    Σ_{g large in d for k} y[g,s,k] ≤ n[s,k]           two units each over half an
+                                                       instance in d never share one
+    y[g,b] ≤ |g| · used_b ;  Σ_b used_b ≤ K            only with max_backends = K
+    minimise  Σ c[g,b] · y[g,b] + Σ c[g,s] · y[g,s,k] + Σ f[s,k] · n[s,k]
+
+Every plan is a solution (the instances of one shape hold their units one by
+one, so they hold them pooled), so the optimum ``P*`` is a **lower bound**
+on the best plan.  Pooling per shape, not per server, keeps the bound tight
+when shapes are limited by different dimensions (a small database limited
+by its resource count beside a large one limited by writes).  When the
+units given to each shape fit into its instances one by one
+(:mod:`.place`), that plan costs ``P*`` and is optimal.
+
+HiGHS runs single-threaded with a fixed seed and no time limit, so the same
+model gives the same answer on any machine load; its only limit is a node
+count (:data:`MAX_NODES`), a deterministic unit of work.  Costs are in
+dollars, usages in their own units (GB, operations per second).  HiGHS is
+imported here only, and only when a component needs it: small apps never
+pay for its import.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from skaal.solver.decompose import Group
+from skaal.solver.servers import Server, Shape
+
+__all__ = ["MAX_NODES", "Pooled", "solve_pooled"]
+
+#: The branch-and-bound node limit (deterministic work, never seconds).
+MAX_NODES = 200_000
+#: Models with more columns than this are not branched on: their linear
+#: relaxation bounds the plan and its rounding gives it (``best_found``).
+#: Many distinct resources on servers with many classes make the exact model
+#: a hard fixed-charge problem; HiGHS spends minutes on its root at 14,000
+#: columns (a 1,000-resource app of the ``users`` draw), so past this size the
+#: planner answers at once with a proven bound and the gap instead.
+MAX_EXACT_COLUMNS = 4_000
+_SCALE = 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class Pooled:
+    """The relaxation's answer: counts per (group, option) and instances per shape."""
+
+    counts: tuple[tuple[tuple[str, Shape | None, int], ...], ...] | None
+    """Per group (input order): (backend, shape on a server, units) with units > 0;
+    ``None`` if no solution is known."""
+    instances: Mapping[str, tuple[tuple[Shape, int], ...]]
+    """Per server backend: (shape, instances) with instances > 0."""
+    bound: float
+    """A proven lower bound on every plan of the component (dollars)."""
+    proven: bool
+    """True when HiGHS proved the counts optimal (then ``bound`` is their cost)."""
+    infeasible: bool
+
+
+def solve_pooled(
+    grouped: Sequence[Group],
+    servers: Mapping[str, Server],
+    *,
+    max_backends: int | None = None,
+    max_nodes: int = MAX_NODES,
+) -> Pooled:
+    """Solve the relaxation of the module docstring."""
+    import numpy as np
+    from highspy import _core  # the wrapper class prints a banner on stdout; the core does not
+
+    exact = _columns(grouped, servers) <= MAX_EXACT_COLUMNS
+    model = _Model(grouped, servers, max_backends, per_shape=exact)
+    highs = _core._Highs()
+    settings: tuple[tuple[str, bool | int | float], ...] = (
+        ("output_flag", False),
+        ("threads", 1),
+        ("random_seed", 0),
+        ("mip_rel_gap", 0.0),
+        ("mip_abs_gap", 1e-7),
+        ("mip_feasibility_tolerance", 1e-9),
+        ("mip_max_nodes", max_nodes),
+    )
+    for option, setting in settings:
+        highs.setOptionValue(option, setting)
+    lp = _core.HighsLp()
+    lp.num_col_ = len(model.cost)
+    lp.num_row_ = len(model.row_lower)
+    lp.col_cost_ = np.array(model.cost, dtype=float)
+    lp.col_lower_ = np.zeros(len(model.cost))
+    lp.col_upper_ = np.array(model.upper, dtype=float)
+    lp.row_lower_ = np.array(model.row_lower, dtype=float)
+    lp.row_upper_ = np.array(model.row_upper, dtype=float)
+    matrix = lp.a_matrix_
+    matrix.format_ = _core.MatrixFormat.kColwise
+    starts = [0]
+    index: list[int] = []
+    value: list[float] = []
+    for column in model.columns:
+        for row, coefficient in column:
+            index.append(row)
+            value.append(coefficient)
+        starts.append(len(index))
+    matrix.start_ = np.array(starts, dtype=np.int32)
+    matrix.index_ = np.array(index, dtype=np.int32)
+    matrix.value_ = np.array(value, dtype=float)
+    if exact:
+        lp.integrality_ = [_core.HighsVarType.kInteger] * len(model.cost)
+    highs.passModel(lp)
+    highs.run()
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    if status == _core.HighsModelStatus.kInfeasible:
+        return Pooled(None, {}, math.inf, True, True)
+    solved = info.primal_solution_status == _core.SolutionStatus.kSolutionStatusFeasible
+    if not solved:
+        bound = model.constant + float(info.mip_dual_bound) if exact else 0.0
+        return Pooled(None, {}, bound, False, False)
+    if not exact:
+        return _rounded(model, grouped, highs.getSolution().col_value, info)
+    proven = status == _core.HighsModelStatus.kOptimal
+    values = [round(v) for v in highs.getSolution().col_value]
+    counts = tuple(
+        tuple((backend, shape, values[col]) for backend, shape, col in row if values[col] > 0)
+        for row in model.placement
+    )
+    instances = {
+        name: tuple((shape, values[col]) for shape, col in shapes if values[col] > 0)
+        for name, shapes in model.shapes.items()
+    }
+    bound = model.constant + float(info.objective_function_value if proven else info.mip_dual_bound)
+    return Pooled(counts, instances, bound, proven, False)
+
+
+def _rounded(
+    model: _Model, grouped: Sequence[Group], solution: Sequence[float], info: object
+) -> Pooled:
+    """The linear relaxation's solution rounded to whole units and instances.
+
+    Each group's units go to its options in proportion to the relaxation
+    (largest remainders first, ties to the cheaper option); each shape gets
+    the relaxation's instances rounded up.  The placement step adds
+    instances where first fit needs more.  The relaxation's optimum is the
+    proven lower bound.
+    """
+    counts: list[tuple[tuple[str, Shape | None, int], ...]] = []
+    for group, row in zip(grouped, model.placement, strict=True):
+        size = len(group.units)
+        shares = [(backend, shape, solution[col]) for backend, shape, col in row]
+        whole = [math.floor(v + 1e-9) for _, _, v in shares]
+        left = size - sum(whole)
+        order = sorted(
+            range(len(shares)), key=lambda i: (-(shares[i][2] - whole[i]), model.cost[row[i][2]])
+        )
+        for i in order[: max(0, left)]:
+            whole[i] += 1
+        counts.append(
+            tuple((b, shape, n) for (b, shape, _), n in zip(shares, whole, strict=True) if n > 0)
+        )
+    instances = {
+        name: tuple(
+            (shape, math.ceil(solution[col] - 1e-9))
+            for shape, col in shapes
+            if solution[col] > 1e-9
+        )
+        for name, shapes in model.shapes.items()
+    }
+    bound = model.constant + float(info.objective_function_value)  # type: ignore[attr-defined]
+    return Pooled(tuple(counts), instances, bound, False, False)
+
+
+def _large(usage: tuple[int, ...], capacity: tuple[int | None, ...]) -> list[int]:
+    """The dimensions in which a unit takes more than half of an instance."""
+    return [
+        d
+        for d, (u, c) in enumerate(zip(usage, capacity, strict=True))
+        if c is not None and 2 * u > c
+    ]
+
+
+def _demand(grouped: Sequence[Group]) -> dict[tuple[str, int], float]:
+    """Per (backend, dimension), the most a component could put there (for unlimited classes)."""
+    out: dict[tuple[str, int], float] = {}
+    for group in grouped:
+        for option in group.options:
+            for d, use in enumerate(group.usage):
+                key = (option.backend, d)
+                out[key] = out.get(key, 0.0) + use / _SCALE * len(group.units)
+    return out
+
+
+def _columns(grouped: Sequence[Group], servers: Mapping[str, Server]) -> int:
+    """How many unit columns the per-shape model would have."""
+    return sum(
+        len(servers[o.backend].shapes) if o.backend in servers else 1
+        for g in grouped
+        for o in g.options
+    )
+
+
+class _Model:
+    """The columns and rows of the relaxation, built in plain Python (column-wise)."""
+
+    def __init__(
+        self,
+        grouped: Sequence[Group],
+        servers: Mapping[str, Server],
+        max_backends: int | None,
+        *,
+        per_shape: bool = True,
+    ) -> None:
+        self.per_shape = per_shape
+        self.constant = 0.0
+        """Dollars every plan pays (each group's cheapest option), left out of the costs."""
+        self.used_col: dict[str, int] = {}
+        """Backend → its "used" column, with max_backends."""
+        self.cost: list[float] = []
+        self.upper: list[float] = []
+        self.columns: list[list[tuple[int, float]]] = []
+        self.row_lower: list[float] = []
+        self.row_upper: list[float] = []
+        self.placement: list[list[tuple[str, Shape | None, int]]] = []
+        self.shapes: dict[str, list[tuple[Shape, int]]] = {}
+        used = sorted({o.backend for g in grouped for o in g.options})
+        for group in grouped:  # row g: every unit of group g placed once
+            size = float(len(group.units))
+            self._row(size, size)
+        limit_row = -1 if max_backends is None else self._row(-math.inf, float(max_backends))
+        # Per server: quota, and per shape the instances column and its capacity rows.
+        capacity: dict[tuple[str, int], list[tuple[int, int]]] = {}
+        demand = _demand(grouped)
+        for name in sorted(s for s in servers if s in used):
+            server = servers[name]
+            quota = self._row(-math.inf, 0.0 if max_backends is not None else server.quota)
+            pooled: dict[int, int] = {}  # per server and dimension, without per_shape
+            for k, shape in enumerate(server.shapes):
+                entries = [(quota, 1.0)]
+                rows: list[tuple[int, int]] = []
+                for d, cap in enumerate(shape.capacity):
+                    if per_shape and cap is not None:
+                        row = self._row(-math.inf, 0.0)
+                        entries.append((row, -cap / _SCALE))
+                        rows.append((d, row))
+                    elif not per_shape and any(x.capacity[d] is not None for x in server.shapes):
+                        row = pooled.get(d, -1)
+                        if row < 0:
+                            row = pooled[d] = self._row(-math.inf, 0.0)
+                        held = demand.get((name, d), 0.0) + 1.0 if cap is None else cap / _SCALE
+                        entries.append((row, -held))
+                        rows.append((d, row))
+                capacity[name, k] = rows
+                col = self._column(shape.fee, float(server.quota), entries)
+                self.shapes.setdefault(name, []).append((shape, col))
+            if max_backends is not None:
+                self._column(0.0, 1.0, [(limit_row, 1.0), (quota, -float(server.quota))])
+                self.used_col[name] = len(self.cost) - 1
+        if max_backends is not None:
+            for backend in used:
+                if backend not in self.used_col:
+                    self.used_col[backend] = self._column(0.0, 1.0, [(limit_row, 1.0)])
+        # Units of each group on each dedicated option, or on each shape of a server.
+        large: dict[tuple[str, int, int], int] = {}
+        for g_index, group in enumerate(grouped):
+            size = float(len(group.units))
+            row_cols: list[tuple[str, Shape | None, int]] = []
+            # Costs above the group's cheapest option: the constant part stays out
+            # of the solver, whose tolerances are then cents of the differences,
+            # not of the whole bill.
+            base = min(o.cost for o in group.options)
+            self.constant += base * len(group.units) / _SCALE
+            for option in group.options:
+                link = -1
+                if max_backends is not None:
+                    link = self._row(-math.inf, 0.0)
+                    self.columns[self.used_col[option.backend]].append((link, -size))
+                targets: list[tuple[Shape | None, list[tuple[int, float]]]] = []
+                if option.backend in servers and not per_shape:
+                    rows = capacity[option.backend, 0]
+                    entries = [(row, group.usage[d] / _SCALE) for d, row in rows if group.usage[d]]
+                    opened = self._row(-math.inf, 0.0)
+                    entries.append((opened, 1.0))
+                    for shape, instances in self.shapes[option.backend]:
+                        if shape.holds(group.usage):
+                            self.columns[instances].append((opened, -size))
+                    targets.append((None, entries))
+                elif option.backend in servers:
+                    for k, (shape, instances) in enumerate(self.shapes[option.backend]):
+                        if not shape.holds(group.usage):
+                            continue
+                        entries = [
+                            (row, group.usage[d] / _SCALE)
+                            for d, row in capacity[option.backend, k]
+                            if group.usage[d]
+                        ]
+                        if not entries:  # nothing limits it: an instance must still exist
+                            opened = self._row(-math.inf, 0.0)
+                            entries.append((opened, 1.0))
+                            self.columns[instances].append((opened, -size))
+                        for d in _large(group.usage, shape.capacity):
+                            # more than half an instance in d: two never share one
+                            row = large.get((option.backend, k, d), -1)
+                            if row < 0:
+                                row = large[option.backend, k, d] = self._row(-math.inf, 0.0)
+                                self.columns[instances].append((row, -1.0))
+                            entries.append((row, 1.0))
+                        targets.append((shape, entries))
+                else:
+                    targets.append((None, []))
+                for target, entries in targets:
+                    entries.append((g_index, 1.0))
+                    if link >= 0:
+                        entries.append((link, 1.0))
+                    col = self._column((option.cost - base) / _SCALE, size, entries)
+                    row_cols.append((option.backend, target, col))
+            self.placement.append(row_cols)
+
+    def _row(self, lower: float, upper: float) -> int:
+        self.row_lower.append(lower)
+        self.row_upper.append(upper)
+        return len(self.row_lower) - 1
+
+    def _column(self, cost: float, upper: float, entries: list[tuple[int, float]]) -> int:
+        self.cost.append(cost)
+        self.upper.append(upper)
+        self.columns.append(entries)
+        return len(self.cost) - 1

@@ -1,0 +1,159 @@
+"""Server backends as the optimiser sees them: the instance shapes each one can run.
+
+A server backend (``Backend.server``) offers instance classes; a class with
+``max_replicas = r`` can also run with 1 … r read replicas.  Each (class,
+replicas) pair is a :class:`Shape`: what ONE instance of that shape holds and
+what it costs per month::
+
+    fee       = class price × (1 + replicas) + min_disk_gb × per_gb_month
+    capacity  = size_gb, reads_per_s × (1 + replicas), writes_per_s, resources
+
+(``None`` in a dimension: the class does not limit it.)  The volume floor
+``min_disk_gb`` is paid per instance at the backend's ``per_gb_month``; the
+data on the volume is each resource's own ``per_gb_month`` line, so nothing
+is charged twice.  Capacities are scaled to integers like the units' usage
+(:mod:`.decompose`), rounded down so rounding never overfills an instance.
+
+:func:`largest` is the per-dimension maximum over the shapes, which the
+feasibility filter uses to reject a resource no instance can hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from skaal.catalog.model import Backend, Capacity, InstanceClass
+from skaal.solver.cost import money
+from skaal.solver.decompose import cost_micro, scaled_capacity
+
+__all__ = ["Server", "Shape", "largest", "server_of"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Shape:
+    """One way to run an instance of a server backend (compared and hashed by identity:
+    each server's shapes are built once per solve)."""
+
+    backend: str
+    instance_class: InstanceClass
+    replicas: int
+    fee: float
+    """Dollars per month for the instance itself (class × nodes + the volume floor)."""
+    capacity: tuple[int | None, ...]
+    """Scaled size, reads/s, writes/s and resource count (``DIMENSIONS`` order)."""
+
+    @property
+    def fee_micro(self) -> int:
+        return cost_micro(self.fee)
+
+    @property
+    def label(self) -> str:
+        """``db.r7g.large`` or ``cache.r7g.large + 1 replica``."""
+        name = self.instance_class.name
+        if not self.replicas:
+            return name
+        return f"{name} + {self.replicas} replica{'s' if self.replicas > 1 else ''}"
+
+    def holds(self, usage: tuple[int, ...]) -> bool:
+        """Whether one empty instance of this shape holds ``usage``."""
+        return all(c is None or u <= c for u, c in zip(usage, self.capacity, strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A server backend's shapes (cheapest first) and its instance quota."""
+
+    name: str
+    shapes: tuple[Shape, ...]
+    quota: int
+    quota_adjustable: bool
+    disk_floor_gb: float
+    """The volume floor per instance; 0 for a memory store (no volume)."""
+
+    @property
+    def min_fee_micro(self) -> int:
+        return min(s.fee_micro for s in self.shapes)
+
+    def largest(self) -> tuple[int | None, ...]:
+        """Per dimension, the most any one instance holds (``None``: unlimited)."""
+        out: list[int | None] = []
+        for values in zip(*(s.capacity for s in self.shapes), strict=True):
+            out.append(None if any(v is None for v in values) else max(v for v in values if v))
+        return tuple(out)
+
+
+def server_of(backend: Backend) -> Server:
+    """The shapes of a server backend, cheapest first (ties: catalog order of the classes)."""
+    server = backend.server
+    assert server is not None, f"{backend.name} is not a server backend"
+    per_gb = backend.price.per_gb_month
+    floor = server.min_disk_gb * (per_gb.amount if per_gb is not None else 0.0)
+    shapes: list[tuple[float, int, Shape]] = []
+    for order, item in enumerate(server.classes):
+        for replicas in range(item.max_replicas + 1):
+            nodes = 1 + replicas
+            reads = None if item.reads_per_s is None else item.reads_per_s * nodes
+            shape = Shape(
+                backend=backend.name,
+                instance_class=item,
+                replicas=replicas,
+                fee=money(item.price.amount * nodes + floor),
+                capacity=(
+                    scaled_capacity(item.size_gb),
+                    scaled_capacity(reads),
+                    scaled_capacity(item.writes_per_s),
+                    scaled_capacity(item.resources),
+                ),
+            )
+            shapes.append((shape.fee, order * 1000 + replicas, shape))
+    shapes.sort(key=lambda row: (row[0], row[1]))
+    return Server(
+        name=backend.name,
+        shapes=tuple(_undominated(s for _, _, s in shapes)),
+        quota=server.quota,
+        quota_adjustable=server.quota_adjustable,
+        disk_floor_gb=server.min_disk_gb,
+    )
+
+
+def _undominated(ordered: Iterable[Shape]) -> list[Shape]:
+    """Drop a shape that costs at least as much as another holding at least as much.
+
+    ``ordered`` is cheapest first, so a shape is dominated by an earlier one
+    whose capacity is at least its own in every dimension.
+    """
+    kept: list[Shape] = []
+    for shape in ordered:
+        if not any(_covers(k.capacity, shape.capacity) for k in kept):
+            kept.append(shape)
+    return kept
+
+
+def _covers(big: tuple[int | None, ...], small: tuple[int | None, ...]) -> bool:
+    return all(b is None or (s is not None and s <= b) for b, s in zip(big, small, strict=True))
+
+
+def largest(backend: Backend) -> Capacity:
+    """Per dimension, the most one instance of ``backend`` can hold (for the filter)."""
+    server = backend.server
+    if server is None:
+        return Capacity()
+
+    def most(values: list[float | None]) -> float | None:
+        return None if any(v is None for v in values) else max(v for v in values if v is not None)
+
+    classes = server.classes
+    return Capacity(
+        size_gb=most([c.size_gb for c in classes]),
+        reads_per_s=most(
+            [
+                None if c.reads_per_s is None else c.reads_per_s * (1 + c.max_replicas)
+                for c in classes
+            ]
+        ),
+        writes_per_s=most([c.writes_per_s for c in classes]),
+        resources=None
+        if any(c.resources is None for c in classes)
+        else max(c.resources or 0 for c in classes),
+    )

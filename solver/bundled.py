@@ -1,0 +1,175 @@
+"""Plan drawn apps against the bundled catalogs: ``python -m solver.bundled``.
+
+Each row is one app of :mod:`solver.draws` (``profiles`` or ``users``) of
+``n`` resources, written as Python source in a temporary folder and planned
+against a catalog: the bundled ``aws`` and ``gcp``, or a file such as
+``solver/catalogs/aws-2026-11.toml`` (the catalog of November 2026, one size
+per server and four instances at most).  Every row runs in a fresh child
+process, which measures:
+
+``import s``
+    importing the app module (every declaration records its ``file:line``);
+``plan s`` / ``cpu s``
+    :func:`skaal.solver.solve` on the app's blueprint, wall and CPU time;
+``rss MB``
+    the child's peak resident set;
+``status``, ``total $/mo``, ``bound $/mo``
+    the plan's status and total, and the proven lower bound of a
+    ``best_found`` plan (``infeasible`` when the planner proves no plan
+    exists: the first line of its explanation is printed below the table).
+
+``--cli`` adds ``cli s``: the wall time of the whole ``skaal plan APP:app
+--catalog CATALOG --no-write --json`` process, which is what a user waits
+for.  Times are single runs; use ``--repeat`` for the median of several.
+
+Examples::
+
+    python -m solver.bundled                                   # the default table
+    python -m solver.bundled --catalogs aws --draws profiles --sizes 1000,10000 --cli
+    python -m solver.bundled --catalogs solver/catalogs/aws-2026-11.toml --sizes 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from solver.draws import DRAWS, write_app
+
+__all__ = ["main", "measure"]
+
+ROOT = Path(__file__).resolve().parent.parent
+_CHILD = r"""
+import importlib.util, json, resource, sys, time
+path, catalog = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+spec = importlib.util.spec_from_file_location("benchapp", path)
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+imported = time.perf_counter() - t0
+blueprint = module.app.blueprint()
+from skaal.catalog import load_catalog
+from skaal.errors import UnsatisfiableError
+from skaal.solver import solve
+cat = load_catalog(catalog)
+w0, c0 = time.perf_counter(), time.process_time()
+row = {"import_s": imported}
+try:
+    plan = solve(blueprint, cat)
+    row.update(status=plan.status, total=plan.total_monthly_cost, bound=plan.lower_bound)
+except UnsatisfiableError as exc:
+    row.update(status="infeasible", total=None, bound=None, why=str(exc).splitlines()[1])
+row.update(plan_s=time.perf_counter() - w0, cpu_s=time.process_time() - c0)
+row["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(row))
+"""
+
+
+def _skaal_command() -> list[str]:
+    script = Path(sys.executable).with_name("skaal")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("skaal")
+    return [found] if found else [sys.executable, "-m", "skaal.cli.main"]
+
+
+def measure(
+    catalog: str, draw: str, n: int, *, folder: Path, cli: bool = False, repeat: int = 1
+) -> dict[str, Any]:
+    """One row: plan the ``draw`` of ``n`` resources against ``catalog`` in a child process."""
+    app = write_app(folder / f"{draw}{n}.py", draw, n)
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(app), catalog],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    row: dict[str, Any] = dict(runs[-1])
+    for key in ("import_s", "plan_s", "cpu_s"):
+        row[key] = statistics.median(r[key] for r in runs)
+    row.update(catalog=catalog, draw=draw, n=n)
+    if cli:
+        walls = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            subprocess.run(
+                [
+                    *_skaal_command(),
+                    "plan",
+                    f"{app}:app",
+                    "--catalog",
+                    catalog,
+                    "--no-write",
+                    "--json",
+                ],
+                capture_output=True,
+                check=False,
+                cwd=folder,
+            )
+            walls.append(time.perf_counter() - start)
+        row["cli_s"] = statistics.median(walls)
+    return row
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    head = (
+        f"{'catalog':>22} {'draw':>9} {'n':>7} {'import s':>9} {'plan s':>8} {'cpu s':>7} "
+        f"{'cli s':>7} {'rss MB':>7} {'status':>11} {'total $/mo':>15} {'bound $/mo':>15}"
+    )
+    lines = [head]
+    notes = []
+    for r in rows:
+        cli = f"{r['cli_s']:.3f}" if "cli_s" in r else "-"
+        lines.append(
+            f"{Path(r['catalog']).stem:>22} {r['draw']:>9} {r['n']:>7,} {r['import_s']:>9.3f} "
+            f"{r['plan_s']:>8.3f} {r['cpu_s']:>7.3f} {cli:>7} {r['rss_mb']:>7.0f} "
+            f"{r['status']:>11} {_money(r['total']):>15} {_money(r['bound']):>15}"
+        )
+        if "why" in r:
+            notes.append(f"{Path(r['catalog']).stem} {r['draw']} {r['n']:,}: {r['why'].strip()}")
+    return "\n".join(lines + notes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m solver.bundled", description=__doc__)
+    parser.add_argument("--catalogs", default="aws,gcp")
+    parser.add_argument("--draws", default=",".join(DRAWS))
+    parser.add_argument("--sizes", default="10,1000,10000")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--cli", action="store_true", help="also time the skaal plan command")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for catalog in args.catalogs.split(","):
+            for draw in args.draws.split(","):
+                for n in (int(x) for x in args.sizes.split(",")):
+                    rows.append(
+                        measure(
+                            catalog, draw, n, folder=Path(tmp), cli=args.cli, repeat=args.repeat
+                        )
+                    )
+                    if not args.json:
+                        print(_table(rows[-1:]).splitlines()[1], flush=True)
+    print(json.dumps(rows, indent=2) if args.json else _table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

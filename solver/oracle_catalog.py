@@ -1,0 +1,225 @@
+"""The oracle's own reading of a catalog file: TOML in, plain records out.
+
+:mod:`solver.oracle` checks the planner against a second, independent
+statement of the planning rules, so it does not use the planner's catalog
+loader or models either: this module reads the schema-2 TOML itself with
+:mod:`tomllib` and keeps only what feasibility and cost need.
+
+What it reads (the format of ``catalogs/*.toml``)::
+
+    [backends.NAME]                 kinds, regions, capabilities
+    [backends.NAME.performance]     read/write_latency_ms, durability,
+                                    consistency, availability
+    [backends.NAME.limits]          max_* per resource (missing: unlimited)
+    [backends.NAME.price]           the price components, each { amount, ... }
+    [backends.NAME.modes.MODE]      target_utilisation, and [...MODE.price]
+    [backends.NAME.server]          quota, min_disk_gb, and per instance size
+    [backends.NAME.server.classes.CLASS]
+                                    price = { amount }, size_gb, reads_per_s,
+                                    writes_per_s, resources, max_replicas
+
+``extends`` is followed in its simplest form, which is all the bundled
+catalogs use (``local-servers`` extends ``local`` and only adds backends):
+the base's backends come first, then the extending file's; a backend table
+defined in both is merged key by key.  ``remove`` and ``remove_backends``
+are not read: a file using them raises :class:`CatalogNotReadError`.  Schema 1
+files are refused the same way (the bundled catalogs are schema 2).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "BUNDLED",
+    "CatalogData",
+    "CatalogNotReadError",
+    "Entry",
+    "InstanceSize",
+    "ModePrice",
+    "ServerData",
+    "read_catalog",
+]
+
+#: The bundled catalogs: ``catalogs/`` at the top of the repository.
+BUNDLED = Path(__file__).resolve().parent.parent / "catalogs"
+
+
+class CatalogNotReadError(Exception):
+    """The file uses something this reader does not implement."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModePrice:
+    """One way a backend is billed: its price components and, if provisioned, the target."""
+
+    name: str | None
+    amounts: dict[str, float]
+    """Component name (``per_gb_month``...) → amount."""
+    target_utilisation: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSize:
+    """One instance class of a server backend."""
+
+    name: str
+    price: float
+    size_gb: float | None
+    reads_per_s: float | None
+    writes_per_s: float | None
+    resources: int | None
+    max_replicas: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServerData:
+    classes: tuple[InstanceSize, ...]
+    quota: int
+    min_disk_gb: float
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One backend, as the rules need it."""
+
+    name: str
+    kinds: frozenset[str]
+    regions: tuple[str, ...]
+    capabilities: frozenset[str]
+    read_latency_ms: float | None
+    write_latency_ms: float | None
+    durability: str
+    consistency: frozenset[str]
+    availability: float
+    limits: dict[str, float]
+    price: dict[str, float]
+    """The backend's own ``[price]`` components."""
+    modes: tuple[ModePrice, ...]
+    """How it may be billed: its modes, or its ``price`` as the one mode ``None``."""
+    server: ServerData | None
+    needs_vpc: bool = False
+    """``requires`` names ``vpc``: on aws its functions then run behind a NAT gateway."""
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogData:
+    name: str
+    provider: str
+    region: str
+    backends: tuple[Entry, ...]
+
+
+def read_catalog(ref: str | Path) -> CatalogData:
+    """Read a bundled catalog by name (``"aws"``) or a ``.toml`` path."""
+    return _catalog(_merged(_path(ref)))
+
+
+def _path(ref: str | Path, relative_to: Path | None = None) -> Path:
+    text = str(ref)
+    if text.endswith(".toml") or "/" in text:
+        path = Path(text)
+        if relative_to is not None and not path.is_absolute():
+            path = relative_to.parent / path
+        return path
+    return BUNDLED / f"{text}.toml"
+
+
+def _merged(path: Path) -> dict[str, Any]:
+    data = tomllib.loads(path.read_text())
+    if data.get("schema_version") != 2:
+        raise CatalogNotReadError(f"{path}: only schema_version 2 is read")
+    if "remove_backends" in data or any(
+        "remove" in table for table in data.get("backends", {}).values()
+    ):
+        raise CatalogNotReadError(f"{path}: remove and remove_backends are not read")
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    base = _merged(_path(parent, relative_to=path))
+    merged = {**base, **{k: v for k, v in data.items() if k not in ("backends", "extends")}}
+    backends = dict(base.get("backends", {}))
+    for name, table in data.get("backends", {}).items():
+        backends[name] = _deep_merge(backends.get(name, {}), table)
+    merged["backends"] = backends
+    return merged
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _amounts(table: dict[str, Any]) -> dict[str, float]:
+    return {
+        key: float(value["amount"])
+        for key, value in table.items()
+        if isinstance(value, dict) and "amount" in value
+    }
+
+
+def _catalog(data: dict[str, Any]) -> CatalogData:
+    region = str(data["region"])
+    entries = []
+    for name, table in data["backends"].items():
+        perf = table["performance"]
+        price = _amounts(table.get("price", {}))
+        modes = tuple(
+            ModePrice(
+                mode_name,
+                _amounts(mode["price"]),
+                None if "target_utilisation" not in mode else float(mode["target_utilisation"]),
+            )
+            for mode_name, mode in table.get("modes", {}).items()
+        ) or (ModePrice(None, price, None),)
+        server = None
+        if "server" in table:
+            srv = table["server"]
+            server = ServerData(
+                classes=tuple(
+                    InstanceSize(
+                        name=class_name,
+                        price=float(item["price"]["amount"]),
+                        size_gb=item.get("size_gb"),
+                        reads_per_s=item.get("reads_per_s"),
+                        writes_per_s=item.get("writes_per_s"),
+                        resources=item.get("resources"),
+                        max_replicas=int(item.get("max_replicas", 0)),
+                    )
+                    for class_name, item in srv["classes"].items()
+                ),
+                quota=int(srv["quota"]),
+                min_disk_gb=float(srv.get("min_disk_gb", 0.0)),
+            )
+        entries.append(
+            Entry(
+                name=name,
+                kinds=frozenset(table["kinds"]),
+                regions=tuple(table.get("regions") or (region,)),
+                capabilities=frozenset(table.get("capabilities", ())),
+                read_latency_ms=perf.get("read_latency_ms"),
+                write_latency_ms=perf.get("write_latency_ms"),
+                durability=perf["durability"],
+                consistency=frozenset(perf.get("consistency", ("eventual",))),
+                availability=float(perf["availability"]),
+                limits={k: float(v) for k, v in table.get("limits", {}).items()},
+                price=price,
+                modes=modes,
+                server=server,
+                needs_vpc="vpc" in table.get("requires", ()),
+            )
+        )
+    return CatalogData(
+        name=str(data["name"]),
+        provider=str(data["provider"]),
+        region=region,
+        backends=tuple(entries),
+    )

@@ -1,0 +1,135 @@
+"""The runtime sizes its server pools from the plan and reads only the secrets it may.
+
+* pools: a server's connections (``SharedInstance.connections``) divided
+  among the ``SKAAL_PROCESSES`` processes that open it
+  (:func:`skaal.build.wiring.pool_size`), handed to the backend in
+  ``SKAAL_POSTGRES_POOL_SIZE`` / ``SKAAL_REDIS_POOL_SIZE``;
+* secrets: with ``SKAAL_READABLE_SECRETS`` set (a deployed function), only
+  those are read, so a function never asks for a secret its role may not read.
+"""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pytest
+
+from skaal import App, Map, Secret
+from skaal.build.wiring import SecretScope, pool_size, servers
+from skaal.catalog.loader import load_catalog
+from skaal.plan.model import Binding, Plan, SharedInstance
+from skaal.runtime import Runtime
+from skaal.runtime.errors import MissingSecretError, NotBoundError
+from skaal.runtime.runtime import _server_env
+from skaal.solver import solve
+
+
+def test_the_pool_is_the_process_share_of_the_connections() -> None:
+    assert pool_size(1600, 5, default=10) == 320
+    assert pool_size(87, 5, default=10) == 17  # rounded down
+    assert pool_size(3, 8, default=10) == 1  # at least one
+    assert pool_size(None, 5, default=10) == 10  # the plan records no limit
+
+
+def _plan() -> Plan:
+    def binding(resource: str, instance: str) -> Binding:
+        return Binding(
+            resource=resource,
+            kind="map",
+            backend="rds-postgres",
+            implementation="postgres",
+            region="us-east-1",
+            instance=instance,
+            monthly_cost=0.0,
+            reason="test",
+        )
+
+    def instance(ident: str, resource: str, connections: int) -> SharedInstance:
+        return SharedInstance(
+            id=ident,
+            backend="rds-postgres",
+            instance_class="large",
+            disk_gb=20,
+            connections=connections,
+            fixed_monthly=1.0,
+            resources=(resource,),
+        )
+
+    return Plan(
+        app="pools",
+        catalog="hand",
+        provider="aws",
+        region="us-east-1",
+        blueprint_hash="0" * 64,
+        catalog_hash="0" * 64,
+        bindings=(binding("A", "rds-postgres#1"), binding("B", "rds-postgres#2")),
+        instances=(instance("rds-postgres#1", "A", 1600), instance("rds-postgres#2", "B", 90)),
+        total_monthly_cost=2.0,
+    )
+
+
+def test_each_server_gets_its_share_and_its_own_credentials() -> None:
+    plan = _plan()
+    first, second = servers(plan)
+    env = {
+        "SKAAL_PROCESSES": "4",
+        first.env: "postgresql://skaal@a:5432/skaal",
+        first.env + "_SECRET_ARN": "arn:first",
+        second.env: "postgresql://skaal@b:5432/skaal",
+    }
+    primary = _server_env(env, first, plan)
+    assert primary["SKAAL_POSTGRES_POOL_SIZE"] == "400"
+    other = _server_env(env, second, plan)
+    assert other["SKAAL_POSTGRES_DSN"] == "postgresql://skaal@b:5432/skaal"
+    assert other["SKAAL_POSTGRES_POOL_SIZE"] == "22"
+    # the second server has no credentials secret: never the first one's
+    assert "SKAAL_POSTGRES_DSN_SECRET_ARN" not in other
+    with_secret = _server_env({**env, second.env + "_SECRET_ARN": "arn:second"}, second, plan)
+    assert with_secret["SKAAL_POSTGRES_DSN_SECRET_ARN"] == "arn:second"
+    # an explicit pool size wins
+    assert (
+        _server_env({**env, "SKAAL_POSTGRES_POOL_SIZE": "3"}, first, plan)[
+            "SKAAL_POSTGRES_POOL_SIZE"
+        ]
+        == "3"
+    )
+
+
+def _vault() -> App:
+    app = App("vault")
+    app.secret("SHARED")
+    app.storage(durability="ephemeral")(types.new_class("Notes", (Map[str, str],)))
+
+    @app.function(secrets=[Secret("PAYMENT")])
+    async def pay() -> None: ...
+
+    @app.function()
+    async def browse() -> None: ...
+
+    return app
+
+
+def test_the_scope_follows_the_declarations() -> None:
+    scope = SecretScope.of(_vault().blueprint())
+    assert scope.readable("pay") == ("PAYMENT", "SHARED")
+    assert scope.readable("browse") == ("SHARED",)
+    assert scope.readable("_http") == ("SHARED",)
+
+
+@pytest.mark.asyncio
+async def test_a_process_reads_only_the_secrets_it_may(tmp_path: Path) -> None:
+    app = _vault()
+    plan = solve(app.blueprint(), load_catalog("local"))
+    # browse's process: PAYMENT is not set and not read
+    env = {"SHARED": "s", "SKAAL_READABLE_SECRETS": "SHARED"}
+    async with Runtime.open(app, plan, data_dir=tmp_path, env=env, project_dir=tmp_path) as rt:
+        assert rt.secret("SHARED") == "s"
+        with pytest.raises(NotBoundError, match="not readable by this process"):
+            rt.secret("PAYMENT")
+    # without the variable (skaal run) every declared secret is read, and required
+    with pytest.raises(MissingSecretError, match="PAYMENT"):
+        async with Runtime.open(
+            app, plan, data_dir=tmp_path, env={"SHARED": "s"}, project_dir=tmp_path
+        ):
+            pass

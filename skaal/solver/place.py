@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from skaal.solver.decompose import Unit
 from skaal.solver.servers import Shape
@@ -126,34 +126,11 @@ def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
     import z3  # noqa: TID251 (the solver package is the one place z3 is allowed)
 
     ordered = _order(shapes)
-    pairs = [
-        (u, i)
-        for u in range(len(units))
-        for i in range(len(ordered))
-        if ordered[i].holds(units[u].usage)
-    ]
-    if len(pairs) > Z3_MAX_LITERALS:
-        return None
-    ctx = z3.Context()
-    solver = z3.Solver(ctx=ctx)
+    solver = z3.Solver(ctx=z3.Context())
     solver.set("rlimit", Z3_RLIMIT)
-    var = {(u, i): z3.Bool(f"p:{u}:{i}", ctx) for u, i in pairs}
-    for u in range(len(units)):
-        row = [(var[u, i], 1) for i in range(len(ordered)) if (u, i) in var]
-        if not row:
-            return None
-        solver.add(z3.PbEq(row, 1))
-    for i, shape in enumerate(ordered):
-        for d, cap in enumerate(shape.capacity):
-            if cap is None:
-                continue
-            row = [
-                (var[u, i], units[u].usage[d])
-                for u in range(len(units))
-                if (u, i) in var and units[u].usage[d]
-            ]
-            if row and sum(w for _, w in row) > cap:
-                solver.add(z3.PbLe(*_fit_int32(row, cap)))
+    var = _placement_model(solver, units, ordered)
+    if var is None:
+        return None
     # Interchangeable instances are opened in order: i+1 holds something only if i does.
     column = {i: [v for (_, k), v in var.items() if k == i] for i in range(len(ordered))}
     for i, j in itertools.pairwise(range(len(ordered))):
@@ -161,8 +138,49 @@ def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
             solver.add(z3.Implies(z3.Or(*column[j]), z3.Or(*column[i])))
     if solver.check() != z3.sat:
         return None
-    model = solver.model()
-    bins: Bins = [(shape, []) for shape in ordered]
+    return _decoded(solver.model(), var, units, ordered)
+
+
+def _placement_model(
+    solver: Any, units: Sequence[Unit], slots: Sequence[Shape]
+) -> dict[tuple[int, int], Any] | None:
+    """Booleans unit-on-instance: each unit on one instance holding it, each within capacity.
+
+    ``None`` when the model would be too large to build quickly, or a unit
+    fits no instance.
+    """
+    import z3  # noqa: TID251 (the solver package is the one place z3 is allowed)
+
+    pairs = [
+        (u, i)
+        for u in range(len(units))
+        for i in range(len(slots))
+        if slots[i].holds(units[u].usage)
+    ]
+    if not slots or len(pairs) > Z3_MAX_LITERALS:
+        return None
+    var = {(u, i): z3.Bool(f"p:{u}:{i}", solver.ctx) for u, i in pairs}
+    for u in range(len(units)):
+        row = [(var[u, i], 1) for i in range(len(slots)) if (u, i) in var]
+        if not row:
+            return None
+        solver.add(z3.PbEq(row, 1))
+    for i, shape in enumerate(slots):
+        members = [u for u in range(len(units)) if (u, i) in var]
+        for d, cap in enumerate(shape.capacity):
+            row = [(var[u, i], units[u].usage[d]) for u in members if units[u].usage[d]]
+            if cap is not None and row and sum(w for _, w in row) > cap:
+                solver.add(z3.PbLe(*_fit_int32(row, cap)))
+    return var
+
+
+def _decoded(
+    model: Any, var: dict[tuple[int, int], Any], units: Sequence[Unit], slots: Sequence[Shape]
+) -> Bins:
+    """The packing a z3 model chose, one entry per slot."""
+    import z3  # noqa: TID251 (the solver package is the one place z3 is allowed)
+
+    bins: Bins = [(shape, []) for shape in slots]
     for (u, i), v in var.items():
         if z3.is_true(model.eval(v, model_completion=True)):
             bins[i][1].append(units[u])
@@ -212,32 +230,15 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
             default=1,
         )
         slots += [shape] * min(quota, len(units), need + 1)
-    pairs = [
-        (u, i)
-        for u in range(len(units))
-        for i in range(len(slots))
-        if slots[i].holds(units[u].usage)
-    ]
-    if not slots or len(pairs) > Z3_MAX_LITERALS:
-        return None
-    ctx = z3.Context()
-    opt = z3.Optimize(ctx=ctx)
+    opt = z3.Optimize(ctx=z3.Context())
     opt.set("rlimit", Z3_RLIMIT)
-    var = {(u, i): z3.Bool(f"p:{u}:{i}", ctx) for u, i in pairs}
-    opened = [z3.Bool(f"open:{i}", ctx) for i in range(len(slots))]
-    for u in range(len(units)):
-        row = [(var[u, i], 1) for i in range(len(slots)) if (u, i) in var]
-        if not row:
-            return None
-        opt.add(z3.PbEq(row, 1))
+    var = _placement_model(opt, units, slots)
+    if var is None:
+        return None
+    opened = [z3.Bool(f"open:{i}", opt.ctx) for i in range(len(slots))]
+    for (_, i), v in var.items():
+        opt.add(z3.Implies(v, opened[i]))
     for i, shape in enumerate(slots):
-        members = [u for u in range(len(units)) if (u, i) in var]
-        for u in members:
-            opt.add(z3.Implies(var[u, i], opened[i]))
-        for d, cap in enumerate(shape.capacity):
-            row = [(var[u, i], units[u].usage[d]) for u in members if units[u].usage[d]]
-            if cap is not None and row and sum(w for _, w in row) > cap:
-                opt.add(z3.PbLe(*_fit_int32(row, cap)))
         if i and slots[i - 1] is shape:
             opt.add(z3.Implies(opened[i], opened[i - 1]))
         opt.add_soft(z3.Not(opened[i]), shape.fee_micro)
@@ -245,9 +246,5 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
         opt.add(z3.PbLe([(o, 1) for o in opened], quota))
     if opt.check() != z3.sat:
         return None
-    model = opt.model()
-    bins: Bins = [(shape, []) for shape in slots]
-    for (u, i), v in var.items():
-        if z3.is_true(model.eval(v, model_completion=True)):
-            bins[i][1].append(units[u])
-    return [(shape, members) for shape, members in bins if members]
+    packed = _decoded(opt.model(), var, units, slots)
+    return [(shape, members) for shape, members in packed if members]

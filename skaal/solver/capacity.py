@@ -20,7 +20,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from skaal.solver.decompose import Unit
+from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.servers import Server
 
 __all__ = ["DIMENSION_WORDS", "Overflow", "overflow"]
@@ -34,7 +34,6 @@ DIMENSION_WORDS: tuple[tuple[str, str], ...] = (
 )
 #: Subsets are enumerated over at most this many servers of a component.
 _MAX_SERVERS = 12
-_SCALE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +75,10 @@ def overflow(part: Sequence[Unit], servers: Mapping[str, Server]) -> Overflow | 
                         servers=subset,
                         members=tuple(sorted(m for u in members for m in u.members)),
                         dimension=d,
-                        demand=demand / _SCALE,
-                        most=most / _SCALE,
+                        demand=demand / SCALE,
+                        most=most / SCALE,
                         terms=tuple(
-                            (s, servers[s].quota, (c or 0) / _SCALE)
+                            (s, servers[s].quota, (c or 0) / SCALE)
                             for s, c in zip(subset, caps, strict=True)
                         ),
                     )

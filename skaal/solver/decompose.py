@@ -39,12 +39,12 @@ from skaal.solver.problem import Problem
 
 __all__ = [
     "DIMENSIONS",
+    "SCALE",
     "Group",
     "Unit",
     "UnitOption",
     "components",
     "cost_micro",
-    "fits",
     "groups",
     "prune",
     "scaled_capacity",
@@ -53,17 +53,19 @@ __all__ = [
 
 #: Capacity dimensions of a shared instance, in ``Capacity`` field names.
 DIMENSIONS: tuple[str, ...] = ("size_gb", "reads_per_s", "writes_per_s", "resources")
-_SCALE = 1_000_000
+#: Money in micro-dollars and usages in millionths: every stage of the optimiser
+#: scales by this one factor.
+SCALE = 1_000_000
 
 
 def cost_micro(usd: float) -> int:
     """Dollars to integer micro-dollars."""
-    return round(usd * _SCALE)
+    return round(usd * SCALE)
 
 
 def scaled_capacity(value: float | int | None) -> int | None:
     """One instance's capacity in a dimension, scaled and rounded down."""
-    return None if value is None else math.floor(value * _SCALE + 1e-6)
+    return None if value is None else math.floor(value * SCALE + 1e-6)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,12 +141,12 @@ def units(problem: Problem) -> tuple[tuple[Unit, ...], tuple[tuple[str, ...], ..
         if len(indices) == 1:  # the common case, without the sums and set algebra
             res = problem.resources[indices[0]]
             load = res.workload
-            opts = tuple(UnitOption(o.backend, round(o.cost * _SCALE), o.rank) for o in res.options)
+            opts = tuple(UnitOption(o.backend, round(o.cost * SCALE), o.rank) for o in res.options)
             usage = (
-                math.ceil(load.size_gb * _SCALE - 1e-6),
-                math.ceil(load.reads_per_s * _SCALE - 1e-6),
-                math.ceil(load.writes_per_s * _SCALE - 1e-6),
-                _SCALE,
+                math.ceil(load.size_gb * SCALE - 1e-6),
+                math.ceil(load.reads_per_s * SCALE - 1e-6),
+                math.ceil(load.writes_per_s * SCALE - 1e-6),
+                SCALE,
             )
             out.append(Unit((res.spec.name,), opts, usage))
             continue
@@ -165,18 +167,13 @@ def units(problem: Problem) -> tuple[tuple[Unit, ...], tuple[tuple[str, ...], ..
             )
         )
         usage = (
-            math.ceil(sum(r.workload.size_gb for r in resources) * _SCALE - 1e-6),
-            math.ceil(sum(r.workload.reads_per_s for r in resources) * _SCALE - 1e-6),
-            math.ceil(sum(r.workload.writes_per_s for r in resources) * _SCALE - 1e-6),
-            len(resources) * _SCALE,
+            math.ceil(sum(r.workload.size_gb for r in resources) * SCALE - 1e-6),
+            math.ceil(sum(r.workload.reads_per_s for r in resources) * SCALE - 1e-6),
+            math.ceil(sum(r.workload.writes_per_s for r in resources) * SCALE - 1e-6),
+            len(resources) * SCALE,
         )
         out.append(Unit(tuple(r.spec.name for r in resources), opts, usage))
     return tuple(out), tuple(impossible)
-
-
-def fits(unit: Unit, capacity: tuple[int | None, ...]) -> bool:
-    """Whether the unit fits one empty instance (co-located units can outgrow one)."""
-    return all(c is None or u <= c for u, c in zip(unit.usage, capacity, strict=True))
 
 
 def prune(unit: Unit, shared: frozenset[str]) -> Unit:

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver import conflicts
 from skaal.solver.capacity import overflow
-from skaal.solver.decompose import Group, Unit, UnitOption, components, groups, prune, units
+from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
 from skaal.solver.place import Bins, cheapest_packing, first_fit, first_fit_partial, place
 from skaal.solver.problem import Problem
 from skaal.solver.servers import Server, Shape
@@ -68,7 +68,6 @@ __all__ = ["Assignment", "optimise"]
 
 #: Step 2 enumerates the subsets of at most this many servers of a component.
 _MAX_ENUMERATED = 10
-_SCALE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +248,7 @@ def _pooled_part(
             fix="split the app's shared-capacity constraints, or report this app to Skaal",
         )
     placed = _placed(problem, grouped, relaxed, servers)
-    bound = math.floor(relaxed.bound * _SCALE + 1e-3)
+    bound = math.floor(relaxed.bound * SCALE + 1e-3)
     if not placed.failed or len(part) > _DERATE_MAX_UNITS:
         lower = placed.cost if relaxed.proven and not placed.failed else min(placed.cost, bound)
         return _Outcome(placed.placement, placed.bins, placed.cost, lower)
@@ -464,5 +463,5 @@ def _assignment(outcome: _Outcome) -> Assignment:
         instances=MappingProxyType(instances),
         shapes=MappingProxyType(shapes),
         proven=proven,
-        lower_bound=None if proven else outcome.lower / _SCALE,
+        lower_bound=None if proven else outcome.lower / SCALE,
     )

@@ -37,7 +37,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from skaal.solver.decompose import Group
+from skaal.solver.decompose import SCALE, Group
 from skaal.solver.servers import Server, Shape
 
 __all__ = ["MAX_NODES", "Pooled", "solve_pooled"]
@@ -51,7 +51,6 @@ MAX_NODES = 200_000
 #: columns (a 1,000-resource app of the ``users`` draw), so past this size the
 #: planner answers at once with a proven bound and the gap instead.
 MAX_EXACT_COLUMNS = 4_000
-_SCALE = 1e6
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +196,7 @@ def _demand(grouped: Sequence[Group]) -> dict[tuple[str, int], float]:
         for option in group.options:
             for d, use in enumerate(group.usage):
                 key = (option.backend, d)
-                out[key] = out.get(key, 0.0) + use / _SCALE * len(group.units)
+                out[key] = out.get(key, 0.0) + use / SCALE * len(group.units)
     return out
 
 
@@ -251,13 +250,13 @@ class _Model:
                 for d, cap in enumerate(shape.capacity):
                     if per_shape and cap is not None:
                         row = self._row(-math.inf, 0.0)
-                        entries.append((row, -cap / _SCALE))
+                        entries.append((row, -cap / SCALE))
                         rows.append((d, row))
                     elif not per_shape and any(x.capacity[d] is not None for x in server.shapes):
                         row = pooled.get(d, -1)
                         if row < 0:
                             row = pooled[d] = self._row(-math.inf, 0.0)
-                        held = demand.get((name, d), 0.0) + 1.0 if cap is None else cap / _SCALE
+                        held = demand.get((name, d), 0.0) + 1.0 if cap is None else cap / SCALE
                         entries.append((row, -held))
                         rows.append((d, row))
                 capacity[name, k] = rows
@@ -279,7 +278,7 @@ class _Model:
             # of the solver, whose tolerances are then cents of the differences,
             # not of the whole bill.
             base = min(o.cost for o in group.options)
-            self.constant += base * len(group.units) / _SCALE
+            self.constant += base * len(group.units) / SCALE
             for option in group.options:
                 link = -1
                 if max_backends is not None:
@@ -288,7 +287,7 @@ class _Model:
                 targets: list[tuple[Shape | None, list[tuple[int, float]]]] = []
                 if option.backend in servers and not per_shape:
                     rows = capacity[option.backend, 0]
-                    entries = [(row, group.usage[d] / _SCALE) for d, row in rows if group.usage[d]]
+                    entries = [(row, group.usage[d] / SCALE) for d, row in rows if group.usage[d]]
                     opened = self._row(-math.inf, 0.0)
                     entries.append((opened, 1.0))
                     for shape, instances in self.shapes[option.backend]:
@@ -300,7 +299,7 @@ class _Model:
                         if not shape.holds(group.usage):
                             continue
                         entries = [
-                            (row, group.usage[d] / _SCALE)
+                            (row, group.usage[d] / SCALE)
                             for d, row in capacity[option.backend, k]
                             if group.usage[d]
                         ]
@@ -322,7 +321,7 @@ class _Model:
                     entries.append((g_index, 1.0))
                     if link >= 0:
                         entries.append((link, 1.0))
-                    col = self._column((option.cost - base) / _SCALE, size, entries)
+                    col = self._column((option.cost - base) / SCALE, size, entries)
                     row_cols.append((option.backend, target, col))
             self.placement.append(row_cols)
 

@@ -24,6 +24,12 @@ flushed and fsynced, moved over the lock with ``os.replace``, and the
 directory is fsynced, so a crash leaves the old lock or the new one, never
 half of one.  Reading validates everything and round-trips exactly:
 ``read_lock(p)`` equals the plan that was written, with the same hash.
+
+The TOML is read and written by ``rtoml`` (a compiled parser and writer), not
+by ``tomllib`` and ``tomli_w`` as catalogs are: a lock holds every binding, and
+at 10,000 resources (4 MB) ``tomllib`` took 0.95 s to read it and ``tomli_w``
+0.45 s to write it, against 0.20 s and 0.03 s.  Catalogs are small and
+hand-written, and their loader needs ``tomllib``'s exact errors and positions.
 """
 
 from __future__ import annotations
@@ -32,7 +38,6 @@ import contextlib
 import os
 import secrets
 import stat
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +60,7 @@ _HEADER = (
 
 def lock_text(plan: Plan) -> str:
     """The TOML text of ``plan``'s lock file."""
-    import tomli_w
+    import rtoml
 
     data: dict[str, Any] = plan.model_dump(mode="json", exclude_none=True)
     bindings = data.pop("bindings")
@@ -65,7 +70,7 @@ def lock_text(plan: Plan) -> str:
     data["bindings"] = bindings
     data["instances"] = instances
     data["prices"] = prices
-    return _HEADER + tomli_w.dumps(data, multiline_strings=False)
+    return _HEADER + rtoml.dumps(data, pretty=True, none_value=None)
 
 
 def write_lock(plan: Plan, path: Path) -> Path:
@@ -128,9 +133,11 @@ def read_lock(path: Path) -> Plan | None:
         ) from None
     except OSError as exc:
         raise _bad(path, f"cannot be read ({exc.strerror})") from None
+    import rtoml
+
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = rtoml.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, rtoml.TomlParsingError) as exc:
         raise _bad(path, f"is not valid TOML ({exc})") from None
     version = data.get("schema_version")
     if version != PLAN_SCHEMA_VERSION:

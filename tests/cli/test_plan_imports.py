@@ -62,7 +62,7 @@ NOT_FOR_DECLARING = (
     "skaal.pipeline",
     "skaal.plan",
     "skaal.solver",
-    "tomli_w",
+    "rtoml",
 )
 
 _PROBE = """
@@ -126,12 +126,12 @@ def test_plan_loads_only_what_planning_needs(project: Path) -> None:
     modules = _loaded(project, "plan", "app.py:app", "--target", "aws", "--no-write")
     assert "skaal.solver" in modules  # the probe really planned
     assert _offending(modules, NOT_FOR_PLANNING) == []
-    assert _offending(modules, ("tomli_w",)) == [], "--no-write needs no lock writer"
+    assert _offending(modules, ("rtoml",)) == [], "--no-write without a lock needs no TOML"
 
 
 def test_plan_json_does_not_load_rich(project: Path) -> None:
     modules = _loaded(project, "plan", "app.py:app", "--target", "aws", "--json")
-    assert "tomli_w" in modules  # the probe really wrote the lock
+    assert "rtoml" in modules  # the probe really wrote the lock
     assert (project / "skaal.lock").is_file()
     assert _offending(modules, (*NOT_FOR_PLANNING, "rich")) == []
 

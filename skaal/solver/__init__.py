@@ -121,7 +121,11 @@ def solve_problem(
         raise conflicts.budget(problem, fresh_total, costs)
     kept = kept_backends(problem, previous, pins)
     if kept:
-        held = _keep(problem, kept)
+        # When the fresh plan already keeps every kept backend, it is the
+        # optimum of the restricted problem too (it is feasible there, and
+        # nothing there is cheaper): no second optimisation is needed.
+        unchanged = all(fresh.backends[name] == backend for name, backend in kept.items())
+        held = fresh if unchanged else _keep(problem, kept)
         if held is not None:
             held_total = total_cost(problem, held)
             if budget is None or held_total <= budget + 1e-9:

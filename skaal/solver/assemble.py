@@ -120,6 +120,7 @@ def assemble(
             for b in _vpc_backends(problem)
         },
         instances=assignment.instances,
+        opened=frozenset(i.partition("#")[0] for i in assignment.instances),
         shared=frozenset(s.backend.name for s in problem.shared),
         collocated=frozenset(name for pair in problem.collocations for name in pair),
     )
@@ -271,6 +272,8 @@ class _Context:
     network: Mapping[str, float]
     """VPC backend → the network fee choosing it would add (0 when the plan pays it)."""
     instances: Mapping[str, tuple[str, ...]]
+    opened: frozenset[str]
+    """Server backends with at least one instance in the plan."""
     shared: frozenset[str]
     collocated: frozenset[str]
     """Every resource named in a co-location pair (either side)."""
@@ -320,7 +323,7 @@ def _cheaper_note(context: _Context, res: ResourceOptions, option: Option) -> st
     if limit is not None:
         causes.append(f"max_backends={limit}")
     if cheapest.backend in context.shared:
-        opened = any(i.partition("#")[0] == cheapest.backend for i in context.instances)
+        opened = cheapest.backend in context.opened
         with_fee = (
             cheapest.cost
             + context.cheapest[cheapest.backend].fee

@@ -137,17 +137,29 @@ def units(problem: Problem) -> tuple[tuple[Unit, ...], tuple[tuple[str, ...], ..
     ranks = {b.name: i for i, b in enumerate(problem.catalog.backends)}
     out: list[Unit] = []
     impossible: list[tuple[str, ...]] = []
+    # Resources of one app repeat a few option lists and workloads: equal ones
+    # share one tuple, which later stages hash and compare by identity first.
+    option_lists: dict[tuple[tuple[str, float, int], ...], tuple[UnitOption, ...]] = {}
+    usages: dict[tuple[float, float, float], tuple[int, ...]] = {}
     for indices in members.values():
         if len(indices) == 1:  # the common case, without the sums and set algebra
             res = problem.resources[indices[0]]
             load = res.workload
-            opts = tuple(UnitOption(o.backend, round(o.cost * SCALE), o.rank) for o in res.options)
-            usage = (
-                math.ceil(load.size_gb * SCALE - 1e-6),
-                math.ceil(load.reads_per_s * SCALE - 1e-6),
-                math.ceil(load.writes_per_s * SCALE - 1e-6),
-                SCALE,
-            )
+            key = tuple((o.backend, o.cost, o.rank) for o in res.options)
+            opts = option_lists.get(key)
+            if opts is None:
+                opts = option_lists[key] = tuple(
+                    UnitOption(o.backend, round(o.cost * SCALE), o.rank) for o in res.options
+                )
+            need = (load.size_gb, load.reads_per_s, load.writes_per_s)
+            usage = usages.get(need)
+            if usage is None:
+                usage = usages[need] = (
+                    math.ceil(load.size_gb * SCALE - 1e-6),
+                    math.ceil(load.reads_per_s * SCALE - 1e-6),
+                    math.ceil(load.writes_per_s * SCALE - 1e-6),
+                    SCALE,
+                )
             out.append(Unit((res.spec.name,), opts, usage))
             continue
         resources = [problem.resources[i] for i in indices]
@@ -186,16 +198,26 @@ def prune(unit: Unit, shared: frozenset[str]) -> Unit:
 
 
 def components(coupled: Iterable[Unit], shared: frozenset[str]) -> tuple[tuple[Unit, ...], ...]:
-    """Connected components of units linked through a shared backend they may both use."""
-    items = list(coupled)
-    uf = _UnionFind([u.name for u in items] + [f"\0{s}" for s in sorted(shared)])
-    for unit in items:
-        for option in unit.options:
-            if option.backend in shared:
-                uf.union(unit.name, f"\0{option.backend}")
+    """Connected components of units linked through a shared backend they may both use.
+
+    A unit's component is decided by the set of shared backends it may use,
+    so the union-find runs over those sets (a handful), not over the units.
+    Components come in the order of their least backend name, each keeping
+    the units' order.
+    """
+    keyed: list[tuple[frozenset[str], Unit]] = [
+        (frozenset(o.backend for o in unit.options if o.backend in shared), unit)
+        for unit in coupled
+    ]
+    uf = _UnionFind(sorted(shared))
+    for backends in {key for key, _ in keyed}:
+        first, *rest = sorted(backends)
+        for other in rest:
+            uf.union(first, other)
+    root = {key: uf.find(min(key)) for key in {key for key, _ in keyed}}
     parts: dict[str, list[Unit]] = {}
-    for unit in items:
-        parts.setdefault(uf.find(unit.name), []).append(unit)
+    for key, unit in keyed:
+        parts.setdefault(root[key], []).append(unit)
     return tuple(tuple(part) for _, part in sorted(parts.items()))
 
 

@@ -169,8 +169,15 @@ def _solve_part(part: Sequence[Unit], servers: Mapping[str, Server], problem: Pr
 
 
 def _one_instance_each(part: Sequence[Unit], servers: Mapping[str, Server]) -> _Outcome | None:
-    """Step 2: the one-instance lower bound, and its plan when that plan fits."""
-    names = sorted({o.backend for u in part for o in u.options if o.backend in servers})
+    """Step 2: the one-instance lower bound, and its plan when that plan fits.
+
+    Units with the same options make the same choice, so each set of opened
+    servers is priced once per distinct option list, not once per unit.
+    """
+    alike: dict[tuple[UnitOption, ...], list[Unit]] = {}
+    for unit in part:
+        alike.setdefault(unit.options, []).append(unit)
+    names = sorted({o.backend for options in alike for o in options if o.backend in servers})
     if len(names) > _MAX_ENUMERATED:
         return None
     best: tuple[int, dict[str, list[Unit]], int] | None = None
@@ -180,12 +187,12 @@ def _one_instance_each(part: Sequence[Unit], servers: Mapping[str, Server]) -> _
             placement: dict[str, list[Unit]] = {}
             cost = sum(servers[s].min_fee_micro for s in opened)
             own = 0
-            for unit in part:
-                choice = _cheapest(unit.options, allowed, servers)
+            for options, members in alike.items():
+                choice = _cheapest(options, allowed, servers)
                 if choice is None:
                     break
-                placement.setdefault(choice.backend, []).append(unit)
-                own += choice.cost
+                placement.setdefault(choice.backend, []).extend(members)
+                own += choice.cost * len(members)
             else:
                 if any(s not in placement for s in opened):
                     continue  # an opened server nobody uses: a smaller set is cheaper

@@ -88,11 +88,15 @@ def first_fit_partial(
         return bins, list(units)
     top = [max((c for c in column if c is not None), default=0) for column in _dims(shapes)]
 
+    shares: dict[tuple[int, ...], float] = {}  # units repeat a few usages
+
     def weight(unit: Unit) -> tuple[float, str]:
-        share = max(
-            (u / t for u, t in zip(unit.usage, top, strict=True) if t),
-            default=0.0,
-        )
+        share = shares.get(unit.usage)
+        if share is None:
+            share = shares[unit.usage] = max(
+                (u / t for u, t in zip(unit.usage, top, strict=True) if t),
+                default=0.0,
+            )
         return (-share, unit.name)
 
     # Room left per instance in the four dimensions (unlimited as a huge number):

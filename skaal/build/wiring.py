@@ -36,6 +36,11 @@ Variables (:meth:`Wiring.env` gives the static ones of a deployment):
 ``SKAAL_READABLE_SECRETS``
     :class:`SecretScope`: the declared secrets this process may read,
     comma-separated; unset, every declared secret (``skaal run``).
+``SKAAL_USED_RESOURCES``
+    :func:`used_resources`: the maps, collections, blobs, queues and topics
+    this process opens, comma-separated -- the ``uses`` of the functions it
+    runs, which are all its role may reach; unset, every declared one
+    (``skaal run``, the HTTP default route, mounted apps).
 
 Servers.  A Redis or PostgreSQL resource lives on one *server*: the shared
 instance the plan put it on (:attr:`~skaal.plan.model.Binding.instance`,
@@ -80,7 +85,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from skaal.blueprint.model import Blueprint, Kind
+from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
 from skaal.plan.model import Binding, Plan
 from skaal.runtime import naming
 from skaal.runtime.naming import Service
@@ -99,6 +104,7 @@ __all__ = [
     "REGION_ENV",
     "SERVICES",
     "STATE_KINDS",
+    "USED_RESOURCES_ENV",
     "ResourceWiring",
     "SecretScope",
     "ServerWiring",
@@ -109,11 +115,13 @@ __all__ = [
     "env_token",
     "physical_name",
     "pool_size",
+    "reached",
     "readable_secrets",
     "resource_env",
     "server_id",
     "servers",
     "service_of",
+    "used_resources",
     "wire",
 ]
 
@@ -124,6 +132,7 @@ PLAN_HASH_ENV = "SKAAL_PLAN_HASH"
 DATA_DIR_ENV = "SKAAL_DATA_DIR"
 PROCESSES_ENV = "SKAAL_PROCESSES"
 READABLE_SECRETS_ENV = "SKAAL_READABLE_SECRETS"
+USED_RESOURCES_ENV = "SKAAL_USED_RESOURCES"
 CREDENTIALS_SUFFIX = "_SECRET_ARN"
 
 #: Provider -> the variable its runtime backends read their name prefix from.
@@ -308,6 +317,25 @@ class SecretScope:
 def readable_secrets(env: Mapping[str, str]) -> frozenset[str] | None:
     """The secrets ``SKAAL_READABLE_SECRETS`` allows; ``None`` (all) when it is unset."""
     value = env.get(READABLE_SECRETS_ENV)
+    if value is None:
+        return None
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+def reached(function: ResourceSpec) -> tuple[str, ...]:
+    """The state resources ``function``'s process opens: its uses and its trigger, sorted.
+
+    What the builders write in ``SKAAL_USED_RESOURCES`` and scope its role or
+    service account to.
+    """
+    names = set(function.uses)
+    names.update(n for n in (function.consumes, function.subscribes) if n is not None)
+    return tuple(sorted(names))
+
+
+def used_resources(env: Mapping[str, str]) -> frozenset[str] | None:
+    """The resources ``SKAAL_USED_RESOURCES`` allows; ``None`` (all) when it is unset."""
+    value = env.get(USED_RESOURCES_ENV)
     if value is None:
         return None
     return frozenset(part.strip() for part in value.split(",") if part.strip())

@@ -131,6 +131,8 @@ class Runtime:
         self._clients: dict[type, Any] = {}
         self._named: dict[str, AnyClient] = {}
         self._subscriptions: dict[str, tuple[ResourceSpec, TopicSubscription[Any]]] = {}
+        self._unreached: frozenset[str] = frozenset()
+        """Declared resources this process does not open (``SKAAL_USED_RESOURCES``)."""
         self._by_ref = {
             s.python_ref: s.name
             for s in blueprint.resources
@@ -212,6 +214,13 @@ class Runtime:
                 fix="re-plan so every resource has a backend",
                 command="skaal plan",
             )
+        reachable = _used_resources(self.settings.env)
+        if reachable is not None:
+            # a deployed function opens only what its role may reach (its ``uses``)
+            self._unreached = frozenset(
+                s.name for s in specs if s.kind != "secret" and s.name not in reachable
+            )
+            specs = [s for s in specs if s.name not in self._unreached]
         groups = _provider_groups(self.plan, specs)
         for key, (impl, server, members) in sorted(groups.items()):
             levels = [s.requirements.durability or "persistent" for s in members]
@@ -261,7 +270,11 @@ class Runtime:
                 + " in the environment or in .env in the project directory",
             )
         for spec in self.blueprint.resources:
-            if spec.kind == "function" and spec.subscribes is not None:
+            if (
+                spec.kind == "function"
+                and spec.subscribes is not None
+                and spec.subscribes not in self._unreached
+            ):
                 topic = self.client_named(spec.subscribes)
                 assert isinstance(topic, TopicClient)
                 self._subscriptions[spec.name] = (spec, await topic.subscribe(spec.name))
@@ -342,10 +355,14 @@ class Runtime:
         return self._secrets[name]
 
     def consumers(self) -> tuple[Consumer, ...]:
-        """Every declared queue consumer with its handler and queue client."""
+        """Every declared queue consumer whose queue this process opens, with its handler."""
         out = []
         for spec in self.blueprint.resources:
-            if spec.kind == "function" and spec.consumes is not None:
+            if (
+                spec.kind == "function"
+                and spec.consumes is not None
+                and spec.consumes not in self._unreached
+            ):
                 queue = self.client_named(spec.consumes)
                 assert isinstance(queue, QueueClient)
                 out.append(Consumer(spec, self._handler(spec), queue))
@@ -365,6 +382,17 @@ class Runtime:
 
     def _bound_named(self, name: str) -> _Bound:
         bound = self._bound.get(name)
+        if bound is None and name in self._unreached:
+            function = self.settings.env.get("SKAAL_FUNCTION", "this process")
+            raise NotBoundError(
+                f"resource {name!r} is not opened by {function}: a deployed function "
+                "reaches only the resources its code uses (SKAAL_USED_RESOURCES), "
+                "and Skaal did not find this use when it read the code",
+                where=name,
+                fix=f"use {name} from the function itself or from a helper in the same "
+                "module (Skaal reads those), then rebuild and redeploy",
+                command="skaal build",
+            )
         if bound is None:
             raise NotBoundError(
                 f"resource {name!r} is not bound in this runtime"
@@ -440,6 +468,12 @@ def _provider_groups(
         key = impl if server is None else f"{impl}:{server.id}"
         groups.setdefault(key, (impl, server, []))[2].append(spec)
     return groups
+
+
+def _used_resources(env: Mapping[str, str]) -> frozenset[str] | None:
+    from skaal.build.wiring import used_resources
+
+    return used_resources(env)
 
 
 def _readable_secrets(env: Mapping[str, str]) -> frozenset[str] | None:

@@ -126,8 +126,20 @@ def test_function_environment_is_the_wiring_plus_the_function_name(
         assert variables.pop("SKAAL_PROCESSES") == "5"  # four functions and the HTTP default
         # WEBHOOK_TOKEN is declared by the app, not by one function: every function reads it
         assert variables.pop("SKAAL_READABLE_SECRETS") == "WEBHOOK_TOKEN"
+        # what each function's code uses (its trigger included); the HTTP default
+        # route serves every function, so it opens everything (no variable)
+        used = variables.pop("SKAAL_USED_RESOURCES", None)
+        assert (
+            used
+            == {
+                "submit": "Work",
+                "result": "Results",
+                "run_job": "Results,Work",
+                "hourly_report": "Stats",
+                "_http": None,
+            }[name]
+        )
         assert variables == expected
-        assert name in {"submit", "result", "run_job", "hourly_report", "_http"}
     assert run.named("jobs-run-job").inputs["environment"]["variables"]["SKAAL_FUNCTION"] == (
         "run_job"
     )
@@ -204,8 +216,8 @@ def test_only_the_consumer_may_receive_from_its_queue(jobs: tuple[Any, AwsRun]) 
     table = run.named("Results").outputs["arn"]
     assert "dynamodb:GetItem" in _actions_on(run, "jobs-result", table)
     assert "dynamodb:DeleteTable" not in _actions_on(run, "jobs-result", table)
-    # submit only sends work: it may find the results table, not read it
-    assert _actions_on(run, "jobs-submit", table) == {"dynamodb:DescribeTable"}
+    # submit only sends work: its role has nothing on the results table
+    assert _actions_on(run, "jobs-submit", table) == set()
     secret = run.named("WEBHOOK_TOKEN").outputs["arn"]
     assert _actions_on(run, "jobs-run-job", secret) == {
         "secretsmanager:DescribeSecret",

@@ -4,6 +4,8 @@
   accounts; a secret declared by a function (``secrets=[...]``) is granted
   to and injected into the service of that function only, an app-wide
   secret into both;
+* each identity gets the data roles of what its functions use, and its
+  service's ``SKAAL_USED_RESOURCES`` names them (the runtime opens those);
 * a bucket's name ends with a suffix Google's own account id gives (not
   known before the deploy), the services get the real name, and durable
   buckets are versioned.
@@ -31,10 +33,12 @@ WORKER = f"serviceAccount:till-work@{PROJECT}.iam.gserviceaccount.com"
 def till() -> Run:
     app = App("till")
     app.secret("SHARED")
-    app.blob(durability="persistent")(types.new_class("Receipts", (BlobStore,)))
+    receipts = types.new_class("Receipts", (BlobStore,))
+    app.blob(durability="persistent")(receipts)
 
     @app.function(secrets=[Secret("CARD_KEY")])
-    async def pay(amount: int) -> None: ...
+    async def pay(amount: int) -> None:
+        await receipts.put(f"{amount}.txt", b"paid")  # type: ignore[attr-defined]
 
     @app.schedule(Cron("0 3 * * *"), secrets=[Secret("BANK_KEY")])
     async def settle() -> None: ...
@@ -70,13 +74,38 @@ def test_each_service_reads_the_secrets_of_its_functions_only(till: Run) -> None
     assert worker["SKAAL_READABLE_SECRETS"] == "BANK_KEY,SHARED"
 
 
-def test_both_identities_reach_the_data(till: Run) -> None:
+def test_each_identity_reaches_the_data_its_functions_use(till: Run) -> None:
     grants = {
         r.inputs["member"]
         for r in till.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
         if r.inputs["role"] == "roles/storage.objectAdmin"
     }
-    assert grants == {WEB, WORKER}
+    assert grants == {WEB}  # pay writes receipts; settle touches no data
+    assert _env(till, "web")["SKAAL_USED_RESOURCES"] == "Receipts"
+    assert _env(till, "worker")["SKAAL_USED_RESOURCES"] == ""
+
+
+def test_a_web_service_with_mounted_apps_reaches_everything() -> None:
+    app = App("till")
+    app.blob(durability="persistent")(types.new_class("Receipts", (BlobStore,)))
+
+    async def other(scope: object, receive: object, send: object) -> None: ...
+
+    app.mount("/other", other)
+
+    @app.schedule(Cron("0 3 * * *"))
+    async def settle() -> None: ...
+
+    plan = solve(app.blueprint(), load_catalog("gcp"))
+    run = run_program(render_program(app.blueprint(), plan), CONFIG)
+    grants = {
+        r.inputs["member"]
+        for r in run.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
+        if r.inputs["role"] == "roles/storage.objectAdmin"
+    }
+    assert grants == {WEB}  # what the mounted app reaches cannot be read
+    assert "SKAAL_USED_RESOURCES" not in _env(run, "web")
+    assert _env(run, "worker")["SKAAL_USED_RESOURCES"] == ""
 
 
 def test_bucket_names_end_with_a_suffix_known_only_after_the_deploy(till: Run) -> None:

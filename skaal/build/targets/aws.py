@@ -58,11 +58,13 @@ from skaal.build.targets.aws_schedule import aws_schedule
 from skaal.build.wiring import (
     PROCESSES_ENV,
     READABLE_SECRETS_ENV,
+    USED_RESOURCES_ENV,
     SecretScope,
     Wiring,
     binding_name,
     credentials_env,
     physical_name,
+    reached,
     resource_env,
     wire,
 )
@@ -248,6 +250,9 @@ def _outputs(spec: dict[str, Any], wiring: Wiring) -> dict[str, dict[str, str]]:
     PostgreSQL server, the ARN of the secret holding its credentials.
     """
     out = {b["env"]: {"ref": b["resource"], "attr": "bucket"} for b in spec["buckets"]}
+    for topic in spec["topics"]:
+        # the runtime publishes to this ARN (finding a topic by name needs ListTopics)
+        out[resource_env(topic["resource"], "ARN")] = {"ref": topic["resource"], "attr": "arn"}
     for server in wiring.servers:
         ref = _server_ref(server.id)
         out[server.env] = {"ref": ref, "attr": "url"}
@@ -501,6 +506,8 @@ def _function(
     env["SKAAL_FUNCTION"] = function.name
     env[PROCESSES_ENV] = str(processes)
     env[READABLE_SECRETS_ENV] = ",".join(scope.readable(function.name))
+    if not http_default:
+        env[USED_RESOURCES_ENV] = ",".join(reached(function))
     return {
         "id": lambda_name,
         "name": function.name,

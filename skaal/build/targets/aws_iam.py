@@ -15,13 +15,11 @@ What each function may do:
   queue or topic it is triggered by; every resource when its code cannot be
   read.  The HTTP default route serves every HTTP function and mounted
   application, so it keeps the grant on every state resource of the app;
-* **the other state resources, opened only**: the runtime opens every
-  declared resource at start-up, so each role may still find them --
-  ``dynamodb:DescribeTable``, ``s3:ListBucket`` (what ``HeadBucket`` needs),
-  and a queue's ``GetQueueUrl``/``GetQueueAttributes`` -- but not read or
-  write their items, objects or messages.  Resources on a PostgreSQL or
-  Redis server are reached over the network with the server's credentials:
-  IAM cannot scope them per resource;
+* **nothing on the other state resources**: the function's
+  ``SKAAL_USED_RESOURCES`` names what it uses, and its runtime opens only
+  those (:func:`skaal.build.wiring.reached`).  Resources on a PostgreSQL or Redis server are
+  reached over the network with the server's credentials: IAM cannot scope
+  them per resource;
 * **the secrets it may read** and no other: those it declares
   (``secrets=[...]``) and the app-wide ones no function declares
   (:class:`skaal.build.wiring.SecretScope`; the runtime reads only these);
@@ -47,6 +45,7 @@ from __future__ import annotations
 from typing import Any
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.build.wiring import reached
 from skaal.plan.model import Binding
 
 __all__ = ["VPC_DESCRIBE_SID", "function_statements"]
@@ -82,7 +81,6 @@ _SQS_CONSUME = (
     "sqs:ReceiveMessage",
 )
 _SQS_FIND = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl")
-_DYNAMODB_OPEN = ("dynamodb:DescribeTable",)
 _SNS_SUBSCRIBE = ("sns:Subscribe",)
 _SQS_SUBSCRIPTION = ("sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SetQueueAttributes")
 _SNS_PUBLISH = ("sns:GetTopicAttributes", "sns:Publish")
@@ -131,20 +129,13 @@ def function_statements(
     credentials secret it reads.
     """
     out: list[dict[str, Any]] = []
-    uses = set(function.uses) | ({function.consumes} if function.consumes else set())
+    uses = set(reached(function))
     for binding in sorted(bindings, key=lambda b: b.resource):
         name = binding.resource
         sid = _sid(name)
         match binding.implementation:
-            case "dynamodb" if not app_wide and name not in uses:
-                out.append(_statement(f"Open{sid}", _DYNAMODB_OPEN, [_ref(name)]))
-            case "s3" if not app_wide and name not in uses:
-                out.append(_statement(f"Open{sid}", _S3_BUCKET, [_ref(name)]))
-            case "sqs" if not app_wide and name not in uses:
-                out.append(_statement(f"Open{sid}", _SQS_FIND, [_ref(name)]))
-                out.append(_statement(f"Find{sid}", _SQS_FIND, [_ref(name, attr="dlq_arn")]))
-            case "sns" if not app_wide and name not in uses:
-                continue  # the runtime finds a topic with ListTopics, which IAM cannot scope
+            case "dynamodb" | "s3" | "sqs" | "sns" if not app_wide and name not in uses:
+                continue  # never opened by this function (SKAAL_USED_RESOURCES)
             case "dynamodb":
                 arns = [_ref(name), _ref(name, "/index/*")] if name in indexed else [_ref(name)]
                 out.append(_statement(f"Table{sid}", _DYNAMODB, arns))
@@ -161,7 +152,9 @@ def function_statements(
             case _:
                 continue
     for topic, subscriber in subscribers:
-        # the runtime (re)subscribes every subscriber's queue when it opens
+        if not app_wide and topic not in uses:
+            continue
+        # the runtime (re)subscribes every subscriber's queue when it opens the topic
         out.append(_statement(f"Subscribe{_sid(subscriber)}", _SNS_SUBSCRIBE, [_ref(topic)]))
         out.append(
             _statement(

@@ -60,6 +60,7 @@ class Messaging(ProgramWriter):
             "gcp.pubsub.TopicIAMMember",
             {"topic": Code(f"{var}.name")},
             "roles/pubsub.publisher",
+            to=self.users(b.resource),
         )
 
     def _push(self, fn: ResourceSpec, path: str = PUSH_PATH) -> dict[str, object]:
@@ -125,12 +126,14 @@ class Messaging(ProgramWriter):
             "gcp.pubsub.TopicIAMMember",
             {"topic": Code(f"{dead}.name")},
             "roles/pubsub.publisher",
+            to=self.users(b.resource),
         )
         self.grant(
             f"{b.resource}-read-dead-letters",
             "gcp.pubsub.SubscriptionIAMMember",
             {"subscription": Code(f"{dead}_sub.name")},
             "roles/pubsub.subscriber",
+            to=self.users(b.resource),
         )
         self.add(
             call(
@@ -161,6 +164,7 @@ class Messaging(ProgramWriter):
             "gcp.pubsub.TopicIAMMember",
             {"topic": Code(f"{delayed}.name")},
             "roles/pubsub.publisher",
+            to=self.users(b.resource),
         )
         self._subscription(
             f"{delayed}_sub",
@@ -210,6 +214,7 @@ class Messaging(ProgramWriter):
                     "gcp.pubsub.SubscriptionIAMMember",
                     {"subscription": Code(f"{target}.name")},
                     "roles/pubsub.subscriber",
+                    to=self.users(b.resource),
                 )
 
     def topic(self, b: Binding) -> None:
@@ -224,6 +229,7 @@ class Messaging(ProgramWriter):
             "gcp.pubsub.TopicIAMMember",
             {"topic": Code(f"{var}.name")},
             "roles/pubsub.viewer",
+            to=self.users(b.resource),
         )
         for fn in self.fns.subscribers:
             if fn.subscribes != b.resource:

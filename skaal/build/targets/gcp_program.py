@@ -6,11 +6,15 @@ What the program creates, resource by resource (names from
 * **Service accounts**: ``runtime`` (the identity of the ``web`` Cloud Run
   service) and, when there is a worker service, ``worker`` (its identity)
   and ``invoker`` (the identity Cloud Scheduler and Pub/Sub push use).
-  Both service identities get the app's data, not only what their
-  functions use (``ResourceSpec.uses``, which the aws roles are scoped to):
-  ``web`` also serves the mounted apps, whose use cannot be read; Firestore
-  is granted per database, never per collection; and the runtime of either
-  service opens every declared resource at start-up.  A declared secret is granted
+  Each service identity gets the data roles of the resources its functions
+  use (:func:`skaal.build.wiring.reached`: ``ResourceSpec.uses`` and the
+  triggers), named in its ``SKAAL_USED_RESOURCES`` so its runtime opens
+  only those: buckets and Pub/Sub topics and subscriptions per resource,
+  Firestore per database (Google grants no role per collection), so an
+  identity using any Firestore resource may reach them all.  ``web``
+  reaches every resource when the app mounts other ASGI apps, whose use
+  cannot be read.  Cloud SQL and Memorystore servers are reached with the
+  server's credentials by both identities.  A declared secret is granted
   to -- and injected into -- only the services whose functions may read it
   (:class:`skaal.build.wiring.SecretScope`: the functions declaring it in
   ``secrets=[...]``, or every function for an app-wide secret), and each
@@ -77,7 +81,12 @@ from skaal.build.targets.gcp_writer import (
     seconds,
     secret_env,
 )
-from skaal.build.wiring import PROCESSES_ENV, READABLE_SECRETS_ENV, resource_env
+from skaal.build.wiring import (
+    PROCESSES_ENV,
+    READABLE_SECRETS_ENV,
+    USED_RESOURCES_ENV,
+    resource_env,
+)
 from skaal.deploy.destroy import DELETE_DATA_CONFIG
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
@@ -264,6 +273,7 @@ class _Program(Messaging, Servers):
             "roles/datastore.user",
             "only the default Firestore database",
             Code(f"f\"resource.name == 'projects/{{PROJECT}}/databases/{db}'\""),
+            to=self.users(*(b.resource for b in bindings)),
         )
         for b in bindings:
             spec = self.blueprint.resource(b.resource)
@@ -339,6 +349,7 @@ class _Program(Messaging, Servers):
             "gcp.storage.BucketIAMMember",
             {"bucket": Code(f"{var}.name")},
             "roles/storage.objectAdmin",
+            to=self.users(b.resource),
         )
 
     def secret(self, b: Binding) -> None:
@@ -388,6 +399,13 @@ class _Program(Messaging, Servers):
                 {"name": GCP_PROJECT_ENV, "value": Code("PROJECT")},
                 {"name": PROCESSES_ENV, "value": str(processes)},
                 {"name": READABLE_SECRETS_ENV, "value": ",".join(readable)},
+                *(
+                    ()
+                    if identity.reaches is None
+                    else (
+                        {"name": USED_RESOURCES_ENV, "value": ",".join(sorted(identity.reaches))},
+                    )
+                ),
                 *self.env,
                 *(self.secret_env[name] for name in readable if name in self.secret_env),
             ]

@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.build.targets.gcp_code import Code, call
-from skaal.build.wiring import SecretScope, Wiring, wire
+from skaal.build.wiring import SecretScope, Wiring, reached, wire
 from skaal.plan.model import Plan
 from skaal.runtime.backends.pubsub_queue import max_delivery_attempts
 
@@ -125,16 +126,33 @@ class ProgramWriter:
 
     def identities(self) -> tuple[Identity, ...]:
         """The service accounts the Cloud Run services run as: ``web``'s, then ``worker``'s."""
+        # a mounted app's use of the data cannot be read: web then reaches everything
         web = Identity(
-            "web", "runtime_account", "RUNTIME", "", (*(f.name for f in self.fns.web), "_http")
+            "web",
+            "runtime_account",
+            "RUNTIME",
+            "",
+            (*(f.name for f in self.fns.web), "_http"),
+            None if self.fns.mounts else _reach(self.fns.web),
         )
         if not self.has_worker:
             return (web,)
         worker_fns = (*self.fns.schedules, *self.fns.consumers, *self.fns.subscribers)
         worker = Identity(
-            "worker", "worker_account", "WORKER", "-worker", tuple(f.name for f in worker_fns)
+            "worker",
+            "worker_account",
+            "WORKER",
+            "-worker",
+            tuple(f.name for f in worker_fns),
+            _reach(worker_fns),
         )
         return (web, worker)
+
+    def users(self, *resources: str) -> tuple[Identity, ...]:
+        """The identities whose services open any of ``resources`` (they get its data roles)."""
+        return tuple(
+            i for i in self.identities() if i.reaches is None or not i.reaches.isdisjoint(resources)
+        )
 
     def readers(self, secret: str) -> tuple[Identity, ...]:
         """The identities whose functions may read the declared ``secret``."""
@@ -175,8 +193,17 @@ class ProgramWriter:
                 )
             )
 
-    def conditional_grant(self, name: str, role: str, title: str, expression: Code) -> None:
-        for identity in self.identities():
+    def conditional_grant(
+        self,
+        name: str,
+        role: str,
+        title: str,
+        expression: Code,
+        *,
+        to: tuple[Identity, ...] | None = None,
+    ) -> None:
+        """Grant ``role`` on the project under ``expression`` to each of ``to`` (default: all)."""
+        for identity in self.identities() if to is None else to:
             self.add(
                 call(
                     None,
@@ -206,6 +233,13 @@ class Identity:
     """Appended to the logical name of each of its grants (none for ``web``)."""
     functions: tuple[str, ...]
     """The declared functions it serves (``_http``: the docs and mounted apps)."""
+    reaches: frozenset[str] | None
+    """The state resources its service opens (``SKAAL_USED_RESOURCES``): what its
+    functions use; ``None`` (every one) when it serves mounted apps."""
+
+
+def _reach(functions: Iterable[ResourceSpec]) -> frozenset[str]:
+    return frozenset(name for f in functions for name in reached(f))
 
 
 def secret_env(name: str, secret_id: str) -> dict[str, object]:

@@ -119,13 +119,14 @@ class SnsSubscription:
 class SnsTopic:
     """A ``TopicBackend`` on one SNS topic."""
 
-    def __init__(self, aws: AwsSession, resource: str) -> None:
+    def __init__(self, aws: AwsSession, resource: str, *, arn: str | None = None) -> None:
         self._aws = aws
         self.sns = aws.client("sns")
         self.sqs = aws.client("sqs")
         self.polling = aws.client("sqs", long_poll=True)
         self._resource = resource
         self.name = aws.name(resource, service="sns")
+        self._known_arn = arn
         self.arn = ""
         self._subscriptions: dict[str, SnsSubscription] = {}
 
@@ -148,6 +149,11 @@ class SnsTopic:
 
     async def open(self) -> None:
         sns, name = self.sns, self.name
+        if self._known_arn:
+            # set by the aws build from its program's outputs: no ListTopics, which IAM
+            # cannot scope to one topic and no function's role is granted
+            self.arn = self._known_arn
+            return
         if self._aws.create_missing:
             created = await self.call(
                 lambda: sns.create_topic(Name=name), "CreateTopic", Safety.IDEMPOTENT
@@ -260,4 +266,8 @@ class SnsProvider(AwsProvider):
     implementation = "sns"
 
     def topic(self, spec: ResourceSpec) -> SnsTopic:
-        return SnsTopic(self.aws, spec.name)
+        from skaal.build.wiring import resource_env  # the wiring imports the runtime
+
+        return SnsTopic(
+            self.aws, spec.name, arn=self.settings.env.get(resource_env(spec.name, "ARN"))
+        )

@@ -13,7 +13,8 @@ Workload (what was not declared takes its default)::
     queue               messages m = 1/s:  writes m, reads 2m (receive + delete)
     topic               messages m = 1/s:  writes m, reads m  (one delivery)
     function            invocations 1/s (reads), memory 0.5 GB, 0.1 s each
-                        (less when the timeout is shorter)
+                        (less when the timeout is shorter); a scheduled one
+                        without invocations= as often as it fires in 2026
     secret              nothing
 
 A backend serves a resource when every rule holds:
@@ -59,6 +60,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from skaal.blueprint.model import ResourceSpec
 from solver.oracle_catalog import CatalogData, Entry
@@ -126,8 +128,63 @@ def load_of(spec: ResourceSpec) -> Load:
         return Load(0.0, reads, messages, 0.0, 0.0)
     if spec.kind == "function":
         duration = 0.1 if req.timeout_s is None else min(0.1, req.timeout_s)
-        return Load(0.0, given(req.reads_per_s, 1.0), 0.0, given(req.memory_gb, 0.5), duration)
+        invocations = req.reads_per_s
+        if invocations is None and spec.schedule is not None:
+            invocations = fires_per_second(spec.schedule.cron, spec.schedule.every_s)
+        return Load(0.0, given(invocations, 1.0), 0.0, given(req.memory_gb, 0.5), duration)
     return Load(0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def fires_per_second(cron: str | None, every_s: float | None) -> float:
+    """How often a schedule fires: a period once per period; a cron as often as in 2026.
+
+    Written again, plainly: every minute of 2026 is tested against the five
+    fields (day-of-month and day-of-week OR-ed when both are restricted).
+    """
+    if every_s is not None:
+        return 1.0 / every_s
+    if cron is None:
+        return 0.0
+    names = {
+        **{
+            m: str(i + 1)
+            for i, m in enumerate(
+                ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+            )
+        },
+        **{d: str(i) for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])},
+    }
+    bounds = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
+
+    def allowed(text: str, low: int, high: int) -> set[int]:
+        out: set[int] = set()
+        for part in text.lower().split(","):
+            base, _, step = part.partition("/")
+            lo, _, hi = base.partition("-")
+            start = low if base == "*" else int(names.get(lo, lo))
+            end = high if base == "*" or (step and not hi) else int(names.get(hi or lo, hi or lo))
+            out.update(range(start, end + 1, int(step or 1)))
+        return out
+
+    fields = cron.split()
+    sets = [allowed(f, lo, hi) for f, (lo, hi) in zip(fields, bounds, strict=True)]
+    if 7 in sets[4]:
+        sets[4].add(0)
+    both = not fields[2].startswith("*") and not fields[4].startswith("*")
+    moment, end, count = datetime(2026, 1, 1), datetime(2027, 1, 1), 0
+    while moment < end:
+        in_day = moment.day in sets[2]
+        in_week = (moment.isoweekday() % 7) in sets[4]
+        day_ok = (in_day or in_week) if both else (in_day and in_week)
+        if (
+            day_ok
+            and moment.month in sets[3]
+            and moment.hour in sets[1]
+            and moment.minute in sets[0]
+        ):
+            count += 1
+        moment += timedelta(minutes=1)
+    return count / (365 * 86400)
 
 
 def _in_region(residency: str, region: str) -> bool:

@@ -17,7 +17,10 @@ queue messages             1/s           ``messages=``; each costs send + receiv
                                          delete: 1 write and 2 reads
 topic messages             1/s           ``messages=``; a publish and one delivery:
                                          1 write and 1 read
-function invocations       1/s           ``invocations=``; counted as reads
+function invocations       1/s           ``invocations=``; counted as reads; a
+                                         scheduled function without it fires as
+                                         often as its schedule (not a default:
+                                         :func:`skaal.blueprint.cron.mean_rate`)
 function memory            0.5 GB        ``memory=``
 function mean duration     0.1 s         capped by ``timeout=`` when shorter
 secret                     nothing       a secret costs its backend's fixed fee
@@ -62,6 +65,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
+from skaal.blueprint.cron import mean_rate
 from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.catalog.model import Backend, Price
 from skaal.plan.model import CostLine, Provisioned
@@ -136,7 +140,10 @@ def workload(spec: ResourceSpec) -> Workload:
         writes = declared_or(req.writes_per_s, DEFAULT_RATE_PER_S, "messages")
         reads = writes * _READS_PER_MESSAGE[kind]
     elif kind == "function":
-        reads = declared_or(req.reads_per_s, DEFAULT_RATE_PER_S, "invocations")
+        if req.reads_per_s is None and spec.schedule is not None:
+            reads = mean_rate(spec.schedule)  # as often as its schedule fires
+        else:
+            reads = declared_or(req.reads_per_s, DEFAULT_RATE_PER_S, "invocations")
         memory = declared_or(req.memory_gb, DEFAULT_MEMORY_GB, "memory")
         duration = DEFAULT_MEAN_DURATION_S
         if req.timeout_s is not None:

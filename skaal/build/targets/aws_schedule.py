@@ -89,7 +89,7 @@ def _rate(seconds: float, where: str) -> str:
 
 def _cron(expression: str, timezone: str, where: str) -> tuple[str, ...]:
     try:
-        parsed = CronSchedule.parse(expression, timezone)
+        parsed = CronSchedule.parse(expression, timezone).fields
     except SkaalRuntimeError as exc:
         raise BuildError(f"schedule of {where}: {exc.what}", where=where, fix=exc.fix) from None
     if not all((parsed.minutes, parsed.hours, parsed.days, parsed.months, parsed.weekdays)):

@@ -58,6 +58,13 @@ _HEADER = (
 )
 
 
+#: What each older schema lacked, for the message refusing it.
+_OLDER = {
+    1: "before server instance classes",
+    2: "before the lock recorded the price of each capacity mode and instance class used",
+}
+
+
 def lock_text(plan: Plan) -> str:
     """The TOML text of ``plan``'s lock file."""
     import rtoml
@@ -65,7 +72,10 @@ def lock_text(plan: Plan) -> str:
     data: dict[str, Any] = plan.model_dump(mode="json", exclude_none=True)
     bindings = data.pop("bindings")
     instances = data.pop("instances")
-    prices = data.pop("prices")
+    prices = [
+        {k: v for k, v in entry.items() if k != "classes" or v}  # no empty [prices.classes]
+        for entry in data.pop("prices")
+    ]
     data["plan_hash"] = plan.content_hash()
     data["bindings"] = bindings
     data["instances"] = instances
@@ -145,8 +155,8 @@ def read_lock(path: Path) -> Plan | None:
             path,
             f"has schema_version {version!r}; this Skaal reads {PLAN_SCHEMA_VERSION}"
             + (
-                " (it was written by an older Skaal, before server instance classes)"
-                if isinstance(version, int) and version < PLAN_SCHEMA_VERSION
+                f" (it was written by an older Skaal, {_OLDER[version]})"
+                if isinstance(version, int) and version in _OLDER
                 else ""
             ),
         )

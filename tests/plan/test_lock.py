@@ -140,7 +140,8 @@ def test_write_creates_the_directory(tmp_path: Path) -> None:
         ("schema_version = 1\napp = [", "is not valid TOML"),
         ("schema_version = 7\n", "schema_version 7"),
         ("app = 'shop'\n", "schema_version None"),
-        ("schema_version = 2\napp = 'shop'\n", "does not describe a plan"),
+        ("schema_version = 3\napp = 'shop'\n", "does not describe a plan"),
+        ("schema_version = 2\napp = 'shop'\n", "capacity mode and instance class"),
     ],
 )
 def test_corrupt_lock_names_the_file_and_the_fix(tmp_path: Path, text: str, problem: str) -> None:

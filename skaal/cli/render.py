@@ -130,7 +130,8 @@ def render_plan(console: Console, plan: Plan) -> None:
     if plan.reoptimize_savings > 0.005:
         console.print(
             f"[yellow]skaal plan --reoptimize would save {money(plan.reoptimize_savings)}"
-            "/month[/] (it may move resources that are already placed)"
+            "/month[/] (it may move resources that are already placed; "
+            "skaal cost --reoptimize shows where the saving comes from)"
         )
 
 

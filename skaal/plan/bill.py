@@ -263,7 +263,9 @@ def _line(
             f"the plan records no price for the {component!r} line of {owner} "
             f"(backend {backend}{f', mode {mode}' if mode else ''})",
             where=owner,
-            fix="re-plan so the lock records the prices it used",
+            fix="re-plan: a lock written before schema 3 does not record the price of "
+            "each capacity mode and instance class, and skaal plan adds them without "
+            "moving anything",
             command="skaal plan",
         )
     return BillLine(

@@ -19,6 +19,7 @@ from skaal.catalog.model import Price, PriceItem, Provider
 
 __all__ = [
     "PLAN_SCHEMA_VERSION",
+    "READABLE_SCHEMA_VERSIONS",
     "Binding",
     "BindingStatus",
     "CostLine",
@@ -30,6 +31,12 @@ __all__ = [
 ]
 
 PLAN_SCHEMA_VERSION = 3
+READABLE_SCHEMA_VERSIONS = (2, 3)
+"""Lock schemas this Skaal reads.  Schema 2 lacks only the capacity-mode and
+instance-class prices (:attr:`UsedPrice.mode`, :attr:`UsedPrice.classes`): such a
+plan is read as it was written, keeps its hash (see :meth:`Plan.canonical_json`)
+and still anchors stability, so upgrading Skaal never forces ``--reoptimize``;
+the next ``skaal plan`` writes it as schema 3."""
 
 BindingStatus = Literal["chosen", "kept", "pinned"]
 """``chosen`` by optimisation, ``pinned`` by the user, ``kept`` where the previous lock
@@ -163,7 +170,12 @@ class Plan(Record):
         return tuple(sorted({b.backend for b in self.bindings}))
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """The JSON the hash is taken of, in the form of the plan's own schema version."""
+        data = self.model_dump(mode="json")
+        if self.schema_version == 2:
+            for entry in data["prices"]:  # fields schema 2 did not have
+                del entry["mode"], entry["classes"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def content_hash(self) -> str:
         """Hash of the canonical JSON, computed once per Plan (the lock and the builders ask)."""

@@ -196,3 +196,17 @@ def test_a_large_bill_shows_its_costliest_lines_and_groups() -> None:
     grouped = text("resource")
     assert "the 20 costliest of 80" in grouped
     assert f"total {money(plan.total_monthly_cost)}/month" in grouped
+
+
+def test_a_schema_2_lock_is_priced_after_a_plan_that_moves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(ROOT / "tests" / "plan" / "locks" / "shop-aws-schema2.lock", "skaal.lock")
+    refused = _invoke("cost", SHOP)
+    assert refused.exit_code == 1
+    assert "records no price for the 'instance db.t4g.micro' line" in refused.output
+    assert "skaal plan adds them without moving anything" in refused.output
+    assert "changes: no changes" in _ok("plan", SHOP, "--target", "aws").stdout
+    assert "instance fee db.t4g.micro" in _ok("cost", SHOP).stdout

@@ -23,6 +23,7 @@ __all__ = ["cli", "main"]
 COMMANDS: dict[str, str] = {
     "build": "skaal.cli.build:build",
     "catalog": "skaal.cli.catalog:catalog",
+    "cost": "skaal.cli.cost:cost",
     "deploy": "skaal.cli.deploy:deploy",
     "destroy": "skaal.cli.deploy:destroy",
     "init": "skaal.cli.init:init",

@@ -130,7 +130,8 @@ def render_plan(console: Console, plan: Plan) -> None:
     if plan.reoptimize_savings > 0.005:
         console.print(
             f"[yellow]skaal plan --reoptimize would save {money(plan.reoptimize_savings)}"
-            "/month[/] (it may move resources that are already placed)"
+            "/month[/] (it may move resources that are already placed; "
+            "skaal cost --reoptimize shows where the saving comes from)"
         )
 
 
@@ -198,7 +199,7 @@ def render_diff(console: Console, diff: PlanDiff, *, lock: str | None = None) ->
             "[bold]changes[/]: first plan" + (f" (no {escape(lock)} yet)" if lock else "")
         )
     elif diff.is_empty:
-        console.print("[bold]changes[/]: no changes")
+        console.print(f"[bold]changes[/]: no changes ({_kept(diff)})")
         return
     else:
         console.print("[bold]changes[/]:")
@@ -224,11 +225,18 @@ def render_diff(console: Console, diff: PlanDiff, *, lock: str | None = None) ->
         if abs(change.cost_delta) >= 0.005:
             parts.append(f"{money(change.old.monthly_cost)} → {money(change.new.monthly_cost)}")
         console.print("  [yellow]" + " ".join(parts) + "[/]")
+    if diff.kept:
+        console.print(f"  = {_kept(diff)}")
     if diff.old_total is not None:
         console.print(
             f"  total {money(diff.old_total)} → {money(diff.new_total)} "
             f"({_signed(diff.total_delta)}/month)"
         )
+
+
+def _kept(diff: PlanDiff) -> str:
+    count = len(diff.kept)
+    return f"{count:,} resource{'' if count == 1 else 's'} kept where the last plan placed them"
 
 
 def _render_diff_counts(console: Console, diff: PlanDiff) -> None:
@@ -244,6 +252,8 @@ def _render_diff_counts(console: Console, diff: PlanDiff) -> None:
         if counts:
             listed = ", ".join(f"{n:,} on {escape(b)}" for b, n in sorted(counts.items()))
             console.print(f"  [{colour}]{sign} {len(bindings):,} resources: {listed}[/]")
+    if diff.kept:
+        console.print(f"  = {_kept(diff)}")
     if diff.old_total is not None:
         console.print(
             f"  total {money(diff.old_total)} → {money(diff.new_total)} "

@@ -6,10 +6,16 @@
 * **removed**: in ``old`` only (a declaration was deleted);
 * **changed**: in both, with another backend, region or shared instance, or a
   monthly cost that differs by at least half a cent;
+* **kept**: in both, on the same backend, region and shared instance (its cost
+  may have changed with the catalog's prices).
 
-plus the total monthly cost before and after.  The diff is frozen data; the
-CLI renders it (``+ Carts → dynamodb $2.40``) and ``--json`` serialises it
-with :meth:`PlanDiff.to_json`.
+plus the total monthly cost before and after.  "Kept since the last lock" is
+a fact about this run, not about the plan: the plan says why a backend was
+chosen, and is the same whether it was planned once or ten times, so the lock
+only changes when the plan does (see :data:`skaal.plan.model.BindingStatus`).
+
+The diff is frozen data; the CLI renders it (``+ Carts → dynamodb $2.40``)
+and ``--json`` serialises it with :meth:`PlanDiff.to_json`.
 """
 
 from __future__ import annotations
@@ -37,11 +43,7 @@ class BindingChange:
 
     @property
     def backend_changed(self) -> bool:
-        return (self.old.backend, self.old.region, self.old.instance) != (
-            self.new.backend,
-            self.new.region,
-            self.new.instance,
-        )
+        return _placement(self.old) != _placement(self.new)
 
     @property
     def cost_delta(self) -> float:
@@ -58,6 +60,8 @@ class PlanDiff:
     old_total: float | None
     """``None`` when there was no previous plan."""
     new_total: float
+    kept: tuple[str, ...] = ()
+    """Resources placed where the previous plan had them (sorted names)."""
 
     @property
     def first_plan(self) -> bool:
@@ -85,6 +89,7 @@ class PlanDiff:
                 {"resource": c.resource, "old": _brief(c.old), "new": _brief(c.new)}
                 for c in self.changed
             ],
+            "kept": list(self.kept),
             "old_total": self.old_total,
             "new_total": self.new_total,
             "total_delta": self.total_delta,
@@ -117,9 +122,18 @@ def diff_plans(old: Plan | None, new: Plan) -> PlanDiff:
         changed=changed,
         old_total=old.total_monthly_cost if old is not None else None,
         new_total=new.total_monthly_cost,
+        kept=tuple(
+            name
+            for name in sorted(before.keys() & after.keys())
+            if _placement(before[name]) == _placement(after[name])
+        ),
     )
 
 
+def _placement(binding: Binding) -> tuple[str, str, str | None]:
+    return binding.backend, binding.region, binding.instance
+
+
 def _differs(old: Binding, new: Binding) -> bool:
-    moved = (old.backend, old.region, old.instance) != (new.backend, new.region, new.instance)
+    moved = _placement(old) != _placement(new)
     return moved or abs(new.monthly_cost - old.monthly_cost) >= _CENT

@@ -9,7 +9,7 @@ lines and reason, the shared instances, and the catalog prices that were used
 
 Layout (TOML has no null, so absent optional fields are simply omitted)::
 
-    schema_version = 2
+    schema_version = 3
     app = "shop"
     ...
     plan_hash = "3f2a..."        # Plan.content_hash(), checked on read
@@ -23,7 +23,10 @@ Writing is atomic: a temporary file in the same directory is written,
 flushed and fsynced, moved over the lock with ``os.replace``, and the
 directory is fsynced, so a crash leaves the old lock or the new one, never
 half of one.  Reading validates everything and round-trips exactly:
-``read_lock(p)`` equals the plan that was written, with the same hash.
+``read_lock(p)`` equals the plan that was written, with the same hash.  A
+lock of the previous schema (2) is read too, as it was written and with its
+own hash (:data:`~skaal.plan.model.READABLE_SCHEMA_VERSIONS`): its placements
+keep anchoring stability and its builds stay deployable after an upgrade.
 
 The TOML is read and written by ``rtoml`` (a compiled parser and writer), not
 by ``tomllib`` and ``tomli_w`` as catalogs are: a lock holds every binding, and
@@ -46,7 +49,7 @@ from pydantic import ValidationError
 from skaal.blueprint.model import Blueprint
 from skaal.catalog.model import Catalog
 from skaal.errors import PlanError, UsageError
-from skaal.plan.model import PLAN_SCHEMA_VERSION, Plan
+from skaal.plan.model import READABLE_SCHEMA_VERSIONS, Plan
 
 __all__ = ["LOCK_FILENAME", "is_stale", "lock_text", "read_lock", "write_lock"]
 
@@ -58,6 +61,10 @@ _HEADER = (
 )
 
 
+#: What each older schema that is no longer read lacked, for the message refusing it.
+_OLDER = {1: "before server instance classes"}
+
+
 def lock_text(plan: Plan) -> str:
     """The TOML text of ``plan``'s lock file."""
     import rtoml
@@ -65,7 +72,10 @@ def lock_text(plan: Plan) -> str:
     data: dict[str, Any] = plan.model_dump(mode="json", exclude_none=True)
     bindings = data.pop("bindings")
     instances = data.pop("instances")
-    prices = data.pop("prices")
+    prices = [
+        {k: v for k, v in entry.items() if k != "classes" or v}  # no empty [prices.classes]
+        for entry in data.pop("prices")
+    ]
     data["plan_hash"] = plan.content_hash()
     data["bindings"] = bindings
     data["instances"] = instances
@@ -140,13 +150,14 @@ def read_lock(path: Path) -> Plan | None:
     except (UnicodeDecodeError, rtoml.TomlParsingError) as exc:
         raise _bad(path, f"is not valid TOML ({exc})") from None
     version = data.get("schema_version")
-    if version != PLAN_SCHEMA_VERSION:
+    if version not in READABLE_SCHEMA_VERSIONS:
         raise _bad(
             path,
-            f"has schema_version {version!r}; this Skaal reads {PLAN_SCHEMA_VERSION}"
+            f"has schema_version {version!r}; this Skaal reads "
+            f"{', '.join(map(str, READABLE_SCHEMA_VERSIONS))}"
             + (
-                " (it was written by an older Skaal, before server instance classes)"
-                if isinstance(version, int) and version < PLAN_SCHEMA_VERSION
+                f" (it was written by an older Skaal, {_OLDER[version]})"
+                if isinstance(version, int) and version in _OLDER
                 else ""
             ),
         )

@@ -15,10 +15,11 @@ from pydantic import Field
 
 from skaal.blueprint.model import Kind
 from skaal.blueprint.record import Record
-from skaal.catalog.model import Price, Provider
+from skaal.catalog.model import Price, PriceItem, Provider
 
 __all__ = [
     "PLAN_SCHEMA_VERSION",
+    "READABLE_SCHEMA_VERSIONS",
     "Binding",
     "BindingStatus",
     "CostLine",
@@ -29,10 +30,23 @@ __all__ = [
     "UsedPrice",
 ]
 
-PLAN_SCHEMA_VERSION = 2
+PLAN_SCHEMA_VERSION = 3
+READABLE_SCHEMA_VERSIONS = (2, 3)
+"""Lock schemas this Skaal reads.  Schema 2 lacks only the capacity-mode and
+instance-class prices (:attr:`UsedPrice.mode`, :attr:`UsedPrice.classes`): such a
+plan is read as it was written, keeps its hash (see :meth:`Plan.canonical_json`)
+and still anchors stability, so upgrading Skaal never forces ``--reoptimize``;
+the next ``skaal plan`` writes it as schema 3."""
 
 BindingStatus = Literal["chosen", "kept", "pinned"]
-"""``chosen`` by optimisation, ``kept`` from the previous lock, ``pinned`` by the user."""
+"""``chosen`` by optimisation, ``pinned`` by the user, ``kept`` where the previous lock
+placed it although a fresh optimisation would move it (its reason says where to).
+
+A resource the optimum places where the lock already had it is ``chosen``, with the
+optimiser's reason: the plan is a function of the declarations, the catalog, the pins
+and the placements it must hold, never of how often it was planned, so re-planning
+unchanged inputs writes a byte-identical lock.  Which resources stayed where the last
+lock put them is a fact about one run, reported by :class:`skaal.plan.diff.PlanDiff`."""
 
 PlanStatus = Literal["optimal", "best_found"]
 """``best_found``: a plan that the planner could not prove cheapest (bin packing it could
@@ -101,10 +115,21 @@ class SharedInstance(Record):
 
 
 class UsedPrice(Record):
-    """The catalog price of a backend the plan uses, frozen into the lock."""
+    """A catalog price the plan uses, frozen into the lock with its sources and dates.
+
+    One entry per backend and capacity mode the bindings use: ``price`` is the
+    mode's price (``mode`` set) or the backend's own (``mode`` ``None``).  A
+    server backend's entry also holds the per-node price of each instance
+    class its instances use, so every line of the plan (``skaal cost``) can
+    name the published figure it was computed from without the catalog.
+    """
 
     backend: str
+    mode: str | None = Field(default=None, description="capacity mode whose price this is")
     price: Price
+    classes: dict[str, PriceItem] = Field(
+        default_factory=dict, description="instance class -> its price per node"
+    )
 
 
 class Plan(Record):
@@ -145,7 +170,12 @@ class Plan(Record):
         return tuple(sorted({b.backend for b in self.bindings}))
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        """The JSON the hash is taken of, in the form of the plan's own schema version."""
+        data = self.model_dump(mode="json")
+        if self.schema_version == 2:
+            for entry in data["prices"]:  # fields schema 2 did not have
+                del entry["mode"], entry["classes"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def content_hash(self) -> str:
         """Hash of the canonical JSON, computed once per Plan (the lock and the builders ask)."""

@@ -36,6 +36,7 @@ __all__ = [
     "HOURS_PER_MONTH",
     "NAT_GATEWAY_HOURLY",
     "NAT_GATEWAY_PER_GB",
+    "PRICE_AS_OF",
     "PRICE_SOURCE",
     "PUBLIC_IPV4_HOURLY",
     "VPC_IMPLEMENTATIONS",
@@ -47,6 +48,8 @@ __all__ = [
 
 HOURS_PER_MONTH = 730
 PRICE_SOURCE = "https://aws.amazon.com/vpc/pricing/"
+PRICE_AS_OF = "2026-12"
+"""When the figures below were read from :data:`PRICE_SOURCE` (``skaal cost`` shows it)."""
 NAT_GATEWAY_HOURLY = 0.045
 PUBLIC_IPV4_HOURLY = 0.005
 NAT_GATEWAY_PER_GB = 0.045

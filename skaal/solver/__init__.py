@@ -120,19 +120,15 @@ def solve_problem(
             costs["the VPC's NAT gateway"] = vpc_fee(problem.catalog.provider)
         raise conflicts.budget(problem, fresh_total, costs)
     kept = kept_backends(problem, previous, pins)
-    if kept:
-        # When the fresh plan already keeps every kept backend, it is the
-        # optimum of the restricted problem too (it is feasible there, and
-        # nothing there is cheaper): no second optimisation is needed.
-        unchanged = all(fresh.backends[name] == backend for name, backend in kept.items())
-        held = fresh if unchanged else _keep(problem, kept)
+    # Resource -> where a fresh optimisation would move it.  When nothing would
+    # move, the lock agrees with the optimum and the plan *is* the fresh one:
+    # re-planning unchanged inputs then writes the same lock, byte for byte.
+    moved = {name: fresh.backends[name] for name, b in kept.items() if fresh.backends[name] != b}
+    if moved:
+        held = _keep(problem, kept)
         if held is not None:
             held_total = total_cost(problem, held)
             if budget is None or held_total <= budget + 1e-9:
-                moved = {
-                    name: (fresh.backends[name] if fresh.backends[name] != backend else None)
-                    for name, backend in kept.items()
-                }
                 return assemble(
                     problem,
                     held,

@@ -4,7 +4,11 @@ The reason says why this backend, in the user's terms:
 
 * ``cheapest of 3 feasible backends ($0.41/month; next: dynamodb $2.10)``;
 * ``shares redis#1 with Sessions (fixed $11.68/month paid once)``;
-* ``kept from skaal.lock ($0.41/month; re-optimising would move it to s3)``;
+* ``kept from skaal.lock ($0.41/month; re-optimising would move it to s3)``,
+  only when the lock holds it away from the optimum: a resource the optimum
+  would place where the lock has it gets the optimiser's reason, so an
+  unchanged plan writes an unchanged lock (whether a placement is new or
+  kept since the last lock is the diff's business, :mod:`skaal.plan.diff`);
 * ``pinned by backend="postgres" at app.py:12 ($3.00/month)``;
 * when co-location or ``max_backends`` ruled out the cheapest option, which
   option it ruled out.
@@ -100,13 +104,13 @@ def assemble(
     assignment: Assignment,
     *,
     pins: Mapping[str, str],
-    kept: Mapping[str, str | None] | None = None,
+    kept: Mapping[str, str] | None = None,
     reoptimize_savings: float = 0.0,
 ) -> Plan:
     """The Plan for ``assignment``.
 
-    ``kept`` maps each resource kept from the previous lock to the backend a
-    fresh optimisation would choose instead (``None`` if the same).
+    ``kept`` maps each resource the previous lock holds away from the optimum
+    to the backend a fresh optimisation would choose instead.
     """
     kept = kept or {}
     catalog = problem.catalog
@@ -140,9 +144,10 @@ def assemble(
             status, reason = "pinned", f"pinned by {pinned} ({_usd(option.cost)}/month)"
         elif name in kept:
             status = "kept"
-            other = kept[name]
-            moved = f"; re-optimising would move it to {other}" if other else ""
-            reason = f"kept from skaal.lock ({_usd(option.cost)}/month{moved})"
+            reason = (
+                f"kept from skaal.lock ({_usd(option.cost)}/month; "
+                f"re-optimising would move it to {kept[name]})"
+            )
         else:
             reason = _reason(context, res, option=option, instance=instance)
         load = res.workload
@@ -182,7 +187,6 @@ def assemble(
         _instance(problem, ident, members, assignment, sizes)
         for ident, members in sorted(assignment.instances.items(), key=lambda i: _key(i[0]))
     )
-    used = sorted({b.backend for b in bindings})
     network = nat_lines() if uses_vpc(problem, assignment) else ()
     total = money(
         sum(b.monthly_cost for b in bindings)
@@ -199,12 +203,35 @@ def assemble(
         bindings=tuple(bindings),
         instances=instances,
         network=network,
-        prices=tuple(UsedPrice(backend=b, price=catalog.backend(b).price) for b in used),
+        prices=_used_prices(problem, bindings, instances),
         total_monthly_cost=total,
         status="optimal" if assignment.proven else "best_found",
         lower_bound=None if assignment.lower_bound is None else money(assignment.lower_bound),
         reoptimize_savings=money(max(0.0, reoptimize_savings)),
     )
+
+
+def _used_prices(
+    problem: Problem, bindings: list[Binding], instances: tuple[SharedInstance, ...]
+) -> tuple[UsedPrice, ...]:
+    """The prices behind every line: per (backend, mode) used, with the classes used."""
+    catalog = problem.catalog
+    classes: dict[str, set[str]] = {}
+    for instance in instances:
+        classes.setdefault(instance.backend, set()).add(instance.instance_class)
+    used = sorted({(b.backend, b.mode or "") for b in bindings})
+    prices = []
+    for name, mode in used:
+        backend = catalog.backend(name)
+        price = next(m.price for m in backend.modes if m.name == mode) if mode else backend.price
+        server = backend.server
+        items = (
+            {c: server.instance_class(c).price for c in sorted(classes.get(name, ()))}
+            if server is not None
+            else {}
+        )
+        prices.append(UsedPrice(backend=name, mode=mode or None, price=price, classes=items))
+    return tuple(prices)
 
 
 def _instance(
@@ -234,11 +261,13 @@ def _instance(
         data = sum(sizes[m] for m in members)
         disk = max(1, math.ceil(server.min_disk_gb + data - 1e-9))
         if per_gb is not None:
+            # The fee is rounded once (money(class x nodes + floor)); the floor line
+            # takes what is left so the lines add up to the fee to the last digit.
             lines.append(
                 CostLine(
                     component="volume floor per_gb_month",
                     quantity=server.min_disk_gb,
-                    monthly=money(per_gb.amount * server.min_disk_gb),
+                    monthly=money(shape.fee - lines[0].monthly),
                 )
             )
     return SharedInstance(

@@ -231,7 +231,9 @@ def test_second_plan_is_stable_and_shows_no_changes(project: Path) -> None:
     first = _plan("app:app", "--catalog", "shop.toml")
     assert first.exit_code == 0, first.output
     first_lock = read_lock(project / "skaal.lock")
+    first_bytes = (project / "skaal.lock").read_bytes()
     second = _plan("--catalog", "shop.toml", "app:app")
+    assert (project / "skaal.lock").read_bytes() == first_bytes
     assert second.exit_code == 0, second.output
     assert "no changes" in second.stdout
     second_lock = read_lock(project / "skaal.lock")

@@ -1,4 +1,4 @@
-"""An in-repo fake of the deploy engine protocol, and a built-artifacts folder.
+"""In-repo fakes of the deploy engine protocol and of pip, and a built-artifacts folder.
 
 :class:`FakeEngine` keeps a stack's resources in memory and behaves like
 Pulumi where Skaal depends on it: an update records the program's resources
@@ -9,7 +9,7 @@ while any resource is protected.  It is not Pulumi: no program runs.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,3 +80,22 @@ def built_project(root: Path, *, target: str = "gcp", plan_hash: str = PLAN_HASH
     (folder / "infra" / "Pulumi.yaml").write_text("name: skaal-shop-gcp\n", encoding="utf-8")
     (folder / "infra" / "Pulumi.dev.yaml").write_text("config: {}\n", encoding="utf-8")
     return root
+
+
+@dataclass
+class FakePip:
+    """Records each command; fills ``-t``'s folder (or fails with ``status``)."""
+
+    status: int = 0
+    commands: list[tuple[str, ...]] = field(default_factory=list)
+    cwds: list[Path] = field(default_factory=list)
+
+    def __call__(self, command: Sequence[str], cwd: Path, on_output: OnOutput) -> int:
+        self.commands.append(tuple(command))
+        self.cwds.append(cwd)
+        on_output("Collecting skaal==1.2.3")
+        if self.status == 0:
+            target = Path(command[command.index("-t") + 1])
+            (target / "skaal").mkdir(parents=True)
+            (target / "skaal" / "__init__.py").write_text(f"# build {len(self.commands)}\n")
+        return self.status

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -18,32 +16,12 @@ from click.testing import CliRunner
 
 from skaal.build.targets.aws_program import LAMBDA_RUNTIME, LAYER_COMMAND, PROGRAM
 from skaal.cli.main import cli
-from skaal.deploy.engine import OnOutput
 from skaal.deploy.layer import PIP_ARGS, STAMP_NAME, layer_hash, prepare_layer, run_streaming
 from skaal.deploy.services import DeployServices
 from skaal.errors import DeployError
-from tests.deploy.fakes import PLAN_HASH, FakeEngine
+from tests.deploy.fakes import PLAN_HASH, FakeEngine, FakePip
 
 WHEEL = "skaal-1.2.3-py3-none-any.whl"
-
-
-@dataclass
-class FakePip:
-    """Records each command; fills ``-t``'s folder (or fails with ``status``)."""
-
-    status: int = 0
-    commands: list[tuple[str, ...]] = field(default_factory=list)
-    cwds: list[Path] = field(default_factory=list)
-
-    def __call__(self, command: Sequence[str], cwd: Path, on_output: OnOutput) -> int:
-        self.commands.append(tuple(command))
-        self.cwds.append(cwd)
-        on_output("Collecting skaal==1.2.3")
-        if self.status == 0:
-            target = Path(command[command.index("-t") + 1])
-            (target / "skaal").mkdir(parents=True)
-            (target / "skaal" / "__init__.py").write_text(f"# build {len(self.commands)}\n")
-        return self.status
 
 
 def aws_folder(root: Path) -> Path:

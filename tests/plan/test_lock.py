@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from skaal.blueprint.model import Blueprint, ResourceSpec, SourceLocation
 from skaal.catalog.model import Backend, Catalog, Performance, Price, PriceItem
+from skaal.cli.main import cli
 from skaal.errors import PlanError
 from skaal.plan.lock import is_stale, lock_text, read_lock, write_lock
 from skaal.plan.model import Binding, CostLine, Plan, SharedInstance, UsedPrice
@@ -140,7 +144,9 @@ def test_write_creates_the_directory(tmp_path: Path) -> None:
         ("schema_version = 1\napp = [", "is not valid TOML"),
         ("schema_version = 7\n", "schema_version 7"),
         ("app = 'shop'\n", "schema_version None"),
+        ("schema_version = 3\napp = 'shop'\n", "does not describe a plan"),
         ("schema_version = 2\napp = 'shop'\n", "does not describe a plan"),
+        ("schema_version = 1\napp = 'shop'\n", "before server instance classes"),
     ],
 )
 def test_corrupt_lock_names_the_file_and_the_fix(tmp_path: Path, text: str, problem: str) -> None:
@@ -218,3 +224,45 @@ def test_lock_gets_the_permissions_of_a_plain_write(tmp_path: Path) -> None:
     path.chmod(0o640)
     write_lock(_plan(total_monthly_cost=2.0), path)
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+SCHEMA2 = Path(__file__).parent / "locks" / "shop-aws-schema2.lock"
+"""A lock written by the Skaal before schema 3 (the shop on aws, planned twice)."""
+
+
+def test_a_schema_2_lock_is_read_with_its_own_hash() -> None:
+    plan = read_lock(SCHEMA2)
+    assert plan is not None
+    assert plan.schema_version == 2
+    assert f'plan_hash = "{plan.content_hash()}"' in SCHEMA2.read_text()
+    assert {p.mode for p in plan.prices} == {None}
+
+
+def test_a_schema_2_lock_anchors_stability_and_is_upgraded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "examples", tmp_path / "examples")
+    shutil.copy(SCHEMA2, tmp_path / "skaal.lock")
+    monkeypatch.chdir(tmp_path)
+    old = read_lock(tmp_path / "skaal.lock")
+    assert old is not None
+    result = CliRunner().invoke(
+        cli, ["plan", "examples/shop/app.py:app", "--target", "aws", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["diff"]["empty"] is True
+    new = read_lock(tmp_path / "skaal.lock")
+    assert new is not None
+    assert new.schema_version == 3
+    assert [(b.resource, b.backend) for b in new.bindings] == [
+        (b.resource, b.backend) for b in old.bindings
+    ]
+
+
+def test_an_edited_schema_2_lock_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "skaal.lock"
+    path.write_text(SCHEMA2.read_text().replace("amount = 0.115", "amount = 0.1"))
+    with pytest.raises(PlanError, match="edited by hand"):
+        read_lock(path)

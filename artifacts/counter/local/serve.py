@@ -16,7 +16,7 @@ from skaal.build.launch import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="ef96191eebf458716f7539a5728ac4687fec0d4404220de7d00a37199f588022",
+    plan_hash="216fc318518eb84d153fe2fcbe27a55b6599bb5cfc524c054810d80a39e4b911",
 )
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.plan.lock import read_lock
 
 APP = "counter"
-PLAN_HASH = "ef96191eebf458716f7539a5728ac4687fec0d4404220de7d00a37199f588022"
+PLAN_HASH = "216fc318518eb84d153fe2fcbe27a55b6599bb5cfc524c054810d80a39e4b911"
 LOCK = Path(__file__).resolve().parent.parent / "skaal.lock"
 
 

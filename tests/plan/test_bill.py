@@ -1,0 +1,144 @@
+"""bill_of: every line of a plan priced from the lock, adding up to the plan's total exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skaal import App, Map
+from skaal.catalog import catalog_for_target
+from skaal.catalog.model import PRICE_COMPONENTS
+from skaal.cli.app_ref import load_app
+from skaal.errors import PlanError
+from skaal.plan.bill import GROUPINGS, bill_of, compare_bills, group_bill
+from skaal.plan.lock import read_lock, write_lock
+from skaal.plan.model import Plan
+from skaal.solver import solve
+from skaal.testing import backend, catalog
+from tests.solver._factories import blueprint, res
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted(p.name for p in (ROOT / "examples").iterdir() if (p / "app.py").is_file())
+
+
+def _example(name: str, target: str) -> Plan:
+    app = load_app(f"examples/{name}/app.py:app", cwd=ROOT)
+    return solve(app.blueprint(), catalog_for_target(target))
+
+
+def _provisioned_dynamodb() -> Plan:
+    app = App("orders")
+
+    @app.storage(size="5GB", reads="300/s", writes="50/s")
+    class Orders(Map[str, str]): ...
+
+    return solve(app.blueprint(), catalog_for_target("aws"), pins={"Orders": "dynamodb"})
+
+
+def _check(plan: Plan) -> None:
+    bill = bill_of(plan)
+    assert bill.total == plan.total_monthly_cost  # exactly, not approximately
+    for by in GROUPINGS:
+        assert sum(g.monthly for g in group_bill(bill.lines, by)) == pytest.approx(bill.total)
+    for binding in plan.bindings:
+        own = [line.monthly for line in bill.lines if line.owner == binding.resource]
+        assert round(sum(own), 6) == binding.monthly_cost
+    for instance in plan.instances:
+        own = [line.monthly for line in bill.lines if line.owner == instance.id]
+        assert round(sum(own), 6) == instance.fixed_monthly
+    for line in bill.lines:
+        assert line.price.source
+        assert line.price.as_of
+        assert line.monthly == pytest.approx(line.price.amount * line.quantity, abs=1e-5)
+
+
+@pytest.mark.parametrize("target", ["local", "aws", "gcp"])
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_every_example_bill_adds_up_to_its_plan(example: str, target: str) -> None:
+    _check(_example(example, target))
+
+
+def test_the_shop_on_aws_itemises_its_shared_instance_and_network() -> None:
+    plan = _example("shop", "aws")
+    assert plan.instances
+    assert plan.network
+    bill = bill_of(plan)
+    instance = plan.instances[0]
+    fee = next(line for line in bill.lines if line.owner == instance.id)
+    assert fee.item == "instance fee"
+    assert fee.component == f"instance {instance.instance_class}"
+    assert fee.price.source == "https://aws.amazon.com/rds/postgresql/pricing/"
+    nat = next(line for line in bill.lines if line.item == "NAT gateway")
+    assert (nat.owner_kind, nat.quantity, nat.unit) == ("network", 730.0, "hour")
+    assert nat.price.source == "https://aws.amazon.com/vpc/pricing/"
+    _check(plan)
+
+
+def test_provisioned_dynamodb_is_priced_from_its_mode() -> None:
+    plan = _provisioned_dynamodb()
+    binding = plan.binding("Orders")
+    assert (binding.backend, binding.mode) == ("dynamodb", "provisioned")
+    bill = bill_of(plan)
+    reads = next(line for line in bill.lines if line.item == "provisioned reads")
+    assert binding.provisioned is not None
+    assert reads.quantity == binding.provisioned.reads_per_s
+    assert reads.price.source == "https://aws.amazon.com/dynamodb/pricing/provisioned/"
+    assert {line.mode for line in bill.lines} == {"provisioned"}
+    _check(plan)
+
+
+def test_the_lock_alone_prices_the_bill(tmp_path: Path) -> None:
+    plan = _provisioned_dynamodb()
+    stored = read_lock(write_lock(plan, tmp_path / "skaal.lock"))
+    assert stored is not None
+    assert bill_of(stored) == bill_of(plan)
+    used = {(p.backend, p.mode) for p in stored.prices}
+    assert used == {("dynamodb", "provisioned")}
+
+
+def test_group_bill_by_each_key() -> None:
+    bill = bill_of(_example("shop", "aws"))
+    by_backend = {g.key: g for g in group_bill(bill.lines, "backend")}
+    assert by_backend["network"].monthly == pytest.approx(36.5)
+    assert by_backend["network"].lines == 2
+    items = {g.key for g in group_bill(bill.lines, "item")}
+    assert {"instance fee", "storage", "NAT gateway"} <= items
+    resources = [g.key for g in group_bill(bill.lines, "resource")]
+    assert resources[-2:] == ["rds-postgres#1", "network"]
+
+
+def _two(b_price: float) -> object:
+    return catalog(
+        backends=[
+            backend("a", kinds=("map",), per_gb_month=1.0),
+            backend("b", kinds=("map",), per_gb_month=b_price),
+        ]
+    )
+
+
+def test_the_reoptimise_saving_broken_down_adds_up_to_the_recorded_saving() -> None:
+    bp = blueprint(res("Carts", size_gb=10.0), res("Orders", size_gb=2.0))
+    before = solve(bp, _two(2.0))  # type: ignore[arg-type]
+    held = solve(bp, _two(0.5), previous=before)  # type: ignore[arg-type]
+    fresh = solve(bp, _two(0.5), reoptimize=True)  # type: ignore[arg-type]
+    assert held.reoptimize_savings > 0
+    for by in GROUPINGS:
+        deltas = compare_bills(bill_of(held), bill_of(fresh), by)
+        assert sum(d.delta for d in deltas) == pytest.approx(-held.reoptimize_savings)
+    (carts, orders) = compare_bills(bill_of(held), bill_of(fresh), "resource")
+    assert (carts.key, carts.current, carts.other, carts.delta) == ("Carts", 10.0, 5.0, -5.0)
+    assert (orders.key, orders.delta) == ("Orders", -1.0)
+    assert compare_bills(bill_of(fresh), bill_of(fresh), "item") == ()
+
+
+def test_a_line_without_a_recorded_price_is_a_plan_error() -> None:
+    plan = _provisioned_dynamodb()
+    with pytest.raises(PlanError, match="no price for the 'per_gb_month' line of Orders"):
+        bill_of(plan.model_copy(update={"prices": ()}))
+
+
+def test_every_catalog_component_has_an_item() -> None:
+    from skaal.plan import bill
+
+    assert set(PRICE_COMPONENTS) <= set(bill._ITEMS)

@@ -9,6 +9,7 @@ many it left out (``--json`` lists them all).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -25,7 +26,13 @@ _COSTLIEST = 20
 
 
 def _quantity(value: float, unit: str) -> str:
-    shown = f"{value:,.0f}" if value >= 1000 else f"{value:,.6g}"
+    if value >= 1000:
+        shown = f"{value:,.0f}"
+    elif value == 0 or value >= 1e-4:
+        shown = f"{value:,.6g}"
+    else:  # six significant digits without an exponent: 0.0000304167
+        digits = 5 - math.floor(math.log10(abs(value)))
+        shown = f"{value:.{digits}f}".rstrip("0")
     return f"{shown} {unit}".strip()
 
 

@@ -252,7 +252,11 @@ def test_a_schema_2_lock_anchors_stability_and_is_upgraded(
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["diff"]["empty"] is True
+    # nothing moves (the total may differ: the lock was priced by an older Skaal)
+    moved = [c for c in data["diff"]["changed"] if c["old"]["backend"] != c["new"]["backend"]]
+    assert moved == []
+    assert data["diff"]["added"] == []
+    assert data["diff"]["removed"] == []
     new = read_lock(tmp_path / "skaal.lock")
     assert new is not None
     assert new.schema_version == 3

@@ -176,7 +176,7 @@ def _run(
     if as_json:
         _emit_json(_outcome_json(outcome, written))
     else:
-        _print_outcome(outcome, written, lock_path)
+        _print_outcome(outcome, written, lock_path, blueprint)
 
 
 def _check_pins(pins: Mapping[str, str], blueprint: Blueprint) -> None:
@@ -202,12 +202,14 @@ def _load_catalog(ref: str | None, target: str | None, *, cwd: Path) -> Catalog:
     return load_catalog(ref)
 
 
-def _print_outcome(outcome: PlanOutcome, written: str | None, lock_path: str) -> None:
+def _print_outcome(
+    outcome: PlanOutcome, written: str | None, lock_path: str, blueprint: Blueprint
+) -> None:
     from skaal.cli.render import make_console, render_diff, render_notes, render_plan
 
     console = make_console()
     render_notes(console, outcome.notes)
-    render_plan(console, outcome.plan)
+    render_plan(console, outcome.plan, blueprint)
     render_diff(console, outcome.diff, lock=None if outcome.notes else lock_path)
     if written is None:
         console.print(f"{lock_path} not written (--no-write)")

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from skaal.blueprint.model import Blueprint
     from skaal.errors import UnsatisfiableError
     from skaal.plan.diff import PlanDiff
     from skaal.plan.model import Binding, Plan
@@ -71,8 +72,14 @@ def _signed(amount: float) -> str:
     return f"+{money(amount)}" if amount >= 0 else money(amount)
 
 
-def render_plan(console: Console, plan: Plan) -> None:
-    """The bindings table, shared instances, total, status and savings."""
+def render_plan(console: Console, plan: Plan, blueprint: Blueprint | None = None) -> None:
+    """The bindings table, shared instances, total, status and savings.
+
+    With the ``blueprint``, a row whose cost rests on a default (a quantity
+    the declaration leaves out) is marked ``*``, and the total says how much
+    of it does.
+    """
+    assumed = _assumed(plan, blueprint)
     table = Table(
         title=f"Plan for {escape(plan.app)} on {escape(plan.catalog)} "
         f"({plan.provider}, {escape(plan.region)})",
@@ -93,7 +100,7 @@ def render_plan(console: Console, plan: Plan) -> None:
             binding.kind,
             escape(_backend_label(binding)),
             escape(binding.region),
-            money(binding.monthly_cost),
+            money(binding.monthly_cost) + ("*" if binding.resource in assumed else ""),
             escape(binding.reason),
         )
     console.print(table)
@@ -127,12 +134,40 @@ def render_plan(console: Console, plan: Plan) -> None:
     console.print(
         f"[bold]total {money(plan.total_monthly_cost)}/month[/]  status: {escape(status)}"
     )
+    if assumed:
+        share = sum(part for part, _ in assumed.values())
+        names = sorted({n for _, used in assumed.values() for n in used})
+        percent = 100 * share / plan.total_monthly_cost if plan.total_monthly_cost else 0.0
+        console.print(
+            f"[yellow]* {money(share)} of it ({percent:.0f}%) rests on defaults[/] for "
+            f"{', '.join(names)} left undeclared on {len(assumed):,} "
+            f"resource{'s' if len(assumed) > 1 else ''}: declare them for a true figure "
+            "(skaal plan --explain RESOURCE shows each workload)"
+        )
     if plan.reoptimize_savings > 0.005:
         console.print(
             f"[yellow]skaal plan --reoptimize would save {money(plan.reoptimize_savings)}"
             "/month[/] (it may move resources that are already placed; "
             "skaal cost --reoptimize shows where the saving comes from)"
         )
+
+
+def _assumed(plan: Plan, blueprint: Blueprint | None) -> dict[str, tuple[float, tuple[str, ...]]]:
+    """Resource -> the part of its cost resting on defaults, and which (only those with some)."""
+    if blueprint is None:
+        return {}
+    from skaal.solver.cost import assumed_cost, workload
+
+    specs = {spec.name: spec for spec in blueprint.resources}
+    out: dict[str, tuple[float, tuple[str, ...]]] = {}
+    for binding in plan.bindings:
+        spec = specs.get(binding.resource)
+        if spec is None:
+            continue
+        part, used = assumed_cost(workload(spec), binding.cost)
+        if part > 0:
+            out[binding.resource] = (part, used)
+    return out
 
 
 def _render_groups(console: Console, plan: Plan) -> None:

@@ -45,7 +45,7 @@ _PEERS_SHOWN = 3
 
 
 def _usd(amount: float) -> str:
-    return f"${amount:,.2f}" if amount == 0 or amount >= 0.01 else f"${amount:.2g}"
+    return f"${amount:,.2f}" if amount == 0 or amount >= 0.01 else "<$0.01"
 
 
 def pin_source(res: ResourceOptions, pins: Mapping[str, str]) -> str | None:

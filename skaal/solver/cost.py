@@ -63,6 +63,7 @@ both do the same arithmetic in the same order, so they agree to the last bit.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Final
 
 from skaal.blueprint.cron import mean_rate
@@ -80,6 +81,7 @@ __all__ = [
     "SECONDS_PER_MONTH",
     "Pricing",
     "Quantities",
+    "assumed_cost",
     "cost_lines",
     "mode_prices",
     "money",
@@ -111,6 +113,39 @@ DEFAULT_MEAN_DURATION_S: Final = 0.1
 
 #: Reads each message causes: a queue receives then deletes, a topic delivers once.
 _READS_PER_MESSAGE: Final[dict[Kind, float]] = {"queue": 2.0, "topic": 1.0}
+
+
+#: The declarable quantities each price component's quantity is computed from
+#: (the names :func:`workload` lists in ``Workload.defaulted``).  The mean
+#: duration of a function cannot be declared, so it is never counted here.
+_DRIVERS: Final[dict[str, frozenset[str]]] = {
+    "per_gb_month": frozenset({"size"}),
+    "per_million_reads": frozenset({"reads", "messages", "invocations"}),
+    "per_million_writes": frozenset({"writes", "messages"}),
+    "per_million_requests": frozenset({"reads", "writes", "messages", "invocations"}),
+    "per_gb_second": frozenset({"memory", "invocations"}),
+    "per_read_per_s_month": frozenset({"reads", "messages"}),
+    "per_write_per_s_month": frozenset({"writes", "messages"}),
+}
+
+
+def assumed_cost(load: Workload, lines: Iterable[CostLine]) -> tuple[float, tuple[str, ...]]:
+    """The part of ``lines``' monthly cost that rests on defaults, and those defaults.
+
+    A line rests on a default when its quantity is computed from a quantity
+    the declaration left out (1 GB per store, 1 request/s...): declaring it
+    makes the line true.  ``lines`` are the binding's own (a shared
+    instance's fee is the instance's).
+    """
+    defaulted = frozenset(load.defaulted)
+    total = 0.0
+    used: set[str] = set()
+    for line in lines:
+        hit = _DRIVERS.get(line.component.rsplit(" ", 1)[-1], frozenset()) & defaulted
+        if hit:
+            total += line.monthly
+            used |= hit
+    return money(total), tuple(sorted(used))
 
 
 def money(amount: float) -> float:

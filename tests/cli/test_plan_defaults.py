@@ -1,0 +1,106 @@
+"""The plan table marks what rests on defaults, and the total says how much does.
+
+A quantity the declaration leaves out (1 GB per store, 1 request/s, 0.5 GB
+of memory...) is priced by a documented default; a row whose cost depends on
+one is marked ``*`` and the line under the total gives the dollar share.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from skaal.cli.main import cli
+from skaal.plan.model import CostLine
+from skaal.solver.cost import SECONDS_PER_MONTH, assumed_cost, workload
+from skaal.solver.problem import Workload
+
+APP = """
+from skaal import App, Map
+
+app = App("defaults")
+
+@app.storage(durability="persistent", size="2GB", reads="5/s", writes="1/s")
+class Declared(Map[str, str]): ...
+
+@app.storage(durability="persistent")
+class Guessed(Map[str, str]): ...
+
+@app.function(invocations="0.1/s", memory="0.25GB")
+async def told(x: int) -> int:
+    return x
+
+@app.function()
+async def untold(x: int) -> int:
+    return x
+"""
+
+
+def _plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> str:
+    (tmp_path / "app.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["plan", "app.py:app", "--target", "aws", "--no-write"])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_rows_resting_on_defaults_are_marked_and_the_total_says_how_much(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = _plan(tmp_path, monkeypatch, APP)
+    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.startswith("│")}
+    assert "*" not in rows["Declared"].split("│")[5]
+    assert "*" not in rows["told"].split("│")[5]
+    assert rows["Guessed"].split("│")[5].strip().endswith("*")
+    assert rows["untold"].split("│")[5].strip().endswith("*")
+    assert "rests on defaults for invocations, memory, reads, size, writes" in out
+    assert "left undeclared on 2 resources" in out
+
+
+def test_a_fully_declared_app_has_no_defaults_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = APP.split('@app.storage(durability="persistent")\nclass Guessed', maxsplit=1)[0]
+    declared = kept + (
+        '@app.function(invocations="0.1/s", memory="0.25GB")\n'
+        "async def told(x: int) -> int:\n    return x\n"
+    )
+    out = _plan(tmp_path, monkeypatch, declared)
+    assert "rests on defaults" not in out
+    assert "*" not in "".join(
+        line.split("│")[5] for line in out.splitlines() if line.startswith("│")
+    )
+
+
+def test_the_assumed_share_follows_each_line_s_quantities() -> None:
+    load = Workload(1.0, 1.0, 0.0, 0.0, 0.0, defaulted=("size",))
+    lines = (
+        CostLine(component="per_gb_month", quantity=1.0, monthly=0.25),
+        CostLine(component="per_million_reads", quantity=2.628, monthly=0.66),
+        CostLine(component="fixed_monthly", quantity=1.0, monthly=5.0),
+    )
+    assert assumed_cost(load, lines) == (0.25, ("size",))
+    assert assumed_cost(load, ()) == (0.0, ())
+
+
+def test_a_function_s_defaults_are_its_invocations_and_memory() -> None:
+    from skaal import App
+
+    app = App("fns")
+
+    @app.function()
+    async def f() -> None: ...
+
+    (spec,) = [s for s in app.blueprint().resources if s.kind == "function"]
+    load = workload(spec)
+    assert {"invocations", "memory"} <= set(load.defaulted)
+    lines = (
+        CostLine(
+            component="per_million_requests",
+            quantity=SECONDS_PER_MONTH / 1e6,
+            monthly=3.15,
+        ),
+    )
+    assert assumed_cost(load, lines) == (3.15, ("invocations",))

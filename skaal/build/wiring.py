@@ -121,6 +121,7 @@ __all__ = [
     "server_id",
     "servers",
     "service_of",
+    "stack_region",
     "used_resources",
     "wire",
 ]
@@ -333,6 +334,44 @@ def reached(function: ResourceSpec) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
+def stack_region(plan: Plan) -> str:
+    """The one region a cloud build creates everything in: where the plan put its resources.
+
+    A plan whose every resource declares ``residency="eu"`` lives in an EU
+    region, not in the catalog's default one, and is built there.  A plan
+    spread over several regions is refused with the resources of each: one
+    stack has one provider region, and building part of an app elsewhere
+    would silently drop a declared residency.
+    """
+    regions: dict[str, list[str]] = {}
+    for binding in plan.bindings:
+        regions.setdefault(binding.region, []).append(binding.resource)
+    if not regions:
+        return plan.region
+    if len(regions) == 1:
+        return next(iter(regions))
+    where = "; ".join(
+        f"{region}: {', '.join(sorted(names)[:4])}{' and more' if len(names) > 4 else ''}"
+        for region, names in sorted(regions.items())
+    )
+    from skaal.errors import BuildError
+
+    raise BuildError(
+        f"the plan of {plan.app} places resources in {len(regions)} regions ({where}), "
+        "and a build creates one stack in one region",
+        where="skaal.lock",
+        fix="declare the same residency on every resource, functions included "
+        '(e.g. residency="eu"), then re-plan',
+        command="skaal plan --explain RESOURCE",
+    )
+
+
+def _one_region(plan: Plan) -> str:
+    """The region of every binding when they agree, else the catalog's default region."""
+    regions = {b.region for b in plan.bindings}
+    return regions.pop() if len(regions) == 1 else plan.region
+
+
 def used_resources(env: Mapping[str, str]) -> frozenset[str] | None:
     """The resources ``SKAAL_USED_RESOURCES`` allows; ``None`` (all) when it is unset."""
     value = env.get(USED_RESOURCES_ENV)
@@ -461,7 +500,7 @@ def wire(plan: Plan, *, name_prefix: str = "") -> Wiring:
     return Wiring(
         app=plan.app,
         provider=plan.provider,
-        region=plan.region,
+        region=_one_region(plan),
         plan_hash=plan.content_hash(),
         name_prefix=name_prefix,
         resources=tuple(items),

@@ -134,6 +134,14 @@ def render_plan(console: Console, plan: Plan, blueprint: Blueprint | None = None
     console.print(
         f"[bold]total {money(plan.total_monthly_cost)}/month[/]  status: {escape(status)}"
     )
+    regions = sorted({b.region for b in plan.bindings})
+    if len(regions) > 1:
+        console.print(
+            f"[yellow]this plan spans {len(regions)} regions ({', '.join(regions)})[/]: "
+            "calls between them add latency and data transfer the plan does not price, "
+            "and skaal build builds one region: declare the same residency on every "
+            "resource, functions included"
+        )
     if assumed:
         share = sum(part for part, _ in assumed.values())
         names = sorted({n for _, used in assumed.values() for n in used})

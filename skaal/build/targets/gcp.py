@@ -31,6 +31,7 @@ from skaal.build.stack_files import (
 )
 from skaal.build.targets.gcp_program import render_program
 from skaal.build.targets.gcp_serve import HEALTH_PATH
+from skaal.build.wiring import stack_region
 
 __all__ = ["PORT", "STACK", "build_gcp", "project_name"]
 
@@ -109,5 +110,5 @@ def _stack_yaml(context: BuildContext) -> str:
     ]
     if any(b.implementation == "postgres" for b in context.plan.bindings):
         lines.append("#   pulumi config set --secret skaal:databasePassword VALUE")
-    lines += ["config:", f"  gcp:region: {context.plan.region}"]
+    lines += ["config:", f"  gcp:region: {stack_region(context.plan)}"]
     return "\n".join(lines) + "\n"

@@ -148,7 +148,7 @@ def solve_exact(blueprint: Blueprint, catalog: CatalogData) -> Answer:
     ]
     vpc = (
         frozenset(e.name for e in catalog.backends if e.needs_vpc)
-        if catalog.provider == "aws"
+        if catalog.provider in VPC_MONTHLY
         else frozenset()
     )
     model = _Model(
@@ -159,6 +159,7 @@ def solve_exact(blueprint: Blueprint, catalog: CatalogData) -> Answer:
         pairs=pairs,
         max_backends=blueprint.max_backends,
         vpc=vpc,
+        vpc_fee=VPC_MONTHLY.get(catalog.provider, 0.0),
     )
     budget = blueprint.budget_usd_month
     if budget is not None:  # the relaxation's optimum is a lower bound: above the budget, no plan
@@ -209,6 +210,11 @@ def _quota(entry: Entry) -> int:
 #: A NAT gateway and its public IPv4 address for a month of 730 hours, us-east-1:
 #: $0.045 and $0.005 per hour (https://aws.amazon.com/vpc/pricing/, read 2026-12).
 NAT_MONTHLY = (0.045 + 0.005) * 730
+#: Per provider, what a plan pays once when any of its resources needs the VPC:
+#: on aws the NAT gateway; on gcp a Serverless VPC Access connector's two e2-micro
+#: instances at $0.008376 an hour each (us-central1,
+#: https://cloud.google.com/vpc/pricing, read 2026-12).
+VPC_MONTHLY = {"aws": NAT_MONTHLY, "gcp": 2 * 0.008376 * 730}
 
 
 class _Model:
@@ -224,8 +230,10 @@ class _Model:
         pairs: Sequence[tuple[str, str]],
         max_backends: int | None,
         vpc: frozenset[str] = frozenset(),
+        vpc_fee: float = 0.0,
     ) -> None:
         self.opts, self.loads, self.servers = opts, loads, servers
+        self.vpc_fee = vpc_fee
         self.cost: list[float] = []
         self.rows: list[tuple[list[tuple[int, float]], float, float]] = []
         self.x: dict[tuple[str, str], int] = {}
@@ -292,8 +300,8 @@ class _Model:
                         self._equal(self.y.get((a, b, q)), self.y.get((p, b, q)))
                 else:
                     self._equal(self.x.get((a, b)), self.x.get((p, b)))
-        # On aws, any resource on a backend that requires the VPC buys its NAT gateway once.
-        self.nat = self._column(NAT_MONTHLY) if vpc else -1
+        # Any resource on a backend that requires the VPC buys its way in once (NAT, connector).
+        self.nat = self._column(self.vpc_fee) if vpc else -1
         if vpc:
             for (_, b), col in self.x.items():
                 if b in vpc:
@@ -375,7 +383,7 @@ class _Model:
                 )
         total = sum(o.cost for o in own.values()) + sum(i.fee for i in instances)
         if self.nat >= 0 and value[self.nat]:
-            total += NAT_MONTHLY
+            total += self.vpc_fee
         return Answer("optimal", total, backends, own, tuple(instances))
 
 

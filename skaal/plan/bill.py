@@ -8,7 +8,8 @@ kinds of owner carry cost lines:
   provisioned capacity, a dedicated backend's fixed fee;
 * a **shared instance** (``rds-postgres#1``): its class fee per node and, on
   a disk server, the volume floor; no single resource owns these;
-* the **network** (aws: the NAT gateway of the VPC the functions run in).
+* the **network** (aws: the NAT gateway of the VPC the functions run in; gcp: the
+  Serverless VPC Access connector to Memorystore).
 
 Each :class:`BillLine` names the catalog figure it was computed from (amount,
 source page, date read), looked up in the plan's
@@ -65,6 +66,7 @@ _ITEMS: dict[str, tuple[str, str]] = {
     "per_write_per_s_month": ("provisioned writes", "write/s-month"),
     "nat_gateway_hours": ("NAT gateway", "hour"),
     "public_ipv4_hours": ("public IPv4 address", "hour"),
+    "vpc_connector_instance_hours": ("VPC connector instance", "hour"),
 }
 _INSTANCE = "instance "
 _FLOOR = "volume floor per_gb_month"
@@ -81,6 +83,12 @@ _NETWORK_PRICES: dict[str, PriceItem] = {
         source=network.PRICE_SOURCE,
         as_of=network.PRICE_AS_OF,
         note="per in-use public IPv4 address hour",
+    ),
+    "vpc_connector_instance_hours": PriceItem(
+        amount=network.VPC_CONNECTOR_INSTANCE_HOURLY,
+        source=network.VPC_CONNECTOR_SOURCE,
+        as_of=network.PRICE_AS_OF,
+        note="per Serverless VPC Access connector instance hour (e2-micro)",
     ),
 }
 

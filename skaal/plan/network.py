@@ -1,29 +1,38 @@
-"""What a plan's network costs: the way out of the VPC its aws functions run in.
+"""What a plan's network costs: the way its functions reach their servers.
 
-On aws, a plan that places any resource on PostgreSQL (RDS) or Redis
+**aws.**  A plan that places any resource on PostgreSQL (RDS) or Redis
 (ElastiCache) puts the app's Lambda functions in a VPC to reach them
 (:mod:`skaal.build.targets.aws`).  From there the functions still call AWS
 APIs (SQS, SNS, Secrets Manager) and whatever outside service the app's
 code calls, which the declarations do not say, so the program gives the
 private subnets one NAT gateway (with its public IPv4 address) -- a fixed
-monthly fee that no single resource owns.  :func:`network_lines` prices it
-as :attr:`skaal.plan.model.Plan.network` cost lines, part of the plan's
-total; DynamoDB and S3 are reached through their free gateway endpoints.
+monthly fee that no single resource owns.  DynamoDB and S3 are reached
+through their free gateway endpoints.
 
-Quantities are hours in a month of 730.  Data the NAT gateway processes
-(``NAT_GATEWAY_PER_GB``) is not in the lines: the declarations give no
-figure for outbound traffic, so the line would be a guess.
+**gcp.**  A plan that places any resource on Memorystore (Redis) gives the
+Cloud Run services a Serverless VPC Access connector to reach it
+(:mod:`skaal.build.targets.gcp_servers`): its two minimum instances are
+e2-micro virtual machines, billed as such.  Cloud SQL is reached through
+Cloud Run's own Cloud SQL connection and needs no connector.
 
-Prices (us-east-1, as published on https://aws.amazon.com/vpc/pricing/ and
-read 2026-12):
+:func:`network_lines` prices either as :attr:`skaal.plan.model.Plan.network`
+cost lines, part of the plan's total.  Quantities are hours in a month of
+730.  Traffic (``NAT_GATEWAY_PER_GB``, the connector's egress) is not in the
+lines: the declarations give no figure for it, so the line would be a guess.
 
-======================  ===========  ==========================================
-component               USD          unit
-======================  ===========  ==========================================
-nat_gateway_hours       0.045        per NAT gateway hour
-public_ipv4_hours       0.005        per in-use public IPv4 address hour
-(not a line) per GB     0.045        per GB processed by the NAT gateway
-======================  ===========  ==========================================
+Prices (as published, read 2026-12):
+
+=============================  ========  =============================================
+component                      USD       unit and source
+=============================  ========  =============================================
+nat_gateway_hours              0.045     per NAT gateway hour, us-east-1
+                                         (https://aws.amazon.com/vpc/pricing/)
+public_ipv4_hours              0.005     per in-use public IPv4 address hour, us-east-1
+(not a line) per GB            0.045     per GB processed by the NAT gateway
+vpc_connector_instance_hours   0.008376  per e2-micro instance hour, us-central1
+                                         (https://cloud.google.com/vpc/pricing and
+                                         https://cloud.google.com/compute/vm-instance-pricing)
+=============================  ========  =============================================
 """
 
 from __future__ import annotations
@@ -39,11 +48,15 @@ __all__ = [
     "PRICE_AS_OF",
     "PRICE_SOURCE",
     "PUBLIC_IPV4_HOURLY",
+    "VPC_CONNECTOR_INSTANCES",
+    "VPC_CONNECTOR_INSTANCE_HOURLY",
+    "VPC_CONNECTOR_SOURCE",
     "VPC_IMPLEMENTATIONS",
     "nat_lines",
     "needs_vpc",
     "network_lines",
     "vpc_fee",
+    "vpc_lines",
 ]
 
 HOURS_PER_MONTH = 730
@@ -54,20 +67,45 @@ NAT_GATEWAY_HOURLY = 0.045
 PUBLIC_IPV4_HOURLY = 0.005
 NAT_GATEWAY_PER_GB = 0.045
 
-VPC_IMPLEMENTATIONS = frozenset({"postgres", "redis"})
-"""Implementations whose aws servers live in a VPC (RDS, ElastiCache)."""
+VPC_CONNECTOR_SOURCE = "https://cloud.google.com/vpc/pricing"
+VPC_CONNECTOR_INSTANCE_HOURLY = 0.008376
+VPC_CONNECTOR_INSTANCES = 2
+"""The connector's minimum instances (the gcp program sets ``min_instances = 2``)."""
+
+VPC_IMPLEMENTATIONS: dict[str, frozenset[str]] = {
+    "aws": frozenset({"postgres", "redis"}),
+    "gcp": frozenset({"redis"}),
+}
+"""Per provider, the implementations whose servers the functions reach through a VPC."""
 
 
 def needs_vpc(bindings: Iterable[Binding], provider: str) -> bool:
-    """Whether an aws build of these bindings puts its functions in a VPC."""
-    return provider == "aws" and any(b.implementation in VPC_IMPLEMENTATIONS for b in bindings)
+    """Whether a build of these bindings reaches a server through a VPC (NAT or connector)."""
+    implementations = VPC_IMPLEMENTATIONS.get(provider, frozenset())
+    return any(b.implementation in implementations for b in bindings)
 
 
 def network_lines(bindings: Iterable[Binding], provider: str) -> tuple[CostLine, ...]:
     """The network cost lines of a plan with these bindings (empty when it needs none)."""
     if not needs_vpc(bindings, provider):
         return ()
-    return nat_lines()
+    return vpc_lines(provider)
+
+
+def vpc_lines(provider: str) -> tuple[CostLine, ...]:
+    """The monthly cost lines of ``provider``'s way into the VPC (empty for other providers)."""
+    if provider == "aws":
+        return nat_lines()
+    if provider == "gcp":
+        hours = VPC_CONNECTOR_INSTANCES * HOURS_PER_MONTH
+        return (
+            CostLine(
+                component="vpc_connector_instance_hours",
+                quantity=float(hours),
+                monthly=round(VPC_CONNECTOR_INSTANCE_HOURLY * hours, 6),
+            ),
+        )
+    return ()
 
 
 def nat_lines() -> tuple[CostLine, ...]:
@@ -87,7 +125,5 @@ def nat_lines() -> tuple[CostLine, ...]:
 
 
 def vpc_fee(provider: str) -> float:
-    """The monthly fee a plan pays once when it needs the VPC (0 off aws)."""
-    if provider != "aws":
-        return 0.0
-    return round((NAT_GATEWAY_HOURLY + PUBLIC_IPV4_HOURLY) * HOURS_PER_MONTH, 6)
+    """The monthly fee a plan pays once when it needs the VPC (0 for the local catalogs)."""
+    return round(sum(line.monthly for line in vpc_lines(provider)), 6)

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from skaal.plan.model import Binding, BindingStatus, CostLine, Plan, SharedInstance, UsedPrice
-from skaal.plan.network import nat_lines, vpc_fee
+from skaal.plan.network import vpc_fee, vpc_lines
 from skaal.solver.cost import Pricing, money, monthly_quantities, provisioned
 from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions
@@ -70,9 +70,12 @@ def total_cost(problem: Problem, assignment: Assignment) -> float:
 
 
 def _vpc_backends(problem: Problem) -> frozenset[str]:
-    """Backends whose catalog entry ``requires = ["vpc"]`` on aws: using one puts the
-    functions in a VPC with a NAT gateway (:mod:`skaal.plan.network`)."""
-    if problem.catalog.provider != "aws":
+    """Backends whose catalog entry ``requires = ["vpc"]``: using one buys the provider's
+    way into the VPC once (aws: a NAT gateway; gcp: a connector; :mod:`skaal.plan.network`).
+
+    Empty where the provider has no such fee (the local catalogs).
+    """
+    if not vpc_lines(problem.catalog.provider):
         return frozenset()
     return frozenset(b.name for b in problem.catalog.backends if "vpc" in b.requires)
 
@@ -187,7 +190,7 @@ def assemble(
         _instance(problem, ident, members, assignment, sizes)
         for ident, members in sorted(assignment.instances.items(), key=lambda i: _key(i[0]))
     )
-    network = nat_lines() if uses_vpc(problem, assignment) else ()
+    network = vpc_lines(catalog.provider) if uses_vpc(problem, assignment) else ()
     total = money(
         sum(b.monthly_cost for b in bindings)
         + sum(i.fixed_monthly for i in instances)

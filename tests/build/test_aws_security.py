@@ -118,7 +118,7 @@ def test_the_vpc_functions_get_a_nat_gateway_priced_in_the_plan(
     # a plan without RDS or ElastiCache puts no function in a VPC, and pays for no NAT
     managed = [b for b in plan.bindings if b.implementation in ("dynamodb", "s3")]
     assert network_lines(managed, "aws") == ()
-    assert network_lines(plan.bindings, "gcp") == ()
+    assert network_lines(plan.bindings, "local") == ()
 
 
 # -- secrets scoped to the functions that declare them ------------------------------

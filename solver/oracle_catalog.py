@@ -210,7 +210,9 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                 durability=perf["durability"],
                 consistency=frozenset(perf.get("consistency", ("eventual",))),
                 availability=float(perf["availability"]),
-                limits={k: float(v) for k, v in table.get("limits", {}).items()},
+                limits={
+                    k: float(v) for k, v in table.get("limits", {}).items() if k != "adjustable"
+                },
                 price=price,
                 modes=modes,
                 server=server,

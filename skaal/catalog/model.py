@@ -130,6 +130,17 @@ class Performance(Record):
     availability: float = Field(gt=0, le=100, allow_inf_nan=False)
 
 
+LimitName = Literal[
+    "max_size_gb",
+    "max_reads_per_s",
+    "max_writes_per_s",
+    "max_retention_s",
+    "max_ttl_s",
+    "max_memory_gb",
+    "max_timeout_s",
+]
+
+
 class Limits(Record):
     """Hard limits per resource; ``None`` means unlimited."""
 
@@ -140,6 +151,11 @@ class Limits(Record):
     max_ttl_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     max_memory_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     max_timeout_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    adjustable: tuple[LimitName, ...] = Field(
+        default=(),
+        description="the limits above that are provider quotas, raised on request "
+        "(e.g. DynamoDB's per-table throughput): the planner says so and prices the raise",
+    )
 
 
 class Capacity(Record):

@@ -388,11 +388,12 @@ def _render_explain(console: Console, resolved: ResolvedCatalog, b: Backend) -> 
     out(f"  consistency:   {', '.join(perf.consistency)}")
     out(f"  availability:  {perf.availability:g}%")
     out("[bold]Limits[/] (per resource)")
-    limits = {k: v for k, v in b.limits if v is not None}
+    limits = {k: v for k, v in b.limits if v is not None and k != "adjustable"}
     if not limits:
         out("  none (unlimited)")
     for name, value in limits.items():
-        out(f"  {name}: {_number(value, _limit_unit(name))}")
+        quota = " (a provider quota, raised on request)" if name in b.limits.adjustable else ""
+        out(f"  {name}: {_number(value, _limit_unit(name))}{quota}")
     out(f"[bold]Capabilities[/]: {escape(', '.join(b.capabilities) or 'none')}")
     out(f"[bold]Network needs[/]: {escape(', '.join(b.requires) or 'none')}")
     if b.server is not None:

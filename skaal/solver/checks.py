@@ -12,12 +12,12 @@ declaration change that would remove it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from skaal.blueprint.model import Kind, Requirements, ScheduleSpec
 from skaal.catalog.model import Backend, Capacity, Limits
-from skaal.declare.grammar import DURABILITY_LEVELS, REGION_FAMILIES, Bound, region_matches
+from skaal.declare.grammar import DURABILITY_LEVELS, Bound, region_matches
 from skaal.solver.problem import Rejection, Workload
 from skaal.solver.servers import largest
 
@@ -39,8 +39,18 @@ _DURABLE_BY_DEFAULT = _DATA_KINDS | frozenset({"queue"})
 #: Reads caused by one message (see :mod:`skaal.solver.cost`).
 _READS_PER_MESSAGE = {"queue": 2.0, "topic": 1.0}
 
-#: ``reject(constraint, asked, offered, relaxation)`` records one failed check.
-_Reject = Callable[[str, str, str, str | None], None]
+
+class _Reject(Protocol):
+    """``reject(constraint, asked, offered, relaxation[, catalog_change])``: one failed check."""
+
+    def __call__(
+        self,
+        constraint: str,
+        asked: str,
+        offered: str,
+        relaxation: str | None,
+        catalog_change: str | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,20 +148,19 @@ def choose_region(facts: Facts, residency: str | None, default_region: str) -> s
     return next((r for r in regions if region_matches(residency, r)), None)
 
 
-def _family(region: str) -> str:
-    return next(
-        (family for family, prefixes in REGION_FAMILIES.items() if region.startswith(prefixes)),
-        region,
-    )
-
-
 def quality_rejections(facts: Facts, need: Need, default_region: str) -> list[Rejection]:
     """Every non-quantity check ``facts`` fails for ``need`` (the kind is served)."""
     out: list[Rejection] = []
     name = facts.backend.name
 
-    def reject(constraint: str, asked: str, offered: str, relaxation: str | None) -> None:
-        out.append(Rejection(name, constraint, asked, offered, relaxation))
+    def reject(
+        constraint: str,
+        asked: str,
+        offered: str,
+        relaxation: str | None,
+        catalog_change: str | None = None,
+    ) -> None:
+        out.append(Rejection(name, constraint, asked, offered, relaxation, catalog_change))
 
     if need.pin is not None and need.pin != name:
         reject(
@@ -200,12 +209,14 @@ def _check_performance(facts: Facts, need: Need, reject: _Reject, default_region
             f'availability="{perf.availability:g}%"',
         )
     if req.residency is not None and choose_region(facts, req.residency, default_region) is None:
-        first = default_region if default_region in facts.regions else facts.regions[0]
+        # Never suggest moving data out of a declared residency: the catalog changes.
         reject(
             "residency",
             req.residency,
             f"regions {', '.join(facts.regions)}",
-            f'residency="{_family(first)}"',
+            None,
+            f"add a region in {req.residency!r} (with its prices) to "
+            f"{facts.backend.name} in a catalog that extends this one",
         )
 
 
@@ -284,6 +295,8 @@ def quantity_rejections(
         (write_word, load.writes_per_s, 1.0, "/s", limits.max_writes_per_s, cap.writes_per_s),
         ("memory", load.memory_gb, 1.0, "GB", limits.max_memory_gb, None),
     )
+    fields = {"size": "max_size_gb", read_word: "max_reads_per_s", write_word: "max_writes_per_s"}
+    fields["memory"] = "max_memory_gb"
     for keyword, asked, scale, unit, limit, capacity in quantities:
         bounds = [b for b in (limit, capacity) if b is not None]
         if asked <= 0 or not bounds or asked <= min(bounds):
@@ -296,13 +309,14 @@ def quantity_rejections(
             shown += f" ({fmt_num(asked)} reads/s)"
         # One relaxation for both bounds: the tightest, so it removes every rejection.
         relaxation = f'{keyword}="{fmt_num(min(bounds) / scale, down=True)}{unit}"'
-        for bound, where in (
-            (limit, "per resource"),
-            (capacity, "per instance of its largest class"),
+        for bound, where, server in (
+            (limit, "per resource", False),
+            (capacity, "per instance of its largest class", True),
         ):
             if bound is not None and asked > bound:
                 offered = f"≤ {fmt_num(bound / scale)}{spaced} {where}"
-                out.append(Rejection(name, keyword, shown, offered, relaxation))
+                change = _catalog_change(name, fields[keyword], limits, server=server)
+                out.append(Rejection(name, keyword, shown, offered, relaxation, change))
     if timeout_s is not None and timeout_s > timeout_max:
         out.append(
             Rejection(
@@ -314,3 +328,16 @@ def quantity_rejections(
             )
         )
     return out
+
+
+def _catalog_change(backend: str, field: str, limits: Limits, *, server: bool) -> str | None:
+    """The catalog change that lifts one quantity limit, if the provider allows one."""
+    if server:
+        return f"add a larger instance class to {backend} in a catalog that extends this one"
+    if field in limits.adjustable:
+        value = getattr(limits, field)
+        return (
+            f"{backend}'s {field} = {fmt_num(value)} is a provider quota raised on request: "
+            "once it is raised for your account, raise it in a catalog that extends this one"
+        )
+    return None

@@ -28,6 +28,7 @@ what ``skaal plan --explain RES`` shows.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from skaal.blueprint.model import Kind, SourceLocation
@@ -35,6 +36,7 @@ from skaal.catalog.model import Backend
 from skaal.errors import UnsatisfiableError, UsageError, did_you_mean
 from skaal.plan.model import CostLine
 from skaal.solver.cost import cost_lines, money, option_cost
+from skaal.solver.decompose import SCALE
 from skaal.solver.problem import Problem, Rejection, ResourceOptions, Workload
 from skaal.solver.servers import largest, server_of
 
@@ -66,7 +68,8 @@ class Fix:
 
     def __str__(self) -> str:
         fee = f" + {_usd(self.instance_fee)}/month per shared instance" if self.instance_fee else ""
-        return f"{', '.join(self.relaxations)} → {self.backend} at {_usd(self.cost)}/month{fee}"
+        joint = "; " if any(" " in r for r in self.relaxations) else ", "
+        return f"{joint.join(self.relaxations)} → {self.backend} at {_usd(self.cost)}/month{fee}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,11 @@ class ResourceDiagnosis:
     """Per backend (catalog order), every check it fails."""
     fix: Fix | None
     """The cheapest way out, or ``None`` when no declaration change helps."""
+    alternatives: tuple[Fix, ...] = ()
+    """The cheapest fix relaxing each other set of constraints (fewest changes, then cost)."""
+    catalog_fix: Fix | None = None
+    """The cheapest catalog change that serves the resource as declared (a region added,
+    a provider quota raised), priced at the declared workload; ``None`` if none does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,29 +133,64 @@ def diagnose_resources(problem: Problem) -> Diagnosis | None:
 
 def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
     spec = options.spec
-    best: tuple[tuple[int, float, int], Fix] | None = None
+    best: dict[frozenset[str], tuple[tuple[int, float, int], Fix]] = {}
+    kept: tuple[tuple[float, int], Fix] | None = None
     for order, (name, rejections) in enumerate(options.rejections):
-        if any(r.relaxation is None for r in rejections):
-            continue
-        relaxations = tuple(dict.fromkeys(r.relaxation for r in rejections if r.relaxation))
         backend = problem.catalog.backend(name)
-        cost, _ = option_cost(backend, _relaxed(backend, options.workload, spec.kind), spec.kind)
-        fee = _instance_fee(backend)
-        key = (len(relaxations), money(cost + fee), order)
-        if best is None or key < best[0]:
-            best = (key, Fix(name, relaxations, cost, fee))
+        if all(r.relaxation is not None for r in rejections):
+            relaxations = tuple(dict.fromkeys(r.relaxation for r in rejections if r.relaxation))
+            relaxed = _relaxed(backend, options.workload, spec.kind)
+            cost, _ = option_cost(backend, relaxed, spec.kind)
+            fee = _instance_fee(backend, relaxed)
+            key = (len(relaxations), money(cost + fee), order)
+            group = frozenset(r.constraint for r in rejections)
+            if group not in best or key < best[group][0]:
+                best[group] = (key, Fix(name, relaxations, cost, fee))
+        changes = tuple(dict.fromkeys(r.catalog_change for r in rejections if r.catalog_change))
+        if (
+            rejections
+            and all(r.catalog_change for r in rejections)
+            and not _needs_new_class(rejections)
+        ):
+            cost, _ = option_cost(backend, options.workload, spec.kind)
+            fee = _instance_fee(backend, options.workload)
+            priced = (money(cost + fee), order)
+            if kept is None or priced < kept[0]:
+                kept = (priced, Fix(name, changes, cost, fee))
+    fixes = [fix for _, fix in sorted(best.values(), key=lambda item: item[0])]
     return ResourceDiagnosis(
         resource=spec.name,
         kind=spec.kind,
         location=spec.location,
         rejections=options.rejections,
-        fix=None if best is None else best[1],
+        fix=fixes[0] if fixes else None,
+        alternatives=tuple(fixes[1 : _ALTERNATIVES + 1]),
+        catalog_fix=None if kept is None else kept[1],
     )
 
 
-def _instance_fee(backend: Backend) -> float:
-    """The fee of the cheapest instance of a server backend (0 for a dedicated one)."""
-    return 0.0 if backend.server is None else server_of(backend).shapes[0].fee
+#: Other declaration fixes shown besides the cheapest, one per set of constraints.
+_ALTERNATIVES = 3
+
+
+def _needs_new_class(rejections: tuple[Rejection, ...]) -> bool:
+    """Whether a catalog change would add an instance class (whose price is not known)."""
+    return any("larger instance class" in (r.catalog_change or "") for r in rejections)
+
+
+def _instance_fee(backend: Backend, load: Workload) -> float:
+    """The fee of the cheapest instance of a server backend that holds ``load`` alone
+    (0 for a dedicated backend): what choosing it would really cost."""
+    if backend.server is None:
+        return 0.0
+    shapes = server_of(backend).shapes
+    usage = (
+        math.ceil(load.size_gb * SCALE - 1e-6),
+        math.ceil(load.reads_per_s * SCALE - 1e-6),
+        math.ceil(load.writes_per_s * SCALE - 1e-6),
+        SCALE,
+    )
+    return next((shape.fee for shape in shapes if shape.holds(usage)), shapes[-1].fee)
 
 
 def _cap(value: float, *bounds: float | None) -> float:
@@ -207,8 +250,13 @@ def format_diagnosis(diagnosis: Diagnosis) -> str:
         if res.fix is not None:
             label = "cheapest fix" if len(res.fix.relaxations) == 1 else "smallest fix"
             out.append(f"  {label}: {res.fix}")
+            out.extend(f"  or: {fix}" for fix in res.alternatives)
+        elif any(r.constraint == "residency" for _, rs in res.rejections for r in rs):
+            out.append("  no declaration change that keeps its residency makes a backend fit")
         else:
             out.append("  no declaration change makes any backend of this catalog fit")
+        if res.catalog_fix is not None:
+            out.append(f"  keeping the declarations: {res.catalog_fix}")
     for conflict in diagnosis.conflicts:
         # its relaxation is the error's fix line (:func:`unsatisfiable`), said once
         out.append(f"conflict on {conflict.constraint}: {conflict.detail}")
@@ -232,7 +280,11 @@ def unsatisfiable(diagnosis: Diagnosis) -> UnsatisfiableError:
         decls = [d for c in diagnosis.conflicts for d in c.declarations]
         where = str(decls[0][1]) if decls else None
         command = None
-    fixes = [f"{r.resource}: {r.fix}" for r in diagnosis.resources if r.fix is not None]
+    fixes = [
+        f"{r.resource}: {r.fix or r.catalog_fix}"
+        for r in diagnosis.resources
+        if r.fix is not None or r.catalog_fix is not None
+    ]
     fixes += [c.relaxation for c in diagnosis.conflicts if c.relaxation is not None]
     fix = (
         "; ".join(fixes)

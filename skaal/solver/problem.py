@@ -71,7 +71,10 @@ class Rejection:
     structural reason (``kind``, ``implementation``, ``pin``); ``asked`` and
     ``offered`` are human-readable; ``relaxation`` is the declaration change
     that would remove this rejection (``read_latency="<= 10ms"``) or ``None``
-    when no change to the declaration can.
+    when no change to the declaration can -- or should: a declared residency
+    is never relaxed.  ``catalog_change`` is the change to the catalog that
+    would remove it instead, the declaration kept (a region added, a provider
+    quota raised, a larger instance class), or ``None``.
     """
 
     backend: str
@@ -79,6 +82,7 @@ class Rejection:
     asked: str
     offered: str
     relaxation: str | None
+    catalog_change: str | None = None
 
     def __str__(self) -> str:
         return f"{self.constraint}: offers {self.offered}, asked {self.asked}"

@@ -227,7 +227,11 @@ def test_lock_gets_the_permissions_of_a_plain_write(tmp_path: Path) -> None:
 
 
 SCHEMA2 = Path(__file__).parent / "locks" / "shop-aws-schema2.lock"
-"""A lock written by the Skaal before schema 3 (the shop on aws, planned twice)."""
+"""A lock written by the Skaal before schema 3 (the shop on aws, planned twice).
+
+Its ``catalog_hash`` (and so its ``plan_hash``) is updated when ``catalogs/aws.toml``
+changes, so it stays a fresh lock of today's catalog: read it with ``read_lock``,
+``model_copy`` the new ``catalog_hash`` in, and write it back with ``lock_text``."""
 
 
 def test_a_schema_2_lock_is_read_with_its_own_hash() -> None:

@@ -165,7 +165,6 @@ def test_a_shared_fix_shows_and_counts_the_instance_fee(problem_of: Planner) -> 
         ({"durability": "durable"}, backend("kv", durability="persistent")),
         ({"consistency": "strong"}, backend("kv", consistency=("eventual",))),
         ({"availability": "99.99%"}, backend("kv", availability=99.95)),
-        ({"residency": "eu"}, backend("kv", regions=("us-east-1",))),
         ({"ttl": "30d"}, backend("kv", capabilities=("ttl",), limits={"max_ttl_s": 86400.0})),
         ({"ttl": "30d"}, backend("kv")),
         ({"size": "3GB"}, backend("kv", limits={"max_size_gb": 2.5})),
@@ -251,3 +250,56 @@ def test_explain_lists_every_backend_in_catalog_order(problem_of: Planner) -> No
 def test_explain_an_unknown_resource(problem_of: Planner) -> None:
     with pytest.raises(UsageError, match="did you mean 'Carts'"):
         explain(problem_of(one_map(), DYNAMODB), "Cart")
+
+
+def test_a_declared_residency_is_never_relaxed_the_catalog_is(problem_of: Planner) -> None:
+    us_only = backend("kv", regions=("us-east-1",), per_gb_month=0.5)
+    diagnosis = diagnose_resources(problem_of(one_map(residency="eu"), us_only))
+    assert diagnosis is not None
+    (res,) = diagnosis.resources
+    assert res.fix is None
+    assert res.catalog_fix is not None
+    assert res.catalog_fix.backend == "kv"
+    assert res.catalog_fix.relaxations == (
+        "add a region in 'eu' (with its prices) to kv in a catalog that extends this one",
+    )
+    assert res.catalog_fix.cost == pytest.approx(0.5)  # priced as declared: 1 GB
+    text = format_diagnosis(diagnosis)
+    assert "no declaration change that keeps its residency makes a backend fit" in text
+    assert "residency=" not in text
+
+
+def test_an_adjustable_quota_is_said_and_priced_at_the_declared_rate(problem_of: Planner) -> None:
+    quota = {"max_reads_per_s": 100.0, "adjustable": ("max_reads_per_s",)}
+    kv = backend("kv", limits=quota, per_million_reads=1.0)
+    diagnosis = diagnose_resources(problem_of(one_map(reads="500/s"), kv))
+    assert diagnosis is not None
+    (res,) = diagnosis.resources
+    assert res.fix is not None
+    assert res.fix.relaxations == ('reads="100/s"',)
+    assert res.catalog_fix is not None
+    (change,) = res.catalog_fix.relaxations
+    assert "kv's max_reads_per_s = 100 is a provider quota raised on request" in change
+    # 500 reads/s for a month of 2,628,000 s at $1 per million reads
+    assert res.catalog_fix.cost == pytest.approx(500 * 2.628, rel=1e-6)
+    # a hard limit offers no catalog change
+    hard = backend("kv", limits={"max_reads_per_s": 100.0}, per_million_reads=1.0)
+    diagnosis = diagnose_resources(problem_of(one_map(reads="500/s"), hard))
+    assert diagnosis is not None
+    assert diagnosis.resources[0].catalog_fix is None
+
+
+def test_each_other_set_of_relaxed_constraints_is_offered_cheapest_first(
+    problem_of: Planner,
+) -> None:
+    slow = backend("slow", read_latency_ms=20, per_gb_month=1.0)
+    fragile = backend("fragile", read_latency_ms=1, durability="ephemeral", per_gb_month=2.0)
+    diagnosis = diagnose_resources(
+        problem_of(one_map(read_latency="< 5ms", durability="persistent"), slow, fragile)
+    )
+    assert diagnosis is not None
+    (res,) = diagnosis.resources
+    assert res.fix is not None
+    assert res.fix.backend == "slow"
+    assert [fix.backend for fix in res.alternatives] == ["fragile"]
+    assert '  or: durability="ephemeral" → fragile' in format_diagnosis(diagnosis)

@@ -212,12 +212,17 @@ def test_availability_is_at_least(
     assert result == {"kv": () if feasible else ("availability",)}
 
 
-def test_residency_rejection_and_relaxation(problem_of: Callable[..., Problem]) -> None:
+def test_a_residency_rejection_changes_the_catalog_not_the_declaration(
+    problem_of: Callable[..., Problem],
+) -> None:
     problem = problem_of(one_map(residency="eu"), backend("kv", regions=("us-east-1", "us-west-2")))
     rejection = problem.resources[0].rejections[0][1][0]
     assert rejection.constraint == "residency"
     assert rejection.offered == "regions us-east-1, us-west-2"
-    assert rejection.relaxation == 'residency="us"'
+    assert rejection.relaxation is None  # data never moves out of a declared residency
+    assert rejection.catalog_change == (
+        "add a region in 'eu' (with its prices) to kv in a catalog that extends this one"
+    )
 
 
 @pytest.mark.parametrize(

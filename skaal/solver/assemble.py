@@ -35,9 +35,10 @@ from dataclasses import dataclass, replace
 from skaal.plan.model import Binding, BindingStatus, CostLine, Plan, SharedInstance, UsedPrice
 from skaal.plan.network import vpc_fee, vpc_lines
 from skaal.solver.cost import Pricing, money, monthly_quantities, provisioned
+from skaal.solver.decompose import usage_of
 from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions
-from skaal.solver.servers import Shape
+from skaal.solver.servers import Server
 
 __all__ = ["assemble", "pin_source", "total_cost", "uses_vpc", "without_vpc"]
 
@@ -121,7 +122,7 @@ def assemble(
     context = _Context(
         problem=problem,
         fees={i: shape.fee for i, shape in assignment.shapes.items()},
-        cheapest={s.backend.name: s.server.shapes[0] for s in problem.shared},
+        servers={s.backend.name: s.server for s in problem.shared},
         network={
             b: 0.0 if uses_vpc(problem, assignment) else vpc_fee(problem.catalog.provider)
             for b in _vpc_backends(problem)
@@ -299,8 +300,8 @@ class _Context:
     problem: Problem
     fees: Mapping[str, float]
     """Instance id → its fee."""
-    cheapest: Mapping[str, Shape]
-    """Server backend → its cheapest shape (for "would cost" notes)."""
+    servers: Mapping[str, Server]
+    """Server backend → its shapes (for "would cost" notes: the shape a resource needs)."""
     network: Mapping[str, float]
     """VPC backend → the network fee choosing it would add (0 when the plan pays it)."""
     instances: Mapping[str, tuple[str, ...]]
@@ -358,7 +359,7 @@ def _cheaper_note(context: _Context, res: ResourceOptions, option: Option) -> st
         opened = cheapest.backend in context.opened
         with_fee = (
             cheapest.cost
-            + context.cheapest[cheapest.backend].fee
+            + context.servers[cheapest.backend].fee_to_hold(usage_of(res.workload))
             + context.network.get(cheapest.backend, 0.0)
         )
         if not opened and with_fee >= option.cost:

@@ -35,7 +35,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from skaal.solver.problem import Problem
+from skaal.solver.problem import Problem, Workload
 
 __all__ = [
     "DIMENSIONS",
@@ -49,6 +49,7 @@ __all__ = [
     "prune",
     "scaled_capacity",
     "units",
+    "usage_of",
 ]
 
 #: Capacity dimensions of a shared instance, in ``Capacity`` field names.
@@ -124,6 +125,16 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def usage_of(load: Workload) -> tuple[int, ...]:
+    """One resource's scaled usage of an instance, in :data:`DIMENSIONS` order."""
+    return (
+        math.ceil(load.size_gb * SCALE - 1e-6),
+        math.ceil(load.reads_per_s * SCALE - 1e-6),
+        math.ceil(load.writes_per_s * SCALE - 1e-6),
+        SCALE,
+    )
+
+
 def units(problem: Problem) -> tuple[tuple[Unit, ...], tuple[tuple[str, ...], ...]]:
     """Merge co-located resources; returns the units and the groups with no common backend."""
     names = [r.spec.name for r in problem.resources]
@@ -154,12 +165,7 @@ def units(problem: Problem) -> tuple[tuple[Unit, ...], tuple[tuple[str, ...], ..
             need = (load.size_gb, load.reads_per_s, load.writes_per_s)
             usage = usages.get(need)
             if usage is None:
-                usage = usages[need] = (
-                    math.ceil(load.size_gb * SCALE - 1e-6),
-                    math.ceil(load.reads_per_s * SCALE - 1e-6),
-                    math.ceil(load.writes_per_s * SCALE - 1e-6),
-                    SCALE,
-                )
+                usage = usages[need] = usage_of(load)
             out.append(Unit((res.spec.name,), opts, usage))
             continue
         resources = [problem.resources[i] for i in indices]

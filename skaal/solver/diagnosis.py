@@ -28,7 +28,6 @@ what ``skaal plan --explain RES`` shows.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from skaal.blueprint.model import Kind, SourceLocation
@@ -36,7 +35,7 @@ from skaal.catalog.model import Backend
 from skaal.errors import UnsatisfiableError, UsageError, did_you_mean
 from skaal.plan.model import CostLine
 from skaal.solver.cost import cost_lines, money, option_cost
-from skaal.solver.decompose import SCALE
+from skaal.solver.decompose import usage_of
 from skaal.solver.problem import Problem, Rejection, ResourceOptions, Workload
 from skaal.solver.servers import largest, server_of
 
@@ -181,16 +180,7 @@ def _needs_new_class(rejections: tuple[Rejection, ...]) -> bool:
 def _instance_fee(backend: Backend, load: Workload) -> float:
     """The fee of the cheapest instance of a server backend that holds ``load`` alone
     (0 for a dedicated backend): what choosing it would really cost."""
-    if backend.server is None:
-        return 0.0
-    shapes = server_of(backend).shapes
-    usage = (
-        math.ceil(load.size_gb * SCALE - 1e-6),
-        math.ceil(load.reads_per_s * SCALE - 1e-6),
-        math.ceil(load.writes_per_s * SCALE - 1e-6),
-        SCALE,
-    )
-    return next((shape.fee for shape in shapes if shape.holds(usage)), shapes[-1].fee)
+    return 0.0 if backend.server is None else server_of(backend).fee_to_hold(usage_of(load))
 
 
 def _cap(value: float, *bounds: float | None) -> float:

@@ -75,6 +75,11 @@ class Server:
     def min_fee_micro(self) -> int:
         return min(s.fee_micro for s in self.shapes)
 
+    def fee_to_hold(self, usage: tuple[int, ...]) -> float:
+        """The fee of the cheapest shape holding ``usage`` alone (the largest's if none does):
+        what placing it on this server would really add."""
+        return next((s.fee for s in self.shapes if s.holds(usage)), self.shapes[-1].fee)
+
     def largest(self) -> tuple[int | None, ...]:
         """Per dimension, the most any one instance holds (``None``: unlimited)."""
         out: list[int | None] = []

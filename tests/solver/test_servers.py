@@ -254,3 +254,15 @@ def test_same_inputs_same_plan_hash() -> None:
     cat = catalog(backends=[dynamo(), postgres(quota=3), redis()])  # type: ignore[list-item]
     hashes = {solve(blueprint(*specs), cat).content_hash() for _ in range(3)}
     assert len(hashes) == 1
+
+
+def test_a_would_cost_note_counts_the_class_the_resource_really_needs() -> None:
+    # postgres is the cheapest option per resource, but 10,000 reads/s need db.large
+    # ($120), not db.small ($11.68): a $50 dedicated table wins, and the reason says so
+    dear = backend("table", read_latency_ms=10.0, durability="persistent", fixed_monthly=50.0)
+    spec = res("Hot", durability="persistent", reads_per_s=10_000.0)
+    plan = solve(blueprint(spec), catalog(backends=[dear, postgres()]))  # type: ignore[list-item]
+    hot = plan.binding("Hot")
+    assert hot.backend == "table"
+    floor = 20.0 * 0.115  # the volume floor is part of every instance's fee
+    assert f"postgres would cost ${0.115 + 120.0 + floor:,.2f} with its instance fee" in hot.reason

@@ -16,7 +16,7 @@ from skaal.build.launch import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="216fc318518eb84d153fe2fcbe27a55b6599bb5cfc524c054810d80a39e4b911",
+    plan_hash="ab2eb448cd77832c5e2724c7219a1881fd0c59e762b9f616387b44ad09ba3b9b",
 )
 
 if __name__ == "__main__":

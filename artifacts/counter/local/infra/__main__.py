@@ -18,7 +18,7 @@ from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.plan.lock import read_lock
 
 APP = "counter"
-PLAN_HASH = "216fc318518eb84d153fe2fcbe27a55b6599bb5cfc524c054810d80a39e4b911"
+PLAN_HASH = "ab2eb448cd77832c5e2724c7219a1881fd0c59e762b9f616387b44ad09ba3b9b"
 LOCK = Path(__file__).resolve().parent.parent / "skaal.lock"
 
 

@@ -591,7 +591,7 @@ class App(Module):
             if d.kind in ("queue", "topic")
         }
         # Built on first need: most resources are neither co-located nor
-        # functions, and at 100,000 resources each index costs 0.1-0.3 s.
+        # functions (at 10,000 Maps this takes blueprint() from 0.15 s to 0.08 s).
         peers: _Peers | None = None
         usable: Declared | None = None
         specs: dict[tuple[str, Kind], ResourceSpec] = {}

@@ -136,7 +136,9 @@ class MountSpec(Record):
 
 #: What :meth:`Blueprint.canonical_json` leaves out, told to the serialiser
 #: rather than popped from its output: the locations are then never dumped
-#: (at 10,000 resources the dump takes 0.056 s instead of 0.115 s).
+#: (at 10,000 resources, best of seven: the dump takes 0.044 s instead of
+#: 0.055 s, the canonical text 0.14 s instead of 0.17 s; sorting the keys in
+#: ``json.dumps`` is most of the rest).
 _EVERY_RESOURCE: dict[str, IncEx | bool] = {"__all__": {"location", "uses"}}
 _EVERY_MOUNT: dict[str, IncEx | bool] = {"__all__": {"location"}}
 _NOT_CONTENT: dict[str, IncEx | bool] = {

@@ -10,8 +10,8 @@ Both run once per declaration, so both avoid work that repeats: a name
 without ``<locals>`` is returned as it is, and the types of a class with one
 parameterised base (``class Carts(Map[str, Cart])``) are read once per base:
 ``typing`` hands out one alias object for each spelling, so 10,000 classes
-over ``Map[str, str]`` share one reading (2.2 us and two dicts and strings
-less per declaration).
+over ``Map[str, str]`` share one reading (0.5 us instead of 2 us per
+declaration, and no new dict or strings).
 """
 
 from __future__ import annotations

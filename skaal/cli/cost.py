@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from skaal.cli.paths import check_path
+from skaal.cli.paths import check_path, lock_option
 from skaal.errors import PlanError, SkaalError
 
 if TYPE_CHECKING:
@@ -55,15 +55,7 @@ __all__ = ["cost", "pins_of"]
     "skaal plan --reoptimize would change.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the bill as JSON only.")
-@click.option(
-    "--lock",
-    "lock_path",
-    default="skaal.lock",
-    show_default=True,
-    metavar="PATH",
-    callback=check_path,
-    help="Lock file, relative to the working directory.",
-)
+@lock_option
 @click.option(
     "--catalog",
     "catalog_ref",

@@ -18,7 +18,7 @@ import click
 
 from skaal.errors import UsageError
 
-__all__ = ["check_path", "writable_dir"]
+__all__ = ["check_path", "lock_option", "writable_dir"]
 
 
 def check_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -48,3 +48,15 @@ def writable_dir(path: Path, *, flag: str) -> Path:
         where=flag,
         fix=f"pass {flag} a folder you can write, or a path where one can be created",
     )
+
+
+#: The ``--lock PATH`` option of every command that reads or writes the lock.
+lock_option = click.option(
+    "--lock",
+    "lock_path",
+    default="skaal.lock",
+    show_default=True,
+    metavar="PATH",
+    callback=check_path,
+    help="Lock file, relative to the working directory.",
+)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from skaal.cli.paths import check_path
+from skaal.cli.paths import check_path, lock_option
 from skaal.errors import SkaalError, UnsatisfiableError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
@@ -67,15 +67,7 @@ TARGETS = ("local", "aws", "gcp")
 @click.option("--reoptimize", is_flag=True, help="Allow moving resources the lock already placed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and diff as JSON only.")
 @click.option("--explain", metavar="RES", help="Show every candidate backend for RES and why.")
-@click.option(
-    "--lock",
-    "lock_path",
-    default="skaal.lock",
-    show_default=True,
-    metavar="PATH",
-    callback=check_path,
-    help="Lock file, relative to the working directory.",
-)
+@lock_option
 @click.option("--no-write", is_flag=True, help="Plan without writing the lock file.")
 def plan(
     *,

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import click
 
-from skaal.cli.paths import check_path, writable_dir
+from skaal.cli.paths import check_path, lock_option, writable_dir
 from skaal.errors import SkaalError, UsageError
 
 __all__ = ["RETRY_DELAY_ENV", "check_allowed", "max_body_bytes", "retry_delay_from_env", "run"]
@@ -118,15 +118,7 @@ def check_allowed(hosts: tuple[str, ...], origins: tuple[str, ...]) -> None:
     callback=check_path,
     help="Where local backends keep their files [default: .skaal/data].",
 )
-@click.option(
-    "--lock",
-    "lock_path",
-    default="skaal.lock",
-    show_default=True,
-    metavar="PATH",
-    callback=check_path,
-    help="Lock file, relative to the working directory.",
-)
+@lock_option
 @click.option(
     "--max-body",
     default="1MiB",

@@ -152,6 +152,11 @@ def _cheapest(problem: Problem) -> Assignment:
     outside = without_vpc(problem)
     if outside is None:
         return best
+    # Every plan without the VPC pays at least each resource's cheapest option there
+    # (instance fees only add): when that floor is no cheaper, skip the second solve.
+    floor = sum(min(o.cost for o in r.options) for r in outside.resources)
+    if floor >= total_cost(problem, best) - 1e-9:
+        return best
     try:
         other = _optimise(outside)
     except (UnsatisfiableError, PlanError):

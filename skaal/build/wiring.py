@@ -86,6 +86,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
+from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
 from skaal.runtime import naming
 from skaal.runtime.naming import Service
@@ -343,19 +344,13 @@ def stack_region(plan: Plan) -> str:
     stack has one provider region, and building part of an app elsewhere
     would silently drop a declared residency.
     """
-    regions: dict[str, list[str]] = {}
-    for binding in plan.bindings:
-        regions.setdefault(binding.region, []).append(binding.resource)
-    if not regions:
-        return plan.region
-    if len(regions) == 1:
-        return next(iter(regions))
+    regions = _by_region(plan)
+    if len(regions) <= 1:
+        return _one_region(plan)
     where = "; ".join(
         f"{region}: {', '.join(sorted(names)[:4])}{' and more' if len(names) > 4 else ''}"
         for region, names in sorted(regions.items())
     )
-    from skaal.errors import BuildError
-
     raise BuildError(
         f"the plan of {plan.app} places resources in {len(regions)} regions ({where}), "
         "and a build creates one stack in one region",
@@ -366,10 +361,18 @@ def stack_region(plan: Plan) -> str:
     )
 
 
+def _by_region(plan: Plan) -> dict[str, list[str]]:
+    """Region -> the resources the plan binds there."""
+    regions: dict[str, list[str]] = {}
+    for binding in plan.bindings:
+        regions.setdefault(binding.region, []).append(binding.resource)
+    return regions
+
+
 def _one_region(plan: Plan) -> str:
     """The region of every binding when they agree, else the catalog's default region."""
-    regions = {b.region for b in plan.bindings}
-    return regions.pop() if len(regions) == 1 else plan.region
+    regions = _by_region(plan)
+    return next(iter(regions)) if len(regions) == 1 else plan.region
 
 
 def used_resources(env: Mapping[str, str]) -> frozenset[str] | None:

@@ -268,6 +268,11 @@ def render_diff(console: Console, diff: PlanDiff, *, lock: str | None = None) ->
         if abs(change.cost_delta) >= 0.005:
             parts.append(f"{money(change.old.monthly_cost)} → {money(change.new.monthly_cost)}")
         console.print("  [yellow]" + " ".join(parts) + "[/]")
+    _render_diff_tail(console, diff)
+
+
+def _render_diff_tail(console: Console, diff: PlanDiff) -> None:
+    """What stayed where the last plan put it, and the total's change."""
     if diff.kept:
         console.print(f"  = {_kept(diff)}")
     if diff.old_total is not None:
@@ -295,13 +300,7 @@ def _render_diff_counts(console: Console, diff: PlanDiff) -> None:
         if counts:
             listed = ", ".join(f"{n:,} on {escape(b)}" for b, n in sorted(counts.items()))
             console.print(f"  [{colour}]{sign} {len(bindings):,} resources: {listed}[/]")
-    if diff.kept:
-        console.print(f"  = {_kept(diff)}")
-    if diff.old_total is not None:
-        console.print(
-            f"  total {money(diff.old_total)} → {money(diff.new_total)} "
-            f"({_signed(diff.total_delta)}/month)"
-        )
+    _render_diff_tail(console, diff)
 
 
 def render_notes(console: Console, notes: tuple[str, ...]) -> None:

@@ -295,8 +295,12 @@ def quantity_rejections(
         (write_word, load.writes_per_s, 1.0, "/s", limits.max_writes_per_s, cap.writes_per_s),
         ("memory", load.memory_gb, 1.0, "GB", limits.max_memory_gb, None),
     )
-    fields = {"size": "max_size_gb", read_word: "max_reads_per_s", write_word: "max_writes_per_s"}
-    fields["memory"] = "max_memory_gb"
+    fields = {
+        "size": "max_size_gb",
+        read_word: "max_reads_per_s",
+        write_word: "max_writes_per_s",
+        "memory": "max_memory_gb",
+    }
     for keyword, asked, scale, unit, limit, capacity in quantities:
         bounds = [b for b in (limit, capacity) if b is not None]
         if asked <= 0 or not bounds or asked <= min(bounds):
@@ -309,13 +313,13 @@ def quantity_rejections(
             shown += f" ({fmt_num(asked)} reads/s)"
         # One relaxation for both bounds: the tightest, so it removes every rejection.
         relaxation = f'{keyword}="{fmt_num(min(bounds) / scale, down=True)}{unit}"'
-        for bound, where, server in (
-            (limit, "per resource", False),
-            (capacity, "per instance of its largest class", True),
+        for bound, where, change in (
+            (limit, "per resource", _raised_quota(name, fields[keyword], limits)),
+            # a larger class has no price to offer, so no catalog change either
+            (capacity, "per instance of its largest class", None),
         ):
             if bound is not None and asked > bound:
                 offered = f"≤ {fmt_num(bound / scale)}{spaced} {where}"
-                change = _catalog_change(name, fields[keyword], limits, server=server)
                 out.append(Rejection(name, keyword, shown, offered, relaxation, change))
     if timeout_s is not None and timeout_s > timeout_max:
         out.append(
@@ -330,10 +334,8 @@ def quantity_rejections(
     return out
 
 
-def _catalog_change(backend: str, field: str, limits: Limits, *, server: bool) -> str | None:
-    """The catalog change that lifts one quantity limit, if the provider allows one."""
-    if server:
-        return f"add a larger instance class to {backend} in a catalog that extends this one"
+def _raised_quota(backend: str, field: str, limits: Limits) -> str | None:
+    """The catalog change that lifts one per-resource limit, if the provider raises it."""
     if field in limits.adjustable:
         value = getattr(limits, field)
         return (

@@ -145,12 +145,8 @@ def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
             group = frozenset(r.constraint for r in rejections)
             if group not in best or key < best[group][0]:
                 best[group] = (key, Fix(name, relaxations, cost, fee))
-        changes = tuple(dict.fromkeys(r.catalog_change for r in rejections if r.catalog_change))
-        if (
-            rejections
-            and all(r.catalog_change for r in rejections)
-            and not _needs_new_class(rejections)
-        ):
+        if rejections and all(r.catalog_change for r in rejections):
+            changes = tuple(dict.fromkeys(r.catalog_change for r in rejections if r.catalog_change))
             cost, _ = option_cost(backend, options.workload, spec.kind)
             fee = _instance_fee(backend, options.workload)
             priced = (money(cost + fee), order)
@@ -170,11 +166,6 @@ def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
 
 #: Other declaration fixes shown besides the cheapest, one per set of constraints.
 _ALTERNATIVES = 3
-
-
-def _needs_new_class(rejections: tuple[Rejection, ...]) -> bool:
-    """Whether a catalog change would add an instance class (whose price is not known)."""
-    return any("larger instance class" in (r.catalog_change or "") for r in rejections)
 
 
 def _instance_fee(backend: Backend, load: Workload) -> float:

@@ -40,8 +40,8 @@ from typing import Any, TypeVar
 from redis import exceptions as rx
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from skaal.errors import SkaalError, SkaalRuntimeError
 from skaal.runtime import retry

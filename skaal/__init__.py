@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from skaal.declare.app import App, Module
     from skaal.declare.resources import BlobStore, Collection, Index, Map, Queue, Secret, Topic
     from skaal.declare.schedule import Cron, Every
+    from skaal.runtime.blocking import blocking
 
 __all__ = [
     "App",
@@ -53,6 +54,7 @@ __all__ = [
     "UnsatisfiableError",
     "UsageError",
     "__version__",
+    "blocking",
 ]
 
 #: Lazily exported name → the module that defines it.
@@ -68,6 +70,7 @@ _LAZY = {
     "Topic": "skaal.declare.resources",
     "Cron": "skaal.declare.schedule",
     "Every": "skaal.declare.schedule",
+    "blocking": "skaal.runtime.blocking",
 }
 
 

@@ -42,6 +42,7 @@ EXPECTED = [
     "UnsatisfiableError",
     "UsageError",
     "__version__",
+    "blocking",
 ]
 
 SUBPACKAGES = ["skaal.blueprint", "skaal.catalog", "skaal.plan", "skaal.solver", "skaal.testing"]

@@ -26,6 +26,7 @@ from skaal.declare.grammar import Access, Bound, Consistency, Durability
 __all__ = [
     "KINDS",
     "Blueprint",
+    "Interface",
     "Kind",
     "MountSpec",
     "Requirements",
@@ -126,12 +127,24 @@ class ResourceSpec(Record):
     )
 
 
+#: How a mounted application is called: ASGI (``await app(scope, receive, send)``)
+#: or WSGI (``app(environ, start_response)``, served through an adapter).
+Interface = Literal["asgi", "wsgi"]
+
+
 class MountSpec(Record):
-    """An ASGI application mounted at a path prefix."""
+    """A web application mounted at a path prefix (:mod:`skaal.declare.mounts`).
+
+    ``interface`` and ``threads`` say how it is served, not what is planned:
+    like ``location`` they are left out of the content hash.
+    """
 
     path: str
     python_ref: str
     location: SourceLocation
+    interface: Interface = "asgi"
+    threads: int | None = None
+    """The WSGI app's own thread pool size (``None``: the default; ASGI apps have none)."""
 
 
 #: What :meth:`Blueprint.canonical_json` leaves out, told to the serialiser
@@ -140,7 +153,7 @@ class MountSpec(Record):
 #: 0.055 s, the canonical text 0.14 s instead of 0.17 s; sorting the keys in
 #: ``json.dumps`` is most of the rest).
 _EVERY_RESOURCE: dict[str, IncEx | bool] = {"__all__": {"location", "uses"}}
-_EVERY_MOUNT: dict[str, IncEx | bool] = {"__all__": {"location"}}
+_EVERY_MOUNT: dict[str, IncEx | bool] = {"__all__": {"location", "interface", "threads"}}
 _NOT_CONTENT: dict[str, IncEx | bool] = {
     "location": True,
     "resources": _EVERY_RESOURCE,

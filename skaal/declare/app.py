@@ -17,6 +17,7 @@ from typing import Any, Never, TypeVar
 
 from skaal.blueprint.model import (
     Blueprint,
+    Interface,
     Kind,
     MountSpec,
     Requirements,
@@ -28,6 +29,7 @@ from skaal.declare import grammar
 from skaal.declare.constraints import UNSET, Unset, declared_requirements
 from skaal.declare.introspect import describe, display_name, object_ref, resource_types
 from skaal.declare.location import frame_location
+from skaal.declare.mounts import mount_spec
 from skaal.declare.resources import (
     BlobStore,
     Collection,
@@ -431,33 +433,34 @@ class Module:
             self._secrets[secret.name] = secret
             self._add(_Declared(secret.name, "secret", secret, Requirements(), location, "secret"))
 
-    def mount(self, path: str, asgi_app: object) -> None:
-        """Serve an ASGI application (FastAPI, Starlette...) under ``path``."""
+    def mount(
+        self,
+        path: str,
+        application: object,
+        /,
+        *,
+        interface: Interface | Unset = UNSET,
+        threads: int | Unset = UNSET,
+    ) -> None:
+        """Serve a web application under ``path``: ASGI (FastAPI, Starlette...) or WSGI (Flask...).
+
+        The interface is detected (:mod:`skaal.declare.mounts` gives the rule);
+        ``interface="wsgi"`` or ``"asgi"`` says it where the app could be
+        called either way.  ``threads`` sizes a WSGI app's thread pool.
+        """
         location = _caller()
-        if not isinstance(path, str) or not re.match(r"^/[A-Za-z0-9_\-/]*$", path):
-            raise DeclarationError(
-                f"mount path {path!r} is not a URL path",
-                where=str(location),
-                fix="use a path starting with '/', e.g. app.mount('/api', api)",
-            )
-        if not callable(asgi_app):
-            raise DeclarationError(
-                f"app.mount({path!r}, ...) got {asgi_app!r}, which is not an ASGI application",
-                where=str(location),
-                fix="pass the ASGI app object itself, e.g. a FastAPI() instance",
-            )
-        normal = path.rstrip("/") or "/"
+        spec = mount_spec(
+            path, application, interface=interface, threads=threads, location=location
+        )
         for other in self._mounts:
-            if other.path == normal:
+            if other.path == spec.path:
                 raise DeclarationError(
-                    f"path {normal!r} is mounted twice",
+                    f"path {spec.path!r} is mounted twice",
                     where=str(location),
                     fix=f"mount each path once; the other mount is at {other.location}",
                 )
-        self._mounts.append(
-            MountSpec(path=normal, python_ref=object_ref(asgi_app), location=location)
-        )
-        self._mount_apps[normal] = asgi_app
+        self._mounts.append(spec)
+        self._mount_apps[spec.path] = application
 
     # -- internals -------------------------------------------------------------
 

@@ -6,7 +6,8 @@ Layout of the Starlette app::
     GET      /docs               the interactive docs page (skaal.serve.docs_page)
     GET      /openapi.json       the OpenAPI document (skaal.serve.openapi)
     POST/GET /fn/<name>          one route per @app.function (skaal.serve.routes)
-    *        <mount path>/...    each app.mount(path, asgi_app)
+    *        <mount path>/...    each app.mount(path, application): ASGI as it is,
+                                 WSGI through skaal.serve.wsgi (its own threads)
 
 Middleware, outermost first: :class:`~skaal.serve.hosts.HostGuard` (only
 when a :class:`~skaal.serve.hosts.HostPolicy` is given, as ``skaal run``
@@ -55,11 +56,12 @@ from skaal.serve.openapi import openapi_document
 from skaal.serve.routes import Endpoint, build_endpoint, function_routes
 from skaal.serve.scheduler import Clock, Job, Scheduler
 from skaal.serve.workers import QueueWorker, TopicWorker, call_handler
+from skaal.serve.wsgi import WsgiApp, close_pools
 
 if TYPE_CHECKING:
     from skaal.declare.app import App
 
-__all__ = ["RuntimeContext", "ServeState", "build_asgi"]
+__all__ = ["RuntimeContext", "ServeState", "build_asgi", "mounted_apps"]
 
 log = logging.getLogger("skaal.serve")
 
@@ -96,9 +98,21 @@ def http_endpoints(found: Entrypoints, *, max_body: int = DEFAULT_MAX_BODY) -> l
     return [build_endpoint(f, max_body=max_body) for f in found.http]
 
 
-def public_routes(found: Entrypoints, endpoints: list[Endpoint]) -> list[BaseRoute]:
+def mounted_apps(found: Entrypoints) -> list[Any]:
+    """The ASGI app serving each mount of ``found``, in order (WSGI ones adapted)."""
+    return [
+        WsgiApp(m.app, threads=m.threads) if m.interface == "wsgi" else m.app for m in found.mounts
+    ]
+
+
+def public_routes(
+    found: Entrypoints, endpoints: list[Endpoint], mounted: list[Any] | None = None
+) -> list[BaseRoute]:
     """What a user reaches over HTTP: the OpenAPI document, ``/docs``, every HTTP
-    function, the mounted apps, and ``/`` redirecting to the docs (unless mounted)."""
+    function, the mounted apps (``mounted``: :func:`mounted_apps` unless given),
+    and ``/`` redirecting to the docs (unless mounted)."""
+    if mounted is None:
+        mounted = mounted_apps(found)
     title = found.blueprint.app
     document = openapi_document(
         title=title,
@@ -121,7 +135,7 @@ def public_routes(found: Entrypoints, endpoints: list[Endpoint]) -> list[BaseRou
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         Route("/docs", docs, methods=["GET"], include_in_schema=False),
         *function_routes(endpoints),
-        *[Mount(m.path, app=m.asgi) for m in found.mounts],
+        *[Mount(m.path, app=asgi) for m, asgi in zip(found.mounts, mounted, strict=True)],
     ]
     if not any(m.path == "/" for m in found.mounts):
         routes.append(Route("/", home, methods=["GET"], include_in_schema=False))
@@ -146,7 +160,8 @@ def build_asgi(
     found = entrypoints(app)
     shared = state or ServeState()
     endpoints = http_endpoints(found, max_body=max_body)
-    routes = public_routes(found, endpoints)
+    mounted = mounted_apps(found)
+    routes = public_routes(found, endpoints, mounted)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -158,6 +173,7 @@ def build_asgi(
                     yield
                 finally:
                     await _stop(shared, drain_timeout)
+                    close_pools(mounted)
                     shared.runtime = None
 
     middleware = [

@@ -1,8 +1,8 @@
 """What the serving plane serves: the callables behind an app's declarations.
 
 The Blueprint is pure data and names each function by its qualified name;
-the server also needs the Python objects (the function to call, the ASGI app
-to mount).  :func:`entrypoints` walks the :class:`~skaal.App` and the modules
+the server also needs the Python objects (the function to call, the ASGI or
+WSGI app to mount).  :func:`entrypoints` walks the :class:`~skaal.App` and the modules
 it uses, in the same order and with the same ``module.name`` namespacing as
 ``app.blueprint()``, and pairs each function declaration with its
 :class:`~skaal.blueprint.ResourceSpec`.
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from skaal.errors import SkaalRuntimeError
 
 if TYPE_CHECKING:
-    from skaal.blueprint.model import Blueprint, ResourceSpec
+    from skaal.blueprint.model import Blueprint, Interface, ResourceSpec
     from skaal.declare.app import App
 
 __all__ = ["Entrypoints", "Function", "Mount", "entrypoints"]
@@ -34,10 +34,12 @@ class Function:
 
 @dataclass(frozen=True, slots=True)
 class Mount:
-    """An ASGI application served under ``path``."""
+    """A web application served under ``path``: ASGI, or WSGI on ``threads`` threads."""
 
     path: str
-    asgi: Any
+    app: Any
+    interface: Interface = "asgi"
+    threads: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,15 @@ def entrypoints(app: App) -> Entrypoints:
                 schedules.append(function)
             elif spec.http:
                 http.append(function)
-        mounts += [Mount(path=path, asgi=asgi) for path, asgi in module._mount_apps.items()]
+        mounts += [
+            Mount(
+                path=spec.path,
+                app=module._mount_apps[spec.path],
+                interface=spec.interface,
+                threads=spec.threads,
+            )
+            for spec in module._mounts
+        ]
     return Entrypoints(
         blueprint=blueprint,
         http=tuple(sorted(http, key=lambda f: f.name)),

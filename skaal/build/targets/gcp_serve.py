@@ -147,17 +147,19 @@ class CloudRunArtifact:
         from starlette.middleware import Middleware
         from starlette.routing import Route
 
-        from skaal.serve.app import RuntimeContext, ServeState
+        from skaal.serve.app import RuntimeContext, ServeState, mounted_apps
         from skaal.serve.bridge import open_runtime
         from skaal.serve.discover import entrypoints
         from skaal.serve.errors import CatchAllMiddleware, exception_handlers
+        from skaal.serve.wsgi import close_pools
 
         role = self.role  # checked before the app is imported
         app, plan = self.load()
         found = entrypoints(app)
         state = ServeState()
         local = self._local()
-        routes = _web_routes(found) if role == "web" else _worker_routes(found, state)
+        mounted = mounted_apps(found) if role == "web" else []
+        routes = _web_routes(found, mounted) if role == "web" else _worker_routes(found, state)
         routes.append(Route(HEALTH_PATH, _health, methods=["GET"], include_in_schema=False))
 
         @contextlib.asynccontextmanager
@@ -169,6 +171,7 @@ class CloudRunArtifact:
                 try:
                     yield
                 finally:
+                    close_pools(mounted)
                     state.runtime = None
 
         return Starlette(
@@ -206,10 +209,10 @@ async def _health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def _web_routes(found: Any) -> list[BaseRoute]:
+def _web_routes(found: Any, mounted: list[Any]) -> list[BaseRoute]:
     from skaal.serve.app import http_endpoints, public_routes
 
-    return public_routes(found, http_endpoints(found))
+    return public_routes(found, http_endpoints(found), mounted)
 
 
 def _worker_routes(found: Any, state: Any) -> list[BaseRoute]:

@@ -7,7 +7,9 @@ shape of the event:
 * an **HTTP API 2.0** request (``version == "2.0"`` with
   ``requestContext.http``) is served by the app's ASGI application -- the
   same Starlette app ``skaal run`` serves (function routes, docs, mounted
-  FastAPI/Starlette apps) -- through :mod:`skaal.aws.http_api`;
+  FastAPI/Starlette and WSGI apps) -- through :mod:`skaal.aws.http_api`;
+  a **REST API 1.0** request (``httpMethod`` and ``resource``) is served by
+  the same app through mangum's translation (:mod:`skaal.aws.rest_api`);
 * an **SQS batch** (``Records`` from ``aws:sqs``) is handed, message by
   message, to the queue consumer or topic subscriber named by
   ``SKAAL_FUNCTION`` (a subscriber reads its own SQS queue subscribed to the
@@ -42,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skaal.aws.http_api import call_asgi, is_http_event, scope_from_event
+from skaal.aws.rest_api import call_rest, is_rest_event
 from skaal.aws.sqs_event import decode_body, is_sqs_event
 from skaal.errors import SkaalRuntimeError
 
@@ -131,6 +134,8 @@ class LambdaHandler:
         runtime = await self._ensure_runtime()
         if is_http_event(event):
             return await call_asgi(self._asgi, scope_from_event(event))
+        if is_rest_event(event):
+            return await call_rest(self._asgi, event)
         with runtime.activate():
             if is_sqs_event(event):
                 return await self._consume(runtime, event)

@@ -6,8 +6,10 @@ one JSON response.  :func:`scope_from_event` turns the event into an ASGI
 them and collects the response into the 2.0 response shape:
 
 * ``rawPath`` and ``rawQueryString`` are the path and query as the client
-  sent them (percent-encoded); a named stage (``/prod/...``) is stripped and
-  becomes the ASGI ``root_path``;
+  sent them (percent-encoded); a named stage (``/prod/...``) becomes the ASGI
+  ``root_path``, and stays in ``path`` as the ASGI specification (and
+  uvicorn's ``--root-path``) has it, so the router strips it and a mounted
+  WSGI app sees ``SCRIPT_NAME=/prod/<mount>``;
 * ``cookies`` arrive as a separate list and are folded back into one
   ``cookie`` header; ``set-cookie`` response headers leave as the
   ``cookies`` list, every other repeated header is comma-joined;
@@ -28,7 +30,7 @@ from urllib.parse import unquote
 
 from skaal.errors import SkaalRuntimeError
 
-__all__ = ["HttpRequest", "call_asgi", "is_http_event", "scope_from_event"]
+__all__ = ["HttpRequest", "call_asgi", "exchange", "is_http_event", "scope_from_event"]
 
 _TEXT_TYPES = (
     "text/",
@@ -68,7 +70,7 @@ def scope_from_event(event: Mapping[str, Any]) -> HttpRequest:
     root_path = ""
     if stage != "$default" and (raw_path == f"/{stage}" or raw_path.startswith(f"/{stage}/")):
         root_path = f"/{stage}"
-        raw_path = raw_path[len(root_path) :] or "/"
+        raw_path = raw_path if raw_path != root_path else f"{root_path}/"
     headers: list[tuple[bytes, bytes]] = [
         (str(k).lower().encode("latin-1"), str(v).encode("latin-1"))
         for k, v in (event.get("headers") or {}).items()
@@ -108,6 +110,11 @@ def scope_from_event(event: Mapping[str, Any]) -> HttpRequest:
 
 async def call_asgi(app: Any, request: HttpRequest) -> dict[str, Any]:
     """Run ``app`` on ``request`` and return the HTTP API 2.0 response."""
+    return _response(*await exchange(app, request))
+
+
+async def exchange(app: Any, request: HttpRequest) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Run ``app`` on ``request``: the status, the headers and the whole body it answered."""
     sent_body = False
     status = 500
     response_headers: list[tuple[bytes, bytes]] = []
@@ -129,7 +136,7 @@ async def call_asgi(app: Any, request: HttpRequest) -> dict[str, Any]:
             chunks.append(bytes(message.get("body", b"")))
 
     await app(request.scope, receive, send)
-    return _response(status, response_headers, b"".join(chunks))
+    return status, response_headers, b"".join(chunks)
 
 
 def _response(status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> dict[str, Any]:

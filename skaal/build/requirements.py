@@ -4,7 +4,9 @@
 :data:`skaal.registry.DEFAULT_REGISTRY` to the distributions its runtime code
 imports (the embedded ones need nothing beyond Skaal itself); a test keeps the
 two in step.  A target adds what its entrypoint needs on top (an ASGI
-adapter, a server) through ``extra``.
+adapter, a server) through ``extra``, and what serving the app's mounts
+needs (:func:`mount_packages`: the WSGI adapter, only when the app mounts a
+WSGI app).
 
 The app's own third-party imports count too (:func:`imported_distributions`):
 every absolute ``import`` in the shipped sources whose top-level module is
@@ -33,6 +35,7 @@ from importlib import metadata
 from pathlib import PurePosixPath
 from types import MappingProxyType
 
+from skaal.blueprint.model import Blueprint
 from skaal.build.model import Artifact, BuildContext, VersionSource, installed_version
 from skaal.errors import BuildError
 from skaal.plan.model import Plan
@@ -43,6 +46,7 @@ __all__ = [
     "VersionSource",
     "imported_distributions",
     "installed_version",
+    "mount_packages",
     "parse_requirements",
     "pin",
     "requirements_artifact",
@@ -77,6 +81,14 @@ IMPLEMENTATION_PACKAGES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+WSGI_ADAPTER = "a2wsgi"
+"""The distribution :mod:`skaal.serve.wsgi` serves WSGI mounts with."""
+
+
+def mount_packages(blueprint: Blueprint) -> tuple[str, ...]:
+    """What serving ``blueprint``'s mounts needs beyond the server: the WSGI adapter, if any."""
+    return (WSGI_ADAPTER,) if any(m.interface == "wsgi" for m in blueprint.mounts) else ()
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -22,7 +22,13 @@ from dataclasses import dataclass
 from skaal.build.framework import WHEEL_DIR
 from skaal.build.launch import APP_DIR, LOCK_NAME
 from skaal.build.model import Artifact, ArtifactSet, BuildContext
-from skaal.build.requirements import Requirement, pin, requirements_artifact, requirements_txt
+from skaal.build.requirements import (
+    Requirement,
+    mount_packages,
+    pin,
+    requirements_artifact,
+    requirements_txt,
+)
 from skaal.errors import BuildError
 from skaal.plan.lock import lock_text
 
@@ -68,7 +74,7 @@ def stack_artifact(context: BuildContext, spec: StackTarget) -> ArtifactSet:
     files = [
         spec.entry,
         Artifact(LOCK_NAME, lock_text(context.plan)),
-        requirements_artifact(context, extra=SERVE_PACKAGES),
+        requirements_artifact(context, extra=(*SERVE_PACKAGES, *mount_packages(context.blueprint))),
         Artifact("Dockerfile", spec.dockerfile),
         Artifact(".dockerignore", spec.dockerignore),
         Artifact("infra/Pulumi.yaml", _pulumi_yaml(context, spec)),

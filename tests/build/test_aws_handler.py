@@ -223,13 +223,15 @@ def test_event_translation_keeps_stage_query_cookies_and_binary_bodies() -> None
     request = scope_from_event(event)
     scope = request.scope
     assert scope["method"] == "PUT"
-    assert scope["root_path"] == "/prod"
-    assert scope["path"] == "/files/a b.png"
-    assert scope["raw_path"] == b"/files/a%20b.png"
+    assert scope["root_path"] == "/prod"  # and in the path, as the ASGI specification has it
+    assert scope["path"] == "/prod/files/a b.png"
+    assert scope["raw_path"] == b"/prod/files/a%20b.png"
     assert scope["query_string"] == b"x=1&y=%2F"
     assert (b"cookie", b"a=1; b=2") in scope["headers"]
     assert scope["client"] == ("203.0.113.7", 0)
     assert request.body == b"\x89PNG\x00\xff"
+    bare_stage = scope_from_event(http_event("GET", "", stage="prod")).scope
+    assert (bare_stage["root_path"], bare_stage["path"]) == ("/prod", "/prod/")
 
 
 def test_binary_responses_and_cookies_leave_in_the_v2_shape() -> None:

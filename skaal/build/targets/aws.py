@@ -50,7 +50,7 @@ from typing import Any
 
 from skaal.blueprint.model import ResourceSpec, SourceLocation
 from skaal.build.model import Artifact, ArtifactSet, BuildContext
-from skaal.build.requirements import requirements_artifact
+from skaal.build.requirements import mount_packages, requirements_artifact
 from skaal.build.sizing import server_size, table_capacity
 from skaal.build.targets.aws_iam import function_statements
 from skaal.build.targets.aws_program import PROGRAM
@@ -97,6 +97,9 @@ _GATEWAY_ENDPOINTS = {"dynamodb": "dynamodb", "s3": "s3"}
 
 KEEP_VERSIONS_DAYS = 30
 """How long a durable bucket keeps an overwritten or deleted object's previous version."""
+LAMBDA_PACKAGES = ("boto3", "mangum", "starlette")
+"""What the Lambda entry point needs (:mod:`skaal.aws`: mangum translates REST API events)."""
+
 BUCKET_PREFIX_LENGTH = 37
 """S3's limit on ``bucket_prefix``: the provider appends a unique suffix to reach 63."""
 
@@ -123,7 +126,11 @@ def build_aws(context: BuildContext) -> ArtifactSet:
         ),
         Artifact(f"Pulumi.{STACK}.yaml", f"config:\n  aws:region: {stack_region(context.plan)}\n"),
         requirements_artifact(context, extra=("pulumi", "pulumi-aws"), path="requirements.txt"),
-        requirements_artifact(context, extra=("boto3", "starlette"), path="app/requirements.txt"),
+        requirements_artifact(
+            context,
+            extra=(*LAMBDA_PACKAGES, *mount_packages(context.blueprint)),
+            path="app/requirements.txt",
+        ),
         Artifact("app/skaal_lambda.py", _entry(context)),
         Artifact("app/skaal.lock", _lock_text(context)),
         context.framework(),

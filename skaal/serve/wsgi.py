@@ -25,9 +25,14 @@ was deprecated.  It was chosen over asgiref's ``WsgiToAsgi`` because:
 
 ``SCRIPT_NAME`` is the mount path (Starlette's ``root_path``) and
 ``PATH_INFO`` the rest, so ``url_for`` in the app builds URLs under the
-mount.  A WSGI app receives no WebSocket (a2wsgi closes the handshake) and no
-lifespan events.  An exception escaping the app becomes the server's JSON 500
-(:mod:`skaal.serve.errors`), as for any route.
+mount.  ``wsgi.input_terminated`` is set (a2wsgi's input does end where the
+body ends), so a body sent without ``Content-Length`` -- chunked, or an API
+Gateway event that omits the header -- still reaches the app: Werkzeug
+reads no body at all without one of the two.  A WSGI app receives no
+WebSocket (a2wsgi closes the handshake) and no lifespan events.  An
+exception escaping the app becomes the server's JSON 500
+(:mod:`skaal.serve.errors`), as for any route; Flask answers its own views'
+errors itself.
 
 :meth:`WsgiApp.close` shuts the pool down when the server stops; a later
 request starts a new one.
@@ -37,12 +42,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from skaal.declare.mounts import DEFAULT_WSGI_THREADS
 from skaal.runtime.blocking import serving_loop
+
+if TYPE_CHECKING:
+    from a2wsgi import WSGIMiddleware
 
 __all__ = ["WsgiApp", "close_pools"]
 
@@ -53,17 +61,21 @@ class WsgiApp:
     def __init__(self, application: Any, *, threads: int | None = None) -> None:
         self.application = application
         self.threads = threads or DEFAULT_WSGI_THREADS
-        self._adapter: Any = None
+        self._adapter: WSGIMiddleware | None = None
 
-    def _middleware(self) -> Any:
+    def _middleware(self) -> WSGIMiddleware:
         if self._adapter is None:
             from a2wsgi import WSGIMiddleware
 
-            self._adapter = WSGIMiddleware(cast(Any, self.application), workers=self.threads)
+            self._adapter = WSGIMiddleware(cast(Any, self._call), workers=self.threads)
         return self._adapter
 
+    def _call(self, environ: dict[str, Any], start_response: Any) -> Any:
+        environ["wsgi.input_terminated"] = True
+        return self.application(environ, start_response)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        adapter = self._middleware()
+        adapter = cast(ASGIApp, self._middleware())  # a2wsgi types the ASGI messages itself
         with serving_loop(asyncio.get_running_loop()):
             await adapter(scope, receive, send)
 

@@ -36,6 +36,7 @@ def test_examples_are_found() -> None:
     assert EXAMPLES == [
         "counter",
         "file_upload",
+        "flask_legacy",
         "hello",
         "jobs",
         "session_cache",
@@ -96,6 +97,12 @@ def test_example_plans_on_every_catalog(example: str, catalog: str) -> None:
 
 #: The backend each README promises for the example's headline resource.
 PROMISED = {
+    ("flask_legacy", "Visits"): {
+        "local": "sqlite",
+        "local-servers": "sqlite",
+        "aws": "dynamodb",
+        "gcp": "firestore",
+    },
     ("hello", "Counters"): {
         "local": "sqlite",
         "local-servers": "sqlite",

@@ -78,3 +78,21 @@ def test_shop_serves_its_three_modules(tmp_path: Path) -> None:
         assert order["owner"] == "ada"
         assert order["status"] == "new"
         assert client.post("/fn/billing.checkout", json={"owner": "ada"}).json() is None
+
+
+def test_flask_legacy_serves_its_flask_views_and_keeps_their_counts(tmp_path: Path) -> None:
+    project = copy_example("flask_legacy", tmp_path)
+    with skaal_run(project, "app.py") as client:
+        assert client.get("/legacy/pages/pricing").json() == {"page": "pricing", "visits": 1}
+        imported = client.put("/legacy/pages/about", json={"visits": 41})
+        assert imported.json() == {"page": "about", "visits": 41}
+        assert client.get("/legacy/pages/about").json() == {"page": "about", "visits": 42}
+        assert client.put("/legacy/pages/about", json={"visits": -1}).status_code == 400
+        home = client.get("/legacy/")
+        assert home.json() == {"visits": 1, "next": "/legacy/pages/about"}
+        read = client.post("/fn/page_visits", json={"page": "about"})
+        assert read.status_code == 200, read.text
+        assert read.json() == 42
+        assert client.get("/openapi.json").json()["x-skaal-mounts"] == ["/legacy"]
+    with skaal_run(project, "app.py") as client:  # persistent, as declared
+        assert client.get("/legacy/pages/about").json()["visits"] == 43

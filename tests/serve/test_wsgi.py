@@ -148,6 +148,24 @@ async def test_flask_views_read_and_write_the_map(served: tuple[Legacy, AppClien
 
 
 @pytest.mark.asyncio
+async def test_a_chunked_body_without_content_length_reaches_the_view(
+    served: tuple[Legacy, AppClient],
+) -> None:
+    _, client = served
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"visits":'
+        yield b" 7}"
+
+    put = await client.put(
+        "/legacy/visits/chunked", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert put.request.headers["transfer-encoding"] == "chunked"
+    assert "content-length" not in put.request.headers
+    assert put.json() == {"page": "chunked", "visits": 7}
+
+
+@pytest.mark.asyncio
 async def test_concurrent_visits_are_all_counted(served: tuple[Legacy, AppClient]) -> None:
     _, client = served
     answers = await asyncio.gather(*(client.get("/legacy/visit/busy") for _ in range(20)))
@@ -233,3 +251,28 @@ async def test_blocking_runs_any_awaitable_on_the_loop_from_a_thread() -> None:
             return found
 
     assert await asyncio.to_thread(worker) is loop
+
+
+@pytest.mark.asyncio
+async def test_a_closed_pool_is_started_again_by_the_next_request() -> None:
+    import httpx
+
+    from skaal.serve.wsgi import WsgiApp
+
+    def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [environ["SCRIPT_NAME"].encode() or b"-", b" ", environ["PATH_INFO"].encode()]
+
+    served = WsgiApp(hello, threads=1)
+    transport = httpx.ASGITransport(app=served)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/a")).text == "- /a"
+        first = served._adapter
+        assert first is not None
+        assert first.executor._max_workers == 1
+        served.close()
+        assert first.executor._shutdown
+        assert (await client.get("/b")).text == "- /b"
+        assert served._adapter is not None
+        assert served._adapter is not first
+    served.close()

@@ -25,3 +25,10 @@ def handler() -> None: ...
 
 @app.storage()
 class Plain: ...  # error: not a resource class
+
+
+def legacy(environ: object, start_response: object) -> list[bytes]:
+    return []
+
+
+app.mount("/legacy", legacy, interface="flask")  # error: not an interface

@@ -16,6 +16,7 @@ from skaal import (
     Queue,
     Secret,
     Topic,
+    blocking,
 )
 from skaal.blueprint import Blueprint
 
@@ -81,6 +82,14 @@ async def asgi(scope: object, receive: object, send: object) -> None: ...
 
 
 app.mount("/api", asgi)
+
+
+def wsgi(environ: dict[str, object], start_response: object) -> list[bytes]:
+    session: str | None = blocking(Sessions.get("k"))
+    return [(session or "").encode()]
+
+
+app.mount("/legacy", wsgi, interface="wsgi", threads=4)
 
 blueprint: Blueprint = app.blueprint()
 carts: type[Carts] = Carts

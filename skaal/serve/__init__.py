@@ -4,10 +4,11 @@
 Starlette application: one JSON endpoint per ``@app.function``
 (:mod:`~skaal.serve.routes`), an OpenAPI document and a docs page
 (:mod:`~skaal.serve.openapi`, :mod:`~skaal.serve.docs_page`), the app's
-mounted ASGI apps, JSON errors (:mod:`~skaal.serve.errors`,
-:mod:`~skaal.serve.problems`), the request checks of a local server
-(``Host``/``Origin``: :mod:`~skaal.serve.hosts`; JSON bodies within a size
-limit: :mod:`~skaal.serve.body`), and a lifespan
+mounted ASGI and WSGI apps (WSGI through :mod:`~skaal.serve.wsgi`), JSON
+errors (:mod:`~skaal.serve.errors`, :mod:`~skaal.serve.problems`), the
+request checks of a local server (``Host``/``Origin``:
+:mod:`~skaal.serve.hosts`; JSON bodies within a size limit:
+:mod:`~skaal.serve.body`), and a lifespan
 that runs the scheduler (:mod:`~skaal.serve.scheduler`) and the consumer
 workers (:mod:`~skaal.serve.workers`).  :mod:`~skaal.serve.server` runs it
 under uvicorn; :mod:`~skaal.serve.bridge` is the only module that talks to

@@ -96,9 +96,15 @@ def http_endpoints(found: Entrypoints, *, max_body: int = DEFAULT_MAX_BODY) -> l
     return [build_endpoint(f, max_body=max_body) for f in found.http]
 
 
-def public_routes(found: Entrypoints, endpoints: list[Endpoint]) -> list[BaseRoute]:
+def public_routes(
+    found: Entrypoints, endpoints: list[Endpoint], *, serve_functions: bool = True
+) -> list[BaseRoute]:
     """What a user reaches over HTTP: the OpenAPI document, ``/docs``, every HTTP
-    function, the mounted apps, and ``/`` redirecting to the docs (unless mounted)."""
+    function, the mounted apps, and ``/`` redirecting to the docs (unless mounted).
+
+    ``serve_functions=False`` leaves the function routes out (the document
+    still lists them): a host that runs each function elsewhere.
+    """
     title = found.blueprint.app
     document = openapi_document(
         title=title,
@@ -120,7 +126,7 @@ def public_routes(found: Entrypoints, endpoints: list[Endpoint]) -> list[BaseRou
     routes: list[BaseRoute] = [
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         Route("/docs", docs, methods=["GET"], include_in_schema=False),
-        *function_routes(endpoints),
+        *(function_routes(endpoints) if serve_functions else ()),
         *[Mount(m.path, app=m.asgi) for m in found.mounts],
     ]
     if not any(m.path == "/" for m in found.mounts):

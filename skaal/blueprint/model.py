@@ -173,10 +173,11 @@ class Blueprint(Record):
 
     def resource(self, name: str) -> ResourceSpec:
         """The resource called ``name``; ``KeyError`` if there is none."""
-        for spec in self.resources:
-            if spec.name == name:
-                return spec
-        raise KeyError(name)
+        by_name = self.memo("by_name", lambda: {spec.name: spec for spec in self.resources})
+        try:
+            return by_name[name]
+        except KeyError:
+            raise KeyError(name) from None
 
     def canonical_json(self) -> str:
         """JSON with sorted keys and no locations: the solver-relevant content.

@@ -5,7 +5,7 @@ pydantic models that forbid unknown fields.  Because they are frozen, a value
 derived from one of them never changes, so it can be computed once:
 :meth:`Record.memo` keeps such values (the content hashes, which serialise
 the whole record to canonical JSON: about 0.15 s for a 10,000-resource
-Blueprint) beside the fields.
+Blueprint; the Blueprint's index of resources by name) beside the fields.
 
 The memo lives in the instance ``__dict__`` under a key that is not a field:
 pydantic's dumps, ``repr`` and equality look at fields only, so it never shows
@@ -18,13 +18,14 @@ with an empty memo.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 __all__ = ["Record"]
 
 _MEMO = "__skaal_memo__"
+_T = TypeVar("_T")
 
 
 class Record(BaseModel):
@@ -32,12 +33,12 @@ class Record(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    def memo(self, name: str, compute: Callable[[], str]) -> str:
+    def memo(self, name: str, compute: Callable[[], _T]) -> _T:
         """``compute()`` the first time ``name`` is asked for, the kept value afterwards."""
-        memo: dict[str, str] = self.__dict__.setdefault(_MEMO, {})
-        value = memo.get(name)
-        if value is None:
-            value = memo[name] = compute()
+        memo: dict[str, Any] = self.__dict__.setdefault(_MEMO, {})
+        if name not in memo:
+            memo[name] = compute()
+        value: _T = memo[name]
         return value
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:

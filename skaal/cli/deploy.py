@@ -100,6 +100,7 @@ def _request(
         backend=backend_url,
         environ=services.environ,
         lock_plan_hash=None if lock_path is None else lock_plan_hash(cwd / lock_path, target),
+        lock_name=lock_path or "skaal.lock",
     )
 
 

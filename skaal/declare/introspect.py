@@ -16,6 +16,7 @@ declaration, and no new dict or strings).
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -109,6 +110,7 @@ def _read_types(cls: type[Resource], kind: Kind, location: SourceLocation) -> di
                 where=where,
                 fix=f"write class {display_name(cls)}(Map[str, YourValue]): ...",
             )
+        _require_closed(cls, args, where)
         return {"key_type": type_name(args[0]), "value_type": type_name(args[1])}
     if kind in ("queue", "topic"):
         base = Queue if kind == "queue" else Topic
@@ -119,10 +121,23 @@ def _read_types(cls: type[Resource], kind: Kind, location: SourceLocation) -> di
                 where=where,
                 fix=f"write class {display_name(cls)}({base.__name__}[YourMessage]): ...",
             )
+        _require_closed(cls, args, where)
         return {"value_type": type_name(args[0])}
     if kind == "collection":
         return _collection_types(cls, where)
     return {}
+
+
+def _require_closed(cls: type[Resource], args: tuple[Any, ...], where: str) -> None:
+    """A declared class must say every type: no type variable of a generic base left open."""
+    open_ = [arg for arg in args if isinstance(arg, typing.TypeVar)]
+    if open_:
+        names = ", ".join(arg.__name__ for arg in open_)
+        raise DeclarationError(
+            f"{display_name(cls)} leaves the type variable {names} of its base open",
+            where=where,
+            fix=f"give it a type: class {display_name(cls)}(YourBase[YourValue]): ...",
+        )
 
 
 def _collection_types(cls: type[Resource], where: str) -> dict[str, Any]:

@@ -361,10 +361,24 @@ class Secret:
 
 
 def type_arguments(cls: type, base: type) -> tuple[Any, ...]:
-    """The type arguments ``cls`` gave ``base`` (``Map[str, Cart]`` → ``(str, Cart)``)."""
+    """The type arguments ``cls`` gave ``base`` (``Map[str, Cart]`` → ``(str, Cart)``).
+
+    Through a generic subclass too: with ``class Keyed(Map[str, T])`` and
+    ``class Carts(Keyed[Cart])``, ``Carts`` gives ``(str, Cart)``.  A type
+    variable left open stays in the answer (the caller says so).
+    """
     for parent in getattr(cls, "__orig_bases__", ()):
         if typing.get_origin(parent) is base:
             return typing.get_args(parent)
+    for parent in getattr(cls, "__orig_bases__", ()):
+        origin = typing.get_origin(parent)
+        if isinstance(origin, type) and origin is not base and issubclass(origin, base):
+            found = type_arguments(origin, base)
+            params = getattr(origin, "__parameters__", ())
+            args = typing.get_args(parent)
+            given = dict(zip(params, args, strict=False)) if len(params) == len(args) else {}
+            if found:
+                return tuple(given.get(arg, arg) for arg in found)
     for parent in cls.__mro__[1:]:
         if parent is not base and issubclass(parent, base):
             found = type_arguments(parent, base)

@@ -78,11 +78,12 @@ def deploy_request(
     backend: str | None,
     environ: Mapping[str, str],
     lock_plan_hash: str | None,
+    lock_name: str = "skaal.lock",
 ) -> DeployRequest:
     """Check the built artifacts and options; a :class:`DeployRequest` or an error.
 
-    ``lock_plan_hash`` is the hash of the plan in ``skaal.lock`` (``None``
-    when there is no lock to compare with).
+    ``lock_plan_hash`` is the hash of the plan in the lock ``lock_name``
+    (``None`` when there is no lock to compare with).
     """
     if target not in TARGETS:
         raise UsageError(
@@ -110,7 +111,7 @@ def deploy_request(
     plan_hash = str(manifest.get("plan_hash", ""))
     if lock_plan_hash is not None and plan_hash != lock_plan_hash:
         raise DeployError(
-            f"artifacts/{target}/ was built from another plan than skaal.lock holds",
+            f"artifacts/{target}/ was built from another plan than {lock_name} holds",
             where=str(folder / "manifest.json"),
             fix="rebuild the artifacts from the current plan before deploying",
             command=f"skaal build --target {target}",
@@ -193,11 +194,33 @@ def _manifest(work_dir: Path, target: str) -> dict[str, object]:
 
 
 def lock_plan_hash(path: Path, target: str) -> str | None:
-    """The hash of the lock's plan if it was planned for ``target``, else ``None``."""
+    """The hash of the plan in the lock at ``path``; ``None`` when there is no lock.
+
+    A lock that cannot be read, or that holds a plan for another provider,
+    is a :class:`DeployError`: the artifacts cannot be checked against it,
+    and deploying them unchecked could ship another plan than the one on
+    record.
+    """
     from skaal.plan.lock import read_lock
 
     try:
         plan = read_lock(path)
-    except PlanError:
+    except PlanError as exc:
+        raise DeployError(
+            f"{path.name} cannot be read, so artifacts/{target}/ cannot be checked against "
+            f"the plan on record: {exc.what}",
+            where=str(path),
+            fix=f"re-plan for {target} and rebuild",
+            command=f"skaal plan --target {target} && skaal build --target {target}",
+        ) from exc
+    if plan is None:
         return None
-    return None if plan is None or plan.provider != target else plan.content_hash()
+    if plan.provider != target:
+        raise DeployError(
+            f"{path.name} holds a plan for {plan.provider}, not {target}: artifacts/{target}/ "
+            "were built from an earlier plan than the one on record",
+            where=str(path),
+            fix=f"re-plan for {target} and rebuild before deploying",
+            command=f"skaal plan --target {target} && skaal build --target {target}",
+        )
+    return plan.content_hash()

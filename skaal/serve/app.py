@@ -106,11 +106,19 @@ def mounted_apps(found: Entrypoints) -> list[Any]:
 
 
 def public_routes(
-    found: Entrypoints, endpoints: list[Endpoint], mounted: list[Any] | None = None
+    found: Entrypoints,
+    endpoints: list[Endpoint],
+    mounted: list[Any] | None = None,
+    *,
+    serve_functions: bool = True,
 ) -> list[BaseRoute]:
     """What a user reaches over HTTP: the OpenAPI document, ``/docs``, every HTTP
     function, the mounted apps (``mounted``: :func:`mounted_apps` unless given),
-    and ``/`` redirecting to the docs (unless mounted)."""
+    and ``/`` redirecting to the docs (unless mounted).
+
+    ``serve_functions=False`` leaves the function routes out (the document
+    still lists them): a host that runs each function elsewhere.
+    """
     if mounted is None:
         mounted = mounted_apps(found)
     title = found.blueprint.app
@@ -134,7 +142,7 @@ def public_routes(
     routes: list[BaseRoute] = [
         Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
         Route("/docs", docs, methods=["GET"], include_in_schema=False),
-        *function_routes(endpoints),
+        *(function_routes(endpoints) if serve_functions else ()),
         *[Mount(m.path, app=asgi) for m, asgi in zip(found.mounts, mounted, strict=True)],
     ]
     if not any(m.path == "/" for m in found.mounts):

@@ -44,6 +44,8 @@ class _Recorder(Mocks):
         outputs = dict(args.inputs)
         if args.typ == "gcp:cloudrunv2/service:Service":
             outputs["uri"] = f"https://{args.inputs.get('name')}-xyz-uc.a.run.app"
+        if args.typ == "gcp:apigateway/gateway:Gateway":
+            outputs["defaultHostname"] = f"{args.inputs['gatewayId']}-abc123.uc.gateway.dev"
         if args.typ == "gcp:serviceaccount/account:Account":
             outputs["email"] = f"{args.inputs['accountId']}@{PROJECT}.iam.gserviceaccount.com"
             # Google assigns a 21-digit id when the account is created

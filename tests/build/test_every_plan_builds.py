@@ -169,9 +169,13 @@ def _check_gcp(built: Built) -> None:
     }
     _check_servers(built, created, "name", "name")
     for service in run.of_type("gcp:cloudrunv2/service:Service"):
-        names = {e["name"] for e in service.inputs["template"]["containers"][0]["envs"]}
-        missing = {s.env for s in built.servers} - names
-        assert not missing, f"seed {built.seed!r}: {service.name} lacks {sorted(missing)}"
+        envs = {e["name"]: e for e in service.inputs["template"]["containers"][0]["envs"]}
+        used = envs.get("SKAAL_USED_RESOURCES")
+        opens = None if used is None else set(filter(None, used["value"].split(",")))
+        # each service gets the servers hosting what it opens, and no other
+        wanted = {s.env for s in built.servers if opens is None or opens & set(s.resources)}
+        got = {s.env for s in built.servers} & set(envs)
+        assert got == wanted, f"seed {built.seed!r}: {service.name} has {got}, not {wanted}"
 
 
 def _run_gcp(source: str, config: dict[str, str]) -> Run:

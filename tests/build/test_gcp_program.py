@@ -55,40 +55,48 @@ def _env(service: dict[str, object]) -> dict[str, object]:
 
 def test_jobs_creates_cloud_run_scheduler_pubsub_firestore_and_secret(jobs: Run) -> None:
     types = sorted(r.type for r in jobs.resources)
-    assert types.count(SERVICE) == 2
+    # web (docs) and one per function: submit, result, run_job, hourly_report
+    assert types.count(SERVICE) == 5
+    assert types.count("gcp:apigateway/gateway:Gateway") == 1
     assert types.count("gcp:cloudscheduler/job:Job") == 1
     # the queue, its delayed messages and its dead letters
     assert types.count("gcp:pubsub/topic:Topic") == 3
     assert types.count("gcp:pubsub/subscription:Subscription") == 3
     assert types.count("gcp:firestore/database:Database") == 1
     assert types.count("gcp:secretmanager/secret:Secret") == 1
-    # web's runtime, the worker's and the invoker of the worker
-    assert types.count("gcp:serviceaccount/account:Account") == 3
+    # web's, one per function, the scheduler/push invoker and the gateway
+    assert types.count("gcp:serviceaccount/account:Account") == 7
 
 
-def test_jobs_schedule_is_a_cron_job_calling_the_private_worker(jobs: Run) -> None:
+def test_jobs_schedule_is_a_cron_job_calling_its_private_service(jobs: Run) -> None:
     job = jobs.named("hourly_report-schedule").inputs
-    worker = jobs.named("worker").inputs
+    worker = jobs.named("fn_hourly_report").inputs
     assert job["schedule"] == "0 * * * *"
     assert job["timeZone"] == "UTC"
     assert job["region"] == "us-central1"
     target = job["httpTarget"]
     assert target["httpMethod"] == "POST"
-    assert target["uri"] == "https://jobs-worker-xyz-uc.a.run.app/_skaal/schedule/hourly_report"
+    assert target["uri"] == (
+        "https://jobs-fn-hourly-report-xyz-uc.a.run.app/_skaal/schedule/hourly_report"
+    )
+    assert target["oidcToken"]["audience"] == "https://jobs-fn-hourly-report-xyz-uc.a.run.app"
     assert (
         target["oidcToken"]["serviceAccountEmail"]
         == f"jobs-invoke@{PROJECT}.iam.gserviceaccount.com"
     )
-    assert worker["name"] == "jobs-worker"
-    invoker = jobs.named("worker-invoker").inputs
+    assert worker["name"] == "jobs-fn-hourly-report"
+    invoker = jobs.named("fn_hourly_report-invoker").inputs
     assert invoker["member"] == f"serviceAccount:jobs-invoke@{PROJECT}.iam.gserviceaccount.com"
-    assert jobs.named("web-invoker").inputs["member"] == "allUsers"
+    gateway = f"serviceAccount:jobs-gateway@{PROJECT}.iam.gserviceaccount.com"
+    assert jobs.named("web-invoker").inputs["member"] == gateway
 
 
 def test_jobs_queue_pushes_to_its_consumer_with_a_dead_letter_policy(jobs: Run) -> None:
     sub = jobs.named("Work-subscription").inputs
     assert sub["topic"] == "Work-topic-id"
-    assert sub["pushConfig"]["pushEndpoint"].endswith("/_skaal/push/run_job")
+    run_job = "https://jobs-fn-run-job-xyz-uc.a.run.app"
+    assert sub["pushConfig"]["pushEndpoint"] == f"{run_job}/_skaal/push/run_job"
+    assert sub["pushConfig"]["oidcToken"]["audience"] == run_job
     assert sub["retryPolicy"] == {"minimumBackoff": "10s", "maximumBackoff": "600s"}
     assert sub["deadLetterPolicy"] == {
         "deadLetterTopic": "Work-dead-topic-id",
@@ -100,7 +108,7 @@ def test_jobs_queue_pushes_to_its_consumer_with_a_dead_letter_policy(jobs: Run) 
     assert jobs.named("Work-dead-letters").inputs["topic"] == "Work-dead-topic-id"
     delayed = jobs.named("Work-delayed").inputs
     assert delayed["topic"] == "Work-delayed-topic-id"
-    assert delayed["pushConfig"]["pushEndpoint"].endswith("/_skaal/promote/run_job")
+    assert delayed["pushConfig"]["pushEndpoint"] == f"{run_job}/_skaal/promote/run_job"
 
 
 def test_queue_names_are_the_ones_the_runtime_uses(jobs: Run) -> None:
@@ -136,12 +144,12 @@ def test_a_queue_without_consumer_is_pulled_by_the_runtime_with_its_back_off() -
     assert "retryPolicy" not in sub
     assert sub["deadLetterPolicy"]["maxDeliveryAttempts"] == 8
     assert "pushConfig" not in run.named("Chores-delayed").inputs
-    runtime = f"serviceAccount:pulls-run@{PROJECT}.iam.gserviceaccount.com"
+    runtime = f"serviceAccount:pulls-fn-add-chore@{PROJECT}.iam.gserviceaccount.com"
     for grant in ("Chores-receive", "Chores-promote", "Chores-read-dead-letters"):
-        assert run.named(grant).inputs["member"] == runtime
-        assert run.named(grant).inputs["role"] == "roles/pubsub.subscriber"
+        assert run.named(f"{grant}-add_chore").inputs["member"] == runtime
+        assert run.named(f"{grant}-add_chore").inputs["role"] == "roles/pubsub.subscriber"
     for grant in ("Chores-publish", "Chores-delay", "Chores-publish-dead-letters"):
-        assert run.named(grant).inputs["role"] == "roles/pubsub.publisher"
+        assert run.named(f"{grant}-add_chore").inputs["role"] == "roles/pubsub.publisher"
 
 
 def test_stateful_resources_are_protected_and_retained(jobs: Run, shop: Run) -> None:
@@ -189,7 +197,7 @@ def test_iam_is_least_privilege_and_scoped_to_resources(jobs: Run, shop: Run) ->
             else:
                 scope = {"bucket", "topic", "subscription", "secretId", "name"} & set(grant.inputs)
                 assert scope, grant.name
-    sql = shop.named("cloudsql-postgres#1-client").inputs
+    sql = shop.named("cloudsql-postgres#1-client-cart.add_item").inputs
     assert sql["role"] == "roles/cloudsql.client"
     assert sql["condition"]["expression"] == (
         f"resource.name == 'projects/{PROJECT}/instances/shop-cloudsql-postgres-1'"
@@ -213,40 +221,44 @@ def test_region_comes_from_the_plan(jobs: Run, shop: Run) -> None:
 
 def test_services_carry_the_wiring_and_secret_references(jobs: Run) -> None:
     context, _ = build_example("jobs")
-    for role in ("web", "worker"):
-        env = _env(jobs.named(role).inputs)
+    services = ("web", "fn_submit", "fn_result", "fn_run_job", "fn_hourly_report")
+    for service in services:
+        env = _env(jobs.named(service).inputs)
         for name, value in wire(context.plan).env().items():
             assert env[name] == value
-        assert env["SKAAL_CLOUD_RUN_ROLE"] == role
+        assert env["SKAAL_CLOUD_RUN_ROLE"] == ("web" if service == "web" else "function")
         assert env["GOOGLE_CLOUD_PROJECT"] == PROJECT
-        # an app-wide secret (no function declares it): both services read it
+        # an app-wide secret (no function declares it): every service reads it
         assert env["WEBHOOK_TOKEN"] == {
             "secretKeyRef": {"secret": "jobs-webhook-token", "version": "latest"}
         }
         assert env["SKAAL_READABLE_SECRETS"] == "WEBHOOK_TOKEN"
-        assert env["SKAAL_PROCESSES"] == "200"  # two services of up to 100 instances each
-        assert jobs.named(role).inputs["template"]["scaling"] == {"maxInstanceCount": 100}
+        assert env["SKAAL_PROCESSES"] == "500"  # five services of up to 100 instances each
+        assert jobs.named(service).inputs["template"]["scaling"] == {"maxInstanceCount": 100}
     # each service runs as its own account
     assert jobs.named("web").inputs["template"]["serviceAccount"] == (
         f"jobs-run@{PROJECT}.iam.gserviceaccount.com"
     )
-    assert jobs.named("worker").inputs["template"]["serviceAccount"] == (
-        f"jobs-work@{PROJECT}.iam.gserviceaccount.com"
+    assert jobs.named("fn_run_job").inputs["template"]["serviceAccount"] == (
+        f"jobs-fn-run-job@{PROJECT}.iam.gserviceaccount.com"
     )
+    assert _env(jobs.named("fn_run_job").inputs)["SKAAL_CLOUD_RUN_FUNCTION"] == "run_job"
 
 
 def test_shop_reaches_cloud_sql_through_the_cloud_run_connection(shop: Run) -> None:
     instance = shop.named("cloudsql-postgres#1").inputs
     assert instance["region"] == "us-central1"
     assert instance["settings"]["backupConfiguration"]["pointInTimeRecoveryEnabled"] is True
-    web = shop.named("web").inputs["template"]
+    # checkout uses stores on both instances
+    web = shop.named("fn_billing_checkout").inputs["template"]
     sql = shop.of_type("gcp:sql/databaseInstance:DatabaseInstance")
     (volume,) = web["volumes"]
     assert volume["name"] == "cloudsql"
     assert sorted(volume["cloudSqlInstance"]["instances"]) == sorted(
         f"{PROJECT}:us-central1:{r.inputs['name']}" for r in sql
     )
-    env = _env(shop.named("web").inputs)
+    assert "volumes" not in shop.named("web").inputs["template"]  # the docs reach no server
+    env = _env(shop.named("fn_billing_checkout").inputs)
     context, _ = build_example("shop")
     variable = wire(context.plan).resource("cart.Carts").connection_env
     assert variable is not None
@@ -254,6 +266,7 @@ def test_shop_reaches_cloud_sql_through_the_cloud_run_connection(shop: Run) -> N
         "secretKeyRef": {"secret": "shop-cloudsql-postgres-1-url", "version": "latest"}
     }
     assert env["STRIPE_KEY"]["secretKeyRef"]["secret"] == "shop-stripe-key"  # type: ignore[index]
+    assert "STRIPE_KEY" not in _env(shop.named("fn_cart_add_item").inputs)
 
 
 def test_shop_bucket_and_nightly_schedule(shop: Run) -> None:
@@ -289,7 +302,8 @@ def _variety_app() -> App:
     class Events(Topic[str]): ...
 
     @app.subscriber(Events)
-    async def audit(event: str) -> None: ...
+    async def audit(event: str) -> None:
+        await Sessions.set(event, "seen")
 
     @app.schedule(Every("15m"))
     async def sweep() -> None: ...
@@ -321,10 +335,15 @@ def test_firestore_indexes_memorystore_and_topic_subscribers() -> None:
     assert connector.inputs["region"] == "us-central1"
     redis = run.of_type("gcp:redis/instance:Instance")[0].inputs
     assert redis["authorizedNetwork"] == f"projects/{PROJECT}/global/networks/default"
-    worker = run.named("worker").inputs["template"]
+    # audit uses Sessions: its service alone gets the connector and the address
+    worker = run.named("fn_audit").inputs["template"]
     assert worker["vpcAccess"] == {"connector": "vpc-connector-id", "egress": "PRIVATE_RANGES_ONLY"}
-    env = _env(run.named("worker").inputs)
-    assert env[str(wire(plan).resource("Sessions").connection_env)] == "redis://10.0.0.3:6379"
+    env = _env(run.named("fn_audit").inputs)
+    variable = str(wire(plan).resource("Sessions").connection_env)
+    assert env[variable] == "redis://10.0.0.3:6379"
+    sweep = run.named("fn_sweep").inputs
+    assert "vpcAccess" not in sweep["template"]
+    assert variable not in _env(sweep)
     push = run.named("audit-subscription").inputs
     assert push["pushConfig"]["pushEndpoint"].endswith("/_skaal/push/audit")
     assert run.named("sweep-schedule").inputs["schedule"] == "*/15 * * * *"

@@ -1,7 +1,7 @@
-"""The worker's promote endpoint: delayed messages of a Pub/Sub queue pushed by Pub/Sub.
+"""A consumer service's promote endpoint: delayed messages of a Pub/Sub queue pushed by Pub/Sub.
 
 Run against Google's Pub/Sub emulator (``SKAAL_TEST_PUBSUB_EMULATOR_HOST``,
-started by ``.ci/services/40-gcp.sh``), with the worker routes called through
+started by ``.ci/services/40-gcp.sh``), with the consumer's routes called through
 httpx's ASGI transport over a runtime stand-in holding one consumer.
 """
 
@@ -22,7 +22,7 @@ import pytest_asyncio
 from starlette.applications import Starlette
 
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
-from skaal.build.targets.gcp_serve import _worker_routes
+from skaal.build.targets.gcp_serve import _function_routes
 from skaal.runtime.backends.pubsub import PubsubProvider
 from skaal.runtime.backends.pubsub_queue import NOT_BEFORE, PubsubQueue
 from skaal.runtime.clients import QueueClient
@@ -72,9 +72,13 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Pubsu
     queue = provider.queue(_spec("Work", "queue"))
     await queue.open()
     client = QueueClient(queue, resource="Work", values=ValueCodec(str, resource="Work"))
-    consumer = Consumer(_spec("run_job", "function", consumes="Work"), lambda job: None, client)
+    spec = _spec("run_job", "function", consumes="Work")
+    consumer = Consumer(spec, lambda job: None, client)
     state = SimpleNamespace(runtime=_Runtime(consumer))
-    app = Starlette(routes=_worker_routes(SimpleNamespace(schedules=()), state))
+    found = SimpleNamespace(
+        http=(), schedules=(), blueprint=SimpleNamespace(resource=lambda _: spec)
+    )
+    app = Starlette(routes=_function_routes(found, state, "run_job"))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://worker") as http:
         yield http, queue

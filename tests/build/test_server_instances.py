@@ -49,12 +49,16 @@ PINS = {
 
 def _plan(provider: str) -> tuple[App, Plan]:
     app = App("servers")
+    made = {}
     for name in sorted(PINS[provider]):
         durability = "ephemeral" if name in ("Sessions", "Tokens") else "persistent"
-        app.storage(durability=durability)(types.new_class(name, (Map[str, str],)))
+        made[name] = app.storage(durability=durability)(types.new_class(name, (Map[str, str],)))
+    ledger, orders, sessions, tokens = (made[n] for n in ("Ledger", "Orders", "Sessions", "Tokens"))
 
     @app.function()
-    async def touch(key: str) -> None: ...
+    async def touch(key: str) -> None:  # uses every store: its service reaches every server
+        for store in (ledger, orders, sessions, tokens):
+            await store.get(key)
 
     plan = solve(app.blueprint(), awkward(load_catalog(provider)), pins=PINS[provider])
     return app, plan
@@ -132,7 +136,7 @@ def test_gcp_creates_one_cloud_sql_and_one_memorystore_per_server() -> None:
     redis = run.of_type("gcp:redis/instance:Instance")
     assert sorted(r.name for r in redis) == sorted(s.id for s in found["redis"])
     assert len({r.inputs["name"] for r in [*sql, *redis]}) == 4
-    web = run.named("web").inputs["template"]
+    web = run.named("fn_touch").inputs["template"]  # the one function using the servers
     (volume,) = web["volumes"]  # one /cloudsql volume with every instance's socket
     assert sorted(volume["cloudSqlInstance"]["instances"]) == sorted(
         f"acme-prod:us-central1:{r.inputs['name']}" for r in sql

@@ -232,7 +232,20 @@ def test_the_cloud_run_web_role_serves_the_flask_app(tmp_path: Path) -> None:
     with serve_process(command, cwd=folder, port=port, env=env, ready_path="/_skaal/health") as web:
         assert web.get("/legacy/pages/pricing").json() == {"page": "pricing", "visits": 1}
         assert web.get("/legacy/").json() == {"visits": 1, "next": "/legacy/pages/about"}
-        assert web.post("/fn/page_visits", json={"page": "pricing"}).json() == 1
+        assert web.post("/fn/page_visits", json={"page": "pricing"}).status_code == 404
+    # the function runs in its own service, on the same data
+    port = free_port()
+    function = {
+        **env,
+        "PORT": str(port),
+        "SKAAL_CLOUD_RUN_ROLE": "function",
+        "SKAAL_CLOUD_RUN_FUNCTION": "page_visits",
+    }
+    with serve_process(
+        command, cwd=folder, port=port, env=function, ready_path="/_skaal/health"
+    ) as service:
+        assert service.post("/fn/page_visits", json={"page": "pricing"}).json() == 1
+        assert service.get("/legacy/").status_code == 404
 
 
 def test_only_an_app_mounting_a_wsgi_app_pins_the_adapter() -> None:

@@ -194,6 +194,37 @@ def test_map_records_key_and_value_types() -> None:
 
 
 K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Keyed(Map[str, V]):
+    """A user's generic base: its subclasses give the value type."""
+
+
+class Inbox(Queue[V]): ...
+
+
+def test_a_generic_base_passes_its_subclass_types_through() -> None:
+    app = App("demo")
+
+    @app.storage()
+    class Carts(Keyed[Cart]): ...
+
+    @app.queue()
+    class Mail(Inbox[int]): ...
+
+    bp = app.blueprint()
+    spec = bp.resource("Carts")
+    assert (spec.key_type, spec.value_type) == ("str", f"{__name__}.Cart")
+    assert bp.resource("Mail").value_type == "int"
+
+
+def test_a_type_variable_left_open_is_a_declaration_error() -> None:
+    app = App("demo")
+    with pytest.raises(DeclarationError, match="Carts leaves the type variable V of its base open"):
+
+        @app.storage()
+        class Carts(Keyed): ...  # type: ignore[type-arg]
 
 
 class Pair(BaseModel):

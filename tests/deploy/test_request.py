@@ -100,7 +100,7 @@ def test_default_stack_is_the_one_the_build_configured(tmp_path: Path) -> None:
     assert default_stack(tmp_path, "gcp") == "prod"
 
 
-def test_lock_hash_only_for_a_plan_of_that_target(tmp_path: Path) -> None:
+def test_lock_hash_of_a_plan_of_that_target_or_a_clear_refusal(tmp_path: Path) -> None:
     from skaal.plan.lock import write_lock
     from skaal.plan.model import Plan
 
@@ -116,5 +116,16 @@ def test_lock_hash_only_for_a_plan_of_that_target(tmp_path: Path) -> None:
     )
     write_lock(plan, tmp_path / "skaal.lock")
     assert lock_plan_hash(tmp_path / "skaal.lock", "gcp") == plan.content_hash()
-    assert lock_plan_hash(tmp_path / "skaal.lock", "aws") is None
     assert lock_plan_hash(tmp_path / "missing.lock", "gcp") is None
+    with pytest.raises(DeployError, match="holds a plan for gcp, not aws") as other:
+        lock_plan_hash(tmp_path / "skaal.lock", "aws")
+    assert other.value.command == "skaal plan --target aws && skaal build --target aws"
+    (tmp_path / "broken.lock").write_text("schema_version = [\n")
+    with pytest.raises(DeployError, match=r"broken\.lock cannot be read") as broken:
+        lock_plan_hash(tmp_path / "broken.lock", "gcp")
+    assert broken.value.where == str(tmp_path / "broken.lock")
+
+
+def test_the_refusal_names_the_lock_it_compared_with(tmp_path: Path) -> None:
+    with pytest.raises(DeployError, match=r"than locks/prod\.lock holds"):
+        _request(built_project(tmp_path), lock_plan_hash="b" * 64, lock_name="locks/prod.lock")

@@ -69,8 +69,10 @@ Do not edit: change the declarations, then run skaal plan and skaal build.
 
     PORT=8080 SKAAL_CLOUD_RUN_ROLE=web python main.py
 
-SKAAL_CLOUD_RUN_ROLE is "web" (HTTP functions, docs) or "worker" (schedule
-and Pub/Sub push endpoints); the Pulumi program in infra/ sets it.  With
+SKAAL_CLOUD_RUN_ROLE is "web" (docs, mounted apps) or "function" (the one
+declared function named by SKAAL_CLOUD_RUN_FUNCTION: its HTTP route, its
+schedule or its Pub/Sub push endpoints); the Pulumi program in infra/ sets
+both.  With
 SKAAL_LOCAL_BACKENDS=1 every resource runs on an embedded backend instead
 (no Google Cloud needed), to try the image locally.
 """

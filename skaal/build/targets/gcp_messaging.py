@@ -14,7 +14,7 @@ explains the design):
 * ``N-dead``, a pull subscription keeping the dead letters (7 days), which
   the runtime reads and publishes to.
 
-When a consumer is declared, ``N`` pushes to the worker's
+When a consumer is declared, ``N`` pushes to the consumer's own service's
 ``/_skaal/push/<consumer>`` and ``N-delayed`` to ``/_skaal/promote/<consumer>``
 (which republishes a due message to ``N`` and refuses one not yet due, so
 Pub/Sub's back-off of 10 s to 600 s brings it back later: never early, at
@@ -64,11 +64,12 @@ class Messaging(ProgramWriter):
         )
 
     def _push(self, fn: ResourceSpec, path: str = PUSH_PATH) -> dict[str, object]:
+        service = self.service_vars[fn.name]
         return {
-            "push_endpoint": Code(f'pulumi.Output.concat(worker.uri, "{path}{fn.name}")'),
+            "push_endpoint": Code(f'pulumi.Output.concat({service}.uri, "{path}{fn.name}")'),
             "oidc_token": {
                 "service_account_email": Code("invoker_account.email"),
-                "audience": Code("worker.uri"),
+                "audience": Code(f"{service}.uri"),
             },
         }
 
@@ -80,7 +81,7 @@ class Messaging(ProgramWriter):
         push: ResourceSpec | None,
         path: str = PUSH_PATH,
     ) -> None:
-        """A subscription: pushed to the worker at ``path`` + ``push``'s name, or pulled.
+        """A subscription: pushed to ``push``'s service at ``path`` + its name, or pulled.
 
         A pushed one retries refused deliveries with Pub/Sub's back-off; a pulled
         one has no retry policy, so the runtime's back-off is the only one.

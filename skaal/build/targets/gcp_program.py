@@ -3,32 +3,42 @@
 What the program creates, resource by resource (names from
 :mod:`skaal.build.wiring`, so the app reads exactly what is created):
 
-* **Service accounts**: ``runtime`` (the identity of the ``web`` Cloud Run
-  service) and, when there is a worker service, ``worker`` (its identity)
-  and ``invoker`` (the identity Cloud Scheduler and Pub/Sub push use).
-  Each service identity gets the data roles of the resources its functions
-  use (:func:`skaal.build.wiring.reached`: ``ResourceSpec.uses`` and the
-  triggers), named in its ``SKAAL_USED_RESOURCES`` so its runtime opens
-  only those: buckets and Pub/Sub topics and subscriptions per resource,
-  Firestore per database (Google grants no role per collection), so an
-  identity using any Firestore resource may reach them all.  ``web``
-  reaches every resource when the app mounts other ASGI apps, whose use
-  cannot be read.  Cloud SQL and Memorystore servers are reached with the
-  server's credentials by both identities.  A declared secret is granted
-  to -- and injected into -- only the services whose functions may read it
+* **Service accounts**: one per declared function (its Cloud Run
+  service's identity), ``runtime`` (the ``web`` service's), ``invoker``
+  (what Cloud Scheduler and Pub/Sub push call with, when a function is
+  scheduled or consumes) and ``gateway`` (what the API Gateway calls with).
+  Each function's identity gets the data roles of the resources that
+  function uses (:func:`skaal.build.wiring.reached`: ``ResourceSpec.uses``
+  and its trigger) and no other, named in its service's
+  ``SKAAL_USED_RESOURCES`` so its runtime opens only those: buckets and
+  Pub/Sub topics and subscriptions per resource, Firestore per database
+  (Google grants no role per collection, so an identity using any
+  Firestore resource may reach them all), a Cloud SQL instance (client
+  role, socket and URL secret) or a Memorystore instance (its address and
+  the VPC connector) only when it hosts a resource the function uses.
+  ``web`` serves the docs and the mounted apps: it reaches nothing, or
+  every resource when the app mounts other ASGI apps, whose use cannot be
+  read.  A declared secret is granted to -- and injected into -- only the
+  services whose functions may read it
   (:class:`skaal.build.wiring.SecretScope`: the functions declaring it in
-  ``secrets=[...]``, or every function for an app-wide secret), and each
-  service's ``SKAAL_READABLE_SECRETS`` names them for the runtime.  Every role is granted on
-  one resource (bucket, secret, topic, subscription, service) or, where
-  Google only offers project-level bindings (Firestore, Cloud SQL), with an
-  IAM condition naming that one database or instance.  No basic role
-  (owner/editor/viewer) is ever granted.
-* **Cloud Run**: ``web`` serves the HTTP functions, docs and mounted apps
-  (public: ``allUsers`` may invoke it); ``worker`` serves the schedule and
-  push endpoints (private: only ``invoker`` may call it).  Both run the same
-  image (stack config ``skaal:image``) and differ by ``SKAAL_CLOUD_RUN_ROLE``.
+  ``secrets=[...]``, or every service for an app-wide secret), and each
+  service's ``SKAAL_READABLE_SECRETS`` names them for the runtime.  Every
+  role is granted on one resource (bucket, secret, topic, subscription,
+  service) or, where Google only offers project-level bindings (Firestore,
+  Cloud SQL), with an IAM condition naming that one database or instance.
+  No basic role (owner/editor/viewer) is ever granted.
+* **Cloud Run**: one private service per declared function
+  (``SKAAL_CLOUD_RUN_ROLE=function``, ``SKAAL_CLOUD_RUN_FUNCTION`` naming
+  it), sized by that function's memory and timeout, and ``web`` for the
+  docs and mounted apps.  Only ``gateway`` may invoke ``web`` and the HTTP
+  functions' services; only ``invoker`` the scheduled functions',
+  consumers' and subscribers'.  All run the same image (stack config
+  ``skaal:image``).
+* **API Gateway** (:mod:`~skaal.build.targets.gcp_gateway`): the app's
+  public address (stack output ``url``), routing ``/fn/<name>`` to each
+  function's service and the rest to ``web``.
 * **Cloud Scheduler** jobs POST to ``/_skaal/schedule/<function>`` on the
-  worker with an OIDC token, with the declared cron and time zone.
+  function's service with an OIDC token, with the declared cron and time zone.
 * **Pub/Sub**: per queue a topic, a delayed-messages topic and a
   dead-letter topic, each with one subscription of its name (see
   :mod:`~skaal.build.targets.gcp_messaging`); the first two push to the
@@ -66,9 +76,11 @@ from collections.abc import Iterable
 
 from skaal.blueprint.model import Blueprint, ResourceSpec, ScheduleSpec
 from skaal.build.targets.gcp_code import Code, call
+from skaal.build.targets.gcp_gateway import Gateway
 from skaal.build.targets.gcp_messaging import Messaging
 from skaal.build.targets.gcp_servers import Servers
 from skaal.build.targets.gcp_writer import (
+    CLOUD_RUN_FUNCTION_ENV,
     CLOUD_RUN_ROLE_ENV,
     FIRESTORE_DATABASE,
     GCP_PROJECT_ENV,
@@ -93,6 +105,7 @@ from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
 
 __all__ = [
+    "CLOUD_RUN_FUNCTION_ENV",
     "CLOUD_RUN_ROLE_ENV",
     "FIRESTORE_DATABASE",
     "GCP_PROJECT_ENV",
@@ -148,7 +161,7 @@ def _account_id(app: str, role: str) -> str:
     return name if len(name) >= 6 else f"{name}-skaal"
 
 
-class _Program(Messaging, Servers):
+class _Program(Messaging, Servers, Gateway):
     """The whole program: identities, state, services, schedules."""
 
     # -- sections ----------------------------------------------------------------
@@ -165,8 +178,12 @@ class _Program(Messaging, Servers):
             "when Cloud SQL is used), skaal:network (VPC for Memorystore, default\n"
             f"'default') and skaal:{_DELETE_DATA_KEY} (true only to destroy stateful data).\n"
             '"""\n\n'
-            "import hashlib\n\n"
-            "import pulumi\n"
+            + (
+                "import base64\nimport hashlib\nimport json\n\n"
+                if self.has_gateway
+                else "import hashlib\n\n"
+            )
+            + "import pulumi\n"
             "import pulumi_gcp as gcp\n\n"
             'config = pulumi.Config("skaal")\n'
             'PROJECT = pulumi.Config("gcp").require("project")\n'
@@ -195,19 +212,24 @@ class _Program(Messaging, Servers):
             )
         )
         self.add('RUNTIME = runtime_account.email.apply(lambda e: f"serviceAccount:{e}")\n')
-        if self.has_worker:
+        for identity in self.identities()[1:]:
+            assert identity.function is not None
             self.add(
                 call(
-                    "worker_account",
+                    identity.var,
                     "gcp.serviceaccount.Account",
-                    "worker-runtime",
+                    f"{identity.service}-runtime",
                     {
-                        "account_id": _account_id(app, "work"),
-                        "display_name": f"{app}: Cloud Run worker (skaal)",
+                        "account_id": _account_id(app, f"fn-{identity.function}"),
+                        "display_name": f"{app}: function {identity.function} (skaal)",
                     },
                 )
             )
-            self.add('WORKER = worker_account.email.apply(lambda e: f"serviceAccount:{e}")\n')
+            self.add(
+                f"{identity.member} = {identity.var}.email.apply("
+                'lambda e: f"serviceAccount:{e}")\n'
+            )
+        if self.has_triggered:
             self.add(
                 call(
                     "invoker_account",
@@ -216,6 +238,18 @@ class _Program(Messaging, Servers):
                     {
                         "account_id": _account_id(app, "invoke"),
                         "display_name": f"{app}: scheduler and push invoker (skaal)",
+                    },
+                )
+            )
+        if self.has_gateway:
+            self.add(
+                call(
+                    "gateway_account",
+                    "gcp.serviceaccount.Account",
+                    "gateway",
+                    {
+                        "account_id": _account_id(app, "gateway"),
+                        "display_name": f"{app}: API Gateway to its services (skaal)",
                     },
                 )
             )
@@ -345,7 +379,7 @@ class _Program(Messaging, Servers):
         if rules:
             kwargs["lifecycle_rules"] = rules
         self.add(call(var, "gcp.storage.Bucket", b.resource, kwargs, opts="STATEFUL"))
-        self.env.append({"name": resource_env(b.resource), "value": Code(f"{var}.name")})
+        self.share({"name": resource_env(b.resource), "value": Code(f"{var}.name")}, b.resource)
         self.grant(
             f"{b.resource}-objects",
             "gcp.storage.BucketIAMMember",
@@ -391,10 +425,9 @@ class _Program(Messaging, Servers):
         self.secret_env[b.resource] = secret_env(b.resource, f"{var}.secret_id")
 
     def services(self) -> None:
-        fns = self.fns
-        web, *worker = self.identities()
-        serving = (web, *worker) if fns.web or fns.mounts or not worker else tuple(worker)
+        serving = self.serving()
         processes = len(serving) * MAX_INSTANCES
+        by_name = {f.name: f for f in self.fns.all}
         for identity in serving:
             readable = self.scope.readable(*identity.functions)
             env = [{"name": k, "value": v} for k, v in self.wiring.env().items()] + [
@@ -408,21 +441,26 @@ class _Program(Messaging, Servers):
                         {"name": USED_RESOURCES_ENV, "value": ",".join(sorted(identity.reaches))},
                     )
                 ),
-                *self.env,
+                *(entry for resources, entry in self.env if self.reaches(identity, resources)),
                 *(self.secret_env[name] for name in readable if name in self.secret_env),
+                {"name": CLOUD_RUN_ROLE_ENV, "value": identity.role},
             ]
-            if identity.role == "web":
-                self.service(identity, fns.web, env, public=True)
-            else:
-                self.service(
-                    identity, (*fns.schedules, *fns.consumers, *fns.subscribers), env, public=False
-                )
+            if identity.function is None:
+                self.service(identity, (), env, invoker="gateway_account")
+                continue
+            fn = by_name[identity.function]
+            env.append({"name": CLOUD_RUN_FUNCTION_ENV, "value": fn.name})
+            triggered = fn.schedule is not None or fn.consumes or fn.subscribes
+            self.service(
+                identity, (fn,), env, invoker="invoker_account" if triggered else "gateway_account"
+            )
 
     def service(
-        self, identity: Identity, fns: Iterable[ResourceSpec], env: list[object], *, public: bool
+        self, identity: Identity, fns: Iterable[ResourceSpec], env: list[object], *, invoker: str
     ) -> None:
-        role = identity.role
-        self.section(f"Cloud Run: {role}")
+        """``identity``'s private Cloud Run service; only ``invoker`` may call it."""
+        var = identity.service
+        self.section(f"Cloud Run: {identity.function or 'web'}")
         fns = tuple(fns)
         timeout = max((f.requirements.timeout_s or 60.0 for f in fns), default=60.0)
         memory = max((f.requirements.memory_gb or 0.5 for f in fns), default=0.5)
@@ -432,28 +470,32 @@ class _Program(Messaging, Servers):
         )
         container: dict[str, object] = {
             "image": Code("IMAGE"),
-            "envs": [*env, {"name": CLOUD_RUN_ROLE_ENV, "value": role}],
+            "envs": env,
             "resources": {"limits": {"cpu": str(cpu), "memory": f"{mebibytes}Mi"}},
         }
-        if self.mounts:
-            container["volume_mounts"] = list(self.mounts)
+        sockets = [code for resources, code in self.sockets if self.reaches(identity, resources)]
+        if sockets:
+            container["volume_mounts"] = [{"name": "cloudsql", "mount_path": "/cloudsql"}]
         template: dict[str, object] = {
             "service_account": Code(f"{identity.var}.email"),
             "scaling": {"max_instance_count": MAX_INSTANCES},
             "timeout": seconds(min(timeout, 3600)),
             "containers": [container],
         }
-        if self.volumes:
-            template["volumes"] = list(self.volumes)
-        if self.vpc is not None:
+        if sockets:
+            template["volumes"] = [
+                {"name": "cloudsql", "cloud_sql_instance": {"instances": sockets}}
+            ]
+        if self.vpc is not None and self.reaches(identity, self.vpc_resources):
             template["vpc_access"] = {"connector": self.vpc, "egress": "PRIVATE_RANGES_ONLY"}
+        name = "web" if identity.function is None else f"fn-{identity.function}"
         self.add(
             call(
-                role,
+                var,
                 "gcp.cloudrunv2.Service",
-                role,
+                var,
                 {
-                    "name": physical_name(self.plan.app, role, max_length=49),
+                    "name": physical_name(self.plan.app, name, max_length=49),
                     "location": Code("REGION"),
                     "ingress": "INGRESS_TRAFFIC_ALL",
                     "deletion_protection": False,
@@ -461,30 +503,25 @@ class _Program(Messaging, Servers):
                 },
             )
         )
-        member = (
-            Code('"allUsers"')
-            if public
-            else Code('invoker_account.email.apply(lambda e: f"serviceAccount:{e}")')
-        )
         self.add(
             call(
                 None,
                 "gcp.cloudrunv2.ServiceIamMember",
-                f"{role}-invoker",
+                f"{var}-invoker",
                 {
-                    "name": Code(f"{role}.name"),
+                    "name": Code(f"{var}.name"),
                     "location": Code("REGION"),
                     "role": "roles/run.invoker",
-                    "member": member,
+                    "member": Code(f'{invoker}.email.apply(lambda e: f"serviceAccount:{{e}}")'),
                 },
             )
         )
-        self.add(f'pulumi.export("{role}_url", {role}.uri)\n')
 
     def schedules(self) -> None:
         for fn in self.fns.schedules:
             assert fn.schedule is not None
             self.section(f"schedule {fn.name}")
+            service = self.service_vars[fn.name]
             timeout = fn.requirements.timeout_s or 180.0
             self.add(
                 call(
@@ -500,12 +537,12 @@ class _Program(Messaging, Servers):
                         "retry_config": {"retry_count": 0},
                         "http_target": {
                             "uri": Code(
-                                f'pulumi.Output.concat(worker.uri, "{SCHEDULE_PATH}{fn.name}")'
+                                f'pulumi.Output.concat({service}.uri, "{SCHEDULE_PATH}{fn.name}")'
                             ),
                             "http_method": "POST",
                             "oidc_token": {
                                 "service_account_email": Code("invoker_account.email"),
-                                "audience": Code("worker.uri"),
+                                "audience": Code(f"{service}.uri"),
                             },
                         },
                     },
@@ -525,6 +562,7 @@ class _Program(Messaging, Servers):
                 '@gcp-sa-pubsub.iam.gserviceaccount.com"\n',
             )
         self.services()
+        self.gateway()
         if self.after:
             self.section("push subscriptions")
             self.parts += self.after

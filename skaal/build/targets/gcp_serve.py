@@ -6,22 +6,26 @@ The image runs ``python main.py``, which hands the artifact folder to
 checked against the hashes recorded at build time; never re-planned).
 Serving differs because Cloud Run scales to zero: nothing may run in the
 background, so schedules and queue consumers are HTTP endpoints that Cloud
-Scheduler and Pub/Sub push call.  ``SKAAL_CLOUD_RUN_ROLE`` picks the role:
+Scheduler and Pub/Sub push call.  Every service is private; the API
+Gateway (:mod:`~skaal.build.targets.gcp_gateway`) is the public address.
+``SKAAL_CLOUD_RUN_ROLE`` picks the role:
 
-``web`` (public service)
-    ``/fn/<name>`` for every HTTP function, ``/docs``, ``/openapi.json``,
-    the mounted apps -- the same routes as ``skaal run``.
-``worker`` (private service: only the invoker identity may call it)
-    ``POST /_skaal/schedule/<function>`` runs a scheduled function;
-    ``POST /_skaal/push/<function>`` decodes a Pub/Sub push envelope and
-    calls the consumer or subscriber with the message.  A 2xx answer acks
-    the message; an error answers 500, so Pub/Sub redelivers it with
+``web``
+    ``/docs``, ``/openapi.json`` (listing every HTTP function) and the
+    mounted apps -- the function routes are not here: each function runs
+    in its own service, as its own identity.
+``function`` (with ``SKAAL_CLOUD_RUN_FUNCTION`` naming the function)
+    an HTTP function: ``/fn/<name>``, as on ``skaal run``;
+    a scheduled one: ``POST /_skaal/schedule/<name>`` runs it;
+    a consumer or subscriber: ``POST /_skaal/push/<name>`` decodes a
+    Pub/Sub push envelope and calls it with the message.  A 2xx answer
+    acks the message; an error answers 500, so Pub/Sub redelivers it with
     back-off and, after the subscription's ``max_delivery_attempts``, moves
-    it to the dead-letter topic.
-    ``POST /_skaal/promote/<consumer>`` receives a delayed message of the
-    consumer's Pub/Sub queue: one that is due is published to the queue
-    (answer 204); one that is not is refused with 425, so Pub/Sub offers it
-    again after its back-off -- never early.
+    it to the dead-letter topic.  A consumer also has
+    ``POST /_skaal/promote/<name>``, which receives a delayed message of
+    its Pub/Sub queue: one that is due is published to the queue (answer
+    204); one that is not is refused with 425, so Pub/Sub offers it again
+    after its back-off -- never early.
 
 It listens on ``$PORT`` (Cloud Run sets it) on all interfaces.
 
@@ -49,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from skaal.build.launch import LocalArtifact
 from skaal.build.targets.gcp_program import (
+    CLOUD_RUN_FUNCTION_ENV,
     CLOUD_RUN_ROLE_ENV,
     PROMOTE_PATH,
     PUSH_PATH,
@@ -70,7 +75,7 @@ __all__ = ["HEALTH_PATH", "LOCAL_BACKENDS_ENV", "ROLES", "CloudRunArtifact", "lo
 HEALTH_PATH = "/_skaal/health"
 
 LOCAL_BACKENDS_ENV = "SKAAL_LOCAL_BACKENDS"
-ROLES = ("web", "worker")
+ROLES = ("web", "function")
 
 log = logging.getLogger("skaal.serve")
 
@@ -130,6 +135,21 @@ class CloudRunArtifact:
             )
         return role
 
+    @property
+    def function(self) -> str | None:
+        """The declared function a ``function``-role service runs (``None`` for ``web``)."""
+        if self.role != "function":
+            return None
+        name = self.environ.get(CLOUD_RUN_FUNCTION_ENV, "")
+        if not name:
+            raise SkaalRuntimeError(
+                f"{CLOUD_RUN_ROLE_ENV}=function needs {CLOUD_RUN_FUNCTION_ENV}",
+                where=f"environment variable {CLOUD_RUN_FUNCTION_ENV}",
+                fix="set it to the name of the declared function this service runs "
+                "(the Pulumi program in infra/ sets it)",
+            )
+        return name
+
     def _local(self) -> LocalArtifact:
         return LocalArtifact(
             root=self.root, app_ref=self.app_ref, plan_hash=self.plan_hash, environ=self.environ
@@ -153,13 +173,17 @@ class CloudRunArtifact:
         from skaal.serve.errors import CatchAllMiddleware, exception_handlers
         from skaal.serve.wsgi import close_pools
 
-        role = self.role  # checked before the app is imported
+        function = self.function  # the role is checked before the app is imported
         app, plan = self.load()
         found = entrypoints(app)
         state = ServeState()
         local = self._local()
-        mounted = mounted_apps(found) if role == "web" else []
-        routes = _web_routes(found, mounted) if role == "web" else _worker_routes(found, state)
+        if function is None:
+            mounted = mounted_apps(found)
+            routes = _web_routes(found, mounted)
+        else:
+            mounted = []
+            routes = _function_routes(found, state, _declared(found, function))
         routes.append(Route(HEALTH_PATH, _health, methods=["GET"], include_in_schema=False))
 
         @contextlib.asynccontextmanager
@@ -209,33 +233,47 @@ async def _health(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def _declared(found: Any, function: str) -> str:
+    names = {spec.name for spec in found.blueprint.resources if spec.kind == "function"}
+    if function not in names:
+        raise SkaalRuntimeError(
+            f"{CLOUD_RUN_FUNCTION_ENV}={function!r} is not a function of the app",
+            where=f"environment variable {CLOUD_RUN_FUNCTION_ENV}",
+            fix=f"set it to one of {', '.join(sorted(names))}",
+        )
+    return function
+
+
 def _web_routes(found: Any, mounted: list[Any]) -> list[BaseRoute]:
     from skaal.serve.app import http_endpoints, public_routes
 
-    return public_routes(found, http_endpoints(found), mounted)
+    # the document lists every function; each one is served by its own service
+    return public_routes(found, http_endpoints(found), mounted, serve_functions=False)
 
 
-def _worker_routes(found: Any, state: Any) -> list[BaseRoute]:
+def _function_routes(found: Any, state: Any, name: str) -> list[BaseRoute]:
+    """The routes of the service running only the declared function ``name``."""
     from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
+    from skaal.serve.app import http_endpoints
+    from skaal.serve.routes import function_routes
     from skaal.serve.workers import call_handler
 
-    schedules = {f.name: f.fn for f in found.schedules}
+    routes: list[BaseRoute] = list(
+        function_routes([e for e in http_endpoints(found) if e.name == name])
+    )
+    schedule_fn = next((f.fn for f in found.schedules if f.name == name), None)
 
     async def schedule(request: Request) -> Response:
-        name = request.path_params["name"]
-        fn = schedules.get(name)
-        if fn is None:
-            return JSONResponse({"error": f"no schedule named {name!r}"}, status_code=404)
-        await call_handler(fn)
+        assert schedule_fn is not None
+        await call_handler(schedule_fn)
         return Response(status_code=204)
 
     async def push(request: Request) -> Response:
-        name = request.path_params["name"]
         handler = _push_handler(state.runtime, name)
         if handler is None:
-            return JSONResponse({"error": f"no consumer named {name!r}"}, status_code=404)
+            return JSONResponse({"error": f"{name!r} consumes nothing"}, status_code=404)
         try:
             message = _decode_push(await request.body(), handler, name)
         except ValueError as exc:
@@ -246,7 +284,6 @@ def _worker_routes(found: Any, state: Any) -> list[BaseRoute]:
         return Response(status_code=204)
 
     async def promote(request: Request) -> Response:
-        name = request.path_params["name"]
         queue = _delayed_queue(state.runtime, name)
         if queue is None:
             return JSONResponse({"error": f"no Pub/Sub queue consumer {name!r}"}, status_code=404)
@@ -259,11 +296,14 @@ def _worker_routes(found: Any, state: Any) -> list[BaseRoute]:
             return Response(status_code=204)
         return JSONResponse({"not_before": attributes.get("skaal-not-before")}, status_code=425)
 
-    return [
-        Route(SCHEDULE_PATH + "{name}", schedule, methods=["POST"]),
-        Route(PUSH_PATH + "{name}", push, methods=["POST"]),
-        Route(PROMOTE_PATH + "{name}", promote, methods=["POST"]),
-    ]
+    if schedule_fn is not None:
+        routes.append(Route(SCHEDULE_PATH + name, schedule, methods=["POST"]))
+    spec = found.blueprint.resource(name)
+    if spec.consumes is not None or spec.subscribes is not None:
+        routes.append(Route(PUSH_PATH + name, push, methods=["POST"]))
+    if spec.consumes is not None:
+        routes.append(Route(PROMOTE_PATH + name, promote, methods=["POST"]))
+    return routes
 
 
 def _delayed_queue(runtime: Any, name: str) -> Any:

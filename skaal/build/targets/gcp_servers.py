@@ -6,14 +6,17 @@ connection variable, so a resource planned on instance B reaches B.
 
 Cloud SQL (PostgreSQL) is reached through Cloud Run's Cloud SQL connection:
 one volume under ``/cloudsql`` mounting the unix socket of every instance.
-The runtime identity gets ``roles/cloudsql.client`` with a condition naming
-each instance; each connection URL (with the password from the secret stack
-config ``skaal:databasePassword``) is stored in its own Secret Manager secret
-and injected into its server's variable.
+Each identity whose functions use a resource of an instance gets
+``roles/cloudsql.client`` with a condition naming that instance, and only
+those services mount its socket; each connection URL (with the password
+from the secret stack config ``skaal:databasePassword``) is stored in its
+own Secret Manager secret, readable by those identities and injected into
+their services' variable for that server.
 
-Memorystore (Redis) has only a private IP: the services reach every
-instance through one Serverless VPC Access connector on the network
-``skaal:network`` (default ``default``), egress limited to private ranges.
+Memorystore (Redis) has only a private IP: the services whose functions
+use a Memorystore resource reach it through one Serverless VPC Access
+connector on the network ``skaal:network`` (default ``default``), egress
+limited to private ranges; only they get the instance's address.
 
 Every server is the size the plan records (:func:`skaal.build.sizing.server_size`):
 Cloud SQL gets the class's ``tier``, ``disk_gb`` of SSD, the class's
@@ -63,18 +66,20 @@ class Servers(ProgramWriter):
     def servers(self, bindings: list[Binding]) -> None:
         """The servers hosting ``bindings``' resources, one Cloud SQL or Memorystore each."""
         names = {b.resource for b in bindings}
-        sockets: list[object] = []
         for server in self.wiring.servers:
             if not names.intersection(server.resources):
                 continue
             if server.implementation == "postgres":
                 self.cloud_sql(server)
-                sockets.append(Code(f"{self.var(server.id)}.connection_name"))
+                self.sockets.append(
+                    (
+                        frozenset(server.resources),
+                        Code(f"{self.var(server.id)}.connection_name"),
+                    )
+                )
             else:
                 self.memorystore(server)
-        if sockets:
-            self.volumes.append({"name": "cloudsql", "cloud_sql_instance": {"instances": sockets}})
-            self.mounts.append({"name": "cloudsql", "mount_path": "/cloudsql"})
+                self.vpc_resources |= frozenset(server.resources)
 
     def cloud_sql(self, server: ServerWiring) -> None:
         owner = server.id
@@ -182,19 +187,22 @@ class Servers(ProgramWriter):
                 {"secret": Code(f"{var}_url.id"), "secret_data": url},
             )
         )
+        users = self.users(*server.resources)
         self.grant(
             f"{owner}-url-access",
             "gcp.secretmanager.SecretIamMember",
             {"secret_id": Code(f"{var}_url.secret_id")},
             "roles/secretmanager.secretAccessor",
+            to=users,
         )
         self.conditional_grant(
             f"{owner}-client",
             "roles/cloudsql.client",
             f"only the {name} instance",
             Code(f"f\"resource.name == 'projects/{{PROJECT}}/instances/{name}'\""),
+            to=users,
         )
-        self.env.append(secret_env(server.env, f"{var}_url.secret_id"))
+        self.share(secret_env(server.env, f"{var}_url.secret_id"), *server.resources)
 
     def memorystore(self, server: ServerWiring) -> None:
         owner = server.id
@@ -233,13 +241,14 @@ class Servers(ProgramWriter):
                 },
             )
         )
-        self.env.append(
+        self.share(
             {
                 "name": server.env,
                 "value": Code(
                     f'pulumi.Output.concat("redis://", {var}.host, ":", {var}.port.apply(str))'
                 ),
-            }
+            },
+            *server.resources,
         )
 
 

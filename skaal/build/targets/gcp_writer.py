@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from skaal.plan.model import Plan
 from skaal.runtime.backends.pubsub_queue import max_delivery_attempts
 
 __all__ = [
+    "CLOUD_RUN_FUNCTION_ENV",
     "CLOUD_RUN_ROLE_ENV",
     "FIRESTORE_DATABASE",
     "GCP_PROJECT_ENV",
@@ -39,9 +41,12 @@ __all__ = [
     "physical_name",
     "seconds",
     "secret_env",
+    "service_vars",
 ]
 
 CLOUD_RUN_ROLE_ENV = "SKAAL_CLOUD_RUN_ROLE"
+CLOUD_RUN_FUNCTION_ENV = "SKAAL_CLOUD_RUN_FUNCTION"
+"""The declared function a ``function``-role service runs."""
 GCP_PROJECT_ENV = "GOOGLE_CLOUD_PROJECT"
 """Read by the Google clients of the runtime (:mod:`skaal.runtime.backends.gcp_common`)."""
 FIRESTORE_DATABASE = "(default)"
@@ -109,54 +114,71 @@ class ProgramWriter:
         self.stack = stack
         self.parts: list[str] = []
         self.after: list[str] = []
-        self.env: list[object] = []
-        self.volumes: list[object] = []
-        self.mounts: list[object] = []
+        self.env: list[tuple[frozenset[str], object]] = []
+        """Environment entries of the services, each with the resources it serves."""
+        self.sockets: list[tuple[frozenset[str], Code]] = []
+        """Cloud SQL connection names, each with the resources of its instance."""
         self.vpc: Code | None = None
+        self.vpc_resources: frozenset[str] = frozenset()
+        """The resources reached through :attr:`vpc` (Memorystore's)."""
         self.needs_project_number = False
         self.scope = SecretScope.of(blueprint)
+        self.service_vars = service_vars(f.name for f in self.fns.all)
+        """Function -> the program's variable of its Cloud Run service."""
         self.secret_env: dict[str, dict[str, object]] = {}
         """Declared secret -> its environment entry (each service gets the ones it may read)."""
 
     # -- identities --------------------------------------------------------------
     @property
-    def has_worker(self) -> bool:
-        """Whether anything runs on the private worker service (schedules, push endpoints)."""
+    def has_triggered(self) -> bool:
+        """Whether any function is started by Cloud Scheduler or Pub/Sub push (the invoker)."""
         return bool(self.fns.schedules or self.fns.consumers or self.fns.subscribers)
 
+    @property
+    def has_gateway(self) -> bool:
+        """Whether the app answers HTTP (the API Gateway and ``web``): it has HTTP
+        functions or mounted apps, or nothing else to run (then only its docs)."""
+        return bool(self.fns.web or self.fns.mounts or not self.fns.all)
+
     def identities(self) -> tuple[Identity, ...]:
-        """The service accounts the Cloud Run services run as: ``web``'s, then ``worker``'s."""
+        """The service accounts the Cloud Run services run as: ``web``'s, then one per function.
+
+        ``web`` serves the docs and the mounted apps; each declared function
+        runs in a service of its own, as an identity of its own.
+        """
         # a mounted app's use of the data cannot be read: web then reaches everything
         web = Identity(
             "web",
+            None,
             "runtime_account",
             "RUNTIME",
             "",
-            (*(f.name for f in self.fns.web), "_http"),
-            None if self.fns.mounts else _reach(self.fns.web),
+            ("_http",),
+            None if self.fns.mounts else frozenset(),
+            "web",
         )
-        if not self.has_worker:
-            return (web,)
-        worker_fns = (*self.fns.schedules, *self.fns.consumers, *self.fns.subscribers)
-        worker = Identity(
-            "worker",
-            "worker_account",
-            "WORKER",
-            "-worker",
-            tuple(f.name for f in worker_fns),
-            _reach(worker_fns),
-        )
-        return (web, worker)
+        return (web, *(_function_identity(f, self.service_vars[f.name]) for f in self.fns.all))
+
+    def serving(self) -> tuple[Identity, ...]:
+        """The identities that get a Cloud Run service (``web`` only behind the gateway)."""
+        web, *functions = self.identities()
+        return (web, *functions) if self.has_gateway else tuple(functions)
 
     def users(self, *resources: str) -> tuple[Identity, ...]:
         """The identities whose services open any of ``resources`` (they get its data roles)."""
-        return tuple(
-            i for i in self.identities() if i.reaches is None or not i.reaches.isdisjoint(resources)
-        )
+        return tuple(i for i in self.identities() if self.reaches(i, frozenset(resources)))
 
     def readers(self, secret: str) -> tuple[Identity, ...]:
         """The identities whose functions may read the declared ``secret``."""
         return tuple(i for i in self.identities() if secret in self.scope.readable(*i.functions))
+
+    def reaches(self, identity: Identity, resources: frozenset[str]) -> bool:
+        """Whether ``identity``'s service opens any of ``resources``."""
+        return identity.reaches is None or not identity.reaches.isdisjoint(resources)
+
+    def share(self, entry: object, *resources: str) -> None:
+        """Give the environment ``entry`` to the services that open any of ``resources``."""
+        self.env.append((frozenset(resources), entry))
 
     # -- helpers -----------------------------------------------------------------
     def add(self, text: str) -> None:
@@ -224,7 +246,9 @@ class Identity:
     """The service account one Cloud Run service runs as."""
 
     role: str
-    """``web`` or ``worker``: the service."""
+    """``web`` or ``function``: what its service serves (``SKAAL_CLOUD_RUN_ROLE``)."""
+    function: str | None
+    """The declared function its service runs (``None`` for ``web``)."""
     var: str
     """The program's variable of the account."""
     member: str
@@ -236,6 +260,37 @@ class Identity:
     reaches: frozenset[str] | None
     """The state resources its service opens (``SKAAL_USED_RESOURCES``): what its
     functions use; ``None`` (every one) when it serves mounted apps."""
+
+    service: str
+    """The logical name of its Cloud Run service (and the program's variable of it)."""
+
+
+def service_vars(functions: Iterable[str]) -> dict[str, str]:
+    """Each function's program variable (and logical name) of its Cloud Run service.
+
+    ``fn_`` and the name in lowercase letters, digits and ``_``; names that
+    would share one (``a.b`` and ``a_b``) each get 8 hex digits of their hash.
+    """
+    names = sorted(set(functions))
+    plain = {name: "fn_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") for name in names}
+    taken = Counter(plain.values())
+    return {
+        name: var if taken[var] == 1 else f"{var}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+        for name, var in plain.items()
+    }
+
+
+def _function_identity(function: ResourceSpec, var: str) -> Identity:
+    return Identity(
+        "function",
+        function.name,
+        f"{var}_account",
+        var.upper(),
+        f"-{function.name}",
+        (function.name,),
+        _reach((function,)),
+        var,
+    )
 
 
 def _reach(functions: Iterable[ResourceSpec]) -> frozenset[str]:

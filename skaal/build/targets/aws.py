@@ -414,6 +414,7 @@ def _servers(
             "env": server.env,
             "durable": any(_durable(s) for s in hosted),
             "replicas": size.replicas,
+            "port": DEFAULT_REGISTRY.network(engine, "aws").port,
         }
         if engine == "postgres":
             multi_az = size.parameters.get("multi_az", "multi-az" in server.backend)

@@ -11,6 +11,7 @@ with the name, the known ones and what to change.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import re
 import sys
@@ -269,6 +270,22 @@ def test_triggers_are_registered_implementations_on_the_same_provider(
         for name in names:
             for provider in record.providers:
                 assert DEFAULT_REGISTRY.check(name, kind, provider) is None
+
+
+# -- the checklist of docs/architecture.md, checked on redis ---------------------------
+
+
+def test_redis_is_named_only_where_the_backend_checklist_puts_it() -> None:
+    # Redis is the page's example of a backend wholly described by its record:
+    # outside it, only its runtime and its builder sections name it.
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    naming: set[str] = set()
+    for path in sorted((ROOT / "skaal").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if any(isinstance(n, ast.Constant) and n.value == "redis" for n in ast.walk(tree)):
+            naming.add(path.relative_to(ROOT).as_posix())
+    assert "skaal/registry/builtin.py" in naming
+    assert [f for f in sorted(naming) if f"`{f}`" not in page] == []
 
 
 # -- the bundled catalogs ----------------------------------------------------------------

@@ -1,12 +1,11 @@
 """``requirements.txt``: Skaal plus exactly the packages the plan's implementations need.
 
-:data:`IMPLEMENTATION_PACKAGES` maps every implementation name of
-:data:`skaal.registry.DEFAULT_REGISTRY` to the distributions its runtime code
-imports (the embedded ones need nothing beyond Skaal itself); a test keeps the
-two in step.  A target adds what its entrypoint needs on top (an ASGI
-adapter, a server) through ``extra``, and what serving the app's mounts
-needs (:func:`mount_packages`: the WSGI adapter, only when the app mounts a
-WSGI app).
+Each implementation's record (:attr:`skaal.registry.Implementation.packages`)
+names the distributions its runtime code imports (the embedded ones need
+nothing beyond Skaal itself).  A target adds what its entrypoint needs on top
+(an ASGI adapter, a server) through ``extra``, and what serving the app's
+mounts needs (:func:`mount_packages`: the WSGI adapter, only when the app
+mounts a WSGI app).
 
 The app's own third-party imports count too (:func:`imported_distributions`):
 every absolute ``import`` in the shipped sources whose top-level module is
@@ -29,19 +28,18 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import PurePosixPath
-from types import MappingProxyType
 
 from skaal.blueprint.model import Blueprint
 from skaal.build.model import Artifact, BuildContext, VersionSource, installed_version
 from skaal.errors import BuildError
 from skaal.plan.model import Plan
+from skaal.registry import DEFAULT_REGISTRY, Registry
 
 __all__ = [
-    "IMPLEMENTATION_PACKAGES",
     "Requirement",
     "VersionSource",
     "imported_distributions",
@@ -53,32 +51,6 @@ __all__ = [
     "requirements_for",
     "requirements_txt",
 ]
-
-#: Implementation name -> distributions its runtime code imports.
-IMPLEMENTATION_PACKAGES: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "memory": (),
-        "sqlite": (),
-        "filesystem": (),
-        "env": (),
-        "process": ("starlette", "uvicorn"),
-        "redis": ("redis",),
-        "postgres": ("asyncpg",),
-        "dynamodb": ("boto3",),
-        "s3": ("boto3",),
-        "sqs": ("boto3",),
-        "sns": ("boto3",),
-        "secrets-manager": ("boto3",),
-        "lambda": ("starlette",),
-        "firestore": ("google-cloud-firestore",),
-        "gcs": ("google-cloud-storage",),
-        "pubsub": ("google-cloud-pubsub",),
-        # Cloud Run receives Secret Manager values as environment variables
-        # (the gcp program mounts them), so the runtime reads the environment.
-        "secret-manager": (),
-        "cloud-run": ("starlette", "uvicorn"),
-    }
-)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -112,20 +84,17 @@ def requirements_for(
     skaal_version: str,
     extra: Iterable[str] = (),
     versions: VersionSource = installed_version,
-    table: Mapping[str, tuple[str, ...]] = IMPLEMENTATION_PACKAGES,
+    registry: Registry = DEFAULT_REGISTRY,
 ) -> tuple[Requirement, ...]:
     """``skaal`` plus the packages of every implementation ``plan`` uses, sorted by name."""
     names: set[str] = set()
     for binding in plan.bindings:
-        packages = table.get(binding.implementation)
-        if packages is None:
-            raise BuildError(
-                f"no package list for implementation {binding.implementation!r}",
-                where=f"resource {binding.resource} (backend {binding.backend})",
-                fix="add the implementation to IMPLEMENTATION_PACKAGES in "
-                "skaal/build/requirements.py",
-            )
-        names.update(_normalise(p) for p in packages)
+        implementation = registry.require(
+            binding.implementation,
+            error=BuildError,
+            where=f"resource {binding.resource} (backend {binding.backend})",
+        )
+        names.update(_normalise(p) for p in implementation.packages)
     names.update(_normalise(p) for p in extra)
     where = f"plan of {plan.app} ({plan.provider})"
     pinned = pin(names - {"skaal"}, versions=versions, where=where)

@@ -8,10 +8,11 @@ exactly that, so the bill matches the plan:
   its ``instance_class``, ``replicas`` (nodes besides the primary),
   ``disk_gb`` (the volume; ``None`` for a memory store), ``connections`` and
   the catalog class's ``parameters`` -- the provider's own names for the
-  size, handed to the program unchanged.  Each target says which parameter
-  it needs (:data:`REQUIRED_PARAMETERS`): ``instance_class`` for RDS,
-  ``node_type`` for ElastiCache, ``tier`` for Cloud SQL, ``memory_size_gb``
-  for Memorystore;
+  size, handed to the program unchanged.  The implementation's record says
+  which parameters each provider's target needs and whether it needs a disk
+  (:attr:`skaal.registry.Implementation.provisioning`): ``instance_class``
+  for RDS, ``node_type`` for ElastiCache, ``tier`` for Cloud SQL,
+  ``memory_size_gb`` for Memorystore;
 * a **table** in a provisioned capacity mode (``Binding.mode ==
   "provisioned"``) gets the plan's :class:`~skaal.plan.model.Provisioned`
   reads and writes per second and its target utilisation; any other
@@ -32,10 +33,10 @@ from types import MappingProxyType
 from skaal.build.wiring import ServerWiring
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
+from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = [
     "PROVISIONED_MODE",
-    "REQUIRED_PARAMETERS",
     "Capacity",
     "ServerSize",
     "server_size",
@@ -44,19 +45,6 @@ __all__ = [
 
 PROVISIONED_MODE = "provisioned"
 """The capacity mode whose binding carries the capacity to provision."""
-
-#: (provider, implementation) -> the class parameters the target creates the server from.
-REQUIRED_PARAMETERS: Mapping[tuple[str, str], tuple[str, ...]] = MappingProxyType(
-    {
-        ("aws", "postgres"): ("instance_class",),
-        ("aws", "redis"): ("node_type",),
-        ("gcp", "postgres"): ("tier",),
-        ("gcp", "redis"): ("memory_size_gb",),
-    }
-)
-
-#: Implementations whose servers keep their data on a volume (``disk_gb`` required).
-_DISK = frozenset({"postgres"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +82,15 @@ def server_size(plan: Plan, server: ServerWiring) -> ServerSize:
             fix="re-plan with this version of Skaal, which sizes every server",
             command=f"skaal plan --target {plan.provider}",
         )
-    if server.implementation in _DISK and instance.disk_gb is None:
+    provisioning = DEFAULT_REGISTRY.provisioning(server.implementation, plan.provider)
+    if provisioning.disk and instance.disk_gb is None:
         raise BuildError(
             f"the plan gives server {server.id} no disk size (disk_gb)",
             where=where,
             fix="re-plan with this version of Skaal, which sizes every disk server",
             command=f"skaal plan --target {plan.provider}",
         )
-    required = REQUIRED_PARAMETERS.get((plan.provider, server.implementation), ())
-    missing = [key for key in required if key not in instance.parameters]
+    missing = [key for key in provisioning.parameters if key not in instance.parameters]
     if missing:
         keys = ", ".join(missing)
         raise BuildError(

@@ -51,7 +51,8 @@ implementation (``rds-postgres`` and ``rds-postgres-multi-az``) -- and each
 gets its own variable:
 
 * the first server of an implementation (in id order, ``#2`` before ``#10``)
-  reads the plain variable of :data:`CONNECTION_ENV`, so a plan with one
+  reads the plain variable of its record's
+  :attr:`~skaal.registry.Implementation.connection`, so a plan with one
   server -- every plan of the bundled local catalogs -- runs with
   ``SKAAL_REDIS_URL`` or with no variable at all (the backend's default
   ``localhost`` URL), and opening a second instance never renames the
@@ -70,9 +71,10 @@ silently putting that server's resources on the first one.
 
 The physical name of a bound resource (:func:`binding_name`,
 :attr:`ResourceWiring.physical_name`) uses the naming rule of the service its
-implementation runs on (:data:`SERVICES`); implementations without a rule of
-their own (GCS, Firestore, Pub/Sub, secrets, functions) use the strictest one
-(S3's: 3 to 63 lowercase letters, digits and hyphens).  Names of everything
+implementation runs on (its record's :attr:`~skaal.registry.Implementation.naming`);
+implementations without a rule of their own (GCS, Firestore, Pub/Sub,
+secrets, functions) use the strictest one (S3's: 3 to 63 lowercase letters,
+digits and hyphens).  Names of everything
 else a program creates (roles, networks) come from :func:`physical_name`,
 the same rule with the caller's length limit and separator.
 """
@@ -88,22 +90,20 @@ from types import MappingProxyType
 from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
+from skaal.registry import DEFAULT_REGISTRY
 from skaal.runtime import naming
 from skaal.runtime.naming import Service
 
 __all__ = [
     "APP_ENV",
-    "CONNECTION_ENV",
     "CREDENTIALS_SUFFIX",
     "DATA_DIR_ENV",
     "NAME_PREFIX_ENV",
     "PLAN_HASH_ENV",
-    "POOL_SIZE_ENV",
     "PROCESSES_ENV",
     "PROVIDER_ENV",
     "READABLE_SECRETS_ENV",
     "REGION_ENV",
-    "SERVICES",
     "STATE_KINDS",
     "USED_RESOURCES_ENV",
     "ResourceWiring",
@@ -142,23 +142,6 @@ NAME_PREFIX_ENV: Mapping[str, str] = MappingProxyType(
     {"aws": "SKAAL_AWS_NAME_PREFIX", "gcp": "SKAAL_GCP_NAME_PREFIX"}
 )
 
-#: Server implementation -> the variable its runtime backend reads its connection from
-#: (the first server's; the others' add a suffix, see :func:`servers`).
-CONNECTION_ENV: Mapping[str, str] = MappingProxyType(
-    {"redis": "SKAAL_REDIS_URL", "postgres": "SKAAL_POSTGRES_DSN"}
-)
-
-#: Server implementation -> the variable its runtime backend reads its pool size from
-#: (the runtime sets it from the plan, see :func:`pool_size`, unless it is already set).
-POOL_SIZE_ENV: Mapping[str, str] = MappingProxyType(
-    {"redis": "SKAAL_REDIS_POOL_SIZE", "postgres": "SKAAL_POSTGRES_POOL_SIZE"}
-)
-
-#: The naming rule of each implementation that has its own.
-SERVICES: Mapping[str, Service] = MappingProxyType(
-    {"dynamodb": "dynamodb", "s3": "s3", "sqs": "sqs", "sns": "sns"}
-)
-
 #: Kinds that hold state (and therefore get a ``SKAAL_<RESOURCE>_NAME`` variable).
 STATE_KINDS: frozenset[Kind] = frozenset({"map", "collection", "blob", "queue", "topic", "secret"})
 
@@ -182,7 +165,7 @@ def server_id(binding: Binding) -> str | None:
     The plan's shared instance id (``redis#1``), or the resource itself when
     its backend is not shared (it then has a server of its own).
     """
-    if binding.implementation not in CONNECTION_ENV:
+    if DEFAULT_REGISTRY.connection(binding.implementation) is None:
         return None
     return binding.instance or binding.resource
 
@@ -198,7 +181,7 @@ class ServerWiring:
     env: str
     """The variable holding its connection string."""
     primary: bool
-    """The first server of its implementation: ``env`` is the plain :data:`CONNECTION_ENV` one."""
+    """The first server of its implementation: ``env`` is its record's plain connection one."""
     resources: tuple[str, ...]
     """The resources it hosts, sorted."""
 
@@ -213,7 +196,9 @@ def servers(plan: Plan) -> tuple[ServerWiring, ...]:
     out: list[ServerWiring] = []
     for implementation in sorted({impl for impl, _ in hosted}):
         ids = sorted((i for impl, i in hosted if impl == implementation), key=_id_order)
-        variables = _variables(CONNECTION_ENV[implementation], ids)
+        connection = DEFAULT_REGISTRY.connection(implementation)
+        assert connection is not None  # server_id found a server
+        variables = _variables(connection.url, ids)
         for ident in ids:
             bound = hosted[(implementation, ident)]
             out.append(
@@ -385,7 +370,10 @@ def used_resources(env: Mapping[str, str]) -> frozenset[str] | None:
 
 def service_of(implementation: str) -> Service:
     """The naming rule for ``implementation`` (S3's, the strictest, by default)."""
-    return SERVICES.get(implementation, "s3")
+    record = DEFAULT_REGISTRY.implementations.get(implementation)
+    if record is None or record.naming is None:
+        return "s3"
+    return naming.as_service(record.naming)
 
 
 def binding_name(app: str, binding: Binding, *, prefix: str = "", suffix: str = "") -> str:

@@ -22,7 +22,10 @@ converted when they were read, see :mod:`skaal.catalog.schema1`).
 
 :func:`catalog_warnings` lists what is legal but suspicious, such as an
 ``implementation`` the registry does not know: the solver rejects such a
-backend with a reason, so it is worth a warning, not a failure.
+backend with a reason, so it is worth a warning, not a failure.  So is a
+``requires = ["vpc"]`` that disagrees with the implementation's record
+(:attr:`skaal.registry.Implementation.network`): the plan prices the VPC by
+the catalog's word, the build creates it by the record's.
 """
 
 from __future__ import annotations
@@ -230,7 +233,31 @@ def catalog_warnings(catalog: Catalog, merged: Merged) -> list[str]:
                     f"{where}: {reason}; the planner will not choose {backend.name!r} for a {kind}"
                 )
                 break
+        else:
+            warnings.extend(_vpc_warning(catalog, backend, merged))
     return warnings
+
+
+def _vpc_warning(catalog: Catalog, backend: Backend, merged: Merged) -> list[str]:
+    """A warning when ``requires = ["vpc"]`` and the build's VPC disagree, else nothing."""
+    from skaal.registry import DEFAULT_REGISTRY
+
+    built = DEFAULT_REGISTRY.network(backend.implementation, catalog.provider).vpc
+    priced = "vpc" in backend.requires
+    if built == priced:
+        return []
+    where = _where(merged, ("backends", backend.name, "requires" if priced else "implementation"))
+    if built:
+        return [
+            f"{where}: the {catalog.provider} build reaches {backend.implementation!r} "
+            f'through a VPC, but {backend.name!r} does not say requires = ["vpc"], so '
+            "plans would not price the VPC; add it"
+        ]
+    return [
+        f'{where}: {backend.name!r} says requires = ["vpc"], but the {catalog.provider} '
+        f"build of {backend.implementation!r} creates no VPC, so plans would price one "
+        "nobody builds; remove it"
+    ]
 
 
 def _unknown(merged: Merged, path: KeyPath, choices: tuple[str, ...]) -> Problem:

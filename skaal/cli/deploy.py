@@ -90,7 +90,7 @@ def _request(
     backend_url: str | None,
     lock_path: str | None,
 ) -> DeployRequest:
-    from skaal.deploy.request import default_stack, deploy_request, lock_plan_hash
+    from skaal.deploy.request import default_stack, deploy_request
 
     cwd = Path.cwd()
     return deploy_request(
@@ -99,8 +99,7 @@ def _request(
         stack=stack or default_stack(cwd, target),
         backend=backend_url,
         environ=services.environ,
-        lock_plan_hash=None if lock_path is None else lock_plan_hash(cwd / lock_path, target),
-        lock_name=lock_path or "skaal.lock",
+        lock_path=None if lock_path is None else cwd / lock_path,
     )
 
 

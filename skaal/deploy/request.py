@@ -31,7 +31,7 @@ __all__ = [
     "backend_url",
     "default_stack",
     "deploy_request",
-    "lock_plan_hash",
+    "locked_plan_hash",
     "prepare_backend",
     "pulumi_project_dir",
 ]
@@ -77,13 +77,15 @@ def deploy_request(
     stack: str,
     backend: str | None,
     environ: Mapping[str, str],
-    lock_plan_hash: str | None,
-    lock_name: str = "skaal.lock",
+    lock_plan_hash: str | None = None,
+    lock_path: Path | None = None,
 ) -> DeployRequest:
     """Check the built artifacts and options; a :class:`DeployRequest` or an error.
 
-    ``lock_plan_hash`` is the hash of the plan in the lock ``lock_name``
-    (``None`` when there is no lock to compare with).
+    The artifacts must come from the plan on record: the lock at
+    ``lock_path`` (read once the artifacts are known to exist, see
+    :func:`locked_plan_hash`), or the plan hash ``lock_plan_hash`` given
+    directly.  Neither: nothing to compare with.
     """
     if target not in TARGETS:
         raise UsageError(
@@ -109,6 +111,9 @@ def deploy_request(
             command=f"skaal build --target {target}",
         )
     plan_hash = str(manifest.get("plan_hash", ""))
+    lock_name = "skaal.lock" if lock_path is None else _shown(lock_path, project_dir)
+    if lock_path is not None:
+        lock_plan_hash = locked_plan_hash(lock_path, target)
     if lock_plan_hash is not None and plan_hash != lock_plan_hash:
         raise DeployError(
             f"artifacts/{target}/ was built from another plan than {lock_name} holds",
@@ -193,7 +198,7 @@ def _manifest(work_dir: Path, target: str) -> dict[str, object]:
     return data
 
 
-def lock_plan_hash(path: Path, target: str) -> str | None:
+def locked_plan_hash(path: Path, target: str) -> str | None:
     """The hash of the plan in the lock at ``path``; ``None`` when there is no lock.
 
     A lock that cannot be read, or that holds a plan for another provider,
@@ -224,3 +229,11 @@ def lock_plan_hash(path: Path, target: str) -> str | None:
             command=f"skaal plan --target {target} && skaal build --target {target}",
         )
     return plan.content_hash()
+
+
+def _shown(path: Path, project_dir: Path) -> str:
+    """``path`` as the user gave it: relative to the project when inside it."""
+    try:
+        return str(path.relative_to(project_dir))
+    except ValueError:
+        return str(path)

@@ -1,5 +1,10 @@
 """What a plan's network costs: the way its functions reach their servers.
 
+Which implementations need the provider's VPC, and the cost-line components
+that way in brings, are in each implementation's record
+(:attr:`skaal.registry.Implementation.network`); this module prices the
+components.
+
 **aws.**  A plan that places any resource on PostgreSQL (RDS) or Redis
 (ElastiCache) puts the app's Lambda functions in a VPC to reach them
 (:mod:`skaal.build.targets.aws`).  From there the functions still call AWS
@@ -37,22 +42,25 @@ vpc_connector_instance_hours   0.008376  per e2-micro instance hour, us-central1
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
+from skaal.catalog.model import Provider
+from skaal.errors import PlanError
 from skaal.plan.model import Binding, CostLine
+from skaal.registry import DEFAULT_REGISTRY, Registry
 
 __all__ = [
     "HOURS_PER_MONTH",
     "NAT_GATEWAY_HOURLY",
     "NAT_GATEWAY_PER_GB",
+    "PRICED",
     "PRICE_AS_OF",
     "PRICE_SOURCE",
     "PUBLIC_IPV4_HOURLY",
     "VPC_CONNECTOR_INSTANCES",
     "VPC_CONNECTOR_INSTANCE_HOURLY",
     "VPC_CONNECTOR_SOURCE",
-    "VPC_IMPLEMENTATIONS",
-    "nat_lines",
     "needs_vpc",
     "network_lines",
     "vpc_fee",
@@ -70,60 +78,68 @@ NAT_GATEWAY_PER_GB = 0.045
 VPC_CONNECTOR_SOURCE = "https://cloud.google.com/vpc/pricing"
 VPC_CONNECTOR_INSTANCE_HOURLY = 0.008376
 VPC_CONNECTOR_INSTANCES = 2
-"""The connector's minimum instances (the gcp program sets ``min_instances = 2``)."""
-
-VPC_IMPLEMENTATIONS: dict[str, frozenset[str]] = {
-    "aws": frozenset({"postgres", "redis"}),
-    "gcp": frozenset({"redis"}),
-}
-"""Per provider, the implementations whose servers the functions reach through a VPC."""
+"""The connector's minimum instances (the gcp program's ``min_instances``, read from here)."""
 
 
-def needs_vpc(bindings: Iterable[Binding], provider: str) -> bool:
-    """Whether a build of these bindings reaches a server through a VPC (NAT or connector)."""
-    implementations = VPC_IMPLEMENTATIONS.get(provider, frozenset())
-    return any(b.implementation in implementations for b in bindings)
-
-
-def network_lines(bindings: Iterable[Binding], provider: str) -> tuple[CostLine, ...]:
-    """The network cost lines of a plan with these bindings (empty when it needs none)."""
-    if not needs_vpc(bindings, provider):
-        return ()
-    return vpc_lines(provider)
-
-
-def vpc_lines(provider: str) -> tuple[CostLine, ...]:
-    """The monthly cost lines of ``provider``'s way into the VPC (empty for other providers)."""
-    if provider == "aws":
-        return nat_lines()
-    if provider == "gcp":
-        hours = VPC_CONNECTOR_INSTANCES * HOURS_PER_MONTH
-        return (
-            CostLine(
-                component="vpc_connector_instance_hours",
-                quantity=float(hours),
-                monthly=round(VPC_CONNECTOR_INSTANCE_HOURLY * hours, 6),
-            ),
-        )
-    return ()
-
-
-def nat_lines() -> tuple[CostLine, ...]:
-    """The cost lines of the NAT gateway and its public address, for one month."""
-    return (
-        CostLine(
-            component="nat_gateway_hours",
-            quantity=HOURS_PER_MONTH,
-            monthly=round(NAT_GATEWAY_HOURLY * HOURS_PER_MONTH, 6),
-        ),
-        CostLine(
-            component="public_ipv4_hours",
-            quantity=HOURS_PER_MONTH,
-            monthly=round(PUBLIC_IPV4_HOURLY * HOURS_PER_MONTH, 6),
-        ),
+def _hourly(component: str, price: float, instances: int = 1) -> CostLine:
+    hours = instances * HOURS_PER_MONTH
+    return CostLine(
+        component=component,
+        quantity=float(hours),
+        monthly=round(price * hours, 6),
     )
 
 
-def vpc_fee(provider: str) -> float:
+PRICED: Mapping[str, CostLine] = MappingProxyType(
+    {
+        line.component: line
+        for line in (
+            _hourly("nat_gateway_hours", NAT_GATEWAY_HOURLY),
+            _hourly("public_ipv4_hours", PUBLIC_IPV4_HOURLY),
+            _hourly(
+                "vpc_connector_instance_hours",
+                VPC_CONNECTOR_INSTANCE_HOURLY,
+                VPC_CONNECTOR_INSTANCES,
+            ),
+        )
+    }
+)
+"""Every network component a record may name, with its monthly line, in the plan's order."""
+
+
+def needs_vpc(
+    bindings: Iterable[Binding], provider: Provider, *, registry: Registry = DEFAULT_REGISTRY
+) -> bool:
+    """Whether a build of these bindings reaches a server through a VPC (NAT or connector)."""
+    return any(registry.network(b.implementation, provider).vpc for b in bindings)
+
+
+def network_lines(
+    bindings: Iterable[Binding], provider: Provider, *, registry: Registry = DEFAULT_REGISTRY
+) -> tuple[CostLine, ...]:
+    """The network cost lines of a plan with these bindings (empty when it needs none)."""
+    if not needs_vpc(bindings, provider, registry=registry):
+        return ()
+    return vpc_lines(provider, registry=registry)
+
+
+def vpc_lines(provider: Provider, *, registry: Registry = DEFAULT_REGISTRY) -> tuple[CostLine, ...]:
+    """The monthly cost lines of ``provider``'s way into the VPC (empty for other providers).
+
+    The components the records needing the VPC on ``provider`` name, each
+    priced once: one VPC serves them all.
+    """
+    components = registry.vpc_priced(provider)
+    unpriced = sorted(components - PRICED.keys())
+    if unpriced:
+        raise PlanError(
+            f"the {provider} VPC names network components with no price: {', '.join(unpriced)}",
+            where="the implementation records' network priced items",
+            fix=f"price them in skaal.plan.network.PRICED (known: {', '.join(PRICED)})",
+        )
+    return tuple(line for component, line in PRICED.items() if component in components)
+
+
+def vpc_fee(provider: Provider) -> float:
     """The monthly fee a plan pays once when it needs the VPC (0 for the local catalogs)."""
     return round(sum(line.monthly for line in vpc_lines(provider)), 6)

@@ -23,7 +23,7 @@ import hashlib
 import re
 from typing import Literal
 
-__all__ = ["MAX_LENGTH", "Service", "physical_name"]
+__all__ = ["MAX_LENGTH", "Service", "as_service", "physical_name"]
 
 Service = Literal["dynamodb", "s3", "sqs", "sns"]
 
@@ -31,6 +31,18 @@ MAX_LENGTH: dict[Service, int] = {"dynamodb": 255, "s3": 63, "sqs": 80, "sns": 2
 """The longest name each service accepts (SQS FIFO queues need 5 of theirs for ``.fifo``)."""
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+def as_service(name: str) -> Service:
+    """``name`` as a :data:`Service` (an implementation record's ``naming``).
+
+    ``ValueError`` for a name with no rule here: add its length limit to
+    :data:`MAX_LENGTH` first.
+    """
+    for service in MAX_LENGTH:
+        if service == name:
+            return service
+    raise ValueError(f"no naming rule for service {name!r}; known: {', '.join(MAX_LENGTH)}")
 
 
 def physical_name(

@@ -48,6 +48,7 @@ from skaal.declare.resources import (
     type_arguments,
 )
 from skaal.plan.model import Binding, Plan
+from skaal.registry import DEFAULT_REGISTRY
 from skaal.runtime.active import ACTIVE
 from skaal.runtime.backends import FACTORIES, ProviderFactory, create_provider
 from skaal.runtime.clients import (
@@ -490,16 +491,11 @@ def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Map
     plan (:func:`skaal.build.wiring.pool_size`, ``SKAAL_PROCESSES`` processes),
     unless the pool variable is already set.
     """
-    from skaal.build.wiring import (
-        CONNECTION_ENV,
-        POOL_SIZE_ENV,
-        PROCESSES_ENV,
-        credentials_env,
-        pool_size,
-    )
+    from skaal.build.wiring import PROCESSES_ENV, credentials_env, pool_size
 
-    plain = CONNECTION_ENV[server.implementation]
-    pool = POOL_SIZE_ENV[server.implementation]
+    connection = DEFAULT_REGISTRY.connection(server.implementation)
+    assert connection is not None  # a server's implementation has connection variables
+    plain, pool = connection.url, connection.pool_size
     instance = next((i for i in plan.instances if i.id == server.id), None)
     extra: dict[str, str] = {}
     if instance is not None and instance.connections is not None and not env.get(pool):

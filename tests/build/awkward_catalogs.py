@@ -3,8 +3,8 @@
 The bundled catalogs rarely need more than one Redis or PostgreSQL server.
 :func:`awkward` derives, from any catalog, one where they often do:
 
-* every server backend (an implementation of
-  :data:`skaal.build.wiring.CONNECTION_ENV`) has one tiny class -- one
+* every server backend (an implementation whose record has a
+  :attr:`~skaal.registry.Implementation.connection`) has one tiny class -- one
   resource per instance, three instances at most -- so a second resource on
   it opens a second instance; the class keeps the backend's first class's
   price and carries the parameters the cloud builders create the server
@@ -17,9 +17,9 @@ The bundled catalogs rarely need more than one Redis or PostgreSQL server.
 
 from __future__ import annotations
 
-from skaal.build.wiring import CONNECTION_ENV
 from skaal.catalog.loader import load_catalog
 from skaal.catalog.model import Backend, Catalog, InstanceClass, Server
+from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = ["BUNDLED", "PARAMETERS", "awkward", "catalog_named"]
 
@@ -53,7 +53,7 @@ def awkward(catalog: Catalog) -> Catalog:
     """``catalog`` with tiny shared server backends, each with a twin."""
     backends: list[Backend] = []
     for backend in catalog.backends:
-        if backend.implementation not in CONNECTION_ENV:
+        if DEFAULT_REGISTRY.connection(backend.implementation) is None:
             backends.append(backend)
             continue
         tiny = backend.model_copy(update={"server": _tiny(catalog, backend)})

@@ -22,8 +22,8 @@ from pydantic import BaseModel
 
 from skaal import App, BlobStore, Collection, Cron, Every, Index, Map, Queue, Topic
 from skaal.blueprint.model import Kind
-from skaal.build.wiring import CONNECTION_ENV
 from skaal.catalog.model import Catalog
+from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = ["KINDS", "Item", "random_app"]
 
@@ -68,7 +68,11 @@ def _pick(rng: random.Random, choices: dict[str, tuple[str, ...]], keys: tuple[s
 def _pin(rng: random.Random, catalog: Catalog, kind: Kind) -> dict[str, str]:
     """Sometimes a pin to a backend serving ``kind``, with the durability it offers."""
     serving = sorted(b.name for b in catalog.backends if kind in b.kinds)
-    servers = [n for n in serving if catalog.backend(n).implementation in CONNECTION_ENV]
+    servers = [
+        n
+        for n in serving
+        if DEFAULT_REGISTRY.connection(catalog.backend(n).implementation) is not None
+    ]
     chosen = None
     if servers and rng.random() < 0.6:
         chosen = rng.choice(servers)

@@ -27,6 +27,7 @@ from skaal.catalog.loader import load_catalog
 from skaal.deploy.destroy import DELETE_DATA_CONFIG
 from skaal.plan.lock import read_lock, write_lock
 from skaal.plan.network import NAT_GATEWAY_HOURLY, PUBLIC_IPV4_HOURLY, network_lines
+from skaal.registry import DEFAULT_REGISTRY
 from skaal.solver import solve
 from tests.build.aws_support import AwsRun, app_context, run_program, write_with_layer
 from tests.build.test_plan_sizes import _blueprint, aws_plan
@@ -119,6 +120,25 @@ def test_the_vpc_functions_get_a_nat_gateway_priced_in_the_plan(
     managed = [b for b in plan.bindings if b.implementation in ("dynamodb", "s3")]
     assert network_lines(managed, "aws") == ()
     assert network_lines(plan.bindings, "local") == ()
+
+
+def test_the_servers_listen_on_the_ports_the_data_group_opens_to_the_functions(
+    kept: AwsRun,
+) -> None:
+    # one port per server implementation, from its record (skaal.registry)
+    ports = {impl: DEFAULT_REGISTRY.network(impl, "aws").port for impl in ("postgres", "redis")}
+    assert ports == {"postgres": 5432, "redis": 6379}
+    (data,) = [g for g in kept.of_type("aws:ec2/securityGroup:SecurityGroup") if g.name == "data"]
+    opened = sorted((rule["fromPort"], rule["toPort"]) for rule in data.inputs["ingress"])
+    assert opened == [(5432, 5432), (6379, 6379)]
+    assert kept.named("rds-1").inputs["port"] == ports["postgres"]
+    assert kept.named("cache-1").inputs["port"] == ports["redis"]
+    (touch,) = [f for f in kept.of_type("aws:lambda/function:Function") if f.name == "sized-touch"]
+    variables = touch.inputs["environment"]["variables"]
+    assert variables["SKAAL_POSTGRES_DSN"] == (
+        "postgresql://skaal@sized-rds-1.abc.us-east-1.rds.amazonaws.com:5432/skaal"
+    )
+    assert variables["SKAAL_REDIS_URL"] == "rediss://cache-1.cache.amazonaws.com:6379/0"
 
 
 # -- secrets scoped to the functions that declare them ------------------------------

@@ -50,15 +50,3 @@ def test_a_cloud_sql_plan_builds_and_prices_no_connector() -> None:
     assert plan.network == ()
     run = run_program(render_program(app.blueprint(), plan), CONFIG)
     assert run.of_type("gcp:vpcaccess/connector:Connector") == []
-
-
-@pytest.mark.parametrize("name", ["aws", "gcp"])
-def test_the_catalog_s_vpc_backends_are_those_the_build_reaches_through_the_vpc(
-    name: str,
-) -> None:
-    from skaal.plan.network import VPC_IMPLEMENTATIONS
-
-    catalog = load_catalog(name)
-    priced = {b.name for b in catalog.backends if "vpc" in b.requires}
-    built = {b.name for b in catalog.backends if b.implementation in VPC_IMPLEMENTATIONS[name]}
-    assert priced == built

@@ -20,6 +20,7 @@ kinds = ["map", "queue"]
 implementation = "redis"
 regions = ["us-east-1", "eu-west-1"]
 capabilities = ["ttl", "atomic_ops"]
+requires = ["vpc"]
 
 [backends.redis.performance]
 read_latency_ms = 1.0
@@ -95,6 +96,7 @@ kinds = ["map", "queue"]
 implementation = "redis"
 regions = ["us-east-1", "eu-west-1"]
 capabilities = ["ttl", "atomic_ops"]
+requires = ["vpc"]
 
 [backends.redis.performance]
 read_latency_ms = 1.0

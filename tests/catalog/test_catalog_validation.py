@@ -226,6 +226,34 @@ def test_warnings_for_unregistered_implementations(write: Write) -> None:
     assert load_catalog(path).backend("dynamodb").implementation == "cassandra"
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "located", "message"),
+    [
+        (
+            'requires = ["vpc"]\n',
+            "",
+            "[backends.redis] implementation",
+            "the aws build reaches 'redis' through a VPC, but 'redis' does not say "
+            'requires = ["vpc"], so plans would not price the VPC; add it',
+        ),
+        (
+            'implementation = "dynamodb"\nregions = ["us-east-1"]\nperformance',
+            'implementation = "dynamodb"\nrequires = ["vpc"]\nregions = ["us-east-1"]\nperformance',
+            "[backends.tables] requires",
+            "'tables' says requires = [\"vpc\"], but the aws build of 'dynamodb' creates no VPC, "
+            "so plans would price one nobody builds; remove it",
+        ),
+    ],
+)
+def test_a_vpc_need_the_build_disagrees_with_is_a_warning(
+    write: Write, old: str, new: str, located: str, message: str
+) -> None:
+    assert old in BASE
+    (warning,) = validate_catalog(write("cat.toml", BASE.replace(old, new, 1)))
+    assert located in warning
+    assert warning.endswith(message)
+
+
 def test_a_valid_file_has_no_warnings(base: Path) -> None:
     assert validate_catalog(base) == []
 

@@ -10,10 +10,12 @@ from skaal.deploy.request import (
     backend_url,
     default_stack,
     deploy_request,
-    lock_plan_hash,
+    locked_plan_hash,
     require_passphrase,
 )
 from skaal.errors import DeployError, UsageError
+from skaal.plan.lock import write_lock
+from skaal.plan.model import Plan
 from tests.deploy.fakes import PLAN_HASH, built_project
 
 ENV = {"PULUMI_CONFIG_PASSPHRASE": "secret"}
@@ -100,32 +102,43 @@ def test_default_stack_is_the_one_the_build_configured(tmp_path: Path) -> None:
     assert default_stack(tmp_path, "gcp") == "prod"
 
 
-def test_lock_hash_of_a_plan_of_that_target_or_a_clear_refusal(tmp_path: Path) -> None:
-    from skaal.plan.lock import write_lock
-    from skaal.plan.model import Plan
-
-    plan = Plan(
+def _plan(provider: str) -> Plan:
+    return Plan(
         app="shop",
-        catalog="gcp",
-        provider="gcp",
+        catalog=provider,
+        provider=provider,
         region="us-central1",
         blueprint_hash="b",
         catalog_hash="c",
         bindings=(),
         total_monthly_cost=0.0,
     )
+
+
+def test_lock_hash_of_a_plan_of_that_target_or_a_clear_refusal(tmp_path: Path) -> None:
+    plan = _plan("gcp")
     write_lock(plan, tmp_path / "skaal.lock")
-    assert lock_plan_hash(tmp_path / "skaal.lock", "gcp") == plan.content_hash()
-    assert lock_plan_hash(tmp_path / "missing.lock", "gcp") is None
+    assert locked_plan_hash(tmp_path / "skaal.lock", "gcp") == plan.content_hash()
+    assert locked_plan_hash(tmp_path / "missing.lock", "gcp") is None
     with pytest.raises(DeployError, match="holds a plan for gcp, not aws") as other:
-        lock_plan_hash(tmp_path / "skaal.lock", "aws")
+        locked_plan_hash(tmp_path / "skaal.lock", "aws")
     assert other.value.command == "skaal plan --target aws && skaal build --target aws"
     (tmp_path / "broken.lock").write_text("schema_version = [\n")
     with pytest.raises(DeployError, match=r"broken\.lock cannot be read") as broken:
-        lock_plan_hash(tmp_path / "broken.lock", "gcp")
+        locked_plan_hash(tmp_path / "broken.lock", "gcp")
     assert broken.value.where == str(tmp_path / "broken.lock")
 
 
 def test_the_refusal_names_the_lock_it_compared_with(tmp_path: Path) -> None:
+    root = built_project(tmp_path)
+    lock = root / "locks" / "prod.lock"
+    lock.parent.mkdir()
+    write_lock(_plan("gcp"), lock)  # another plan than the one the artifacts were built from
     with pytest.raises(DeployError, match=r"than locks/prod\.lock holds"):
-        _request(built_project(tmp_path), lock_plan_hash="b" * 64, lock_name="locks/prod.lock")
+        _request(root, lock_path=lock)
+
+
+def test_an_unbuilt_target_is_said_before_the_lock_is_read(tmp_path: Path) -> None:
+    write_lock(_plan("aws"), tmp_path / "skaal.lock")
+    with pytest.raises(DeployError, match="has not been built"):
+        _request(tmp_path, lock_path=tmp_path / "skaal.lock")

@@ -48,7 +48,7 @@ import json
 import math
 from typing import Any
 
-from skaal.blueprint.model import ResourceSpec, SourceLocation
+from skaal.blueprint.model import Kind, ResourceSpec, SourceLocation
 from skaal.build.model import Artifact, ArtifactSet, BuildContext
 from skaal.build.requirements import mount_packages, requirements_artifact
 from skaal.build.sizing import server_size, table_capacity
@@ -72,6 +72,7 @@ from skaal.build.wiring import (
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
 from skaal.plan.network import needs_vpc
+from skaal.registry import DEFAULT_REGISTRY
 from skaal.runtime.naming import physical_name as runtime_name
 
 __all__ = [
@@ -92,8 +93,6 @@ HTTP_FUNCTION = "_http"
 _DEFAULT_MEMORY_MB = 512
 _DEFAULT_TIMEOUT_S = 30
 _HTTP_TIMEOUT_S = 29  # the HTTP API's integration limit
-
-_GATEWAY_ENDPOINTS = {"dynamodb": "dynamodb", "s3": "s3"}
 
 KEEP_VERSIONS_DAYS = 30
 """How long a durable bucket keeps an overwritten or deleted object's previous version."""
@@ -269,10 +268,10 @@ def _outputs(spec: dict[str, Any], wiring: Wiring) -> dict[str, dict[str, str]]:
     return dict(sorted(out.items()))
 
 
-#: Trigger field -> (how to say it, the source's kind, the implementation a Lambda reads).
-_TRIGGERS = {
-    "consumes": ("consumes queue", "queue", "sqs"),
-    "subscribes": ("subscribes to topic", "topic", "sns"),
+#: Trigger field -> (how to say it, the source's kind).
+_TRIGGERS: dict[str, tuple[str, Kind]] = {
+    "consumes": ("consumes queue", "queue"),
+    "subscribes": ("subscribes to topic", "topic"),
 }
 
 
@@ -280,17 +279,20 @@ def _check_triggers(resources: tuple[ResourceSpec, ...], plan: Plan) -> None:
     """Refuse a consumer or subscriber whose queue or topic no Lambda trigger can read.
 
     An SQS event source mapping starts a consumer, an SNS subscription (to an
-    SQS queue) a subscriber; a queue or topic the plan put on a server
-    (PostgreSQL, Redis) has neither, so the function would never run.
+    SQS queue) a subscriber (the ``lambda`` record's ``triggered_by``); a
+    queue or topic the plan put on a server (PostgreSQL, Redis) has neither,
+    so the function would never run.
     """
     for function in resources:
-        for field, (verb, kind, implementation) in _TRIGGERS.items():
+        for field, (verb, kind) in _TRIGGERS.items():
             source = getattr(function, field)
             if source is None:
                 continue
             bound = plan.binding(source)
-            if bound.implementation == implementation:
+            allowed = DEFAULT_REGISTRY.triggers("lambda", kind)
+            if allowed is None or bound.implementation in allowed:
                 continue
+            implementation = " or ".join(sorted(allowed))
             raise BuildError(
                 f"{function.name} {verb} {source}, which the plan puts on "
                 f"{bound.backend} ({bound.implementation}); on aws a function is triggered "
@@ -419,6 +421,7 @@ def _servers(
             "env": server.env,
             "durable": any(_durable(s) for s in hosted),
             "replicas": size.replicas,
+            "port": DEFAULT_REGISTRY.network(engine, "aws").port,
         }
         if engine == "postgres":
             multi_az = size.parameters.get("multi_az", "multi-az" in server.backend)
@@ -442,16 +445,17 @@ def _network(bindings: list[Binding]) -> dict[str, Any]:
     private subnets route to the internet through one NAT gateway in a public
     subnet (priced in the plan's network lines,
     :func:`skaal.plan.network.network_lines`), and DynamoDB and S3 go through
-    their free gateway endpoints instead of the NAT.
+    their free gateway endpoints instead of the NAT.  The ports and the
+    endpoints are those of the plan's implementations' records
+    (:attr:`skaal.registry.Implementation.network`).
     """
-    impls = {b.implementation for b in bindings}
-    ports = sorted({5432 for i in impls if i == "postgres"} | {6379 for i in impls if i == "redis"})
+    needs = [DEFAULT_REGISTRY.network(i, "aws") for i in {b.implementation for b in bindings}]
     return {
         "cidr": "10.60.0.0/16",
         "subnets": ["10.60.1.0/24", "10.60.2.0/24"],
         "public_subnet": "10.60.0.0/24",
-        "ports": ports,
-        "gateway_endpoints": sorted(v for k, v in _GATEWAY_ENDPOINTS.items() if k in impls),
+        "ports": sorted({need.port for need in needs if need.port is not None}),
+        "gateway_endpoints": sorted({name for need in needs for name in need.gateway_endpoints}),
     }
 
 

@@ -362,6 +362,7 @@ def database(d):
         engine="postgres",
         engine_version="16",
         instance_class=d["instance_class"],
+        port=d["port"],
         allocated_storage=d["storage_gb"],
         storage_type="gp3",
         db_name="skaal",
@@ -392,7 +393,9 @@ def database(d):
             opts=opts(),
         )
     REFS[d["id"]] = {
-        "url": pulumi.Output.concat("postgresql://skaal@", created.address, ":5432/skaal"),
+        "url": pulumi.Output.concat(
+            "postgresql://skaal@", created.address, ":", str(d["port"]), "/skaal"
+        ),
         "secret_arn": created.master_user_secrets.apply(lambda s: s[0].secret_arn if s else ""),
     }
 
@@ -411,7 +414,7 @@ def cache(c):
         num_cache_clusters=1 + c["replicas"],
         automatic_failover_enabled=c["replicas"] > 0,
         multi_az_enabled=c["replicas"] > 0,
-        port=6379,
+        port=c["port"],
         subnet_group_name=group.name,
         security_group_ids=[net["data_sg"]],
         at_rest_encryption_enabled=True,
@@ -419,7 +422,9 @@ def cache(c):
         opts=opts(c["durable"]),
     )
     REFS[c["id"]] = {
-        "url": pulumi.Output.concat("rediss://", created.primary_endpoint_address, ":6379/0")
+        "url": pulumi.Output.concat(
+            "rediss://", created.primary_endpoint_address, ":", str(c["port"]), "/0"
+        )
     }
 
 

@@ -103,6 +103,7 @@ from skaal.build.wiring import (
 from skaal.deploy.destroy import DELETE_DATA_CONFIG
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
+from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = [
     "CLOUD_RUN_FUNCTION_ENV",
@@ -127,9 +128,6 @@ BUCKET_BASE_LENGTH = 54
 MAX_INSTANCES = 100
 """Instances each Cloud Run service may scale to (Cloud Run's default, set explicitly):
 the processes among which each server's connections are divided."""
-_KNOWN = frozenset(
-    {"firestore", "gcs", "pubsub", "postgres", "redis", "secret-manager", "cloud-run"}
-)
 
 
 def scheduler_cron(schedule: ScheduleSpec, *, where: str) -> str:
@@ -256,11 +254,12 @@ class _Program(Messaging, Servers, Gateway):
 
     def state(self) -> None:
         bindings = sorted(self.plan.bindings, key=lambda b: b.resource)
-        unknown = [b for b in bindings if b.implementation not in _KNOWN]
-        if unknown:
-            b = unknown[0]
+        for b in bindings:
+            reason = DEFAULT_REGISTRY.check(b.implementation, b.kind, "gcp")
+            if reason is None:
+                continue
             raise BuildError(
-                f"the gcp target cannot build implementation {b.implementation!r}",
+                f"the gcp target cannot build {b.resource}: {reason}",
                 where=f"resource {b.resource} (backend {b.backend})",
                 fix="re-plan against the gcp catalog",
                 command="skaal plan --target gcp",

@@ -34,6 +34,8 @@ from skaal.build.targets.gcp_code import Code, call
 from skaal.build.targets.gcp_writer import ProgramWriter, physical_name, secret_env
 from skaal.build.wiring import ServerWiring
 from skaal.plan.model import Binding
+from skaal.plan.network import VPC_CONNECTOR_INSTANCES
+from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = ["Servers", "cloud_sql_settings", "memorystore_settings"]
 
@@ -208,24 +210,8 @@ class Servers(ProgramWriter):
         owner = server.id
         self.section(f"Memorystore {owner}")
         var = self.var(owner)
-        if self.vpc is None:
-            self.add('NETWORK = config.get("network") or "default"\n')
-            self.add(
-                call(
-                    "connector",
-                    "gcp.vpcaccess.Connector",
-                    "vpc-connector",
-                    {
-                        "name": _connector_name(self.plan.app),
-                        "region": Code("REGION"),
-                        "network": Code("NETWORK"),
-                        "ip_cidr_range": "10.8.0.0/28",
-                        "min_instances": 2,
-                        "max_instances": 3,
-                    },
-                )
-            )
-            self.vpc = Code("connector.id")
+        if DEFAULT_REGISTRY.network(server.implementation, "gcp").vpc:
+            self.connector()
         self.add(
             call(
                 var,
@@ -250,6 +236,29 @@ class Servers(ProgramWriter):
             },
             *server.resources,
         )
+
+    def connector(self) -> None:
+        """The program's one Serverless VPC Access connector (priced in the plan's
+        network lines, :func:`skaal.plan.network.network_lines`), once."""
+        if self.vpc is not None:
+            return
+        self.add('NETWORK = config.get("network") or "default"\n')
+        self.add(
+            call(
+                "connector",
+                "gcp.vpcaccess.Connector",
+                "vpc-connector",
+                {
+                    "name": _connector_name(self.plan.app),
+                    "region": Code("REGION"),
+                    "network": Code("NETWORK"),
+                    "ip_cidr_range": "10.8.0.0/28",
+                    "min_instances": VPC_CONNECTOR_INSTANCES,
+                    "max_instances": 3,
+                },
+            )
+        )
+        self.vpc = Code("connector.id")
 
 
 def _connector_name(app: str) -> str:

@@ -1,137 +1,93 @@
-"""The backend registry: implementation name → provider factory.
+"""The runtime's providers: implementation name → provider factory, from the registry.
 
-Names match :data:`skaal.registry.DEFAULT_REGISTRY`'s implementation names;
-a plan's binding names one, and :func:`create_provider` builds it.  Modules
-are imported only when their implementation is used.  A future backend adds
-one entry here (and one fixture entry in the conformance suite).
+Every implementation of :data:`skaal.registry.DEFAULT_REGISTRY` whose record
+names a runtime factory (``"module:attribute"``, called with the
+:class:`~skaal.runtime.ports.BackendSettings`) is in :data:`FACTORIES`; a
+plan's binding names one, and :func:`create_provider` builds it.  A module is
+imported only when its implementation is used, and a missing dependency is
+reported with the packages the record names.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import cast
 
-from skaal.errors import did_you_mean
+from skaal.errors import SkaalRuntimeError, did_you_mean
+from skaal.registry import DEFAULT_REGISTRY, Implementation, Registry
 from skaal.runtime.errors import UnknownImplementationError
 from skaal.runtime.ports import BackendSettings, Provider
 
-__all__ = ["FACTORIES", "ProviderFactory", "create_provider"]
+__all__ = ["FACTORIES", "LazyFactory", "ProviderFactory", "create_provider", "factories_of"]
 
 ProviderFactory = Callable[[BackendSettings], Provider]
 
 
-def _memory(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.memory import MemoryProvider
+class LazyFactory:
+    """The factory a record names, imported on the first call."""
 
-    return MemoryProvider(settings)
+    __slots__ = ("_resolved", "implementation")
 
+    def __init__(self, implementation: Implementation) -> None:
+        if implementation.runtime is None:
+            raise ValueError(f"implementation {implementation.name!r} names no runtime factory")
+        self.implementation = implementation
+        self._resolved: ProviderFactory | None = None
 
-def _sqlite(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.sqlite import SqliteProvider
+    def resolve(self) -> ProviderFactory:
+        """The factory itself; :class:`SkaalRuntimeError` if it cannot be imported."""
+        if self._resolved is None:
+            self._resolved = _import(self.implementation)
+        return self._resolved
 
-    return SqliteProvider(settings)
+    def __call__(self, settings: BackendSettings) -> Provider:
+        return self.resolve()(settings)
 
-
-def _filesystem(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.filesystem import FilesystemProvider
-
-    return FilesystemProvider(settings)
-
-
-def _redis(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.redis import RedisProvider
-
-    return RedisProvider(settings)
-
-
-def _postgres(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.postgres import PostgresProvider
-
-    return PostgresProvider(settings)
+    def __repr__(self) -> str:
+        return f"LazyFactory({self.implementation.runtime!r})"
 
 
-def _firestore(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.firestore import FirestoreProvider
-
-    return FirestoreProvider(settings)
-
-
-def _gcs(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.gcs import GcsProvider
-
-    return GcsProvider(settings)
-
-
-def _pubsub(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.pubsub import PubsubProvider
-
-    return PubsubProvider(settings)
-
-
-def _env(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.env import EnvProvider
-
-    return EnvProvider(settings)
-
-
-def _secret_manager(settings: BackendSettings) -> Provider:
-    # The gcp target mounts each Secret Manager secret into the Cloud Run
-    # service as an environment variable of the secret's declared name
-    # (skaal.build.targets.gcp_program), so the runtime reads the environment.
-    from skaal.runtime.backends.env import EnvProvider
-
-    return EnvProvider(settings)
+def _import(implementation: Implementation) -> ProviderFactory:
+    reference = implementation.runtime or ""
+    module_name, _, attribute = reference.partition(":")
+    where = f"implementation {implementation.name} (runtime {reference})"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name == module_name or module_name.startswith(f"{error.name}."):
+            raise SkaalRuntimeError(
+                f"the runtime factory of {implementation.name!r} names module "
+                f"{module_name!r}, which does not exist",
+                where=where,
+                fix="correct the record's runtime in skaal/registry/builtin.py",
+            ) from error
+        packages = " ".join(implementation.packages) or str(error.name)
+        raise SkaalRuntimeError(
+            f"the {implementation.name} backend needs {error.name!r}, which is not installed",
+            where=where,
+            fix=f"install its packages where the app runs: pip install {packages}",
+        ) from error
+    factory = getattr(module, attribute, None)
+    if not callable(factory):
+        raise SkaalRuntimeError(
+            f"the runtime factory of {implementation.name!r} names {attribute!r}, "
+            f"which module {module_name} does not define",
+            where=where,
+            fix="correct the record's runtime in skaal/registry/builtin.py",
+        )
+    return cast(ProviderFactory, factory)
 
 
-def _secrets_manager(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.secrets_manager import SecretsManagerProvider
-
-    return SecretsManagerProvider(settings)
-
-
-def _dynamodb(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.dynamodb import DynamoDBProvider
-
-    return DynamoDBProvider(settings)
+def factories_of(registry: Registry) -> Mapping[str, ProviderFactory]:
+    """A factory for every implementation of ``registry`` that names one, by name."""
+    return MappingProxyType(
+        {impl.name: LazyFactory(impl) for impl in registry if impl.runtime is not None}
+    )
 
 
-def _s3(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.s3 import S3Provider
-
-    return S3Provider(settings)
-
-
-def _sns(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.sns import SnsProvider
-
-    return SnsProvider(settings)
-
-
-def _sqs(settings: BackendSettings) -> Provider:
-    from skaal.runtime.backends.sqs import SqsProvider
-
-    return SqsProvider(settings)
-
-
-FACTORIES: Mapping[str, ProviderFactory] = MappingProxyType(
-    {
-        "dynamodb": _dynamodb,
-        "env": _env,
-        "filesystem": _filesystem,
-        "firestore": _firestore,
-        "gcs": _gcs,
-        "memory": _memory,
-        "postgres": _postgres,
-        "pubsub": _pubsub,
-        "redis": _redis,
-        "s3": _s3,
-        "secret-manager": _secret_manager,
-        "secrets-manager": _secrets_manager,
-        "sns": _sns,
-        "sqlite": _sqlite,
-        "sqs": _sqs,
-    }
-)
+FACTORIES: Mapping[str, ProviderFactory] = factories_of(DEFAULT_REGISTRY)
 
 
 def create_provider(

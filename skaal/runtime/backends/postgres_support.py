@@ -53,6 +53,7 @@ from typing import Any, TypeVar
 import asyncpg  # type: ignore[import-untyped]
 
 from skaal.errors import SkaalError, SkaalRuntimeError
+from skaal.registry.builtin import POSTGRES_CONNECTION
 from skaal.runtime import retry
 from skaal.runtime.backends.credentials import secret_password
 from skaal.runtime.backends.redact import redact
@@ -150,9 +151,9 @@ class PostgresConnection:
     """An ``asyncpg`` pool for one server, with the runtime's retry policy and error mapping."""
 
     def __init__(self, settings: BackendSettings, *, policy: RetryPolicy | None = None) -> None:
-        self.dsn = settings.env.get("SKAAL_POSTGRES_DSN") or DEFAULT_DSN
+        self.dsn = settings.env.get(POSTGRES_CONNECTION.url) or DEFAULT_DSN
         self.pool_size = _pool_size(settings.env)
-        self._password = secret_password(settings, "SKAAL_POSTGRES_DSN")
+        self._password = secret_password(settings, POSTGRES_CONNECTION.url)
         self.schema = ident(schema_name(settings))
         self.policy = policy or RetryPolicy.from_env(settings.env)
         self.server = f"postgres at {redact(self.dsn)}"
@@ -175,7 +176,7 @@ class PostgresConnection:
         except (ValueError, asyncpg.exceptions.InvalidAuthorizationSpecificationError) as error:
             raise PostgresBackendError(
                 f"cannot connect to postgres at {redact(self.dsn)}: {error}",
-                fix="set SKAAL_POSTGRES_DSN=postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE",
+                fix=f"set {POSTGRES_CONNECTION.url}=postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE",
             ) from None
         except _CONNECT as error:
             raise NotSentError(f"{type(error).__name__}: {error}") from error
@@ -265,7 +266,7 @@ class PostgresConnection:
                 f"{what} on {resource} failed: the server is unreachable "
                 f"({type(error).__name__}: {error or type(error).__name__})",
                 fix="start the server (see .ci/services/20-postgres.sh) or set "
-                "SKAAL_POSTGRES_DSN to a reachable one",
+                f"{POSTGRES_CONNECTION.url} to a reachable one",
             ) from None
         except asyncpg.PostgresError as error:
             raise PostgresBackendError(
@@ -276,13 +277,13 @@ class PostgresConnection:
 
 def _pool_size(env: Mapping[str, str]) -> int:
     """``SKAAL_POSTGRES_POOL_SIZE`` (set by the runtime from the plan), else 10."""
-    text = env.get("SKAAL_POSTGRES_POOL_SIZE", "").strip()
+    text = env.get(POSTGRES_CONNECTION.pool_size, "").strip()
     if not text:
         return _DEFAULT_POOL
     if not text.isdigit() or int(text) < 1:
         raise PostgresBackendError(
-            f"SKAAL_POSTGRES_POOL_SIZE={text!r} is not a positive whole number",
-            where="SKAAL_POSTGRES_POOL_SIZE",
+            f"{POSTGRES_CONNECTION.pool_size}={text!r} is not a positive whole number",
+            where=POSTGRES_CONNECTION.pool_size,
             fix=f"unset it (the plan's share of the server's connections, else {_DEFAULT_POOL})",
         )
     return int(text)

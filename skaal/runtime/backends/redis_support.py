@@ -44,6 +44,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from skaal.errors import SkaalError, SkaalRuntimeError
+from skaal.registry.builtin import REDIS_CONNECTION
 from skaal.runtime import retry
 from skaal.runtime.backends.redact import redact
 from skaal.runtime.ports import BackendSettings
@@ -96,13 +97,13 @@ class _Pool(ConnectionPool):
 
 def _pool_size(env: Mapping[str, str]) -> int | None:
     """``SKAAL_REDIS_POOL_SIZE`` (set by the runtime from the plan); ``None``: unbounded."""
-    text = env.get("SKAAL_REDIS_POOL_SIZE", "").strip()
+    text = env.get(REDIS_CONNECTION.pool_size, "").strip()
     if not text:
         return None
     if not text.isdigit() or int(text) < 1:
         raise RedisBackendError(
-            f"SKAAL_REDIS_POOL_SIZE={text!r} is not a positive whole number",
-            where="SKAAL_REDIS_POOL_SIZE",
+            f"{REDIS_CONNECTION.pool_size}={text!r} is not a positive whole number",
+            where=REDIS_CONNECTION.pool_size,
             fix="unset it: the runtime sets it to this process's share of the server's "
             "connections in the plan",
         )
@@ -123,7 +124,7 @@ class RedisConnection:
 
     def __init__(self, settings: BackendSettings, *, policy: RetryPolicy | None = None) -> None:
         self.env = settings.env
-        self.url = settings.env.get("SKAAL_REDIS_URL") or DEFAULT_URL
+        self.url = settings.env.get(REDIS_CONNECTION.url) or DEFAULT_URL
         self.prefix = settings.env.get("SKAAL_REDIS_PREFIX") or f"skaal:{settings.app}:"
         self.policy = policy or RetryPolicy.from_env(settings.env)
         self.server = f"redis at {redact(self.url)}"
@@ -154,8 +155,8 @@ class RedisConnection:
             )
         except ValueError as error:
             raise RedisBackendError(
-                f"SKAAL_REDIS_URL {redact(self.url)!r} is not a Redis URL: {error}",
-                fix="set SKAAL_REDIS_URL=redis://HOST:PORT/DB",
+                f"{REDIS_CONNECTION.url} {redact(self.url)!r} is not a Redis URL: {error}",
+                fix=f"set {REDIS_CONNECTION.url}=redis://HOST:PORT/DB",
             ) from None
         self._client = Redis.from_pool(pool)
         await self.call(self.server, "connect", lambda r: r.ping())
@@ -206,7 +207,7 @@ class RedisConnection:
                 f"{what} on {resource} failed: the server is unreachable "
                 f"({type(error).__name__}: {error})",
                 fix="start the server (see .ci/services/10-redis.sh) or set "
-                "SKAAL_REDIS_URL to a reachable one",
+                f"{REDIS_CONNECTION.url} to a reachable one",
             ) from None
         except rx.RedisError as error:
             raise RedisBackendError(

@@ -1,8 +1,9 @@
 """Fixtures of the backend conformance suite: fresh, isolated stores per test.
 
 Every backend, present and future, must pass every test in this folder.  A
-backend joins the suite by one entry in ``BACKENDS`` below: its
-implementation name → the kinds it serves.  Stores are opened through the
+backend joins the suite by its record in :data:`skaal.registry.DEFAULT_REGISTRY`:
+``BACKENDS`` below is every registered implementation with a runtime factory,
+for the kinds of its record the suite covers.  Stores are opened through the
 real provider (``skaal.runtime.backends.create_provider``) on a temporary
 data directory, with an injected clock so TTL, visibility timeouts and retry
 back-off are tested without sleeping.
@@ -28,6 +29,7 @@ import pytest_asyncio
 from pydantic import BaseModel
 
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
+from skaal.registry import DEFAULT_REGISTRY
 from skaal.runtime.backends import create_provider
 from skaal.runtime.backends.gcp_common import GcpBackendError
 from skaal.runtime.clients import (
@@ -41,20 +43,14 @@ from skaal.runtime.clients import (
 from skaal.runtime.codecs import KeyCodec, ValueCodec
 from skaal.runtime.ports import BackendSettings
 
-#: implementation name → kinds it must pass the suite for.  Add a backend here.
+#: The kinds the suite covers (secrets have their own tests per backend).
+SUITE_KINDS = ("map", "collection", "blob", "queue", "topic")
+
+#: implementation name → kinds it must pass the suite for: every registered one.
 BACKENDS: dict[str, tuple[str, ...]] = {
-    "memory": ("map", "collection", "queue", "topic"),
-    "sqlite": ("map", "collection", "queue", "topic"),
-    "filesystem": ("blob",),
-    "redis": ("map", "queue", "topic"),
-    "postgres": ("map", "collection", "queue"),
-    "firestore": ("map", "collection"),
-    "gcs": ("blob",),
-    "pubsub": ("queue", "topic"),
-    "dynamodb": ("map", "collection"),
-    "s3": ("blob",),
-    "sqs": ("queue",),
-    "sns": ("topic",),
+    impl.name: kinds
+    for impl in DEFAULT_REGISTRY
+    if impl.runtime is not None and (kinds := tuple(k for k in SUITE_KINDS if k in impl.kinds))
 }
 
 #: server-backed implementation → (variable with its test server, script starting one).

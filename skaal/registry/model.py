@@ -1,0 +1,199 @@
+"""The record of one backend implementation, and the registry that holds them.
+
+An :class:`Implementation` says everything Skaal knows about one backend
+implementation outside its own runtime module and builder sections: which
+kinds it serves on which providers, what starts a function implementation,
+where its runtime provider is, the variables a server implementation is
+connected through, the Python packages its runtime imports, the network a
+build creates to reach it (and the plan's cost lines for that network), the
+size parameters the plan must carry to create one of its servers, and the
+naming rule of its physical names.  Every other module reads these fields;
+no other module keeps a table keyed by implementation name.
+
+The record is plain data, so this module sits below every stage: it imports
+only the model types (``Kind``, ``Provider``) and the error root.  The
+runtime factory is a ``"module:attribute"`` string that only the runtime
+resolves (:mod:`skaal.runtime.backends`), so planning never imports a
+backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from skaal.blueprint.model import Kind
+from skaal.catalog.model import Provider
+from skaal.errors import SkaalError, did_you_mean
+
+__all__ = ["Connection", "Implementation", "Network", "Provisioning", "Registry"]
+
+
+def _nothing() -> Mapping[Provider, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """How the runtime reaches a server implementation (one whose resources live on an
+    instance the plan sizes), by the variables of the first server of the plan.
+
+    Other servers of the same implementation read ``<url>_<SERVER ID>``
+    (:func:`skaal.build.wiring.servers`); the runtime hands each provider its
+    own server's value in ``url``.
+    """
+
+    url: str
+    """The variable holding the connection URL or DSN (``SKAAL_REDIS_URL``)."""
+    pool_size: str
+    """The variable holding this process's share of the server's connections."""
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """What a build on one provider creates so the functions reach the implementation.
+
+    ``vpc``: the functions reach it inside the provider's network -- on aws
+    Lambda functions in private subnets, leaving through one NAT gateway; on
+    gcp Cloud Run services through one Serverless VPC Access connector.  A
+    plan pays for that way in once, whichever implementations need it: the
+    cost-line components in ``priced`` (priced in :mod:`skaal.plan.network`).
+    ``port``: the TCP port its servers listen on, which the functions may open.
+    ``gateway_endpoints``: the AWS services the functions reach through a
+    (free) gateway endpoint when they are in the VPC, not through the NAT.
+    """
+
+    vpc: bool = False
+    port: int | None = None
+    gateway_endpoints: tuple[str, ...] = ()
+    priced: tuple[str, ...] = ()
+    """The plan's network cost-line components that ``vpc`` brings (empty: free)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Provisioning:
+    """What the plan must record for a target to create one server of the implementation.
+
+    ``parameters``: the keys of the catalog class's ``parameters`` the
+    target creates the server from (the provider's own names for its size:
+    ``instance_class`` for RDS); ``disk``: the server keeps its data on a
+    volume, so the plan must give its ``disk_gb``.
+    """
+
+    parameters: tuple[str, ...] = ()
+    disk: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Implementation:
+    """A backend implementation: where it runs and what running and building it take."""
+
+    name: str
+    kinds: frozenset[Kind]
+    providers: frozenset[Provider]
+    summary: str
+    triggered_by: Mapping[Kind, frozenset[str]] | None = None
+    """For a function implementation started by messages (an AWS Lambda is
+    invoked by an event source): per kind, the implementations of the queue or
+    topic that can start it.  ``None``: its consumers poll in-process, so any
+    implementation will do."""
+    runtime: str | None = field(default=None, kw_only=True)
+    """The runtime provider factory, ``"module:attribute"`` (called with the
+    :class:`~skaal.runtime.ports.BackendSettings`); ``None`` for a function
+    implementation, which the serving process itself is."""
+    packages: tuple[str, ...] = field(default=(), kw_only=True)
+    """The distributions the runtime of this implementation imports (pinned in
+    every build's ``requirements.txt``)."""
+    connection: Connection | None = field(default=None, kw_only=True)
+    """The variables of a server implementation; ``None`` for a managed service."""
+    network: Mapping[Provider, Network] = field(default_factory=_nothing, kw_only=True)
+    """Per provider, what a build creates to reach it (absent: nothing)."""
+    provisioning: Mapping[Provider, Provisioning] = field(default_factory=_nothing, kw_only=True)
+    """Per provider, what the plan must carry to create one of its servers."""
+    naming: str | None = field(default=None, kw_only=True)
+    """The service whose naming rule its physical names follow
+    (:data:`skaal.runtime.naming.MAX_LENGTH`); ``None``: the strictest one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """Implementations by name; immutable, so tests build their own."""
+
+    implementations: Mapping[str, Implementation] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, items: Iterable[Implementation]) -> Registry:
+        return cls(MappingProxyType({i.name: i for i in sorted(items, key=lambda i: i.name)}))
+
+    def __iter__(self) -> Iterator[Implementation]:
+        return iter(self.implementations.values())
+
+    def check(self, implementation: str, kind: Kind, provider: Provider) -> str | None:
+        """``None`` if ``implementation`` can serve ``kind`` on ``provider``, else why not."""
+        impl = self.implementations.get(implementation)
+        if impl is None:
+            return f"no runtime implementation named {implementation!r}"
+        if kind not in impl.kinds:
+            return f"implementation {implementation!r} does not serve a {kind}"
+        if provider not in impl.providers:
+            return f"implementation {implementation!r} cannot be built for {provider}"
+        return None
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.implementations)
+
+    def require(
+        self,
+        implementation: str,
+        *,
+        error: type[SkaalError],
+        where: str,
+        fix: str = "re-plan, so that the plan names only implementations this Skaal knows",
+        command: str | None = "skaal plan",
+    ) -> Implementation:
+        """The record of ``implementation``; ``error`` (the caller's stage) if it has none."""
+        impl = self.implementations.get(implementation)
+        if impl is None:
+            raise error(
+                f"no backend implementation is named {implementation!r}"
+                f"{did_you_mean(implementation, self.implementations)}; "
+                f"known: {', '.join(self.names())}",
+                where=where,
+                fix=fix,
+                command=command,
+            )
+        return impl
+
+    def triggers(self, function: str, kind: Kind) -> frozenset[str] | None:
+        """The implementations of a ``kind`` that can start ``function`` (``None``: any)."""
+        impl = self.implementations.get(function)
+        if impl is None or impl.triggered_by is None:
+            return None
+        return impl.triggered_by.get(kind, frozenset())
+
+    def connection(self, implementation: str) -> Connection | None:
+        """The connection variables of a server implementation; ``None`` otherwise."""
+        impl = self.implementations.get(implementation)
+        return None if impl is None else impl.connection
+
+    def network(self, implementation: str, provider: Provider) -> Network:
+        """What a build on ``provider`` creates to reach ``implementation`` (maybe nothing)."""
+        impl = self.implementations.get(implementation)
+        return Network() if impl is None else impl.network.get(provider, Network())
+
+    def provisioning(self, implementation: str, provider: Provider) -> Provisioning:
+        """What the plan must carry for ``provider`` to create a server of ``implementation``."""
+        impl = self.implementations.get(implementation)
+        return Provisioning() if impl is None else impl.provisioning.get(provider, Provisioning())
+
+    def vpc_priced(self, provider: Provider) -> frozenset[str]:
+        """The cost-line components of ``provider``'s VPC: what a plan pays once when any of
+        its implementations needs the VPC there (empty when none does)."""
+        return frozenset(
+            component
+            for impl in self
+            if (network := impl.network.get(provider)) is not None and network.vpc
+            for component in network.priced
+        )

@@ -541,8 +541,11 @@ def _user_data(rng: random.Random, kind: Kind) -> dict[str, object]:
         kw["durability"] = durability
     if rng.random() < 0.1:
         kw["write_latency"] = "< 50ms"
-    if rng.random() < 0.2:
+    consistency = rng.random()  # one draw for both levels: the rest of the app is unchanged
+    if consistency < 0.2:
         kw["consistency"] = "strong"
+    elif consistency < 0.45:
+        kw["consistency"] = "eventual"  # half-price reads on DynamoDB
     if rng.random() < 0.1:
         kw["ttl"] = rng.choice(("1h", "1d", "30d"))
     if latency != "< 1ms" and rng.random() < 0.1:

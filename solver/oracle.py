@@ -66,7 +66,15 @@ from scipy.sparse import coo_array  # type: ignore[import-untyped]
 from skaal.blueprint.model import Blueprint
 from skaal.plan.model import Plan
 from solver.oracle_catalog import CatalogData, Entry, read_catalog
-from solver.oracle_rules import Load, Shape, broken_rules, load_of, monthly_cost, shapes_of
+from solver.oracle_rules import (
+    Load,
+    Shape,
+    broken_rules,
+    load_of,
+    monthly_cost,
+    read_consistency,
+    shapes_of,
+)
 
 __all__ = [
     "Answer",
@@ -119,7 +127,7 @@ def options(blueprint: Blueprint, catalog: CatalogData) -> dict[str, list[Option
     for spec in blueprint.resources:
         load = load_of(spec)
         out[spec.name] = [
-            Option(entry.name, *monthly_cost(load, entry))
+            Option(entry.name, *monthly_cost(load, entry, read_consistency(spec, entry)))
             for entry in catalog.backends
             if not broken_rules(spec, load, entry, catalog)
         ]
@@ -414,8 +422,9 @@ def audit_answer(
 def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
     """Everything wrong with ``plan`` by the oracle's rules (empty if nothing).
 
-    Each binding is on a backend that serves its resource and costs what the
-    rules say (to the cent); each instance runs a class the server offers
+    Each binding is on a backend that serves its resource, costs what the
+    rules say (to the cent) and records the read consistency they serve it
+    with; each instance runs a class the server offers
     with an allowed replica count, costs that shape's fee, and holds its
     resources in every dimension; no server has more instances than its
     quota; co-located resources share an instance; max_backends and the
@@ -439,7 +448,14 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
         network=sum(line.monthly for line in plan.network),
     )
     home = {r: i.id for i in plan.instances for r in i.resources}
+    specs = {spec.name: spec for spec in blueprint.resources}
+    entries = {e.name: e for e in catalog.backends}
     for b in plan.bindings:
+        entry = entries.get(b.backend)
+        if entry is not None and b.resource in specs:
+            served = read_consistency(specs[b.resource], entry)
+            if b.consistency != served:
+                found.append(f"{b.resource}: consistency {b.consistency}, the rules say {served}")
         if b.instance != home.get(b.resource):
             found.append(
                 f"{b.resource} bound to instance {b.instance}, listed in {home.get(b.resource)}"

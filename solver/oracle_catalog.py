@@ -11,7 +11,8 @@ What it reads (the format of ``catalogs/*.toml``)::
     [backends.NAME.performance]     read/write_latency_ms, durability,
                                     consistency, availability
     [backends.NAME.limits]          max_* per resource (missing: unlimited)
-    [backends.NAME.price]           the price components, each { amount, ... }
+    [backends.NAME.price]           the price components, each { amount, ... },
+                                    and eventual_reads = { factor, ... }
     [backends.NAME.modes.MODE]      target_utilisation, and [...MODE.price]
     [backends.NAME.server]          quota, min_disk_gb, and per instance size
     [backends.NAME.server.classes.CLASS]
@@ -60,6 +61,8 @@ class ModePrice:
     amounts: dict[str, float]
     """Component name (``per_gb_month``...) → amount."""
     target_utilisation: float | None
+    eventual_factor: float | None = None
+    """What an eventually consistent read costs, as a share of a strong one (``None``: the same)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +169,11 @@ def _amounts(table: dict[str, Any]) -> dict[str, float]:
     }
 
 
+def _factor(price: dict[str, Any]) -> float | None:
+    found = price.get("eventual_reads")
+    return None if found is None else float(found["factor"])
+
+
 def _catalog(data: dict[str, Any]) -> CatalogData:
     region = str(data["region"])
     entries = []
@@ -177,9 +185,10 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                 mode_name,
                 _amounts(mode["price"]),
                 None if "target_utilisation" not in mode else float(mode["target_utilisation"]),
+                _factor(mode["price"]),
             )
             for mode_name, mode in table.get("modes", {}).items()
-        ) or (ModePrice(None, price, None),)
+        ) or (ModePrice(None, price, None, _factor(table.get("price", {}))),)
         server = None
         if "server" in table:
             srv = table["server"]

@@ -38,8 +38,15 @@ A backend serves a resource when every rule holds:
 Whether one instance of a server can hold a resource is not a rule here: the
 oracle's programme places every resource on an instance whose class holds it.
 
+Reads of a map or collection are served eventually consistent when it
+declares ``consistency="eventual"`` and the backend lists "eventual", or when
+the backend lists no "strong"; strongly consistent otherwise.  Other kinds
+have no read consistency.
+
 Cost per month (730 hours = 2,628,000 s), the cheapest of the backend's
-billing modes (its ``[price]`` when it has no modes)::
+billing modes (its ``[price]`` when it has no modes); served eventual, a
+mode with ``eventual_reads = { factor = f }`` counts ``reads × f`` instead of
+``reads`` in the two read components below::
 
     fixed_monthly          1                     (not for a server backend)
     per_gb_month           size_gb
@@ -72,6 +79,7 @@ __all__ = [
     "broken_rules",
     "load_of",
     "monthly_cost",
+    "read_consistency",
     "shapes_of",
 ]
 
@@ -256,25 +264,42 @@ def broken_rules(spec: ResourceSpec, load: Load, entry: Entry, catalog: CatalogD
     return broken
 
 
-def monthly_cost(load: Load, entry: Entry) -> tuple[float, str | None]:
+def read_consistency(spec: ResourceSpec, entry: Entry) -> str | None:
+    """How ``entry`` serves ``spec``'s reads (the rule in the module docstring)."""
+    if spec.kind not in ("map", "collection"):
+        return None
+    if spec.requirements.consistency == "eventual" and "eventual" in entry.consistency:
+        return "eventual"
+    if "strong" in entry.consistency:
+        return "strong"
+    return "eventual"
+
+
+def monthly_cost(
+    load: Load, entry: Entry, consistency: str | None = None
+) -> tuple[float, str | None]:
     """The resource's own monthly cost on ``entry`` and the billing mode giving it.
 
     The cheapest mode wins; on a tie the first declared.  A server's instance
-    fees are not in it (see :func:`shapes_of`).
+    fees are not in it (see :func:`shapes_of`).  ``consistency`` is the one
+    :func:`read_consistency` serves.
     """
     months_of_ops = SECONDS_PER_MONTH / 1e6
     best: tuple[float, str | None] | None = None
     for mode in entry.modes:
         target = mode.target_utilisation or 1.0
+        reads = load.reads_per_s  # read units
+        if consistency == "eventual" and mode.eventual_factor is not None:
+            reads = load.reads_per_s * mode.eventual_factor
         quantity = {
             "fixed_monthly": 0.0 if entry.server is not None else 1.0,
             "per_gb_month": load.size_gb,
-            "per_million_reads": load.reads_per_s * months_of_ops,
+            "per_million_reads": reads * months_of_ops,
             "per_million_writes": load.writes_per_s * months_of_ops,
             "per_million_requests": (load.reads_per_s + load.writes_per_s) * months_of_ops,
             "per_gb_second": load.memory_gb * load.reads_per_s * load.duration_s
             * SECONDS_PER_MONTH,
-            "per_read_per_s_month": max(1, math.ceil(load.reads_per_s / target - 1e-9)),
+            "per_read_per_s_month": max(1, math.ceil(reads / target - 1e-9)),
             "per_write_per_s_month": max(1, math.ceil(load.writes_per_s / target - 1e-9)),
         }  # fmt: skip
         total = sum(amount * quantity[component] for component, amount in mode.amounts.items())

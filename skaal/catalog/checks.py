@@ -15,7 +15,11 @@ even when the table has schema errors too) and returns every problem:
 * capacity **modes** are tables named by their key; provisioned components
   (``per_read_per_s_month``, ``per_write_per_s_month``) only in a mode that
   states ``target_utilisation``; a backend with modes takes its price from
-  them, so it has no ``[price]`` of its own.
+  them, so it has no ``[price]`` of its own;
+* a price's ``eventual_reads`` (the share of a strong read an eventual one
+  costs) scales a read component, so the price has ``per_million_reads`` or
+  ``per_read_per_s_month``, and the backend serves eventual reads
+  (``performance.consistency`` lists ``"eventual"``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ __all__ = ["PROVISIONED", "meaning"]
 
 #: Price components of provisioned capacity: they need a mode's target_utilisation.
 PROVISIONED: tuple[str, ...] = ("per_read_per_s_month", "per_write_per_s_month")
+#: The components ``eventual_reads`` scales (see :mod:`skaal.catalog.model`).
+_READ_COMPONENTS: tuple[str, ...] = ("per_million_reads", "per_read_per_s_month")
 
 _ITEM = '{ amount = ..., source = "https://...", as_of = "YYYY-MM-DD" }'
 
@@ -45,9 +51,11 @@ def meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Prob
     server = table.get("server")
     modes = table.get("modes")
     price = table.get("price")
+    levels = _levels(table)
     if isinstance(price, dict) and modes is None:
         problems += _price(merged, (*prefix, "price"), price, regions, server=server is not None)
         problems += _provisioned(merged, (*prefix, "price"), price, mode=False)
+        problems += _eventual(merged, (*prefix, "price"), price, levels)
     if isinstance(server, dict):
         problems += _server(merged, prefix, server, price)
         if modes is not None:
@@ -59,7 +67,7 @@ def meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Prob
                 )
             )
     elif modes is not None:
-        problems += _modes(merged, prefix, modes, regions)
+        problems += _modes(merged, prefix, modes, regions, levels)
         if price is not None:
             problems.append(
                 merged.problem(
@@ -249,8 +257,53 @@ def _server(
     return problems
 
 
+def _levels(table: dict[str, Any]) -> tuple[str, ...] | None:
+    """The consistency levels the backend lists (its default when absent); None if malformed."""
+    performance = table.get("performance")
+    if not isinstance(performance, dict):
+        return None
+    levels = performance.get("consistency", ("eventual",))
+    return _strings(levels) if isinstance(levels, tuple) else None
+
+
+def _eventual(
+    merged: Merged, path: KeyPath, price: dict[str, Any], levels: tuple[str, ...] | None
+) -> list[Problem]:
+    """``eventual_reads`` needs a read component to scale and a backend serving eventual reads."""
+    if "eventual_reads" not in price:
+        return []
+    where = (*path, "eventual_reads")
+    problems: list[Problem] = []
+    if not any(name in price for name in _READ_COMPONENTS):
+        problems.append(
+            merged.problem(
+                where,
+                "eventual_reads scales the price of reads, but this price has no read "
+                f"component ({' or '.join(_READ_COMPONENTS)})",
+                "add the read component it discounts, or delete eventual_reads "
+                "(reads then cost the same whatever their consistency)",
+            )
+        )
+    if levels is not None and "eventual" not in levels:
+        problems.append(
+            merged.problem(
+                where,
+                "eventual_reads prices eventually consistent reads, but the backend's "
+                f"performance.consistency ({', '.join(levels) or 'empty'}) does not offer "
+                "'eventual'",
+                'add "eventual" to performance.consistency if its reads can be eventually '
+                "consistent, or delete eventual_reads",
+            )
+        )
+    return problems
+
+
 def _modes(
-    merged: Merged, prefix: KeyPath, modes: object, regions: tuple[str, ...]
+    merged: Merged,
+    prefix: KeyPath,
+    modes: object,
+    regions: tuple[str, ...],
+    levels: tuple[str, ...] | None,
 ) -> list[Problem]:
     path = (*prefix, "modes")
     if not isinstance(modes, dict):
@@ -285,6 +338,7 @@ def _modes(
         price = mode.get("price")
         if isinstance(price, dict):
             problems += _price(merged, (*where, "price"), price, regions, server=False)
+            problems += _eventual(merged, (*where, "price"), price, levels)
             if "target_utilisation" not in mode:
                 problems += _provisioned(merged, (*where, "price"), price, mode=True)
     return problems

@@ -56,6 +56,7 @@ __all__ = [
     "Price",
     "PriceItem",
     "Provider",
+    "ReadFactor",
     "Server",
 ]
 
@@ -99,6 +100,20 @@ class PriceItem(Record):
     note: str = ""
 
 
+class ReadFactor(Record):
+    """What one eventually consistent read costs, as a share of a strongly consistent one.
+
+    Published as a unit definition rather than a price ("an eventually
+    consistent read of up to 4 KB takes one-half read request unit"), so it
+    carries its source and date like a :class:`PriceItem`.
+    """
+
+    factor: float = Field(gt=0, le=1, allow_inf_nan=False)
+    source: str = Field(min_length=1, description="public URL of the page defining the unit")
+    as_of: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$", description="date the figure was read")
+    note: str = ""
+
+
 class Price(Record):
     """A backend's workload-aware price in one region."""
 
@@ -112,6 +127,11 @@ class Price(Record):
     per_gb_second: PriceItem | None = None
     per_read_per_s_month: PriceItem | None = None
     per_write_per_s_month: PriceItem | None = None
+    eventual_reads: ReadFactor | None = Field(
+        default=None,
+        description="eventually consistent reads cost this share of the read components; "
+        "None: reads cost the same whatever their consistency",
+    )
 
     def items(self) -> dict[str, PriceItem]:
         """The components that are set, by name."""
@@ -126,7 +146,11 @@ class Performance(Record):
     read_latency_ms: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     write_latency_ms: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     durability: Durability
-    consistency: tuple[Consistency, ...] = ("eventual",)
+    consistency: tuple[Consistency, ...] = Field(
+        default=("eventual",),
+        description="the levels its reads can be served at: both when a read chooses "
+        "(DynamoDB's ConsistentRead), only strong when every read sees the last write",
+    )
     availability: float = Field(gt=0, le=100, allow_inf_nan=False)
 
 

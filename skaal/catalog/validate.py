@@ -48,6 +48,7 @@ from skaal.catalog.model import (
     Performance,
     Price,
     PriceItem,
+    ReadFactor,
     Server,
 )
 from skaal.catalog.positions import KeyPath
@@ -78,6 +79,7 @@ _EXAMPLES: dict[str, str] = {
     "region": '"us-east-1"',
     "provider": '"aws"',
     "amount": "0.25",
+    "factor": "0.5",
     "source": '"https://provider.example/pricing"',
     "as_of": '"2026-11-22"',
     "quota": "40",
@@ -369,6 +371,12 @@ def _explain(error: Any, path: KeyPath, key: str) -> tuple[str, str]:
                 f"write {name} = {{ amount = {given!r}, source = "
                 '"https://...", as_of = "2026-11-22" } (every price names its source and date)'
             )
+        elif name == "eventual_reads":
+            fix = (
+                f"write eventual_reads = {{ factor = {given!r}, source = "
+                '"https://...", as_of = "2026-11-22" } (the share of a strong read\'s price '
+                "an eventual read costs, with the page that says so)"
+            )
         return f"{name} must be a table, not {_type_name(given)} {given!r}", fix
     if len(path) >= 2 and path[-2] == "parameters":
         return (
@@ -415,6 +423,8 @@ def _fields_at(table: KeyPath) -> list[str]:
             model is InstanceClass and part == "price"
         ):
             model, position = PriceItem, position + 1
+        elif model is Price and part == "eventual_reads":
+            model, position = ReadFactor, position + 1
         elif part in _TABLE_MODELS and model in (Backend, Mode):
             model, position = _TABLE_MODELS[part], position + 1
         else:

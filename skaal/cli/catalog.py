@@ -208,9 +208,12 @@ def _price_lines(b: Backend) -> list[str]:
 
 
 def _component_lines(price: Price) -> list[str]:
-    return [
+    lines = [
         f"{item.amount:g} {_unit(price.currency, name)}" for name, item in price.items().items()
     ]
+    if price.eventual_reads is not None:
+        lines.append(f"eventual reads at {price.eventual_reads.factor:g} of a strong read")
+    return lines
 
 
 @catalog.command(name="validate")
@@ -478,6 +481,17 @@ def _price_table(price: Price, origins: dict[str, str], prefix: str) -> Table:
             escape(source),
             escape(item.as_of),
             escape(origins.get(f"{prefix}.{name}.amount", origins.get(f"{prefix}.{name}", "?"))),
+        )
+    factor = price.eventual_reads
+    if factor is not None:
+        name = "eventual_reads"
+        table.add_row(
+            name,
+            f"{factor.factor:g}",
+            "share of a strong read's price per eventually consistent read",
+            escape(factor.source + (f"\n{factor.note}" if factor.note else "")),
+            escape(factor.as_of),
+            escape(origins.get(f"{prefix}.{name}.factor", origins.get(f"{prefix}.{name}", "?"))),
         )
     return table
 

@@ -90,11 +90,15 @@ def _render_lines(console: Console, bill: Bill) -> None:
         table.title_justify = "left"
     sources: dict[tuple[str, str], int] = {}
     for line in lines:
-        cited = sources.setdefault((line.price.source, line.price.as_of), len(sources) + 1)
+        cited = str(sources.setdefault((line.price.source, line.price.as_of), len(sources) + 1))
         backend = line.backend + (f" {line.mode}" if line.mode else "")
         item = line.item
         if line.owner_kind == "instance":
             item += f" {line.component.removeprefix('instance ')}" if "fee" in item else ""
+        if line.factor is not None:  # read units: say what one read takes, and who says so
+            item += f" ({line.factor.factor:g} unit each)"
+            also = sources.setdefault((line.factor.source, line.factor.as_of), len(sources) + 1)
+            cited += "" if str(also) == cited else f",{also}"
         table.add_row(
             escape(line.owner),
             escape(backend),

@@ -11,6 +11,12 @@ kinds of owner carry cost lines:
 * the **network** (aws: the NAT gateway of the VPC the functions run in; gcp: the
   Serverless VPC Access connector to Memorystore).
 
+A read line of an eventually consistent resource (``eventual per_million_reads``)
+counts read *units*: its quantity is the reads times the price's
+``eventual_reads`` factor (DynamoDB: half a unit per read), and the line
+carries that factor with its own source, so ``quantity x unit price =
+monthly`` still holds with the published unit price.
+
 Each :class:`BillLine` names the catalog figure it was computed from (amount,
 source page, date read), looked up in the plan's
 :attr:`~skaal.plan.model.Plan.prices`: the price of the binding's backend in
@@ -31,10 +37,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from skaal.catalog.model import PriceItem
+from skaal.catalog.model import PriceItem, ReadFactor
 from skaal.errors import PlanError
 from skaal.plan import network
-from skaal.plan.model import CostLine, Plan, UsedPrice
+from skaal.plan.model import EVENTUAL_PREFIX, CostLine, Plan, UsedPrice
 
 __all__ = [
     "GROUPINGS",
@@ -112,8 +118,11 @@ class BillLine:
     price: PriceItem
     """The published figure: amount per unit, source page, date read."""
     mode: str | None = None
+    factor: ReadFactor | None = None
+    """For an eventual read line: the share of a unit one read takes, and where it is said."""
 
     def to_json(self) -> dict[str, Any]:
+        factor = self.factor
         return {
             "owner": self.owner,
             "owner_kind": self.owner_kind,
@@ -128,6 +137,7 @@ class BillLine:
             "source": self.price.source,
             "as_of": self.price.as_of,
             "note": self.price.note,
+            "eventual_read_factor": None if factor is None else factor.model_dump(mode="json"),
         }
 
 
@@ -148,7 +158,10 @@ class Bill:
 
     def as_of(self) -> tuple[str, str] | None:
         """The oldest and newest date a figure on the bill was read, if any."""
-        dates = sorted({line.price.as_of for line in self.lines})
+        dates = sorted(
+            {line.price.as_of for line in self.lines}
+            | {line.factor.as_of for line in self.lines if line.factor is not None}
+        )
         return (dates[0], dates[-1]) if dates else None
 
     def to_json(self) -> dict[str, Any]:
@@ -253,7 +266,16 @@ def _line(
     mode: str | None,
 ) -> BillLine:
     component = cost.component
-    if component.startswith(_INSTANCE):
+    factor: ReadFactor | None = None
+    if component.startswith(EVENTUAL_PREFIX):
+        base = component.removeprefix(EVENTUAL_PREFIX)
+        item, unit = _ITEMS.get(base, (base, ""))
+        item, unit = item.replace("reads", "eventual reads"), unit.replace("read", "read unit")
+        price = used.price.items().get(base) if used is not None else None
+        factor = used.price.eventual_reads if used is not None else None
+        if factor is None:
+            price = None  # read units without the factor that defines them: unexplained
+    elif component.startswith(_INSTANCE):
         name = component.removeprefix(_INSTANCE)
         item, unit = "instance fee", "node-month"
         price = used.classes.get(name) if used is not None else None
@@ -287,6 +309,7 @@ def _line(
         monthly=cost.monthly,
         price=price,
         mode=mode,
+        factor=factor,
     )
 
 

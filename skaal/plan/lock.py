@@ -9,7 +9,7 @@ lines and reason, the shared instances, and the catalog prices that were used
 
 Layout (TOML has no null, so absent optional fields are simply omitted)::
 
-    schema_version = 3
+    schema_version = 4
     app = "shop"
     ...
     plan_hash = "3f2a..."        # Plan.content_hash(), checked on read
@@ -24,9 +24,10 @@ flushed and fsynced, moved over the lock with ``os.replace``, and the
 directory is fsynced, so a crash leaves the old lock or the new one, never
 half of one.  Reading validates everything and round-trips exactly:
 ``read_lock(p)`` equals the plan that was written, with the same hash.  A
-lock of the previous schema (2) is read too, as it was written and with its
-own hash (:data:`~skaal.plan.model.READABLE_SCHEMA_VERSIONS`): its placements
-keep anchoring stability and its builds stay deployable after an upgrade.
+lock of an earlier schema (2 or 3) is read too, as it was written and with
+its own hash (:data:`~skaal.plan.model.READABLE_SCHEMA_VERSIONS`): its
+placements keep anchoring stability and its builds stay deployable after an
+upgrade.
 
 The TOML is read and written by ``rtoml`` (a compiled parser and writer), not
 by ``tomllib`` and ``tomli_w`` as catalogs are: a lock holds every binding, and

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Literal
+from typing import Final, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from skaal.blueprint.model import Kind
 from skaal.blueprint.record import Record
 from skaal.catalog.model import Price, PriceItem, Provider
+from skaal.declare.grammar import Consistency
 
 __all__ = [
+    "EVENTUAL_PREFIX",
     "PLAN_SCHEMA_VERSION",
     "READABLE_SCHEMA_VERSIONS",
     "Binding",
@@ -30,13 +32,26 @@ __all__ = [
     "UsedPrice",
 ]
 
-PLAN_SCHEMA_VERSION = 3
-READABLE_SCHEMA_VERSIONS = (2, 3)
-"""Lock schemas this Skaal reads.  Schema 2 lacks only the capacity-mode and
-instance-class prices (:attr:`UsedPrice.mode`, :attr:`UsedPrice.classes`): such a
-plan is read as it was written, keeps its hash (see :meth:`Plan.canonical_json`)
-and still anchors stability, so upgrading Skaal never forces ``--reoptimize``;
-the next ``skaal plan`` writes it as schema 3."""
+PLAN_SCHEMA_VERSION = 4
+READABLE_SCHEMA_VERSIONS = (2, 3, 4)
+"""Lock schemas this Skaal reads.  Schema 3 lacks only the served consistency
+(:attr:`Binding.consistency`) and the price of eventual reads
+(``Price.eventual_reads``); schema 2 also the capacity-mode and
+instance-class prices (:attr:`UsedPrice.mode`, :attr:`UsedPrice.classes`).
+Such a plan is read as it was written, keeps its hash (see
+:meth:`Plan.canonical_json`) and still anchors stability, so upgrading Skaal
+never forces ``--reoptimize``; its reads were planned, priced and are issued
+strongly consistent; the next ``skaal plan`` writes it as schema 4."""
+
+EVENTUAL_PREFIX: Final = "eventual "
+"""Prefix of a read line counted in eventual read units (``eventual per_million_reads``):
+its quantity is the reads times the price's ``eventual_reads`` factor."""
+
+#: Fields each older schema did not have: (binding fields, price fields, used-price fields).
+_ADDED_SINCE: Final[dict[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
+    2: (("consistency",), ("eventual_reads",), ("mode", "classes")),
+    3: (("consistency",), ("eventual_reads",), ()),
+}
 
 BindingStatus = Literal["chosen", "kept", "pinned"]
 """``chosen`` by optimisation, ``pinned`` by the user, ``kept`` where the previous lock
@@ -54,7 +69,13 @@ not close within its work limit); ``lower_bound`` then says how far it can be fr
 
 
 class CostLine(Record):
-    """One price component applied to one resource's workload."""
+    """One price component applied to one resource's workload.
+
+    ``component`` is the catalog's component name (``per_million_reads``), or
+    it prefixed by what changes its quantity: ``eventual`` (read units of an
+    eventually consistent resource, :data:`EVENTUAL_PREFIX`), ``volume floor``
+    (a server's disk floor), or ``instance CLASS`` for a class fee.
+    """
 
     component: str
     quantity: float = Field(description="workload quantity in the component's unit")
@@ -86,10 +107,21 @@ class Binding(Record):
     provisioned: Provisioned | None = Field(
         default=None, description="capacity to provision in a provisioned mode"
     )
+    consistency: Consistency | None = Field(
+        default=None,
+        description="the consistency its reads are served (and priced) with: maps and "
+        "collections only; None for other kinds and in locks before schema 4 (strong reads)",
+    )
     monthly_cost: float = Field(description="this resource's own cost (not shared fixed fees)")
     cost: tuple[CostLine, ...] = ()
     status: BindingStatus = "chosen"
     reason: str
+
+    @model_validator(mode="after")
+    def _consistent_kind(self) -> Self:
+        if self.consistency is not None and self.kind not in ("map", "collection"):
+            raise ValueError(f"a {self.kind} has no read consistency; only maps and collections")
+        return self
 
 
 class SharedInstance(Record):
@@ -169,12 +201,43 @@ class Plan(Record):
     def backends_used(self) -> tuple[str, ...]:
         return tuple(sorted({b.backend for b in self.bindings}))
 
+    @model_validator(mode="after")
+    def _fields_of_its_schema(self) -> Self:
+        """An older schema's plan holds nothing it did not have: its hash could not cover it."""
+        added = _ADDED_SINCE.get(self.schema_version)
+        if added is None:
+            return self
+        binding_fields, price_fields, _ = added
+        for binding in self.bindings:
+            for name in binding_fields:
+                if getattr(binding, name) is not None:
+                    raise ValueError(
+                        f"schema {self.schema_version} has no {name} "
+                        f"(binding {binding.resource}): write schema {PLAN_SCHEMA_VERSION}"
+                    )
+        for used in self.prices:
+            for name in price_fields:
+                if getattr(used.price, name) is not None:
+                    raise ValueError(
+                        f"schema {self.schema_version} has no {name} "
+                        f"(price of {used.backend}): write schema {PLAN_SCHEMA_VERSION}"
+                    )
+        return self
+
     def canonical_json(self) -> str:
         """The JSON the hash is taken of, in the form of the plan's own schema version."""
         data = self.model_dump(mode="json")
-        if self.schema_version == 2:
-            for entry in data["prices"]:  # fields schema 2 did not have
-                del entry["mode"], entry["classes"]
+        added = _ADDED_SINCE.get(self.schema_version)
+        if added is not None:  # fields the plan's schema did not have
+            binding_fields, price_fields, used_fields = added
+            for binding in data["bindings"]:
+                for name in binding_fields:
+                    del binding[name]
+            for entry in data["prices"]:
+                for name in used_fields:
+                    del entry[name]
+                for name in price_fields:
+                    del entry["price"][name]
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def content_hash(self) -> str:

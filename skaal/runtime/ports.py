@@ -169,6 +169,10 @@ class BackendSettings:
     """The strongest durability any resource bound to this provider declared."""
     region: str | None = None
     """The region of the plan's bindings to this provider (cloud backends)."""
+    eventual_reads: frozenset[str] = frozenset()
+    """Resources the plan serves eventually consistent (``Binding.consistency``): a
+    backend with a per-read choice (DynamoDB's ``ConsistentRead``) reads them so;
+    every other resource is read strongly consistent."""
 
 
 class KeyValueBackend(Protocol):

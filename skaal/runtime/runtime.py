@@ -10,9 +10,14 @@
    for a server implementation (Redis, PostgreSQL) one provider per *server*
    of the plan (:func:`skaal.build.wiring.servers`), connected through that
    server's own variable, so a resource planned on instance B is on B;
-3. opens a store per resource, resolves secrets (a missing required secret
-   fails startup, naming every missing one), creates the subscriptions of
-   declared topic subscribers (so they see every message from the start);
+3. opens a store per resource, read at the consistency its binding records
+   (``Binding.consistency``, handed to the provider as
+   ``BackendSettings.eventual_reads``: DynamoDB issues
+   ``ConsistentRead=False`` for an eventual resource; a lock before schema 4
+   records none and is read strong), resolves secrets (a missing required
+   secret fails startup, naming every missing one), creates the
+   subscriptions of declared topic subscribers (so they see every message
+   from the start);
 4. activates itself in the current context (see :mod:`skaal.runtime.active`)
    so ``await Carts.get("k")`` works, and on exit closes everything.
 
@@ -236,6 +241,9 @@ class Runtime:
                 clock=self.settings.clock,
                 durability=max(levels, key=DURABILITY_LEVELS.index),
                 region=bindings[members[0].name].region,
+                eventual_reads=frozenset(
+                    s.name for s in members if bindings[s.name].consistency == "eventual"
+                ),
             )
             owner = members[0].name
             provider = create_provider(impl, settings, factories=factories, resource=owner)

@@ -11,7 +11,12 @@ The reason says why this backend, in the user's terms:
   kept since the last lock is the diff's business, :mod:`skaal.plan.diff`);
 * ``pinned by backend="postgres" at app.py:12 ($3.00/month)``;
 * when co-location or ``max_backends`` ruled out the cheapest option, which
-  option it ruled out.
+  option it ruled out;
+* for a map or collection declaring ``consistency="eventual"``, how its reads
+  are served: ``eventually consistent reads at 0.5 of a strong read's price``
+  where that is cheaper, ``reads strongly consistent (firestore has no
+  eventual reads)`` where the backend serves nothing weaker.  Each binding
+  records the served level (:attr:`~skaal.plan.model.Binding.consistency`).
 
 Money is rounded to the plan's precision (:func:`~skaal.solver.cost.money`);
 the total is the sum of the bindings' own costs plus each shared instance's
@@ -32,9 +37,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from skaal.catalog.model import Backend
+from skaal.declare.grammar import Consistency
 from skaal.plan.model import Binding, BindingStatus, CostLine, Plan, SharedInstance, UsedPrice
 from skaal.plan.network import vpc_fee, vpc_lines
-from skaal.solver.cost import Pricing, money, monthly_quantities, provisioned
+from skaal.solver.cost import Pricing, money, monthly_quantities, provisioned, served_consistency
 from skaal.solver.decompose import usage_of
 from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions
@@ -154,6 +161,8 @@ def assemble(
             )
         else:
             reason = _reason(context, res, option=option, instance=instance)
+        declared = res.spec.requirements.consistency
+        served = served_consistency(res.spec.kind, declared, backend.performance.consistency)
         load = res.workload
         key = (
             backend.name,
@@ -163,13 +172,17 @@ def assemble(
             load.writes_per_s,
             load.memory_gb,
             load.duration_s,
+            served,
         )
         lines = itemised.get(key)
         if lines is None:
             prices = pricing.get(key[:2])
             if prices is None:
                 prices = pricing[key[:2]] = Pricing.of(backend, option.mode)
-            lines = itemised[key] = prices.cost_of(monthly_quantities(load))[1]
+            quantities = monthly_quantities(load)
+            lines = itemised[key] = prices.cost_of(quantities, eventual=served == "eventual")[1]
+        if declared == "eventual":
+            reason += _consistency_note(backend, option.mode, served)
         bindings.append(
             Binding(
                 resource=name,
@@ -179,7 +192,8 @@ def assemble(
                 region=option.region or catalog.region,
                 instance=instance,
                 mode=option.mode,
-                provisioned=provisioned(backend, option.mode, res.workload),
+                provisioned=provisioned(backend, option.mode, load, consistency=served),
+                consistency=served,
                 monthly_cost=money(option.cost),
                 cost=lines,
                 status=status,
@@ -213,6 +227,17 @@ def assemble(
         lower_bound=None if assignment.lower_bound is None else money(assignment.lower_bound),
         reoptimize_savings=money(max(0.0, reoptimize_savings)),
     )
+
+
+def _consistency_note(backend: Backend, mode: str | None, served: Consistency | None) -> str:
+    """How a resource declaring eventual consistency is served, for its reason."""
+    if served == "strong":
+        return f"; reads strongly consistent ({backend.name} has no eventual reads)"
+    price = next(m.price for m in backend.modes if m.name == mode) if mode else backend.price
+    factor = price.eventual_reads
+    if factor is None:
+        return "; eventually consistent reads (priced as strong ones)"
+    return f"; eventually consistent reads at {factor.factor:g} of a strong read's price"
 
 
 def _used_prices(

@@ -50,6 +50,21 @@ provisioned capacity is the declared rate divided by the mode's
 ``target_utilisation`` (the headroom auto scaling keeps), rounded up to
 whole units.
 
+Consistency.  A map's or collection's reads are served at the level
+:func:`served_consistency` picks: ``eventual`` when it declares
+``consistency="eventual"`` and the backend lists that level (or lists no
+other), else ``strong`` -- so an undeclared consistency is served strong
+wherever the backend offers it, as before consistency was priced.  When the
+resource is served eventual and the price has ``eventual_reads`` (factor
+``f``, DynamoDB: 0.5), the two read components count read *units*::
+
+    eventual per_million_reads      reads_per_s * 2,628,000 / 1e6 * f
+    eventual per_read_per_s_month   ceil(reads_per_s * f / target_utilisation), at least 1
+
+(the line's component is prefixed ``eventual``, its amount is the catalog's
+unchanged, so ``monthly = amount * quantity`` still holds).  Other kinds, and
+prices without ``eventual_reads``, are priced as above whatever was declared.
+
 Components with a zero quantity produce no line.  Every figure is rounded to
 :data:`PRECISION` (a millionth of a dollar) so plans are bit-for-bit
 deterministic, and the option cost is the rounded sum of its rounded lines.
@@ -69,7 +84,8 @@ from typing import Final
 from skaal.blueprint.cron import mean_rate
 from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.catalog.model import Backend, Price
-from skaal.plan.model import CostLine, Provisioned
+from skaal.declare.grammar import Consistency
+from skaal.plan.model import EVENTUAL_PREFIX, CostLine, Provisioned
 from skaal.solver.problem import Workload
 
 __all__ = [
@@ -88,6 +104,7 @@ __all__ = [
     "monthly_quantities",
     "option_cost",
     "provisioned",
+    "served_consistency",
     "workload",
 ]
 
@@ -194,23 +211,59 @@ def workload(spec: ResourceSpec) -> Workload:
     )
 
 
-def option_cost(backend: Backend, load: Workload, kind: Kind) -> tuple[float, tuple[CostLine, ...]]:
-    """Monthly cost of ``load`` on ``backend`` and its itemised lines.
+#: The kinds whose reads have a consistency (the ones ``consistency=`` applies to).
+_CONSISTENT_KINDS: Final = frozenset({"map", "collection"})
 
-    ``kind`` is accepted for symmetry with the checks; the pricing model is
-    the same for every kind once the workload is known.
+
+def served_consistency(
+    kind: Kind, declared: Consistency | None, offered: tuple[Consistency, ...]
+) -> Consistency | None:
+    """The consistency a resource's reads are served with on a backend offering ``offered``.
+
+    ``None`` for kinds without consistent reads (everything but maps and
+    collections).  Declared ``eventual`` is served eventual where the backend
+    lists it; anything else is served strong where the backend lists strong
+    (an undeclared consistency keeps the strong reads it always had), and
+    eventual on a backend that offers nothing stronger.
     """
-    del kind
+    if kind not in _CONSISTENT_KINDS:
+        return None
+    if declared == "eventual" and "eventual" in offered:
+        return "eventual"
+    return "strong" if "strong" in offered else "eventual"
+
+
+def option_cost(
+    backend: Backend, load: Workload, kind: Kind, consistency: Consistency | None = None
+) -> tuple[float, tuple[CostLine, ...]]:
+    """Monthly cost of ``load`` on ``backend`` and its itemised lines, cheapest mode.
+
+    ``consistency`` is the declared one; the reads are priced at the level
+    the backend serves it (:func:`served_consistency`).
+    """
+    served = served_consistency(kind, consistency, backend.performance.consistency)
     quantities = monthly_quantities(load)
+    eventual = served == "eventual"
     return min(
-        (pricing.cost_of(quantities) for _, pricing in mode_prices(backend)),
+        (pricing.cost_of(quantities, eventual=eventual) for _, pricing in mode_prices(backend)),
         key=lambda priced: priced[0],
     )
 
 
-def cost_lines(backend: Backend, load: Workload, mode: str | None = None) -> tuple[CostLine, ...]:
-    """The itemised monthly cost of ``load`` on ``backend`` in ``mode`` (what a binding records)."""
-    return Pricing.of(backend, mode).cost_of(monthly_quantities(load))[1]
+def cost_lines(
+    backend: Backend,
+    load: Workload,
+    mode: str | None = None,
+    *,
+    consistency: Consistency | None = None,
+) -> tuple[CostLine, ...]:
+    """The itemised monthly cost of ``load`` on ``backend`` in ``mode`` (what a binding records).
+
+    ``consistency`` is the served one (the binding's): eventual reads are
+    counted in read units where the price says what they cost.
+    """
+    quantities = monthly_quantities(load)
+    return Pricing.of(backend, mode).cost_of(quantities, eventual=consistency == "eventual")[1]
 
 
 def mode_prices(backend: Backend) -> tuple[tuple[str | None, Pricing], ...]:
@@ -220,15 +273,30 @@ def mode_prices(backend: Backend) -> tuple[tuple[str | None, Pricing], ...]:
     return tuple((m.name, Pricing.of(backend, m.name)) for m in backend.modes)
 
 
-def provisioned(backend: Backend, mode: str | None, load: Workload) -> Provisioned | None:
-    """The capacity to provision for ``load`` in ``mode`` (``None`` unless provisioned)."""
+def provisioned(
+    backend: Backend,
+    mode: str | None,
+    load: Workload,
+    *,
+    consistency: Consistency | None = None,
+) -> Provisioned | None:
+    """The capacity to provision for ``load`` in ``mode`` (``None`` unless provisioned).
+
+    Read capacity is in units: served ``eventual`` where the mode's price has
+    ``eventual_reads``, a read takes that share of a unit (what it is priced at).
+    """
     if mode is None:
         return None
-    target = next(m.target_utilisation for m in backend.modes if m.name == mode)
+    chosen = next(m for m in backend.modes if m.name == mode)
+    target = chosen.target_utilisation
     if target is None:
         return None
+    factor = chosen.price.eventual_reads
+    reads = load.reads_per_s
+    if consistency == "eventual" and factor is not None:
+        reads *= factor.factor
     return Provisioned(
-        reads_per_s=_units(load.reads_per_s, target),
+        reads_per_s=_units(reads, target),
         writes_per_s=_units(load.writes_per_s, target),
         target_utilisation=target,
     )
@@ -251,6 +319,8 @@ _METERED: Final = (
 )
 #: Positions of the provisioned components in ``_METERED`` / :data:`Quantities`.
 _PROVISIONED: Final = frozenset({5, 6})
+#: Positions of the read components an ``eventual_reads`` factor scales.
+_READS: Final = frozenset({1, 5})
 
 
 #: size, million reads, million writes, million requests, GB-seconds, reads/s, writes/s.
@@ -280,7 +350,7 @@ def monthly_quantities(load: Workload) -> Quantities:
 class Pricing:
     """A backend's price components, read once, applied to many workloads."""
 
-    __slots__ = ("_fixed", "_target", "_terms")
+    __slots__ = ("_eventual", "_fixed", "_target", "_terms")
 
     def __init__(
         self,
@@ -288,10 +358,13 @@ class Pricing:
         fixed: CostLine | None,
         terms: tuple[tuple[int, str, float], ...],
         target: float | None = None,
+        eventual: float | None = None,
     ) -> None:
         self._fixed = fixed
         self._terms = terms
         self._target = target
+        self._eventual = eventual
+        """The price's ``eventual_reads`` factor, ``None`` when reads cost the same."""
 
     @classmethod
     def of(cls, backend: Backend, mode: str | None = None) -> Pricing:
@@ -316,36 +389,57 @@ class Pricing:
             for index, component in enumerate(_METERED)
             if (item := getattr(price, component)) is not None
         )
-        return cls(fixed=fixed, terms=terms, target=target)
+        factor = price.eventual_reads
+        return cls(
+            fixed=fixed,
+            terms=terms,
+            target=target,
+            eventual=None if factor is None else factor.factor,
+        )
 
-    def _quantity(self, index: int, quantities: Quantities) -> float:
+    def _quantity(self, index: int, quantities: Quantities, factor: float | None) -> float:
         quantity = quantities[index]
+        if factor is not None and index in _READS:
+            quantity *= factor  # read units: an eventual read is a share of one
         if index in _PROVISIONED:
             return float(_units(quantity, self._target or 1.0))
         return quantity
 
-    def total(self, quantities: Quantities) -> float:
-        """Monthly cost for the quantities of :func:`monthly_quantities`, without lines."""
+    def total(self, quantities: Quantities, *, eventual: bool = False) -> float:
+        """Monthly cost for the quantities of :func:`monthly_quantities`, without lines.
+
+        ``eventual``: the resource is served eventually consistent (its reads
+        then count at the price's ``eventual_reads`` factor, if it has one).
+        """
         fixed = self._fixed
+        factor = self._eventual if eventual else None
         total = 0.0 if fixed is None else fixed.monthly
         for index, _, amount in self._terms:
-            quantity = self._quantity(index, quantities)
+            quantity = self._quantity(index, quantities, factor)
             if quantity > 0:
                 total += round(amount * quantity, PRECISION)
         return round(total, PRECISION) + 0.0
 
-    def cost_of(self, quantities: Quantities) -> tuple[float, tuple[CostLine, ...]]:
-        """Monthly cost and lines for the quantities of :func:`monthly_quantities`."""
+    def cost_of(
+        self, quantities: Quantities, *, eventual: bool = False
+    ) -> tuple[float, tuple[CostLine, ...]]:
+        """Monthly cost and lines for the quantities of :func:`monthly_quantities`.
+
+        The read lines of an eventual resource priced by ``eventual_reads``
+        are named ``eventual <component>`` and count read units.
+        """
         fixed = self._fixed
+        factor = self._eventual if eventual else None
         lines: list[CostLine] = [] if fixed is None else [fixed]
         total = 0.0 if fixed is None else fixed.monthly
         for index, component, amount in self._terms:
-            quantity = self._quantity(index, quantities)
+            quantity = self._quantity(index, quantities, factor)
             if quantity <= 0:
                 continue
             monthly = round(amount * quantity, PRECISION)
+            named = f"{EVENTUAL_PREFIX}{component}" if factor and index in _READS else component
             lines.append(
-                CostLine(component=component, quantity=round(quantity, PRECISION), monthly=monthly)
+                CostLine(component=named, quantity=round(quantity, PRECISION), monthly=monthly)
             )
             total += monthly
         return round(total, PRECISION) + 0.0, tuple(lines)

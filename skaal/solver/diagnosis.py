@@ -32,9 +32,10 @@ from dataclasses import dataclass
 
 from skaal.blueprint.model import Kind, SourceLocation
 from skaal.catalog.model import Backend
+from skaal.declare.grammar import Consistency
 from skaal.errors import UnsatisfiableError, UsageError, did_you_mean
 from skaal.plan.model import CostLine
-from skaal.solver.cost import cost_lines, money, option_cost
+from skaal.solver.cost import cost_lines, money, option_cost, served_consistency
 from skaal.solver.decompose import usage_of
 from skaal.solver.problem import Problem, Rejection, ResourceOptions, Workload
 from skaal.solver.servers import largest, server_of
@@ -139,7 +140,8 @@ def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
         if all(r.relaxation is not None for r in rejections):
             relaxations = tuple(dict.fromkeys(r.relaxation for r in rejections if r.relaxation))
             relaxed = _relaxed(backend, options.workload, spec.kind)
-            cost, _ = option_cost(backend, relaxed, spec.kind)
+            asked = _relaxed_consistency(spec.requirements.consistency, rejections)
+            cost, _ = option_cost(backend, relaxed, spec.kind, asked)
             fee = _instance_fee(backend, relaxed)
             key = (len(relaxations), money(cost + fee), order)
             group = frozenset(r.constraint for r in rejections)
@@ -147,7 +149,9 @@ def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
                 best[group] = (key, Fix(name, relaxations, cost, fee))
         if rejections and all(r.catalog_change for r in rejections):
             changes = tuple(dict.fromkeys(r.catalog_change for r in rejections if r.catalog_change))
-            cost, _ = option_cost(backend, options.workload, spec.kind)
+            cost, _ = option_cost(
+                backend, options.workload, spec.kind, spec.requirements.consistency
+            )
             fee = _instance_fee(backend, options.workload)
             priced = (money(cost + fee), order)
             if kept is None or priced < kept[0]:
@@ -162,6 +166,13 @@ def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
         alternatives=tuple(fixes[1 : _ALTERNATIVES + 1]),
         catalog_fix=None if kept is None else kept[1],
     )
+
+
+def _relaxed_consistency(
+    declared: Consistency | None, rejections: tuple[Rejection, ...]
+) -> Consistency | None:
+    """The consistency a relaxed declaration asks: eventual where the fix relaxes it."""
+    return "eventual" if any(r.constraint == "consistency" for r in rejections) else declared
 
 
 #: Other declaration fixes shown besides the cheapest, one per set of constraints.
@@ -303,7 +314,16 @@ def explain(problem: Problem, resource_name: str) -> tuple[CandidateReport, ...]
                     rank=rank,
                     feasible=True,
                     cost=option.cost,
-                    lines=cost_lines(backend, options.workload),
+                    lines=cost_lines(
+                        backend,
+                        options.workload,
+                        option.mode,
+                        consistency=served_consistency(
+                            options.spec.kind,
+                            options.spec.requirements.consistency,
+                            backend.performance.consistency,
+                        ),
+                    ),
                     region=option.region,
                     unchecked=option.unchecked,
                 )

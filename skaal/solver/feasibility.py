@@ -27,7 +27,8 @@ durability          offer at least the asked level (ephemeral < persistent <
                     restart must be asked for with ``durability="ephemeral"``;
                     an undeclared topic accepts any level (it fans out to the
                     subscribers present)
-consistency         offer ``strong`` when strong is asked
+consistency         offer ``strong`` when strong is asked (strong satisfies
+                    eventual: declared ``eventual`` accepts any backend)
 availability        publish at least the asked percentage
 residency           have a region matching it (``region_matches``)
 ttl                 have the ``ttl`` capability and ``limits.max_ttl_s`` ≥ ttl
@@ -52,6 +53,10 @@ are not checked, and the option records them in ``Option.unchecked`` so the
 plan can say "residency not checked on the local target".  A binding's region
 is the catalog's default region when the backend offers it (and it meets the
 residency), else the backend's first matching region in catalog order.
+
+A map or collection is priced at the consistency the backend serves it
+with (:func:`~skaal.solver.cost.served_consistency`): declared ``eventual``
+reads cost the price's ``eventual_reads`` share where it has one.
 
 Speed: planning 10,000 resources must fit in a second, so the work is
 organised around what repeats.  Backend facts, prices and the per-kind
@@ -84,7 +89,14 @@ from skaal.solver.checks import (
     quality_rejections,
     quantity_rejections,
 )
-from skaal.solver.cost import Pricing, Quantities, mode_prices, monthly_quantities, workload
+from skaal.solver.cost import (
+    Pricing,
+    Quantities,
+    mode_prices,
+    monthly_quantities,
+    served_consistency,
+    workload,
+)
 from skaal.solver.problem import (
     Option,
     Problem,
@@ -258,9 +270,7 @@ class _Filter:
         self.kinds: dict[Kind, _KindTable] = {}
         self.qualities: dict[tuple[object, ...], _Quality] = {}
         self.results: dict[tuple[object, ...], _Result] = {}
-        self.costs: dict[
-            tuple[float, float, float, float, float], dict[int, tuple[float, str | None]]
-        ] = {}
+        self.costs: dict[tuple[object, ...], dict[int, tuple[float, str | None]]] = {}
 
     def used(self) -> set[str]:
         """Backends offered to at least one resource so far (read once per distinct result)."""
@@ -357,7 +367,10 @@ class _Filter:
             if self.local
             else ()
         )
-        costs = self.costs.get(load_key := (size, reads, writes, memory, load.duration_s))
+        kind, declared = spec.kind, req.consistency
+        # the served consistency (and so the price) depends on the kind and the declaration
+        load_key = (size, reads, writes, memory, load.duration_s, kind, declared)
+        costs = self.costs.get(load_key)
         if costs is None:
             costs = self.costs[load_key] = {}
         quantities = monthly_quantities(load)
@@ -383,7 +396,10 @@ class _Filter:
             rank = facts.rank
             priced = costs.get(rank)
             if priced is None:
-                priced = costs[rank] = _cheapest_mode(self.pricing[rank], quantities)
+                served = served_consistency(kind, declared, facts.backend.performance.consistency)
+                priced = costs[rank] = _cheapest_mode(
+                    self.pricing[rank], quantities, eventual=served == "eventual"
+                )
             options.append(
                 Option(facts.backend.name, priced[0], rank, region, unchecked, priced[1])
             )
@@ -396,12 +412,12 @@ class _Filter:
 
 
 def _cheapest_mode(
-    modes: tuple[tuple[str | None, Pricing], ...], quantities: Quantities
+    modes: tuple[tuple[str | None, Pricing], ...], quantities: Quantities, *, eventual: bool
 ) -> tuple[float, str | None]:
     """The cheapest capacity mode's cost for ``quantities`` (first declared wins ties)."""
     best: tuple[float, str | None] | None = None
     for mode, pricing in modes:
-        cost = pricing.total(quantities)
+        cost = pricing.total(quantities, eventual=eventual)
         if best is None or cost < best[0]:
             best = (cost, mode)
     assert best is not None

@@ -57,6 +57,7 @@ from skaal.catalog.model import (
     Price,
     PriceItem,
     Provider,
+    ReadFactor,
     Server,
 )
 from skaal.declare.grammar import Consistency, Durability
@@ -114,8 +115,13 @@ def mode(
     per_gb_second: float | None = None,
     per_read_per_s_month: float | None = None,
     per_write_per_s_month: float | None = None,
+    eventual_reads: float | None = None,
 ) -> Mode:
-    """One capacity mode of a dedicated backend, with its complete price."""
+    """One capacity mode of a dedicated backend, with its complete price.
+
+    ``eventual_reads``: the share of a strong read's price an eventually
+    consistent read costs (the price's ``eventual_reads`` factor).
+    """
     return Mode(
         name=name,
         description=f"{name} (test mode)",
@@ -129,6 +135,7 @@ def mode(
             per_gb_second=per_gb_second,
             per_read_per_s_month=per_read_per_s_month,
             per_write_per_s_month=per_write_per_s_month,
+            eventual_reads=eventual_reads,
         ),
     )
 
@@ -157,8 +164,12 @@ def backend(
     per_million_writes: float | None = None,
     per_million_requests: float | None = None,
     per_gb_second: float | None = None,
+    eventual_reads: float | None = None,
 ) -> Backend:
     """One catalog backend; ``limits`` / ``shared`` take the model or its fields as a dict.
+
+    ``eventual_reads`` is the share of a strong read's price an eventually
+    consistent read costs (with ``modes``, give it in each mode).
 
     ``classes`` (with ``quota``, default 1,000, and ``min_disk_gb``) make a
     server backend; so do ``shared`` + ``fixed_monthly`` (one class
@@ -178,9 +189,10 @@ def backend(
         per_million_writes=per_million_writes,
         per_million_requests=per_million_requests,
         per_gb_second=per_gb_second,
+        eventual_reads=eventual_reads,
     )
     if mode_list:
-        if price.items():
+        if price.items() or eventual_reads is not None:
             raise ValueError(f"backend({name!r}): with modes, give the prices in the modes")
         price = mode_list[0].price
     return Backend(
@@ -204,9 +216,12 @@ def backend(
     )
 
 
-def _price(**components: float | None) -> Price:
+def _price(*, eventual_reads: float | None = None, **components: float | None) -> Price:
     return Price(
         region=_AUTO,
+        eventual_reads=None
+        if eventual_reads is None
+        else ReadFactor(factor=eventual_reads, source=_SOURCE, as_of=_AS_OF),
         **{k: _price_item(v) for k, v in components.items() if v is not None},
     )
 

@@ -214,3 +214,44 @@ def test_a_schema_2_lock_is_priced_after_a_plan_that_moves_nothing(
     assert " moved" not in replanned
     assert "→ rds" not in replanned
     assert "instance fee db.t4g.micro" in _ok("cost", SHOP).stdout
+
+
+VIEWS = """\
+from skaal import App, Map
+
+app = App("views")
+
+
+@app.storage(size="1GB", reads="100/s", writes="10/s", consistency="eventual")
+class Views(Map[str, str]):
+    pass
+"""
+
+
+def test_an_eventual_map_shows_how_its_reads_are_served_and_billed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "views.py").write_text(VIEWS)
+    _ok("plan", "views.py:app", "--target", "aws")
+    explained = _ok("plan", "views.py:app", "--target", "aws", "--explain", "Views").stdout
+    assert "eventual per_read_per_s_month: 72" in explained  # ceil(100 x 0.5 / 0.7) RCUs
+    plan = read_lock(tmp_path / "skaal.lock")
+    assert plan is not None
+    binding = plan.binding("Views")
+    assert (binding.backend, binding.mode, binding.consistency) == (
+        "dynamodb",
+        "provisioned",
+        "eventual",
+    )
+    assert "eventually consistent reads at 0.5 of a strong read's price" in binding.reason
+    out = _ok("cost", "views.py:app").stdout
+    assert "provisioned eventual reads (0.5 unit each)" in out
+    assert "72 read unit/s-month" in out
+    assert "$0.0949" in out
+    data = json.loads(_ok("cost", "views.py:app", "--json").stdout)
+    (reads,) = [line for line in data["lines"] if line["eventual_read_factor"]]
+    assert reads["eventual_read_factor"]["source"] == (
+        "https://aws.amazon.com/dynamodb/pricing/provisioned/"
+    )
+    assert reads["monthly"] == pytest.approx(72 * 0.0949)

@@ -142,3 +142,56 @@ def test_every_catalog_component_has_an_item() -> None:
     from skaal.plan import bill
 
     assert set(PRICE_COMPONENTS) <= set(bill._ITEMS)
+
+
+def _eventual_dynamodb(mode: str) -> Plan:
+    """A map read eventually consistent, on DynamoDB in ``mode``."""
+    app = App("views")
+
+    @app.storage(size="1GB", reads="100/s", writes="0.01/s", consistency="eventual")
+    class Views(Map[str, str]): ...
+
+    aws = catalog_for_target("aws")
+    dynamodb = aws.backend("dynamodb")
+    only = dynamodb.model_copy(update={"modes": tuple(m for m in dynamodb.modes if m.name == mode)})
+    narrowed = aws.model_copy(update={"backends": (only,)})
+    return solve(app.blueprint(), narrowed)
+
+
+@pytest.mark.parametrize(
+    ("mode", "item", "unit", "quantity"),
+    [
+        # 100 reads/s x 2.628 = 262.8 M reads, half a read request unit each
+        ("on-demand", "eventual reads", "million read units", 131.4),
+        # ceil(100 x 0.5 / 0.7) read capacity units
+        ("provisioned", "provisioned eventual reads", "read unit/s-month", 72.0),
+    ],
+)
+def test_eventual_reads_are_billed_in_read_units_with_their_factor(
+    mode: str, item: str, unit: str, quantity: float
+) -> None:
+    plan = _eventual_dynamodb(mode)
+    assert plan.binding("Views").consistency == "eventual"
+    bill = bill_of(plan)
+    (reads,) = [line for line in bill.lines if line.factor is not None]
+    assert (reads.item, reads.unit, reads.quantity) == (item, unit, quantity)
+    assert reads.component.startswith("eventual ")
+    assert reads.price.amount == {"on-demand": 0.125, "provisioned": 0.0949}[mode]
+    assert reads.factor is not None
+    assert reads.factor.factor == 0.5
+    assert reads.factor.source == f"https://aws.amazon.com/dynamodb/pricing/{mode}/"
+    data = reads.to_json()
+    assert data["eventual_read_factor"]["factor"] == 0.5
+    assert data["unit_price"] * data["quantity"] == pytest.approx(data["monthly"], abs=1e-6)
+    others = [line for line in bill.lines if line.factor is None]
+    assert all(line.to_json()["eventual_read_factor"] is None for line in others)
+    assert bill.as_of() == ("2026-11-22" if mode == "on-demand" else "2026-12-03", "2026-12-04")
+    _check(plan)
+
+
+def test_eventual_read_units_without_their_factor_are_a_plan_error() -> None:
+    plan = _eventual_dynamodb("on-demand")
+    used = plan.prices[0]
+    bare = used.model_copy(update={"price": used.price.model_copy(update={"eventual_reads": None})})
+    with pytest.raises(PlanError, match="no price for the 'eventual per_million_reads' line"):
+        bill_of(plan.model_copy(update={"prices": (bare,)}))

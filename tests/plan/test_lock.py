@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from skaal.blueprint.model import Blueprint, ResourceSpec, SourceLocation
-from skaal.catalog.model import Backend, Catalog, Performance, Price, PriceItem
+from skaal.catalog.model import Backend, Catalog, Performance, Price, PriceItem, ReadFactor
 from skaal.cli.main import cli
 from skaal.errors import PlanError
 from skaal.plan.lock import is_stale, lock_text, read_lock, write_lock
-from skaal.plan.model import Binding, CostLine, Plan, SharedInstance, UsedPrice
+from skaal.plan.model import PLAN_SCHEMA_VERSION, Binding, CostLine, Plan, SharedInstance, UsedPrice
 
 SOURCE = "https://example.com/pricing"
 
@@ -263,7 +264,7 @@ def test_a_schema_2_lock_anchors_stability_and_is_upgraded(
     assert data["diff"]["removed"] == []
     new = read_lock(tmp_path / "skaal.lock")
     assert new is not None
-    assert new.schema_version == 3
+    assert new.schema_version == PLAN_SCHEMA_VERSION
     assert [(b.resource, b.backend) for b in new.bindings] == [
         (b.resource, b.backend) for b in old.bindings
     ]
@@ -274,3 +275,125 @@ def test_an_edited_schema_2_lock_is_refused(tmp_path: Path) -> None:
     path.write_text(SCHEMA2.read_text().replace("amount = 0.115", "amount = 0.1"))
     with pytest.raises(PlanError, match="edited by hand"):
         read_lock(path)
+
+
+SCHEMA3 = Path(__file__).parent / "locks" / "shop-aws-schema3.lock"
+"""A lock written by the Skaal before schema 4 (the shop on aws), before plans recorded
+the consistency each map is served with and the price of eventual reads.
+
+Its ``catalog_hash`` is refreshed like :data:`SCHEMA2`'s when ``catalogs/aws.toml``
+changes."""
+
+
+def _eventual_plan() -> Plan:
+    """:func:`_plan` with Carts served eventual on a price that says what that costs."""
+    plan = _plan()
+    carts = plan.bindings[0].model_copy(
+        update={
+            "consistency": "eventual",
+            "cost": (
+                CostLine(component="per_gb_month", quantity=2.0, monthly=0.2),
+                CostLine(component="eventual per_million_reads", quantity=1.314, monthly=0.16425),
+            ),
+            "monthly_cost": 0.36425,
+        }
+    )
+    factor = ReadFactor(factor=0.5, source=SOURCE, as_of="2026-12-04", note="half a unit")
+    dynamodb = UsedPrice(
+        backend="dynamodb",
+        price=_price(0.0).model_copy(
+            update={
+                "per_million_reads": PriceItem(amount=0.125, source=SOURCE, as_of="2026-11-22"),
+                "eventual_reads": factor,
+            }
+        ),
+    )
+    return plan.model_copy(
+        update={"bindings": (carts, *plan.bindings[1:]), "prices": (dynamodb, *plan.prices[1:])}
+    )
+
+
+def test_the_served_consistency_and_the_eventual_price_round_trip(tmp_path: Path) -> None:
+    plan = _eventual_plan()
+    path = write_lock(plan, tmp_path / "skaal.lock")
+    data = tomllib.loads(path.read_text())
+    assert data["schema_version"] == PLAN_SCHEMA_VERSION == 4
+    assert data["bindings"][0]["consistency"] == "eventual"
+    assert "consistency" not in data["bindings"][1]  # none recorded: absent, not null
+    assert data["prices"][0]["price"]["eventual_reads"] == {
+        "factor": 0.5,
+        "source": SOURCE,
+        "as_of": "2026-12-04",
+        "note": "half a unit",
+    }
+    again = read_lock(path)
+    assert again == plan
+    assert again is not None
+    assert again.binding("Carts").consistency == "eventual"
+
+
+def test_the_plan_hash_covers_the_served_consistency(tmp_path: Path) -> None:
+    path = write_lock(_eventual_plan(), tmp_path / "skaal.lock")
+    path.write_text(path.read_text().replace('consistency = "eventual"', 'consistency = "strong"'))
+    with pytest.raises(PlanError, match="edited by hand"):
+        read_lock(path)
+
+
+def test_a_schema_3_lock_is_read_with_its_own_hash() -> None:
+    plan = read_lock(SCHEMA3)
+    assert plan is not None
+    assert plan.schema_version == 3
+    assert f'plan_hash = "{plan.content_hash()}"' in SCHEMA3.read_text()
+    assert {b.consistency for b in plan.bindings} == {None}  # read strong by the runtime
+    assert {p.price.eventual_reads for p in plan.prices} == {None}
+
+
+def test_a_schema_3_lock_anchors_stability_and_records_the_consistency(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "examples", tmp_path / "examples")
+    shutil.copy(SCHEMA3, tmp_path / "skaal.lock")
+    monkeypatch.chdir(tmp_path)
+    old = read_lock(tmp_path / "skaal.lock")
+    assert old is not None
+    result = CliRunner().invoke(cli, ["plan", "examples/shop/app.py:app", "--target", "aws"])
+    assert result.exit_code == 0, result.output
+    new = read_lock(tmp_path / "skaal.lock")
+    assert new is not None
+    assert new.schema_version == PLAN_SCHEMA_VERSION
+    assert [(b.resource, b.backend) for b in new.bindings] == [
+        (b.resource, b.backend) for b in old.bindings
+    ]
+    assert new.total_monthly_cost == old.total_monthly_cost  # the shop declares no consistency
+    served = {b.resource: b.consistency for b in new.bindings if b.kind in ("map", "collection")}
+    assert served
+    assert set(served.values()) == {"strong"}
+    assert {b.consistency for b in new.bindings if b.kind not in ("map", "collection")} == {None}
+
+
+def test_an_older_schema_cannot_carry_what_its_hash_would_not_cover() -> None:
+    plan = _eventual_plan()
+    with pytest.raises(ValidationError, match="schema 3 has no consistency"):
+        Plan.model_validate({**plan.model_dump(), "schema_version": 3})
+    strong = plan.model_copy(
+        update={
+            "bindings": tuple(b.model_copy(update={"consistency": None}) for b in plan.bindings)
+        }
+    )
+    with pytest.raises(ValidationError, match="schema 2 has no eventual_reads"):
+        Plan.model_validate({**strong.model_dump(), "schema_version": 2})
+
+
+def test_only_maps_and_collections_have_a_read_consistency() -> None:
+    with pytest.raises(ValidationError, match="a queue has no read consistency"):
+        Binding(
+            resource="Jobs",
+            kind="queue",
+            backend="sqs",
+            implementation="sqs",
+            region="us-east-1",
+            consistency="eventual",
+            monthly_cost=0.0,
+            reason="test",
+        )

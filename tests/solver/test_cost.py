@@ -8,11 +8,20 @@ import pytest
 from pydantic import BaseModel
 
 from skaal import App, BlobStore, Collection, Map, Queue, Topic
-from skaal.blueprint.model import ResourceSpec
+from skaal.blueprint.model import Kind, ResourceSpec
+from skaal.catalog.model import Backend
+from skaal.declare.grammar import Consistency
 from skaal.plan.model import CostLine
-from skaal.solver.cost import SECONDS_PER_MONTH, cost_lines, option_cost, workload
+from skaal.solver.cost import (
+    SECONDS_PER_MONTH,
+    cost_lines,
+    option_cost,
+    provisioned,
+    served_consistency,
+    workload,
+)
 from skaal.solver.problem import Problem, Workload
-from skaal.testing import backend
+from skaal.testing import backend, mode
 
 MONTH_MILLIONS = 2.628  # 2,628,000 seconds in a 730-hour month, in millions
 
@@ -169,3 +178,115 @@ def test_option_costs_in_the_problem_match_option_cost(
             )
     carts = next(r for r in problem.resources if r.spec.name == "Carts")
     assert carts.options[0].cost == round(0.2 + 0.3 * MONTH_MILLIONS, 6)
+
+
+# -- consistency ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "declared", "offered", "served"),
+    [
+        ("map", None, ("eventual", "strong"), "strong"),  # undeclared: strong, as always
+        ("map", "eventual", ("eventual", "strong"), "eventual"),
+        ("collection", "strong", ("eventual", "strong"), "strong"),
+        ("map", "eventual", ("strong",), "strong"),  # strong satisfies eventual
+        ("map", None, ("eventual",), "eventual"),  # nothing stronger on offer
+        ("collection", "eventual", ("eventual",), "eventual"),
+        ("queue", "eventual", ("eventual", "strong"), None),  # no read consistency
+        ("blob", None, ("strong",), None),
+    ],
+)
+def test_the_served_consistency(
+    kind: Kind, declared: Consistency | None, offered: tuple[Consistency, ...], served: str | None
+) -> None:
+    assert served_consistency(kind, declared, offered) == served
+
+
+def _modes_backend(**extra: object) -> Backend:
+    return backend(
+        "ddb",
+        kinds=("map", "collection", "queue"),
+        modes=(
+            mode("on-demand", per_gb_month=0.25, per_million_reads=0.125, eventual_reads=0.5),
+            mode(
+                "provisioned",
+                target_utilisation=0.7,
+                per_read_per_s_month=0.0949,
+                per_write_per_s_month=0.4745,
+                eventual_reads=0.5,
+            ),
+        ),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_eventual_reads_count_half_a_unit_in_each_mode_by_hand() -> None:
+    ddb = _modes_backend()
+    load = Workload(2.0, 10.0, 1.0, 0.0, 0.0, ())
+    # on demand: 10 reads/s x 2.628 = 26.28 M reads x 0.5 = 13.14 M read units x $0.125
+    assert cost_lines(ddb, load, "on-demand", consistency="eventual") == (
+        CostLine(component="per_gb_month", quantity=2.0, monthly=0.5),
+        CostLine(component="eventual per_million_reads", quantity=13.14, monthly=1.6425),
+    )
+    assert cost_lines(ddb, load, "on-demand", consistency="strong") == (
+        CostLine(component="per_gb_month", quantity=2.0, monthly=0.5),
+        CostLine(component="per_million_reads", quantity=26.28, monthly=3.285),
+    )
+    # provisioned: ceil(10 x 0.5 / 0.7) = 8 RCU (strong: ceil(10 / 0.7) = 15); writes unchanged
+    assert cost_lines(ddb, load, "provisioned", consistency="eventual") == (
+        CostLine(component="eventual per_read_per_s_month", quantity=8.0, monthly=0.7592),
+        CostLine(component="per_write_per_s_month", quantity=2.0, monthly=0.949),
+    )
+    assert cost_lines(ddb, load, "provisioned")[0] == CostLine(
+        component="per_read_per_s_month", quantity=15.0, monthly=1.4235
+    )
+    eventual = provisioned(ddb, "provisioned", load, consistency="eventual")
+    assert eventual is not None
+    assert (eventual.reads_per_s, eventual.writes_per_s) == (8, 2)
+    strong = provisioned(ddb, "provisioned", load)
+    assert strong is not None
+    assert strong.reads_per_s == 15
+    # the cheaper mode, at the served consistency: declared eventual, 0.7592 + 0.949
+    assert option_cost(ddb, load, "map", "eventual")[0] == round(0.7592 + 0.949, 6)
+    assert option_cost(ddb, load, "map")[0] == round(1.4235 + 0.949, 6)
+    # a queue has no read consistency: its reads are never discounted
+    assert option_cost(ddb, load, "queue", "eventual") == option_cost(ddb, load, "queue")
+
+
+def test_without_a_factor_eventual_reads_cost_the_same() -> None:
+    kv = backend("kv", per_million_reads=0.3)
+    load = Workload(0.0, 1.0, 0.0, 0.0, 0.0, ())
+    assert cost_lines(kv, load, consistency="eventual") == cost_lines(kv, load)
+    assert option_cost(kv, load, "map", "eventual") == option_cost(kv, load, "map")
+
+
+def test_a_backend_offering_only_eventual_reads_prices_them_undeclared() -> None:
+    kv = backend("kv", consistency=("eventual",), per_million_reads=0.2, eventual_reads=0.5)
+    load = Workload(0.0, 1.0, 0.0, 0.0, 0.0, ())
+    cost, (line,) = option_cost(kv, load, "map")
+    assert line.component == "eventual per_million_reads"
+    assert cost == round(0.2 * MONTH_MILLIONS * 0.5, 6)
+
+
+def test_the_filter_prices_each_declared_consistency_apart(
+    problem_of: Callable[..., Problem],
+) -> None:
+    # Equal workloads share a cost cache: the consistency must be part of its key.
+    app = App("shop")
+
+    @app.storage(reads="10/s", writes="1/s", size="2GB", consistency="eventual")
+    class Views(Map[str, str]): ...
+
+    @app.storage(reads="10/s", writes="1/s", size="2GB")
+    class Carts(Map[str, str]): ...
+
+    @app.storage(reads="10/s", writes="1/s", size="2GB", consistency="eventual")
+    class Seen(Map[str, str]): ...
+
+    problem = problem_of(app, _modes_backend())
+    costs = {r.spec.name: (r.options[0].cost, r.options[0].mode) for r in problem.resources}
+    assert costs == {
+        "Views": (round(0.7592 + 0.949, 6), "provisioned"),
+        "Seen": (round(0.7592 + 0.949, 6), "provisioned"),
+        "Carts": (round(1.4235 + 0.949, 6), "provisioned"),
+    }

@@ -99,6 +99,75 @@ def test_a_busy_dynamodb_map_lands_on_provisioned_capacity() -> None:
     assert answer.own["Orders"].mode == "provisioned"
 
 
+@pytest.mark.parametrize(
+    ("reads", "writes", "mode", "lines", "strong"),
+    [
+        # 0.1 reads/s, 0.01 writes/s, 1 GB, consistency="eventual": on demand.
+        #   storage  1 GB x $0.25                                          = 0.25
+        #   reads    0.1/s x 2.628 = 0.2628 M reads x 0.5 RRU (eventual)
+        #            = 0.1314 M RRU x $0.125                               = 0.016425
+        #   writes   0.01/s x 2.628 = 0.02628 M WRU x $0.625               = 0.016425
+        #                                                           total    0.28285
+        #   (provisioned: 0.25 + 1 RCU x 0.0949 + 1 WCU x 0.4745 = 0.8194)
+        #   strong: the reads are 0.2628 M RRU x 0.125 = 0.03285, total 0.299275
+        (
+            "0.1/s",
+            "0.01/s",
+            "on-demand",
+            {
+                "per_gb_month": (1.0, 0.25),
+                "eventual per_million_reads": (0.1314, 0.016425),
+                "per_million_writes": (0.02628, 0.016425),
+            },
+            0.299275,
+        ),
+        # 100 reads/s, 10 writes/s, 1 GB, consistency="eventual": provisioned.
+        #   storage  0.25
+        #   reads    ceil(100 x 0.5 RCU / 0.7) = ceil(71.43) = 72 RCU x $0.0949 = 6.8328
+        #   writes   ceil(10 / 0.7) = 15 WCU x $0.4745                          = 7.1175
+        #                                                               total   14.2003
+        #   (on demand: 0.25 + 131.4 M RRU x 0.125 + 26.28 M WRU x 0.625 = 33.10)
+        #   strong: ceil(100 / 0.7) = 143 RCU x 0.0949 = 13.5707, total 20.9382
+        (
+            "100/s",
+            "10/s",
+            "provisioned",
+            {
+                "per_gb_month": (1.0, 0.25),
+                "eventual per_read_per_s_month": (72.0, 6.8328),
+                "per_write_per_s_month": (15.0, 7.1175),
+            },
+            20.9382,
+        ),
+    ],
+)
+def test_an_eventual_dynamodb_map_pays_half_a_read_unit(
+    reads: str,
+    writes: str,
+    mode: str,
+    lines: dict[str, tuple[float, float]],
+    strong: float,
+) -> None:
+    draft = {"reads": reads, "writes": writes, "size": "1GB", "availability": "99.99%"}
+    eventual = {**draft, "consistency": "eventual"}
+    plan, answer = _both(_app([generate.ResourceDraft("Views", "map", eventual)]), "aws")
+    expected = sum(monthly for _, monthly in lines.values())
+    assert plan.total_monthly_cost == pytest.approx(expected, abs=1e-6)
+    assert answer.total == pytest.approx(expected, abs=CENT)
+    binding = plan.binding("Views")
+    assert (binding.backend, binding.mode, binding.consistency) == ("dynamodb", mode, "eventual")
+    assert {c.component: (c.quantity, c.monthly) for c in binding.cost} == lines
+    assert "eventually consistent reads at 0.5 of a strong read's price" in binding.reason
+    if mode == "provisioned":
+        assert binding.provisioned is not None
+        assert binding.provisioned.reads_per_s == lines["eventual per_read_per_s_month"][0]
+    # undeclared, the same map is read (and priced) strongly consistent, as before
+    plain, _ = _both(_app([generate.ResourceDraft("Views", "map", draft)]), "aws")
+    assert plain.binding("Views").consistency == "strong"
+    assert plain.total_monthly_cost == pytest.approx(strong, abs=1e-6)
+    assert not any(c.component.startswith("eventual") for c in plain.binding("Views").cost)
+
+
 def test_a_one_gb_cache_takes_the_smallest_node_that_holds_it() -> None:
     # Ephemeral and < 1 ms: only ElastiCache.  Its resources pay nothing of
     # their own; cache.t4g.micro holds 0.4 GB, cache.t4g.small 1.1 GB for
@@ -462,10 +531,10 @@ def test_each_resource_has_the_same_backends_and_costs_by_both_readings() -> Non
 def test_the_seeded_apps_exercise_classes_modes_and_verdicts() -> None:
     # The comparison only means something if the apps reach what it claims to
     # check: feasible and infeasible apps, several instances, large classes,
-    # replicas, provisioned capacity, co-location and budgets.
+    # replicas, provisioned capacity, eventual reads, co-location and budgets.
     seen: dict[str, int] = dict.fromkeys(
         ("feasible", "infeasible", "several instances", "not the smallest class",
-         "provisioned", "co-located", "budget"), 0,
+         "provisioned", "eventual reads", "co-located", "budget"), 0,
     )  # fmt: skip
     for seed in range(APPS):
         name, plan, _, _ = _compared(seed)
@@ -477,6 +546,9 @@ def test_the_seeded_apps_exercise_classes_modes_and_verdicts() -> None:
             continue
         seen["several instances"] += len(plan.instances) > 1
         seen["provisioned"] += any(b.mode == "provisioned" for b in plan.bindings)
+        seen["eventual reads"] += any(
+            line.component.startswith("eventual ") for b in plan.bindings for line in b.cost
+        )
         catalog = _catalogs(name)[0]
         seen["not the smallest class"] += any(
             i.instance_class != _smallest(catalog, i.backend) for i in plan.instances
@@ -485,6 +557,7 @@ def test_the_seeded_apps_exercise_classes_modes_and_verdicts() -> None:
     assert seen["infeasible"] >= 20, seen
     for key in ("several instances", "not the smallest class", "provisioned", "co-located"):
         assert seen[key] >= 10, seen
+    assert seen["eventual reads"] >= 5, seen  # DynamoDB chosen for an eventual map: 8 today
 
 
 def _smallest(catalog: Catalog, backend: str) -> str:
@@ -516,6 +589,13 @@ def test_the_audit_catches_a_wrong_plan() -> None:
     moved = plan.bindings[0].model_copy(update={"backend": "nowhere"})
     elsewhere = plan.model_copy(update={"bindings": (moved, *plan.bindings[1:])})
     assert any("does not serve" in p for p in audit(elsewhere, blueprint, data))
+    at, read = next((i, b) for i, b in enumerate(plan.bindings) if b.consistency is not None)
+    flipped = read.model_copy(
+        update={"consistency": "eventual" if read.consistency == "strong" else "strong"}
+    )
+    bindings = (*plan.bindings[:at], flipped, *plan.bindings[at + 1 :])
+    stale = plan.model_copy(update={"bindings": bindings})
+    assert any(f"{read.resource}: consistency" in p for p in audit(stale, blueprint, data))
 
 
 def test_every_app_is_modelled_by_the_oracle() -> None:

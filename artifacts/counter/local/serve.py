@@ -16,7 +16,7 @@ from skaal.build.launch import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="ab2eb448cd77832c5e2724c7219a1881fd0c59e762b9f616387b44ad09ba3b9b",
+    plan_hash="8d60a009983a427736f4a28659af18759e9c69144b02a0987f6956c61dc30c50",
 )
 
 if __name__ == "__main__":

@@ -23,10 +23,15 @@ every read treats ``exp <= now`` as absent -- ``get`` answers ``None``,
 server (``attribute_not_exists(exp) OR exp > :now``), so an expired document
 is never counted in a page.
 
-GSIs are eventually consistent on DynamoDB: a document put a moment ago may
-be missing from ``find`` for a fraction of a second.  Documents, index values
-included, must fit in a 400 KB item; an index value longer than 2 KB is
-rejected by DynamoDB.
+Consistency: ``get`` and the ``Scan`` of ``find`` without filters are issued
+with ``ConsistentRead`` as the plan serves the collection (strong unless it
+declared ``consistency="eventual"``; see :mod:`skaal.runtime.backends.dynamodb`).
+``find`` with filters queries a GSI, and GSIs are eventually consistent on
+DynamoDB whatever is asked (a strongly consistent read of one is refused): a
+document put a moment ago may be missing from it for a fraction of a second.
+
+Documents, index values included, must fit in a 400 KB item; an index value
+longer than 2 KB is rejected by DynamoDB.
 """
 
 from __future__ import annotations
@@ -71,9 +76,13 @@ def _index_name(field: str) -> str:
 class DynamoDBDocuments:
     """A ``DocumentBackend`` on one DynamoDB table with a GSI per index."""
 
-    def __init__(self, aws: AwsSession, spec: ResourceSpec, clock: Clock) -> None:
+    def __init__(
+        self, aws: AwsSession, spec: ResourceSpec, clock: Clock, *, consistent: bool = True
+    ) -> None:
         self._aws = aws
         self._clock = clock
+        self.consistent = consistent
+        """``ConsistentRead`` of ``get`` and the full scan (False: the plan serves it eventual)."""
         self._ddb = aws.client("dynamodb")
         self._resource = spec.name
         self.table = aws.name(spec.name, service="dynamodb")
@@ -131,7 +140,7 @@ class DynamoDBDocuments:
                 Key={"pk": {"S": key}},
                 ProjectionExpression="d, #e",
                 ExpressionAttributeNames={"#e": "exp"},
-                ConsistentRead=True,
+                ConsistentRead=self.consistent,
             ),
             "GetItem",
             Safety.READ,
@@ -203,6 +212,7 @@ class DynamoDBDocuments:
             "FilterExpression": _LIVE,
             "ExpressionAttributeNames": {"#e": "exp"},
             "ExpressionAttributeValues": {":now": {"N": repr(self._clock())}},
+            "ConsistentRead": self.consistent,
         }
         if after is not None:
             request["FilterExpression"] += " AND pk > :after"

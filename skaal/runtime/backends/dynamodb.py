@@ -22,7 +22,22 @@ so the semantics hold exactly.
 ``compare_and_set`` is one conditional ``PutItem`` (``v = :expected``, not
 expired) in the common case; when the stored form differs (a counter, a
 chunked value) it reads the item and writes conditionally on exactly what it
-read.  Reads are strongly consistent.
+read.
+
+Consistency: reads are issued with ``ConsistentRead`` as the plan serves the
+resource (``Binding.consistency``, via ``BackendSettings.eventual_reads``):
+strongly consistent unless the map declared ``consistency="eventual"``,
+then eventually consistent -- half a read unit each, which is what the plan
+priced.  That holds on every read path (``get``, ``get_many``'s
+``BatchGetItem``, ``contains``, the chunks of a large value, ``scan``'s
+``Scan``).  Two kinds of read stay strong whatever the resource's level:
+the reads inside a write (``increment``'s and ``compare_and_set``'s
+read-then-write-conditionally, which must see the last write or answer
+wrongly), and the re-read of a large value whose chunks an eventual read
+found incomplete (its chunks are written before the item that names them,
+so a strong read of both finds them).  ``MapClient.update`` reads with the
+resource's level, then writes with ``compare_and_set``: on an eventual map a
+stale read only costs one more round of its loop.
 
 Cost of ``scan`` (``Map.items``): DynamoDB has no ordered scan over partition
 keys, so each page is a full table ``Scan`` of the keys (filtered on the
@@ -160,12 +175,16 @@ def _digest(value: bytes) -> bytes:
 class DynamoDBKeyValue:
     """A ``KeyValueBackend`` on one DynamoDB table (see the module docstring)."""
 
-    def __init__(self, aws: AwsSession, resource: str, clock: Clock) -> None:
+    def __init__(
+        self, aws: AwsSession, resource: str, clock: Clock, *, consistent: bool = True
+    ) -> None:
         self._aws = aws
         self._ddb = aws.client("dynamodb")
         self._resource = resource
         self._clock = clock
         self.table = aws.name(resource, service="dynamodb")
+        self.consistent = consistent
+        """``ConsistentRead`` of this resource's reads: False when the plan serves it eventual."""
 
     async def open(self) -> None:
         await ensure_table(
@@ -193,11 +212,13 @@ class DynamoDBKeyValue:
         exp = item.get("exp")
         return exp is not None and float(exp["N"]) <= self._clock()
 
-    async def _item(self, key: str) -> Item | None:
+    async def _item(self, key: str, *, consistent: bool | None = None) -> Item | None:
+        """The main item of ``key``; ``consistent`` defaults to the resource's level."""
         ddb, table = self._ddb, self.table
+        strong = self.consistent if consistent is None else consistent
         response = await self._call(
             lambda: ddb.get_item(
-                TableName=table, Key={"pk": {"S": key}, "sk": {"N": "0"}}, ConsistentRead=True
+                TableName=table, Key={"pk": {"S": key}, "sk": {"N": "0"}}, ConsistentRead=strong
             ),
             "GetItem",
             Safety.READ,
@@ -205,7 +226,9 @@ class DynamoDBKeyValue:
         item: Item | None = response.get("Item")
         return item
 
-    async def _value(self, key: str, item: Item | None) -> bytes | None:
+    async def _value(
+        self, key: str, item: Item | None, *, consistent: bool | None = None
+    ) -> bytes | None:
         """The live value an item stands for (reading its chunks if it has any)."""
         if item is None or self._expired(item):
             return None
@@ -214,12 +237,15 @@ class DynamoDBKeyValue:
         if "n" in item:
             return str(int(item["n"]["N"])).encode()
         base, count = int(item["base"]["N"]), int(item["parts"]["N"])
-        chunks = await self._parts(key, base, count)
-        if len(chunks) != count:  # replaced while we read: read the new value
-            return await self._value(key, await self._item(key))
+        strong = self.consistent if consistent is None else consistent
+        chunks = await self._parts(key, base, count, consistent=strong)
+        if len(chunks) != count:
+            # replaced while we read, or an eventual read saw the item before its
+            # chunks: read the current value strongly (its chunks are then complete)
+            return await self._value(key, await self._item(key, consistent=True), consistent=True)
         return b"".join(chunks)
 
-    async def _parts(self, key: str, base: int, count: int) -> list[bytes]:
+    async def _parts(self, key: str, base: int, count: int, *, consistent: bool) -> list[bytes]:
         ddb, table = self._ddb, self.table
         out: list[bytes] = []
         start: Item | None = None
@@ -232,7 +258,7 @@ class DynamoDBKeyValue:
                     ":lo": {"N": str(base + 1)},
                     ":hi": {"N": str(base + count)},
                 },
-                "ConsistentRead": True,
+                "ConsistentRead": consistent,
             }
             if start is not None:
                 request["ExclusiveStartKey"] = start
@@ -363,7 +389,7 @@ class DynamoDBKeyValue:
             pending: Item = {
                 table: {
                     "Keys": [{"pk": {"S": k}, "sk": {"N": "0"}} for k in unique[i : i + 100]],
-                    "ConsistentRead": True,
+                    "ConsistentRead": self.consistent,
                 }
             }
             for round_ in range(_UNPROCESSED_ROUNDS):
@@ -450,7 +476,7 @@ class DynamoDBKeyValue:
                 "FilterExpression": " AND ".join(conditions),
                 "ExpressionAttributeNames": {"#e": "exp"},
                 "ExpressionAttributeValues": values,
-                "ConsistentRead": True,
+                "ConsistentRead": self.consistent,
             }
             if start is not None:
                 request["ExclusiveStartKey"] = start
@@ -496,9 +522,9 @@ class DynamoDBKeyValue:
             pass
         # The entry is stored as a value, or expired: rewrite it as a counter,
         # conditionally on what was read, until no one else wrote in between.
-        while True:
-            item = await self._item(key)
-            current = await self._value(key, item)
+        while True:  # read-then-write: always the last write (strong), whatever the level
+            item = await self._item(key, consistent=True)
+            current = await self._value(key, item, consistent=True)
             total = (0 if current is None else int(current)) + by
             new: Item = {"pk": {"S": key}, "sk": {"N": "0"}, "n": {"N": str(total)}}
             if ttl is not None:
@@ -535,9 +561,10 @@ class DynamoDBKeyValue:
                 # The condition read the value itself: it is not ``expected``.
                 await self._drop_parts(key, new)
                 return False
-            # A counter or a chunked value: compare what it stands for.
-            item = await self._item(key)
-            if await self._value(key, item) != expected:
+            # A counter or a chunked value: compare what it stands for (read strong:
+            # a stale read would answer "not written" for a value that matches).
+            item = await self._item(key, consistent=True)
+            if await self._value(key, item, consistent=True) != expected:
                 await self._drop_parts(key, new)
                 return False
             try:
@@ -554,10 +581,18 @@ class DynamoDBProvider(AwsProvider):
 
     implementation = "dynamodb"
 
+    def _consistent(self, spec: ResourceSpec) -> bool:
+        """``ConsistentRead`` for ``spec``'s reads: strong unless the plan serves it eventual."""
+        return spec.name not in self.settings.eventual_reads
+
     def key_value(self, spec: ResourceSpec) -> DynamoDBKeyValue:
-        return DynamoDBKeyValue(self.aws, spec.name, self.settings.clock)
+        return DynamoDBKeyValue(
+            self.aws, spec.name, self.settings.clock, consistent=self._consistent(spec)
+        )
 
     def documents(self, spec: ResourceSpec) -> DocumentBackend:
         from skaal.runtime.backends.aws_dynamodb_docs import DynamoDBDocuments
 
-        return DynamoDBDocuments(self.aws, spec, self.settings.clock)
+        return DynamoDBDocuments(
+            self.aws, spec, self.settings.clock, consistent=self._consistent(spec)
+        )

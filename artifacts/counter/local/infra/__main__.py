@@ -18,7 +18,7 @@ from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.plan.lock import read_lock
 
 APP = "counter"
-PLAN_HASH = "ab2eb448cd77832c5e2724c7219a1881fd0c59e762b9f616387b44ad09ba3b9b"
+PLAN_HASH = "8d60a009983a427736f4a28659af18759e9c69144b02a0987f6956c61dc30c50"
 LOCK = Path(__file__).resolve().parent.parent / "skaal.lock"
 
 

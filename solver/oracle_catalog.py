@@ -7,7 +7,7 @@ loader or models either: this module reads the schema-2 TOML itself with
 
 What it reads (the format of ``catalogs/*.toml``)::
 
-    [backends.NAME]                 kinds, regions, capabilities
+    [backends.NAME]                 implementation, kinds, regions, capabilities
     [backends.NAME.performance]     read/write_latency_ms, durability,
                                     consistency, availability
     [backends.NAME.limits]          max_* per resource (missing: unlimited)
@@ -90,6 +90,7 @@ class Entry:
     """One backend, as the rules need it."""
 
     name: str
+    implementation: str
     kinds: frozenset[str]
     regions: tuple[str, ...]
     capabilities: frozenset[str]
@@ -211,6 +212,7 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
         entries.append(
             Entry(
                 name=name,
+                implementation=str(table["implementation"]),
                 kinds=frozenset(table["kinds"]),
                 regions=tuple(table.get("regions") or (region,)),
                 capabilities=frozenset(table.get("capabilities", ())),

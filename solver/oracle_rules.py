@@ -14,7 +14,11 @@ Workload (what was not declared takes its default)::
     topic               messages m = 1/s:  writes m, reads m  (one delivery)
     function            invocations 1/s (reads), memory 0.5 GB, 0.1 s each
                         (less when the timeout is shorter); a scheduled one
-                        without invocations= as often as it fires in 2026
+                        without invocations= as often as it fires in 2026;
+                        1,000 bytes of logs per invocation, kept 30 days; an
+                        HTTP function's invocations are requests to the API
+                        in front of it; a scheduled one is started by one
+                        job, as often as its schedule fires
     secret              nothing
 
 A backend serves a resource when every rule holds:
@@ -56,9 +60,17 @@ mode with ``eventual_reads = { factor = f }`` counts ``reads × f`` instead of
     per_gb_second          memory × reads × duration × 2,628,000
     per_read_per_s_month   ceil(reads / target_utilisation), at least 1
     per_write_per_s_month  ceil(writes / target_utilisation), at least 1
+    backup_per_gb_month    size_gb if the backend backs the resource up: a
+                           postgres or firestore one always, a dynamodb one
+                           unless it is declared ephemeral, no other
+    log_ingestion_per_gb   invocations × 2,628,000 × 1,000 B / 10⁹ (a function)
+    log_storage_per_gb_month   that × 30 / (730 / 24)
+    per_million_http_requests  invocations × 2,628,000 / 10⁶ (an HTTP function)
+    per_million_scheduled_runs fires per second × 2,628,000 / 10⁶
+    per_scheduled_job_month    1 (a scheduled function)
 
 A server instance of class c with r read replicas (0 … max_replicas) costs
-``c.price × (1 + r) + min_disk_gb × per_gb_month`` and holds ``size_gb``,
+``c.price × (1 + r) + per_instance_month + min_disk_gb × per_gb_month`` and holds ``size_gb``,
 ``reads_per_s × (1 + r)``, ``writes_per_s`` and ``resources`` (each resource
 counts 1); a missing figure does not limit.
 """
@@ -108,6 +120,11 @@ class Load:
     writes_per_s: float
     memory_gb: float
     duration_s: float
+    ephemeral: bool = False
+    http: bool = False
+    function: bool = False
+    fires_per_s: float = 0.0
+    scheduled: bool = False
 
     @property
     def usage(self) -> tuple[float, float, float, float]:
@@ -129,6 +146,7 @@ def load_of(spec: ResourceSpec) -> Load:
             writes_per_s=given(req.writes_per_s, 1.0),
             memory_gb=0.0,
             duration_s=0.0,
+            ephemeral=req.durability == "ephemeral",
         )
     if spec.kind in ("queue", "topic"):
         messages = given(req.writes_per_s, 1.0)
@@ -137,9 +155,22 @@ def load_of(spec: ResourceSpec) -> Load:
     if spec.kind == "function":
         duration = 0.1 if req.timeout_s is None else min(0.1, req.timeout_s)
         invocations = req.reads_per_s
+        fires = 0.0
+        if spec.schedule is not None:
+            fires = fires_per_second(spec.schedule.cron, spec.schedule.every_s)
         if invocations is None and spec.schedule is not None:
-            invocations = fires_per_second(spec.schedule.cron, spec.schedule.every_s)
-        return Load(0.0, given(invocations, 1.0), 0.0, given(req.memory_gb, 0.5), duration)
+            invocations = fires
+        return Load(
+            0.0,
+            given(invocations, 1.0),
+            0.0,
+            given(req.memory_gb, 0.5),
+            duration,
+            http=spec.http,
+            function=True,
+            fires_per_s=fires,
+            scheduled=spec.schedule is not None,
+        )
     return Load(0.0, 0.0, 0.0, 0.0, 0.0)
 
 
@@ -285,6 +316,11 @@ def monthly_cost(
     :func:`read_consistency` serves.
     """
     months_of_ops = SECONDS_PER_MONTH / 1e6
+    invocations = load.reads_per_s * months_of_ops
+    logs_gb = invocations * 1e6 * 1000 / 1e9 if load.function else 0.0
+    backed_up = entry.implementation in ("postgres", "firestore") or (
+        entry.implementation == "dynamodb" and not load.ephemeral
+    )
     best: tuple[float, str | None] | None = None
     for mode in entry.modes:
         target = mode.target_utilisation or 1.0
@@ -301,6 +337,13 @@ def monthly_cost(
             * SECONDS_PER_MONTH,
             "per_read_per_s_month": max(1, math.ceil(reads / target - 1e-9)),
             "per_write_per_s_month": max(1, math.ceil(load.writes_per_s / target - 1e-9)),
+            "backup_per_gb_month": load.size_gb if backed_up else 0.0,
+            "log_ingestion_per_gb": logs_gb,
+            "log_storage_per_gb_month": logs_gb * 30 / (730 / 24),
+            "per_million_http_requests": invocations if load.http else 0.0,
+            "per_million_scheduled_runs": load.fires_per_s * months_of_ops,
+            "per_scheduled_job_month": 1.0 if load.scheduled else 0.0,
+            "per_instance_month": 0.0,  # paid per instance (shapes_of)
         }  # fmt: skip
         total = sum(amount * quantity[component] for component, amount in mode.amounts.items())
         if best is None or total < best[0] - 1e-12:
@@ -328,7 +371,9 @@ def shapes_of(entry: Entry) -> tuple[Shape, ...]:
     """Every (class, replicas) of a server backend, with its fee and capacity."""
     server = entry.server
     assert server is not None
-    volume = server.min_disk_gb * entry.price.get("per_gb_month", 0.0)
+    volume = server.min_disk_gb * entry.price.get("per_gb_month", 0.0) + entry.price.get(
+        "per_instance_month", 0.0
+    )
     out = []
     for item in server.classes:
         for replicas in range(item.max_replicas + 1):

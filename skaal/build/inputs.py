@@ -1,7 +1,9 @@
 """Gathering what a build needs, and refusing a lock that does not fit.
 
 ``skaal build`` never plans: it builds exactly the plan in the lock, so the
-lock must exist, be planned for the target being built, and still match the
+lock must exist, be planned for the target being built, be of a schema that
+records everything the build provisions (backups and retention: schema 4),
+and still match the
 app's declarations and the catalog it was planned against
 (:func:`skaal.plan.lock.is_stale`).  Any mismatch is a
 :class:`~skaal.errors.BuildError` naming the lock and the ``skaal plan``
@@ -23,7 +25,7 @@ from skaal.build.sources import read_app_sources
 from skaal.catalog.model import Catalog
 from skaal.errors import BuildError
 from skaal.plan.lock import is_stale, read_lock
-from skaal.plan.model import Plan
+from skaal.plan.model import BUILDABLE_SCHEMA_VERSION, Plan
 
 __all__ = ["check_lock", "load_catalog_for", "load_context"]
 
@@ -45,6 +47,14 @@ def check_lock(
             f"{lock} was planned for {plan.provider!r}, not for the {target!r} target",
             where=lock,
             fix=f"plan for {target} (this replaces the lock), or build --target {plan.provider}",
+            command=command,
+        )
+    if plan.schema_version < BUILDABLE_SCHEMA_VERSION:
+        raise BuildError(
+            f"{lock} was written by an older Skaal (schema {plan.schema_version}): it does not "
+            "record the backups and retention the build provisions, nor their prices",
+            where=lock,
+            fix="run skaal plan, which records them and moves nothing, then build again",
             command=command,
         )
     reasons = is_stale(plan, blueprint, catalog)

@@ -6,7 +6,8 @@ exactly that, so the bill matches the plan:
 * a **server** (a Redis or PostgreSQL instance of :func:`skaal.build.wiring.servers`)
   is the plan's :class:`~skaal.plan.model.SharedInstance` of the same id:
   its ``instance_class``, ``replicas`` (nodes besides the primary),
-  ``disk_gb`` (the volume; ``None`` for a memory store), ``connections`` and
+  ``disk_gb`` (the volume; ``None`` for a memory store), ``backup`` (days of
+  automated backups), ``connections`` and
   the catalog class's ``parameters`` -- the provider's own names for the
   size, handed to the program unchanged.  The implementation's record says
   which parameters each provider's target needs and whether it needs a disk
@@ -57,6 +58,8 @@ class ServerSize:
     disk_gb: int | None
     connections: int | None
     parameters: Mapping[str, str | int | float]
+    backup_days: int | None = None
+    """Days of automated backups (point-in-time recovery) the plan records; ``None``: none."""
 
     def parameter(self, key: str) -> str | int | float:
         return self.parameters[key]
@@ -108,6 +111,7 @@ def server_size(plan: Plan, server: ServerWiring) -> ServerSize:
         disk_gb=instance.disk_gb,
         connections=instance.connections,
         parameters=MappingProxyType(dict(instance.parameters)),
+        backup_days=instance.backup.retention_days if instance.backup else None,
     )
 
 

@@ -19,7 +19,12 @@ even when the table has schema errors too) and returns every problem:
 * a price's ``eventual_reads`` (the share of a strong read an eventual one
   costs) scales a read component, so the price has ``per_million_reads`` or
   ``per_read_per_s_month``, and the backend serves eventual reads
-  (``performance.consistency`` lists ``"eventual"``).
+  (``performance.consistency`` lists ``"eventual"``);
+* the components priced around a resource apply where the build creates
+  what they price: ``per_instance_month`` on a server backend, the function
+  components (logs, HTTP requests, scheduled runs and jobs) on a backend
+  serving functions, ``backup_per_gb_month`` on an implementation the
+  builds back up (:data:`skaal.plan.retention.BACKUPS`).
 """
 
 from __future__ import annotations
@@ -34,12 +39,20 @@ from skaal.catalog.positions import KeyPath
 from skaal.catalog.problems import Problem, format_table
 from skaal.errors import did_you_mean
 
-__all__ = ["PROVISIONED", "meaning"]
+__all__ = ["FUNCTION_COMPONENTS", "PROVISIONED", "meaning"]
 
 #: Price components of provisioned capacity: they need a mode's target_utilisation.
 PROVISIONED: tuple[str, ...] = ("per_read_per_s_month", "per_write_per_s_month")
 #: The components ``eventual_reads`` scales (see :mod:`skaal.catalog.model`).
 _READ_COMPONENTS: tuple[str, ...] = ("per_million_reads", "per_read_per_s_month")
+#: Price components of what a build creates around a function.
+FUNCTION_COMPONENTS: tuple[str, ...] = (
+    "log_ingestion_per_gb",
+    "log_storage_per_gb_month",
+    "per_million_http_requests",
+    "per_million_scheduled_runs",
+    "per_scheduled_job_month",
+)
 
 _ITEM = '{ amount = ..., source = "https://...", as_of = "YYYY-MM-DD" }'
 
@@ -56,6 +69,15 @@ def meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Prob
         problems += _price(merged, (*prefix, "price"), price, regions, server=server is not None)
         problems += _provisioned(merged, (*prefix, "price"), price, mode=False)
         problems += _eventual(merged, (*prefix, "price"), price, levels)
+    priced = [((*prefix, "price"), price)] if isinstance(price, dict) else []
+    if isinstance(modes, dict):
+        priced += [
+            ((*prefix, "modes", name, "price"), mode["price"])
+            for name, mode in modes.items()
+            if isinstance(mode, dict) and isinstance(mode.get("price"), dict)
+        ]
+    for path, item in priced:
+        problems += _applies(merged, path, item, table, server=server is not None)
     if isinstance(server, dict):
         problems += _server(merged, prefix, server, price)
         if modes is not None:
@@ -154,6 +176,46 @@ def _price(
             )
         )
     return problems
+
+
+def _applies(
+    merged: Merged, path: KeyPath, price: dict[str, Any], table: dict[str, Any], *, server: bool
+) -> list[Problem]:
+    """Components priced around a resource, on a backend where the build creates no such thing."""
+    from skaal.plan.retention import BACKUPS
+
+    kinds = _strings(table.get("kinds"))
+    implementation = table.get("implementation")
+    wrong: list[tuple[str, str, str]] = []
+    if "per_instance_month" in price and not server:
+        wrong.append(
+            (
+                "per_instance_month",
+                "per_instance_month is paid per server instance, and this backend has none",
+                "delete it, or price the resource itself with fixed_monthly",
+            )
+        )
+    if "backup_per_gb_month" in price and implementation not in BACKUPS:
+        wrong.append(
+            (
+                "backup_per_gb_month",
+                f"the builds back up no {implementation!r} resource, so backup_per_gb_month "
+                "would never be charged",
+                f"delete it (implementations backed up: {', '.join(sorted(BACKUPS))})",
+            )
+        )
+    if "function" not in kinds:
+        wrong += [
+            (
+                name,
+                f"{name} prices what the build creates around a function, and this backend "
+                "serves none",
+                'delete it, or add "function" to kinds',
+            )
+            for name in FUNCTION_COMPONENTS
+            if name in price
+        ]
+    return [merged.problem((*path, name), message, fix) for name, message, fix in wrong]
 
 
 def _provisioned(

@@ -13,6 +13,19 @@ Pricing model (all components optional, all summed)::
             + per_million_writes  * writes / 1e6
             + per_million_requests* (reads + writes) / 1e6
             + per_gb_second       * memory_gb * seconds of compute per month
+            + backup_per_gb_month * size_gb      # when the plan backs the resource up
+            + log_ingestion_per_gb     * GB of function logs written per month
+            + log_storage_per_gb_month * GB of function logs kept (at the plan's retention)
+            + per_million_http_requests  * HTTP invocations / 1e6
+            + per_million_scheduled_runs * scheduled invocations / 1e6
+            + per_scheduled_job_month    * schedule jobs
+
+The last five price what a build creates around a function (its log group,
+the HTTP API in front of it, the scheduler that starts it), the backup
+component the point-in-time recovery the plan switches on
+(:mod:`skaal.plan.retention`).  ``per_instance_month`` is paid per instance
+of a server backend besides its class fee (the secret holding the
+instance's credentials).
 
 A **server** backend (``Backend.server``: a Redis node, a PostgreSQL server)
 runs on instances that many resources share.  It offers instance
@@ -88,6 +101,13 @@ PRICE_COMPONENTS: dict[str, str] = {
     "per_gb_second": "{currency} per GB-second of compute",
     "per_read_per_s_month": "{currency} per read/s of provisioned capacity per month",
     "per_write_per_s_month": "{currency} per write/s of provisioned capacity per month",
+    "backup_per_gb_month": "{currency} per GB-month of data under point-in-time recovery",
+    "log_ingestion_per_gb": "{currency} per GB of function logs written",
+    "log_storage_per_gb_month": "{currency} per GB-month of function logs kept",
+    "per_million_http_requests": "{currency} per million HTTP requests (the API in front)",
+    "per_million_scheduled_runs": "{currency} per million scheduled invocations",
+    "per_scheduled_job_month": "{currency} per schedule job per month",
+    "per_instance_month": "{currency} per server instance per month, besides its class fee",
 }
 
 
@@ -127,6 +147,13 @@ class Price(Record):
     per_gb_second: PriceItem | None = None
     per_read_per_s_month: PriceItem | None = None
     per_write_per_s_month: PriceItem | None = None
+    backup_per_gb_month: PriceItem | None = None
+    log_ingestion_per_gb: PriceItem | None = None
+    log_storage_per_gb_month: PriceItem | None = None
+    per_million_http_requests: PriceItem | None = None
+    per_million_scheduled_runs: PriceItem | None = None
+    per_scheduled_job_month: PriceItem | None = None
+    per_instance_month: PriceItem | None = None
     eventual_reads: ReadFactor | None = Field(
         default=None,
         description="eventually consistent reads cost this share of the read components; "

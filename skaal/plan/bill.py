@@ -5,9 +5,12 @@ already itemises what it costs, and :func:`bill_of` only lays it out.  Three
 kinds of owner carry cost lines:
 
 * a **resource** (a binding): its own lines -- storage, requests, compute,
-  provisioned capacity, a dedicated backend's fixed fee;
-* a **shared instance** (``rds-postgres#1``): its class fee per node and, on
-  a disk server, the volume floor; no single resource owns these;
+  provisioned capacity, a dedicated backend's fixed fee, and what the build
+  creates for it (backups, a function's logs, the HTTP API requests and
+  scheduled runs that start it);
+* a **shared instance** (``rds-postgres#1``): its class fee per node, the
+  secret holding its credentials and, on a disk server, the volume floor; no
+  single resource owns these;
 * the **network** (aws: the NAT gateway of the VPC the functions run in; gcp: the
   Serverless VPC Access connector to Memorystore).
 
@@ -70,6 +73,13 @@ _ITEMS: dict[str, tuple[str, str]] = {
     "per_gb_second": ("compute", "GB-second"),
     "per_read_per_s_month": ("provisioned reads", "read/s-month"),
     "per_write_per_s_month": ("provisioned writes", "write/s-month"),
+    "backup_per_gb_month": ("backups", "GB-month"),
+    "log_ingestion_per_gb": ("logs written", "GB"),
+    "log_storage_per_gb_month": ("logs kept", "GB-month"),
+    "per_million_http_requests": ("HTTP API requests", "million requests"),
+    "per_million_scheduled_runs": ("scheduled runs", "million runs"),
+    "per_scheduled_job_month": ("schedule jobs", "job-month"),
+    "per_instance_month": ("instance secret", "instance-month"),
     "nat_gateway_hours": ("NAT gateway", "hour"),
     "public_ipv4_hours": ("public IPv4 address", "hour"),
     "vpc_connector_instance_hours": ("VPC connector instance", "hour"),

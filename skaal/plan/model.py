@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import Final, Literal, Self
 
 from pydantic import Field, model_validator
@@ -19,38 +20,90 @@ from skaal.catalog.model import Price, PriceItem, Provider
 from skaal.declare.grammar import Consistency
 
 __all__ = [
+    "BUILDABLE_SCHEMA_VERSION",
     "EVENTUAL_PREFIX",
     "PLAN_SCHEMA_VERSION",
     "READABLE_SCHEMA_VERSIONS",
+    "Backup",
     "Binding",
     "BindingStatus",
     "CostLine",
     "Plan",
     "PlanStatus",
     "Provisioned",
+    "Retention",
     "SharedInstance",
     "UsedPrice",
 ]
 
-PLAN_SCHEMA_VERSION = 4
-READABLE_SCHEMA_VERSIONS = (2, 3, 4)
-"""Lock schemas this Skaal reads.  Schema 3 lacks only the served consistency
-(:attr:`Binding.consistency`) and the price of eventual reads
-(``Price.eventual_reads``); schema 2 also the capacity-mode and
-instance-class prices (:attr:`UsedPrice.mode`, :attr:`UsedPrice.classes`).
-Such a plan is read as it was written, keeps its hash (see
-:meth:`Plan.canonical_json`) and still anchors stability, so upgrading Skaal
-never forces ``--reoptimize``; its reads were planned, priced and are issued
-strongly consistent; the next ``skaal plan`` writes it as schema 4."""
+PLAN_SCHEMA_VERSION = 5
+READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5)
+"""Lock schemas this Skaal reads.  Schema 4 lacks only the backups and
+retention the build provisions (:attr:`Binding.backup`,
+:attr:`Binding.retention`, :attr:`SharedInstance.backup`,
+:attr:`Plan.log_retention_days`) and the prices of what the build creates
+around the resources (logs, the HTTP API, schedules, backups, server
+secrets); schema 3 also the served consistency (:attr:`Binding.consistency`)
+and the price of eventual reads (``Price.eventual_reads``); schema 2 also the
+capacity-mode and instance-class prices (:attr:`UsedPrice.mode`,
+:attr:`UsedPrice.classes`).  Such a plan is read as it was written, keeps
+its hash (see :meth:`Plan.canonical_json`) and still anchors stability, so
+upgrading Skaal never forces ``--reoptimize``; its reads were planned,
+priced and are issued as it says; the next ``skaal plan`` writes it as
+schema 5."""
+
+BUILDABLE_SCHEMA_VERSION = 5
+"""The oldest lock schema a build reads: the builders provision backups and
+retention from the plan alone, and an older lock does not record them
+(``skaal plan`` adds them without moving anything)."""
 
 EVENTUAL_PREFIX: Final = "eventual "
 """Prefix of a read line counted in eventual read units (``eventual per_million_reads``):
 its quantity is the reads times the price's ``eventual_reads`` factor."""
 
-#: Fields each older schema did not have: (binding fields, price fields, used-price fields).
-_ADDED_SINCE: Final[dict[int, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]]] = {
-    2: (("consistency",), ("eventual_reads",), ("mode", "classes")),
-    3: (("consistency",), ("eventual_reads",), ()),
+
+@dataclass(frozen=True, slots=True)
+class _Lacks:
+    """The fields of each record an older schema did not have."""
+
+    plan: tuple[str, ...] = ()
+    binding: tuple[str, ...] = ()
+    instance: tuple[str, ...] = ()
+    price: tuple[str, ...] = ()
+    used: tuple[str, ...] = ()
+
+    def __add__(self, other: _Lacks) -> _Lacks:
+        return _Lacks(
+            plan=self.plan + other.plan,
+            binding=self.binding + other.binding,
+            instance=self.instance + other.instance,
+            price=self.price + other.price,
+            used=self.used + other.used,
+        )
+
+
+#: Added by schema 5: what the build keeps, and the prices of what it creates around.
+_KEPT = _Lacks(
+    plan=("log_retention_days",),
+    binding=("backup", "retention"),
+    instance=("backup",),
+    price=(
+        "backup_per_gb_month",
+        "log_ingestion_per_gb",
+        "log_storage_per_gb_month",
+        "per_million_http_requests",
+        "per_million_scheduled_runs",
+        "per_scheduled_job_month",
+        "per_instance_month",
+    ),
+)
+#: Added by schema 4: the served consistency and the price of eventual reads.
+_CONSISTENCY = _Lacks(binding=("consistency",), price=("eventual_reads",))
+#: Fields each older schema did not have.
+_ADDED_SINCE: Final[dict[int, _Lacks]] = {
+    2: _KEPT + _CONSISTENCY + _Lacks(used=("mode", "classes")),
+    3: _KEPT + _CONSISTENCY,
+    4: _KEPT,
 }
 
 BindingStatus = Literal["chosen", "kept", "pinned"]
@@ -90,6 +143,37 @@ class Provisioned(Record):
     target_utilisation: float = Field(gt=0, le=1)
 
 
+class Backup(Record):
+    """Point-in-time recovery of a resource's data, as the build switches it on.
+
+    DynamoDB's continuous backups, Firestore's PITR, the automated backups of
+    an RDS or Cloud SQL instance: each restores the data to any moment of the
+    last ``retention_days`` days.  Chosen by :mod:`skaal.plan.retention`.
+    """
+
+    retention_days: int = Field(ge=1, description="how far back the data can be restored")
+
+
+class Retention(Record):
+    """How long a resource keeps what it holds, where the build sets a time.
+
+    Chosen by :mod:`skaal.plan.retention` from the declarations (``retention=``,
+    ``durability=``) or its documented defaults; ``None``: nothing to set.
+    """
+
+    messages_s: int | None = Field(
+        default=None, ge=1, description="queue or topic: how long an unconsumed message is kept"
+    )
+    dead_letters_s: int | None = Field(
+        default=None, ge=1, description="queue: how long a dead letter is kept"
+    )
+    versions_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="blob store: how long an overwritten or deleted object stays recoverable",
+    )
+
+
 class Binding(Record):
     """One resource placed on one backend."""
 
@@ -116,6 +200,12 @@ class Binding(Record):
     cost: tuple[CostLine, ...] = ()
     status: BindingStatus = "chosen"
     reason: str
+    backup: Backup | None = Field(
+        default=None, description="point-in-time recovery the build switches on, if any"
+    )
+    retention: Retention | None = Field(
+        default=None, description="how long the build keeps what it holds, if it sets a time"
+    )
 
     @model_validator(mode="after")
     def _consistent_kind(self) -> Self:
@@ -128,7 +218,8 @@ class SharedInstance(Record):
     """One instance of a server backend, its size, and the resources it hosts.
 
     ``fixed_monthly`` is everything the instance costs besides its resources'
-    own lines: the class fee per node (``1 + replicas`` nodes) and, on a disk
+    own lines: the class fee per node (``1 + replicas`` nodes), the backend's
+    ``per_instance_month`` (the secret holding its credentials) and, on a disk
     server, the volume floor ``min_disk_gb`` at the backend's ``per_gb_month``.
     ``disk_gb`` is the volume to provision (the floor plus the data placed on
     it, rounded up to a whole GB); ``None`` for a memory store.
@@ -144,6 +235,9 @@ class SharedInstance(Record):
     fixed_monthly: float
     cost: tuple[CostLine, ...] = ()
     resources: tuple[str, ...]
+    backup: Backup | None = Field(
+        default=None, description="the instance's automated backups, if the build makes any"
+    )
 
 
 class UsedPrice(Record):
@@ -190,6 +284,12 @@ class Plan(Record):
         description="network the build creates for the plan (aws: the VPC's NAT gateway), "
         "see skaal.plan.network; part of total_monthly_cost",
     )
+    log_retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="how long the build keeps its functions' logs (skaal.plan.retention); "
+        "None where it keeps none (the local target)",
+    )
 
     def binding(self, resource: str) -> Binding:
         """The binding of ``resource``; ``KeyError`` if absent."""
@@ -204,40 +304,51 @@ class Plan(Record):
     @model_validator(mode="after")
     def _fields_of_its_schema(self) -> Self:
         """An older schema's plan holds nothing it did not have: its hash could not cover it."""
-        added = _ADDED_SINCE.get(self.schema_version)
-        if added is None:
+        lacks = _ADDED_SINCE.get(self.schema_version)
+        if lacks is None:
             return self
-        binding_fields, price_fields, _ = added
-        for binding in self.bindings:
-            for name in binding_fields:
-                if getattr(binding, name) is not None:
-                    raise ValueError(
-                        f"schema {self.schema_version} has no {name} "
-                        f"(binding {binding.resource}): write schema {PLAN_SCHEMA_VERSION}"
-                    )
-        for used in self.prices:
-            for name in price_fields:
-                if getattr(used.price, name) is not None:
-                    raise ValueError(
-                        f"schema {self.schema_version} has no {name} "
-                        f"(price of {used.backend}): write schema {PLAN_SCHEMA_VERSION}"
-                    )
+        held = [
+            *((name, "the plan") for name in lacks.plan if getattr(self, name) is not None),
+            *(
+                (name, f"binding {binding.resource}")
+                for binding in self.bindings
+                for name in lacks.binding
+                if getattr(binding, name) is not None
+            ),
+            *(
+                (name, f"instance {instance.id}")
+                for instance in self.instances
+                for name in lacks.instance
+                if getattr(instance, name) is not None
+            ),
+            *(
+                (name, f"price of {used.backend}")
+                for used in self.prices
+                for name in lacks.price
+                if getattr(used.price, name) is not None
+            ),
+        ]
+        if held:
+            name, where = held[0]
+            raise ValueError(
+                f"schema {self.schema_version} has no {name} ({where}): "
+                f"write schema {PLAN_SCHEMA_VERSION}"
+            )
         return self
 
     def canonical_json(self) -> str:
         """The JSON the hash is taken of, in the form of the plan's own schema version."""
         data = self.model_dump(mode="json")
-        added = _ADDED_SINCE.get(self.schema_version)
-        if added is not None:  # fields the plan's schema did not have
-            binding_fields, price_fields, used_fields = added
+        lacks = _ADDED_SINCE.get(self.schema_version)
+        if lacks is not None:  # fields the plan's schema did not have
+            _drop(data, lacks.plan)
             for binding in data["bindings"]:
-                for name in binding_fields:
-                    del binding[name]
+                _drop(binding, lacks.binding)
+            for instance in data["instances"]:
+                _drop(instance, lacks.instance)
             for entry in data["prices"]:
-                for name in used_fields:
-                    del entry[name]
-                for name in price_fields:
-                    del entry["price"][name]
+                _drop(entry, lacks.used)
+                _drop(entry["price"], lacks.price)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def content_hash(self) -> str:
@@ -245,3 +356,8 @@ class Plan(Record):
         return self.memo(
             "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
         )
+
+
+def _drop(data: dict[str, object], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        data.pop(key, None)

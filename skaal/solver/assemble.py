@@ -41,6 +41,7 @@ from skaal.catalog.model import Backend
 from skaal.declare.grammar import Consistency
 from skaal.plan.model import Binding, BindingStatus, CostLine, Plan, SharedInstance, UsedPrice
 from skaal.plan.network import vpc_fee, vpc_lines
+from skaal.plan.retention import backup_of, log_retention_days, retention_of, server_backup
 from skaal.solver.cost import Pricing, money, monthly_quantities, provisioned, served_consistency
 from skaal.solver.decompose import usage_of
 from skaal.solver.optimise import Assignment
@@ -164,21 +165,13 @@ def assemble(
         declared = res.spec.requirements.consistency
         served = served_consistency(res.spec.kind, declared, backend.performance.consistency)
         load = res.workload
-        key = (
-            backend.name,
-            option.mode,
-            load.size_gb,
-            load.reads_per_s,
-            load.writes_per_s,
-            load.memory_gb,
-            load.duration_s,
-            served,
-        )
+        priced = (backend.name, option.mode)
+        key = (*priced, *load.key(), served)
         lines = itemised.get(key)
         if lines is None:
-            prices = pricing.get(key[:2])
+            prices = pricing.get(priced)
             if prices is None:
-                prices = pricing[key[:2]] = Pricing.of(backend, option.mode)
+                prices = pricing[priced] = Pricing.of(backend, option.mode)
             quantities = monthly_quantities(load)
             lines = itemised[key] = prices.cost_of(quantities, eventual=served == "eventual")[1]
         if declared == "eventual":
@@ -198,6 +191,8 @@ def assemble(
                 cost=lines,
                 status=status,
                 reason=reason,
+                backup=backup_of(catalog.provider, backend.implementation, res.spec),
+                retention=retention_of(catalog.provider, backend.implementation, res.spec),
             )
         )
     sizes = {r.spec.name: r.workload.size_gb for r in problem.resources}
@@ -223,6 +218,7 @@ def assemble(
         network=network,
         prices=_used_prices(problem, bindings, instances),
         total_monthly_cost=total,
+        log_retention_days=log_retention_days(catalog.provider),
         status="optimal" if assignment.proven else "best_found",
         lower_bound=None if assignment.lower_bound is None else money(assignment.lower_bound),
         reoptimize_savings=money(max(0.0, reoptimize_savings)),
@@ -284,19 +280,30 @@ def _instance(
             monthly=money(item.price.amount * nodes),
         )
     ]
+    secret = backend.price.per_instance_month
+    if secret is not None:
+        # without a floor line below, this one takes what is left of the rounded fee
+        last = server.min_disk_gb <= 0 or backend.price.per_gb_month is None
+        lines.append(
+            CostLine(
+                component="per_instance_month",
+                quantity=1.0,
+                monthly=money(shape.fee - lines[0].monthly) if last else money(secret.amount),
+            )
+        )
     disk: int | None = None
     per_gb = backend.price.per_gb_month
     if server.min_disk_gb > 0:
         data = sum(sizes[m] for m in members)
         disk = max(1, math.ceil(server.min_disk_gb + data - 1e-9))
         if per_gb is not None:
-            # The fee is rounded once (money(class x nodes + floor)); the floor line
-            # takes what is left so the lines add up to the fee to the last digit.
+            # The fee is rounded once (money(class x nodes + secret + floor)); the floor
+            # line takes what is left so the lines add up to the fee to the last digit.
             lines.append(
                 CostLine(
                     component="volume floor per_gb_month",
                     quantity=server.min_disk_gb,
-                    monthly=money(shape.fee - lines[0].monthly),
+                    monthly=money(shape.fee - sum(line.monthly for line in lines)),
                 )
             )
     return SharedInstance(
@@ -310,6 +317,7 @@ def _instance(
         fixed_monthly=shape.fee,
         cost=tuple(lines),
         resources=members,
+        backup=server_backup(problem.catalog.provider, backend.implementation),
     )
 
 

@@ -23,8 +23,20 @@ function invocations       1/s           ``invocations=``; counted as reads; a
                                          :func:`skaal.blueprint.cron.mean_rate`)
 function memory            0.5 GB        ``memory=``
 function mean duration     0.1 s         capped by ``timeout=`` when shorter
+function logs              1,000 bytes   per invocation: the platform's start, end
+                                         and report lines and a few of the app's
+                                         (:data:`LOG_BYTES_PER_INVOCATION`; not
+                                         declarable)
 secret                     nothing       a secret costs its backend's fixed fee
 =========================  ============  ===========================================
+
+What a build creates around a resource is priced with it: a function's
+logs (written, and kept for :data:`skaal.plan.retention.LOG_RETENTION_DAYS`),
+the HTTP API in front of an HTTP function (each invocation is a request),
+the scheduler starting a scheduled function (as often as its schedule fires;
+one job), and the point-in-time recovery of the data a backend backs up
+(:func:`skaal.plan.retention.backed_up`: every resource on it, or every one
+not declared ``ephemeral``).
 
 Pricing (the model documented in :mod:`skaal.catalog.model`), with a month of
 730 hours = 2,628,000 seconds.  Every :class:`~skaal.plan.model.CostLine` has
@@ -42,6 +54,13 @@ per_million_requests   (reads_per_s + writes_per_s) * 2,628,000 / 1e6
 per_gb_second          memory_gb * reads_per_s * duration_s * 2,628,000
 per_read_per_s_month   ceil(reads_per_s / target_utilisation), at least 1
 per_write_per_s_month  ceil(writes_per_s / target_utilisation), at least 1
+backup_per_gb_month    size_gb, when the backend backs the resource up
+log_ingestion_per_gb   reads_per_s * 2,628,000 * 1,000 bytes / 1e9 (a function)
+log_storage_per_gb_month  that * 30 days / 30.4167 days (the logs kept at any time)
+per_million_http_requests  reads_per_s * 2,628,000 / 1e6 (an HTTP function)
+per_million_scheduled_runs  schedule fires per second * 2,628,000 / 1e6
+per_scheduled_job_month  1 per scheduled function (its one job)
+per_instance_month     not a resource's line: paid per server instance (:mod:`.servers`)
 =====================  ==========================================================
 
 A backend with capacity modes (DynamoDB on-demand and provisioned) is priced
@@ -86,6 +105,7 @@ from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.catalog.model import Backend, Price
 from skaal.declare.grammar import Consistency
 from skaal.plan.model import EVENTUAL_PREFIX, CostLine, Provisioned
+from skaal.plan.retention import BACKUPS, LOG_RETENTION_DAYS
 from skaal.solver.problem import Workload
 
 __all__ = [
@@ -93,6 +113,7 @@ __all__ = [
     "DEFAULT_MEMORY_GB",
     "DEFAULT_RATE_PER_S",
     "DEFAULT_SIZE_GB",
+    "LOG_BYTES_PER_INVOCATION",
     "PRECISION",
     "SECONDS_PER_MONTH",
     "Pricing",
@@ -127,6 +148,11 @@ DEFAULT_SIZE_GB: Final[dict[Kind, float]] = {
 DEFAULT_RATE_PER_S: Final = 1.0
 DEFAULT_MEMORY_GB: Final = 0.5
 DEFAULT_MEAN_DURATION_S: Final = 0.1
+#: Bytes of logs each function invocation writes (Lambda's START, END and REPORT
+#: lines are about 300 bytes; Cloud Run's request log entry about as much).
+LOG_BYTES_PER_INVOCATION: Final = 1000.0
+#: Days in a month of 730 hours: logs kept N days hold N / this of a month's logs.
+_DAYS_PER_MONTH: Final = 730 / 24
 
 #: Reads each message causes: a queue receives then deletes, a topic delivers once.
 _READS_PER_MESSAGE: Final[dict[Kind, float]] = {"queue": 2.0, "topic": 1.0}
@@ -143,6 +169,10 @@ _DRIVERS: Final[dict[str, frozenset[str]]] = {
     "per_gb_second": frozenset({"memory", "invocations"}),
     "per_read_per_s_month": frozenset({"reads", "messages"}),
     "per_write_per_s_month": frozenset({"writes", "messages"}),
+    "backup_per_gb_month": frozenset({"size"}),
+    "log_ingestion_per_gb": frozenset({"invocations"}),
+    "log_storage_per_gb_month": frozenset({"invocations"}),
+    "per_million_http_requests": frozenset({"invocations"}),
 }
 
 
@@ -183,7 +213,7 @@ def workload(spec: ResourceSpec) -> Workload:
         return value
 
     size = 0.0
-    reads = writes = memory = duration = 0.0
+    reads = writes = memory = duration = scheduled = 0.0
     if kind in ("map", "collection", "blob"):
         size = declared_or(req.size_gb, DEFAULT_SIZE_GB[kind], "size")
         reads = declared_or(req.reads_per_s, DEFAULT_RATE_PER_S, "reads")
@@ -192,8 +222,10 @@ def workload(spec: ResourceSpec) -> Workload:
         writes = declared_or(req.writes_per_s, DEFAULT_RATE_PER_S, "messages")
         reads = writes * _READS_PER_MESSAGE[kind]
     elif kind == "function":
+        if spec.schedule is not None:
+            scheduled = mean_rate(spec.schedule)
         if req.reads_per_s is None and spec.schedule is not None:
-            reads = mean_rate(spec.schedule)  # as often as its schedule fires
+            reads = scheduled  # as often as its schedule fires
         else:
             reads = declared_or(req.reads_per_s, DEFAULT_RATE_PER_S, "invocations")
         memory = declared_or(req.memory_gb, DEFAULT_MEMORY_GB, "memory")
@@ -208,6 +240,11 @@ def workload(spec: ResourceSpec) -> Workload:
         memory_gb=memory,
         duration_s=duration,
         defaulted=tuple(defaulted),
+        ephemeral=req.durability == "ephemeral",
+        http=kind == "function" and spec.http,
+        logs=kind == "function",
+        scheduled_per_s=scheduled,
+        jobs=1 if spec.schedule is not None else 0,
     )
 
 
@@ -316,26 +353,40 @@ _METERED: Final = (
     "per_gb_second",
     "per_read_per_s_month",
     "per_write_per_s_month",
+    "backup_per_gb_month",
+    "log_ingestion_per_gb",
+    "log_storage_per_gb_month",
+    "per_million_http_requests",
+    "per_million_scheduled_runs",
+    "per_scheduled_job_month",
 )
 #: Positions of the provisioned components in ``_METERED`` / :data:`Quantities`.
 _PROVISIONED: Final = frozenset({5, 6})
 #: Positions of the read components an ``eventual_reads`` factor scales.
 _READS: Final = frozenset({1, 5})
+#: Position of the backup component, and of the size of a resource not declared ephemeral.
+_BACKUP: Final = 7
+_DURABLE_SIZE: Final = len(_METERED)
 
 
-#: size, million reads, million writes, million requests, GB-seconds, reads/s, writes/s.
-Quantities = tuple[float, float, float, float, float, float, float]
+#: size, million reads, million writes, million requests, GB-seconds, reads/s, writes/s,
+#: backed-up GB, log GB written, log GB kept, million HTTP requests, million scheduled
+#: runs, schedule jobs; then the size of a resource not declared ephemeral (0 if it is).
+Quantities = tuple[float, ...]
 
 
 def monthly_quantities(load: Workload) -> Quantities:
     """Quantities of the metered components for ``load`` (see the module docstring).
 
-    The last two are the rates themselves: a provisioned mode turns them
-    into capacity units with its own target utilisation.
+    Positions 5 and 6 are the rates themselves: a provisioned mode turns them
+    into capacity units with its own target utilisation.  Position 7 (backup)
+    holds the size; a backend backing up only what is not ephemeral reads the
+    last position instead (:meth:`Pricing.of`).
     """
     reads = load.reads_per_s * SECONDS_PER_MONTH / 1e6
     writes = load.writes_per_s * SECONDS_PER_MONTH / 1e6
     compute = load.memory_gb * load.reads_per_s * load.duration_s * SECONDS_PER_MONTH
+    logged = reads * 1e6 * LOG_BYTES_PER_INVOCATION / 1e9 if load.logs else 0.0
     return (
         load.size_gb,
         reads,
@@ -344,6 +395,13 @@ def monthly_quantities(load: Workload) -> Quantities:
         compute,
         load.reads_per_s,
         load.writes_per_s,
+        load.size_gb,
+        logged,
+        logged * LOG_RETENTION_DAYS / _DAYS_PER_MONTH,
+        reads if load.http else 0.0,
+        load.scheduled_per_s * SECONDS_PER_MONTH / 1e6,
+        float(load.jobs),
+        0.0 if load.ephemeral else load.size_gb,
     )
 
 
@@ -371,7 +429,10 @@ class Pricing:
         """The pricing of ``backend`` in ``mode`` (``None``: its ``price``).
 
         A server backend's instances are priced by :mod:`.servers`; its own
-        ``fixed_monthly`` (schema 1) is never a per-resource line.
+        ``fixed_monthly`` (schema 1) and ``per_instance_month`` are never a
+        per-resource line.  ``backup_per_gb_month`` applies to the resources
+        the backend backs up (:data:`skaal.plan.retention.BACKUPS`): every
+        one, or every one not declared ephemeral; none if it backs up nothing.
         """
         price: Price = backend.price
         target = None
@@ -384,10 +445,13 @@ class Pricing:
             if fixed_item is not None and backend.server is None
             else None
         )
+        policy = BACKUPS.get(backend.implementation)
         terms = tuple(
-            (index, component, float(item.amount))
+            (_position(index, policy is not None and policy.unless_ephemeral), component, amount)
             for index, component in enumerate(_METERED)
             if (item := getattr(price, component)) is not None
+            and (index != _BACKUP or policy is not None)
+            for amount in (float(item.amount),)
         )
         factor = price.eventual_reads
         return cls(
@@ -443,3 +507,9 @@ class Pricing:
             )
             total += monthly
         return round(total, PRECISION) + 0.0, tuple(lines)
+
+
+def _position(index: int, unless_ephemeral: bool) -> int:
+    """Where ``_METERED[index]``'s quantity is: the backup of a backend skipping ephemeral
+    resources reads the size of a resource not declared ephemeral."""
+    return _DURABLE_SIZE if index == _BACKUP and unless_ephemeral else index

@@ -28,7 +28,7 @@ what ``skaal plan --explain RES`` shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from skaal.blueprint.model import Kind, SourceLocation
 from skaal.catalog.model import Backend
@@ -208,7 +208,7 @@ def _relaxed(backend: Backend, load: Workload, kind: Kind) -> Workload:
     else:
         reads = _cap(load.reads_per_s, limits.max_reads_per_s, cap.reads_per_s)
         writes = _cap(load.writes_per_s, limits.max_writes_per_s, cap.writes_per_s)
-    return Workload(size, reads, writes, memory, load.duration_s, load.defaulted)
+    return replace(load, size_gb=size, reads_per_s=reads, writes_per_s=writes, memory_gb=memory)
 
 
 def _usd(amount: float) -> str:

@@ -369,7 +369,7 @@ class _Filter:
         )
         kind, declared = spec.kind, req.consistency
         # the served consistency (and so the price) depends on the kind and the declaration
-        load_key = (size, reads, writes, memory, load.duration_s, kind, declared)
+        load_key = (*load.key(), kind, declared)
         costs = self.costs.get(load_key)
         if costs is None:
             costs = self.costs[load_key] = {}

@@ -36,6 +36,31 @@ class Workload:
     duration_s: float
     defaulted: tuple[str, ...]
     """Names of the quantities that came from defaults, for the plan's reason text."""
+    ephemeral: bool = False
+    """Declared ``durability="ephemeral"``: a backend backing up only what must last skips it."""
+    http: bool = False
+    """A function whose invocations come through the HTTP API in front of it."""
+    logs: bool = False
+    """A function: each invocation writes logs (``skaal.solver.cost.LOG_BYTES_PER_INVOCATION``)."""
+    scheduled_per_s: float = 0.0
+    """A scheduled function: how often its schedule fires (what the scheduler bills)."""
+    jobs: int = 0
+    """A scheduled function: the schedule jobs that start it."""
+
+    def key(self) -> tuple[object, ...]:
+        """Everything the cost depends on (equal keys: equal costs on every backend)."""
+        return (
+            self.size_gb,
+            self.reads_per_s,
+            self.writes_per_s,
+            self.memory_gb,
+            self.duration_s,
+            self.ephemeral,
+            self.http,
+            self.logs,
+            self.scheduled_per_s,
+            self.jobs,
+        )
 
 
 @dataclass(frozen=True, slots=True)

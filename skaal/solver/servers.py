@@ -5,14 +5,16 @@ A server backend (``Backend.server``) offers instance classes; a class with
 replicas) pair is a :class:`Shape`: what ONE instance of that shape holds and
 what it costs per month::
 
-    fee       = class price × (1 + replicas) + min_disk_gb × per_gb_month
+    fee       = class price × (1 + replicas) + per_instance_month + min_disk_gb × per_gb_month
     capacity  = size_gb, reads_per_s × (1 + replicas), writes_per_s, resources
 
-(``None`` in a dimension: the class does not limit it.)  The volume floor
-``min_disk_gb`` is paid per instance at the backend's ``per_gb_month``; the
-data on the volume is each resource's own ``per_gb_month`` line, so nothing
-is charged twice.  Capacities are scaled to integers like the units' usage
-(:mod:`.decompose`), rounded down so rounding never overfills an instance.
+(``None`` in a dimension: the class does not limit it.)  ``per_instance_month``
+is what every instance pays besides its nodes (the secret holding its
+credentials).  The volume floor ``min_disk_gb`` is paid per instance at the
+backend's ``per_gb_month``; the data on the volume is each resource's own
+``per_gb_month`` line, so nothing is charged twice.  Capacities are scaled to
+integers like the units' usage (:mod:`.decompose`), rounded down so rounding
+never overfills an instance.
 
 :func:`largest` is the per-dimension maximum over the shapes, which the
 feasibility filter uses to reject a resource no instance can hold.
@@ -39,7 +41,7 @@ class Shape:
     instance_class: InstanceClass
     replicas: int
     fee: float
-    """Dollars per month for the instance itself (class × nodes + the volume floor)."""
+    """Dollars per month for the instance itself (class × nodes, its secret, the volume floor)."""
     capacity: tuple[int | None, ...]
     """Scaled size, reads/s, writes/s and resource count (``DIMENSIONS`` order)."""
 
@@ -93,7 +95,10 @@ def server_of(backend: Backend) -> Server:
     server = backend.server
     assert server is not None, f"{backend.name} is not a server backend"
     per_gb = backend.price.per_gb_month
-    floor = server.min_disk_gb * (per_gb.amount if per_gb is not None else 0.0)
+    secret = backend.price.per_instance_month
+    extra = server.min_disk_gb * (per_gb.amount if per_gb is not None else 0.0) + (
+        secret.amount if secret is not None else 0.0
+    )
     shapes: list[tuple[float, int, Shape]] = []
     for order, item in enumerate(server.classes):
         for replicas in range(item.max_replicas + 1):
@@ -103,7 +108,7 @@ def server_of(backend: Backend) -> Server:
                 backend=backend.name,
                 instance_class=item,
                 replicas=replicas,
-                fee=money(item.price.amount * nodes + floor),
+                fee=money(item.price.amount * nodes + extra),
                 capacity=(
                     scaled_capacity(item.size_gb),
                     scaled_capacity(reads),

@@ -78,7 +78,12 @@ def test_maps_become_protected_dynamodb_tables_with_the_runtime_schema(
         assert results.inputs["billingMode"] == "PAY_PER_REQUEST"
         assert "readCapacity" not in results.inputs
     assert results.inputs["ttl"] == {"attributeName": "exp", "enabled": True}
-    assert results.inputs["pointInTimeRecovery"] == {"enabled": True}
+    # point-in-time recovery as the plan records it (priced there: backup_per_gb_month)
+    assert binding.backup is not None
+    assert results.inputs["pointInTimeRecovery"] == {
+        "enabled": True,
+        "recoveryPeriodInDays": binding.backup.retention_days,
+    }
     assert results.inputs["deletionProtectionEnabled"] is True
     assert results.protect
     assert results.retain

@@ -2,8 +2,11 @@
 
 Plans are written by hand here, with sizes no catalog default would give
 (db.r7g.large with 137 GB and a read replica, a three-node cache, a custom
-Cloud SQL tier, a 5 GB standard Memorystore, a provisioned table), so a
-builder that used a size of its own would fail.
+Cloud SQL tier, a 5 GB standard Memorystore, a provisioned table), and
+backups and retention no policy of :mod:`skaal.plan.retention` would choose
+(10 and 12 days of database backups, 21 days of table PITR, 9 days of
+previous versions, 14 days of logs, 5 days of queued messages), so a builder
+that used a size or a period of its own would fail.
 """
 
 from __future__ import annotations
@@ -15,19 +18,27 @@ from typing import Any
 
 import pytest
 
-from skaal import App, BlobStore, Map
+from skaal import App, BlobStore, Map, Queue
 from skaal.blueprint.model import Blueprint, Kind
 from skaal.build.sizing import table_capacity
 from skaal.build.targets.aws import build_aws
 from skaal.build.targets.gcp_program import render_program
 from skaal.errors import BuildError
-from skaal.plan.model import Binding, Plan, Provisioned, SharedInstance
+from skaal.plan.model import Backup, Binding, Plan, Provisioned, Retention, SharedInstance
 from tests.build.aws_support import AwsRun, app_context, run_program, write_with_layer
 from tests.build.gcp_mocks import CONFIG
 from tests.build.gcp_mocks import run_program as run_gcp
 
 #: resource -> kind, per app
-KINDS: dict[str, Kind] = {"Orders": "map", "Sessions": "map", "Events": "map", "Files": "blob"}
+KINDS: dict[str, Kind] = {
+    "Orders": "map",
+    "Sessions": "map",
+    "Events": "map",
+    "Files": "blob",
+    "Jobs": "queue",
+}
+#: Five days of queued messages and nine of dead letters: no default of any target.
+JOBS_RETENTION = Retention(messages_s=5 * 86400, dead_letters_s=9 * 86400)
 
 
 def _blueprint() -> Blueprint:
@@ -35,6 +46,7 @@ def _blueprint() -> Blueprint:
     for name in ("Orders", "Sessions", "Events"):
         app.storage(durability="persistent")(types.new_class(name, (Map[str, str],)))
     app.blob(durability="persistent")(types.new_class("Files", (BlobStore,)))
+    app.queue()(types.new_class("Jobs", (Queue[str],)))
 
     @app.function()
     async def touch(key: str) -> None: ...
@@ -77,8 +89,10 @@ def aws_plan(blueprint: Blueprint, *, node_type: str | None = "cache.r7g.large")
                 region=region,
                 mode="provisioned",
                 provisioned=Provisioned(reads_per_s=2858, writes_per_s=715, target_utilisation=0.7),
+                backup=Backup(retention_days=21),
             ),
-            _binding("Files", "s3", "s3", region=region),
+            _binding("Files", "s3", "s3", region=region, retention=Retention(versions_days=9)),
+            _binding("Jobs", "sqs", "sqs", region=region, retention=JOBS_RETENTION),
         ),
         instances=(
             SharedInstance(
@@ -91,6 +105,7 @@ def aws_plan(blueprint: Blueprint, *, node_type: str | None = "cache.r7g.large")
                 parameters={"instance_class": "db.r7g.large"},
                 fixed_monthly=300.0,
                 resources=("Orders",),
+                backup=Backup(retention_days=10),
             ),
             SharedInstance(
                 id="cache#1",
@@ -104,6 +119,7 @@ def aws_plan(blueprint: Blueprint, *, node_type: str | None = "cache.r7g.large")
             ),
         ),
         total_monthly_cost=754.0,
+        log_retention_days=14,
     )
 
 
@@ -119,8 +135,11 @@ def gcp_plan(blueprint: Blueprint) -> Plan:
         bindings=(
             _binding("Orders", "cloudsql-postgres", "postgres", region=region, instance="sql#1"),
             _binding("Sessions", "memorystore-redis", "redis", region=region, instance="memory#1"),
-            _binding("Events", "firestore", "firestore", region=region),
-            _binding("Files", "gcs", "gcs", region=region),
+            _binding(
+                "Events", "firestore", "firestore", region=region, backup=Backup(retention_days=7)
+            ),
+            _binding("Files", "gcs", "gcs", region=region, retention=Retention(versions_days=9)),
+            _binding("Jobs", "pubsub", "pubsub", region=region, retention=JOBS_RETENTION),
         ),
         instances=(
             SharedInstance(
@@ -133,6 +152,7 @@ def gcp_plan(blueprint: Blueprint) -> Plan:
                 parameters={"tier": "db-custom-2-7680"},
                 fixed_monthly=200.0,
                 resources=("Orders",),
+                backup=Backup(retention_days=12),
             ),
             SharedInstance(
                 id="memory#1",
@@ -146,6 +166,7 @@ def gcp_plan(blueprint: Blueprint) -> Plan:
             ),
         ),
         total_monthly_cost=500.0,
+        log_retention_days=30,
     )
 
 
@@ -163,6 +184,59 @@ def test_rds_is_the_plan_class_disk_and_replicas(aws: AwsRun) -> None:
     (replica,) = [r for r in aws.of_type("aws:rds/instance:Instance") if r is not primary]
     assert replica.inputs["replicateSourceDb"] == primary.inputs["identifier"]
     assert replica.inputs["instanceClass"] == "db.r7g.large"
+
+
+def test_backups_and_retention_are_the_plans(aws: AwsRun) -> None:
+    primary = aws.named("rds-1").inputs
+    assert primary["backupRetentionPeriod"] == 10
+    assert aws.named("Events").inputs["pointInTimeRecovery"] == {
+        "enabled": True,
+        "recoveryPeriodInDays": 21,
+    }
+    (lifecycle,) = aws.of_type("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    (rule,) = lifecycle.inputs["rules"]
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 9}
+    assert aws.named("Jobs").inputs["messageRetentionSeconds"] == 5 * 86400
+    assert aws.named("Jobs-dlq").inputs["messageRetentionSeconds"] == 9 * 86400
+    groups = aws.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) == 2  # touch and the HTTP default
+    assert {g.inputs["retentionInDays"] for g in groups} == {14}
+
+
+def test_a_plan_without_backups_or_retention_builds_none(tmp_path: Path) -> None:
+    blueprint = _blueprint()
+    plan = aws_plan(blueprint)
+    bare = plan.model_copy(
+        update={
+            "bindings": tuple(
+                b.model_copy(update={"backup": None, "retention": None})
+                if b.resource != "Jobs"
+                else b
+                for b in plan.bindings
+            ),
+            "instances": tuple(i.model_copy(update={"backup": None}) for i in plan.instances),
+        }
+    )
+    run = run_program(
+        write_with_layer(build_aws(app_context(blueprint, bare, "sized:app")), tmp_path)
+    )
+    assert run.named("rds-1").inputs["backupRetentionPeriod"] == 0
+    assert run.named("Events").inputs["pointInTimeRecovery"] == {"enabled": False}
+    assert not run.of_type("aws:s3/bucketVersioning:BucketVersioning")
+
+
+def test_a_plan_without_queue_retention_or_log_retention_is_refused() -> None:
+    blueprint = _blueprint()
+    plan = aws_plan(blueprint)
+    no_logs = plan.model_copy(update={"log_retention_days": None})
+    with pytest.raises(BuildError, match="no log retention"):
+        build_aws(app_context(blueprint, no_logs, "sized:app"))
+    queue = plan.binding("Jobs").model_copy(update={"retention": None})
+    no_queue = plan.model_copy(
+        update={"bindings": tuple(queue if b.resource == "Jobs" else b for b in plan.bindings)}
+    )
+    with pytest.raises(BuildError, match="queue Jobs no message retention"):
+        build_aws(app_context(blueprint, no_queue, "sized:app"))
 
 
 def test_elasticache_is_the_plan_node_type_and_node_count(aws: AwsRun) -> None:
@@ -253,6 +327,24 @@ def test_cloud_sql_is_the_plan_tier_disk_and_replicas(gcp: Any) -> None:
     for replica in replicas:
         assert replica.inputs["masterInstanceName"] == primary["name"]
         assert replica.inputs["settings"]["tier"] == "db-custom-2-7680"
+
+
+def test_cloud_sql_backups_firestore_pitr_and_retention_are_the_plans(gcp: Any) -> None:
+    backups = gcp.named("sql#1").inputs["settings"]["backupConfiguration"]
+    assert backups["enabled"] is True
+    assert backups["pointInTimeRecoveryEnabled"] is True
+    assert backups["transactionLogRetentionDays"] == 12
+    assert backups["backupRetentionSettings"] == {"retainedBackups": 12, "retentionUnit": "COUNT"}
+    firestore = gcp.named("firestore").inputs
+    assert firestore["pointInTimeRecoveryEnablement"] == "POINT_IN_TIME_RECOVERY_ENABLED"
+    (bucket,) = gcp.of_type("gcp:storage/bucket:Bucket")
+    assert {
+        "action": {"type": "Delete"},
+        "condition": {"daysSinceNoncurrentTime": 9},
+    } in bucket.inputs["lifecycleRules"]
+    assert gcp.named("Jobs-topic").inputs["messageRetentionDuration"] == "432000s"
+    assert gcp.named("Jobs-subscription").inputs["messageRetentionDuration"] == "432000s"
+    assert gcp.named("Jobs-dead-letters").inputs["messageRetentionDuration"] == "777600s"
 
 
 def test_memorystore_is_the_plan_tier_memory_and_replicas(gcp: Any) -> None:

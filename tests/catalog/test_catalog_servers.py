@@ -183,6 +183,33 @@ SMALL_PRICE = (
             "change target_utilisation in [backends.tables.modes.provisioned] so that it is valid",
         ),
         (
+            'price.per_gb_month = { amount = 0.25, source = "https://example.com/ddb", '
+            'as_of = "2026-11-22" }',
+            'price.per_instance_month = { amount = 0.4, source = "https://example.com/ddb", '
+            'as_of = "2026-12-04" }',
+            "[backends.dynamodb.price] per_instance_month",
+            "per_instance_month is paid per server instance, and this backend has none",
+            "delete it, or price the resource itself with fixed_monthly",
+        ),
+        (
+            '[backends.redis.price]\nregion = "us-east-1"\n',
+            '[backends.redis.price]\nregion = "us-east-1"\nbackup_per_gb_month = { amount = 0.2, '
+            'source = "https://x", as_of = "2026-12-04" }\n',
+            "[backends.redis.price] backup_per_gb_month",
+            "the builds back up no 'redis' resource, so backup_per_gb_month would never be charged",
+            "delete it (implementations backed up: dynamodb, firestore, postgres)",
+        ),
+        (
+            'price.per_gb_month = { amount = 0.25, source = "https://example.com/ddb", '
+            'as_of = "2026-11-22" }',
+            'price.log_ingestion_per_gb = { amount = 0.5, source = "https://example.com/logs", '
+            'as_of = "2026-12-04" }',
+            "[backends.dynamodb.price] log_ingestion_per_gb",
+            "log_ingestion_per_gb prices what the build creates around a function, and this "
+            "backend serves none",
+            'delete it, or add "function" to kinds',
+        ),
+        (
             "min_disk_gb = 0.0",
             "min_disk_gb = -1.0",
             "[backends.redis.server] min_disk_gb",

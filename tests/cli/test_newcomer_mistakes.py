@@ -170,7 +170,8 @@ def test_impossible_combination_names_the_conflict_and_the_cheapest_relaxation(
         and "durability offers ephemeral, asked durable" in line
         for line in lines
     )
-    assert '  fix: Items: read_latency="<= 10ms" → dynamodb at $1.39/month' in lines
+    # DynamoDB at $1.39 and its point-in-time recovery, 1 GB x $0.20
+    assert '  fix: Items: read_latency="<= 10ms" → dynamodb at $1.59/month' in lines
     assert lines[-1] == "  try: skaal plan --explain Items"
 
 

@@ -317,7 +317,7 @@ def test_the_served_consistency_and_the_eventual_price_round_trip(tmp_path: Path
     plan = _eventual_plan()
     path = write_lock(plan, tmp_path / "skaal.lock")
     data = tomllib.loads(path.read_text())
-    assert data["schema_version"] == PLAN_SCHEMA_VERSION == 4
+    assert data["schema_version"] == PLAN_SCHEMA_VERSION == 5
     assert data["bindings"][0]["consistency"] == "eventual"
     assert "consistency" not in data["bindings"][1]  # none recorded: absent, not null
     assert data["prices"][0]["price"]["eventual_reads"] == {
@@ -365,7 +365,10 @@ def test_a_schema_3_lock_anchors_stability_and_records_the_consistency(
     assert [(b.resource, b.backend) for b in new.bindings] == [
         (b.resource, b.backend) for b in old.bindings
     ]
-    assert new.total_monthly_cost == old.total_monthly_cost  # the shop declares no consistency
+    # the shop declares no consistency: its maps and collections cost what they did (the
+    # total moves: schema 5 prices what the build creates around the resources)
+    data = [b.resource for b in old.bindings if b.kind in ("map", "collection")]
+    assert [new.binding(r).cost for r in data] == [old.binding(r).cost for r in data]
     served = {b.resource: b.consistency for b in new.bindings if b.kind in ("map", "collection")}
     assert served
     assert set(served.values()) == {"strong"}
@@ -397,3 +400,56 @@ def test_only_maps_and_collections_have_a_read_consistency() -> None:
             monthly_cost=0.0,
             reason="test",
         )
+
+
+SCHEMA4 = Path(__file__).parent / "locks" / "shop-aws-schema4.lock"
+"""A lock written by the Skaal before schema 5 (the shop on aws): no backups, retention or
+prices of what the build creates around the resources.  Its ``catalog_hash`` is refreshed
+like :data:`SCHEMA2`'s."""
+
+
+def test_a_schema_4_lock_is_read_with_its_own_hash() -> None:
+    plan = read_lock(SCHEMA4)
+    assert plan is not None
+    assert plan.schema_version == 4
+    assert f'plan_hash = "{plan.content_hash()}"' in SCHEMA4.read_text()
+    assert plan.log_retention_days is None
+    assert all(b.backup is None and b.retention is None for b in plan.bindings)
+    assert lock_text(plan) == SCHEMA4.read_text()  # written back as it was read
+
+
+def test_a_schema_4_plan_cannot_carry_a_backup() -> None:
+    plan = read_lock(SCHEMA4)
+    assert plan is not None
+    data = plan.model_dump()
+    data["log_retention_days"] = 30
+    with pytest.raises(ValidationError, match="schema 4 has no log_retention_days"):
+        Plan.model_validate(data)
+
+
+def test_a_schema_4_lock_is_not_built_until_a_plan_that_moves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    shutil.copytree(root / "examples", tmp_path / "examples")
+    shutil.copy(SCHEMA4, tmp_path / "skaal.lock")
+    monkeypatch.chdir(tmp_path)
+    old = read_lock(tmp_path / "skaal.lock")
+    assert old is not None
+    runner = CliRunner()
+    shop = "examples/shop/app.py:app"
+    refused = runner.invoke(cli, ["build", shop, "--target", "aws", "--out", "out"])
+    assert refused.exit_code != 0
+    assert "written by an older Skaal (schema 4)" in refused.output
+    assert "run skaal plan, which records them and moves nothing" in refused.output
+    planned = runner.invoke(cli, ["plan", shop, "--target", "aws"])
+    assert planned.exit_code == 0, planned.output
+    new = read_lock(tmp_path / "skaal.lock")
+    assert new is not None
+    assert new.schema_version == PLAN_SCHEMA_VERSION == 5
+    assert [(b.resource, b.backend) for b in new.bindings] == [
+        (b.resource, b.backend) for b in old.bindings
+    ]
+    assert new.log_retention_days == 30
+    built = runner.invoke(cli, ["build", shop, "--target", "aws", "--out", "out"])
+    assert built.exit_code == 0, built.output

@@ -77,9 +77,15 @@ def test_the_month_has_730_hours() -> None:
         ("Jobs", Workload(0.0, 20.0, 10.0, 0.0, 0.0, ())),
         # A topic message is published once and delivered once.
         ("Events", Workload(0.0, 1.0, 1.0, 0.0, 0.0, ("messages",))),
-        # The mean duration is capped by a shorter timeout.
-        ("fast", Workload(0.0, 2.0, 0.0, 1.0, 0.05, ("duration",))),
-        ("default", Workload(0.0, 1.0, 0.0, 0.5, 0.1, ("invocations", "memory", "duration"))),
+        # The mean duration is capped by a shorter timeout; a function writes logs and an
+        # HTTP one is called through the API in front of it.
+        ("fast", Workload(0.0, 2.0, 0.0, 1.0, 0.05, ("duration",), http=True, logs=True)),
+        (
+            "default",
+            Workload(
+                0.0, 1.0, 0.0, 0.5, 0.1, ("invocations", "memory", "duration"), http=True, logs=True
+            ),
+        ),
     ],
 )
 def test_workload_defaults(name: str, expected: Workload) -> None:

@@ -80,6 +80,8 @@ def test_a_busy_dynamodb_map_lands_on_provisioned_capacity() -> None:
     #                ceil(2,000 / 0.7) = 2,858 RCU x $0.0949 = 271.2242
     #                ceil(  500 / 0.7) =   715 WCU x $0.4745 = 339.2675
     #                                                              total   622.9917
+    #   either mode: point-in-time recovery of the 50 GB x $0.20 =  10.00
+    #                                                                      632.9917
     blueprint = _app(
         [
             generate.ResourceDraft(
@@ -90,8 +92,8 @@ def test_a_busy_dynamodb_map_lands_on_provisioned_capacity() -> None:
         ]
     )
     plan, answer = _both(blueprint, "aws")
-    assert plan.total_monthly_cost == pytest.approx(622.9917, abs=CENT)
-    assert answer.total == pytest.approx(622.9917, abs=CENT)
+    assert plan.total_monthly_cost == pytest.approx(632.9917, abs=CENT)
+    assert answer.total == pytest.approx(632.9917, abs=CENT)
     binding = plan.binding("Orders")
     assert (binding.backend, binding.mode) == ("dynamodb", "provisioned")
     assert binding.provisioned is not None
@@ -107,9 +109,10 @@ def test_a_busy_dynamodb_map_lands_on_provisioned_capacity() -> None:
         #   reads    0.1/s x 2.628 = 0.2628 M reads x 0.5 RRU (eventual)
         #            = 0.1314 M RRU x $0.125                               = 0.016425
         #   writes   0.01/s x 2.628 = 0.02628 M WRU x $0.625               = 0.016425
-        #                                                           total    0.28285
-        #   (provisioned: 0.25 + 1 RCU x 0.0949 + 1 WCU x 0.4745 = 0.8194)
-        #   strong: the reads are 0.2628 M RRU x 0.125 = 0.03285, total 0.299275
+        #   point-in-time recovery  1 GB x $0.20                           = 0.20
+        #                                                           total    0.48285
+        #   (provisioned: 0.25 + 1 RCU x 0.0949 + 1 WCU x 0.4745 + 0.20 = 1.0194)
+        #   strong: the reads are 0.2628 M RRU x 0.125 = 0.03285, total 0.499275
         (
             "0.1/s",
             "0.01/s",
@@ -118,16 +121,18 @@ def test_a_busy_dynamodb_map_lands_on_provisioned_capacity() -> None:
                 "per_gb_month": (1.0, 0.25),
                 "eventual per_million_reads": (0.1314, 0.016425),
                 "per_million_writes": (0.02628, 0.016425),
+                "backup_per_gb_month": (1.0, 0.2),
             },
-            0.299275,
+            0.499275,
         ),
         # 100 reads/s, 10 writes/s, 1 GB, consistency="eventual": provisioned.
         #   storage  0.25
         #   reads    ceil(100 x 0.5 RCU / 0.7) = ceil(71.43) = 72 RCU x $0.0949 = 6.8328
         #   writes   ceil(10 / 0.7) = 15 WCU x $0.4745                          = 7.1175
-        #                                                               total   14.2003
-        #   (on demand: 0.25 + 131.4 M RRU x 0.125 + 26.28 M WRU x 0.625 = 33.10)
-        #   strong: ceil(100 / 0.7) = 143 RCU x 0.0949 = 13.5707, total 20.9382
+        #   point-in-time recovery  1 GB x $0.20                                = 0.20
+        #                                                               total   14.4003
+        #   (on demand: 0.25 + 131.4 M RRU x 0.125 + 26.28 M WRU x 0.625 + 0.20 = 33.30)
+        #   strong: ceil(100 / 0.7) = 143 RCU x 0.0949 = 13.5707, total 21.1382
         (
             "100/s",
             "10/s",
@@ -136,8 +141,9 @@ def test_a_busy_dynamodb_map_lands_on_provisioned_capacity() -> None:
                 "per_gb_month": (1.0, 0.25),
                 "eventual per_read_per_s_month": (72.0, 6.8328),
                 "per_write_per_s_month": (15.0, 7.1175),
+                "backup_per_gb_month": (1.0, 0.2),
             },
-            20.9382,
+            21.1382,
         ),
     ],
 )
@@ -216,11 +222,12 @@ def test_co_located_caches_share_one_larger_node() -> None:
         # rds-postgres (persistent, 2 ms): the cheapest class with 20,000
         # reads/s and 5,000 writes/s is db.m7g.xlarge at $245.28; its volume
         # floor 20 GB x $0.115 = 2.30; the map's 500 GB x $0.115 = 57.50; the
-        # NAT gateway $36.50.
-        ("aws", 245.28 + 2.30 + 57.50 + 36.50),
+        # NAT gateway $36.50; the secret RDS keeps the password in, $0.40.
+        ("aws", 245.28 + 2.30 + 57.50 + 36.50 + 0.40),
         # cloudsql-postgres: db-custom-8-30720 (24,000 / 5,000) at $394.49;
-        # floor 10 GB x $0.17 = 1.70; data 500 GB x $0.17 = 85.00.
-        ("gcp", 394.49 + 1.70 + 85.00),
+        # floor 10 GB x $0.17 = 1.70; data 500 GB x $0.17 = 85.00; its backups
+        # 500 GB x $0.08 = 40.00; the secret holding its URL, $0.06.
+        ("gcp", 394.49 + 1.70 + 85.00 + 40.00 + 0.06),
     ],
 )
 def test_a_large_fast_map_gets_one_large_database(catalog: str, expected: float) -> None:

@@ -16,7 +16,7 @@ from skaal.build.launch import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="8d60a009983a427736f4a28659af18759e9c69144b02a0987f6956c61dc30c50",
+    plan_hash="ff08660ba501c179dae1a52cc422f18c73ec998cf3080a67a03fde88207bad20",
 )
 
 if __name__ == "__main__":

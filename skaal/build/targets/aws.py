@@ -36,7 +36,13 @@
   replicas; a DynamoDB table in the plan's provisioned mode gets its
   capacity and autoscaling target;
 * IAM statements come from :mod:`skaal.build.targets.aws_iam`, schedules
-  from :mod:`skaal.build.targets.aws_schedule`.
+  from :mod:`skaal.build.targets.aws_schedule`;
+* what is kept, and for how long, is the plan's
+  (:mod:`skaal.plan.retention`): a table's point-in-time recovery and an
+  RDS instance's automated backups (``Binding.backup``,
+  ``SharedInstance.backup``), a queue's message and dead-letter retention
+  and a bucket's previous versions (``Binding.retention``), the functions'
+  log groups (``Plan.log_retention_days``).
 
 A resource is *durable* (protected, retained, deletion-protected) unless it
 was declared ``durability="ephemeral"``.
@@ -78,7 +84,6 @@ from skaal.runtime.naming import physical_name as runtime_name
 __all__ = [
     "BUCKET_PREFIX_LENGTH",
     "HTTP_FUNCTION",
-    "KEEP_VERSIONS_DAYS",
     "STACK",
     "build_aws",
     "stack_spec",
@@ -94,8 +99,6 @@ _DEFAULT_MEMORY_MB = 512
 _DEFAULT_TIMEOUT_S = 30
 _HTTP_TIMEOUT_S = 29  # the HTTP API's integration limit
 
-KEEP_VERSIONS_DAYS = 30
-"""How long a durable bucket keeps an overwritten or deleted object's previous version."""
 LAMBDA_PACKAGES = ("boto3", "mangum", "starlette")
 """What the Lambda entry point needs (:mod:`skaal.aws`: mangum translates REST API events)."""
 
@@ -176,6 +179,7 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
         "prefix": physical_name(plan.app, "", max_length=40) or "skaal",
         "region": stack_region(plan),
         "plan_hash": plan.content_hash(),
+        "log_retention_days": _log_retention(plan),
         "tables": [_table(b, specs[b.resource], wiring) for b in by_impl.get("dynamodb", [])],
         "buckets": [_bucket(b, specs[b.resource], wiring) for b in by_impl.get("s3", [])],
         "queues": [
@@ -322,6 +326,7 @@ def _table(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, An
         ],
         "durable": _durable(spec),
         "capacity": _capacity(binding),
+        "pitr_days": binding.backup.retention_days if binding.backup else None,
     }
 
 
@@ -355,13 +360,14 @@ def _bucket(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, A
     """
     ttl = spec.requirements.ttl_s
     base = wiring.resource(binding.resource).physical_name
+    versions = binding.retention.versions_days if binding.retention else None
     return {
         "resource": binding.resource,
         "prefix": base[: BUCKET_PREFIX_LENGTH - 1].rstrip("-") + "-",
         "env": resource_env(binding.resource),
         "durable": _durable(spec),
-        "versioned": _durable(spec),
-        "keep_versions_days": KEEP_VERSIONS_DAYS,
+        "versioned": versions is not None,
+        "keep_versions_days": versions,
         "expire_days": math.ceil(ttl / 86400) if ttl else None,
     }
 
@@ -376,7 +382,14 @@ def _queue(
     fifo = binding.backend.endswith("fifo")
     suffix = ".fifo" if fifo else ""
     timeout = _timeout(consumer) if consumer is not None else _DEFAULT_TIMEOUT_S
-    retention = spec.requirements.retention_s or 4 * 86400
+    kept = binding.retention
+    if kept is None or kept.messages_s is None or kept.dead_letters_s is None:
+        raise BuildError(
+            f"the plan gives queue {binding.resource} no message retention",
+            where=f"{binding.resource} in {app}'s plan",
+            fix="re-plan with this version of Skaal, which records every queue's retention",
+            command="skaal plan --target aws",
+        )
     return {
         "resource": binding.resource,
         "name": wiring.resource(binding.resource).physical_name + suffix,
@@ -385,7 +398,8 @@ def _queue(
         "max_receive_count": spec.requirements.max_attempts or 5,
         # AWS wants at least the consumer's timeout; six times leaves room for retries
         "visibility_timeout_s": min(43200, max(30, 6 * timeout)),
-        "retention_s": int(min(max(retention, 60), 1209600)),
+        "retention_s": kept.messages_s,
+        "dlq_retention_s": kept.dead_letters_s,
         "durable": _durable(spec),
     }
 
@@ -429,6 +443,7 @@ def _servers(
                 instance_class=str(size.parameter("instance_class")),
                 storage_gb=size.disk_gb,
                 multi_az=bool(multi_az),
+                backup_days=size.backup_days,
             )
         else:
             entry["node_type"] = str(size.parameter("node_type"))
@@ -457,6 +472,18 @@ def _network(bindings: list[Binding]) -> dict[str, Any]:
         "ports": sorted({need.port for need in needs if need.port is not None}),
         "gateway_endpoints": sorted({name for need in needs for name in need.gateway_endpoints}),
     }
+
+
+def _log_retention(plan: Plan) -> int:
+    """How long every function's log group keeps its logs: the plan says."""
+    if plan.log_retention_days is None:
+        raise BuildError(
+            "the plan records no log retention for the functions",
+            where=f"{plan.app}'s plan",
+            fix="re-plan with this version of Skaal, which records it",
+            command="skaal plan --target aws",
+        )
+    return plan.log_retention_days
 
 
 def _timeout(function: ResourceSpec) -> int:

@@ -21,8 +21,10 @@ The program creates, with the AWS provider pinned to the plan's region:
   groups and the database/cache servers, each of the class, size and
   replica count the plan records;
 * every state resource that is not declared ephemeral is created with
-  ``protect=True`` and ``retain_on_delete=True`` (plus deletion protection,
-  final snapshots and point-in-time recovery where the service has them)
+  ``protect=True`` and ``retain_on_delete=True`` (plus deletion protection
+  and final snapshots where the service has them); point-in-time recovery,
+  backups and every retention period are the plan's, read from
+  ``stack.json``
   unless the stack config ``skaal:deleteData`` is ``true``: then nothing is
   protected or retained, deletion protection is off, buckets are emptied on
   delete, secrets are deleted without a recovery window and databases
@@ -146,7 +148,11 @@ def table(t):
             for i in t["indexes"]
         ],
         ttl={"attribute_name": t["ttl_attribute"], "enabled": True} if t["ttl_attribute"] else None,
-        point_in_time_recovery={"enabled": t["durable"]},
+        point_in_time_recovery=(
+            {"enabled": True, "recovery_period_in_days": t["pitr_days"]}
+            if t["pitr_days"]
+            else {"enabled": False}
+        ),
         deletion_protection_enabled=t["durable"] and not DELETE_DATA,
         server_side_encryption={"enabled": True},
         opts=opts(t["durable"]),
@@ -226,7 +232,7 @@ def queue(q):
         f"{q['resource']}-dlq",
         name=q["dlq_name"],
         fifo_queue=q["fifo"],
-        message_retention_seconds=1209600,
+        message_retention_seconds=q["dlq_retention_s"],
         sqs_managed_sse_enabled=True,
         opts=opts(q["durable"]),
     )
@@ -374,7 +380,7 @@ def database(d):
         vpc_security_group_ids=[net["data_sg"]],
         publicly_accessible=False,
         deletion_protection=not DELETE_DATA,
-        backup_retention_period=7,
+        backup_retention_period=d["backup_days"] or 0,
         skip_final_snapshot=DELETE_DATA,
         final_snapshot_identifier=None if DELETE_DATA else f"{d['name']}-final",
         opts=opts(True),
@@ -479,7 +485,10 @@ def subscription(f):
 
 def function(f, layer):
     logs = aws.cloudwatch.LogGroup(
-        f"{f['id']}-logs", name=f"/aws/lambda/{f['lambda_name']}", retention_in_days=30, opts=opts()
+        f"{f['id']}-logs",
+        name=f"/aws/lambda/{f['lambda_name']}",
+        retention_in_days=SPEC["log_retention_days"],
+        opts=opts(),
     )
     REFS.setdefault(f["name"], {})["log_arn"] = logs.arn
     role = aws.iam.Role(

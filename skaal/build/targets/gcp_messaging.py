@@ -11,8 +11,13 @@ explains the design):
   Pub/Sub service agent gets publisher on ``N-dead`` and subscriber on
   ``N``, which dead-lettering requires.
 * ``N-delayed``, holding messages sent with a delay until they are due.
-* ``N-dead``, a pull subscription keeping the dead letters (7 days), which
-  the runtime reads and publishes to.
+* ``N-dead``, a pull subscription keeping the dead letters (for the plan's
+  ``Retention.dead_letters_s``: 7 days), which the runtime reads and
+  publishes to.
+
+Retention is the plan's (:mod:`skaal.plan.retention`): a queue's or topic's
+declared retention is set on its topic, and on a queue's subscription up to
+Pub/Sub's default of 7 days.
 
 When a consumer is declared, ``N`` pushes to the consumer's own service's
 ``/_skaal/push/<consumer>`` and ``N-delayed`` to ``/_skaal/promote/<consumer>``
@@ -46,14 +51,18 @@ from skaal.runtime.backends.pubsub_queue import queue_names
 
 __all__ = ["Messaging"]
 
+_SUBSCRIPTION_MAX_S = 7 * 86400
+"""The most a subscription is set to keep a message: Pub/Sub's default (longer is billed)."""
+
 
 class Messaging(ProgramWriter):
     """Writes the Pub/Sub resources of queues and topics."""
 
-    def _topic(self, b: Binding, var: str, name: str, retention: float | None) -> None:
+    def _topic(self, b: Binding, var: str, name: str) -> None:
         kwargs: dict[str, object] = {"name": name}
+        retention = b.retention.messages_s if b.retention else None
         if retention:
-            kwargs["message_retention_duration"] = seconds(min(retention, 2678400))
+            kwargs["message_retention_duration"] = seconds(retention)
         self.add(call(var, "gcp.pubsub.Topic", f"{b.resource}-topic", kwargs, opts="STATEFUL"))
         self.grant(
             f"{b.resource}-publish",
@@ -100,11 +109,12 @@ class Messaging(ProgramWriter):
         spec = self.blueprint.resource(b.resource)
         names = queue_names(self.wiring.resource(b.resource).physical_name)
         var = self.var(b.resource)
-        retention = spec.requirements.retention_s
-        kept = {"message_retention_duration": "604800s"}  # Pub/Sub's longest
+        retention = b.retention.messages_s if b.retention else None
+        dead_kept = b.retention.dead_letters_s if b.retention else None
+        kept = {"message_retention_duration": seconds(dead_kept)} if dead_kept else {}
         consumers = [f for f in self.fns.consumers if f.consumes == b.resource]
         consumer = consumers[0] if consumers else None
-        self._topic(b, var, names.queue, retention)
+        self._topic(b, var, names.queue)
 
         dead = f"{var}_dead"
         self.add(
@@ -190,8 +200,8 @@ class Messaging(ProgramWriter):
                 "max_delivery_attempts": attempts,
             },
         }
-        if retention:
-            kwargs["message_retention_duration"] = seconds(min(retention, 604800))
+        if retention:  # the subscription keeps at most Pub/Sub's default; the topic, the rest
+            kwargs["message_retention_duration"] = seconds(min(retention, _SUBSCRIPTION_MAX_S))
         self._subscription(sub, f"{b.resource}-subscription", kwargs, consumer)
         emit = self.later if consumer is not None else self.add
         emit(
@@ -220,10 +230,9 @@ class Messaging(ProgramWriter):
 
     def topic(self, b: Binding) -> None:
         self.section(f"topic {b.resource}")
-        spec = self.blueprint.resource(b.resource)
         name = self.wiring.resource(b.resource).physical_name
         var = self.var(b.resource)
-        self._topic(b, var, name, spec.requirements.retention_s)
+        self._topic(b, var, name)
         # the runtime's publish counts the topic's subscriptions (topicSubscriptions.list)
         self.grant(
             f"{b.resource}-view",

@@ -46,13 +46,15 @@ What the program creates, resource by resource (names from
   are pulled by the runtime when nothing consumes the queue; a topic per
   ``topic`` resource with one push subscription per subscriber.
 * **Firestore**: the project's ``(default)`` Native-mode database (the one
-  the runtime's client uses), point-in-time
-  recovery on, a composite index ``(x.<field>, k)`` for every declared
-  ``Index`` (the runtime's queries filter on the first and page on the
-  second) and a TTL policy on ``exp`` for every Map collection.
+  the runtime's client uses), point-in-time recovery on when the plan backs
+  its collections up (:mod:`skaal.plan.retention`), a composite index
+  ``(x.<field>, k)`` for every declared ``Index`` (the runtime's queries
+  filter on the first and page on the second) and a TTL policy on ``exp``
+  for every Map collection.
 * **Cloud Storage**: a bucket per blob store, uniform access, public access
-  prevention enforced, versioning (previous versions kept 30 days) unless
-  the store is ephemeral; its name ends with 8 hex digits of the hash of
+  prevention enforced, versioning with previous versions kept as long as the
+  plan's :class:`~skaal.plan.model.Retention` says (none: not versioned); its
+  name ends with 8 hex digits of the hash of
   the runtime service account's unique id (assigned by Google when the
   account is created), so it cannot be guessed and claimed before the
   deploy, and the services get the real name in ``SKAAL_<RESOURCE>_NAME``.
@@ -121,8 +123,6 @@ __all__ = [
 FIRESTORE_TTL_FIELD = "exp"
 """The expiry field of a Map entry (:mod:`skaal.runtime.backends.gcp_firestore_values`)."""
 _DELETE_DATA_KEY = DELETE_DATA_CONFIG.partition(":")[2]
-KEEP_VERSIONS_DAYS = 30
-"""How long a versioned bucket keeps an overwritten or deleted object's previous version."""
 BUCKET_BASE_LENGTH = 54
 """A bucket name's part before its 9-character unique suffix (63 in all)."""
 MAX_INSTANCES = 100
@@ -293,7 +293,11 @@ class _Program(Messaging, Servers, Gateway):
                     "name": db,
                     "location_id": Code("REGION"),
                     "type": "FIRESTORE_NATIVE",
-                    "point_in_time_recovery_enablement": "POINT_IN_TIME_RECOVERY_ENABLED",
+                    "point_in_time_recovery_enablement": (
+                        "POINT_IN_TIME_RECOVERY_ENABLED"
+                        if any(b.backup is not None for b in bindings)
+                        else "POINT_IN_TIME_RECOVERY_DISABLED"
+                    ),
                     "delete_protection_state": Code(
                         '"DELETE_PROTECTION_DISABLED" if DELETE_DATA '
                         'else "DELETE_PROTECTION_ENABLED"'
@@ -353,7 +357,8 @@ class _Program(Messaging, Servers, Gateway):
         spec = self.blueprint.resource(b.resource)
         var = self.var(b.resource)
         base = self.wiring.resource(b.resource).physical_name[:BUCKET_BASE_LENGTH].rstrip("-")
-        versioned = spec.requirements.durability != "ephemeral"
+        versions = b.retention.versions_days if b.retention else None
+        versioned = versions is not None
         kwargs: dict[str, object] = {
             # a unique suffix, so the name cannot be guessed and taken before the deploy
             "name": Code(f"runtime_account.unique_id.apply(lambda u: suffixed({base!r}, u))"),
@@ -367,12 +372,12 @@ class _Program(Messaging, Servers, Gateway):
         if spec.requirements.ttl_s:
             days = max(1, math.ceil(spec.requirements.ttl_s / 86400))
             rules.append({"action": {"type": "Delete"}, "condition": {"age": days}})
-        if versioned:
+        if versions is not None:
             # overwritten and deleted objects stay recoverable for this long
             rules.append(
                 {
                     "action": {"type": "Delete"},
-                    "condition": {"days_since_noncurrent_time": KEEP_VERSIONS_DAYS},
+                    "condition": {"days_since_noncurrent_time": versions},
                 }
             )
         if rules:

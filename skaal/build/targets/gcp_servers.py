@@ -20,8 +20,9 @@ limited to private ranges; only they get the instance's address.
 
 Every server is the size the plan records (:func:`skaal.build.sizing.server_size`):
 Cloud SQL gets the class's ``tier``, ``disk_gb`` of SSD, the class's
-``availability_type`` (``ZONAL`` unless it says ``REGIONAL``) and one read
-replica per plan replica;
+``availability_type`` (``ZONAL`` unless it says ``REGIONAL``), one read
+replica per plan replica and the plan's days of backups (one a day, and
+the transaction logs for point-in-time recovery);
 Memorystore gets the class's ``memory_size_gb`` and tier -- the class's
 ``tier`` parameter, else ``STANDARD_HA`` with the plan's replicas as read
 replicas, or ``BASIC`` without replicas.
@@ -106,10 +107,7 @@ class Servers(ProgramWriter):
                         "disk_type": "PD_SSD",
                         "disk_size": sized["disk_size"],
                         "deletion_protection_enabled": Code("not DELETE_DATA"),
-                        "backup_configuration": {
-                            "enabled": True,
-                            "point_in_time_recovery_enabled": True,
-                        },
+                        "backup_configuration": _backups(size),
                         "ip_configuration": {"ipv4_enabled": True, "ssl_mode": "ENCRYPTED_ONLY"},
                     },
                 },
@@ -259,6 +257,21 @@ class Servers(ProgramWriter):
             )
         )
         self.vpc = Code("connector.id")
+
+
+def _backups(size: ServerSize) -> dict[str, object]:
+    """Automated backups with point-in-time recovery, kept as many days as the plan says."""
+    if size.backup_days is None:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "point_in_time_recovery_enabled": True,
+        "transaction_log_retention_days": size.backup_days,
+        "backup_retention_settings": {
+            "retained_backups": size.backup_days,
+            "retention_unit": "COUNT",
+        },
+    }
 
 
 def _connector_name(app: str) -> str:

@@ -18,7 +18,7 @@ from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.plan.lock import read_lock
 
 APP = "counter"
-PLAN_HASH = "8d60a009983a427736f4a28659af18759e9c69144b02a0987f6956c61dc30c50"
+PLAN_HASH = "ff08660ba501c179dae1a52cc422f18c73ec998cf3080a67a03fde88207bad20"
 LOCK = Path(__file__).resolve().parent.parent / "skaal.lock"
 
 

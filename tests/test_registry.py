@@ -243,6 +243,25 @@ def test_a_record_s_network_and_provisioning_are_for_its_own_providers(
         assert record.connection is not None
 
 
+@pytest.mark.parametrize("record", RECORDS, ids=_ids(RECORDS))
+def test_what_a_record_keeps_is_for_its_own_providers_and_alike_wherever_backed_up(
+    record: Implementation,
+) -> None:
+    assert set(record.keeping) <= record.providers
+    assert "local" not in record.keeping  # the local target keeps nothing of its own
+    backups = {
+        (k.backup_days, k.backup_ephemeral) for k in record.keeping.values() if k.backup_days
+    }
+    assert len(backups) <= 1, "pricing reads one backup rule per implementation"
+    for kept in record.keeping.values():
+        if kept.logs_days is not None:
+            assert record.kinds == {"function"}
+        if kept.messages_default_s is not None or kept.dead_letters_s is not None:
+            assert record.kinds <= {"queue", "topic"}
+        if kept.versions_days is not None:
+            assert record.kinds == {"blob"}
+
+
 def test_connection_variables_are_distinct_skaal_variables() -> None:
     variables = [
         v for r in RECORDS if r.connection for v in (r.connection.url, r.connection.pool_size)

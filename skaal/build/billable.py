@@ -154,6 +154,11 @@ PRICED: Mapping[str, Priced] = MappingProxyType(
             idle="request-based billing with no minimum instance: a service whose functions "
             "declare no traffic (the docs only) bills nothing",
         ),
+        "gcp:apigateway/gateway:Gateway": Priced(
+            _items("cloud-run", "per_million_http_requests"),
+            idle="the gateway bills its calls only; those to the docs and mounted apps are "
+            "not declared",
+        ),
         "gcp:cloudscheduler/job:Job": Priced(_items("cloud-run", "per_scheduled_job_month")),
         "gcp:sql/databaseInstance:DatabaseInstance": Priced(
             _items("postgres", *_SERVER, "per_gb_month", "backup_per_gb_month")
@@ -241,6 +246,12 @@ FREE: Mapping[str, Free] = MappingProxyType(
         ),
         "gcp:firestore/field:Field": Free(
             "a TTL policy; the deletes it makes are billed as writes, priced on the collection"
+        ),
+        "gcp:apigateway/api:Api": Free(
+            "configuration of the API Gateway, which bills per call (priced on the gateway)"
+        ),
+        "gcp:apigateway/apiConfig:ApiConfig": Free(
+            "configuration of the API Gateway, which bills per call (priced on the gateway)"
         ),
         "gcp:sql/database:Database": Free("a database inside the priced Cloud SQL instance"),
         "gcp:sql/user:User": Free("a user of the priced Cloud SQL instance"),

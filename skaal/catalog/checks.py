@@ -24,7 +24,7 @@ even when the table has schema errors too) and returns every problem:
   what they price: ``per_instance_month`` on a server backend, the function
   components (logs, HTTP requests, scheduled runs and jobs) on a backend
   serving functions, ``backup_per_gb_month`` on an implementation the
-  builds back up (:data:`skaal.plan.retention.BACKUPS`).
+  builds back up (its record's ``keeping``, :mod:`skaal.registry`).
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def _applies(
     merged: Merged, path: KeyPath, price: dict[str, Any], table: dict[str, Any], *, server: bool
 ) -> list[Problem]:
     """Components priced around a resource, on a backend where the build creates no such thing."""
-    from skaal.plan.retention import BACKUPS
+    from skaal.registry import DEFAULT_REGISTRY
 
     kinds = _strings(table.get("kinds"))
     implementation = table.get("implementation")
@@ -195,13 +195,14 @@ def _applies(
                 "delete it, or price the resource itself with fixed_monthly",
             )
         )
-    if "backup_per_gb_month" in price and implementation not in BACKUPS:
+    backed = sorted(i.name for i in DEFAULT_REGISTRY if DEFAULT_REGISTRY.backup_rule(i.name))
+    if "backup_per_gb_month" in price and implementation not in backed:
         wrong.append(
             (
                 "backup_per_gb_month",
                 f"the builds back up no {implementation!r} resource, so backup_per_gb_month "
                 "would never be charged",
-                f"delete it (implementations backed up: {', '.join(sorted(BACKUPS))})",
+                f"delete it (implementations backed up: {', '.join(backed)})",
             )
         )
     if "function" not in kinds:

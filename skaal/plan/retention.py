@@ -4,149 +4,120 @@ The builders switch on point-in-time recovery, set message retention, keep
 previous object versions and expire function logs; how long each is kept
 is part of the plan (:class:`~skaal.plan.model.Backup`,
 :class:`~skaal.plan.model.Retention`, :attr:`~skaal.plan.model.Plan.log_retention_days`),
-chosen here from the declarations or a documented default, so the price the
-plan shows is the price of what the build makes, and no builder decides it.
+chosen here from the declarations and the implementation's record
+(:class:`skaal.registry.Keeping`, per provider), so the price the plan shows
+is the price of what the build makes, and no builder decides it.
 
-**Backups** (point-in-time recovery), per implementation on the cloud providers:
+* **Backups.**  A resource is backed up when its implementation's record
+  says so on the plan's provider (``backup_days``), unless it is declared
+  ``ephemeral`` and the record backs up only what must last
+  (``backup_ephemeral=False``: a DynamoDB table, 35 days of PITR).  A
+  database every resource shares is backed up as a whole (Firestore's PITR,
+  7 days; an RDS or Cloud SQL instance's automated backups, 7 days: every
+  resource on it, and :func:`server_backup` for the instance).  The catalog
+  prices them with ``backup_per_gb_month`` on each resource's data (RDS
+  backup storage up to the volume's size is free: no such component).
+* **Retention.**  A queue or topic keeps messages for its declared
+  ``retention``, else the record's default (SQS: 4 days; Pub/Sub: none set),
+  brought within what the service accepts (SQS: 60 s to 14 days; Pub/Sub:
+  31 days); a queue keeps its dead letters the record's ``dead_letters_s``
+  (SQS: 14 days; Pub/Sub: 7); a blob store not declared ``ephemeral`` keeps
+  an object's previous version ``versions_days`` (30).
+* **Logs.**  A function's logs are kept the ``logs_days`` of its provider's
+  function implementation (30): the aws build sets it on each Lambda's log
+  group; Cloud Run's logs stay in the project's ``_Default`` log bucket,
+  whose retention is 30 days.
 
-=============  ========  ==================================================
-implementation  days     when
-=============  ========  ==================================================
-dynamodb        35       unless the resource is declared ``ephemeral``: each
-                         table's continuous backups (35 days is DynamoDB's
-                         default recovery period; the price does not depend
-                         on it)
-firestore       7        always: PITR is a setting of the one database every
-                         collection shares, so it is on whenever the plan
-                         uses Firestore, and every collection is priced
-postgres        7        always: the instance's automated backups (RDS's
-                         ``backup_retention_period``, Cloud SQL's backups
-                         with point-in-time recovery); a read replica and a
-                         point-in-time restore both need them
-=============  ========  ==================================================
-
-A backend prices its backups with ``backup_per_gb_month`` on the data of
-each resource it backs up (DynamoDB and Firestore PITR, Cloud SQL backups);
-RDS backup storage up to the size of the instance's volume is free, so it
-has no such component.  The local provider makes no backups.
-
-**Retention**:
-
-* an SQS queue keeps an unconsumed message for its declared ``retention``
-  (60 s to 14 days), else SQS's default of 4 days, and its dead letters for
-  the maximum, 14 days;
-* a Pub/Sub queue or topic keeps messages for its declared ``retention`` (at
-  most 31 days) on the topic, else sets none (the subscription keeps an
-  unacknowledged message for Pub/Sub's default 7 days); a queue's dead
-  letters are kept those 7 days;
-* a blob store that is not ``ephemeral`` keeps an overwritten or deleted
-  object's previous version for 30 days (S3 and Cloud Storage versioning);
-* a function's logs are kept 30 days (:data:`LOG_RETENTION_DAYS`): the aws
-  build sets it on each Lambda's log group; Cloud Run's logs go to the
-  project's ``_Default`` log bucket, whose retention is 30 days.
+The local provider keeps nothing: its records say nothing for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
-
 from skaal.blueprint.model import ResourceSpec
+from skaal.catalog.model import Provider
 from skaal.plan.model import Backup, Retention
+from skaal.registry import DEFAULT_REGISTRY, Registry
 
 __all__ = [
-    "BACKUPS",
-    "DAY_S",
-    "LOG_RETENTION_DAYS",
-    "SQS_DEFAULT_RETENTION_S",
-    "VERSIONS_DAYS",
-    "BackupPolicy",
     "backed_up",
     "backup_of",
     "log_retention_days",
+    "logs_days",
     "retention_of",
     "server_backup",
 ]
 
-DAY_S = 86400
-LOG_RETENTION_DAYS = 30
-"""How long a function's logs are kept on the cloud providers."""
-VERSIONS_DAYS = 30
-"""How long a durable blob store keeps an object's previous version."""
-SQS_DEFAULT_RETENTION_S = 4 * DAY_S
-"""SQS's own default message retention."""
-_SQS_MIN_S, _SQS_MAX_S = 60, 14 * DAY_S
-_PUBSUB_TOPIC_MAX_S = 31 * DAY_S
-_PUBSUB_SUBSCRIPTION_MAX_S = 7 * DAY_S
-_CLOUDS = frozenset({"aws", "gcp"})
+
+def backed_up(
+    implementation: str, *, ephemeral: bool, registry: Registry = DEFAULT_REGISTRY
+) -> bool:
+    """Whether a resource on ``implementation`` is backed up where the implementation is."""
+    rule = registry.backup_rule(implementation)
+    return rule is not None and (rule.backup_ephemeral or not ephemeral)
 
 
-@dataclass(frozen=True, slots=True)
-class BackupPolicy:
-    """How an implementation's resources are backed up on the cloud providers."""
-
-    retention_days: int
-    unless_ephemeral: bool
-    """True: a resource declared ``durability="ephemeral"`` is not backed up."""
-
-
-BACKUPS: Mapping[str, BackupPolicy] = MappingProxyType(
-    {
-        "dynamodb": BackupPolicy(retention_days=35, unless_ephemeral=True),
-        "firestore": BackupPolicy(retention_days=7, unless_ephemeral=False),
-        "postgres": BackupPolicy(retention_days=7, unless_ephemeral=False),
-    }
-)
-
-
-def backed_up(implementation: str, *, ephemeral: bool) -> bool:
-    """Whether a resource on ``implementation`` is backed up (on a cloud provider)."""
-    policy = BACKUPS.get(implementation)
-    return policy is not None and not (policy.unless_ephemeral and ephemeral)
-
-
-def backup_of(provider: str, implementation: str, spec: ResourceSpec) -> Backup | None:
+def backup_of(
+    provider: Provider,
+    implementation: str,
+    spec: ResourceSpec,
+    *,
+    registry: Registry = DEFAULT_REGISTRY,
+) -> Backup | None:
     """The backup of ``spec`` placed on ``implementation``; ``None`` when it has none."""
-    if provider not in _CLOUDS:
+    kept = registry.keeping(implementation, provider)
+    if kept.backup_days is None or (_ephemeral(spec) and not kept.backup_ephemeral):
         return None
-    if not backed_up(implementation, ephemeral=_ephemeral(spec)):
-        return None
-    return Backup(retention_days=BACKUPS[implementation].retention_days)
+    return Backup(retention_days=kept.backup_days)
 
 
-def server_backup(provider: str, implementation: str) -> Backup | None:
+def server_backup(
+    provider: Provider, implementation: str, *, registry: Registry = DEFAULT_REGISTRY
+) -> Backup | None:
     """The automated backups of a server instance of ``implementation``, if it makes any."""
-    policy = BACKUPS.get(implementation)
-    if provider not in _CLOUDS or policy is None:
-        return None
-    return Backup(retention_days=policy.retention_days)
+    days = registry.keeping(implementation, provider).backup_days
+    return None if days is None else Backup(retention_days=days)
 
 
-def retention_of(provider: str, implementation: str, spec: ResourceSpec) -> Retention | None:
+def retention_of(
+    provider: Provider,
+    implementation: str,
+    spec: ResourceSpec,
+    *,
+    registry: Registry = DEFAULT_REGISTRY,
+) -> Retention | None:
     """How long ``spec`` on ``implementation`` keeps what it holds; ``None``: nothing to set."""
-    if provider not in _CLOUDS:
+    kept = registry.keeping(implementation, provider)
+    messages = dead = versions = None
+    if spec.kind in ("queue", "topic"):
+        declared = spec.requirements.retention_s
+        wanted = declared if declared is not None else kept.messages_default_s
+        if wanted is not None:
+            top = kept.messages_max_s if kept.messages_max_s is not None else wanted
+            messages = int(min(max(wanted, kept.messages_min_s), top))
+        if spec.kind == "queue":
+            dead = kept.dead_letters_s
+    if spec.kind == "blob" and not _ephemeral(spec):
+        versions = kept.versions_days
+    if messages is None and dead is None and versions is None:
         return None
-    declared = spec.requirements.retention_s
-    if implementation == "sqs":
-        kept = declared if declared is not None else SQS_DEFAULT_RETENTION_S
-        return Retention(
-            messages_s=int(min(max(kept, _SQS_MIN_S), _SQS_MAX_S)), dead_letters_s=_SQS_MAX_S
-        )
-    if implementation == "pubsub":
-        messages = int(min(declared, _PUBSUB_TOPIC_MAX_S)) if declared else None
-        dead = _PUBSUB_SUBSCRIPTION_MAX_S if spec.kind == "queue" else None
-        if messages is None and dead is None:
-            return None
-        return Retention(messages_s=messages, dead_letters_s=dead)
-    if implementation in ("s3", "gcs") and not _ephemeral(spec):
-        return Retention(versions_days=VERSIONS_DAYS)
-    return None
+    return Retention(messages_s=messages, dead_letters_s=dead, versions_days=versions)
 
 
-def log_retention_days(provider: str) -> int | None:
+def log_retention_days(provider: Provider, *, registry: Registry = DEFAULT_REGISTRY) -> int | None:
     """How long a build for ``provider`` keeps its functions' logs (``None``: no logs kept)."""
-    return LOG_RETENTION_DAYS if provider in _CLOUDS else None
+    days = {
+        kept.logs_days
+        for impl in registry
+        if "function" in impl.kinds and (kept := impl.keeping.get(provider)) is not None
+    } - {None}
+    return max((d for d in days if d is not None), default=None)
+
+
+def logs_days(implementation: str, *, registry: Registry = DEFAULT_REGISTRY) -> int:
+    """How long a function implementation's logs are kept wherever it runs (0: none)."""
+    impl = registry.implementations.get(implementation)
+    days = [k.logs_days for k in impl.keeping.values() if k.logs_days] if impl else []
+    return days[0] if days else 0
 
 
 def _ephemeral(spec: ResourceSpec) -> bool:

@@ -8,8 +8,9 @@ rather than produce a plan nothing can run.
 
 Each implementation is one record (:class:`Implementation`,
 :mod:`skaal.registry.model`): its kinds and providers, its runtime factory,
-connection variables, packages, network needs with their priced items, and
-the provisioning parameters the plan must carry.  The planner, the builders,
+connection variables, packages, network needs with their priced items, the
+provisioning parameters the plan must carry, and what a build keeps of its
+resources and for how long.  The planner, the builders,
 the plan's network lines and the runtime all read these records
 (:mod:`skaal.registry.builtin` holds the bundled ones); ``Registry.check``
 answers "can this backend be chosen?" with a reason when it cannot.
@@ -18,12 +19,20 @@ answers "can this backend be chosen?" with a reason when it cannot.
 from __future__ import annotations
 
 from skaal.registry.builtin import DEFAULT_REGISTRY
-from skaal.registry.model import Connection, Implementation, Network, Provisioning, Registry
+from skaal.registry.model import (
+    Connection,
+    Implementation,
+    Keeping,
+    Network,
+    Provisioning,
+    Registry,
+)
 
 __all__ = [
     "DEFAULT_REGISTRY",
     "Connection",
     "Implementation",
+    "Keeping",
     "Network",
     "Provisioning",
     "Registry",

@@ -9,13 +9,27 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from skaal.registry.model import Connection, Implementation, Network, Provisioning, Registry
+from skaal.registry.model import (
+    Connection,
+    Implementation,
+    Keeping,
+    Network,
+    Provisioning,
+    Registry,
+)
 
 __all__ = ["DEFAULT_REGISTRY", "POSTGRES_CONNECTION", "REDIS_CONNECTION"]
 
 # The cost-line components of each provider's VPC (priced in skaal.plan.network).
 _AWS_VPC = ("nat_gateway_hours", "public_ipv4_hours")
 _GCP_VPC = ("vpc_connector_instance_hours",)
+
+_DAY_S = 86400
+# What the cloud builds keep (skaal.plan.retention): 7 days of automated backups of a
+# database; 30 days of an object's previous versions; 30 days of function logs.
+_DATABASE_BACKUPS = Keeping(backup_days=7)
+_VERSIONS = Keeping(versions_days=30)
+_LOGS = Keeping(logs_days=30)
 
 REDIS_CONNECTION = Connection(url="SKAAL_REDIS_URL", pool_size="SKAAL_REDIS_POOL_SIZE")
 """The variables the redis backend reads (:mod:`skaal.runtime.backends.redis_support`)."""
@@ -86,6 +100,9 @@ POSTGRES = Implementation(
             "gcp": Provisioning(parameters=("tier",), disk=True),
         }
     ),
+    # RDS's backup_retention_period, Cloud SQL's backups with point-in-time recovery:
+    # the instance as a whole, every resource on it (a read replica needs them too)
+    keeping=MappingProxyType({"aws": _DATABASE_BACKUPS, "gcp": _DATABASE_BACKUPS}),
 )
 
 DYNAMODB = Implementation(
@@ -97,6 +114,8 @@ DYNAMODB = Implementation(
     packages=("boto3",),
     naming="dynamodb",
     network=MappingProxyType({"aws": Network(gateway_endpoints=("dynamodb",))}),
+    # continuous backups of each table not declared ephemeral, DynamoDB's default 35 days
+    keeping=MappingProxyType({"aws": Keeping(backup_days=35, backup_ephemeral=False)}),
 )
 
 S3 = Implementation(
@@ -108,6 +127,7 @@ S3 = Implementation(
     packages=("boto3",),
     naming="s3",
     network=MappingProxyType({"aws": Network(gateway_endpoints=("s3",))}),
+    keeping=MappingProxyType({"aws": _VERSIONS}),
 )
 
 SQS = Implementation(
@@ -118,6 +138,17 @@ SQS = Implementation(
     runtime="skaal.runtime.backends.sqs:SqsProvider",
     packages=("boto3",),
     naming="sqs",
+    # SQS keeps a message 4 days unless told (60 s to 14 days); dead letters the most
+    keeping=MappingProxyType(
+        {
+            "aws": Keeping(
+                messages_default_s=4 * _DAY_S,
+                messages_min_s=60,
+                messages_max_s=14 * _DAY_S,
+                dead_letters_s=14 * _DAY_S,
+            )
+        }
+    ),
 )
 
 SNS = Implementation(
@@ -137,6 +168,8 @@ FIRESTORE = Implementation(
     summary="Google Cloud Firestore",
     runtime="skaal.runtime.backends.firestore:FirestoreProvider",
     packages=("google-cloud-firestore",),
+    # PITR is a setting of the one database every collection shares (Firestore's 7 days)
+    keeping=MappingProxyType({"gcp": Keeping(backup_days=7)}),
 )
 
 GCS = Implementation(
@@ -146,6 +179,7 @@ GCS = Implementation(
     summary="Google Cloud Storage",
     runtime="skaal.runtime.backends.gcs:GcsProvider",
     packages=("google-cloud-storage",),
+    keeping=MappingProxyType({"gcp": _VERSIONS}),
 )
 
 PUBSUB = Implementation(
@@ -155,6 +189,11 @@ PUBSUB = Implementation(
     summary="Google Cloud Pub/Sub",
     runtime="skaal.runtime.backends.pubsub:PubsubProvider",
     packages=("google-cloud-pubsub",),
+    # a declared retention on the topic (at most 31 days); a queue's dead letters kept
+    # Pub/Sub's default 7 days on their subscription
+    keeping=MappingProxyType(
+        {"gcp": Keeping(messages_max_s=31 * _DAY_S, dead_letters_s=7 * _DAY_S)}
+    ),
 )
 
 PROCESS = Implementation(
@@ -177,6 +216,7 @@ LAMBDA = Implementation(
     # subscribed to the SNS topic
     triggered_by=MappingProxyType({"queue": frozenset({"sqs"}), "topic": frozenset({"sns"})}),
     packages=("starlette",),
+    keeping=MappingProxyType({"aws": _LOGS}),  # each Lambda's log group
 )
 
 CLOUD_RUN = Implementation(
@@ -188,6 +228,7 @@ CLOUD_RUN = Implementation(
         "starlette",
         "uvicorn",
     ),
+    keeping=MappingProxyType({"gcp": _LOGS}),  # the _Default log bucket's own 30 days
 )
 
 ENV = Implementation(

@@ -6,9 +6,11 @@ kinds it serves on which providers, what starts a function implementation,
 where its runtime provider is, the variables a server implementation is
 connected through, the Python packages its runtime imports, the network a
 build creates to reach it (and the plan's cost lines for that network), the
-size parameters the plan must carry to create one of its servers, and the
-naming rule of its physical names.  Every other module reads these fields;
-no other module keeps a table keyed by implementation name.
+size parameters the plan must carry to create one of its servers, what a
+build keeps of its resources and for how long (backups, messages, previous
+versions, logs: :class:`Keeping`), and the naming rule of its physical
+names.  Every other module reads these fields; no other module keeps a
+table keyed by implementation name.
 
 The record is plain data, so this module sits below every stage: it imports
 only the model types (``Kind``, ``Provider``) and the error root.  The
@@ -28,7 +30,7 @@ from skaal.blueprint.model import Kind
 from skaal.catalog.model import Provider
 from skaal.errors import SkaalError, did_you_mean
 
-__all__ = ["Connection", "Implementation", "Network", "Provisioning", "Registry"]
+__all__ = ["Connection", "Implementation", "Keeping", "Network", "Provisioning", "Registry"]
 
 
 def _nothing() -> Mapping[Provider, Any]:
@@ -87,6 +89,33 @@ class Provisioning:
 
 
 @dataclass(frozen=True, slots=True)
+class Keeping:
+    """What a build on one provider keeps of the implementation's resources, and how long.
+
+    The plan records it for each resource (:mod:`skaal.plan.retention`), the
+    catalog prices it (``backup_per_gb_month``, ``log_storage_per_gb_month``)
+    and the builders set it.  ``None``: the build sets nothing.
+    """
+
+    backup_days: int | None = None
+    """Point-in-time recovery or automated backups of the data, this many days back."""
+    backup_ephemeral: bool = True
+    """Whether a resource declared ``ephemeral`` is backed up too: a table is backed up
+    alone (no), a database every resource shares as a whole (yes)."""
+    messages_default_s: int | None = None
+    """A queue's or topic's message retention when it declares none."""
+    messages_min_s: int = 1
+    messages_max_s: int | None = None
+    """The retention the service accepts: a declared one is brought within them."""
+    dead_letters_s: int | None = None
+    """How long a queue's dead letters are kept."""
+    versions_days: int | None = None
+    """How long a blob store not declared ``ephemeral`` keeps an object's previous version."""
+    logs_days: int | None = None
+    """A function implementation: how long its logs are kept."""
+
+
+@dataclass(frozen=True, slots=True)
 class Implementation:
     """A backend implementation: where it runs and what running and building it take."""
 
@@ -112,6 +141,8 @@ class Implementation:
     """Per provider, what a build creates to reach it (absent: nothing)."""
     provisioning: Mapping[Provider, Provisioning] = field(default_factory=_nothing, kw_only=True)
     """Per provider, what the plan must carry to create one of its servers."""
+    keeping: Mapping[Provider, Keeping] = field(default_factory=_nothing, kw_only=True)
+    """Per provider, what a build keeps of its resources and how long (absent: nothing)."""
     naming: str | None = field(default=None, kw_only=True)
     """The service whose naming rule its physical names follow
     (:data:`skaal.runtime.naming.MAX_LENGTH`); ``None``: the strictest one."""
@@ -187,6 +218,18 @@ class Registry:
         """What the plan must carry for ``provider`` to create a server of ``implementation``."""
         impl = self.implementations.get(implementation)
         return Provisioning() if impl is None else impl.provisioning.get(provider, Provisioning())
+
+    def keeping(self, implementation: str, provider: Provider) -> Keeping:
+        """What a build on ``provider`` keeps of ``implementation``'s resources."""
+        impl = self.implementations.get(implementation)
+        return Keeping() if impl is None else impl.keeping.get(provider, Keeping())
+
+    def backup_rule(self, implementation: str) -> Keeping | None:
+        """The backups of ``implementation`` wherever it is backed up (they are alike on
+        every such provider, as ``tests/test_registry.py`` checks); ``None``: never."""
+        impl = self.implementations.get(implementation)
+        kept = [k for k in impl.keeping.values() if k.backup_days] if impl is not None else []
+        return kept[0] if kept else None
 
     def vpc_priced(self, provider: Provider) -> frozenset[str]:
         """The cost-line components of ``provider``'s VPC: what a plan pays once when any of

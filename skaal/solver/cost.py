@@ -31,7 +31,7 @@ secret                     nothing       a secret costs its backend's fixed fee
 =========================  ============  ===========================================
 
 What a build creates around a resource is priced with it: a function's
-logs (written, and kept for :data:`skaal.plan.retention.LOG_RETENTION_DAYS`),
+logs (written, and kept the days of its implementation's record, 30),
 the HTTP API in front of an HTTP function (each invocation is a request),
 the scheduler starting a scheduled function (as often as its schedule fires;
 one job), and the point-in-time recovery of the data a backend backs up
@@ -105,7 +105,8 @@ from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.catalog.model import Backend, Price
 from skaal.declare.grammar import Consistency
 from skaal.plan.model import EVENTUAL_PREFIX, CostLine, Provisioned
-from skaal.plan.retention import BACKUPS, LOG_RETENTION_DAYS
+from skaal.plan.retention import logs_days
+from skaal.registry import DEFAULT_REGISTRY
 from skaal.solver.problem import Workload
 
 __all__ = [
@@ -367,11 +368,14 @@ _READS: Final = frozenset({1, 5})
 #: Position of the backup component, and of the size of a resource not declared ephemeral.
 _BACKUP: Final = 7
 _DURABLE_SIZE: Final = len(_METERED)
+#: Position of the logs kept: a day's logs, priced times the days they are kept.
+_LOGS_KEPT: Final = 9
 
 
 #: size, million reads, million writes, million requests, GB-seconds, reads/s, writes/s,
-#: backed-up GB, log GB written, log GB kept, million HTTP requests, million scheduled
-#: runs, schedule jobs; then the size of a resource not declared ephemeral (0 if it is).
+#: backed-up GB, log GB written, a day's log GB (x the days kept: the logs held), million
+#: HTTP requests, million scheduled runs, schedule jobs; then the size of a resource not
+#: declared ephemeral (0 if it is).
 Quantities = tuple[float, ...]
 
 
@@ -397,7 +401,7 @@ def monthly_quantities(load: Workload) -> Quantities:
         load.writes_per_s,
         load.size_gb,
         logged,
-        logged * LOG_RETENTION_DAYS / _DAYS_PER_MONTH,
+        logged / _DAYS_PER_MONTH,  # a day's logs; x the days kept (Pricing): the logs held
         reads if load.http else 0.0,
         load.scheduled_per_s * SECONDS_PER_MONTH / 1e6,
         float(load.jobs),
@@ -408,7 +412,7 @@ def monthly_quantities(load: Workload) -> Quantities:
 class Pricing:
     """A backend's price components, read once, applied to many workloads."""
 
-    __slots__ = ("_eventual", "_fixed", "_target", "_terms")
+    __slots__ = ("_eventual", "_fixed", "_log_days", "_target", "_terms")
 
     def __init__(
         self,
@@ -417,12 +421,15 @@ class Pricing:
         terms: tuple[tuple[int, str, float], ...],
         target: float | None = None,
         eventual: float | None = None,
+        log_days: float = 0.0,
     ) -> None:
         self._fixed = fixed
         self._terms = terms
         self._target = target
         self._eventual = eventual
         """The price's ``eventual_reads`` factor, ``None`` when reads cost the same."""
+        self._log_days = log_days
+        """Days a function's logs are kept: the logs held at any time are this many days'."""
 
     @classmethod
     def of(cls, backend: Backend, mode: str | None = None) -> Pricing:
@@ -431,8 +438,10 @@ class Pricing:
         A server backend's instances are priced by :mod:`.servers`; its own
         ``fixed_monthly`` (schema 1) and ``per_instance_month`` are never a
         per-resource line.  ``backup_per_gb_month`` applies to the resources
-        the backend backs up (:data:`skaal.plan.retention.BACKUPS`): every
-        one, or every one not declared ephemeral; none if it backs up nothing.
+        the backend backs up (its record's ``keeping``, :mod:`skaal.registry`):
+        every one, or every one not declared ephemeral; none if it backs up
+        nothing.  ``log_storage_per_gb_month`` applies to the logs held at any
+        time: a day's logs times the days the implementation keeps them.
         """
         price: Price = backend.price
         target = None
@@ -445,12 +454,13 @@ class Pricing:
             if fixed_item is not None and backend.server is None
             else None
         )
-        policy = BACKUPS.get(backend.implementation)
+        rule = DEFAULT_REGISTRY.backup_rule(backend.implementation)
+        skips_ephemeral = rule is not None and not rule.backup_ephemeral
         terms = tuple(
-            (_position(index, policy is not None and policy.unless_ephemeral), component, amount)
+            (_DURABLE_SIZE if index == _BACKUP and skips_ephemeral else index, component, amount)
             for index, component in enumerate(_METERED)
             if (item := getattr(price, component)) is not None
-            and (index != _BACKUP or policy is not None)
+            and (index != _BACKUP or rule is not None)  # no backup, no line
             for amount in (float(item.amount),)
         )
         factor = price.eventual_reads
@@ -459,12 +469,15 @@ class Pricing:
             terms=terms,
             target=target,
             eventual=None if factor is None else factor.factor,
+            log_days=float(logs_days(backend.implementation)),
         )
 
     def _quantity(self, index: int, quantities: Quantities, factor: float | None) -> float:
         quantity = quantities[index]
         if factor is not None and index in _READS:
             quantity *= factor  # read units: an eventual read is a share of one
+        if index == _LOGS_KEPT:
+            quantity *= self._log_days
         if index in _PROVISIONED:
             return float(_units(quantity, self._target or 1.0))
         return quantity
@@ -507,9 +520,3 @@ class Pricing:
             )
             total += monthly
         return round(total, PRECISION) + 0.0, tuple(lines)
-
-
-def _position(index: int, unless_ephemeral: bool) -> int:
-    """Where ``_METERED[index]``'s quantity is: the backup of a backend skipping ephemeral
-    resources reads the size of a resource not declared ephemeral."""
-    return _DURABLE_SIZE if index == _BACKUP and unless_ephemeral else index

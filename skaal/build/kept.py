@@ -11,7 +11,9 @@ where they keep something otherwise:
 * Firestore's database has PITR when any collection is backed up;
 * each RDS or Cloud SQL primary keeps the days of backups its instance records;
 * each Lambda log group keeps its logs the plan's days, and the logs kept are
-  priced for those days.
+  priced for those days;
+* a Pub/Sub topic retains messages exactly for its binding's recorded
+  retention, and is priced for the messages it retains then.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def kept_mismatches(created: Iterable[Created], plan: Plan) -> tuple[str, ...]:
         *_firestore(resources, plan),
         *_databases(resources, plan),
         *_logs(resources, plan),
+        *_topics(resources, plan),
     )
 
 
@@ -114,4 +117,27 @@ def _logs(resources: list[Created], plan: Plan) -> list[str]:
                 f"{binding.resource}: logs priced as {stored} GB kept of {written} GB "
                 f"written a month, not for {days} days"
             )
+    return found
+
+
+def _seconds(value: object) -> int | None:
+    """A duration like ``"86400s"`` in seconds (``None`` when unset)."""
+    return None if value is None else int(float(str(value).removesuffix("s")))
+
+
+def _topics(resources: list[Created], plan: Plan) -> list[str]:
+    """Each binding's own topic (``<resource>-topic``) retains what the binding records."""
+    found = []
+    topics = {r.name: r for r in resources if r.type == "gcp:pubsub/topic:Topic"}
+    for binding in plan.bindings:
+        topic = topics.get(f"{binding.resource}-topic")
+        if topic is None:
+            continue
+        kept = _seconds(topic.inputs.get("messageRetentionDuration"))
+        recorded = binding.retention.messages_s if binding.retention else None
+        if kept != recorded:
+            found.append(f"topic {topic.name}: retains {kept} s, plan {recorded}")
+        priced = any(line.component == "message_storage_per_gb_month" for line in binding.cost)
+        if priced != (recorded is not None):
+            found.append(f"topic {topic.name}: retains {kept} s, priced: {priced}")
     return found

@@ -205,6 +205,15 @@ def _applies(
                 f"delete it (implementations backed up: {', '.join(backed)})",
             )
         )
+    if "message_storage_per_gb_month" in price and not {"queue", "topic"} & set(kinds):
+        wrong.append(
+            (
+                "message_storage_per_gb_month",
+                "message_storage_per_gb_month prices the messages a topic retains, and this "
+                "backend serves no queue or topic",
+                'delete it, or add "queue" or "topic" to kinds',
+            )
+        )
     if "function" not in kinds:
         wrong += [
             (

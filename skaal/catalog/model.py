@@ -19,10 +19,12 @@ Pricing model (all components optional, all summed)::
             + per_million_http_requests  * HTTP invocations / 1e6
             + per_million_scheduled_runs * scheduled invocations / 1e6
             + per_scheduled_job_month    * schedule jobs
+            + message_storage_per_gb_month * GB of messages a topic retains
 
-The last five price what a build creates around a function (its log group,
-the HTTP API in front of it, the scheduler that starts it), the backup
-component the point-in-time recovery the plan switches on
+The function components price what a build creates around a function (its
+log group, the HTTP API in front of it, the scheduler that starts it), the
+backup component the point-in-time recovery the plan switches on, the
+message storage the messages a topic keeps for a declared retention
 (:mod:`skaal.plan.retention`).  ``per_instance_month`` is paid per instance
 of a server backend besides its class fee (the secret holding the
 instance's credentials).
@@ -108,6 +110,7 @@ PRICE_COMPONENTS: dict[str, str] = {
     "per_million_scheduled_runs": "{currency} per million scheduled invocations",
     "per_scheduled_job_month": "{currency} per schedule job per month",
     "per_instance_month": "{currency} per server instance per month, besides its class fee",
+    "message_storage_per_gb_month": "{currency} per GB-month of messages a topic retains",
 }
 
 
@@ -154,6 +157,7 @@ class Price(Record):
     per_million_scheduled_runs: PriceItem | None = None
     per_scheduled_job_month: PriceItem | None = None
     per_instance_month: PriceItem | None = None
+    message_storage_per_gb_month: PriceItem | None = None
     eventual_reads: ReadFactor | None = Field(
         default=None,
         description="eventually consistent reads cost this share of the read components; "

@@ -95,6 +95,7 @@ _KEPT = _Lacks(
         "per_million_scheduled_runs",
         "per_scheduled_job_month",
         "per_instance_month",
+        "message_storage_per_gb_month",
     ),
 )
 #: Added by schema 4: the served consistency and the price of eventual reads.

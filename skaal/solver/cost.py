@@ -60,6 +60,7 @@ log_storage_per_gb_month  that * 30 days / 30.4167 days (the logs kept at any ti
 per_million_http_requests  reads_per_s * 2,628,000 / 1e6 (an HTTP function)
 per_million_scheduled_runs  schedule fires per second * 2,628,000 / 1e6
 per_scheduled_job_month  1 per scheduled function (its one job)
+message_storage_per_gb_month  messages/s * declared retention s * 1,000 bytes / 1e9
 per_instance_month     not a resource's line: paid per server instance (:mod:`.servers`)
 =====================  ==========================================================
 
@@ -115,6 +116,7 @@ __all__ = [
     "DEFAULT_RATE_PER_S",
     "DEFAULT_SIZE_GB",
     "LOG_BYTES_PER_INVOCATION",
+    "MESSAGE_BYTES",
     "PRECISION",
     "SECONDS_PER_MONTH",
     "Pricing",
@@ -152,6 +154,9 @@ DEFAULT_MEAN_DURATION_S: Final = 0.1
 #: Bytes of logs each function invocation writes (Lambda's START, END and REPORT
 #: lines are about 300 bytes; Cloud Run's request log entry about as much).
 LOG_BYTES_PER_INVOCATION: Final = 1000.0
+#: Bytes a message is priced at: Pub/Sub bills at least 1,000 a request, and the catalog's
+#: per-message prices assume it; a topic retaining messages stores as many.
+MESSAGE_BYTES: Final = 1000.0
 #: Days in a month of 730 hours: logs kept N days hold N / this of a month's logs.
 _DAYS_PER_MONTH: Final = 730 / 24
 
@@ -174,6 +179,7 @@ _DRIVERS: Final[dict[str, frozenset[str]]] = {
     "log_ingestion_per_gb": frozenset({"invocations"}),
     "log_storage_per_gb_month": frozenset({"invocations"}),
     "per_million_http_requests": frozenset({"invocations"}),
+    "message_storage_per_gb_month": frozenset({"messages"}),
 }
 
 
@@ -214,7 +220,7 @@ def workload(spec: ResourceSpec) -> Workload:
         return value
 
     size = 0.0
-    reads = writes = memory = duration = scheduled = 0.0
+    reads = writes = memory = duration = scheduled = retention = 0.0
     if kind in ("map", "collection", "blob"):
         size = declared_or(req.size_gb, DEFAULT_SIZE_GB[kind], "size")
         reads = declared_or(req.reads_per_s, DEFAULT_RATE_PER_S, "reads")
@@ -222,6 +228,7 @@ def workload(spec: ResourceSpec) -> Workload:
     elif kind in ("queue", "topic"):
         writes = declared_or(req.writes_per_s, DEFAULT_RATE_PER_S, "messages")
         reads = writes * _READS_PER_MESSAGE[kind]
+        retention = req.retention_s or 0.0
     elif kind == "function":
         if spec.schedule is not None:
             scheduled = mean_rate(spec.schedule)
@@ -246,6 +253,7 @@ def workload(spec: ResourceSpec) -> Workload:
         logs=kind == "function",
         scheduled_per_s=scheduled,
         jobs=1 if spec.schedule is not None else 0,
+        retention_s=retention,
     )
 
 
@@ -360,6 +368,7 @@ _METERED: Final = (
     "per_million_http_requests",
     "per_million_scheduled_runs",
     "per_scheduled_job_month",
+    "message_storage_per_gb_month",
 )
 #: Positions of the provisioned components in ``_METERED`` / :data:`Quantities`.
 _PROVISIONED: Final = frozenset({5, 6})
@@ -374,8 +383,8 @@ _LOGS_KEPT: Final = 9
 
 #: size, million reads, million writes, million requests, GB-seconds, reads/s, writes/s,
 #: backed-up GB, log GB written, a day's log GB (x the days kept: the logs held), million
-#: HTTP requests, million scheduled runs, schedule jobs; then the size of a resource not
-#: declared ephemeral (0 if it is).
+#: HTTP requests, million scheduled runs, schedule jobs, GB of messages retained; then the
+#: size of a resource not declared ephemeral (0 if it is).
 Quantities = tuple[float, ...]
 
 
@@ -405,6 +414,7 @@ def monthly_quantities(load: Workload) -> Quantities:
         reads if load.http else 0.0,
         load.scheduled_per_s * SECONDS_PER_MONTH / 1e6,
         float(load.jobs),
+        load.writes_per_s * load.retention_s * MESSAGE_BYTES / 1e9,
         0.0 if load.ephemeral else load.size_gb,
     )
 

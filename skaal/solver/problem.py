@@ -46,6 +46,8 @@ class Workload:
     """A scheduled function: how often its schedule fires (what the scheduler bills)."""
     jobs: int = 0
     """A scheduled function: the schedule jobs that start it."""
+    retention_s: float = 0.0
+    """A queue or topic: the declared retention its messages are kept for (0: none)."""
 
     def key(self) -> tuple[object, ...]:
         """Everything the cost depends on (equal keys: equal costs on every backend)."""
@@ -60,6 +62,7 @@ class Workload:
             self.logs,
             self.scheduled_per_s,
             self.jobs,
+            self.retention_s,
         )
 
 

@@ -210,6 +210,16 @@ SMALL_PRICE = (
             'delete it, or add "function" to kinds',
         ),
         (
+            'price.per_gb_month = { amount = 0.25, source = "https://example.com/ddb", '
+            'as_of = "2026-11-22" }',
+            'price.message_storage_per_gb_month = { amount = 0.27, source = "https://x", '
+            'as_of = "2026-12-04" }',
+            "[backends.dynamodb.price] message_storage_per_gb_month",
+            "message_storage_per_gb_month prices the messages a topic retains, and this backend "
+            "serves no queue or topic",
+            'delete it, or add "queue" or "topic" to kinds',
+        ),
+        (
             "min_disk_gb = 0.0",
             "min_disk_gb = -1.0",
             "[backends.redis.server] min_disk_gb",

@@ -296,3 +296,105 @@ def test_the_filter_prices_each_declared_consistency_apart(
         "Seen": (round(0.7592 + 0.949, 6), "provisioned"),
         "Carts": (round(1.4235 + 0.949, 6), "provisioned"),
     }
+
+
+# -- what the build creates around a resource ------------------------------------------------
+
+
+def test_a_function_pays_for_its_logs_api_requests_and_scheduler() -> None:
+    from skaal import Cron
+    from skaal.catalog.loader import load_catalog
+
+    app = App("around")
+
+    @app.function(invocations="1/s", memory="0.5GB")
+    async def serve() -> None: ...
+
+    @app.schedule(Cron("0 * * * *"))
+    def hourly() -> None: ...
+
+    aws, gcp = load_catalog("aws"), load_catalog("gcp")
+    http = {
+        c.component: (c.quantity, c.monthly)
+        for c in cost_lines(aws.backend("lambda"), workload(spec_of(app, "serve")))
+    }
+    # 2.628 M invocations write 1,000 bytes each: 2.628 GB x $0.50, kept 30 days of a
+    # 30.4167-day month: 2.592 GB x $0.03; each through the HTTP API at $1.00 a million
+    assert http["log_ingestion_per_gb"] == (2.628, 1.314)
+    assert http["log_storage_per_gb_month"] == (2.592, 0.07776)
+    assert http["per_million_http_requests"] == (2.628, 2.628)
+    assert "per_million_scheduled_runs" not in http
+    runs = {
+        c.component: c.quantity
+        for c in cost_lines(aws.backend("lambda"), workload(spec_of(app, "hourly")))
+    }
+    # 8,760 runs in 2026, started by EventBridge Scheduler, not through the HTTP API
+    assert runs["per_million_scheduled_runs"] == pytest.approx(8760 / 12 / 1e6, abs=1e-6)
+    assert "per_million_http_requests" not in runs
+    jobs = {
+        c.component: c
+        for c in cost_lines(gcp.backend("cloud-run"), workload(spec_of(app, "hourly")))
+    }
+    assert (jobs["per_scheduled_job_month"].quantity, jobs["per_scheduled_job_month"].monthly) == (
+        1.0,
+        0.1,
+    )
+    assert "log_storage_per_gb_month" not in jobs  # Cloud Logging keeps them 30 days for free
+
+
+def test_point_in_time_recovery_is_paid_on_what_is_backed_up() -> None:
+    from skaal.catalog.loader import load_catalog
+
+    app = App("backed")
+
+    @app.storage(size="10GB")
+    class Kept(Map[str, str]): ...
+
+    @app.storage(size="10GB", durability="ephemeral")
+    class Scratch(Map[str, str]): ...
+
+    dynamodb = load_catalog("aws").backend("dynamodb")
+    firestore = load_catalog("gcp").backend("firestore")
+
+    def backup(store: Backend, name: str) -> CostLine | None:
+        lines = cost_lines(
+            store, workload(spec_of(app, name)), store.modes[0].name if store.modes else None
+        )
+        return next((c for c in lines if c.component == "backup_per_gb_month"), None)
+
+    # a table is backed up on its own, unless ephemeral: 10 GB x $0.20
+    assert backup(dynamodb, "Kept") == CostLine(
+        component="backup_per_gb_month", quantity=10.0, monthly=2.0
+    )
+    assert backup(dynamodb, "Scratch") is None
+    # Firestore's one database is backed up whole: every collection, 10 GB x $0.15
+    assert backup(firestore, "Scratch") == CostLine(
+        component="backup_per_gb_month", quantity=10.0, monthly=1.5
+    )
+
+
+def test_a_topic_retaining_messages_pays_for_storing_them() -> None:
+    from skaal.catalog.loader import load_catalog
+
+    app = App("retained")
+
+    @app.queue(messages="10/s", retention="3d")
+    class Jobs(Queue[str]): ...
+
+    @app.queue(messages="10/s")
+    class Fleeting(Queue[str]): ...
+
+    pubsub = load_catalog("gcp").backend("pubsub")
+    sqs = load_catalog("aws").backend("sqs")
+    kept = {
+        c.component: (c.quantity, c.monthly)
+        for c in cost_lines(pubsub, workload(spec_of(app, "Jobs")))
+    }
+    # 10 messages/s x 259,200 s of retention x 1,000 bytes = 2.592 GB x $0.27
+    assert kept["message_storage_per_gb_month"] == (2.592, 0.69984)
+    fleeting = cost_lines(pubsub, workload(spec_of(app, "Fleeting")))
+    assert "message_storage_per_gb_month" not in {c.component for c in fleeting}
+    # SQS keeps messages at no charge
+    assert "message_storage_per_gb_month" not in {
+        c.component for c in cost_lines(sqs, workload(spec_of(app, "Jobs")))
+    }

@@ -16,7 +16,7 @@ from skaal.build.launch import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="ff08660ba501c179dae1a52cc422f18c73ec998cf3080a67a03fde88207bad20",
+    plan_hash="bc2395200236a64e9909b97c196f0415aafba77cb8ca5ab74d769f9bed448158",
 )
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.plan.lock import read_lock
 
 APP = "counter"
-PLAN_HASH = "ff08660ba501c179dae1a52cc422f18c73ec998cf3080a67a03fde88207bad20"
+PLAN_HASH = "bc2395200236a64e9909b97c196f0415aafba77cb8ca5ab74d769f9bed448158"
 LOCK = Path(__file__).resolve().parent.parent / "skaal.lock"
 
 

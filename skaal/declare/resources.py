@@ -130,7 +130,8 @@ class Resource:
         """
         from skaal.runtime.active import active_runtime
 
-        return await active_runtime().native(cls, backend)
+        runtime = active_runtime()
+        return await (runtime.native(cls) if backend is None else runtime.native(cls, backend))
 
 
 class Map(Resource, Generic[K, V]):

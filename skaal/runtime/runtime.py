@@ -84,6 +84,8 @@ K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+C = TypeVar("C")
+R = TypeVar("R", bound=Resource)
 
 DEFAULT_DATA_DIR = Path(".skaal") / "data"
 """Where local backends keep their files, relative to the project directory."""
@@ -328,6 +330,10 @@ class Runtime:
         self._clients[resource] = client
         return client
 
+    @overload
+    async def native(self, resource: type[Resource]) -> Native[object]: ...
+    @overload
+    async def native(self, resource: type[R], backend: Backend[C, R]) -> Native[C]: ...
     async def native(
         self, resource: type[Resource], backend: Backend[Any, Any] | None = None
     ) -> Native[Any]:

@@ -38,6 +38,7 @@ from skaal.native import (
     PubsubClients,
     SqliteDatabase,
 )
+from skaal.runtime import Runtime
 from skaal.runtime.backends.memory import MemoryDocuments, MemoryKeyValue, MemoryQueue, MemoryTopic
 
 app = App("typed-native")
@@ -111,3 +112,9 @@ async def misuse() -> None:
     await pool.zadd("k", {"a": 1})  # error (needs asyncpg-stubs): a Pool has no zadd
     table = (await Orders.native(DYNAMODB)).client
     table.get_item(TableName=1)  # error (needs mypy-boto3-dynamodb): a table name is a str
+
+
+async def in_a_test(runtime: Runtime) -> None:
+    assert_type((await runtime.native(Leaderboard, REDIS)).client, Redis)
+    assert_type(await runtime.native(Emails), Native[object])
+    await runtime.native(Uploads, SQS)  # error: SQS holds no blobs

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+import skaal.native
 from skaal import App, BlobStore, Map, Queue, SkaalRuntimeError, Topic
 from skaal.catalog.loader import load_catalog
 from skaal.native import BACKENDS, FILESYSTEM, MEMORY, REDIS, SQLITE, SQS, Native
+from skaal.registry import DEFAULT_REGISTRY
 from skaal.runtime import (
     NoActiveRuntimeError,
     NotBoundError,
@@ -22,7 +24,6 @@ from skaal.runtime import (
     ValueTypeError,
     WrongBackendError,
 )
-from skaal.runtime.backends import FACTORIES
 from skaal.solver import solve
 
 app = App("hatches")
@@ -132,10 +133,16 @@ async def test_outside_a_runtime_and_for_undeclared_classes(tmp_path: Path) -> N
             await Undeclared.native()
 
 
-def test_every_runnable_implementation_with_state_has_a_marker() -> None:
-    stateful = set(FACTORIES) - {"env", "secret-manager", "secrets-manager"}
-    assert set(BACKENDS) == stateful
+def test_every_registered_store_implementation_has_a_marker_with_its_kinds() -> None:
+    """A marker per runnable implementation with data, serving the kinds its record lists."""
+    data = {"map", "collection", "blob", "queue", "topic"}
+    stores = {
+        impl.name: impl.kinds & data
+        for impl in DEFAULT_REGISTRY
+        if impl.runtime is not None and impl.kinds & data
+    }
+    assert {name: marker.kinds for name, marker in BACKENDS.items()} == stores
     for name, marker in BACKENDS.items():
         assert marker.implementation == name
         assert repr(marker) == f"skaal.native.{marker.constant}"
-        assert marker.kinds
+        assert getattr(skaal.native, marker.constant) is marker

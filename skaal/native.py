@@ -82,11 +82,11 @@ if TYPE_CHECKING:
     """What ``native(MEMORY)`` hands out: the resource's store object."""
 
 __all__ = [
-    "BACKENDS",
     "DYNAMODB",
     "FILESYSTEM",
     "FIRESTORE",
     "GCS",
+    "MARKERS",
     "MEMORY",
     "POSTGRES",
     "PUBSUB",
@@ -99,6 +99,7 @@ __all__ = [
     "Native",
     "PubsubClients",
     "SqliteDatabase",
+    "marker_of",
 ]
 
 C = TypeVar("C")
@@ -136,10 +137,9 @@ class Backend(Generic[C, R_contra]):
     """
 
     implementation: str
+    """The implementation's name in :data:`skaal.registry.DEFAULT_REGISTRY`."""
     constant: str
     """The marker's name in :mod:`skaal.native`, for messages."""
-    kinds: frozenset[Kind]
-    """The kinds of resource the implementation serves."""
 
     def __repr__(self) -> str:
         return f"skaal.native.{self.constant}"
@@ -183,55 +183,48 @@ class PubsubClients:
     subscriber: SubscriberClient
 
 
-#: Each marker's client type and the resource classes its implementation serves.
-_STATE: Final[frozenset[Kind]] = frozenset({"map", "collection", "queue", "topic"})
-
+#: Each marker's client type and the resource classes its implementation serves
+#: (the kinds of its registry record: tests/runtime/test_native.py checks them).
 MEMORY: Final[Backend[MemoryStore, Map[Any, Any] | Collection[Any] | Queue[Any] | Topic[Any]]] = (
-    Backend("memory", "MEMORY", _STATE)
+    Backend("memory", "MEMORY")
 )
 SQLITE: Final[
     Backend[SqliteDatabase, Map[Any, Any] | Collection[Any] | Queue[Any] | Topic[Any]]
-] = Backend("sqlite", "SQLITE", _STATE)
-FILESYSTEM: Final[Backend[Path, BlobStore]] = Backend(
-    "filesystem", "FILESYSTEM", frozenset({"blob"})
-)
-REDIS: Final[Backend[Redis, Map[Any, Any] | Queue[Any] | Topic[Any]]] = Backend(
-    "redis", "REDIS", frozenset({"map", "queue", "topic"})
-)
+] = Backend("sqlite", "SQLITE")
+FILESYSTEM: Final[Backend[Path, BlobStore]] = Backend("filesystem", "FILESYSTEM")
+REDIS: Final[Backend[Redis, Map[Any, Any] | Queue[Any] | Topic[Any]]] = Backend("redis", "REDIS")
 POSTGRES: Final[Backend[asyncpg.Pool, Map[Any, Any] | Collection[Any] | Queue[Any]]] = Backend(
-    "postgres", "POSTGRES", frozenset({"map", "collection", "queue"})
+    "postgres", "POSTGRES"
 )
 DYNAMODB: Final[Backend[DynamoDBClient, Map[Any, Any] | Collection[Any]]] = Backend(
-    "dynamodb", "DYNAMODB", frozenset({"map", "collection"})
+    "dynamodb", "DYNAMODB"
 )
-S3: Final[Backend[S3Client, BlobStore]] = Backend("s3", "S3", frozenset({"blob"}))
-SQS: Final[Backend[SQSClient, Queue[Any]]] = Backend("sqs", "SQS", frozenset({"queue"}))
-SNS: Final[Backend[SNSClient, Topic[Any]]] = Backend("sns", "SNS", frozenset({"topic"}))
+S3: Final[Backend[S3Client, BlobStore]] = Backend("s3", "S3")
+SQS: Final[Backend[SQSClient, Queue[Any]]] = Backend("sqs", "SQS")
+SNS: Final[Backend[SNSClient, Topic[Any]]] = Backend("sns", "SNS")
 FIRESTORE: Final[Backend[firestore.Client, Map[Any, Any] | Collection[Any]]] = Backend(
-    "firestore", "FIRESTORE", frozenset({"map", "collection"})
+    "firestore", "FIRESTORE"
 )
-GCS: Final[Backend[StorageClient, BlobStore]] = Backend("gcs", "GCS", frozenset({"blob"}))
-PUBSUB: Final[Backend[PubsubClients, Queue[Any] | Topic[Any]]] = Backend(
-    "pubsub", "PUBSUB", frozenset({"queue", "topic"})
+GCS: Final[Backend[StorageClient, BlobStore]] = Backend("gcs", "GCS")
+PUBSUB: Final[Backend[PubsubClients, Queue[Any] | Topic[Any]]] = Backend("pubsub", "PUBSUB")
+
+#: Every marker.
+MARKERS: Final[tuple[Backend[Any, Any], ...]] = (
+    DYNAMODB,
+    FILESYSTEM,
+    FIRESTORE,
+    GCS,
+    MEMORY,
+    POSTGRES,
+    PUBSUB,
+    REDIS,
+    S3,
+    SNS,
+    SQLITE,
+    SQS,
 )
 
-#: Every marker by implementation name.
-BACKENDS: Final[Mapping[str, Backend[Any, Any]]] = MappingProxyType(
-    {
-        marker.implementation: marker
-        for marker in (
-            DYNAMODB,
-            FILESYSTEM,
-            FIRESTORE,
-            GCS,
-            MEMORY,
-            POSTGRES,
-            PUBSUB,
-            REDIS,
-            S3,
-            SNS,
-            SQLITE,
-            SQS,
-        )
-    }
-)
+
+def marker_of(implementation: str) -> Backend[Any, Any] | None:
+    """The marker of ``implementation`` (a registry name), ``None`` if it has none."""
+    return next((m for m in MARKERS if m.implementation == implementation), None)

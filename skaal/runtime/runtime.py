@@ -564,10 +564,11 @@ def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Map
 
 def _check_marker(bound: _Bound, backend: object) -> None:
     """A clear error unless ``backend`` is the marker of the implementation ``bound`` is on."""
-    from skaal.native import BACKENDS, Backend
+    from skaal.native import Backend, marker_of
+    from skaal.registry import DEFAULT_REGISTRY
 
     spec, binding = bound.spec, bound.binding
-    own = BACKENDS.get(binding.implementation)
+    own = marker_of(binding.implementation)
     ask = f"native(skaal.native.{own.constant})" if own else "native() without a marker"
     if not isinstance(backend, Backend):
         raise ValueTypeError(
@@ -576,10 +577,11 @@ def _check_marker(bound: _Bound, backend: object) -> None:
             fix=f"pass a marker from skaal.native: {ask} for the client it is bound to",
         )
     if backend.implementation != binding.implementation:
+        record = DEFAULT_REGISTRY.implementations.get(backend.implementation)
         pin = (
             f"pin it to a {backend.implementation} backend (backend=... in its declaration) "
             "and re-plan"
-            if spec.kind in backend.kinds
+            if record is not None and spec.kind in record.kinds
             else f"{backend.implementation} serves no {spec.kind}"
         )
         raise WrongBackendError(

@@ -7,6 +7,7 @@ conformance suite checks every backend's record and data
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 import skaal.native
 from skaal import App, BlobStore, Map, Queue, SkaalRuntimeError, Topic
 from skaal.catalog.loader import load_catalog
-from skaal.native import BACKENDS, FILESYSTEM, MEMORY, REDIS, SQLITE, SQS, Native
+from skaal.native import FILESYSTEM, MARKERS, MEMORY, REDIS, SQLITE, SQS, Native, marker_of
 from skaal.registry import DEFAULT_REGISTRY
 from skaal.runtime import (
     NoActiveRuntimeError,
@@ -133,16 +134,39 @@ async def test_outside_a_runtime_and_for_undeclared_classes(tmp_path: Path) -> N
             await Undeclared.native()
 
 
-def test_every_registered_store_implementation_has_a_marker_with_its_kinds() -> None:
-    """A marker per runnable implementation with data, serving the kinds its record lists."""
+#: The resource class of each kind, as the markers' type parameters name them.
+_CLASSES = {"map": "Map", "collection": "Collection", "blob": "BlobStore"}
+_CLASSES |= {"queue": "Queue", "topic": "Topic"}
+
+
+def _typed_kinds(constant: str) -> set[str]:
+    """The kinds a marker's annotation in skaal/native.py lets mypy accept."""
+    tree = ast.parse(Path(skaal.native.__file__).read_text())
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and ast.unparse(node.target) == constant:
+            final = node.annotation
+            assert isinstance(final, ast.Subscript)
+            assert isinstance(final.slice, ast.Subscript)
+            served = final.slice.slice  # Final[Backend[client, served]]
+            assert isinstance(served, ast.Tuple)
+            names = {n.id for n in ast.walk(served.elts[1]) if isinstance(n, ast.Name)}
+            return {kind for kind, cls in _CLASSES.items() if cls in names}
+    raise AssertionError(f"skaal/native.py annotates no marker {constant}")
+
+
+def test_every_registered_store_implementation_has_a_marker_typed_with_its_kinds() -> None:
+    """A marker per runnable implementation with data; mypy accepts exactly its record's kinds."""
     data = {"map", "collection", "blob", "queue", "topic"}
     stores = {
         impl.name: impl.kinds & data
         for impl in DEFAULT_REGISTRY
         if impl.runtime is not None and impl.kinds & data
     }
-    assert {name: marker.kinds for name, marker in BACKENDS.items()} == stores
-    for name, marker in BACKENDS.items():
+    assert sorted(m.implementation for m in MARKERS) == sorted(stores)
+    for name, kinds in stores.items():
+        marker = marker_of(name)
+        assert marker is not None
+        assert _typed_kinds(marker.constant) == kinds, marker
         assert marker.implementation == name
         assert repr(marker) == f"skaal.native.{marker.constant}"
         assert getattr(skaal.native, marker.constant) is marker

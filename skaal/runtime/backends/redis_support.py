@@ -176,11 +176,16 @@ class RedisConnection:
 
     def native(self, kind: Kind, resource: str, **keys: str) -> Native[Redis]:
         """What ``native(REDIS)`` returns for a store: its ``keys`` by role, the first its name."""
-        from skaal.native import Native
+        from skaal.native import REDIS, Native
 
         name = next(iter(keys.values()))
         return Native(
-            self.client, backend="redis", resource=resource, kind=kind, name=name, names=keys
+            self.client,
+            backend=REDIS.implementation,
+            resource=resource,
+            kind=kind,
+            name=name,
+            names=keys,
         )
 
     def resource(self, kind: str, name: str) -> str:

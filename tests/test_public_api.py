@@ -45,7 +45,14 @@ EXPECTED = [
     "blocking",
 ]
 
-SUBPACKAGES = ["skaal.blueprint", "skaal.catalog", "skaal.plan", "skaal.solver", "skaal.testing"]
+SUBPACKAGES = [
+    "skaal.blueprint",
+    "skaal.catalog",
+    "skaal.native",
+    "skaal.plan",
+    "skaal.solver",
+    "skaal.testing",
+]
 
 
 def isort_order(names: list[str]) -> list[str]:

@@ -7,7 +7,9 @@ classmethod typed with a self-type (``cls: type[Map[K, V]]``), so a type
 checker infers ``Cart | None``.  Each facade method delegates to the client
 the *active runtime* bound to the class (:mod:`skaal.runtime.active`);
 with no runtime active it raises a ``SkaalRuntimeError`` saying how to start
-one.  Declaring and reading a declaration never performs I/O; the
+one.  ``await Carts.native(REDIS)`` (every resource class) is the escape
+hatch: the backend's own client, typed by the marker (:mod:`skaal.native`).
+Declaring and reading a declaration never performs I/O; the
 ``consumer`` / ``subscriber`` decorators only record.
 """
 
@@ -18,7 +20,7 @@ import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar, overload
 
 from skaal.blueprint.model import Kind, SourceLocation
 from skaal.declare.location import user_location
@@ -40,6 +42,7 @@ __all__ = [
 if TYPE_CHECKING:
     from typing import BinaryIO
 
+    from skaal.native import Backend, Native
     from skaal.runtime.clients.queue import TopicSubscription
     from skaal.runtime.ports import BlobInfo, BlobStream, DeadLetter, Page
 
@@ -47,6 +50,8 @@ K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C")
+R = TypeVar("R", bound="Resource")
 
 
 def _bind_client(cls: type) -> Any:
@@ -109,6 +114,24 @@ class Resource:
                 setattr(cls, "__parameters__", ())  # noqa: B010 -- not declared on Resource
                 return
         super().__init_subclass__(**kwargs)
+
+    @overload
+    @classmethod
+    async def native(cls) -> Native[object]: ...
+    @overload
+    @classmethod
+    async def native(cls: type[R], backend: Backend[C, R]) -> Native[C]: ...
+    @classmethod
+    async def native(cls, backend: Backend[Any, Any] | None = None) -> Native[Any]:
+        """The client behind this resource and its physical names: see :mod:`skaal.native`.
+
+        ``await Carts.native(REDIS)`` is typed ``Native[redis.asyncio.Redis]``
+        and raises ``WrongBackendError`` if the plan bound ``Carts`` elsewhere.
+        """
+        from skaal.runtime.active import active_runtime
+
+        runtime = active_runtime()
+        return await (runtime.native(cls) if backend is None else runtime.native(cls, backend))
 
 
 class Map(Resource, Generic[K, V]):

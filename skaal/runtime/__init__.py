@@ -30,6 +30,7 @@ from skaal.runtime.errors import (
     UnknownImplementationError,
     UnsupportedKindError,
     ValueTypeError,
+    WrongBackendError,
 )
 from skaal.runtime.ports import BlobInfo, BlobStream, DeadLetter, Delivery, Page
 from skaal.runtime.runtime import DEFAULT_DATA_DIR, Consumer, Runtime, Subscriber
@@ -63,5 +64,6 @@ __all__ = [
     "UnknownImplementationError",
     "UnsupportedKindError",
     "ValueTypeError",
+    "WrongBackendError",
     "active_runtime",
 ]

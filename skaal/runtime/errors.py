@@ -7,6 +7,7 @@
     ├── NotBoundError          the resource is not in the runtime's plan
     ├── UnknownImplementationError  the plan names an implementation with no backend
     ├── UnsupportedKindError   an implementation was asked for a kind it lacks
+    ├── WrongBackendError      native() asked for a backend the resource is not bound to
     ├── ValueTypeError         a value or key of the wrong type was passed
     ├── StoredValueError       a stored value no longer matches the declared type
     ├── UndeclaredIndexError   find() on a field without an Index
@@ -42,6 +43,7 @@ __all__ = [
     "UnknownImplementationError",
     "UnsupportedKindError",
     "ValueTypeError",
+    "WrongBackendError",
 ]
 
 
@@ -59,6 +61,10 @@ class UnknownImplementationError(SkaalRuntimeError):
 
 class UnsupportedKindError(SkaalRuntimeError):
     """An implementation was asked to serve a kind it does not serve."""
+
+
+class WrongBackendError(SkaalRuntimeError):
+    """``native(MARKER)`` named a backend other than the one the plan bound the resource to."""
 
 
 class ValueTypeError(SkaalRuntimeError, TypeError):

@@ -18,7 +18,9 @@ position) and hands the user a :class:`Page`.
 
 A backend *provider* (one per implementation per runtime: one SQLite file,
 one data directory) owns connections and threads; it hands out one store per
-resource.  Providers and stores have ``open()`` / ``close()``.
+resource.  Providers and stores have ``open()`` / ``close()``.  Every store
+also answers ``native()``: the client it uses and the resource's physical
+names, the escape hatch of :mod:`skaal.native`.
 
 Time is injected: every provider receives a ``Clock`` (seconds since the
 epoch, like :func:`time.time`), so TTL expiry, visibility timeouts and retry
@@ -32,11 +34,23 @@ import binascii
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, Literal, Protocol, TypeAlias, TypeVar, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Literal,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    runtime_checkable,
+)
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.declare.grammar import Durability
 from skaal.errors import SkaalRuntimeError
+
+if TYPE_CHECKING:
+    from skaal.native import Native
 
 __all__ = [
     "BackendSettings",
@@ -180,6 +194,10 @@ class KeyValueBackend(Protocol):
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+    async def native(self) -> Native[Any]:
+        """The client this store uses and the resource's physical names (:mod:`skaal.native`)."""
+        ...
+
     async def get(self, key: str) -> bytes | None: ...
     async def get_many(self, keys: Sequence[str]) -> dict[str, bytes]:
         """The present keys only."""
@@ -214,6 +232,10 @@ class DocumentBackend(Protocol):
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+    async def native(self) -> Native[Any]:
+        """The client this store uses and the resource's physical names (:mod:`skaal.native`)."""
+        ...
+
     async def put(
         self,
         key: str,
@@ -242,6 +264,10 @@ class BlobBackend(Protocol):
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+    async def native(self) -> Native[Any]:
+        """The client this store uses and the resource's physical names (:mod:`skaal.native`)."""
+        ...
+
     async def put(
         self,
         key: str,
@@ -272,6 +298,10 @@ class QueueBackend(Protocol):
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+    async def native(self) -> Native[Any]:
+        """The client this store uses and the resource's physical names (:mod:`skaal.native`)."""
+        ...
+
     async def send(self, body: bytes, *, delay: float = 0.0) -> str:
         """Enqueue; returns the message id."""
         ...
@@ -323,6 +353,10 @@ class TopicBackend(Protocol):
 
     async def open(self) -> None: ...
     async def close(self) -> None: ...
+    async def native(self) -> Native[Any]:
+        """The client this store uses and the resource's physical names (:mod:`skaal.native`)."""
+        ...
+
     async def publish(self, body: bytes) -> int:
         """Deliver to every subscription; returns how many received it."""
         ...

@@ -66,11 +66,17 @@ from skaal.runtime.clients import (
     TopicSubscription,
 )
 from skaal.runtime.codecs import KeyCodec, ValueCodec
-from skaal.runtime.errors import MissingSecretError, NotBoundError
+from skaal.runtime.errors import (
+    MissingSecretError,
+    NotBoundError,
+    ValueTypeError,
+    WrongBackendError,
+)
 from skaal.runtime.ports import BackendSettings, Clock, Provider
 
 if TYPE_CHECKING:
     from skaal.build.wiring import ServerWiring
+    from skaal.native import Backend, Native
 
 __all__ = ["DEFAULT_DATA_DIR", "Consumer", "Runtime", "Subscriber"]
 
@@ -78,6 +84,8 @@ K = TypeVar("K")
 V = TypeVar("V")
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+C = TypeVar("C")
+R = TypeVar("R", bound=Resource)
 
 DEFAULT_DATA_DIR = Path(".skaal") / "data"
 """Where local backends keep their files, relative to the project directory."""
@@ -316,6 +324,31 @@ class Runtime:
         cached = self._clients.get(resource)
         if cached is not None:
             return cached  # type: ignore[no-any-return]
+        name = self._name_of(resource)
+        client = self._named.get(name) or self._build(self._bound_named(name), resource)
+        self._named[name] = client
+        self._clients[resource] = client
+        return client
+
+    @overload
+    async def native(self, resource: type[Resource]) -> Native[object]: ...
+    @overload
+    async def native(self, resource: type[R], backend: Backend[C, R]) -> Native[C]: ...
+    async def native(
+        self, resource: type[Resource], backend: Backend[Any, Any] | None = None
+    ) -> Native[Any]:
+        """The client behind ``resource`` and its physical names (:mod:`skaal.native`).
+
+        With a ``backend`` marker, a resource bound elsewhere is a
+        :class:`~skaal.runtime.errors.WrongBackendError`.
+        """
+        bound = self._bound_named(self._name_of(resource))
+        if backend is not None:
+            _check_marker(bound, backend)
+        native: Native[Any] = await bound.store.native()
+        return native
+
+    def _name_of(self, resource: type[Resource]) -> str:
         name = self._by_object.get(id(resource)) or self._by_ref.get(object_ref(resource))
         if name is None:
             raise NotBoundError(
@@ -323,10 +356,7 @@ class Runtime:
                 fix="declare it with @app.storage/blob/queue/topic, then re-plan",
                 command="skaal plan",
             )
-        client = self._named.get(name) or self._build(self._bound_named(name), resource)
-        self._named[name] = client
-        self._clients[resource] = client
-        return client
+        return name
 
     def client_named(self, name: str) -> AnyClient:
         """The client of the resource called ``name`` (e.g. ``"billing.Invoices"``)."""
@@ -530,6 +560,38 @@ def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Map
             command="skaal plan --explain " + server.resources[0],
         )
     return {**env, plain: value, **extra}
+
+
+def _check_marker(bound: _Bound, backend: object) -> None:
+    """A clear error unless ``backend`` is the marker of the implementation ``bound`` is on."""
+    from skaal.native import Backend, marker_of
+    from skaal.registry import DEFAULT_REGISTRY
+
+    spec, binding = bound.spec, bound.binding
+    own = marker_of(binding.implementation)
+    ask = f"native(skaal.native.{own.constant})" if own else "native() without a marker"
+    if not isinstance(backend, Backend):
+        raise ValueTypeError(
+            f"{spec.name}.native() takes a backend marker, not {backend!r}",
+            where=str(spec.location),
+            fix=f"pass a marker from skaal.native: {ask} for the client it is bound to",
+        )
+    if backend.implementation != binding.implementation:
+        record = DEFAULT_REGISTRY.implementations.get(backend.implementation)
+        pin = (
+            f"pin it to a {backend.implementation} backend (backend=... in its declaration) "
+            "and re-plan"
+            if record is not None and spec.kind in record.kinds
+            else f"{backend.implementation} serves no {spec.kind}"
+        )
+        raise WrongBackendError(
+            f"{spec.name} is bound to {binding.implementation} (backend {binding.backend!r} "
+            f"in the plan), so native({backend!r}) has no {backend.implementation} client "
+            "to hand out",
+            where=str(spec.location),
+            fix=f"ask for the client it has with {ask}; or {pin}",
+            command=f"skaal plan --explain {spec.name}",
+        )
 
 
 def _store(provider: Provider, spec: ResourceSpec) -> Any:

@@ -50,7 +50,7 @@ import math
 import threading
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.errors import SkaalRuntimeError
 from skaal.runtime import retry
@@ -59,6 +59,10 @@ from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.naming import Service, physical_name
 from skaal.runtime.ports import BackendSettings
 from skaal.runtime.retry import Failure, RetryPolicy, Safety
+
+if TYPE_CHECKING:
+    from skaal.blueprint.model import Kind
+    from skaal.native import Native
 
 __all__ = ["LONG_POLL", "AwsProvider", "AwsSession"]
 
@@ -130,6 +134,17 @@ class AwsSession:
             if found is None:
                 found = self._clients[name] = self._make(service, long_poll=long_poll)
             return found
+
+    def native(
+        self, client: Any, implementation: str, kind: Kind, resource: str, **names: str
+    ) -> Native[Any]:
+        """What ``native(...)`` returns for a store: its boto3 ``client``, ``names`` by role."""
+        from skaal.native import Native
+
+        name = next(iter(names.values()))
+        return Native(
+            client, backend=implementation, resource=resource, kind=kind, name=name, names=names
+        )
 
     def _make(self, service: str, *, long_poll: bool) -> Any:
         import boto3

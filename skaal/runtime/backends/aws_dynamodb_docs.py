@@ -39,13 +39,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.aws_client import AwsSession
 from skaal.runtime.backends.dynamodb import ensure_table
 from skaal.runtime.ports import Chunk, Clock, IndexValue
 from skaal.runtime.retry import Safety
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from skaal.native import Native
 
 __all__ = ["DynamoDBDocuments", "index_text"]
 
@@ -100,6 +105,13 @@ class DynamoDBDocuments:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[DynamoDBClient]:
+        """Document ``key`` is the item ``pk = key`` (``d``: its bytes); GSIs ``by_<field>``."""
+        indexes = {f"index_{field}": name for field, (name, _) in sorted(self._indexes.items())}
+        return self._aws.native(
+            self._ddb, "dynamodb", "collection", self._resource, table=self.table, **indexes
+        )
 
     async def _call(self, fn: Any, what: str, safety: Safety) -> Any:
         return await self._aws.call(

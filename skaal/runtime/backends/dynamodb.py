@@ -65,7 +65,7 @@ import hashlib
 import random
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -78,6 +78,11 @@ from skaal.runtime.ports import (
     DocumentBackend,
 )
 from skaal.runtime.retry import Safety
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    from skaal.native import Native
 
 __all__ = ["PART_SIZE", "DynamoDBKeyValue", "DynamoDBProvider", "ensure_table"]
 
@@ -193,6 +198,10 @@ class DynamoDBKeyValue:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[DynamoDBClient]:
+        """Entry ``key`` is the item ``pk = key, sk = 0`` (see the module docstring)."""
+        return self._aws.native(self._ddb, "dynamodb", "map", self._resource, table=self.table)
 
     # -- helpers -----------------------------------------------------------------
 

@@ -38,7 +38,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
@@ -60,6 +60,9 @@ from skaal.runtime.ports import (
     Chunk,
     Clock,
 )
+
+if TYPE_CHECKING:
+    from skaal.native import Native
 
 __all__ = ["FilesystemBlobs", "FilesystemProvider", "blob_root"]
 
@@ -120,6 +123,20 @@ class FilesystemBlobs:
         if self._ttl is not None:
             await self.sweep()
             self._sweeper = asyncio.create_task(self._sweep_every(min(self._ttl, 60.0)))
+
+    async def native(self) -> Native[Path]:
+        """The store's directory (key layout: :mod:`~skaal.runtime.backends.filesystem_paths`)."""
+        from skaal.native import Native
+
+        root = str(self.root)
+        return Native(
+            self.root,
+            backend="filesystem",
+            resource=self.root.name,
+            kind="blob",
+            name=root,
+            names={"directory": root},
+        )
 
     async def close(self) -> None:
         if self._sweeper is not None:

@@ -38,6 +38,7 @@ from skaal.runtime.backends.gcp_common import (
     GcpBackendError,
     Offload,
     gcp_name,
+    gcp_native,
     gcp_project,
     rpc,
 )
@@ -62,6 +63,7 @@ from skaal.runtime.retry import RetryPolicy, Safety
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, CollectionReference, DocumentSnapshot
 
+    from skaal.native import Native
     from skaal.runtime.backends.gcp_firestore_documents import FirestoreDocuments
 
 __all__ = ["FirestoreKeyValue", "FirestoreProvider", "firestore_client"]
@@ -113,6 +115,10 @@ class FirestoreKeyValue:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[Client]:
+        """Entry ``key`` is the document whose field ``k`` is ``key`` (see gcp_firestore_values)."""
+        return gcp_native(self._client, "firestore", "map", self._resource, collection=self._col.id)
 
     async def _run(self, fn: Callable[[], T], what: str, safety: Safety) -> T:
         return await self._offload.run(fn, what=what, where=self._resource, safety=safety)

@@ -47,11 +47,15 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.errors import SkaalRuntimeError
 from skaal.runtime import retry
 from skaal.runtime.retry import Failure, RetryPolicy, Safety
+
+if TYPE_CHECKING:
+    from skaal.blueprint.model import Kind
+    from skaal.native import Native
 
 __all__ = [
     "EMULATOR_PROJECT",
@@ -60,6 +64,7 @@ __all__ = [
     "classify",
     "ensure_pubsub_topic",
     "gcp_name",
+    "gcp_native",
     "gcp_project",
     "rpc",
 ]
@@ -89,6 +94,18 @@ def gcp_name(app: str, resource: str, *, prefix: str = "") -> str:
         digest = hashlib.sha256(name.encode()).hexdigest()[:8]
         name = f"{name[: _MAX_NAME - 9].rstrip('-')}-{digest}"
     return name
+
+
+def gcp_native(
+    client: Any, implementation: str, kind: Kind, resource: str, **names: str
+) -> Native[Any]:
+    """What ``native(...)`` returns for a Google store: its client, ``names`` by role."""
+    from skaal.native import Native
+
+    name = next(iter(names.values()))
+    return Native(
+        client, backend=implementation, resource=resource, kind=kind, name=name, names=names
+    )
 
 
 def gcp_project(env: Mapping[str, str], *, emulator: bool, service: str) -> str:

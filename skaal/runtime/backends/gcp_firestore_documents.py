@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from skaal.runtime.backends.gcp_common import Offload, rpc
+from skaal.runtime.backends.gcp_common import Offload, gcp_native, rpc
 from skaal.runtime.backends.gcp_firestore_values import doc_id, expires_at, is_live
 from skaal.runtime.errors import ConflictError
 from skaal.runtime.ports import Chunk, Clock, IndexValue
@@ -34,6 +34,8 @@ from skaal.runtime.retry import Safety
 
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, DocumentSnapshot
+
+    from skaal.native import Native
 
 __all__ = ["FirestoreDocuments"]
 
@@ -60,6 +62,11 @@ class FirestoreDocuments:
         self._col = client.collection(collection)
         self._resource = resource
         self._clock = clock
+
+    async def native(self) -> Native[Client]:
+        return gcp_native(
+            self._client, "firestore", "collection", self._resource, collection=self._col.id
+        )
 
     async def open(self) -> None:
         return None

@@ -50,6 +50,7 @@ from skaal.runtime.backends.gcp_common import (
     GcpBackendError,
     Offload,
     gcp_name,
+    gcp_native,
     gcp_project,
     rpc,
 )
@@ -63,6 +64,8 @@ from skaal.runtime.retry import RetryPolicy, Safety
 
 if TYPE_CHECKING:
     from google.cloud.storage import Blob, Client  # type: ignore[import-untyped]
+
+    from skaal.native import Native
 
 __all__ = ["UPLOAD_CHUNK", "GcsBlobs", "GcsProvider", "storage_client"]
 
@@ -130,6 +133,10 @@ class GcsBlobs:
         self._bucket = client.bucket(bucket)
         self._resource = resource
         self._create = create
+
+    async def native(self) -> Native[Client]:
+        """Blob ``key`` is the object ``key`` of the bucket, unchanged."""
+        return gcp_native(self._client, "gcs", "blob", self._resource, bucket=self._bucket.name)
 
     async def _run(self, fn: Callable[[], T], what: str, safety: Safety) -> T:
         return await self._offload.run(fn, what=what, where=self._resource, safety=safety)

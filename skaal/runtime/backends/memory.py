@@ -7,6 +7,8 @@ section -- ``increment`` and ``compare_and_set`` need no lock.  Keys are kept
 in a sorted list beside the dict (``bisect``), so ``scan`` is keyset
 pagination in code-point order, exactly like SQLite's ``BINARY`` collation.
 TTL is an expiry time checked on read; expired entries are dropped lazily.
+There is no client underneath: a store's ``native()`` hands out the store
+itself, the only place its data live.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import itertools
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
-from skaal.blueprint.model import ResourceSpec
+from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.ports import (
     BackendSettings,
@@ -29,6 +32,9 @@ from skaal.runtime.ports import (
     IndexValue,
     Subscription,
 )
+
+if TYPE_CHECKING:
+    from skaal.native import Native
 
 __all__ = [
     "MemoryDocuments",
@@ -78,8 +84,9 @@ class _SortedKeys:
 class MemoryKeyValue:
     """A ``KeyValueBackend`` in a dict."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, resource: str = "") -> None:
         self._clock = clock
+        self._resource = resource
         self._data: dict[str, bytes] = {}
         self._expiry: dict[str, float] = {}
         self._order = _SortedKeys()
@@ -89,6 +96,9 @@ class MemoryKeyValue:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[MemoryKeyValue]:
+        return _native(self, "map", self._resource)
 
     def _live(self, key: str) -> bytes | None:
         value = self._data.get(key)
@@ -175,8 +185,9 @@ class MemoryKeyValue:
 class MemoryDocuments:
     """A ``DocumentBackend``: documents in a dict, index fields and expiry beside them."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, resource: str = "") -> None:
         self._clock = clock
+        self._resource = resource
         self._docs: dict[str, tuple[bytes, Mapping[str, IndexValue], float | None]] = {}
         self._order = _SortedKeys()
 
@@ -185,6 +196,9 @@ class MemoryDocuments:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[MemoryDocuments]:
+        return _native(self, "collection", self._resource)
 
     def _live(self, key: str) -> tuple[bytes, Mapping[str, IndexValue]] | None:
         found = self._docs.get(key)
@@ -263,6 +277,7 @@ class MemoryQueue:
     """A ``QueueBackend`` in a dict ordered by insertion."""
 
     clock: Clock
+    resource: str = ""
     _messages: dict[str, _Message] = field(default_factory=dict)
     _dead: list[DeadLetter[bytes]] = field(default_factory=list)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -272,6 +287,9 @@ class MemoryQueue:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[MemoryQueue]:
+        return _native(self, "queue", self.resource)
 
     async def send(self, body: bytes, *, delay: float = 0.0) -> str:
         message_id = f"m{next(self._ids)}"
@@ -346,11 +364,15 @@ class MemorySubscription:
 class MemoryTopic:
     """A ``TopicBackend``: publish appends to every live subscription."""
 
-    def __init__(self) -> None:
+    def __init__(self, resource: str = "") -> None:
         self.subscriptions: dict[str, MemorySubscription] = {}
+        self._resource = resource
 
     async def open(self) -> None:
         return None
+
+    async def native(self) -> Native[MemoryTopic]:
+        return _native(self, "topic", self._resource)
 
     async def close(self) -> None:
         for subscription in list(self.subscriptions.values()):
@@ -384,13 +406,23 @@ class MemoryProvider(UnsupportedKinds):
         return None
 
     def key_value(self, spec: ResourceSpec) -> MemoryKeyValue:
-        return MemoryKeyValue(self.settings.clock)
+        return MemoryKeyValue(self.settings.clock, spec.name)
 
     def documents(self, spec: ResourceSpec) -> MemoryDocuments:
-        return MemoryDocuments(self.settings.clock)
+        return MemoryDocuments(self.settings.clock, spec.name)
 
     def queue(self, spec: ResourceSpec) -> MemoryQueue:
-        return MemoryQueue(self.settings.clock)
+        return MemoryQueue(self.settings.clock, spec.name)
 
     def topic(self, spec: ResourceSpec) -> MemoryTopic:
-        return MemoryTopic()
+        return MemoryTopic(spec.name)
+
+
+S = TypeVar("S")
+
+
+def _native(store: S, kind: Kind, resource: str) -> Native[S]:
+    """A memory store is its own native client: its data live in it, in this process."""
+    from skaal.native import Native
+
+    return Native(store, backend="memory", resource=resource, kind=kind, name=resource)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
@@ -53,6 +54,11 @@ from skaal.runtime.ports import (
 )
 from skaal.runtime.retry import Safety
 
+if TYPE_CHECKING:
+    import asyncpg
+
+    from skaal.native import Native
+
 _IDEMPOTENT, _UNSAFE = Safety.IDEMPOTENT, Safety.UNSAFE
 
 __all__ = ["PostgresDocuments", "PostgresKeyValue", "PostgresProvider"]
@@ -66,6 +72,7 @@ class PostgresKeyValue:
     def __init__(self, db: PostgresConnection, resource: str, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._resource = resource
         self._name = db.resource("map", resource)
         self._t = db.table("map", resource)
         t = self._t
@@ -110,6 +117,9 @@ class PostgresKeyValue:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[asyncpg.Pool]:
+        return self._db.native("map", self._resource, table=self._t)
 
     def _expires(self, ttl: float | None) -> float | None:
         return None if ttl is None else self._clock() + ttl
@@ -243,6 +253,9 @@ class PostgresDocuments:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[asyncpg.Pool]:
+        return self._db.native("collection", self._resource, table=self._t)
 
     async def put(
         self,

@@ -20,9 +20,16 @@ commits, so with the server's default ``fsync=on`` it survives a crash.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from skaal.runtime.backends.postgres_support import PostgresConnection
 from skaal.runtime.ports import Clock, DeadLetter, Delivery
 from skaal.runtime.retry import Safety
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from skaal.native import Native
 
 __all__ = ["PostgresQueue"]
 
@@ -33,6 +40,7 @@ class PostgresQueue:
     def __init__(self, db: PostgresConnection, resource: str, clock: Clock) -> None:
         self._db = db
         self._clock = clock
+        self._resource = resource
         self._name = db.resource("queue", resource)
         self._t = db.table("queue", resource)
         self._dead = db.table("dead", resource)
@@ -53,6 +61,9 @@ class PostgresQueue:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[asyncpg.Pool]:
+        return self._db.native("queue", self._resource, table=self._t, dead_letters=self._dead)
 
     async def send(self, body: bytes, *, delay: float = 0.0) -> str:
         sql = f"INSERT INTO {self._t} (body, visible_at) VALUES ($1, $2) RETURNING id"

@@ -48,9 +48,10 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from skaal.errors import SkaalError, SkaalRuntimeError
 from skaal.registry.builtin import POSTGRES_CONNECTION
@@ -59,6 +60,10 @@ from skaal.runtime.backends.credentials import secret_password
 from skaal.runtime.backends.redact import redact
 from skaal.runtime.ports import BackendSettings
 from skaal.runtime.retry import Failure, RetryPolicy, Safety
+
+if TYPE_CHECKING:
+    from skaal.blueprint.model import Kind
+    from skaal.native import Native
 
 __all__ = [
     "DEFAULT_DSN",
@@ -171,7 +176,7 @@ class PostgresConnection:
                 min_size=1,
                 max_size=self.pool_size,
                 command_timeout=None,
-                **({} if self._password is None else {"password": self._password}),
+                password=self._password,
             )
         except (ValueError, asyncpg.exceptions.InvalidAuthorizationSpecificationError) as error:
             raise PostgresBackendError(
@@ -203,6 +208,15 @@ class PostgresConnection:
         """The schema-qualified table (or index) name for ``parts``."""
         return f"{self.schema}.{ident(*parts)}"
 
+    def native(self, kind: Kind, resource: str, **tables: str) -> Native[asyncpg.Pool]:
+        """What ``native(POSTGRES)`` returns for a store: its ``tables`` by role, qualified."""
+        from skaal.native import Native
+
+        name = next(iter(tables.values()))
+        return Native(
+            self.pool, backend="postgres", resource=resource, kind=kind, name=name, names=tables
+        )
+
     def resource(self, kind: str, name: str) -> str:
         """How errors name a store: ``map 'Orders' on postgres at postgresql://host:port/db``."""
         return f"{kind} {name!r} on {self.server}"
@@ -210,7 +224,7 @@ class PostgresConnection:
     async def ddl(self, statements: list[str]) -> None:
         """Run DDL once, in a transaction under the schema's advisory lock."""
 
-        async def run(conn: asyncpg.Connection) -> None:
+        async def run(conn: PoolConnectionProxy[Any]) -> None:
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", self.schema)
                 for statement in statements:
@@ -222,7 +236,7 @@ class PostgresConnection:
         self,
         resource: str,
         what: str,
-        operation: Callable[[asyncpg.Connection], Awaitable[R]],
+        operation: Callable[[PoolConnectionProxy[Any]], Awaitable[R]],
         safety: Safety = Safety.READ,
     ) -> R:
         """Run ``operation`` on a pooled connection under the retry policy; map its errors."""

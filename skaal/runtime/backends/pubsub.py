@@ -39,7 +39,7 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
@@ -48,6 +48,7 @@ from skaal.runtime.backends.gcp_common import (
     Offload,
     ensure_pubsub_topic,
     gcp_name,
+    gcp_native,
     gcp_project,
     rpc,
 )
@@ -58,6 +59,9 @@ from skaal.runtime.ports import (
     Subscription,
 )
 from skaal.runtime.retry import RetryPolicy, Safety
+
+if TYPE_CHECKING:
+    from skaal.native import Native, PubsubClients
 
 __all__ = ["PubsubProvider", "PubsubSubscription", "PubsubTopic"]
 
@@ -71,7 +75,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._~+-]+")
 
 def _clients(env: Mapping[str, str]) -> tuple[Any, Any, str, bool]:
     """Publisher, subscriber, project and whether an emulator is used."""
-    from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+    from google.cloud import pubsub_v1  # type: ignore[attr-defined, unused-ignore]
 
     host = env.get("PUBSUB_EMULATOR_HOST")
     project = gcp_project(env, emulator=host is not None, service="Pub/Sub")
@@ -166,6 +170,13 @@ class PubsubTopic:
         self._path = f"projects/{project}/topics/{topic}"
         self._resource = resource
         self._create = create
+
+    async def native(self) -> Native[PubsubClients]:
+        """The topic path; a subscription ``S`` is ``<topic id>--S`` in the project."""
+        from skaal.native import PubsubClients
+
+        clients = PubsubClients(self._publisher, self.subscriber)
+        return gcp_native(clients, "pubsub", "topic", self._resource, topic=self._path)
 
     async def run(self, fn: Callable[[], T], what: str, safety: Safety) -> T:
         return await self._offload.run(fn, what=what, where=self._resource, safety=safety)

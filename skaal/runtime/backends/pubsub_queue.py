@@ -76,12 +76,15 @@ import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from skaal.runtime.backends.gcp_common import Offload, ensure_pubsub_topic, rpc
+from skaal.runtime.backends.gcp_common import Offload, ensure_pubsub_topic, gcp_native, rpc
 from skaal.runtime.backends.pubsub_backlog import Backlog
 from skaal.runtime.ports import Clock, DeadLetter, Delivery
 from skaal.runtime.retry import Safety
+
+if TYPE_CHECKING:
+    from skaal.native import Native, PubsubClients
 
 __all__ = ["PubsubQueue", "QueueNames", "max_delivery_attempts", "queue_names"]
 
@@ -161,6 +164,24 @@ class PubsubQueue:
         self.names = queue_names(name)
         self._project = project
         self._inflight: dict[str, _InFlight] = {}
+
+    async def native(self) -> Native[PubsubClients]:
+        """The queue's topic (``name``), its subscription and its two companions."""
+        from skaal.native import PubsubClients
+
+        names = self.names
+        return gcp_native(
+            PubsubClients(self._publisher, self._subscriber),
+            "pubsub",
+            "queue",
+            self._resource,
+            topic=self.topic_path(names.queue),
+            subscription=self.subscription_path(names.queue),
+            delayed_topic=self.topic_path(names.delayed),
+            delayed_subscription=self.subscription_path(names.delayed),
+            dead_letter_topic=self.topic_path(names.dead),
+            dead_letter_subscription=self.subscription_path(names.dead),
+        )
 
     def topic_path(self, topic: str) -> str:
         return f"projects/{self._project}/topics/{topic}"

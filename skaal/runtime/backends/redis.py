@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 
@@ -58,6 +58,9 @@ from skaal.runtime.ports import (
     Clock,
 )
 from skaal.runtime.retry import Safety
+
+if TYPE_CHECKING:
+    from skaal.native import Native
 
 _IDEMPOTENT, _UNSAFE = Safety.IDEMPOTENT, Safety.UNSAFE
 
@@ -133,6 +136,16 @@ class RedisKeyValue:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[Redis]:
+        """Every key of the map starts with ``name``; entries are ``<name>v:<key>``."""
+        return self._conn.native(
+            "map",
+            self._resource,
+            prefix=self._conn.key("m", self._resource) + ":",
+            values=self._values,
+            index=self._index,
+        )
 
     # -- time ------------------------------------------------------------------
     def _now_ms(self) -> str:

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis import exceptions as rx
 from redis.asyncio import Redis
@@ -51,6 +51,9 @@ from redis.asyncio import Redis
 from skaal.runtime.backends.redis_support import RedisConnection, as_bytes, request_token
 from skaal.runtime.ports import Clock, DeadLetter, Delivery, Subscription
 from skaal.runtime.retry import Safety
+
+if TYPE_CHECKING:
+    from skaal.native import Native
 
 #: how long one blocking read of a subscription waits before asking again
 _BLOCK_SLICE = 5.0
@@ -141,8 +144,10 @@ class RedisQueue:
     def __init__(self, conn: RedisConnection, resource: str, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
+        self._resource = resource
         self._name = conn.resource("queue", resource)
         base = conn.key("q", resource)
+        self._base = base
         self._seq, self._msg, self._att = f"{base}:seq", f"{base}:msg", f"{base}:att"
         self._ready, self._later = f"{base}:ready", f"{base}:later"
         self._dead, self._dead_data = f"{base}:dead", f"{base}:deaddata"
@@ -158,6 +163,20 @@ class RedisQueue:
             ("dead", _DEAD_LETTER),
         ):
             self._scripts[name] = client.register_script(source)
+
+    async def native(self) -> Native[Redis]:
+        return self._conn.native(
+            "queue",
+            self._resource,
+            prefix=self._base + ":",
+            sequence=self._seq,
+            messages=self._msg,
+            attempts=self._att,
+            ready=self._ready,
+            later=self._later,
+            dead_letters=self._dead,
+            dead_letter_data=self._dead_data,
+        )
 
     async def close(self) -> None:
         return None
@@ -282,6 +301,7 @@ class RedisTopic:
 
     def __init__(self, conn: RedisConnection, resource: str) -> None:
         self._conn = conn
+        self._resource = resource
         self._stream = conn.key("t", resource)
         self._name = conn.resource("topic", resource)
         self._maxlen = int(conn.env.get("SKAAL_REDIS_TOPIC_MAXLEN") or 100_000)
@@ -290,6 +310,10 @@ class RedisTopic:
 
     async def open(self) -> None:
         self._publish = self._conn.client.register_script(_PUBLISH)
+
+    async def native(self) -> Native[Redis]:
+        """The stream; each subscription is a consumer group named after it."""
+        return self._conn.native("topic", self._resource, stream=self._stream)
 
     async def close(self) -> None:
         # Subscriptions are durable consumer groups: closing the topic handle

@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis import exceptions as rx
 from redis.asyncio import ConnectionPool, Redis
@@ -49,6 +49,10 @@ from skaal.runtime import retry
 from skaal.runtime.backends.redact import redact
 from skaal.runtime.ports import BackendSettings
 from skaal.runtime.retry import Failure, RetryPolicy, Safety
+
+if TYPE_CHECKING:
+    from skaal.blueprint.model import Kind
+    from skaal.native import Native
 
 __all__ = [
     "DEFAULT_URL",
@@ -169,6 +173,20 @@ class RedisConnection:
     def key(self, *parts: str) -> str:
         """A namespaced key: ``<prefix>part:part:...``."""
         return self.prefix + ":".join(parts)
+
+    def native(self, kind: Kind, resource: str, **keys: str) -> Native[Redis]:
+        """What ``native(REDIS)`` returns for a store: its ``keys`` by role, the first its name."""
+        from skaal.native import REDIS, Native
+
+        name = next(iter(keys.values()))
+        return Native(
+            self.client,
+            backend=REDIS.implementation,
+            resource=resource,
+            kind=kind,
+            name=name,
+            names=keys,
+        )
 
     def resource(self, kind: str, name: str) -> str:
         """How errors name a store: ``map 'Visits' on redis at redis://host:port/0``."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -47,6 +47,11 @@ from skaal.runtime.ports import (
     Chunk,
 )
 from skaal.runtime.retry import Safety
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+    from skaal.native import Native
 
 __all__ = ["MULTIPART_THRESHOLD", "S3Blobs", "S3Provider"]
 
@@ -75,6 +80,10 @@ class S3Blobs:
         self._s3 = aws.client("s3")
         self._resource = resource
         self.bucket = bucket or aws.name(resource, service="s3")
+
+    async def native(self) -> Native[S3Client]:
+        """Blob ``key`` is the object ``key`` of the bucket, unchanged."""
+        return self._aws.native(self._s3, "s3", "blob", self._resource, bucket=self.bucket)
 
     async def _call(self, fn: Any, what: str, safety: Safety, allow: tuple[str, ...] = ()) -> Any:
         return await self._aws.call(

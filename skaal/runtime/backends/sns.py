@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -42,6 +42,11 @@ from skaal.runtime.ports import (
     Subscription,
 )
 from skaal.runtime.retry import Safety
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+    from skaal.native import Native
 
 __all__ = ["SnsProvider", "SnsSubscription", "SnsTopic"]
 
@@ -175,6 +180,10 @@ class SnsTopic:
 
     async def close(self) -> None:
         self._subscriptions.clear()
+
+    async def native(self) -> Native[SNSClient]:
+        """The topic ARN; each subscription is an SQS queue ``<topic>-sub-<name>``."""
+        return self._aws.native(self.sns, "sns", "topic", self._resource, topic_arn=self.arn)
 
     def forget(self, name: str) -> None:
         self._subscriptions.pop(name, None)

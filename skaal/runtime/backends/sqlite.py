@@ -54,9 +54,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-from skaal.blueprint.model import ResourceSpec
+from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.memory import prefix_end
 from skaal.runtime.errors import DeadlineExceededError
@@ -68,6 +68,9 @@ from skaal.runtime.ports import (
     TopicBackend,
 )
 from skaal.runtime.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from skaal.native import Native, SqliteDatabase
 
 __all__ = ["SqliteDocuments", "SqliteKeyValue", "SqliteProvider", "database_path", "table_name"]
 
@@ -162,6 +165,16 @@ class SqliteProvider(UnsupportedKinds):
         self._executor.shutdown(wait=True)
         self._executor = None
 
+    def native(self, kind: Kind, resource: str, **names: str) -> Native[SqliteDatabase]:
+        """What ``native(SQLITE)`` returns for a store of this file: ``names`` by role, quoted."""
+        from skaal.native import Native, SqliteDatabase
+
+        database = SqliteDatabase(self.path, self.run)
+        name = next(iter(names.values()))
+        return Native(
+            database, backend="sqlite", resource=resource, kind=kind, name=name, names=names
+        )
+
     def key_value(self, spec: ResourceSpec) -> SqliteKeyValue:
         return SqliteKeyValue(self, spec.name)
 
@@ -231,6 +244,7 @@ class SqliteKeyValue:
     def __init__(self, provider: SqliteProvider, resource: str) -> None:
         self._db = provider
         self._clock = provider.settings.clock
+        self._resource = resource
         t = table_name("map", resource)
         self._t = t
         self._get = f"SELECT value FROM {t} WHERE key = ? AND (expires IS NULL OR expires > ?)"
@@ -254,6 +268,9 @@ class SqliteKeyValue:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[SqliteDatabase]:
+        return self._db.native("map", self._resource, table=self._t)
 
     def _expires(self, ttl: float | None) -> float | None:
         return None if ttl is None else self._clock() + ttl
@@ -397,6 +414,9 @@ class SqliteDocuments:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[SqliteDatabase]:
+        return self._db.native("collection", self._resource, table=self._t)
 
     async def put(
         self,

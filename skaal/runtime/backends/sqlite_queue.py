@@ -18,6 +18,7 @@ from skaal.runtime.backends.sqlite import table_name, transaction
 from skaal.runtime.ports import DeadLetter, Delivery
 
 if TYPE_CHECKING:
+    from skaal.native import Native, SqliteDatabase
     from skaal.runtime.backends.sqlite import SqliteProvider
 
 __all__ = ["SqliteQueue"]
@@ -29,6 +30,7 @@ class SqliteQueue:
     def __init__(self, provider: SqliteProvider, resource: str) -> None:
         self._db = provider
         self._clock = provider.settings.clock
+        self._resource = resource
         self._t = table_name("queue", resource)
         self._dead = table_name("queue", resource, "dead")
         self._index = table_name("queue", resource, "visible")
@@ -51,6 +53,9 @@ class SqliteQueue:
 
     async def close(self) -> None:
         return None
+
+    async def native(self) -> Native[SqliteDatabase]:
+        return self._db.native("queue", self._resource, table=self._t, dead_letters=self._dead)
 
     async def send(self, body: bytes, *, delay: float = 0.0) -> str:
         sql, visible = f"INSERT INTO {self._t} (body, visible_at) VALUES (?, ?)", self._clock()

@@ -35,6 +35,7 @@ from skaal.runtime.backends.sqlite import table_name, transaction
 from skaal.runtime.ports import Subscription
 
 if TYPE_CHECKING:
+    from skaal.native import Native, SqliteDatabase
     from skaal.runtime.backends.sqlite import SqliteProvider
 
 __all__ = ["POLL_S", "SqliteSubscription", "SqliteTopic"]
@@ -54,6 +55,7 @@ class SqliteTopic:
 
     def __init__(self, provider: SqliteProvider, resource: str) -> None:
         self._db = provider
+        self._resource = resource
         self._log = table_name("topic", resource)
         self._subs = table_name("topic", resource, "subscriptions")
         self._published = asyncio.Event()
@@ -73,6 +75,9 @@ class SqliteTopic:
             )
 
         await self._db.run(create, "create table")
+
+    async def native(self) -> Native[SqliteDatabase]:
+        return self._db.native("topic", self._resource, log=self._log, subscriptions=self._subs)
 
     async def close(self) -> None:
         for reader in self._readers:

@@ -56,7 +56,7 @@ import math
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -69,6 +69,11 @@ from skaal.runtime.ports import (
     Delivery,
 )
 from skaal.runtime.retry import Safety
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+    from skaal.native import Native
 
 __all__ = ["SqsProvider", "SqsQueue", "decode_body", "encode_body"]
 
@@ -179,6 +184,17 @@ class SqsQueue:
 
     async def close(self) -> None:
         self._inflight.clear()
+
+    async def native(self) -> Native[SQSClient]:
+        """The queue URL (``name``) and its dead-letter queue's."""
+        return self._aws.native(
+            self._sqs,
+            "sqs",
+            "queue",
+            self._resource,
+            queue_url=self.url,
+            dead_letter_queue_url=self.dlq_url,
+        )
 
     @staticmethod
     def _fifo_ids(ident: str) -> dict[str, str]:

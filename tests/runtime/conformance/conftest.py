@@ -3,7 +3,8 @@
 Every backend, present and future, must pass every test in this folder.  A
 backend joins the suite by its record in :data:`skaal.registry.DEFAULT_REGISTRY`:
 ``BACKENDS`` below is every registered implementation with a runtime factory,
-for the kinds of its record the suite covers.  Stores are opened through the
+for the kinds of its record the suite covers (its native commands are in
+``native_probes.py``).  Stores are opened through the
 real provider (``skaal.runtime.backends.create_provider``) on a temporary
 data directory, with an injected clock so TTL, visibility timeouts and retry
 back-off are tested without sleeping.

@@ -20,8 +20,8 @@ its function's timeout (the gateway's own default is 15 s).  An API config
 cannot be changed in place: each change makes a new one (its id has a
 generated suffix) and the gateway moves to it.
 
-API Gateway bills per call (:mod:`skaal.plan.network`, the plan's network
-lines).
+API Gateway bills per call: the cloud-run price's
+``per_million_http_requests`` on each HTTP function's line.
 """
 
 from __future__ import annotations
@@ -127,10 +127,7 @@ class Gateway(ProgramWriter):
             mounts=self.blueprint.mounts,
             version=self.plan.content_hash()[:12],
         )
-        http = {f.name for f in self.fns.web}
-        backends = sorted(
-            i.service for i in self.serving() if i.function is None or i.function in http
-        )
+        backends = sorted(["web", *(self.service_vars[name] for name in self.http)])
         self.add(
             "GATEWAY_DOCUMENT = " + pprint.pformat(document, width=96, sort_dicts=False) + "\n\n\n"
             "def gateway_document(addresses):\n"

@@ -74,7 +74,6 @@ Stateful resources take ``STATEFUL`` options (``protect`` and
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 
 from skaal.blueprint.model import Blueprint, ResourceSpec, ScheduleSpec
 from skaal.build.targets.gcp_code import Code, call
@@ -450,24 +449,24 @@ class _Program(Messaging, Servers, Gateway):
                 {"name": CLOUD_RUN_ROLE_ENV, "value": identity.role},
             ]
             if identity.function is None:
-                self.service(identity, (), env, invoker="gateway_account")
+                self.service(identity, None, env, invoker="gateway_account")
                 continue
             fn = by_name[identity.function]
             env.append({"name": CLOUD_RUN_FUNCTION_ENV, "value": fn.name})
-            triggered = fn.schedule is not None or fn.consumes or fn.subscribes
+            http = fn.name in self.http
             self.service(
-                identity, (fn,), env, invoker="invoker_account" if triggered else "gateway_account"
+                identity, fn, env, invoker="gateway_account" if http else "invoker_account"
             )
 
     def service(
-        self, identity: Identity, fns: Iterable[ResourceSpec], env: list[object], *, invoker: str
+        self, identity: Identity, fn: ResourceSpec | None, env: list[object], *, invoker: str
     ) -> None:
-        """``identity``'s private Cloud Run service; only ``invoker`` may call it."""
+        """``identity``'s private Cloud Run service, sized by ``fn`` (``None``: ``web``'s
+        defaults); only ``invoker`` may call it."""
         var = identity.service
         self.section(f"Cloud Run: {identity.function or 'web'}")
-        fns = tuple(fns)
-        timeout = max((f.requirements.timeout_s or 60.0 for f in fns), default=60.0)
-        memory = max((f.requirements.memory_gb or 0.5 for f in fns), default=0.5)
+        timeout = (fn and fn.requirements.timeout_s) or 60.0
+        memory = (fn and fn.requirements.memory_gb) or 0.5
         mebibytes = max(512, math.ceil(memory * 1000**3 / 1024**2))
         cpu = next(
             c for limit, c in ((4, 1), (8, 2), (16, 4), (32, 8), (math.inf, 8)) if memory <= limit

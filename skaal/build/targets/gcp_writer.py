@@ -125,6 +125,9 @@ class ProgramWriter:
         self.scope = SecretScope.of(blueprint)
         self.service_vars = service_vars(f.name for f in self.fns.all)
         """Function -> the program's variable of its Cloud Run service."""
+        self.http = frozenset(f.name for f in self.fns.web)
+        """The HTTP functions: the gateway routes to their services."""
+        self._identities: tuple[Identity, ...] | None = None
         self.secret_env: dict[str, dict[str, object]] = {}
         """Declared secret -> its environment entry (each service gets the ones it may read)."""
 
@@ -146,9 +149,10 @@ class ProgramWriter:
         ``web`` serves the docs and the mounted apps; each declared function
         runs in a service of its own, as an identity of its own.
         """
+        if self._identities is not None:
+            return self._identities
         # a mounted app's use of the data cannot be read: web then reaches everything
         web = Identity(
-            "web",
             None,
             "runtime_account",
             "RUNTIME",
@@ -157,7 +161,11 @@ class ProgramWriter:
             None if self.fns.mounts else frozenset(),
             "web",
         )
-        return (web, *(_function_identity(f, self.service_vars[f.name]) for f in self.fns.all))
+        self._identities = (
+            web,
+            *(_function_identity(f, self.service_vars[f.name]) for f in self.fns.all),
+        )
+        return self._identities
 
     def serving(self) -> tuple[Identity, ...]:
         """The identities that get a Cloud Run service (``web`` only behind the gateway)."""
@@ -192,7 +200,7 @@ class ProgramWriter:
         self.add(f"\n# -- {title} " + "-" * max(3, 74 - len(title)) + "\n")
 
     def var(self, resource: str) -> str:
-        return "r_" + re.sub(r"[^a-z0-9]+", "_", resource.lower()).strip("_")
+        return "r_" + _identifier(resource)
 
     def grant(
         self,
@@ -245,8 +253,6 @@ class ProgramWriter:
 class Identity:
     """The service account one Cloud Run service runs as."""
 
-    role: str
-    """``web`` or ``function``: what its service serves (``SKAAL_CLOUD_RUN_ROLE``)."""
     function: str | None
     """The declared function its service runs (``None`` for ``web``)."""
     var: str
@@ -264,6 +270,16 @@ class Identity:
     service: str
     """The logical name of its Cloud Run service (and the program's variable of it)."""
 
+    @property
+    def role(self) -> str:
+        """``web`` or ``function``: what its service serves (``SKAAL_CLOUD_RUN_ROLE``)."""
+        return "web" if self.function is None else "function"
+
+
+def _identifier(name: str) -> str:
+    """``name`` in lowercase letters, digits and ``_``: part of a program variable."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
 
 def service_vars(functions: Iterable[str]) -> dict[str, str]:
     """Each function's program variable (and logical name) of its Cloud Run service.
@@ -272,7 +288,7 @@ def service_vars(functions: Iterable[str]) -> dict[str, str]:
     would share one (``a.b`` and ``a_b``) each get 8 hex digits of their hash.
     """
     names = sorted(set(functions))
-    plain = {name: "fn_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") for name in names}
+    plain = {name: "fn_" + _identifier(name) for name in names}
     taken = Counter(plain.values())
     return {
         name: var if taken[var] == 1 else f"{var}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
@@ -282,7 +298,6 @@ def service_vars(functions: Iterable[str]) -> dict[str, str]:
 
 def _function_identity(function: ResourceSpec, var: str) -> Identity:
     return Identity(
-        "function",
         function.name,
         f"{var}_account",
         var.upper(),

@@ -21,8 +21,8 @@ billable is left out:
 :func:`unmatched` the plan items no created resource carries;
 :func:`storage_mismatches` the volumes provisioned at another size than the
 plan prices (an RDS or Cloud SQL instance's disk: the volume floor and its
-resources' data, whole GB).  :mod:`skaal.build.kept` checks the backups
-and the log retention the same way.
+resources' data, whole GB).  The tests check the backups and the
+log retention the same way (``tests/build/kept.py``).
 
 A new resource type in a builder therefore needs a line here: a price in
 the catalog and its item in :data:`PRICED`, or an entry in :data:`FREE`

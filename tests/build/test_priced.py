@@ -41,7 +41,6 @@ from skaal.build.billable import (
     unmatched,
     unpriced,
 )
-from skaal.build.kept import kept_mismatches
 from skaal.build.model import BuildContext
 from skaal.build.targets import TARGETS
 from skaal.catalog.loader import load_catalog
@@ -52,6 +51,7 @@ from skaal.plan.model import Plan
 from skaal.solver import solve
 from tests.build._pulumi import EXAMPLES, ROOT, example_context
 from tests.build.awkward_catalogs import catalog_named
+from tests.build.kept import kept_mismatches
 from tests.build.programs import created
 from tests.build.random_apps import random_app
 

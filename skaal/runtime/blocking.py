@@ -80,30 +80,28 @@ def blocking(awaitable: Awaitable[T]) -> T:
     """
     loop = _LOOP.get()
     problem = None
-    where = str(frame_location(sys._getframe(1)))
     if loop is None or loop.is_closed():
-        problem = BlockingCallError(
+        problem = (
             "skaal.blocking() was called outside a request to a mounted WSGI app, "
             "so there is no server event loop to run the call on",
-            where=where,
-            fix="call it from a view of a WSGI app mounted with app.mount(path, wsgi_app); "
+            "call it from a view of a WSGI app mounted with app.mount(path, wsgi_app); "
             "in async code, await the call; in a script, use asyncio.run()",
         )
     else:
         try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not None:
-            problem = BlockingCallError(
+            asyncio.get_running_loop()
+            problem = (
                 "skaal.blocking() was called on a thread that runs an event loop; waiting "
                 "there would block every request",
-                where=where,
-                fix="await the call instead: value = await Visits.get(key)",
+                "await the call instead: value = await Visits.get(key)",
             )
+        except RuntimeError:
+            pass  # no loop on this thread: the expected case
     if problem is not None:
         if inspect.iscoroutine(awaitable):
             awaitable.close()  # never awaited: close it, so Python does not warn
-        raise problem
+        # the caller's file:line, read only for the error (it is not free)
+        what, fix = problem
+        raise BlockingCallError(what, where=str(frame_location(sys._getframe(1))), fix=fix)
     assert loop is not None
     return asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop).result()

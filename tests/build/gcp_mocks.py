@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -65,8 +66,11 @@ class _Recorder(Mocks):
         return {}
 
 
-def run_program(source: str, config: dict[str, str]) -> Run:
-    """Execute ``source`` (a ``__main__.py``) under mocks with ``config``; what it created."""
+def run_program(source: str, config: dict[str, str], *, path: Path | None = None) -> Run:
+    """Execute ``source`` (a ``__main__.py``) under mocks with ``config``; what it created.
+
+    ``path``: where the program is (its ``__file__``), for a program reading files beside it.
+    """
     run = Run()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # pulumi's mocks and test runner use the current loop
@@ -81,7 +85,9 @@ def run_program(source: str, config: dict[str, str]) -> Run:
     @pulumi.runtime.test
     def execute() -> None:
         namespace: dict[str, Any] = {"__name__": "__main__"}
-        exec(compile(source, "__main__.py", "exec"), namespace)
+        if path is not None:
+            namespace["__file__"] = str(path)
+        exec(compile(source, str(path or "__main__.py"), "exec"), namespace)
 
     try:
         with warnings.catch_warnings():

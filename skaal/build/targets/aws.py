@@ -76,6 +76,7 @@ from skaal.build.wiring import (
     wire,
 )
 from skaal.errors import BuildError
+from skaal.overrides import OVERRIDES_FILE
 from skaal.plan.model import Binding, Plan
 from skaal.plan.network import needs_vpc
 from skaal.registry import DEFAULT_REGISTRY
@@ -138,6 +139,8 @@ def build_aws(context: BuildContext) -> ArtifactSet:
         context.framework(),
         *context.source_artifacts("app/"),
     ]
+    if context.overrides is not None:
+        files.append(Artifact(OVERRIDES_FILE, context.overrides.content))
     return ArtifactSet.from_context(context, files)
 
 
@@ -206,6 +209,11 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
         "databases": _servers(plan, wiring, specs, "postgres"),
         "caches": _servers(plan, wiring, specs, "redis"),
     }
+    if context.overrides is not None:
+        spec["overrides"] = {
+            "module": OVERRIDES_FILE,
+            "resources": sorted(s.name for s in blueprint.resources),
+        }
     outputs = _outputs(spec, wiring)
     functions = [s for s in blueprint.resources if s.kind == "function"]
     indexed = frozenset(t["resource"] for t in spec["tables"] if t["indexes"])

@@ -84,6 +84,11 @@ if not LAYER.is_dir():
         LAYER_COMMAND_TEXT
     )
 
+if "overrides" in SPEC:  # the project's hooks (skaal.overrides), before any resource
+    from skaal.overrides import install
+
+    install(HERE / SPEC["overrides"]["module"], SPEC["overrides"]["resources"])
+
 provider = aws.Provider("aws", region=REGION)
 DELETE_DATA = pulumi.Config("skaal").get_bool("DELETE_DATA_KEY") or False
 REFS: dict[str, dict[str, object]] = {}

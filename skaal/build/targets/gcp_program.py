@@ -103,6 +103,7 @@ from skaal.build.wiring import (
 )
 from skaal.deploy.destroy import DELETE_DATA_CONFIG
 from skaal.errors import BuildError
+from skaal.overrides import OVERRIDES_FILE
 from skaal.plan.model import Binding, Plan
 from skaal.registry import DEFAULT_REGISTRY
 
@@ -182,7 +183,8 @@ class _Program(Messaging, Servers, Gateway):
             )
             + "import pulumi\n"
             "import pulumi_gcp as gcp\n\n"
-            'config = pulumi.Config("skaal")\n'
+            + self.overrides_block()
+            + 'config = pulumi.Config("skaal")\n'
             'PROJECT = pulumi.Config("gcp").require("project")\n'
             f"REGION = {region!r}\n"
             'IMAGE = config.require("image")\n'
@@ -192,6 +194,17 @@ class _Program(Messaging, Servers, Gateway):
             "def suffixed(base, seed):\n"
             '    """``base`` and 8 hex digits of ``seed`` (an id Google assigns at creation)."""\n'
             '    return f"{base}-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"\n'
+        )
+
+    def overrides_block(self) -> str:
+        """Install the project's hooks (:mod:`skaal.overrides`) before any resource."""
+        if not self.overrides:
+            return ""
+        names = sorted(s.name for s in self.blueprint.resources)
+        return (
+            "from pathlib import Path\n\n"
+            "from skaal.overrides import install\n\n"
+            f"install(Path(__file__).resolve().parent / {OVERRIDES_FILE!r}, {names!r})\n\n"
         )
 
     def accounts(self) -> None:
@@ -574,6 +587,14 @@ class _Program(Messaging, Servers, Gateway):
         return "".join(self.parts)
 
 
-def render_program(blueprint: Blueprint, plan: Plan, *, stack: str = "dev") -> str:
-    """The text of ``__main__.py`` for ``plan`` on Google Cloud."""
-    return _Program(blueprint, plan, stack).render()
+def render_program(
+    blueprint: Blueprint, plan: Plan, *, stack: str = "dev", overrides: bool = False
+) -> str:
+    """The text of ``__main__.py`` for ``plan`` on Google Cloud.
+
+    ``overrides``: the program installs the hooks of ``skaal_overrides.py``
+    next to it (:mod:`skaal.overrides`).
+    """
+    program = _Program(blueprint, plan, stack)
+    program.overrides = overrides
+    return program.render()

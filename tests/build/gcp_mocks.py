@@ -41,8 +41,11 @@ class _Recorder(Mocks):
         self.run = run
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.run.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
+        read = args.resource_id or None  # Resource.get: the existing resource's id
+        self.run.resources.append(Recorded(args.typ, args.name, dict(args.inputs), read_id=read))
         outputs = dict(args.inputs)
+        if read and args.typ == "gcp:storage/bucket:Bucket":
+            outputs["name"] = read
         if args.typ == "gcp:cloudrunv2/service:Service":
             outputs["uri"] = f"https://{args.inputs.get('name')}-xyz-uc.a.run.app"
         if args.typ == "gcp:apigateway/gateway:Gateway":
@@ -57,7 +60,7 @@ class _Recorder(Mocks):
             outputs.update(host="10.0.0.3", port=6379)
         if args.typ == "gcp:secretmanager/secret:Secret":
             outputs["name"] = f"projects/{PROJECT_NUMBER}/secrets/{args.inputs['secretId']}"
-        return f"{args.name}-id", outputs
+        return read or f"{args.name}-id", outputs
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
         self.run.calls.append(args.token)

@@ -335,6 +335,7 @@ def _table(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, An
         "durable": _durable(spec),
         "capacity": _capacity(binding),
         "pitr_days": binding.backup.retention_days if binding.backup else None,
+        "existing": binding.adopted,
     }
 
 
@@ -365,6 +366,8 @@ def _bucket(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, A
     account first.  The program passes ``prefix`` as S3's ``bucket_prefix``
     and gives the functions the real name in ``env``
     (:func:`skaal.build.wiring.resource_env`), which the runtime's S3 backend reads.
+    ``existing``: the name of the bucket it adopts, which the program reads
+    instead of creating one.
     """
     ttl = spec.requirements.ttl_s
     base = wiring.resource(binding.resource).physical_name
@@ -377,6 +380,7 @@ def _bucket(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, A
         "versioned": versions is not None,
         "keep_versions_days": versions,
         "expire_days": math.ceil(ttl / 86400) if ttl else None,
+        "existing": binding.adopted,
     }
 
 

@@ -58,6 +58,8 @@ What the program creates, resource by resource (names from
   the runtime service account's unique id (assigned by Google when the
   account is created), so it cannot be guessed and claimed before the
   deploy, and the services get the real name in ``SKAAL_<RESOURCE>_NAME``.
+  A bucket adopted with ``existing=`` is read with ``Bucket.get`` instead:
+  never created, changed or deleted; its services are granted access to it.
 * **Secret Manager**: a secret per declared secret, its value from the
   secret stack config ``skaal:<NAME>``; injected as the env var ``NAME``.
 * **Cloud SQL** (PostgreSQL, per shared instance): reached through the Cloud
@@ -366,8 +368,23 @@ class _Program(Messaging, Servers, Gateway):
 
     def bucket(self, b: Binding) -> None:
         self.section(f"bucket {b.resource}")
-        spec = self.blueprint.resource(b.resource)
         var = self.var(b.resource)
+        if b.adopted is not None:
+            # existing=: read into the stack, never created, changed or deleted
+            self.add(call(var, "gcp.storage.Bucket.get", b.resource, {"id": b.adopted}))
+        else:
+            self.new_bucket(b, var)
+        self.share({"name": resource_env(b.resource), "value": Code(f"{var}.name")}, b.resource)
+        self.grant(
+            f"{b.resource}-objects",
+            "gcp.storage.BucketIAMMember",
+            {"bucket": Code(f"{var}.name")},
+            "roles/storage.objectAdmin",
+            to=self.users(b.resource),
+        )
+
+    def new_bucket(self, b: Binding, var: str) -> None:
+        spec = self.blueprint.resource(b.resource)
         base = self.wiring.resource(b.resource).physical_name[:BUCKET_BASE_LENGTH].rstrip("-")
         versions = b.retention.versions_days if b.retention else None
         versioned = versions is not None
@@ -395,14 +412,6 @@ class _Program(Messaging, Servers, Gateway):
         if rules:
             kwargs["lifecycle_rules"] = rules
         self.add(call(var, "gcp.storage.Bucket", b.resource, kwargs, opts="STATEFUL"))
-        self.share({"name": resource_env(b.resource), "value": Code(f"{var}.name")}, b.resource)
-        self.grant(
-            f"{b.resource}-objects",
-            "gcp.storage.BucketIAMMember",
-            {"bucket": Code(f"{var}.name")},
-            "roles/storage.objectAdmin",
-            to=self.users(b.resource),
-        )
 
     def secret(self, b: Binding) -> None:
         self.section(f"secret {b.resource}")

@@ -43,6 +43,11 @@ The program creates, with the AWS provider pinned to the plan's region:
   event source mapping per consumer/subscriber and an EventBridge Scheduler
   schedule per scheduled function.
 
+When the project has override hooks (:mod:`skaal.overrides`), the build
+copies them next to the program as ``skaal_overrides.py`` and ``stack.json``
+says so (``overrides``); the program installs them before it creates
+anything.
+
 The RDS master password is managed by RDS (``manage_master_user_password``):
 generated, rotated and kept in a Secrets Manager secret.  A function's
 environment holds the connection URL without a password and the secret's

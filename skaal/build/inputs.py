@@ -88,8 +88,10 @@ def load_context(
     lock: str = "skaal.lock",
     catalog_ref: str | None = None,
     versions: VersionSource = installed_version,
+    env: str = "",
 ) -> BuildContext:
-    """Import the app, read the lock and sources, check them: the inputs of a build."""
+    """Import the app, read the lock and sources, check them: the inputs of a build
+    (for environment ``env``; ``""``: none)."""
     from skaal.cli.app_ref import _ref_from_pyproject, load_app, parse_ref
 
     text, base = (app_ref, cwd) if app_ref is not None else _ref_from_pyproject(cwd)
@@ -108,4 +110,5 @@ def load_context(
         skaal_version=__version__,
         versions=versions,
         app_sources=read_app_sources(parsed.root, parsed.module),
+        env=env,
     )

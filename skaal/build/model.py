@@ -124,6 +124,14 @@ class BuildContext:
     """The app's own source files (project-relative posix paths and their text),
     read from the project by the caller so targets stay pure; ship them with
     :meth:`source_artifacts`."""
+    env: str = ""
+    """The environment built for (``skaal build --env``, :mod:`skaal.envs`): the
+    Pulumi stack is named after it and physical names start with ``<app>-<env>``;
+    ``""`` builds the app outside any environment."""
+
+    def stack(self, default: str) -> str:
+        """The Pulumi stack the build configures: the environment's name, else ``default``."""
+        return self.env or default
 
     @property
     def app_source_files(self) -> tuple[str, ...]:

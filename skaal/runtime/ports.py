@@ -48,6 +48,7 @@ from typing import (
 from skaal.blueprint.model import ResourceSpec
 from skaal.declare.grammar import Durability
 from skaal.errors import SkaalRuntimeError
+from skaal.runtime.naming import name_base
 
 if TYPE_CHECKING:
     from skaal.native import Native
@@ -187,6 +188,15 @@ class BackendSettings:
     """Resources the plan serves eventually consistent (``Binding.consistency``): a
     backend with a per-read choice (DynamoDB's ``ConsistentRead``) reads them so;
     every other resource is read strongly consistent."""
+    env_name: str = ""
+    """The environment served (``SKAAL_ENV``), ``""`` outside one (:mod:`skaal.envs`)."""
+
+    @property
+    def name_base(self) -> str:
+        """What the names of this app's resources start with: ``app`` or ``app-env``
+        (:func:`skaal.runtime.naming.name_base`): table, bucket and queue names, the
+        Redis key prefix, the PostgreSQL schema, the SQLite file."""
+        return name_base(self.app, self.env_name)
 
 
 class KeyValueBackend(Protocol):

@@ -196,7 +196,7 @@ class _Program(Messaging, Servers, Gateway):
 
     def accounts(self) -> None:
         self.section("identities")
-        app = self.plan.app
+        app = self.name_base
         self.add(
             call(
                 "runtime_account",
@@ -498,7 +498,7 @@ class _Program(Messaging, Servers, Gateway):
                 "gcp.cloudrunv2.Service",
                 var,
                 {
-                    "name": physical_name(self.plan.app, name, max_length=49),
+                    "name": physical_name(self.name_base, name, max_length=49),
                     "location": Code("REGION"),
                     "ingress": "INGRESS_TRAFFIC_ALL",
                     "deletion_protection": False,
@@ -532,7 +532,7 @@ class _Program(Messaging, Servers, Gateway):
                     "gcp.cloudscheduler.Job",
                     f"{fn.name}-schedule",
                     {
-                        "name": physical_name(self.plan.app, fn.name, max_length=100),
+                        "name": physical_name(self.name_base, fn.name, max_length=100),
                         "region": Code("REGION"),
                         "schedule": scheduler_cron(fn.schedule, where=str(fn.location)),
                         "time_zone": fn.schedule.timezone,
@@ -574,6 +574,6 @@ class _Program(Messaging, Servers, Gateway):
         return "".join(self.parts)
 
 
-def render_program(blueprint: Blueprint, plan: Plan, *, stack: str = "dev") -> str:
-    """The text of ``__main__.py`` for ``plan`` on Google Cloud."""
-    return _Program(blueprint, plan, stack).render()
+def render_program(blueprint: Blueprint, plan: Plan, *, stack: str = "dev", env: str = "") -> str:
+    """The text of ``__main__.py`` for ``plan`` on Google Cloud (in environment ``env``)."""
+    return _Program(blueprint, plan, stack, env).render()

@@ -67,7 +67,7 @@ def build_local(context: BuildContext) -> ArtifactSet:
     spec = StackTarget(
         target="local",
         title="Local",
-        stack=STACK,
+        stack=context.stack(STACK),
         pulumi_packages=("pulumi",),
         entry=Artifact("serve.py", _serve_py(context)),
         dockerfile=_dockerfile(context),

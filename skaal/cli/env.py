@@ -164,7 +164,7 @@ def _print_diff(first: str, second: str, plan_a: Plan, plan_b: Plan, diff: PlanD
             _signed(binding.monthly_cost),
         )
     console.print(table)
-    same = {b.resource for b in diff.kept} - {c.resource for c in diff.changed}
+    same = set(diff.kept) - {c.resource for c in diff.changed}
     if same:
         console.print(f"same in both: {len(same)} resources")
     console.print(

@@ -312,9 +312,9 @@ def _line(text: str, key: str) -> int:
     """The line of ``text`` declaring ``key`` (a table header or a ``key =`` line), or 1."""
     last = key.rsplit(".", 1)[-1]
     patterns = (
-        rf"^\s*\[\s*tool\.skaal\.{re.escape(key)}\s*\]",
-        rf"^\s*{re.escape(key)}\s*=",
-        rf"^\s*{re.escape(last)}\s*=",
+        rf"^[ \t]*\[[ \t]*tool\.skaal\.{re.escape(key)}[ \t]*\]",
+        rf"^[ \t]*{re.escape(key)}[ \t]*=",
+        rf"^[ \t]*{re.escape(last)}[ \t]*=",
     )
     for pattern in patterns:
         match = re.search(pattern, text, re.MULTILINE)

@@ -19,6 +19,11 @@ or the shipped wheels changed), since the program needs it even to preview.
 
 State goes to ``--backend-url`` (default ``file://.skaal/pulumi`` in the
 project); a self-managed backend needs ``PULUMI_CONFIG_PASSPHRASE``.
+
+``--env NAME`` (or ``SKAAL_ENV``, or ``[tool.skaal] env``; :mod:`skaal.envs`)
+works on environment NAME: ``artifacts/<env>/<target>/``, checked against
+``skaal.<env>.lock``, the Pulumi stack named after the environment, and the
+environment's target unless ``--target`` is given.
 """
 
 from __future__ import annotations

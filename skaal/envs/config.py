@@ -38,16 +38,21 @@ from pathlib import Path
 from types import MappingProxyType
 
 from skaal.errors import UsageError, did_you_mean
-from skaal.runtime.naming import ENV_VARIABLE
 
 __all__ = [
     "ENV_KEYS",
+    "ENV_VARIABLE",
     "RESERVED_NAMES",
     "Environment",
     "Project",
     "load_project",
     "select_env",
 ]
+
+ENV_VARIABLE = "SKAAL_ENV"
+"""Selects the environment; the runtime reads the same variable
+(:data:`skaal.runtime.naming.ENV_VARIABLE`, kept equal by a test: importing it
+from there would load the runtime into every planning command)."""
 
 ENV_KEYS = ("catalog", "config", "dotenv", "port", "target")
 """The keys an ``[tool.skaal.envs.<name>]`` table may hold."""

@@ -4,8 +4,9 @@
 ``local`` provider is honoured with the catalog it names (``local``,
 ``local-servers``, ...), its pins and its shared servers:
 
-* no lock yet: the app is planned against the bundled ``local`` catalog and
-  the lock is written, as ``skaal plan`` would;
+* no lock yet: the app is planned against the bundled ``local`` catalog (or
+  the environment's catalog, for ``skaal run --env``, when it is a local one)
+  and the lock is written, as ``skaal plan`` would;
 * a lock that still matches the declarations and its catalog is served as
   it is, and not rewritten;
 * a lock whose declarations or catalog changed is re-planned against **the

@@ -137,3 +137,10 @@ def test_unreadable_pyproject_is_a_usage_error(tmp_path: Path) -> None:
 
 def _name(env: Environment | None) -> str | None:
     return None if env is None else env.name
+
+
+def test_the_cli_and_the_runtime_read_one_variable() -> None:
+    from skaal.envs.config import ENV_VARIABLE
+    from skaal.runtime.naming import ENV_VARIABLE as RUNTIME_VARIABLE
+
+    assert ENV_VARIABLE == RUNTIME_VARIABLE == "SKAAL_ENV"

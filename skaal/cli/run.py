@@ -113,16 +113,19 @@ def max_body_bytes(text: str) -> int:
     return round(size)
 
 
-def env_variables(env: Environment, environ: Mapping[str, str]) -> dict[str, str]:
+def env_variables(
+    env: Environment, environ: Mapping[str, str], *, dotenv: str | None = None
+) -> dict[str, str]:
     """The variables the runtime of environment ``env`` gets on top of ``environ``.
 
     ``SKAAL_ENV`` (names: ``<app>-<env>-...``), then ``SKAAL_DOTENV`` (its
-    secrets file) and its ``config`` variables unless ``environ`` sets them.
+    secrets file, ``dotenv`` when the caller resolved it against the working
+    directory) and its ``config`` variables unless ``environ`` sets them.
     """
     from skaal.runtime.backends.env import DOTENV_ENV
     from skaal.runtime.naming import ENV_VARIABLE
 
-    wanted = {DOTENV_ENV: env.secrets_file, **env.config}
+    wanted = {DOTENV_ENV: dotenv or env.secrets_file, **env.config}
     extra = {name: value for name, value in wanted.items() if name not in environ}
     return {ENV_VARIABLE: env.name, **extra}
 
@@ -160,7 +163,8 @@ def check_allowed(hosts: tuple[str, ...], origins: tuple[str, ...]) -> None:
     "--data-dir",
     metavar="PATH",
     callback=check_path,
-    help="Where local backends keep their files [default: .skaal/data].",
+    help="Where local backends keep their files "
+    "[default: .skaal/data; .skaal/envs/<env>/data in an environment].",
 )
 @lock_option
 @env_option
@@ -219,7 +223,8 @@ def run(
         catalog_ref, _ = catalog_for(None, None, env, project, cwd=cwd)
         port = port if port is not None else env.port
         data_dir = data_dir or from_project(project, env.data_dir, cwd=cwd)
-        variables = env_variables(env, os.environ)
+        dotenv = from_project(project, env.secrets_file, cwd=cwd)
+        variables = env_variables(env, os.environ, dotenv=dotenv)
     port = 8000 if port is None else port
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port} is not a port number", fix="use 1-65535, e.g. 8000")

@@ -34,7 +34,14 @@ if TYPE_CHECKING:
     from skaal.envs.config import Environment, Project
     from skaal.plan.model import Plan
 
-__all__ = ["EnvSummary", "compare", "promotion_pins", "read_env_plan", "summaries"]
+__all__ = [
+    "EnvSummary",
+    "compare",
+    "lock_path",
+    "promotion_pins",
+    "read_env_plan",
+    "summaries",
+]
 
 
 @dataclass(frozen=True, slots=True)

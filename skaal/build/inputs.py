@@ -89,9 +89,10 @@ def load_context(
     catalog_ref: str | None = None,
     versions: VersionSource = installed_version,
     env: str = "",
+    config: tuple[tuple[str, str], ...] = (),
 ) -> BuildContext:
     """Import the app, read the lock and sources, check them: the inputs of a build
-    (for environment ``env``; ``""``: none)."""
+    (for environment ``env``, ``""``: none, with its ``config`` variables)."""
     from skaal.cli.app_ref import _ref_from_pyproject, load_app, parse_ref
 
     text, base = (app_ref, cwd) if app_ref is not None else _ref_from_pyproject(cwd)
@@ -111,4 +112,5 @@ def load_context(
         versions=versions,
         app_sources=read_app_sources(parsed.root, parsed.module),
         env=env,
+        config=config,
     )

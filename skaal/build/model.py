@@ -129,6 +129,9 @@ class BuildContext:
     Pulumi stack is named after it and physical names start with ``<app>-<env>``;
     ``""`` builds the app outside any environment."""
 
+    config: tuple[tuple[str, str], ...] = ()
+    """The environment's ``config`` variables, set in every deployed process."""
+
     def stack(self, default: str) -> str:
         """The Pulumi stack the build configures: the environment's name, else ``default``."""
         return self.env or default

@@ -22,7 +22,8 @@ Variables (:meth:`Wiring.env` gives the static ones of a deployment):
 ``SKAAL_ENV``
     the environment the build is for (``skaal build --env staging``, set only
     then): every physical name starts with ``<app>-<env>``
-    (:func:`skaal.runtime.naming.name_base`), here and in the runtime.
+    (:func:`skaal.runtime.naming.name_base`), here and in the runtime; the
+    environment's ``config`` variables come with it.
 ``SKAAL_<RESOURCE>_<FIELD>``
     :func:`resource_env`: a value of one resource only known after deploy
     (a queue URL, an ARN), which a target sets from its program's outputs.
@@ -447,6 +448,9 @@ class Wiring:
     servers: tuple[ServerWiring, ...] = ()
     env_name: str = ""
     """The environment built for (``SKAAL_ENV``); ``""`` outside one."""
+    config: tuple[tuple[str, str], ...] = ()
+    """The environment's ``config`` variables, given to every process of the deployment
+    (the variables above win over one of the same name)."""
 
     @property
     def name_base(self) -> str:
@@ -463,6 +467,7 @@ class Wiring:
     def env(self) -> dict[str, str]:
         """Every static variable of the deployment, sorted by name."""
         values = {
+            **dict(self.config),
             APP_ENV: self.app,
             PROVIDER_ENV: self.provider,
             REGION_ENV: self.region,
@@ -486,9 +491,15 @@ class Wiring:
         return tuple(sorted(s.env for s in self.servers))
 
 
-def wire(plan: Plan, *, name_prefix: str = "", env_name: str = "") -> Wiring:
+def wire(
+    plan: Plan,
+    *,
+    name_prefix: str = "",
+    env_name: str = "",
+    config: tuple[tuple[str, str], ...] = (),
+) -> Wiring:
     """The wiring of every binding in ``plan`` (sorted by resource) and of its servers,
-    named for environment ``env_name`` (``""``: none)."""
+    named for environment ``env_name`` (``""``: none) with its ``config`` variables."""
     by_server = {server.id: server for server in servers(plan)}
     base = naming.name_base(plan.app, env_name)
     items = []
@@ -514,4 +525,5 @@ def wire(plan: Plan, *, name_prefix: str = "", env_name: str = "") -> Wiring:
         resources=tuple(items),
         servers=tuple(by_server.values()),
         env_name=env_name,
+        config=config,
     )

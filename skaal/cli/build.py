@@ -103,6 +103,7 @@ def build(
         lock=lock_path,
         catalog_ref=catalog_ref,
         env=env.name if env is not None else "",
+        config=tuple(sorted(env.config.items())) if env is not None else (),
     )
     artifacts = build_artifacts(context)
     out = cwd / (out_dir or "artifacts")

@@ -12,7 +12,7 @@ A project declares its environments under ``[tool.skaal]``::
     catalog = "catalogs/staging.toml"   # or a bundled name; or target = "aws"
     port = 8001                         # skaal run's default port
     dotenv = ".env.staging"             # skaal run's secrets [default: .env.<env>]
-    config = { LOG_LEVEL = "debug" }    # variables skaal run sets (unless already set)
+    config = { LOG_LEVEL = "debug" }    # variables of skaal run and of the deployed app
 
 Each environment has its own lock (``skaal.<env>.lock``), build folder
 (``artifacts/<env>/<target>/``), Pulumi stack (named after it), data

@@ -35,9 +35,11 @@ port = 8001
 
 [tool.skaal.envs.qa]
 target = "gcp"
+config = { LOG_LEVEL = "debug" }
 
 [tool.skaal.envs.prod]
 target = "aws"
+config = { LOG_LEVEL = "info", SKAAL_APP = "not-this" }
 """
 
 STAGING = """\
@@ -124,7 +126,7 @@ def test_a_bad_environment_table_is_a_usage_error(project: Path) -> None:
     )
     result = run("plan")
     assert result.exit_code == 2
-    assert "pyproject.toml:17 tool.skaal.envs.broken.catalgo" in result.stderr
+    assert "pyproject.toml:19 tool.skaal.envs.broken.catalgo" in result.stderr
     assert "did you mean 'catalog'?" in result.stderr
 
 
@@ -156,6 +158,8 @@ def test_build_writes_each_environment_into_its_own_folder_and_stack(project: Pa
     assert {t["name"] for t in spec["secrets"]} == {"shop-prod-stripe-key"}
     assert all(f["lambda_name"].startswith("shop-prod-") for f in spec["functions"])
     assert all(f["env"]["SKAAL_ENV"] == "prod" for f in spec["functions"])
+    assert all(f["env"]["LOG_LEVEL"] == "info" for f in spec["functions"])  # its config
+    assert all(f["env"]["SKAAL_APP"] == "shop" for f in spec["functions"])  # not overridden
     staged = ok("build", "--env", "staging").output  # a local catalog file: local target
     assert "artifacts/staging/local/" in staged
     assert "infra/Pulumi.staging.yaml" in staged
@@ -174,6 +178,9 @@ def test_build_without_target_or_environment_says_so(project: Path) -> None:
 def test_deploy_and_destroy_use_the_environment_stack_and_artifacts(project: Path) -> None:
     ok("plan", "--env", "qa")
     ok("build", "--env", "qa")
+    program = " ".join((project / "artifacts/qa/gcp/infra/__main__.py").read_text().split())
+    assert "'name': 'LOG_LEVEL', 'value': 'debug'" in program  # its config
+    assert "'name': 'SKAAL_ENV', 'value': 'qa'" in program
     engine = FakeEngine()
     services = DeployServices(
         engine=lambda: engine,

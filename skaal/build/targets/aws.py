@@ -175,7 +175,7 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
         by_impl.setdefault(binding.implementation, []).append(binding)
     vpc = needs_vpc(bindings, plan.provider)
     consumers = {s.consumes: s for s in blueprint.resources if s.consumes}
-    wiring = wire(plan, env_name=context.env)
+    wiring = wire(plan, env_name=context.env, config=context.config)
     wiring_env = wiring.env()
     base = wiring.name_base
     spec: dict[str, Any] = {

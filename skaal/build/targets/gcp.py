@@ -57,7 +57,11 @@ def build_gcp(context: BuildContext) -> ArtifactSet:
         dockerignore="infra/\n.env\ndata/\n**/__pycache__/\n",
         stack_yaml=_stack_yaml(context),
         program=render_program(
-            context.blueprint, context.plan, stack=context.stack(STACK), env=context.env
+            context.blueprint,
+            context.plan,
+            stack=context.stack(STACK),
+            env=context.env,
+            config=context.config,
         ),
     )
     return stack_artifact(context, spec)

@@ -574,6 +574,14 @@ class _Program(Messaging, Servers, Gateway):
         return "".join(self.parts)
 
 
-def render_program(blueprint: Blueprint, plan: Plan, *, stack: str = "dev", env: str = "") -> str:
-    """The text of ``__main__.py`` for ``plan`` on Google Cloud (in environment ``env``)."""
-    return _Program(blueprint, plan, stack, env).render()
+def render_program(
+    blueprint: Blueprint,
+    plan: Plan,
+    *,
+    stack: str = "dev",
+    env: str = "",
+    config: tuple[tuple[str, str], ...] = (),
+) -> str:
+    """The text of ``__main__.py`` for ``plan`` on Google Cloud (in environment ``env``,
+    with its ``config`` variables)."""
+    return _Program(blueprint, plan, stack, env, config).render()

@@ -10,8 +10,9 @@ writes nothing.
 
 ``--env NAME`` builds environment NAME (:mod:`skaal.envs`) from its lock,
 checked against its catalog, into ``artifacts/<env>/<target>/``, for a
-Pulumi stack named after it, with physical names starting ``<app>-<env>-``;
-``--target`` then defaults to the environment's.
+Pulumi stack named after it, with physical names starting ``<app>-<env>-``
+and its ``config`` variables in every deployed process; ``--target`` then
+defaults to the environment's.
 
 Exit codes: 0 built, 1 the build failed (no or stale lock, files cannot be
 written), 2 usage errors (unknown target, bad app reference).

@@ -9,8 +9,8 @@
   as pins for B (``{resource: backend}``).  B is then planned against its own
   catalog with those pins (:func:`skaal.pipeline.plan_blueprint`), so B runs
   on the same backends as A, priced and sized by B's catalog; each promoted
-  placement is marked ``pinned`` in B's lock and kept by later plans of B
-  until B is re-planned with other pins.  A backend of A that B's catalog does
+  placement is marked ``pinned`` in the lock B gets, and later plans of B keep
+  it where it is (the lock anchors them) unless asked to ``--reoptimize``.  A backend of A that B's catalog does
   not offer (another provider, a removed backend) refuses the promotion with
   a :class:`~skaal.errors.PlanError` listing them, before anything is written.
 

@@ -43,7 +43,10 @@ def shop_project(tmp_path: Path, dev_port: int, staging_port: int) -> Path:
 
 
 def test_two_environments_run_side_by_side(tmp_path: Path) -> None:
-    dev_port, staging_port = free_port(), free_port()
+    dev_port = free_port()
+    staging_port = free_port()
+    while staging_port == dev_port:
+        staging_port = free_port()
     project = shop_project(tmp_path, dev_port, staging_port)
     clean = {"SKAAL_ENV": ""}  # an environment selected by the calling shell must not leak
     with (

@@ -10,9 +10,10 @@
   catalog with those pins (:func:`skaal.pipeline.plan_blueprint`), so B runs
   on the same backends as A, priced and sized by B's catalog; each promoted
   placement is marked ``pinned`` in the lock B gets, and later plans of B keep
-  it where it is (the lock anchors them) unless asked to ``--reoptimize``.  A backend of A that B's catalog does
-  not offer (another provider, a removed backend) refuses the promotion with
-  a :class:`~skaal.errors.PlanError` listing them, before anything is written.
+  it where it is (the lock anchors them) unless asked to ``--reoptimize``.
+  A backend of A that B's catalog does not offer (another provider, a
+  removed backend) refuses the promotion with a
+  :class:`~skaal.errors.PlanError` listing them, before anything is written.
 
 Reading a lock goes through :func:`skaal.plan.lock.read_lock`; nothing here
 plans or writes (the command does, through the pipeline).

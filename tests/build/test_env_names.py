@@ -20,6 +20,7 @@ import pytest
 from skaal.build.model import BuildContext
 from skaal.build.targets.aws import build_aws
 from skaal.build.targets.gcp import build_gcp
+from skaal.build.targets.local import build_local
 from skaal.runtime.naming import name_base, physical_name
 from skaal.runtime.ports import BackendSettings
 from tests.build import aws_support, gcp_mocks
@@ -122,3 +123,20 @@ def test_the_runtime_names_resources_as_the_build_does(tmp_path: Path) -> None:
     )
     outside = dataclasses.replace(settings, env_name="")
     assert outside.name_base == "shop"
+
+
+def test_the_local_stack_of_an_environment_records_its_variables(tmp_path: Path) -> None:
+    from skaal.build.wiring import DATA_DIR_ENV
+    from skaal.build.writer import FileWriter
+    from tests.build.test_local import build_counter, run_program
+
+    built = build_counter(tmp_path)
+    context = dataclasses.replace(built.context, env="staging", config=(("LOG_LEVEL", "debug"),))
+    folder = FileWriter(tmp_path / "staging").write(build_local(context)).folder
+    assert (folder / "infra/Pulumi.staging.yaml").is_file()
+    recorder, outputs = run_program(folder, {})
+    env = outputs["env"]
+    assert env["SKAAL_ENV"] == "staging"
+    assert env["LOG_LEVEL"] == "debug"
+    assert env[DATA_DIR_ENV] == "data"
+    assert [(t, n) for t, n, _ in recorder.resources] == [("skaal:local:App", "counter")]

@@ -163,6 +163,8 @@ def test_build_writes_each_environment_into_its_own_folder_and_stack(project: Pa
     staged = ok("build", "--env", "staging").output  # a local catalog file: local target
     assert "artifacts/staging/local/" in staged
     assert "infra/Pulumi.staging.yaml" in staged
+    program = (project / "artifacts/staging/local/infra/__main__.py").read_text()
+    assert 'ENV_NAME = "staging"' in program  # the local stack records SKAAL_ENV too
     result = run("build", "--env", "staging", "--target", "aws")
     assert result.exit_code == 1
     assert "skaal.staging.lock was planned for 'local'" in result.stderr

@@ -90,8 +90,11 @@ def load_context(
     lock: str = "skaal.lock",
     catalog_ref: str | None = None,
     versions: VersionSource = installed_version,
+    env: str = "",
+    config: tuple[tuple[str, str], ...] = (),
 ) -> BuildContext:
-    """Import the app, read the lock and sources, check them: the inputs of a build."""
+    """Import the app, read the lock and sources, check them: the inputs of a build
+    (for environment ``env``, ``""``: none, with its ``config`` variables)."""
     from skaal.cli.app_ref import _ref_from_pyproject, load_app, parse_ref
 
     text, base = (app_ref, cwd) if app_ref is not None else _ref_from_pyproject(cwd)
@@ -111,6 +114,8 @@ def load_context(
         versions=versions,
         app_sources=read_app_sources(parsed.root, parsed.module),
         overrides=read_overrides(parsed.root, blueprint),
+        env=env,
+        config=config,
     )
 
 

@@ -128,6 +128,18 @@ class BuildContext:
     """The project's override hooks module (:mod:`skaal.overrides`), read and
     checked by the caller; the target ships it next to its Pulumi program."""
 
+    env: str = ""
+    """The environment built for (``skaal build --env``, :mod:`skaal.envs`): the
+    Pulumi stack is named after it and physical names start with ``<app>-<env>``;
+    ``""`` builds the app outside any environment."""
+
+    config: tuple[tuple[str, str], ...] = ()
+    """The environment's ``config`` variables, set in every deployed process."""
+
+    def stack(self, default: str) -> str:
+        """The Pulumi stack the build configures: the environment's name, else ``default``."""
+        return self.env or default
+
     @property
     def app_source_files(self) -> tuple[str, ...]:
         """Project-relative posix paths of the app's source files, sorted."""

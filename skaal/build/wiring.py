@@ -19,6 +19,11 @@ Variables (:meth:`Wiring.env` gives the static ones of a deployment):
 ``SKAAL_AWS_NAME_PREFIX`` / ``SKAAL_GCP_NAME_PREFIX``
     the prefix of every physical name on that provider (set only when the
     build uses one); the runtime's cloud backends read it.
+``SKAAL_ENV``
+    the environment the build is for (``skaal build --env staging``, set only
+    then): every physical name starts with ``<app>-<env>``
+    (:func:`skaal.runtime.naming.name_base`), here and in the runtime; the
+    environment's ``config`` variables come with it.
 ``SKAAL_<RESOURCE>_<FIELD>``
     :func:`resource_env`: a value of one resource only known after deploy
     (a queue URL, an ARN), which a target sets from its program's outputs.
@@ -100,6 +105,7 @@ __all__ = [
     "APP_ENV",
     "CREDENTIALS_SUFFIX",
     "DATA_DIR_ENV",
+    "ENV_NAME_ENV",
     "NAME_PREFIX_ENV",
     "PLAN_HASH_ENV",
     "PROCESSES_ENV",
@@ -134,6 +140,7 @@ PROVIDER_ENV = "SKAAL_PROVIDER"
 REGION_ENV = "SKAAL_REGION"
 PLAN_HASH_ENV = "SKAAL_PLAN_HASH"
 DATA_DIR_ENV = "SKAAL_DATA_DIR"
+ENV_NAME_ENV = naming.ENV_VARIABLE
 PROCESSES_ENV = "SKAAL_PROCESSES"
 READABLE_SECRETS_ENV = "SKAAL_READABLE_SECRETS"
 USED_RESOURCES_ENV = "SKAAL_USED_RESOURCES"
@@ -441,6 +448,16 @@ class Wiring:
     name_prefix: str
     resources: tuple[ResourceWiring, ...]
     servers: tuple[ServerWiring, ...] = ()
+    env_name: str = ""
+    """The environment built for (``SKAAL_ENV``); ``""`` outside one."""
+    config: tuple[tuple[str, str], ...] = ()
+    """The environment's ``config`` variables, given to every process of the deployment
+    (the variables above win over one of the same name)."""
+
+    @property
+    def name_base(self) -> str:
+        """What every physical name starts with: ``app``, or ``app-env`` in an environment."""
+        return naming.name_base(self.app, self.env_name)
 
     def resource(self, name: str) -> ResourceWiring:
         """The wiring of resource ``name``; ``KeyError`` if the plan has none."""
@@ -452,6 +469,7 @@ class Wiring:
     def env(self) -> dict[str, str]:
         """Every static variable of the deployment, sorted by name."""
         values = {
+            **dict(self.config),
             APP_ENV: self.app,
             PROVIDER_ENV: self.provider,
             REGION_ENV: self.region,
@@ -459,6 +477,8 @@ class Wiring:
         }
         if self.name_prefix and self.provider in NAME_PREFIX_ENV:
             values[NAME_PREFIX_ENV[self.provider]] = self.name_prefix
+        if self.env_name:
+            values[ENV_NAME_ENV] = self.env_name
         return dict(sorted(values.items()))
 
     def server(self, ident: str) -> ServerWiring:
@@ -473,9 +493,17 @@ class Wiring:
         return tuple(sorted(s.env for s in self.servers))
 
 
-def wire(plan: Plan, *, name_prefix: str = "") -> Wiring:
-    """The wiring of every binding in ``plan`` (sorted by resource) and of its servers."""
+def wire(
+    plan: Plan,
+    *,
+    name_prefix: str = "",
+    env_name: str = "",
+    config: tuple[tuple[str, str], ...] = (),
+) -> Wiring:
+    """The wiring of every binding in ``plan`` (sorted by resource) and of its servers,
+    named for environment ``env_name`` (``""``: none) with its ``config`` variables."""
     by_server = {server.id: server for server in servers(plan)}
+    base = naming.name_base(plan.app, env_name)
     items = []
     for binding in sorted(plan.bindings, key=lambda b: b.resource):
         ident = server_id(binding)
@@ -485,9 +513,7 @@ def wire(plan: Plan, *, name_prefix: str = "") -> Wiring:
                 kind=binding.kind,
                 backend=binding.backend,
                 implementation=binding.implementation,
-                physical_name=(
-                    binding.adopted or binding_name(plan.app, binding, prefix=name_prefix)
-                ),
+                physical_name=(binding.adopted or binding_name(base, binding, prefix=name_prefix)),
                 server=ident,
                 connection_env=by_server[ident].env if ident is not None else None,
             )
@@ -500,4 +526,6 @@ def wire(plan: Plan, *, name_prefix: str = "") -> Wiring:
         name_prefix=name_prefix,
         resources=tuple(items),
         servers=tuple(by_server.values()),
+        env_name=env_name,
+        config=config,
     )

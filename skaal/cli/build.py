@@ -8,6 +8,12 @@ generates the target's files (:mod:`skaal.build.targets`) and writes
 to :class:`~skaal.build.writer.DryRunWriter`, which lists the files and
 writes nothing.
 
+``--env NAME`` builds environment NAME (:mod:`skaal.envs`) from its lock,
+checked against its catalog, into ``artifacts/<env>/<target>/``, for a
+Pulumi stack named after it, with physical names starting ``<app>-<env>-``
+and its ``config`` variables in every deployed process; ``--target`` then
+defaults to the environment's.
+
 Exit codes: 0 built, 1 the build failed (no or stale lock, files cannot be
 written), 2 usage errors (unknown target, bad app reference).
 """
@@ -18,20 +24,29 @@ from pathlib import Path
 
 import click
 
-from skaal.cli.paths import check_path, lock_option
+from skaal.cli.paths import (
+    catalog_for,
+    check_path,
+    current_env,
+    env_option,
+    from_project,
+    lock_for,
+    lock_option,
+)
+from skaal.errors import UsageError
 
-__all__ = ["build"]
+__all__ = ["build", "env_target"]
 
 
 @click.command("build")
 @click.argument("app_ref", required=False, metavar="[APP_REF]", callback=check_path)
 @click.option(
     "--target",
-    required=True,
     metavar="local|aws|gcp",
-    help="What to build for; the lock must be planned for it.",
+    help="What to build for; the lock must be planned for it [default: the environment's].",
 )
 @lock_option
+@env_option
 @click.option(
     "--catalog",
     "catalog_ref",
@@ -42,20 +57,20 @@ __all__ = ["build"]
 @click.option(
     "--out",
     "out_dir",
-    default="artifacts",
-    show_default=True,
     metavar="DIR",
     callback=check_path,
-    help="Folder receiving <target>/, relative to the working directory.",
+    help="Folder receiving <target>/, relative to the working directory "
+    "[default: artifacts; artifacts/<env> in an environment].",
 )
 @click.option("--dry-run", is_flag=True, help="List the files without writing anything.")
 def build(
     *,
     app_ref: str | None,
-    target: str,
-    lock_path: str,
+    target: str | None,
+    lock_path: str | None,
+    env_name: str | None,
     catalog_ref: str | None,
-    out_dir: str,
+    out_dir: str | None,
     dry_run: bool,
 ) -> None:
     """Build the artifacts of APP_REF for --target from its lock file.
@@ -68,11 +83,31 @@ def build(
     from skaal.build.targets import get_target
     from skaal.build.writer import ArtifactWriter, DryRunWriter, FileWriter
 
-    get_target(target)
     cwd = Path.cwd()
-    context = load_context(app_ref, cwd=cwd, target=target, lock=lock_path, catalog_ref=catalog_ref)
+    env, project = current_env(env_name, cwd=cwd)
+    lock_path = lock_for(lock_path, env, project, cwd=cwd)
+    if env is not None:
+        catalog_ref, _ = catalog_for(catalog_ref, None, env, project, cwd=cwd)
+        target = target or env_target(env.target, catalog_ref, cwd=cwd)
+        out_dir = out_dir or from_project(project, env.artifacts, cwd=cwd)
+    if target is None:
+        raise UsageError(
+            "skaal build needs a target",
+            where="--target",
+            fix="pass --target local, aws or gcp (or --env NAME, whose catalog gives it)",
+        )
+    get_target(target)
+    context = load_context(
+        app_ref,
+        cwd=cwd,
+        target=target,
+        lock=lock_path,
+        catalog_ref=catalog_ref,
+        env=env.name if env is not None else "",
+        config=tuple(sorted(env.config.items())) if env is not None else (),
+    )
     artifacts = build_artifacts(context)
-    out = cwd / out_dir
+    out = cwd / (out_dir or "artifacts")
     writer: ArtifactWriter = DryRunWriter(out) if dry_run else FileWriter(out)
     result = writer.write(artifacts)
     shown = _relative(result.folder, cwd)
@@ -87,3 +122,14 @@ def _relative(path: Path, base: Path) -> str:
         return path.relative_to(base).as_posix()
     except ValueError:
         return str(path)
+
+
+def env_target(target: str | None, catalog_ref: str | None, *, cwd: Path) -> str:
+    """The target of an environment: its own, else its catalog's provider, else local."""
+    if target is not None:
+        return target
+    if catalog_ref is None:
+        return "local"
+    from skaal.build.inputs import load_catalog_for
+
+    return load_catalog_for("local", catalog_ref, cwd=cwd).provider

@@ -15,6 +15,7 @@ check ``skaal build`` makes), so the bill is the bill of what would be built.
   where it comes from needs the plan re-optimised, so this re-solves against
   the catalog (with the lock's pins, writing nothing) and compares the bills.
 * ``--json`` prints one JSON document and nothing else on stdout.
+* ``--env NAME`` prices environment NAME: its lock, checked against its catalog.
 
 Exit codes: 0 priced, 1 no lock / stale lock / unreadable lock, 2 usage
 errors (bad app reference, unknown catalog).
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from skaal.cli.paths import check_path, lock_option
+from skaal.cli.paths import catalog_for, check_path, current_env, env_option, lock_for, lock_option
 from skaal.errors import PlanError, SkaalError
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ __all__ = ["cost", "pins_of"]
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the bill as JSON only.")
 @lock_option
+@env_option
 @click.option(
     "--catalog",
     "catalog_ref",
@@ -69,7 +71,8 @@ def cost(
     by: str | None,
     reoptimize: bool,
     as_json: bool,
-    lock_path: str,
+    lock_path: str | None,
+    env_name: str | None,
     catalog_ref: str | None,
 ) -> None:
     """Show the monthly bill of the plan in the lock, with every price's source.
@@ -87,6 +90,7 @@ def cost(
             reoptimize=reoptimize,
             as_json=as_json,
             lock_path=lock_path,
+            env_name=env_name,
             catalog_ref=catalog_ref,
         )
     except SkaalError as exc:
@@ -116,10 +120,14 @@ def _run(
     by: Grouping | None,
     reoptimize: bool,
     as_json: bool,
-    lock_path: str,
+    lock_path: str | None,
+    env_name: str | None,
     catalog_ref: str | None,
 ) -> None:
     cwd = Path.cwd()
+    env, project = current_env(env_name, cwd=cwd)
+    lock_path = lock_for(lock_path, env, project, cwd=cwd)
+    catalog_ref, _ = catalog_for(catalog_ref, None, env, project, cwd=cwd)
     plan, blueprint, catalog = _inputs(app_ref, cwd=cwd, lock=lock_path, catalog_ref=catalog_ref)
     from skaal.plan.bill import bill_of, compare_bills
 

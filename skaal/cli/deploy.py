@@ -19,6 +19,11 @@ or the shipped wheels changed), since the program needs it even to preview.
 
 State goes to ``--backend-url`` (default ``file://.skaal/pulumi`` in the
 project); a self-managed backend needs ``PULUMI_CONFIG_PASSPHRASE``.
+
+``--env NAME`` (or ``SKAAL_ENV``, or ``[tool.skaal] env``; :mod:`skaal.envs`)
+works on environment NAME: ``artifacts/<env>/<target>/``, checked against
+``skaal.<env>.lock``, the Pulumi stack named after the environment, and the
+environment's target unless ``--target`` is given.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from skaal.cli.paths import check_path
+from skaal.cli.paths import check_path, current_env, env_option, from_project, lock_for
 
 if TYPE_CHECKING:
     from skaal.deploy.request import DeployRequest
@@ -49,9 +54,7 @@ def _target(help: str) -> Callable[[FC], FC]:
     return click.option(
         "--target",
         type=click.Choice(TARGETS),
-        default="local",
-        show_default=True,
-        help=help,
+        help=help + " [default: the environment's, else local]",
     )
 
 
@@ -67,11 +70,10 @@ _backend = click.option(
 _lock = click.option(
     "--lock",
     "lock_path",
-    default="skaal.lock",
-    show_default=True,
     metavar="PATH",
     callback=check_path,
-    help="Lock file the artifacts must have been built from.",
+    help="Lock file the artifacts must have been built from "
+    "[default: skaal.lock; skaal.<env>.lock in an environment].",
 )
 
 
@@ -85,21 +87,37 @@ def _services(ctx: click.Context) -> DeployServices:
 def _request(
     services: DeployServices,
     *,
-    target: str,
+    target: str | None,
     stack: str | None,
     backend_url: str | None,
     lock_path: str | None,
+    env_name: str | None,
+    check_lock: bool = True,
 ) -> DeployRequest:
+    """The validated request; in an environment, its artifacts, lock, target and stack."""
     from skaal.deploy.request import default_stack, deploy_request
 
     cwd = Path.cwd()
+    env, project = current_env(env_name, cwd=cwd, environ=services.environ)
+    artifacts = "artifacts"
+    if env is not None:
+        from skaal.cli.build import env_target
+        from skaal.cli.paths import catalog_for
+
+        catalog_ref, _ = catalog_for(None, None, env, project, cwd=cwd)
+        target = target or env_target(env.target, catalog_ref, cwd=cwd)
+        artifacts = from_project(project, env.artifacts, cwd=cwd)
+        stack = stack or env.stack
+    target = target or "local"
+    lock = lock_for(lock_path, env, project, cwd=cwd) if check_lock else None
     return deploy_request(
         cwd,
         target=target,
-        stack=stack or default_stack(cwd, target),
+        stack=stack or default_stack(cwd, target, artifacts),
         backend=backend_url,
         environ=services.environ,
-        lock_path=None if lock_path is None else cwd / lock_path,
+        lock_path=None if lock is None else cwd / lock,
+        artifacts=artifacts,
     )
 
 
@@ -110,16 +128,18 @@ def _request(
 @click.option("--dry-run", is_flag=True, help="Preview the changes only.")
 @_backend
 @_lock
+@env_option
 @click.pass_context
 def deploy(
     ctx: click.Context,
     *,
-    target: str,
+    target: str | None,
     stack: str | None,
     yes: bool,
     dry_run: bool,
     backend_url: str | None,
-    lock_path: str,
+    lock_path: str | None,
+    env_name: str | None,
 ) -> None:
     """Deploy the built artifacts of TARGET: preview, confirm, apply, record."""
     from skaal.deploy.confirm import choose_confirmer
@@ -129,14 +149,19 @@ def deploy(
 
     services = _services(ctx)
     request = _request(
-        services, target=target, stack=stack, backend_url=backend_url, lock_path=lock_path
+        services,
+        target=target,
+        stack=stack,
+        backend_url=backend_url,
+        lock_path=lock_path,
+        env_name=env_name,
     )
     engine = services.engine()  # fails first if the pulumi CLI is missing
     require_passphrase(request, services.environ)
-    if target == "aws":
+    if request.ref.target == "aws":
         from skaal.deploy.layer import prepare_layer
 
-        prepare_layer(Path.cwd() / "artifacts" / target, run=services.run_command, echo=click.echo)
+        prepare_layer(request.ref.work_dir, run=services.run_command, echo=click.echo)
     executor = select_executor(
         dry_run=dry_run,
         engine=engine,
@@ -164,15 +189,17 @@ def deploy(
     help="Also delete protected and retained stateful resources (their data is lost).",
 )
 @_backend
+@env_option
 @click.pass_context
 def destroy(
     ctx: click.Context,
     *,
-    target: str,
+    target: str | None,
     stack: str | None,
     yes: bool,
     delete_data: bool,
     backend_url: str | None,
+    env_name: str | None,
 ) -> None:
     """Destroy the deployed stack of TARGET (stateful data only with --delete-data)."""
     from skaal.deploy.confirm import choose_confirmer
@@ -183,7 +210,13 @@ def destroy(
     services = _services(ctx)
     # destroying does not need the artifacts to match the current plan
     request = _request(
-        services, target=target, stack=stack, backend_url=backend_url, lock_path=None
+        services,
+        target=target,
+        stack=stack,
+        backend_url=backend_url,
+        lock_path=None,
+        env_name=env_name,
+        check_lock=False,
     )
     engine = services.engine()  # fails first if the pulumi CLI is missing
     require_passphrase(request, services.environ)

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "cost": "skaal.cli.cost:cost",
     "deploy": "skaal.cli.deploy:deploy",
     "destroy": "skaal.cli.deploy:destroy",
+    "env": "skaal.cli.env:env",
     "init": "skaal.cli.init:init",
     "plan": "skaal.cli.plan:plan",
     "run": "skaal.cli.run:run",

@@ -13,6 +13,9 @@ plan, the shared instances, the total and what changed since the last lock.
 * ``--explain RES`` lists every backend for one resource with its cost, or
   the constraints that rejected it; it never writes the lock.
 * ``--json`` prints one JSON document on stdout and nothing else there.
+* ``--env NAME`` plans environment NAME (:mod:`skaal.envs`): its catalog
+  unless ``--catalog``/``--target`` is given, its lock ``skaal.<env>.lock``
+  unless ``--lock`` is.
 
 Exit codes: 0 planned, 1 no feasible plan (the diagnosis is printed and the
 lock is left as it was), 2 usage errors.  rich is imported only for
@@ -28,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from skaal.cli.paths import check_path, lock_option
+from skaal.cli.paths import catalog_for, check_path, current_env, env_option, lock_for, lock_option
 from skaal.errors import SkaalError, UnsatisfiableError, UsageError, did_you_mean
 
 if TYPE_CHECKING:
@@ -68,6 +71,7 @@ TARGETS = ("local", "aws", "gcp")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and diff as JSON only.")
 @click.option("--explain", metavar="RES", help="Show every candidate backend for RES and why.")
 @lock_option
+@env_option
 @click.option("--no-write", is_flag=True, help="Plan without writing the lock file.")
 def plan(
     *,
@@ -78,7 +82,8 @@ def plan(
     reoptimize: bool,
     as_json: bool,
     explain: str | None,
-    lock_path: str,
+    lock_path: str | None,
+    env_name: str | None,
     no_write: bool,
 ) -> None:
     """Plan the cheapest backends meeting every constraint of APP_REF.
@@ -96,6 +101,7 @@ def plan(
             as_json=as_json,
             explain=explain,
             lock_path=lock_path,
+            env_name=env_name,
             no_write=no_write,
         )
     except SkaalError as exc:
@@ -134,7 +140,8 @@ def _run(
     reoptimize: bool,
     as_json: bool,
     explain: str | None,
-    lock_path: str,
+    lock_path: str | None,
+    env_name: str | None,
     no_write: bool,
 ) -> None:
     if catalog_ref is not None and target is not None:
@@ -144,6 +151,9 @@ def _run(
         )
     pins = parse_pins(pin_args)
     cwd = Path.cwd()
+    env, project = current_env(env_name, cwd=cwd)
+    lock_path = lock_for(lock_path, env, project, cwd=cwd)
+    catalog_ref, target = catalog_for(catalog_ref, target, env, project, cwd=cwd)
     from skaal.cli.app_ref import load_app
 
     app = load_app(app_ref, cwd=cwd)

@@ -27,6 +27,12 @@ from its own page when they carry an ``Origin`` (``--allow-origin`` adds
 origins, e.g. a front-end dev server); a function call's body must be JSON
 and at most ``--max-body`` (default 1MiB).
 
+``--env NAME`` serves environment NAME (:mod:`skaal.envs`): its lock
+(planned against its catalog when there is none yet), its data folder
+``.skaal/envs/<env>/data``, its port, its secrets file ``.env.<env>`` and its
+``config`` variables, with ``SKAAL_ENV`` set so every name the backends use
+starts with ``<app>-<env>``; two environments run side by side.
+
 Exit codes: 0 after a clean shutdown (Ctrl+C drains consumers and closes
 backends), 2 for usage and declaration errors such as a port already in use
 or an unusable ``--lock``/``--data-dir``, 1 when the lock cannot be honoured.
@@ -39,13 +45,33 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from skaal.cli.paths import check_path, lock_option, writable_dir
+from skaal.cli.paths import (
+    catalog_for,
+    check_path,
+    current_env,
+    env_option,
+    from_project,
+    lock_for,
+    lock_option,
+    writable_dir,
+)
 from skaal.errors import SkaalError, UsageError
 
-__all__ = ["RETRY_DELAY_ENV", "check_allowed", "max_body_bytes", "retry_delay_from_env", "run"]
+if TYPE_CHECKING:
+    from skaal.envs.config import Environment
+
+__all__ = [
+    "RETRY_DELAY_ENV",
+    "check_allowed",
+    "env_variables",
+    "max_body_bytes",
+    "retry_delay_from_env",
+    "run",
+]
 
 RETRY_DELAY_ENV = "SKAAL_QUEUE_RETRY_DELAY"
 _MAX_BODY_CEILING = 1024**3
@@ -87,6 +113,23 @@ def max_body_bytes(text: str) -> int:
     return round(size)
 
 
+def env_variables(
+    env: Environment, environ: Mapping[str, str], *, dotenv: str | None = None
+) -> dict[str, str]:
+    """The variables the runtime of environment ``env`` gets on top of ``environ``.
+
+    ``SKAAL_ENV`` (names: ``<app>-<env>-...``), then ``SKAAL_DOTENV`` (its
+    secrets file, ``dotenv`` when the caller resolved it against the working
+    directory) and its ``config`` variables unless ``environ`` sets them.
+    """
+    from skaal.runtime.backends.env import DOTENV_ENV
+    from skaal.runtime.naming import ENV_VARIABLE
+
+    wanted = {DOTENV_ENV: dotenv or env.secrets_file, **env.config}
+    extra = {name: value for name, value in wanted.items() if name not in environ}
+    return {ENV_VARIABLE: env.name, **extra}
+
+
 def check_allowed(hosts: tuple[str, ...], origins: tuple[str, ...]) -> None:
     """A ``UsageError`` for an ``--allow-host`` that is not a host name or an
     ``--allow-origin`` that is not ``scheme://host[:port]``."""
@@ -110,15 +153,21 @@ def check_allowed(hosts: tuple[str, ...], origins: tuple[str, ...]) -> None:
 @click.command("run")
 @click.argument("app_ref", required=False, metavar="[APP_REF]", callback=check_path)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    type=int,
+    help="Port to listen on [default: 8000, or the environment's port].",
+)
 @click.option("--reload", is_flag=True, help="Restart when files in the project change.")
 @click.option(
     "--data-dir",
     metavar="PATH",
     callback=check_path,
-    help="Where local backends keep their files [default: .skaal/data].",
+    help="Where local backends keep their files "
+    "[default: .skaal/data; .skaal/envs/<env>/data in an environment].",
 )
 @lock_option
+@env_option
 @click.option(
     "--max-body",
     default="1MiB",
@@ -144,10 +193,11 @@ def run(
     *,
     app_ref: str | None,
     host: str,
-    port: int,
+    port: int | None,
     reload: bool,
     data_dir: str | None,
-    lock_path: str,
+    lock_path: str | None,
+    env_name: str | None,
     max_body: str,
     allowed_hosts: tuple[str, ...],
     allowed_origins: tuple[str, ...],
@@ -164,12 +214,23 @@ def run(
             f"skaal run needs the serving packages ({exc.name} is missing)",
             fix="pip install 'skaal[serve]'",
         ) from None
+    cwd = Path.cwd()
+    env, project = current_env(env_name, cwd=cwd)
+    lock_path = lock_for(lock_path, env, project, cwd=cwd)
+    catalog_ref: str | None = None
+    variables: dict[str, str] = {}
+    if env is not None:
+        catalog_ref, _ = catalog_for(None, None, env, project, cwd=cwd)
+        port = port if port is not None else env.port
+        data_dir = data_dir or from_project(project, env.data_dir, cwd=cwd)
+        dotenv = from_project(project, env.secrets_file, cwd=cwd)
+        variables = env_variables(env, os.environ, dotenv=dotenv)
+    port = 8000 if port is None else port
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port} is not a port number", fix="use 1-65535, e.g. 8000")
     body_limit = max_body_bytes(max_body)
     check_allowed(allowed_hosts, allowed_origins)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    cwd = Path.cwd()
     settings = RunSettings(
         app_ref=app_ref,
         cwd=str(cwd),
@@ -179,6 +240,8 @@ def run(
         if data_dir
         else None,
         lock=lock_path,
+        catalog=catalog_ref,
+        environ=variables,
         retry_delay=retry_delay_from_env(),
         max_body=body_limit,
         allowed_hosts=allowed_hosts,

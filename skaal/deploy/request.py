@@ -79,10 +79,12 @@ def deploy_request(
     environ: Mapping[str, str],
     lock_plan_hash: str | None = None,
     lock_path: Path | None = None,
+    artifacts: str = "artifacts",
 ) -> DeployRequest:
     """Check the built artifacts and options; a :class:`DeployRequest` or an error.
 
-    The artifacts must come from the plan on record: the lock at
+    The artifacts are read from ``<artifacts>/<target>/`` (``artifacts/<env>``
+    for an environment).  They must come from the plan on record: the lock at
     ``lock_path`` (read once the artifacts are known to exist, see
     :func:`locked_plan_hash`), or the plan hash ``lock_plan_hash`` given
     directly.  Neither: nothing to compare with.
@@ -100,12 +102,12 @@ def deploy_request(
             fix="use letters, digits, '-', '_' or '.', starting with a letter or digit",
         )
     url = backend_url(project_dir, backend)
-    folder = project_dir / "artifacts" / target
-    manifest = _manifest(folder, target)
+    folder = project_dir / artifacts / target
+    manifest = _manifest(folder, target, project_dir)
     work_dir = pulumi_project_dir(folder)
     if work_dir is None:
         raise DeployError(
-            f"artifacts/{target}/ has no Pulumi.yaml: the build is incomplete",
+            f"{artifacts}/{target}/ has no Pulumi.yaml: the build is incomplete",
             where=str(folder),
             fix="build it again",
             command=f"skaal build --target {target}",
@@ -116,7 +118,7 @@ def deploy_request(
         lock_plan_hash = locked_plan_hash(lock_path, target)
     if lock_plan_hash is not None and plan_hash != lock_plan_hash:
         raise DeployError(
-            f"artifacts/{target}/ was built from another plan than {lock_name} holds",
+            f"{artifacts}/{target}/ was built from another plan than {lock_name} holds",
             where=str(folder / "manifest.json"),
             fix="rebuild the artifacts from the current plan before deploying",
             command=f"skaal build --target {target}",
@@ -153,9 +155,9 @@ def pulumi_project_dir(folder: Path) -> Path | None:
     return None
 
 
-def default_stack(project_dir: Path, target: str) -> str:
+def default_stack(project_dir: Path, target: str, artifacts: str = "artifacts") -> str:
     """The stack the build configured (its only ``Pulumi.<stack>.yaml``), else ``"dev"``."""
-    work_dir = pulumi_project_dir(project_dir / "artifacts" / target)
+    work_dir = pulumi_project_dir(project_dir / artifacts / target)
     stacks = (
         sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in work_dir.glob("Pulumi.*.yaml"))
         if work_dir
@@ -170,11 +172,11 @@ def prepare_backend(url: str) -> None:
         Path(url.removeprefix("file://")).expanduser().mkdir(parents=True, exist_ok=True)
 
 
-def _manifest(work_dir: Path, target: str) -> dict[str, object]:
+def _manifest(work_dir: Path, target: str, project_dir: Path) -> dict[str, object]:
     path = work_dir / "manifest.json"
     if not path.is_file():
         raise DeployError(
-            f"target {target!r} has not been built (no {path.relative_to(work_dir.parent.parent)})",
+            f"target {target!r} has not been built (no {_shown(path, project_dir)})",
             where=str(work_dir),
             fix="build the artifacts first",
             command=f"skaal plan --target {target} && skaal build --target {target}",

@@ -15,6 +15,13 @@ letter or digit).  A name longer than the service allows is cut and ends in
 eight hex digits of the SHA-256 of the full name, so it stays unique and
 stable.  ``prefix`` (``SKAAL_AWS_NAME_PREFIX`` in the environment) separates
 several deployments of one app in one account -- a stage, or a test run.
+
+An app deployed as an *environment* (``skaal plan --env staging``, see
+:mod:`skaal.envs`) is named from :func:`name_base`: ``<app>-<env>`` in place
+of ``<app>``, so ``Carts`` of ``shop`` in ``staging`` is
+``shop-staging-carts``, apart from ``shop-dev-carts`` in the same account.
+The builders put the environment in ``SKAAL_ENV`` (:data:`ENV_VARIABLE`)
+and the runtime reads it there, so both compute the same names.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import hashlib
 import re
 from typing import Literal
 
-__all__ = ["MAX_LENGTH", "Service", "as_service", "physical_name"]
+__all__ = ["ENV_VARIABLE", "MAX_LENGTH", "Service", "as_service", "name_base", "physical_name"]
 
 Service = Literal["dynamodb", "s3", "sqs", "sns"]
 
@@ -31,6 +38,14 @@ MAX_LENGTH: dict[Service, int] = {"dynamodb": 255, "s3": 63, "sqs": 80, "sns": 2
 """The longest name each service accepts (SQS FIFO queues need 5 of theirs for ``.fifo``)."""
 
 _UNSAFE = re.compile(r"[^a-z0-9]+")
+
+ENV_VARIABLE = "SKAAL_ENV"
+"""The variable naming the environment a deployment or ``skaal run`` serves."""
+
+
+def name_base(app: str, env: str = "") -> str:
+    """What physical names of ``app`` start with: ``app``, or ``app-env`` in an environment."""
+    return f"{app}-{env}" if env else app
 
 
 def as_service(name: str) -> Service:

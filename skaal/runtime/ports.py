@@ -48,6 +48,7 @@ from typing import (
 from skaal.blueprint.model import ResourceSpec
 from skaal.declare.grammar import Durability
 from skaal.errors import SkaalRuntimeError
+from skaal.runtime.naming import name_base
 
 if TYPE_CHECKING:
     from skaal.native import Native
@@ -190,6 +191,16 @@ class BackendSettings:
     adopted: Mapping[str, str] = field(default_factory=dict)
     """Resource -> the physical name of the existing table or bucket it adopts
     (``Binding.adopted``): the backend uses that name instead of computing one."""
+
+    env_name: str = ""
+    """The environment served (``SKAAL_ENV``), ``""`` outside one (:mod:`skaal.envs`)."""
+
+    @property
+    def name_base(self) -> str:
+        """What the names of this app's resources start with: ``app`` or ``app-env``
+        (:func:`skaal.runtime.naming.name_base`): table, bucket and queue names, the
+        Redis key prefix, the PostgreSQL schema, the SQLite file."""
+        return name_base(self.app, self.env_name)
 
 
 class KeyValueBackend(Protocol):

@@ -178,7 +178,9 @@ class Runtime:
         ``data_dir`` defaults to ``SKAAL_DATA_DIR`` from ``env`` (relative to
         ``project_dir``), else ``.skaal/data`` under ``project_dir`` (default:
         the working directory); ``env`` defaults to ``os.environ``; ``clock``
-        (seconds since the epoch) is injectable for tests.
+        (seconds since the epoch) is injectable for tests.  ``SKAAL_ENV`` in
+        ``env`` names the environment served: physical names, key prefixes
+        and schemas then start with ``<app>-<env>`` (:mod:`skaal.runtime.naming`).
         """
         import os
 
@@ -190,12 +192,16 @@ class Runtime:
             data_dir = project / ds if (ds := data_dir_from_env(environ)) else None
         blueprint = app.blueprint() if isinstance(app, App) else app
         objects = app.declared_objects() if isinstance(app, App) else {}
+        from skaal.runtime.naming import ENV_VARIABLE
+
+        environment = dict(os.environ if env is None else env)
         settings = BackendSettings(
             app=blueprint.app,
             data_dir=Path(data_dir) if data_dir is not None else project / DEFAULT_DATA_DIR,
             project_dir=project,
-            env=dict(os.environ if env is None else env),
+            env=environment,
             clock=clock or time.time,
+            env_name=environment.get(ENV_VARIABLE, "").strip(),
         )
         runtime = cls(
             blueprint, plan, objects=objects, settings=settings, retry=retry or RetryPolicy()
@@ -254,6 +260,7 @@ class Runtime:
                     s.name for s in members if bindings[s.name].consistency == "eventual"
                 ),
                 adopted={s.name: adopted for s in members if (adopted := bindings[s.name].adopted)},
+                env_name=self.settings.env_name,
             )
             owner = members[0].name
             provider = create_provider(impl, settings, factories=factories, resource=owner)

@@ -4,8 +4,9 @@
 ``local`` provider is honoured with the catalog it names (``local``,
 ``local-servers``, ...), its pins and its shared servers:
 
-* no lock yet: the app is planned against the bundled ``local`` catalog and
-  the lock is written, as ``skaal plan`` would;
+* no lock yet: the app is planned against the bundled ``local`` catalog (or
+  the environment's catalog, for ``skaal run --env``, when it is a local one)
+  and the lock is written, as ``skaal plan`` would;
 * a lock that still matches the declarations and its catalog is served as
   it is, and not rewritten;
 * a lock whose declarations or catalog changed is re-planned against **the
@@ -44,48 +45,62 @@ LOCAL = "local"
 
 
 def plan_local(
-    app: App, *, cwd: Path, lock: str = "skaal.lock", solver: Solver | None = None
+    app: App,
+    *,
+    cwd: Path,
+    lock: str = "skaal.lock",
+    solver: Solver | None = None,
+    catalog: Catalog | None = None,
 ) -> tuple[Plan, tuple[str, ...]]:
-    """The plan to serve ``app`` with, and notes for the user (see the module docstring)."""
-    from skaal.catalog import catalog_for_target
+    """The plan to serve ``app`` with, and notes for the user (see the module docstring).
+
+    ``catalog`` (an environment's) replaces the bundled ``local`` one when it
+    is for the local provider; a catalog for a cloud is not served locally.
+    """
     from skaal.declare.checks import check_app
     from skaal.pipeline import DryRunLockStore, FileLockStore, MemoryLockStore, plan_blueprint
 
+    if catalog is None or catalog.provider != LOCAL:
+        from skaal.catalog import catalog_for_target
+
+        catalog = catalog_for_target(LOCAL)
     check_app(app)
     blueprint = app.blueprint()
     store: LockStore = FileLockStore(cwd / lock)
     try:
         stored = store.read()
     except PlanError:
-        outcome = plan_blueprint(
-            blueprint, catalog_for_target(LOCAL), lock=MemoryLockStore(), solver=solver
-        )
+        outcome = plan_blueprint(blueprint, catalog, lock=MemoryLockStore(), solver=solver)
         note = f"{lock} cannot be read; planning in memory and leaving it as it is"
         return outcome.plan, (*outcome.notes, note)
     if stored is None:
-        outcome = plan_blueprint(blueprint, catalog_for_target(LOCAL), lock=store, solver=solver)
+        outcome = plan_blueprint(blueprint, catalog, lock=store, solver=solver)
         return outcome.plan, outcome.notes
     if stored.provider != LOCAL:
-        outcome = plan_blueprint(
-            blueprint, catalog_for_target(LOCAL), lock=DryRunLockStore(store), solver=solver
-        )
+        outcome = plan_blueprint(blueprint, catalog, lock=DryRunLockStore(store), solver=solver)
         note = (
             f"{lock} holds a plan for {stored.provider!r}; planning for local in memory "
             "and leaving the lock as it is"
         )
         return outcome.plan, (*outcome.notes, note)
-    return _honour(stored, blueprint, store, lock=lock, solver=solver)
+    return _honour(stored, blueprint, store, lock=lock, solver=solver, given=catalog)
 
 
 def _honour(
-    stored: Plan, blueprint: Blueprint, store: LockStore, *, lock: str, solver: Solver | None
+    stored: Plan,
+    blueprint: Blueprint,
+    store: LockStore,
+    *,
+    lock: str,
+    solver: Solver | None,
+    given: Catalog,
 ) -> tuple[Plan, tuple[str, ...]]:
     """Serve a local lock as planned, or re-plan it against its own catalog."""
     from skaal.pipeline import plan_blueprint
     from skaal.plan.lock import is_stale
 
     matches = stored.app == blueprint.app and stored.blueprint_hash == blueprint.content_hash()
-    catalog = _catalog_named(stored.catalog)
+    catalog = given if given.name == stored.catalog else _catalog_named(stored.catalog)
     if catalog is None:
         if matches:
             return stored, (

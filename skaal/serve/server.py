@@ -29,7 +29,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,6 +62,10 @@ class RunSettings:
     port: int = 8000
     data_dir: str | None = None
     lock: str = "skaal.lock"
+    catalog: str | None = None
+    """The catalog to plan against when there is no lock (an environment's), else local."""
+    environ: dict[str, str] = field(default_factory=dict)
+    """Variables the runtime gets on top of the process's (an environment's)."""
     retry_delay: float | None = None
     """Base of the queues' retry back-off in seconds (``SKAAL_QUEUE_RETRY_DELAY``)."""
     max_body: int = DEFAULT_MAX_BODY
@@ -105,12 +109,22 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _runtime_env(settings: RunSettings) -> dict[str, str] | None:
+    """The runtime's variables: the process's, plus the environment's (``None``: the process's)."""
+    return {**os.environ, **settings.environ} if settings.environ else None
+
+
 def _load(settings: RunSettings) -> tuple[App, Plan, Path | None]:
     from skaal.cli.app_ref import load_app
 
     cwd = Path(settings.cwd)
     app = load_app(settings.app_ref, cwd=cwd)
-    plan, notes = plan_local(app, cwd=cwd, lock=settings.lock)
+    catalog = None
+    if settings.catalog is not None:
+        from skaal.build.inputs import load_catalog_for
+
+        catalog = load_catalog_for("local", settings.catalog, cwd=cwd)
+    plan, notes = plan_local(app, cwd=cwd, lock=settings.lock, catalog=catalog)
     for note in notes:
         log.warning("%s", note)
     data_dir = Path(settings.data_dir) if settings.data_dir else None
@@ -130,7 +144,12 @@ def serve(settings: RunSettings) -> None:
     async def main() -> None:
         cwd = Path(settings.cwd)
         async with open_runtime(
-            app, plan, data_dir=data_dir, project_dir=cwd, retry_delay=settings.retry_delay
+            app,
+            plan,
+            data_dir=data_dir,
+            env=_runtime_env(settings),
+            project_dir=cwd,
+            retry_delay=settings.retry_delay,
         ) as runtime:
 
             @contextlib.asynccontextmanager
@@ -185,7 +204,12 @@ def reload_factory() -> Starlette:
     return build_asgi(
         app,
         lambda: open_runtime(
-            app, plan, data_dir=data_dir, project_dir=cwd, retry_delay=settings.retry_delay
+            app,
+            plan,
+            data_dir=data_dir,
+            env=_runtime_env(settings),
+            project_dir=cwd,
+            retry_delay=settings.retry_delay,
         ),
         hosts=settings.host_policy(),
         max_body=settings.max_body,

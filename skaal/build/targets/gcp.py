@@ -50,14 +50,19 @@ def build_gcp(context: BuildContext) -> ArtifactSet:
     spec = StackTarget(
         target="gcp",
         title="Google Cloud",
-        stack=STACK,
+        stack=context.stack(STACK),
         pulumi_packages=("pulumi", "pulumi-gcp"),
         entry=Artifact("main.py", _main_py(context)),
         dockerfile=_dockerfile(context),
         dockerignore="infra/\n.env\ndata/\n**/__pycache__/\n",
         stack_yaml=_stack_yaml(context),
         program=render_program(
-            context.blueprint, context.plan, overrides=context.overrides is not None
+            context.blueprint,
+            context.plan,
+            stack=context.stack(STACK),
+            env=context.env,
+            config=context.config,
+            overrides=context.overrides is not None,
         ),
         installs_overrides=True,
     )

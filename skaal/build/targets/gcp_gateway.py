@@ -142,7 +142,7 @@ class Gateway(ProgramWriter):
                 "api",
                 "gcp.apigateway.Api",
                 "api",
-                {"api_id": physical_name(app, "api"), "display_name": f"{app} (skaal)"},
+                {"api_id": physical_name(self.name_base, "api"), "display_name": f"{app} (skaal)"},
             )
         )
         addresses = ", ".join(f"{var}={var}.uri" for var in backends)
@@ -153,7 +153,8 @@ class Gateway(ProgramWriter):
                 "api-config",
                 {
                     "api": Code("api.api_id"),
-                    "api_config_id_prefix": physical_name(app, "cfg", max_length=50) + "-",
+                    "api_config_id_prefix": physical_name(self.name_base, "cfg", max_length=50)
+                    + "-",
                     "openapi_documents": [
                         {
                             "document": {
@@ -176,7 +177,7 @@ class Gateway(ProgramWriter):
                 "gcp.apigateway.Gateway",
                 "gateway",
                 {
-                    "gateway_id": physical_name(app, "gateway"),
+                    "gateway_id": physical_name(self.name_base, "gateway"),
                     "api_config": Code("api_config.id"),
                     "region": Code("REGION"),
                     "display_name": f"{app} (skaal)",

@@ -211,7 +211,7 @@ class _Program(Messaging, Servers, Gateway):
 
     def accounts(self) -> None:
         self.section("identities")
-        app = self.plan.app
+        app = self.name_base
         self.add(
             call(
                 "runtime_account",
@@ -520,7 +520,7 @@ class _Program(Messaging, Servers, Gateway):
                 "gcp.cloudrunv2.Service",
                 var,
                 {
-                    "name": physical_name(self.plan.app, name, max_length=49),
+                    "name": physical_name(self.name_base, name, max_length=49),
                     "location": Code("REGION"),
                     "ingress": "INGRESS_TRAFFIC_ALL",
                     "deletion_protection": False,
@@ -554,7 +554,7 @@ class _Program(Messaging, Servers, Gateway):
                     "gcp.cloudscheduler.Job",
                     f"{fn.name}-schedule",
                     {
-                        "name": physical_name(self.plan.app, fn.name, max_length=100),
+                        "name": physical_name(self.name_base, fn.name, max_length=100),
                         "region": Code("REGION"),
                         "schedule": scheduler_cron(fn.schedule, where=str(fn.location)),
                         "time_zone": fn.schedule.timezone,
@@ -597,13 +597,20 @@ class _Program(Messaging, Servers, Gateway):
 
 
 def render_program(
-    blueprint: Blueprint, plan: Plan, *, stack: str = "dev", overrides: bool = False
+    blueprint: Blueprint,
+    plan: Plan,
+    *,
+    stack: str = "dev",
+    env: str = "",
+    config: tuple[tuple[str, str], ...] = (),
+    overrides: bool = False,
 ) -> str:
-    """The text of ``__main__.py`` for ``plan`` on Google Cloud.
+    """The text of ``__main__.py`` for ``plan`` on Google Cloud (in environment ``env``,
+    with its ``config`` variables).
 
     ``overrides``: the program installs the hooks of ``skaal_overrides.py``
     next to it (:mod:`skaal.overrides`).
     """
-    program = _Program(blueprint, plan, stack)
+    program = _Program(blueprint, plan, stack, env, config)
     program.overrides = overrides
     return program.render()

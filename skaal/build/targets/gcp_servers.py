@@ -88,7 +88,7 @@ class Servers(ProgramWriter):
         owner = server.id
         self.section(f"Cloud SQL {owner}")
         var = self.var(owner)
-        name = physical_name(self.plan.app, owner, max_length=80)
+        name = physical_name(self.name_base, owner, max_length=80)
         sized = cloud_sql_settings(size := server_size(self.plan, server))
         self.add(
             call(
@@ -122,7 +122,7 @@ class Servers(ProgramWriter):
                     f"{owner}-replica-{i + 1}",
                     {
                         "name": physical_name(
-                            self.plan.app, f"{owner}-replica-{i + 1}", max_length=80
+                            self.name_base, f"{owner}-replica-{i + 1}", max_length=80
                         ),
                         "region": Code("REGION"),
                         "database_version": "POSTGRES_16",
@@ -141,7 +141,7 @@ class Servers(ProgramWriter):
                     },
                 )
             )
-        db = physical_name(self.plan.app, "data", max_length=63, separator="_")
+        db = physical_name(self.name_base, "data", max_length=63, separator="_")
         self.add(
             call(
                 f"{var}_db",
@@ -169,7 +169,7 @@ class Servers(ProgramWriter):
                 "gcp.secretmanager.Secret",
                 f"{owner}-url",
                 {
-                    "secret_id": physical_name(self.plan.app, f"{owner}-url"),
+                    "secret_id": physical_name(self.name_base, f"{owner}-url"),
                     "replication": {"auto": {}},
                 },
             )
@@ -216,7 +216,7 @@ class Servers(ProgramWriter):
                 "gcp.redis.Instance",
                 owner,
                 {
-                    "name": physical_name(self.plan.app, owner, max_length=40),
+                    "name": physical_name(self.name_base, owner, max_length=40),
                     "region": Code("REGION"),
                     **memorystore_settings(server_size(self.plan, server)),
                     "redis_version": "REDIS_7_0",
@@ -247,7 +247,7 @@ class Servers(ProgramWriter):
                 "gcp.vpcaccess.Connector",
                 "vpc-connector",
                 {
-                    "name": _connector_name(self.plan.app),
+                    "name": _connector_name(self.name_base),
                     "region": Code("REGION"),
                     "network": Code("NETWORK"),
                     "ip_cidr_range": "10.8.0.0/28",

@@ -106,10 +106,19 @@ def _is_push(spec: ResourceSpec) -> bool:
 class ProgramWriter:
     """Accumulates the program text, section by section (the sections are subclasses')."""
 
-    def __init__(self, blueprint: Blueprint, plan: Plan, stack: str) -> None:
+    def __init__(
+        self,
+        blueprint: Blueprint,
+        plan: Plan,
+        stack: str,
+        env: str = "",
+        config: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.blueprint = blueprint
         self.plan = plan
-        self.wiring: Wiring = wire(plan)
+        self.wiring: Wiring = wire(plan, env_name=env, config=config)
+        self.name_base = self.wiring.name_base
+        """What the program's physical names start with: ``app``, or ``app-env``."""
         self.fns = functions(blueprint)
         self.stack = stack
         self.parts: list[str] = []

@@ -67,7 +67,7 @@ def build_local(context: BuildContext) -> ArtifactSet:
     spec = StackTarget(
         target="local",
         title="Local",
-        stack=STACK,
+        stack=context.stack(STACK),
         pulumi_packages=("pulumi",),
         entry=Artifact("serve.py", _serve_py(context)),
         dockerfile=_dockerfile(context),
@@ -128,6 +128,13 @@ def _stack_yaml(context: BuildContext) -> str:
     )
 
 
+def _environment(context: BuildContext) -> str:
+    """The program's lines naming the environment built for (none outside one)."""
+    if not context.env:
+        return ""
+    return f"ENV_NAME = {json.dumps(context.env)}\nCONFIG = {tuple(sorted(context.config))!r}\n"
+
+
 def _program(context: BuildContext) -> str:
     plan = context.plan
     return f'''"""Pulumi program of the local stack of the Skaal app {plan.app}.
@@ -151,7 +158,7 @@ from skaal.plan.lock import read_lock
 
 APP = {json.dumps(plan.app)}
 PLAN_HASH = {json.dumps(plan.content_hash())}
-LOCK = Path(__file__).resolve().parent.parent / {json.dumps(LOCK_NAME)}
+{_environment(context)}LOCK = Path(__file__).resolve().parent.parent / {json.dumps(LOCK_NAME)}
 
 
 def size_of(plan, server_id):
@@ -203,7 +210,7 @@ data_dir = config.get("dataDir") or {json.dumps(DEFAULT_DATA_DIR)}
 host = config.get("host") or "127.0.0.1"
 port = config.get_int("port") or {PORT}
 plan = load_plan()
-wiring = wire(plan)
+wiring = wire(plan{", env_name=ENV_NAME, config=CONFIG" if context.env else ""})
 site = LocalApp(
     APP,
     env={{**wiring.env(), DATA_DIR_ENV: data_dir}},

@@ -102,7 +102,7 @@ class AwsSession:
 
     def __init__(self, settings: BackendSettings) -> None:
         env = settings.env
-        self.app = settings.app
+        self.app = settings.name_base
         self.endpoint_url = env.get("SKAAL_AWS_ENDPOINT_URL") or None
         self.region = (
             settings.region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1"

@@ -4,6 +4,8 @@
 prefixes, ``#`` comments, blank lines and single or double quotes around the
 value are accepted).  The environment wins over the file, so a value set in
 the shell or by a process manager overrides the developer's file.
+``SKAAL_DOTENV`` names another file (relative to the project directory):
+``skaal run --env staging`` sets it to the environment's, ``.env.staging``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from pathlib import Path
 from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.ports import BackendSettings
 
-__all__ = ["EnvProvider", "EnvSecrets", "parse_dotenv"]
+__all__ = ["DOTENV_ENV", "EnvProvider", "EnvSecrets", "parse_dotenv"]
+
+DOTENV_ENV = "SKAAL_DOTENV"
+"""The variable naming the secrets file read instead of ``.env``."""
 
 
 def parse_dotenv(text: str) -> dict[str, str]:
@@ -63,7 +68,8 @@ class EnvProvider(UnsupportedKinds):
     implementation = "env"
 
     def __init__(self, settings: BackendSettings) -> None:
-        self._secrets = EnvSecrets(settings.env, settings.project_dir / ".env")
+        dotenv = settings.env.get(DOTENV_ENV, "").strip() or ".env"
+        self._secrets = EnvSecrets(settings.env, settings.project_dir / dotenv)
 
     async def open(self) -> None:
         await self._secrets.open()

@@ -406,7 +406,7 @@ class FirestoreProvider(UnsupportedKinds):
                 fix="open the runtime (async with Runtime(...)) before using the resource",
             )
         prefix = self.settings.env.get("SKAAL_GCP_NAME_PREFIX", "")
-        return self._client, gcp_name(self.settings.app, spec.name, prefix=prefix)
+        return self._client, gcp_name(self.settings.name_base, spec.name, prefix=prefix)
 
     def key_value(self, spec: ResourceSpec) -> FirestoreKeyValue:
         client, collection = self._collection(spec)

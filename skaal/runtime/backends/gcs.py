@@ -312,7 +312,7 @@ class GcsProvider(UnsupportedKinds):
         return GcsBlobs(
             self._client,
             self._offload,
-            bucket=named or adopted or gcp_name(self.settings.app, spec.name, prefix=prefix),
+            bucket=named or adopted or gcp_name(self.settings.name_base, spec.name, prefix=prefix),
             resource=spec.name,
             create="STORAGE_EMULATOR_HOST" in self.settings.env and adopted is None,
         )

@@ -149,7 +149,7 @@ def schema_name(settings: BackendSettings) -> str:
     configured = settings.env.get("SKAAL_POSTGRES_SCHEMA")
     if configured:
         return configured
-    return "skaal_" + re.sub(r"[^a-z0-9_]", "_", settings.app.lower())
+    return "skaal_" + re.sub(r"[^a-z0-9_]", "_", settings.name_base.lower())
 
 
 class PostgresConnection:

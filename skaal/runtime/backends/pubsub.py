@@ -287,7 +287,7 @@ class PubsubProvider(UnsupportedKinds):
 
     def _name(self, spec: ResourceSpec) -> str:
         prefix = self.settings.env.get("SKAAL_GCP_NAME_PREFIX", "")
-        return gcp_name(self.settings.app, spec.name, prefix=prefix)
+        return gcp_name(self.settings.name_base, spec.name, prefix=prefix)
 
     def queue(self, spec: ResourceSpec) -> PubsubQueue:
         publisher, subscriber, project, emulator = self._opened(spec)

@@ -129,7 +129,7 @@ class RedisConnection:
     def __init__(self, settings: BackendSettings, *, policy: RetryPolicy | None = None) -> None:
         self.env = settings.env
         self.url = settings.env.get(REDIS_CONNECTION.url) or DEFAULT_URL
-        self.prefix = settings.env.get("SKAAL_REDIS_PREFIX") or f"skaal:{settings.app}:"
+        self.prefix = settings.env.get("SKAAL_REDIS_PREFIX") or f"skaal:{settings.name_base}:"
         self.policy = policy or RetryPolicy.from_env(settings.env)
         self.server = f"redis at {redact(self.url)}"
         # a request token outlives every retry of its call (see redis.py)

@@ -81,7 +81,7 @@ _SYNCHRONOUS = {"durable": "FULL", "persistent": "NORMAL", "ephemeral": "OFF"}
 
 def database_path(settings: BackendSettings) -> Path:
     """Where the app's SQLite file lives: ``<data_dir>/<app>.sqlite3``."""
-    return settings.data_dir / f"{settings.app}.sqlite3"
+    return settings.data_dir / f"{settings.name_base}.sqlite3"
 
 
 def table_name(kind: str, resource: str, suffix: str = "") -> str:

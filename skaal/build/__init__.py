@@ -8,7 +8,7 @@ uses them:
   missing, stale or other-provider lock, give a :class:`BuildContext`;
 * :mod:`~skaal.build.targets` -- the target builders (``local``, ``aws``,
   ``gcp``), dispatched by name;
-* shared by the targets: :mod:`~skaal.build.wiring` (names and variables,
+* shared by the targets: :mod:`~skaal.plan.wiring` (names and variables,
   shared with the runtime), :mod:`~skaal.build.sizing` (each server's and
   table's size, read from the plan), :mod:`~skaal.build.requirements`,
   :mod:`~skaal.build.dockerfile`, :mod:`~skaal.build.sources`;

@@ -90,9 +90,9 @@ def load_context(
     versions: VersionSource = installed_version,
 ) -> BuildContext:
     """Import the app, read the lock and sources, check them: the inputs of a build."""
-    from skaal.cli.app_ref import _ref_from_pyproject, load_app, parse_ref
+    from skaal.declare.app_ref import load_app, parse_ref, ref_from_pyproject
 
-    text, base = (app_ref, cwd) if app_ref is not None else _ref_from_pyproject(cwd)
+    text, base = (app_ref, cwd) if app_ref is not None else ref_from_pyproject(cwd)
     parsed = parse_ref(text, base=base)
     app = load_app(text, cwd=base)
     blueprint = app.blueprint()

@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from skaal.build.wiring import data_dir_from_env
+from skaal.build.layout import APP_DIR, DEFAULT_DATA_DIR, LOCK_NAME
 from skaal.errors import SkaalError, SkaalRuntimeError
+from skaal.plan.wiring import data_dir_from_env
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -46,11 +47,7 @@ if TYPE_CHECKING:
     from skaal.plan.model import Plan
     from skaal.runtime.runtime import Runtime
 
-__all__ = ["APP_DIR", "DEFAULT_DATA_DIR", "LOCK_NAME", "LocalArtifact"]
-
-APP_DIR = "src"
-LOCK_NAME = "skaal.lock"
-DEFAULT_DATA_DIR = "data"
+__all__ = ["LocalArtifact"]
 
 log = logging.getLogger("skaal.serve")
 
@@ -76,7 +73,7 @@ class LocalArtifact:
         return self._loaded
 
     def _load(self) -> tuple[App, Plan]:
-        from skaal.cli.app_ref import load_app
+        from skaal.declare.app_ref import load_app
         from skaal.plan.lock import read_lock
 
         lock_path = self.root / LOCK_NAME
@@ -120,7 +117,7 @@ class LocalArtifact:
         )
 
     def _retry_delay(self) -> float | None:
-        from skaal.cli.run import retry_delay_from_env
+        from skaal.serve.bridge import retry_delay_from_env
 
         return retry_delay_from_env(self.environ)
 

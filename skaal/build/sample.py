@@ -56,7 +56,7 @@ def sample_set(root: Path, *, with_framework: bool = False) -> ArtifactSet:
     from skaal.build import build_artifacts
     from skaal.build.sources import read_app_sources
     from skaal.catalog import catalog_for_target
-    from skaal.cli.app_ref import load_app, parse_ref
+    from skaal.declare.app_ref import load_app, parse_ref
     from skaal.pipeline import MemoryLockStore, plan_blueprint
 
     parsed = parse_ref(SAMPLE_APP, base=root)

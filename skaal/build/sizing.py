@@ -3,7 +3,7 @@
 The solver records the size of everything it prices; the builders create
 exactly that, so the bill matches the plan:
 
-* a **server** (a Redis or PostgreSQL instance of :func:`skaal.build.wiring.servers`)
+* a **server** (a Redis or PostgreSQL instance of :func:`skaal.plan.wiring.servers`)
   is the plan's :class:`~skaal.plan.model.SharedInstance` of the same id:
   its ``instance_class``, ``replicas`` (nodes besides the primary),
   ``disk_gb`` (the volume; ``None`` for a memory store), ``backup`` (days of
@@ -31,9 +31,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from skaal.build.wiring import ServerWiring
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
+from skaal.plan.wiring import ServerWiring
 from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = [

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from skaal.build.framework import WHEEL_DIR
-from skaal.build.launch import APP_DIR, LOCK_NAME
+from skaal.build.layout import APP_DIR, LOCK_NAME
 from skaal.build.model import Artifact, ArtifactSet, BuildContext
 from skaal.build.requirements import (
     Requirement,

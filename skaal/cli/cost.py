@@ -160,7 +160,7 @@ def _inputs(
             command="skaal plan",
         )
     from skaal.build.inputs import load_catalog_for
-    from skaal.cli.app_ref import load_app
+    from skaal.declare.app_ref import load_app
     from skaal.plan.lock import is_stale
 
     blueprint = load_app(app_ref, cwd=cwd).blueprint()

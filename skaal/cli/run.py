@@ -1,6 +1,6 @@
 """``skaal run``: serve the app locally, with every resource on an embedded backend.
 
-Loads the app (:mod:`skaal.cli.app_ref`), refuses functions that would fail
+Loads the app (:mod:`skaal.declare.app_ref`), refuses functions that would fail
 on every request (:mod:`skaal.declare.checks`), takes the plan from
 ``skaal.lock`` as it was planned -- its catalog (``local``,
 ``local-servers``...), pins and servers, re-planned against that same
@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -45,33 +43,14 @@ import click
 from skaal.cli.paths import check_path, lock_option, writable_dir
 from skaal.errors import SkaalError, UsageError
 
-__all__ = ["RETRY_DELAY_ENV", "check_allowed", "max_body_bytes", "retry_delay_from_env", "run"]
+__all__ = ["check_allowed", "max_body_bytes", "run"]
 
-RETRY_DELAY_ENV = "SKAAL_QUEUE_RETRY_DELAY"
 _MAX_BODY_CEILING = 1024**3
-
-
-def retry_delay_from_env(environ: Mapping[str, str] | None = None) -> float | None:
-    """``SKAAL_QUEUE_RETRY_DELAY`` as seconds, ``None`` if unset; a ``UsageError`` if bad."""
-    raw = (os.environ if environ is None else environ).get(RETRY_DELAY_ENV, "").strip()
-    if not raw:
-        return None
-    try:
-        delay = float(raw)
-    except ValueError:
-        delay = math.nan
-    if not math.isfinite(delay) or delay < 0:
-        raise UsageError(
-            f"{RETRY_DELAY_ENV}={raw!r} is not a number of seconds",
-            where=f"environment variable {RETRY_DELAY_ENV}",
-            fix=f"set it to a delay such as {RETRY_DELAY_ENV}=0.1, or unset it",
-        )
-    return delay
 
 
 def max_body_bytes(text: str) -> int:
     """``--max-body``: a size such as ``1MiB`` or ``500KB``, or plain bytes, as bytes."""
-    from skaal.declare.grammar import parse_size
+    from skaal.model.grammar import parse_size
 
     raw = text.strip()
     try:
@@ -158,6 +137,7 @@ def run(
     to "app"); without it, [tool.skaal] app in pyproject.toml is used.
     """
     try:
+        from skaal.serve.bridge import retry_delay_from_env
         from skaal.serve.server import RunSettings, serve, serve_reload
     except ImportError as exc:
         raise UsageError(

@@ -32,7 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
@@ -46,11 +46,12 @@ from typing import (
 )
 
 from skaal.blueprint.model import ResourceSpec
-from skaal.declare.grammar import Durability
+from skaal.declare.values import BlobInfo, BlobStream, DeadLetter, Page
 from skaal.errors import SkaalRuntimeError
+from skaal.model.grammar import Durability
 
 if TYPE_CHECKING:
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = [
     "BackendSettings",
@@ -93,20 +94,6 @@ class Chunk(Generic[T_co]):
     next: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T_co]):
-    """One page as a client returns it; pass ``cursor`` back to get the next page.
-
-    ``cursor`` is ``None`` on the last page.  Cursors are opaque strings.
-    """
-
-    items: tuple[T_co, ...]
-    cursor: str | None = None
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
 def encode_cursor(position: str | None) -> str | None:
     """An opaque cursor for a backend position (URL-safe base64, no padding)."""
     if position is None:
@@ -132,42 +119,12 @@ def decode_cursor(cursor: str | None, *, resource: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class BlobInfo:
-    """What is known about a stored blob without reading it."""
-
-    key: str
-    size: int
-    content_type: str
-    etag: str
-    modified: float
-    metadata: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class BlobStream:
-    """An open blob: its info and its content, read in chunks."""
-
-    info: BlobInfo
-    chunks: AsyncIterator[bytes]
-
-
-@dataclass(frozen=True, slots=True)
 class Delivery(Generic[T_co]):
     """One received message; ``attempt`` counts receives, starting at 1."""
 
     id: str
     body: T_co
     attempt: int
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter(Generic[T_co]):
-    """A message that failed ``max_attempts`` times, with the last error."""
-
-    id: str
-    body: T_co
-    attempts: int
-    error: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,7 +106,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
 
 
 def _load(settings: RunSettings) -> tuple[App, Plan, Path | None]:
-    from skaal.cli.app_ref import load_app
+    from skaal.declare.app_ref import load_app
 
     cwd = Path(settings.cwd)
     app = load_app(settings.app_ref, cwd=cwd)

@@ -20,7 +20,7 @@ from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 from skaal.build.model import ArtifactSet, BuildContext
 from skaal.build.targets.gcp import build_gcp
 from skaal.catalog.loader import load_catalog
-from skaal.cli.app_ref import load_app
+from skaal.declare.app_ref import load_app
 from skaal.solver import solve
 from tests.build._pulumi import (
     ROOT,

@@ -23,7 +23,7 @@ import pytest
 from skaal.aws.handler import LambdaHandler
 from skaal.aws.http_api import scope_from_event
 from skaal.catalog.loader import load_catalog
-from skaal.cli.app_ref import load_app
+from skaal.declare.app_ref import load_app
 from skaal.errors import SkaalRuntimeError
 from skaal.plan.model import Plan
 from skaal.runtime.runtime import Runtime

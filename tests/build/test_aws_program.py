@@ -14,7 +14,7 @@ import yaml
 
 from skaal.build.targets.aws_iam import VPC_DESCRIBE_SID
 from skaal.build.targets.aws_schedule import validate_expression
-from skaal.build.wiring import binding_name, credentials_env, resource_env, wire
+from skaal.plan.wiring import binding_name, credentials_env, resource_env, wire
 
 sys.path.insert(0, str(Path(__file__).parent))
 from aws_support import AwsRun, app_context, build_example, run_program, write_with_layer

@@ -4,7 +4,7 @@ An app whose every resource declares ``residency="eu"`` plans into an EU
 region; its aws and gcp stacks are built there (the provider, the stack
 config, the functions' ``SKAAL_REGION``), not in the catalog's default
 region.  A plan spread over several regions is refused with the resources
-of each region and how to fix it (:func:`skaal.build.wiring.stack_region`).
+of each region and how to fix it (:func:`skaal.plan.wiring.stack_region`).
 """
 
 from __future__ import annotations

@@ -22,7 +22,12 @@ from skaal.build.requirements import (
     requirements_txt,
 )
 from skaal.build.targets import TARGETS, get_target
-from skaal.build.wiring import (
+from skaal.build.writer import DryRunWriter, FileWriter, write_file
+from skaal.catalog import catalog_for_target
+from skaal.errors import BuildError, UsageError
+from skaal.plan import naming
+from skaal.plan.model import Binding, Plan
+from skaal.plan.wiring import (
     DATA_DIR_ENV,
     binding_name,
     env_token,
@@ -31,11 +36,6 @@ from skaal.build.wiring import (
     servers,
     wire,
 )
-from skaal.build.writer import DryRunWriter, FileWriter, write_file
-from skaal.catalog import catalog_for_target
-from skaal.errors import BuildError, UsageError
-from skaal.plan.model import Binding, Plan
-from skaal.runtime import naming
 
 HERE = SourceLocation(file="app.py", line=1)
 VERSIONS = {"boto3": "1.2.3", "redis": "5.0.0", "starlette": "1.0.0", "uvicorn": "0.30.0"}

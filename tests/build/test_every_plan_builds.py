@@ -43,9 +43,9 @@ import pytest
 from skaal.blueprint.model import Blueprint
 from skaal.build.model import ArtifactSet, BuildContext
 from skaal.build.targets import TARGETS
-from skaal.build.wiring import ServerWiring, servers
 from skaal.errors import SkaalError, UnsatisfiableError
 from skaal.plan.model import Plan
+from skaal.plan.wiring import ServerWiring, servers
 from skaal.solver import solve
 from tests.build._pulumi import LoopOwningMonitor, Run, capture_options
 from tests.build.awkward_catalogs import BUNDLED, catalog_named

@@ -12,11 +12,11 @@ from skaal.build.targets.gcp_program import (
     render_program,
     scheduler_cron,
 )
-from skaal.build.wiring import wire
 from skaal.catalog.loader import load_catalog
 from skaal.errors import BuildError
+from skaal.plan.pubsub import queue_names
+from skaal.plan.wiring import wire
 from skaal.runtime.backends.gcp_common import gcp_name
-from skaal.runtime.backends.pubsub_queue import queue_names
 from skaal.solver import solve
 from tests.build.gcp_mocks import CONFIG, PROJECT, PROJECT_NUMBER, Run, build_example, run_program
 

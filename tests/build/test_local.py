@@ -38,12 +38,12 @@ from skaal.build.model import MANIFEST_NAME, ArtifactSet, BuildContext, sha256_t
 from skaal.build.requirements import Requirement, parse_requirements
 from skaal.build.sample import SAMPLE_OUT, sample_set, write_sample
 from skaal.build.targets.local import build_local, project_name
-from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.build.writer import FileWriter
 from skaal.catalog import catalog_for_target
 from skaal.catalog.loader import load_catalog
 from skaal.errors import BuildError, SkaalRuntimeError
 from skaal.pipeline import FileLockStore, plan_blueprint
+from skaal.plan.wiring import DATA_DIR_ENV, wire
 from skaal.solver import solve
 from tests._server import free_port, serve_process
 from tests.build._pulumi import LoopOwningMonitor
@@ -76,7 +76,7 @@ class Built:
 def build_counter(tmp: Path) -> Built:
     project = tmp / "project"
     shutil.copytree(ROOT / "examples" / "counter", project)
-    from skaal.cli.app_ref import load_app
+    from skaal.declare.app_ref import load_app
 
     blueprint = load_app("app.py:app", cwd=project).blueprint()
     lock = FileLockStore(project / "skaal.lock")
@@ -209,7 +209,7 @@ def test_every_example_builds_for_local(example: str, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(ROOT / "examples", project)
     ref = f"{example}/app.py:app"
-    from skaal.cli.app_ref import load_app
+    from skaal.declare.app_ref import load_app
 
     blueprint = load_app(ref, cwd=project).blueprint()
     lock = FileLockStore(project / "skaal.lock")
@@ -221,7 +221,7 @@ def test_every_example_builds_for_local(example: str, tmp_path: Path) -> None:
     )
     sources = [p for p in artifacts.paths() if p.startswith("src/")]
     assert sources
-    from skaal.cli.app_ref import parse_ref
+    from skaal.declare.app_ref import parse_ref
 
     root = parse_ref(ref, base=project).root
     for path in sources:

@@ -44,7 +44,7 @@ from skaal.build.billable import (
 from skaal.build.model import BuildContext
 from skaal.build.targets import TARGETS
 from skaal.catalog.loader import load_catalog
-from skaal.cli.app_ref import load_app
+from skaal.declare.app_ref import load_app
 from skaal.errors import UnsatisfiableError
 from skaal.plan.bill import BillLine, bill_of
 from skaal.plan.model import Plan

@@ -3,7 +3,7 @@
 A plan may put PostgreSQL resources on two catalog backends (``rds-postgres``
 and ``rds-postgres-multi-az``) and Redis resources on two instances of one
 (a shared instance full).  Each program must create one server per server of
-the plan (:func:`skaal.build.wiring.servers`) and give every function the
+the plan (:func:`skaal.plan.wiring.servers`) and give every function the
 connection URL of each server in that server's own variable, each server
 the size the plan records for it.
 """
@@ -20,9 +20,9 @@ import pytest
 from skaal import App, Map
 from skaal.build.targets.aws import build_aws
 from skaal.build.targets.gcp_program import render_program
-from skaal.build.wiring import ServerWiring, credentials_env, servers, wire
 from skaal.catalog.loader import load_catalog
 from skaal.plan.model import Plan
+from skaal.plan.wiring import ServerWiring, credentials_env, servers, wire
 from skaal.solver import solve
 from tests.build.awkward_catalogs import awkward
 from tests.build.aws_support import app_context, write_with_layer

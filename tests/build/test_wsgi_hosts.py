@@ -35,7 +35,7 @@ from skaal.build.requirements import parse_requirements
 from skaal.build.targets.gcp_serve import local_bindings
 from skaal.build.writer import FileWriter
 from skaal.catalog import catalog_for_target
-from skaal.cli.app_ref import load_app
+from skaal.declare.app_ref import load_app
 from skaal.pipeline import FileLockStore, plan_blueprint
 from skaal.runtime.runtime import Runtime
 from tests._server import free_port, serve_process

@@ -512,7 +512,7 @@ def test_a_resource_that_was_never_declared_is_named_by_the_runtime_too(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Code that skips the plan-time check (an in-process client) still gets a clear error."""
-    from skaal.cli.app_ref import load_app
+    from skaal.declare.app_ref import load_app
     from skaal.testing import AppClient
 
     write(tmp_path, "undeclared.py", UNDECLARED_APP)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from skaal.cli.app_ref import load_app
 from skaal.cli.main import cli
+from skaal.declare.app_ref import load_app
 from skaal.errors import PlanError
 from skaal.plan.lock import read_lock
 from skaal.serve.local_plan import plan_local

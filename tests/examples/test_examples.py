@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from skaal import App, Map
-from skaal.cli.app_ref import load_app
+from skaal.declare.app_ref import load_app
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/app.py"))

@@ -9,7 +9,7 @@ import pytest
 from skaal import App, Map
 from skaal.catalog import catalog_for_target
 from skaal.catalog.model import PRICE_COMPONENTS
-from skaal.cli.app_ref import load_app
+from skaal.declare.app_ref import load_app
 from skaal.errors import PlanError
 from skaal.plan.bill import GROUPINGS, bill_of, compare_bills, group_bill
 from skaal.plan.lock import read_lock, write_lock

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from skaal import App, Map, Queue, Topic
-from skaal.build.wiring import resource_env
 from skaal.catalog.loader import load_catalog
 from skaal.errors import SkaalRuntimeError
+from skaal.plan.wiring import resource_env
 from skaal.runtime import Runtime
 from skaal.runtime.errors import NotBoundError
 from skaal.solver import solve

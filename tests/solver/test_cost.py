@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from skaal import App, BlobStore, Collection, Map, Queue, Topic
 from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.catalog.model import Backend
-from skaal.declare.grammar import Consistency
+from skaal.model.grammar import Consistency
 from skaal.plan.model import CostLine
 from skaal.solver.cost import (
     SECONDS_PER_MONTH,

@@ -6,7 +6,7 @@ a target's module is imported only when that target is built, so building
 the known names (and a "did you mean") for an unknown one.
 
 Each target module owns its generated files; the shared pieces live next door:
-:mod:`skaal.build.wiring` (env vars and physical names the runtime reads),
+:mod:`skaal.plan.wiring` (env vars and physical names the runtime reads),
 :mod:`skaal.build.requirements` (pinned ``requirements.txt``) and
 :mod:`skaal.build.dockerfile`.
 """

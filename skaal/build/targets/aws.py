@@ -16,18 +16,18 @@
 
 ``stack.json`` is computed here from the Blueprint and the Plan:
 
-* physical names come from :func:`skaal.runtime.naming.physical_name`, the
+* physical names come from :func:`skaal.plan.naming.physical_name`, the
   function the runtime's AWS backends use to find their resources, and the
   table key schema, GSIs and TTL attribute are the ones the ``dynamodb``
   backend reads and writes (``pk``/``sk``, ``by_<field>`` on ``x_<field>``,
   ``exp``);
-* each function's environment is :func:`skaal.build.wiring.wire`'s static
+* each function's environment is :func:`skaal.plan.wiring.wire`'s static
   variables plus ``SKAAL_FUNCTION`` (which declared function a Lambda runs),
   ``SKAAL_PROCESSES`` (how many Lambda functions share each server's
   connections), ``SKAAL_READABLE_SECRETS`` (the secrets its role may read,
-  :class:`skaal.build.wiring.SecretScope`) and the variables filled from the
+  :class:`skaal.plan.wiring.SecretScope`) and the variables filled from the
   program's outputs (``outputs``): each bucket's real name, and per planned
-  server (:func:`skaal.build.wiring.servers`) its connection URL -- no
+  server (:func:`skaal.plan.wiring.servers`) its connection URL -- no
   password in it -- and, for PostgreSQL, the ARN of its RDS-managed
   credentials secret;
 * every server is the size the plan records (:mod:`skaal.build.sizing`):
@@ -61,7 +61,11 @@ from skaal.build.sizing import server_size, table_capacity
 from skaal.build.targets.aws_iam import function_statements
 from skaal.build.targets.aws_program import PROGRAM
 from skaal.build.targets.aws_schedule import aws_schedule
-from skaal.build.wiring import (
+from skaal.errors import BuildError
+from skaal.plan.model import Binding, Plan
+from skaal.plan.naming import physical_name as runtime_name
+from skaal.plan.network import needs_vpc
+from skaal.plan.wiring import (
     PROCESSES_ENV,
     READABLE_SECRETS_ENV,
     USED_RESOURCES_ENV,
@@ -75,11 +79,7 @@ from skaal.build.wiring import (
     stack_region,
     wire,
 )
-from skaal.errors import BuildError
-from skaal.plan.model import Binding, Plan
-from skaal.plan.network import needs_vpc
 from skaal.registry import DEFAULT_REGISTRY
-from skaal.runtime.naming import physical_name as runtime_name
 
 __all__ = [
     "BUCKET_PREFIX_LENGTH",
@@ -356,7 +356,7 @@ def _bucket(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, A
     Bucket names are global: a fixed one can be guessed and taken by another
     account first.  The program passes ``prefix`` as S3's ``bucket_prefix``
     and gives the functions the real name in ``env``
-    (:func:`skaal.build.wiring.resource_env`), which the runtime's S3 backend reads.
+    (:func:`skaal.plan.wiring.resource_env`), which the runtime's S3 backend reads.
     """
     ttl = spec.requirements.ttl_s
     base = wiring.resource(binding.resource).physical_name

@@ -17,12 +17,12 @@ What each function may do:
   application, so it keeps the grant on every state resource of the app;
 * **nothing on the other state resources**: the function's
   ``SKAAL_USED_RESOURCES`` names what it uses, and its runtime opens only
-  those (:func:`skaal.build.wiring.reached`).  Resources on a PostgreSQL or Redis server are
+  those (:func:`skaal.plan.wiring.reached`).  Resources on a PostgreSQL or Redis server are
   reached over the network with the server's credentials: IAM cannot scope
   them per resource;
 * **the secrets it may read** and no other: those it declares
   (``secrets=[...]``) and the app-wide ones no function declares
-  (:class:`skaal.build.wiring.SecretScope`; the runtime reads only these);
+  (:class:`skaal.plan.wiring.SecretScope`; the runtime reads only these);
 * **the credentials of the app's PostgreSQL servers**: each RDS-managed
   master secret (the runtime reads it to connect; the password is never in
   the function's environment);
@@ -45,8 +45,8 @@ from __future__ import annotations
 from typing import Any
 
 from skaal.blueprint.model import ResourceSpec
-from skaal.build.wiring import reached
 from skaal.plan.model import Binding
+from skaal.plan.wiring import reached
 
 __all__ = ["VPC_DESCRIBE_SID", "function_statements"]
 

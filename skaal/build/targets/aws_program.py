@@ -41,7 +41,7 @@ The program creates, with the AWS provider pinned to the plan's region:
 The RDS master password is managed by RDS (``manage_master_user_password``):
 generated, rotated and kept in a Secrets Manager secret.  A function's
 environment holds the connection URL without a password and the secret's
-ARN (:func:`skaal.build.wiring.credentials_env`); the runtime reads the
+ARN (:func:`skaal.plan.wiring.credentials_env`); the runtime reads the
 secret when it opens a connection.
 
 The Lambda code is the ``app`` folder; its dependencies are a layer built

@@ -22,6 +22,7 @@ stack: ``pulumi config set skaal:image REGION-docker.pkg.dev/PROJECT/REPO/APP:TA
 from __future__ import annotations
 
 from skaal.build.dockerfile import DockerfileSpec, dockerfile
+from skaal.build.layout import HEALTH_PATH
 from skaal.build.model import Artifact, ArtifactSet, BuildContext
 from skaal.build.stack_files import (
     StackTarget,
@@ -30,8 +31,7 @@ from skaal.build.stack_files import (
     stack_project_name,
 )
 from skaal.build.targets.gcp_program import render_program
-from skaal.build.targets.gcp_serve import HEALTH_PATH
-from skaal.build.wiring import stack_region
+from skaal.plan.wiring import stack_region
 
 __all__ = ["PORT", "STACK", "build_gcp", "project_name"]
 

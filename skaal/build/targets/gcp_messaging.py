@@ -2,8 +2,8 @@
 
 A queue named ``N`` is three topics, each with one subscription of the same
 name -- exactly the names the runtime uses
-(:func:`skaal.runtime.backends.pubsub_queue.queue_names`, whose module
-explains the design):
+(:func:`skaal.plan.pubsub.queue_names`; the runtime's
+:mod:`skaal.runtime.backends.pubsub_queue` explains the design):
 
 * ``N``, whose subscription has a dead-letter policy: Pub/Sub moves a
   message to ``N-dead`` after ``max_delivery_attempts`` (5 to 100; a smaller
@@ -47,7 +47,7 @@ from skaal.build.targets.gcp_writer import (
     seconds,
 )
 from skaal.plan.model import Binding
-from skaal.runtime.backends.pubsub_queue import queue_names
+from skaal.plan.pubsub import queue_names
 
 __all__ = ["Messaging"]
 

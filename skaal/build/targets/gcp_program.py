@@ -1,14 +1,14 @@
 """The gcp Pulumi program (``__main__.py``), generated from a plan.
 
 What the program creates, resource by resource (names from
-:mod:`skaal.build.wiring`, so the app reads exactly what is created):
+:mod:`skaal.plan.wiring`, so the app reads exactly what is created):
 
 * **Service accounts**: one per declared function (its Cloud Run
   service's identity), ``runtime`` (the ``web`` service's), ``invoker``
   (what Cloud Scheduler and Pub/Sub push call with, when a function is
   scheduled or consumes) and ``gateway`` (what the API Gateway calls with).
   Each function's identity gets the data roles of the resources that
-  function uses (:func:`skaal.build.wiring.reached`: ``ResourceSpec.uses``
+  function uses (:func:`skaal.plan.wiring.reached`: ``ResourceSpec.uses``
   and its trigger) and no other, named in its service's
   ``SKAAL_USED_RESOURCES`` so its runtime opens only those: buckets and
   Pub/Sub topics and subscriptions per resource, Firestore per database
@@ -20,7 +20,7 @@ What the program creates, resource by resource (names from
   every resource when the app mounts other ASGI apps, whose use cannot be
   read.  A declared secret is granted to -- and injected into -- only the
   services whose functions may read it
-  (:class:`skaal.build.wiring.SecretScope`: the functions declaring it in
+  (:class:`skaal.plan.wiring.SecretScope`: the functions declaring it in
   ``secrets=[...]``, or every service for an app-wide secret), and each
   service's ``SKAAL_READABLE_SECRETS`` names them for the runtime.  Every
   role is granted on one resource (bucket, secret, topic, subscription,
@@ -94,16 +94,16 @@ from skaal.build.targets.gcp_writer import (
     seconds,
     secret_env,
 )
-from skaal.build.wiring import (
+from skaal.deploy.destroy import DELETE_DATA_CONFIG
+from skaal.errors import BuildError
+from skaal.plan.model import Binding, Plan
+from skaal.plan.wiring import (
     PROCESSES_ENV,
     READABLE_SECRETS_ENV,
     USED_RESOURCES_ENV,
     resource_env,
     stack_region,
 )
-from skaal.deploy.destroy import DELETE_DATA_CONFIG
-from skaal.errors import BuildError
-from skaal.plan.model import Binding, Plan
 from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = [
@@ -417,7 +417,7 @@ class _Program(Messaging, Servers, Gateway):
                 },
             )
         )
-        # only the services whose functions may read it (skaal.build.wiring.SecretScope)
+        # only the services whose functions may read it (skaal.plan.wiring.SecretScope)
         self.grant(
             f"{b.resource}-access",
             "gcp.secretmanager.SecretIamMember",

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skaal.build.launch import LocalArtifact
+from skaal.build.layout import HEALTH_PATH
 from skaal.build.targets.gcp_program import (
     CLOUD_RUN_FUNCTION_ENV,
     CLOUD_RUN_ROLE_ENV,
@@ -70,9 +71,7 @@ if TYPE_CHECKING:
     from skaal.declare.app import App
     from skaal.plan.model import Binding, Plan
 
-__all__ = ["HEALTH_PATH", "LOCAL_BACKENDS_ENV", "ROLES", "CloudRunArtifact", "local_bindings"]
-
-HEALTH_PATH = "/_skaal/health"
+__all__ = ["LOCAL_BACKENDS_ENV", "ROLES", "CloudRunArtifact", "local_bindings"]
 
 LOCAL_BACKENDS_ENV = "SKAAL_LOCAL_BACKENDS"
 ROLES = ("web", "function")

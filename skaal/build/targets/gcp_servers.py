@@ -1,6 +1,6 @@
 """Server sections of the gcp program: Cloud SQL and Memorystore, with their connectors.
 
-One server per server of the plan (:func:`skaal.build.wiring.servers`: a
+One server per server of the plan (:func:`skaal.plan.wiring.servers`: a
 shared instance, or a dedicated backend's resource), each wired into its own
 connection variable, so a resource planned on instance B reaches B.
 
@@ -33,9 +33,9 @@ from __future__ import annotations
 from skaal.build.sizing import ServerSize, server_size
 from skaal.build.targets.gcp_code import Code, call
 from skaal.build.targets.gcp_writer import ProgramWriter, physical_name, secret_env
-from skaal.build.wiring import ServerWiring
 from skaal.plan.model import Binding
 from skaal.plan.network import VPC_CONNECTOR_INSTANCES
+from skaal.plan.wiring import ServerWiring
 from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = ["Servers", "cloud_sql_settings", "memorystore_settings"]

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.build.targets.gcp_code import Code, call
-from skaal.build.wiring import SecretScope, Wiring, reached, wire
 from skaal.plan.model import Plan
-from skaal.runtime.backends.pubsub_queue import max_delivery_attempts
+from skaal.plan.pubsub import max_delivery_attempts
+from skaal.plan.wiring import SecretScope, Wiring, reached, wire
 
 __all__ = [
     "CLOUD_RUN_FUNCTION_ENV",

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
 from skaal.errors import SkaalRuntimeError
+from skaal.plan.naming import MAX_LENGTH, physical_name
 from skaal.runtime.backends import create_provider
 from skaal.runtime.backends.aws_client import AwsSession
 from skaal.runtime.backends.aws_errors import (
@@ -23,7 +24,6 @@ from skaal.runtime.backends.aws_errors import (
     AwsUnavailableError,
     translate,
 )
-from skaal.runtime.naming import MAX_LENGTH, physical_name
 from skaal.runtime.ports import BackendSettings
 from skaal.runtime.retry import Safety
 

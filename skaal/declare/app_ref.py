@@ -37,7 +37,7 @@ from types import ModuleType, TracebackType
 from skaal.declare.app import App
 from skaal.errors import SkaalError, UsageError, did_you_mean
 
-__all__ = ["AppRef", "load_app", "parse_ref"]
+__all__ = ["AppRef", "load_app", "parse_ref", "ref_from_pyproject"]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _HINT = 'skaal plan shop.main:app  (or add [tool.skaal] app = "shop.main:app" to pyproject.toml)'
@@ -58,7 +58,7 @@ class AppRef:
 def load_app(ref: str | None, *, cwd: Path) -> App:
     """Import the app named by ``ref`` (or by ``pyproject.toml``) and return it."""
     if ref is None:
-        ref, base = _ref_from_pyproject(cwd)
+        ref, base = ref_from_pyproject(cwd)
     else:
         base = cwd
     parsed = parse_ref(ref, base=base)
@@ -122,7 +122,7 @@ def _file_ref(text: str, path: Path, attr: str) -> AppRef:
     return AppRef(text=text, root=root, module=".".join(parts), attr=attr, file=path)
 
 
-def _ref_from_pyproject(cwd: Path) -> tuple[str, Path]:
+def ref_from_pyproject(cwd: Path) -> tuple[str, Path]:
     for folder in (cwd.resolve(), *cwd.resolve().parents):
         pyproject = folder / "pyproject.toml"
         if not pyproject.is_file():

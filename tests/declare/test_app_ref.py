@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from skaal import App
-from skaal.cli.app_ref import load_app, parse_ref
+from skaal.declare.app_ref import load_app, parse_ref
 from skaal.errors import DeclarationError, UsageError
 
 APP = """\

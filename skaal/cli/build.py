@@ -2,10 +2,10 @@
 
 Reads the plan from the lock (never re-plans: a missing, stale or
 other-provider lock is refused with the ``skaal plan`` command to run),
-generates the target's files (:mod:`skaal.build.targets`) and writes
+generates the target's files (:mod:`skaal.builder.targets`) and writes
 ``<out>/<target>/`` atomically with its ``manifest.json``
-(:class:`skaal.build.writer.FileWriter`).  ``--dry-run`` hands the same set
-to :class:`~skaal.build.writer.DryRunWriter`, which lists the files and
+(:class:`skaal.builder.writer.FileWriter`).  ``--dry-run`` hands the same set
+to :class:`~skaal.builder.writer.DryRunWriter`, which lists the files and
 writes nothing.
 
 Exit codes: 0 built, 1 the build failed (no or stale lock, files cannot be
@@ -63,10 +63,10 @@ def build(
     APP_REF is module.path:attr or path/to/file.py:attr (attribute defaults
     to "app"); without it, [tool.skaal] app in pyproject.toml is used.
     """
-    from skaal.build import build_artifacts
-    from skaal.build.inputs import load_context
-    from skaal.build.targets import get_target
-    from skaal.build.writer import ArtifactWriter, DryRunWriter, FileWriter
+    from skaal.builder import build_artifacts
+    from skaal.builder.inputs import load_context
+    from skaal.builder.targets import get_target
+    from skaal.builder.writer import ArtifactWriter, DryRunWriter, FileWriter
 
     get_target(target)
     cwd = Path.cwd()

@@ -1,7 +1,7 @@
 """A deployed function opens only the resources it uses, and finds its topics by ARN.
 
 * ``SKAAL_USED_RESOURCES`` (set per function by the aws build, see
-  :mod:`skaal.build.targets.aws_iam`): the runtime opens those state
+  :mod:`skaal.builder.targets.aws_iam`): the runtime opens those state
   resources and no other, so the function's role needs nothing on the rest;
   reaching another one is a clear ``NotBoundError``, and consumers and
   subscriptions of unopened queues and topics are left to their own

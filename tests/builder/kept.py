@@ -3,7 +3,7 @@
 The plan chooses the backups and retention (:mod:`skaal.plan.retention`) and
 prices them (``backup_per_gb_month``, ``log_storage_per_gb_month``); the
 builders set them from the plan.  :func:`kept_mismatches` reads the
-resources a program created (:class:`skaal.builder.billable.Created`) and says
+resources a program created (:class:`tests.builder.billable.Created`) and says
 where they keep something otherwise:
 
 * a DynamoDB table has point-in-time recovery exactly when its binding has a
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from skaal.builder.billable import Created, is_primary
+from tests.builder.billable import Created, is_primary
 from skaal.plan.model import Plan
 from skaal.plan.network import HOURS_PER_MONTH
 

@@ -6,7 +6,7 @@ mocks with the helpers each target's own tests use
 (:func:`tests.builder.aws_support.run_program`,
 :func:`tests.builder.gcp_mocks.run_program`; the local program with its own
 stack configuration) and returns every registered resource as a
-:class:`skaal.builder.billable.Created`: type, logical name, resolved inputs.
+:class:`tests.builder.billable.Created`: type, logical name, resolved inputs.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pulumi
 import yaml
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
-from skaal.builder.billable import Created
+from tests.builder.billable import Created
 from skaal.builder.model import ArtifactSet
 from skaal.plan.model import Plan
 from tests.builder import aws_support, gcp_mocks

@@ -35,7 +35,6 @@ from skaal.builder.framework import wheel_name
 from skaal.builder.inputs import load_context
 from skaal.builder.model import MANIFEST_NAME, ArtifactSet, BuildContext, sha256_text
 from skaal.builder.requirements import Requirement, parse_requirements
-from skaal.builder.sample import SAMPLE_OUT, sample_set, write_sample
 from skaal.builder.targets.local import build_local, project_name
 from skaal.builder.writer import FileWriter
 from skaal.catalog import catalog_for_target
@@ -48,8 +47,11 @@ from skaal.solver import solve
 from tests._server import free_port, serve_process
 from tests.builder._pulumi import LoopOwningMonitor
 from tests.builder.awkward_catalogs import awkward
+from tests.docs._pages import generator
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The maintainer's tool that regenerates the committed sample (``docs/_gen/sample.py``).
+SAMPLE = generator("sample")
 VERSIONS = {"pulumi": "3.0.0", "starlette": "1.0.0", "uvicorn": "0.30.0"}
 FILES = [
     ".dockerignore",
@@ -473,8 +475,8 @@ def test_the_artifact_serves_and_keeps_its_data_across_restarts(tmp_path: Path) 
 
 
 def test_the_committed_sample_is_up_to_date(tmp_path: Path) -> None:
-    committed = ROOT / SAMPLE_OUT / "local"
-    fresh = write_sample(ROOT, tmp_path).folder
+    committed = ROOT / SAMPLE.SAMPLE_OUT / "local"
+    fresh = SAMPLE.write_sample(ROOT, tmp_path).folder
 
     def files(folder: Path) -> dict[str, bytes]:
         return {
@@ -485,18 +487,18 @@ def test_the_committed_sample_is_up_to_date(tmp_path: Path) -> None:
 
     expected = files(fresh)
     assert sorted(files(committed)) == sorted(expected), (
-        "artifacts/ is out of date: run python -m skaal.builder.sample"
+        "artifacts/ is out of date: run python docs/_gen/sample.py"
     )
     stale = [path for path, data in files(committed).items() if data != expected[path]]
     assert not stale, (
-        f"artifacts/ is out of date ({', '.join(stale)}): run python -m skaal.builder.sample"
+        f"artifacts/ is out of date ({', '.join(stale)}): run python docs/_gen/sample.py"
     )
     assert not any(path.startswith("wheels/") for path in expected)
 
 
 def test_the_sample_leaves_out_only_the_wheel_a_real_build_ships() -> None:
-    sample = sample_set(ROOT)
-    real = sample_set(ROOT, with_framework=True)
+    sample = SAMPLE.sample_set(ROOT)
+    real = SAMPLE.sample_set(ROOT, with_framework=True)
     wheel = f"wheels/skaal-{sample.skaal_version}-py3-none-any.whl"
     assert set(real.paths()) - set(sample.paths()) == {wheel}
     assert real.manifest()["files"][wheel]["sha256"] == real.file(wheel).sha256

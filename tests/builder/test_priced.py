@@ -8,7 +8,7 @@ so are random apps (:mod:`tests.builder.random_apps`, drawn by hypothesis from
 a seeded, bounded set) on each bundled catalog and its awkward variant
 (several servers of one implementation).  Each generated Pulumi program is
 executed under Pulumi's mocks (:mod:`tests.builder.programs`) and every
-resource it registers is checked against :mod:`skaal.builder.billable`:
+resource it registers is checked against :mod:`tests.builder.billable`:
 
 * its type is priced by a line of the plan (an implementation and a
   component: ``("dynamodb", "backup_per_gb_month")``), or bills per use
@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from skaal.builder.billable import (
+from tests.builder.billable import (
     FREE,
     PRICED,
     Created,

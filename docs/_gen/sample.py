@@ -1,4 +1,4 @@
-"""Regenerate the committed sample build: ``python -m skaal.builder.sample``.
+"""Regenerate the committed sample build: ``python docs/_gen/sample.py``.
 
 Run from the repository root.  It plans ``examples/counter`` against the
 bundled local catalog in memory (no lock is read or written), builds the
@@ -7,7 +7,8 @@ as ``skaal plan --target local`` then ``skaal build --target local --out
 artifacts/counter`` would in that folder -- except for the versions pinned in
 ``requirements.txt``: a real build pins what is installed, the sample pins
 :data:`SAMPLE_VERSIONS`, so it does not change with every release of a
-dependency.  A test rebuilds it into a temporary folder and fails when the
+dependency.  A maintainer's tool, not part of the installed package.  A test
+(``tests/builder/test_local.py``) rebuilds it into a temporary folder and fails when the
 committed copy differs by a byte.
 
 The sample leaves out ``wheels/`` (the wheel of the running Skaal that every
@@ -28,9 +29,14 @@ from pathlib import Path
 from types import MappingProxyType
 
 from skaal._version import __version__
+from skaal.builder import build_artifacts
 from skaal.builder.framework import WHEEL_DIR
 from skaal.builder.model import ArtifactSet, BuildContext
+from skaal.builder.sources import read_app_sources
 from skaal.builder.writer import FileWriter, WriteResult
+from skaal.catalog import catalog_for_target
+from skaal.declare.app_ref import load_app, parse_ref
+from skaal.pipeline import MemoryLockStore, plan_blueprint
 
 __all__ = ["SAMPLE_APP", "SAMPLE_OUT", "SAMPLE_TARGET", "SAMPLE_VERSIONS", "main", "sample_set"]
 
@@ -53,12 +59,6 @@ def sample_set(root: Path, *, with_framework: bool = False) -> ArtifactSet:
 
     Without ``wheels/`` unless ``with_framework`` (see the module docstring).
     """
-    from skaal.builder import build_artifacts
-    from skaal.builder.sources import read_app_sources
-    from skaal.catalog import catalog_for_target
-    from skaal.declare.app_ref import load_app, parse_ref
-    from skaal.pipeline import MemoryLockStore, plan_blueprint
-
     parsed = parse_ref(SAMPLE_APP, base=root)
     blueprint = load_app(SAMPLE_APP, cwd=root).blueprint()
     catalog = catalog_for_target(SAMPLE_TARGET)

@@ -302,7 +302,7 @@ def unpriced(created: Iterable[Created], plan: Plan) -> tuple[str, ...]:
             continue
         found.append(
             f"{resource.type} {resource.name!r} is neither priced by the plan nor on the free "
-            "list: price it in the catalog and map it in skaal.builder.billable.PRICED, or add it "
+            "list: price it in the catalog and map it in tests.builder.billable.PRICED, or add it "
             "to FREE with the reason it costs nothing"
             + (" (its free entry does not hold for these inputs)" if free is not None else "")
         )

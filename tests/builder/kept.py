@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from tests.builder.billable import Created, is_primary
 from skaal.plan.model import Plan
 from skaal.plan.network import HOURS_PER_MONTH
+from tests.builder.billable import Created, is_primary
 
 __all__ = ["kept_mismatches"]
 

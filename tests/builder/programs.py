@@ -20,11 +20,11 @@ import pulumi
 import yaml
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
-from tests.builder.billable import Created
 from skaal.builder.model import ArtifactSet
 from skaal.plan.model import Plan
 from tests.builder import aws_support, gcp_mocks
 from tests.builder._pulumi import LoopOwningMonitor, Recorded, Run, write
+from tests.builder.billable import Created
 
 __all__ = ["created"]
 

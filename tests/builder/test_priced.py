@@ -31,16 +31,6 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from tests.builder.billable import (
-    FREE,
-    PRICED,
-    Created,
-    plan_items,
-    priced_volumes,
-    storage_mismatches,
-    unmatched,
-    unpriced,
-)
 from skaal.builder.model import BuildContext
 from skaal.builder.targets import TARGETS
 from skaal.catalog.loader import load_catalog
@@ -51,6 +41,16 @@ from skaal.plan.model import Plan
 from skaal.solver import solve
 from tests.builder._pulumi import EXAMPLES, ROOT, example_context
 from tests.builder.awkward_catalogs import catalog_named
+from tests.builder.billable import (
+    FREE,
+    PRICED,
+    Created,
+    plan_items,
+    priced_volumes,
+    storage_mismatches,
+    unmatched,
+    unpriced,
+)
 from tests.builder.kept import kept_mismatches
 from tests.builder.programs import created
 from tests.builder.random_apps import random_app

@@ -42,7 +42,9 @@ Clients, by implementation (``client`` / ``name``):
 
 ``names`` has every physical name the resource uses, by role (a queue's
 dead letters, a map's key index...).  Nothing here imports a client library:
-the types are for the type checker only.
+the types are for the type checker only.  The record and the marker type live
+in :mod:`skaal.declare.native`, below the runtime, which builds the records and
+finds a marker by name (:func:`marker_of`) without importing this module.
 """
 
 from __future__ import annotations

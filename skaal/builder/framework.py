@@ -11,7 +11,7 @@ index.
 The wheel is made here from the files of the running package, with the
 standard library only:
 
-* every file under ``Path(skaal.__file__).parent`` except ``__pycache__``
+* every file under the ``skaal`` package folder except ``__pycache__``
   folders, compiled ``*.pyc`` and hidden files;
 * the bundled catalogs under ``skaal/_bundled/catalogs/`` -- already inside
   an installed package, taken from the top-level ``catalogs/`` of a source
@@ -41,9 +41,9 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-import skaal
 from skaal._version import __version__
 from skaal.builder.model import Artifact
+from skaal.catalog.locate import bundled_dir
 
 __all__ = [
     "CATALOGS_IN_WHEEL",
@@ -53,6 +53,9 @@ __all__ = [
     "framework_wheel",
     "wheel_name",
 ]
+
+#: The installed ``skaal`` package (this module is ``skaal/builder/framework.py``).
+_PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 WHEEL_DIR = "wheels"
 """Where a target's artifacts carry the wheel (``--find-links wheels``)."""
@@ -81,9 +84,7 @@ def framework_files(
     package_dir: Path | None = None, catalogs_dir: Path | None = None
 ) -> dict[str, bytes]:
     """The package's files by their path in the wheel (``skaal/...``), sorted."""
-    from skaal.catalog.locate import bundled_dir
-
-    package = package_dir or Path(skaal.__file__).resolve().parent
+    package = package_dir or _PACKAGE_DIR
     files = {
         "skaal/" + p.relative_to(package).as_posix(): p.read_bytes()
         for p in package.rglob("*")

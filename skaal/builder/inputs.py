@@ -22,7 +22,10 @@ from skaal._version import __version__
 from skaal.blueprint.model import Blueprint
 from skaal.builder.model import BuildContext, VersionSource, installed_version
 from skaal.builder.sources import read_app_sources
+from skaal.catalog import catalog_for_target, load_catalog
+from skaal.catalog.locate import is_path_ref
 from skaal.catalog.model import Catalog
+from skaal.declare.app_ref import load_app, parse_ref, ref_from_pyproject
 from skaal.errors import BuildError
 from skaal.plan.lock import is_stale, read_lock
 from skaal.plan.model import BUILDABLE_SCHEMA_VERSION, Plan
@@ -70,9 +73,6 @@ def check_lock(
 
 def load_catalog_for(target: str, catalog_ref: str | None, *, cwd: Path) -> Catalog:
     """The catalog the lock is checked against: ``--catalog``, else the target's bundled one."""
-    from skaal.catalog import catalog_for_target, load_catalog
-    from skaal.catalog.locate import is_path_ref
-
     if catalog_ref is None:
         return catalog_for_target(target)
     if is_path_ref(catalog_ref):
@@ -90,8 +90,6 @@ def load_context(
     versions: VersionSource = installed_version,
 ) -> BuildContext:
     """Import the app, read the lock and sources, check them: the inputs of a build."""
-    from skaal.declare.app_ref import load_app, parse_ref, ref_from_pyproject
-
     text, base = (app_ref, cwd) if app_ref is not None else ref_from_pyproject(cwd)
     parsed = parse_ref(text, base=base)
     app = load_app(text, cwd=base)

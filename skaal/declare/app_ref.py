@@ -30,6 +30,7 @@ import importlib
 import re
 import sys
 import tomllib
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -223,8 +224,6 @@ def _show_line(exc: SyntaxError) -> str:
 
 def _user_frame(tb: TracebackType | None, ref: AppRef) -> str:
     """``file:line`` of the deepest frame outside importlib and this module."""
-    import traceback
-
     here = Path(__file__).resolve()
     found = str(ref.file or ref.root)
     for frame in traceback.extract_tb(tb):

@@ -36,9 +36,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import uvicorn
+
 from skaal.builder.layout import APP_DIR, DEFAULT_DATA_DIR, LOCK_NAME
+from skaal.declare.app_ref import load_app
 from skaal.errors import SkaalError, SkaalRuntimeError
+from skaal.plan.lock import read_lock
 from skaal.plan.wiring import data_dir_from_env
+from skaal.serve.app import build_asgi
+from skaal.serve.bridge import open_runtime, retry_delay_from_env
+from skaal.serve.hosts import HostPolicy
+from skaal.serve.server import bind_socket
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -73,9 +81,6 @@ class LocalArtifact:
         return self._loaded
 
     def _load(self) -> tuple[App, Plan]:
-        from skaal.declare.app_ref import load_app
-        from skaal.plan.lock import read_lock
-
         lock_path = self.root / LOCK_NAME
         plan = read_lock(lock_path)
         if plan is None or plan.content_hash() != self.plan_hash:
@@ -100,9 +105,6 @@ class LocalArtifact:
 
     def asgi(self) -> Starlette:
         """The ASGI app for ``uvicorn serve:app``; the runtime opens in its lifespan."""
-        from skaal.serve.app import build_asgi
-        from skaal.serve.bridge import open_runtime
-
         app, plan = self.load()
         return build_asgi(
             app,
@@ -117,18 +119,10 @@ class LocalArtifact:
         )
 
     def _retry_delay(self) -> float | None:
-        from skaal.serve.bridge import retry_delay_from_env
-
         return retry_delay_from_env(self.environ)
 
     def serve(self, *, host: str, port: int) -> None:
         """Open the runtime, then serve until interrupted (like ``skaal run``)."""
-        import uvicorn
-
-        from skaal.serve.app import build_asgi
-        from skaal.serve.bridge import open_runtime
-        from skaal.serve.hosts import HostPolicy
-        from skaal.serve.server import bind_socket
 
         app, plan = self.load()
         sock = bind_socket(host, port)

@@ -49,6 +49,7 @@ from skaal.blueprint.model import ResourceSpec
 from skaal.declare.values import BlobInfo, BlobStream, DeadLetter, Page
 from skaal.errors import SkaalRuntimeError
 from skaal.model.grammar import Durability
+from skaal.runtime.errors import InvalidCursorError, UnsupportedKindError
 
 if TYPE_CHECKING:
     from skaal.declare.native import Native
@@ -109,8 +110,6 @@ def decode_cursor(cursor: str | None, *, resource: str) -> str | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         return base64.urlsafe_b64decode(padded.encode("ascii")).decode()
     except (ValueError, binascii.Error, UnicodeError):
-        from skaal.runtime.errors import InvalidCursorError
-
         raise InvalidCursorError(
             f"{cursor[:40]!r} is not a cursor returned by {resource}",
             where=resource,
@@ -350,8 +349,6 @@ class Provider(Protocol):
 
 def unsupported(implementation: str, kind: str) -> SkaalRuntimeError:
     """The error a provider raises for a kind it does not serve."""
-    from skaal.runtime.errors import UnsupportedKindError
-
     return UnsupportedKindError(
         f"backend implementation {implementation!r} does not serve a {kind}",
         fix="re-plan (skaal plan) so the resource is bound to a backend that serves it",

@@ -28,6 +28,7 @@ arguments (``Map[str, Cart]`` → keys ``str``, values ``Cart``).
 from __future__ import annotations
 
 import importlib
+import os
 import time
 import types
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -42,6 +43,7 @@ from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
 from skaal.declare.active import ACTIVE
 from skaal.declare.app import App
 from skaal.declare.introspect import object_ref
+from skaal.declare.native import Backend, marker_of
 from skaal.declare.resources import (
     BlobStore,
     Collection,
@@ -54,6 +56,15 @@ from skaal.declare.resources import (
 )
 from skaal.model.grammar import DURABILITY_LEVELS
 from skaal.plan.model import Binding, Plan
+from skaal.plan.wiring import (
+    PROCESSES_ENV,
+    credentials_env,
+    data_dir_from_env,
+    pool_size,
+    readable_secrets,
+    servers,
+    used_resources,
+)
 from skaal.registry import DEFAULT_REGISTRY
 from skaal.runtime.backends import FACTORIES, ProviderFactory, create_provider
 from skaal.runtime.clients import (
@@ -179,12 +190,8 @@ class Runtime:
         the working directory); ``env`` defaults to ``os.environ``; ``clock``
         (seconds since the epoch) is injectable for tests.
         """
-        import os
-
         project = Path(project_dir) if project_dir is not None else Path.cwd()
         if data_dir is None:
-            from skaal.plan.wiring import data_dir_from_env
-
             environ = os.environ if env is None else env
             data_dir = project / ds if (ds := data_dir_from_env(environ)) else None
         blueprint = app.blueprint() if isinstance(app, App) else app
@@ -496,8 +503,6 @@ def _provider_groups(
 
     Members keep the Blueprint's order, so the first one names the provider in errors.
     """
-    from skaal.plan.wiring import servers  # the wiring imports this package
-
     bindings = {b.resource: b for b in plan.bindings}
     server_of = {name: server for server in servers(plan) for name in server.resources}
     groups: dict[str, tuple[str, ServerWiring | None, list[ResourceSpec]]] = {}
@@ -510,14 +515,10 @@ def _provider_groups(
 
 
 def _used_resources(env: Mapping[str, str]) -> frozenset[str] | None:
-    from skaal.plan.wiring import used_resources
-
     return used_resources(env)
 
 
 def _readable_secrets(env: Mapping[str, str]) -> frozenset[str] | None:
-    from skaal.plan.wiring import readable_secrets
-
     return readable_secrets(env)
 
 
@@ -529,8 +530,6 @@ def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Map
     plan (:func:`skaal.plan.wiring.pool_size`, ``SKAAL_PROCESSES`` processes),
     unless the pool variable is already set.
     """
-    from skaal.plan.wiring import PROCESSES_ENV, credentials_env, pool_size
-
     connection = DEFAULT_REGISTRY.connection(server.implementation)
     assert connection is not None  # a server's implementation has connection variables
     plain, pool = connection.url, connection.pool_size
@@ -564,9 +563,6 @@ def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Map
 
 def _check_marker(bound: _Bound, backend: object) -> None:
     """A clear error unless ``backend`` is the marker of the implementation ``bound`` is on."""
-    from skaal.declare.native import Backend, marker_of
-    from skaal.registry import DEFAULT_REGISTRY
-
     spec, binding = bound.spec, bound.binding
     own = marker_of(binding.implementation)
     ask = f"native(skaal.native.{own.constant})" if own else "native() without a marker"

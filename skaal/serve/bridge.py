@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skaal.errors import UsageError
+from skaal.runtime.clients import RetryPolicy
+from skaal.runtime.runtime import Runtime
 from skaal.serve.workers import QueueWorker, TopicWorker
 
 if TYPE_CHECKING:
@@ -65,9 +67,6 @@ def open_runtime(
     ``retry_delay`` (seconds) is the base of the queues' exponential retry
     back-off (default: :class:`~skaal.runtime.clients.RetryPolicy`'s).
     """
-    from skaal.runtime.clients import RetryPolicy
-    from skaal.runtime.runtime import Runtime
-
     retry = None if retry_delay is None else RetryPolicy(base_delay=retry_delay)
     return Runtime.open(app, plan, data_dir=data_dir, env=env, project_dir=project_dir, retry=retry)
 

@@ -29,7 +29,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from skaal.catalog import bundled_catalogs, catalog_for_target, load_catalog
+from skaal.declare.checks import check_app
 from skaal.errors import PlanError
+from skaal.pipeline import DryRunLockStore, FileLockStore, MemoryLockStore, plan_blueprint
+from skaal.plan.lock import is_stale
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
@@ -47,10 +51,6 @@ def plan_local(
     app: App, *, cwd: Path, lock: str = "skaal.lock", solver: Solver | None = None
 ) -> tuple[Plan, tuple[str, ...]]:
     """The plan to serve ``app`` with, and notes for the user (see the module docstring)."""
-    from skaal.catalog import catalog_for_target
-    from skaal.declare.checks import check_app
-    from skaal.pipeline import DryRunLockStore, FileLockStore, MemoryLockStore, plan_blueprint
-
     check_app(app)
     blueprint = app.blueprint()
     store: LockStore = FileLockStore(cwd / lock)
@@ -81,9 +81,6 @@ def _honour(
     stored: Plan, blueprint: Blueprint, store: LockStore, *, lock: str, solver: Solver | None
 ) -> tuple[Plan, tuple[str, ...]]:
     """Serve a local lock as planned, or re-plan it against its own catalog."""
-    from skaal.pipeline import plan_blueprint
-    from skaal.plan.lock import is_stale
-
     matches = stored.app == blueprint.app and stored.blueprint_hash == blueprint.content_hash()
     catalog = _catalog_named(stored.catalog)
     if catalog is None:
@@ -130,8 +127,6 @@ def lock_pins(stored: Plan, blueprint: Blueprint) -> Mapping[str, str]:
 
 def _catalog_named(name: str) -> Catalog | None:
     """The bundled catalog called ``name``, or ``None`` if there is none."""
-    from skaal.catalog import bundled_catalogs, load_catalog
-
     if name not in bundled_catalogs():
         return None
     return load_catalog(name)

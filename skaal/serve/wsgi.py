@@ -65,7 +65,7 @@ class WsgiApp:
 
     def _middleware(self) -> WSGIMiddleware:
         if self._adapter is None:
-            from a2wsgi import WSGIMiddleware
+            from a2wsgi import WSGIMiddleware  # noqa: PLC0415 - the wsgi extra, only for a mounted WSGI app
 
             self._adapter = WSGIMiddleware(cast(Any, self._call), workers=self.threads)
         return self._adapter

@@ -11,10 +11,18 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
+from skaal import App, Collection, Index, Map, Queue, Topic
+from skaal.builder.targets import TARGETS
+from skaal.builder.targets.aws import build_aws
 from skaal.builder.targets.aws_iam import VPC_DESCRIBE_SID
 from skaal.builder.targets.aws_schedule import validate_expression
+from skaal.catalog.loader import load_catalog
+from skaal.errors import BuildError
 from skaal.plan.wiring import binding_name, credentials_env, resource_env, wire
+from skaal.registry import DEFAULT_REGISTRY, Registry
+from skaal.solver import solve
 
 sys.path.insert(0, str(Path(__file__).parent))
 from aws_support import AwsRun, app_context, build_example, run_program, write_with_layer
@@ -421,19 +429,10 @@ def test_every_example_builds_a_program_creating_each_planned_resource(
 
 
 def test_the_aws_target_is_registered() -> None:
-    from skaal.builder.targets import TARGETS
-    from skaal.builder.targets.aws import build_aws
-
     assert TARGETS["aws"] is build_aws
 
 
 def test_topics_fan_out_to_one_subscription_queue_per_subscriber(tmp_path: Path) -> None:
-    from pydantic import BaseModel
-
-    from skaal import App, Topic
-    from skaal.builder.targets.aws import build_aws
-    from skaal.catalog.loader import load_catalog
-    from skaal.solver import solve
 
     app = App("alerts")
 
@@ -476,11 +475,6 @@ def test_topics_fan_out_to_one_subscription_queue_per_subscriber(tmp_path: Path)
 
 
 def test_a_cache_gets_elasticache_in_the_private_network(tmp_path: Path) -> None:
-    from skaal import App, Map
-    from skaal.builder.targets.aws import build_aws
-    from skaal.catalog.loader import load_catalog
-    from skaal.solver import solve
-
     app = App("sessions")
 
     @app.storage(durability="ephemeral", size="100MB", read_latency="< 2ms")
@@ -522,12 +516,6 @@ def test_a_trigger_no_lambda_can_read_is_refused_with_its_pin(
     # The planner keeps consumed queues on SQS and subscribed topics on SNS on
     # aws (the registry's triggered_by); a plan made without that rule (another
     # registry, a hand-edited lock) is still refused here, naming the pin to use.
-    from skaal import App, Queue, Topic
-    from skaal.builder.targets.aws import build_aws
-    from skaal.catalog.loader import load_catalog
-    from skaal.errors import BuildError
-    from skaal.registry import DEFAULT_REGISTRY, Registry
-    from skaal.solver import solve
 
     untriggered = Registry.of(
         dataclasses.replace(impl, triggered_by=None)
@@ -562,12 +550,6 @@ def test_a_trigger_no_lambda_can_read_is_refused_with_its_pin(
 
 
 def test_collection_tables_have_the_runtime_ttl_attribute(tmp_path: Path) -> None:
-    from pydantic import BaseModel
-
-    from skaal import App, Collection, Index
-    from skaal.builder.targets.aws import build_aws
-    from skaal.catalog.loader import load_catalog
-    from skaal.solver import solve
 
     app = App("sessions")
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from skaal.blueprint.fire_times import CronSchedule
 from skaal.blueprint.model import ScheduleSpec
 from skaal.builder.targets.aws_schedule import aws_schedule, validate_expression
 from skaal.errors import BuildError
-from skaal.serve.cron import CronSchedule
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from skaal import App, Map
 from skaal.builder.targets.aws import build_aws
 from skaal.builder.targets.gcp import build_gcp
 from skaal.builder.targets.gcp_program import render_program
 from skaal.catalog.loader import load_catalog
+from skaal.cli.main import cli
 from skaal.errors import BuildError
 from skaal.solver import solve
 from tests.builder.aws_support import app_context, run_program, write_with_layer
@@ -86,9 +88,6 @@ def test_a_plan_across_regions_is_refused_with_each_region_s_resources() -> None
 def test_the_plan_says_when_it_spans_regions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from click.testing import CliRunner
-
-    from skaal.cli.main import cli
 
     (tmp_path / "app.py").write_text(
         "from skaal import App, Map\n"

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from skaal import App, Map
 from skaal.blueprint.model import Blueprint, Kind, ResourceSpec, SourceLocation
 from skaal.builder.dockerfile import DockerfileSpec, dockerfile
 from skaal.builder.inputs import check_lock
 from skaal.builder.model import MANIFEST_NAME, Artifact, ArtifactSet, BuildContext, sha256_text
 from skaal.builder.requirements import (
     Requirement,
+    imported_distributions,
     parse_requirements,
     requirements_artifact,
     requirements_for,
@@ -25,6 +27,7 @@ from skaal.builder.targets import TARGETS, get_target
 from skaal.builder.writer import DryRunWriter, FileWriter, write_file
 from skaal.catalog import catalog_for_target
 from skaal.errors import BuildError, UsageError
+from skaal.pipeline import MemoryLockStore, plan_blueprint
 from skaal.plan import naming
 from skaal.plan.model import Binding, Plan
 from skaal.plan.wiring import (
@@ -36,6 +39,8 @@ from skaal.plan.wiring import (
     servers,
     wire,
 )
+from skaal.runtime.backends import gcp_common as common
+from skaal.runtime.runtime import Runtime
 
 HERE = SourceLocation(file="app.py", line=1)
 VERSIONS = {"boto3": "1.2.3", "redis": "5.0.0", "starlette": "1.0.0", "uvicorn": "0.30.0"}
@@ -172,8 +177,6 @@ def test_binding_names_are_the_runtime_names(implementation: str, service: str) 
 
 
 def test_gcp_names_match_the_gcp_runtime() -> None:
-    from skaal.runtime.backends import gcp_common as common
-
     for resource in ("Carts", "billing.Invoices", "x" * 90):
         bound = binding(resource, "blob", "gcs")
         assert binding_name("shop", bound) == common.gcp_name("shop", resource)
@@ -262,10 +265,6 @@ def test_server_ids_that_fold_alike_get_distinct_variables() -> None:
 
 @pytest.mark.asyncio
 async def test_the_runtime_reads_the_data_dir_variable(tmp_path: Path) -> None:
-    from skaal import App, Map
-    from skaal.pipeline import MemoryLockStore, plan_blueprint
-    from skaal.runtime.runtime import Runtime
-
     app = App("dirs")
 
     @app.storage(durability="persistent")
@@ -540,7 +539,6 @@ def test_the_apps_own_third_party_imports_are_required() -> None:
         Artifact("shop/data.txt", "import notpython"),
         Artifact("helper.py", "from helper2 import z\n"),
     )
-    from skaal.builder.requirements import imported_distributions
 
     assert imported_distributions(sources) == ("fastapi", "pydantic")
     context = BuildContext(

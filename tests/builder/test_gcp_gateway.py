@@ -19,6 +19,7 @@ from openapi_spec_validator import validate
 from skaal import App, BlobStore, Cron
 from skaal.builder.targets.gcp_gateway import FUNCTION_PATH, gateway_document
 from skaal.builder.targets.gcp_program import render_program
+from skaal.builder.targets.gcp_writer import service_vars
 from skaal.catalog.loader import load_catalog
 from skaal.serve.routes import PREFIX
 from skaal.solver import solve
@@ -153,7 +154,6 @@ def test_function_names_that_would_share_a_variable_get_distinct_services() -> N
         version="v",
     )
     assert set(document["paths"]) == {"/", "/docs", "/openapi.json"}
-    from skaal.builder.targets.gcp_writer import service_vars
 
     names = service_vars(["a.b", "a_b", "plain"])
     assert names["plain"] == "fn_plain"

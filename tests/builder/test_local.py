@@ -39,9 +39,11 @@ from skaal.builder.targets.local import build_local, project_name
 from skaal.builder.writer import FileWriter
 from skaal.catalog import catalog_for_target
 from skaal.catalog.loader import load_catalog
+from skaal.declare.app_ref import load_app, parse_ref
 from skaal.errors import BuildError, SkaalRuntimeError
 from skaal.hosts.local import LocalArtifact
 from skaal.pipeline import FileLockStore, plan_blueprint
+from skaal.plan.lock import read_lock
 from skaal.plan.wiring import DATA_DIR_ENV, wire
 from skaal.solver import solve
 from tests._server import free_port, serve_process
@@ -78,7 +80,6 @@ class Built:
 def build_counter(tmp: Path) -> Built:
     project = tmp / "project"
     shutil.copytree(ROOT / "examples" / "counter", project)
-    from skaal.declare.app_ref import load_app
 
     blueprint = load_app("app.py:app", cwd=project).blueprint()
     lock = FileLockStore(project / "skaal.lock")
@@ -118,7 +119,6 @@ def test_the_shipped_source_and_lock_are_the_projects(built: Built) -> None:
     assert (built.folder / "src/app.py").read_text() == (
         ROOT / "examples/counter/app.py"
     ).read_text()
-    from skaal.plan.lock import read_lock
 
     assert read_lock(built.folder / "skaal.lock") == built.context.plan
 
@@ -211,7 +211,6 @@ def test_every_example_builds_for_local(example: str, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(ROOT / "examples", project)
     ref = f"{example}/app.py:app"
-    from skaal.declare.app_ref import load_app
 
     blueprint = load_app(ref, cwd=project).blueprint()
     lock = FileLockStore(project / "skaal.lock")
@@ -223,7 +222,6 @@ def test_every_example_builds_for_local(example: str, tmp_path: Path) -> None:
     )
     sources = [p for p in artifacts.paths() if p.startswith("src/")]
     assert sources
-    from skaal.declare.app_ref import parse_ref
 
     root = parse_ref(ref, base=project).root
     for path in sources:

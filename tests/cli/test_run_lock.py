@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from click.testing import CliRunner
 
 from skaal.cli.main import cli
@@ -174,8 +175,6 @@ def redis_url() -> str:
 
 @pytest.mark.slow
 def test_skaal_run_keeps_the_pinned_map_on_redis(project: Path, redis_url: str) -> None:
-    import redis
-
     _plan("--catalog", "local-servers", "--pin", "Sessions=redis")
     before = (project / "skaal.lock").read_bytes()
     prefix = f"skaal-test-{uuid.uuid4().hex}:"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from pulumi.automation import OpType
 
-from skaal.deploy.pulumi_engine import INSTALL_HINT, PulumiEngine, require_pulumi_cli
+from skaal.deploy.pulumi_engine import INSTALL_HINT, PulumiEngine, _op, require_pulumi_cli
 from skaal.errors import DeployError
 
 
@@ -46,9 +47,6 @@ def test_the_real_engine_refuses_to_start_on_this_machine() -> None:
 
 
 def test_preview_operations_are_named_by_their_value() -> None:
-    from pulumi.automation import OpType
-
-    from skaal.deploy.pulumi_engine import _op
 
     assert _op(OpType.CREATE) == "create"
     assert _op("update") == "update"

@@ -9,25 +9,33 @@ program configures).  The jobs example runs twice: on the local backends
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
+import runpy
 import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from pydantic import BaseModel
 
+from skaal import App, Map, Topic
 from skaal.catalog.loader import load_catalog
 from skaal.declare.app_ref import load_app
 from skaal.errors import SkaalRuntimeError
 from skaal.hosts.aws_lambda.handler import LambdaHandler
-from skaal.hosts.aws_lambda.http_api import scope_from_event
+from skaal.hosts.aws_lambda.http_api import call_asgi, scope_from_event
+from skaal.hosts.aws_lambda.sqs_event import decode_body, is_sqs_event
 from skaal.plan.model import Plan
 from skaal.runtime.runtime import Runtime
 from skaal.solver import solve
+from tests.builder._pulumi import write
+from tests.builder.aws_support import build_example
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -235,9 +243,6 @@ def test_event_translation_keeps_stage_query_cookies_and_binary_bodies() -> None
 
 
 def test_binary_responses_and_cookies_leave_in_the_v2_shape() -> None:
-    import asyncio
-
-    from skaal.hosts.aws_lambda.http_api import call_asgi
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         message = await receive()
@@ -280,8 +285,6 @@ def moto_endpoint() -> str:
 def test_the_handler_on_dynamodb_and_sqs(
     moto_endpoint: str, jobs_module: Any, tmp_path: Path
 ) -> None:
-    import boto3
-
     aws_plan = solve(jobs_module.blueprint(), load_catalog("aws"))
     assert {b.implementation for b in aws_plan.bindings if b.kind in ("map", "queue")} == {
         "dynamodb",
@@ -353,13 +356,6 @@ def test_the_handler_on_dynamodb_and_sqs(
 def test_the_generated_entry_point_loads_the_shipped_app_and_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import runpy
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from aws_support import build_example
-
-    from tests.builder._pulumi import write
-
     context, artifacts = build_example("jobs")
     folder = write(artifacts, tmp_path)
     monkeypatch.setenv("LAMBDA_TASK_ROOT", str(folder / "app"))
@@ -377,9 +373,6 @@ def test_the_generated_entry_point_loads_the_shipped_app_and_lock(
 
 
 def test_a_topic_subscriber_handles_its_subscription_queue(tmp_path: Path) -> None:
-    from pydantic import BaseModel
-
-    from skaal import App, Map, Topic
 
     app = App("alerts")
 
@@ -431,8 +424,6 @@ def test_a_topic_subscriber_handles_its_subscription_queue(tmp_path: Path) -> No
 
 
 def test_sqs_bodies_decode_as_the_sqs_and_sns_backends_encode_them() -> None:
-    from skaal.hosts.aws_lambda.sqs_event import decode_body, is_sqs_event
-
     def record(body: str, marker: str | None = None) -> dict[str, Any]:
         attributes = {"skaal-encoding": {"stringValue": marker, "dataType": "String"}}
         return {"body": body, "messageAttributes": attributes if marker else {}}

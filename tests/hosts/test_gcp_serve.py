@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from skaal.hosts.cloud_run import local_bindings
+from skaal.hosts.cloud_run import CloudRunArtifact, local_bindings
 from tests._server import free_port, serve_process
 from tests.builder._pulumi import write
 from tests.builder.gcp_mocks import build_example
@@ -109,8 +109,6 @@ def test_local_bindings_keep_the_app_and_move_every_resource() -> None:
 def test_an_unknown_role_is_a_clean_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from skaal.hosts.cloud_run import CloudRunArtifact
-
     artifact = CloudRunArtifact(
         root=tmp_path,  # the role is checked before anything is loaded
         app_ref="app:app",
@@ -134,8 +132,6 @@ def test_an_unknown_role_is_a_clean_error(
 def test_a_function_role_names_a_declared_function(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], environ: dict[str, str], message: str
 ) -> None:
-    from skaal.hosts.cloud_run import CloudRunArtifact
-
     context, artifacts = build_example("jobs")
     folder = write(artifacts, tmp_path / "gcp")
     artifact = CloudRunArtifact(

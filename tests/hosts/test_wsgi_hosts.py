@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from skaal.builder import build_artifacts
@@ -161,8 +162,6 @@ def test_the_generated_lambda_answers_both_api_gateway_payloads(
 def test_the_generated_lambda_on_dynamodb(
     generated_handler: LambdaHandler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import boto3
-
     endpoint = os.environ.get("SKAAL_TEST_AWS_ENDPOINT_URL")
     if not endpoint:
         pytest.skip("SKAAL_TEST_AWS_ENDPOINT_URL not set: start moto (see .ci/services/30-moto.sh)")

@@ -18,6 +18,7 @@ import types
 import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 
 from skaal import App, Map, Queue, Topic
@@ -101,8 +102,6 @@ def _news() -> App:
 
 @pytest.mark.asyncio
 async def test_a_topic_is_reached_by_the_arn_the_build_passes(tmp_path: Path) -> None:
-    import boto3
-
     env = _moto()
     app = _news()
     plan = solve(app.blueprint(), load_catalog("aws"))

@@ -62,6 +62,7 @@ from skaal.builder.targets.aws_iam import function_statements
 from skaal.builder.targets.aws_program import PROGRAM
 from skaal.builder.targets.aws_schedule import aws_schedule
 from skaal.errors import BuildError
+from skaal.plan.lock import lock_text
 from skaal.plan.model import Binding, Plan
 from skaal.plan.naming import physical_name as runtime_name
 from skaal.plan.network import needs_vpc
@@ -143,8 +144,6 @@ def build_aws(context: BuildContext) -> ArtifactSet:
 
 
 def _lock_text(context: BuildContext) -> str:
-    from skaal.plan.lock import lock_text
-
     return lock_text(context.plan)
 
 

@@ -12,7 +12,7 @@ six fields (a year is added) with its own rules:
 
 Rather than translating the syntax token by token (steps such as ``*/15``
 mean slightly different things across cron dialects), each field is
-expanded to the set of values it matches (:class:`skaal.serve.cron.CronSchedule`,
+expanded to the set of values it matches (:class:`skaal.blueprint.fire_times.CronSchedule`,
 the evaluator ``skaal run`` uses) and written back as AWS's compact list:
 ``*`` for the whole range, otherwise comma-separated values and ``a-b``
 runs.  The time zone goes to the scheduler's
@@ -31,9 +31,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from skaal.blueprint.fire_times import CronSchedule
 from skaal.blueprint.model import ScheduleSpec
 from skaal.errors import BuildError, SkaalRuntimeError
-from skaal.serve.cron import CronSchedule
 
 __all__ = ["AwsSchedule", "aws_schedule", "validate_expression"]
 

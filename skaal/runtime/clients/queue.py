@@ -23,6 +23,7 @@ from typing import Generic, Literal, TypeVar
 
 from skaal.declare.values import TopicSubscription
 from skaal.runtime.codecs import ValueCodec
+from skaal.runtime.errors import ValueTypeError
 from skaal.runtime.ports import (
     DeadLetter,
     Delivery,
@@ -159,8 +160,6 @@ class QueueClient(Generic[T]):
 
 def timeout_ok(value: float) -> float:
     if isinstance(value, bool) or not value > 0:
-        from skaal.runtime.errors import ValueTypeError
-
         raise ValueTypeError(f"visibility_timeout={value!r} is not a positive number")
     return float(value)
 

@@ -15,7 +15,9 @@
 
 ``next_after(t)`` is a pure function of its argument: the earliest fire time
 strictly after ``t`` (an aware datetime), as an aware UTC datetime, or
-``None`` when the expression can never match (``0 0 31 2 *``).
+``None`` when the expression can never match (``0 0 31 2 *``).  The local
+scheduler (:mod:`skaal.serve.scheduler`) and the aws builder (which expands an
+expression for EventBridge) both read it, so it sits with the blueprint.
 """
 
 from __future__ import annotations

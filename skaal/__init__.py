@@ -4,6 +4,12 @@ Declare what each piece of state and compute needs; Skaal plans the cheapest
 backends that meet every constraint, builds deployable artifacts and runs the
 same code locally and in the cloud.  See :mod:`skaal.pipeline` for the stages.
 
+The packages form layers, each importing only from the layers below it
+(lowest first: errors, model, blueprint, declare, registry, catalog, plan,
+solver, pipeline and deploy, runtime and builder, serve, hosts, cli): the
+stack and the rule are in ``docs/architecture.md``, and an import-linter
+contract in ``pyproject.toml`` enforces them (``tests/test_layers.py``).
+
 The errors and the version are imported eagerly (they are light); the
 declaration API is imported on first use (module ``__getattr__``, PEP 562),
 so ``import skaal`` and commands such as ``skaal --help`` do not pay for

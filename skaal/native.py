@@ -42,26 +42,22 @@ Clients, by implementation (``client`` / ``name``):
 
 ``names`` has every physical name the resource uses, by role (a queue's
 dead letters, a map's key index...).  Nothing here imports a client library:
-the types are for the type checker only.
+the types are for the type checker only.  The record and the marker type live
+in :mod:`skaal.declare.native`, below the runtime, which builds the records and
+finds a marker by name (:func:`marker_of`) without importing this module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
+
+from skaal.declare.native import Backend, Native, PubsubClients, SqliteDatabase, marker_of
 
 if TYPE_CHECKING:
-    import sqlite3
     from pathlib import Path
 
     import asyncpg
     from google.cloud import firestore
-    from google.cloud.pubsub_v1 import (  # type: ignore[import-untyped, unused-ignore]
-        PublisherClient,
-        SubscriberClient,
-    )
     from google.cloud.storage import Client as StorageClient  # type: ignore[import-untyped]
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
@@ -69,8 +65,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from redis.asyncio import Redis
 
-    from skaal.blueprint.model import Kind
-    from skaal.declare.resources import BlobStore, Collection, Map, Queue, Resource, Topic
+    from skaal.declare.resources import BlobStore, Collection, Map, Queue, Topic
     from skaal.runtime.backends.memory import (
         MemoryDocuments,
         MemoryKeyValue,
@@ -101,86 +96,6 @@ __all__ = [
     "SqliteDatabase",
     "marker_of",
 ]
-
-C = TypeVar("C")
-C_co = TypeVar("C_co", covariant=True)
-R_contra = TypeVar("R_contra", bound="Resource", contravariant=True)
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Native(Generic[C_co]):
-    """The client of one resource's backend and where the resource lives on it."""
-
-    client: C_co
-    """The client Skaal uses for this resource (shared: do not close it)."""
-    backend: str
-    """The implementation the plan bound the resource to, e.g. ``"redis"``."""
-    resource: str
-    """The resource's logical name, e.g. ``"Carts"`` or ``"billing.Invoices"``."""
-    kind: Kind
-    """``"map"``, ``"collection"``, ``"blob"``, ``"queue"`` or ``"topic"``."""
-    name: str
-    """The physical name a native command names to reach this resource's data."""
-    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    """Every physical name of the resource, by role (``name`` among them)."""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "names", MappingProxyType(dict(self.names)))
-
-
-@dataclass(frozen=True, slots=True)
-class Backend(Generic[C, R_contra]):
-    """A backend marker: ``native(REDIS)`` asks for the Redis client, typed as such.
-
-    ``C`` is the client's type; ``R_contra`` the resource classes it can serve.
-    """
-
-    implementation: str
-    """The implementation's name in :data:`skaal.registry.DEFAULT_REGISTRY`."""
-    constant: str
-    """The marker's name in :mod:`skaal.native`, for messages."""
-
-    def __repr__(self) -> str:
-        return f"skaal.native.{self.constant}"
-
-
-class SqliteDatabase:
-    """The app's SQLite file as Skaal holds it: run a function on its database thread.
-
-    ``await db.run(lambda conn: conn.execute(sql, params).fetchall())`` runs on
-    the thread that owns the writer connection (autocommit: ``BEGIN
-    IMMEDIATE`` ... ``COMMIT`` yourself for several statements), queued with
-    Skaal's own writes and bounded by the same call deadline.  Keep the
-    function short: Skaal's writes wait for it.
-    """
-
-    __slots__ = ("_runner", "path")
-
-    def __init__(
-        self,
-        path: Path,
-        runner: Callable[[Callable[[sqlite3.Connection], Any], str], Awaitable[Any]],
-    ) -> None:
-        self.path = path
-        """The database file."""
-        self._runner = runner
-
-    def __repr__(self) -> str:
-        return f"SqliteDatabase({str(self.path)!r})"
-
-    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """``fn(connection)`` on the database thread; its result."""
-        result: T = await self._runner(fn, "native call")
-        return result
-
-
-@dataclass(frozen=True, slots=True)
-class PubsubClients:
-    """The two Pub/Sub clients a topic or queue uses (synchronous, shared)."""
-
-    publisher: PublisherClient
-    subscriber: SubscriberClient
 
 
 #: Each marker's client type and the resource classes its implementation serves
@@ -223,8 +138,3 @@ MARKERS: Final[tuple[Backend[Any, Any], ...]] = (
     SQLITE,
     SQS,
 )
-
-
-def marker_of(implementation: str) -> Backend[Any, Any] | None:
-    """The marker of ``implementation`` (a registry name), ``None`` if it has none."""
-    return next((m for m in MARKERS if m.implementation == implementation), None)

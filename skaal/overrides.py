@@ -191,7 +191,7 @@ def _owner(name: str, resources: Iterable[str]) -> str | None:
 
 def install(path: Path, resources: Iterable[str]) -> tuple[Hook, ...]:
     """Load the hooks at ``path`` and register them with the running Pulumi program."""
-    import pulumi
+    import pulumi  # noqa: PLC0415 - only a running Pulumi program needs it; builds and hooks modules do not
 
     names = tuple(sorted(resources))
     try:

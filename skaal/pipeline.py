@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from skaal.errors import PlanError, UsageError
 from skaal.plan.diff import PlanDiff, diff_plans
+from skaal.plan.lock import read_lock, write_lock
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
@@ -104,13 +105,9 @@ class FileLockStore:
         return str(self.path)
 
     def read(self) -> Plan | None:
-        from skaal.plan.lock import read_lock
-
         return read_lock(self.path)
 
     def write(self, plan: Plan) -> None:
-        from skaal.plan.lock import write_lock
-
         try:
             write_lock(plan, self.path)
         except OSError as exc:
@@ -215,7 +212,7 @@ def plan_blueprint(
 ) -> PlanOutcome:
     """:func:`plan_app` for an already-built blueprint."""
     if solver is None:
-        from skaal.solver import solve as solver_fn
+        from skaal.solver import solve as solver_fn  # noqa: PLC0415 - the solver (and z3) loads only when a plan is made, not when a lock is read
 
         solver = solver_fn
     unreadable: tuple[str, ...] = ()

@@ -56,7 +56,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skaal.catalog.model import Catalog
+from skaal.solver import solve
+from skaal.solver.feasibility import build_problem
 from solver import generate
+from solver.oracle import solve_exact
+from solver.oracle_catalog import read_catalog
 
 if TYPE_CHECKING:
     from skaal.plan.model import Plan
@@ -92,9 +96,6 @@ def _catalog(n: int, config: str) -> Catalog:
 
 def measure(n: int, config: str, repeat: int, *, verify: bool) -> dict[str, Any]:
     """Plan one row in this process and return its figures."""
-    from skaal.solver import solve
-    from skaal.solver.feasibility import build_problem
-
     drafts, catalog = _drafts(n, config), _catalog(n, config)
     blueprint = generate.build_blueprint(drafts)
     row: dict[str, Any] = {"n": n, "config": config, "coupled": sum(d.coupled for d in drafts)}
@@ -128,9 +129,6 @@ def measure(n: int, config: str, repeat: int, *, verify: bool) -> dict[str, Any]
     tracemalloc.stop()
     row["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if verify:
-        from solver.oracle import solve_exact
-        from solver.oracle_catalog import read_catalog
-
         with tempfile.TemporaryDirectory(prefix="skaal-oracle-") as tmp:
             path = Path(tmp) / "catalog.toml"
             path.write_text(generate.catalog_toml(catalog))

@@ -60,6 +60,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import tomli_w
 from pydantic import BaseModel
 
 from skaal.blueprint.model import Blueprint, Kind, ResourceSpec, SourceLocation
@@ -764,8 +765,6 @@ def catalog_toml(catalog: Catalog) -> str:
 
     Instance classes and capacity modes are tables named by their ``name``.
     """
-    import tomli_w
-
     data = catalog.model_dump(mode="json", exclude_none=True, exclude={"sources", "backends"})
     data["schema_version"] = 2
     backends: dict[str, Any] = {}

@@ -25,12 +25,12 @@ import pytest
 from skaal.blueprint.model import Kind, ResourceSpec, SourceLocation
 from skaal.catalog import bundled_catalogs, load_catalog
 from skaal.errors import BuildError, SkaalRuntimeError
+from skaal.plan.naming import as_service
 from skaal.plan.network import PRICED, vpc_lines
 from skaal.registry import DEFAULT_REGISTRY, Implementation, Network, Registry
 from skaal.runtime import ports
 from skaal.runtime.backends import FACTORIES, create_provider, factories_of
 from skaal.runtime.errors import UnsupportedKindError
-from skaal.runtime.naming import as_service
 from skaal.runtime.ports import BackendSettings, Provider
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,8 +5,9 @@ The five-field grammar that :class:`skaal.declare.schedule.Cron` validates
 ``/`` steps, month and day names, ``0`` and ``7`` both Sunday) expanded to
 the values each field matches.  Three stages read it: the planner, which
 prices a scheduled function by how often it fires (:func:`mean_rate`); the
-aws builder, which writes EventBridge expressions; and the local scheduler
-(:mod:`skaal.serve.cron`), which computes fire times in a time zone.
+aws builder, which writes EventBridge expressions; and the local scheduler,
+through :mod:`skaal.blueprint.fire_times`, which computes fire times in a
+time zone.
 
 When both day-of-month and day-of-week are restricted (neither starts with
 ``*``), a day matches if *either* does, as in every classic cron.

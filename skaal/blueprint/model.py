@@ -21,7 +21,7 @@ from pydantic import Field
 from pydantic.main import IncEx
 
 from skaal.blueprint.record import Record
-from skaal.declare.grammar import Access, Bound, Consistency, Durability
+from skaal.model.grammar import Access, Bound, Consistency, Durability
 
 __all__ = [
     "KINDS",

@@ -38,6 +38,7 @@ from skaal.catalog.model import CAPABILITIES, PRICE_COMPONENTS
 from skaal.catalog.positions import KeyPath
 from skaal.catalog.problems import Problem, format_table
 from skaal.errors import did_you_mean
+from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = ["FUNCTION_COMPONENTS", "PROVISIONED", "meaning"]
 
@@ -182,8 +183,6 @@ def _applies(
     merged: Merged, path: KeyPath, price: dict[str, Any], table: dict[str, Any], *, server: bool
 ) -> list[Problem]:
     """Components priced around a resource, on a backend where the build creates no such thing."""
-    from skaal.registry import DEFAULT_REGISTRY
-
     kinds = _strings(table.get("kinds"))
     implementation = table.get("implementation")
     wrong: list[tuple[str, str, str]] = []

@@ -19,6 +19,7 @@ directory for ``extends``, the working directory otherwise).
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 from skaal.errors import CatalogError, did_you_mean
@@ -28,8 +29,6 @@ __all__ = ["bundled_catalogs", "bundled_dir", "is_path_ref", "resolve_ref"]
 
 def bundled_dir() -> Path:
     """The directory holding the bundled catalog files."""
-    from importlib import resources
-
     installed = resources.files("skaal") / "_bundled" / "catalogs"
     if installed.is_dir():
         return Path(str(installed))

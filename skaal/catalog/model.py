@@ -56,7 +56,8 @@ from pydantic import Field, model_validator
 
 from skaal.blueprint.model import Kind
 from skaal.blueprint.record import Record
-from skaal.declare.grammar import Consistency, Durability
+from skaal.model.grammar import Consistency, Durability
+from skaal.model.providers import Provider
 
 __all__ = [
     "CAPABILITIES",
@@ -74,8 +75,6 @@ __all__ = [
     "ReadFactor",
     "Server",
 ]
-
-Provider = Literal["local", "aws", "gcp"]
 
 #: Capabilities a backend may declare; requirements map onto these.
 CAPABILITIES: tuple[str, ...] = (

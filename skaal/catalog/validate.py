@@ -54,6 +54,7 @@ from skaal.catalog.model import (
 from skaal.catalog.positions import KeyPath
 from skaal.catalog.problems import CatalogValidationError, Problem, format_table
 from skaal.errors import did_you_mean
+from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = ["SCHEMA_VERSION", "build_catalog", "catalog_warnings"]
 
@@ -215,8 +216,6 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 def catalog_warnings(catalog: Catalog, merged: Merged) -> list[str]:
     """Legal but suspicious things in ``catalog``, each located, for ``catalog validate``."""
-    from skaal.registry import DEFAULT_REGISTRY
-
     warnings: list[str] = []
     for file in merged.files:
         if file.data.get("schema_version") == 1:
@@ -242,8 +241,6 @@ def catalog_warnings(catalog: Catalog, merged: Merged) -> list[str]:
 
 def _vpc_warning(catalog: Catalog, backend: Backend, merged: Merged) -> list[str]:
     """A warning when ``requires = ["vpc"]`` and the build's VPC disagree, else nothing."""
-    from skaal.registry import DEFAULT_REGISTRY
-
     built = DEFAULT_REGISTRY.network(backend.implementation, catalog.provider).vpc
     priced = "vpc" in backend.requires
     if built == priced:

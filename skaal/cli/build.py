@@ -2,10 +2,10 @@
 
 Reads the plan from the lock (never re-plans: a missing, stale or
 other-provider lock is refused with the ``skaal plan`` command to run),
-generates the target's files (:mod:`skaal.build.targets`) and writes
+generates the target's files (:mod:`skaal.builder.targets`) and writes
 ``<out>/<target>/`` atomically with its ``manifest.json``
-(:class:`skaal.build.writer.FileWriter`).  ``--dry-run`` hands the same set
-to :class:`~skaal.build.writer.DryRunWriter`, which lists the files and
+(:class:`skaal.builder.writer.FileWriter`).  ``--dry-run`` hands the same set
+to :class:`~skaal.builder.writer.DryRunWriter`, which lists the files and
 writes nothing.
 
 ``--env NAME`` builds environment NAME (:mod:`skaal.envs`) from its lock,
@@ -78,10 +78,10 @@ def build(
     APP_REF is module.path:attr or path/to/file.py:attr (attribute defaults
     to "app"); without it, [tool.skaal] app in pyproject.toml is used.
     """
-    from skaal.build import build_artifacts
-    from skaal.build.inputs import load_context
-    from skaal.build.targets import get_target
-    from skaal.build.writer import ArtifactWriter, DryRunWriter, FileWriter
+    from skaal.builder import build_artifacts
+    from skaal.builder.inputs import load_context
+    from skaal.builder.targets import get_target
+    from skaal.builder.writer import ArtifactWriter, DryRunWriter, FileWriter
 
     cwd = Path.cwd()
     env, project = current_env(env_name, cwd=cwd)
@@ -130,6 +130,6 @@ def env_target(target: str | None, catalog_ref: str | None, *, cwd: Path) -> str
         return target
     if catalog_ref is None:
         return "local"
-    from skaal.build.inputs import load_catalog_for
+    from skaal.builder.inputs import load_catalog_for
 
     return load_catalog_for("local", catalog_ref, cwd=cwd).provider

@@ -167,8 +167,8 @@ def _inputs(
             fix="plan the app first: skaal cost prices the plan in the lock",
             command="skaal plan",
         )
-    from skaal.build.inputs import load_catalog_for
-    from skaal.cli.app_ref import load_app
+    from skaal.builder.inputs import load_catalog_for
+    from skaal.declare.app_ref import load_app
     from skaal.plan.lock import is_stale
 
     blueprint = load_app(app_ref, cwd=cwd).blueprint()

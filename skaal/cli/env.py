@@ -191,9 +191,9 @@ def promote(*, first: str, second: str, app_ref: str | None, no_write: bool, as_
     B keeps its own catalog (its prices, sizes and regions); the promotion is
     refused when that catalog does not offer a backend A's plan uses.
     """
-    from skaal.cli.app_ref import load_app
     from skaal.cli.paths import catalog_for
     from skaal.cli.plan import _load_catalog
+    from skaal.declare.app_ref import load_app
     from skaal.declare.checks import check_app
     from skaal.envs.compare import lock_path, promotion_pins, read_env_plan
     from skaal.pipeline import DryRunLockStore, FileLockStore, LockStore, plan_blueprint

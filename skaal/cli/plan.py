@@ -1,6 +1,6 @@
 """``skaal plan``: choose the cheapest backends that meet every declaration.
 
-Loads the app (:mod:`skaal.cli.app_ref`), checks what its functions would
+Loads the app (:mod:`skaal.declare.app_ref`), checks what its functions would
 do per request (:mod:`skaal.declare.checks`), loads the catalog
 (``--catalog`` or ``--target``, default the bundled ``local`` catalog), runs
 :func:`skaal.pipeline.plan_blueprint` against the lock file and prints the
@@ -154,7 +154,7 @@ def _run(
     env, project = current_env(env_name, cwd=cwd)
     lock_path = lock_for(lock_path, env, project, cwd=cwd)
     catalog_ref, target = catalog_for(catalog_ref, target, env, project, cwd=cwd)
-    from skaal.cli.app_ref import load_app
+    from skaal.declare.app_ref import load_app
 
     app = load_app(app_ref, cwd=cwd)
     from skaal.declare.checks import check_app

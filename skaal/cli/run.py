@@ -1,6 +1,6 @@
 """``skaal run``: serve the app locally, with every resource on an embedded backend.
 
-Loads the app (:mod:`skaal.cli.app_ref`), refuses functions that would fail
+Loads the app (:mod:`skaal.declare.app_ref`), refuses functions that would fail
 on every request (:mod:`skaal.declare.checks`), takes the plan from
 ``skaal.lock`` as it was planned -- its catalog (``local``,
 ``local-servers``...), pins and servers, re-planned against that same
@@ -64,40 +64,14 @@ from skaal.errors import SkaalError, UsageError
 if TYPE_CHECKING:
     from skaal.envs.config import Environment
 
-__all__ = [
-    "RETRY_DELAY_ENV",
-    "check_allowed",
-    "env_variables",
-    "max_body_bytes",
-    "retry_delay_from_env",
-    "run",
-]
+__all__ = ["check_allowed", "env_variables", "max_body_bytes", "run"]
 
-RETRY_DELAY_ENV = "SKAAL_QUEUE_RETRY_DELAY"
 _MAX_BODY_CEILING = 1024**3
-
-
-def retry_delay_from_env(environ: Mapping[str, str] | None = None) -> float | None:
-    """``SKAAL_QUEUE_RETRY_DELAY`` as seconds, ``None`` if unset; a ``UsageError`` if bad."""
-    raw = (os.environ if environ is None else environ).get(RETRY_DELAY_ENV, "").strip()
-    if not raw:
-        return None
-    try:
-        delay = float(raw)
-    except ValueError:
-        delay = math.nan
-    if not math.isfinite(delay) or delay < 0:
-        raise UsageError(
-            f"{RETRY_DELAY_ENV}={raw!r} is not a number of seconds",
-            where=f"environment variable {RETRY_DELAY_ENV}",
-            fix=f"set it to a delay such as {RETRY_DELAY_ENV}=0.1, or unset it",
-        )
-    return delay
 
 
 def max_body_bytes(text: str) -> int:
     """``--max-body``: a size such as ``1MiB`` or ``500KB``, or plain bytes, as bytes."""
-    from skaal.declare.grammar import parse_size
+    from skaal.model.grammar import parse_size
 
     raw = text.strip()
     try:
@@ -122,8 +96,8 @@ def env_variables(
     secrets file, ``dotenv`` when the caller resolved it against the working
     directory) and its ``config`` variables unless ``environ`` sets them.
     """
+    from skaal.plan.naming import ENV_VARIABLE
     from skaal.runtime.backends.env import DOTENV_ENV
-    from skaal.runtime.naming import ENV_VARIABLE
 
     wanted = {DOTENV_ENV: dotenv or env.secrets_file, **env.config}
     extra = {name: value for name, value in wanted.items() if name not in environ}
@@ -208,6 +182,7 @@ def run(
     to "app"); without it, [tool.skaal] app in pyproject.toml is used.
     """
     try:
+        from skaal.serve.bridge import retry_delay_from_env
         from skaal.serve.server import RunSettings, serve, serve_reload
     except ImportError as exc:
         raise UsageError(

@@ -25,7 +25,6 @@ from skaal.blueprint.model import (
     ScheduleSpec,
     SourceLocation,
 )
-from skaal.declare import grammar
 from skaal.declare.constraints import UNSET, Unset, declared_requirements
 from skaal.declare.existing import parse_existing
 from skaal.declare.introspect import describe, display_name, object_ref, resource_types
@@ -43,6 +42,7 @@ from skaal.declare.resources import (
 from skaal.declare.schedule import Cron, Every
 from skaal.declare.uses import Declared
 from skaal.errors import DeclarationError, did_you_mean
+from skaal.model import grammar
 
 __all__ = ["App", "Module"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Final, Never
 
 from skaal.blueprint.model import Kind, Requirements, SourceLocation
-from skaal.declare import grammar
 from skaal.errors import DeclarationError, did_you_mean
+from skaal.model import grammar
 
 __all__ = ["CONSTRAINTS", "UNSET", "Unset", "build_requirements", "declared_requirements"]
 

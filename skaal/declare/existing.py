@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from skaal.blueprint.model import Kind, ResourceSpec
-from skaal.declare.grammar import GrammarError
+from skaal.model.grammar import GrammarError
 
 __all__ = ["ADOPTABLE", "Existing", "adopted_name", "parse_existing"]
 

@@ -5,7 +5,7 @@ A user writes ``class Carts(Map[str, Cart]): ...`` and decorates it with
 parameters, and a typed async facade: ``await Carts.get("k")`` is a
 classmethod typed with a self-type (``cls: type[Map[K, V]]``), so a type
 checker infers ``Cart | None``.  Each facade method delegates to the client
-the *active runtime* bound to the class (:mod:`skaal.runtime.active`);
+the *active runtime* bound to the class (:mod:`skaal.declare.active`);
 with no runtime active it raises a ``SkaalRuntimeError`` saying how to start
 one.  ``await Carts.native(REDIS)`` (every resource class) is the escape
 hatch: the backend's own client, typed by the marker (:mod:`skaal.native`).
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar, overload
 
 from skaal.blueprint.model import Kind, SourceLocation
+from skaal.declare.active import active_runtime, client_for
 from skaal.declare.location import user_location
 from skaal.errors import DeclarationError
 
@@ -42,9 +43,8 @@ __all__ = [
 if TYPE_CHECKING:
     from typing import BinaryIO
 
-    from skaal.native import Backend, Native
-    from skaal.runtime.clients.queue import TopicSubscription
-    from skaal.runtime.ports import BlobInfo, BlobStream, DeadLetter, Page
+    from skaal.declare.native import Backend, Native
+    from skaal.declare.values import BlobInfo, BlobStream, DeadLetter, Page, TopicSubscription
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -54,20 +54,8 @@ C = TypeVar("C")
 R = TypeVar("R", bound="Resource")
 
 
-def _bind_client(cls: type) -> Any:
-    """Look up ``cls``'s client; the first call rebinds ``_client`` to the runtime's lookup.
-
-    The import waits for the first call (declaring needs no runtime); after
-    it, every data-plane call pays for one function call, not an import.
-    """
-    global _client  # noqa: PLW0603 -- a one-time rebinding, measured on the hot path
-    from skaal.runtime.active import client_for
-
-    _client = client_for
-    return client_for(cls)
-
-
-_client: Callable[[type], Any] = _bind_client
+#: The typed client of a declared class, from the active runtime (the port).
+_client: Callable[[type], Any] = client_for
 
 
 def _record(cls: type, attribute: str, fn: Callable[..., Any], decorator: str) -> None:
@@ -128,8 +116,6 @@ class Resource:
         ``await Carts.native(REDIS)`` is typed ``Native[redis.asyncio.Redis]``
         and raises ``WrongBackendError`` if the plan bound ``Carts`` elsewhere.
         """
-        from skaal.runtime.active import active_runtime
-
         runtime = active_runtime()
         return await (runtime.native(cls) if backend is None else runtime.native(cls, backend))
 
@@ -370,8 +356,6 @@ class Secret:
 
     def value(self) -> str | None:
         """The secret's value in the active runtime (``None`` if optional and unset)."""
-        from skaal.runtime.active import active_runtime
-
         return active_runtime().secret(self.name)
 
     def __post_init__(self) -> None:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from skaal.blueprint.model import ScheduleSpec
-from skaal.declare.grammar import GrammarError, parse_duration
 from skaal.declare.location import user_location
 from skaal.errors import DeclarationError
+from skaal.model.grammar import GrammarError, parse_duration
 
 __all__ = ["Cron", "Every", "Trigger"]
 

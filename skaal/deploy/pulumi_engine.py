@@ -64,7 +64,7 @@ def require_pulumi_cli(
 
 
 def _automation_probe() -> object:
-    from pulumi import automation
+    from pulumi import automation  # noqa: PLC0415 - pulumi (the deploy extra, the slowest import) loads when a deploy runs
 
     return automation.PulumiCommand()
 
@@ -77,7 +77,7 @@ class PulumiEngine:
         self._env = dict(env or {})
 
     def _stack(self, ref: StackRef) -> automation.Stack:
-        from pulumi import automation
+        from pulumi import automation  # noqa: PLC0415 - pulumi (the deploy extra, the slowest import) loads when a deploy runs
 
         opts = automation.LocalWorkspaceOptions(
             work_dir=str(ref.work_dir),
@@ -91,7 +91,7 @@ class PulumiEngine:
         )
 
     def _configure(self, stack: automation.Stack, config: Mapping[str, str]) -> None:
-        from pulumi import automation
+        from pulumi import automation  # noqa: PLC0415 - pulumi (the deploy extra, the slowest import) loads when a deploy runs
 
         for key, value in sorted(config.items()):
             stack.set_config(key, automation.ConfigValue(value=value))
@@ -151,7 +151,7 @@ def _text(value: Any) -> str:
 
 
 def _wrap(call: Callable[[], _T], ref: StackRef) -> _T:
-    from pulumi import automation
+    from pulumi import automation  # noqa: PLC0415 - pulumi (the deploy extra, the slowest import) loads when a deploy runs
 
     try:
         return call()

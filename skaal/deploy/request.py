@@ -22,6 +22,7 @@ from pathlib import Path
 
 from skaal.deploy.engine import StackRef
 from skaal.errors import DeployError, PlanError, UsageError
+from skaal.plan.lock import read_lock
 
 __all__ = [
     "BACKEND_SCHEMES",
@@ -208,8 +209,6 @@ def locked_plan_hash(path: Path, target: str) -> str | None:
     and deploying them unchecked could ship another plan than the one on
     record.
     """
-    from skaal.plan.lock import read_lock
-
     try:
         plan = read_lock(path)
     except PlanError as exc:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import click
+
 from skaal.deploy.engine import Engine
 from skaal.deploy.layer import CommandRunner, run_streaming
 
@@ -26,7 +28,7 @@ def utc_now() -> str:
 
 
 def _pulumi_engine() -> Engine:
-    from skaal.deploy.pulumi_engine import PulumiEngine
+    from skaal.deploy.pulumi_engine import PulumiEngine  # noqa: PLC0415 - pulumi loads only when a deploy runs
 
     return PulumiEngine(env={"PULUMI_PYTHON_CMD": sys.executable})
 
@@ -36,8 +38,6 @@ def _interactive() -> bool:
 
 
 def _ask(question: str) -> bool:
-    import click
-
     return click.confirm(question, default=False)
 
 

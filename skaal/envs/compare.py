@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from skaal.errors import PlanError
 from skaal.plan.diff import PlanDiff, diff_plans
+from skaal.plan.lock import read_lock
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
@@ -65,8 +66,6 @@ class EnvSummary:
 
 def summaries(project: Project) -> tuple[EnvSummary, ...]:
     """One summary per declared environment, sorted by name."""
-    from skaal.plan.lock import read_lock
-
     out = []
     for name, env in sorted(project.envs.items()):
         plan: Plan | None = None
@@ -90,8 +89,6 @@ def summaries(project: Project) -> tuple[EnvSummary, ...]:
 
 def read_env_plan(project: Project, env: Environment) -> Plan:
     """The plan in ``env``'s lock; a :class:`PlanError` saying how to make one if none."""
-    from skaal.plan.lock import read_lock
-
     plan = read_lock(project.root / env.lock)
     if plan is None:
         raise PlanError(

@@ -17,7 +17,7 @@ A project declares its environments under ``[tool.skaal]``::
 Each environment has its own lock (``skaal.<env>.lock``), build folder
 (``artifacts/<env>/<target>/``), Pulumi stack (named after it), data
 folder for ``skaal run`` (``.skaal/envs/<env>/data``) and physical names
-(``<app>-<env>-...``, :mod:`skaal.runtime.naming`).
+(``<app>-<env>-...``, :mod:`skaal.plan.naming`).
 
 Which environment a command works on (:func:`select_env`): ``--env NAME``,
 else ``SKAAL_ENV``, else ``[tool.skaal] env``; none of them (and no
@@ -51,7 +51,7 @@ __all__ = [
 
 ENV_VARIABLE = "SKAAL_ENV"
 """Selects the environment; the runtime reads the same variable
-(:data:`skaal.runtime.naming.ENV_VARIABLE`, kept equal by a test: importing it
+(:data:`skaal.plan.naming.ENV_VARIABLE`, kept equal by a test: importing it
 from there would load the runtime into every planning command)."""
 
 ENV_KEYS = ("catalog", "config", "dotenv", "port", "target")

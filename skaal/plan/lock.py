@@ -68,7 +68,7 @@ _OLDER = {1: "before server instance classes"}
 
 def lock_text(plan: Plan) -> str:
     """The TOML text of ``plan``'s lock file."""
-    import rtoml
+    import rtoml  # noqa: PLC0415 - rtoml loads when a lock is read or written, not with the plan models
 
     data: dict[str, Any] = plan.model_dump(mode="json", exclude_none=True)
     bindings = data.pop("bindings")
@@ -144,7 +144,7 @@ def read_lock(path: Path) -> Plan | None:
         ) from None
     except OSError as exc:
         raise _bad(path, f"cannot be read ({exc.strerror})") from None
-    import rtoml
+    import rtoml  # noqa: PLC0415 - rtoml loads when a lock is read or written, not with the plan models
 
     try:
         data = rtoml.loads(raw.decode("utf-8"))

@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 from skaal.blueprint.model import Kind
 from skaal.blueprint.record import Record
 from skaal.catalog.model import Price, PriceItem, Provider
-from skaal.declare.grammar import Consistency
+from skaal.model.grammar import Consistency
 
 __all__ = [
     "BUILDABLE_SCHEMA_VERSION",

@@ -7,7 +7,7 @@ components.
 
 **aws.**  A plan that places any resource on PostgreSQL (RDS) or Redis
 (ElastiCache) puts the app's Lambda functions in a VPC to reach them
-(:mod:`skaal.build.targets.aws`).  From there the functions still call AWS
+(:mod:`skaal.builder.targets.aws`).  From there the functions still call AWS
 APIs (SQS, SNS, Secrets Manager) and whatever outside service the app's
 code calls, which the declarations do not say, so the program gives the
 private subnets one NAT gateway (with its public IPv4 address) -- a fixed
@@ -16,7 +16,7 @@ through their free gateway endpoints.
 
 **gcp.**  A plan that places any resource on Memorystore (Redis) gives the
 Cloud Run services a Serverless VPC Access connector to reach it
-(:mod:`skaal.build.targets.gcp_servers`): its two minimum instances are
+(:mod:`skaal.builder.targets.gcp_servers`): its two minimum instances are
 e2-micro virtual machines, billed as such.  Cloud SQL is reached through
 Cloud Run's own Cloud SQL connection and needs no connector.
 

@@ -27,8 +27,8 @@ from types import MappingProxyType
 from typing import Any
 
 from skaal.blueprint.model import Kind
-from skaal.catalog.model import Provider
 from skaal.errors import SkaalError, did_you_mean
+from skaal.model.providers import Provider
 
 __all__ = ["Connection", "Implementation", "Keeping", "Network", "Provisioning", "Registry"]
 
@@ -43,7 +43,7 @@ class Connection:
     instance the plan sizes), by the variables of the first server of the plan.
 
     Other servers of the same implementation read ``<url>_<SERVER ID>``
-    (:func:`skaal.build.wiring.servers`); the runtime hands each provider its
+    (:func:`skaal.plan.wiring.servers`); the runtime hands each provider its
     own server's value in ``url``.
     """
 
@@ -145,7 +145,7 @@ class Implementation:
     """Per provider, what a build keeps of its resources and how long (absent: nothing)."""
     naming: str | None = field(default=None, kw_only=True)
     """The service whose naming rule its physical names follow
-    (:data:`skaal.runtime.naming.MAX_LENGTH`); ``None``: the strictest one."""
+    (:data:`skaal.plan.naming.MAX_LENGTH`); ``None``: the strictest one."""
 
 
 @dataclass(frozen=True, slots=True)

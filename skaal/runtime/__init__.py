@@ -7,7 +7,7 @@ each binding names and makes ``await Carts.get("k")`` work; see
 implementation name.
 """
 
-from skaal.runtime.active import active_runtime
+from skaal.declare.active import active_runtime
 from skaal.runtime.clients import (
     BlobClient,
     CollectionClient,

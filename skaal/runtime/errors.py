@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from skaal.declare.active import NoActiveRuntimeError
 from skaal.errors import SkaalRuntimeError
 
 __all__ = [
@@ -45,10 +46,6 @@ __all__ = [
     "ValueTypeError",
     "WrongBackendError",
 ]
-
-
-class NoActiveRuntimeError(SkaalRuntimeError):
-    """A resource's client method was called with no runtime active."""
 
 
 class NotBoundError(SkaalRuntimeError):

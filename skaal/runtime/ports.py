@@ -46,12 +46,14 @@ from typing import (
 )
 
 from skaal.blueprint.model import ResourceSpec
-from skaal.declare.grammar import Durability
+from skaal.declare.values import BlobInfo, BlobStream, DeadLetter, Page
 from skaal.errors import SkaalRuntimeError
-from skaal.runtime.naming import name_base
+from skaal.model.grammar import Durability
+from skaal.plan.naming import name_base
+from skaal.runtime.errors import InvalidCursorError, UnsupportedKindError
 
 if TYPE_CHECKING:
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = [
     "BackendSettings",
@@ -94,20 +96,6 @@ class Chunk(Generic[T_co]):
     next: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T_co]):
-    """One page as a client returns it; pass ``cursor`` back to get the next page.
-
-    ``cursor`` is ``None`` on the last page.  Cursors are opaque strings.
-    """
-
-    items: tuple[T_co, ...]
-    cursor: str | None = None
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
 def encode_cursor(position: str | None) -> str | None:
     """An opaque cursor for a backend position (URL-safe base64, no padding)."""
     if position is None:
@@ -123,33 +111,11 @@ def decode_cursor(cursor: str | None, *, resource: str) -> str | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         return base64.urlsafe_b64decode(padded.encode("ascii")).decode()
     except (ValueError, binascii.Error, UnicodeError):
-        from skaal.runtime.errors import InvalidCursorError
-
         raise InvalidCursorError(
             f"{cursor[:40]!r} is not a cursor returned by {resource}",
             where=resource,
             fix="pass the `cursor` of the previous page unchanged, or None for the first page",
         ) from None
-
-
-@dataclass(frozen=True, slots=True)
-class BlobInfo:
-    """What is known about a stored blob without reading it."""
-
-    key: str
-    size: int
-    content_type: str
-    etag: str
-    modified: float
-    metadata: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class BlobStream:
-    """An open blob: its info and its content, read in chunks."""
-
-    info: BlobInfo
-    chunks: AsyncIterator[bytes]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +125,6 @@ class Delivery(Generic[T_co]):
     id: str
     body: T_co
     attempt: int
-
-
-@dataclass(frozen=True, slots=True)
-class DeadLetter(Generic[T_co]):
-    """A message that failed ``max_attempts`` times, with the last error."""
-
-    id: str
-    body: T_co
-    attempts: int
-    error: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +154,7 @@ class BackendSettings:
     @property
     def name_base(self) -> str:
         """What the names of this app's resources start with: ``app`` or ``app-env``
-        (:func:`skaal.runtime.naming.name_base`): table, bucket and queue names, the
+        (:func:`skaal.plan.naming.name_base`): table, bucket and queue names, the
         Redis key prefix, the PostgreSQL schema, the SQLite file."""
         return name_base(self.app, self.env_name)
 
@@ -407,8 +363,6 @@ class Provider(Protocol):
 
 def unsupported(implementation: str, kind: str) -> SkaalRuntimeError:
     """The error a provider raises for a kind it does not serve."""
-    from skaal.runtime.errors import UnsupportedKindError
-
     return UnsupportedKindError(
         f"backend implementation {implementation!r} does not serve a {kind}",
         fix="re-plan (skaal plan) so the resource is bound to a backend that serves it",

@@ -8,7 +8,7 @@
    backend registry (:mod:`skaal.runtime.backends`) -- the runtime honours
    the plan: a resource bound to ``sqlite`` lives in the app's SQLite file;
    for a server implementation (Redis, PostgreSQL) one provider per *server*
-   of the plan (:func:`skaal.build.wiring.servers`), connected through that
+   of the plan (:func:`skaal.plan.wiring.servers`), connected through that
    server's own variable, so a resource planned on instance B is on B;
 3. opens a store per resource, read at the consistency its binding records
    (``Binding.consistency``, handed to the provider as
@@ -19,7 +19,7 @@
    secret fails startup, naming every missing one), creates the
    subscriptions of declared topic subscribers (so they see every message
    from the start);
-4. activates itself in the current context (see :mod:`skaal.runtime.active`)
+4. activates itself in the current context (see :mod:`skaal.declare.active`)
    so ``await Carts.get("k")`` works, and on exit closes everything.
 
 Typed clients are built on first use, from the declared class's type
@@ -29,6 +29,7 @@ arguments (``Map[str, Cart]`` → keys ``str``, values ``Cart``).
 from __future__ import annotations
 
 import importlib
+import os
 import time
 import types
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -40,9 +41,10 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from pydantic import BaseModel
 
 from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
+from skaal.declare.active import ACTIVE
 from skaal.declare.app import App
-from skaal.declare.grammar import DURABILITY_LEVELS
 from skaal.declare.introspect import object_ref
+from skaal.declare.native import Backend, marker_of
 from skaal.declare.resources import (
     BlobStore,
     Collection,
@@ -53,9 +55,19 @@ from skaal.declare.resources import (
     Topic,
     type_arguments,
 )
+from skaal.model.grammar import DURABILITY_LEVELS
 from skaal.plan.model import Binding, Plan
+from skaal.plan.naming import ENV_VARIABLE
+from skaal.plan.wiring import (
+    PROCESSES_ENV,
+    credentials_env,
+    data_dir_from_env,
+    pool_size,
+    readable_secrets,
+    servers,
+    used_resources,
+)
 from skaal.registry import DEFAULT_REGISTRY
-from skaal.runtime.active import ACTIVE
 from skaal.runtime.backends import FACTORIES, ProviderFactory, create_provider
 from skaal.runtime.clients import (
     BlobClient,
@@ -76,8 +88,8 @@ from skaal.runtime.errors import (
 from skaal.runtime.ports import BackendSettings, Clock, Provider
 
 if TYPE_CHECKING:
-    from skaal.build.wiring import ServerWiring
-    from skaal.native import Backend, Native
+    from skaal.declare.native import Backend, Native
+    from skaal.plan.wiring import ServerWiring
 
 __all__ = ["DEFAULT_DATA_DIR", "Consumer", "Runtime", "Subscriber"]
 
@@ -180,20 +192,14 @@ class Runtime:
         the working directory); ``env`` defaults to ``os.environ``; ``clock``
         (seconds since the epoch) is injectable for tests.  ``SKAAL_ENV`` in
         ``env`` names the environment served: physical names, key prefixes
-        and schemas then start with ``<app>-<env>`` (:mod:`skaal.runtime.naming`).
+        and schemas then start with ``<app>-<env>`` (:mod:`skaal.plan.naming`).
         """
-        import os
-
         project = Path(project_dir) if project_dir is not None else Path.cwd()
         if data_dir is None:
-            from skaal.build.wiring import data_dir_from_env
-
             environ = os.environ if env is None else env
             data_dir = project / ds if (ds := data_dir_from_env(environ)) else None
         blueprint = app.blueprint() if isinstance(app, App) else app
         objects = app.declared_objects() if isinstance(app, App) else {}
-        from skaal.runtime.naming import ENV_VARIABLE
-
         environment = dict(os.environ if env is None else env)
         settings = BackendSettings(
             app=blueprint.app,
@@ -505,8 +511,6 @@ def _provider_groups(
 
     Members keep the Blueprint's order, so the first one names the provider in errors.
     """
-    from skaal.build.wiring import servers  # the wiring imports this package
-
     bindings = {b.resource: b for b in plan.bindings}
     server_of = {name: server for server in servers(plan) for name in server.resources}
     groups: dict[str, tuple[str, ServerWiring | None, list[ResourceSpec]]] = {}
@@ -519,14 +523,10 @@ def _provider_groups(
 
 
 def _used_resources(env: Mapping[str, str]) -> frozenset[str] | None:
-    from skaal.build.wiring import used_resources
-
     return used_resources(env)
 
 
 def _readable_secrets(env: Mapping[str, str]) -> frozenset[str] | None:
-    from skaal.build.wiring import readable_secrets
-
     return readable_secrets(env)
 
 
@@ -535,11 +535,9 @@ def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Map
 
     The connection variable and its credentials ARN (``..._SECRET_ARN``), and
     the pool size: this process's share of the server's connections in the
-    plan (:func:`skaal.build.wiring.pool_size`, ``SKAAL_PROCESSES`` processes),
+    plan (:func:`skaal.plan.wiring.pool_size`, ``SKAAL_PROCESSES`` processes),
     unless the pool variable is already set.
     """
-    from skaal.build.wiring import PROCESSES_ENV, credentials_env, pool_size
-
     connection = DEFAULT_REGISTRY.connection(server.implementation)
     assert connection is not None  # a server's implementation has connection variables
     plain, pool = connection.url, connection.pool_size
@@ -573,9 +571,6 @@ def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Map
 
 def _check_marker(bound: _Bound, backend: object) -> None:
     """A clear error unless ``backend`` is the marker of the implementation ``bound`` is on."""
-    from skaal.native import Backend, marker_of
-    from skaal.registry import DEFAULT_REGISTRY
-
     spec, binding = bound.spec, bound.binding
     own = marker_of(binding.implementation)
     ask = f"native(skaal.native.{own.constant})" if own else "native() without a marker"

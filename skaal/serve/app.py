@@ -45,9 +45,9 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from skaal._version import __version__
+from skaal.blueprint.fire_times import schedule_for
 from skaal.serve import bridge
 from skaal.serve.body import DEFAULT_MAX_BODY
-from skaal.serve.cron import schedule_for
 from skaal.serve.discover import Entrypoints, entrypoints
 from skaal.serve.docs_page import docs_html
 from skaal.serve.errors import CatchAllMiddleware, exception_handlers

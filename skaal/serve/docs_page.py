@@ -10,6 +10,8 @@ JSON response.  All text from the document is inserted with
 
 from __future__ import annotations
 
+import html
+
 __all__ = ["docs_html"]
 
 _PAGE = """<!doctype html>
@@ -164,7 +166,5 @@ main();
 
 def docs_html(*, title: str, spec_url: str = "/openapi.json") -> str:
     """The docs page for an app called ``title``."""
-    import html
-
     safe_title = html.escape(title)
     return _PAGE.replace("__TITLE__", safe_title).replace("__SPEC__", html.escape(spec_url))

@@ -30,7 +30,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from skaal.catalog import bundled_catalogs, catalog_for_target, load_catalog
+from skaal.declare.checks import check_app
 from skaal.errors import PlanError
+from skaal.pipeline import DryRunLockStore, FileLockStore, MemoryLockStore, plan_blueprint
+from skaal.plan.lock import is_stale
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
@@ -57,12 +61,7 @@ def plan_local(
     ``catalog`` (an environment's) replaces the bundled ``local`` one when it
     is for the local provider; a catalog for a cloud is not served locally.
     """
-    from skaal.declare.checks import check_app
-    from skaal.pipeline import DryRunLockStore, FileLockStore, MemoryLockStore, plan_blueprint
-
     if catalog is None or catalog.provider != LOCAL:
-        from skaal.catalog import catalog_for_target
-
         catalog = catalog_for_target(LOCAL)
     check_app(app)
     blueprint = app.blueprint()
@@ -96,9 +95,6 @@ def _honour(
     given: Catalog,
 ) -> tuple[Plan, tuple[str, ...]]:
     """Serve a local lock as planned, or re-plan it against its own catalog."""
-    from skaal.pipeline import plan_blueprint
-    from skaal.plan.lock import is_stale
-
     matches = stored.app == blueprint.app and stored.blueprint_hash == blueprint.content_hash()
     catalog = given if given.name == stored.catalog else _catalog_named(stored.catalog)
     if catalog is None:
@@ -145,8 +141,6 @@ def lock_pins(stored: Plan, blueprint: Blueprint) -> Mapping[str, str]:
 
 def _catalog_named(name: str) -> Catalog | None:
     """The bundled catalog called ``name``, or ``None`` if there is none."""
-    from skaal.catalog import bundled_catalogs, load_catalog
-
     if name not in bundled_catalogs():
         return None
     return load_catalog(name)

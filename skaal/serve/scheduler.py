@@ -1,7 +1,7 @@
 """The in-process scheduler: fire ``@app.schedule`` functions on time.
 
 One asyncio task loops: it asks every job when it fires next
-(:mod:`skaal.serve.cron`), sleeps until the earliest of those moments, then
+(:mod:`skaal.blueprint.fire_times`), sleeps until the earliest of those moments, then
 starts every job that is due as its own task, so a slow job never delays
 another.  Time comes from an injected :class:`Clock`; tests pass a fake one
 whose ``sleep`` advances time instantly, so fire times are checked exactly
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from skaal.serve.cron import FireTimes
+from skaal.blueprint.fire_times import FireTimes
 
 __all__ = ["Clock", "Job", "Scheduler", "SystemClock"]
 

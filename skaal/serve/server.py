@@ -33,8 +33,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import uvicorn
+
+from skaal.builder.inputs import load_catalog_for
+from skaal.declare.app_ref import load_app
 from skaal.errors import UsageError
+from skaal.serve.app import build_asgi
 from skaal.serve.body import DEFAULT_MAX_BODY
+from skaal.serve.bridge import open_runtime
 from skaal.serve.hosts import HostPolicy
 from skaal.serve.local_plan import plan_local
 
@@ -115,14 +121,10 @@ def _runtime_env(settings: RunSettings) -> dict[str, str] | None:
 
 
 def _load(settings: RunSettings) -> tuple[App, Plan, Path | None]:
-    from skaal.cli.app_ref import load_app
-
     cwd = Path(settings.cwd)
     app = load_app(settings.app_ref, cwd=cwd)
     catalog = None
     if settings.catalog is not None:
-        from skaal.build.inputs import load_catalog_for
-
         catalog = load_catalog_for("local", settings.catalog, cwd=cwd)
     plan, notes = plan_local(app, cwd=cwd, lock=settings.lock, catalog=catalog)
     for note in notes:
@@ -133,10 +135,6 @@ def _load(settings: RunSettings) -> tuple[App, Plan, Path | None]:
 
 def serve(settings: RunSettings) -> None:
     """Plan, open the runtime and serve until interrupted (Ctrl+C drains and closes)."""
-    import uvicorn
-
-    from skaal.serve.app import build_asgi
-    from skaal.serve.bridge import open_runtime
 
     app, plan, data_dir = _load(settings)
     sock = bind_socket(settings.host, settings.port)
@@ -174,8 +172,6 @@ def serve(settings: RunSettings) -> None:
 
 def serve_reload(settings: RunSettings) -> None:
     """Serve with ``--reload``: a watchfiles supervisor restarts a child on changes."""
-    import uvicorn
-
     bind_socket(settings.host, settings.port).close()
     os.environ[_SETTINGS_ENV] = json.dumps(asdict(settings))
     print_banner(settings)
@@ -192,9 +188,6 @@ def serve_reload(settings: RunSettings) -> None:
 
 def reload_factory() -> Starlette:
     """The app of a ``--reload`` child process, rebuilt from scratch."""
-    from skaal.serve.app import build_asgi
-    from skaal.serve.bridge import open_runtime
-
     raw = json.loads(os.environ[_SETTINGS_ENV])
     for name in ("allowed_hosts", "allowed_origins"):  # JSON turned the tuples into lists
         raw[name] = tuple(raw.get(name, ()))

@@ -19,7 +19,7 @@ was deprecated.  It was chosen over asgiref's ``WsgiToAsgi`` because:
   the loop's default pool that Skaal's sync functions use; asgiref's default
   runs every request on one shared thread;
 * it runs each request in a copy of the request's context, so the worker
-  thread sees the active runtime (:mod:`skaal.runtime.active`) and the
+  thread sees the active runtime (:mod:`skaal.declare.active`) and the
   serving loop :class:`WsgiApp` records (:func:`skaal.runtime.blocking.serving_loop`):
   ``skaal.blocking(Visits.get(k))`` in a view runs on the server's loop.
 
@@ -65,7 +65,7 @@ class WsgiApp:
 
     def _middleware(self) -> WSGIMiddleware:
         if self._adapter is None:
-            from a2wsgi import WSGIMiddleware
+            from a2wsgi import WSGIMiddleware  # noqa: PLC0415 - the wsgi extra, only for a mounted WSGI app
 
             self._adapter = WSGIMiddleware(cast(Any, self._call), workers=self.threads)
         return self._adapter

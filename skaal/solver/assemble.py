@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 
 from skaal.catalog.model import Backend
 from skaal.declare.existing import adopted_name
-from skaal.declare.grammar import Consistency
+from skaal.model.grammar import Consistency
 from skaal.plan.model import Binding, BindingStatus, CostLine, Plan, SharedInstance, UsedPrice
 from skaal.plan.network import vpc_fee, vpc_lines
 from skaal.plan.retention import backup_of, log_retention_days, retention_of, server_backup

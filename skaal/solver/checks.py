@@ -18,7 +18,7 @@ from typing import Protocol
 from skaal.blueprint.model import Kind, Requirements, ScheduleSpec
 from skaal.catalog.model import Backend, Capacity, Limits
 from skaal.declare.existing import Existing
-from skaal.declare.grammar import DURABILITY_LEVELS, Bound, region_matches
+from skaal.model.grammar import DURABILITY_LEVELS, Bound, region_matches
 from skaal.solver.problem import Rejection, Workload
 from skaal.solver.servers import largest
 

@@ -104,7 +104,7 @@ from typing import Final
 from skaal.blueprint.cron import mean_rate
 from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.catalog.model import Backend, Price
-from skaal.declare.grammar import Consistency
+from skaal.model.grammar import Consistency
 from skaal.plan.model import EVENTUAL_PREFIX, CostLine, Provisioned
 from skaal.plan.retention import logs_days
 from skaal.registry import DEFAULT_REGISTRY

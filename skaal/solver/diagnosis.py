@@ -32,8 +32,8 @@ from dataclasses import dataclass, replace
 
 from skaal.blueprint.model import Kind, SourceLocation
 from skaal.catalog.model import Backend
-from skaal.declare.grammar import Consistency
 from skaal.errors import UnsatisfiableError, UsageError, did_you_mean
+from skaal.model.grammar import Consistency
 from skaal.plan.model import CostLine
 from skaal.solver.cost import cost_lines, money, option_cost, served_consistency
 from skaal.solver.decompose import usage_of

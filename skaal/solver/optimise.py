@@ -234,7 +234,7 @@ def _pooled_part(
     max_backends: int | None,
 ) -> _Outcome:
     """Steps 3 to 5: counting, the pooled relaxation, then placement."""
-    from skaal.solver.pooled import solve_pooled
+    from skaal.solver.pooled import solve_pooled  # noqa: PLC0415 - HiGHS loads only for a plan with pooled servers
 
     short = overflow(part, servers)
     if short is not None:
@@ -438,7 +438,7 @@ def _cost(placement: Mapping[str, Sequence[Unit]], bins: Mapping[str, Bins]) -> 
 
 def _fewest_backends(grouped: Sequence[Group], servers: Mapping[str, Server]) -> int | None:
     """The fewest distinct backends any plan needs (for the max_backends report)."""
-    from skaal.solver.pooled import solve_pooled
+    from skaal.solver.pooled import solve_pooled  # noqa: PLC0415 - HiGHS loads only for a plan with pooled servers
 
     total = len({o.backend for g in grouped for o in g.options})
     for limit in range(1, total + 1):

@@ -127,7 +127,7 @@ def _dims(shapes: Sequence[Shape]) -> list[list[int | None]]:
 
 def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
     """Exact packing by z3 (step 2) within its work budget."""
-    import z3  # noqa: TID251 (the solver package is the one place z3 is allowed)
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
     ordered = _order(shapes)
     solver = z3.Solver(ctx=z3.Context())
@@ -153,7 +153,7 @@ def _placement_model(
     ``None`` when the model would be too large to build quickly, or a unit
     fits no instance.
     """
-    import z3  # noqa: TID251 (the solver package is the one place z3 is allowed)
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
     pairs = [
         (u, i)
@@ -182,7 +182,7 @@ def _decoded(
     model: Any, var: dict[tuple[int, int], Any], units: Sequence[Unit], slots: Sequence[Shape]
 ) -> Bins:
     """The packing a z3 model chose, one entry per slot."""
-    import z3  # noqa: TID251 (the solver package is the one place z3 is allowed)
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
     bins: Bins = [(shape, []) for shape in slots]
     for (u, i), v in var.items():
@@ -217,7 +217,7 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
     minimises the fees of the instances used, within :data:`Z3_RLIMIT`.
     ``None`` when the model is too large or z3 finds no packing in budget.
     """
-    import z3  # noqa: TID251 (the solver package is the one place z3 is allowed)
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
     if len(units) > CHEAPEST_MAX_UNITS:
         return None

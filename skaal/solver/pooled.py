@@ -77,8 +77,8 @@ def solve_pooled(
     max_nodes: int = MAX_NODES,
 ) -> Pooled:
     """Solve the relaxation of the module docstring."""
-    import numpy as np
-    from highspy import _core  # the wrapper class prints a banner on stdout; the core does not
+    import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
+    from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
     exact = _columns(grouped, servers) <= MAX_EXACT_COLUMNS
     model = _Model(grouped, servers, max_backends, per_shape=exact)

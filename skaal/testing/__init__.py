@@ -19,7 +19,7 @@ __all__ = ["AppClient", "backend", "catalog", "instance_class", "mode"]
 def __getattr__(name: str) -> Any:
     # AppClient imports httpx and starlette: only when asked for.
     if name == "AppClient":
-        from skaal.testing.app import AppClient
+        from skaal.testing.app import AppClient  # noqa: PLC0415 - httpx and starlette load only for AppClient
 
         return AppClient
     raise AttributeError(f"module 'skaal.testing' has no attribute {name!r}")

@@ -28,6 +28,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
+from skaal.catalog import catalog_for_target
+from skaal.pipeline import MemoryLockStore, plan_blueprint
+from skaal.serve.app import ServeState, build_asgi
+from skaal.serve.bridge import open_runtime
+
 if TYPE_CHECKING:
     import httpx
     from starlette.applications import Starlette
@@ -67,10 +74,6 @@ class AppClient:
         self.data_dir: Path | None = None
 
     async def __aenter__(self) -> AppClient:
-        import httpx
-
-        from skaal.serve.app import ServeState, build_asgi
-        from skaal.serve.bridge import open_runtime
 
         plan = self._plan or _plan_in_memory(self.app)
         async with AsyncExitStack() as stack:
@@ -150,8 +153,5 @@ class AppClient:
 
 
 def _plan_in_memory(app: App) -> Plan:
-    from skaal.catalog import catalog_for_target
-    from skaal.pipeline import MemoryLockStore, plan_blueprint
-
     outcome = plan_blueprint(app.blueprint(), catalog_for_target("local"), lock=MemoryLockStore())
     return outcome.plan

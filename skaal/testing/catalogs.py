@@ -60,7 +60,7 @@ from skaal.catalog.model import (
     ReadFactor,
     Server,
 )
-from skaal.declare.grammar import Consistency, Durability
+from skaal.model.grammar import Consistency, Durability
 from skaal.registry import DEFAULT_REGISTRY, Registry
 
 __all__ = ["backend", "catalog", "instance_class", "mode"]

@@ -53,7 +53,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from skaal.cli.app_ref import load_app
+from skaal.declare.app_ref import load_app
 from skaal.runtime.runtime import Runtime
 from skaal.serve.server import plan_local
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from skaal.build.model import MANIFEST_NAME, sha256_text
+from skaal.builder.model import MANIFEST_NAME, sha256_text
 from skaal.cli.main import cli
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -10,9 +11,14 @@ import pytest
 from click.testing import CliRunner, Result
 
 from skaal.cli.main import cli
-from skaal.cli.render import money
+from skaal.cli.render import make_console, money
+from skaal.cli.render_cost import render_bill
+from skaal.plan.bill import bill_of
 from skaal.plan.lock import read_lock
+from skaal.solver import solve
+from skaal.testing import backend, catalog
 from tests.cli.test_plan_cli import APP, CATALOG
+from tests.solver._factories import blueprint, res
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP = "examples/shop/app.py:app"
@@ -171,14 +177,6 @@ def test_reoptimize_without_a_saving_changes_nothing(shop: Path) -> None:
 
 
 def test_a_large_bill_shows_its_costliest_lines_and_groups() -> None:
-    import io
-
-    from skaal.cli.render import make_console
-    from skaal.cli.render_cost import render_bill
-    from skaal.plan.bill import bill_of
-    from skaal.solver import solve
-    from skaal.testing import backend, catalog
-    from tests.solver._factories import blueprint, res
 
     bp = blueprint(*(res(f"R{i:03}", size_gb=float(i + 1)) for i in range(80)))
     plan = solve(bp, catalog(backends=[backend("a", kinds=("map",), per_gb_month=1.0)]))

@@ -23,8 +23,8 @@ import pytest
 from click.testing import CliRunner
 
 from skaal import __version__
-from skaal.cli.app_ref import load_app
 from skaal.cli.main import cli
+from skaal.declare.app_ref import load_app
 from skaal.scaffold import project_files
 from tests._server import ROOT, free_port, serve_process
 

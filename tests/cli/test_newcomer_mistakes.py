@@ -23,6 +23,8 @@ import pytest
 from click.testing import CliRunner
 
 from skaal.cli.main import cli
+from skaal.declare.app_ref import load_app
+from skaal.testing import AppClient
 from tests._server import ROOT
 
 OK_APP = """
@@ -512,9 +514,6 @@ def test_a_resource_that_was_never_declared_is_named_by_the_runtime_too(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Code that skips the plan-time check (an in-process client) still gets a clear error."""
-    from skaal.cli.app_ref import load_app
-    from skaal.testing import AppClient
-
     write(tmp_path, "undeclared.py", UNDECLARED_APP)
     app = load_app("undeclared.py", cwd=tmp_path)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from skaal import App
 from skaal.cli.main import cli
 from skaal.plan.model import CostLine
 from skaal.solver.cost import SECONDS_PER_MONTH, assumed_cost, workload
@@ -86,8 +87,6 @@ def test_the_assumed_share_follows_each_line_s_quantities() -> None:
 
 
 def test_a_function_s_defaults_are_its_invocations_and_memory() -> None:
-    from skaal import App
-
     app = App("fns")
 
     @app.function()

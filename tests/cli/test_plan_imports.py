@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from skaal.cli.deploy import TARGETS
+from skaal.deploy.request import TARGETS as DEPLOYABLE
+
 #: Loaded by no planning command (prefixes of module names).
 NOT_FOR_PLANNING = (
     "boto3",
@@ -27,7 +30,8 @@ NOT_FOR_PLANNING = (
     "psycopg",
     "pulumi",
     "redis",
-    "skaal.build",
+    "skaal.builder",
+    "skaal.hosts",
     "skaal.cli.build",
     "skaal.cli.catalog",
     "skaal.cli.deploy",
@@ -150,7 +154,5 @@ def test_declaring_an_app_loads_only_the_declaration_api(project: Path) -> None:
 
 def test_deploy_targets_match_the_deployer() -> None:
     # skaal.cli.deploy repeats the list so that --help need not import skaal.deploy
-    from skaal.cli.deploy import TARGETS
-    from skaal.deploy.request import TARGETS as DEPLOYABLE
 
     assert TARGETS == DEPLOYABLE

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from skaal.cli.main import cli
-from skaal.cli.run import RETRY_DELAY_ENV, retry_delay_from_env
 from skaal.errors import UsageError
+from skaal.serve.bridge import RETRY_DELAY_ENV, retry_delay_from_env
 from tests._server import EXAMPLES, copy_example, skaal_run
 
 SERVED = ("counter", "todo_api", "file_upload", "jobs")

@@ -10,6 +10,7 @@ where its environment says, named after it.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -76,8 +77,6 @@ def test_two_environments_run_side_by_side(tmp_path: Path) -> None:
 def test_a_missing_secrets_file_stops_the_environment_with_the_secret_named(
     tmp_path: Path,
 ) -> None:
-    import subprocess
-
     project = shop_project(tmp_path, free_port(), free_port())
     (project / ".env.staging").unlink()
     result = subprocess.run(

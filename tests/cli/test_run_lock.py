@@ -15,10 +15,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from click.testing import CliRunner
 
-from skaal.cli.app_ref import load_app
 from skaal.cli.main import cli
+from skaal.declare.app_ref import load_app
 from skaal.errors import PlanError
 from skaal.plan.lock import read_lock
 from skaal.serve.local_plan import plan_local
@@ -174,8 +175,6 @@ def redis_url() -> str:
 
 @pytest.mark.slow
 def test_skaal_run_keeps_the_pinned_map_on_redis(project: Path, redis_url: str) -> None:
-    import redis
-
     _plan("--catalog", "local-servers", "--pin", "Sessions=redis")
     before = (project / "skaal.lock").read_bytes()
     prefix = f"skaal-test-{uuid.uuid4().hex}:"

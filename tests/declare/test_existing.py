@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from skaal import App, BlobStore, Collection, Map, Queue
 from skaal.declare.existing import Existing, parse_existing
-from skaal.declare.grammar import GrammarError
 from skaal.errors import DeclarationError
+from skaal.model.grammar import GrammarError
 
 TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/legacy-carts"
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from skaal.declare import grammar
-from skaal.declare.grammar import Bound, GrammarError
+from skaal.model import grammar
+from skaal.model.grammar import Bound, GrammarError
 
 # -- latency ----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from skaal.build.targets.aws_program import LAMBDA_RUNTIME, LAYER_COMMAND, PROGRAM
+from skaal.builder.targets.aws_program import LAMBDA_RUNTIME, LAYER_COMMAND, PROGRAM
 from skaal.cli.main import cli
 from skaal.deploy.layer import PIP_ARGS, STAMP_NAME, layer_hash, prepare_layer, run_streaming
 from skaal.deploy.services import DeployServices

@@ -5,8 +5,15 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from pulumi.automation import OpType
 
-from skaal.deploy.pulumi_engine import INSTALL_HINT, PulumiEngine, require_pulumi_cli
+from skaal.deploy.pulumi_engine import (
+    INSTALL_HINT,
+    PulumiEngine,
+    _op,
+    require_pulumi_cli,
+    stack_resources,
+)
 from skaal.errors import DeployError
 
 
@@ -46,17 +53,12 @@ def test_the_real_engine_refuses_to_start_on_this_machine() -> None:
 
 
 def test_preview_operations_are_named_by_their_value() -> None:
-    from pulumi.automation import OpType
-
-    from skaal.deploy.pulumi_engine import _op
 
     assert _op(OpType.CREATE) == "create"
     assert _op("update") == "update"
 
 
 def test_the_state_marks_a_read_resource_external() -> None:
-    from skaal.deploy.pulumi_engine import stack_resources
-
     table = "urn:pulumi:prod::p::aws:dynamodb/table:Table::Carts"
     fresh = "urn:pulumi:prod::p::aws:dynamodb/table:Table::Orders"
     deployment = {

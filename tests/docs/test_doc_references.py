@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from skaal.blueprint.model import KINDS
 from skaal.catalog import model as catalog_model
+from skaal.cli.main import COMMANDS
 from skaal.declare import resources
 from skaal.declare.constraints import CONSTRAINTS
 from skaal.runtime import clients
@@ -149,8 +150,6 @@ def test_committed_cli_reference_is_generated() -> None:
 
 
 def test_cli_reference_covers_every_command() -> None:
-    from skaal.cli.main import COMMANDS
-
     text = (DOCS / "cli.md").read_text(encoding="utf-8")
     for name in COMMANDS:
         assert f"### `skaal {name}`" in text

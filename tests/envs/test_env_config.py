@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from skaal.envs.config import Environment, load_project, select_env
+from skaal.envs.config import ENV_VARIABLE, Environment, load_project, select_env
 from skaal.errors import UsageError
+from skaal.plan.naming import ENV_VARIABLE as RUNTIME_VARIABLE
 
 PYPROJECT = """\
 [project]
@@ -140,7 +141,4 @@ def _name(env: Environment | None) -> str | None:
 
 
 def test_the_cli_and_the_runtime_read_one_variable() -> None:
-    from skaal.envs.config import ENV_VARIABLE
-    from skaal.runtime.naming import ENV_VARIABLE as RUNTIME_VARIABLE
-
     assert ENV_VARIABLE == RUNTIME_VARIABLE == "SKAAL_ENV"

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from skaal import App, Map
-from skaal.cli.app_ref import load_app
+from skaal.catalog import load_catalog
+from skaal.declare.app_ref import load_app
+from skaal.solver import solve
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/app.py"))
@@ -27,8 +29,6 @@ def load(example: str) -> App:
 
 
 def solver() -> Callable[..., Any]:
-    from skaal.solver import solve
-
     return solve
 
 
@@ -85,7 +85,6 @@ def test_shop_declares_what_its_readme_describes() -> None:
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_example_plans_on_every_catalog(example: str, catalog: str) -> None:
     solve = solver()
-    from skaal.catalog import load_catalog
 
     blueprint = load(example).blueprint()
     plan = solve(blueprint, load_catalog(catalog))
@@ -122,7 +121,6 @@ PROMISED = {
 @pytest.mark.parametrize(("example", "resource"), sorted(PROMISED))
 def test_example_lands_where_its_readme_says(example: str, resource: str, catalog: str) -> None:
     solve = solver()
-    from skaal.catalog import load_catalog
 
     plan = solve(load(example).blueprint(), load_catalog(catalog))
     bindings = {b.resource: b.backend for b in plan.bindings}
@@ -134,7 +132,6 @@ def test_example_lands_where_its_readme_says(example: str, resource: str, catalo
 def test_session_cache_takes_a_larger_node_when_it_grows() -> None:
     """Declaring more than the smallest node holds picks a larger class, as the README says."""
     solve = solver()
-    from skaal.catalog import load_catalog
 
     source = (ROOT / "examples" / "session_cache" / "app.py").read_text()
     assert 'size="200MB"' in source
@@ -153,7 +150,6 @@ def test_session_cache_takes_a_larger_node_when_it_grows() -> None:
 @pytest.mark.parametrize("catalog", ["aws", "gcp"])
 def test_shop_fits_its_budget_only_by_sharing_an_instance(catalog: str) -> None:
     solve = solver()
-    from skaal.catalog import load_catalog
 
     blueprint = load("shop").blueprint()
     plan = solve(blueprint, load_catalog(catalog))

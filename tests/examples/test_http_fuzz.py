@@ -38,6 +38,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from skaal import App
+from skaal.catalog import catalog_for_target
+from skaal.pipeline import MemoryLockStore, plan_blueprint
 from skaal.serve.app import build_asgi, endpoints_of
 from skaal.serve.bridge import open_runtime
 from skaal.serve.discover import entrypoints
@@ -77,9 +79,6 @@ class Served:
         self.mounts = [m.path for m in entrypoints(app).mounts]
 
     async def _serve(self) -> None:
-        from skaal.catalog import catalog_for_target
-        from skaal.pipeline import MemoryLockStore, plan_blueprint
-
         try:
             self.stop = asyncio.Event()
             blueprint = self.app.blueprint()

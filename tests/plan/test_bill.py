@@ -9,8 +9,9 @@ import pytest
 from skaal import App, Map
 from skaal.catalog import catalog_for_target
 from skaal.catalog.model import PRICE_COMPONENTS
-from skaal.cli.app_ref import load_app
+from skaal.declare.app_ref import load_app
 from skaal.errors import PlanError
+from skaal.plan import bill
 from skaal.plan.bill import GROUPINGS, bill_of, compare_bills, group_bill
 from skaal.plan.lock import read_lock, write_lock
 from skaal.plan.model import Plan
@@ -139,8 +140,6 @@ def test_a_line_without_a_recorded_price_is_a_plan_error() -> None:
 
 
 def test_every_catalog_component_has_an_item() -> None:
-    from skaal.plan import bill
-
     assert set(PRICE_COMPONENTS) <= set(bill._ITEMS)
 
 

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from skaal.blueprint.model import Blueprint, ResourceSpec, SourceLocation
 from skaal.catalog.loader import load_catalog
 from skaal.catalog.model import Backend, Catalog, Performance, Price, PriceItem, ReadFactor
-from skaal.cli.app_ref import load_app
 from skaal.cli.main import cli
+from skaal.declare.app_ref import load_app
 from skaal.errors import PlanError
 from skaal.plan.lock import is_stale, lock_text, read_lock, write_lock
 from skaal.plan.model import (

@@ -2,7 +2,7 @@
 
 * pools: a server's connections (``SharedInstance.connections``) divided
   among the ``SKAAL_PROCESSES`` processes that open it
-  (:func:`skaal.build.wiring.pool_size`), handed to the backend in
+  (:func:`skaal.plan.wiring.pool_size`), handed to the backend in
   ``SKAAL_POSTGRES_POOL_SIZE`` / ``SKAAL_REDIS_POOL_SIZE``;
 * secrets: with ``SKAAL_READABLE_SECRETS`` set (a deployed function), only
   those are read, so a function never asks for a secret its role may not read.
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from skaal import App, Map, Secret
-from skaal.build.wiring import SecretScope, pool_size, servers
 from skaal.catalog.loader import load_catalog
 from skaal.plan.model import Binding, Plan, SharedInstance
+from skaal.plan.wiring import SecretScope, pool_size, servers
 from skaal.runtime import Runtime
 from skaal.runtime.errors import MissingSecretError, NotBoundError
 from skaal.runtime.runtime import _server_env

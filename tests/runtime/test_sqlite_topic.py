@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -121,7 +122,5 @@ async def test_a_reader_stopped_while_taking_puts_the_message_back(tmp_path: Pat
 
 
 def _log_size(data_dir: Path) -> int:
-    import sqlite3
-
     with sqlite3.connect(data_dir / "events.sqlite3") as conn:
         return int(conn.execute('SELECT count(*) FROM "topic:Events"').fetchone()[0])

@@ -1,7 +1,7 @@
 """A deployed function opens only the resources it uses, and finds its topics by ARN.
 
 * ``SKAAL_USED_RESOURCES`` (set per function by the aws build, see
-  :mod:`skaal.build.targets.aws_iam`): the runtime opens those state
+  :mod:`skaal.builder.targets.aws_iam`): the runtime opens those state
   resources and no other, so the function's role needs nothing on the rest;
   reaching another one is a clear ``NotBoundError``, and consumers and
   subscriptions of unopened queues and topics are left to their own
@@ -18,12 +18,13 @@ import types
 import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 
 from skaal import App, Map, Queue, Topic
-from skaal.build.wiring import resource_env
 from skaal.catalog.loader import load_catalog
 from skaal.errors import SkaalRuntimeError
+from skaal.plan.wiring import resource_env
 from skaal.runtime import Runtime
 from skaal.runtime.errors import NotBoundError
 from skaal.solver import solve
@@ -101,8 +102,6 @@ def _news() -> App:
 
 @pytest.mark.asyncio
 async def test_a_topic_is_reached_by_the_arn_the_build_passes(tmp_path: Path) -> None:
-    import boto3
-
     env = _moto()
     app = _news()
     plan = solve(app.blueprint(), load_catalog("aws"))

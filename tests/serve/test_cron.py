@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from skaal.blueprint.fire_times import CronSchedule, EverySchedule, schedule_for
 from skaal.blueprint.model import ScheduleSpec
 from skaal.errors import SkaalRuntimeError
-from skaal.serve.cron import CronSchedule, EverySchedule, schedule_for
 
 
 def utc(*args: int) -> datetime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
+import fastapi
 import httpx
 import pytest
 import pytest_asyncio
@@ -184,8 +185,6 @@ async def test_mounted_app_sees_the_runtime(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.asyncio
 async def test_fastapi_mount_sees_the_runtime() -> None:
-    import fastapi
-
     api = fastapi.FastAPI()
 
     @api.get("/ping")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from skaal.cli.app_ref import load_app
+from skaal.declare.app_ref import load_app
 from skaal.testing import AppClient
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from skaal.serve.cron import CronSchedule, EverySchedule
+from skaal.blueprint.fire_times import CronSchedule, EverySchedule
 from skaal.serve.scheduler import Job, Scheduler
 
 

@@ -16,13 +16,17 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
+import httpx
 import pytest
 import pytest_asyncio
 from flask import Flask, abort, request, url_for
+from redis.asyncio import Redis
 
 from skaal import App, Map, blocking
 from skaal.catalog.loader import load_catalog
 from skaal.runtime.blocking import BlockingCallError, serving_loop
+from skaal.serve.wsgi import WsgiApp
 from skaal.solver import solve
 from skaal.testing import AppClient
 
@@ -103,16 +107,12 @@ def _server_env(backend: str) -> dict[str, str]:
 
 async def _drop(backend: str, env: dict[str, str]) -> None:
     if backend == "redis":
-        from redis.asyncio import Redis
-
         client = Redis.from_url(env["SKAAL_REDIS_URL"])
         keys = [k async for k in client.scan_iter(match=env["SKAAL_REDIS_PREFIX"] + "*")]
         if keys:
             await client.delete(*keys)
         await client.aclose()
     elif backend == "postgres":
-        import asyncpg
-
         conn = await asyncpg.connect(env["SKAAL_POSTGRES_DSN"])
         await conn.execute(f'DROP SCHEMA IF EXISTS "{env["SKAAL_POSTGRES_SCHEMA"]}" CASCADE')
         await conn.close()
@@ -255,9 +255,6 @@ async def test_blocking_runs_any_awaitable_on_the_loop_from_a_thread() -> None:
 
 @pytest.mark.asyncio
 async def test_a_closed_pool_is_started_again_by_the_next_request() -> None:
-    import httpx
-
-    from skaal.serve.wsgi import WsgiApp
 
     def hello(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [("content-type", "text/plain")])

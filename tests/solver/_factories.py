@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec, SourceLocation
-from skaal.declare.grammar import parse_latency
+from skaal.model.grammar import parse_latency
 
 APP_LOCATION = SourceLocation(file="app.py", line=3)
 

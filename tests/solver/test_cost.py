@@ -7,10 +7,11 @@ from collections.abc import Callable
 import pytest
 from pydantic import BaseModel
 
-from skaal import App, BlobStore, Collection, Map, Queue, Topic
+from skaal import App, BlobStore, Collection, Cron, Map, Queue, Topic
 from skaal.blueprint.model import Kind, ResourceSpec
+from skaal.catalog.loader import load_catalog
 from skaal.catalog.model import Backend
-from skaal.declare.grammar import Consistency
+from skaal.model.grammar import Consistency
 from skaal.plan.model import CostLine
 from skaal.solver.cost import (
     SECONDS_PER_MONTH,
@@ -302,9 +303,6 @@ def test_the_filter_prices_each_declared_consistency_apart(
 
 
 def test_a_function_pays_for_its_logs_api_requests_and_scheduler() -> None:
-    from skaal import Cron
-    from skaal.catalog.loader import load_catalog
-
     app = App("around")
 
     @app.function(invocations="1/s", memory="0.5GB")
@@ -343,8 +341,6 @@ def test_a_function_pays_for_its_logs_api_requests_and_scheduler() -> None:
 
 
 def test_point_in_time_recovery_is_paid_on_what_is_backed_up() -> None:
-    from skaal.catalog.loader import load_catalog
-
     app = App("backed")
 
     @app.storage(size="10GB")
@@ -374,8 +370,6 @@ def test_point_in_time_recovery_is_paid_on_what_is_backed_up() -> None:
 
 
 def test_a_topic_retaining_messages_pays_for_storing_them() -> None:
-    from skaal.catalog.loader import load_catalog
-
     app = App("retained")
 
     @app.queue(messages="10/s", retention="3d")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from skaal.catalog.loader import load_catalog
 from skaal.registry import DEFAULT_REGISTRY
 from skaal.solver.feasibility import build_problem
 from solver import generate
@@ -81,8 +82,6 @@ def test_the_app_source_declares_the_same_app() -> None:
 
 
 def test_the_catalog_toml_round_trips_through_the_loader(tmp_path: Path) -> None:
-    from skaal.catalog.loader import load_catalog
-
     catalog = generate.generate_catalog(9)
     text = generate.catalog_toml(catalog)
     assert tomllib.loads(text)["schema_version"] == 2

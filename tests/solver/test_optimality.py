@@ -32,6 +32,7 @@ from skaal.catalog.model import Catalog
 from skaal.errors import UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.solver import solve
+from skaal.solver.feasibility import build_problem
 from solver import generate
 from solver.oracle import Answer, UnmodelledError, audit, options, read_catalog, solve_exact
 from solver.oracle_catalog import CatalogData
@@ -506,7 +507,6 @@ def test_each_resource_has_the_same_backends_and_costs_by_both_readings() -> Non
     # admit (a server only when one of its instances holds the resource) and
     # the cost and mode on each, against the planner's filter, to a
     # hundredth of a cent.
-    from skaal.solver.feasibility import build_problem
 
     found: list[str] = []
     for seed in range(APPS):

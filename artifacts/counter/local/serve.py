@@ -11,7 +11,7 @@ dependencies first: pip install -r requirements.txt
 
 from pathlib import Path
 
-from skaal.build.launch import LocalArtifact
+from skaal.hosts.local import LocalArtifact
 
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,

@@ -24,7 +24,7 @@ the environment, read once:
 - ``SKAAL_AWS_CREATE_TABLES=1``: backends create missing tables, buckets and
   queues themselves.  For tests and emulators only -- in the cloud the
   deployment creates them, and a missing one is an error naming the fix;
-- ``SKAAL_AWS_NAME_PREFIX``: see :mod:`skaal.runtime.naming` (a resource
+- ``SKAAL_AWS_NAME_PREFIX``: see :mod:`skaal.plan.naming` (a resource
   adopting an existing table or bucket keeps that one's name).
 
 Retries: botocore's own are off (its *standard* mode re-sends a request
@@ -54,16 +54,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.errors import SkaalRuntimeError
+from skaal.plan.naming import Service, physical_name
 from skaal.runtime import retry
 from skaal.runtime.backends.aws_errors import classify, error_code, translate
 from skaal.runtime.backends.base import UnsupportedKinds
-from skaal.runtime.naming import Service, physical_name
 from skaal.runtime.ports import BackendSettings
 from skaal.runtime.retry import Failure, RetryPolicy, Safety
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Kind
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = ["LONG_POLL", "AwsProvider", "AwsSession"]
 
@@ -119,7 +119,7 @@ class AwsSession:
         self._pool: ThreadPoolExecutor | None = None
 
     def name(self, resource: str, *, service: Service, suffix: str = "") -> str:
-        """The physical name of ``resource`` (see :func:`skaal.runtime.naming.physical_name`).
+        """The physical name of ``resource`` (see :func:`skaal.plan.naming.physical_name`).
 
         A resource adopting an existing table or bucket has that one's name.
         """
@@ -147,7 +147,7 @@ class AwsSession:
         self, client: Any, implementation: str, kind: Kind, resource: str, **names: str
     ) -> Native[Any]:
         """What ``native(...)`` returns for a store: its boto3 ``client``, ``names`` by role."""
-        from skaal.native import Native
+        from skaal.declare.native import Native
 
         name = next(iter(names.values()))
         return Native(

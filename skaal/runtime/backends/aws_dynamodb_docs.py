@@ -50,7 +50,7 @@ from skaal.runtime.retry import Safety
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = ["DynamoDBDocuments", "index_text"]
 

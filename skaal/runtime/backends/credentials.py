@@ -4,7 +4,7 @@ The aws target lets RDS manage each PostgreSQL master password: RDS
 generates it, rotates it and keeps it in a Secrets Manager secret (a JSON
 object with ``username`` and ``password``).  A function's environment then
 holds the connection URL without a password and, in
-``<connection variable>_SECRET_ARN`` (:func:`skaal.build.wiring.credentials_env`),
+``<connection variable>_SECRET_ARN`` (:func:`skaal.plan.wiring.credentials_env`),
 the ARN of that secret -- never the password itself.
 
 :class:`SecretPassword` is the password a driver asks for each time it opens
@@ -68,7 +68,7 @@ class SecretPassword:
 
 def secret_password(settings: BackendSettings, connection_env: str) -> SecretPassword | None:
     """The password reader of the server read from ``connection_env``, ``None`` without one."""
-    from skaal.build.wiring import credentials_env
+    from skaal.plan.wiring import credentials_env
 
     variable = credentials_env(connection_env)
     arn = _get(settings.env, variable)

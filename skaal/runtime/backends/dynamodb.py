@@ -1,6 +1,6 @@
 """The ``dynamodb`` backend: ``Map`` on Amazon DynamoDB (``Collection`` in aws_dynamodb_docs).
 
-One table per resource, named by :mod:`skaal.runtime.naming`, with key
+One table per resource, named by :mod:`skaal.plan.naming`, with key
 ``(pk: S, sk: N)``.  A map entry is the item ``sk = 0`` of partition ``pk =
 key`` and holds exactly one of:
 
@@ -83,7 +83,7 @@ from skaal.runtime.retry import Safety
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = ["PART_SIZE", "DynamoDBKeyValue", "DynamoDBProvider", "ensure_table"]
 

@@ -62,7 +62,7 @@ from skaal.runtime.ports import (
 )
 
 if TYPE_CHECKING:
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = ["FilesystemBlobs", "FilesystemProvider", "blob_root"]
 
@@ -126,7 +126,7 @@ class FilesystemBlobs:
 
     async def native(self) -> Native[Path]:
         """The store's directory (key layout: :mod:`~skaal.runtime.backends.filesystem_paths`)."""
-        from skaal.native import Native
+        from skaal.declare.native import Native
 
         root = str(self.root)
         return Native(

@@ -63,7 +63,7 @@ from skaal.runtime.retry import RetryPolicy, Safety
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, CollectionReference, DocumentSnapshot
 
-    from skaal.native import Native
+    from skaal.declare.native import Native
     from skaal.runtime.backends.gcp_firestore_documents import FirestoreDocuments
 
 __all__ = ["FirestoreKeyValue", "FirestoreProvider", "firestore_client"]

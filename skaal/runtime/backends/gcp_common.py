@@ -32,7 +32,7 @@ Physical names come from :func:`gcp_name`, one rule satisfying the
 strictest of the services: lowercase letters, digits and hyphens, 3 to 63
 characters (GCS buckets), starting with a letter and not with ``goog``
 (Pub/Sub topics, GCS buckets) -- otherwise ``s-`` is put in front.  It follows the
-same rule as :func:`skaal.runtime.naming.physical_name`, whose service list
+same rule as :func:`skaal.plan.naming.physical_name`, whose service list
 covers AWS only.
 """
 
@@ -55,7 +55,7 @@ from skaal.runtime.retry import Failure, RetryPolicy, Safety
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Kind
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = [
     "EMULATOR_PROJECT",
@@ -100,7 +100,7 @@ def gcp_native(
     client: Any, implementation: str, kind: Kind, resource: str, **names: str
 ) -> Native[Any]:
     """What ``native(...)`` returns for a Google store: its client, ``names`` by role."""
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
     name = next(iter(names.values()))
     return Native(

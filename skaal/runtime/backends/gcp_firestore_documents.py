@@ -35,7 +35,7 @@ from skaal.runtime.retry import Safety
 if TYPE_CHECKING:
     from google.cloud.firestore import Client, DocumentSnapshot
 
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = ["FirestoreDocuments"]
 

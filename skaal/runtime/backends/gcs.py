@@ -65,7 +65,7 @@ from skaal.runtime.retry import RetryPolicy, Safety
 if TYPE_CHECKING:
     from google.cloud.storage import Blob, Client  # type: ignore[import-untyped]
 
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = ["UPLOAD_CHUNK", "GcsBlobs", "GcsProvider", "storage_client"]
 
@@ -303,7 +303,7 @@ class GcsProvider(UnsupportedKinds):
                 where=spec.name,
                 fix="open the runtime (async with Runtime(...)) before using the resource",
             )
-        from skaal.build.wiring import resource_env  # the wiring imports the runtime
+        from skaal.plan.wiring import resource_env  # the wiring imports the runtime
 
         prefix = self.settings.env.get("SKAAL_GCP_NAME_PREFIX", "")
         # the gcp target's buckets get a unique suffix: the program sets the real name

@@ -34,7 +34,7 @@ from skaal.runtime.ports import (
 )
 
 if TYPE_CHECKING:
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = [
     "MemoryDocuments",
@@ -423,6 +423,6 @@ S = TypeVar("S")
 
 def _native(store: S, kind: Kind, resource: str) -> Native[S]:
     """A memory store is its own native client: its data live in it, in this process."""
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
     return Native(store, backend="memory", resource=resource, kind=kind, name=resource)

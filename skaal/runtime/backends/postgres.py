@@ -6,7 +6,7 @@ Configured from ``SKAAL_POSTGRES_DSN`` (default
 provider (:mod:`~skaal.runtime.backends.postgres_support`: retries, errors,
 names).  The runtime opens one provider per PostgreSQL server of the plan and
 hands each the DSN of its own server in ``SKAAL_POSTGRES_DSN``
-(:func:`skaal.build.wiring.servers` names the variable each server is read from).
+(:func:`skaal.plan.wiring.servers` names the variable each server is read from).
 Queues live in :mod:`~skaal.runtime.backends.postgres_queue`.
 Every table is created with ``IF NOT EXISTS`` when its store opens.
 
@@ -57,7 +57,7 @@ from skaal.runtime.retry import Safety
 if TYPE_CHECKING:
     import asyncpg
 
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 _IDEMPOTENT, _UNSAFE = Safety.IDEMPOTENT, Safety.UNSAFE
 

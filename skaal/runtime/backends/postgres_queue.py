@@ -29,7 +29,7 @@ from skaal.runtime.retry import Safety
 if TYPE_CHECKING:
     import asyncpg
 
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = ["PostgresQueue"]
 

@@ -28,7 +28,7 @@ Every store operation is a function of one pooled connection, run through
 * **Pool and credentials.**  The pool holds at most
   ``SKAAL_POSTGRES_POOL_SIZE`` connections (the runtime sets it to this
   process's share of the server's connections in the plan,
-  :func:`skaal.build.wiring.pool_size`; 10 when unset).  With
+  :func:`skaal.plan.wiring.pool_size`; 10 when unset).  With
   ``SKAAL_POSTGRES_DSN_SECRET_ARN`` set, the password is read from that
   Secrets Manager secret each time a connection opens
   (:mod:`skaal.runtime.backends.credentials`), never from the environment.
@@ -63,7 +63,7 @@ from skaal.runtime.retry import Failure, RetryPolicy, Safety
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Kind
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = [
     "DEFAULT_DSN",
@@ -210,7 +210,7 @@ class PostgresConnection:
 
     def native(self, kind: Kind, resource: str, **tables: str) -> Native[asyncpg.Pool]:
         """What ``native(POSTGRES)`` returns for a store: its ``tables`` by role, qualified."""
-        from skaal.native import Native
+        from skaal.declare.native import Native
 
         name = next(iter(tables.values()))
         return Native(

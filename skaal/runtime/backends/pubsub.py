@@ -61,7 +61,7 @@ from skaal.runtime.ports import (
 from skaal.runtime.retry import RetryPolicy, Safety
 
 if TYPE_CHECKING:
-    from skaal.native import Native, PubsubClients
+    from skaal.declare.native import Native, PubsubClients
 
 __all__ = ["PubsubProvider", "PubsubSubscription", "PubsubTopic"]
 
@@ -173,7 +173,7 @@ class PubsubTopic:
 
     async def native(self) -> Native[PubsubClients]:
         """The topic path; a subscription ``S`` is ``<topic id>--S`` in the project."""
-        from skaal.native import PubsubClients
+        from skaal.declare.native import PubsubClients
 
         clients = PubsubClients(self._publisher, self.subscriber)
         return gcp_native(clients, "pubsub", "topic", self._resource, topic=self._path)

@@ -3,7 +3,7 @@
 A Queue resource named ``N`` (:func:`~skaal.runtime.backends.gcp_common.gcp_name`
 of the app and resource) is three topics, each with one subscription of the
 same name, which the gcp build stage creates under exactly these names
-(:func:`queue_names`):
+(:func:`skaal.plan.pubsub.queue_names`):
 
 ``N``
     The queue.  Its subscription has a dead-letter policy (Pub/Sub then
@@ -78,13 +78,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from skaal.plan.pubsub import QueueNames, max_delivery_attempts, queue_names
 from skaal.runtime.backends.gcp_common import Offload, ensure_pubsub_topic, gcp_native, rpc
 from skaal.runtime.backends.pubsub_backlog import Backlog
 from skaal.runtime.ports import Clock, DeadLetter, Delivery
 from skaal.runtime.retry import Safety
 
 if TYPE_CHECKING:
-    from skaal.native import Native, PubsubClients
+    from skaal.declare.native import Native, PubsubClients
 
 __all__ = ["PubsubQueue", "QueueNames", "max_delivery_attempts", "queue_names"]
 
@@ -102,25 +103,6 @@ _PULL_WAIT = 0.25
 _PULL_BATCH = 1000
 _MAX_ATTRIBUTE = 1024
 """Pub/Sub's limit on an attribute value, in bytes."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueueNames:
-    """Topic and subscription ids of one queue (each subscription has its topic's name)."""
-
-    queue: str
-    delayed: str
-    dead: str
-
-
-def queue_names(name: str) -> QueueNames:
-    """The ids the runtime uses and the build stage creates for the queue named ``name``."""
-    return QueueNames(queue=name, delayed=f"{name}-delayed", dead=f"{name}-dead")
-
-
-def max_delivery_attempts(declared: int | None) -> int:
-    """Pub/Sub dead-letters after 5 to 100 delivery attempts; clamp the declared figure."""
-    return min(100, max(5, declared or 5))
 
 
 def _deadline(seconds: float) -> int:
@@ -167,7 +149,7 @@ class PubsubQueue:
 
     async def native(self) -> Native[PubsubClients]:
         """The queue's topic (``name``), its subscription and its two companions."""
-        from skaal.native import PubsubClients
+        from skaal.declare.native import PubsubClients
 
         names = self.names
         return gcp_native(

@@ -5,7 +5,7 @@ and ``SKAAL_REDIS_PREFIX`` (default ``skaal:<app>:``); one pooled client per
 provider (:mod:`~skaal.runtime.backends.redis_support`: retries, errors).
 The runtime opens one provider per Redis server of the plan and hands each
 the URL of its own server in ``SKAAL_REDIS_URL``
-(:func:`skaal.build.wiring.servers` names the variable each server is read from).
+(:func:`skaal.plan.wiring.servers` names the variable each server is read from).
 Queues and topics live in :mod:`~skaal.runtime.backends.redis_messaging`.
 
 **Maps.**  Each entry is one Redis string ``<prefix>m:<resource>:v:<key>``
@@ -60,7 +60,7 @@ from skaal.runtime.ports import (
 from skaal.runtime.retry import Safety
 
 if TYPE_CHECKING:
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 _IDEMPOTENT, _UNSAFE = Safety.IDEMPOTENT, Safety.UNSAFE
 

@@ -53,7 +53,7 @@ from skaal.runtime.ports import Clock, DeadLetter, Delivery, Subscription
 from skaal.runtime.retry import Safety
 
 if TYPE_CHECKING:
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 #: how long one blocking read of a subscription waits before asking again
 _BLOCK_SLICE = 5.0

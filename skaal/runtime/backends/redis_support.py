@@ -44,7 +44,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from skaal.errors import SkaalError, SkaalRuntimeError
-from skaal.registry.builtin import REDIS_CONNECTION
+from skaal.registry.builtin import REDIS, REDIS_CONNECTION
 from skaal.runtime import retry
 from skaal.runtime.backends.redact import redact
 from skaal.runtime.ports import BackendSettings
@@ -52,7 +52,7 @@ from skaal.runtime.retry import Failure, RetryPolicy, Safety
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Kind
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = [
     "DEFAULT_URL",
@@ -154,7 +154,7 @@ class RedisConnection:
                 retry=Retry(NoBackoff(), 0),
                 socket_connect_timeout=min(2.0, self.policy.deadline),
                 socket_timeout=None,
-                # the plan's share of the server's connections (skaal.build.wiring.pool_size)
+                # the plan's share of the server's connections (skaal.plan.wiring.pool_size)
                 max_connections=_pool_size(self.env),
             )
         except ValueError as error:
@@ -176,12 +176,12 @@ class RedisConnection:
 
     def native(self, kind: Kind, resource: str, **keys: str) -> Native[Redis]:
         """What ``native(REDIS)`` returns for a store: its ``keys`` by role, the first its name."""
-        from skaal.native import REDIS, Native
+        from skaal.declare.native import Native
 
         name = next(iter(keys.values()))
         return Native(
             self.client,
-            backend=REDIS.implementation,
+            backend=REDIS.name,
             resource=resource,
             kind=kind,
             name=name,

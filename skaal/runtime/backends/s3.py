@@ -1,6 +1,6 @@
 """The ``s3`` backend: ``BlobStore`` on Amazon S3, one bucket per resource.
 
-The bucket is named by :mod:`skaal.runtime.naming`; object keys are the
+The bucket is named by :mod:`skaal.plan.naming`; object keys are the
 client-validated blob keys, unchanged, and checked against S3's own limit
 (1,024 bytes of UTF-8, :mod:`~skaal.runtime.backends.blob_object_keys`)
 before any request: ``put`` of a longer key is a ``BlobKeyError``, reads of
@@ -51,7 +51,7 @@ from skaal.runtime.retry import Safety
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = ["MULTIPART_THRESHOLD", "S3Blobs", "S3Provider"]
 
@@ -309,7 +309,7 @@ class S3Provider(AwsProvider):
     implementation = "s3"
 
     def blobs(self, spec: ResourceSpec) -> S3Blobs:
-        from skaal.build.wiring import resource_env  # the wiring imports the runtime
+        from skaal.plan.wiring import resource_env  # the wiring imports the runtime
 
         # the aws target's buckets get a unique suffix: the program sets the real name
         return S3Blobs(self.aws, spec.name, bucket=self.settings.env.get(resource_env(spec.name)))

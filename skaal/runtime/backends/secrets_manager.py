@@ -4,8 +4,8 @@ The aws target creates one Secrets Manager secret per declared ``Secret``
 (with no value: the operator stores it with ``aws secretsmanager
 put-secret-value``) and grants each function ``GetSecretValue`` on it.  This
 backend reads the value by the secret's physical name, which follows the
-default naming rule of :mod:`skaal.runtime.naming` -- the same rule
-:func:`skaal.build.wiring.binding_name` applies to the ``secrets-manager``
+default naming rule of :mod:`skaal.plan.naming` -- the same rule
+:func:`skaal.plan.wiring.binding_name` applies to the ``secrets-manager``
 implementation (a test holds the two together).
 
 A secret that exists without a value, or does not exist, reads as ``None``,

@@ -1,6 +1,6 @@
 """The ``sns`` backend: ``Topic`` on Amazon SNS, fanning out to one SQS queue per subscription.
 
-The topic is ``<app>-<resource>`` (names from :mod:`skaal.runtime.naming`).
+The topic is ``<app>-<resource>`` (names from :mod:`skaal.plan.naming`).
 ``subscribe(name)`` finds or creates the SQS queue ``<app>-<resource>-sub-<name>``,
 lets the topic send to it (queue policy) and subscribes it with raw message
 delivery; subscribing again with the same name is the same queue, so a
@@ -46,7 +46,7 @@ from skaal.runtime.retry import Safety
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = ["SnsProvider", "SnsSubscription", "SnsTopic"]
 
@@ -275,7 +275,7 @@ class SnsProvider(AwsProvider):
     implementation = "sns"
 
     def topic(self, spec: ResourceSpec) -> SnsTopic:
-        from skaal.build.wiring import resource_env  # the wiring imports the runtime
+        from skaal.plan.wiring import resource_env  # the wiring imports the runtime
 
         return SnsTopic(
             self.aws, spec.name, arn=self.settings.env.get(resource_env(spec.name, "ARN"))

@@ -70,7 +70,7 @@ from skaal.runtime.ports import (
 from skaal.runtime.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from skaal.native import Native, SqliteDatabase
+    from skaal.declare.native import Native, SqliteDatabase
 
 __all__ = ["SqliteDocuments", "SqliteKeyValue", "SqliteProvider", "database_path", "table_name"]
 
@@ -167,7 +167,7 @@ class SqliteProvider(UnsupportedKinds):
 
     def native(self, kind: Kind, resource: str, **names: str) -> Native[SqliteDatabase]:
         """What ``native(SQLITE)`` returns for a store of this file: ``names`` by role, quoted."""
-        from skaal.native import Native, SqliteDatabase
+        from skaal.declare.native import Native, SqliteDatabase
 
         database = SqliteDatabase(self.path, self.run)
         name = next(iter(names.values()))

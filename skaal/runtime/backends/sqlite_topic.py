@@ -35,7 +35,7 @@ from skaal.runtime.backends.sqlite import table_name, transaction
 from skaal.runtime.ports import Subscription
 
 if TYPE_CHECKING:
-    from skaal.native import Native, SqliteDatabase
+    from skaal.declare.native import Native, SqliteDatabase
     from skaal.runtime.backends.sqlite import SqliteProvider
 
 __all__ = ["POLL_S", "SqliteSubscription", "SqliteTopic"]

@@ -1,7 +1,7 @@
 """The ``sqs`` backend: ``Queue`` on Amazon SQS, with a dead-letter queue beside it.
 
 Each resource is a standard queue ``<app>-<resource>`` and a dead-letter queue
-``<app>-<resource>-dlq`` (names from :mod:`skaal.runtime.naming`).  The main
+``<app>-<resource>-dlq`` (names from :mod:`skaal.plan.naming`).  The main
 queue's ``RedrivePolicy`` sends a message to the DLQ once it has been received
 ``max_attempts`` times (the resource's ``max_attempts``, default 5) -- the
 safety net for consumers that die mid-message.  A message that fails in a
@@ -73,7 +73,7 @@ from skaal.runtime.retry import Safety
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-    from skaal.native import Native
+    from skaal.declare.native import Native
 
 __all__ = ["SqsProvider", "SqsQueue", "decode_body", "encode_body"]
 

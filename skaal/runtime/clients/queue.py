@@ -21,7 +21,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
 
+from skaal.declare.values import TopicSubscription
 from skaal.runtime.codecs import ValueCodec
+from skaal.runtime.errors import ValueTypeError
 from skaal.runtime.ports import (
     DeadLetter,
     Delivery,
@@ -30,7 +32,7 @@ from skaal.runtime.ports import (
     TopicBackend,
 )
 
-__all__ = ["QueueClient", "RetryPolicy", "TopicClient", "TopicSubscription"]
+__all__ = ["QueueClient", "RetryPolicy", "TopicClient", "TopicSubscription", "TypedSubscription"]
 
 T = TypeVar("T")
 
@@ -158,14 +160,12 @@ class QueueClient(Generic[T]):
 
 def timeout_ok(value: float) -> float:
     if isinstance(value, bool) or not value > 0:
-        from skaal.runtime.errors import ValueTypeError
-
         raise ValueTypeError(f"visibility_timeout={value!r} is not a positive number")
     return float(value)
 
 
-class TopicSubscription(Generic[T]):
-    """A typed named subscription: ``await sub.get(timeout=1)`` or ``async for m in sub``."""
+class TypedSubscription(Generic[T]):
+    """A :class:`~skaal.declare.values.TopicSubscription`: a backend's, decoding its messages."""
 
     def __init__(self, inner: Subscription[bytes], values: ValueCodec[T]) -> None:
         self._inner = inner
@@ -207,4 +207,4 @@ class TopicClient(Generic[T]):
 
     async def subscribe(self, name: str) -> TopicSubscription[T]:
         """The subscription ``name`` (created if new); it sees messages published from now."""
-        return TopicSubscription(await self.backend.subscribe(name), self._values)
+        return TypedSubscription(await self.backend.subscribe(name), self._values)

@@ -25,9 +25,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import pytest_asyncio
 from pydantic import BaseModel
+from redis.asyncio import Redis
 
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
 from skaal.registry import DEFAULT_REGISTRY
@@ -108,16 +110,12 @@ def server_env(implementation: str) -> dict[str, str]:
 async def drop_namespace(implementation: str, env: dict[str, str]) -> None:
     """Remove everything a test stored on a server (its key prefix or schema)."""
     if implementation == "redis":
-        from redis.asyncio import Redis
-
         client = Redis.from_url(env["SKAAL_REDIS_URL"])
         keys = [k async for k in client.scan_iter(match=env["SKAAL_REDIS_PREFIX"] + "*")]
         if keys:
             await client.delete(*keys)
         await client.aclose()
     elif implementation == "postgres":
-        import asyncpg
-
         conn = await asyncpg.connect(env["SKAAL_POSTGRES_DSN"])
         await conn.execute(f'DROP SCHEMA IF EXISTS "{env["SKAAL_POSTGRES_SCHEMA"]}" CASCADE')
         await conn.close()

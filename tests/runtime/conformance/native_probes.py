@@ -16,7 +16,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from skaal.native import Native
+import asyncpg
+from botocore.client import BaseClient
+from botocore.exceptions import ClientError
+from google.cloud import firestore, storage
+from google.cloud.firestore_v1.base_query import FieldFilter
+from redis.asyncio import Redis
+
+from skaal.native import Native, PubsubClients, SqliteDatabase
+from skaal.runtime.backends import memory
 
 Read = Callable[[Native[Any], str], Awaitable[bytes | None]]
 Write = Callable[[Native[Any], str, bytes], Awaitable[None]]
@@ -26,8 +34,6 @@ def client_type(implementation: str) -> tuple[type, ...]:
     """The class(es) of the client ``native()`` must return for ``implementation``."""
     match implementation:
         case "memory":
-            from skaal.runtime.backends import memory
-
             return (
                 memory.MemoryKeyValue,
                 memory.MemoryDocuments,
@@ -35,34 +41,20 @@ def client_type(implementation: str) -> tuple[type, ...]:
                 memory.MemoryTopic,
             )
         case "sqlite":
-            from skaal.native import SqliteDatabase
-
             return (SqliteDatabase,)
         case "filesystem":
             return (Path,)
         case "redis":
-            from redis.asyncio import Redis
-
             return (Redis,)
         case "postgres":
-            import asyncpg
-
             return (asyncpg.Pool,)
         case "dynamodb" | "s3" | "sqs" | "sns":
-            from botocore.client import BaseClient
-
             return (BaseClient,)
         case "firestore":
-            from google.cloud import firestore
-
             return (firestore.Client,)
         case "gcs":
-            from google.cloud import storage
-
             return (storage.Client,)
         case "pubsub":
-            from skaal.native import PubsubClients
-
             return (PubsubClients,)
     raise AssertionError(f"no client type for {implementation}")
 
@@ -100,8 +92,6 @@ async def _map_read(native: Native[Any], key: str) -> bytes | None:
             item = got.get("Item")
             return None if item is None else bytes(item["v"]["B"])
         case "firestore":
-            from google.cloud.firestore_v1.base_query import FieldFilter
-
             query = c.collection(name).where(filter=FieldFilter("k", "==", key))
             docs = await asyncio.to_thread(query.get)
             return bytes(docs[0].to_dict()["v"]) if docs else None
@@ -204,8 +194,6 @@ async def _blob_read(native: Native[Any], key: str) -> bytes | None:
             path = Path(name) / f"{key}%f"
             return path.read_bytes() if path.exists() else None
         case "s3":
-            from botocore.exceptions import ClientError
-
             try:
                 got = await asyncio.to_thread(c.get_object, Bucket=name, Key=key)
             except ClientError:

@@ -11,6 +11,7 @@ what the native command writes, Skaal reads back.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -92,8 +93,6 @@ async def test_native_is_the_backends_own_client(stores: Stores) -> None:
     if stores.implementation in ("dynamodb", "s3", "sqs", "sns"):
         assert probes.boto_service(native) == stores.implementation
     if stores.implementation == "sqlite":
-        import sqlite3
-
         assert await native.client.run(lambda conn: isinstance(conn, sqlite3.Connection))
     other = await (await stores.store("Other")).native()
     assert other.name != native.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
 from skaal.errors import SkaalRuntimeError
+from skaal.plan.naming import MAX_LENGTH, physical_name
 from skaal.runtime.backends import create_provider
 from skaal.runtime.backends.aws_client import AwsSession
 from skaal.runtime.backends.aws_errors import (
@@ -23,7 +25,6 @@ from skaal.runtime.backends.aws_errors import (
     AwsUnavailableError,
     translate,
 )
-from skaal.runtime.naming import MAX_LENGTH, physical_name
 from skaal.runtime.ports import BackendSettings
 from skaal.runtime.retry import Safety
 
@@ -49,8 +50,6 @@ def spec(name: str, kind: Any = "map") -> ResourceSpec:
 
 
 def closed_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

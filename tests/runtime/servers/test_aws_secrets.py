@@ -13,8 +13,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from skaal.build.wiring import binding_name
 from skaal.plan.model import Binding
+from skaal.plan.wiring import binding_name
 from skaal.runtime.backends import create_provider
 from skaal.runtime.backends.secrets_manager import SecretsManagerProvider, SecretsManagerSecrets
 from skaal.runtime.ports import BackendSettings

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from skaal import App, Map
 from skaal.catalog.loader import load_catalog
@@ -46,8 +47,6 @@ async def test_environments_sharing_a_redis_server_keep_apart(tmp_path: Path) ->
         async with Runtime.open(app, plan, env=env, project_dir=tmp_path):
             for _ in range(times):
                 await Visits.increment("home")
-    from redis.asyncio import Redis
-
     client = Redis.from_url(url)
     try:
         assert await client.get(f"skaal:{name}-dev:m:Visits:v:home") == b"1"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from google.api_core import exceptions as gexc
 
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
 from skaal.runtime.backends import create_provider
@@ -148,8 +149,6 @@ def test_missing_project_outside_an_emulator_names_the_fix(tmp_path: Path) -> No
 
 @pytest.mark.asyncio
 async def test_google_errors_become_skaal_errors() -> None:
-    from google.api_core import exceptions as gexc
-
     offload = Offload("firestore")
     offload.open()
 

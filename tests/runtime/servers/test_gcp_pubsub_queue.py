@@ -17,9 +17,10 @@ import pytest
 import pytest_asyncio
 
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
+from skaal.plan.pubsub import queue_names
 from skaal.runtime.backends.gcp_common import GcpBackendError
 from skaal.runtime.backends.pubsub import PubsubProvider
-from skaal.runtime.backends.pubsub_queue import PubsubQueue, queue_names
+from skaal.runtime.backends.pubsub_queue import PubsubQueue
 from skaal.runtime.clients import QueueClient, RetryPolicy
 from skaal.runtime.codecs import ValueCodec
 from skaal.runtime.ports import BackendSettings

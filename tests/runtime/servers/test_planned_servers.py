@@ -3,7 +3,7 @@
 A catalog that lets one Redis (or PostgreSQL) server hold only one of the
 app's resources makes the solver open a second instance; the runtime must
 then store each resource on the server the plan put it on, reached through
-that server's own variable (:func:`skaal.build.wiring.servers`).  Two Redis
+that server's own variable (:func:`skaal.plan.wiring.servers`).  Two Redis
 "servers" are two database numbers of the test server, two PostgreSQL ones
 two databases of it: each test reads both back with a plain client and finds
 each resource's data in its own place only.
@@ -23,10 +23,10 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from skaal import App, Map
-from skaal.build.wiring import servers
 from skaal.catalog.loader import load_catalog
 from skaal.errors import SkaalRuntimeError
 from skaal.plan.model import Plan
+from skaal.plan.wiring import servers
 from skaal.runtime import Runtime
 from skaal.runtime.clients import MapClient
 from skaal.solver import solve

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
+from redis.asyncio import Redis
 
 from skaal import App, Map
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
@@ -194,7 +195,6 @@ async def test_a_plan_binding_redis_serves_the_map_from_the_server(tmp_path: Pat
         assert await Visits.increment("home", 3) == 4
     async with AppClient(app, plan=plan, env=env, data_dir=tmp_path) as client:
         assert await client.call("hit", page="home") == 5
-    from redis.asyncio import Redis
 
     client = Redis.from_url(redis_url())
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from skaal.build.wiring import resource_env
+from skaal.plan.wiring import resource_env
 from tests.runtime.servers.test_aws_moto import aws_env, open_provider, raw, spec
 
 pytestmark = pytest.mark.asyncio

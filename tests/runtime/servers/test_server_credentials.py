@@ -17,7 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from skaal.build.wiring import credentials_env
+from skaal.plan.wiring import credentials_env
 from skaal.runtime.backends.credentials import CredentialsError, SecretPassword, secret_password
 from skaal.runtime.backends.postgres_support import PostgresConnection
 from skaal.runtime.ports import BackendSettings

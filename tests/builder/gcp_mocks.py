@@ -1,0 +1,124 @@
+"""Run a generated gcp Pulumi program under Pulumi's mocks and record every resource.
+
+:func:`run_program` executes the program text with ``pulumi.runtime.set_mocks``
+and stack config, waits for every registration (``@pulumi.runtime.test``),
+and returns what was registered: type, logical name, resolved inputs and the
+``protect`` / ``retain_on_delete`` options (seen through a stack
+transformation, since the mocks do not receive options).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+
+from skaal.builder.model import ArtifactSet, BuildContext
+from skaal.builder.targets.gcp import build_gcp
+from skaal.catalog.loader import load_catalog
+from skaal.declare.app_ref import load_app
+from skaal.solver import solve
+from tests.builder._pulumi import (
+    ROOT,
+    LoopOwningMonitor,
+    Recorded,
+    Run,
+    capture_options,
+    example_context,
+)
+
+PROJECT = "acme-prod"
+PROJECT_NUMBER = "123456789012"
+
+
+class _Recorder(Mocks):
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        read = args.resource_id or None  # Resource.get: the existing resource's id
+        self.run.resources.append(Recorded(args.typ, args.name, dict(args.inputs), read_id=read))
+        outputs = dict(args.inputs)
+        if read and args.typ == "gcp:storage/bucket:Bucket":
+            outputs["name"] = read
+        if args.typ == "gcp:cloudrunv2/service:Service":
+            outputs["uri"] = f"https://{args.inputs.get('name')}-xyz-uc.a.run.app"
+        if args.typ == "gcp:apigateway/gateway:Gateway":
+            outputs["defaultHostname"] = f"{args.inputs['gatewayId']}-abc123.uc.gateway.dev"
+        if args.typ == "gcp:serviceaccount/account:Account":
+            outputs["email"] = f"{args.inputs['accountId']}@{PROJECT}.iam.gserviceaccount.com"
+            # Google assigns a 21-digit id when the account is created
+            outputs["uniqueId"] = str(int(hashlib.sha256(args.name.encode()).hexdigest(), 16))[:21]
+        if args.typ == "gcp:sql/databaseInstance:DatabaseInstance":
+            outputs["connectionName"] = f"{PROJECT}:us-central1:{args.inputs['name']}"
+        if args.typ == "gcp:redis/instance:Instance":
+            outputs.update(host="10.0.0.3", port=6379)
+        if args.typ == "gcp:secretmanager/secret:Secret":
+            outputs["name"] = f"projects/{PROJECT_NUMBER}/secrets/{args.inputs['secretId']}"
+        return read or f"{args.name}-id", outputs
+
+    def call(self, args: MockCallArgs) -> dict[str, Any]:
+        self.run.calls.append(args.token)
+        if args.token == "gcp:organizations/getProject:getProject":
+            return {"number": PROJECT_NUMBER, "projectId": PROJECT}
+        return {}
+
+
+def run_program(source: str, config: dict[str, str], *, path: Path | None = None) -> Run:
+    """Execute ``source`` (a ``__main__.py``) under mocks with ``config``; what it created.
+
+    ``path``: where the program is (its ``__file__``), for a program reading files beside it.
+    """
+    run = Run()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # pulumi's mocks and test runner use the current loop
+    mocks = _Recorder(run)
+    monitor = LoopOwningMonitor(mocks)  # and close the loops of its worker threads
+    pulumi.runtime.set_mocks(
+        mocks, project="skaal-test", stack="dev", preview=False, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(config)
+    apply_options = capture_options(run)
+
+    @pulumi.runtime.test
+    def execute() -> None:
+        namespace: dict[str, Any] = {"__name__": "__main__"}
+        if path is not None:
+            namespace["__file__"] = str(path)
+        exec(compile(source, str(path or "__main__.py"), "exec"), namespace)
+
+    try:
+        with warnings.catch_warnings():
+            # pulumi_gcp.storage warns about one of its own deprecated aliases on import
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_gcp\.")
+            execute()
+    finally:
+        monitor.close()
+        asyncio.set_event_loop(None)
+        loop.close()
+    apply_options()
+    return run
+
+
+CONFIG = {
+    "gcp:project": PROJECT,
+    "skaal:image": "us-central1-docker.pkg.dev/acme-prod/apps/app:1",
+    "skaal:STRIPE_KEY": "sk_test",
+    "skaal:WEBHOOK_TOKEN": "token",
+    "skaal:databasePassword": "pw",
+}
+
+
+def build_example(
+    example: str, *, pins: dict[str, str] | None = None
+) -> tuple[BuildContext, ArtifactSet]:
+    """Plan ``example`` on the gcp catalog (in memory) and build its gcp artifact set."""
+    app = load_app(f"examples/{example}/app.py:app", cwd=ROOT)
+    plan = solve(app.blueprint(), load_catalog("gcp"), pins=pins or {})
+    context = example_context(example, app.blueprint(), plan, "gcp")
+    return context, build_gcp(context)

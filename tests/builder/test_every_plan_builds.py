@@ -1,0 +1,250 @@
+"""Property: no plan the solver can produce fails to build.
+
+Seeded random apps (:mod:`tests.builder.random_apps`: every kind, every
+constraint mix, some resources pinned to server backends) are planned
+against each bundled catalog and against its awkward variant
+(:mod:`tests.builder.awkward_catalogs`: tiny shared servers and twin backends,
+so one implementation spreads over several servers).  Every feasible plan is
+built for its target -- pure text generation, so it is cheap -- and for the
+cloud targets the programs of the plans with the most servers are executed
+under Pulumi's mocks, checking one server per planned server, each wired
+into every function's environment under its own variable.
+
+On aws every plan's ``stack.json`` is also checked statically: each
+reference the program resolves (IAM statement resources, connection URLs,
+the queue of an event source mapping, the topic of a subscription) names
+something the program creates.
+
+The seeds are fixed (``"<catalog>:<n>"``), so CI sees the same apps every run.
+Unsatisfiable apps are skipped, but each catalog must yield enough feasible
+plans, and each awkward catalog at least one plan with two servers of one
+implementation, so the property never passes vacuously.
+
+On aws a consumer is started by an SQS event source mapping and a
+subscriber through an SNS subscription; the planner knows it (the registry's
+``triggered_by``), so a consumed queue or subscribed topic never lands on a
+server there, and the aws build's refusal of such a plan is never reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from skaal.blueprint.model import Blueprint
+from skaal.builder.model import ArtifactSet, BuildContext
+from skaal.builder.targets import TARGETS
+from skaal.errors import SkaalError, UnsatisfiableError
+from skaal.plan.model import Plan
+from skaal.plan.wiring import ServerWiring, servers
+from skaal.solver import solve
+from tests.builder._pulumi import LoopOwningMonitor, Run, capture_options
+from tests.builder.awkward_catalogs import BUNDLED, catalog_named
+from tests.builder.aws_support import run_program as run_aws
+from tests.builder.aws_support import write_with_layer
+from tests.builder.gcp_mocks import CONFIG
+from tests.builder.gcp_mocks import _Recorder as GcpRecorder
+from tests.builder.random_apps import random_app
+
+CATALOGS = (*BUNDLED, "local-servers-awkward", "aws-awkward", "gcp-awkward")
+EXAMPLES = 60
+"""Random apps per catalog (a solve and a build take a few milliseconds each)."""
+EXECUTED = 3
+"""Programs executed under mocks per cloud catalog (a run takes well under a second)."""
+
+
+@dataclass(frozen=True)
+class Built:
+    seed: str
+    blueprint: Blueprint
+    plan: Plan
+    artifacts: ArtifactSet
+
+    @property
+    def servers(self) -> tuple[ServerWiring, ...]:
+        return servers(self.plan)
+
+
+def _build_all(catalog_name: str) -> list[Built]:
+    """Every feasible random plan of ``catalog_name``, built."""
+    catalog = catalog_named(catalog_name)
+    built: list[Built] = []
+    for n in range(EXAMPLES):
+        seed = f"{catalog_name}:{n}"
+        app = random_app(random.Random(seed), f"prop{n}", catalog)
+        blueprint = app.blueprint()
+        try:
+            plan = solve(blueprint, catalog)
+        except UnsatisfiableError:
+            continue
+        context = BuildContext(
+            blueprint=blueprint,
+            plan=plan,
+            app_ref=f"prop{n}:app",
+            target=plan.provider,
+            skaal_version="0.0.0",
+            versions=lambda name: "1.0",
+        )
+        try:
+            artifacts = TARGETS[plan.provider](context)
+        except SkaalError as error:
+            pytest.fail(
+                f"seed {seed!r}: the plan does not build for {plan.provider}\n"
+                f"{error.render()}\nplan: {plan.canonical_json()}"
+            )
+        built.append(Built(seed, blueprint, plan, artifacts))
+    return built
+
+
+@pytest.mark.parametrize("catalog_name", CATALOGS)
+def test_every_feasible_random_plan_builds(catalog_name: str, tmp_path: Path) -> None:
+    built = _build_all(catalog_name)
+    assert len(built) >= EXAMPLES // 2, f"only {len(built)} of {EXAMPLES} plans built"
+    kinds = Counter(spec.kind for b in built for spec in b.blueprint.resources)
+    assert set(kinds) >= {"map", "collection", "blob", "queue", "topic", "secret", "function"}
+    if catalog_name.endswith("-awkward"):
+        assert any(_spread(b) for b in built), "no plan put one implementation on two servers"
+    provider = built[0].plan.provider
+    if provider == "local":
+        return
+    if provider == "aws":
+        for item in built:
+            assert not _aws_dangling(item), f"seed {item.seed!r}: {_aws_dangling(item)}"
+            assert not _untriggered(item), f"seed {item.seed!r}: {_untriggered(item)}"
+    # the plans with the most servers, then the most resources, in seed order
+    ranked = sorted(built, key=lambda b: (-len(b.servers), -len(b.plan.bindings)))
+    for index, chosen in enumerate(ranked[:EXECUTED]):
+        if provider == "aws":
+            _check_aws(chosen, tmp_path / str(index))
+        else:
+            _check_gcp(chosen)
+
+
+def _spread(built: Built) -> bool:
+    per_implementation = Counter(s.implementation for s in built.servers)
+    return any(count > 1 for count in per_implementation.values())
+
+
+def _check_aws(built: Built, folder: Path) -> None:
+    root = write_with_layer(built.artifacts, folder)
+    run = run_aws(root)
+    created = {
+        "postgres": run.of_type("aws:rds/instance:Instance"),
+        "redis": run.of_type("aws:elasticache/replicationGroup:ReplicationGroup"),
+    }
+    _check_servers(built, created, "identifier", "replicationGroupId")
+    for function in run.of_type("aws:lambda/function:Function"):
+        variables = _aws_env(function.inputs)
+        missing = {s.env for s in built.servers} - set(variables)
+        assert not missing, f"seed {built.seed!r}: {function.name} lacks {sorted(missing)}"
+
+
+def _aws_env(inputs: dict[str, Any]) -> dict[str, Any]:
+    environment = inputs["environment"]
+    if "variables" not in environment:  # a secret output: {sig, value}
+        environment = environment["value"]
+    variables: dict[str, Any] = environment["variables"]
+    return variables
+
+
+def _check_gcp(built: Built) -> None:
+    secrets = {
+        f"skaal:{b.resource}": "value"
+        for b in built.plan.bindings
+        if b.implementation == "secret-manager"
+    }
+    run = _run_gcp(built.artifacts.file("infra/__main__.py").content, {**CONFIG, **secrets})
+    created = {
+        "postgres": run.of_type("gcp:sql/databaseInstance:DatabaseInstance"),
+        "redis": run.of_type("gcp:redis/instance:Instance"),
+    }
+    _check_servers(built, created, "name", "name")
+    for service in run.of_type("gcp:cloudrunv2/service:Service"):
+        envs = {e["name"]: e for e in service.inputs["template"]["containers"][0]["envs"]}
+        used = envs.get("SKAAL_USED_RESOURCES")
+        opens = None if used is None else set(filter(None, used["value"].split(",")))
+        # each service gets the servers hosting what it opens, and no other
+        wanted = {s.env for s in built.servers if opens is None or opens & set(s.resources)}
+        got = {s.env for s in built.servers} & set(envs)
+        assert got == wanted, f"seed {built.seed!r}: {service.name} has {got}, not {wanted}"
+
+
+def _run_gcp(source: str, config: dict[str, str]) -> Run:
+    """:func:`tests.builder.gcp_mocks.run_program`, with every event loop owned and closed."""
+    run = Run()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = LoopOwningMonitor(GcpRecorder(run))
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project="skaal-test", stack="dev", preview=False, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(config)
+    apply_options = capture_options(run)
+
+    @pulumi.runtime.test
+    def execute() -> None:
+        exec(compile(source, "__main__.py", "exec"), {"__name__": "__main__"})
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_gcp\.")
+            execute()
+    finally:
+        pulumi.runtime.set_all_config({})
+        monitor.close()
+        asyncio.set_event_loop(None)
+        loop.close()
+    apply_options()
+    return run
+
+
+def _check_servers(built: Built, created: dict[str, list[Any]], *keys: str) -> None:
+    """One created server per planned server, each with its own physical name."""
+    for implementation, key in zip(("postgres", "redis"), keys, strict=True):
+        planned = [s for s in built.servers if s.implementation == implementation]
+        made = created[implementation]
+        assert len(made) == len(planned), f"seed {built.seed!r}: {implementation} servers"
+        assert len({m.inputs[key] for m in made}) == len(made), f"seed {built.seed!r}: names"
+
+
+def _untriggered(built: Built) -> list[str]:
+    """Consumers and subscribers whose queue or topic no Lambda trigger reads (aws)."""
+    return [
+        spec.name
+        for spec in built.blueprint.resources
+        for source, service in ((spec.consumes, "sqs"), (spec.subscribes, "sns"))
+        if source is not None and built.plan.binding(source).implementation != service
+    ]
+
+
+def _aws_dangling(built: Built) -> set[str]:
+    """References of the aws ``stack.json`` that name nothing the program creates."""
+    spec = json.loads(built.artifacts.file("stack.json").content)
+    defined = {
+        item["resource"]
+        for key in ("tables", "buckets", "queues", "topics", "secrets")
+        for item in spec[key]
+    }
+    defined |= {item["id"] for item in (*spec["databases"], *spec["caches"])}
+    defined |= {f["name"] for f in spec["functions"]}
+    if spec["network"]:
+        defined.add("network")
+    wanted: set[str] = set()
+    for function in spec["functions"]:
+        for statement in function["statements"]:
+            wanted |= {r["ref"] for r in statement["resources"] if r != "*"}
+        wanted |= {c["ref"] for c in function["outputs"].values()}
+        if function["consumes"]:
+            wanted.add(function["consumes"])
+        if function["subscription"]:
+            wanted.add(function["subscription"]["topic"])
+    return wanted - defined

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "deploy": "skaal.cli.deploy:deploy",
     "destroy": "skaal.cli.deploy:destroy",
     "init": "skaal.cli.init:init",
+    "migrate": "skaal.cli.migrate:migrate",
     "plan": "skaal.cli.plan:plan",
     "run": "skaal.cli.run:run",
 }

@@ -30,11 +30,13 @@ import click
 
 from skaal.cli.paths import check_path, lock_option
 from skaal.errors import SkaalError, UnsatisfiableError, UsageError, did_you_mean
+from skaal.plan.moves import pending_moves
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
     from skaal.catalog.model import Catalog
     from skaal.pipeline import LockStore, PlanOutcome
+    from skaal.plan.model import Binding
     from skaal.solver.diagnosis import CandidateReport
     from skaal.solver.problem import ResourceOptions
 
@@ -197,12 +199,19 @@ def _load_catalog(ref: str | None, target: str | None, *, cwd: Path) -> Catalog:
 def _print_outcome(
     outcome: PlanOutcome, written: str | None, lock_path: str, blueprint: Blueprint
 ) -> None:
-    from skaal.cli.render import make_console, render_diff, render_notes, render_plan
+    from skaal.cli.render import (
+        make_console,
+        render_diff,
+        render_moves,
+        render_notes,
+        render_plan,
+    )
 
     console = make_console()
     render_notes(console, outcome.notes)
     render_plan(console, outcome.plan, blueprint)
     render_diff(console, outcome.diff, lock=None if outcome.notes else lock_path)
+    render_moves(console, outcome.plan, blueprint, lock=lock_path)
     if written is None:
         console.print(f"{lock_path} not written (--no-write)")
     else:
@@ -214,8 +223,18 @@ def _outcome_json(outcome: PlanOutcome, written: str | None) -> dict[str, Any]:
         "plan": outcome.plan.model_dump(mode="json"),
         "plan_hash": outcome.plan.content_hash(),
         "diff": outcome.diff.to_json(),
+        "moves": [_move_json(b) for b in pending_moves(outcome.plan)],
         "notes": list(outcome.notes),
         "lock": written,
+    }
+
+
+def _move_json(binding: Binding) -> dict[str, Any]:
+    assert binding.moving_from is not None  # a pending move
+    return {
+        "resource": binding.resource,
+        "from": binding.moving_from.backend,
+        "to": binding.backend,
     }
 
 

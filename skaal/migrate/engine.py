@@ -37,9 +37,10 @@ resource is planned back onto its origin (``skaal plan --pin RES=BACKEND``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from skaal.blueprint.model import Blueprint
 from skaal.errors import MigrationError, UsageError, did_you_mean
@@ -49,7 +50,18 @@ from skaal.plan.lock import read_lock, write_lock
 from skaal.plan.model import Binding, Plan
 from skaal.plan.moves import pending_moves, switched
 
-__all__ = ["DEFAULT_BATCH", "BatchHook", "Comparison", "MoveResult", "migrate", "rollback"]
+__all__ = [
+    "DEFAULT_BATCH",
+    "BatchHook",
+    "Comparison",
+    "Ends",
+    "MoveResult",
+    "Opener",
+    "compare",
+    "migrate",
+    "open_ends",
+    "rollback",
+]
 
 DEFAULT_BATCH = 500
 BatchHook = Callable[[str, Progress], None]
@@ -97,9 +109,26 @@ class MoveResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Ends:
+class Ends:
+    """The two sides of one move: where its data is, and where the plan placed it."""
+
     source: Side
     target: Side
+
+
+class Opener(Protocol):
+    """Opens both ends of a move (:func:`open_ends`; tests inject in-memory ones)."""
+
+    def __call__(
+        self,
+        blueprint: Blueprint,
+        plan: Plan,
+        binding: Binding,
+        *,
+        env: Mapping[str, str] | None,
+        project_dir: Path | None,
+        data_dir: Path | None,
+    ) -> AbstractAsyncContextManager[Ends]: ...
 
 
 async def migrate(
@@ -113,6 +142,7 @@ async def migrate(
     project_dir: Path | None = None,
     data_dir: Path | None = None,
     on_batch: BatchHook | None = None,
+    opener: Opener | None = None,
 ) -> tuple[MoveResult, ...]:
     """Copy, verify and switch the pending moves of the lock at ``lock`` (all, or ``resources``).
 
@@ -135,6 +165,7 @@ async def migrate(
                 project_dir=project_dir,
                 data_dir=data_dir,
                 on_batch=on_batch,
+                opener=opener or open_ends,
             )
         )
         if not dry_run:
@@ -151,6 +182,7 @@ async def rollback(
     env: Mapping[str, str] | None = None,
     project_dir: Path | None = None,
     data_dir: Path | None = None,
+    opener: Opener | None = None,
 ) -> tuple[str, ...]:
     """Abandon the copies of pending moves: empty their targets, forget their journal entries.
 
@@ -159,9 +191,10 @@ async def rollback(
     """
     plan = _read(lock)
     journal = Journal.load(journal_path(lock))
+    opener = opener or open_ends
     done = []
     for binding in _selected(plan, resources):
-        async with _opened(
+        async with opener(
             blueprint, plan, binding, env=env, project_dir=project_dir, data_dir=data_dir
         ) as ends:
             keys = [item.key async for item in items_of(ends.target, batch=batch)]
@@ -217,6 +250,7 @@ async def _migrate_one(
     project_dir: Path | None,
     data_dir: Path | None,
     on_batch: BatchHook | None,
+    opener: Opener,
 ) -> MoveResult:
     assert binding.moving_from is not None  # a pending move
     name = binding.resource
@@ -225,7 +259,7 @@ async def _migrate_one(
     progress = journal.progress(name, source, target)
     resumed_at = progress.copied
     copied = 0
-    async with _opened(
+    async with opener(
         blueprint, plan, binding, env=env, project_dir=project_dir, data_dir=data_dir
     ) as ends:
         if dry_run:
@@ -276,7 +310,7 @@ def _move_of(plan: Plan, name: str) -> Binding | None:
 
 
 @asynccontextmanager
-async def _opened(
+async def open_ends(
     blueprint: Blueprint,
     plan: Plan,
     binding: Binding,
@@ -284,7 +318,7 @@ async def _opened(
     env: Mapping[str, str] | None,
     project_dir: Path | None,
     data_dir: Path | None,
-) -> AsyncIterator[_Ends]:
+) -> AsyncIterator[Ends]:
     """Both ends of ``binding``'s move, each through a runtime on its own view of the plan.
 
     The source is the runtime's own view (a pending move is served from its
@@ -311,10 +345,10 @@ async def _opened(
             )
             client = runtime.client_named(name) if kind == "collection" else None
             sides.append(side_for(kind, runtime.store_named(name), client, resource=name))
-        yield _Ends(source=sides[0], target=sides[1])
+        yield Ends(source=sides[0], target=sides[1])
 
 
-async def compare(ends: _Ends, *, batch: int, repair: bool) -> Comparison:
+async def compare(ends: Ends, *, batch: int, repair: bool) -> Comparison:
     """Merge both sides in key order; with ``repair``, make the target equal the source."""
     counts = [0, 0]
     sums = [0, 0]

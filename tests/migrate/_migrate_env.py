@@ -20,7 +20,7 @@ SERVERS = {
 
 APP = """
 from pydantic import BaseModel
-from skaal import App, Collection, Index, Map
+from skaal import App, BlobStore, Collection, Index, Map, Queue
 
 app = App("shop")
 
@@ -39,6 +39,14 @@ class Orders(Map[str, Order]):
 @app.storage()
 class Invoices(Collection[Order]):
     by_owner = Index("owner")
+
+
+@app.blob()
+class Receipts(BlobStore): ...
+
+
+@app.queue()
+class Jobs(Queue[str]): ...
 """
 
 

@@ -231,8 +231,11 @@ def plan_blueprint(
     notes = unreadable + notes
     from skaal.plan.moves import record_moves
 
+    # the data is where the stored lock put it, even when that lock cannot anchor stability
+    # (another provider): a move from it is recorded all the same
+    holding = stored if stored is not None and stored.app == blueprint.app else None
     plan = record_moves(
-        previous,
+        holding,
         solver(blueprint, catalog, previous=previous, pins=dict(pins or {}), reoptimize=reoptimize),
     )
     lock.write(plan)

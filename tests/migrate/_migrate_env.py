@@ -16,6 +16,10 @@ import pytest
 SERVERS = {
     "redis": ("SKAAL_TEST_REDIS_URL", ".ci/services/10-redis.sh"),
     "postgres": ("SKAAL_TEST_POSTGRES_DSN", ".ci/services/20-postgres.sh"),
+    "dynamodb": ("SKAAL_TEST_AWS_ENDPOINT_URL", ".ci/services/30-moto.sh"),
+    "s3": ("SKAAL_TEST_AWS_ENDPOINT_URL", ".ci/services/30-moto.sh"),
+    "firestore": ("SKAAL_TEST_FIRESTORE_EMULATOR_HOST", ".ci/services/40-gcp.sh"),
+    "gcs": ("SKAAL_TEST_STORAGE_EMULATOR_HOST", ".ci/services/40-gcp.sh"),
 }
 
 APP = """
@@ -63,8 +67,22 @@ def server_env(*implementations: str) -> dict[str, str]:
             pytest.skip(f"{variable} not set: start {implementation} (see {script})")
         if implementation == "redis":
             env |= {"SKAAL_REDIS_URL": address, "SKAAL_REDIS_PREFIX": f"mig:{unique}:"}
-        else:
+        elif implementation == "postgres":
             env |= {"SKAAL_POSTGRES_DSN": address, "SKAAL_POSTGRES_SCHEMA": f"mig_{unique}"}
+        elif implementation in ("dynamodb", "s3"):  # moto: fresh names, created on use
+            env |= {
+                "SKAAL_AWS_MAX_CONCURRENCY": "1",
+                "SKAAL_AWS_ENDPOINT_URL": address,
+                "SKAAL_AWS_CREATE_TABLES": "1",
+                "SKAAL_AWS_NAME_PREFIX": f"m{unique}",
+                "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+                "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+            }
+        else:  # the GCP emulators: a fresh name prefix
+            env |= {
+                variable.removeprefix("SKAAL_TEST_"): address,
+                "SKAAL_GCP_NAME_PREFIX": f"m{unique}",
+            }
     return env
 
 

@@ -74,7 +74,10 @@ SOURCE = {f"k{i:04}": f"v{i}".encode() for i in range(100)}
 def _plan(project: Path, **pins: str) -> Blueprint:
     blueprint = load_app("shop.py:app", cwd=project).blueprint()
     plan_blueprint(
-        blueprint, load_catalog("local-servers"), lock=FileLockStore(project / "skaal.lock"), pins=pins
+        blueprint,
+        load_catalog("local-servers"),
+        lock=FileLockStore(project / "skaal.lock"),
+        pins=pins,
     )
     return blueprint
 

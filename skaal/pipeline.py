@@ -231,11 +231,10 @@ def plan_blueprint(
     notes = unreadable + notes
     from skaal.plan.moves import record_moves
 
-    # the data is where the stored lock put it, even when that lock cannot anchor stability
-    # (another provider): a move from it is recorded all the same
-    holding = stored if stored is not None and stored.app == blueprint.app else None
+    # a lock that cannot anchor stability (another app or provider) is replaced from
+    # scratch: its placements are not moves (skaal.plan.moves)
     plan = record_moves(
-        holding,
+        previous,
         solver(blueprint, catalog, previous=previous, pins=dict(pins or {}), reoptimize=reoptimize),
     )
     lock.write(plan)

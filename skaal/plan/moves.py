@@ -13,7 +13,14 @@ holds the previous binding, the lock keeps it, and
 * ``skaal plan`` says so for each pending move, with an estimate of the copy
   (:func:`estimate`);
 * a later plan keeps the move's origin while it is pending (the data has not
-  left it), and drops the move when the resource is placed back on its origin.
+  left it), and drops the move when the resource is placed back on its origin;
+* a cloud build refuses a lock with a pending move
+  (:func:`skaal.build.inputs.check_lock`): it provisions only where the plan
+  places resources, so deploying it would remove the origin.
+
+A plan for another provider than the lock's (``local`` to ``aws``) starts
+from scratch, as the pipeline does (:mod:`skaal.pipeline`): it records no
+moves, so a first cloud plan of an app developed locally builds as before.
 
 Queues and topics are not moved: their messages are transient (drain the
 queue before the switch), and functions and secrets hold no data.

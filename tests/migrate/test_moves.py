@@ -99,3 +99,25 @@ def test_skaal_plan_says_what_moves_and_what_to_run(
         assert "Orders moves from sqlite (pinned) to postgres" in text
         assert "holds data (1 GB declared: about 3 min at 5 MB/s)" in text
         assert "served from sqlite until `skaal migrate` copies and switches it" in text
+
+
+def test_a_cloud_build_refuses_a_lock_with_pending_moves(project: Path) -> None:
+    from skaal.build.inputs import check_lock
+    from skaal.errors import BuildError
+
+    blueprint = load_app("shop.py:app", cwd=project).blueprint()
+    lock = FileLockStore(project / "skaal.lock")
+    aws = load_catalog("aws")
+    plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "dynamodb"})
+    settled = read_lock(project / "skaal.lock")
+    assert check_lock(settled, lock="skaal.lock", blueprint=blueprint, catalog=aws, target="aws")
+    moving = plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "rds-postgres"}).plan
+    with pytest.raises(BuildError, match=r"pending moves .*: Orders \(dynamodb → rds-postgres\)"):
+        check_lock(moving, lock="skaal.lock", blueprint=blueprint, catalog=aws, target="aws")
+    local = load_catalog("local-servers")
+    _plan(project, Orders="sqlite")
+    served_locally = _plan(project, Orders="postgres")
+    assert pending_moves(served_locally)
+    assert check_lock(
+        served_locally, lock="skaal.lock", blueprint=blueprint, catalog=local, target="local"
+    )

@@ -100,10 +100,16 @@ async def test_copies_verifies_and_switches(project: Path, moving: Blueprint) ->
     lock = project / "skaal.lock"
     (result,) = await migrate(moving, lock, batch=7, opener=Fixed(source, target))
     assert target.data == SOURCE
-    assert result.copied == 100 and result.resumed_at == 0 and result.caught_up == 0
-    assert result.switched and result.verified is not None and result.verified.matches
-    assert result.source == "sqlite@local" and result.target.startswith("postgres@local")
-    assert _pending(project) == [] and not journal_path(lock).exists()
+    assert result.copied == 100
+    assert result.resumed_at == 0
+    assert result.caught_up == 0
+    assert result.switched
+    assert result.verified is not None
+    assert result.verified.matches
+    assert result.source == "sqlite@local"
+    assert result.target.startswith("postgres@local")
+    assert _pending(project) == []
+    assert not journal_path(lock).exists()
 
 
 async def test_a_crash_resumes_after_the_last_saved_batch(project: Path, moving: Blueprint) -> None:
@@ -116,12 +122,16 @@ async def test_a_crash_resumes_after_the_last_saved_batch(project: Path, moving:
 
     with pytest.raises(KeyboardInterrupt):
         await migrate(moving, lock, batch=10, opener=Fixed(source, target), on_batch=crash)
-    assert len(target.data) == 30 and _pending(project) == ["Orders"]
+    assert len(target.data) == 30
+    assert _pending(project) == ["Orders"]
     assert Journal.load(journal_path(lock)).moves["Orders"].position == "k0029"
     target.writes = 0
     (result,) = await migrate(moving, lock, batch=10, opener=Fixed(source, target))
-    assert result.resumed_at == 30 and result.copied == 70 and target.writes == 70
-    assert target.data == SOURCE and _pending(project) == []
+    assert result.resumed_at == 30
+    assert result.copied == 70
+    assert target.writes == 70
+    assert target.data == SOURCE
+    assert _pending(project) == []
 
 
 async def test_a_difference_left_after_the_copy_names_keys_and_switches_nothing(
@@ -132,7 +142,8 @@ async def test_a_difference_left_after_the_copy_names_keys_and_switches_nothing(
     with pytest.raises(MigrationError) as caught:
         await migrate(moving, lock, batch=10, opener=Fixed(source, target))
     message = str(caught.value)
-    assert "100 items against 98" in message and "'k0005', 'k0042'" in message
+    assert "100 items against 98" in message
+    assert "'k0005', 'k0042'" in message
     assert "the lock was not switched" in message
     assert _pending(project) == ["Orders"]
     assert Journal.load(journal_path(lock)).moves["Orders"].complete  # the copy is not redone
@@ -151,7 +162,8 @@ async def test_writes_during_the_copy_are_caught_up(project: Path, moving: Bluep
     (result,) = await migrate(
         moving, project / "skaal.lock", batch=10, opener=Fixed(source, target), on_batch=app_writes
     )
-    assert result.caught_up == 2 and target.data == source.data
+    assert result.caught_up == 2
+    assert target.data == source.data
 
 
 async def test_a_lock_changed_during_the_copy_is_not_switched(
@@ -168,7 +180,8 @@ async def test_a_lock_changed_during_the_copy_is_not_switched(
             moving, project / "skaal.lock", batch=50, opener=Fixed(source, target), on_batch=replan
         )
     plan = read_lock(project / "skaal.lock")
-    assert plan is not None and plan.binding("Orders").backend == "redis"
+    assert plan is not None
+    assert plan.binding("Orders").backend == "redis"
     assert _pending(project) == ["Orders"]
 
 
@@ -179,7 +192,8 @@ async def test_a_journal_of_another_move_is_ignored(project: Path, moving: Bluep
     )
     source, target = DictSide(SOURCE), DictSide()
     (result,) = await migrate(moving, lock, batch=10, opener=Fixed(source, target))
-    assert result.resumed_at == 0 and result.copied == 100
+    assert result.resumed_at == 0
+    assert result.copied == 100
 
 
 async def test_dry_run_reports_and_writes_nothing(project: Path, moving: Blueprint) -> None:
@@ -189,8 +203,10 @@ async def test_dry_run_reports_and_writes_nothing(project: Path, moving: Bluepri
     (result,) = await migrate(moving, lock, dry_run=True, opener=Fixed(source, target))
     assert result.verified is not None
     assert (result.verified.source_items, result.verified.target_items) == (100, 1)
-    assert not result.switched and target.data == {"k0001": b"v1"}
-    assert lock.read_bytes() == before and not journal_path(lock).exists()
+    assert not result.switched
+    assert target.data == {"k0001": b"v1"}
+    assert lock.read_bytes() == before
+    assert not journal_path(lock).exists()
 
 
 async def test_rollback_empties_the_target_and_keeps_the_move(
@@ -205,16 +221,20 @@ async def test_rollback_empties_the_target_and_keeps_the_move(
     with pytest.raises(KeyboardInterrupt):
         await migrate(moving, lock, batch=10, opener=Fixed(source, target), on_batch=stop)
     assert await rollback(moving, lock, opener=Fixed(source, target)) == ("Orders",)
-    assert target.data == {} and source.data == SOURCE
-    assert not journal_path(lock).exists() and _pending(project) == ["Orders"]
+    assert target.data == {}
+    assert source.data == SOURCE
+    assert not journal_path(lock).exists()
+    assert _pending(project) == ["Orders"]
 
 
 async def test_compare_is_order_independent_and_names_differences() -> None:
     ends = Ends(source=DictSide({"a": b"1", "b": b"2"}), target=DictSide({"b": b"2", "c": b"3"}))
     check = await compare(ends, batch=1, repair=False)
-    assert not check.matches and check.differing == ("a", "c")
+    assert not check.matches
+    assert check.differing == ("a", "c")
     same = await compare(Ends(DictSide({"a": b"1"}), DictSide({"a": b"1"})), batch=1, repair=False)
-    assert same.matches and same.source_digest == same.target_digest
+    assert same.matches
+    assert same.source_digest == same.target_digest
 
 
 async def test_bad_selections_are_usage_errors(project: Path, moving: Blueprint) -> None:

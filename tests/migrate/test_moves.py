@@ -93,7 +93,8 @@ def test_skaal_plan_says_what_moves_and_what_to_run(
     result = runner.invoke(cli, [*args, "--pin", "Orders=postgres", *(["--json"] * as_json)])
     assert result.exit_code == 0, result.output
     if as_json:
-        assert '"moves": [' in result.output and '"from": "sqlite"' in result.output
+        assert '"moves": [' in result.output
+        assert '"from": "sqlite"' in result.output
     else:
         text = " ".join(result.output.split())
         assert "Orders moves from sqlite (pinned) to postgres" in text

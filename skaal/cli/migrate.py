@@ -41,7 +41,7 @@ __all__ = ["migrate"]
     "resources",
     multiple=True,
     metavar="RES",
-    help="Migrate only RES (repeatable) [default: every pending move].",
+    help="Migrate only RES [default: every pending move].",
 )
 @click.option(
     "--batch",

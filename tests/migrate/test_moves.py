@@ -122,3 +122,24 @@ def test_a_cloud_build_refuses_a_lock_with_pending_moves(project: Path) -> None:
     assert check_lock(
         served_locally, lock="skaal.lock", blueprint=blueprint, catalog=local, target="local"
     )
+
+
+def test_the_runtime_serves_a_pending_move_from_its_origin(project: Path) -> None:
+    import asyncio
+
+    from skaal.runtime.runtime import Runtime
+
+    app = load_app("shop.py:app", cwd=project)
+    catalog = load_catalog("local")
+    lock = FileLockStore(project / "skaal.lock")
+    plan_blueprint(app.blueprint(), catalog, lock=lock, pins={"Orders": "memory"})
+    plan = plan_blueprint(app.blueprint(), catalog, lock=lock, pins={"Orders": "sqlite"}).plan
+    assert plan.binding("Orders").backend == "sqlite"
+
+    async def served() -> tuple[str, str]:
+        async with Runtime.open(app, plan, project_dir=project) as runtime:
+            before = runtime.binding("Orders").backend
+        async with Runtime.open(app, switched(plan, ["Orders"]), project_dir=project) as runtime:
+            return before, runtime.binding("Orders").backend
+
+    assert asyncio.run(served()) == ("memory", "sqlite")

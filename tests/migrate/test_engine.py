@@ -134,6 +134,29 @@ async def test_a_crash_resumes_after_the_last_saved_batch(project: Path, moving:
     assert _pending(project) == []
 
 
+async def test_a_crash_inside_a_batch_copies_that_batch_again(
+    project: Path, moving: Blueprint
+) -> None:
+    class Crashing(DictSide):
+        async def write(self, items: Sequence[Item]) -> None:
+            await super().write(items[:5])
+            if self.writes == 35:  # half of the fourth batch is written, then the process dies
+                raise KeyboardInterrupt
+            await super().write(items[5:])
+
+    source, crashing = DictSide(SOURCE), Crashing()
+    lock = project / "skaal.lock"
+    with pytest.raises(KeyboardInterrupt):
+        await migrate(moving, lock, batch=10, opener=Fixed(source, crashing))
+    assert len(crashing.data) == 35
+    assert Journal.load(journal_path(lock)).moves["Orders"].copied == 30
+    target = DictSide(crashing.data)
+    (result,) = await migrate(moving, lock, batch=10, opener=Fixed(source, target))
+    assert result.resumed_at == 30
+    assert result.copied == 70
+    assert target.data == SOURCE
+
+
 async def test_a_difference_left_after_the_copy_names_keys_and_switches_nothing(
     project: Path, moving: Blueprint
 ) -> None:

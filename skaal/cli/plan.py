@@ -30,7 +30,6 @@ import click
 
 from skaal.cli.paths import check_path, lock_option
 from skaal.errors import SkaalError, UnsatisfiableError, UsageError, did_you_mean
-from skaal.plan.moves import pending_moves
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
@@ -219,6 +218,8 @@ def _print_outcome(
 
 
 def _outcome_json(outcome: PlanOutcome, written: str | None) -> dict[str, Any]:
+    from skaal.plan.moves import pending_moves
+
     return {
         "plan": outcome.plan.model_dump(mode="json"),
         "plan_hash": outcome.plan.content_hash(),

@@ -11,6 +11,7 @@ stage it cares about and the CLI can print any of them without a traceback::
     │   └── UnsatisfiableError    no plan meets every constraint
     ├── BuildError            artifacts cannot be generated
     ├── DeployError           the deploy engine failed or is missing
+    ├── MigrationError        ``skaal migrate`` cannot copy, verify or switch a move
     └── SkaalRuntimeError     a running app hit a backend or wiring problem
 
 Every message answers three questions: what happened, where (a file:line, a
@@ -28,6 +29,7 @@ __all__ = [
     "CatalogError",
     "DeclarationError",
     "DeployError",
+    "MigrationError",
     "PlanError",
     "SkaalError",
     "SkaalRuntimeError",
@@ -118,6 +120,10 @@ class BuildError(SkaalError):
 
 class DeployError(SkaalError):
     """Deploying or destroying failed, or the deploy engine is missing."""
+
+
+class MigrationError(SkaalError):
+    """A pending move cannot be copied, verified or switched; the lock is left as it was."""
 
 
 class SkaalRuntimeError(SkaalError):

@@ -26,8 +26,10 @@ its input.  Side effects are confined to the stages that say so.
    costs, reasons and the prices used, written to ``skaal.lock``.  The
    previous lock feeds stage 4 so placements stay put unless
    ``--reoptimize`` is asked for; :func:`~skaal.plan.diff.diff_plans` says
-   what moved.  Side effects: reads and writes the lock, through a
-   :class:`LockStore`.
+   what moved, and :func:`~skaal.plan.moves.record_moves` marks each moved
+   resource that holds data as a pending move, served where its data is
+   until ``skaal migrate`` copies, verifies and switches it.  Side effects:
+   reads and writes the lock, through a :class:`LockStore`.
 
 6. **Builders → artifacts** read a Plan (never the solver) and generate
    deployable files; **deploy** hands them to the deploy engine.  Side
@@ -53,6 +55,7 @@ from typing import TYPE_CHECKING, Protocol
 from skaal.errors import PlanError, UsageError
 from skaal.plan.diff import PlanDiff, diff_plans
 from skaal.plan.lock import read_lock, write_lock
+from skaal.plan.moves import record_moves
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
@@ -224,8 +227,11 @@ def plan_blueprint(
         stored, unreadable = None, (f"ignoring an unreadable lock: {exc.what}",)
     previous, notes = _reusable(stored, blueprint, catalog, lock.location)
     notes = unreadable + notes
-    plan = solver(
-        blueprint, catalog, previous=previous, pins=dict(pins or {}), reoptimize=reoptimize
+    # a lock that cannot anchor stability (another app or provider) is replaced from
+    # scratch: its placements are not moves (skaal.plan.moves)
+    plan = record_moves(
+        previous,
+        solver(blueprint, catalog, previous=previous, pins=dict(pins or {}), reoptimize=reoptimize),
     )
     lock.write(plan)
     return PlanOutcome(plan=plan, previous=previous, diff=diff_plans(previous, plan), notes=notes)

@@ -32,6 +32,7 @@ EXPECTED = [
     "Every",
     "Index",
     "Map",
+    "MigrationError",
     "Module",
     "PlanError",
     "Queue",

@@ -3,7 +3,9 @@
 ``skaal build`` never plans: it builds exactly the plan in the lock, so the
 lock must exist, be planned for the target being built, be of a schema that
 records everything the build provisions (backups and retention: schema 4),
-and still match the
+have no pending move of a resource holding data on a cloud target
+(:mod:`skaal.plan.moves`: the build would drop the backend still holding
+it), and still match the
 app's declarations and the catalog it was planned against
 (:func:`skaal.plan.lock.is_stale`).  Any mismatch is a
 :class:`~skaal.errors.BuildError` naming the lock and the ``skaal plan``
@@ -61,6 +63,22 @@ def check_lock(
             where=lock,
             fix="run skaal plan, which records them and moves nothing, then build again",
             command=command,
+        )
+    moving = [b for b in plan.bindings if b.moving_from is not None]
+    if moving and target != "local":
+        names = ", ".join(
+            f"{b.resource} ({b.moving_from.backend} → {b.backend})"
+            for b in moving
+            if b.moving_from is not None
+        )
+        raise BuildError(
+            f"{lock} has pending moves of resources holding data: {names}; a {target} build "
+            "provisions only where the plan places them, so deploying it would remove the "
+            "backends still holding their data",
+            where=lock,
+            fix="move them back (skaal plan --pin RES=<its current backend>), or copy the data "
+            "with skaal migrate (see docs/migrate.md) before building",
+            command="skaal migrate --dry-run",
         )
     reasons = is_stale(plan, blueprint, catalog)
     if reasons:

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "destroy": "skaal.cli.deploy:destroy",
     "env": "skaal.cli.env:env",
     "init": "skaal.cli.init:init",
+    "migrate": "skaal.cli.migrate:migrate",
     "plan": "skaal.cli.plan:plan",
     "run": "skaal.cli.run:run",
 }

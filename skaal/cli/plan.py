@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
     from skaal.catalog.model import Catalog
     from skaal.pipeline import LockStore, PlanOutcome
+    from skaal.plan.model import Binding
     from skaal.solver.diagnosis import CandidateReport
     from skaal.solver.problem import ResourceOptions
 
@@ -207,12 +208,19 @@ def _load_catalog(ref: str | None, target: str | None, *, cwd: Path) -> Catalog:
 def _print_outcome(
     outcome: PlanOutcome, written: str | None, lock_path: str, blueprint: Blueprint
 ) -> None:
-    from skaal.cli.render import make_console, render_diff, render_notes, render_plan
+    from skaal.cli.render import (
+        make_console,
+        render_diff,
+        render_moves,
+        render_notes,
+        render_plan,
+    )
 
     console = make_console()
     render_notes(console, outcome.notes)
     render_plan(console, outcome.plan, blueprint)
     render_diff(console, outcome.diff, lock=None if outcome.notes else lock_path)
+    render_moves(console, outcome.plan, blueprint, lock=lock_path)
     if written is None:
         console.print(f"{lock_path} not written (--no-write)")
     else:
@@ -220,12 +228,24 @@ def _print_outcome(
 
 
 def _outcome_json(outcome: PlanOutcome, written: str | None) -> dict[str, Any]:
+    from skaal.plan.moves import pending_moves
+
     return {
         "plan": outcome.plan.model_dump(mode="json"),
         "plan_hash": outcome.plan.content_hash(),
         "diff": outcome.diff.to_json(),
+        "moves": [_move_json(b) for b in pending_moves(outcome.plan)],
         "notes": list(outcome.notes),
         "lock": written,
+    }
+
+
+def _move_json(binding: Binding) -> dict[str, Any]:
+    assert binding.moving_from is not None  # a pending move
+    return {
+        "resource": binding.resource,
+        "from": binding.moving_from.backend,
+        "to": binding.backend,
     }
 
 

@@ -303,6 +303,25 @@ def _render_diff_counts(console: Console, diff: PlanDiff) -> None:
     _render_diff_tail(console, diff)
 
 
+def render_moves(
+    console: Console, plan: Plan, blueprint: Blueprint | None, *, lock: str = "skaal.lock"
+) -> None:
+    """One line per pending move: where the data is, where it goes, what the copy takes."""
+    from skaal.plan.moves import estimate, pending_moves
+
+    specs = {s.name: s for s in blueprint.resources} if blueprint is not None else {}
+    flag = "" if lock == "skaal.lock" else f" --lock {lock}"
+    for binding in pending_moves(plan):
+        assert binding.moving_from is not None  # a pending move
+        console.print(
+            f"[bold yellow]move[/]: {escape(binding.resource)} moves from "
+            f"{escape(_backend_label(binding.moving_from))} to {escape(_backend_label(binding))}: "
+            f"holds data ({escape(estimate(binding, specs.get(binding.resource)))}), "
+            f"served from {escape(binding.moving_from.backend)} until "
+            f"`skaal migrate{escape(flag)}` copies and switches it"
+        )
+
+
 def render_notes(console: Console, notes: tuple[str, ...]) -> None:
     for note in notes:
         console.print(f"[yellow]note[/]: {escape(note)}")

@@ -52,7 +52,7 @@ from skaal.catalog.model import Catalog
 from skaal.errors import PlanError, UsageError
 from skaal.plan.model import READABLE_SCHEMA_VERSIONS, Plan
 
-__all__ = ["LOCK_FILENAME", "is_stale", "lock_text", "read_lock", "write_lock"]
+__all__ = ["LOCK_FILENAME", "atomic_write_text", "is_stale", "lock_text", "read_lock", "write_lock"]
 
 LOCK_FILENAME = "skaal.lock"
 
@@ -92,7 +92,11 @@ def write_lock(plan: Plan, path: Path) -> Path:
     of one.  The file gets the permissions a plain write would give it (those
     of the lock it replaces, else the umask's), not a temporary file's 0600.
     """
-    text = lock_text(plan)
+    return atomic_write_text(path, lock_text(plan))
+
+
+def atomic_write_text(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` as :func:`write_lock` does: whole or not at all."""
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"

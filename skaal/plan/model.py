@@ -218,11 +218,26 @@ class Binding(Record):
         "(existing=, skaal.declare.existing): the build references it and never creates "
         "or deletes it; None: the build creates the resource",
     )
+    moving_from: Binding | None = Field(
+        default=None,
+        description="a pending move (skaal.plan.moves): the binding whose backend still holds "
+        "this resource's data until `skaal migrate` copies it here; the runtime serves it there",
+    )
 
     @model_validator(mode="after")
     def _consistent_kind(self) -> Self:
         if self.consistency is not None and self.kind not in ("map", "collection"):
             raise ValueError(f"a {self.kind} has no read consistency; only maps and collections")
+        origin = self.moving_from
+        if origin is not None and (
+            origin.resource != self.resource
+            or origin.kind != self.kind
+            or origin.moving_from is not None
+        ):
+            raise ValueError(
+                f"moving_from of {self.resource} must be a binding of the same resource and "
+                "kind, with no move of its own"
+            )
         return self
 
 
@@ -351,6 +366,11 @@ class Plan(Record):
     def canonical_json(self) -> str:
         """The JSON the hash is taken of, in the form of the plan's own schema version."""
         data = self.model_dump(mode="json")
+        for binding in data["bindings"]:  # a plan without pending moves hashes as before them
+            if binding["moving_from"] is None:
+                del binding["moving_from"]
+            else:
+                del binding["moving_from"]["moving_from"]
         lacks = _ADDED_SINCE.get(self.schema_version)
         if lacks is not None:  # fields the plan's schema did not have
             _drop(data, lacks.plan)

@@ -3,7 +3,9 @@
 ``async with Runtime.open(app, plan, data_dir=...) as rt:`` does, in order:
 
 1. reads the Blueprint (from the App, or given) and checks every declared
-   state resource has a binding in the Plan (a stale plan fails here);
+   state resource has a binding in the Plan (a stale plan fails here); a
+   resource with a pending move (:mod:`skaal.plan.moves`) is served from the
+   backend still holding its data until ``skaal migrate`` switches it;
 2. creates one *provider* per implementation the plan uses, through the
    backend registry (:mod:`skaal.runtime.backends`) -- the runtime honours
    the plan: a resource bound to ``sqlite`` lives in the app's SQLite file;
@@ -57,6 +59,7 @@ from skaal.declare.resources import (
 )
 from skaal.model.grammar import DURABILITY_LEVELS
 from skaal.plan.model import Binding, Plan
+from skaal.plan.moves import serving_plan
 from skaal.plan.naming import ENV_VARIABLE
 from skaal.plan.wiring import (
     PROCESSES_ENV,
@@ -210,7 +213,11 @@ class Runtime:
             env_name=environment.get(ENV_VARIABLE, "").strip(),
         )
         runtime = cls(
-            blueprint, plan, objects=objects, settings=settings, retry=retry or RetryPolicy()
+            blueprint,
+            serving_plan(plan),
+            objects=objects,
+            settings=settings,
+            retry=retry or RetryPolicy(),
         )
         try:
             await runtime._start(factories)
@@ -384,6 +391,10 @@ class Runtime:
             client = self._build(bound, cls)
             self._named[name] = client
         return client
+
+    def store_named(self, name: str) -> Any:
+        """The encoded store (a port of :mod:`skaal.runtime.ports`) serving resource ``name``."""
+        return self._bound_named(name).store
 
     def binding(self, name: str) -> Binding:
         """The plan binding the runtime used for resource ``name``."""

@@ -71,6 +71,13 @@ class CollectionClient(Generic[T]):
         fields = {name: index_value(dumped.get(name)) for name in self.indexes}
         await self.backend.put(key, encoded, fields, ttl=self._expiry(ttl))
 
+    def entry(self, data: bytes) -> tuple[str, dict[str, IndexValue]]:
+        """The encoded key and index fields of a stored document (``skaal migrate`` copies them)."""
+        document = self._values.decode(data)
+        key = self._keys.encode(getattr(document, self.key_field))
+        dumped = document.model_dump(mode="json", include=set(self.indexes))
+        return key, {name: index_value(dumped.get(name)) for name in self.indexes}
+
     def _expiry(self, ttl: float | None) -> float | None:
         ttl = self._ttl if ttl is None else ttl
         if ttl is not None and (isinstance(ttl, bool) or not ttl > 0):

@@ -1,0 +1,161 @@
+"""``skaal migrate``: copy each pending move's data, verify it, switch the binding.
+
+A re-plan that moves a map, collection or blob store to another backend
+records a pending move in the lock (:mod:`skaal.plan.moves`); the runtime
+keeps serving the resource where its data is until this command has copied
+every item in resumable batches, caught up and verified counts and content
+hashes on both sides, and rewritten the lock with the move done
+(:mod:`skaal.migrate.engine`).
+
+* ``--resource RES`` migrates only RES (repeatable; default: every pending move).
+* ``--batch N`` items per batch, each one saved in the journal beside the lock.
+* ``--dry-run`` reads both sides and reports what is left, writing nothing.
+* ``--rollback`` abandons the copies: removes what was copied to the targets
+  and forgets the journal; the lock still records the moves.
+
+Servers are reached through the same variables as ``skaal run``
+(``SKAAL_POSTGRES_DSN``, ``SKAAL_REDIS_URL``...), for both ends.
+
+Exit codes: 0 done (or nothing pending), 1 a copy or verification failed
+(:class:`~skaal.errors.MigrationError`; the lock is left as it was), 2 usage
+errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import click
+
+from skaal.cli.paths import (
+    check_path,
+    current_env,
+    env_option,
+    from_project,
+    lock_for,
+    lock_option,
+    writable_dir,
+)
+from skaal.errors import UsageError
+
+__all__ = ["migrate"]
+
+
+@click.command("migrate")
+@click.argument("app_ref", required=False, metavar="[APP_REF]", callback=check_path)
+@click.option(
+    "--resource",
+    "resources",
+    multiple=True,
+    metavar="RES",
+    help="Migrate only RES [default: every pending move].",
+)
+@click.option(
+    "--batch",
+    type=int,
+    default=500,
+    show_default=True,
+    metavar="N",
+    help="Items copied per batch (one journal entry each).",
+)
+@click.option("--dry-run", is_flag=True, help="Report what is left to copy; write nothing.")
+@click.option("--rollback", is_flag=True, help="Abandon the copies: empty the targets.")
+@env_option
+@lock_option
+@click.option(
+    "--data-dir",
+    metavar="PATH",
+    callback=check_path,
+    help="Where local backends keep their files [default: SKAAL_DATA_DIR or .skaal/data].",
+)
+def migrate(
+    *,
+    app_ref: str | None,
+    resources: tuple[str, ...],
+    batch: int,
+    dry_run: bool,
+    rollback: bool,
+    env_name: str | None,
+    lock_path: str | None,
+    data_dir: str | None,
+) -> None:
+    """Copy the data of APP_REF's pending moves to their new backends, verify, switch.
+
+    APP_REF is module.path:attr or path/to/file.py:attr (attribute defaults
+    to "app"); without it, [tool.skaal] app in pyproject.toml is used.
+    """
+    if dry_run and rollback:
+        raise UsageError("--dry-run and --rollback cannot be used together", where="--rollback")
+    if batch < 1:
+        raise UsageError(
+            f"--batch {batch} is not a positive number of items",
+            where="--batch",
+            fix="pass --batch 500, or a smaller number for large blobs",
+        )
+    cwd = Path.cwd()
+    env, project = current_env(env_name, cwd=cwd)
+    lock = cwd / lock_for(lock_path, env, project, cwd=cwd)
+    variables: dict[str, str] | None = None
+    if env is not None:  # the environment's names, data and secrets, as `skaal run --env`
+        from skaal.cli.run import env_variables
+
+        data_dir = data_dir or from_project(project, env.data_dir, cwd=cwd)
+        dotenv = from_project(project, env.secrets_file, cwd=cwd)
+        variables = {**os.environ, **env_variables(env, os.environ, dotenv=dotenv)}
+    from skaal.declare.app_ref import load_app
+
+    blueprint = load_app(app_ref, cwd=cwd).blueprint()
+    folder = writable_dir((cwd / data_dir).resolve(), flag="--data-dir") if data_dir else None
+    from skaal import migrate as engine
+
+    if rollback:
+        done = asyncio.run(
+            engine.rollback(
+                blueprint,
+                lock,
+                resources=resources,
+                batch=batch,
+                project_dir=cwd,
+                data_dir=folder,
+                env=variables,
+            )
+        )
+        for name in done:
+            click.echo(
+                f"{name}: copy abandoned, target emptied; still served from its origin "
+                f"(to stay there: skaal plan --pin {name}=<its backend>)"
+            )
+        if not done:
+            click.echo("no pending moves")
+        return
+    results = asyncio.run(
+        engine.migrate(
+            blueprint,
+            lock,
+            resources=resources,
+            batch=batch,
+            dry_run=dry_run,
+            project_dir=cwd,
+            data_dir=folder,
+            env=variables,
+        )
+    )
+    if not results:
+        click.echo("no pending moves")
+    for result in results:
+        check = result.verified
+        head = f"{result.resource}: {result.source} → {result.target}"
+        if dry_run:
+            assert check is not None  # a dry run compares
+            click.echo(
+                f"{head}: {check.source_items} items on the source, {check.target_items} "
+                f"on the target ({result.resumed_at} copied by earlier runs); nothing written"
+            )
+            continue
+        resumed = f", resumed after {result.resumed_at}" if result.resumed_at else ""
+        click.echo(
+            f"{head}: copied {result.copied} items{resumed}, caught up {result.caught_up}, "
+            f"verified {check.source_items if check else 0} items, switched"
+        )

@@ -1,0 +1,170 @@
+"""One end of a move, per kind: read items in key order, write them, remove them.
+
+An :class:`Item` is a resource's entry in encoded form, as the ports of
+:mod:`skaal.runtime.ports` speak it: a map's key and value bytes, a
+collection's key, document bytes and index fields, a blob's key, content and
+content type and metadata.  Its :meth:`Item.digest` covers everything a copy
+must preserve, so equal digests mean an exact copy.  Entries with a time to
+live are copied without it (the ports do not read it back): they no longer
+expire on the new backend.
+
+Dispatch is an explicit ``match`` on the kind (:func:`side_for`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from skaal.blueprint.model import Kind
+from skaal.errors import MigrationError
+from skaal.runtime.ports import BlobBackend, DocumentBackend, IndexValue, KeyValueBackend
+
+__all__ = ["Item", "Side", "items_of", "side_for"]
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One entry of a resource, encoded."""
+
+    key: str
+    value: bytes
+    fields: Mapping[str, IndexValue] = field(default_factory=dict)
+    content_type: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def digest(self) -> bytes:
+        """SHA-256 of the key, the value and what describes it (length-prefixed, canonical)."""
+        described = json.dumps(
+            [dict(self.fields), self.content_type, dict(self.metadata)],
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+        h = hashlib.sha256()
+        for part in (self.key.encode(), self.value, described):
+            h.update(len(part).to_bytes(8, "big"))
+            h.update(part)
+        return h.digest()
+
+
+class Side(Protocol):
+    """A resource's store seen by a move."""
+
+    async def page(self, after: str | None, limit: int) -> tuple[list[Item], str | None]:
+        """Up to ``limit`` items after position ``after``, in key order, and the next position."""
+        ...
+
+    async def write(self, items: Sequence[Item]) -> None:
+        """Store every item, replacing what the target holds under its key."""
+        ...
+
+    async def remove(self, key: str) -> None: ...
+
+
+async def items_of(side: Side, *, batch: int) -> AsyncIterator[Item]:
+    """Every item of ``side`` in key order."""
+    position: str | None = None
+    while True:
+        items, position = await side.page(position, batch)
+        for item in items:
+            yield item
+        if position is None:
+            return
+
+
+class _MapSide:
+    def __init__(self, store: KeyValueBackend) -> None:
+        self._store = store
+
+    async def page(self, after: str | None, limit: int) -> tuple[list[Item], str | None]:
+        chunk = await self._store.scan(limit=limit, after=after)
+        return [Item(key, value) for key, value in chunk.items], chunk.next
+
+    async def write(self, items: Sequence[Item]) -> None:
+        if items:
+            await self._store.set_many({item.key: item.value for item in items})
+
+    async def remove(self, key: str) -> None:
+        await self._store.delete(key)
+
+
+class _DocumentSide:
+    def __init__(self, store: DocumentBackend, client: Any) -> None:
+        self._store = store
+        self._client = client  # a CollectionClient: the key and fields of a document
+
+    async def page(self, after: str | None, limit: int) -> tuple[list[Item], str | None]:
+        chunk = await self._store.find({}, limit=limit, after=after)
+        items = []
+        for document in chunk.items:
+            key, fields = self._client.entry(document)
+            items.append(Item(key, document, fields))
+        return items, chunk.next
+
+    async def write(self, items: Sequence[Item]) -> None:
+        for item in items:
+            await self._store.put(item.key, item.value, item.fields)
+
+    async def remove(self, key: str) -> None:
+        await self._store.delete(key)
+
+
+class _BlobSide:
+    _CHUNK = 1 << 20
+
+    def __init__(self, store: BlobBackend) -> None:
+        self._store = store
+
+    async def page(self, after: str | None, limit: int) -> tuple[list[Item], str | None]:
+        chunk = await self._store.list(limit=limit, after=after)
+        items = []
+        for info in chunk.items:
+            stream = await self._store.open_read(info.key, chunk_size=self._CHUNK)
+            if stream is None:  # deleted since it was listed
+                continue
+            content = b"".join([part async for part in stream.chunks])
+            items.append(
+                Item(
+                    info.key,
+                    content,
+                    content_type=stream.info.content_type,
+                    metadata=dict(stream.info.metadata),
+                )
+            )
+        return items, chunk.next
+
+    async def write(self, items: Sequence[Item]) -> None:
+        for item in items:
+            await self._store.put(
+                item.key,
+                _once(item.value),
+                content_type=item.content_type or "application/octet-stream",
+                metadata=item.metadata,
+            )
+
+    async def remove(self, key: str) -> None:
+        await self._store.delete(key)
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def side_for(kind: Kind, store: Any, client: Any, *, resource: str) -> Side:
+    """The side of a ``kind`` resource's ``store`` (``client``: its typed client)."""
+    match kind:
+        case "map":
+            return _MapSide(store)
+        case "collection":
+            return _DocumentSide(store, client)
+        case "blob":
+            return _BlobSide(store)
+        case _:
+            raise MigrationError(
+                f"{resource} is a {kind}, whose data `skaal migrate` does not copy",
+                where=resource,
+                fix="drain a queue before re-planning it; topics and functions hold no data",
+            )

@@ -1,0 +1,132 @@
+"""Pending moves: a re-plan that places a resource holding data somewhere new.
+
+When a plan (``--reoptimize``, a pin, a catalog change, a changed
+declaration) moves a map, collection or blob store to another backend,
+region or shared instance, its data is still where the previous lock put it.
+Serving the new, empty store would silently lose it, so the new plan records
+the move instead: the binding's :attr:`~skaal.plan.model.Binding.moving_from`
+holds the previous binding, the lock keeps it, and
+
+* the runtime serves the resource from ``moving_from``
+  (:func:`serving_plan`) until ``skaal migrate`` has copied the data,
+  verified it and switched the binding (:func:`switched`);
+* ``skaal plan`` says so for each pending move, with an estimate of the copy
+  (:func:`estimate`);
+* a later plan keeps the move's origin while it is pending (the data has not
+  left it), and drops the move when the resource is placed back on its origin;
+* a cloud build refuses a lock with a pending move
+  (:func:`skaal.builder.inputs.check_lock`): it provisions only where the plan
+  places resources, so deploying it would remove the origin.
+
+A plan for another provider than the lock's (``local`` to ``aws``) starts
+from scratch, as the pipeline does (:mod:`skaal.pipeline`): it records no
+moves, so a first cloud plan of an app developed locally builds as before.
+
+Queues and topics are not moved: their messages are transient (drain the
+queue before the switch), and functions and secrets hold no data.
+
+Everything here is a pure function of plans; nothing reads files or backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from skaal.blueprint.model import Kind, ResourceSpec
+from skaal.plan.model import Binding, Plan
+
+__all__ = [
+    "COPY_RATE_MB_S",
+    "DATA_KINDS",
+    "estimate",
+    "pending_moves",
+    "record_moves",
+    "serving_plan",
+    "switched",
+]
+
+DATA_KINDS: Final[frozenset[Kind]] = frozenset({"map", "collection", "blob"})
+"""The kinds whose data ``skaal migrate`` copies when their binding moves."""
+
+COPY_RATE_MB_S: Final = 5.0
+"""The copy rate an estimate assumes (batches of encoded items over one connection)."""
+
+
+def _placement(binding: Binding) -> tuple[str, str, str | None]:
+    return binding.implementation, binding.region, binding.instance
+
+
+def record_moves(previous: Plan | None, plan: Plan) -> Plan:
+    """``plan`` with each data-holding binding that left its previous placement marked as moving.
+
+    The origin is where the data is: the previous binding, or, when the
+    previous plan already had a pending move for it, that move's origin.  A
+    resource placed back on its origin has no move.  Without a previous plan
+    nothing moves.
+    """
+    if previous is None:
+        return plan
+    before = {b.resource: b for b in previous.bindings}
+    bindings: list[Binding] = []
+    for binding in plan.bindings:
+        old = before.get(binding.resource)
+        origin = None
+        if old is not None and binding.kind in DATA_KINDS and old.kind == binding.kind:
+            origin = old.moving_from or old
+            if _placement(origin) == _placement(binding):
+                origin = None
+        if origin is not None:
+            origin = origin.model_copy(update={"moving_from": None})
+        bindings.append(
+            binding
+            if binding.moving_from == origin
+            else binding.model_copy(update={"moving_from": origin})
+        )
+    return plan.model_copy(update={"bindings": tuple(bindings)})
+
+
+def pending_moves(plan: Plan) -> tuple[Binding, ...]:
+    """The bindings of ``plan`` whose data has not been migrated yet, by resource name."""
+    return tuple(
+        sorted((b for b in plan.bindings if b.moving_from is not None), key=lambda b: b.resource)
+    )
+
+
+def serving_plan(plan: Plan) -> Plan:
+    """``plan`` as the runtime serves it: each moving resource on the backend holding its data."""
+    if not any(b.moving_from is not None for b in plan.bindings):
+        return plan
+    return plan.model_copy(
+        update={"bindings": tuple(b.moving_from or b for b in plan.bindings)},
+    )
+
+
+def switched(plan: Plan, resources: Iterable[str]) -> Plan:
+    """``plan`` with the moves of ``resources`` done: they are served where the plan placed them."""
+    done = set(resources)
+    return Plan.model_validate(
+        plan.model_copy(
+            update={
+                "bindings": tuple(
+                    b.model_copy(update={"moving_from": None}) if b.resource in done else b
+                    for b in plan.bindings
+                )
+            }
+        ).model_dump()
+    )
+
+
+def estimate(binding: Binding, spec: ResourceSpec | None) -> str:
+    """What copying ``binding``'s data will take, from its declared size (``size_gb``)."""
+    size = spec.requirements.size_gb if spec is not None else None
+    if size is None:
+        return "size not declared (declare size= to get an estimate)"
+    seconds = size * 1024 / COPY_RATE_MB_S
+    if seconds < 60:
+        took = f"{max(seconds, 1):.0f} s"
+    elif seconds < 3600:
+        took = f"{seconds / 60:.0f} min"
+    else:
+        took = f"{seconds / 3600:.1f} h"
+    return f"{size:g} GB declared: about {took} at {COPY_RATE_MB_S:g} MB/s"

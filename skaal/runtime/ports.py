@@ -67,6 +67,7 @@ __all__ = [
     "Page",
     "Provider",
     "QueueBackend",
+    "RedrivesDeadLetters",
     "SecretBackend",
     "SignsBlobUrls",
     "Subscription",
@@ -334,6 +335,18 @@ class QueueBackend(Protocol):
         emulator) ``depth`` raises a ``SkaalRuntimeError`` saying so.
         """
         ...
+
+
+@runtime_checkable
+class RedrivesDeadLetters(Protocol):
+    """Optional capability of a ``QueueBackend``: put a dead letter back on the queue.
+
+    ``redrive`` moves the dead letter ``message_id`` back to the queue as a
+    new, visible message with no attempts counted, and returns its new id;
+    ``None`` when there is no such dead letter.
+    """
+
+    async def redrive(self, message_id: str) -> str | None: ...
 
 
 class Subscription(Protocol[T_co]):

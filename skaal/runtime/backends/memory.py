@@ -326,6 +326,14 @@ class MemoryQueue:
     async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
         return self._dead[:limit]
 
+    async def redrive(self, message_id: str) -> str | None:
+        """Move a dead letter back to the queue, visible now (``RedrivesDeadLetters``)."""
+        for i, letter in enumerate(self._dead):
+            if letter.id == message_id:
+                del self._dead[i]
+                return await self.send(letter.body)
+        return None
+
     async def depth(self) -> int:
         return len(self._messages)
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import FakeClock
 
 from skaal.runtime.clients import QueueClient, TopicClient
-from skaal.runtime.errors import ValueTypeError
+from skaal.runtime.errors import UnsupportedOperationError, ValueTypeError
 
 pytestmark = pytest.mark.asyncio
 
@@ -94,6 +94,27 @@ async def test_message_expiring_every_attempt_is_dead_lettered(
         clock.advance(2)
     assert await queue.receive() == []
     assert len(await queue.dead_letters()) == 1
+
+
+async def test_redrive_puts_a_dead_letter_back(queue: Jobs, expect_depth: ExpectDepth) -> None:
+    if not queue.redrives:
+        with pytest.raises(UnsupportedOperationError, match="cannot redrive"):
+            await queue.redrive("1")
+        return
+    await queue.send({"n": 9})
+    (first,) = await queue.receive()
+    await queue.backend.dead_letter(first.id, error="boom")
+    await expect_depth(0)
+    (dead,) = await queue.dead_letters()
+    assert await queue.redrive(dead.id + "0") is None
+    assert await queue.redrive("not-an-id") is None
+    new_id = await queue.redrive(dead.id)
+    assert new_id is not None
+    assert await queue.dead_letters() == []
+    await expect_depth(1)
+    (again,) = await queue.receive()
+    assert (again.id, again.body, again.attempt) == (new_id, {"n": 9}, 1)
+    assert await queue.redrive(dead.id) is None
 
 
 async def test_delayed_send_and_type_check(queue: Jobs, clock: FakeClock) -> None:

@@ -12,7 +12,12 @@ plan, the shared instances, the total and what changed since the last lock.
   :class:`~skaal.pipeline.DryRunLockStore` instead of the file store.
 * ``--explain RES`` lists every backend for one resource with its cost, or
   the constraints that rejected it; it never writes the lock.
-* ``--json`` prints one JSON document on stdout and nothing else there.
+* ``--json`` prints one JSON document on stdout and nothing else there: the
+  plan, its hash, the diff, the notes and the ``graph`` the dashboard draws
+  (:mod:`skaal.plan.graph`).
+* ``--graph out.svg`` (or ``out.html``) also writes the plan as a picture
+  (:mod:`skaal.plan.graph_svg`): functions, state, shared instances, their
+  triggers and uses, each box with its backend, region and monthly cost.
 
 Exit codes: 0 planned, 1 no feasible plan (the diagnosis is printed and the
 lock is left as it was), 2 usage errors.  rich is imported only for
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
     from skaal.catalog.model import Catalog
     from skaal.pipeline import LockStore, PlanOutcome
+    from skaal.plan.model import Plan
     from skaal.solver.diagnosis import CandidateReport
     from skaal.solver.problem import ResourceOptions
 
@@ -67,10 +73,17 @@ TARGETS = ("local", "aws", "gcp")
 @click.option("--reoptimize", is_flag=True, help="Allow moving resources the lock already placed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and diff as JSON only.")
 @click.option("--explain", metavar="RES", help="Show every candidate backend for RES and why.")
+@click.option(
+    "--graph",
+    "graph_path",
+    metavar="OUT.svg|OUT.html",
+    help="Also write the plan as a picture (SVG, or HTML holding it).",
+)
 @lock_option
 @click.option("--no-write", is_flag=True, help="Plan without writing the lock file.")
 def plan(
     *,
+    graph_path: str | None = None,
     app_ref: str | None,
     catalog_ref: str | None,
     target: str | None,
@@ -97,6 +110,7 @@ def plan(
             explain=explain,
             lock_path=lock_path,
             no_write=no_write,
+            graph_path=graph_path,
         )
     except SkaalError as exc:
         if as_json:
@@ -136,6 +150,7 @@ def _run(
     explain: str | None,
     lock_path: str,
     no_write: bool,
+    graph_path: str | None = None,
 ) -> None:
     if catalog_ref is not None and target is not None:
         raise UsageError(
@@ -143,6 +158,7 @@ def _run(
             fix="use --target for a bundled catalog, or --catalog for a file or catalog name",
         )
     pins = parse_pins(pin_args)
+    graph_format = _graph_format(graph_path)
     cwd = Path.cwd()
     from skaal.cli.app_ref import load_app
 
@@ -165,8 +181,10 @@ def _run(
         store = DryRunLockStore(store)
     outcome = plan_blueprint(blueprint, catalog, lock=store, pins=pins, reoptimize=reoptimize)
     written = None if no_write else lock_path
+    if graph_path is not None:
+        _write_graph(cwd / graph_path, graph_format, blueprint, outcome.plan)
     if as_json:
-        _emit_json(_outcome_json(outcome, written))
+        _emit_json(_outcome_json(outcome, written, blueprint))
     else:
         _print_outcome(outcome, written, lock_path, blueprint)
 
@@ -209,14 +227,49 @@ def _print_outcome(
         console.print(f"wrote {written}")
 
 
-def _outcome_json(outcome: PlanOutcome, written: str | None) -> dict[str, Any]:
+def _outcome_json(
+    outcome: PlanOutcome, written: str | None, blueprint: Blueprint
+) -> dict[str, Any]:
+    from skaal.plan.graph import plan_graph
+
     return {
         "plan": outcome.plan.model_dump(mode="json"),
         "plan_hash": outcome.plan.content_hash(),
         "diff": outcome.diff.to_json(),
         "notes": list(outcome.notes),
         "lock": written,
+        "graph": plan_graph(blueprint, outcome.plan).to_json(),
     }
+
+
+def _graph_format(path: str | None) -> str:
+    """``svg`` or ``html`` from the name given to ``--graph``; a ``UsageError`` otherwise."""
+    if path is None:
+        return ""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".svg", ".html", ".htm"):
+        return "svg" if suffix == ".svg" else "html"
+    raise UsageError(
+        f"--graph {path!r} names neither an .svg nor an .html file",
+        where="--graph",
+        fix="write --graph plan.svg (a picture) or --graph plan.html (a page holding it)",
+    )
+
+
+def _write_graph(path: Path, fmt: str, blueprint: Blueprint, plan: Plan) -> None:
+    from skaal.plan.graph import plan_graph
+    from skaal.plan.graph_svg import graph_html, graph_svg
+
+    graph = plan_graph(blueprint, plan)
+    text = graph_svg(graph) if fmt == "svg" else graph_html(graph)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the plan graph to {path}: {exc.strerror}",
+            where="--graph",
+            fix="give a path in an existing, writable directory",
+        ) from None
 
 
 def _explain(

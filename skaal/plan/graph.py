@@ -154,9 +154,7 @@ def _function_edges(spec: ResourceSpec) -> tuple[list[GraphNode], list[GraphEdge
     if spec.http:
         trigger = f"http:{spec.name}"
         nodes.append(
-            GraphNode(
-                id=trigger, kind="trigger", label="HTTP", column=0, detail=f"/fn/{spec.name}"
-            )
+            GraphNode(id=trigger, kind="trigger", label="HTTP", column=0, detail=f"/fn/{spec.name}")
         )
         edges.append(GraphEdge(trigger, spec.name, "http"))
     if spec.schedule is not None:

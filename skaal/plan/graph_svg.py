@@ -74,7 +74,9 @@ def _positions(graph: PlanGraph) -> dict[str, tuple[int, int]]:
 def _box(node: GraphNode, x: int, y: int) -> str:
     dashed = ' stroke-dasharray="5 3"' if node.defaulted else ""
     stroke = "#e37400" if node.defaulted else "#9aa0a6"
-    tags = [t for t, on in (("defaults", node.defaulted), ("pinned", node.status == "pinned")) if on]
+    tags = [
+        t for t, on in (("defaults", node.defaulted), ("pinned", node.status == "pinned")) if on
+    ]
     first = node.detail if node.kind in ("trigger", "instance") else node.kind
     second = " · ".join(
         part
@@ -134,12 +136,12 @@ def _costs(graph: PlanGraph, top: int, width: int) -> tuple[list[str], int]:
     bar_room = width - _LEFT - 420
     y = top + 14
     for label, cost in priced:
-        share = cost / largest if largest else 0.0
+        bar = max(1, round((cost / largest if largest else 0.0) * bar_room))
         out.append(
             f'<text x="{_LEFT}" y="{y + 13}" class="detail">{escape(label)}</text>'
-            f'<rect class="bar" x="{_LEFT + 250}" y="{y}" width="{max(1, round(share * bar_room))}" '
+            f'<rect class="bar" x="{_LEFT + 250}" y="{y}" width="{bar}" '
             f'height="{_BAR_H - 4}" fill="#1a73e8"/>'
-            f'<text x="{_LEFT + 256 + round(share * bar_room)}" y="{y + 13}" class="detail">'
+            f'<text x="{_LEFT + 256 + bar}" y="{y + 13}" class="detail">'
             f"{escape(money(cost))}</text>"
         )
         y += _BAR_H
@@ -195,7 +197,7 @@ def graph_html(graph: PlanGraph) -> str:
     """A standalone HTML page holding the SVG (no script, no external resource)."""
     title = escape(f"{graph.app}: plan on {graph.provider}")
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>{title}</title></head>\n<body style=\"margin:16px\">\n"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<title>{title}</title></head>\n<body style="margin:16px">\n'
         f"{graph_svg(graph)}</body></html>\n"
     )

@@ -59,7 +59,9 @@ import asyncio
 import enum
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -86,6 +88,7 @@ __all__ = [
     "RetryPolicy",
     "Safety",
     "call",
+    "retries_counted",
 ]
 
 R = TypeVar("R")
@@ -95,6 +98,21 @@ DEADLINE_VARIABLE = "SKAAL_CALL_DEADLINE"
 
 DEFAULT_DEADLINE = 10.0
 """Seconds a client call may take, retries included, when nothing is configured."""
+
+
+_RETRIES: ContextVar[list[int] | None] = ContextVar("skaal_retries", default=None)
+
+
+@contextmanager
+def retries_counted() -> Iterator[Callable[[], int]]:
+    """Count the retries :func:`call` makes inside the block (the tracing of
+    :mod:`skaal.runtime.tracing` reports them); yields a function reading the count."""
+    counter = [0]
+    token = _RETRIES.set(counter)
+    try:
+        yield lambda: counter[0]
+    finally:
+        _RETRIES.reset(token)
 
 
 class Safety(enum.Enum):
@@ -251,6 +269,9 @@ async def _retry(
     )
 
     async def attempt() -> R:  # a coroutine function: tenacity awaits only those
+        counter = _RETRIES.get()
+        if counter is not None:
+            counter[0] += 1
         return await op()
 
     await asyncio.sleep(random.uniform(0, policy.initial_delay))  # tenacity waits from the 2nd

@@ -21,6 +21,10 @@
 4. activates itself in the current context (see :mod:`skaal.runtime.active`)
    so ``await Carts.get("k")`` works, and on exit closes everything.
 
+Given ``telemetry`` (:class:`skaal.runtime.tracing.Telemetry`), every store
+is wrapped so each operation is an OpenTelemetry span; without it (the
+default) stores are used as they are, and tracing costs nothing.
+
 Typed clients are built on first use, from the declared class's type
 arguments (``Map[str, Cart]`` → keys ``str``, values ``Cart``).
 """
@@ -77,6 +81,7 @@ from skaal.runtime.ports import BackendSettings, Clock, Provider
 if TYPE_CHECKING:
     from skaal.build.wiring import ServerWiring
     from skaal.native import Backend, Native
+    from skaal.runtime.tracing import Telemetry
 
 __all__ = ["DEFAULT_DATA_DIR", "Consumer", "Runtime", "Subscriber"]
 
@@ -133,8 +138,10 @@ class Runtime:
         objects: Mapping[tuple[str, Kind], object],
         settings: BackendSettings,
         retry: RetryPolicy,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.blueprint = blueprint
+        self.telemetry = telemetry
         self.plan = plan
         self.settings = settings
         self._objects = dict(objects)
@@ -171,13 +178,15 @@ class Runtime:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         factories: Mapping[str, ProviderFactory] = FACTORIES,
+        telemetry: Telemetry | None = None,
     ) -> AsyncIterator[Runtime]:
         """Open every backend the plan binds, activate, yield, then close everything.
 
         ``data_dir`` defaults to ``SKAAL_DATA_DIR`` from ``env`` (relative to
         ``project_dir``), else ``.skaal/data`` under ``project_dir`` (default:
         the working directory); ``env`` defaults to ``os.environ``; ``clock``
-        (seconds since the epoch) is injectable for tests.
+        (seconds since the epoch) is injectable for tests; ``telemetry`` turns on
+        a span per storage and queue operation (:mod:`skaal.runtime.tracing`).
         """
         import os
 
@@ -197,7 +206,12 @@ class Runtime:
             clock=clock or time.time,
         )
         runtime = cls(
-            blueprint, plan, objects=objects, settings=settings, retry=retry or RetryPolicy()
+            blueprint,
+            plan,
+            objects=objects,
+            settings=settings,
+            retry=retry or RetryPolicy(),
+            telemetry=telemetry,
         )
         try:
             await runtime._start(factories)
@@ -276,6 +290,17 @@ class Runtime:
                 continue
             store = _store(provider, spec)
             await store.open()
+            if self.telemetry is not None:
+                from skaal.runtime.tracing import TracedStore
+
+                store = TracedStore(
+                    store,
+                    telemetry=self.telemetry,
+                    resource=spec.name,
+                    kind=spec.kind,
+                    backend=binding.backend,
+                    implementation=binding.implementation,
+                )
             self._bound[spec.name] = _Bound(spec, binding, store)
         if missing:
             raise MissingSecretError(

@@ -123,14 +123,21 @@ def serve(settings: RunSettings) -> None:
 
     from skaal.serve.app import build_asgi
     from skaal.serve.bridge import open_runtime
+    from skaal.serve.dashboard.traces import local_telemetry
 
     app, plan, data_dir = _load(settings)
     sock = bind_socket(settings.host, settings.port)
+    tracing = local_telemetry()
 
     async def main() -> None:
         cwd = Path(settings.cwd)
         async with open_runtime(
-            app, plan, data_dir=data_dir, project_dir=cwd, retry_delay=settings.retry_delay
+            app,
+            plan,
+            data_dir=data_dir,
+            project_dir=cwd,
+            retry_delay=settings.retry_delay,
+            telemetry=None if tracing is None else tracing[0],
         ) as runtime:
 
             @contextlib.asynccontextmanager
@@ -138,7 +145,12 @@ def serve(settings: RunSettings) -> None:
                 yield runtime
 
             asgi = build_asgi(
-                app, already_open, hosts=settings.host_policy(), max_body=settings.max_body
+                app,
+                already_open,
+                hosts=settings.host_policy(),
+                max_body=settings.max_body,
+                dashboard=True,
+                traces=None if tracing is None else tracing[1],
             )
             config = uvicorn.Config(asgi, lifespan="on", log_level="info")
             print_banner(settings)
@@ -175,6 +187,7 @@ def reload_factory() -> Starlette:
     """The app of a ``--reload`` child process, rebuilt from scratch."""
     from skaal.serve.app import build_asgi
     from skaal.serve.bridge import open_runtime
+    from skaal.serve.dashboard.traces import local_telemetry
 
     raw = json.loads(os.environ[_SETTINGS_ENV])
     for name in ("allowed_hosts", "allowed_origins"):  # JSON turned the tuples into lists
@@ -182,17 +195,31 @@ def reload_factory() -> Starlette:
     settings = RunSettings(**raw)
     app, plan, data_dir = _load(settings)
     cwd = Path(settings.cwd)
+    tracing = local_telemetry()
     return build_asgi(
         app,
         lambda: open_runtime(
-            app, plan, data_dir=data_dir, project_dir=cwd, retry_delay=settings.retry_delay
+            app,
+            plan,
+            data_dir=data_dir,
+            project_dir=cwd,
+            retry_delay=settings.retry_delay,
+            telemetry=None if tracing is None else tracing[0],
         ),
         hosts=settings.host_policy(),
         max_body=settings.max_body,
+        dashboard=True,
+        traces=None if tracing is None else tracing[1],
     )
 
 
 def print_banner(settings: RunSettings) -> None:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     base = f"http://{host}:{settings.port}"
-    log.info("serving on %s  (docs: %s/docs, OpenAPI: %s/openapi.json)", base, base, base)
+    log.info(
+        "serving on %s  (docs: %s/docs, dashboard: %s/_skaal/, OpenAPI: %s/openapi.json)",
+        base,
+        base,
+        base,
+        base,
+    )

@@ -59,8 +59,7 @@ import asyncio
 import enum
 import math
 import random
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, TypeVar
@@ -82,13 +81,13 @@ from skaal.runtime.errors import (
 __all__ = [
     "DEADLINE_VARIABLE",
     "DEFAULT_DEADLINE",
+    "RETRIES",
     "DeadlineExceededError",
     "Failure",
     "OutcomeUnknownError",
     "RetryPolicy",
     "Safety",
     "call",
-    "retries_counted",
 ]
 
 R = TypeVar("R")
@@ -100,19 +99,9 @@ DEFAULT_DEADLINE = 10.0
 """Seconds a client call may take, retries included, when nothing is configured."""
 
 
-_RETRIES: ContextVar[list[int] | None] = ContextVar("skaal_retries", default=None)
-
-
-@contextmanager
-def retries_counted() -> Iterator[Callable[[], int]]:
-    """Count the retries :func:`call` makes inside the block (the tracing of
-    :mod:`skaal.runtime.tracing` reports them); yields a function reading the count."""
-    counter = [0]
-    token = _RETRIES.set(counter)
-    try:
-        yield lambda: counter[0]
-    finally:
-        _RETRIES.reset(token)
+RETRIES: ContextVar[list[int] | None] = ContextVar("skaal_retries", default=None)
+"""Set to a one-item list, it counts the retries :func:`call` makes in this context
+(the tracing of :mod:`skaal.runtime.tracing` reports them)."""
 
 
 class Safety(enum.Enum):
@@ -269,7 +258,7 @@ async def _retry(
     )
 
     async def attempt() -> R:  # a coroutine function: tenacity awaits only those
-        counter = _RETRIES.get()
+        counter = RETRIES.get()
         if counter is not None:
             counter[0] += 1
         return await op()

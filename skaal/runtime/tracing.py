@@ -122,27 +122,33 @@ class TracedStore:
 
         if not inspect.iscoroutinefunction(target):
             return target
-        return self._traced(name, target)
+        traced = self._traced(name, target)
+        setattr(self, name, traced)  # built once: later lookups do not reach __getattr__
+        return traced
 
     def _traced(self, operation: str, method: Callable[..., Any]) -> Callable[..., Any]:
         telemetry, kind = self._telemetry, self._kind
         attributes = {**self._attributes, "skaal.operation": operation}
 
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            from skaal.runtime.retry import retries_counted
+        from skaal.runtime.retry import RETRIES
 
+        span_name = f"{kind}.{operation}"
+        start_span = telemetry.tracer.start_as_current_span
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
-            with telemetry.tracer.start_as_current_span(
-                f"{kind}.{operation}", attributes=attributes, record_exception=True
-            ) as span:
-                with retries_counted() as retries:
-                    try:
-                        result = await method(*args, **kwargs)
-                    except BaseException:
-                        _finish(span, telemetry, attributes, started, retries(), failed=True)
-                        raise
+            with start_span(span_name, attributes=attributes, record_exception=True) as span:
+                counter = [0]
+                token = RETRIES.set(counter)
+                try:
+                    result = await method(*args, **kwargs)
+                except BaseException:
+                    _finish(span, telemetry, attributes, started, counter[0], failed=True)
+                    raise
+                finally:
+                    RETRIES.reset(token)
                 span.set_attribute("skaal.bytes", _bytes_of(operation, args, kwargs, result))
-                _finish(span, telemetry, attributes, started, retries(), failed=False)
+                _finish(span, telemetry, attributes, started, counter[0], failed=False)
                 return result
 
         return call

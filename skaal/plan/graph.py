@@ -14,9 +14,11 @@
   (``http``/``schedule`` → function) and each resource placed on a shared
   instance (``on``: resource → instance).
 
-A node is *defaulted* when its resource declares no requirement at all: its
-placement rests on the catalog's defaults only, which the pictures
-highlight.  Nodes are laid out in four columns -- triggers, functions, state,
+A node is *defaulted* when part of its monthly cost rests on workload
+defaults -- a size, a rate, a memory left undeclared -- exactly the lines
+``skaal plan`` marks with ``*`` (:func:`skaal.solver.cost.assumed_cost`):
+``defaults`` names them and ``assumed_monthly`` is that part.  The pictures
+highlight those nodes: declaring the workload makes their figure true.  Nodes are laid out in four columns -- triggers, functions, state,
 shared instances -- in declaration-independent name order, so the same plan
 always gives the same picture (:mod:`skaal.plan.graph_svg` draws it).
 """
@@ -56,6 +58,9 @@ class GraphNode:
     status: str | None = None
     """The binding's status (chosen, kept, pinned); ``None`` for an instance or a trigger."""
     defaulted: bool = False
+    defaults: tuple[str, ...] = ()
+    """The undeclared quantities its cost rests on (``size``, ``reads``, ...)."""
+    assumed_monthly: float = 0.0
     detail: str = ""
     """One line under the label: a schedule's expression, an instance's class."""
 
@@ -92,6 +97,8 @@ _KIND_ORDER: Final = {"function": 0, "map": 1, "collection": 2, "blob": 3, "queu
 
 def plan_graph(blueprint: Blueprint, plan: Plan) -> PlanGraph:
     """The graph of ``plan``, the plan made from ``blueprint`` (see the module docstring)."""
+    from skaal.solver.cost import assumed_cost, workload
+
     bindings = {b.resource: b for b in plan.bindings}
     specs = sorted(
         blueprint.resources, key=lambda s: (_KIND_ORDER.get(s.kind, 9), s.name.lower(), s.name)
@@ -100,6 +107,9 @@ def plan_graph(blueprint: Blueprint, plan: Plan) -> PlanGraph:
     edges: list[GraphEdge] = []
     for spec in specs:
         binding = bindings.get(spec.name)
+        assumed, defaults = (
+            (0.0, ()) if binding is None else assumed_cost(workload(spec), binding.cost)
+        )
         nodes.append(
             GraphNode(
                 id=spec.name,
@@ -110,7 +120,9 @@ def plan_graph(blueprint: Blueprint, plan: Plan) -> PlanGraph:
                 region=None if binding is None else binding.region,
                 monthly_cost=None if binding is None else binding.monthly_cost,
                 status=None if binding is None else binding.status,
-                defaulted=_defaulted(spec),
+                defaulted=assumed > 0,
+                defaults=defaults if assumed > 0 else (),
+                assumed_monthly=assumed,
             )
         )
         if spec.kind == "function":
@@ -142,10 +154,6 @@ def plan_graph(blueprint: Blueprint, plan: Plan) -> PlanGraph:
         edges=tuple(edges),
         network_monthly_cost=round(sum(line.monthly for line in plan.network), 6),
     )
-
-
-def _defaulted(spec: ResourceSpec) -> bool:
-    return spec.kind != "secret" and not spec.requirements.declared()
 
 
 def _function_edges(spec: ResourceSpec) -> tuple[list[GraphNode], list[GraphEdge]]:

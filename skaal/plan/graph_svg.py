@@ -7,8 +7,8 @@ the left to the left side of the box on the right (a queue or topic feeding
 a function sits right of it, so that curve runs backwards).  Under the
 graph, a bar per priced node and one for the network: the cost breakdown.
 
-Defaulted nodes (no requirement declared) get a dashed amber border and a
-"defaults" tag; pinned ones a "pinned" tag.  Every text is XML-escaped.
+Defaulted nodes (part of their cost rests on undeclared workload) get a
+dashed amber border and a "defaults" tag; pinned ones a "pinned" tag.  Every text is XML-escaped.
 The same SVG is what ``skaal plan --graph out.svg`` writes and what the
 dashboard's plan view shows (``/_skaal/api/plan/graph.svg``).
 """

@@ -65,7 +65,7 @@ def test_consumers_subscribers_and_defaults() -> None:
 
     app = App("jobs")
 
-    @app.queue()
+    @app.queue(messages="2/s")
     class Work(Queue[str]): ...
 
     @app.topic()
@@ -86,8 +86,24 @@ def test_consumers_subscribers_and_defaults() -> None:
     assert ("Work", "handle", "consumes") in edges
     assert ("News", "listen", "subscribes") in edges
     nodes = {n.id: n for n in graph.nodes}
-    assert nodes["Work"].defaulted
-    assert not nodes["Plain"].defaulted  # a backend= is a declaration
+    assert not any(n.defaulted for n in nodes.values())  # the local catalog is free
+
+
+def test_defaulted_nodes_are_those_whose_cost_rests_on_defaults(shop: Blueprint) -> None:
+    from skaal.solver.cost import assumed_cost, workload
+
+    plan = _plan(shop, "aws")
+    graph = plan_graph(shop, plan)
+    specs = {s.name: s for s in shop.resources}
+    for node in graph.nodes:
+        if node.kind in ("trigger", "instance"):
+            assert not node.defaulted
+            continue
+        part, used = assumed_cost(workload(specs[node.id]), plan.binding(node.id).cost)
+        assert node.defaulted == (part > 0)
+        assert node.assumed_monthly == part
+        assert node.defaults == (used if part > 0 else ())
+    assert any(n.defaulted for n in graph.nodes)  # the shop leaves some workload undeclared
     assert json.loads(json.dumps(graph.to_json()))["nodes"][0]["id"] == graph.nodes[0].id
 
 

@@ -98,7 +98,8 @@ async function showPlan() {
   const rows = served.graph.nodes.filter((n) => n.kind !== "trigger").map((n) => {
     const o = others.get(n.id);
     return el("tr", { class: n.defaulted ? "defaulted" : "", "data-node": n.id },
-      el("td", {}, n.label, n.defaulted ? el("span", { class: "tag" }, "defaults") : null,
+      el("td", {}, n.label, n.defaulted ? el("span", { class: "tag", title: money(n.assumed_monthly) + " of it rests on defaults" },
+          "defaults: " + n.defaults.join(", ")) : null,
         n.status === "pinned" ? el("span", { class: "tag" }, "pinned") : null),
       el("td", {}, n.kind), el("td", {}, n.backend || "-"), el("td", {}, n.region || "-"),
       el("td", { class: "num" }, money(n.monthly_cost)),

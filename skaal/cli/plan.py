@@ -76,8 +76,8 @@ TARGETS = ("local", "aws", "gcp")
 @click.option(
     "--graph",
     "graph_path",
-    metavar="OUT.svg|OUT.html",
-    help="Also write the plan as a picture (SVG, or HTML holding it).",
+    metavar="FILE",
+    help="Also write the plan as a picture: FILE.svg, or FILE.html holding it.",
 )
 @lock_option
 @click.option("--no-write", is_flag=True, help="Plan without writing the lock file.")

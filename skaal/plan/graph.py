@@ -18,9 +18,11 @@ A node is *defaulted* when part of its monthly cost rests on workload
 defaults -- a size, a rate, a memory left undeclared -- exactly the lines
 ``skaal plan`` marks with ``*`` (:func:`skaal.solver.cost.assumed_cost`):
 ``defaults`` names them and ``assumed_monthly`` is that part.  The pictures
-highlight those nodes: declaring the workload makes their figure true.  Nodes are laid out in four columns -- triggers, functions, state,
-shared instances -- in declaration-independent name order, so the same plan
-always gives the same picture (:mod:`skaal.plan.graph_svg` draws it).
+highlight those nodes: declaring the workload makes their figure true.
+
+Nodes are laid out in four columns -- triggers, functions, state, shared
+instances -- in declaration-independent name order, so the same plan always
+gives the same picture (:mod:`skaal.plan.graph_svg` draws it).
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
-"""The dashboard's JSON endpoints (``/_skaal/api/``) against a real runtime on SQLite.
+"""The dashboard's JSON endpoints (``/_skaal/api/``) against a real runtime.
 
 The app is served in-process (``httpx.ASGITransport``) with the same
-runtime, scheduler, workers and tracing ``skaal run`` uses; its data lives
-in a temporary directory.
+runtime, scheduler, workers and tracing ``skaal run`` uses.  Every test runs
+with its map and queue on SQLite, and again on Redis and on PostgreSQL when
+their test servers are up (``SKAAL_TEST_REDIS_URL``,
+``SKAAL_TEST_POSTGRES_DSN``; CI starts them): the collection moves to
+PostgreSQL and the topic to Redis where those serve them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,7 +25,10 @@ from skaal import App, BlobStore, Collection, Cron, Index, Map, Queue, Topic
 from skaal.serve.app import build_asgi
 from skaal.serve.bridge import open_runtime
 from skaal.serve.dashboard.traces import local_telemetry
-from skaal.serve.local_plan import plan_local
+from skaal.catalog.loader import load_catalog
+from skaal.plan.model import Plan
+from skaal.solver import solve
+from tests.serve.test_wsgi import BACKENDS, _drop, _server_env
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,13 +41,13 @@ class Book(BaseModel):
     genre: str
 
 
-def make_app() -> App:
+def make_app(backend: str) -> App:
     app = App("library")
 
-    @app.storage(durability="persistent")
+    @app.storage(durability="ephemeral", backend=backend)
     class Loans(Map[str, int]): ...
 
-    @app.storage(durability="persistent")
+    @app.storage(durability="persistent", backend="postgres" if backend == "postgres" else "sqlite")
     class Books(Collection[Book]):
         key = "isbn"
         by_genre = Index("genre")
@@ -47,10 +55,10 @@ def make_app() -> App:
     @app.blob()
     class Covers(BlobStore): ...
 
-    @app.queue(durability="persistent", max_attempts=1)
+    @app.queue(durability="ephemeral", max_attempts=1, backend=backend)
     class Returns(Queue[str]): ...
 
-    @app.topic(durability="persistent")
+    @app.topic(durability="ephemeral", backend="redis" if backend == "redis" else "sqlite")
     class News(Topic[str]): ...
 
     @app.function()
@@ -76,17 +84,38 @@ def make_app() -> App:
     return app
 
 
-@pytest_asyncio.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = make_app()
-    plan, _ = plan_local(app, cwd=tmp_path)
+@pytest_asyncio.fixture(params=sorted(BACKENDS))
+async def client(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    backend: str = request.param
+    env = _server_env(backend)
+    app = make_app(backend)
+    plan = solve(app.blueprint(), load_catalog(BACKENDS[backend][0]))
+    assert plan.binding("Loans").implementation == backend
+    try:
+        async with _served(app, plan, env, tmp_path) as c:
+            yield c
+    finally:
+        await _drop(backend, env)
+
+
+@contextlib.asynccontextmanager
+async def _served(
+    app: App, plan: Plan, env: dict[str, str], tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
     tracing = local_telemetry()
     assert tracing is not None
     telemetry, traces = tracing
     asgi = build_asgi(
         app,
         lambda: open_runtime(
-            app, plan, data_dir=tmp_path / "data", project_dir=tmp_path, telemetry=telemetry
+            app,
+            plan,
+            data_dir=tmp_path / "data",
+            project_dir=tmp_path,
+            env={**os.environ, **env},
+            telemetry=telemetry,
         ),
         dashboard=True,
         traces=traces,
@@ -114,24 +143,43 @@ async def test_overview_and_resources(client: httpx.AsyncClient) -> None:
     assert {"aws", "gcp", "local"} <= set(overview["catalogs"])
     resources = {r["name"]: r for r in (await client.get("/_skaal/api/resources")).json()}
     assert set(resources) == {"Loans", "Books", "Covers", "Returns", "News"}
-    assert resources["Loans"]["backend"] == "sqlite"
+    assert resources["Loans"]["implementation"] in BACKENDS
 
 
-async def test_plan_graph_and_another_catalog(client: httpx.AsyncClient) -> None:
-    served = (await client.get("/_skaal/api/plan")).json()
-    assert served["served"] is True
-    ids = {n["id"] for n in served["graph"]["nodes"]}
-    assert {"Loans", "lend", "schedule:morning", "http:lend"} <= ids
-    aws = (await client.get("/_skaal/api/plan", params={"catalog": "aws"})).json()
-    assert aws["served"] is False
-    assert aws["plan"]["provider"] == "aws"
-    assert aws["graph"]["total_monthly_cost"] > 0
-    svg = await client.get("/_skaal/api/plan/graph.svg", params={"catalog": "aws"})
-    assert svg.headers["content-type"].startswith("image/svg+xml")
-    assert svg.text.startswith("<svg")
-    missing = await client.get("/_skaal/api/plan", params={"catalog": "nowhere"})
-    assert missing.status_code == 404
-    assert "no bundled catalog 'nowhere'" in missing.json()["detail"]
+async def test_plan_graph_and_another_catalog(tmp_path: Path) -> None:
+    app = App("counter")
+
+    @app.storage(size="1GB")
+    class Counts(Map[str, int]): ...
+
+    @app.schedule(Cron("0 6 * * *"))
+    async def morning() -> None:
+        await Counts.increment("mornings")
+
+    plan = solve(app.blueprint(), load_catalog("local"))
+    async with _served(app, plan, {}, tmp_path) as client:
+        served = (await client.get("/_skaal/api/plan")).json()
+        assert served["served"] is True
+        ids = {n["id"] for n in served["graph"]["nodes"]}
+        assert {"Counts", "morning", "schedule:morning"} <= ids
+        aws = (await client.get("/_skaal/api/plan", params={"catalog": "aws"})).json()
+        assert aws["served"] is False
+        assert aws["plan"]["provider"] == "aws"
+        assert aws["graph"]["total_monthly_cost"] > 0
+        svg = await client.get("/_skaal/api/plan/graph.svg", params={"catalog": "aws"})
+        assert svg.headers["content-type"].startswith("image/svg+xml")
+        assert svg.text.startswith("<svg")
+        missing = await client.get("/_skaal/api/plan", params={"catalog": "nowhere"})
+        assert missing.status_code == 404
+        assert "no bundled catalog 'nowhere'" in missing.json()["detail"]
+
+
+async def test_a_catalog_the_app_cannot_be_planned_on_answers_400(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.get("/_skaal/api/plan", params={"catalog": "aws"})  # pinned backends
+    assert answer.status_code == 400
+    assert "catalog 'aws' does not have" in answer.json()["detail"]
 
 
 async def test_maps_page_search_and_confirmed_edits(client: httpx.AsyncClient) -> None:
@@ -263,8 +311,9 @@ async def test_requests_carry_their_storage_operations(client: httpx.AsyncClient
     assert calls["enabled"] is True
     refused, lent = calls["requests"][:2]
     assert (lent["function"], lent["trigger"], lent["status"]) == ("lend", "http", 200)
-    operations = [(o["resource"], o["operation"], o["backend"]) for o in lent["operations"]]
-    assert operations == [("Covers", "put", "filesystem"), ("Loans", "increment", "sqlite")]
+    operations = [(o["resource"], o["operation"]) for o in lent["operations"]]
+    assert operations == [("Covers", "put"), ("Loans", "increment")]
+    assert lent["operations"][0]["backend"] == "filesystem"
     assert lent["ms"] >= max(o["ms"] for o in lent["operations"])
     assert (refused["status"], refused["operations"]) == (400, [])
     assert not any(r["path"] and r["path"].startswith("/_skaal") for r in calls["requests"])

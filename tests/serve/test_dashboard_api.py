@@ -22,11 +22,11 @@ import pytest_asyncio
 from pydantic import BaseModel
 
 from skaal import App, BlobStore, Collection, Cron, Index, Map, Queue, Topic
+from skaal.catalog.loader import load_catalog
+from skaal.plan.model import Plan
 from skaal.serve.app import build_asgi
 from skaal.serve.bridge import open_runtime
 from skaal.serve.dashboard.traces import local_telemetry
-from skaal.catalog.loader import load_catalog
-from skaal.plan.model import Plan
 from skaal.solver import solve
 from tests.serve.test_wsgi import BACKENDS, _drop, _server_env
 

@@ -21,9 +21,11 @@
 4. activates itself in the current context (see :mod:`skaal.runtime.active`)
    so ``await Carts.get("k")`` works, and on exit closes everything.
 
-Given ``telemetry`` (:class:`skaal.runtime.tracing.Telemetry`), every store
-is wrapped so each operation is an OpenTelemetry span; without it (the
-default) stores are used as they are, and tracing costs nothing.
+Given ``telemetry`` (:class:`skaal.runtime.tracing.Telemetry`), or with
+``SKAAL_TRACES=otlp`` in its environment (a deployed function exporting to
+the cloud's collector), every store is wrapped so each operation is an
+OpenTelemetry span; without either (the default) stores are used as they
+are, and tracing costs nothing.
 
 Typed clients are built on first use, from the declared class's type
 arguments (``Map[str, Cart]`` → keys ``str``, values ``Cart``).
@@ -205,6 +207,11 @@ class Runtime:
             env=dict(os.environ if env is None else env),
             clock=clock or time.time,
         )
+        owned = None
+        if telemetry is None and settings.env.get("SKAAL_TRACES"):
+            from skaal.runtime.tracing import telemetry_from_env
+
+            telemetry = owned = telemetry_from_env(settings.env)
         runtime = cls(
             blueprint,
             plan,
@@ -219,6 +226,8 @@ class Runtime:
                 yield runtime
         finally:
             await runtime._stop()
+            if owned is not None:
+                owned.close()  # flush the exporters it opened
 
     @contextmanager
     def activate(self) -> Iterator[Runtime]:

@@ -1,8 +1,9 @@
 """OpenTelemetry spans and metrics for the data plane -- only when asked for.
 
-Tracing is **off** unless the runtime is opened with a tracer
-(``Runtime.open(..., tracer=...)``; ``skaal run`` passes one for its
-dashboard, a built artifact when ``SKAAL_TRACES`` is set).  Off, nothing
+Tracing is **off** unless the runtime is opened with telemetry
+(``Runtime.open(..., telemetry=...)``; ``skaal run`` passes one for its
+dashboard) or its environment sets ``SKAAL_TRACES=otlp`` (a deployed
+function: :func:`telemetry_from_env`).  Off, nothing
 here is imported and no store is wrapped: a client calls its backend
 directly, so tracing that is off costs nothing.
 
@@ -29,7 +30,7 @@ children, since OpenTelemetry's context follows the call.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
@@ -37,7 +38,13 @@ if TYPE_CHECKING:
     from opentelemetry.metrics import Counter, Histogram, Meter
     from opentelemetry.trace import Span, Tracer
 
-__all__ = ["Telemetry", "TracedStore", "function_span"]
+__all__ = [
+    "TRACES_VARIABLE",
+    "Telemetry",
+    "TracedStore",
+    "function_span",
+    "telemetry_from_env",
+]
 
 #: Port methods that are not data operations (never traced).
 _LIFECYCLE: Final = frozenset({"open", "close", "native"})
@@ -46,8 +53,15 @@ _LIFECYCLE: Final = frozenset({"open", "close", "native"})
 class Telemetry:
     """A tracer and, optionally, a meter: what the runtime reports through."""
 
-    def __init__(self, tracer: Tracer, meter: Meter | None = None) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        meter: Meter | None = None,
+        *,
+        close: Callable[[], object] | None = None,
+    ) -> None:
         self.tracer = tracer
+        self._close = close
         self.duration: Histogram | None = None
         self.errors: Counter | None = None
         if meter is not None:
@@ -57,6 +71,11 @@ class Telemetry:
             self.errors = meter.create_counter(
                 "skaal.operation.errors", description="storage and queue operations that raised"
             )
+
+    def close(self) -> None:
+        """Flush and stop the exporters this telemetry owns (none: nothing to do)."""
+        if self._close is not None:
+            self._close()
 
     def record(self, attributes: dict[str, Any], seconds: float, failed: bool) -> None:
         if self.duration is not None:
@@ -188,3 +207,75 @@ def function_span(telemetry: Telemetry | None, name: str, trigger: str) -> Itera
             raise
         finally:
             telemetry.record(attributes, time.perf_counter() - started, failed)
+
+
+TRACES_VARIABLE: Final = "SKAAL_TRACES"
+"""Turns tracing on in a deployed function: ``otlp`` (or ``off``, the default)."""
+
+
+def telemetry_from_env(env: Mapping[str, str]) -> Telemetry | None:
+    """The telemetry a deployed runtime reports through, from ``SKAAL_TRACES``.
+
+    * unset, empty or ``off``: ``None`` -- nothing is traced, nothing imported;
+    * ``otlp``: spans and metrics exported over OTLP/gRPC to the collector the
+      standard ``OTEL_EXPORTER_OTLP_ENDPOINT`` names (default
+      ``localhost:4317``): on AWS Lambda the ADOT layer's collector, which
+      forwards to X-Ray and CloudWatch; on Cloud Run an OpenTelemetry
+      collector sidecar forwarding to Cloud Trace and Cloud Monitoring.
+      ``OTEL_SERVICE_NAME`` names the service (default: the app).
+
+    Needs ``opentelemetry-sdk`` and ``opentelemetry-exporter-otlp-proto-grpc``
+    (``pip install 'skaal[telemetry]' opentelemetry-exporter-otlp-proto-grpc``);
+    a missing package or another value is an :class:`InvalidSettingError`.
+    """
+    from skaal.runtime.errors import InvalidSettingError
+
+    value = env.get(TRACES_VARIABLE, "").strip().lower()
+    if value in ("", "off", "0", "false"):
+        return None
+    if value != "otlp":
+        raise InvalidSettingError(
+            f"{TRACES_VARIABLE}={value!r} is not a way of exporting traces",
+            where=TRACES_VARIABLE,
+            fix=f"set {TRACES_VARIABLE}=otlp (to the collector at OTEL_EXPORTER_OTLP_ENDPOINT) "
+            "or leave it unset",
+        )
+    try:
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    except ImportError as exc:
+        raise InvalidSettingError(
+            f"{TRACES_VARIABLE}=otlp needs the OpenTelemetry SDK and OTLP exporter ({exc.name} "
+            "is missing)",
+            where=TRACES_VARIABLE,
+            fix="add skaal[telemetry] and opentelemetry-exporter-otlp-proto-grpc to the "
+            "function's requirements, or unset SKAAL_TRACES",
+        ) from None
+    resource = Resource.create(
+        {"service.name": env.get("OTEL_SERVICE_NAME") or env.get("SKAAL_APP") or "skaal"}
+    )
+    tracer_provider = TracerProvider(resource=resource)
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None
+    insecure = bool(endpoint and endpoint.startswith("http://")) or None
+    tracer_provider.add_span_processor(
+        BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=insecure))
+    )
+    meter_provider = MeterProvider(
+        resource=resource,
+        metric_readers=[
+            PeriodicExportingMetricReader(OTLPMetricExporter(endpoint=endpoint, insecure=insecure))
+        ],
+    )
+
+    def close() -> None:
+        tracer_provider.shutdown()
+        meter_provider.shutdown()
+
+    return Telemetry(
+        tracer_provider.get_tracer("skaal"), meter_provider.get_meter("skaal"), close=close
+    )

@@ -17,9 +17,9 @@ does) refuses requests whose ``Host`` or ``Origin`` is not this server's;
 :class:`RuntimeContext` makes the runtime
 active (its ContextVar set) for every request, including requests to mounted
 apps, since uvicorn runs each request in a task that does not inherit the
-lifespan's context; :class:`~skaal.serve.dashboard.traces.TraceRequests`
-(with the dashboard) makes every call a function span when the runtime
-was opened with telemetry; :class:`~skaal.serve.errors.CatchAllMiddleware` turns any
+lifespan's context; :class:`~skaal.serve.tracing.TraceRequests`
+makes every call a function span when the runtime was opened with
+telemetry; :class:`~skaal.serve.errors.CatchAllMiddleware` turns any
 escaping exception into a JSON 500 with an error id.  Function calls read
 at most ``max_body`` bytes of JSON (:mod:`skaal.serve.body`).
 
@@ -59,6 +59,7 @@ from skaal.serve.hosts import HostGuard, HostPolicy
 from skaal.serve.openapi import openapi_document
 from skaal.serve.routes import Endpoint, build_endpoint, function_routes
 from skaal.serve.scheduler import Clock, Job, Scheduler
+from skaal.serve.tracing import TraceRequests
 from skaal.serve.workers import QueueWorker, TopicWorker, call_handler
 from skaal.serve.wsgi import WsgiApp, close_pools
 
@@ -200,10 +201,7 @@ def build_asgi(
         Middleware(RuntimeContext, state=shared),
         Middleware(CatchAllMiddleware),
     ]
-    if dashboard:
-        from skaal.serve.dashboard.traces import TraceRequests
-
-        middleware.insert(1, Middleware(TraceRequests, state=shared))
+    middleware.insert(1, Middleware(TraceRequests, state=shared))
     if hosts is not None:
         middleware.insert(0, Middleware(HostGuard, policy=hosts))
     starlette = Starlette(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -14,11 +16,10 @@ from skaal.catalog import catalog_for_target
 from skaal.pipeline import MemoryLockStore, plan_blueprint
 from skaal.runtime import Runtime
 from skaal.runtime.backends.memory import MemoryQueue
+from skaal.runtime.errors import InvalidSettingError
 from skaal.runtime.ports import RedrivesDeadLetters
 from skaal.runtime.retry import Failure, RetryPolicy, Safety, call
-from skaal.runtime.tracing import Telemetry, TracedStore, function_span
-
-pytestmark = pytest.mark.asyncio
+from skaal.runtime.tracing import Telemetry, TracedStore, function_span, telemetry_from_env
 
 
 @pytest.fixture
@@ -41,6 +42,7 @@ def make_app() -> App:
     return app
 
 
+@pytest.mark.asyncio
 async def test_each_operation_is_a_child_span_of_its_function(
     spans: tuple[Telemetry, InMemorySpanExporter], tmp_path: Path
 ) -> None:
@@ -69,6 +71,7 @@ async def test_each_operation_is_a_child_span_of_its_function(
     assert get.attributes["skaal.bytes"] == len(b"3")
 
 
+@pytest.mark.asyncio
 async def test_no_telemetry_wraps_nothing(tmp_path: Path) -> None:
     app = make_app()
     plan = plan_blueprint(app.blueprint(), catalog_for_target("local"), lock=MemoryLockStore()).plan
@@ -77,6 +80,7 @@ async def test_no_telemetry_wraps_nothing(tmp_path: Path) -> None:
         assert not isinstance(rt.client_named("Scores").backend, TracedStore)
 
 
+@pytest.mark.asyncio
 async def test_errors_capabilities_and_retries(
     spans: tuple[Telemetry, InMemorySpanExporter],
 ) -> None:
@@ -132,3 +136,77 @@ async def test_errors_capabilities_and_retries(
     ack = finished["queue.ack"]
     assert not ack.status.is_ok
     assert ack.events[0].name == "exception"
+
+
+class _Collector:
+    """A real OTLP/gRPC receiver on a free loopback port, keeping what it is sent."""
+
+    def __init__(self) -> None:
+        from concurrent import futures
+
+        import grpc
+        from opentelemetry.proto.collector.metrics.v1 import (
+            metrics_service_pb2,
+            metrics_service_pb2_grpc,
+        )
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+        self.spans: list[str] = []
+        self.metrics: list[str] = []
+        collector = self
+
+        class Traces(trace_service_pb2_grpc.TraceServiceServicer):  # type: ignore[misc]
+            def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+                for resource in request.resource_spans:
+                    for scope in resource.scope_spans:
+                        collector.spans += [span.name for span in scope.spans]
+                return trace_service_pb2.ExportTraceServiceResponse()
+
+        class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):  # type: ignore[misc]
+            def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+                for resource in request.resource_metrics:
+                    for scope in resource.scope_metrics:
+                        collector.metrics += [metric.name for metric in scope.metrics]
+                return metrics_service_pb2.ExportMetricsServiceResponse()
+
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), self.server)
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), self.server)
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+
+def test_skaal_traces_otlp_exports_spans_and_metrics_to_the_collector(tmp_path: Path) -> None:
+    collector = _Collector()
+    try:
+        app = make_app()
+        plan = plan_blueprint(
+            app.blueprint(), catalog_for_target("local"), lock=MemoryLockStore()
+        ).plan
+        env = {
+            "SKAAL_TRACES": "otlp",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector.port}",
+        }
+
+        async def run() -> None:
+            async with Runtime.open(app, plan, data_dir=tmp_path, env=env) as rt:
+                assert rt.telemetry is not None
+                with function_span(rt.telemetry, "score", "queue"):
+                    await rt.client_named("Scores").set("ada", 1)  # type: ignore[call-arg]
+
+        asyncio.run(run())  # closing the runtime flushes its exporters
+    finally:
+        collector.server.stop(None)
+    assert sorted(collector.spans) == ["function score", "map.set"]
+    assert "skaal.operation.duration" in collector.metrics
+
+
+@pytest.mark.parametrize("value", ["", "off"])
+def test_skaal_traces_off_is_no_telemetry(value: str) -> None:
+    assert telemetry_from_env({"SKAAL_TRACES": value}) is None
+    assert telemetry_from_env({}) is None
+
+
+def test_an_unknown_skaal_traces_is_a_clear_error() -> None:
+    with pytest.raises(InvalidSettingError, match="SKAAL_TRACES='xray' is not a way"):
+        telemetry_from_env({"SKAAL_TRACES": "xray"})

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from skaal.runtime.tracing import Telemetry
 
-__all__ = ["DEFAULT_CAPACITY", "TraceLog", "TraceRequests", "local_telemetry"]
+__all__ = ["DEFAULT_CAPACITY", "TraceLog", "local_telemetry"]
 
 DEFAULT_CAPACITY: Final = 200
 _MAX_OPEN_TRACES: Final = 1000
@@ -147,55 +147,3 @@ def local_telemetry(capacity: int = DEFAULT_CAPACITY) -> tuple[Telemetry, TraceL
     provider = TracerProvider()
     provider.add_span_processor(Processor())
     return Telemetry(provider.get_tracer("skaal")), log
-
-
-_UNTRACED: Final = ("/_skaal", "/docs", "/openapi.json", "/favicon.ico")
-
-
-class TraceRequests:
-    """ASGI middleware: a function span around every HTTP call to the app.
-
-    ``/fn/<name>`` calls are named after the function; a call to a mounted
-    app after its path.  The dashboard's own routes, ``/docs`` and the
-    OpenAPI document are not traced.
-    """
-
-    def __init__(self, app: Any, state: Any) -> None:
-        self.app = app
-        self.state = state
-        """The :class:`~skaal.serve.app.ServeState`: its runtime's telemetry, if any, is used."""
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        path: str = scope.get("path", "")
-        runtime = self.state.runtime
-        telemetry: Telemetry | None = None if runtime is None else runtime.telemetry
-        if (
-            telemetry is None
-            or scope["type"] != "http"
-            or path == "/"
-            or path.startswith(_UNTRACED)
-        ):
-            await self.app(scope, receive, send)
-            return
-        name = path[len("/fn/") :] if path.startswith("/fn/") else path
-        attributes = {
-            "skaal.function": name,
-            "skaal.trigger": "http",
-            "http.method": scope.get("method", ""),
-            "http.target": path,
-        }
-        with telemetry.tracer.start_as_current_span(
-            f"function {name}", attributes=attributes, record_exception=True
-        ) as span:
-
-            async def watch(message: Any) -> None:
-                if message["type"] == "http.response.start":
-                    status = int(message["status"])
-                    span.set_attribute("http.status_code", status)
-                    if status >= 500:
-                        from opentelemetry.trace import Status, StatusCode
-
-                        span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
-                await send(message)
-
-            await self.app(scope, receive, watch)

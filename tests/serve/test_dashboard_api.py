@@ -349,3 +349,35 @@ async def test_the_page_and_its_assets_are_served_without_a_cdn(
         assert served.status_code == 200
         assert "https://" not in served.text
     assert (await client.get("/_skaal", follow_redirects=False)).headers["location"] == "/_skaal/"
+
+
+async def test_the_dashboard_is_behind_the_host_and_origin_checks(tmp_path: Path) -> None:
+    from skaal.serve.hosts import HostPolicy
+
+    app = App("guarded")
+
+    @app.storage()
+    class Notes(Map[str, str]): ...
+
+    plan = solve(app.blueprint(), load_catalog("local"))
+    asgi = build_asgi(
+        app,
+        lambda: open_runtime(app, plan, data_dir=tmp_path, project_dir=tmp_path, env={}),
+        hosts=HostPolicy.for_address("127.0.0.1"),
+        dashboard=True,
+    )
+    async with asgi.router.lifespan_context(asgi):
+        transport = httpx.ASGITransport(app=asgi)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            assert (await c.get("/_skaal/api/overview")).status_code == 200
+            rebound = await c.get("/_skaal/api/maps/Notes", headers={"host": "evil.example"})
+            assert rebound.status_code == 421
+            cross_site = await c.put(
+                "/_skaal/api/maps/Notes/a",
+                json={"value": "x"},
+                headers={**CONFIRM, "origin": "http://evil.example"},
+            )
+            assert cross_site.status_code == 403
+            assert (await c.get("/_skaal/api/maps/Notes")).json()["items"] == []
+            requests = (await c.get("/_skaal/api/requests")).json()
+            assert requests == {"enabled": False, "requests": []}  # opened without telemetry

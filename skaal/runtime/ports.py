@@ -68,6 +68,7 @@ __all__ = [
     "Provider",
     "QueueBackend",
     "RedrivesDeadLetters",
+    "ReportsLag",
     "SecretBackend",
     "SignsBlobUrls",
     "Subscription",
@@ -347,6 +348,15 @@ class RedrivesDeadLetters(Protocol):
     """
 
     async def redrive(self, message_id: str) -> str | None: ...
+
+
+@runtime_checkable
+class ReportsLag(Protocol):
+    """Optional capability of a ``TopicBackend``: how far behind each subscription is."""
+
+    async def lag(self) -> dict[str, int]:
+        """Messages published that each subscription has not taken yet, by name."""
+        ...
 
 
 class Subscription(Protocol[T_co]):

@@ -279,6 +279,7 @@ async def test_topics_and_schedules_run_now(client: httpx.AsyncClient) -> None:
     (topic,) = (await client.get("/_skaal/api/topics")).json()
     assert topic["subscribers"][0]["name"] == "read_news"
     assert topic["subscribers"][0]["running"] is True
+    assert topic["subscribers"][0]["lag"] == 0
     (schedule,) = (await client.get("/_skaal/api/schedules")).json()
     assert schedule["name"] == "morning"
     assert len(schedule["next_runs"]) == 3

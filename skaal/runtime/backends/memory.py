@@ -392,6 +392,10 @@ class MemoryTopic:
             subscription.ready.set()
         return len(self.subscriptions)
 
+    async def lag(self) -> dict[str, int]:
+        """Messages each subscription has not taken yet (``ReportsLag``)."""
+        return {name: len(s.pending) for name, s in sorted(self.subscriptions.items())}
+
     async def subscribe(self, name: str) -> Subscription[bytes]:
         subscription = self.subscriptions.get(name)
         if subscription is None:

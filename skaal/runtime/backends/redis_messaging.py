@@ -348,6 +348,21 @@ class RedisTopic:
             subscription.closed = True
         self._subscriptions.clear()
 
+    async def lag(self) -> dict[str, int]:
+        """Messages each subscription (consumer group) has not taken yet (``ReportsLag``)."""
+
+        async def read(r: Redis) -> dict[str, int]:
+            try:
+                groups = await r.xinfo_groups(self._stream)
+            except rx.ResponseError:  # no stream yet: nothing published, nobody behind
+                return {}
+            return {
+                as_bytes(g["name"]).decode(): int(g.get("lag") or 0) + int(g.get("pending") or 0)
+                for g in groups
+            }
+
+        return dict(sorted((await self._conn.call(self._name, "lag", read)).items()))
+
     async def publish(self, body: bytes) -> int:
         keys = [self._stream, self._conn.key("req", request_token())]
         args = [body, self._maxlen, self._conn.token_ttl_ms]

@@ -14,7 +14,8 @@ Reads (``GET``)::
     blobs/{name}/content/{key}                              one blob's bytes (a download)
     queues                            depth, in flight, dead letters, consumers, redrive
     queues/{name}/dead?limit=         the dead letters, bodies as stored JSON
-    topics                            subscribers and what they handled
+    topics                            subscribers, what they handled, their lag (messages
+                                      not taken yet; null where the backend cannot tell)
     schedules                         next runs, last run, running
     requests?limit=                   the latest traced calls, newest first, with the
                                       storage and queue operations each made
@@ -323,6 +324,7 @@ class DashboardApi:
             if spec.kind != "topic":
                 continue
             subscribers = [s for s in runtime.blueprint.resources if s.subscribes == spec.name]
+            lag = await data.topic_lag(runtime, spec.name)
             out.append(
                 {
                     "name": spec.name,
@@ -334,6 +336,7 @@ class DashboardApi:
                             "delivered": by_name[s.name].delivered if s.name in by_name else 0,
                             "failed": by_name[s.name].failed if s.name in by_name else 0,
                             "in_flight": by_name[s.name].in_flight if s.name in by_name else 0,
+                            "lag": None if lag is None else lag.get(s.name, 0),
                         }
                         for s in sorted(subscribers, key=lambda s: s.name)
                     ],

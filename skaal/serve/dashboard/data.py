@@ -12,7 +12,8 @@ PostgreSQL, a cloud service).
   index (``field`` = ``value``; the value is read as JSON when it parses,
   else as text).
 * Blobs are listed with size, content type and modification time.
-* Queues: depth, dead letters, redrive (when the backend can).
+* Queues: depth, dead letters, redrive (when the backend can); topics: the
+  lag of each subscription (when the backend can tell).
 
 Each function raises :class:`DashboardError` (a ``SkaalRuntimeError``) for a
 name that is not a resource of the right kind, naming those that are; the
@@ -31,7 +32,13 @@ from pydantic_core import to_jsonable_python
 from skaal.errors import SkaalRuntimeError
 
 if TYPE_CHECKING:
-    from skaal.runtime.clients import BlobClient, CollectionClient, MapClient, QueueClient
+    from skaal.runtime.clients import (
+        BlobClient,
+        CollectionClient,
+        MapClient,
+        QueueClient,
+        TopicClient,
+    )
     from skaal.runtime.runtime import Runtime
 
 __all__ = [
@@ -49,6 +56,7 @@ __all__ = [
     "map_set",
     "queue_client",
     "redrive",
+    "topic_lag",
 ]
 
 DEFAULT_PAGE: Final = 25
@@ -199,6 +207,17 @@ async def blob_chunks(
     client: BlobClient = _client(runtime, name, "blob")
     stream = await client.open(key)
     return stream.info.content_type, stream.info.size, stream.chunks
+
+
+async def topic_lag(runtime: Runtime, name: str) -> dict[str, int] | None:
+    """Messages each subscription of the topic has not taken, or ``None`` when its backend
+    cannot tell (:class:`~skaal.runtime.ports.ReportsLag`)."""
+    from skaal.runtime.ports import ReportsLag
+
+    client: TopicClient[Any] = _client(runtime, name, "topic")
+    if not isinstance(client.backend, ReportsLag):
+        return None
+    return await client.backend.lag()
 
 
 def queue_client(runtime: Runtime, name: str) -> QueueClient[Any]:

@@ -9,6 +9,7 @@ from conftest import FakeClock
 
 from skaal.runtime.clients import QueueClient, TopicClient
 from skaal.runtime.errors import UnsupportedOperationError, ValueTypeError
+from skaal.runtime.ports import ReportsLag
 
 pytestmark = pytest.mark.asyncio
 
@@ -124,6 +125,20 @@ async def test_delayed_send_and_type_check(queue: Jobs, clock: FakeClock) -> Non
     assert len(await queue.receive()) == 1
     with pytest.raises(ValueTypeError):
         await queue.send({"n": "x"})  # type: ignore[dict-item]
+
+
+async def test_topic_lag_counts_what_each_subscription_has_not_taken(
+    topic: TopicClient[str],
+) -> None:
+    if not isinstance(topic.backend, ReportsLag):
+        pytest.skip("this topic backend does not report lag")
+    a = await topic.subscribe("a")
+    await topic.subscribe("b")
+    assert await topic.backend.lag() == {"a": 0, "b": 0}
+    for n in range(3):
+        await topic.publish(str(n))
+    assert await a.get(timeout=1) == "0"
+    assert await topic.backend.lag() == {"a": 2, "b": 3}
 
 
 async def test_topic_fans_out_to_every_subscription(topic: TopicClient[str]) -> None:

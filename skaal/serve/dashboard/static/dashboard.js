@@ -263,10 +263,10 @@ async function queueView(panel, name) {
 async function topicView(panel, name) {
   const topics = await api("topics");
   const t = topics.find((x) => x.name === name);
-  panel.append(table(el("table", { class: "grid" }), ["subscriber", "running", "delivered", "failed", "in flight"],
+  panel.append(table(el("table", { class: "grid", id: "subscribers" }), ["subscriber", "running", "delivered", "failed", "in flight", "lag"],
     t.subscribers.map((s) => el("tr", {}, el("td", {}, s.name), el("td", {}, s.running ? "yes" : "no"),
       el("td", { class: "num" }, s.delivered), el("td", { class: "num" }, s.failed),
-      el("td", { class: "num" }, s.in_flight)))));
+      el("td", { class: "num" }, s.in_flight), el("td", { class: "num" }, s.lag === null ? "unknown" : s.lag)))));
 }
 
 // -- schedules ----------------------------------------------------------------

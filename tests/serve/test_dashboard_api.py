@@ -273,6 +273,11 @@ async def test_queue_dead_letters_and_redrive(client: httpx.AsyncClient) -> None
     again = await client.post(url, headers=CONFIRM)
     assert again.status_code == 404
     await _eventually(dead, "the redriven message to fail again")
+    calls = (await client.get("/_skaal/api/requests")).json()["requests"]
+    handled = [c for c in calls if c["function"] == "shelve"]
+    assert len(handled) == 2  # the first delivery and the redriven one
+    assert all(c["trigger"] == "queue" and c["status"] == "error" for c in handled)
+    assert "shelf for 7 is full" in handled[0]["error"]
 
 
 async def test_topics_and_schedules_run_now(client: httpx.AsyncClient) -> None:
@@ -300,6 +305,10 @@ async def test_topics_and_schedules_run_now(client: httpx.AsyncClient) -> None:
     assert (await client.get("/_skaal/api/maps/Loans", params={"prefix": "morning"})).json()[
         "items"
     ] == [{"key": "morning", "value": 1}]
+    calls = (await client.get("/_skaal/api/requests")).json()["requests"]
+    (run,) = [c for c in calls if c["function"] == "morning"]
+    assert (run["trigger"], run["status"], run["method"]) == ("schedule", "ok", None)
+    assert [(o["resource"], o["operation"]) for o in run["operations"]] == [("Loans", "set")]
     unknown = await client.post("/_skaal/api/schedules/evening/run", headers=CONFIRM)
     assert unknown.status_code == 404
     assert "schedules: morning" in unknown.json()["detail"]

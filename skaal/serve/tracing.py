@@ -34,7 +34,7 @@ class TraceRequests:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         path: str = scope.get("path", "")
         runtime = self.state.runtime
-        telemetry: Telemetry | None = None if runtime is None else runtime.telemetry
+        telemetry: Telemetry | None = getattr(runtime, "telemetry", None)
         if (
             telemetry is None
             or scope["type"] != "http"

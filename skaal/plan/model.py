@@ -36,9 +36,11 @@ __all__ = [
     "UsedPrice",
 ]
 
-PLAN_SCHEMA_VERSION = 5
-READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5)
-"""Lock schemas this Skaal reads.  Schema 4 lacks only the backups and
+PLAN_SCHEMA_VERSION = 6
+READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5, 6)
+"""Lock schemas this Skaal reads.  Schema 5 lacks only the adopted resources
+(:attr:`Binding.adopted`), so a schema-5 lock is one that adopts nothing and
+is built as it is.  Schema 4 also lacks the backups and
 retention the build provisions (:attr:`Binding.backup`,
 :attr:`Binding.retention`, :attr:`SharedInstance.backup`,
 :attr:`Plan.log_retention_days`) and the prices of what the build creates
@@ -50,7 +52,7 @@ capacity-mode and instance-class prices (:attr:`UsedPrice.mode`,
 its hash (see :meth:`Plan.canonical_json`) and still anchors stability, so
 upgrading Skaal never forces ``--reoptimize``; its reads were planned,
 priced and are issued as it says; the next ``skaal plan`` writes it as
-schema 5."""
+schema 6."""
 
 BUILDABLE_SCHEMA_VERSION = 5
 """The oldest lock schema a build reads: the builders provision backups and
@@ -98,13 +100,16 @@ _KEPT = _Lacks(
         "message_storage_per_gb_month",
     ),
 )
+#: Added by schema 6: the existing resources a plan adopts.
+_ADOPTED = _Lacks(binding=("adopted",))
 #: Added by schema 4: the served consistency and the price of eventual reads.
 _CONSISTENCY = _Lacks(binding=("consistency",), price=("eventual_reads",))
 #: Fields each older schema did not have.
 _ADDED_SINCE: Final[dict[int, _Lacks]] = {
-    2: _KEPT + _CONSISTENCY + _Lacks(used=("mode", "classes")),
-    3: _KEPT + _CONSISTENCY,
-    4: _KEPT,
+    2: _ADOPTED + _KEPT + _CONSISTENCY + _Lacks(used=("mode", "classes")),
+    3: _ADOPTED + _KEPT + _CONSISTENCY,
+    4: _ADOPTED + _KEPT,
+    5: _ADOPTED,
 }
 
 BindingStatus = Literal["chosen", "kept", "pinned"]
@@ -206,6 +211,12 @@ class Binding(Record):
     )
     retention: Retention | None = Field(
         default=None, description="how long the build keeps what it holds, if it sets a time"
+    )
+    adopted: str | None = Field(
+        default=None,
+        description="the physical name of the existing table or bucket it adopts "
+        "(existing=, skaal.declare.existing): the build references it and never creates "
+        "or deletes it; None: the build creates the resource",
     )
 
     @model_validator(mode="after")

@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from skaal.catalog.model import Backend
+from skaal.declare.existing import adopted_name
 from skaal.declare.grammar import Consistency
 from skaal.plan.model import Binding, BindingStatus, CostLine, Plan, SharedInstance, UsedPrice
 from skaal.plan.network import vpc_fee, vpc_lines
@@ -176,6 +177,9 @@ def assemble(
             lines = itemised[key] = prices.cost_of(quantities, eventual=served == "eventual")[1]
         if declared == "eventual":
             reason += _consistency_note(backend, option.mode, served)
+        adopted = adopted_name(res.spec, catalog.provider)
+        if adopted is not None:
+            reason += f"; adopts the existing {adopted}, never created or deleted by a build"
         bindings.append(
             Binding(
                 resource=name,
@@ -193,6 +197,7 @@ def assemble(
                 reason=reason,
                 backup=backup_of(catalog.provider, backend.implementation, res.spec),
                 retention=retention_of(catalog.provider, backend.implementation, res.spec),
+                adopted=adopted,
             )
         )
     sizes = {r.spec.name: r.workload.size_gb for r in problem.resources}

@@ -41,6 +41,8 @@ class Recorded:
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
     retain: bool = False
+    read_id: str | None = None
+    """The id a program read an existing resource by (``Resource.get``); ``None``: created."""
 
 
 @dataclass
@@ -121,6 +123,10 @@ class LoopOwningMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         self._loop()
         return super().RegisterResource(request)
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        self._loop()  # Resource.get: an existing resource read into the stack
+        return super().ReadResource(request)
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         self._loop()

@@ -16,7 +16,7 @@ from skaal.build.launch import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="bc2395200236a64e9909b97c196f0415aafba77cb8ca5ab74d769f9bed448158",
+    plan_hash="5703eb083f9ddffcd48988466603ada742257309b7f0bc3d2186722a7b8a070c",
 )
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.plan.lock import read_lock
 
 APP = "counter"
-PLAN_HASH = "bc2395200236a64e9909b97c196f0415aafba77cb8ca5ab74d769f9bed448158"
+PLAN_HASH = "5703eb083f9ddffcd48988466603ada742257309b7f0bc3d2186722a7b8a070c"
 LOCK = Path(__file__).resolve().parent.parent / "skaal.lock"
 
 

@@ -12,7 +12,12 @@ plan, the shared instances, the total and what changed since the last lock.
   :class:`~skaal.pipeline.DryRunLockStore` instead of the file store.
 * ``--explain RES`` lists every backend for one resource with its cost, or
   the constraints that rejected it; it never writes the lock.
-* ``--json`` prints one JSON document on stdout and nothing else there.
+* ``--json`` prints one JSON document on stdout and nothing else there: the
+  plan, its hash, the diff, the notes and the ``graph`` the dashboard draws
+  (:mod:`skaal.graph.model`).
+* ``--graph out.svg`` (or ``out.html``) also writes the plan as a picture
+  (:mod:`skaal.graph.svg`): functions, state, shared instances, their
+  triggers and uses, each box with its backend, region and monthly cost.
 * ``--env NAME`` plans environment NAME (:mod:`skaal.envs`): its catalog
   unless ``--catalog``/``--target`` is given, its lock ``skaal.<env>.lock``
   unless ``--lock`` is.
@@ -38,7 +43,7 @@ if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
     from skaal.catalog.model import Catalog
     from skaal.pipeline import LockStore, PlanOutcome
-    from skaal.plan.model import Binding
+    from skaal.plan.model import Binding, Plan
     from skaal.solver.diagnosis import CandidateReport
     from skaal.solver.problem import ResourceOptions
 
@@ -71,11 +76,18 @@ TARGETS = ("local", "aws", "gcp")
 @click.option("--reoptimize", is_flag=True, help="Allow moving resources the lock already placed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan and diff as JSON only.")
 @click.option("--explain", metavar="RES", help="Show every candidate backend for RES and why.")
+@click.option(
+    "--graph",
+    "graph_path",
+    metavar="FILE",
+    help="Also write the plan as a picture: FILE.svg, or FILE.html holding it.",
+)
 @lock_option
 @env_option
 @click.option("--no-write", is_flag=True, help="Plan without writing the lock file.")
 def plan(
     *,
+    graph_path: str | None = None,
     app_ref: str | None,
     catalog_ref: str | None,
     target: str | None,
@@ -104,6 +116,7 @@ def plan(
             lock_path=lock_path,
             env_name=env_name,
             no_write=no_write,
+            graph_path=graph_path,
         )
     except SkaalError as exc:
         if as_json:
@@ -144,6 +157,7 @@ def _run(
     lock_path: str | None,
     env_name: str | None,
     no_write: bool,
+    graph_path: str | None = None,
 ) -> None:
     if catalog_ref is not None and target is not None:
         raise UsageError(
@@ -151,6 +165,7 @@ def _run(
             fix="use --target for a bundled catalog, or --catalog for a file or catalog name",
         )
     pins = parse_pins(pin_args)
+    graph_format = _graph_format(graph_path)
     cwd = Path.cwd()
     env, project = current_env(env_name, cwd=cwd)
     lock_path = lock_for(lock_path, env, project, cwd=cwd)
@@ -176,8 +191,10 @@ def _run(
         store = DryRunLockStore(store)
     outcome = plan_blueprint(blueprint, catalog, lock=store, pins=pins, reoptimize=reoptimize)
     written = None if no_write else lock_path
+    if graph_path is not None:
+        _write_graph(cwd / graph_path, graph_format, blueprint, outcome.plan)
     if as_json:
-        _emit_json(_outcome_json(outcome, written))
+        _emit_json(_outcome_json(outcome, written, blueprint))
     else:
         _print_outcome(outcome, written, lock_path, blueprint)
 
@@ -227,7 +244,10 @@ def _print_outcome(
         console.print(f"wrote {written}")
 
 
-def _outcome_json(outcome: PlanOutcome, written: str | None) -> dict[str, Any]:
+def _outcome_json(
+    outcome: PlanOutcome, written: str | None, blueprint: Blueprint
+) -> dict[str, Any]:
+    from skaal.graph.model import plan_graph
     from skaal.plan.moves import pending_moves
 
     return {
@@ -237,6 +257,7 @@ def _outcome_json(outcome: PlanOutcome, written: str | None) -> dict[str, Any]:
         "moves": [_move_json(b) for b in pending_moves(outcome.plan)],
         "notes": list(outcome.notes),
         "lock": written,
+        "graph": plan_graph(blueprint, outcome.plan).to_json(),
     }
 
 
@@ -247,6 +268,36 @@ def _move_json(binding: Binding) -> dict[str, Any]:
         "from": binding.moving_from.backend,
         "to": binding.backend,
     }
+
+
+def _graph_format(path: str | None) -> str:
+    """``svg`` or ``html`` from the name given to ``--graph``; a ``UsageError`` otherwise."""
+    if path is None:
+        return ""
+    suffix = Path(path).suffix.lower()
+    if suffix in (".svg", ".html", ".htm"):
+        return "svg" if suffix == ".svg" else "html"
+    raise UsageError(
+        f"--graph {path!r} names neither an .svg nor an .html file",
+        where="--graph",
+        fix="write --graph plan.svg (a picture) or --graph plan.html (a page holding it)",
+    )
+
+
+def _write_graph(path: Path, fmt: str, blueprint: Blueprint, plan: Plan) -> None:
+    from skaal.graph.model import plan_graph
+    from skaal.graph.svg import graph_html, graph_svg
+
+    graph = plan_graph(blueprint, plan)
+    text = graph_svg(graph) if fmt == "svg" else graph_html(graph)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write the plan graph to {path}: {exc.strerror}",
+            where="--graph",
+            fix="give a path in an existing, writable directory",
+        ) from None
 
 
 def _explain(

@@ -7,6 +7,7 @@
     ├── NotBoundError          the resource is not in the runtime's plan
     ├── UnknownImplementationError  the plan names an implementation with no backend
     ├── UnsupportedKindError   an implementation was asked for a kind it lacks
+    ├── UnsupportedOperationError  a backend lacks an optional operation (redrive)
     ├── WrongBackendError      native() asked for a backend the resource is not bound to
     ├── ValueTypeError         a value or key of the wrong type was passed
     ├── StoredValueError       a stored value no longer matches the declared type
@@ -43,6 +44,7 @@ __all__ = [
     "UndeclaredIndexError",
     "UnknownImplementationError",
     "UnsupportedKindError",
+    "UnsupportedOperationError",
     "ValueTypeError",
     "WrongBackendError",
 ]
@@ -58,6 +60,10 @@ class UnknownImplementationError(SkaalRuntimeError):
 
 class UnsupportedKindError(SkaalRuntimeError):
     """An implementation was asked to serve a kind it does not serve."""
+
+
+class UnsupportedOperationError(SkaalRuntimeError):
+    """A backend lacks an optional operation (redriving dead letters)."""
 
 
 class WrongBackendError(SkaalRuntimeError):

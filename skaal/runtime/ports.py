@@ -70,6 +70,8 @@ __all__ = [
     "Page",
     "Provider",
     "QueueBackend",
+    "RedrivesDeadLetters",
+    "ReportsLag",
     "SecretBackend",
     "SignsBlobUrls",
     "Subscription",
@@ -303,6 +305,27 @@ class QueueBackend(Protocol):
         Cloud Monitoring backlog), which lags; where it has none (Pub/Sub's
         emulator) ``depth`` raises a ``SkaalRuntimeError`` saying so.
         """
+        ...
+
+
+@runtime_checkable
+class RedrivesDeadLetters(Protocol):
+    """Optional capability of a ``QueueBackend``: put a dead letter back on the queue.
+
+    ``redrive`` moves the dead letter ``message_id`` back to the queue as a
+    new, visible message with no attempts counted, and returns its new id;
+    ``None`` when there is no such dead letter.
+    """
+
+    async def redrive(self, message_id: str) -> str | None: ...
+
+
+@runtime_checkable
+class ReportsLag(Protocol):
+    """Optional capability of a ``TopicBackend``: how far behind each subscription is."""
+
+    async def lag(self) -> dict[str, int]:
+        """Messages published that each subscription has not taken yet, by name."""
         ...
 
 

@@ -60,6 +60,7 @@ import enum
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
@@ -80,6 +81,7 @@ from skaal.runtime.errors import (
 __all__ = [
     "DEADLINE_VARIABLE",
     "DEFAULT_DEADLINE",
+    "RETRIES",
     "DeadlineExceededError",
     "Failure",
     "OutcomeUnknownError",
@@ -95,6 +97,11 @@ DEADLINE_VARIABLE = "SKAAL_CALL_DEADLINE"
 
 DEFAULT_DEADLINE = 10.0
 """Seconds a client call may take, retries included, when nothing is configured."""
+
+
+RETRIES: ContextVar[list[int] | None] = ContextVar("skaal_retries", default=None)
+"""Set to a one-item list, it counts the retries :func:`call` makes in this context
+(the tracing of :mod:`skaal.runtime.tracing` reports them)."""
 
 
 class Safety(enum.Enum):
@@ -251,6 +258,9 @@ async def _retry(
     )
 
     async def attempt() -> R:  # a coroutine function: tenacity awaits only those
+        counter = RETRIES.get()
+        if counter is not None:
+            counter[0] += 1
         return await op()
 
     await asyncio.sleep(random.uniform(0, policy.initial_delay))  # tenacity waits from the 2nd

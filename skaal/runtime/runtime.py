@@ -24,6 +24,12 @@
 4. activates itself in the current context (see :mod:`skaal.declare.active`)
    so ``await Carts.get("k")`` works, and on exit closes everything.
 
+Given ``telemetry`` (:class:`skaal.runtime.tracing.Telemetry`), or with
+``SKAAL_TRACES=otlp`` in its environment (a deployed function exporting to
+the cloud's collector), every store is wrapped so each operation is an
+OpenTelemetry span; without either (the default) stores are used as they
+are, and tracing costs nothing.
+
 Typed clients are built on first use, from the declared class's type
 arguments (``Map[str, Cart]`` → keys ``str``, values ``Cart``).
 """
@@ -89,10 +95,12 @@ from skaal.runtime.errors import (
     WrongBackendError,
 )
 from skaal.runtime.ports import BackendSettings, Clock, Provider
+from skaal.runtime.tracing import TracedStore, telemetry_from_env
 
 if TYPE_CHECKING:
     from skaal.declare.native import Backend, Native
     from skaal.plan.wiring import ServerWiring
+    from skaal.runtime.tracing import Telemetry
 
 __all__ = ["DEFAULT_DATA_DIR", "Consumer", "Runtime", "Subscriber"]
 
@@ -149,8 +157,10 @@ class Runtime:
         objects: Mapping[tuple[str, Kind], object],
         settings: BackendSettings,
         retry: RetryPolicy,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.blueprint = blueprint
+        self.telemetry = telemetry
         self.plan = plan
         self.settings = settings
         self._objects = dict(objects)
@@ -187,6 +197,7 @@ class Runtime:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         factories: Mapping[str, ProviderFactory] = FACTORIES,
+        telemetry: Telemetry | None = None,
     ) -> AsyncIterator[Runtime]:
         """Open every backend the plan binds, activate, yield, then close everything.
 
@@ -195,7 +206,9 @@ class Runtime:
         the working directory); ``env`` defaults to ``os.environ``; ``clock``
         (seconds since the epoch) is injectable for tests.  ``SKAAL_ENV`` in
         ``env`` names the environment served: physical names, key prefixes
-        and schemas then start with ``<app>-<env>`` (:mod:`skaal.plan.naming`).
+        and schemas then start with ``<app>-<env>`` (:mod:`skaal.plan.naming`);
+        ``telemetry`` turns on a span per storage and queue operation
+        (:mod:`skaal.runtime.tracing`).
         """
         project = Path(project_dir) if project_dir is not None else Path.cwd()
         if data_dir is None:
@@ -212,12 +225,16 @@ class Runtime:
             clock=clock or time.time,
             env_name=environment.get(ENV_VARIABLE, "").strip(),
         )
+        owned = None
+        if telemetry is None and settings.env.get("SKAAL_TRACES"):
+            telemetry = owned = telemetry_from_env(settings.env)
         runtime = cls(
             blueprint,
             serving_plan(plan),
             objects=objects,
             settings=settings,
             retry=retry or RetryPolicy(),
+            telemetry=telemetry,
         )
         try:
             await runtime._start(factories)
@@ -225,6 +242,8 @@ class Runtime:
                 yield runtime
         finally:
             await runtime._stop()
+            if owned is not None:
+                owned.close()  # flush the exporters it opened
 
     @contextmanager
     def activate(self) -> Iterator[Runtime]:
@@ -298,6 +317,15 @@ class Runtime:
                 continue
             store = _store(provider, spec)
             await store.open()
+            if self.telemetry is not None:
+                store = TracedStore(
+                    store,
+                    telemetry=self.telemetry,
+                    resource=spec.name,
+                    kind=spec.kind,
+                    backend=binding.backend,
+                    implementation=binding.implementation,
+                )
             self._bound[spec.name] = _Bound(spec, binding, store)
         if missing:
             raise MissingSecretError(

@@ -10,7 +10,9 @@ request checks of a local server (``Host``/``Origin``:
 :mod:`~skaal.serve.hosts`; JSON bodies within a size limit:
 :mod:`~skaal.serve.body`), and a lifespan
 that runs the scheduler (:mod:`~skaal.serve.scheduler`) and the consumer
-workers (:mod:`~skaal.serve.workers`).  :mod:`~skaal.serve.server` runs it
+workers (:mod:`~skaal.serve.workers`).  ``skaal run`` adds the local
+dashboard at ``/_skaal/`` (:mod:`~skaal.serve.dashboard`), and every call is
+a span when the runtime traces (:mod:`~skaal.serve.tracing`).  :mod:`~skaal.serve.server` runs it
 under uvicorn; :mod:`~skaal.serve.bridge` is the only module that talks to
 :mod:`skaal.runtime`.
 """

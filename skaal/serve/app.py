@@ -8,6 +8,8 @@ Layout of the Starlette app::
     POST/GET /fn/<name>          one route per @app.function (skaal.serve.routes)
     *        <mount path>/...    each app.mount(path, application): ASGI as it is,
                                  WSGI through skaal.serve.wsgi (its own threads)
+    GET      /_skaal/            the local dashboard and its JSON API under /_skaal/api/
+                                 (skaal.serve.dashboard; only with dashboard=True)
 
 Middleware, outermost first: :class:`~skaal.serve.hosts.HostGuard` (only
 when a :class:`~skaal.serve.hosts.HostPolicy` is given, as ``skaal run``
@@ -15,7 +17,9 @@ does) refuses requests whose ``Host`` or ``Origin`` is not this server's;
 :class:`RuntimeContext` makes the runtime
 active (its ContextVar set) for every request, including requests to mounted
 apps, since uvicorn runs each request in a task that does not inherit the
-lifespan's context; :class:`~skaal.serve.errors.CatchAllMiddleware` turns any
+lifespan's context; :class:`~skaal.serve.tracing.TraceRequests`
+makes every call a function span when the runtime was opened with
+telemetry; :class:`~skaal.serve.errors.CatchAllMiddleware` turns any
 escaping exception into a JSON 500 with an error id.  Function calls read
 at most ``max_body`` bytes of JSON (:mod:`skaal.serve.body`).
 
@@ -48,6 +52,7 @@ from skaal._version import __version__
 from skaal.blueprint.fire_times import schedule_for
 from skaal.serve import bridge
 from skaal.serve.body import DEFAULT_MAX_BODY
+from skaal.serve.dashboard import dashboard_routes
 from skaal.serve.discover import Entrypoints, entrypoints
 from skaal.serve.docs_page import docs_html
 from skaal.serve.errors import CatchAllMiddleware, exception_handlers
@@ -55,11 +60,13 @@ from skaal.serve.hosts import HostGuard, HostPolicy
 from skaal.serve.openapi import openapi_document
 from skaal.serve.routes import Endpoint, build_endpoint, function_routes
 from skaal.serve.scheduler import Clock, Job, Scheduler
+from skaal.serve.tracing import TraceRequests
 from skaal.serve.workers import QueueWorker, TopicWorker, call_handler
 from skaal.serve.wsgi import WsgiApp, close_pools
 
 if TYPE_CHECKING:
     from skaal.declare.app import App
+    from skaal.serve.dashboard.traces import TraceLog
 
 __all__ = ["RuntimeContext", "ServeState", "build_asgi", "mounted_apps"]
 
@@ -159,17 +166,22 @@ def build_asgi(
     state: ServeState | None = None,
     hosts: HostPolicy | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    dashboard: bool = False,
+    traces: TraceLog | None = None,
 ) -> Starlette:
     """The Starlette app serving ``app`` with the runtime ``runtime()`` opens.
 
     ``hosts`` turns on the ``Host``/``Origin`` checks of a local server;
-    ``max_body`` bounds a function call's body in bytes.
+    ``max_body`` bounds a function call's body in bytes; ``dashboard`` serves
+    the local dashboard at ``/_skaal/``, its requests view reading ``traces``.
     """
     found = entrypoints(app)
     shared = state or ServeState()
     endpoints = http_endpoints(found, max_body=max_body)
     mounted = mounted_apps(found)
     routes = public_routes(found, endpoints, mounted)
+    if dashboard:
+        routes = [*dashboard_routes(found, shared, traces), *routes]
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -188,6 +200,7 @@ def build_asgi(
         Middleware(RuntimeContext, state=shared),
         Middleware(CatchAllMiddleware),
     ]
+    middleware.insert(1, Middleware(TraceRequests, state=shared))
     if hosts is not None:
         middleware.insert(0, Middleware(HostGuard, policy=hosts))
     starlette = Starlette(
@@ -206,7 +219,7 @@ async def _start(found: Entrypoints, runtime: Any, state: ServeState, clock: Clo
     jobs = [
         Job(
             name=f.name,
-            run=_job(f.fn),
+            run=_job(f.fn, f.name, runtime),
             times=schedule_for(f.spec.schedule, anchor=now),
         )
         for f in found.schedules
@@ -221,9 +234,10 @@ async def _start(found: Entrypoints, runtime: Any, state: ServeState, clock: Clo
         log.info("started %d schedule(s) and %d consumer(s)", len(jobs), len(state.workers))
 
 
-def _job(fn: Callable[..., Any]) -> Callable[[], Any]:
+def _job(fn: Callable[..., Any], name: str, runtime: Any) -> Callable[[], Any]:
     async def run() -> None:
-        await call_handler(fn)
+        with bridge.function_span(runtime, name, "schedule"):
+            await call_handler(fn)
 
     return run
 

@@ -7,29 +7,40 @@ plain callables:
   app and its plan (backends opened, secrets resolved, clients bound);
 * :func:`activate` makes a runtime the active one in the current context;
 * :func:`workers` builds one worker per declared queue consumer and topic
-  subscriber, each reading through the runtime's typed client.
+  subscriber, each reading through the runtime's typed client;
+* :func:`function_span` is the OpenTelemetry span of one function call when
+  the runtime was opened with telemetry (:mod:`skaal.runtime.tracing`).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from skaal.errors import UsageError
 from skaal.runtime.clients import RetryPolicy
 from skaal.runtime.runtime import Runtime
-from skaal.serve.workers import QueueWorker, TopicWorker
+from skaal.runtime.tracing import function_span as span
+from skaal.serve.workers import QueueWorker, TopicWorker, call_handler
 
 if TYPE_CHECKING:
     from skaal.declare.app import App
     from skaal.plan.model import Plan
     from skaal.runtime.runtime import Runtime
+    from skaal.runtime.tracing import Telemetry
 
-__all__ = ["RETRY_DELAY_ENV", "activate", "open_runtime", "retry_delay_from_env", "workers"]
+__all__ = [
+    "RETRY_DELAY_ENV",
+    "activate",
+    "function_span",
+    "open_runtime",
+    "retry_delay_from_env",
+    "workers",
+]
 
 RETRY_DELAY_ENV = "SKAAL_QUEUE_RETRY_DELAY"
 """The base of the queues' retry back-off, in seconds, for `skaal run` and an artifact."""
@@ -61,14 +72,46 @@ def open_runtime(
     env: Mapping[str, str] | None = None,
     project_dir: Path | None = None,
     retry_delay: float | None = None,
+    telemetry: Telemetry | None = None,
 ) -> AbstractAsyncContextManager[Runtime]:
     """``Runtime.open(app, plan, ...)``: an async context manager yielding the runtime.
 
     ``retry_delay`` (seconds) is the base of the queues' exponential retry
-    back-off (default: :class:`~skaal.runtime.clients.RetryPolicy`'s).
+    back-off (default: :class:`~skaal.runtime.clients.RetryPolicy`'s);
+    ``telemetry`` traces every storage and queue operation.
     """
     retry = None if retry_delay is None else RetryPolicy(base_delay=retry_delay)
-    return Runtime.open(app, plan, data_dir=data_dir, env=env, project_dir=project_dir, retry=retry)
+    return Runtime.open(
+        app,
+        plan,
+        data_dir=data_dir,
+        env=env,
+        project_dir=project_dir,
+        retry=retry,
+        telemetry=telemetry,
+    )
+
+
+def function_span(runtime: Runtime | None, name: str, trigger: str) -> Any:
+    """A context manager: the span of one call of ``name`` (no-op without telemetry)."""
+    telemetry = getattr(runtime, "telemetry", None)  # a test's fake runtime may have none
+    if telemetry is None:
+        return nullcontext()
+
+    return span(telemetry, name, trigger)
+
+
+def _traced(
+    handler: Callable[..., Any], runtime: Runtime, name: str, trigger: str
+) -> Callable[..., Any]:
+    if getattr(runtime, "telemetry", None) is None:
+        return handler
+
+    async def traced(*args: Any) -> Any:
+        with function_span(runtime, name, trigger):
+            return await call_handler(handler, *args)
+
+    return traced
 
 
 @contextmanager
@@ -83,14 +126,18 @@ def workers(runtime: Runtime) -> list[QueueWorker | TopicWorker]:
     found: list[QueueWorker | TopicWorker] = [
         QueueWorker(
             consumer.spec.name,
-            consumer.handler,
+            _traced(consumer.handler, runtime, consumer.spec.name, "queue"),
             consumer.queue,
             visibility_timeout=consumer.spec.requirements.timeout_s,
         )
         for consumer in runtime.consumers()
     ]
     found += [
-        TopicWorker(subscriber.spec.name, subscriber.handler, subscriber.subscription)
+        TopicWorker(
+            subscriber.spec.name,
+            _traced(subscriber.handler, runtime, subscriber.spec.name, "topic"),
+            subscriber.subscription,
+        )
         for subscriber in runtime.subscribers()
     ]
     return found

@@ -12,6 +12,9 @@ without waiting.
 * A job still running when it is due again is not started twice: that fire is
   skipped with a warning.
 * ``stop()`` stops firing and waits (bounded) for running jobs to finish.
+* ``run_now(name)`` starts a job at once, outside its times (the dashboard's
+  "run now"); a job already running is not started twice.  Each job keeps
+  its last run (:class:`LastRun`: when, how long, the error if it failed).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Protocol
 
 from skaal.blueprint.fire_times import FireTimes
 
-__all__ = ["Clock", "Job", "Scheduler", "SystemClock"]
+__all__ = ["Clock", "Job", "LastRun", "Scheduler", "SystemClock"]
 
 log = logging.getLogger("skaal.serve.scheduler")
 
@@ -54,6 +57,19 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    """How a job's latest run went."""
+
+    started: datetime
+    seconds: float | None = None
+    """How long it ran; ``None`` while it is running."""
+    error: str | None = None
+    """``Type: message`` of the exception it raised, or ``None``."""
+    manual: bool = False
+    """Started by :meth:`Scheduler.run_now` rather than by its schedule."""
+
+
 @dataclass(slots=True)
 class Job:
     """A named coroutine function and when it fires."""
@@ -65,6 +81,7 @@ class Job:
     running: asyncio.Task[None] | None = field(default=None, repr=False)
     fired: int = 0
     failed: int = 0
+    last: LastRun | None = None
 
 
 class Scheduler:
@@ -111,19 +128,38 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await pending
 
-    def _fire(self, job: Job) -> None:
+    def run_now(self, name: str) -> bool:
+        """Start the job ``name`` now; ``False`` if it is already running.
+
+        A ``KeyError`` for a name that is not a job of this scheduler.
+        """
+        job = next((j for j in self.jobs if j.name == name), None)
+        if job is None:
+            raise KeyError(name)
+        return self._fire(job, manual=True)
+
+    def _fire(self, job: Job, *, manual: bool = False) -> bool:
         if job.running is not None and not job.running.done():
             log.warning("schedule %s: previous run still in progress; skipping this one", job.name)
-            return
-        job.running = asyncio.create_task(self._call(job), name=f"skaal-schedule-{job.name}")
+            return False
+        job.running = asyncio.create_task(
+            self._call(job, manual=manual), name=f"skaal-schedule-{job.name}"
+        )
+        return True
 
-    async def _call(self, job: Job) -> None:
+    async def _call(self, job: Job, *, manual: bool = False) -> None:
         job.fired += 1
+        started = self.clock.now()
+        job.last = LastRun(started, manual=manual)
+        error: str | None = None
         try:
             await job.run()
-        except Exception:
+        except Exception as exc:
             job.failed += 1
+            error = f"{type(exc).__name__}: {exc}"
             log.exception("schedule %s failed; it runs again at its next time", job.name)
+        seconds = (self.clock.now() - started).total_seconds()
+        job.last = LastRun(started, seconds=seconds, error=error, manual=manual)
 
     async def stop(self, *, timeout: float = 10.0) -> None:
         """Stop firing; wait up to ``timeout`` seconds for running jobs, then cancel them."""

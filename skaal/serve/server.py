@@ -41,6 +41,7 @@ from skaal.errors import UsageError
 from skaal.serve.app import build_asgi
 from skaal.serve.body import DEFAULT_MAX_BODY
 from skaal.serve.bridge import open_runtime
+from skaal.serve.dashboard.traces import local_telemetry
 from skaal.serve.hosts import HostPolicy
 from skaal.serve.local_plan import plan_local
 
@@ -138,6 +139,7 @@ def serve(settings: RunSettings) -> None:
 
     app, plan, data_dir = _load(settings)
     sock = bind_socket(settings.host, settings.port)
+    tracing = local_telemetry()
 
     async def main() -> None:
         cwd = Path(settings.cwd)
@@ -148,6 +150,7 @@ def serve(settings: RunSettings) -> None:
             env=_runtime_env(settings),
             project_dir=cwd,
             retry_delay=settings.retry_delay,
+            telemetry=None if tracing is None else tracing[0],
         ) as runtime:
 
             @contextlib.asynccontextmanager
@@ -155,7 +158,12 @@ def serve(settings: RunSettings) -> None:
                 yield runtime
 
             asgi = build_asgi(
-                app, already_open, hosts=settings.host_policy(), max_body=settings.max_body
+                app,
+                already_open,
+                hosts=settings.host_policy(),
+                max_body=settings.max_body,
+                dashboard=True,
+                traces=None if tracing is None else tracing[1],
             )
             config = uvicorn.Config(asgi, lifespan="on", log_level="info")
             print_banner(settings)
@@ -194,6 +202,7 @@ def reload_factory() -> Starlette:
     settings = RunSettings(**raw)
     app, plan, data_dir = _load(settings)
     cwd = Path(settings.cwd)
+    tracing = local_telemetry()
     return build_asgi(
         app,
         lambda: open_runtime(
@@ -203,13 +212,22 @@ def reload_factory() -> Starlette:
             env=_runtime_env(settings),
             project_dir=cwd,
             retry_delay=settings.retry_delay,
+            telemetry=None if tracing is None else tracing[0],
         ),
         hosts=settings.host_policy(),
         max_body=settings.max_body,
+        dashboard=True,
+        traces=None if tracing is None else tracing[1],
     )
 
 
 def print_banner(settings: RunSettings) -> None:
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     base = f"http://{host}:{settings.port}"
-    log.info("serving on %s  (docs: %s/docs, OpenAPI: %s/openapi.json)", base, base, base)
+    log.info(
+        "serving on %s  (docs: %s/docs, dashboard: %s/_skaal/, OpenAPI: %s/openapi.json)",
+        base,
+        base,
+        base,
+        base,
+    )

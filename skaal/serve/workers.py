@@ -115,6 +115,11 @@ class QueueWorker:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def in_flight(self) -> int:
+        """Messages this worker is handling now."""
+        return len(self._in_flight)
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self.run(), name=f"skaal-consumer-{self.name}")
@@ -215,6 +220,11 @@ class TopicWorker:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._current: set[asyncio.Task[None]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        """Messages this worker is handling now (0 or 1)."""
+        return len(self._current)
 
     def start(self) -> None:
         if self._task is None:

@@ -326,6 +326,14 @@ class MemoryQueue:
     async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
         return self._dead[:limit]
 
+    async def redrive(self, message_id: str) -> str | None:
+        """Move a dead letter back to the queue, visible now (``RedrivesDeadLetters``)."""
+        for i, letter in enumerate(self._dead):
+            if letter.id == message_id:
+                del self._dead[i]
+                return await self.send(letter.body)
+        return None
+
     async def depth(self) -> int:
         return len(self._messages)
 
@@ -383,6 +391,10 @@ class MemoryTopic:
             subscription.pending.append(body)
             subscription.ready.set()
         return len(self.subscriptions)
+
+    async def lag(self) -> dict[str, int]:
+        """Messages each subscription has not taken yet (``ReportsLag``)."""
+        return {name: len(s.pending) for name, s in sorted(self.subscriptions.items())}
 
     async def subscribe(self, name: str) -> Subscription[bytes]:
         subscription = self.subscriptions.get(name)

@@ -111,6 +111,19 @@ class PostgresQueue:
         rows = await self._db.run(self._name, "dead_letters", lambda c: c.fetch(sql))
         return [DeadLetter(str(r[0]), r[1], int(r[2]), r[3]) for r in rows]
 
+    async def redrive(self, message_id: str) -> str | None:
+        """Move a dead letter back to the queue, visible now (``RedrivesDeadLetters``)."""
+        if not message_id.isdigit():
+            return None
+        sql = (
+            f"WITH moved AS (DELETE FROM {self._dead} WHERE id = $1 RETURNING body) "
+            f"INSERT INTO {self._t} (body, visible_at) SELECT body, $2 FROM moved RETURNING id"
+        )
+        now = self._clock()
+        move = lambda c: c.fetchval(sql, int(message_id), now)  # noqa: E731
+        found = await self._db.run(self._name, "redrive", move, Safety.UNSAFE)
+        return None if found is None else str(found)
+
     async def depth(self) -> int:
         sql = f"SELECT count(*) FROM {self._t}"
         return int(await self._db.run(self._name, "depth", lambda c: c.fetchval(sql)))

@@ -26,7 +26,8 @@ the same name is the same queue, across processes and restarts).
 **Retries.**  ``send`` and ``publish`` carry a request token (as
 ``increment`` does in :mod:`~skaal.runtime.backends.redis`): a retry after
 a lost reply returns the id or count of the first attempt instead of adding
-the message again.  ``ack``, ``retry``, ``dead_letter`` and creating or
+the message again; so does ``redrive`` (a dead letter put back on the queue
+as a new message).  ``ack``, ``retry``, ``dead_letter`` and creating or
 destroying a subscription leave the same state when repeated.  ``receive``
 and ``Subscription.get`` take messages, so they are never re-sent after a
 reply was lost; the messages they took come back after their visibility
@@ -127,6 +128,21 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 return 1
 """
 
+# KEYS: seq, msg, ready, dead list, dead hash, token.  ARGV: dead id, token ttl (ms).
+_REDRIVE = """
+local done = redis.call('GET', KEYS[6])
+if done then return done end
+local body = redis.call('HGET', KEYS[5], ARGV[1] .. ':b')
+if not body then return false end
+local id = string.format('%016d', redis.call('INCR', KEYS[1]))
+redis.call('SET', KEYS[6], id, 'PX', ARGV[2])
+redis.call('HSET', KEYS[2], id, body)
+redis.call('ZADD', KEYS[3], 0, id)
+redis.call('LREM', KEYS[4], 0, ARGV[1])
+redis.call('HDEL', KEYS[5], ARGV[1] .. ':b', ARGV[1] .. ':a', ARGV[1] .. ':e')
+return id
+"""
+
 # KEYS: stream, token.  ARGV: body, maxlen, token ttl (ms).
 _PUBLISH = """
 local done = redis.call('GET', KEYS[2])
@@ -161,6 +177,7 @@ class RedisQueue:
             ("ack", _ACK),
             ("retry", _RETRY),
             ("dead", _DEAD_LETTER),
+            ("redrive", _REDRIVE),
         ):
             self._scripts[name] = client.register_script(source)
 
@@ -214,6 +231,15 @@ class RedisQueue:
     async def dead_letter(self, message_id: str, *, error: str) -> None:
         keys = [self._msg, self._att, self._ready, self._later, self._dead, self._dead_data]
         await self._run("dead", keys, [message_id, error], Safety.IDEMPOTENT)
+
+    async def redrive(self, message_id: str) -> str | None:
+        """Move a dead letter back to the queue, visible now (``RedrivesDeadLetters``)."""
+        token = self._conn.key("req", request_token())
+        keys = [self._seq, self._msg, self._ready, self._dead, self._dead_data, token]
+        found = await self._run(
+            "redrive", keys, [message_id, self._conn.token_ttl_ms], Safety.IDEMPOTENT
+        )
+        return None if found is None else as_bytes(found).decode()
 
     async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
         async def read(r: Redis) -> list[DeadLetter[bytes]]:
@@ -321,6 +347,21 @@ class RedisTopic:
         for subscription in self._subscriptions:
             subscription.closed = True
         self._subscriptions.clear()
+
+    async def lag(self) -> dict[str, int]:
+        """Messages each subscription (consumer group) has not taken yet (``ReportsLag``)."""
+
+        async def read(r: Redis) -> dict[str, int]:
+            try:
+                groups = await r.xinfo_groups(self._stream)
+            except rx.ResponseError:  # no stream yet: nothing published, nobody behind
+                return {}
+            return {
+                as_bytes(g["name"]).decode(): int(g.get("lag") or 0) + int(g.get("pending") or 0)
+                for g in groups
+            }
+
+        return dict(sorted((await self._conn.call(self._name, "lag", read)).items()))
 
     async def publish(self, body: bytes) -> int:
         keys = [self._stream, self._conn.key("req", request_token())]

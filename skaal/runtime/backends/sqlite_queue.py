@@ -117,6 +117,29 @@ class SqliteQueue:
 
         return await self._db.run(read, "dead_letters")
 
+    async def redrive(self, message_id: str) -> str | None:
+        """Move a dead letter back to the queue, visible now (``RedrivesDeadLetters``)."""
+        if not message_id.isdigit():
+            return None
+        t, dead, now = self._t, self._dead, self._clock()
+
+        def move(conn: sqlite3.Connection) -> str | None:
+            def body() -> str | None:
+                row = conn.execute(
+                    f"SELECT body FROM {dead} WHERE id = ?", (int(message_id),)
+                ).fetchone()
+                if row is None:
+                    return None
+                conn.execute(f"DELETE FROM {dead} WHERE id = ?", (int(message_id),))
+                cursor = conn.execute(
+                    f"INSERT INTO {t} (body, visible_at) VALUES (?, ?)", (row[0], now)
+                )
+                return str(cursor.lastrowid)
+
+            return transaction(conn, body)
+
+        return await self._db.run(move, "redrive")
+
     async def depth(self) -> int:
         sql = f"SELECT count(*) FROM {self._t}"
         return await self._db.run(lambda conn: int(conn.execute(sql).fetchone()[0]), "depth")

@@ -107,6 +107,18 @@ class SqliteTopic:
             self._wake()
         return count
 
+    async def lag(self) -> dict[str, int]:
+        """Messages each subscription has not taken yet (``ReportsLag``)."""
+        sql = (
+            f"SELECT s.name, (SELECT count(*) FROM {self._log} l WHERE l.seq > s.position) "
+            f"FROM {self._subs} s ORDER BY s.name"
+        )
+
+        def read(conn: sqlite3.Connection) -> dict[str, int]:
+            return {str(name): int(count) for name, count in conn.execute(sql)}
+
+        return await self._db.run(read, "lag")
+
     async def subscribe(self, name: str) -> Subscription[bytes]:
         sql = (
             f"INSERT OR IGNORE INTO {self._subs} (name, position) "

@@ -63,6 +63,15 @@ class CollectionClient(Generic[T]):
     def __repr__(self) -> str:
         return f"CollectionClient({self.resource!r})"
 
+    @property
+    def codecs(self) -> tuple[KeyCodec[Any], ValueCodec[T]]:
+        """How this collection encodes keys and documents (for tools that read the stored form)."""
+        return self._keys, self._values
+
+    def key_of(self, document: T) -> object:
+        """The key of ``document`` (its ``key_field``)."""
+        return getattr(document, self.key_field)
+
     async def put(self, document: T, *, ttl: float | None = None) -> None:
         """Insert or replace the document with this key; ``ttl`` seconds overrides the default."""
         encoded = self._values.encode(document)

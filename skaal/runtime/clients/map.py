@@ -57,6 +57,11 @@ class MapClient(Generic[K, V]):
     def __repr__(self) -> str:
         return f"MapClient({self.resource!r})"
 
+    @property
+    def codecs(self) -> tuple[KeyCodec[K], ValueCodec[V]]:
+        """How this map encodes keys and values (for tools that read the stored form)."""
+        return self._keys, self._values
+
     def _expiry(self, ttl: float | None) -> float | None:
         ttl = self._ttl if ttl is None else ttl
         if ttl is not None and (isinstance(ttl, bool) or not ttl > 0):

@@ -23,11 +23,12 @@ from typing import Generic, Literal, TypeVar
 
 from skaal.declare.values import TopicSubscription
 from skaal.runtime.codecs import ValueCodec
-from skaal.runtime.errors import ValueTypeError
+from skaal.runtime.errors import UnsupportedOperationError, ValueTypeError
 from skaal.runtime.ports import (
     DeadLetter,
     Delivery,
     QueueBackend,
+    RedrivesDeadLetters,
     Subscription,
     TopicBackend,
 )
@@ -152,6 +153,22 @@ class QueueClient(Generic[T]):
             DeadLetter(d.id, self._values.decode(d.body, key=d.id), d.attempts, d.error)
             for d in await self.backend.dead_letters(limit=limit)
         ]
+
+    @property
+    def redrives(self) -> bool:
+        """Whether this queue's backend can put dead letters back (:meth:`redrive`)."""
+        return isinstance(self.backend, RedrivesDeadLetters)
+
+    async def redrive(self, message_id: str) -> str | None:
+        """Put the dead letter ``message_id`` back on the queue; its new id (``None``: no such
+        dead letter).  The message starts again with no attempts counted."""
+        if not isinstance(self.backend, RedrivesDeadLetters):
+            raise UnsupportedOperationError(
+                f"the backend of {self.resource} cannot redrive dead letters",
+                where=self.resource,
+                fix="read them with dead_letters() and send() each body again",
+            )
+        return await self.backend.redrive(message_id)
 
     async def depth(self) -> int:
         """Messages waiting or in flight (not acked, not dead); an estimate on cloud queues."""

@@ -8,7 +8,8 @@ import pytest
 from conftest import FakeClock
 
 from skaal.runtime.clients import QueueClient, TopicClient
-from skaal.runtime.errors import ValueTypeError
+from skaal.runtime.errors import UnsupportedOperationError, ValueTypeError
+from skaal.runtime.ports import ReportsLag
 
 pytestmark = pytest.mark.asyncio
 
@@ -96,6 +97,27 @@ async def test_message_expiring_every_attempt_is_dead_lettered(
     assert len(await queue.dead_letters()) == 1
 
 
+async def test_redrive_puts_a_dead_letter_back(queue: Jobs, expect_depth: ExpectDepth) -> None:
+    if not queue.redrives:
+        with pytest.raises(UnsupportedOperationError, match="cannot redrive"):
+            await queue.redrive("1")
+        return
+    await queue.send({"n": 9})
+    (first,) = await queue.receive()
+    await queue.backend.dead_letter(first.id, error="boom")
+    await expect_depth(0)
+    (dead,) = await queue.dead_letters()
+    assert await queue.redrive(dead.id + "0") is None
+    assert await queue.redrive("not-an-id") is None
+    new_id = await queue.redrive(dead.id)
+    assert new_id is not None
+    assert await queue.dead_letters() == []
+    await expect_depth(1)
+    (again,) = await queue.receive()
+    assert (again.id, again.body, again.attempt) == (new_id, {"n": 9}, 1)
+    assert await queue.redrive(dead.id) is None
+
+
 async def test_delayed_send_and_type_check(queue: Jobs, clock: FakeClock) -> None:
     await queue.send({"n": 1}, delay=5)
     assert await queue.receive() == []
@@ -103,6 +125,20 @@ async def test_delayed_send_and_type_check(queue: Jobs, clock: FakeClock) -> Non
     assert len(await queue.receive()) == 1
     with pytest.raises(ValueTypeError):
         await queue.send({"n": "x"})  # type: ignore[dict-item]
+
+
+async def test_topic_lag_counts_what_each_subscription_has_not_taken(
+    topic: TopicClient[str],
+) -> None:
+    if not isinstance(topic.backend, ReportsLag):
+        pytest.skip("this topic backend does not report lag")
+    a = await topic.subscribe("a")
+    await topic.subscribe("b")
+    assert await topic.backend.lag() == {"a": 0, "b": 0}
+    for n in range(3):
+        await topic.publish(str(n))
+    assert await a.get(timeout=1) == "0"
+    assert await topic.backend.lag() == {"a": 2, "b": 3}
 
 
 async def test_topic_fans_out_to_every_subscription(topic: TopicClient[str]) -> None:

@@ -33,12 +33,16 @@ __all__ = [
     "Provisioned",
     "Retention",
     "SharedInstance",
+    "Transfer",
     "UsedPrice",
 ]
 
-PLAN_SCHEMA_VERSION = 5
-READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5)
-"""Lock schemas this Skaal reads.  Schema 4 lacks only the backups and
+PLAN_SCHEMA_VERSION = 6
+READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5, 6)
+"""Lock schemas this Skaal reads.  Schema 5 lacks only the data a function
+exchanges with another region (:attr:`Binding.transfers`) and its price
+(``Price.inter_region_per_gb``): its functions were placed in the catalog's
+default region, whatever their data.  Schema 4 lacks also the backups and
 retention the build provisions (:attr:`Binding.backup`,
 :attr:`Binding.retention`, :attr:`SharedInstance.backup`,
 :attr:`Plan.log_retention_days`) and the prices of what the build creates
@@ -50,7 +54,7 @@ capacity-mode and instance-class prices (:attr:`UsedPrice.mode`,
 its hash (see :meth:`Plan.canonical_json`) and still anchors stability, so
 upgrading Skaal never forces ``--reoptimize``; its reads were planned,
 priced and are issued as it says; the next ``skaal plan`` writes it as
-schema 5."""
+schema 6."""
 
 BUILDABLE_SCHEMA_VERSION = 5
 """The oldest lock schema a build reads: the builders provision backups and
@@ -98,13 +102,16 @@ _KEPT = _Lacks(
         "message_storage_per_gb_month",
     ),
 )
+#: Added by schema 6: what crosses regions, and its price.
+_TRANSFER = _Lacks(binding=("transfers",), price=("inter_region_per_gb",))
 #: Added by schema 4: the served consistency and the price of eventual reads.
 _CONSISTENCY = _Lacks(binding=("consistency",), price=("eventual_reads",))
 #: Fields each older schema did not have.
 _ADDED_SINCE: Final[dict[int, _Lacks]] = {
-    2: _KEPT + _CONSISTENCY + _Lacks(used=("mode", "classes")),
-    3: _KEPT + _CONSISTENCY,
-    4: _KEPT,
+    2: _TRANSFER + _KEPT + _CONSISTENCY + _Lacks(used=("mode", "classes")),
+    3: _TRANSFER + _KEPT + _CONSISTENCY,
+    4: _TRANSFER + _KEPT,
+    5: _TRANSFER,
 }
 
 BindingStatus = Literal["chosen", "kept", "pinned"]
@@ -175,6 +182,19 @@ class Retention(Record):
     )
 
 
+class Transfer(Record):
+    """Data a function exchanges each month with a resource it uses in another region.
+
+    The volume follows the rule of :mod:`skaal.solver.regions` (declared
+    traffic times a default item size); the function's binding prices it as
+    its ``inter_region_per_gb`` cost line.
+    """
+
+    resource: str = Field(description="the resource reached across regions")
+    region: str = Field(description="the region that resource lives in")
+    gb_month: float = Field(ge=0, description="GB a month between the two, both directions")
+
+
 class Binding(Record):
     """One resource placed on one backend."""
 
@@ -206,6 +226,11 @@ class Binding(Record):
     )
     retention: Retention | None = Field(
         default=None, description="how long the build keeps what it holds, if it sets a time"
+    )
+    transfers: tuple[Transfer, ...] | None = Field(
+        default=None,
+        description="a function: the resources it uses in another region, and the data "
+        "exchanged with each (priced as its inter_region_per_gb line); None if none",
     )
 
     @model_validator(mode="after")

@@ -27,7 +27,7 @@ from tests.build.gcp_mocks import CONFIG
 from tests.build.gcp_mocks import run_program as run_gcp_program
 
 
-def _app(*, everywhere: bool) -> App:
+def _app(*, everywhere: bool, function_residency: str | None = None) -> App:
     app = App("eu-shop")
     carts = types.new_class("Carts", (Map[str, int],))
     app.storage(durability="persistent", residency="eu")(carts)
@@ -35,7 +35,8 @@ def _app(*, everywhere: bool) -> App:
     async def count(key: str) -> int | None:
         return await carts.get(key)  # type: ignore[no-any-return, attr-defined]
 
-    (app.function(residency="eu") if everywhere else app.function())(count)
+    residency = "eu" if everywhere else function_residency
+    (app.function(residency=residency) if residency else app.function())(count)
 
     return app
 
@@ -72,8 +73,13 @@ def test_an_eu_app_builds_its_gcp_stack_in_the_eu() -> None:
     assert {value.lower() for _, value in located} == {region}
 
 
+def test_a_function_without_residency_follows_its_eu_data() -> None:
+    plan = solve(_app(everywhere=False).blueprint(), load_catalog("aws"))
+    assert {b.region for b in plan.bindings} == {"eu-west-1"}
+
+
 def test_a_plan_across_regions_is_refused_with_each_region_s_resources() -> None:
-    app = _app(everywhere=False)
+    app = _app(everywhere=False, function_residency="us")
     plan = solve(app.blueprint(), load_catalog("aws"))
     assert {b.region for b in plan.bindings} == {"eu-west-1", "us-east-1"}
     with pytest.raises(BuildError) as caught:
@@ -95,11 +101,14 @@ def test_the_plan_says_when_it_spans_regions(
         'app = App("eu-shop")\n'
         '@app.storage(durability="persistent", residency="eu")\n'
         "class Carts(Map[str, int]): ...\n"
-        "@app.function()\n"
+        '@app.function(residency="us")\n'
         "async def count(key: str) -> int | None:\n"
         "    return await Carts.get(key)\n"
     )
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["plan", "app.py:app", "--target", "aws", "--no-write"])
     assert result.exit_code == 0, result.output
-    assert "this plan spans 2 regions (eu-west-1, us-east-1)" in " ".join(result.stdout.split())
+    said = " ".join(result.stdout.split())
+    assert "this plan spans 2 regions (eu-west-1, us-east-1)" in said
+    # (1 read/s + 1 write/s, defaults) x 2,628,000 s x 4,000 bytes = 21.0 GB at $0.02
+    assert "exchange 21 GB/month with data in another region ($0.42/month" in said

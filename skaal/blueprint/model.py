@@ -183,7 +183,10 @@ class Blueprint(Record):
         """JSON with sorted keys and no locations: the solver-relevant content.
 
         A function's ``uses`` is left out too: it is read from the code, not
-        declared, and no placement depends on it.
+        declared, and only a function's region depends on it (functions
+        follow their data, :mod:`skaal.solver.regions`), never a backend: a
+        lock stays fresh when the code moves, and ``skaal plan`` re-places
+        the functions.
         """
         data = self.model_dump(mode="json", exclude=_NOT_CONTENT)
         return json.dumps(data, sort_keys=True, separators=(",", ":"))

@@ -16,7 +16,7 @@ from skaal.build.launch import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="bc2395200236a64e9909b97c196f0415aafba77cb8ca5ab74d769f9bed448158",
+    plan_hash="9fa1ccbfb1de7055acf8c4b909ca9387e82cd5e2fae640812b77376288f98a87",
 )
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.plan.lock import read_lock
 
 APP = "counter"
-PLAN_HASH = "bc2395200236a64e9909b97c196f0415aafba77cb8ca5ab74d769f9bed448158"
+PLAN_HASH = "9fa1ccbfb1de7055acf8c4b909ca9387e82cd5e2fae640812b77376288f98a87"
 LOCK = Path(__file__).resolve().parent.parent / "skaal.lock"
 
 

@@ -152,7 +152,13 @@ def render_plan(console: Console, plan: Plan, blueprint: Blueprint | None = None
         )
         console.print(
             f"[yellow]this plan spans {len(regions)} regions ({', '.join(regions)})[/]: "
-            f"{transfer}; skaal build creates each resource in its region"
+            f"{transfer}; "
+            + (
+                "skaal build creates each resource in its region"
+                if plan.provider == "aws"
+                else f"skaal build --target {plan.provider} builds one region only: declare "
+                "the same residency on every resource, functions included"
+            )
         )
     if assumed:
         share = sum(part for part, _ in assumed.values())

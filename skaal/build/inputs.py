@@ -16,18 +16,20 @@ the targets consume; :func:`check_lock` is the pure part, tested on its own.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from skaal._version import __version__
 from skaal.blueprint.model import Blueprint
-from skaal.build.model import BuildContext, VersionSource, installed_version
+from skaal.build.model import Artifact, BuildContext, VersionSource, installed_version
 from skaal.build.sources import read_app_sources
 from skaal.catalog.model import Catalog
 from skaal.errors import BuildError
+from skaal.overrides import OVERRIDES_FILE, check_hooks, load_hooks
 from skaal.plan.lock import is_stale, read_lock
 from skaal.plan.model import BUILDABLE_SCHEMA_VERSION, Plan
 
-__all__ = ["check_lock", "load_catalog_for", "load_context"]
+__all__ = ["check_lock", "load_catalog_for", "load_context", "read_overrides"]
 
 
 def check_lock(
@@ -108,4 +110,47 @@ def load_context(
         skaal_version=__version__,
         versions=versions,
         app_sources=read_app_sources(parsed.root, parsed.module),
+        overrides=read_overrides(parsed.root, blueprint),
     )
+
+
+def read_overrides(root: Path, blueprint: Blueprint) -> Artifact | None:
+    """The project's hooks module, imported and checked; ``None`` if it has none.
+
+    ``[tool.skaal] overrides`` in ``root/pyproject.toml`` names it (relative
+    to ``root``), else ``skaal_overrides.py`` in ``root`` is used if present.
+    """
+    path = root / OVERRIDES_FILE
+    named = _overrides_setting(root)
+    if named is not None:
+        path = root / named
+        if not path.is_file():
+            raise BuildError(
+                f"[tool.skaal] overrides names {named!r}, which is not a file",
+                where=str(root / "pyproject.toml"),
+                fix="name the hooks module relative to pyproject.toml, or remove the setting",
+            )
+    elif not path.is_file():
+        return None
+    check_hooks(load_hooks(path), (spec.name for spec in blueprint.resources))
+    return Artifact(OVERRIDES_FILE, path.read_text(encoding="utf-8"))
+
+
+def _overrides_setting(root: Path) -> str | None:
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BuildError(f"cannot read {pyproject}: {exc}", where=str(pyproject)) from None
+    value = data.get("tool", {}).get("skaal", {}).get("overrides")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise BuildError(
+            f"[tool.skaal] overrides must be a file name, got {value!r}",
+            where=str(pyproject),
+            fix='write overrides = "skaal_overrides.py"',
+        )
+    return value

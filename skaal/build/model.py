@@ -124,6 +124,9 @@ class BuildContext:
     """The app's own source files (project-relative posix paths and their text),
     read from the project by the caller so targets stay pure; ship them with
     :meth:`source_artifacts`."""
+    overrides: Artifact | None = None
+    """The project's override hooks module (:mod:`skaal.overrides`), read and
+    checked by the caller; the target ships it next to its Pulumi program."""
 
     @property
     def app_source_files(self) -> tuple[str, ...]:

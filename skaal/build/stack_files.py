@@ -30,6 +30,7 @@ from skaal.build.requirements import (
     requirements_txt,
 )
 from skaal.errors import BuildError
+from skaal.overrides import OVERRIDES_FILE
 from skaal.plan.lock import lock_text
 
 __all__ = ["StackTarget", "require_provider", "stack_artifact", "stack_project_name"]
@@ -55,6 +56,8 @@ class StackTarget:
     dockerignore: str
     stack_yaml: str
     program: str
+    installs_overrides: bool = False
+    """The program installs the project's hooks: ship them next to it (:mod:`skaal.overrides`)."""
 
 
 def require_provider(context: BuildContext, target: str) -> None:
@@ -84,6 +87,8 @@ def stack_artifact(context: BuildContext, spec: StackTarget) -> ArtifactSet:
         context.framework(),
         *context.source_artifacts(prefix=f"{APP_DIR}/"),
     ]
+    if spec.installs_overrides and context.overrides is not None:
+        files.append(Artifact(f"infra/{OVERRIDES_FILE}", context.overrides.content))
     return ArtifactSet.from_context(context, files)
 
 

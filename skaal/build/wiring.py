@@ -74,7 +74,9 @@ The physical name of a bound resource (:func:`binding_name`,
 implementation runs on (its record's :attr:`~skaal.registry.Implementation.naming`);
 implementations without a rule of their own (GCS, Firestore, Pub/Sub,
 secrets, functions) use the strictest one (S3's: 3 to 63 lowercase letters,
-digits and hyphens).  Names of everything
+digits and hyphens).  A binding that adopts an existing table or bucket
+(:attr:`~skaal.plan.model.Binding.adopted`) has that one's name, whatever
+the prefix.  Names of everything
 else a program creates (roles, networks) come from :func:`physical_name`,
 the same rule with the caller's length limit and separator.
 """
@@ -484,7 +486,9 @@ def wire(plan: Plan, *, name_prefix: str = "") -> Wiring:
                 kind=binding.kind,
                 backend=binding.backend,
                 implementation=binding.implementation,
-                physical_name=binding_name(plan.app, binding, prefix=name_prefix),
+                physical_name=(
+                    binding.adopted or binding_name(plan.app, binding, prefix=name_prefix)
+                ),
                 server=ident,
                 connection_env=by_server[ident].env if ident is not None else None,
             )

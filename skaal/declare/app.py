@@ -27,6 +27,7 @@ from skaal.blueprint.model import (
 )
 from skaal.declare import grammar
 from skaal.declare.constraints import UNSET, Unset, declared_requirements
+from skaal.declare.existing import parse_existing
 from skaal.declare.introspect import describe, display_name, object_ref, resource_types
 from skaal.declare.location import frame_location
 from skaal.declare.mounts import mount_spec
@@ -68,6 +69,20 @@ def _refuse_bare(at: str, values: dict[str, Any], location: SourceLocation) -> N
             where=str(location),
             fix=f"write {at}() (with parentheses, even without constraints)",
         )
+
+
+def _existing(value: object, kind: Kind, at: str, name: str, location: SourceLocation) -> str:
+    """``existing=`` checked for a ``kind`` (:mod:`skaal.declare.existing`), as written."""
+    try:
+        parse_existing(value, kind)
+    except grammar.GrammarError as exc:
+        raise DeclarationError(
+            f"existing={value!r} cannot be adopted: {exc.message}",
+            where=f"{location} ({at} on class {name})",
+            fix=f"accepted: {exc.accepted}",
+        ) from None
+    assert isinstance(value, str)
+    return value.strip()
 
 
 def _caller(depth: int = 2) -> SourceLocation:
@@ -134,9 +149,14 @@ class Module:
         access: str | Unset = UNSET,
         backend: str | Unset = UNSET,
         collocate_with: type[Resource] | str | Unset = UNSET,
+        existing: str | Unset = UNSET,
         **unknown: Never,
     ) -> Callable[[R], R]:
-        """Declare a ``Map`` or ``Collection`` and what it needs."""
+        """Declare a ``Map`` or ``Collection`` and what it needs.
+
+        ``existing``: a table the account already has, adopted instead of
+        created (:mod:`skaal.declare.existing`).
+        """
         values = dict(locals())
         return self._resource_decorator("storage", values, _caller())
 
@@ -156,9 +176,14 @@ class Module:
         ttl: str | Unset = UNSET,
         backend: str | Unset = UNSET,
         collocate_with: type[Resource] | str | Unset = UNSET,
+        existing: str | Unset = UNSET,
         **unknown: Never,
     ) -> Callable[[R], R]:
-        """Declare a ``BlobStore`` and what it needs."""
+        """Declare a ``BlobStore`` and what it needs.
+
+        ``existing``: a bucket the account already has, adopted instead of
+        created (:mod:`skaal.declare.existing`).
+        """
         values = dict(locals())
         return self._resource_decorator("blob", values, _caller())
 
@@ -205,6 +230,7 @@ class Module:
         _refuse_bare(at, values, location)
         values.pop("self")
         values.update(values.pop("unknown"))
+        existing = values.pop("existing", UNSET)
 
         def record(cls: R) -> R:
             if not isinstance(cls, type) or not issubclass(cls, Resource) or cls in _BASES:
@@ -226,6 +252,8 @@ class Module:
                 values, kind=kind, subject=f"class {name}", decorator=at, location=location
             )
             extra = resource_types(cls, kind, location)
+            if existing is not UNSET:
+                extra = {**extra, "existing": _existing(existing, kind, at, name, location)}
             self._add(_Declared(name, kind, cls, requirements, location, at, extra))
             return cls
 

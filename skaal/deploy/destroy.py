@@ -11,6 +11,8 @@ databases, queues holding messages) with Pulumi's ``protect`` and
    it refuses, naming each one: the data outlives the stack unless the user
    says otherwise with ``--delete-data``.
 3. It asks for confirmation (naming the data that will be lost, if any).
+   Adopted resources (``existing=``) are only *read* into the stack: they
+   are named as left in place, never counted, refused for or deleted.
 4. With ``delete_data``, it first runs an update with
    ``skaal:deleteData=true``, which lifts the protection in the state and
    the services' own guards (deletion protection off, buckets emptied on
@@ -40,6 +42,8 @@ class DestroyOutcome:
     destroyed: int
     data_deleted: tuple[str, ...] = ()
     cancelled: bool = False
+    left: tuple[str, ...] = ()
+    """The adopted resources the stack only referenced: left in place, data and all."""
 
 
 def _name(resource: StackResource) -> str:
@@ -60,6 +64,12 @@ class Destroyer:
             self.echo(f"stack {ref.stack!r} ({ref.target}) has no resources: nothing to destroy")
             self.store.remove(ref.target, ref.stack)
             return DestroyOutcome(destroyed=0)
+        adopted = tuple(f"{_name(r)} ({r.type})" for r in resources if r.external)
+        if adopted:
+            self.echo(
+                f"left in place (adopted with existing=, never deleted): {', '.join(adopted)}"
+            )
+        resources = tuple(r for r in resources if not r.external)
         keeping = tuple(r for r in resources if r.keeps_data)
         names = tuple(f"{_name(r)} ({r.type})" for r in keeping)
         if keeping and not delete_data:
@@ -84,4 +94,4 @@ class Destroyer:
         self.store.remove(ref.target, ref.stack)
         destroyed = changes.get("delete", len(resources))
         self.echo(f"destroyed {destroyed} resource(s) of stack {ref.stack!r}")
-        return DestroyOutcome(destroyed=destroyed, data_deleted=names)
+        return DestroyOutcome(destroyed=destroyed, data_deleted=names, left=adopted)

@@ -82,6 +82,9 @@ class StackResource:
     type: str
     protected: bool = False
     retained: bool = False
+    external: bool = False
+    """Read into the stack from an existing resource (an adopted table or bucket,
+    ``Resource.get``): the stack references it and a destroy never deletes it."""
 
     @property
     def keeps_data(self) -> bool:

@@ -25,7 +25,7 @@ from skaal.errors import DeployError
 if TYPE_CHECKING:
     from pulumi import automation
 
-__all__ = ["INSTALL_HINT", "PulumiEngine", "require_pulumi_cli"]
+__all__ = ["INSTALL_HINT", "PulumiEngine", "require_pulumi_cli", "stack_resources"]
 
 _T = TypeVar("_T")
 
@@ -114,22 +114,31 @@ class PulumiEngine:
 
     def resources(self, ref: StackRef) -> tuple[StackResource, ...]:
         stack = self._stack(ref)
-        deployment = _wrap(stack.export_stack, ref).deployment or {}
-        return tuple(
-            StackResource(
-                urn=str(item.get("urn", "")),
-                type=str(item.get("type", "")),
-                protected=bool(item.get("protect", False)),
-                retained=bool(item.get("retainOnDelete", False)),
-            )
-            for item in deployment.get("resources", ())
-            if not str(item.get("type", "")).startswith("pulumi:")
-        )
+        return stack_resources(_wrap(stack.export_stack, ref).deployment or {})
 
     def destroy(self, ref: StackRef, *, on_output: OnOutput) -> Mapping[str, int]:
         stack = self._stack(ref)
         result = _wrap(lambda: stack.destroy(on_output=on_output), ref)
         return {str(k): int(v) for k, v in (result.summary.resource_changes or {}).items()}
+
+
+def stack_resources(deployment: Mapping[str, Any]) -> tuple[StackResource, ...]:
+    """The resources of an exported deployment (its ``resources``), Pulumi's own left out.
+
+    A resource read with ``Resource.get`` (an adopted table or bucket) is
+    marked ``external`` in the state.
+    """
+    return tuple(
+        StackResource(
+            urn=str(item.get("urn", "")),
+            type=str(item.get("type", "")),
+            protected=bool(item.get("protect", False)),
+            retained=bool(item.get("retainOnDelete", False)),
+            external=bool(item.get("external", False)),
+        )
+        for item in deployment.get("resources", ())
+        if not str(item.get("type", "")).startswith("pulumi:")
+    )
 
 
 def _op(kind: Any) -> str:

@@ -187,6 +187,9 @@ class BackendSettings:
     """Resources the plan serves eventually consistent (``Binding.consistency``): a
     backend with a per-read choice (DynamoDB's ``ConsistentRead``) reads them so;
     every other resource is read strongly consistent."""
+    adopted: Mapping[str, str] = field(default_factory=dict)
+    """Resource -> the physical name of the existing table or bucket it adopts
+    (``Binding.adopted``): the backend uses that name instead of computing one."""
 
 
 class KeyValueBackend(Protocol):

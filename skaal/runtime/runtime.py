@@ -14,7 +14,8 @@
    (``Binding.consistency``, handed to the provider as
    ``BackendSettings.eventual_reads``: DynamoDB issues
    ``ConsistentRead=False`` for an eventual resource; a lock before schema 4
-   records none and is read strong), resolves secrets (a missing required
+   records none and is read strong) and under the name of the existing
+   table or bucket it adopts (``Binding.adopted``), resolves secrets (a missing required
    secret fails startup, naming every missing one), creates the
    subscriptions of declared topic subscribers (so they see every message
    from the start);
@@ -252,6 +253,7 @@ class Runtime:
                 eventual_reads=frozenset(
                     s.name for s in members if bindings[s.name].consistency == "eventual"
                 ),
+                adopted={s.name: adopted for s in members if (adopted := bindings[s.name].adopted)},
             )
             owner = members[0].name
             provider = create_provider(impl, settings, factories=factories, resource=owner)

@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from skaal.catalog.model import Backend
+from skaal.declare.existing import adopted_name
 from skaal.declare.grammar import Consistency
 from skaal.plan.model import (
     Binding,
@@ -199,6 +200,9 @@ def assemble(
             option.region or catalog.region
         ):
             reason += f"; runs in {placement.regions[name]}, next to the data it uses"
+        adopted = adopted_name(res.spec, catalog.provider)
+        if adopted is not None:
+            reason += f"; adopts the existing {adopted}, never created or deleted by a build"
         bindings.append(
             Binding(
                 resource=name,
@@ -217,6 +221,7 @@ def assemble(
                 backup=backup_of(catalog.provider, backend.implementation, res.spec),
                 retention=retention_of(catalog.provider, backend.implementation, res.spec),
                 transfers=transfers,
+                adopted=adopted,
             )
         )
     sizes = {r.spec.name: r.workload.size_gb for r in problem.resources}

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from skaal.blueprint.model import Kind, Requirements, ScheduleSpec
 from skaal.catalog.model import Backend, Capacity, Limits
+from skaal.declare.existing import Existing
 from skaal.declare.grammar import DURABILITY_LEVELS, Bound, region_matches
 from skaal.solver.problem import Rejection, Workload
 from skaal.solver.servers import largest
@@ -98,6 +99,8 @@ class Need:
     """How to re-pin, with ``{backend}`` to fill in: ``backend="{backend}"``."""
     pin_origin: str
     local: bool
+    existing: Existing | None = None
+    """What ``existing=`` adopts (:mod:`skaal.declare.existing`); never checked locally."""
 
 
 def _tightest(backend: Backend) -> tuple[float, float, float, float, float]:
@@ -169,9 +172,51 @@ def quality_rejections(facts: Facts, need: Need, default_region: str) -> list[Re
             f"{name}, not the pinned backend",
             need.pin_relaxation.format(backend=name),
         )
+    existing = need.existing
+    if existing is not None and not need.local:
+        implementation = facts.backend.implementation
+        if implementation not in existing.implementations:
+            reject(
+                "existing",
+                f"{' or '.join(existing.implementations)}, holding {existing.name} (existing=)",
+                f"{name} ({implementation})",
+                "remove existing= to have the build create the resource",
+            )
+        elif existing.region is not None and existing.region not in facts.regions:
+            reject(
+                "existing",
+                f"{existing.name} in {existing.region} (existing=)",
+                f"regions {', '.join(facts.regions)}",
+                None,
+                f"add region {existing.region} (with its prices) to {name} "
+                "in a catalog that extends this one",
+            )
+        elif (
+            existing.region is not None
+            and need.req.residency is not None
+            and not region_matches(need.req.residency, existing.region)
+        ):
+            reject(
+                "existing",
+                f"{existing.name} in {existing.region} (existing=)",
+                f"residency {need.req.residency!r}",
+                "adopt a resource in the declared residency, or remove existing=",
+            )
     _check_performance(facts, need, reject, default_region)
     _check_capabilities(facts, need, reject)
     return out
+
+
+def adopted_region(facts: Facts, need: Need, residency: str | None, default: str) -> str | None:
+    """The binding's region: the one an adopted resource is in, else :func:`choose_region`."""
+    existing = need.existing
+    if existing is None or existing.region is None or need.local:
+        return choose_region(facts, residency, default)
+    if existing.region in facts.regions and (
+        residency is None or region_matches(residency, existing.region)
+    ):
+        return existing.region
+    return None
 
 
 def _check_performance(facts: Facts, need: Need, reject: _Reject, default_region: str) -> None:

@@ -16,6 +16,12 @@ kind                serve the resource's kind (when it does not, that is its
                     only rejection: its other figures describe another thing)
 implementation      name an implementation the registry can run and build for
                     this kind on the catalog's provider
+existing            hold what ``existing=`` adopts (its implementation; an ARN's
+                    region, where the binding is placed, must be one of the
+                    backend's and within a declared residency); not checked
+                    on the ``local`` provider, and an ARN or URL of another
+                    provider than the catalog's is a
+                    :class:`~skaal.errors.PlanError`
 pin                 be the pinned backend, if ``backend=`` or ``--pin`` names
                     one (the command line wins); a pin naming a backend the
                     catalog lacks is a :class:`~skaal.errors.PlanError`
@@ -80,12 +86,13 @@ from typing import Final
 
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec
 from skaal.catalog.model import Catalog
+from skaal.declare.existing import parse_existing
 from skaal.errors import PlanError, UsageError, did_you_mean
 from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver.checks import (
     Facts,
     Need,
-    choose_region,
+    adopted_region,
     quality_rejections,
     quantity_rejections,
 )
@@ -139,6 +146,7 @@ def build_problem(
 ) -> Problem:
     """Filter every resource against every backend; see the module docstring for the rules."""
     _validate_pins(blueprint, catalog, pins)
+    _validate_existing(blueprint, catalog)
     return _build(blueprint, catalog, registry, pins)
 
 
@@ -251,6 +259,24 @@ def _validate_pins(blueprint: Blueprint, catalog: Catalog, pins: Mapping[str, st
         )
 
 
+def _validate_existing(blueprint: Blueprint, catalog: Catalog) -> None:
+    """An ARN or URL of another provider than the catalog's is a plan error (locally: ignored)."""
+    if catalog.provider == "local":
+        return
+    for spec in blueprint.resources:
+        if spec.existing is None:
+            continue
+        found = parse_existing(spec.existing, spec.kind)
+        if found.provider is not None and found.provider != catalog.provider:
+            raise PlanError(
+                f"{spec.name} adopts {spec.existing!r}, a resource on {found.provider}, but "
+                f"catalog {catalog.name!r} plans for {catalog.provider}",
+                where=str(spec.location),
+                fix=f"plan for {found.provider} (skaal plan --target {found.provider}), "
+                f"or name a resource on {catalog.provider} in existing=",
+            )
+
+
 class _Filter:
     """Per-catalog precomputation and the caches of one ``build_problem`` call.
 
@@ -288,6 +314,7 @@ class _Filter:
             spec.http,
             pin,
             spec.name if cli else None,
+            spec.existing,
         )
         key = (quality_key, _quantity_key(req))
         found = self.results.get(key)
@@ -332,6 +359,7 @@ class _Filter:
             pin_relaxation=f"--pin {spec.name}={{backend}}" if cli else 'backend="{backend}"',
             pin_origin="--pin" if cli else "declared",
             local=self.local,
+            existing=None if spec.existing is None else parse_existing(spec.existing, spec.kind),
         )
         residency = None if self.local else req.residency
         region = self.catalog.region
@@ -344,7 +372,7 @@ class _Filter:
                 continue
             failed = (*(fixed or ()), *quality_rejections(facts, need, region))
             row = (facts.rank, (name, failed)) if failed else None
-            served.append((facts, failed, choose_region(facts, residency, region), row))
+            served.append((facts, failed, adopted_region(facts, need, residency, region), row))
         return _Quality(
             served=tuple(served),
             unserved=tuple(unserved),
@@ -364,6 +392,7 @@ class _Filter:
         timeout = req.timeout_s
         unchecked = (
             tuple(k for k in ("availability", "residency") if getattr(req, k) is not None)
+            + (("existing",) if spec.existing is not None else ())
             if self.local
             else ()
         )

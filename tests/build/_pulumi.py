@@ -43,6 +43,8 @@ class Recorded:
     retain: bool = False
     provider: str | None = None
     """The provider reference the resource was created with (``urn::id``), if any."""
+    read_id: str | None = None
+    """The id a program read an existing resource by (``Resource.get``); ``None``: created."""
 
 
 @dataclass
@@ -123,6 +125,10 @@ class LoopOwningMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         self._loop()
         return super().RegisterResource(request)
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        self._loop()  # Resource.get: an existing resource read into the stack
+        return super().ReadResource(request)
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
         self._loop()

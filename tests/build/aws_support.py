@@ -61,8 +61,13 @@ class _Recorder(Mocks):
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         inputs = dict(args.inputs)
+        read = args.resource_id or None  # Resource.get: the existing resource's id
         name = str(
-            inputs.get("name") or inputs.get("bucket") or inputs.get("identifier") or args.name
+            read
+            or inputs.get("name")
+            or inputs.get("bucket")
+            or inputs.get("identifier")
+            or args.name
         )
         outputs = dict(inputs)
         service = _service(args.typ)
@@ -70,6 +75,8 @@ class _Recorder(Mocks):
             if "bucketPrefix" in inputs:  # S3 completes the prefix with a unique suffix
                 name = outputs["bucket"] = inputs["bucketPrefix"] + "20261203000000000001"
             outputs["arn"] = f"arn:aws:s3:::{name}"
+            if read:
+                outputs["bucket"] = name
         elif service == "dynamodb":
             outputs["arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
         elif service == "sqs" and args.typ == "aws:sqs/queue:Queue":
@@ -92,9 +99,9 @@ class _Recorder(Mocks):
         elif service in ("sns", "secretsmanager", "iam", "ec2", "lambda"):
             outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{args.name}")
         self.run.resources.append(
-            Recorded(args.typ, args.name, inputs, outputs, provider=args.provider)
+            Recorded(args.typ, args.name, inputs, outputs, provider=args.provider, read_id=read)
         )
-        return f"{args.name}-id", outputs
+        return read or f"{args.name}-id", outputs
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
         self.run.calls.append(args.token)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -40,8 +41,11 @@ class _Recorder(Mocks):
         self.run = run
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.run.resources.append(Recorded(args.typ, args.name, dict(args.inputs)))
+        read = args.resource_id or None  # Resource.get: the existing resource's id
+        self.run.resources.append(Recorded(args.typ, args.name, dict(args.inputs), read_id=read))
         outputs = dict(args.inputs)
+        if read and args.typ == "gcp:storage/bucket:Bucket":
+            outputs["name"] = read
         if args.typ == "gcp:cloudrunv2/service:Service":
             outputs["uri"] = f"https://{args.inputs.get('name')}-xyz-uc.a.run.app"
         if args.typ == "gcp:apigateway/gateway:Gateway":
@@ -56,7 +60,7 @@ class _Recorder(Mocks):
             outputs.update(host="10.0.0.3", port=6379)
         if args.typ == "gcp:secretmanager/secret:Secret":
             outputs["name"] = f"projects/{PROJECT_NUMBER}/secrets/{args.inputs['secretId']}"
-        return f"{args.name}-id", outputs
+        return read or f"{args.name}-id", outputs
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
         self.run.calls.append(args.token)
@@ -65,8 +69,11 @@ class _Recorder(Mocks):
         return {}
 
 
-def run_program(source: str, config: dict[str, str]) -> Run:
-    """Execute ``source`` (a ``__main__.py``) under mocks with ``config``; what it created."""
+def run_program(source: str, config: dict[str, str], *, path: Path | None = None) -> Run:
+    """Execute ``source`` (a ``__main__.py``) under mocks with ``config``; what it created.
+
+    ``path``: where the program is (its ``__file__``), for a program reading files beside it.
+    """
     run = Run()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # pulumi's mocks and test runner use the current loop
@@ -81,7 +88,9 @@ def run_program(source: str, config: dict[str, str]) -> Run:
     @pulumi.runtime.test
     def execute() -> None:
         namespace: dict[str, Any] = {"__name__": "__main__"}
-        exec(compile(source, "__main__.py", "exec"), namespace)
+        if path is not None:
+            namespace["__file__"] = str(path)
+        exec(compile(source, str(path or "__main__.py"), "exec"), namespace)
 
     try:
         with warnings.catch_warnings():

@@ -117,3 +117,22 @@ def test_the_app_comes_from_pyproject_when_not_given(project: Path) -> None:
     manifest = json.loads((project / "artifacts" / "local" / MANIFEST_NAME).read_text())
     assert manifest["app"] == "counter"
     assert "src/app.py" in manifest["files"]
+
+
+def test_the_aws_build_ships_the_project_hooks_and_refuses_bad_ones(project: Path) -> None:
+    planned("aws")
+    hooks = project / "skaal_overrides.py"
+    hooks.write_text(
+        "from skaal.overrides import ResourceArgs, override\n\n\n"
+        '@override("Counters")\n'
+        "def tag(args: ResourceArgs) -> None:\n"
+        '    args.props["tags"] = {"team": "counters"}\n'
+    )
+    result = run("build", "app.py", "--target", "aws", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "  skaal_overrides.py" in result.output
+    hooks.write_text(hooks.read_text().replace('"Counters"', '"Cuonters"'))
+    result = run("build", "app.py", "--target", "aws", "--dry-run")
+    assert result.exit_code == 1
+    assert f"{hooks}:4: override tag names resource 'Cuonters'" in result.stderr
+    assert "Traceback" not in result.output

@@ -179,7 +179,7 @@ def test_decorator_keywords_match_the_constraint_table(
 ) -> None:
     params = inspect.signature(getattr(App("demo"), decorator)).parameters
     keywords = {n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    keywords -= {"secrets", "http"}
+    keywords -= {"secrets", "http", "existing"}  # not constraints: what to run, what to adopt
     assert keywords == {n for n, c in CONSTRAINTS.items() if set(kinds) & c.kinds}
     assert all(params[n].default is UNSET for n in keywords)
 

@@ -37,6 +37,10 @@ class FakeEngine:
     outputs: dict[str, str] = field(default_factory=lambda: {"web_url": "https://web.run.app"})
     state: list[StackResource] = field(default_factory=list)
     calls: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    adopted: tuple[tuple[str, str], ...] = ()
+    """(urn, type) of existing resources the program reads (``Resource.get``): external."""
+    deleted: list[str] = field(default_factory=list)
+    """The urns a destroy deleted (never an external one, as Pulumi)."""
 
     def preview(self, ref: StackRef, *, config: Mapping[str, str], on_output: OnOutput) -> Preview:
         self.calls.append(("preview", ref.stack, dict(config)))
@@ -51,7 +55,7 @@ class FakeEngine:
                 urn=urn, type=typ, protected=stateful and keep, retained=stateful and keep
             )
             for urn, typ, stateful in PROGRAM
-        ]
+        ] + [StackResource(urn=urn, type=typ, external=True) for urn, typ in self.adopted]
         on_output("updating...")
         return Applied(changes={"create": len(PROGRAM)}, outputs=self.outputs)
 
@@ -63,9 +67,10 @@ class FakeEngine:
         self.calls.append(("destroy", ref.stack, {}))
         if any(r.protected for r in self.state):
             raise DeployError("the engine refuses to delete protected resources")
-        count = len(self.state)
-        self.state = []
-        return {"delete": count}
+        managed = [r.urn for r in self.state if not r.external]
+        self.deleted += managed
+        self.state = []  # an external resource leaves the state and stays where it is
+        return {"delete": len(managed)}
 
     def ops(self) -> list[str]:
         return [c[0] for c in self.calls]

@@ -72,3 +72,28 @@ def test_an_empty_stack_has_nothing_to_destroy(tmp_path: Path) -> None:
     )
     assert _destroyer(tmp_path, engine).run(request, delete_data=False).destroyed == 0
     assert engine.ops() == ["resources"]
+
+
+ADOPTED = (
+    "urn:pulumi:dev::p::gcp:storage/bucket:Bucket::catalog.Legacy",
+    "gcp:storage/bucket:Bucket",
+)
+
+
+def test_an_adopted_resource_is_never_in_the_destroy(tmp_path: Path) -> None:
+    engine = FakeEngine(adopted=(ADOPTED,))
+    request = _request(tmp_path)
+    engine.up(request.ref, config={}, on_output=lambda line: None)
+    said: list[str] = []
+    destroyer = Destroyer(
+        engine=engine, confirmer=Answer(True), store=DeploymentStore(tmp_path), echo=said.append
+    )
+    with pytest.raises(DeployError) as refused:  # the managed bucket holds data: refused...
+        destroyer.run(request, delete_data=False)
+    assert "catalog.Legacy" not in refused.value.what  # ...naming it, never the adopted one
+    outcome = destroyer.run(request, delete_data=True)
+    assert outcome.left == ("catalog.Legacy (gcp:storage/bucket:Bucket)",)
+    assert outcome.data_deleted == ("catalog.Images (gcp:storage/bucket:Bucket)",)
+    assert outcome.destroyed == 2
+    assert ADOPTED[0] not in engine.deleted
+    assert "left in place (adopted with existing=, never deleted): catalog.Legacy" in said[0]

@@ -52,3 +52,25 @@ def test_preview_operations_are_named_by_their_value() -> None:
 
     assert _op(OpType.CREATE) == "create"
     assert _op("update") == "update"
+
+
+def test_the_state_marks_a_read_resource_external() -> None:
+    from skaal.deploy.pulumi_engine import stack_resources
+
+    table = "urn:pulumi:prod::p::aws:dynamodb/table:Table::Carts"
+    fresh = "urn:pulumi:prod::p::aws:dynamodb/table:Table::Orders"
+    deployment = {
+        "resources": [
+            {
+                "urn": "urn:pulumi:prod::p::pulumi:pulumi:Stack::p-prod",
+                "type": "pulumi:pulumi:Stack",
+            },
+            {"urn": table, "type": "aws:dynamodb/table:Table", "external": True},
+            {"urn": fresh, "type": "aws:dynamodb/table:Table", "protect": True},
+        ]
+    }
+    found = stack_resources(deployment)
+    assert [(r.urn, r.external, r.protected) for r in found] == [
+        (table, True, False),
+        (fresh, False, True),
+    ]

@@ -13,11 +13,21 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 
 from skaal.blueprint.model import Blueprint, ResourceSpec, SourceLocation
+from skaal.catalog.loader import load_catalog
 from skaal.catalog.model import Backend, Catalog, Performance, Price, PriceItem, ReadFactor
+from skaal.cli.app_ref import load_app
 from skaal.cli.main import cli
 from skaal.errors import PlanError
 from skaal.plan.lock import is_stale, lock_text, read_lock, write_lock
-from skaal.plan.model import PLAN_SCHEMA_VERSION, Binding, CostLine, Plan, SharedInstance, UsedPrice
+from skaal.plan.model import (
+    BUILDABLE_SCHEMA_VERSION,
+    PLAN_SCHEMA_VERSION,
+    Binding,
+    CostLine,
+    Plan,
+    SharedInstance,
+    UsedPrice,
+)
 
 SOURCE = "https://example.com/pricing"
 
@@ -143,7 +153,7 @@ def test_write_creates_the_directory(tmp_path: Path) -> None:
     ("text", "problem"),
     [
         ("schema_version = 1\napp = [", "is not valid TOML"),
-        ("schema_version = 7\n", "schema_version 7"),
+        ("schema_version = 8\n", "schema_version 8"),
         ("app = 'shop'\n", "schema_version None"),
         ("schema_version = 3\napp = 'shop'\n", "does not describe a plan"),
         ("schema_version = 2\napp = 'shop'\n", "does not describe a plan"),
@@ -317,7 +327,7 @@ def test_the_served_consistency_and_the_eventual_price_round_trip(tmp_path: Path
     plan = _eventual_plan()
     path = write_lock(plan, tmp_path / "skaal.lock")
     data = tomllib.loads(path.read_text())
-    assert data["schema_version"] == PLAN_SCHEMA_VERSION == 6
+    assert data["schema_version"] == PLAN_SCHEMA_VERSION == 7
     assert data["bindings"][0]["consistency"] == "eventual"
     assert "consistency" not in data["bindings"][1]  # none recorded: absent, not null
     assert data["prices"][0]["price"]["eventual_reads"] == {
@@ -446,10 +456,49 @@ def test_a_schema_4_lock_is_not_built_until_a_plan_that_moves_nothing(
     assert planned.exit_code == 0, planned.output
     new = read_lock(tmp_path / "skaal.lock")
     assert new is not None
-    assert new.schema_version == PLAN_SCHEMA_VERSION == 6
+    assert new.schema_version == PLAN_SCHEMA_VERSION == 7
     assert [(b.resource, b.backend) for b in new.bindings] == [
         (b.resource, b.backend) for b in old.bindings
     ]
     assert new.log_retention_days == 30
     built = runner.invoke(cli, ["build", shop, "--target", "aws", "--out", "out"])
     assert built.exit_code == 0, built.output
+
+
+SCHEMA5 = Path(__file__).parent / "locks" / "shop-aws-schema5.lock"
+"""A lock written by the Skaal before schema 6 (the shop on aws): no adopted resources.
+Its ``catalog_hash`` is refreshed like :data:`SCHEMA2`'s."""
+
+
+def test_a_schema_5_lock_is_read_as_written_and_is_not_stale() -> None:
+    plan = read_lock(SCHEMA5)
+    assert plan is not None
+    assert plan.schema_version == 5
+    assert f'plan_hash = "{plan.content_hash()}"' in SCHEMA5.read_text()
+    assert all(b.adopted is None for b in plan.bindings)
+    assert lock_text(plan) == SCHEMA5.read_text()  # written back as it was read
+    # an app adopting nothing keeps its blueprint hash: the lock is still current and builds
+    shop = load_app("examples/shop/app.py:app", cwd=Path(__file__).resolve().parents[2])
+    assert is_stale(plan, shop.blueprint(), load_catalog("aws")) == []
+    assert plan.schema_version >= BUILDABLE_SCHEMA_VERSION
+
+
+def test_a_schema_5_plan_cannot_carry_an_adopted_resource() -> None:
+    plan = read_lock(SCHEMA5)
+    assert plan is not None
+    data = plan.model_dump()
+    data["bindings"][0]["adopted"] = "legacy-carts"
+    with pytest.raises(ValidationError, match="schema 5 has no adopted"):
+        Plan.model_validate(data)
+
+
+def test_an_adopted_binding_round_trips_and_is_hashed(tmp_path: Path) -> None:
+    plan = _plan()
+    first = plan.bindings[0].model_copy(update={"adopted": "legacy-carts"})
+    adopted = plan.model_copy(update={"bindings": (first, *plan.bindings[1:])})
+    path = write_lock(adopted, tmp_path / "skaal.lock")
+    assert read_lock(path) == adopted
+    assert adopted.content_hash() != plan.content_hash()
+    path.write_text(path.read_text().replace('adopted = "legacy-carts"', 'adopted = "other"'))
+    with pytest.raises(PlanError, match="edited by hand"):
+        read_lock(path)

@@ -102,3 +102,23 @@ def test_replanning_a_split_plan_is_identical() -> None:
     first = solve(blueprint, catalog)
     again = solve(blueprint, catalog, previous=first)
     assert again.canonical_json() == first.canonical_json()
+
+
+def test_a_schema_6_lock_cannot_carry_transfers() -> None:
+    from pydantic import ValidationError
+
+    from skaal.plan.model import Plan
+
+    plan = solve(_app(function_residency="us").blueprint(), load_catalog("aws"))
+    data = plan.model_dump()
+    data["schema_version"] = 6
+    with pytest.raises(ValidationError, match="schema 6 has no transfers"):
+        Plan.model_validate(data)
+    for binding in data["bindings"]:
+        binding["transfers"] = None
+        binding["cost"] = [c for c in binding["cost"] if c["component"] != "inter_region_per_gb"]
+    for used in data["prices"]:
+        used["price"]["inter_region_per_gb"] = None
+    older = Plan.model_validate(data)  # read as written, its hash without the new fields
+    assert "transfers" not in older.canonical_json()
+    assert "inter_region_per_gb" not in older.canonical_json()

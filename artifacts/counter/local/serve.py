@@ -16,7 +16,7 @@ from skaal.build.launch import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="9fa1ccbfb1de7055acf8c4b909ca9387e82cd5e2fae640812b77376288f98a87",
+    plan_hash="a2fd6e1ac46059149186bd3d318769998398bc1163f116cf555ad6ed74a08114",
 )
 
 if __name__ == "__main__":

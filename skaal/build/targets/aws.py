@@ -86,6 +86,7 @@ from skaal.build.wiring import (
     wire,
 )
 from skaal.errors import BuildError
+from skaal.overrides import OVERRIDES_FILE
 from skaal.plan.model import Binding, Plan
 from skaal.plan.network import needs_vpc
 from skaal.registry import DEFAULT_REGISTRY
@@ -148,6 +149,8 @@ def build_aws(context: BuildContext) -> ArtifactSet:
         context.framework(),
         *context.source_artifacts("app/"),
     ]
+    if context.overrides is not None:
+        files.append(Artifact(OVERRIDES_FILE, context.overrides.content))
     return ArtifactSet.from_context(context, files)
 
 
@@ -230,6 +233,11 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
         "databases": _servers(plan, wiring, specs, "postgres", placed),
         "caches": _servers(plan, wiring, specs, "redis", placed),
     }
+    if context.overrides is not None:
+        spec["overrides"] = {
+            "module": OVERRIDES_FILE,
+            "resources": sorted(s.name for s in blueprint.resources),
+        }
     outputs = _outputs(spec, wiring)
     indexed = frozenset(t["resource"] for t in spec["tables"] if t["indexes"])
     subscribers = tuple(sorted((s.subscribes, s.name) for s in functions if s.subscribes))
@@ -338,6 +346,7 @@ def _table(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, An
         "durable": _durable(spec),
         "capacity": _capacity(binding),
         "pitr_days": binding.backup.retention_days if binding.backup else None,
+        "existing": binding.adopted,
     }
 
 
@@ -368,6 +377,8 @@ def _bucket(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, A
     account first.  The program passes ``prefix`` as S3's ``bucket_prefix``
     and gives the functions the real name in ``env``
     (:func:`skaal.build.wiring.resource_env`), which the runtime's S3 backend reads.
+    ``existing``: the name of the bucket it adopts, which the program reads
+    instead of creating one.
     """
     ttl = spec.requirements.ttl_s
     base = wiring.resource(binding.resource).physical_name
@@ -380,6 +391,7 @@ def _bucket(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, A
         "versioned": versions is not None,
         "keep_versions_days": versions,
         "expire_days": math.ceil(ttl / 86400) if ttl else None,
+        "existing": binding.adopted,
     }
 
 

@@ -6,7 +6,7 @@ statements) is data in ``stack.json``, computed by :mod:`skaal.build.targets.aws
 Keeping the code fixed means it is tested once for every shape of input, and
 the app-specific part is data the tests read directly.
 
-The program creates, with the AWS provider pinned to the plan's region:
+The program creates, each resource through the provider of its planned region:
 
 * DynamoDB tables (the key schema, GSIs and TTL attribute the runtime
   backend expects; on-demand, or provisioned with the plan's capacity and
@@ -20,6 +20,11 @@ The program creates, with the AWS provider pinned to the plan's region:
   and outside services), gateway endpoints for DynamoDB and S3, security
   groups and the database/cache servers, each of the class, size and
   replica count the plan records;
+* a table or bucket that adopts an existing one (``existing=``,
+  :mod:`skaal.declare.existing`) is *read* into the stack with the
+  resource's ``get``: the program references it (its ARN scopes the
+  functions' policies, its name is in their environment) and never creates,
+  changes or deletes it, so ``skaal destroy`` leaves it in place;
 * every state resource that is not declared ephemeral is created with
   ``protect=True`` and ``retain_on_delete=True`` (plus deletion protection
   and final snapshots where the service has them); point-in-time recovery,
@@ -37,6 +42,11 @@ The program creates, with the AWS provider pinned to the plan's region:
 * an HTTP API with one ``ANY /fn/<name>`` route per HTTP function, an SQS
   event source mapping per consumer/subscriber and an EventBridge Scheduler
   schedule per scheduled function.
+
+When the project has override hooks (:mod:`skaal.overrides`), the build
+copies them next to the program as ``skaal_overrides.py`` and ``stack.json``
+says so (``overrides``); the program installs them before it creates
+anything.
 
 The RDS master password is managed by RDS (``manage_master_user_password``):
 generated, rotated and kept in a Secrets Manager secret.  A function's
@@ -84,6 +94,11 @@ if not LAYER.is_dir():
         LAYER_COMMAND_TEXT
     )
 
+if "overrides" in SPEC:  # the project's hooks (skaal.overrides), before any resource
+    from skaal.overrides import install
+
+    install(HERE / SPEC["overrides"]["module"], SPEC["overrides"]["resources"])
+
 # one provider per region the plan uses; the stack's own keeps the name "aws"
 PROVIDERS = {
     region: aws.Provider("aws" if region == REGION else f"aws-{region}", region=region)
@@ -127,7 +142,19 @@ def autoscale(resource, table_name, dimension, capacity, maximum, percent, regio
     )
 
 
+def adopted(t, kind):
+    """An existing resource (existing=): read into the stack, never created or deleted."""
+    return kind.get(
+        t["resource"],
+        t["existing"],
+        opts=pulumi.ResourceOptions(provider=PROVIDERS[t["region"]]),
+    )
+
+
 def table(t):
+    if t["existing"]:
+        REFS[t["resource"]] = {"arn": adopted(t, aws.dynamodb.Table).arn}
+        return
     attributes = [{"name": "pk", "type": "S"}]
     if t["range_key"]:
         attributes.append({"name": t["range_key"], "type": "N"})
@@ -179,6 +206,10 @@ def table(t):
 
 
 def bucket(b):
+    if b["existing"]:
+        found = adopted(b, aws.s3.Bucket)
+        REFS[b["resource"]] = {"arn": found.arn, "bucket": found.bucket}
+        return
     created = aws.s3.Bucket(
         b["resource"],
         bucket_prefix=b["prefix"],

@@ -56,7 +56,10 @@ def build_gcp(context: BuildContext) -> ArtifactSet:
         dockerfile=_dockerfile(context),
         dockerignore="infra/\n.env\ndata/\n**/__pycache__/\n",
         stack_yaml=_stack_yaml(context),
-        program=render_program(context.blueprint, context.plan),
+        program=render_program(
+            context.blueprint, context.plan, overrides=context.overrides is not None
+        ),
+        installs_overrides=True,
     )
     return stack_artifact(context, spec)
 

@@ -58,6 +58,8 @@ What the program creates, resource by resource (names from
   the runtime service account's unique id (assigned by Google when the
   account is created), so it cannot be guessed and claimed before the
   deploy, and the services get the real name in ``SKAAL_<RESOURCE>_NAME``.
+  A bucket adopted with ``existing=`` is read with ``Bucket.get`` instead:
+  never created, changed or deleted; its services are granted access to it.
 * **Secret Manager**: a secret per declared secret, its value from the
   secret stack config ``skaal:<NAME>``; injected as the env var ``NAME``.
 * **Cloud SQL** (PostgreSQL, per shared instance): reached through the Cloud
@@ -103,6 +105,7 @@ from skaal.build.wiring import (
 )
 from skaal.deploy.destroy import DELETE_DATA_CONFIG
 from skaal.errors import BuildError
+from skaal.overrides import OVERRIDES_FILE
 from skaal.plan.model import Binding, Plan
 from skaal.registry import DEFAULT_REGISTRY
 
@@ -182,7 +185,8 @@ class _Program(Messaging, Servers, Gateway):
             )
             + "import pulumi\n"
             "import pulumi_gcp as gcp\n\n"
-            'config = pulumi.Config("skaal")\n'
+            + self.overrides_block()
+            + 'config = pulumi.Config("skaal")\n'
             'PROJECT = pulumi.Config("gcp").require("project")\n'
             f"REGION = {region!r}\n"
             'IMAGE = config.require("image")\n'
@@ -192,6 +196,17 @@ class _Program(Messaging, Servers, Gateway):
             "def suffixed(base, seed):\n"
             '    """``base`` and 8 hex digits of ``seed`` (an id Google assigns at creation)."""\n'
             '    return f"{base}-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"\n'
+        )
+
+    def overrides_block(self) -> str:
+        """Install the project's hooks (:mod:`skaal.overrides`) before any resource."""
+        if not self.overrides:
+            return ""
+        names = sorted(s.name for s in self.blueprint.resources)
+        return (
+            "from pathlib import Path\n\n"
+            "from skaal.overrides import install\n\n"
+            f"install(Path(__file__).resolve().parent / {OVERRIDES_FILE!r}, {names!r})\n\n"
         )
 
     def accounts(self) -> None:
@@ -353,8 +368,23 @@ class _Program(Messaging, Servers, Gateway):
 
     def bucket(self, b: Binding) -> None:
         self.section(f"bucket {b.resource}")
-        spec = self.blueprint.resource(b.resource)
         var = self.var(b.resource)
+        if b.adopted is not None:
+            # existing=: read into the stack, never created, changed or deleted
+            self.add(call(var, "gcp.storage.Bucket.get", b.resource, {"id": b.adopted}))
+        else:
+            self.new_bucket(b, var)
+        self.share({"name": resource_env(b.resource), "value": Code(f"{var}.name")}, b.resource)
+        self.grant(
+            f"{b.resource}-objects",
+            "gcp.storage.BucketIAMMember",
+            {"bucket": Code(f"{var}.name")},
+            "roles/storage.objectAdmin",
+            to=self.users(b.resource),
+        )
+
+    def new_bucket(self, b: Binding, var: str) -> None:
+        spec = self.blueprint.resource(b.resource)
         base = self.wiring.resource(b.resource).physical_name[:BUCKET_BASE_LENGTH].rstrip("-")
         versions = b.retention.versions_days if b.retention else None
         versioned = versions is not None
@@ -382,14 +412,6 @@ class _Program(Messaging, Servers, Gateway):
         if rules:
             kwargs["lifecycle_rules"] = rules
         self.add(call(var, "gcp.storage.Bucket", b.resource, kwargs, opts="STATEFUL"))
-        self.share({"name": resource_env(b.resource), "value": Code(f"{var}.name")}, b.resource)
-        self.grant(
-            f"{b.resource}-objects",
-            "gcp.storage.BucketIAMMember",
-            {"bucket": Code(f"{var}.name")},
-            "roles/storage.objectAdmin",
-            to=self.users(b.resource),
-        )
 
     def secret(self, b: Binding) -> None:
         self.section(f"secret {b.resource}")
@@ -574,6 +596,14 @@ class _Program(Messaging, Servers, Gateway):
         return "".join(self.parts)
 
 
-def render_program(blueprint: Blueprint, plan: Plan, *, stack: str = "dev") -> str:
-    """The text of ``__main__.py`` for ``plan`` on Google Cloud."""
-    return _Program(blueprint, plan, stack).render()
+def render_program(
+    blueprint: Blueprint, plan: Plan, *, stack: str = "dev", overrides: bool = False
+) -> str:
+    """The text of ``__main__.py`` for ``plan`` on Google Cloud.
+
+    ``overrides``: the program installs the hooks of ``skaal_overrides.py``
+    next to it (:mod:`skaal.overrides`).
+    """
+    program = _Program(blueprint, plan, stack)
+    program.overrides = overrides
+    return program.render()

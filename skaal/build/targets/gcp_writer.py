@@ -130,6 +130,8 @@ class ProgramWriter:
         self._identities: tuple[Identity, ...] | None = None
         self.secret_env: dict[str, dict[str, object]] = {}
         """Declared secret -> its environment entry (each service gets the ones it may read)."""
+        self.overrides = False
+        """Whether the program installs the project's hooks (``skaal_overrides.py``)."""
 
     # -- identities --------------------------------------------------------------
     @property

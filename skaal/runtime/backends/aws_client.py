@@ -24,7 +24,8 @@ the environment, read once:
 - ``SKAAL_AWS_CREATE_TABLES=1``: backends create missing tables, buckets and
   queues themselves.  For tests and emulators only -- in the cloud the
   deployment creates them, and a missing one is an error naming the fix;
-- ``SKAAL_AWS_NAME_PREFIX``: see :mod:`skaal.runtime.naming`.
+- ``SKAAL_AWS_NAME_PREFIX``: see :mod:`skaal.runtime.naming` (a resource
+  adopting an existing table or bucket keeps that one's name).
 
 Retries: botocore's own are off (its *standard* mode re-sends a request
 after a read timeout or a 5xx, which applies an ``UpdateItem ADD`` twice).
@@ -108,6 +109,7 @@ class AwsSession:
         )
         self.create_missing = env.get("SKAAL_AWS_CREATE_TABLES") == "1"
         self.name_prefix = env.get("SKAAL_AWS_NAME_PREFIX", "")
+        self.adopted = dict(settings.adopted)
         self.max_attempts = _positive(env, "SKAAL_AWS_MAX_ATTEMPTS", 5)
         self.policy = dataclasses.replace(RetryPolicy.from_env(env), attempts=self.max_attempts)
         self.concurrency = _positive(env, "SKAAL_AWS_MAX_CONCURRENCY", 32)
@@ -117,7 +119,13 @@ class AwsSession:
         self._pool: ThreadPoolExecutor | None = None
 
     def name(self, resource: str, *, service: Service, suffix: str = "") -> str:
-        """The physical name of ``resource`` (see :func:`skaal.runtime.naming.physical_name`)."""
+        """The physical name of ``resource`` (see :func:`skaal.runtime.naming.physical_name`).
+
+        A resource adopting an existing table or bucket has that one's name.
+        """
+        adopted = self.adopted.get(resource)
+        if adopted is not None and not suffix:
+            return adopted
         return physical_name(
             self.app, resource, service=service, suffix=suffix, prefix=self.name_prefix
         )

@@ -119,8 +119,19 @@ _CREATE_FIX = (
 )
 
 
-def missing(what: str, *, where: str) -> AwsNotFoundError:
-    """The error for a table, bucket or queue that does not exist."""
+def missing(what: str, *, where: str, adopted: bool = False) -> AwsNotFoundError:
+    """The error for a table, bucket or queue that does not exist.
+
+    ``adopted``: the resource names an existing one (``existing=``), which
+    Skaal never creates.
+    """
+    if adopted:
+        return AwsNotFoundError(
+            f"{what} does not exist, and {where} adopts it (existing=): Skaal never creates it",
+            where=where,
+            fix="name a table or bucket this account and region have in existing=, or remove "
+            "existing= to have the deployment create one",
+        )
     return AwsNotFoundError(f"{what} does not exist", where=where, fix=_CREATE_FIX)
 
 

@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.errors import SkaalRuntimeError
 from skaal.runtime.backends.aws_client import AwsProvider, AwsSession
 from skaal.runtime.backends.aws_errors import AwsNotFoundError, AwsThrottledError, missing
 from skaal.runtime.ports import (
@@ -118,6 +119,17 @@ async def ensure_table(
             safety=Safety.READ,
             allow=("ResourceNotFoundException",),
         )
+        keys = {k["AttributeName"]: k["KeyType"] for k in found["Table"].get("KeySchema", [])}
+        expected = {"pk": "HASH", **({"sk": "RANGE"} if range_key else {})}
+        if keys and keys != expected:
+            shown = ", ".join(f"{name} ({kind})" for name, kind in sorted(expected.items()))
+            raise SkaalRuntimeError(
+                f"DynamoDB table {table!r} is keyed by {', '.join(sorted(keys))}, "
+                f"not by {shown} as Skaal stores it",
+                where=where,
+                fix="adopt a table with Skaal's key schema (docs/adopt.md), or let the "
+                "deployment create the table",
+            )
         present = {i["IndexName"] for i in found["Table"].get("GlobalSecondaryIndexes", [])}
         absent = sorted(name for name, _ in indexes if name not in present)
         if absent:
@@ -129,8 +141,9 @@ async def ensure_table(
             )
         return
     except ClientError as exc:
-        if not aws.create_missing:
-            raise missing(f"DynamoDB table {table!r}", where=where) from exc
+        adopted = table in aws.adopted.values()
+        if adopted or not aws.create_missing:
+            raise missing(f"DynamoDB table {table!r}", where=where, adopted=adopted) from exc
     attributes = [{"AttributeName": "pk", "AttributeType": "S"}]
     schema = [{"AttributeName": "pk", "KeyType": "HASH"}]
     if range_key:

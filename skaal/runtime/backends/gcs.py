@@ -308,10 +308,11 @@ class GcsProvider(UnsupportedKinds):
         prefix = self.settings.env.get("SKAAL_GCP_NAME_PREFIX", "")
         # the gcp target's buckets get a unique suffix: the program sets the real name
         named = self.settings.env.get(resource_env(spec.name))
+        adopted = self.settings.adopted.get(spec.name)  # existing=: never created
         return GcsBlobs(
             self._client,
             self._offload,
-            bucket=named or gcp_name(self.settings.app, spec.name, prefix=prefix),
+            bucket=named or adopted or gcp_name(self.settings.app, spec.name, prefix=prefix),
             resource=spec.name,
-            create="STORAGE_EMULATOR_HOST" in self.settings.env,
+            create="STORAGE_EMULATOR_HOST" in self.settings.env and adopted is None,
         )

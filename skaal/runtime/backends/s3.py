@@ -102,8 +102,11 @@ class S3Blobs:
             )
             return
         except ClientError as exc:
-            if not self._aws.create_missing:
-                raise missing(f"S3 bucket {bucket!r}", where=self._resource) from exc
+            adopted = self._resource in self._aws.adopted
+            if adopted or not self._aws.create_missing:
+                raise missing(
+                    f"S3 bucket {bucket!r}", where=self._resource, adopted=adopted
+                ) from exc
         request: dict[str, Any] = {"Bucket": bucket}
         if self._aws.region != "us-east-1":
             request["CreateBucketConfiguration"] = {"LocationConstraint": self._aws.region}

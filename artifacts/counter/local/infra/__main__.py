@@ -18,7 +18,7 @@ from skaal.build.wiring import DATA_DIR_ENV, wire
 from skaal.plan.lock import read_lock
 
 APP = "counter"
-PLAN_HASH = "9fa1ccbfb1de7055acf8c4b909ca9387e82cd5e2fae640812b77376288f98a87"
+PLAN_HASH = "a2fd6e1ac46059149186bd3d318769998398bc1163f116cf555ad6ed74a08114"
 LOCK = Path(__file__).resolve().parent.parent / "skaal.lock"
 
 

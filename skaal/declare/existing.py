@@ -1,0 +1,133 @@
+"""``existing=``: binding a declared resource to one that already exists.
+
+``@app.storage(existing="arn:aws:dynamodb:us-east-1:123456789012:table/carts")``
+or ``@app.blob(existing="gs://acme-uploads")`` adopts a table or bucket the
+account already has: the plan places the resource on the service that holds
+it and records the adoption (:attr:`skaal.plan.model.Binding.adopted`), the
+build references it instead of creating it (so destroying the stack never
+deletes it), the runtime reads and writes it under its own name, and the
+functions' permissions name it.
+
+What can be adopted, and how it is written:
+
+==========================  =============  ======================================
+written as                  service        kinds
+==========================  =============  ======================================
+``arn:aws:dynamodb:R:A:``   DynamoDB       map, collection
+``table/NAME``
+``arn:aws:s3:::NAME``       S3             blob
+``gs://NAME``               Cloud Storage  blob
+``NAME``                    any of these   of the resource's kind, on the
+                                           planned provider
+==========================  =============  ======================================
+
+An ARN or URL names its provider and service, so the plan must be for that
+provider; a DynamoDB ARN also names its region, where the binding is placed.
+A plain name leaves the service to the plan (a map on aws: DynamoDB).  On
+the local target nothing exists to adopt: the resource runs locally as if
+``existing=`` were not written, and the plan says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from skaal.blueprint.model import Kind, ResourceSpec
+from skaal.declare.grammar import GrammarError
+
+__all__ = ["ADOPTABLE", "Existing", "adopted_name", "parse_existing"]
+
+ADOPTABLE: Final[Mapping[str, tuple[str, frozenset[Kind]]]] = {
+    "dynamodb": ("aws", frozenset({"map", "collection"})),
+    "s3": ("aws", frozenset({"blob"})),
+    "gcs": ("gcp", frozenset({"blob"})),
+}
+"""Implementation -> (its provider, the kinds whose existing resources it adopts)."""
+
+_ACCEPTED = (
+    "a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME), an S3 bucket ARN "
+    "(arn:aws:s3:::NAME), a Cloud Storage URL (gs://NAME) or a plain table or bucket name"
+)
+_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):[^:]*:")
+_TABLE_ARN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:dynamodb:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
+    r"table/(?P<name>[A-Za-z0-9_.-]{3,255})$"
+)
+_BUCKET_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:s3:::(?P<name>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$")
+_GCS_URL = re.compile(r"^gs://(?P<name>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/?$")
+_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,253}[A-Za-z0-9]$")
+
+
+@dataclass(frozen=True, slots=True)
+class Existing:
+    """What ``existing=`` names, read from its text."""
+
+    name: str
+    """The physical name: the table or bucket name."""
+    implementations: tuple[str, ...]
+    """The implementations that can hold it (sorted)."""
+    provider: str | None
+    """The provider an ARN or URL names; ``None`` for a plain name."""
+    region: str | None = None
+    """The region an ARN names (DynamoDB); ``None`` if it names none."""
+
+
+def parse_existing(value: object, kind: Kind) -> Existing:
+    """Read ``existing=`` of a ``kind``; a :class:`GrammarError` saying what is accepted."""
+    if not isinstance(value, str):
+        raise GrammarError(f"{value!r} is not an existing resource", accepted=_ACCEPTED)
+    text = value.strip()
+    found = _read(text)
+    if found is None:
+        service = _ARN.match(text)
+        what = f"an ARN of {service['service']}, which Skaal cannot adopt" if service else None
+        raise GrammarError(what or f"{value!r} is not an existing resource", accepted=_ACCEPTED)
+    for implementation in found.implementations:
+        if kind not in ADOPTABLE[implementation][1]:
+            held = " or ".join(sorted(ADOPTABLE[implementation][1]))
+            raise GrammarError(
+                f"{value!r} is a {implementation} resource, which holds a {held}, not a {kind}",
+                accepted=_accepted_for(kind),
+            )
+    if found.provider is None:
+        serving = tuple(sorted(i for i, (_, kinds) in ADOPTABLE.items() if kind in kinds))
+        if not serving:
+            raise GrammarError(
+                f"a {kind} cannot adopt an existing resource",
+                accepted="existing= on a map or collection (a DynamoDB table) or a blob "
+                "(an S3 or Cloud Storage bucket); remove it here",
+            )
+        return Existing(found.name, serving, None)
+    return found
+
+
+def adopted_name(spec: ResourceSpec, provider: str) -> str | None:
+    """The physical name ``spec`` adopts on ``provider``; ``None`` if it adopts nothing there."""
+    if spec.existing is None or provider == "local":
+        return None
+    return parse_existing(spec.existing, spec.kind).name
+
+
+def _read(text: str) -> Existing | None:
+    if match := _TABLE_ARN.match(text):
+        return Existing(match["name"], ("dynamodb",), "aws", match["region"])
+    if match := _BUCKET_ARN.match(text):
+        return Existing(match["name"], ("s3",), "aws")
+    if match := _GCS_URL.match(text):
+        return Existing(match["name"], ("gcs",), "gcp")
+    if _PLAIN.match(text) and not text.startswith("arn:"):
+        return Existing(text, (), None)
+    return None
+
+
+def _accepted_for(kind: Kind) -> str:
+    forms = {
+        "dynamodb": "a DynamoDB table ARN or name",
+        "s3": "an S3 bucket ARN or name",
+        "gcs": "a gs:// URL or bucket name",
+    }
+    served = [forms[i] for i, (_, kinds) in ADOPTABLE.items() if kind in kinds]
+    return " | ".join(served) or "nothing: this kind cannot adopt"

@@ -1,0 +1,102 @@
+"""``existing=``: what a declaration may adopt, and how it reaches the Blueprint."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from skaal import App, BlobStore, Collection, Map, Queue
+from skaal.declare.existing import Existing, parse_existing
+from skaal.declare.grammar import GrammarError
+from skaal.errors import DeclarationError
+
+TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/legacy-carts"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        (TABLE, "map", Existing("legacy-carts", ("dynamodb",), "aws", "eu-west-1")),
+        (TABLE, "collection", Existing("legacy-carts", ("dynamodb",), "aws", "eu-west-1")),
+        ("arn:aws:s3:::acme-images", "blob", Existing("acme-images", ("s3",), "aws")),
+        ("gs://acme-uploads", "blob", Existing("acme-uploads", ("gcs",), "gcp")),
+        ("legacy_carts", "map", Existing("legacy_carts", ("dynamodb",), None)),
+        ("acme-images", "blob", Existing("acme-images", ("gcs", "s3"), None)),
+    ],
+)
+def test_the_forms_it_reads(text: str, kind: str, expected: Existing) -> None:
+    assert parse_existing(text, kind) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "message"),
+    [
+        ("arn:aws:sqs:us-east-1:123456789012:jobs", "map", "an ARN of sqs, which Skaal cannot"),
+        (TABLE, "blob", "is a dynamodb resource, which holds a collection or map, not a blob"),
+        ("gs://acme-uploads", "map", "is a gcs resource, which holds a blob, not a map"),
+        ("no spaces allowed", "map", "is not an existing resource"),
+        ("legacy", "queue", "a queue cannot adopt an existing resource"),
+        (42, "map", "is not an existing resource"),
+    ],
+)
+def test_what_it_refuses(text: object, kind: str, message: str) -> None:
+    with pytest.raises(GrammarError, match=message):
+        parse_existing(text, kind)  # type: ignore[arg-type]
+
+
+def test_the_blueprint_carries_what_a_resource_adopts() -> None:
+    app = App("shop")
+
+    @app.storage(existing=TABLE)
+    class Carts(Map[str, int]): ...
+
+    @app.blob(existing=" acme-images ")
+    class Images(BlobStore): ...
+
+    blueprint = app.blueprint()
+    assert blueprint.resource("Carts").existing == TABLE
+    assert blueprint.resource("Images").existing == "acme-images"  # as written, trimmed
+    assert '"existing":"acme-images"' in blueprint.canonical_json()
+
+
+def test_adopting_changes_the_hash_and_adopting_nothing_does_not_show() -> None:
+    def build(existing: str | None) -> str:
+        app = App("shop")
+        decorator = app.storage() if existing is None else app.storage(existing=existing)
+
+        @decorator
+        class Carts(Map[str, int]): ...
+
+        blueprint = app.blueprint()
+        assert ('"existing":' in blueprint.canonical_json()) is (existing is not None)
+        return blueprint.content_hash()
+
+    assert build(None) != build("legacy-carts") != build("other-carts")
+
+
+def test_a_bad_existing_is_a_declaration_error_at_its_line() -> None:
+    app = App("shop")
+    with pytest.raises(DeclarationError) as raised:
+
+        @app.blob(existing=TABLE)
+        class Images(BlobStore): ...
+
+    assert "cannot be adopted" in raised.value.what
+    assert "(@app.blob on class Images)" in (raised.value.where or "")
+    assert "an S3 bucket ARN or name" in (raised.value.fix or "")
+
+
+def test_a_collection_adopts_a_table_and_a_queue_cannot_adopt() -> None:
+    app = App("shop")
+
+    class Todo(BaseModel):
+        id: str
+
+    @app.storage(existing="legacy-todos")
+    class Todos(Collection[Todo]): ...
+
+    assert app.blueprint().resource("Todos").existing == "legacy-todos"
+    with pytest.raises(DeclarationError, match="a queue cannot adopt an existing resource"):
+
+        @app.queue(existing="jobs")  # type: ignore[call-arg]
+        class Jobs(Queue[str]): ...

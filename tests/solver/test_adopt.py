@@ -1,0 +1,89 @@
+"""The solver and ``existing=``: an adopted resource lands on the service that holds it.
+
+Planned against the bundled catalogs: the restriction to the adopted
+service, the region an ARN names, the provider an ARN or URL names, the
+local target (where nothing is adopted), and the conflicts that make a plan
+unsatisfiable.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from skaal import App, BlobStore, Map
+from skaal.catalog.loader import load_catalog
+from skaal.errors import PlanError, UnsatisfiableError
+from skaal.solver import solve
+
+TABLE = "arn:aws:dynamodb:{region}:123456789012:table/legacy-carts"
+
+
+def _app(existing: str, **constraints: str) -> App:
+    app = App("shop")
+
+    @app.storage(existing=existing, **constraints)  # type: ignore[arg-type]
+    class Carts(Map[str, int]): ...
+
+    return app
+
+
+def test_a_large_map_that_would_go_to_a_server_stays_on_its_dynamodb_table() -> None:
+    busy = {"reads": "2000/s", "writes": "2000/s", "size": "50GB"}
+    free = solve(_app("legacy-carts").blueprint(), load_catalog("aws"))
+    assert free.binding("Carts").implementation == "dynamodb"  # a plain name: adoptable ones
+    unadopted = App("shop")
+
+    @unadopted.storage(**busy)  # type: ignore[arg-type]
+    class Carts(Map[str, int]): ...
+
+    elsewhere = solve(unadopted.blueprint(), load_catalog("aws")).binding("Carts")
+    assert elsewhere.implementation != "dynamodb"  # left alone, the planner moves it
+    adopted = solve(_app("legacy-carts", **busy).blueprint(), load_catalog("aws"))
+    binding = adopted.binding("Carts")
+    assert (binding.implementation, binding.adopted) == ("dynamodb", "legacy-carts")
+    assert binding.monthly_cost > 0  # priced as the catalog prices the table
+    assert "adopts the existing legacy-carts" in binding.reason
+
+
+def test_the_binding_is_in_the_region_the_arn_names() -> None:
+    plan = solve(_app(TABLE.format(region="eu-west-1")).blueprint(), load_catalog("aws"))
+    assert plan.region == "us-east-1"
+    assert plan.binding("Carts").region == "eu-west-1"
+
+
+def test_an_arn_outside_the_declared_residency_is_unsatisfiable() -> None:
+    app = _app(TABLE.format(region="us-east-1"), residency="eu")
+    with pytest.raises(UnsatisfiableError) as raised:
+        solve(app.blueprint(), load_catalog("aws"))
+    assert "existing" in str(raised.value)
+
+
+def test_a_pin_elsewhere_conflicts_with_the_adopted_table() -> None:
+    app = _app(TABLE.format(region="us-east-1"), backend="rds-postgres")
+    with pytest.raises(UnsatisfiableError) as raised:
+        solve(app.blueprint(), load_catalog("aws"))
+    assert "remove existing=" in str(raised.value)
+
+
+def test_an_aws_arn_on_a_gcp_plan_is_a_plan_error() -> None:
+    with pytest.raises(PlanError) as raised:
+        solve(_app(TABLE.format(region="us-east-1")).blueprint(), load_catalog("gcp"))
+    assert "a resource on aws, but catalog 'gcp' plans for gcp" in raised.value.what
+    assert "skaal plan --target aws" in (raised.value.fix or "")
+
+
+def test_a_bucket_url_picks_its_service() -> None:
+    app = App("shop")
+
+    @app.blob(existing="gs://acme-uploads")
+    class Uploads(BlobStore): ...
+
+    binding = solve(app.blueprint(), load_catalog("gcp")).binding("Uploads")
+    assert (binding.implementation, binding.adopted) == ("gcs", "acme-uploads")
+
+
+def test_the_local_target_runs_it_locally() -> None:
+    plan = solve(_app(TABLE.format(region="eu-west-1")).blueprint(), load_catalog("local"))
+    binding = plan.binding("Carts")
+    assert binding.adopted is None
+    assert binding.implementation in ("sqlite", "memory")

@@ -56,7 +56,7 @@ runnable (every one in the bundled catalogs is).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -66,6 +66,7 @@ from scipy.sparse import coo_array  # type: ignore[import-untyped]
 from skaal.blueprint.model import Blueprint
 from skaal.plan.model import Plan
 from solver.oracle_catalog import CatalogData, Entry, read_catalog
+from solver.oracle_regions import regions_and_transfer
 from solver.oracle_rules import (
     Load,
     Shape,
@@ -177,6 +178,9 @@ def solve_exact(blueprint: Blueprint, catalog: CatalogData) -> Answer:
     answer = model.solve()
     if answer is None:
         return Answer("infeasible", None, why="no placement meets every constraint")
+    _, transfer = regions_and_transfer(blueprint, catalog, answer.backends)
+    if transfer and answer.total is not None:
+        answer = replace(answer, total=answer.total + sum(transfer.values()))
     if budget is not None and answer.total is not None and answer.total > budget + 1e-9:
         return Answer("infeasible", None, why=f"optimum {answer.total:.2f} > budget {budget:.2f}")
     problems = audit_answer(answer, blueprint, catalog, opts, loads)
@@ -428,12 +432,30 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
     with an allowed replica count, costs that shape's fee, and holds its
     resources in every dimension; no server has more instances than its
     quota; co-located resources share an instance; max_backends and the
-    budget hold; and the total is the sum of the plan's own lines.
+    budget hold; each binding is in the region the rules of
+    :mod:`solver.oracle_regions` give, a function's cost including the
+    inter-region transfer they price; and the total is the sum of the plan's
+    own lines.
     """
     opts = options(blueprint, catalog)
     loads = {spec.name: load_of(spec) for spec in blueprint.resources}
     found: list[str] = []
-    placed = [(b.resource, b.backend, b.monthly_cost) for b in plan.bindings]
+    backends = {b.resource: b.backend for b in plan.bindings}
+    known = {e.name for e in catalog.backends}
+    regions, transfer = (
+        regions_and_transfer(blueprint, catalog, backends)
+        if set(backends.values()) <= known
+        and set(backends) >= {s.name for s in blueprint.resources}
+        else ({}, {})  # a backend the catalog lacks: reported below as not serving
+    )
+    for b in plan.bindings:
+        if b.resource in regions and b.region != regions[b.resource]:
+            found.append(f"{b.resource} in {b.region}, the rules say {regions[b.resource]}")
+    # a function's own cost includes the transfer it pays (skaal/solver/regions.py)
+    placed = [
+        (b.resource, b.backend, b.monthly_cost - transfer.get(b.resource, 0.0))
+        for b in plan.bindings
+    ]
     instances = [
         (i.backend, i.instance_class, i.replicas, i.fixed_monthly, i.resources)
         for i in plan.instances
@@ -445,7 +467,7 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
         catalog=catalog,
         opts=opts,
         loads=loads,
-        network=sum(line.monthly for line in plan.network),
+        network=sum(line.monthly for line in plan.network) + sum(transfer.values()),
     )
     home = {r: i.id for i in plan.instances for r in i.resources}
     specs = {spec.name: spec for spec in blueprint.resources}

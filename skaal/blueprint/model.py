@@ -188,9 +188,12 @@ class Blueprint(Record):
         """JSON with sorted keys and no locations: the solver-relevant content.
 
         A function's ``uses`` is left out too: it is read from the code, not
-        declared, and no placement depends on it.  ``existing`` is there only
-        when declared, so the hash of a blueprint that adopts nothing is the
-        one it had before adoption existed.
+        declared, and only a function's region depends on it (functions
+        follow their data, :mod:`skaal.solver.regions`), never a backend: a
+        lock stays fresh when the code moves, and ``skaal plan`` re-places
+        the functions.  ``existing`` is there only when declared, so the hash
+        of a blueprint that adopts nothing is the one it had before adoption
+        existed.
         """
         data = self.model_dump(mode="json", exclude=_NOT_CONTENT)
         for spec, dumped in zip(self.resources, data["resources"], strict=True):

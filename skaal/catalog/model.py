@@ -110,6 +110,7 @@ PRICE_COMPONENTS: dict[str, str] = {
     "per_scheduled_job_month": "{currency} per schedule job per month",
     "per_instance_month": "{currency} per server instance per month, besides its class fee",
     "message_storage_per_gb_month": "{currency} per GB-month of messages a topic retains",
+    "inter_region_per_gb": "{currency} per GB a function exchanges with data in another region",
 }
 
 
@@ -157,6 +158,11 @@ class Price(Record):
     per_scheduled_job_month: PriceItem | None = None
     per_instance_month: PriceItem | None = None
     message_storage_per_gb_month: PriceItem | None = None
+    inter_region_per_gb: PriceItem | None = Field(
+        default=None,
+        description="a function backend: per GB exchanged with data in another region "
+        "(skaal.solver.regions); not a workload quantity, priced by the planner's placement",
+    )
     eventual_reads: ReadFactor | None = Field(
         default=None,
         description="eventually consistent reads cost this share of the read components; "

@@ -136,11 +136,29 @@ def render_plan(console: Console, plan: Plan, blueprint: Blueprint | None = None
     )
     regions = sorted({b.region for b in plan.bindings})
     if len(regions) > 1:
+        crossing = [t for b in plan.bindings for t in b.transfers or ()]
+        gb = sum(t.gb_month for t in crossing)
+        priced = sum(
+            line.monthly
+            for b in plan.bindings
+            for line in b.cost
+            if line.component == "inter_region_per_gb"
+        )
+        transfer = (
+            f"its functions exchange {gb:,.3g} GB/month with data in another region "
+            f"({money(priced)}/month, in their rows)"
+            if crossing
+            else "no function reaches data in another region"
+        )
         console.print(
             f"[yellow]this plan spans {len(regions)} regions ({', '.join(regions)})[/]: "
-            "calls between them add latency and data transfer the plan does not price, "
-            "and skaal build builds one region: declare the same residency on every "
-            "resource, functions included"
+            f"{transfer}; "
+            + (
+                "skaal build creates each resource in its region"
+                if plan.provider == "aws"
+                else f"skaal build --target {plan.provider} builds one region only: declare "
+                "the same residency on every resource, functions included"
+            )
         )
     if assumed:
         share = sum(part for part, _ in assumed.values())

@@ -81,6 +81,7 @@ _ITEMS: dict[str, tuple[str, str]] = {
     "per_scheduled_job_month": ("schedule jobs", "job-month"),
     "per_instance_month": ("instance secret", "instance-month"),
     "message_storage_per_gb_month": ("messages retained", "GB-month"),
+    "inter_region_per_gb": ("inter-region transfer", "GB"),
     "nat_gateway_hours": ("NAT gateway", "hour"),
     "public_ipv4_hours": ("public IPv4 address", "hour"),
     "vpc_connector_instance_hours": ("VPC connector instance", "hour"),

@@ -33,14 +33,18 @@ __all__ = [
     "Provisioned",
     "Retention",
     "SharedInstance",
+    "Transfer",
     "UsedPrice",
 ]
 
-PLAN_SCHEMA_VERSION = 6
-READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5, 6)
-"""Lock schemas this Skaal reads.  Schema 5 lacks only the adopted resources
-(:attr:`Binding.adopted`), so a schema-5 lock is one that adopts nothing and
-is built as it is.  Schema 4 also lacks the backups and
+PLAN_SCHEMA_VERSION = 7
+READABLE_SCHEMA_VERSIONS = (2, 3, 4, 5, 6, 7)
+"""Lock schemas this Skaal reads.  Schema 6 lacks only the data a function
+exchanges with another region (:attr:`Binding.transfers`) and its price
+(``Price.inter_region_per_gb``): its functions were placed in the catalog's
+default region, whatever their data.  Schema 5 also lacks the adopted
+resources (:attr:`Binding.adopted`), so a schema-5 lock is one that adopts
+nothing and is built as it is.  Schema 4 also lacks the backups and
 retention the build provisions (:attr:`Binding.backup`,
 :attr:`Binding.retention`, :attr:`SharedInstance.backup`,
 :attr:`Plan.log_retention_days`) and the prices of what the build creates
@@ -52,7 +56,7 @@ capacity-mode and instance-class prices (:attr:`UsedPrice.mode`,
 its hash (see :meth:`Plan.canonical_json`) and still anchors stability, so
 upgrading Skaal never forces ``--reoptimize``; its reads were planned,
 priced and are issued as it says; the next ``skaal plan`` writes it as
-schema 6."""
+schema 7."""
 
 BUILDABLE_SCHEMA_VERSION = 5
 """The oldest lock schema a build reads: the builders provision backups and
@@ -100,16 +104,19 @@ _KEPT = _Lacks(
         "message_storage_per_gb_month",
     ),
 )
+#: Added by schema 7: what crosses regions, and its price.
+_TRANSFER = _Lacks(binding=("transfers",), price=("inter_region_per_gb",))
 #: Added by schema 6: the existing resources a plan adopts.
 _ADOPTED = _Lacks(binding=("adopted",))
 #: Added by schema 4: the served consistency and the price of eventual reads.
 _CONSISTENCY = _Lacks(binding=("consistency",), price=("eventual_reads",))
 #: Fields each older schema did not have.
 _ADDED_SINCE: Final[dict[int, _Lacks]] = {
-    2: _ADOPTED + _KEPT + _CONSISTENCY + _Lacks(used=("mode", "classes")),
-    3: _ADOPTED + _KEPT + _CONSISTENCY,
-    4: _ADOPTED + _KEPT,
-    5: _ADOPTED,
+    2: _TRANSFER + _ADOPTED + _KEPT + _CONSISTENCY + _Lacks(used=("mode", "classes")),
+    3: _TRANSFER + _ADOPTED + _KEPT + _CONSISTENCY,
+    4: _TRANSFER + _ADOPTED + _KEPT,
+    5: _TRANSFER + _ADOPTED,
+    6: _TRANSFER,
 }
 
 BindingStatus = Literal["chosen", "kept", "pinned"]
@@ -180,6 +187,19 @@ class Retention(Record):
     )
 
 
+class Transfer(Record):
+    """Data a function exchanges each month with a resource it uses in another region.
+
+    The volume follows the rule of :mod:`skaal.solver.regions` (declared
+    traffic times a default item size); the function's binding prices it as
+    its ``inter_region_per_gb`` cost line.
+    """
+
+    resource: str = Field(description="the resource reached across regions")
+    region: str = Field(description="the region that resource lives in")
+    gb_month: float = Field(ge=0, description="GB a month between the two, both directions")
+
+
 class Binding(Record):
     """One resource placed on one backend."""
 
@@ -222,6 +242,11 @@ class Binding(Record):
         default=None,
         description="a pending move (skaal.plan.moves): the binding whose backend still holds "
         "this resource's data until `skaal migrate` copies it here; the runtime serves it there",
+    )
+    transfers: tuple[Transfer, ...] | None = Field(
+        default=None,
+        description="a function: the resources it uses in another region, and the data "
+        "exchanged with each (priced as its inter_region_per_gb line); None if none",
     )
 
     @model_validator(mode="after")

@@ -330,13 +330,14 @@ def reached(function: ResourceSpec) -> tuple[str, ...]:
 
 
 def stack_region(plan: Plan) -> str:
-    """The one region a cloud build creates everything in: where the plan put its resources.
+    """The one region a single-region build creates everything in: where the plan put it.
 
     A plan whose every resource declares ``residency="eu"`` lives in an EU
-    region, not in the catalog's default one, and is built there.  A plan
-    spread over several regions is refused with the resources of each: one
-    stack has one provider region, and building part of an app elsewhere
-    would silently drop a declared residency.
+    region, not in the catalog's default one, and is built there.  The gcp
+    build creates one region only, so a plan spread over several regions is
+    refused with the resources of each: building part of an app elsewhere
+    would silently drop a declared residency.  (The aws build creates one
+    provider per region: :mod:`skaal.builder.regions`.)
     """
     regions = _by_region(plan)
     if len(regions) <= 1:

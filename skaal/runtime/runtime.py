@@ -548,15 +548,26 @@ def _provider_groups(
 ) -> dict[str, tuple[str, ServerWiring | None, list[ResourceSpec]]]:
     """The resources each provider serves, keyed by implementation (``redis:<server>`` for servers).
 
+    An implementation the plan uses in several regions gets one provider per
+    region (``dynamodb@eu-west-1``): each provider's clients talk to the
+    region of its resources (``BackendSettings.region``), so a table planned in
+    eu-west-1 is reached there from a function running in us-east-1.
     Members keep the Blueprint's order, so the first one names the provider in errors.
     """
     bindings = {b.resource: b for b in plan.bindings}
     server_of = {name: server for server in servers(plan) for name in server.resources}
+    regions: dict[str, set[str]] = {}
+    for spec in specs:
+        binding = bindings[spec.name]
+        regions.setdefault(binding.implementation, set()).add(binding.region)
     groups: dict[str, tuple[str, ServerWiring | None, list[ResourceSpec]]] = {}
     for spec in specs:
-        impl = bindings[spec.name].implementation
+        binding = bindings[spec.name]
+        impl = binding.implementation
         server = server_of.get(spec.name)
         key = impl if server is None else f"{impl}:{server.id}"
+        if server is None and len(regions[impl]) > 1:
+            key = f"{impl}@{binding.region}"
         groups.setdefault(key, (impl, server, []))[2].append(spec)
     return groups
 

@@ -40,13 +40,22 @@ from dataclasses import dataclass, replace
 from skaal.catalog.model import Backend
 from skaal.declare.existing import adopted_name
 from skaal.model.grammar import Consistency
-from skaal.plan.model import Binding, BindingStatus, CostLine, Plan, SharedInstance, UsedPrice
+from skaal.plan.model import (
+    Binding,
+    BindingStatus,
+    CostLine,
+    Plan,
+    SharedInstance,
+    Transfer,
+    UsedPrice,
+)
 from skaal.plan.network import vpc_fee, vpc_lines
 from skaal.plan.retention import backup_of, log_retention_days, retention_of, server_backup
 from skaal.solver.cost import Pricing, money, monthly_quantities, provisioned, served_consistency
 from skaal.solver.decompose import usage_of
 from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions
+from skaal.solver.regions import Placement, place_functions
 from skaal.solver.servers import Server
 
 __all__ = ["assemble", "pin_source", "total_cost", "uses_vpc", "without_vpc"]
@@ -70,8 +79,9 @@ def pin_source(res: ResourceOptions, pins: Mapping[str, str]) -> str | None:
 
 
 def total_cost(problem: Problem, assignment: Assignment) -> float:
-    """Monthly total of an assignment: own costs, its instances' fees and its network."""
-    own = 0.0
+    """Monthly total of an assignment: own costs, its instances' fees, its network and
+    the data its functions exchange across regions (:mod:`skaal.solver.regions`)."""
+    own = place_functions(problem, assignment.backends).cost()
     for res in problem.resources:
         backend = assignment.backends[res.spec.name]
         own += next(o.cost for o in res.options if o.backend == backend)
@@ -141,6 +151,7 @@ def assemble(
         shared=frozenset(s.backend.name for s in problem.shared),
         collocated=frozenset(name for pair in problem.collocations for name in pair),
     )
+    placement = place_functions(problem, assignment.backends)
     pricing: dict[tuple[str, str | None], Pricing] = {}
     # Lines per (backend, mode, workload): apps repeat workloads, and CostLine
     # records are immutable, so equal workloads share them.
@@ -177,6 +188,18 @@ def assemble(
             lines = itemised[key] = prices.cost_of(quantities, eventual=served == "eventual")[1]
         if declared == "eventual":
             reason += _consistency_note(backend, option.mode, served)
+        own = option.cost
+        transfers = placement.transfers.get(name)
+        if transfers is not None:
+            reason += _transfer_note(placement, name, transfers)
+            line = placement.lines.get(name)
+            if line is not None:
+                lines = (*lines, line)
+                own += line.monthly
+        elif res.spec.kind == "function" and placement.regions[name] != (
+            option.region or catalog.region
+        ):
+            reason += f"; runs in {placement.regions[name]}, next to the data it uses"
         adopted = adopted_name(res.spec, catalog.provider)
         if adopted is not None:
             reason += f"; adopts the existing {adopted}, never created or deleted by a build"
@@ -186,17 +209,18 @@ def assemble(
                 kind=res.spec.kind,
                 backend=backend.name,
                 implementation=backend.implementation,
-                region=option.region or catalog.region,
+                region=placement.regions[name],
                 instance=instance,
                 mode=option.mode,
                 provisioned=provisioned(backend, option.mode, load, consistency=served),
                 consistency=served,
-                monthly_cost=money(option.cost),
+                monthly_cost=money(own),
                 cost=lines,
                 status=status,
                 reason=reason,
                 backup=backup_of(catalog.provider, backend.implementation, res.spec),
                 retention=retention_of(catalog.provider, backend.implementation, res.spec),
+                transfers=transfers,
                 adopted=adopted,
             )
         )
@@ -227,6 +251,20 @@ def assemble(
         status="optimal" if assignment.proven else "best_found",
         lower_bound=None if assignment.lower_bound is None else money(assignment.lower_bound),
         reoptimize_savings=money(max(0.0, reoptimize_savings)),
+    )
+
+
+def _transfer_note(placement: Placement, name: str, transfers: tuple[Transfer, ...]) -> str:
+    """What a function placed away from data it uses exchanges across regions."""
+    here = placement.regions[name]
+    gb = sum(t.gb_month for t in transfers)
+    reached = ", ".join(f"{t.resource} ({t.region})" for t in transfers[:_PEERS_SHOWN])
+    more = len(transfers) - _PEERS_SHOWN
+    line = placement.lines.get(name)
+    priced = f", {_usd(line.monthly)}/month" if line is not None else ", not priced by the catalog"
+    return (
+        f"; runs in {here} and reaches {reached}{f' and {more} more' if more > 0 else ''} "
+        f"in another region: {gb:,.3g} GB/month of inter-region transfer{priced}"
     )
 
 

@@ -180,6 +180,8 @@ _DRIVERS: Final[dict[str, frozenset[str]]] = {
     "log_storage_per_gb_month": frozenset({"invocations"}),
     "per_million_http_requests": frozenset({"invocations"}),
     "message_storage_per_gb_month": frozenset({"messages"}),
+    # the item sizes of skaal.solver.regions cannot be declared: always a default
+    "inter_region_per_gb": frozenset({"item size"}),
 }
 
 
@@ -191,7 +193,7 @@ def assumed_cost(load: Workload, lines: Iterable[CostLine]) -> tuple[float, tupl
     makes the line true.  ``lines`` are the binding's own (a shared
     instance's fee is the instance's).
     """
-    defaulted = frozenset(load.defaulted)
+    defaulted = frozenset((*load.defaulted, "item size"))
     total = 0.0
     used: set[str] = set()
     for line in lines:
@@ -353,7 +355,9 @@ def _units(rate: float, target: float) -> int:
     return max(1, math.ceil(rate / target - 1e-9))
 
 
-#: The metered components, in the order of :func:`monthly_quantities`.
+#: The metered components, in the order of :func:`monthly_quantities`.  A function's
+#: ``inter_region_per_gb`` is not among them: its quantity depends on where the
+#: function and its data are placed, not on its workload (:mod:`skaal.solver.regions`).
 _METERED: Final = (
     "per_gb_month",
     "per_million_reads",

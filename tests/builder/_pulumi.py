@@ -41,6 +41,8 @@ class Recorded:
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
     retain: bool = False
+    provider: str | None = None
+    """The provider reference the resource was created with (``urn::id``), if any."""
     read_id: str | None = None
     """The id a program read an existing resource by (``Resource.get``); ``None``: created."""
 

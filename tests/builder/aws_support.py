@@ -98,7 +98,9 @@ class _Recorder(Mocks):
             outputs["primaryEndpointAddress"] = f"{name}.cache.amazonaws.com"
         elif service in ("sns", "secretsmanager", "iam", "ec2", "lambda"):
             outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{args.name}")
-        self.run.resources.append(Recorded(args.typ, args.name, inputs, outputs, read_id=read))
+        self.run.resources.append(
+            Recorded(args.typ, args.name, inputs, outputs, provider=args.provider, read_id=read)
+        )
         return read or f"{args.name}-id", outputs
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
@@ -168,3 +170,15 @@ def run_program(folder: Path) -> AwsRun:
         loop.close()
     apply_options()
     return run
+
+
+def region_of(run: Run, item: Recorded) -> str | None:
+    """The region of the provider ``item`` was created with (``None``: the default provider)."""
+    if item.provider is None:
+        return None
+    ident = item.provider.rpartition("::")[2]
+    for provider in run.of_type("pulumi:providers:aws"):
+        if f"{provider.name}-id" == ident:
+            region: str = provider.inputs["region"]
+            return region
+    return None

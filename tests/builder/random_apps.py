@@ -91,6 +91,19 @@ def _handler(name: str) -> Callable[..., Any]:
     return handler
 
 
+def _residency(rng: random.Random, catalog: Catalog, options: dict[str, Any]) -> dict[str, str]:
+    """On aws, sometimes ``residency="eu"``: plans across regions (one provider per region).
+
+    Not on gcp, whose build does not create a plan across regions yet, and
+    not on a resource pinned to a server: the planner shares a server's
+    instances without regard to region, and the build refuses an instance
+    holding resources of two regions.
+    """
+    if catalog.provider == "aws" and "backend" not in options and rng.random() < 0.2:
+        return {"residency": "eu"}
+    return {}
+
+
 def random_app(rng: random.Random, name: str, catalog: Catalog) -> App:
     """An app of one to six random resources, some pinned to ``catalog``'s backends."""
     app = App(name)
@@ -102,9 +115,11 @@ def random_app(rng: random.Random, name: str, catalog: Catalog) -> App:
         match kind:
             case "map":
                 options = {**_pick(rng, _STORAGE, tuple(_STORAGE)), **_pin(rng, catalog, kind)}
+                options |= _residency(rng, catalog, options)
                 app.storage(**options)(types.new_class(title, (Map[str, str],)))
             case "collection":
                 options = {**_pick(rng, _STORAGE, _COLLECTION), **_pin(rng, catalog, kind)}
+                options |= _residency(rng, catalog, options)
                 indexed = rng.random() < 0.5
 
                 def body(ns: dict[str, Any], indexed: bool = indexed) -> None:
@@ -114,6 +129,7 @@ def random_app(rng: random.Random, name: str, catalog: Catalog) -> App:
                 app.storage(**options)(types.new_class(title, (Collection[Item],), exec_body=body))
             case "blob":
                 options = {**_pick(rng, _STORAGE, _BLOB), **_pin(rng, catalog, kind)}
+                options |= _residency(rng, catalog, options)
                 app.blob(**options)(types.new_class(title, (BlobStore,)))
             case "queue":
                 options = {**_pick(rng, _MESSAGING, tuple(_MESSAGING)), **_pin(rng, catalog, kind)}
@@ -126,6 +142,7 @@ def random_app(rng: random.Random, name: str, catalog: Catalog) -> App:
                 queues.append(queue)
             case "topic":
                 options = {**_pick(rng, _MESSAGING, tuple(_MESSAGING)), **_pin(rng, catalog, kind)}
+                options |= _residency(rng, catalog, options)
                 topic = types.new_class(title, (Topic[str],))
                 app.topic(**options)(topic)
                 topics.append(topic)

@@ -3,8 +3,11 @@
 An app whose every resource declares ``residency="eu"`` plans into an EU
 region; its aws and gcp stacks are built there (the provider, the stack
 config, the functions' ``SKAAL_REGION``), not in the catalog's default
-region.  A plan spread over several regions is refused with the resources
-of each region and how to fix it (:func:`skaal.plan.wiring.stack_region`).
+region.  On aws a plan spread over several regions builds one provider per
+region, every resource on its own region's provider
+(:mod:`skaal.builder.regions`); the gcp build still refuses such a plan with
+the resources of each region and how to fix it
+(:func:`skaal.plan.wiring.stack_region`).  The local target has no regions.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from skaal.builder.targets.gcp_program import render_program
 from skaal.catalog.loader import load_catalog
 from skaal.cli.main import cli
 from skaal.errors import BuildError
+from skaal.runtime.runtime import _provider_groups
 from skaal.solver import solve
-from tests.builder.aws_support import app_context, run_program, write_with_layer
+from tests.builder.aws_support import app_context, region_of, run_program, write_with_layer
 from tests.builder.gcp_mocks import CONFIG
 from tests.builder.gcp_mocks import run_program as run_gcp_program
 
 
-def _app(*, everywhere: bool) -> App:
+def _app(*, everywhere: bool, function_residency: str | None = None) -> App:
     app = App("eu-shop")
     carts = types.new_class("Carts", (Map[str, int],))
     app.storage(durability="persistent", residency="eu")(carts)
@@ -37,7 +41,8 @@ def _app(*, everywhere: bool) -> App:
     async def count(key: str) -> int | None:
         return await carts.get(key)  # type: ignore[no-any-return, attr-defined]
 
-    (app.function(residency="eu") if everywhere else app.function())(count)
+    residency = "eu" if everywhere else function_residency
+    (app.function(residency=residency) if residency else app.function())(count)
 
     return app
 
@@ -74,15 +79,99 @@ def test_an_eu_app_builds_its_gcp_stack_in_the_eu() -> None:
     assert {value.lower() for _, value in located} == {region}
 
 
-def test_a_plan_across_regions_is_refused_with_each_region_s_resources() -> None:
-    app = _app(everywhere=False)
+def test_a_function_without_residency_follows_its_eu_data() -> None:
+    plan = solve(_app(everywhere=False).blueprint(), load_catalog("aws"))
+    assert {b.region for b in plan.bindings} == {"eu-west-1"}
+
+
+def _split_app(*, tally_http: bool = False) -> App:
+    """Carts in the eu, Orders and TOKEN anywhere, count kept in the us by its residency."""
+    app = App("split-shop")
+    carts = types.new_class("Carts", (Map[str, int],))
+    orders = types.new_class("Orders", (Map[str, int],))
+    app.storage(durability="persistent", residency="eu")(carts)
+    app.storage(durability="persistent")(orders)
+    app.secret("TOKEN")
+
+    async def count(key: str) -> int | None:
+        await orders.get(key)  # type: ignore[attr-defined]
+        return await carts.get(key)  # type: ignore[no-any-return, attr-defined]
+
+    async def tally(key: str) -> int | None:
+        return await carts.get(key)  # type: ignore[no-any-return, attr-defined]
+
+    app.function(residency="us")(count)
+    app.function(http=tally_http)(tally)
+    return app
+
+
+def test_a_plan_across_regions_builds_one_provider_per_region(tmp_path: Path) -> None:
+    app = _split_app()
     plan = solve(app.blueprint(), load_catalog("aws"))
-    assert {b.region for b in plan.bindings} == {"eu-west-1", "us-east-1"}
+    placed = {b.resource: b.region for b in plan.bindings}
+    assert placed == {
+        "Carts": "eu-west-1",
+        "Orders": "us-east-1",
+        "TOKEN": "us-east-1",
+        "count": "us-east-1",
+        "tally": "eu-west-1",  # no residency: next to the one map it uses
+    }
+    artifacts = build_aws(app_context(app.blueprint(), plan, "shop:app"))
+    # the stack's region is the one of the most functions, ties to the catalog's default
+    assert artifacts.file("Pulumi.prod.yaml").content == "config:\n  aws:region: us-east-1\n"
+    run = run_program(write_with_layer(artifacts, tmp_path))
+    providers = {p.name: p.inputs["region"] for p in run.of_type("pulumi:providers:aws")}
+    assert providers == {"aws": "us-east-1", "aws-eu-west-1": "eu-west-1"}
+    tables = {t.inputs["name"]: region_of(run, t) for t in run.of_type("aws:dynamodb/table:Table")}
+    assert sorted(tables.values()) == ["eu-west-1", "us-east-1"]
+    assert [v for k, v in tables.items() if "carts" in k] == ["eu-west-1"]
+    (secret,) = run.of_type("aws:secretsmanager/secret:Secret")
+    assert region_of(run, secret) == "us-east-1"
+    functions = {f.name: f for f in run.of_type("aws:lambda/function:Function")}
+    where = {name: region_of(run, f) for name, f in functions.items()}
+    assert sorted(where.values()) == ["eu-west-1", "us-east-1", "us-east-1"]  # and _http
+    layers = {region_of(run, lv) for lv in run.of_type("aws:lambda/layerVersion:LayerVersion")}
+    assert layers == {"eu-west-1", "us-east-1"}
+    for name, function in functions.items():
+        # each function's layer is its region's, and each log group is beside its function
+        (layer,) = function.inputs["layers"]
+        assert where[name] == ("eu-west-1" if "eu-west-1" in str(layer) else "us-east-1")
+    for logs in run.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        owner = logs.inputs["name"].removeprefix("/aws/lambda/")
+        assert region_of(run, logs) == where[owner]
+
+
+def test_the_runtime_reaches_each_resource_in_its_region(tmp_path: Path) -> None:
+
+    app = _split_app()
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    specs = list(app.blueprint().resources)
+    groups = _provider_groups(plan, [s for s in specs if s.kind == "map"])
+    assert {key: [s.name for s in members] for key, (_, _, members) in groups.items()} == {
+        "dynamodb@eu-west-1": ["Carts"],
+        "dynamodb@us-east-1": ["Orders"],
+    }
+
+
+def test_a_split_the_stack_cannot_wire_is_refused_with_a_fix() -> None:
+    # tally is an HTTP function following its data to the eu; the HTTP API is in the us
+    app = _split_app(tally_http=True)
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    assert plan.binding("tally").region == "eu-west-1"
     with pytest.raises(BuildError) as caught:
         build_aws(app_context(app.blueprint(), plan, "shop:app"))
     message = str(caught.value)
-    assert "places resources in 2 regions (eu-west-1: Carts; us-east-1: count" in message
-    assert 'residency="eu"' in (caught.value.fix or "")
+    assert "HTTP function tally is planned in eu-west-1, and the HTTP API" in message
+    assert "residency='us-east-1'" in (caught.value.fix or "")
+
+
+def test_the_gcp_build_still_refuses_a_plan_across_regions() -> None:
+    app = _app(everywhere=False, function_residency="us")
+    plan = solve(app.blueprint(), load_catalog("gcp"))
+    assert len({b.region for b in plan.bindings}) == 2
+    with pytest.raises(BuildError) as caught:
+        build_gcp(replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp"))
+    assert "places resources in 2 regions" in str(caught.value)
 
 
 def test_the_plan_says_when_it_spans_regions(
@@ -94,11 +183,31 @@ def test_the_plan_says_when_it_spans_regions(
         'app = App("eu-shop")\n'
         '@app.storage(durability="persistent", residency="eu")\n'
         "class Carts(Map[str, int]): ...\n"
-        "@app.function()\n"
+        '@app.function(residency="us")\n'
         "async def count(key: str) -> int | None:\n"
         "    return await Carts.get(key)\n"
     )
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["plan", "app.py:app", "--target", "aws", "--no-write"])
     assert result.exit_code == 0, result.output
-    assert "this plan spans 2 regions (eu-west-1, us-east-1)" in " ".join(result.stdout.split())
+    said = " ".join(result.stdout.split())
+    assert "this plan spans 2 regions (eu-west-1, us-east-1)" in said
+    # (1 read/s + 1 write/s, defaults) x 2,628,000 s x 4,000 bytes = 21.0 GB at $0.02
+    assert "exchange 21 GB/month with data in another region ($0.42/month" in said
+
+
+def test_servers_in_two_regions_are_refused_with_each_region_s_servers() -> None:
+    app = App("two-vpcs")
+    app.storage(backend="elasticache-redis", durability="ephemeral", residency="eu")(
+        types.new_class("Sessions", (Map[str, int],))
+    )
+    app.storage(backend="elasticache-redis", durability="ephemeral")(
+        types.new_class("Cache", (Map[str, int],))
+    )
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    assert {b.region for b in plan.bindings} == {"eu-west-1", "us-east-1"}
+    with pytest.raises(BuildError) as caught:
+        build_aws(app_context(app.blueprint(), plan, "shop:app"))
+    assert "holds resources of 2 regions" in str(caught.value) or (
+        "the servers are planned in 2 regions" in str(caught.value)
+    )

@@ -49,8 +49,8 @@ from skaal.plan.wiring import ServerWiring, servers
 from skaal.solver import solve
 from tests.builder._pulumi import LoopOwningMonitor, Run, capture_options
 from tests.builder.awkward_catalogs import BUNDLED, catalog_named
+from tests.builder.aws_support import region_of, write_with_layer
 from tests.builder.aws_support import run_program as run_aws
-from tests.builder.aws_support import write_with_layer
 from tests.builder.gcp_mocks import CONFIG
 from tests.builder.gcp_mocks import _Recorder as GcpRecorder
 from tests.builder.random_apps import random_app
@@ -117,11 +117,20 @@ def test_every_feasible_random_plan_builds(catalog_name: str, tmp_path: Path) ->
     if provider == "local":
         return
     if provider == "aws":
+        spanning = [b for b in built if len({x.region for x in b.plan.bindings}) > 1]
+        assert spanning, "no plan spans two regions"
         for item in built:
             assert not _aws_dangling(item), f"seed {item.seed!r}: {_aws_dangling(item)}"
             assert not _untriggered(item), f"seed {item.seed!r}: {_untriggered(item)}"
-    # the plans with the most servers, then the most resources, in seed order
-    ranked = sorted(built, key=lambda b: (-len(b.servers), -len(b.plan.bindings)))
+    # the plans with the most servers, then the most regions and resources, in seed order
+    ranked = sorted(
+        built,
+        key=lambda b: (
+            -len(b.servers),
+            -len({x.region for x in b.plan.bindings}),
+            -len(b.plan.bindings),
+        ),
+    )
     for index, chosen in enumerate(ranked[:EXECUTED]):
         if provider == "aws":
             _check_aws(chosen, tmp_path / str(index))
@@ -142,6 +151,11 @@ def _check_aws(built: Built, folder: Path) -> None:
         "redis": run.of_type("aws:elasticache/replicationGroup:ReplicationGroup"),
     }
     _check_servers(built, created, "identifier", "replicationGroupId")
+    # every state resource is created through the provider of its planned region
+    placed = {b.resource: b.region for b in built.plan.bindings}
+    for item in run.resources:
+        if item.name in placed and not item.type.startswith("pulumi:providers"):
+            assert region_of(run, item) == placed[item.name], f"seed {built.seed!r}: {item.name}"
     for function in run.of_type("aws:lambda/function:Function"):
         variables = _aws_env(function.inputs)
         missing = {s.env for s in built.servers} - set(variables)
@@ -236,8 +250,7 @@ def _aws_dangling(built: Built) -> set[str]:
     }
     defined |= {item["id"] for item in (*spec["databases"], *spec["caches"])}
     defined |= {f["name"] for f in spec["functions"]}
-    if spec["network"]:
-        defined.add("network")
+    defined |= {network["ref"] for network in spec["networks"]}
     wanted: set[str] = set()
     for function in spec["functions"]:
         for statement in function["statements"]:

@@ -153,7 +153,7 @@ def test_write_creates_the_directory(tmp_path: Path) -> None:
     ("text", "problem"),
     [
         ("schema_version = 1\napp = [", "is not valid TOML"),
-        ("schema_version = 7\n", "schema_version 7"),
+        ("schema_version = 8\n", "schema_version 8"),
         ("app = 'shop'\n", "schema_version None"),
         ("schema_version = 3\napp = 'shop'\n", "does not describe a plan"),
         ("schema_version = 2\napp = 'shop'\n", "does not describe a plan"),
@@ -327,7 +327,7 @@ def test_the_served_consistency_and_the_eventual_price_round_trip(tmp_path: Path
     plan = _eventual_plan()
     path = write_lock(plan, tmp_path / "skaal.lock")
     data = tomllib.loads(path.read_text())
-    assert data["schema_version"] == PLAN_SCHEMA_VERSION == 6
+    assert data["schema_version"] == PLAN_SCHEMA_VERSION == 7
     assert data["bindings"][0]["consistency"] == "eventual"
     assert "consistency" not in data["bindings"][1]  # none recorded: absent, not null
     assert data["prices"][0]["price"]["eventual_reads"] == {
@@ -456,7 +456,7 @@ def test_a_schema_4_lock_is_not_built_until_a_plan_that_moves_nothing(
     assert planned.exit_code == 0, planned.output
     new = read_lock(tmp_path / "skaal.lock")
     assert new is not None
-    assert new.schema_version == PLAN_SCHEMA_VERSION == 6
+    assert new.schema_version == PLAN_SCHEMA_VERSION == 7
     assert [(b.resource, b.backend) for b in new.bindings] == [
         (b.resource, b.backend) for b in old.bindings
     ]

@@ -16,7 +16,7 @@ from skaal.hosts.local import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref="app:app",
-    plan_hash="5703eb083f9ddffcd48988466603ada742257309b7f0bc3d2186722a7b8a070c",
+    plan_hash="a2fd6e1ac46059149186bd3d318769998398bc1163f116cf555ad6ed74a08114",
 )
 
 if __name__ == "__main__":

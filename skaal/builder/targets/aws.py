@@ -4,7 +4,7 @@
 
     __main__.py          the Pulumi program (skaal.builder.targets.aws_program.PROGRAM)
     stack.json           everything app-specific the program creates (below)
-    Pulumi.yaml          the project; Pulumi.prod.yaml pins aws:region to the plan's
+    Pulumi.yaml          the project; Pulumi.prod.yaml pins aws:region to the stack's region
     requirements.txt     the program's own dependencies (pulumi, pulumi-aws)
     app/                 the Lambda code: the app's sources, skaal.lock,
                          skaal_lambda.py (the handler) and requirements.txt
@@ -46,6 +46,16 @@
 
 A resource is *durable* (protected, retained, deletion-protected) unless it
 was declared ``durability="ephemeral"``.
+
+Regions.  Every item of ``stack.json`` names its planned ``region``, and
+the program creates it through the provider of that region (one
+``aws.Provider`` per region the plan uses, ``regions``); ``region`` is the
+stack's (:mod:`skaal.builder.regions`: where the HTTP API and the HTTP
+functions run).  Each region with a server gets its own VPC (``networks``),
+and the functions of that region are attached to it; the Lambda layer is
+published in each region with functions.  IAM roles are global.  The
+runtime reaches each resource in its planned region: the lock it ships
+says where (:class:`skaal.runtime.Runtime` opens one provider per region).
 """
 
 from __future__ import annotations
@@ -56,6 +66,7 @@ from typing import Any
 
 from skaal.blueprint.model import Kind, ResourceSpec, SourceLocation
 from skaal.builder.model import Artifact, ArtifactSet, BuildContext
+from skaal.builder.regions import Regions, beyond, check_aws, regions
 from skaal.builder.requirements import mount_packages, requirements_artifact
 from skaal.builder.sizing import server_size, table_capacity
 from skaal.builder.targets.aws_iam import function_statements
@@ -78,7 +89,6 @@ from skaal.plan.wiring import (
     physical_name,
     reached,
     resource_env,
-    stack_region,
     wire,
 )
 from skaal.registry import DEFAULT_REGISTRY
@@ -131,7 +141,7 @@ def build_aws(context: BuildContext) -> ArtifactSet:
         ),
         Artifact(
             f"Pulumi.{context.stack(STACK)}.yaml",
-            f"config:\n  aws:region: {stack_region(context.plan)}\n",
+            f"config:\n  aws:region: {spec['region']}\n",
         ),
         requirements_artifact(context, extra=("pulumi", "pulumi-aws"), path="requirements.txt"),
         requirements_artifact(
@@ -176,21 +186,33 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
     by_impl: dict[str, list[Binding]] = {}
     for binding in bindings:
         by_impl.setdefault(binding.implementation, []).append(binding)
-    vpc = needs_vpc(bindings, plan.provider)
     consumers = {s.consumes: s for s in blueprint.resources if s.consumes}
     wiring = wire(plan, env_name=context.env, config=context.config)
     wiring_env = wiring.env()
     base = wiring.name_base
+    functions = tuple(s for s in blueprint.resources if s.kind == "function")
+    routed = frozenset(f.name for f in functions if _route(f, http_default=False) is not None)
+    placed = regions(plan, wiring.servers, routed=routed)
+    check_aws(placed, functions, wiring.servers, routed=routed, mounted=bool(blueprint.mounts))
+    networks = _networks(bindings, placed) if needs_vpc(bindings, plan.provider) else []
     spec: dict[str, Any] = {
         "app": plan.app,
         "prefix": physical_name(base, "", max_length=40) or "skaal",
-        "region": stack_region(plan),
+        "region": placed.stack,
+        "regions": list(placed.all),
         "plan_hash": plan.content_hash(),
         "log_retention_days": _log_retention(plan),
-        "tables": [_table(b, specs[b.resource], wiring) for b in by_impl.get("dynamodb", [])],
-        "buckets": [_bucket(b, specs[b.resource], wiring) for b in by_impl.get("s3", [])],
+        "tables": [
+            _table(b, specs[b.resource], wiring) | {"region": b.region}
+            for b in by_impl.get("dynamodb", [])
+        ],
+        "buckets": [
+            _bucket(b, specs[b.resource], wiring) | {"region": b.region}
+            for b in by_impl.get("s3", [])
+        ],
         "queues": [
             _queue(b, specs[b.resource], base, wiring, consumers.get(b.resource))
+            | {"region": b.region}
             for b in by_impl.get("sqs", [])
         ],
         "topics": [
@@ -198,6 +220,7 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
                 "resource": b.resource,
                 "name": wiring.resource(b.resource).physical_name,
                 "durable": _durable(specs[b.resource]),
+                "region": b.region,
             }
             for b in by_impl.get("sns", [])
         ],
@@ -206,12 +229,13 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
                 "resource": b.resource,
                 "name": wiring.resource(b.resource).physical_name,
                 "description": f"secret {b.resource} of the Skaal app {plan.app}",
+                "region": b.region,
             }
             for b in by_impl.get("secrets-manager", [])
         ],
-        "network": _network(bindings) if vpc else None,
-        "databases": _servers(plan, wiring, specs, "postgres"),
-        "caches": _servers(plan, wiring, specs, "redis"),
+        "networks": networks,
+        "databases": _servers(plan, wiring, specs, "postgres", placed),
+        "caches": _servers(plan, wiring, specs, "redis", placed),
     }
     if context.overrides is not None:
         spec["overrides"] = {
@@ -219,7 +243,6 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
             "resources": sorted(s.name for s in blueprint.resources),
         }
     outputs = _outputs(spec, wiring)
-    functions = [s for s in blueprint.resources if s.kind == "function"]
     indexed = frozenset(t["resource"] for t in spec["tables"] if t["indexes"])
     subscribers = tuple(sorted((s.subscribes, s.name) for s in functions if s.subscribes))
     scope = SecretScope.of(blueprint)
@@ -230,6 +253,7 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
         location=blueprint.location or SourceLocation(file="<app>", line=0),
         http=True,
     )
+    connected = {n["region"]: n["ref"] for n in networks}
     spec["functions"] = [
         _function(
             f,
@@ -237,30 +261,17 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
             base,
             wiring_env,
             outputs,
-            vpc=vpc,
-            http_default=False,
+            region=placed.region(f.name),
+            network=connected.get(placed.region(f.name)),
+            http_default=f is http_spec,
+            unreachable=beyond(placed, wiring.servers, placed.stack),
             indexed=indexed,
             subscribers=subscribers,
             processes=len(functions) + 1,
             scope=scope,
             credentials=credentials,
         )
-        for f in functions
-    ] + [
-        _function(
-            http_spec,
-            bindings,
-            base,
-            wiring_env,
-            outputs,
-            vpc=vpc,
-            http_default=True,
-            indexed=indexed,
-            subscribers=subscribers,
-            processes=len(functions) + 1,
-            scope=scope,
-            credentials=credentials,
-        )
+        for f in (*functions, http_spec)
     ]
     return spec
 
@@ -426,7 +437,7 @@ def _server_ref(ident: str) -> str:
 
 
 def _servers(
-    plan: Plan, wiring: Wiring, specs: dict[str, ResourceSpec], engine: str
+    plan: Plan, wiring: Wiring, specs: dict[str, ResourceSpec], engine: str, placed: Regions
 ) -> list[dict[str, Any]]:
     """One RDS instance (``postgres``) or ElastiCache group (``redis``) per planned server.
 
@@ -452,6 +463,8 @@ def _servers(
             "durable": any(_durable(s) for s in hosted),
             "replicas": size.replicas,
             "port": DEFAULT_REGISTRY.network(engine, "aws").port,
+            "region": placed.servers[server.id],
+            "network": _network_ref(placed.servers[server.id]),
         }
         if engine == "postgres":
             multi_az = size.parameters.get("multi_az", "multi-az" in server.backend)
@@ -465,6 +478,25 @@ def _servers(
             entry["node_type"] = str(size.parameter("node_type"))
         out.append(entry)
     return sorted(out, key=lambda e: str(e["id"]))
+
+
+def _network_ref(region: str) -> str:
+    """The program's key of the VPC of ``region``."""
+    return f"network-{region}"
+
+
+def _networks(bindings: list[Binding], placed: Regions) -> list[dict[str, Any]]:
+    """One VPC per region holding a server (a VPC is regional), each for its region's servers.
+
+    See :func:`_network` for what each holds; the regions' address ranges
+    may overlap, since the VPCs are never peered.
+    """
+    regions = sorted(set(placed.servers.values()))
+    return [
+        _network([b for b in bindings if b.region == region])
+        | {"region": region, "ref": _network_ref(region)}
+        for region in regions
+    ]
 
 
 def _network(bindings: list[Binding]) -> dict[str, Any]:
@@ -507,6 +539,15 @@ def _timeout(function: ResourceSpec) -> int:
     return int(min(900, math.ceil(declared))) if declared else _DEFAULT_TIMEOUT_S
 
 
+def _route(function: ResourceSpec, *, http_default: bool) -> str | None:
+    """The HTTP API route to ``function``, if the API routes to it."""
+    if http_default:
+        return "$default"
+    if function.http and function.schedule is None and not function.consumes:
+        return f"ANY /fn/{function.name}"
+    return None
+
+
 def _function(
     function: ResourceSpec,
     bindings: list[Binding],
@@ -514,8 +555,10 @@ def _function(
     wiring_env: dict[str, str],
     outputs: dict[str, dict[str, str]],
     *,
-    vpc: bool,
+    region: str,
+    network: str | None,
     http_default: bool,
+    unreachable: frozenset[str] = frozenset(),
     indexed: frozenset[str],
     subscribers: tuple[tuple[str, str], ...],
     processes: int,
@@ -525,11 +568,7 @@ def _function(
     lambda_name = physical_name(app, function.name.strip("_"), max_length=64)
     memory = function.requirements.memory_gb
     timeout = _timeout(function)
-    route = None
-    if http_default:
-        route = "$default"
-    elif function.http and function.schedule is None and not function.consumes:
-        route = f"ANY /fn/{function.name}"
+    route = _route(function, http_default=http_default)
     if route is not None:
         timeout = min(timeout, _HTTP_TIMEOUT_S)
     schedule = None
@@ -563,6 +602,10 @@ def _function(
     env[READABLE_SECRETS_ENV] = ",".join(scope.readable(function.name))
     if not http_default:
         env[USED_RESOURCES_ENV] = ",".join(reached(function))
+    elif unreachable:  # servers of other regions: open every other resource, not those
+        env[USED_RESOURCES_ENV] = ",".join(
+            sorted(b.resource for b in bindings if b.resource not in unreachable)
+        )
     return {
         "id": lambda_name,
         "name": function.name,
@@ -576,11 +619,14 @@ def _function(
         "schedule": schedule,
         "env": dict(sorted(env.items())),
         "outputs": outputs,
-        "vpc": vpc,
+        "region": region,
+        "vpc": network is not None,
+        "network": network,
         "statements": function_statements(
             function,
             bindings,
-            vpc=vpc,
+            vpc=network is not None,
+            network=network or "network",
             indexed=indexed,
             subscribers=subscribers,
             secrets=scope.readable(function.name),

@@ -117,6 +117,7 @@ def function_statements(
     secrets: tuple[str, ...] = (),
     credentials: tuple[str, ...] = (),
     app_wide: bool = False,
+    network: str = "network",
 ) -> list[dict[str, Any]]:
     """The statements of ``function``'s role, given every binding of the plan.
 
@@ -126,7 +127,8 @@ def function_statements(
     too); ``subscribers`` lists the app's ``(topic,
     subscriber function)`` pairs; ``secrets`` the declared secrets it may
     read; ``credentials`` the program's keys of the servers whose
-    credentials secret it reads.
+    credentials secret it reads; ``network`` the program's key of the VPC
+    (of the function's region) it is attached to.
     """
     out: list[dict[str, Any]] = []
     uses = set(reached(function))
@@ -190,9 +192,9 @@ def function_statements(
                 "VpcInterfaces",
                 _ENI,
                 [
-                    {"ref": "network", "attr": "eni_arn", "suffix": ""},
-                    {"ref": "network", "attr": "subnet_arns", "suffix": ""},
-                    {"ref": "network", "attr": "lambda_sg_arn", "suffix": ""},
+                    {"ref": network, "attr": "eni_arn", "suffix": ""},
+                    {"ref": network, "attr": "subnet_arns", "suffix": ""},
+                    {"ref": network, "attr": "lambda_sg_arn", "suffix": ""},
                 ],
             )
         )

@@ -6,7 +6,7 @@ statements) is data in ``stack.json``, computed by :mod:`skaal.builder.targets.a
 Keeping the code fixed means it is tested once for every shape of input, and
 the app-specific part is data the tests read directly.
 
-The program creates, with the AWS provider pinned to the plan's region:
+The program creates, each resource through the provider of its planned region:
 
 * DynamoDB tables (the key schema, GSIs and TTL attribute the runtime
   backend expects; on-demand, or provisioned with the plan's capacity and
@@ -99,17 +99,23 @@ if "overrides" in SPEC:  # the project's hooks (skaal.overrides), before any res
 
     install(HERE / SPEC["overrides"]["module"], SPEC["overrides"]["resources"])
 
-provider = aws.Provider("aws", region=REGION)
+# one provider per region the plan uses; the stack's own keeps the name "aws"
+PROVIDERS = {
+    region: aws.Provider("aws" if region == REGION else f"aws-{region}", region=region)
+    for region in SPEC["regions"]
+}
 DELETE_DATA = pulumi.Config("skaal").get_bool("DELETE_DATA_KEY") or False
 REFS: dict[str, dict[str, object]] = {}
 
 
-def opts(durable=False, **extra):
+def opts(durable=False, region=None, **extra):
     keep = durable and not DELETE_DATA
-    return pulumi.ResourceOptions(provider=provider, protect=keep, retain_on_delete=keep, **extra)
+    return pulumi.ResourceOptions(
+        provider=PROVIDERS[region or REGION], protect=keep, retain_on_delete=keep, **extra
+    )
 
 
-def autoscale(resource, table_name, dimension, capacity, maximum, percent):
+def autoscale(resource, table_name, dimension, capacity, maximum, percent, region):
     """Target tracking on one capacity dimension ("Read" or "Write") of a table."""
     target = aws.appautoscaling.Target(
         f"{resource}-{dimension.lower()}-scaling",
@@ -118,7 +124,7 @@ def autoscale(resource, table_name, dimension, capacity, maximum, percent):
         scalable_dimension=f"dynamodb:table:{dimension}CapacityUnits",
         min_capacity=capacity,
         max_capacity=maximum,
-        opts=opts(),
+        opts=opts(region=region),
     )
     aws.appautoscaling.Policy(
         f"{resource}-{dimension.lower()}-target",
@@ -132,13 +138,17 @@ def autoscale(resource, table_name, dimension, capacity, maximum, percent):
                 "predefined_metric_type": f"DynamoDB{dimension}CapacityUtilization"
             },
         },
-        opts=opts(),
+        opts=opts(region=region),
     )
 
 
 def adopted(t, kind):
     """An existing resource (existing=): read into the stack, never created or deleted."""
-    return kind.get(t["resource"], t["existing"], opts=pulumi.ResourceOptions(provider=provider))
+    return kind.get(
+        t["resource"],
+        t["existing"],
+        opts=pulumi.ResourceOptions(provider=PROVIDERS[t["region"]]),
+    )
 
 
 def table(t):
@@ -178,7 +188,7 @@ def table(t):
         ),
         deletion_protection_enabled=t["durable"] and not DELETE_DATA,
         server_side_encryption={"enabled": True},
-        opts=opts(t["durable"]),
+        opts=opts(t["durable"], region=t["region"]),
         **units,
     )
     if capacity:
@@ -190,6 +200,7 @@ def table(t):
                 capacity[key],
                 capacity["max_" + key],
                 capacity["target_percent"],
+                t["region"],
             )
     REFS[t["resource"]] = {"arn": created.arn}
 
@@ -203,20 +214,20 @@ def bucket(b):
         b["resource"],
         bucket_prefix=b["prefix"],
         force_destroy=DELETE_DATA or not b["durable"],
-        opts=opts(b["durable"]),
+        opts=opts(b["durable"], region=b["region"]),
     )
     if b["versioned"]:
         aws.s3.BucketVersioning(
             f"{b['resource']}-versioning",
             bucket=created.id,
             versioning_configuration={"status": "Enabled"},
-            opts=opts(),
+            opts=opts(region=b["region"]),
         )
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{b['resource']}-sse",
         bucket=created.id,
         rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-        opts=opts(),
+        opts=opts(region=b["region"]),
     )
     aws.s3.BucketPublicAccessBlock(
         f"{b['resource']}-private",
@@ -225,7 +236,7 @@ def bucket(b):
         block_public_policy=True,
         ignore_public_acls=True,
         restrict_public_buckets=True,
-        opts=opts(),
+        opts=opts(region=b["region"]),
     )
     rules = []
     if b["expire_days"]:
@@ -249,7 +260,7 @@ def bucket(b):
         )
     if rules:
         aws.s3.BucketLifecycleConfiguration(
-            f"{b['resource']}-expiry", bucket=created.id, rules=rules, opts=opts()
+            f"{b['resource']}-expiry", bucket=created.id, rules=rules, opts=opts(region=b["region"])
         )
     REFS[b["resource"]] = {"arn": created.arn, "bucket": created.bucket}
 
@@ -261,7 +272,7 @@ def queue(q):
         fifo_queue=q["fifo"],
         message_retention_seconds=q["dlq_retention_s"],
         sqs_managed_sse_enabled=True,
-        opts=opts(q["durable"]),
+        opts=opts(q["durable"], region=q["region"]),
     )
     created = aws.sqs.Queue(
         q["resource"],
@@ -275,14 +286,16 @@ def queue(q):
                 {"deadLetterTargetArn": arn, "maxReceiveCount": q["max_receive_count"]}
             )
         ),
-        opts=opts(q["durable"]),
+        opts=opts(q["durable"], region=q["region"]),
     )
     REFS[q["resource"]] = {"arn": created.arn, "dlq_arn": dlq.arn}
 
 
 def topic(t):
-    created = aws.sns.Topic(t["resource"], name=t["name"], opts=opts(t["durable"]))
-    REFS[t["resource"]] = {"arn": created.arn, "topic": created}
+    created = aws.sns.Topic(
+        t["resource"], name=t["name"], opts=opts(t["durable"], region=t["region"])
+    )
+    REFS[t["resource"]] = {"arn": created.arn, "topic": created, "region": t["region"]}
 
 
 def secret(s):
@@ -291,93 +304,115 @@ def secret(s):
         name=s["name"],
         description=s["description"],
         recovery_window_in_days=0 if DELETE_DATA else 30,
-        opts=opts(True),
+        opts=opts(True, region=s["region"]),
     )
     REFS[s["resource"]] = {"arn": created.arn}
 
 
 def network(n):
+    def here(name):  # the stack region's network keeps its names; another region's add it
+        return name if n["region"] == REGION else f"{name}-{n['region']}"
+
     zones = aws.get_availability_zones(
-        state="available", opts=pulumi.InvokeOptions(provider=provider)
+        state="available", opts=pulumi.InvokeOptions(provider=PROVIDERS[n["region"]])
     )
-    account = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).account_id
+    account = aws.get_caller_identity(
+        opts=pulumi.InvokeOptions(provider=PROVIDERS[n["region"]])
+    ).account_id
     vpc = aws.ec2.Vpc(
-        "vpc", cidr_block=n["cidr"], enable_dns_hostnames=True, enable_dns_support=True, opts=opts()
+        here("vpc"),
+        cidr_block=n["cidr"],
+        enable_dns_hostnames=True,
+        enable_dns_support=True,
+        opts=opts(region=n["region"]),
     )
-    routes = aws.ec2.RouteTable("private", vpc_id=vpc.id, opts=opts())
+    routes = aws.ec2.RouteTable(here("private"), vpc_id=vpc.id, opts=opts(region=n["region"]))
     subnets = []
     for i, cidr in enumerate(n["subnets"]):
         subnet = aws.ec2.Subnet(
-            f"private-{i}",
+            here(f"private-{i}"),
             vpc_id=vpc.id,
             cidr_block=cidr,
             availability_zone=zones.names[i],
-            opts=opts(),
+            opts=opts(region=n["region"]),
         )
         aws.ec2.RouteTableAssociation(
-            f"private-{i}", subnet_id=subnet.id, route_table_id=routes.id, opts=opts()
+            here(f"private-{i}"),
+            subnet_id=subnet.id,
+            route_table_id=routes.id,
+            opts=opts(region=n["region"]),
         )
         subnets.append(subnet)
     functions = aws.ec2.SecurityGroup(
-        "functions",
+        here("functions"),
         vpc_id=vpc.id,
         description="Lambda functions of the app",
         egress=[
             {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": [n["cidr"]]},
             {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]},
         ],
-        opts=opts(),
+        opts=opts(region=n["region"]),
     )
     data = aws.ec2.SecurityGroup(
-        "data",
+        here("data"),
         vpc_id=vpc.id,
         description="databases and caches, reachable from the functions only",
         ingress=[
             {"protocol": "tcp", "from_port": p, "to_port": p, "security_groups": [functions.id]}
             for p in n["ports"]
         ],
-        opts=opts(),
+        opts=opts(region=n["region"]),
     )
     # the way out: a NAT gateway in a public subnet, the default route of the private ones
-    gateway = aws.ec2.InternetGateway("internet", vpc_id=vpc.id, opts=opts())
+    gateway = aws.ec2.InternetGateway(
+        here("internet"), vpc_id=vpc.id, opts=opts(region=n["region"])
+    )
     public_routes = aws.ec2.RouteTable(
-        "public",
+        here("public"),
         vpc_id=vpc.id,
         routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
-        opts=opts(),
+        opts=opts(region=n["region"]),
     )
     public = aws.ec2.Subnet(
-        "public",
+        here("public"),
         vpc_id=vpc.id,
         cidr_block=n["public_subnet"],
         availability_zone=zones.names[0],
-        opts=opts(),
+        opts=opts(region=n["region"]),
     )
     aws.ec2.RouteTableAssociation(
-        "public", subnet_id=public.id, route_table_id=public_routes.id, opts=opts()
+        here("public"),
+        subnet_id=public.id,
+        route_table_id=public_routes.id,
+        opts=opts(region=n["region"]),
     )
-    address = aws.ec2.Eip("nat", domain="vpc", opts=opts(depends_on=[gateway]))
+    address = aws.ec2.Eip(
+        here("nat"), domain="vpc", opts=opts(region=n["region"], depends_on=[gateway])
+    )
     nat = aws.ec2.NatGateway(
-        "nat", allocation_id=address.id, subnet_id=public.id, opts=opts(depends_on=[gateway])
+        here("nat"),
+        allocation_id=address.id,
+        subnet_id=public.id,
+        opts=opts(region=n["region"], depends_on=[gateway]),
     )
     aws.ec2.Route(
-        "private-egress",
+        here("private-egress"),
         route_table_id=routes.id,
         destination_cidr_block="0.0.0.0/0",
         nat_gateway_id=nat.id,
-        opts=opts(),
+        opts=opts(region=n["region"]),
     )
     for service in n["gateway_endpoints"]:
         aws.ec2.VpcEndpoint(
-            f"endpoint-{service}",
+            here(f"endpoint-{service}"),
             vpc_id=vpc.id,
             vpc_endpoint_type="Gateway",
-            service_name=f"com.amazonaws.{REGION}.{service}",
+            service_name=f"com.amazonaws.{n['region']}.{service}",
             route_table_ids=[routes.id],
-            opts=opts(),
+            opts=opts(region=n["region"]),
         )
-    REFS["network"] = {
-        "eni_arn": f"arn:aws:ec2:{REGION}:{account}:network-interface/*",
+    REFS[n["ref"]] = {
+        "eni_arn": f"arn:aws:ec2:{n['region']}:{account}:network-interface/*",
         "subnet_arns": [s.arn for s in subnets],
         "lambda_sg_arn": functions.arn,
         "subnet_ids": [s.id for s in subnets],
@@ -387,8 +422,10 @@ def network(n):
 
 
 def database(d):
-    net = REFS["network"]
-    group = aws.rds.SubnetGroup(f"{d['id']}-subnets", subnet_ids=net["subnet_ids"], opts=opts())
+    net = REFS[d["network"]]
+    group = aws.rds.SubnetGroup(
+        f"{d['id']}-subnets", subnet_ids=net["subnet_ids"], opts=opts(region=d["region"])
+    )
     created = aws.rds.Instance(
         d["id"],
         identifier=d["name"],
@@ -410,7 +447,7 @@ def database(d):
         backup_retention_period=d["backup_days"] or 0,
         skip_final_snapshot=DELETE_DATA,
         final_snapshot_identifier=None if DELETE_DATA else f"{d['name']}-final",
-        opts=opts(True),
+        opts=opts(True, region=d["region"]),
     )
     for i in range(d["replicas"]):
         aws.rds.Instance(
@@ -423,7 +460,7 @@ def database(d):
             vpc_security_group_ids=[net["data_sg"]],
             publicly_accessible=False,
             skip_final_snapshot=True,
-            opts=opts(),
+            opts=opts(region=d["region"]),
         )
     REFS[d["id"]] = {
         "url": pulumi.Output.concat(
@@ -434,9 +471,9 @@ def database(d):
 
 
 def cache(c):
-    net = REFS["network"]
+    net = REFS[c["network"]]
     group = aws.elasticache.SubnetGroup(
-        f"{c['id']}-subnets", subnet_ids=net["subnet_ids"], opts=opts()
+        f"{c['id']}-subnets", subnet_ids=net["subnet_ids"], opts=opts(region=c["region"])
     )
     created = aws.elasticache.ReplicationGroup(
         c["id"],
@@ -452,7 +489,7 @@ def cache(c):
         security_group_ids=[net["data_sg"]],
         at_rest_encryption_enabled=True,
         transit_encryption_enabled=True,
-        opts=opts(c["durable"]),
+        opts=opts(c["durable"], region=c["region"]),
     )
     REFS[c["id"]] = {
         "url": pulumi.Output.concat(
@@ -505,7 +542,7 @@ def subscription(f):
         name=f["subscription"]["name"],
         sqs_managed_sse_enabled=True,
         visibility_timeout_seconds=f["subscription"]["visibility_timeout_s"],
-        opts=opts(),
+        opts=opts(region=f["region"]),
     )
     REFS.setdefault(f["name"], {}).update(sub_arn=sub.arn, sub=sub)
 
@@ -515,24 +552,27 @@ def function(f, layer):
         f"{f['id']}-logs",
         name=f"/aws/lambda/{f['lambda_name']}",
         retention_in_days=SPEC["log_retention_days"],
-        opts=opts(),
+        opts=opts(region=f["region"]),
     )
     REFS.setdefault(f["name"], {})["log_arn"] = logs.arn
     role = aws.iam.Role(
         f"{f['id']}-role",
         name=f["role_name"],
         assume_role_policy=assume("lambda.amazonaws.com"),
-        opts=opts(),
+        opts=opts(region=f["region"]),
     )
     policy = aws.iam.RolePolicy(
-        f"{f['id']}-policy", role=role.id, policy=policy_document(f["statements"]), opts=opts()
+        f"{f['id']}-policy",
+        role=role.id,
+        policy=policy_document(f["statements"]),
+        opts=opts(region=f["region"]),
     )
     env = dict(f["env"])
     for variable, ref in f["outputs"].items():
         env[variable] = REFS[ref["ref"]][ref["attr"]]
     vpc_config = None
     if f["vpc"]:
-        net = REFS["network"]
+        net = REFS[f["network"]]
         vpc_config = {"subnet_ids": net["subnet_ids"], "security_group_ids": [net["lambda_sg"]]}
     created = aws.lambda_.Function(
         f["id"],
@@ -547,7 +587,7 @@ def function(f, layer):
         timeout=f["timeout_s"],
         environment={"variables": env},
         vpc_config=vpc_config,
-        opts=opts(depends_on=[policy, logs]),
+        opts=opts(region=f["region"], depends_on=[policy, logs]),
     )
     REFS[f["name"]]["function"] = created
     return created
@@ -576,7 +616,7 @@ def trigger(f, created, api):
             function=created.name,
             principal="apigateway.amazonaws.com",
             source_arn=pulumi.Output.concat(api.execution_arn, "/*/*"),
-            opts=opts(),
+            opts=opts(region=f["region"]),
         )
     if f["consumes"]:
         aws.lambda_.EventSourceMapping(
@@ -585,7 +625,7 @@ def trigger(f, created, api):
             function_name=created.arn,
             batch_size=10,
             function_response_types=["ReportBatchItemFailures"],
-            opts=opts(),
+            opts=opts(region=f["region"]),
         )
     if f["subscription"]:
         sub = REFS[f["name"]]["sub"]
@@ -609,7 +649,7 @@ def trigger(f, created, api):
                     }
                 )
             ),
-            opts=opts(),
+            opts=opts(region=f["region"]),
         )
         aws.sns.TopicSubscription(
             f"{f['id']}-sub",
@@ -617,7 +657,7 @@ def trigger(f, created, api):
             protocol="sqs",
             endpoint=sub.arn,
             raw_message_delivery=True,
-            opts=opts(),
+            opts=opts(region=topic["region"]),  # a subscription is the topic's
         )
         aws.lambda_.EventSourceMapping(
             f"{f['id']}-sub-mapping",
@@ -625,13 +665,13 @@ def trigger(f, created, api):
             function_name=created.arn,
             batch_size=10,
             function_response_types=["ReportBatchItemFailures"],
-            opts=opts(),
+            opts=opts(region=f["region"]),
         )
     if f["schedule"]:
         role = aws.iam.Role(
             f"{f['id']}-scheduler",
             assume_role_policy=assume("scheduler.amazonaws.com"),
-            opts=opts(),
+            opts=opts(region=f["region"]),
         )
         aws.iam.RolePolicy(
             f"{f['id']}-scheduler-policy",
@@ -651,7 +691,7 @@ def trigger(f, created, api):
                     }
                 )
             ),
-            opts=opts(),
+            opts=opts(region=f["region"]),
         )
         for i, entry in enumerate(f["schedule"]["entries"]):
             aws.scheduler.Schedule(
@@ -666,7 +706,7 @@ def trigger(f, created, api):
                     "input": json.dumps({"skaal_schedule": f["name"]}),
                     "retry_policy": {"maximum_retry_attempts": 2},
                 },
-                opts=opts(),
+                opts=opts(region=f["region"]),
             )
 
 
@@ -680,20 +720,24 @@ for item in SPEC["topics"]:
     topic(item)
 for item in SPEC["secrets"]:
     secret(item)
-if SPEC["network"]:
-    network(SPEC["network"])
+for item in SPEC["networks"]:
+    network(item)
 for item in SPEC["databases"]:
     database(item)
 for item in SPEC["caches"]:
     cache(item)
 
-deps = aws.lambda_.LayerVersion(
-    "dependencies",
-    layer_name=f"{SPEC['prefix']}-dependencies",
-    code=pulumi.FileArchive(str(HERE / "layer")),
-    compatible_runtimes=["python3.11"],
-    opts=opts(),
-)
+# a function's layer is in its region: one layer version per region with functions
+layers = {
+    region: aws.lambda_.LayerVersion(
+        "dependencies" if region == REGION else f"dependencies-{region}",
+        layer_name=f"{SPEC['prefix']}-dependencies",
+        code=pulumi.FileArchive(str(HERE / "layer")),
+        compatible_runtimes=["python3.11"],
+        opts=opts(region=region),
+    )
+    for region in sorted({f["region"] for f in SPEC["functions"]})
+}
 http_api = None
 if any(f["route"] for f in SPEC["functions"]):
     http_api = aws.apigatewayv2.Api("http", name=SPEC["prefix"], protocol_type="HTTP", opts=opts())
@@ -705,7 +749,7 @@ for item in SPEC["functions"]:
     if item["subscription"]:
         subscription(item)
 for item in SPEC["functions"]:
-    trigger(item, function(item, deps), http_api)
+    trigger(item, function(item, layers[item["region"]]), http_api)
 for item in SPEC["tables"] + SPEC["queues"] + SPEC["topics"]:
     pulumi.export(item["resource"], item["name"])
 for item in SPEC["buckets"]:

@@ -18,7 +18,7 @@ from skaal.plan.lock import read_lock
 from skaal.plan.wiring import DATA_DIR_ENV, wire
 
 APP = "counter"
-PLAN_HASH = "5703eb083f9ddffcd48988466603ada742257309b7f0bc3d2186722a7b8a070c"
+PLAN_HASH = "a2fd6e1ac46059149186bd3d318769998398bc1163f116cf555ad6ed74a08114"
 LOCK = Path(__file__).resolve().parent.parent / "skaal.lock"
 
 

@@ -96,6 +96,8 @@ class _Recorder(Mocks):
                 outputs["masterUserSecrets"] = [{"secretArn": secret}]
         elif args.typ == "aws:elasticache/replicationGroup:ReplicationGroup":
             outputs["primaryEndpointAddress"] = f"{name}.cache.amazonaws.com"
+        elif args.typ == "aws:sns/topic:Topic" and read:  # an adopted topic: its ARN is its id
+            outputs["arn"] = read
         elif service in ("sns", "secretsmanager", "iam", "ec2", "lambda"):
             outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{args.name}")
         self.run.resources.append(

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from skaal import App, BlobStore, Map
+from skaal import App, BlobStore, Map, Topic
 from skaal.builder.targets.aws import build_aws
 from skaal.catalog.loader import load_catalog
 from skaal.solver import solve
@@ -83,3 +83,66 @@ def test_policies_are_scoped_to_the_adopted_resources(shop: AwsRun) -> None:
 
 def _listed(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
+
+
+TOPIC_ARN = f"arn:aws:sns:us-east-1:{ACCOUNT}:legacy-orders"
+
+
+class Orders(Topic[str]): ...
+
+
+class Alerts(Topic[str]): ...
+
+
+class Events(Topic[str]): ...
+
+
+def _news() -> App:
+    app = App("news")
+    app.topic(existing=TOPIC_ARN)(Orders)
+    app.topic(existing="legacy-alerts")(Alerts)
+    app.topic()(Events)
+
+    @app.function()
+    async def announce(text: str) -> None:
+        await Orders.publish(text)
+        await Alerts.publish(text)
+
+    @app.subscriber(Orders)
+    async def on_order(text: str) -> None: ...
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def news(tmp_path_factory: pytest.TempPathFactory) -> AwsRun:
+    app = _news()
+    blueprint = app.blueprint()
+    plan = solve(blueprint, load_catalog("aws"))
+    assert plan.binding("Orders").adopted == "legacy-orders"
+    assert plan.binding("Alerts").adopted == "legacy-alerts"
+    assert plan.binding("Events").adopted is None
+    context = app_context(blueprint, plan, "news:app")
+    return run_program(write_with_layer(build_aws(context), tmp_path_factory.mktemp("news")))
+
+
+def test_an_adopted_topic_is_read_by_its_arn(news: AwsRun) -> None:
+    assert news.named("Orders").type == "aws:sns/topic:Topic"
+    assert news.named("Orders").read_id == TOPIC_ARN
+    # a plain name: the ARN in this account and the stack's region
+    assert news.named("Alerts").read_id == f"arn:aws:sns:us-east-1:{ACCOUNT}:legacy-alerts"
+    assert news.named("Events").read_id is None  # the other topic is created
+
+
+def test_functions_publish_and_subscribe_to_the_adopted_topic(news: AwsRun) -> None:
+    policy = json.loads(news.named("news-announce-policy").inputs["policy"])
+    resources = {arn for s in policy["Statement"] for arn in _listed(s["Resource"])}
+    assert TOPIC_ARN in resources
+    assert f"arn:aws:sns:us-east-1:{ACCOUNT}:legacy-alerts" in resources
+    env = news.named("news-announce").inputs["environment"]["variables"]
+    assert env["SKAAL_ORDERS_ARN"] == TOPIC_ARN
+    (subscription,) = news.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["topic"] == TOPIC_ARN
+    (queue_policy,) = news.of_type("aws:sqs/queuePolicy:QueuePolicy")
+    statement = json.loads(queue_policy.inputs["policy"])["Statement"][0]
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": TOPIC_ARN}}

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from skaal import App, BlobStore, Collection, Map, Queue
+from skaal import App, BlobStore, Collection, Map, Queue, Topic
 from skaal.declare.existing import Existing, parse_existing
 from skaal.errors import DeclarationError
 from skaal.model.grammar import GrammarError
 
 TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/legacy-carts"
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:legacy-orders"
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,9 @@ TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/legacy-carts"
         ("gs://acme-uploads", "blob", Existing("acme-uploads", ("gcs",), "gcp")),
         ("legacy_carts", "map", Existing("legacy_carts", ("dynamodb",), None)),
         ("acme-images", "blob", Existing("acme-images", ("gcs", "s3"), None)),
+        (TOPIC, "topic", Existing("legacy-orders", ("sns",), "aws", "eu-west-1")),
+        (f"{TOPIC}.fifo", "topic", Existing("legacy-orders.fifo", ("sns",), "aws", "eu-west-1")),
+        ("legacy-orders", "topic", Existing("legacy-orders", ("sns",), None)),
     ],
 )
 def test_the_forms_it_reads(text: str, kind: str, expected: Existing) -> None:
@@ -36,6 +40,8 @@ def test_the_forms_it_reads(text: str, kind: str, expected: Existing) -> None:
         ("gs://acme-uploads", "map", "is a gcs resource, which holds a blob, not a map"),
         ("no spaces allowed", "map", "is not an existing resource"),
         ("legacy", "queue", "a queue cannot adopt an existing resource"),
+        (TOPIC, "map", "is a sns resource, which holds a topic, not a map"),
+        ("postgresql://app@db.internal/shop", "map", "Skaal does not adopt database servers"),
         (42, "map", "is not an existing resource"),
     ],
 )
@@ -100,3 +106,25 @@ def test_a_collection_adopts_a_table_and_a_queue_cannot_adopt() -> None:
 
         @app.queue(existing="jobs")  # type: ignore[call-arg]
         class Jobs(Queue[str]): ...
+
+
+def test_a_topic_adopts_an_sns_topic() -> None:
+    app = App("shop")
+
+    @app.topic(existing=TOPIC)
+    class Orders(Topic[str]): ...
+
+    assert app.blueprint().resource("Orders").existing == TOPIC
+
+
+def test_a_connection_url_is_refused_without_repeating_it() -> None:
+    app = App("shop")
+    url = "postgresql://admin:s3cret@db.internal/shop"
+    with pytest.raises(DeclarationError) as raised:
+
+        @app.storage(existing=url)
+        class Carts(Map[str, int]): ...
+
+    assert "Skaal does not adopt database servers" in raised.value.what
+    assert "s3cret" not in str(raised.value)
+    assert "(@app.storage on class Carts)" in (raised.value.where or "")

@@ -221,6 +221,8 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
                 "name": wiring.resource(b.resource).physical_name,
                 "durable": _durable(specs[b.resource]),
                 "region": b.region,
+                "existing": b.adopted,
+                "existing_arn": _arn_of(specs[b.resource]),
             }
             for b in by_impl.get("sns", [])
         ],
@@ -329,6 +331,12 @@ def _check_triggers(resources: tuple[ResourceSpec, ...], plan: Plan) -> None:
                 f"--pin {source}=<an {implementation} backend>), then run skaal plan again",
                 command=f"skaal plan --target aws --explain {source}",
             )
+
+
+def _arn_of(spec: ResourceSpec) -> str | None:
+    """The ARN ``existing=`` gives, ``None`` for a plain name (the program adds the account)."""
+    existing = spec.existing
+    return existing if existing is not None and existing.startswith("arn:") else None
 
 
 def _durable(spec: ResourceSpec) -> bool:

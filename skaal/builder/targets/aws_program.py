@@ -20,7 +20,7 @@ The program creates, each resource through the provider of its planned region:
   and outside services), gateway endpoints for DynamoDB and S3, security
   groups and the database/cache servers, each of the class, size and
   replica count the plan records;
-* a table or bucket that adopts an existing one (``existing=``,
+* a table, bucket or topic that adopts an existing one (``existing=``,
   :mod:`skaal.declare.existing`) is *read* into the stack with the
   resource's ``get``: the program references it (its ARN scopes the
   functions' policies, its name is in their environment) and never creates,
@@ -292,6 +292,20 @@ def queue(q):
 
 
 def topic(t):
+    if t["existing"]:  # an SNS topic is read by its ARN; a plain name is in this account
+        arn = t["existing_arn"] or pulumi.Output.concat(
+            "arn:aws:sns:",
+            t["region"],
+            ":",
+            aws.get_caller_identity(
+                opts=pulumi.InvokeOptions(provider=PROVIDERS[t["region"]])
+            ).account_id,
+            ":",
+            t["existing"],
+        )
+        found = adopted(t | {"existing": arn}, aws.sns.Topic)
+        REFS[t["resource"]] = {"arn": found.arn, "topic": found, "region": t["region"]}
+        return
     created = aws.sns.Topic(
         t["resource"], name=t["name"], opts=opts(t["durable"], region=t["region"])
     )

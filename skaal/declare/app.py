@@ -200,9 +200,15 @@ class Module:
         ordered: bool | Unset = UNSET,
         max_attempts: int | Unset = UNSET,
         backend: str | Unset = UNSET,
+        existing: str | Unset = UNSET,
         **unknown: Never,
     ) -> Callable[[R], R]:
-        """Declare a ``Queue`` and what it needs."""
+        """Declare a ``Queue`` and what it needs.
+
+        ``existing``: a queue the account already has (an SQS queue ARN, URL
+        or name), adopted instead of created (:mod:`skaal.declare.existing`);
+        its own redrive policy and dead-letter queue are used.
+        """
         values = dict(locals())
         return self._resource_decorator("queue", values, _caller())
 

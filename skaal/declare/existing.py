@@ -18,13 +18,16 @@ written as                  service        kinds
 ``arn:aws:s3:::NAME``       S3             blob
 ``gs://NAME``               Cloud Storage  blob
 ``arn:aws:sns:R:A:NAME``    SNS            topic
+``arn:aws:sqs:R:A:NAME``    SQS            queue
+``https://sqs.R.amazonaws``
+``.com/A/NAME``
 ``NAME``                    any of these   of the resource's kind, on the
                                            planned provider
 ==========================  =============  ======================================
 
 An ARN or URL names its provider and service, so the plan must be for that
-provider; a DynamoDB or SNS ARN also names its region, where the binding is
-placed.
+provider; a DynamoDB, SNS or SQS ARN (or an SQS URL) also names its region,
+where the binding is placed.
 A plain name leaves the service to the plan (a map on aws: DynamoDB).  On
 the local target nothing exists to adopt: the resource runs locally as if
 ``existing=`` were not written, and the plan says so.
@@ -51,13 +54,15 @@ ADOPTABLE: Final[Mapping[str, tuple[str, frozenset[Kind]]]] = {
     "s3": ("aws", frozenset({"blob"})),
     "gcs": ("gcp", frozenset({"blob"})),
     "sns": ("aws", frozenset({"topic"})),
+    "sqs": ("aws", frozenset({"queue"})),
 }
 """Implementation -> (its provider, the kinds whose existing resources it adopts)."""
 
 _ACCEPTED = (
     "a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME), an S3 bucket ARN "
     "(arn:aws:s3:::NAME), a Cloud Storage URL (gs://NAME), an SNS topic ARN "
-    "(arn:aws:sns:REGION:ACCOUNT:NAME) or a plain table, bucket or topic name"
+    "(arn:aws:sns:REGION:ACCOUNT:NAME), an SQS queue ARN or URL "
+    "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME) or a plain table, bucket, topic or queue name"
 )
 _ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):[^:]*:")
 _TABLE_ARN = re.compile(
@@ -69,8 +74,16 @@ _TOPIC_ARN = re.compile(
     r"^arn:aws(?:-[a-z]+)*:sns:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
     r"(?P<name>[A-Za-z0-9_-]{1,251}(?:\.fifo)?)$"
 )
+_QUEUE_ARN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:sqs:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
+    r"(?P<name>[A-Za-z0-9_-]{1,75}(?:\.fifo)?)$"
+)
+_QUEUE_URL = re.compile(
+    r"^https://sqs\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com/\d{12}/"
+    r"(?P<name>[A-Za-z0-9_-]{1,75}(?:\.fifo)?)$"
+)
 _GCS_URL = re.compile(r"^gs://(?P<name>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/?$")
-_URL = re.compile(r"^(?!gs://)[A-Za-z][A-Za-z0-9+.-]*://.*$")
+_URL = re.compile(r"^(?!gs://|https://sqs\.)[A-Za-z][A-Za-z0-9+.-]*://.*$")
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,253}[A-Za-z0-9]$")
 
 
@@ -79,13 +92,13 @@ class Existing:
     """What ``existing=`` names, read from its text."""
 
     name: str
-    """The physical name: the table, bucket or topic name."""
+    """The physical name: the table, bucket, topic or queue name."""
     implementations: tuple[str, ...]
     """The implementations that can hold it (sorted)."""
     provider: str | None
     """The provider an ARN or URL names; ``None`` for a plain name."""
     region: str | None = None
-    """The region an ARN names (DynamoDB, SNS); ``None`` if it names none."""
+    """The region an ARN or URL names (DynamoDB, SNS, SQS); ``None`` if it names none."""
 
 
 def parse_existing(value: object, kind: Kind) -> Existing:
@@ -117,7 +130,8 @@ def parse_existing(value: object, kind: Kind) -> Existing:
             raise GrammarError(
                 f"a {kind} cannot adopt an existing resource",
                 accepted="existing= on a map or collection (a DynamoDB table), a blob "
-                "(an S3 or Cloud Storage bucket) or a topic (an SNS topic); remove it here",
+                "(an S3 or Cloud Storage bucket), a topic (an SNS topic) or a queue (an SQS "
+                "queue); remove it here",
             )
         return Existing(found.name, serving, None)
     return found
@@ -144,6 +158,8 @@ def _read(text: str) -> Existing | None:
         return Existing(match["name"], ("s3",), "aws")
     if match := _TOPIC_ARN.match(text):
         return Existing(match["name"], ("sns",), "aws", match["region"])
+    if match := _QUEUE_ARN.match(text) or _QUEUE_URL.match(text):
+        return Existing(match["name"], ("sqs",), "aws", match["region"])
     if match := _GCS_URL.match(text):
         return Existing(match["name"], ("gcs",), "gcp")
     if _PLAIN.match(text) and not text.startswith("arn:"):
@@ -157,6 +173,7 @@ def _accepted_for(kind: Kind) -> str:
         "s3": "an S3 bucket ARN or name",
         "gcs": "a gs:// URL or bucket name",
         "sns": "an SNS topic ARN or name",
+        "sqs": "an SQS queue ARN, URL or name",
     }
     served = [forms[i] for i, (_, kinds) in ADOPTABLE.items() if kind in kinds]
     return " | ".join(served) or "nothing: this kind cannot adopt"

@@ -11,6 +11,7 @@ from skaal.errors import DeclarationError
 from skaal.model.grammar import GrammarError
 
 TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/legacy-carts"
+QUEUE = "arn:aws:sqs:eu-west-1:123456789012:jobs"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:legacy-orders"
 
 
@@ -23,6 +24,13 @@ TOPIC = "arn:aws:sns:eu-west-1:123456789012:legacy-orders"
         ("gs://acme-uploads", "blob", Existing("acme-uploads", ("gcs",), "gcp")),
         ("legacy_carts", "map", Existing("legacy_carts", ("dynamodb",), None)),
         ("acme-images", "blob", Existing("acme-images", ("gcs", "s3"), None)),
+        (QUEUE, "queue", Existing("jobs", ("sqs",), "aws", "eu-west-1")),
+        (
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs.fifo",
+            "queue",
+            Existing("jobs.fifo", ("sqs",), "aws", "eu-west-1"),
+        ),
+        ("jobs", "queue", Existing("jobs", ("sqs",), None)),
         (TOPIC, "topic", Existing("legacy-orders", ("sns",), "aws", "eu-west-1")),
         (f"{TOPIC}.fifo", "topic", Existing("legacy-orders.fifo", ("sns",), "aws", "eu-west-1")),
         ("legacy-orders", "topic", Existing("legacy-orders", ("sns",), None)),
@@ -35,11 +43,12 @@ def test_the_forms_it_reads(text: str, kind: str, expected: Existing) -> None:
 @pytest.mark.parametrize(
     ("text", "kind", "message"),
     [
-        ("arn:aws:sqs:us-east-1:123456789012:jobs", "map", "an ARN of sqs, which Skaal cannot"),
+        ("arn:aws:lambda:us-east-1:123456789012:function:f", "map", "an ARN of lambda, which"),
+        (QUEUE, "map", "is a sqs resource, which holds a queue, not a map"),
         (TABLE, "blob", "is a dynamodb resource, which holds a collection or map, not a blob"),
         ("gs://acme-uploads", "map", "is a gcs resource, which holds a blob, not a map"),
         ("no spaces allowed", "map", "is not an existing resource"),
-        ("legacy", "queue", "a queue cannot adopt an existing resource"),
+        ("legacy", "secret", "a secret cannot adopt an existing resource"),
         (TOPIC, "map", "is a sns resource, which holds a topic, not a map"),
         ("postgresql://app@db.internal/shop", "map", "Skaal does not adopt database servers"),
         (42, "map", "is not an existing resource"),
@@ -92,7 +101,7 @@ def test_a_bad_existing_is_a_declaration_error_at_its_line() -> None:
     assert "an S3 bucket ARN or name" in (raised.value.fix or "")
 
 
-def test_a_collection_adopts_a_table_and_a_queue_cannot_adopt() -> None:
+def test_a_collection_and_a_queue_adopt() -> None:
     app = App("shop")
 
     class Todo(BaseModel):
@@ -101,11 +110,13 @@ def test_a_collection_adopts_a_table_and_a_queue_cannot_adopt() -> None:
     @app.storage(existing="legacy-todos")
     class Todos(Collection[Todo]): ...
 
-    assert app.blueprint().resource("Todos").existing == "legacy-todos"
-    with pytest.raises(DeclarationError, match="a queue cannot adopt an existing resource"):
+    @app.queue(existing=" https://sqs.eu-west-1.amazonaws.com/123456789012/jobs ")
+    class Jobs(Queue[str]): ...
 
-        @app.queue(existing="jobs")  # type: ignore[call-arg]
-        class Jobs(Queue[str]): ...
+    assert app.blueprint().resource("Todos").existing == "legacy-todos"
+    assert app.blueprint().resource("Jobs").existing == (
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"
+    )
 
 
 def test_a_topic_adopts_an_sns_topic() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from skaal import App, BlobStore, Map, Topic
+from skaal import App, BlobStore, Map, Queue, Topic
 from skaal.catalog.loader import load_catalog
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver import solve
@@ -101,3 +101,16 @@ def test_an_adopted_topic_is_on_sns_in_the_region_its_arn_names() -> None:
     assert "adopts the existing legacy-orders" in binding.reason
     with pytest.raises(PlanError, match="a resource on aws"):
         solve(app.blueprint(), load_catalog("gcp"))
+
+
+def test_an_adopted_queue_stays_on_sqs_in_the_region_its_url_names() -> None:
+    app = App("shop")
+
+    @app.queue(existing="https://sqs.eu-west-1.amazonaws.com/123456789012/legacy-jobs")
+    class Jobs(Queue[str]): ...
+
+    binding = solve(app.blueprint(), load_catalog("aws")).binding("Jobs")
+    assert (binding.implementation, binding.adopted) == ("sqs", "legacy-jobs")
+    assert binding.region == "eu-west-1"
+    local = solve(app.blueprint(), load_catalog("local")).binding("Jobs")
+    assert local.adopted is None  # nothing to adopt locally

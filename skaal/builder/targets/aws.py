@@ -436,7 +436,21 @@ def _queue(
         "retention_s": kept.messages_s,
         "dlq_retention_s": kept.dead_letters_s,
         "durable": _durable(spec),
+        "existing": binding.adopted,
+        "existing_url": _queue_url(spec),
     }
+
+
+def _queue_url(spec: ResourceSpec) -> str | None:
+    """The URL of the queue ``existing=`` names by ARN or URL; ``None`` for a plain name."""
+    existing = spec.existing
+    if existing is None or not existing.startswith(("arn:", "https:")):
+        return None
+    if existing.startswith("https:"):
+        return existing
+    _, partition, _, region, account, name = existing.split(":")
+    domain = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{region}.{domain}/{account}/{name}"
 
 
 def _server_ref(ident: str) -> str:

@@ -18,6 +18,7 @@ written as                  service        kinds
 ``arn:aws:s3:::NAME``       S3             blob
 ``gs://NAME``               Cloud Storage  blob
 ``arn:aws:sns:R:A:NAME``    SNS            topic
+``projects/P/topics/NAME``  Pub/Sub        topic
 ``arn:aws:sqs:R:A:NAME``    SQS            queue
 ``https://sqs.R.amazonaws``
 ``.com/A/NAME``
@@ -55,6 +56,7 @@ ADOPTABLE: Final[Mapping[str, tuple[str, frozenset[Kind]]]] = {
     "gcs": ("gcp", frozenset({"blob"})),
     "sns": ("aws", frozenset({"topic"})),
     "sqs": ("aws", frozenset({"queue"})),
+    "pubsub": ("gcp", frozenset({"topic"})),
 }
 """Implementation -> (its provider, the kinds whose existing resources it adopts)."""
 
@@ -62,7 +64,8 @@ _ACCEPTED = (
     "a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME), an S3 bucket ARN "
     "(arn:aws:s3:::NAME), a Cloud Storage URL (gs://NAME), an SNS topic ARN "
     "(arn:aws:sns:REGION:ACCOUNT:NAME), an SQS queue ARN or URL "
-    "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME) or a plain table, bucket, topic or queue name"
+    "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), a Pub/Sub topic path "
+    "(projects/PROJECT/topics/NAME) or a plain table, bucket, topic or queue name"
 )
 _ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):[^:]*:")
 _TABLE_ARN = re.compile(
@@ -81,6 +84,9 @@ _QUEUE_ARN = re.compile(
 _QUEUE_URL = re.compile(
     r"^https://sqs\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com/\d{12}/"
     r"(?P<name>[A-Za-z0-9_-]{1,75}(?:\.fifo)?)$"
+)
+_PUBSUB_TOPIC = re.compile(
+    r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/(?P<name>[A-Za-z][A-Za-z0-9._~+%-]{2,254})$"
 )
 _GCS_URL = re.compile(r"^gs://(?P<name>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/?$")
 _URL = re.compile(r"^(?!gs://|https://sqs\.)[A-Za-z][A-Za-z0-9+.-]*://.*$")
@@ -130,8 +136,8 @@ def parse_existing(value: object, kind: Kind) -> Existing:
             raise GrammarError(
                 f"a {kind} cannot adopt an existing resource",
                 accepted="existing= on a map or collection (a DynamoDB table), a blob "
-                "(an S3 or Cloud Storage bucket), a topic (an SNS topic) or a queue (an SQS "
-                "queue); remove it here",
+                "(an S3 or Cloud Storage bucket), a topic (an SNS or Pub/Sub topic) or a queue "
+                "(an SQS queue); remove it here",
             )
         return Existing(found.name, serving, None)
     return found
@@ -160,6 +166,8 @@ def _read(text: str) -> Existing | None:
         return Existing(match["name"], ("sns",), "aws", match["region"])
     if match := _QUEUE_ARN.match(text) or _QUEUE_URL.match(text):
         return Existing(match["name"], ("sqs",), "aws", match["region"])
+    if match := _PUBSUB_TOPIC.match(text):
+        return Existing(match["name"], ("pubsub",), "gcp")
     if match := _GCS_URL.match(text):
         return Existing(match["name"], ("gcs",), "gcp")
     if _PLAIN.match(text) and not text.startswith("arn:"):
@@ -174,6 +182,7 @@ def _accepted_for(kind: Kind) -> str:
         "gcs": "a gs:// URL or bucket name",
         "sns": "an SNS topic ARN or name",
         "sqs": "an SQS queue ARN, URL or name",
+        "pubsub": "a Pub/Sub topic path (projects/PROJECT/topics/NAME) or name",
     }
     served = [forms[i] for i, (_, kinds) in ADOPTABLE.items() if kind in kinds]
     return " | ".join(served) or "nothing: this kind cannot adopt"

@@ -33,7 +33,12 @@ TOPIC = "arn:aws:sns:eu-west-1:123456789012:legacy-orders"
         ("jobs", "queue", Existing("jobs", ("sqs",), None)),
         (TOPIC, "topic", Existing("legacy-orders", ("sns",), "aws", "eu-west-1")),
         (f"{TOPIC}.fifo", "topic", Existing("legacy-orders.fifo", ("sns",), "aws", "eu-west-1")),
-        ("legacy-orders", "topic", Existing("legacy-orders", ("sns",), None)),
+        ("legacy-orders", "topic", Existing("legacy-orders", ("pubsub", "sns"), None)),
+        (
+            "projects/acme-prod/topics/legacy-orders",
+            "topic",
+            Existing("legacy-orders", ("pubsub",), "gcp"),
+        ),
     ],
 )
 def test_the_forms_it_reads(text: str, kind: str, expected: Existing) -> None:

@@ -114,3 +114,22 @@ def test_an_adopted_queue_stays_on_sqs_in_the_region_its_url_names() -> None:
     assert binding.region == "eu-west-1"
     local = solve(app.blueprint(), load_catalog("local")).binding("Jobs")
     assert local.adopted is None  # nothing to adopt locally
+
+
+def test_an_adopted_pubsub_topic_is_on_pubsub_and_a_plain_name_on_either_provider() -> None:
+    app = App("shop")
+
+    @app.topic(existing="projects/acme-prod/topics/legacy-orders")
+    class Orders(Topic[str]): ...
+
+    @app.topic(existing="legacy-events")
+    class Events(Topic[str]): ...
+
+    plan = solve(app.blueprint(), load_catalog("gcp"))
+    assert (plan.binding("Orders").implementation, plan.binding("Orders").adopted) == (
+        "pubsub",
+        "legacy-orders",
+    )
+    assert plan.binding("Events").adopted == "legacy-events"
+    with pytest.raises(PlanError, match="a resource on gcp"):
+        solve(app.blueprint(), load_catalog("aws"))

@@ -63,9 +63,11 @@ class Telemetry:
         meter: Meter | None = None,
         *,
         close: Callable[[], object] | None = None,
+        flush: Callable[[], object] | None = None,
     ) -> None:
         self.tracer = tracer
         self._close = close
+        self._flush = flush
         self.duration: Histogram | None = None
         self.errors: Counter | None = None
         if meter is not None:
@@ -80,6 +82,12 @@ class Telemetry:
         """Flush and stop the exporters this telemetry owns (none: nothing to do)."""
         if self._close is not None:
             self._close()
+
+    def flush(self) -> None:
+        """Export what is buffered now (a host whose process is frozen between calls, such
+        as AWS Lambda, flushes after each one); no exporter: nothing to do."""
+        if self._flush is not None:
+            self._flush()
 
     def record(self, attributes: dict[str, Any], seconds: float, failed: bool) -> None:
         if self.duration is not None:
@@ -276,6 +284,13 @@ def telemetry_from_env(env: Mapping[str, str]) -> Telemetry | None:
         tracer_provider.shutdown()
         meter_provider.shutdown()
 
+    def flush() -> None:
+        tracer_provider.force_flush()
+        meter_provider.force_flush()
+
     return Telemetry(
-        tracer_provider.get_tracer("skaal"), meter_provider.get_meter("skaal"), close=close
+        tracer_provider.get_tracer("skaal"),
+        meter_provider.get_meter("skaal"),
+        close=close,
+        flush=flush,
     )

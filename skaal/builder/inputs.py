@@ -25,6 +25,7 @@ from skaal._version import __version__
 from skaal.blueprint.model import Blueprint
 from skaal.builder.model import Artifact, BuildContext, VersionSource, installed_version
 from skaal.builder.sources import read_app_sources
+from skaal.builder.traces import traces_setting
 from skaal.catalog import catalog_for_target, load_catalog
 from skaal.catalog.locate import is_path_ref
 from skaal.catalog.model import Catalog
@@ -132,6 +133,7 @@ def load_context(
         overrides=read_overrides(parsed.root, blueprint),
         env=env,
         config=config,
+        traces=traces_setting(parsed.root),
     )
 
 

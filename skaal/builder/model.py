@@ -136,6 +136,10 @@ class BuildContext:
     config: tuple[tuple[str, str], ...] = ()
     """The environment's ``config`` variables, set in every deployed process."""
 
+    traces: bool = False
+    """Export traces to the cloud's trace service (``[tool.skaal] traces``,
+    :mod:`skaal.builder.traces`); off: nothing traced, nothing added."""
+
     def stack(self, default: str) -> str:
         """The Pulumi stack the build configures: the environment's name, else ``default``."""
         return self.env or default

@@ -29,6 +29,7 @@ from skaal.builder.requirements import (
     requirements_artifact,
     requirements_txt,
 )
+from skaal.builder.traces import trace_packages
 from skaal.errors import BuildError
 from skaal.overrides import OVERRIDES_FILE
 from skaal.plan.lock import lock_text
@@ -77,7 +78,14 @@ def stack_artifact(context: BuildContext, spec: StackTarget) -> ArtifactSet:
     files = [
         spec.entry,
         Artifact(LOCK_NAME, lock_text(context.plan)),
-        requirements_artifact(context, extra=(*SERVE_PACKAGES, *mount_packages(context.blueprint))),
+        requirements_artifact(
+            context,
+            extra=(
+                *SERVE_PACKAGES,
+                *mount_packages(context.blueprint),
+                *trace_packages(spec.target, context.traces),
+            ),
+        ),
         Artifact("Dockerfile", spec.dockerfile),
         Artifact(".dockerignore", spec.dockerignore),
         Artifact("infra/Pulumi.yaml", _pulumi_yaml(context, spec)),

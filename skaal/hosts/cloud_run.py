@@ -27,6 +27,11 @@ Gateway (:mod:`~skaal.builder.targets.gcp_gateway`) is the public address.
     204); one that is not is refused with 425, so Pub/Sub offers it again
     after its back-off -- never early.
 
+With ``SKAAL_TRACES=otlp`` (or a :class:`~skaal.runtime.tracing.Telemetry`
+given), every call is a function span -- an HTTP request through
+:class:`~skaal.serve.tracing.TraceRequests`, a push or a scheduled run
+around its handler -- with the storage and queue operations as children.
+
 It listens on ``$PORT`` (Cloud Run sets it) on all interfaces.
 
 ``SKAAL_LOCAL_BACKENDS=1`` rebinds every resource to an embedded backend
@@ -70,6 +75,7 @@ if TYPE_CHECKING:
 
     from skaal.declare.app import App
     from skaal.plan.model import Binding, Plan
+    from skaal.runtime.tracing import Telemetry
 
 __all__ = ["LOCAL_BACKENDS_ENV", "ROLES", "CloudRunArtifact", "local_bindings"]
 
@@ -122,6 +128,8 @@ class CloudRunArtifact:
     app_ref: str
     plan_hash: str
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    telemetry: Telemetry | None = None
+    """Trace through this telemetry (tests); ``None``: ``SKAAL_TRACES`` in ``environ`` decides."""
 
     @property
     def role(self) -> str:
@@ -170,6 +178,7 @@ class CloudRunArtifact:
         from skaal.serve.bridge import open_runtime
         from skaal.serve.discover import entrypoints
         from skaal.serve.errors import CatchAllMiddleware, exception_handlers
+        from skaal.serve.tracing import TraceRequests
         from skaal.serve.wsgi import close_pools
 
         function = self.function  # the role is checked before the app is imported
@@ -188,7 +197,12 @@ class CloudRunArtifact:
         @contextlib.asynccontextmanager
         async def lifespan(_: Starlette) -> AsyncIterator[None]:
             async with open_runtime(
-                app, plan, data_dir=local.data_dir, env=self.environ, project_dir=self.root
+                app,
+                plan,
+                data_dir=local.data_dir,
+                env=self.environ,
+                project_dir=self.root,
+                telemetry=self.telemetry,
             ) as runtime:
                 state.runtime = runtime
                 try:
@@ -201,6 +215,7 @@ class CloudRunArtifact:
             routes=routes,
             middleware=[
                 Middleware(RuntimeContext, state=state),
+                Middleware(TraceRequests, state=state),
                 Middleware(CatchAllMiddleware),
             ],
             exception_handlers=dict(exception_handlers()),
@@ -256,6 +271,7 @@ def _function_routes(found: Any, state: Any, name: str) -> list[BaseRoute]:
     from starlette.routing import Route
 
     from skaal.serve.app import http_endpoints
+    from skaal.serve.bridge import function_span
     from skaal.serve.routes import function_routes
     from skaal.serve.workers import call_handler
 
@@ -266,7 +282,8 @@ def _function_routes(found: Any, state: Any, name: str) -> list[BaseRoute]:
 
     async def schedule(request: Request) -> Response:
         assert schedule_fn is not None
-        await call_handler(schedule_fn)
+        with function_span(state.runtime, name, "schedule"):
+            await call_handler(schedule_fn)
         return Response(status_code=204)
 
     async def push(request: Request) -> Response:
@@ -279,7 +296,9 @@ def _function_routes(found: Any, state: Any, name: str) -> list[BaseRoute]:
             # a malformed envelope will never decode: ack it (2xx) rather than loop
             log.error("dropping an undecodable push message for %s: %s", name, exc)
             return JSONResponse({"dropped": str(exc)}, status_code=202)
-        await call_handler(handler, message)
+        trigger = "queue" if found.blueprint.resource(name).consumes else "topic"
+        with function_span(state.runtime, name, trigger):
+            await call_handler(handler, message)
         return Response(status_code=204)
 
     async def promote(request: Request) -> Response:

@@ -63,9 +63,11 @@ class Telemetry:
         meter: Meter | None = None,
         *,
         close: Callable[[], object] | None = None,
+        flush: Callable[[], object] | None = None,
     ) -> None:
         self.tracer = tracer
         self._close = close
+        self._flush = flush
         self.duration: Histogram | None = None
         self.errors: Counter | None = None
         if meter is not None:
@@ -80,6 +82,12 @@ class Telemetry:
         """Flush and stop the exporters this telemetry owns (none: nothing to do)."""
         if self._close is not None:
             self._close()
+
+    def flush(self) -> None:
+        """Export what is buffered now (a host whose process is frozen between calls, such
+        as AWS Lambda, flushes after each one); no exporter: nothing to do."""
+        if self._flush is not None:
+            self._flush()
 
     def record(self, attributes: dict[str, Any], seconds: float, failed: bool) -> None:
         if self.duration is not None:
@@ -223,7 +231,11 @@ def telemetry_from_env(env: Mapping[str, str]) -> Telemetry | None:
       ``localhost:4317``): on AWS Lambda the ADOT layer's collector, which
       forwards to X-Ray and CloudWatch; on Cloud Run an OpenTelemetry
       collector sidecar forwarding to Cloud Trace and Cloud Monitoring.
-      ``OTEL_SERVICE_NAME`` names the service (default: the app).
+      ``OTEL_SERVICE_NAME`` names the service (default: the app);
+    * ``gcp``: spans exported straight to Cloud Trace over OTLP/gRPC
+      (Google's Telemetry API, ``telemetry.googleapis.com``), authenticated
+      with the service account's credentials (it needs
+      ``roles/cloudtrace.agent``); no metrics.
 
     Needs ``opentelemetry-sdk`` and ``opentelemetry-exporter-otlp-proto-grpc``
     (``pip install 'skaal[telemetry]' opentelemetry-exporter-otlp-proto-grpc``);
@@ -233,12 +245,14 @@ def telemetry_from_env(env: Mapping[str, str]) -> Telemetry | None:
     value = env.get(TRACES_VARIABLE, "").strip().lower()
     if value in ("", "off", "0", "false"):
         return None
+    if value == "gcp":
+        return _cloud_trace(env)
     if value != "otlp":
         raise InvalidSettingError(
             f"{TRACES_VARIABLE}={value!r} is not a way of exporting traces",
             where=TRACES_VARIABLE,
-            fix=f"set {TRACES_VARIABLE}=otlp (to the collector at OTEL_EXPORTER_OTLP_ENDPOINT) "
-            "or leave it unset",
+            fix=f"set {TRACES_VARIABLE}=otlp (to the collector at OTEL_EXPORTER_OTLP_ENDPOINT), "
+            f"{TRACES_VARIABLE}=gcp (to Cloud Trace) or leave it unset",
         )
     try:
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter  # noqa: PLC0415 - optional extra "telemetry": imported only when tracing is on
@@ -276,6 +290,74 @@ def telemetry_from_env(env: Mapping[str, str]) -> Telemetry | None:
         tracer_provider.shutdown()
         meter_provider.shutdown()
 
+    def flush() -> None:
+        tracer_provider.force_flush()
+        meter_provider.force_flush()
+
     return Telemetry(
-        tracer_provider.get_tracer("skaal"), meter_provider.get_meter("skaal"), close=close
+        tracer_provider.get_tracer("skaal"),
+        meter_provider.get_meter("skaal"),
+        close=close,
+        flush=flush,
     )
+
+
+def _cloud_trace(env: Mapping[str, str]) -> Telemetry:
+    """Spans to Cloud Trace (``SKAAL_TRACES=gcp``): OTLP/gRPC to Google's Telemetry API,
+    authenticated as the service's account; no collector, no metrics."""
+    try:
+        import google.auth  # noqa: PLC0415 - optional: imported only when tracing to Cloud Trace
+        import grpc  # noqa: PLC0415 - optional extra "telemetry": imported only when tracing is on
+        from google.auth.exceptions import DefaultCredentialsError  # noqa: PLC0415 - optional: imported only when tracing to Cloud Trace
+        from google.auth.transport.grpc import AuthMetadataPlugin  # noqa: PLC0415 - optional: imported only when tracing to Cloud Trace
+        from google.auth.transport.requests import Request  # noqa: PLC0415 - optional: imported only when tracing to Cloud Trace
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter  # noqa: PLC0415 - optional extra "telemetry": imported only when tracing is on
+        from opentelemetry.sdk.resources import Resource  # noqa: PLC0415 - optional extra "telemetry": imported only when tracing is on
+        from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415 - optional extra "telemetry": imported only when tracing is on
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: PLC0415 - optional extra "telemetry": imported only when tracing is on
+    except ImportError as exc:
+        raise InvalidSettingError(
+            f"{TRACES_VARIABLE}=gcp needs the OpenTelemetry SDK, its OTLP exporter and "
+            f"google-auth ({exc.name} is missing)",
+            where=TRACES_VARIABLE,
+            fix="add skaal[telemetry], opentelemetry-exporter-otlp-proto-grpc, google-auth and "
+            "requests to the service's requirements (skaal build does with [tool.skaal] "
+            "traces = true), or unset SKAAL_TRACES",
+        ) from None
+    try:
+        credentials, found = google.auth.default(scopes=[_TRACE_SCOPE])
+    except DefaultCredentialsError as exc:
+        raise InvalidSettingError(
+            f"{TRACES_VARIABLE}=gcp found no Google credentials to write to Cloud Trace with "
+            f"({str(exc).partition('.')[0]})",
+            where=TRACES_VARIABLE,
+            fix="run on Google Cloud (the service account's credentials) or set "
+            "GOOGLE_APPLICATION_CREDENTIALS; or unset SKAAL_TRACES",
+        ) from None
+    project = env.get("GOOGLE_CLOUD_PROJECT") or found
+    plugin = AuthMetadataPlugin(credentials=credentials, request=Request())  # type: ignore[no-untyped-call]
+    channel = grpc.composite_channel_credentials(
+        grpc.ssl_channel_credentials(), grpc.metadata_call_credentials(plugin)
+    )
+    exporter = OTLPSpanExporter(
+        endpoint=env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or CLOUD_TRACE_ENDPOINT,
+        credentials=channel,
+        headers={"x-goog-user-project": project} if project else None,
+    )
+    resource = Resource.create(
+        {
+            "service.name": env.get("OTEL_SERVICE_NAME") or env.get("SKAAL_APP") or "skaal",
+            **({"gcp.project_id": project} if project else {}),
+        }
+    )
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    return Telemetry(
+        provider.get_tracer("skaal"), close=provider.shutdown, flush=provider.force_flush
+    )
+
+
+CLOUD_TRACE_ENDPOINT: Final = "telemetry.googleapis.com:443"
+"""Google's Telemetry (OTLP) API: where ``SKAAL_TRACES=gcp`` sends spans."""
+
+_TRACE_SCOPE: Final = "https://www.googleapis.com/auth/trace.append"

@@ -42,7 +42,11 @@
   RDS instance's automated backups (``Binding.backup``,
   ``SharedInstance.backup``), a queue's message and dead-letter retention
   and a bucket's previous versions (``Binding.retention``), the functions'
-  log groups (``Plan.log_retention_days``).
+  log groups (``Plan.log_retention_days``);
+* with ``[tool.skaal] traces = true`` (:mod:`skaal.builder.traces`), each
+  function's ``traces`` entry adds the ADOT layer and X-Ray active tracing,
+  its environment ``SKAAL_TRACES=otlp`` and the ADOT wrapper, its role the
+  X-Ray write statement.
 
 A resource is *durable* (protected, retained, deletion-protected) unless it
 was declared ``durability="ephemeral"``.
@@ -72,6 +76,7 @@ from skaal.builder.sizing import server_size, table_capacity
 from skaal.builder.targets.aws_iam import function_statements
 from skaal.builder.targets.aws_program import PROGRAM
 from skaal.builder.targets.aws_schedule import aws_schedule
+from skaal.builder.traces import XRAY_STATEMENT, adot_layer_arn, aws_trace_env, trace_packages
 from skaal.errors import BuildError
 from skaal.overrides import OVERRIDES_FILE
 from skaal.plan.lock import lock_text
@@ -146,7 +151,11 @@ def build_aws(context: BuildContext) -> ArtifactSet:
         requirements_artifact(context, extra=("pulumi", "pulumi-aws"), path="requirements.txt"),
         requirements_artifact(
             context,
-            extra=(*LAMBDA_PACKAGES, *mount_packages(context.blueprint)),
+            extra=(
+                *LAMBDA_PACKAGES,
+                *mount_packages(context.blueprint),
+                *trace_packages("aws", context.traces),
+            ),
             path="app/requirements.txt",
         ),
         Artifact("app/skaal_lambda.py", _entry(context)),
@@ -275,7 +284,19 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
         )
         for f in (*functions, http_spec)
     ]
+    if context.traces:
+        spec["functions"] = [_traced(f) for f in spec["functions"]]
     return spec
+
+
+def _traced(function: dict[str, Any]) -> dict[str, Any]:
+    """``function`` exporting its traces to X-Ray (:mod:`skaal.builder.traces`)."""
+    env = function["env"] | aws_trace_env(function["lambda_name"])
+    return function | {
+        "env": dict(sorted(env.items())),
+        "statements": [*function["statements"], XRAY_STATEMENT],
+        "traces": {"layer": adot_layer_arn(function["region"]), "mode": "Active"},
+    }
 
 
 def _outputs(spec: dict[str, Any], wiring: Wiring) -> dict[str, dict[str, str]]:

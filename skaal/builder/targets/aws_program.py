@@ -624,7 +624,9 @@ def function(f, layer):
         architectures=["x86_64"],
         handler="skaal_lambda.handler",
         code=pulumi.FileArchive(str(HERE / "app")),
-        layers=[layer.arn],
+        # ADOT first: where both ship a package, the pinned one of the app's layer wins
+        layers=[f["traces"]["layer"], layer.arn] if f.get("traces") else [layer.arn],
+        tracing_config={"mode": f["traces"]["mode"]} if f.get("traces") else None,
         memory_size=f["memory_mb"],
         timeout=f["timeout_s"],
         environment={"variables": env},

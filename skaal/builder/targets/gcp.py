@@ -64,6 +64,7 @@ def build_gcp(context: BuildContext) -> ArtifactSet:
             env=context.env,
             config=context.config,
             overrides=context.overrides is not None,
+            traces=context.traces,
         ),
         installs_overrides=True,
     )

@@ -102,6 +102,7 @@ from skaal.builder.targets.gcp_writer import (
     seconds,
     secret_env,
 )
+from skaal.builder.traces import GCP_TRACE_ROLE, gcp_trace_env
 from skaal.deploy.destroy import DELETE_DATA_CONFIG
 from skaal.errors import BuildError
 from skaal.overrides import OVERRIDES_FILE
@@ -521,6 +522,8 @@ class _Program(Messaging, Servers, Gateway):
                 *(self.secret_env[name] for name in readable if name in self.secret_env),
                 {"name": CLOUD_RUN_ROLE_ENV, "value": identity.role},
             ]
+            if self.traces:
+                self.trace(identity, env)
             if identity.function is None:
                 self.service(identity, None, env, invoker="gateway_account")
                 continue
@@ -530,6 +533,29 @@ class _Program(Messaging, Servers, Gateway):
             self.service(
                 identity, fn, env, invoker="gateway_account" if http else "invoker_account"
             )
+
+    def service_name(self, identity: Identity) -> str:
+        """The name of ``identity``'s Cloud Run service."""
+        name = "web" if identity.function is None else f"fn-{identity.function}"
+        return physical_name(self.name_base, name, max_length=49)
+
+    def trace(self, identity: Identity, env: list[object]) -> None:
+        """``identity``'s service exports its spans to Cloud Trace: its variables and role."""
+        env += [
+            {"name": k, "value": v} for k, v in gcp_trace_env(self.service_name(identity)).items()
+        ]
+        self.add(
+            call(
+                None,
+                "gcp.projects.IAMMember",
+                "trace-agent" + identity.suffix,
+                {
+                    "project": Code("PROJECT"),
+                    "role": GCP_TRACE_ROLE,
+                    "member": Code(identity.member),
+                },
+            )
+        )
 
     def service(
         self, identity: Identity, fn: ResourceSpec | None, env: list[object], *, invoker: str
@@ -564,7 +590,6 @@ class _Program(Messaging, Servers, Gateway):
             ]
         if self.vpc is not None and self.reaches(identity, self.vpc_resources):
             template["vpc_access"] = {"connector": self.vpc, "egress": "PRIVATE_RANGES_ONLY"}
-        name = "web" if identity.function is None else f"fn-{identity.function}"
         # a function's service runs in its planned region; web in the stack's
         where = Code(self.at(self.regions.region(fn.name) if fn else self.regions.stack))
         self.add(
@@ -573,7 +598,7 @@ class _Program(Messaging, Servers, Gateway):
                 "gcp.cloudrunv2.Service",
                 var,
                 {
-                    "name": physical_name(self.name_base, name, max_length=49),
+                    "name": self.service_name(identity),
                     "location": where,
                     "ingress": "INGRESS_TRAFFIC_ALL",
                     "deletion_protection": False,
@@ -657,13 +682,17 @@ def render_program(
     env: str = "",
     config: tuple[tuple[str, str], ...] = (),
     overrides: bool = False,
+    traces: bool = False,
 ) -> str:
     """The text of ``__main__.py`` for ``plan`` on Google Cloud (in environment ``env``,
     with its ``config`` variables).
 
     ``overrides``: the program installs the hooks of ``skaal_overrides.py``
-    next to it (:mod:`skaal.overrides`).
+    next to it (:mod:`skaal.overrides`); ``traces``: every service exports its
+    spans to Cloud Trace, its account holding ``roles/cloudtrace.agent``
+    (:mod:`skaal.builder.traces`).
     """
     program = _Program(blueprint, plan, stack, env, config)
     program.overrides = overrides
+    program.traces = traces
     return program.render()

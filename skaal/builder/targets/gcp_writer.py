@@ -151,6 +151,8 @@ class ProgramWriter:
         self.secret_env: dict[str, dict[str, object]] = {}
         """Declared secret -> its environment entry (each service gets the ones it may read)."""
         self.overrides = False
+        self.traces = False
+        """Export spans to Cloud Trace (:mod:`skaal.builder.traces`)."""
         """Whether the program installs the project's hooks (``skaal_overrides.py``)."""
 
     def at(self, region: str) -> str:

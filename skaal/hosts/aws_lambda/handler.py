@@ -20,6 +20,11 @@ shape of the event:
 * a **schedule** (the input EventBridge Scheduler sends,
   ``{"skaal_schedule": "<function>"}``) calls that scheduled function.
 
+Each message and each scheduled run is a function span (:func:`skaal.runtime.tracing.function_span`)
+when the runtime traces (``SKAAL_TRACES=otlp``), and an HTTP request is one
+through the serving app's middleware, as on ``skaal run``: the storage and
+queue operations the function makes are its children.
+
 The runtime (:class:`~skaal.runtime.Runtime`) is opened once per container,
 on the first event, on an event loop the handler keeps: Lambda freezes the
 container between events and the open clients are reused.  The handler never
@@ -47,6 +52,7 @@ from skaal.errors import SkaalRuntimeError
 from skaal.hosts.aws_lambda.http_api import call_asgi, is_http_event, scope_from_event
 from skaal.hosts.aws_lambda.rest_api import call_rest, is_rest_event
 from skaal.hosts.aws_lambda.sqs_event import decode_body, is_sqs_event
+from skaal.runtime.tracing import function_span
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -130,8 +136,20 @@ class LambdaHandler:
         return loop.run_until_complete(self.handle(event))
 
     async def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """Dispatch ``event`` by its shape (see the module docstring)."""
+        """Dispatch ``event`` by its shape (see the module docstring).
+
+        When the runtime traces, the spans of the invocation are exported
+        before it returns: Lambda freezes the container between invocations,
+        so a batching exporter would otherwise hold them until the next one.
+        """
         runtime = await self._ensure_runtime()
+        try:
+            return await self._dispatch(runtime, event)
+        finally:
+            if runtime.telemetry is not None:
+                runtime.telemetry.flush()
+
+    async def _dispatch(self, runtime: Runtime, event: Mapping[str, Any]) -> dict[str, Any]:
         if is_http_event(event):
             return await call_asgi(self._asgi, scope_from_event(event))
         if is_rest_event(event):
@@ -140,9 +158,10 @@ class LambdaHandler:
             if is_sqs_event(event):
                 return await self._consume(runtime, event)
             if SCHEDULE_KEY in event:
-                return await self._run_schedule(str(event[SCHEDULE_KEY]))
+                return await self._run_schedule(runtime, str(event[SCHEDULE_KEY]))
             if event.get("detail-type") == "Scheduled Event":
-                return await self._run_schedule(self._function_name("a scheduled event"))
+                name = self._function_name("a scheduled event")
+                return await self._run_schedule(runtime, name)
         raise SkaalRuntimeError(
             f"the Lambda received an event it does not handle (keys: {sorted(event)})",
             fix="invoke it through its API, its queue or its schedule",
@@ -217,17 +236,19 @@ class LambdaHandler:
         (message_type,) = type_arguments(declared, base) if isinstance(declared, type) else (Any,)
         codec: ValueCodec[Any] = ValueCodec(message_type, resource=source)
         failures: list[dict[str, str]] = []
+        trigger = "queue" if spec.consumes else "topic"
         for record in event["Records"]:
             message_id = str(record.get("messageId", ""))
             try:
-                message = codec.decode(decode_body(record), key=message_id)
-                await call_handler(handler, message)
+                with function_span(runtime.telemetry, name, trigger):
+                    message = codec.decode(decode_body(record), key=message_id)
+                    await call_handler(handler, message)
             except Exception:
                 log.exception("%s: message %s failed", name, message_id)
                 failures.append({"itemIdentifier": message_id})
         return {"batchItemFailures": failures}
 
-    async def _run_schedule(self, name: str) -> dict[str, Any]:
+    async def _run_schedule(self, runtime: Runtime, name: str) -> dict[str, Any]:
         from skaal.serve.discover import entrypoints
         from skaal.serve.workers import call_handler
 
@@ -239,5 +260,6 @@ class LambdaHandler:
                 where=SCHEDULE_KEY,
                 fix=f"scheduled functions: {', '.join(sorted(found)) or 'none'}",
             )
-        await call_handler(function.fn)
+        with function_span(runtime.telemetry, name, "schedule"):
+            await call_handler(function.fn)
         return {"ran": name}

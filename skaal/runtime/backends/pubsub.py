@@ -87,7 +87,7 @@ def _clients(env: Mapping[str, str]) -> tuple[Any, Any, str, bool]:
             project,
             False,
         )
-    import grpc  # type: ignore[import-untyped]
+    import grpc
     from google.pubsub_v1.services.publisher.transports import PublisherGrpcTransport
     from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcTransport
 

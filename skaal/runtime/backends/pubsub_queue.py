@@ -27,7 +27,10 @@ same name, which the gcp build stage creates under exactly these names
     messages forwarded by the dead-letter policy carry Pub/Sub's own
     ``CloudPubSubDeadLetterSourceDeliveryCount``.  ``dead_letters`` peeks:
     it pulls, then gives every message back (ack deadline 0).  An error is
-    kept up to Pub/Sub's 1,024 bytes of an attribute value.
+    kept up to Pub/Sub's 1,024 bytes of an attribute value.  ``redrive``
+    pulls the same way, publishes the dead letter to ``N`` as a new message
+    (a new id, no attempts counted), acknowledges it here and gives the
+    others back.
 
 Mapping of the port:
 
@@ -410,6 +413,33 @@ class PubsubQueue:
             ident = attributes.get(ID) or str(message.message_id)
             out.append(DeadLetter(ident, bytes(message.data), int(attempts), error))
         return out
+
+    async def redrive(self, message_id: str) -> str | None:
+        """Send the dead letter ``message_id`` back to the queue as a new message; its new id.
+
+        ``N-dead`` is read as ``dead_letters`` reads it; the copies carrying
+        ``message_id`` are acknowledged once the message is on ``N`` again
+        (a crash in between leaves it in both: at least once), every other
+        message is given back.  ``None`` when no dead letter has that id.
+        """
+        pulled: dict[str, Any] = {}  # ack id -> received message
+        while True:
+            batch = await self._pull(self.names.dead, _PULL_BATCH)
+            fresh = [m for m in batch if m.ack_id not in pulled]
+            if not fresh:
+                break
+            pulled.update((m.ack_id, m) for m in fresh)
+
+        def ident(item: Any) -> str:
+            return str(item.message.attributes.get(ID) or item.message.message_id)
+
+        matching = [a for a, m in pulled.items() if ident(m) == message_id]
+        others = [a for a, m in pulled.items() if ident(m) != message_id]
+        new_id = await self.send(bytes(pulled[matching[0]].message.data)) if matching else None
+        if matching:
+            await self._ack(self.names.dead, matching)
+        await self._set_deadline(self.names.dead, others, 0)  # give them back
+        return new_id
 
     async def depth(self) -> int:
         names = (self.names.queue, self.names.delayed)

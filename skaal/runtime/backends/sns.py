@@ -16,6 +16,9 @@ only forgets the local handles -- the subscriptions stay and keep receiving.
 Bodies travel as text when they are valid SQS text, else base64 with a
 ``skaal-encoding`` message attribute (see :mod:`skaal.runtime.backends.sqs`).
 Delivery is at least once; SNS→SQS delivery takes milliseconds on AWS.
+``lag`` (:class:`~skaal.runtime.ports.ReportsLag`) counts, per subscription
+this process opened, what its queue holds and what it received but has not
+handed out yet.
 
 Retries (:mod:`skaal.runtime.backends.aws_client`): ``Publish`` is not
 repeated after it may have reached SNS -- a topic message has no id a
@@ -51,6 +54,14 @@ if TYPE_CHECKING:
 __all__ = ["SnsProvider", "SnsSubscription", "SnsTopic"]
 
 _EMPTY = {"skaal-encoding": {"DataType": "String", "StringValue": "empty"}}
+
+
+#: The queue attributes that count a subscription's messages not yet received.
+_COUNTS = [
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+]
 
 
 class SnsSubscription:
@@ -106,6 +117,18 @@ class SnsSubscription:
             "DeleteMessageBatch (subscription)",
             Safety.IDEMPOTENT,  # the same receipt handles again
         )
+
+    async def lag(self) -> int:
+        """Messages published to this subscription and not yet handed out by ``get``:
+        its queue's (approximate) count, and what this process received but holds."""
+        sqs, url = self._topic.sqs, self._url
+        response = await self._topic.call(
+            lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=_COUNTS),
+            "GetQueueAttributes (subscription)",
+            Safety.READ,
+        )
+        counts = response.get("Attributes", {})
+        return sum(int(counts.get(name, "0")) for name in _COUNTS) + len(self._pending)
 
     async def close(self) -> None:
         if self._closed:
@@ -185,6 +208,15 @@ class SnsTopic:
     async def native(self) -> Native[SNSClient]:
         """The topic ARN; each subscription is an SQS queue ``<topic>-sub-<name>``."""
         return self._aws.native(self.sns, "sns", "topic", self._resource, topic_arn=self.arn)
+
+    async def lag(self) -> dict[str, int]:
+        """How far behind each subscription this process opened is (:class:`ReportsLag`).
+
+        Subscriptions opened elsewhere are not listed: a queue's name does
+        not say which subscription it is (:mod:`skaal.plan.naming` may
+        shorten it).  SQS's counts are approximate for about a minute.
+        """
+        return {name: await sub.lag() for name, sub in sorted(self._subscriptions.items())}
 
     def forget(self, name: str) -> None:
         self._subscriptions.pop(name, None)

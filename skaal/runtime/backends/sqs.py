@@ -26,6 +26,9 @@ Mapping of the port:
 - ``ack``: ``DeleteMessage``.  ``depth``: visible + in-flight + delayed counts.
 - ``dead_letters``: peeks the DLQ (receives with a short visibility, then
   makes what it saw visible again).
+- ``redrive`` (:class:`~skaal.runtime.ports.RedrivesDeadLetters`): finds the
+  dead letter in the DLQ the same way, sends its body to the queue as a new
+  message (a new id, no attempts counted), then deletes it from the DLQ.
 
 A queue declared ``ordered=True`` (or pinned to ``sqs-fifo``) is a FIFO
 queue ``<name>.fifo`` (DLQ too), as the build stage creates it: one message
@@ -345,7 +348,7 @@ class SqsQueue:
         await self.ack(message_id)
 
     async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
-        sqs, dlq = self._sqs, self.dlq_url
+        dlq = self.dlq_url
         seen: dict[str, dict[str, Any]] = {}
         while len(seen) < limit:
             batch = await self._receive(dlq, min(10, limit - len(seen)), 30)
@@ -353,17 +356,7 @@ class SqsQueue:
             if not fresh:
                 break
             seen.update((m["MessageId"], m) for m in fresh)
-        handles = [
-            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-            for n, m in enumerate(seen.values())
-        ]
-        for i in range(0, len(handles), 10):
-            entries = handles[i : i + 10]
-            await self._call(
-                lambda e=entries: sqs.change_message_visibility_batch(QueueUrl=dlq, Entries=e),
-                "ChangeMessageVisibilityBatch (dead letters)",
-                Safety.IDEMPOTENT,
-            )
+        await self._release(list(seen.values()))
         out: list[DeadLetter[bytes]] = []
         for message in seen.values():
             attributes = message.get("MessageAttributes") or {}
@@ -377,6 +370,50 @@ class SqsQueue:
             )
             out.append(DeadLetter(_ident(message), decode_body(message), int(attempts), str(error)))
         return out
+
+    async def redrive(self, message_id: str) -> str | None:
+        """Send the dead letter ``message_id`` back to the queue as a new message; its new id.
+
+        The DLQ is read as ``dead_letters`` reads it; the copies carrying
+        ``message_id`` are deleted once the message is on the queue again (a
+        crash in between leaves it in both: at least once), the others made
+        visible again.  ``None`` when no dead letter has that id.
+        """
+        sqs, dlq = self._sqs, self.dlq_url
+        seen: dict[str, dict[str, Any]] = {}
+        while True:
+            batch = await self._receive(dlq, 10, 30)
+            fresh = [m for m in batch if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            seen.update((m["MessageId"], m) for m in fresh)
+        matching = [m for m in seen.values() if _ident(m) == message_id]
+        others = [m for m in seen.values() if _ident(m) != message_id]
+        new_id = await self.send(decode_body(matching[0])) if matching else None
+        for message in matching:
+            handle = message["ReceiptHandle"]
+            await self._call(
+                lambda h=handle: sqs.delete_message(QueueUrl=dlq, ReceiptHandle=h),
+                "DeleteMessage (redriven dead letter)",
+                Safety.IDEMPOTENT,
+            )
+        await self._release(others)
+        return new_id
+
+    async def _release(self, messages: list[dict[str, Any]]) -> None:
+        """Make ``messages`` of the DLQ, received to be looked at, visible again."""
+        sqs, dlq = self._sqs, self.dlq_url
+        handles = [
+            {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+            for n, m in enumerate(messages)
+        ]
+        for i in range(0, len(handles), 10):
+            entries = handles[i : i + 10]
+            await self._call(
+                lambda e=entries: sqs.change_message_visibility_batch(QueueUrl=dlq, Entries=e),
+                "ChangeMessageVisibilityBatch (dead letters)",
+                Safety.IDEMPOTENT,
+            )
 
     async def depth(self) -> int:
         sqs, url = self._sqs, self.url

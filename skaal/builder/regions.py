@@ -27,6 +27,24 @@ What does not cross regions (:func:`check_aws`):
   server's instances without regard to region);
 * the servers are in one region: its VPC is the one the plan prices (one NAT
   gateway, :mod:`skaal.plan.network`).
+
+A gcp stack (:func:`check_gcp`) builds the same way, every resource in its
+planned region (Cloud Run services, Cloud SQL and Memorystore instances,
+buckets' locations); the API Gateway, Cloud Scheduler and Pub/Sub push reach
+services of any region, and Cloud SQL is reached through its connection from
+any region.  A Firestore database has one location: the stack's region
+(else the location of the most Firestore resources) keeps the project's
+``(default)`` database, and each other location gets a database of its own,
+which the runtime finds by the location of the resource
+(:func:`skaal.plan.wiring.firestore_database`).  What does not cross regions
+there:
+
+* a Memorystore instance is reached through the Serverless VPC Access
+  connector of its region, so the functions reaching it run there, and the
+  mounted apps (the ``web`` service, in the stack's region) need every
+  Memorystore instance there;
+* the Memorystore instances are in one region: its connector is the one the
+  plan prices (:mod:`skaal.plan.network`).
 """
 
 from __future__ import annotations
@@ -40,7 +58,7 @@ from skaal.errors import BuildError
 from skaal.plan.model import Plan
 from skaal.plan.wiring import ServerWiring, reached
 
-__all__ = ["Regions", "beyond", "check_aws", "regions"]
+__all__ = ["Regions", "beyond", "check_aws", "check_gcp", "regions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +170,53 @@ def check_aws(
             _refuse(
                 f"server {server.id} is planned in {regions.servers[server.id]}, and the "
                 f"HTTP default route (the mounted apps, which may reach it) runs in "
+                f"{regions.stack}, the stack's region",
+                f"{', '.join(server.resources)} in skaal.lock",
+                regions.stack,
+            )
+
+
+def check_gcp(
+    regions: Regions,
+    functions: tuple[ResourceSpec, ...],
+    servers: tuple[ServerWiring, ...],
+    *,
+    mounted: bool,
+) -> None:
+    """Refuse what a gcp stack cannot wire across regions (the module docstring's list).
+
+    ``servers``: the servers reached through a VPC connector (Memorystore's).
+    """
+    vpcs = sorted({regions.servers[s.id] for s in servers})
+    if len(vpcs) > 1:
+        _refuse(
+            f"the Memorystore instances are planned in {len(vpcs)} regions ("
+            + "; ".join(
+                f"{r}: {', '.join(s.id for s in servers if regions.servers[s.id] == r)}"
+                for r in vpcs
+            )
+            + "), and the plan prices the VPC connector of one region",
+            "skaal.lock",
+            vpcs[0],
+        )
+    server_of = {r: s for s in servers for r in s.resources}
+    for function in functions:
+        here = regions.region(function.name)
+        for used in reached(function):
+            server = server_of.get(used)
+            if server is not None and regions.servers[server.id] != here:
+                _refuse(
+                    f"{function.name} (in {here}) reaches {used} on Memorystore {server.id} "
+                    f"of {regions.servers[server.id]}, which only its region's VPC "
+                    "connector reaches",
+                    f"{function.name} ({function.location})",
+                    regions.servers[server.id],
+                )
+    for server in servers if mounted else ():
+        if regions.servers[server.id] != regions.stack:
+            _refuse(
+                f"Memorystore {server.id} is planned in {regions.servers[server.id]}, and "
+                f"the web service (the mounted apps, which may reach it) runs in "
                 f"{regions.stack}, the stack's region",
                 f"{', '.join(server.resources)} in skaal.lock",
                 regions.stack,

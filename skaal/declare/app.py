@@ -26,7 +26,7 @@ from skaal.blueprint.model import (
     SourceLocation,
 )
 from skaal.declare.constraints import UNSET, Unset, declared_requirements
-from skaal.declare.existing import parse_existing
+from skaal.declare.existing import parse_existing, shown
 from skaal.declare.introspect import describe, display_name, object_ref, resource_types
 from skaal.declare.location import frame_location
 from skaal.declare.mounts import mount_spec
@@ -77,7 +77,7 @@ def _existing(value: object, kind: Kind, at: str, name: str, location: SourceLoc
         parse_existing(value, kind)
     except grammar.GrammarError as exc:
         raise DeclarationError(
-            f"existing={value!r} cannot be adopted: {exc.message}",
+            f"existing={shown(value)} cannot be adopted: {exc.message}",
             where=f"{location} ({at} on class {name})",
             fix=f"accepted: {exc.accepted}",
         ) from None
@@ -200,9 +200,15 @@ class Module:
         ordered: bool | Unset = UNSET,
         max_attempts: int | Unset = UNSET,
         backend: str | Unset = UNSET,
+        existing: str | Unset = UNSET,
         **unknown: Never,
     ) -> Callable[[R], R]:
-        """Declare a ``Queue`` and what it needs."""
+        """Declare a ``Queue`` and what it needs.
+
+        ``existing``: a queue the account already has (an SQS queue ARN, URL
+        or name), adopted instead of created (:mod:`skaal.declare.existing`);
+        its own redrive policy and dead-letter queue are used.
+        """
         values = dict(locals())
         return self._resource_decorator("queue", values, _caller())
 
@@ -217,9 +223,14 @@ class Module:
         availability: str | Unset = UNSET,
         residency: str | Unset = UNSET,
         backend: str | Unset = UNSET,
+        existing: str | Unset = UNSET,
         **unknown: Never,
     ) -> Callable[[R], R]:
-        """Declare a ``Topic`` and what it needs."""
+        """Declare a ``Topic`` and what it needs.
+
+        ``existing``: a topic the account already has (an SNS topic ARN or
+        name), adopted instead of created (:mod:`skaal.declare.existing`).
+        """
         values = dict(locals())
         return self._resource_decorator("topic", values, _caller())
 

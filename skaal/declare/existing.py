@@ -17,15 +17,25 @@ written as                  service        kinds
 ``table/NAME``
 ``arn:aws:s3:::NAME``       S3             blob
 ``gs://NAME``               Cloud Storage  blob
+``arn:aws:sns:R:A:NAME``    SNS            topic
+``projects/P/topics/NAME``  Pub/Sub        topic
+``arn:aws:sqs:R:A:NAME``    SQS            queue
+``https://sqs.R.amazonaws``
+``.com/A/NAME``
 ``NAME``                    any of these   of the resource's kind, on the
                                            planned provider
 ==========================  =============  ======================================
 
 An ARN or URL names its provider and service, so the plan must be for that
-provider; a DynamoDB ARN also names its region, where the binding is placed.
+provider; a DynamoDB, SNS or SQS ARN (or an SQS URL) also names its region,
+where the binding is placed.
 A plain name leaves the service to the plan (a map on aws: DynamoDB).  On
 the local target nothing exists to adopt: the resource runs locally as if
 ``existing=`` were not written, and the plan says so.
+
+A connection URL (``postgresql://...``) is refused without being repeated:
+it would put a server's address and credentials in the code, the Blueprint
+and the lock, and Skaal does not adopt database servers.
 """
 
 from __future__ import annotations
@@ -38,18 +48,24 @@ from typing import Final
 from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.model.grammar import GrammarError
 
-__all__ = ["ADOPTABLE", "Existing", "adopted_name", "parse_existing"]
+__all__ = ["ADOPTABLE", "Existing", "adopted_name", "parse_existing", "shown"]
 
 ADOPTABLE: Final[Mapping[str, tuple[str, frozenset[Kind]]]] = {
     "dynamodb": ("aws", frozenset({"map", "collection"})),
     "s3": ("aws", frozenset({"blob"})),
     "gcs": ("gcp", frozenset({"blob"})),
+    "sns": ("aws", frozenset({"topic"})),
+    "sqs": ("aws", frozenset({"queue"})),
+    "pubsub": ("gcp", frozenset({"topic"})),
 }
 """Implementation -> (its provider, the kinds whose existing resources it adopts)."""
 
 _ACCEPTED = (
     "a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME), an S3 bucket ARN "
-    "(arn:aws:s3:::NAME), a Cloud Storage URL (gs://NAME) or a plain table or bucket name"
+    "(arn:aws:s3:::NAME), a Cloud Storage URL (gs://NAME), an SNS topic ARN "
+    "(arn:aws:sns:REGION:ACCOUNT:NAME), an SQS queue ARN or URL "
+    "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), a Pub/Sub topic path "
+    "(projects/PROJECT/topics/NAME) or a plain table, bucket, topic or queue name"
 )
 _ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):[^:]*:")
 _TABLE_ARN = re.compile(
@@ -57,7 +73,23 @@ _TABLE_ARN = re.compile(
     r"table/(?P<name>[A-Za-z0-9_.-]{3,255})$"
 )
 _BUCKET_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:s3:::(?P<name>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$")
+_TOPIC_ARN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:sns:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
+    r"(?P<name>[A-Za-z0-9_-]{1,251}(?:\.fifo)?)$"
+)
+_QUEUE_ARN = re.compile(
+    r"^arn:aws(?:-[a-z]+)*:sqs:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
+    r"(?P<name>[A-Za-z0-9_-]{1,75}(?:\.fifo)?)$"
+)
+_QUEUE_URL = re.compile(
+    r"^https://sqs\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com/\d{12}/"
+    r"(?P<name>[A-Za-z0-9_-]{1,75}(?:\.fifo)?)$"
+)
+_PUBSUB_TOPIC = re.compile(
+    r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/(?P<name>[A-Za-z][A-Za-z0-9._~+%-]{2,254})$"
+)
 _GCS_URL = re.compile(r"^gs://(?P<name>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/?$")
+_URL = re.compile(r"^(?!gs://|https://sqs\.)[A-Za-z][A-Za-z0-9+.-]*://.*$")
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,253}[A-Za-z0-9]$")
 
 
@@ -66,13 +98,13 @@ class Existing:
     """What ``existing=`` names, read from its text."""
 
     name: str
-    """The physical name: the table or bucket name."""
+    """The physical name: the table, bucket, topic or queue name."""
     implementations: tuple[str, ...]
     """The implementations that can hold it (sorted)."""
     provider: str | None
     """The provider an ARN or URL names; ``None`` for a plain name."""
     region: str | None = None
-    """The region an ARN names (DynamoDB); ``None`` if it names none."""
+    """The region an ARN or URL names (DynamoDB, SNS, SQS); ``None`` if it names none."""
 
 
 def parse_existing(value: object, kind: Kind) -> Existing:
@@ -81,6 +113,12 @@ def parse_existing(value: object, kind: Kind) -> Existing:
         raise GrammarError(f"{value!r} is not an existing resource", accepted=_ACCEPTED)
     text = value.strip()
     found = _read(text)
+    if found is None and _URL.match(text):
+        raise GrammarError(
+            "a connection URL would put a server's address and credentials in the code, "
+            "and Skaal does not adopt database servers",
+            accepted=_accepted_for(kind),
+        )
     if found is None:
         service = _ARN.match(text)
         what = f"an ARN of {service['service']}, which Skaal cannot adopt" if service else None
@@ -97,11 +135,19 @@ def parse_existing(value: object, kind: Kind) -> Existing:
         if not serving:
             raise GrammarError(
                 f"a {kind} cannot adopt an existing resource",
-                accepted="existing= on a map or collection (a DynamoDB table) or a blob "
-                "(an S3 or Cloud Storage bucket); remove it here",
+                accepted="existing= on a map or collection (a DynamoDB table), a blob "
+                "(an S3 or Cloud Storage bucket), a topic (an SNS or Pub/Sub topic) or a queue "
+                "(an SQS queue); remove it here",
             )
         return Existing(found.name, serving, None)
     return found
+
+
+def shown(value: object) -> str:
+    """``value`` as an error message may repeat it: a connection URL is not repeated."""
+    if isinstance(value, str) and _URL.match(value.strip()):
+        return "'<a connection URL, not repeated here>'"
+    return repr(value)
 
 
 def adopted_name(spec: ResourceSpec, provider: str) -> str | None:
@@ -116,6 +162,12 @@ def _read(text: str) -> Existing | None:
         return Existing(match["name"], ("dynamodb",), "aws", match["region"])
     if match := _BUCKET_ARN.match(text):
         return Existing(match["name"], ("s3",), "aws")
+    if match := _TOPIC_ARN.match(text):
+        return Existing(match["name"], ("sns",), "aws", match["region"])
+    if match := _QUEUE_ARN.match(text) or _QUEUE_URL.match(text):
+        return Existing(match["name"], ("sqs",), "aws", match["region"])
+    if match := _PUBSUB_TOPIC.match(text):
+        return Existing(match["name"], ("pubsub",), "gcp")
     if match := _GCS_URL.match(text):
         return Existing(match["name"], ("gcs",), "gcp")
     if _PLAIN.match(text) and not text.startswith("arn:"):
@@ -128,6 +180,9 @@ def _accepted_for(kind: Kind) -> str:
         "dynamodb": "a DynamoDB table ARN or name",
         "s3": "an S3 bucket ARN or name",
         "gcs": "a gs:// URL or bucket name",
+        "sns": "an SNS topic ARN or name",
+        "sqs": "an SQS queue ARN, URL or name",
+        "pubsub": "a Pub/Sub topic path (projects/PROJECT/topics/NAME) or name",
     }
     served = [forms[i] for i, (_, kinds) in ADOPTABLE.items() if kind in kinds]
     return " | ".join(served) or "nothing: this kind cannot adopt"

@@ -95,7 +95,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
-from skaal.errors import BuildError
 from skaal.plan import naming
 from skaal.plan.model import Binding, Plan
 from skaal.plan.naming import Service
@@ -106,6 +105,8 @@ __all__ = [
     "CREDENTIALS_SUFFIX",
     "DATA_DIR_ENV",
     "ENV_NAME_ENV",
+    "FIRESTORE_DATABASES_ENV",
+    "FIRESTORE_DEFAULT_DATABASE",
     "NAME_PREFIX_ENV",
     "PLAN_HASH_ENV",
     "PROCESSES_ENV",
@@ -122,6 +123,7 @@ __all__ = [
     "credentials_env",
     "data_dir_from_env",
     "env_token",
+    "firestore_database",
     "physical_name",
     "pool_size",
     "reached",
@@ -130,7 +132,6 @@ __all__ = [
     "server_id",
     "servers",
     "service_of",
-    "stack_region",
     "used_resources",
     "wire",
 ]
@@ -144,6 +145,10 @@ ENV_NAME_ENV = naming.ENV_VARIABLE
 PROCESSES_ENV = "SKAAL_PROCESSES"
 READABLE_SECRETS_ENV = "SKAAL_READABLE_SECRETS"
 USED_RESOURCES_ENV = "SKAAL_USED_RESOURCES"
+FIRESTORE_DATABASES_ENV = "SKAAL_FIRESTORE_DATABASES"
+"""``location=database,...``: the Firestore databases a gcp stack created beside the
+project's ``(default)`` one, for resources planned in another location."""
+FIRESTORE_DEFAULT_DATABASE = "(default)"
 CREDENTIALS_SUFFIX = "_SECRET_ARN"
 
 #: Provider -> the variable its runtime backends read their name prefix from.
@@ -329,33 +334,6 @@ def reached(function: ResourceSpec) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def stack_region(plan: Plan) -> str:
-    """The one region a single-region build creates everything in: where the plan put it.
-
-    A plan whose every resource declares ``residency="eu"`` lives in an EU
-    region, not in the catalog's default one, and is built there.  The gcp
-    build creates one region only, so a plan spread over several regions is
-    refused with the resources of each: building part of an app elsewhere
-    would silently drop a declared residency.  (The aws build creates one
-    provider per region: :mod:`skaal.builder.regions`.)
-    """
-    regions = _by_region(plan)
-    if len(regions) <= 1:
-        return _one_region(plan)
-    where = "; ".join(
-        f"{region}: {', '.join(sorted(names)[:4])}{' and more' if len(names) > 4 else ''}"
-        for region, names in sorted(regions.items())
-    )
-    raise BuildError(
-        f"the plan of {plan.app} places resources in {len(regions)} regions ({where}), "
-        "and a build creates one stack in one region",
-        where="skaal.lock",
-        fix="declare the same residency on every resource, functions included "
-        '(e.g. residency="eu"), then re-plan',
-        command="skaal plan --explain RESOURCE",
-    )
-
-
 def _by_region(plan: Plan) -> dict[str, list[str]]:
     """Region -> the resources the plan binds there."""
     regions: dict[str, list[str]] = {}
@@ -368,6 +346,19 @@ def _one_region(plan: Plan) -> str:
     """The region of every binding when they agree, else the catalog's default region."""
     regions = _by_region(plan)
     return next(iter(regions)) if len(regions) == 1 else plan.region
+
+
+def firestore_database(env: Mapping[str, str], region: str | None) -> str:
+    """The Firestore database holding the resources planned in ``region``.
+
+    The one :data:`FIRESTORE_DATABASES_ENV` names for that location, else the
+    project's ``(default)`` database.
+    """
+    for item in env.get(FIRESTORE_DATABASES_ENV, "").split(","):
+        location, _, database = item.partition("=")
+        if location.strip() == region and database.strip():
+            return database.strip()
+    return FIRESTORE_DEFAULT_DATABASE
 
 
 def used_resources(env: Mapping[str, str]) -> frozenset[str] | None:

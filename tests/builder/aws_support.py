@@ -12,6 +12,7 @@ transformation: the mocks do not receive options).
 from __future__ import annotations
 
 import asyncio
+import json
 import runpy
 import warnings
 from pathlib import Path
@@ -79,6 +80,13 @@ class _Recorder(Mocks):
                 outputs["bucket"] = name
         elif service == "dynamodb":
             outputs["arn"] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        elif args.typ == "aws:sqs/queue:Queue" and read:  # an adopted queue: its URL is its id
+            name = read.rsplit("/", 1)[-1]
+            outputs["arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+            outputs["url"] = read
+            if not name.startswith("bare-"):  # a queue of that name has no redrive policy
+                dlq = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}-dead"
+                outputs["redrivePolicy"] = json.dumps({"deadLetterTargetArn": dlq})
         elif service == "sqs" and args.typ == "aws:sqs/queue:Queue":
             outputs["arn"] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
             outputs["url"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{name}"
@@ -96,6 +104,8 @@ class _Recorder(Mocks):
                 outputs["masterUserSecrets"] = [{"secretArn": secret}]
         elif args.typ == "aws:elasticache/replicationGroup:ReplicationGroup":
             outputs["primaryEndpointAddress"] = f"{name}.cache.amazonaws.com"
+        elif args.typ == "aws:sns/topic:Topic" and read:  # an adopted topic: its ARN is its id
+            outputs["arn"] = read
         elif service in ("sns", "secretsmanager", "iam", "ec2", "lambda"):
             outputs.setdefault("arn", f"arn:aws:{service}:{REGION}:{ACCOUNT}:{args.name}")
         self.run.resources.append(

@@ -92,14 +92,13 @@ def _handler(name: str) -> Callable[..., Any]:
 
 
 def _residency(rng: random.Random, catalog: Catalog, options: dict[str, Any]) -> dict[str, str]:
-    """On aws, sometimes ``residency="eu"``: plans across regions (one provider per region).
+    """On the clouds, sometimes ``residency="eu"``: plans across regions.
 
-    Not on gcp, whose build does not create a plan across regions yet, and
-    not on a resource pinned to a server: the planner shares a server's
+    Not on a resource pinned to a server: the planner shares a server's
     instances without regard to region, and the build refuses an instance
     holding resources of two regions.
     """
-    if catalog.provider == "aws" and "backend" not in options and rng.random() < 0.2:
+    if catalog.provider in ("aws", "gcp") and "backend" not in options and rng.random() < 0.2:
         return {"residency": "eu"}
     return {}
 

@@ -5,9 +5,10 @@ region; its aws and gcp stacks are built there (the provider, the stack
 config, the functions' ``SKAAL_REGION``), not in the catalog's default
 region.  On aws a plan spread over several regions builds one provider per
 region, every resource on its own region's provider
-(:mod:`skaal.builder.regions`); the gcp build still refuses such a plan with
-the resources of each region and how to fix it
-(:func:`skaal.plan.wiring.stack_region`).  The local target has no regions.
+(:mod:`skaal.builder.regions`); on gcp every resource is created in its
+planned region, and what one stack cannot wire across regions (Firestore in
+two locations, Memorystore reached from another region) is refused with how
+to fix it.  The local target has no regions.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from skaal import App, Map
+from skaal import App, BlobStore, Every, Map
 from skaal.builder.targets.aws import build_aws
 from skaal.builder.targets.gcp import build_gcp
 from skaal.builder.targets.gcp_program import render_program
 from skaal.catalog.loader import load_catalog
 from skaal.cli.main import cli
 from skaal.errors import BuildError
+from skaal.plan.wiring import FIRESTORE_DATABASES_ENV, firestore_database
 from skaal.runtime.runtime import _provider_groups
 from skaal.solver import solve
+from tests.builder._pulumi import Run
 from tests.builder.aws_support import app_context, region_of, run_program, write_with_layer
-from tests.builder.gcp_mocks import CONFIG
+from tests.builder.gcp_mocks import CONFIG, PROJECT
 from tests.builder.gcp_mocks import run_program as run_gcp_program
 
 
@@ -165,13 +168,118 @@ def test_a_split_the_stack_cannot_wire_is_refused_with_a_fix() -> None:
     assert "residency='us-east-1'" in (caught.value.fix or "")
 
 
-def test_the_gcp_build_still_refuses_a_plan_across_regions() -> None:
-    app = _app(everywhere=False, function_residency="us")
+def _gcp_split_app() -> App:
+    """Carts on Cloud SQL in the eu, Orders (Firestore) and Photos in the us; count (HTTP)
+    kept in the us by its residency, tally (scheduled) following Carts to the eu."""
+    app = App("split-shop")
+    carts = types.new_class("Carts", (Map[str, int],))
+    orders = types.new_class("Orders", (Map[str, int],))
+    app.storage(backend="cloudsql-postgres", durability="persistent", residency="eu")(carts)
+    app.storage(backend="firestore", durability="persistent")(orders)
+    app.blob()(types.new_class("Photos", (BlobStore,)))
+
+    async def count(key: str) -> int | None:
+        await orders.get(key)  # type: ignore[attr-defined]
+        return await carts.get(key)  # type: ignore[no-any-return, attr-defined]
+
+    async def tally() -> None:
+        await carts.get("total")  # type: ignore[attr-defined]
+
+    app.function(residency="us", http=True)(count)
+    app.schedule(Every("1h"))(tally)
+    return app
+
+
+def _located(run: Run, type_: str, key: str) -> dict[str, str]:
+    return {item.name: str(item.inputs[key]).lower() for item in run.of_type(type_)}
+
+
+def test_a_gcp_plan_across_regions_builds_each_resource_in_its_region() -> None:
+    app = _gcp_split_app()
     plan = solve(app.blueprint(), load_catalog("gcp"))
-    assert len({b.region for b in plan.bindings}) == 2
+    placed = {b.resource: b.region for b in plan.bindings}
+    eu, us = placed["Carts"], placed["Orders"]
+    assert eu.startswith("europe-")
+    assert us.startswith("us-")
+    assert placed == {"Carts": eu, "Orders": us, "Photos": us, "count": us, "tally": eu}
+    artifacts = build_gcp(replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp"))
+    # the stack's region is the one of the HTTP functions (the API Gateway's and web's)
+    assert f"gcp:region: {us}" in artifacts.file("infra/Pulumi.dev.yaml").content
+    run = run_gcp_program(render_program(app.blueprint(), plan), CONFIG)
+    services = _located(run, "gcp:cloudrunv2/service:Service", "location")
+    assert services == {"web": us, "fn_count": us, "fn_tally": eu}
+    invokers = _located(run, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "location")
+    assert invokers == {f"{name}-invoker": region for name, region in services.items()}
+    assert set(_located(run, "gcp:sql/databaseInstance:DatabaseInstance", "region").values()) == {
+        eu
+    }
+    assert _located(run, "gcp:storage/bucket:Bucket", "location") == {"Photos": us}
+    assert _located(run, "gcp:firestore/database:Database", "locationId") == {"firestore": us}
+    (gateway,) = run.of_type("gcp:apigateway/gateway:Gateway")
+    assert gateway.inputs["region"] == us
+    # count (us) reaches Carts through the Cloud SQL connection of its eu instance
+    (count,) = [s for s in run.of_type("gcp:cloudrunv2/service:Service") if s.name == "fn_count"]
+    (volume,) = count.inputs["template"]["volumes"]
+    assert volume["cloudSqlInstance"]["instances"]
+
+
+def test_firestore_in_two_locations_gets_a_database_per_location() -> None:
+    # Carts (eu) and Orders (no residency: the catalog's default region); count (us) uses Carts
+    app = _app(everywhere=False, function_residency="us")
+    orders = types.new_class("Orders", (Map[str, int],))
+    app.storage(durability="persistent")(orders)
+    plan = solve(app.blueprint(), load_catalog("gcp"))
+    assert {b.implementation for b in plan.bindings if b.kind == "map"} == {"firestore"}
+    eu, us = plan.binding("Carts").region, plan.binding("Orders").region
+    assert eu != us
+    run = run_gcp_program(render_program(app.blueprint(), plan), CONFIG)
+    databases = {
+        d.name: (d.inputs["name"], d.inputs["locationId"])
+        for d in run.of_type("gcp:firestore/database:Database")
+    }
+    # the stack's region keeps (default); the eu gets a database of its own
+    assert databases == {
+        "firestore": ("(default)", us),
+        f"firestore-{eu}": (f"eu-shop-{eu}", eu),
+    }
+    fields = {f.name: f.inputs["database"] for f in run.of_type("gcp:firestore/field:Field")}
+    assert fields == {"Carts-ttl": f"eu-shop-{eu}", "Orders-ttl": "(default)"}
+    grants = {
+        g.name: g.inputs["condition"]["expression"]
+        for g in run.of_type("gcp:projects/iAMMember:IAMMember")
+        if "firestore" in g.name
+    }
+    # count uses Carts only: it may open the eu database, not the (default) one
+    assert grants == {
+        f"firestore-{eu}-user-count": (
+            f"resource.name == 'projects/{PROJECT}/databases/eu-shop-{eu}'"
+        ),
+    }
+    (service,) = [s for s in run.of_type("gcp:cloudrunv2/service:Service") if s.name == "fn_count"]
+    envs = {e["name"]: e["value"] for e in service.inputs["template"]["containers"][0]["envs"]}
+    env = {FIRESTORE_DATABASES_ENV: envs[FIRESTORE_DATABASES_ENV]}
+    assert env[FIRESTORE_DATABASES_ENV] == f"{eu}=eu-shop-{eu}"
+    # the runtime opens each resource's database by the location the plan gave it
+    assert firestore_database(env, eu) == f"eu-shop-{eu}"
+    assert firestore_database(env, us) == "(default)"
+    assert firestore_database({}, eu) == "(default)"
+
+
+def test_memorystore_reached_from_another_region_is_refused() -> None:
+    app = App("far-cache")
+    sessions = types.new_class("Sessions", (Map[str, int],))
+    app.storage(backend="memorystore-redis", durability="ephemeral", residency="eu")(sessions)
+
+    async def look(key: str) -> int | None:
+        return await sessions.get(key)  # type: ignore[no-any-return, attr-defined]
+
+    app.function(residency="us")(look)
+    plan = solve(app.blueprint(), load_catalog("gcp"))
+    assert plan.binding("look").region != plan.binding("Sessions").region
     with pytest.raises(BuildError) as caught:
         build_gcp(replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp"))
-    assert "places resources in 2 regions" in str(caught.value)
+    assert "reaches Sessions on Memorystore" in str(caught.value)
+    assert "VPC connector" in str(caught.value)
 
 
 def test_the_plan_says_when_it_spans_regions(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from skaal import App, BlobStore
+import pytest
+
+from skaal import App, BlobStore, Topic
 from skaal.builder.model import BuildContext
 from skaal.builder.targets.gcp import build_gcp
 from skaal.catalog.loader import load_catalog
@@ -52,3 +54,38 @@ def test_the_adopted_bucket_is_read_and_its_users_are_granted() -> None:
         if e["name"] == "SKAAL_UPLOADS_NAME"
     )
     assert env == "acme-uploads"
+
+
+class Orders(Topic[str]): ...
+
+
+def test_an_adopted_pubsub_topic_is_read_from_the_deploying_project() -> None:
+    app = App("shop")
+    app.topic(existing=f"projects/{gcp_mocks.CONFIG['gcp:project']}/topics/legacy-orders")(Orders)
+
+    @app.function()
+    async def announce(text: str) -> None:
+        await Orders.publish(text)
+
+    plan = solve(app.blueprint(), load_catalog("gcp"))
+    assert (plan.binding("Orders").implementation, plan.binding("Orders").adopted) == (
+        "pubsub",
+        "legacy-orders",
+    )
+    context = BuildContext(
+        blueprint=app.blueprint(),
+        plan=plan,
+        app_ref="shop:app",
+        target="gcp",
+        skaal_version="0.0.0",
+        versions=lambda name: "1.0",
+    )
+    source = build_gcp(context).file("infra/__main__.py").content
+    assert isinstance(source, str)
+    run = gcp_mocks.run_program(source, gcp_mocks.CONFIG)
+    topic = run.named("Orders-topic")
+    assert topic.read_id == f"projects/{gcp_mocks.CONFIG['gcp:project']}/topics/legacy-orders"
+    assert not [t for t in run.of_type("gcp:pubsub/topic:Topic") if t.read_id is None]
+    assert run.of_type("gcp:pubsub/topicIAMMember:TopicIAMMember")  # the publisher is granted
+    with pytest.raises(Exception, match="adopts a Pub/Sub topic of project"):
+        gcp_mocks.run_program(source, {**gcp_mocks.CONFIG, "gcp:project": "elsewhere-123"})

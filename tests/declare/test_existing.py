@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from skaal import App, BlobStore, Collection, Map, Queue
+from skaal import App, BlobStore, Collection, Map, Queue, Topic
 from skaal.declare.existing import Existing, parse_existing
 from skaal.errors import DeclarationError
 from skaal.model.grammar import GrammarError
 
 TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/legacy-carts"
+QUEUE = "arn:aws:sqs:eu-west-1:123456789012:jobs"
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:legacy-orders"
 
 
 @pytest.mark.parametrize(
@@ -22,6 +24,21 @@ TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/legacy-carts"
         ("gs://acme-uploads", "blob", Existing("acme-uploads", ("gcs",), "gcp")),
         ("legacy_carts", "map", Existing("legacy_carts", ("dynamodb",), None)),
         ("acme-images", "blob", Existing("acme-images", ("gcs", "s3"), None)),
+        (QUEUE, "queue", Existing("jobs", ("sqs",), "aws", "eu-west-1")),
+        (
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs.fifo",
+            "queue",
+            Existing("jobs.fifo", ("sqs",), "aws", "eu-west-1"),
+        ),
+        ("jobs", "queue", Existing("jobs", ("sqs",), None)),
+        (TOPIC, "topic", Existing("legacy-orders", ("sns",), "aws", "eu-west-1")),
+        (f"{TOPIC}.fifo", "topic", Existing("legacy-orders.fifo", ("sns",), "aws", "eu-west-1")),
+        ("legacy-orders", "topic", Existing("legacy-orders", ("pubsub", "sns"), None)),
+        (
+            "projects/acme-prod/topics/legacy-orders",
+            "topic",
+            Existing("legacy-orders", ("pubsub",), "gcp"),
+        ),
     ],
 )
 def test_the_forms_it_reads(text: str, kind: str, expected: Existing) -> None:
@@ -31,11 +48,14 @@ def test_the_forms_it_reads(text: str, kind: str, expected: Existing) -> None:
 @pytest.mark.parametrize(
     ("text", "kind", "message"),
     [
-        ("arn:aws:sqs:us-east-1:123456789012:jobs", "map", "an ARN of sqs, which Skaal cannot"),
+        ("arn:aws:lambda:us-east-1:123456789012:function:f", "map", "an ARN of lambda, which"),
+        (QUEUE, "map", "is a sqs resource, which holds a queue, not a map"),
         (TABLE, "blob", "is a dynamodb resource, which holds a collection or map, not a blob"),
         ("gs://acme-uploads", "map", "is a gcs resource, which holds a blob, not a map"),
         ("no spaces allowed", "map", "is not an existing resource"),
-        ("legacy", "queue", "a queue cannot adopt an existing resource"),
+        ("legacy", "secret", "a secret cannot adopt an existing resource"),
+        (TOPIC, "map", "is a sns resource, which holds a topic, not a map"),
+        ("postgresql://app@db.internal/shop", "map", "Skaal does not adopt database servers"),
         (42, "map", "is not an existing resource"),
     ],
 )
@@ -86,7 +106,7 @@ def test_a_bad_existing_is_a_declaration_error_at_its_line() -> None:
     assert "an S3 bucket ARN or name" in (raised.value.fix or "")
 
 
-def test_a_collection_adopts_a_table_and_a_queue_cannot_adopt() -> None:
+def test_a_collection_and_a_queue_adopt() -> None:
     app = App("shop")
 
     class Todo(BaseModel):
@@ -95,8 +115,32 @@ def test_a_collection_adopts_a_table_and_a_queue_cannot_adopt() -> None:
     @app.storage(existing="legacy-todos")
     class Todos(Collection[Todo]): ...
 
-    assert app.blueprint().resource("Todos").existing == "legacy-todos"
-    with pytest.raises(DeclarationError, match="a queue cannot adopt an existing resource"):
+    @app.queue(existing=" https://sqs.eu-west-1.amazonaws.com/123456789012/jobs ")
+    class Jobs(Queue[str]): ...
 
-        @app.queue(existing="jobs")  # type: ignore[call-arg]
-        class Jobs(Queue[str]): ...
+    assert app.blueprint().resource("Todos").existing == "legacy-todos"
+    assert app.blueprint().resource("Jobs").existing == (
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"
+    )
+
+
+def test_a_topic_adopts_an_sns_topic() -> None:
+    app = App("shop")
+
+    @app.topic(existing=TOPIC)
+    class Orders(Topic[str]): ...
+
+    assert app.blueprint().resource("Orders").existing == TOPIC
+
+
+def test_a_connection_url_is_refused_without_repeating_it() -> None:
+    app = App("shop")
+    url = "postgresql://admin:s3cret@db.internal/shop"
+    with pytest.raises(DeclarationError) as raised:
+
+        @app.storage(existing=url)
+        class Carts(Map[str, int]): ...
+
+    assert "Skaal does not adopt database servers" in raised.value.what
+    assert "s3cret" not in str(raised.value)
+    assert "(@app.storage on class Carts)" in (raised.value.where or "")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from skaal import App, BlobStore, Map
+from skaal import App, BlobStore, Map, Queue, Topic
 from skaal.catalog.loader import load_catalog
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver import solve
@@ -87,3 +87,49 @@ def test_the_local_target_runs_it_locally() -> None:
     binding = plan.binding("Carts")
     assert binding.adopted is None
     assert binding.implementation in ("sqlite", "memory")
+
+
+def test_an_adopted_topic_is_on_sns_in_the_region_its_arn_names() -> None:
+    app = App("shop")
+
+    @app.topic(existing="arn:aws:sns:eu-west-1:123456789012:legacy-orders")
+    class Orders(Topic[str]): ...
+
+    binding = solve(app.blueprint(), load_catalog("aws")).binding("Orders")
+    assert (binding.implementation, binding.adopted) == ("sns", "legacy-orders")
+    assert binding.region == "eu-west-1"
+    assert "adopts the existing legacy-orders" in binding.reason
+    with pytest.raises(PlanError, match="a resource on aws"):
+        solve(app.blueprint(), load_catalog("gcp"))
+
+
+def test_an_adopted_queue_stays_on_sqs_in_the_region_its_url_names() -> None:
+    app = App("shop")
+
+    @app.queue(existing="https://sqs.eu-west-1.amazonaws.com/123456789012/legacy-jobs")
+    class Jobs(Queue[str]): ...
+
+    binding = solve(app.blueprint(), load_catalog("aws")).binding("Jobs")
+    assert (binding.implementation, binding.adopted) == ("sqs", "legacy-jobs")
+    assert binding.region == "eu-west-1"
+    local = solve(app.blueprint(), load_catalog("local")).binding("Jobs")
+    assert local.adopted is None  # nothing to adopt locally
+
+
+def test_an_adopted_pubsub_topic_is_on_pubsub_and_a_plain_name_on_either_provider() -> None:
+    app = App("shop")
+
+    @app.topic(existing="projects/acme-prod/topics/legacy-orders")
+    class Orders(Topic[str]): ...
+
+    @app.topic(existing="legacy-events")
+    class Events(Topic[str]): ...
+
+    plan = solve(app.blueprint(), load_catalog("gcp"))
+    assert (plan.binding("Orders").implementation, plan.binding("Orders").adopted) == (
+        "pubsub",
+        "legacy-orders",
+    )
+    assert plan.binding("Events").adopted == "legacy-events"
+    with pytest.raises(PlanError, match="a resource on gcp"):
+        solve(app.blueprint(), load_catalog("aws"))

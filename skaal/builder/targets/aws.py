@@ -221,6 +221,8 @@ def stack_spec(context: BuildContext) -> dict[str, Any]:
                 "name": wiring.resource(b.resource).physical_name,
                 "durable": _durable(specs[b.resource]),
                 "region": b.region,
+                "existing": b.adopted,
+                "existing_arn": _arn_of(specs[b.resource]),
             }
             for b in by_impl.get("sns", [])
         ],
@@ -331,6 +333,12 @@ def _check_triggers(resources: tuple[ResourceSpec, ...], plan: Plan) -> None:
             )
 
 
+def _arn_of(spec: ResourceSpec) -> str | None:
+    """The ARN ``existing=`` gives, ``None`` for a plain name (the program adds the account)."""
+    existing = spec.existing
+    return existing if existing is not None and existing.startswith("arn:") else None
+
+
 def _durable(spec: ResourceSpec) -> bool:
     return spec.requirements.durability != "ephemeral"
 
@@ -428,7 +436,21 @@ def _queue(
         "retention_s": kept.messages_s,
         "dlq_retention_s": kept.dead_letters_s,
         "durable": _durable(spec),
+        "existing": binding.adopted,
+        "existing_url": _queue_url(spec),
     }
+
+
+def _queue_url(spec: ResourceSpec) -> str | None:
+    """The URL of the queue ``existing=`` names by ARN or URL; ``None`` for a plain name."""
+    existing = spec.existing
+    if existing is None or not existing.startswith(("arn:", "https:")):
+        return None
+    if existing.startswith("https:"):
+        return existing
+    _, partition, _, region, account, name = existing.split(":")
+    domain = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{region}.{domain}/{account}/{name}"
 
 
 def _server_ref(ident: str) -> str:

@@ -20,7 +20,7 @@ The program creates, each resource through the provider of its planned region:
   and outside services), gateway endpoints for DynamoDB and S3, security
   groups and the database/cache servers, each of the class, size and
   replica count the plan records;
-* a table or bucket that adopts an existing one (``existing=``,
+* a table, bucket, queue or topic that adopts an existing one (``existing=``,
   :mod:`skaal.declare.existing`) is *read* into the stack with the
   resource's ``get``: the program references it (its ARN scopes the
   functions' policies, its name is in their environment) and never creates,
@@ -265,7 +265,35 @@ def bucket(b):
     REFS[b["resource"]] = {"arn": created.arn, "bucket": created.bucket}
 
 
+def dead_letters_of(resource, policy):
+    """The dead-letter queue an adopted queue's own redrive policy names."""
+    target = json.loads(policy).get("deadLetterTargetArn") if policy else None
+    if not target:
+        raise ValueError(
+            f"queue {resource} adopts an SQS queue without a redrive policy: give that queue "
+            "a dead-letter queue (Skaal moves failed messages there), or remove existing="
+        )
+    return target
+
+
 def queue(q):
+    if q["existing"]:  # an SQS queue is read by its URL; a plain name is in this account
+        url = q["existing_url"] or pulumi.Output.concat(
+            "https://sqs.",
+            q["region"],
+            ".amazonaws.com/",
+            aws.get_caller_identity(
+                opts=pulumi.InvokeOptions(provider=PROVIDERS[q["region"]])
+            ).account_id,
+            "/",
+            q["existing"],
+        )
+        found = adopted(q | {"existing": url}, aws.sqs.Queue)
+        REFS[q["resource"]] = {
+            "arn": found.arn,
+            "dlq_arn": found.redrive_policy.apply(lambda p: dead_letters_of(q["resource"], p)),
+        }
+        return
     dlq = aws.sqs.Queue(
         f"{q['resource']}-dlq",
         name=q["dlq_name"],
@@ -292,6 +320,20 @@ def queue(q):
 
 
 def topic(t):
+    if t["existing"]:  # an SNS topic is read by its ARN; a plain name is in this account
+        arn = t["existing_arn"] or pulumi.Output.concat(
+            "arn:aws:sns:",
+            t["region"],
+            ":",
+            aws.get_caller_identity(
+                opts=pulumi.InvokeOptions(provider=PROVIDERS[t["region"]])
+            ).account_id,
+            ":",
+            t["existing"],
+        )
+        found = adopted(t | {"existing": arn}, aws.sns.Topic)
+        REFS[t["resource"]] = {"arn": found.arn, "topic": found, "region": t["region"]}
+        return
     created = aws.sns.Topic(
         t["resource"], name=t["name"], opts=opts(t["durable"], region=t["region"])
     )

@@ -31,7 +31,8 @@ from skaal.builder.stack_files import (
     stack_project_name,
 )
 from skaal.builder.targets.gcp_program import render_program
-from skaal.plan.wiring import stack_region
+from skaal.builder.targets.gcp_writer import gcp_regions
+from skaal.plan.wiring import wire
 
 __all__ = ["PORT", "STACK", "build_gcp", "project_name"]
 
@@ -120,5 +121,7 @@ def _stack_yaml(context: BuildContext) -> str:
     ]
     if any(b.implementation == "postgres" for b in context.plan.bindings):
         lines.append("#   pulumi config set --secret skaal:databasePassword VALUE")
-    lines += ["config:", f"  gcp:region: {stack_region(context.plan)}"]
+    plan = context.plan
+    stack = gcp_regions(context.blueprint, plan, wire(plan, env_name=context.env)).stack
+    lines += ["config:", f"  gcp:region: {stack}"]
     return "\n".join(lines) + "\n"

@@ -59,11 +59,25 @@ class Messaging(ProgramWriter):
     """Writes the Pub/Sub resources of queues and topics."""
 
     def _topic(self, b: Binding, var: str, name: str) -> None:
-        kwargs: dict[str, object] = {"name": name}
-        retention = b.retention.messages_s if b.retention else None
-        if retention:
-            kwargs["message_retention_duration"] = seconds(retention)
-        self.add(call(var, "gcp.pubsub.Topic", f"{b.resource}-topic", kwargs, opts="STATEFUL"))
+        if b.adopted is not None:
+            # existing=: read into the stack from the deploying project, never created or deleted
+            path = Code(f'f"projects/{{PROJECT}}/topics/{b.adopted}"')
+            written = self.blueprint.resource(b.resource).existing or ""
+            if written.startswith("projects/"):  # the runtime publishes in its own project
+                project = written.split("/")[1]
+                self.add(
+                    f"if PROJECT != {project!r}:\n"
+                    f"    raise ValueError({b.resource!r} + ' adopts a Pub/Sub topic of project '"
+                    f" + {project!r} + ', not the deploying project ' + PROJECT + "
+                    "': deploy there, or name a topic of this project in existing=')\n"
+                )
+            self.add(call(var, "gcp.pubsub.Topic.get", f"{b.resource}-topic", {"id": path}))
+        else:
+            kwargs: dict[str, object] = {"name": name}
+            retention = b.retention.messages_s if b.retention else None
+            if retention:
+                kwargs["message_retention_duration"] = seconds(retention)
+            self.add(call(var, "gcp.pubsub.Topic", f"{b.resource}-topic", kwargs, opts="STATEFUL"))
         self.grant(
             f"{b.resource}-publish",
             "gcp.pubsub.TopicIAMMember",

@@ -97,7 +97,7 @@ class Servers(ProgramWriter):
                 owner,
                 {
                     "name": name,
-                    "region": Code("REGION"),
+                    "region": Code(self.at(self.regions.servers[owner])),
                     "database_version": "POSTGRES_16",
                     "deletion_protection": Code("not DELETE_DATA"),
                     "settings": {
@@ -124,7 +124,7 @@ class Servers(ProgramWriter):
                         "name": physical_name(
                             self.name_base, f"{owner}-replica-{i + 1}", max_length=80
                         ),
-                        "region": Code("REGION"),
+                        "region": Code(self.at(self.regions.servers[owner])),
                         "database_version": "POSTGRES_16",
                         "master_instance_name": Code(f"{var}.name"),
                         "deletion_protection": False,
@@ -209,7 +209,7 @@ class Servers(ProgramWriter):
         self.section(f"Memorystore {owner}")
         var = self.var(owner)
         if DEFAULT_REGISTRY.network(server.implementation, "gcp").vpc:
-            self.connector()
+            self.connector(self.regions.servers[owner])
         self.add(
             call(
                 var,
@@ -217,7 +217,7 @@ class Servers(ProgramWriter):
                 owner,
                 {
                     "name": physical_name(self.name_base, owner, max_length=40),
-                    "region": Code("REGION"),
+                    "region": Code(self.at(self.regions.servers[owner])),
                     **memorystore_settings(server_size(self.plan, server)),
                     "redis_version": "REDIS_7_0",
                     "authorized_network": Code('f"projects/{PROJECT}/global/networks/{NETWORK}"'),
@@ -235,7 +235,7 @@ class Servers(ProgramWriter):
             *server.resources,
         )
 
-    def connector(self) -> None:
+    def connector(self, region: str) -> None:
         """The program's one Serverless VPC Access connector (priced in the plan's
         network lines, :func:`skaal.plan.network.network_lines`), once."""
         if self.vpc is not None:
@@ -248,7 +248,7 @@ class Servers(ProgramWriter):
                 "vpc-connector",
                 {
                     "name": _connector_name(self.name_base),
-                    "region": Code("REGION"),
+                    "region": Code(self.at(region)),
                     "network": Code("NETWORK"),
                     "ip_cidr_range": "10.8.0.0/28",
                     "min_instances": VPC_CONNECTOR_INSTANCES,

@@ -20,10 +20,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
+from skaal.builder.regions import Regions, regions
 from skaal.builder.targets.gcp_code import Code, call
 from skaal.plan.model import Plan
 from skaal.plan.pubsub import max_delivery_attempts
-from skaal.plan.wiring import SecretScope, Wiring, reached, wire
+from skaal.plan.wiring import FIRESTORE_DEFAULT_DATABASE, SecretScope, Wiring, reached, wire
 
 __all__ = [
     "CLOUD_RUN_FUNCTION_ENV",
@@ -37,6 +38,7 @@ __all__ = [
     "Identity",
     "ProgramWriter",
     "functions",
+    "gcp_regions",
     "max_delivery_attempts",
     "physical_name",
     "seconds",
@@ -49,7 +51,7 @@ CLOUD_RUN_FUNCTION_ENV = "SKAAL_CLOUD_RUN_FUNCTION"
 """The declared function a ``function``-role service runs."""
 GCP_PROJECT_ENV = "GOOGLE_CLOUD_PROJECT"
 """Read by the Google clients of the runtime (:mod:`skaal.runtime.backends.gcp_common`)."""
-FIRESTORE_DATABASE = "(default)"
+FIRESTORE_DATABASE = FIRESTORE_DEFAULT_DATABASE
 """The runtime's Firestore client uses the project's default database."""
 SCHEDULE_PATH = "/_skaal/schedule/"
 PUSH_PATH = "/_skaal/push/"
@@ -99,6 +101,13 @@ def functions(blueprint: Blueprint) -> Functions:
     )
 
 
+def gcp_regions(blueprint: Blueprint, plan: Plan, wiring: Wiring) -> Regions:
+    """Where a gcp stack builds each resource (:mod:`skaal.builder.regions`); the stack's
+    region is the one of the most HTTP functions (the API Gateway's and ``web``'s)."""
+    routed = frozenset(f.name for f in functions(blueprint).web)
+    return regions(plan, wiring.servers, routed=routed)
+
+
 def _is_push(spec: ResourceSpec) -> bool:
     return spec.consumes is not None or spec.subscribes is not None
 
@@ -120,6 +129,8 @@ class ProgramWriter:
         self.name_base = self.wiring.name_base
         """What the program's physical names start with: ``app``, or ``app-env``."""
         self.fns = functions(blueprint)
+        self.regions = gcp_regions(blueprint, plan, self.wiring)
+        """Where each resource is built; ``REGION`` in the program is the stack's."""
         self.stack = stack
         self.parts: list[str] = []
         self.after: list[str] = []
@@ -141,6 +152,10 @@ class ProgramWriter:
         """Declared secret -> its environment entry (each service gets the ones it may read)."""
         self.overrides = False
         """Whether the program installs the project's hooks (``skaal_overrides.py``)."""
+
+    def at(self, region: str) -> str:
+        """The program's expression of ``region``: ``REGION`` for the stack's, else the name."""
+        return "REGION" if region == self.regions.stack else repr(region)
 
     # -- identities --------------------------------------------------------------
     @property

@@ -129,7 +129,8 @@ def missing(what: str, *, where: str, adopted: bool = False) -> AwsNotFoundError
         return AwsNotFoundError(
             f"{what} does not exist, and {where} adopts it (existing=): Skaal never creates it",
             where=where,
-            fix="name a table or bucket this account and region have in existing=, or remove "
+            fix="name a table, bucket or topic this account and region have in existing=, or "
+            "remove "
             "existing= to have the deployment create one",
         )
     return AwsNotFoundError(f"{what} does not exist", where=where, fix=_CREATE_FIX)

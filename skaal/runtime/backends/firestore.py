@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.blueprint.model import ResourceSpec
+from skaal.plan.wiring import firestore_database
 from skaal.runtime.backends.base import UnsupportedKinds
 from skaal.runtime.backends.gcp_common import (
     GcpBackendError,
@@ -79,18 +80,21 @@ _PARTS_PER_COMMIT = 3
 _BATCH_WRITES = 400
 
 
-def firestore_client(env: Mapping[str, str]) -> Client:
-    """A Firestore client for Google, or for the emulator at ``FIRESTORE_EMULATOR_HOST``."""
+def firestore_client(env: Mapping[str, str], region: str | None = None) -> Client:
+    """A Firestore client for Google, or for the emulator at ``FIRESTORE_EMULATOR_HOST``,
+    on the database of ``region``'s resources (:func:`skaal.plan.wiring.firestore_database`)."""
     from google.auth.credentials import AnonymousCredentials
     from google.cloud import firestore
 
     host = env.get("FIRESTORE_EMULATOR_HOST")
     project = gcp_project(env, emulator=host is not None, service="Firestore")
+    database = firestore_database(env, region)
     if host is None:
-        return firestore.Client(project=project)
+        return firestore.Client(project=project, database=database)
     client = firestore.Client(
         project=project,
         credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        database=database,
     )
     # The library reads the emulator address only from os.environ; this
     # provider is configured from its settings, so it sets the same attribute.
@@ -389,7 +393,7 @@ class FirestoreProvider(UnsupportedKinds):
 
     async def open(self) -> None:
         if self._client is None:
-            self._client = firestore_client(self.settings.env)
+            self._client = firestore_client(self.settings.env, self.settings.region)
         self._offload.open()
 
     async def close(self) -> None:

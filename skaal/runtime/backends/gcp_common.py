@@ -122,17 +122,29 @@ def gcp_project(env: Mapping[str, str], *, emulator: bool, service: str) -> str:
     )
 
 
-def ensure_pubsub_topic(publisher: Any, path: str, *, resource: str, create: bool) -> None:
+def ensure_pubsub_topic(
+    publisher: Any, path: str, *, resource: str, create: bool, adopted: bool = False
+) -> None:
     """Check that the Pub/Sub topic ``path`` of ``resource`` exists; create it if ``create``.
 
     Blocking (call it through an :class:`Offload`).  Topics are created only
     against an emulator; in the cloud the deploy stage creates them.
+    ``adopted``: ``resource`` names an existing topic (``existing=``), which
+    is never created.
     """
     from google.api_core import exceptions as gexc
 
     try:
         publisher.get_topic(request={"topic": path}, **rpc())
     except gexc.NotFound:
+        if adopted:
+            raise GcpBackendError(
+                f"Pub/Sub topic {path!r} does not exist, and {resource} adopts it "
+                "(existing=): Skaal never creates it",
+                where=resource,
+                fix="name a topic this project has in existing=, or remove existing= to have "
+                "the deployment create one",
+            ) from None
         if not create:
             raise GcpBackendError(
                 f"Pub/Sub topic {path!r} of {resource} does not exist",

@@ -160,6 +160,7 @@ class PubsubTopic:
         topic: str,
         resource: str,
         create: bool,
+        adopted: bool = False,
     ) -> None:
         self.subscriber = subscriber
         self._publisher = publisher
@@ -170,6 +171,7 @@ class PubsubTopic:
         self._path = f"projects/{project}/topics/{topic}"
         self._resource = resource
         self._create = create
+        self._adopted = adopted
 
     async def native(self) -> Native[PubsubClients]:
         """The topic path; a subscription ``S`` is ``<topic id>--S`` in the project."""
@@ -194,7 +196,11 @@ class PubsubTopic:
     async def open(self) -> None:
         def ensure() -> None:
             ensure_pubsub_topic(
-                self._publisher, self._path, resource=self._resource, create=self._create
+                self._publisher,
+                self._path,
+                resource=self._resource,
+                create=self._create,
+                adopted=self._adopted,
             )
 
         await self.run(ensure, "check its topic", Safety.IDEMPOTENT)
@@ -308,13 +314,15 @@ class PubsubProvider(UnsupportedKinds):
 
     def topic(self, spec: ResourceSpec) -> PubsubTopic:
         publisher, subscriber, project, emulator = self._opened(spec)
+        adopted = self.settings.adopted.get(spec.name)  # existing=: never created
         return PubsubTopic(
             publisher,
             subscriber,
             self._offload,
             self._pulls,
             project=project,
-            topic=self._name(spec),
+            topic=adopted or self._name(spec),
             resource=spec.name,
-            create=emulator,
+            create=emulator and adopted is None,
+            adopted=adopted is not None,
         )

@@ -159,7 +159,8 @@ class SnsTopic:
             # cannot scope to one topic and no function's role is granted
             self.arn = self._known_arn
             return
-        if self._aws.create_missing:
+        adopted = self._resource in self._aws.adopted  # existing=: never created
+        if self._aws.create_missing and not adopted:
             created = await self.call(
                 lambda: sns.create_topic(Name=name), "CreateTopic", Safety.IDEMPOTENT
             )
@@ -175,7 +176,7 @@ class SnsTopic:
 
         arn = await self.call(find, "ListTopics", Safety.READ)
         if arn is None:
-            raise missing(f"SNS topic {name!r}", where=self._resource)
+            raise missing(f"SNS topic {name!r}", where=self._resource, adopted=adopted)
         self.arn = arn
 
     async def close(self) -> None:

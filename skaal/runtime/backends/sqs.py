@@ -32,6 +32,11 @@ queue ``<name>.fifo`` (DLQ too), as the build stage creates it: one message
 group, so the whole queue is strictly ordered, a unique deduplication id
 per send, and no per-message delay (FIFO queues do not have one).
 
+A queue adopting an existing one (``existing=``, ``Binding.adopted``) is
+that queue, under its own name, and is never created: its own redrive policy
+names the dead-letter queue (a queue without one is refused when opened)
+and its ``maxReceiveCount`` replaces ``max_attempts``.
+
 Retries (:mod:`skaal.runtime.backends.aws_client`): ``SendMessage`` is
 repeated after a timeout.  On a FIFO queue the repeat carries the same
 deduplication id, so SQS keeps one copy; on a standard queue it may enqueue
@@ -63,7 +68,7 @@ from botocore.exceptions import ClientError
 from skaal.blueprint.model import ResourceSpec
 from skaal.errors import SkaalRuntimeError
 from skaal.runtime.backends.aws_client import AwsProvider, AwsSession
-from skaal.runtime.backends.aws_errors import missing
+from skaal.runtime.backends.aws_errors import AwsNotFoundError, missing
 from skaal.runtime.ports import (
     DeadLetter,
     Delivery,
@@ -128,7 +133,8 @@ class SqsQueue:
         self._max_receives = max_receives
         self.fifo = fifo
         suffix = ".fifo" if fifo else ""
-        self.name = aws.name(resource, service="sqs") + suffix
+        self.adopted = resource in aws.adopted  # existing=: its own name and dead letters
+        self.name = aws.name(resource, service="sqs") + ("" if self.adopted else suffix)
         self.dlq_name = aws.name(resource, service="sqs", suffix="dlq") + suffix
         self.url = ""
         self.dlq_url = ""
@@ -156,8 +162,10 @@ class SqsQueue:
             )
             return str(found["QueueUrl"])
         except ClientError as exc:
-            if not self._aws.create_missing:
-                raise missing(f"SQS queue {name!r}", where=self._resource) from exc
+            if self.adopted or not self._aws.create_missing:
+                raise missing(
+                    f"SQS queue {name!r}", where=self._resource, adopted=self.adopted
+                ) from exc
         created = await self._call(
             lambda: sqs.create_queue(QueueName=name, Attributes=attributes),
             "CreateQueue",
@@ -166,6 +174,9 @@ class SqsQueue:
         return str(created["QueueUrl"])
 
     async def open(self) -> None:
+        if self.adopted:
+            await self._open_adopted()
+            return
         sqs = self._sqs
         self.dlq_url = await self._queue(self.dlq_name, {"MessageRetentionPeriod": "1209600"})
         dlq_url = self.dlq_url
@@ -181,6 +192,34 @@ class SqsQueue:
             }
         )
         self.url = await self._queue(self.name, {"RedrivePolicy": redrive})
+
+    async def _open_adopted(self) -> None:
+        """An adopted queue: found, never created; its own redrive policy names its dead letters."""
+        sqs = self._sqs
+        self.url = url = await self._queue(self.name, {})
+        found = await self._call(
+            lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]),
+            "GetQueueAttributes",
+            Safety.READ,
+        )
+        policy = json.loads(found.get("Attributes", {}).get("RedrivePolicy") or "{}")
+        target = str(policy.get("deadLetterTargetArn") or "")
+        if not target:
+            raise AwsNotFoundError(
+                f"SQS queue {self.name!r} has no redrive policy, and {self._resource} adopts it "
+                "(existing=): Skaal needs its dead-letter queue for messages that keep failing",
+                where=self._resource,
+                fix="give the queue a redrive policy naming a dead-letter queue, or remove "
+                "existing= to have the deployment create a queue with one",
+            )
+        self._max_receives = int(policy.get("maxReceiveCount") or self._max_receives)
+        *_, account, dlq_name = target.split(":")
+        dlq = await self._call(
+            lambda: sqs.get_queue_url(QueueName=dlq_name, QueueOwnerAWSAccountId=account),
+            "GetQueueUrl (dead letters)",
+            Safety.READ,
+        )
+        self.dlq_url = str(dlq["QueueUrl"])
 
     async def close(self) -> None:
         self._inflight.clear()

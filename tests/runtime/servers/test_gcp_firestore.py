@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ import pytest_asyncio
 from google.api_core import exceptions as gexc
 
 from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
+from skaal.plan.wiring import FIRESTORE_DATABASES_ENV
 from skaal.runtime.backends import create_provider
 from skaal.runtime.backends.firestore import FirestoreKeyValue, FirestoreProvider
 from skaal.runtime.backends.gcp_common import GcpBackendError, Offload, gcp_name
@@ -255,3 +257,29 @@ async def test_documents_carry_their_expiry_for_the_ttl_policy(
     clock.now += 1
     assert await store.delete("b") is False  # expired: gone, but it was not there to delete
     assert not col.document(doc_id("b")).get().exists
+
+
+@pytest.mark.asyncio
+async def test_a_resource_of_another_location_opens_that_location_s_database(
+    env: dict[str, str], tmp_path: Path, clock: Clock
+) -> None:
+    # the gcp stack names the database of each location beside the (default) one
+    env = {**env, FIRESTORE_DATABASES_ENV: "europe-west1=shop-europe-west1"}
+    located = dataclasses.replace(settings(env, tmp_path, clock), region="europe-west1")
+    home = dataclasses.replace(settings(env, tmp_path, clock), region="us-central1")
+    eu, us = FirestoreProvider(located), FirestoreProvider(home)
+    await eu.open()
+    await us.open()
+    try:
+        far = eu.key_value(spec("Carts"))
+        near = us.key_value(spec("Carts"))
+        await far.set("k", b"eu")
+        assert raw(far)._client._database == "shop-europe-west1"
+        assert raw(near)._client._database == "(default)"
+        # same collection name, two databases: the (default) one does not see the write
+        assert await near.get("k") is None
+        await near.set("k", b"us")
+        assert await far.get("k") == b"eu"
+    finally:
+        await eu.close()
+        await us.close()

@@ -23,13 +23,13 @@ errors (bad app reference, unknown catalog).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import click
 
+from skaal.cli.json_text import dumps_indented
 from skaal.cli.paths import catalog_for, check_path, current_env, env_option, lock_for, lock_option
 from skaal.errors import PlanError, SkaalError
 
@@ -218,4 +218,4 @@ def _bill_json(
 
 
 def _emit_json(data: Mapping[str, Any]) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True))
+    click.echo(dumps_indented(data))

@@ -17,13 +17,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from skaal.cli.json_text import dumps_indented
 from skaal.errors import UsageError
 
 if TYPE_CHECKING:
@@ -248,4 +248,4 @@ def promote(*, first: str, second: str, app_ref: str | None, no_write: bool, as_
 
 
 def _emit_json(data: Mapping[str, Any]) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True))
+    click.echo(dumps_indented(data))

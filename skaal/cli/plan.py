@@ -29,13 +29,13 @@ human-readable output.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from skaal.cli.json_text import dumps_indented
 from skaal.cli.paths import catalog_for, check_path, current_env, env_option, lock_for, lock_option
 from skaal.errors import SkaalError, UnsatisfiableError, UsageError, did_you_mean
 
@@ -393,4 +393,4 @@ def _error_json(exc: SkaalError) -> dict[str, Any]:
 
 
 def _emit_json(data: Mapping[str, Any]) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True))
+    click.echo(dumps_indented(data))

@@ -27,7 +27,7 @@ gives the same picture (:mod:`skaal.graph.svg` draws it).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from skaal.solver.cost import assumed_cost, workload
@@ -92,8 +92,25 @@ class PlanGraph:
     network_monthly_cost: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (the dashboard's ``/_skaal/api/plan`` ``graph``)."""
-        return asdict(self)
+        """A JSON-ready dict (the dashboard's ``/_skaal/api/plan`` ``graph``).
+
+        What :func:`dataclasses.asdict` gives, built field by field: every
+        value is immutable, so the deep copy ``asdict`` makes is not needed
+        (it took over a second for a 10,000-resource plan).
+        """
+        data: dict[str, Any] = {name: getattr(self, name) for name in _GRAPH_FIELDS}
+        data["nodes"] = tuple(_flat(node, _NODE_FIELDS) for node in self.nodes)
+        data["edges"] = tuple(_flat(edge, _EDGE_FIELDS) for edge in self.edges)
+        return data
+
+
+def _flat(record: GraphNode | GraphEdge, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in names}
+
+
+_NODE_FIELDS: Final = tuple(f.name for f in fields(GraphNode))
+_EDGE_FIELDS: Final = tuple(f.name for f in fields(GraphEdge))
+_GRAPH_FIELDS: Final = tuple(f.name for f in fields(PlanGraph))
 
 
 _KIND_ORDER: Final = {"function": 0, "map": 1, "collection": 2, "blob": 3, "queue": 4, "topic": 5}

@@ -7,6 +7,7 @@ import shutil
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,13 @@ def test_plan_graph_with_a_wrong_suffix_is_a_usage_error(project: Path) -> None:
     assert result.exit_code == 2
     assert "neither an .svg nor an .html" in result.output
     assert not (project / "skaal.lock").exists()
+
+
+@pytest.mark.parametrize("target", ["aws", "gcp"])
+def test_graph_to_json_is_what_asdict_gives(shop: Blueprint, target: str) -> None:
+    """``to_json`` builds the dict ``dataclasses.asdict`` made, without its deep copy."""
+    graph = plan_graph(shop, _plan(shop, target))
+    assert graph.nodes
+    assert graph.edges
+    assert graph.to_json() == asdict(graph)
+    assert json.dumps(graph.to_json()) == json.dumps(asdict(graph))

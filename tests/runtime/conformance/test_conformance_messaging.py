@@ -131,7 +131,10 @@ async def test_topic_lag_counts_what_each_subscription_has_not_taken(
     topic: TopicClient[str],
 ) -> None:
     if not isinstance(topic.backend, ReportsLag):
-        pytest.skip("this topic backend does not report lag")
+        # Pub/Sub keeps a subscription's backlog in Cloud Monitoring only: the
+        # one topic backend documented (docs/dashboard.md) as not reporting lag
+        assert type(topic.backend).__name__ == "PubsubTopic", type(topic.backend)
+        return
     a = await topic.subscribe("a")
     await topic.subscribe("b")
     assert await topic.backend.lag() == {"a": 0, "b": 0}

@@ -21,6 +21,13 @@ plan's, is refused with the command that fixes it.
 Data lives in ``SKAAL_DATA_DIR`` (relative to the artifact folder), default
 ``data/`` next to ``serve.py``; secrets come from the environment or ``.env``
 in the artifact folder.
+
+An artifact built for an environment (``skaal build --env staging``) is
+given its name and ``config`` by ``serve.py`` and runs as that environment,
+like ``skaal run --env staging``: ``SKAAL_ENV`` is set (physical names, key
+prefixes, schemas and the SQLite file start with ``<app>-<env>``) and the
+config variables are set unless the process environment already sets them.
+A process whose ``SKAAL_ENV`` names another environment is refused.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from skaal.builder.layout import APP_DIR, DEFAULT_DATA_DIR, LOCK_NAME
 from skaal.declare.app_ref import load_app
 from skaal.errors import SkaalError, SkaalRuntimeError
 from skaal.plan.lock import read_lock
+from skaal.plan.naming import ENV_VARIABLE
 from skaal.plan.wiring import data_dir_from_env
 from skaal.serve.app import build_asgi
 from skaal.serve.bridge import open_runtime, retry_delay_from_env
@@ -68,11 +76,36 @@ class LocalArtifact:
     app_ref: str
     plan_hash: str
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    env_name: str = ""
+    """The environment the artifact was built for; ``""`` outside one."""
+    config: tuple[tuple[str, str], ...] = ()
+    """That environment's ``config`` variables (the process environment wins)."""
     _loaded: tuple[App, Plan] | None = None
 
     @property
     def data_dir(self) -> Path:
-        return self.root / (data_dir_from_env(self.environ) or DEFAULT_DATA_DIR)
+        return self.root / (data_dir_from_env(self.environment()) or DEFAULT_DATA_DIR)
+
+    def environment(self) -> dict[str, str]:
+        """The variables the app runs with: the config, the process's, then ``SKAAL_ENV``."""
+        if not self.env_name:
+            return dict(self.environ)
+        found = self.environ.get(ENV_VARIABLE, "")
+        if found and found != self.env_name:
+            raise SkaalRuntimeError(
+                f"this artifact was built for environment {self.env_name!r}, "
+                f"but {ENV_VARIABLE} is {found!r}",
+                where=f"environment variable {ENV_VARIABLE}",
+                fix=f"unset {ENV_VARIABLE}, or build the artifact for {found!r}",
+                command=f"skaal build --target local --env {found}",
+            )
+        return {**dict(self.config), **self.environ, ENV_VARIABLE: self.env_name}
+
+    def _export(self) -> None:
+        """Make the environment's variables visible to the app's own code (``os.environ``)."""
+        if self.environ is os.environ:
+            for key, value in self.environment().items():
+                os.environ.setdefault(key, value)
 
     def load(self) -> tuple[App, Plan]:
         """Import the shipped app and read the shipped lock, checking both (once)."""
@@ -105,6 +138,7 @@ class LocalArtifact:
 
     def asgi(self) -> Starlette:
         """The ASGI app for ``uvicorn serve:app``; the runtime opens in its lifespan."""
+        self._export()
         app, plan = self.load()
         return build_asgi(
             app,
@@ -112,14 +146,14 @@ class LocalArtifact:
                 app,
                 plan,
                 data_dir=self.data_dir,
-                env=self.environ,
+                env=self.environment(),
                 project_dir=self.root,
                 retry_delay=self._retry_delay(),
             ),
         )
 
     def _retry_delay(self) -> float | None:
-        return retry_delay_from_env(self.environ)
+        return retry_delay_from_env(self.environment())
 
     def serve(self, *, host: str, port: int) -> None:
         """Open the runtime, then serve until interrupted (like ``skaal run``)."""
@@ -132,7 +166,7 @@ class LocalArtifact:
                 app,
                 plan,
                 data_dir=self.data_dir,
-                env=self.environ,
+                env=self.environment(),
                 project_dir=self.root,
                 retry_delay=self._retry_delay(),
             ) as runtime:
@@ -168,6 +202,7 @@ class LocalArtifact:
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
         try:
+            self._export()
             self.serve(host=args.host, port=args.port)
         except SkaalError as exc:
             print(f"error ({type(exc).__name__}) {exc.render()}", file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import runpy
@@ -503,3 +504,46 @@ def test_the_sample_leaves_out_only_the_wheel_a_real_build_ships() -> None:
     assert wheel not in sample.manifest()["files"]
     for path in sample.paths():
         assert real.file(path) == sample.file(path), path
+
+
+# -- an artifact built for an environment --------------------------------------------------
+
+
+def build_staging(tmp_path: Path) -> Path:
+    built = build_counter(tmp_path)
+    context = dataclasses.replace(built.context, env="staging", config=(("LOG_LEVEL", "debug"),))
+    return FileWriter(tmp_path / "staging").write(build_local(context)).folder
+
+
+def test_an_environment_artifact_runs_as_that_environment(tmp_path: Path) -> None:
+    folder = build_staging(tmp_path)
+    artifact = runpy.run_path(str(folder / "serve.py"), run_name="serve")["artifact"]
+    assert artifact.env_name == "staging"
+    seen = dataclasses.replace(artifact, environ={"LOG_LEVEL": "info"}).environment()
+    assert seen == {"LOG_LEVEL": "info", "SKAAL_ENV": "staging"}  # the process wins
+    assert dataclasses.replace(artifact, environ={}).environment()["LOG_LEVEL"] == "debug"
+    other = dataclasses.replace(artifact, environ={"SKAAL_ENV": "prod"})
+    with pytest.raises(SkaalRuntimeError, match="built for environment 'staging'"):
+        other.environment()
+
+
+@pytest.mark.slow
+def test_the_environment_artifact_serves_under_its_names(tmp_path: Path) -> None:
+    folder = build_staging(tmp_path)
+    with serving([sys.executable, str(folder / "serve.py")], cwd=folder) as client:
+        assert increment(client, "visits") == 1
+    names = [p.name for p in (folder / "data").iterdir()]
+    assert names, "no data file"
+    assert all(name.startswith("counter-staging") for name in names), names
+    done = subprocess.run(
+        [sys.executable, "serve.py", "--port", str(free_port())],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "SKAAL_ENV": "prod"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "built for environment 'staging'" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -98,7 +98,7 @@ from skaal.hosts.local import LocalArtifact
 artifact = LocalArtifact(
     root=Path(__file__).resolve().parent,
     app_ref={json.dumps(context.app_module + ":" + context.app_attr)},
-    plan_hash={json.dumps(plan.content_hash())},
+    plan_hash={json.dumps(plan.content_hash())},{_artifact_environment(context)}
 )
 
 if __name__ == "__main__":
@@ -106,6 +106,14 @@ if __name__ == "__main__":
 
 app = artifact.asgi()
 '''
+
+
+def _artifact_environment(context: BuildContext) -> str:
+    """The ``LocalArtifact`` arguments naming the environment built for (none outside one)."""
+    if not context.env:
+        return ""
+    config = tuple(sorted(context.config))
+    return f"\n    env_name={json.dumps(context.env)},\n    config={config!r},"
 
 
 def _dockerfile(context: BuildContext) -> str:

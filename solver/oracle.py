@@ -18,17 +18,20 @@ sit on ``s`` (one instance of some shape holds each alone), in a fixed order
 ``≺``, largest share of the biggest shape first.  Every instance is named
 after its first member in that order, its *representative* ``q``, so a
 server has at most ``|H_s|`` instance slots (fewer than the quota, or capped
-by it below) and no two slots are interchangeable::
+by it below) and no two slots are interchangeable.  ``reg(r,s)`` is the
+region ``r`` lives in on ``s`` (:mod:`solver.oracle_regions`): an instance
+only ever holds resources of one region, and the quota is per region::
 
     x[r,b] ∈ {0,1}     r on dedicated backend b
-    y[r,s,q] ∈ {0,1}   r on the instance of s that q represents (q ⪯ r);
+    y[r,s,q] ∈ {0,1}   r on the instance of s that q represents (q ⪯ r,
+                       reg(r,s) = reg(q,s));
                        y[q,s,q] = 1: that instance is running
     z[s,q,k] ∈ {0,1}   instance q of s runs shape k (k holds q alone)
     Σ_b x[r,b] + Σ_{s,q} y[r,s,q] = 1                 every resource placed once
     Σ_k z[s,q,k] = y[q,s,q]                           a running instance has one shape
     y[r,s,q] ≤ Σ_{k holds q and r} z[s,q,k]           r joins q only on a shape holding both
     Σ_r use[r,d] · y[r,s,q] ≤ Σ_k cap[k,d] · z[s,q,k] per instance and dimension d
-    Σ_q y[q,s,q] ≤ Q_s                                the provider's quota
+    Σ_{q: reg(q,s)=g} y[q,s,q] ≤ Q_s                  the provider's quota, per region g
     x[a,b] = x[p,b],  y[a,s,q] = y[p,s,q]             (a, p) co-located: same instance
     x[r,b] ≤ u[b],  y[r,s,q] ≤ u[s],  Σ_b u[b] ≤ K    with max_backends = K
     minimise  Σ c[r,b] x[r,b] + Σ c[r,s] y[r,s,q] + Σ f[k] z[s,q,k]
@@ -66,7 +69,7 @@ from scipy.sparse import coo_array  # type: ignore[import-untyped]
 from skaal.blueprint.model import Blueprint
 from skaal.plan.model import Plan
 from solver.oracle_catalog import CatalogData, Entry, read_catalog
-from solver.oracle_regions import regions_and_transfer
+from solver.oracle_regions import home_region, regions_and_transfer
 from solver.oracle_rules import (
     Load,
     Shape,
@@ -150,6 +153,13 @@ def solve_exact(blueprint: Blueprint, catalog: CatalogData) -> Answer:
         if entries[name].server is not None
     }
     quotas = {s: _quota(entries[s]) for s in servers}
+    specs = {spec.name: spec for spec in blueprint.resources}
+    regions = {
+        (r, o.backend): home_region(specs[r], entries[o.backend], catalog)
+        for r, found in opts.items()
+        for o in found
+        if o.backend in servers
+    }
     pairs = [
         (spec.name, spec.requirements.collocate_with)
         for spec in blueprint.resources
@@ -165,6 +175,7 @@ def solve_exact(blueprint: Blueprint, catalog: CatalogData) -> Answer:
         loads,
         servers,
         quotas=quotas,
+        regions=regions,
         pairs=pairs,
         max_backends=blueprint.max_backends,
         vpc=vpc,
@@ -239,6 +250,7 @@ class _Model:
         servers: Mapping[str, Sequence[Shape]],
         *,
         quotas: Mapping[str, int],
+        regions: Mapping[tuple[str, str], str],
         pairs: Sequence[tuple[str, str]],
         max_backends: int | None,
         vpc: frozenset[str] = frozenset(),
@@ -266,9 +278,14 @@ class _Model:
                 return (-max((u / t for u, t in zip(used, top, strict=True) if t), default=0.0), r)
 
             hosted[s] = sorted(members, key=share)  # largest first: it names its instance
+
+        def along(s: str, q: str, members: list[str], i: int) -> list[str]:
+            """q and the later members that may join its instance: those of its region."""
+            return [r for r in members[i:] if regions[r, s] == regions[q, s]]
+
         for s, members in hosted.items():
             for i, q in enumerate(members):
-                for r in members[i:]:
+                for r in along(s, q, members, i):
                     self.y[r, s, q] = self._column(self._cost(r, s))
                 for k, shape in enumerate(servers[s]):
                     if shape.holds(loads[q].usage):
@@ -288,7 +305,7 @@ class _Model:
                 sizes = [(self.z[s, q, k], k) for k in range(len(shapes)) if (s, q, k) in self.z]
                 # instance "q" runs one shape exactly when q opens it
                 self.rows.append(([(c, 1.0) for c, _ in sizes] + [(opened, -1.0)], 0.0, 0.0))
-                inside = members[i:]
+                inside = along(s, q, members, i)
                 for r in inside[1:]:  # others join only an instance whose shape holds both
                     both = tuple(a + b for a, b in zip(loads[q].usage, loads[r].usage, strict=True))
                     fitting = [(c, -1.0) for c, k in sizes if shapes[k].holds(both)]
@@ -303,8 +320,9 @@ class _Model:
                         cap = shapes[k].capacity[d]
                         terms.append((c, -(total if cap is None else cap)))
                     self.rows.append((terms, -np.inf, 0.0))
-            opened_all = [(self.y[q, s, q], 1.0) for q in members]
-            self.rows.append((opened_all, -np.inf, float(quotas[s])))
+            for g in sorted({regions[q, s] for q in members}):
+                opened_all = [(self.y[q, s, q], 1.0) for q in members if regions[q, s] == g]
+                self.rows.append((opened_all, -np.inf, float(quotas[s])))
         for a, p in pairs:  # co-located: the same backend and the same instance
             for b in sorted({o.backend for o in [*opts.get(a, ()), *opts.get(p, ())]}):
                 if b in servers:
@@ -428,11 +446,11 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
 
     Each binding is on a backend that serves its resource, costs what the
     rules say (to the cent) and records the read consistency they serve it
-    with; each instance runs a class the server offers
-    with an allowed replica count, costs that shape's fee, and holds its
-    resources in every dimension; no server has more instances than its
-    quota; co-located resources share an instance; max_backends and the
-    budget hold; each binding is in the region the rules of
+    with; each instance runs a class the server offers with an allowed
+    replica count, costs that shape's fee, and holds its resources in every
+    dimension, all of one region; no server has more instances in a region
+    than its quota; co-located resources share an instance; max_backends and
+    the budget hold; each binding is in the region the rules of
     :mod:`solver.oracle_regions` give, a function's cost including the
     inter-region transfer they price; and the total is the sum of the plan's
     own lines.
@@ -528,14 +546,19 @@ def _problems(
         if abs(option.cost - cost) > 0.005:
             found.append(f"{r} on {b}: costs {cost:.6f}, the rules say {option.cost:.6f}")
     home: dict[str, int] = {}
-    count: dict[str, int] = {}
+    count: dict[tuple[str, str], int] = {}
+    specs = {spec.name: spec for spec in blueprint.resources}
     fees = 0.0
     for index, (s, class_name, replicas, fee, members) in enumerate(instances):
         entry = entries.get(s)
         if entry is None or entry.server is None:
             found.append(f"instance of {s}, not a server backend")
             continue
-        count[s] = count.get(s, 0) + 1
+        held = sorted({home_region(specs[m], entry, catalog) for m in members if m in specs})
+        if len(held) > 1:
+            found.append(f"an instance of {s} holds resources of {', '.join(held)}")
+        region = held[0] if held else catalog.region
+        count[s, region] = count.get((s, region), 0) + 1
         fees += fee
         shape = next(
             (k for k in shapes_of(entry) if k.class_name == class_name and k.replicas == replicas),
@@ -558,9 +581,9 @@ def _problems(
     for r, b, _ in placed:
         if b in entries and entries[b].server is not None and r not in home:
             found.append(f"{r} is on server {b} but on no instance")
-    for s, n in count.items():
+    for (s, region), n in count.items():
         if n > _quota(entries[s]):
-            found.append(f"{s}: {n} instances > quota {_quota(entries[s])}")
+            found.append(f"{s}: {n} instances in {region} > quota {_quota(entries[s])}")
     for spec in blueprint.resources:
         peer = spec.requirements.collocate_with
         if peer is None:

@@ -36,7 +36,7 @@ from skaal.blueprint.model import Blueprint, ResourceSpec
 from solver.oracle_catalog import CatalogData, Entry
 from solver.oracle_rules import FAMILIES, SECONDS_PER_MONTH, load_of
 
-__all__ = ["regions_and_transfer"]
+__all__ = ["home_region", "regions_and_transfer"]
 
 _BYTES = {
     "map": 4000.0,
@@ -53,7 +53,8 @@ def _fits(residency: str | None, region: str) -> bool:
     return region == residency or region.startswith(FAMILIES.get(residency, ("\0",)))
 
 
-def _home(spec: ResourceSpec, entry: Entry, catalog: CatalogData) -> str:
+def home_region(spec: ResourceSpec, entry: Entry, catalog: CatalogData) -> str:
+    """The region ``spec`` lives in on backend ``entry`` (before a function moves)."""
     residency = None if catalog.provider == "local" else spec.requirements.residency
     if catalog.region in entry.regions and _fits(residency, catalog.region):
         return catalog.region
@@ -66,7 +67,9 @@ def regions_and_transfer(
     """Each resource's region, and each function's monthly transfer cost (where it pays one)."""
     entries = {e.name: e for e in catalog.backends}
     specs = {s.name: s for s in blueprint.resources}
-    region = {s.name: _home(s, entries[backends[s.name]], catalog) for s in blueprint.resources}
+    region = {
+        s.name: home_region(s, entries[backends[s.name]], catalog) for s in blueprint.resources
+    }
     cost: dict[str, float] = {}
     if catalog.provider == "local":
         return region, cost

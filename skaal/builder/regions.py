@@ -23,8 +23,9 @@ What does not cross regions (:func:`check_aws`):
   the functions reaching it run there; the HTTP default route runs in the
   stack's region and opens only what it can reach (:func:`beyond`), so a
   mounted app (which may reach anything) needs every server there;
-* one shared instance holds resources of one region (the planner shares a
-  server's instances without regard to region);
+* one shared instance holds resources of one region (the planner keeps a
+  pool of instances per server and region, so this is a guard against a
+  plan written by hand);
 * the servers are in one region: its VPC is the one the plan prices (one NAT
   gateway, :mod:`skaal.plan.network`).
 

@@ -59,7 +59,7 @@ from skaal.solver.capacity import overflow
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
 from skaal.solver.place import Bins, cheapest_packing, first_fit, first_fit_partial, place
 from skaal.solver.problem import Problem
-from skaal.solver.servers import Server, Shape
+from skaal.solver.servers import POOL, Server, Shape, backend_of
 
 if TYPE_CHECKING:
     from skaal.solver.pooled import Pooled
@@ -108,10 +108,11 @@ def optimise(problem: Problem) -> Assignment:
     Every resource must have at least one option (the caller diagnoses those
     that do not first).
     """
-    servers = {s.backend.name: s.server for s in problem.shared}
+    servers: Mapping[str, Server] = {s.backend.name: s.server for s in problem.shared}
     all_units, impossible = units(problem)
     if impossible:
         raise conflicts.collocation(problem, impossible)
+    all_units, servers = _regional_pools(problem, all_units, servers)
     held: dict[tuple[str, tuple[int, ...]], bool] = {}
     all_units = tuple(_drop_oversized(u, servers, held) for u in all_units)
     impossible = tuple(u.members for u in all_units if not u.options)
@@ -135,6 +136,49 @@ def optimise(problem: Problem) -> Assignment:
     for part in components(coupled, names):
         total.add(_solve_part(part, servers, problem))
     return _assignment(total)
+
+
+def _regional_pools(
+    problem: Problem, all_units: tuple[Unit, ...], servers: Mapping[str, Server]
+) -> tuple[tuple[Unit, ...], Mapping[str, Server]]:
+    """Key the server pools by (backend, region): an instance never holds two regions.
+
+    A server option in the catalog's default region keeps the backend's name;
+    one in another region is renamed ``backend@region``, a pool with its own
+    instances, fees and quota (the providers' quotas are regional).  A
+    co-located unit whose members would sit in different regions of a server
+    loses that option: they must share an instance.  Without any server option
+    away from the default region nothing changes.
+    """
+    default = problem.catalog.region
+    away: dict[tuple[str, str], str] = {}
+    for res in problem.resources:
+        for option in res.options:
+            region = option.region
+            if option.backend in servers and region is not None and region != default:
+                away[res.spec.name, option.backend] = region
+    if not away:
+        return all_units, servers
+    pools = dict(servers)
+    out: list[Unit] = []
+    for unit in all_units:
+        options: list[UnitOption] = []
+        for choice in unit.options:
+            if choice.backend not in servers:
+                options.append(choice)
+                continue
+            regions = {away.get((m, choice.backend), default) for m in unit.members}
+            if len(regions) > 1:
+                continue  # co-located members in two regions cannot share an instance
+            (home,) = regions
+            if home == default:
+                options.append(choice)
+                continue
+            pool = f"{choice.backend}{POOL}{home}"
+            pools.setdefault(pool, servers[choice.backend])
+            options.append(replace(choice, backend=pool))
+        out.append(Unit(unit.members, tuple(options), unit.usage))
+    return tuple(out), pools
 
 
 def _drop_oversized(
@@ -451,15 +495,18 @@ def _assignment(outcome: _Outcome) -> Assignment:
     backends: dict[str, str] = {}
     instances: dict[str, tuple[str, ...]] = {}
     shapes: dict[str, Shape] = {}
-    for backend in sorted(outcome.placement):
-        for unit in outcome.placement[backend]:
+    for pool in sorted(outcome.placement):
+        for unit in outcome.placement[pool]:
             for member in unit.members:
-                backends[member] = backend
-    for backend in sorted(outcome.bins):
-        ordered = sorted(
-            (sorted(m for u in members for m in u.members), shape)
-            for shape, members in outcome.bins[backend]
+                backends[member] = backend_of(pool)
+    # The instances of one backend are numbered across its regional pools.
+    per_backend: dict[str, list[tuple[list[str], Shape]]] = {}
+    for pool, bins in outcome.bins.items():
+        per_backend.setdefault(backend_of(pool), []).extend(
+            (sorted(m for u in members for m in u.members), shape) for shape, members in bins
         )
+    for backend in sorted(per_backend):
+        ordered = sorted(per_backend[backend], key=lambda row: row[0])
         for index, (members, shape) in enumerate(ordered, start=1):
             ident = f"{backend}#{index}"
             instances[ident] = tuple(members)

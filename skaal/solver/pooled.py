@@ -38,7 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from skaal.solver.decompose import SCALE, Group
-from skaal.solver.servers import Server, Shape
+from skaal.solver.servers import Server, Shape, backend_of
 
 __all__ = ["MAX_NODES", "Pooled", "solve_pooled"]
 
@@ -224,7 +224,7 @@ class _Model:
         self.constant = 0.0
         """Dollars every plan pays (each group's cheapest option), left out of the costs."""
         self.used_col: dict[str, int] = {}
-        """Backend → its "used" column, with max_backends."""
+        """Backend (all its regional pools) → its "used" column, with max_backends."""
         self.cost: list[float] = []
         self.upper: list[float] = []
         self.columns: list[list[tuple[int, float]]] = []
@@ -262,13 +262,15 @@ class _Model:
                 capacity[name, k] = rows
                 col = self._column(shape.fee, float(server.quota), entries)
                 self.shapes.setdefault(name, []).append((shape, col))
-            if max_backends is not None:
-                self._column(0.0, 1.0, [(limit_row, 1.0), (quota, -float(server.quota))])
-                self.used_col[name] = len(self.cost) - 1
+            if max_backends is not None:  # one "used" column for all pools of a backend
+                real = backend_of(name)
+                if real not in self.used_col:
+                    self.used_col[real] = self._column(0.0, 1.0, [(limit_row, 1.0)])
+                self.columns[self.used_col[real]].append((quota, -float(server.quota)))
         if max_backends is not None:
             for backend in used:
-                if backend not in self.used_col:
-                    self.used_col[backend] = self._column(0.0, 1.0, [(limit_row, 1.0)])
+                if backend_of(backend) not in self.used_col:
+                    self.used_col[backend_of(backend)] = self._column(0.0, 1.0, [(limit_row, 1.0)])
         # Units of each group on each dedicated option, or on each shape of a server.
         large: dict[tuple[str, int, int], int] = {}
         for g_index, group in enumerate(grouped):
@@ -283,7 +285,7 @@ class _Model:
                 link = -1
                 if max_backends is not None:
                     link = self._row(-math.inf, 0.0)
-                    self.columns[self.used_col[option.backend]].append((link, -size))
+                    self.columns[self.used_col[backend_of(option.backend)]].append((link, -size))
                 targets: list[tuple[Shape | None, list[tuple[int, float]]]] = []
                 if option.backend in servers and not per_shape:
                     rows = capacity[option.backend, 0]

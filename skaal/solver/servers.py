@@ -29,7 +29,17 @@ from skaal.catalog.model import Backend, Capacity, InstanceClass
 from skaal.solver.cost import money
 from skaal.solver.decompose import cost_micro, scaled_capacity
 
-__all__ = ["Server", "Shape", "largest", "server_of"]
+__all__ = ["POOL", "Server", "Shape", "backend_of", "largest", "server_of"]
+
+#: Joins a server backend and a region into the name of a regional pool
+#: (``rds-postgres@eu-west-1``): the optimiser keys servers by (backend, region)
+#: so that an instance never holds resources of two regions.
+POOL = "@"
+
+
+def backend_of(pool: str) -> str:
+    """The backend a pool (or a plain backend name) belongs to."""
+    return pool.partition(POOL)[0]
 
 
 @dataclass(frozen=True, slots=True, eq=False)

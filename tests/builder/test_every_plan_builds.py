@@ -86,10 +86,8 @@ def _build_all(catalog_name: str) -> list[Built]:
             plan = solve(blueprint, catalog)
         except UnsatisfiableError:
             continue
-        if _shared_across_regions(plan):
-            # the planner shares a server's instances without regard to region; the build
-            # refuses such an instance (tests/builder/test_build_region.py)
-            continue
+        # a shared instance only ever holds resources of one region
+        assert not _shared_across_regions(plan), f"seed {seed!r}: {plan.canonical_json()}"
         context = BuildContext(
             blueprint=blueprint,
             plan=plan,

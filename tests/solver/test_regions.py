@@ -120,3 +120,55 @@ def test_a_schema_6_lock_cannot_carry_transfers() -> None:
     older = Plan.model_validate(data)  # read as written, its hash without the new fields
     assert "transfers" not in older.canonical_json()
     assert "inter_region_per_gb" not in older.canonical_json()
+
+
+def _two_regions(*, shared: bool) -> App:
+    """An eu and a us map pinned to RDS PostgreSQL: two regions of one server backend."""
+    app = App("two-regions")
+    for name, residency in (("EuCarts", "eu"), ("UsCarts", "us" if shared else "eu")):
+        carts = types.new_class(name, (Map[str, int],))
+        app.storage(
+            backend="rds-postgres",
+            durability="persistent",
+            residency=residency,
+            reads="10/s",
+            writes="2/s",
+        )(carts)
+    return app
+
+
+def test_a_shared_instance_never_holds_two_regions() -> None:
+    catalog = load_catalog("aws")
+    together = solve(_two_regions(shared=False).blueprint(), catalog)
+    (one,) = together.instances
+    assert one.resources == ("EuCarts", "UsCarts")
+    blueprint = _two_regions(shared=True).blueprint()
+    plan = solve(blueprint, catalog)
+    assert plan.binding("EuCarts").region == "eu-west-1"
+    assert plan.binding("UsCarts").region == "us-east-1"
+    eu, us = plan.instances
+    assert (eu.id, eu.resources) == ("rds-postgres#1", ("EuCarts",))
+    assert (us.id, us.resources) == ("rds-postgres#2", ("UsCarts",))
+    assert plan.binding("EuCarts").instance == eu.id
+    assert plan.binding("UsCarts").instance == us.id
+    # each region pays its own instance: one more fee than the single-region app
+    assert plan.total_monthly_cost == pytest.approx(
+        together.total_monthly_cost + us.fixed_monthly, abs=0.005
+    )
+    data = read_catalog("aws")
+    answer = solve_exact(blueprint, data)
+    assert answer.total == pytest.approx(plan.total_monthly_cost, abs=0.005)
+    assert len(answer.instances) == 2
+    assert audit(plan, blueprint, data) == []
+    merged = one.model_copy(update={"id": eu.id, "resources": ("EuCarts", "UsCarts")})
+    us_binding = plan.binding("UsCarts").model_copy(update={"instance": eu.id})
+    wrong = plan.model_copy(
+        update={
+            "instances": (merged,),
+            "bindings": (plan.binding("EuCarts"), us_binding),
+            "total_monthly_cost": plan.total_monthly_cost - us.fixed_monthly,
+        }
+    )
+    assert "an instance of rds-postgres holds resources of eu-west-1, us-east-1" in audit(
+        wrong, blueprint, data
+    )

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 import pulumi
@@ -517,7 +518,11 @@ def build_staging(tmp_path: Path) -> Path:
 
 def test_an_environment_artifact_runs_as_that_environment(tmp_path: Path) -> None:
     folder = build_staging(tmp_path)
-    artifact = runpy.run_path(str(folder / "serve.py"), run_name="serve")["artifact"]
+    # loading serve.py exports the environment into os.environ, as a served
+    # artifact's process does: keep that inside this test
+    with mock.patch.dict(os.environ):
+        artifact = runpy.run_path(str(folder / "serve.py"), run_name="serve")["artifact"]
+        assert os.environ["SKAAL_ENV"] == "staging"
     assert artifact.env_name == "staging"
     seen = dataclasses.replace(artifact, environ={"LOG_LEVEL": "info"}).environment()
     assert seen == {"LOG_LEVEL": "info", "SKAAL_ENV": "staging"}  # the process wins

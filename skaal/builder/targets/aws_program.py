@@ -142,6 +142,13 @@ def autoscale(resource, table_name, dimension, capacity, maximum, percent, regio
     )
 
 
+def account_id(region):
+    """The deploying account's id, asked in ``region``."""
+    return aws.get_caller_identity(
+        opts=pulumi.InvokeOptions(provider=PROVIDERS[region])
+    ).account_id
+
+
 def adopted(t, kind):
     """An existing resource (existing=): read into the stack, never created or deleted."""
     return kind.get(
@@ -282,9 +289,7 @@ def queue(q):
             "https://sqs.",
             q["region"],
             ".amazonaws.com/",
-            aws.get_caller_identity(
-                opts=pulumi.InvokeOptions(provider=PROVIDERS[q["region"]])
-            ).account_id,
+            account_id(q["region"]),
             "/",
             q["existing"],
         )
@@ -325,9 +330,7 @@ def topic(t):
             "arn:aws:sns:",
             t["region"],
             ":",
-            aws.get_caller_identity(
-                opts=pulumi.InvokeOptions(provider=PROVIDERS[t["region"]])
-            ).account_id,
+            account_id(t["region"]),
             ":",
             t["existing"],
         )
@@ -358,9 +361,7 @@ def network(n):
     zones = aws.get_availability_zones(
         state="available", opts=pulumi.InvokeOptions(provider=PROVIDERS[n["region"]])
     )
-    account = aws.get_caller_identity(
-        opts=pulumi.InvokeOptions(provider=PROVIDERS[n["region"]])
-    ).account_id
+    account = account_id(n["region"])
     vpc = aws.ec2.Vpc(
         here("vpc"),
         cidr_block=n["cidr"],

@@ -1,0 +1,7 @@
+"""The fixed Pulumi programs of the cloud targets.
+
+A built artifact's ``infra/__main__.py`` hands its ``stack.json`` to one of
+them (:mod:`skaal.builder.stacks` holds the models they read).  They run
+under Pulumi, at deploy time, in the stack's own virtual environment;
+nothing here is imported while planning or building.
+"""

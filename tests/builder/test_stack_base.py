@@ -50,4 +50,5 @@ def test_a_foreign_stack_file_names_the_field_and_the_fix(tmp_path: Path) -> Non
 def test_a_missing_stack_file_says_to_build_again(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="cannot read the stack model") as caught:
         read_stack(tmp_path / "stack.json", _Stack)
-    assert caught.value.fix is not None and "build the artifact again" in caught.value.fix
+    assert caught.value.fix is not None
+    assert "build the artifact again" in caught.value.fix

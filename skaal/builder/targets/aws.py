@@ -4,8 +4,8 @@
 
     __main__.py          the Pulumi program: a few lines that run the fixed
                          program skaal.programs.aws on stack.json
-    stack.json           everything app-specific the program creates (below):
-                         an skaal.builder.stacks.aws.AwsStack
+    stack.json           everything app-specific the program creates: an
+                         skaal.builder.stacks.aws.AwsStack
     Pulumi.yaml          the project; Pulumi.prod.yaml pins aws:region to the stack's region
     requirements.txt     the program's own dependencies (skaal, from wheels/, with
                          pulumi and pulumi-aws)

@@ -53,21 +53,17 @@ says where (:class:`skaal.runtime.Runtime` opens one provider per region).
 from __future__ import annotations
 
 import math
-from typing import TypedDict
 
 from skaal.blueprint.model import Kind, ResourceSpec, SourceLocation
 from skaal.builder.model import BuildContext
-from skaal.builder.regions import Regions, beyond, check_aws, regions
-from skaal.builder.sizing import server_size, table_capacity
+from skaal.builder.regions import beyond, check_aws, regions
+from skaal.builder.sizing import table_capacity
 from skaal.builder.stacks.aws import (
     AwsStack,
     Bucket,
-    Cache,
     Capacity,
-    Database,
     Function,
     Index,
-    Network,
     OutputRef,
     Overrides,
     Queue,
@@ -81,6 +77,7 @@ from skaal.builder.stacks.aws import (
 )
 from skaal.builder.targets.aws_iam import function_statements
 from skaal.builder.targets.aws_schedule import aws_schedule
+from skaal.builder.targets.aws_servers import caches, databases, durable, server_ref, vpcs
 from skaal.builder.traces import XRAY_STATEMENT, adot_layer_arn, aws_trace_env
 from skaal.errors import BuildError
 from skaal.overrides import OVERRIDES_FILE
@@ -92,7 +89,6 @@ from skaal.plan.wiring import (
     READABLE_SECRETS_ENV,
     USED_RESOURCES_ENV,
     SecretScope,
-    ServerWiring,
     Wiring,
     binding_name,
     credentials_env,
@@ -133,7 +129,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
     routed = frozenset(f.name for f in functions if _route(f, http_default=False) is not None)
     placed = regions(plan, wiring.servers, routed=routed)
     check_aws(placed, functions, wiring.servers, routed=routed, mounted=bool(blueprint.mounts))
-    networks = _networks(bindings, placed) if needs_vpc(bindings, plan.provider) else ()
+    networks = vpcs(bindings, placed) if needs_vpc(bindings, plan.provider) else ()
     tables = tuple(_table(b, specs[b.resource], wiring) for b in by_impl.get("dynamodb", []))
     buckets = tuple(_bucket(b, specs[b.resource], wiring) for b in by_impl.get("s3", []))
     topics = tuple(
@@ -141,7 +137,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
             resource=b.resource,
             name=wiring.resource(b.resource).physical_name,
             region=b.region,
-            durable=_durable(specs[b.resource]),
+            durable=durable(specs[b.resource]),
             existing=b.adopted,
             existing_arn=_arn_of(specs[b.resource]),
         )
@@ -151,7 +147,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
     indexed = frozenset(t.resource for t in tables if t.indexes)
     subscribers = tuple(sorted((s.subscribes, s.name) for s in functions if s.subscribes))
     scope = SecretScope.of(blueprint)
-    credentials = tuple(_server_ref(s.id) for s in wiring.servers if s.implementation == "postgres")
+    credentials = tuple(server_ref(s.id) for s in wiring.servers if s.implementation == "postgres")
     http_spec = ResourceSpec(
         name=HTTP_FUNCTION,
         kind="function",
@@ -202,8 +198,8 @@ def aws_stack(context: BuildContext) -> AwsStack:
             for b in by_impl.get("secrets-manager", [])
         ),
         networks=networks,
-        databases=_databases(plan, wiring, specs, placed),
-        caches=_caches(plan, wiring, specs, placed),
+        databases=databases(plan, wiring, specs, placed),
+        caches=caches(plan, wiring, specs, placed),
         functions=tuple(_traced(f) for f in lambdas) if context.traces else lambdas,
         overrides=(
             Overrides(
@@ -242,7 +238,7 @@ def _outputs(
         # the runtime publishes to this ARN (finding a topic by name needs ListTopics)
         out[resource_env(topic.resource, "ARN")] = OutputRef(ref=topic.resource, attr="arn")
     for server in wiring.servers:
-        ref = _server_ref(server.id)
+        ref = server_ref(server.id)
         out[server.env] = OutputRef(ref=ref, attr="url")
         if server.implementation == "postgres":
             out[credentials_env(server.env)] = OutputRef(ref=ref, attr="secret_arn")
@@ -291,10 +287,6 @@ def _arn_of(spec: ResourceSpec) -> str | None:
     return existing if existing is not None and existing.startswith("arn:") else None
 
 
-def _durable(spec: ResourceSpec) -> bool:
-    return spec.requirements.durability != "ephemeral"
-
-
 def _table(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> Table:
     is_map = spec.kind == "map"
     return Table(
@@ -308,7 +300,7 @@ def _table(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> Table:
             for field in sorted(spec.indexes)
             if not is_map
         ),
-        durable=_durable(spec),
+        durable=durable(spec),
         capacity=_capacity(binding),
         pitr_days=binding.backup.retention_days if binding.backup else None,
         existing=binding.adopted,
@@ -353,7 +345,7 @@ def _bucket(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> Bucket:
         prefix=base[: BUCKET_PREFIX_LENGTH - 1].rstrip("-") + "-",
         env=resource_env(binding.resource),
         region=binding.region,
-        durable=_durable(spec),
+        durable=durable(spec),
         versioned=versions is not None,
         keep_versions_days=versions,
         expire_days=math.ceil(ttl / 86400) if ttl else None,
@@ -390,7 +382,7 @@ def _queue(
         visibility_timeout_s=min(43200, max(30, 6 * timeout)),
         retention_s=kept.messages_s,
         dlq_retention_s=kept.dead_letters_s,
-        durable=_durable(spec),
+        durable=durable(spec),
         existing=binding.adopted,
         existing_url=_queue_url(spec),
     )
@@ -406,149 +398,6 @@ def _queue_url(spec: ResourceSpec) -> str | None:
     _, partition, _, region, account, name = existing.split(":")
     domain = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
     return f"https://sqs.{region}.{domain}/{account}/{name}"
-
-
-def _server_ref(ident: str) -> str:
-    """The program's key (and Pulumi resource name) of server ``ident``."""
-    return ident.replace("#", "-").replace(".", "-").lower()
-
-
-def _databases(
-    plan: Plan, wiring: Wiring, specs: dict[str, ResourceSpec], placed: Regions
-) -> tuple[Database, ...]:
-    """One RDS instance per planned PostgreSQL server, sized as the plan says.
-
-    The class's ``instance_class``, ``disk_gb`` of storage and one read
-    replica per plan replica (:func:`skaal.builder.sizing.server_size`);
-    ``multi_az`` from the class parameter of that name, else from the
-    backend (``rds-postgres-multi-az``).
-    """
-    out: list[Database] = []
-    for server in wiring.servers:
-        if server.implementation != "postgres":
-            continue
-        size = server_size(plan, server)
-        multi_az = size.parameters.get("multi_az", "multi-az" in server.backend)
-        out.append(
-            Database(
-                **_server_fields(server, wiring, specs, placed, size.replicas),
-                instance_class=str(size.parameter("instance_class")),
-                storage_gb=size.disk_gb,
-                multi_az=bool(multi_az),
-                backup_days=size.backup_days,
-            )
-        )
-    return tuple(sorted(out, key=lambda d: d.id))
-
-
-def _caches(
-    plan: Plan, wiring: Wiring, specs: dict[str, ResourceSpec], placed: Regions
-) -> tuple[Cache, ...]:
-    """One ElastiCache group per planned Redis server, sized as the plan says.
-
-    The class's ``node_type`` and ``1 + replicas`` nodes, failing over
-    automatically when it has replicas.
-    """
-    out: list[Cache] = []
-    for server in wiring.servers:
-        if server.implementation != "redis":
-            continue
-        size = server_size(plan, server)
-        out.append(
-            Cache(
-                **_server_fields(server, wiring, specs, placed, size.replicas),
-                node_type=str(size.parameter("node_type")),
-            )
-        )
-    return tuple(sorted(out, key=lambda c: c.id))
-
-
-def _server_fields(
-    server: ServerWiring,
-    wiring: Wiring,
-    specs: dict[str, ResourceSpec],
-    placed: Regions,
-    replicas: int,
-) -> _ServerFields:
-    """What a database and a cache record alike."""
-    ident = _server_ref(server.id)
-    region = placed.servers[server.id]
-    return _ServerFields(
-        id=ident,
-        name=physical_name(wiring.name_base, ident, max_length=40),
-        backend=server.backend,
-        env=server.env,
-        durable=any(_durable(specs[r]) for r in server.resources if r in specs),
-        replicas=replicas,
-        port=_port(server.implementation),
-        region=region,
-        network=_network_ref(region),
-    )
-
-
-class _ServerFields(TypedDict):
-    id: str
-    name: str
-    backend: str
-    env: str
-    durable: bool
-    replicas: int
-    port: int
-    region: str
-    network: str
-
-
-def _port(implementation: str) -> int:
-    port = DEFAULT_REGISTRY.network(implementation, "aws").port
-    if port is None:
-        raise BuildError(
-            f"the {implementation} implementation records no network port on aws",
-            where="skaal.registry",
-            fix="give its record a network port",
-        )
-    return port
-
-
-def _network_ref(region: str) -> str:
-    """The program's key of the VPC of ``region``."""
-    return f"network-{region}"
-
-
-def _networks(bindings: list[Binding], placed: Regions) -> tuple[Network, ...]:
-    """One VPC per region holding a server (a VPC is regional), each for its region's servers.
-
-    See :func:`_network` for what each holds; the regions' address ranges
-    may overlap, since the VPCs are never peered.
-    """
-    regions = sorted(set(placed.servers.values()))
-    return tuple(
-        _network([b for b in bindings if b.region == region], region) for region in regions
-    )
-
-
-def _network(bindings: list[Binding], region: str) -> Network:
-    """The VPC of the functions that reach RDS or ElastiCache, and its way out.
-
-    The functions also call AWS APIs (SQS, SNS, Secrets Manager -- the
-    database credentials are read from it at start) and whatever outside
-    service the app's code calls, which the declarations do not say; so the
-    private subnets route to the internet through one NAT gateway in a public
-    subnet (priced in the plan's network lines,
-    :func:`skaal.plan.network.network_lines`), and DynamoDB and S3 go through
-    their free gateway endpoints instead of the NAT.  The ports and the
-    endpoints are those of the plan's implementations' records
-    (:attr:`skaal.registry.Implementation.network`).
-    """
-    needs = [DEFAULT_REGISTRY.network(i, "aws") for i in {b.implementation for b in bindings}]
-    return Network(
-        ref=_network_ref(region),
-        region=region,
-        cidr="10.60.0.0/16",
-        subnets=("10.60.1.0/24", "10.60.2.0/24"),
-        public_subnet="10.60.0.0/24",
-        ports=tuple(sorted({need.port for need in needs if need.port is not None})),
-        gateway_endpoints=tuple(sorted({n for need in needs for n in need.gateway_endpoints})),
-    )
 
 
 def _log_retention(plan: Plan) -> int:

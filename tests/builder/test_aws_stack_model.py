@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from skaal.builder.stacks.base import read_stack
 from skaal.builder.targets.aws import PROGRAM
 from skaal.builder.targets.aws_stack import aws_stack
 from skaal.errors import BuildError, DeployError
+from tests.builder._pulumi import ROOT
 from tests.builder.aws_support import build_example, run_program, write_with_layer
 
 
@@ -121,3 +123,18 @@ def test_a_reference_to_nothing_the_program_creates_is_a_deploy_error(
 
     with pytest.raises(DeployError, match=r"reference Nowhere\.arn names nothing"):
         run_program(_tampered(folder, tmp_path, dangling))
+
+
+def test_mypy_checks_the_program_strictly_against_pulumis_own_types() -> None:
+    # tests/test_lint.py runs mypy with this configuration on the whole package
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert config["strict"] is True
+    assert "skaal" in config["files"]
+    relaxed = {
+        module
+        for override in config.get("overrides", [])
+        for module in override["module"]
+        if override.get("ignore_missing_imports") or override.get("ignore_errors")
+    }
+    assert not {m for m in relaxed if m.startswith(("pulumi", "skaal"))}
+    assert (ROOT / "skaal" / "programs" / "aws" / "program.py").is_file()

@@ -134,6 +134,14 @@ class MemoryKeyValue:
                 found[key] = value
         return found
 
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        now, left = self._clock(), {}
+        for key in keys:
+            expires = self._expiry.get(key)
+            if expires is not None and self._live(key) is not None:
+                left[key] = expires - now
+        return left
+
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         self._put(key, value, ttl)
 

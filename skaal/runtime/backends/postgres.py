@@ -138,6 +138,16 @@ class PostgresKeyValue:
         rows = await self._db.run(self._name, "get_many", lambda c: c.fetch(sql, wanted, now))
         return {row[0]: row[1] for row in rows}
 
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        if not keys:
+            return {}
+        sql = f"SELECT key, expires FROM {self._t} WHERE key = ANY($1::text[]) AND expires > $2"
+        now, wanted = self._clock(), list(keys)
+        rows = await self._db.run(
+            self._name, "remaining_ttl", lambda c: c.fetch(sql, wanted, now), _IDEMPOTENT
+        )
+        return {row[0]: float(row[1]) - now for row in rows}
+
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         sql, expires = self._sql_set, self._expires(ttl)
         await self._db.run(

@@ -293,6 +293,20 @@ class SqliteKeyValue:
                 found[key] = value
         return found
 
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        sql = f"SELECT expires FROM {self._t} WHERE key = ? AND expires > ?"
+        now, wanted = self._clock(), list(keys)
+
+        def read(conn: sqlite3.Connection) -> dict[str, float]:
+            left = {}
+            for key in wanted:
+                row = conn.execute(sql, (key, now)).fetchone()
+                if row is not None:
+                    left[key] = float(row[0]) - now
+            return left
+
+        return await self._db.run(read, "remaining_ttl")
+
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         sql, expires = self._upsert, self._expires(ttl)
         await self._db.run(lambda conn: conn.execute(sql, (key, value, expires)), "set")

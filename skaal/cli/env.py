@@ -100,7 +100,7 @@ def _summary_json(row: EnvSummary) -> dict[str, Any]:
 @click.argument("second", metavar="B")
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON only.")
 def diff_envs(*, first: str, second: str, as_json: bool) -> None:
-    """How environment B's plan differs from A's: backends and monthly costs."""
+    """How environment B's plan differs from A's: backends, monthly costs, adoptions."""
     from skaal.envs.compare import adoption_changes, compare, read_env_plan
 
     project = _project(Path.cwd())

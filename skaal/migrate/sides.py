@@ -6,14 +6,14 @@ collection's key, document bytes and index fields, a blob's key, content and
 content type and metadata.  Its :meth:`Item.digest` covers everything a copy
 must preserve, so equal digests mean an exact copy.
 
-**Time to live.**  A map entry that expires is copied with the time it has
-left (:attr:`Item.ttl`), read from a store that can tell it
-(:class:`~skaal.runtime.ports.ExpiringKeyValue`: memory, SQLite,
-PostgreSQL, Redis, DynamoDB) and written with ``set(..., ttl=...)``.  The
-digest leaves it out (it shrinks while it is read); the engine compares it
-apart, within :data:`TTL_TOLERANCE` (:func:`ttl_matches`), when both sides
-can tell it (:attr:`Side.keeps_ttl`).  Collections and blobs are copied
-without expiry.
+**Time to live.**  A map entry or a collection document that expires is
+copied with the time it has left (:attr:`Item.ttl`), read from a store that
+can tell it (:class:`~skaal.runtime.ports.ExpiringStore`: maps on memory,
+SQLite, PostgreSQL, Redis and DynamoDB; collections on memory, SQLite and
+PostgreSQL) and written with ``ttl=``.  The digest leaves it out (it shrinks
+while it is read); the engine compares it apart, within
+:data:`TTL_TOLERANCE` (:func:`ttl_matches`), when both sides can tell it
+(:attr:`Side.keeps_ttl`).  Blobs do not expire.
 
 Dispatch is an explicit ``match`` on the kind (:func:`side_for`).
 """
@@ -31,7 +31,7 @@ from skaal.errors import MigrationError
 from skaal.runtime.ports import (
     BlobBackend,
     DocumentBackend,
-    ExpiringKeyValue,
+    ExpiringStore,
     IndexValue,
     KeyValueBackend,
 )
@@ -112,7 +112,7 @@ async def items_of(side: Side, *, batch: int) -> AsyncIterator[Item]:
 class _MapSide:
     def __init__(self, store: KeyValueBackend) -> None:
         self._store = store
-        self._expiring = store if isinstance(store, ExpiringKeyValue) else None
+        self._expiring = store if isinstance(store, ExpiringStore) else None
 
     @property
     def keeps_ttl(self) -> bool:
@@ -138,23 +138,27 @@ class _MapSide:
 
 
 class _DocumentSide:
-    keeps_ttl = False
-
     def __init__(self, store: DocumentBackend, client: Any) -> None:
         self._store = store
         self._client = client  # a CollectionClient: the key and fields of a document
+        self._expiring = store if isinstance(store, ExpiringStore) else None
+
+    @property
+    def keeps_ttl(self) -> bool:
+        return self._expiring is not None
 
     async def page(self, after: str | None, limit: int) -> tuple[list[Item], str | None]:
         chunk = await self._store.find({}, limit=limit, after=after)
-        items = []
-        for document in chunk.items:
-            key, fields = self._client.entry(document)
-            items.append(Item(key, document, fields))
+        entries = [(*self._client.entry(document), document) for document in chunk.items]
+        left: dict[str, float] = {}
+        if self._expiring is not None and entries:
+            left = await self._expiring.remaining_ttl([key for key, _, _ in entries])
+        items = [Item(key, doc, fields, ttl=left.get(key)) for key, fields, doc in entries]
         return items, chunk.next
 
     async def write(self, items: Sequence[Item]) -> None:
         for item in items:
-            await self._store.put(item.key, item.value, item.fields)
+            await self._store.put(item.key, item.value, item.fields, ttl=item.ttl)
 
     async def remove(self, key: str) -> None:
         await self._store.delete(key)

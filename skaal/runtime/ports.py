@@ -162,8 +162,8 @@ class BackendSettings:
 
 
 @runtime_checkable
-class ExpiringKeyValue(Protocol):
-    """A ``KeyValueBackend`` that tells how long its entries have left to live.
+class ExpiringStore(Protocol):
+    """A map or collection store that tells how long its entries have left to live.
 
     ``skaal migrate`` (:mod:`skaal.migrate.sides`) reads it to copy an entry
     with the time it has left; a store without it is copied without expiry.

@@ -1,11 +1,12 @@
 """A migration keeps each entry's time to live, on real servers.
 
-``Orders`` (a map) is filled on the source with entries that never expire
-and entries with an hour or a day to live, re-planned onto PostgreSQL and
-migrated.  Every copied entry has the time it had left on the source (within
-:data:`~skaal.migrate.sides.TTL_TOLERANCE`), and the lasting ones still have
-none.  Nothing waits for an entry to expire: the time left is read back from
-the stores (:class:`~skaal.runtime.ports.ExpiringKeyValue`).
+``Orders`` (a map) or ``Invoices`` (a collection) is filled on the source
+with entries that never expire and entries with an hour or a day to live,
+re-planned onto PostgreSQL and migrated.  Every copied entry has the time it
+had left on the source (within :data:`~skaal.migrate.sides.TTL_TOLERANCE`),
+and the lasting ones still have none.  Nothing waits for an entry to expire:
+the time left is read back from the stores
+(:class:`~skaal.runtime.ports.ExpiringStore`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from skaal.migrate import migrate
 from skaal.migrate.sides import TTL_TOLERANCE
 from skaal.pipeline import FileLockStore, plan_blueprint
 from skaal.plan.lock import read_lock
-from skaal.runtime.ports import ExpiringKeyValue
+from skaal.runtime.ports import ExpiringStore
 from skaal.runtime.runtime import Runtime
 
 HOUR, DAY = 3600.0, 86400.0
@@ -44,69 +45,73 @@ RDS = ("aws", "rds-postgres", "postgres")
 End = tuple[str, str, str]
 
 
-def _plan(project: Path, end: End) -> None:
+def _plan(project: Path, end: End, resource: str) -> None:
     catalog, backend, _ = end
     app = load_app("shop.py:app", cwd=project)
     plan_blueprint(
         app.blueprint(),
         load_catalog(catalog),
         lock=FileLockStore(project / "skaal.lock"),
-        pins={"Orders": backend},
+        pins={resource: backend},
     )
 
 
-async def _fill(project: Path, env: dict[str, str]) -> None:
+async def _fill(project: Path, env: dict[str, str], resource: str) -> None:
     app = load_app("shop.py:app", cwd=project)
     plan = read_lock(project / "skaal.lock")
     assert plan is not None
     order = __import__("shop").Order
-    only = {**env, "SKAAL_USED_RESOURCES": "Orders"}
+    only = {**env, "SKAAL_USED_RESOURCES": resource}
     async with Runtime.open(app, plan, env=only, project_dir=project) as runtime:
-        client: Any = runtime.client_named("Orders")
+        client: Any = runtime.client_named(resource)
         for i in range(ITEMS):
             value = order(id=f"k{i:03}", owner="u", total=i)
-            await client.set(f"k{i:03}", value, ttl=_ttl(i))
+            if resource == "Orders":
+                await client.set(f"k{i:03}", value, ttl=_ttl(i))
+            else:
+                await client.put(value, ttl=_ttl(i))
 
 
-async def _left(project: Path, env: dict[str, str]) -> tuple[str, dict[str, float]]:
-    """The backend serving Orders and the time left of each of its entries."""
+async def _left(project: Path, env: dict[str, str], resource: str) -> tuple[str, dict[str, float]]:
+    """The backend serving ``resource`` and the time left of each of its entries."""
     app = load_app("shop.py:app", cwd=project)
     plan = read_lock(project / "skaal.lock")
     assert plan is not None
-    only = {**env, "SKAAL_USED_RESOURCES": "Orders"}
+    only = {**env, "SKAAL_USED_RESOURCES": resource}
     async with Runtime.open(app, plan, env=only, project_dir=project) as runtime:
-        store = runtime.store_named("Orders")
-        assert isinstance(store, ExpiringKeyValue)
+        store = runtime.store_named(resource)
+        assert isinstance(store, ExpiringStore)
         keys = [f"k{i:03}" for i in range(ITEMS)]
-        assert len(await store.get_many(keys)) == ITEMS
-        return runtime.binding("Orders").backend, await store.remaining_ttl(keys)
+        assert all([await store.get(key) is not None for key in keys])
+        return runtime.binding(resource).backend, await store.remaining_ttl(keys)
 
 
 @pytest.mark.parametrize(
-    ("source", "target"),
+    ("source", "target", "resource"),
     [
-        pytest.param(SQLITE, POSTGRES, id="sqlite-postgres"),
-        pytest.param(REDIS, POSTGRES, id="redis-postgres"),
-        pytest.param(DYNAMODB, RDS, id="dynamodb-postgres"),
+        pytest.param(SQLITE, POSTGRES, "Orders", id="sqlite-postgres-map"),
+        pytest.param(REDIS, POSTGRES, "Orders", id="redis-postgres-map"),
+        pytest.param(DYNAMODB, RDS, "Orders", id="dynamodb-postgres-map"),
+        pytest.param(SQLITE, POSTGRES, "Invoices", id="sqlite-postgres-collection"),
     ],
 )
 def test_the_time_left_is_copied_and_verified(
-    project: Path, source: End, target: End, monkeypatch: pytest.MonkeyPatch
+    project: Path, source: End, target: End, resource: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = server_env(source[2], target[2])
     monkeypatch.chdir(project)
     monkeypatch.syspath_prepend(str(project))
     try:
-        asyncio.run(_run(project, env, source, target))
+        asyncio.run(_run(project, env, source, target, resource))
     finally:
         asyncio.run(drop_namespaces(env))
 
 
-async def _run(project: Path, env: dict[str, str], source: End, target: End) -> None:
-    _plan(project, source)
-    await _fill(project, env)
-    _plan(project, target)  # a pending move: still served from the source
-    served, before = await _left(project, env)
+async def _run(project: Path, env: dict[str, str], source: End, target: End, resource: str) -> None:
+    _plan(project, source, resource)
+    await _fill(project, env, resource)
+    _plan(project, target, resource)  # a pending move: still served from the source
+    served, before = await _left(project, env, resource)
     assert served == source[1]
     assert sorted(before) == [f"k{i:03}" for i in range(ITEMS) if _ttl(i) is not None]
 
@@ -117,7 +122,7 @@ async def _run(project: Path, env: dict[str, str], source: End, target: End) -> 
     assert result.verified is not None
     assert result.verified.matches
 
-    served, after = await _left(project, env)
+    served, after = await _left(project, env, resource)
     assert served == target[1]
     assert sorted(after) == sorted(before)  # the lasting entries still never expire
     for key, left in after.items():

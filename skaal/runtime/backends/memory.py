@@ -236,6 +236,14 @@ class MemoryDocuments:
         found = self._live(key)
         return None if found is None else found[0]
 
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        now, left = self._clock(), {}
+        for key in keys:
+            found = self._docs.get(key)
+            if found is not None and found[2] is not None and self._live(key) is not None:
+                left[key] = found[2] - now
+        return left
+
     async def delete(self, key: str) -> bool:
         present = self._live(key) is not None
         if present:

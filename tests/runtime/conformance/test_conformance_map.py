@@ -11,7 +11,7 @@ from conftest import FakeClock, Todo
 from pydantic import BaseModel
 
 from skaal.runtime.errors import InvalidCursorError, StoredValueError, ValueTypeError
-from skaal.runtime.ports import ExpiringKeyValue
+from skaal.runtime.ports import ExpiringStore
 
 pytestmark = pytest.mark.asyncio
 
@@ -180,7 +180,7 @@ EXPIRING = {"memory", "sqlite", "postgres", "redis", "dynamodb"}
 async def test_remaining_ttl(make_map: Any, clock: FakeClock) -> None:
     m = await make_map(str, int)
     store = m.backend
-    if not isinstance(store, ExpiringKeyValue):
+    if not isinstance(store, ExpiringStore):
         assert m.backend.__class__.__module__.rsplit(".", 1)[-1] not in EXPIRING
         pytest.skip("this backend does not tell the time left of its entries")
     await m.set("short", 1, ttl=10)

@@ -128,8 +128,10 @@ def _adoption_origin(problem: Problem, spec: ResourceSpec) -> str:
     if spec.name not in problem.configured:
         return ""
     declared = next(s.existing for s in problem.blueprint.resources if s.name == spec.name)
-    if declared is None or declared == spec.existing:
+    if declared is None:
         return " (configured, not in the code)"
+    if declared == spec.existing:
+        return " (configured, as in the code)"
     return f" (configured, in place of existing={declared!r} in the code)"
 
 

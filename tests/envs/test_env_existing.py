@@ -117,6 +117,9 @@ def test_the_configuration_wins_over_existing_in_the_code(tmp_path: Path) -> Non
     assert prod.binding("Carts").adopted == "legacy-carts"
     assert "in place of existing='code-carts' in the code" in prod.binding("Carts").reason
     assert dev.binding("Carts").adopted == "code-carts"
+    assert "configured" not in dev.binding("Carts").reason
+    same = _plan(_project(tmp_path), "prod", _shop(carts_existing=TABLE_ARN))
+    assert "(configured, as in the code)" in same.binding("Carts").reason
 
 
 def test_a_lock_planned_without_the_entry_is_stale_with_it(tmp_path: Path) -> None:

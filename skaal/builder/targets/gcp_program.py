@@ -588,10 +588,13 @@ class _Program(Messaging, Servers, Gateway):
             template["volumes"] = [
                 {"name": "cloudsql", "cloud_sql_instance": {"instances": sockets}}
             ]
-        if self.vpc is not None and self.reaches(identity, self.vpc_resources):
-            template["vpc_access"] = {"connector": self.vpc, "egress": "PRIVATE_RANGES_ONLY"}
         # a function's service runs in its planned region; web in the stack's
-        where = Code(self.at(self.regions.region(fn.name) if fn else self.regions.stack))
+        region = self.regions.region(fn.name) if fn else self.regions.stack
+        connector = self.vpc.get(region)
+        if connector is not None and self.reaches(identity, self.vpc_resources[region]):
+            # the connector of its own region (check_gcp: what it reaches is there)
+            template["vpc_access"] = {"connector": connector, "egress": "PRIVATE_RANGES_ONLY"}
+        where = Code(self.at(region))
         self.add(
             call(
                 var,

@@ -14,9 +14,10 @@ own Secret Manager secret, readable by those identities and injected into
 their services' variable for that server.
 
 Memorystore (Redis) has only a private IP: the services whose functions
-use a Memorystore resource reach it through one Serverless VPC Access
-connector on the network ``skaal:network`` (default ``default``), egress
-limited to private ranges; only they get the instance's address.
+use a Memorystore resource reach it through the Serverless VPC Access
+connector of its region (one per region with Memorystore instances) on the
+network ``skaal:network`` (default ``default``), egress limited to private
+ranges; only they get the instance's address.
 
 Every server is the size the plan records (:func:`skaal.builder.sizing.server_size`):
 Cloud SQL gets the class's ``tier``, ``disk_gb`` of SSD, the class's
@@ -69,9 +70,15 @@ class Servers(ProgramWriter):
     def servers(self, bindings: list[Binding]) -> None:
         """The servers hosting ``bindings``' resources, one Cloud SQL or Memorystore each."""
         names = {b.resource for b in bindings}
-        for server in self.wiring.servers:
-            if not names.intersection(server.resources):
-                continue
+        built = [s for s in self.wiring.servers if names.intersection(s.resources)]
+        reached = {
+            self.regions.servers[s.id]
+            for s in built
+            if DEFAULT_REGISTRY.network(s.implementation, "gcp").vpc
+        }
+        for region in sorted(reached, key=lambda r: (r != self.regions.stack, r)):
+            self.connector(region)
+        for server in built:
             if server.implementation == "postgres":
                 self.cloud_sql(server)
                 self.sockets.append(
@@ -82,7 +89,6 @@ class Servers(ProgramWriter):
                 )
             else:
                 self.memorystore(server)
-                self.vpc_resources |= frozenset(server.resources)
 
     def cloud_sql(self, server: ServerWiring) -> None:
         owner = server.id
@@ -208,8 +214,10 @@ class Servers(ProgramWriter):
         owner = server.id
         self.section(f"Memorystore {owner}")
         var = self.var(owner)
-        if DEFAULT_REGISTRY.network(server.implementation, "gcp").vpc:
-            self.connector(self.regions.servers[owner])
+        region = self.regions.servers[owner]
+        if region in self.vpc:
+            reached = self.vpc_resources.get(region, frozenset())
+            self.vpc_resources[region] = reached | frozenset(server.resources)
         self.add(
             call(
                 var,
@@ -236,27 +244,34 @@ class Servers(ProgramWriter):
         )
 
     def connector(self, region: str) -> None:
-        """The program's one Serverless VPC Access connector (priced in the plan's
-        network lines, :func:`skaal.plan.network.network_lines`), once."""
-        if self.vpc is not None:
-            return
-        self.add('NETWORK = config.get("network") or "default"\n')
+        """The Serverless VPC Access connector of ``region``, once (priced in the plan's
+        network lines, :func:`skaal.plan.network.network_lines`, one per region).
+
+        The first region (the stack's, else in name order) keeps the names of a
+        one-region stack; each connector takes its own /28 of the network.
+        """
+        if not self.vpc:
+            self.add('NETWORK = config.get("network") or "default"\n')
+        first = not self.vpc
+        var = "connector" if first else f"connector_{region.replace('-', '_')}"
         self.add(
             call(
-                "connector",
+                var,
                 "gcp.vpcaccess.Connector",
-                "vpc-connector",
+                "vpc-connector" if first else f"vpc-connector-{region}",
                 {
-                    "name": _connector_name(self.name_base),
+                    "name": _connector_name(
+                        self.name_base if first else f"{self.name_base}-{region}"
+                    ),
                     "region": Code(self.at(region)),
                     "network": Code("NETWORK"),
-                    "ip_cidr_range": "10.8.0.0/28",
+                    "ip_cidr_range": f"10.8.{len(self.vpc)}.0/28",
                     "min_instances": VPC_CONNECTOR_INSTANCES,
                     "max_instances": 3,
                 },
             )
         )
-        self.vpc = Code("connector.id")
+        self.vpc[region] = Code(f"{var}.id")
 
 
 def _backups(size: ServerSize) -> dict[str, object]:

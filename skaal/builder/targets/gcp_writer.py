@@ -138,9 +138,10 @@ class ProgramWriter:
         """Environment entries of the services, each with the resources it serves."""
         self.sockets: list[tuple[frozenset[str], Code]] = []
         """Cloud SQL connection names, each with the resources of its instance."""
-        self.vpc: Code | None = None
-        self.vpc_resources: frozenset[str] = frozenset()
-        """The resources reached through :attr:`vpc` (Memorystore's)."""
+        self.vpc: dict[str, Code] = {}
+        """Region -> its Serverless VPC Access connector (one per region with Memorystore)."""
+        self.vpc_resources: dict[str, frozenset[str]] = {}
+        """Region -> the resources reached through its connector (Memorystore's)."""
         self.needs_project_number = False
         self.scope = SecretScope.of(blueprint)
         self.service_vars = service_vars(f.name for f in self.fns.all)

@@ -14,11 +14,11 @@ import types
 import pytest
 
 from skaal import App, Map
-from skaal.builder.targets.gcp_program import render_program
+from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.catalog.loader import load_catalog
 from skaal.plan.network import HOURS_PER_MONTH, VPC_CONNECTOR_INSTANCE_HOURLY
 from skaal.solver import solve
-from tests.builder.gcp_mocks import CONFIG, run_program
+from tests.builder.gcp_mocks import CONFIG, run_stack
 
 
 def _app(durability: str) -> App:
@@ -40,7 +40,7 @@ def test_a_memorystore_plan_pays_for_the_connector_it_builds() -> None:
     binding_costs = sum(b.monthly_cost for b in plan.bindings)
     fees = sum(i.fixed_monthly for i in plan.instances)
     assert plan.total_monthly_cost == pytest.approx(binding_costs + fees + line.monthly)
-    run = run_program(render_program(app.blueprint(), plan), CONFIG)
+    run = run_stack(gcp_stack(app.blueprint(), plan), CONFIG)
     (connector,) = run.of_type("gcp:vpcaccess/connector:Connector")
     assert connector.inputs["minInstances"] == 2
 
@@ -50,7 +50,7 @@ def test_a_cloud_sql_plan_builds_and_prices_no_connector() -> None:
     plan = solve(app.blueprint(), load_catalog("gcp"), pins={"Sessions": "cloudsql-postgres"})
     assert plan.binding("Sessions").implementation == "postgres"
     assert plan.network == ()
-    run = run_program(render_program(app.blueprint(), plan), CONFIG)
+    run = run_stack(gcp_stack(app.blueprint(), plan), CONFIG)
     assert run.of_type("gcp:vpcaccess/connector:Connector") == []
 
 
@@ -73,7 +73,7 @@ def test_memorystore_in_two_regions_gets_a_connector_per_region() -> None:
     eu, us = plan.binding("Sessions").region, plan.binding("Cache").region
     assert eu.startswith("europe-")
     assert us.startswith("us-")
-    run = run_program(render_program(app.blueprint(), plan), CONFIG)
+    run = run_stack(gcp_stack(app.blueprint(), plan), CONFIG)
     connectors = {
         c.name: (c.inputs["region"], c.inputs["ipCidrRange"])
         for c in run.of_type("gcp:vpcaccess/connector:Connector")

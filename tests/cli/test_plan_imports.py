@@ -45,6 +45,9 @@ NOT_FOR_PLANNING = (
     "z3",
 )
 
+#: Loaded by no build (the fixed Pulumi programs run at deploy time, in the stack's venv).
+NOT_FOR_BUILDING = ("pulumi", "pulumi_gcp", "skaal.programs")
+
 #: Heavy modules ``skaal --help`` and ``import skaal`` have no use for.
 NOT_FOR_HELP = (
     "pydantic",
@@ -138,6 +141,15 @@ def test_plan_json_does_not_load_rich(project: Path) -> None:
     assert "rtoml" in modules  # the probe really wrote the lock
     assert (project / "skaal.lock").is_file()
     assert _offending(modules, (*NOT_FOR_PLANNING, "rich")) == []
+
+
+def test_build_gcp_loads_no_pulumi_and_no_program(project: Path) -> None:
+    # the build writes the stack model; only the deploy runs the program that reads it
+    _loaded(project, "plan", "app.py:app", "--target", "gcp")
+    modules = _loaded(project, "build", "app.py:app", "--target", "gcp")
+    assert "skaal.builder.stacks.gcp" in modules  # the probe really built
+    assert (project / "artifacts" / "gcp" / "infra" / "stack.json").is_file()
+    assert _offending(modules, NOT_FOR_BUILDING) == []
 
 
 def test_help_and_import_skaal_stay_light(project: Path) -> None:

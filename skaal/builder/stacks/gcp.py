@@ -395,6 +395,8 @@ class GcpStack(StackModel):
         if self.gateway is not None:
             checks.append(("account", self.gateway.account, accounts))
             checks += [("service", key, services) for key in self.gateway.backends]
+        if any(b.adopted is None for b in self.buckets):  # their names' suffix seed
+            checks.append(("account", RUNTIME_ACCOUNT, accounts))
         for what, key, known in checks:
             if key not in known:
                 raise ValueError(f"{what} {key!r} names nothing in the stack")

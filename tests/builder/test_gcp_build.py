@@ -150,3 +150,16 @@ def test_a_foreign_stack_json_is_a_build_error(
         read_stack(path, GcpStack)
     assert said in raised.value.what
     assert raised.value.where == str(path)
+
+
+def test_a_created_bucket_needs_the_runtime_account(tmp_path: Path) -> None:
+    # the bucket's name ends with a hash of that account's unique id
+    bucket = {"resource": "Uploads", "base": "app-uploads", "location": "US-CENTRAL1"}
+    stack = {"app": "app", "plan_hash": "0" * 64, "region": "us-central1", "accounts": []}
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps({**stack, "buckets": [bucket]}), encoding="utf-8")
+    with pytest.raises(BuildError, match="account 'runtime' names nothing in the stack"):
+        read_stack(path, GcpStack)
+    adopted = {"resource": "Uploads", "adopted": "acme-uploads"}
+    path.write_text(json.dumps({**stack, "buckets": [adopted]}), encoding="utf-8")
+    assert read_stack(path, GcpStack).buckets[0].adopted == "acme-uploads"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from skaal import App, Map
-from skaal.builder.stacks.gcp import EnvRedis
+from skaal.builder.stacks.gcp import EnvMemorystore
 from skaal.builder.targets.aws import build_aws
 from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.catalog.loader import load_catalog
@@ -149,7 +149,7 @@ def test_gcp_creates_one_cloud_sql_and_one_memorystore_per_server() -> None:
     (touch,) = [s for s in stack.services if s.key == "fn_touch"]
     for server in found["redis"]:
         # each variable is read from its own instance's outputs
-        assert EnvRedis(name=server.env, instance=server.id) in touch.env, server.env
+        assert EnvMemorystore(name=server.env, instance=server.id) in touch.env, server.env
         assert env[server.env]["value"].startswith("redis://")
     grants = [
         r.inputs["condition"]["expression"]

@@ -37,8 +37,8 @@ __all__ = [
     "DeclaredSecret",
     "Env",
     "EnvBucket",
+    "EnvMemorystore",
     "EnvProject",
-    "EnvRedis",
     "EnvSecret",
     "EnvValue",
     "FirestoreDatabase",
@@ -120,10 +120,10 @@ class EnvBucket(StackModel):
     """A :attr:`Bucket.resource`."""
 
 
-class EnvRedis(StackModel):
+class EnvMemorystore(StackModel):
     """``redis://host:port`` of a Memorystore instance."""
 
-    kind: Literal["redis"] = "redis"
+    kind: Literal["memorystore"] = "memorystore"
     name: str
     instance: str
     """A :attr:`Memorystore.key`."""
@@ -139,7 +139,7 @@ class EnvSecret(StackModel):
 
 
 Env = Annotated[
-    EnvValue | EnvProject | EnvBucket | EnvRedis | EnvSecret, Field(discriminator="kind")
+    EnvValue | EnvProject | EnvBucket | EnvMemorystore | EnvSecret, Field(discriminator="kind")
 ]
 
 
@@ -377,7 +377,7 @@ class GcpStack(StackModel):
                         checks.append(("secret", env.secret, secrets))
                     case EnvBucket():
                         checks.append(("bucket", env.bucket, {b.resource for b in self.buckets}))
-                    case EnvRedis():
+                    case EnvMemorystore():
                         checks.append(
                             ("Memorystore", env.instance, {m.key for m in self.memorystore})
                         )

@@ -40,7 +40,7 @@ from skaal.builder.stacks.gcp import (
     CloudSql,
     Condition,
     Connector,
-    EnvRedis,
+    EnvMemorystore,
     EnvSecret,
     Memorystore,
 )
@@ -162,7 +162,7 @@ def _memorystore(basis: Basis, server: ServerWiring) -> Memorystore:
                 fix="set tier to BASIC or STANDARD_HA in the catalog's class",
             )
     replicas = settings.get("replica_count")
-    basis.share(EnvRedis(name=server.env, instance=owner), *server.resources)
+    basis.share(EnvMemorystore(name=server.env, instance=owner), *server.resources)
     return Memorystore(
         key=owner,
         name=physical_name(basis.name_base, owner, max_length=40),

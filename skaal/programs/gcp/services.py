@@ -10,8 +10,8 @@ import pulumi_gcp as gcp
 from skaal.builder.stacks.gcp import (
     Env,
     EnvBucket,
+    EnvMemorystore,
     EnvProject,
-    EnvRedis,
     EnvSecret,
     EnvValue,
     Gateway,
@@ -39,7 +39,7 @@ def _env(deploy: Deploy, entry: Env) -> run.ServiceTemplateContainerEnvArgs:
         case EnvBucket():
             bucket = deploy.buckets[entry.bucket].name
             return run.ServiceTemplateContainerEnvArgs(name=entry.name, value=bucket)
-        case EnvRedis():
+        case EnvMemorystore():
             instance = deploy.redis[entry.instance]
             url = pulumi.Output.concat("redis://", instance.host, ":", instance.port.apply(str))
             return run.ServiceTemplateContainerEnvArgs(name=entry.name, value=url)

@@ -299,9 +299,11 @@ def test_a_server_the_plan_does_not_size_is_refused() -> None:
 
 
 def test_no_fixed_size_is_left_in_a_builder() -> None:
-    # every size comes from the plan: no instance class, node type, tier or disk literal
-    root = Path(__file__).resolve().parents[2] / "skaal" / "builder" / "targets"
-    text = "\n".join(path.read_text() for path in root.glob("*.py"))
+    # every size comes from the plan: no instance class, node type, tier or disk literal,
+    # in the builders, the stack models or the programs reading them
+    root = Path(__file__).resolve().parents[2] / "skaal"
+    folders = ("builder/targets", "builder/stacks", "programs")
+    text = "\n".join(path.read_text() for f in folders for path in (root / f).rglob("*.py"))
     for literal in ("db.t4g", "cache.t4g", "db-custom-", "db-f1", 'disk_size": 10'):
         assert literal not in text, literal
     assert "MEMORYSTORE_GB" not in text

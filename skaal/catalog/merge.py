@@ -372,7 +372,8 @@ def _merge_into(
         path = (*prefix, key)
         if isinstance(value, dict):
             if not isinstance(dst.get(key), dict):
-                _drop(origins, path)
+                if key in dst:  # a value replaced by a table; a new key has no origins below
+                    _drop(origins, path)
                 dst[key] = {}
                 origins[path] = origin
             _merge_into(dst[key], value, path, origin, origins)

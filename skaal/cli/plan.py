@@ -44,7 +44,6 @@ import click
 from skaal.cli.json_text import dumps_indented
 from skaal.cli.paths import catalog_for, check_path, current_env, env_option, lock_for, lock_option
 from skaal.errors import SkaalError, UnsatisfiableError, UsageError, did_you_mean
-from skaal.solver.collector import collector_paused
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
@@ -111,6 +110,9 @@ def plan(
     APP_REF is module.path:attr or path/to/file.py:attr (attribute defaults
     to "app"); without it, [tool.skaal] app in pyproject.toml is used.
     """
+    # here, not at the top: skaal --help imports this module, and the solver package loads pydantic
+    from skaal.solver.collector import collector_paused
+
     try:
         with collector_paused():  # short-lived, allocation-heavy: see the module docstring
             _run(

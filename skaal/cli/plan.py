@@ -24,9 +24,9 @@ plan, the shared instances, the total and what changed since the last lock.
 
 The whole command runs with Python's cyclic garbage collector paused
 (:func:`skaal.solver.collector.collector_paused`, restored on the way out):
-importing an app of thousands of declarations, its blueprint, the plan and
-its JSON are all long-lived, acyclic records, and every full collection
-would rescan them (about a tenth of the CPU of planning 10,000 resources).
+the classes of an app of thousands of declarations, its blueprint, the plan
+and its JSON are all long-lived objects, and every full collection would
+rescan them (about a tenth of the CPU of planning 10,000 resources).
 
 Exit codes: 0 planned, 1 no feasible plan (the diagnosis is printed and the
 lock is left as it was), 2 usage errors.  rich is imported only for

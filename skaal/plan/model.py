@@ -146,6 +146,11 @@ class CostLine(Record):
     component: str
     quantity: float = Field(description="workload quantity in the component's unit")
     monthly: float
+    region: str | None = Field(
+        default=None,
+        description="the region a network line is paid in (one VPC per region holding a "
+        "server, skaal.plan.network); None on a resource's or an instance's lines",
+    )
 
 
 class Provisioned(Record):
@@ -333,8 +338,9 @@ class Plan(Record):
     )
     network: tuple[CostLine, ...] = Field(
         default=(),
-        description="network the build creates for the plan (aws: the VPC's NAT gateway), "
-        "see skaal.plan.network; part of total_monthly_cost",
+        description="network the build creates for the plan, per region holding a server "
+        "(aws: each VPC's NAT gateway; gcp: each VPC connector), see skaal.plan.network; "
+        "part of total_monthly_cost",
     )
     log_retention_days: int | None = Field(
         default=None,
@@ -396,6 +402,16 @@ class Plan(Record):
                 del binding["moving_from"]
             else:
                 del binding["moving_from"]["moving_from"]
+        # a cost line without a region (all but the network's) hashes as before regions
+        lines = [*data["network"]]
+        for owner in (*data["bindings"], *data["instances"]):
+            lines += owner["cost"]
+            moving = owner.get("moving_from")
+            if isinstance(moving, dict):
+                lines += moving.get("cost", ())
+        for line in lines:
+            if line.get("region", 0) is None:
+                del line["region"]
         lacks = _ADDED_SINCE.get(self.schema_version)
         if lacks is not None:  # fields the plan's schema did not have
             _drop(data, lacks.plan)

@@ -170,6 +170,7 @@ class Solver(Protocol):
         previous: Plan | None = None,
         pins: Mapping[str, str] = ...,
         reoptimize: bool = False,
+        traces: bool = False,
     ) -> Plan: ...
 
 
@@ -212,8 +213,10 @@ def plan_blueprint(
     pins: Mapping[str, str] | None = None,
     reoptimize: bool = False,
     solver: Solver | None = None,
+    traces: bool = False,
 ) -> PlanOutcome:
-    """:func:`plan_app` for an already-built blueprint."""
+    """:func:`plan_app` for an already-built blueprint; ``traces``: the project exports
+    traces (``[tool.skaal] traces``), which the plan prices."""
     if solver is None:
         from skaal.solver import solve as solver_fn  # noqa: PLC0415 - the solver (and z3) loads only when a plan is made, not when a lock is read
 
@@ -231,7 +234,14 @@ def plan_blueprint(
     # scratch: its placements are not moves (skaal.plan.moves)
     plan = record_moves(
         previous,
-        solver(blueprint, catalog, previous=previous, pins=dict(pins or {}), reoptimize=reoptimize),
+        solver(
+            blueprint,
+            catalog,
+            previous=previous,
+            pins=dict(pins or {}),
+            reoptimize=reoptimize,
+            traces=traces,
+        ),
     )
     lock.write(plan)
     return PlanOutcome(plan=plan, previous=previous, diff=diff_plans(previous, plan), notes=notes)

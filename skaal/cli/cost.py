@@ -138,7 +138,7 @@ def _run(
         from skaal.solver import solve
 
         # what `skaal plan --reoptimize` would write now, with the lock's pins
-        fresh = solve(blueprint, catalog, pins=pins_of(plan), reoptimize=True)
+        fresh = solve(blueprint, catalog, pins=pins_of(plan), reoptimize=True, traces=plan.traces)
         other = bill_of(fresh)
         deltas = compare_bills(bill, other, by or "resource")
     if as_json:

@@ -189,7 +189,16 @@ def _run(
         return
     if no_write:
         store = DryRunLockStore(store)
-    outcome = plan_blueprint(blueprint, catalog, lock=store, pins=pins, reoptimize=reoptimize)
+    from skaal.declare.project import project_traces
+
+    outcome = plan_blueprint(
+        blueprint,
+        catalog,
+        lock=store,
+        pins=pins,
+        reoptimize=reoptimize,
+        traces=project_traces(app_ref, cwd=cwd),
+    )
     written = None if no_write else lock_path
     if graph_path is not None:
         _write_graph(cwd / graph_path, graph_format, blueprint, outcome.plan)

@@ -83,6 +83,8 @@ _ITEMS: dict[str, tuple[str, str]] = {
     "per_instance_month": ("instance secret", "instance-month"),
     "message_storage_per_gb_month": ("messages retained", "GB-month"),
     "inter_region_per_gb": ("inter-region transfer", "GB"),
+    "per_million_traces": ("traces recorded", "million traces"),
+    "per_million_spans": ("trace spans ingested", "million spans"),
     "nat_gateway_hours": ("NAT gateway", "hour"),
     "public_ipv4_hours": ("public IPv4 address", "hour"),
     "vpc_connector_instance_hours": ("VPC connector instance", "hour"),

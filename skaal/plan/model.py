@@ -342,6 +342,11 @@ class Plan(Record):
         "(aws: each VPC's NAT gateway; gcp: each VPC connector), see skaal.plan.network; "
         "part of total_monthly_cost",
     )
+    traces: bool = Field(
+        default=False,
+        description="the build exports traces ([tool.skaal] traces = true): each function's "
+        "traces are priced on its binding (skaal.solver.traces)",
+    )
     log_retention_days: int | None = Field(
         default=None,
         ge=1,
@@ -402,7 +407,15 @@ class Plan(Record):
                 del binding["moving_from"]
             else:
                 del binding["moving_from"]["moving_from"]
-        # a cost line without a region (all but the network's) hashes as before regions
+        # Added without a schema version, each only where it says something: a plan that
+        # exports no traces, a price without trace components and a cost line without a
+        # region (all but the network's) hash as before them.
+        if not data["traces"]:
+            del data["traces"]
+        for entry in data["prices"]:
+            for name in _TRACE_PRICES:
+                if entry["price"].get(name, 0) is None:
+                    del entry["price"][name]
         lines = [*data["network"]]
         for owner in (*data["bindings"], *data["instances"]):
             lines += owner["cost"]
@@ -429,6 +442,9 @@ class Plan(Record):
         return self.memo(
             "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
         )
+
+
+_TRACE_PRICES: Final = ("per_million_traces", "per_million_spans")
 
 
 def _drop(data: dict[str, object], keys: tuple[str, ...]) -> None:

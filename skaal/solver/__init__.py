@@ -75,12 +75,15 @@ def solve(
     pins: Mapping[str, str] = _NO_PINS,
     reoptimize: bool = False,
     registry: Registry = DEFAULT_REGISTRY,
+    traces: bool = False,
 ) -> Plan:
     """The cheapest plan for ``blueprint`` on ``catalog``.
 
     ``previous`` is the last lock: its choices are kept when still valid
     unless ``reoptimize``.  ``pins`` (resource → backend, from ``--pin``)
-    override ``backend=`` declarations.  Raises ``UnsatisfiableError`` listing
+    override ``backend=`` declarations.  ``traces``: the build exports traces
+    (``[tool.skaal] traces``), which each function pays for
+    (:mod:`skaal.solver.traces`).  Raises ``UnsatisfiableError`` listing
     every unplaceable resource or global conflict, ``PlanError`` for bad pins.
 
     No result depends on the clock: the solvers' limits count work, not
@@ -89,6 +92,8 @@ def solve(
     """
     with collector_paused():  # see skaal.solver.collector for why and what it restores
         problem = build_problem(blueprint, catalog, registry=registry, pins=pins)
+        if traces:
+            problem = replace(problem, traces=True)
         return solve_problem(
             problem,
             previous=None if reoptimize else previous,

@@ -57,6 +57,7 @@ from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions
 from skaal.solver.regions import Placement, place_functions
 from skaal.solver.servers import Server
+from skaal.solver.traces import trace_line, traces_cost
 
 __all__ = [
     "assemble",
@@ -88,13 +89,15 @@ def pin_source(res: ResourceOptions, pins: Mapping[str, str]) -> str | None:
 
 
 def total_cost(problem: Problem, assignment: Assignment) -> float:
-    """Monthly total of an assignment: own costs, its instances' fees, its network and
-    the data its functions exchange across regions (:mod:`skaal.solver.regions`)."""
+    """Monthly total of an assignment: own costs, its instances' fees, its network, the
+    data its functions exchange across regions (:mod:`skaal.solver.regions`) and their
+    traces when exported (:mod:`skaal.solver.traces`)."""
     own = place_functions(problem, assignment.backends).cost()
     for res in problem.resources:
         backend = assignment.backends[res.spec.name]
         own += next(o.cost for o in res.options if o.backend == backend)
     network = vpc_fee(problem.catalog.provider) * len(vpc_regions(problem, assignment))
+    own += traces_cost(problem, assignment.backends)
     return money(own + sum(shape.fee for shape in assignment.shapes.values()) + network)
 
 
@@ -231,6 +234,11 @@ def assemble(
             option.region or catalog.region
         ):
             reason += f"; runs in {placement.regions[name]}, next to the data it uses"
+        if problem.traces and res.spec.kind == "function":
+            traced = trace_line(backend, res.spec, load.reads_per_s)
+            if traced is not None:
+                lines = (*lines, traced)
+                own += traced.monthly
         adopted = adopted_name(res.spec, catalog.provider)
         if adopted is not None:
             reason += f"; adopts the existing {adopted}, never created or deleted by a build"
@@ -280,6 +288,7 @@ def assemble(
         bindings=tuple(bindings),
         instances=instances,
         network=network,
+        traces=problem.traces,
         prices=_used_prices(problem, bindings, instances),
         total_monthly_cost=total,
         log_retention_days=log_retention_days(catalog.provider),

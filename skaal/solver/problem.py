@@ -150,3 +150,5 @@ class Problem:
     """(resource, peer) pairs that must land on the same backend instance."""
     budget_usd_month: float | None
     max_backends: int | None
+    traces: bool = False
+    """The build exports traces: each function pays its trace line (:mod:`skaal.solver.traces`)."""

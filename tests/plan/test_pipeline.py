@@ -59,6 +59,7 @@ class FakeSolver:
         previous: Plan | None = None,
         pins: Mapping[str, str] = {},
         reoptimize: bool = False,
+        traces: bool = False,
     ) -> Plan:
         self.calls.append((previous, dict(pins), reoptimize))
         bindings = tuple(

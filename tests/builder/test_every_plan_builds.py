@@ -29,7 +29,6 @@ server there, and the aws build's refusal of such a plan is never reached.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import warnings
 from collections import Counter
@@ -42,6 +41,7 @@ import pytest
 
 from skaal.blueprint.model import Blueprint
 from skaal.builder.model import ArtifactSet, BuildContext
+from skaal.builder.stacks.aws import ANY_RESOURCE, AwsStack
 from skaal.builder.targets import TARGETS
 from skaal.errors import SkaalError, UnsatisfiableError
 from skaal.plan.model import Plan
@@ -267,22 +267,21 @@ def _untriggered(built: Built) -> list[str]:
 
 def _aws_dangling(built: Built) -> set[str]:
     """References of the aws ``stack.json`` that name nothing the program creates."""
-    spec = json.loads(built.artifacts.file("stack.json").content)
+    stack = AwsStack.model_validate_json(built.artifacts.file("stack.json").content)
     defined = {
-        item["resource"]
-        for key in ("tables", "buckets", "queues", "topics", "secrets")
-        for item in spec[key]
+        item.resource
+        for item in (*stack.tables, *stack.buckets, *stack.queues, *stack.topics, *stack.secrets)
     }
-    defined |= {item["id"] for item in (*spec["databases"], *spec["caches"])}
-    defined |= {f["name"] for f in spec["functions"]}
-    defined |= {network["ref"] for network in spec["networks"]}
+    defined |= {item.id for item in (*stack.databases, *stack.caches)}
+    defined |= {f.name for f in stack.functions}
+    defined |= {network.ref for network in stack.networks}
     wanted: set[str] = set()
-    for function in spec["functions"]:
-        for statement in function["statements"]:
-            wanted |= {r["ref"] for r in statement["resources"] if r != "*"}
-        wanted |= {c["ref"] for c in function["outputs"].values()}
-        if function["consumes"]:
-            wanted.add(function["consumes"])
-        if function["subscription"]:
-            wanted.add(function["subscription"]["topic"])
+    for function in stack.functions:
+        for statement in function.statements:
+            wanted |= {r.ref for r in statement.resources if r != ANY_RESOURCE}
+        wanted |= {c.ref for c in function.outputs.values()}
+        if function.consumes:
+            wanted.add(function.consumes)
+        if function.subscription:
+            wanted.add(function.subscription.topic)
     return wanted - defined

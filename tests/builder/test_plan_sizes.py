@@ -11,7 +11,6 @@ that used a size or a period of its own would fail.
 
 from __future__ import annotations
 
-import json
 import types
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import pytest
 from skaal import App, BlobStore, Map, Queue
 from skaal.blueprint.model import Blueprint, Kind
 from skaal.builder.sizing import table_capacity
+from skaal.builder.stacks.aws import AwsStack
 from skaal.builder.targets.aws import build_aws
 from skaal.builder.targets.gcp_program import render_program
 from skaal.errors import BuildError
@@ -356,16 +356,16 @@ def test_memorystore_is_the_plan_tier_memory_and_replicas(gcp: Any) -> None:
 
 def test_the_stack_json_records_what_the_program_creates(tmp_path: Path) -> None:
     blueprint = _blueprint()
-    spec = json.loads(
+    stack = AwsStack.model_validate_json(
         build_aws(app_context(blueprint, aws_plan(blueprint), "sized:app"))
         .file("stack.json")
         .content
     )
-    (database,) = spec["databases"]
-    assert (database["instance_class"], database["storage_gb"], database["replicas"]) == (
+    (database,) = stack.databases
+    assert (database.instance_class, database.storage_gb, database.replicas) == (
         "db.r7g.large",
         137,
         1,
     )
-    (cache,) = spec["caches"]
-    assert (cache["node_type"], cache["replicas"]) == ("cache.r7g.large", 2)
+    (cache,) = stack.caches
+    assert (cache.node_type, cache.replicas) == ("cache.r7g.large", 2)

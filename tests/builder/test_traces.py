@@ -26,6 +26,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 
 from skaal.builder.inputs import load_context
 from skaal.builder.model import ArtifactSet, BuildContext
+from skaal.builder.stacks.aws import AwsStack
 from skaal.builder.targets.aws import build_aws
 from skaal.builder.targets.gcp import build_gcp
 from skaal.builder.traces import GCP_TRACE_ROLE, adot_layer_arn, traces_setting
@@ -164,9 +165,9 @@ def test_a_traced_lambdas_variables_send_its_spans_to_the_collector(
     found, port = collector
     context, _ = aws_support.build_example("jobs")
     artifacts = build_aws(traced(context))
-    spec = json.loads(str(artifacts.file("stack.json").content))
-    (run_job,) = [f for f in spec["functions"] if f["name"] == "run_job"]
-    env = {**run_job["env"], "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"}
+    stack = AwsStack.model_validate_json(str(artifacts.file("stack.json").content))
+    (run_job,) = [f for f in stack.functions if f.name == "run_job"]
+    env = {**run_job.env, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"}
     telemetry = telemetry_from_env(env)
     assert telemetry is not None
     with function_span(telemetry, "run_job", "queue"):

@@ -203,8 +203,16 @@ def _run(
         return
     if no_write:
         store = DryRunLockStore(store)
+    from skaal.declare.project import project_traces
+
     outcome = plan_blueprint(
-        blueprint, catalog, lock=store, pins=pins, reoptimize=reoptimize, existing=existing
+        blueprint,
+        catalog,
+        lock=store,
+        pins=pins,
+        reoptimize=reoptimize,
+        existing=existing,
+        traces=project_traces(app_ref, cwd=cwd),
     )
     written = None if no_write else lock_path
     if graph_path is not None:

@@ -75,6 +75,8 @@ def lock_text(plan: Plan) -> str:
     import rtoml  # noqa: PLC0415 - rtoml loads when a lock is read or written, not with the plan models
 
     data: dict[str, Any] = plan.model_dump(mode="json", exclude_none=True)
+    if not data["traces"]:  # written only when on, as it is hashed (Plan.canonical_json)
+        del data["traces"]
     bindings = data.pop("bindings")
     instances = data.pop("instances")
     prices = [

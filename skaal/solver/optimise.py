@@ -57,7 +57,14 @@ from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver import conflicts
 from skaal.solver.capacity import overflow
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
-from skaal.solver.place import Bins, cheapest_packing, first_fit, first_fit_partial, place
+from skaal.solver.place import (
+    Bins,
+    balanced_fit_partial,
+    cheapest_packing,
+    first_fit,
+    first_fit_partial,
+    place,
+)
 from skaal.solver.problem import Problem
 from skaal.solver.servers import POOL, Server, Shape, backend_of
 
@@ -435,12 +442,12 @@ def _repair(
     option first; what still fits nowhere is returned with the packing (the
     caller moves it to its dedicated option).
     """
-    packed, left = _grow([], units, list(shapes), server, cheapest=True)
+    packed, left = _grow([], units, list(shapes), server, servers, cheapest=True)
     if not left:
         return packed, left
     must = [u for u in units if all(o.backend in servers for o in u.options)]
     may = [u for u in units if not all(o.backend in servers for o in u.options)]
-    return _grow(must, may, [], server, cheapest=False)
+    return _grow(must, may, [], server, servers, cheapest=False)
 
 
 def _grow(
@@ -448,18 +455,51 @@ def _grow(
     units: Sequence[Unit],
     extra: list[Shape],
     server: Server,
+    servers: Mapping[str, Server],
     *,
     cheapest: bool,
 ) -> tuple[Bins, list[Unit]]:
+    """Pack into ``extra``, then open instances for what is left, within the quota.
+
+    The units go into ``extra`` by first fit, or by dot-product fit when
+    that strands less money; each round then opens, for the largest unit
+    left over, the cheapest shape that holds it (``cheapest``) or the
+    largest, and packs what is left over into the instances opened so far.
+    """
     biggest = max(server.shapes, key=lambda s: (s.fee_micro, s.instance_class.name, s.replicas))
-    while True:
-        packed, left = first_fit_partial(units, extra, before=must)
-        if not left or len(extra) >= server.quota:
-            return packed, left
+    packed, left = first_fit_partial(units, extra, before=must)
+    if left:
+        spread, over = balanced_fit_partial(units, extra, before=must)
+        if _regret(over, servers) < _regret(left, servers):
+            packed, left = spread, over
+    firsts = {id(u) for u in must}
+    pending_must = [u for u in left if id(u) in firsts]
+    pending = [u for u in left if id(u) not in firsts]
+    opened: list[Shape] = []
+    added: Bins = []
+    while left and len(extra) + len(opened) < server.quota:
         holding = [s for s in server.shapes if s.holds(left[0].usage)]
         if not holding:
-            return packed, left
-        extra.append(holding[0] if cheapest else biggest if biggest in holding else holding[-1])
+            break
+        opened.append(holding[0] if cheapest else biggest if biggest in holding else holding[-1])
+        added, left = first_fit_partial(pending, opened, before=pending_must)
+    return packed + added, left
+
+
+def _regret(left: Sequence[Unit], servers: Mapping[str, Server]) -> int:
+    """What moving ``left`` to their cheapest dedicated options adds at least (micro-dollars);
+    a unit with no such option counts more than any plan."""
+    total = 0
+    for unit in left:
+        dedicated = next((o.cost for o in unit.options if o.backend not in servers), None)
+        if dedicated is None:
+            return _NOWHERE
+        total += dedicated - unit.options[0].cost
+    return total
+
+
+#: The regret of a unit that only servers can hold.
+_NOWHERE = 1 << 62
 
 
 def _spill(unit: Unit, placement: dict[str, list[Unit]], servers: Mapping[str, Server]) -> bool:

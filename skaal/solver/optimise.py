@@ -459,31 +459,54 @@ def _grow(
     *,
     cheapest: bool,
 ) -> tuple[Bins, list[Unit]]:
-    """Pack into ``extra``, then open instances for what is left, within the quota.
+    """Pack into ``extra`` and open instances for what is left, within the quota.
 
-    The units go into ``extra`` by first fit, or by dot-product fit when
-    that strands less money; each round then opens, for the largest unit
-    left over, the cheapest shape that holds it (``cheapest``) or the
-    largest, and packs what is left over into the instances opened so far.
+    Each round opens, for the largest unit left over, the cheapest shape
+    that holds it (``cheapest``) or the largest.  With few units left over,
+    every round packs all units again by first fit, which uses the new room
+    best.  With many (a relaxation that filled its instances to the brim in
+    two dimensions), the units go in by dot-product fit when that strands
+    less money, and the rounds pack only what is left over into the
+    instances they open: packing thousands of units again per round would
+    take minutes.
     """
     biggest = max(server.shapes, key=lambda s: (s.fee_micro, s.instance_class.name, s.replicas))
+
+    def pick(left: Sequence[Unit]) -> Shape | None:
+        holding = [s for s in server.shapes if s.holds(left[0].usage)]
+        if not holding:
+            return None
+        return holding[0] if cheapest else biggest if biggest in holding else holding[-1]
+
     packed, left = first_fit_partial(units, extra, before=must)
-    if left:
-        spread, over = balanced_fit_partial(units, extra, before=must)
-        if _regret(over, servers) < _regret(left, servers):
-            packed, left = spread, over
+    if len(left) <= _FEW_LEFT:
+        while left and len(extra) < server.quota:
+            shape = pick(left)
+            if shape is None:
+                break
+            extra.append(shape)
+            packed, left = first_fit_partial(units, extra, before=must)
+        return packed, left
+    spread, over = balanced_fit_partial(units, extra, before=must)
+    if _regret(over, servers) < _regret(left, servers):
+        packed, left = spread, over
     firsts = {id(u) for u in must}
     pending_must = [u for u in left if id(u) in firsts]
     pending = [u for u in left if id(u) not in firsts]
     opened: list[Shape] = []
     added: Bins = []
     while left and len(extra) + len(opened) < server.quota:
-        holding = [s for s in server.shapes if s.holds(left[0].usage)]
-        if not holding:
+        shape = pick(left)
+        if shape is None:
             break
-        opened.append(holding[0] if cheapest else biggest if biggest in holding else holding[-1])
+        opened.append(shape)
         added, left = first_fit_partial(pending, opened, before=pending_must)
     return packed + added, left
+
+
+#: Units left over by the first packing up to which :func:`_grow` packs all units
+#: again each time it opens an instance.
+_FEW_LEFT = 32
 
 
 def _regret(left: Sequence[Unit], servers: Mapping[str, Server]) -> int:

@@ -364,6 +364,7 @@ class _Model:
         halves: dict[frozenset[int], list[tuple[int, int]]] = {}
         for family in sorted(families, key=sorted):
             shapes = [server.shapes[k] for k in sorted(family)]
+            inside = [u for u in usages if self.family_of[name, u] <= family]
             for d in range(len(server.shapes[0].capacity)):
                 caps = [s.capacity[d] for s in shapes]
                 if not family or any(c is None for c in caps):
@@ -376,7 +377,6 @@ class _Model:
                         assert cap is not None
                         self.columns[self.shapes[name][k][1]].append((row, -cap / SCALE))
                 top = max(c for c in caps if c is not None)
-                inside = [u for u in usages if self._family(name, server, u) <= family]
                 if any(2 * u[d] > top for u in inside):
                     row = self._row(-math.inf, 0.0)
                     halves.setdefault(family, []).append((d, row))

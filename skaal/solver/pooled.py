@@ -75,12 +75,14 @@ def solve_pooled(
     *,
     max_backends: int | None = None,
     max_nodes: int = MAX_NODES,
+    max_exact_columns: int = MAX_EXACT_COLUMNS,
 ) -> Pooled:
-    """Solve the relaxation of the module docstring."""
+    """Solve the relaxation of the module docstring (its linear relaxation only
+    past ``max_exact_columns`` unit columns)."""
     import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
-    exact = _columns(grouped, servers) <= MAX_EXACT_COLUMNS
+    exact = _columns(grouped, servers) <= max_exact_columns
     model = _Model(grouped, servers, max_backends, per_shape=exact)
     highs = _core._Highs()
     settings: tuple[tuple[str, bool | int | float], ...] = (

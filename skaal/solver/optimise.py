@@ -32,7 +32,8 @@ the clock:
    capacity pooled per server, instance counts per shape, quotas and
    ``max_backends``.  It is a lower bound on every plan.
 5. **Placement** (:mod:`.place`): the units of each server are packed into
-   the instances step 4 chose, by first fit, then by z3 exactly.  Placed:
+   the instances step 4 chose, by first fit, then (after a counting check)
+   by dot-product fit, then by z3 exactly.  Placed:
    the plan costs the bound, so it is optimal.  Not placed (adversarial bin
    packing): instances are added until first fit places everything, and the
    plan is ``best_found`` with step 4's bound.
@@ -65,6 +66,7 @@ from skaal.solver.place import (
     first_fit_partial,
     place,
 )
+from skaal.solver.pooled import MAX_EXACT_COLUMNS
 from skaal.solver.problem import Problem
 from skaal.solver.servers import POOL, Server, Shape, backend_of
 
@@ -313,13 +315,17 @@ def _pooled_part(
     # Packing needed more than the relaxation counted: also try the relaxation
     # with the failing servers' instances derated, which leaves the room first
     # fit needs, and keep the cheapest plan.  The bound stays the relaxation's.
+    # Past _DERATE_EXACT_MAX_UNITS units the derated relaxations are solved
+    # linear and rounded: they only propose plans, and the integer model of a
+    # few hundred distinct units can take HiGHS seconds each.
+    exact = MAX_EXACT_COLUMNS if len(part) <= _DERATE_EXACT_MAX_UNITS else 0
     best = placed
     for derate in _DERATINGS:
         tighter = {
             name: _derated(server, derate) if name in placed.failed else server
             for name, server in servers.items()
         }
-        again = solve_pooled(grouped, tighter, max_backends=max_backends)
+        again = solve_pooled(grouped, tighter, max_backends=max_backends, max_exact_columns=exact)
         if again.counts is None:
             continue
         try:
@@ -336,6 +342,7 @@ def _pooled_part(
 #: relaxation again).
 _DERATINGS = (0.9, 0.75)
 _DERATE_MAX_UNITS = 500
+_DERATE_EXACT_MAX_UNITS = 100
 
 
 @dataclass(slots=True)

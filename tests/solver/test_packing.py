@@ -133,7 +133,8 @@ def test_counting_proves_a_packing_impossible_before_any_search() -> None:
 def _users(n: int, folder: Path) -> Blueprint:
     path = write_app(folder / f"users{n}.py", "users", n)
     spec = importlib.util.spec_from_file_location(f"users_draw_{n}", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     blueprint = module.app.blueprint()
@@ -154,7 +155,8 @@ def test_a_users_draw_of_a_hundred_is_proven_optimal_at_the_oracles_total(
     plan = solve(blueprint, load_catalog(name))
     answer = solve_exact(blueprint, read_catalog(name))
     assert plan.status == "optimal"
-    assert answer.status == "optimal" and answer.total is not None
+    assert answer.status == "optimal"
+    assert answer.total is not None
     assert abs(plan.total_monthly_cost - answer.total) <= CENT
 
 

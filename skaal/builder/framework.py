@@ -42,7 +42,7 @@ from importlib import metadata
 from pathlib import Path
 
 from skaal._version import __version__
-from skaal.builder.model import Artifact
+from skaal.builder.artifact import Artifact
 from skaal.catalog.locate import bundled_dir
 
 __all__ = [

@@ -26,15 +26,15 @@ build can be previewed, compared or tested without touching a file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import PurePosixPath
 from typing import Any
 
 from skaal.blueprint.model import Blueprint
+from skaal.builder.artifact import Artifact, sha256_text
+from skaal.builder.framework import framework_artifact
 from skaal.errors import BuildError
 from skaal.plan.model import Plan
 
@@ -65,47 +65,6 @@ def installed_version(distribution: str) -> str | None:
         return None
 
 
-def sha256_text(text: str | bytes) -> str:
-    """The sha256 of ``text`` as written: UTF-8 for ``str``, the bytes themselves otherwise."""
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    return hashlib.sha256(data).hexdigest()
-
-
-def _framework() -> Artifact:
-    from skaal.builder.framework import framework_artifact  # noqa: PLC0415 - framework imports Artifact from here: a cycle inside the package
-
-    return framework_artifact()
-
-
-@dataclass(frozen=True, slots=True)
-class Artifact:
-    """One generated file, relative to ``artifacts/<target>/``."""
-
-    path: str
-    content: str | bytes
-    """Text (written as UTF-8) or bytes (written as they are)."""
-    executable: bool = False
-
-    def __post_init__(self) -> None:
-        pure = PurePosixPath(self.path)
-        if (
-            not self.path
-            or pure.is_absolute()
-            or ".." in pure.parts
-            or "\\" in self.path
-            or str(pure) != self.path
-        ):
-            raise BuildError(
-                f"artifact path {self.path!r} is not a clean relative posix path",
-                where="skaal.builder",
-                fix="use paths like 'app/main.py' relative to the target folder",
-            )
-
-    @property
-    def sha256(self) -> str:
-        return sha256_text(self.content)
-
-
 @dataclass(frozen=True, slots=True)
 class BuildContext:
     """Everything a target needs to generate its files."""
@@ -118,7 +77,7 @@ class BuildContext:
     skaal_version: str
     versions: VersionSource = field(default=installed_version)
     """Distribution -> version to pin (:func:`installed_version` unless a test fixes them)."""
-    framework: Callable[[], Artifact] = field(default=_framework)
+    framework: Callable[[], Artifact] = field(default=framework_artifact)
     """The wheel of the running Skaal, shipped under ``wheels/`` (made once per process)."""
     app_sources: tuple[Artifact, ...] = ()
     """The app's own source files (project-relative posix paths and their text),

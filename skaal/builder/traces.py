@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
+from skaal.builder.stacks.aws import ANY_RESOURCE, Statement
 from skaal.errors import BuildError
 
 __all__ = [
@@ -55,11 +56,11 @@ ADOT_ACCOUNT: Final = "901920570463"
 ADOT_WRAPPER: Final = "/opt/otel-instrument"
 """The layer's wrapper script: set as ``AWS_LAMBDA_EXEC_WRAPPER``."""
 
-XRAY_STATEMENT: Final[dict[str, Any]] = {
-    "sid": "Traces",
-    "actions": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-    "resources": ["*"],  # X-Ray's write actions take no resource
-}
+XRAY_STATEMENT: Final = Statement(
+    sid="Traces",
+    actions=("xray:PutTelemetryRecords", "xray:PutTraceSegments"),
+    resources=(ANY_RESOURCE,),  # X-Ray's write actions take no resource
+)
 """What a Lambda's role needs to send its traces to X-Ray (as AWS's managed
 ``AWSXRayDaemonWriteAccess`` policy grants, without its sampling reads)."""
 

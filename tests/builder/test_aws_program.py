@@ -14,12 +14,13 @@ import yaml
 from pydantic import BaseModel
 
 from skaal import App, Collection, Index, Map, Queue, Topic
+from skaal.builder.stacks.aws import LAYER_COMMAND
 from skaal.builder.targets import TARGETS
 from skaal.builder.targets.aws import build_aws
 from skaal.builder.targets.aws_iam import VPC_DESCRIBE_SID
 from skaal.builder.targets.aws_schedule import validate_expression
 from skaal.catalog.loader import load_catalog
-from skaal.errors import BuildError
+from skaal.errors import BuildError, DeployError
 from skaal.plan.wiring import binding_name, credentials_env, resource_env, wire
 from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver import solve
@@ -399,8 +400,11 @@ def test_generated_files_parse_and_the_program_is_lint_clean(tmp_path: Path) -> 
 def test_the_program_refuses_to_run_without_the_dependency_layer(tmp_path: Path) -> None:
     _, artifacts = build_example("jobs")
     folder = write(artifacts, tmp_path)
-    with pytest.raises(RuntimeError, match="layer/python is missing"):
+    with pytest.raises(DeployError, match="layer/python is missing") as refused:
         run_program(folder)
+    assert refused.value.fix is not None
+    assert LAYER_COMMAND in refused.value.fix
+    assert refused.value.command == "skaal deploy --target aws"
 
 
 EXAMPLES = ("counter", "file_upload", "hello", "todo_api")  # jobs and shop: above

@@ -215,7 +215,7 @@ def test_a_source_tree_gets_its_catalogs_from_the_catalogs_folder(tmp_path: Path
     [
         ("local", "requirements.txt", "Dockerfile"),
         ("gcp", "requirements.txt", "Dockerfile"),
-        ("aws", "app/requirements.txt", "__main__.py"),
+        ("aws", "requirements.txt", "requirements.txt"),  # the program's: skaal from wheels/
     ],
 )
 def test_every_target_ships_the_wheel_its_requirements_pin(

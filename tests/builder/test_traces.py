@@ -25,6 +25,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 
 from skaal.builder.inputs import load_context
 from skaal.builder.model import ArtifactSet, BuildContext
+from skaal.builder.stacks.aws import AwsStack
 from skaal.builder.targets.aws import build_aws
 from skaal.builder.targets.gcp import build_gcp
 from skaal.builder.traces import GCP_TRACE_ROLE, adot_layer_arn, traces_setting
@@ -94,9 +95,7 @@ def test_gcp_services_export_to_cloud_trace_with_the_agent_role() -> None:
     assert TRACE_PACKAGES | {"opentelemetry-exporter-otlp-proto-grpc", "google-auth"} <= names
     assert not TRACE_PACKAGES & requirement_names(plain, "requirements.txt")
 
-    program = artifacts.file("infra/__main__.py").content
-    assert isinstance(program, str)
-    run = gcp_mocks.run_program(program, gcp_mocks.CONFIG)
+    run = gcp_mocks.run_artifacts(artifacts, gcp_mocks.CONFIG)
     services = run.of_type("gcp:cloudrunv2/service:Service")
     assert services
     accounts = set()
@@ -114,7 +113,7 @@ def test_gcp_services_export_to_cloud_trace_with_the_agent_role() -> None:
     }
     assert granted == {f"serviceAccount:{a}" for a in accounts}
 
-    untraced = gcp_mocks.run_program(plain.file("infra/__main__.py").content, gcp_mocks.CONFIG)  # type: ignore[arg-type]
+    untraced = gcp_mocks.run_artifacts(plain, gcp_mocks.CONFIG)
     assert not [
         m
         for m in untraced.of_type("gcp:projects/iAMMember:IAMMember")
@@ -161,9 +160,9 @@ def test_a_traced_lambdas_variables_send_its_spans_to_the_collector(
     found, port = collector
     context, _ = aws_support.build_example("jobs")
     artifacts = build_aws(traced(context))
-    spec = json.loads(str(artifacts.file("stack.json").content))
-    (run_job,) = [f for f in spec["functions"] if f["name"] == "run_job"]
-    env = {**run_job["env"], "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"}
+    stack = AwsStack.model_validate_json(str(artifacts.file("stack.json").content))
+    (run_job,) = [f for f in stack.functions if f.name == "run_job"]
+    env = {**run_job.env, "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"}
     telemetry = telemetry_from_env(env)
     assert telemetry is not None
     with function_span(telemetry, "run_job", "queue"):

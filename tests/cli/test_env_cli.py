@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from skaal.builder.stacks.aws import AwsStack
+from skaal.builder.stacks.base import read_stack
+from skaal.builder.stacks.gcp import EnvValue, GcpStack
 from skaal.cli.main import cli
 from skaal.deploy.services import DeployServices
 from skaal.plan.lock import read_lock
@@ -153,13 +156,13 @@ def test_build_writes_each_environment_into_its_own_folder_and_stack(project: Pa
     built = ok("build", "--env", "prod").output  # the target comes from the environment
     assert "wrote 15 files to artifacts/prod/aws/" in built
     assert "Pulumi.prod.yaml" in built
-    spec = json.loads((project / "artifacts/prod/aws/stack.json").read_text())
-    assert spec["prefix"] == "shop-prod"
-    assert {t["name"] for t in spec["secrets"]} == {"shop-prod-stripe-key"}
-    assert all(f["lambda_name"].startswith("shop-prod-") for f in spec["functions"])
-    assert all(f["env"]["SKAAL_ENV"] == "prod" for f in spec["functions"])
-    assert all(f["env"]["LOG_LEVEL"] == "info" for f in spec["functions"])  # its config
-    assert all(f["env"]["SKAAL_APP"] == "shop" for f in spec["functions"])  # not overridden
+    stack = read_stack(project / "artifacts/prod/aws/stack.json", AwsStack)
+    assert stack.prefix == "shop-prod"
+    assert {t.name for t in stack.secrets} == {"shop-prod-stripe-key"}
+    assert all(f.lambda_name.startswith("shop-prod-") for f in stack.functions)
+    assert all(f.env["SKAAL_ENV"] == "prod" for f in stack.functions)
+    assert all(f.env["LOG_LEVEL"] == "info" for f in stack.functions)  # its config
+    assert all(f.env["SKAAL_APP"] == "shop" for f in stack.functions)  # not overridden
     staged = ok("build", "--env", "staging").output  # a local catalog file: local target
     assert "artifacts/staging/local/" in staged
     assert "infra/Pulumi.staging.yaml" in staged
@@ -180,9 +183,10 @@ def test_build_without_target_or_environment_says_so(project: Path) -> None:
 def test_deploy_and_destroy_use_the_environment_stack_and_artifacts(project: Path) -> None:
     ok("plan", "--env", "qa")
     ok("build", "--env", "qa")
-    program = " ".join((project / "artifacts/qa/gcp/infra/__main__.py").read_text().split())
-    assert "'name': 'LOG_LEVEL', 'value': 'debug'" in program  # its config
-    assert "'name': 'SKAAL_ENV', 'value': 'qa'" in program
+    stack = read_stack(project / "artifacts/qa/gcp/infra/stack.json", GcpStack)
+    for service in stack.services:
+        assert EnvValue(name="LOG_LEVEL", value="debug") in service.env  # its config
+        assert EnvValue(name="SKAAL_ENV", value="qa") in service.env
     engine = FakeEngine()
     services = DeployServices(
         engine=lambda: engine,

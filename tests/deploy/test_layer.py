@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from skaal.builder.targets.aws_program import LAMBDA_RUNTIME, LAYER_COMMAND, PROGRAM
+from skaal.builder.stacks.aws import LAMBDA_RUNTIME, LAYER_COMMAND
 from skaal.cli.main import cli
 from skaal.deploy.layer import PIP_ARGS, STAMP_NAME, layer_hash, prepare_layer, run_streaming
 from skaal.deploy.services import DeployServices
 from skaal.errors import DeployError
+from skaal.programs.aws.program import check_layer
 from tests.deploy.fakes import PLAN_HASH, FakeEngine, FakePip
 
 WHEEL = "skaal-1.2.3-py3-none-any.whl"
@@ -98,13 +99,13 @@ def test_an_incomplete_build_is_a_deploy_error(tmp_path: Path) -> None:
         prepare_layer(folder, run=FakePip(), echo=lambda line: None)
 
 
-def test_the_programs_message_and_runtime_match_the_layer_build() -> None:
-    assert "`skaal deploy --target aws`" in PROGRAM
-    joined = PROGRAM.replace('"\n        "', "")  # the message's string pieces, joined
-    assert LAYER_COMMAND in joined
+def test_the_programs_message_and_runtime_match_the_layer_build(tmp_path: Path) -> None:
+    with pytest.raises(DeployError) as refused:  # the program's check, before any resource
+        check_layer(tmp_path)
+    assert refused.value.fix is not None
+    assert "`skaal deploy --target aws`" in refused.value.fix
+    assert LAYER_COMMAND in refused.value.fix
     assert LAYER_COMMAND.endswith(" ".join(PIP_ARGS))
-    assert f'runtime="{LAMBDA_RUNTIME}"' in PROGRAM
-    assert f'compatible_runtimes=["{LAMBDA_RUNTIME}"]' in PROGRAM
     version = PIP_ARGS[PIP_ARGS.index("--python-version") + 1]
     assert f"python{version}" == LAMBDA_RUNTIME
 

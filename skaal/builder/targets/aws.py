@@ -2,10 +2,13 @@
 
 ``build_aws(context)`` returns the artifact folder::
 
-    __main__.py          the Pulumi program (skaal.builder.targets.aws_program.PROGRAM)
-    stack.json           everything app-specific the program creates (below)
+    __main__.py          the Pulumi program: a few lines that run the fixed
+                         program skaal.programs.aws on stack.json
+    stack.json           everything app-specific the program creates: an
+                         skaal.builder.stacks.aws.AwsStack
     Pulumi.yaml          the project; Pulumi.prod.yaml pins aws:region to the stack's region
-    requirements.txt     the program's own dependencies (pulumi, pulumi-aws)
+    requirements.txt     the program's own dependencies (skaal, from wheels/, with
+                         pulumi and pulumi-aws)
     app/                 the Lambda code: the app's sources, skaal.lock,
                          skaal_lambda.py (the handler) and requirements.txt
                          (the runtime dependencies, installed into layer/python)
@@ -14,114 +17,55 @@
                          app/requirements.txt into layer/python with
                          ``--find-links wheels`` (skaal.deploy.layer)
 
-``stack.json`` is computed here from the Blueprint and the Plan:
-
-* physical names come from :func:`skaal.plan.naming.physical_name`, the
-  function the runtime's AWS backends use to find their resources, and the
-  table key schema, GSIs and TTL attribute are the ones the ``dynamodb``
-  backend reads and writes (``pk``/``sk``, ``by_<field>`` on ``x_<field>``,
-  ``exp``);
-* each function's environment is :func:`skaal.plan.wiring.wire`'s static
-  variables plus ``SKAAL_FUNCTION`` (which declared function a Lambda runs),
-  ``SKAAL_PROCESSES`` (how many Lambda functions share each server's
-  connections), ``SKAAL_READABLE_SECRETS`` (the secrets its role may read,
-  :class:`skaal.plan.wiring.SecretScope`) and the variables filled from the
-  program's outputs (``outputs``): each bucket's real name, and per planned
-  server (:func:`skaal.plan.wiring.servers`) its connection URL -- no
-  password in it -- and, for PostgreSQL, the ARN of its RDS-managed
-  credentials secret;
-* every server is the size the plan records (:mod:`skaal.builder.sizing`):
-  one RDS instance or ElastiCache replication group per server of the plan,
-  of the class's ``instance_class`` / ``node_type``, the plan's disk and
-  replicas; a DynamoDB table in the plan's provisioned mode gets its
-  capacity and autoscaling target;
-* IAM statements come from :mod:`skaal.builder.targets.aws_iam`, schedules
-  from :mod:`skaal.builder.targets.aws_schedule`;
-* what is kept, and for how long, is the plan's
-  (:mod:`skaal.plan.retention`): a table's point-in-time recovery and an
-  RDS instance's automated backups (``Binding.backup``,
-  ``SharedInstance.backup``), a queue's message and dead-letter retention
-  and a bucket's previous versions (``Binding.retention``), the functions'
-  log groups (``Plan.log_retention_days``);
-* with ``[tool.skaal] traces = true`` (:mod:`skaal.builder.traces`), each
-  function's ``traces`` entry adds the ADOT layer and X-Ray active tracing,
-  its environment ``SKAAL_TRACES=otlp`` and the ADOT wrapper, its role the
-  X-Ray write statement.
-
-A resource is *durable* (protected, retained, deletion-protected) unless it
-was declared ``durability="ephemeral"``.
-
-Regions.  Every item of ``stack.json`` names its planned ``region``, and
-the program creates it through the provider of that region (one
-``aws.Provider`` per region the plan uses, ``regions``); ``region`` is the
-stack's (:mod:`skaal.builder.regions`: where the HTTP API and the HTTP
-functions run).  Each region with a server gets its own VPC (``networks``),
-and the functions of that region are attached to it; the Lambda layer is
-published in each region with functions.  IAM roles are global.  The
-runtime reaches each resource in its planned region: the lock it ships
-says where (:class:`skaal.runtime.Runtime` opens one provider per region).
+The stack model (``stack.json``) is :func:`skaal.builder.targets.aws_stack.aws_stack`'s;
+the program that creates it is :mod:`skaal.programs.aws`, which the build
+never imports: building, like planning, runs without Pulumi.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from typing import Any
-
-from skaal.blueprint.model import Kind, ResourceSpec, SourceLocation
+from skaal.builder.framework import WHEEL_DIR
 from skaal.builder.model import Artifact, ArtifactSet, BuildContext
-from skaal.builder.regions import Regions, beyond, check_aws, regions
-from skaal.builder.requirements import mount_packages, requirements_artifact
-from skaal.builder.sizing import server_size, table_capacity
-from skaal.builder.targets.aws_iam import function_statements
-from skaal.builder.targets.aws_program import PROGRAM
-from skaal.builder.targets.aws_schedule import aws_schedule
-from skaal.builder.traces import XRAY_STATEMENT, adot_layer_arn, aws_trace_env, trace_packages
+from skaal.builder.requirements import (
+    Requirement,
+    mount_packages,
+    pin,
+    requirements_artifact,
+    requirements_txt,
+)
+from skaal.builder.stacks.base import STACK_FILE, stack_text
+from skaal.builder.targets.aws_stack import aws_stack
+from skaal.builder.traces import trace_packages
 from skaal.errors import BuildError
 from skaal.overrides import OVERRIDES_FILE
 from skaal.plan.lock import lock_text
-from skaal.plan.model import Binding, Plan
-from skaal.plan.naming import physical_name as runtime_name
-from skaal.plan.network import needs_vpc
 from skaal.plan.wiring import (
-    PROCESSES_ENV,
-    READABLE_SECRETS_ENV,
-    USED_RESOURCES_ENV,
-    SecretScope,
-    Wiring,
-    binding_name,
-    credentials_env,
     physical_name,
-    reached,
-    resource_env,
-    wire,
 )
-from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = [
-    "BUCKET_PREFIX_LENGTH",
-    "HTTP_FUNCTION",
+    "PROGRAM",
     "STACK",
     "build_aws",
-    "stack_spec",
 ]
+
+PROGRAM = (
+    '"""Pulumi program of `skaal build --target aws`: the app is in stack.json."""\n'
+    "\n"
+    "from pathlib import Path\n"
+    "\n"
+    "from skaal.programs.aws import run\n"
+    "\n"
+    'run(Path(__file__).with_name("stack.json"))\n'
+)
+"""The artifact's ``__main__.py``: the fixed program (:mod:`skaal.programs.aws`) on its stack."""
 
 STACK = "prod"
 """The Pulumi stack the build configures (``Pulumi.prod.yaml``)."""
 
-HTTP_FUNCTION = "_http"
-"""The Lambda behind the HTTP API's default route (docs, OpenAPI, mounted apps)."""
-
-_DEFAULT_MEMORY_MB = 512
-_DEFAULT_TIMEOUT_S = 30
-_HTTP_TIMEOUT_S = 29  # the HTTP API's integration limit
-
 LAMBDA_PACKAGES = ("boto3", "mangum", "starlette")
 """What the Lambda entry point needs (:mod:`skaal.hosts.aws_lambda`: mangum translates
 REST API events)."""
-
-BUCKET_PREFIX_LENGTH = 37
-"""S3's limit on ``bucket_prefix``: the provider appends a unique suffix to reach 63."""
 
 
 def build_aws(context: BuildContext) -> ArtifactSet:
@@ -133,11 +77,11 @@ def build_aws(context: BuildContext) -> ArtifactSet:
             fix="plan against the aws catalog first",
             command="skaal plan --target aws",
         )
-    spec = stack_spec(context)
+    stack = aws_stack(context)
     app = context.plan.app
     files = [
         Artifact("__main__.py", PROGRAM),
-        Artifact("stack.json", json.dumps(spec, indent=2, sort_keys=True) + "\n"),
+        Artifact(STACK_FILE, stack_text(stack)),
         Artifact(
             "Pulumi.yaml",
             f"name: skaal-{physical_name(app, '', max_length=40) or 'skaal'}\n"
@@ -146,9 +90,9 @@ def build_aws(context: BuildContext) -> ArtifactSet:
         ),
         Artifact(
             f"Pulumi.{context.stack(STACK)}.yaml",
-            f"config:\n  aws:region: {spec['region']}\n",
+            f"config:\n  aws:region: {stack.region}\n",
         ),
-        requirements_artifact(context, extra=("pulumi", "pulumi-aws"), path="requirements.txt"),
+        Artifact("requirements.txt", _program_requirements(context)),
         requirements_artifact(
             context,
             extra=(
@@ -168,6 +112,17 @@ def build_aws(context: BuildContext) -> ArtifactSet:
     return ArtifactSet.from_context(context, files)
 
 
+def _program_requirements(context: BuildContext) -> str:
+    """What the program imports: Skaal (its wheel ships in ``wheels/``), pulumi, pulumi-aws."""
+    where = "the aws Pulumi program"
+    pins = (
+        *pin(("pulumi", "pulumi-aws"), versions=context.versions, where=where),
+        Requirement("skaal", context.skaal_version),
+    )
+    header = f"Dependencies of {where}.\nGenerated by skaal build; do not edit."
+    return requirements_txt(pins, header=header, find_links=WHEEL_DIR)
+
+
 def _lock_text(context: BuildContext) -> str:
     return lock_text(context.plan)
 
@@ -181,499 +136,3 @@ def _entry(context: BuildContext) -> str:
         "\n"
         f'handler = LambdaHandler.from_ref("{context.app_ref}", lock="skaal.lock")\n'
     )
-
-
-# -- stack.json --------------------------------------------------------------------
-
-
-def stack_spec(context: BuildContext) -> dict[str, Any]:
-    """Everything app-specific the Pulumi program creates, as JSON-ready data."""
-    blueprint, plan = context.blueprint, context.plan
-    _check_triggers(blueprint.resources, plan)
-    specs = {s.name: s for s in blueprint.resources}
-    bindings = sorted(plan.bindings, key=lambda b: b.resource)
-    by_impl: dict[str, list[Binding]] = {}
-    for binding in bindings:
-        by_impl.setdefault(binding.implementation, []).append(binding)
-    consumers = {s.consumes: s for s in blueprint.resources if s.consumes}
-    wiring = wire(plan, env_name=context.env, config=context.config)
-    wiring_env = wiring.env()
-    base = wiring.name_base
-    functions = tuple(s for s in blueprint.resources if s.kind == "function")
-    routed = frozenset(f.name for f in functions if _route(f, http_default=False) is not None)
-    placed = regions(plan, wiring.servers, routed=routed)
-    check_aws(placed, functions, wiring.servers, routed=routed, mounted=bool(blueprint.mounts))
-    networks = _networks(bindings, placed) if needs_vpc(bindings, plan.provider) else []
-    spec: dict[str, Any] = {
-        "app": plan.app,
-        "prefix": physical_name(base, "", max_length=40) or "skaal",
-        "region": placed.stack,
-        "regions": list(placed.all),
-        "plan_hash": plan.content_hash(),
-        "log_retention_days": _log_retention(plan),
-        "tables": [
-            _table(b, specs[b.resource], wiring) | {"region": b.region}
-            for b in by_impl.get("dynamodb", [])
-        ],
-        "buckets": [
-            _bucket(b, specs[b.resource], wiring) | {"region": b.region}
-            for b in by_impl.get("s3", [])
-        ],
-        "queues": [
-            _queue(b, specs[b.resource], base, wiring, consumers.get(b.resource))
-            | {"region": b.region}
-            for b in by_impl.get("sqs", [])
-        ],
-        "topics": [
-            {
-                "resource": b.resource,
-                "name": wiring.resource(b.resource).physical_name,
-                "durable": _durable(specs[b.resource]),
-                "region": b.region,
-                "existing": b.adopted,
-                "existing_arn": _arn_of(specs[b.resource]),
-            }
-            for b in by_impl.get("sns", [])
-        ],
-        "secrets": [
-            {
-                "resource": b.resource,
-                "name": wiring.resource(b.resource).physical_name,
-                "description": f"secret {b.resource} of the Skaal app {plan.app}",
-                "region": b.region,
-            }
-            for b in by_impl.get("secrets-manager", [])
-        ],
-        "networks": networks,
-        "databases": _servers(plan, wiring, specs, "postgres", placed),
-        "caches": _servers(plan, wiring, specs, "redis", placed),
-    }
-    if context.overrides is not None:
-        spec["overrides"] = {
-            "module": OVERRIDES_FILE,
-            "resources": sorted(s.name for s in blueprint.resources),
-        }
-    outputs = _outputs(spec, wiring)
-    indexed = frozenset(t["resource"] for t in spec["tables"] if t["indexes"])
-    subscribers = tuple(sorted((s.subscribes, s.name) for s in functions if s.subscribes))
-    scope = SecretScope.of(blueprint)
-    credentials = tuple(_server_ref(s.id) for s in wiring.servers if s.implementation == "postgres")
-    http_spec = ResourceSpec(
-        name=HTTP_FUNCTION,
-        kind="function",
-        location=blueprint.location or SourceLocation(file="<app>", line=0),
-        http=True,
-    )
-    connected = {n["region"]: n["ref"] for n in networks}
-    spec["functions"] = [
-        _function(
-            f,
-            bindings,
-            base,
-            wiring_env,
-            outputs,
-            region=placed.region(f.name),
-            network=connected.get(placed.region(f.name)),
-            http_default=f is http_spec,
-            unreachable=beyond(placed, wiring.servers, placed.stack),
-            indexed=indexed,
-            subscribers=subscribers,
-            processes=len(functions) + 1,
-            scope=scope,
-            credentials=credentials,
-        )
-        for f in (*functions, http_spec)
-    ]
-    if context.traces:
-        spec["functions"] = [_traced(f) for f in spec["functions"]]
-    return spec
-
-
-def _traced(function: dict[str, Any]) -> dict[str, Any]:
-    """``function`` exporting its traces to X-Ray (:mod:`skaal.builder.traces`)."""
-    env = function["env"] | aws_trace_env(function["lambda_name"])
-    return function | {
-        "env": dict(sorted(env.items())),
-        "statements": [*function["statements"], XRAY_STATEMENT],
-        "traces": {"layer": adot_layer_arn(function["region"]), "mode": "Active"},
-    }
-
-
-def _outputs(spec: dict[str, Any], wiring: Wiring) -> dict[str, dict[str, str]]:
-    """Variable -> the created resource's output it holds (filled in by the program).
-
-    A bucket's real name (the provider completes its prefix with a unique
-    suffix), each server's connection URL (no password in it) and, for a
-    PostgreSQL server, the ARN of the secret holding its credentials.
-    """
-    out = {b["env"]: {"ref": b["resource"], "attr": "bucket"} for b in spec["buckets"]}
-    for topic in spec["topics"]:
-        # the runtime publishes to this ARN (finding a topic by name needs ListTopics)
-        out[resource_env(topic["resource"], "ARN")] = {"ref": topic["resource"], "attr": "arn"}
-    for server in wiring.servers:
-        ref = _server_ref(server.id)
-        out[server.env] = {"ref": ref, "attr": "url"}
-        if server.implementation == "postgres":
-            out[credentials_env(server.env)] = {"ref": ref, "attr": "secret_arn"}
-    return dict(sorted(out.items()))
-
-
-#: Trigger field -> (how to say it, the source's kind).
-_TRIGGERS: dict[str, tuple[str, Kind]] = {
-    "consumes": ("consumes queue", "queue"),
-    "subscribes": ("subscribes to topic", "topic"),
-}
-
-
-def _check_triggers(resources: tuple[ResourceSpec, ...], plan: Plan) -> None:
-    """Refuse a consumer or subscriber whose queue or topic no Lambda trigger can read.
-
-    An SQS event source mapping starts a consumer, an SNS subscription (to an
-    SQS queue) a subscriber (the ``lambda`` record's ``triggered_by``); a
-    queue or topic the plan put on a server (PostgreSQL, Redis) has neither,
-    so the function would never run.
-    """
-    for function in resources:
-        for field, (verb, kind) in _TRIGGERS.items():
-            source = getattr(function, field)
-            if source is None:
-                continue
-            bound = plan.binding(source)
-            allowed = DEFAULT_REGISTRY.triggers("lambda", kind)
-            if allowed is None or bound.implementation in allowed:
-                continue
-            implementation = " or ".join(sorted(allowed))
-            raise BuildError(
-                f"{function.name} {verb} {source}, which the plan puts on "
-                f"{bound.backend} ({bound.implementation}); on aws a function is triggered "
-                f"only by an {implementation.upper()} {kind}",
-                where=f"{function.name} ({function.location})",
-                fix=f"pin {source} to {implementation} (backend=... on its declaration, or "
-                f"--pin {source}=<an {implementation} backend>), then run skaal plan again",
-                command=f"skaal plan --target aws --explain {source}",
-            )
-
-
-def _arn_of(spec: ResourceSpec) -> str | None:
-    """The ARN ``existing=`` gives, ``None`` for a plain name (the program adds the account)."""
-    existing = spec.existing
-    return existing if existing is not None and existing.startswith("arn:") else None
-
-
-def _durable(spec: ResourceSpec) -> bool:
-    return spec.requirements.durability != "ephemeral"
-
-
-def _table(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, Any]:
-    is_map = spec.kind == "map"
-    return {
-        "resource": binding.resource,
-        "name": wiring.resource(binding.resource).physical_name,
-        "range_key": "sk" if is_map else None,
-        "ttl_attribute": "exp",  # the runtime's expiry of map entries and documents
-        "indexes": [
-            {"name": f"by_{field}", "hash_key": f"x_{field}"}
-            for field in sorted(spec.indexes)
-            if not is_map
-        ],
-        "durable": _durable(spec),
-        "capacity": _capacity(binding),
-        "pitr_days": binding.backup.retention_days if binding.backup else None,
-        "existing": binding.adopted,
-    }
-
-
-def _capacity(binding: Binding) -> dict[str, Any] | None:
-    """Provisioned capacity and its autoscaling range, ``None`` for on-demand.
-
-    The plan's figures are the floor (what the price assumes); autoscaling
-    tracks the plan's target utilisation and may add up to as much again
-    for a burst above the declared rate (so a table costs at most twice its
-    planned capacity line).
-    """
-    capacity = table_capacity(binding)
-    if capacity is None:
-        return None
-    return {
-        "reads": capacity.reads_per_s,
-        "writes": capacity.writes_per_s,
-        "max_reads": 2 * capacity.reads_per_s,
-        "max_writes": 2 * capacity.writes_per_s,
-        "target_percent": capacity.target_percent,
-    }
-
-
-def _bucket(binding: Binding, spec: ResourceSpec, wiring: Wiring) -> dict[str, Any]:
-    """A bucket named by the provider from ``prefix`` plus a unique suffix.
-
-    Bucket names are global: a fixed one can be guessed and taken by another
-    account first.  The program passes ``prefix`` as S3's ``bucket_prefix``
-    and gives the functions the real name in ``env``
-    (:func:`skaal.plan.wiring.resource_env`), which the runtime's S3 backend reads.
-    ``existing``: the name of the bucket it adopts, which the program reads
-    instead of creating one.
-    """
-    ttl = spec.requirements.ttl_s
-    base = wiring.resource(binding.resource).physical_name
-    versions = binding.retention.versions_days if binding.retention else None
-    return {
-        "resource": binding.resource,
-        "prefix": base[: BUCKET_PREFIX_LENGTH - 1].rstrip("-") + "-",
-        "env": resource_env(binding.resource),
-        "durable": _durable(spec),
-        "versioned": versions is not None,
-        "keep_versions_days": versions,
-        "expire_days": math.ceil(ttl / 86400) if ttl else None,
-        "existing": binding.adopted,
-    }
-
-
-def _queue(
-    binding: Binding,
-    spec: ResourceSpec,
-    app: str,
-    wiring: Wiring,
-    consumer: ResourceSpec | None,
-) -> dict[str, Any]:
-    fifo = binding.backend.endswith("fifo")
-    suffix = ".fifo" if fifo else ""
-    timeout = _timeout(consumer) if consumer is not None else _DEFAULT_TIMEOUT_S
-    kept = binding.retention
-    if kept is None or kept.messages_s is None or kept.dead_letters_s is None:
-        raise BuildError(
-            f"the plan gives queue {binding.resource} no message retention",
-            where=f"{binding.resource} in {app}'s plan",
-            fix="re-plan with this version of Skaal, which records every queue's retention",
-            command="skaal plan --target aws",
-        )
-    return {
-        "resource": binding.resource,
-        "name": wiring.resource(binding.resource).physical_name + suffix,
-        "dlq_name": binding_name(app, binding, suffix="dlq") + suffix,
-        "fifo": fifo,
-        "max_receive_count": spec.requirements.max_attempts or 5,
-        # AWS wants at least the consumer's timeout; six times leaves room for retries
-        "visibility_timeout_s": min(43200, max(30, 6 * timeout)),
-        "retention_s": kept.messages_s,
-        "dlq_retention_s": kept.dead_letters_s,
-        "durable": _durable(spec),
-        "existing": binding.adopted,
-        "existing_url": _queue_url(spec),
-    }
-
-
-def _queue_url(spec: ResourceSpec) -> str | None:
-    """The URL of the queue ``existing=`` names by ARN or URL; ``None`` for a plain name."""
-    existing = spec.existing
-    if existing is None or not existing.startswith(("arn:", "https:")):
-        return None
-    if existing.startswith("https:"):
-        return existing
-    _, partition, _, region, account, name = existing.split(":")
-    domain = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
-    return f"https://sqs.{region}.{domain}/{account}/{name}"
-
-
-def _server_ref(ident: str) -> str:
-    """The program's key (and Pulumi resource name) of server ``ident``."""
-    return ident.replace("#", "-").replace(".", "-").lower()
-
-
-def _servers(
-    plan: Plan, wiring: Wiring, specs: dict[str, ResourceSpec], engine: str, placed: Regions
-) -> list[dict[str, Any]]:
-    """One RDS instance (``postgres``) or ElastiCache group (``redis``) per planned server.
-
-    Sized as the plan says (:func:`skaal.builder.sizing.server_size`): RDS
-    gets the class's ``instance_class``, ``disk_gb`` of storage and one read
-    replica per plan replica (``multi_az`` from the class parameter of that
-    name, else from the backend: ``rds-postgres-multi-az``); ElastiCache gets
-    the class's ``node_type`` and ``1 + replicas`` nodes, failing over
-    automatically when it has replicas.
-    """
-    out: list[dict[str, Any]] = []
-    for server in wiring.servers:
-        if server.implementation != engine:
-            continue
-        ident = _server_ref(server.id)
-        hosted = [specs[r] for r in server.resources if r in specs]
-        size = server_size(plan, server)
-        entry: dict[str, Any] = {
-            "id": ident,
-            "name": physical_name(wiring.name_base, ident, max_length=40),
-            "backend": server.backend,
-            "env": server.env,
-            "durable": any(_durable(s) for s in hosted),
-            "replicas": size.replicas,
-            "port": DEFAULT_REGISTRY.network(engine, "aws").port,
-            "region": placed.servers[server.id],
-            "network": _network_ref(placed.servers[server.id]),
-        }
-        if engine == "postgres":
-            multi_az = size.parameters.get("multi_az", "multi-az" in server.backend)
-            entry.update(
-                instance_class=str(size.parameter("instance_class")),
-                storage_gb=size.disk_gb,
-                multi_az=bool(multi_az),
-                backup_days=size.backup_days,
-            )
-        else:
-            entry["node_type"] = str(size.parameter("node_type"))
-        out.append(entry)
-    return sorted(out, key=lambda e: str(e["id"]))
-
-
-def _network_ref(region: str) -> str:
-    """The program's key of the VPC of ``region``."""
-    return f"network-{region}"
-
-
-def _networks(bindings: list[Binding], placed: Regions) -> list[dict[str, Any]]:
-    """One VPC per region holding a server (a VPC is regional), each for its region's servers.
-
-    See :func:`_network` for what each holds; the regions' address ranges
-    may overlap, since the VPCs are never peered.
-    """
-    regions = sorted(set(placed.servers.values()))
-    return [
-        _network([b for b in bindings if b.region == region])
-        | {"region": region, "ref": _network_ref(region)}
-        for region in regions
-    ]
-
-
-def _network(bindings: list[Binding]) -> dict[str, Any]:
-    """The VPC of the functions that reach RDS or ElastiCache, and its way out.
-
-    The functions also call AWS APIs (SQS, SNS, Secrets Manager -- the
-    database credentials are read from it at start) and whatever outside
-    service the app's code calls, which the declarations do not say; so the
-    private subnets route to the internet through one NAT gateway in a public
-    subnet (priced in the plan's network lines,
-    :func:`skaal.plan.network.network_lines`), and DynamoDB and S3 go through
-    their free gateway endpoints instead of the NAT.  The ports and the
-    endpoints are those of the plan's implementations' records
-    (:attr:`skaal.registry.Implementation.network`).
-    """
-    needs = [DEFAULT_REGISTRY.network(i, "aws") for i in {b.implementation for b in bindings}]
-    return {
-        "cidr": "10.60.0.0/16",
-        "subnets": ["10.60.1.0/24", "10.60.2.0/24"],
-        "public_subnet": "10.60.0.0/24",
-        "ports": sorted({need.port for need in needs if need.port is not None}),
-        "gateway_endpoints": sorted({name for need in needs for name in need.gateway_endpoints}),
-    }
-
-
-def _log_retention(plan: Plan) -> int:
-    """How long every function's log group keeps its logs: the plan says."""
-    if plan.log_retention_days is None:
-        raise BuildError(
-            "the plan records no log retention for the functions",
-            where=f"{plan.app}'s plan",
-            fix="re-plan with this version of Skaal, which records it",
-            command="skaal plan --target aws",
-        )
-    return plan.log_retention_days
-
-
-def _timeout(function: ResourceSpec) -> int:
-    declared = function.requirements.timeout_s
-    return int(min(900, math.ceil(declared))) if declared else _DEFAULT_TIMEOUT_S
-
-
-def _route(function: ResourceSpec, *, http_default: bool) -> str | None:
-    """The HTTP API route to ``function``, if the API routes to it."""
-    if http_default:
-        return "$default"
-    if function.http and function.schedule is None and not function.consumes:
-        return f"ANY /fn/{function.name}"
-    return None
-
-
-def _function(
-    function: ResourceSpec,
-    bindings: list[Binding],
-    app: str,
-    wiring_env: dict[str, str],
-    outputs: dict[str, dict[str, str]],
-    *,
-    region: str,
-    network: str | None,
-    http_default: bool,
-    unreachable: frozenset[str] = frozenset(),
-    indexed: frozenset[str],
-    subscribers: tuple[tuple[str, str], ...],
-    processes: int,
-    scope: SecretScope,
-    credentials: tuple[str, ...],
-) -> dict[str, Any]:
-    lambda_name = physical_name(app, function.name.strip("_"), max_length=64)
-    memory = function.requirements.memory_gb
-    timeout = _timeout(function)
-    route = _route(function, http_default=http_default)
-    if route is not None:
-        timeout = min(timeout, _HTTP_TIMEOUT_S)
-    schedule = None
-    if function.schedule is not None:
-        converted = aws_schedule(function.schedule, where=f"{function.name} ({function.location})")
-        schedule = {
-            "timezone": converted.timezone,
-            "entries": [
-                {
-                    "name": physical_name(
-                        app, function.name if i == 0 else f"{function.name}-{i + 1}", max_length=64
-                    ),
-                    "expression": expression,
-                }
-                for i, expression in enumerate(converted.expressions)
-            ],
-        }
-    subscription = None
-    if function.subscribes is not None:
-        subscription = {
-            # the queue the sns backend subscribes for this subscriber
-            "name": runtime_name(
-                app, function.subscribes, service="sqs", suffix=f"sub-{function.name}"
-            ),
-            "topic": function.subscribes,
-            "visibility_timeout_s": min(43200, max(30, 6 * timeout)),
-        }
-    env = dict(wiring_env)
-    env["SKAAL_FUNCTION"] = function.name
-    env[PROCESSES_ENV] = str(processes)
-    env[READABLE_SECRETS_ENV] = ",".join(scope.readable(function.name))
-    if not http_default:
-        env[USED_RESOURCES_ENV] = ",".join(reached(function))
-    elif unreachable:  # servers of other regions: open every other resource, not those
-        env[USED_RESOURCES_ENV] = ",".join(
-            sorted(b.resource for b in bindings if b.resource not in unreachable)
-        )
-    return {
-        "id": lambda_name,
-        "name": function.name,
-        "lambda_name": lambda_name,
-        "role_name": physical_name(app, function.name.strip("_") + "-role", max_length=64),
-        "memory_mb": max(128, min(10240, round(memory * 1024))) if memory else _DEFAULT_MEMORY_MB,
-        "timeout_s": timeout,
-        "route": route,
-        "consumes": function.consumes,
-        "subscription": subscription,
-        "schedule": schedule,
-        "env": dict(sorted(env.items())),
-        "outputs": outputs,
-        "region": region,
-        "vpc": network is not None,
-        "network": network,
-        "statements": function_statements(
-            function,
-            bindings,
-            vpc=network is not None,
-            network=network or "network",
-            indexed=indexed,
-            subscribers=subscribers,
-            secrets=scope.readable(function.name),
-            credentials=credentials,
-            app_wide=http_default,
-        ),
-    }

@@ -1,7 +1,8 @@
 """Least-privilege IAM statements for each Lambda function of an aws build.
 
-A statement here names the *logical* resource it applies to (``{"ref":
-"Results", "suffix": "/index/*"}``); the generated Pulumi program replaces
+A statement here names the *logical* resource it applies to
+(:class:`skaal.builder.stacks.aws.ArnRef`: ``ArnRef(ref="Results",
+suffix="/index/*")``); the aws program (:mod:`skaal.programs.aws`) replaces
 each reference with the ARN of the resource it created, so no statement is
 ever written with a ``*`` resource or with an ARN of something the stack does
 not own.
@@ -42,9 +43,8 @@ What each function may do:
 
 from __future__ import annotations
 
-from typing import Any
-
 from skaal.blueprint.model import ResourceSpec
+from skaal.builder.stacks.aws import ANY_RESOURCE, ArnAttr, ArnRef, Statement
 from skaal.plan.model import Binding
 from skaal.plan.wiring import reached
 
@@ -95,12 +95,12 @@ _ENI = (
 _ENI_DESCRIBE = ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets")
 
 
-def _ref(name: str, suffix: str = "", attr: str = "arn") -> dict[str, str]:
-    return {"ref": name, "attr": attr, "suffix": suffix}
+def _ref(name: str, suffix: str = "", attr: ArnAttr = "arn") -> ArnRef:
+    return ArnRef(ref=name, attr=attr, suffix=suffix)
 
 
-def _statement(sid: str, actions: tuple[str, ...], resources: list[Any]) -> dict[str, Any]:
-    return {"sid": sid, "actions": sorted(actions), "resources": resources}
+def _statement(sid: str, actions: tuple[str, ...], resources: list[ArnRef]) -> Statement:
+    return Statement(sid=sid, actions=tuple(sorted(actions)), resources=tuple(resources))
 
 
 def _sid(text: str) -> str:
@@ -118,7 +118,7 @@ def function_statements(
     credentials: tuple[str, ...] = (),
     app_wide: bool = False,
     network: str = "network",
-) -> list[dict[str, Any]]:
+) -> tuple[Statement, ...]:
     """The statements of ``function``'s role, given every binding of the plan.
 
     ``app_wide`` grants the state resources of every binding (the HTTP
@@ -130,7 +130,7 @@ def function_statements(
     credentials secret it reads; ``network`` the program's key of the VPC
     (of the function's region) it is attached to.
     """
-    out: list[dict[str, Any]] = []
+    out: list[Statement] = []
     uses = set(reached(function))
     for binding in sorted(bindings, key=lambda b: b.resource):
         name = binding.resource
@@ -192,11 +192,17 @@ def function_statements(
                 "VpcInterfaces",
                 _ENI,
                 [
-                    {"ref": network, "attr": "eni_arn", "suffix": ""},
-                    {"ref": network, "attr": "subnet_arns", "suffix": ""},
-                    {"ref": network, "attr": "lambda_sg_arn", "suffix": ""},
+                    _ref(network, attr="eni_arn"),
+                    _ref(network, attr="subnet_arns"),
+                    _ref(network, attr="lambda_sg_arn"),
                 ],
             )
         )
-        out.append(_statement(VPC_DESCRIBE_SID, _ENI_DESCRIBE, ["*"]))
-    return out
+        out.append(
+            Statement(
+                sid=VPC_DESCRIBE_SID,
+                actions=tuple(sorted(_ENI_DESCRIBE)),
+                resources=(ANY_RESOURCE,),
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,101 @@
+"""The servers: RDS PostgreSQL instances and ElastiCache Redis groups, in their region's VPC.
+
+Each is the class, size and replica count the plan records.  The RDS master
+password is managed by RDS (``manage_master_user_password``): generated,
+rotated and kept in a Secrets Manager secret.  A function's environment
+holds the connection URL without a password and the secret's ARN
+(:func:`skaal.plan.wiring.credentials_env`); the runtime reads the secret
+when it opens a connection.  A database is always deletion-protected, kept
+and snapshotted at deletion unless ``skaal:deleteData`` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from skaal.builder.stacks.aws import Cache, Database
+from skaal.programs.aws.context import Deploy
+
+__all__ = ["cache", "database"]
+
+
+def _secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:
+    return (secrets[0].secret_arn or "") if secrets else ""
+
+
+def database(deploy: Deploy, d: Database) -> None:
+    """An RDS instance and its read replicas."""
+    net = deploy.networks[d.network]
+    group = aws.rds.SubnetGroup(
+        f"{d.id}-subnets", subnet_ids=list(net.subnet_ids), opts=deploy.opts(d.region)
+    )
+    created = aws.rds.Instance(
+        d.id,
+        identifier=d.name,
+        engine="postgres",
+        engine_version="16",
+        instance_class=d.instance_class,
+        port=d.port,
+        allocated_storage=d.storage_gb,
+        storage_type="gp3",
+        db_name="skaal",
+        username="skaal",
+        manage_master_user_password=True,
+        storage_encrypted=True,
+        multi_az=d.multi_az,
+        db_subnet_group_name=group.name,
+        vpc_security_group_ids=[net.data_sg],
+        publicly_accessible=False,
+        deletion_protection=not deploy.delete_data,
+        backup_retention_period=d.backup_days or 0,
+        skip_final_snapshot=deploy.delete_data,
+        final_snapshot_identifier=None if deploy.delete_data else f"{d.name}-final",
+        opts=deploy.opts(d.region, durable=True),
+    )
+    for i in range(d.replicas):
+        aws.rds.Instance(
+            f"{d.id}-replica-{i + 1}",
+            identifier=f"{d.name}-replica-{i + 1}",
+            replicate_source_db=created.identifier,
+            instance_class=d.instance_class,
+            storage_type="gp3",
+            storage_encrypted=True,
+            vpc_security_group_ids=[net.data_sg],
+            publicly_accessible=False,
+            skip_final_snapshot=True,
+            opts=deploy.opts(d.region),
+        )
+    url = pulumi.Output.concat("postgresql://skaal@", created.address, ":", str(d.port), "/skaal")
+    deploy.put(d.id, "url", url)
+    deploy.put(d.id, "secret_arn", created.master_user_secrets.apply(_secret_arn))
+
+
+def cache(deploy: Deploy, c: Cache) -> None:
+    """An encrypted Redis replication group, failing over when it has replicas."""
+    net = deploy.networks[c.network]
+    group = aws.elasticache.SubnetGroup(
+        f"{c.id}-subnets", subnet_ids=list(net.subnet_ids), opts=deploy.opts(c.region)
+    )
+    created = aws.elasticache.ReplicationGroup(
+        c.id,
+        replication_group_id=c.name,
+        description=f"skaal cache {c.id}",
+        engine="redis",
+        node_type=c.node_type,
+        num_cache_clusters=1 + c.replicas,
+        automatic_failover_enabled=c.replicas > 0,
+        multi_az_enabled=c.replicas > 0,
+        port=c.port,
+        subnet_group_name=group.name,
+        security_group_ids=[net.data_sg],
+        at_rest_encryption_enabled=True,
+        transit_encryption_enabled=True,
+        opts=deploy.opts(c.region, durable=c.durable),
+    )
+    url = pulumi.Output.concat(
+        "rediss://", created.primary_endpoint_address, ":", str(c.port), "/0"
+    )
+    deploy.put(c.id, "url", url)

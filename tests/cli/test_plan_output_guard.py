@@ -1,0 +1,63 @@
+"""The bytes ``skaal plan`` writes for a 1,000-resource app do not move.
+
+Making the plan command faster (start-up, declarations, the Blueprint, the
+lock, the hashes, the ``--json`` document) must not change a byte of what it
+writes: a build records the plan hash it came from, and a changed lock reads
+as a changed plan in review.  So the lock text and the ``--json`` document of
+the ``profiles`` draw of 1,000 maps (:mod:`solver.draws`, seed 2026) planned
+against the bundled aws catalog are pinned here by their SHA-256.
+
+When the plan is *meant* to change (the catalog's prices or the solver's
+choices changed), check the new plan, then refresh the three hashes: run this
+file, and copy the hashes the failures print.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from skaal.cli.main import cli
+from solver.draws import write_app
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = str(ROOT / "catalogs" / "aws.toml")
+
+LOCK_SHA256 = "e97940bd8c7f9440c19227ed2e09717b01f77a5e4d56b7f11d2062b4211d2f0b"
+JSON_SHA256 = "8a03833f14e2bc29cb14c0a5b02db372eef51a722385fc2228697f2edd619a49"
+PLAN_HASH = "609dfa96a8a73be0655b0c7aba87c423cc38ac8e67ecf1899d59fd9a9c2d9d9f"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("draw")
+    write_app(folder / "draw1000.py", "profiles", 1000)
+    return folder
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_the_lock_of_a_1000_map_draw_is_unchanged(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["plan", "draw1000.py:app", "--catalog", CATALOG])
+    assert result.exit_code == 0, result.output
+    assert _sha256((project / "skaal.lock").read_bytes()) == LOCK_SHA256
+
+
+def test_the_json_document_of_a_1000_map_draw_is_unchanged(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    args = ["plan", "draw1000.py:app", "--catalog", CATALOG, "--no-write", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["plan_hash"] == PLAN_HASH
+    assert _sha256(result.output.encode()) == JSON_SHA256

@@ -481,8 +481,8 @@ def test_the_planner_finds_the_oracles_optimum(seed: int) -> None:
 #: large resources the pooled bound cannot close); today 7, 4 of them at the
 #: oracle's optimum to the cent.
 MOST_UNPROVEN = 7
-#: Of those, plans above the optimum by more than a cent; today 3 (by $0.05,
-#: $11.81 and $50.23, all within 1.2 % of the optimum).
+#: Of those, plans above the optimum by more than a cent; today 3 (by $0.04,
+#: $2.50 and $50.29, all within 1.2 % of the optimum).
 MOST_ABOVE = 3
 MOST_ABOVE_SHARE = 0.012
 

@@ -27,9 +27,9 @@ from solver.draws import write_app
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
-LOCK_SHA256 = "e97940bd8c7f9440c19227ed2e09717b01f77a5e4d56b7f11d2062b4211d2f0b"
+LOCK_SHA256 = "d499d8c886dc4b0bc63d8a431dc2addce957c8ec94870c0995e2dd2eb3b01784"
 JSON_SHA256 = "8a03833f14e2bc29cb14c0a5b02db372eef51a722385fc2228697f2edd619a49"
-PLAN_HASH = "609dfa96a8a73be0655b0c7aba87c423cc38ac8e67ecf1899d59fd9a9c2d9d9f"
+PLAN_HASH = "3b471521cddbf1ce1f6fcaf16797467bbf916b3e165dc006e9e292111791180a"
 
 
 @pytest.fixture(scope="module")

@@ -394,7 +394,7 @@ def test_the_pulumi_program_refuses_a_lock_it_was_not_built_for(
     lock.write_text(lock_text(other))
     with pytest.raises(DeployError, match="not the lock this stack was built for") as caught:
         run_program(copy, stack_config(copy))
-    assert caught.value.where == str(copy / "infra" / ".." / "skaal.lock")
+    assert caught.value.where == str((copy / "skaal.lock").resolve())
     lock.unlink()
     with pytest.raises(DeployError, match="the shipped lock is missing"):
         run_program(copy, stack_config(copy))

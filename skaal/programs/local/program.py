@@ -62,7 +62,7 @@ def size_of(plan: Plan, server_id: str) -> dict[str, Any]:
 
 def load_plan(path: Path, stack: LocalStack) -> Plan:
     """The lock the stack at ``path`` names, refused if it is not the one it was built for."""
-    lock = path.parent / stack.lock
+    lock = (path.parent / stack.lock).resolve()
     plan = read_lock(lock)
     if plan is None:
         problem = "is missing"

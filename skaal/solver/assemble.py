@@ -37,6 +37,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from skaal.blueprint.model import ResourceSpec
 from skaal.catalog.model import Backend
 from skaal.declare.existing import adopted_name
 from skaal.model.grammar import Consistency
@@ -122,6 +123,18 @@ def without_vpc(problem: Problem) -> Problem | None:
     )
 
 
+def _adoption_origin(problem: Problem, spec: ResourceSpec) -> str:
+    """`` (configured ...)`` when the configuration, not ``existing=``, adopts it."""
+    if spec.name not in problem.configured:
+        return ""
+    declared = next(s.existing for s in problem.blueprint.resources if s.name == spec.name)
+    if declared is None:
+        return " (configured, not in the code)"
+    if declared == spec.existing:
+        return " (configured, as in the code)"
+    return f" (configured, in place of existing={declared!r} in the code)"
+
+
 def assemble(
     problem: Problem,
     assignment: Assignment,
@@ -202,7 +215,10 @@ def assemble(
             reason += f"; runs in {placement.regions[name]}, next to the data it uses"
         adopted = adopted_name(res.spec, catalog.provider)
         if adopted is not None:
-            reason += f"; adopts the existing {adopted}, never created or deleted by a build"
+            origin = _adoption_origin(problem, res.spec)
+            reason += (
+                f"; adopts the existing {adopted}{origin}, never created or deleted by a build"
+            )
         bindings.append(
             Binding(
                 resource=name,

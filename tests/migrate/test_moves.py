@@ -106,16 +106,21 @@ def test_skaal_plan_says_what_moves_and_what_to_run(
         assert "served from sqlite until `skaal migrate` copies and switches it" in text
 
 
-def test_a_cloud_build_refuses_a_lock_with_pending_moves(project: Path) -> None:
+def test_an_aws_build_takes_a_pending_move_and_a_gcp_build_refuses_it(project: Path) -> None:
     blueprint = load_app("shop.py:app", cwd=project).blueprint()
     lock = FileLockStore(project / "skaal.lock")
     aws = load_catalog("aws")
     plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "dynamodb"})
-    settled = read_lock(project / "skaal.lock")
-    assert check_lock(settled, lock="skaal.lock", blueprint=blueprint, catalog=aws, target="aws")
     moving = plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "rds-postgres"}).plan
-    with pytest.raises(BuildError, match=r"pending moves .*: Orders \(dynamodb → rds-postgres\)"):
-        check_lock(moving, lock="skaal.lock", blueprint=blueprint, catalog=aws, target="aws")
+    assert pending_moves(moving)
+    assert check_lock(moving, lock="skaal.lock", blueprint=blueprint, catalog=aws, target="aws")
+    gcp = load_catalog("gcp")
+    plan_blueprint(blueprint, gcp, lock=lock, pins={"Orders": "firestore"})
+    on_gcp = plan_blueprint(blueprint, gcp, lock=lock, pins={"Orders": "cloudsql-postgres"}).plan
+    with pytest.raises(
+        BuildError, match=r"pending moves .*: Orders \(firestore → cloudsql-postgres\)"
+    ):
+        check_lock(on_gcp, lock="skaal.lock", blueprint=blueprint, catalog=gcp, target="gcp")
     local = load_catalog("local-servers")
     _plan(project, Orders="sqlite")
     served_locally = _plan(project, Orders="postgres")

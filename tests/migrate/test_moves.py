@@ -14,9 +14,10 @@ from skaal.cli.main import cli
 from skaal.declare.app_ref import load_app
 from skaal.errors import BuildError
 from skaal.pipeline import FileLockStore, plan_blueprint
+from skaal.plan.bill import bill_of
 from skaal.plan.lock import lock_text, read_lock
 from skaal.plan.model import Plan
-from skaal.plan.moves import estimate, pending_moves, serving_plan, switched
+from skaal.plan.moves import ORIGIN_COMPONENT, estimate, pending_moves, serving_plan, switched
 from skaal.runtime.runtime import Runtime
 
 
@@ -145,3 +146,37 @@ def test_the_runtime_serves_a_pending_move_from_its_origin(project: Path) -> Non
             return before, runtime.binding("Orders").backend
 
     assert asyncio.run(served()) == ("memory", "sqlite")
+
+
+def test_the_origin_is_priced_until_the_switch(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blueprint = load_app("shop.py:app", cwd=project).blueprint()
+    lock = FileLockStore(project / "skaal.lock")
+    aws = load_catalog("aws")
+    plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "dynamodb"})
+    moving = plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "rds-postgres"}).plan
+    binding = moving.binding("Orders")
+    assert binding.moving_from is not None
+    kept = binding.moving_from.monthly_cost
+    assert kept > 0
+    (line,) = [c for c in binding.cost if c.component == ORIGIN_COMPONENT]
+    assert line.monthly == kept
+    bill = bill_of(moving)
+    assert bill.total == moving.total_monthly_cost
+    assert [x.monthly for x in bill.lines if x.component == ORIGIN_COMPONENT] == [kept]
+    done = switched(moving, ["Orders"])
+    assert not [c for c in done.binding("Orders").cost if c.component == ORIGIN_COMPONENT]
+    assert done.total_monthly_cost == pytest.approx(moving.total_monthly_cost - kept)
+    assert bill_of(done).total == done.total_monthly_cost
+    # a re-plan keeping the move prices the origin once
+    again = plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "rds-postgres"}).plan
+    assert again.total_monthly_cost == moving.total_monthly_cost
+    monkeypatch.chdir(project)
+    cost = CliRunner().invoke(cli, ["cost", "shop.py:app"])
+    assert cost.exit_code == 0, cost.output
+    assert "origin kept until the migration switches" in " ".join(cost.output.split())
+    shown = CliRunner().invoke(
+        cli, ["plan", "shop.py:app", "--target", "aws", "--pin", "Orders=rds-postgres"]
+    )
+    assert "kept until the migration switches" in " ".join(shown.output.split())

@@ -17,9 +17,13 @@ origin until ``skaal migrate`` has copied it.  So the build of such a lock:
   move and nothing else, with the longest Lambda timeout.
 
 After the switch the next build has no move: the origin is no longer in
-the stack.  A durable table is created with ``retain_on_delete`` and
-``protect``, so the deploy that drops it leaves it (and its data) in the
-account: removing it is the operator's decision (docs/migrate.md).
+the stack.  While the move is pending, a durable origin is *retiring*
+(``Table.retiring``): retained (``retain_on_delete``) and still
+deletion-protected by the service, but not ``protect``-ed in Pulumi's
+state -- a protected resource left out of the program fails the deploy.
+So the deploy after the switch drops it from the stack and leaves it, with
+its data, in the account: removing it is the operator's decision
+(docs/migrate.md).
 
 What cannot be built yet is refused with a :class:`BuildError`
 (:func:`check_moves`): an origin on a server (its instance's size is no

@@ -143,7 +143,10 @@ def aws_stack(context: BuildContext) -> AwsStack:
     placed = regions(plan, wiring.servers, routed=routed)
     check_aws(placed, functions, wiring.servers, routed=routed, mounted=bool(blueprint.mounts))
     networks = vpcs(bindings, placed) if needs_vpc(bindings, plan.provider) else ()
-    tables = tuple(_table(b, specs[b.resource], wired(b)) for b in by_impl.get("dynamodb", []))
+    tables = tuple(
+        _table(b, specs[b.resource], wired(b)).model_copy(update={"retiring": b in kept})
+        for b in by_impl.get("dynamodb", [])
+    )
     buckets = tuple(_bucket(b, specs[b.resource], wired(b)) for b in by_impl.get("s3", []))
     topics = tuple(
         Topic(

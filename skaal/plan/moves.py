@@ -16,7 +16,7 @@ holds the previous binding, the lock keeps it, and
   left it), and drops the move when the resource is placed back on its origin;
 * the aws build provisions both ends while the move is pending
   (:mod:`skaal.builder.targets.aws_moves`), so the plan prices the origin
-  too: the moving binding carries a :data:`ORIGIN_COMPONENT` line of the
+  too (on a cloud provider): the moving binding carries a :data:`ORIGIN_COMPONENT` line of the
   origin's own monthly cost, counted in its cost and the plan's total until
   the switch (:func:`switched` removes it); the gcp build refuses a lock
   with a pending move (:func:`skaal.builder.inputs.check_lock`).
@@ -91,7 +91,7 @@ def record_moves(previous: Plan | None, plan: Plan) -> Plan:
                 origin = None
         if origin is not None:
             origin = origin.model_copy(update={"moving_from": None})
-        priced = _priced(binding, origin)
+        priced = _priced(binding, origin, billed=plan.provider != "local")
         change += priced.monthly_cost - binding.monthly_cost
         bindings.append(priced)
     return plan.model_copy(
@@ -106,14 +106,15 @@ def _money(amount: float) -> float:
     return round(amount, 6) + 0.0
 
 
-def _priced(binding: Binding, origin: Binding | None) -> Binding:
-    """``binding`` moving from ``origin`` (``None``: not moving), with the origin's cost line."""
+def _priced(binding: Binding, origin: Binding | None, *, billed: bool = True) -> Binding:
+    """``binding`` moving from ``origin`` (``None``: not moving), with the origin's cost line
+    when ``billed`` (on a cloud; the local targets' origins are the developer's own)."""
     kept = [c for c in binding.cost if c.component != ORIGIN_COMPONENT]
     own = _money(
         binding.monthly_cost - sum(c.monthly for c in binding.cost) + sum(c.monthly for c in kept)
     )
     lines = tuple(kept)
-    if origin is not None:
+    if origin is not None and billed:
         lines += (CostLine(component=ORIGIN_COMPONENT, quantity=1, monthly=origin.monthly_cost),)
         own = _money(own + origin.monthly_cost)
     if binding.moving_from == origin and lines == binding.cost:

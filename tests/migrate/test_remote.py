@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from _migrate_env import drop_namespaces, server_env
 from click.testing import CliRunner
@@ -28,7 +30,13 @@ from skaal.hosts.aws_lambda import handler as lambda_handler
 from skaal.hosts.aws_lambda.handler import LambdaHandler
 from skaal.migrate import remote
 from skaal.migrate.journal import journal_path
-from skaal.migrate.remote import Invoker, MigrateServices, migrate_remote, rollback_remote
+from skaal.migrate.remote import (
+    Invoker,
+    MigrateServices,
+    lambda_invoker,
+    migrate_remote,
+    rollback_remote,
+)
 from skaal.plan.lock import read_lock
 from skaal.plan.wiring import migration_function_name, migration_region
 
@@ -179,9 +187,12 @@ def test_skaal_migrate_on_an_aws_lock_drives_the_migration_function(
             return _invoker(handler)
 
         try:
+            (project / "pyproject.toml").write_text(
+                '[tool.skaal]\napp = "shop.py:app"\n\n[tool.skaal.envs.prod]\ntarget = "aws"\n'
+            )
             result = CliRunner().invoke(
                 cli,
-                ["migrate", "shop.py:app", "--batch", "50"],
+                ["migrate", "--env", "prod", "--lock", "skaal.lock", "--batch", "50"],
                 obj=MigrateServices(invoker=invoker),
             )
         finally:
@@ -191,7 +202,42 @@ def test_skaal_migrate_on_an_aws_lock_drives_the_migration_function(
         assert f"copied {ITEMS} items" in result.output
         assert "switched" in result.output
         move = plan.binding("Orders")
-        assert called == [(migration_function_name("shop"), migration_region(move))]
+        assert called == [(migration_function_name("shop", "prod"), migration_region(move))]
+        assert migration_function_name("shop", "prod") == "shop-prod-skaal-migrate"
         assert not _moving(lock, "Orders")
     finally:
         asyncio.run(drop_namespaces(env))
+
+
+def test_the_lambda_invoker_says_when_the_function_is_not_deployed() -> None:
+    """boto3's Lambda API against moto's server: a stack not deployed yet is a MigrationError."""
+    endpoint = os.environ.get("SKAAL_TEST_AWS_ENDPOINT_URL")
+    if not endpoint:
+        pytest.skip("SKAAL_TEST_AWS_ENDPOINT_URL not set: start moto (see .ci/services/30-moto.sh)")
+    client = boto3.client(
+        "lambda",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    name = migration_function_name("shop", "prod")
+    invoke = lambda_invoker(name, region="us-east-1", client=client)
+    with pytest.raises(MigrationError, match=f"cannot invoke the migration function {name}"):
+        invoke({"resource": "Orders", "action": "copy"})
+
+
+def test_a_gcp_lock_is_migrated_only_directly(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    for backend in ("firestore", "cloudsql-postgres"):
+        planned = CliRunner().invoke(
+            cli, ["plan", "shop.py:app", "--target", "gcp", "--pin", f"Orders={backend}"]
+        )
+        assert planned.exit_code == 0, planned.output
+    result = CliRunner().invoke(cli, ["migrate", "shop.py:app"])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "planned for gcp" in text
+    assert "--direct" in text

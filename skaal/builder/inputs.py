@@ -141,6 +141,17 @@ def load_context(
         target=target,
         existing=existing,
     )
+    traces = traces_setting(parsed.root)
+    if traces != plan.traces and target != "local":
+        said, planned = ("on", "off") if traces else ("off", "on")
+        would = "export traces the plan does not price" if traces else "send no traces it prices"
+        raise BuildError(
+            f"[tool.skaal] traces is {said}, and {lock} was planned with traces {planned}: "
+            f"the build would {would}",
+            where=f"{parsed.root / 'pyproject.toml'} tool.skaal.traces",
+            fix="re-plan, which prices the traces as the project now says",
+            command=f"skaal plan --target {target}",
+        )
     return BuildContext(
         blueprint=blueprint,
         plan=plan,
@@ -152,7 +163,7 @@ def load_context(
         overrides=read_overrides(parsed.root, blueprint),
         env=env,
         config=config,
-        traces=traces_setting(parsed.root),
+        traces=traces,
     )
 
 

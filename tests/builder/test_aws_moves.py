@@ -3,12 +3,12 @@
 ``Invoices`` (a durable collection) is planned on DynamoDB, then pinned to
 RDS PostgreSQL: the lock records the move.  Its build must create the
 DynamoDB table exactly as the build before the move did (same key, name and
-settings, retained and deletion-protected, but no longer protected in Pulumi's
-state, so that the deploy after the switch may drop it from the stack), the RDS instance the plan places it
-on, roles covering both ends, and the migration function with a role on the
-moving resource's two ends only.  After ``skaal migrate`` switches the lock,
-the build no longer has the table (retained by Pulumi: left in the account) nor the
-migration function.
+settings, retained and deletion-protected, but no longer protected in
+Pulumi's state, so that the deploy after the switch may drop it from the
+stack), the RDS instance the plan places it on, roles covering both ends,
+and the migration function with a role on the moving resource's two ends
+only.  After ``skaal migrate`` switches the lock, the build no longer has the
+table (retained by Pulumi: left in the account) nor the migration function.
 """
 
 from __future__ import annotations

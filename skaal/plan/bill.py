@@ -309,7 +309,7 @@ def _line(
         price = (
             PriceItem(
                 amount=cost.monthly,
-                source="skaal.lock: the cost lines of the move's origin ([bindings.moving_from])",
+                source="skaal.lock: the cost lines of the move's origin, its moving_from binding",
                 as_of=min(p.as_of for p in published),
             )
             if published

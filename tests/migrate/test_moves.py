@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -173,9 +174,11 @@ def test_the_origin_is_priced_until_the_switch(
     again = plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "rds-postgres"}).plan
     assert again.total_monthly_cost == moving.total_monthly_cost
     monkeypatch.chdir(project)
-    cost = CliRunner().invoke(cli, ["cost", "shop.py:app"])
+    cost = CliRunner().invoke(cli, ["cost", "shop.py:app", "--json"])
     assert cost.exit_code == 0, cost.output
-    assert "origin kept until the migration switches" in " ".join(cost.output.split())
+    lines = json.loads(cost.output)["lines"]
+    (origin,) = [x for x in lines if x["component"] == ORIGIN_COMPONENT]
+    assert (origin["owner"], origin["monthly"]) == ("Orders", kept)
     shown = CliRunner().invoke(
         cli, ["plan", "shop.py:app", "--target", "aws", "--pin", "Orders=rds-postgres"]
     )

@@ -38,6 +38,7 @@ from skaal.blueprint.model import ResourceSpec, SourceLocation
 from skaal.builder.stacks.aws import Function, OutputRef
 from skaal.builder.targets.aws_iam import function_statements
 from skaal.errors import BuildError
+from skaal.plan import naming
 from skaal.plan.model import Binding, Plan
 from skaal.plan.moves import pending_moves
 from skaal.plan.wiring import (
@@ -45,6 +46,7 @@ from skaal.plan.wiring import (
     USED_RESOURCES_ENV,
     migration_function_name,
     migration_region,
+    physical_name,
     server_id,
 )
 
@@ -143,7 +145,9 @@ def migration_function(
         id=name,
         name=MIGRATION_FUNCTION,
         lambda_name=name,
-        role_name=name[:59] + "-role",
+        role_name=physical_name(
+            naming.name_base(plan.app, env_name), "skaal-migrate-role", max_length=64
+        ),
         region=region,
         memory_mb=_MIGRATION_MEMORY_MB,
         timeout_s=MIGRATION_TIMEOUT_S,

@@ -31,7 +31,7 @@ from skaal.errors import BuildError
 from skaal.pipeline import FileLockStore, plan_blueprint
 from skaal.plan.lock import read_lock
 from skaal.plan.model import Plan
-from skaal.plan.moves import switched
+from skaal.plan.moves import serving_plan, switched
 from skaal.plan.wiring import migration_function_name
 from tests.builder.aws_support import AwsRun, app_context, run_program, write_with_layer
 
@@ -100,6 +100,17 @@ def _on_the_server(plan: Plan, resource: str) -> Any:
     return plan.binding("Invoices").model_copy(
         update={"resource": resource, "kind": "map", "moving_from": None}
     )
+
+
+def _lambda(run: AwsRun, function: str) -> str:
+    """The Lambda name of declared ``function`` (its environment's ``SKAAL_FUNCTION``)."""
+    (found,) = [
+        f.inputs["name"]
+        for f in run.of_type("aws:lambda/function:Function")
+        if f.inputs["environment"]["variables"].get("SKAAL_FUNCTION") == function
+    ]
+    name: str = found
+    return name
 
 
 def _function(stack: AwsStack, name: str) -> Function:
@@ -173,7 +184,16 @@ def test_the_program_creates_both_ends_and_the_migration_lambda(
     assert tables["Invoices"].outputs["arn"] in resources
     assert carts not in resources
     # the functions ship the lock with the move: their runtime serves the origin
-    assert (tmp_path / "app" / "skaal.lock").read_text().count("[bindings.moving_from]") == 1
+    shipped = read_lock(tmp_path / "app" / "skaal.lock")
+    assert shipped == moving
+    assert serving_plan(shipped).binding("Invoices").implementation == "dynamodb"
+    # and their roles reach both ends: the origin table and the destination's credentials
+    bill = json.loads(run.named(f"{_lambda(run, 'bill')}-policy").inputs["policy"])["Statement"]
+    reached = {r for s in bill for r in s["Resource"]}
+    assert tables["Invoices"].outputs["arn"] in reached
+    (database,) = run.of_type("aws:rds/instance:Instance")
+    assert database.outputs["masterUserSecrets"][0]["secretArn"] in reached
+    assert database.outputs["masterUserSecrets"][0]["secretArn"] in resources
 
 
 def test_the_build_accepts_the_move_on_aws_and_refuses_what_it_cannot_provision(

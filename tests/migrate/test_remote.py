@@ -241,3 +241,28 @@ def test_a_gcp_lock_is_migrated_only_directly(
     text = " ".join(result.output.split())
     assert "planned for gcp" in text
     assert "--direct" in text
+
+
+def test_direct_copies_from_this_machine_without_the_function(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = server_env("dynamodb", "postgres")
+    monkeypatch.chdir(project)
+    try:
+        asyncio.run(_fill(project, env, DYNAMODB, RDS, "Orders"))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+
+        def no_function(name: str, region: str) -> Invoker:
+            raise AssertionError(f"--direct invoked {name} in {region}")
+
+        result = CliRunner().invoke(
+            cli,
+            ["migrate", "shop.py:app", "--direct", "--batch", "50"],
+            obj=MigrateServices(invoker=no_function),
+        )
+        assert result.exit_code == 0, result.output
+        assert f"copied {ITEMS} items" in result.output
+        assert not _moving(project / "skaal.lock", "Orders")
+    finally:
+        asyncio.run(drop_namespaces(env))

@@ -16,6 +16,14 @@ hashes on both sides, and rewritten the lock with the move done
 Servers are reached through the same variables as ``skaal run``
 (``SKAAL_POSTGRES_DSN``, ``SKAAL_REDIS_URL``...), for both ends.
 
+A lock planned for aws is a deployed app: its moves are copied by the
+stack's migration function, which reaches both ends from inside the cloud
+(:mod:`skaal.migrate.remote`), one step per invocation, with the journal
+kept here.  ``--direct`` copies from this machine instead (both ends must be
+reachable from it: DynamoDB and S3 are, a server in a VPC is not).  Tests
+pass a :class:`~skaal.migrate.remote.MigrateServices` as the click root
+``obj`` to run the steps in-process.
+
 Exit codes: 0 done (or nothing pending), 1 a copy or verification failed
 (:class:`~skaal.errors.MigrationError`; the lock is left as it was), 2 usage
 errors.
@@ -26,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -39,6 +48,11 @@ from skaal.cli.paths import (
     writable_dir,
 )
 from skaal.errors import UsageError
+
+if TYPE_CHECKING:
+    from skaal.envs.config import Environment
+    from skaal.migrate.engine import MoveResult
+    from skaal.migrate.remote import Invoker
 
 __all__ = ["migrate"]
 
@@ -62,6 +76,11 @@ __all__ = ["migrate"]
 )
 @click.option("--dry-run", is_flag=True, help="Report what is left to copy; write nothing.")
 @click.option("--rollback", is_flag=True, help="Abandon the copies: empty the targets.")
+@click.option(
+    "--direct",
+    is_flag=True,
+    help="On a cloud lock, copy from this machine instead of the stack's migration function.",
+)
 @env_option
 @lock_option
 @click.option(
@@ -70,8 +89,11 @@ __all__ = ["migrate"]
     callback=check_path,
     help="Where local backends keep their files [default: SKAAL_DATA_DIR or .skaal/data].",
 )
+@click.pass_context
 def migrate(
+    ctx: click.Context,
     *,
+    direct: bool,
     app_ref: str | None,
     resources: tuple[str, ...],
     batch: int,
@@ -108,11 +130,25 @@ def migrate(
 
     blueprint = load_app(app_ref, cwd=cwd).blueprint()
     folder = writable_dir((cwd / data_dir).resolve(), flag="--data-dir") if data_dir else None
-    from skaal import migrate as engine
 
+    from skaal.migrate import engine as migrate_engine
+    from skaal.migrate import remote
+
+    invoker = None if direct else _invoker(ctx, lock, env_name=_env_name(env))
+    if invoker is not None and rollback:
+        _rolled_back(remote.rollback_remote(lock, invoke=invoker, resources=resources, batch=batch))
+        return
+    if invoker is not None:
+        _report(
+            remote.migrate_remote(
+                lock, invoke=invoker, resources=resources, batch=batch, dry_run=dry_run
+            ),
+            dry_run=dry_run,
+        )
+        return
     if rollback:
         done = asyncio.run(
-            engine.rollback(
+            migrate_engine.rollback(
                 blueprint,
                 lock,
                 resources=resources,
@@ -122,16 +158,10 @@ def migrate(
                 env=variables,
             )
         )
-        for name in done:
-            click.echo(
-                f"{name}: copy abandoned, target emptied; still served from its origin "
-                f"(to stay there: skaal plan --pin {name}=<its backend>)"
-            )
-        if not done:
-            click.echo("no pending moves")
+        _rolled_back(done)
         return
     results = asyncio.run(
-        engine.migrate(
+        migrate_engine.migrate(
             blueprint,
             lock,
             resources=resources,
@@ -142,6 +172,69 @@ def migrate(
             env=variables,
         )
     )
+    _report(results, dry_run=dry_run)
+
+
+def _env_name(env: Environment | None) -> str:
+    return env.name if env is not None else ""
+
+
+def _invoker(ctx: click.Context, lock: Path, *, env_name: str) -> Invoker | None:
+    """The migration function's invoker for a cloud lock; ``None`` for a local one.
+
+    One invoker per region where moves are copied (:func:`migration_region`).
+    """
+    from skaal.migrate.remote import MigrateServices
+    from skaal.plan.lock import read_lock
+    from skaal.plan.moves import pending_moves
+    from skaal.plan.wiring import migration_function_name, migration_region
+
+    plan = read_lock(lock)
+    if plan is None or plan.provider == "local":
+        return None
+    if plan.provider != "aws":
+        raise UsageError(
+            f"{lock.name} is planned for {plan.provider}, whose deployed apps cannot be "
+            "migrated by a function of their stack yet",
+            where=str(lock),
+            fix="copy from this machine with --direct when both ends are reachable from it "
+            "(see docs/migrate.md)",
+        )
+    obj = ctx.find_root().obj
+    services = obj if isinstance(obj, MigrateServices) else MigrateServices.default()
+    name = migration_function_name(plan.app, env_name)
+    by_region: dict[str, Invoker] = {}
+    where: dict[str, str] = {}
+    for binding in pending_moves(plan):
+        region = migration_region(binding)
+        if region is None:
+            raise UsageError(
+                f"{binding.resource} moves between servers of two regions: no migration "
+                "function reaches both",
+                where=binding.resource,
+                fix="move it in two steps, through a managed backend or within one region",
+            )
+        where[binding.resource] = region
+        if region not in by_region:
+            by_region[region] = services.invoker(name, region)
+
+    def invoke(request: dict[str, Any]) -> dict[str, Any]:
+        return by_region[where[request["resource"]]](request)
+
+    return invoke
+
+
+def _rolled_back(done: tuple[str, ...]) -> None:
+    for name in done:
+        click.echo(
+            f"{name}: copy abandoned, target emptied; still served from its origin "
+            f"(to stay there: skaal plan --pin {name}=<its backend>)"
+        )
+    if not done:
+        click.echo("no pending moves")
+
+
+def _report(results: tuple[MoveResult, ...], *, dry_run: bool) -> None:
     if not results:
         click.echo("no pending moves")
     for result in results:

@@ -337,6 +337,12 @@ def render_moves(
             f"holds data ({escape(estimate(binding, specs.get(binding.resource)))}), "
             f"served from {escape(binding.moving_from.backend)} until "
             f"`skaal migrate{escape(flag)}` copies and switches it"
+            + (
+                f" (its origin, ${binding.moving_from.monthly_cost:,.2f}/month, is billed: "
+                "kept until the migration switches)"
+                if binding.moving_from.monthly_cost
+                else ""
+            )
         )
 
 

@@ -64,7 +64,10 @@ __all__ = [
     "compare",
     "migrate",
     "open_ends",
+    "read_plan",
     "rollback",
+    "selected",
+    "switch",
 ]
 
 DEFAULT_BATCH = 500
@@ -154,9 +157,9 @@ async def migrate(
     """
     if batch < 1:
         raise UsageError(f"--batch {batch} is not a positive number of items", where="--batch")
-    plan = _read(lock)
+    plan = read_plan(lock)
     results = []
-    for binding in _selected(plan, resources):
+    for binding in selected(plan, resources):
         results.append(
             await _migrate_one(
                 blueprint,
@@ -173,7 +176,7 @@ async def migrate(
             )
         )
         if not dry_run:
-            plan = _read(lock)
+            plan = read_plan(lock)
     return tuple(results)
 
 
@@ -193,11 +196,11 @@ async def rollback(
     The lock is not changed: each resource stays served from its origin.
     Returns the resources rolled back.
     """
-    plan = _read(lock)
+    plan = read_plan(lock)
     journal = Journal.load(journal_path(lock))
     opener = opener or open_ends
     done = []
-    for binding in _selected(plan, resources):
+    for binding in selected(plan, resources):
         async with opener(
             blueprint, plan, binding, env=env, project_dir=project_dir, data_dir=data_dir
         ) as ends:
@@ -209,7 +212,8 @@ async def rollback(
     return tuple(done)
 
 
-def _read(lock: Path) -> Plan:
+def read_plan(lock: Path) -> Plan:
+    """The plan of the lock at ``lock``; a :class:`UsageError` when there is none."""
     plan = read_lock(lock)
     if plan is None:
         raise UsageError(
@@ -221,7 +225,7 @@ def _read(lock: Path) -> Plan:
     return plan
 
 
-def _selected(plan: Plan, resources: Sequence[str]) -> tuple[Binding, ...]:
+def selected(plan: Plan, resources: Sequence[str]) -> tuple[Binding, ...]:
     moves = pending_moves(plan)
     if not resources:
         return moves
@@ -279,6 +283,16 @@ async def _migrate_one(
                 on_batch(name, progress)
         caught_up = await compare(ends, batch=batch, repair=True)
         check = await compare(ends, batch=batch, repair=False)
+    switch(lock, binding, check, journal)
+    return MoveResult(name, source, target, resumed_at, copied, caught_up.repaired, check, True)
+
+
+def switch(lock: Path, binding: Binding, check: Comparison, journal: Journal) -> None:
+    """Rewrite the lock with ``binding``'s move done, if ``check`` matches and the lock still
+    records that move; forget its journal entry.  :class:`MigrationError` otherwise."""
+    assert binding.moving_from is not None  # a pending move
+    name = binding.resource
+    source, target = placement(binding.moving_from), placement(binding)
     if not check.matches:
         raise MigrationError(
             f"{name} differs between {source} and {target} after the copy: "
@@ -293,7 +307,7 @@ async def _migrate_one(
             fix="stop the writers of this resource (see docs/migrate.md) and run it again",
             command=f"skaal migrate --resource {name}",
         )
-    current = _read(lock)
+    current = read_plan(lock)
     if _move_of(current, name) != binding:
         raise MigrationError(
             f"the lock changed while {name} was copied: its move is no longer "
@@ -303,7 +317,6 @@ async def _migrate_one(
         )
     write_lock(switched(current, [name]), lock)
     journal.save(name, None)
-    return MoveResult(name, source, target, resumed_at, copied, caught_up.repaired, check, True)
 
 
 def _move_of(plan: Plan, name: str) -> Binding | None:

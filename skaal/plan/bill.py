@@ -45,6 +45,7 @@ from skaal.catalog.model import PriceItem, ReadFactor
 from skaal.errors import PlanError
 from skaal.plan import network
 from skaal.plan.model import EVENTUAL_PREFIX, CostLine, Plan, UsedPrice
+from skaal.plan.moves import ORIGIN_COMPONENT
 
 __all__ = [
     "GROUPINGS",
@@ -302,6 +303,18 @@ def _line(
         name = component.removeprefix(_INSTANCE)
         item, unit = "instance fee", "node-month"
         price = used.classes.get(name) if used is not None else None
+    elif component == ORIGIN_COMPONENT:  # a pending move's origin, priced by the lock
+        item, unit = ORIGIN_COMPONENT, "month"
+        published = list(used.price.items().values()) if used is not None else []
+        price = (
+            PriceItem(
+                amount=cost.monthly,
+                source="skaal.lock: the cost lines of the move's origin, its moving_from binding",
+                as_of=min(p.as_of for p in published),
+            )
+            if published
+            else None
+        )
     elif component == _FLOOR:
         item, unit = "storage (volume floor)", "GB-month"
         price = used.price.per_gb_month if used is not None else None

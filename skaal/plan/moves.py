@@ -14,9 +14,12 @@ holds the previous binding, the lock keeps it, and
   (:func:`estimate`);
 * a later plan keeps the move's origin while it is pending (the data has not
   left it), and drops the move when the resource is placed back on its origin;
-* a cloud build refuses a lock with a pending move
-  (:func:`skaal.builder.inputs.check_lock`): it provisions only where the plan
-  places resources, so deploying it would remove the origin.
+* the aws build provisions both ends while the move is pending
+  (:mod:`skaal.builder.targets.aws_moves`), so the plan prices the origin
+  too (on a cloud provider): the moving binding carries a :data:`ORIGIN_COMPONENT` line of the
+  origin's own monthly cost, counted in its cost and the plan's total until
+  the switch (:func:`switched` removes it); the gcp build refuses a lock
+  with a pending move (:func:`skaal.builder.inputs.check_lock`).
 
 A plan for another provider than the lock's (``local`` to ``aws``) starts
 from scratch, as the pipeline does (:mod:`skaal.pipeline`): it records no
@@ -34,11 +37,12 @@ from collections.abc import Iterable
 from typing import Final
 
 from skaal.blueprint.model import Kind, ResourceSpec
-from skaal.plan.model import Binding, Plan
+from skaal.plan.model import Binding, CostLine, Plan
 
 __all__ = [
     "COPY_RATE_MB_S",
     "DATA_KINDS",
+    "ORIGIN_COMPONENT",
     "estimate",
     "pending_moves",
     "record_moves",
@@ -57,6 +61,10 @@ Redis -> PostgreSQL on a shared 2-core machine (2026-12); the slower one, rounde
 down.  docs/migrate.md records the figures."""
 
 
+ORIGIN_COMPONENT: Final = "origin kept until the migration switches"
+"""The cost line of a pending move's origin: its own monthly cost, billed until the switch."""
+
+
 def _placement(binding: Binding) -> tuple[str, str, str | None]:
     return binding.implementation, binding.region, binding.instance
 
@@ -73,6 +81,7 @@ def record_moves(previous: Plan | None, plan: Plan) -> Plan:
         return plan
     before = {b.resource: b for b in previous.bindings}
     bindings: list[Binding] = []
+    change = 0.0
     for binding in plan.bindings:
         old = before.get(binding.resource)
         origin = None
@@ -82,12 +91,35 @@ def record_moves(previous: Plan | None, plan: Plan) -> Plan:
                 origin = None
         if origin is not None:
             origin = origin.model_copy(update={"moving_from": None})
-        bindings.append(
-            binding
-            if binding.moving_from == origin
-            else binding.model_copy(update={"moving_from": origin})
-        )
-    return plan.model_copy(update={"bindings": tuple(bindings)})
+        priced = _priced(binding, origin, billed=plan.provider != "local")
+        change += priced.monthly_cost - binding.monthly_cost
+        bindings.append(priced)
+    return plan.model_copy(
+        update={
+            "bindings": tuple(bindings),
+            "total_monthly_cost": _money(plan.total_monthly_cost + change),
+        }
+    )
+
+
+def _money(amount: float) -> float:
+    return round(amount, 6) + 0.0
+
+
+def _priced(binding: Binding, origin: Binding | None, *, billed: bool = True) -> Binding:
+    """``binding`` moving from ``origin`` (``None``: not moving), with the origin's cost line
+    when ``billed`` (on a cloud; the local targets' origins are the developer's own)."""
+    kept = [c for c in binding.cost if c.component != ORIGIN_COMPONENT]
+    own = _money(
+        binding.monthly_cost - sum(c.monthly for c in binding.cost) + sum(c.monthly for c in kept)
+    )
+    lines = tuple(kept)
+    if origin is not None and billed:
+        lines += (CostLine(component=ORIGIN_COMPONENT, quantity=1, monthly=origin.monthly_cost),)
+        own = _money(own + origin.monthly_cost)
+    if binding.moving_from == origin and lines == binding.cost:
+        return binding
+    return binding.model_copy(update={"moving_from": origin, "cost": lines, "monthly_cost": own})
 
 
 def pending_moves(plan: Plan) -> tuple[Binding, ...]:
@@ -109,13 +141,13 @@ def serving_plan(plan: Plan) -> Plan:
 def switched(plan: Plan, resources: Iterable[str]) -> Plan:
     """``plan`` with the moves of ``resources`` done: they are served where the plan placed them."""
     done = set(resources)
+    bindings = tuple(_priced(b, None) if b.resource in done else b for b in plan.bindings)
+    change = sum(b.monthly_cost for b in bindings) - sum(b.monthly_cost for b in plan.bindings)
     return Plan.model_validate(
         plan.model_copy(
             update={
-                "bindings": tuple(
-                    b.model_copy(update={"moving_from": None}) if b.resource in done else b
-                    for b in plan.bindings
-                )
+                "bindings": bindings,
+                "total_monthly_cost": _money(plan.total_monthly_cost + change),
             }
         ).model_dump()
     )

@@ -124,6 +124,8 @@ __all__ = [
     "data_dir_from_env",
     "env_token",
     "firestore_database",
+    "migration_function_name",
+    "migration_region",
     "physical_name",
     "pool_size",
     "reached",
@@ -521,3 +523,24 @@ def wire(
         env_name=env_name,
         config=config,
     )
+
+
+def migration_function_name(app: str, env_name: str = "") -> str:
+    """The name of the function copying a deployed app's pending moves (a Lambda on aws)."""
+    return physical_name(naming.name_base(app, env_name), "skaal-migrate", max_length=64)
+
+
+def migration_region(binding: Binding) -> str | None:
+    """Where the copy of ``binding``'s pending move runs: the region of its server end.
+
+    A server (RDS, ElastiCache) is reachable only from its region's network,
+    managed services from anywhere, so the copy runs beside the end that is a
+    server, or in the destination's region when neither is.  ``None`` when
+    both ends are servers in two regions: no single network reaches both.
+    """
+    origin = binding.moving_from
+    assert origin is not None  # a pending move
+    held = {b.region for b in (origin, binding) if server_id(b) is not None}
+    if len(held) > 1:
+        return None
+    return held.pop() if held else binding.region

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,10 @@ from skaal.cli.main import cli
 from skaal.declare.app_ref import load_app
 from skaal.errors import BuildError
 from skaal.pipeline import FileLockStore, plan_blueprint
+from skaal.plan.bill import bill_of
 from skaal.plan.lock import lock_text, read_lock
 from skaal.plan.model import Plan
-from skaal.plan.moves import estimate, pending_moves, serving_plan, switched
+from skaal.plan.moves import ORIGIN_COMPONENT, estimate, pending_moves, serving_plan, switched
 from skaal.runtime.runtime import Runtime
 
 
@@ -106,16 +108,21 @@ def test_skaal_plan_says_what_moves_and_what_to_run(
         assert "served from sqlite until `skaal migrate` copies and switches it" in text
 
 
-def test_a_cloud_build_refuses_a_lock_with_pending_moves(project: Path) -> None:
+def test_an_aws_build_takes_a_pending_move_and_a_gcp_build_refuses_it(project: Path) -> None:
     blueprint = load_app("shop.py:app", cwd=project).blueprint()
     lock = FileLockStore(project / "skaal.lock")
     aws = load_catalog("aws")
     plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "dynamodb"})
-    settled = read_lock(project / "skaal.lock")
-    assert check_lock(settled, lock="skaal.lock", blueprint=blueprint, catalog=aws, target="aws")
     moving = plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "rds-postgres"}).plan
-    with pytest.raises(BuildError, match=r"pending moves .*: Orders \(dynamodb → rds-postgres\)"):
-        check_lock(moving, lock="skaal.lock", blueprint=blueprint, catalog=aws, target="aws")
+    assert pending_moves(moving)
+    assert check_lock(moving, lock="skaal.lock", blueprint=blueprint, catalog=aws, target="aws")
+    gcp = load_catalog("gcp")
+    plan_blueprint(blueprint, gcp, lock=lock, pins={"Orders": "firestore"})
+    on_gcp = plan_blueprint(blueprint, gcp, lock=lock, pins={"Orders": "cloudsql-postgres"}).plan
+    with pytest.raises(
+        BuildError, match=r"pending moves .*: Orders \(firestore → cloudsql-postgres\)"
+    ):
+        check_lock(on_gcp, lock="skaal.lock", blueprint=blueprint, catalog=gcp, target="gcp")
     local = load_catalog("local-servers")
     _plan(project, Orders="sqlite")
     served_locally = _plan(project, Orders="postgres")
@@ -140,3 +147,39 @@ def test_the_runtime_serves_a_pending_move_from_its_origin(project: Path) -> Non
             return before, runtime.binding("Orders").backend
 
     assert asyncio.run(served()) == ("memory", "sqlite")
+
+
+def test_the_origin_is_priced_until_the_switch(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blueprint = load_app("shop.py:app", cwd=project).blueprint()
+    lock = FileLockStore(project / "skaal.lock")
+    aws = load_catalog("aws")
+    plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "dynamodb"})
+    moving = plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "rds-postgres"}).plan
+    binding = moving.binding("Orders")
+    assert binding.moving_from is not None
+    kept = binding.moving_from.monthly_cost
+    assert kept > 0
+    (line,) = [c for c in binding.cost if c.component == ORIGIN_COMPONENT]
+    assert line.monthly == kept
+    bill = bill_of(moving)
+    assert bill.total == moving.total_monthly_cost
+    assert [x.monthly for x in bill.lines if x.component == ORIGIN_COMPONENT] == [kept]
+    done = switched(moving, ["Orders"])
+    assert not [c for c in done.binding("Orders").cost if c.component == ORIGIN_COMPONENT]
+    assert done.total_monthly_cost == pytest.approx(moving.total_monthly_cost - kept)
+    assert bill_of(done).total == done.total_monthly_cost
+    # a re-plan keeping the move prices the origin once
+    again = plan_blueprint(blueprint, aws, lock=lock, pins={"Orders": "rds-postgres"}).plan
+    assert again.total_monthly_cost == moving.total_monthly_cost
+    monkeypatch.chdir(project)
+    cost = CliRunner().invoke(cli, ["cost", "shop.py:app", "--json"])
+    assert cost.exit_code == 0, cost.output
+    lines = json.loads(cost.output)["lines"]
+    (origin,) = [x for x in lines if x["component"] == ORIGIN_COMPONENT]
+    assert (origin["owner"], origin["monthly"]) == ("Orders", kept)
+    shown = CliRunner().invoke(
+        cli, ["plan", "shop.py:app", "--target", "aws", "--pin", "Orders=rds-postgres"]
+    )
+    assert "kept until the migration switches" in " ".join(shown.output.split())

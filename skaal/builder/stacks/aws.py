@@ -130,6 +130,9 @@ class Table(StackModel):
     """``None``: on demand."""
     pitr_days: int | None
     existing: str | None
+    retiring: bool = False
+    """The origin of a pending move: retained but not protected, so the deploy after the
+    switch drops it from the stack and leaves it, with its data, in the account."""
 
 
 class Bucket(StackModel):

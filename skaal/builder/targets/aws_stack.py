@@ -36,6 +36,10 @@ artifact's ``stack.json``) is everything app-specific the aws program
   its environment ``SKAAL_TRACES=otlp`` and the ADOT wrapper, its role the
   X-Ray write statement.
 
+A pending move (:mod:`skaal.builder.targets.aws_moves`) provisions both
+its origin, as before the move, and its destination, plus the migration
+function ``skaal migrate --env NAME`` invokes.
+
 A resource is *durable* (protected, retained, deletion-protected) unless it
 was declared ``durability="ephemeral"``.
 
@@ -76,12 +80,14 @@ from skaal.builder.stacks.aws import (
     Traces,
 )
 from skaal.builder.targets.aws_iam import function_statements
+from skaal.builder.targets.aws_moves import check_moves, migration_function, origins
 from skaal.builder.targets.aws_schedule import aws_schedule
 from skaal.builder.targets.aws_servers import caches, databases, durable, server_ref, vpcs
 from skaal.builder.traces import XRAY_STATEMENT, adot_layer_arn, aws_trace_env
 from skaal.errors import BuildError
 from skaal.overrides import OVERRIDES_FILE
 from skaal.plan.model import Binding, Plan
+from skaal.plan.moves import serving_plan
 from skaal.plan.naming import physical_name as runtime_name
 from skaal.plan.network import needs_vpc
 from skaal.plan.wiring import (
@@ -116,13 +122,20 @@ def aws_stack(context: BuildContext) -> AwsStack:
     """Everything app-specific the Pulumi program creates (``stack.json``)."""
     blueprint, plan = context.blueprint, context.plan
     _check_triggers(blueprint.resources, plan)
+    move_region = check_moves(plan)
     specs = {s.name: s for s in blueprint.resources}
-    bindings = sorted(plan.bindings, key=lambda b: b.resource)
+    kept = origins(plan)  # provisioned until the switch, as before the move
+    bindings = sorted((*plan.bindings, *kept), key=lambda b: (b.resource, b.implementation))
     by_impl: dict[str, list[Binding]] = {}
     for binding in bindings:
         by_impl.setdefault(binding.implementation, []).append(binding)
     consumers = {s.consumes: s for s in blueprint.resources if s.consumes}
     wiring = wire(plan, env_name=context.env, config=context.config)
+    before = wire(serving_plan(plan), env_name=context.env, config=context.config)
+
+    def wired(binding: Binding) -> Wiring:  # an origin is named as before its move
+        return before if binding in kept else wiring
+
     wiring_env = wiring.env()
     base = wiring.name_base
     functions = tuple(s for s in blueprint.resources if s.kind == "function")
@@ -130,8 +143,11 @@ def aws_stack(context: BuildContext) -> AwsStack:
     placed = regions(plan, wiring.servers, routed=routed)
     check_aws(placed, functions, wiring.servers, routed=routed, mounted=bool(blueprint.mounts))
     networks = vpcs(bindings, placed) if needs_vpc(bindings, plan.provider) else ()
-    tables = tuple(_table(b, specs[b.resource], wiring) for b in by_impl.get("dynamodb", []))
-    buckets = tuple(_bucket(b, specs[b.resource], wiring) for b in by_impl.get("s3", []))
+    tables = tuple(
+        _table(b, specs[b.resource], wired(b)).model_copy(update={"retiring": b in kept})
+        for b in by_impl.get("dynamodb", [])
+    )
+    buckets = tuple(_bucket(b, specs[b.resource], wired(b)) for b in by_impl.get("s3", []))
     topics = tuple(
         Topic(
             resource=b.resource,
@@ -155,7 +171,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
         http=True,
     )
     connected = {n.region: n.ref for n in networks}
-    lambdas = tuple(
+    lambdas: tuple[Function, ...] = tuple(
         _function(
             f,
             bindings,
@@ -174,11 +190,31 @@ def aws_stack(context: BuildContext) -> AwsStack:
         )
         for f in (*functions, http_spec)
     )
+    if move_region is not None:
+        moving = {b.resource for b in kept}
+        lambdas += (
+            migration_function(
+                plan,
+                bindings,
+                env_name=context.env,
+                wiring_env=wiring_env,
+                outputs=outputs,
+                region=move_region,
+                network=connected.get(move_region),
+                indexed=indexed,
+                credentials=tuple(
+                    server_ref(s.id)
+                    for s in wiring.servers
+                    if s.implementation == "postgres" and moving & set(s.resources)
+                ),
+                location=http_spec.location,
+            ),
+        )
     return AwsStack(
         app=plan.app,
         prefix=physical_name(base, "", max_length=40) or "skaal",
         region=placed.stack,
-        regions=tuple(placed.all),
+        regions=tuple(sorted({*placed.all, *(b.region for b in kept)})),
         plan_hash=plan.content_hash(),
         log_retention_days=_log_retention(plan),
         tables=tables,
@@ -482,7 +518,7 @@ def _function(
         env[USED_RESOURCES_ENV] = ",".join(reached(function))
     elif unreachable:  # servers of other regions: open every other resource, not those
         env[USED_RESOURCES_ENV] = ",".join(
-            sorted(b.resource for b in bindings if b.resource not in unreachable)
+            sorted({b.resource for b in bindings if b.resource not in unreachable})
         )
     return Function(
         id=lambda_name,

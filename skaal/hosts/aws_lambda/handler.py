@@ -18,7 +18,11 @@ shape of the event:
   partial failures), so SQS redelivers only those and moves a message to the
   dead-letter queue after the queue's declared ``max_attempts``;
 * a **schedule** (the input EventBridge Scheduler sends,
-  ``{"skaal_schedule": "<function>"}``) calls that scheduled function.
+  ``{"skaal_schedule": "<function>"}``) calls that scheduled function;
+* a **migration step** (``{"skaal_migrate": {...}}``, which ``skaal migrate
+  --env NAME`` sends to the stack's migration function) copies, verifies or
+  rolls back one pending move (:func:`skaal.migrate.remote.run_step`) without
+  opening the app's runtime.
 
 Each message and each scheduled run is a function span (:func:`skaal.runtime.tracing.function_span`)
 when the runtime traces (``SKAAL_TRACES=otlp``), and an HTTP request is one
@@ -63,6 +67,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FUNCTION_ENV",
+    "MIGRATE_KEY",
     "SCHEDULE_KEY",
     "LambdaHandler",
 ]
@@ -71,6 +76,9 @@ log = logging.getLogger("skaal.hosts.aws_lambda")
 
 FUNCTION_ENV = "SKAAL_FUNCTION"
 """The declared function a Lambda runs for non-HTTP triggers (consumer, schedule)."""
+
+MIGRATE_KEY = "skaal_migrate"
+"""The key of a migration step (:data:`skaal.migrate.remote.MIGRATE_KEY`)."""
 
 SCHEDULE_KEY = "skaal_schedule"
 """The key of the input EventBridge Scheduler sends: the scheduled function's name."""
@@ -142,6 +150,16 @@ class LambdaHandler:
         before it returns: Lambda freezes the container between invocations,
         so a batching exporter would otherwise hold them until the next one.
         """
+        if MIGRATE_KEY in event:
+            from skaal.migrate.remote import run_step
+
+            return await run_step(
+                self.app.blueprint(),
+                self.plan,
+                event[MIGRATE_KEY],
+                env=self.env,
+                data_dir=Path("/tmp") / "skaal",
+            )
         runtime = await self._ensure_runtime()
         try:
             return await self._dispatch(runtime, event)

@@ -71,17 +71,20 @@ class Deploy:
         region: str | None = None,
         *,
         durable: bool = False,
+        retiring: bool = False,
         depends_on: list[pulumi.Resource] | None = None,
     ) -> pulumi.ResourceOptions:
         """Options of a resource in ``region`` (the stack's by default).
 
         A durable one is protected and retained unless ``skaal:deleteData``
-        is set (``skaal destroy --delete-data``).
+        is set (``skaal destroy --delete-data``).  A ``retiring`` one (a pending
+        move's origin) is retained but not protected: the deploy after the
+        switch drops it from the stack and leaves it, with its data, in the account.
         """
         keep = durable and not self.delete_data
         return pulumi.ResourceOptions(
             provider=self.providers[region or self.stack.region],
-            protect=keep,
+            protect=keep and not retiring,
             retain_on_delete=keep,
             depends_on=depends_on,
         )

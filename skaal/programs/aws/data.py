@@ -70,7 +70,7 @@ def table(deploy: Deploy, t: Table) -> None:
         server_side_encryption={"enabled": True},
         read_capacity=capacity.reads if capacity is not None else None,
         write_capacity=capacity.writes if capacity is not None else None,
-        opts=deploy.opts(t.region, durable=t.durable),
+        opts=deploy.opts(t.region, durable=t.durable, retiring=t.retiring),
     )
     if capacity is not None:
         _autoscale(deploy, t, created.name, "Read", capacity)

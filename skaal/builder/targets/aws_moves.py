@@ -1,0 +1,170 @@
+"""An aws build of a lock with pending moves: both ends provisioned, and the migration function.
+
+A pending move (:mod:`skaal.plan.moves`) keeps a resource's data on its
+origin until ``skaal migrate`` has copied it.  So the build of such a lock:
+
+* creates the **origin** exactly as the build before the move did -- the
+  same logical key (the resource's name) and physical name, from the
+  origin binding the lock keeps (its capacity, backups, durability) -- so a
+  deploy neither replaces nor deletes it, and the **destination** where the
+  plan places the resource;
+* points the functions' runtime at the origin: the lock they ship records
+  the move and the runtime serves :func:`~skaal.plan.moves.serving_plan`;
+  their roles cover both ends of the resources they use;
+* adds the **migration function** (:func:`migration_function`): the
+  Lambda ``skaal migrate --env NAME`` invokes (:mod:`skaal.migrate.remote`),
+  in the VPC when an end is a server, its role allowed on both ends of each
+  move and nothing else, with the longest Lambda timeout.
+
+After the switch the next build has no move: the origin is no longer in
+the stack.  While the move is pending, a durable origin is *retiring*
+(``Table.retiring``): retained (``retain_on_delete``) and still
+deletion-protected by the service, but not ``protect``-ed in Pulumi's
+state -- a protected resource left out of the program fails the deploy.
+So the deploy after the switch drops it from the stack and leaves it, with
+its data, in the account: removing it is the operator's decision
+(docs/migrate.md).
+
+What cannot be built yet is refused with a :class:`BuildError`
+(:func:`check_moves`): an origin on a server (its instance's size is no
+longer in the lock), an origin of the same AWS service as its destination
+(the two would share the resource's logical key), and moves whose copies
+would run in several regions.
+"""
+
+from __future__ import annotations
+
+from skaal.blueprint.model import ResourceSpec, SourceLocation
+from skaal.builder.stacks.aws import Function, OutputRef
+from skaal.builder.targets.aws_iam import function_statements
+from skaal.errors import BuildError
+from skaal.plan import naming
+from skaal.plan.model import Binding, Plan
+from skaal.plan.moves import pending_moves
+from skaal.plan.wiring import (
+    PROCESSES_ENV,
+    USED_RESOURCES_ENV,
+    migration_function_name,
+    migration_region,
+    physical_name,
+    server_id,
+)
+
+__all__ = [
+    "MIGRATION_FUNCTION",
+    "MIGRATION_TIMEOUT_S",
+    "check_moves",
+    "migration_function",
+    "origins",
+]
+
+MIGRATION_FUNCTION = "_migrate"
+"""The migration function's name in the stack model (no declared function starts with ``_``)."""
+
+MIGRATION_TIMEOUT_S = 900
+"""Lambda's longest timeout; a copy step returns well before it (:mod:`skaal.migrate.remote`)."""
+
+_MIGRATION_MEMORY_MB = 1024
+
+
+def check_moves(plan: Plan) -> str | None:
+    """The region the pending moves of ``plan`` are copied in (``None``: no move), or a
+    :class:`BuildError` for a move the aws build cannot provision."""
+    regions: dict[str, str] = {}
+    for binding in pending_moves(plan):
+        origin = binding.moving_from
+        assert origin is not None  # a pending move
+        what = f"{binding.resource} ({origin.backend} → {binding.backend})"
+        problem = None
+        if server_id(origin) is not None:
+            problem = (
+                f"its origin is on a {origin.implementation} server, whose size the lock no "
+                "longer records"
+            )
+        elif origin.implementation == binding.implementation:
+            problem = (
+                f"both ends are {binding.implementation}: the stack cannot hold two of them "
+                "for one resource"
+            )
+        region = migration_region(binding)
+        if region is None:
+            problem = "its ends are servers of two regions: no migration function reaches both"
+        if problem is not None:
+            raise BuildError(
+                f"the lock has a pending move the aws build cannot provision: {what}: {problem}",
+                where="skaal.lock",
+                fix=f"place it back on its origin (skaal plan --pin {binding.resource}="
+                f"{origin.backend}), or copy the data yourself (see docs/migrate.md)",
+                command=f"skaal plan --target aws --pin {binding.resource}={origin.backend}",
+            )
+        assert region is not None
+        regions[binding.resource] = region
+    if len(set(regions.values())) > 1:
+        listed = ", ".join(f"{name} in {region}" for name, region in sorted(regions.items()))
+        raise BuildError(
+            f"the lock's pending moves would be copied in several regions ({listed})",
+            where="skaal.lock",
+            fix="migrate the moves of one region first (re-plan the others back onto their "
+            "origins, migrate, then plan them again)",
+            command="skaal plan --target aws",
+        )
+    return next(iter(regions.values()), None)
+
+
+def origins(plan: Plan) -> list[Binding]:
+    """The origin binding of every pending move: provisioned until the switch."""
+    return [b.moving_from for b in pending_moves(plan) if b.moving_from is not None]
+
+
+def migration_function(
+    plan: Plan,
+    bindings: list[Binding],
+    *,
+    env_name: str,
+    wiring_env: dict[str, str],
+    outputs: dict[str, OutputRef],
+    region: str,
+    network: str | None,
+    indexed: frozenset[str],
+    credentials: tuple[str, ...],
+    location: SourceLocation,
+) -> Function:
+    """The Lambda copying the pending moves: its role reaches both ends of each and no more.
+
+    ``bindings`` holds the plan's bindings and the origins of its moves.
+    """
+    moving = tuple(b.resource for b in pending_moves(plan))
+    spec = ResourceSpec(name=MIGRATION_FUNCTION, kind="function", location=location, uses=moving)
+    ends = [b for b in bindings if b.resource in moving]
+    name = migration_function_name(plan.app, env_name)
+    env = dict(wiring_env)
+    env["SKAAL_FUNCTION"] = MIGRATION_FUNCTION
+    env[PROCESSES_ENV] = "1"
+    env[USED_RESOURCES_ENV] = ",".join(moving)
+    return Function(
+        id=name,
+        name=MIGRATION_FUNCTION,
+        lambda_name=name,
+        role_name=physical_name(
+            naming.name_base(plan.app, env_name), "skaal-migrate-role", max_length=64
+        ),
+        region=region,
+        memory_mb=_MIGRATION_MEMORY_MB,
+        timeout_s=MIGRATION_TIMEOUT_S,
+        route=None,
+        consumes=None,
+        subscription=None,
+        schedule=None,
+        env=dict(sorted(env.items())),
+        outputs=outputs,
+        vpc=network is not None,
+        network=network,
+        statements=function_statements(
+            spec,
+            ends,
+            vpc=network is not None,
+            network=network or "network",
+            indexed=indexed,
+            credentials=credentials,
+        ),
+    )

@@ -1,0 +1,352 @@
+"""Migrating a deployed app: the copy runs in the stack's migration function, driven step by step.
+
+On a cloud, one end of a move may be a server in a VPC (RDS, ElastiCache)
+that the operator's machine cannot reach.  The aws build therefore adds a
+*migration function* to a stack with pending moves (a Lambda named
+:func:`skaal.plan.wiring.migration_function_name`, in the VPC when an end is a
+server, its role allowed on both ends of every move and nothing else).  It
+runs this module's :func:`run_step` with the app's own code and the lock it
+was built from; ``skaal migrate --env NAME`` drives it with :func:`migrate_remote`.
+
+One invocation is one *step* (``{"skaal_migrate": {...}}``):
+
+* ``copy``: copy batches from the journal position it is given, until its
+  time budget (``budget_s``, well under the Lambda's timeout) is spent or
+  the copy is complete, and return the new position;
+* ``verify``: catch up and compare both ends (steps 2 and 3 of
+  :mod:`skaal.migrate.engine`) and return the comparison;
+* ``compare``: compare without repairing (``--dry-run``);
+* ``rollback``: remove what was copied to the target.
+
+The journal stays with the operator, beside the lock, as locally: the
+function is given the position to resume from and returns the position it
+reached, and the operator saves it before the next step.  Nothing is kept in
+the cloud, so the function needs no table or bucket of its own and a step
+killed mid-copy (a timeout, a lost connection) only makes the next step copy
+again the batches since the last saved position -- harmless, writes replace.
+The switch is the operator's too: after a matching ``verify`` it rewrites
+the lock (:func:`skaal.migrate.engine.switch`); the next ``skaal deploy``
+points the functions at the new backend and drops the origin.
+
+The step refuses a request made for another plan than the one it was built
+with (``plan_hash``): the operator's lock and the deployed one must agree.
+Errors are returned as ``{"error": ...}`` so the operator raises a
+:class:`~skaal.errors.MigrationError` with the message, not a Lambda stack
+trace.  The invoker is injected (:data:`Invoker`): :func:`lambda_invoker`
+calls the Lambda through boto3, tests call :func:`run_step` in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from skaal.blueprint.model import Blueprint
+from skaal.errors import MigrationError, SkaalError
+from skaal.migrate.engine import (
+    DEFAULT_BATCH,
+    BatchHook,
+    Comparison,
+    MoveResult,
+    Opener,
+    compare,
+    open_ends,
+    read_plan,
+    selected,
+    switch,
+)
+from skaal.migrate.journal import Journal, Progress, journal_path, placement
+from skaal.migrate.sides import items_of
+from skaal.plan.model import Binding, Plan
+from skaal.plan.moves import pending_moves
+
+__all__ = [
+    "DEFAULT_BUDGET_S",
+    "MIGRATE_KEY",
+    "Action",
+    "Invoker",
+    "MigrateServices",
+    "lambda_invoker",
+    "migrate_remote",
+    "rollback_remote",
+    "run_step",
+]
+
+MIGRATE_KEY = "skaal_migrate"
+"""The key of a migration step's event."""
+
+DEFAULT_BUDGET_S = 600.0
+"""How long a copy step copies before returning (the migration Lambda's timeout is 900 s)."""
+
+Action = Literal["copy", "verify", "compare", "rollback"]
+Invoker = Callable[[dict[str, Any]], dict[str, Any]]
+"""Runs one step (the event's ``skaal_migrate`` payload) where both ends are reachable."""
+
+
+async def run_step(
+    blueprint: Blueprint,
+    plan: Plan,
+    request: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    data_dir: Path | None = None,
+    opener: Opener | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> dict[str, Any]:
+    """Run the step ``request`` asks for, against the ends of one pending move of ``plan``.
+
+    Never raises a :class:`SkaalError`: it is returned as ``{"error": {...}}``.
+    """
+    try:
+        return await _step(
+            blueprint,
+            plan,
+            request,
+            env=env,
+            data_dir=data_dir,
+            opener=opener or open_ends,
+            clock=clock,
+        )
+    except SkaalError as exc:
+        return {"error": {"type": type(exc).__name__, "message": str(exc)}}
+
+
+async def _step(
+    blueprint: Blueprint,
+    plan: Plan,
+    request: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None,
+    data_dir: Path | None,
+    opener: Opener,
+    clock: Callable[[], float],
+) -> dict[str, Any]:
+    started = clock()
+    binding = _move(plan, request)
+    batch = int(request.get("batch", DEFAULT_BATCH))
+    action = request.get("action")
+    async with opener(
+        blueprint, plan, binding, env=env, project_dir=None, data_dir=data_dir
+    ) as ends:
+        match action:
+            case "copy":
+                assert binding.moving_from is not None  # a pending move
+                given = request.get("progress")
+                progress = (
+                    Progress(**given)
+                    if given
+                    else Progress(placement(binding.moving_from), placement(binding))
+                )
+                budget = float(request.get("budget_s", DEFAULT_BUDGET_S))
+                while not progress.complete:
+                    items, position = await ends.source.page(progress.position, batch)
+                    await ends.target.write(items)
+                    progress = progress.advanced(position, len(items))
+                    if clock() - started >= budget:
+                        break
+                return {"progress": asdict(progress)}
+            case "verify":
+                caught_up = await compare(ends, batch=batch, repair=True)
+                check = await compare(ends, batch=batch, repair=False)
+                return {"caught_up": caught_up.repaired, "comparison": _dumped(check)}
+            case "compare":
+                return {"comparison": _dumped(await compare(ends, batch=batch, repair=False))}
+            case "rollback":
+                keys = [item.key async for item in items_of(ends.target, batch=batch)]
+                for key in keys:
+                    await ends.target.remove(key)
+                return {"removed": len(keys)}
+            case _:
+                raise MigrationError(
+                    f"unknown migration step {action!r}",
+                    where=MIGRATE_KEY,
+                    fix="send one of copy, verify, compare, rollback (skaal migrate does)",
+                )
+
+
+def _move(plan: Plan, request: Mapping[str, Any]) -> Binding:
+    if request.get("plan_hash") != plan.content_hash():
+        raise MigrationError(
+            f"the deployed lock (plan {plan.content_hash()[:12]}) is not the one skaal migrate "
+            f"read (plan {str(request.get('plan_hash'))[:12]})",
+            where="skaal.lock",
+            fix="deploy the lock with the pending moves first, then run skaal migrate",
+            command="skaal deploy",
+        )
+    name = request.get("resource")
+    for binding in pending_moves(plan):
+        if binding.resource == name:
+            return binding
+    raise MigrationError(
+        f"{name!r} has no pending move in the deployed lock",
+        where="skaal.lock",
+        fix="run skaal migrate for a resource the lock moves",
+    )
+
+
+def _dumped(check: Comparison) -> dict[str, Any]:
+    out = asdict(check)
+    out["differing"] = list(check.differing)
+    return out
+
+
+def _comparison(data: Mapping[str, Any]) -> Comparison:
+    return Comparison(**{**data, "differing": tuple(data["differing"])})
+
+
+def _call(invoke: Invoker, request: dict[str, Any]) -> dict[str, Any]:
+    reply = invoke(request)
+    error = reply.get("error")
+    if error is not None:
+        raise MigrationError(
+            f"the migration function failed on {request['resource']} ({request['action']}): "
+            f"{error.get('message', error)}",
+            where=str(request["resource"]),
+            fix="fix the cause, then run skaal migrate again: it resumes from the journal",
+        )
+    return reply
+
+
+def migrate_remote(
+    lock: Path,
+    *,
+    invoke: Invoker,
+    resources: Sequence[str] = (),
+    batch: int = DEFAULT_BATCH,
+    dry_run: bool = False,
+    budget_s: float = DEFAULT_BUDGET_S,
+    on_batch: BatchHook | None = None,
+) -> tuple[MoveResult, ...]:
+    """:func:`skaal.migrate.engine.migrate` with each step run by ``invoke``.
+
+    The journal beside ``lock`` records the position each copy step returns,
+    so a run interrupted anywhere resumes from the last step saved.  Plain
+    (not async): the invoker may run its own event loop, as the Lambda handler does.
+    """
+    plan = read_plan(lock)
+    results = []
+    for binding in selected(plan, resources):
+        results.append(
+            _one(
+                lock,
+                plan,
+                binding,
+                invoke,
+                batch,
+                dry_run=dry_run,
+                budget_s=budget_s,
+                hook=on_batch,
+            )
+        )
+        if not dry_run:
+            plan = read_plan(lock)
+    return tuple(results)
+
+
+def _one(
+    lock: Path,
+    plan: Plan,
+    binding: Binding,
+    invoke: Invoker,
+    batch: int,
+    *,
+    dry_run: bool,
+    budget_s: float,
+    hook: BatchHook | None,
+) -> MoveResult:
+    assert binding.moving_from is not None  # a pending move
+    name = binding.resource
+    source, target = placement(binding.moving_from), placement(binding)
+    journal = Journal.load(journal_path(lock))
+    progress = journal.progress(name, source, target)
+    resumed_at = progress.copied
+    base = {"resource": name, "plan_hash": plan.content_hash(), "batch": batch}
+    if dry_run:
+        reply = _call(invoke, {**base, "action": "compare"})
+        check = _comparison(reply["comparison"])
+        return MoveResult(name, source, target, resumed_at, 0, 0, check, switched=False)
+    while not progress.complete:
+        reply = _call(
+            invoke,
+            {**base, "action": "copy", "progress": asdict(progress), "budget_s": budget_s},
+        )
+        progress = Progress(**reply["progress"])
+        journal = journal.save(name, progress)
+        if hook is not None:
+            hook(name, progress)
+    reply = _call(invoke, {**base, "action": "verify"})
+    check = _comparison(reply["comparison"])
+    switch(lock, binding, check, journal)
+    copied = progress.copied - resumed_at
+    return MoveResult(name, source, target, resumed_at, copied, reply["caught_up"], check, True)
+
+
+def rollback_remote(
+    lock: Path, *, invoke: Invoker, resources: Sequence[str] = (), batch: int = DEFAULT_BATCH
+) -> tuple[str, ...]:
+    """:func:`skaal.migrate.engine.rollback` with the targets emptied by ``invoke``."""
+    plan = read_plan(lock)
+    journal = Journal.load(journal_path(lock))
+    done = []
+    for binding in selected(plan, resources):
+        request = {
+            "resource": binding.resource,
+            "plan_hash": plan.content_hash(),
+            "batch": batch,
+            "action": "rollback",
+        }
+        _call(invoke, request)
+        journal = journal.save(binding.resource, None)
+        done.append(binding.resource)
+    return tuple(done)
+
+
+def lambda_invoker(function_name: str, *, region: str, client: Any = None) -> Invoker:
+    """An :data:`Invoker` calling the Lambda ``function_name`` in ``region`` synchronously."""
+    if client is None:
+        import boto3  # noqa: PLC0415 - the aws extra, needed only to migrate a deployed app
+
+        client = boto3.client("lambda", region_name=region)
+
+    def invoke(request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = client.invoke(
+                FunctionName=function_name,
+                InvocationType="RequestResponse",
+                Payload=json.dumps({MIGRATE_KEY: request}).encode(),
+            )
+        except Exception as exc:  # botocore's errors: wrapped at the boundary
+            raise MigrationError(
+                f"cannot invoke the migration function {function_name} in {region}: {exc}",
+                where=function_name,
+                fix="deploy the stack built from this lock (skaal deploy), and check your "
+                "AWS credentials allow lambda:InvokeFunction on it",
+                command="skaal deploy",
+            ) from None
+        body = response["Payload"].read()
+        if response.get("FunctionError"):
+            raise MigrationError(
+                f"the migration function {function_name} failed: {body.decode(errors='replace')}",
+                where=function_name,
+                fix="read its log group, fix the cause and run skaal migrate again (it resumes)",
+            )
+        reply: dict[str, Any] = json.loads(body)
+        return reply
+
+    return invoke
+
+
+@dataclass(frozen=True, slots=True)
+class MigrateServices:
+    """What ``skaal migrate`` reaches a deployed app with (the click root ``obj`` in tests)."""
+
+    invoker: Callable[[str, str], Invoker]
+    """``(function name, region) -> Invoker``: the migration function of a region."""
+
+    @classmethod
+    def default(cls) -> MigrateServices:
+        return cls(invoker=lambda name, region: lambda_invoker(name, region=region))

@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from skaal.catalog.model import Backend
-from skaal.declare.existing import adopted_name
+from skaal.declare.existing import adopted_name, adopts_server
 from skaal.model.grammar import Consistency
 from skaal.plan.model import (
     Binding,
@@ -201,7 +201,14 @@ def assemble(
         ):
             reason += f"; runs in {placement.regions[name]}, next to the data it uses"
         adopted = adopted_name(res.spec, catalog.provider)
-        if adopted is not None:
+        if adopts_server(res.spec, catalog.provider):
+            lines, own = (), 0.0
+            reason = (
+                f"adopts the existing database server {adopted} ($0.00/month: its fees are "
+                "its owner's, not the plan's; no instance is planned), never created or "
+                "deleted by a build"
+            )
+        elif adopted is not None:
             reason += f"; adopts the existing {adopted}, never created or deleted by a build"
         bindings.append(
             Binding(

@@ -77,7 +77,14 @@ from skaal.builder.stacks.aws import (
 )
 from skaal.builder.targets.aws_iam import function_statements
 from skaal.builder.targets.aws_schedule import aws_schedule
-from skaal.builder.targets.aws_servers import caches, databases, durable, server_ref, vpcs
+from skaal.builder.targets.aws_servers import (
+    adopted_databases,
+    caches,
+    databases,
+    durable,
+    server_ref,
+    vpcs,
+)
 from skaal.builder.traces import XRAY_STATEMENT, adot_layer_arn, aws_trace_env
 from skaal.errors import BuildError
 from skaal.overrides import OVERRIDES_FILE
@@ -199,6 +206,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
         ),
         networks=networks,
         databases=databases(plan, wiring, specs, placed),
+        adopted_databases=adopted_databases(plan, wiring, specs, placed),
         caches=caches(plan, wiring, specs, placed),
         functions=tuple(_traced(f) for f in lambdas) if context.traces else lambdas,
         overrides=(

@@ -170,6 +170,7 @@ class Solver(Protocol):
         previous: Plan | None = None,
         pins: Mapping[str, str] = ...,
         reoptimize: bool = False,
+        existing: Mapping[str, str] = ...,
     ) -> Plan: ...
 
 
@@ -193,14 +194,25 @@ def plan_app(
     pins: Mapping[str, str] | None = None,
     reoptimize: bool = False,
     solver: Solver | None = None,
+    existing: Mapping[str, str] | None = None,
 ) -> PlanOutcome:
     """Plan ``app`` against ``catalog``, reusing and then replacing the lock.
+
+    ``pins`` (``--pin``) and ``existing`` (the configuration's adoptions,
+    :mod:`skaal.envs.existing`) enter beside the Blueprint: they change the
+    plan, and so its hash, but not the Blueprint.
 
     Raises :class:`~skaal.errors.UnsatisfiableError` (nothing written) when no
     plan meets every constraint.
     """
     return plan_blueprint(
-        app.blueprint(), catalog, lock=lock, pins=pins, reoptimize=reoptimize, solver=solver
+        app.blueprint(),
+        catalog,
+        lock=lock,
+        pins=pins,
+        reoptimize=reoptimize,
+        solver=solver,
+        existing=existing,
     )
 
 
@@ -212,6 +224,7 @@ def plan_blueprint(
     pins: Mapping[str, str] | None = None,
     reoptimize: bool = False,
     solver: Solver | None = None,
+    existing: Mapping[str, str] | None = None,
 ) -> PlanOutcome:
     """:func:`plan_app` for an already-built blueprint."""
     if solver is None:
@@ -231,7 +244,14 @@ def plan_blueprint(
     # scratch: its placements are not moves (skaal.plan.moves)
     plan = record_moves(
         previous,
-        solver(blueprint, catalog, previous=previous, pins=dict(pins or {}), reoptimize=reoptimize),
+        solver(
+            blueprint,
+            catalog,
+            previous=previous,
+            pins=dict(pins or {}),
+            reoptimize=reoptimize,
+            existing=dict(existing or {}),
+        ),
     )
     lock.write(plan)
     return PlanOutcome(plan=plan, previous=previous, diff=diff_plans(previous, plan), notes=notes)

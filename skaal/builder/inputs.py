@@ -19,6 +19,7 @@ the targets consume; :func:`check_lock` is the pure part, tested on its own.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 from skaal._version import __version__
@@ -39,9 +40,18 @@ __all__ = ["check_lock", "load_catalog_for", "load_context", "read_overrides"]
 
 
 def check_lock(
-    plan: Plan | None, *, lock: str, blueprint: Blueprint, catalog: Catalog, target: str
+    plan: Plan | None,
+    *,
+    lock: str,
+    blueprint: Blueprint,
+    catalog: Catalog,
+    target: str,
+    existing: Mapping[str, str] | None = None,
 ) -> Plan:
-    """``plan`` if it may be built for ``target``; a :class:`BuildError` saying why not."""
+    """``plan`` if it may be built for ``target``; a :class:`BuildError` saying why not.
+
+    ``existing``: the configuration's adoptions, which the lock must match.
+    """
     command = f"skaal plan --target {target}"
     if plan is None:
         raise BuildError(
@@ -81,7 +91,7 @@ def check_lock(
             "with skaal migrate (see docs/migrate.md) before building",
             command="skaal migrate --dry-run",
         )
-    reasons = is_stale(plan, blueprint, catalog)
+    reasons = is_stale(plan, blueprint, catalog, existing=existing)
     if reasons:
         raise BuildError(
             f"{lock} is stale: {'; '.join(reasons)}",
@@ -111,6 +121,7 @@ def load_context(
     versions: VersionSource = installed_version,
     env: str = "",
     config: tuple[tuple[str, str], ...] = (),
+    existing: Mapping[str, str] | None = None,
 ) -> BuildContext:
     """Import the app, read the lock and sources, check them: the inputs of a build
     (for environment ``env``, ``""``: none, with its ``config`` variables)."""
@@ -120,7 +131,12 @@ def load_context(
     blueprint = app.blueprint()
     catalog = load_catalog_for(target, catalog_ref, cwd=cwd)
     plan = check_lock(
-        read_lock(cwd / lock), lock=lock, blueprint=blueprint, catalog=catalog, target=target
+        read_lock(cwd / lock),
+        lock=lock,
+        blueprint=blueprint,
+        catalog=catalog,
+        target=target,
+        existing=existing,
     )
     return BuildContext(
         blueprint=blueprint,

@@ -43,9 +43,8 @@ there:
 * a Memorystore instance is reached through the Serverless VPC Access
   connector of its region, so the functions reaching it run there, and the
   mounted apps (the ``web`` service, in the stack's region) need every
-  Memorystore instance there;
-* the Memorystore instances are in one region: its connector is the one the
-  plan prices (:mod:`skaal.plan.network`).
+  Memorystore instance there (each region with Memorystore instances has a
+  connector of its own).
 """
 
 from __future__ import annotations
@@ -188,18 +187,6 @@ def check_gcp(
 
     ``servers``: the servers reached through a VPC connector (Memorystore's).
     """
-    vpcs = sorted({regions.servers[s.id] for s in servers})
-    if len(vpcs) > 1:
-        _refuse(
-            f"the Memorystore instances are planned in {len(vpcs)} regions ("
-            + "; ".join(
-                f"{r}: {', '.join(s.id for s in servers if regions.servers[s.id] == r)}"
-                for r in vpcs
-            )
-            + "), and the plan prices the VPC connector of one region",
-            "skaal.lock",
-            vpcs[0],
-        )
     server_of = {r: s for s in servers for r in s.resources}
     for function in functions:
         here = regions.region(function.name)

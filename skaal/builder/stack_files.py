@@ -57,6 +57,8 @@ class StackTarget:
     dockerignore: str
     stack_yaml: str
     program: str
+    infra: tuple[Artifact, ...] = ()
+    """More files of ``infra/`` beside the program (a stack model it reads)."""
     installs_overrides: bool = False
     """The program installs the project's hooks: ship them next to it (:mod:`skaal.overrides`)."""
 
@@ -91,6 +93,7 @@ def stack_artifact(context: BuildContext, spec: StackTarget) -> ArtifactSet:
         Artifact("infra/Pulumi.yaml", _pulumi_yaml(context, spec)),
         Artifact(f"infra/Pulumi.{spec.stack}.yaml", spec.stack_yaml),
         Artifact("infra/__main__.py", spec.program),
+        *spec.infra,
         Artifact("infra/requirements.txt", _infra_requirements(context, spec)),
         context.framework(),
         *context.source_artifacts(prefix=f"{APP_DIR}/"),

@@ -82,6 +82,7 @@ def build(
     from skaal.builder.inputs import load_context
     from skaal.builder.targets import get_target
     from skaal.builder.writer import ArtifactWriter, DryRunWriter, FileWriter
+    from skaal.envs.existing import configured_existing
 
     cwd = Path.cwd()
     env, project = current_env(env_name, cwd=cwd)
@@ -105,6 +106,7 @@ def build(
         catalog_ref=catalog_ref,
         env=env.name if env is not None else "",
         config=tuple(sorted(env.config.items())) if env is not None else (),
+        existing=configured_existing(project, env)[0],
     )
     artifacts = build_artifacts(context)
     out = cwd / (out_dir or "artifacts")

@@ -135,10 +135,18 @@ def _run(
     other: Bill | None = None
     deltas: tuple[BillDelta, ...] = ()
     if reoptimize:
+        from skaal.envs.existing import configured_existing
         from skaal.solver import solve
 
-        # what `skaal plan --reoptimize` would write now, with the lock's pins
-        fresh = solve(blueprint, catalog, pins=pins_of(plan), reoptimize=True)
+        # what `skaal plan --reoptimize` would write now, with the lock's pins and
+        # the environment's adoptions
+        fresh = solve(
+            blueprint,
+            catalog,
+            pins=pins_of(plan),
+            reoptimize=True,
+            existing=configured_existing(project, env)[0],
+        )
         other = bill_of(fresh)
         deltas = compare_bills(bill, other, by or "resource")
     if as_json:

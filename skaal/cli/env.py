@@ -3,10 +3,12 @@
 * ``skaal env list`` -- every environment declared in ``pyproject.toml``,
   its catalog, its lock and the monthly total of the plan in it.
 * ``skaal env diff A B`` -- how B's plan differs from A's, resource by
-  resource (backend and monthly cost), and both totals.
+  resource (backend and monthly cost), which existing resources each
+  adopts where the other does not (or adopts another), and both totals.
 * ``skaal env promote A B`` -- plan B with every placement of A's plan
   pinned (:func:`skaal.envs.compare.promotion_pins` says exactly what that
-  means), against B's own catalog, and write B's lock; refused, with nothing
+  means), against B's own catalog and with B's own adoptions
+  (``[tool.skaal.envs.B.existing]``), and write B's lock; refused, with nothing
   written, when B's catalog lacks a backend A uses.  ``--no-write`` shows
   the result without writing.
 
@@ -17,7 +19,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +29,7 @@ from skaal.cli.json_text import dumps_indented
 from skaal.errors import UsageError
 
 if TYPE_CHECKING:
-    from skaal.envs.compare import EnvSummary
+    from skaal.envs.compare import AdoptionChange, EnvSummary
     from skaal.envs.config import Project
     from skaal.plan.diff import PlanDiff
     from skaal.plan.model import Plan
@@ -98,18 +100,31 @@ def _summary_json(row: EnvSummary) -> dict[str, Any]:
 @click.argument("second", metavar="B")
 @click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON only.")
 def diff_envs(*, first: str, second: str, as_json: bool) -> None:
-    """How environment B's plan differs from A's: backends and monthly costs."""
-    from skaal.envs.compare import compare, read_env_plan
+    """How environment B's plan differs from A's: backends, monthly costs, adoptions."""
+    from skaal.envs.compare import adoption_changes, compare, read_env_plan
 
     project = _project(Path.cwd())
     env_a = project.get(first, where="skaal env diff A")
     env_b = project.get(second, where="skaal env diff B")
     plan_a, plan_b = read_env_plan(project, env_a), read_env_plan(project, env_b)
     diff = compare(plan_a, plan_b)
+    adopted = adoption_changes(plan_a, plan_b)
     if as_json:
-        _emit_json({"a": first, "b": second, **_diff_json(plan_a, plan_b), "diff": diff.to_json()})
+        _emit_json(
+            {
+                "a": first,
+                "b": second,
+                **_diff_json(plan_a, plan_b),
+                "diff": diff.to_json(),
+                "adopted": [
+                    {"resource": change.resource, "a": change.a, "b": change.b}
+                    for change in adopted
+                ],
+            }
+        )
         return
     _print_diff(first, second, plan_a, plan_b, diff)
+    _print_adopted(first, second, adopted)
 
 
 def _diff_json(plan_a: Plan, plan_b: Plan) -> dict[str, Any]:
@@ -173,6 +188,27 @@ def _print_diff(first: str, second: str, plan_a: Plan, plan_b: Plan, diff: PlanD
     )
 
 
+def _print_adopted(first: str, second: str, adopted: Sequence[AdoptionChange]) -> None:
+    if not adopted:
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    from skaal.cli.render import make_console
+
+    table = Table(show_edge=True, title="adopted (existing, never created)")
+    table.add_column("resource")
+    table.add_column(first)
+    table.add_column(second)
+    for change in adopted:
+        table.add_row(
+            escape(change.resource),
+            escape(change.a or "- (created)"),
+            escape(change.b or "- (created)"),
+        )
+    make_console().print(table)
+
+
 def _signed(amount: float) -> str:
     from skaal.cli.render import money
 
@@ -196,6 +232,7 @@ def promote(*, first: str, second: str, app_ref: str | None, no_write: bool, as_
     from skaal.declare.app_ref import load_app
     from skaal.declare.checks import check_app
     from skaal.envs.compare import lock_path, promotion_pins, read_env_plan
+    from skaal.envs.existing import adoptions
     from skaal.pipeline import DryRunLockStore, FileLockStore, LockStore, plan_blueprint
 
     cwd = Path.cwd()
@@ -217,10 +254,11 @@ def promote(*, first: str, second: str, app_ref: str | None, no_write: bool, as_
     pins = promotion_pins(
         plan_a, blueprint, catalog, source_env=source.name, target_env=target.name
     )
+    existing = adoptions(project, target, blueprint, catalog.provider)
     store: LockStore = FileLockStore(lock_path(project, target))
     if no_write:
         store = DryRunLockStore(store)
-    outcome = plan_blueprint(blueprint, catalog, lock=store, pins=pins)
+    outcome = plan_blueprint(blueprint, catalog, lock=store, pins=pins, existing=existing)
     written = None if no_write else target.lock
     if as_json:
         _emit_json(

@@ -20,7 +20,8 @@ plan, the shared instances, the total and what changed since the last lock.
   triggers and uses, each box with its backend, region and monthly cost.
 * ``--env NAME`` plans environment NAME (:mod:`skaal.envs`): its catalog
   unless ``--catalog``/``--target`` is given, its lock ``skaal.<env>.lock``
-  unless ``--lock`` is.
+  unless ``--lock`` is, and the existing resources it adopts
+  (``[tool.skaal.envs.NAME.existing]``, :mod:`skaal.envs.existing`).
 
 Exit codes: 0 planned, 1 no feasible plan (the diagnosis is printed and the
 lock is left as it was), 2 usage errors.  rich is imported only for
@@ -179,17 +180,22 @@ def _run(
     blueprint = app.blueprint()
     _check_pins(pins, blueprint)
     catalog = _load_catalog(catalog_ref, target, cwd=cwd)
+    from skaal.envs.existing import adoptions
+
+    existing = adoptions(project, env, blueprint, catalog.provider)
 
     from skaal.pipeline import DryRunLockStore, FileLockStore, plan_blueprint
 
     lock_file = cwd / lock_path
     store: LockStore = FileLockStore(lock_file)
     if explain is not None:
-        _explain(explain, blueprint, catalog, store, pins=pins, as_json=as_json)
+        _explain(explain, blueprint, catalog, store, pins=pins, existing=existing, as_json=as_json)
         return
     if no_write:
         store = DryRunLockStore(store)
-    outcome = plan_blueprint(blueprint, catalog, lock=store, pins=pins, reoptimize=reoptimize)
+    outcome = plan_blueprint(
+        blueprint, catalog, lock=store, pins=pins, reoptimize=reoptimize, existing=existing
+    )
     written = None if no_write else lock_path
     if graph_path is not None:
         _write_graph(cwd / graph_path, graph_format, blueprint, outcome.plan)
@@ -307,6 +313,7 @@ def _explain(
     store: LockStore,
     *,
     pins: Mapping[str, str],
+    existing: Mapping[str, str],
     as_json: bool,
 ) -> None:
     names = [spec.name for spec in blueprint.resources]
@@ -321,13 +328,15 @@ def _explain(
     from skaal.solver.diagnosis import explain as explain_resource
     from skaal.solver.feasibility import build_problem
 
-    problem = build_problem(blueprint, catalog, pins=pins)
+    problem = build_problem(blueprint, catalog, pins=pins, existing=existing)
     options = next(r for r in problem.resources if r.spec.name == name)
     reports = explain_resource(problem, name)
     chosen: str | None = None
     failure: UnsatisfiableError | None = None
     try:
-        outcome = plan_blueprint(blueprint, catalog, lock=DryRunLockStore(store), pins=pins)
+        outcome = plan_blueprint(
+            blueprint, catalog, lock=DryRunLockStore(store), pins=pins, existing=existing
+        )
         chosen = outcome.plan.binding(name).backend
     except UnsatisfiableError as exc:
         failure = exc

@@ -5,6 +5,10 @@
 * :func:`compare` -- how environment B's plan differs from A's, binding by
   binding (:func:`skaal.plan.diff.diff_plans` with A as the old plan): the
   resources placed differently, those only one plan has, and both totals.
+* :func:`adoption_changes` -- the resources one plan adopts an existing
+  resource for (:attr:`~skaal.plan.model.Binding.adopted`) where the other
+  creates it or adopts another one: ``[tool.skaal.envs.NAME.existing]``
+  usually differs between environments (:mod:`skaal.envs.existing`).
 * :func:`promotion_pins` -- promoting A to B: every placement of A's plan,
   as pins for B (``{resource: backend}``).  B is then planned against its own
   catalog with those pins (:func:`skaal.pipeline.plan_blueprint`), so B runs
@@ -37,7 +41,9 @@ if TYPE_CHECKING:
     from skaal.plan.model import Plan
 
 __all__ = [
+    "AdoptionChange",
     "EnvSummary",
+    "adoption_changes",
     "compare",
     "lock_path",
     "promotion_pins",
@@ -103,6 +109,25 @@ def read_env_plan(project: Project, env: Environment) -> Plan:
 def compare(a: Plan, b: Plan) -> PlanDiff:
     """How ``b`` differs from ``a``: ``added`` are in ``b`` only, ``removed`` in ``a`` only."""
     return diff_plans(a, b)
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptionChange:
+    """One resource adopted differently by two plans (``None``: created, not adopted)."""
+
+    resource: str
+    a: str | None
+    b: str | None
+
+
+def adoption_changes(a: Plan, b: Plan) -> tuple[AdoptionChange, ...]:
+    """The resources of both plans whose adopted existing resource differs, by name."""
+    in_b = {binding.resource: binding for binding in b.bindings}
+    return tuple(
+        AdoptionChange(binding.resource, binding.adopted, other.adopted)
+        for binding in sorted(a.bindings, key=lambda x: x.resource)
+        if (other := in_b.get(binding.resource)) is not None and other.adopted != binding.adopted
+    )
 
 
 def promotion_pins(

@@ -14,6 +14,14 @@ A project declares its environments under ``[tool.skaal]``::
     dotenv = ".env.staging"             # skaal run's secrets [default: .env.<env>]
     config = { LOG_LEVEL = "debug" }    # variables of skaal run and of the deployed app
 
+    [tool.skaal.envs.prod.existing]     # adopt prod's own table, in prod only
+    Carts = "arn:aws:dynamodb:us-east-1:123456789012:table/legacy-carts"
+
+``existing`` (:mod:`skaal.envs.existing`) binds resources to ones that
+already exist, for that environment only, in the forms ``existing=``
+accepts; ``[tool.skaal.existing]`` does the same for the project without
+environments.
+
 Each environment has its own lock (``skaal.<env>.lock``), build folder
 (``artifacts/<env>/<target>/``), Pulumi stack (named after it), data
 folder for ``skaal run`` (``.skaal/envs/<env>/data``) and physical names
@@ -54,7 +62,7 @@ ENV_VARIABLE = "SKAAL_ENV"
 (:data:`skaal.plan.naming.ENV_VARIABLE`, kept equal by a test: importing it
 from there would load the runtime into every planning command)."""
 
-ENV_KEYS = ("catalog", "config", "dotenv", "port", "target")
+ENV_KEYS = ("catalog", "config", "dotenv", "existing", "port", "target")
 """The keys an ``[tool.skaal.envs.<name>]`` table may hold."""
 
 RESERVED_NAMES = ("aws", "gcp", "local")
@@ -78,6 +86,10 @@ class Environment:
     port: int | None = None
     dotenv: str | None = None
     config: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    existing: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Resource -> the existing resource it adopts in this environment, as written."""
+    existing_where: str = ""
+    """``pyproject.toml:LINE`` of its ``existing`` table, for messages."""
 
     @property
     def lock(self) -> str:
@@ -120,6 +132,10 @@ class Project:
     default: str | None
     """``[tool.skaal] env``, ``None`` when not set."""
     envs: Mapping[str, Environment]
+    existing: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """``[tool.skaal.existing]``: what the project adopts when no environment is selected."""
+    existing_where: str = ""
+    """``pyproject.toml:LINE`` of ``[tool.skaal.existing]``, for messages."""
 
     def get(self, name: str, *, where: str) -> Environment:
         """The environment ``name``; a ``UsageError`` listing the known ones otherwise."""
@@ -200,11 +216,14 @@ def _parse(pyproject: Path) -> Project:
             where=f"{pyproject}:{_line(text, 'env')} tool.skaal.env",
             fix='write env = "dev" with a [tool.skaal.envs.dev] table',
         )
+    existing_at = f"{pyproject}:{_line(text, 'existing')}"
     project = Project(
         root=pyproject.parent,
         pyproject=pyproject,
         default=default.strip() if isinstance(default, str) else None,
         envs=MappingProxyType(envs),
+        existing=_existing(skaal.get("existing", {}), "tool.skaal", existing_at),
+        existing_where=existing_at,
     )
     if project.default is not None:
         project.get(project.default, where=f"{pyproject}:{_line(text, 'env')} tool.skaal.env")
@@ -261,6 +280,7 @@ def _environment(name: str, table: object, pyproject: Path, text: str) -> Enviro
             where=f"{where} {key}.port",
             fix="use 1-65535, e.g. port = 8001",
         )
+    existing_at = f"{pyproject}:{_line(text, f'envs.{name}.existing')}"
     return Environment(
         name=name,
         where=where,
@@ -269,6 +289,8 @@ def _environment(name: str, table: object, pyproject: Path, text: str) -> Enviro
         port=port,
         dotenv=_text(table, "dotenv", key, where),
         config=_config(table.get("config", {}), key, where),
+        existing=_existing(table.get("existing", {}), key, existing_at),
+        existing_where=existing_at,
     )
 
 
@@ -310,6 +332,28 @@ def _config(value: object, key: str, where: str) -> Mapping[str, str]:
                 where=f"{where} {key}.config.{name}",
                 fix=f'write {name} = "value"',
             )
+    return MappingProxyType(out)
+
+
+def _existing(value: object, key: str, where: str) -> Mapping[str, str]:
+    """An ``existing`` table: resource name -> what it adopts (checked against the app later)."""
+    if not isinstance(value, dict):
+        raise UsageError(
+            f"{key}.existing must be a table of resources, got {type(value).__name__}",
+            where=f"{where} {key}.existing",
+            fix=f'write [{key}.existing] with lines such as Carts = "legacy-carts"',
+        )
+    out: dict[str, str] = {}
+    for name, item in sorted(value.items()):
+        if not isinstance(item, str) or not item.strip() or "\0" in item:
+            raise UsageError(
+                f"{key}.existing.{name} must be a non-empty string naming an existing "
+                f"resource, got {type(item).__name__}",
+                where=f"{where} {key}.existing.{name}",
+                fix=f'write {name} = "arn:..." or {name} = "table-or-bucket-name" '
+                "(see docs/adopt.md)",
+            )
+        out[name] = item.strip()
     return MappingProxyType(out)
 
 

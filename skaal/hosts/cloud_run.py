@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from skaal.builder.layout import HEALTH_PATH
-from skaal.builder.targets.gcp_program import (
+from skaal.builder.targets.gcp_basis import (
     CLOUD_RUN_FUNCTION_ENV,
     CLOUD_RUN_ROLE_ENV,
     PROMOTE_PATH,

@@ -14,7 +14,10 @@ is still on ``moving_from``; the runtime serves it there.  For each one,
    written again, an item deleted from the source is removed).
 3. **Verify**: count the items of both sides and hash them (an
    order-independent sum of each item's SHA-256 over its key and encoded
-   value, :meth:`~skaal.migrate.sides.Item.digest`).  Any difference raises
+   value, :meth:`~skaal.migrate.sides.Item.digest`), and, when both sides
+   tell a map entry's time left, check it agrees within
+   :data:`~skaal.migrate.sides.TTL_TOLERANCE` (step 2 rewrites those that
+   do not, with the source's time left).  Any difference raises
    :class:`~skaal.errors.MigrationError` naming the first differing keys;
    nothing is switched and the next run starts again at step 2.
 4. **Switch**: the lock is rewritten atomically with the move done (the
@@ -45,7 +48,7 @@ from typing import Protocol
 from skaal.blueprint.model import Blueprint
 from skaal.errors import MigrationError, UsageError, did_you_mean
 from skaal.migrate.journal import Journal, Progress, journal_path, placement
-from skaal.migrate.sides import Item, Side, items_of, side_for
+from skaal.migrate.sides import Item, Side, items_of, side_for, ttl_matches
 from skaal.plan.lock import read_lock, write_lock
 from skaal.plan.model import Binding, Plan
 from skaal.plan.moves import pending_moves, switched
@@ -353,6 +356,7 @@ async def compare(ends: Ends, *, batch: int, repair: bool) -> Comparison:
     sums = [0, 0]
     differing: list[str] = []
     repaired = 0
+    timed = ends.source.keeps_ttl and ends.target.keeps_ttl
     source = _Cursor(items_of(ends.source, batch=batch))
     target = _Cursor(items_of(ends.target, batch=batch))
     await source.advance()
@@ -366,7 +370,7 @@ async def compare(ends: Ends, *, batch: int, repair: bool) -> Comparison:
             fix, key = s, s.key  # missing from the target
         elif s is None or t.key < s.key:
             key = t.key  # no longer on the source
-        elif s.digest() != t.digest():
+        elif s.digest() != t.digest() or (timed and not ttl_matches(s.ttl, t.ttl)):
             fix, key = s, s.key
         if s is not None and (t is None or s.key <= t.key):
             counts[0] += 1

@@ -42,6 +42,7 @@ import contextlib
 import os
 import secrets
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,9 @@ from pydantic import ValidationError
 
 from skaal.blueprint.model import Blueprint
 from skaal.catalog.model import Catalog
+from skaal.declare.existing import parse_existing
 from skaal.errors import PlanError, UsageError
+from skaal.model.grammar import GrammarError
 from skaal.plan.model import READABLE_SCHEMA_VERSIONS, Plan
 
 __all__ = ["LOCK_FILENAME", "atomic_write_text", "is_stale", "lock_text", "read_lock", "write_lock"]
@@ -187,9 +190,40 @@ def _bad(path: Path, problem: str) -> PlanError:
     )
 
 
-def is_stale(plan: Plan, blueprint: Blueprint, catalog: Catalog) -> list[str]:
-    """Why ``plan`` no longer matches these inputs; empty if it still does."""
+def _adoptions_changed(plan: Plan, blueprint: Blueprint, existing: Mapping[str, str]) -> list[str]:
+    if plan.provider == "local":  # nothing is adopted locally
+        return []
+    adopted = {b.resource: b.adopted for b in plan.bindings}
+    changed: list[str] = []
+    for spec in blueprint.resources:
+        wanted = existing.get(spec.name, spec.existing)
+        try:
+            name = None if wanted is None else parse_existing(wanted, spec.kind).name
+        except GrammarError:
+            name = wanted
+        if spec.name in adopted and adopted[spec.name] != name:
+            changed.append(spec.name)
+    if not changed:
+        return []
+    return [f"what {', '.join(changed)} adopt(s) (existing) changed since the plan was made"]
+
+
+def is_stale(
+    plan: Plan,
+    blueprint: Blueprint,
+    catalog: Catalog,
+    *,
+    existing: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Why ``plan`` no longer matches these inputs; empty if it still does.
+
+    ``existing`` (the configuration's adoptions, :mod:`skaal.envs.existing`)
+    is checked against what each binding adopts when given: it is not in the
+    Blueprint, so its hash cannot tell.
+    """
     reasons: list[str] = []
+    if existing is not None:
+        reasons.extend(_adoptions_changed(plan, blueprint, existing))
     if plan.app != blueprint.app:
         reasons.append(f"the lock is for app {plan.app!r}, not {blueprint.app!r}")
     if plan.blueprint_hash != blueprint.content_hash():

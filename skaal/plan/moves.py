@@ -49,8 +49,12 @@ __all__ = [
 DATA_KINDS: Final[frozenset[Kind]] = frozenset({"map", "collection", "blob"})
 """The kinds whose data ``skaal migrate`` copies when their binding moves."""
 
-COPY_RATE_MB_S: Final = 5.0
-"""The copy rate an estimate assumes (batches of encoded items over one connection)."""
+COPY_RATE_MB_S: Final = 2.0
+"""The copy rate an estimate assumes: ``skaal migrate`` as a whole (copy, catch-up,
+verification, switch) of entries of about 1 KB, measured by
+``tests/benchmarks/migrate_bench.py`` -- 3.6 MB/s SQLite -> PostgreSQL and 2.0 MB/s
+Redis -> PostgreSQL on a shared 2-core machine (2026-12); the slower one, rounded
+down.  docs/migrate.md records the figures."""
 
 
 def _placement(binding: Binding) -> tuple[str, str, str | None]:

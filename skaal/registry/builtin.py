@@ -255,7 +255,7 @@ SECRET_MANAGER = Implementation(
     summary="Google Secret Manager",
     # The gcp target mounts each Secret Manager secret into the Cloud Run
     # service as an environment variable of the secret's declared name
-    # (skaal.builder.targets.gcp_program), so the runtime reads the environment.
+    # (skaal.builder.targets.gcp_stack), so the runtime reads the environment.
     runtime="skaal.runtime.backends.env:EnvProvider",
 )
 

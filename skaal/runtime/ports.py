@@ -161,6 +161,22 @@ class BackendSettings:
         return name_base(self.app, self.env_name)
 
 
+@runtime_checkable
+class ExpiringStore(Protocol):
+    """A map or collection store that tells how long its entries have left to live.
+
+    ``skaal migrate`` (:mod:`skaal.migrate.sides`) reads it to copy an entry
+    with the time it has left; a store without it is copied without expiry.
+    """
+
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        """Seconds left, by the store's clock, of each live key of ``keys`` that expires.
+
+        Keys that never expire, are absent or have expired are left out.
+        """
+        ...
+
+
 class KeyValueBackend(Protocol):
     """A map of ``str`` keys to ``bytes`` values (``Map``)."""
 

@@ -74,12 +74,16 @@ def solve(
     pins: Mapping[str, str] = _NO_PINS,
     reoptimize: bool = False,
     registry: Registry = DEFAULT_REGISTRY,
+    existing: Mapping[str, str] = _NO_PINS,
 ) -> Plan:
     """The cheapest plan for ``blueprint`` on ``catalog``.
 
     ``previous`` is the last lock: its choices are kept when still valid
     unless ``reoptimize``.  ``pins`` (resource → backend, from ``--pin``)
-    override ``backend=`` declarations.  Raises ``UnsatisfiableError`` listing
+    override ``backend=`` declarations.  ``existing`` (resource → what it
+    adopts, from the configuration: :mod:`skaal.envs.existing`) overrides
+    ``existing=`` declarations the same way, beside the Blueprint.
+    Raises ``UnsatisfiableError`` listing
     every unplaceable resource or global conflict, ``PlanError`` for bad pins.
 
     No result depends on the clock: the solvers' limits count work, not
@@ -87,7 +91,7 @@ def solve(
     packing) has status ``best_found`` and a proven ``lower_bound``.
     """
     with collector_paused():  # see skaal.solver.collector for why and what it restores
-        problem = build_problem(blueprint, catalog, registry=registry, pins=pins)
+        problem = build_problem(blueprint, catalog, registry=registry, pins=pins, existing=existing)
         return solve_problem(
             problem,
             previous=None if reoptimize else previous,

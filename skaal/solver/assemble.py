@@ -37,6 +37,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from skaal.blueprint.model import ResourceSpec
 from skaal.catalog.model import Backend
 from skaal.declare.existing import adopted_name, adopts_server
 from skaal.model.grammar import Consistency
@@ -122,6 +123,18 @@ def without_vpc(problem: Problem) -> Problem | None:
     )
 
 
+def _adoption_origin(problem: Problem, spec: ResourceSpec) -> str:
+    """`` (configured ...)`` when the configuration, not ``existing=``, adopts it."""
+    if spec.name not in problem.configured:
+        return ""
+    declared = next(s.existing for s in problem.blueprint.resources if s.name == spec.name)
+    if declared is None:
+        return " (configured, not in the code)"
+    if declared == spec.existing:
+        return " (configured, as in the code)"
+    return f" (configured, in place of existing={declared!r} in the code)"
+
+
 def assemble(
     problem: Problem,
     assignment: Assignment,
@@ -203,13 +216,17 @@ def assemble(
         adopted = adopted_name(res.spec, catalog.provider)
         if adopts_server(res.spec, catalog.provider):
             lines, own = (), 0.0
+            origin = _adoption_origin(problem, res.spec)
             reason = (
-                f"adopts the existing database server {adopted} ($0.00/month: its fees are "
-                "its owner's, not the plan's; no instance is planned), never created or "
-                "deleted by a build"
+                f"adopts the existing database server {adopted}{origin} ($0.00/month: its "
+                "fees are its owner's, not the plan's; no instance is planned), never created "
+                "or deleted by a build"
             )
         elif adopted is not None:
-            reason += f"; adopts the existing {adopted}, never created or deleted by a build"
+            origin = _adoption_origin(problem, res.spec)
+            reason += (
+                f"; adopts the existing {adopted}{origin}, never created or deleted by a build"
+            )
         bindings.append(
             Binding(
                 resource=name,

@@ -22,6 +22,10 @@ existing            hold what ``existing=`` adopts (its implementation; an ARN's
                     on the ``local`` provider, and an ARN or URL of another
                     provider than the catalog's is a
                     :class:`~skaal.errors.PlanError`
+                    ``existing`` given to :func:`build_problem` (the
+                    configuration's, :mod:`skaal.envs.existing`) replaces a
+                    resource's ``existing=`` for this problem only: the
+                    Blueprint is not changed
 pin                 be the pinned backend, if ``backend=`` or ``--pin`` names
                     one (the command line wins); a pin naming a backend the
                     catalog lacks is a :class:`~skaal.errors.PlanError`
@@ -86,8 +90,9 @@ from typing import Final
 
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec
 from skaal.catalog.model import Catalog
-from skaal.declare.existing import adopts_server, parse_existing
+from skaal.declare.existing import adopts_server, parse_existing, shown
 from skaal.errors import PlanError, UsageError, did_you_mean
+from skaal.model.grammar import GrammarError
 from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver.checks import (
     Facts,
@@ -143,19 +148,50 @@ def build_problem(
     *,
     registry: Registry = DEFAULT_REGISTRY,
     pins: Mapping[str, str] = _NO_PINS,
+    existing: Mapping[str, str] = _NO_PINS,
 ) -> Problem:
     """Filter every resource against every backend; see the module docstring for the rules."""
     _validate_pins(blueprint, catalog, pins)
-    _validate_existing(blueprint, catalog)
-    return _build(blueprint, catalog, registry, pins)
+    specs = _adopting(blueprint, existing)
+    _validate_existing(specs, catalog, existing)
+    return _build(
+        blueprint,
+        specs=specs,
+        catalog=catalog,
+        registry=registry,
+        pins=pins,
+        configured=frozenset(existing),
+    )
+
+
+def _adopting(blueprint: Blueprint, existing: Mapping[str, str]) -> tuple[ResourceSpec, ...]:
+    """The blueprint's specs, each adopting what ``existing`` names for it, if anything."""
+    declared = {spec.name for spec in blueprint.resources}
+    for name in sorted(existing):
+        if name not in declared:
+            raise UsageError(
+                f"existing names {name!r}, which {blueprint.app} does not declare"
+                f"{did_you_mean(name, declared)}",
+                fix="adopt a declared resource, or remove the entry",
+            )
+    return tuple(
+        spec.model_copy(update={"existing": existing[spec.name]}) if spec.name in existing else spec
+        for spec in blueprint.resources
+    )
 
 
 def _build(
-    blueprint: Blueprint, catalog: Catalog, registry: Registry, pins: Mapping[str, str]
+    blueprint: Blueprint,
+    *,
+    specs: tuple[ResourceSpec, ...],
+    catalog: Catalog,
+    registry: Registry,
+    pins: Mapping[str, str],
+    configured: frozenset[str],
 ) -> Problem:
     filt = _Filter(catalog, registry)
     resources: list[ResourceOptions] = []
-    for spec in blueprint.resources:
+    for spec in specs:
         load, options, rejected = filt.result(spec, pins)
         if options and adopts_server(spec, catalog.provider):
             # An existing server: one option, on the first PostgreSQL backend that can hold
@@ -185,6 +221,7 @@ def _build(
         collocations=collocations,
         budget_usd_month=blueprint.budget_usd_month,
         max_backends=blueprint.max_backends,
+        configured=configured,
     )
 
 
@@ -268,14 +305,29 @@ def _validate_pins(blueprint: Blueprint, catalog: Catalog, pins: Mapping[str, st
         )
 
 
-def _validate_existing(blueprint: Blueprint, catalog: Catalog) -> None:
+def _validate_existing(
+    specs: tuple[ResourceSpec, ...], catalog: Catalog, configured: Mapping[str, str]
+) -> None:
     """An ARN or URL of another provider than the catalog's is a plan error (locally: ignored)."""
     if catalog.provider == "local":
         return
-    for spec in blueprint.resources:
+    for spec in specs:
         if spec.existing is None:
             continue
-        found = parse_existing(spec.existing, spec.kind)
+        try:
+            found = parse_existing(spec.existing, spec.kind)
+        except GrammarError as exc:  # only a configured value can get here unchecked
+            raise UsageError(
+                f"{spec.name} (a {spec.kind}) cannot adopt {shown(spec.existing)} "
+                f"(configured existing): {exc.message}",
+                fix=f"accepted: {exc.accepted}",
+            ) from None
+        if spec.name in configured and found.provider not in (None, catalog.provider):
+            raise UsageError(
+                f"{spec.name} adopts {spec.existing!r} (configured existing), a resource on "
+                f"{found.provider}, but catalog {catalog.name!r} plans for {catalog.provider}",
+                fix=f"adopt a resource on {catalog.provider} (or a plain name) for this plan",
+            )
         if found.provider is not None and found.provider != catalog.provider:
             raise PlanError(
                 f"{spec.name} adopts {spec.existing!r}, a resource on {found.provider}, but "

@@ -150,3 +150,7 @@ class Problem:
     """(resource, peer) pairs that must land on the same backend instance."""
     budget_usd_month: float | None
     max_backends: int | None
+    configured: frozenset[str] = frozenset()
+    """Resources adopting what the configuration names (``existing`` of
+    :func:`~skaal.solver.solve`) rather than the code's ``existing=``; their
+    :attr:`ResourceOptions.spec` carries it."""

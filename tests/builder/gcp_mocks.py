@@ -1,16 +1,19 @@
-"""Run a generated gcp Pulumi program under Pulumi's mocks and record every resource.
+"""Run the gcp Pulumi program under Pulumi's mocks and record every resource.
 
-:func:`run_program` executes the program text with ``pulumi.runtime.set_mocks``
+:func:`run_program` executes a ``__main__.py`` with ``pulumi.runtime.set_mocks``
 and stack config, waits for every registration (``@pulumi.runtime.test``),
 and returns what was registered: type, logical name, resolved inputs and the
 ``protect`` / ``retain_on_delete`` options (seen through a stack
-transformation, since the mocks do not receive options).
+transformation, since the mocks do not receive options).  :func:`run_stack`
+runs the fixed program on a stack model, :func:`run_artifacts` the
+``infra/`` folder of a built artifact set.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,8 @@ import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 
 from skaal.builder.model import ArtifactSet, BuildContext
+from skaal.builder.stacks.base import STACK_FILE, stack_text
+from skaal.builder.stacks.gcp import GcpStack
 from skaal.builder.targets.gcp import build_gcp
 from skaal.catalog.loader import load_catalog
 from skaal.declare.app_ref import load_app
@@ -103,6 +108,31 @@ def run_program(source: str, config: dict[str, str], *, path: Path | None = None
         loop.close()
     apply_options()
     return run
+
+
+def run_artifacts(artifacts: ArtifactSet, config: dict[str, str]) -> Run:
+    """Run the ``infra/__main__.py`` of ``artifacts`` beside the rest of its ``infra/``."""
+    with tempfile.TemporaryDirectory() as folder:
+        for item in artifacts.files:
+            if item.path.startswith("infra/"):
+                target = Path(folder) / item.path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                content = item.content
+                assert isinstance(content, str)
+                target.write_text(content, encoding="utf-8")
+        program = Path(folder) / "infra" / "__main__.py"
+        return run_program(program.read_text(encoding="utf-8"), config, path=program)
+
+
+def run_stack(stack: GcpStack, config: dict[str, str]) -> Run:
+    """Run the fixed gcp program on ``stack`` (written as a ``stack.json``) under mocks."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / STACK_FILE
+        path.write_text(stack_text(stack), encoding="utf-8")
+        source = (
+            "from pathlib import Path\nfrom skaal.programs.gcp import run\nrun(Path(__file__))\n"
+        )
+        return run_program(source, config, path=path)
 
 
 CONFIG = {

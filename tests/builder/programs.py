@@ -40,9 +40,7 @@ def created(artifacts: ArtifactSet, plan: Plan, folder: Path) -> list[Created]:
                 for b in plan.bindings
                 if b.implementation == "secret-manager"
             }
-            source = artifacts.file("infra/__main__.py").content
-            assert isinstance(source, str)
-            run = gcp_mocks.run_program(source, {**gcp_mocks.CONFIG, **secrets})
+            run = gcp_mocks.run_artifacts(artifacts, {**gcp_mocks.CONFIG, **secrets})
         case "local":
             run = _run_local(write(artifacts, folder))
     return [Created(r.type, r.name, r.inputs) for r in run.resources]

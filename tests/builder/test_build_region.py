@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from skaal import App, BlobStore, Every, Map
 from skaal.builder.targets.aws import build_aws
 from skaal.builder.targets.gcp import build_gcp
-from skaal.builder.targets.gcp_program import render_program
+from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.catalog.loader import load_catalog
 from skaal.cli.main import cli
 from skaal.errors import BuildError
@@ -33,7 +33,7 @@ from skaal.solver import solve
 from tests.builder._pulumi import Run
 from tests.builder.aws_support import app_context, region_of, run_program, write_with_layer
 from tests.builder.gcp_mocks import CONFIG, PROJECT
-from tests.builder.gcp_mocks import run_program as run_gcp_program
+from tests.builder.gcp_mocks import run_stack as run_gcp_stack
 
 
 def _app(*, everywhere: bool, function_residency: str | None = None) -> App:
@@ -71,7 +71,7 @@ def test_an_eu_app_builds_its_gcp_stack_in_the_eu() -> None:
     assert region.startswith("europe-")
     artifacts = build_gcp(replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp"))
     assert f"gcp:region: {region}" in artifacts.file("infra/Pulumi.dev.yaml").content
-    run = run_gcp_program(render_program(app.blueprint(), plan), CONFIG)
+    run = run_gcp_stack(gcp_stack(app.blueprint(), plan), CONFIG)
     located = [
         (item.name, item.inputs[key])
         for item in run.resources
@@ -205,7 +205,7 @@ def test_a_gcp_plan_across_regions_builds_each_resource_in_its_region() -> None:
     artifacts = build_gcp(replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp"))
     # the stack's region is the one of the HTTP functions (the API Gateway's and web's)
     assert f"gcp:region: {us}" in artifacts.file("infra/Pulumi.dev.yaml").content
-    run = run_gcp_program(render_program(app.blueprint(), plan), CONFIG)
+    run = run_gcp_stack(gcp_stack(app.blueprint(), plan), CONFIG)
     services = _located(run, "gcp:cloudrunv2/service:Service", "location")
     assert services == {"web": us, "fn_count": us, "fn_tally": eu}
     invokers = _located(run, "gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "location")
@@ -232,7 +232,7 @@ def test_firestore_in_two_locations_gets_a_database_per_location() -> None:
     assert {b.implementation for b in plan.bindings if b.kind == "map"} == {"firestore"}
     eu, us = plan.binding("Carts").region, plan.binding("Orders").region
     assert eu != us
-    run = run_gcp_program(render_program(app.blueprint(), plan), CONFIG)
+    run = run_gcp_stack(gcp_stack(app.blueprint(), plan), CONFIG)
     databases = {
         d.name: (d.inputs["name"], d.inputs["locationId"])
         for d in run.of_type("gcp:firestore/database:Database")

@@ -70,9 +70,7 @@ def aws_names(context: BuildContext, env: str, folder: Path) -> dict[tuple[str, 
 
 def gcp_names(context: BuildContext, env: str) -> dict[tuple[str, str], str]:
     artifacts = build_gcp(dataclasses.replace(context, env=env))
-    source = artifacts.file("infra/__main__.py").content
-    assert isinstance(source, str)
-    return names(gcp_mocks.run_program(source, gcp_mocks.CONFIG))
+    return names(gcp_mocks.run_artifacts(artifacts, gcp_mocks.CONFIG))
 
 
 def check_apart(staging: dict[tuple[str, str], str], prod: dict[tuple[str, str], str]) -> None:

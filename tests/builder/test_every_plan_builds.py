@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import tempfile
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ import pytest
 from skaal.blueprint.model import Blueprint
 from skaal.builder.model import ArtifactSet, BuildContext
 from skaal.builder.stacks.aws import ANY_RESOURCE, AwsStack
+from skaal.builder.stacks.base import STACK_FILE
 from skaal.builder.targets import TARGETS
 from skaal.errors import SkaalError, UnsatisfiableError
 from skaal.plan.model import Plan
@@ -189,7 +191,7 @@ def _check_gcp(built: Built) -> None:
         for b in built.plan.bindings
         if b.implementation == "secret-manager"
     }
-    run = _run_gcp(built.artifacts.file("infra/__main__.py").content, {**CONFIG, **secrets})
+    run = _run_gcp(built.artifacts, {**CONFIG, **secrets})
     created = {
         "postgres": run.of_type("gcp:sql/databaseInstance:DatabaseInstance"),
         "redis": run.of_type("gcp:redis/instance:Instance"),
@@ -217,8 +219,18 @@ def _check_gcp(built: Built) -> None:
         assert got == wanted, f"seed {built.seed!r}: {service.name} has {got}, not {wanted}"
 
 
-def _run_gcp(source: str, config: dict[str, str]) -> Run:
-    """:func:`tests.builder.gcp_mocks.run_program`, with every event loop owned and closed."""
+def _run_gcp(artifacts: ArtifactSet, config: dict[str, str]) -> Run:
+    """:func:`tests.builder.gcp_mocks.run_artifacts`, with every event loop owned and closed."""
+    with tempfile.TemporaryDirectory() as folder:
+        program = Path(folder) / "__main__.py"
+        program.write_text(str(artifacts.file("infra/__main__.py").content), encoding="utf-8")
+        stack = Path(folder) / STACK_FILE
+        stack.write_text(str(artifacts.file(f"infra/{STACK_FILE}").content), encoding="utf-8")
+        return _run_gcp_program(program, config)
+
+
+def _run_gcp_program(program: Path, config: dict[str, str]) -> Run:
+    source = program.read_text(encoding="utf-8")
     run = Run()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -231,7 +243,8 @@ def _run_gcp(source: str, config: dict[str, str]) -> Run:
 
     @pulumi.runtime.test
     def execute() -> None:
-        exec(compile(source, "__main__.py", "exec"), {"__name__": "__main__"})
+        namespace = {"__name__": "__main__", "__file__": str(program)}
+        exec(compile(source, str(program), "exec"), namespace)
 
     try:
         with warnings.catch_warnings():

@@ -6,6 +6,7 @@ import pytest
 
 from skaal import App, BlobStore, Topic
 from skaal.builder.model import BuildContext
+from skaal.builder.stacks.gcp import GcpStack
 from skaal.builder.targets.gcp import build_gcp
 from skaal.catalog.loader import load_catalog
 from skaal.solver import solve
@@ -37,10 +38,10 @@ def test_the_adopted_bucket_is_read_and_its_users_are_granted() -> None:
         skaal_version="0.0.0",
         versions=lambda name: "1.0",
     )
-    source = build_gcp(context).file("infra/__main__.py").content
-    assert isinstance(source, str)
-    assert "gcp.storage.Bucket.get(" in source
-    run = gcp_mocks.run_program(source, gcp_mocks.CONFIG)
+    artifacts = build_gcp(context)
+    stack = GcpStack.model_validate_json(str(artifacts.file("infra/stack.json").content))
+    assert [(b.resource, b.adopted) for b in stack.buckets] == [("Uploads", "acme-uploads")]
+    run = gcp_mocks.run_artifacts(artifacts, gcp_mocks.CONFIG)
     bucket = run.named("Uploads")
     assert bucket.read_id == "acme-uploads"
     members = run.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
@@ -80,12 +81,11 @@ def test_an_adopted_pubsub_topic_is_read_from_the_deploying_project() -> None:
         skaal_version="0.0.0",
         versions=lambda name: "1.0",
     )
-    source = build_gcp(context).file("infra/__main__.py").content
-    assert isinstance(source, str)
-    run = gcp_mocks.run_program(source, gcp_mocks.CONFIG)
+    artifacts = build_gcp(context)
+    run = gcp_mocks.run_artifacts(artifacts, gcp_mocks.CONFIG)
     topic = run.named("Orders-topic")
     assert topic.read_id == f"projects/{gcp_mocks.CONFIG['gcp:project']}/topics/legacy-orders"
     assert not [t for t in run.of_type("gcp:pubsub/topic:Topic") if t.read_id is None]
     assert run.of_type("gcp:pubsub/topicIAMMember:TopicIAMMember")  # the publisher is granted
     with pytest.raises(Exception, match="adopts a Pub/Sub topic of project"):
-        gcp_mocks.run_program(source, {**gcp_mocks.CONFIG, "gcp:project": "elsewhere-123"})
+        gcp_mocks.run_artifacts(artifacts, {**gcp_mocks.CONFIG, "gcp:project": "elsewhere-123"})

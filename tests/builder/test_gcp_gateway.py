@@ -17,14 +17,14 @@ import pytest
 from openapi_spec_validator import validate
 
 from skaal import App, BlobStore, Cron
+from skaal.builder.targets.gcp_basis import service_vars
 from skaal.builder.targets.gcp_gateway import FUNCTION_PATH, gateway_document
-from skaal.builder.targets.gcp_program import render_program
-from skaal.builder.targets.gcp_writer import service_vars
+from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.catalog.loader import load_catalog
 from skaal.serve.routes import PREFIX
 from skaal.solver import solve
 from tests.builder._pulumi import Run
-from tests.builder.gcp_mocks import CONFIG, PROJECT, run_program
+from tests.builder.gcp_mocks import CONFIG, PROJECT, run_stack
 
 
 def _app(*, mount: bool) -> App:
@@ -53,7 +53,7 @@ def _app(*, mount: bool) -> App:
 
 def _run(app: App) -> Run:
     plan = solve(app.blueprint(), load_catalog("gcp"))
-    return run_program(render_program(app.blueprint(), plan), CONFIG)
+    return run_stack(gcp_stack(app.blueprint(), plan), CONFIG)
 
 
 @pytest.fixture(scope="module")

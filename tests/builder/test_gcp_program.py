@@ -7,18 +7,22 @@ from pydantic import BaseModel
 
 from skaal import App, Collection, Every, Index, Map, Queue, Topic
 from skaal.blueprint.model import ScheduleSpec
-from skaal.builder.targets.gcp_program import (
-    max_delivery_attempts,
-    render_program,
-    scheduler_cron,
-)
+from skaal.builder.targets.gcp_stack import gcp_stack, scheduler_cron
 from skaal.catalog.loader import load_catalog
 from skaal.errors import BuildError
-from skaal.plan.pubsub import queue_names
+from skaal.plan.pubsub import max_delivery_attempts, queue_names
 from skaal.plan.wiring import wire
 from skaal.runtime.backends.gcp_common import gcp_name
 from skaal.solver import solve
-from tests.builder.gcp_mocks import CONFIG, PROJECT, PROJECT_NUMBER, Run, build_example, run_program
+from tests.builder.gcp_mocks import (
+    CONFIG,
+    PROJECT,
+    PROJECT_NUMBER,
+    Run,
+    build_example,
+    run_artifacts,
+    run_stack,
+)
 
 SERVICE = "gcp:cloudrunv2/service:Service"
 BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
@@ -35,7 +39,7 @@ RUNTIME_MEMBER = f"serviceAccount:shop-run@{PROJECT}.iam.gserviceaccount.com"
 
 def _run(example: str, **config: str) -> Run:
     _, artifacts = build_example(example)
-    return run_program(artifacts.file("infra/__main__.py").content, {**CONFIG, **config})
+    return run_artifacts(artifacts, {**CONFIG, **config})
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +142,7 @@ def test_a_queue_without_consumer_is_pulled_by_the_runtime_with_its_back_off() -
     blueprint = app.blueprint()
     plan = solve(blueprint, load_catalog("gcp"))
     assert plan.binding("Chores").implementation == "pubsub"
-    run = run_program(render_program(blueprint, plan), CONFIG)
+    run = run_stack(gcp_stack(blueprint, plan), CONFIG)
     sub = run.named("Chores-subscription").inputs
     assert "pushConfig" not in sub
     assert "retryPolicy" not in sub
@@ -214,8 +218,7 @@ def test_region_comes_from_the_plan(jobs: Run, shop: Run) -> None:
                 if key in item.inputs:
                     assert item.inputs[key] in ("us-central1", "US-CENTRAL1"), item.name
     _, artifacts = build_example("shop")
-    program = artifacts.file("infra/__main__.py").content
-    assert "us-east" not in program
+    assert "us-east" not in str(artifacts.file("infra/stack.json").content)
     assert "gcp:region: us-central1" in artifacts.file("infra/Pulumi.dev.yaml").content
 
 
@@ -315,7 +318,7 @@ def test_firestore_indexes_memorystore_and_topic_subscribers() -> None:
     blueprint = _variety_app().blueprint()
     plan = solve(blueprint, load_catalog("gcp"))
     assert {b.implementation for b in plan.bindings} >= {"firestore", "redis", "pubsub"}
-    run = run_program(render_program(blueprint, plan), CONFIG)
+    run = run_stack(gcp_stack(blueprint, plan), CONFIG)
     (index,) = run.of_type("gcp:firestore/index:Index")
     assert index.inputs["collection"] == gcp_name("variety", "Notes")
     assert index.inputs["fields"] == [

@@ -24,11 +24,11 @@ import types
 import pytest
 
 from skaal import App, BlobStore, Cron, Map, Secret
-from skaal.builder.targets.gcp_program import render_program
+from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.catalog.loader import load_catalog
 from skaal.solver import solve
 from tests.builder._pulumi import Run
-from tests.builder.gcp_mocks import CONFIG, PROJECT, run_program
+from tests.builder.gcp_mocks import CONFIG, PROJECT, run_stack
 
 
 def _account(name: str) -> str:
@@ -65,7 +65,7 @@ def till() -> Run:
 
     plan = solve(app.blueprint(), load_catalog("gcp"))
     config = {**CONFIG, "skaal:SHARED": "s", "skaal:CARD_KEY": "c", "skaal:BANK_KEY": "b"}
-    return run_program(render_program(app.blueprint(), plan), config)
+    return run_stack(gcp_stack(app.blueprint(), plan), config)
 
 
 def _members(run: Run, secret: str) -> set[str]:
@@ -163,7 +163,7 @@ def test_a_web_service_with_mounted_apps_reaches_everything() -> None:
     async def settle() -> None: ...
 
     plan = solve(app.blueprint(), load_catalog("gcp"))
-    run = run_program(render_program(app.blueprint(), plan), CONFIG)
+    run = run_stack(gcp_stack(app.blueprint(), plan), CONFIG)
     grants = {
         r.inputs["member"]
         for r in run.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")

@@ -22,12 +22,12 @@ from skaal.blueprint.model import Blueprint, Kind
 from skaal.builder.sizing import table_capacity
 from skaal.builder.stacks.aws import AwsStack
 from skaal.builder.targets.aws import build_aws
-from skaal.builder.targets.gcp_program import render_program
+from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.errors import BuildError
 from skaal.plan.model import Backup, Binding, Plan, Provisioned, Retention, SharedInstance
 from tests.builder.aws_support import AwsRun, app_context, run_program, write_with_layer
 from tests.builder.gcp_mocks import CONFIG
-from tests.builder.gcp_mocks import run_program as run_gcp
+from tests.builder.gcp_mocks import run_stack as run_gcp
 
 #: resource -> kind, per app
 KINDS: dict[str, Kind] = {
@@ -299,9 +299,11 @@ def test_a_server_the_plan_does_not_size_is_refused() -> None:
 
 
 def test_no_fixed_size_is_left_in_a_builder() -> None:
-    # every size comes from the plan: no instance class, node type, tier or disk literal
-    root = Path(__file__).resolve().parents[2] / "skaal" / "builder" / "targets"
-    text = "\n".join(path.read_text() for path in root.glob("*.py"))
+    # every size comes from the plan: no instance class, node type, tier or disk literal,
+    # in the builders, the stack models or the programs reading them
+    root = Path(__file__).resolve().parents[2] / "skaal"
+    folders = ("builder/targets", "builder/stacks", "programs")
+    text = "\n".join(path.read_text() for f in folders for path in (root / f).rglob("*.py"))
     for literal in ("db.t4g", "cache.t4g", "db-custom-", "db-f1", 'disk_size": 10'):
         assert literal not in text, literal
     assert "MEMORYSTORE_GB" not in text
@@ -311,8 +313,7 @@ def test_no_fixed_size_is_left_in_a_builder() -> None:
 @pytest.fixture(scope="module")
 def gcp() -> Any:
     blueprint = _blueprint()
-    source = render_program(blueprint, gcp_plan(blueprint))
-    return run_gcp(source, CONFIG)
+    return run_gcp(gcp_stack(blueprint, gcp_plan(blueprint)), CONFIG)
 
 
 def test_cloud_sql_is_the_plan_tier_disk_and_replicas(gcp: Any) -> None:

@@ -10,7 +10,6 @@ the size the plan records for it.
 
 from __future__ import annotations
 
-import re
 import types
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ from typing import Any
 import pytest
 
 from skaal import App, Map
+from skaal.builder.stacks.gcp import EnvMemorystore
 from skaal.builder.targets.aws import build_aws
-from skaal.builder.targets.gcp_program import render_program
+from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.catalog.loader import load_catalog
 from skaal.plan.model import Plan
 from skaal.plan.wiring import ServerWiring, credentials_env, servers, wire
@@ -28,7 +28,7 @@ from tests.builder.awkward_catalogs import awkward
 from tests.builder.aws_support import app_context, write_with_layer
 from tests.builder.aws_support import run_program as run_aws
 from tests.builder.gcp_mocks import CONFIG
-from tests.builder.gcp_mocks import run_program as run_gcp
+from tests.builder.gcp_mocks import run_stack as run_gcp
 
 #: resource -> the backend it is pinned to, per provider
 PINS = {
@@ -129,8 +129,8 @@ def _ref(server: ServerWiring) -> str:
 def test_gcp_creates_one_cloud_sql_and_one_memorystore_per_server() -> None:
     app, plan = _plan("gcp")
     found = _by_implementation(plan)
-    source = render_program(app.blueprint(), plan)
-    run = run_gcp(source, CONFIG)
+    stack = gcp_stack(app.blueprint(), plan)
+    run = run_gcp(stack, CONFIG)
     sql = run.of_type("gcp:sql/databaseInstance:DatabaseInstance")
     assert sorted(r.name for r in sql) == sorted(s.id for s in found["postgres"])
     redis = run.of_type("gcp:redis/instance:Instance")
@@ -146,13 +146,10 @@ def test_gcp_creates_one_cloud_sql_and_one_memorystore_per_server() -> None:
     for server in found["postgres"]:
         secret = urls[f"{server.id}-url"].inputs["secretId"]
         assert env[server.env]["valueSource"]["secretKeyRef"]["secret"] == secret
+    (touch,) = [s for s in stack.services if s.key == "fn_touch"]
     for server in found["redis"]:
         # each variable is read from its own instance's outputs
-        var = "r_" + server.id.replace("#", "_").replace("-", "_")
-        wired = (
-            rf"'name': '{server.env}',\s+'value': pulumi\.Output\.concat\(\"redis://\", {var}\.host"
-        )
-        assert re.search(wired, source), server.env
+        assert EnvMemorystore(name=server.env, instance=server.id) in touch.env, server.env
         assert env[server.env]["value"].startswith("redis://")
     grants = [
         r.inputs["condition"]["expression"]

@@ -95,9 +95,7 @@ def test_gcp_services_export_to_cloud_trace_with_the_agent_role() -> None:
     assert TRACE_PACKAGES | {"opentelemetry-exporter-otlp-proto-grpc", "google-auth"} <= names
     assert not TRACE_PACKAGES & requirement_names(plain, "requirements.txt")
 
-    program = artifacts.file("infra/__main__.py").content
-    assert isinstance(program, str)
-    run = gcp_mocks.run_program(program, gcp_mocks.CONFIG)
+    run = gcp_mocks.run_artifacts(artifacts, gcp_mocks.CONFIG)
     services = run.of_type("gcp:cloudrunv2/service:Service")
     assert services
     accounts = set()
@@ -115,7 +113,7 @@ def test_gcp_services_export_to_cloud_trace_with_the_agent_role() -> None:
     }
     assert granted == {f"serviceAccount:{a}" for a in accounts}
 
-    untraced = gcp_mocks.run_program(plain.file("infra/__main__.py").content, gcp_mocks.CONFIG)  # type: ignore[arg-type]
+    untraced = gcp_mocks.run_artifacts(plain, gcp_mocks.CONFIG)
     assert not [
         m
         for m in untraced.of_type("gcp:projects/iAMMember:IAMMember")

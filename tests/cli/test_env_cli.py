@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from skaal.builder.stacks.aws import AwsStack
 from skaal.builder.stacks.base import read_stack
+from skaal.builder.stacks.gcp import EnvValue, GcpStack
 from skaal.cli.main import cli
 from skaal.deploy.services import DeployServices
 from skaal.plan.lock import read_lock
@@ -182,9 +183,10 @@ def test_build_without_target_or_environment_says_so(project: Path) -> None:
 def test_deploy_and_destroy_use_the_environment_stack_and_artifacts(project: Path) -> None:
     ok("plan", "--env", "qa")
     ok("build", "--env", "qa")
-    program = " ".join((project / "artifacts/qa/gcp/infra/__main__.py").read_text().split())
-    assert "'name': 'LOG_LEVEL', 'value': 'debug'" in program  # its config
-    assert "'name': 'SKAAL_ENV', 'value': 'qa'" in program
+    stack = read_stack(project / "artifacts/qa/gcp/infra/stack.json", GcpStack)
+    for service in stack.services:
+        assert EnvValue(name="LOG_LEVEL", value="debug") in service.env  # its config
+        assert EnvValue(name="SKAAL_ENV", value="qa") in service.env
     engine = FakeEngine()
     services = DeployServices(
         engine=lambda: engine,

@@ -155,6 +155,16 @@ def test_build_writes_the_aws_stack_without_loading_pulumi_or_its_program(
     assert _offending(modules, NOT_FOR_BUILDING) == []
 
 
+def test_build_writes_the_gcp_stack_without_loading_pulumi_or_its_program(
+    project: Path,
+) -> None:
+    _loaded(project, "plan", "app.py:app", "--target", "gcp")
+    modules = _loaded(project, "build", "app.py:app", "--target", "gcp")
+    assert "skaal.builder.stacks.gcp" in modules  # the probe really built the stack model
+    assert (project / "artifacts" / "gcp" / "infra" / "stack.json").is_file()
+    assert _offending(modules, NOT_FOR_BUILDING) == []
+
+
 def test_help_and_import_skaal_stay_light(project: Path) -> None:
     assert _offending(_loaded(project, "--help"), NOT_FOR_HELP) == []
     assert _offending(_loaded(project, "import"), (*NOT_FOR_HELP, "click")) == []

@@ -15,9 +15,13 @@ from typing import Any
 import pytest
 
 from skaal import App, Map
+from skaal.builder.stacks.gcp import GcpStack
+from skaal.builder.targets.gcp import build_gcp
+from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.catalog import load_catalog
 from skaal.declare.app_ref import load_app
 from skaal.solver import solve
+from tests.builder._pulumi import example_context
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(p.parent.name for p in (ROOT / "examples").glob("*/app.py"))
@@ -182,3 +186,17 @@ def test_example_is_served_over_http_by_some_test(example: str) -> None:
         and (f'copy_example("{example}"' in text or f'EXAMPLES / "{example}"' in text)
     ]
     assert serving, f"no test serves examples/{example} with skaal_run"
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_builds_its_gcp_stack_model(example: str) -> None:
+    # the stack.json the program reads back; tests/builder/test_gcp_build.py runs each one
+    blueprint = load(example).blueprint()
+    plan = solver()(blueprint, load_catalog("gcp"))
+    artifacts = build_gcp(example_context(example, blueprint, plan, "gcp"))
+    stack = GcpStack.model_validate_json(str(artifacts.file("infra/stack.json").content))
+    assert stack == gcp_stack(blueprint, plan)
+    assert stack.services
+    assert {s.location for s in stack.services} <= {b.region for b in plan.bindings} | {
+        stack.region
+    }

@@ -34,6 +34,8 @@ pytestmark = pytest.mark.asyncio
 class DictSide:
     """A side holding its items in a dict; ``lose`` names keys its writes silently drop."""
 
+    keeps_ttl = False
+
     def __init__(self, data: Mapping[str, bytes] = {}, *, lose: frozenset[str] = frozenset()):
         self.data = dict(data)
         self.lose = lose

@@ -82,7 +82,7 @@ def test_estimate_uses_the_declared_size(project: Path) -> None:
     specs = {s.name: s for s in app.blueprint().resources}
     _plan(project, Orders="sqlite")
     orders = _plan(project, Orders="postgres").binding("Orders")
-    assert estimate(orders, specs["Orders"]) == "1 GB declared: about 3 min at 5 MB/s"
+    assert estimate(orders, specs["Orders"]) == "1 GB declared: about 9 min at 2 MB/s"
     assert estimate(orders, specs["Invoices"]).startswith("size not declared")
 
 
@@ -102,7 +102,7 @@ def test_skaal_plan_says_what_moves_and_what_to_run(
     else:
         text = " ".join(result.output.split())
         assert "Orders moves from sqlite (pinned) to postgres" in text
-        assert "holds data (1 GB declared: about 3 min at 5 MB/s)" in text
+        assert "holds data (1 GB declared: about 9 min at 2 MB/s)" in text
         assert "served from sqlite until `skaal migrate` copies and switches it" in text
 
 

@@ -59,6 +59,7 @@ class FakeSolver:
         previous: Plan | None = None,
         pins: Mapping[str, str] = {},
         reoptimize: bool = False,
+        existing: Mapping[str, str] = {},
     ) -> Plan:
         self.calls.append((previous, dict(pins), reoptimize))
         bindings = tuple(

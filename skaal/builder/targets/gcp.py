@@ -9,8 +9,10 @@ Layout of ``artifacts/gcp/``::
     Dockerfile          slim, non-root, HEALTHCHECK; .dockerignore beside it
     infra/Pulumi.yaml   the Pulumi project,
     infra/Pulumi.dev.yaml        the stack configuration (region from the plan),
-    infra/__main__.py   the program (:mod:`skaal.builder.targets.gcp_program`), and
-    infra/requirements.txt       its dependencies (pulumi, pulumi-gcp)
+    infra/stack.json    the stack model (:mod:`skaal.builder.stacks.gcp`, computed by
+                        :mod:`skaal.builder.targets.gcp_stack`),
+    infra/__main__.py   a few lines handing it to :mod:`skaal.programs.gcp`, and
+    infra/requirements.txt       its dependencies (pulumi, pulumi-gcp, skaal)
     manifest.json       added by the writer
 
 ``main.py`` hands the folder to :class:`skaal.hosts.cloud_run.CloudRunArtifact`.
@@ -30,9 +32,9 @@ from skaal.builder.stack_files import (
     stack_artifact,
     stack_project_name,
 )
-from skaal.builder.targets.gcp_program import render_program
-from skaal.builder.targets.gcp_writer import gcp_regions
-from skaal.plan.wiring import wire
+from skaal.builder.stacks.base import STACK_FILE, stack_text
+from skaal.builder.stacks.gcp import GcpStack
+from skaal.builder.targets.gcp_stack import gcp_stack
 
 __all__ = ["PORT", "STACK", "build_gcp", "project_name"]
 
@@ -48,6 +50,14 @@ def project_name(app: str) -> str:
 def build_gcp(context: BuildContext) -> ArtifactSet:
     """Every file of the gcp artifact for ``context``."""
     require_provider(context, "gcp")
+    stack = gcp_stack(
+        context.blueprint,
+        context.plan,
+        env=context.env,
+        config=context.config,
+        overrides=context.overrides is not None,
+        traces=context.traces,
+    )
     spec = StackTarget(
         target="gcp",
         title="Google Cloud",
@@ -56,16 +66,9 @@ def build_gcp(context: BuildContext) -> ArtifactSet:
         entry=Artifact("main.py", _main_py(context)),
         dockerfile=_dockerfile(context),
         dockerignore="infra/\n.env\ndata/\n**/__pycache__/\n",
-        stack_yaml=_stack_yaml(context),
-        program=render_program(
-            context.blueprint,
-            context.plan,
-            stack=context.stack(STACK),
-            env=context.env,
-            config=context.config,
-            overrides=context.overrides is not None,
-            traces=context.traces,
-        ),
+        stack_yaml=_stack_yaml(context, stack),
+        program=_program(stack),
+        infra=(Artifact(f"infra/{STACK_FILE}", stack_text(stack)),),
         installs_overrides=True,
     )
     return stack_artifact(context, spec)
@@ -102,6 +105,26 @@ if __name__ == "__main__":
 '''
 
 
+def _program(stack: GcpStack) -> str:
+    return f'''"""Google Cloud stack of {stack.app!r}, plan {stack.plan_hash[:12]} (skaal build).
+
+Do not edit: change the declarations, then run skaal plan and skaal build.
+The program is skaal.programs.gcp; it creates what stack.json beside this
+file says.  Stack config: gcp:project (required), skaal:image (the image
+built from the Dockerfile, required), one secret value per declared secret
+(pulumi config set --secret skaal:NAME ...), skaal:databasePassword (secret,
+when Cloud SQL is used), skaal:network (VPC for Memorystore, default
+'default') and skaal:deleteData (true only to destroy stateful data).
+"""
+
+from pathlib import Path
+
+from skaal.programs.gcp import run
+
+run(Path(__file__).resolve().with_name("{STACK_FILE}"))
+'''
+
+
 def _dockerfile(context: BuildContext) -> str:
     spec = DockerfileSpec(
         cmd=("python", "main.py"),
@@ -112,7 +135,7 @@ def _dockerfile(context: BuildContext) -> str:
     return dockerfile(spec, title=f"Cloud Run image of the Skaal app {context.plan.app}.")
 
 
-def _stack_yaml(context: BuildContext) -> str:
+def _stack_yaml(context: BuildContext, stack: GcpStack) -> str:
     secrets = [r.name for r in context.blueprint.resources if r.kind == "secret"]
     lines = [
         "# Set before deploying (in this folder):",
@@ -122,7 +145,5 @@ def _stack_yaml(context: BuildContext) -> str:
     ]
     if any(b.implementation == "postgres" for b in context.plan.bindings):
         lines.append("#   pulumi config set --secret skaal:databasePassword VALUE")
-    plan = context.plan
-    stack = gcp_regions(context.blueprint, plan, wire(plan, env_name=context.env)).stack
-    lines += ["config:", f"  gcp:region: {stack}"]
+    lines += ["config:", f"  gcp:region: {stack.region}"]
     return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
-"""The API Gateway section of the gcp program: one public address for every service.
+"""The API Gateway of the gcp stack model: one public address for every service.
 
 Each declared function runs in a Cloud Run service of its own, as an
-identity of its own (:meth:`~skaal.builder.targets.gcp_writer.ProgramWriter.identities`),
+identity of its own (:meth:`~skaal.builder.targets.gcp_basis.Basis.identities`),
 so no service can reach the data of another function.  The services are
 private; an API Gateway is the app's one public address and routes each
 path to its service, calling it with the ``gateway`` identity's token
@@ -13,9 +13,9 @@ path to its service, calling it with the ``gateway`` identity's token
   everything below it, ``{path=**}``) to the ``web`` service, which is also
   the document's default backend.
 
-The OpenAPI 2.0 document is written at build time with a placeholder per
-service address (:func:`gateway_document`); the program fills in the
-services' URLs when Google has assigned them.  Each backend's deadline is
+The OpenAPI 2.0 document is computed at build time with a placeholder per
+service address (:func:`gateway_document`) and carried in the stack model;
+the program fills in the services' URLs when Google has assigned them.  Each backend's deadline is
 its function's timeout (the gateway's own default is 15 s).  An API config
 cannot be changed in place: each change makes a new one (its id has a
 generated suffix) and the gateway moves to it.
@@ -26,15 +26,15 @@ API Gateway bills per call: the cloud-run price's
 
 from __future__ import annotations
 
-import pprint
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from skaal.blueprint.model import MountSpec, ResourceSpec
-from skaal.builder.targets.gcp_code import Code, call
-from skaal.builder.targets.gcp_writer import ProgramWriter, physical_name
+from skaal.builder.stacks.gcp import Gateway
+from skaal.builder.targets.gcp_basis import GATEWAY_ACCOUNT, Basis, physical_name
 
-__all__ = ["FUNCTION_PATH", "Gateway", "gateway_document"]
+__all__ = ["FUNCTION_PATH", "gateway", "gateway_document"]
 
 FUNCTION_PATH = "/fn/"
 """Where an HTTP function answers (:data:`skaal.serve.routes.PREFIX`)."""
@@ -78,9 +78,9 @@ def gateway_document(
 ) -> dict[str, Any]:
     """The API Gateway's OpenAPI 2.0 document, each address a ``{variable}`` placeholder.
 
-    The placeholders name the program's Cloud Run service variables: ``{web}``
+    The placeholders name the keys of the Cloud Run services: ``{web}``
     and, per HTTP function, ``services[name]``
-    (:func:`~skaal.builder.targets.gcp_writer.service_vars`).
+    (:func:`~skaal.builder.targets.gcp_basis.service_vars`).
     """
     paths: dict[str, dict[str, object]] = {}
     for page, operation_id in WEB_PAGES.items():
@@ -112,78 +112,25 @@ def gateway_document(
     }
 
 
-class Gateway(ProgramWriter):
-    """Writes the gateway identity, the API, its config and the gateway."""
-
-    def gateway(self) -> None:
-        if not self.has_gateway:
-            return
-        self.section("API Gateway")
-        app = self.plan.app
-        document = gateway_document(
-            app,
-            http=self.fns.web,
-            services=self.service_vars,
-            mounts=self.blueprint.mounts,
-            version=self.plan.content_hash()[:12],
-        )
-        backends = sorted(["web", *(self.service_vars[name] for name in self.http)])
-        self.add(
-            "GATEWAY_DOCUMENT = " + pprint.pformat(document, width=96, sort_dicts=False) + "\n\n\n"
-            "def gateway_document(addresses):\n"
-            '    """The OpenAPI document with each service\'s URL in place, base64-encoded."""\n'
-            "    text = json.dumps(GATEWAY_DOCUMENT, indent=1)\n"
-            "    for var, uri in addresses.items():\n"
-            '        text = text.replace("{" + var + "}", uri)\n'
-            "    return base64.b64encode(text.encode()).decode()\n\n"
-        )
-        self.add(
-            call(
-                "api",
-                "gcp.apigateway.Api",
-                "api",
-                {"api_id": physical_name(self.name_base, "api"), "display_name": f"{app} (skaal)"},
-            )
-        )
-        addresses = ", ".join(f"{var}={var}.uri" for var in backends)
-        self.add(
-            call(
-                "api_config",
-                "gcp.apigateway.ApiConfig",
-                "api-config",
-                {
-                    "api": Code("api.api_id"),
-                    "api_config_id_prefix": physical_name(self.name_base, "cfg", max_length=50)
-                    + "-",
-                    "openapi_documents": [
-                        {
-                            "document": {
-                                "path": "openapi.json",
-                                "contents": Code(
-                                    f"pulumi.Output.all({addresses}).apply(gateway_document)"
-                                ),
-                            }
-                        }
-                    ],
-                    "gateway_config": {
-                        "backend_config": {"google_service_account": Code("gateway_account.email")}
-                    },
-                },
-            )
-        )
-        self.add(
-            call(
-                "gateway",
-                "gcp.apigateway.Gateway",
-                "gateway",
-                {
-                    "gateway_id": physical_name(self.name_base, "gateway"),
-                    "api_config": Code("api_config.id"),
-                    "region": Code("REGION"),
-                    "display_name": f"{app} (skaal)",
-                },
-            )
-        )
-        self.add(
-            'pulumi.export("url", pulumi.Output.concat("https://", gateway.default_hostname))\n'
-        )
+def gateway(basis: Basis) -> Gateway | None:
+    """The gateway of the app, when it answers HTTP."""
+    if not basis.has_gateway:
+        return None
+    app = basis.plan.app
+    document = gateway_document(
+        app,
+        http=basis.fns.web,
+        services=basis.service_vars,
+        mounts=basis.blueprint.mounts,
+        version=basis.plan.content_hash()[:12],
+    )
+    return Gateway(
+        api_id=physical_name(basis.name_base, "api"),
+        display_name=f"{app} (skaal)",
+        config_prefix=physical_name(basis.name_base, "cfg", max_length=50) + "-",
+        gateway_id=physical_name(basis.name_base, "gateway"),
+        region=basis.regions.stack,
+        account=GATEWAY_ACCOUNT,
+        document=json.dumps(document, indent=1),
+        backends=tuple(sorted(["web", *(basis.service_vars[name] for name in basis.http)])),
+    )

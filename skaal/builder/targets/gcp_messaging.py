@@ -1,4 +1,4 @@
-"""Pub/Sub sections of the gcp program: queues with their companions, topics, pushes.
+"""The Pub/Sub part of the gcp stack model: queues with their companions, topics, pushes.
 
 A queue named ``N`` is three topics, each with one subscription of the same
 name -- exactly the names the runtime uses
@@ -37,11 +37,20 @@ from __future__ import annotations
 import math
 
 from skaal.blueprint.model import ResourceSpec
-from skaal.builder.targets.gcp_code import Code, call
-from skaal.builder.targets.gcp_writer import (
+from skaal.builder.stacks.gcp import (
+    PUBSUB_AGENT,
+    AdoptedTopic,
+    DeadLetter,
+    Grant,
+    Push,
+    Subscription,
+    Topic,
+)
+from skaal.builder.targets.gcp_basis import (
+    INVOKER_ACCOUNT,
     PROMOTE_PATH,
     PUSH_PATH,
-    ProgramWriter,
+    Basis,
     max_delivery_attempts,
     physical_name,
     seconds,
@@ -49,226 +58,162 @@ from skaal.builder.targets.gcp_writer import (
 from skaal.plan.model import Binding
 from skaal.plan.pubsub import queue_names
 
-__all__ = ["Messaging"]
+__all__ = ["Messaging", "queue", "topic"]
 
 _SUBSCRIPTION_MAX_S = 7 * 86400
 """The most a subscription is set to keep a message: Pub/Sub's default (longer is billed)."""
 
+Messaging = tuple[tuple[Topic, ...], tuple[Subscription, ...]]
+"""The topics and subscriptions of one queue or topic resource."""
 
-class Messaging(ProgramWriter):
-    """Writes the Pub/Sub resources of queues and topics."""
 
-    def _topic(self, b: Binding, var: str, name: str) -> None:
-        if b.adopted is not None:
-            # existing=: read into the stack from the deploying project, never created or deleted
-            path = Code(f'f"projects/{{PROJECT}}/topics/{b.adopted}"')
-            written = self.blueprint.resource(b.resource).existing or ""
-            if written.startswith("projects/"):  # the runtime publishes in its own project
-                project = written.split("/")[1]
-                self.add(
-                    f"if PROJECT != {project!r}:\n"
-                    f"    raise ValueError({b.resource!r} + ' adopts a Pub/Sub topic of project '"
-                    f" + {project!r} + ', not the deploying project ' + PROJECT + "
-                    "': deploy there, or name a topic of this project in existing=')\n"
-                )
-            self.add(call(var, "gcp.pubsub.Topic.get", f"{b.resource}-topic", {"id": path}))
-        else:
-            kwargs: dict[str, object] = {"name": name}
-            retention = b.retention.messages_s if b.retention else None
-            if retention:
-                kwargs["message_retention_duration"] = seconds(retention)
-            self.add(call(var, "gcp.pubsub.Topic", f"{b.resource}-topic", kwargs, opts="STATEFUL"))
-        self.grant(
-            f"{b.resource}-publish",
-            "gcp.pubsub.TopicIAMMember",
-            {"topic": Code(f"{var}.name")},
-            "roles/pubsub.publisher",
-            to=self.users(b.resource),
-        )
-
-    def _push(self, fn: ResourceSpec, path: str = PUSH_PATH) -> dict[str, object]:
-        service = self.service_vars[fn.name]
-        return {
-            "push_endpoint": Code(f'pulumi.Output.concat({service}.uri, "{path}{fn.name}")'),
-            "oidc_token": {
-                "service_account_email": Code("invoker_account.email"),
-                "audience": Code(f"{service}.uri"),
-            },
-        }
-
-    def _subscription(
-        self,
-        var: str,
-        logical: str,
-        kwargs: dict[str, object],
-        push: ResourceSpec | None,
-        path: str = PUSH_PATH,
-    ) -> None:
-        """A subscription: pushed to ``push``'s service at ``path`` + its name, or pulled.
-
-        A pushed one retries refused deliveries with Pub/Sub's back-off; a pulled
-        one has no retry policy, so the runtime's back-off is the only one.
-        """
-        kwargs = {"ack_deadline_seconds": 60, "expiration_policy": {"ttl": ""}, **kwargs}
-        if push is not None:
-            timeout = push.requirements.timeout_s or 60.0
-            kwargs["ack_deadline_seconds"] = int(min(600, max(10, math.ceil(timeout))))
-            kwargs["push_config"] = self._push(push, path)
-            kwargs["retry_policy"] = {"minimum_backoff": "10s", "maximum_backoff": "600s"}
-        emit = self.later if push is not None else self.add
-        emit(call(var, "gcp.pubsub.Subscription", logical, kwargs, opts="STATEFUL"))
-
-    def queue(self, b: Binding) -> None:
-        self.section(f"queue {b.resource}")
-        spec = self.blueprint.resource(b.resource)
-        names = queue_names(self.wiring.resource(b.resource).physical_name)
-        var = self.var(b.resource)
+def _topic(basis: Basis, b: Binding, key: str, name: str, grants: tuple[Grant, ...]) -> Topic:
+    if b.adopted is None:
         retention = b.retention.messages_s if b.retention else None
-        dead_kept = b.retention.dead_letters_s if b.retention else None
-        kept = {"message_retention_duration": seconds(dead_kept)} if dead_kept else {}
-        consumers = [f for f in self.fns.consumers if f.consumes == b.resource]
-        consumer = consumers[0] if consumers else None
-        self._topic(b, var, names.queue)
-
-        dead = f"{var}_dead"
-        self.add(
-            call(
-                dead,
-                "gcp.pubsub.Topic",
-                f"{b.resource}-dead-topic",
-                {"name": names.dead},
-                opts="STATEFUL",
-            )
+        return Topic(
+            key=key,
+            name=name,
+            retention=seconds(retention) if retention else None,
+            grants=grants,
         )
-        self._subscription(
-            f"{dead}_sub",
-            f"{b.resource}-dead-letters",
-            {"name": names.dead, "topic": Code(f"{dead}.id"), **kept},
+    # existing=: read into the stack from the deploying project, never created or deleted
+    written = basis.blueprint.resource(b.resource).existing or ""
+    # the runtime publishes in its own project: the program refuses another one
+    project = written.split("/")[1] if written.startswith("projects/") else None
+    return Topic(
+        key=key, name=name, adopted=AdoptedTopic(topic=b.adopted, project=project), grants=grants
+    )
+
+
+def _push(basis: Basis, fn: ResourceSpec, path: str) -> Push:
+    return Push(service=basis.service_vars[fn.name], path=path + fn.name, invoker=INVOKER_ACCOUNT)
+
+
+def _subscription(
+    key: str,
+    name: str,
+    topic: str,
+    push: tuple[Push, ResourceSpec] | None,
+    *,
+    retention: str | None = None,
+    dead_letter: DeadLetter | None = None,
+    grants: tuple[Grant, ...] = (),
+) -> Subscription:
+    """A subscription: pushed to the service of ``push`` (retried with Pub/Sub's
+    back-off), or pulled, with no retry policy, so the runtime's back-off is the only one."""
+    deadline = 60
+    if push is not None:
+        timeout = push[1].requirements.timeout_s or 60.0
+        deadline = int(min(600, max(10, math.ceil(timeout))))
+    return Subscription(
+        key=key,
+        name=name,
+        topic=topic,
+        ack_deadline_seconds=deadline,
+        retention=retention,
+        dead_letter=dead_letter,
+        push=None if push is None else push[0],
+        retry=push is not None,
+        grants=grants,
+    )
+
+
+def queue(basis: Basis, b: Binding) -> Messaging:
+    """The three topics of queue ``b``, each with one subscription of its name."""
+    spec = basis.blueprint.resource(b.resource)
+    names = queue_names(basis.wiring.resource(b.resource).physical_name)
+    users = basis.users(b.resource)
+    retention = b.retention.messages_s if b.retention else None
+    dead_kept = b.retention.dead_letters_s if b.retention else None
+    kept = seconds(dead_kept) if dead_kept else None
+    consumer = next((f for f in basis.fns.consumers if f.consumes == b.resource), None)
+    r = b.resource
+    agent = (
+        Grant(
+            name=f"{r}-dead-letter-publisher", role="roles/pubsub.publisher", member=PUBSUB_AGENT
+        ),
+    )
+    topics = (
+        _topic(
+            basis,
+            b,
+            f"{r}-topic",
+            names.queue,
+            basis.grants(f"{r}-publish", "roles/pubsub.publisher", users),
+        ),
+        Topic(
+            key=f"{r}-dead-topic",
+            name=names.dead,
+            grants=basis.grants(f"{r}-publish-dead-letters", "roles/pubsub.publisher", users)
+            + agent,
+        ),
+        Topic(
+            key=f"{r}-delayed-topic",
+            name=names.delayed,
+            grants=basis.grants(f"{r}-delay", "roles/pubsub.publisher", users),
+        ),
+    )
+    # the runtime pulls the subscriptions nothing pushes: the queue and its delayed
+    # messages without a consumer, the dead letters always
+    pulled = consumer is None
+    forwarder = Grant(
+        name=f"{r}-dead-letter-forwarder", role="roles/pubsub.subscriber", member=PUBSUB_AGENT
+    )
+    subscriptions = (
+        _subscription(
+            f"{r}-dead-letters",
+            names.dead,
+            f"{r}-dead-topic",
             None,
-        )
-        self.grant(
-            f"{b.resource}-publish-dead-letters",
-            "gcp.pubsub.TopicIAMMember",
-            {"topic": Code(f"{dead}.name")},
-            "roles/pubsub.publisher",
-            to=self.users(b.resource),
-        )
-        self.grant(
-            f"{b.resource}-read-dead-letters",
-            "gcp.pubsub.SubscriptionIAMMember",
-            {"subscription": Code(f"{dead}_sub.name")},
-            "roles/pubsub.subscriber",
-            to=self.users(b.resource),
-        )
-        self.add(
-            call(
-                None,
-                "gcp.pubsub.TopicIAMMember",
-                f"{b.resource}-dead-letter-publisher",
-                {
-                    "topic": Code(f"{dead}.name"),
-                    "role": "roles/pubsub.publisher",
-                    "member": Code("PUBSUB_AGENT"),
-                },
-            )
-        )
-        self.needs_project_number = True
+            retention=kept,
+            grants=basis.grants(f"{r}-read-dead-letters", "roles/pubsub.subscriber", users),
+        ),
+        _subscription(
+            f"{r}-delayed",
+            names.delayed,
+            f"{r}-delayed-topic",
+            None if consumer is None else (_push(basis, consumer, PROMOTE_PATH), consumer),
+            retention=kept,
+            grants=basis.grants(f"{r}-promote", "roles/pubsub.subscriber", users) if pulled else (),
+        ),
+        _subscription(
+            f"{r}-subscription",
+            names.queue,
+            f"{r}-topic",
+            None if consumer is None else (_push(basis, consumer, PUSH_PATH), consumer),
+            # the subscription keeps at most Pub/Sub's default; the topic, the rest
+            retention=seconds(min(retention, _SUBSCRIPTION_MAX_S)) if retention else None,
+            # Pub/Sub dead-letters after 5 attempts at the least
+            dead_letter=DeadLetter(
+                topic=f"{r}-dead-topic",
+                max_delivery_attempts=max_delivery_attempts(spec.requirements.max_attempts),
+            ),
+            grants=(
+                forwarder,
+                *(basis.grants(f"{r}-receive", "roles/pubsub.subscriber", users) if pulled else ()),
+            ),
+        ),
+    )
+    return topics, subscriptions
 
-        delayed = f"{var}_delayed"
-        self.add(
-            call(
-                delayed,
-                "gcp.pubsub.Topic",
-                f"{b.resource}-delayed-topic",
-                {"name": names.delayed},
-                opts="STATEFUL",
-            )
-        )
-        self.grant(
-            f"{b.resource}-delay",
-            "gcp.pubsub.TopicIAMMember",
-            {"topic": Code(f"{delayed}.name")},
-            "roles/pubsub.publisher",
-            to=self.users(b.resource),
-        )
-        self._subscription(
-            f"{delayed}_sub",
-            f"{b.resource}-delayed",
-            {"name": names.delayed, "topic": Code(f"{delayed}.id"), **kept},
-            consumer,
-            PROMOTE_PATH,
-        )
 
-        attempts = max_delivery_attempts(spec.requirements.max_attempts)
-        if spec.requirements.max_attempts is not None and spec.requirements.max_attempts < 5:
-            self.add(
-                f"# {b.resource} declares max_attempts={spec.requirements.max_attempts}; "
-                "Pub/Sub dead-letters after 5 attempts at the least.\n"
-            )
-        sub = f"{var}_sub"
-        kwargs: dict[str, object] = {
-            "name": names.queue,
-            "topic": Code(f"{var}.id"),
-            "dead_letter_policy": {
-                "dead_letter_topic": Code(f"{dead}.id"),
-                "max_delivery_attempts": attempts,
-            },
-        }
-        if retention:  # the subscription keeps at most Pub/Sub's default; the topic, the rest
-            kwargs["message_retention_duration"] = seconds(min(retention, _SUBSCRIPTION_MAX_S))
-        self._subscription(sub, f"{b.resource}-subscription", kwargs, consumer)
-        emit = self.later if consumer is not None else self.add
-        emit(
-            call(
-                None,
-                "gcp.pubsub.SubscriptionIAMMember",
-                f"{b.resource}-dead-letter-forwarder",
-                {
-                    "subscription": Code(f"{sub}.name"),
-                    "role": "roles/pubsub.subscriber",
-                    "member": Code("PUBSUB_AGENT"),
-                },
-            )
+def topic(basis: Basis, b: Binding) -> Messaging:
+    """Topic ``b``, with one push subscription per subscriber."""
+    name = basis.wiring.resource(b.resource).physical_name
+    users = basis.users(b.resource)
+    key = f"{b.resource}-topic"
+    grants = basis.grants(f"{b.resource}-publish", "roles/pubsub.publisher", users)
+    # the runtime's publish counts the topic's subscriptions (topicSubscriptions.list)
+    grants += basis.grants(f"{b.resource}-view", "roles/pubsub.viewer", users)
+    subscriptions = tuple(
+        Subscription(
+            key=f"{fn.name}-subscription",
+            name=f"{name}-{physical_name('', fn.name)}",
+            topic=key,
+            push=_push(basis, fn, PUSH_PATH),
+            stateful=False,
         )
-        # the runtime pulls the subscriptions nothing pushes: the queue and its delayed
-        # messages without a consumer, the dead letters always (granted above)
-        if consumer is None:
-            for target, what in ((sub, "receive"), (f"{delayed}_sub", "promote")):
-                self.grant(
-                    f"{b.resource}-{what}",
-                    "gcp.pubsub.SubscriptionIAMMember",
-                    {"subscription": Code(f"{target}.name")},
-                    "roles/pubsub.subscriber",
-                    to=self.users(b.resource),
-                )
-
-    def topic(self, b: Binding) -> None:
-        self.section(f"topic {b.resource}")
-        name = self.wiring.resource(b.resource).physical_name
-        var = self.var(b.resource)
-        self._topic(b, var, name)
-        # the runtime's publish counts the topic's subscriptions (topicSubscriptions.list)
-        self.grant(
-            f"{b.resource}-view",
-            "gcp.pubsub.TopicIAMMember",
-            {"topic": Code(f"{var}.name")},
-            "roles/pubsub.viewer",
-            to=self.users(b.resource),
-        )
-        for fn in self.fns.subscribers:
-            if fn.subscribes != b.resource:
-                continue
-            self.later(
-                call(
-                    None,
-                    "gcp.pubsub.Subscription",
-                    f"{fn.name}-subscription",
-                    {
-                        "name": f"{name}-{physical_name('', fn.name)}",
-                        "topic": Code(f"{var}.id"),
-                        "ack_deadline_seconds": 60,
-                        "expiration_policy": {"ttl": ""},
-                        "push_config": self._push(fn),
-                    },
-                )
-            )
+        for fn in basis.fns.subscribers
+        if fn.subscribes == b.resource
+    )
+    return (_topic(basis, b, key, name, grants),), subscriptions

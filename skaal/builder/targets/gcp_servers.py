@@ -1,8 +1,9 @@
-"""Server sections of the gcp program: Cloud SQL and Memorystore, with their connectors.
+"""The server part of the gcp stack model: Cloud SQL and Memorystore, with their connectors.
 
 One server per server of the plan (:func:`skaal.plan.wiring.servers`: a
 shared instance, or a dedicated backend's resource), each wired into its own
-connection variable, so a resource planned on instance B reaches B.
+connection variable, so a resource planned on instance B reaches B.  Each is
+created in its planned region.
 
 Cloud SQL (PostgreSQL) is reached through Cloud Run's Cloud SQL connection:
 one volume under ``/cloudsql`` mounting the unix socket of every instance.
@@ -14,9 +15,10 @@ own Secret Manager secret, readable by those identities and injected into
 their services' variable for that server.
 
 Memorystore (Redis) has only a private IP: the services whose functions
-use a Memorystore resource reach it through one Serverless VPC Access
-connector on the network ``skaal:network`` (default ``default``), egress
-limited to private ranges; only they get the instance's address.
+use a Memorystore resource reach it through the Serverless VPC Access
+connector of its region (one per region with Memorystore instances) on the
+network ``skaal:network`` (default ``default``), egress limited to private
+ranges; only they get the instance's address.
 
 Every server is the size the plan records (:func:`skaal.builder.sizing.server_size`):
 Cloud SQL gets the class's ``tier``, ``disk_gb`` of SSD, the class's
@@ -30,15 +32,29 @@ replicas, or ``BASIC`` without replicas.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from skaal.builder.sizing import ServerSize, server_size
-from skaal.builder.targets.gcp_code import Code, call
-from skaal.builder.targets.gcp_writer import ProgramWriter, physical_name, secret_env
+from skaal.builder.stacks.gcp import (
+    Backups,
+    CloudSql,
+    Condition,
+    Connector,
+    EnvMemorystore,
+    EnvSecret,
+    Memorystore,
+)
+from skaal.builder.targets.gcp_basis import Basis, physical_name
+from skaal.errors import BuildError
 from skaal.plan.model import Binding
 from skaal.plan.network import VPC_CONNECTOR_INSTANCES
 from skaal.plan.wiring import ServerWiring
 from skaal.registry import DEFAULT_REGISTRY
 
-__all__ = ["Servers", "cloud_sql_settings", "memorystore_settings"]
+__all__ = ["Servers", "cloud_sql_settings", "memorystore_settings", "servers"]
+
+Servers = tuple[tuple[Connector, ...], tuple[CloudSql, ...], tuple[Memorystore, ...]]
+"""The connectors, Cloud SQL and Memorystore instances of a stack."""
 
 
 def cloud_sql_settings(size: ServerSize) -> dict[str, object]:
@@ -63,215 +79,118 @@ def memorystore_settings(size: ServerSize) -> dict[str, object]:
     return settings
 
 
-class Servers(ProgramWriter):
-    """Writes the Cloud SQL and Memorystore resources."""
+def servers(basis: Basis, bindings: list[Binding]) -> Servers:
+    """The servers hosting ``bindings``' resources, and a connector per region reaching them."""
+    names = {b.resource for b in bindings}
+    built = [s for s in basis.wiring.servers if names.intersection(s.resources)]
+    reached = {
+        basis.regions.servers[s.id]
+        for s in built
+        if DEFAULT_REGISTRY.network(s.implementation, "gcp").vpc
+    }
+    connectors = tuple(
+        _connector(basis, region, index)
+        for index, region in enumerate(sorted(reached, key=lambda r: (r != basis.regions.stack, r)))
+    )
+    sql: list[CloudSql] = []
+    redis: list[Memorystore] = []
+    for server in built:
+        if server.implementation == "postgres":
+            sql.append(_cloud_sql(basis, server))
+            basis.sockets.append((frozenset(server.resources), server.id))
+        else:
+            redis.append(_memorystore(basis, server))
+    return connectors, tuple(sql), tuple(redis)
 
-    def servers(self, bindings: list[Binding]) -> None:
-        """The servers hosting ``bindings``' resources, one Cloud SQL or Memorystore each."""
-        names = {b.resource for b in bindings}
-        for server in self.wiring.servers:
-            if not names.intersection(server.resources):
-                continue
-            if server.implementation == "postgres":
-                self.cloud_sql(server)
-                self.sockets.append(
-                    (
-                        frozenset(server.resources),
-                        Code(f"{self.var(server.id)}.connection_name"),
-                    )
-                )
-            else:
-                self.memorystore(server)
-                self.vpc_resources |= frozenset(server.resources)
 
-    def cloud_sql(self, server: ServerWiring) -> None:
-        owner = server.id
-        self.section(f"Cloud SQL {owner}")
-        var = self.var(owner)
-        name = physical_name(self.name_base, owner, max_length=80)
-        sized = cloud_sql_settings(size := server_size(self.plan, server))
-        self.add(
-            call(
-                var,
-                "gcp.sql.DatabaseInstance",
-                owner,
-                {
-                    "name": name,
-                    "region": Code(self.at(self.regions.servers[owner])),
-                    "database_version": "POSTGRES_16",
-                    "deletion_protection": Code("not DELETE_DATA"),
-                    "settings": {
-                        "tier": sized["tier"],
-                        "edition": "ENTERPRISE",
-                        "availability_type": sized["availability_type"],
-                        "disk_type": "PD_SSD",
-                        "disk_size": sized["disk_size"],
-                        "deletion_protection_enabled": Code("not DELETE_DATA"),
-                        "backup_configuration": _backups(size),
-                        "ip_configuration": {"ipv4_enabled": True, "ssl_mode": "ENCRYPTED_ONLY"},
-                    },
-                },
-                opts="STATEFUL",
+def _cloud_sql(basis: Basis, server: ServerWiring) -> CloudSql:
+    owner = server.id
+    name = physical_name(basis.name_base, owner, max_length=80)
+    size = server_size(basis.plan, server)
+    availability = str(size.parameters.get("availability_type", "ZONAL"))
+    if availability not in ("ZONAL", "REGIONAL"):
+        raise BuildError(
+            f"Cloud SQL availability_type {availability!r} is neither ZONAL nor REGIONAL",
+            where=f"server {owner} (class parameters in the gcp catalog)",
+            fix="set availability_type to ZONAL or REGIONAL in the catalog's class",
+        )
+    users = basis.users(*server.resources)
+    basis.share(EnvSecret(name=server.env, secret=owner), *server.resources)
+    return CloudSql(
+        key=owner,
+        name=name,
+        region=basis.regions.servers[owner],
+        tier=str(size.parameter("tier")),
+        availability_type="REGIONAL" if availability == "REGIONAL" else "ZONAL",
+        disk_size=size.disk_gb,
+        backups=None if size.backup_days is None else Backups(days=size.backup_days),
+        # read replicas, as the plan counts them
+        replicas=tuple(
+            (
+                f"{owner}-replica-{i + 1}",
+                physical_name(basis.name_base, f"{owner}-replica-{i + 1}", max_length=80),
             )
-        )
-        for i in range(size.replicas):  # read replicas, as the plan counts them
-            self.add(
-                call(
-                    None,
-                    "gcp.sql.DatabaseInstance",
-                    f"{owner}-replica-{i + 1}",
-                    {
-                        "name": physical_name(
-                            self.name_base, f"{owner}-replica-{i + 1}", max_length=80
-                        ),
-                        "region": Code(self.at(self.regions.servers[owner])),
-                        "database_version": "POSTGRES_16",
-                        "master_instance_name": Code(f"{var}.name"),
-                        "deletion_protection": False,
-                        "settings": {
-                            "tier": sized["tier"],
-                            "edition": "ENTERPRISE",
-                            "disk_type": "PD_SSD",
-                            "disk_size": sized["disk_size"],
-                            "ip_configuration": {
-                                "ipv4_enabled": True,
-                                "ssl_mode": "ENCRYPTED_ONLY",
-                            },
-                        },
-                    },
-                )
-            )
-        db = physical_name(self.name_base, "data", max_length=63, separator="_")
-        self.add(
-            call(
-                f"{var}_db",
-                "gcp.sql.Database",
-                f"{owner}-database",
-                {"name": db, "instance": Code(f"{var}.name")},
-                opts="STATEFUL",
-            )
-        )
-        self.add(
-            call(
-                f"{var}_user",
-                "gcp.sql.User",
-                f"{owner}-user",
-                {
-                    "name": "skaal",
-                    "instance": Code(f"{var}.name"),
-                    "password": Code('config.require_secret("databasePassword")'),
-                },
-            )
-        )
-        self.add(
-            call(
-                f"{var}_url",
-                "gcp.secretmanager.Secret",
-                f"{owner}-url",
-                {
-                    "secret_id": physical_name(self.name_base, f"{owner}-url"),
-                    "replication": {"auto": {}},
-                },
-            )
-        )
-        url = Code(
-            'pulumi.Output.all(config.require_secret("databasePassword"), '
-            f"{var}.connection_name).apply(\n"
-            f'        lambda a: f"postgresql://skaal:{{a[0]}}@/{db}?host=/cloudsql/{{a[1]}}"\n    )'
-        )
-        self.add(
-            call(
-                None,
-                "gcp.secretmanager.SecretVersion",
-                f"{owner}-url-value",
-                {"secret": Code(f"{var}_url.id"), "secret_data": url},
-            )
-        )
-        users = self.users(*server.resources)
-        self.grant(
-            f"{owner}-url-access",
-            "gcp.secretmanager.SecretIamMember",
-            {"secret_id": Code(f"{var}_url.secret_id")},
-            "roles/secretmanager.secretAccessor",
-            to=users,
-        )
-        self.conditional_grant(
+            for i in range(size.replicas)
+        ),
+        database=physical_name(basis.name_base, "data", max_length=63, separator="_"),
+        url_secret_id=physical_name(basis.name_base, f"{owner}-url"),
+        url_grants=basis.grants(f"{owner}-url-access", "roles/secretmanager.secretAccessor", users),
+        client_grants=basis.project_grants(
             f"{owner}-client",
             "roles/cloudsql.client",
-            f"only the {name} instance",
-            Code(f"f\"resource.name == 'projects/{{PROJECT}}/instances/{name}'\""),
-            to=users,
-        )
-        self.share(secret_env(server.env, f"{var}_url.secret_id"), *server.resources)
+            Condition(title=f"only the {name} instance", resource=f"instances/{name}"),
+            users,
+        ),
+    )
 
-    def memorystore(self, server: ServerWiring) -> None:
-        owner = server.id
-        self.section(f"Memorystore {owner}")
-        var = self.var(owner)
-        if DEFAULT_REGISTRY.network(server.implementation, "gcp").vpc:
-            self.connector(self.regions.servers[owner])
-        self.add(
-            call(
-                var,
-                "gcp.redis.Instance",
-                owner,
-                {
-                    "name": physical_name(self.name_base, owner, max_length=40),
-                    "region": Code(self.at(self.regions.servers[owner])),
-                    **memorystore_settings(server_size(self.plan, server)),
-                    "redis_version": "REDIS_7_0",
-                    "authorized_network": Code('f"projects/{PROJECT}/global/networks/{NETWORK}"'),
-                    "connect_mode": "DIRECT_PEERING",
-                },
+
+def _memorystore(basis: Basis, server: ServerWiring) -> Memorystore:
+    owner = server.id
+    region = basis.regions.servers[owner]
+    if region in basis.vpc:
+        reached = basis.vpc_resources.get(region, frozenset())
+        basis.vpc_resources[region] = reached | frozenset(server.resources)
+    settings = memorystore_settings(server_size(basis.plan, server))
+    tier: Literal["BASIC", "STANDARD_HA"]
+    match settings["tier"]:
+        case "BASIC" | "STANDARD_HA" as named:
+            tier = named
+        case other:
+            raise BuildError(
+                f"Memorystore tier {other!r} is neither BASIC nor STANDARD_HA",
+                where=f"server {owner} (class parameters in the gcp catalog)",
+                fix="set tier to BASIC or STANDARD_HA in the catalog's class",
             )
-        )
-        self.share(
-            {
-                "name": server.env,
-                "value": Code(
-                    f'pulumi.Output.concat("redis://", {var}.host, ":", {var}.port.apply(str))'
-                ),
-            },
-            *server.resources,
-        )
-
-    def connector(self, region: str) -> None:
-        """The program's one Serverless VPC Access connector (priced in the plan's
-        network lines, :func:`skaal.plan.network.network_lines`), once."""
-        if self.vpc is not None:
-            return
-        self.add('NETWORK = config.get("network") or "default"\n')
-        self.add(
-            call(
-                "connector",
-                "gcp.vpcaccess.Connector",
-                "vpc-connector",
-                {
-                    "name": _connector_name(self.name_base),
-                    "region": Code(self.at(region)),
-                    "network": Code("NETWORK"),
-                    "ip_cidr_range": "10.8.0.0/28",
-                    "min_instances": VPC_CONNECTOR_INSTANCES,
-                    "max_instances": 3,
-                },
-            )
-        )
-        self.vpc = Code("connector.id")
+    replicas = settings.get("replica_count")
+    basis.share(EnvMemorystore(name=server.env, instance=owner), *server.resources)
+    return Memorystore(
+        key=owner,
+        name=physical_name(basis.name_base, owner, max_length=40),
+        region=region,
+        tier=tier,
+        memory_size_gb=int(str(settings["memory_size_gb"])),
+        replica_count=int(str(replicas)) if replicas is not None else None,
+    )
 
 
-def _backups(size: ServerSize) -> dict[str, object]:
-    """Automated backups with point-in-time recovery, kept as many days as the plan says."""
-    if size.backup_days is None:
-        return {"enabled": False}
-    return {
-        "enabled": True,
-        "point_in_time_recovery_enabled": True,
-        "transaction_log_retention_days": size.backup_days,
-        "backup_retention_settings": {
-            "retained_backups": size.backup_days,
-            "retention_unit": "COUNT",
-        },
-    }
+def _connector(basis: Basis, region: str, index: int) -> Connector:
+    """The Serverless VPC Access connector of ``region`` (priced in the plan's network
+    lines, :func:`skaal.plan.network.network_lines`).
+
+    The first region (the stack's, else in name order) keeps the names of a
+    one-region stack; each connector takes its own /28 of the network.
+    """
+    first = index == 0
+    key = "vpc-connector" if first else f"vpc-connector-{region}"
+    basis.vpc[region] = key
+    return Connector(
+        key=key,
+        name=_connector_name(basis.name_base if first else f"{basis.name_base}-{region}"),
+        region=region,
+        ip_cidr_range=f"10.8.{index}.0/28",
+        min_instances=VPC_CONNECTOR_INSTANCES,
+        max_instances=3,
+    )
 
 
 def _connector_name(app: str) -> str:

@@ -234,6 +234,16 @@ class DynamoDBKeyValue:
         exp = item.get("exp")
         return exp is not None and float(exp["N"]) <= self._clock()
 
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        """The ``exp`` attribute of each entry, read one item at a time."""
+        now, left = self._clock(), {}
+        for key in keys:
+            item = await self._item(key, consistent=True)
+            exp = None if item is None else item.get("exp")
+            if exp is not None and float(exp["N"]) > now:
+                left[key] = float(exp["N"]) - now
+        return left
+
     async def _item(self, key: str, *, consistent: bool | None = None) -> Item | None:
         """The main item of ``key``; ``consistent`` defaults to the resource's level."""
         ddb, table = self._ddb, self.table

@@ -134,6 +134,14 @@ class MemoryKeyValue:
                 found[key] = value
         return found
 
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        now, left = self._clock(), {}
+        for key in keys:
+            expires = self._expiry.get(key)
+            if expires is not None and self._live(key) is not None:
+                left[key] = expires - now
+        return left
+
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         self._put(key, value, ttl)
 
@@ -227,6 +235,14 @@ class MemoryDocuments:
     async def get(self, key: str) -> bytes | None:
         found = self._live(key)
         return None if found is None else found[0]
+
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        now, left = self._clock(), {}
+        for key in keys:
+            found = self._docs.get(key)
+            if found is not None and found[2] is not None and self._live(key) is not None:
+                left[key] = found[2] - now
+        return left
 
     async def delete(self, key: str) -> bool:
         present = self._live(key) is not None

@@ -66,6 +66,18 @@ __all__ = ["PostgresDocuments", "PostgresKeyValue", "PostgresProvider"]
 _LIVE = "(expires IS NULL OR expires > $2)"
 
 
+async def _remaining(
+    db: PostgresConnection, name: str, table: str, keys: Sequence[str], now: float
+) -> dict[str, float]:
+    """Seconds left of each live, expiring key of ``keys`` in ``table`` (its ``expires``)."""
+    if not keys:
+        return {}
+    sql = f"SELECT key, expires FROM {table} WHERE key = ANY($1::text[]) AND expires > $2"
+    wanted = list(keys)
+    rows = await db.run(name, "remaining_ttl", lambda c: c.fetch(sql, wanted, now), _IDEMPOTENT)
+    return {row[0]: float(row[1]) - now for row in rows}
+
+
 class PostgresKeyValue:
     """A ``KeyValueBackend`` in one table."""
 
@@ -137,6 +149,9 @@ class PostgresKeyValue:
         sql, now, wanted = self._sql_get_many, self._clock(), list(keys)
         rows = await self._db.run(self._name, "get_many", lambda c: c.fetch(sql, wanted, now))
         return {row[0]: row[1] for row in rows}
+
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        return await _remaining(self._db, self._name, self._t, keys, self._clock())
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         sql, expires = self._sql_set, self._expires(ttl)
@@ -256,6 +271,9 @@ class PostgresDocuments:
 
     async def native(self) -> Native[asyncpg.Pool]:
         return self._db.native("collection", self._resource, table=self._t)
+
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        return await _remaining(self._db, self._name, self._t, keys, self._clock())
 
     async def put(
         self,

@@ -200,6 +200,31 @@ class RedisKeyValue:
             if v is not None and not self._expired(int(e))
         }
 
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        """``PTTL`` per key (``PEXPIRETIME`` against an injected clock)."""
+        wanted = list(keys)
+        if not wanted:
+            return {}
+        names = [self._values + key for key in wanted]
+
+        async def read(r: Redis) -> list[Any]:
+            pipe = r.pipeline(transaction=False)
+            for name in names:
+                if self._server_clock:
+                    pipe.pttl(name)
+                else:
+                    pipe.pexpiretime(name)
+            return list(await pipe.execute())
+
+        found = await self._conn.call(self._name, "remaining_ttl", read)
+        now_ms = 0.0 if self._server_clock else self._clock() * 1000
+        left = {}
+        for key, value in zip(wanted, found, strict=True):
+            ms = int(value) - now_ms  # -1: never expires, -2: absent
+            if int(value) >= 0 and ms > 0:
+                left[key] = ms / 1000
+        return left
+
     async def contains(self, key: str) -> bool:
         if self._server_clock:
             name = self._values + key

@@ -293,6 +293,9 @@ class SqliteKeyValue:
                 found[key] = value
         return found
 
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        return await self._db.run(_remaining(self._t, keys, self._clock()), "remaining_ttl")
+
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         sql, expires = self._upsert, self._expires(ttl)
         await self._db.run(lambda conn: conn.execute(sql, (key, value, expires)), "set")
@@ -371,6 +374,23 @@ class SqliteKeyValue:
         return await self._db.run(cas, "compare_and_set")
 
 
+def _remaining(
+    table: str, keys: Sequence[str], now: float
+) -> Callable[[sqlite3.Connection], dict[str, float]]:
+    """Seconds left of each live, expiring key of ``keys`` in ``table`` (its ``expires``)."""
+    sql, wanted = f"SELECT expires FROM {table} WHERE key = ? AND expires > ?", list(keys)
+
+    def read(conn: sqlite3.Connection) -> dict[str, float]:
+        left = {}
+        for key in wanted:
+            row = conn.execute(sql, (key, now)).fetchone()
+            if row is not None:
+                left[key] = float(row[0]) - now
+        return left
+
+    return read
+
+
 def _key_range(clauses: list[str], params: list[object], prefix: str, after: str | None) -> None:
     if prefix:
         clauses.append("key >= ?")
@@ -417,6 +437,9 @@ class SqliteDocuments:
 
     async def native(self) -> Native[SqliteDatabase]:
         return self._db.native("collection", self._resource, table=self._t)
+
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        return await self._db.run(_remaining(self._t, keys, self._clock()), "remaining_ttl")
 
     async def put(
         self,

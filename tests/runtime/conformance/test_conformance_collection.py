@@ -7,7 +7,7 @@ from conftest import FakeClock, Todo
 
 from skaal.runtime.clients import CollectionClient
 from skaal.runtime.errors import UndeclaredIndexError, ValueTypeError
-from skaal.runtime.ports import DocumentBackend
+from skaal.runtime.ports import DocumentBackend, ExpiringStore
 
 pytestmark = pytest.mark.asyncio
 
@@ -95,6 +95,27 @@ async def test_documents_expire(todos: CollectionClient[Todo], clock: FakeClock)
     await todos.put(Todo(id="a", owner="bob"))  # rewritten without a ttl: never expires
     clock.advance(1_000_000)
     assert [t.id for t in (await todos.find(owner="bob")).items] == ["a"]
+
+
+#: collection backends that tell the time left of their documents (skaal migrate copies it)
+EXPIRING = {"memory", "sqlite", "postgres"}
+
+
+async def test_remaining_ttl(todos: CollectionClient[Todo], clock: FakeClock) -> None:
+    store = todos.backend
+    if not isinstance(store, ExpiringStore):
+        assert store.__class__.__module__.rsplit(".", 1)[-1] not in EXPIRING
+        pytest.skip("this backend does not tell the time left of its documents")
+    await todos.put(Todo(id="short", owner="ada"), ttl=10)
+    await todos.put(Todo(id="long", owner="ada"), ttl=1000)
+    await todos.put(Todo(id="forever", owner="ada"))
+    clock.advance(4)
+    left = await store.remaining_ttl(["short", "long", "forever", "absent"])
+    assert sorted(left) == ["long", "short"]
+    assert left["short"] == pytest.approx(6, abs=0.01)
+    assert left["long"] == pytest.approx(996, abs=0.01)
+    clock.advance(6.1)
+    assert sorted(await store.remaining_ttl(["short", "long"])) == ["long"]  # expired
 
 
 async def test_default_ttl_and_its_override(

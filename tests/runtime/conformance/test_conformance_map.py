@@ -11,6 +11,7 @@ from conftest import FakeClock, Todo
 from pydantic import BaseModel
 
 from skaal.runtime.errors import InvalidCursorError, StoredValueError, ValueTypeError
+from skaal.runtime.ports import ExpiringStore
 
 pytestmark = pytest.mark.asyncio
 
@@ -170,6 +171,28 @@ async def test_ttl_expiry(make_map: Any, clock: FakeClock) -> None:
     await m.set("short", 3)  # rewriting without ttl clears the expiry
     clock.advance(1000)
     assert await m.get("short") == 3
+
+
+#: map backends that tell the time left of their entries (skaal migrate copies it)
+EXPIRING = {"memory", "sqlite", "postgres", "redis", "dynamodb"}
+
+
+async def test_remaining_ttl(make_map: Any, clock: FakeClock) -> None:
+    m = await make_map(str, int)
+    store = m.backend
+    if not isinstance(store, ExpiringStore):
+        assert m.backend.__class__.__module__.rsplit(".", 1)[-1] not in EXPIRING
+        pytest.skip("this backend does not tell the time left of its entries")
+    await m.set("short", 1, ttl=10)
+    await m.set("long", 2, ttl=1000)
+    await m.set("forever", 3)
+    clock.advance(4)
+    left = await store.remaining_ttl(["short", "long", "forever", "absent"])
+    assert sorted(left) == ["long", "short"]
+    assert left["short"] == pytest.approx(6, abs=0.01)
+    assert left["long"] == pytest.approx(996, abs=0.01)
+    clock.advance(6.1)
+    assert sorted(await store.remaining_ttl(["short", "long"])) == ["long"]  # expired
 
 
 async def test_ttl_must_be_positive(make_map: Any) -> None:

@@ -1,13 +1,12 @@
-"""The shared state and helpers of the gcp program generator.
+"""What the parts of the gcp stack model share: names, functions, regions, identities.
 
-:class:`ProgramWriter` holds what the sections of the program share while it
-is generated: the blueprint, plan and wiring, the text written so far (and
-the text that must come after the Cloud Run services, which push
-subscriptions and schedules point at), and what the services will need from
-the state sections (environment entries, Cloud SQL volumes, the VPC
-connector).  The sections live in :mod:`~skaal.builder.targets.gcp_program`,
-:mod:`~skaal.builder.targets.gcp_messaging` and
-:mod:`~skaal.builder.targets.gcp_servers`.
+:class:`Basis` holds the blueprint, plan and wiring while
+:func:`skaal.builder.targets.gcp_stack.gcp_stack` computes the stack model,
+and what the services will need from the state parts (environment entries,
+Cloud SQL sockets, the VPC connectors).  The parts live in
+:mod:`~skaal.builder.targets.gcp_stack`, :mod:`~skaal.builder.targets.gcp_state`,
+:mod:`~skaal.builder.targets.gcp_messaging`, :mod:`~skaal.builder.targets.gcp_servers`
+and :mod:`~skaal.builder.targets.gcp_gateway`.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.builder.regions import Regions, regions
-from skaal.builder.targets.gcp_code import Code, call
+from skaal.builder.stacks.gcp import RUNTIME_ACCOUNT, Condition, Env, Grant, ProjectGrant
 from skaal.plan.model import Plan
 from skaal.plan.pubsub import max_delivery_attempts
 from skaal.plan.wiring import FIRESTORE_DEFAULT_DATABASE, SecretScope, Wiring, reached, wire
@@ -30,19 +29,21 @@ __all__ = [
     "CLOUD_RUN_FUNCTION_ENV",
     "CLOUD_RUN_ROLE_ENV",
     "FIRESTORE_DATABASE",
+    "GATEWAY_ACCOUNT",
     "GCP_PROJECT_ENV",
+    "INVOKER_ACCOUNT",
     "PROMOTE_PATH",
     "PUSH_PATH",
+    "RUNTIME_ACCOUNT",
     "SCHEDULE_PATH",
+    "Basis",
     "Functions",
     "Identity",
-    "ProgramWriter",
     "functions",
     "gcp_regions",
     "max_delivery_attempts",
     "physical_name",
     "seconds",
-    "secret_env",
     "service_vars",
 ]
 
@@ -57,6 +58,10 @@ SCHEDULE_PATH = "/_skaal/schedule/"
 PUSH_PATH = "/_skaal/push/"
 PROMOTE_PATH = "/_skaal/promote/"
 """Where Pub/Sub pushes a queue's delayed messages when the queue has a consumer."""
+INVOKER_ACCOUNT = "invoker"
+"""The key of the account Cloud Scheduler and Pub/Sub push call with."""
+GATEWAY_ACCOUNT = "gateway"
+"""The key of the account the API Gateway calls the services with."""
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
 
 
@@ -112,14 +117,18 @@ def _is_push(spec: ResourceSpec) -> bool:
     return spec.consumes is not None or spec.subscribes is not None
 
 
-class ProgramWriter:
-    """Accumulates the program text, section by section (the sections are subclasses')."""
+class Basis:
+    """What the parts of a gcp stack share while it is computed.
+
+    The plan's wiring, functions, regions and identities, and what the
+    services will need from the state parts (environment entries, Cloud SQL
+    sockets, VPC connectors), collected as the parts are computed.
+    """
 
     def __init__(
         self,
         blueprint: Blueprint,
         plan: Plan,
-        stack: str,
         env: str = "",
         config: tuple[tuple[str, str], ...] = (),
     ) -> None:
@@ -127,37 +136,26 @@ class ProgramWriter:
         self.plan = plan
         self.wiring: Wiring = wire(plan, env_name=env, config=config)
         self.name_base = self.wiring.name_base
-        """What the program's physical names start with: ``app``, or ``app-env``."""
+        """What the stack's physical names start with: ``app``, or ``app-env``."""
         self.fns = functions(blueprint)
         self.regions = gcp_regions(blueprint, plan, self.wiring)
-        """Where each resource is built; ``REGION`` in the program is the stack's."""
-        self.stack = stack
-        self.parts: list[str] = []
-        self.after: list[str] = []
-        self.env: list[tuple[frozenset[str], object]] = []
+        """Where each resource is built."""
+        self.env: list[tuple[frozenset[str], Env]] = []
         """Environment entries of the services, each with the resources it serves."""
-        self.sockets: list[tuple[frozenset[str], Code]] = []
-        """Cloud SQL connection names, each with the resources of its instance."""
-        self.vpc: Code | None = None
-        self.vpc_resources: frozenset[str] = frozenset()
-        """The resources reached through :attr:`vpc` (Memorystore's)."""
-        self.needs_project_number = False
+        self.sockets: list[tuple[frozenset[str], str]] = []
+        """Cloud SQL instances (keys), each with the resources it hosts."""
+        self.vpc: dict[str, str] = {}
+        """Region -> the key of its Serverless VPC Access connector."""
+        self.vpc_resources: dict[str, frozenset[str]] = {}
+        """Region -> the resources reached through its connector (Memorystore's)."""
         self.scope = SecretScope.of(blueprint)
         self.service_vars = service_vars(f.name for f in self.fns.all)
-        """Function -> the program's variable of its Cloud Run service."""
+        """Function -> the key (and logical name) of its Cloud Run service."""
         self.http = frozenset(f.name for f in self.fns.web)
         """The HTTP functions: the gateway routes to their services."""
-        self._identities: tuple[Identity, ...] | None = None
-        self.secret_env: dict[str, dict[str, object]] = {}
+        self.secret_env: dict[str, Env] = {}
         """Declared secret -> its environment entry (each service gets the ones it may read)."""
-        self.overrides = False
-        self.traces = False
-        """Export spans to Cloud Trace (:mod:`skaal.builder.traces`)."""
-        """Whether the program installs the project's hooks (``skaal_overrides.py``)."""
-
-    def at(self, region: str) -> str:
-        """The program's expression of ``region``: ``REGION`` for the stack's, else the name."""
-        return "REGION" if region == self.regions.stack else repr(region)
+        self._identities: tuple[Identity, ...] | None = None
 
     # -- identities --------------------------------------------------------------
     @property
@@ -181,13 +179,7 @@ class ProgramWriter:
             return self._identities
         # a mounted app's use of the data cannot be read: web then reaches everything
         web = Identity(
-            None,
-            "runtime_account",
-            "RUNTIME",
-            "",
-            ("_http",),
-            None if self.fns.mounts else frozenset(),
-            "web",
+            None, RUNTIME_ACCOUNT, "", ("_http",), None if self.fns.mounts else frozenset(), "web"
         )
         self._identities = (
             web,
@@ -212,69 +204,23 @@ class ProgramWriter:
         """Whether ``identity``'s service opens any of ``resources``."""
         return identity.reaches is None or not identity.reaches.isdisjoint(resources)
 
-    def share(self, entry: object, *resources: str) -> None:
+    def share(self, entry: Env, *resources: str) -> None:
         """Give the environment ``entry`` to the services that open any of ``resources``."""
         self.env.append((frozenset(resources), entry))
 
-    # -- helpers -----------------------------------------------------------------
-    def add(self, text: str) -> None:
-        self.parts.append(text)
+    # -- grants ------------------------------------------------------------------
+    def grants(self, name: str, role: str, to: tuple[Identity, ...]) -> tuple[Grant, ...]:
+        """``role`` on one resource to each identity of ``to``."""
+        return tuple(Grant(name=name + i.suffix, role=role, member=i.account) for i in to)
 
-    def later(self, text: str) -> None:
-        """Code that needs the Cloud Run services (push endpoints): emitted after them."""
-        self.after.append(text)
-
-    def section(self, title: str) -> None:
-        self.add(f"\n# -- {title} " + "-" * max(3, 74 - len(title)) + "\n")
-
-    def var(self, resource: str) -> str:
-        return "r_" + _identifier(resource)
-
-    def grant(
-        self,
-        name: str,
-        constructor: str,
-        scope: dict[str, object],
-        role: str,
-        *,
-        to: tuple[Identity, ...] | None = None,
-    ) -> None:
-        """Grant ``role`` on one resource to each identity of ``to`` (default: every one)."""
-        for identity in self.identities() if to is None else to:
-            member = Code(identity.member)
-            self.add(
-                call(
-                    None,
-                    constructor,
-                    name + identity.suffix,
-                    {**scope, "role": role, "member": member},
-                )
-            )
-
-    def conditional_grant(
-        self,
-        name: str,
-        role: str,
-        title: str,
-        expression: Code,
-        *,
-        to: tuple[Identity, ...] | None = None,
-    ) -> None:
-        """Grant ``role`` on the project under ``expression`` to each of ``to`` (default: all)."""
-        for identity in self.identities() if to is None else to:
-            self.add(
-                call(
-                    None,
-                    "gcp.projects.IAMMember",
-                    name + identity.suffix,
-                    {
-                        "project": Code("PROJECT"),
-                        "role": role,
-                        "member": Code(identity.member),
-                        "condition": {"title": title, "expression": expression},
-                    },
-                )
-            )
+    def project_grants(
+        self, name: str, role: str, condition: Condition, to: tuple[Identity, ...]
+    ) -> tuple[ProjectGrant, ...]:
+        """``role`` on the project under ``condition`` to each identity of ``to``."""
+        return tuple(
+            ProjectGrant(name=name + i.suffix, role=role, member=i.account, condition=condition)
+            for i in to
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,10 +229,8 @@ class Identity:
 
     function: str | None
     """The declared function its service runs (``None`` for ``web``)."""
-    var: str
-    """The program's variable of the account."""
-    member: str
-    """The program's variable of its IAM member (``serviceAccount:...``)."""
+    account: str
+    """The key of its account (:attr:`skaal.builder.stacks.gcp.Account.key`)."""
     suffix: str
     """Appended to the logical name of each of its grants (none for ``web``)."""
     functions: tuple[str, ...]
@@ -296,7 +240,7 @@ class Identity:
     functions use; ``None`` (every one) when it serves mounted apps."""
 
     service: str
-    """The logical name of its Cloud Run service (and the program's variable of it)."""
+    """The key (and logical name) of its Cloud Run service."""
 
     @property
     def role(self) -> str:
@@ -327,8 +271,7 @@ def service_vars(functions: Iterable[str]) -> dict[str, str]:
 def _function_identity(function: ResourceSpec, var: str) -> Identity:
     return Identity(
         function.name,
-        f"{var}_account",
-        var.upper(),
+        f"{var}-runtime",
         f"-{function.name}",
         (function.name,),
         _reach((function,)),
@@ -338,10 +281,3 @@ def _function_identity(function: ResourceSpec, var: str) -> Identity:
 
 def _reach(functions: Iterable[ResourceSpec]) -> frozenset[str]:
     return frozenset(name for f in functions for name in reached(f))
-
-
-def secret_env(name: str, secret_id: str) -> dict[str, object]:
-    return {
-        "name": name,
-        "value_source": {"secret_key_ref": {"secret": Code(secret_id), "version": "latest"}},
-    }

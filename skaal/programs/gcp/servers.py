@@ -1,0 +1,133 @@
+"""VPC connectors, Cloud SQL and Memorystore instances of the gcp program.
+
+Each Cloud SQL instance's URL (password from the secret stack config
+``skaal:databasePassword``, host the instance's Cloud SQL socket) is stored in
+a secret of its own; each Memorystore instance is on the network
+``skaal:network``, reached through its region's connector.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from skaal.builder.stacks.gcp import CloudSql, Connector, Memorystore
+from skaal.programs.gcp.context import Deploy
+
+__all__ = ["DATABASE_PASSWORD", "create"]
+
+DATABASE_PASSWORD = "databasePassword"
+"""The secret stack config of the Cloud SQL user's password."""
+_SSL = gcp.sql.DatabaseInstanceSettingsIpConfigurationArgs(
+    ipv4_enabled=True, ssl_mode="ENCRYPTED_ONLY"
+)
+
+
+def create(deploy: Deploy) -> None:
+    for connector in deploy.stack.connectors:
+        _connector(deploy, connector)
+    for sql in deploy.stack.cloud_sql:
+        _cloud_sql(deploy, sql)
+    for redis in deploy.stack.memorystore:
+        _memorystore(deploy, redis)
+
+
+def _connector(deploy: Deploy, spec: Connector) -> None:
+    deploy.connectors[spec.key] = gcp.vpcaccess.Connector(
+        spec.key,
+        name=spec.name,
+        region=spec.region,
+        network=deploy.network,
+        ip_cidr_range=spec.ip_cidr_range,
+        min_instances=spec.min_instances,
+        max_instances=spec.max_instances,
+    )
+
+
+def _backups(spec: CloudSql) -> gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgs:
+    """Automated backups with point-in-time recovery, kept as many days as the plan says."""
+    if spec.backups is None:
+        return gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgs(enabled=False)
+    days = spec.backups.days
+    return gcp.sql.DatabaseInstanceSettingsBackupConfigurationArgs(
+        enabled=True,
+        point_in_time_recovery_enabled=True,
+        transaction_log_retention_days=days,
+        backup_retention_settings=gcp.sql.DatabaseInstanceSettingsBackupConfigurationBackupRetentionSettingsArgs(
+            retained_backups=days, retention_unit="COUNT"
+        ),
+    )
+
+
+def _cloud_sql(deploy: Deploy, spec: CloudSql) -> None:
+    instance = gcp.sql.DatabaseInstance(
+        spec.key,
+        name=spec.name,
+        region=spec.region,
+        database_version="POSTGRES_16",
+        deletion_protection=not deploy.delete_data,
+        settings=gcp.sql.DatabaseInstanceSettingsArgs(
+            tier=spec.tier,
+            edition="ENTERPRISE",
+            availability_type=spec.availability_type,
+            disk_type="PD_SSD",
+            disk_size=spec.disk_size,
+            deletion_protection_enabled=not deploy.delete_data,
+            backup_configuration=_backups(spec),
+            ip_configuration=_SSL,
+        ),
+        opts=deploy.stateful,
+    )
+    deploy.sql[spec.key] = instance
+    for logical, name in spec.replicas:  # read replicas, as the plan counts them
+        gcp.sql.DatabaseInstance(
+            logical,
+            name=name,
+            region=spec.region,
+            database_version="POSTGRES_16",
+            master_instance_name=instance.name,
+            deletion_protection=False,
+            settings=gcp.sql.DatabaseInstanceSettingsArgs(
+                tier=spec.tier,
+                edition="ENTERPRISE",
+                disk_type="PD_SSD",
+                disk_size=spec.disk_size,
+                ip_configuration=_SSL,
+            ),
+        )
+    gcp.sql.Database(
+        f"{spec.key}-database", name=spec.database, instance=instance.name, opts=deploy.stateful
+    )
+    password = deploy.config.require_secret(DATABASE_PASSWORD)
+    gcp.sql.User(f"{spec.key}-user", name="skaal", instance=instance.name, password=password)
+    secret = gcp.secretmanager.Secret(
+        f"{spec.key}-url",
+        secret_id=spec.url_secret_id,
+        replication=gcp.secretmanager.SecretReplicationArgs(
+            auto=gcp.secretmanager.SecretReplicationAutoArgs()
+        ),
+    )
+    database = spec.database
+    url = pulumi.Output.all(password, instance.connection_name).apply(
+        lambda a: f"postgresql://skaal:{a[0]}@/{database}?host=/cloudsql/{a[1]}"
+    )
+    gcp.secretmanager.SecretVersion(f"{spec.key}-url-value", secret=secret.id, secret_data=url)
+    deploy.secret_ids[spec.key] = secret.secret_id
+    deploy.secret_grants(secret.secret_id, spec.url_grants)
+    deploy.project_grants(spec.client_grants)
+
+
+def _memorystore(deploy: Deploy, spec: Memorystore) -> None:
+    replicas = spec.replica_count
+    deploy.redis[spec.key] = gcp.redis.Instance(
+        spec.key,
+        name=spec.name,
+        region=spec.region,
+        tier=spec.tier,
+        memory_size_gb=spec.memory_size_gb,
+        replica_count=replicas,
+        read_replicas_mode=None if replicas is None else "READ_REPLICAS_ENABLED",
+        redis_version="REDIS_7_0",
+        authorized_network=f"projects/{deploy.project}/global/networks/{deploy.network}",
+        connect_mode="DIRECT_PEERING",
+    )

@@ -149,6 +149,7 @@ def load_context(
         overrides=read_overrides(parsed.root, blueprint),
         env=env,
         config=config,
+        existing=dict(existing or {}),
         traces=traces_setting(parsed.root),
     )
 

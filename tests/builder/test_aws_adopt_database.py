@@ -13,11 +13,13 @@ and their policy reads those secrets only.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from skaal import App, Map
 from skaal.builder.targets.aws import build_aws
+from skaal.builder.targets.aws_stack import aws_stack
 from skaal.catalog.loader import load_catalog
 from skaal.plan.wiring import credentials_env, servers
 from skaal.solver import solve
@@ -115,3 +117,25 @@ def test_the_policy_reads_the_named_secrets_only(shop: AwsRun) -> None:
     reads = [s for s in policy["Statement"] if "secretsmanager:GetSecretValue" in s["Action"]]
     assert len(reads) == 1
     assert sorted(reads[0]["Resource"]) == sorted([SECRET, ORDERS_SECRET])
+
+
+def test_a_server_adopted_by_the_configuration_is_read_too() -> None:
+    app = App("shop")
+    app.storage()(Carts)  # created, unless an environment adopts a server for it
+
+    @app.function()
+    async def basket(user: str) -> int | None:
+        return await Carts.get(user)
+
+    blueprint = app.blueprint()
+    configured = {"Carts": INSTANCE}
+    plan = solve(blueprint, load_catalog("aws"), existing=configured)
+    assert "configured, not in the code" in plan.binding("Carts").reason
+    context = replace(app_context(blueprint, plan, "shop:app"), existing=configured)
+    (adopted,) = aws_stack(context).adopted_databases
+    assert (adopted.identifier, adopted.cluster, adopted.secret_arn) == (
+        "legacy-shop",
+        False,
+        SECRET,
+    )
+    assert not aws_stack(context).databases

@@ -123,7 +123,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
     """Everything app-specific the Pulumi program creates (``stack.json``)."""
     blueprint, plan = context.blueprint, context.plan
     _check_triggers(blueprint.resources, plan)
-    specs = {s.name: s for s in blueprint.resources}
+    specs = context.specs()
     bindings = sorted(plan.bindings, key=lambda b: b.resource)
     by_impl: dict[str, list[Binding]] = {}
     for binding in bindings:

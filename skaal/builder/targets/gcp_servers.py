@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from skaal.blueprint.model import ResourceSpec
 from skaal.builder.sizing import ServerSize, server_size
 from skaal.builder.stacks.gcp import (
     AdoptedCloudSql,
@@ -50,7 +51,6 @@ from skaal.builder.stacks.gcp import (
     EnvSecret,
     Memorystore,
 )
-from skaal.blueprint.model import ResourceSpec
 from skaal.builder.targets.gcp_basis import Basis, physical_name
 from skaal.declare.existing import parse_existing
 from skaal.errors import BuildError

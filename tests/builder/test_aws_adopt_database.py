@@ -93,6 +93,8 @@ def test_their_security_groups_let_the_functions_vpc_in_on_their_port(shop: AwsR
         for r in shop.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     }
     assert cidrs == {vpc[0].inputs["cidrBlock"]}
+    function = shop.named("shop-basket").inputs
+    assert function["vpcConfig"]["securityGroupIds"]  # the function runs in that VPC
 
 
 def test_the_environment_has_each_url_and_its_secret(shop: AwsRun) -> None:

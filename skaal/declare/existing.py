@@ -197,7 +197,9 @@ def parse_existing(value: object, kind: Kind) -> Existing:
 
 def shown(value: object) -> str:
     """``value`` as an error message may repeat it: a connection URL is not repeated."""
-    if isinstance(value, str) and (_URL.match(value.strip()) or "://" in value):
+    if isinstance(value, str) and any(
+        _URL.match(part.removeprefix("secret=")) for part in value.split()
+    ):
         return "'<a connection URL, not repeated here>'"
     return repr(value)
 

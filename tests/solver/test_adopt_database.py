@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from skaal import App, Map
 from skaal.catalog.loader import load_catalog
 from skaal.cli.main import cli
-from skaal.declare.existing import Existing, parse_existing
+from skaal.declare.existing import Existing, parse_existing, shown
 from skaal.errors import DeclarationError, PlanError
 from skaal.model.grammar import GrammarError
 from skaal.plan.lock import read_lock, write_lock
@@ -165,3 +165,11 @@ def test_skaal_plan_exits_2_on_a_server_without_its_secret(
     assert "not the secret holding its credentials" in result.stderr
     assert "app.py:3" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_an_error_repeats_a_queue_url_but_never_a_connection_url() -> None:
+    assert shown("https://sqs.eu-west-1.amazonaws.com/123456789012/jobs") == repr(
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/jobs"
+    )
+    assert "s3cret" not in shown(f"{RDS} secret=postgresql://admin:s3cret@db/shop")
+    assert "s3cret" not in shown("postgresql://admin:s3cret@db/shop")

@@ -171,6 +171,7 @@ class Solver(Protocol):
         pins: Mapping[str, str] = ...,
         reoptimize: bool = False,
         existing: Mapping[str, str] = ...,
+        traces: bool = False,
     ) -> Plan: ...
 
 
@@ -225,8 +226,10 @@ def plan_blueprint(
     reoptimize: bool = False,
     solver: Solver | None = None,
     existing: Mapping[str, str] | None = None,
+    traces: bool = False,
 ) -> PlanOutcome:
-    """:func:`plan_app` for an already-built blueprint."""
+    """:func:`plan_app` for an already-built blueprint; ``traces``: the project exports
+    traces (``[tool.skaal] traces``), which the plan prices."""
     if solver is None:
         from skaal.solver import solve as solver_fn  # noqa: PLC0415 - the solver (and z3) loads only when a plan is made, not when a lock is read
 
@@ -251,6 +254,7 @@ def plan_blueprint(
             pins=dict(pins or {}),
             reoptimize=reoptimize,
             existing=dict(existing or {}),
+            traces=traces,
         ),
     )
     lock.write(plan)

@@ -34,7 +34,12 @@ only ever holds resources of one region, and the quota is per region::
     Σ_{q: reg(q,s)=g} y[q,s,q] ≤ Q_s                  the provider's quota, per region g
     x[a,b] = x[p,b],  y[a,s,q] = y[p,s,q]             (a, p) co-located: same instance
     x[r,b] ≤ u[b],  y[r,s,q] ≤ u[s],  Σ_b u[b] ≤ K    with max_backends = K
-    minimise  Σ c[r,b] x[r,b] + Σ c[r,s] y[r,s,q] + Σ f[k] z[s,q,k]
+    x[r,b] ≤ n[g],  y[r,s,q] ≤ n[g]                   b, s need the VPC, g = reg(r,·)
+    minimise  Σ c[r,b] x[r,b] + Σ c[r,s] y[r,s,q] + Σ f[k] z[s,q,k] + F · Σ_g n[g]
+
+``n[g]`` is the network of region ``g``: a backend whose catalog entry
+``requires = ["vpc"]`` is reached through the VPC of its region, and each
+region holding one pays the fixed fee ``F`` once (``VPC_MONTHLY``).
 
 ``use`` is size, reads/s, writes/s and 1 (the resource count); a missing
 ``cap[k,d]`` is replaced by the sum of the usages, which never binds, and a
@@ -170,6 +175,13 @@ def solve_exact(blueprint: Blueprint, catalog: CatalogData) -> Answer:
         if catalog.provider in VPC_MONTHLY
         else frozenset()
     )
+    # the region whose VPC a resource on a VPC backend needs
+    regions |= {
+        (r, o.backend): home_region(specs[r], entries[o.backend], catalog)
+        for r, found in opts.items()
+        for o in found
+        if o.backend in vpc
+    }
     model = _Model(
         opts,
         loads,
@@ -233,7 +245,7 @@ def _quota(entry: Entry) -> int:
 #: A NAT gateway and its public IPv4 address for a month of 730 hours, us-east-1:
 #: $0.045 and $0.005 per hour (https://aws.amazon.com/vpc/pricing/, read 2026-12).
 NAT_MONTHLY = (0.045 + 0.005) * 730
-#: Per provider, what a plan pays once when any of its resources needs the VPC:
+#: Per provider, what a plan pays once per region where any of its resources needs the VPC:
 #: on aws the NAT gateway; on gcp a Serverless VPC Access connector's two e2-micro
 #: instances at $0.008376 an hour each (us-central1,
 #: https://cloud.google.com/vpc/pricing, read 2026-12).
@@ -330,15 +342,17 @@ class _Model:
                         self._equal(self.y.get((a, b, q)), self.y.get((p, b, q)))
                 else:
                     self._equal(self.x.get((a, b)), self.x.get((p, b)))
-        # Any resource on a backend that requires the VPC buys its way in once (NAT, connector).
-        self.nat = self._column(self.vpc_fee) if vpc else -1
-        if vpc:
-            for (_, b), col in self.x.items():
-                if b in vpc:
-                    self.rows.append(([(col, 1.0), (self.nat, -1.0)], -np.inf, 0.0))
-            for (_, b, _), col in self.y.items():
-                if b in vpc:
-                    self.rows.append(([(col, 1.0), (self.nat, -1.0)], -np.inf, 0.0))
+        # A resource on a backend that requires the VPC buys its region's way in, once per
+        # region (NAT gateway, connector).
+        self.nat: dict[str, int] = {}
+        placed_on = [((r, b), col) for (r, b), col in self.x.items()]
+        placed_on += [((r, s), col) for (r, s, _), col in self.y.items()]
+        for (r, b), col in placed_on:
+            if b in vpc:
+                g = regions[r, b]
+                if g not in self.nat:
+                    self.nat[g] = self._column(self.vpc_fee)
+                self.rows.append(([(col, 1.0), (self.nat[g], -1.0)], -np.inf, 0.0))
         if max_backends is not None:
             names = sorted({o.backend for found in opts.values() for o in found})
             used = {b: self._column(0.0) for b in names}
@@ -412,8 +426,7 @@ class _Model:
                     Instance(s, shape.class_name, shape.replicas, shape.fee, tuple(sorted(inside)))
                 )
         total = sum(o.cost for o in own.values()) + sum(i.fee for i in instances)
-        if self.nat >= 0 and value[self.nat]:
-            total += self.vpc_fee
+        total += self.vpc_fee * sum(1 for col in self.nat.values() if value[col])
         return Answer("optimal", total, backends, own, tuple(instances))
 
 
@@ -508,6 +521,7 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
                 f"{b.resource}: lines sum to {sum(x.monthly for x in b.cost):.6f}, "
                 f"binding says {b.monthly_cost:.6f}"
             )
+    found += _network_problems(plan, catalog)
     lines = (
         sum(b.monthly_cost for b in plan.bindings)
         + sum(i.fixed_monthly for i in plan.instances)
@@ -518,6 +532,23 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
     for i in plan.instances:
         if abs(sum(line.monthly for line in i.cost) - i.fixed_monthly) > 0.005:
             found.append(f"{i.id}: fee lines do not sum to {i.fixed_monthly}")
+    return found
+
+
+def _network_problems(plan: Plan, catalog: CatalogData) -> list[str]:
+    """The plan's network lines against the rule: one fee per region holding a VPC backend."""
+    needs = {e.name for e in catalog.backends if e.needs_vpc}
+    fee = VPC_MONTHLY.get(catalog.provider, 0.0)
+    wanted = sorted({b.region for b in plan.bindings if b.backend in needs}) if fee else []
+    paid: dict[str, float] = {}
+    for line in plan.network:
+        paid[line.region or "?"] = paid.get(line.region or "?", 0.0) + line.monthly
+    found = []
+    if sorted(paid) != wanted:
+        found.append(f"network paid in {sorted(paid)}, the rules say {wanted}")
+    for region, monthly in sorted(paid.items()):
+        if abs(monthly - fee) > 0.005:
+            found.append(f"network of {region}: {monthly:.6f}, the rules say {fee:.6f}")
     return found
 
 

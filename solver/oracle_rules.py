@@ -348,6 +348,9 @@ def monthly_cost(
             "per_instance_month": 0.0,  # paid per instance (shapes_of)
             "message_storage_per_gb_month": load.writes_per_s * load.retention_s * 1000 / 1e9,
             "inter_region_per_gb": 0.0,  # placement, not workload (solver/oracle_regions.py)
+            # traces exported only with [tool.skaal] traces = true; the oracle plans without
+            "per_million_traces": 0.0,
+            "per_million_spans": 0.0,
         }  # fmt: skip
         total = sum(amount * quantity[component] for component, amount in mode.amounts.items())
         if best is None or total < best[0] - 1e-12:

@@ -138,6 +138,17 @@ def load_context(
         target=target,
         existing=existing,
     )
+    traces = traces_setting(parsed.root)
+    if traces != plan.traces and target != "local":
+        said, planned = ("on", "off") if traces else ("off", "on")
+        would = "export traces the plan does not price" if traces else "send no traces it prices"
+        raise BuildError(
+            f"[tool.skaal] traces is {said}, and {lock} was planned with traces {planned}: "
+            f"the build would {would}",
+            where=f"{parsed.root / 'pyproject.toml'} tool.skaal.traces",
+            fix="re-plan, which prices the traces as the project now says",
+            command=f"skaal plan --target {target}",
+        )
     return BuildContext(
         blueprint=blueprint,
         plan=plan,
@@ -150,7 +161,7 @@ def load_context(
         env=env,
         config=config,
         existing=dict(existing or {}),
-        traces=traces_setting(parsed.root),
+        traces=traces,
     )
 
 

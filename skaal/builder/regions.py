@@ -25,9 +25,11 @@ What does not cross regions (:func:`check_aws`):
   mounted app (which may reach anything) needs every server there;
 * one shared instance holds resources of one region (the planner keeps a
   pool of instances per server and region, so this is a guard against a
-  plan written by hand);
-* the servers are in one region: its VPC is the one the plan prices (one NAT
-  gateway, :mod:`skaal.plan.network`).
+  plan written by hand).
+
+Servers in several regions are built: each region holding one gets its own
+VPC and NAT gateway, which the plan prices once per region
+(:mod:`skaal.plan.network`).
 
 A gcp stack (:func:`check_gcp`) builds the same way, every resource in its
 planned region (Cloud Run services, Cloud SQL and Memorystore instances,
@@ -126,18 +128,6 @@ def check_aws(
 ) -> None:
     """Refuse what an aws stack cannot wire across regions (the module docstring's list)."""
     server_of = {r: s for s in servers for r in s.resources}
-    vpcs = sorted(set(regions.servers.values()))
-    if len(vpcs) > 1:
-        _refuse(
-            f"the servers are planned in {len(vpcs)} regions ("
-            + "; ".join(
-                f"{r}: {', '.join(s.id for s in servers if regions.servers[s.id] == r)}"
-                for r in vpcs
-            )
-            + "), and the plan prices the VPC of one region",
-            "skaal.lock",
-            vpcs[0],
-        )
     for function in functions:
         here = regions.region(function.name)
         where = f"{function.name} ({function.location})"

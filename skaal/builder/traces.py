@@ -1,7 +1,8 @@
 """Traces from built artifacts to the cloud's own trace service, when the project asks.
 
 Off by default.  ``[tool.skaal] traces = true`` in the project's
-``pyproject.toml`` (read by :func:`traces_setting`, carried as
+``pyproject.toml`` (read by :func:`~skaal.declare.project.traces_setting`,
+priced by the plan, :mod:`skaal.solver.traces`; carried as
 :attr:`skaal.builder.model.BuildContext.traces`) makes the cloud builds
 export the runtime's spans (:mod:`skaal.runtime.tracing`: a function span
 per invocation, a child span per storage and queue operation):
@@ -28,12 +29,10 @@ and the exporter (:func:`trace_packages`) -- only when traces are on.
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
 from typing import Final
 
 from skaal.builder.stacks.aws import ANY_RESOURCE, Statement
-from skaal.errors import BuildError
+from skaal.declare.project import traces_setting
 
 __all__ = [
     "ADOT_LAYER",
@@ -101,23 +100,3 @@ def gcp_trace_env(service: str) -> dict[str, str]:
 def trace_packages(target: str, traces: bool) -> tuple[str, ...]:
     """What a ``target`` function needs to export its traces; none when ``traces`` is off."""
     return _PACKAGES.get(target, ()) if traces else ()
-
-
-def traces_setting(root: Path) -> bool:
-    """``[tool.skaal] traces`` of ``root/pyproject.toml``; ``False`` when unset or absent."""
-    pyproject = root / "pyproject.toml"
-    if not pyproject.is_file():
-        return False
-    try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BuildError(f"cannot read {pyproject}: {exc}", where=str(pyproject)) from None
-    value = data.get("tool", {}).get("skaal", {}).get("traces", False)
-    if not isinstance(value, bool):
-        raise BuildError(
-            f"[tool.skaal] traces must be true or false, got {value!r}",
-            where=f"{pyproject} tool.skaal.traces",
-            fix="write traces = true to export traces from the built functions, or remove it",
-            command="skaal build",
-        )
-    return value

@@ -20,12 +20,16 @@ Pricing model (all components optional, all summed)::
             + per_million_scheduled_runs * scheduled invocations / 1e6
             + per_scheduled_job_month    * schedule jobs
             + message_storage_per_gb_month * GB of messages a topic retains
+            + per_million_traces * traces recorded / 1e6   # traces on: one per invocation
+            + per_million_spans  * spans ingested / 1e6    # traces on: spans per invocation
 
 The function components price what a build creates around a function (its
 log group, the HTTP API in front of it, the scheduler that starts it), the
 backup component the point-in-time recovery the plan switches on, the
 message storage the messages a topic keeps for a declared retention
-(:mod:`skaal.plan.retention`).  ``per_instance_month`` is paid per instance
+(:mod:`skaal.plan.retention`), the trace components the traces a project
+exporting them (``[tool.skaal] traces = true``) sends to the provider's trace
+service (:mod:`skaal.solver.traces`).  ``per_instance_month`` is paid per instance
 of a server backend besides its class fee (the secret holding the
 instance's credentials).
 
@@ -111,6 +115,8 @@ PRICE_COMPONENTS: dict[str, str] = {
     "per_instance_month": "{currency} per server instance per month, besides its class fee",
     "message_storage_per_gb_month": "{currency} per GB-month of messages a topic retains",
     "inter_region_per_gb": "{currency} per GB a function exchanges with data in another region",
+    "per_million_traces": "{currency} per million traces recorded (a function's, traces on)",
+    "per_million_spans": "{currency} per million trace spans ingested (a function's, traces on)",
 }
 
 
@@ -162,6 +168,16 @@ class Price(Record):
         default=None,
         description="a function backend: per GB exchanged with data in another region "
         "(skaal.solver.regions); not a workload quantity, priced by the planner's placement",
+    )
+    per_million_traces: PriceItem | None = Field(
+        default=None,
+        description="a function backend: per million traces its trace service records, one "
+        "per invocation when the project exports traces (skaal.solver.traces)",
+    )
+    per_million_spans: PriceItem | None = Field(
+        default=None,
+        description="a function backend: per million spans its trace service ingests, when "
+        "the project exports traces (skaal.solver.traces)",
     )
     eventual_reads: ReadFactor | None = Field(
         default=None,
@@ -347,6 +363,11 @@ class Catalog(Record):
 
     def canonical_json(self) -> str:
         data = self.model_dump(mode="json", exclude={"sources"})
+        for backend in data["backends"]:  # a price without trace components hashes as before
+            for price in (backend["price"], *(m["price"] for m in backend["modes"])):
+                for name in _TRACE_COMPONENTS:
+                    if price.get(name, 0) is None:
+                        del price[name]
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     def content_hash(self) -> str:
@@ -354,6 +375,10 @@ class Catalog(Record):
         return self.memo(
             "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
         )
+
+
+#: Price components added after catalogs were first hashed: left out of the hash when unset.
+_TRACE_COMPONENTS = ("per_million_traces", "per_million_spans")
 
 
 def _unique(what: str, names: list[str]) -> None:

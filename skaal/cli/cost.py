@@ -146,6 +146,7 @@ def _run(
             pins=pins_of(plan),
             reoptimize=True,
             existing=configured_existing(project, env)[0],
+            traces=plan.traces,
         )
         other = bill_of(fresh)
         deltas = compare_bills(bill, other, by or "resource")

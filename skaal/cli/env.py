@@ -258,7 +258,16 @@ def promote(*, first: str, second: str, app_ref: str | None, no_write: bool, as_
     store: LockStore = FileLockStore(lock_path(project, target))
     if no_write:
         store = DryRunLockStore(store)
-    outcome = plan_blueprint(blueprint, catalog, lock=store, pins=pins, existing=existing)
+    from skaal.declare.project import project_traces
+
+    outcome = plan_blueprint(
+        blueprint,
+        catalog,
+        lock=store,
+        pins=pins,
+        existing=existing,
+        traces=project_traces(app_ref, cwd=cwd),
+    )
     written = None if no_write else target.lock
     if as_json:
         _emit_json(

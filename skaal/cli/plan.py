@@ -23,6 +23,12 @@ plan, the shared instances, the total and what changed since the last lock.
   unless ``--lock`` is, and the existing resources it adopts
   (``[tool.skaal.envs.NAME.existing]``, :mod:`skaal.envs.existing`).
 
+The whole command runs with Python's cyclic garbage collector paused
+(:func:`skaal.solver.collector.collector_paused`, restored on the way out):
+the classes of an app of thousands of declarations, its blueprint, the plan
+and its JSON are all long-lived objects, and every full collection would
+rescan them (about a tenth of the CPU of planning 10,000 resources).
+
 Exit codes: 0 planned, 1 no feasible plan (the diagnosis is printed and the
 lock is left as it was), 2 usage errors.  rich is imported only for
 human-readable output.
@@ -105,20 +111,24 @@ def plan(
     APP_REF is module.path:attr or path/to/file.py:attr (attribute defaults
     to "app"); without it, [tool.skaal] app in pyproject.toml is used.
     """
+    # here, not at the top: skaal --help imports this module, and the solver package loads pydantic
+    from skaal.solver.collector import collector_paused
+
     try:
-        _run(
-            app_ref=app_ref,
-            catalog_ref=catalog_ref,
-            target=target,
-            pin_args=pins,
-            reoptimize=reoptimize,
-            as_json=as_json,
-            explain=explain,
-            lock_path=lock_path,
-            env_name=env_name,
-            no_write=no_write,
-            graph_path=graph_path,
-        )
+        with collector_paused():  # short-lived, allocation-heavy: see the module docstring
+            _run(
+                app_ref=app_ref,
+                catalog_ref=catalog_ref,
+                target=target,
+                pin_args=pins,
+                reoptimize=reoptimize,
+                as_json=as_json,
+                explain=explain,
+                lock_path=lock_path,
+                env_name=env_name,
+                no_write=no_write,
+                graph_path=graph_path,
+            )
     except SkaalError as exc:
         if as_json:
             _emit_json({"error": _error_json(exc)})
@@ -193,8 +203,16 @@ def _run(
         return
     if no_write:
         store = DryRunLockStore(store)
+    from skaal.declare.project import project_traces
+
     outcome = plan_blueprint(
-        blueprint, catalog, lock=store, pins=pins, reoptimize=reoptimize, existing=existing
+        blueprint,
+        catalog,
+        lock=store,
+        pins=pins,
+        reoptimize=reoptimize,
+        existing=existing,
+        traces=project_traces(app_ref, cwd=cwd),
     )
     written = None if no_write else lock_path
     if graph_path is not None:

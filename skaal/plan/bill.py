@@ -11,8 +11,9 @@ kinds of owner carry cost lines:
 * a **shared instance** (``rds-postgres#1``): its class fee per node, the
   secret holding its credentials and, on a disk server, the volume floor; no
   single resource owns these;
-* the **network** (aws: the NAT gateway of the VPC the functions run in; gcp: the
-  Serverless VPC Access connector to Memorystore).
+* the **network** of each region holding a server (aws: the NAT gateway of the
+  VPC the functions run in; gcp: the Serverless VPC Access connector to
+  Memorystore), owned by ``network REGION``.
 
 A read line of an eventually consistent resource (``eventual per_million_reads``)
 counts read *units*: its quantity is the reads times the price's
@@ -82,6 +83,8 @@ _ITEMS: dict[str, tuple[str, str]] = {
     "per_instance_month": ("instance secret", "instance-month"),
     "message_storage_per_gb_month": ("messages retained", "GB-month"),
     "inter_region_per_gb": ("inter-region transfer", "GB"),
+    "per_million_traces": ("traces recorded", "million traces"),
+    "per_million_spans": ("trace spans ingested", "million spans"),
     "nat_gateway_hours": ("NAT gateway", "hour"),
     "public_ipv4_hours": ("public IPv4 address", "hour"),
     "vpc_connector_instance_hours": ("VPC connector instance", "hour"),
@@ -116,7 +119,8 @@ class BillLine:
     """One priced item of one owner: quantity x unit price = monthly."""
 
     owner: str
-    """Resource name, shared instance id, or ``"network"``."""
+    """Resource name, shared instance id, or ``"network REGION"`` (the network of the VPC
+    of one region; ``"network"`` in a lock written before the network had regions)."""
     owner_kind: OwnerKind
     backend: str
     """The backend billing it (``"network"`` for network lines)."""
@@ -250,7 +254,14 @@ def bill_of(plan: Plan) -> Bill:
         instances.append(_money(sum(line.monthly for line in own)))
     for cost in plan.network:
         lines.append(
-            _line("network", "network", backend="network", cost=cost, used=None, mode=None)
+            _line(
+                "network" if cost.region is None else f"network {cost.region}",
+                "network",
+                backend="network",
+                cost=cost,
+                used=None,
+                mode=None,
+            )
         )
     # The same sums in the same order as the planner's total (skaal.solver.assemble).
     total = _money(sum(bindings) + sum(instances) + sum(c.monthly for c in plan.network))

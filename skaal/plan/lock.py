@@ -30,10 +30,11 @@ placements keep anchoring stability and its builds stay deployable after an
 upgrade.
 
 The TOML is read and written by ``rtoml`` (a compiled parser and writer), not
-by ``tomllib`` and ``tomli_w`` as catalogs are: a lock holds every binding, and
+by ``tomllib`` and ``tomli_w``: a lock holds every binding, and
 at 10,000 resources (4 MB) ``tomllib`` took 0.95 s to read it and ``tomli_w``
-0.45 s to write it, against 0.20 s and 0.03 s.  Catalogs are small and
-hand-written, and their loader needs ``tomllib``'s exact errors and positions.
+0.45 s to write it, against 0.20 s and 0.03 s.  The catalog loader parses
+with ``rtoml`` too, and asks ``tomllib`` only for the error message of a
+file ``rtoml`` refuses (:mod:`skaal.catalog.merge`).
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def lock_text(plan: Plan) -> str:
     import rtoml  # noqa: PLC0415 - rtoml loads when a lock is read or written, not with the plan models
 
     data: dict[str, Any] = plan.model_dump(mode="json", exclude_none=True)
+    if not data["traces"]:  # written only when on, as it is hashed (Plan.canonical_json)
+        del data["traces"]
     bindings = data.pop("bindings")
     instances = data.pop("instances")
     prices = [

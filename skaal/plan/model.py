@@ -146,6 +146,11 @@ class CostLine(Record):
     component: str
     quantity: float = Field(description="workload quantity in the component's unit")
     monthly: float
+    region: str | None = Field(
+        default=None,
+        description="the region a network line is paid in (one VPC per region holding a "
+        "server, skaal.plan.network); None on a resource's or an instance's lines",
+    )
 
 
 class Provisioned(Record):
@@ -333,8 +338,14 @@ class Plan(Record):
     )
     network: tuple[CostLine, ...] = Field(
         default=(),
-        description="network the build creates for the plan (aws: the VPC's NAT gateway), "
-        "see skaal.plan.network; part of total_monthly_cost",
+        description="network the build creates for the plan, per region holding a server "
+        "(aws: each VPC's NAT gateway; gcp: each VPC connector), see skaal.plan.network; "
+        "part of total_monthly_cost",
+    )
+    traces: bool = Field(
+        default=False,
+        description="the build exports traces ([tool.skaal] traces = true): each function's "
+        "traces are priced on its binding (skaal.solver.traces)",
     )
     log_retention_days: int | None = Field(
         default=None,
@@ -396,6 +407,24 @@ class Plan(Record):
                 del binding["moving_from"]
             else:
                 del binding["moving_from"]["moving_from"]
+        # Added without a schema version, each only where it says something: a plan that
+        # exports no traces, a price without trace components and a cost line without a
+        # region (all but the network's) hash as before them.
+        if not data["traces"]:
+            del data["traces"]
+        for entry in data["prices"]:
+            for name in _TRACE_PRICES:
+                if entry["price"].get(name, 0) is None:
+                    del entry["price"][name]
+        lines = [*data["network"]]
+        for owner in (*data["bindings"], *data["instances"]):
+            lines += owner["cost"]
+            moving = owner.get("moving_from")
+            if isinstance(moving, dict):
+                lines += moving.get("cost", ())
+        for line in lines:
+            if line.get("region", 0) is None:
+                del line["region"]
         lacks = _ADDED_SINCE.get(self.schema_version)
         if lacks is not None:  # fields the plan's schema did not have
             _drop(data, lacks.plan)
@@ -413,6 +442,9 @@ class Plan(Record):
         return self.memo(
             "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
         )
+
+
+_TRACE_PRICES: Final = ("per_million_traces", "per_million_spans")
 
 
 def _drop(data: dict[str, object], keys: tuple[str, ...]) -> None:

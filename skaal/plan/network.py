@@ -20,8 +20,12 @@ Cloud Run services a Serverless VPC Access connector to reach it
 e2-micro virtual machines, billed as such.  Cloud SQL is reached through
 Cloud Run's own Cloud SQL connection and needs no connector.
 
-:func:`network_lines` prices either as :attr:`skaal.plan.model.Plan.network`
-cost lines, part of the plan's total.  Quantities are hours in a month of
+A VPC and a connector are regional: a plan with servers in several regions
+builds one per region holding a server (:mod:`skaal.builder.regions`), and
+pays the fee once per such region.  :func:`network_lines` prices them as
+:attr:`skaal.plan.model.Plan.network` cost lines, part of the plan's total,
+each line carrying its region (:attr:`~skaal.plan.model.CostLine.region`),
+in region order.  Quantities are hours in a month of
 730.  Traffic (``NAT_GATEWAY_PER_GB``, the connector's egress) is not in the
 lines: the declarations give no figure for it, so the line would be a guess.
 
@@ -65,6 +69,7 @@ __all__ = [
     "network_lines",
     "vpc_fee",
     "vpc_lines",
+    "vpc_regions",
 ]
 
 HOURS_PER_MONTH = 730
@@ -114,20 +119,35 @@ def needs_vpc(
     return any(registry.network(b.implementation, provider).vpc for b in bindings)
 
 
+def vpc_regions(
+    bindings: Iterable[Binding], provider: Provider, *, registry: Registry = DEFAULT_REGISTRY
+) -> tuple[str, ...]:
+    """The regions whose VPC a build of these bindings creates (sorted; empty: none)."""
+    return tuple(
+        sorted({b.region for b in bindings if registry.network(b.implementation, provider).vpc})
+    )
+
+
 def network_lines(
     bindings: Iterable[Binding], provider: Provider, *, registry: Registry = DEFAULT_REGISTRY
 ) -> tuple[CostLine, ...]:
-    """The network cost lines of a plan with these bindings (empty when it needs none)."""
-    if not needs_vpc(bindings, provider, registry=registry):
-        return ()
-    return vpc_lines(provider, registry=registry)
+    """The network cost lines of a plan with these bindings (empty when it needs none):
+    :func:`vpc_lines` of every region holding a server reached through the VPC."""
+    return tuple(
+        line
+        for region in vpc_regions(bindings, provider, registry=registry)
+        for line in vpc_lines(provider, region, registry=registry)
+    )
 
 
-def vpc_lines(provider: Provider, *, registry: Registry = DEFAULT_REGISTRY) -> tuple[CostLine, ...]:
-    """The monthly cost lines of ``provider``'s way into the VPC (empty for other providers).
+def vpc_lines(
+    provider: Provider, region: str | None = None, *, registry: Registry = DEFAULT_REGISTRY
+) -> tuple[CostLine, ...]:
+    """The monthly cost lines of ``provider``'s way into one VPC (empty for other providers).
 
     The components the records needing the VPC on ``provider`` name, each
-    priced once: one VPC serves them all.
+    priced once: one VPC serves every server of its region.  ``region``: the
+    region the lines are paid in (``None`` for the figures alone).
     """
     components = registry.vpc_priced(provider)
     unpriced = sorted(components - PRICED.keys())
@@ -137,9 +157,19 @@ def vpc_lines(provider: Provider, *, registry: Registry = DEFAULT_REGISTRY) -> t
             where="the implementation records' network priced items",
             fix=f"price them in skaal.plan.network.PRICED (known: {', '.join(PRICED)})",
         )
-    return tuple(line for component, line in PRICED.items() if component in components)
+    return tuple(
+        line
+        if region is None
+        else CostLine(
+            component=component, quantity=line.quantity, monthly=line.monthly, region=region
+        )
+        for component, line in PRICED.items()
+        if component in components
+    )
 
 
 def vpc_fee(provider: Provider) -> float:
-    """The monthly fee a plan pays once when it needs the VPC (0 for the local catalogs)."""
+    """The monthly fee a plan pays once per region whose VPC it needs (0 for the local
+    catalogs).  The figures are those of one region (see the table above), so every
+    region's fee is the same."""
     return round(sum(line.monthly for line in vpc_lines(provider)), 6)

@@ -37,7 +37,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +59,9 @@ from skaal.serve.hosts import HostGuard, HostPolicy
 from skaal.serve.openapi import openapi_document
 from skaal.serve.routes import Endpoint, build_endpoint, function_routes
 from skaal.serve.scheduler import Clock, Job, Scheduler
+from skaal.serve.state import ServeState
 from skaal.serve.tracing import TraceRequests
-from skaal.serve.workers import QueueWorker, TopicWorker, call_handler
+from skaal.serve.workers import call_handler
 from skaal.serve.wsgi import WsgiApp, close_pools
 
 if TYPE_CHECKING:
@@ -73,15 +73,6 @@ __all__ = ["RuntimeContext", "ServeState", "build_asgi", "mounted_apps"]
 log = logging.getLogger("skaal.serve")
 
 RuntimeFactory = Callable[[], AbstractAsyncContextManager[Any]]
-
-
-@dataclass(slots=True)
-class ServeState:
-    """What the lifespan opened, shared with the middleware and tests."""
-
-    runtime: Any = None
-    scheduler: Scheduler | None = None
-    workers: list[QueueWorker | TopicWorker] = field(default_factory=list)
 
 
 class RuntimeContext:

@@ -12,6 +12,7 @@ option is reported (all of them at once) by
 the cheapest assignment and the server instances (HiGHS for the pooled
 relaxation of coupled parts, z3 for packing that first fit cannot do; each
 imported only when a part needs it);
+:mod:`.vpc` weighs the network's fixed fee of each region holding a server;
 :mod:`.stability` keeps the previous lock's choices; :mod:`.assemble` writes
 the Plan with a reason per binding.
 """
@@ -30,7 +31,7 @@ from skaal.plan.model import Plan
 from skaal.plan.network import vpc_fee
 from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver import conflicts
-from skaal.solver.assemble import assemble, total_cost, uses_vpc, without_vpc
+from skaal.solver.assemble import assemble, total_cost, vpc_regions
 from skaal.solver.collector import collector_paused
 from skaal.solver.diagnosis import (
     CandidateReport,
@@ -48,6 +49,7 @@ from skaal.solver.optimise import Assignment
 from skaal.solver.optimise import optimise as _optimise
 from skaal.solver.problem import Problem, ResourceOptions
 from skaal.solver.stability import kept_backends, restrict
+from skaal.solver.vpc import cheapest_with_network
 
 __all__ = [
     "CandidateReport",
@@ -75,6 +77,7 @@ def solve(
     reoptimize: bool = False,
     registry: Registry = DEFAULT_REGISTRY,
     existing: Mapping[str, str] = _NO_PINS,
+    traces: bool = False,
 ) -> Plan:
     """The cheapest plan for ``blueprint`` on ``catalog``.
 
@@ -83,7 +86,8 @@ def solve(
     override ``backend=`` declarations.  ``existing`` (resource → what it
     adopts, from the configuration: :mod:`skaal.envs.existing`) overrides
     ``existing=`` declarations the same way, beside the Blueprint.
-    Raises ``UnsatisfiableError`` listing
+    ``traces``: the build exports traces (``[tool.skaal] traces``), which
+    each function pays for (:mod:`skaal.solver.traces`).  Raises ``UnsatisfiableError`` listing
     every unplaceable resource or global conflict, ``PlanError`` for bad pins.
 
     No result depends on the clock: the solvers' limits count work, not
@@ -92,6 +96,8 @@ def solve(
     """
     with collector_paused():  # see skaal.solver.collector for why and what it restores
         problem = build_problem(blueprint, catalog, registry=registry, pins=pins, existing=existing)
+        if traces:
+            problem = replace(problem, traces=True)
         return solve_problem(
             problem,
             previous=None if reoptimize else previous,
@@ -133,8 +139,8 @@ def solve_problem(
         costs |= {
             f"{i} {shape.label} (instance fee)": shape.fee for i, shape in fresh.shapes.items()
         }
-        if uses_vpc(problem, fresh):
-            costs["the VPC's NAT gateway"] = vpc_fee(problem.catalog.provider)
+        for region in vpc_regions(problem, fresh):
+            costs[f"the network of the VPC in {region}"] = vpc_fee(problem.catalog.provider)
         raise conflicts.budget(problem, fresh_total, costs)
     kept = kept_backends(problem, previous, pins)
     # Resource -> where a fresh optimisation would move it.  When nothing would
@@ -164,28 +170,9 @@ def _placing(assignment: Assignment, adopted: Mapping[str, str]) -> Assignment:
 
 
 def _cheapest(problem: Problem) -> Assignment:
-    """The optimum including the network fee paid once by any plan that needs the VPC.
-
-    The fee couples every resource through one yes/no decision, so it is
-    decided exactly by two optimisations: the unrestricted optimum (plus the
-    fee if it uses a VPC backend), and the optimum without VPC backends.
-    """
-    best = _optimise(problem)
-    if not uses_vpc(problem, best):
-        return best
-    outside = without_vpc(problem)
-    if outside is None:
-        return best
-    # Every plan without the VPC pays at least each resource's cheapest option there
-    # (instance fees only add): when that floor is no cheaper, skip the second solve.
-    floor = sum(min(o.cost for o in r.options) for r in outside.resources)
-    if floor >= total_cost(problem, best) - 1e-9:
-        return best
-    try:
-        other = _optimise(outside)
-    except (UnsatisfiableError, PlanError):
-        return best
-    return other if total_cost(problem, other) < total_cost(problem, best) else best
+    """The optimum including the network fee paid once per region whose VPC the plan
+    needs (decided exactly by :mod:`skaal.solver.vpc`)."""
+    return cheapest_with_network(problem, _optimise)
 
 
 def _name(res: ResourceOptions) -> str:

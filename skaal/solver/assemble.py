@@ -58,8 +58,18 @@ from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions
 from skaal.solver.regions import Placement, place_functions
 from skaal.solver.servers import Server
+from skaal.solver.traces import trace_line, traces_cost
 
-__all__ = ["assemble", "pin_source", "total_cost", "uses_vpc", "without_vpc"]
+__all__ = [
+    "assemble",
+    "option_region",
+    "pin_source",
+    "total_cost",
+    "uses_vpc",
+    "vpc_backends",
+    "vpc_regions",
+    "within_vpc",
+]
 
 _PEERS_SHOWN = 3
 
@@ -80,19 +90,22 @@ def pin_source(res: ResourceOptions, pins: Mapping[str, str]) -> str | None:
 
 
 def total_cost(problem: Problem, assignment: Assignment) -> float:
-    """Monthly total of an assignment: own costs, its instances' fees, its network and
-    the data its functions exchange across regions (:mod:`skaal.solver.regions`)."""
+    """Monthly total of an assignment: own costs, its instances' fees, its network, the
+    data its functions exchange across regions (:mod:`skaal.solver.regions`) and their
+    traces when exported (:mod:`skaal.solver.traces`)."""
     own = place_functions(problem, assignment.backends).cost()
     for res in problem.resources:
         backend = assignment.backends[res.spec.name]
         own += next(o.cost for o in res.options if o.backend == backend)
-    network = vpc_fee(problem.catalog.provider) if uses_vpc(problem, assignment) else 0.0
+    network = vpc_fee(problem.catalog.provider) * len(vpc_regions(problem, assignment))
+    own += traces_cost(problem, assignment.backends)
     return money(own + sum(shape.fee for shape in assignment.shapes.values()) + network)
 
 
-def _vpc_backends(problem: Problem) -> frozenset[str]:
-    """Backends whose catalog entry ``requires = ["vpc"]``: using one buys the provider's
-    way into the VPC once (aws: a NAT gateway; gcp: a connector; :mod:`skaal.plan.network`).
+def vpc_backends(problem: Problem) -> frozenset[str]:
+    """Backends whose catalog entry ``requires = ["vpc"]``: using one in a region buys the
+    provider's way into that region's VPC once (aws: a NAT gateway; gcp: a connector;
+    :mod:`skaal.plan.network`).
 
     Empty where the provider has no such fee (the local catalogs).
     """
@@ -101,25 +114,47 @@ def _vpc_backends(problem: Problem) -> frozenset[str]:
     return frozenset(b.name for b in problem.catalog.backends if "vpc" in b.requires)
 
 
+def option_region(problem: Problem, option: Option) -> str:
+    """The region a resource placed on ``option`` lives in."""
+    return option.region or problem.catalog.region
+
+
+def vpc_regions(problem: Problem, assignment: Assignment) -> tuple[str, ...]:
+    """The regions whose VPC the assignment needs, each paying the network fee (sorted)."""
+    vpc = vpc_backends(problem)
+    if not vpc:
+        return ()
+    regions = set()
+    for res in problem.resources:
+        backend = assignment.backends[res.spec.name]
+        if backend in vpc:
+            option = next(o for o in res.options if o.backend == backend)
+            regions.add(option_region(problem, option))
+    return tuple(sorted(regions))
+
+
 def uses_vpc(problem: Problem, assignment: Assignment) -> bool:
-    """Whether the assignment needs the VPC, and so pays its network fee."""
-    vpc = _vpc_backends(problem)
-    return bool(vpc) and any(b in vpc for b in assignment.backends.values())
+    """Whether the assignment needs a VPC, and so pays a network fee."""
+    return bool(vpc_regions(problem, assignment))
 
 
-def without_vpc(problem: Problem) -> Problem | None:
-    """``problem`` without its VPC backends; ``None`` if a resource would have no option."""
-    vpc = _vpc_backends(problem)
+def within_vpc(problem: Problem, regions: frozenset[str]) -> Problem | None:
+    """``problem`` with VPC backends only in ``regions``; ``None`` if a resource would
+    have no option left."""
+    vpc = vpc_backends(problem)
     resources = []
     for res in problem.resources:
-        options = tuple(o for o in res.options if o.backend not in vpc)
+        options = tuple(
+            o for o in res.options if o.backend not in vpc or option_region(problem, o) in regions
+        )
         if not options:
             return None
         resources.append(replace(res, options=options) if len(options) < len(res.options) else res)
+    offered = {o.backend for res in resources for o in res.options}
     return replace(
         problem,
         resources=tuple(resources),
-        shared=tuple(s for s in problem.shared if s.backend.name not in vpc),
+        shared=tuple(s for s in problem.shared if s.backend.name in offered),
     )
 
 
@@ -155,12 +190,11 @@ def assemble(
         problem=problem,
         fees={i: shape.fee for i, shape in assignment.shapes.items()},
         servers={s.backend.name: s.server for s in problem.shared},
-        network={
-            b: 0.0 if uses_vpc(problem, assignment) else vpc_fee(problem.catalog.provider)
-            for b in _vpc_backends(problem)
-        },
+        vpc=vpc_backends(problem),
+        paid=frozenset(vpc_regions(problem, assignment)),
+        vpc_fee=vpc_fee(catalog.provider),
         instances=assignment.instances,
-        opened=frozenset(i.partition("#")[0] for i in assignment.instances),
+        opened=_opened(problem, assignment),
         shared=frozenset(s.backend.name for s in problem.shared),
         collocated=frozenset(name for pair in problem.collocations for name in pair),
     )
@@ -213,6 +247,11 @@ def assemble(
             option.region or catalog.region
         ):
             reason += f"; runs in {placement.regions[name]}, next to the data it uses"
+        if problem.traces and res.spec.kind == "function":
+            traced = trace_line(backend, res.spec, load.reads_per_s)
+            if traced is not None:
+                lines = (*lines, traced)
+                own += traced.monthly
         adopted = adopted_name(res.spec, catalog.provider)
         if adopts_server(res.spec, catalog.provider):
             lines, own = (), 0.0
@@ -253,7 +292,11 @@ def assemble(
         _instance(problem, ident, members, assignment, sizes)
         for ident, members in sorted(assignment.instances.items(), key=lambda i: _key(i[0]))
     )
-    network = vpc_lines(catalog.provider) if uses_vpc(problem, assignment) else ()
+    network = tuple(
+        line
+        for region in vpc_regions(problem, assignment)
+        for line in vpc_lines(catalog.provider, region)
+    )
     total = money(
         sum(b.monthly_cost for b in bindings)
         + sum(i.fixed_monthly for i in instances)
@@ -269,6 +312,7 @@ def assemble(
         bindings=tuple(bindings),
         instances=instances,
         network=network,
+        traces=problem.traces,
         prices=_used_prices(problem, bindings, instances),
         total_monthly_cost=total,
         log_retention_days=log_retention_days(catalog.provider),
@@ -388,6 +432,19 @@ def _instance(
     )
 
 
+def _opened(problem: Problem, assignment: Assignment) -> frozenset[tuple[str, str]]:
+    """(server backend, region) of every instance the assignment runs (one region each)."""
+    first = {members[0]: ident for ident, members in assignment.instances.items() if members}
+    opened = set()
+    for res in problem.resources:
+        ident = first.get(res.spec.name)
+        if ident is not None:
+            backend = assignment.backends[res.spec.name]
+            option = next(o for o in res.options if o.backend == backend)
+            opened.add((backend, option_region(problem, option)))
+    return frozenset(opened)
+
+
 def _key(ident: str) -> tuple[str, int]:
     backend, _, number = ident.partition("#")
     return backend, int(number)
@@ -402,11 +459,15 @@ class _Context:
     """Instance id → its fee."""
     servers: Mapping[str, Server]
     """Server backend → its shapes (for "would cost" notes: the shape a resource needs)."""
-    network: Mapping[str, float]
-    """VPC backend → the network fee choosing it would add (0 when the plan pays it)."""
+    vpc: frozenset[str]
+    """Backends reached through their region's VPC."""
+    paid: frozenset[str]
+    """Regions whose VPC the plan pays for."""
+    vpc_fee: float
+    """The network fee of one region's VPC."""
     instances: Mapping[str, tuple[str, ...]]
-    opened: frozenset[str]
-    """Server backends with at least one instance in the plan."""
+    opened: frozenset[tuple[str, str]]
+    """(server backend, region) with at least one instance in the plan."""
     shared: frozenset[str]
     collocated: frozenset[str]
     """Every resource named in a co-location pair (either side)."""
@@ -456,19 +517,18 @@ def _cheaper_note(context: _Context, res: ResourceOptions, option: Option) -> st
     if limit is not None:
         causes.append(f"max_backends={limit}")
     if cheapest.backend in context.shared:
-        opened = cheapest.backend in context.opened
+        vpc = cheapest.backend in context.vpc
+        region = option_region(context.problem, cheapest)
+        opened = (cheapest.backend, region) in context.opened
+        network = context.vpc_fee if vpc and region not in context.paid else 0.0
         with_fee = (
             cheapest.cost
             + context.servers[cheapest.backend].fee_to_hold(usage_of(res.workload))
-            + context.network.get(cheapest.backend, 0.0)
+            + network
         )
         if not opened and with_fee >= option.cost:
             # not ruled out: dearer once its instance's fixed fee is paid
-            extra = (
-                "its instance and network fees"
-                if cheapest.backend in context.network
-                else ("its instance fee")
-            )
+            extra = "its instance and network fees" if network else "its instance fee"
             return f"; {cheapest.backend} would cost {_usd(with_fee)} with {extra}"
         causes.append("shared capacity")
     why = " and ".join(causes) or "the other constraints"

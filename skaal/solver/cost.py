@@ -62,6 +62,8 @@ per_million_scheduled_runs  schedule fires per second * 2,628,000 / 1e6
 per_scheduled_job_month  1 per scheduled function (its one job)
 message_storage_per_gb_month  messages/s * declared retention s * 1,000 bytes / 1e9
 per_instance_month     not a resource's line: paid per server instance (:mod:`.servers`)
+per_million_traces     a function's invocations / 1e6, traces on (:mod:`.traces`)
+per_million_spans      that x spans per invocation, traces on (:mod:`.traces`)
 =====================  ==========================================================
 
 A backend with capacity modes (DynamoDB on-demand and provisioned) is priced
@@ -182,6 +184,8 @@ _DRIVERS: Final[dict[str, frozenset[str]]] = {
     "message_storage_per_gb_month": frozenset({"messages"}),
     # the item sizes of skaal.solver.regions cannot be declared: always a default
     "inter_region_per_gb": frozenset({"item size"}),
+    "per_million_traces": frozenset({"invocations"}),
+    "per_million_spans": frozenset({"invocations"}),
 }
 
 

@@ -32,7 +32,8 @@ the clock:
    capacity pooled per server, instance counts per shape, quotas and
    ``max_backends``.  It is a lower bound on every plan.
 5. **Placement** (:mod:`.place`): the units of each server are packed into
-   the instances step 4 chose, by first fit, then by z3 exactly.  Placed:
+   the instances step 4 chose, by first fit, then (after a counting check)
+   by dot-product fit, then by z3 exactly.  Placed:
    the plan costs the bound, so it is optimal.  Not placed (adversarial bin
    packing): instances are added until first fit places everything, and the
    plan is ``best_found`` with step 4's bound.
@@ -57,7 +58,15 @@ from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver import conflicts
 from skaal.solver.capacity import overflow
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
-from skaal.solver.place import Bins, cheapest_packing, first_fit, first_fit_partial, place
+from skaal.solver.place import (
+    Bins,
+    balanced_fit_partial,
+    cheapest_packing,
+    first_fit,
+    first_fit_partial,
+    place,
+)
+from skaal.solver.pooled import MAX_EXACT_COLUMNS
 from skaal.solver.problem import Problem
 from skaal.solver.servers import POOL, Server, Shape, backend_of
 
@@ -306,13 +315,17 @@ def _pooled_part(
     # Packing needed more than the relaxation counted: also try the relaxation
     # with the failing servers' instances derated, which leaves the room first
     # fit needs, and keep the cheapest plan.  The bound stays the relaxation's.
+    # Past _DERATE_EXACT_MAX_UNITS units the derated relaxations are solved
+    # linear and rounded: they only propose plans, and the integer model of a
+    # few hundred distinct units can take HiGHS seconds each.
+    exact = MAX_EXACT_COLUMNS if len(part) <= _DERATE_EXACT_MAX_UNITS else 0
     best = placed
     for derate in _DERATINGS:
         tighter = {
             name: _derated(server, derate) if name in placed.failed else server
             for name, server in servers.items()
         }
-        again = solve_pooled(grouped, tighter, max_backends=max_backends)
+        again = solve_pooled(grouped, tighter, max_backends=max_backends, max_exact_columns=exact)
         if again.counts is None:
             continue
         try:
@@ -329,6 +342,7 @@ def _pooled_part(
 #: relaxation again).
 _DERATINGS = (0.9, 0.75)
 _DERATE_MAX_UNITS = 500
+_DERATE_EXACT_MAX_UNITS = 100
 
 
 @dataclass(slots=True)
@@ -435,12 +449,12 @@ def _repair(
     option first; what still fits nowhere is returned with the packing (the
     caller moves it to its dedicated option).
     """
-    packed, left = _grow([], units, list(shapes), server, cheapest=True)
+    packed, left = _grow([], units, list(shapes), server, servers, cheapest=True)
     if not left:
         return packed, left
     must = [u for u in units if all(o.backend in servers for o in u.options)]
     may = [u for u in units if not all(o.backend in servers for o in u.options)]
-    return _grow(must, may, [], server, cheapest=False)
+    return _grow(must, may, [], server, servers, cheapest=False)
 
 
 def _grow(
@@ -448,18 +462,74 @@ def _grow(
     units: Sequence[Unit],
     extra: list[Shape],
     server: Server,
+    servers: Mapping[str, Server],
     *,
     cheapest: bool,
 ) -> tuple[Bins, list[Unit]]:
+    """Pack into ``extra`` and open instances for what is left, within the quota.
+
+    Each round opens, for the largest unit left over, the cheapest shape
+    that holds it (``cheapest``) or the largest.  With few units left over,
+    every round packs all units again by first fit, which uses the new room
+    best.  With many (a relaxation that filled its instances to the brim in
+    two dimensions), the units go in by dot-product fit when that strands
+    less money, and the rounds pack only what is left over into the
+    instances they open: packing thousands of units again per round would
+    take minutes.
+    """
     biggest = max(server.shapes, key=lambda s: (s.fee_micro, s.instance_class.name, s.replicas))
-    while True:
-        packed, left = first_fit_partial(units, extra, before=must)
-        if not left or len(extra) >= server.quota:
-            return packed, left
+
+    def pick(left: Sequence[Unit]) -> Shape | None:
         holding = [s for s in server.shapes if s.holds(left[0].usage)]
         if not holding:
-            return packed, left
-        extra.append(holding[0] if cheapest else biggest if biggest in holding else holding[-1])
+            return None
+        return holding[0] if cheapest else biggest if biggest in holding else holding[-1]
+
+    packed, left = first_fit_partial(units, extra, before=must)
+    if len(left) <= _FEW_LEFT:
+        while left and len(extra) < server.quota:
+            shape = pick(left)
+            if shape is None:
+                break
+            extra.append(shape)
+            packed, left = first_fit_partial(units, extra, before=must)
+        return packed, left
+    spread, over = balanced_fit_partial(units, extra, before=must)
+    if _regret(over, servers) < _regret(left, servers):
+        packed, left = spread, over
+    firsts = {id(u) for u in must}
+    pending_must = [u for u in left if id(u) in firsts]
+    pending = [u for u in left if id(u) not in firsts]
+    opened: list[Shape] = []
+    added: Bins = []
+    while left and len(extra) + len(opened) < server.quota:
+        shape = pick(left)
+        if shape is None:
+            break
+        opened.append(shape)
+        added, left = first_fit_partial(pending, opened, before=pending_must)
+    return packed + added, left
+
+
+#: Units left over by the first packing up to which :func:`_grow` packs all units
+#: again each time it opens an instance.
+_FEW_LEFT = 32
+
+
+def _regret(left: Sequence[Unit], servers: Mapping[str, Server]) -> int:
+    """What moving ``left`` to their cheapest dedicated options adds at least (micro-dollars);
+    a unit with no such option counts more than any plan."""
+    total = 0
+    for unit in left:
+        dedicated = next((o.cost for o in unit.options if o.backend not in servers), None)
+        if dedicated is None:
+            return _NOWHERE
+        total += dedicated - unit.options[0].cost
+    return total
+
+
+#: The regret of a unit that only servers can hold.
+_NOWHERE = 1 << 62
 
 
 def _spill(unit: Unit, placement: dict[str, list[Unit]], servers: Mapping[str, Server]) -> bool:

@@ -9,14 +9,21 @@ every dimension (bin packing with the bins given).
    biggest instance, instances biggest first; each unit goes to the first
    instance that still holds it.  This places almost every realistic plan
    (many units, each small next to an instance).
-2. **z3.**  When first fit leaves a unit over, z3 decides the packing
+2. **Counting, then dot-product fit.**  When first fit leaves a unit over,
+   :func:`short` checks by counting (Hall's condition per family of shapes)
+   that the instances can hold the units at all; then
+   :func:`balanced_fit_partial` pairs each unit with the instance whose
+   room matches its needs (reads-heavy units where reads are left), which
+   packs instances filled to the brim in two dimensions where first fit
+   strands room.
+3. **z3.**  When both leave a unit over, z3 decides the packing
    exactly: one Boolean per (unit, instance that can hold it), each unit
    placed once (``PbEq``), each instance within its capacity per dimension
    (``PbLe``), interchangeable instances opened in order.  Its work is
    bounded by a resource limit (:data:`Z3_RLIMIT`, deterministic units, not
    seconds) and it is only asked when the model is small enough
    (:data:`Z3_MAX_LITERALS`) to be built quickly.
-3. Either way, ``None`` means "not placed": the caller then adds capacity
+4. Either way, ``None`` means "not placed": the caller then adds capacity
    and labels the plan ``best_found`` with the relaxation's lower bound.
 
 Co-located resources are one unit, so they always share an instance.
@@ -35,16 +42,18 @@ from skaal.solver.servers import Shape
 __all__ = [
     "Z3_MAX_LITERALS",
     "Z3_RLIMIT",
+    "balanced_fit_partial",
     "cheapest_packing",
     "first_fit",
     "first_fit_partial",
     "place",
+    "short",
 ]
 
 #: z3's work budget for one packing (a deterministic count of its steps).
 Z3_RLIMIT = 20_000_000
 #: Packings with more (unit, instance) pairs than this are not handed to z3.
-Z3_MAX_LITERALS = 20_000
+Z3_MAX_LITERALS = 4_000
 
 Bins = list[tuple[Shape, list[Unit]]]
 #: :func:`cheapest_packing` is tried on servers holding at most this many units.
@@ -61,7 +70,44 @@ def place(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
     found = first_fit(units, shapes)
     if found is not None:
         return found
+    if short(units, shapes):
+        return None
+    bins, left = balanced_fit_partial(units, shapes)
+    if not left:
+        return bins
     return _with_z3(units, shapes)
+
+
+def short(units: Sequence[Unit], shapes: Sequence[Shape]) -> bool:
+    """Whether ``shapes`` surely cannot hold ``units``, by counting (no search).
+
+    For every set ``F`` of the instances' shapes, the units that only shapes
+    of ``F`` hold must fit the instances of ``F`` in every dimension (Hall's
+    condition).  A rounded relaxation can hand a server more than its
+    instances hold; this proves it in a pass instead of a z3 search.
+    """
+    kinds = list(dict.fromkeys(shapes))
+    count = {k: shapes.count(k) for k in kinds}
+    need: dict[frozenset[int], list[int]] = {}
+    for unit in units:
+        family = frozenset(i for i, k in enumerate(kinds) if k.holds(unit.usage))
+        if not family:
+            return True
+        row = need.setdefault(family, [0] * len(unit.usage))
+        for d, u in enumerate(unit.usage):
+            row[d] += u
+    for family in need:
+        inside = [row for f, row in need.items() if f <= family]
+        for d in range(len(inside[0])):
+            caps = [kinds[i].capacity[d] for i in sorted(family)]
+            if any(c is None for c in caps):
+                continue
+            room = sum(
+                (c or 0) * count[kinds[i]] for i, c in zip(sorted(family), caps, strict=True)
+            )
+            if sum(row[d] for row in inside) > room:
+                return True
+    return False
 
 
 def _order(shapes: Sequence[Shape]) -> list[Shape]:
@@ -121,6 +167,63 @@ def first_fit_partial(
 _UNLIMITED = 1 << 62
 
 
+def balanced_fit_partial(
+    units: Sequence[Unit], shapes: Sequence[Shape], *, before: Sequence[Unit] = ()
+) -> tuple[Bins, list[Unit]]:
+    """Dot-product fit decreasing, and the units that fit nowhere.
+
+    Units are taken by the sum of their shares of the instances (largest
+    first, ``before`` first); each goes to the instance holding it whose
+    room, as shares of its capacity, has the largest dot product with the
+    unit's shares: a unit heavy in writes goes where writes are left.
+    First fit fills one instance after the other in whichever dimension
+    comes first and strands the room of the others; when a relaxation fills
+    instances nearly to the brim in two dimensions at once (the reads and
+    writes of a database), this pairing leaves far fewer units over.
+    """
+    bins: Bins = [(shape, []) for shape in _order(shapes)]
+    if not bins:
+        return bins, [*before, *units]
+    width = len(bins[0][0].capacity)
+    limited = [d for d in range(width) if any(s.capacity[d] for s, _ in bins)]
+    caps = [[c if c else _UNLIMITED for c in shape.capacity] for shape, _ in bins]
+    top = [max((row[d] for row in caps if row[d] < _UNLIMITED), default=1) for d in range(width)]
+    free = [list(row) for row in caps]
+    # Per instance, the weight of each limited dimension: 1 / capacity², so
+    # that unit share x room share is usage x room x weight.
+    weights = [
+        [1.0 / (row[d] * row[d]) if row[d] < _UNLIMITED else 0.0 for d in limited] for row in caps
+    ]
+    left: list[Unit] = []
+
+    def weight(unit: Unit) -> tuple[float, str]:
+        return (-sum(unit.usage[d] / top[d] for d in limited), unit.name)
+
+    for unit in [*sorted(before, key=weight), *sorted(units, key=weight)]:
+        usage = unit.usage
+        need = [usage[d] for d in limited]
+        best = -1
+        best_score = -1.0
+        for i, room in enumerate(free):
+            score = 0.0
+            for j, d in enumerate(limited):
+                rest = room[d]
+                if rest < need[j]:
+                    break
+                score += need[j] * rest * weights[i][j]
+            else:
+                if score > best_score:
+                    best, best_score = i, score
+        if best < 0:
+            left.append(unit)
+            continue
+        room = free[best]
+        for d in range(width):
+            room[d] -= usage[d]
+        bins[best][1].append(unit)
+    return bins, left
+
+
 def _dims(shapes: Sequence[Shape]) -> list[list[int | None]]:
     return [list(column) for column in zip(*(s.capacity for s in shapes), strict=True)]
 
@@ -155,14 +258,28 @@ def _placement_model(
     """
     import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
+    if not slots or len(units) > Z3_MAX_LITERALS:
+        return None
+    # Units repeat usages and slots repeat shapes: count the pairs per
+    # distinct (usage, shape) before building them, and give up early.
+    kinds: dict[Shape, int] = {}
+    for shape in slots:
+        kinds[shape] = kinds.get(shape, 0) + 1
+    held: dict[tuple[int, ...], int] = {}
+    total = 0
+    for unit in units:
+        count = held.get(unit.usage)
+        if count is None:
+            count = held[unit.usage] = sum(n for k, n in kinds.items() if k.holds(unit.usage))
+        total += count
+        if total > Z3_MAX_LITERALS:
+            return None
     pairs = [
         (u, i)
         for u in range(len(units))
         for i in range(len(slots))
         if slots[i].holds(units[u].usage)
     ]
-    if not slots or len(pairs) > Z3_MAX_LITERALS:
-        return None
     var = {(u, i): z3.Bool(f"p:{u}:{i}", solver.ctx) for u, i in pairs}
     for u in range(len(units)):
         row = [(var[u, i], 1) for i in range(len(slots)) if (u, i) in var]

@@ -75,12 +75,14 @@ def solve_pooled(
     *,
     max_backends: int | None = None,
     max_nodes: int = MAX_NODES,
+    max_exact_columns: int = MAX_EXACT_COLUMNS,
 ) -> Pooled:
-    """Solve the relaxation of the module docstring."""
+    """Solve the relaxation of the module docstring (its linear relaxation only
+    past ``max_exact_columns`` unit columns)."""
     import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
-    exact = _columns(grouped, servers) <= MAX_EXACT_COLUMNS
+    exact = _columns(grouped, servers) <= max_exact_columns
     model = _Model(grouped, servers, max_backends, per_shape=exact)
     highs = _core._Highs()
     settings: tuple[tuple[str, bool | int | float], ...] = (
@@ -149,7 +151,10 @@ def _rounded(
     """The linear relaxation's solution rounded to whole units and instances.
 
     Each group's units go to its options in proportion to the relaxation
-    (largest remainders first, ties to the cheaper option); each shape gets
+    (largest remainders first, ties to the cheaper option), a unit split
+    between a server and a dedicated option to the dedicated one: rounding
+    it onto the server would overfill a capacity the relaxation has filled
+    to the brim, and push many units off the server instead; each shape gets
     the relaxation's instances rounded up.  The placement step adds
     instances where first fit needs more.  The relaxation's optimum is the
     proven lower bound.
@@ -161,7 +166,12 @@ def _rounded(
         whole = [math.floor(v + 1e-9) for _, _, v in shares]
         left = size - sum(whole)
         order = sorted(
-            range(len(shares)), key=lambda i: (-(shares[i][2] - whole[i]), model.cost[row[i][2]])
+            range(len(shares)),
+            key=lambda i: (
+                shares[i][0] in model.shapes or shares[i][2] - whole[i] < 1e-9,
+                -(shares[i][2] - whole[i]),
+                model.cost[row[i][2]],
+            ),
         )
         for i in order[: max(0, left)]:
             whole[i] += 1
@@ -232,6 +242,15 @@ class _Model:
         self.row_upper: list[float] = []
         self.placement: list[list[tuple[str, Shape | None, int]]] = []
         self.shapes: dict[str, list[tuple[Shape, int]]] = {}
+        self.families: dict[
+            str,
+            tuple[
+                dict[frozenset[int], list[tuple[int, int]]],
+                dict[frozenset[int], list[tuple[int, int]]],
+            ],
+        ] = {}
+        """Per server (without per_shape): the family rows of :meth:`_family_rows`."""
+        self.family_of: dict[tuple[str, tuple[int, ...]], frozenset[int]] = {}
         used = sorted({o.backend for g in grouped for o in g.options})
         for group in grouped:  # row g: every unit of group g placed once
             size = float(len(group.units))
@@ -262,6 +281,8 @@ class _Model:
                 capacity[name, k] = rows
                 col = self._column(shape.fee, float(server.quota), entries)
                 self.shapes.setdefault(name, []).append((shape, col))
+            if not per_shape:
+                self._family_rows(name, server, grouped)
             if max_backends is not None:  # one "used" column for all pools of a backend
                 real = backend_of(name)
                 if real not in self.used_col:
@@ -290,6 +311,7 @@ class _Model:
                 if option.backend in servers and not per_shape:
                     rows = capacity[option.backend, 0]
                     entries = [(row, group.usage[d] / SCALE) for d, row in rows if group.usage[d]]
+                    entries += self._family_entries(option.backend, group.usage)
                     opened = self._row(-math.inf, 0.0)
                     entries.append((opened, 1.0))
                     for shape, instances in self.shapes[option.backend]:
@@ -326,6 +348,72 @@ class _Model:
                     col = self._column((option.cost - base) / SCALE, size, entries)
                     row_cols.append((option.backend, target, col))
             self.placement.append(row_cols)
+
+    def _family_rows(self, name: str, server: Server, grouped: Sequence[Group]) -> None:
+        """Rows that keep a unit on the shapes able to hold it, pooled per family of shapes.
+
+        A unit's *family* is the set of ``name``'s shapes that hold it alone.
+        For every family ``F`` the units whose family lies inside ``F`` can
+        only use the instances of ``F``'s shapes (Hall's condition, valid for
+        every plan), per dimension, and units over half of every shape of
+        ``F`` in a dimension take one instance each.  Pooling over the whole
+        server alone would let a large unit use the room of small instances.
+        """
+        everything = frozenset(range(len(server.shapes)))
+        usages = {g.usage for g in grouped if any(o.backend == name for o in g.options)}
+        families = {self._family(name, server, usage) for usage in usages}
+        rows: dict[frozenset[int], list[tuple[int, int]]] = {}
+        halves: dict[frozenset[int], list[tuple[int, int]]] = {}
+        for family in sorted(families, key=sorted):
+            shapes = [server.shapes[k] for k in sorted(family)]
+            inside = [u for u in usages if self.family_of[name, u] <= family]
+            for d in range(len(server.shapes[0].capacity)):
+                caps = [s.capacity[d] for s in shapes]
+                if not family or any(c is None for c in caps):
+                    continue
+                if family != everything:
+                    row = self._row(-math.inf, 0.0)
+                    rows.setdefault(family, []).append((d, row))
+                    for k in sorted(family):
+                        cap = server.shapes[k].capacity[d]
+                        assert cap is not None
+                        self.columns[self.shapes[name][k][1]].append((row, -cap / SCALE))
+                top = max(c for c in caps if c is not None)
+                if any(2 * u[d] > top for u in inside):
+                    row = self._row(-math.inf, 0.0)
+                    halves.setdefault(family, []).append((d, row))
+                    for k in sorted(family):
+                        self.columns[self.shapes[name][k][1]].append((row, -1.0))
+        self.families[name] = (rows, halves)
+
+    def _family(self, name: str, server: Server, usage: tuple[int, ...]) -> frozenset[int]:
+        key = (name, usage)
+        found = self.family_of.get(key)
+        if found is None:
+            found = self.family_of[key] = frozenset(
+                k for k, shape in enumerate(server.shapes) if shape.holds(usage)
+            )
+        return found
+
+    def _family_entries(self, name: str, usage: tuple[int, ...]) -> list[tuple[int, float]]:
+        """A unit column's coefficients in the family rows of server ``name``."""
+        found = self.families.get(name)
+        if found is None:
+            return []
+        rows, halves = found
+        mine = self.family_of[name, usage]
+        out: list[tuple[int, float]] = []
+        for family, per_dimension in rows.items():
+            if mine <= family:
+                out += [(row, usage[d] / SCALE) for d, row in per_dimension if usage[d]]
+        for family, per_dimension in halves.items():
+            if mine <= family:
+                top = {d: max(self._caps(name, family, d)) for d, _ in per_dimension}
+                out += [(row, 1.0) for d, row in per_dimension if 2 * usage[d] > top[d]]
+        return out
+
+    def _caps(self, name: str, family: frozenset[int], d: int) -> list[int]:
+        return [c for k in sorted(family) if (c := self.shapes[name][k][0].capacity[d]) is not None]
 
     def _row(self, lower: float, upper: float) -> int:
         self.row_lower.append(lower)

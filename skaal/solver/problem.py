@@ -154,3 +154,5 @@ class Problem:
     """Resources adopting what the configuration names (``existing`` of
     :func:`~skaal.solver.solve`) rather than the code's ``existing=``; their
     :attr:`ResourceOptions.spec` carries it."""
+    traces: bool = False
+    """The build exports traces: each function pays its trace line (:mod:`skaal.solver.traces`)."""

@@ -113,8 +113,9 @@ PRICED: Mapping[str, Priced] = MappingProxyType(
         "aws:secretsmanager/secret:Secret": Priced(
             _items("secrets-manager", "fixed_monthly", "per_million_requests")
         ),
+        # with traces on, each function's traces (X-Ray bills them; the function sends them)
         "aws:lambda/function:Function": Priced(
-            _items("lambda", *_FUNCTION),
+            _items("lambda", *_FUNCTION, "per_million_traces"),
             idle="the HTTP default function (docs, OpenAPI, mounted apps) is " + _PER_USE,
         ),
         "aws:cloudwatch/logGroup:LogGroup": Priced(
@@ -150,7 +151,7 @@ PRICED: Mapping[str, Priced] = MappingProxyType(
             _items("secret-manager", "fixed_monthly") | _items("postgres", "per_instance_month")
         ),
         "gcp:cloudrunv2/service:Service": Priced(
-            _items("cloud-run", *_FUNCTION, "log_ingestion_per_gb"),
+            _items("cloud-run", *_FUNCTION, "log_ingestion_per_gb", "per_million_spans"),
             idle="request-based billing with no minimum instance: a service whose functions "
             "declare no traffic (the docs only) bills nothing",
         ),

@@ -27,13 +27,16 @@ from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.catalog.loader import load_catalog
 from skaal.cli.main import cli
 from skaal.errors import BuildError
+from skaal.plan.bill import bill_of
 from skaal.plan.wiring import FIRESTORE_DATABASES_ENV, firestore_database
 from skaal.runtime.runtime import _provider_groups
 from skaal.solver import solve
 from tests.builder._pulumi import Run
 from tests.builder.aws_support import app_context, region_of, run_program, write_with_layer
+from tests.builder.billable import unmatched, unpriced
 from tests.builder.gcp_mocks import CONFIG, PROJECT
 from tests.builder.gcp_mocks import run_stack as run_gcp_stack
+from tests.builder.programs import created
 
 
 def _app(*, everywhere: bool, function_residency: str | None = None) -> App:
@@ -304,18 +307,74 @@ def test_the_plan_says_when_it_spans_regions(
     assert "exchange 21 GB/month with data in another region ($0.42/month" in said
 
 
-def test_servers_in_two_regions_are_refused_with_each_region_s_servers() -> None:
+def _two_vpcs() -> App:
+    """An eu and a us cache on ElastiCache, and a function beside each."""
     app = App("two-vpcs")
-    app.storage(backend="elasticache-redis", durability="ephemeral", residency="eu")(
-        types.new_class("Sessions", (Map[str, int],))
-    )
-    app.storage(backend="elasticache-redis", durability="ephemeral")(
-        types.new_class("Cache", (Map[str, int],))
-    )
+    sessions = types.new_class("Sessions", (Map[str, int],))
+    cache = types.new_class("Cache", (Map[str, int],))
+    app.storage(backend="elasticache-redis", durability="ephemeral", residency="eu")(sessions)
+    app.storage(backend="elasticache-redis", durability="ephemeral")(cache)
+
+    async def look(key: str) -> int | None:
+        return await sessions.get(key)  # type: ignore[no-any-return, attr-defined]
+
+    async def peek(key: str) -> int | None:
+        return await cache.get(key)  # type: ignore[no-any-return, attr-defined]
+
+    app.function(http=False)(look)
+    app.function(http=False)(peek)
+    return app
+
+
+def test_servers_in_two_regions_build_one_network_per_region(tmp_path: Path) -> None:
+    app = _two_vpcs()
     plan = solve(app.blueprint(), load_catalog("aws"))
-    assert {b.region for b in plan.bindings} == {"eu-west-1", "us-east-1"}
+    placed = {b.resource: b.region for b in plan.bindings}
+    assert placed == {
+        "Cache": "us-east-1",
+        "Sessions": "eu-west-1",
+        "look": "eu-west-1",  # next to the server it reaches
+        "peek": "us-east-1",
+    }
+    assert sorted({line.region for line in plan.network}) == ["eu-west-1", "us-east-1"]
+    artifacts = build_aws(app_context(app.blueprint(), plan, "shop:app"))
+    run = run_program(write_with_layer(artifacts, tmp_path))
+
+    def where(type_: str) -> list[str | None]:
+        return sorted(region_of(run, r) or "" for r in run.of_type(type_))
+
+    both = ["eu-west-1", "us-east-1"]
+    assert where("aws:ec2/vpc:Vpc") == both
+    assert where("aws:ec2/natGateway:NatGateway") == both
+    assert where("aws:ec2/eip:Eip") == both
+    assert where("aws:elasticache/replicationGroup:ReplicationGroup") == both
+    functions = {f.name: f for f in run.of_type("aws:lambda/function:Function")}
+    for name in ("look", "peek"):  # each function in its region's VPC
+        function = next(f for key, f in functions.items() if name in key)
+        assert region_of(run, function) == placed[name]
+        assert function.inputs["vpcConfig"]["subnetIds"]
+    # the plan's total is the bill of what the program creates: one network per region
+    bill = bill_of(plan)
+    assert bill.total == plan.total_monthly_cost
+    nat = {line.owner: line.monthly for line in bill.lines if line.item == "NAT gateway"}
+    assert nat == {"network eu-west-1": 32.85, "network us-east-1": 32.85}
+    resources = created(artifacts, plan, tmp_path / "again")
+    assert unpriced(resources, plan) == ()
+    assert unmatched(resources, plan) == ()
+
+
+def test_a_function_reaching_a_server_of_another_region_is_still_refused() -> None:
+    app = App("far")
+    sessions = types.new_class("Sessions", (Map[str, int],))
+    app.storage(backend="elasticache-redis", durability="ephemeral", residency="eu")(sessions)
+
+    async def look(key: str) -> int | None:
+        return await sessions.get(key)  # type: ignore[no-any-return, attr-defined]
+
+    app.function(http=False, residency="us")(look)
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    assert plan.binding("look").region == "us-east-1"
     with pytest.raises(BuildError) as caught:
         build_aws(app_context(app.blueprint(), plan, "shop:app"))
-    assert "holds resources of 2 regions" in str(caught.value) or (
-        "the servers are planned in 2 regions" in str(caught.value)
-    )
+    assert "look (in us-east-1) reaches Sessions on server" in str(caught.value)
+    assert "which only its region's VPC reaches" in str(caught.value)

@@ -23,6 +23,7 @@ interface endpoint, a priced type with no line, a volume of another size.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import tempfile
 from pathlib import Path
@@ -84,6 +85,26 @@ def _check(plan: Plan, resources: list[Created], what: str) -> None:
 def test_every_example_program_is_priced(name: str, target: str, tmp_path: Path) -> None:
     plan, resources = _example(name, target, tmp_path)
     _check(plan, resources, f"{name} on {target}")
+
+
+@pytest.mark.parametrize(
+    ("target", "component"), [("aws", "per_million_traces"), ("gcp", "per_million_spans")]
+)
+def test_a_traced_program_is_priced_with_its_traces(
+    target: str, component: str, tmp_path: Path
+) -> None:
+    # [tool.skaal] traces = true: the functions send their traces (X-Ray, Cloud Trace),
+    # which the plan prices on each function; the program is checked like any other
+    app = load_app("examples/jobs/app.py:app", cwd=ROOT)
+    blueprint = app.blueprint()
+    plan = solve(blueprint, load_catalog(target), traces=True)
+    context = dataclasses.replace(example_context("jobs", blueprint, plan, target), traces=True)
+    resources = created(TARGETS[target](context), plan, tmp_path)
+    _check(plan, resources, f"jobs on {target}, traced")
+    assert component in {item for _, item in plan_items(plan)}
+    traced = {b.resource for b in plan.bindings for c in b.cost if c.component == component}
+    assert traced == {b.resource for b in plan.bindings if b.kind == "function"}
+    assert unmatched(resources, plan) == ()
 
 
 @settings(

@@ -20,6 +20,7 @@ from typing import Any
 
 import grpc
 import pytest
+from click.testing import CliRunner
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
@@ -30,10 +31,12 @@ from skaal.builder.targets.aws import build_aws
 from skaal.builder.targets.gcp import build_gcp
 from skaal.builder.traces import GCP_TRACE_ROLE, adot_layer_arn, traces_setting
 from skaal.catalog import catalog_for_target
+from skaal.cli.main import cli
 from skaal.declare.app_ref import load_app
 from skaal.errors import BuildError
 from skaal.hosts.aws_lambda.handler import LambdaHandler
 from skaal.pipeline import FileLockStore, plan_blueprint
+from skaal.plan.lock import read_lock
 from skaal.runtime.errors import InvalidSettingError
 from skaal.runtime.tracing import function_span, telemetry_from_env
 from tests.builder import aws_support, gcp_mocks
@@ -220,6 +223,46 @@ def test_load_context_carries_the_switch(tmp_path: Path) -> None:
         )
         assert load_context("app.py:app", cwd=project, target="aws").traces is False
         (project / "pyproject.toml").write_text("[tool.skaal]\ntraces = true\n")
+        # the lock was planned with traces off: the build would send traces it never priced
+        with pytest.raises(BuildError, match="planned with traces off") as caught:
+            load_context("app.py:app", cwd=project, target="aws")
+        assert caught.value.command == "skaal plan --target aws"
+        plan_blueprint(
+            blueprint,
+            catalog_for_target("aws"),
+            lock=FileLockStore(project / "skaal.lock"),
+            traces=True,
+        )
         assert load_context("app.py:app", cwd=project, target="aws").traces is True
+        (project / "pyproject.toml").write_text("[tool.skaal]\ntraces = false\n")
+        with pytest.raises(BuildError, match="planned with traces on"):
+            load_context("app.py:app", cwd=project, target="aws")
+    finally:
+        sys.modules.pop("app", None)
+
+
+def test_skaal_plan_prices_the_traces_the_project_exports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "app.py").write_text(
+        "from skaal import App, Map\n\napp = App('traced')\n\n"
+        "@app.storage()\nclass Notes(Map[str, str]): ...\n\n"
+        "@app.function(invocations='10/s')\nasync def note(key: str) -> str | None:\n"
+        "    return await Notes.get(key)\n"
+    )
+    (project / "pyproject.toml").write_text('[tool.skaal]\napp = "app.py:app"\ntraces = true\n')
+    monkeypatch.chdir(project)
+    try:
+        result = CliRunner().invoke(cli, ["plan", "--target", "aws", "--json"])
+        assert result.exit_code == 0, result.output
+        plan = read_lock(project / "skaal.lock")
+        assert plan is not None
+        assert plan.traces is True
+        (line,) = [c for c in plan.binding("note").cost if c.component == "per_million_traces"]
+        assert line.quantity == pytest.approx(26.28)  # 10/s x 2,628,000 s, in millions
+        assert "traces = true" in (project / "skaal.lock").read_text()
+        assert load_context(None, cwd=project, target="aws").traces is True
     finally:
         sys.modules.pop("app", None)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
 import pytest
 
 from skaal import App, Map
 from skaal.catalog import catalog_for_target
+from skaal.catalog.loader import load_catalog
 from skaal.catalog.model import PRICE_COMPONENTS
 from skaal.declare.app_ref import load_app
 from skaal.errors import PlanError
@@ -106,7 +108,25 @@ def test_group_bill_by_each_key() -> None:
     items = {g.key for g in group_bill(bill.lines, "item")}
     assert {"instance fee", "storage", "NAT gateway"} <= items
     resources = [g.key for g in group_bill(bill.lines, "resource")]
-    assert resources[-2:] == ["rds-postgres#1", "network"]
+    assert resources[-2:] == ["rds-postgres#1", "network us-east-1"]
+
+
+def test_each_regions_network_is_billed_under_its_region() -> None:
+    app = App("two-regions")
+    for name, residency in (("EuCarts", "eu"), ("UsCarts", "us")):
+        app.storage(backend="rds-postgres", residency=residency)(
+            types.new_class(name, (Map[str, int],))
+        )
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    bill = bill_of(plan)
+    by_owner = {g.key: g for g in group_bill(bill.lines, "resource")}
+    for region in ("eu-west-1", "us-east-1"):
+        network = by_owner[f"network {region}"]
+        assert (network.lines, network.monthly) == (2, pytest.approx(36.5))
+    nat = [line for line in bill.lines if line.item == "NAT gateway"]
+    assert [line.owner for line in nat] == ["network eu-west-1", "network us-east-1"]
+    assert {line.price.source for line in nat} == {"https://aws.amazon.com/vpc/pricing/"}
+    _check(plan)
 
 
 def _two(b_price: float) -> object:

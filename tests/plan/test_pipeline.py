@@ -60,6 +60,7 @@ class FakeSolver:
         pins: Mapping[str, str] = {},
         reoptimize: bool = False,
         existing: Mapping[str, str] = {},
+        traces: bool = False,
     ) -> Plan:
         self.calls.append((previous, dict(pins), reoptimize))
         bindings = tuple(

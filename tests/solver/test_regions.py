@@ -151,10 +151,12 @@ def test_a_shared_instance_never_holds_two_regions() -> None:
     assert (us.id, us.resources) == ("rds-postgres#2", ("UsCarts",))
     assert plan.binding("EuCarts").instance == eu.id
     assert plan.binding("UsCarts").instance == us.id
-    # each region pays its own instance: one more fee than the single-region app
+    # each region pays its own instance and its own network (NAT gateway and address,
+    # (0.045 + 0.005) x 730 = $36.50): one more of each than the single-region app
     assert plan.total_monthly_cost == pytest.approx(
-        together.total_monthly_cost + us.fixed_monthly, abs=0.005
+        together.total_monthly_cost + us.fixed_monthly + 36.50, abs=0.005
     )
+    assert sorted({line.region for line in plan.network}) == ["eu-west-1", "us-east-1"]
     data = read_catalog("aws")
     answer = solve_exact(blueprint, data)
     assert answer.total == pytest.approx(plan.total_monthly_cost, abs=0.005)

@@ -36,9 +36,9 @@ from starlette.staticfiles import StaticFiles
 from skaal.serve.dashboard.api import API, api_routes
 
 if TYPE_CHECKING:
-    from skaal.serve.app import ServeState
     from skaal.serve.dashboard.traces import TraceLog
     from skaal.serve.discover import Entrypoints
+    from skaal.serve.state import ServeState
 
 __all__ = ["API", "PREFIX", "dashboard_routes"]
 

@@ -64,8 +64,8 @@ from skaal.serve.workers import QueueWorker, TopicWorker
 if TYPE_CHECKING:
     from skaal.plan.model import Plan
     from skaal.runtime.runtime import Runtime
-    from skaal.serve.app import ServeState
     from skaal.serve.discover import Entrypoints
+    from skaal.serve.state import ServeState
 
 __all__ = ["API", "CONFIRM_HEADER", "api_routes"]
 

@@ -1,0 +1,49 @@
+"""Project switches read from ``pyproject.toml``: ``[tool.skaal] traces``.
+
+``traces = true`` makes the cloud builds export every function's spans to
+the provider's trace service (:mod:`skaal.builder.traces`) and ``skaal
+plan`` price them (:mod:`skaal.solver.traces`).  The switch is the
+project's, not the app's declarations': it is read from the
+``pyproject.toml`` of the folder the app is imported from (the project
+root of its reference, :func:`~skaal.declare.app_ref.parse_ref`), by the
+plan and by the build alike, and the build refuses a lock planned with the
+switch the other way.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from skaal.declare.app_ref import parse_ref, ref_from_pyproject
+from skaal.errors import BuildError
+
+__all__ = ["project_traces", "traces_setting"]
+
+
+def traces_setting(root: Path) -> bool:
+    """``[tool.skaal] traces`` of ``root/pyproject.toml``; ``False`` when unset or absent."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return False
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BuildError(f"cannot read {pyproject}: {exc}", where=str(pyproject)) from None
+    value = data.get("tool", {}).get("skaal", {}).get("traces", False)
+    if not isinstance(value, bool):
+        raise BuildError(
+            f"[tool.skaal] traces must be true or false, got {value!r}",
+            where=f"{pyproject} tool.skaal.traces",
+            fix="write traces = true to export traces from the built functions, or remove it",
+            command="skaal build",
+        )
+    return value
+
+
+def project_traces(app_ref: str | None, *, cwd: Path) -> bool:
+    """:func:`traces_setting` of the project holding the app ``app_ref`` names (the one
+    ``pyproject.toml`` names when ``None``): what ``skaal plan`` prices and the build
+    checks against the plan."""
+    text, base = (app_ref, cwd) if app_ref is not None else ref_from_pyproject(cwd)
+    return traces_setting(parse_ref(text, base=base).root)

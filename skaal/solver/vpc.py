@@ -1,0 +1,105 @@
+"""The network's fixed charge: one fee per region whose VPC the plan needs, decided exactly.
+
+A backend whose catalog entry ``requires = ["vpc"]`` (RDS and ElastiCache on
+aws, Memorystore on gcp) is reached through its region's VPC, and the first
+resource placed on one in a region buys that region's way in (a NAT gateway,
+a connector: :mod:`skaal.plan.network`).  With ``R`` the regions of the VPC
+options, ``F`` one region's fee and ``c(A)`` an assignment's cost without
+the network (own costs, instance fees, transfers), the planner minimises::
+
+    c(A) + F * |regions(A)|,   regions(A) = { region of a VPC option A uses }
+
+The fee couples every resource of a region through one yes/no decision per
+region, which the optimiser (:mod:`skaal.solver.optimise`) does not model.
+It is decided by enumerating subsets ``S`` of ``R``: the optimiser solves the
+problem restricted to VPC options in ``S`` (``opt(S)``), and the cheapest
+``c(opt(S)) + F * |regions(opt(S))|`` wins.  This is exact: the optimum
+``A*`` uses some ``S* = regions(A*)``, and ``opt(S*)`` costs no more without
+the fee and pays it in at most ``|S*|`` regions.
+
+Most subsets are never solved.  ``floor(S) = sum over resources of the
+cheapest option S allows + F * |S|`` is a lower bound on every plan using
+exactly the regions ``S`` (instance fees and transfers only add).  The
+subsets are visited by increasing floor, after the unrestricted optimum, and
+the search stops at the first floor that is no cheaper than the best plan
+found; a subset whose floor is too high is never solved.  A plan with its
+servers in one region (the usual case) takes one optimisation when that
+optimum uses no VPC, and at most two otherwise (``S`` = that region and
+``S`` = none), as before regions were counted.
+
+The floors cost ``2^|R|`` sums over the resources; ``|R|`` is the number of
+regions the VPC backends could be placed in for *some* resource, which the
+residencies bound (one region per resource and backend,
+:mod:`skaal.solver.feasibility`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import combinations
+
+from skaal.errors import PlanError, UnsatisfiableError
+from skaal.plan.network import vpc_fee
+from skaal.solver.assemble import option_region, total_cost, uses_vpc, vpc_backends, within_vpc
+from skaal.solver.optimise import Assignment
+from skaal.solver.problem import Problem
+
+__all__ = ["cheapest_with_network"]
+
+_EPSILON = 1e-9
+
+
+def cheapest_with_network(
+    problem: Problem, optimise: Callable[[Problem], Assignment]
+) -> Assignment:
+    """The optimum of ``problem`` including one network fee per region whose VPC it needs."""
+    best = optimise(problem)
+    if not uses_vpc(problem, best):
+        return best  # the optimum without any fee pays none
+    best_total = total_cost(problem, best)
+    for floor, regions in _subsets(problem):
+        if floor >= best_total - _EPSILON:
+            break
+        restricted = within_vpc(problem, regions)
+        if restricted is None:
+            continue
+        try:
+            other = optimise(restricted)
+        except (UnsatisfiableError, PlanError):
+            continue
+        total = total_cost(problem, other)
+        if total < best_total - _EPSILON:
+            best, best_total = other, total
+    return best
+
+
+def _subsets(problem: Problem) -> list[tuple[float, frozenset[str]]]:
+    """Every proper subset of the VPC regions that leaves each resource an option, with
+    its floor, cheapest first (ties: fewer regions, then region names)."""
+    vpc = vpc_backends(problem)
+    fee = vpc_fee(problem.catalog.provider)
+    # Per resource: its cheapest option outside any VPC, and its cheapest per VPC region.
+    outside: list[float] = []
+    inside: list[dict[str, float]] = []
+    for res in problem.resources:
+        free = float("inf")
+        regional: dict[str, float] = {}
+        for option in res.options:
+            if option.backend in vpc:
+                region = option_region(problem, option)
+                regional[region] = min(regional.get(region, float("inf")), option.cost)
+            else:
+                free = min(free, option.cost)
+        outside.append(free)
+        inside.append(regional)
+    every = sorted({region for regional in inside for region in regional})
+    found = []
+    for size in range(len(every)):  # the full set is the unrestricted optimum, solved first
+        for chosen in combinations(every, size):
+            floor = fee * size
+            for free, regional in zip(outside, inside, strict=True):
+                floor += min([free, *(regional[r] for r in chosen if r in regional)])
+            if floor != float("inf"):
+                found.append((floor, size, chosen))
+    found.sort()
+    return [(floor, frozenset(chosen)) for floor, _, chosen in found]

@@ -1,0 +1,63 @@
+"""The bytes ``skaal plan`` writes for a 1,000-resource app do not move.
+
+Making the plan command faster (start-up, declarations, the Blueprint, the
+lock, the hashes, the ``--json`` document) must not change a byte of what it
+writes: a build records the plan hash it came from, and a changed lock reads
+as a changed plan in review.  So the lock text and the ``--json`` document of
+the ``profiles`` draw of 1,000 maps (:mod:`solver.draws`, seed 2026) planned
+against the bundled aws catalog are pinned here by their SHA-256.
+
+When the plan is *meant* to change (the catalog's prices or the solver's
+choices changed), check the new plan, then refresh the three hashes: run this
+file, and copy the hashes the failures print.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from skaal.cli.main import cli
+from solver.draws import write_app
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = str(ROOT / "catalogs" / "aws.toml")
+
+LOCK_SHA256 = "d499d8c886dc4b0bc63d8a431dc2addce957c8ec94870c0995e2dd2eb3b01784"
+JSON_SHA256 = "bb767fb733945e61c71853ef6ed99698695a256649f8f65290d87296eaae39e3"
+PLAN_HASH = "3b471521cddbf1ce1f6fcaf16797467bbf916b3e165dc006e9e292111791180a"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("draw")
+    write_app(folder / "draw1000.py", "profiles", 1000)
+    return folder
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_the_lock_of_a_1000_map_draw_is_unchanged(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["plan", "draw1000.py:app", "--catalog", CATALOG])
+    assert result.exit_code == 0, result.output
+    assert _sha256((project / "skaal.lock").read_bytes()) == LOCK_SHA256
+
+
+def test_the_json_document_of_a_1000_map_draw_is_unchanged(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    args = ["plan", "draw1000.py:app", "--catalog", CATALOG, "--no-write", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["plan_hash"] == PLAN_HASH
+    assert _sha256(result.output.encode()) == JSON_SHA256

@@ -1,0 +1,169 @@
+"""The pooled bound per family of shapes, packing by dot product, counting, and draws of users.
+
+Each case is small enough to check by hand; the last ones plan ``users``
+draws (:mod:`solver.draws`) and compare with the independent oracle.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from skaal.blueprint.model import Blueprint
+from skaal.catalog.loader import load_catalog
+from skaal.solver import solve
+from skaal.solver.decompose import SCALE, Group, Unit, UnitOption
+from skaal.solver.place import balanced_fit_partial, first_fit_partial, place, short
+from skaal.solver.pooled import solve_pooled
+from skaal.solver.servers import Server, Shape, server_of
+from skaal.testing import backend
+from skaal.testing.catalogs import instance_class
+from solver.draws import write_app
+from solver.oracle import read_catalog, solve_exact
+
+CENT = 0.005
+
+
+def _server(*classes: tuple[str, float, float], quota: int = 10) -> Server:
+    """A server whose classes are (name, monthly price, writes/s), nothing else limiting."""
+    return server_of(
+        backend(  # type: ignore[arg-type]
+            "pg",
+            kinds=("map",),
+            quota=quota,
+            classes=[
+                instance_class(
+                    name,
+                    price=price,
+                    size_gb=1000.0,
+                    reads_per_s=1000.0,
+                    writes_per_s=writes,
+                    resources=100,
+                    parameters={},
+                )
+                for name, price, writes in classes
+            ],
+        )
+    )
+
+
+def _unit(name: str, reads: float, writes: float, *options: tuple[str, float]) -> Unit:
+    return Unit(
+        (name,),
+        tuple(UnitOption(b, round(cost * SCALE), rank) for rank, (b, cost) in enumerate(options)),
+        (SCALE, round(reads * SCALE), round(writes * SCALE), SCALE),
+    )
+
+
+# -- the pooled bound ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exact_columns", [0, 10_000])
+def test_units_only_a_large_class_holds_are_bounded_by_that_class(exact_columns: int) -> None:
+    # small: 10 writes/s for $2 ($0.20 a write), large: 100 writes/s for $50.
+    # Two units of 60 writes/s: only "large" holds one, and two never share
+    # one (each is over half of it), so every plan pays 2 x $50 = $100.
+    # Pooled over the whole server, the linear relaxation would buy 1 large
+    # and 2 small ones (120 <= 100 + 2 x 10) for $54.  The family rows (the
+    # units only "large" holds fit the large instances; two over half of an
+    # instance never share one) give $100 with the linear relaxation too
+    # (``exact_columns=0``) and with the integer model.
+    server = _server(("small", 2.0, 10.0), ("large", 50.0, 100.0))
+    units = tuple(_unit(f"u{i}", 1.0, 60.0, ("pg", 0.0), ("dyn", 1000.0)) for i in range(2))
+    relaxed = solve_pooled([Group(units)], {"pg": server}, max_exact_columns=exact_columns)
+    assert relaxed.bound == pytest.approx(100.0)
+    assert relaxed.instances["pg"] == ((server.shapes[1], 2),)
+
+
+# -- packing -------------------------------------------------------------------------------
+
+
+def _shape() -> Shape:
+    return _server(("c", 10.0, 10.0)).shapes[0]
+
+
+def _pairs() -> list[Unit]:
+    # (reads, writes) into two instances of 1,000 reads and 10 writes each,
+    # reads scaled to the same shares as writes (x 100).
+    return [
+        _unit(name, 100.0 * reads, writes, ("pg", 0.0))
+        for name, reads, writes in (
+            ("u0", 4, 1),
+            ("u1", 5, 3),
+            ("u2", 3, 2),
+            ("u3", 3, 7),
+            ("u4", 5, 3),
+        )
+    ]
+
+
+def test_dot_product_fit_packs_where_first_fit_strands_room() -> None:
+    # First fit, largest share first: u3 (3,7) and u1 (5,3) fill the first
+    # instance's writes, u4 (5,3) and u0 (4,1) go to the second, and u2 (3,2)
+    # fits neither ((11,12) and (12,6)).  Pairing each unit with the room it
+    # needs: {u3, u0, u2} = (10, 10) and {u1, u4} = (10, 6).
+    units, shapes = _pairs(), [_shape(), _shape()]
+    _, left = first_fit_partial(units, shapes)
+    assert [u.name for u in left] == ["u2"]
+    bins, left = balanced_fit_partial(units, shapes)
+    assert left == []
+    assert sorted(sorted(u.name for u in members) for _, members in bins) == [
+        ["u0", "u2", "u3"],
+        ["u1", "u4"],
+    ]
+    found = place(units, shapes)
+    assert found is not None
+    assert sum(len(members) for _, members in found) == 5
+
+
+def test_counting_proves_a_packing_impossible_before_any_search() -> None:
+    units, shape = _pairs(), _shape()
+    assert short(units, [shape])  # 20 reads' worth into one instance of 10
+    assert not short(units, [shape, shape])
+    assert place(units, [shape]) is None
+
+
+# -- users draws, against the oracle -------------------------------------------------------
+
+
+@functools.cache
+def _users(n: int, folder: Path) -> Blueprint:
+    path = write_app(folder / f"users{n}.py", "users", n)
+    spec = importlib.util.spec_from_file_location(f"users_draw_{n}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    blueprint = module.app.blueprint()
+    assert isinstance(blueprint, Blueprint)
+    return blueprint
+
+
+@pytest.fixture(scope="module")
+def draws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("draws")
+
+
+@pytest.mark.parametrize("name", ["aws", "gcp"])
+def test_a_users_draw_of_a_hundred_is_proven_optimal_at_the_oracles_total(
+    name: str, draws: Path
+) -> None:
+    blueprint = _users(100, draws)
+    plan = solve(blueprint, load_catalog(name))
+    answer = solve_exact(blueprint, read_catalog(name))
+    assert plan.status == "optimal"
+    assert answer.status == "optimal"
+    assert answer.total is not None
+    assert abs(plan.total_monthly_cost - answer.total) <= CENT
+
+
+@pytest.mark.parametrize("name", ["aws", "gcp"])
+def test_a_users_draw_plans_the_same_twice(name: str, draws: Path) -> None:
+    blueprint = _users(1000, draws)
+    catalog = load_catalog(name)
+    first, second = solve(blueprint, catalog), solve(blueprint, catalog)
+    assert first.content_hash() == second.content_hash()
+    assert first.lower_bound == second.lower_bound

@@ -1,4 +1,4 @@
-"""The fixed Pulumi programs of the cloud targets.
+"""The fixed Pulumi programs of the targets (aws, gcp, local).
 
 A built artifact's ``infra/__main__.py`` hands its ``stack.json`` to one of
 them (:mod:`skaal.builder.stacks` holds the models they read).  They run

@@ -37,16 +37,19 @@ from skaal.builder.framework import wheel_name
 from skaal.builder.inputs import load_context
 from skaal.builder.model import MANIFEST_NAME, ArtifactSet, BuildContext, sha256_text
 from skaal.builder.requirements import Requirement, parse_requirements
-from skaal.builder.targets.local import build_local, project_name
+from skaal.builder.stacks.base import STACK_FILE, read_stack
+from skaal.builder.stacks.local import LocalStack
+from skaal.builder.targets.local import build_local, local_stack, project_name
 from skaal.builder.writer import FileWriter
 from skaal.catalog import catalog_for_target
 from skaal.catalog.loader import load_catalog
 from skaal.declare.app_ref import load_app, parse_ref
-from skaal.errors import BuildError, SkaalRuntimeError
+from skaal.errors import BuildError, DeployError, PlanError, SkaalRuntimeError
 from skaal.hosts.local import LocalArtifact
 from skaal.pipeline import FileLockStore, plan_blueprint
-from skaal.plan.lock import read_lock
+from skaal.plan.lock import lock_text, read_lock
 from skaal.plan.wiring import DATA_DIR_ENV, wire
+from skaal.programs import local as local_program
 from skaal.solver import solve
 from tests._server import free_port, serve_process
 from tests.builder._pulumi import LoopOwningMonitor
@@ -64,6 +67,7 @@ FILES = [
     "infra/Pulumi.yaml",
     "infra/__main__.py",
     "infra/requirements.txt",
+    "infra/stack.json",
     "requirements.txt",
     "serve.py",
     "skaal.lock",
@@ -252,8 +256,9 @@ class Recorder(Mocks):
         raise AssertionError(f"the local program must not call provider functions: {args.token}")
 
 
-def run_program(folder: Path, config: dict[str, str]) -> tuple[Recorder, dict[str, Any]]:
-    """Run ``infra/__main__.py`` under mocks; what it registered and its resolved outputs."""
+@contextlib.contextmanager
+def mocked(folder: Path, config: dict[str, str]) -> Iterator[Recorder]:
+    """Pulumi's mocks for the local stack of ``folder``, with stack configuration ``config``."""
     project = yaml.safe_load((folder / "infra/Pulumi.yaml").read_text())["name"]
     recorder = Recorder()
     # the mocks run on the current event loop; an async test may have closed it
@@ -264,29 +269,36 @@ def run_program(folder: Path, config: dict[str, str]) -> tuple[Recorder, dict[st
         recorder, project=project, stack="local", preview=False, monitor=monitor
     )
     pulumi.runtime.set_all_config(config)
-    resolved: dict[str, Any] = {}
-
-    @pulumi.runtime.test
-    def execute() -> pulumi.Output[Any]:
-        namespace = runpy.run_path(str(folder / "infra/__main__.py"), run_name="__main__")
-        outputs: dict[str, pulumi.Output[Any]] = namespace["outputs"]
-        keys = sorted(outputs)
-        return pulumi.Output.all(*(outputs[k] for k in keys)).apply(
-            lambda values: resolved.update(zip(keys, values, strict=True))
-        )
-
     try:
-        execute()
+        yield recorder
     finally:
+        pulumi.runtime.set_all_config({})
         monitor.close()
         loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
         loop.close()
+
+
+def run_program(folder: Path, config: dict[str, str]) -> tuple[Recorder, dict[str, Any]]:
+    """Run the local program on ``infra/stack.json`` under mocks: what it registered and
+    its resolved outputs."""
+    resolved: dict[str, Any] = {}
+    with mocked(folder, config) as recorder:
+
+        @pulumi.runtime.test
+        def execute() -> pulumi.Output[Any]:
+            outputs = local_program.run(folder / "infra" / STACK_FILE)
+            keys = sorted(outputs)
+            return pulumi.Output.all(*(outputs[k] for k in keys)).apply(
+                lambda values: resolved.update(zip(keys, values, strict=True))
+            )
+
+        execute()
     return recorder, resolved
 
 
-def stack_config(folder: Path) -> dict[str, str]:
-    data = yaml.safe_load((folder / "infra/Pulumi.local.yaml").read_text())
+def stack_config(folder: Path, stack: str = "local") -> dict[str, str]:
+    data = yaml.safe_load((folder / f"infra/Pulumi.{stack}.yaml").read_text())
     return {key: str(value) for key, value in data["config"].items()}
 
 
@@ -376,8 +388,85 @@ def test_the_pulumi_program_refuses_a_lock_it_was_not_built_for(
     shutil.copytree(built.folder, copy)
     lock = copy / "skaal.lock"
     lock.write_text(lock.read_text().replace("counter", "counters"))
-    with pytest.raises(Exception, match="lock"):
+    with pytest.raises(PlanError, match="edited by hand"):
         run_program(copy, stack_config(copy))
+    other = built.context.plan.model_copy(update={"app": "counters"})
+    lock.write_text(lock_text(other))
+    with pytest.raises(DeployError, match="not the lock this stack was built for") as caught:
+        run_program(copy, stack_config(copy))
+    assert caught.value.where == str((copy / "skaal.lock").resolve())
+    lock.unlink()
+    with pytest.raises(DeployError, match="the shipped lock is missing"):
+        run_program(copy, stack_config(copy))
+
+
+def test_the_stack_model_is_what_the_builder_computes(built: Built) -> None:
+    stack = read_stack(built.folder / "infra" / STACK_FILE, LocalStack)
+    assert stack == local_stack(built.context)
+    assert stack == LocalStack(
+        app="counter",
+        plan_hash=built.context.plan.content_hash(),
+        lock="../skaal.lock",
+        data_dir="data",
+        host="127.0.0.1",
+        port=8000,
+    )
+    assert (built.folder / "infra" / stack.lock).resolve() == built.folder / "skaal.lock"
+
+
+def test_the_generated_program_only_hands_the_stack_model_to_the_fixed_one(
+    built: Built,
+) -> None:
+    program = (built.folder / "infra/__main__.py").read_text()
+    code = [line for line in program.split('"""')[-1].splitlines() if line]
+    assert code == [
+        "from pathlib import Path",
+        "from skaal.programs.local import run",
+        'run(Path(__file__).resolve().with_name("stack.json"))',
+    ]
+
+
+def test_the_generated_program_runs_under_mocks(built: Built) -> None:
+    with mocked(built.folder, stack_config(built.folder)) as recorder:
+
+        @pulumi.runtime.test
+        def execute() -> None:
+            runpy.run_path(str(built.folder / "infra/__main__.py"), run_name="__main__")
+
+        execute()
+    assert [(t, n) for t, n, _ in recorder.resources] == [("skaal:local:App", "counter")]
+    inputs = recorder.resources[0][2]
+    assert inputs["url"] == "http://127.0.0.1:8000"
+    assert inputs["env"] == {**wire(built.context.plan).env(), DATA_DIR_ENV: "data"}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "the stack model is not one this version of skaal writes"),
+        ('{"app": "counter"}', "plan_hash: Field required"),
+        (None, "cannot read the stack model"),
+    ],
+)
+def test_a_bad_stack_model_is_a_clear_build_error(
+    built: Built, tmp_path: Path, content: str | None, problem: str
+) -> None:
+    copy = tmp_path / "local"
+    shutil.copytree(built.folder, copy)
+    stack = copy / "infra" / STACK_FILE
+    if content is None:
+        stack.unlink()
+    else:
+        stack.write_text(content)
+    with pytest.raises(BuildError, match=problem) as caught:
+        run_program(copy, stack_config(copy))
+    assert caught.value.where == str(stack)
+
+
+@pytest.mark.parametrize("lock", ["/etc/skaal.lock", "", "..\\skaal.lock"])
+def test_the_stack_model_refuses_a_lock_path_not_relative_to_infra(lock: str) -> None:
+    with pytest.raises(ValueError, match="the lock path must be relative"):
+        LocalStack(app="a", plan_hash="0" * 64, lock=lock, data_dir="data", host="h", port=1)
 
 
 # -- the entrypoint ----------------------------------------------------------------------
@@ -530,6 +619,20 @@ def test_an_environment_artifact_runs_as_that_environment(tmp_path: Path) -> Non
     other = dataclasses.replace(artifact, environ={"SKAAL_ENV": "prod"})
     with pytest.raises(SkaalRuntimeError, match="built for environment 'staging'"):
         other.environment()
+
+
+def test_the_environment_artifacts_program_records_that_environments_wiring(
+    tmp_path: Path,
+) -> None:
+    folder = build_staging(tmp_path)
+    stack = read_stack(folder / "infra" / STACK_FILE, LocalStack)
+    assert (stack.env_name, stack.config) == ("staging", (("LOG_LEVEL", "debug"),))
+    recorder, outputs = run_program(folder, stack_config(folder, "staging"))
+    plan = read_lock(folder / "skaal.lock")
+    assert plan is not None
+    staging = wire(plan, env_name="staging", config=(("LOG_LEVEL", "debug"),)).env()
+    assert staging != wire(plan).env()  # the names really differ
+    assert outputs["env"] == recorder.resources[0][2]["env"] == {**staging, DATA_DIR_ENV: "data"}
 
 
 @pytest.mark.slow

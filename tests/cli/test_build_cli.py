@@ -50,7 +50,7 @@ def test_build_writes_the_target_folder_with_its_manifest(project: Path) -> None
     result = run("build", "app.py", "--target", "local")
     assert result.exit_code == 0, result.output
     folder = project / "artifacts" / "local"
-    assert "wrote 12 files to artifacts/local/" in result.output  # with wheels/
+    assert "wrote 13 files to artifacts/local/" in result.output  # with wheels/
     manifest = json.loads((folder / MANIFEST_NAME).read_text())
     assert "serve.py" in manifest["files"]
     for path, entry in manifest["files"].items():
@@ -71,7 +71,7 @@ def test_dry_run_lists_the_files_and_writes_nothing(project: Path) -> None:
     planned()
     result = run("build", "app.py", "--target", "local", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "would write 12 files to artifacts/local/" in result.output
+    assert "would write 13 files to artifacts/local/" in result.output
     assert "  serve.py" in result.output
     assert "  manifest.json" in result.output
     assert not (project / "artifacts").exists()

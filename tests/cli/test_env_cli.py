@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from skaal.builder.stacks.aws import AwsStack
 from skaal.builder.stacks.base import read_stack
 from skaal.builder.stacks.gcp import EnvValue, GcpStack
+from skaal.builder.stacks.local import LocalStack
 from skaal.cli.main import cli
 from skaal.deploy.services import DeployServices
 from skaal.plan.lock import read_lock
@@ -136,7 +137,7 @@ def test_a_bad_environment_table_is_a_usage_error(project: Path) -> None:
 def test_without_environments_nothing_changes(project: Path) -> None:
     (project / "pyproject.toml").write_text('[tool.skaal]\napp = "shop/app.py:app"\n')
     assert "wrote skaal.lock" in ok("plan").output
-    assert "wrote 16 files to artifacts/local/" in ok("build", "--target", "local").output
+    assert "wrote 17 files to artifacts/local/" in ok("build", "--target", "local").output
     assert "Pulumi.local.yaml" in ok("build", "--target", "local").output
 
 
@@ -166,8 +167,8 @@ def test_build_writes_each_environment_into_its_own_folder_and_stack(project: Pa
     staged = ok("build", "--env", "staging").output  # a local catalog file: local target
     assert "artifacts/staging/local/" in staged
     assert "infra/Pulumi.staging.yaml" in staged
-    program = (project / "artifacts/staging/local/infra/__main__.py").read_text()
-    assert 'ENV_NAME = "staging"' in program  # the local stack records SKAAL_ENV too
+    local = read_stack(project / "artifacts/staging/local/infra/stack.json", LocalStack)
+    assert local.env_name == "staging"  # the local stack records SKAAL_ENV too
     result = run("build", "--env", "staging", "--target", "aws")
     assert result.exit_code == 1
     assert "skaal.staging.lock was planned for 'local'" in result.stderr

@@ -165,6 +165,16 @@ def test_build_writes_the_gcp_stack_without_loading_pulumi_or_its_program(
     assert _offending(modules, NOT_FOR_BUILDING) == []
 
 
+def test_build_writes_the_local_stack_without_loading_pulumi_or_its_program(
+    project: Path,
+) -> None:
+    _loaded(project, "plan", "app.py:app", "--target", "local")
+    modules = _loaded(project, "build", "app.py:app", "--target", "local")
+    assert "skaal.builder.stacks.local" in modules  # the probe really built the stack model
+    assert (project / "artifacts" / "local" / "infra" / "stack.json").is_file()
+    assert _offending(modules, NOT_FOR_BUILDING) == []
+
+
 def test_help_and_import_skaal_stay_light(project: Path) -> None:
     assert _offending(_loaded(project, "--help"), NOT_FOR_HELP) == []
     assert _offending(_loaded(project, "import"), (*NOT_FOR_HELP, "click")) == []

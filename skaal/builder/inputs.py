@@ -163,6 +163,7 @@ def load_context(
         overrides=read_overrides(parsed.root, blueprint),
         env=env,
         config=config,
+        existing=dict(existing or {}),
         traces=traces,
     )
 

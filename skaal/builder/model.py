@@ -27,12 +27,12 @@ build can be previewed, compared or tested without touching a file.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-from skaal.blueprint.model import Blueprint
+from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.builder.artifact import Artifact, sha256_text
 from skaal.builder.framework import framework_artifact
 from skaal.errors import BuildError
@@ -95,9 +95,25 @@ class BuildContext:
     config: tuple[tuple[str, str], ...] = ()
     """The environment's ``config`` variables, set in every deployed process."""
 
+    existing: Mapping[str, str] = field(default_factory=dict)
+    """The configuration's adoptions (:mod:`skaal.envs.existing`): resource -> what it
+    adopts, in place of the code's ``existing=``; :meth:`specs` applies them."""
+
     traces: bool = False
     """Export traces to the cloud's trace service (``[tool.skaal] traces``,
     :mod:`skaal.builder.traces`); off: nothing traced, nothing added."""
+
+    def specs(self) -> dict[str, ResourceSpec]:
+        """The Blueprint's resources by name, each adopting what the plan adopts for it
+        (the configuration's :attr:`existing` in place of the code's ``existing=``)."""
+        return {
+            s.name: (
+                s.model_copy(update={"existing": self.existing[s.name]})
+                if s.name in self.existing
+                else s
+            )
+            for s in self.blueprint.resources
+        }
 
     def stack(self, default: str) -> str:
         """The Pulumi stack the build configures: the environment's name, else ``default``."""

@@ -33,9 +33,17 @@ A plain name leaves the service to the plan (a map on aws: DynamoDB).  On
 the local target nothing exists to adopt: the resource runs locally as if
 ``existing=`` were not written, and the plan says so.
 
-A connection URL (``postgresql://...``) is refused without being repeated:
-it would put a server's address and credentials in the code, the Blueprint
-and the lock, and Skaal does not adopt database servers.
+A PostgreSQL server is adopted (on a map or collection) by naming it and
+the secret holding its credentials, never by a connection URL::
+
+    arn:aws:rds:R:A:db:NAME secret=arn:aws:secretsmanager:R:A:secret:NAME-ABCDEF
+    arn:aws:rds:R:A:cluster:NAME secret=arn:aws:secretsmanager:...   (Aurora)
+    PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME     (Cloud SQL)
+
+The server's region is the binding's; the secret must be on the same
+provider.  A connection URL (``postgresql://...``) is refused without being
+repeated: it would put a server's address and credentials in the code, the
+Blueprint and the lock.
 """
 
 from __future__ import annotations
@@ -48,7 +56,15 @@ from typing import Final
 from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.model.grammar import GrammarError
 
-__all__ = ["ADOPTABLE", "Existing", "adopted_name", "parse_existing", "shown"]
+__all__ = [
+    "ADOPTABLE",
+    "DATABASE_IMPLEMENTATION",
+    "Existing",
+    "adopted_name",
+    "adopts_server",
+    "parse_existing",
+    "shown",
+]
 
 ADOPTABLE: Final[Mapping[str, tuple[str, frozenset[Kind]]]] = {
     "dynamodb": ("aws", frozenset({"map", "collection"})),
@@ -60,13 +76,39 @@ ADOPTABLE: Final[Mapping[str, tuple[str, frozenset[Kind]]]] = {
 }
 """Implementation -> (its provider, the kinds whose existing resources it adopts)."""
 
+DATABASE_IMPLEMENTATION: Final = "postgres"
+"""The implementation of the database servers ``existing=`` adopts (RDS, Aurora, Cloud SQL)."""
+_DATABASE_KINDS: Final[frozenset[Kind]] = frozenset({"map", "collection"})
+
 _ACCEPTED = (
     "a DynamoDB table ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME), an S3 bucket ARN "
     "(arn:aws:s3:::NAME), a Cloud Storage URL (gs://NAME), an SNS topic ARN "
     "(arn:aws:sns:REGION:ACCOUNT:NAME), an SQS queue ARN or URL "
     "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), a Pub/Sub topic path "
-    "(projects/PROJECT/topics/NAME) or a plain table, bucket, topic or queue name"
+    "(projects/PROJECT/topics/NAME), a plain table, bucket, topic or queue name, or a "
+    "PostgreSQL server with its credentials secret: 'arn:aws:rds:REGION:ACCOUNT:db:NAME "
+    "secret=arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME' (an Aurora cluster: "
+    "...:cluster:NAME), or 'PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME' "
+    "(Cloud SQL)"
 )
+_DATABASE = (
+    "'arn:aws:rds:REGION:ACCOUNT:db:NAME secret=arn:aws:secretsmanager:REGION:ACCOUNT:"
+    "secret:NAME' (an RDS instance; an Aurora cluster is ...:cluster:NAME) or "
+    "'PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME' (a Cloud SQL instance)"
+)
+_REGION = r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)"
+_RDS_ARN = re.compile(
+    rf"^arn:aws(?:-[a-z]+)*:rds:{_REGION}:\d{{12}}:(?P<type>db|cluster):"
+    r"(?P<name>[A-Za-z][A-Za-z0-9-]{0,62})$"
+)
+_CLOUDSQL = re.compile(
+    r"^(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9]):(?P<region>[a-z]+-[a-z]+\d+):"
+    r"(?P<name>[a-z][a-z0-9-]{0,97})$"
+)
+_AWS_SECRET = re.compile(
+    rf"^arn:aws(?:-[a-z]+)*:secretsmanager:{_REGION}:\d{{12}}:secret:[A-Za-z0-9/_+=.@-]{{1,512}}$"
+)
+_GCP_SECRET = re.compile(r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/secrets/[A-Za-z0-9_-]{1,255}$")
 _ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):[^:]*:")
 _TABLE_ARN = re.compile(
     r"^arn:aws(?:-[a-z]+)*:dynamodb:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
@@ -104,7 +146,14 @@ class Existing:
     provider: str | None
     """The provider an ARN or URL names; ``None`` for a plain name."""
     region: str | None = None
-    """The region an ARN or URL names (DynamoDB, SNS, SQS); ``None`` if it names none."""
+    """The region an ARN or URL names (DynamoDB, SNS, SQS, a database server); ``None`` if
+    it names none."""
+    server: str | None = None
+    """A database server: its ARN (RDS instance or Aurora cluster) or Cloud SQL connection
+    name, which the build reads; ``None`` for every other resource."""
+    secret: str | None = None
+    """A database server: the secret holding its credentials (a Secrets Manager ARN or a
+    Secret Manager path); the runtime reads it when it connects."""
 
 
 def parse_existing(value: object, kind: Kind) -> Existing:
@@ -112,12 +161,15 @@ def parse_existing(value: object, kind: Kind) -> Existing:
     if not isinstance(value, str):
         raise GrammarError(f"{value!r} is not an existing resource", accepted=_ACCEPTED)
     text = value.strip()
+    head = text.split(maxsplit=1)[0] if text else text
+    if _RDS_ARN.match(head) or _CLOUDSQL.match(head):
+        return _database(text, kind)
     found = _read(text)
     if found is None and _URL.match(text):
         raise GrammarError(
             "a connection URL would put a server's address and credentials in the code, "
-            "and Skaal does not adopt database servers",
-            accepted=_accepted_for(kind),
+            "so Skaal does not adopt database servers by their URL",
+            accepted=f"{_accepted_for(kind)} | a database server and its secret: {_DATABASE}",
         )
     if found is None:
         service = _ARN.match(text)
@@ -145,9 +197,18 @@ def parse_existing(value: object, kind: Kind) -> Existing:
 
 def shown(value: object) -> str:
     """``value`` as an error message may repeat it: a connection URL is not repeated."""
-    if isinstance(value, str) and _URL.match(value.strip()):
+    if isinstance(value, str) and any(
+        _URL.match(part.removeprefix("secret=")) for part in value.split()
+    ):
         return "'<a connection URL, not repeated here>'"
     return repr(value)
+
+
+def adopts_server(spec: ResourceSpec, provider: str) -> bool:
+    """Whether ``spec`` adopts an existing database server on ``provider`` (never locally)."""
+    if spec.existing is None or provider == "local":
+        return False
+    return parse_existing(spec.existing, spec.kind).server is not None
 
 
 def adopted_name(spec: ResourceSpec, provider: str) -> str | None:
@@ -155,6 +216,51 @@ def adopted_name(spec: ResourceSpec, provider: str) -> str | None:
     if spec.existing is None or provider == "local":
         return None
     return parse_existing(spec.existing, spec.kind).name
+
+
+def _database(text: str, kind: Kind) -> Existing:
+    """A database server and its credentials secret: ``SERVER secret=SECRET``."""
+    server, *rest = text.split()
+    if kind not in _DATABASE_KINDS:
+        raise GrammarError(
+            f"{server!r} is a PostgreSQL server, which holds a collection or map, not a {kind}",
+            accepted=_accepted_for(kind),
+        )
+    if not rest:
+        raise GrammarError(
+            f"{server!r} names a database server but not the secret holding its credentials",
+            accepted=_DATABASE,
+        )
+    secret = rest[0].removeprefix("secret=")
+    if "://" in secret:  # a connection URL, perhaps with its password: not repeated
+        raise GrammarError(
+            "secret= must name a secret, not a connection URL (not repeated here)",
+            accepted=_DATABASE,
+        )
+    if len(rest) > 1 or not rest[0].startswith("secret="):
+        raise GrammarError(
+            f"after the server {server!r}, only 'secret=SECRET' may follow",
+            accepted=_DATABASE,
+        )
+    if match := _RDS_ARN.match(server):
+        if not _AWS_SECRET.match(secret):
+            raise GrammarError(
+                f"{secret!r} is not a Secrets Manager secret ARN, which an RDS server needs",
+                accepted="secret=arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
+            )
+        return Existing(
+            match["name"], (DATABASE_IMPLEMENTATION,), "aws", match["region"], server, secret
+        )
+    match = _CLOUDSQL.match(server)
+    assert match is not None  # parse_existing sends only the two server forms here
+    if not _GCP_SECRET.match(secret):
+        raise GrammarError(
+            f"{secret!r} is not a Secret Manager secret path, which a Cloud SQL server needs",
+            accepted="secret=projects/PROJECT/secrets/NAME",
+        )
+    return Existing(
+        match["name"], (DATABASE_IMPLEMENTATION,), "gcp", match["region"], server, secret
+    )
 
 
 def _read(text: str) -> Existing | None:
@@ -185,4 +291,6 @@ def _accepted_for(kind: Kind) -> str:
         "pubsub": "a Pub/Sub topic path (projects/PROJECT/topics/NAME) or name",
     }
     served = [forms[i] for i, (_, kinds) in ADOPTABLE.items() if kind in kinds]
+    if kind in _DATABASE_KINDS:
+        served.append("a PostgreSQL server and its secret (SERVER secret=SECRET)")
     return " | ".join(served) or "nothing: this kind cannot adopt"

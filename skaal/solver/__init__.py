@@ -25,6 +25,7 @@ from types import MappingProxyType
 
 from skaal.blueprint.model import Blueprint
 from skaal.catalog.model import Catalog
+from skaal.declare.existing import adopts_server
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.plan.network import vpc_fee
@@ -115,6 +116,18 @@ def solve_problem(
     diagnosis = diagnose_resources(problem)
     if diagnosis is not None:
         raise unsatisfiable(diagnosis)
+    whole = problem
+    # A resource on an adopted database server has one option, costs nothing and
+    # opens no instance: it stays out of the optimisation and is placed as is.
+    adopted = {
+        r.spec.name: r.options[0].backend
+        for r in problem.resources
+        if adopts_server(r.spec, problem.catalog.provider)
+    }
+    if adopted:
+        problem = replace(
+            problem, resources=tuple(r for r in problem.resources if r.spec.name not in adopted)
+        )
     fresh = _cheapest(problem)
     fresh_total = total_cost(problem, fresh)
     budget = problem.budget_usd_month
@@ -140,13 +153,20 @@ def solve_problem(
             held_total = total_cost(problem, held)
             if budget is None or held_total <= budget + 1e-9:
                 return assemble(
-                    problem,
-                    held,
+                    whole,
+                    _placing(held, adopted),
                     pins=pins,
                     kept=moved,
                     reoptimize_savings=held_total - fresh_total,
                 )
-    return assemble(problem, fresh, pins=pins)
+    return assemble(whole, _placing(fresh, adopted), pins=pins)
+
+
+def _placing(assignment: Assignment, adopted: Mapping[str, str]) -> Assignment:
+    """``assignment`` with the resources on adopted servers (resource -> backend) placed."""
+    if not adopted:
+        return assignment
+    return replace(assignment, backends={**assignment.backends, **adopted})
 
 
 def _cheapest(problem: Problem) -> Assignment:

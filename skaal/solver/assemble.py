@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.catalog.model import Backend
-from skaal.declare.existing import adopted_name
+from skaal.declare.existing import adopted_name, adopts_server
 from skaal.model.grammar import Consistency
 from skaal.plan.model import (
     Binding,
@@ -253,7 +253,15 @@ def assemble(
                 lines = (*lines, traced)
                 own += traced.monthly
         adopted = adopted_name(res.spec, catalog.provider)
-        if adopted is not None:
+        if adopts_server(res.spec, catalog.provider):
+            lines, own = (), 0.0
+            origin = _adoption_origin(problem, res.spec)
+            reason = (
+                f"adopts the existing database server {adopted}{origin} ($0.00/month: its "
+                "fees are its owner's, not the plan's; no instance is planned), never created "
+                "or deleted by a build"
+            )
+        elif adopted is not None:
             origin = _adoption_origin(problem, res.spec)
             reason += (
                 f"; adopts the existing {adopted}{origin}, never created or deleted by a build"

@@ -117,6 +117,24 @@ class _Recorder(Mocks):
         self.run.calls.append(args.token)
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"names": [f"{REGION}a", f"{REGION}b"], "zoneIds": ["use1-az1", "use1-az2"]}
+        if args.token == "aws:rds/getInstance:getInstance":  # an adopted RDS instance
+            name = args.args["dbInstanceIdentifier"]
+            return {
+                "address": f"{name}.legacy.{REGION}.rds.amazonaws.com",
+                "port": 5433,
+                "dbName": "shop",
+                "masterUsername": "shopadmin",
+                "vpcSecurityGroups": ["sg-legacy-b", "sg-legacy-a"],
+            }
+        if args.token == "aws:rds/getCluster:getCluster":  # an adopted Aurora cluster
+            name = args.args["clusterIdentifier"]
+            return {
+                "endpoint": f"{name}.cluster-legacy.{REGION}.rds.amazonaws.com",
+                "port": 5432,
+                "databaseName": "orders",
+                "masterUsername": "ordersadmin",
+                "vpcSecurityGroupIds": ["sg-aurora"],
+            }
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:root", "userId": "u"}
         return {}

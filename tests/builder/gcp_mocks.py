@@ -60,7 +60,8 @@ class _Recorder(Mocks):
             # Google assigns a 21-digit id when the account is created
             outputs["uniqueId"] = str(int(hashlib.sha256(args.name.encode()).hexdigest(), 16))[:21]
         if args.typ == "gcp:sql/databaseInstance:DatabaseInstance":
-            outputs["connectionName"] = f"{PROJECT}:us-central1:{args.inputs['name']}"
+            name = args.inputs.get("name") or (read or "").rsplit("/", 1)[-1]
+            outputs["connectionName"] = f"{PROJECT}:us-central1:{name}"
         if args.typ == "gcp:redis/instance:Instance":
             outputs.update(host="10.0.0.3", port=6379)
         if args.typ == "gcp:secretmanager/secret:Secret":

@@ -30,6 +30,7 @@ __all__ = [
     "ANY_RESOURCE",
     "LAMBDA_RUNTIME",
     "LAYER_COMMAND",
+    "AdoptedDatabase",
     "ArnAttr",
     "ArnRef",
     "AwsStack",
@@ -225,6 +226,28 @@ class Database(_Server):
     backup_days: int | None
 
 
+class AdoptedDatabase(StackModel):
+    """An existing RDS instance or Aurora cluster (``existing=``): read, never created.
+
+    The program reads its endpoint, port, database and master user, opens its
+    security groups to the functions' VPC on its port, and gives the
+    functions its URL and the named credentials secret.
+    """
+
+    id: str
+    """The program's key of the server (its outputs ``url`` and ``secret_arn``)."""
+    identifier: str
+    """The instance or cluster identifier, from its ARN."""
+    cluster: bool
+    """An Aurora cluster (``...:cluster:NAME``) rather than an instance (``...:db:NAME``)."""
+    secret_arn: str
+    """The Secrets Manager secret holding its master user's password."""
+    env: str
+    region: str
+    network: str
+    """The ``ref`` of its region's :class:`Network` (the functions' VPC)."""
+
+
 class Cache(_Server):
     """An ElastiCache Redis replication group of ``1 + replicas`` nodes."""
 
@@ -308,5 +331,6 @@ class AwsStack(StackModel):
     networks: tuple[Network, ...]
     databases: tuple[Database, ...]
     caches: tuple[Cache, ...]
+    adopted_databases: tuple[AdoptedDatabase, ...] = ()
     functions: tuple[Function, ...]
     overrides: Overrides | None = None

@@ -27,6 +27,7 @@ __all__ = [
     "PUBSUB_AGENT",
     "RUNTIME_ACCOUNT",
     "Account",
+    "AdoptedCloudSql",
     "AdoptedTopic",
     "Backups",
     "Bucket",
@@ -260,6 +261,25 @@ class CloudSql(StackModel):
     client_grants: tuple[ProjectGrant, ...]
 
 
+class AdoptedCloudSql(StackModel):
+    """An existing Cloud SQL (PostgreSQL) instance (``existing=``): read, never created.
+
+    ``url_secret`` is the user's secret holding the connection URL; the
+    services opening its resources read that secret only, and connect to the
+    instance only (``client_grants``' condition), through its socket.
+    """
+
+    key: str
+    instance: str
+    project: str
+    """The project ``existing=`` names: it must be the deploying one."""
+    region: str
+    url_secret: str
+    """The secret's id in that project (``projects/PROJECT/secrets/ID``)."""
+    url_grants: tuple[Grant, ...]
+    client_grants: tuple[ProjectGrant, ...]
+
+
 class Memorystore(StackModel):
     """A Memorystore (Redis) instance on the stack's network."""
 
@@ -348,6 +368,7 @@ class GcpStack(StackModel):
     subscriptions: tuple[Subscription, ...] = ()
     connectors: tuple[Connector, ...] = ()
     cloud_sql: tuple[CloudSql, ...] = ()
+    adopted_cloud_sql: tuple[AdoptedCloudSql, ...] = ()
     memorystore: tuple[Memorystore, ...] = ()
     services: tuple[Service, ...] = ()
     gateway: Gateway | None = None
@@ -359,16 +380,15 @@ class GcpStack(StackModel):
         members = accounts | {PUBSUB_AGENT}
         services = {s.key for s in self.services}
         topics = {t.key for t in self.topics}
-        secrets = {s.resource for s in self.secrets} | {c.key for c in self.cloud_sql}
+        sql = {c.key for c in self.cloud_sql} | {c.key for c in self.adopted_cloud_sql}
+        secrets = {s.resource for s in self.secrets} | sql
         checks: list[tuple[str, str, set[str]]] = []
         for grant in self._grants():
             checks.append(("member", grant.member, members))
         for service in self.services:
             checks.append(("account", service.account, accounts))
             checks.append(("invoker", service.invoker, accounts))
-            checks += [
-                ("Cloud SQL", k, {c.key for c in self.cloud_sql}) for k in service.sql_instances
-            ]
+            checks += [("Cloud SQL", k, sql) for k in service.sql_instances]
             if service.connector is not None:
                 checks.append(("connector", service.connector, {c.key for c in self.connectors}))
             for env in service.env:
@@ -416,5 +436,7 @@ class GcpStack(StackModel):
             grants += sub.grants
         for sql in self.cloud_sql:
             grants += [*sql.url_grants, *sql.client_grants]
+        for adopted in self.adopted_cloud_sql:
+            grants += [*adopted.url_grants, *adopted.client_grants]
         grants += [s.trace_grant for s in self.services if s.trace_grant is not None]
         return grants

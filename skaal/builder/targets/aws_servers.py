@@ -4,7 +4,9 @@ One RDS instance or ElastiCache replication group per server of the plan
 (:func:`skaal.plan.wiring.servers`), of the size the plan records
 (:mod:`skaal.builder.sizing`), in the VPC of its planned region; one VPC
 per region holding a server (:func:`vpcs`).  A server is durable when any
-resource it holds is (:func:`durable`).
+resource it holds is (:func:`durable`).  A PostgreSQL server the plan adopts
+(``existing=``) is not created: :func:`adopted_databases` names it for the
+program to read.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from typing import TypedDict
 from skaal.blueprint.model import ResourceSpec
 from skaal.builder.regions import Regions
 from skaal.builder.sizing import server_size
-from skaal.builder.stacks.aws import Cache, Database, Network
+from skaal.builder.stacks.aws import AdoptedDatabase, Cache, Database, Network
+from skaal.declare.existing import parse_existing
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
 from skaal.plan.wiring import ServerWiring, Wiring, physical_name
 from skaal.registry import DEFAULT_REGISTRY
 
-__all__ = ["caches", "databases", "durable", "server_ref", "vpcs"]
+__all__ = ["adopted_databases", "caches", "databases", "durable", "server_ref", "vpcs"]
 
 
 def durable(spec: ResourceSpec) -> bool:
@@ -45,7 +48,7 @@ def databases(
     """
     out: list[Database] = []
     for server in wiring.servers:
-        if server.implementation != "postgres":
+        if server.implementation != "postgres" or _adopted(plan, server) is not None:
             continue
         size = server_size(plan, server)
         multi_az = size.parameters.get("multi_az", "multi-az" in server.backend)
@@ -59,6 +62,49 @@ def databases(
             )
         )
     return tuple(sorted(out, key=lambda d: d.id))
+
+
+def adopted_databases(
+    plan: Plan, wiring: Wiring, specs: dict[str, ResourceSpec], placed: Regions
+) -> tuple[AdoptedDatabase, ...]:
+    """The existing RDS instances and Aurora clusters the plan adopts, read by the program."""
+    out: list[AdoptedDatabase] = []
+    for server in wiring.servers:
+        binding = _adopted(plan, server)
+        if binding is None or server.implementation != "postgres":
+            continue
+        spec = specs[binding.resource]
+        assert spec.existing is not None  # the plan adopts it: existing= was declared
+        found = parse_existing(spec.existing, spec.kind)
+        if found.server is None or found.secret is None or found.provider != "aws":
+            raise BuildError(
+                f"{binding.resource} adopts {found.name!r}, which is not an RDS server",
+                where=str(spec.location),
+                fix="name an RDS instance or Aurora cluster ARN and its secret in existing=, "
+                "then re-plan",
+                command="skaal plan --target aws",
+            )
+        region = placed.servers[server.id]
+        out.append(
+            AdoptedDatabase(
+                id=server_ref(server.id),
+                identifier=found.name,
+                cluster=":cluster:" in found.server,
+                secret_arn=found.secret,
+                env=server.env,
+                region=region,
+                network=_network_ref(region),
+            )
+        )
+    return tuple(sorted(out, key=lambda d: d.id))
+
+
+def _adopted(plan: Plan, server: ServerWiring) -> Binding | None:
+    """The binding of an adopted server (a dedicated one, holding only it); ``None`` otherwise."""
+    if len(server.resources) != 1:
+        return None
+    binding = plan.binding(server.resources[0])
+    return binding if binding.adopted is not None and binding.instance is None else None
 
 
 def caches(

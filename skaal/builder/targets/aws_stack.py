@@ -82,7 +82,14 @@ from skaal.builder.stacks.aws import (
 from skaal.builder.targets.aws_iam import function_statements
 from skaal.builder.targets.aws_moves import check_moves, migration_function, origins
 from skaal.builder.targets.aws_schedule import aws_schedule
-from skaal.builder.targets.aws_servers import caches, databases, durable, server_ref, vpcs
+from skaal.builder.targets.aws_servers import (
+    adopted_databases,
+    caches,
+    databases,
+    durable,
+    server_ref,
+    vpcs,
+)
 from skaal.builder.traces import XRAY_STATEMENT, adot_layer_arn, aws_trace_env
 from skaal.errors import BuildError
 from skaal.overrides import OVERRIDES_FILE
@@ -123,7 +130,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
     blueprint, plan = context.blueprint, context.plan
     _check_triggers(blueprint.resources, plan)
     move_region = check_moves(plan)
-    specs = {s.name: s for s in blueprint.resources}
+    specs = context.specs()
     kept = origins(plan)  # provisioned until the switch, as before the move
     bindings = sorted((*plan.bindings, *kept), key=lambda b: (b.resource, b.implementation))
     by_impl: dict[str, list[Binding]] = {}
@@ -235,6 +242,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
         ),
         networks=networks,
         databases=databases(plan, wiring, specs, placed),
+        adopted_databases=adopted_databases(plan, wiring, specs, placed),
         caches=caches(plan, wiring, specs, placed),
         functions=tuple(_traced(f) for f in lambdas) if context.traces else lambdas,
         overrides=(

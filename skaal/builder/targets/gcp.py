@@ -57,6 +57,7 @@ def build_gcp(context: BuildContext) -> ArtifactSet:
         config=context.config,
         overrides=context.overrides is not None,
         traces=context.traces,
+        existing=context.existing,
     )
     spec = StackTarget(
         target="gcp",

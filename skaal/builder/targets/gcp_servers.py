@@ -28,14 +28,21 @@ the transaction logs for point-in-time recovery);
 Memorystore gets the class's ``memory_size_gb`` and tier -- the class's
 ``tier`` parameter, else ``STANDARD_HA`` with the plan's replicas as read
 replicas, or ``BASIC`` without replicas.
+
+A Cloud SQL instance the plan adopts (``existing=`` with its secret) is not
+created: :class:`~skaal.builder.stacks.gcp.AdoptedCloudSql` names it and the
+secret holding its connection URL; its users get that secret only,
+``roles/cloudsql.client`` conditioned on that instance, and its socket.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from skaal.blueprint.model import ResourceSpec
 from skaal.builder.sizing import ServerSize, server_size
 from skaal.builder.stacks.gcp import (
+    AdoptedCloudSql,
     Backups,
     CloudSql,
     Condition,
@@ -45,6 +52,7 @@ from skaal.builder.stacks.gcp import (
     Memorystore,
 )
 from skaal.builder.targets.gcp_basis import Basis, physical_name
+from skaal.declare.existing import parse_existing
 from skaal.errors import BuildError
 from skaal.plan.model import Binding
 from skaal.plan.network import VPC_CONNECTOR_INSTANCES
@@ -53,8 +61,14 @@ from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = ["Servers", "cloud_sql_settings", "memorystore_settings", "servers"]
 
-Servers = tuple[tuple[Connector, ...], tuple[CloudSql, ...], tuple[Memorystore, ...]]
-"""The connectors, Cloud SQL and Memorystore instances of a stack."""
+Servers = tuple[
+    tuple[Connector, ...],
+    tuple[CloudSql, ...],
+    tuple[Memorystore, ...],
+    tuple[AdoptedCloudSql, ...],
+]
+"""The connectors, Cloud SQL and Memorystore instances of a stack, and the adopted
+Cloud SQL instances it reads."""
 
 
 def cloud_sql_settings(size: ServerSize) -> dict[str, object]:
@@ -79,8 +93,12 @@ def memorystore_settings(size: ServerSize) -> dict[str, object]:
     return settings
 
 
-def servers(basis: Basis, bindings: list[Binding]) -> Servers:
-    """The servers hosting ``bindings``' resources, and a connector per region reaching them."""
+def servers(basis: Basis, bindings: list[Binding], specs: dict[str, ResourceSpec]) -> Servers:
+    """The servers hosting ``bindings``' resources, and a connector per region reaching them.
+
+    ``specs``: the resources as the plan adopts them (the configuration's
+    adoptions applied), for the adopted servers' names and secrets.
+    """
     names = {b.resource for b in bindings}
     built = [s for s in basis.wiring.servers if names.intersection(s.resources)]
     reached = {
@@ -94,13 +112,60 @@ def servers(basis: Basis, bindings: list[Binding]) -> Servers:
     )
     sql: list[CloudSql] = []
     redis: list[Memorystore] = []
+    adopted: list[AdoptedCloudSql] = []
     for server in built:
-        if server.implementation == "postgres":
+        spec = _adopted(basis, server, specs)
+        if spec is not None:
+            adopted.append(_adopted_cloud_sql(basis, server, spec))
+            basis.sockets.append((frozenset(server.resources), server.id))
+        elif server.implementation == "postgres":
             sql.append(_cloud_sql(basis, server))
             basis.sockets.append((frozenset(server.resources), server.id))
         else:
             redis.append(_memorystore(basis, server))
-    return connectors, tuple(sql), tuple(redis)
+    return connectors, tuple(sql), tuple(redis), tuple(adopted)
+
+
+def _adopted(
+    basis: Basis, server: ServerWiring, specs: dict[str, ResourceSpec]
+) -> ResourceSpec | None:
+    """The resource adopting ``server`` (a dedicated server holding only it); ``None`` if
+    the build creates the server."""
+    if server.implementation != "postgres" or len(server.resources) != 1:
+        return None
+    binding = basis.plan.binding(server.resources[0])
+    if binding.adopted is None or binding.instance is not None:
+        return None
+    return specs[binding.resource]
+
+
+def _adopted_cloud_sql(basis: Basis, server: ServerWiring, spec: ResourceSpec) -> AdoptedCloudSql:
+    owner = server.id
+    found = None if spec.existing is None else parse_existing(spec.existing, spec.kind)
+    if found is None or found.server is None or found.secret is None or found.provider != "gcp":
+        raise BuildError(
+            f"{spec.name} adopts a server that is not a Cloud SQL instance",
+            where=str(spec.location),
+            fix="name a Cloud SQL connection name and its secret in existing=, then re-plan",
+            command="skaal plan --target gcp",
+        )
+    project, region, instance = found.server.split(":")
+    users = basis.users(*server.resources)
+    basis.share(EnvSecret(name=server.env, secret=owner), *server.resources)
+    return AdoptedCloudSql(
+        key=owner,
+        instance=instance,
+        project=project,
+        region=region,
+        url_secret=found.secret,
+        url_grants=basis.grants(f"{owner}-url-access", "roles/secretmanager.secretAccessor", users),
+        client_grants=basis.project_grants(
+            f"{owner}-client",
+            "roles/cloudsql.client",
+            Condition(title=f"only the {instance} instance", resource=f"instances/{instance}"),
+            users,
+        ),
+    )
 
 
 def _cloud_sql(basis: Basis, server: ServerWiring) -> CloudSql:

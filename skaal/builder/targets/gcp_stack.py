@@ -65,6 +65,8 @@ config ``skaal:deleteData`` is ``true`` (see :mod:`skaal.deploy.destroy`).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from skaal.blueprint.model import Blueprint, ResourceSpec, ScheduleSpec
 from skaal.builder.regions import check_gcp
@@ -143,6 +145,7 @@ def gcp_stack(
     config: tuple[tuple[str, str], ...] = (),
     overrides: bool = False,
     traces: bool = False,
+    existing: Mapping[str, str] = MappingProxyType({}),
 ) -> GcpStack:
     """The stack model of ``plan`` on Google Cloud (in environment ``env``, with its
     ``config`` variables).
@@ -150,7 +153,8 @@ def gcp_stack(
     ``overrides``: the program installs the hooks of ``skaal_overrides.py``
     beside it (:mod:`skaal.overrides`) before creating anything; ``traces``:
     every service exports its spans to Cloud Trace, its account holding
-    ``roles/cloudtrace.agent`` (:mod:`skaal.builder.traces`).
+    ``roles/cloudtrace.agent`` (:mod:`skaal.builder.traces`); ``existing``: the
+    configuration's adoptions (:attr:`~skaal.builder.model.BuildContext.existing`).
     """
     basis = Basis(blueprint, plan, env, config)
     bindings = sorted(plan.bindings, key=lambda b: b.resource)
@@ -175,7 +179,11 @@ def gcp_stack(
                 secrets.append(secret(basis, b))
             case _:
                 pass
-    connectors, sql, redis = servers(basis, bindings)
+    specs = {
+        s.name: s.model_copy(update={"existing": existing[s.name]}) if s.name in existing else s
+        for s in blueprint.resources
+    }
+    connectors, sql, redis, adopted_sql = servers(basis, bindings, specs)
     return GcpStack(
         app=plan.app,
         plan_hash=plan.content_hash(),
@@ -189,6 +197,7 @@ def gcp_stack(
         subscriptions=tuple(subscriptions),
         connectors=connectors,
         cloud_sql=sql,
+        adopted_cloud_sql=adopted_sql,
         memorystore=redis,
         services=_services(basis, traces=traces),
         gateway=gateway(basis),

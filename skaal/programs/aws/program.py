@@ -47,6 +47,8 @@ def run(stack_path: Path) -> None:
         servers.database(deploy, database)
     for cache in stack.caches:
         servers.cache(deploy, cache)
+    for adopted in stack.adopted_databases:
+        servers.adopted_database(deploy, adopted)
     layers = functions.layers(deploy)
     api = triggers.http_api(deploy)
     for function in stack.functions:

@@ -7,6 +7,13 @@ holds the connection URL without a password and the secret's ARN
 (:func:`skaal.plan.wiring.credentials_env`); the runtime reads the secret
 when it opens a connection.  A database is always deletion-protected, kept
 and snapshotted at deletion unless ``skaal:deleteData`` is set.
+
+An adopted server (``existing=``, :class:`~skaal.builder.stacks.aws.AdoptedDatabase`)
+is only read (``aws.rds.get_instance`` / ``get_cluster``): its URL carries
+its master user, database and endpoint, its secret is the one named in
+``existing=``, and one ingress rule per security group of the server lets
+the functions' VPC in on its port.  Those rules are the stack's own (a
+destroy removes them); the server is never changed or deleted.
 """
 
 from __future__ import annotations
@@ -16,10 +23,10 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from skaal.builder.stacks.aws import Cache, Database
+from skaal.builder.stacks.aws import AdoptedDatabase, Cache, Database
 from skaal.programs.aws.context import Deploy
 
-__all__ = ["cache", "database"]
+__all__ = ["adopted_database", "cache", "database"]
 
 
 def _secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:
@@ -71,6 +78,34 @@ def database(deploy: Deploy, d: Database) -> None:
     url = pulumi.Output.concat("postgresql://skaal@", created.address, ":", str(d.port), "/skaal")
     deploy.put(d.id, "url", url)
     deploy.put(d.id, "secret_arn", created.master_user_secrets.apply(_secret_arn))
+
+
+def adopted_database(deploy: Deploy, d: AdoptedDatabase) -> None:
+    """An existing RDS instance or Aurora cluster, read; its security groups opened to the VPC."""
+    cidr = next(n.cidr for n in deploy.stack.networks if n.ref == d.network)
+    opts = deploy.invoke_opts(d.region)
+    if d.cluster:
+        cluster = aws.rds.get_cluster(cluster_identifier=d.identifier, opts=opts)
+        host, port, database = cluster.endpoint, cluster.port, cluster.database_name
+        user, groups = cluster.master_username, cluster.vpc_security_group_ids
+    else:
+        instance = aws.rds.get_instance(db_instance_identifier=d.identifier, opts=opts)
+        host, port, database = instance.address, instance.port, instance.db_name
+        user, groups = instance.master_username, instance.vpc_security_groups
+    for i, group in enumerate(sorted(groups)):
+        aws.vpc.SecurityGroupIngressRule(
+            f"{d.id}-from-functions-{i}",
+            security_group_id=group,
+            cidr_ipv4=cidr,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            description=f"Skaal app {deploy.stack.app}: its functions' VPC",
+            opts=deploy.opts(d.region),
+        )
+    url = f"postgresql://{user}@{host}:{port}/{database or 'postgres'}"
+    deploy.put(d.id, "url", url)
+    deploy.put(d.id, "secret_arn", d.secret_arn)
 
 
 def cache(deploy: Deploy, c: Cache) -> None:

@@ -10,7 +10,8 @@ one module per part:
   accounts and resources created so far, which the parts refer to;
 * :mod:`~skaal.programs.gcp.state`: Firestore, buckets, declared secrets;
 * :mod:`~skaal.programs.gcp.messaging`: Pub/Sub topics and subscriptions;
-* :mod:`~skaal.programs.gcp.servers`: VPC connectors, Cloud SQL, Memorystore;
+* :mod:`~skaal.programs.gcp.servers`: VPC connectors, Cloud SQL (an adopted
+  instance read, never created), Memorystore;
 * :mod:`~skaal.programs.gcp.services`: Cloud Run, the API Gateway, Cloud Scheduler.
 
 What to create, where, with which roles, was decided by the builder

@@ -4,6 +4,11 @@ Each Cloud SQL instance's URL (password from the secret stack config
 ``skaal:databasePassword``, host the instance's Cloud SQL socket) is stored in
 a secret of its own; each Memorystore instance is on the network
 ``skaal:network``, reached through its region's connector.
+
+An adopted Cloud SQL instance (``existing=``) is read
+(``gcp.sql.DatabaseInstance.get``) in the deploying project only, never
+created, changed or deleted; its URL is the one the named secret holds, and
+that secret is granted to its users, not created.
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from skaal.builder.stacks.gcp import CloudSql, Connector, Memorystore
+from skaal.builder.stacks.gcp import AdoptedCloudSql, CloudSql, Connector, Memorystore
+from skaal.errors import DeployError
 from skaal.programs.gcp.context import Deploy
 
 __all__ = ["DATABASE_PASSWORD", "create"]
@@ -28,6 +34,8 @@ def create(deploy: Deploy) -> None:
         _connector(deploy, connector)
     for sql in deploy.stack.cloud_sql:
         _cloud_sql(deploy, sql)
+    for adopted in deploy.stack.adopted_cloud_sql:
+        _adopted_cloud_sql(deploy, adopted)
     for redis in deploy.stack.memorystore:
         _memorystore(deploy, redis)
 
@@ -114,6 +122,26 @@ def _cloud_sql(deploy: Deploy, spec: CloudSql) -> None:
     gcp.secretmanager.SecretVersion(f"{spec.key}-url-value", secret=secret.id, secret_data=url)
     deploy.secret_ids[spec.key] = secret.secret_id
     deploy.secret_grants(secret.secret_id, spec.url_grants)
+    deploy.project_grants(spec.client_grants)
+
+
+def _adopted_cloud_sql(deploy: Deploy, spec: AdoptedCloudSql) -> None:
+    """An existing instance, read; its users granted its secret and a client role on it only."""
+    secret_project = spec.url_secret.split("/")[1]
+    for what, project in (("Cloud SQL instance", spec.project), ("secret", secret_project)):
+        if project != deploy.project:
+            raise DeployError(
+                f"{spec.key} adopts a {what} of project {project}, not the deploying project "
+                f"{deploy.project}",
+                where=f"existing= of {spec.key}",
+                fix="deploy there, or name an instance and a secret of this project in existing=",
+            )
+    deploy.sql[spec.key] = gcp.sql.DatabaseInstance.get(
+        spec.key, f"projects/{spec.project}/instances/{spec.instance}"
+    )
+    secret_id = spec.url_secret.rsplit("/", 1)[1]
+    deploy.secret_ids[spec.key] = pulumi.Output.from_input(secret_id)
+    deploy.secret_grants(deploy.secret_ids[spec.key], spec.url_grants)
     deploy.project_grants(spec.client_grants)
 
 

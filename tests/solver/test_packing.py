@@ -85,9 +85,7 @@ def test_node_limit_without_an_integer_solution_rounds_the_linear_relaxation() -
     # proven) and keeps a bound no higher than the exact optimum ($404).
     server = _server(("small", 2.0, 10.0), ("mid", 9.0, 45.0), ("large", 50.0, 100.0), quota=40)
     writes = (7.0, 13.0, 31.0, 47.0, 61.0)
-    units = [
-        _unit(f"u{i}", 1.0, writes[i % 5], ("pg", 0.0), ("dyn", 1000.0)) for i in range(30)
-    ]
+    units = [_unit(f"u{i}", 1.0, writes[i % 5], ("pg", 0.0), ("dyn", 1000.0)) for i in range(30)]
     grouped = [Group((u,)) for u in units]
     exact = solve_pooled(grouped, {"pg": server})
     assert exact.proven

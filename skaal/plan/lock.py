@@ -40,6 +40,7 @@ file ``rtoml`` refuses (:mod:`skaal.catalog.merge`).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import stat
@@ -54,7 +55,7 @@ from skaal.catalog.model import Catalog
 from skaal.declare.existing import parse_existing
 from skaal.errors import PlanError, UsageError
 from skaal.model.grammar import GrammarError
-from skaal.plan.model import READABLE_SCHEMA_VERSIONS, Plan
+from skaal.plan.model import READABLE_SCHEMA_VERSIONS, Binding, Plan
 
 __all__ = ["LOCK_FILENAME", "atomic_write_text", "is_stale", "lock_text", "read_lock", "write_lock"]
 
@@ -74,6 +75,7 @@ def lock_text(plan: Plan) -> str:
     """The TOML text of ``plan``'s lock file."""
     import rtoml  # noqa: PLC0415 - rtoml loads when a lock is read or written, not with the plan models
 
+    plan_hash = plan.content_hash()  # first: its own dump of the plan is gone before this one
     data: dict[str, Any] = plan.model_dump(mode="json", exclude_none=True)
     if not data["traces"]:  # written only when on, as it is hashed (Plan.canonical_json)
         del data["traces"]
@@ -83,7 +85,7 @@ def lock_text(plan: Plan) -> str:
         {k: v for k, v in entry.items() if k != "classes" or v}  # no empty [prices.classes]
         for entry in data.pop("prices")
     ]
-    data["plan_hash"] = plan.content_hash()
+    data["plan_hash"] = plan_hash
     data["bindings"] = bindings
     data["instances"] = instances
     data["prices"] = prices
@@ -157,9 +159,17 @@ def read_lock(path: Path) -> Plan | None:
     import rtoml  # noqa: PLC0415 - rtoml loads when a lock is read or written, not with the plan models
 
     try:
-        data = rtoml.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, rtoml.TomlParsingError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise _bad(path, f"is not valid TOML ({exc})") from None
+    del raw
+    data = _read_in_runs(text)
+    if data is None:  # the whole text at once, for its exact error message
+        try:
+            data = rtoml.loads(text)
+        except rtoml.TomlParsingError as exc:
+            raise _bad(path, f"is not valid TOML ({exc})") from None
+    del text
     version = data.get("schema_version")
     if version not in READABLE_SCHEMA_VERSIONS:
         raise _bad(
@@ -182,6 +192,52 @@ def read_lock(path: Path) -> Plan | None:
     if stored_hash != plan.content_hash():
         raise _bad(path, "was edited by hand (its plan_hash does not match its content)")
     return plan
+
+
+#: Bindings parsed and validated at a time by :func:`_read_in_runs`.
+_RUN = 2_000
+_BINDING_HEADER = "\n[[bindings]]\n"
+
+
+def _read_in_runs(text: str, run: int = _RUN) -> dict[str, Any] | None:
+    """The lock's TOML, its bindings parsed and validated ``run`` at a time.
+
+    Parsing a whole 100,000-resource lock (52 MB) at once holds the parser's
+    own tree of it beside the Python one (about 1 GB at its peak); a run of
+    bindings at a time holds one run's.  The text is cut only before a
+    ``[[bindings]]`` header at the start of a line, and each piece is a TOML
+    document of its own: the first holds the plan's scalar fields and tables
+    before the bindings, the last the tables after them.  Anything unusual
+    (a piece that does not parse, a key two pieces both set, a binding that
+    does not validate) returns ``None``, and the caller parses and validates
+    the whole text at once, for the same result or the same error.
+    """
+    import rtoml  # noqa: PLC0415 - rtoml loads when a lock is read or written, not with the plan models
+
+    starts = [0]
+    at = text.find(_BINDING_HEADER)
+    count = 0
+    while at != -1:
+        if count % run == 0 and at + 1 > starts[-1]:
+            starts.append(at + 1)
+        count += 1
+        at = text.find(_BINDING_HEADER, at + 1)
+    if count == 0:
+        return None
+    starts.append(len(text))
+    data: dict[str, Any] = {}
+    bindings: list[Binding] = []
+    try:
+        for begin, end in itertools.pairwise(starts):
+            piece = rtoml.loads(text[begin:end])
+            bindings += (Binding.model_validate(b) for b in piece.pop("bindings", ()))
+            if data.keys() & piece.keys():
+                return None
+            data.update(piece)
+    except (rtoml.TomlParsingError, ValidationError, TypeError):
+        return None
+    data["bindings"] = bindings
+    return data
 
 
 def _bad(path: Path, problem: str) -> PlanError:

@@ -78,7 +78,8 @@ def solve_pooled(
     max_exact_columns: int = MAX_EXACT_COLUMNS,
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
-    past ``max_exact_columns`` unit columns)."""
+    past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
+    nodes end without an integer solution: then rounded, ``proven`` false)."""
     import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
@@ -126,9 +127,18 @@ def solve_pooled(
     if status == _core.HighsModelStatus.kInfeasible:
         return Pooled(None, {}, math.inf, True, True)
     solved = info.primal_solution_status == _core.SolutionStatus.kSolutionStatusFeasible
+    if not solved and exact:
+        # The node limit ended the search before any integer solution: round
+        # the linear relaxation instead (as past ``max_exact_columns``), and
+        # keep the better of the two proven bounds.
+        dual = model.constant + float(info.mip_dual_bound)
+        del highs, lp, model
+        rounded = solve_pooled(grouped, servers, max_backends=max_backends, max_exact_columns=-1)
+        if rounded.counts is None or not math.isfinite(dual) or dual <= rounded.bound:
+            return rounded
+        return Pooled(rounded.counts, rounded.instances, dual, False, False)
     if not solved:
-        bound = model.constant + float(info.mip_dual_bound) if exact else 0.0
-        return Pooled(None, {}, bound, False, False)
+        return Pooled(None, {}, 0.0, False, False)
     if not exact:
         return _rounded(model, grouped, highs.getSolution().col_value, info)
     proven = status == _core.HighsModelStatus.kOptimal

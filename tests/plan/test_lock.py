@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import rtoml
 from click.testing import CliRunner
 from pydantic import ValidationError
 
@@ -18,7 +19,7 @@ from skaal.catalog.model import Backend, Catalog, Performance, Price, PriceItem,
 from skaal.cli.main import cli
 from skaal.declare.app_ref import load_app
 from skaal.errors import PlanError
-from skaal.plan.lock import is_stale, lock_text, read_lock, write_lock
+from skaal.plan.lock import _read_in_runs, is_stale, lock_text, read_lock, write_lock
 from skaal.plan.model import (
     BUILDABLE_SCHEMA_VERSION,
     PLAN_SCHEMA_VERSION,
@@ -501,4 +502,33 @@ def test_an_adopted_binding_round_trips_and_is_hashed(tmp_path: Path) -> None:
     assert adopted.content_hash() != plan.content_hash()
     path.write_text(path.read_text().replace('adopted = "legacy-carts"', 'adopted = "other"'))
     with pytest.raises(PlanError, match="edited by hand"):
+        read_lock(path)
+
+
+@pytest.mark.parametrize("run", [1, 2, 1_000])
+def test_a_lock_read_a_run_of_bindings_at_a_time_is_the_whole_lock(run: int) -> None:
+    # read_lock parses and validates the bindings a run at a time (a 100,000
+    # resource lock at once peaks near 1 GB); each fixture lock, cut into
+    # runs of 1, 2 or 1,000 bindings, gives the plan the whole text gives.
+    locks = sorted((Path(__file__).parent / "locks").glob("*.lock"))
+    assert locks
+    for path in locks:
+        text = path.read_text(encoding="utf-8")
+        whole = rtoml.loads(text)
+        whole.pop("plan_hash", None)
+        data = _read_in_runs(text, run)
+        assert data is not None, path.name
+        data.pop("plan_hash", None)
+        assert Plan.model_validate(data) == Plan.model_validate(whole), path.name
+
+
+def test_a_binding_that_does_not_validate_in_a_later_run_names_its_place(
+    tmp_path: Path,
+) -> None:
+    bindings = tuple(_plan().bindings[0].model_copy(update={"resource": f"R{i}"}) for i in range(5))
+    text = lock_text(_plan(bindings=bindings)).replace('resource = "R3"', "resource = 3")
+    assert _read_in_runs(text, 2) is None
+    path = tmp_path / "skaal.lock"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PlanError, match=r"bindings\.3\.resource"):
         read_lock(path)

@@ -78,6 +78,28 @@ def test_units_only_a_large_class_holds_are_bounded_by_that_class(exact_columns:
     assert relaxed.instances["pg"] == ((server.shapes[1], 2),)
 
 
+def test_node_limit_without_an_integer_solution_rounds_the_linear_relaxation() -> None:
+    # Thirty units of 7 to 61 writes/s on three classes: with no
+    # branch-and-bound node allowed HiGHS ends without any integer solution.
+    # The planner then rounds the linear relaxation (every unit placed, not
+    # proven) and keeps a bound no higher than the exact optimum ($404).
+    server = _server(("small", 2.0, 10.0), ("mid", 9.0, 45.0), ("large", 50.0, 100.0), quota=40)
+    writes = (7.0, 13.0, 31.0, 47.0, 61.0)
+    units = [_unit(f"u{i}", 1.0, writes[i % 5], ("pg", 0.0), ("dyn", 1000.0)) for i in range(30)]
+    grouped = [Group((u,)) for u in units]
+    exact = solve_pooled(grouped, {"pg": server})
+    assert exact.proven
+    assert exact.bound == pytest.approx(404.0)
+    limited = solve_pooled(grouped, {"pg": server}, max_nodes=0)
+    assert limited.counts is not None
+    assert not limited.proven
+    assert not limited.infeasible
+    assert [sum(n for _, _, n in row) for row in limited.counts] == [1] * 30
+    linear = solve_pooled(grouped, {"pg": server}, max_exact_columns=-1)
+    assert linear.bound <= limited.bound <= exact.bound + CENT
+    assert limited.instances["pg"]
+
+
 # -- packing -------------------------------------------------------------------------------
 
 

@@ -33,6 +33,10 @@ A plain name leaves the service to the plan (a map on aws: DynamoDB).  On
 the local target nothing exists to adopt: the resource runs locally as if
 ``existing=`` were not written, and the plan says so.
 
+A Pub/Sub subscription (``projects/P/subscriptions/NAME``) is refused on
+every kind: a queue on Pub/Sub is created by the build with the delayed-messages
+and dead-letter topics its runtime needs, which an existing subscription lacks.
+
 A PostgreSQL server is adopted (on a map or collection) by naming it and
 the secret holding its credentials, never by a connection URL::
 
@@ -130,6 +134,9 @@ _QUEUE_URL = re.compile(
 _PUBSUB_TOPIC = re.compile(
     r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/(?P<name>[A-Za-z][A-Za-z0-9._~+%-]{2,254})$"
 )
+_PUBSUB_SUBSCRIPTION = re.compile(
+    r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/subscriptions/(?P<name>[A-Za-z][A-Za-z0-9._~+%-]{2,254})$"
+)
 _GCS_URL = re.compile(r"^gs://(?P<name>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/?$")
 _URL = re.compile(r"^(?!gs://|https://sqs\.)[A-Za-z][A-Za-z0-9+.-]*://.*$")
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,253}[A-Za-z0-9]$")
@@ -164,6 +171,14 @@ def parse_existing(value: object, kind: Kind) -> Existing:
     head = text.split(maxsplit=1)[0] if text else text
     if _RDS_ARN.match(head) or _CLOUDSQL.match(head):
         return _database(text, kind)
+    if _PUBSUB_SUBSCRIPTION.match(text):
+        raise GrammarError(
+            f"{text!r} is a Pub/Sub subscription, which Skaal does not adopt: a {kind} on "
+            "Pub/Sub is a topic and subscription the build creates together with the "
+            "delayed-messages and dead-letter topics its runtime needs",
+            accepted=f"{_accepted_for(kind)}; for a queue on gcp, remove existing= (the build "
+            "creates the queue and its companions; drain the old subscription first)",
+        )
     found = _read(text)
     if found is None and _URL.match(text):
         raise GrammarError(

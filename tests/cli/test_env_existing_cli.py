@@ -108,6 +108,7 @@ def test_a_build_refuses_a_lock_planned_before_the_entry_changed(project: Path) 
         ('Cartz = "legacy-carts"', "did you mean 'Carts'?"),
         ('Images = "arn:aws:dynamodb:us-east-1:123456789012:table/legacy-table"', "not a blob"),
         ('Images = "gs://legacy-images"', "a resource on gcp, but this plan is for aws"),
+        ('Carts = "projects/acme-prod/subscriptions/jobs"', "a Pub/Sub subscription, which"),
     ],
 )
 def test_mistakes_are_usage_errors(project: Path, line: str, message: str) -> None:

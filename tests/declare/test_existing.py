@@ -57,6 +57,8 @@ def test_the_forms_it_reads(text: str, kind: str, expected: Existing) -> None:
         (TOPIC, "map", "is a sns resource, which holds a topic, not a map"),
         ("postgresql://app@db.internal/shop", "map", "Skaal does not adopt database servers"),
         (42, "map", "is not an existing resource"),
+        ("projects/acme-prod/subscriptions/jobs", "queue", "is a Pub/Sub subscription, which"),
+        ("projects/acme-prod/topics/jobs", "queue", "holds a topic, not a queue"),
     ],
 )
 def test_what_it_refuses(text: object, kind: str, message: str) -> None:
@@ -104,6 +106,20 @@ def test_a_bad_existing_is_a_declaration_error_at_its_line() -> None:
     assert "cannot be adopted" in raised.value.what
     assert "(@app.blob on class Images)" in (raised.value.where or "")
     assert "an S3 bucket ARN or name" in (raised.value.fix or "")
+
+
+def test_a_pubsub_subscription_is_refused_at_the_queue_saying_what_to_do() -> None:
+    app = App("shop")
+    with pytest.raises(DeclarationError) as raised:
+
+        @app.queue(existing="projects/acme-prod/subscriptions/jobs")
+        class Jobs(Queue[str]): ...
+
+    assert "is a Pub/Sub subscription, which Skaal does not adopt" in raised.value.what
+    assert "delayed-messages and dead-letter topics" in raised.value.what
+    assert "(@app.queue on class Jobs)" in (raised.value.where or "")
+    assert "an SQS queue ARN, URL or name" in (raised.value.fix or "")
+    assert "remove existing=" in (raised.value.fix or "")
 
 
 def test_a_collection_and_a_queue_adopt() -> None:

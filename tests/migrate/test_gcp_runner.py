@@ -13,12 +13,16 @@ matching verification.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from _migrate_env import drop_namespaces, server_env
 from starlette.applications import Starlette
 from test_kill import CLOUDSQL, FIRESTORE, ITEMS, _contents, _moving, _plan, _write
@@ -26,12 +30,14 @@ from test_remote import LostReplyError, _fill
 
 from skaal.builder.targets.gcp_basis import MIGRATE_PATH
 from skaal.declare.app_ref import load_app
+from skaal.errors import MigrationError
 from skaal.hosts import cloud_run
 from skaal.hosts.cloud_run import CloudRunArtifact, migrate_app
 from skaal.migrate import remote
 from skaal.migrate.journal import journal_path
-from skaal.migrate.remote import Invoker, migrate_remote
+from skaal.migrate.remote import Invoker, cloud_run_invoker, migrate_remote
 from skaal.plan.lock import read_lock
+from tests._server import eventually, free_port
 
 BATCH = 20
 
@@ -66,6 +72,7 @@ def _invoker(runner: Starlette, *, lose_after: int | None = None) -> Invoker:
 
 def test_the_step_key_is_the_one_the_role_reads() -> None:
     assert cloud_run.MIGRATE_KEY == remote.MIGRATE_KEY
+    assert MIGRATE_PATH == remote.MIGRATE_PATH
     assert "migrate" in cloud_run.ROLES
 
 
@@ -128,3 +135,42 @@ def test_a_body_that_is_not_a_step_is_a_clean_refusal(project: Path) -> None:
     response = asyncio.run(_post(_runner(project, {}), content=b"not json"))
     assert response.status_code == 400
     assert "is not a migration step" in response.json()["error"]["message"]
+
+
+@contextlib.contextmanager
+def _served(runner: Starlette) -> Iterator[str]:
+    """``runner`` served by uvicorn on a loopback port, in a thread; its URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(runner, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        eventually(lambda: server.started or None, what="the runner to listen")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+def test_the_cloud_run_invoker_posts_a_step_with_an_identity_token(project: Path) -> None:
+    _plan(project, FIRESTORE, "Invoices")
+    _plan(project, CLOUDSQL, "Invoices")
+    audiences: list[str] = []
+
+    def token(audience: str) -> str:
+        audiences.append(audience)
+        return "id-token"
+
+    with _served(_runner(project, {})) as url:
+        invoke = cloud_run_invoker(url, token=token)
+        reply = invoke({"resource": "Invoices", "action": "copy"})  # no plan_hash: refused
+    assert audiences == [url]
+    assert reply["error"]["type"] == "MigrationError"
+    assert "is not the one skaal migrate read" in reply["error"]["message"]
+
+
+def test_the_cloud_run_invoker_says_when_the_runner_is_not_there() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    invoke = cloud_run_invoker(url, token=lambda _: "id-token")
+    with pytest.raises(MigrationError, match="cannot reach the migration runner"):
+        invoke({"resource": "Invoices", "action": "copy"})

@@ -26,6 +26,12 @@ Gateway (:mod:`~skaal.builder.targets.gcp_gateway`) is the public address.
     its Pub/Sub queue: one that is due is published to the queue (answer
     204); one that is not is refused with 425, so Pub/Sub offers it again
     after its back-off -- never early.
+``migrate``
+    the migration runner of a stack with pending moves: ``POST
+    /_skaal/migrate`` takes one step of ``skaal migrate --env NAME``
+    (``{"skaal_migrate": {...}}``, the event the aws migration function
+    receives) and answers what :func:`skaal.migrate.remote.run_step`
+    returns.  It opens no runtime: each step opens the two ends of its move.
 
 With ``SKAAL_TRACES=otlp`` (or a :class:`~skaal.runtime.tracing.Telemetry`
 given), every call is a function span -- an HTTP request through
@@ -60,6 +66,7 @@ from skaal.builder.layout import HEALTH_PATH
 from skaal.builder.targets.gcp_basis import (
     CLOUD_RUN_FUNCTION_ENV,
     CLOUD_RUN_ROLE_ENV,
+    MIGRATE_PATH,
     PROMOTE_PATH,
     PUSH_PATH,
     SCHEDULE_PATH,
@@ -77,10 +84,20 @@ if TYPE_CHECKING:
     from skaal.plan.model import Binding, Plan
     from skaal.runtime.tracing import Telemetry
 
-__all__ = ["LOCAL_BACKENDS_ENV", "ROLES", "CloudRunArtifact", "local_bindings"]
+__all__ = [
+    "LOCAL_BACKENDS_ENV",
+    "MIGRATE_KEY",
+    "ROLES",
+    "CloudRunArtifact",
+    "local_bindings",
+    "migrate_app",
+]
 
 LOCAL_BACKENDS_ENV = "SKAAL_LOCAL_BACKENDS"
-ROLES = ("web", "function")
+ROLES = ("web", "function", "migrate")
+
+MIGRATE_KEY = "skaal_migrate"
+"""The key of a migration step (:data:`skaal.migrate.remote.MIGRATE_KEY`)."""
 
 log = logging.getLogger("skaal.serve")
 
@@ -183,6 +200,8 @@ class CloudRunArtifact:
 
         function = self.function  # the role is checked before the app is imported
         app, plan = self.load()
+        if self.role == "migrate":
+            return migrate_app(app, plan, env=self.environ, data_dir=self._local().data_dir)
         found = entrypoints(app)
         state = ServeState()
         local = self._local()
@@ -239,6 +258,43 @@ class CloudRunArtifact:
         log.info("serving the %s role of %s on %s:%d", self.role, self.app_ref, host, port)
         uvicorn.run(asgi, host=host, port=port, lifespan="on", log_level="info")
         return 0
+
+
+def migrate_app(
+    app: App, plan: Plan, *, env: Mapping[str, str], data_dir: Path | None
+) -> Starlette:
+    """The ``migrate`` role: ``POST /_skaal/migrate`` runs one migration step of ``plan``.
+
+    A body that is not a step answers 400 with the same ``{"error": ...}``
+    shape as a refused step, so the operator's side reports it as a
+    :class:`~skaal.errors.MigrationError`.
+    """
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from skaal.migrate.remote import run_step
+
+    blueprint = app.blueprint()
+
+    async def migrate(request: Request) -> Response:
+        try:
+            step = json.loads(await request.body())[MIGRATE_KEY]
+        except (ValueError, KeyError, TypeError):
+            step = None
+        if not isinstance(step, dict):
+            message = f"the request body is not a migration step ({{{MIGRATE_KEY!r}: {{...}}}})"
+            return JSONResponse(
+                {"error": {"type": "MigrationError", "message": message}}, status_code=400
+            )
+        return JSONResponse(await run_step(blueprint, plan, step, env=env, data_dir=data_dir))
+
+    return Starlette(
+        routes=[
+            Route(MIGRATE_PATH, migrate, methods=["POST"]),
+            Route(HEALTH_PATH, _health, methods=["GET"], include_in_schema=False),
+        ]
+    )
 
 
 async def _health(request: Request) -> Response:

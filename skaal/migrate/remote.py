@@ -33,7 +33,9 @@ with (``plan_hash``): the operator's lock and the deployed one must agree.
 Errors are returned as ``{"error": ...}`` so the operator raises a
 :class:`~skaal.errors.MigrationError` with the message, not a Lambda stack
 trace.  The invoker is injected (:data:`Invoker`): :func:`lambda_invoker`
-calls the Lambda through boto3, tests call :func:`run_step` in-process.
+calls the Lambda through boto3, :func:`cloud_run_invoker` posts to the gcp
+artifact's ``migrate`` role (:mod:`skaal.hosts.cloud_run`) with an identity
+token, tests call :func:`run_step` in-process.
 """
 
 from __future__ import annotations
@@ -67,9 +69,11 @@ from skaal.plan.moves import pending_moves
 __all__ = [
     "DEFAULT_BUDGET_S",
     "MIGRATE_KEY",
+    "MIGRATE_PATH",
     "Action",
     "Invoker",
     "MigrateServices",
+    "cloud_run_invoker",
     "lambda_invoker",
     "migrate_remote",
     "rollback_remote",
@@ -78,6 +82,9 @@ __all__ = [
 
 MIGRATE_KEY = "skaal_migrate"
 """The key of a migration step's event."""
+
+MIGRATE_PATH = "/_skaal/migrate"
+"""Where the gcp ``migrate`` role takes a step (:mod:`skaal.hosts.cloud_run`)."""
 
 DEFAULT_BUDGET_S = 600.0
 """How long a copy step copies before returning (the migration Lambda's timeout is 900 s)."""
@@ -335,6 +342,64 @@ def lambda_invoker(function_name: str, *, region: str, client: Any = None) -> In
                 fix="read its log group, fix the cause and run skaal migrate again (it resumes)",
             )
         reply: dict[str, Any] = json.loads(body)
+        return reply
+
+    return invoke
+
+
+def cloud_run_invoker(
+    url: str, *, token: Callable[[str], str] | None = None, timeout_s: float = 3600.0
+) -> Invoker:
+    """An :data:`Invoker` posting each step to the gcp ``migrate`` role at ``url``.
+
+    The service is private: each request carries an identity token for
+    ``url`` (``token``; default: google-auth's ``fetch_id_token`` from the
+    operator's application default credentials).
+    """
+    import httpx  # noqa: PLC0415 - the serve extra, needed only to migrate a deployed app
+
+    if token is None:
+        import google.auth.transport.requests  # noqa: PLC0415 - the gcp extra, as above
+        import google.oauth2.id_token  # noqa: PLC0415 - the gcp extra, as above
+
+        def token(audience: str) -> str:
+            request = google.auth.transport.requests.Request()
+            found: str = google.oauth2.id_token.fetch_id_token(request, audience)  # type: ignore[no-untyped-call]
+            return found
+
+    endpoint = url.rstrip("/") + MIGRATE_PATH
+
+    def invoke(request: dict[str, Any]) -> dict[str, Any]:
+        fix = (
+            "deploy the stack built from this lock (skaal deploy), and check your credentials "
+            "may invoke the migration runner (roles/run.invoker)"
+        )
+        try:
+            assert token is not None
+            response = httpx.post(
+                endpoint,
+                json={MIGRATE_KEY: request},
+                headers={"Authorization": f"Bearer {token(url)}"},
+                timeout=timeout_s,
+            )
+        except Exception as exc:  # httpx's and google-auth's errors: wrapped at the boundary
+            raise MigrationError(
+                f"cannot reach the migration runner at {endpoint}: {exc}",
+                where=endpoint,
+                fix=fix,
+                command="skaal deploy",
+            ) from None
+        try:
+            reply: dict[str, Any] = response.json()
+        except ValueError:
+            reply = {}
+        if response.status_code != 200 and "error" not in reply:
+            raise MigrationError(
+                f"the migration runner at {endpoint} answered {response.status_code}: "
+                f"{response.text[:500]}",
+                where=endpoint,
+                fix=fix,
+            )
         return reply
 
     return invoke

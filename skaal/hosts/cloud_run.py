@@ -66,13 +66,13 @@ from skaal.builder.layout import HEALTH_PATH
 from skaal.builder.targets.gcp_basis import (
     CLOUD_RUN_FUNCTION_ENV,
     CLOUD_RUN_ROLE_ENV,
-    MIGRATE_PATH,
     PROMOTE_PATH,
     PUSH_PATH,
     SCHEDULE_PATH,
 )
 from skaal.errors import SkaalError, SkaalRuntimeError
 from skaal.hosts.local import LocalArtifact
+from skaal.plan.wiring import MIGRATE_KEY, MIGRATE_PATH
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -96,8 +96,6 @@ __all__ = [
 LOCAL_BACKENDS_ENV = "SKAAL_LOCAL_BACKENDS"
 ROLES = ("web", "function", "migrate")
 
-MIGRATE_KEY = "skaal_migrate"
-"""The key of a migration step (:data:`skaal.migrate.remote.MIGRATE_KEY`)."""
 
 log = logging.getLogger("skaal.serve")
 

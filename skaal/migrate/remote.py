@@ -65,6 +65,7 @@ from skaal.migrate.journal import Journal, Progress, journal_path, placement
 from skaal.migrate.sides import items_of
 from skaal.plan.model import Binding, Plan
 from skaal.plan.moves import pending_moves
+from skaal.plan.wiring import MIGRATE_KEY, MIGRATE_PATH
 
 __all__ = [
     "DEFAULT_BUDGET_S",
@@ -79,12 +80,6 @@ __all__ = [
     "rollback_remote",
     "run_step",
 ]
-
-MIGRATE_KEY = "skaal_migrate"
-"""The key of a migration step's event."""
-
-MIGRATE_PATH = "/_skaal/migrate"
-"""Where the gcp ``migrate`` role takes a step (:mod:`skaal.hosts.cloud_run`)."""
 
 DEFAULT_BUDGET_S = 600.0
 """How long a copy step copies before returning (the migration Lambda's timeout is 900 s)."""

@@ -107,6 +107,8 @@ __all__ = [
     "ENV_NAME_ENV",
     "FIRESTORE_DATABASES_ENV",
     "FIRESTORE_DEFAULT_DATABASE",
+    "MIGRATE_KEY",
+    "MIGRATE_PATH",
     "NAME_PREFIX_ENV",
     "PLAN_HASH_ENV",
     "PROCESSES_ENV",
@@ -138,6 +140,11 @@ __all__ = [
     "wire",
 ]
 
+MIGRATE_KEY = "skaal_migrate"
+"""The key of a migration step's event: what ``skaal migrate --env`` sends a
+deployed app's migration function (aws) or ``migrate`` role (gcp)."""
+MIGRATE_PATH = "/_skaal/migrate"
+"""Where the gcp ``migrate`` role takes one migration step (:mod:`skaal.hosts.cloud_run`)."""
 APP_ENV = "SKAAL_APP"
 PROVIDER_ENV = "SKAAL_PROVIDER"
 REGION_ENV = "SKAAL_REGION"

@@ -28,7 +28,6 @@ from starlette.applications import Starlette
 from test_kill import CLOUDSQL, FIRESTORE, ITEMS, _contents, _moving, _plan, _write
 from test_remote import LostReplyError, _fill
 
-from skaal.builder.targets.gcp_basis import MIGRATE_PATH
 from skaal.declare.app_ref import load_app
 from skaal.errors import MigrationError
 from skaal.hosts import cloud_run
@@ -37,6 +36,7 @@ from skaal.migrate import remote
 from skaal.migrate.journal import journal_path
 from skaal.migrate.remote import Invoker, cloud_run_invoker, migrate_remote
 from skaal.plan.lock import read_lock
+from skaal.plan.wiring import MIGRATE_PATH
 from tests._server import eventually, free_port
 
 BATCH = 20

@@ -48,6 +48,7 @@ __all__ = [
     "Schedule",
     "ScheduleEntry",
     "Secret",
+    "ServerFields",
     "Statement",
     "Subscription",
     "Table",
@@ -203,7 +204,9 @@ class Network(StackModel):
     gateway_endpoints: tuple[str, ...]
 
 
-class _Server(StackModel):
+class ServerFields(StackModel):
+    """What a database and a cache record alike."""
+
     id: str
     """The program's key and Pulumi name of the server."""
     name: str
@@ -217,7 +220,7 @@ class _Server(StackModel):
     """The ``ref`` of its region's :class:`Network`."""
 
 
-class Database(_Server):
+class Database(ServerFields):
     """An RDS PostgreSQL instance (and its read replicas) of the plan's size."""
 
     instance_class: str
@@ -248,7 +251,7 @@ class AdoptedDatabase(StackModel):
     """The ``ref`` of its region's :class:`Network` (the functions' VPC)."""
 
 
-class Cache(_Server):
+class Cache(ServerFields):
     """An ElastiCache Redis replication group of ``1 + replicas`` nodes."""
 
     node_type: str

@@ -11,12 +11,10 @@ program to read.
 
 from __future__ import annotations
 
-from typing import TypedDict
-
 from skaal.blueprint.model import ResourceSpec
 from skaal.builder.regions import Regions
 from skaal.builder.sizing import server_size
-from skaal.builder.stacks.aws import AdoptedDatabase, Cache, Database, Network
+from skaal.builder.stacks.aws import AdoptedDatabase, Cache, Database, Network, ServerFields
 from skaal.declare.existing import parse_existing
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
@@ -54,7 +52,7 @@ def databases(
         multi_az = size.parameters.get("multi_az", "multi-az" in server.backend)
         out.append(
             Database(
-                **_server_fields(server, wiring, specs, placed, size.replicas),
+                **_server_fields(server, wiring, specs, placed, size.replicas).model_dump(),
                 instance_class=str(size.parameter("instance_class")),
                 storage_gb=size.disk_gb,
                 multi_az=bool(multi_az),
@@ -122,7 +120,7 @@ def caches(
         size = server_size(plan, server)
         out.append(
             Cache(
-                **_server_fields(server, wiring, specs, placed, size.replicas),
+                **_server_fields(server, wiring, specs, placed, size.replicas).model_dump(),
                 node_type=str(size.parameter("node_type")),
             )
         )
@@ -135,11 +133,11 @@ def _server_fields(
     specs: dict[str, ResourceSpec],
     placed: Regions,
     replicas: int,
-) -> _ServerFields:
+) -> ServerFields:
     """What a database and a cache record alike."""
     ident = server_ref(server.id)
     region = placed.servers[server.id]
-    return _ServerFields(
+    return ServerFields(
         id=ident,
         name=physical_name(wiring.name_base, ident, max_length=40),
         backend=server.backend,
@@ -150,18 +148,6 @@ def _server_fields(
         region=region,
         network=_network_ref(region),
     )
-
-
-class _ServerFields(TypedDict):
-    id: str
-    name: str
-    backend: str
-    env: str
-    durable: bool
-    replicas: int
-    port: int
-    region: str
-    network: str
 
 
 def _port(implementation: str) -> int:

@@ -23,7 +23,13 @@ from skaal.builder.regions import Regions, regions
 from skaal.builder.stacks.gcp import RUNTIME_ACCOUNT, Condition, Env, Grant, ProjectGrant
 from skaal.plan.model import Plan
 from skaal.plan.pubsub import max_delivery_attempts
-from skaal.plan.wiring import FIRESTORE_DEFAULT_DATABASE, SecretScope, Wiring, reached, wire
+from skaal.plan.wiring import (
+    FIRESTORE_DEFAULT_DATABASE,
+    SecretScope,
+    Wiring,
+    reached,
+    wire,
+)
 
 __all__ = [
     "CLOUD_RUN_FUNCTION_ENV",
@@ -58,8 +64,6 @@ SCHEDULE_PATH = "/_skaal/schedule/"
 PUSH_PATH = "/_skaal/push/"
 PROMOTE_PATH = "/_skaal/promote/"
 """Where Pub/Sub pushes a queue's delayed messages when the queue has a consumer."""
-MIGRATE_PATH = "/_skaal/migrate"
-"""Where the ``migrate`` role takes one migration step (:mod:`skaal.hosts.cloud_run`)."""
 INVOKER_ACCOUNT = "invoker"
 """The key of the account Cloud Scheduler and Pub/Sub push call with."""
 GATEWAY_ACCOUNT = "gateway"

@@ -56,6 +56,7 @@ from skaal.errors import SkaalRuntimeError
 from skaal.hosts.aws_lambda.http_api import call_asgi, is_http_event, scope_from_event
 from skaal.hosts.aws_lambda.rest_api import call_rest, is_rest_event
 from skaal.hosts.aws_lambda.sqs_event import decode_body, is_sqs_event
+from skaal.plan.wiring import MIGRATE_KEY
 from skaal.runtime.tracing import function_span
 
 if TYPE_CHECKING:
@@ -77,8 +78,6 @@ log = logging.getLogger("skaal.hosts.aws_lambda")
 FUNCTION_ENV = "SKAAL_FUNCTION"
 """The declared function a Lambda runs for non-HTTP triggers (consumer, schedule)."""
 
-MIGRATE_KEY = "skaal_migrate"
-"""The key of a migration step (:data:`skaal.migrate.remote.MIGRATE_KEY`)."""
 
 SCHEDULE_KEY = "skaal_schedule"
 """The key of the input EventBridge Scheduler sends: the scheduled function's name."""

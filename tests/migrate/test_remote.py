@@ -53,13 +53,39 @@ def _handler(project: Path, env: dict[str, str]) -> LambdaHandler:
     return LambdaHandler(load_app("shop.py:app", cwd=project), plan, env=env)
 
 
-def _invoker(handler: LambdaHandler, *, lose_after: int | None = None) -> Invoker:
-    """Invoke ``handler`` as Lambda does; with ``lose_after``, the reply of that step is lost."""
+class Countdown:
+    """Lambda's context for one call that runs out of time after ``keys`` questions.
+
+    A verify step asks for the time left once per key it processes, so a call
+    processes about ``keys`` keys: a stand-in for the 15-minute limit, no clock.
+    """
+
+    def __init__(self, keys: int) -> None:
+        self.left = keys
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.left -= 1
+        return 900_000 if self.left > 0 else 1_000
+
+
+def _invoker(
+    handler: LambdaHandler,
+    *,
+    lose_after: int | None = None,
+    keys: int | None = None,
+    actions: list[str] | None = None,
+) -> Invoker:
+    """Invoke ``handler`` as Lambda does; with ``lose_after``, the reply of that step is lost.
+
+    With ``keys``, each call's context runs out of time after that many keys (:class:`Countdown`).
+    """
     calls = [0]
 
     def invoke(request: dict[str, Any]) -> dict[str, Any]:
         event = json.loads(json.dumps({remote.MIGRATE_KEY: request}))  # the wire round trip
-        reply = handler(event)
+        if actions is not None:
+            actions.append(request["action"])
+        reply = handler(event, None if keys is None else Countdown(keys))
         calls[0] += 1
         if lose_after is not None and calls[0] == lose_after:
             raise LostReplyError(request["action"])
@@ -136,6 +162,61 @@ def _run(project: Path, env: dict[str, str], resource: str) -> None:
     after = asyncio.run(_contents(project, env, resource))
     assert after["backend"] == "rds-postgres"
     assert after["items"] == expected
+
+
+def test_a_verification_outlasting_one_call_resumes_from_the_journal(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each call runs out of time after 30 keys: the verify takes several, one reply is lost."""
+    env = server_env("dynamodb", "postgres")
+    monkeypatch.chdir(project)
+    lock = project / "skaal.lock"
+    try:
+        asyncio.run(_fill(project, env, DYNAMODB, RDS, "Orders"))
+        handler = _handler(project, env)
+        try:
+            actions: list[str] = []
+            # one copy step copies all (its batches ask the time left once each), then
+            # verify steps of 30 keys: the reply of the third verify step is lost
+            with pytest.raises(LostReplyError):
+                migrate_remote(
+                    lock,
+                    invoke=_invoker(handler, keys=30, lose_after=4, actions=actions),
+                    batch=BATCH,
+                )
+            assert actions == ["copy", "verify", "verify", "verify"]
+            entry = json.loads(journal_path(lock).read_text())["moves"]["Orders"]
+            assert entry["complete"]
+            scan = entry["verifying"]
+            assert (scan["phase"], scan["steps"], scan["done"]) == ("catch_up", 2, False)
+            assert scan["source_items"] == scan["target_items"] == 60
+            last = scan["last_key"]
+            assert last == "k0059"
+            assert _moving(lock, "Orders")
+
+            # written meanwhile after the last key verified: the catch-up repairs them
+            asyncio.run(_write(project, env, "Orders", [("k9999", 9999), ("k0150", None)]))
+            expected = asyncio.run(_contents(project, env, "Orders"))["items"]
+            actions.clear()
+            (result,) = migrate_remote(
+                lock, invoke=_invoker(handler, keys=30, actions=actions), batch=BATCH
+            )
+        finally:
+            handler.shutdown()
+        # (ITEMS + 1 keys from the 60th) / 30, then the check pass's ITEMS / 30
+        assert actions == ["verify"] * (5 + 7)
+        assert result.copied == 0
+        assert result.caught_up == 2
+        assert result.switched
+        assert result.verified is not None
+        assert result.verified.matches
+        assert result.verified.source_items == ITEMS
+        assert not journal_path(lock).exists()
+        after = asyncio.run(_contents(project, env, "Orders"))
+        assert after["backend"] == "rds-postgres"
+        assert after["items"] == expected
+    finally:
+        asyncio.run(drop_namespaces(env))
 
 
 def test_a_step_for_another_plan_is_refused_and_rollback_empties_the_target(

@@ -25,11 +25,15 @@ So the deploy after the switch drops it from the stack and leaves it, with
 its data, in the account: removing it is the operator's decision
 (docs/migrate.md).
 
+Moves copied in several regions (:func:`~skaal.plan.wiring.migration_region`:
+beside a server end) get one migration function per region, each reaching
+the ends of its own moves only.
+
 What cannot be built yet is refused with a :class:`BuildError`
 (:func:`check_moves`): an origin on a server (its instance's size is no
 longer in the lock), an origin of the same AWS service as its destination
-(the two would share the resource's logical key), and moves whose copies
-would run in several regions.
+(the two would share the resource's logical key), and two server ends in
+two regions (no network reaches both).
 """
 
 from __future__ import annotations
@@ -67,8 +71,8 @@ MIGRATION_TIMEOUT_S = 900
 _MIGRATION_MEMORY_MB = 1024
 
 
-def check_moves(plan: Plan) -> str | None:
-    """The region the pending moves of ``plan`` are copied in (``None``: no move), or a
+def check_moves(plan: Plan) -> dict[str, str]:
+    """The region each pending move of ``plan`` is copied in (resource -> region), or a
     :class:`BuildError` for a move the aws build cannot provision."""
     regions: dict[str, str] = {}
     for binding in pending_moves(plan):
@@ -79,12 +83,13 @@ def check_moves(plan: Plan) -> str | None:
         if server_id(origin) is not None:
             problem = (
                 f"its origin is on a {origin.implementation} server, whose size the lock no "
-                "longer records"
+                "longer records: the build cannot keep that server as it was deployed"
             )
         elif origin.implementation == binding.implementation:
             problem = (
-                f"both ends are {binding.implementation}: the stack cannot hold two of them "
-                "for one resource"
+                f"both ends are {binding.implementation}: the stack names the resource's "
+                "one of them by the resource, so it cannot hold both without replacing the "
+                "deployed origin"
             )
         region = migration_region(binding)
         if region is None:
@@ -99,16 +104,7 @@ def check_moves(plan: Plan) -> str | None:
             )
         assert region is not None
         regions[binding.resource] = region
-    if len(set(regions.values())) > 1:
-        listed = ", ".join(f"{name} in {region}" for name, region in sorted(regions.items()))
-        raise BuildError(
-            f"the lock's pending moves would be copied in several regions ({listed})",
-            where="skaal.lock",
-            fix="migrate the moves of one region first (re-plan the others back onto their "
-            "origins, migrate, then plan them again)",
-            command="skaal plan --target aws",
-        )
-    return next(iter(regions.values()), None)
+    return regions
 
 
 def origins(plan: Plan) -> list[Binding]:
@@ -119,7 +115,9 @@ def origins(plan: Plan) -> list[Binding]:
 def migration_function(
     plan: Plan,
     bindings: list[Binding],
+    moving: tuple[str, ...],
     *,
+    stack_region: str,
     env_name: str,
     wiring_env: dict[str, str],
     outputs: dict[str, OutputRef],
@@ -129,12 +127,18 @@ def migration_function(
     credentials: tuple[str, ...],
     location: SourceLocation,
 ) -> Function:
-    """The Lambda copying the pending moves: its role reaches both ends of each and no more.
+    """The Lambda of ``region`` copying the pending moves ``moving`` (those copied there): its
+    role reaches both ends of each and no more.
 
     ``bindings`` holds the plan's bindings and the origins of its moves.
+    Lambda names are regional, so it has the same name in every region
+    (:func:`~skaal.plan.wiring.migration_function_name`, which ``skaal
+    migrate`` invokes in each move's region); its role, global, and its key
+    in the stack are suffixed with the region but in the stack's own region.
     """
-    moving = tuple(b.resource for b in pending_moves(plan))
-    spec = ResourceSpec(name=MIGRATION_FUNCTION, kind="function", location=location, uses=moving)
+    suffix = "" if region == stack_region else f"-{region}"
+    key = MIGRATION_FUNCTION + suffix
+    spec = ResourceSpec(name=key, kind="function", location=location, uses=moving)
     ends = [b for b in bindings if b.resource in moving]
     name = migration_function_name(plan.app, env_name)
     env = dict(wiring_env)
@@ -142,11 +146,11 @@ def migration_function(
     env[PROCESSES_ENV] = "1"
     env[USED_RESOURCES_ENV] = ",".join(moving)
     return Function(
-        id=name,
-        name=MIGRATION_FUNCTION,
+        id=name + suffix,
+        name=key,
         lambda_name=name,
         role_name=physical_name(
-            naming.name_base(plan.app, env_name), "skaal-migrate-role", max_length=64
+            naming.name_base(plan.app, env_name), f"skaal-migrate{suffix}-role", max_length=64
         ),
         region=region,
         memory_mb=_MIGRATION_MEMORY_MB,

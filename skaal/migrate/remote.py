@@ -313,6 +313,15 @@ def _verified(
     """Run verify (or compare) steps from ``scan`` until the check is done, saving each."""
     while scan is None or not scan.done or scan.phase != "check":
         reply = _call(invoke, {**request, "scan": None if scan is None else scan.dumped()})
+        if "scan" not in reply:
+            raise MigrationError(
+                f"the migration function answered a {request['action']} step of "
+                f"{request['resource']} without a scan: it runs an older Skaal than this one",
+                where=str(request["resource"]),
+                fix="build and deploy the stack with this version of Skaal, then run skaal "
+                "migrate again (it resumes from the journal)",
+                command="skaal deploy",
+            )
         scan = Scan.loaded(reply["scan"])
         if save is not None:
             save(scan)

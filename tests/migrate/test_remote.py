@@ -41,6 +41,9 @@ from skaal.plan.lock import read_lock
 from skaal.plan.wiring import migration_function_name, migration_region
 
 BATCH = 20
+ONE_BATCH = {"copy": 1}
+"""Each copy step copies one batch (its context runs out of time after it)."""
+STEPS = {"copy": 30, "verify": 30}
 
 
 class LostReplyError(Exception):
@@ -72,12 +75,13 @@ def _invoker(
     handler: LambdaHandler,
     *,
     lose_after: int | None = None,
-    keys: int | None = None,
+    keys: dict[str, int] | None = None,
     actions: list[str] | None = None,
 ) -> Invoker:
     """Invoke ``handler`` as Lambda does; with ``lose_after``, the reply of that step is lost.
 
-    With ``keys``, each call's context runs out of time after that many keys (:class:`Countdown`).
+    ``keys``: action -> how many keys (a copy: batches) a call of it processes before
+    its context runs out of time (:class:`Countdown`); other actions have no limit.
     """
     calls = [0]
 
@@ -85,7 +89,8 @@ def _invoker(
         event = json.loads(json.dumps({remote.MIGRATE_KEY: request}))  # the wire round trip
         if actions is not None:
             actions.append(request["action"])
-        reply = handler(event, None if keys is None else Countdown(keys))
+        limit = (keys or {}).get(request["action"])
+        reply = handler(event, None if limit is None else Countdown(limit))
         calls[0] += 1
         if lose_after is not None and calls[0] == lose_after:
             raise LostReplyError(request["action"])
@@ -128,14 +133,13 @@ def _run(project: Path, env: dict[str, str], resource: str) -> None:
     lock = project / "skaal.lock"
     handler = _handler(project, env)
     try:
-        # one batch per step (no time budget); the fourth step's reply is lost
+        # one batch per copy step (its call runs out of time); the fourth step's reply is lost
         with pytest.raises(LostReplyError):
             migrate_remote(
                 lock,
-                invoke=_invoker(handler, lose_after=4),
+                invoke=_invoker(handler, lose_after=4, keys=ONE_BATCH),
                 resources=(resource,),
                 batch=BATCH,
-                budget_s=0,
             )
         progress = json.loads(journal_path(lock).read_text())["moves"][resource]
         assert progress["copied"] == 3 * BATCH  # the lost step's batch is not recorded
@@ -147,7 +151,7 @@ def _run(project: Path, env: dict[str, str], resource: str) -> None:
         expected = asyncio.run(_contents(project, env, resource))["items"]
 
         (result,) = migrate_remote(
-            lock, invoke=_invoker(handler), resources=(resource,), batch=BATCH, budget_s=0
+            lock, invoke=_invoker(handler, keys=ONE_BATCH), resources=(resource,), batch=BATCH
         )
     finally:
         handler.shutdown()
@@ -181,7 +185,7 @@ def test_a_verification_outlasting_one_call_resumes_from_the_journal(
             with pytest.raises(LostReplyError):
                 migrate_remote(
                     lock,
-                    invoke=_invoker(handler, keys=30, lose_after=4, actions=actions),
+                    invoke=_invoker(handler, keys=STEPS, lose_after=4, actions=actions),
                     batch=BATCH,
                 )
             assert actions == ["copy", "verify", "verify", "verify"]
@@ -199,7 +203,7 @@ def test_a_verification_outlasting_one_call_resumes_from_the_journal(
             expected = asyncio.run(_contents(project, env, "Orders"))["items"]
             actions.clear()
             (result,) = migrate_remote(
-                lock, invoke=_invoker(handler, keys=30, actions=actions), batch=BATCH
+                lock, invoke=_invoker(handler, keys=STEPS, actions=actions), batch=BATCH
             )
         finally:
             handler.shutdown()
@@ -236,7 +240,7 @@ def test_a_step_for_another_plan_is_refused_and_rollback_empties_the_target(
             refused.shutdown()
             with pytest.raises(LostReplyError):
                 migrate_remote(
-                    lock, invoke=_invoker(handler, lose_after=3), batch=BATCH, budget_s=0
+                    lock, invoke=_invoker(handler, lose_after=3, keys=ONE_BATCH), batch=BATCH
                 )
             assert rollback_remote(lock, invoke=_invoker(handler)) == ("Orders",)
             assert not journal_path(lock).exists()

@@ -120,8 +120,9 @@ async def scan(
 ) -> Scan:
     """Advance the pass ``state`` until it ends or ``spent()`` says the time budget is used.
 
-    At least one key is processed per call (when any is left), so a pass
-    always progresses; a finished pass is ``done``.
+    The budget is asked after each ``batch`` keys, so a call processes at
+    least one batch (when any key is left) and a pass always progresses, as a
+    copy step copies at least one batch; a finished pass is ``done``.
     """
     if state.done:
         return state
@@ -138,7 +139,7 @@ async def scan(
     last = state.last_key
     processed = 0
     while source.item is not None or target.item is not None:
-        if processed and spent():
+        if processed and processed % batch == 0 and spent():
             break
         processed += 1
         s, t = source.item, target.item

@@ -43,7 +43,8 @@ from skaal.plan.wiring import migration_function_name, migration_region
 BATCH = 20
 ONE_BATCH = {"copy": 1}
 """Each copy step copies one batch (its context runs out of time after it)."""
-STEPS = {"copy": 30, "verify": 30}
+STEPS = {"copy": 30, "verify": 2}
+"""A copy step copies everything (30 batches); a verify step does two batches (40 keys)."""
 
 
 class LostReplyError(Exception):
@@ -57,14 +58,14 @@ def _handler(project: Path, env: dict[str, str]) -> LambdaHandler:
 
 
 class Countdown:
-    """Lambda's context for one call that runs out of time after ``keys`` questions.
+    """Lambda's context for one call that runs out of time when asked the ``asks``-th time.
 
-    A verify step asks for the time left once per key it processes, so a call
-    processes about ``keys`` keys: a stand-in for the 15-minute limit, no clock.
+    A step asks for the time left after each batch (copied, or verified), so a
+    call processes ``asks`` batches: a stand-in for the 15-minute limit, no clock.
     """
 
-    def __init__(self, keys: int) -> None:
-        self.left = keys
+    def __init__(self, asks: int) -> None:
+        self.left = asks
 
     def get_remaining_time_in_millis(self) -> int:
         self.left -= 1
@@ -80,8 +81,8 @@ def _invoker(
 ) -> Invoker:
     """Invoke ``handler`` as Lambda does; with ``lose_after``, the reply of that step is lost.
 
-    ``keys``: action -> how many keys (a copy: batches) a call of it processes before
-    its context runs out of time (:class:`Countdown`); other actions have no limit.
+    ``keys``: action -> how many batches a call of it processes before its context
+    runs out of time (:class:`Countdown`); other actions have no limit.
     """
     calls = [0]
 
@@ -171,7 +172,7 @@ def _run(project: Path, env: dict[str, str], resource: str) -> None:
 def test_a_verification_outlasting_one_call_resumes_from_the_journal(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each call runs out of time after 30 keys: the verify takes several, one reply is lost."""
+    """Each verify call runs out of time after 40 keys: it takes several, one reply is lost."""
     env = server_env("dynamodb", "postgres")
     monkeypatch.chdir(project)
     lock = project / "skaal.lock"
@@ -180,8 +181,8 @@ def test_a_verification_outlasting_one_call_resumes_from_the_journal(
         handler = _handler(project, env)
         try:
             actions: list[str] = []
-            # one copy step copies all (its batches ask the time left once each), then
-            # verify steps of 30 keys: the reply of the third verify step is lost
+            # one copy step copies all, then verify steps of 40 keys: the reply of the
+            # third verify step is lost
             with pytest.raises(LostReplyError):
                 migrate_remote(
                     lock,
@@ -193,9 +194,9 @@ def test_a_verification_outlasting_one_call_resumes_from_the_journal(
             assert entry["complete"]
             scan = entry["verifying"]
             assert (scan["phase"], scan["steps"], scan["done"]) == ("catch_up", 2, False)
-            assert scan["source_items"] == scan["target_items"] == 60
+            assert scan["source_items"] == scan["target_items"] == 80
             last = scan["last_key"]
-            assert last == "k0059"
+            assert last == "k0079"
             assert _moving(lock, "Orders")
 
             # written meanwhile after the last key verified: the catch-up repairs them
@@ -207,8 +208,9 @@ def test_a_verification_outlasting_one_call_resumes_from_the_journal(
             )
         finally:
             handler.shutdown()
-        # (ITEMS + 1 keys from the 60th) / 30, then the check pass's ITEMS / 30
-        assert actions == ["verify"] * (5 + 7)
+        # the catch-up's last 121 keys (from k0080, with k9999) in 4 steps, the 4th going on
+        # with the check pass's first 40 keys, then its other 160 (k0150 deleted) in 4 more
+        assert actions == ["verify"] * 8
         assert result.copied == 0
         assert result.caught_up == 2
         assert result.switched

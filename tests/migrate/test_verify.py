@@ -1,7 +1,7 @@
 """A verification in steps (:mod:`skaal.migrate.verify`), on in-memory maps.
 
-Each step is stopped after a fixed number of keys (the ``spent`` callback
-counts them, no clock), its scan goes through JSON between steps (as the
+Each step is stopped after a fixed number of batches (the ``spent`` callback
+counts how often it is asked, no clock), its scan goes through JSON between steps (as the
 journal and the migration function's reply carry it), and the result must
 be the one a pass in one go gives: the same repairs, counts and hashes.
 """
@@ -39,13 +39,13 @@ async def _ends() -> tuple[MemoryKeyValue, MemoryKeyValue, Ends]:
     return source, target, ends
 
 
-def _after(keys: int) -> Callable[[], bool]:
-    """A budget spent once ``keys`` keys were processed (asked once per key after the first)."""
+def _after(asks: int) -> Callable[[], bool]:
+    """A budget spent when asked the ``asks``-th time (a scan asks after each batch of keys)."""
     asked = [0]
 
     def spent() -> bool:
         asked[0] += 1
-        return asked[0] >= keys
+        return asked[0] >= asks
 
     return spent
 
@@ -63,9 +63,9 @@ async def test_a_verification_in_steps_equals_one_in_one_go() -> None:
     state: Scan | None = None
     steps = 0
     while state is None or not (state.done and state.phase == "check"):
-        state = _wire(await verify(stepped, state, batch=7, spent=_after(5)))
+        state = _wire(await verify(stepped, state, batch=5, spent=_after(1)))
         steps += 1
-    assert steps > 20  # about 60 keys per pass, 5 per step
+    assert steps > 20  # about 60 keys per pass, one batch of 5 per step
     assert state.caught_up == expected.caught_up == 7  # 5 missing, 1 changed, 1 extra
     assert state.comparison() == expected.comparison()
     assert state.comparison().matches
@@ -76,7 +76,7 @@ async def test_a_verification_in_steps_equals_one_in_one_go() -> None:
 @pytest.mark.asyncio
 async def test_a_step_resumes_after_the_last_key_both_sides_processed() -> None:
     source, _, ends = await _ends()
-    first = await scan(ends, Scan(phase="check"), batch=4, spent=_after(10))
+    first = await scan(ends, Scan(phase="check"), batch=5, spent=_after(2))
     assert not first.done
     assert first.last_key == "k009"
     assert (first.source_items, first.target_items) == (10, 9)  # k000 is missing

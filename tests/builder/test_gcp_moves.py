@@ -233,6 +233,8 @@ def test_the_shipped_lock_serves_the_origin(plans: tuple[Path, Plan, Plan], tmp_
     lock = read_lock(tmp_path / "skaal.lock")
     assert lock == moving
     assert serving_plan(lock).binding("Invoices").implementation == "firestore"
+    (stack_yaml,) = [a.content for a in artifacts.files if a.path == "infra/Pulumi.dev.yaml"]
+    assert "pulumi config set skaal:migrationInvokers" in str(stack_yaml)
 
 
 def test_a_database_of_origins_only_is_retained_not_protected(tmp_path: Path) -> None:

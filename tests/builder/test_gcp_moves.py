@@ -16,10 +16,12 @@ has neither the origin nor the runner.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from skaal.builder.inputs import check_lock
 from skaal.builder.model import BuildContext
@@ -29,6 +31,7 @@ from skaal.builder.targets.gcp_basis import MIGRATION_ACCOUNT
 from skaal.builder.targets.gcp_moves import RUNNER_TIMEOUT_S
 from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.catalog import load_catalog
+from skaal.cli.main import cli
 from skaal.declare.app_ref import load_app
 from skaal.errors import BuildError
 from skaal.pipeline import FileLockStore, plan_blueprint
@@ -294,3 +297,19 @@ def test_the_plan_prices_the_kept_origin(plans: tuple[Path, Plan, Plan]) -> None
     after = switched(moving, ["Invoices"])
     assert not [c for c in after.binding("Invoices").cost if c.component == ORIGIN_COMPONENT]
     assert after.total_monthly_cost == pytest.approx(moving.total_monthly_cost - line.monthly)
+
+
+def test_skaal_build_takes_the_moving_gcp_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "shop.py").write_text(APP)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    plan = ["plan", "shop.py:app", "--target", "gcp", "--pin", "Carts=firestore"]
+    assert runner.invoke(cli, [*plan, "--pin", "Invoices=firestore"]).exit_code == 0
+    moved = runner.invoke(cli, [*plan, "--pin", "Invoices=cloudsql-postgres"])
+    assert moved.exit_code == 0, moved.output
+    built = runner.invoke(cli, ["build", "shop.py:app", "--target", "gcp", "--out", "out"])
+    assert built.exit_code == 0, built.output
+    stack = json.loads((tmp_path / "out" / "gcp" / "infra" / "stack.json").read_text())
+    assert stack["migration_runner"] == MIGRATION_ACCOUNT

@@ -10,11 +10,14 @@ on either:
 * an origin on a server (its instance's size is no longer in the lock);
 * an origin of the same service as its destination (the two would share
   the resource's logical name in the stack);
-* moves whose copies would run in several regions: one runner copies them
-  all, beside the end that is a server (:func:`skaal.plan.wiring.migration_region`).
+* two server ends in two regions: no network reaches both.
 
-:func:`check_moves` refuses them with a :class:`BuildError` naming the
-target; :func:`origins` lists what stays provisioned until the switch.
+:func:`move_regions` refuses them with a :class:`BuildError` naming the
+target, and tells where each move is copied: beside the end that is a
+server (:func:`skaal.plan.wiring.migration_region`).  The aws build adds a
+migration function in each of those regions; :func:`check_moves` also
+refuses moves copied in several regions, for a build with one runner (gcp).
+:func:`origins` lists what stays provisioned until the switch.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ from skaal.plan.model import Binding, Plan
 from skaal.plan.moves import pending_moves
 from skaal.plan.wiring import migration_region, server_id
 
-__all__ = ["check_moves", "origins"]
+__all__ = ["check_moves", "move_regions", "origins"]
 
 
-def check_moves(plan: Plan, *, target: str) -> str | None:
-    """The region the pending moves of ``plan`` are copied in (``None``: no move), or a
+def move_regions(plan: Plan, *, target: str) -> dict[str, str]:
+    """The region each pending move of ``plan`` is copied in (resource -> region), or a
     :class:`BuildError` for a move the ``target`` build cannot provision."""
     regions: dict[str, str] = {}
     for binding in pending_moves(plan):
@@ -39,12 +42,13 @@ def check_moves(plan: Plan, *, target: str) -> str | None:
         if server_id(origin) is not None:
             problem = (
                 f"its origin is on a {origin.implementation} server, whose size the lock no "
-                "longer records"
+                "longer records: the build cannot keep that server as it was deployed"
             )
         elif origin.implementation == binding.implementation:
             problem = (
-                f"both ends are {binding.implementation}: the stack cannot hold two of them "
-                "for one resource"
+                f"both ends are {binding.implementation}: the stack names the resource's "
+                f"{binding.implementation} store after the resource, so it cannot hold both "
+                "without replacing the deployed origin"
             )
         region = migration_region(binding)
         if region is None:
@@ -60,6 +64,14 @@ def check_moves(plan: Plan, *, target: str) -> str | None:
             )
         assert region is not None
         regions[binding.resource] = region
+    return regions
+
+
+def check_moves(plan: Plan, *, target: str) -> str | None:
+    """The one region the pending moves of ``plan`` are copied in (``None``: no move), or a
+    :class:`BuildError` for a move the ``target`` build cannot provision or for moves
+    copied in several regions (a build with one migration runner)."""
+    regions = move_regions(plan, target=target)
     if len(set(regions.values())) > 1:
         listed = ", ".join(f"{name} in {region}" for name, region in sorted(regions.items()))
         raise BuildError(

@@ -5,6 +5,7 @@
 (:mod:`skaal.migrate.sides`) read and write each kind's encoded items.
 """
 
-from skaal.migrate.engine import DEFAULT_BATCH, Comparison, MoveResult, migrate, rollback
+from skaal.migrate.engine import DEFAULT_BATCH, MoveResult, migrate, rollback
+from skaal.migrate.verify import Comparison
 
 __all__ = ["DEFAULT_BATCH", "Comparison", "MoveResult", "migrate", "rollback"]

@@ -19,7 +19,9 @@ is still on ``moving_from``; the runtime serves it there.  For each one,
    :data:`~skaal.migrate.sides.TTL_TOLERANCE` (step 2 rewrites those that
    do not, with the source's time left).  Any difference raises
    :class:`~skaal.errors.MigrationError` naming the first differing keys;
-   nothing is switched and the next run starts again at step 2.
+   nothing is switched and the next run starts again at step 2.  Steps 2
+   and 3 are passes of :mod:`skaal.migrate.verify`, which the migration
+   function runs in several calls, each resuming where the last stopped.
 4. **Switch**: the lock is rewritten atomically with the move done (the
    binding served where the plan placed it) and the journal entry removed.
 
@@ -48,7 +50,8 @@ from typing import Protocol
 from skaal.blueprint.model import Blueprint
 from skaal.errors import MigrationError, UsageError, did_you_mean
 from skaal.migrate.journal import Journal, Progress, journal_path, placement
-from skaal.migrate.sides import Item, Side, items_of, side_for, ttl_matches
+from skaal.migrate.sides import items_of, side_for
+from skaal.migrate.verify import Comparison, Ends, compare, verify
 from skaal.plan.lock import read_lock, write_lock
 from skaal.plan.model import Binding, Plan
 from skaal.plan.moves import pending_moves, switched
@@ -74,30 +77,6 @@ DEFAULT_BATCH = 500
 BatchHook = Callable[[str, Progress], None]
 """Called after each batch is copied and saved in the journal (resource, progress)."""
 
-_MODULUS = 1 << 256
-_SHOWN = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """Both sides of a move counted and hashed, and the keys where they differ."""
-
-    source_items: int
-    source_digest: str
-    target_items: int
-    target_digest: str
-    differing: tuple[str, ...]
-    """The first differing keys (at most five); empty when the sides match."""
-    repaired: int = 0
-
-    @property
-    def matches(self) -> bool:
-        return (
-            not self.differing
-            and self.source_items == self.target_items
-            and self.source_digest == self.target_digest
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class MoveResult:
@@ -113,14 +92,6 @@ class MoveResult:
     caught_up: int
     verified: Comparison | None
     switched: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Ends:
-    """The two sides of one move: where its data is, and where the plan placed it."""
-
-    source: Side
-    target: Side
 
 
 class Opener(Protocol):
@@ -281,10 +252,10 @@ async def _migrate_one(
             journal = journal.save(name, progress)
             if on_batch is not None:
                 on_batch(name, progress)
-        caught_up = await compare(ends, batch=batch, repair=True)
-        check = await compare(ends, batch=batch, repair=False)
+        verified = await verify(ends, None, batch=batch)
+    check = verified.comparison()
     switch(lock, binding, check, journal)
-    return MoveResult(name, source, target, resumed_at, copied, caught_up.repaired, check, True)
+    return MoveResult(name, source, target, resumed_at, copied, verified.caught_up, check, True)
 
 
 def switch(lock: Path, binding: Binding, check: Comparison, journal: Journal) -> None:
@@ -361,61 +332,3 @@ async def open_ends(
             client = runtime.client_named(name) if kind == "collection" else None
             sides.append(side_for(kind, runtime.store_named(name), client, resource=name))
         yield Ends(source=sides[0], target=sides[1])
-
-
-async def compare(ends: Ends, *, batch: int, repair: bool) -> Comparison:
-    """Merge both sides in key order; with ``repair``, make the target equal the source."""
-    counts = [0, 0]
-    sums = [0, 0]
-    differing: list[str] = []
-    repaired = 0
-    timed = ends.source.keeps_ttl and ends.target.keeps_ttl
-    source = _Cursor(items_of(ends.source, batch=batch))
-    target = _Cursor(items_of(ends.target, batch=batch))
-    await source.advance()
-    await target.advance()
-    while source.item is not None or target.item is not None:
-        s, t = source.item, target.item
-        fix: Item | None = None
-        key: str | None = None
-        if t is None or (s is not None and s.key < t.key):
-            assert s is not None
-            fix, key = s, s.key  # missing from the target
-        elif s is None or t.key < s.key:
-            key = t.key  # no longer on the source
-        elif s.digest() != t.digest() or (timed and not ttl_matches(s.ttl, t.ttl)):
-            fix, key = s, s.key
-        if s is not None and (t is None or s.key <= t.key):
-            counts[0] += 1
-            sums[0] = (sums[0] + int.from_bytes(s.digest(), "big")) % _MODULUS
-            await source.advance()
-        if t is not None and (s is None or t.key <= s.key):
-            counts[1] += 1
-            sums[1] = (sums[1] + int.from_bytes(t.digest(), "big")) % _MODULUS
-            await target.advance()
-        if key is not None:
-            if len(differing) < _SHOWN:
-                differing.append(key)
-            if repair:
-                repaired += 1
-                if fix is not None:
-                    await ends.target.write([fix])
-                else:
-                    await ends.target.remove(key)
-    return Comparison(
-        source_items=counts[0],
-        source_digest=f"{sums[0]:064x}",
-        target_items=counts[1],
-        target_digest=f"{sums[1]:064x}",
-        differing=tuple(differing),
-        repaired=repaired,
-    )
-
-
-class _Cursor:
-    def __init__(self, items: AsyncIterator[Item]) -> None:
-        self._items = items
-        self.item: Item | None = None
-
-    async def advance(self) -> None:
-        self.item = await anext(self._items, None)

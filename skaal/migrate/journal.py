@@ -13,6 +13,13 @@ The journal is one JSON file, ``<lock>.migration.json`` (``skaal.lock`` →
 belongs to (origin and destination placements): an entry for another move of
 the resource (the plan changed since) is ignored and replaced.  An entry is
 removed once its move is switched in the lock or abandoned (``--rollback``).
+
+Once the copy is complete, a move verified by the migration function in
+several calls (:mod:`skaal.migrate.remote`) also records its verification
+(``verifying``): the :class:`~skaal.migrate.verify.Scan` of the pass under
+way -- where each end was read to, the running counts and hashes -- so an
+interrupted verification resumes where the last saved call stopped.  A
+journal of version 1 (before verifications were recorded) still loads.
 """
 
 from __future__ import annotations
@@ -23,13 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from skaal.errors import MigrationError
+from skaal.migrate.verify import Scan
 from skaal.plan.lock import atomic_write_text
 from skaal.plan.model import Binding
 
 __all__ = ["JOURNAL_SUFFIX", "Journal", "Progress", "journal_path", "placement"]
 
 JOURNAL_SUFFIX = ".migration.json"
-_VERSION = 1
+_VERSION = 2
+_READS = (1, 2)
 
 
 def journal_path(lock: Path) -> Path:
@@ -54,6 +63,8 @@ class Progress:
     batches: int = 0
     complete: bool = False
     """Every batch is copied (catch-up, verification and the switch remain)."""
+    verifying: Scan | None = None
+    """The verification under way, as far as the last saved step took it."""
 
     def advanced(self, position: str | None, items: int) -> Progress:
         return replace(
@@ -63,6 +74,20 @@ class Progress:
             batches=self.batches + 1,
             complete=position is None,
         )
+
+    def verified_to(self, scan: Scan | None) -> Progress:
+        return replace(self, verifying=scan)
+
+    def dumped(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["verifying"] = None if self.verifying is None else self.verifying.dumped()
+        return out
+
+    @classmethod
+    def loaded(cls, data: Any) -> Progress:
+        """The progress saved as ``data`` (what :meth:`dumped` made)."""
+        scan = data.get("verifying")
+        return cls(**{**data, "verifying": None if scan is None else Scan.loaded(scan)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +107,9 @@ class Journal:
             raise _bad(path, f"cannot be read ({exc.strerror})") from None
         try:
             data: Any = json.loads(raw)
-            if data.get("version") != _VERSION:
+            if data.get("version") not in _READS:
                 raise _bad(path, f"has version {data.get('version')!r}, not {_VERSION}")
-            moves = {name: Progress(**entry) for name, entry in data["moves"].items()}
+            moves = {name: Progress.loaded(entry) for name, entry in data["moves"].items()}
         except (ValueError, TypeError, KeyError, AttributeError):
             raise _bad(path, "is not a migration journal") from None
         return cls(path, moves)
@@ -108,7 +133,7 @@ class Journal:
         else:
             data = {
                 "version": _VERSION,
-                "moves": {name: asdict(p) for name, p in sorted(moves.items())},
+                "moves": {name: p.dumped() for name, p in sorted(moves.items())},
             }
             atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
         return Journal(self.path, moves)

@@ -18,13 +18,18 @@ One invocation is one *step* (``{"skaal_migrate": {...}}``):
   time budget (``budget_s``, well under the Lambda's timeout) is spent or
   the copy is complete, and return the new position;
 * ``verify``: catch up and compare both ends (steps 2 and 3 of
-  :mod:`skaal.migrate.engine`) and return the comparison;
-* ``compare``: compare without repairing (``--dry-run``);
+  :mod:`skaal.migrate.engine`) from the :class:`~skaal.migrate.verify.Scan`
+  it is given, until its time budget is spent or the comparison is done, and
+  return the scan reached (the journal saves it, as a copy's position);
+* ``compare``: compare without repairing (``--dry-run``), in steps likewise;
 * ``rollback``: remove what was copied to the target.
 
 The journal stays with the operator, beside the lock, as locally: the
 function is given the position to resume from and returns the position it
-reached, and the operator saves it before the next step.  Nothing is kept in
+reached, and the operator saves it before the next step; a verification
+likewise (its scan: where both ends were read to, the running counts and
+hashes), so no step outlasts the Lambda's 15 minutes however large the
+resource.  Nothing is kept in
 the cloud, so the function needs no table or bucket of its own and a step
 killed mid-copy (a timeout, a lost connection) only makes the next step copy
 again the batches since the last saved position -- harmless, writes replace.
@@ -47,7 +52,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -56,10 +61,8 @@ from skaal.errors import MigrationError, SkaalError
 from skaal.migrate.engine import (
     DEFAULT_BATCH,
     BatchHook,
-    Comparison,
     MoveResult,
     Opener,
-    compare,
     open_ends,
     read_plan,
     selected,
@@ -67,6 +70,7 @@ from skaal.migrate.engine import (
 )
 from skaal.migrate.journal import Journal, Progress, journal_path, placement
 from skaal.migrate.sides import items_of
+from skaal.migrate.verify import Phase, Scan, verify
 from skaal.plan.model import Binding, Plan
 from skaal.plan.moves import pending_moves
 from skaal.plan.wiring import MIGRATE_KEY, MIGRATE_PATH
@@ -75,6 +79,7 @@ __all__ = [
     "DEFAULT_BUDGET_S",
     "MIGRATE_KEY",
     "MIGRATE_PATH",
+    "RESERVE_S",
     "Action",
     "Invoker",
     "MigrateServices",
@@ -86,9 +91,13 @@ __all__ = [
 ]
 
 DEFAULT_BUDGET_S = 600.0
-"""How long a copy step copies before returning (the migration Lambda's timeout is 900 s)."""
+"""How long a copy or verify step runs before it returns (the Lambda timeout is 900 s)."""
+
+RESERVE_S = 60.0
+"""The time a step keeps, of its call's, to close both ends and reply."""
 
 Action = Literal["copy", "verify", "compare", "rollback"]
+_FIRST_PASS: dict[str, Phase] = {"verify": "catch_up", "compare": "check"}
 Invoker = Callable[[dict[str, Any]], dict[str, Any]]
 """Runs one step (the event's ``skaal_migrate`` payload) where both ends are reachable."""
 
@@ -102,10 +111,14 @@ async def run_step(
     data_dir: Path | None = None,
     opener: Opener | None = None,
     clock: Callable[[], float] = time.monotonic,
+    remaining: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     """Run the step ``request`` asks for, against the ends of one pending move of ``plan``.
 
-    Never raises a :class:`SkaalError`: it is returned as ``{"error": {...}}``.
+    A copy or verify step returns when its ``budget_s`` is spent, or sooner
+    when ``remaining`` (the seconds the call has left, as Lambda's context
+    tells them) falls under :data:`RESERVE_S`.  Never raises a
+    :class:`SkaalError`: it is returned as ``{"error": {...}}``.
     """
     try:
         return await _step(
@@ -116,6 +129,7 @@ async def run_step(
             data_dir=data_dir,
             opener=opener or open_ends,
             clock=clock,
+            remaining=remaining,
         )
     except SkaalError as exc:
         return {"error": {"type": type(exc).__name__, "message": str(exc)}}
@@ -130,11 +144,18 @@ async def _step(
     data_dir: Path | None,
     opener: Opener,
     clock: Callable[[], float],
+    remaining: Callable[[], float] | None,
 ) -> dict[str, Any]:
     started = clock()
     binding = _move(plan, request)
     batch = int(request.get("batch", DEFAULT_BATCH))
     action = request.get("action")
+    budget = float(request.get("budget_s", DEFAULT_BUDGET_S))
+
+    def spent() -> bool:
+        late = remaining is not None and remaining() < RESERVE_S
+        return late or clock() - started >= budget
+
     async with opener(
         blueprint, plan, binding, env=env, project_dir=None, data_dir=data_dir
     ) as ends:
@@ -143,24 +164,22 @@ async def _step(
                 assert binding.moving_from is not None  # a pending move
                 given = request.get("progress")
                 progress = (
-                    Progress(**given)
+                    Progress.loaded(given)
                     if given
                     else Progress(placement(binding.moving_from), placement(binding))
                 )
-                budget = float(request.get("budget_s", DEFAULT_BUDGET_S))
                 while not progress.complete:
                     items, position = await ends.source.page(progress.position, batch)
                     await ends.target.write(items)
                     progress = progress.advanced(position, len(items))
-                    if clock() - started >= budget:
+                    if spent():
                         break
-                return {"progress": asdict(progress)}
-            case "verify":
-                caught_up = await compare(ends, batch=batch, repair=True)
-                check = await compare(ends, batch=batch, repair=False)
-                return {"caught_up": caught_up.repaired, "comparison": _dumped(check)}
-            case "compare":
-                return {"comparison": _dumped(await compare(ends, batch=batch, repair=False))}
+                return {"progress": progress.dumped()}
+            case "verify" | "compare":
+                given = request.get("scan")
+                start = Scan.loaded(given) if given else Scan(phase=_FIRST_PASS[action])
+                reached = await verify(ends, start, batch=batch, spent=spent)
+                return {"scan": reached.dumped()}
             case "rollback":
                 keys = [item.key async for item in items_of(ends.target, batch=batch)]
                 for key in keys:
@@ -192,16 +211,6 @@ def _move(plan: Plan, request: Mapping[str, Any]) -> Binding:
         where="skaal.lock",
         fix="run skaal migrate for a resource the lock moves",
     )
-
-
-def _dumped(check: Comparison) -> dict[str, Any]:
-    out = asdict(check)
-    out["differing"] = list(check.differing)
-    return out
-
-
-def _comparison(data: Mapping[str, Any]) -> Comparison:
-    return Comparison(**{**data, "differing": tuple(data["differing"])})
 
 
 def _call(invoke: Invoker, request: dict[str, Any]) -> dict[str, Any]:
@@ -272,23 +281,55 @@ def _one(
     resumed_at = progress.copied
     base = {"resource": name, "plan_hash": plan.content_hash(), "batch": batch}
     if dry_run:
-        reply = _call(invoke, {**base, "action": "compare"})
-        check = _comparison(reply["comparison"])
+        compared = _verified(invoke, {**base, "action": "compare", "budget_s": budget_s}, None)
+        check = compared.comparison()
         return MoveResult(name, source, target, resumed_at, 0, 0, check, switched=False)
     while not progress.complete:
         reply = _call(
             invoke,
-            {**base, "action": "copy", "progress": asdict(progress), "budget_s": budget_s},
+            {**base, "action": "copy", "progress": progress.dumped(), "budget_s": budget_s},
         )
-        progress = Progress(**reply["progress"])
+        progress = Progress.loaded(reply["progress"])
         journal = journal.save(name, progress)
         if hook is not None:
             hook(name, progress)
-    reply = _call(invoke, {**base, "action": "verify"})
-    check = _comparison(reply["comparison"])
+
+    def saved(scan: Scan) -> None:
+        nonlocal journal
+        journal = journal.save(name, progress.verified_to(scan))
+
+    request = {**base, "action": "verify", "budget_s": budget_s}
+    verified = _verified(invoke, request, progress.verifying, saved)
+    check = verified.comparison()
+    if not check.matches:
+        journal = journal.save(name, progress.verified_to(None))  # the next run starts again
     switch(lock, binding, check, journal)
     copied = progress.copied - resumed_at
-    return MoveResult(name, source, target, resumed_at, copied, reply["caught_up"], check, True)
+    return MoveResult(name, source, target, resumed_at, copied, verified.caught_up, check, True)
+
+
+def _verified(
+    invoke: Invoker,
+    request: dict[str, Any],
+    scan: Scan | None,
+    save: Callable[[Scan], None] | None = None,
+) -> Scan:
+    """Run verify (or compare) steps from ``scan`` until the check is done, saving each."""
+    while scan is None or not scan.done or scan.phase != "check":
+        reply = _call(invoke, {**request, "scan": None if scan is None else scan.dumped()})
+        if "scan" not in reply:
+            raise MigrationError(
+                f"the migration function answered a {request['action']} step of "
+                f"{request['resource']} without a scan: it runs an older Skaal than this one",
+                where=str(request["resource"]),
+                fix="build and deploy the stack with this version of Skaal, then run skaal "
+                "migrate again (it resumes from the journal)",
+                command="skaal deploy",
+            )
+        scan = Scan.loaded(reply["scan"])
+        if save is not None:
+            save(scan)
+    return scan
 
 
 def rollback_remote(

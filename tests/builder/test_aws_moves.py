@@ -217,3 +217,88 @@ def test_the_build_accepts_the_move_on_aws_and_refuses_what_it_cannot_provision(
     with pytest.raises(BuildError, match=r"Carts .*: its origin is on a postgres server"):
         _stack(project, back)
     assert read_lock(project / "skaal.lock") == moving
+
+
+SPLIT = APP.replace(
+    "@app.storage()\nclass Invoices", '@app.storage(residency="eu")\nclass Invoices'
+).replace("@app.function(http=True)\nasync def bill", "@app.function(http=False)\nasync def bill")
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Plan]:
+    """Invoices (in the eu) and Carts (in the us) both moving from DynamoDB to RDS."""
+    project = tmp_path_factory.mktemp("split")
+    (project / "shop.py").write_text(SPLIT)
+    _plan(project, Invoices="dynamodb", Carts="dynamodb")
+    moving = _plan(project, Invoices="rds-postgres", Carts="rds-postgres")
+    assert {b.resource: b.region for b in moving.bindings if b.moving_from} == {
+        "Carts": "us-east-1",
+        "Invoices": "eu-west-1",
+    }
+    return project, moving
+
+
+def test_moves_of_two_regions_get_a_migration_function_each(split: tuple[Path, Plan]) -> None:
+    project, moving = split
+    stack = _stack(project, moving)
+    copiers = {f.region: f for f in stack.functions if f.name.startswith(MIGRATION_FUNCTION)}
+    assert set(copiers) == {"eu-west-1", "us-east-1"}
+    assert stack.region == "us-east-1"
+    home, away = copiers["us-east-1"], copiers["eu-west-1"]
+    assert home.name == MIGRATION_FUNCTION  # the stack region's keeps the plain names
+    # the same Lambda name in each region (skaal migrate invokes it there); IAM is global
+    assert home.lambda_name == away.lambda_name == migration_function_name("shop")
+    assert len({home.id, away.id}) == len({home.role_name, away.role_name}) == 2
+    assert len({f.name for f in stack.functions}) == len(stack.functions)
+    assert (home.env["SKAAL_USED_RESOURCES"], away.env["SKAAL_USED_RESOURCES"]) == (
+        "Carts",
+        "Invoices",
+    )
+    networks = {n.ref: n.region for n in stack.networks}
+    assert networks[home.network or ""] == "us-east-1"
+    assert networks[away.network or ""] == "eu-west-1"
+    for copier, own, other in ((home, "Carts", "Invoices"), (away, "Invoices", "Carts")):
+        refs = {r.ref for s in copier.statements for r in s.resources if not isinstance(r, str)}
+        assert own in refs
+        assert other not in refs
+        assert server_ref(moving.binding(own).instance or own) in refs
+        assert server_ref(moving.binding(other).instance or other) not in refs
+
+
+def test_the_program_creates_one_migration_lambda_per_region(
+    split: tuple[Path, Plan], tmp_path: Path
+) -> None:
+    project, moving = split
+    run = _run(project, moving, tmp_path)
+    name = migration_function_name("shop")
+    copiers = [f for f in run.of_type("aws:lambda/function:Function") if f.inputs["name"] == name]
+    assert len(copiers) == 2
+    tables = {t.name: t.outputs["arn"] for t in run.of_type("aws:dynamodb/table:Table")}
+    for copier in copiers:
+        used = copier.inputs["environment"]["variables"]["SKAAL_USED_RESOURCES"]
+        policy = run.named(f"{copier.name}-policy").inputs["policy"]
+        granted = {r for s in json.loads(policy)["Statement"] for r in s["Resource"]}
+        assert tables[used] in granted
+        assert not {arn for table, arn in tables.items() if table != used} & granted
+
+
+def test_a_move_between_two_tables_of_one_resource_is_refused_saying_why(
+    plans: tuple[Path, Plan, Plan],
+) -> None:
+    project, _, moving = plans
+    carts = moving.binding("Carts")
+    across = moving.model_copy(
+        update={
+            "bindings": tuple(
+                b.model_copy(
+                    update={"moving_from": carts.model_copy(update={"region": "eu-west-1"})}
+                )
+                if b.resource == "Carts"
+                else b
+                for b in moving.bindings
+            )
+        }
+    )
+    with pytest.raises(BuildError, match=r"Carts .*: both ends are dynamodb: .*replacing") as e:
+        _stack(project, across)
+    assert "skaal plan --pin Carts=dynamodb" in str(e.value)

@@ -41,6 +41,10 @@ from skaal.plan.lock import read_lock
 from skaal.plan.wiring import migration_function_name, migration_region
 
 BATCH = 20
+ONE_BATCH = {"copy": 1}
+"""Each copy step copies one batch (its context runs out of time after it)."""
+STEPS = {"copy": 30, "verify": 2}
+"""A copy step copies everything (30 batches); a verify step does two batches (40 keys)."""
 
 
 class LostReplyError(Exception):
@@ -53,13 +57,41 @@ def _handler(project: Path, env: dict[str, str]) -> LambdaHandler:
     return LambdaHandler(load_app("shop.py:app", cwd=project), plan, env=env)
 
 
-def _invoker(handler: LambdaHandler, *, lose_after: int | None = None) -> Invoker:
-    """Invoke ``handler`` as Lambda does; with ``lose_after``, the reply of that step is lost."""
+class Countdown:
+    """Lambda's context for one call that runs out of time when asked the ``asks``-th time.
+
+    A step asks for the time left after each batch (copied, or verified), so a
+    call processes ``asks`` batches: a stand-in for the 15-minute limit, no clock.
+    """
+
+    def __init__(self, asks: int) -> None:
+        self.left = asks
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.left -= 1
+        return 900_000 if self.left > 0 else 1_000
+
+
+def _invoker(
+    handler: LambdaHandler,
+    *,
+    lose_after: int | None = None,
+    keys: dict[str, int] | None = None,
+    actions: list[str] | None = None,
+) -> Invoker:
+    """Invoke ``handler`` as Lambda does; with ``lose_after``, the reply of that step is lost.
+
+    ``keys``: action -> how many batches a call of it processes before its context
+    runs out of time (:class:`Countdown`); other actions have no limit.
+    """
     calls = [0]
 
     def invoke(request: dict[str, Any]) -> dict[str, Any]:
         event = json.loads(json.dumps({remote.MIGRATE_KEY: request}))  # the wire round trip
-        reply = handler(event)
+        if actions is not None:
+            actions.append(request["action"])
+        limit = (keys or {}).get(request["action"])
+        reply = handler(event, None if limit is None else Countdown(limit))
         calls[0] += 1
         if lose_after is not None and calls[0] == lose_after:
             raise LostReplyError(request["action"])
@@ -102,14 +134,13 @@ def _run(project: Path, env: dict[str, str], resource: str) -> None:
     lock = project / "skaal.lock"
     handler = _handler(project, env)
     try:
-        # one batch per step (no time budget); the fourth step's reply is lost
+        # one batch per copy step (its call runs out of time); the fourth step's reply is lost
         with pytest.raises(LostReplyError):
             migrate_remote(
                 lock,
-                invoke=_invoker(handler, lose_after=4),
+                invoke=_invoker(handler, lose_after=4, keys=ONE_BATCH),
                 resources=(resource,),
                 batch=BATCH,
-                budget_s=0,
             )
         progress = json.loads(journal_path(lock).read_text())["moves"][resource]
         assert progress["copied"] == 3 * BATCH  # the lost step's batch is not recorded
@@ -121,7 +152,7 @@ def _run(project: Path, env: dict[str, str], resource: str) -> None:
         expected = asyncio.run(_contents(project, env, resource))["items"]
 
         (result,) = migrate_remote(
-            lock, invoke=_invoker(handler), resources=(resource,), batch=BATCH, budget_s=0
+            lock, invoke=_invoker(handler, keys=ONE_BATCH), resources=(resource,), batch=BATCH
         )
     finally:
         handler.shutdown()
@@ -136,6 +167,62 @@ def _run(project: Path, env: dict[str, str], resource: str) -> None:
     after = asyncio.run(_contents(project, env, resource))
     assert after["backend"] == "rds-postgres"
     assert after["items"] == expected
+
+
+def test_a_verification_outlasting_one_call_resumes_from_the_journal(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each verify call runs out of time after 40 keys: it takes several, one reply is lost."""
+    env = server_env("dynamodb", "postgres")
+    monkeypatch.chdir(project)
+    lock = project / "skaal.lock"
+    try:
+        asyncio.run(_fill(project, env, DYNAMODB, RDS, "Orders"))
+        handler = _handler(project, env)
+        try:
+            actions: list[str] = []
+            # one copy step copies all, then verify steps of 40 keys: the reply of the
+            # third verify step is lost
+            with pytest.raises(LostReplyError):
+                migrate_remote(
+                    lock,
+                    invoke=_invoker(handler, keys=STEPS, lose_after=4, actions=actions),
+                    batch=BATCH,
+                )
+            assert actions == ["copy", "verify", "verify", "verify"]
+            entry = json.loads(journal_path(lock).read_text())["moves"]["Orders"]
+            assert entry["complete"]
+            scan = entry["verifying"]
+            assert (scan["phase"], scan["steps"], scan["done"]) == ("catch_up", 2, False)
+            assert scan["source_items"] == scan["target_items"] == 80
+            last = scan["last_key"]
+            assert last == "k0079"
+            assert _moving(lock, "Orders")
+
+            # written meanwhile after the last key verified: the catch-up repairs them
+            asyncio.run(_write(project, env, "Orders", [("k9999", 9999), ("k0150", None)]))
+            expected = asyncio.run(_contents(project, env, "Orders"))["items"]
+            actions.clear()
+            (result,) = migrate_remote(
+                lock, invoke=_invoker(handler, keys=STEPS, actions=actions), batch=BATCH
+            )
+        finally:
+            handler.shutdown()
+        # the catch-up's last 121 keys (from k0080, with k9999) in 4 steps, the 4th going on
+        # with the check pass's first 40 keys, then its other 160 (k0150 deleted) in 4 more
+        assert actions == ["verify"] * 8
+        assert result.copied == 0
+        assert result.caught_up == 2
+        assert result.switched
+        assert result.verified is not None
+        assert result.verified.matches
+        assert result.verified.source_items == ITEMS
+        assert not journal_path(lock).exists()
+        after = asyncio.run(_contents(project, env, "Orders"))
+        assert after["backend"] == "rds-postgres"
+        assert after["items"] == expected
+    finally:
+        asyncio.run(drop_namespaces(env))
 
 
 def test_a_step_for_another_plan_is_refused_and_rollback_empties_the_target(
@@ -155,7 +242,7 @@ def test_a_step_for_another_plan_is_refused_and_rollback_empties_the_target(
             refused.shutdown()
             with pytest.raises(LostReplyError):
                 migrate_remote(
-                    lock, invoke=_invoker(handler, lose_after=3), batch=BATCH, budget_s=0
+                    lock, invoke=_invoker(handler, lose_after=3, keys=ONE_BATCH), batch=BATCH
                 )
             assert rollback_remote(lock, invoke=_invoker(handler)) == ("Orders",)
             assert not journal_path(lock).exists()

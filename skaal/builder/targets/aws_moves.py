@@ -25,24 +25,26 @@ So the deploy after the switch drops it from the stack and leaves it, with
 its data, in the account: removing it is the operator's decision
 (docs/migrate.md).
 
+Moves copied in several regions (:func:`~skaal.plan.wiring.migration_region`:
+beside a server end) get one migration function per region, each reaching
+the ends of its own moves only.
+
 What cannot be built yet is refused with a :class:`BuildError`
 (:func:`check_moves`, the rules every cloud build shares in
 :mod:`skaal.builder.moves`): an origin on a server (its instance's size is
 no longer in the lock), an origin of the same AWS service as its
-destination (the two would share the resource's logical key), and moves
-whose copies would run in several regions.
+destination (the two would share the resource's logical key), and two
+server ends in two regions (no network reaches both).
 """
 
 from __future__ import annotations
 
 from skaal.blueprint.model import ResourceSpec, SourceLocation
-from skaal.builder.moves import check_moves as check_moves_of
-from skaal.builder.moves import origins
+from skaal.builder.moves import move_regions, origins
 from skaal.builder.stacks.aws import Function, OutputRef
 from skaal.builder.targets.aws_iam import function_statements
 from skaal.plan import naming
 from skaal.plan.model import Binding, Plan
-from skaal.plan.moves import pending_moves
 from skaal.plan.wiring import (
     PROCESSES_ENV,
     USED_RESOURCES_ENV,
@@ -67,17 +69,19 @@ MIGRATION_TIMEOUT_S = 900
 _MIGRATION_MEMORY_MB = 1024
 
 
-def check_moves(plan: Plan) -> str | None:
-    """The region the pending moves of ``plan`` are copied in (``None``: no move), or a
+def check_moves(plan: Plan) -> dict[str, str]:
+    """The region each pending move of ``plan`` is copied in (resource -> region), or a
     :class:`BuildError` for a move the aws build cannot provision
-    (:func:`skaal.builder.moves.check_moves`)."""
-    return check_moves_of(plan, target="aws")
+    (:func:`skaal.builder.moves.move_regions`)."""
+    return move_regions(plan, target="aws")
 
 
 def migration_function(
     plan: Plan,
     bindings: list[Binding],
+    moving: tuple[str, ...],
     *,
+    stack_region: str,
     env_name: str,
     wiring_env: dict[str, str],
     outputs: dict[str, OutputRef],
@@ -87,12 +91,18 @@ def migration_function(
     credentials: tuple[str, ...],
     location: SourceLocation,
 ) -> Function:
-    """The Lambda copying the pending moves: its role reaches both ends of each and no more.
+    """The Lambda of ``region`` copying the pending moves ``moving`` (those copied there): its
+    role reaches both ends of each and no more.
 
     ``bindings`` holds the plan's bindings and the origins of its moves.
+    Lambda names are regional, so it has the same name in every region
+    (:func:`~skaal.plan.wiring.migration_function_name`, which ``skaal
+    migrate`` invokes in each move's region); its role, global, and its key
+    in the stack are suffixed with the region but in the stack's own region.
     """
-    moving = tuple(b.resource for b in pending_moves(plan))
-    spec = ResourceSpec(name=MIGRATION_FUNCTION, kind="function", location=location, uses=moving)
+    suffix = "" if region == stack_region else f"-{region}"
+    key = MIGRATION_FUNCTION + suffix
+    spec = ResourceSpec(name=key, kind="function", location=location, uses=moving)
     ends = [b for b in bindings if b.resource in moving]
     name = migration_function_name(plan.app, env_name)
     env = dict(wiring_env)
@@ -100,11 +110,11 @@ def migration_function(
     env[PROCESSES_ENV] = "1"
     env[USED_RESOURCES_ENV] = ",".join(moving)
     return Function(
-        id=name,
-        name=MIGRATION_FUNCTION,
+        id=name + suffix,
+        name=key,
         lambda_name=name,
         role_name=physical_name(
-            naming.name_base(plan.app, env_name), "skaal-migrate-role", max_length=64
+            naming.name_base(plan.app, env_name), f"skaal-migrate{suffix}-role", max_length=64
         ),
         region=region,
         memory_mb=_MIGRATION_MEMORY_MB,

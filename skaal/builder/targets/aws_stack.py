@@ -38,7 +38,8 @@ artifact's ``stack.json``) is everything app-specific the aws program
 
 A pending move (:mod:`skaal.builder.targets.aws_moves`) provisions both
 its origin, as before the move, and its destination, plus the migration
-function ``skaal migrate --env NAME`` invokes.
+function ``skaal migrate --env NAME`` invokes (one per region where moves
+are copied).
 
 A resource is *durable* (protected, retained, deletion-protected) unless it
 was declared ``durability="ephemeral"``.
@@ -129,7 +130,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
     """Everything app-specific the Pulumi program creates (``stack.json``)."""
     blueprint, plan = context.blueprint, context.plan
     _check_triggers(blueprint.resources, plan)
-    move_region = check_moves(plan)
+    move_regions = check_moves(plan)
     specs = context.specs()
     kept = origins(plan)  # provisioned until the switch, as before the move
     bindings = sorted((*plan.bindings, *kept), key=lambda b: (b.resource, b.implementation))
@@ -197,22 +198,24 @@ def aws_stack(context: BuildContext) -> AwsStack:
         )
         for f in (*functions, http_spec)
     )
-    if move_region is not None:
-        moving = {b.resource for b in kept}
+    for region in sorted(set(move_regions.values())):
+        moving = tuple(sorted(r for r, where in move_regions.items() if where == region))
         lambdas += (
             migration_function(
                 plan,
                 bindings,
+                moving,
+                stack_region=placed.stack,
                 env_name=context.env,
                 wiring_env=wiring_env,
                 outputs=outputs,
-                region=move_region,
-                network=connected.get(move_region),
+                region=region,
+                network=connected.get(region),
                 indexed=indexed,
                 credentials=tuple(
                     server_ref(s.id)
                     for s in wiring.servers
-                    if s.implementation == "postgres" and moving & set(s.resources)
+                    if s.implementation == "postgres" and set(moving) & set(s.resources)
                 ),
                 location=http_spec.location,
             ),

@@ -41,10 +41,10 @@ the stack and leaves it, with its data, in the project: removing it is the
 operator's decision (docs/migrate.md).  A collection beside others in a
 database the app still uses stays with its database.
 
-What cannot be built is refused as on aws (:func:`skaal.builder.moves.check_moves`):
-an origin on a server (Cloud SQL, Memorystore: their size is no longer in
-the lock), an origin of the same service as its destination, and moves
-whose copies would run in several regions.
+What cannot be built is refused (:func:`skaal.builder.moves.check_moves`):
+as on aws, an origin on a server (Cloud SQL, Memorystore: their size is no
+longer in the lock) and an origin of the same service as its destination;
+and, with one runner, moves whose copies would run in several regions.
 """
 
 from __future__ import annotations

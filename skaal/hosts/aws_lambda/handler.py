@@ -140,14 +140,16 @@ class LambdaHandler:
 
     def __call__(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
         loop = self._event_loop()
-        return loop.run_until_complete(self.handle(event))
+        return loop.run_until_complete(self.handle(event, context))
 
-    async def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
+    async def handle(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
         """Dispatch ``event`` by its shape (see the module docstring).
 
         When the runtime traces, the spans of the invocation are exported
         before it returns: Lambda freezes the container between invocations,
         so a batching exporter would otherwise hold them until the next one.
+        A migration step stops before the call's time runs out, as Lambda's
+        ``context`` tells it (``get_remaining_time_in_millis``).
         """
         if MIGRATE_KEY in event:
             from skaal.migrate.remote import run_step
@@ -158,6 +160,7 @@ class LambdaHandler:
                 event[MIGRATE_KEY],
                 env=self.env,
                 data_dir=Path("/tmp") / "skaal",
+                remaining=_time_left(context),
             )
         runtime = await self._ensure_runtime()
         try:
@@ -280,3 +283,11 @@ class LambdaHandler:
         with function_span(runtime.telemetry, name, "schedule"):
             await call_handler(function.fn)
         return {"ran": name}
+
+
+def _time_left(context: object) -> Callable[[], float] | None:
+    """The seconds the invocation has left, from Lambda's context (``None``: not told)."""
+    millis = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(millis):
+        return None
+    return lambda: float(millis()) / 1000.0

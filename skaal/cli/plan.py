@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from skaal.cli.json_text import dumps_indented
+from skaal.cli.json_text import echo_json
 from skaal.cli.paths import catalog_for, check_path, current_env, env_option, lock_for, lock_option
 from skaal.errors import SkaalError, UnsatisfiableError, UsageError, did_you_mean
 
@@ -420,4 +420,4 @@ def _error_json(exc: SkaalError) -> dict[str, Any]:
 
 
 def _emit_json(data: Mapping[str, Any]) -> None:
-    click.echo(dumps_indented(data))
+    echo_json(data)

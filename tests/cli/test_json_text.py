@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import enum
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skaal.cli.json_text import dumps_indented
+from skaal.cli.json_text import dumps_indented, echo_json
 from skaal.cli.main import cli
 from solver.draws import write_app
 
@@ -89,3 +92,27 @@ def test_plan_json_of_a_thousand_resources(tmp_path: Path, monkeypatch: pytest.M
     assert len(data["plan"]["bindings"]) == 1000
     assert result.output == dumps_indented(data) + "\n"
     assert result.output.startswith('{\n  "diff": ')
+
+
+def test_echo_json_writes_utf8_bytes_after_what_was_printed_whatever_the_stream_encoding() -> None:
+    # the document goes out as orjson's bytes, never through a text encoding
+    # (which would copy a 160 MB document twice, or refuse "é" on an ASCII terminal)
+    script = (
+        "from skaal.cli.json_text import echo_json\nprint('before')\necho_json({'é': ['ü', 1]})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b'before\n{\n  "\xc3\xa9": [\n    "\xc3\xbc",\n    1\n  ]\n}\n'
+
+
+def test_echo_json_under_the_cli_runner_matches_the_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = {"b": [1, 2.5, None], "a": "é"}
+    echo_json(data)
+    assert capsys.readouterr().out == dumps_indented(data) + "\n"

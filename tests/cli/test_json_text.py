@@ -95,8 +95,7 @@ def test_plan_json_of_a_thousand_resources(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_echo_json_writes_utf8_bytes_after_what_was_printed_whatever_the_stream_encoding() -> None:
-    # the document goes out as orjson's bytes, never through a text encoding
-    # (which would copy a 160 MB document twice, or refuse "é" on an ASCII terminal)
+    # the document goes out as orjson's bytes, never through the stream's text encoding
     script = (
         "from skaal.cli.json_text import echo_json\nprint('before')\necho_json({'é': ['ü', 1]})\n"
     )
@@ -116,3 +115,4 @@ def test_echo_json_under_the_cli_runner_matches_the_text(
     data = {"b": [1, 2.5, None], "a": "é"}
     echo_json(data)
     assert capsys.readouterr().out == dumps_indented(data) + "\n"
+

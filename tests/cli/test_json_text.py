@@ -115,4 +115,3 @@ def test_echo_json_under_the_cli_runner_matches_the_text(
     data = {"b": [1, 2.5, None], "a": "é"}
     echo_json(data)
     assert capsys.readouterr().out == dumps_indented(data) + "\n"
-

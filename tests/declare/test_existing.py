@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from pydantic import BaseModel
 
@@ -160,3 +163,20 @@ def test_a_connection_url_is_refused_without_repeating_it() -> None:
     assert "Skaal does not adopt database servers" in raised.value.what
     assert "s3cret" not in str(raised.value)
     assert "(@app.storage on class Carts)" in (raised.value.where or "")
+
+
+def test_the_patterns_are_compiled_when_first_used() -> None:
+    # a fresh interpreter: importing the declaration API compiles none of them
+    probe = (
+        "import skaal.declare.existing as e\n"
+        "patterns = [v for v in vars(e).values() if isinstance(v, e._Pattern)]\n"
+        "assert len(patterns) == 15 and all(p._compiled is None for p in patterns)\n"
+        "found = e.parse_existing('arn:aws:s3:::my-bucket', 'blob')\n"
+        "assert found.name == 'my-bucket'\n"
+        "print(sum(p._compiled is not None for p in patterns))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert 0 < int(done.stdout) < 15

@@ -69,6 +69,7 @@ from skaal.solver.place import (
 from skaal.solver.pooled import MAX_EXACT_COLUMNS
 from skaal.solver.problem import Problem
 from skaal.solver.servers import POOL, Server, Shape, backend_of
+from skaal.solver.uniform import solve_uniform
 
 if TYPE_CHECKING:
     from skaal.solver.pooled import Pooled
@@ -293,7 +294,8 @@ def _pooled_part(
     if short is not None:
         raise conflicts.capacity(problem, short)
     grouped = groups(part)
-    relaxed = solve_pooled(grouped, servers, max_backends=max_backends)
+    searched = solve_uniform(grouped, servers) if max_backends is None else None
+    relaxed = searched or solve_pooled(grouped, servers, max_backends=max_backends)
     if relaxed.infeasible:
         if max_backends is not None:
             raise conflicts.max_backends(problem, _fewest_backends(grouped, servers), part)

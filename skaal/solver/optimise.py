@@ -25,6 +25,13 @@ the clock:
    that much).  When the units it puts on each server fit one instance of
    that cheapest shape, the bound is met: optimal, with no solver.  Most
    small apps stop here.
+   **Exactly, without HiGHS.**  A component of a few units is solved by
+   dynamic programming over subsets of its units (:mod:`.small`); one whose
+   units all use the same capacities (many alike maps) by counting: each
+   server's fee is a step function of how many units it holds, and a
+   search over one step per server bounded by min-cost flows finds the
+   optimum (:mod:`.uniform`).  Both count their work (never seconds) and
+   leave the component to the steps below past their limits.
 3. **Counting.**  :mod:`.capacity` proves in milliseconds that the units
    which only servers can hold exceed what the servers' quotas of their
    largest instances can hold, and reports the numbers.
@@ -69,6 +76,8 @@ from skaal.solver.place import (
 from skaal.solver.pooled import MAX_EXACT_COLUMNS
 from skaal.solver.problem import Problem
 from skaal.solver.servers import POOL, Server, Shape, backend_of
+from skaal.solver.small import solve_small
+from skaal.solver.uniform import solve_uniform
 
 if TYPE_CHECKING:
     from skaal.solver.pooled import Pooled
@@ -218,6 +227,10 @@ def _solve_part(part: Sequence[Unit], servers: Mapping[str, Server], problem: Pr
     quick = _one_instance_each(part, servers)
     if quick is not None:
         return quick
+    small = solve_small(part, servers)
+    if small is not None:
+        placement, bins, cost = small
+        return _Outcome(placement, bins, cost, cost)
     return _pooled_part(part, servers, problem, max_backends=None)
 
 
@@ -293,7 +306,8 @@ def _pooled_part(
     if short is not None:
         raise conflicts.capacity(problem, short)
     grouped = groups(part)
-    relaxed = solve_pooled(grouped, servers, max_backends=max_backends)
+    searched = solve_uniform(grouped, servers) if max_backends is None else None
+    relaxed = searched or solve_pooled(grouped, servers, max_backends=max_backends)
     if relaxed.infeasible:
         if max_backends is not None:
             raise conflicts.max_backends(problem, _fewest_backends(grouped, servers), part)

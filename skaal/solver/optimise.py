@@ -65,6 +65,7 @@ from skaal.solver.place import (
     first_fit,
     first_fit_partial,
     place,
+    tightened,
 )
 from skaal.solver.pooled import MAX_EXACT_COLUMNS
 from skaal.solver.problem import Problem
@@ -383,7 +384,7 @@ def _placed(
                     members = sorted(m for u in stuck for m in u.members)
                     raise conflicts.packing(problem, backend, members)
                 spilled.extend(left)
-        bins[backend] = [(shape, members) for shape, members in packed if members]
+        bins[backend] = tightened(packed, server.shapes)
     if spilled:
         moved = {id(u) for u in spilled}
         for backend in servers:

@@ -36,7 +36,9 @@ the clock:
    by dot-product fit, then by z3 exactly.  Placed:
    the plan costs the bound, so it is optimal.  Not placed (adversarial bin
    packing): instances are added until first fit places everything, and the
-   plan is ``best_found`` with step 4's bound.
+   plan is ``best_found`` with step 4's bound.  Either way each server's
+   instances are then tightened (:func:`.place.tightened`: cheapest shape
+   holding each instance's units, pairs merged where one shape is cheaper).
 6. The budget never changes the argmin: the optimum either fits it or no
    plan does (:mod:`.conflicts` then reports the most expensive items).
 

@@ -147,19 +147,26 @@ def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
             continue
         usage = total(members)
         out.append((cheapest(usage, shape.fee_micro) or shape, list(members), usage))
+    # Per dimension, the most any shape holds: most pairs exceed it at once.
+    top = [
+        _UNLIMITED if any(c is None for c in column) else max(c or 0 for c in column)
+        for column in _dims(shapes)
+    ]
     while len(out) > 1:
         best: tuple[int, int, int, Shape] | None = None
         for i, j in itertools.combinations(range(len(out)), 2):
-            fee = out[i][0].fee_micro + out[j][0].fee_micro
             usage = tuple(a + b for a, b in zip(out[i][2], out[j][2], strict=True))
-            shape = cheapest(usage, fee)
-            if shape is not None and (best is None or fee - shape.fee_micro > best[0]):
-                best = (fee - shape.fee_micro, i, j, shape)
+            if any(u > t for u, t in zip(usage, top, strict=True)):
+                continue
+            fee = out[i][0].fee_micro + out[j][0].fee_micro
+            fits = cheapest(usage, fee)
+            if fits is not None and (best is None or fee - fits.fee_micro > best[0]):
+                best = (fee - fits.fee_micro, i, j, fits)
         if best is None:
             break
-        _, i, j, shape = best
+        _, i, j, into = best
         merged = (
-            shape,
+            into,
             out[i][1] + out[j][1],
             tuple(a + b for a, b in zip(out[i][2], out[j][2], strict=True)),
         )

@@ -43,7 +43,9 @@ the clock:
    by dot-product fit, then by z3 exactly.  Placed:
    the plan costs the bound, so it is optimal.  Not placed (adversarial bin
    packing): instances are added until first fit places everything, and the
-   plan is ``best_found`` with step 4's bound.
+   plan is ``best_found`` with step 4's bound.  Either way each server's
+   instances are then tightened (:func:`.place.tightened`: cheapest shape
+   holding each instance's units, pairs merged where one shape is cheaper).
 6. The budget never changes the argmin: the optimum either fits it or no
    plan does (:mod:`.conflicts` then reports the most expensive items).
 
@@ -72,6 +74,7 @@ from skaal.solver.place import (
     first_fit,
     first_fit_partial,
     place,
+    tightened,
 )
 from skaal.solver.pooled import MAX_EXACT_COLUMNS
 from skaal.solver.problem import Problem
@@ -397,7 +400,7 @@ def _placed(
                     members = sorted(m for u in stuck for m in u.members)
                     raise conflicts.packing(problem, backend, members)
                 spilled.extend(left)
-        bins[backend] = [(shape, members) for shape, members in packed if members]
+        bins[backend] = tightened(packed, server.shapes)
     if spilled:
         moved = {id(u) for u in spilled}
         for backend in servers:

@@ -8,12 +8,12 @@ plan and therefore the same :meth:`Plan.content_hash`.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Final, Literal, Self
 
 from pydantic import Field, model_validator
 
+from skaal.blueprint.canonical import canonical_text
 from skaal.blueprint.model import Kind
 from skaal.blueprint.record import Record
 from skaal.catalog.model import Price, PriceItem, Provider
@@ -435,7 +435,7 @@ class Plan(Record):
             for entry in data["prices"]:
                 _drop(entry, lacks.used)
                 _drop(entry["price"], lacks.price)
-        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return canonical_text(data)
 
     def content_hash(self) -> str:
         """Hash of the canonical JSON, computed once per Plan (the lock and the builders ask)."""

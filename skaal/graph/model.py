@@ -131,9 +131,9 @@ def plan_graph(blueprint: Blueprint, plan: Plan) -> PlanGraph:
     assumed_of: dict[tuple[object, ...], tuple[float, tuple[str, ...]]] = {}
     for spec in specs:
         binding = bindings.get(spec.name)
-        if binding is None:
-            assumed, defaults = 0.0, ()
-        else:
+        assumed: float = 0.0
+        defaults: tuple[str, ...] = ()
+        if binding is not None:
             key = (spec.kind, spec.requirements, spec.schedule, spec.http, binding.cost)
             known = assumed_of.get(key)
             if known is None:

@@ -200,7 +200,8 @@ async def test_migrate_copies_the_created_servers_data_into_the_adopted_one(
         "postgres@us-east-1 (adopted legacy-shop)",
     )
     done = read_lock(lock)
-    assert done is not None and pending_moves(done) == ()
+    assert done is not None
+    assert pending_moves(done) == ()
     async with Runtime.open(after, done, env=env, project_dir=tmp_path) as runtime:
         orders = runtime.client_named("Orders")  # type: ignore[assignment]
         assert await orders.get("o-123") == 123

@@ -3,13 +3,10 @@
 ``skaal build`` never plans: it builds exactly the plan in the lock, so the
 lock must exist, be planned for the target being built, be of a schema that
 records everything the build provisions (backups and retention: schema 4),
-have no pending move of a resource holding data on the gcp target
-(:mod:`skaal.plan.moves`: its build provisions only where the plan places
-resources, so it would drop the backend still holding the data; the aws
-build provisions both ends, :mod:`skaal.builder.targets.aws_moves`), and
-still match the
-app's declarations and the catalog it was planned against
-(:func:`skaal.plan.lock.is_stale`).  Any mismatch is a
+and still match the app's declarations and the catalog it was planned against
+(:func:`skaal.plan.lock.is_stale`).  A lock with pending moves
+(:mod:`skaal.plan.moves`) is built: the cloud builds provision both ends
+(:mod:`skaal.builder.moves`, which refuses what they cannot).  Any mismatch is a
 :class:`~skaal.errors.BuildError` naming the lock and the ``skaal plan``
 command that fixes it.
 
@@ -76,23 +73,6 @@ def check_lock(
             where=lock,
             fix="run skaal plan, which records them and moves nothing, then build again",
             command=command,
-        )
-    moving = [b for b in plan.bindings if b.moving_from is not None]
-    if moving and target not in ("local", "aws"):
-        names = ", ".join(
-            f"{b.resource} ({b.moving_from.backend} → {b.backend})"
-            for b in moving
-            if b.moving_from is not None
-        )
-        raise BuildError(
-            f"{lock} has pending moves of resources holding data: {names}; a {target} build "
-            "cannot provision a move's origin beside its destination yet (the aws build can), "
-            "so deploying it would remove the backends still holding their data",
-            where=lock,
-            fix="move them back (skaal plan --pin RES=<its current backend>), or copy the data "
-            "with skaal migrate --direct where both ends are reachable (see docs/migrate.md) "
-            "before building",
-            command="skaal migrate --dry-run",
         )
     reasons = is_stale(plan, blueprint, catalog, existing=existing)
     if reasons:

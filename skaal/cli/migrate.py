@@ -16,11 +16,15 @@ hashes on both sides, and rewritten the lock with the move done
 Servers are reached through the same variables as ``skaal run``
 (``SKAAL_POSTGRES_DSN``, ``SKAAL_REDIS_URL``...), for both ends.
 
-A lock planned for aws is a deployed app: its moves are copied by the
-stack's migration function, which reaches both ends from inside the cloud
+A lock planned for aws or gcp is a deployed app: its moves are copied by
+the stack's migration runner, which reaches both ends from inside the cloud
 (:mod:`skaal.migrate.remote`), one step per invocation, with the journal
-kept here.  ``--direct`` copies from this machine instead (both ends must be
-reachable from it: DynamoDB and S3 are, a server in a VPC is not).  Tests
+kept here: on aws the migration Lambda, on gcp the Cloud Run service whose
+URL is the stack output ``migrationUrl`` of the deployment record
+(``.skaal/deployments/gcp-<stack>.json``), called with an identity token
+from the operator's application default credentials.  ``--direct`` copies
+from this machine instead (both ends must be reachable from it: DynamoDB,
+S3, Firestore and Cloud Storage are, a server in a VPC is not).  Tests
 pass a :class:`~skaal.migrate.remote.MigrateServices` as the click root
 ``obj`` to run the steps in-process.
 
@@ -47,12 +51,13 @@ from skaal.cli.paths import (
     lock_option,
     writable_dir,
 )
-from skaal.errors import UsageError
+from skaal.errors import MigrationError, UsageError
 
 if TYPE_CHECKING:
     from skaal.envs.config import Environment
     from skaal.migrate.engine import MoveResult
     from skaal.migrate.remote import Invoker
+    from skaal.plan.model import Plan
 
 __all__ = ["migrate"]
 
@@ -134,7 +139,19 @@ def migrate(
     from skaal.migrate import engine as migrate_engine
     from skaal.migrate import remote
 
-    invoker = None if direct else _invoker(ctx, lock, env_name=_env_name(env))
+    invoker = (
+        None
+        if direct
+        else _invoker(
+            ctx,
+            lock,
+            env_name=_env_name(env),
+            stack=env.stack if env is not None else None,
+            artifacts=from_project(project, env.artifacts, cwd=cwd)
+            if env is not None
+            else "artifacts",
+        )
+    )
     if invoker is not None and rollback:
         _rolled_back(remote.rollback_remote(lock, invoke=invoker, resources=resources, batch=batch))
         return
@@ -179,10 +196,14 @@ def _env_name(env: Environment | None) -> str:
     return env.name if env is not None else ""
 
 
-def _invoker(ctx: click.Context, lock: Path, *, env_name: str) -> Invoker | None:
-    """The migration function's invoker for a cloud lock; ``None`` for a local one.
+def _invoker(
+    ctx: click.Context, lock: Path, *, env_name: str, stack: str | None, artifacts: str
+) -> Invoker | None:
+    """The migration runner's invoker for a cloud lock; ``None`` for a local one.
 
-    One invoker per region where moves are copied (:func:`migration_region`).
+    On aws, one invoker per region where moves are copied (:func:`migration_region`);
+    on gcp, the runner whose URL the deployment record of ``stack`` (default: the
+    one the build of ``artifacts`` configured) holds.
     """
     from skaal.migrate.remote import MigrateServices
     from skaal.plan.lock import read_lock
@@ -192,6 +213,10 @@ def _invoker(ctx: click.Context, lock: Path, *, env_name: str) -> Invoker | None
     plan = read_lock(lock)
     if plan is None or plan.provider == "local":
         return None
+    obj = ctx.find_root().obj
+    services = obj if isinstance(obj, MigrateServices) else MigrateServices.default()
+    if plan.provider == "gcp":
+        return services.cloud_run(_runner_url(plan, lock, stack=stack, artifacts=artifacts))
     if plan.provider != "aws":
         raise UsageError(
             f"{lock.name} is planned for {plan.provider}, whose deployed apps cannot be "
@@ -200,8 +225,6 @@ def _invoker(ctx: click.Context, lock: Path, *, env_name: str) -> Invoker | None
             fix="copy from this machine with --direct when both ends are reachable from it "
             "(see docs/migrate.md)",
         )
-    obj = ctx.find_root().obj
-    services = obj if isinstance(obj, MigrateServices) else MigrateServices.default()
     name = migration_function_name(plan.app, env_name)
     by_region: dict[str, Invoker] = {}
     where: dict[str, str] = {}
@@ -222,6 +245,53 @@ def _invoker(ctx: click.Context, lock: Path, *, env_name: str) -> Invoker | None
         return by_region[where[request["resource"]]](request)
 
     return invoke
+
+
+def _runner_url(plan: Plan, lock: Path, *, stack: str | None, artifacts: str) -> str:
+    """The URL of the gcp migration runner deployed from ``lock`` (the stack output).
+
+    Read from the record ``skaal deploy`` wrote (:mod:`skaal.deploy.state`); a
+    :class:`MigrationError` when the stack is not deployed, was deployed from
+    another lock, or has no runner.
+    """
+    from skaal.builder.stacks.gcp import MIGRATION_URL_OUTPUT
+    from skaal.deploy.request import default_stack
+    from skaal.deploy.state import DeploymentStore
+
+    cwd = Path.cwd()
+    name = stack or default_stack(cwd, "gcp", artifacts)
+    store = DeploymentStore(cwd)
+    record = store.read("gcp", name)
+    where = str(store.path("gcp", name))
+    deploy = "skaal build, then skaal deploy (the stack built from this lock has the runner)"
+    command = "skaal deploy --target gcp"
+    if record is None:
+        raise MigrationError(
+            f"the gcp stack {name!r} has not been deployed from this project: there is no "
+            "migration runner to copy the moves with",
+            where=where,
+            fix=f"run {deploy}, or copy from this machine with --direct when both ends are "
+            "reachable from it",
+            command=command,
+        )
+    if record.plan_hash != plan.content_hash():
+        raise MigrationError(
+            f"the gcp stack {name!r} was deployed from plan {record.plan_hash[:12]}, not from "
+            f"{lock.name} (plan {plan.content_hash()[:12]})",
+            where=where,
+            fix=f"run {deploy}, then skaal migrate again",
+            command=command,
+        )
+    url = record.outputs.get(MIGRATION_URL_OUTPUT)
+    if not url:
+        raise MigrationError(
+            f"the gcp stack {name!r} has no stack output {MIGRATION_URL_OUTPUT}: it was "
+            "deployed without the migration runner",
+            where=where,
+            fix=f"run {deploy}",
+            command=command,
+        )
+    return url
 
 
 def _rolled_back(done: tuple[str, ...]) -> None:

@@ -12,13 +12,30 @@ switch the other way.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
 from skaal.declare.app_ref import parse_ref, ref_from_pyproject
-from skaal.errors import BuildError
+from skaal.errors import UsageError
 
-__all__ = ["project_traces", "traces_setting"]
+__all__ = ["project_traces", "pyproject_line", "traces_setting"]
+
+
+def pyproject_line(text: str, key: str) -> int:
+    """The line of ``text`` declaring ``tool.skaal.key`` (a table header or a ``key =``
+    line, ``key`` dotted below ``tool.skaal``), or 1 when it is not found."""
+    last = key.rsplit(".", 1)[-1]
+    patterns = (
+        rf"^[ \t]*\[[ \t]*tool\.skaal\.{re.escape(key)}[ \t]*\]",
+        rf"^[ \t]*{re.escape(key)}[ \t]*=",
+        rf"^[ \t]*{re.escape(last)}[ \t]*=",
+    )
+    for pattern in patterns:
+        match = re.search(pattern, text, re.MULTILINE)
+        if match:
+            return text.count("\n", 0, match.start()) + 1
+    return 1
 
 
 def traces_setting(root: Path) -> bool:
@@ -27,16 +44,23 @@ def traces_setting(root: Path) -> bool:
     if not pyproject.is_file():
         return False
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BuildError(f"cannot read {pyproject}: {exc}", where=str(pyproject)) from None
+        text = pyproject.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {pyproject}: {exc}", where=str(pyproject)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(
+            f"{pyproject} is not valid TOML: {exc}",
+            where=str(pyproject),
+            fix="correct the TOML syntax at the line named",
+        ) from None
     value = data.get("tool", {}).get("skaal", {}).get("traces", False)
     if not isinstance(value, bool):
-        raise BuildError(
+        raise UsageError(
             f"[tool.skaal] traces must be true or false, got {value!r}",
-            where=f"{pyproject} tool.skaal.traces",
-            fix="write traces = true to export traces from the built functions, or remove it",
-            command="skaal build",
+            where=f"{pyproject}:{pyproject_line(text, 'traces')} tool.skaal.traces",
+            fix="write traces = true to export traces from the built functions (and price "
+            "them in the plan), or remove the line",
         )
     return value
 

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from skaal.declare.project import pyproject_line
 from skaal.errors import UsageError, did_you_mean
 
 __all__ = [
@@ -181,7 +182,7 @@ def select_env(
 
 def _where(project: Project, key: str) -> str:
     assert project.pyproject is not None
-    return f"{project.pyproject}:{_line(project.pyproject.read_text('utf-8'), key)} {key}"
+    return f"{project.pyproject}:{pyproject_line(project.pyproject.read_text('utf-8'), key)} {key}"
 
 
 def _parse(pyproject: Path) -> Project:
@@ -199,7 +200,7 @@ def _parse(pyproject: Path) -> Project:
     if not isinstance(skaal, dict):
         skaal = {}
     tables = skaal.get("envs", {})
-    at = f"{pyproject}:{_line(text, 'envs')}"
+    at = f"{pyproject}:{pyproject_line(text, 'envs')}"
     if not isinstance(tables, dict):
         raise UsageError(
             "[tool.skaal] envs must be a table of environments",
@@ -213,10 +214,10 @@ def _parse(pyproject: Path) -> Project:
     if default is not None and (not isinstance(default, str) or not default.strip()):
         raise UsageError(
             f"[tool.skaal] env must be the name of an environment, got {default!r}",
-            where=f"{pyproject}:{_line(text, 'env')} tool.skaal.env",
+            where=f"{pyproject}:{pyproject_line(text, 'env')} tool.skaal.env",
             fix='write env = "dev" with a [tool.skaal.envs.dev] table',
         )
-    existing_at = f"{pyproject}:{_line(text, 'existing')}"
+    existing_at = f"{pyproject}:{pyproject_line(text, 'existing')}"
     project = Project(
         root=pyproject.parent,
         pyproject=pyproject,
@@ -226,13 +227,15 @@ def _parse(pyproject: Path) -> Project:
         existing_where=existing_at,
     )
     if project.default is not None:
-        project.get(project.default, where=f"{pyproject}:{_line(text, 'env')} tool.skaal.env")
+        project.get(
+            project.default, where=f"{pyproject}:{pyproject_line(text, 'env')} tool.skaal.env"
+        )
     return project
 
 
 def _environment(name: str, table: object, pyproject: Path, text: str) -> Environment:
     key = f"tool.skaal.envs.{name}"
-    where = f"{pyproject}:{_line(text, f'envs.{name}')}"
+    where = f"{pyproject}:{pyproject_line(text, f'envs.{name}')}"
     if not _NAME.match(name) or name in RESERVED_NAMES:
         why = (
             "is a target's name (artifacts/<env>/ would clash with artifacts/<target>/)"
@@ -280,7 +283,7 @@ def _environment(name: str, table: object, pyproject: Path, text: str) -> Enviro
             where=f"{where} {key}.port",
             fix="use 1-65535, e.g. port = 8001",
         )
-    existing_at = f"{pyproject}:{_line(text, f'envs.{name}.existing')}"
+    existing_at = f"{pyproject}:{pyproject_line(text, f'envs.{name}.existing')}"
     return Environment(
         name=name,
         where=where,
@@ -355,18 +358,3 @@ def _existing(value: object, key: str, where: str) -> Mapping[str, str]:
             )
         out[name] = item.strip()
     return MappingProxyType(out)
-
-
-def _line(text: str, key: str) -> int:
-    """The line of ``text`` declaring ``key`` (a table header or a ``key =`` line), or 1."""
-    last = key.rsplit(".", 1)[-1]
-    patterns = (
-        rf"^[ \t]*\[[ \t]*tool\.skaal\.{re.escape(key)}[ \t]*\]",
-        rf"^[ \t]*{re.escape(key)}[ \t]*=",
-        rf"^[ \t]*{re.escape(last)}[ \t]*=",
-    )
-    for pattern in patterns:
-        match = re.search(pattern, text, re.MULTILINE)
-        if match:
-            return text.count("\n", 0, match.start()) + 1
-    return 1

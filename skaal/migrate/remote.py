@@ -1,12 +1,16 @@
 """Migrating a deployed app: the copy runs in the stack's migration function, driven step by step.
 
-On a cloud, one end of a move may be a server in a VPC (RDS, ElastiCache)
-that the operator's machine cannot reach.  The aws build therefore adds a
-*migration function* to a stack with pending moves (a Lambda named
-:func:`skaal.plan.wiring.migration_function_name`, in the VPC when an end is a
-server, its role allowed on both ends of every move and nothing else).  It
-runs this module's :func:`run_step` with the app's own code and the lock it
-was built from; ``skaal migrate --env NAME`` drives it with :func:`migrate_remote`.
+On a cloud, one end of a move may be a server in a VPC (RDS, ElastiCache,
+Memorystore, Cloud SQL) that the operator's machine cannot reach.  The aws
+build therefore adds a *migration function* to a stack with pending moves
+(a Lambda named :func:`skaal.plan.wiring.migration_function_name`, in the VPC
+when an end is a server, its role allowed on both ends of every move and
+nothing else), and the gcp build a *migration runner* (a Cloud Run service
+in the ``migrate`` role, its account allowed on both ends, invoked only by
+the operator; its URL is the stack output ``migrationUrl``,
+:mod:`skaal.builder.targets.gcp_moves`).  Both run this module's
+:func:`run_step` with the app's own code and the lock it was built from;
+``skaal migrate --env NAME`` drives them with :func:`migrate_remote`.
 
 One invocation is one *step* (``{"skaal_migrate": {...}}``):
 
@@ -400,12 +404,19 @@ def cloud_run_invoker(
     return invoke
 
 
+def _cloud_run(url: str) -> Invoker:
+    return cloud_run_invoker(url)
+
+
 @dataclass(frozen=True, slots=True)
 class MigrateServices:
     """What ``skaal migrate`` reaches a deployed app with (the click root ``obj`` in tests)."""
 
     invoker: Callable[[str, str], Invoker]
-    """``(function name, region) -> Invoker``: the migration function of a region."""
+    """``(function name, region) -> Invoker``: the aws migration function of a region."""
+    cloud_run: Callable[[str], Invoker] = _cloud_run
+    """``URL -> Invoker``: the gcp migration runner at that URL (the stack output
+    ``migrationUrl``)."""
 
     @classmethod
     def default(cls) -> MigrateServices:

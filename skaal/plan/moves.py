@@ -14,12 +14,12 @@ holds the previous binding, the lock keeps it, and
   (:func:`estimate`);
 * a later plan keeps the move's origin while it is pending (the data has not
   left it), and drops the move when the resource is placed back on its origin;
-* the aws build provisions both ends while the move is pending
-  (:mod:`skaal.builder.targets.aws_moves`), so the plan prices the origin
-  too (on a cloud provider): the moving binding carries a :data:`ORIGIN_COMPONENT` line of the
-  origin's own monthly cost, counted in its cost and the plan's total until
-  the switch (:func:`switched` removes it); the gcp build refuses a lock
-  with a pending move (:func:`skaal.builder.inputs.check_lock`).
+* the cloud builds provision both ends while the move is pending
+  (:mod:`skaal.builder.targets.aws_moves`, :mod:`skaal.builder.targets.gcp_moves`),
+  so the plan prices the origin too (on a cloud provider): the moving binding
+  carries a :data:`ORIGIN_COMPONENT` line of the origin's own monthly cost,
+  counted in its cost and the plan's total until the switch (:func:`switched`
+  removes it).
 
 Adopting an existing resource (``existing=``) is a move too when the
 resource held data elsewhere: from the table or server the build created

@@ -51,6 +51,8 @@ class Recorded:
 class Run:
     resources: list[Recorded] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    exports: dict[str, Any] = field(default_factory=dict)
+    """The stack outputs the program exported (resolved), when the runner records them."""
 
     def of_type(self, type_: str) -> list[Recorded]:
         return [r for r in self.resources if r.type == type_]

@@ -91,6 +91,13 @@ def run_program(source: str, config: dict[str, str], *, path: Path | None = None
     pulumi.runtime.set_all_config(config)
     apply_options = capture_options(run)
 
+    exported = pulumi.export
+
+    def record(name: str, value: Any) -> None:
+        # the mocks see no stack outputs: resolve each one into run.exports
+        pulumi.Output.from_input(value).apply(lambda v: run.exports.__setitem__(name, v))
+        exported(name, value)
+
     @pulumi.runtime.test
     def execute() -> None:
         namespace: dict[str, Any] = {"__name__": "__main__"}
@@ -98,12 +105,14 @@ def run_program(source: str, config: dict[str, str], *, path: Path | None = None
             namespace["__file__"] = str(path)
         exec(compile(source, str(path or "__main__.py"), "exec"), namespace)
 
+    pulumi.export = record
     try:
         with warnings.catch_warnings():
             # pulumi_gcp.storage warns about one of its own deprecated aliases on import
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_gcp\.")
             execute()
     finally:
+        pulumi.export = exported
         monitor.close()
         asyncio.set_event_loop(None)
         loop.close()

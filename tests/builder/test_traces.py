@@ -33,7 +33,7 @@ from skaal.builder.traces import GCP_TRACE_ROLE, adot_layer_arn, traces_setting
 from skaal.catalog import catalog_for_target
 from skaal.cli.main import cli
 from skaal.declare.app_ref import load_app
-from skaal.errors import BuildError
+from skaal.errors import BuildError, UsageError
 from skaal.hosts.aws_lambda.handler import LambdaHandler
 from skaal.pipeline import FileLockStore, plan_blueprint
 from skaal.plan.lock import read_lock
@@ -204,8 +204,15 @@ def test_the_switch_is_read_from_pyproject(tmp_path: Path) -> None:
     assert traces_setting(tmp_path) is False
     (tmp_path / "pyproject.toml").write_text("[tool.skaal]\ntraces = true\n")
     assert traces_setting(tmp_path) is True
-    (tmp_path / "pyproject.toml").write_text('[tool.skaal]\ntraces = "yes"\n')
-    with pytest.raises(BuildError, match="traces must be true or false"):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "shop"\n[tool.skaal]\ntraces = "yes"\n'
+    )
+    with pytest.raises(UsageError, match="traces must be true or false") as caught:
+        traces_setting(tmp_path)
+    assert caught.value.exit_code == 2
+    assert caught.value.where == f"{tmp_path / 'pyproject.toml'}:4 tool.skaal.traces"
+    (tmp_path / "pyproject.toml").write_text("[tool.skaal\ntraces = true\n")
+    with pytest.raises(UsageError, match="is not valid TOML"):
         traces_setting(tmp_path)
 
 

@@ -1,5 +1,9 @@
 """A deployed gcp app's move, copied by its migration runner: the Cloud Run role run in-process.
 
+``skaal migrate --env NAME`` on a gcp lock posts each step to the runner
+whose URL the deployment record holds (the stack output ``migrationUrl``):
+here the real role served by uvicorn on loopback.
+
 The ``migrate`` role of the gcp artifact (:mod:`skaal.hosts.cloud_run`)
 answers ``POST /_skaal/migrate`` with one step of
 :mod:`skaal.migrate.remote`.  Here the operator's side
@@ -24,17 +28,21 @@ import httpx
 import pytest
 import uvicorn
 from _migrate_env import drop_namespaces, server_env
+from click.testing import CliRunner
 from starlette.applications import Starlette
 from test_kill import CLOUDSQL, FIRESTORE, ITEMS, _contents, _moving, _plan, _write
 from test_remote import LostReplyError, _fill
 
+from skaal.builder.stacks.gcp import MIGRATION_URL_OUTPUT
+from skaal.cli.main import cli
 from skaal.declare.app_ref import load_app
+from skaal.deploy.state import DeploymentRecord, DeploymentStore
 from skaal.errors import MigrationError
 from skaal.hosts import cloud_run
 from skaal.hosts.cloud_run import CloudRunArtifact, migrate_app
 from skaal.migrate import remote
 from skaal.migrate.journal import journal_path
-from skaal.migrate.remote import Invoker, cloud_run_invoker, migrate_remote
+from skaal.migrate.remote import Invoker, MigrateServices, cloud_run_invoker, migrate_remote
 from skaal.plan.lock import read_lock
 from skaal.plan.wiring import MIGRATE_PATH
 from tests._server import eventually, free_port
@@ -174,3 +182,100 @@ def test_the_cloud_run_invoker_says_when_the_runner_is_not_there() -> None:
     invoke = cloud_run_invoker(url, token=lambda _: "id-token")
     with pytest.raises(MigrationError, match="cannot reach the migration runner"):
         invoke({"resource": "Invoices", "action": "copy"})
+
+
+def _deployed(project: Path, stack: str, *, plan_hash: str, url: str | None) -> None:
+    """The record ``skaal deploy`` writes for the gcp ``stack``, its runner at ``url``."""
+    DeploymentStore(project).write(
+        DeploymentRecord(
+            target="gcp",
+            stack=stack,
+            app="shop",
+            plan_hash=plan_hash,
+            skaal_version="0.0.0",
+            backend_url="file://.skaal/pulumi",
+            deployed_at="2026-12-04T00:00:00Z",
+            outputs={} if url is None else {MIGRATION_URL_OUTPUT: url},
+        )
+    )
+
+
+def _no_lambda(name: str, region: str) -> Invoker:
+    raise AssertionError(f"a gcp lock invoked the Lambda {name} in {region}")
+
+
+def _services(audiences: list[str]) -> MigrateServices:
+    def token(audience: str) -> str:
+        audiences.append(audience)
+        return "id-token"
+
+    return MigrateServices(
+        invoker=_no_lambda, cloud_run=lambda url: cloud_run_invoker(url, token=token)
+    )
+
+
+PROD = '[tool.skaal]\napp = "shop.py:app"\n\n[tool.skaal.envs.prod]\ntarget = "gcp"\n'
+
+
+def test_skaal_migrate_on_a_gcp_lock_drives_the_deployed_runner(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = server_env("firestore", "postgres")
+    monkeypatch.chdir(project)
+    lock = project / "skaal.lock"
+    resource = "Invoices"
+    try:
+        asyncio.run(_fill(project, env, FIRESTORE, CLOUDSQL, resource))
+        plan = read_lock(lock)
+        assert plan is not None
+        (project / "pyproject.toml").write_text(PROD)
+        audiences: list[str] = []
+        with _served(_runner(project, env)) as url:
+            _deployed(project, "prod", plan_hash=plan.content_hash(), url=url)
+            result = CliRunner().invoke(
+                cli,
+                ["migrate", "--env", "prod", "--lock", "skaal.lock", "--batch", "50"],
+                obj=_services(audiences),
+            )
+        assert result.exit_code == 0, result.output
+        assert f"{resource}: firestore@" in result.output
+        assert f"copied {ITEMS} items" in result.output
+        assert "switched" in result.output
+        assert audiences
+        assert set(audiences) == {url}  # each step with an identity token for the runner
+        assert not _moving(lock, resource)
+    finally:
+        asyncio.run(drop_namespaces(env))
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (None, "the gcp stack 'prod' has not been deployed from this project"),
+        ("other-plan", "was deployed from plan other-plan, not from skaal.lock"),
+        ("no-output", "has no stack output migrationUrl"),
+    ],
+)
+def test_skaal_migrate_says_when_the_runner_is_not_deployed(
+    project: Path, monkeypatch: pytest.MonkeyPatch, record: str | None, message: str
+) -> None:
+    monkeypatch.chdir(project)
+    _plan(project, FIRESTORE, "Invoices")
+    _plan(project, CLOUDSQL, "Invoices")
+    plan = read_lock(project / "skaal.lock")
+    assert plan is not None
+    (project / "pyproject.toml").write_text(PROD)
+    if record == "other-plan":
+        _deployed(project, "prod", plan_hash="other-plan", url="http://127.0.0.1:9")
+    elif record == "no-output":
+        _deployed(project, "prod", plan_hash=plan.content_hash(), url=None)
+    audiences: list[str] = []
+    result = CliRunner().invoke(
+        cli, ["migrate", "--env", "prod", "--lock", "skaal.lock"], obj=_services(audiences)
+    )
+    assert result.exit_code == 1
+    text = " ".join(result.output.split())
+    assert message in text
+    assert "skaal deploy" in text
+    assert audiences == []  # nothing was posted
+    assert _moving(project / "skaal.lock", "Invoices")

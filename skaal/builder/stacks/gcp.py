@@ -24,6 +24,7 @@ from pydantic import Field, model_validator
 from skaal.builder.stacks.base import StackModel
 
 __all__ = [
+    "MIGRATION_URL_OUTPUT",
     "PUBSUB_AGENT",
     "RUNTIME_ACCOUNT",
     "Account",
@@ -58,6 +59,8 @@ __all__ = [
 
 RUNTIME_ACCOUNT = "runtime"
 """The key of ``web``'s account, whose unique id seeds the bucket names' suffixes."""
+MIGRATION_URL_OUTPUT = "migrationUrl"
+"""The stack output holding the migration runner's URL, which ``skaal migrate`` posts to."""
 PUBSUB_AGENT = "pubsub-agent"
 """The member of a :class:`Grant` to the project's Pub/Sub service agent (not an account)."""
 
@@ -165,6 +168,10 @@ class FirestoreDatabase(StackModel):
     ttl_field: str
     ttl_collections: tuple[tuple[str, str], ...]
     """(logical name, collection) whose :attr:`ttl_field` is a TTL policy."""
+    retiring: bool = False
+    """It holds only the origins of pending moves: retained when a later deploy drops it
+    from the stack (after the switch), but not protected in Pulumi's state, which would
+    fail that deploy (:mod:`skaal.builder.targets.gcp_moves`)."""
 
 
 class Bucket(StackModel):
@@ -309,8 +316,9 @@ class Service(StackModel):
     name: str
     location: str
     account: str
-    invoker: str
-    """The account allowed to invoke it (``roles/run.invoker``)."""
+    invoker: str | None
+    """The account allowed to invoke it (``roles/run.invoker``); ``None`` for the
+    migration runner, which only the operator invokes (:attr:`GcpStack.migration_runner`)."""
     env: tuple[Env, ...]
     cpu: str
     memory: str
@@ -373,6 +381,9 @@ class GcpStack(StackModel):
     services: tuple[Service, ...] = ()
     gateway: Gateway | None = None
     schedules: tuple[SchedulerJob, ...] = ()
+    migration_runner: str | None = None
+    """The :attr:`Service.key` of the migration runner of the pending moves (none: no
+    move); its URL is the stack output :data:`MIGRATION_URL_OUTPUT`."""
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GcpStack:
@@ -387,7 +398,10 @@ class GcpStack(StackModel):
             checks.append(("member", grant.member, members))
         for service in self.services:
             checks.append(("account", service.account, accounts))
-            checks.append(("invoker", service.invoker, accounts))
+            if service.invoker is not None:
+                checks.append(("invoker", service.invoker, accounts))
+            elif service.key != self.migration_runner:
+                raise ValueError(f"service {service.key!r} has no invoker")
             checks += [("Cloud SQL", k, sql) for k in service.sql_instances]
             if service.connector is not None:
                 checks.append(("connector", service.connector, {c.key for c in self.connectors}))
@@ -415,6 +429,8 @@ class GcpStack(StackModel):
         if self.gateway is not None:
             checks.append(("account", self.gateway.account, accounts))
             checks += [("service", key, services) for key in self.gateway.backends]
+        if self.migration_runner is not None:
+            checks.append(("service", self.migration_runner, services))
         if any(b.adopted is None for b in self.buckets):  # their names' suffix seed
             checks.append(("account", RUNTIME_ACCOUNT, accounts))
         for what, key, known in checks:

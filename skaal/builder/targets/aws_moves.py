@@ -26,18 +26,20 @@ its data, in the account: removing it is the operator's decision
 (docs/migrate.md).
 
 What cannot be built yet is refused with a :class:`BuildError`
-(:func:`check_moves`): an origin on a server (its instance's size is no
-longer in the lock), an origin of the same AWS service as its destination
-(the two would share the resource's logical key), and moves whose copies
-would run in several regions.
+(:func:`check_moves`, the rules every cloud build shares in
+:mod:`skaal.builder.moves`): an origin on a server (its instance's size is
+no longer in the lock), an origin of the same AWS service as its
+destination (the two would share the resource's logical key), and moves
+whose copies would run in several regions.
 """
 
 from __future__ import annotations
 
 from skaal.blueprint.model import ResourceSpec, SourceLocation
+from skaal.builder.moves import check_moves as check_moves_of
+from skaal.builder.moves import origins
 from skaal.builder.stacks.aws import Function, OutputRef
 from skaal.builder.targets.aws_iam import function_statements
-from skaal.errors import BuildError
 from skaal.plan import naming
 from skaal.plan.model import Binding, Plan
 from skaal.plan.moves import pending_moves
@@ -45,9 +47,7 @@ from skaal.plan.wiring import (
     PROCESSES_ENV,
     USED_RESOURCES_ENV,
     migration_function_name,
-    migration_region,
     physical_name,
-    server_id,
 )
 
 __all__ = [
@@ -69,51 +69,9 @@ _MIGRATION_MEMORY_MB = 1024
 
 def check_moves(plan: Plan) -> str | None:
     """The region the pending moves of ``plan`` are copied in (``None``: no move), or a
-    :class:`BuildError` for a move the aws build cannot provision."""
-    regions: dict[str, str] = {}
-    for binding in pending_moves(plan):
-        origin = binding.moving_from
-        assert origin is not None  # a pending move
-        what = f"{binding.resource} ({origin.backend} → {binding.backend})"
-        problem = None
-        if server_id(origin) is not None:
-            problem = (
-                f"its origin is on a {origin.implementation} server, whose size the lock no "
-                "longer records"
-            )
-        elif origin.implementation == binding.implementation:
-            problem = (
-                f"both ends are {binding.implementation}: the stack cannot hold two of them "
-                "for one resource"
-            )
-        region = migration_region(binding)
-        if region is None:
-            problem = "its ends are servers of two regions: no migration function reaches both"
-        if problem is not None:
-            raise BuildError(
-                f"the lock has a pending move the aws build cannot provision: {what}: {problem}",
-                where="skaal.lock",
-                fix=f"place it back on its origin (skaal plan --pin {binding.resource}="
-                f"{origin.backend}), or copy the data yourself (see docs/migrate.md)",
-                command=f"skaal plan --target aws --pin {binding.resource}={origin.backend}",
-            )
-        assert region is not None
-        regions[binding.resource] = region
-    if len(set(regions.values())) > 1:
-        listed = ", ".join(f"{name} in {region}" for name, region in sorted(regions.items()))
-        raise BuildError(
-            f"the lock's pending moves would be copied in several regions ({listed})",
-            where="skaal.lock",
-            fix="migrate the moves of one region first (re-plan the others back onto their "
-            "origins, migrate, then plan them again)",
-            command="skaal plan --target aws",
-        )
-    return next(iter(regions.values()), None)
-
-
-def origins(plan: Plan) -> list[Binding]:
-    """The origin binding of every pending move: provisioned until the switch."""
-    return [b.moving_from for b in pending_moves(plan) if b.moving_from is not None]
+    :class:`BuildError` for a move the aws build cannot provision
+    (:func:`skaal.builder.moves.check_moves`)."""
+    return check_moves_of(plan, target="aws")
 
 
 def migration_function(

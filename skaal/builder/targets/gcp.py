@@ -146,5 +146,11 @@ def _stack_yaml(context: BuildContext, stack: GcpStack) -> str:
     ]
     if any(b.implementation == "postgres" for b in context.plan.bindings):
         lines.append("#   pulumi config set --secret skaal:databasePassword VALUE")
+    if stack.migration_runner is not None:
+        lines += [
+            "# Optional while a move is pending: who may invoke the migration runner besides",
+            "# the project's Owners, Editors and Cloud Run Admins (skaal migrate --env NAME):",
+            "#   pulumi config set skaal:migrationInvokers user:ops@example.com",
+        ]
     lines += ["config:", f"  gcp:region: {stack.region}"]
     return "\n".join(lines) + "\n"

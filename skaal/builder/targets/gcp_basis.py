@@ -19,9 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
+from skaal.builder.moves import check_moves, origins
 from skaal.builder.regions import Regions, regions
 from skaal.builder.stacks.gcp import RUNTIME_ACCOUNT, Condition, Env, Grant, ProjectGrant
-from skaal.plan.model import Plan
+from skaal.plan.model import Binding, Plan
+from skaal.plan.moves import pending_moves, serving_plan
 from skaal.plan.pubsub import max_delivery_attempts
 from skaal.plan.wiring import (
     FIRESTORE_DEFAULT_DATABASE,
@@ -38,6 +40,7 @@ __all__ = [
     "GATEWAY_ACCOUNT",
     "GCP_PROJECT_ENV",
     "INVOKER_ACCOUNT",
+    "MIGRATION_ACCOUNT",
     "PROMOTE_PATH",
     "PUSH_PATH",
     "RUNTIME_ACCOUNT",
@@ -68,6 +71,8 @@ INVOKER_ACCOUNT = "invoker"
 """The key of the account Cloud Scheduler and Pub/Sub push call with."""
 GATEWAY_ACCOUNT = "gateway"
 """The key of the account the API Gateway calls the services with."""
+MIGRATION_ACCOUNT = "migrate"
+"""The key of the migration runner's account (and of its service): a stack with pending moves."""
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
 
 
@@ -161,7 +166,18 @@ class Basis:
         """The HTTP functions: the gateway routes to their services."""
         self.secret_env: dict[str, Env] = {}
         """Declared secret -> its environment entry (each service gets the ones it may read)."""
+        self.migration_region = check_moves(plan, target="gcp")
+        """Where the migration runner copies the pending moves (``None``: no move)."""
+        self.kept = tuple(origins(plan))
+        """The origins of the pending moves: provisioned as before the move until the switch."""
+        self.moving = frozenset(b.resource for b in pending_moves(plan))
+        self._before: Wiring = wire(serving_plan(plan), env_name=env, config=config)
         self._identities: tuple[Identity, ...] | None = None
+
+    def physical(self, binding: Binding) -> str:
+        """The physical name of ``binding``: a kept origin's is the one it was created with."""
+        wiring = self._before if binding in self.kept else self.wiring
+        return wiring.resource(binding.resource).physical_name
 
     # -- identities --------------------------------------------------------------
     @property
@@ -187,9 +203,13 @@ class Basis:
         web = Identity(
             None, RUNTIME_ACCOUNT, "", ("_http",), None if self.fns.mounts else frozenset(), "web"
         )
+        runner = Identity(
+            None, MIGRATION_ACCOUNT, "-migrate", (), self.moving, MIGRATION_ACCOUNT, runner=True
+        )
         self._identities = (
             web,
             *(_function_identity(f, self.service_vars[f.name]) for f in self.fns.all),
+            *((runner,) if self.moving else ()),
         )
         return self._identities
 
@@ -203,8 +223,13 @@ class Basis:
         return tuple(i for i in self.identities() if self.reaches(i, frozenset(resources)))
 
     def readers(self, secret: str) -> tuple[Identity, ...]:
-        """The identities whose functions may read the declared ``secret``."""
-        return tuple(i for i in self.identities() if secret in self.scope.readable(*i.functions))
+        """The identities whose functions may read the declared ``secret`` (never the
+        migration runner's: it copies data, it reads no secret)."""
+        return tuple(i for i in self.identities() if secret in self.readable(i))
+
+    def readable(self, identity: Identity) -> tuple[str, ...]:
+        """The declared secrets ``identity``'s service may read."""
+        return () if identity.runner else self.scope.readable(*identity.functions)
 
     def reaches(self, identity: Identity, resources: frozenset[str]) -> bool:
         """Whether ``identity``'s service opens any of ``resources``."""
@@ -247,10 +272,16 @@ class Identity:
 
     service: str
     """The key (and logical name) of its Cloud Run service."""
+    runner: bool = False
+    """The migration runner's (:mod:`skaal.builder.targets.gcp_moves`): it reaches
+    both ends of the pending moves, and nothing else."""
 
     @property
     def role(self) -> str:
-        """``web`` or ``function``: what its service serves (``SKAAL_CLOUD_RUN_ROLE``)."""
+        """``web``, ``function`` or ``migrate``: what its service serves
+        (``SKAAL_CLOUD_RUN_ROLE``, :data:`skaal.hosts.cloud_run.ROLES`)."""
+        if self.runner:
+            return "migrate"
         return "web" if self.function is None else "function"
 
 

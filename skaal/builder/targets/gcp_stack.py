@@ -57,6 +57,9 @@ exactly what is created):
   Serverless VPC Access connector of its region on the network
   ``skaal:network`` (default ``default``); see
   :mod:`~skaal.builder.targets.gcp_servers`.
+* **Pending moves** (:mod:`~skaal.builder.targets.gcp_moves`): both ends,
+  and the migration runner (account and service ``migrate``), whose URL is
+  the stack output ``migrationUrl``.
 
 The program protects and retains the stateful resources unless the stack
 config ``skaal:deleteData`` is ``true`` (see :mod:`skaal.deploy.destroy`).
@@ -91,6 +94,7 @@ from skaal.builder.targets.gcp_basis import (
     GATEWAY_ACCOUNT,
     GCP_PROJECT_ENV,
     INVOKER_ACCOUNT,
+    MIGRATION_ACCOUNT,
     RUNTIME_ACCOUNT,
     SCHEDULE_PATH,
     Basis,
@@ -100,6 +104,7 @@ from skaal.builder.targets.gcp_basis import (
 )
 from skaal.builder.targets.gcp_gateway import gateway
 from skaal.builder.targets.gcp_messaging import queue, topic
+from skaal.builder.targets.gcp_moves import runner_account, runner_service
 from skaal.builder.targets.gcp_servers import servers
 from skaal.builder.targets.gcp_state import bucket, firestore, secret
 from skaal.builder.traces import GCP_TRACE_ROLE, gcp_trace_env
@@ -157,8 +162,9 @@ def gcp_stack(
     configuration's adoptions (:attr:`~skaal.builder.model.BuildContext.existing`).
     """
     basis = Basis(blueprint, plan, env, config)
-    bindings = sorted(plan.bindings, key=lambda b: b.resource)
     _check(basis)
+    # a pending move's origin is provisioned as before the move until the switch
+    bindings = sorted((*plan.bindings, *basis.kept), key=lambda b: (b.resource, b.implementation))
     databases: tuple[FirestoreDatabase, ...] = ()
     firestore_bindings = [b for b in bindings if b.implementation == "firestore"]
     if firestore_bindings:
@@ -202,6 +208,7 @@ def gcp_stack(
         services=_services(basis, traces=traces),
         gateway=gateway(basis),
         schedules=_schedules(basis),
+        migration_runner=MIGRATION_ACCOUNT if basis.moving else None,
     )
 
 
@@ -244,6 +251,9 @@ def _accounts(basis: Basis) -> tuple[Account, ...]:
         )
     ]
     for identity in basis.identities()[1:]:
+        if identity.runner:
+            accounts.append(runner_account(basis, _account_id(app, "migrate")))
+            continue
         accounts.append(
             Account(
                 key=identity.account,
@@ -276,7 +286,10 @@ def _services(basis: Basis, *, traces: bool) -> tuple[Service, ...]:
     by_name = {f.name: f for f in basis.fns.all}
     made = []
     for identity in serving:
-        readable = basis.scope.readable(*identity.functions)
+        if identity.runner:
+            made.append(runner_service(basis, identity, processes=processes))
+            continue
+        readable = basis.readable(identity)
         env: list[Env] = [
             *(EnvValue(name=k, value=v) for k, v in basis.wiring.env().items()),
             EnvProject(name=GCP_PROJECT_ENV),

@@ -7,7 +7,9 @@
   when the plan backs its collections up (:mod:`skaal.plan.retention`), a
   composite index ``(x.<field>, k)`` for every declared ``Index`` (the
   runtime's queries filter on the first and page on the second) and a TTL
-  policy on ``exp`` for every collection.  Google grants no role per
+  policy on ``exp`` for every collection.  The origin of a pending move
+  (:mod:`~skaal.builder.targets.gcp_moves`) keeps its collection, named as
+  before the move; a database holding only such origins is *retiring*.  Google grants no role per
   collection: ``roles/datastore.user`` is granted with an IAM condition naming
   one database, to the identities using a resource in it.
 * **Cloud Storage**: a bucket per blob store, uniform access, public access
@@ -87,7 +89,7 @@ def _database(
     ttl: list[tuple[str, str]] = []
     for b in bindings:
         spec = basis.blueprint.resource(b.resource)
-        collection = basis.wiring.resource(b.resource).physical_name
+        collection = basis.physical(b)  # a kept origin's: as created before its move
         indexes += [
             FirestoreIndex(name=f"{b.resource}-index-{field}", collection=collection, field=field)
             for field in spec.indexes
@@ -112,6 +114,8 @@ def _database(
         indexes=tuple(indexes),
         ttl_field=FIRESTORE_TTL_FIELD,
         ttl_collections=tuple(ttl),
+        # only origins of pending moves: dropped from the stack after the switch, kept in Google
+        retiring=all(b in basis.kept for b in bindings),
     )
 
 
@@ -125,7 +129,7 @@ def bucket(basis: Basis, b: Binding) -> Bucket:
         # existing=: read into the stack, never created, changed or deleted
         return Bucket(resource=b.resource, adopted=b.adopted, grants=grants)
     spec = basis.blueprint.resource(b.resource)
-    base = basis.wiring.resource(b.resource).physical_name[:BUCKET_BASE_LENGTH].rstrip("-")
+    base = basis.physical(b)[:BUCKET_BASE_LENGTH].rstrip("-")
     versions = b.retention.versions_days if b.retention else None
     ttl = spec.requirements.ttl_s
     return Bucket(

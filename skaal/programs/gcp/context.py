@@ -66,9 +66,21 @@ class Deploy:
     @property
     def stateful(self) -> pulumi.ResourceOptions:
         """Options of a resource holding data: kept unless ``skaal:deleteData`` is true."""
-        return pulumi.ResourceOptions(
-            protect=not self.delete_data, retain_on_delete=not self.delete_data
-        )
+        return self.holding(retiring=False)
+
+    def holding(self, *, retiring: bool) -> pulumi.ResourceOptions:
+        """Options of a resource holding data; a ``retiring`` one (only the origins of
+        pending moves) is retained but not protected, so that the deploy after the
+        switch may drop it from the stack (:mod:`skaal.builder.targets.gcp_moves`)."""
+        keep = not self.delete_data
+        return pulumi.ResourceOptions(protect=keep and not retiring, retain_on_delete=keep)
+
+    @cached_property
+    def migration_invokers(self) -> tuple[str, ...]:
+        """``skaal:migrationInvokers``: IAM members (``user:ops@example.com``) who may call
+        the migration runner besides the project's Owners, Editors and Cloud Run Admins."""
+        listed = self.config.get("migrationInvokers") or ""
+        return tuple(m.strip() for m in listed.split(",") if m.strip())
 
     @cached_property
     def pubsub_agent(self) -> str:

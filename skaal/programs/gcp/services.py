@@ -8,6 +8,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from skaal.builder.stacks.gcp import (
+    MIGRATION_URL_OUTPUT,
     Env,
     EnvBucket,
     EnvMemorystore,
@@ -28,6 +29,26 @@ run = gcp.cloudrunv2
 def create_services(deploy: Deploy) -> None:
     for service in deploy.stack.services:
         _service(deploy, service)
+    runner = deploy.stack.migration_runner
+    if runner is not None:
+        _migration_runner(deploy, deploy.services[runner])
+
+
+def _migration_runner(deploy: Deploy, service: run.Service) -> None:
+    """Export the runner's URL; let only the operator's listed members invoke it.
+
+    No account of the stack is its invoker: besides the project's Owners,
+    Editors and Cloud Run Admins/Invokers, only ``skaal:migrationInvokers``.
+    """
+    for index, member in enumerate(deploy.migration_invokers):
+        run.ServiceIamMember(
+            f"migrate-operator-{index}",
+            name=service.name,
+            location=service.location,
+            role="roles/run.invoker",
+            member=member,
+        )
+    pulumi.export(MIGRATION_URL_OUTPUT, service.uri)
 
 
 def _env(deploy: Deploy, entry: Env) -> run.ServiceTemplateContainerEnvArgs:
@@ -101,6 +122,8 @@ def _service(deploy: Deploy, spec: Service) -> None:
         ),
     )
     deploy.services[spec.key] = service
+    if spec.invoker is None:  # the migration runner: the operator's only
+        return
     run.ServiceIamMember(
         f"{spec.key}-invoker",
         name=service.name,

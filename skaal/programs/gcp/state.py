@@ -36,7 +36,7 @@ def _firestore(deploy: Deploy, spec: FirestoreDatabase) -> None:
             "DELETE_PROTECTION_DISABLED" if deploy.delete_data else "DELETE_PROTECTION_ENABLED"
         ),
         deletion_policy="DELETE" if deploy.delete_data else "ABANDON",
-        opts=deploy.stateful,
+        opts=deploy.holding(retiring=spec.retiring),
     )
     deploy.project_grants(spec.grants)
     for index in spec.indexes:

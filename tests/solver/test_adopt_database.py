@@ -183,6 +183,18 @@ def test_the_lock_keeps_the_adoption_and_replanning_keeps_the_plan(tmp_path: Pat
     assert solve(app.blueprint(), load_catalog("aws"), previous=again) == plan
 
 
+def test_a_cloud_sql_server_states_its_cost_on_gcp() -> None:
+    plan = solve(
+        _app(f"{CLOUD_SQL} secret={GCP_SECRET} cost=75.25/month", "cloudsql-postgres").blueprint(),
+        load_catalog("gcp"),
+    )
+    orders = plan.binding("Orders")
+    assert (orders.adopted, orders.instance, orders.monthly_cost) == ("legacy-shop", None, 75.25)
+    assert sum(b.monthly_cost for b in plan.bindings) + sum(
+        i.fixed_monthly for i in plan.instances
+    ) + sum(n.monthly for n in plan.network) == pytest.approx(plan.total_monthly_cost)
+
+
 def test_a_cloud_sql_server_is_adopted_on_gcp() -> None:
     plan = solve(
         _app(f"{CLOUD_SQL} secret={GCP_SECRET}", "cloudsql-postgres").blueprint(),

@@ -45,7 +45,9 @@ the secret holding its credentials, never by a connection URL::
     PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME     (Cloud SQL)
 
 The server's region is the binding's; the secret must be on the same
-provider.  A connection URL (``postgresql://...``) is refused without being
+provider.  ``cost=AMOUNT/month`` (US dollars, after the secret) states what the
+server costs the app; the plan prices the resource at it, and at $0 without it
+(the fees are then its owner's).  A connection URL (``postgresql://...``) is refused without being
 repeated: it would put a server's address and credentials in the code, the
 Blueprint and the lock.
 """
@@ -65,6 +67,7 @@ __all__ = [
     "DATABASE_IMPLEMENTATION",
     "Existing",
     "adopted_name",
+    "adopted_server_cost",
     "adopts_server",
     "parse_existing",
     "shown",
@@ -98,7 +101,8 @@ _ACCEPTED = (
 _DATABASE = (
     "'arn:aws:rds:REGION:ACCOUNT:db:NAME secret=arn:aws:secretsmanager:REGION:ACCOUNT:"
     "secret:NAME' (an RDS instance; an Aurora cluster is ...:cluster:NAME) or "
-    "'PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME' (a Cloud SQL instance)"
+    "'PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME' (a Cloud SQL instance), "
+    "optionally followed by 'cost=AMOUNT/month' (US dollars)"
 )
 
 
@@ -119,6 +123,7 @@ class _Pattern:
         return compiled.match(text)
 
 
+_COST = _Pattern(r"^(?P<amount>\d{1,9}(?:\.\d{1,2})?)(?:/month)?$")
 _REGION = r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)"
 _RDS_ARN = _Pattern(
     rf"^arn:aws(?:-[a-z]+)*:rds:{_REGION}:\d{{12}}:(?P<type>db|cluster):"
@@ -180,6 +185,9 @@ class Existing:
     secret: str | None = None
     """A database server: the secret holding its credentials (a Secrets Manager ARN or a
     Secret Manager path); the runtime reads it when it connects."""
+    monthly_cost: float | None = None
+    """A database server: what ``cost=AMOUNT/month`` states it costs the app (USD a month);
+    ``None`` when not stated (the plan prices it at $0, its fees being its owner's)."""
 
 
 def parse_existing(value: object, kind: Kind) -> Existing:
@@ -190,6 +198,12 @@ def parse_existing(value: object, kind: Kind) -> Existing:
     head = text.split(maxsplit=1)[0] if text else text
     if _RDS_ARN.match(head) or _CLOUDSQL.match(head):
         return _database(text, kind)
+    if any(part.startswith("cost=") for part in text.split()[1:]):
+        raise GrammarError(
+            f"cost= prices an adopted database server only; {head!r} is priced as the "
+            "catalog prices its service (its reads, writes and storage are the app's)",
+            accepted=f"{_accepted_for(kind)}; remove cost= here",
+        )
     if _PUBSUB_SUBSCRIPTION.match(text):
         raise GrammarError(
             f"{text!r} is a Pub/Sub subscription, which Skaal does not adopt: a {kind} on "
@@ -229,6 +243,14 @@ def parse_existing(value: object, kind: Kind) -> Existing:
     return found
 
 
+def adopted_server_cost(spec: ResourceSpec, provider: str) -> float:
+    """What the database server ``spec`` adopts on ``provider`` costs the app a month:
+    its ``cost=``, or 0 when not stated (its fees are its owner's)."""
+    if spec.existing is None or provider == "local":
+        return 0.0
+    return parse_existing(spec.existing, spec.kind).monthly_cost or 0.0
+
+
 def shown(value: object) -> str:
     """``value`` as an error message may repeat it: a connection URL is not repeated."""
     if isinstance(value, str) and any(
@@ -260,22 +282,27 @@ def _database(text: str, kind: Kind) -> Existing:
             f"{server!r} is a PostgreSQL server, which holds a collection or map, not a {kind}",
             accepted=_accepted_for(kind),
         )
-    if not rest:
+    options: dict[str, str] = {}
+    for part in rest:
+        key, equals, value = part.partition("=")
+        if "://" in part:  # a connection URL, perhaps with its password: not repeated
+            raise GrammarError(
+                f"{key}= must name a secret, not a connection URL (not repeated here)",
+                accepted=_DATABASE,
+            )
+        if not equals or key not in ("secret", "cost") or key in options:
+            raise GrammarError(
+                f"after the server {server!r}, only 'secret=SECRET' and 'cost=AMOUNT/month' "
+                f"may follow, each once; not {part!r}",
+                accepted=_DATABASE,
+            )
+        options[key] = value
+    if "secret" not in options:
         raise GrammarError(
             f"{server!r} names a database server but not the secret holding its credentials",
             accepted=_DATABASE,
         )
-    secret = rest[0].removeprefix("secret=")
-    if "://" in secret:  # a connection URL, perhaps with its password: not repeated
-        raise GrammarError(
-            "secret= must name a secret, not a connection URL (not repeated here)",
-            accepted=_DATABASE,
-        )
-    if len(rest) > 1 or not rest[0].startswith("secret="):
-        raise GrammarError(
-            f"after the server {server!r}, only 'secret=SECRET' may follow",
-            accepted=_DATABASE,
-        )
+    secret, cost = options["secret"], _cost(options.get("cost"))
     if match := _RDS_ARN.match(server):
         if not _AWS_SECRET.match(secret):
             raise GrammarError(
@@ -283,7 +310,7 @@ def _database(text: str, kind: Kind) -> Existing:
                 accepted="secret=arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
             )
         return Existing(
-            match["name"], (DATABASE_IMPLEMENTATION,), "aws", match["region"], server, secret
+            match["name"], (DATABASE_IMPLEMENTATION,), "aws", match["region"], server, secret, cost
         )
     match = _CLOUDSQL.match(server)
     assert match is not None  # parse_existing sends only the two server forms here
@@ -293,8 +320,22 @@ def _database(text: str, kind: Kind) -> Existing:
             accepted="secret=projects/PROJECT/secrets/NAME",
         )
     return Existing(
-        match["name"], (DATABASE_IMPLEMENTATION,), "gcp", match["region"], server, secret
+        match["name"], (DATABASE_IMPLEMENTATION,), "gcp", match["region"], server, secret, cost
     )
+
+
+def _cost(written: str | None) -> float | None:
+    """``cost=AMOUNT/month``: US dollars a month, at most two decimals."""
+    if written is None:
+        return None
+    match = _COST.match(written)
+    if match is None:
+        raise GrammarError(
+            f"cost={written!r} is not a monthly price in US dollars",
+            accepted="cost=AMOUNT/month with AMOUNT a number of dollars, such as "
+            "cost=120/month or cost=89.50/month",
+        )
+    return float(match["amount"])
 
 
 def _read(text: str) -> Existing | None:

@@ -44,7 +44,7 @@ from typing import Any, Literal
 from skaal.catalog.model import PriceItem, ReadFactor
 from skaal.errors import PlanError
 from skaal.plan import network
-from skaal.plan.model import EVENTUAL_PREFIX, CostLine, Plan, UsedPrice
+from skaal.plan.model import EVENTUAL_PREFIX, STATED_COMPONENT, CostLine, Plan, UsedPrice
 from skaal.plan.moves import ORIGIN_COMPONENT
 
 __all__ = [
@@ -310,6 +310,18 @@ def _line(
             PriceItem(
                 amount=cost.monthly,
                 source="skaal.lock: the cost lines of the move's origin, its moving_from binding",
+                as_of=min(p.as_of for p in published),
+            )
+            if published
+            else None
+        )
+    elif component == STATED_COMPONENT:  # an adopted server, priced by its declaration
+        item, unit = "adopted server fee (stated by cost=)", "month"
+        published = list(used.price.items().values()) if used is not None else []
+        price = (
+            PriceItem(
+                amount=cost.monthly,
+                source="the cost= of the resource's existing= (the adopted server's fee)",
                 as_of=min(p.as_of for p in published),
             )
             if published

@@ -170,13 +170,14 @@ def test_the_patterns_are_compiled_when_first_used() -> None:
     probe = (
         "import skaal.declare.existing as e\n"
         "patterns = [v for v in vars(e).values() if isinstance(v, e._Pattern)]\n"
-        "assert len(patterns) == 15 and all(p._compiled is None for p in patterns)\n"
+        "assert patterns and all(p._compiled is None for p in patterns)\n"
         "found = e.parse_existing('arn:aws:s3:::my-bucket', 'blob')\n"
         "assert found.name == 'my-bucket'\n"
-        "print(sum(p._compiled is not None for p in patterns))\n"
+        "print(sum(p._compiled is not None for p in patterns), len(patterns))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert 0 < int(done.stdout) < 15
+    compiled, every = map(int, done.stdout.split())
+    assert 0 < compiled < every

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,7 @@ __all__ = [
     "layout",
     "part_id",
     "replacing",
+    "time_left",
 ]
 
 PART = 1_000_000
@@ -70,6 +72,17 @@ def doc_id(key: str) -> str:
 
 def expires_at(now: float, ttl: float | None) -> datetime | None:
     return None if ttl is None else datetime.fromtimestamp(now + ttl, UTC)
+
+
+def time_left(snaps: Iterable[Any], keys: Mapping[str, str], now: float) -> dict[str, float]:
+    """Seconds left of each live snapshot of ``snaps`` whose ``exp`` is set, by the key
+    ``keys`` maps its document id to (:func:`doc_id`); the others are left out."""
+    left: dict[str, float] = {}
+    for snap in snaps:
+        expiry = (snap.to_dict() or {}).get("exp") if snap.exists else None
+        if expiry is not None and expiry.timestamp() > now:
+            left[keys[snap.id]] = expiry.timestamp() - now
+    return left
 
 
 def is_live(snap: Any, now: float) -> bool:

@@ -349,12 +349,10 @@ class FirestoreKeyValue:
         batched read)."""
         if not keys:
             return {}
-        refs = {doc_id(key): key for key in keys}
         client, col = self._client, self._col
 
         def read() -> dict[str, float]:
-            snaps = client.get_all([col.document(i) for i in refs], **rpc())
-            return time_left(snaps, refs, self._clock())
+            return time_left(client, col, keys, self._clock())
 
         return await self._run(read, "read the expiry of entries", Safety.READ)
 

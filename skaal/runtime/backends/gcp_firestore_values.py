@@ -27,11 +27,12 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from skaal.runtime.backends.gcp_common import rpc
 from skaal.runtime.errors import ValueTypeError
 
 __all__ = [
@@ -74,14 +75,15 @@ def expires_at(now: float, ttl: float | None) -> datetime | None:
     return None if ttl is None else datetime.fromtimestamp(now + ttl, UTC)
 
 
-def time_left(snaps: Iterable[Any], keys: Mapping[str, str], now: float) -> dict[str, float]:
-    """Seconds left of each live snapshot of ``snaps`` whose ``exp`` is set, by the key
-    ``keys`` maps its document id to (:func:`doc_id`); the others are left out."""
+def time_left(client: Any, col: Any, keys: Sequence[str], now: float) -> dict[str, float]:
+    """Seconds left of each live document of ``keys`` in the collection ``col`` whose
+    ``exp`` is set, by key (one batched read; the others are left out)."""
+    ids = {doc_id(key): key for key in keys}
     left: dict[str, float] = {}
-    for snap in snaps:
+    for snap in client.get_all([col.document(i) for i in ids], **rpc()):
         expiry = (snap.to_dict() or {}).get("exp") if snap.exists else None
         if expiry is not None and expiry.timestamp() > now:
-            left[keys[snap.id]] = expiry.timestamp() - now
+            left[ids[snap.id]] = expiry.timestamp() - now
     return left
 
 

@@ -178,10 +178,16 @@ class PubsubQueue:
         self._inflight: dict[str, _InFlight] = {}
 
     async def native(self) -> Native[PubsubClients]:
-        """The queue's topic (``name``), its subscription and its two companions."""
+        """The queue's topic (``name``), its subscription and its two companions (an
+        adopted queue's dead-letter topic is its owner's: no subscription of Skaal's)."""
         from skaal.declare.native import PubsubClients
 
         names = self.names
+        dead = (
+            {}
+            if self._adopted
+            else {"dead_letter_subscription": self.subscription_path(names.dead)}
+        )
         return gcp_native(
             PubsubClients(self._publisher, self._subscriber),
             "pubsub",
@@ -192,7 +198,7 @@ class PubsubQueue:
             delayed_topic=self.topic_path(names.delayed),
             delayed_subscription=self.subscription_path(names.delayed),
             dead_letter_topic=self.topic_path(names.dead),
-            dead_letter_subscription=self.subscription_path(names.dead),
+            **dead,
         )
 
     def topic_path(self, topic: str) -> str:

@@ -116,6 +116,11 @@ async def test_the_adopted_subscription_is_read_and_used_as_its_owner_made_it(
     # the topic and dead-letter topic are the subscription's; the attempts limit its policy's
     assert (queue.names.queue, queue.names.dead, queue.names.pulled) == (topic, dead, sub)
     assert queue.max_deliveries == 7
+    native = await queue.native()
+    assert native.names["topic"] == topic
+    assert native.names["subscription"] == f"projects/{EMULATOR_PROJECT}/subscriptions/{sub}"
+    assert native.names["dead_letter_topic"] == dead
+    assert "dead_letter_subscription" not in native.names  # the owner's, not Skaal's
     # Skaal's own delayed companion is the only thing created beside it
     delayed = f"projects/{EMULATOR_PROJECT}/subscriptions/{sub}-delayed"
     owner.subscriber.get_subscription(request={"subscription": delayed})

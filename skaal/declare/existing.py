@@ -19,6 +19,8 @@ written as                  service        kinds
 ``gs://NAME``               Cloud Storage  blob
 ``arn:aws:sns:R:A:NAME``    SNS            topic
 ``projects/P/topics/NAME``  Pub/Sub        topic
+``projects/P/``             Pub/Sub        queue
+``subscriptions/NAME``
 ``arn:aws:sqs:R:A:NAME``    SQS            queue
 ``https://sqs.R.amazonaws``
 ``.com/A/NAME``
@@ -33,9 +35,11 @@ A plain name leaves the service to the plan (a map on aws: DynamoDB).  On
 the local target nothing exists to adopt: the resource runs locally as if
 ``existing=`` were not written, and the plan says so.
 
-A Pub/Sub subscription (``projects/P/subscriptions/NAME``) is refused on
-every kind: a queue on Pub/Sub is created by the build with the delayed-messages
-and dead-letter topics its runtime needs, which an existing subscription lacks.
+A Pub/Sub queue is adopted by its subscription (a plain name on a gcp
+queue is a subscription name), never by its topic: the runtime reads the
+topic and the dead-letter policy from the subscription
+(:mod:`skaal.runtime.backends.pubsub_queue`).  A subscription path on any
+other kind, and a topic path on a queue, are refused.
 
 A PostgreSQL server is adopted (on a map or collection) by naming it and
 the secret holding its credentials, never by a connection URL::
@@ -79,7 +83,7 @@ ADOPTABLE: Final[Mapping[str, tuple[str, frozenset[Kind]]]] = {
     "gcs": ("gcp", frozenset({"blob"})),
     "sns": ("aws", frozenset({"topic"})),
     "sqs": ("aws", frozenset({"queue"})),
-    "pubsub": ("gcp", frozenset({"topic"})),
+    "pubsub": ("gcp", frozenset({"topic", "queue"})),
 }
 """Implementation -> (its provider, the kinds whose existing resources it adopts)."""
 
@@ -92,7 +96,9 @@ _ACCEPTED = (
     "(arn:aws:s3:::NAME), a Cloud Storage URL (gs://NAME), an SNS topic ARN "
     "(arn:aws:sns:REGION:ACCOUNT:NAME), an SQS queue ARN or URL "
     "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), a Pub/Sub topic path "
-    "(projects/PROJECT/topics/NAME), a plain table, bucket, topic or queue name, or a "
+    "(projects/PROJECT/topics/NAME), a Pub/Sub subscription path "
+    "(projects/PROJECT/subscriptions/NAME) for a queue, a plain table, bucket, topic or "
+    "queue name, or a "
     "PostgreSQL server with its credentials secret: 'arn:aws:rds:REGION:ACCOUNT:db:NAME "
     "secret=arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME' (an Aurora cluster: "
     "...:cluster:NAME), or 'PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME' "
@@ -204,13 +210,17 @@ def parse_existing(value: object, kind: Kind) -> Existing:
             "catalog prices its service (its reads, writes and storage are the app's)",
             accepted=f"{_accepted_for(kind)}; remove cost= here",
         )
-    if _PUBSUB_SUBSCRIPTION.match(text):
+    if _PUBSUB_SUBSCRIPTION.match(text) and kind != "queue":
         raise GrammarError(
-            f"{text!r} is a Pub/Sub subscription, which Skaal does not adopt: a {kind} on "
-            "Pub/Sub is a topic and subscription the build creates together with the "
-            "delayed-messages and dead-letter topics its runtime needs",
-            accepted=f"{_accepted_for(kind)}; for a queue on gcp, remove existing= (the build "
-            "creates the queue and its companions; drain the old subscription first)",
+            f"{text!r} is a Pub/Sub subscription, which holds a queue, not a {kind}",
+            accepted=_accepted_for(kind),
+        )
+    if _PUBSUB_TOPIC.match(text) and kind == "queue":
+        raise GrammarError(
+            f"{text!r} is a Pub/Sub topic: a queue on Pub/Sub is adopted by its subscription, "
+            "which names the topic and the dead-letter policy",
+            accepted=f"{_accepted_for(kind)}; name the subscription the queue's messages are "
+            "pulled from",
         )
     found = _read(text)
     if found is None and _URL.match(text):
@@ -237,7 +247,7 @@ def parse_existing(value: object, kind: Kind) -> Existing:
                 f"a {kind} cannot adopt an existing resource",
                 accepted="existing= on a map or collection (a DynamoDB table), a blob "
                 "(an S3 or Cloud Storage bucket), a topic (an SNS or Pub/Sub topic) or a queue "
-                "(an SQS queue); remove it here",
+                "(an SQS queue or a Pub/Sub subscription); remove it here",
             )
         return Existing(found.name, serving, None)
     return found
@@ -347,7 +357,7 @@ def _read(text: str) -> Existing | None:
         return Existing(match["name"], ("sns",), "aws", match["region"])
     if match := _QUEUE_ARN.match(text) or _QUEUE_URL.match(text):
         return Existing(match["name"], ("sqs",), "aws", match["region"])
-    if match := _PUBSUB_TOPIC.match(text):
+    if match := _PUBSUB_TOPIC.match(text) or _PUBSUB_SUBSCRIPTION.match(text):
         return Existing(match["name"], ("pubsub",), "gcp")
     if match := _GCS_URL.match(text):
         return Existing(match["name"], ("gcs",), "gcp")
@@ -365,6 +375,10 @@ def _accepted_for(kind: Kind) -> str:
         "sqs": "an SQS queue ARN, URL or name",
         "pubsub": "a Pub/Sub topic path (projects/PROJECT/topics/NAME) or name",
     }
+    if kind == "queue":
+        forms["pubsub"] = (
+            "a Pub/Sub subscription path (projects/PROJECT/subscriptions/NAME) or name"
+        )
     served = [forms[i] for i, (_, kinds) in ADOPTABLE.items() if kind in kinds]
     if kind in _DATABASE_KINDS:
         served.append("a PostgreSQL server and its secret (SERVER secret=SECRET)")

@@ -315,7 +315,7 @@ class _Shared:
     def _record(self, model: type[Record], raw: Any) -> Record:
         if not isinstance(raw, dict):
             raise TypeError(f"{model.__name__} is not a table")
-        key = (model, *((k, type(v), v) for k, v in sorted(raw.items())))
+        key = (model, *((k, type(v), v) for k, v in raw.items()))
         found = self._records.get(key)
         if found is None:
             found = self._records[key] = model.model_validate(raw)

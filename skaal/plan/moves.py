@@ -79,7 +79,8 @@ def record_moves(previous: Plan | None, plan: Plan) -> Plan:
 
     A binding equal to its previous one is the previous record itself in the
     returned plan (records are frozen and compare by value), so a re-plan
-    that keeps 100,000 placements holds them once, not once per plan.
+    that keeps 100,000 placements holds them once, not once per plan; a plan
+    equal to ``previous`` is ``previous``.
     """
     if previous is None:
         return plan
@@ -100,12 +101,15 @@ def record_moves(previous: Plan | None, plan: Plan) -> Plan:
         if priced is binding and old is not None and old == binding:
             priced = old  # the same record: held once by both plans, not twice
         bindings.append(priced)
-    return plan.model_copy(
+    recorded = plan.model_copy(
         update={
             "bindings": tuple(bindings),
             "total_monthly_cost": _money(plan.total_monthly_cost + change),
         }
     )
+    # nothing changed: the previous plan itself, whose hash (made when its lock was read)
+    # is then not made again for the lock that is written
+    return previous if recorded == previous else recorded
 
 
 def _money(amount: float) -> float:

@@ -199,3 +199,16 @@ def test_a_re_plan_holds_each_unchanged_binding_once(project: Path) -> None:
     kept = [b for b in outcome.plan.bindings if b.resource != "Orders"]
     assert kept
     assert all(b is before[b.resource] for b in kept)
+
+
+def test_a_re_plan_that_changes_nothing_is_the_previous_plan(project: Path) -> None:
+    _plan(project, Orders="sqlite")
+    app = load_app("shop.py:app", cwd=project)
+    outcome = plan_blueprint(
+        app.blueprint(),
+        load_catalog("local-servers"),
+        lock=FileLockStore(project / "skaal.lock"),
+        pins={"Orders": "sqlite"},
+    )
+    assert outcome.plan is outcome.previous
+    assert outcome.diff.is_empty

@@ -26,18 +26,29 @@ module of 100,000 declarations costs CPython about 1 GB to compile.
 --catalog CATALOG --no-write --json`` process, which is what a user waits
 for.  Times are single runs; use ``--repeat`` for the median of several.
 
+``--replan`` measures what a user waits for when planning again: for each
+app, ``skaal plan APP:app --catalog CATALOG`` writes the lock and prints
+the plan (the first plan), then the same command reads that lock, keeps its
+placements and writes it again (the re-plan).  Each process's CPU (user +
+sys), wall time and peak resident set are printed for both, and ``same
+lock`` says whether the re-plan wrote the first lock byte for byte.  With
+``--repeat`` the re-plan runs that many times (the first plan once) and the
+medians are printed.
+
 Examples::
 
     python -m solver.bundled                                   # the default table
     python -m solver.bundled --catalogs aws --draws profiles --sizes 1000,10000 --cli
     python -m solver.bundled --catalogs solver/catalogs/aws-2026-11.toml --sizes 10000
     python -m solver.bundled --catalogs aws --draws profiles --sizes 100000 --modules 100
+    python -m solver.bundled --catalogs aws --draws profiles --sizes 100000 --modules 100 --replan
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -49,7 +60,7 @@ from typing import Any
 
 from solver.draws import DRAWS, write_app
 
-__all__ = ["main", "measure"]
+__all__ = ["main", "measure", "measure_replan"]
 
 ROOT = Path(__file__).resolve().parent.parent
 _CHILD = r"""
@@ -137,6 +148,79 @@ def measure(
     return row
 
 
+def _process(command: list[str], cwd: Path) -> dict[str, Any]:
+    """Run ``command`` to its end: its exit code, wall and CPU seconds, and peak MB."""
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert child.stderr is not None
+    errors = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    child.stderr.close()
+    return {
+        "exit": child.returncode,
+        "errors": errors.decode("utf-8", "replace").strip(),
+        "wall_s": time.perf_counter() - start,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "rss_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
+    }
+
+
+def measure_replan(
+    catalog: str,
+    draw: str,
+    n: int,
+    *,
+    folder: Path,
+    repeat: int = 1,
+    modules: int = 1,
+) -> dict[str, Any]:
+    """One ``--replan`` row: the first ``skaal plan`` (writing the lock), then the re-plan."""
+    name = f"{draw}{n}" if modules == 1 else f"{draw}{n}_in{modules}"
+    home = folder / name
+    home.mkdir(exist_ok=True)
+    app = write_app(home / f"{name}.py", draw, n, modules=modules)
+    lock = home / "skaal.lock"
+    lock.unlink(missing_ok=True)
+    command = [*_skaal_command(), "plan", f"{app.name}:app", "--catalog", _catalog_ref(catalog)]
+    first = _process(command, home)
+    if first["exit"] != 0:
+        raise SystemExit(f"the first plan of {name} failed:\n{first['errors']}")
+    written = lock.read_bytes()
+    runs = []
+    for _ in range(repeat):
+        runs.append(_process(command, home))
+        if runs[-1]["exit"] != 0:
+            raise SystemExit(f"the re-plan of {name} failed:\n{runs[-1]['errors']}")
+    row: dict[str, Any] = {"catalog": catalog, "draw": draw, "n": n, "modules": modules}
+    for key in ("wall_s", "cpu_s", "rss_mb"):
+        row[f"first_{key}"] = first[key]
+        row[f"replan_{key}"] = statistics.median(r[key] for r in runs)
+    row["same_lock"] = lock.read_bytes() == written
+    return row
+
+
+def _catalog_ref(catalog: str) -> str:
+    """A catalog file as an absolute path (the commands run in the app's folder); a name as is."""
+    path = Path(catalog)
+    return str(path.resolve()) if path.suffix == ".toml" else catalog
+
+
+def _replan_table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        f"{'catalog':>22} {'draw':>9} {'n':>7} {'modules':>7} {'first cpu s':>11} "
+        f"{'wall s':>7} {'MB':>6} {'re-plan cpu s':>13} {'wall s':>7} {'MB':>6} {'same lock':>9}"
+    ]
+    for r in rows:
+        lines.append(
+            f"{Path(r['catalog']).stem:>22} {r['draw']:>9} {r['n']:>7,} {r['modules']:>7} "
+            f"{r['first_cpu_s']:>11.2f} {r['first_wall_s']:>7.2f} {r['first_rss_mb']:>6.0f} "
+            f"{r['replan_cpu_s']:>13.2f} {r['replan_wall_s']:>7.2f} {r['replan_rss_mb']:>6.0f} "
+            f"{'yes' if r['same_lock'] else 'NO':>9}"
+        )
+    return "\n".join(lines)
+
+
 def _money(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
@@ -168,27 +252,45 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--modules", type=int, default=1, help="write each app as K modules")
     parser.add_argument("--cli", action="store_true", help="also time the skaal plan command")
+    parser.add_argument(
+        "--replan", action="store_true", help="time a first plan writing the lock, then a re-plan"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.repeat < 1 or args.modules < 1:
+        parser.error("--repeat and --modules take a whole number of at least 1")
     rows = []
+    table = _replan_table if args.replan else _table
     with tempfile.TemporaryDirectory() as tmp:
         for catalog in args.catalogs.split(","):
             for draw in args.draws.split(","):
                 for n in (int(x) for x in args.sizes.split(",")):
-                    rows.append(
-                        measure(
-                            catalog,
-                            draw,
-                            n,
-                            folder=Path(tmp),
-                            cli=args.cli,
-                            repeat=args.repeat,
-                            modules=args.modules,
+                    if args.replan:
+                        rows.append(
+                            measure_replan(
+                                catalog,
+                                draw,
+                                n,
+                                folder=Path(tmp),
+                                repeat=args.repeat,
+                                modules=args.modules,
+                            )
                         )
-                    )
+                    else:
+                        rows.append(
+                            measure(
+                                catalog,
+                                draw,
+                                n,
+                                folder=Path(tmp),
+                                cli=args.cli,
+                                repeat=args.repeat,
+                                modules=args.modules,
+                            )
+                        )
                     if not args.json:
-                        print(_table(rows[-1:]).splitlines()[1], flush=True)
-    print(json.dumps(rows, indent=2) if args.json else _table(rows))
+                        print(table(rows[-1:]).splitlines()[1], flush=True)
+    print(json.dumps(rows, indent=2) if args.json else table(rows))
     return 0
 
 

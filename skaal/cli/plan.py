@@ -301,6 +301,8 @@ def _move_json(binding: Binding) -> dict[str, Any]:
         "resource": binding.resource,
         "from": binding.moving_from.backend,
         "to": binding.backend,
+        "from_adopted": binding.moving_from.adopted,
+        "to_adopted": binding.adopted,
     }
 
 

@@ -111,9 +111,10 @@ def diff_plans(old: Plan | None, new: Plan) -> PlanDiff:
     """Compare ``new`` with ``old`` (``None``: everything is added)."""
     before = {b.resource: b for b in old.bindings} if old is not None else {}
     after = {b.resource: b for b in new.bindings}
+    both = sorted(before.keys() & after.keys())
     changed = tuple(
         BindingChange(old=before[name], new=after[name])
-        for name in sorted(before.keys() & after.keys())
+        for name in both
         if _differs(before[name], after[name])
     )
     return PlanDiff(
@@ -122,16 +123,12 @@ def diff_plans(old: Plan | None, new: Plan) -> PlanDiff:
         changed=changed,
         old_total=old.total_monthly_cost if old is not None else None,
         new_total=new.total_monthly_cost,
-        kept=tuple(
-            name
-            for name in sorted(before.keys() & after.keys())
-            if _placement(before[name]) == _placement(after[name])
-        ),
+        kept=tuple(name for name in both if _placement(before[name]) == _placement(after[name])),
     )
 
 
-def _placement(binding: Binding) -> tuple[str, str, str | None]:
-    return binding.backend, binding.region, binding.instance
+def _placement(binding: Binding) -> tuple[str, str, str | None, str | None]:
+    return binding.backend, binding.region, binding.instance, binding.adopted
 
 
 def _differs(old: Binding, new: Binding) -> bool:

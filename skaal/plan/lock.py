@@ -44,18 +44,29 @@ import itertools
 import os
 import secrets
 import stat
+import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 
 from skaal.blueprint.model import Blueprint
+from skaal.blueprint.record import Record
 from skaal.catalog.model import Catalog
 from skaal.declare.existing import parse_existing
 from skaal.errors import PlanError, UsageError
 from skaal.model.grammar import GrammarError
-from skaal.plan.model import READABLE_SCHEMA_VERSIONS, Binding, Plan
+from skaal.plan.model import (
+    READABLE_SCHEMA_VERSIONS,
+    Backup,
+    Binding,
+    CostLine,
+    Plan,
+    Provisioned,
+    Retention,
+    Transfer,
+)
 
 __all__ = ["LOCK_FILENAME", "atomic_write_text", "is_stale", "lock_text", "read_lock", "write_lock"]
 
@@ -227,10 +238,11 @@ def _read_in_runs(text: str, run: int = _RUN) -> dict[str, Any] | None:
     starts.append(len(text))
     data: dict[str, Any] = {}
     bindings: list[Binding] = []
+    shared = _Shared()
     try:
         for begin, end in itertools.pairwise(starts):
             piece = rtoml.loads(text[begin:end])
-            bindings += (Binding.model_validate(b) for b in piece.pop("bindings", ()))
+            bindings += (shared.binding(b) for b in piece.pop("bindings", ()))
             if data.keys() & piece.keys():
                 return None
             data.update(piece)
@@ -238,6 +250,76 @@ def _read_in_runs(text: str, run: int = _RUN) -> dict[str, Any] | None:
         return None
     data["bindings"] = bindings
     return data
+
+
+#: The records a binding holds that many bindings hold alike (the same cost line, backup).
+_NESTED: Final[dict[str, type[Record]]] = {
+    "cost": CostLine,
+    "transfers": Transfer,
+    "backup": Backup,
+    "provisioned": Provisioned,
+    "retention": Retention,
+}
+#: A binding's words drawn from a few values (a backend's name, a region, a status).
+_WORDS: Final = (
+    "kind",
+    "backend",
+    "implementation",
+    "region",
+    "instance",
+    "mode",
+    "consistency",
+    "status",
+)
+
+
+class _Shared:
+    """Validates a lock's bindings, equal nested records and words held once.
+
+    A 100,000-resource lock repeats the same cost line, backup and backend
+    name in most bindings; validated one by one, each binding would hold its
+    own copies (about 3 KB a binding in all).  Records are frozen and compare
+    by value, so one validated instance stands for all that are equal: the
+    plan dumps, hashes and compares exactly as before.  A key holds each
+    value's type too, so ``1`` and ``1.0`` (TOML's integer and float) stay
+    apart.  Anything that cannot be a key raises ``TypeError``, which
+    :func:`_read_in_runs` answers by validating the whole text plainly.
+    """
+
+    __slots__ = ("_fields_set", "_records")
+
+    def __init__(self) -> None:
+        self._records: dict[tuple[Any, ...], Record] = {}
+        self._fields_set: dict[frozenset[str], set[str]] = {}
+
+    def binding(self, raw: dict[str, Any]) -> Binding:
+        for field, model in _NESTED.items():
+            value = raw.get(field)
+            if isinstance(value, list):
+                raw[field] = tuple(self._record(model, item) for item in value)
+            elif isinstance(value, dict):
+                raw[field] = self._record(model, value)
+        for field in _WORDS:
+            word = raw.get(field)
+            if type(word) is str:
+                raw[field] = sys.intern(word)
+        binding = Binding.model_validate(raw)
+        # pydantic's record of which fields were given: a set per instance, alike in
+        # most bindings, never changed in place on a frozen record (a copy copies it)
+        given = binding.__pydantic_fields_set__
+        held = self._fields_set.setdefault(frozenset(given), given)
+        if held is not given:
+            object.__setattr__(binding, "__pydantic_fields_set__", held)
+        return binding
+
+    def _record(self, model: type[Record], raw: Any) -> Record:
+        if not isinstance(raw, dict):
+            raise TypeError(f"{model.__name__} is not a table")
+        key = (model, *((k, type(v), v) for k, v in raw.items()))
+        found = self._records.get(key)
+        if found is None:
+            found = self._records[key] = model.model_validate(raw)
+        return found
 
 
 def _bad(path: Path, problem: str) -> PlanError:

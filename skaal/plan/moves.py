@@ -21,6 +21,13 @@ holds the previous binding, the lock keeps it, and
   counted in its cost and the plan's total until the switch (:func:`switched`
   removes it).
 
+Adopting an existing resource (``existing=``) is a move too when the
+resource held data elsewhere: from the table or server the build created
+(or another adopted one) into the adopted one, though the backend stays the
+same (``rds-postgres`` created → ``rds-postgres`` adopted).  The two ends
+are reached apart: an adopted server has a connection variable of its own
+(:func:`skaal.plan.wiring.servers`), an adopted table its own name.
+
 A plan for another provider than the lock's (``local`` to ``aws``) starts
 from scratch, as the pipeline does (:mod:`skaal.pipeline`): it records no
 moves, so a first cloud plan of an app developed locally builds as before.
@@ -65,8 +72,10 @@ ORIGIN_COMPONENT: Final = "origin kept until the migration switches"
 """The cost line of a pending move's origin: its own monthly cost, billed until the switch."""
 
 
-def _placement(binding: Binding) -> tuple[str, str, str | None]:
-    return binding.implementation, binding.region, binding.instance
+def _placement(binding: Binding) -> tuple[str, str, str | None, str | None]:
+    """Where the data is: an adopted table or server is another place than the one the
+    build creates on the same backend (or than another adopted one)."""
+    return binding.implementation, binding.region, binding.instance, binding.adopted
 
 
 def record_moves(previous: Plan | None, plan: Plan) -> Plan:
@@ -76,6 +85,11 @@ def record_moves(previous: Plan | None, plan: Plan) -> Plan:
     previous plan already had a pending move for it, that move's origin.  A
     resource placed back on its origin has no move.  Without a previous plan
     nothing moves.
+
+    A binding equal to its previous one is the previous record itself in the
+    returned plan (records are frozen and compare by value), so a re-plan
+    that keeps 100,000 placements holds them once, not once per plan; a plan
+    equal to ``previous`` is ``previous``.
     """
     if previous is None:
         return plan
@@ -93,13 +107,18 @@ def record_moves(previous: Plan | None, plan: Plan) -> Plan:
             origin = origin.model_copy(update={"moving_from": None})
         priced = _priced(binding, origin, billed=plan.provider != "local")
         change += priced.monthly_cost - binding.monthly_cost
+        if priced is binding and old is not None and old == binding:
+            priced = old  # the same record: held once by both plans, not twice
         bindings.append(priced)
-    return plan.model_copy(
+    recorded = plan.model_copy(
         update={
             "bindings": tuple(bindings),
             "total_monthly_cost": _money(plan.total_monthly_cost + change),
         }
     )
+    # nothing changed: the previous plan itself, whose hash (made when its lock was read)
+    # is then not made again for the lock that is written
+    return previous if recorded == previous else recorded
 
 
 def _money(amount: float) -> float:
@@ -109,6 +128,12 @@ def _money(amount: float) -> float:
 def _priced(binding: Binding, origin: Binding | None, *, billed: bool = True) -> Binding:
     """``binding`` moving from ``origin`` (``None``: not moving), with the origin's cost line
     when ``billed`` (on a cloud; the local targets' origins are the developer's own)."""
+    if (
+        origin is None
+        and binding.moving_from is None
+        and all(c.component != ORIGIN_COMPONENT for c in binding.cost)
+    ):
+        return binding  # not moving and never was: nothing to reprice
     kept = [c for c in binding.cost if c.component != ORIGIN_COMPONENT]
     own = _money(
         binding.monthly_cost - sum(c.monthly for c in binding.cost) + sum(c.monthly for c in kept)

@@ -43,6 +43,7 @@ from skaal.catalog.model import Backend
 from skaal.declare.existing import adopted_name, adopts_server
 from skaal.model.grammar import Consistency
 from skaal.plan.model import (
+    STATED_COMPONENT,
     Backup,
     Binding,
     BindingStatus,
@@ -263,12 +264,17 @@ def assemble(
                 own += traced.monthly
         adopted = adopted_name(res.spec, catalog.provider)
         if adopts_server(res.spec, catalog.provider):
-            lines, own = (), 0.0
+            own = option.cost
+            lines = (CostLine(component=STATED_COMPONENT, quantity=1, monthly=own),) if own else ()
             origin = _adoption_origin(problem, res.spec)
+            fee = (
+                f"{_usd(own)}/month, as its cost= states"
+                if own
+                else "$0.00/month: its fees are its owner's, not the plan's"
+            )
             reason = (
-                f"adopts the existing database server {adopted}{origin} ($0.00/month: its "
-                "fees are its owner's, not the plan's; no instance is planned), never created "
-                "or deleted by a build"
+                f"adopts the existing database server {adopted}{origin} ({fee}; no "
+                "instance is planned), never created or deleted by a build"
             )
         elif adopted is not None:
             origin = _adoption_origin(problem, res.spec)

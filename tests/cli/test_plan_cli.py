@@ -27,6 +27,7 @@ from skaal.errors import UsageError
 from skaal.plan.diff import diff_plans
 from skaal.plan.lock import read_lock
 from skaal.plan.model import Binding, Plan, SharedInstance
+from solver.draws import write_app
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -517,3 +518,21 @@ def test_money() -> None:
     assert money(0) == "$0.00"
     assert money(-1) == "-$1.00"
     assert money(1234.5) == "$1,234.50"
+
+
+def test_planning_a_drawn_app_twice_writes_the_same_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the re-plan reads the lock with its records shared (skaal.plan.lock) and
+    # must write it back byte for byte, on the bundled aws catalog
+    write_app(tmp_path / "drawn.py", "profiles", 300, modules=3)
+    runner = CliRunner()
+    args = ["plan", "drawn.py:app", "--target", "aws"]
+    monkeypatch.chdir(tmp_path)
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    written = (tmp_path / "skaal.lock").read_bytes()
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert "no changes (300 resources kept" in again.output
+    assert (tmp_path / "skaal.lock").read_bytes() == written

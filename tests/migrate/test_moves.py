@@ -180,3 +180,35 @@ def test_the_origin_is_priced_until_the_switch(
         cli, ["plan", "shop.py:app", "--target", "aws", "--pin", "Orders=rds-postgres"]
     )
     assert "kept until the migration switches" in " ".join(shown.output.split())
+
+
+def test_a_re_plan_holds_each_unchanged_binding_once(project: Path) -> None:
+    _plan(project, Orders="sqlite")
+    app = load_app("shop.py:app", cwd=project)
+    outcome = plan_blueprint(
+        app.blueprint(),
+        load_catalog("local-servers"),
+        lock=FileLockStore(project / "skaal.lock"),
+        pins={"Orders": "postgres"},
+    )
+    assert outcome.previous is not None
+    before = {b.resource: b for b in outcome.previous.bindings}
+    moved = outcome.plan.binding("Orders")
+    assert moved is not before["Orders"]
+    assert moved.moving_from is not None
+    kept = [b for b in outcome.plan.bindings if b.resource != "Orders"]
+    assert kept
+    assert all(b is before[b.resource] for b in kept)
+
+
+def test_a_re_plan_that_changes_nothing_is_the_previous_plan(project: Path) -> None:
+    _plan(project, Orders="sqlite")
+    app = load_app("shop.py:app", cwd=project)
+    outcome = plan_blueprint(
+        app.blueprint(),
+        load_catalog("local-servers"),
+        lock=FileLockStore(project / "skaal.lock"),
+        pins={"Orders": "sqlite"},
+    )
+    assert outcome.plan is outcome.previous
+    assert outcome.diff.is_empty

@@ -53,11 +53,11 @@ rate divided by ``target_utilisation`` (the autoscaling headroom).
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
+from skaal.blueprint.canonical import canonical_text
 from skaal.blueprint.model import Kind
 from skaal.blueprint.record import Record
 from skaal.model.grammar import Consistency, Durability
@@ -368,7 +368,7 @@ class Catalog(Record):
                 for name in _TRACE_COMPONENTS:
                     if price.get(name, 0) is None:
                         del price[name]
-        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return canonical_text(data)
 
     def content_hash(self) -> str:
         """Hash of the resolved content (file paths excluded), computed once per Catalog."""

@@ -276,9 +276,17 @@ def _outcome_json(
     from skaal.plan.moves import pending_moves
 
     plan = outcome.plan
+    # "plan" is written just before "plan_hash" (keys are written sorted): the hash is
+    # taken of the same dump rather than of a second one (0.05 s at 10,000 resources)
+    dumps: list[dict[str, Any]] = []
+
+    def plan_json() -> dict[str, Any]:
+        dumps.append(plan.model_dump(mode="json"))
+        return dumps[-1]
+
     return {
-        "plan": lambda: plan.model_dump(mode="json"),
-        "plan_hash": plan.content_hash,
+        "plan": plan_json,
+        "plan_hash": lambda: plan.content_hash(dumps.pop() if dumps else None),
         "diff": outcome.diff.to_json,
         "moves": lambda: [_move_json(b) for b in pending_moves(plan)],
         "notes": lambda: list(outcome.notes),

@@ -125,11 +125,20 @@ def plan_graph(blueprint: Blueprint, plan: Plan) -> PlanGraph:
     )
     nodes: list[GraphNode] = []
     edges: list[GraphEdge] = []
+    # What a resource's cost rests on depends only on these of its fields and its
+    # cost lines: resources declared alike are worked out once (records are frozen,
+    # so they are hashable keys).
+    assumed_of: dict[tuple[object, ...], tuple[float, tuple[str, ...]]] = {}
     for spec in specs:
         binding = bindings.get(spec.name)
-        assumed, defaults = (
-            (0.0, ()) if binding is None else assumed_cost(workload(spec), binding.cost)
-        )
+        assumed: float = 0.0
+        defaults: tuple[str, ...] = ()
+        if binding is not None:
+            key = (spec.kind, spec.requirements, spec.schedule, spec.http, binding.cost)
+            known = assumed_of.get(key)
+            if known is None:
+                known = assumed_of[key] = assumed_cost(workload(spec), binding.cost)
+            assumed, defaults = known
         nodes.append(
             GraphNode(
                 id=spec.name,

@@ -8,12 +8,12 @@ plan and therefore the same :meth:`Plan.content_hash`.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
-from typing import Final, Literal, Self
+from typing import Any, Final, Literal, Self
 
 from pydantic import Field, model_validator
 
+from skaal.blueprint.canonical import canonical_text
 from skaal.blueprint.model import Kind
 from skaal.blueprint.record import Record
 from skaal.catalog.model import Price, PriceItem, Provider
@@ -404,9 +404,14 @@ class Plan(Record):
             )
         return self
 
-    def canonical_json(self) -> str:
-        """The JSON the hash is taken of, in the form of the plan's own schema version."""
-        data = self.model_dump(mode="json")
+    def canonical_json(self, dumped: dict[str, Any] | None = None) -> str:
+        """The JSON the hash is taken of, in the form of the plan's own schema version.
+
+        ``dumped``: this plan's ``model_dump(mode="json")`` when the caller has
+        just made it for something else (``skaal plan --json`` writes it): it
+        is used up (changed in place) instead of dumping the plan again.
+        """
+        data = self.model_dump(mode="json") if dumped is None else dumped
         for binding in data["bindings"]:  # a plan without pending moves hashes as before them
             if binding["moving_from"] is None:
                 del binding["moving_from"]
@@ -440,12 +445,16 @@ class Plan(Record):
             for entry in data["prices"]:
                 _drop(entry, lacks.used)
                 _drop(entry["price"], lacks.price)
-        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return canonical_text(data)
 
-    def content_hash(self) -> str:
-        """Hash of the canonical JSON, computed once per Plan (the lock and the builders ask)."""
+    def content_hash(self, dumped: dict[str, Any] | None = None) -> str:
+        """Hash of the canonical JSON, computed once per Plan (the lock and the builders ask).
+
+        ``dumped``: as for :meth:`canonical_json`, used only if the hash is not known yet.
+        """
         return self.memo(
-            "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
+            "content_hash",
+            lambda: hashlib.sha256(self.canonical_json(dumped).encode()).hexdigest(),
         )
 
 

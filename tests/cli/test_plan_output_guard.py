@@ -17,11 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from skaal.cli.main import cli
+from skaal.plan.model import Plan
 from solver.draws import write_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,3 +63,24 @@ def test_the_json_document_of_a_1000_map_draw_is_unchanged(
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["plan_hash"] == PLAN_HASH
     assert _sha256(result.output.encode()) == JSON_SHA256
+
+
+def test_the_json_document_dumps_the_plan_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan hash is taken of the dump ``--json`` writes, not of a second dump."""
+    dumped: list[int] = []
+    dump = Plan.model_dump
+
+    def counted(self: Plan, **kwargs: Any) -> dict[str, Any]:
+        dumped.append(id(self))
+        return dump(self, **kwargs)
+
+    monkeypatch.setattr(Plan, "model_dump", counted)
+    monkeypatch.chdir(project)
+    args = ["plan", "draw1000.py:app", "--catalog", CATALOG, "--no-write", "--json"]
+    # a lock of its own that does not exist: no stored plan is read (and hashed)
+    result = CliRunner().invoke(cli, [*args, "--lock", "unwritten.lock"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["plan_hash"] == PLAN_HASH
+    assert len(dumped) == 1

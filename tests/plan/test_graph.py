@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import sys
@@ -22,6 +23,7 @@ from skaal.graph.svg import graph_html, graph_svg, money
 from skaal.pipeline import MemoryLockStore, plan_blueprint
 from skaal.plan.model import Plan
 from skaal.solver.cost import assumed_cost, workload
+from solver.draws import write_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -183,3 +185,28 @@ def test_graph_to_json_is_what_asdict_gives(shop: Blueprint, target: str) -> Non
     assert graph.edges
     assert graph.to_json() == asdict(graph)
     assert json.dumps(graph.to_json()) == json.dumps(asdict(graph))
+
+
+@pytest.mark.parametrize(("draw", "n"), [("users", 40), ("profiles", 60)])
+def test_alike_resources_get_the_assumed_cost_each_would_alone(
+    draw: str, n: int, tmp_path: Path
+) -> None:
+    """The graph works out each distinct (declaration, cost lines) once: every node
+    still carries what its own resource's workload and cost lines give."""
+    path = write_app(tmp_path / f"{draw}{n}.py", draw, n)
+    spec = importlib.util.spec_from_file_location(f"graph_{draw}_{n}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    blueprint = module.app.blueprint()
+    plan = _plan(blueprint, "aws")
+    specs = {s.name: s for s in blueprint.resources}
+    bindings = {b.resource: b for b in plan.bindings}
+    checked = 0
+    for node in plan_graph(blueprint, plan).nodes:
+        if node.id in bindings and node.kind not in ("trigger", "instance"):
+            part, used = assumed_cost(workload(specs[node.id]), bindings[node.id].cost)
+            assert (node.assumed_monthly, node.defaults) == (part, used if part > 0 else ())
+            checked += 1
+    assert checked == len(bindings) > 0

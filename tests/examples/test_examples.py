@@ -159,21 +159,20 @@ def test_shop_fits_its_budget_only_by_sharing_an_instance(catalog: str) -> None:
     plan = solve(blueprint, load_catalog(catalog))
     assert blueprint.budget_usd_month is not None
     assert plan.total_monthly_cost <= blueprint.budget_usd_month
-    shared = [instance for instance in plan.instances if len(instance.resources) >= 2]
-    on_servers = {r for instance in shared for r in instance.resources}
+    on_servers = {r for instance in plan.instances for r in instance.resources}
     assert on_servers == {"billing.Orders", "billing.Payments", "cart.Carts", "catalog.Products"}
     # aws: one db.t4g.micro holds all four; gcp: two db-f1-micro (300 reads/s and
-    # 100 writes/s each) cost less than one db-g1-small.
-    assert len(shared) == (1 if catalog == "aws" else 2)
+    # 100 writes/s each) cost less than one db-g1-small.  How the four share the
+    # two gcp instances is a tie: any split of them costs the same.
+    assert len(plan.instances) == (1 if catalog == "aws" else 2)
+    assert all(len(i.resources) >= 1 for i in plan.instances)
     unshared = plan.total_monthly_cost + sum(
-        i.fixed_monthly * (len(i.resources) - 1) for i in shared
+        i.fixed_monthly * (len(i.resources) - 1) for i in plan.instances
     )
     # On aws the budget holds only thanks to sharing (the README says so).
     assert (unshared > blueprint.budget_usd_month) == (catalog == "aws")
     bindings = {b.resource: b for b in plan.bindings}
-    orders, carts = bindings["billing.Orders"], bindings["cart.Carts"]
-    assert orders.instance is not None
-    assert orders.instance == carts.instance
+    assert {bindings[name].instance for name in on_servers} == {i.id for i in plan.instances}
 
 
 @pytest.mark.parametrize("example", EXAMPLES)

@@ -19,7 +19,10 @@ holds the previous binding, the lock keeps it, and
   so the plan prices the origin too (on a cloud provider): the moving binding
   carries a :data:`ORIGIN_COMPONENT` line of the origin's own monthly cost,
   counted in its cost and the plan's total until the switch (:func:`switched`
-  removes it).
+  removes it);
+* a shared server keeping a pending move's origin keeps at least its
+  previous volume (``SharedInstance.disk_gb``): the data is still on it, and
+  neither RDS nor Cloud SQL shrinks a volume.
 
 A plan for another provider than the lock's (``local`` to ``aws``) starts
 from scratch, as the pipeline does (:mod:`skaal.pipeline`): it records no
@@ -37,7 +40,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from skaal.blueprint.model import Kind, ResourceSpec
-from skaal.plan.model import Binding, CostLine, Plan
+from skaal.plan.model import Binding, CostLine, Plan, SharedInstance
 
 __all__ = [
     "COPY_RATE_MB_S",
@@ -97,8 +100,26 @@ def record_moves(previous: Plan | None, plan: Plan) -> Plan:
     return plan.model_copy(
         update={
             "bindings": tuple(bindings),
+            "instances": _kept_disks(previous, plan.instances, bindings),
             "total_monthly_cost": _money(plan.total_monthly_cost + change),
         }
+    )
+
+
+def _kept_disks(
+    previous: Plan, instances: tuple[SharedInstance, ...], bindings: list[Binding]
+) -> tuple[SharedInstance, ...]:
+    """``instances``, the volume of each keeping a pending move's origin never smaller than
+    the previous plan's: the origin's data stays on it until the switch, and neither RDS nor
+    Cloud SQL shrinks a volume (the build would fail, or replace the server).  The origin's
+    storage is billed by its :data:`ORIGIN_COMPONENT` line."""
+    keeping = {b.moving_from.instance for b in bindings if b.moving_from is not None}
+    disks = {i.id: i.disk_gb for i in previous.instances if i.id in keeping}
+    return tuple(
+        i.model_copy(update={"disk_gb": was})
+        if (was := disks.get(i.id)) is not None and i.disk_gb is not None and was > i.disk_gb
+        else i
+        for i in instances
     )
 
 

@@ -7,13 +7,15 @@ both ends and a migration runner reaching both (the aws build a Lambda,
 :mod:`skaal.builder.targets.gcp_moves`).  The same moves cannot be built
 on either:
 
-* an origin on a server the plan no longer has (its instance's size is
-  no longer in the lock), or one the plan moves to another region (that
-  would replace it);
+* an origin on a server the plan neither has nor keeps as retiring
+  (``Plan.retiring``: a dedicated server's size is not in the lock), or
+  one the plan moves to another region (that would replace it);
 * an origin of the same managed service as its destination (the two would
   share the resource's logical name in the stack), or on the same server;
 * two server ends in two regions: no network reaches both.
 
+An origin on a server the plan keeps as retiring is built as the previous
+plan sized it (:func:`skaal.builder.sizing.server_size` reads it there).
 An origin on a server the plan still has (the same
 :func:`~skaal.plan.wiring.server_id`, hosting other resources, in the same
 region) is built: the server is provisioned anyway, as the plan sizes it
@@ -92,6 +94,8 @@ def _kept_server(plan: Plan, origin: Binding, held: str) -> str | None:
         for b in plan.bindings
         if b.implementation == origin.implementation and server_id(b) == held
     }
+    if not regions and any(i.id == held for i in plan.retiring):
+        return None  # kept as the previous plan sized it (Plan.retiring)
     if not regions:
         return (
             f"its origin is on {origin.implementation} server {held}, which the plan no longer "

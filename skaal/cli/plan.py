@@ -275,7 +275,7 @@ def _outcome_json(
     from skaal.plan.moves import pending_moves
 
     return {
-        "plan": outcome.plan.model_dump(mode="json"),
+        "plan": outcome.plan.json_data(),
         "plan_hash": outcome.plan.content_hash(),
         "diff": outcome.diff.to_json(),
         "moves": [_move_json(b) for b in pending_moves(outcome.plan)],

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Final, Literal, Self
+from typing import Any, Final, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -327,6 +327,12 @@ class Plan(Record):
     catalog_hash: str
     bindings: tuple[Binding, ...]
     instances: tuple[SharedInstance, ...] = ()
+    retiring: tuple[SharedInstance, ...] = Field(
+        default=(),
+        description="servers the plan no longer places anything on that keep the origins of "
+        "pending moves (skaal.plan.moves): provisioned as the previous plan sized them, and "
+        "priced in total_monthly_cost, until the switch; each lists the origins it keeps",
+    )
     prices: tuple[UsedPrice, ...] = ()
     total_monthly_cost: float
     status: PlanStatus = "optimal"
@@ -399,6 +405,14 @@ class Plan(Record):
             )
         return self
 
+    def json_data(self) -> dict[str, Any]:
+        """The plan as JSON data (``skaal plan --json``): ``retiring`` only when a move keeps
+        a server, as the lock writes it, so a plan without one reads as before it."""
+        data = self.model_dump(mode="json")
+        if not data["retiring"]:
+            del data["retiring"]
+        return data
+
     def canonical_json(self) -> str:
         """The JSON the hash is taken of, in the form of the plan's own schema version."""
         data = self.model_dump(mode="json")
@@ -412,12 +426,14 @@ class Plan(Record):
         # region (all but the network's) hash as before them.
         if not data["traces"]:
             del data["traces"]
+        if not data["retiring"]:  # a plan keeping no server for its moves hashes as before
+            del data["retiring"]
         for entry in data["prices"]:
             for name in _TRACE_PRICES:
                 if entry["price"].get(name, 0) is None:
                     del entry["price"][name]
         lines = [*data["network"]]
-        for owner in (*data["bindings"], *data["instances"]):
+        for owner in (*data["bindings"], *data["instances"], *data.get("retiring", ())):
             lines += owner["cost"]
             moving = owner.get("moving_from")
             if isinstance(moving, dict):

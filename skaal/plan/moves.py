@@ -22,7 +22,11 @@ holds the previous binding, the lock keeps it, and
   removes it);
 * a shared server keeping a pending move's origin keeps at least its
   previous volume (``SharedInstance.disk_gb``): the data is still on it, and
-  neither RDS nor Cloud SQL shrinks a volume.
+  neither RDS nor Cloud SQL shrinks a volume;
+* a shared server the plan no longer places anything on, but which keeps
+  origins, is *retiring* (``Plan.retiring``): recorded as the previous plan
+  sized it, built as before and billed its fixed fees until its last origin
+  is switched.
 
 A plan for another provider than the lock's (``local`` to ``aws``) starts
 from scratch, as the pipeline does (:mod:`skaal.pipeline`): it records no
@@ -40,7 +44,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from skaal.blueprint.model import Kind, ResourceSpec
-from skaal.plan.model import Binding, CostLine, Plan, SharedInstance
+from skaal.plan.model import Binding, CostLine, Plan, SharedInstance, UsedPrice
 
 __all__ = [
     "COPY_RATE_MB_S",
@@ -97,12 +101,51 @@ def record_moves(previous: Plan | None, plan: Plan) -> Plan:
         priced = _priced(binding, origin, billed=plan.provider != "local")
         change += priced.monthly_cost - binding.monthly_cost
         bindings.append(priced)
+    retiring = _retiring(previous, plan.instances, bindings)
+    change += sum(i.fixed_monthly for i in retiring)
     return plan.model_copy(
         update={
             "bindings": tuple(bindings),
             "instances": _kept_disks(previous, plan.instances, bindings),
+            "retiring": retiring,
+            "prices": _with_retiring_prices(previous, plan, retiring),
             "total_monthly_cost": _money(plan.total_monthly_cost + change),
         }
+    )
+
+
+def _with_retiring_prices(
+    previous: Plan, plan: Plan, retiring: tuple[SharedInstance, ...]
+) -> tuple[UsedPrice, ...]:
+    """``plan``'s prices and the previous plan's of each retiring server's backend (its fee
+    lines name them), so that ``skaal cost`` explains every line of the total."""
+    have = {(p.backend, p.mode) for p in plan.prices}
+    wanted = {i.backend for i in retiring}
+    carried = [
+        p for p in previous.prices if p.backend in wanted and (p.backend, p.mode) not in have
+    ]
+    if not carried:
+        return plan.prices
+    return tuple(sorted((*plan.prices, *carried), key=lambda p: (p.backend, p.mode or "")))
+
+
+def _retiring(
+    previous: Plan, instances: tuple[SharedInstance, ...], bindings: Iterable[Binding]
+) -> tuple[SharedInstance, ...]:
+    """The previous plan's servers keeping origins of pending moves that ``instances`` lacks,
+    as the previous plan sized them, each listing the origins it keeps; their fixed fees are
+    billed until the switch (the origins' own lines by their :data:`ORIGIN_COMPONENT`)."""
+    kept: dict[str, list[str]] = {}
+    for binding in bindings:
+        origin = binding.moving_from
+        if origin is not None and origin.instance is not None:
+            kept.setdefault(origin.instance, []).append(binding.resource)
+    planned = {i.id for i in instances}
+    sized = {i.id: i for i in (*previous.instances, *previous.retiring)}
+    return tuple(
+        sized[ident].model_copy(update={"resources": tuple(sorted(kept[ident]))})
+        for ident in sorted(kept)
+        if ident not in planned and ident in sized
     )
 
 
@@ -164,10 +207,18 @@ def switched(plan: Plan, resources: Iterable[str]) -> Plan:
     done = set(resources)
     bindings = tuple(_priced(b, None) if b.resource in done else b for b in plan.bindings)
     change = sum(b.monthly_cost for b in bindings) - sum(b.monthly_cost for b in plan.bindings)
+    retiring = []
+    for instance in plan.retiring:  # a server is kept until its last origin is switched
+        left = tuple(r for r in instance.resources if r not in done)
+        if left:
+            retiring.append(instance.model_copy(update={"resources": left}))
+        else:
+            change -= instance.fixed_monthly
     return Plan.model_validate(
         plan.model_copy(
             update={
                 "bindings": bindings,
+                "retiring": tuple(retiring),
                 "total_monthly_cost": _money(plan.total_monthly_cost + change),
             }
         ).model_dump()

@@ -202,8 +202,15 @@ class Runtime:
         retry: RetryPolicy | None = None,
         factories: Mapping[str, ProviderFactory] = FACTORIES,
         telemetry: Telemetry | None = None,
+        named_by: Plan | None = None,
     ) -> AsyncIterator[Runtime]:
         """Open every backend the plan binds, activate, yield, then close everything.
+
+        ``named_by``: the plan whose servers name the connection variables
+        (:func:`skaal.plan.wiring.servers`; ``plan`` by default): the deployed
+        lock, when ``plan`` is a view of it with some moves switched (``skaal
+        migrate`` opens the destination so), whose server keeping an origin
+        may have left.
 
         ``data_dir`` defaults to ``SKAAL_DATA_DIR`` from ``env`` (relative to
         ``project_dir``), else ``.skaal/data`` under ``project_dir`` (default:
@@ -235,7 +242,8 @@ class Runtime:
         runtime = cls(
             blueprint,
             serving_plan(plan),
-            wired=servers(plan),  # the variables the deployment sets, as the builders named them
+            # the variables the deployment sets, as the builders named them
+            wired=servers(plan if named_by is None else named_by),
             objects=objects,
             settings=settings,
             retry=retry or RetryPolicy(),

@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from skaal.builder.model import BuildContext
 from skaal.builder.stacks.aws import AwsStack
@@ -28,8 +29,11 @@ from skaal.builder.targets.gcp import build_gcp
 from skaal.builder.targets.gcp_basis import MIGRATION_ACCOUNT
 from skaal.builder.targets.gcp_stack import gcp_stack
 from skaal.catalog import load_catalog
+from skaal.cli.render import render_moves
 from skaal.declare.app_ref import load_app
 from skaal.pipeline import FileLockStore, plan_blueprint
+from skaal.plan.bill import bill_of
+from skaal.plan.lock import lock_text, read_lock
 from skaal.plan.model import Plan
 from skaal.plan.moves import switched
 from skaal.plan.wiring import servers
@@ -261,3 +265,111 @@ def test_the_gcp_program_keeps_the_instance_and_grants_the_runner(
         if "iam" in r.type.lower() and r.inputs.get("member") == RUNNER_MEMBER
     }
     assert {"roles/cloudsql.client", "roles/datastore.user"} <= granted
+
+
+@pytest.fixture(scope="module")
+def retiring(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Plan, Plan]:
+    """Orders leaving the Multi-AZ server, which then holds nothing else (Users on DynamoDB)."""
+    project, (before, moving) = _plans(
+        tmp_path_factory.mktemp("aws-retiring"),
+        "aws",
+        {"Users": "dynamodb", "Orders": "rds-postgres-multi-az"},
+        {"Users": "dynamodb", "Orders": "rds-postgres"},
+    )
+    return project, before, moving
+
+
+def test_a_server_left_by_the_plan_is_kept_in_the_lock_and_billed(
+    retiring: tuple[Path, Plan, Plan],
+) -> None:
+    project, before, moving = retiring
+    (was,) = before.instances
+    (kept,) = moving.retiring
+    assert kept.model_copy(update={"resources": was.resources}) == was  # sized as before
+    assert kept.resources == ("Orders",)  # the origins it keeps
+    assert [i.id for i in moving.instances] == ["rds-postgres#1"]
+    # billed until the switch: its fixed fees (the origin's own lines are its cost line)
+    after = switched(moving, ["Orders"])
+    assert after.retiring == ()
+    origin_line = moving.binding("Orders").monthly_cost - after.binding("Orders").monthly_cost
+    assert moving.total_monthly_cost == pytest.approx(
+        after.total_monthly_cost + kept.fixed_monthly + origin_line
+    )
+    # skaal cost explains it: its fee lines, priced as the previous plan recorded them
+    bill = bill_of(moving)
+    assert bill.total == moving.total_monthly_cost
+    assert any(line.owner == f"{kept.id} (retiring)" for line in bill.lines)
+    # the lock records it, and reads back as written
+    text = (project / "skaal.lock").read_text()
+    assert "[[retiring]]" in text
+    assert read_lock(project / "skaal.lock") == moving
+    before_text = lock_text(before)
+    assert "retiring" not in before_text  # written (and hashed) only when a server is kept
+    assert "retiring" not in before.canonical_json()
+    assert "retiring" not in before.json_data()  # skaal plan --json, as before
+    assert [i["id"] for i in moving.json_data()["retiring"]] == [kept.id]
+
+
+def test_the_retiring_server_is_built_as_before_with_its_own_variable(
+    retiring: tuple[Path, Plan, Plan], tmp_path: Path
+) -> None:
+    project, before, moving = retiring
+    old, new = _aws(project, before), _aws(project, moving)
+    (was,) = old.databases
+    kept = next(d for d in new.databases if d.id == was.id)
+    # same name, class, volume, Multi-AZ: not replaced (its variable is now its own: the new
+    # server sorts first and takes the plain one)
+    assert kept.model_copy(update={"env": was.env}) == was
+    (destination,) = [d for d in new.databases if d.id != was.id]
+    assert not destination.multi_az
+    assert destination.env != kept.env  # each server its own variable
+    copier = next(f for f in new.functions if f.name == MIGRATION_FUNCTION)
+    refs = {r.ref for s in copier.statements for r in s.resources if not isinstance(r, str)}
+    assert {kept.id, destination.id} <= refs  # both servers' credentials
+    assert {kept.env, destination.env} <= set(copier.outputs)
+    blueprint = load_app("shop.py:app", cwd=project).blueprint()
+    runs = [
+        run_program(
+            write_with_layer(build_aws(app_context(blueprint, plan, "shop:app")), tmp_path / name)
+        )
+        for name, plan in (("before", before), ("moving", moving))
+    ]
+    (was_rds,) = runs[0].of_type("aws:rds/instance:Instance")
+    now = {r.name: r for r in runs[1].of_type("aws:rds/instance:Instance")}
+    assert set(now) == {was.id, destination.id}
+    assert now[was.id].inputs == was_rds.inputs
+    assert now[was.id].protect  # the deploy after the switch stops at it: never deleted
+
+
+def test_the_gcp_build_keeps_a_retiring_cloud_sql_instance(tmp_path: Path) -> None:
+    project, (before, moving) = _plans(
+        tmp_path,
+        "gcp",
+        {"Users": "firestore", "Orders": "cloudsql-postgres-ha"},
+        {"Users": "firestore", "Orders": "cloudsql-postgres"},
+    )
+    (kept,) = moving.retiring
+    old, new = _gcp(project, before), _gcp(project, moving)
+    (was,) = old.cloud_sql
+    now = {c.key: c for c in new.cloud_sql}
+    assert set(now) == {kept.id, moving.binding("Orders").instance}
+    unchanged = ("name", "region", "tier", "availability_type", "disk_size", "database")
+    assert {f: getattr(now[kept.id], f) for f in unchanged} == {
+        f: getattr(was, f) for f in unchanged
+    }
+    runner = next(s for s in new.services if s.key == new.migration_runner)
+    assert set(runner.sql_instances) == set(now)  # both ends' sockets
+    assert all(
+        any(g.member == MIGRATION_ACCOUNT for g in sql.client_grants) for sql in now.values()
+    )
+
+
+def test_skaal_plan_says_which_server_it_keeps(retiring: tuple[Path, Plan, Plan]) -> None:
+    _, _, moving = retiring
+    console = Console(record=True, width=300)
+    render_moves(console, moving, None)
+    (kept,) = moving.retiring
+    assert (
+        f"kept: server {kept.id} ({kept.backend}, {kept.instance_class}) keeps Orders until "
+        f"the switch: ${kept.fixed_monthly:,.2f}/month, billed"
+    ) in console.export_text()

@@ -118,3 +118,46 @@ async def test_the_origin_server_is_read_from_its_own_variable(
     assert await _orders(new) == 7
     async with Runtime.open(app, switched, env=env, project_dir=tmp_path) as runtime:
         assert await runtime.store_named("Orders").get("o3") == b"3"
+
+
+async def test_a_retiring_origin_server_is_copied_to_the_destination_not_onto_itself(
+    tmp_path: Path, databases: tuple[str, str]
+) -> None:
+    """Orders leaves ``rds-postgres#1`` (which then holds nothing: Users is on DynamoDB) for
+    the Multi-AZ server.  Seen with the move switched, the plan has only the Multi-AZ server,
+    which would take the plain variable -- the origin's: the copy must still reach it by its
+    own variable in the deployed lock."""
+    kept, new = databases
+    (tmp_path / "shop.py").write_text(APP)
+    app = load_app("shop.py:app", cwd=tmp_path)
+    lock = FileLockStore(tmp_path / "skaal.lock")
+    aws = load_catalog("aws")
+    plan_blueprint(
+        app.blueprint(), aws, lock=lock, pins={"Users": "dynamodb", "Orders": "rds-postgres"}
+    )
+    moving = plan_blueprint(
+        app.blueprint(),
+        aws,
+        lock=lock,
+        pins={"Users": "dynamodb", "Orders": "rds-postgres-multi-az"},
+    ).plan
+    (retiring,) = moving.retiring
+    variables = {s.id: s.env for s in servers(moving)}
+    destination = moving.binding("Orders").instance
+    assert destination is not None
+    assert variables[retiring.id] == "SKAAL_POSTGRES_DSN"  # the origin sorts first
+    env = {variables[retiring.id]: kept, variables[destination]: new}
+    blueprint = app.blueprint()
+    orders = blueprint.model_copy(
+        update={"resources": tuple(s for s in blueprint.resources if s.name == "Orders")}
+    )
+
+    async with Runtime.open(orders, moving, env=env, project_dir=tmp_path) as runtime:
+        await runtime.store_named("Orders").set_many({f"o{i}": b"%d" % i for i in range(5)})
+    assert await _orders(kept) == 5
+
+    (result,) = await migrate(blueprint, tmp_path / "skaal.lock", env=env)
+    assert result.copied == 5
+    assert result.switched
+    assert await _orders(new) == 5  # on the Multi-AZ server, not copied onto the origin
+    assert await _orders(kept) == 5  # the origin keeps its data

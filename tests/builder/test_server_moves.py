@@ -37,6 +37,7 @@ from skaal.plan.lock import lock_text, read_lock
 from skaal.plan.model import Plan
 from skaal.plan.moves import switched
 from skaal.plan.wiring import servers
+from skaal.programs.local.program import size_of
 from tests.builder.aws_support import app_context, run_program, write_with_layer
 from tests.builder.gcp_mocks import CONFIG, PROJECT, run_artifacts
 
@@ -373,3 +374,19 @@ def test_skaal_plan_says_which_server_it_keeps(retiring: tuple[Path, Plan, Plan]
         f"kept: server {kept.id} ({kept.backend}, {kept.instance_class}) keeps Orders until "
         f"the switch: ${kept.fixed_monthly:,.2f}/month, billed"
     ) in console.export_text()
+
+
+def test_a_local_build_sizes_a_retiring_server_as_before(tmp_path: Path) -> None:
+    _, (before, moving) = _plans(
+        tmp_path,
+        "local-servers",
+        {"Users": "postgres", "Orders": "postgres"},
+        {"Users": "sqlite", "Orders": "sqlite"},
+    )
+    (was,) = before.instances
+    (kept,) = moving.retiring
+    assert kept.id == was.id
+    assert kept.resources == ("Orders", "Users")
+    assert size_of(moving, kept.id) == size_of(before, was.id) != {}
+    (server,) = servers(moving)
+    assert server.holds == ("Orders", "Users")  # the operator's server keeps their data

@@ -157,7 +157,7 @@ def _kept_disks(
     Cloud SQL shrinks a volume (the build would fail, or replace the server).  The origin's
     storage is billed by its :data:`ORIGIN_COMPONENT` line."""
     keeping = {b.moving_from.instance for b in bindings if b.moving_from is not None}
-    disks = {i.id: i.disk_gb for i in previous.instances if i.id in keeping}
+    disks = {i.id: i.disk_gb for i in (*previous.instances, *previous.retiring) if i.id in keeping}
     return tuple(
         i.model_copy(update={"disk_gb": was})
         if (was := disks.get(i.id)) is not None and i.disk_gb is not None and was > i.disk_gb

@@ -390,3 +390,20 @@ def test_a_local_build_sizes_a_retiring_server_as_before(tmp_path: Path) -> None
     assert size_of(moving, kept.id) == size_of(before, was.id) != {}
     (server,) = servers(moving)
     assert server.holds == ("Orders", "Users")  # the operator's server keeps their data
+
+
+def test_a_retiring_server_placed_on_again_keeps_its_volume(tmp_path: Path) -> None:
+    multi = "rds-postgres-multi-az"
+    _, (before, moving, back) = _plans(
+        tmp_path,
+        "aws",
+        {"Users": multi, "Orders": multi},
+        {"Users": "dynamodb", "Orders": "rds-postgres"},
+        {"Users": multi, "Orders": "rds-postgres"},  # Orders still pending from the server
+    )
+    (was,) = before.instances
+    assert [i.id for i in moving.retiring] == [was.id]
+    assert back.retiring == ()  # the plan has the server again
+    again = next(i for i in back.instances if i.id == was.id)
+    assert again.resources == ("Users",)
+    assert again.disk_gb == was.disk_gb  # Orders' data is still on it

@@ -363,6 +363,16 @@ def test_the_gcp_build_keeps_a_retiring_cloud_sql_instance(tmp_path: Path) -> No
     assert all(
         any(g.member == MIGRATION_ACCOUNT for g in sql.client_grants) for sql in now.values()
     )
+    # under the mocks: the kept instance is created with the inputs it had, and protected
+    old_run, new_run = (
+        run_artifacts(build_gcp(_context(project, p)), CONFIG) for p in (before, moving)
+    )
+    instance = "gcp:sql/databaseInstance:DatabaseInstance"
+    (was_sql,) = old_run.of_type(instance)
+    created = {r.name: r for r in new_run.of_type(instance)}
+    assert len(created) == 2
+    assert created[was_sql.name].inputs == was_sql.inputs
+    assert created[was_sql.name].protect
 
 
 def test_skaal_plan_says_which_server_it_keeps(retiring: tuple[Path, Plan, Plan]) -> None:

@@ -18,6 +18,10 @@ process, which measures:
     ``best_found`` plan (``infeasible`` when the planner proves no plan
     exists: the first line of its explanation is printed below the table).
 
+``--modules K`` writes each app as K modules of about n/K declarations
+(:func:`solver.draws.write_app`), the way a large project is laid out: one
+module of 100,000 declarations costs CPython about 1 GB to compile.
+
 ``--cli`` adds ``cli s``: the wall time of the whole ``skaal plan APP:app
 --catalog CATALOG --no-write --json`` process, which is what a user waits
 for.  Times are single runs; use ``--repeat`` for the median of several.
@@ -27,6 +31,7 @@ Examples::
     python -m solver.bundled                                   # the default table
     python -m solver.bundled --catalogs aws --draws profiles --sizes 1000,10000 --cli
     python -m solver.bundled --catalogs solver/catalogs/aws-2026-11.toml --sizes 10000
+    python -m solver.bundled --catalogs aws --draws profiles --sizes 100000 --modules 100
 """
 
 from __future__ import annotations
@@ -48,8 +53,9 @@ __all__ = ["main", "measure"]
 
 ROOT = Path(__file__).resolve().parent.parent
 _CHILD = r"""
-import importlib.util, json, resource, sys, time
+import importlib.util, json, os, resource, sys, time
 path, catalog = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.dirname(path))  # the app's other modules, if written as several
 t0 = time.perf_counter()
 spec = importlib.util.spec_from_file_location("benchapp", path)
 module = importlib.util.module_from_spec(spec)
@@ -82,10 +88,18 @@ def _skaal_command() -> list[str]:
 
 
 def measure(
-    catalog: str, draw: str, n: int, *, folder: Path, cli: bool = False, repeat: int = 1
+    catalog: str,
+    draw: str,
+    n: int,
+    *,
+    folder: Path,
+    cli: bool = False,
+    repeat: int = 1,
+    modules: int = 1,
 ) -> dict[str, Any]:
     """One row: plan the ``draw`` of ``n`` resources against ``catalog`` in a child process."""
-    app = write_app(folder / f"{draw}{n}.py", draw, n)
+    name = f"{draw}{n}" if modules == 1 else f"{draw}{n}_in{modules}"
+    app = write_app(folder / f"{name}.py", draw, n, modules=modules)
     runs = []
     for _ in range(repeat):
         out = subprocess.run(
@@ -152,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--draws", default=",".join(DRAWS))
     parser.add_argument("--sizes", default="10,1000,10000")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--modules", type=int, default=1, help="write each app as K modules")
     parser.add_argument("--cli", action="store_true", help="also time the skaal plan command")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -162,7 +177,13 @@ def main(argv: list[str] | None = None) -> int:
                 for n in (int(x) for x in args.sizes.split(",")):
                     rows.append(
                         measure(
-                            catalog, draw, n, folder=Path(tmp), cli=args.cli, repeat=args.repeat
+                            catalog,
+                            draw,
+                            n,
+                            folder=Path(tmp),
+                            cli=args.cli,
+                            repeat=args.repeat,
+                            modules=args.modules,
                         )
                     )
                     if not args.json:

@@ -20,6 +20,14 @@ Two seeded draws, each written as an importable module with ``app`` in it:
     $5,000 per resource and month (S3 requests at 20,000/s cost thousands).
 
 Numbers are rounded to two significant figures, as people write them.
+
+``modules=K`` writes the same declarations the way a large project keeps
+them, in K modules of about n/K each: ``STEM_core.py`` creates ``app``,
+``STEM_part000.py`` ... declare on it, and ``STEM.py`` (the path given, so
+``STEM:app`` is planned as before) imports them all.  One module of 100,000
+declarations costs CPython about 1 GB just to compile; a hundred modules of
+1,000 cost a hundredth of that at a time.  A ``users`` co-location names a
+map of its own module.
 """
 
 from __future__ import annotations
@@ -59,16 +67,23 @@ def _log_uniform(rng: random.Random, low: float, high: float) -> float:
     return math.exp(rng.uniform(math.log(low), math.log(high)))
 
 
-def _profiles(n: int, rng: random.Random, *, legacy: bool) -> list[str]:
+#: One draw: the module's first lines (imports, ``app``), then each resource's lines.
+_Drawn = tuple[list[str], list[list[str]]]
+
+
+def _profiles(n: int, rng: random.Random, *, legacy: bool) -> _Drawn:
     base = "Store" if legacy else "Map"
-    lines = [f"from skaal import App, {base}", "", 'app = App("bench")', ""]
+    head = [f"from skaal import App, {base}", "", 'app = App("bench")', ""]
+    blocks = []
     for i in range(n):
         latency, durability = rng.choice(PROFILES)
-        lines.append(f'@app.storage(read_latency="{latency}", durability="{durability}")')
-        lines.append(
-            f"class M{i}({base}[str]): ..." if legacy else f"class M{i}(Map[str, str]): ..."
+        blocks.append(
+            [
+                f'@app.storage(read_latency="{latency}", durability="{durability}")',
+                f"class M{i}({base}[str]): ..." if legacy else f"class M{i}(Map[str, str]): ...",
+            ]
         )
-    return lines
+    return head, blocks
 
 
 def _rate(rng: random.Random, high: float = 20000.0) -> str | None:
@@ -79,8 +94,8 @@ def _rate(rng: random.Random, high: float = 20000.0) -> str | None:
     return f"{_two_figures(_log_uniform(rng, 0.01, high))}/s"
 
 
-def _users(n: int, rng: random.Random) -> list[str]:
-    lines = [
+def _users(n: int, rng: random.Random, *, per_module: int) -> _Drawn:
+    head = [
         "from pydantic import BaseModel",
         "",
         "from skaal import App, BlobStore, Collection, Map, Queue",
@@ -92,8 +107,13 @@ def _users(n: int, rng: random.Random) -> list[str]:
         f'app = App("bench", budget="${5000 * n}/month")',
         "",
     ]
+    blocks: list[list[str]] = []
     maps: dict[tuple[str, str], list[str]] = {}
     for i in range(n):
+        if i % per_module == 0:
+            maps = {}  # co-locate within a module: a class of another is not in scope
+        lines: list[str] = []
+        blocks.append(lines)
         roll = rng.random()
         latency = rng.choice(_LATENCIES)
         durability = rng.choice(_DURABILITIES)
@@ -127,19 +147,56 @@ def _users(n: int, rng: random.Random) -> list[str]:
             lines.append(f"@app.storage({', '.join(args)})")
             lines.append(f"class M{i}(Map[str, str]): ...")
             maps.setdefault((latency, durability), []).append(f"M{i}")
-    return lines
+    return head, blocks
 
 
-def write_app(path: Path, draw: str, n: int, *, seed: int = 2026, legacy: bool = False) -> Path:
-    """Write the ``draw`` of ``n`` resources to ``path`` (``legacy``: for Skaal 0.3)."""
+def write_app(
+    path: Path,
+    draw: str,
+    n: int,
+    *,
+    seed: int = 2026,
+    legacy: bool = False,
+    modules: int = 1,
+) -> Path:
+    """Write the ``draw`` of ``n`` resources to ``path`` (``legacy``: for Skaal 0.3).
+
+    ``modules`` > 1 spreads the declarations over that many modules beside
+    ``path`` (see the module docstring); ``path`` is still the one to plan.
+    """
+    if modules < 1:
+        raise ValueError(f"modules must be at least 1, not {modules}")
+    per_module = max(1, math.ceil(n / modules))
     rng = random.Random(f"{draw}:{n}:{seed}")
     if draw == "profiles":
-        lines = _profiles(n, rng, legacy=legacy)
+        head, blocks = _profiles(n, rng, legacy=legacy)
     elif draw == "users":
         if legacy:
             raise ValueError("the users draw uses kinds Skaal 0.3 does not declare the same way")
-        lines = _users(n, rng)
+        head, blocks = _users(n, rng, per_module=per_module)
     else:
         raise ValueError(f"unknown draw {draw!r}; choose one of {', '.join(DRAWS)}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if modules == 1:
+        lines = head + [line for block in blocks for line in block]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+    _write_modules(path, head, blocks, per_module)
     return path
+
+
+def _write_modules(path: Path, head: list[str], blocks: list[list[str]], per_module: int) -> None:
+    stem = path.stem
+    (path.parent / f"{stem}_core.py").write_text("\n".join(head) + "\n", encoding="utf-8")
+    kinds = next(line for line in head if line.startswith("from skaal import "))
+    kinds = kinds.removeprefix("from skaal import ").replace("App, ", "")
+    core = "Doc, app" if any(line.startswith("class Doc") for line in head) else "app"
+    parts = []
+    for first in range(0, len(blocks), per_module):
+        part = f"{stem}_part{first // per_module:03d}"
+        parts.append(part)
+        lines = [f"from skaal import {kinds}", "", f"from {stem}_core import {core}", ""]
+        lines += [line for block in blocks[first : first + per_module] for line in block]
+        (path.parent / f"{part}.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    main = [f"from {stem}_core import app", ""] + [f"import {part}  # noqa: F401" for part in parts]
+    main += ["", '__all__ = ["app"]']
+    path.write_text("\n".join(main) + "\n", encoding="utf-8")

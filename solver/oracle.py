@@ -119,12 +119,15 @@ class Instance:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    status: Literal["optimal", "infeasible"]
+    status: Literal["optimal", "infeasible", "best_found"]
+    """``best_found``: the node limit ended HiGHS's search before it proved the optimum."""
     total: float | None
     backends: Mapping[str, str] = field(default_factory=dict)
     own: Mapping[str, Option] = field(default_factory=dict)
     instances: tuple[Instance, ...] = ()
     why: str = ""
+    bound: float | None = None
+    """A proven lower bound on every plan (HiGHS's dual bound; the total when optimal)."""
 
 
 def options(blueprint: Blueprint, catalog: CatalogData) -> dict[str, list[Option]]:
@@ -143,8 +146,17 @@ def options(blueprint: Blueprint, catalog: CatalogData) -> dict[str, list[Option
     return out
 
 
-def solve_exact(blueprint: Blueprint, catalog: CatalogData) -> Answer:
-    """The cheapest plan for ``blueprint`` on ``catalog``, or why none exists."""
+def solve_exact(
+    blueprint: Blueprint, catalog: CatalogData, *, node_limit: int | None = None
+) -> Answer:
+    """The cheapest plan for ``blueprint`` on ``catalog``, or why none exists.
+
+    With ``node_limit``, HiGHS stops after that many branch-and-bound nodes (a
+    deterministic unit of work): the answer is then ``best_found``, the best
+    plan found with HiGHS's proven lower bound, for apps too hard to prove
+    (``solver.gaps`` uses it to tell how far a plan and a bound are from the
+    optimum).  Without it, HiGHS runs until it proves the optimum.
+    """
     opts = options(blueprint, catalog)
     homeless = sorted(name for name, found in opts.items() if not found)
     if homeless:
@@ -192,6 +204,7 @@ def solve_exact(blueprint: Blueprint, catalog: CatalogData) -> Answer:
         max_backends=blueprint.max_backends,
         vpc=vpc,
         vpc_fee=VPC_MONTHLY.get(catalog.provider, 0.0),
+        node_limit=node_limit,
     )
     budget = blueprint.budget_usd_month
     if budget is not None:  # the relaxation's optimum is a lower bound: above the budget, no plan
@@ -203,8 +216,11 @@ def solve_exact(blueprint: Blueprint, catalog: CatalogData) -> Answer:
         return Answer("infeasible", None, why="no placement meets every constraint")
     _, transfer = regions_and_transfer(blueprint, catalog, answer.backends)
     if transfer and answer.total is not None:
-        answer = replace(answer, total=answer.total + sum(transfer.values()))
+        # the programme does not price transfer: its dual bound says nothing of it
+        answer = replace(answer, total=answer.total + sum(transfer.values()), bound=None)
     if budget is not None and answer.total is not None and answer.total > budget + 1e-9:
+        if answer.status != "optimal" and (answer.bound is None or answer.bound <= budget):
+            raise RuntimeError("the node limit ended the search before a plan within the budget")
         return Answer("infeasible", None, why=f"optimum {answer.total:.2f} > budget {budget:.2f}")
     problems = audit_answer(answer, blueprint, catalog, opts, loads)
     if problems:
@@ -267,9 +283,11 @@ class _Model:
         max_backends: int | None,
         vpc: frozenset[str] = frozenset(),
         vpc_fee: float = 0.0,
+        node_limit: int | None = None,
     ) -> None:
         self.opts, self.loads, self.servers = opts, loads, servers
         self.vpc_fee = vpc_fee
+        self.node_limit = node_limit
         self.cost: list[float] = []
         self.rows: list[tuple[list[tuple[int, float]], float, float]] = []
         self.x: dict[tuple[str, str], int] = {}
@@ -389,14 +407,19 @@ class _Model:
             lower.append(lo)
             upper.append(hi)
         matrix = coo_array((vals, (rows, cols)), shape=(len(self.rows), width)).tocsr()
+        settings: dict[str, object] = {"mip_rel_gap": 0.0, "presolve": True}
+        if integer and self.node_limit is not None:
+            settings["node_limit"] = self.node_limit
         result = milp(
             c=np.array(self.cost),
             constraints=[LinearConstraint(matrix, np.array(lower), np.array(upper))],
             integrality=np.ones(width) if integer else np.zeros(width),
             bounds=Bounds(np.zeros(width), np.ones(width)),
-            options={"mip_rel_gap": 0.0, "presolve": True},
+            options=settings,
         )
-        if result.status not in (0, 2):
+        # stopped by the node limit (HiGHS says "node" or "solution limit") with a plan
+        stopped = self.node_limit is not None and result.x is not None
+        if result.status not in (0, 2) and not stopped:
             raise RuntimeError(f"HiGHS did not prove an answer: {result.message}")
         return result
 
@@ -405,6 +428,7 @@ class _Model:
         result = self._run(integer=True)
         if result.status == 2:
             return None
+        proven = result.status == 0
         value = np.rint(result.x)
         backends: dict[str, str] = {}
         own: dict[str, Option] = {}
@@ -427,7 +451,9 @@ class _Model:
                 )
         total = sum(o.cost for o in own.values()) + sum(i.fee for i in instances)
         total += self.vpc_fee * sum(1 for col in self.nat.values() if value[col])
-        return Answer("optimal", total, backends, own, tuple(instances))
+        bound = min(total, float(result.mip_dual_bound)) if not proven else total
+        status: Literal["optimal", "best_found"] = "optimal" if proven else "best_found"
+        return Answer(status, total, backends, own, tuple(instances), bound=bound)
 
 
 def audit_answer(

@@ -29,14 +29,49 @@ from skaal.builder.requirements import (
     requirements_artifact,
     requirements_txt,
 )
+from skaal.builder.stacks.base import STACK_FILE
 from skaal.builder.traces import trace_packages
 from skaal.errors import BuildError
 from skaal.overrides import OVERRIDES_FILE
 from skaal.plan.lock import lock_text
 
-__all__ = ["StackTarget", "require_provider", "stack_artifact", "stack_project_name"]
+__all__ = [
+    "StackTarget",
+    "program_source",
+    "require_provider",
+    "stack_artifact",
+    "stack_project_name",
+]
 
 SERVE_PACKAGES = ("starlette", "uvicorn")
+
+
+def program_source(doc: str, target: str) -> str:
+    """The artifact's ``infra/__main__.py``: ``doc``, then the fixed program of ``target``
+    (:mod:`skaal.programs`) run on the ``stack.json`` beside it.
+
+    Pulumi runs it in the stack's own virtual environment (``infra/venv``), filled from
+    ``infra/requirements.txt``: skaal from the shipped wheel, the Pulumi providers.  A
+    Python lacking them would stop on an ``ImportError`` traceback; the program says
+    instead what is missing and how to rebuild that environment.
+    """
+    return f'''"""{doc}"""
+
+from pathlib import Path
+
+try:
+    from skaal.programs.{target} import run
+except ImportError as missing:
+    raise SystemExit(
+        f"this Pulumi program needs skaal's {target} program in the Python that "
+        f"Pulumi runs it with, and that Python lacks it ({{missing}}). Pulumi "
+        "installs it into infra/venv from infra/requirements.txt (skaal from "
+        "../wheels): delete infra/venv and run skaal deploy again, or run "
+        "pulumi install in infra/"
+    ) from None
+
+run(Path(__file__).resolve().with_name("{STACK_FILE}"))
+'''
 
 
 def stack_project_name(app: str, target: str) -> str:

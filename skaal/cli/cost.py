@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from skaal.cli.json_text import dumps_indented
+from skaal.cli.json_text import echo_json
 from skaal.cli.paths import catalog_for, check_path, current_env, env_option, lock_for, lock_option
 from skaal.errors import PlanError, SkaalError
 
@@ -227,4 +227,4 @@ def _bill_json(
 
 
 def _emit_json(data: Mapping[str, Any]) -> None:
-    click.echo(dumps_indented(data))
+    echo_json(data)

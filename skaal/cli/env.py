@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from skaal.cli.json_text import dumps_indented
+from skaal.cli.json_text import echo_json
 from skaal.errors import UsageError
 
 if TYPE_CHECKING:
@@ -295,4 +295,4 @@ def promote(*, first: str, second: str, app_ref: str | None, no_write: bool, as_
 
 
 def _emit_json(data: Mapping[str, Any]) -> None:
-    click.echo(dumps_indented(data))
+    echo_json(data)

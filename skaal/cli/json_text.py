@@ -7,23 +7,74 @@ orjson writes the same document (keys sorted, two-space indent) in compiled
 code.  What orjson refuses (an integer beyond 64 bits, a key it cannot turn
 into a string) goes to :func:`json.dumps`, whose errors are the familiar ones.
 Non-ASCII text is written as is, as a terminal and ``jq`` expect.
+
+:func:`echo_json` writes orjson's UTF-8 bytes to standard output as they are:
+decoding them to text and letting the text stream encode it again made two
+more copies of the whole document (160 MB each for the ``skaal plan --json``
+of 100,000 resources) at the moment the process is largest.
+:func:`echo_json_sections` goes further for a document whose top-level values
+are large: each value is built, written and dropped before the next is built
+(the plan of 100,000 resources as dicts is several hundred megabytes, and so
+is its graph), with the same bytes as :func:`echo_json` of the whole.
 """
 
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import click
 import orjson
 
-__all__ = ["dumps_indented"]
+__all__ = ["dumps_indented", "echo_json", "echo_json_sections"]
 
 _OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 
 
 def dumps_indented(data: Any) -> str:
     """``data`` as indented JSON text with sorted keys."""
+    return _utf8(data).decode()
+
+
+def echo_json(data: Any) -> None:
+    """Write ``data`` to standard output as :func:`dumps_indented` text and a newline, in UTF-8."""
+    _write(_utf8(data))
+    _write(b"\n")
+
+
+def echo_json_sections(sections: Mapping[str, Callable[[], Any]]) -> None:
+    """:func:`echo_json` of ``{key: make() for key, make in sections.items()}``, a value at a time.
+
+    The keys are written sorted, each value indented one level deeper than
+    it is alone (a string in JSON holds no raw newline, so every newline of
+    the value's text is a line break of its layout).
+    """
+    keys = sorted(sections)
+    if not keys:
+        echo_json({})
+        return
+    _write(b"{\n")
+    for index, key in enumerate(keys):
+        value = _utf8(sections[key]()).replace(b"\n", b"\n  ")
+        _write(b"  " + _utf8(key) + b": ")
+        _write(value)
+        del value
+        _write(b",\n" if index < len(keys) - 1 else b"\n")
+    _write(b"}\n")
+
+
+def _write(chunk: bytes) -> None:
+    if hasattr(sys.stdout, "buffer"):
+        # bytes with nl=False: click flushes the text stream and writes them as they are
+        click.echo(chunk, nl=False)
+    else:  # a text-only stream (io.StringIO in-process): text it is
+        click.echo(chunk.decode(), nl=False)
+
+
+def _utf8(data: Any) -> bytes:
     try:
-        return orjson.dumps(data, option=_OPTIONS).decode()
+        return orjson.dumps(data, option=_OPTIONS)
     except orjson.JSONEncodeError:
-        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+        return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False).encode()

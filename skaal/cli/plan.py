@@ -36,13 +36,13 @@ human-readable output.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from skaal.cli.json_text import dumps_indented
+from skaal.cli.json_text import echo_json, echo_json_sections
 from skaal.cli.paths import catalog_for, check_path, current_env, env_option, lock_for, lock_option
 from skaal.errors import SkaalError, UnsatisfiableError, UsageError, did_you_mean
 
@@ -218,7 +218,7 @@ def _run(
     if graph_path is not None:
         _write_graph(cwd / graph_path, graph_format, blueprint, outcome.plan)
     if as_json:
-        _emit_json(_outcome_json(outcome, written, blueprint))
+        echo_json_sections(_outcome_json(outcome, written, blueprint))
     else:
         _print_outcome(outcome, written, lock_path, blueprint)
 
@@ -270,18 +270,20 @@ def _print_outcome(
 
 def _outcome_json(
     outcome: PlanOutcome, written: str | None, blueprint: Blueprint
-) -> dict[str, Any]:
+) -> dict[str, Callable[[], Any]]:
+    """The ``--json`` document, each value made as it is written (:func:`echo_json_sections`)."""
     from skaal.graph.model import plan_graph
     from skaal.plan.moves import pending_moves
 
+    plan = outcome.plan
     return {
-        "plan": outcome.plan.json_data(),
-        "plan_hash": outcome.plan.content_hash(),
-        "diff": outcome.diff.to_json(),
-        "moves": [_move_json(b) for b in pending_moves(outcome.plan)],
-        "notes": list(outcome.notes),
-        "lock": written,
-        "graph": plan_graph(blueprint, outcome.plan).to_json(),
+        "plan": plan.json_data,
+        "plan_hash": plan.content_hash,
+        "diff": outcome.diff.to_json,
+        "moves": lambda: [_move_json(b) for b in pending_moves(plan)],
+        "notes": lambda: list(outcome.notes),
+        "lock": lambda: written,
+        "graph": lambda: plan_graph(blueprint, plan).to_json(),
     }
 
 
@@ -291,6 +293,8 @@ def _move_json(binding: Binding) -> dict[str, Any]:
         "resource": binding.resource,
         "from": binding.moving_from.backend,
         "to": binding.backend,
+        "from_adopted": binding.moving_from.adopted,
+        "to_adopted": binding.adopted,
     }
 
 
@@ -420,4 +424,4 @@ def _error_json(exc: SkaalError) -> dict[str, Any]:
 
 
 def _emit_json(data: Mapping[str, Any]) -> None:
-    click.echo(dumps_indented(data))
+    echo_json(data)

@@ -248,9 +248,21 @@ def _backend_label(binding: Binding) -> str:
         label += f" {binding.mode}"
     if binding.instance:
         label += f" ({binding.instance})"
+    if binding.adopted:
+        label += f" (adopted {binding.adopted})"
     if binding.status == "pinned":
         label += " (pinned)"
     return label
+
+
+def _held_on(binding: Binding) -> str:
+    """Where ``binding``'s data is: its backend, and its server or the table it adopts."""
+    held = binding.instance or (f"adopted {binding.adopted}" if binding.adopted else None)
+    return f"{binding.backend} ({held})" if held else binding.backend
+
+
+def _adoption(binding: Binding) -> str:
+    return f"adopted {escape(binding.adopted)}" if binding.adopted else "created"
 
 
 def render_diff(console: Console, diff: PlanDiff, *, lock: str | None = None) -> None:
@@ -281,6 +293,8 @@ def render_diff(console: Console, diff: PlanDiff, *, lock: str | None = None) ->
         parts = [f"~ {escape(change.resource)}"]
         if change.backend_changed:
             parts.append(f"{escape(change.old.backend)} → {escape(change.new.backend)}")
+            if change.old.adopted != change.new.adopted:
+                parts.append(f"({_adoption(change.old)} → {_adoption(change.new)})")
             if change.old.region != change.new.region:
                 parts.append(f"({escape(change.old.region)} → {escape(change.new.region)})")
         if abs(change.cost_delta) >= 0.005:
@@ -335,7 +349,7 @@ def render_moves(
             f"[bold yellow]move[/]: {escape(binding.resource)} moves from "
             f"{escape(_backend_label(binding.moving_from))} to {escape(_backend_label(binding))}: "
             f"holds data ({escape(estimate(binding, specs.get(binding.resource)))}), "
-            f"served from {escape(binding.moving_from.backend)} until "
+            f"served from {escape(_held_on(binding.moving_from))} until "
             f"`skaal migrate{escape(flag)}` copies and switches it"
             + (
                 f" (its origin, ${binding.moving_from.monthly_cost:,.2f}/month, is billed: "

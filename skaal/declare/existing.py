@@ -19,6 +19,8 @@ written as                  service        kinds
 ``gs://NAME``               Cloud Storage  blob
 ``arn:aws:sns:R:A:NAME``    SNS            topic
 ``projects/P/topics/NAME``  Pub/Sub        topic
+``projects/P/``             Pub/Sub        queue
+``subscriptions/NAME``
 ``arn:aws:sqs:R:A:NAME``    SQS            queue
 ``https://sqs.R.amazonaws``
 ``.com/A/NAME``
@@ -33,9 +35,11 @@ A plain name leaves the service to the plan (a map on aws: DynamoDB).  On
 the local target nothing exists to adopt: the resource runs locally as if
 ``existing=`` were not written, and the plan says so.
 
-A Pub/Sub subscription (``projects/P/subscriptions/NAME``) is refused on
-every kind: a queue on Pub/Sub is created by the build with the delayed-messages
-and dead-letter topics its runtime needs, which an existing subscription lacks.
+A Pub/Sub queue is adopted by its subscription (a plain name on a gcp
+queue is a subscription name), never by its topic: the runtime reads the
+topic and the dead-letter policy from the subscription
+(:mod:`skaal.runtime.backends.pubsub_queue`).  A subscription path on any
+other kind, and a topic path on a queue, are refused.
 
 A PostgreSQL server is adopted (on a map or collection) by naming it and
 the secret holding its credentials, never by a connection URL::
@@ -45,7 +49,9 @@ the secret holding its credentials, never by a connection URL::
     PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME     (Cloud SQL)
 
 The server's region is the binding's; the secret must be on the same
-provider.  A connection URL (``postgresql://...``) is refused without being
+provider.  ``cost=AMOUNT/month`` (US dollars, after the secret) states what the
+server costs the app; the plan prices the resource at it, and at $0 without it
+(the fees are then its owner's).  A connection URL (``postgresql://...``) is refused without being
 repeated: it would put a server's address and credentials in the code, the
 Blueprint and the lock.
 """
@@ -65,6 +71,7 @@ __all__ = [
     "DATABASE_IMPLEMENTATION",
     "Existing",
     "adopted_name",
+    "adopted_server_cost",
     "adopts_server",
     "parse_existing",
     "shown",
@@ -76,7 +83,7 @@ ADOPTABLE: Final[Mapping[str, tuple[str, frozenset[Kind]]]] = {
     "gcs": ("gcp", frozenset({"blob"})),
     "sns": ("aws", frozenset({"topic"})),
     "sqs": ("aws", frozenset({"queue"})),
-    "pubsub": ("gcp", frozenset({"topic"})),
+    "pubsub": ("gcp", frozenset({"topic", "queue"})),
 }
 """Implementation -> (its provider, the kinds whose existing resources it adopts)."""
 
@@ -89,7 +96,9 @@ _ACCEPTED = (
     "(arn:aws:s3:::NAME), a Cloud Storage URL (gs://NAME), an SNS topic ARN "
     "(arn:aws:sns:REGION:ACCOUNT:NAME), an SQS queue ARN or URL "
     "(https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), a Pub/Sub topic path "
-    "(projects/PROJECT/topics/NAME), a plain table, bucket, topic or queue name, or a "
+    "(projects/PROJECT/topics/NAME), a Pub/Sub subscription path "
+    "(projects/PROJECT/subscriptions/NAME) for a queue, a plain table, bucket, topic or "
+    "queue name, or a "
     "PostgreSQL server with its credentials secret: 'arn:aws:rds:REGION:ACCOUNT:db:NAME "
     "secret=arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME' (an Aurora cluster: "
     "...:cluster:NAME), or 'PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME' "
@@ -98,48 +107,69 @@ _ACCEPTED = (
 _DATABASE = (
     "'arn:aws:rds:REGION:ACCOUNT:db:NAME secret=arn:aws:secretsmanager:REGION:ACCOUNT:"
     "secret:NAME' (an RDS instance; an Aurora cluster is ...:cluster:NAME) or "
-    "'PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME' (a Cloud SQL instance)"
+    "'PROJECT:REGION:INSTANCE secret=projects/PROJECT/secrets/NAME' (a Cloud SQL instance), "
+    "optionally followed by 'cost=AMOUNT/month' (US dollars)"
 )
+
+
+class _Pattern:
+    """A regular expression compiled on its first use: most apps adopt nothing, and every
+    command that imports the declaration API would compile all of them (4 ms)."""
+
+    __slots__ = ("_compiled", "_source")
+
+    def __init__(self, source: str) -> None:
+        self._source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def match(self, text: str) -> re.Match[str] | None:
+        compiled = self._compiled
+        if compiled is None:
+            compiled = self._compiled = re.compile(self._source)
+        return compiled.match(text)
+
+
+_COST = _Pattern(r"^(?P<amount>\d{1,9}(?:\.\d{1,2})?)(?:/month)?$")
 _REGION = r"(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)"
-_RDS_ARN = re.compile(
+_RDS_ARN = _Pattern(
     rf"^arn:aws(?:-[a-z]+)*:rds:{_REGION}:\d{{12}}:(?P<type>db|cluster):"
     r"(?P<name>[A-Za-z][A-Za-z0-9-]{0,62})$"
 )
-_CLOUDSQL = re.compile(
+_CLOUDSQL = _Pattern(
     r"^(?P<project>[a-z][a-z0-9-]{4,28}[a-z0-9]):(?P<region>[a-z]+-[a-z]+\d+):"
     r"(?P<name>[a-z][a-z0-9-]{0,97})$"
 )
-_AWS_SECRET = re.compile(
+_AWS_SECRET = _Pattern(
     rf"^arn:aws(?:-[a-z]+)*:secretsmanager:{_REGION}:\d{{12}}:secret:[A-Za-z0-9/_+=.@-]{{1,512}}$"
 )
-_GCP_SECRET = re.compile(r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/secrets/[A-Za-z0-9_-]{1,255}$")
-_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):[^:]*:")
-_TABLE_ARN = re.compile(
+_GCP_SECRET = _Pattern(r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/secrets/[A-Za-z0-9_-]{1,255}$")
+_ARN = _Pattern(r"^arn:aws(?:-[a-z]+)*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):[^:]*:")
+_TABLE_ARN = _Pattern(
     r"^arn:aws(?:-[a-z]+)*:dynamodb:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
     r"table/(?P<name>[A-Za-z0-9_.-]{3,255})$"
 )
-_BUCKET_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:s3:::(?P<name>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$")
-_TOPIC_ARN = re.compile(
+_BUCKET_ARN = _Pattern(r"^arn:aws(?:-[a-z]+)*:s3:::(?P<name>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$")
+_TOPIC_ARN = _Pattern(
     r"^arn:aws(?:-[a-z]+)*:sns:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
     r"(?P<name>[A-Za-z0-9_-]{1,251}(?:\.fifo)?)$"
 )
-_QUEUE_ARN = re.compile(
+_QUEUE_ARN = _Pattern(
     r"^arn:aws(?:-[a-z]+)*:sqs:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:"
     r"(?P<name>[A-Za-z0-9_-]{1,75}(?:\.fifo)?)$"
 )
-_QUEUE_URL = re.compile(
+_QUEUE_URL = _Pattern(
     r"^https://sqs\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com/\d{12}/"
     r"(?P<name>[A-Za-z0-9_-]{1,75}(?:\.fifo)?)$"
 )
-_PUBSUB_TOPIC = re.compile(
+_PUBSUB_TOPIC = _Pattern(
     r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/(?P<name>[A-Za-z][A-Za-z0-9._~+%-]{2,254})$"
 )
-_PUBSUB_SUBSCRIPTION = re.compile(
+_PUBSUB_SUBSCRIPTION = _Pattern(
     r"^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/subscriptions/(?P<name>[A-Za-z][A-Za-z0-9._~+%-]{2,254})$"
 )
-_GCS_URL = re.compile(r"^gs://(?P<name>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/?$")
-_URL = re.compile(r"^(?!gs://|https://sqs\.)[A-Za-z][A-Za-z0-9+.-]*://.*$")
-_PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,253}[A-Za-z0-9]$")
+_GCS_URL = _Pattern(r"^gs://(?P<name>[a-z0-9][a-z0-9._-]{1,220}[a-z0-9])/?$")
+_URL = _Pattern(r"^(?!gs://|https://sqs\.)[A-Za-z][A-Za-z0-9+.-]*://.*$")
+_PLAIN = _Pattern(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,253}[A-Za-z0-9]$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +191,9 @@ class Existing:
     secret: str | None = None
     """A database server: the secret holding its credentials (a Secrets Manager ARN or a
     Secret Manager path); the runtime reads it when it connects."""
+    monthly_cost: float | None = None
+    """A database server: what ``cost=AMOUNT/month`` states it costs the app (USD a month);
+    ``None`` when not stated (the plan prices it at $0, its fees being its owner's)."""
 
 
 def parse_existing(value: object, kind: Kind) -> Existing:
@@ -171,13 +204,23 @@ def parse_existing(value: object, kind: Kind) -> Existing:
     head = text.split(maxsplit=1)[0] if text else text
     if _RDS_ARN.match(head) or _CLOUDSQL.match(head):
         return _database(text, kind)
-    if _PUBSUB_SUBSCRIPTION.match(text):
+    if any(part.startswith("cost=") for part in text.split()[1:]):
         raise GrammarError(
-            f"{text!r} is a Pub/Sub subscription, which Skaal does not adopt: a {kind} on "
-            "Pub/Sub is a topic and subscription the build creates together with the "
-            "delayed-messages and dead-letter topics its runtime needs",
-            accepted=f"{_accepted_for(kind)}; for a queue on gcp, remove existing= (the build "
-            "creates the queue and its companions; drain the old subscription first)",
+            f"cost= prices an adopted database server only; {head!r} is priced as the "
+            "catalog prices its service (its reads, writes and storage are the app's)",
+            accepted=f"{_accepted_for(kind)}; remove cost= here",
+        )
+    if _PUBSUB_SUBSCRIPTION.match(text) and kind != "queue":
+        raise GrammarError(
+            f"{text!r} is a Pub/Sub subscription, which holds a queue, not a {kind}",
+            accepted=_accepted_for(kind),
+        )
+    if _PUBSUB_TOPIC.match(text) and kind == "queue":
+        raise GrammarError(
+            f"{text!r} is a Pub/Sub topic: a queue on Pub/Sub is adopted by its subscription, "
+            "which names the topic and the dead-letter policy",
+            accepted=f"{_accepted_for(kind)}; name the subscription the queue's messages are "
+            "pulled from",
         )
     found = _read(text)
     if found is None and _URL.match(text):
@@ -204,10 +247,18 @@ def parse_existing(value: object, kind: Kind) -> Existing:
                 f"a {kind} cannot adopt an existing resource",
                 accepted="existing= on a map or collection (a DynamoDB table), a blob "
                 "(an S3 or Cloud Storage bucket), a topic (an SNS or Pub/Sub topic) or a queue "
-                "(an SQS queue); remove it here",
+                "(an SQS queue or a Pub/Sub subscription); remove it here",
             )
         return Existing(found.name, serving, None)
     return found
+
+
+def adopted_server_cost(spec: ResourceSpec, provider: str) -> float:
+    """What the database server ``spec`` adopts on ``provider`` costs the app a month:
+    its ``cost=``, or 0 when not stated (its fees are its owner's)."""
+    if spec.existing is None or provider == "local":
+        return 0.0
+    return parse_existing(spec.existing, spec.kind).monthly_cost or 0.0
 
 
 def shown(value: object) -> str:
@@ -241,22 +292,27 @@ def _database(text: str, kind: Kind) -> Existing:
             f"{server!r} is a PostgreSQL server, which holds a collection or map, not a {kind}",
             accepted=_accepted_for(kind),
         )
-    if not rest:
+    options: dict[str, str] = {}
+    for part in rest:
+        key, equals, value = part.partition("=")
+        if "://" in part:  # a connection URL, perhaps with its password: not repeated
+            raise GrammarError(
+                f"{key}= must name a secret, not a connection URL (not repeated here)",
+                accepted=_DATABASE,
+            )
+        if not equals or key not in ("secret", "cost") or key in options:
+            raise GrammarError(
+                f"after the server {server!r}, only 'secret=SECRET' and 'cost=AMOUNT/month' "
+                f"may follow, each once; not {part!r}",
+                accepted=_DATABASE,
+            )
+        options[key] = value
+    if "secret" not in options:
         raise GrammarError(
             f"{server!r} names a database server but not the secret holding its credentials",
             accepted=_DATABASE,
         )
-    secret = rest[0].removeprefix("secret=")
-    if "://" in secret:  # a connection URL, perhaps with its password: not repeated
-        raise GrammarError(
-            "secret= must name a secret, not a connection URL (not repeated here)",
-            accepted=_DATABASE,
-        )
-    if len(rest) > 1 or not rest[0].startswith("secret="):
-        raise GrammarError(
-            f"after the server {server!r}, only 'secret=SECRET' may follow",
-            accepted=_DATABASE,
-        )
+    secret, cost = options["secret"], _cost(options.get("cost"))
     if match := _RDS_ARN.match(server):
         if not _AWS_SECRET.match(secret):
             raise GrammarError(
@@ -264,7 +320,7 @@ def _database(text: str, kind: Kind) -> Existing:
                 accepted="secret=arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME",
             )
         return Existing(
-            match["name"], (DATABASE_IMPLEMENTATION,), "aws", match["region"], server, secret
+            match["name"], (DATABASE_IMPLEMENTATION,), "aws", match["region"], server, secret, cost
         )
     match = _CLOUDSQL.match(server)
     assert match is not None  # parse_existing sends only the two server forms here
@@ -274,8 +330,22 @@ def _database(text: str, kind: Kind) -> Existing:
             accepted="secret=projects/PROJECT/secrets/NAME",
         )
     return Existing(
-        match["name"], (DATABASE_IMPLEMENTATION,), "gcp", match["region"], server, secret
+        match["name"], (DATABASE_IMPLEMENTATION,), "gcp", match["region"], server, secret, cost
     )
+
+
+def _cost(written: str | None) -> float | None:
+    """``cost=AMOUNT/month``: US dollars a month, at most two decimals."""
+    if written is None:
+        return None
+    match = _COST.match(written)
+    if match is None:
+        raise GrammarError(
+            f"cost={written!r} is not a monthly price in US dollars",
+            accepted="cost=AMOUNT/month with AMOUNT a number of dollars, such as "
+            "cost=120/month or cost=89.50/month",
+        )
+    return float(match["amount"])
 
 
 def _read(text: str) -> Existing | None:
@@ -287,7 +357,7 @@ def _read(text: str) -> Existing | None:
         return Existing(match["name"], ("sns",), "aws", match["region"])
     if match := _QUEUE_ARN.match(text) or _QUEUE_URL.match(text):
         return Existing(match["name"], ("sqs",), "aws", match["region"])
-    if match := _PUBSUB_TOPIC.match(text):
+    if match := _PUBSUB_TOPIC.match(text) or _PUBSUB_SUBSCRIPTION.match(text):
         return Existing(match["name"], ("pubsub",), "gcp")
     if match := _GCS_URL.match(text):
         return Existing(match["name"], ("gcs",), "gcp")
@@ -305,6 +375,10 @@ def _accepted_for(kind: Kind) -> str:
         "sqs": "an SQS queue ARN, URL or name",
         "pubsub": "a Pub/Sub topic path (projects/PROJECT/topics/NAME) or name",
     }
+    if kind == "queue":
+        forms["pubsub"] = (
+            "a Pub/Sub subscription path (projects/PROJECT/subscriptions/NAME) or name"
+        )
     served = [forms[i] for i, (_, kinds) in ADOPTABLE.items() if kind in kinds]
     if kind in _DATABASE_KINDS:
         served.append("a PostgreSQL server and its secret (SERVER secret=SECRET)")

@@ -47,9 +47,11 @@ def journal_path(lock: Path) -> Path:
 
 
 def placement(binding: Binding) -> str:
-    """``postgres@local (postgres#1)``: what identifies one end of a move."""
+    """``postgres@local (postgres#1)``, ``postgres@us-east-1 (adopted legacy-shop)``: what
+    identifies one end of a move."""
     label = f"{binding.implementation}@{binding.region}"
-    return label + (f" ({binding.instance})" if binding.instance else "")
+    held = binding.instance or (f"adopted {binding.adopted}" if binding.adopted else None)
+    return label + (f" ({held})" if held else "")
 
 
 @dataclass(frozen=True, slots=True)

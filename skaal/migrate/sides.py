@@ -9,10 +9,10 @@ must preserve, so equal digests mean an exact copy.
 **Time to live.**  A map entry or a collection document that expires is
 copied with the time it has left (:attr:`Item.ttl`), read from a store that
 can tell it (:class:`~skaal.runtime.ports.ExpiringStore`: maps on memory,
-SQLite, PostgreSQL, Redis and DynamoDB; collections on memory, SQLite and
-PostgreSQL) and written with ``ttl=``.  The digest leaves it out (it shrinks
-while it is read); the engine compares it apart, within
-:data:`TTL_TOLERANCE` (:func:`ttl_matches`), when both sides can tell it
+SQLite, PostgreSQL, Redis, DynamoDB and Firestore; collections on memory,
+SQLite, PostgreSQL, DynamoDB and Firestore) and written with ``ttl=``.  The
+digest leaves it out (it shrinks while it is read); the engine compares it
+apart, within :data:`TTL_TOLERANCE` (:func:`ttl_matches`), when both sides can tell it
 (:attr:`Side.keeps_ttl`).  Blobs do not expire.
 
 Dispatch is an explicit ``match`` on the kind (:func:`side_for`).

@@ -44,7 +44,7 @@ from typing import Any, Literal
 from skaal.catalog.model import PriceItem, ReadFactor
 from skaal.errors import PlanError
 from skaal.plan import network
-from skaal.plan.model import EVENTUAL_PREFIX, CostLine, Plan, UsedPrice
+from skaal.plan.model import EVENTUAL_PREFIX, STATED_COMPONENT, CostLine, Plan, UsedPrice
 from skaal.plan.moves import ORIGIN_COMPONENT
 
 __all__ = [
@@ -307,15 +307,17 @@ def _line(
         price = used.classes.get(name) if used is not None else None
     elif component == ORIGIN_COMPONENT:  # a pending move's origin, priced by the lock
         item, unit = ORIGIN_COMPONENT, "month"
-        published = list(used.price.items().values()) if used is not None else []
-        price = (
-            PriceItem(
-                amount=cost.monthly,
-                source="skaal.lock: the cost lines of the move's origin, its moving_from binding",
-                as_of=min(p.as_of for p in published),
-            )
-            if published
-            else None
+        price = _monthly(
+            cost.monthly,
+            used,
+            "skaal.lock: the cost lines of the move's origin, its moving_from binding",
+        )
+    elif component == STATED_COMPONENT:  # an adopted server, priced by its declaration
+        item, unit = "adopted server fee (stated by cost=)", "month"
+        price = _monthly(
+            cost.monthly,
+            used,
+            "the cost= of the resource's existing= (the adopted server's fee)",
         )
     elif component == _FLOOR:
         item, unit = "storage (volume floor)", "GB-month"
@@ -349,6 +351,15 @@ def _line(
         mode=mode,
         factor=factor,
     )
+
+
+def _monthly(amount: float, used: UsedPrice | None, source: str) -> PriceItem | None:
+    """A monthly amount the plan states itself (not a catalog price): dated as the
+    catalog prices of the backend it stands beside, ``None`` without them."""
+    published = list(used.price.items().values()) if used is not None else []
+    if not published:
+        return None
+    return PriceItem(amount=amount, source=source, as_of=min(p.as_of for p in published))
 
 
 _KEYS: dict[Grouping, Callable[[BillLine], str]] = {

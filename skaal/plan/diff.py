@@ -130,8 +130,8 @@ def diff_plans(old: Plan | None, new: Plan) -> PlanDiff:
     )
 
 
-def _placement(binding: Binding) -> tuple[str, str, str | None]:
-    return binding.backend, binding.region, binding.instance
+def _placement(binding: Binding) -> tuple[str, str, str | None, str | None]:
+    return binding.backend, binding.region, binding.instance, binding.adopted
 
 
 def _differs(old: Binding, new: Binding) -> bool:

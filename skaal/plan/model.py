@@ -24,6 +24,7 @@ __all__ = [
     "EVENTUAL_PREFIX",
     "PLAN_SCHEMA_VERSION",
     "READABLE_SCHEMA_VERSIONS",
+    "STATED_COMPONENT",
     "Backup",
     "Binding",
     "BindingStatus",
@@ -66,6 +67,10 @@ retention from the plan alone, and an older lock does not record them
 EVENTUAL_PREFIX: Final = "eventual "
 """Prefix of a read line counted in eventual read units (``eventual per_million_reads``):
 its quantity is the reads times the price's ``eventual_reads`` factor."""
+
+STATED_COMPONENT: Final = "stated by existing= cost="
+"""The cost line of a resource on an adopted database server whose ``existing=``
+states ``cost=AMOUNT/month``: what the server costs the app, as its owner states it."""
 
 
 @dataclass(frozen=True, slots=True)

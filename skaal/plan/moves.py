@@ -28,6 +28,13 @@ holds the previous binding, the lock keeps it, and
   sized it, built as before and billed its fixed fees until its last origin
   is switched.
 
+Adopting an existing resource (``existing=``) is a move too when the
+resource held data elsewhere: from the table or server the build created
+(or another adopted one) into the adopted one, though the backend stays the
+same (``rds-postgres`` created → ``rds-postgres`` adopted).  The two ends
+are reached apart: an adopted server has a connection variable of its own
+(:func:`skaal.plan.wiring.servers`), an adopted table its own name.
+
 A plan for another provider than the lock's (``local`` to ``aws``) starts
 from scratch, as the pipeline does (:mod:`skaal.pipeline`): it records no
 moves, so a first cloud plan of an app developed locally builds as before.
@@ -72,8 +79,10 @@ ORIGIN_COMPONENT: Final = "origin kept until the migration switches"
 """The cost line of a pending move's origin: its own monthly cost, billed until the switch."""
 
 
-def _placement(binding: Binding) -> tuple[str, str, str | None]:
-    return binding.implementation, binding.region, binding.instance
+def _placement(binding: Binding) -> tuple[str, str, str | None, str | None]:
+    """Where the data is: an adopted table or server is another place than the one the
+    build creates on the same backend (or than another adopted one)."""
+    return binding.implementation, binding.region, binding.instance, binding.adopted
 
 
 def record_moves(previous: Plan | None, plan: Plan) -> Plan:

@@ -204,7 +204,8 @@ class ServerWiring:
     env: str
     """The variable holding its connection string."""
     primary: bool
-    """The first server of its implementation: ``env`` is its record's plain connection one."""
+    """The first server of its implementation the build creates: ``env`` is its record's
+    plain connection one (an adopted server never has it)."""
     resources: tuple[str, ...]
     """The resources it hosts, sorted."""
     origins: tuple[str, ...] = ()
@@ -229,20 +230,31 @@ def servers(plan: Plan) -> tuple[ServerWiring, ...]:
     """
     hosted: dict[tuple[str, str], list[Binding]] = {}
     kept: dict[tuple[str, str], list[Binding]] = {}
+    adopted: set[str] = set()
     for binding in plan.bindings:
         ident = server_id(binding)
         if ident is not None:
             hosted.setdefault((binding.implementation, ident), []).append(binding)
+            if binding.adopted is not None:
+                adopted.add(ident)
         origin = binding.moving_from
         if origin is not None and (held := server_id(origin)) is not None:
             kept.setdefault((origin.implementation, held), []).append(origin)
+            if origin.adopted is not None:
+                adopted.add(held)
     out: list[ServerWiring] = []
     every = {*hosted, *kept}
     for implementation in sorted({impl for impl, _ in every}):
-        ids = sorted((i for impl, i in every if impl == implementation), key=_id_order)
+        ids = sorted(
+            (i for impl, i in every if impl == implementation),
+            key=lambda i: (i in adopted, _id_order(i)),
+        )
         connection = DEFAULT_REGISTRY.connection(implementation)
         assert connection is not None  # server_id found a server
-        variables = _variables(connection.url, ids)
+        # An adopted server never takes the plain variable: a created server does, so a
+        # move between the two (skaal.plan.moves) reaches each end through its own.
+        reserved = [""] if ids[0] in adopted else []
+        variables = _variables(connection.url, reserved + ids)
         for ident in ids:
             bound = hosted.get((implementation, ident), [])
             origins = kept.get((implementation, ident), [])
@@ -252,7 +264,7 @@ def servers(plan: Plan) -> tuple[ServerWiring, ...]:
                     implementation=implementation,
                     backend=min(b.backend for b in (bound or origins)),
                     env=variables[ident],
-                    primary=ident == ids[0],
+                    primary=variables[ident] == connection.url,
                     resources=tuple(sorted(b.resource for b in bound)),
                     origins=tuple(sorted(b.resource for b in origins)),
                 )

@@ -117,25 +117,24 @@ def solve_problem(
     if diagnosis is not None:
         raise unsatisfiable(diagnosis)
     whole = problem
-    # A resource on an adopted database server has one option, costs nothing and
-    # opens no instance: it stays out of the optimisation and is placed as is.
-    adopted = {
-        r.spec.name: r.options[0].backend
-        for r in problem.resources
-        if adopts_server(r.spec, problem.catalog.provider)
-    }
+    # A resource on an adopted database server has one option, costs what its
+    # cost= states (else nothing) and opens no instance: it stays out of the
+    # optimisation and is placed as is; its stated cost counts against the budget.
+    on_servers = [r for r in problem.resources if adopts_server(r.spec, problem.catalog.provider)]
+    adopted = {r.spec.name: r.options[0].backend for r in on_servers}
+    stated = {r.spec.name: r.options[0].cost for r in on_servers if r.options[0].cost}
     if adopted:
         problem = replace(
             problem, resources=tuple(r for r in problem.resources if r.spec.name not in adopted)
         )
     fresh = _cheapest(problem)
-    fresh_total = total_cost(problem, fresh)
+    fresh_total = total_cost(problem, fresh) + sum(stated.values())
     budget = problem.budget_usd_month
     if budget is not None and fresh_total > budget + 1e-9:
         costs = {
             r.spec.name: next(o.cost for o in r.options if o.backend == fresh.backends[r.spec.name])
             for r in problem.resources
-        }
+        } | stated
         costs |= {
             f"{i} {shape.label} (instance fee)": shape.fee for i, shape in fresh.shapes.items()
         }
@@ -150,7 +149,7 @@ def solve_problem(
     if moved:
         held = _keep(problem, kept)
         if held is not None:
-            held_total = total_cost(problem, held)
+            held_total = total_cost(problem, held) + sum(stated.values())
             if budget is None or held_total <= budget + 1e-9:
                 return assemble(
                     whole,

@@ -33,6 +33,7 @@ Python.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -42,10 +43,13 @@ from skaal.catalog.model import Backend
 from skaal.declare.existing import adopted_name, adopts_server
 from skaal.model.grammar import Consistency
 from skaal.plan.model import (
+    STATED_COMPONENT,
+    Backup,
     Binding,
     BindingStatus,
     CostLine,
     Plan,
+    Retention,
     SharedInstance,
     Transfer,
     UsedPrice,
@@ -74,7 +78,9 @@ __all__ = [
 _PEERS_SHOWN = 3
 
 
+@functools.lru_cache(maxsize=4096)
 def _usd(amount: float) -> str:
+    """Dollars as a reason shows them (cached: a plan repeats a few amounts many times)."""
     return f"${amount:,.2f}" if amount == 0 or amount >= 0.01 else "<$0.01"
 
 
@@ -186,12 +192,13 @@ def assemble(
     kept = kept or {}
     catalog = problem.catalog
     instance_of = {m: i for i, members in assignment.instances.items() for m in members}
+    regions = vpc_regions(problem, assignment)
     context = _Context(
         problem=problem,
         fees={i: shape.fee for i, shape in assignment.shapes.items()},
         servers={s.backend.name: s.server for s in problem.shared},
         vpc=vpc_backends(problem),
-        paid=frozenset(vpc_regions(problem, assignment)),
+        paid=frozenset(regions),
         vpc_fee=vpc_fee(catalog.provider),
         instances=assignment.instances,
         opened=_opened(problem, assignment),
@@ -203,6 +210,9 @@ def assemble(
     # Lines per (backend, mode, workload): apps repeat workloads, and CostLine
     # records are immutable, so equal workloads share them.
     itemised: dict[tuple[object, ...], tuple[CostLine, ...]] = {}
+    # Backup and retention per (implementation, kind, durability, declared retention):
+    # all they depend on, and both records are immutable.
+    keeping: dict[tuple[object, ...], tuple[Backup | None, Retention | None]] = {}
     bindings: list[Binding] = []
     for res in problem.resources:
         name = res.spec.name
@@ -254,17 +264,35 @@ def assemble(
                 own += traced.monthly
         adopted = adopted_name(res.spec, catalog.provider)
         if adopts_server(res.spec, catalog.provider):
-            lines, own = (), 0.0
+            own = option.cost
+            lines = (CostLine(component=STATED_COMPONENT, quantity=1, monthly=own),) if own else ()
             origin = _adoption_origin(problem, res.spec)
+            fee = (
+                f"{_usd(own)}/month, as its cost= states"
+                if own
+                else "$0.00/month: its fees are its owner's, not the plan's"
+            )
             reason = (
-                f"adopts the existing database server {adopted}{origin} ($0.00/month: its "
-                "fees are its owner's, not the plan's; no instance is planned), never created "
-                "or deleted by a build"
+                f"adopts the existing database server {adopted}{origin} ({fee}; no "
+                "instance is planned), never created or deleted by a build"
             )
         elif adopted is not None:
             origin = _adoption_origin(problem, res.spec)
             reason += (
                 f"; adopts the existing {adopted}{origin}, never created or deleted by a build"
+            )
+        requirements = res.spec.requirements
+        kept_key = (
+            backend.implementation,
+            res.spec.kind,
+            requirements.durability,
+            requirements.retention_s,
+        )
+        kept_as = keeping.get(kept_key)
+        if kept_as is None:
+            kept_as = keeping[kept_key] = (
+                backup_of(catalog.provider, backend.implementation, res.spec),
+                retention_of(catalog.provider, backend.implementation, res.spec),
             )
         bindings.append(
             Binding(
@@ -281,8 +309,8 @@ def assemble(
                 cost=lines,
                 status=status,
                 reason=reason,
-                backup=backup_of(catalog.provider, backend.implementation, res.spec),
-                retention=retention_of(catalog.provider, backend.implementation, res.spec),
+                backup=kept_as[0],
+                retention=kept_as[1],
                 transfers=transfers,
                 adopted=adopted,
             )
@@ -292,11 +320,7 @@ def assemble(
         _instance(problem, ident, members, assignment, sizes)
         for ident, members in sorted(assignment.instances.items(), key=lambda i: _key(i[0]))
     )
-    network = tuple(
-        line
-        for region in vpc_regions(problem, assignment)
-        for line in vpc_lines(catalog.provider, region)
-    )
+    network = tuple(line for region in regions for line in vpc_lines(catalog.provider, region))
     total = money(
         sum(b.monthly_cost for b in bindings)
         + sum(i.fixed_monthly for i in instances)

@@ -90,7 +90,7 @@ from typing import Final
 
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec
 from skaal.catalog.model import Catalog
-from skaal.declare.existing import adopts_server, parse_existing, shown
+from skaal.declare.existing import adopted_server_cost, adopts_server, parse_existing, shown
 from skaal.errors import PlanError, UsageError, did_you_mean
 from skaal.model.grammar import GrammarError
 from skaal.registry import DEFAULT_REGISTRY, Registry
@@ -195,9 +195,11 @@ def _build(
         load, options, rejected = filt.result(spec, pins)
         if options and adopts_server(spec, catalog.provider):
             # An existing server: one option, on the first PostgreSQL backend that can hold
-            # the data, at $0 -- its fees are its owner's, and no instance is planned.
+            # the data, at the cost= its declaration states (else $0 -- its fees are its
+            # owner's); no instance is planned.
             first = min(options, key=_rank)
-            options = (replace(first, cost=0.0, mode=None),)
+            stated = adopted_server_cost(spec, catalog.provider)
+            options = (replace(first, cost=stated, mode=None),)
         resources.append(ResourceOptions(spec, load, options, rejected))
     _restrict_to_triggers(resources, catalog, registry)
     used = filt.used()  # may keep a backend a trigger rule dropped: harmless, unused

@@ -25,6 +25,13 @@ the clock:
    that much).  When the units it puts on each server fit one instance of
    that cheapest shape, the bound is met: optimal, with no solver.  Most
    small apps stop here.
+   **Exactly, without HiGHS.**  A component of a few units is solved by
+   dynamic programming over subsets of its units (:mod:`.small`); one whose
+   units all use the same capacities (many alike maps) by counting: each
+   server's fee is a step function of how many units it holds, and a
+   search over one step per server bounded by min-cost flows finds the
+   optimum (:mod:`.uniform`).  Both count their work (never seconds) and
+   leave the component to the steps below past their limits.
 3. **Counting.**  :mod:`.capacity` proves in milliseconds that the units
    which only servers can hold exceed what the servers' quotas of their
    largest instances can hold, and reports the numbers.
@@ -36,7 +43,9 @@ the clock:
    by dot-product fit, then by z3 exactly.  Placed:
    the plan costs the bound, so it is optimal.  Not placed (adversarial bin
    packing): instances are added until first fit places everything, and the
-   plan is ``best_found`` with step 4's bound.
+   plan is ``best_found`` with step 4's bound.  Either way each server's
+   instances are then tightened (:func:`.place.tightened`: cheapest shape
+   holding each instance's units, pairs merged where one shape is cheaper).
 6. The budget never changes the argmin: the optimum either fits it or no
    plan does (:mod:`.conflicts` then reports the most expensive items).
 
@@ -65,10 +74,13 @@ from skaal.solver.place import (
     first_fit,
     first_fit_partial,
     place,
+    tightened,
 )
 from skaal.solver.pooled import MAX_EXACT_COLUMNS
 from skaal.solver.problem import Problem
 from skaal.solver.servers import POOL, Server, Shape, backend_of
+from skaal.solver.small import solve_small
+from skaal.solver.uniform import solve_uniform
 
 if TYPE_CHECKING:
     from skaal.solver.pooled import Pooled
@@ -218,6 +230,10 @@ def _solve_part(part: Sequence[Unit], servers: Mapping[str, Server], problem: Pr
     quick = _one_instance_each(part, servers)
     if quick is not None:
         return quick
+    small = solve_small(part, servers)
+    if small is not None:
+        placement, bins, cost = small
+        return _Outcome(placement, bins, cost, cost)
     return _pooled_part(part, servers, problem, max_backends=None)
 
 
@@ -293,7 +309,8 @@ def _pooled_part(
     if short is not None:
         raise conflicts.capacity(problem, short)
     grouped = groups(part)
-    relaxed = solve_pooled(grouped, servers, max_backends=max_backends)
+    searched = solve_uniform(grouped, servers) if max_backends is None else None
+    relaxed = searched or solve_pooled(grouped, servers, max_backends=max_backends)
     if relaxed.infeasible:
         if max_backends is not None:
             raise conflicts.max_backends(problem, _fewest_backends(grouped, servers), part)
@@ -383,7 +400,7 @@ def _placed(
                     members = sorted(m for u in stuck for m in u.members)
                     raise conflicts.packing(problem, backend, members)
                 spilled.extend(left)
-        bins[backend] = [(shape, members) for shape, members in packed if members]
+        bins[backend] = tightened(packed, server.shapes)
     if spilled:
         moved = {id(u) for u in spilled}
         for backend in servers:

@@ -48,6 +48,7 @@ __all__ = [
     "first_fit_partial",
     "place",
     "short",
+    "tightened",
 ]
 
 #: z3's work budget for one packing (a deterministic count of its steps).
@@ -108,6 +109,69 @@ def short(units: Sequence[Unit], shapes: Sequence[Shape]) -> bool:
             if sum(row[d] for row in inside) > room:
                 return True
     return False
+
+
+def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
+    """``bins`` with fewer, cheaper instances holding the same units (exact checks only).
+
+    Placement fills the instances the relaxation counted, and repair adds
+    instances one unit at a time, so a plan can run an instance larger than
+    its units need, or two instances one cheaper shape would hold together.
+    Two passes, each only ever lowering the fees:
+
+    1. every instance takes the cheapest of ``shapes`` that holds the sum of
+       its units in every dimension;
+    2. then, repeatedly, the two instances whose units one shape holds for
+       the largest saving over their two fees are merged into it.
+
+    Each unit stays on one instance that holds it, so the result is a
+    packing whenever ``bins`` is one; ties keep the earlier shape.
+    """
+    order = sorted(shapes, key=lambda s: s.fee_micro)
+    width = len(shapes[0].capacity) if shapes else 0
+
+    def total(members: Sequence[Unit]) -> tuple[int, ...]:
+        return tuple(sum(u.usage[d] for u in members) for d in range(width))
+
+    def cheapest(usage: tuple[int, ...], fee: int) -> Shape | None:
+        for shape in order:
+            if shape.fee_micro >= fee:
+                return None
+            if shape.holds(usage):
+                return shape
+        return None
+
+    out: list[tuple[Shape, list[Unit], tuple[int, ...]]] = []
+    for shape, members in bins:
+        if not members:
+            continue
+        usage = total(members)
+        out.append((cheapest(usage, shape.fee_micro) or shape, list(members), usage))
+    # Per dimension, the most any shape holds: most pairs exceed it at once.
+    top = [
+        _UNLIMITED if any(c is None for c in column) else max(c or 0 for c in column)
+        for column in _dims(shapes)
+    ]
+    while len(out) > 1:
+        best: tuple[int, int, int, Shape] | None = None
+        for i, j in itertools.combinations(range(len(out)), 2):
+            usage = tuple(a + b for a, b in zip(out[i][2], out[j][2], strict=True))
+            if any(u > t for u, t in zip(usage, top, strict=True)):
+                continue
+            fee = out[i][0].fee_micro + out[j][0].fee_micro
+            fits = cheapest(usage, fee)
+            if fits is not None and (best is None or fee - fits.fee_micro > best[0]):
+                best = (fee - fits.fee_micro, i, j, fits)
+        if best is None:
+            break
+        _, i, j, into = best
+        merged = (
+            into,
+            out[i][1] + out[j][1],
+            tuple(a + b for a, b in zip(out[i][2], out[j][2], strict=True)),
+        )
+        out = [merged, *(b for k, b in enumerate(out) if k not in (i, j))]
+    return [(shape, members) for shape, members, _ in out]
 
 
 def _order(shapes: Sequence[Shape]) -> list[Shape]:

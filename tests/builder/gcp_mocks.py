@@ -39,6 +39,9 @@ from tests.builder._pulumi import (
 
 PROJECT = "acme-prod"
 PROJECT_NUMBER = "123456789012"
+READ_SUBSCRIPTIONS: dict[str, dict[str, Any]] = {}
+"""Path -> the state a program reads of an existing subscription (``Subscription.get``);
+tests set it for the subscriptions their app adopts."""
 
 
 class _Recorder(Mocks):
@@ -49,6 +52,8 @@ class _Recorder(Mocks):
         read = args.resource_id or None  # Resource.get: the existing resource's id
         self.run.resources.append(Recorded(args.typ, args.name, dict(args.inputs), read_id=read))
         outputs = dict(args.inputs)
+        if read and args.typ == "gcp:pubsub/subscription:Subscription":
+            outputs.update(READ_SUBSCRIPTIONS.get(read, {}))
         if read and args.typ == "gcp:storage/bucket:Bucket":
             outputs["name"] = read
         if args.typ == "gcp:cloudrunv2/service:Service":

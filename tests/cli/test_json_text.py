@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +17,7 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skaal.cli.json_text import dumps_indented
+from skaal.cli.json_text import dumps_indented, echo_json, echo_json_sections
 from skaal.cli.main import cli
 from solver.draws import write_app
 
@@ -89,3 +94,69 @@ def test_plan_json_of_a_thousand_resources(tmp_path: Path, monkeypatch: pytest.M
     assert len(data["plan"]["bindings"]) == 1000
     assert result.output == dumps_indented(data) + "\n"
     assert result.output.startswith('{\n  "diff": ')
+
+
+def test_echo_json_writes_utf8_bytes_after_what_was_printed_whatever_the_stream_encoding() -> None:
+    # the document goes out as orjson's bytes, never through the stream's text encoding
+    script = (
+        "from skaal.cli.json_text import echo_json\nprint('before')\necho_json({'é': ['ü', 1]})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b'before\n{\n  "\xc3\xa9": [\n    "\xc3\xbc",\n    1\n  ]\n}\n'
+
+
+def test_echo_json_under_the_cli_runner_matches_the_text(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = {"b": [1, 2.5, None], "a": "é"}
+    echo_json(data)
+    assert capsys.readouterr().out == dumps_indented(data) + "\n"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(), _VALUES, max_size=5))
+def test_sections_write_the_bytes_of_the_whole_document(data: dict[str, Any]) -> None:
+    whole, parts = io.BytesIO(), io.BytesIO()
+    with contextlib.redirect_stdout(io.TextIOWrapper(whole, encoding="utf-8")) as out:
+        echo_json(data)
+        out.flush()
+    with contextlib.redirect_stdout(io.TextIOWrapper(parts, encoding="utf-8")) as out:
+        echo_json_sections({key: (lambda value=value: value) for key, value in data.items()})
+        out.flush()
+    assert whole.getvalue().startswith(b"{")
+    assert parts.getvalue() == whole.getvalue()
+
+
+def test_sections_are_made_one_at_a_time_in_key_order(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    made: list[str] = []
+
+    def maker(key: str) -> Any:
+        def make() -> Any:
+            made.append(key)
+            return {"key": key, "items": [1, {}, []]}
+
+        return make
+
+    echo_json_sections({key: maker(key) for key in ("plan", "diff", "graph")})
+    assert made == ["diff", "graph", "plan"]
+    expected = {key: {"key": key, "items": [1, {}, []]} for key in made}
+    assert capsys.readouterr().out == dumps_indented(expected) + "\n"
+
+
+def test_a_text_only_stdout_gets_the_same_text() -> None:
+    data = {"b": [1, {}], "a": "é"}
+    for write in (
+        echo_json,
+        lambda d: echo_json_sections({k: (lambda v=v: v) for k, v in d.items()}),
+    ):
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            write(data)
+        assert out.getvalue() == dumps_indented(data) + "\n"

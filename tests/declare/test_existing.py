@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from pydantic import BaseModel
 
@@ -30,7 +33,12 @@ TOPIC = "arn:aws:sns:eu-west-1:123456789012:legacy-orders"
             "queue",
             Existing("jobs.fifo", ("sqs",), "aws", "eu-west-1"),
         ),
-        ("jobs", "queue", Existing("jobs", ("sqs",), None)),
+        ("jobs", "queue", Existing("jobs", ("pubsub", "sqs"), None)),
+        (
+            "projects/acme-prod/subscriptions/order-jobs",
+            "queue",
+            Existing("order-jobs", ("pubsub",), "gcp"),
+        ),
         (TOPIC, "topic", Existing("legacy-orders", ("sns",), "aws", "eu-west-1")),
         (f"{TOPIC}.fifo", "topic", Existing("legacy-orders.fifo", ("sns",), "aws", "eu-west-1")),
         ("legacy-orders", "topic", Existing("legacy-orders", ("pubsub", "sns"), None)),
@@ -57,8 +65,8 @@ def test_the_forms_it_reads(text: str, kind: str, expected: Existing) -> None:
         (TOPIC, "map", "is a sns resource, which holds a topic, not a map"),
         ("postgresql://app@db.internal/shop", "map", "Skaal does not adopt database servers"),
         (42, "map", "is not an existing resource"),
-        ("projects/acme-prod/subscriptions/jobs", "queue", "is a Pub/Sub subscription, which"),
-        ("projects/acme-prod/topics/jobs", "queue", "holds a topic, not a queue"),
+        ("projects/acme-prod/subscriptions/jobs", "topic", "subscription, which holds a queue"),
+        ("projects/acme-prod/topics/jobs", "queue", "is a Pub/Sub topic: a queue on Pub/Sub"),
     ],
 )
 def test_what_it_refuses(text: object, kind: str, message: str) -> None:
@@ -108,18 +116,16 @@ def test_a_bad_existing_is_a_declaration_error_at_its_line() -> None:
     assert "an S3 bucket ARN or name" in (raised.value.fix or "")
 
 
-def test_a_pubsub_subscription_is_refused_at_the_queue_saying_what_to_do() -> None:
+def test_a_pubsub_topic_is_refused_at_the_queue_naming_the_subscription_instead() -> None:
     app = App("shop")
     with pytest.raises(DeclarationError) as raised:
 
-        @app.queue(existing="projects/acme-prod/subscriptions/jobs")
+        @app.queue(existing="projects/acme-prod/topics/jobs")
         class Jobs(Queue[str]): ...
 
-    assert "is a Pub/Sub subscription, which Skaal does not adopt" in raised.value.what
-    assert "delayed-messages and dead-letter topics" in raised.value.what
+    assert "a queue on Pub/Sub is adopted by its subscription" in raised.value.what
     assert "(@app.queue on class Jobs)" in (raised.value.where or "")
-    assert "an SQS queue ARN, URL or name" in (raised.value.fix or "")
-    assert "remove existing=" in (raised.value.fix or "")
+    assert "projects/PROJECT/subscriptions/NAME" in (raised.value.fix or "")
 
 
 def test_a_collection_and_a_queue_adopt() -> None:
@@ -160,3 +166,21 @@ def test_a_connection_url_is_refused_without_repeating_it() -> None:
     assert "Skaal does not adopt database servers" in raised.value.what
     assert "s3cret" not in str(raised.value)
     assert "(@app.storage on class Carts)" in (raised.value.where or "")
+
+
+def test_the_patterns_are_compiled_when_first_used() -> None:
+    # a fresh interpreter: importing the declaration API compiles none of them
+    probe = (
+        "import skaal.declare.existing as e\n"
+        "patterns = [v for v in vars(e).values() if isinstance(v, e._Pattern)]\n"
+        "assert patterns and all(p._compiled is None for p in patterns)\n"
+        "found = e.parse_existing('arn:aws:s3:::my-bucket', 'blob')\n"
+        "assert found.name == 'my-bucket'\n"
+        "print(sum(p._compiled is not None for p in patterns), len(patterns))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    compiled, every = map(int, done.stdout.split())
+    assert 0 < compiled < every

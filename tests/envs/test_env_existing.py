@@ -140,6 +140,11 @@ def test_a_lock_planned_without_the_entry_is_stale_with_it(tmp_path: Path) -> No
         ('Carts = "gs://legacy-carts"', "Carts (a map) cannot adopt 'gs://legacy-carts'"),
         ('Images = "gs://legacy-images"', "a resource on gcp, but this plan is for aws"),
         ('Carts = "postgresql://u:pw-s3cr3t@db/x"', "a connection URL"),
+        (
+            f'Carts = "arn:aws:rds:us-east-1:{ACCOUNT}:db:legacy secret=arn:aws:secretsmanager:'
+            f'us-east-1:{ACCOUNT}:secret:db-AbCdEf cost=$120"',
+            "cost='$120' is not a monthly price in US dollars",
+        ),
     ],
 )
 def test_mistakes_name_the_line_and_the_fix(tmp_path: Path, line: str, message: str) -> None:

@@ -42,6 +42,8 @@ REDIS = ("local-servers", "redis", "redis")
 POSTGRES = ("local-servers", "postgres", "postgres")
 DYNAMODB = ("aws", "dynamodb", "dynamodb")
 RDS = ("aws", "rds-postgres", "postgres")
+FIRESTORE = ("gcp", "firestore", "firestore")
+CLOUDSQL = ("gcp", "cloudsql-postgres", "postgres")
 End = tuple[str, str, str]
 
 
@@ -92,7 +94,10 @@ async def _left(project: Path, env: dict[str, str], resource: str) -> tuple[str,
         pytest.param(SQLITE, POSTGRES, "Orders", id="sqlite-postgres-map"),
         pytest.param(REDIS, POSTGRES, "Orders", id="redis-postgres-map"),
         pytest.param(DYNAMODB, RDS, "Orders", id="dynamodb-postgres-map"),
+        pytest.param(FIRESTORE, CLOUDSQL, "Orders", id="firestore-postgres-map"),
         pytest.param(SQLITE, POSTGRES, "Invoices", id="sqlite-postgres-collection"),
+        pytest.param(DYNAMODB, RDS, "Invoices", id="dynamodb-postgres-collection"),
+        pytest.param(FIRESTORE, CLOUDSQL, "Invoices", id="firestore-postgres-collection"),
     ],
 )
 def test_the_time_left_is_copied_and_verified(

@@ -116,6 +116,27 @@ def test_an_adopted_queue_stays_on_sqs_in_the_region_its_url_names() -> None:
     assert local.adopted is None  # nothing to adopt locally
 
 
+def test_an_adopted_pubsub_subscription_is_a_queue_on_pubsub_priced_by_the_catalog() -> None:
+    app = App("shop")
+
+    @app.queue(existing="projects/acme-prod/subscriptions/order-jobs")
+    class Jobs(Queue[str]): ...
+
+    created = App("shop")
+
+    @created.queue()
+    class Jobs2(Queue[str]): ...
+
+    plan = solve(app.blueprint(), load_catalog("gcp"))
+    binding = plan.binding("Jobs")
+    assert (binding.implementation, binding.adopted) == ("pubsub", "order-jobs")
+    assert "adopts the existing order-jobs" in binding.reason
+    fresh = solve(created.blueprint(), load_catalog("gcp")).binding("Jobs2")
+    assert binding.monthly_cost == fresh.monthly_cost > 0  # the catalog's price of a Pub/Sub queue
+    with pytest.raises(PlanError, match="a resource on gcp"):
+        solve(app.blueprint(), load_catalog("aws"))
+
+
 def test_an_adopted_pubsub_topic_is_on_pubsub_and_a_plain_name_on_either_provider() -> None:
     app = App("shop")
 

@@ -84,22 +84,39 @@ def test_every_unplaceable_resource_is_listed_together() -> None:
     assert [r.resource for r in report.resources] == ["Carts", "Files"]
 
 
-def test_adversarial_packing_is_best_found_with_a_proven_bound() -> None:
-    # Five 0.4 GB maps and instances of 1 GB: pooled, two instances hold 2 GB,
-    # but one instance holds only two maps.  The plan says so instead of
-    # claiming optimal.
-    specs = [res(f"R{i}", size_gb=0.4) for i in range(5)]
-    cat = catalog(
+def _packing_catalog(quota: int = 10) -> object:
+    return catalog(
         backends=[
             backend("dynamodb", per_gb_month=10.0),
-            backend("redis", fixed_monthly=1.0, shared={"size_gb": 1.0, "max_instances": 5}),
+            backend("redis", fixed_monthly=1.0, shared={"size_gb": 1.0, "max_instances": quota}),
         ]
     )
-    plan = solve(blueprint(*specs), cat)
+
+
+def test_packing_alike_maps_is_proven_optimal() -> None:
+    # Five 0.4 GB maps and instances of 1 GB: pooled, two instances hold 2 GB,
+    # but one instance holds only two maps.  Alike maps are counted exactly
+    # (skaal.solver.uniform): three instances, proven cheapest.
+    specs = [res(f"R{i}", size_gb=0.4) for i in range(5)]
+    plan = solve(blueprint(*specs), _packing_catalog())  # type: ignore[arg-type]
+    assert plan.status == "optimal"
+    assert plan.lower_bound is None
+    assert plan.total_monthly_cost == pytest.approx(3.0)
+    for instance in plan.instances:
+        assert len(instance.resources) <= 2
+
+
+def test_adversarial_packing_is_best_found_with_a_proven_bound() -> None:
+    # Seven maps of 0.4 and 0.45 GB and instances of 1 GB, at most six: pooled,
+    # three instances hold 2.95 GB, but one instance holds only two maps.  The
+    # plan says so instead of claiming optimal.  (Fewer instances allowed than
+    # maps keeps the exact subset search of skaal.solver.small out of it.)
+    specs = [res(f"R{i}", size_gb=0.4 if i % 2 else 0.45) for i in range(7)]
+    plan = solve(blueprint(*specs), _packing_catalog(6))  # type: ignore[arg-type]
     assert plan.status == "best_found"
     assert plan.lower_bound is not None
-    assert plan.lower_bound == pytest.approx(2.0)
-    assert plan.total_monthly_cost == pytest.approx(3.0)
+    assert plan.lower_bound == pytest.approx(3.0)
+    assert plan.total_monthly_cost == pytest.approx(4.0)
     for instance in plan.instances:
         assert len(instance.resources) <= 2
 

@@ -29,6 +29,7 @@ __all__ = [
     "RUNTIME_ACCOUNT",
     "Account",
     "AdoptedCloudSql",
+    "AdoptedQueue",
     "AdoptedTopic",
     "Backups",
     "Bucket",
@@ -217,6 +218,23 @@ class Topic(StackModel):
     grants: tuple[Grant, ...] = ()
 
 
+class AdoptedQueue(StackModel):
+    """An existing pull subscription adopted as a queue: read, never created, changed
+    or deleted.  The program reads its topic and dead-letter topic from it and refuses
+    one without a dead-letter policy, or a push subscription."""
+
+    key: str
+    subscription: str
+    project: str | None = None
+    """The project ``existing=`` named, which must be the deploying one."""
+    receive_grants: tuple[Grant, ...] = ()
+    """On the subscription: the runtime reads it (viewer) and pulls it (subscriber)."""
+    publish_grants: tuple[Grant, ...] = ()
+    """On the subscription's topic."""
+    dead_letter_grants: tuple[Grant, ...] = ()
+    """On the dead-letter topic: the runtime's ``dead_letter`` publishes there."""
+
+
 class Push(StackModel):
     """Deliveries pushed to ``path`` on a service, with the invoker's OIDC token."""
 
@@ -374,6 +392,7 @@ class GcpStack(StackModel):
     secrets: tuple[DeclaredSecret, ...] = ()
     topics: tuple[Topic, ...] = ()
     subscriptions: tuple[Subscription, ...] = ()
+    adopted_queues: tuple[AdoptedQueue, ...] = ()
     connectors: tuple[Connector, ...] = ()
     cloud_sql: tuple[CloudSql, ...] = ()
     adopted_cloud_sql: tuple[AdoptedCloudSql, ...] = ()
@@ -450,6 +469,8 @@ class GcpStack(StackModel):
             grants += topic.grants
         for sub in self.subscriptions:
             grants += sub.grants
+        for queue in self.adopted_queues:
+            grants += [*queue.receive_grants, *queue.publish_grants, *queue.dead_letter_grants]
         for sql in self.cloud_sql:
             grants += [*sql.url_grants, *sql.client_grants]
         for adopted in self.adopted_cloud_sql:

@@ -33,6 +33,7 @@ from skaal.builder.requirements import (
     requirements_artifact,
     requirements_txt,
 )
+from skaal.builder.stack_files import program_source
 from skaal.builder.stacks.base import STACK_FILE, stack_text
 from skaal.builder.targets.aws_stack import aws_stack
 from skaal.builder.traces import trace_packages
@@ -49,14 +50,8 @@ __all__ = [
     "build_aws",
 ]
 
-PROGRAM = (
-    '"""Pulumi program of `skaal build --target aws`: the app is in stack.json."""\n'
-    "\n"
-    "from pathlib import Path\n"
-    "\n"
-    "from skaal.programs.aws import run\n"
-    "\n"
-    'run(Path(__file__).with_name("stack.json"))\n'
+PROGRAM = program_source(
+    "Pulumi program of `skaal build --target aws`: the app is in stack.json.", "aws"
 )
 """The artifact's ``__main__.py``: the fixed program (:mod:`skaal.programs.aws`) on its stack."""
 

@@ -28,6 +28,7 @@ from skaal.builder.layout import HEALTH_PATH
 from skaal.builder.model import Artifact, ArtifactSet, BuildContext
 from skaal.builder.stack_files import (
     StackTarget,
+    program_source,
     require_provider,
     stack_artifact,
     stack_project_name,
@@ -107,7 +108,8 @@ if __name__ == "__main__":
 
 
 def _program(stack: GcpStack) -> str:
-    return f'''"""Google Cloud stack of {stack.app!r}, plan {stack.plan_hash[:12]} (skaal build).
+    return program_source(
+        f"""Google Cloud stack of {stack.app!r}, plan {stack.plan_hash[:12]} (skaal build).
 
 Do not edit: change the declarations, then run skaal plan and skaal build.
 The program is skaal.programs.gcp; it creates what stack.json beside this
@@ -116,14 +118,9 @@ built from the Dockerfile, required), one secret value per declared secret
 (pulumi config set --secret skaal:NAME ...), skaal:databasePassword (secret,
 when Cloud SQL is used), skaal:network (VPC for Memorystore, default
 'default') and skaal:deleteData (true only to destroy stateful data).
-"""
-
-from pathlib import Path
-
-from skaal.programs.gcp import run
-
-run(Path(__file__).resolve().with_name("{STACK_FILE}"))
-'''
+""",
+        "gcp",
+    )
 
 
 def _dockerfile(context: BuildContext) -> str:

@@ -27,6 +27,15 @@ most ten minutes late).  Without a consumer both are pull subscriptions the
 runtime reads, with no retry policy so that its own back-off is the only
 one.  A topic gets one push subscription per subscriber.
 
+A queue adopting an existing subscription ``S`` (``existing=``) is an
+:class:`~skaal.builder.stacks.gcp.AdoptedQueue`: the program reads ``S``,
+its topic and its dead-letter topic, and grants the functions that use the
+queue what the runtime needs on each (viewer and subscriber on ``S``,
+publisher on the two topics).  Only the delayed companion ``S-delayed`` is
+created, pulled by the runtime.  A consumer of an adopted queue is refused:
+a consumer on Cloud Run is pushed to, and Skaal does not change the owner's
+subscription into a push one.
+
 The runtime's depth of a Pub/Sub queue reads Cloud Monitoring; granting
 ``roles/monitoring.viewer`` is left to the operator, since it cannot be
 scoped to one resource.
@@ -39,6 +48,7 @@ import math
 from skaal.blueprint.model import ResourceSpec
 from skaal.builder.stacks.gcp import (
     PUBSUB_AGENT,
+    AdoptedQueue,
     AdoptedTopic,
     DeadLetter,
     Grant,
@@ -55,10 +65,11 @@ from skaal.builder.targets.gcp_basis import (
     physical_name,
     seconds,
 )
+from skaal.errors import BuildError
 from skaal.plan.model import Binding
-from skaal.plan.pubsub import queue_names
+from skaal.plan.pubsub import adopted_queue_names, queue_names
 
-__all__ = ["Messaging", "queue", "topic"]
+__all__ = ["Messaging", "adopted_queue", "queue", "topic"]
 
 _SUBSCRIPTION_MAX_S = 7 * 86400
 """The most a subscription is set to keep a message: Pub/Sub's default (longer is billed)."""
@@ -195,6 +206,52 @@ def queue(basis: Basis, b: Binding) -> Messaging:
         ),
     )
     return topics, subscriptions
+
+
+def adopted_queue(basis: Basis, b: Binding) -> tuple[Messaging, AdoptedQueue]:
+    """Queue ``b`` on the existing subscription it adopts, and its delayed companion."""
+    r, subscription = b.resource, b.adopted or ""
+    written = basis.blueprint.resource(r).existing or subscription
+    consumer = next((f for f in basis.fns.consumers if f.consumes == r), None)
+    if consumer is not None:
+        raise BuildError(
+            f"{r} adopts the Pub/Sub subscription {subscription!r} and has the consumer "
+            f"{consumer.name}: a consumer on Cloud Run is pushed to, and Skaal does not turn "
+            "an adopted pull subscription into a push one",
+            where=f"@app.consumer({r}) on {consumer.name} (existing={written!r})",
+            fix="receive the queue in a function (Queue.receive), or remove existing= to have "
+            "the build create the queue and push it to the consumer",
+        )
+    names = adopted_queue_names(subscription, topic="", dead="")
+    users = basis.users(r)
+    # the runtime publishes and pulls in its own project: the program refuses another one
+    project = written.split("/")[1] if written.startswith("projects/") else None
+    adopted = AdoptedQueue(
+        key=f"{r}-subscription",
+        subscription=subscription,
+        project=project,
+        receive_grants=basis.grants(f"{r}-view", "roles/pubsub.viewer", users)
+        + basis.grants(f"{r}-receive", "roles/pubsub.subscriber", users),
+        publish_grants=basis.grants(f"{r}-publish", "roles/pubsub.publisher", users),
+        dead_letter_grants=basis.grants(
+            f"{r}-publish-dead-letters", "roles/pubsub.publisher", users
+        ),
+    )
+    dead_kept = b.retention.dead_letters_s if b.retention else None
+    delayed = Topic(
+        key=f"{r}-delayed-topic",
+        name=names.delayed,
+        grants=basis.grants(f"{r}-delay", "roles/pubsub.publisher", users),
+    )
+    promote = _subscription(
+        f"{r}-delayed",
+        names.delayed,
+        f"{r}-delayed-topic",
+        None,
+        retention=seconds(dead_kept) if dead_kept else None,
+        grants=basis.grants(f"{r}-promote", "roles/pubsub.subscriber", users),
+    )
+    return ((delayed,), (promote,)), adopted
 
 
 def topic(basis: Basis, b: Binding) -> Messaging:

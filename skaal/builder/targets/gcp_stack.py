@@ -75,6 +75,7 @@ from skaal.blueprint.model import Blueprint, ResourceSpec, ScheduleSpec
 from skaal.builder.regions import check_gcp
 from skaal.builder.stacks.gcp import (
     Account,
+    AdoptedQueue,
     Bucket,
     DeclaredSecret,
     Env,
@@ -103,7 +104,7 @@ from skaal.builder.targets.gcp_basis import (
     seconds,
 )
 from skaal.builder.targets.gcp_gateway import gateway
-from skaal.builder.targets.gcp_messaging import queue, topic
+from skaal.builder.targets.gcp_messaging import adopted_queue, queue, topic
 from skaal.builder.targets.gcp_moves import runner_account, runner_service
 from skaal.builder.targets.gcp_servers import servers
 from skaal.builder.targets.gcp_state import bucket, firestore, secret
@@ -173,10 +174,16 @@ def gcp_stack(
     secrets: list[DeclaredSecret] = []
     topics: list[Topic] = []
     subscriptions: list[Subscription] = []
+    adopted_queues: list[AdoptedQueue] = []
     for b in bindings:
         match b.implementation:
             case "gcs":
                 buckets.append(bucket(basis, b))
+            case "pubsub" if b.kind == "queue" and b.adopted is not None:
+                (made, subs), adopted = adopted_queue(basis, b)
+                topics += made
+                subscriptions += subs
+                adopted_queues.append(adopted)
             case "pubsub":
                 made, subs = queue(basis, b) if b.kind == "queue" else topic(basis, b)
                 topics += made
@@ -201,6 +208,7 @@ def gcp_stack(
         secrets=tuple(secrets),
         topics=tuple(topics),
         subscriptions=tuple(subscriptions),
+        adopted_queues=tuple(adopted_queues),
         connectors=connectors,
         cloud_sql=sql,
         adopted_cloud_sql=adopted_sql,

@@ -48,6 +48,7 @@ from skaal.builder.layout import APP_DIR, DEFAULT_DATA_DIR, LOCK_NAME
 from skaal.builder.model import Artifact, ArtifactSet, BuildContext
 from skaal.builder.stack_files import (
     StackTarget,
+    program_source,
     require_provider,
     stack_artifact,
     stack_project_name,
@@ -161,17 +162,13 @@ def local_stack(context: BuildContext) -> LocalStack:
 
 
 def _program(stack: LocalStack) -> str:
-    return f'''"""Local stack of {stack.app!r}, plan {stack.plan_hash[:12]} (skaal build).
+    return program_source(
+        f"""Local stack of {stack.app!r}, plan {stack.plan_hash[:12]} (skaal build).
 
 Do not edit: change the declarations, then run skaal plan and skaal build.
 The program is skaal.programs.local; it records what stack.json beside this
 file says, with the wiring of the shipped lock.  Stack config (optional):
 dataDir, host and port of the served app.
-"""
-
-from pathlib import Path
-
-from skaal.programs.local import run
-
-run(Path(__file__).resolve().with_name("{STACK_FILE}"))
-'''
+""",
+        "local",
+    )

@@ -25,6 +25,7 @@ def run(path: Path) -> None:
     deploy.create_accounts()
     state.create(deploy)
     messaging.create_topics(deploy)
+    messaging.create_adopted_queues(deploy)
     messaging.create_subscriptions(deploy, pushed=False)
     servers.create(deploy)
     services.create_services(deploy)

@@ -21,7 +21,8 @@ documents eventually (within days; emulators may never do it).  Until then
 every read treats ``exp <= now`` as absent -- ``get`` answers ``None``,
 ``delete`` answers ``False`` (and removes it), and ``find`` filters on the
 server (``attribute_not_exists(exp) OR exp > :now``), so an expired document
-is never counted in a page.
+is never counted in a page.  ``remaining_ttl`` tells the time a document has
+left from ``exp``, so ``skaal migrate`` copies it with its time to live.
 
 Consistency: ``get`` and the ``Scan`` of ``find`` without filters are issued
 with ``ConsistentRead`` as the plan serves the collection (strong unless it
@@ -38,7 +39,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from skaal.blueprint.model import ResourceSpec
@@ -143,6 +145,28 @@ class DynamoDBDocuments:
         await self._call(
             lambda: ddb.put_item(TableName=table, Item=item), "PutItem", Safety.IDEMPOTENT
         )
+
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        """The ``exp`` attribute of each live document of ``keys``, read one item at a time."""
+        ddb, table = self._ddb, self.table
+        now, left = self._clock(), {}
+        for key in keys:
+            response = await self._call(
+                partial(
+                    ddb.get_item,
+                    TableName=table,
+                    Key={"pk": {"S": key}},
+                    ProjectionExpression="#e",
+                    ExpressionAttributeNames={"#e": "exp"},
+                    ConsistentRead=True,
+                ),
+                "GetItem",
+                Safety.READ,
+            )
+            exp = (response.get("Item") or {}).get("exp")
+            if exp is not None and float(exp["N"]) > now:
+                left[key] = float(exp["N"]) - now
+        return left
 
     async def get(self, key: str) -> bytes | None:
         ddb, table = self._ddb, self.table

@@ -16,6 +16,10 @@ Atomicity is optimistic and server-checked, without transactions:
   the server, whose result comes back in the write result; an absent or
   expired key (or a non-counter value) takes the compare-and-set path.
 
+An entry written with a ``ttl`` has ``exp`` on its head; ``remaining_ttl``
+tells the time left from it, so ``skaal migrate`` copies the entry with its
+time to live.
+
 The Google client is synchronous: every call runs on the provider's bounded
 thread pool (:class:`~skaal.runtime.backends.gcp_common.Offload`), under one
 deadline, with the client's own retries off.  Reads and blind writes (``set``:
@@ -51,6 +55,7 @@ from skaal.runtime.backends.gcp_firestore_values import (
     layout,
     part_id,
     replacing,
+    time_left,
 )
 from skaal.runtime.backends.memory import prefix_end
 from skaal.runtime.errors import ConflictError, StoredValueError
@@ -339,6 +344,18 @@ class FirestoreKeyValue:
         return found
 
     # -- the port ------------------------------------------------------------------
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        """The ``exp`` of each live entry of ``keys`` that expires, from the heads (one
+        batched read)."""
+        if not keys:
+            return {}
+        client, col = self._client, self._col
+
+        def read() -> dict[str, float]:
+            return time_left(client, col, keys, self._clock())
+
+        return await self._run(read, "read the expiry of entries", Safety.READ)
+
     async def get(self, key: str) -> bytes | None:
         return (await self._run(lambda: self._read(key), "read a key", Safety.READ))[1]
 

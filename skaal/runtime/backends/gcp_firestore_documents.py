@@ -14,6 +14,8 @@ the emulator never does.  Until then every read treats ``exp <= now`` as
 absent: ``get`` answers ``None``, ``delete`` answers ``False`` (and removes
 it), and ``find`` skips it, reading further pages until its own page is full
 (expired documents cost reads until the policy removes them).
+``remaining_ttl`` tells the time a document has left from ``exp``, so
+``skaal migrate`` copies it with its time to live.
 
 Firestore compares numbers by value (``1 == 1.0``) and keeps booleans apart
 from numbers, as the conformance suite requires.  A real database needs a
@@ -23,11 +25,11 @@ concern, declared from the resource's ``Index``es); the emulator needs none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from skaal.runtime.backends.gcp_common import Offload, gcp_native, rpc
-from skaal.runtime.backends.gcp_firestore_values import doc_id, expires_at, is_live
+from skaal.runtime.backends.gcp_firestore_values import doc_id, expires_at, is_live, time_left
 from skaal.runtime.errors import ConflictError
 from skaal.runtime.ports import Chunk, Clock, IndexValue
 from skaal.runtime.retry import Safety
@@ -94,6 +96,17 @@ class FirestoreDocuments:
         if expiry is not None:
             body["exp"] = expiry
         await self._run(lambda: ref.set(body, **rpc()), "write a document", Safety.IDEMPOTENT)
+
+    async def remaining_ttl(self, keys: Sequence[str]) -> dict[str, float]:
+        """The ``exp`` of each live document of ``keys`` that expires (one batched read)."""
+        if not keys:
+            return {}
+        client, col = self._client, self._col
+
+        def read() -> dict[str, float]:
+            return time_left(client, col, keys, self._clock())
+
+        return await self._run(read, "read the expiry of documents", Safety.READ)
 
     async def get(self, key: str) -> bytes | None:
         ref = self._col.document(doc_id(key))

@@ -27,10 +27,12 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from skaal.runtime.backends.gcp_common import rpc
 from skaal.runtime.errors import ValueTypeError
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "layout",
     "part_id",
     "replacing",
+    "time_left",
 ]
 
 PART = 1_000_000
@@ -70,6 +73,18 @@ def doc_id(key: str) -> str:
 
 def expires_at(now: float, ttl: float | None) -> datetime | None:
     return None if ttl is None else datetime.fromtimestamp(now + ttl, UTC)
+
+
+def time_left(client: Any, col: Any, keys: Sequence[str], now: float) -> dict[str, float]:
+    """Seconds left of each live document of ``keys`` in the collection ``col`` whose
+    ``exp`` is set, by key (one batched read; the others are left out)."""
+    ids = {doc_id(key): key for key in keys}
+    left: dict[str, float] = {}
+    for snap in client.get_all([col.document(i) for i in ids], **rpc()):
+        expiry = (snap.to_dict() or {}).get("exp") if snap.exists else None
+        if expiry is not None and expiry.timestamp() > now:
+            left[ids[snap.id]] = expiry.timestamp() - now
+    return left
 
 
 def is_live(snap: Any, now: float) -> bool:

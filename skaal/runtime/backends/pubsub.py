@@ -310,6 +310,8 @@ class PubsubProvider(UnsupportedKinds):
             backlog=backlog,
             max_attempts=spec.requirements.max_attempts,
             create=emulator,
+            # existing=: the subscription read when the queue opens, never created
+            adopted=self.settings.adopted.get(spec.name),
         )
 
     def topic(self, spec: ResourceSpec) -> PubsubTopic:

@@ -55,6 +55,15 @@ Mapping of the port:
   the emulator, which has no Monitoring, ``depth`` raises
   :class:`~skaal.runtime.backends.gcp_common.GcpBackendError` saying so.
 
+An adopted queue (``existing=`` naming a subscription ``S``) is used as
+its owner configured it: opening it reads ``S`` and refuses a push
+subscription (the runtime pulls it) and one without a dead-letter policy.
+The topic is ``S``'s own; the policy's ``max_delivery_attempts`` is the
+limit of deliveries, and ``dead_letter`` publishes to the policy's topic.
+Only ``S-delayed`` (a topic and a subscription) is Skaal's.  Skaal holds no
+subscription on the owner's dead-letter topic, so ``dead_letters`` and
+``redrive`` are refused: they are read where the owner reads them.
+
 Message ids are the ``skaal-id`` attribute every send sets (a promoted or
 republished copy keeps it; a message published by others has Pub/Sub's id).
 Delivery is at least once and roughly in publish order (no ordering key:
@@ -81,8 +90,19 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from skaal.plan.pubsub import QueueNames, max_delivery_attempts, queue_names
-from skaal.runtime.backends.gcp_common import Offload, ensure_pubsub_topic, gcp_native, rpc
+from skaal.plan.pubsub import (
+    QueueNames,
+    adopted_queue_names,
+    max_delivery_attempts,
+    queue_names,
+)
+from skaal.runtime.backends.gcp_common import (
+    GcpBackendError,
+    Offload,
+    ensure_pubsub_topic,
+    gcp_native,
+    rpc,
+)
 from skaal.runtime.backends.pubsub_backlog import Backlog
 from skaal.runtime.ports import Clock, DeadLetter, Delivery
 from skaal.runtime.retry import Safety
@@ -136,6 +156,7 @@ class PubsubQueue:
         backlog: Backlog,
         max_attempts: int | None,
         create: bool,
+        adopted: str | None = None,
     ) -> None:
         self._publisher = publisher
         self._subscriber = subscriber
@@ -146,29 +167,44 @@ class PubsubQueue:
         self._backlog = backlog
         self._max_deliveries = max_delivery_attempts(max_attempts)
         self._create = create
-        self.names = queue_names(name)
+        self._adopted = adopted
+        # an adopted queue's topics are read from its subscription when it opens
+        self.names = (
+            queue_names(name)
+            if adopted is None
+            else adopted_queue_names(adopted, topic="", dead="")
+        )
         self._project = project
         self._inflight: dict[str, _InFlight] = {}
 
     async def native(self) -> Native[PubsubClients]:
-        """The queue's topic (``name``), its subscription and its two companions."""
+        """The queue's topic (``name``), its subscription and its two companions (an
+        adopted queue's dead-letter topic is its owner's: no subscription of Skaal's)."""
         from skaal.declare.native import PubsubClients
 
         names = self.names
+        dead = (
+            {}
+            if self._adopted
+            else {"dead_letter_subscription": self.subscription_path(names.dead)}
+        )
         return gcp_native(
             PubsubClients(self._publisher, self._subscriber),
             "pubsub",
             "queue",
             self._resource,
             topic=self.topic_path(names.queue),
-            subscription=self.subscription_path(names.queue),
+            subscription=self.subscription_path(names.pulled),
             delayed_topic=self.topic_path(names.delayed),
             delayed_subscription=self.subscription_path(names.delayed),
             dead_letter_topic=self.topic_path(names.dead),
-            dead_letter_subscription=self.subscription_path(names.dead),
+            **dead,
         )
 
     def topic_path(self, topic: str) -> str:
+        """The path of topic ``topic`` of this project (a full path is kept as it is)."""
+        if topic.startswith("projects/"):
+            return topic
         return f"projects/{self._project}/topics/{topic}"
 
     def subscription_path(self, subscription: str) -> str:
@@ -246,6 +282,9 @@ class PubsubQueue:
     def _ensure(self) -> None:
         from google.api_core import exceptions as gexc
 
+        if self._adopted is not None:
+            self._ensure_adopted(self._adopted)
+            return
         names = self.names
         for topic in (names.queue, names.delayed, names.dead):
             ensure_pubsub_topic(
@@ -273,6 +312,75 @@ class PubsubQueue:
             }
             with contextlib.suppress(gexc.AlreadyExists):
                 self._subscriber.create_subscription(request=request, **rpc())
+
+    def _ensure_adopted(self, subscription: str) -> None:
+        """Read the adopted subscription (its topic and dead-letter policy); check or
+        create (emulator) Skaal's delayed topic and subscription beside it."""
+        from google.api_core import exceptions as gexc
+
+        path = self.subscription_path(subscription)
+        where = f"{self._resource} (existing={path!r})"
+        try:
+            found = self._subscriber.get_subscription(request={"subscription": path}, **rpc())
+        except gexc.NotFound:
+            raise GcpBackendError(
+                f"Pub/Sub subscription {path!r} does not exist, and {self._resource} adopts "
+                "it (existing=): Skaal never creates it",
+                where=where,
+                fix="name a subscription this project has in existing=, or remove existing= "
+                "to have the deployment create the queue",
+            ) from None
+        if found.push_config.push_endpoint:
+            raise GcpBackendError(
+                f"Pub/Sub subscription {path!r} pushes to {found.push_config.push_endpoint}, "
+                f"and {self._resource} adopts it as a queue the runtime pulls",
+                where=where,
+                fix="adopt a pull subscription (remove its push endpoint, or create a pull "
+                "subscription on the same topic and name it in existing=)",
+            )
+        policy = found.dead_letter_policy
+        if not policy.dead_letter_topic:
+            raise GcpBackendError(
+                f"Pub/Sub subscription {path!r} has no dead-letter policy, which "
+                f"{self._resource} needs: a message that keeps failing must go somewhere, "
+                "and the policy's max_delivery_attempts is the queue's limit of deliveries",
+                where=where,
+                fix="give the subscription a dead-letter topic (gcloud pubsub subscriptions "
+                "update --dead-letter-topic=... --max-delivery-attempts=...)",
+            )
+        self.names = adopted_queue_names(
+            subscription, topic=found.topic, dead=policy.dead_letter_topic
+        )
+        self._max_deliveries = policy.max_delivery_attempts or max_delivery_attempts(None)
+        delayed = self.names.delayed
+        ensure_pubsub_topic(
+            self._publisher, self.topic_path(delayed), resource=self._resource, create=self._create
+        )
+        if self._create:
+            request = {
+                "name": self.subscription_path(delayed),
+                "topic": self.topic_path(delayed),
+                "ack_deadline_seconds": 60,
+            }
+            with contextlib.suppress(gexc.AlreadyExists):
+                self._subscriber.create_subscription(request=request, **rpc())
+
+    def _own_dead_letters(self, what: str) -> None:
+        if self._adopted is not None:
+            raise GcpBackendError(
+                f"{what} of {self._resource} is not possible: it adopts subscription "
+                f"{self._adopted!r}, whose dead letters go to its owner's topic "
+                f"{self.names.dead or '(read when the queue opens)'!r}, on which Skaal holds "
+                "no subscription",
+                where=self._resource,
+                fix="read and redrive them where the subscription's owner reads its dead-letter "
+                "topic (a subscription of their own on it)",
+            )
+
+    @property
+    def max_deliveries(self) -> int:
+        """Deliveries before Pub/Sub moves a message to the dead-letter topic."""
+        return self._max_deliveries
 
     async def close(self) -> None:
         self._inflight.clear()
@@ -339,13 +447,13 @@ class PubsubQueue:
         count = min(max_messages, _PULL_BATCH)
         # both pulls at once: a receive answers within one pull's wait
         delayed, received = await asyncio.gather(
-            self._pull(self.names.delayed, _PULL_BATCH), self._pull(self.names.queue, count)
+            self._pull(self.names.delayed, _PULL_BATCH), self._pull(self.names.pulled, count)
         )
         if await self.promote(delayed) and len(received) < count:
-            received += await self._pull(self.names.queue, count - len(received))
+            received += await self._pull(self.names.pulled, count - len(received))
         received.sort(key=lambda m: m.message.publish_time)
         await self._set_deadline(
-            self.names.queue,
+            self.names.pulled,
             [m.ack_id for m in received],
             max(1, _deadline(visibility_timeout)),
         )
@@ -363,14 +471,14 @@ class PubsubQueue:
     async def ack(self, message_id: str) -> None:
         held = self._inflight.pop(message_id, None)
         if held is not None:
-            await self._ack(self.names.queue, [held.ack_id])
+            await self._ack(self.names.pulled, [held.ack_id])
 
     async def retry(self, message_id: str, *, delay: float) -> None:
         held = self._inflight.get(message_id)
         if held is None:
             return
         if delay <= _MAX_DEADLINE:
-            await self._set_deadline(self.names.queue, [held.ack_id], _deadline(delay))
+            await self._set_deadline(self.names.pulled, [held.ack_id], _deadline(delay))
             self._inflight.pop(message_id, None)
             return
         attributes = {
@@ -391,6 +499,7 @@ class PubsubQueue:
         await self.ack(message_id)
 
     async def dead_letters(self, *, limit: int) -> list[DeadLetter[bytes]]:
+        self._own_dead_letters("reading the dead letters")
         seen: dict[str, Any] = {}
         ack_ids: list[str] = []
         while len(seen) < limit:
@@ -422,6 +531,7 @@ class PubsubQueue:
         (a crash in between leaves it in both: at least once), every other
         message is given back.  ``None`` when no dead letter has that id.
         """
+        self._own_dead_letters("redriving a dead letter")
         pulled: dict[str, Any] = {}  # ack id -> received message
         while True:
             batch = await self._pull(self.names.dead, _PULL_BATCH)
@@ -442,7 +552,7 @@ class PubsubQueue:
         return new_id
 
     async def depth(self) -> int:
-        names = (self.names.queue, self.names.delayed)
+        names = (self.names.pulled, self.names.delayed)
         return await self._run(
             lambda: self._backlog(names), "read the backlog estimate", Safety.READ
         )

@@ -8,6 +8,15 @@ dataDir, host and port of the served app.
 
 from pathlib import Path
 
-from skaal.programs.local import run
+try:
+    from skaal.programs.local import run
+except ImportError as missing:
+    raise SystemExit(
+        f"this Pulumi program needs skaal's local program in the Python that "
+        f"Pulumi runs it with, and that Python lacks it ({missing}). Pulumi "
+        "installs it into infra/venv from infra/requirements.txt (skaal from "
+        "../wheels): delete infra/venv and run skaal deploy again, or run "
+        "pulumi install in infra/"
+    ) from None
 
 run(Path(__file__).resolve().with_name("stack.json"))

@@ -1,0 +1,125 @@
+"""Planning commands run with pydantic's plugins off, unless the user says otherwise.
+
+Scanning every installed distribution's entry points for pydantic plugins
+costs each ``skaal plan`` a tenth of a small plan, and these commands only
+validate Skaal's own records (:mod:`skaal.cli.main`).  The variable is set
+only when the user has not set it, and removed when the command ends.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from skaal.cli.main import PLUGIN_FREE, cli
+
+VARIABLE = "PYDANTIC_DISABLE_PLUGINS"
+
+APP = """\
+import os
+from pathlib import Path
+
+from skaal import App, Map
+
+Path("seen.txt").write_text(repr(os.environ.get("PYDANTIC_DISABLE_PLUGINS")))
+
+app = App("pluginprobe")
+
+
+@app.storage(read_latency="< 100ms", durability="persistent")
+class Notes(Map[str, str]): ...
+"""
+
+#: A pydantic plugin, installed as a distribution's entry point: loading it leaves a mark.
+PLUGIN = """\
+from pathlib import Path
+
+Path("plugin-loaded.txt").write_text("yes")
+
+
+class _Plugin:
+    def new_schema_validator(self, *args, **kwargs):
+        return None, None, None
+
+
+plugin = _Plugin()
+"""
+
+#: The console script, as ``skaal`` runs it.
+SKAAL = "from skaal.cli.main import main; main()"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "pluginprobe.py").write_text(APP, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(VARIABLE, raising=False)
+    return tmp_path
+
+
+def _plan(*args: str) -> None:
+    result = CliRunner().invoke(cli, ["plan", "pluginprobe.py:app", "--no-write", *args])
+    assert result.exit_code == 0, result.output
+
+
+def test_plan_turns_plugins_off_while_it_runs_and_restores_the_environment(
+    project: Path,
+) -> None:
+    _plan("--json")
+    assert (project / "seen.txt").read_text(encoding="utf-8") == "'__all__'"
+    assert VARIABLE not in os.environ
+
+
+@pytest.mark.parametrize("chosen", ["", "logfire"])
+def test_a_value_the_user_set_is_kept(
+    project: Path, monkeypatch: pytest.MonkeyPatch, chosen: str
+) -> None:
+    monkeypatch.setenv(VARIABLE, chosen)
+    _plan()
+    assert (project / "seen.txt").read_text(encoding="utf-8") == repr(chosen)
+    assert os.environ[VARIABLE] == chosen
+
+
+def test_commands_that_run_the_apps_code_keep_plugins() -> None:
+    assert {"run", "deploy", "destroy", "migrate"}.isdisjoint(PLUGIN_FREE)
+    assert "plan" in PLUGIN_FREE
+
+
+def _installed_plugin(folder: Path) -> Path:
+    site = folder / "site"
+    info = site / "probe_plugin-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: probe-plugin\nVersion: 1.0\n", encoding="utf-8"
+    )
+    (info / "entry_points.txt").write_text(
+        "[pydantic]\nprobe = probe_plugin:plugin\n", encoding="utf-8"
+    )
+    (site / "probe_plugin.py").write_text(PLUGIN, encoding="utf-8")
+    return site
+
+
+@pytest.mark.parametrize(("chosen", "loaded"), [(None, False), ("", True)])
+def test_an_installed_plugin_is_loaded_only_when_the_user_asks(
+    project: Path, chosen: str | None, loaded: bool
+) -> None:
+    site = _installed_plugin(project)
+    env = {k: v for k, v in os.environ.items() if k != VARIABLE}
+    env["PYTHONPATH"] = os.pathsep.join([str(site), *sys.path])
+    if chosen is not None:
+        env[VARIABLE] = chosen
+    done = subprocess.run(
+        [sys.executable, "-c", SKAAL, "plan", "pluginprobe.py:app", "--no-write", "--json"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (project / "plugin-loaded.txt").is_file() is loaded

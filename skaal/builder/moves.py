@@ -7,10 +7,25 @@ both ends and a migration runner reaching both (the aws build a Lambda,
 :mod:`skaal.builder.targets.gcp_moves`).  The same moves cannot be built
 on either:
 
-* an origin on a server (its instance's size is no longer in the lock);
-* an origin of the same service as its destination (the two would share
-  the resource's logical name in the stack);
+* an origin on a server the plan neither has nor keeps as retiring
+  (``Plan.retiring``: a dedicated server's size is not in the lock), or
+  one the plan moves to another region (that would replace it);
+* an origin of the same managed service as its destination (the two would
+  share the resource's logical name in the stack), or on the same server;
 * two server ends in two regions: no network reaches both.
+
+An origin on a server the plan keeps as retiring is built as the previous
+plan sized it (:func:`skaal.builder.sizing.server_size` reads it there).
+An origin on a server the plan still has (the same
+:func:`~skaal.plan.wiring.server_id`, hosting other resources, in the same
+region) is built: the server is provisioned anyway, as the plan sizes it
+(its class changes in place; its volume is never smaller than before while
+it keeps an origin, :func:`skaal.plan.moves.record_moves`), so the origin's
+data stays on it until the switch, and the server's wiring lists the origin
+(:attr:`~skaal.plan.wiring.ServerWiring.origins`) so the migration runner
+gets its network and credentials.  Two servers of one engine each keep their
+own variable (:func:`skaal.plan.wiring.servers` names them over the moves'
+origins too).
 
 :func:`move_regions` refuses them with a :class:`BuildError` naming the
 target, and tells where each move is copied: beside the end that is a
@@ -39,12 +54,15 @@ def move_regions(plan: Plan, *, target: str) -> dict[str, str]:
         assert origin is not None  # a pending move
         what = f"{binding.resource} ({origin.backend} → {binding.backend})"
         problem = None
-        if server_id(origin) is not None:
+        held, ident = server_id(origin), server_id(binding)
+        if held is not None:
+            problem = _kept_server(plan, origin, held)
+        if held is not None and held == ident:
             problem = (
-                f"its origin is on a {origin.implementation} server, whose size the lock no "
-                "longer records: the build cannot keep that server as it was deployed"
+                f"both ends are server {held}: a resource has one store on a server, so it "
+                "cannot hold both"
             )
-        elif origin.implementation == binding.implementation:
+        elif origin.implementation == binding.implementation and (held is None or ident is None):
             problem = (
                 f"both ends are {binding.implementation}: the stack names the resource's "
                 f"{binding.implementation} store after the resource, so it cannot hold both "
@@ -65,6 +83,32 @@ def move_regions(plan: Plan, *, target: str) -> dict[str, str]:
         assert region is not None
         regions[binding.resource] = region
     return regions
+
+
+def _kept_server(plan: Plan, origin: Binding, held: str) -> str | None:
+    """Why the server ``held`` keeping ``origin`` cannot be provisioned as deployed; ``None``
+    when the plan still places resources on it, in the origin's region: the build makes it
+    anyway, and the origin's data stays on it until the switch."""
+    regions = {
+        b.region
+        for b in plan.bindings
+        if b.implementation == origin.implementation and server_id(b) == held
+    }
+    if not regions and any(i.id == held for i in plan.retiring):
+        return None  # kept as the previous plan sized it (Plan.retiring)
+    if not regions:
+        return (
+            f"its origin is on {origin.implementation} server {held}, which the plan no longer "
+            "has and whose size the lock does not record: the build cannot keep that server "
+            "as it was deployed"
+        )
+    if regions != {origin.region}:
+        return (
+            f"its origin is on {origin.implementation} server {held}, which the plan moves "
+            f"from {origin.region} to {', '.join(sorted(regions))}: that replaces the server "
+            "and its data"
+        )
+    return None
 
 
 def check_moves(plan: Plan, *, target: str) -> str | None:

@@ -98,8 +98,11 @@ def regions(
     pool = http or functions or list(of.values())
     stack = _most(pool, plan.region) if pool else plan.region
     placed: dict[str, str] = {}
+    kept = {b.resource: b.moving_from.region for b in plan.bindings if b.moving_from}
     for server in servers:
         held = sorted({of[r] for r in server.resources if r in of})
+        if not held:  # a retiring server: where the origins it keeps are
+            held = sorted({kept[r] for r in server.origins if r in kept})
         if len(held) > 1:
             raise BuildError(
                 f"server {server.id} holds resources of {len(held)} regions "

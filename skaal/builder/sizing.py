@@ -77,7 +77,8 @@ class Capacity:
 def server_size(plan: Plan, server: ServerWiring) -> ServerSize:
     """The size of ``server`` recorded in ``plan``; ``BuildError`` if the plan does not say."""
     where = f"server {server.id} ({server.backend}) of {plan.app}'s plan"
-    instance = next((i for i in plan.instances if i.id == server.id), None)
+    # a retiring server (it keeps origins of pending moves only) as the previous plan sized it
+    instance = next((i for i in (*plan.instances, *plan.retiring) if i.id == server.id), None)
     if instance is None:
         raise BuildError(
             f"the plan records no size for server {server.id}: it has no instance of that id",

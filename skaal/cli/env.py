@@ -275,7 +275,7 @@ def promote(*, first: str, second: str, app_ref: str | None, no_write: bool, as_
                 "from": source.name,
                 "to": target.name,
                 "pins": dict(sorted(pins.items())),
-                "plan": outcome.plan.model_dump(mode="json"),
+                "plan": outcome.plan.json_data(),
                 "plan_hash": outcome.plan.content_hash(),
                 "diff": outcome.diff.to_json(),
                 "lock": written,

@@ -281,7 +281,7 @@ def _outcome_json(
     dumps: list[dict[str, Any]] = []
 
     def plan_json() -> dict[str, Any]:
-        dumps.append(plan.model_dump(mode="json"))
+        dumps.append(plan.json_data())
         return dumps[-1]
 
     return {

@@ -358,6 +358,12 @@ def render_moves(
                 else ""
             )
         )
+    for instance in plan.retiring:
+        console.print(
+            f"[bold yellow]kept[/]: server {escape(instance.id)} ({escape(instance.backend)}, "
+            f"{escape(instance.instance_class)}) keeps {escape(', '.join(instance.resources))} "
+            f"until the switch: ${instance.fixed_monthly:,.2f}/month, billed"
+        )
 
 
 def render_notes(console: Console, notes: tuple[str, ...]) -> None:

@@ -327,7 +327,14 @@ async def open_ends(
         sides = []
         for view in (plan, switched(plan, [name])):
             runtime = await stack.enter_async_context(
-                Runtime.open(alone, view, env=env, project_dir=project_dir, data_dir=data_dir)
+                Runtime.open(
+                    alone,
+                    view,
+                    env=env,
+                    project_dir=project_dir,
+                    data_dir=data_dir,
+                    named_by=plan,  # each server read from its variable in the deployed lock
+                )
             )
             client = runtime.client_named(name) if kind == "collection" else None
             sides.append(side_for(kind, runtime.store_named(name), client, resource=name))

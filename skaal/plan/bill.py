@@ -243,12 +243,14 @@ def bill_of(plan: Plan) -> Bill:
         ]
         lines += own
         bindings.append(_money(sum(line.monthly for line in own)))
-    for instance in plan.instances:
+    for instance, owner in (
+        *((i, i.id) for i in plan.instances),
+        # a server kept for the origins of pending moves (skaal.plan.moves), until the switch
+        *((i, f"{i.id} (retiring)") for i in plan.retiring),
+    ):
         used = prices.get((instance.backend, None))
         own = [
-            _line(
-                instance.id, "instance", backend=instance.backend, cost=cost, used=used, mode=None
-            )
+            _line(owner, "instance", backend=instance.backend, cost=cost, used=used, mode=None)
             for cost in instance.cost
         ]
         lines += own

@@ -92,6 +92,7 @@ def lock_text(plan: Plan) -> str:
         del data["traces"]
     bindings = data.pop("bindings")
     instances = data.pop("instances")
+    retiring = data.pop("retiring")  # written only when a move keeps a server, as hashed
     prices = [
         {k: v for k, v in entry.items() if k != "classes" or v}  # no empty [prices.classes]
         for entry in data.pop("prices")
@@ -99,6 +100,8 @@ def lock_text(plan: Plan) -> str:
     data["plan_hash"] = plan_hash
     data["bindings"] = bindings
     data["instances"] = instances
+    if retiring:
+        data["retiring"] = retiring
     data["prices"] = prices
     return _HEADER + rtoml.dumps(data, pretty=True, none_value=None)
 

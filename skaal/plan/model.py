@@ -332,6 +332,12 @@ class Plan(Record):
     catalog_hash: str
     bindings: tuple[Binding, ...]
     instances: tuple[SharedInstance, ...] = ()
+    retiring: tuple[SharedInstance, ...] = Field(
+        default=(),
+        description="servers the plan no longer places anything on that keep the origins of "
+        "pending moves (skaal.plan.moves): provisioned as the previous plan sized them, and "
+        "priced in total_monthly_cost, until the switch; each lists the origins it keeps",
+    )
     prices: tuple[UsedPrice, ...] = ()
     total_monthly_cost: float
     status: PlanStatus = "optimal"
@@ -404,12 +410,20 @@ class Plan(Record):
             )
         return self
 
+    def json_data(self) -> dict[str, Any]:
+        """The plan as JSON data (``skaal plan --json``): ``retiring`` only when a move keeps
+        a server, as the lock writes it, so a plan without one reads as before it."""
+        data = self.model_dump(mode="json")
+        if not data["retiring"]:
+            del data["retiring"]
+        return data
+
     def canonical_json(self, dumped: dict[str, Any] | None = None) -> str:
         """The JSON the hash is taken of, in the form of the plan's own schema version.
 
-        ``dumped``: this plan's ``model_dump(mode="json")`` when the caller has
-        just made it for something else (``skaal plan --json`` writes it): it
-        is used up (changed in place) instead of dumping the plan again.
+        ``dumped``: this plan's :meth:`json_data` (or ``model_dump(mode="json")``) when
+        the caller has just made it for something else (``skaal plan --json`` writes
+        it): it is used up (changed in place) instead of dumping the plan again.
         """
         data = self.model_dump(mode="json") if dumped is None else dumped
         for binding in data["bindings"]:  # a plan without pending moves hashes as before them
@@ -422,12 +436,14 @@ class Plan(Record):
         # region (all but the network's) hash as before them.
         if not data["traces"]:
             del data["traces"]
+        if not data.get("retiring"):  # a plan keeping no server for its moves hashes as before
+            data.pop("retiring", None)
         for entry in data["prices"]:
             for name in _TRACE_PRICES:
                 if entry["price"].get(name, 0) is None:
                     del entry["price"][name]
         lines = [*data["network"]]
-        for owner in (*data["bindings"], *data["instances"]):
+        for owner in (*data["bindings"], *data["instances"], *data.get("retiring", ())):
             lines += owner["cost"]
             moving = owner.get("moving_from")
             if isinstance(moving, dict):

@@ -19,7 +19,14 @@ holds the previous binding, the lock keeps it, and
   so the plan prices the origin too (on a cloud provider): the moving binding
   carries a :data:`ORIGIN_COMPONENT` line of the origin's own monthly cost,
   counted in its cost and the plan's total until the switch (:func:`switched`
-  removes it).
+  removes it);
+* a shared server keeping a pending move's origin keeps at least its
+  previous volume (``SharedInstance.disk_gb``): the data is still on it, and
+  neither RDS nor Cloud SQL shrinks a volume;
+* a shared server the plan no longer places anything on, but which keeps
+  origins, is *retiring* (``Plan.retiring``): recorded as the previous plan
+  sized it, built as before and billed its fixed fees until its last origin
+  is switched.
 
 Adopting an existing resource (``existing=``) is a move too when the
 resource held data elsewhere: from the table or server the build created
@@ -44,7 +51,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from skaal.blueprint.model import Kind, ResourceSpec
-from skaal.plan.model import Binding, CostLine, Plan
+from skaal.plan.model import Binding, CostLine, Plan, SharedInstance, UsedPrice
 
 __all__ = [
     "COPY_RATE_MB_S",
@@ -110,15 +117,72 @@ def record_moves(previous: Plan | None, plan: Plan) -> Plan:
         if priced is binding and old is not None and old == binding:
             priced = old  # the same record: held once by both plans, not twice
         bindings.append(priced)
+    retiring = _retiring(previous, plan.instances, bindings)
+    change += sum(i.fixed_monthly for i in retiring)
     recorded = plan.model_copy(
         update={
             "bindings": tuple(bindings),
+            "instances": _kept_disks(previous, plan.instances, bindings),
+            "retiring": retiring,
+            "prices": _with_retiring_prices(previous, plan, retiring),
             "total_monthly_cost": _money(plan.total_monthly_cost + change),
         }
     )
     # nothing changed: the previous plan itself, whose hash (made when its lock was read)
     # is then not made again for the lock that is written
     return previous if recorded == previous else recorded
+
+
+def _with_retiring_prices(
+    previous: Plan, plan: Plan, retiring: tuple[SharedInstance, ...]
+) -> tuple[UsedPrice, ...]:
+    """``plan``'s prices and the previous plan's of each retiring server's backend (its fee
+    lines name them), so that ``skaal cost`` explains every line of the total."""
+    have = {(p.backend, p.mode) for p in plan.prices}
+    wanted = {i.backend for i in retiring}
+    carried = [
+        p for p in previous.prices if p.backend in wanted and (p.backend, p.mode) not in have
+    ]
+    if not carried:
+        return plan.prices
+    return tuple(sorted((*plan.prices, *carried), key=lambda p: (p.backend, p.mode or "")))
+
+
+def _retiring(
+    previous: Plan, instances: tuple[SharedInstance, ...], bindings: Iterable[Binding]
+) -> tuple[SharedInstance, ...]:
+    """The previous plan's servers keeping origins of pending moves that ``instances`` lacks,
+    as the previous plan sized them, each listing the origins it keeps; their fixed fees are
+    billed until the switch (the origins' own lines by their :data:`ORIGIN_COMPONENT`)."""
+    kept: dict[str, list[str]] = {}
+    for binding in bindings:
+        origin = binding.moving_from
+        if origin is not None and origin.instance is not None:
+            kept.setdefault(origin.instance, []).append(binding.resource)
+    planned = {i.id for i in instances}
+    sized = {i.id: i for i in (*previous.instances, *previous.retiring)}
+    return tuple(
+        sized[ident].model_copy(update={"resources": tuple(sorted(kept[ident]))})
+        for ident in sorted(kept)
+        if ident not in planned and ident in sized
+    )
+
+
+def _kept_disks(
+    previous: Plan, instances: tuple[SharedInstance, ...], bindings: list[Binding]
+) -> tuple[SharedInstance, ...]:
+    """``instances``, the volume of each keeping a pending move's origin never smaller than
+    the previous plan's: the origin's data stays on it until the switch, and neither RDS nor
+    Cloud SQL shrinks a volume (the build would fail, or replace the server).  The origin's
+    storage is billed by its :data:`ORIGIN_COMPONENT` line."""
+    keeping = {b.moving_from.instance for b in bindings if b.moving_from is not None}
+    disks = {i.id: i.disk_gb for i in (*previous.instances, *previous.retiring) if i.id in keeping}
+    return tuple(
+        i.model_copy(update={"disk_gb": was})
+        if (was := disks.get(i.id)) is not None and i.disk_gb is not None and was > i.disk_gb
+        else i
+        for i in instances
+    )
 
 
 def _money(amount: float) -> float:
@@ -168,10 +232,18 @@ def switched(plan: Plan, resources: Iterable[str]) -> Plan:
     done = set(resources)
     bindings = tuple(_priced(b, None) if b.resource in done else b for b in plan.bindings)
     change = sum(b.monthly_cost for b in bindings) - sum(b.monthly_cost for b in plan.bindings)
+    retiring = []
+    for instance in plan.retiring:  # a server is kept until its last origin is switched
+        left = tuple(r for r in instance.resources if r not in done)
+        if left:
+            retiring.append(instance.model_copy(update={"resources": left}))
+        else:
+            change -= instance.fixed_monthly
     return Plan.model_validate(
         plan.model_copy(
             update={
                 "bindings": bindings,
+                "retiring": tuple(retiring),
                 "total_monthly_cost": _money(plan.total_monthly_cost + change),
             }
         ).model_dump()

@@ -208,11 +208,28 @@ class ServerWiring:
     plain connection one (an adopted server never has it)."""
     resources: tuple[str, ...]
     """The resources it hosts, sorted."""
+    origins: tuple[str, ...] = ()
+    """The resources whose pending move starts from it (:mod:`skaal.plan.moves`), sorted:
+    it keeps their data until the switch."""
+
+    @property
+    def holds(self) -> tuple[str, ...]:
+        """Every resource with data on it: those it hosts and the origins it keeps, sorted."""
+        return tuple(sorted({*self.resources, *self.origins}))
 
 
 def servers(plan: Plan) -> tuple[ServerWiring, ...]:
-    """Every server of ``plan``, by implementation then id, each with its variable."""
+    """Every server of ``plan``, by implementation then id, each with its variable.
+
+    The server keeping the origin of a pending move (``Binding.moving_from``)
+    is one of them until the switch, so each server's variable is the same
+    whichever view of the plan names it: the plan the builders provision, the
+    one the runtime serves (:func:`skaal.plan.moves.serving_plan`), or one
+    with some moves switched, as long as the server hosts a binding of the
+    plan as well.
+    """
     hosted: dict[tuple[str, str], list[Binding]] = {}
+    kept: dict[tuple[str, str], list[Binding]] = {}
     adopted: set[str] = set()
     for binding in plan.bindings:
         ident = server_id(binding)
@@ -220,10 +237,16 @@ def servers(plan: Plan) -> tuple[ServerWiring, ...]:
             hosted.setdefault((binding.implementation, ident), []).append(binding)
             if binding.adopted is not None:
                 adopted.add(ident)
+        origin = binding.moving_from
+        if origin is not None and (held := server_id(origin)) is not None:
+            kept.setdefault((origin.implementation, held), []).append(origin)
+            if origin.adopted is not None:
+                adopted.add(held)
     out: list[ServerWiring] = []
-    for implementation in sorted({impl for impl, _ in hosted}):
+    every = {*hosted, *kept}
+    for implementation in sorted({impl for impl, _ in every}):
         ids = sorted(
-            (i for impl, i in hosted if impl == implementation),
+            (i for impl, i in every if impl == implementation),
             key=lambda i: (i in adopted, _id_order(i)),
         )
         connection = DEFAULT_REGISTRY.connection(implementation)
@@ -233,15 +256,17 @@ def servers(plan: Plan) -> tuple[ServerWiring, ...]:
         reserved = [""] if ids[0] in adopted else []
         variables = _variables(connection.url, reserved + ids)
         for ident in ids:
-            bound = hosted[(implementation, ident)]
+            bound = hosted.get((implementation, ident), [])
+            origins = kept.get((implementation, ident), [])
             out.append(
                 ServerWiring(
                     id=ident,
                     implementation=implementation,
-                    backend=min(b.backend for b in bound),
+                    backend=min(b.backend for b in (bound or origins)),
                     env=variables[ident],
                     primary=variables[ident] == connection.url,
                     resources=tuple(sorted(b.resource for b in bound)),
+                    origins=tuple(sorted(b.resource for b in origins)),
                 )
             )
     return tuple(out)

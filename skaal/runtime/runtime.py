@@ -73,6 +73,7 @@ from skaal.plan.wiring import (
     data_dir_from_env,
     pool_size,
     readable_secrets,
+    server_id,
     servers,
     used_resources,
 )
@@ -158,10 +159,13 @@ class Runtime:
         settings: BackendSettings,
         retry: RetryPolicy,
         telemetry: Telemetry | None = None,
+        wired: tuple[ServerWiring, ...] | None = None,
     ) -> None:
         self.blueprint = blueprint
         self.telemetry = telemetry
         self.plan = plan
+        self._servers = servers(plan) if wired is None else wired
+        """The servers and their variables, named from the whole plan (its moves' origins too)."""
         self.settings = settings
         self._objects = dict(objects)
         self._retry = retry
@@ -198,8 +202,15 @@ class Runtime:
         retry: RetryPolicy | None = None,
         factories: Mapping[str, ProviderFactory] = FACTORIES,
         telemetry: Telemetry | None = None,
+        named_by: Plan | None = None,
     ) -> AsyncIterator[Runtime]:
         """Open every backend the plan binds, activate, yield, then close everything.
+
+        ``named_by``: the plan whose servers name the connection variables
+        (:func:`skaal.plan.wiring.servers`; ``plan`` by default): the deployed
+        lock, when ``plan`` is a view of it with some moves switched (``skaal
+        migrate`` opens the destination so), whose server keeping an origin
+        may have left.
 
         ``data_dir`` defaults to ``SKAAL_DATA_DIR`` from ``env`` (relative to
         ``project_dir``), else ``.skaal/data`` under ``project_dir`` (default:
@@ -231,6 +242,8 @@ class Runtime:
         runtime = cls(
             blueprint,
             serving_plan(plan),
+            # the variables the deployment sets, as the builders named them
+            wired=servers(plan if named_by is None else named_by),
             objects=objects,
             settings=settings,
             retry=retry or RetryPolicy(),
@@ -274,7 +287,7 @@ class Runtime:
                 s.name for s in specs if s.kind != "secret" and s.name not in reachable
             )
             specs = [s for s in specs if s.name not in self._unreached]
-        groups = _provider_groups(self.plan, specs)
+        groups = _provider_groups(self.plan, specs, self._servers)
         for key, (impl, server, members) in sorted(groups.items()):
             levels = [s.requirements.durability or "persistent" for s in members]
             env = self.settings.env
@@ -544,7 +557,7 @@ class Runtime:
 
 
 def _provider_groups(
-    plan: Plan, specs: list[ResourceSpec]
+    plan: Plan, specs: list[ResourceSpec], wired: tuple[ServerWiring, ...] | None = None
 ) -> dict[str, tuple[str, ServerWiring | None, list[ResourceSpec]]]:
     """The resources each provider serves, keyed by implementation (``redis:<server>`` for servers).
 
@@ -553,9 +566,16 @@ def _provider_groups(
     region of its resources (``BackendSettings.region``), so a table planned in
     eu-west-1 is reached there from a function running in us-east-1.
     Members keep the Blueprint's order, so the first one names the provider in errors.
+    ``wired``: the servers as the whole plan names them (its moves' origins too);
+    ``plan``'s own by default.
     """
     bindings = {b.resource: b for b in plan.bindings}
-    server_of = {name: server for server in servers(plan) for name in server.resources}
+    by_id = {(s.implementation, s.id): s for s in (servers(plan) if wired is None else wired)}
+    server_of = {
+        b.resource: by_id[(b.implementation, ident)]
+        for b in bindings.values()
+        if (ident := server_id(b)) is not None
+    }
     regions: dict[str, set[str]] = {}
     for spec in specs:
         binding = bindings[spec.name]
@@ -609,7 +629,7 @@ def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Map
     value = env.get(server.env)
     if not value:
         raise NotBoundError(
-            f"{server.env} is not set: the plan puts {', '.join(server.resources)} on "
+            f"{server.env} is not set: the plan puts {', '.join(server.holds)} on "
             f"{server.implementation} server {server.id}, not on the one {plain} names",
             where=f"server {server.id} ({server.backend})",
             fix=f"set {server.env} to the connection URL of that server "

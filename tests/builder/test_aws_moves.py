@@ -95,10 +95,15 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Plan, Plan]:
     return project, before, moving
 
 
-def _on_the_server(plan: Plan, resource: str) -> Any:
-    """``resource`` on the PostgreSQL server ``Invoices`` moves to (an origin on a server)."""
+def _on_a_gone_server(plan: Plan, resource: str) -> Any:
+    """``resource`` on a PostgreSQL server the plan no longer has (an origin on a server)."""
     return plan.binding("Invoices").model_copy(
-        update={"resource": resource, "kind": "map", "moving_from": None}
+        update={
+            "resource": resource,
+            "kind": "map",
+            "moving_from": None,
+            "instance": "rds-postgres#9",
+        }
     )
 
 
@@ -203,18 +208,21 @@ def test_the_build_accepts_the_move_on_aws_and_refuses_what_it_cannot_provision(
     blueprint = load_app("shop.py:app", cwd=project).blueprint()
     aws = load_catalog("aws")
     assert check_lock(moving, lock="skaal.lock", blueprint=blueprint, catalog=aws, target="aws")
-    # an origin on a server: the lock no longer records its size
+    # an origin on a server the plan no longer has: the lock does not record its size
     back = moving.model_copy(
         update={
             "bindings": tuple(
-                b.model_copy(update={"moving_from": _on_the_server(moving, b.resource)})
+                b.model_copy(update={"moving_from": _on_a_gone_server(moving, b.resource)})
                 if b.resource == "Carts"
                 else b
                 for b in moving.bindings
             )
         }
     )
-    with pytest.raises(BuildError, match=r"Carts .*: its origin is on a postgres server"):
+    with pytest.raises(
+        BuildError,
+        match=r"Carts .*: its origin is on postgres server rds-postgres#9, which the plan no",
+    ):
         _stack(project, back)
     assert read_lock(project / "skaal.lock") == moving
 

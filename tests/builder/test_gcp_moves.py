@@ -272,9 +272,14 @@ def test_the_build_accepts_the_move_and_refuses_what_it_cannot_provision(
     blueprint = load_app("shop.py:app", cwd=project).blueprint()
     gcp = load_catalog("gcp")
     assert check_lock(moving, lock="skaal.lock", blueprint=blueprint, catalog=gcp, target="gcp")
-    # an origin on a server: the lock no longer records its size
+    # an origin on a server the plan no longer has: the lock does not record its size
     on_server: Any = moving.binding("Invoices").model_copy(
-        update={"resource": "Carts", "kind": "map", "moving_from": None}
+        update={
+            "resource": "Carts",
+            "kind": "map",
+            "moving_from": None,
+            "instance": "cloudsql-postgres#9",
+        }
     )
     back = moving.model_copy(
         update={
@@ -284,7 +289,10 @@ def test_the_build_accepts_the_move_and_refuses_what_it_cannot_provision(
             )
         }
     )
-    with pytest.raises(BuildError, match=r"gcp build cannot provision: Carts .*postgres server"):
+    with pytest.raises(
+        BuildError,
+        match=r"gcp build cannot provision: Carts .*cloudsql-postgres#9, which the plan no",
+    ):
         _stack(project, back)
 
 

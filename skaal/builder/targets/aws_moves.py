@@ -29,12 +29,15 @@ Moves copied in several regions (:func:`~skaal.plan.wiring.migration_region`:
 beside a server end) get one migration function per region, each reaching
 the ends of its own moves only.
 
-What cannot be built yet is refused with a :class:`BuildError`
-(:func:`check_moves`, the rules every cloud build shares in
-:mod:`skaal.builder.moves`): an origin on a server (its instance's size is
-no longer in the lock), an origin of the same AWS service as its
-destination (the two would share the resource's logical key), and two
-server ends in two regions (no network reaches both).
+An origin on an RDS or ElastiCache server the plan still has is built as
+that server (:mod:`skaal.builder.moves`); the migration function is then in
+that server's VPC, with its credentials.  What cannot be built yet is
+refused with a :class:`BuildError` (:func:`check_moves`, the rules every
+cloud build shares in :mod:`skaal.builder.moves`): an origin on a server
+the plan no longer has (its instance's size is not in the lock), an origin
+of the same AWS service as its destination (the two would share the
+resource's logical key), and two server ends in two regions (no network
+reaches both).
 """
 
 from __future__ import annotations

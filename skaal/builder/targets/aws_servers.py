@@ -142,7 +142,7 @@ def _server_fields(
         name=physical_name(wiring.name_base, ident, max_length=40),
         backend=server.backend,
         env=server.env,
-        durable=any(durable(specs[r]) for r in server.resources if r in specs),
+        durable=any(durable(specs[r]) for r in server.holds if r in specs),
         replicas=replicas,
         port=_port(server.implementation),
         region=region,

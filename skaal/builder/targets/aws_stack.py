@@ -215,7 +215,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
                 credentials=tuple(
                     server_ref(s.id)
                     for s in wiring.servers
-                    if s.implementation == "postgres" and set(moving) & set(s.resources)
+                    if s.implementation == "postgres" and set(moving) & set(s.holds)
                 ),
                 location=http_spec.location,
             ),

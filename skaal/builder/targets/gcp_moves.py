@@ -41,9 +41,11 @@ the stack and leaves it, with its data, in the project: removing it is the
 operator's decision (docs/migrate.md).  A collection beside others in a
 database the app still uses stays with its database.
 
+An origin on a Cloud SQL or Memorystore server the plan still has is built
+as that server; the runner gets its socket or connector and its grants.
 What cannot be built is refused (:func:`skaal.builder.moves.check_moves`):
-as on aws, an origin on a server (Cloud SQL, Memorystore: their size is no
-longer in the lock) and an origin of the same service as its destination;
+as on aws, an origin on a server the plan no longer has (its size is not in
+the lock) and an origin of the same managed service as its destination;
 and, with one runner, moves whose copies would run in several regions.
 """
 

@@ -100,7 +100,7 @@ def servers(basis: Basis, bindings: list[Binding], specs: dict[str, ResourceSpec
     adoptions applied), for the adopted servers' names and secrets.
     """
     names = {b.resource for b in bindings}
-    built = [s for s in basis.wiring.servers if names.intersection(s.resources)]
+    built = [s for s in basis.wiring.servers if names.intersection(s.holds)]
     reached = {
         basis.regions.servers[s.id]
         for s in built
@@ -117,10 +117,10 @@ def servers(basis: Basis, bindings: list[Binding], specs: dict[str, ResourceSpec
         spec = _adopted(basis, server, specs)
         if spec is not None:
             adopted.append(_adopted_cloud_sql(basis, server, spec))
-            basis.sockets.append((frozenset(server.resources), server.id))
+            basis.sockets.append((frozenset(server.holds), server.id))
         elif server.implementation == "postgres":
             sql.append(_cloud_sql(basis, server))
-            basis.sockets.append((frozenset(server.resources), server.id))
+            basis.sockets.append((frozenset(server.holds), server.id))
         else:
             redis.append(_memorystore(basis, server))
     return connectors, tuple(sql), tuple(redis), tuple(adopted)
@@ -150,8 +150,8 @@ def _adopted_cloud_sql(basis: Basis, server: ServerWiring, spec: ResourceSpec) -
             command="skaal plan --target gcp",
         )
     project, region, instance = found.server.split(":")
-    users = basis.users(*server.resources)
-    basis.share(EnvSecret(name=server.env, secret=owner), *server.resources)
+    users = basis.users(*server.holds)
+    basis.share(EnvSecret(name=server.env, secret=owner), *server.holds)
     return AdoptedCloudSql(
         key=owner,
         instance=instance,
@@ -179,8 +179,8 @@ def _cloud_sql(basis: Basis, server: ServerWiring) -> CloudSql:
             where=f"server {owner} (class parameters in the gcp catalog)",
             fix="set availability_type to ZONAL or REGIONAL in the catalog's class",
         )
-    users = basis.users(*server.resources)
-    basis.share(EnvSecret(name=server.env, secret=owner), *server.resources)
+    users = basis.users(*server.holds)
+    basis.share(EnvSecret(name=server.env, secret=owner), *server.holds)
     return CloudSql(
         key=owner,
         name=name,
@@ -214,7 +214,7 @@ def _memorystore(basis: Basis, server: ServerWiring) -> Memorystore:
     region = basis.regions.servers[owner]
     if region in basis.vpc:
         reached = basis.vpc_resources.get(region, frozenset())
-        basis.vpc_resources[region] = reached | frozenset(server.resources)
+        basis.vpc_resources[region] = reached | frozenset(server.holds)
     settings = memorystore_settings(server_size(basis.plan, server))
     tier: Literal["BASIC", "STANDARD_HA"]
     match settings["tier"]:
@@ -227,7 +227,7 @@ def _memorystore(basis: Basis, server: ServerWiring) -> Memorystore:
                 fix="set tier to BASIC or STANDARD_HA in the catalog's class",
             )
     replicas = settings.get("replica_count")
-    basis.share(EnvMemorystore(name=server.env, instance=owner), *server.resources)
+    basis.share(EnvMemorystore(name=server.env, instance=owner), *server.holds)
     return Memorystore(
         key=owner,
         name=physical_name(basis.name_base, owner, max_length=40),

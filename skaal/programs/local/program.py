@@ -46,8 +46,9 @@ class LocalApp(pulumi.ComponentResource):
 
 
 def size_of(plan: Plan, server_id: str) -> dict[str, Any]:
-    """The size the plan records for a server (empty if it records none)."""
-    for instance in plan.instances:
+    """The size the plan records for a server (empty if it records none); a retiring one
+    (keeping origins of pending moves only) as the previous plan sized it."""
+    for instance in (*plan.instances, *plan.retiring):
         if instance.id == server_id:
             size: dict[str, Any] = {
                 "class": instance.instance_class,
@@ -100,7 +101,7 @@ def run(path: Path) -> dict[str, pulumi.Output[Any]]:
             s.id: {
                 "env": s.env,
                 "kind": s.implementation,
-                "resources": list(s.resources),
+                "resources": list(s.holds),  # the origins of pending moves it keeps too
                 "size": size_of(plan, s.id),
             }
             for s in wiring.servers

@@ -32,11 +32,14 @@ map of its own module.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import random
 from pathlib import Path
 
-__all__ = ["DRAWS", "PROFILES", "write_app"]
+from skaal.blueprint.model import Blueprint
+
+__all__ = ["DRAWS", "PROFILES", "draw_blueprint", "write_app"]
 
 DRAWS = ("profiles", "users")
 _LATENCIES = ("< 5ms", "< 20ms", "< 100ms")
@@ -200,3 +203,17 @@ def _write_modules(path: Path, head: list[str], blocks: list[list[str]], per_mod
     main = [f"from {stem}_core import app", ""] + [f"import {part}  # noqa: F401" for part in parts]
     main += ["", '__all__ = ["app"]']
     path.write_text("\n".join(main) + "\n", encoding="utf-8")
+
+
+def draw_blueprint(path: Path) -> Blueprint:
+    """The Blueprint of the app :func:`write_app` wrote to ``path``, imported as a module
+    named after the file (not entered in ``sys.modules``)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"{path} is not an importable module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    blueprint = module.app.blueprint()
+    if not isinstance(blueprint, Blueprint):
+        raise TypeError(f"{path}: app.blueprint() gave {type(blueprint).__name__}")
+    return blueprint

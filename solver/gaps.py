@@ -19,7 +19,6 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 from skaal.blueprint.model import Blueprint
 from skaal.catalog.loader import load_catalog
 from skaal.solver import solve
-from solver.draws import DRAWS, write_app
+from solver.draws import DRAWS, draw_blueprint, write_app
 from solver.oracle import read_catalog, solve_exact
 
 __all__ = ["Gap", "gap", "main"]
@@ -71,17 +70,6 @@ def gap(blueprint: Blueprint, catalog: str, *, nodes: int) -> Gap:
     return Gap(plan.status, total, bound, answer.status, answer.total, answer.bound)
 
 
-def _blueprint(path: Path) -> Blueprint:
-    spec = importlib.util.spec_from_file_location(f"gaps_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    found = module.app.blueprint()
-    assert isinstance(found, Blueprint)
-    return found
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m solver.gaps", description=__doc__)
     parser.add_argument("--catalogs", default="aws")
@@ -99,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         for catalog in args.catalogs.split(","):
             for n in (int(s) for s in args.sizes.split(",")):
                 app = write_app(Path(folder) / f"{args.draw}{n}.py", args.draw, n)
-                row = gap(_blueprint(app), catalog, nodes=args.nodes)
+                row = gap(draw_blueprint(app), catalog, nodes=args.nodes)
                 print(
                     f"{catalog:>8} {n:>6,} {row.status:>10} {row.plan:>14,.2f} {row.bound:>14,.2f}"
                     f" {row.oracle_status:>10} {row.oracle_plan:>14,.2f} {row.oracle_bound:>14,.2f}"

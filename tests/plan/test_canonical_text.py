@@ -11,7 +11,6 @@ catalogs, against the text the standard library writes.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from skaal.catalog import load_catalog
 from skaal.catalog import model as catalog_model
 from skaal.plan import model as plan_model
 from skaal.solver import solve
-from solver.draws import write_app
+from solver.draws import draw_blueprint, write_app
 
 
 def _standard(data: Any) -> str:
@@ -62,14 +61,7 @@ def test_random_floats_are_written_as_json_writes_them() -> None:
 
 def _blueprint(draw: str, n: int, folder: Path) -> Blueprint:
     path = write_app(folder / f"{draw}{n}.py", draw, n)
-    spec = importlib.util.spec_from_file_location(f"canonical_{draw}_{n}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    blueprint = module.app.blueprint()
-    assert isinstance(blueprint, Blueprint)
-    return blueprint
+    return draw_blueprint(path)
 
 
 @pytest.mark.parametrize("catalog_name", ["aws", "gcp"])

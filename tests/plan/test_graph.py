@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -23,7 +22,7 @@ from skaal.graph.svg import graph_html, graph_svg, money
 from skaal.pipeline import MemoryLockStore, plan_blueprint
 from skaal.plan.model import Plan
 from skaal.solver.cost import assumed_cost, workload
-from solver.draws import write_app
+from solver.draws import draw_blueprint, write_app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -194,12 +193,7 @@ def test_alike_resources_get_the_assumed_cost_each_would_alone(
     """The graph works out each distinct (declaration, cost lines) once: every node
     still carries what its own resource's workload and cost lines give."""
     path = write_app(tmp_path / f"{draw}{n}.py", draw, n)
-    spec = importlib.util.spec_from_file_location(f"graph_{draw}_{n}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    blueprint = module.app.blueprint()
+    blueprint = draw_blueprint(path)
     plan = _plan(blueprint, "aws")
     specs = {s.name: s for s in blueprint.resources}
     bindings = {b.resource: b for b in plan.bindings}

@@ -10,13 +10,12 @@ rest.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from skaal.blueprint.model import Blueprint
-from solver.draws import write_app
+from solver.draws import draw_blueprint, write_app
 from solver.gaps import Gap, gap
 from solver.oracle import read_catalog, solve_exact
 
@@ -25,14 +24,7 @@ CENT = 0.005
 
 def _users(n: int, folder: Path) -> Blueprint:
     path = write_app(folder / f"users{n}.py", "users", n)
-    spec = importlib.util.spec_from_file_location(f"gaps_users_{n}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    blueprint = module.app.blueprint()
-    assert isinstance(blueprint, Blueprint)
-    return blueprint
+    return draw_blueprint(path)
 
 
 def test_a_gap_is_split_into_the_plans_part_the_bounds_part_and_the_unknown() -> None:

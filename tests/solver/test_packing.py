@@ -7,7 +7,6 @@ draws (:mod:`solver.draws`) and compare with the independent oracle.
 from __future__ import annotations
 
 import functools
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from skaal.solver.pooled import solve_pooled
 from skaal.solver.servers import Server, Shape, server_of
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
-from solver.draws import write_app
+from solver.draws import draw_blueprint, write_app
 from solver.oracle import read_catalog, solve_exact
 
 CENT = 0.005
@@ -154,14 +153,7 @@ def test_counting_proves_a_packing_impossible_before_any_search() -> None:
 @functools.cache
 def _users(n: int, folder: Path) -> Blueprint:
     path = write_app(folder / f"users{n}.py", "users", n)
-    spec = importlib.util.spec_from_file_location(f"users_draw_{n}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    blueprint = module.app.blueprint()
-    assert isinstance(blueprint, Blueprint)
-    return blueprint
+    return draw_blueprint(path)
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,10 @@ own rules.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-from skaal.blueprint.model import Blueprint
 from skaal.catalog.loader import load_catalog
 from skaal.solver import solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
@@ -21,7 +19,7 @@ from skaal.solver.place import tightened
 from skaal.solver.servers import Server, server_of
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
-from solver.draws import write_app
+from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit, read_catalog
 
 
@@ -102,13 +100,7 @@ def test_a_tight_packing_is_left_alone() -> None:
 @pytest.mark.parametrize("name", ["aws"])
 def test_the_users_draw_of_200_plans_cheaper_and_stays_valid(name: str, tmp_path: Path) -> None:
     path = write_app(tmp_path / "users200.py", "users", 200)
-    spec = importlib.util.spec_from_file_location("tightened_users_200", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    blueprint = module.app.blueprint()
-    assert isinstance(blueprint, Blueprint)
+    blueprint = draw_blueprint(path)
     plan = solve(blueprint, load_catalog(name))
     assert audit(plan, blueprint, read_catalog(name)) == []
     assert plan.lower_bound is not None

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,9 +16,9 @@ from skaal.solver.servers import Server, server_of
 from skaal.solver.uniform import solve_uniform
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
-from solver.draws import write_app
+from solver.draws import draw_blueprint, write_app
+from tests.solver._child_plan import plan_in_child
 
-ROOT = Path(__file__).resolve().parents[2]
 CENT = 0.005
 
 
@@ -137,14 +132,7 @@ def test_a_search_past_its_work_limit_is_left_to_the_pooled_relaxation(
 
 def _profiles(n: int, seed: int, folder: Path) -> Blueprint:
     path = write_app(folder / f"profiles{n}_{seed}.py", "profiles", n, seed=seed)
-    spec = importlib.util.spec_from_file_location(f"profiles_draw_{n}_{seed}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    blueprint = module.app.blueprint()
-    assert isinstance(blueprint, Blueprint)
-    return blueprint
+    return draw_blueprint(path)
 
 
 @pytest.mark.parametrize("name", ["aws", "gcp"])
@@ -161,29 +149,7 @@ def test_profiles_draws_plan_the_same_with_and_without_highs(
     assert abs(searched.total_monthly_cost - pooled.total_monthly_cost) <= CENT
 
 
-_CHILD = """
-import importlib.util, json, sys
-from skaal.catalog.loader import load_catalog
-from skaal.solver import solve
-spec = importlib.util.spec_from_file_location("app", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-plan = solve(module.app.blueprint(), load_catalog(sys.argv[2]))
-loaded = sorted(m for m in ("numpy", "highspy", "z3") if m in sys.modules)
-print(json.dumps({"status": plan.status, "loaded": loaded}))
-"""
-
-
 @pytest.mark.parametrize("name", ["aws", "gcp"])
 def test_planning_alike_maps_loads_neither_numpy_nor_highs(name: str, tmp_path: Path) -> None:
     path = write_app(tmp_path / "alike.py", "profiles", 1000)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path), name],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-        cwd=ROOT,
-    )
-    assert json.loads(done.stdout) == {"status": "optimal", "loaded": []}
+    assert plan_in_child(path, name) == {"status": "optimal", "loaded": []}

@@ -21,7 +21,7 @@ from skaal.catalog.loader import load_catalog
 from skaal.errors import SkaalRuntimeError
 from skaal.runtime import Runtime
 from skaal.solver import solve
-from tests.runtime.servers.test_aws_moto import aws_env, raw
+from tests.runtime.servers.test_aws_moto import aws_env, raw, table_names
 
 pytestmark = pytest.mark.asyncio
 
@@ -75,7 +75,7 @@ async def test_the_runtime_uses_the_adopted_table_and_bucket(tmp_path: Path) -> 
     assert [item["pk"]["S"] for item in items] == ["alice"]
     listed = raw("s3", env).list_objects_v2(Bucket=bucket)
     assert [o["Key"] for o in listed["Contents"]] == ["logo.png"]
-    created = raw("dynamodb", env).list_tables()["TableNames"]
+    created = table_names(raw("dynamodb", env))
     assert not [name for name in created if name.startswith(env["SKAAL_AWS_NAME_PREFIX"])]
 
 
@@ -89,7 +89,7 @@ async def test_a_missing_adopted_table_is_an_error_not_created(tmp_path: Path) -
     with pytest.raises(SkaalRuntimeError, match="adopts it \\(existing=\\): Skaal never creates"):
         async with Runtime.open(app, plan, env=env, project_dir=tmp_path):
             pass
-    assert table not in raw("dynamodb", env).list_tables()["TableNames"]
+    assert table not in table_names(raw("dynamodb", env))
 
 
 async def test_an_adopted_table_with_another_key_schema_is_refused(tmp_path: Path) -> None:

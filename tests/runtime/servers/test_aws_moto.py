@@ -62,6 +62,12 @@ def raw(service: str, env: dict[str, str]) -> Any:
     )
 
 
+def table_names(client: Any) -> list[str]:
+    """Every table of a DynamoDB client's region, page by page (a server may hold over 100)."""
+    pages = client.get_paginator("list_tables").paginate()
+    return [name for page in pages for name in page["TableNames"]]
+
+
 def spec(name: str, kind: Any, **extra: Any) -> ResourceSpec:
     return ResourceSpec(
         name=name,

@@ -21,6 +21,7 @@ from skaal.catalog.loader import load_catalog
 from skaal.runtime import Runtime
 from skaal.runtime.clients import MapClient
 from skaal.solver import solve
+from tests.runtime.servers.test_aws_moto import table_names
 
 pytestmark = pytest.mark.asyncio
 
@@ -45,8 +46,7 @@ def _tables(endpoint: str, region: str) -> list[str]:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    names: list[str] = client.list_tables()["TableNames"]
-    return names
+    return table_names(client)
 
 
 async def test_each_table_lives_in_its_planned_region(tmp_path: Path) -> None:

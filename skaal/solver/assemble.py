@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from skaal.blueprint.model import ResourceSpec
@@ -59,7 +59,7 @@ from skaal.plan.retention import backup_of, log_retention_days, retention_of, se
 from skaal.solver.cost import Pricing, money, monthly_quantities, provisioned, served_consistency
 from skaal.solver.decompose import usage_of
 from skaal.solver.optimise import Assignment
-from skaal.solver.problem import Option, Problem, ResourceOptions
+from skaal.solver.problem import Option, Problem, ResourceOptions, chosen_options
 from skaal.solver.regions import Placement, place_functions
 from skaal.solver.servers import Server
 from skaal.solver.traces import trace_line, traces_cost
@@ -99,11 +99,11 @@ def total_cost(problem: Problem, assignment: Assignment) -> float:
     """Monthly total of an assignment: own costs, its instances' fees, its network, the
     data its functions exchange across regions (:mod:`skaal.solver.regions`) and their
     traces when exported (:mod:`skaal.solver.traces`)."""
-    own = place_functions(problem, assignment.backends).cost()
-    for res in problem.resources:
-        backend = assignment.backends[res.spec.name]
-        own += next(o.cost for o in res.options if o.backend == backend)
-    network = vpc_fee(problem.catalog.provider) * len(vpc_regions(problem, assignment))
+    chosen = chosen_options(problem, assignment.backends)
+    own = place_functions(problem, assignment.backends, chosen).cost()
+    for option in chosen:  # one at a time, in order: the same float sum as ever
+        own += option.cost
+    network = vpc_fee(problem.catalog.provider) * len(_vpc_regions(problem, chosen))
     own += traces_cost(problem, assignment.backends)
     return money(own + sum(shape.fee for shape in assignment.shapes.values()) + network)
 
@@ -127,15 +127,17 @@ def option_region(problem: Problem, option: Option) -> str:
 
 def vpc_regions(problem: Problem, assignment: Assignment) -> tuple[str, ...]:
     """The regions whose VPC the assignment needs, each paying the network fee (sorted)."""
+    return _vpc_regions(problem, chosen_options(problem, assignment.backends))
+
+
+def _vpc_regions(problem: Problem, chosen: Sequence[Option]) -> tuple[str, ...]:
+    """:func:`vpc_regions` from each resource's chosen option."""
     vpc = vpc_backends(problem)
     if not vpc:
         return ()
-    regions = set()
-    for res in problem.resources:
-        backend = assignment.backends[res.spec.name]
-        if backend in vpc:
-            option = next(o for o in res.options if o.backend == backend)
-            regions.add(option_region(problem, option))
+    # alike resources share their chosen option: each distinct one is looked at once
+    distinct = {id(option): option for option in chosen}.values()
+    regions = {option_region(problem, o) for o in distinct if o.backend in vpc}
     return tuple(sorted(regions))
 
 
@@ -192,7 +194,8 @@ def assemble(
     kept = kept or {}
     catalog = problem.catalog
     instance_of = {m: i for i, members in assignment.instances.items() for m in members}
-    regions = vpc_regions(problem, assignment)
+    chosen = chosen_options(problem, assignment.backends)
+    regions = _vpc_regions(problem, chosen)
     context = _Context(
         problem=problem,
         fees={i: shape.fee for i, shape in assignment.shapes.items()},
@@ -201,11 +204,11 @@ def assemble(
         paid=frozenset(regions),
         vpc_fee=vpc_fee(catalog.provider),
         instances=assignment.instances,
-        opened=_opened(problem, assignment),
+        opened=_opened(problem, assignment, chosen),
         shared=frozenset(s.backend.name for s in problem.shared),
         collocated=frozenset(name for pair in problem.collocations for name in pair),
     )
-    placement = place_functions(problem, assignment.backends)
+    placement = place_functions(problem, assignment.backends, chosen)
     pricing: dict[tuple[str, str | None], Pricing] = {}
     # Lines per (backend, mode, workload): apps repeat workloads, and CostLine
     # records are immutable, so equal workloads share them.
@@ -214,10 +217,9 @@ def assemble(
     # all they depend on, and both records are immutable.
     keeping: dict[tuple[object, ...], tuple[Backup | None, Retention | None]] = {}
     bindings: list[Binding] = []
-    for res in problem.resources:
+    for res, option in zip(problem.resources, chosen, strict=True):
         name = res.spec.name
-        backend = catalog.backend(assignment.backends[name])
-        option = next(o for o in res.options if o.backend == backend.name)
+        backend = catalog.backend(option.backend)
         status: BindingStatus = "chosen"
         instance = instance_of.get(name)
         pinned = pin_source(res, pins)
@@ -456,16 +458,15 @@ def _instance(
     )
 
 
-def _opened(problem: Problem, assignment: Assignment) -> frozenset[tuple[str, str]]:
+def _opened(
+    problem: Problem, assignment: Assignment, chosen: Sequence[Option]
+) -> frozenset[tuple[str, str]]:
     """(server backend, region) of every instance the assignment runs (one region each)."""
     first = {members[0]: ident for ident, members in assignment.instances.items() if members}
     opened = set()
-    for res in problem.resources:
-        ident = first.get(res.spec.name)
-        if ident is not None:
-            backend = assignment.backends[res.spec.name]
-            option = next(o for o in res.options if o.backend == backend)
-            opened.add((backend, option_region(problem, option)))
+    for res, option in zip(problem.resources, chosen, strict=True):
+        if res.spec.name in first:
+            opened.add((option.backend, option_region(problem, option)))
     return frozenset(opened)
 
 

@@ -49,6 +49,7 @@ from skaal.plan.model import (
     BindingStatus,
     CostLine,
     Plan,
+    Provisioned,
     Retention,
     SharedInstance,
     Transfer,
@@ -207,6 +208,8 @@ def assemble(
         opened=_opened(problem, assignment, chosen),
         shared=frozenset(s.backend.name for s in problem.shared),
         collocated=frozenset(name for pair in problem.collocations for name in pair),
+        notes={},
+        heads={},
     )
     placement = place_functions(problem, assignment.backends, chosen)
     pricing: dict[tuple[str, str | None], Pricing] = {}
@@ -216,6 +219,9 @@ def assemble(
     # Backup and retention per (implementation, kind, durability, declared retention):
     # all they depend on, and both records are immutable.
     keeping: dict[tuple[object, ...], tuple[Backup | None, Retention | None]] = {}
+    # Provisioned capacity per (backend, mode, workload, served consistency); alike
+    # resources share their Workload record, which ``problem`` keeps alive.
+    capacity: dict[tuple[object, ...], Provisioned | None] = {}
     bindings: list[Binding] = []
     for res, option in zip(problem.resources, chosen, strict=True):
         name = res.spec.name
@@ -283,6 +289,13 @@ def assemble(
             reason += (
                 f"; adopts the existing {adopted}{origin}, never created or deleted by a build"
             )
+        capacity_key = (backend.name, option.mode, id(load), served)
+        if capacity_key in capacity:
+            held = capacity[capacity_key]
+        else:
+            held = capacity[capacity_key] = provisioned(
+                backend, option.mode, load, consistency=served
+            )
         requirements = res.spec.requirements
         kept_key = (
             backend.implementation,
@@ -305,7 +318,7 @@ def assemble(
                 region=placement.regions[name],
                 instance=instance,
                 mode=option.mode,
-                provisioned=provisioned(backend, option.mode, load, consistency=served),
+                provisioned=held,
                 consistency=served,
                 monthly_cost=money(own),
                 cost=lines,
@@ -496,6 +509,11 @@ class _Context:
     shared: frozenset[str]
     collocated: frozenset[str]
     """Every resource named in a co-location pair (either side)."""
+    notes: dict[tuple[object, ...], str]
+    """:func:`_cheaper_note` per (options, option, workload, co-located): alike resources
+    share the first three records, alive in ``problem`` while their ids key this cache."""
+    heads: dict[tuple[object, ...], str]
+    """The head of a shared instance's reason per (instance, cost, peers shown)."""
 
 
 def _reason(
@@ -506,19 +524,11 @@ def _reason(
         name = res.spec.name
         members = context.instances[instance]
         # Only the first few peers are named: look at one more than shown, not at all.
-        peers = [m for m in members[: _PEERS_SHOWN + 1] if m != name][:_PEERS_SHOWN]
-        count = len(members) - 1  # the instance holds this resource
-        fee = context.fees[instance]
-        share = _usd(fee / len(members))
-        if not count:
-            head = f"on {instance} alone ({cost}/month + instance {_usd(fee)}/month)"
-        else:
-            shown = ", ".join(peers)
-            more = f" and {count - _PEERS_SHOWN} more" if count > _PEERS_SHOWN else ""
-            head = (
-                f"shares {instance} with {shown}{more} ({cost}/month + {share} share "
-                f"of its {_usd(fee)}/month fee)"
-            )
+        peers = tuple(m for m in members[: _PEERS_SHOWN + 1] if m != name)[:_PEERS_SHOWN]
+        head_key = (instance, cost, peers)
+        head = context.heads.get(head_key)
+        if head is None:
+            head = context.heads[head_key] = _head(context, instance, cost, peers)
         return head + _cheaper_note(context, res, option)
     if len(res.options) == 1:
         return f"only feasible backend ({cost}/month)"
@@ -531,12 +541,40 @@ def _reason(
     return f"{cost}/month" + _cheaper_note(context, res, option)
 
 
+def _head(context: _Context, instance: str, cost: str, peers: tuple[str, ...]) -> str:
+    """How a resource shares ``instance`` with its first ``peers``."""
+    members = context.instances[instance]
+    count = len(members) - 1  # the instance holds this resource
+    fee = context.fees[instance]
+    if not count:
+        return f"on {instance} alone ({cost}/month + instance {_usd(fee)}/month)"
+    share = _usd(fee / len(members))
+    shown = ", ".join(peers)
+    more = f" and {count - _PEERS_SHOWN} more" if count > _PEERS_SHOWN else ""
+    return (
+        f"shares {instance} with {shown}{more} ({cost}/month + {share} share "
+        f"of its {_usd(fee)}/month fee)"
+    )
+
+
 def _cheaper_note(context: _Context, res: ResourceOptions, option: Option) -> str:
     cheapest = res.options[0]
     if cheapest is option or cheapest.cost >= option.cost:
         return ""
+    collocated = bool(res.spec.requirements.collocate_with) or res.spec.name in context.collocated
+    key = (id(res.options), id(option), id(res.workload), collocated)
+    note = context.notes.get(key)
+    if note is None:
+        note = context.notes[key] = _note(context, res, option, collocated=collocated)
+    return note
+
+
+def _note(context: _Context, res: ResourceOptions, option: Option, *, collocated: bool) -> str:
+    """Why the cheapest option was ruled out (``res``'s options, option and workload
+    are all the note depends on, with whether it is co-located)."""
+    cheapest = res.options[0]
     causes = []
-    if res.spec.requirements.collocate_with or res.spec.name in context.collocated:
+    if collocated:
         causes.append("collocate_with")
     limit = context.problem.max_backends
     if limit is not None:

@@ -26,6 +26,10 @@ Speed: assembly is linear in the number of resources.  Only the chosen
 option of each resource is itemised (:func:`~skaal.solver.cost.cost_lines`),
 and the facts a reason needs about the whole problem (who is co-located,
 which backends are shared, each instance's first members) are gathered once.
+What alike resources share is built once for all of them: each resource's
+chosen option (:func:`~skaal.solver.problem.chosen_options`), its cost
+lines, provisioned capacity, backup and retention, the note on a cheaper
+option ruled out, and the head of a shared instance's reason.
 Records are built through their validating constructors: pydantic's
 compiled validation measured faster than ``model_construct``, which runs in
 Python.

@@ -26,6 +26,10 @@ Speed: assembly is linear in the number of resources.  Only the chosen
 option of each resource is itemised (:func:`~skaal.solver.cost.cost_lines`),
 and the facts a reason needs about the whole problem (who is co-located,
 which backends are shared, each instance's first members) are gathered once.
+What alike resources share is built once for all of them: each resource's
+chosen option (:func:`~skaal.solver.problem.chosen_options`), its cost
+lines, provisioned capacity, backup and retention, the note on a cheaper
+option ruled out, and the head of a shared instance's reason.
 Records are built through their validating constructors: pydantic's
 compiled validation measured faster than ``model_construct``, which runs in
 Python.
@@ -35,7 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from skaal.blueprint.model import ResourceSpec
@@ -49,6 +53,7 @@ from skaal.plan.model import (
     BindingStatus,
     CostLine,
     Plan,
+    Provisioned,
     Retention,
     SharedInstance,
     Transfer,
@@ -59,7 +64,7 @@ from skaal.plan.retention import backup_of, log_retention_days, retention_of, se
 from skaal.solver.cost import Pricing, money, monthly_quantities, provisioned, served_consistency
 from skaal.solver.decompose import usage_of
 from skaal.solver.optimise import Assignment
-from skaal.solver.problem import Option, Problem, ResourceOptions
+from skaal.solver.problem import Option, Problem, ResourceOptions, chosen_options
 from skaal.solver.regions import Placement, place_functions
 from skaal.solver.servers import Server
 from skaal.solver.traces import trace_line, traces_cost
@@ -99,11 +104,11 @@ def total_cost(problem: Problem, assignment: Assignment) -> float:
     """Monthly total of an assignment: own costs, its instances' fees, its network, the
     data its functions exchange across regions (:mod:`skaal.solver.regions`) and their
     traces when exported (:mod:`skaal.solver.traces`)."""
-    own = place_functions(problem, assignment.backends).cost()
-    for res in problem.resources:
-        backend = assignment.backends[res.spec.name]
-        own += next(o.cost for o in res.options if o.backend == backend)
-    network = vpc_fee(problem.catalog.provider) * len(vpc_regions(problem, assignment))
+    chosen = chosen_options(problem, assignment.backends)
+    own = place_functions(problem, assignment.backends, chosen).cost()
+    for option in chosen:  # one at a time, in order: the same float sum as ever
+        own += option.cost
+    network = vpc_fee(problem.catalog.provider) * len(_vpc_regions(problem, chosen))
     own += traces_cost(problem, assignment.backends)
     return money(own + sum(shape.fee for shape in assignment.shapes.values()) + network)
 
@@ -127,15 +132,17 @@ def option_region(problem: Problem, option: Option) -> str:
 
 def vpc_regions(problem: Problem, assignment: Assignment) -> tuple[str, ...]:
     """The regions whose VPC the assignment needs, each paying the network fee (sorted)."""
+    return _vpc_regions(problem, chosen_options(problem, assignment.backends))
+
+
+def _vpc_regions(problem: Problem, chosen: Sequence[Option]) -> tuple[str, ...]:
+    """:func:`vpc_regions` from each resource's chosen option."""
     vpc = vpc_backends(problem)
     if not vpc:
         return ()
-    regions = set()
-    for res in problem.resources:
-        backend = assignment.backends[res.spec.name]
-        if backend in vpc:
-            option = next(o for o in res.options if o.backend == backend)
-            regions.add(option_region(problem, option))
+    # alike resources share their chosen option: each distinct one is looked at once
+    distinct = {id(option): option for option in chosen}.values()
+    regions = {option_region(problem, o) for o in distinct if o.backend in vpc}
     return tuple(sorted(regions))
 
 
@@ -192,7 +199,8 @@ def assemble(
     kept = kept or {}
     catalog = problem.catalog
     instance_of = {m: i for i, members in assignment.instances.items() for m in members}
-    regions = vpc_regions(problem, assignment)
+    chosen = chosen_options(problem, assignment.backends)
+    regions = _vpc_regions(problem, chosen)
     context = _Context(
         problem=problem,
         fees={i: shape.fee for i, shape in assignment.shapes.items()},
@@ -201,11 +209,13 @@ def assemble(
         paid=frozenset(regions),
         vpc_fee=vpc_fee(catalog.provider),
         instances=assignment.instances,
-        opened=_opened(problem, assignment),
+        opened=_opened(problem, assignment, chosen),
         shared=frozenset(s.backend.name for s in problem.shared),
         collocated=frozenset(name for pair in problem.collocations for name in pair),
+        notes={},
+        heads={},
     )
-    placement = place_functions(problem, assignment.backends)
+    placement = place_functions(problem, assignment.backends, chosen)
     pricing: dict[tuple[str, str | None], Pricing] = {}
     # Lines per (backend, mode, workload): apps repeat workloads, and CostLine
     # records are immutable, so equal workloads share them.
@@ -213,11 +223,13 @@ def assemble(
     # Backup and retention per (implementation, kind, durability, declared retention):
     # all they depend on, and both records are immutable.
     keeping: dict[tuple[object, ...], tuple[Backup | None, Retention | None]] = {}
+    # Provisioned capacity per (backend, mode, workload, served consistency); alike
+    # resources share their Workload record, which ``problem`` keeps alive.
+    capacity: dict[tuple[object, ...], Provisioned | None] = {}
     bindings: list[Binding] = []
-    for res in problem.resources:
+    for res, option in zip(problem.resources, chosen, strict=True):
         name = res.spec.name
-        backend = catalog.backend(assignment.backends[name])
-        option = next(o for o in res.options if o.backend == backend.name)
+        backend = catalog.backend(option.backend)
         status: BindingStatus = "chosen"
         instance = instance_of.get(name)
         pinned = pin_source(res, pins)
@@ -281,6 +293,13 @@ def assemble(
             reason += (
                 f"; adopts the existing {adopted}{origin}, never created or deleted by a build"
             )
+        capacity_key = (backend.name, option.mode, id(load), served)
+        if capacity_key in capacity:
+            held = capacity[capacity_key]
+        else:
+            held = capacity[capacity_key] = provisioned(
+                backend, option.mode, load, consistency=served
+            )
         requirements = res.spec.requirements
         kept_key = (
             backend.implementation,
@@ -303,7 +322,7 @@ def assemble(
                 region=placement.regions[name],
                 instance=instance,
                 mode=option.mode,
-                provisioned=provisioned(backend, option.mode, load, consistency=served),
+                provisioned=held,
                 consistency=served,
                 monthly_cost=money(own),
                 cost=lines,
@@ -456,16 +475,15 @@ def _instance(
     )
 
 
-def _opened(problem: Problem, assignment: Assignment) -> frozenset[tuple[str, str]]:
+def _opened(
+    problem: Problem, assignment: Assignment, chosen: Sequence[Option]
+) -> frozenset[tuple[str, str]]:
     """(server backend, region) of every instance the assignment runs (one region each)."""
     first = {members[0]: ident for ident, members in assignment.instances.items() if members}
     opened = set()
-    for res in problem.resources:
-        ident = first.get(res.spec.name)
-        if ident is not None:
-            backend = assignment.backends[res.spec.name]
-            option = next(o for o in res.options if o.backend == backend)
-            opened.add((backend, option_region(problem, option)))
+    for res, option in zip(problem.resources, chosen, strict=True):
+        if res.spec.name in first:
+            opened.add((option.backend, option_region(problem, option)))
     return frozenset(opened)
 
 
@@ -495,6 +513,11 @@ class _Context:
     shared: frozenset[str]
     collocated: frozenset[str]
     """Every resource named in a co-location pair (either side)."""
+    notes: dict[tuple[object, ...], str]
+    """:func:`_cheaper_note` per (options, option, workload, co-located): alike resources
+    share the first three records, alive in ``problem`` while their ids key this cache."""
+    heads: dict[tuple[object, ...], str]
+    """The head of a shared instance's reason per (instance, cost, peers shown)."""
 
 
 def _reason(
@@ -505,19 +528,11 @@ def _reason(
         name = res.spec.name
         members = context.instances[instance]
         # Only the first few peers are named: look at one more than shown, not at all.
-        peers = [m for m in members[: _PEERS_SHOWN + 1] if m != name][:_PEERS_SHOWN]
-        count = len(members) - 1  # the instance holds this resource
-        fee = context.fees[instance]
-        share = _usd(fee / len(members))
-        if not count:
-            head = f"on {instance} alone ({cost}/month + instance {_usd(fee)}/month)"
-        else:
-            shown = ", ".join(peers)
-            more = f" and {count - _PEERS_SHOWN} more" if count > _PEERS_SHOWN else ""
-            head = (
-                f"shares {instance} with {shown}{more} ({cost}/month + {share} share "
-                f"of its {_usd(fee)}/month fee)"
-            )
+        peers = tuple(m for m in members[: _PEERS_SHOWN + 1] if m != name)[:_PEERS_SHOWN]
+        head_key = (instance, cost, peers)
+        head = context.heads.get(head_key)
+        if head is None:
+            head = context.heads[head_key] = _head(context, instance, cost, peers)
         return head + _cheaper_note(context, res, option)
     if len(res.options) == 1:
         return f"only feasible backend ({cost}/month)"
@@ -530,12 +545,40 @@ def _reason(
     return f"{cost}/month" + _cheaper_note(context, res, option)
 
 
+def _head(context: _Context, instance: str, cost: str, peers: tuple[str, ...]) -> str:
+    """How a resource shares ``instance`` with its first ``peers``."""
+    members = context.instances[instance]
+    count = len(members) - 1  # the instance holds this resource
+    fee = context.fees[instance]
+    if not count:
+        return f"on {instance} alone ({cost}/month + instance {_usd(fee)}/month)"
+    share = _usd(fee / len(members))
+    shown = ", ".join(peers)
+    more = f" and {count - _PEERS_SHOWN} more" if count > _PEERS_SHOWN else ""
+    return (
+        f"shares {instance} with {shown}{more} ({cost}/month + {share} share "
+        f"of its {_usd(fee)}/month fee)"
+    )
+
+
 def _cheaper_note(context: _Context, res: ResourceOptions, option: Option) -> str:
     cheapest = res.options[0]
     if cheapest is option or cheapest.cost >= option.cost:
         return ""
+    collocated = bool(res.spec.requirements.collocate_with) or res.spec.name in context.collocated
+    key = (id(res.options), id(option), id(res.workload), collocated)
+    note = context.notes.get(key)
+    if note is None:
+        note = context.notes[key] = _note(context, res, option, collocated=collocated)
+    return note
+
+
+def _note(context: _Context, res: ResourceOptions, option: Option, *, collocated: bool) -> str:
+    """Why the cheapest option was ruled out (``res``'s options, option and workload
+    are all the note depends on, with whether it is co-located)."""
+    cheapest = res.options[0]
     causes = []
-    if res.spec.requirements.collocate_with or res.spec.name in context.collocated:
+    if collocated:
         causes.append("collocate_with")
     limit = context.problem.max_backends
     if limit is not None:

@@ -137,14 +137,19 @@ def usage_of(load: Workload) -> tuple[int, ...]:
 
 def units(problem: Problem) -> tuple[tuple[Unit, ...], tuple[tuple[str, ...], ...]]:
     """Merge co-located resources; returns the units and the groups with no common backend."""
-    names = [r.spec.name for r in problem.resources]
-    uf = _UnionFind(names)
-    for a, b in problem.collocations:
-        if a in uf.parent and b in uf.parent:
-            uf.union(a, b)
-    members: dict[str, list[int]] = {}
-    for index, name in enumerate(names):
-        members.setdefault(uf.find(name), []).append(index)
+    together: Iterable[list[int]]
+    if problem.collocations:
+        names = [r.spec.name for r in problem.resources]
+        uf = _UnionFind(names)
+        for a, b in problem.collocations:
+            if a in uf.parent and b in uf.parent:
+                uf.union(a, b)
+        members: dict[str, list[int]] = {}
+        for index, name in enumerate(names):
+            members.setdefault(uf.find(name), []).append(index)
+        together = members.values()
+    else:  # every resource its own unit, in the problem's order (as the union-find gives)
+        together = ([index] for index in range(len(problem.resources)))
     ranks = {b.name: i for i, b in enumerate(problem.catalog.backends)}
     out: list[Unit] = []
     impossible: list[tuple[str, ...]] = []
@@ -152,20 +157,30 @@ def units(problem: Problem) -> tuple[tuple[Unit, ...], tuple[tuple[str, ...], ..
     # share one tuple, which later stages hash and compare by identity first.
     option_lists: dict[tuple[tuple[str, float, int], ...], tuple[UnitOption, ...]] = {}
     usages: dict[tuple[float, float, float], tuple[int, ...]] = {}
-    for indices in members.values():
+    # The same by the identity of the resources' shared option tuples and workloads
+    # (alive in ``problem``), which skips building the keys above per resource.
+    seen_options: dict[int, tuple[UnitOption, ...]] = {}
+    seen_usages: dict[int, tuple[int, ...]] = {}
+    for indices in together:
         if len(indices) == 1:  # the common case, without the sums and set algebra
             res = problem.resources[indices[0]]
             load = res.workload
-            key = tuple((o.backend, o.cost, o.rank) for o in res.options)
-            opts = option_lists.get(key)
+            opts = seen_options.get(id(res.options))
             if opts is None:
-                opts = option_lists[key] = tuple(
-                    UnitOption(o.backend, round(o.cost * SCALE), o.rank) for o in res.options
-                )
-            need = (load.size_gb, load.reads_per_s, load.writes_per_s)
-            usage = usages.get(need)
+                key = tuple((o.backend, o.cost, o.rank) for o in res.options)
+                opts = option_lists.get(key)
+                if opts is None:
+                    opts = option_lists[key] = tuple(
+                        UnitOption(o.backend, round(o.cost * SCALE), o.rank) for o in res.options
+                    )
+                seen_options[id(res.options)] = opts
+            usage = seen_usages.get(id(load))
             if usage is None:
-                usage = usages[need] = usage_of(load)
+                need = (load.size_gb, load.reads_per_s, load.writes_per_s)
+                usage = usages.get(need)
+                if usage is None:
+                    usage = usages[need] = usage_of(load)
+                seen_usages[id(load)] = usage
             out.append(Unit((res.spec.name,), opts, usage))
             continue
         resources = [problem.resources[i] for i in indices]

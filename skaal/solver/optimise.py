@@ -135,7 +135,8 @@ def optimise(problem: Problem) -> Assignment:
         raise conflicts.collocation(problem, impossible)
     all_units, servers = _regional_pools(problem, all_units, servers)
     held: dict[tuple[str, tuple[int, ...]], bool] = {}
-    all_units = tuple(_drop_oversized(u, servers, held) for u in all_units)
+    kept: dict[tuple[int, tuple[int, ...]], tuple[UnitOption, ...]] = {}
+    all_units = tuple(_drop_oversized(u, servers, held, kept) for u in all_units)
     impossible = tuple(u.members for u in all_units if not u.options)
     if impossible:
         raise conflicts.collocation(problem, impossible)
@@ -146,7 +147,8 @@ def optimise(problem: Problem) -> Assignment:
     names = frozenset(servers)
     total = _Outcome({}, {}, 0, 0)
     coupled: list[Unit] = []
-    for unit in (prune(u, names) for u in all_units):
+    pruned: dict[int, tuple[UnitOption, ...]] = {}
+    for unit in (_pruned(u, names, pruned) for u in all_units):
         best = unit.options[0]
         if best.backend in names:
             coupled.append(unit)
@@ -202,13 +204,42 @@ def _regional_pools(
     return tuple(out), pools
 
 
+def _pruned(unit: Unit, names: frozenset[str], cache: dict[int, tuple[UnitOption, ...]]) -> Unit:
+    """:func:`prune` of ``unit``, once per distinct options tuple (units share them; the
+    tuples are alive in the units while their ids key ``cache``)."""
+    options = cache.get(id(unit.options))
+    if options is None:
+        options = cache[id(unit.options)] = prune(unit, names).options
+    if options is unit.options:
+        return unit
+    return Unit(unit.members, options, unit.usage)
+
+
 def _drop_oversized(
-    unit: Unit, servers: Mapping[str, Server], held: dict[tuple[str, tuple[int, ...]], bool]
+    unit: Unit,
+    servers: Mapping[str, Server],
+    held: dict[tuple[str, tuple[int, ...]], bool],
+    kept: dict[tuple[int, tuple[int, ...]], tuple[UnitOption, ...]],
 ) -> Unit:
     """Drop a server option when no single instance of that server holds the unit.
 
-    ``held`` caches the verdict per (server, usage): most units repeat a usage.
+    ``held`` caches the verdict per (server, usage): most units repeat a usage;
+    ``kept`` the options left per (options tuple, usage): most units share both
+    (the tuples are alive in the units while their ids key it).
     """
+    key = (id(unit.options), unit.usage)
+    options = kept.get(key)
+    if options is None:
+        options = kept[key] = _fitting(unit, servers, held)
+    if options is unit.options:
+        return unit
+    return Unit(unit.members, options, unit.usage)
+
+
+def _fitting(
+    unit: Unit, servers: Mapping[str, Server], held: dict[tuple[str, tuple[int, ...]], bool]
+) -> tuple[UnitOption, ...]:
+    """``unit``'s options without the servers none of whose instances holds it alone."""
     keep: list[UnitOption] = []
     for option in unit.options:
         if option.backend in servers:
@@ -221,8 +252,8 @@ def _drop_oversized(
                 continue
         keep.append(option)
     if len(keep) == len(unit.options):
-        return unit
-    return Unit(unit.members, tuple(keep), unit.usage)
+        return unit.options
+    return tuple(keep)
 
 
 def _solve_part(part: Sequence[Unit], servers: Mapping[str, Server], problem: Problem) -> _Outcome:

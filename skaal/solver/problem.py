@@ -13,6 +13,7 @@ diagnosis (:mod:`skaal.solver.diagnosis`) reads the rejections.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,15 @@ from skaal.catalog.model import Backend, Catalog
 if TYPE_CHECKING:
     from skaal.solver.servers import Server
 
-__all__ = ["Option", "Problem", "Rejection", "ResourceOptions", "SharedBackend", "Workload"]
+__all__ = [
+    "Option",
+    "Problem",
+    "Rejection",
+    "ResourceOptions",
+    "SharedBackend",
+    "Workload",
+    "chosen_options",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,3 +165,23 @@ class Problem:
     :attr:`ResourceOptions.spec` carries it."""
     traces: bool = False
     """The build exports traces: each function pays its trace line (:mod:`skaal.solver.traces`)."""
+
+
+def chosen_options(problem: Problem, backends: Mapping[str, str]) -> list[Option]:
+    """Each resource's option on its backend under ``backends`` (resource -> backend), in
+    the order of ``problem.resources``.
+
+    Alike resources share one options tuple (the feasibility filter makes one
+    per distinct result), so each tuple is searched once per backend, not once
+    per resource: the tuples are alive in ``problem`` while their ids key the cache.
+    """
+    found: dict[tuple[int, str], Option] = {}
+    chosen: list[Option] = []
+    for res in problem.resources:
+        backend = backends[res.spec.name]
+        key = (id(res.options), backend)
+        option = found.get(key)
+        if option is None:
+            option = found[key] = next(o for o in res.options if o.backend == backend)
+        chosen.append(option)
+    return chosen

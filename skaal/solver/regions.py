@@ -39,14 +39,14 @@ its backend's catalog figure (none when the catalog has no such price).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from skaal.blueprint.model import Kind
 from skaal.plan.model import CostLine, Transfer
 from skaal.solver.cost import MESSAGE_BYTES, SECONDS_PER_MONTH, money, workload
-from skaal.solver.problem import Problem
+from skaal.solver.problem import Option, Problem, chosen_options
 
 __all__ = ["ITEM_BYTES", "TRANSFER_COMPONENT", "Placement", "place_functions", "transfer_gb"]
 
@@ -99,14 +99,19 @@ def transfer_gb(problem: Problem) -> dict[tuple[str, str], float]:
     return out
 
 
-def place_functions(problem: Problem, backends: Mapping[str, str]) -> Placement:
-    """The region of every resource under ``backends`` (resource -> backend)."""
+def place_functions(
+    problem: Problem, backends: Mapping[str, str], chosen: Sequence[Option] | None = None
+) -> Placement:
+    """The region of every resource under ``backends`` (resource -> backend); ``chosen``:
+    each resource's option there, when the caller has them (:func:`chosen_options`)."""
     catalog = problem.catalog
-    regions: dict[str, str] = {}
-    for res in problem.resources:
-        backend = backends[res.spec.name]
-        option = next(o for o in res.options if o.backend == backend)
-        regions[res.spec.name] = option.region or catalog.region
+    if chosen is None:
+        chosen = chosen_options(problem, backends)
+    default = catalog.region
+    regions = {
+        res.spec.name: option.region or default
+        for res, option in zip(problem.resources, chosen, strict=True)
+    }
     if catalog.provider == "local":
         return Placement(regions=regions, transfers={}, lines={})
     volumes = transfer_gb(problem)
@@ -120,9 +125,9 @@ def place_functions(problem: Problem, backends: Mapping[str, str]) -> Placement:
         res = by_name[function]
         entry = catalog.backend(backends[function])
         if res.spec.requirements.residency is None:
-            chosen = regions[function]
+            current = regions[function]
             offered = entry.regions or (catalog.region,)
-            candidates = (chosen, *(r for r in offered if r != chosen))
+            candidates = (current, *(r for r in offered if r != current))
             regions[function] = min(
                 candidates,
                 key=lambda c: sum(gb for used, gb in uses if regions[used] != c),

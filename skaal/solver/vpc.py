@@ -78,27 +78,38 @@ def _subsets(problem: Problem) -> list[tuple[float, frozenset[str]]]:
     its floor, cheapest first (ties: fewer regions, then region names)."""
     vpc = vpc_backends(problem)
     fee = vpc_fee(problem.catalog.provider)
-    # Per resource: its cheapest option outside any VPC, and its cheapest per VPC region.
+    # Per distinct options tuple (alike resources share one): its cheapest option outside
+    # any VPC, and its cheapest per VPC region; per resource, the index of its tuple.
     outside: list[float] = []
     inside: list[dict[str, float]] = []
+    seen: dict[int, int] = {}
+    of: list[int] = []
     for res in problem.resources:
-        free = float("inf")
-        regional: dict[str, float] = {}
-        for option in res.options:
-            if option.backend in vpc:
-                region = option_region(problem, option)
-                regional[region] = min(regional.get(region, float("inf")), option.cost)
-            else:
-                free = min(free, option.cost)
-        outside.append(free)
-        inside.append(regional)
+        index = seen.get(id(res.options))
+        if index is None:
+            index = seen[id(res.options)] = len(outside)
+            free = float("inf")
+            regional: dict[str, float] = {}
+            for option in res.options:
+                if option.backend in vpc:
+                    region = option_region(problem, option)
+                    regional[region] = min(regional.get(region, float("inf")), option.cost)
+                else:
+                    free = min(free, option.cost)
+            outside.append(free)
+            inside.append(regional)
+        of.append(index)
     every = sorted({region for regional in inside for region in regional})
     found = []
     for size in range(len(every)):  # the full set is the unrestricted optimum, solved first
         for chosen in combinations(every, size):
+            least = [
+                min([free, *(regional[r] for r in chosen if r in regional)])
+                for free, regional in zip(outside, inside, strict=True)
+            ]
             floor = fee * size
-            for free, regional in zip(outside, inside, strict=True):
-                floor += min([free, *(regional[r] for r in chosen if r in regional)])
+            for index in of:  # resource by resource, in order: the same float sum as ever
+                floor += least[index]
             if floor != float("inf"):
                 found.append((floor, size, chosen))
     found.sort()

@@ -21,7 +21,6 @@ helps.  Build one with keyword arguments; ``str(err)`` renders all of it.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = [
@@ -132,5 +131,7 @@ class SkaalRuntimeError(SkaalError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
+    import difflib  # noqa: PLC0415 - only a mistake needs it: every command imports this module
+
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""

@@ -38,7 +38,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -143,6 +142,8 @@ def read_file(path: Path) -> CatalogFile:
 
 def _strict_loads(text: str, shown: str) -> dict[str, Any]:
     """``tomllib``'s reading of a file ``rtoml`` refused, or its located error."""
+    import tomllib  # noqa: PLC0415 - only a file rtoml refused needs it
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

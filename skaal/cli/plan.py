@@ -36,6 +36,7 @@ human-readable output.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,10 +112,16 @@ def plan(
     APP_REF is module.path:attr or path/to/file.py:attr (attribute defaults
     to "app"); without it, [tool.skaal] app in pyproject.toml is used.
     """
-    # here, not at the top: skaal --help imports this module, and the solver package loads pydantic
-    from skaal.solver.collector import collector_paused
-
+    # Paused before the solver package is imported (pydantic and Skaal's record
+    # classes are built then), not only once it is: the collections those
+    # imports would trigger find nothing to free.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
+        # here, not at the top: skaal --help imports this module, and the solver
+        # package loads pydantic
+        from skaal.solver.collector import collector_paused
+
         with collector_paused():  # short-lived, allocation-heavy: see the module docstring
             _run(
                 app_ref=app_ref,
@@ -133,6 +140,9 @@ def plan(
         if as_json:
             _emit_json({"error": _error_json(exc)})
         raise
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def parse_pins(args: tuple[str, ...] | list[str]) -> dict[str, str]:

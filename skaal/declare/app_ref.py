@@ -29,7 +29,6 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-import tomllib
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +127,8 @@ def ref_from_pyproject(cwd: Path) -> tuple[str, Path]:
         pyproject = folder / "pyproject.toml"
         if not pyproject.is_file():
             continue
+        import tomllib  # noqa: PLC0415 - only a pyproject.toml needs it (the catalog is read by rtoml)
+
         try:
             data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

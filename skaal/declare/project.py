@@ -13,7 +13,6 @@ switch the other way.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 from skaal.declare.app_ref import parse_ref, ref_from_pyproject
@@ -43,6 +42,8 @@ def traces_setting(root: Path) -> bool:
     pyproject = root / "pyproject.toml"
     if not pyproject.is_file():
         return False
+    import tomllib  # noqa: PLC0415 - only a pyproject.toml needs it (the catalog is read by rtoml)
+
     try:
         text = pyproject.read_text(encoding="utf-8")
         data = tomllib.loads(text)

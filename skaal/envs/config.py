@@ -39,7 +39,6 @@ and key, with a fix: an unknown environment lists the known ones.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +185,8 @@ def _where(project: Project, key: str) -> str:
 
 
 def _parse(pyproject: Path) -> Project:
+    import tomllib  # noqa: PLC0415 - only a pyproject.toml needs it (the catalog is read by rtoml)
+
     try:
         text = pyproject.read_text(encoding="utf-8")
         data = tomllib.loads(text)

@@ -145,6 +145,20 @@ def test_plan_json_does_not_load_rich(project: Path) -> None:
     assert _offending(modules, (*NOT_FOR_PLANNING, "rich")) == []
 
 
+#: Loaded only by what a plain plan of a project without a pyproject.toml never meets:
+#: a mistake to suggest a name for (difflib), a pyproject.toml or a catalog rtoml
+#: refused to read (tomllib).
+NOT_FOR_A_PLAIN_PLAN = ("difflib", "tomllib")
+
+
+def test_a_plain_plan_loads_no_error_or_pyproject_reader(project: Path) -> None:
+    assert not (project / "pyproject.toml").exists()
+    for output in ([], ["--json"]):
+        modules = _loaded(project, "plan", "app.py:app", "--target", "gcp", *output)
+        assert "skaal.solver" in modules  # the probe really planned
+        assert _offending(modules, NOT_FOR_A_PLAIN_PLAN) == []
+
+
 def test_build_writes_the_aws_stack_without_loading_pulumi_or_its_program(
     project: Path,
 ) -> None:

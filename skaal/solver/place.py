@@ -276,6 +276,15 @@ def _fill(bins: Bins, stream: Sequence[Unit]) -> list[Unit]:
     # Room left per instance in the four dimensions (unlimited as a huge number):
     # the loop below runs units x instances times, so it avoids generators.
     free = [[_UNLIMITED if c is None else c for c in shape.capacity] for shape, _ in bins]
+    if len(stream) * len(bins) >= fitarrays.LARGE:
+        for unit, index in zip(
+            stream, fitarrays.first_fits(free, [u.usage for u in stream]), strict=True
+        ):
+            if index < 0:
+                left.append(unit)
+            else:
+                bins[index][1].append(unit)
+        return left
     for unit in stream:
         size, reads, writes, count = unit.usage
         for room, (_, members) in zip(free, bins, strict=True):

@@ -139,3 +139,36 @@ def test_pairs_within_are_the_pairs_of_combinations_under_the_top() -> None:
     ]
     assert 0 < len(expected) < len(usages) * (len(usages) - 1) // 2
     assert fitarrays.pairs_within(usages, top) == expected
+
+
+def _first_by_loop(free: list[list[int]], usages: list[tuple[int, ...]]) -> list[int]:
+    out = []
+    for usage in usages:
+        index = next(
+            (
+                i
+                for i, room in enumerate(free)
+                if all(u <= r for u, r in zip(usage, room, strict=True))
+            ),
+            -1,
+        )
+        out.append(index)
+        if index >= 0:
+            free[index] = [r - u for r, u in zip(free[index], usage, strict=True)]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_first_fits_chooses_as_the_loop(seed: int) -> None:
+    shapes = list(_server().shapes)
+    rng = random.Random(seed)
+    rooms = [
+        [c if c is not None else 1 << 62 for c in rng.choice(shapes).capacity] for _ in range(40)
+    ]
+    usages = [u.usage for u in _units(seed, 600)]
+    mine = [list(row) for row in rooms]
+    theirs = [list(row) for row in rooms]
+    chosen = fitarrays.first_fits(mine, usages)
+    assert chosen == _first_by_loop(theirs, usages)
+    assert -1 in chosen  # some units are left over: the rooms run out
+    assert mine == theirs

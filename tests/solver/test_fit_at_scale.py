@@ -24,7 +24,7 @@ from skaal.testing.catalogs import instance_class
 def _server() -> Server:
     """Three classes limited in reads and writes, one of them with up to two replicas."""
     return server_of(
-        backend(  # type: ignore[arg-type]
+        backend(
             "pg",
             kinds=("map",),
             quota=1000,

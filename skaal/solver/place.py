@@ -276,7 +276,7 @@ def _fill(bins: Bins, stream: Sequence[Unit]) -> list[Unit]:
     # Room left per instance in the four dimensions (unlimited as a huge number):
     # the loop below runs units x instances times, so it avoids generators.
     free = [[_UNLIMITED if c is None else c for c in shape.capacity] for shape, _ in bins]
-    if len(stream) * len(bins) >= fitarrays.LARGE:
+    if len(bins) >= fitarrays.MANY and len(stream) * len(bins) >= fitarrays.LARGE:
         for unit, index in zip(
             stream, fitarrays.first_fits(free, [u.usage for u in stream]), strict=True
         ):
@@ -337,7 +337,7 @@ def balanced_fit_partial(
         return (-sum(unit.usage[d] / top[d] for d in limited), unit.name)
 
     stream = [*sorted(before, key=weight), *sorted(units, key=weight)]
-    if len(stream) * len(bins) >= fitarrays.LARGE:
+    if len(bins) >= fitarrays.MANY and len(stream) * len(bins) >= fitarrays.LARGE:
         chosen = fitarrays.best_dots(free, weights, limited, [u.usage for u in stream])
         for unit, index in zip(stream, chosen, strict=True):
             if index < 0:

@@ -72,6 +72,7 @@ from skaal.solver.place import (
     balanced_fit_partial,
     cheapest_packing,
     first_fit,
+    first_fit_grown,
     first_fit_partial,
     place,
     tightened,
@@ -539,8 +540,8 @@ def _grow(
             shape = pick(left)
             if shape is None:
                 break
+            packed, left = first_fit_grown(units, extra, shape, packed, before=must)
             extra.append(shape)
-            packed, left = first_fit_partial(units, extra, before=must)
         return packed, left
     spread, over = balanced_fit_partial(units, extra, before=must)
     if _regret(over, servers) < _regret(left, servers):

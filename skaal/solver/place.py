@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
+from skaal.solver import fitarrays
 from skaal.solver.decompose import Unit
 from skaal.solver.servers import Shape
 
@@ -45,6 +46,7 @@ __all__ = [
     "balanced_fit_partial",
     "cheapest_packing",
     "first_fit",
+    "first_fit_grown",
     "first_fit_partial",
     "place",
     "short",
@@ -133,11 +135,25 @@ def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
     def total(members: Sequence[Unit]) -> tuple[int, ...]:
         return tuple(sum(u.usage[d] for u in members) for d in range(width))
 
+    # (fee, room per dimension, shape), cheapest first: the pair search below
+    # asks for the cheapest shape holding a usage tens of thousands of times.
+    table = [
+        (shape.fee_micro, [_UNLIMITED if c is None else c for c in shape.capacity], shape)
+        for shape in order
+    ]
+
+    fees = {shape: price for price, _, shape in table}
+
+    def fee_of(shape: Shape) -> int:
+        found = fees.get(shape)
+        return shape.fee_micro if found is None else found
+
     def cheapest(usage: tuple[int, ...], fee: int) -> Shape | None:
-        for shape in order:
-            if shape.fee_micro >= fee:
+        size, reads, writes, count = usage
+        for price, room, shape in table:
+            if price >= fee:
                 return None
-            if shape.holds(usage):
+            if size <= room[0] and reads <= room[1] and writes <= room[2] and count <= room[3]:
                 return shape
         return None
 
@@ -154,14 +170,17 @@ def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
     ]
     while len(out) > 1:
         best: tuple[int, int, int, Shape] | None = None
-        for i, j in itertools.combinations(range(len(out)), 2):
+        pairs: Iterable[tuple[int, int]] = itertools.combinations(range(len(out)), 2)
+        if len(out) * (len(out) - 1) // 2 >= fitarrays.LARGE:
+            pairs = fitarrays.pairs_within([row[2] for row in out], top)
+        for i, j in pairs:
             usage = tuple(a + b for a, b in zip(out[i][2], out[j][2], strict=True))
             if any(u > t for u, t in zip(usage, top, strict=True)):
                 continue
-            fee = out[i][0].fee_micro + out[j][0].fee_micro
+            fee = fee_of(out[i][0]) + fee_of(out[j][0])
             fits = cheapest(usage, fee)
-            if fits is not None and (best is None or fee - fits.fee_micro > best[0]):
-                best = (fee - fits.fee_micro, i, j, fits)
+            if fits is not None and (best is None or fee - fees[fits] > best[0]):
+                best = (fee - fees[fits], i, j, fits)
         if best is None:
             break
         _, i, j, into = best
@@ -193,11 +212,50 @@ def first_fit_partial(
     nowhere else to go take the room before those that do.
     """
     bins: Bins = [(shape, []) for shape in _order(shapes)]
-    left: list[Unit] = []
     if not bins:
         return bins, list(units)
-    top = [max((c for c in column if c is not None), default=0) for column in _dims(shapes)]
+    return bins, _fill(bins, _stream(units, shapes, before))
 
+
+def first_fit_grown(
+    units: Sequence[Unit],
+    shapes: Sequence[Shape],
+    added: Shape,
+    previous: Bins,
+    *,
+    before: Sequence[Unit] = (),
+) -> tuple[Bins, list[Unit]]:
+    """``first_fit_partial(units, [*shapes, added], before=before)``, given ``previous``,
+    the bins of ``first_fit_partial(units, shapes, before=before)``.
+
+    First fit fills the instances in their order, and what an instance takes
+    depends only on the units reaching it, in order: the instances before
+    the new one take what they took before, and only the units they left
+    are packed again, into the new instance and those after it.  When the
+    new shape changes the order of the units (it is larger than every other
+    in some dimension), everything is packed again.
+    """
+    grown = [*shapes, added]
+    if not shapes or _top(grown) != _top(shapes):
+        return first_fit_partial(units, grown, before=before)
+    order = _order(grown)
+    at = max(i for i, shape in enumerate(order) if shape is added)
+    assert all(a is b for a, b in zip(order[:at], (s for s, _ in previous), strict=False))
+    bins: Bins = [*((shape, list(members)) for shape, members in previous[:at])]
+    bins += [(shape, []) for shape in order[at:]]
+    taken = {id(u) for _, members in bins[:at] for u in members}
+    stream = [u for u in _stream(units, grown, before) if id(u) not in taken]
+    return bins, _fill(bins[at:], stream)
+
+
+def _top(shapes: Sequence[Shape]) -> list[int]:
+    return [max((c for c in column if c is not None), default=0) for column in _dims(shapes)]
+
+
+def _stream(units: Sequence[Unit], shapes: Sequence[Shape], before: Sequence[Unit]) -> list[Unit]:
+    """The order first fit takes the units in: ``before`` then ``units``, each by its
+    largest share of the largest instance, decreasing (ties by name)."""
+    top = _top(shapes)
     shares: dict[tuple[int, ...], float] = {}  # units repeat a few usages
 
     def weight(unit: Unit) -> tuple[float, str]:
@@ -209,10 +267,25 @@ def first_fit_partial(
             )
         return (-share, unit.name)
 
+    return [*sorted(before, key=weight), *sorted(units, key=weight)]
+
+
+def _fill(bins: Bins, stream: Sequence[Unit]) -> list[Unit]:
+    """Each unit of ``stream`` on the first of ``bins`` with room for it; the units left."""
+    left: list[Unit] = []
     # Room left per instance in the four dimensions (unlimited as a huge number):
     # the loop below runs units x instances times, so it avoids generators.
     free = [[_UNLIMITED if c is None else c for c in shape.capacity] for shape, _ in bins]
-    for unit in [*sorted(before, key=weight), *sorted(units, key=weight)]:
+    if len(bins) >= fitarrays.MANY and len(stream) * len(bins) >= fitarrays.LARGE:
+        for unit, index in zip(
+            stream, fitarrays.first_fits(free, [u.usage for u in stream]), strict=True
+        ):
+            if index < 0:
+                left.append(unit)
+            else:
+                bins[index][1].append(unit)
+        return left
+    for unit in stream:
         size, reads, writes, count = unit.usage
         for room, (_, members) in zip(free, bins, strict=True):
             if size <= room[0] and reads <= room[1] and writes <= room[2] and count <= room[3]:
@@ -224,7 +297,7 @@ def first_fit_partial(
                 break
         else:
             left.append(unit)
-    return bins, left
+    return left
 
 
 #: Room of an unlimited dimension: more than any sum of scaled usages.
@@ -263,7 +336,16 @@ def balanced_fit_partial(
     def weight(unit: Unit) -> tuple[float, str]:
         return (-sum(unit.usage[d] / top[d] for d in limited), unit.name)
 
-    for unit in [*sorted(before, key=weight), *sorted(units, key=weight)]:
+    stream = [*sorted(before, key=weight), *sorted(units, key=weight)]
+    if len(bins) >= fitarrays.MANY and len(stream) * len(bins) >= fitarrays.LARGE:
+        chosen = fitarrays.best_dots(free, weights, limited, [u.usage for u in stream])
+        for unit, index in zip(stream, chosen, strict=True):
+            if index < 0:
+                left.append(unit)
+            else:
+                bins[index][1].append(unit)
+        return bins, left
+    for unit in stream:
         usage = unit.usage
         need = [usage[d] for d in limited]
         best = -1

@@ -256,7 +256,7 @@ class _Model:
             str,
             tuple[
                 dict[frozenset[int], list[tuple[int, int]]],
-                dict[frozenset[int], list[tuple[int, int]]],
+                dict[frozenset[int], list[tuple[int, int, int]]],
             ],
         ] = {}
         """Per server (without per_shape): the family rows of :meth:`_family_rows`."""
@@ -324,8 +324,9 @@ class _Model:
                     entries += self._family_entries(option.backend, group.usage)
                     opened = self._row(-math.inf, 0.0)
                     entries.append((opened, 1.0))
-                    for shape, instances in self.shapes[option.backend]:
-                        if shape.holds(group.usage):
+                    holding = self._family(option.backend, servers[option.backend], group.usage)
+                    for k, (_, instances) in enumerate(self.shapes[option.backend]):
+                        if k in holding:
                             self.columns[instances].append((opened, -size))
                     targets.append((None, entries))
                 elif option.backend in servers:
@@ -373,7 +374,7 @@ class _Model:
         usages = {g.usage for g in grouped if any(o.backend == name for o in g.options)}
         families = {self._family(name, server, usage) for usage in usages}
         rows: dict[frozenset[int], list[tuple[int, int]]] = {}
-        halves: dict[frozenset[int], list[tuple[int, int]]] = {}
+        halves: dict[frozenset[int], list[tuple[int, int, int]]] = {}
         for family in sorted(families, key=sorted):
             shapes = [server.shapes[k] for k in sorted(family)]
             inside = [u for u in usages if self.family_of[name, u] <= family]
@@ -391,7 +392,7 @@ class _Model:
                 top = max(c for c in caps if c is not None)
                 if any(2 * u[d] > top for u in inside):
                     row = self._row(-math.inf, 0.0)
-                    halves.setdefault(family, []).append((d, row))
+                    halves.setdefault(family, []).append((d, row, top))
                     for k in sorted(family):
                         self.columns[self.shapes[name][k][1]].append((row, -1.0))
         self.families[name] = (rows, halves)
@@ -416,14 +417,10 @@ class _Model:
         for family, per_dimension in rows.items():
             if mine <= family:
                 out += [(row, usage[d] / SCALE) for d, row in per_dimension if usage[d]]
-        for family, per_dimension in halves.items():
+        for family, large in halves.items():
             if mine <= family:
-                top = {d: max(self._caps(name, family, d)) for d, _ in per_dimension}
-                out += [(row, 1.0) for d, row in per_dimension if 2 * usage[d] > top[d]]
+                out += [(row, 1.0) for d, row, top in large if 2 * usage[d] > top]
         return out
-
-    def _caps(self, name: str, family: frozenset[int], d: int) -> list[int]:
-        return [c for k in sorted(family) if (c := self.shapes[name][k][0].capacity[d]) is not None]
 
     def _row(self, lower: float, upper: float) -> int:
         self.row_lower.append(lower)

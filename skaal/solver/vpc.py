@@ -31,16 +31,36 @@ The floors cost ``2^|R|`` sums over the resources; ``|R|`` is the number of
 regions the VPC backends could be placed in for *some* resource, which the
 residencies bound (one region per resource and backend,
 :mod:`skaal.solver.feasibility`).
+
+**The bound of a** ``best_found`` **plan counts the fee too.**  With ``B``
+the optimiser's proven bound on ``c`` over every assignment, a plan using
+exactly the regions ``S`` costs at least::
+
+    L(S) = max(floor(S), B + F * |S|, B_S + F * |S|)
+
+(``B_S`` the bound of ``opt(S)`` when it was solved: it bounds every plan
+whose regions lie in ``S``).  Every plan uses some ``S``, so ``min_S L(S)``
+is a lower bound on the optimum; the subsets never visited have a floor at
+least the best total found, which caps the minimum.  Without it the bound
+left out the fee the plan itself pays in every region it uses, though every
+plan using a VPC pays it at least once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from itertools import combinations
 
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.plan.network import vpc_fee
-from skaal.solver.assemble import option_region, total_cost, uses_vpc, vpc_backends, within_vpc
+from skaal.solver.assemble import (
+    option_region,
+    total_cost,
+    uses_vpc,
+    vpc_backends,
+    within_vpc,
+)
 from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Problem
 
@@ -56,21 +76,56 @@ def cheapest_with_network(
     best = optimise(problem)
     if not uses_vpc(problem, best):
         return best  # the optimum without any fee pays none
+    fee = vpc_fee(problem.catalog.provider)
     best_total = total_cost(problem, best)
+    everywhere = _lower(problem, best)
+    # The full set of regions: no floor above the optimiser's bound is known.
+    bound = everywhere + fee * len(_regions(problem))
     for floor, regions in _subsets(problem):
         if floor >= best_total - _EPSILON:
             break
         restricted = within_vpc(problem, regions)
         if restricted is None:
             continue
+        lower = max(floor, everywhere + fee * len(regions))
         try:
             other = optimise(restricted)
-        except (UnsatisfiableError, PlanError):
+        except UnsatisfiableError:
+            continue  # no plan uses only these regions
+        except PlanError:
+            bound = min(bound, lower)
             continue
+        bound = min(bound, max(lower, _lower(restricted, other) + fee * len(regions)))
         total = total_cost(problem, other)
         if total < best_total - _EPSILON:
             best, best_total = other, total
-    return best
+    if best.proven:
+        return best
+    return replace(best, lower_bound=min(bound, best_total))
+
+
+def _lower(problem: Problem, assignment: Assignment) -> float:
+    """A proven lower bound on the optimiser's objective (own costs and instance fees) of
+    every assignment of ``problem``: the assignment's own when it is proven optimal."""
+    if not assignment.proven:
+        assert assignment.lower_bound is not None
+        return assignment.lower_bound
+    own = 0.0
+    for res in problem.resources:
+        backend = assignment.backends[res.spec.name]
+        own += next(o.cost for o in res.options if o.backend == backend)
+    return own + sum(shape.fee for shape in assignment.shapes.values())
+
+
+def _regions(problem: Problem) -> frozenset[str]:
+    """Every region some resource could reach a VPC backend in."""
+    vpc = vpc_backends(problem)
+    return frozenset(
+        option_region(problem, o)
+        for res in problem.resources
+        for o in res.options
+        if o.backend in vpc
+    )
 
 
 def _subsets(problem: Problem) -> list[tuple[float, frozenset[str]]]:

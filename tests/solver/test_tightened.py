@@ -104,7 +104,9 @@ def test_the_users_draw_of_200_plans_cheaper_and_stays_valid(name: str, tmp_path
     plan = solve(blueprint, load_catalog(name))
     assert audit(plan, blueprint, read_catalog(name)) == []
     assert plan.lower_bound is not None
-    # $373,094.53 before the instances were tightened; the bound is unchanged.
+    # $373,094.53 before the instances were tightened.  The bound: the pooled
+    # relaxation's $372,932.10 plus the NAT gateway and its address ($36.50),
+    # which every plan using RDS or ElastiCache pays (skaal.solver.vpc).
     assert plan.total_monthly_cost <= 373_020.00
-    assert plan.lower_bound == pytest.approx(372_932.10, abs=0.01)
+    assert plan.lower_bound == pytest.approx(372_932.10 + 36.50, abs=0.01)
     assert plan.lower_bound <= plan.total_monthly_cost

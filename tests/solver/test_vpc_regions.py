@@ -8,6 +8,9 @@ month of 730 hours, (0.045 + 0.005) x 730 = $36.50 per region.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 import pytest
 
 from skaal.catalog.loader import load_catalog
@@ -15,6 +18,11 @@ from skaal.catalog.model import Backend
 from skaal.plan.model import Plan
 from skaal.plan.network import network_lines
 from skaal.solver import solve
+from skaal.solver.assemble import total_cost
+from skaal.solver.feasibility import build_problem
+from skaal.solver.optimise import Assignment, optimise
+from skaal.solver.problem import Problem
+from skaal.solver.vpc import cheapest_with_network
 from skaal.testing import backend, catalog, instance_class
 from solver.oracle import audit, read_catalog, solve_exact
 from tests.solver._factories import blueprint, res
@@ -160,3 +168,30 @@ def test_a_region_whose_network_is_paid_adds_no_fee_to_the_next_server() -> None
     assert {b.backend for b in plan.bindings} == {"redis"}
     assert _regions(plan) == pytest.approx({"eu-west-1": NAT})
     assert plan.total_monthly_cost == pytest.approx(10.0 + NAT)
+
+
+def _unproven(slack: float) -> Callable[[Problem], Assignment]:
+    """The optimiser, with its answer labelled ``best_found`` and a bound ``slack`` below
+    its own costs (as when placement leaves a packing gap)."""
+
+    def optimised(problem: Problem) -> Assignment:
+        found = optimise(problem)
+        own = sum(
+            next(o.cost for o in r.options if o.backend == found.backends[r.spec.name])
+            for r in problem.resources
+        ) + sum(shape.fee for shape in found.shapes.values())
+        return replace(found, proven=False, lower_bound=own - slack)
+
+    return optimised
+
+
+def test_the_bound_of_a_best_found_plan_counts_the_fee_of_every_region_it_must_pay() -> None:
+    # Both caches have only ElastiCache in their own region: every plan pays
+    # two networks, so the bound is the optimiser's plus two fees.
+    app = blueprint(
+        res("Sessions", read_latency="< 1ms", durability="ephemeral", residency="us"),
+        res("Carts", read_latency="< 1ms", durability="ephemeral", residency="eu"),
+    )
+    problem = build_problem(app, load_catalog("aws"))
+    found = cheapest_with_network(problem, _unproven(10.0))
+    assert found.lower_bound == pytest.approx(total_cost(problem, found) - 10.0)

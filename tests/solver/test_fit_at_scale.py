@@ -1,0 +1,174 @@
+"""Placement's shortcuts for large packings make the very choices of the plain loops.
+
+:func:`skaal.solver.place.first_fit_grown` packs again only what the
+instances before a new one left, and :func:`skaal.solver.fitarrays.best_dots`
+scores the instances over numpy arrays; both must give, unit for unit, what
+first fit from scratch and the dot-product loop give (the plans of the
+``users`` draws depend on it).
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from skaal.solver import fitarrays
+from skaal.solver.decompose import SCALE, Unit, UnitOption
+from skaal.solver.place import first_fit_grown, first_fit_partial
+from skaal.solver.servers import Server, server_of
+from skaal.testing import backend
+from skaal.testing.catalogs import instance_class
+
+
+def _server() -> Server:
+    """Three classes limited in reads and writes, one of them with up to two replicas."""
+    return server_of(
+        backend(
+            "pg",
+            kinds=("map",),
+            quota=1000,
+            classes=[
+                instance_class(
+                    name,
+                    price=price,
+                    size_gb=1000.0,
+                    reads_per_s=reads,
+                    writes_per_s=writes,
+                    resources=100,
+                    max_replicas=replicas,
+                    parameters={},
+                )
+                for name, price, reads, writes, replicas in (
+                    ("small", 2.0, 300.0, 100.0, 0),
+                    ("medium", 5.0, 800.0, 300.0, 2),
+                    ("large", 20.0, 3000.0, 800.0, 0),
+                )
+            ],
+        )
+    )
+
+
+def _units(seed: int, n: int) -> list[Unit]:
+    rng = random.Random(seed)
+    return [
+        Unit(
+            (f"u{i:04d}",),
+            (UnitOption("pg", 0, 0),),
+            (
+                round(rng.uniform(0.1, 5.0) * SCALE),
+                round(rng.choice((0.0, rng.uniform(0.0, 400.0))) * SCALE),
+                round(rng.choice((0.0, rng.uniform(0.0, 150.0))) * SCALE),
+                SCALE,
+            ),
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_first_fit_grown_packs_as_first_fit_from_scratch(seed: int) -> None:
+    shapes = list(_server().shapes)
+    units = _units(seed, 200)
+    rng = random.Random(seed)
+    extra = [rng.choice(shapes) for _ in range(20)]
+    before, rest = units[:30], units[30:]
+    packed, _ = first_fit_partial(rest, extra, before=before)
+    for _ in range(8):
+        added = rng.choice(shapes)
+        grown, left = first_fit_grown(rest, extra, added, packed, before=before)
+        extra.append(added)
+        again, left_again = first_fit_partial(rest, extra, before=before)
+        assert [(s, [u.name for u in m]) for s, m in grown] == [
+            (s, [u.name for u in m]) for s, m in again
+        ]
+        assert [u.name for u in left] == [u.name for u in left_again]
+        packed = grown
+
+
+def _dots_by_loop(
+    free: list[list[int]],
+    weights: list[list[float]],
+    limited: list[int],
+    usages: list[tuple[int, ...]],
+) -> list[int]:
+    out = []
+    for usage in usages:
+        best, best_score = -1, -1.0
+        for i, room in enumerate(free):
+            score = 0.0
+            for j, d in enumerate(limited):
+                if room[d] < usage[d]:
+                    break
+                score += usage[d] * room[d] * weights[i][j]
+            else:
+                if score > best_score:
+                    best, best_score = i, score
+        out.append(best)
+        if best >= 0:
+            for d in range(len(usage)):
+                free[best][d] -= usage[d]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_best_dots_chooses_as_the_loop(seed: int) -> None:
+    shapes = list(_server().shapes)
+    rng = random.Random(seed)
+    bins = [rng.choice(shapes) for _ in range(60)]
+    caps = [[c if c else 1 << 62 for c in shape.capacity] for shape in bins]
+    limited = [0, 1, 2, 3]
+    weights = [[1.0 / (row[d] * row[d]) for d in limited] for row in caps]
+    usages = [u.usage for u in _units(seed, 500)]
+    mine = [list(row) for row in caps]
+    theirs = [list(row) for row in caps]
+    assert fitarrays.best_dots(mine, weights, limited, usages) == _dots_by_loop(
+        theirs, weights, limited, usages
+    )
+    assert mine == theirs
+
+
+def test_pairs_within_are_the_pairs_of_combinations_under_the_top() -> None:
+    usages = [u.usage for u in _units(7, 120)]
+    top = [8 * SCALE, 700 * SCALE, 250 * SCALE, 1 << 62]
+    expected = [
+        (i, j)
+        for i in range(len(usages))
+        for j in range(i + 1, len(usages))
+        if all(a + b <= t for a, b, t in zip(usages[i], usages[j], top, strict=True))
+    ]
+    assert 0 < len(expected) < len(usages) * (len(usages) - 1) // 2
+    assert fitarrays.pairs_within(usages, top) == expected
+
+
+def _first_by_loop(free: list[list[int]], usages: list[tuple[int, ...]]) -> list[int]:
+    out = []
+    for usage in usages:
+        index = next(
+            (
+                i
+                for i, room in enumerate(free)
+                if all(u <= r for u, r in zip(usage, room, strict=True))
+            ),
+            -1,
+        )
+        out.append(index)
+        if index >= 0:
+            free[index] = [r - u for r, u in zip(free[index], usage, strict=True)]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_first_fits_chooses_as_the_loop(seed: int) -> None:
+    shapes = list(_server().shapes)
+    rng = random.Random(seed)
+    rooms = [
+        [c if c is not None else 1 << 62 for c in rng.choice(shapes).capacity] for _ in range(40)
+    ]
+    usages = [u.usage for u in _units(seed, 600)]
+    mine = [list(row) for row in rooms]
+    theirs = [list(row) for row in rooms]
+    chosen = fitarrays.first_fits(mine, usages)
+    assert chosen == _first_by_loop(theirs, usages)
+    assert -1 in chosen  # some units are left over: the rooms run out
+    assert mine == theirs

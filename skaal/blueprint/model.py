@@ -13,10 +13,11 @@ with "not declared").
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 from pydantic.main import IncEx
 
 from skaal.blueprint.canonical import all_finite, canonical_text
@@ -172,6 +173,24 @@ _RESOURCE_CONTENT: Final = tuple(
 _SCALARS: Final = frozenset({str, bool, int, type(None)})
 
 
+@functools.cache
+def _requirements_list() -> TypeAdapter[list[Requirements]]:
+    """Dumps many ``Requirements`` in one call (built on first use, not at import)."""
+    return TypeAdapter(list[Requirements])
+
+
+def _requirements_dumped(resources: tuple[ResourceSpec, ...]) -> dict[int, dict[str, Any]]:
+    """The dump of every distinct ``Requirements`` of ``resources``, by identity, in one call.
+
+    An app whose declarations write their own sizes and rates has about as
+    many records as resources: one call for all of them costs less than a
+    call of ``model_dump`` for each.
+    """
+    distinct = {id(spec.requirements): spec.requirements for spec in resources}
+    dumped = _requirements_list().dump_python(list(distinct.values()), mode="json")
+    return dict(zip(distinct, dumped, strict=True))
+
+
 def _content_of(spec: ResourceSpec, records: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """``spec.model_dump(mode="json")`` without its locations and ``uses``, built cheaply.
 
@@ -235,7 +254,7 @@ class Blueprint(Record):
         existed.
         """
         data = self.model_dump(mode="json", exclude=_NOT_CONTENT)
-        records: dict[int, dict[str, Any]] = {}
+        records = _requirements_dumped(self.resources)
         resources = data["resources"] = [_content_of(spec, records) for spec in self.resources]
         for spec, dumped in zip(self.resources, resources, strict=True):
             if spec.existing is not None:  # only when declared: older blueprints keep their hash

@@ -34,14 +34,19 @@ from typing import Any
 import orjson
 import pydantic_core
 
-__all__ = ["canonical_text"]
+__all__ = ["all_finite", "canonical_text"]
 
 #: A digit then ``e-``: how orjson writes a float below 1e-7 (``1e-7``, ``2.5e-12``).
 _SMALL_EXPONENT = re.compile(rb"e-(?<=[0-9]e-)")
 
 
-def canonical_text(data: Any) -> str:
-    """``json.dumps(data, sort_keys=True, separators=(",", ":"))``, the same text, faster."""
+def canonical_text(data: Any, *, finite: bool = False) -> str:
+    """``json.dumps(data, sort_keys=True, separators=(",", ":"))``, the same text, faster.
+
+    ``finite=True``: the caller knows ``data`` holds no infinity and no NaN
+    (:func:`all_finite` said so of the parts that can hold a float), so that
+    is not looked for again in the whole of it.
+    """
     try:
         fast = orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
     except (orjson.JSONEncodeError, TypeError):
@@ -51,13 +56,13 @@ def canonical_text(data: Any) -> str:
         and b"\x7f" not in fast
         and b"0.0000" not in fast
         and _SMALL_EXPONENT.search(fast) is None
-        and _finite(data)
+        and (finite or all_finite(data))
     ):
         return fast.decode("ascii")
     return _standard(data)
 
 
-def _finite(data: Any) -> bool:
+def all_finite(data: Any) -> bool:
     """No infinity or NaN anywhere in ``data`` (a string naming one also answers no)."""
     try:
         constants = pydantic_core.to_json(data, inf_nan_mode="constants")

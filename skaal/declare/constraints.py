@@ -155,19 +155,22 @@ def build_requirements(
     return Requirements.model_validate(fields)
 
 
-#: (kind, name, text, name, text...) -> the Requirements those keywords make.
+#: (kind, names..., values...) -> the Requirements those keywords make.
 #: An app of n declarations writes a few combinations again and again
 #: (``read_latency="< 20ms", durability="durable"``); Requirements are frozen,
 #: so every declaration that writes the same keywords shares one record.
 #: Declaring 10,000 Maps in nine such combinations, a kept record takes
 #: 0.9 us to find where building it takes 3.5 us (both without garbage
 #: collection, which the validated record's allocations also trigger), and
-#: saves 740 bytes per declaration.  Only keywords whose values are all
-#: exactly ``str`` are kept: ``True == 1`` but ``max_attempts=True`` is
-#: refused and ``1`` accepted, so other values always take the full path.
-#: Refused keywords are never kept: each raises afresh, at its own location.
-_REQUIREMENTS: dict[tuple[str, ...], Requirements] = {}
+#: saves 740 bytes per declaration.  The key is every keyword the decorator
+#: has, declared or ``UNSET``, so it is built without a loop in Python.  Only
+#: keywords whose values are all exactly ``str`` (or ``UNSET``) are kept:
+#: ``True == 1`` but ``max_attempts=True`` is refused and ``1`` accepted, so
+#: other values always take the full path.  Refused keywords are never kept:
+#: each raises afresh, at its own location.
+_REQUIREMENTS: dict[tuple[object, ...], Requirements] = {}
 _REQUIREMENTS_MAX: Final = 4096
+_TEXT_OR_UNSET: Final = frozenset({str, Unset})
 
 
 def declared_requirements(
@@ -179,23 +182,19 @@ def declared_requirements(
     location: SourceLocation,
 ) -> Requirements:
     """:func:`build_requirements`, once per combination of keywords and kind."""
-    key: list[str] = [kind]
-    for name, raw in values.items():
-        if raw is UNSET:
-            continue
-        if type(raw) is not str:
-            return build_requirements(
-                values, kind=kind, subject=subject, decorator=decorator, location=location
-            )
-        key += (name, raw)
-    found = _REQUIREMENTS.get(tuple(key))
+    if not _TEXT_OR_UNSET.issuperset(map(type, values.values())):
+        return build_requirements(
+            values, kind=kind, subject=subject, decorator=decorator, location=location
+        )
+    key = (kind, *values, *values.values())
+    found = _REQUIREMENTS.get(key)
     if found is None:
         found = build_requirements(
             values, kind=kind, subject=subject, decorator=decorator, location=location
         )
         if len(_REQUIREMENTS) >= _REQUIREMENTS_MAX:
             _REQUIREMENTS.clear()
-        _REQUIREMENTS[tuple(key)] = found
+        _REQUIREMENTS[key] = found
     return found
 
 

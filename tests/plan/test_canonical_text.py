@@ -27,7 +27,8 @@ from skaal.solver import solve
 from solver.draws import draw_blueprint, write_app
 
 
-def _standard(data: Any) -> str:
+def _standard(data: Any, **_known: bool) -> str:
+    """The standard library's text (what the caller knows of ``data`` changes nothing)."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from skaal.cli.main import cli
+from skaal.cli.main import cli, main
 
 APP = """\
 import gc
@@ -55,3 +55,27 @@ def test_a_failing_plan_restores_the_collector(
     result = CliRunner().invoke(cli, ["plan", "broken.py:app"])
     assert result.exit_code == 2, result.output
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    ("argv", "freezes"),
+    [
+        (["plan", "--help"], True),
+        (["--debug", "cost", "--help"], True),
+        (["run", "--help"], False),
+        (["--version"], False),
+    ],
+)
+def test_the_script_leaves_the_last_collection_nothing_to_scan(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], freezes: bool
+) -> None:
+    """The console script freezes what a planning command leaves, as the process exits."""
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr("sys.argv", ["skaal", *argv])
+    try:
+        with pytest.raises(SystemExit) as exited:
+            main()
+        assert exited.value.code in (0, None)
+        assert (gc.get_freeze_count() > 0) is freezes
+    finally:
+        gc.unfreeze()

@@ -108,29 +108,45 @@ def _brief(binding: Binding) -> dict[str, Any]:
 
 
 def diff_plans(old: Plan | None, new: Plan) -> PlanDiff:
-    """Compare ``new`` with ``old`` (``None``: everything is added)."""
+    """Compare ``new`` with ``old`` (``None``: everything is added).
+
+    A binding that is the previous record itself (:func:`skaal.plan.moves.record_moves`
+    keeps every unchanged one so) is kept and unchanged without being compared: a re-plan
+    that moves nothing compares no binding of its 100,000.
+    """
     before = {b.resource: b for b in old.bindings} if old is not None else {}
+    if new is old:  # the lock's plan, kept whole: everything kept, nothing else
+        return PlanDiff(
+            added=(),
+            removed=(),
+            changed=(),
+            old_total=new.total_monthly_cost,
+            new_total=new.total_monthly_cost,
+            kept=tuple(sorted(before)),
+        )
     after = {b.resource: b for b in new.bindings}
     both = sorted(before.keys() & after.keys())
-    changed = tuple(
-        BindingChange(old=before[name], new=after[name])
-        for name in both
-        if _differs(before[name], after[name])
-    )
+    changed: list[BindingChange] = []
+    kept: list[str] = []
+    for name in both:
+        was, now = before[name], after[name]
+        if was is now:
+            kept.append(name)
+            continue
+        moved = _placement(was) != _placement(now)
+        if not moved:
+            kept.append(name)
+        if moved or abs(now.monthly_cost - was.monthly_cost) >= _CENT:
+            changed.append(BindingChange(old=was, new=now))
     return PlanDiff(
         added=tuple(after[name] for name in sorted(after.keys() - before.keys())),
         removed=tuple(before[name] for name in sorted(before.keys() - after.keys())),
-        changed=changed,
+        changed=tuple(changed),
         old_total=old.total_monthly_cost if old is not None else None,
         new_total=new.total_monthly_cost,
-        kept=tuple(name for name in both if _placement(before[name]) == _placement(after[name])),
+        kept=tuple(kept),
     )
 
 
 def _placement(binding: Binding) -> tuple[str, str, str | None, str | None]:
     return binding.backend, binding.region, binding.instance, binding.adopted
-
-
-def _differs(old: Binding, new: Binding) -> bool:
-    moved = _placement(old) != _placement(new)
-    return moved or abs(new.monthly_cost - old.monthly_cost) >= _CENT

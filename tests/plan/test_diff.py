@@ -39,6 +39,14 @@ def test_identical_plans_have_no_changes() -> None:
     assert diff.to_json()["empty"] is True
 
 
+def test_a_plan_diffed_with_itself_reads_as_an_equal_copy_of_it() -> None:
+    plan = _plan(_b("Carts", "sqlite", 1.0), _b("A", "memory", 0.0), _b("B", "redis", 2.0))
+    copy = _plan(*(b.model_copy() for b in plan.bindings))
+    assert copy is not plan
+    assert diff_plans(plan, plan) == diff_plans(plan, copy)
+    assert diff_plans(plan, plan).kept == ("A", "B", "Carts")
+
+
 def test_first_plan_adds_everything() -> None:
     diff = diff_plans(None, _plan(_b("Carts", "sqlite", 1.0), _b("A", "memory", 0.0)))
     assert diff.first_plan

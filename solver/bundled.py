@@ -265,29 +265,11 @@ def main(argv: list[str] | None = None) -> int:
         for catalog in args.catalogs.split(","):
             for draw in args.draws.split(","):
                 for n in (int(x) for x in args.sizes.split(",")):
+                    common = {"folder": Path(tmp), "repeat": args.repeat, "modules": args.modules}
                     if args.replan:
-                        rows.append(
-                            measure_replan(
-                                catalog,
-                                draw,
-                                n,
-                                folder=Path(tmp),
-                                repeat=args.repeat,
-                                modules=args.modules,
-                            )
-                        )
+                        rows.append(measure_replan(catalog, draw, n, **common))
                     else:
-                        rows.append(
-                            measure(
-                                catalog,
-                                draw,
-                                n,
-                                folder=Path(tmp),
-                                cli=args.cli,
-                                repeat=args.repeat,
-                                modules=args.modules,
-                            )
-                        )
+                        rows.append(measure(catalog, draw, n, cli=args.cli, **common))
                     if not args.json:
                         print(table(rows[-1:]).splitlines()[1], flush=True)
     print(json.dumps(rows, indent=2) if args.json else table(rows))

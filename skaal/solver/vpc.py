@@ -62,7 +62,7 @@ from skaal.solver.assemble import (
     within_vpc,
 )
 from skaal.solver.optimise import Assignment
-from skaal.solver.problem import Problem
+from skaal.solver.problem import Problem, chosen_options
 
 __all__ = ["cheapest_with_network"]
 
@@ -79,9 +79,10 @@ def cheapest_with_network(
     fee = vpc_fee(problem.catalog.provider)
     best_total = total_cost(problem, best)
     everywhere = _lower(problem, best)
+    subsets, every = _subsets(problem)
     # The full set of regions: no floor above the optimiser's bound is known.
-    bound = everywhere + fee * len(_regions(problem))
-    for floor, regions in _subsets(problem):
+    bound = everywhere + fee * every
+    for floor, regions in subsets:
         if floor >= best_total - _EPSILON:
             break
         restricted = within_vpc(problem, regions)
@@ -111,26 +112,15 @@ def _lower(problem: Problem, assignment: Assignment) -> float:
         assert assignment.lower_bound is not None
         return assignment.lower_bound
     own = 0.0
-    for res in problem.resources:
-        backend = assignment.backends[res.spec.name]
-        own += next(o.cost for o in res.options if o.backend == backend)
+    for option in chosen_options(problem, assignment.backends):
+        own += option.cost
     return own + sum(shape.fee for shape in assignment.shapes.values())
 
 
-def _regions(problem: Problem) -> frozenset[str]:
-    """Every region some resource could reach a VPC backend in."""
-    vpc = vpc_backends(problem)
-    return frozenset(
-        option_region(problem, o)
-        for res in problem.resources
-        for o in res.options
-        if o.backend in vpc
-    )
-
-
-def _subsets(problem: Problem) -> list[tuple[float, frozenset[str]]]:
+def _subsets(problem: Problem) -> tuple[list[tuple[float, frozenset[str]]], int]:
     """Every proper subset of the VPC regions that leaves each resource an option, with
-    its floor, cheapest first (ties: fewer regions, then region names)."""
+    its floor, cheapest first (ties: fewer regions, then region names); and how many VPC
+    regions there are (some resource could reach a VPC backend in each)."""
     vpc = vpc_backends(problem)
     fee = vpc_fee(problem.catalog.provider)
     # Per distinct options tuple (alike resources share one): its cheapest option outside
@@ -168,4 +158,4 @@ def _subsets(problem: Problem) -> list[tuple[float, frozenset[str]]]:
             if floor != float("inf"):
                 found.append((floor, size, chosen))
     found.sort()
-    return [(floor, frozenset(chosen)) for floor, _, chosen in found]
+    return [(floor, frozenset(chosen)) for floor, _, chosen in found], len(every)

@@ -280,8 +280,6 @@ class PubsubQueue:
         await self._run(self._ensure, "check its topics and subscriptions", Safety.IDEMPOTENT)
 
     def _ensure(self) -> None:
-        from google.api_core import exceptions as gexc
-
         if self._adopted is not None:
             self._ensure_adopted(self._adopted)
             return
@@ -299,19 +297,23 @@ class PubsubQueue:
             "dead_letter_topic": self.topic_path(names.dead),
             "max_delivery_attempts": self._max_deliveries,
         }
-        for subscription, extra in (
-            (names.queue, {"dead_letter_policy": policy}),
-            (names.delayed, {}),
-            (names.dead, {}),
-        ):
-            request = {
-                "name": self.subscription_path(subscription),
-                "topic": self.topic_path(subscription),
-                "ack_deadline_seconds": 60,
-                **extra,
-            }
-            with contextlib.suppress(gexc.AlreadyExists):
-                self._subscriber.create_subscription(request=request, **rpc())
+        self._create_subscription(names.queue, dead_letter_policy=policy)
+        self._create_subscription(names.delayed)
+        self._create_subscription(names.dead)
+
+    def _create_subscription(self, name: str, **extra: Any) -> None:
+        """Create (emulator) the subscription ``name`` on the topic of the same name,
+        unless it exists."""
+        from google.api_core import exceptions as gexc
+
+        request = {
+            "name": self.subscription_path(name),
+            "topic": self.topic_path(name),
+            "ack_deadline_seconds": 60,
+            **extra,
+        }
+        with contextlib.suppress(gexc.AlreadyExists):
+            self._subscriber.create_subscription(request=request, **rpc())
 
     def _ensure_adopted(self, subscription: str) -> None:
         """Read the adopted subscription (its topic and dead-letter policy); check or
@@ -357,13 +359,7 @@ class PubsubQueue:
             self._publisher, self.topic_path(delayed), resource=self._resource, create=self._create
         )
         if self._create:
-            request = {
-                "name": self.subscription_path(delayed),
-                "topic": self.topic_path(delayed),
-                "ack_deadline_seconds": 60,
-            }
-            with contextlib.suppress(gexc.AlreadyExists):
-                self._subscriber.create_subscription(request=request, **rpc())
+            self._create_subscription(delayed)
 
     def _own_dead_letters(self, what: str) -> None:
         if self._adopted is not None:

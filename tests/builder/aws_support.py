@@ -152,13 +152,13 @@ def build_example(example: str) -> tuple[BuildContext, ArtifactSet]:
     return context, build_aws(context)
 
 
-def app_context(blueprint: Any, plan: Plan, app_ref: str) -> BuildContext:
-    """The aws build context of an app declared in a test."""
+def app_context(blueprint: Any, plan: Plan, app_ref: str, *, target: str = "aws") -> BuildContext:
+    """The build context (aws unless ``target`` says) of an app declared in a test."""
     return BuildContext(
         blueprint=blueprint,
         plan=plan,
         app_ref=app_ref,
-        target="aws",
+        target=target,
         skaal_version="0.0.0",
         versions=lambda name: "1.0",
     )

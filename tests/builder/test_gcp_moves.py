@@ -39,6 +39,7 @@ from skaal.plan.lock import read_lock
 from skaal.plan.model import Plan
 from skaal.plan.moves import ORIGIN_COMPONENT, serving_plan, switched
 from tests.builder._pulumi import Run
+from tests.builder.aws_support import app_context
 from tests.builder.gcp_mocks import CONFIG, PROJECT, run_artifacts, run_stack
 
 APP = """
@@ -105,14 +106,8 @@ def _stack(project: Path, plan: Plan) -> GcpStack:
 
 
 def _context(project: Path, plan: Plan) -> BuildContext:
-    return BuildContext(
-        blueprint=load_app("shop.py:app", cwd=project).blueprint(),
-        plan=plan,
-        app_ref="shop:app",
-        target="gcp",
-        skaal_version="0.0.0",
-        versions=lambda name: "1.0",
-    )
+    blueprint = load_app("shop.py:app", cwd=project).blueprint()
+    return app_context(blueprint, plan, "shop:app", target="gcp")
 
 
 def _runner(stack: GcpStack) -> Service:

@@ -224,14 +224,8 @@ def gcp_plans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Plan, Pla
 
 
 def _context(project: Path, plan: Plan) -> BuildContext:
-    return BuildContext(
-        blueprint=load_app("shop.py:app", cwd=project).blueprint(),
-        plan=plan,
-        app_ref="shop:app",
-        target="gcp",
-        skaal_version="0.0.0",
-        versions=lambda name: "1.0",
-    )
+    blueprint = load_app("shop.py:app", cwd=project).blueprint()
+    return app_context(blueprint, plan, "shop:app", target="gcp")
 
 
 def test_the_cloud_sql_instance_keeping_the_origin_is_built_as_before(

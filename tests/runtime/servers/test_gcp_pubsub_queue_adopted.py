@@ -7,7 +7,6 @@ refuses a push subscription or one without a dead-letter policy.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -22,18 +21,9 @@ from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
 from skaal.runtime.backends.gcp_common import EMULATOR_PROJECT, GcpBackendError
 from skaal.runtime.backends.pubsub import PubsubProvider
 from skaal.runtime.ports import BackendSettings
+from tests.runtime.servers.test_gcp_pubsub import emulator
 
 pytestmark = pytest.mark.asyncio
-
-
-def emulator() -> str:
-    host = os.environ.get("SKAAL_TEST_PUBSUB_EMULATOR_HOST")
-    if not host:
-        pytest.skip(
-            "SKAAL_TEST_PUBSUB_EMULATOR_HOST not set: start the Pub/Sub emulator "
-            "(see .ci/services/40-gcp.sh)"
-        )
-    return host
 
 
 class Owner:

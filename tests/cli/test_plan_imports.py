@@ -159,6 +159,27 @@ def test_a_plain_plan_loads_no_error_or_pyproject_reader(project: Path) -> None:
         assert _offending(modules, NOT_FOR_A_PLAIN_PLAN) == []
 
 
+#: Loaded only by a plan that fails (the reports) or that the one-instance bound does not
+#: settle (the exact searches): skaal.solver.optimise imports them where they are needed.
+NOT_AT_THE_BOUND = (
+    "skaal.solver.capacity",
+    "skaal.solver.conflicts",
+    "skaal.solver.diagnosis",
+    "skaal.solver.pooled",
+    "skaal.solver.small",
+    "skaal.solver.uniform",
+)
+
+
+def test_a_plan_settled_by_the_one_instance_bound_loads_no_search_or_report(
+    project: Path,
+) -> None:
+    # on aws one instance of the cheapest server holds every map: the bound settles it
+    modules = _loaded(project, "plan", "app.py:app", "--target", "aws", "--json")
+    assert "skaal.solver.optimise" in modules  # the probe really optimised
+    assert _offending(modules, NOT_AT_THE_BOUND) == []
+
+
 def test_build_writes_the_aws_stack_without_loading_pulumi_or_its_program(
     project: Path,
 ) -> None:

@@ -148,8 +148,16 @@ def test_plan_json_does_not_load_rich(project: Path) -> None:
 #: Loaded only by what a plain plan of a project without a pyproject.toml never meets:
 #: a mistake to suggest a name for (difflib), a pyproject.toml or a catalog rtoml
 #: refused to read (tomllib), pydantic's plugins (importlib.metadata: skaal.cli.main
-#: stands in for pydantic's plugin loader while they are off).
-NOT_FOR_A_PLAIN_PLAN = ("difflib", "importlib.metadata", "tomllib")
+#: stands in for pydantic's plugin loader while they are off), a schedule (the cron
+#: parser), a schema-1 catalog; nor does finding a bundled catalog need importlib.resources.
+NOT_FOR_A_PLAIN_PLAN = (
+    "difflib",
+    "importlib.metadata",
+    "importlib.resources",
+    "skaal.blueprint.cron",
+    "skaal.catalog.schema1",
+    "tomllib",
+)
 
 
 def test_a_plain_plan_loads_no_error_or_pyproject_reader(project: Path) -> None:

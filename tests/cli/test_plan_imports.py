@@ -61,13 +61,15 @@ NOT_FOR_HELP = (
     "z3",
 )
 
-#: What importing an app module (running its declarations) has no use for.
+#: What importing an app module (running its declarations) has no use for; the
+#: schedules' classes are loaded by an app that declares one.
 NOT_FOR_DECLARING = (
     *NOT_FOR_PLANNING,
     "click",
     "rich",
     "skaal.catalog",
     "skaal.cli",
+    "skaal.declare.schedule",
     "skaal.pipeline",
     "skaal.plan",
     "skaal.solver",

@@ -19,9 +19,9 @@ the Plan with a reason per binding.
 What only a failure needs is imported when one happens, not with the
 package: :mod:`.diagnosis` (its records and :func:`explain`, re-exported
 here through a module ``__getattr__``, PEP 562) and :mod:`.conflicts`.  A
-plan that succeeds, which is every ``skaal plan`` but a few, never builds
-their classes: part of the start-up of a small plan, which is nearly all
-imports.
+plan that succeeds has no use for them, and a small plan's time is nearly
+all start-up: importing them, and building their classes, is left to the
+plans that fail.
 """
 
 from __future__ import annotations

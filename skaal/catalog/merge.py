@@ -48,7 +48,6 @@ import rtoml
 from skaal.catalog.locate import resolve_ref
 from skaal.catalog.positions import KeyPath, dotted, key_lines, line_of, split_dotted
 from skaal.catalog.problems import CatalogValidationError, Problem, display_path, format_table
-from skaal.catalog.schema1 import upgrade
 from skaal.errors import CatalogError, did_you_mean
 
 __all__ = ["SUPPORTED_SCHEMA_VERSIONS", "CatalogFile", "Merged", "read_file", "resolve_chain"]
@@ -310,6 +309,8 @@ def _layer(merged: Merged, file: CatalogFile, *, inherits: bool) -> None:
 
 def _upgraded(file: CatalogFile, inherited: dict[str, Any]) -> CatalogFile:
     """A schema-1 file read in the schema-2 shape; what cannot be converted is a problem."""
+    from skaal.catalog.schema1 import upgrade  # noqa: PLC0415 - only a schema-1 file needs it: not at start-up
+
     converted = upgrade(file.data, inherited)
     file = CatalogFile(file.path, converted.data, file.text, converted.aliases)
     if converted.problems:

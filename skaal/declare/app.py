@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, NamedTuple, Never, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Never, TypeVar
 
 from skaal.blueprint.model import (
     Blueprint,
@@ -40,10 +40,14 @@ from skaal.declare.resources import (
     Secret,
     Topic,
 )
-from skaal.declare.schedule import Cron, Every
 from skaal.declare.uses import Declared
 from skaal.errors import DeclarationError, did_you_mean
 from skaal.model import grammar
+
+if TYPE_CHECKING:
+    # imported by the app that declares a schedule (skaal.Cron, skaal.Every), not with
+    # this module: an app without one, and every command's start-up, skip their classes
+    from skaal.declare.schedule import Cron, Every
 
 __all__ = ["App", "Module"]
 
@@ -84,6 +88,13 @@ def _existing(value: object, kind: Kind, at: str, name: str, location: SourceLoc
         ) from None
     assert isinstance(value, str)
     return value.strip()
+
+
+def _is_trigger(value: object) -> bool:
+    """Whether ``value`` is a ``Cron`` or an ``Every`` (imported here: see the top)."""
+    from skaal.declare.schedule import Cron, Every  # noqa: PLC0415 - see the TYPE_CHECKING import
+
+    return isinstance(value, Cron | Every)
 
 
 def _caller(depth: int = 2) -> SourceLocation:
@@ -314,7 +325,7 @@ class Module:
     ) -> Callable[[F], F]:
         """Declare a function that runs on a ``Cron(...)`` or ``Every(...)`` trigger."""
         location = _caller()
-        if not isinstance(trigger, Cron | Every):
+        if not _is_trigger(trigger):
             raise DeclarationError(
                 f"@{self._label()}.schedule needs a Cron(...) or Every(...), got {trigger!r}",
                 where=str(location),

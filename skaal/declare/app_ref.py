@@ -29,7 +29,6 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -225,6 +224,8 @@ def _show_line(exc: SyntaxError) -> str:
 
 def _user_frame(tb: TracebackType | None, ref: AppRef) -> str:
     """``file:line`` of the deepest frame outside importlib and this module."""
+    import traceback  # noqa: PLC0415 - only an app that fails to import needs it: not at start-up
+
     here = Path(__file__).resolve()
     found = str(ref.file or ref.root)
     for frame in traceback.extract_tb(tb):

@@ -15,13 +15,22 @@ imported only when a part needs it);
 :mod:`.vpc` weighs the network's fixed fee of each region holding a server;
 :mod:`.stability` keeps the previous lock's choices; :mod:`.assemble` writes
 the Plan with a reason per binding.
+
+What only a failure needs is imported when one happens, not with the
+package: :mod:`.diagnosis` (its records and :func:`explain`, re-exported
+here through a module ``__getattr__``, PEP 562) and :mod:`.conflicts`.  A
+plan that succeeds has no use for them, and a small plan's time is nearly
+all start-up: importing them, and building their classes, is left to the
+plans that fail.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from dataclasses import replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from skaal.blueprint.model import Blueprint
 from skaal.catalog.model import Catalog
@@ -30,26 +39,26 @@ from skaal.errors import PlanError, UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.plan.network import vpc_fee
 from skaal.registry import DEFAULT_REGISTRY, Registry
-from skaal.solver import conflicts
 from skaal.solver.assemble import assemble, total_cost, vpc_regions
 from skaal.solver.collector import collector_paused
-from skaal.solver.diagnosis import (
-    CandidateReport,
-    Diagnosis,
-    Fix,
-    GlobalConflict,
-    ResourceDiagnosis,
-    diagnose_resources,
-    explain,
-    format_diagnosis,
-    unsatisfiable,
-)
 from skaal.solver.feasibility import build_problem
 from skaal.solver.optimise import Assignment
 from skaal.solver.optimise import optimise as _optimise
 from skaal.solver.problem import Problem, ResourceOptions
 from skaal.solver.stability import kept_backends, restrict
 from skaal.solver.vpc import cheapest_with_network
+
+if TYPE_CHECKING:
+    from skaal.solver.diagnosis import (
+        CandidateReport,
+        Diagnosis,
+        Fix,
+        GlobalConflict,
+        ResourceDiagnosis,
+        explain,
+        format_diagnosis,
+        unsatisfiable,
+    )
 
 __all__ = [
     "CandidateReport",
@@ -66,6 +75,28 @@ __all__ = [
 ]
 
 _NO_PINS: Mapping[str, str] = MappingProxyType({})
+
+#: Exported names of :mod:`.diagnosis`, imported on first use (see the module docstring).
+_DIAGNOSIS = frozenset(
+    {
+        "CandidateReport",
+        "Diagnosis",
+        "Fix",
+        "GlobalConflict",
+        "ResourceDiagnosis",
+        "explain",
+        "format_diagnosis",
+        "unsatisfiable",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name not in _DIAGNOSIS:
+        raise AttributeError(f"module 'skaal.solver' has no attribute {name!r}")
+    value = getattr(importlib.import_module("skaal.solver.diagnosis"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
 
 
 def solve(
@@ -113,9 +144,8 @@ def solve_problem(
 ) -> Plan:
     """:func:`solve` from an already built :class:`Problem` (pure data, for tests and tools)."""
     problem = replace(problem, resources=tuple(sorted(problem.resources, key=_name)))
-    diagnosis = diagnose_resources(problem)
-    if diagnosis is not None:
-        raise unsatisfiable(diagnosis)
+    if not all(r.options for r in problem.resources):
+        raise _unplaceable(problem)
     whole = problem
     # A resource on an adopted database server has one option, costs what its
     # cost= states (else nothing) and opens no instance: it stays out of the
@@ -140,6 +170,8 @@ def solve_problem(
         }
         for region in vpc_regions(problem, fresh):
             costs[f"the network of the VPC in {region}"] = vpc_fee(problem.catalog.provider)
+        from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it (see the module docstring)
+
         raise conflicts.budget(problem, fresh_total, costs)
     kept = kept_backends(problem, previous, pins)
     # Resource -> where a fresh optimisation would move it.  When nothing would
@@ -159,6 +191,15 @@ def solve_problem(
                     reoptimize_savings=held_total - fresh_total,
                 )
     return assemble(whole, _placing(fresh, adopted), pins=pins)
+
+
+def _unplaceable(problem: Problem) -> UnsatisfiableError:
+    """The error listing every resource of ``problem`` left without an option."""
+    from skaal.solver.diagnosis import diagnose_resources, unsatisfiable  # noqa: PLC0415 - only a failure needs it (see the module docstring)
+
+    diagnosis = diagnose_resources(problem)
+    assert diagnosis is not None  # some resource has no option
+    return unsatisfiable(diagnosis)
 
 
 def _placing(assignment: Assignment, adopted: Mapping[str, str]) -> Assignment:

@@ -103,7 +103,6 @@ import math
 from collections.abc import Iterable
 from typing import Final
 
-from skaal.blueprint.cron import mean_rate
 from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.catalog.model import Backend, Price
 from skaal.model.grammar import Consistency
@@ -237,6 +236,9 @@ def workload(spec: ResourceSpec) -> Workload:
         retention = req.retention_s or 0.0
     elif kind == "function":
         if spec.schedule is not None:
+            # only a scheduled function needs the cron parser (and its classes): not at start-up
+            from skaal.blueprint.cron import mean_rate  # noqa: PLC0415
+
             scheduled = mean_rate(spec.schedule)
         if req.reads_per_s is None and spec.schedule is not None:
             reads = scheduled  # as often as its schedule fires

@@ -52,6 +52,11 @@ the clock:
 Ties between equal totals are broken deterministically (sorted inputs, a
 single-threaded solver with a fixed seed), so the same inputs give the same
 plan.
+
+The modules of steps 2 (:mod:`.small`, :mod:`.uniform`) to 4 and the error
+reports (:mod:`.conflicts`) are imported where they are needed, not here:
+most small apps stop at the one-instance bound, and a plan's start-up is
+nearly all imports.
 """
 
 from __future__ import annotations
@@ -64,8 +69,6 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from skaal.errors import PlanError, UnsatisfiableError
-from skaal.solver import conflicts
-from skaal.solver.capacity import overflow
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
 from skaal.solver.place import (
     Bins,
@@ -77,11 +80,8 @@ from skaal.solver.place import (
     place,
     tightened,
 )
-from skaal.solver.pooled import MAX_EXACT_COLUMNS
 from skaal.solver.problem import Problem
 from skaal.solver.servers import POOL, Server, Shape, backend_of
-from skaal.solver.small import solve_small
-from skaal.solver.uniform import solve_uniform
 
 if TYPE_CHECKING:
     from skaal.solver.pooled import Pooled
@@ -133,14 +133,14 @@ def optimise(problem: Problem) -> Assignment:
     servers: Mapping[str, Server] = {s.backend.name: s.server for s in problem.shared}
     all_units, impossible = units(problem)
     if impossible:
-        raise conflicts.collocation(problem, impossible)
+        raise _collocation(problem, impossible)
     all_units, servers = _regional_pools(problem, all_units, servers)
     held: dict[tuple[str, tuple[int, ...]], bool] = {}
     kept: dict[tuple[int, tuple[int, ...]], tuple[UnitOption, ...]] = {}
     all_units = tuple(_drop_oversized(u, servers, held, kept) for u in all_units)
     impossible = tuple(u.members for u in all_units if not u.options)
     if impossible:
-        raise conflicts.collocation(problem, impossible)
+        raise _collocation(problem, impossible)
     limit = problem.max_backends
     if limit is not None:
         found = _pooled_part(all_units, servers, problem, max_backends=limit)
@@ -160,6 +160,12 @@ def optimise(problem: Problem) -> Assignment:
     for part in components(coupled, names):
         total.add(_solve_part(part, servers, problem))
     return _assignment(total)
+
+
+def _collocation(problem: Problem, chains: Sequence[tuple[str, ...]]) -> UnsatisfiableError:
+    from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it (see the module docstring)
+
+    return conflicts.collocation(problem, chains)
 
 
 def _regional_pools(
@@ -262,6 +268,8 @@ def _solve_part(part: Sequence[Unit], servers: Mapping[str, Server], problem: Pr
     quick = _one_instance_each(part, servers)
     if quick is not None:
         return quick
+    from skaal.solver.small import solve_small  # noqa: PLC0415 - see the module docstring
+
     small = solve_small(part, servers)
     if small is not None:
         placement, bins, cost = small
@@ -335,7 +343,11 @@ def _pooled_part(
     max_backends: int | None,
 ) -> _Outcome:
     """Steps 3 to 5: counting, the pooled relaxation, then placement."""
-    from skaal.solver.pooled import solve_pooled  # noqa: PLC0415 - HiGHS loads only for a plan with pooled servers
+    # see the module docstring; HiGHS loads only for a plan with pooled servers
+    from skaal.solver import conflicts  # noqa: PLC0415
+    from skaal.solver.capacity import overflow  # noqa: PLC0415
+    from skaal.solver.pooled import MAX_EXACT_COLUMNS, solve_pooled  # noqa: PLC0415
+    from skaal.solver.uniform import solve_uniform  # noqa: PLC0415
 
     short = overflow(part, servers)
     if short is not None:
@@ -429,6 +441,8 @@ def _placed(
             if left:
                 stuck = [u for u in left if not _spill(u, placement, servers)]
                 if stuck:
+                    from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
+
                     members = sorted(m for u in stuck for m in u.members)
                     raise conflicts.packing(problem, backend, members)
                 spilled.extend(left)

@@ -61,13 +61,15 @@ NOT_FOR_HELP = (
     "z3",
 )
 
-#: What importing an app module (running its declarations) has no use for.
+#: What importing an app module (running its declarations) has no use for; the
+#: schedules' classes are loaded by an app that declares one.
 NOT_FOR_DECLARING = (
     *NOT_FOR_PLANNING,
     "click",
     "rich",
     "skaal.catalog",
     "skaal.cli",
+    "skaal.declare.schedule",
     "skaal.pipeline",
     "skaal.plan",
     "skaal.solver",
@@ -147,8 +149,17 @@ def test_plan_json_does_not_load_rich(project: Path) -> None:
 
 #: Loaded only by what a plain plan of a project without a pyproject.toml never meets:
 #: a mistake to suggest a name for (difflib), a pyproject.toml or a catalog rtoml
-#: refused to read (tomllib).
-NOT_FOR_A_PLAIN_PLAN = ("difflib", "tomllib")
+#: refused to read (tomllib), pydantic's plugins (importlib.metadata: skaal.cli.main
+#: stands in for pydantic's plugin loader while they are off), a schedule (the cron
+#: parser), a schema-1 catalog; nor does finding a bundled catalog need importlib.resources.
+NOT_FOR_A_PLAIN_PLAN = (
+    "difflib",
+    "importlib.metadata",
+    "importlib.resources",
+    "skaal.blueprint.cron",
+    "skaal.catalog.schema1",
+    "tomllib",
+)
 
 
 def test_a_plain_plan_loads_no_error_or_pyproject_reader(project: Path) -> None:
@@ -157,6 +168,27 @@ def test_a_plain_plan_loads_no_error_or_pyproject_reader(project: Path) -> None:
         modules = _loaded(project, "plan", "app.py:app", "--target", "gcp", *output)
         assert "skaal.solver" in modules  # the probe really planned
         assert _offending(modules, NOT_FOR_A_PLAIN_PLAN) == []
+
+
+#: Loaded only by a plan that fails (the reports) or that the one-instance bound does not
+#: settle (the exact searches): skaal.solver.optimise imports them where they are needed.
+NOT_AT_THE_BOUND = (
+    "skaal.solver.capacity",
+    "skaal.solver.conflicts",
+    "skaal.solver.diagnosis",
+    "skaal.solver.pooled",
+    "skaal.solver.small",
+    "skaal.solver.uniform",
+)
+
+
+def test_a_plan_settled_by_the_one_instance_bound_loads_no_search_or_report(
+    project: Path,
+) -> None:
+    # on aws one instance of the cheapest server holds every map: the bound settles it
+    modules = _loaded(project, "plan", "app.py:app", "--target", "aws", "--json")
+    assert "skaal.solver.optimise" in modules  # the probe really optimised
+    assert _offending(modules, NOT_AT_THE_BOUND) == []
 
 
 def test_build_writes_the_aws_stack_without_loading_pulumi_or_its_program(

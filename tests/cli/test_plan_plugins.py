@@ -3,7 +3,9 @@
 Scanning every installed distribution's entry points for pydantic plugins
 costs each ``skaal plan`` a tenth of a small plan, and these commands only
 validate Skaal's own records (:mod:`skaal.cli.main`).  The variable is set
-only when the user has not set it, and removed when the command ends.
+only when the user has not set it, and removed when the command ends; so is
+the stand-in for pydantic's plugin loader, which spares the import of
+``importlib.metadata`` while plugins are off.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from skaal.cli import main
 from skaal.cli.main import PLUGIN_FREE, cli
 
 VARIABLE = "PYDANTIC_DISABLE_PLUGINS"
@@ -83,6 +86,26 @@ def test_a_value_the_user_set_is_kept(
     _plan()
     assert (project / "seen.txt").read_text(encoding="utf-8") == repr(chosen)
     assert os.environ[VARIABLE] == chosen
+
+
+def test_the_loader_stand_in_is_taken_away_when_the_command_ends(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(sys.modules, main._PLUGIN_LOADER, raising=False)
+    _plan("--json")
+    assert sys.modules.get(main._PLUGIN_LOADER) is not main._LOADER_STAND_IN
+
+
+def test_the_loader_stand_in_asks_pydantics_own_once_the_variable_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, main._PLUGIN_LOADER, main._LOADER_STAND_IN)
+    monkeypatch.setenv(VARIABLE, "__all__")
+    assert tuple(main._LOADER_STAND_IN.get_plugins()) == ()
+    assert sys.modules[main._PLUGIN_LOADER] is main._LOADER_STAND_IN
+    monkeypatch.setenv(VARIABLE, "true")  # pydantic's own spelling of "none", not Skaal's
+    assert tuple(main._LOADER_STAND_IN.get_plugins()) == ()
+    assert sys.modules[main._PLUGIN_LOADER] is not main._LOADER_STAND_IN
 
 
 def test_commands_that_run_the_apps_code_keep_plugins() -> None:

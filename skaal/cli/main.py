@@ -27,9 +27,10 @@ imports that module when it builds its first model, and the module imports
 at its top, about 0.025 s of every ``skaal plan``, only to find that the
 variable asks for no plugins.  The stand-in's ``get_plugins`` answers what
 pydantic's does under ``__all__`` (no plugins) without that import; should the
-variable have changed meanwhile, it imports the real loader and asks it.  It
-is put in place only if pydantic has not loaded its own yet, and taken away
-with the variable.
+variable have changed meanwhile, it imports the real loader and asks it, and
+any other name asked of it is the real loader's (so a pydantic that reads
+more from that module still gets it).  It is put in place only if pydantic
+has not loaded its own yet, and taken away with the variable.
 
 When one of these commands ends, :func:`main` freezes what the process holds
 (:func:`gc.freeze`) just before the interpreter exits: the interpreter's last
@@ -124,18 +125,35 @@ def _plugins_restored() -> None:
         del sys.modules[_PLUGIN_LOADER]
 
 
+def _real_loader() -> types.ModuleType:
+    """pydantic's own plugin loader, imported in the stand-in's place."""
+    if sys.modules.get(_PLUGIN_LOADER) is _LOADER_STAND_IN:
+        del sys.modules[_PLUGIN_LOADER]
+    return importlib.import_module(_PLUGIN_LOADER)
+
+
 def _get_plugins() -> Iterable[Any]:
     """pydantic's ``get_plugins``, without importing ``importlib.metadata`` when plugins are off."""
     if os.environ.get(_PLUGINS_VARIABLE) == _NO_PLUGINS:
         return ()
-    if sys.modules.get(_PLUGIN_LOADER) is _LOADER_STAND_IN:
-        del sys.modules[_PLUGIN_LOADER]
-    plugins: Iterable[Any] = importlib.import_module(_PLUGIN_LOADER).get_plugins()
+    plugins: Iterable[Any] = _real_loader().get_plugins()
     return plugins
+
+
+def _loader_attribute(name: str) -> Any:
+    """Any other name asked of the stand-in is the real loader's (a pydantic that reads more).
+
+    A module's own dunder names (``__file__``, ``__path__``: what the import
+    system and ``inspect`` probe any module for) are not asked of it.
+    """
+    if name.startswith("__") and name.endswith("__"):
+        raise AttributeError(name)
+    return getattr(_real_loader(), name)
 
 
 _LOADER_STAND_IN = types.ModuleType(_PLUGIN_LOADER, "Stands in for pydantic's plugin loader.")
 _LOADER_STAND_IN.get_plugins = _get_plugins  # type: ignore[attr-defined]
+_LOADER_STAND_IN.__getattr__ = _loader_attribute  # type: ignore[method-assign]
 
 
 def _report(exc: SkaalError) -> None:

@@ -108,6 +108,18 @@ def test_the_loader_stand_in_asks_pydantics_own_once_the_variable_changes(
     assert sys.modules[main._PLUGIN_LOADER] is not main._LOADER_STAND_IN
 
 
+def test_any_other_name_asked_of_the_stand_in_is_the_real_loaders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, main._PLUGIN_LOADER, main._LOADER_STAND_IN)
+    monkeypatch.setenv(VARIABLE, "__all__")
+    # what `from pydantic.plugin._loader import PYDANTIC_ENTRY_POINT_GROUP` would ask
+    assert main._LOADER_STAND_IN.PYDANTIC_ENTRY_POINT_GROUP == "pydantic"
+    assert sys.modules[main._PLUGIN_LOADER] is not main._LOADER_STAND_IN
+    with pytest.raises(AttributeError):
+        main._LOADER_STAND_IN.no_such_name  # noqa: B018
+
+
 def test_commands_that_run_the_apps_code_keep_plugins() -> None:
     assert {"run", "deploy", "destroy", "migrate"}.isdisjoint(PLUGIN_FREE)
     assert "plan" in PLUGIN_FREE

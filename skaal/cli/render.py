@@ -2,14 +2,16 @@
 
 Every function takes a :class:`rich.console.Console` and frozen data and only
 prints: no decisions are made here, so the same data can be printed as JSON
-instead (``--json``) without a second code path for the logic.  Text the user
-controls (resource names, reasons) is escaped so ``[brackets]`` never turn
-into markup.
+instead (``--json``) without a second code path for the logic.  Table cells
+are :class:`rich.text.Text` made from the data, never parsed as markup (and
+not twice, once to measure the column and once to draw it); text the user
+controls (resource names, reasons) inside a markup line is escaped so
+``[brackets]`` never turn into markup.
 """
 
 from __future__ import annotations
 
-import shutil
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint
@@ -55,8 +58,28 @@ def make_console(*, stderr: bool = False, file: TextIO | None = None) -> Console
     stream = file or (sys.stderr if stderr else sys.stdout)
     console = Console(file=stream, highlight=False, soft_wrap=False, emoji=False)
     if not console.is_terminal:
-        console.width = max(shutil.get_terminal_size((140, 24)).columns, 140)
+        console.width = max(_columns(), 140)
     return console
+
+
+def _columns() -> int:
+    """What :func:`shutil.get_terminal_size` gives, 140 without a terminal.
+
+    ``COLUMNS`` if set, else the width of the terminal on standard output.
+    Written out because :mod:`shutil` imports three compression modules
+    (a few milliseconds at every ``skaal plan``) for this one function.
+    """
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns > 0:
+        return columns
+    stdout = sys.__stdout__
+    try:
+        return (os.get_terminal_size(stdout.fileno()).columns if stdout else 0) or 140
+    except (AttributeError, ValueError, OSError):
+        return 140
 
 
 def money(amount: float) -> str:
@@ -96,12 +119,12 @@ def render_plan(console: Console, plan: Plan, blueprint: Blueprint | None = None
         table.title = f"The {len(rows)} costliest of {len(plan.bindings):,} resources"
     for binding in rows:
         table.add_row(
-            escape(binding.resource),
-            binding.kind,
-            escape(_backend_label(binding)),
-            escape(binding.region),
-            money(binding.monthly_cost) + ("*" if binding.resource in assumed else ""),
-            escape(binding.reason),
+            Text(binding.resource),
+            Text(binding.kind),
+            Text(_backend_label(binding)),
+            Text(binding.region),
+            Text(money(binding.monthly_cost) + ("*" if binding.resource in assumed else "")),
+            Text(binding.reason),
         )
     console.print(table)
     if len(plan.instances) > LARGE:
@@ -120,11 +143,11 @@ def render_plan(console: Console, plan: Plan, blueprint: Blueprint | None = None
             named = ", ".join(instance.resources[:_NAMED])
             more = len(instance.resources) - _NAMED
             shared.add_row(
-                escape(instance.id),
-                escape(size),
-                "-" if instance.disk_gb is None else f"{instance.disk_gb:,} GB",
-                money(instance.fixed_monthly) + "/month",
-                escape(named + (f" and {more:,} more" if more > 0 else "")),
+                Text(instance.id),
+                Text(size),
+                Text("-" if instance.disk_gb is None else f"{instance.disk_gb:,} GB"),
+                Text(money(instance.fixed_monthly) + "/month"),
+                Text(named + (f" and {more:,} more" if more > 0 else "")),
             )
         console.print(shared)
     status = _STATUS.get(plan.status, plan.status)
@@ -212,7 +235,7 @@ def _render_groups(console: Console, plan: Plan) -> None:
     table.add_column("resources", justify="right")
     table.add_column("monthly", justify="right")
     for (kind, label), costs in sorted(groups.items()):
-        table.add_row(kind, escape(label), f"{len(costs):,}", money(sum(costs)))
+        table.add_row(Text(kind), Text(label), Text(f"{len(costs):,}"), Text(money(sum(costs))))
     console.print(table)
 
 
@@ -233,11 +256,11 @@ def _render_instance_groups(console: Console, plan: Plan) -> None:
         table.add_column(column, justify="right")
     for (backend, size), rows in sorted(groups.items()):
         table.add_row(
-            escape(backend),
-            escape(size),
-            f"{len(rows):,}",
-            f"{sum(n for n, _ in rows):,}",
-            money(sum(fee for _, fee in rows)) + "/month",
+            Text(backend),
+            Text(size),
+            Text(f"{len(rows):,}"),
+            Text(f"{sum(n for n, _ in rows):,}"),
+            Text(money(sum(fee for _, fee in rows)) + "/month"),
         )
     console.print(table)
 
@@ -414,10 +437,10 @@ def render_explanation(
             if report.unchecked:
                 details.append(f"not checked on this target: {', '.join(report.unchecked)}")
             table.add_row(
-                escape(report.backend),
-                f"[{style}]{mark}[/]",
-                money(report.cost or 0.0),
-                escape("\n".join(details)),
+                Text(report.backend),
+                Text.assemble((mark, style)),
+                Text(money(report.cost or 0.0)),
+                Text("\n".join(details)),
             )
         else:
             details = [
@@ -425,7 +448,10 @@ def render_explanation(
                 for r in report.rejections
             ]
             table.add_row(
-                escape(report.backend), "[red]rejected[/]", "", escape("\n".join(details))
+                Text(report.backend),
+                Text.assemble(("rejected", "red")),
+                Text(""),
+                Text("\n".join(details)),
             )
     console.print(table)
     if not options.options:

@@ -495,6 +495,20 @@ def test_make_console_prints_emoji_codes_as_text() -> None:
     assert buffer.getvalue() == "backend :cloud: ready\n"
 
 
+@pytest.mark.parametrize(
+    ("columns", "width"), [(None, 140), ("200", 200), ("100", 140), ("wide", 140), ("0", 140)]
+)
+def test_make_console_is_at_least_140_wide_off_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, columns: str | None, width: int
+) -> None:
+    # COLUMNS widens the output when it is piped; nothing narrows it below 140
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert make_console(file=io.StringIO()).width == width
+
+
 def test_render_diff_lines() -> None:
     old = _render_plan(
         _binding("Carts", "sqlite", 2.4), _binding("Gone", "memory", 1.0), total_monthly_cost=12.1

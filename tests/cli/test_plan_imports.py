@@ -151,11 +151,15 @@ def test_plan_json_does_not_load_rich(project: Path) -> None:
 #: a mistake to suggest a name for (difflib), a pyproject.toml or a catalog rtoml
 #: refused to read (tomllib), pydantic's plugins (importlib.metadata: skaal.cli.main
 #: stands in for pydantic's plugin loader while they are off), a schedule (the cron
-#: parser), a schema-1 catalog; nor does finding a bundled catalog need importlib.resources.
+#: parser), a schema-1 catalog; nor does finding a bundled catalog need importlib.resources,
+#: nor the console's width shutil (which loads zlib, bz2 and lzma).
 NOT_FOR_A_PLAIN_PLAN = (
+    "bz2",
     "difflib",
     "importlib.metadata",
     "importlib.resources",
+    "lzma",
+    "shutil",
     "skaal.blueprint.cron",
     "skaal.catalog.schema1",
     "tomllib",

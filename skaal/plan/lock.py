@@ -306,7 +306,7 @@ class _Shared:
             word = raw.get(field)
             if type(word) is str:
                 raw[field] = sys.intern(word)
-        binding = Binding.model_validate(raw)
+        binding: Binding = Binding.__pydantic_validator__.validate_python(raw)  # as model_validate
         # pydantic's record of which fields were given: a set per instance, alike in
         # most bindings, never changed in place on a frozen record (a copy copies it)
         given = binding.__pydantic_fields_set__

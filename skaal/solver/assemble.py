@@ -221,6 +221,9 @@ def assemble(
     # Lines per (backend, mode, workload): apps repeat workloads, and CostLine
     # records are immutable, so equal workloads share them.
     itemised: dict[tuple[object, ...], tuple[CostLine, ...]] = {}
+    # The same by the workload record's identity (alike resources share it, alive in
+    # ``problem``), which skips building the key above per resource.
+    itemised_by_id: dict[tuple[object, ...], tuple[CostLine, ...]] = {}
     # Backup and retention per (implementation, kind, durability, declared retention):
     # all they depend on, and both records are immutable.
     keeping: dict[tuple[object, ...], tuple[Backup | None, Retention | None]] = {}
@@ -248,14 +251,19 @@ def assemble(
         served = served_consistency(res.spec.kind, declared, backend.performance.consistency)
         load = res.workload
         priced = (backend.name, option.mode)
-        key = (*priced, *load.key(), served)
-        lines = itemised.get(key)
+        mine = (*priced, id(load), served)
+        lines = itemised_by_id.get(mine)
         if lines is None:
-            prices = pricing.get(priced)
-            if prices is None:
-                prices = pricing[priced] = Pricing.of(backend, option.mode)
-            quantities = monthly_quantities(load)
-            lines = itemised[key] = prices.cost_of(quantities, eventual=served == "eventual")[1]
+            key = (*priced, *load.key(), served)
+            lines = itemised.get(key)
+            if lines is None:
+                prices = pricing.get(priced)
+                if prices is None:
+                    prices = pricing[priced] = Pricing.of(backend, option.mode)
+                quantities = monthly_quantities(load)
+                eventual = served == "eventual"
+                lines = itemised[key] = prices.cost_of(quantities, eventual=eventual)[1]
+            itemised_by_id[mine] = lines
         if declared == "eventual":
             reason += _consistency_note(backend, option.mode, served)
         own = option.cost
@@ -529,7 +537,11 @@ def _reason(
         name = res.spec.name
         members = context.instances[instance]
         # Only the first few peers are named: look at one more than shown, not at all.
-        peers = tuple(m for m in members[: _PEERS_SHOWN + 1] if m != name)[:_PEERS_SHOWN]
+        first = members[: _PEERS_SHOWN + 1]
+        if name in first:
+            peers = tuple(m for m in first if m != name)[:_PEERS_SHOWN]
+        else:
+            peers = first[:_PEERS_SHOWN]
         head_key = (instance, cost, peers)
         head = context.heads.get(head_key)
         if head is None:

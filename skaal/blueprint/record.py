@@ -28,7 +28,7 @@ _MEMO = "__skaal_memo__"
 _T = TypeVar("_T")
 
 
-class Record(BaseModel):
+class Record(BaseModel):  # noqa: PLW1641 - pydantic gives every frozen record its __hash__
     """A frozen record that rejects unknown fields and can memoise derived values."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

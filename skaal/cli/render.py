@@ -194,8 +194,13 @@ def _assumed(plan: Plan, blueprint: Blueprint | None) -> dict[str, tuple[float, 
         spec = specs.get(binding.resource)
         if spec is None:
             continue
-        key = (spec.kind, id(spec.requirements), id(spec.schedule), spec.http)
-        key += tuple(map(id, binding.cost))
+        key = (
+            spec.kind,
+            id(spec.requirements),
+            id(spec.schedule),
+            spec.http,
+            *map(id, binding.cost),
+        )
         found = known.get(key)
         if found is None:
             found = known[key] = assumed_cost(workload(spec), binding.cost)

@@ -352,11 +352,22 @@ class Catalog(Record):
     )
 
     def backend(self, name: str) -> Backend:
-        """The backend called ``name``; ``KeyError`` if absent."""
+        """The backend called ``name``; ``KeyError`` if absent.
+
+        Looked up in an index made once per catalog (the planner asks once per
+        resource or more), holding the first backend of each name.
+        """
+        by_name = self.memo("backends_by_name", self._backends_by_name)
+        try:
+            return by_name[name]
+        except KeyError:
+            raise KeyError(name) from None
+
+    def _backends_by_name(self) -> dict[str, Backend]:
+        by_name: dict[str, Backend] = {}
         for backend in self.backends:
-            if backend.name == name:
-                return backend
-        raise KeyError(name)
+            by_name.setdefault(backend.name, backend)
+        return by_name
 
     def names(self) -> tuple[str, ...]:
         return tuple(b.name for b in self.backends)

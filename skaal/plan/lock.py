@@ -296,17 +296,17 @@ class _Shared:
         self._fields_set: dict[frozenset[str], set[str]] = {}
 
     def binding(self, raw: dict[str, Any]) -> Binding:
-        for field, model in _NESTED.items():
-            value = raw.get(field)
+        for field in _NESTED.keys() & raw.keys():  # the few a binding has
+            value, model = raw[field], _NESTED[field]
             if isinstance(value, list):
-                raw[field] = tuple(self._record(model, item) for item in value)
+                raw[field] = tuple([self._record(model, item) for item in value])
             elif isinstance(value, dict):
                 raw[field] = self._record(model, value)
         for field in _WORDS:
             word = raw.get(field)
             if type(word) is str:
                 raw[field] = sys.intern(word)
-        binding = Binding.model_validate(raw)
+        binding: Binding = Binding.__pydantic_validator__.validate_python(raw)  # as model_validate
         # pydantic's record of which fields were given: a set per instance, alike in
         # most bindings, never changed in place on a frozen record (a copy copies it)
         given = binding.__pydantic_fields_set__
@@ -318,7 +318,7 @@ class _Shared:
     def _record(self, model: type[Record], raw: Any) -> Record:
         if not isinstance(raw, dict):
             raise TypeError(f"{model.__name__} is not a table")
-        key = (model, *((k, type(v), v) for k, v in raw.items()))
+        key = (model, tuple(raw.items()), tuple(map(type, raw.values())))
         found = self._records.get(key)
         if found is None:
             found = self._records[key] = model.model_validate(raw)

@@ -259,8 +259,13 @@ class Binding(Record):
         "exchanged with each (priced as its inter_region_per_gb line); None if none",
     )
 
-    @model_validator(mode="after")
-    def _consistent_kind(self) -> Self:
+    def model_post_init(self, context: Any, /) -> None:
+        """The checks across fields, made once, where the binding is made.
+
+        Not a ``model_validator(mode="after")``: pydantic runs those again on every
+        binding handed to a :class:`Plan`, twice each, where a frozen binding was
+        checked when it was made; a failure is the same ``ValidationError``.
+        """
         if self.consistency is not None and self.kind not in ("map", "collection"):
             raise ValueError(f"a {self.kind} has no read consistency; only maps and collections")
         origin = self.moving_from
@@ -273,7 +278,6 @@ class Binding(Record):
                 f"moving_from of {self.resource} must be a binding of the same resource and "
                 "kind, with no move of its own"
             )
-        return self
 
 
 class SharedInstance(Record):

@@ -226,10 +226,15 @@ def components(coupled: Iterable[Unit], shared: frozenset[str]) -> tuple[tuple[U
     Components come in the order of their least backend name, each keeping
     the units' order.
     """
-    keyed: list[tuple[frozenset[str], Unit]] = [
-        (frozenset(o.backend for o in unit.options if o.backend in shared), unit)
-        for unit in coupled
-    ]
+    keyed: list[tuple[frozenset[str], Unit]] = []
+    of_options: dict[int, frozenset[str]] = {}  # once per shared options tuple (kept alive)
+    for unit in coupled:
+        key = of_options.get(id(unit.options))
+        if key is None:
+            key = of_options[id(unit.options)] = frozenset(
+                o.backend for o in unit.options if o.backend in shared
+            )
+        keyed.append((key, unit))
     uf = _UnionFind(sorted(shared))
     for backends in {key for key, _ in keyed}:
         first, *rest = sorted(backends)
@@ -245,6 +250,14 @@ def components(coupled: Iterable[Unit], shared: frozenset[str]) -> tuple[tuple[U
 def groups(part: Iterable[Unit]) -> tuple[Group, ...]:
     """Aggregate interchangeable units (same options, costs and usage)."""
     found: dict[tuple[object, ...], list[Unit]] = {}
+    # Units alike share their options tuple: hashing one hashes each of its options (a
+    # call in Python each), so each tuple is looked up by its identity after the first
+    # time (the units, alive in ``part``, keep it alive meanwhile).
+    seen: dict[tuple[int, tuple[int, ...]], list[Unit]] = {}
     for unit in part:
-        found.setdefault((unit.options, unit.usage), []).append(unit)
+        mine = (id(unit.options), unit.usage)
+        members = seen.get(mine)
+        if members is None:
+            members = seen[mine] = found.setdefault((unit.options, unit.usage), [])
+        members.append(unit)
     return tuple(Group(tuple(units)) for units in found.values())

@@ -284,8 +284,12 @@ def _one_instance_each(part: Sequence[Unit], servers: Mapping[str, Server]) -> _
     servers is priced once per distinct option list, not once per unit.
     """
     alike: dict[tuple[UnitOption, ...], list[Unit]] = {}
+    seen: dict[int, list[Unit]] = {}  # by the identity of a shared tuple, as in groups()
     for unit in part:
-        alike.setdefault(unit.options, []).append(unit)
+        members = seen.get(id(unit.options))
+        if members is None:
+            members = seen[id(unit.options)] = alike.setdefault(unit.options, [])
+        members.append(unit)
     names = sorted({o.backend for options in alike for o in options if o.backend in servers})
     if len(names) > _MAX_ENUMERATED:
         return None
@@ -314,9 +318,8 @@ def _one_instance_each(part: Sequence[Unit], servers: Mapping[str, Server]) -> _
     for backend, placed in placement.items():
         if backend not in servers:
             continue
-        cheapest = [
-            s for s in servers[backend].shapes if s.fee_micro == servers[backend].min_fee_micro
-        ]
+        least = servers[backend].min_fee_micro  # once, not once per shape
+        cheapest = [s for s in servers[backend].shapes if s.fee_micro == least]
         packed = next(
             (b for shape in cheapest if (b := first_fit(placed, [shape])) is not None), None
         )
@@ -607,8 +610,15 @@ def _spill(unit: Unit, placement: dict[str, list[Unit]], servers: Mapping[str, S
 def _cost(placement: Mapping[str, Sequence[Unit]], bins: Mapping[str, Bins]) -> int:
     own = 0
     for backend, placed in placement.items():
+        # units alike share their options tuple: each is searched once per backend
+        costs: dict[int, int] = {}
         for unit in placed:
-            own += next(o.cost for o in unit.options if o.backend == backend)
+            cost = costs.get(id(unit.options))
+            if cost is None:
+                cost = costs[id(unit.options)] = next(
+                    o.cost for o in unit.options if o.backend == backend
+                )
+            own += cost
     fees = sum(shape.fee_micro for packed in bins.values() for shape, _ in packed)
     return own + fees
 

@@ -45,8 +45,10 @@ def solve_small(
     plan of ``part``; ``None`` when the component is too large for the search, a quota
     could bind, or no plan exists (the caller then explains or solves it otherwise)."""
     n = len(part)
+    if n > _MOST_UNITS:  # before looking at the units' options: a large part is never searched
+        return None
     names = sorted({o.backend for u in part for o in u.options if o.backend in servers})
-    if n > _MOST_UNITS or any(servers[name].quota < n for name in names):
+    if any(servers[name].quota < n for name in names):
         return None
     held = [sum(1 for u in part if any(o.backend == name for o in u.options)) for name in names]
     if sum(2 ** (n - a) * 3**a for a in held) > MAX_WORK:

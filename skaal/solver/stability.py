@@ -37,11 +37,18 @@ def kept_backends(
         return {}
     before = {b.resource: b.backend for b in previous.bindings}
     out: dict[str, str] = {}
+    # Alike resources share one options tuple (alive in ``problem`` while its id is a
+    # key): each is searched once per backend, not once per resource.
+    offered: dict[tuple[int, str], bool] = {}
     for res in problem.resources:
         backend = before.get(res.spec.name)
         if backend is None or pin_source(res, pins) is not None:
             continue
-        if any(o.backend == backend for o in res.options):
+        key = (id(res.options), backend)
+        found = offered.get(key)
+        if found is None:
+            found = offered[key] = any(o.backend == backend for o in res.options)
+        if found:
             out[res.spec.name] = backend
     return out
 

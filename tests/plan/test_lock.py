@@ -575,3 +575,19 @@ def test_a_lock_whose_nested_record_is_not_a_table_is_read_whole_for_its_error(
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PlanError, match=r"bindings\.2\.backup"):
         read_lock(path)
+
+
+def test_a_binding_in_a_plan_is_checked_where_the_plan_is_read() -> None:
+    """The checks across a binding's fields hold for a binding read as part of a plan."""
+    plan = _eventual_plan()
+    data = plan.model_dump()
+    assert data["bindings"][0]["consistency"] == "eventual"
+    data["bindings"][0]["kind"] = "queue"
+    with pytest.raises(ValidationError, match="a queue has no read consistency") as caught:
+        Plan.model_validate(data)
+    assert caught.value.errors()[0]["loc"] == ("bindings", 0)
+    data = plan.model_dump()
+    origin = dict(data["bindings"][0], resource="Elsewhere")
+    data["bindings"][0]["moving_from"] = origin
+    with pytest.raises(ValidationError, match="must be a binding of the same resource"):
+        Plan.model_validate(data)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import pickle
 
+import pytest
+
 from skaal.blueprint.model import Blueprint, Requirements, ResourceSpec, SourceLocation
 from skaal.blueprint.record import Record
 from skaal.plan.model import Binding, Plan
@@ -111,3 +113,30 @@ def test_catalog_hash_follows_its_content() -> None:
     assert cheap.content_hash() != dear.content_hash()
     renamed = cheap.model_copy(update={"name": "other"})
     assert renamed.content_hash() != cheap.content_hash()
+
+
+class _Other(Record):
+    name: str
+
+
+def test_records_compare_by_their_fields_whatever_their_memos() -> None:
+    hashed, other_memo, fresh = _Named(name="a"), _Named(name="a"), _Named(name="a")
+    hashed.memo("h", lambda: 1)
+    other_memo.memo("h", lambda: 2)
+    assert hashed == fresh == other_memo
+    assert _Named(name="a") != _Named(name="b")
+    assert _Named(name="a") != _Other(name="a")  # another class with the same fields
+    assert _Named(name="a") != {"name": "a"}
+    assert _plan() == _plan()
+    assert _plan() != _plan("redis")
+
+
+def test_a_catalog_finds_its_backends_by_name_and_a_copy_finds_its_own() -> None:
+    cheap = catalog(provider="aws", backends=[backend("dynamodb", fixed_monthly=1.0)])
+    assert cheap.backend("dynamodb") is cheap.backends[0]
+    with pytest.raises(KeyError, match="redis"):
+        cheap.backend("redis")
+    dear = catalog(provider="aws", backends=[backend("dynamodb", fixed_monthly=2.0)])
+    swapped = cheap.model_copy(update={"backends": dear.backends})
+    assert swapped.backend("dynamodb") is dear.backends[0]
+    assert cheap.backend("dynamodb") is cheap.backends[0]

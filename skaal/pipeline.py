@@ -102,13 +102,13 @@ class FileLockStore:
 
     Writing the very plan this store read, to a file unchanged since (same
     inode, size and modification time), leaves the file as it is: it holds
-    that plan already, its ``plan_hash`` checked when it was read (in the
-    text it was read from: a lock reformatted by hand keeps its format until
-    its plan changes, and an older schema's plan is never the plan written,
-    :mod:`skaal.plan.lock`).  A re-plan
+    that plan already, its ``plan_hash`` checked when it was read.  A re-plan
     that keeps every placement gets the lock's own plan back
     (:func:`~skaal.plan.moves.record_moves`), and at 100,000 resources
-    writing its 52 MB again took over a second.
+    writing its 52 MB again took over a second.  The plan stays in the text
+    it was read from: a lock reformatted by hand keeps its format until its
+    plan changes (a lock of an older schema is never the plan written: the
+    solver plans in the current one).
     """
 
     path: Path

@@ -89,9 +89,8 @@ def lock_text(plan: Plan) -> str:
 
     # One dump of the plan for its hash and its text: the hash, when not known yet, uses
     # the dump up (Plan.canonical_json), which leaves it as the lock writes it but for
-    # absent values, which rtoml leaves out (none_value=None).  An older schema's plan
-    # (rewritten by skaal migrate) is hashed without the fields its schema lacks, and
-    # dumped again for its text.
+    # absent values, which rtoml leaves out (none_value=None).  The plan of an older
+    # schema is hashed without the fields its schema lacks, and dumped again for its text.
     data: dict[str, Any] = plan.model_dump(mode="json")
     plan_hash = plan.content_hash(data)
     if plan.schema_version != PLAN_SCHEMA_VERSION:

@@ -58,6 +58,7 @@ from skaal.declare.existing import parse_existing
 from skaal.errors import PlanError, UsageError
 from skaal.model.grammar import GrammarError
 from skaal.plan.model import (
+    PLAN_SCHEMA_VERSION,
     READABLE_SCHEMA_VERSIONS,
     Backup,
     Binding,
@@ -86,13 +87,19 @@ def lock_text(plan: Plan) -> str:
     """The TOML text of ``plan``'s lock file."""
     import rtoml  # noqa: PLC0415 - rtoml loads when a lock is read or written, not with the plan models
 
-    plan_hash = plan.content_hash()  # first: its own dump of the plan is gone before this one
-    data: dict[str, Any] = plan.model_dump(mode="json", exclude_none=True)
-    if not data["traces"]:  # written only when on, as it is hashed (Plan.canonical_json)
-        del data["traces"]
+    # One dump of the plan for its hash and its text: the hash, when not known yet, uses
+    # the dump up (Plan.canonical_json), which leaves it as the lock writes it but for
+    # absent values, which rtoml leaves out (none_value=None).  The plan of an older
+    # schema is hashed without the fields its schema lacks, and dumped again for its text.
+    data: dict[str, Any] = plan.model_dump(mode="json")
+    plan_hash = plan.content_hash(data)
+    if plan.schema_version != PLAN_SCHEMA_VERSION:
+        data = plan.model_dump(mode="json")
+    if not data.get("traces"):  # written only when on, as it is hashed (Plan.canonical_json)
+        data.pop("traces", None)
     bindings = data.pop("bindings")
     instances = data.pop("instances")
-    retiring = data.pop("retiring")  # written only when a move keeps a server, as hashed
+    retiring = data.pop("retiring", ())  # written only when a move keeps a server, as hashed
     prices = [
         {k: v for k, v in entry.items() if k != "classes" or v}  # no empty [prices.classes]
         for entry in data.pop("prices")

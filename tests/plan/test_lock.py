@@ -186,6 +186,34 @@ def test_lock_text_is_deterministic() -> None:
     assert lock_text(_plan()) == lock_text(_plan())
 
 
+def _moving_plan() -> Plan:
+    """:func:`_plan` with Carts moving from a retiring server, and traces exported."""
+    plan = _plan(traces=True)
+    carts = plan.bindings[0]
+    origin = carts.model_copy(update={"backend": "postgres", "instance": "postgres#1"})
+    retiring = plan.instances[0].model_copy(update={"id": "postgres#1", "resources": ("Carts",)})
+    return plan.model_copy(
+        update={
+            "bindings": (carts.model_copy(update={"moving_from": origin}), *plan.bindings[1:]),
+            "retiring": (retiring,),
+        }
+    )
+
+
+@pytest.mark.parametrize("plan", [_plan(), _moving_plan()], ids=["plain", "moving"])
+def test_the_lock_text_is_the_same_whether_the_hash_was_known_or_not(plan: Plan) -> None:
+    unknown = plan.model_copy()  # a copy computes its hash afresh: from the text's own dump
+    known = plan.model_copy()
+    known.content_hash()
+    text = lock_text(unknown)
+    assert text == lock_text(known)
+    data = rtoml.loads(text)
+    assert data["plan_hash"] == plan.content_hash()
+    written = {key: value for key, value in data.items() if key != "plan_hash"}
+    assert Plan.model_validate(written) == plan
+    assert "moving_from" not in data["bindings"][1]  # absent values are left out
+
+
 def _blueprint(app: str = "shop", read: str = "point") -> Blueprint:
     spec = ResourceSpec(
         name="Carts",

@@ -19,6 +19,7 @@ from skaal.pipeline import (
     plan_app,
     plan_blueprint,
 )
+from skaal.plan.lock import lock_text
 from skaal.plan.model import Binding, Plan
 
 
@@ -162,6 +163,40 @@ def test_file_store_round_trips(tmp_path: Path) -> None:
     outcome = plan_app(_app(), _catalog(), lock=store, solver=FakeSolver())
     assert store.read() == outcome.plan
     assert store.location == str(tmp_path / "skaal.lock")
+
+
+def test_file_store_leaves_a_lock_holding_the_plan_it_read(tmp_path: Path) -> None:
+    path = tmp_path / "skaal.lock"
+    plan = plan_app(_app(), _catalog(), lock=FileLockStore(path), solver=FakeSolver()).plan
+    marked = path.read_text() + "# the same plan\n"
+    path.write_text(marked)
+    store = FileLockStore(path)
+    held = store.read()
+    assert held == plan
+    store.write(held)  # the plan it read, the file unchanged since: left as it is
+    assert path.read_text() == marked
+    store.write(plan)  # an equal plan, but not the one read: written
+    assert path.read_text() == lock_text(plan)
+
+
+def test_file_store_writes_a_plan_it_read_once_the_file_changed(tmp_path: Path) -> None:
+    path = tmp_path / "skaal.lock"
+    plan = plan_app(_app(), _catalog(), lock=FileLockStore(path), solver=FakeSolver()).plan
+    store = FileLockStore(path)
+    held = store.read()
+    assert held is not None
+    path.write_text(path.read_text() + "# changed meanwhile\n")
+    store.write(held)
+    assert path.read_text() == lock_text(plan)
+
+
+def test_replanning_an_unchanged_app_leaves_the_lock_file_alone(tmp_path: Path) -> None:
+    path = tmp_path / "skaal.lock"
+    plan_app(_app(), _catalog(), lock=FileLockStore(path), solver=FakeSolver())
+    first = path.stat()
+    outcome = plan_app(_app(), _catalog(), lock=FileLockStore(path), solver=FakeSolver())
+    assert outcome.plan is outcome.previous
+    assert (path.stat().st_ino, path.stat().st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
 
 
 def test_unreadable_lock_fails_unless_reoptimizing(tmp_path: Path) -> None:

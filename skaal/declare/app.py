@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple, Never, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Never, TypeVar
 
 from skaal.blueprint.model import (
     Blueprint,
@@ -27,10 +25,12 @@ from skaal.blueprint.model import (
     SourceLocation,
 )
 from skaal.declare.constraints import UNSET, Unset, declared_requirements
+from skaal.declare.declaration import Declaration
 from skaal.declare.existing import parse_existing, shown
 from skaal.declare.introspect import describe, display_name, object_ref, resource_types
 from skaal.declare.location import frame_location
 from skaal.declare.mounts import mount_spec
+from skaal.declare.references import DATA_KINDS, TRIGGERS, Peers, resolve_peer, resolve_source
 from skaal.declare.resources import (
     BlobStore,
     Collection,
@@ -41,7 +41,7 @@ from skaal.declare.resources import (
     Topic,
 )
 from skaal.declare.uses import Declared
-from skaal.errors import DeclarationError, did_you_mean
+from skaal.errors import DeclarationError
 from skaal.model import grammar
 
 if TYPE_CHECKING:
@@ -102,27 +102,6 @@ def _caller(depth: int = 2) -> SourceLocation:
     return frame_location(sys._getframe(depth))
 
 
-#: The ``extra`` of a declaration that has none: one shared, read-only mapping.
-_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
-
-
-class _Declared(NamedTuple):
-    """One recorded declaration, before namespacing.
-
-    A named tuple rather than a frozen dataclass: every declaration makes
-    one, and a frozen dataclass's ``__init__`` sets each of its seven fields
-    through ``object.__setattr__`` (about 2.5 times the cost of a tuple).
-    """
-
-    name: str
-    kind: Kind
-    target: object
-    requirements: Requirements
-    location: SourceLocation
-    decorator: str
-    extra: Mapping[str, Any] = _NO_EXTRA
-
-
 class Module:
     """A named group of declarations that an :class:`App` can ``use``.
 
@@ -138,7 +117,7 @@ class Module:
                 fix="use lower-case letters, digits and underscores, starting with a letter",
             )
         self.name = name
-        self._declared: list[_Declared] = []
+        self._declared: list[Declaration] = []
         self._by_target: dict[int, int] = {}
         self._by_name: dict[tuple[str, Kind], int] = {}
         self._secrets: dict[str, Secret] = {}
@@ -285,7 +264,7 @@ class Module:
             extra = resource_types(cls, kind, location)
             if existing is not UNSET:
                 extra = {**extra, "existing": _existing(existing, kind, at, name, location)}
-            self._add(_Declared(name, kind, cls, requirements, location, at, extra))
+            self._add(Declaration(name, kind, cls, requirements, location, at, extra))
             return cls
 
         return record
@@ -391,7 +370,7 @@ class Module:
                 "http": http,
                 "secrets": tuple(sorted(s.name for s in secrets)),
             }
-            self._add(_Declared(name, "function", fn, requirements, location, at, extra))
+            self._add(Declaration(name, "function", fn, requirements, location, at, extra))
             return fn
 
         return record
@@ -434,7 +413,9 @@ class Module:
             )
         field_name = "consumes" if base is Queue else "subscribes"
         extra = {"http": False, field_name: object_ref(source)}
-        self._add(_Declared(display_name(fn), "function", fn, Requirements(), location, at, extra))
+        self._add(
+            Declaration(display_name(fn), "function", fn, Requirements(), location, at, extra)
+        )
 
     def declared_objects(self) -> dict[tuple[str, Kind], object]:
         """The user's objects by (qualified name, kind): classes, functions, ``Secret``\\ s."""
@@ -443,9 +424,9 @@ class Module:
             out.setdefault((name, declared.kind), declared.target)
         return out
 
-    def _scoped(self) -> list[tuple[str, _Declared, str]]:
+    def _scoped(self) -> list[tuple[str, Declaration, str]]:
         """Every declaration with its qualified name and module prefix."""
-        scoped: list[tuple[str, _Declared, str]] = [
+        scoped: list[tuple[str, Declaration, str]] = [
             (d.name, d, "") for d in self._with_class_triggers()
         ]
         for module in self._modules:
@@ -456,7 +437,7 @@ class Module:
             ]
         return scoped
 
-    def _with_class_triggers(self) -> list[_Declared]:
+    def _with_class_triggers(self) -> list[Declaration]:
         """Declarations plus consumers/subscribers recorded on the declared classes."""
         out = list(self._declared)
         for declared in self._declared:
@@ -468,7 +449,9 @@ class Module:
                 at = f"@{display_name(target)}.{decorator}"
                 extra = {"http": False, field_name: object_ref(target)}
                 out.append(
-                    _Declared(display_name(fn), "function", fn, Requirements(), location, at, extra)
+                    Declaration(
+                        display_name(fn), "function", fn, Requirements(), location, at, extra
+                    )
                 )
         return out
 
@@ -490,7 +473,9 @@ class Module:
             )
         if known is None:
             self._secrets[secret.name] = secret
-            self._add(_Declared(secret.name, "secret", secret, Requirements(), location, "secret"))
+            self._add(
+                Declaration(secret.name, "secret", secret, Requirements(), location, "secret")
+            )
 
     def mount(
         self,
@@ -533,7 +518,7 @@ class Module:
         """
         return sys.intern(f"@{self._label()}.{decorator}")
 
-    def _add(self, declared: _Declared) -> None:
+    def _add(self, declared: Declaration) -> None:
         """Record a declaration; the first earlier clash (same object, or same name and kind) fails.
 
         Two indexes (by the target's identity and by name and kind) give the
@@ -654,16 +639,16 @@ class App(Module):
         }
         # Built on first need: most resources are neither co-located nor
         # functions (at 10,000 Maps this takes blueprint() from 0.15 s to 0.08 s).
-        peers: _Peers | None = None
+        peers: Peers | None = None
         usable: Declared | None = None
         specs: dict[tuple[str, Kind], ResourceSpec] = {}
-        secrets: dict[str, _Declared] = {}
+        secrets: dict[str, Declaration] = {}
         for name, declared, prefix in scoped:
             requirements = declared.requirements
             if requirements.collocate_with is not None:
                 if peers is None:
-                    peers = _Peers.of(scoped)
-                peer = _resolve_peer(
+                    peers = Peers.of(scoped)
+                peer = resolve_peer(
                     requirements.collocate_with,
                     name,
                     prefix,
@@ -691,9 +676,9 @@ class App(Module):
                 )
             extra = dict(declared.extra)
             if declared.kind == "function":
-                for field_name, source_kind in _TRIGGERS:
+                for field_name, source_kind in TRIGGERS:
                     if field_name in extra:
-                        extra[field_name] = _resolve_source(
+                        extra[field_name] = resolve_source(
                             extra[field_name], source_kind, messaging, declared
                         )
                 # read from the code here, not at decoration, to keep importing the app fast
@@ -729,76 +714,10 @@ class App(Module):
         )
 
 
-#: A function's trigger fields: the kind of declaration each one names.
-_TRIGGERS: tuple[tuple[str, Kind], ...] = (("consumes", "queue"), ("subscribes", "topic"))
-_DATA_KINDS: frozenset[Kind] = frozenset({"map", "collection", "blob"})
-_USABLE_KINDS: frozenset[Kind] = _DATA_KINDS | {"queue", "topic"}
-
-
-@dataclass(frozen=True, slots=True)
-class _Peers:
-    """What ``collocate_with=`` may name: data resources by class reference and by name."""
-
-    by_ref: dict[str, str]
-    names: set[str]
-
-    @classmethod
-    def of(cls, scoped: list[tuple[str, _Declared, str]]) -> _Peers:
-        data = [(name, d) for name, d, _ in scoped if d.kind in _DATA_KINDS]
-        return cls({object_ref(d.target): name for name, d in data}, {name for name, _ in data})
-
+_USABLE_KINDS: frozenset[Kind] = DATA_KINDS | {"queue", "topic"}
 
 #: kind → (class attribute the decorator records on, decorator name, ResourceSpec field)
 _CLASS_TRIGGERS: dict[Kind, tuple[str, str, str]] = {
     "queue": ("__skaal_consumers__", "consumer", "consumes"),
     "topic": ("__skaal_subscribers__", "subscriber", "subscribes"),
 }
-
-
-def _resolve_source(
-    ref: str, kind: Kind, messaging: dict[tuple[str, Kind], str], declared: _Declared
-) -> str:
-    """The qualified name of the queue/topic a consumer/subscriber reads from."""
-    name = messaging.get((ref, kind))
-    if name is None:
-        shown = ref.rsplit(":", maxsplit=1)[-1]
-        raise DeclarationError(
-            f"{declared.decorator} on {declared.name}: {shown} is not a {kind} this app declares",
-            where=str(declared.location),
-            fix=f"declare it with @app.{kind}(...) on the app or a module it uses",
-        )
-    return name
-
-
-def _resolve_peer(
-    peer: str,
-    name: str,
-    prefix: str,
-    declared: _Declared,
-    *,
-    by_ref: dict[str, str],
-    names: set[str],
-) -> str:
-    """The qualified name of a co-location peer: a class, a local name or a full name."""
-    if peer in by_ref:
-        resolved = by_ref[peer]
-    elif prefix + peer in names:
-        resolved = prefix + peer
-    else:
-        resolved = peer
-    if resolved == name:
-        raise DeclarationError(
-            f"{name} is co-located with itself",
-            where=str(declared.location),
-            fix="name another resource in collocate_with=",
-        )
-    if resolved not in names:
-        shown = peer.rsplit(":", maxsplit=1)[-1]
-        raise DeclarationError(
-            f"{name} is co-located with {shown!r}, which is not a Map, Collection or "
-            f"BlobStore this app declares{did_you_mean(shown, names)}",
-            where=str(declared.location),
-            fix="declare that resource on the app or a module it uses, or pass the class itself"
-            f"; declared: {', '.join(sorted(names)) or 'none'}",
-        )
-    return resolved

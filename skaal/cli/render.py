@@ -205,28 +205,16 @@ def _assumed(plan: Plan, blueprint: Blueprint | None) -> dict[str, tuple[float, 
     """Resource -> the part of its cost resting on defaults, and which (only those with some)."""
     if blueprint is None:
         return {}
-    from skaal.solver.cost import assumed_cost, workload
+    from skaal.solver.cost import assumed_costs
 
     specs = {spec.name: spec for spec in blueprint.resources}
+    assumed = assumed_costs()
     out: dict[str, tuple[float, tuple[str, ...]]] = {}
-    # What a cost rests on depends only on these fields of the resource and on its cost
-    # lines, records that resources declared alike share: each is worked out once, keyed
-    # by the records' identities (the blueprint and the plan keep every one alive).
-    known: dict[tuple[object, ...], tuple[float, tuple[str, ...]]] = {}
     for binding in plan.bindings:
         spec = specs.get(binding.resource)
         if spec is None:
             continue
-        key = (
-            spec.kind,
-            id(spec.requirements),
-            id(spec.schedule),
-            spec.http,
-            *map(id, binding.cost),
-        )
-        found = known.get(key)
-        if found is None:
-            found = known[key] = assumed_cost(workload(spec), binding.cost)
+        found = assumed(spec, binding.cost)
         if found[0] > 0:
             out[binding.resource] = found
     return out

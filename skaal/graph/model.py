@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from skaal.solver.cost import assumed_cost, workload
+from skaal.solver.cost import assumed_costs
 
 if TYPE_CHECKING:
     from skaal.blueprint.model import Blueprint, ResourceSpec
@@ -125,20 +125,13 @@ def plan_graph(blueprint: Blueprint, plan: Plan) -> PlanGraph:
     )
     nodes: list[GraphNode] = []
     edges: list[GraphEdge] = []
-    # What a resource's cost rests on depends only on these of its fields and its
-    # cost lines: resources declared alike are worked out once (records are frozen,
-    # so they are hashable keys).
-    assumed_of: dict[tuple[object, ...], tuple[float, tuple[str, ...]]] = {}
+    assumed_of = assumed_costs()
     for spec in specs:
         binding = bindings.get(spec.name)
         assumed: float = 0.0
         defaults: tuple[str, ...] = ()
         if binding is not None:
-            key = (spec.kind, spec.requirements, spec.schedule, spec.http, binding.cost)
-            known = assumed_of.get(key)
-            if known is None:
-                known = assumed_of[key] = assumed_cost(workload(spec), binding.cost)
-            assumed, defaults = known
+            assumed, defaults = assumed_of(spec, binding.cost)
         nodes.append(
             GraphNode(
                 id=spec.name,

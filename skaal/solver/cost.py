@@ -100,7 +100,7 @@ both do the same arithmetic in the same order, so they agree to the last bit.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Final
 
 from skaal.blueprint.model import Kind, ResourceSpec
@@ -123,6 +123,7 @@ __all__ = [
     "Pricing",
     "Quantities",
     "assumed_cost",
+    "assumed_costs",
     "cost_lines",
     "mode_prices",
     "money",
@@ -205,6 +206,28 @@ def assumed_cost(load: Workload, lines: Iterable[CostLine]) -> tuple[float, tupl
             total += line.monthly
             used |= hit
     return money(total), tuple(sorted(used))
+
+
+def assumed_costs() -> Callable[[ResourceSpec, Sequence[CostLine]], tuple[float, tuple[str, ...]]]:
+    """:func:`assumed_cost` of a resource's workload and cost lines, worked out once per
+    resources declared alike.
+
+    It depends only on the resource's kind, requirements, schedule and ``http``
+    and on its cost lines, records that alike resources share: the answer is
+    kept by those records' identities, so the blueprint and plan they come from
+    must outlive the returned function (hashing the records instead costs more
+    than it saves when few resources are alike).
+    """
+    known: dict[tuple[object, ...], tuple[float, tuple[str, ...]]] = {}
+
+    def assumed(spec: ResourceSpec, lines: Sequence[CostLine]) -> tuple[float, tuple[str, ...]]:
+        key = (spec.kind, id(spec.requirements), id(spec.schedule), spec.http, *map(id, lines))
+        found = known.get(key)
+        if found is None:
+            found = known[key] = assumed_cost(workload(spec), lines)
+        return found
+
+    return assumed
 
 
 def money(amount: float) -> float:

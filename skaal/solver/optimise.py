@@ -346,19 +346,23 @@ def _pooled_part(
     max_backends: int | None,
 ) -> _Outcome:
     """Steps 3 to 5: counting, the pooled relaxation, then placement."""
-    # see the module docstring; HiGHS loads only for a plan with pooled servers
-    from skaal.solver import conflicts  # noqa: PLC0415
+    # see the module docstring; HiGHS loads only for a plan with pooled servers,
+    # the failure reports (conflicts) only for a part that has no plan
     from skaal.solver.capacity import overflow  # noqa: PLC0415
     from skaal.solver.pooled import MAX_EXACT_COLUMNS, solve_pooled  # noqa: PLC0415
     from skaal.solver.uniform import solve_uniform  # noqa: PLC0415
 
     short = overflow(part, servers)
     if short is not None:
+        from skaal.solver import conflicts  # noqa: PLC0415
+
         raise conflicts.capacity(problem, short)
     grouped = groups(part)
     searched = solve_uniform(grouped, servers) if max_backends is None else None
     relaxed = searched or solve_pooled(grouped, servers, max_backends=max_backends)
     if relaxed.infeasible:
+        from skaal.solver import conflicts  # noqa: PLC0415
+
         if max_backends is not None:
             raise conflicts.max_backends(problem, _fewest_backends(grouped, servers), part)
         names = sorted({o.backend for u in part for o in u.options if o.backend in servers})

@@ -26,6 +26,7 @@ from typing import Any
 from unittest import mock
 
 import httpx
+import msgspec
 import pulumi
 import pytest
 import yaml
@@ -598,7 +599,9 @@ def test_the_sample_leaves_out_only_the_wheel_a_real_build_ships() -> None:
 
 def build_staging(tmp_path: Path) -> Path:
     built = build_counter(tmp_path)
-    context = dataclasses.replace(built.context, env="staging", config=(("LOG_LEVEL", "debug"),))
+    context = msgspec.structs.replace(
+        built.context, env="staging", config=(("LOG_LEVEL", "debug"),)
+    )
     return FileWriter(tmp_path / "staging").write(build_local(context)).folder
 
 

@@ -23,10 +23,11 @@ the same build with the framework does ship
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
+
+import msgspec
 
 from skaal._version import __version__
 from skaal.builder import build_artifacts
@@ -76,7 +77,7 @@ def sample_set(root: Path, *, with_framework: bool = False) -> ArtifactSet:
     if with_framework:
         return built
     kept = tuple(f for f in built.files if not f.path.startswith(f"{WHEEL_DIR}/"))
-    return dataclasses.replace(built, files=kept)
+    return msgspec.structs.replace(built, files=kept)
 
 
 def write_sample(root: Path, out: Path) -> WriteResult:

@@ -9,8 +9,9 @@ import cycle.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+from msgspec import Struct
 
 from skaal.errors import BuildError
 
@@ -23,8 +24,7 @@ def sha256_text(text: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class Artifact:
+class Artifact(Struct, frozen=True):
     """One generated file, relative to ``artifacts/<target>/``."""
 
     path: str

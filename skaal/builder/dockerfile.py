@@ -22,7 +22,8 @@ small and safe:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from skaal.builder.framework import WHEEL_DIR
 
@@ -31,8 +32,7 @@ __all__ = ["DEFAULT_BASE_IMAGE", "DockerfileSpec", "dockerfile"]
 DEFAULT_BASE_IMAGE = "python:3.11-slim"
 
 
-@dataclass(frozen=True, slots=True)
-class DockerfileSpec:
+class DockerfileSpec(Struct, frozen=True):
     """What varies between targets' images."""
 
     cmd: tuple[str, ...]

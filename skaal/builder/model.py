@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import force_setattr
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.builder.artifact import Artifact, sha256_text
@@ -65,8 +67,7 @@ def installed_version(distribution: str) -> str | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class BuildContext:
+class BuildContext(Struct, frozen=True):
     """Everything a target needs to generate its files."""
 
     blueprint: Blueprint
@@ -75,9 +76,9 @@ class BuildContext:
     """``module.path:attr``, importable with the project root on ``sys.path``."""
     target: str
     skaal_version: str
-    versions: VersionSource = field(default=installed_version)
+    versions: VersionSource = installed_version
     """Distribution -> version to pin (:func:`installed_version` unless a test fixes them)."""
-    framework: Callable[[], Artifact] = field(default=framework_artifact)
+    framework: Callable[[], Artifact] = framework_artifact
     """The wheel of the running Skaal, shipped under ``wheels/`` (made once per process)."""
     app_sources: tuple[Artifact, ...] = ()
     """The app's own source files (project-relative posix paths and their text),
@@ -137,8 +138,7 @@ class BuildContext:
         return self.app_ref.partition(":")[2] or "app"
 
 
-@dataclass(frozen=True, slots=True)
-class ArtifactSet:
+class ArtifactSet(Struct, frozen=True):
     """Every file of one target, sorted by path, with provenance for the manifest."""
 
     target: str
@@ -164,7 +164,7 @@ class ArtifactSet:
                 where=f"skaal.builder.targets.{self.target}",
                 fix="the manifest is added by ArtifactSet.with_manifest(); do not generate it",
             )
-        object.__setattr__(self, "files", ordered)
+        force_setattr(self, "files", ordered)
 
     @classmethod
     def from_context(cls, context: BuildContext, files: Iterable[Artifact]) -> ArtifactSet:

@@ -53,7 +53,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.errors import BuildError
@@ -63,8 +64,7 @@ from skaal.plan.wiring import ServerWiring, reached
 __all__ = ["Regions", "beyond", "check_aws", "check_gcp", "regions"]
 
 
-@dataclass(frozen=True, slots=True)
-class Regions:
+class Regions(Struct, frozen=True):
     """The stack's region, every region the build creates something in, and where each is."""
 
     stack: str

@@ -29,9 +29,10 @@ import ast
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import PurePosixPath
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Blueprint
 from skaal.builder.model import Artifact, BuildContext, VersionSource, installed_version
@@ -63,8 +64,7 @@ def mount_packages(blueprint: Blueprint) -> tuple[str, ...]:
     return (WSGI_ADAPTER,) if any(m.interface == "wsgi" for m in blueprint.mounts) else ()
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Requirement:
+class Requirement(Struct, frozen=True, order=True):
     """One pinned distribution: ``name==version``."""
 
     name: str

@@ -28,8 +28,9 @@ a catalog that does not say what to create, and no builder invents a size.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+
+from msgspec import Struct
 
 from skaal.errors import BuildError
 from skaal.plan.model import Binding, Plan
@@ -48,8 +49,7 @@ PROVISIONED_MODE = "provisioned"
 """The capacity mode whose binding carries the capacity to provision."""
 
 
-@dataclass(frozen=True, slots=True)
-class ServerSize:
+class ServerSize(Struct, frozen=True):
     """One server as the plan sized it."""
 
     id: str
@@ -65,8 +65,7 @@ class ServerSize:
         return self.parameters[key]
 
 
-@dataclass(frozen=True, slots=True)
-class Capacity:
+class Capacity(Struct, frozen=True):
     """Provisioned table capacity: the plan's figures and the autoscaling target (percent)."""
 
     reads_per_s: int

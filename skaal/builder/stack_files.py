@@ -17,7 +17,8 @@ the Pulumi program's ``infra/requirements.txt`` with a ``--find-links
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from skaal.builder.framework import WHEEL_DIR
 from skaal.builder.layout import APP_DIR, LOCK_NAME
@@ -79,8 +80,7 @@ def stack_project_name(app: str, target: str) -> str:
     return "skaal-" + re.sub(r"[^a-z0-9]+", "-", app.lower()).strip("-") + f"-{target}"
 
 
-@dataclass(frozen=True, slots=True)
-class StackTarget:
+class StackTarget(Struct, frozen=True):
     """What one target puts in the shared folder shape."""
 
     target: str

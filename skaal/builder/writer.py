@@ -28,9 +28,10 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from msgspec import Struct
 
 from skaal.builder.model import Artifact, ArtifactSet
 from skaal.errors import BuildError
@@ -40,8 +41,7 @@ __all__ = ["ArtifactWriter", "DryRunWriter", "FileWriter", "WriteResult", "write
 FileStep = Callable[[Path, Artifact], None]
 
 
-@dataclass(frozen=True, slots=True)
-class WriteResult:
+class WriteResult(Struct, frozen=True):
     """Where a set went (or would go) and which files it holds."""
 
     folder: Path
@@ -71,12 +71,11 @@ def write_file(folder: Path, artifact: Artifact) -> None:
     path.chmod(0o755 if artifact.executable else 0o644)
 
 
-@dataclass(frozen=True, slots=True)
-class FileWriter:
+class FileWriter(Struct, frozen=True):
     """Writes ``<out_dir>/<target>/`` atomically (see the module docstring)."""
 
     out_dir: Path
-    write_file: FileStep = field(default=write_file)
+    write_file: FileStep = write_file
 
     def write(self, artifacts: ArtifactSet) -> WriteResult:
         target = self.out_dir / artifacts.target
@@ -110,8 +109,7 @@ class FileWriter:
         return WriteResult(folder=target, files=tuple(f.path for f in files), written=True)
 
 
-@dataclass(frozen=True, slots=True)
-class DryRunWriter:
+class DryRunWriter(Struct, frozen=True):
     """Lists what :class:`FileWriter` would write, and writes nothing."""
 
     out_dir: Path

@@ -10,8 +10,9 @@ prompt function, ``click.confirm`` in the CLI); with no terminal and no
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
+
+from msgspec import Struct
 
 from skaal.errors import DeployError
 
@@ -24,16 +25,14 @@ class Confirmer(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class AssumeYes:
+class AssumeYes(Struct, frozen=True):
     """``--yes``: every question is answered yes without asking."""
 
     def confirm(self, question: str) -> bool:
         return True
 
 
-@dataclass(frozen=True, slots=True)
-class AskUser:
+class AskUser(Struct, frozen=True):
     """Ask on the terminal through ``ask(question) -> bool``."""
 
     ask: Callable[[str], bool]

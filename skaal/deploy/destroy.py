@@ -22,7 +22,7 @@ databases, queues holding messages) with Pulumi's ``protect`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from skaal.deploy.confirm import Confirmer
 from skaal.deploy.engine import Engine, StackResource
@@ -37,8 +37,7 @@ DELETE_DATA_CONFIG = "skaal:deleteData"
 """Stack config key; ``"true"`` makes the generated programs drop protect/retain."""
 
 
-@dataclass(frozen=True, slots=True)
-class DestroyOutcome:
+class DestroyOutcome(Struct, frozen=True):
     destroyed: int
     data_deleted: tuple[str, ...] = ()
     cancelled: bool = False
@@ -50,8 +49,7 @@ def _name(resource: StackResource) -> str:
     return resource.urn.rpartition("::")[2] or resource.urn
 
 
-@dataclass(frozen=True, slots=True)
-class Destroyer:
+class Destroyer(Struct, frozen=True):
     engine: Engine
     confirmer: Confirmer
     store: DeploymentStore

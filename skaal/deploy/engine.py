@@ -15,10 +15,12 @@ the stack before the program runs (e.g. ``skaal:deleteData``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
+
+from msgspec import Struct, field
+from msgspec.structs import force_setattr
 
 __all__ = [
     "Applied",
@@ -37,8 +39,7 @@ def _frozen_map(data: Mapping[str, object]) -> Mapping[str, object]:
     return MappingProxyType(dict(sorted(data.items())))
 
 
-@dataclass(frozen=True, slots=True)
-class StackRef:
+class StackRef(Struct, frozen=True):
     """One stack of one built Pulumi program."""
 
     target: str
@@ -47,14 +48,13 @@ class StackRef:
     backend_url: str
 
 
-@dataclass(frozen=True, slots=True)
-class Preview:
+class Preview(Struct, frozen=True):
     """What an update would do: operation name (create, update, delete, ...) -> count."""
 
     changes: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "changes", _frozen_map(self.changes))
+        force_setattr(self, "changes", _frozen_map(self.changes))
 
     def summary(self) -> str:
         """``"2 to create, 1 to update"``; ``"no changes"`` if nothing changes."""
@@ -62,20 +62,18 @@ class Preview:
         return ", ".join(moving) if moving else "no changes"
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
+class Applied(Struct, frozen=True):
     """The result of an update: what changed and the stack outputs (URLs, names)."""
 
     changes: Mapping[str, int] = field(default_factory=dict)
     outputs: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "changes", _frozen_map(self.changes))
-        object.__setattr__(self, "outputs", _frozen_map(self.outputs))
+        force_setattr(self, "changes", _frozen_map(self.changes))
+        force_setattr(self, "outputs", _frozen_map(self.outputs))
 
 
-@dataclass(frozen=True, slots=True)
-class StackResource:
+class StackResource(Struct, frozen=True):
     """One resource the stack's state holds, with its protection flags."""
 
     urn: str

@@ -19,9 +19,10 @@ different executor.  Both take a validated
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from msgspec import Struct
 
 from skaal.deploy.confirm import Confirmer
 from skaal.deploy.engine import Applied, Engine, Preview
@@ -40,8 +41,7 @@ __all__ = [
 Echo = Callable[[str], None]
 
 
-@dataclass(frozen=True, slots=True)
-class DeployOutcome:
+class DeployOutcome(Struct, frozen=True):
     """What a deploy run did: the preview, and the update if one ran."""
 
     preview: Preview
@@ -65,8 +65,7 @@ def _preview(engine: Engine, request: DeployRequest, echo: Echo) -> Preview:
     return preview
 
 
-@dataclass(frozen=True, slots=True)
-class PreviewOnly:
+class PreviewOnly(Struct, frozen=True):
     """``--dry-run``: preview and stop."""
 
     engine: Engine
@@ -78,8 +77,7 @@ class PreviewOnly:
         return DeployOutcome(preview=preview)
 
 
-@dataclass(frozen=True, slots=True)
-class ApplyChanges:
+class ApplyChanges(Struct, frozen=True):
     """Preview, confirm, update, print outputs, record the deployment."""
 
     engine: Engine

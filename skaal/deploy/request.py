@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from skaal.deploy.engine import StackRef
 from skaal.errors import DeployError, PlanError, UsageError
@@ -44,8 +45,7 @@ _PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 _STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
-@dataclass(frozen=True, slots=True)
-class DeployRequest:
+class DeployRequest(Struct, frozen=True):
     """A validated request: which stack, and what the artifacts were built from."""
 
     ref: StackRef

@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import click
+from msgspec import Struct, field
 
 from skaal.deploy.engine import Engine
 from skaal.deploy.layer import CommandRunner, run_streaming
@@ -41,8 +41,7 @@ def _ask(question: str) -> bool:
     return click.confirm(question, default=False)
 
 
-@dataclass(frozen=True, slots=True)
-class DeployServices:
+class DeployServices(Struct, frozen=True):
     """Everything deploy and destroy touch outside the project folder."""
 
     engine: Callable[[], Engine] = _pulumi_engine

@@ -15,10 +15,12 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from msgspec import Struct, field
+from msgspec.structs import asdict, force_setattr
 
 from skaal.errors import DeployError
 
@@ -28,8 +30,7 @@ DEPLOYMENTS_DIR = ".skaal/deployments"
 _SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
-class DeploymentRecord:
+class DeploymentRecord(Struct, frozen=True):
     """One successful deploy of one target's artifacts to one stack."""
 
     target: str
@@ -43,10 +44,10 @@ class DeploymentRecord:
     outputs: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "outputs", MappingProxyType(dict(sorted(self.outputs.items()))))
+        force_setattr(self, "outputs", MappingProxyType(dict(sorted(self.outputs.items()))))
 
     def to_json(self) -> str:
-        data: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        data: dict[str, Any] = asdict(self)
         data["outputs"] = dict(self.outputs)
         data["schema_version"] = _SCHEMA_VERSION
         return json.dumps(data, indent=2, sort_keys=True) + "\n"

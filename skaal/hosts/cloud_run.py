@@ -58,9 +58,10 @@ import os
 import sys
 import typing
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
 
 from skaal.builder.layout import HEALTH_PATH
 from skaal.builder.targets.gcp_basis import (
@@ -135,8 +136,7 @@ def local_bindings(plan: Plan) -> Plan:
     )
 
 
-@dataclass(slots=True)
-class CloudRunArtifact:
+class CloudRunArtifact(Struct):
     """One built gcp artifact folder, served in one Cloud Run role."""
 
     root: Path

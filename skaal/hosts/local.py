@@ -39,11 +39,11 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
+from msgspec import Struct, field
 
 from skaal.builder.layout import APP_DIR, DEFAULT_DATA_DIR, LOCK_NAME
 from skaal.declare.app_ref import load_app
@@ -68,8 +68,7 @@ __all__ = ["LocalArtifact"]
 log = logging.getLogger("skaal.serve")
 
 
-@dataclass(slots=True)
-class LocalArtifact:
+class LocalArtifact(Struct):
     """One built local artifact folder: its app, its lock, its data."""
 
     root: Path

@@ -13,8 +13,8 @@ and their policy reads those secrets only.
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
+import msgspec
 import pytest
 
 from skaal import App, Map
@@ -133,7 +133,7 @@ def test_a_server_adopted_by_the_configuration_is_read_too() -> None:
     configured = {"Carts": INSTANCE}
     plan = solve(blueprint, load_catalog("aws"), existing=configured)
     assert "configured, not in the code" in plan.binding("Carts").reason
-    context = replace(app_context(blueprint, plan, "shop:app"), existing=configured)
+    context = msgspec.structs.replace(app_context(blueprint, plan, "shop:app"), existing=configured)
     (adopted,) = aws_stack(context).adopted_databases
     assert (adopted.identifier, adopted.cluster, adopted.secret_arn) == (
         "legacy-shop",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import yaml
 from pydantic import BaseModel
@@ -550,7 +551,7 @@ def test_a_trigger_no_lambda_can_read_is_refused_with_its_pin(
     assert f"--pin {source}=" in rendered
     # without the pin the plan uses SNS and SQS, and builds
     unpinned = solve(app.blueprint(), load_catalog("aws"))
-    assert build_aws(dataclasses.replace(context, plan=unpinned)).paths()
+    assert build_aws(msgspec.structs.replace(context, plan=unpinned)).paths()
 
 
 def test_collection_tables_have_the_runtime_ttl_attribute(tmp_path: Path) -> None:

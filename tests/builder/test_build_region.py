@@ -14,9 +14,9 @@ to fix it.  The local target has no regions.
 from __future__ import annotations
 
 import types
-from dataclasses import replace
 from pathlib import Path
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 
@@ -72,7 +72,9 @@ def test_an_eu_app_builds_its_gcp_stack_in_the_eu() -> None:
     plan = solve(app.blueprint(), load_catalog("gcp"))
     (region,) = {b.region for b in plan.bindings}
     assert region.startswith("europe-")
-    artifacts = build_gcp(replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp"))
+    artifacts = build_gcp(
+        msgspec.structs.replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp")
+    )
     assert f"gcp:region: {region}" in artifacts.file("infra/Pulumi.dev.yaml").content
     run = run_gcp_stack(gcp_stack(app.blueprint(), plan), CONFIG)
     located = [
@@ -205,7 +207,9 @@ def test_a_gcp_plan_across_regions_builds_each_resource_in_its_region() -> None:
     assert eu.startswith("europe-")
     assert us.startswith("us-")
     assert placed == {"Carts": eu, "Orders": us, "Photos": us, "count": us, "tally": eu}
-    artifacts = build_gcp(replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp"))
+    artifacts = build_gcp(
+        msgspec.structs.replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp")
+    )
     # the stack's region is the one of the HTTP functions (the API Gateway's and web's)
     assert f"gcp:region: {us}" in artifacts.file("infra/Pulumi.dev.yaml").content
     run = run_gcp_stack(gcp_stack(app.blueprint(), plan), CONFIG)
@@ -280,7 +284,9 @@ def test_memorystore_reached_from_another_region_is_refused() -> None:
     plan = solve(app.blueprint(), load_catalog("gcp"))
     assert plan.binding("look").region != plan.binding("Sessions").region
     with pytest.raises(BuildError) as caught:
-        build_gcp(replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp"))
+        build_gcp(
+            msgspec.structs.replace(app_context(app.blueprint(), plan, "shop:app"), target="gcp")
+        )
     assert "reaches Sessions on Memorystore" in str(caught.value)
     assert "VPC connector" in str(caught.value)
 

@@ -15,6 +15,7 @@ import dataclasses
 from collections import Counter
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from skaal.builder.model import BuildContext
@@ -64,12 +65,12 @@ def names(run: Run) -> dict[tuple[str, str], str]:
 
 
 def aws_names(context: BuildContext, env: str, folder: Path) -> dict[tuple[str, str], str]:
-    artifacts = build_aws(dataclasses.replace(context, env=env))
+    artifacts = build_aws(msgspec.structs.replace(context, env=env))
     return names(aws_support.run_program(aws_support.write_with_layer(artifacts, folder)))
 
 
 def gcp_names(context: BuildContext, env: str) -> dict[tuple[str, str], str]:
-    artifacts = build_gcp(dataclasses.replace(context, env=env))
+    artifacts = build_gcp(msgspec.structs.replace(context, env=env))
     return names(gcp_mocks.run_artifacts(artifacts, gcp_mocks.CONFIG))
 
 
@@ -91,7 +92,7 @@ def test_aws_names_of_two_environments_are_apart(tmp_path: Path) -> None:
     assert staging[("aws:rds/instance:Instance", "rds-postgres-1.identifier")] == (
         "shop-staging-rds-postgres-1"
     )
-    files = {a.path for a in build_aws(dataclasses.replace(context, env="staging")).files}
+    files = {a.path for a in build_aws(msgspec.structs.replace(context, env="staging")).files}
     assert "Pulumi.staging.yaml" in files
     assert "Pulumi.prod.yaml" not in files
     assert "Pulumi.prod.yaml" in {a.path for a in artifacts.files}  # no env: the usual stack
@@ -105,7 +106,7 @@ def test_gcp_names_of_two_environments_are_apart() -> None:
     assert staging[("gcp:secretmanager/secret:Secret", "STRIPE_KEY.secretId")] == (
         "shop-staging-stripe-key"
     )
-    files = {a.path for a in build_gcp(dataclasses.replace(context, env="staging")).files}
+    files = {a.path for a in build_gcp(msgspec.structs.replace(context, env="staging")).files}
     assert "infra/Pulumi.staging.yaml" in files
 
 
@@ -129,7 +130,9 @@ def test_the_runtime_names_resources_as_the_build_does(tmp_path: Path) -> None:
 def test_the_local_stack_of_an_environment_records_its_variables(tmp_path: Path) -> None:
 
     built = build_counter(tmp_path)
-    context = dataclasses.replace(built.context, env="staging", config=(("LOG_LEVEL", "debug"),))
+    context = msgspec.structs.replace(
+        built.context, env="staging", config=(("LOG_LEVEL", "debug"),)
+    )
     folder = FileWriter(tmp_path / "staging").write(build_local(context)).folder
     assert (folder / "infra/Pulumi.staging.yaml").is_file()
     recorder, outputs = run_program(folder, {})

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import os
 import runpy
@@ -26,6 +25,7 @@ from typing import Any
 from unittest import mock
 
 import httpx
+import msgspec
 import pulumi
 import pytest
 import yaml
@@ -598,7 +598,9 @@ def test_the_sample_leaves_out_only_the_wheel_a_real_build_ships() -> None:
 
 def build_staging(tmp_path: Path) -> Path:
     built = build_counter(tmp_path)
-    context = dataclasses.replace(built.context, env="staging", config=(("LOG_LEVEL", "debug"),))
+    context = msgspec.structs.replace(
+        built.context, env="staging", config=(("LOG_LEVEL", "debug"),)
+    )
     return FileWriter(tmp_path / "staging").write(build_local(context)).folder
 
 
@@ -610,10 +612,10 @@ def test_an_environment_artifact_runs_as_that_environment(tmp_path: Path) -> Non
         artifact = runpy.run_path(str(folder / "serve.py"), run_name="serve")["artifact"]
         assert os.environ["SKAAL_ENV"] == "staging"
     assert artifact.env_name == "staging"
-    seen = dataclasses.replace(artifact, environ={"LOG_LEVEL": "info"}).environment()
+    seen = msgspec.structs.replace(artifact, environ={"LOG_LEVEL": "info"}).environment()
     assert seen == {"LOG_LEVEL": "info", "SKAAL_ENV": "staging"}  # the process wins
-    assert dataclasses.replace(artifact, environ={}).environment()["LOG_LEVEL"] == "debug"
-    other = dataclasses.replace(artifact, environ={"SKAAL_ENV": "prod"})
+    assert msgspec.structs.replace(artifact, environ={}).environment()["LOG_LEVEL"] == "debug"
+    other = msgspec.structs.replace(artifact, environ={"SKAAL_ENV": "prod"})
     with pytest.raises(SkaalRuntimeError, match="built for environment 'staging'"):
         other.environment()
 

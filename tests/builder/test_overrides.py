@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pulumi
 import pytest
 
@@ -68,7 +69,7 @@ def _forget_transformations() -> Iterator[None]:
 
 
 def _with_hooks(context: BuildContext, text: str) -> BuildContext:
-    return dataclasses.replace(context, overrides=Artifact("skaal_overrides.py", text))
+    return msgspec.structs.replace(context, overrides=Artifact("skaal_overrides.py", text))
 
 
 def test_aws_hooks_change_the_named_resource_and_the_typed_ones(tmp_path: Path) -> None:

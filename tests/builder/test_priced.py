@@ -23,11 +23,11 @@ interface endpoint, a priced type with no line, a volume of another size.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import tempfile
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
@@ -98,7 +98,7 @@ def test_a_traced_program_is_priced_with_its_traces(
     app = load_app("examples/jobs/app.py:app", cwd=ROOT)
     blueprint = app.blueprint()
     plan = solve(blueprint, load_catalog(target), traces=True)
-    context = dataclasses.replace(example_context("jobs", blueprint, plan, target), traces=True)
+    context = msgspec.structs.replace(example_context("jobs", blueprint, plan, target), traces=True)
     resources = created(TARGETS[target](context), plan, tmp_path)
     _check(plan, resources, f"jobs on {target}, traced")
     assert component in {item for _, item in plan_items(plan)}

@@ -9,7 +9,6 @@ on Lambda).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import runpy
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import msgspec
 import pytest
 from click.testing import CliRunner
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
@@ -46,7 +46,7 @@ TRACE_PACKAGES = {"opentelemetry-api", "opentelemetry-sdk"}
 
 
 def traced(context: BuildContext) -> BuildContext:
-    return dataclasses.replace(context, traces=True)
+    return msgspec.structs.replace(context, traces=True)
 
 
 def requirement_names(artifacts: ArtifactSet, path: str) -> set[str]:

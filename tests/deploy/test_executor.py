@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from skaal.deploy.confirm import AskUser, AssumeYes, Confirmer, choose_confirmer
+from skaal.deploy.engine import Applied, Preview
 from skaal.deploy.executor import ApplyChanges, PreviewOnly, select_executor
 from skaal.deploy.request import DeployRequest, deploy_request
 from skaal.deploy.state import DeploymentRecord, DeploymentStore
@@ -141,9 +142,55 @@ def test_state_records_round_trip_and_are_written_atomically(tmp_path: Path) -> 
     assert not store.remove("gcp", "dev")
 
 
+def test_a_record_is_written_as_this_json() -> None:
+    record = DeploymentRecord(
+        target="gcp",
+        stack="dev",
+        app="shop",
+        plan_hash="p",
+        skaal_version="1",
+        backend_url="file:///s",
+        deployed_at=NOW,
+        outputs={"b": "2", "a": "1"},
+    )
+    assert record.to_json() == (
+        "{\n"
+        '  "app": "shop",\n'
+        '  "backend_url": "file:///s",\n'
+        f'  "deployed_at": "{NOW}",\n'
+        '  "outputs": {\n'
+        '    "a": "1",\n'
+        '    "b": "2"\n'
+        "  },\n"
+        '  "plan_hash": "p",\n'
+        '  "schema_version": 1,\n'
+        '  "skaal_version": "1",\n'
+        '  "stack": "dev",\n'
+        '  "target": "gcp"\n'
+        "}\n"
+    )
+
+
+def test_engine_records_keep_a_sorted_read_only_copy_of_their_maps() -> None:
+    given = {"update": 2, "create": 1}
+    preview = Preview(changes=given)
+    applied = Applied(changes=given, outputs={"url": "u", "bucket": "b"})
+    given["delete"] = 3
+    assert list(preview.changes.items()) == [("create", 1), ("update", 2)]
+    assert list(applied.changes) == ["create", "update"]
+    assert list(applied.outputs) == ["bucket", "url"]
+    with pytest.raises(TypeError):
+        preview.changes["delete"] = 3  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        preview.changes = {}  # type: ignore[misc]
+
+
 def test_a_corrupt_record_is_a_deploy_error(tmp_path: Path) -> None:
     store = DeploymentStore(tmp_path)
     store.folder.mkdir(parents=True)
     store.path("gcp", "dev").write_text("{not json")
+    with pytest.raises(DeployError, match="not valid"):
+        store.read("gcp", "dev")
+    store.path("gcp", "dev").write_text('{"target": "gcp", "stack": "dev", "tail": 1}')
     with pytest.raises(DeployError, match="not valid"):
         store.read("gcp", "dev")

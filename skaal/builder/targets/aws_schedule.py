@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from skaal.blueprint.fire_times import CronSchedule
 from skaal.blueprint.model import ScheduleSpec
@@ -52,8 +53,7 @@ _RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\(([^()]*)\)$")
 
 
-@dataclass(frozen=True, slots=True)
-class AwsSchedule:
+class AwsSchedule(Struct, frozen=True):
     """EventBridge Scheduler expressions and the time zone they are evaluated in.
 
     Usually one expression; two when a cron restricts both day fields (classic

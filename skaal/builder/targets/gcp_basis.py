@@ -16,7 +16,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.builder.moves import check_moves, origins
@@ -93,8 +94,7 @@ def seconds(value: float) -> str:
     return f"{math.ceil(value)}s"
 
 
-@dataclass(frozen=True, slots=True)
-class Functions:
+class Functions(Struct, frozen=True):
     web: tuple[ResourceSpec, ...]
     schedules: tuple[ResourceSpec, ...]
     consumers: tuple[ResourceSpec, ...]
@@ -254,8 +254,7 @@ class Basis:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
+class Identity(Struct, frozen=True):
     """The service account one Cloud Run service runs as."""
 
     function: str | None

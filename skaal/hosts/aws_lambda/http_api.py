@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
+
+from msgspec import Struct
 
 from skaal.errors import SkaalRuntimeError
 
@@ -42,8 +43,7 @@ _TEXT_TYPES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
+class HttpRequest(Struct, frozen=True):
     """An ASGI scope and the request body it goes with."""
 
     scope: dict[str, Any]

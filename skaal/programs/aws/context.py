@@ -12,11 +12,11 @@ created before it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
+from msgspec import Struct, field
 
 from skaal.builder.stacks.aws import ArnAttr, ArnRef, AwsStack, OutputAttr, OutputRef
 from skaal.deploy.destroy import DELETE_DATA_CONFIG
@@ -30,8 +30,7 @@ Value = pulumi.Output[str] | str
 Attr = ArnAttr | OutputAttr
 
 
-@dataclass(frozen=True, slots=True)
-class NetworkOutputs:
+class NetworkOutputs(Struct, frozen=True):
     """What the servers and functions of a region attach to."""
 
     subnet_ids: tuple[pulumi.Output[str], ...]
@@ -39,8 +38,7 @@ class NetworkOutputs:
     data_sg: pulumi.Output[str]
 
 
-@dataclass
-class Deploy:
+class Deploy(Struct):
     """The stack being created and the outputs of what is created so far."""
 
     stack: AwsStack

@@ -10,11 +10,11 @@ by the keys the stack model names them with.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from functools import cached_property
 
 import pulumi
 import pulumi_gcp as gcp
+from msgspec import Struct, field
 
 from skaal.builder.stacks.gcp import (
     PUBSUB_AGENT,
@@ -31,8 +31,8 @@ __all__ = ["Deploy", "suffixed"]
 _DELETE_DATA_KEY = DELETE_DATA_CONFIG.partition(":")[2]
 
 
-@dataclass
-class Deploy:
+# dict=True: the cached properties below keep their values in the instance __dict__
+class Deploy(Struct, dict=True):
     """The stack being created: its model, configuration and resources so far."""
 
     stack: GcpStack

@@ -42,9 +42,10 @@ import importlib.util
 import sys
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+
+from msgspec import Struct
 
 from skaal.errors import BuildError, DeployError, did_you_mean
 
@@ -66,8 +67,7 @@ _ATTRIBUTE = "__skaal_override__"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
-class ResourceArgs:
+class ResourceArgs(Struct):
     """One generated resource, as a hook sees it; change ``props`` in place."""
 
     resource: str | None
@@ -80,8 +80,7 @@ class ResourceArgs:
     """The constructor's arguments by Python name."""
 
 
-@dataclass(frozen=True, slots=True)
-class Hook:
+class Hook(Struct, frozen=True):
     """One decorated function and what it applies to."""
 
     function: Callable[[ResourceArgs], object]

@@ -48,9 +48,10 @@ the executor rather than asking every step whether it is real.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from msgspec import Struct, field
 
 from skaal.errors import PlanError, UsageError
 from skaal.plan.diff import PlanDiff, diff_plans
@@ -92,7 +93,6 @@ class LockStore(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
 class FileLockStore:
     """The lock file on disk (``skaal.lock``), written atomically.
 
@@ -109,13 +109,24 @@ class FileLockStore:
     it was read from: a lock reformatted by hand keeps its format until its
     plan changes (a lock of an older schema is never the plan written: the
     solver plans in the current one).
+
+    A service holding state, not a record: a plain class, whose repr shows the
+    path and not the plan last read.
     """
 
-    path: Path
-    _read: list[tuple[Plan, tuple[int, int, int]]] = field(
-        default_factory=list, init=False, repr=False, compare=False
-    )
-    """The plan last read and the file it was read from, while that is the last read."""
+    __slots__ = ("_path", "_read")
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._read: list[tuple[Plan, tuple[int, int, int]]] = []
+        """The plan last read and the file it was read from, while that is the last read."""
+
+    def __repr__(self) -> str:
+        return f"FileLockStore(path={self._path!r})"
+
+    @property
+    def path(self) -> Path:
+        return self._path
 
     @property
     def location(self) -> str:
@@ -155,8 +166,7 @@ def _file_identity(path: Path) -> tuple[int, int, int] | None:
     return found.st_ino, found.st_size, found.st_mtime_ns
 
 
-@dataclass(slots=True)
-class MemoryLockStore:
+class MemoryLockStore(Struct):
     """A lock held in memory: for tests and for programs embedding the planner."""
 
     plan: Plan | None = None
@@ -174,8 +184,7 @@ class MemoryLockStore:
         self.writes.append(plan)
 
 
-@dataclass(slots=True)
-class DryRunLockStore:
+class DryRunLockStore(Struct):
     """Reads another store; keeps writes in memory so nothing on disk changes."""
 
     inner: LockStore
@@ -208,8 +217,7 @@ class Solver(Protocol):
     ) -> Plan: ...
 
 
-@dataclass(frozen=True, slots=True)
-class PlanOutcome:
+class PlanOutcome(Struct, frozen=True):
     """A new plan, the lock it replaced, and what changed."""
 
     plan: Plan

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
-from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
+
+from msgspec.structs import replace
 
 from skaal.blueprint.model import Blueprint
 from skaal.catalog.model import Catalog

@@ -41,7 +41,9 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.catalog.model import Backend
@@ -501,8 +503,7 @@ def _key(ident: str) -> tuple[str, int]:
     return backend, int(number)
 
 
-@dataclass(frozen=True, slots=True)
-class _Context:
+class _Context(Struct, frozen=True):
     """What the reasons need to know about the whole problem, gathered once."""
 
     problem: Problem

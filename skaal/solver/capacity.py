@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.servers import Server
@@ -36,8 +37,7 @@ DIMENSION_WORDS: tuple[tuple[str, str], ...] = (
 _MAX_SERVERS = 12
 
 
-@dataclass(frozen=True, slots=True)
-class Overflow:
+class Overflow(Struct, frozen=True):
     """Units that only servers can hold, and a dimension where those servers fall short."""
 
     servers: tuple[str, ...]

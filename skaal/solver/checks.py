@@ -12,8 +12,9 @@ declaration change that would remove it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Protocol
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Kind, Requirements, ScheduleSpec
 from skaal.catalog.model import Backend, Capacity, Limits
@@ -54,8 +55,7 @@ class _Reject(Protocol):
     ) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
+class Facts(Struct, frozen=True):
     """What the filter needs to know about one backend, computed once per catalog."""
 
     backend: Backend
@@ -85,8 +85,7 @@ class Facts:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Need:
+class Need(Struct, frozen=True):
     """What one requirement signature asks of a backend."""
 
     kind: Kind

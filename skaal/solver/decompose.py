@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from skaal.solver.problem import Problem, Workload
 
@@ -69,16 +70,14 @@ def scaled_capacity(value: float | int | None) -> int | None:
     return None if value is None else math.floor(value * SCALE + 1e-6)
 
 
-@dataclass(frozen=True, slots=True)
-class UnitOption:
+class UnitOption(Struct, frozen=True):
     backend: str
     cost: int
     """Micro-dollars per month for the whole unit (shared fee excluded)."""
     rank: int
 
 
-@dataclass(frozen=True, slots=True)
-class Unit:
+class Unit(Struct, frozen=True):
     """Resources that must share a backend (one resource unless co-located)."""
 
     members: tuple[str, ...]
@@ -92,8 +91,7 @@ class Unit:
         return self.members[0]
 
 
-@dataclass(frozen=True, slots=True)
-class Group:
+class Group(Struct, frozen=True):
     """Interchangeable units of one component, optimised as one integer count."""
 
     units: tuple[Unit, ...]

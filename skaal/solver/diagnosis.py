@@ -28,7 +28,8 @@ what ``skaal plan --explain RES`` shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from msgspec import Struct
+from msgspec.structs import replace
 
 from skaal.blueprint.model import Kind, SourceLocation
 from skaal.catalog.model import Backend
@@ -55,8 +56,7 @@ __all__ = [
 _READS_PER_MESSAGE = {"queue": 2.0, "topic": 1.0}
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(Struct, frozen=True):
     """Declaration changes that make one backend serve the resource, and its price then."""
 
     backend: str
@@ -72,8 +72,7 @@ class Fix:
         return f"{joint.join(self.relaxations)} → {self.backend} at {_usd(self.cost)}/month{fee}"
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceDiagnosis:
+class ResourceDiagnosis(Struct, frozen=True):
     """One resource no backend can serve."""
 
     resource: str
@@ -90,8 +89,7 @@ class ResourceDiagnosis:
     a provider quota raised), priced at the declared workload; ``None`` if none does."""
 
 
-@dataclass(frozen=True, slots=True)
-class GlobalConflict:
+class GlobalConflict(Struct, frozen=True):
     """Constraints that hold one by one but not together (filled in by the optimiser)."""
 
     constraint: str
@@ -100,8 +98,7 @@ class GlobalConflict:
     relaxation: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnosis:
+class Diagnosis(Struct, frozen=True):
     """Everything that stands between the declarations and a plan."""
 
     catalog: str = ""
@@ -109,8 +106,7 @@ class Diagnosis:
     conflicts: tuple[GlobalConflict, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class CandidateReport:
+class CandidateReport(Struct, frozen=True):
     """One catalog backend for one resource: its cost if feasible, else why not."""
 
     backend: str

@@ -84,9 +84,11 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Final
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec
 from skaal.catalog.model import Catalog
@@ -520,8 +522,7 @@ _option_order = operator.attrgetter("cost", "rank")
 _second = operator.itemgetter(1)
 
 
-@dataclass(frozen=True, slots=True)
-class _Quality:
+class _Quality(Struct, frozen=True):
     """One quality signature's verdicts: served backends to size-check, and the rest."""
 
     served: tuple[tuple[Facts, tuple[Rejection, ...], str | None, _Row | None], ...]

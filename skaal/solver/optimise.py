@@ -64,9 +64,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
@@ -92,8 +94,7 @@ __all__ = ["Assignment", "optimise"]
 _MAX_ENUMERATED = 10
 
 
-@dataclass(frozen=True, slots=True)
-class Assignment:
+class Assignment(Struct, frozen=True):
     """Where each resource goes, and each server instance's shape."""
 
     backends: Mapping[str, str]
@@ -108,8 +109,7 @@ class Assignment:
     """With ``proven`` False: a proven lower bound on the cheapest plan (dollars)."""
 
 
-@dataclass(slots=True)
-class _Outcome:
+class _Outcome(Struct):
     placement: dict[str, list[Unit]]
     bins: dict[str, Bins]
     cost: int
@@ -413,8 +413,7 @@ _DERATE_MAX_UNITS = 500
 _DERATE_EXACT_MAX_UNITS = 100
 
 
-@dataclass(slots=True)
-class _Placed:
+class _Placed(Struct):
     placement: dict[str, list[Unit]]
     bins: dict[str, Bins]
     cost: int

@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from skaal.solver.decompose import SCALE, Group
 from skaal.solver.servers import Server, Shape, backend_of
@@ -53,8 +54,7 @@ MAX_NODES = 200_000
 MAX_EXACT_COLUMNS = 4_000
 
 
-@dataclass(frozen=True, slots=True)
-class Pooled:
+class Pooled(Struct, frozen=True):
     """The relaxation's answer: counts per (group, option) and instances per shape."""
 
     counts: tuple[tuple[tuple[str, Shape | None, int], ...], ...] | None

@@ -14,8 +14,9 @@ diagnosis (:mod:`skaal.solver.diagnosis`) reads the rejections.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.catalog.model import Backend, Catalog
@@ -34,8 +35,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Workload:
+class Workload(Struct, frozen=True):
     """A resource's workload with documented defaults applied for what was not declared."""
 
     size_gb: float
@@ -75,8 +75,7 @@ class Workload:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
+class Option(Struct, frozen=True):
     """A backend that meets every constraint of one resource, and what it costs there.
 
     ``cost`` excludes a shared backend's fixed fee (paid once per instance) but
@@ -100,8 +99,7 @@ class Option:
     ``None`` when the backend has no modes."""
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
+class Rejection(Struct, frozen=True):
     """Why one backend cannot serve one resource.
 
     ``constraint`` is the keyword the user wrote (``read_latency``) or a
@@ -125,8 +123,7 @@ class Rejection:
         return f"{self.constraint}: offers {self.offered}, asked {self.asked}"
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceOptions:
+class ResourceOptions(Struct, frozen=True):
     """One resource, its workload, its feasible options and the rejected backends."""
 
     spec: ResourceSpec
@@ -137,16 +134,14 @@ class ResourceOptions:
     """Per rejected backend (catalog order), every constraint it fails."""
 
 
-@dataclass(frozen=True, slots=True)
-class SharedBackend:
+class SharedBackend(Struct, frozen=True):
     """A server backend whose instances many resources share, with its shapes."""
 
     backend: Backend
     server: Server
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(Struct, frozen=True):
     """Everything the optimiser needs; built once per ``solve`` call."""
 
     blueprint: Blueprint

@@ -40,8 +40,9 @@ its backend's catalog figure (none when the catalog has no such price).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Final
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Kind
 from skaal.plan.model import CostLine, Transfer
@@ -63,8 +64,7 @@ ITEM_BYTES: Final[Mapping[Kind, float]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
+class Placement(Struct, frozen=True):
     """Each resource's region, and each function's transfers and transfer line."""
 
     regions: Mapping[str, str]

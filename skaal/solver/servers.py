@@ -23,7 +23,8 @@ feasibility filter uses to reject a resource no instance can hold.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from skaal.catalog.model import Backend, Capacity, InstanceClass
 from skaal.solver.cost import money
@@ -42,8 +43,7 @@ def backend_of(pool: str) -> str:
     return pool.partition(POOL)[0]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Shape:
+class Shape(Struct, frozen=True, eq=False):
     """One way to run an instance of a server backend (compared and hashed by identity:
     each server's shapes are built once per solve)."""
 
@@ -72,8 +72,7 @@ class Shape:
         return all(c is None or u <= c for u, c in zip(usage, self.capacity, strict=True))
 
 
-@dataclass(frozen=True, slots=True)
-class Server:
+class Server(Struct, frozen=True):
     """A server backend's shapes (cheapest first) and its instance quota."""
 
     name: str

@@ -20,7 +20,8 @@ difference is reported as ``reoptimize_savings``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from skaal.plan.model import Plan
 from skaal.solver.assemble import pin_source

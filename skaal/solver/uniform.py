@@ -34,7 +34,8 @@ maps therefore never import numpy and HiGHS.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from skaal.solver.decompose import SCALE, Group
 from skaal.solver.pooled import Pooled
@@ -51,8 +52,7 @@ _INFINITY = 1 << 62
 _COUNT_BITS = 32
 
 
-@dataclass(frozen=True, slots=True)
-class _Server:
+class _Server(Struct, frozen=True):
     name: str
     shapes: tuple[tuple[Shape, int, int], ...]
     """The useful shapes: (shape, fee in micro-dollars, units one instance holds)."""

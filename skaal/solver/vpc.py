@@ -49,8 +49,9 @@ plan using a VPC pays it at least once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from itertools import combinations
+
+from msgspec.structs import replace
 
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.plan.network import vpc_fee

@@ -173,5 +173,5 @@ def test_a_hook_sees_its_resource() -> None:
     marked = hook.__skaal_override__  # type: ignore[attr-defined]
     table = ResourceArgs("Carts", "Carts", "aws:dynamodb/table:Table", {})
     assert marked.matches(table)
-    assert not marked.matches(dataclasses.replace(table, type="aws:s3/bucket:Bucket"))
-    assert not marked.matches(dataclasses.replace(table, resource="Orders"))
+    assert not marked.matches(msgspec.structs.replace(table, type="aws:s3/bucket:Bucket"))
+    assert not marked.matches(msgspec.structs.replace(table, resource="Orders"))

@@ -179,6 +179,15 @@ def test_file_store_leaves_a_lock_holding_the_plan_it_read(tmp_path: Path) -> No
     assert path.read_text() == lock_text(plan)
 
 
+def test_file_store_shows_its_path_not_the_plan_it_read(tmp_path: Path) -> None:
+    path = tmp_path / "skaal.lock"
+    plan_app(_app(), _catalog(), lock=FileLockStore(path), solver=FakeSolver())
+    store = FileLockStore(path)
+    assert store.read() is not None
+    assert repr(store) == f"FileLockStore(path={path!r})"
+    assert store.path == path
+
+
 def test_file_store_writes_a_plan_it_read_once_the_file_changed(tmp_path: Path) -> None:
     path = tmp_path / "skaal.lock"
     plan = plan_app(_app(), _catalog(), lock=FileLockStore(path), solver=FakeSolver()).plan

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from skaal.errors import UnsatisfiableError
 from skaal.solver import Diagnosis, build_problem, solve, solve_problem

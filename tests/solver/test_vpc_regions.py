@@ -9,9 +9,9 @@ month of 730 hours, (0.045 + 0.005) x 730 = $36.50 per region.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
+from msgspec.structs import replace
 
 from skaal.catalog.loader import load_catalog
 from skaal.catalog.model import Backend

@@ -15,9 +15,10 @@ When both day-of-month and day-of-week are restricted (neither starts with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
+
+from msgspec import Struct
 
 from skaal.blueprint.model import ScheduleSpec
 
@@ -36,8 +37,7 @@ REFERENCE_YEAR: Final = 2026
 _SECONDS_PER_YEAR: Final = 365 * 86400
 
 
-@dataclass(frozen=True, slots=True)
-class CronFields:
+class CronFields(Struct, frozen=True):
     """The values each field of a five-field cron expression matches."""
 
     minutes: tuple[int, ...]

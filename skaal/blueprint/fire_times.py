@@ -23,10 +23,11 @@ expression for EventBridge) both read it, so it sits with the blueprint.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import Struct
 
 from skaal.blueprint.cron import CronFields
 from skaal.blueprint.model import ScheduleSpec
@@ -44,8 +45,7 @@ class FireTimes(Protocol):
     def next_after(self, moment: datetime) -> datetime | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class CronSchedule:
+class CronSchedule(Struct, frozen=True):
     """A parsed five-field cron expression in a time zone."""
 
     fields: CronFields
@@ -101,8 +101,7 @@ def _exists(wall: datetime) -> bool:
     return round_trip.replace(tzinfo=None) == wall.replace(tzinfo=None)
 
 
-@dataclass(frozen=True, slots=True)
-class EverySchedule:
+class EverySchedule(Struct, frozen=True):
     """Fires at ``anchor + k * period`` for k = 1, 2, ..."""
 
     period_s: float

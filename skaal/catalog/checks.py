@@ -30,8 +30,9 @@ even when the table has schema errors too) and returns every problem:
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
+
+from msgspec.structs import replace
 
 from skaal.catalog.merge import Merged
 from skaal.catalog.model import CAPABILITIES, PRICE_COMPONENTS

@@ -152,7 +152,8 @@ validate`` prints them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from skaal.catalog.merge import Merged, resolve_chain
 from skaal.catalog.model import Catalog
@@ -174,8 +175,7 @@ __all__ = [
 TARGETS: dict[str, str] = {"local": "local", "aws": "aws", "gcp": "gcp"}
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedCatalog:
+class ResolvedCatalog(Struct, frozen=True):
     """A loaded catalog with its warnings and where each backend field came from."""
 
     catalog: Catalog

@@ -38,12 +38,12 @@ from __future__ import annotations
 import copy
 import os
 import re
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import rtoml
+from msgspec import Struct, field
 
 from skaal.catalog.locate import resolve_ref
 from skaal.catalog.positions import KeyPath, dotted, key_lines, line_of, split_dotted
@@ -58,19 +58,23 @@ SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
 _COMMAND = "skaal catalog validate {file}"
 
 
-@dataclass(frozen=True)
-class CatalogFile:
+class CatalogFile(Struct, frozen=True, dict=True):
     """One parsed catalog file; the line of each key is found when a problem asks.
 
     Scanning the text for key lines costs as much as parsing it, and a valid
-    catalog never needs them, so :attr:`lines` is computed on first use.
+    catalog never needs them, so :attr:`lines` is computed on first use (kept
+    in the instance ``__dict__``, hence ``dict=True``).  The repr leaves out
+    :attr:`text` and :attr:`aliases`: a whole file's text is no help there.
     """
 
     path: Path
     data: dict[str, Any]
-    text: str = field(repr=False)
+    text: str
     #: key path in ``data`` -> key path as written (a schema-1 file read as schema 2)
-    aliases: dict[KeyPath, KeyPath] = field(default_factory=dict, repr=False)
+    aliases: dict[KeyPath, KeyPath] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"CatalogFile(path={self.path!r}, data={self.data!r})"
 
     @cached_property
     def lines(self) -> dict[KeyPath, int]:
@@ -102,8 +106,7 @@ class CatalogFile:
         return path
 
 
-@dataclass(slots=True)
-class Merged:
+class Merged(Struct):
     """The raw, merged catalog table and where each key came from."""
 
     data: dict[str, Any]

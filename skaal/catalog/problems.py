@@ -10,8 +10,10 @@ keeping the structured list for ``skaal catalog validate --json``.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from skaal.errors import CatalogError
 
@@ -33,8 +35,7 @@ def format_table(table: tuple[str, ...]) -> str:
     return "[" + ".".join(parts) + "]" if parts else "top level"
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
+class Problem(Struct, frozen=True):
     """One thing wrong in a catalog file."""
 
     file: str

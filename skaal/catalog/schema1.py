@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from skaal.catalog.positions import KeyPath, dotted, split_dotted
 
@@ -41,8 +42,7 @@ __all__ = ["STANDARD", "Upgrade", "upgrade"]
 STANDARD = "standard"
 
 
-@dataclass(frozen=True, slots=True)
-class Upgrade:
+class Upgrade(Struct, frozen=True):
     """A schema-1 file's data in the schema-2 shape."""
 
     data: dict[str, Any]

@@ -31,9 +31,9 @@ the catalog's word, the build creates it by the record's.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
+from msgspec.structs import replace
 from pydantic import BaseModel, ValidationError
 
 from skaal.catalog.checks import meaning

@@ -29,9 +29,10 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, TracebackType
+
+from msgspec import Struct
 
 from skaal.declare.app import App
 from skaal.errors import SkaalError, UsageError, did_you_mean
@@ -42,8 +43,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _HINT = 'skaal plan shop.main:app  (or add [tool.skaal] app = "shop.main:app" to pyproject.toml)'
 
 
-@dataclass(frozen=True, slots=True)
-class AppRef:
+class AppRef(Struct, frozen=True):
     """A parsed app reference: import ``module`` with ``root`` on ``sys.path``."""
 
     text: str

@@ -32,10 +32,10 @@ import inspect
 import textwrap
 import typing
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
+from msgspec import Struct
 from pydantic import TypeAdapter
 
 from skaal.blueprint.model import Kind, SourceLocation
@@ -211,8 +211,7 @@ def _line_of(fn: Callable[..., Any], parameter: str | None) -> SourceLocation | 
 # -- resources -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Use:
+class _Use(Struct, frozen=True):
     """A resource class read by a function, and where."""
 
     cls: type[Resource]

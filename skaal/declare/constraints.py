@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Final, Never
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Kind, Requirements, SourceLocation
 from skaal.errors import DeclarationError, did_you_mean
@@ -76,8 +77,7 @@ def _collocate(value: object) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Constraint:
+class Constraint(Struct, frozen=True):
     """How one keyword parses, which field it fills and which kinds accept it."""
 
     field: str

@@ -60,8 +60,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Final
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.model.grammar import GrammarError
@@ -172,8 +173,7 @@ _URL = _Pattern(r"^(?!gs://|https://sqs\.)[A-Za-z][A-Za-z0-9+.-]*://.*$")
 _PLAIN = _Pattern(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,253}[A-Za-z0-9]$")
 
 
-@dataclass(frozen=True, slots=True)
-class Existing:
+class Existing(Struct, frozen=True):
     """What ``existing=`` names, read from its text."""
 
     name: str

@@ -4,8 +4,9 @@ Errors raised while a declaration is recorded name the user's ``file:line``.
 Decorators know their depth exactly and call :func:`frame_location` on that
 frame; value objects such as ``Cron`` or ``Secret`` can be built by the user
 directly or by a helper such as ``app.secret(...)``, so :func:`user_location`
-walks up the stack past this package's own frames (and the ``__init__`` that
-``dataclasses`` generates) instead.
+walks up the stack past this package's own frames instead (those records are
+``msgspec`` structs, whose ``__init__`` is compiled code with no frame of its
+own; their ``__post_init__`` is one of this package's frames).
 
 The line is not read from ``frame.f_lineno``: on CPython 3.11 that decodes
 the code object's line table from its start up to the frame's instruction,
@@ -114,9 +115,7 @@ def user_location() -> SourceLocation:
     frame = sys._getframe(1)
     while frame.f_back is not None:
         code = frame.f_code
-        generated = code.co_filename == "<string>" and code.co_name == "__init__"
-        inside = os.path.dirname(os.path.abspath(code.co_filename)) == _PACKAGE_DIR
-        if not (generated or inside):
+        if os.path.dirname(os.path.abspath(code.co_filename)) != _PACKAGE_DIR:
             break
         frame = frame.f_back
     return frame_location(frame)

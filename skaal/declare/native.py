@@ -12,9 +12,11 @@ finds it by implementation name for the runtime's messages).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from msgspec import Struct, field
+from msgspec.structs import force_setattr
 
 if TYPE_CHECKING:
     import sqlite3
@@ -39,8 +41,7 @@ T = TypeVar("T")
 _MARKERS: dict[str, Backend[Any, Any]] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class Native(Generic[C_co]):
+class Native(Struct, Generic[C_co], frozen=True):
     """The client of one resource's backend and where the resource lives on it."""
 
     client: C_co
@@ -57,11 +58,10 @@ class Native(Generic[C_co]):
     """Every physical name of the resource, by role (``name`` among them)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "names", MappingProxyType(dict(self.names)))
+        force_setattr(self, "names", MappingProxyType(dict(self.names)))
 
 
-@dataclass(frozen=True, slots=True)
-class Backend(Generic[C, R_contra]):
+class Backend(Struct, Generic[C, R_contra], frozen=True):
     """A backend marker: ``native(REDIS)`` asks for the Redis client, typed as such.
 
     ``C`` is the client's type; ``R_contra`` the resource classes it can serve.
@@ -109,8 +109,7 @@ class SqliteDatabase:
         return result
 
 
-@dataclass(frozen=True, slots=True)
-class PubsubClients:
+class PubsubClients(Struct, frozen=True):
     """The two Pub/Sub clients a topic or queue uses (synchronous, shared)."""
 
     publisher: PublisherClient

@@ -8,7 +8,7 @@ to the other's qualified name here, or says which declaration names nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from skaal.blueprint.model import Kind
 from skaal.declare.declaration import Declaration
@@ -22,8 +22,7 @@ TRIGGERS: tuple[tuple[str, Kind], ...] = (("consumes", "queue"), ("subscribes", 
 DATA_KINDS: frozenset[Kind] = frozenset({"map", "collection", "blob"})
 
 
-@dataclass(frozen=True, slots=True)
-class Peers:
+class Peers(Struct, frozen=True):
     """What ``collocate_with=`` may name: data resources by class reference and by name."""
 
     by_ref: dict[str, str]

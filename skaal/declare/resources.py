@@ -19,8 +19,9 @@ import builtins
 import re
 import typing
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, TypeVar, overload
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Kind, SourceLocation
 from skaal.declare.active import active_runtime, client_for
@@ -352,8 +353,7 @@ def _closed_resource_alias(base: object) -> bool:
     return closed
 
 
-@dataclass(frozen=True, slots=True)
-class Index:
+class Index(Struct, frozen=True):
     """A secondary index on a field of a ``Collection``'s model."""
 
     field: str
@@ -362,8 +362,7 @@ class Index:
 _SECRET_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 
 
-@dataclass(frozen=True, slots=True)
-class Secret:
+class Secret(Struct, frozen=True):
     """A named secret, read from the environment locally and a vault in the cloud.
 
     ``Secret("STRIPE_KEY")``; the name is an environment-variable style name.

@@ -8,8 +8,9 @@ with ``*``, lists, ranges, steps and month/day names.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Final
+
+from msgspec import Struct
 
 from skaal.blueprint.model import ScheduleSpec
 from skaal.declare.location import user_location
@@ -62,8 +63,7 @@ def _check_field(text: str, field: str, low: int, high: int) -> None:
             raise ValueError(f"range {base!r} in the {field} field runs backwards")
 
 
-@dataclass(frozen=True, slots=True)
-class Cron:
+class Cron(Struct, frozen=True):
     """A five-field cron expression, evaluated in ``timezone`` (IANA name)."""
 
     expression: str
@@ -93,8 +93,7 @@ class Cron:
         return ScheduleSpec(cron=" ".join(self.expression.split()), timezone=self.timezone)
 
 
-@dataclass(frozen=True, slots=True)
-class Every:
+class Every(Struct, frozen=True):
     """A fixed period: ``Every("5m")`` (at least one minute)."""
 
     period: str

@@ -26,9 +26,10 @@ import dis
 import inspect
 import typing
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from types import CodeType, FunctionType, ModuleType
-from typing import Any
+from typing import Any, Protocol
+
+from msgspec import Struct
 
 from skaal.declare.introspect import display_name, object_ref
 from skaal.declare.resources import BlobStore, Collection, Map, Queue, Resource, Topic
@@ -40,11 +41,25 @@ _LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF", "LOAD_CLASSDEREF"}
 _ATTRS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
 
 
-@dataclass(frozen=True, slots=True)
-class Visit:
+class Walked(Protocol):
+    """What the walk reads of a function it reached (a :class:`~types.FunctionType`).
+
+    The field of :class:`Visit` is typed by this protocol, not by
+    ``FunctionType``: mypy takes a ``FunctionType`` field of a
+    ``msgspec.Struct`` for a method, bound on access.
+    """
+
+    @property
+    def __code__(self) -> CodeType: ...
+
+    @property
+    def __globals__(self) -> dict[str, Any]: ...
+
+
+class Visit(Struct, frozen=True):
     """One function the walk reached, and the resource classes its names reach."""
 
-    function: FunctionType
+    function: Walked
     via: str | None
     """The helper (or method) this is, if not the declared function itself."""
     closure: dict[str, object]

@@ -4,6 +4,11 @@
 :class:`BlobInfo`; they are plain frozen records, defined here with the
 declarations so the classes that return them import no runtime.  The runtime
 (:mod:`skaal.runtime.ports`) builds them.
+
+They stay dataclasses, not ``msgspec`` structs like Skaal's internal records:
+user code returns them from HTTP functions (``-> Page[Cart]``) and puts them
+in its own models, and pydantic, which validates and serialises those,
+understands dataclasses, not structs.
 """
 
 from __future__ import annotations

@@ -26,9 +26,10 @@ plans or writes (the command does, through the pipeline).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from skaal.errors import PlanError
 from skaal.plan.diff import PlanDiff, diff_plans
@@ -52,8 +53,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class EnvSummary:
+class EnvSummary(Struct, frozen=True):
     """What ``skaal env list`` shows for one environment."""
 
     name: str
@@ -111,8 +111,7 @@ def compare(a: Plan, b: Plan) -> PlanDiff:
     return diff_plans(a, b)
 
 
-@dataclass(frozen=True, slots=True)
-class AdoptionChange:
+class AdoptionChange(Struct, frozen=True):
     """One resource adopted differently by two plans (``None``: created, not adopted)."""
 
     resource: str

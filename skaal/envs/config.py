@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+
+from msgspec import Struct, field
 
 from skaal.declare.project import pyproject_line
 from skaal.errors import UsageError, did_you_mean
@@ -72,8 +73,7 @@ _TARGETS = ("local", "aws", "gcp")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 
 
-@dataclass(frozen=True, slots=True)
-class Environment:
+class Environment(Struct, frozen=True):
     """One declared environment and where everything of it lives."""
 
     name: str
@@ -122,8 +122,7 @@ class Environment:
         return self.catalog or self.target or "local"
 
 
-@dataclass(frozen=True, slots=True)
-class Project:
+class Project(Struct, frozen=True):
     """The environments of the project whose ``pyproject.toml`` was read."""
 
     root: Path

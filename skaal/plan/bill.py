@@ -38,8 +38,9 @@ last digit.  :func:`group_bill` sums the lines by resource, item or backend;
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from skaal.catalog.model import PriceItem, ReadFactor
 from skaal.errors import PlanError
@@ -115,8 +116,7 @@ _NETWORK_PRICES: dict[str, PriceItem] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class BillLine:
+class BillLine(Struct, frozen=True):
     """One priced item of one owner: quantity x unit price = monthly."""
 
     owner: str
@@ -158,8 +158,7 @@ class BillLine:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Bill:
+class Bill(Struct, frozen=True):
     """Every line of a plan's monthly cost, and their total."""
 
     app: str
@@ -195,8 +194,7 @@ class Bill:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class BillGroup:
+class BillGroup(Struct, frozen=True):
     """The lines sharing one key (a resource, an item or a backend) and their sum."""
 
     key: str
@@ -204,8 +202,7 @@ class BillGroup:
     monthly: float
 
 
-@dataclass(frozen=True, slots=True)
-class BillDelta:
+class BillDelta(Struct, frozen=True):
     """One key's monthly cost on two bills (0 where a bill has no such line)."""
 
     key: str

@@ -20,8 +20,9 @@ and ``--json`` serialises it with :meth:`PlanDiff.to_json`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from msgspec import Struct
 
 from skaal.plan.model import Binding, Plan
 
@@ -30,8 +31,7 @@ __all__ = ["BindingChange", "PlanDiff", "diff_plans"]
 _CENT = 0.005
 
 
-@dataclass(frozen=True, slots=True)
-class BindingChange:
+class BindingChange(Struct, frozen=True):
     """One resource whose placement or cost changed."""
 
     old: Binding
@@ -50,8 +50,7 @@ class BindingChange:
         return self.new.monthly_cost - self.old.monthly_cost
 
 
-@dataclass(frozen=True, slots=True)
-class PlanDiff:
+class PlanDiff(Struct, frozen=True):
     """Bindings added, removed and changed, and the total cost before and after."""
 
     added: tuple[Binding, ...]

@@ -8,9 +8,9 @@ plan and therefore the same :meth:`Plan.content_hash`.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any, Final, Literal, Self
 
+from msgspec import Struct
 from pydantic import Field, model_validator
 
 from skaal.blueprint.canonical import canonical_text
@@ -73,8 +73,7 @@ STATED_COMPONENT: Final = "stated by existing= cost="
 states ``cost=AMOUNT/month``: what the server costs the app, as its owner states it."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Lacks:
+class _Lacks(Struct, frozen=True):
     """The fields of each record an older schema did not have."""
 
     plan: tuple[str, ...] = ()

@@ -14,13 +14,12 @@ runtime and the program, and only ``<subscription>-delayed`` is Skaal's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 __all__ = ["QueueNames", "adopted_queue_names", "max_delivery_attempts", "queue_names"]
 
 
-@dataclass(frozen=True, slots=True)
-class QueueNames:
+class QueueNames(Struct, frozen=True):
     """Topic and subscription ids of one queue (each subscription has its topic's name,
     except an adopted queue's: see :attr:`subscription`)."""
 

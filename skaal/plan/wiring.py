@@ -91,8 +91,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
 from skaal.plan import naming
@@ -193,8 +194,7 @@ def server_id(binding: Binding) -> str | None:
     return binding.instance or binding.resource
 
 
-@dataclass(frozen=True, slots=True)
-class ServerWiring:
+class ServerWiring(Struct, frozen=True):
     """One server of the plan (a Redis or PostgreSQL instance) and how it is reached."""
 
     id: str
@@ -320,8 +320,7 @@ def pool_size(connections: int | None, processes: int, *, default: int) -> int:
     return max(1, connections // max(1, processes))
 
 
-@dataclass(frozen=True, slots=True)
-class SecretScope:
+class SecretScope(Struct, frozen=True):
     """Which declared secrets each function may read.
 
     The rule, from the declarations (the Blueprint does not record which
@@ -458,8 +457,7 @@ def data_dir_from_env(env: Mapping[str, str]) -> str | None:
     return env.get(DATA_DIR_ENV) or None
 
 
-@dataclass(frozen=True, slots=True)
-class ResourceWiring:
+class ResourceWiring(Struct, frozen=True):
     """How one bound resource is named and found."""
 
     resource: str
@@ -473,8 +471,7 @@ class ResourceWiring:
     """The variable of its server's URL, ``None`` for managed services."""
 
 
-@dataclass(frozen=True, slots=True)
-class Wiring:
+class Wiring(Struct, frozen=True):
     """The wiring of a whole plan."""
 
     app: str

@@ -22,9 +22,10 @@ backend.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+
+from msgspec import Struct, field
 
 from skaal.blueprint.model import Kind
 from skaal.errors import SkaalError, did_you_mean
@@ -37,8 +38,7 @@ def _nothing() -> Mapping[Provider, Any]:
     return MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class Connection:
+class Connection(Struct, frozen=True):
     """How the runtime reaches a server implementation (one whose resources live on an
     instance the plan sizes), by the variables of the first server of the plan.
 
@@ -53,8 +53,7 @@ class Connection:
     """The variable holding this process's share of the server's connections."""
 
 
-@dataclass(frozen=True, slots=True)
-class Network:
+class Network(Struct, frozen=True):
     """What a build on one provider creates so the functions reach the implementation.
 
     ``vpc``: the functions reach it inside the provider's network -- on aws
@@ -74,8 +73,7 @@ class Network:
     """The plan's network cost-line components that ``vpc`` brings (empty: free)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Provisioning:
+class Provisioning(Struct, frozen=True):
     """What the plan must record for a target to create one server of the implementation.
 
     ``parameters``: the keys of the catalog class's ``parameters`` the
@@ -88,8 +86,7 @@ class Provisioning:
     disk: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Keeping:
+class Keeping(Struct, frozen=True):
     """What a build on one provider keeps of the implementation's resources, and how long.
 
     The plan records it for each resource (:mod:`skaal.plan.retention`), the
@@ -115,9 +112,12 @@ class Keeping:
     """A function implementation: how long its logs are kept."""
 
 
-@dataclass(frozen=True, slots=True)
-class Implementation:
-    """A backend implementation: where it runs and what running and building it take."""
+class _Named(Struct, frozen=True):
+    """The fields of an :class:`Implementation` that may be given by position.
+
+    A base of its own because msgspec makes the fields of a class
+    keyword-only as a whole (``kw_only=True``), not one by one.
+    """
 
     name: str
     kinds: frozenset[Kind]
@@ -128,28 +128,36 @@ class Implementation:
     invoked by an event source): per kind, the implementations of the queue or
     topic that can start it.  ``None``: its consumers poll in-process, so any
     implementation will do."""
-    runtime: str | None = field(default=None, kw_only=True)
+
+
+class Implementation(_Named, frozen=True, kw_only=True):
+    """A backend implementation: where it runs and what running and building it take.
+
+    ``name``, ``kinds``, ``providers``, ``summary`` and ``triggered_by`` (of
+    :class:`_Named`) may be given by position; the other fields by keyword only.
+    """
+
+    runtime: str | None = None
     """The runtime provider factory, ``"module:attribute"`` (called with the
     :class:`~skaal.runtime.ports.BackendSettings`); ``None`` for a function
     implementation, which the serving process itself is."""
-    packages: tuple[str, ...] = field(default=(), kw_only=True)
+    packages: tuple[str, ...] = ()
     """The distributions the runtime of this implementation imports (pinned in
     every build's ``requirements.txt``)."""
-    connection: Connection | None = field(default=None, kw_only=True)
+    connection: Connection | None = None
     """The variables of a server implementation; ``None`` for a managed service."""
-    network: Mapping[Provider, Network] = field(default_factory=_nothing, kw_only=True)
+    network: Mapping[Provider, Network] = field(default_factory=_nothing)
     """Per provider, what a build creates to reach it (absent: nothing)."""
-    provisioning: Mapping[Provider, Provisioning] = field(default_factory=_nothing, kw_only=True)
+    provisioning: Mapping[Provider, Provisioning] = field(default_factory=_nothing)
     """Per provider, what the plan must carry to create one of its servers."""
-    keeping: Mapping[Provider, Keeping] = field(default_factory=_nothing, kw_only=True)
+    keeping: Mapping[Provider, Keeping] = field(default_factory=_nothing)
     """Per provider, what a build keeps of its resources and how long (absent: nothing)."""
-    naming: str | None = field(default=None, kw_only=True)
+    naming: str | None = None
     """The service whose naming rule its physical names follow
     (:data:`skaal.plan.naming.MAX_LENGTH`); ``None``: the strictest one."""
 
 
-@dataclass(frozen=True, slots=True)
-class Registry:
+class Registry(Struct, frozen=True):
     """Implementations by name; immutable, so tests build their own."""
 
     implementations: Mapping[str, Implementation] = field(default_factory=dict)

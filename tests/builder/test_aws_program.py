@@ -523,7 +523,7 @@ def test_a_trigger_no_lambda_can_read_is_refused_with_its_pin(
     # registry, a hand-edited lock) is still refused here, naming the pin to use.
 
     untriggered = Registry.of(
-        dataclasses.replace(impl, triggered_by=None)
+        msgspec.structs.replace(impl, triggered_by=None)
         for impl in DEFAULT_REGISTRY.implementations.values()
     )
 

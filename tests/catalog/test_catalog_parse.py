@@ -61,3 +61,14 @@ def test_a_broken_file_reports_tomllib_s_error_and_line(
     where = "cat.toml" if line is None else f"cat.toml:{line}"
     assert f"{where}: TOML syntax error" in message
     assert str(expected.value).split(" (at line")[0] in message
+
+
+def test_a_parsed_file_s_repr_leaves_its_text_out_and_its_key_lines_are_kept(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cat.toml"
+    path.write_text('schema_version = 2\n\n[backends.redis]\nsummary = "a cache"\n')
+    parsed = read_file(path)
+    assert repr(parsed) == f"CatalogFile(path={path!r}, data={parsed.data!r})"
+    assert parsed.lines[("backends", "redis", "summary")] == 4
+    assert parsed.lines is parsed.lines  # scanned once, on first use

@@ -8,7 +8,6 @@ error naming the file and line.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from collections.abc import Iterator
 from pathlib import Path

@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
@@ -44,6 +43,8 @@ from typing import (
     TypeVar,
     runtime_checkable,
 )
+
+from msgspec import Struct, field
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.declare.values import BlobInfo, BlobStream, DeadLetter, Page
@@ -90,8 +91,7 @@ IndexValue: TypeAlias = str | int | float | bool | None
 """A value of an indexed field, in JSON form (non-scalars are canonical JSON text)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk(Generic[T_co]):
+class Chunk(Struct, Generic[T_co], frozen=True):
     """One page as a backend returns it: items and the raw position after them."""
 
     items: tuple[T_co, ...]
@@ -120,8 +120,7 @@ def decode_cursor(cursor: str | None, *, resource: str) -> str | None:
         ) from None
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery(Generic[T_co]):
+class Delivery(Struct, Generic[T_co], frozen=True):
     """One received message; ``attempt`` counts receives, starting at 1."""
 
     id: str
@@ -129,8 +128,7 @@ class Delivery(Generic[T_co]):
     attempt: int
 
 
-@dataclass(frozen=True, slots=True)
-class BackendSettings:
+class BackendSettings(Struct, frozen=True):
     """What a provider is configured from."""
 
     app: str

@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
@@ -120,8 +121,16 @@ def decode_cursor(cursor: str | None, *, resource: str) -> str | None:
         ) from None
 
 
-class Delivery(Struct, Generic[T_co], frozen=True):
-    """One received message; ``attempt`` counts receives, starting at 1."""
+@dataclass(frozen=True, slots=True)
+class Delivery(Generic[T_co]):
+    """One received message; ``attempt`` counts receives, starting at 1.
+
+    It stays a dataclass, not a ``msgspec`` struct like the records around it:
+    ``QueueClient.receive`` hands it to user code, which may return it from an
+    HTTP function (``-> list[Delivery[Order]]``) or keep it in its own models,
+    and pydantic, which validates and serialises those, understands
+    dataclasses, not structs (as :mod:`skaal.declare.values` says of ``Page``).
+    """
 
     id: str
     body: T_co

@@ -43,9 +43,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Blueprint
 from skaal.errors import MigrationError, UsageError, did_you_mean
@@ -78,8 +79,7 @@ BatchHook = Callable[[str, Progress], None]
 """Called after each batch is copied and saved in the journal (resource, progress)."""
 
 
-@dataclass(frozen=True, slots=True)
-class MoveResult:
+class MoveResult(Struct, frozen=True):
     """What :func:`migrate` did for one move."""
 
     resource: str

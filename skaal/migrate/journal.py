@@ -25,9 +25,11 @@ journal of version 1 (before verifications were recorded) still loads.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import asdict, replace
 
 from skaal.errors import MigrationError
 from skaal.migrate.verify import Scan
@@ -54,8 +56,7 @@ def placement(binding: Binding) -> str:
     return label + (f" ({held})" if held else "")
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
+class Progress(Struct, frozen=True):
     """One move's copy: its ends, the source position after the last batch, what was copied."""
 
     source: str
@@ -92,8 +93,7 @@ class Progress:
         return cls(**{**data, "verifying": None if scan is None else Scan.loaded(scan)})
 
 
-@dataclass(frozen=True, slots=True)
-class Journal:
+class Journal(Struct, frozen=True):
     """Every move's progress, by resource; read with :meth:`load`, saved with :meth:`save`."""
 
     path: Path

@@ -52,9 +52,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from msgspec import Struct
 
 from skaal.blueprint.model import Blueprint
 from skaal.errors import MigrationError, SkaalError
@@ -449,8 +450,7 @@ def _cloud_run(url: str) -> Invoker:
     return cloud_run_invoker(url)
 
 
-@dataclass(frozen=True, slots=True)
-class MigrateServices:
+class MigrateServices(Struct, frozen=True):
     """What ``skaal migrate`` reaches a deployed app with (the click root ``obj`` in tests)."""
 
     invoker: Callable[[str, str], Invoker]

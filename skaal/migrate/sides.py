@@ -23,8 +23,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from msgspec import Struct, field
 
 from skaal.blueprint.model import Kind
 from skaal.errors import MigrationError
@@ -46,8 +47,7 @@ that moment later; the catch-up rewrites every entry off by more than this.
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(Struct, frozen=True):
     """One entry of a resource, encoded."""
 
     key: str

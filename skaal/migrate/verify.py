@@ -29,8 +29,10 @@ many calls it took.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from typing import Any, Literal
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from skaal.migrate.sides import Item, Side, ttl_matches
 
@@ -42,16 +44,14 @@ _SHOWN = 5
 _ZERO = f"{0:064x}"
 
 
-@dataclass(frozen=True, slots=True)
-class Ends:
+class Ends(Struct, frozen=True):
     """The two sides of one move: where its data is, and where the plan placed it."""
 
     source: Side
     target: Side
 
 
-@dataclass(frozen=True, slots=True)
-class Comparison:
+class Comparison(Struct, frozen=True):
     """Both sides of a move counted and hashed, and the keys where they differ."""
 
     source_items: int
@@ -71,8 +71,7 @@ class Comparison:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Scan:
+class Scan(Struct, frozen=True):
     """One pass over both ends, possibly stopped part-way (saved in the journal between calls)."""
 
     phase: Phase = "catch_up"
@@ -96,11 +95,11 @@ class Scan:
 
     @classmethod
     def loaded(cls, data: Any) -> Scan:
-        """The scan saved as ``data`` (a dict, as :func:`dataclasses.asdict` made it)."""
+        """The scan saved as ``data`` (a dict, as :meth:`dumped` made it)."""
         return cls(**{**data, "differing": tuple(data["differing"])})
 
     def dumped(self) -> dict[str, Any]:
-        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out = {name: getattr(self, name) for name in type(self).__struct_fields__}
         out["differing"] = list(self.differing)
         return out
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import (
     TYPE_CHECKING,
@@ -44,6 +44,8 @@ from typing import (
     TypeVar,
     runtime_checkable,
 )
+
+from msgspec import Struct, field
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.declare.values import BlobInfo, BlobStream, DeadLetter, Page
@@ -90,8 +92,7 @@ IndexValue: TypeAlias = str | int | float | bool | None
 """A value of an indexed field, in JSON form (non-scalars are canonical JSON text)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk(Generic[T_co]):
+class Chunk(Struct, Generic[T_co], frozen=True):
     """One page as a backend returns it: items and the raw position after them."""
 
     items: tuple[T_co, ...]
@@ -122,15 +123,21 @@ def decode_cursor(cursor: str | None, *, resource: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Delivery(Generic[T_co]):
-    """One received message; ``attempt`` counts receives, starting at 1."""
+    """One received message; ``attempt`` counts receives, starting at 1.
+
+    It stays a dataclass, not a ``msgspec`` struct like the records around it:
+    ``QueueClient.receive`` hands it to user code, which may return it from an
+    HTTP function (``-> list[Delivery[Order]]``) or keep it in its own models,
+    and pydantic, which validates and serialises those, understands
+    dataclasses, not structs (as :mod:`skaal.declare.values` says of ``Page``).
+    """
 
     id: str
     body: T_co
     attempt: int
 
 
-@dataclass(frozen=True, slots=True)
-class BackendSettings:
+class BackendSettings(Struct, frozen=True):
     """What a provider is configured from."""
 
     app: str

@@ -61,9 +61,9 @@ import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from msgspec import Struct
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -134,8 +134,7 @@ Classifier = Callable[[BaseException], Failure | None]
 """Reads a failure: a :class:`Failure`, or ``None`` when it is not transient."""
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(Struct, frozen=True):
     """The limits of one client call."""
 
     deadline: float = DEFAULT_DEADLINE

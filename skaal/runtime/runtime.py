@@ -42,10 +42,10 @@ import time
 import types
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from msgspec import Struct
 from pydantic import BaseModel
 
 from skaal.blueprint.model import Blueprint, Kind, ResourceSpec
@@ -122,8 +122,7 @@ AnyClient = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Consumer:
+class Consumer(Struct, frozen=True):
     """A declared queue consumer: its function spec, the function, its queue's client."""
 
     spec: ResourceSpec
@@ -131,8 +130,7 @@ class Consumer:
     queue: QueueClient[Any]
 
 
-@dataclass(frozen=True, slots=True)
-class Subscriber:
+class Subscriber(Struct, frozen=True):
     """A declared topic subscriber, with its own named subscription."""
 
     spec: ResourceSpec
@@ -140,8 +138,7 @@ class Subscriber:
     subscription: TopicSubscription[Any]
 
 
-@dataclass(frozen=True, slots=True)
-class _Bound:
+class _Bound(Struct, frozen=True):
     spec: ResourceSpec
     binding: Binding
     store: Any

@@ -11,8 +11,9 @@ it uses, in the same order and with the same ``module.name`` namespacing as
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
 
 from skaal.errors import SkaalRuntimeError
 
@@ -23,8 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["Entrypoints", "Function", "Mount", "entrypoints"]
 
 
-@dataclass(frozen=True, slots=True)
-class Function:
+class Function(Struct, frozen=True):
     """A declared function: its qualified name, the callable and its spec."""
 
     name: str
@@ -32,8 +32,7 @@ class Function:
     spec: ResourceSpec
 
 
-@dataclass(frozen=True, slots=True)
-class Mount:
+class Mount(Struct, frozen=True):
     """A web application served under ``path``: ASGI, or WSGI on ``threads`` threads."""
 
     path: str
@@ -42,8 +41,7 @@ class Mount:
     threads: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Entrypoints:
+class Entrypoints(Struct, frozen=True):
     """Everything the server runs for one app."""
 
     blueprint: Blueprint

@@ -28,9 +28,9 @@ Deployed targets do not use it: there the platform routes by host name.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final
 
+from msgspec import Struct
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -53,8 +53,7 @@ def host_name(host: str) -> str:
     return host.rstrip(".")
 
 
-@dataclass(frozen=True, slots=True)
-class HostPolicy:
+class HostPolicy(Struct, frozen=True):
     """The host names and origins a local server answers."""
 
     hosts: frozenset[str]

@@ -39,9 +39,9 @@ import logging
 import re
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from msgspec import Struct
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 from pydantic_core import PydanticSerializationError, from_json
 from starlette.concurrency import run_in_threadpool
@@ -71,8 +71,7 @@ class ResultTypeError(Exception):
     """A function returned a value its return annotation does not describe."""
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
+class Endpoint(Struct, frozen=True):
     """One served function: its path, input model and result adapter."""
 
     name: str

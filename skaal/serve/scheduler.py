@@ -23,9 +23,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
+
+from msgspec import Struct
 
 from skaal.blueprint.fire_times import FireTimes
 
@@ -57,8 +58,7 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
 
-@dataclass(frozen=True, slots=True)
-class LastRun:
+class LastRun(Struct, frozen=True):
     """How a job's latest run went."""
 
     started: datetime
@@ -70,18 +70,26 @@ class LastRun:
     """Started by :meth:`Scheduler.run_now` rather than by its schedule."""
 
 
-@dataclass(slots=True)
-class Job:
+class Job(Struct):
     """A named coroutine function and when it fires."""
 
     name: str
     run: Callable[[], Awaitable[object]]
     times: FireTimes
     next_fire: datetime | None = None
-    running: asyncio.Task[None] | None = field(default=None, repr=False)
+    running: asyncio.Task[None] | None = None
     fired: int = 0
     failed: int = 0
     last: LastRun | None = None
+
+    def __repr__(self) -> str:
+        # ``running`` is left out: a task's repr is long and says nothing of the job
+        shown = (
+            f"name={self.name!r}, run={self.run!r}, times={self.times!r}, "
+            f"next_fire={self.next_fire!r}, fired={self.fired!r}, failed={self.failed!r}, "
+            f"last={self.last!r}"
+        )
+        return f"{type(self).__name__}({shown})"
 
 
 class Scheduler:

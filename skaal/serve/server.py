@@ -29,11 +29,12 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
+from msgspec import Struct, field
+from msgspec.structs import asdict
 
 from skaal.builder.inputs import load_catalog_for
 from skaal.declare.app_ref import load_app
@@ -59,8 +60,7 @@ log = logging.getLogger("skaal.serve")
 _SETTINGS_ENV = "SKAAL_RUN_SETTINGS"
 
 
-@dataclass(frozen=True, slots=True)
-class RunSettings:
+class RunSettings(Struct, frozen=True):
     """Everything ``skaal run`` was asked for (JSON-serialisable for ``--reload``)."""
 
     app_ref: str | None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from msgspec import Struct, field
 
 from skaal.serve.scheduler import Scheduler
 from skaal.serve.workers import QueueWorker, TopicWorker
@@ -11,8 +12,7 @@ from skaal.serve.workers import QueueWorker, TopicWorker
 __all__ = ["ServeState"]
 
 
-@dataclass(slots=True)
-class ServeState:
+class ServeState(Struct):
     """What the lifespan opened, shared with the middleware and tests."""
 
     runtime: Any = None

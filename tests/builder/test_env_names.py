@@ -123,7 +123,7 @@ def test_the_runtime_names_resources_as_the_build_does(tmp_path: Path) -> None:
     assert physical_name(settings.name_base, "cart.Carts", service="dynamodb") == (
         "shop-staging-cart-carts"
     )
-    outside = dataclasses.replace(settings, env_name="")
+    outside = msgspec.structs.replace(settings, env_name="")
     assert outside.name_base == "shop"
 
 

@@ -281,3 +281,61 @@ async def test_a_damaged_journal_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(MigrationError, match="is not a migration journal") as caught:
         Journal.load(path)
     assert "delete skaal.lock.migration.json" in str(caught.value)
+
+
+SAVED_JOURNAL = """\
+{
+  "moves": {
+    "Carts": {
+      "batches": 1,
+      "complete": true,
+      "copied": 5,
+      "position": null,
+      "source": "a@local",
+      "target": "b@local",
+      "verifying": {
+        "caught_up": 2,
+        "differing": [
+          "k0003",
+          "k0007"
+        ],
+        "done": false,
+        "last_key": "k0012",
+        "phase": "check",
+        "repaired": 1,
+        "source_digest": "abababababababababababababababababababababababababababababababab",
+        "source_items": 13,
+        "source_page": "k0010",
+        "steps": 4,
+        "target_digest": "0000000000000000000000000000000000000000000000000000000000000000",
+        "target_items": 12,
+        "target_page": null
+      }
+    },
+    "Orders": {
+      "batches": 3,
+      "complete": false,
+      "copied": 30,
+      "position": "k0029",
+      "source": "postgres@local (postgres#1)",
+      "target": "dynamodb@us-east-1",
+      "verifying": null
+    }
+  },
+  "version": 2
+}
+"""
+"""A journal as :meth:`Journal.save` wrote it while its records were dataclasses: one move
+copied part-way, one verifying.  Journals are durable: this one must still load and save alike."""
+
+
+async def test_a_saved_journal_reads_and_saves_back_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "skaal.lock.migration.json"
+    path.write_text(SAVED_JOURNAL)
+    journal = Journal.load(path)
+    carts = journal.moves["Carts"]
+    assert carts.verifying is not None
+    assert carts.verifying.differing == ("k0003", "k0007")
+    assert journal.moves["Orders"].position == "k0029"
+    journal.save("Orders", journal.moves["Orders"])
+    assert path.read_text() == SAVED_JOURNAL

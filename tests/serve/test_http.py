@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from skaal import App, Module
 from skaal.errors import SkaalRuntimeError
+from skaal.runtime import Delivery
 from skaal.serve.app import build_asgi
 from tests.serve.fakes import CURRENT, FakeRuntime, factory
 
@@ -248,6 +249,24 @@ async def test_docs_page_is_self_contained(client: httpx.AsyncClient) -> None:
     home = await client.get("/", follow_redirects=False)
     assert home.status_code in (302, 307)
     assert home.headers["location"] == "/docs"
+
+
+@pytest.mark.asyncio
+async def test_a_function_may_return_the_deliveries_of_a_queue() -> None:
+    """``QueueClient.receive`` hands out deliveries; a function returns them as they are."""
+    app = App("mailroom")
+
+    @app.function()
+    async def peek() -> list[Delivery[Item]]:
+        return [Delivery("m-1", Item(name="tea"), attempt=2)]
+
+    asgi = build_asgi(app, factory(FakeRuntime()))
+    async with asgi.router.lifespan_context(asgi):
+        transport = httpx.ASGITransport(app=asgi, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await http.get("/fn/peek")
+    assert response.status_code == 200
+    assert response.json() == [{"id": "m-1", "body": {"name": "tea", "quantity": 1}, "attempt": 2}]
 
 
 def test_unservable_signature_fails_at_build_time() -> None:

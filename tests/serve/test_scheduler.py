@@ -120,3 +120,19 @@ async def test_stop_cancels_a_job_that_outlives_the_timeout() -> None:
     await asyncio.wait_for(started.wait(), timeout=5)
     await scheduler.stop(timeout=0.01)
     assert cancelled.is_set()
+
+
+@pytest.mark.asyncio
+async def test_a_jobs_repr_leaves_its_running_task_out() -> None:
+    async def run() -> None:
+        return None
+
+    schedule = EverySchedule(3600.0, START)
+    task = asyncio.create_task(run())
+    await task
+    job = Job("hourly", run, schedule, running=task)
+    assert "Task" in repr(task)
+    assert repr(job) == (
+        f"Job(name='hourly', run={run!r}, times={schedule!r}, next_fire=None, "
+        "fired=0, failed=0, last=None)"
+    )

@@ -46,12 +46,13 @@ the error codes a caller names in ``allow``, which it handles itself.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import math
 import threading
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
 
 from skaal.errors import SkaalRuntimeError
 from skaal.plan.naming import Service, physical_name
@@ -111,7 +112,7 @@ class AwsSession:
         self.name_prefix = env.get("SKAAL_AWS_NAME_PREFIX", "")
         self.adopted = dict(settings.adopted)
         self.max_attempts = _positive(env, "SKAAL_AWS_MAX_ATTEMPTS", 5)
-        self.policy = dataclasses.replace(RetryPolicy.from_env(env), attempts=self.max_attempts)
+        self.policy = msgspec.structs.replace(RetryPolicy.from_env(env), attempts=self.max_attempts)
         self.concurrency = _positive(env, "SKAAL_AWS_MAX_CONCURRENCY", 32)
         self._credentials = {k: env[k] for k in _CREDENTIAL_KEYS if env.get(k)}
         self._clients: dict[str, Any] = {}
@@ -231,7 +232,7 @@ class AwsSession:
                 classify=reading,
                 policy=self.policy
                 if not wait
-                else dataclasses.replace(self.policy, deadline=self.policy.deadline + wait),
+                else msgspec.structs.replace(self.policy, deadline=self.policy.deadline + wait),
             )
         except ClientError as exc:
             if error_code(exc) in allow:

@@ -21,7 +21,7 @@ empty -- as the ``filesystem`` backend does for keys its disk cannot name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from skaal.runtime.errors import BlobKeyError
 
@@ -30,8 +30,7 @@ __all__ = ["GCS_OBJECT_NAMES", "S3_OBJECT_KEYS", "ObjectKeyRules"]
 _SHOWN = 60
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectKeyRules:
+class ObjectKeyRules(Struct, frozen=True):
     """The limits a cloud store puts on object keys, beyond the client's own checks."""
 
     what: str

@@ -16,9 +16,10 @@ those of :class:`~skaal.runtime.backends.aws_client.AwsSession`.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
+
+import msgspec
 
 from skaal.errors import SkaalRuntimeError
 from skaal.runtime.ports import BackendSettings
@@ -40,7 +41,9 @@ class SecretPassword:
         self.arn = arn
         self.variable = variable
         region = arn.split(":")[3] if arn.count(":") >= 6 else ""
-        self._session = AwsSession(dataclasses.replace(settings, region=region or settings.region))
+        self._session = AwsSession(
+            msgspec.structs.replace(settings, region=region or settings.region)
+        )
 
     async def __call__(self) -> str:
         client = self._session.client("secretsmanager")

@@ -27,8 +27,9 @@ import os
 import re
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 __all__ = [
     "STALE_TEMP_AGE",
@@ -96,8 +97,7 @@ def _shown(text: str) -> str:
     return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
+class Layout(Struct, frozen=True):
     """A store's root and the name and path limits of the filesystem it lives on."""
 
     root: Path

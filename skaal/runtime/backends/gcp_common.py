@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import hashlib
 import re
 import threading
@@ -48,6 +47,8 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
 
 from skaal.errors import SkaalRuntimeError
 from skaal.runtime import retry
@@ -260,7 +261,7 @@ class Offload:
 
         policy = self.policy
         if wait:
-            policy = dataclasses.replace(policy, deadline=policy.deadline + wait)
+            policy = msgspec.structs.replace(policy, deadline=policy.deadline + wait)
         end = time.monotonic() + policy.deadline
         loop = asyncio.get_running_loop()
 

@@ -28,9 +28,10 @@ import hashlib
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from msgspec import Struct
 
 from skaal.runtime.backends.gcp_common import rpc
 from skaal.runtime.errors import ValueTypeError
@@ -95,8 +96,7 @@ def is_live(snap: Any, now: float) -> bool:
     return expiry is None or expiry.timestamp() > now
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
+class Layout(Struct, frozen=True):
     """The documents one value is written as."""
 
     head: dict[str, Any]

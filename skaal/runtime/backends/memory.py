@@ -18,8 +18,9 @@ import bisect
 import itertools
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
+
+from msgspec import Struct, field
 
 from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.runtime.backends.base import UnsupportedKinds
@@ -280,16 +281,14 @@ def _same(a: IndexValue, b: IndexValue) -> bool:
     return a == b
 
 
-@dataclass(slots=True)
-class _Message:
+class _Message(Struct):
     id: str
     body: bytes
     visible_at: float
     attempts: int = 0
 
 
-@dataclass(slots=True)
-class MemoryQueue:
+class MemoryQueue(Struct):
     """A ``QueueBackend`` in a dict ordered by insertion."""
 
     clock: Clock

@@ -87,8 +87,9 @@ import contextlib
 import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from msgspec import Struct
 
 from skaal.plan.pubsub import (
     QueueNames,
@@ -132,8 +133,7 @@ def _deadline(seconds: float) -> int:
     return min(_MAX_DEADLINE, max(0, math.ceil(seconds)))
 
 
-@dataclass(slots=True)
-class _InFlight:
+class _InFlight(Struct):
     ack_id: str
     body: bytes
     attempt: int

@@ -28,8 +28,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from skaal.runtime.backends.sqlite import table_name, transaction
 from skaal.runtime.ports import Subscription
@@ -44,8 +45,7 @@ __all__ = ["POLL_S", "SqliteSubscription", "SqliteTopic"]
 POLL_S = 0.25
 
 
-@dataclass(frozen=True, slots=True)
-class _Taken:
+class _Taken(Struct, frozen=True):
     before: int  # the subscription's position before the take
     body: bytes
 

@@ -63,10 +63,10 @@ import json
 import math
 import re
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from msgspec import Struct
 
 from skaal.blueprint.model import ResourceSpec
 from skaal.errors import SkaalRuntimeError
@@ -117,8 +117,7 @@ def _ident(message: dict[str, Any]) -> str:
     return str(attributes.get(_ID, {}).get("StringValue") or message["MessageId"])
 
 
-@dataclass(slots=True)
-class _InFlight:
+class _InFlight(Struct):
     handle: str
     body: bytes
     attempt: int

@@ -18,8 +18,9 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Generic, Literal, TypeVar
+
+from msgspec import Struct
 
 from skaal.declare.values import TopicSubscription
 from skaal.runtime.codecs import ValueCodec
@@ -40,8 +41,7 @@ T = TypeVar("T")
 log = logging.getLogger("skaal.runtime.queue")
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(Struct, frozen=True):
     """How failed messages are retried."""
 
     max_attempts: int = 5

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 import pytest_asyncio
 from google.api_core import exceptions as gexc
@@ -265,8 +265,8 @@ async def test_a_resource_of_another_location_opens_that_location_s_database(
 ) -> None:
     # the gcp stack names the database of each location beside the (default) one
     env = {**env, FIRESTORE_DATABASES_ENV: "europe-west1=shop-europe-west1"}
-    located = dataclasses.replace(settings(env, tmp_path, clock), region="europe-west1")
-    home = dataclasses.replace(settings(env, tmp_path, clock), region="us-central1")
+    located = msgspec.structs.replace(settings(env, tmp_path, clock), region="europe-west1")
+    home = msgspec.structs.replace(settings(env, tmp_path, clock), region="us-central1")
     eu, us = FirestoreProvider(located), FirestoreProvider(home)
     await eu.open()
     await us.open()

@@ -11,7 +11,6 @@ is a name of the other.  The runtime computes the same names from
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from pathlib import Path
 

@@ -8,6 +8,12 @@ freezes what already exists (sets it aside from collections) unless the
 program froze objects itself, in which case its freeze is left alone.
 Nothing is lost: on exit the collector is restored exactly as it was, and
 everything is collectable as before.
+
+A block entered while the collector is already paused (inside another such
+block, or a program that paused it itself) changes nothing: no collection can
+run in it anyway, and asking how many objects are frozen walks every frozen
+object (``gc.get_freeze_count`` counts a list; about 3 ms in a 1,000-resource
+``skaal plan``, whose command pauses the collector around ``solve``'s own pause).
 """
 
 from __future__ import annotations
@@ -22,7 +28,9 @@ __all__ = ["collector_paused"]
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause (and, if nothing is frozen yet, freeze) the collector for the block."""
-    was_enabled = gc.isenabled()
+    if not gc.isenabled():
+        yield  # already paused: see the module docstring
+        return
     freeze = gc.get_freeze_count() == 0
     gc.disable()
     if freeze:
@@ -32,5 +40,4 @@ def collector_paused() -> Iterator[None]:
     finally:
         if freeze:
             gc.unfreeze()
-        if was_enabled:
-            gc.enable()
+        gc.enable()

@@ -45,3 +45,23 @@ def test_a_freeze_made_by_the_program_is_left_alone() -> None:
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_block_inside_a_paused_one_leaves_everything_as_the_outer_set_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An inner block neither freezes again nor counts what is frozen (a walk of
+    every frozen object), and leaves the outer block's pause in place."""
+    with collector_paused():
+        frozen = gc.get_freeze_count()
+
+        def counted() -> int:
+            raise AssertionError("the inner block counted the frozen objects")
+
+        monkeypatch.setattr(gc, "get_freeze_count", counted)
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+        monkeypatch.undo()
+        assert gc.get_freeze_count() == frozen
+    assert gc.isenabled()

@@ -103,11 +103,15 @@ def pin_source(res: ResourceOptions, pins: Mapping[str, str]) -> str | None:
     return None
 
 
-def total_cost(problem: Problem, assignment: Assignment) -> float:
+def total_cost(
+    problem: Problem, assignment: Assignment, chosen: Sequence[Option] | None = None
+) -> float:
     """Monthly total of an assignment: own costs, its instances' fees, its network, the
     data its functions exchange across regions (:mod:`skaal.solver.regions`) and their
-    traces when exported (:mod:`skaal.solver.traces`)."""
-    chosen = chosen_options(problem, assignment.backends)
+    traces when exported (:mod:`skaal.solver.traces`).  ``chosen``: each resource's
+    option under the assignment, when the caller has them (:func:`chosen_options`)."""
+    if chosen is None:
+        chosen = chosen_options(problem, assignment.backends)
     own = place_functions(problem, assignment.backends, chosen).cost()
     for option in chosen:  # one at a time, in order: the same float sum as ever
         own += option.cost
@@ -133,9 +137,14 @@ def option_region(problem: Problem, option: Option) -> str:
     return option.region or problem.catalog.region
 
 
-def vpc_regions(problem: Problem, assignment: Assignment) -> tuple[str, ...]:
-    """The regions whose VPC the assignment needs, each paying the network fee (sorted)."""
-    return _vpc_regions(problem, chosen_options(problem, assignment.backends))
+def vpc_regions(
+    problem: Problem, assignment: Assignment, chosen: Sequence[Option] | None = None
+) -> tuple[str, ...]:
+    """The regions whose VPC the assignment needs, each paying the network fee (sorted);
+    ``chosen`` as for :func:`total_cost`."""
+    if chosen is None:
+        chosen = chosen_options(problem, assignment.backends)
+    return _vpc_regions(problem, chosen)
 
 
 def _vpc_regions(problem: Problem, chosen: Sequence[Option]) -> tuple[str, ...]:
@@ -149,9 +158,12 @@ def _vpc_regions(problem: Problem, chosen: Sequence[Option]) -> tuple[str, ...]:
     return tuple(sorted(regions))
 
 
-def uses_vpc(problem: Problem, assignment: Assignment) -> bool:
-    """Whether the assignment needs a VPC, and so pays a network fee."""
-    return bool(vpc_regions(problem, assignment))
+def uses_vpc(
+    problem: Problem, assignment: Assignment, chosen: Sequence[Option] | None = None
+) -> bool:
+    """Whether the assignment needs a VPC, and so pays a network fee; ``chosen`` as for
+    :func:`total_cost`."""
+    return bool(vpc_regions(problem, assignment, chosen))
 
 
 def within_vpc(problem: Problem, regions: frozenset[str]) -> Problem | None:
@@ -193,16 +205,19 @@ def assemble(
     pins: Mapping[str, str],
     kept: Mapping[str, str] | None = None,
     reoptimize_savings: float = 0.0,
+    chosen: Sequence[Option] | None = None,
 ) -> Plan:
     """The Plan for ``assignment``.
 
     ``kept`` maps each resource the previous lock holds away from the optimum
-    to the backend a fresh optimisation would choose instead.
+    to the backend a fresh optimisation would choose instead; ``chosen`` as for
+    :func:`total_cost`.
     """
     kept = kept or {}
     catalog = problem.catalog
     instance_of = {m: i for i, members in assignment.instances.items() for m in members}
-    chosen = chosen_options(problem, assignment.backends)
+    if chosen is None:
+        chosen = chosen_options(problem, assignment.backends)
     regions = _vpc_regions(problem, chosen)
     context = _Context(
         problem=problem,

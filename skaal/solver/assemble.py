@@ -46,7 +46,7 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.blueprint.model import ResourceSpec
-from skaal.catalog.model import Backend
+from skaal.catalog.model import Backend, Catalog
 from skaal.declare.existing import adopted_name, adopts_server
 from skaal.model.grammar import Consistency
 from skaal.plan.model import (
@@ -234,23 +234,12 @@ def assemble(
         heads={},
     )
     placement = place_functions(problem, assignment.backends, chosen)
-    pricing: dict[tuple[str, str | None], Pricing] = {}
-    # Lines per (backend, mode, workload): apps repeat workloads, and CostLine
-    # records are immutable, so equal workloads share them.
-    itemised: dict[tuple[object, ...], tuple[CostLine, ...]] = {}
-    # The same by the workload record's identity (alike resources share it, alive in
-    # ``problem``), which skips building the key above per resource.
-    itemised_by_id: dict[tuple[object, ...], tuple[CostLine, ...]] = {}
-    # Backup and retention per (implementation, kind, durability, declared retention):
-    # all they depend on, and both records are immutable.
-    keeping: dict[tuple[object, ...], tuple[Backup | None, Retention | None]] = {}
-    # Provisioned capacity per (backend, mode, workload, served consistency); alike
-    # resources share their Workload record, which ``problem`` keeps alive.
-    capacity: dict[tuple[object, ...], Provisioned | None] = {}
+    alike = _Alike(catalog=catalog)
     bindings: list[Binding] = []
     for res, option in zip(problem.resources, chosen, strict=True):
         name = res.spec.name
-        backend = catalog.backend(option.backend)
+        shared = alike.of(res, option)
+        backend = shared.backend
         status: BindingStatus = "chosen"
         instance = instance_of.get(name)
         pinned = pin_source(res, pins)
@@ -264,25 +253,9 @@ def assemble(
             )
         else:
             reason = _reason(context, res, option=option, instance=instance)
-        declared = res.spec.requirements.consistency
-        served = served_consistency(res.spec.kind, declared, backend.performance.consistency)
         load = res.workload
-        priced = (backend.name, option.mode)
-        mine = (*priced, id(load), served)
-        lines = itemised_by_id.get(mine)
-        if lines is None:
-            key = (*priced, *load.key(), served)
-            lines = itemised.get(key)
-            if lines is None:
-                prices = pricing.get(priced)
-                if prices is None:
-                    prices = pricing[priced] = Pricing.of(backend, option.mode)
-                quantities = monthly_quantities(load)
-                eventual = served == "eventual"
-                lines = itemised[key] = prices.cost_of(quantities, eventual=eventual)[1]
-            itemised_by_id[mine] = lines
-        if declared == "eventual":
-            reason += _consistency_note(backend, option.mode, served)
+        lines = shared.lines
+        reason += shared.note
         own = option.cost
         transfers = placement.transfers.get(name)
         if transfers is not None:
@@ -319,26 +292,6 @@ def assemble(
             reason += (
                 f"; adopts the existing {adopted}{origin}, never created or deleted by a build"
             )
-        capacity_key = (backend.name, option.mode, id(load), served)
-        if capacity_key in capacity:
-            held = capacity[capacity_key]
-        else:
-            held = capacity[capacity_key] = provisioned(
-                backend, option.mode, load, consistency=served
-            )
-        requirements = res.spec.requirements
-        kept_key = (
-            backend.implementation,
-            res.spec.kind,
-            requirements.durability,
-            requirements.retention_s,
-        )
-        kept_as = keeping.get(kept_key)
-        if kept_as is None:
-            kept_as = keeping[kept_key] = (
-                backup_of(catalog.provider, backend.implementation, res.spec),
-                retention_of(catalog.provider, backend.implementation, res.spec),
-            )
         fields = {
             "resource": name,
             "kind": res.spec.kind,
@@ -347,14 +300,14 @@ def assemble(
             "region": placement.regions[name],
             "instance": instance,
             "mode": option.mode,
-            "provisioned": held,
-            "consistency": served,
+            "provisioned": shared.provisioned,
+            "consistency": shared.served,
             "monthly_cost": money(own),
             "cost": lines,
             "status": status,
             "reason": reason,
-            "backup": kept_as[0],
-            "retention": kept_as[1],
+            "backup": shared.backup,
+            "retention": shared.retention,
             "transfers": transfers,
             "adopted": adopted,
         }
@@ -389,6 +342,93 @@ def assemble(
         lower_bound=None if assignment.lower_bound is None else money(assignment.lower_bound),
         reoptimize_savings=money(max(0.0, reoptimize_savings)),
     )
+
+
+class _Shared(Struct, frozen=True):
+    """What a binding takes from its option, workload, requirements and kind alone."""
+
+    backend: Backend
+    served: Consistency | None
+    """The consistency its reads are served with (:func:`served_consistency`)."""
+    lines: tuple[CostLine, ...]
+    """Its own cost lines (before transfer and trace lines)."""
+    note: str
+    """How its declared eventual reads are served, for its reason ("" if not declared)."""
+    provisioned: Provisioned | None
+    backup: Backup | None
+    retention: Retention | None
+
+
+class _Alike:
+    """What alike resources' bindings share, built once for all of them.
+
+    :meth:`of` keys on the identities of a resource's chosen option, workload
+    and requirements, with its kind: all a :class:`_Shared` is computed from.
+    Alike resources share these records (the feasibility filter and the
+    blueprint make one per distinct value), which stay alive in the problem
+    while their ids key the cache; one assembly uses it, then drops it.  The
+    caches behind it key on values (equal workloads in distinct records, one
+    backend's prices), so distinct records with equal values share those.
+    """
+
+    __slots__ = ("_by_id", "_catalog", "_itemised", "_keeping", "_pricing")
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._by_id: dict[tuple[int, int, int, str], _Shared] = {}
+        self._pricing: dict[tuple[str, str | None], Pricing] = {}
+        # lines per (backend, mode, workload values, served consistency)
+        self._itemised: dict[tuple[object, ...], tuple[CostLine, ...]] = {}
+        # backup and retention per (implementation, kind, durability, declared retention)
+        self._keeping: dict[tuple[object, ...], tuple[Backup | None, Retention | None]] = {}
+
+    def of(self, res: ResourceOptions, option: Option) -> _Shared:
+        spec = res.spec
+        key = (id(option), id(res.workload), id(spec.requirements), spec.kind)
+        shared = self._by_id.get(key)
+        if shared is None:
+            shared = self._by_id[key] = self._make(res, option)
+        return shared
+
+    def _make(self, res: ResourceOptions, option: Option) -> _Shared:
+        spec = res.spec
+        catalog = self._catalog
+        backend = catalog.backend(option.backend)
+        declared = spec.requirements.consistency
+        served = served_consistency(spec.kind, declared, backend.performance.consistency)
+        load = res.workload
+        priced = (backend.name, option.mode)
+        key = (*priced, *load.key(), served)
+        lines = self._itemised.get(key)
+        if lines is None:
+            prices = self._pricing.get(priced)
+            if prices is None:
+                prices = self._pricing[priced] = Pricing.of(backend, option.mode)
+            quantities = monthly_quantities(load)
+            eventual = served == "eventual"
+            lines = self._itemised[key] = prices.cost_of(quantities, eventual=eventual)[1]
+        requirements = spec.requirements
+        kept_key = (
+            backend.implementation,
+            spec.kind,
+            requirements.durability,
+            requirements.retention_s,
+        )
+        kept_as = self._keeping.get(kept_key)
+        if kept_as is None:
+            kept_as = self._keeping[kept_key] = (
+                backup_of(catalog.provider, backend.implementation, spec),
+                retention_of(catalog.provider, backend.implementation, spec),
+            )
+        return _Shared(
+            backend=backend,
+            served=served,
+            lines=lines,
+            note=_consistency_note(backend, option.mode, served) if declared == "eventual" else "",
+            provisioned=provisioned(backend, option.mode, load, consistency=served),
+            backup=kept_as[0],
+            retention=kept_as[1],
+        )
 
 
 def _transfer_note(placement: Placement, name: str, transfers: tuple[Transfer, ...]) -> str:

@@ -46,6 +46,7 @@ from skaal.solver.feasibility import build_problem
 from skaal.solver.optimise import Assignment
 from skaal.solver.optimise import optimise as _optimise
 from skaal.solver.problem import Problem, ResourceOptions, chosen_options
+from skaal.solver.regions import place_functions
 from skaal.solver.stability import kept_backends, restrict
 from skaal.solver.vpc import cheapest_with_network
 
@@ -159,9 +160,11 @@ def solve_problem(
             problem, resources=tuple(r for r in problem.resources if r.spec.name not in adopted)
         )
     fresh = _cheapest(problem)
-    # each resource's option under ``fresh``: its total, network and plan read them
+    # each resource's option under ``fresh`` and where its functions run: its total,
+    # network and plan read them
     chosen = chosen_options(problem, fresh.backends)
-    fresh_total = total_cost(problem, fresh, chosen) + sum(stated.values())
+    placement = place_functions(problem, fresh.backends, chosen)
+    fresh_total = total_cost(problem, fresh, chosen, placement) + sum(stated.values())
     budget = problem.budget_usd_month
     if budget is not None and fresh_total > budget + 1e-9:
         costs = {
@@ -195,7 +198,7 @@ def solve_problem(
                 )
     if adopted:  # the plan places the adopted resources too: their options are looked up
         return assemble(whole, _placing(fresh, adopted), pins=pins)
-    return assemble(whole, fresh, pins=pins, chosen=chosen)
+    return assemble(whole, fresh, pins=pins, chosen=chosen, placement=placement)
 
 
 def _unplaceable(problem: Problem) -> UnsatisfiableError:

@@ -104,15 +104,21 @@ def pin_source(res: ResourceOptions, pins: Mapping[str, str]) -> str | None:
 
 
 def total_cost(
-    problem: Problem, assignment: Assignment, chosen: Sequence[Option] | None = None
+    problem: Problem,
+    assignment: Assignment,
+    chosen: Sequence[Option] | None = None,
+    placement: Placement | None = None,
 ) -> float:
     """Monthly total of an assignment: own costs, its instances' fees, its network, the
     data its functions exchange across regions (:mod:`skaal.solver.regions`) and their
     traces when exported (:mod:`skaal.solver.traces`).  ``chosen``: each resource's
-    option under the assignment, when the caller has them (:func:`chosen_options`)."""
+    option under the assignment, when the caller has them (:func:`chosen_options`);
+    ``placement``: :func:`place_functions` of the assignment, likewise."""
     if chosen is None:
         chosen = chosen_options(problem, assignment.backends)
-    own = place_functions(problem, assignment.backends, chosen).cost()
+    if placement is None:
+        placement = place_functions(problem, assignment.backends, chosen)
+    own = placement.cost()
     for option in chosen:  # one at a time, in order: the same float sum as ever
         own += option.cost
     network = vpc_fee(problem.catalog.provider) * len(_vpc_regions(problem, chosen))
@@ -206,12 +212,13 @@ def assemble(
     kept: Mapping[str, str] | None = None,
     reoptimize_savings: float = 0.0,
     chosen: Sequence[Option] | None = None,
+    placement: Placement | None = None,
 ) -> Plan:
     """The Plan for ``assignment``.
 
     ``kept`` maps each resource the previous lock holds away from the optimum
-    to the backend a fresh optimisation would choose instead; ``chosen`` as for
-    :func:`total_cost`.
+    to the backend a fresh optimisation would choose instead; ``chosen`` and
+    ``placement`` as for :func:`total_cost`.
     """
     kept = kept or {}
     catalog = problem.catalog
@@ -233,7 +240,8 @@ def assemble(
         notes={},
         heads={},
     )
-    placement = place_functions(problem, assignment.backends, chosen)
+    if placement is None:
+        placement = place_functions(problem, assignment.backends, chosen)
     alike = _Alike(catalog=catalog)
     bindings: list[Binding] = []
     for res, option in zip(problem.resources, chosen, strict=True):

@@ -281,25 +281,29 @@ def assemble(
             if traced is not None:
                 lines = (*lines, traced)
                 own += traced.monthly
-        adopted = adopted_name(res.spec, catalog.provider)
-        if adopts_server(res.spec, catalog.provider):
-            own = option.cost
-            lines = (CostLine(component=STATED_COMPONENT, quantity=1, monthly=own),) if own else ()
-            origin = _adoption_origin(problem, res.spec)
-            fee = (
-                f"{_usd(own)}/month, as its cost= states"
-                if own
-                else "$0.00/month: its fees are its owner's, not the plan's"
-            )
-            reason = (
-                f"adopts the existing database server {adopted}{origin} ({fee}; no "
-                "instance is planned), never created or deleted by a build"
-            )
-        elif adopted is not None:
-            origin = _adoption_origin(problem, res.spec)
-            reason += (
-                f"; adopts the existing {adopted}{origin}, never created or deleted by a build"
-            )
+        adopted = None
+        if res.spec.existing is not None:  # adopts what it names, on a cloud
+            adopted = adopted_name(res.spec, catalog.provider)
+            if adopts_server(res.spec, catalog.provider):
+                own = option.cost
+                lines = (
+                    (CostLine(component=STATED_COMPONENT, quantity=1, monthly=own),) if own else ()
+                )
+                origin = _adoption_origin(problem, res.spec)
+                fee = (
+                    f"{_usd(own)}/month, as its cost= states"
+                    if own
+                    else "$0.00/month: its fees are its owner's, not the plan's"
+                )
+                reason = (
+                    f"adopts the existing database server {adopted}{origin} ({fee}; no "
+                    "instance is planned), never created or deleted by a build"
+                )
+            elif adopted is not None:
+                origin = _adoption_origin(problem, res.spec)
+                reason += (
+                    f"; adopts the existing {adopted}{origin}, never created or deleted by a build"
+                )
         fields = {
             "resource": name,
             "kind": res.spec.kind,

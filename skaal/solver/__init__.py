@@ -45,7 +45,8 @@ from skaal.solver.collector import collector_paused
 from skaal.solver.feasibility import build_problem
 from skaal.solver.optimise import Assignment
 from skaal.solver.optimise import optimise as _optimise
-from skaal.solver.problem import Problem, ResourceOptions
+from skaal.solver.problem import Problem, ResourceOptions, chosen_options
+from skaal.solver.regions import place_functions
 from skaal.solver.stability import kept_backends, restrict
 from skaal.solver.vpc import cheapest_with_network
 
@@ -159,7 +160,11 @@ def solve_problem(
             problem, resources=tuple(r for r in problem.resources if r.spec.name not in adopted)
         )
     fresh = _cheapest(problem)
-    fresh_total = total_cost(problem, fresh) + sum(stated.values())
+    # each resource's option under ``fresh`` and where its functions run: its total,
+    # network and plan read them
+    chosen = chosen_options(problem, fresh.backends)
+    placement = place_functions(problem, fresh.backends, chosen)
+    fresh_total = total_cost(problem, fresh, chosen, placement) + sum(stated.values())
     budget = problem.budget_usd_month
     if budget is not None and fresh_total > budget + 1e-9:
         costs = {
@@ -169,7 +174,7 @@ def solve_problem(
         costs |= {
             f"{i} {shape.label} (instance fee)": shape.fee for i, shape in fresh.shapes.items()
         }
-        for region in vpc_regions(problem, fresh):
+        for region in vpc_regions(problem, fresh, chosen):
             costs[f"the network of the VPC in {region}"] = vpc_fee(problem.catalog.provider)
         from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it (see the module docstring)
 
@@ -191,7 +196,9 @@ def solve_problem(
                     kept=moved,
                     reoptimize_savings=held_total - fresh_total,
                 )
-    return assemble(whole, _placing(fresh, adopted), pins=pins)
+    if adopted:  # the plan places the adopted resources too: their options are looked up
+        return assemble(whole, _placing(fresh, adopted), pins=pins)
+    return assemble(whole, fresh, pins=pins, chosen=chosen, placement=placement)
 
 
 def _unplaceable(problem: Problem) -> UnsatisfiableError:

@@ -46,7 +46,7 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.blueprint.model import ResourceSpec
-from skaal.catalog.model import Backend
+from skaal.catalog.model import Backend, Catalog
 from skaal.declare.existing import adopted_name, adopts_server
 from skaal.model.grammar import Consistency
 from skaal.plan.model import (
@@ -103,12 +103,22 @@ def pin_source(res: ResourceOptions, pins: Mapping[str, str]) -> str | None:
     return None
 
 
-def total_cost(problem: Problem, assignment: Assignment) -> float:
+def total_cost(
+    problem: Problem,
+    assignment: Assignment,
+    chosen: Sequence[Option] | None = None,
+    placement: Placement | None = None,
+) -> float:
     """Monthly total of an assignment: own costs, its instances' fees, its network, the
     data its functions exchange across regions (:mod:`skaal.solver.regions`) and their
-    traces when exported (:mod:`skaal.solver.traces`)."""
-    chosen = chosen_options(problem, assignment.backends)
-    own = place_functions(problem, assignment.backends, chosen).cost()
+    traces when exported (:mod:`skaal.solver.traces`).  ``chosen``: each resource's
+    option under the assignment, when the caller has them (:func:`chosen_options`);
+    ``placement``: :func:`place_functions` of the assignment, likewise."""
+    if chosen is None:
+        chosen = chosen_options(problem, assignment.backends)
+    if placement is None:
+        placement = place_functions(problem, assignment.backends, chosen)
+    own = placement.cost()
     for option in chosen:  # one at a time, in order: the same float sum as ever
         own += option.cost
     network = vpc_fee(problem.catalog.provider) * len(_vpc_regions(problem, chosen))
@@ -133,9 +143,14 @@ def option_region(problem: Problem, option: Option) -> str:
     return option.region or problem.catalog.region
 
 
-def vpc_regions(problem: Problem, assignment: Assignment) -> tuple[str, ...]:
-    """The regions whose VPC the assignment needs, each paying the network fee (sorted)."""
-    return _vpc_regions(problem, chosen_options(problem, assignment.backends))
+def vpc_regions(
+    problem: Problem, assignment: Assignment, chosen: Sequence[Option] | None = None
+) -> tuple[str, ...]:
+    """The regions whose VPC the assignment needs, each paying the network fee (sorted);
+    ``chosen`` as for :func:`total_cost`."""
+    if chosen is None:
+        chosen = chosen_options(problem, assignment.backends)
+    return _vpc_regions(problem, chosen)
 
 
 def _vpc_regions(problem: Problem, chosen: Sequence[Option]) -> tuple[str, ...]:
@@ -149,9 +164,12 @@ def _vpc_regions(problem: Problem, chosen: Sequence[Option]) -> tuple[str, ...]:
     return tuple(sorted(regions))
 
 
-def uses_vpc(problem: Problem, assignment: Assignment) -> bool:
-    """Whether the assignment needs a VPC, and so pays a network fee."""
-    return bool(vpc_regions(problem, assignment))
+def uses_vpc(
+    problem: Problem, assignment: Assignment, chosen: Sequence[Option] | None = None
+) -> bool:
+    """Whether the assignment needs a VPC, and so pays a network fee; ``chosen`` as for
+    :func:`total_cost`."""
+    return bool(vpc_regions(problem, assignment, chosen))
 
 
 def within_vpc(problem: Problem, regions: frozenset[str]) -> Problem | None:
@@ -193,16 +211,20 @@ def assemble(
     pins: Mapping[str, str],
     kept: Mapping[str, str] | None = None,
     reoptimize_savings: float = 0.0,
+    chosen: Sequence[Option] | None = None,
+    placement: Placement | None = None,
 ) -> Plan:
     """The Plan for ``assignment``.
 
     ``kept`` maps each resource the previous lock holds away from the optimum
-    to the backend a fresh optimisation would choose instead.
+    to the backend a fresh optimisation would choose instead; ``chosen`` and
+    ``placement`` as for :func:`total_cost`.
     """
     kept = kept or {}
     catalog = problem.catalog
     instance_of = {m: i for i, members in assignment.instances.items() for m in members}
-    chosen = chosen_options(problem, assignment.backends)
+    if chosen is None:
+        chosen = chosen_options(problem, assignment.backends)
     regions = _vpc_regions(problem, chosen)
     context = _Context(
         problem=problem,
@@ -218,24 +240,14 @@ def assemble(
         notes={},
         heads={},
     )
-    placement = place_functions(problem, assignment.backends, chosen)
-    pricing: dict[tuple[str, str | None], Pricing] = {}
-    # Lines per (backend, mode, workload): apps repeat workloads, and CostLine
-    # records are immutable, so equal workloads share them.
-    itemised: dict[tuple[object, ...], tuple[CostLine, ...]] = {}
-    # The same by the workload record's identity (alike resources share it, alive in
-    # ``problem``), which skips building the key above per resource.
-    itemised_by_id: dict[tuple[object, ...], tuple[CostLine, ...]] = {}
-    # Backup and retention per (implementation, kind, durability, declared retention):
-    # all they depend on, and both records are immutable.
-    keeping: dict[tuple[object, ...], tuple[Backup | None, Retention | None]] = {}
-    # Provisioned capacity per (backend, mode, workload, served consistency); alike
-    # resources share their Workload record, which ``problem`` keeps alive.
-    capacity: dict[tuple[object, ...], Provisioned | None] = {}
+    if placement is None:
+        placement = place_functions(problem, assignment.backends, chosen)
+    alike = _Alike(catalog=catalog)
     bindings: list[Binding] = []
     for res, option in zip(problem.resources, chosen, strict=True):
         name = res.spec.name
-        backend = catalog.backend(option.backend)
+        shared = alike.of(res, option)
+        backend = shared.backend
         status: BindingStatus = "chosen"
         instance = instance_of.get(name)
         pinned = pin_source(res, pins)
@@ -249,25 +261,9 @@ def assemble(
             )
         else:
             reason = _reason(context, res, option=option, instance=instance)
-        declared = res.spec.requirements.consistency
-        served = served_consistency(res.spec.kind, declared, backend.performance.consistency)
         load = res.workload
-        priced = (backend.name, option.mode)
-        mine = (*priced, id(load), served)
-        lines = itemised_by_id.get(mine)
-        if lines is None:
-            key = (*priced, *load.key(), served)
-            lines = itemised.get(key)
-            if lines is None:
-                prices = pricing.get(priced)
-                if prices is None:
-                    prices = pricing[priced] = Pricing.of(backend, option.mode)
-                quantities = monthly_quantities(load)
-                eventual = served == "eventual"
-                lines = itemised[key] = prices.cost_of(quantities, eventual=eventual)[1]
-            itemised_by_id[mine] = lines
-        if declared == "eventual":
-            reason += _consistency_note(backend, option.mode, served)
+        lines = shared.lines
+        reason += shared.note
         own = option.cost
         transfers = placement.transfers.get(name)
         if transfers is not None:
@@ -285,45 +281,29 @@ def assemble(
             if traced is not None:
                 lines = (*lines, traced)
                 own += traced.monthly
-        adopted = adopted_name(res.spec, catalog.provider)
-        if adopts_server(res.spec, catalog.provider):
-            own = option.cost
-            lines = (CostLine(component=STATED_COMPONENT, quantity=1, monthly=own),) if own else ()
-            origin = _adoption_origin(problem, res.spec)
-            fee = (
-                f"{_usd(own)}/month, as its cost= states"
-                if own
-                else "$0.00/month: its fees are its owner's, not the plan's"
-            )
-            reason = (
-                f"adopts the existing database server {adopted}{origin} ({fee}; no "
-                "instance is planned), never created or deleted by a build"
-            )
-        elif adopted is not None:
-            origin = _adoption_origin(problem, res.spec)
-            reason += (
-                f"; adopts the existing {adopted}{origin}, never created or deleted by a build"
-            )
-        capacity_key = (backend.name, option.mode, id(load), served)
-        if capacity_key in capacity:
-            held = capacity[capacity_key]
-        else:
-            held = capacity[capacity_key] = provisioned(
-                backend, option.mode, load, consistency=served
-            )
-        requirements = res.spec.requirements
-        kept_key = (
-            backend.implementation,
-            res.spec.kind,
-            requirements.durability,
-            requirements.retention_s,
-        )
-        kept_as = keeping.get(kept_key)
-        if kept_as is None:
-            kept_as = keeping[kept_key] = (
-                backup_of(catalog.provider, backend.implementation, res.spec),
-                retention_of(catalog.provider, backend.implementation, res.spec),
-            )
+        adopted = None
+        if res.spec.existing is not None:  # adopts what it names, on a cloud
+            adopted = adopted_name(res.spec, catalog.provider)
+            if adopts_server(res.spec, catalog.provider):
+                own = option.cost
+                lines = (
+                    (CostLine(component=STATED_COMPONENT, quantity=1, monthly=own),) if own else ()
+                )
+                origin = _adoption_origin(problem, res.spec)
+                fee = (
+                    f"{_usd(own)}/month, as its cost= states"
+                    if own
+                    else "$0.00/month: its fees are its owner's, not the plan's"
+                )
+                reason = (
+                    f"adopts the existing database server {adopted}{origin} ({fee}; no "
+                    "instance is planned), never created or deleted by a build"
+                )
+            elif adopted is not None:
+                origin = _adoption_origin(problem, res.spec)
+                reason += (
+                    f"; adopts the existing {adopted}{origin}, never created or deleted by a build"
+                )
         fields = {
             "resource": name,
             "kind": res.spec.kind,
@@ -332,14 +312,14 @@ def assemble(
             "region": placement.regions[name],
             "instance": instance,
             "mode": option.mode,
-            "provisioned": held,
-            "consistency": served,
+            "provisioned": shared.provisioned,
+            "consistency": shared.served,
             "monthly_cost": money(own),
             "cost": lines,
             "status": status,
             "reason": reason,
-            "backup": kept_as[0],
-            "retention": kept_as[1],
+            "backup": shared.backup,
+            "retention": shared.retention,
             "transfers": transfers,
             "adopted": adopted,
         }
@@ -374,6 +354,93 @@ def assemble(
         lower_bound=None if assignment.lower_bound is None else money(assignment.lower_bound),
         reoptimize_savings=money(max(0.0, reoptimize_savings)),
     )
+
+
+class _Shared(Struct, frozen=True):
+    """What a binding takes from its option, workload, requirements and kind alone."""
+
+    backend: Backend
+    served: Consistency | None
+    """The consistency its reads are served with (:func:`served_consistency`)."""
+    lines: tuple[CostLine, ...]
+    """Its own cost lines (before transfer and trace lines)."""
+    note: str
+    """How its declared eventual reads are served, for its reason ("" if not declared)."""
+    provisioned: Provisioned | None
+    backup: Backup | None
+    retention: Retention | None
+
+
+class _Alike:
+    """What alike resources' bindings share, built once for all of them.
+
+    :meth:`of` keys on the identities of a resource's chosen option, workload
+    and requirements, with its kind: all a :class:`_Shared` is computed from.
+    Alike resources share these records (the feasibility filter and the
+    blueprint make one per distinct value), which stay alive in the problem
+    while their ids key the cache; one assembly uses it, then drops it.  The
+    caches behind it key on values (equal workloads in distinct records, one
+    backend's prices), so distinct records with equal values share those.
+    """
+
+    __slots__ = ("_by_id", "_catalog", "_itemised", "_keeping", "_pricing")
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._by_id: dict[tuple[int, int, int, str], _Shared] = {}
+        self._pricing: dict[tuple[str, str | None], Pricing] = {}
+        # lines per (backend, mode, workload values, served consistency)
+        self._itemised: dict[tuple[object, ...], tuple[CostLine, ...]] = {}
+        # backup and retention per (implementation, kind, durability, declared retention)
+        self._keeping: dict[tuple[object, ...], tuple[Backup | None, Retention | None]] = {}
+
+    def of(self, res: ResourceOptions, option: Option) -> _Shared:
+        spec = res.spec
+        key = (id(option), id(res.workload), id(spec.requirements), spec.kind)
+        shared = self._by_id.get(key)
+        if shared is None:
+            shared = self._by_id[key] = self._make(res, option)
+        return shared
+
+    def _make(self, res: ResourceOptions, option: Option) -> _Shared:
+        spec = res.spec
+        catalog = self._catalog
+        backend = catalog.backend(option.backend)
+        declared = spec.requirements.consistency
+        served = served_consistency(spec.kind, declared, backend.performance.consistency)
+        load = res.workload
+        priced = (backend.name, option.mode)
+        key = (*priced, *load.key(), served)
+        lines = self._itemised.get(key)
+        if lines is None:
+            prices = self._pricing.get(priced)
+            if prices is None:
+                prices = self._pricing[priced] = Pricing.of(backend, option.mode)
+            quantities = monthly_quantities(load)
+            eventual = served == "eventual"
+            lines = self._itemised[key] = prices.cost_of(quantities, eventual=eventual)[1]
+        requirements = spec.requirements
+        kept_key = (
+            backend.implementation,
+            spec.kind,
+            requirements.durability,
+            requirements.retention_s,
+        )
+        kept_as = self._keeping.get(kept_key)
+        if kept_as is None:
+            kept_as = self._keeping[kept_key] = (
+                backup_of(catalog.provider, backend.implementation, spec),
+                retention_of(catalog.provider, backend.implementation, spec),
+            )
+        return _Shared(
+            backend=backend,
+            served=served,
+            lines=lines,
+            note=_consistency_note(backend, option.mode, served) if declared == "eventual" else "",
+            provisioned=provisioned(backend, option.mode, load, consistency=served),
+            backup=kept_as[0],
+            retention=kept_as[1],
+        )
 
 
 def _transfer_note(placement: Placement, name: str, transfers: tuple[Transfer, ...]) -> str:

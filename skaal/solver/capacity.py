@@ -52,12 +52,25 @@ class Overflow(Struct, frozen=True):
 
 def overflow(part: Sequence[Unit], servers: Mapping[str, Server]) -> Overflow | None:
     """The first violated count of the module docstring (smallest server sets first)."""
-    only = [u for u in part if u.options and all(o.backend in servers for o in u.options)]
+    # Per options tuple, the servers it reaches if it reaches nothing else (None if it
+    # does): units share their tuples, alive in ``part`` while their ids key this.
+    reaches: dict[int, frozenset[str] | None] = {}
+    only: list[Unit] = []
+    reach: list[frozenset[str]] = []
+    for unit in part:
+        key = id(unit.options)
+        if key in reaches:
+            found = reaches[key]
+        else:
+            backends = frozenset(o.backend for o in unit.options)
+            found = reaches[key] = backends if backends and backends <= servers.keys() else None
+        if found is not None:
+            only.append(unit)
+            reach.append(found)
     if not only:
         return None
-    names = sorted({o.backend for u in only for o in u.options})[:_MAX_SERVERS]
+    names = sorted(set().union(*reach))[:_MAX_SERVERS]
     largest = {name: servers[name].largest() for name in names}
-    reach = [frozenset(o.backend for o in u.options) for u in only]
     for size in range(1, len(names) + 1):
         for subset in itertools.combinations(names, size):
             chosen = frozenset(subset)

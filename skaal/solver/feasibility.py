@@ -361,6 +361,9 @@ class _Filter:
         self.kinds: dict[Kind, _KindTable] = {}
         self.qualities: dict[tuple[object, ...], _Quality] = {}
         self.results: dict[tuple[object, ...], _Result] = {}
+        # ``results`` by the identities of a spec's requirements and schedule with its
+        # other keyed fields: the records stay alive in the blueprint while their ids key it
+        self.by_identity: dict[tuple[object, ...], _Result] = {}
         self.costs: dict[tuple[object, ...], dict[int, tuple[float, str | None]]] = {}
 
     def used(self) -> set[str]:
@@ -371,6 +374,22 @@ class _Filter:
         req = spec.requirements
         cli = spec.name in pins
         pin = pins[spec.name] if cli else req.backend
+        # Alike declarations share their Requirements record (and schedule): by their
+        # identities, a repeated declaration skips building and hashing the value key
+        # below, whose records hash field by field in Python.
+        same = (
+            id(req),
+            id(spec.schedule),
+            spec.kind,
+            spec.indexes,
+            spec.http,
+            pin,
+            spec.name if cli else None,
+            spec.existing,
+        )
+        found = self.by_identity.get(same)
+        if found is not None:
+            return found
         quality_key = (
             spec.kind,
             _quality_key(req),
@@ -388,6 +407,7 @@ class _Filter:
             if quality is None:
                 quality = self.qualities[quality_key] = self._quality(spec, pin, cli)
             found = self.results[key] = self._result(spec, quality)
+        self.by_identity[same] = found
         return found
 
     def _kind_table(self, kind: Kind) -> _KindTable:

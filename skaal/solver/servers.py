@@ -22,6 +22,7 @@ feasibility filter uses to reject a resource no instance can hold.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from msgspec import Struct
@@ -140,17 +141,23 @@ def _undominated(ordered: Iterable[Shape]) -> list[Shape]:
     """Drop a shape that costs at least as much as another holding at least as much.
 
     ``ordered`` is cheapest first, so a shape is dominated by an earlier one
-    whose capacity is at least its own in every dimension.
+    whose capacity is at least its own in every dimension.  An unlimited
+    dimension (``None``) is compared as infinite: it covers any other and only
+    another unlimited one covers it.  A catalog's classes and replicas make
+    dozens of shapes per server, compared pairwise: the four dimensions are
+    compared in one expression, not one generator per pair.
     """
     kept: list[Shape] = []
+    rooms: list[tuple[float, ...]] = []
     for shape in ordered:
-        if not any(_covers(k.capacity, shape.capacity) for k in kept):
+        room = tuple(math.inf if c is None else c for c in shape.capacity)
+        size, reads, writes, count = room
+        if not any(
+            size <= k[0] and reads <= k[1] and writes <= k[2] and count <= k[3] for k in rooms
+        ):
             kept.append(shape)
+            rooms.append(room)
     return kept
-
-
-def _covers(big: tuple[int | None, ...], small: tuple[int | None, ...]) -> bool:
-    return all(b is None or (s is not None and s <= b) for b, s in zip(big, small, strict=True))
 
 
 def largest(backend: Backend) -> Capacity:

@@ -48,7 +48,7 @@ plan using a VPC pays it at least once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import combinations
 
 from msgspec.structs import replace
@@ -63,7 +63,7 @@ from skaal.solver.assemble import (
     within_vpc,
 )
 from skaal.solver.optimise import Assignment
-from skaal.solver.problem import Problem, chosen_options
+from skaal.solver.problem import Option, Problem, chosen_options
 
 __all__ = ["cheapest_with_network"]
 
@@ -75,11 +75,13 @@ def cheapest_with_network(
 ) -> Assignment:
     """The optimum of ``problem`` including one network fee per region whose VPC it needs."""
     best = optimise(problem)
-    if not uses_vpc(problem, best):
+    # each resource's option under ``best``: what the fee, the total and the bound read
+    chosen = chosen_options(problem, best.backends)
+    if not uses_vpc(problem, best, chosen):
         return best  # the optimum without any fee pays none
     fee = vpc_fee(problem.catalog.provider)
-    best_total = total_cost(problem, best)
-    everywhere = _lower(problem, best)
+    best_total = total_cost(problem, best, chosen)
+    everywhere = _lower(problem, best, chosen)
     subsets, every = _subsets(problem)
     # The full set of regions: no floor above the optimiser's bound is known.
     bound = everywhere + fee * every
@@ -106,14 +108,19 @@ def cheapest_with_network(
     return replace(best, lower_bound=min(bound, best_total))
 
 
-def _lower(problem: Problem, assignment: Assignment) -> float:
+def _lower(
+    problem: Problem, assignment: Assignment, chosen: Sequence[Option] | None = None
+) -> float:
     """A proven lower bound on the optimiser's objective (own costs and instance fees) of
-    every assignment of ``problem``: the assignment's own when it is proven optimal."""
+    every assignment of ``problem``: the assignment's own when it is proven optimal.
+    ``chosen``: each resource's option under ``assignment``, when the caller has them."""
     if not assignment.proven:
         assert assignment.lower_bound is not None
         return assignment.lower_bound
+    if chosen is None:
+        chosen = chosen_options(problem, assignment.backends)
     own = 0.0
-    for option in chosen_options(problem, assignment.backends):
+    for option in chosen:
         own += option.cost
     return own + sum(shape.fee for shape in assignment.shapes.values())
 

@@ -8,7 +8,7 @@ import pytest
 
 from skaal.errors import UnsatisfiableError
 from skaal.solver import Diagnosis, solve
-from skaal.solver.servers import server_of
+from skaal.solver.servers import Shape, _undominated, server_of
 from skaal.testing import backend, catalog
 from skaal.testing.catalogs import instance_class, mode
 from tests.solver._factories import blueprint, res
@@ -237,6 +237,23 @@ def test_shapes_drop_dominated_ones_and_price_the_disk_floor() -> None:
         "cache.large",
     ]
     assert cache.shapes[2].capacity[1] == math.floor(30000.0 * 1e6)
+
+
+def test_an_unlimited_dimension_covers_any_limit_and_only_another_unlimited_covers_it() -> None:
+    item = instance_class("db.x", price=1.0)
+
+    def shape(*capacity: int | None) -> Shape:
+        return Shape(backend="b", instance_class=item, replicas=0, fee=1.0, capacity=capacity)
+
+    unlimited = shape(None, 10, 10, 10)
+    limited = shape(5, 10, 10, 10)
+    assert _undominated([unlimited, limited]) == [unlimited]  # None holds any size
+    assert _undominated([limited, unlimited]) == [limited, unlimited]  # 5 does not hold None
+    unbounded_count = shape(4, 9, 10, None)
+    assert _undominated([limited, unbounded_count]) == [limited, unbounded_count]
+    smaller = shape(4, 9, 10, 10)
+    assert _undominated([limited, smaller]) == [limited]  # dearer and holding less
+    assert _undominated([smaller, limited]) == [smaller, limited]
 
 
 def test_same_inputs_same_plan_hash() -> None:

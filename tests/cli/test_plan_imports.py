@@ -22,6 +22,7 @@ import pytest
 
 from skaal.cli.deploy import TARGETS
 from skaal.deploy.request import TARGETS as DEPLOYABLE
+from solver.draws import write_app
 
 #: Loaded by no planning command (prefixes of module names).
 NOT_FOR_PLANNING = (
@@ -193,6 +194,19 @@ def test_a_plan_settled_by_the_one_instance_bound_loads_no_search_or_report(
     modules = _loaded(project, "plan", "app.py:app", "--target", "aws", "--json")
     assert "skaal.solver.optimise" in modules  # the probe really optimised
     assert _offending(modules, NOT_AT_THE_BOUND) == []
+
+
+#: Loaded only by a plan that fails.
+REPORTS = ("skaal.solver.conflicts", "skaal.solver.diagnosis")
+
+
+def test_a_plan_the_searches_settle_loads_no_failure_report(tmp_path: Path) -> None:
+    # 1,000 maps of nine profiles: the one-instance bound does not settle the rds
+    # servers, so the counting and the searches run, and the plan has no conflict
+    write_app(tmp_path / "app.py", "profiles", 1000)
+    modules = _loaded(tmp_path, "plan", "app.py:app", "--target", "aws", "--json")
+    assert "skaal.solver.uniform" in modules  # the probe really searched
+    assert _offending(modules, REPORTS) == []
 
 
 def test_build_writes_the_aws_stack_without_loading_pulumi_or_its_program(

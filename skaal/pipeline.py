@@ -118,7 +118,7 @@ class FileLockStore:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._read: list[tuple[Plan, tuple[int, int, int]]] = []
+        self._read: tuple[Plan, tuple[int, int, int]] | None = None
         """The plan last read and the file it was read from, while that is the last read."""
 
     def __repr__(self) -> str:
@@ -133,19 +133,19 @@ class FileLockStore:
         return str(self.path)
 
     def read(self) -> Plan | None:
-        self._read.clear()
+        self._read = None
         before = _file_identity(self.path)
         plan = read_lock(self.path)
         if plan is not None and before is not None:
-            self._read.append((plan, before))
+            self._read = (plan, before)
         return plan
 
     def write(self, plan: Plan) -> None:
-        if self._read:
-            ((read, identity),) = self._read
+        if self._read is not None:
+            read, identity = self._read
             if read is plan and _file_identity(self.path) == identity:
                 return
-        self._read.clear()
+        self._read = None
         try:
             write_lock(plan, self.path)
         except OSError as exc:

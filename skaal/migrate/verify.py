@@ -32,7 +32,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from msgspec import Struct
-from msgspec.structs import replace
+from msgspec.structs import asdict, replace
 
 from skaal.migrate.sides import Item, Side, ttl_matches
 
@@ -99,7 +99,7 @@ class Scan(Struct, frozen=True):
         return cls(**{**data, "differing": tuple(data["differing"])})
 
     def dumped(self) -> dict[str, Any]:
-        out = {name: getattr(self, name) for name in type(self).__struct_fields__}
+        out = asdict(self)
         out["differing"] = list(self.differing)
         return out
 

@@ -13,7 +13,7 @@ contract in ``pyproject.toml`` enforces them (``tests/test_layers.py``).
 The errors and the version are imported eagerly (they are light); the
 declaration API is imported on first use (module ``__getattr__``, PEP 562),
 so ``import skaal`` and commands such as ``skaal --help`` do not pay for
-pydantic and the blueprint models until a declaration is needed.
+the declaration machinery and the blueprint records until a declaration is needed.
 """
 
 import importlib

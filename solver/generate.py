@@ -760,16 +760,25 @@ def app_source(
     return "\n".join(lines) + "\n"
 
 
+def _set(data: Any) -> Any:
+    """``data`` without its ``None`` values (TOML has none), tables and arrays all the way down."""
+    if isinstance(data, dict):
+        return {k: _set(v) for k, v in data.items() if v is not None}
+    if isinstance(data, (list, tuple)):
+        return [_set(v) for v in data]
+    return data
+
+
 def catalog_toml(catalog: Catalog) -> str:
     """The catalog in the TOML file format (schema_version 2) the catalog loader reads.
 
     Instance classes and capacity modes are tables named by their ``name``.
     """
-    data = catalog.model_dump(mode="json", exclude_none=True, exclude={"sources", "backends"})
+    data = _set(catalog.model_dump(mode="json", exclude={"sources", "backends"}))
     data["schema_version"] = 2
     backends: dict[str, Any] = {}
     for backend in catalog.backends:
-        table = backend.model_dump(mode="json", exclude_none=True, exclude={"name"})
+        table = _set(backend.model_dump(mode="json", exclude={"name"}))
         if table.get("server"):
             table["server"]["classes"] = {
                 item.pop("name"): item for item in table["server"]["classes"]

@@ -17,8 +17,7 @@ the text and keeps it only when it is provably the same text:
   ``1e-05`` and orjson ``0.00001`` or ``1e-7``: such a float shows in
   orjson's text as ``0.0000`` or as a digit followed by ``e-``;
 * orjson writes infinities and NaN as ``null`` where :mod:`json` writes
-  ``Infinity`` and ``NaN``: pydantic-core's encoder, told to write those as
-  constants, shows whether there is one.
+  ``Infinity`` and ``NaN``: :func:`all_finite` looks for one.
 
 Text in which any of these might be (a string holding ``0.0000`` or ``1e-``
 is enough), or data orjson refuses (an integer beyond 64 bits, a key that is
@@ -28,11 +27,13 @@ not a string), is written by :func:`json.dumps`, as before.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 import orjson
-import pydantic_core
+from msgspec import Struct
+from msgspec.structs import astuple
 
 __all__ = ["all_finite", "canonical_text"]
 
@@ -63,12 +64,21 @@ def canonical_text(data: Any, *, finite: bool = False) -> str:
 
 
 def all_finite(data: Any) -> bool:
-    """No infinity or NaN anywhere in ``data`` (a string naming one also answers no)."""
-    try:
-        constants = pydantic_core.to_json(data, inf_nan_mode="constants")
-    except pydantic_core.PydanticSerializationError:
-        return False
-    return b"Infinity" not in constants and b"NaN" not in constants
+    """No infinity or NaN anywhere in ``data``: dicts, lists, tuples and records of values."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        kind = type(value)
+        if kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind is dict:
+            pending.extend(value.values())
+        elif kind is list or kind is tuple:
+            pending.extend(value)
+        elif isinstance(value, Struct):
+            pending.extend(astuple(value))
+    return True
 
 
 def _standard(data: Any) -> str:

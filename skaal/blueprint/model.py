@@ -13,12 +13,10 @@ with "not declared").
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
-from pydantic.main import IncEx
+import msgspec
 
 from skaal.blueprint.canonical import all_finite, canonical_text
 from skaal.blueprint.record import Record
@@ -42,7 +40,7 @@ Kind = Literal["map", "collection", "blob", "queue", "topic", "function", "secre
 KINDS: tuple[Kind, ...] = ("map", "collection", "blob", "queue", "topic", "function", "secret")
 
 
-class SourceLocation(Record):
+class SourceLocation(Record, frozen=True, kw_only=True):
     """Where the user wrote a declaration."""
 
     file: str
@@ -52,7 +50,7 @@ class SourceLocation(Record):
         return f"{self.file}:{self.line}"
 
 
-class Requirements(Record):
+class Requirements(Record, frozen=True, kw_only=True):
     """The constraints of one resource; ``None`` means "not declared".
 
     Rates are per second.  For a queue or topic, ``writes_per_s`` is the
@@ -84,7 +82,7 @@ class Requirements(Record):
         return {k: v for k, v in self if v is not None}
 
 
-class ScheduleSpec(Record):
+class ScheduleSpec(Record, frozen=True, kw_only=True):
     """When a scheduled function fires: a cron expression or a fixed period."""
 
     cron: str | None = None
@@ -97,10 +95,11 @@ class ScheduleSpec(Record):
         return f"every {self.every_s:g}s"
 
 
-class ResourceSpec(Record):
+class ResourceSpec(Record, frozen=True, kw_only=True):
     """One declared resource: a piece of state or compute to place on a backend."""
 
-    name: str = Field(description="qualified name: 'Carts' or 'billing.Invoices'")
+    name: str
+    """The qualified name: ``'Carts'`` or ``'billing.Invoices'``."""
     kind: Kind
     requirements: Requirements = Requirements()
     location: SourceLocation
@@ -111,26 +110,19 @@ class ResourceSpec(Record):
     schedule: ScheduleSpec | None = None
     http: bool = False
     secrets: tuple[str, ...] = ()
-    consumes: str | None = Field(
-        default=None, description="for a function: the queue whose messages it consumes"
-    )
-    subscribes: str | None = Field(
-        default=None, description="for a function: the topic it subscribes to"
-    )
-    uses: tuple[str, ...] = Field(
-        default=(),
-        description="for a function: the declared maps, collections, blobs, queues and topics "
-        "its code reaches (skaal.declare.uses), with the queue or topic it is triggered by; "
-        "every one of them when its code cannot be read; sorted",
-    )
-    python_ref: str | None = Field(
-        default=None, description="'module:qualname' of the user's object, for builders"
-    )
-    existing: str | None = Field(
-        default=None,
-        description="for a map, collection or blob: the existing table or bucket it adopts, "
-        "as written (skaal.declare.existing); None: the build creates it",
-    )
+    consumes: str | None = None
+    """For a function: the queue whose messages it consumes."""
+    subscribes: str | None = None
+    """For a function: the topic it subscribes to."""
+    uses: tuple[str, ...] = ()
+    """For a function: the declared maps, collections, blobs, queues and topics its code
+    reaches (:mod:`skaal.declare.uses`), with the queue or topic it is triggered by; every
+    one of them when its code cannot be read; sorted."""
+    python_ref: str | None = None
+    """``'module:qualname'`` of the user's object, for builders."""
+    existing: str | None = None
+    """For a map, collection or blob: the existing table or bucket it adopts, as written
+    (:mod:`skaal.declare.existing`); ``None``: the build creates it."""
 
 
 #: How a mounted application is called: ASGI (``await app(scope, receive, send)``)
@@ -138,7 +130,7 @@ class ResourceSpec(Record):
 Interface = Literal["asgi", "wsgi"]
 
 
-class MountSpec(Record):
+class MountSpec(Record, frozen=True, kw_only=True):
     """A web application mounted at a path prefix (:mod:`skaal.declare.mounts`).
 
     ``interface`` and ``threads`` say how it is served, not what is planned:
@@ -153,78 +145,13 @@ class MountSpec(Record):
     """The WSGI app's own thread pool size (``None``: the default; ASGI apps have none)."""
 
 
-#: What :meth:`Blueprint.canonical_json` leaves out, told to the serialiser
-#: rather than popped from its output: the locations are then never dumped;
-#: the text is then written by orjson where that gives the same bytes
-#: (:mod:`skaal.blueprint.canonical`).  The resources are dumped apart
-#: (:func:`_content_of`).
-_EVERY_MOUNT: dict[str, IncEx | bool] = {"__all__": {"location", "interface", "threads"}}
-_NOT_CONTENT: dict[str, IncEx | bool] = {
-    "location": True,
-    "resources": True,
-    "mounts": _EVERY_MOUNT,
-}
 #: The fields of a resource that are not its content (``existing`` is, when declared).
-_NOT_RESOURCE_CONTENT: Final = frozenset({"location", "uses", "existing"})
-_RESOURCE_CONTENT: Final = tuple(
-    name for name in ResourceSpec.model_fields if name not in _NOT_RESOURCE_CONTENT
-)
-#: Values written as they are; never a float, which the hash must look at.
-_SCALARS: Final = frozenset({str, bool, int, type(None)})
+_NOT_RESOURCE_CONTENT: Final = ("location", "uses", "existing")
+#: The fields of a mount that are not its content: where it was written and how it is served.
+_NOT_MOUNT_CONTENT: Final = ("location", "interface", "threads")
 
 
-@functools.cache
-def _requirements_list() -> TypeAdapter[list[Requirements]]:
-    """Dumps many ``Requirements`` in one call (built on first use, not at import)."""
-    return TypeAdapter(list[Requirements])
-
-
-def _requirements_dumped(resources: tuple[ResourceSpec, ...]) -> dict[int, dict[str, Any]]:
-    """The dump of every distinct ``Requirements`` of ``resources``, by identity, in one call.
-
-    An app whose declarations write their own sizes and rates has about as
-    many records as resources: one call for all of them costs less than a
-    call of ``model_dump`` for each.
-    """
-    distinct = {id(spec.requirements): spec.requirements for spec in resources}
-    dumped = _requirements_list().dump_python(list(distinct.values()), mode="json")
-    return dict(zip(distinct, dumped, strict=True))
-
-
-def _content_of(spec: ResourceSpec, records: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """``spec.model_dump(mode="json")`` without its locations and ``uses``, built cheaply.
-
-    The resources of an app share their ``Requirements`` (the declarations
-    that write the same constraints share one record), so each nested record
-    is dumped once, into ``records`` (by identity: every one stays alive in
-    the blueprint meanwhile); the other fields are strings, flags and tuples
-    of strings, written as the dump writes them (a tuple as a list).  A
-    value of any other type (a float too) makes the whole resource go through
-    pydantic's dump, kept in ``records`` as well: ``records`` then holds every
-    float of the resources, which is where the hash looks for infinities.
-    """
-    fields = spec.__dict__
-    content: dict[str, Any] = {}
-    for name in _RESOURCE_CONTENT:
-        value = fields[name]
-        kind = type(value)
-        if kind in _SCALARS:
-            content[name] = value
-        elif kind is tuple and _SCALARS.issuperset(map(type, value)):
-            content[name] = list(value)
-        elif isinstance(value, BaseModel):
-            dumped = records.get(id(value))
-            if dumped is None:
-                dumped = records[id(value)] = value.model_dump(mode="json")
-            content[name] = dumped
-        else:
-            dumped = spec.model_dump(mode="json", exclude=set(_NOT_RESOURCE_CONTENT))
-            records[id(spec)] = dumped
-            return dumped
-    return content
-
-
-class Blueprint(Record):
+class Blueprint(Record, frozen=True, kw_only=True):
     """Everything an app declared, sorted by name, ready for the solver."""
 
     app: str
@@ -253,15 +180,18 @@ class Blueprint(Record):
         of a blueprint that adopts nothing is the one it had before adoption
         existed.
         """
-        data = self.model_dump(mode="json", exclude=_NOT_CONTENT)
-        records = _requirements_dumped(self.resources)
-        resources = data["resources"] = [_content_of(spec, records) for spec in self.resources]
-        for spec, dumped in zip(self.resources, resources, strict=True):
-            if spec.existing is not None:  # only when declared: older blueprints keep their hash
-                dumped["existing"] = spec.existing
-        # floats are only in the nested records and the app's own fields: looked at there
-        top = {key: value for key, value in data.items() if key != "resources"}
-        return canonical_text(data, finite=all_finite([top, *records.values()]))
+        data = msgspec.to_builtins(self)
+        del data["location"]
+        for mount in data["mounts"]:
+            for name in _NOT_MOUNT_CONTENT:
+                del mount[name]
+        for resource in data["resources"]:
+            existing = resource.pop("existing")
+            for name in _NOT_RESOURCE_CONTENT[:-1]:
+                del resource[name]
+            if existing is not None:  # only when declared: older blueprints keep their hash
+                resource["existing"] = existing
+        return canonical_text(data, finite=_finite(self))
 
     def content_hash(self) -> str:
         """A stable hash of what was declared (moving code around does not change it).
@@ -271,3 +201,18 @@ class Blueprint(Record):
         return self.memo(
             "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
         )
+
+
+def _finite(blueprint: Blueprint) -> bool:
+    """No infinity and no NaN in what ``blueprint`` declared.
+
+    The floats of a blueprint are in its own fields and its resources'
+    requirements and schedules, records the declarations share: each distinct
+    one is looked at once.
+    """
+    parts: dict[int, object] = {}
+    for spec in blueprint.resources:
+        parts[id(spec.requirements)] = spec.requirements
+        if spec.schedule is not None:
+            parts[id(spec.schedule)] = spec.schedule
+    return all_finite([blueprint.budget_usd_month, *parts.values()])

@@ -1,37 +1,124 @@
 """The base of the frozen records passed between stages.
 
 Blueprint, Catalog and Plan (and the records nested in them) are frozen
-pydantic models that forbid unknown fields.  Because they are frozen, a value
-derived from one of them never changes, so it can be computed once:
-:meth:`Record.memo` keeps such values (the content hashes, which serialise
-the whole record to canonical JSON: about 0.1 s for a 10,000-resource
-Blueprint; the Blueprint's index of resources by name) beside the fields.
+``msgspec`` structs that take their fields by keyword and forbid unknown
+ones.  They were pydantic models; ``skaal plan`` spent about a third of its
+time importing pydantic and building its validators and serialisers (about
+0.13 s of a 1,000-resource plan), where a struct class costs some
+microseconds to define and is built, compared and dumped in C.  The names
+code written against those models calls are kept: :meth:`Record.model_validate`
+checks a mapping against the field types and constraints,
+:meth:`Record.model_dump` dumps, :meth:`Record.model_copy` derives a record.
 
-The memo lives in the instance ``__dict__`` under a key that is not a field:
-pydantic's dumps, ``repr`` and equality look at fields only, so it never shows
-in a lock file or changes which records compare equal.  The one way to derive
-a *different* record from an existing instance, ``model_copy(update=...)``,
-copies the ``__dict__``; :meth:`Record.model_copy` therefore starts the copy
-with an empty memo.
+What a struct does not do that a pydantic model did: calling a record's
+class does not check its arguments.  Data from outside (TOML catalogs, lock
+files, a user's mapping) goes through :meth:`Record.model_validate`, which
+checks types and constraints strictly, turns an array into a tuple, and runs
+the records' own checks (``__post_init__``); code building records from
+values it computed is typed, and mypy checks it.  One conversion is made
+however a record is built: an integer given to a float field becomes that
+float (``PriceItem(amount=1)`` holds ``1.0``), as validation would make it.
+A record's text is hashed (lock files, build manifests), and ``1`` and
+``1.0`` are different text: a plan whose cost line was built with
+``quantity=1`` would not hash the same once read back from its lock.
+
+Because records are frozen, a value derived from one never changes, so it
+can be computed once: :meth:`Record.memo` keeps such values (the content
+hashes, which serialise the whole record to canonical JSON; the Blueprint's
+index of resources by name) in the instance ``__dict__``, which holds no
+field: dumps, ``repr``, equality and hashing look at fields only, so a memo
+never shows in a lock file or changes which records compare equal, and a
+record derived with :meth:`Record.model_copy` starts without one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any, Self, TypeVar
+import functools
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+import msgspec
+from msgspec import Struct
+from msgspec.structs import force_setattr, replace
 
-__all__ = ["Record"]
+__all__ = ["Record", "dumped", "error_path"]
 
 _MEMO = "__skaal_memo__"
 _T = TypeVar("_T")
 
 
-class Record(BaseModel):  # noqa: PLW1641 - pydantic gives every frozen record its __hash__
+class _FieldNames:
+    """The field names of the class it is read on (``Record.model_fields``)."""
+
+    def __get__(self, instance: object, owner: type[Struct]) -> tuple[str, ...]:
+        return owner.__struct_fields__
+
+
+class Record(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, dict=True):
     """A frozen record that rejects unknown fields and can memoise derived values."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    #: The field names, in order (read on the class, as pydantic's ``model_fields``).
+    model_fields: ClassVar[_FieldNames] = _FieldNames()
+
+    @classmethod
+    def model_validate(cls, data: Any, *, strict: bool = True) -> Self:
+        """``data`` (a mapping, or a record) checked and converted into this record.
+
+        Raises :class:`msgspec.ValidationError` naming the first wrong field by
+        its path (``$.backends[0].price.amount``).  ``strict=False`` also
+        accepts the text form of numbers and flags.
+        """
+        if isinstance(data, cls):
+            return data
+        if isinstance(data, Struct):
+            data = msgspec.structs.asdict(data)
+        return msgspec.convert(data, cls, strict=strict)
+
+    def model_dump(
+        self,
+        *,
+        mode: Literal["python", "json"] = "python",
+        exclude: set[str] | frozenset[str] | None = None,
+    ) -> dict[str, Any]:
+        """The fields as a dict (nested records as dicts too), ``exclude`` left out.
+
+        ``mode="json"`` gives only values JSON and TOML writers take (msgspec's
+        builtins, in C): dicts, tuples (written as arrays), text, numbers,
+        flags and ``None``; ``"python"`` gives nested records as dicts and
+        leaves every other value as it is.
+        """
+        data = dumped(self) if mode == "json" else _python(self)
+        if exclude:
+            for name in exclude:
+                data.pop(name, None)
+        return data
+
+    def model_dump_json(self) -> str:
+        """The fields as compact JSON text."""
+        return msgspec.json.encode(self).decode()
+
+    @classmethod
+    def model_validate_json(cls, text: str | bytes) -> Self:
+        """JSON text checked and converted into this record, as :meth:`model_validate`."""
+        return msgspec.json.decode(text, type=cls, strict=True)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None) -> Self:
+        """A copy with ``update`` applied (unchecked, as pydantic's), without the memo."""
+        return replace(self, **(update or {}))
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        """``(name, value)`` for every field, in order."""
+        for name in self.__struct_fields__:
+            yield name, getattr(self, name)
+
+    def __post_init__(self) -> None:
+        """Integers given to float fields become floats (see the module docstring)."""
+        for name in _float_fields(type(self)):
+            value = getattr(self, name)
+            if type(value) is int:
+                force_setattr(self, name, float(value))
 
     def memo(self, name: str, compute: Callable[[], _T]) -> _T:
         """``compute()`` the first time ``name`` is asked for, the kept value afterwards."""
@@ -41,19 +128,52 @@ class Record(BaseModel):  # noqa: PLW1641 - pydantic gives every frozen record i
         value: _T = memo[name]
         return value
 
-    def __eq__(self, other: object) -> bool:
-        """pydantic's comparison, its common answer first: records of one class with equal
-        fields.  A record has no extra fields (``extra="forbid"``) and no private
-        attributes, so equal ``__dict__`` is pydantic's own first test of equality; the
-        rest (a memo on one side, another class) goes to pydantic.  A plan that keeps its
-        lock's placements compares every binding with the lock's, each with its cost
-        lines: this takes a third of pydantic's time."""
-        if type(other) is type(self) and self.__dict__ == other.__dict__:
-            return True
-        return super().__eq__(other)
 
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
-        """A copy (with ``update`` applied) whose derived values are computed afresh."""
-        copied = super().model_copy(update=update, deep=deep)
-        copied.__dict__.pop(_MEMO, None)
-        return copied
+def dumped(value: Any) -> Any:
+    """``value`` as JSON and TOML writers take it: records as dicts (msgspec, in C)."""
+    return msgspec.to_builtins(value)
+
+
+def _python(record: Struct) -> dict[str, Any]:
+    """A record's fields as a dict, nested records as dicts; other values as they are."""
+    return {name: _python_value(value) for name, value in msgspec.structs.asdict(record).items()}
+
+
+def _python_value(value: Any) -> Any:
+    if isinstance(value, Struct):
+        return _python(value)
+    if isinstance(value, tuple):
+        return tuple(_python_value(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _python_value(v) for k, v in value.items()}
+    return value
+
+
+def error_path(error: msgspec.ValidationError) -> tuple[str, str]:
+    """Where a validation failed and why: ``("bindings.0.cost", "Expected `array`, got `int`")``.
+
+    msgspec writes both in one message, the place last as a path from the
+    root (``... - at `$.bindings[0].cost` ``); the place is ``""`` when the
+    root itself is wrong.
+    """
+    message = str(error)
+    problem, at, path = message.rpartition(" - at `$")
+    if not at:
+        return "", message
+    return path.rstrip("`").replace("[", ".").replace("]", "").lstrip("."), problem
+
+
+@functools.cache
+def _float_fields(cls: type[Struct]) -> tuple[str, ...]:
+    """The fields of ``cls`` typed ``float`` (or ``float | None``, constrained or not)."""
+    return tuple(field.name for field in msgspec.structs.fields(cls) if _is_float(field.type))
+
+
+def _is_float(hint: object) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is Annotated:
+        return _is_float(typing.get_args(hint)[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        return len(kinds) == 1 and _is_float(kinds[0])
+    return hint is float

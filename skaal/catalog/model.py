@@ -53,9 +53,10 @@ rate divided by ``target_utilisation`` (the autoscaling headroom).
 from __future__ import annotations
 
 import hashlib
-from typing import Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+import msgspec
+from msgspec import Meta
 
 from skaal.blueprint.canonical import canonical_text
 from skaal.blueprint.model import Kind
@@ -120,16 +121,28 @@ PRICE_COMPONENTS: dict[str, str] = {
 }
 
 
-class PriceItem(Record):
+#: A number above zero (every number in a catalog is also finite: :mod:`skaal.catalog.validate`).
+Positive = Annotated[float, Meta(gt=0)]
+#: A count above zero.
+Count = Annotated[int, Meta(gt=0)]
+#: Text that is not empty.
+Text = Annotated[str, Meta(min_length=1)]
+#: The date a figure was read: ``2026-12-03`` or ``2026-12``.
+AsOf = Annotated[str, Meta(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
+
+
+class PriceItem(Record, frozen=True, kw_only=True):
     """One published price figure, with where and when it was read."""
 
-    amount: float = Field(ge=0, allow_inf_nan=False)
-    source: str = Field(min_length=1, description="public URL of the pricing page")
-    as_of: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$", description="date the figure was read")
+    amount: Annotated[float, Meta(ge=0)]
+    source: Text
+    """The public URL of the pricing page."""
+    as_of: AsOf
+    """The date the figure was read."""
     note: str = ""
 
 
-class ReadFactor(Record):
+class ReadFactor(Record, frozen=True, kw_only=True):
     """What one eventually consistent read costs, as a share of a strongly consistent one.
 
     Published as a unit definition rather than a price ("an eventually
@@ -137,13 +150,15 @@ class ReadFactor(Record):
     carries its source and date like a :class:`PriceItem`.
     """
 
-    factor: float = Field(gt=0, le=1, allow_inf_nan=False)
-    source: str = Field(min_length=1, description="public URL of the page defining the unit")
-    as_of: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$", description="date the figure was read")
+    factor: Annotated[float, Meta(gt=0, le=1)]
+    source: Text
+    """The public URL of the page defining the unit."""
+    as_of: AsOf
+    """The date the figure was read."""
     note: str = ""
 
 
-class Price(Record):
+class Price(Record, frozen=True, kw_only=True):
     """A backend's workload-aware price in one region."""
 
     currency: str = "USD"
@@ -164,26 +179,19 @@ class Price(Record):
     per_scheduled_job_month: PriceItem | None = None
     per_instance_month: PriceItem | None = None
     message_storage_per_gb_month: PriceItem | None = None
-    inter_region_per_gb: PriceItem | None = Field(
-        default=None,
-        description="a function backend: per GB exchanged with data in another region "
-        "(skaal.solver.regions); not a workload quantity, priced by the planner's placement",
-    )
-    per_million_traces: PriceItem | None = Field(
-        default=None,
-        description="a function backend: per million traces its trace service records, one "
-        "per invocation when the project exports traces (skaal.solver.traces)",
-    )
-    per_million_spans: PriceItem | None = Field(
-        default=None,
-        description="a function backend: per million spans its trace service ingests, when "
-        "the project exports traces (skaal.solver.traces)",
-    )
-    eventual_reads: ReadFactor | None = Field(
-        default=None,
-        description="eventually consistent reads cost this share of the read components; "
-        "None: reads cost the same whatever their consistency",
-    )
+    inter_region_per_gb: PriceItem | None = None
+    """A function backend: per GB exchanged with data in another region
+    (:mod:`skaal.solver.regions`); not a workload quantity, priced by the planner's
+    placement."""
+    per_million_traces: PriceItem | None = None
+    """A function backend: per million traces its trace service records, one per
+    invocation when the project exports traces (:mod:`skaal.solver.traces`)."""
+    per_million_spans: PriceItem | None = None
+    """A function backend: per million spans its trace service ingests, when the project
+    exports traces (:mod:`skaal.solver.traces`)."""
+    eventual_reads: ReadFactor | None = None
+    """Eventually consistent reads cost this share of the read components; ``None``: reads
+    cost the same whatever their consistency."""
 
     def items(self) -> dict[str, PriceItem]:
         """The components that are set, by name."""
@@ -192,18 +200,16 @@ class Price(Record):
         }
 
 
-class Performance(Record):
+class Performance(Record, frozen=True, kw_only=True):
     """What a backend guarantees (typical p99 latencies, durability, availability)."""
 
-    read_latency_ms: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    write_latency_ms: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    read_latency_ms: Positive | None = None
+    write_latency_ms: Positive | None = None
     durability: Durability
-    consistency: tuple[Consistency, ...] = Field(
-        default=("eventual",),
-        description="the levels its reads can be served at: both when a read chooses "
-        "(DynamoDB's ConsistentRead), only strong when every read sees the last write",
-    )
-    availability: float = Field(gt=0, le=100, allow_inf_nan=False)
+    consistency: tuple[Consistency, ...] = ("eventual",)
+    """The levels its reads can be served at: both when a read chooses (DynamoDB's
+    ConsistentRead), only strong when every read sees the last write."""
+    availability: Annotated[float, Meta(gt=0, le=100)]
 
 
 LimitName = Literal[
@@ -217,34 +223,32 @@ LimitName = Literal[
 ]
 
 
-class Limits(Record):
+class Limits(Record, frozen=True, kw_only=True):
     """Hard limits per resource; ``None`` means unlimited."""
 
-    max_size_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    max_reads_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    max_writes_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    max_retention_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    max_ttl_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    max_memory_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    max_timeout_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    adjustable: tuple[LimitName, ...] = Field(
-        default=(),
-        description="the limits above that are provider quotas, raised on request "
-        "(e.g. DynamoDB's per-table throughput): the planner says so and prices the raise",
-    )
+    max_size_gb: Positive | None = None
+    max_reads_per_s: Positive | None = None
+    max_writes_per_s: Positive | None = None
+    max_retention_s: Positive | None = None
+    max_ttl_s: Positive | None = None
+    max_memory_gb: Positive | None = None
+    max_timeout_s: Positive | None = None
+    adjustable: tuple[LimitName, ...] = ()
+    """The limits above that are provider quotas, raised on request (e.g. DynamoDB's
+    per-table throughput): the planner says so and prices the raise."""
 
 
-class Capacity(Record):
+class Capacity(Record, frozen=True, kw_only=True):
     """Schema 1's ``[shared]`` table: one instance size (loaded as a one-class :class:`Server`)."""
 
-    size_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    reads_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    writes_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    resources: int | None = Field(default=None, gt=0, allow_inf_nan=False)
-    max_instances: int = Field(default=1, gt=0)
+    size_gb: Positive | None = None
+    reads_per_s: Positive | None = None
+    writes_per_s: Positive | None = None
+    resources: Count | None = None
+    max_instances: Count = 1
 
 
-class InstanceClass(Record):
+class InstanceClass(Record, frozen=True, kw_only=True):
     """One instance size of a server backend: what one instance holds and what it costs.
 
     Capacities are per instance; ``None`` means the class does not limit that
@@ -254,35 +258,33 @@ class InstanceClass(Record):
     ``memory_size_gb``...).
     """
 
-    name: str = Field(min_length=1)
+    name: Text
     description: str = ""
     price: PriceItem
-    size_gb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    reads_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    writes_per_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
-    connections: int | None = Field(default=None, gt=0, allow_inf_nan=False)
-    resources: int | None = Field(default=None, gt=0, allow_inf_nan=False)
-    max_replicas: int = Field(
-        default=0, ge=0, description="read replicas offered; each adds reads_per_s and a node fee"
-    )
-    parameters: dict[str, str | int | float] = Field(default_factory=dict)
+    size_gb: Positive | None = None
+    reads_per_s: Positive | None = None
+    writes_per_s: Positive | None = None
+    connections: Count | None = None
+    resources: Count | None = None
+    max_replicas: Annotated[int, Meta(ge=0)] = 0
+    """Read replicas offered; each adds ``reads_per_s`` and a node fee."""
+    parameters: dict[str, str | int | float] = msgspec.field(default_factory=dict)
 
 
-class Server(Record):
+class Server(Record, frozen=True, kw_only=True):
     """How a server backend is sized: its instance classes and the provider's instance quota."""
 
-    classes: tuple[InstanceClass, ...] = Field(min_length=1)
-    quota: int = Field(gt=0, description="instances per region: the provider's default quota")
+    classes: Annotated[tuple[InstanceClass, ...], Meta(min_length=1)]
+    quota: Count
+    """Instances per region: the provider's default quota."""
     quota_source: str = ""
     quota_adjustable: bool = True
-    min_disk_gb: float = Field(
-        default=0.0, ge=0, allow_inf_nan=False, description="volume floor per instance, 0: memory"
-    )
+    min_disk_gb: Annotated[float, Meta(ge=0)] = 0.0
+    """The volume floor per instance; 0: the data is held in memory."""
 
-    @model_validator(mode="after")
-    def _unique_classes(self) -> Self:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         _unique("instance class", [c.name for c in self.classes])
-        return self
 
     def instance_class(self, name: str) -> InstanceClass:
         """The class called ``name``; ``KeyError`` if absent."""
@@ -292,43 +294,39 @@ class Server(Record):
         raise KeyError(name)
 
 
-class Mode(Record):
+class Mode(Record, frozen=True, kw_only=True):
     """One capacity mode of a dedicated backend: a complete price of its own."""
 
-    name: str = Field(min_length=1)
+    name: Text
     description: str = ""
     price: Price
-    target_utilisation: float | None = Field(
-        default=None, gt=0, le=1, description="provisioned capacity = rate / target_utilisation"
-    )
+    target_utilisation: Annotated[float, Meta(gt=0, le=1)] | None = None
+    """Provisioned capacity = rate / target_utilisation."""
 
 
-class Backend(Record):
+class Backend(Record, frozen=True, kw_only=True):
     """One offering in a catalog, e.g. DynamoDB on-demand or a Redis node."""
 
     name: str
     description: str
     kinds: tuple[Kind, ...]
-    implementation: str = Field(description="runtime implementation name in the registry")
+    implementation: str
+    """The runtime implementation's name in the registry."""
     performance: Performance
     limits: Limits = Limits()
     regions: tuple[str, ...]
     capabilities: tuple[str, ...] = ()
-    requires: tuple[str, ...] = Field(default=(), description="network needs, e.g. 'vpc'")
-    server: Server | None = Field(
-        default=None,
-        description="instance classes and quota, for a backend whose instances "
-        "many resources share",
-    )
-    modes: tuple[Mode, ...] = Field(
-        default=(), description="capacity modes of a dedicated backend; empty: `price` alone"
-    )
+    requires: tuple[str, ...] = ()
+    """Network needs, e.g. ``'vpc'``."""
+    server: Server | None = None
+    """Instance classes and quota, for a backend whose instances many resources share."""
+    modes: tuple[Mode, ...] = ()
+    """Capacity modes of a dedicated backend; empty: ``price`` alone."""
     price: Price
 
-    @model_validator(mode="after")
-    def _unique_modes(self) -> Self:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         _unique("capacity mode", [m.name for m in self.modes])
-        return self
 
     def serves(self, kind: Kind) -> bool:
         return kind in self.kinds
@@ -338,7 +336,7 @@ class Backend(Record):
         return self.modes or (Mode(name="standard", price=self.price),)
 
 
-class Catalog(Record):
+class Catalog(Record, frozen=True, kw_only=True):
     """A validated, fully resolved catalog (``extends`` already applied)."""
 
     schema_version: int
@@ -347,9 +345,8 @@ class Catalog(Record):
     description: str = ""
     region: str
     backends: tuple[Backend, ...]
-    sources: tuple[str, ...] = Field(
-        default=(), description="files this catalog was built from, base first"
-    )
+    sources: tuple[str, ...] = ()
+    """The files this catalog was built from, base first."""
 
     def backend(self, name: str) -> Backend:
         """The backend called ``name``; ``KeyError`` if absent.

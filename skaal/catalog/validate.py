@@ -2,16 +2,16 @@
 
 Two passes, both collecting every problem before failing:
 
-1. **Schema** – the frozen pydantic models in :mod:`skaal.catalog.model`
-   check fields, types, ranges and allowed values (kinds, durability,
-   consistency, provider), and that every number is finite.  Validation is
-   strict (TOML already has types, so ``availability = "99.9"`` is an error,
-   not a silent conversion).  Instance classes and capacity modes are TOML
-   tables keyed by name; they are handed to the models as sequences in file
-   order, and an error inside one is located by its name again.  Each
-   pydantic error is rewritten as a :class:`~skaal.catalog.problems.Problem`
-   naming file, line, table and key with a fix; no pydantic text escapes
-   unexplained.
+1. **Schema** – the frozen records in :mod:`skaal.catalog.model` check
+   fields, types, ranges and allowed values (kinds, durability,
+   consistency, provider), and that every number is finite
+   (:mod:`skaal.catalog.schema_errors`).  Validation is strict (TOML already
+   has types, so ``availability = "99.9"`` is an error, not a silent
+   conversion).  Instance classes and capacity modes are TOML tables keyed
+   by name; they are handed to the records as sequences in file order, and
+   an error inside one is located by its name again.  Each mistake is
+   rewritten as a :class:`~skaal.catalog.problems.Problem` naming file,
+   line, table and key with a fix; no validator's text escapes unexplained.
 2. **Meaning** – what the models cannot express (:mod:`skaal.catalog.checks`):
    price components, regions, capabilities, the rules of server backends and
    capacity modes.
@@ -33,8 +33,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from msgspec import Struct
 from msgspec.structs import replace
-from pydantic import BaseModel, ValidationError
 
 from skaal.catalog.checks import meaning
 from skaal.catalog.merge import Merged
@@ -53,6 +53,7 @@ from skaal.catalog.model import (
 )
 from skaal.catalog.positions import KeyPath
 from skaal.catalog.problems import CatalogValidationError, Problem, format_table
+from skaal.catalog.schema_errors import SchemaError, checked
 from skaal.errors import did_you_mean
 from skaal.registry import DEFAULT_REGISTRY
 
@@ -61,7 +62,7 @@ __all__ = ["SCHEMA_VERSION", "build_catalog", "catalog_warnings"]
 #: The schema version of every built catalog.
 SCHEMA_VERSION = 2
 
-_TABLE_MODELS: dict[str, type[BaseModel]] = {
+_TABLE_MODELS: dict[str, type[Struct]] = {
     "performance": Performance,
     "limits": Limits,
     "server": Server,
@@ -105,10 +106,8 @@ def build_catalog(merged: Merged, *, command: str) -> Catalog:
             choices = (*_TOP_LEVEL, "extends", "remove_backends")
             problems.append(_unknown(merged, (key,), choices))
     top = {k: _tuplify(v) for k, v in data.items() if k in _TOP_LEVEL and k != "backends"}
-    try:
-        Catalog.model_validate({**top, "backends": ()}, strict=True)
-    except ValidationError as exc:
-        problems.extend(_convert(merged, (), exc))
+    _, errors = checked(Catalog, {**top, "backends": ()})
+    problems.extend(_convert(merged, (), errors))
     if not data.get("backends"):
         problems.append(
             merged.problem(
@@ -132,8 +131,7 @@ def build_catalog(merged: Merged, *, command: str) -> Catalog:
             "schema_version": SCHEMA_VERSION,
             "backends": tuple(backends),
             "sources": tuple(str(f.path) for f in merged.files),
-        },
-        strict=True,
+        }
     )
 
 
@@ -154,10 +152,9 @@ def _backend(
     raw = {k: _tuplify(v) for k, v in table.items() if k != "name"}
     problems.extend(meaning(merged, prefix, raw))
     fields, names, skip = _shaped(raw)
-    try:
-        backend = Backend.model_validate({**fields, "name": name}, strict=True)
-    except ValidationError as exc:
-        problems.extend(_convert(merged, prefix, exc, names=names, skip=skip))
+    backend, errors = checked(Backend, {**fields, "name": name})
+    if backend is None:
+        problems.extend(_convert(merged, prefix, errors, names=names, skip=skip))
         return None, _unique(problems)
     return (backend if not problems else None), problems
 
@@ -275,21 +272,21 @@ def _where(merged: Merged, path: KeyPath) -> str:
 def _convert(
     merged: Merged,
     prefix: KeyPath,
-    exc: ValidationError,
+    errors: list[SchemaError],
     *,
     names: dict[KeyPath, tuple[str, ...]] | None = None,
     skip: tuple[KeyPath, ...] = (),
 ) -> list[Problem]:
-    """Rewrite pydantic's errors as located problems (``names`` turn indexes back to keys)."""
+    """Rewrite schema errors as located problems (``names`` turn indexes back to keys)."""
     problems: list[Problem] = []
-    for error in exc.errors():
-        loc, index = _location(tuple(error["loc"]), names or {})
+    for error in errors:
+        loc, index = _location(error.loc, names or {})
         if any(loc[: len(s)] == s for s in skip):
             continue
         path: KeyPath = (*prefix, *loc)
         if loc == ("backends",) or not path:
             continue
-        if error["type"] == "too_short" and loc == ("server", "classes"):
+        if error.kind == "too_short" and loc == ("server", "classes"):
             continue  # an empty classes table is the meaning pass's; else a class failed
         key = path[-1] + (f"[{index}]" if index is not None else "")
         message, fix = _explain(error, merged.file_of(path).written(path), key)
@@ -301,7 +298,7 @@ def _convert(
 def _location(
     loc: tuple[str | int, ...], names: dict[KeyPath, tuple[str, ...]]
 ) -> tuple[KeyPath, int | None]:
-    """A pydantic location as a key path: a named table's index becomes its name.
+    """A schema error's location as a key path: a named table's index becomes its name.
 
     Another index (an array entry) is returned apart, for ``kinds[1]``; a
     ``parameters`` value's union members (``str``, ``int``...) are dropped.
@@ -317,14 +314,14 @@ def _location(
                 index = part
             continue
         if len(path) >= 2 and path[-2] == "parameters":
-            break  # the union member pydantic tried
+            break  # inside a parameter's value
         path.append(part)
     return tuple(path), index
 
 
-def _explain(error: Any, path: KeyPath, key: str) -> tuple[str, str]:
-    kind: str = error["type"]
-    given: object = error.get("input")
+def _explain(error: SchemaError, path: KeyPath, key: str) -> tuple[str, str]:
+    kind = error.kind
+    given = error.given
     name = path[-1]
     table = format_table(path[:-1])
     in_class = len(path) >= 3 and path[-3] == "classes"
@@ -355,13 +352,12 @@ def _explain(error: Any, path: KeyPath, key: str) -> tuple[str, str]:
             f"rename or delete it; {table} accepts: {', '.join(choices)}",
         )
     if kind == "literal_error":
-        expected = str(error.get("ctx", {}).get("expected", ""))
-        options = [o.strip(" '") for o in expected.replace(" or ", ",").split(",")]
+        options = list(error.expected)
         return (
             f"{given!r} is not a valid {name}{did_you_mean(str(given), options)}",
             f"use one of: {', '.join(options)}",
         )
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
+    if kind == "dict_type":
         fix = f"write a {format_table(path)} table"
         if name in PRICE_COMPONENTS or (name == "price" and in_class):
             fix = (
@@ -394,7 +390,7 @@ def _explain(error: Any, path: KeyPath, key: str) -> tuple[str, str]:
             f"write {key} as {expected}"
             + (f", e.g. {_EXAMPLES[name]}" if name in _EXAMPLES else ""),
         )
-    message = str(error.get("msg", "invalid value"))
+    message = error.message
     return (
         f"{key} = {given!r}: {message[:1].lower()}{message[1:]}",
         f"change {key} in {table} so that it is valid",
@@ -407,7 +403,7 @@ def _fields_at(table: KeyPath) -> list[str]:
         return [*_TOP_LEVEL, "extends", "remove_backends"]
     if table[0] != "backends" or len(table) < 2:
         return []
-    model: type[BaseModel] | None = Backend
+    model: type[Struct] | None = Backend
     parts = table[2:]
     position = 0
     while model is not None and position < len(parts):
@@ -429,7 +425,7 @@ def _fields_at(table: KeyPath) -> list[str]:
     if model is None or position > len(parts):
         return []
     extra = {"remove"} if model is Backend else set()
-    return sorted({*model.model_fields, *extra} - {"name"})
+    return sorted({*model.__struct_fields__, *extra} - {"name"})
 
 
 def _type_name(value: object) -> str:

@@ -7,13 +7,12 @@ Subcommands live in their own modules and are imported only when invoked, so
 
 The commands that only read declarations and catalogs and write files
 (:data:`PLUGIN_FREE`: ``plan``, ``cost``, ``build``, ...) run with pydantic's
-documented ``PYDANTIC_DISABLE_PLUGINS=__all__``.  Skaal's records are
-pydantic models, and the first one built makes pydantic import
+documented ``PYDANTIC_DISABLE_PLUGINS=__all__``.  An app's collections
+hold pydantic models, and the first model built makes pydantic import
 ``importlib.metadata`` and scan the entry points of every installed
-distribution for plugins: about 35 ms of CPU on each ``skaal plan``, a tenth
-of a 10-resource plan.  Pydantic plugins observe the validation of data
-(tracing, logging); these commands validate only Skaal's own records, so
-nothing is lost.  ``skaal run``, ``deploy``, ``destroy`` and ``migrate`` run
+distribution for plugins: about 35 ms of CPU.  Pydantic plugins observe the
+validation of data (tracing, logging); these commands validate no data of
+the app's, so nothing is lost.  ``skaal run``, ``deploy``, ``destroy`` and ``migrate`` run
 the app's own code and keep the plugins.  Whoever wants them anyway sets the
 variable themselves (``PYDANTIC_DISABLE_PLUGINS=`` keeps every plugin): a
 value already set is never replaced.  The variable is removed again when the
@@ -36,7 +35,7 @@ When one of these commands ends, :func:`main` freezes what the process holds
 (:func:`gc.freeze`) just before the interpreter exits: the interpreter's last
 collection then has nothing to scan, where it would otherwise walk every
 object the command left (the classes and records of the app, its blueprint,
-the plan, pydantic's schemas), about 0.035 s of CPU at the end of a
+the plan), about 0.035 s of CPU at the end of a
 1,000-resource ``skaal plan``.  Nothing is freed by that collection that the
 exit would not free anyway; the app's own code runs in these commands only
 as declarations, and the commands that run it for real (``skaal run``,

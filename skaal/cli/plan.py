@@ -112,14 +112,14 @@ def plan(
     APP_REF is module.path:attr or path/to/file.py:attr (attribute defaults
     to "app"); without it, [tool.skaal] app in pyproject.toml is used.
     """
-    # Paused before the solver package is imported (pydantic and Skaal's record
-    # classes are built then), not only once it is: the collections those
-    # imports would trigger find nothing to free.
+    # Paused before the solver package is imported (Skaal's record classes are
+    # built then), not only once it is: the collections those imports would
+    # trigger find nothing to free.
     collecting = gc.isenabled()
     gc.disable()
     try:
         # here, not at the top: skaal --help imports this module, and the solver
-        # package loads pydantic
+        # package loads the records
         from skaal.solver.collector import collector_paused
 
         with collector_paused():  # short-lived, allocation-heavy: see the module docstring

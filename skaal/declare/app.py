@@ -695,8 +695,8 @@ class App(Module):
             extra["requirements"] = requirements
             extra["location"] = declared.location
             extra["python_ref"] = None if declared.kind == "secret" else object_ref(declared.target)
-            # the record's validator, without BaseModel.__init__ around it: one per resource
-            specs[key] = ResourceSpec.__pydantic_validator__.validate_python(extra)
+            # checked and converted: the decorators' options are the user's values
+            specs[key] = ResourceSpec.model_validate(extra)
         seen_paths: set[str] = set()
         for mount in mounts:
             if mount.path in seen_paths:

@@ -36,7 +36,6 @@ from types import FunctionType
 from typing import TYPE_CHECKING, Any
 
 from msgspec import Struct
-from pydantic import TypeAdapter
 
 from skaal.blueprint.model import Kind, SourceLocation
 from skaal.declare.introspect import display_name, object_ref
@@ -115,6 +114,8 @@ class _TypeCheck:
             key = None
         if key is not None and key in self._seen:
             return self._seen[key]
+        from pydantic import TypeAdapter  # noqa: PLC0415 - loaded for the first function checked, not with the app
+
         try:
             adapter: TypeAdapter[Any] = TypeAdapter(annotation)  # type: ignore[arg-type]
             adapter.json_schema(mode=mode)

@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from pydantic import BaseModel
-
 from skaal.blueprint.model import Kind, SourceLocation
 from skaal.declare.resources import (
     Collection,
@@ -141,6 +139,8 @@ def _require_closed(cls: type[Resource], args: tuple[Any, ...], where: str) -> N
 
 
 def _collection_types(cls: type[Resource], where: str) -> dict[str, Any]:
+    from pydantic import BaseModel  # noqa: PLC0415 - a collection's documents are pydantic models: loaded with the first
+
     args = type_arguments(cls, Collection)
     model = args[0] if len(args) == 1 else None
     if not (isinstance(model, type) and issubclass(model, BaseModel)):

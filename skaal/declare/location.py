@@ -99,15 +99,8 @@ def frame_line(frame: FrameType) -> int:
 
 
 def frame_location(frame: FrameType) -> SourceLocation:
-    """The ``file:line`` that ``frame`` is executing.
-
-    Validated by the record's validator directly: every declaration makes
-    one, and ``SourceLocation(...)`` would add a call of pydantic's
-    ``BaseModel.__init__`` in Python around the same validation.
-    """
-    data = {"file": frame.f_code.co_filename, "line": frame_line(frame)}
-    location: SourceLocation = SourceLocation.__pydantic_validator__.validate_python(data)
-    return location
+    """The ``file:line`` that ``frame`` is executing."""
+    return SourceLocation(file=frame.f_code.co_filename, line=frame_line(frame))
 
 
 def user_location() -> SourceLocation:

@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict
+from msgspec import Struct
 
 from skaal.errors import did_you_mean
 
@@ -113,10 +113,8 @@ class GrammarError(ValueError):
         super().__init__(f"{message}; accepted: {accepted}")
 
 
-class Bound(BaseModel):
+class Bound(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """An upper bound such as ``< 10ms``: ``value`` in the canonical unit."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     value: float
     strict: bool

@@ -49,10 +49,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import ValidationError
+from msgspec import ValidationError
 
 from skaal.blueprint.model import Blueprint
-from skaal.blueprint.record import Record
+from skaal.blueprint.record import Record, error_path
 from skaal.catalog.model import Catalog
 from skaal.declare.existing import parse_existing
 from skaal.errors import PlanError, UsageError
@@ -207,9 +207,8 @@ def read_lock(path: Path) -> Plan | None:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        at = ".".join(str(p) for p in first["loc"])
-        raise _bad(path, f"does not describe a plan ({at}: {first['msg']})") from None
+        at, problem = error_path(exc)
+        raise _bad(path, f"does not describe a plan ({at}: {problem})") from None
     if stored_hash != plan.content_hash():
         raise _bad(path, "was edited by hand (its plan_hash does not match its content)")
     return plan
@@ -296,11 +295,10 @@ class _Shared:
     :func:`_read_in_runs` answers by validating the whole text plainly.
     """
 
-    __slots__ = ("_fields_set", "_records")
+    __slots__ = ("_records",)
 
     def __init__(self) -> None:
         self._records: dict[tuple[Any, ...], Record] = {}
-        self._fields_set: dict[frozenset[str], set[str]] = {}
 
     def binding(self, raw: dict[str, Any]) -> Binding:
         for field in _NESTED.keys() & raw.keys():  # the few a binding has
@@ -313,14 +311,7 @@ class _Shared:
             word = raw.get(field)
             if type(word) is str:
                 raw[field] = sys.intern(word)
-        binding: Binding = Binding.__pydantic_validator__.validate_python(raw)  # as model_validate
-        # pydantic's record of which fields were given: a set per instance, alike in
-        # most bindings, never changed in place on a frozen record (a copy copies it)
-        given = binding.__pydantic_fields_set__
-        held = self._fields_set.setdefault(frozenset(given), given)
-        if held is not given:
-            object.__setattr__(binding, "__pydantic_fields_set__", held)
-        return binding
+        return Binding.model_validate(raw)
 
     def _record(self, model: type[Record], raw: Any) -> Record:
         if not isinstance(raw, dict):

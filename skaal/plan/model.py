@@ -8,10 +8,10 @@ plan and therefore the same :meth:`Plan.content_hash`.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Final, Literal, Self
+from typing import Annotated, Any, Final, Literal
 
-from msgspec import Struct
-from pydantic import Field, model_validator
+import msgspec
+from msgspec import Meta, Struct
 
 from skaal.blueprint.canonical import canonical_text
 from skaal.blueprint.model import Kind
@@ -138,7 +138,7 @@ PlanStatus = Literal["optimal", "best_found"]
 not close within its work limit); ``lower_bound`` then says how far it can be from optimal."""
 
 
-class CostLine(Record):
+class CostLine(Record, frozen=True, kw_only=True):
     """One price component applied to one resource's workload.
 
     ``component`` is the catalog's component name (``per_million_reads``), or
@@ -148,24 +148,25 @@ class CostLine(Record):
     """
 
     component: str
-    quantity: float = Field(description="workload quantity in the component's unit")
+    quantity: float
+    """Workload quantity in the component's unit."""
     monthly: float
-    region: str | None = Field(
-        default=None,
-        description="the region a network line is paid in (one VPC per region holding a "
-        "server, skaal.plan.network); None on a resource's or an instance's lines",
-    )
+    region: str | None = None
+    """The region a network line is paid in (one VPC per region holding a server,
+    skaal.plan.network); None on a resource's or an instance's lines."""
 
 
-class Provisioned(Record):
+class Provisioned(Record, frozen=True, kw_only=True):
     """Capacity provisioned for a resource on a provisioned-mode backend (DynamoDB)."""
 
-    reads_per_s: int = Field(ge=1, description="read capacity (e.g. DynamoDB RCUs)")
-    writes_per_s: int = Field(ge=1, description="write capacity (e.g. DynamoDB WCUs)")
-    target_utilisation: float = Field(gt=0, le=1)
+    reads_per_s: Annotated[int, Meta(ge=1)]
+    """Read capacity (e.g. DynamoDB RCUs)."""
+    writes_per_s: Annotated[int, Meta(ge=1)]
+    """Write capacity (e.g. DynamoDB WCUs)."""
+    target_utilisation: Annotated[float, Meta(gt=0, le=1)]
 
 
-class Backup(Record):
+class Backup(Record, frozen=True, kw_only=True):
     """Point-in-time recovery of a resource's data, as the build switches it on.
 
     DynamoDB's continuous backups, Firestore's PITR, the automated backups of
@@ -173,30 +174,26 @@ class Backup(Record):
     last ``retention_days`` days.  Chosen by :mod:`skaal.plan.retention`.
     """
 
-    retention_days: int = Field(ge=1, description="how far back the data can be restored")
+    retention_days: Annotated[int, Meta(ge=1)]
+    """How far back the data can be restored."""
 
 
-class Retention(Record):
+class Retention(Record, frozen=True, kw_only=True):
     """How long a resource keeps what it holds, where the build sets a time.
 
     Chosen by :mod:`skaal.plan.retention` from the declarations (``retention=``,
     ``durability=``) or its documented defaults; ``None``: nothing to set.
     """
 
-    messages_s: int | None = Field(
-        default=None, ge=1, description="queue or topic: how long an unconsumed message is kept"
-    )
-    dead_letters_s: int | None = Field(
-        default=None, ge=1, description="queue: how long a dead letter is kept"
-    )
-    versions_days: int | None = Field(
-        default=None,
-        ge=1,
-        description="blob store: how long an overwritten or deleted object stays recoverable",
-    )
+    messages_s: Annotated[int, Meta(ge=1)] | None = None
+    """Queue or topic: how long an unconsumed message is kept."""
+    dead_letters_s: Annotated[int, Meta(ge=1)] | None = None
+    """Queue: how long a dead letter is kept."""
+    versions_days: Annotated[int, Meta(ge=1)] | None = None
+    """Blob store: how long an overwritten or deleted object stays recoverable."""
 
 
-class Transfer(Record):
+class Transfer(Record, frozen=True, kw_only=True):
     """Data a function exchanges each month with a resource it uses in another region.
 
     The volume follows the rule of :mod:`skaal.solver.regions` (declared
@@ -204,12 +201,15 @@ class Transfer(Record):
     its ``inter_region_per_gb`` cost line.
     """
 
-    resource: str = Field(description="the resource reached across regions")
-    region: str = Field(description="the region that resource lives in")
-    gb_month: float = Field(ge=0, description="GB a month between the two, both directions")
+    resource: str
+    """The resource reached across regions."""
+    region: str
+    """The region that resource lives in."""
+    gb_month: Annotated[float, Meta(ge=0)]
+    """GB a month between the two, both directions."""
 
 
-class Binding(Record):
+class Binding(Record, frozen=True, kw_only=True):
     """One resource placed on one backend."""
 
     resource: str
@@ -217,54 +217,38 @@ class Binding(Record):
     backend: str
     implementation: str
     region: str
-    instance: str | None = Field(
-        default=None, description="shared instance id, e.g. 'redis#1'; None if dedicated"
-    )
-    mode: str | None = Field(
-        default=None, description="capacity mode of a dedicated backend offering several"
-    )
-    provisioned: Provisioned | None = Field(
-        default=None, description="capacity to provision in a provisioned mode"
-    )
-    consistency: Consistency | None = Field(
-        default=None,
-        description="the consistency its reads are served (and priced) with: maps and "
-        "collections only; None for other kinds and in locks before schema 4 (strong reads)",
-    )
-    monthly_cost: float = Field(description="this resource's own cost (not shared fixed fees)")
+    instance: str | None = None
+    """Shared instance id, e.g. 'redis#1'; None if dedicated."""
+    mode: str | None = None
+    """Capacity mode of a dedicated backend offering several."""
+    provisioned: Provisioned | None = None
+    """Capacity to provision in a provisioned mode."""
+    consistency: Consistency | None = None
+    """The consistency its reads are served (and priced) with: maps and collections only;
+    None for other kinds and in locks before schema 4 (strong reads)."""
+    monthly_cost: float
+    """This resource's own cost (not shared fixed fees)."""
     cost: tuple[CostLine, ...] = ()
     status: BindingStatus = "chosen"
     reason: str
-    backup: Backup | None = Field(
-        default=None, description="point-in-time recovery the build switches on, if any"
-    )
-    retention: Retention | None = Field(
-        default=None, description="how long the build keeps what it holds, if it sets a time"
-    )
-    adopted: str | None = Field(
-        default=None,
-        description="the physical name of the existing table or bucket it adopts "
-        "(existing=, skaal.declare.existing): the build references it and never creates "
-        "or deletes it; None: the build creates the resource",
-    )
-    moving_from: Binding | None = Field(
-        default=None,
-        description="a pending move (skaal.plan.moves): the binding whose backend still holds "
-        "this resource's data until `skaal migrate` copies it here; the runtime serves it there",
-    )
-    transfers: tuple[Transfer, ...] | None = Field(
-        default=None,
-        description="a function: the resources it uses in another region, and the data "
-        "exchanged with each (priced as its inter_region_per_gb line); None if none",
-    )
+    backup: Backup | None = None
+    """Point-in-time recovery the build switches on, if any."""
+    retention: Retention | None = None
+    """How long the build keeps what it holds, if it sets a time."""
+    adopted: str | None = None
+    """The physical name of the existing table or bucket it adopts (existing=,
+    skaal.declare.existing): the build references it and never creates or deletes it;
+    None: the build creates the resource."""
+    moving_from: Binding | None = None
+    """A pending move (skaal.plan.moves): the binding whose backend still holds this
+    resource's data until `skaal migrate` copies it here; the runtime serves it there."""
+    transfers: tuple[Transfer, ...] | None = None
+    """A function: the resources it uses in another region, and the data exchanged with each
+    (priced as its inter_region_per_gb line); None if none."""
 
-    def model_post_init(self, context: Any, /) -> None:
-        """The checks across fields, made once, where the binding is made.
-
-        Not a ``model_validator(mode="after")``: pydantic runs those again on every
-        binding handed to a :class:`Plan`, twice each, where a frozen binding was
-        checked when it was made; a failure is the same ``ValidationError``.
-        """
+    def __post_init__(self) -> None:
+        """The checks across fields, made where the binding is made (and read)."""
+        super().__post_init__()
         if self.consistency is not None and self.kind not in ("map", "collection"):
             raise ValueError(f"a {self.kind} has no read consistency; only maps and collections")
         origin = self.moving_from
@@ -279,7 +263,7 @@ class Binding(Record):
             )
 
 
-class SharedInstance(Record):
+class SharedInstance(Record, frozen=True, kw_only=True):
     """One instance of a server backend, its size, and the resources it hosts.
 
     ``fixed_monthly`` is everything the instance costs besides its resources'
@@ -293,19 +277,18 @@ class SharedInstance(Record):
     id: str
     backend: str
     instance_class: str
-    replicas: int = Field(default=0, ge=0)
-    disk_gb: int | None = Field(default=None, ge=1)
+    replicas: Annotated[int, Meta(ge=0)] = 0
+    disk_gb: Annotated[int, Meta(ge=1)] | None = None
     connections: int | None = None
-    parameters: dict[str, str | int | float] = Field(default_factory=dict)
+    parameters: dict[str, str | int | float] = msgspec.field(default_factory=dict)
     fixed_monthly: float
     cost: tuple[CostLine, ...] = ()
     resources: tuple[str, ...]
-    backup: Backup | None = Field(
-        default=None, description="the instance's automated backups, if the build makes any"
-    )
+    backup: Backup | None = None
+    """The instance's automated backups, if the build makes any."""
 
 
-class UsedPrice(Record):
+class UsedPrice(Record, frozen=True, kw_only=True):
     """A catalog price the plan uses, frozen into the lock with its sources and dates.
 
     One entry per backend and capacity mode the bindings use: ``price`` is the
@@ -316,14 +299,14 @@ class UsedPrice(Record):
     """
 
     backend: str
-    mode: str | None = Field(default=None, description="capacity mode whose price this is")
+    mode: str | None = None
+    """Capacity mode whose price this is."""
     price: Price
-    classes: dict[str, PriceItem] = Field(
-        default_factory=dict, description="instance class -> its price per node"
-    )
+    classes: dict[str, PriceItem] = msgspec.field(default_factory=dict)
+    """Instance class -> its price per node."""
 
 
-class Plan(Record):
+class Plan(Record, frozen=True, kw_only=True):
     """The solver's answer for one blueprint against one catalog."""
 
     schema_version: int = PLAN_SCHEMA_VERSION
@@ -335,38 +318,27 @@ class Plan(Record):
     catalog_hash: str
     bindings: tuple[Binding, ...]
     instances: tuple[SharedInstance, ...] = ()
-    retiring: tuple[SharedInstance, ...] = Field(
-        default=(),
-        description="servers the plan no longer places anything on that keep the origins of "
-        "pending moves (skaal.plan.moves): provisioned as the previous plan sized them, and "
-        "priced in total_monthly_cost, until the switch; each lists the origins it keeps",
-    )
+    retiring: tuple[SharedInstance, ...] = ()
+    """Servers the plan no longer places anything on that keep the origins of pending moves
+    (skaal.plan.moves): provisioned as the previous plan sized them, and priced in
+    total_monthly_cost, until the switch; each lists the origins it keeps."""
     prices: tuple[UsedPrice, ...] = ()
     total_monthly_cost: float
     status: PlanStatus = "optimal"
-    lower_bound: float | None = Field(
-        default=None, description="proven lower bound on the optimum when status is best_found"
-    )
-    reoptimize_savings: float = Field(
-        default=0.0, description="monthly saving available with --reoptimize (0 if none)"
-    )
-    network: tuple[CostLine, ...] = Field(
-        default=(),
-        description="network the build creates for the plan, per region holding a server "
-        "(aws: each VPC's NAT gateway; gcp: each VPC connector), see skaal.plan.network; "
-        "part of total_monthly_cost",
-    )
-    traces: bool = Field(
-        default=False,
-        description="the build exports traces ([tool.skaal] traces = true): each function's "
-        "traces are priced on its binding (skaal.solver.traces)",
-    )
-    log_retention_days: int | None = Field(
-        default=None,
-        ge=1,
-        description="how long the build keeps its functions' logs (skaal.plan.retention); "
-        "None where it keeps none (the local target)",
-    )
+    lower_bound: float | None = None
+    """Proven lower bound on the optimum when status is best_found."""
+    reoptimize_savings: float = 0.0
+    """Monthly saving available with --reoptimize (0 if none)."""
+    network: tuple[CostLine, ...] = ()
+    """Network the build creates for the plan, per region holding a server (aws: each VPC's
+    NAT gateway; gcp: each VPC connector), see skaal.plan.network; part of
+    total_monthly_cost."""
+    traces: bool = False
+    """The build exports traces ([tool.skaal] traces = true): each function's traces are
+    priced on its binding (skaal.solver.traces)."""
+    log_retention_days: Annotated[int, Meta(ge=1)] | None = None
+    """How long the build keeps its functions' logs (skaal.plan.retention); None where it
+    keeps none (the local target)."""
 
     def binding(self, resource: str) -> Binding:
         """The binding of ``resource``; ``KeyError`` if absent."""
@@ -378,12 +350,12 @@ class Plan(Record):
     def backends_used(self) -> tuple[str, ...]:
         return tuple(sorted({b.backend for b in self.bindings}))
 
-    @model_validator(mode="after")
-    def _fields_of_its_schema(self) -> Self:
+    def __post_init__(self) -> None:
         """An older schema's plan holds nothing it did not have: its hash could not cover it."""
+        super().__post_init__()
         lacks = _ADDED_SINCE.get(self.schema_version)
         if lacks is None:
-            return self
+            return
         held = [
             *((name, "the plan") for name in lacks.plan if getattr(self, name) is not None),
             *(
@@ -411,7 +383,6 @@ class Plan(Record):
                 f"schema {self.schema_version} has no {name} ({where}): "
                 f"write schema {PLAN_SCHEMA_VERSION}"
             )
-        return self
 
     def json_data(self) -> dict[str, Any]:
         """The plan as JSON data (``skaal plan --json``): ``retiring`` only when a move keeps

@@ -217,13 +217,14 @@ def backend(
 
 
 def _price(*, eventual_reads: float | None = None, **components: float | None) -> Price:
-    return Price(
+    price = Price(
         region=_AUTO,
         eventual_reads=None
         if eventual_reads is None
         else ReadFactor(factor=eventual_reads, source=_SOURCE, as_of=_AS_OF),
-        **{k: _price_item(v) for k, v in components.items() if v is not None},
     )
+    items = {k: _price_item(v) for k, v in components.items() if v is not None}
+    return price.model_copy(update=items)
 
 
 def _server(

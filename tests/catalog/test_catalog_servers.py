@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from catalog_samples import BASE, Write
-from pydantic import ValidationError
 
 from skaal.catalog import CatalogValidationError, InstanceClass, Mode, load_catalog
 from skaal.catalog.model import Price, PriceItem, Server
@@ -165,7 +164,7 @@ SMALL_PRICE = (
             "quota = 300",
             "quota = 0",
             "[backends.redis.server] quota",
-            "quota = 0: input should be greater than 0",
+            "quota = 0: input should be greater than or equal to 1",
             "change quota in [backends.redis.server] so that it is valid",
         ),
         (
@@ -349,14 +348,14 @@ def _item(amount: float) -> PriceItem:
 
 def test_class_names_must_be_unique() -> None:
     one = InstanceClass(name="a", price=_item(1.0))
-    with pytest.raises(ValidationError, match="instance class names must be unique; repeated: a"):
+    with pytest.raises(ValueError, match="instance class names must be unique; repeated: a"):
         Server(classes=(one, one), quota=1)
 
 
 def test_mode_names_must_be_unique() -> None:
     price = Price(region="us-east-1", per_million_reads=_item(1.0))
     twice = (Mode(name="m", price=price), Mode(name="m", price=price))
-    with pytest.raises(ValidationError, match="capacity mode names must be unique; repeated: m"):
+    with pytest.raises(ValueError, match="capacity mode names must be unique; repeated: m"):
         backend("kv", modes=twice)
 
 

@@ -1,8 +1,8 @@
 """Planning commands run with pydantic's plugins off, unless the user says otherwise.
 
 Scanning every installed distribution's entry points for pydantic plugins
-costs each ``skaal plan`` a tenth of a small plan, and these commands only
-validate Skaal's own records (:mod:`skaal.cli.main`).  The variable is set
+costs a plan whose app builds pydantic models (a collection's documents),
+and these commands validate none of the app's data (:mod:`skaal.cli.main`).  The variable is set
 only when the user has not set it, and removed when the command ends; so is
 the stand-in for pydantic's plugin loader, which spares the import of
 ``importlib.metadata`` while plugins are off.
@@ -27,15 +27,22 @@ APP = """\
 import os
 from pathlib import Path
 
-from skaal import App, Map
+from pydantic import BaseModel
+
+from skaal import App, Collection
 
 Path("seen.txt").write_text(repr(os.environ.get("PYDANTIC_DISABLE_PLUGINS")))
 
 app = App("pluginprobe")
 
 
+class Note(BaseModel):
+    id: str
+    text: str
+
+
 @app.storage(read_latency="< 100ms", durability="persistent")
-class Notes(Map[str, str]): ...
+class Notes(Collection[Note]): ...
 """
 
 #: A pydantic plugin, installed as a distribution's entry point: loading it leaves a mark.

@@ -1,9 +1,10 @@
-"""The content hash's text is the text of pydantic's dump of the Blueprint, byte for byte.
+"""The content hash's text is the standard library's text of the Blueprint's dump, byte for byte.
 
-:meth:`skaal.blueprint.Blueprint.canonical_json` builds the resources' part
-itself (each shared nested record dumped once); checked here against the
-dump of the whole Blueprint on resources that fill every field, share and do
-not share their requirements, and carry values it leaves to pydantic.
+:meth:`skaal.blueprint.Blueprint.canonical_json` takes the fields that are
+not content out of one dump and has orjson write the text where that gives
+the same bytes; checked here against :func:`json.dumps` of the whole dump,
+the same fields taken out, on resources that fill every field, share and do
+not share their requirements, and carry values orjson writes differently.
 """
 
 from __future__ import annotations
@@ -30,17 +31,15 @@ _HERE = SourceLocation(file="app.py", line=1)
 
 def _dumped(blueprint: Blueprint) -> str:
     """The canonical text as the Blueprint's whole dump gives it (the reference)."""
-    data: dict[str, Any] = blueprint.model_dump(
-        mode="json",
-        exclude={
-            "location": True,
-            "resources": {"__all__": {"location", "uses", "existing"}},
-            "mounts": {"__all__": {"location", "interface", "threads"}},
-        },
-    )
-    for spec, dumped in zip(blueprint.resources, data["resources"], strict=True):
-        if spec.existing is not None:
-            dumped["existing"] = spec.existing
+    data: dict[str, Any] = blueprint.model_dump(mode="json", exclude={"location"})
+    for dumped in data["resources"]:
+        for name in ("location", "uses"):
+            del dumped[name]
+        if dumped["existing"] is None:
+            del dumped["existing"]
+    for dumped in data["mounts"]:
+        for name in ("location", "interface", "threads"):
+            del dumped[name]
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 

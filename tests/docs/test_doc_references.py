@@ -17,9 +17,9 @@ import inspect
 import re
 
 import pytest
-from pydantic import BaseModel
 
 from skaal.blueprint.model import KINDS
+from skaal.blueprint.record import Record
 from skaal.catalog import model as catalog_model
 from skaal.cli.main import COMMANDS
 from skaal.declare import resources
@@ -70,14 +70,14 @@ CATALOG_MODELS = [
     obj
     for obj in vars(catalog_model).values()
     if isinstance(obj, type)
-    and issubclass(obj, BaseModel)
+    and issubclass(obj, Record)
     and obj.__module__ == catalog_model.__name__
     and not obj.__name__.startswith("_")
 ]
 
 
 @pytest.mark.parametrize("model", CATALOG_MODELS, ids=lambda m: m.__name__)
-def test_every_catalog_field_is_documented(model: type[BaseModel]) -> None:
+def test_every_catalog_field_is_documented(model: type[Record]) -> None:
     text = (DOCS / "catalogs.md").read_text(encoding="utf-8")
     missing = [f for f in model.model_fields if f"`{f}`" not in text]
     assert missing == [], f"docs/catalogs.md does not document {model.__name__}: {missing}"

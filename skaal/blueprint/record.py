@@ -34,6 +34,7 @@ record derived with :meth:`Record.model_copy` starts without one.
 from __future__ import annotations
 
 import functools
+import re
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
@@ -43,7 +44,7 @@ import msgspec
 from msgspec import Struct
 from msgspec.structs import force_setattr, replace
 
-__all__ = ["Record", "dumped", "error_path"]
+__all__ = ["Record", "dumped", "error_path", "split_error"]
 
 _MEMO = "__skaal_memo__"
 _T = TypeVar("_T")
@@ -149,18 +150,33 @@ def _python_value(value: Any) -> Any:
     return value
 
 
+#: A path's parts: ``.name``, ``[3]``, and ``[...]`` for a value in a table of any keys.
+_PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
+
+
 def error_path(error: msgspec.ValidationError) -> tuple[str, str]:
-    """Where a validation failed and why: ``("bindings.0.cost", "Expected `array`, got `int`")``.
+    """Where a validation failed and why: ``("bindings.0.cost", "Expected `array`, got `int`")``."""
+    problem, loc = split_error(str(error))
+    return ".".join(map(str, loc)), problem
+
+
+def split_error(message: str) -> tuple[str, tuple[str | int, ...]]:
+    """msgspec's message of a failed validation as what is wrong and where.
 
     msgspec writes both in one message, the place last as a path from the
-    root (``... - at `$.bindings[0].cost` ``); the place is ``""`` when the
-    root itself is wrong.
+    root (``Expected `array`, got `int` - at `$.bindings[0].cost` ``): the
+    place becomes ``("bindings", 0, "cost")``, empty when the root itself is
+    wrong.  A value in a table of any keys shows as ``"..."``: msgspec does
+    not say which key.
     """
-    message = str(error)
     problem, at, path = message.rpartition(" - at `$")
     if not at:
-        return "", message
-    return path.rstrip("`").replace("[", ".").replace("]", "").lstrip("."), problem
+        return message, ()
+    loc = tuple(
+        name or (index if index == "..." else int(index))
+        for name, index in _PATH_PART.findall(path.rstrip("`"))
+    )
+    return problem, loc
 
 
 @functools.cache

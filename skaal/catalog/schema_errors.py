@@ -24,6 +24,8 @@ from typing import Any, Literal, TypeVar
 import msgspec
 from msgspec import Struct
 
+from skaal.blueprint.record import split_error
+
 __all__ = ["SchemaError", "checked"]
 
 _R = TypeVar("_R", bound=Struct)
@@ -80,8 +82,6 @@ _BOUND_WORDS = {
     "<=": "less than or equal to",
     "<": "less than",
 }
-#: A path's parts: ``.name``, ``[3]``, and ``[...]`` for a value in a table of any keys.
-_PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
 _GOT = re.compile(r"got `(?P<got>[a-z]+)`")
 #: The name msgspec gives the type of a value it got.
 _TYPE_NAMES: dict[type, str] = {
@@ -121,17 +121,10 @@ def checked(model: type[_R], data: dict[str, Any]) -> tuple[_R | None, list[Sche
 
 def _error(model: type[Struct], data: dict[str, Any], message: str) -> SchemaError:
     """msgspec's message as a :class:`SchemaError`."""
-    problem, at, path = message.rpartition(" - at `$")
-    if not at:
-        problem, path = message, ""
+    problem, path = split_error(message)
     loc: tuple[str | int, ...] = ()
-    for name, index in _PATH_PART.findall(path.rstrip("`")):
-        if name:
-            loc = (*loc, name)
-        elif index == "...":  # msgspec does not say which key: the first whose value it refused
-            loc = (*loc, _refused_key(_at(data, loc), problem))
-        else:
-            loc = (*loc, int(index))
+    for part in path:  # msgspec does not say which key "...": the first whose value it refused
+        loc = (*loc, _refused_key(_at(data, loc), problem) if part == "..." else part)
     if found := _MISSING.match(problem):
         return SchemaError("missing", (*loc, found["name"]), None, problem)
     if found := _UNKNOWN.match(problem):

@@ -31,6 +31,7 @@ Co-located resources are one unit, so they always share an instance.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -388,7 +389,7 @@ def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
     column = {i: [v for (_, k), v in var.items() if k == i] for i in range(len(ordered))}
     for i, j in itertools.pairwise(range(len(ordered))):
         if ordered[i] is ordered[j] and column[i] and column[j]:
-            solver.add(z3.Implies(z3.Or(*column[j]), z3.Or(*column[i])))
+            solver.add(z3.Implies(_any(column[j], solver.ctx), _any(column[i], solver.ctx)))
     if solver.check() != z3.sat:
         return None
     return _decoded(solver.model(), var, units, ordered)
@@ -426,19 +427,56 @@ def _placement_model(
         for i in range(len(slots))
         if slots[i].holds(units[u].usage)
     ]
-    var = {(u, i): z3.Bool(f"p:{u}:{i}", solver.ctx) for u, i in pairs}
+    made = _booleans([f"p:{u}:{i}" for u, i in pairs], solver.ctx)
+    var = dict(zip(pairs, made, strict=True))
     for u in range(len(units)):
         row = [(var[u, i], 1) for i in range(len(slots)) if (u, i) in var]
         if not row:
             return None
-        solver.add(z3.PbEq(row, 1))
+        solver.add(_pseudo_boolean(z3.Z3_mk_pbeq, row, 1, solver.ctx))
     for i, shape in enumerate(slots):
         members = [u for u in range(len(units)) if (u, i) in var]
         for d, cap in enumerate(shape.capacity):
             row = [(var[u, i], units[u].usage[d]) for u in members if units[u].usage[d]]
             if cap is not None and row and sum(w for _, w in row) > cap:
-                solver.add(z3.PbLe(*_fit_int32(row, cap)))
+                solver.add(_pseudo_boolean(z3.Z3_mk_pble, *_fit_int32(row, cap), solver.ctx))
     return var
+
+
+def _booleans(names: Sequence[str], ctx: Any) -> list[Any]:
+    """``[z3.Bool(name, ctx) for name in names]``, each made by one call of z3's C API."""
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
+
+    ref, sort = ctx.ref(), z3.BoolSort(ctx).ast
+    return [
+        z3.BoolRef(z3.Z3_mk_const(ref, z3.Z3_mk_string_symbol(ref, name), sort), ctx)
+        for name in names
+    ]
+
+
+def _any(terms: Sequence[Any], ctx: Any) -> Any:
+    """``z3.Or(*terms)``, made by one call of z3's C API (no coercion in Python)."""
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
+
+    size = len(terms)
+    array = (z3.Ast * size)(*(t.as_ast() for t in terms))
+    return z3.BoolRef(z3.Z3_mk_or(ctx.ref(), size, array), ctx)
+
+
+def _pseudo_boolean(make: Any, row: Sequence[tuple[Any, int]], bound: int, ctx: Any) -> Any:
+    """``Σ w·x = bound`` or ``≤ bound`` (``make``: ``Z3_mk_pbeq``, ``Z3_mk_pble``), in one call.
+
+    The same term ``z3.PbEq``/``z3.PbLe`` build, made by z3's C API directly:
+    those coerce and check every argument in Python, which took most of the
+    time of building a packing model of some thousand pairs.  The weights
+    and the bound fit a C int (:func:`_fit_int32`; 1 for an equality).
+    """
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
+
+    size = len(row)
+    terms = (z3.Ast * size)(*(x.as_ast() for x, _ in row))
+    weights = (ctypes.c_int * size)(*(w for _, w in row))
+    return z3.BoolRef(make(ctx.ref(), size, terms, weights, bound), ctx)
 
 
 def _decoded(
@@ -502,9 +540,10 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
     var = _placement_model(opt, units, slots)
     if var is None:
         return None
-    opened = [z3.Bool(f"open:{i}", opt.ctx) for i in range(len(slots))]
-    for (_, i), v in var.items():
-        opt.add(z3.Implies(v, opened[i]))
+    opened = _booleans([f"open:{i}" for i in range(len(slots))], opt.ctx)
+    ref = opt.ctx.ref()
+    for (_, i), v in var.items():  # z3.Implies by the C API: one call, no coercion in Python
+        opt.add(z3.BoolRef(z3.Z3_mk_implies(ref, v.as_ast(), opened[i].as_ast()), opt.ctx))
     for i, shape in enumerate(slots):
         if i and slots[i - 1] is shape:
             opt.add(z3.Implies(opened[i], opened[i - 1]))

@@ -271,6 +271,9 @@ class _Model:
         demand = _demand(grouped)
         for name in sorted(s for s in servers if s in used):
             server = servers[name]
+            usages = {g.usage for g in grouped if any(o.backend == name for o in g.options)}
+            for usage, family in _holding(server.shapes, sorted(usages)).items():
+                self.family_of[name, usage] = family
             quota = self._row(-math.inf, 0.0 if max_backends is not None else server.quota)
             pooled: dict[int, int] = {}  # per server and dimension, without per_shape
             for k, shape in enumerate(server.shapes):
@@ -330,8 +333,9 @@ class _Model:
                             self.columns[instances].append((opened, -size))
                     targets.append((None, entries))
                 elif option.backend in servers:
+                    holding = self._family(option.backend, servers[option.backend], group.usage)
                     for k, (shape, instances) in enumerate(self.shapes[option.backend]):
-                        if not shape.holds(group.usage):
+                        if k not in holding:
                             continue
                         entries = [
                             (row, group.usage[d] / SCALE)
@@ -432,3 +436,27 @@ class _Model:
         self.upper.append(upper)
         self.columns.append(entries)
         return len(self.cost) - 1
+
+
+def _holding(
+    shapes: Sequence[Shape], usages: Sequence[tuple[int, ...]]
+) -> dict[tuple[int, ...], frozenset[int]]:
+    """For each usage, the indexes of the shapes one empty instance of which holds it.
+
+    :meth:`Shape.holds` for every pair at once, in numpy: an app of 10,000
+    resources has thousands of distinct usages and a server some dozens of
+    shapes.  Usages and capacities are scaled integers far below 2**62; an
+    unlimited dimension (``None``) holds anything.
+    """
+    import numpy as np  # noqa: PLC0415 - loaded with HiGHS, for a plan with pooled servers
+
+    if not usages or not shapes:
+        return {usage: frozenset() for usage in usages}
+    unlimited = np.iinfo(np.int64).max
+    caps = np.array(
+        [[unlimited if c is None else c for c in shape.capacity] for shape in shapes],
+        dtype=np.int64,
+    )
+    needs = np.array(usages, dtype=np.int64)
+    fits = np.asarray((needs[:, None, :] <= caps[None, :, :]).all(axis=2))
+    return {usage: frozenset(np.flatnonzero(fits[i]).tolist()) for i, usage in enumerate(usages)}

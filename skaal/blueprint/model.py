@@ -146,7 +146,7 @@ class MountSpec(Record, frozen=True, kw_only=True):
 
 
 #: The fields of a resource that are not its content (``existing`` is, when declared).
-_NOT_RESOURCE_CONTENT: Final = ("location", "uses", "existing")
+_NOT_RESOURCE_CONTENT: Final = ("location", "uses")
 #: The fields of a mount that are not its content: where it was written and how it is served.
 _NOT_MOUNT_CONTENT: Final = ("location", "interface", "threads")
 
@@ -187,7 +187,7 @@ class Blueprint(Record, frozen=True, kw_only=True):
                 del mount[name]
         for resource in data["resources"]:
             existing = resource.pop("existing")
-            for name in _NOT_RESOURCE_CONTENT[:-1]:
+            for name in _NOT_RESOURCE_CONTENT:
                 del resource[name]
             if existing is not None:  # only when declared: older blueprints keep their hash
                 resource["existing"] = existing

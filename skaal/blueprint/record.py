@@ -44,7 +44,7 @@ import msgspec
 from msgspec import Struct
 from msgspec.structs import force_setattr, replace
 
-__all__ = ["Record", "dumped", "error_path", "split_error"]
+__all__ = ["Record", "error_path", "split_error"]
 
 _MEMO = "__skaal_memo__"
 _T = TypeVar("_T")
@@ -73,8 +73,6 @@ class Record(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, dict
         """
         if isinstance(data, cls):
             return data
-        if isinstance(data, Struct):
-            data = msgspec.structs.asdict(data)
         return msgspec.convert(data, cls, strict=strict)
 
     def model_dump(
@@ -90,7 +88,7 @@ class Record(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, dict
         flags and ``None``; ``"python"`` gives nested records as dicts and
         leaves every other value as it is.
         """
-        data = dumped(self) if mode == "json" else _python(self)
+        data = msgspec.to_builtins(self) if mode == "json" else _python(self)
         if exclude:
             for name in exclude:
                 data.pop(name, None)
@@ -128,11 +126,6 @@ class Record(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, dict
             memo[name] = compute()
         value: _T = memo[name]
         return value
-
-
-def dumped(value: Any) -> Any:
-    """``value`` as JSON and TOML writers take it: records as dicts (msgspec, in C)."""
-    return msgspec.to_builtins(value)
 
 
 def _python(record: Struct) -> dict[str, Any]:

@@ -295,7 +295,7 @@ class _Model:
                 col = self._column(shape.fee, float(server.quota), entries)
                 self.shapes.setdefault(name, []).append((shape, col))
             if not per_shape:
-                self._family_rows(name, server, grouped)
+                self._family_rows(name, server, usages)
             if max_backends is not None:  # one "used" column for all pools of a backend
                 real = backend_of(name)
                 if real not in self.used_col:
@@ -327,13 +327,13 @@ class _Model:
                     entries += self._family_entries(option.backend, group.usage)
                     opened = self._row(-math.inf, 0.0)
                     entries.append((opened, 1.0))
-                    holding = self._family(option.backend, servers[option.backend], group.usage)
+                    holding = self.family_of[option.backend, group.usage]
                     for k, (_, instances) in enumerate(self.shapes[option.backend]):
                         if k in holding:
                             self.columns[instances].append((opened, -size))
                     targets.append((None, entries))
                 elif option.backend in servers:
-                    holding = self._family(option.backend, servers[option.backend], group.usage)
+                    holding = self.family_of[option.backend, group.usage]
                     for k, (shape, instances) in enumerate(self.shapes[option.backend]):
                         if k not in holding:
                             continue
@@ -364,7 +364,7 @@ class _Model:
                     row_cols.append((option.backend, target, col))
             self.placement.append(row_cols)
 
-    def _family_rows(self, name: str, server: Server, grouped: Sequence[Group]) -> None:
+    def _family_rows(self, name: str, server: Server, usages: set[tuple[int, ...]]) -> None:
         """Rows that keep a unit on the shapes able to hold it, pooled per family of shapes.
 
         A unit's *family* is the set of ``name``'s shapes that hold it alone.
@@ -375,8 +375,7 @@ class _Model:
         server alone would let a large unit use the room of small instances.
         """
         everything = frozenset(range(len(server.shapes)))
-        usages = {g.usage for g in grouped if any(o.backend == name for o in g.options)}
-        families = {self._family(name, server, usage) for usage in usages}
+        families = {self.family_of[name, usage] for usage in usages}
         rows: dict[frozenset[int], list[tuple[int, int]]] = {}
         halves: dict[frozenset[int], list[tuple[int, int, int]]] = {}
         for family in sorted(families, key=sorted):
@@ -400,15 +399,6 @@ class _Model:
                     for k in sorted(family):
                         self.columns[self.shapes[name][k][1]].append((row, -1.0))
         self.families[name] = (rows, halves)
-
-    def _family(self, name: str, server: Server, usage: tuple[int, ...]) -> frozenset[int]:
-        key = (name, usage)
-        found = self.family_of.get(key)
-        if found is None:
-            found = self.family_of[key] = frozenset(
-                k for k, shape in enumerate(server.shapes) if shape.holds(usage)
-            )
-        return found
 
     def _family_entries(self, name: str, usage: tuple[int, ...]) -> list[tuple[int, float]]:
         """A unit column's coefficients in the family rows of server ``name``."""

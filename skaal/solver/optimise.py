@@ -45,7 +45,9 @@ the clock:
    packing): instances are added until first fit places everything, and the
    plan is ``best_found`` with step 4's bound.  Either way each server's
    instances are then tightened (:func:`.place.tightened`: cheapest shape
-   holding each instance's units, pairs merged where one shape is cheaper).
+   holding each instance's units, pairs merged where one shape is cheaper),
+   and a server of a few units gets the cheapest instances holding exactly
+   those units when they cost less (:mod:`.repack`).
 6. The budget never changes the argmin: the optimum either fits it or no
    plan does (:mod:`.conflicts` then reports the most expensive items).
 
@@ -83,6 +85,7 @@ from skaal.solver.place import (
     tightened,
 )
 from skaal.solver.problem import Problem
+from skaal.solver.repack import repacked
 from skaal.solver.servers import POOL, Server, Shape, backend_of
 
 if TYPE_CHECKING:
@@ -452,7 +455,7 @@ def _placed(
                     members = sorted(m for u in stuck for m in u.members)
                     raise conflicts.packing(problem, backend, members)
                 spilled.extend(left)
-        bins[backend] = tightened(packed, server.shapes)
+        bins[backend] = repacked(backend, server, tightened(packed, server.shapes))
     if spilled:
         moved = {id(u) for u in spilled}
         for backend in servers:

@@ -1,0 +1,100 @@
+"""A server's instances chosen again once its units are known.
+
+Placement fills the instances the pooled relaxation counted for a whole
+component, and :func:`.place.tightened` only lowers their fees locally (a
+cheaper shape per instance, pairs merged).  Once a server's units are
+fixed, the cheapest instances holding them is a small problem of its own:
+the pooled relaxation of those units alone, on that server alone, solved
+exactly (:func:`.pooled.solve_pooled`), is a lower bound on the fees of any
+packing of them; when its instances hold the units one by one
+(:func:`.place.place`), that packing is the cheapest there is for them.
+
+On the ``users`` draw of 1,000 resources on ``catalogs/aws.toml`` this
+turns the Redis pair that tightening settles on (cache.r7g.2xlarge and
+cache.t4g.medium, $684.74 a month) into cache.r7g.large and
+cache.r7g.xlarge ($478.88), which hold the same 26 units.
+
+Only servers of at most :data:`MAX_UNITS` units are repacked, and HiGHS
+stops after :data:`MAX_NODES` branch-and-bound nodes (deterministic work,
+never seconds); a repack that finds nothing cheaper keeps the instances as
+they were.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from msgspec.structs import replace
+
+from skaal.solver.decompose import SCALE, Unit, UnitOption, groups
+from skaal.solver.place import Bins, place, tightened
+from skaal.solver.servers import Server, Shape
+
+__all__ = ["MAX_NODES", "MAX_UNITS", "repacked"]
+
+#: Servers holding more units than this keep the instances placement gave them.
+MAX_UNITS = 60
+#: HiGHS's node limit for one repack.
+MAX_NODES = 2_000
+
+
+def repacked(name: str, server: Server, bins: Bins) -> Bins:
+    """``bins`` (the instances of server ``name``), or cheaper instances holding the same units."""
+    from skaal.solver.pooled import solve_pooled  # noqa: PLC0415 - HiGHS loads only for pooled servers
+
+    units = [unit for _, members in bins for unit in members]
+    if not units or len(units) > MAX_UNITS:
+        return bins
+    fees = _fees(bins)
+    only = (UnitOption(name, 0, 0),)
+    alone = [Unit(unit.members, only, unit.usage) for unit in units]
+    totals = tuple(sum(unit.usage[d] for unit in units) for d in range(len(units[0].usage)))
+    useful = replace(server, shapes=_useful(server.shapes, totals))
+    relaxed = solve_pooled(groups(alone), {name: useful}, max_nodes=MAX_NODES)
+    if relaxed.counts is None or math.floor(relaxed.bound * SCALE + 1e-3) >= fees:
+        return bins
+    shapes = [shape for shape, count in relaxed.instances.get(name, ()) for _ in range(count)]
+    if sum(shape.fee_micro for shape in shapes) >= fees:
+        return bins
+    packed = place(alone, shapes)
+    if packed is None:
+        return bins
+    original = {id(a): unit for a, unit in zip(alone, units, strict=True)}
+    found = tightened(
+        [(shape, [original[id(a)] for a in members]) for shape, members in packed if members],
+        server.shapes,
+    )
+    return found if _fees(found) < fees else bins
+
+
+def _useful(shapes: Sequence[Shape], totals: tuple[int, ...]) -> tuple[Shape, ...]:
+    """``shapes`` without those another one beats for units needing ``totals`` in all.
+
+    Room past what all the units need is worth nothing to them, so a shape
+    is dropped when a shape no dearer holds at least as much of every
+    dimension, each counted up to its total (of equal ones the first stays):
+    a cache's replicas add reads its units may never use.
+    """
+
+    def room(shape: Shape) -> tuple[int, ...]:
+        return tuple(
+            t if c is None else min(c, t) for c, t in zip(shape.capacity, totals, strict=True)
+        )
+
+    rooms = [room(shape) for shape in shapes]
+
+    def beats(j: int, i: int) -> bool:
+        return shapes[j].fee_micro <= shapes[i].fee_micro and all(
+            a >= b for a, b in zip(rooms[j], rooms[i], strict=True)
+        )
+
+    return tuple(
+        shape
+        for i, shape in enumerate(shapes)
+        if not any(beats(j, i) and (j < i or not beats(i, j)) for j in range(len(shapes)) if j != i)
+    )
+
+
+def _fees(bins: Bins) -> int:
+    return sum(shape.fee_micro for shape, members in bins if members)

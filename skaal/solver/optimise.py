@@ -91,7 +91,7 @@ from skaal.solver.servers import POOL, Server, Shape, backend_of
 if TYPE_CHECKING:
     from skaal.solver.pooled import Pooled
 
-__all__ = ["Assignment", "optimise"]
+__all__ = ["Assignment", "floor", "optimise"]
 
 #: Step 2 enumerates the subsets of at most this many servers of a component.
 _MAX_ENUMERATED = 10
@@ -133,6 +133,54 @@ def optimise(problem: Problem) -> Assignment:
     Every resource must have at least one option (the caller diagnoses those
     that do not first).
     """
+    all_units, servers = _prepared(problem)
+    limit = problem.max_backends
+    if limit is not None:
+        found = _pooled_part(all_units, servers, problem, max_backends=limit)
+        return _assignment(found)
+    total = _Outcome({}, {}, 0, 0)
+    coupled = _split(all_units, servers, total)
+    for part in components(coupled, frozenset(servers)):
+        total.add(_solve_part(part, servers, problem))
+    return _assignment(total)
+
+
+def floor(problem: Problem) -> float:
+    """A lower bound (dollars) on what :func:`optimise` minimises, from linear relaxations
+    only: no search, milliseconds where the optimum may take seconds.
+
+    ``inf`` when ``problem`` surely has no plan.  The network fees of
+    :mod:`.vpc` read it to skip a restricted problem that cannot beat the
+    plan they hold.
+    """
+    from skaal.solver.pooled import solve_pooled  # noqa: PLC0415 - see the module docstring
+
+    try:
+        all_units, servers = _prepared(problem)
+    except UnsatisfiableError:
+        return math.inf
+    parts: Sequence[Sequence[Unit]]
+    if problem.max_backends is not None:
+        parts = [all_units]
+        total = 0
+    else:
+        fixed = _Outcome({}, {}, 0, 0)
+        parts = components(_split(all_units, servers, fixed), frozenset(servers))
+        total = fixed.cost
+    bound = total / SCALE
+    for part in parts:
+        relaxed = solve_pooled(
+            groups(part), servers, max_backends=problem.max_backends, max_exact_columns=-1
+        )
+        if relaxed.infeasible:
+            return math.inf
+        bound += relaxed.bound
+    return bound
+
+
+def _prepared(problem: Problem) -> tuple[tuple[Unit, ...], Mapping[str, Server]]:
+    """The units of ``problem`` and its server pools (keyed by region), options that no
+    instance could hold dropped; raises ``UnsatisfiableError`` for a unit left with none."""
     servers: Mapping[str, Server] = {s.backend.name: s.server for s in problem.shared}
     all_units, impossible = units(problem)
     if impossible:
@@ -144,12 +192,12 @@ def optimise(problem: Problem) -> Assignment:
     impossible = tuple(u.members for u in all_units if not u.options)
     if impossible:
         raise _collocation(problem, impossible)
-    limit = problem.max_backends
-    if limit is not None:
-        found = _pooled_part(all_units, servers, problem, max_backends=limit)
-        return _assignment(found)
+    return all_units, servers
+
+
+def _split(all_units: Sequence[Unit], servers: Mapping[str, Server], total: _Outcome) -> list[Unit]:
+    """The units whose cheapest option is a server's (pruned), the others placed in ``total``."""
     names = frozenset(servers)
-    total = _Outcome({}, {}, 0, 0)
     coupled: list[Unit] = []
     pruned: dict[int, tuple[UnitOption, ...]] = {}
     for unit in (_pruned(u, names, pruned) for u in all_units):
@@ -160,9 +208,7 @@ def optimise(problem: Problem) -> Assignment:
             total.placement.setdefault(best.backend, []).append(unit)
             total.cost += best.cost
             total.lower += best.cost
-    for part in components(coupled, names):
-        total.add(_solve_part(part, servers, problem))
-    return _assignment(total)
+    return coupled
 
 
 def _collocation(problem: Problem, chains: Sequence[tuple[str, ...]]) -> UnsatisfiableError:

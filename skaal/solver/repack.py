@@ -23,13 +23,10 @@ they were.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-
-from msgspec.structs import replace
 
 from skaal.solver.decompose import SCALE, Unit, UnitOption, groups
 from skaal.solver.place import Bins, place, tightened
-from skaal.solver.servers import Server, Shape
+from skaal.solver.servers import Server, trimmed
 
 __all__ = ["MAX_NODES", "MAX_UNITS", "repacked"]
 
@@ -50,8 +47,7 @@ def repacked(name: str, server: Server, bins: Bins) -> Bins:
     only = (UnitOption(name, 0, 0),)
     alone = [Unit(unit.members, only, unit.usage) for unit in units]
     totals = tuple(sum(unit.usage[d] for unit in units) for d in range(len(units[0].usage)))
-    useful = replace(server, shapes=_useful(server.shapes, totals))
-    relaxed = solve_pooled(groups(alone), {name: useful}, max_nodes=MAX_NODES)
+    relaxed = solve_pooled(groups(alone), {name: trimmed(server, totals)}, max_nodes=MAX_NODES)
     if relaxed.counts is None or math.floor(relaxed.bound * SCALE + 1e-3) >= fees:
         return bins
     shapes = [shape for shape, count in relaxed.instances.get(name, ()) for _ in range(count)]
@@ -66,34 +62,6 @@ def repacked(name: str, server: Server, bins: Bins) -> Bins:
         server.shapes,
     )
     return found if _fees(found) < fees else bins
-
-
-def _useful(shapes: Sequence[Shape], totals: tuple[int, ...]) -> tuple[Shape, ...]:
-    """``shapes`` without those another one beats for units needing ``totals`` in all.
-
-    Room past what all the units need is worth nothing to them, so a shape
-    is dropped when a shape no dearer holds at least as much of every
-    dimension, each counted up to its total (of equal ones the first stays):
-    a cache's replicas add reads its units may never use.
-    """
-
-    def room(shape: Shape) -> tuple[int, ...]:
-        return tuple(
-            t if c is None else min(c, t) for c, t in zip(shape.capacity, totals, strict=True)
-        )
-
-    rooms = [room(shape) for shape in shapes]
-
-    def beats(j: int, i: int) -> bool:
-        return shapes[j].fee_micro <= shapes[i].fee_micro and all(
-            a >= b for a, b in zip(rooms[j], rooms[i], strict=True)
-        )
-
-    return tuple(
-        shape
-        for i, shape in enumerate(shapes)
-        if not any(beats(j, i) and (j < i or not beats(i, j)) for j in range(len(shapes)) if j != i)
-    )
 
 
 def _fees(bins: Bins) -> int:

@@ -8,7 +8,7 @@ import pytest
 
 from skaal.errors import UnsatisfiableError
 from skaal.solver import Diagnosis, solve
-from skaal.solver.servers import Shape, _undominated, server_of
+from skaal.solver.servers import Shape, _undominated, server_of, trimmed
 from skaal.testing import backend, catalog
 from skaal.testing.catalogs import instance_class, mode
 from tests.solver._factories import blueprint, res
@@ -237,6 +237,20 @@ def test_shapes_drop_dominated_ones_and_price_the_disk_floor() -> None:
         "cache.large",
     ]
     assert cache.shapes[2].capacity[1] == math.floor(30000.0 * 1e6)
+
+
+def test_shapes_whose_extra_room_the_units_never_need_are_trimmed() -> None:
+    cache = server_of(redis())  # type: ignore[arg-type]
+    small, one, two, large = cache.shapes
+    # Units needing 1,000 reads/s in all: the replicas' reads are worth nothing
+    # to them, so only the cheapest shape of each class is left.
+    few = (1_000_000, 1_000 * 1_000_000, 1_000_000, 1_000_000)
+    assert trimmed(cache, few).shapes == (small, large)
+    # Needing 25,000 reads/s in all, the replicas keep their use.
+    busy = (1_000_000, 25_000 * 1_000_000, 1_000_000, 1_000_000)
+    assert trimmed(cache, busy).shapes == (small, one, two, large)
+    # Nothing to drop: the server itself comes back.
+    assert trimmed(cache, busy) is cache
 
 
 def test_an_unlimited_dimension_covers_any_limit_and_only_another_unlimited_covers_it() -> None:

@@ -622,11 +622,14 @@ def _grow(
 
     packed, left = first_fit_partial(units, extra, before=must)
     if len(left) <= _FEW_LEFT:
+        streams: dict[tuple[int, ...], list[Unit]] = {}  # the units' order per largest shape
         while left and len(extra) < server.quota:
             shape = pick(left)
             if shape is None:
                 break
-            packed, left = first_fit_grown(units, extra, shape, packed, before=must)
+            packed, left = first_fit_grown(
+                units, extra, shape, packed, before=must, streams=streams
+            )
             extra.append(shape)
         return packed, left
     spread, over = balanced_fit_partial(units, extra, before=must)

@@ -228,6 +228,7 @@ def first_fit_grown(
     previous: Bins,
     *,
     before: Sequence[Unit] = (),
+    streams: dict[tuple[int, ...], list[Unit]] | None = None,
 ) -> tuple[Bins, list[Unit]]:
     """``first_fit_partial(units, [*shapes, added], before=before)``, given ``previous``,
     the bins of ``first_fit_partial(units, shapes, before=before)``.
@@ -238,9 +239,14 @@ def first_fit_grown(
     are packed again, into the new instance and those after it.  When the
     new shape changes the order of the units (it is larger than every other
     in some dimension), everything is packed again.
+
+    ``streams``, kept by a caller growing the same units round after round,
+    holds the order of the units per largest instance (:func:`_stream`), so
+    10,000 units are sorted once, not once per instance opened.
     """
     grown = [*shapes, added]
-    if not shapes or _top(grown) != _top(shapes):
+    top = _top(grown)
+    if not shapes or top != _top(shapes):
         return first_fit_partial(units, grown, before=before)
     order = _order(grown)
     at = max(i for i, shape in enumerate(order) if shape is added)
@@ -248,7 +254,13 @@ def first_fit_grown(
     bins: Bins = [*((shape, list(members)) for shape, members in previous[:at])]
     bins += [(shape, []) for shape in order[at:]]
     taken = {id(u) for _, members in bins[:at] for u in members}
-    stream = [u for u in _stream(units, grown, before) if id(u) not in taken]
+    if streams is None:
+        streams = {}
+    key = tuple(top)
+    ordered = streams.get(key)
+    if ordered is None:
+        ordered = streams[key] = _stream(units, grown, before)
+    stream = [u for u in ordered if id(u) not in taken]
     return bins, _fill(bins[at:], stream)
 
 

@@ -66,17 +66,20 @@ def _units(seed: int, n: int) -> list[Unit]:
     ]
 
 
+@pytest.mark.parametrize("keep_streams", [False, True])
 @pytest.mark.parametrize("seed", range(6))
-def test_first_fit_grown_packs_as_first_fit_from_scratch(seed: int) -> None:
+def test_first_fit_grown_packs_as_first_fit_from_scratch(seed: int, keep_streams: bool) -> None:
     shapes = list(_server().shapes)
     units = _units(seed, 200)
     rng = random.Random(seed)
     extra = [rng.choice(shapes) for _ in range(20)]
     before, rest = units[:30], units[30:]
     packed, _ = first_fit_partial(rest, extra, before=before)
+    # The units' order per largest instance, kept over the rounds as _grow does.
+    streams: dict[tuple[int, ...], list[Unit]] | None = {} if keep_streams else None
     for _ in range(8):
         added = rng.choice(shapes)
-        grown, left = first_fit_grown(rest, extra, added, packed, before=before)
+        grown, left = first_fit_grown(rest, extra, added, packed, before=before, streams=streams)
         extra.append(added)
         again, left_again = first_fit_partial(rest, extra, before=before)
         assert [(s, [u.name for u in m]) for s, m in grown] == [

@@ -170,7 +170,7 @@ def floor(problem: Problem) -> float:
     bound = total / SCALE
     for part in parts:
         relaxed = solve_pooled(
-            groups(part), servers, max_backends=problem.max_backends, max_exact_columns=-1
+            groups(part), _trimmed(part, servers), max_backends=problem.max_backends, linear=True
         )
         if relaxed.infeasible:
             return math.inf

@@ -89,15 +89,22 @@ def solve_pooled(
     max_backends: int | None = None,
     max_nodes: int = MAX_NODES,
     max_exact_columns: int = MAX_EXACT_COLUMNS,
+    linear: bool = False,
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
     past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
-    nodes end without an integer solution: then rounded, ``proven`` false)."""
+    nodes end without an integer solution: then rounded, ``proven`` false).
+
+    ``linear``: the linear relaxation of the same model (per shape up to
+    ``max_exact_columns``), for its bound alone: milliseconds, where the
+    integer model can take seconds.
+    """
     import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
-    exact = _columns(grouped, servers) <= max_exact_columns
-    model = _Model(grouped, servers, max_backends, per_shape=exact)
+    per_shape = _columns(grouped, servers) <= max_exact_columns
+    exact = per_shape and not linear
+    model = _Model(grouped, servers, max_backends, per_shape=per_shape)
     highs = _core._Highs()
     # HiGHS's own integrality tolerance (1e-6): with 1e-9 it proved wrong optima
     # on these models (a users draw of 200 resources: "optimal" at $3,557.92, or

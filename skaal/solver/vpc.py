@@ -30,10 +30,10 @@ optimum uses no VPC, and at most two otherwise (``S`` = that region and
 A subset whose floor is below the best plan is first bounded again by the
 optimiser's linear relaxations (:func:`.optimise.floor`, milliseconds): when
 even that reaches the best plan's total, its exact optimisation (which can
-take seconds of branch and bound) is skipped.  On a ``users`` draw of 200
-resources on gcp the optimum without Memorystore (and its connector) was
-solved for 5 to 6 s to be thrown away; its relaxation is $1,021 above the
-plan kept.
+take seconds of branch and bound) is skipped.  On two ``users`` draws of
+200 resources on gcp the optimum without Memorystore (and its connector)
+was solved for 5 to 6 s each to be thrown away; the linear relaxation of
+the pooled model per shape rules both out in about 20 ms.
 
 The floors cost ``2^|R|`` sums over the resources; ``|R|`` is the number of
 regions the VPC backends could be placed in for *some* resource, which the

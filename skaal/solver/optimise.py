@@ -86,7 +86,7 @@ from skaal.solver.place import (
 )
 from skaal.solver.problem import Problem
 from skaal.solver.repack import repacked
-from skaal.solver.servers import POOL, Server, Shape, backend_of, trimmed
+from skaal.solver.servers import POOL, Server, Shape, backend_of, trimmed_for
 
 if TYPE_CHECKING:
     from skaal.solver.pooled import Pooled
@@ -170,7 +170,7 @@ def floor(problem: Problem) -> float:
     bound = total / SCALE
     for part in parts:
         relaxed = solve_pooled(
-            groups(part), _trimmed(part, servers), max_backends=problem.max_backends, linear=True
+            groups(part), trimmed_for(part, servers), max_backends=problem.max_backends, linear=True
         )
         if relaxed.infeasible:
             return math.inf
@@ -401,7 +401,7 @@ def _pooled_part(
     from skaal.solver.pooled import MAX_EXACT_COLUMNS, solve_pooled  # noqa: PLC0415
     from skaal.solver.uniform import solve_uniform  # noqa: PLC0415
 
-    servers = _trimmed(part, servers)
+    servers = trimmed_for(part, servers)
     short = overflow(part, servers)
     if short is not None:
         from skaal.solver import conflicts  # noqa: PLC0415
@@ -453,22 +453,6 @@ def _pooled_part(
         if candidate.cost < best.cost:
             best = candidate
     return _Outcome(best.placement, best.bins, best.cost, min(best.cost, bound))
-
-
-def _trimmed(part: Sequence[Unit], servers: Mapping[str, Server]) -> dict[str, Server]:
-    """``servers`` without the shapes others beat for what ``part`` could ever put on them
-    (:func:`.servers.trimmed`): fewer columns, the same optima."""
-    totals: dict[str, list[int]] = {}
-    for unit in part:
-        for option in unit.options:
-            if option.backend in servers:
-                row = totals.setdefault(option.backend, [0] * len(unit.usage))
-                for d, use in enumerate(unit.usage):
-                    row[d] += use
-    return {
-        name: trimmed(server, tuple(totals[name])) if name in totals else server
-        for name, server in servers.items()
-    }
 
 
 #: Capacity factors tried on servers whose units first fit could not pack, in

@@ -26,7 +26,7 @@ import math
 
 from skaal.solver.decompose import SCALE, Unit, UnitOption, groups
 from skaal.solver.place import Bins, place, tightened
-from skaal.solver.servers import Server, trimmed
+from skaal.solver.servers import Server, trimmed_for
 
 __all__ = ["MAX_NODES", "MAX_UNITS", "repacked"]
 
@@ -44,23 +44,20 @@ def repacked(name: str, server: Server, bins: Bins) -> Bins:
     if not units or len(units) > MAX_UNITS:
         return bins
     fees = _fees(bins)
+    # The units with this server as their only option, for the relaxation alone
+    # (placement reads their usages, not their options).
     only = (UnitOption(name, 0, 0),)
     alone = [Unit(unit.members, only, unit.usage) for unit in units]
-    totals = tuple(sum(unit.usage[d] for unit in units) for d in range(len(units[0].usage)))
-    relaxed = solve_pooled(groups(alone), {name: trimmed(server, totals)}, max_nodes=MAX_NODES)
+    relaxed = solve_pooled(groups(alone), trimmed_for(alone, {name: server}), max_nodes=MAX_NODES)
     if relaxed.counts is None or math.floor(relaxed.bound * SCALE + 1e-3) >= fees:
         return bins
     shapes = [shape for shape, count in relaxed.instances.get(name, ()) for _ in range(count)]
     if sum(shape.fee_micro for shape in shapes) >= fees:
         return bins
-    packed = place(alone, shapes)
+    packed = place(units, shapes)
     if packed is None:
         return bins
-    original = {id(a): unit for a, unit in zip(alone, units, strict=True)}
-    found = tightened(
-        [(shape, [original[id(a)] for a in members]) for shape, members in packed if members],
-        server.shapes,
-    )
+    found = tightened([(shape, members) for shape, members in packed if members], server.shapes)
     return found if _fees(found) < fees else bins
 
 

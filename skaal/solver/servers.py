@@ -23,14 +23,14 @@ feasibility filter uses to reject a resource no instance can hold.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.catalog.model import Backend, Capacity, InstanceClass
 from skaal.solver.cost import money
-from skaal.solver.decompose import cost_micro, scaled_capacity
+from skaal.solver.decompose import Unit, cost_micro, scaled_capacity
 
 __all__ = ["POOL", "Server", "Shape", "backend_of", "largest", "server_of"]
 
@@ -153,6 +153,22 @@ def trimmed(server: Server, totals: tuple[int, ...]) -> Server:
     if len(kept) == len(server.shapes):
         return server
     return replace(server, shapes=tuple(kept))
+
+
+def trimmed_for(units: Iterable[Unit], servers: Mapping[str, Server]) -> dict[str, Server]:
+    """``servers``, each :func:`trimmed` for all that ``units`` could put on it (the sum
+    of the usages of the units with an option there): fewer columns, the same optima."""
+    totals: dict[str, list[int]] = {}
+    for unit in units:
+        for option in unit.options:
+            if option.backend in servers:
+                row = totals.setdefault(option.backend, [0] * len(unit.usage))
+                for d, use in enumerate(unit.usage):
+                    row[d] += use
+    return {
+        name: trimmed(server, tuple(totals[name])) if name in totals else server
+        for name, server in servers.items()
+    }
 
 
 def _undominated(ordered: Iterable[Shape], totals: tuple[int, ...] | None = None) -> list[Shape]:

@@ -217,7 +217,7 @@ def first_fit_partial(
     """
     bins: Bins = [(shape, []) for shape in _order(shapes)]
     if not bins:
-        return bins, list(units)
+        return bins, [*before, *units]
     return bins, _fill(bins, _stream(units, shapes, before))
 
 

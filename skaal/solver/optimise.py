@@ -487,6 +487,11 @@ def _placed(
         pooled = sum(len(pools.get((backend, shape), ())) for shape, _ in counts)
         packed = _per_shape(pools, backend, counts) if pooled == len(placed) else None
         shapes = [shape for shape, count in counts for _ in range(count)]
+        if packed is None and len(shapes) >= server.quota:
+            placed, shed = _shed(backend, placed, shapes, servers)
+            for unit in shed:
+                _spill(unit, placement, servers)
+            spilled.extend(shed)
         if packed is None:
             packed = place(placed, shapes)
         if packed is None:
@@ -531,6 +536,62 @@ def _check_held(
                 where=problem.blueprint.app,
                 fix="report this app to Skaal; planning with --debug shows where it happened",
             )
+
+
+def _shed(
+    backend: str, units: Sequence[Unit], shapes: Sequence[Shape], servers: Mapping[str, Server]
+) -> tuple[list[Unit], list[Unit]]:
+    """Server ``backend`` at its quota, its ``units`` overflowing its instances pooled: the
+    units kept, and those moved to their dedicated options to make room, least regret first.
+
+    Rounding a relaxation that filled the quota's instances to the brim can
+    hand the server more than they hold.  No instance can be opened, so some
+    units must leave; packing first and moving what it leaves over moves
+    the smallest units, hundreds of them (``users`` 10,000 on aws: 1,650
+    units, $91,331 a month, for 1,554 writes/s too many).  Instead, each unit
+    with a dedicated option is ranked by what moving it adds per share of
+    the overflow it relieves, and the cheapest go until the rest fit pooled.
+    """
+    width = len(units[0].usage) if units else 0
+    room: list[float | None] = []
+    for d in range(width):
+        caps = [s.capacity[d] for s in shapes]
+        room.append(None if any(c is None for c in caps) else sum(c or 0 for c in caps))
+    over = [
+        0.0 if cap is None else sum(u.usage[d] for u in units) - cap for d, cap in enumerate(room)
+    ]
+    if all(x <= 0 for x in over):
+        return list(units), []
+    regret: dict[int, int] = {}
+    for index, unit in enumerate(units):
+        dedicated = next((o.cost for o in unit.options if o.backend not in servers), None)
+        if dedicated is not None:
+            here = next(o.cost for o in unit.options if o.backend == backend)
+            regret[index] = dedicated - here
+    shed: set[int] = set()
+    # The dimensions most overflowed (as shares of their room) first; each is
+    # relieved by the units that add least per unit of it they free.
+    order = sorted(
+        (d for d, x in enumerate(over) if x > 0), key=lambda d: -over[d] / (room[d] or 1)
+    )
+    for d in order:
+        if over[d] <= 0:
+            continue
+        ranked = sorted(
+            (regret[i] / min(units[i].usage[d], over[d]), units[i].name, i)
+            for i in regret
+            if i not in shed and units[i].usage[d] > 0
+        )
+        for _, _, index in ranked:
+            if over[d] <= 0:
+                break
+            shed.add(index)
+            for e, use in enumerate(units[index].usage):
+                over[e] -= use
+    return (
+        [u for i, u in enumerate(units) if i not in shed],
+        [u for i, u in enumerate(units) if i in shed],
+    )
 
 
 def _derated(server: Server, factor: float) -> Server:
@@ -660,20 +721,19 @@ def _grow(
 _FEW_LEFT = 32
 
 
-def _regret(left: Sequence[Unit], servers: Mapping[str, Server]) -> int:
-    """What moving ``left`` to their cheapest dedicated options adds at least (micro-dollars);
-    a unit with no such option counts more than any plan."""
+def _regret(left: Sequence[Unit], servers: Mapping[str, Server]) -> tuple[int, int]:
+    """How bad leaving ``left`` over is: the units among them with no dedicated option
+    (each needs an instance, or the plan fails), then what moving the others to their
+    cheapest dedicated options adds at least (micro-dollars)."""
+    stuck = 0
     total = 0
     for unit in left:
         dedicated = next((o.cost for o in unit.options if o.backend not in servers), None)
         if dedicated is None:
-            return _NOWHERE
-        total += dedicated - unit.options[0].cost
-    return total
-
-
-#: The regret of a unit that only servers can hold.
-_NOWHERE = 1 << 62
+            stuck += 1
+        else:
+            total += dedicated - unit.options[0].cost
+    return stuck, total
 
 
 def _spill(unit: Unit, placement: dict[str, list[Unit]], servers: Mapping[str, Server]) -> bool:

@@ -45,11 +45,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 
 from skaal.solver.decompose import SCALE, Group
 from skaal.solver.servers import Server, Shape, backend_of
+
+if TYPE_CHECKING:
+    from highspy._core import _Highs
 
 __all__ = ["MAX_NODES", "Pooled", "solve_pooled"]
 
@@ -145,6 +149,8 @@ def solve_pooled(
         lp.integrality_ = [_core.HighsVarType.kInteger] * len(model.cost)
     highs.passModel(lp)
     highs.run()
+    if model.opening:
+        _opened(highs, model)
     status = highs.getModelStatus()
     info = highs.getInfo()
     if status == _core.HighsModelStatus.kInfeasible:
@@ -176,6 +182,55 @@ def solve_pooled(
     }
     bound = model.constant + float(info.objective_function_value if proven else info.mip_dual_bound)
     return Pooled(counts, instances, bound, proven, False)
+
+
+def _opened(highs: _Highs, model: _Model) -> None:
+    """Solve again with the opening rows (:attr:`_Model.opening`) the solution breaks,
+    until it breaks none: then it is an optimum of the whole model.
+
+    At scale hardly any of them binds (a server runs many instances of every
+    family of shapes): on the ``users`` draw of 10,000 resources on gcp they are
+    14,766 of the model's 21,968 rows, and HiGHS solves it in 0.92 s with them,
+    0.15 s without, to the same optimum.  HiGHS starts each new solve from the
+    basis it holds.
+    """
+    import numpy as np  # noqa: PLC0415 - loaded with HiGHS (see solve_pooled)
+    from highspy import _core  # noqa: PLC0415
+
+    pending = model.opening
+    while pending and highs.getModelStatus() == _core.HighsModelStatus.kOptimal:
+        value = highs.getSolution().col_value
+        kept: list[tuple[int, float, tuple[int, ...]]] = []
+        broken: list[tuple[int, float, tuple[int, ...]]] = []
+        for row in pending:
+            unit, size, instances = row
+            held = value[unit] - size * sum(value[col] for col in instances) <= _BROKEN
+            (kept if held else broken).append(row)
+        if not broken:
+            return
+        pending = kept
+        starts: list[int] = []
+        index: list[int] = []
+        coefficients: list[float] = []
+        for col, size, instances in broken:
+            starts.append(len(index))
+            index += [col, *instances]
+            coefficients += [1.0, *(-size for _ in instances)]
+        highs.addRows(
+            len(broken),
+            np.full(len(broken), -np.inf),
+            np.zeros(len(broken)),
+            len(index),
+            np.array(starts, dtype=np.int32),
+            np.array(index, dtype=np.int32),
+            np.array(coefficients, dtype=float),
+        )
+        highs.run()
+
+
+#: How far a solution may exceed an opening row before it is added: HiGHS's own
+#: primal feasibility tolerance, within which it calls any row met.
+_BROKEN = 1e-7
 
 
 def _rounded(
@@ -327,6 +382,10 @@ class _Model:
         ] = {}
         """Per server (without per_shape): the family rows of :meth:`_family_rows`."""
         self.family_of: dict[tuple[str, tuple[int, ...]], frozenset[int]] = {}
+        self.opening: list[tuple[int, float, tuple[int, ...]]] = []
+        """Without per_shape, the rows ``y[g,s] ≤ |g| · Σ_{k holds g} n[s,k]`` (an instance
+        able to hold a unit exists where it goes) as (unit column, |g|, instance columns):
+        added to the model only when the relaxation breaks them (:func:`_opened`)."""
         used = sorted({o.backend for g in grouped for o in g.options})
         for group in grouped:  # row g: every unit of group g placed once
             size = float(len(group.units))
@@ -388,16 +447,17 @@ class _Model:
                     link = self._row(-math.inf, 0.0)
                     self.columns[self.used_col[backend_of(option.backend)]].append((link, -size))
                 targets: list[tuple[Shape | None, list[tuple[int, float]]]] = []
+                opening: tuple[int, ...] = ()
                 if option.backend in servers and not per_shape:
                     rows = capacity[option.backend, 0]
                     entries = [(row, group.usage[d] / SCALE) for d, row in rows if group.usage[d]]
                     entries += self._family_entries(option.backend, group.usage)
-                    opened = self._row(-math.inf, 0.0)
-                    entries.append((opened, 1.0))
                     holding = self.family_of[option.backend, group.usage]
-                    for k, (_, instances) in enumerate(self.shapes[option.backend]):
-                        if k in holding:
-                            self.columns[instances].append((opened, -size))
+                    opening = tuple(
+                        instances
+                        for k, (_, instances) in enumerate(self.shapes[option.backend])
+                        if k in holding
+                    )
                     targets.append((None, entries))
                 elif option.backend in servers:
                     holding = self.family_of[option.backend, group.usage]
@@ -436,6 +496,8 @@ class _Model:
                         entries.append((link, 1.0))
                     col = self._column((option.cost - base) / SCALE, size, entries)
                     row_cols.append((option.backend, target, col))
+                    if opening:
+                        self.opening.append((col, size, opening))
             self.placement.append(row_cols)
 
     def _family_rows(self, name: str, server: Server, usages: set[tuple[int, ...]]) -> None:

@@ -118,6 +118,20 @@ def test_units_that_cannot_share_an_instance_each_count_in_the_bound() -> None:
         assert relaxed.bound == pytest.approx(150.0 if exact_columns else 100.0)
 
 
+def test_a_unit_on_a_server_opens_a_whole_instance_able_to_hold_it() -> None:
+    # 11 writes/s: only "large" (100 writes/s, $50) holds it, "small" (10, $2)
+    # does not; elsewhere it costs $1,000.  Capacity alone would buy 0.11 of a
+    # large instance ($5.50); the row saying that an instance able to hold a
+    # unit exists where it goes (added to the linear model only once its
+    # solution breaks it) makes that a whole one: $50.
+    server = _server(("small", 2.0, 10.0), ("large", 50.0, 100.0))
+    grouped = [Group((_unit("u", 1.0, 11.0, ("pg", 0.0), ("dyn", 1000.0)),))]
+    for exact_columns in (-1, 10_000):
+        relaxed = solve_pooled(grouped, {"pg": server}, max_exact_columns=exact_columns)
+        assert relaxed.bound == pytest.approx(50.0)
+        assert relaxed.instances["pg"] == ((server.shapes[1], 1),)
+
+
 def test_the_weights_of_units_sharing_an_instance_never_sum_past_one() -> None:
     # The rows are valid for every plan only if, on any one instance, the
     # weights of its units sum to at most 1, for every "big" usage (over

@@ -26,6 +26,12 @@ module of 100,000 declarations costs CPython about 1 GB to compile.
 --catalog CATALOG --no-write --json`` process, which is what a user waits
 for.  Times are single runs; use ``--repeat`` for the median of several.
 
+``--seeds S1,S2`` plans several draws of each size (seed 2026 by default);
+``--audit`` checks every plan by the oracle's own rules
+(:func:`solver.oracle.audit`) and prints what is wrong with any, below
+the table: a plan must hold each resource on a backend that serves it and
+each server's resources on its instances, whatever its status says.
+
 ``--replan`` measures what a user waits for when planning again: for each
 app, ``skaal plan APP:app --catalog CATALOG`` writes the lock and prints
 the plan (the first plan), then the same command reads that lock, keeps its
@@ -47,6 +53,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -58,14 +65,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from solver.draws import DRAWS, write_app
+from solver.draws import DRAWS, SEED, write_app
 
 __all__ = ["main", "measure", "measure_replan"]
 
 ROOT = Path(__file__).resolve().parent.parent
 _CHILD = r"""
 import importlib.util, json, os, resource, sys, time
-path, catalog = sys.argv[1], sys.argv[2]
+path, catalog, audited = sys.argv[1], sys.argv[2], sys.argv[3] == "audit"
 sys.path.insert(0, os.path.dirname(path))  # the app's other modules, if written as several
 t0 = time.perf_counter()
 spec = importlib.util.spec_from_file_location("benchapp", path)
@@ -83,8 +90,12 @@ try:
     plan = solve(blueprint, cat)
     row.update(status=plan.status, total=plan.total_monthly_cost, bound=plan.lower_bound)
 except UnsatisfiableError as exc:
+    plan = None
     row.update(status="infeasible", total=None, bound=None, why=str(exc).splitlines()[1])
 row.update(plan_s=time.perf_counter() - w0, cpu_s=time.process_time() - c0)
+if audited and plan is not None:
+    from solver.oracle import audit, read_catalog
+    row["problems"] = audit(plan, blueprint, read_catalog(catalog))
 row["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(row))
 """
@@ -107,14 +118,19 @@ def measure(
     cli: bool = False,
     repeat: int = 1,
     modules: int = 1,
+    seed: int = SEED,
+    audited: bool = False,
 ) -> dict[str, Any]:
-    """One row: plan the ``draw`` of ``n`` resources against ``catalog`` in a child process."""
+    """One row: plan the ``draw`` of ``n`` resources against ``catalog`` in a child process
+    (``audited``: the plan checked by the oracle, its problems in ``row["problems"]``)."""
     name = f"{draw}{n}" if modules == 1 else f"{draw}{n}_in{modules}"
-    app = write_app(folder / f"{name}.py", draw, n, modules=modules)
+    if seed != SEED:
+        name += f"_seed{seed}"
+    app = write_app(folder / f"{name}.py", draw, n, modules=modules, seed=seed)
     runs = []
     for _ in range(repeat):
         out = subprocess.run(
-            [sys.executable, "-c", _CHILD, str(app), catalog],
+            [sys.executable, "-c", _CHILD, str(app), catalog, "audit" if audited else "-"],
             capture_output=True,
             text=True,
             check=True,
@@ -124,7 +140,7 @@ def measure(
     row: dict[str, Any] = dict(runs[-1])
     for key in ("import_s", "plan_s", "cpu_s"):
         row[key] = statistics.median(r[key] for r in runs)
-    row.update(catalog=catalog, draw=draw, n=n)
+    row.update(catalog=catalog, draw=draw, n=n, seed=seed)
     if cli:
         walls = []
         for _ in range(repeat):
@@ -227,20 +243,29 @@ def _money(value: float | None) -> str:
 
 def _table(rows: list[dict[str, Any]]) -> str:
     head = (
-        f"{'catalog':>22} {'draw':>9} {'n':>7} {'import s':>9} {'plan s':>8} {'cpu s':>7} "
-        f"{'cli s':>7} {'rss MB':>7} {'status':>11} {'total $/mo':>15} {'bound $/mo':>15}"
+        f"{'catalog':>22} {'draw':>9} {'n':>7} {'seed':>5} {'import s':>9} {'plan s':>8} "
+        f"{'cpu s':>7} {'cli s':>7} {'rss MB':>7} {'status':>11} {'total $/mo':>15} "
+        f"{'bound $/mo':>15}"
     )
     lines = [head]
     notes = []
     for r in rows:
         cli = f"{r['cli_s']:.3f}" if "cli_s" in r else "-"
         lines.append(
-            f"{Path(r['catalog']).stem:>22} {r['draw']:>9} {r['n']:>7,} {r['import_s']:>9.3f} "
+            f"{Path(r['catalog']).stem:>22} {r['draw']:>9} {r['n']:>7,} {r['seed']:>5} "
+            f"{r['import_s']:>9.3f} "
             f"{r['plan_s']:>8.3f} {r['cpu_s']:>7.3f} {cli:>7} {r['rss_mb']:>7.0f} "
             f"{r['status']:>11} {_money(r['total']):>15} {_money(r['bound']):>15}"
         )
+        label = f"{Path(r['catalog']).stem} {r['draw']} {r['n']:,} (seed {r['seed']})"
         if "why" in r:
-            notes.append(f"{Path(r['catalog']).stem} {r['draw']} {r['n']:,}: {r['why'].strip()}")
+            notes.append(f"{label}: {r['why'].strip()}")
+        if r.get("problems"):
+            count = len(r["problems"])
+            notes.append(f"{label}: INVALID, {count} problem(s), first: {r['problems'][0]}")
+    audited = [r for r in rows if "problems" in r]
+    if audited and not any(r["problems"] for r in audited):
+        notes.append(f"every plan of the {len(audited)} audited by the oracle is valid")
     return "\n".join(lines + notes)
 
 
@@ -249,6 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalogs", default="aws,gcp")
     parser.add_argument("--draws", default=",".join(DRAWS))
     parser.add_argument("--sizes", default="10,1000,10000")
+    parser.add_argument(
+        "--seeds", default=str(SEED), help=f"draws per size, comma-separated (default {SEED})"
+    )
+    parser.add_argument(
+        "--audit", action="store_true", help="check every plan by the oracle's own rules"
+    )
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--modules", type=int, default=1, help="write each app as K modules")
     parser.add_argument("--cli", action="store_true", help="also time the skaal plan command")
@@ -259,17 +290,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.modules < 1:
         parser.error("--repeat and --modules take a whole number of at least 1")
+    sizes = [int(x) for x in args.sizes.split(",")]
+    seeds = [int(x) for x in args.seeds.split(",")]
+    if args.replan and (seeds != [SEED] or args.audit):
+        parser.error(f"--replan plans the draws of seed {SEED}, unaudited")
     rows = []
     table = _replan_table if args.replan else _table
     with tempfile.TemporaryDirectory() as tmp:
         for catalog in args.catalogs.split(","):
             for draw in args.draws.split(","):
-                for n in (int(x) for x in args.sizes.split(",")):
+                for n, seed in itertools.product(sizes, seeds):
                     common = {"folder": Path(tmp), "repeat": args.repeat, "modules": args.modules}
                     if args.replan:
                         rows.append(measure_replan(catalog, draw, n, **common))
                     else:
-                        rows.append(measure(catalog, draw, n, cli=args.cli, **common))
+                        rows.append(
+                            measure(
+                                catalog,
+                                draw,
+                                n,
+                                cli=args.cli,
+                                seed=seed,
+                                audited=args.audit,
+                                **common,
+                            )
+                        )
                     if not args.json:
                         print(table(rows[-1:]).splitlines()[1], flush=True)
     print(json.dumps(rows, indent=2) if args.json else table(rows))

@@ -1,4 +1,4 @@
-"""``python -m solver.bundled --replan``: a first plan writes the lock, a re-plan reads it."""
+"""`python -m solver.bundled`: re-plans reading the lock, several seeds, audited plans."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from solver.bundled import main, measure_replan
+from solver.bundled import _table, main, measure_replan
 
 
 def test_a_re_plan_row_times_both_processes_and_compares_the_locks(tmp_path: Path) -> None:
@@ -25,3 +25,38 @@ def test_the_re_plan_table_names_its_columns(capsys: pytest.CaptureFixture[str])
     assert "re-plan cpu s" in out[-2]
     assert out[-1].split()[:3] == ["aws", "profiles", "10"]
     assert out[-1].split()[-1] == "yes"
+
+
+def test_audited_rows_of_several_seeds_name_their_seed_and_say_all_are_valid(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--catalogs", "aws", "--draws", "users", "--sizes", "30", "--seeds", "1,2", "--audit"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "every plan of the 2 audited by the oracle is valid"
+    assert [line.split()[:4] for line in out[-3:-1]] == [
+        ["aws", "users", "30", "1"],
+        ["aws", "users", "30", "2"],
+    ]
+
+
+def test_a_plan_the_oracle_finds_wrong_is_flagged_below_the_table() -> None:
+    row = {
+        "catalog": "aws",
+        "draw": "users",
+        "n": 5000,
+        "seed": 1,
+        "import_s": 0.5,
+        "plan_s": 1.0,
+        "cpu_s": 1.0,
+        "rss_mb": 200.0,
+        "status": "optimal",
+        "total": 9_969_807.39,
+        "bound": None,
+        "problems": ["C1009 is on server rds-postgres-multi-az but on no instance", "..."],
+    }
+    lines = _table([row]).splitlines()
+    assert lines[-1] == (
+        "aws users 5,000 (seed 1): INVALID, 2 problem(s), first: "
+        "C1009 is on server rds-postgres-multi-az but on no instance"
+    )

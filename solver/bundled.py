@@ -93,10 +93,10 @@ except UnsatisfiableError as exc:
     plan = None
     row.update(status="infeasible", total=None, bound=None, why=str(exc).splitlines()[1])
 row.update(plan_s=time.perf_counter() - w0, cpu_s=time.process_time() - c0)
-if audited and plan is not None:
+row["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+if audited and plan is not None:  # after the figures: the oracle's own work is not measured
     from solver.oracle import audit, read_catalog
     row["problems"] = audit(plan, blueprint, read_catalog(catalog))
-row["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(row))
 """
 

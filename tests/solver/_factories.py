@@ -1,9 +1,12 @@
-"""Small blueprints for the optimiser tests."""
+"""Small blueprints and servers for the optimiser tests."""
 
 from __future__ import annotations
 
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec, SourceLocation
 from skaal.model.grammar import parse_latency
+from skaal.solver.servers import Server, server_of
+from skaal.testing import backend
+from skaal.testing.catalogs import instance_class
 
 APP_LOCATION = SourceLocation(file="app.py", line=3)
 
@@ -23,3 +26,37 @@ def blueprint(*resources: ResourceSpec, **options: object) -> Blueprint:
     return Blueprint.model_validate(
         {"app": "shop", "resources": resources, "location": APP_LOCATION, **options}
     )
+
+
+def pg_server(classes: list[tuple[str, float, float, float, int]], *, quota: int = 10) -> Server:
+    """Server ``pg`` (maps) whose classes are (name, monthly price, reads/s, writes/s,
+    most replicas), each with 1,000 GB and 100 resources."""
+    return server_of(
+        backend(  # type: ignore[arg-type]
+            "pg",
+            kinds=("map",),
+            quota=quota,
+            classes=[
+                instance_class(
+                    name,
+                    price=price,
+                    size_gb=1000.0,
+                    reads_per_s=reads,
+                    writes_per_s=writes,
+                    resources=100,
+                    max_replicas=replicas,
+                    parameters={},
+                )
+                for name, price, reads, writes, replicas in classes
+            ],
+        )
+    )
+
+
+def writes_server(
+    *classes: tuple[str, float, float], quota: int = 10, reads: float = 1000.0
+) -> Server:
+    """Server ``pg`` whose classes are (name, monthly price, writes/s), each with ``reads``
+    reads/s and no replica (:func:`pg_server`)."""
+    rows = [(name, price, reads, writes, 0) for name, price, writes in classes]
+    return pg_server(rows, quota=quota)

@@ -16,36 +16,19 @@ import pytest
 from skaal.solver import fitarrays
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.place import first_fit_grown, first_fit_partial
-from skaal.solver.servers import Server, server_of
-from skaal.testing import backend
-from skaal.testing.catalogs import instance_class
+from skaal.solver.servers import Server
+from tests.solver._factories import pg_server
 
 
 def _server() -> Server:
     """Three classes limited in reads and writes, one of them with up to two replicas."""
-    return server_of(
-        backend(
-            "pg",
-            kinds=("map",),
-            quota=1000,
-            classes=[
-                instance_class(
-                    name,
-                    price=price,
-                    size_gb=1000.0,
-                    reads_per_s=reads,
-                    writes_per_s=writes,
-                    resources=100,
-                    max_replicas=replicas,
-                    parameters={},
-                )
-                for name, price, reads, writes, replicas in (
-                    ("small", 2.0, 300.0, 100.0, 0),
-                    ("medium", 5.0, 800.0, 300.0, 2),
-                    ("large", 20.0, 3000.0, 800.0, 0),
-                )
-            ],
-        )
+    return pg_server(
+        [
+            ("small", 2.0, 300.0, 100.0, 0),
+            ("medium", 5.0, 800.0, 300.0, 2),
+            ("large", 20.0, 3000.0, 800.0, 0),
+        ],
+        quota=1000,
     )
 
 

@@ -18,36 +18,12 @@ from skaal.solver import solve
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption
 from skaal.solver.place import balanced_fit_partial, first_fit_partial, place, short
 from skaal.solver.pooled import _weight, solve_pooled
-from skaal.solver.servers import Server, Shape, server_of
-from skaal.testing import backend
-from skaal.testing.catalogs import instance_class
+from skaal.solver.servers import Shape
 from solver.draws import draw_blueprint, write_app
 from solver.oracle import read_catalog, solve_exact
+from tests.solver._factories import writes_server
 
 CENT = 0.005
-
-
-def _server(*classes: tuple[str, float, float], quota: int = 10) -> Server:
-    """A server whose classes are (name, monthly price, writes/s), nothing else limiting."""
-    return server_of(
-        backend(  # type: ignore[arg-type]
-            "pg",
-            kinds=("map",),
-            quota=quota,
-            classes=[
-                instance_class(
-                    name,
-                    price=price,
-                    size_gb=1000.0,
-                    reads_per_s=1000.0,
-                    writes_per_s=writes,
-                    resources=100,
-                    parameters={},
-                )
-                for name, price, writes in classes
-            ],
-        )
-    )
 
 
 def _unit(name: str, reads: float, writes: float, *options: tuple[str, float]) -> Unit:
@@ -71,7 +47,7 @@ def test_units_only_a_large_class_holds_are_bounded_by_that_class(exact_columns:
     # units only "large" holds fit the large instances; two over half of an
     # instance never share one) give $100 with the linear relaxation too
     # (``exact_columns=0``) and with the integer model.
-    server = _server(("small", 2.0, 10.0), ("large", 50.0, 100.0))
+    server = writes_server(("small", 2.0, 10.0), ("large", 50.0, 100.0))
     units = tuple(_unit(f"u{i}", 1.0, 60.0, ("pg", 0.0), ("dyn", 1000.0)) for i in range(2))
     relaxed = solve_pooled([Group(units)], {"pg": server}, max_exact_columns=exact_columns)
     assert relaxed.bound == pytest.approx(100.0)
@@ -88,7 +64,9 @@ def test_node_limit_without_an_integer_solution_rounds_the_linear_relaxation() -
     # plan pays at least $468: six larges for the 61s, three for the pairs
     # of 47s, and the 31s, 13s and 7s left after the 61s' rooms of 39 on two
     # mids.
-    server = _server(("small", 2.0, 10.0), ("mid", 9.0, 45.0), ("large", 50.0, 100.0), quota=40)
+    server = writes_server(
+        ("small", 2.0, 10.0), ("mid", 9.0, 45.0), ("large", 50.0, 100.0), quota=40
+    )
     writes = (7.0, 13.0, 31.0, 47.0, 61.0)
     units = [_unit(f"u{i}", 1.0, writes[i % 5], ("pg", 0.0), ("dyn", 1000.0)) for i in range(30)]
     grouped = [Group((u,)) for u in units]
@@ -110,7 +88,7 @@ def test_units_that_cannot_share_an_instance_each_count_in_the_bound() -> None:
     # Pooled, two instances hold 197 writes/s; but no two of them fit one
     # instance, so every plan pays three ($150).  The row of the 90s counts
     # 90 as 1 and the others by their shares (1 + 0.66 + 0.41 > 2).
-    server = _server(("large", 50.0, 100.0))
+    server = writes_server(("large", 50.0, 100.0))
     units = [_unit(f"u{w}", 1.0, float(w), ("pg", 0.0), ("dyn", 1000.0)) for w in (90, 66, 41)]
     grouped = [Group((u,)) for u in units]
     for exact_columns in (0, 10_000):
@@ -124,7 +102,7 @@ def test_a_unit_on_a_server_opens_a_whole_instance_able_to_hold_it() -> None:
     # large instance ($5.50); the row saying that an instance able to hold a
     # unit exists where it goes (added to the linear model only once its
     # solution breaks it) makes that a whole one: $50.
-    server = _server(("small", 2.0, 10.0), ("large", 50.0, 100.0))
+    server = writes_server(("small", 2.0, 10.0), ("large", 50.0, 100.0))
     grouped = [Group((_unit("u", 1.0, 11.0, ("pg", 0.0), ("dyn", 1000.0)),))]
     for exact_columns in (-1, 10_000):
         relaxed = solve_pooled(grouped, {"pg": server}, max_exact_columns=exact_columns)
@@ -153,7 +131,7 @@ def test_the_weights_of_units_sharing_an_instance_never_sum_past_one() -> None:
 
 
 def _shape() -> Shape:
-    return _server(("c", 10.0, 10.0)).shapes[0]
+    return writes_server(("c", 10.0, 10.0)).shapes[0]
 
 
 def _pairs() -> list[Unit]:

@@ -19,33 +19,9 @@ from skaal.solver import solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.optimise import _regret, _repair, _shed
 from skaal.solver.place import first_fit_partial
-from skaal.solver.servers import Server, server_of
-from skaal.testing import backend
-from skaal.testing.catalogs import instance_class
 from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit, read_catalog
-
-
-def _server(quota: int, *, reads: float = 1000.0) -> Server:
-    """One class of 10 writes/s (and ``reads``) for $5 a month, ``quota`` instances at most."""
-    return server_of(
-        backend(  # type: ignore[arg-type]
-            "pg",
-            kinds=("map",),
-            quota=quota,
-            classes=[
-                instance_class(
-                    "only",
-                    price=5.0,
-                    size_gb=1000.0,
-                    reads_per_s=reads,
-                    writes_per_s=10.0,
-                    resources=100,
-                    parameters={},
-                )
-            ],
-        )
-    )
+from tests.solver._factories import writes_server
 
 
 def _unit(
@@ -79,7 +55,7 @@ def test_repair_past_the_quota_keeps_every_unit_packed_or_left_over() -> None:
     # once dropped the first 40.)
     must = [_unit(f"m{i:02}", 6.0, dedicated=False) for i in range(40)]
     may = [_unit(f"d{i:02}", 6.0, dedicated=True) for i in range(40)]
-    server = _server(quota=50)
+    server = writes_server(("only", 5.0, 10.0), quota=50)
     packed, left = _repair([*must, *may], [], server, {"pg": server})
     held = [u for _, members in packed for u in members]
     assert len(packed) == 50
@@ -93,7 +69,7 @@ def test_repair_past_the_quota_keeps_every_unit_packed_or_left_over() -> None:
 def test_left_overs_with_nowhere_else_to_go_weigh_more_than_any_price() -> None:
     # Two units with no dedicated option left over are worse than one, and
     # than any number of units that can move, whatever moving them costs.
-    server = _server(quota=1)
+    server = writes_server(("only", 5.0, 10.0), quota=1)
     servers = {"pg": server}
     stuck = [_unit(f"m{i}", 6.0, dedicated=False) for i in range(2)]
     movable = [_unit(f"d{i}", 6.0, dedicated=True, regret=1000.0) for i in range(5)]
@@ -108,7 +84,7 @@ def test_a_full_server_sheds_the_units_that_free_its_overflow_for_least() -> Non
     # costs $0.86 and the small units $0.60 each; then the 1 read/s still
     # over: "r" frees it for $1, a small unit only half of it for $0.60.
     # "stuck" has nowhere else to go.
-    server = _server(quota=2, reads=10.0)
+    server = writes_server(("only", 5.0, 10.0), quota=2, reads=10.0)
     units = [
         _unit("r", 0.5, dedicated=True, reads=6.0, regret=1.0),
         _unit("w", 6.0, dedicated=True, reads=0.5, regret=1.0),
@@ -125,7 +101,7 @@ def test_a_full_server_sheds_the_units_that_free_its_overflow_for_least() -> Non
 
 
 def test_a_server_within_its_instances_sheds_nothing() -> None:
-    server = _server(quota=2)
+    server = writes_server(("only", 5.0, 10.0), quota=2)
     units = [_unit(f"u{i}", 5.0, dedicated=True) for i in range(4)]
     assert _shed("pg", units, list(server.shapes) * 2, {"pg": server}) == (units, [])
 

@@ -10,37 +10,12 @@ from skaal.blueprint.model import Blueprint
 from skaal.catalog.loader import load_catalog
 from skaal.solver import small, solve, uniform
 from skaal.solver.decompose import SCALE, Unit, UnitOption
-from skaal.solver.servers import Server, server_of
 from skaal.solver.small import solve_small
-from skaal.testing import backend
-from skaal.testing.catalogs import instance_class
 from solver.draws import draw_blueprint, write_app
 from tests.solver._child_plan import plan_in_child
+from tests.solver._factories import writes_server
 
 CENT = 0.005
-
-
-def _server(classes: list[tuple[str, float, float]], quota: int = 10) -> Server:
-    """Server ``pg`` whose classes are (name, monthly price, writes/s)."""
-    return server_of(
-        backend(  # type: ignore[arg-type]
-            "pg",
-            kinds=("map",),
-            quota=quota,
-            classes=[
-                instance_class(
-                    name,
-                    price=price,
-                    size_gb=1000.0,
-                    reads_per_s=1000.0,
-                    writes_per_s=writes,
-                    resources=100,
-                    parameters={},
-                )
-                for name, price, writes in classes
-            ],
-        )
-    )
 
 
 def _unit(name: str, writes: float, dedicated: float | None) -> Unit:
@@ -60,7 +35,7 @@ def _unit(name: str, writes: float, dedicated: float | None) -> Unit:
 def test_the_cheapest_instances_hold_the_units(
     large: float, total: float, shapes: list[str]
 ) -> None:
-    server = _server([("small", 10.0, 100.0), ("large", large, 200.0)])
+    server = writes_server(("small", 10.0, 100.0), ("large", large, 200.0))
     units = [_unit("a", 60.0, 20.0), _unit("b", 60.0, 20.0)]
     found = solve_small(units, {"pg": server})
     assert found is not None
@@ -71,7 +46,7 @@ def test_the_cheapest_instances_hold_the_units(
 
 
 def test_a_unit_no_instance_pays_for_goes_to_its_dedicated_option() -> None:
-    server = _server([("small", 30.0, 100.0)])
+    server = writes_server(("small", 30.0, 100.0))
     units = [_unit("a", 60.0, 20.0), _unit("b", 60.0, None)]
     found = solve_small(units, {"pg": server})
     assert found is not None
@@ -82,7 +57,7 @@ def test_a_unit_no_instance_pays_for_goes_to_its_dedicated_option() -> None:
 
 
 def test_units_no_plan_holds_are_left_to_the_caller() -> None:
-    server = _server([("small", 10.0, 100.0)], quota=1)
+    server = writes_server(("small", 10.0, 100.0), quota=1)
     units = [_unit("a", 60.0, None), _unit("b", 60.0, None)]
     assert solve_small(units, {"pg": server}) is None
 
@@ -90,7 +65,7 @@ def test_units_no_plan_holds_are_left_to_the_caller() -> None:
 def test_a_search_past_its_work_limit_is_left_to_the_pooled_relaxation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server = _server([("small", 10.0, 100.0)])
+    server = writes_server(("small", 10.0, 100.0))
     units = [_unit("a", 60.0, 20.0), _unit("b", 60.0, 20.0)]
     assert solve_small(units, {"pg": server}) is not None
     monkeypatch.setattr(small, "MAX_WORK", 8)

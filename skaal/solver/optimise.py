@@ -672,8 +672,13 @@ def _grow(
 
     Each round opens, for the largest unit left over, the cheapest shape
     that holds it (``cheapest``) or the largest.  With few units left over,
-    every round packs all units again by first fit, which uses the new room
-    best.  With many (a relaxation that filled its instances to the brim in
+    the instances they alone need by first fit are opened at once and all
+    units packed again; when that leaves none over (on every ``users`` draw
+    of 500 to 10,000 resources tried, with the same totals to the cent once
+    tightened), one packing does the work of one per instance (gcp
+    ``users`` 10,000: twenty packings of 3,850 units into 262 instances).
+    Otherwise every round packs all units again by first fit, which uses
+    the new room best.  With many (a relaxation that filled its instances to the brim in
     two dimensions), the units go in by dot-product fit when that strands
     less money, and the rounds pack only what is left over into the
     instances they open: packing thousands of units again per round would
@@ -689,6 +694,19 @@ def _grow(
 
     packed, left = first_fit_partial(units, extra, before=must)
     if len(left) <= _FEW_LEFT:
+        batch: list[Shape] = []
+        rest = left
+        while rest and len(extra) + len(batch) < server.quota:
+            shape = pick(rest)
+            if shape is None:
+                break
+            batch.append(shape)
+            _, rest = first_fit_partial(left, batch)
+        if left and not rest:
+            tried, over = first_fit_partial(units, [*extra, *batch], before=must)
+            if not over:
+                extra.extend(batch)
+                return tried, over
         streams: dict[tuple[int, ...], list[Unit]] = {}  # the units' order per largest shape
         while left and len(extra) < server.quota:
             shape = pick(left)

@@ -66,6 +66,17 @@ def test_repair_past_the_quota_keeps_every_unit_packed_or_left_over() -> None:
     assert all(len(u.options) == 2 for u in left)
 
 
+def test_a_few_units_left_over_get_the_instances_they_need_at_once() -> None:
+    # 7 units of 6 writes/s into 3 instances of 10: 4 left over, each needing
+    # an instance of its own; all 7 end on 7 instances, each within capacity.
+    server = writes_server(("only", 5.0, 10.0), quota=10)
+    units = [_unit(f"u{i}", 6.0, dedicated=True) for i in range(7)]
+    packed, left = _repair(units, [server.shapes[0]] * 3, server, {"pg": server})
+    assert left == []
+    assert sorted(len(members) for _, members in packed) == [1] * 7
+    assert _names([u for _, members in packed for u in members]) == _names(units)
+
+
 def test_left_overs_with_nowhere_else_to_go_weigh_more_than_any_price() -> None:
     # Two units with no dedicated option left over are worse than one, and
     # than any number of units that can move, whatever moving them costs.

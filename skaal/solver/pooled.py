@@ -330,14 +330,18 @@ def _weight(use: int, big: int, cap: int) -> float:
     return use / cap
 
 
-def _demand(grouped: Sequence[Group]) -> dict[tuple[str, int], float]:
-    """Per (backend, dimension), the most a component could put there (for unlimited classes)."""
-    out: dict[tuple[str, int], float] = {}
+def _demand(grouped: Sequence[Group], wanted: set[tuple[str, int]]) -> dict[tuple[str, int], float]:
+    """Per (backend, dimension) of ``wanted``, the most a component could put there (the
+    room of its unlimited classes)."""
+    out = dict.fromkeys(wanted, 0.0)
+    if not wanted:
+        return out
     for group in grouped:
         for option in group.options:
             for d, use in enumerate(group.usage):
                 key = (option.backend, d)
-                out[key] = out.get(key, 0.0) + use / SCALE * len(group.units)
+                if key in out:
+                    out[key] += use / SCALE * len(group.units)
     return out
 
 
@@ -393,10 +397,22 @@ class _Model:
         limit_row = -1 if max_backends is None else self._row(-math.inf, float(max_backends))
         # Per server: quota, and per shape the instances column and its capacity rows.
         capacity: dict[tuple[str, int], list[tuple[int, int]]] = {}
-        demand = _demand(grouped)
+        usages_on: dict[str, set[tuple[int, ...]]] = {}
+        for group in grouped:
+            for option in group.options:
+                usages_on.setdefault(option.backend, set()).add(group.usage)
+        # Pooled per server, an unlimited class holds all the component could put there.
+        mixed = {
+            (name, d)
+            for name in servers
+            if name in used
+            for d in range(len(servers[name].shapes[0].capacity))
+            if len({k.capacity[d] is None for k in servers[name].shapes}) == 2
+        }
+        demand = _demand(grouped, mixed if not per_shape else set())
         for name in sorted(s for s in servers if s in used):
             server = servers[name]
-            usages = {g.usage for g in grouped if any(o.backend == name for o in g.options)}
+            usages = usages_on[name]
             for usage, family in _holding(server.shapes, sorted(usages)).items():
                 self.family_of[name, usage] = family
             quota = self._row(-math.inf, 0.0 if max_backends is not None else server.quota)
@@ -511,12 +527,21 @@ class _Model:
         server alone would let a large unit use the room of small instances.
         """
         everything = frozenset(range(len(server.shapes)))
-        families = {self.family_of[name, usage] for usage in usages}
+        # Per family, the largest usage of its units in each dimension: all the rows
+        # below ask of the units inside a family is whether one is over half an instance.
+        largest: dict[frozenset[int], list[int]] = {}
+        for usage in usages:
+            family = self.family_of[name, usage]
+            most = largest.get(family)
+            if most is None:
+                largest[family] = list(usage)
+            else:
+                largest[family] = [max(a, b) for a, b in zip(most, usage, strict=True)]
         rows: dict[frozenset[int], list[tuple[int, int]]] = {}
         halves: dict[frozenset[int], list[tuple[int, int, int]]] = {}
-        for family in sorted(families, key=sorted):
+        for family in sorted(largest, key=sorted):
             shapes = [server.shapes[k] for k in sorted(family)]
-            inside = [u for u in usages if self.family_of[name, u] <= family]
+            inside = [most for other, most in largest.items() if other <= family]
             for d in range(len(server.shapes[0].capacity)):
                 caps = [s.capacity[d] for s in shapes]
                 if not family or any(c is None for c in caps):
@@ -585,4 +610,7 @@ def _holding(
     )
     needs = np.array(usages, dtype=np.int64)
     fits = np.asarray((needs[:, None, :] <= caps[None, :, :]).all(axis=2))
-    return {usage: frozenset(np.flatnonzero(fits[i]).tolist()) for i, usage in enumerate(usages)}
+    # Thousands of usages fall into a few dozen families: one frozenset per family.
+    kinds, which = np.unique(fits, axis=0, return_inverse=True)
+    families = [frozenset(np.flatnonzero(row).tolist()) for row in kinds]
+    return dict(zip(usages, (families[i] for i in which.ravel().tolist()), strict=True))

@@ -400,16 +400,20 @@ class _Model:
         usages_on: dict[str, set[tuple[int, ...]]] = {}
         for group in grouped:
             for option in group.options:
-                usages_on.setdefault(option.backend, set()).add(group.usage)
+                if option.backend in servers:
+                    usages_on.setdefault(option.backend, set()).add(group.usage)
         # Pooled per server, an unlimited class holds all the component could put there.
-        mixed = {
-            (name, d)
-            for name in servers
-            if name in used
-            for d in range(len(servers[name].shapes[0].capacity))
-            if len({k.capacity[d] is None for k in servers[name].shapes}) == 2
-        }
-        demand = _demand(grouped, mixed if not per_shape else set())
+        mixed = (
+            set()
+            if per_shape
+            else {
+                (name, d)
+                for name in usages_on
+                for d in range(len(servers[name].shapes[0].capacity))
+                if len({k.capacity[d] is None for k in servers[name].shapes}) == 2
+            }
+        )
+        demand = _demand(grouped, mixed)
         for name in sorted(s for s in servers if s in used):
             server = servers[name]
             usages = usages_on[name]

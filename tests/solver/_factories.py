@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec, SourceLocation
 from skaal.model.grammar import parse_latency
+from skaal.solver.place import Bins
 from skaal.solver.servers import Server, server_of
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
@@ -60,3 +61,10 @@ def writes_server(
     reads/s and no replica (:func:`pg_server`)."""
     rows = [(name, price, reads, writes, 0) for name, price, writes in classes]
     return pg_server(rows, quota=quota)
+
+
+def labels(bins: Bins) -> list[tuple[str, list[str]]]:
+    """Each instance as (its class, the names of its units), sorted: packings compared by eye."""
+    return sorted(
+        (shape.instance_class.name, sorted(u.name for u in members)) for shape, members in bins
+    )

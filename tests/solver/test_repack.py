@@ -8,6 +8,7 @@ from skaal.solver.repack import MAX_UNITS, repacked
 from skaal.solver.servers import Server, server_of
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
+from tests.solver._factories import labels
 
 
 def _server() -> Server:
@@ -44,13 +45,6 @@ def _unit(name: str, size_gb: float) -> Unit:
     )
 
 
-def _labels(bins: list[tuple[object, list[Unit]]]) -> list[tuple[str, list[str]]]:
-    return sorted(
-        (shape.instance_class.name, sorted(u.name for u in members))  # type: ignore[attr-defined]
-        for shape, members in bins
-    )
-
-
 def test_units_tightening_leaves_on_one_large_instance_move_to_two_cheaper_ones() -> None:
     server = _server()
     by_name = {s.instance_class.name: s for s in server.shapes}
@@ -58,12 +52,12 @@ def test_units_tightening_leaves_on_one_large_instance_move_to_two_cheaper_ones(
     # 25.7 GB: only the 2xlarge ($637.29) holds them together, and tightening
     # (one instance's cheapest shape, pairs merged) keeps it.
     one = tightened([(by_name["2xlarge"], units)], server.shapes)
-    assert _labels(one) == [("2xlarge", ["a", "b", "c", "d"])]
+    assert labels(one) == [("2xlarge", ["a", "b", "c", "d"])]
     # A large and an xlarge hold them ($478.88): a (15 GB) on the xlarge,
     # which has room for 6.2 GB more, and 4.8 GB on the large at least.
     two = repacked("cache", server, one)
-    assert sorted(name for name, _ in _labels(two)) == ["large", "xlarge"]
-    assert sorted(u for _, members in _labels(two) for u in members) == ["a", "b", "c", "d"]
+    assert sorted(name for name, _ in labels(two)) == ["large", "xlarge"]
+    assert sorted(u for _, members in labels(two) for u in members) == ["a", "b", "c", "d"]
     for shape, members in two:
         assert shape.holds(tuple(sum(u.usage[d] for u in members) for d in range(4)))
     assert sum(shape.fee for shape, _ in two) == 159.87 + 319.01

@@ -1,7 +1,7 @@
 """Repair when a server's quota runs out: no unit may be lost on the way.
 
 When the relaxation's instances cannot hold a server's units and opening
-more runs into the quota, :func:`skaal.solver.optimise._repair` packs the
+more runs into the quota, :func:`skaal.solver.repair.repair` packs the
 units afresh, those with no dedicated option first, and hands back what
 still fits nowhere (moved to a dedicated option by the caller).  The units
 that must stay on the server once vanished from both the packing and the
@@ -17,8 +17,8 @@ from pathlib import Path
 from skaal.catalog.loader import load_catalog
 from skaal.solver import solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
-from skaal.solver.optimise import _regret, _repair, _shed
 from skaal.solver.place import first_fit_partial
+from skaal.solver.repair import _regret, repair, shed
 from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit, read_catalog
 from tests.solver._factories import writes_server
@@ -56,7 +56,7 @@ def test_repair_past_the_quota_keeps_every_unit_packed_or_left_over() -> None:
     must = [_unit(f"m{i:02}", 6.0, dedicated=False) for i in range(40)]
     may = [_unit(f"d{i:02}", 6.0, dedicated=True) for i in range(40)]
     server = writes_server(("only", 5.0, 10.0), quota=50)
-    packed, left = _repair([*must, *may], [], server, {"pg": server})
+    packed, left = repair([*must, *may], [], server, {"pg": server})
     held = [u for _, members in packed for u in members]
     assert len(packed) == 50
     assert _names(held + left) == _names([*must, *may])
@@ -71,7 +71,7 @@ def test_a_few_units_left_over_get_the_instances_they_need_at_once() -> None:
     # an instance of its own; all 7 end on 7 instances, each within capacity.
     server = writes_server(("only", 5.0, 10.0), quota=10)
     units = [_unit(f"u{i}", 6.0, dedicated=True) for i in range(7)]
-    packed, left = _repair(units, [server.shapes[0]] * 3, server, {"pg": server})
+    packed, left = repair(units, [server.shapes[0]] * 3, server, {"pg": server})
     assert left == []
     assert sorted(len(members) for _, members in packed) == [1] * 7
     assert _names([u for _, members in packed for u in members]) == _names(units)
@@ -103,8 +103,8 @@ def test_a_full_server_sheds_the_units_that_free_its_overflow_for_least() -> Non
         *(_unit(f"s{i}", 1.0, dedicated=True, reads=0.5, regret=0.6) for i in range(4)),
         _unit("stuck", 8.0, dedicated=False, reads=8.0),
     ]
-    kept, shed = _shed("pg", units, list(server.shapes) * 2, {"pg": server})
-    assert _names(shed) == ["r", "w"]
+    kept, moved = shed("pg", units, list(server.shapes) * 2, {"pg": server})
+    assert _names(moved) == ["r", "w"]
     assert _names(kept) == _names([u for u in units if u.name not in ("r", "w")])
     for d, cap in enumerate(server.shapes[0].capacity):
         assert cap is not None
@@ -114,7 +114,7 @@ def test_a_full_server_sheds_the_units_that_free_its_overflow_for_least() -> Non
 def test_a_server_within_its_instances_sheds_nothing() -> None:
     server = writes_server(("only", 5.0, 10.0), quota=2)
     units = [_unit(f"u{i}", 5.0, dedicated=True) for i in range(4)]
-    assert _shed("pg", units, list(server.shapes) * 2, {"pg": server}) == (units, [])
+    assert shed("pg", units, list(server.shapes) * 2, {"pg": server}) == (units, [])
 
 
 def test_the_users_draw_of_10000_on_aws_sheds_instead_of_spilling(tmp_path: Path) -> None:

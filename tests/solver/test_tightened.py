@@ -16,49 +16,19 @@ from skaal.catalog.loader import load_catalog
 from skaal.solver import solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.place import tightened
-from skaal.solver.servers import Server, server_of
-from skaal.testing import backend
-from skaal.testing.catalogs import instance_class
+from skaal.solver.servers import Server
 from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit, read_catalog
+from tests.solver._factories import labels, writes_server
 
 
 def _server() -> Server:
     """small: 10 writes/s for $2; medium: 20 for $3; large: 100 for $50."""
-    return server_of(
-        backend(  # type: ignore[arg-type]
-            "pg",
-            kinds=("map",),
-            quota=10,
-            classes=[
-                instance_class(
-                    name,
-                    price=price,
-                    size_gb=1000.0,
-                    reads_per_s=1000.0,
-                    writes_per_s=writes,
-                    resources=100,
-                    parameters={},
-                )
-                for name, price, writes in (
-                    ("small", 2.0, 10.0),
-                    ("medium", 3.0, 20.0),
-                    ("large", 50.0, 100.0),
-                )
-            ],
-        )
-    )
+    return writes_server(("small", 2.0, 10.0), ("medium", 3.0, 20.0), ("large", 50.0, 100.0))
 
 
 def _unit(name: str, writes: float) -> Unit:
     return Unit((name,), (UnitOption("pg", 0, 0),), (SCALE, SCALE, round(writes * SCALE), SCALE))
-
-
-def _labels(bins: list[tuple[object, list[Unit]]]) -> list[tuple[str, list[str]]]:
-    return sorted(
-        (shape.instance_class.name, sorted(u.name for u in members))  # type: ignore[attr-defined]
-        for shape, members in bins
-    )
 
 
 def test_an_instance_larger_than_its_units_need_takes_the_cheapest_shape_holding_them() -> None:
@@ -66,10 +36,10 @@ def test_an_instance_larger_than_its_units_need_takes_the_cheapest_shape_holding
     small, _, large = server.shapes
     # 8 writes/s on a large instance ($50): a small one ($2) holds them.
     bins = tightened([(large, [_unit("a", 8.0)])], server.shapes)
-    assert _labels(bins) == [("small", ["a"])]
+    assert labels(bins) == [("small", ["a"])]
     # 30 writes/s: only large holds them, so it stays.
     bins = tightened([(large, [_unit("b", 30.0)]), (small, [])], server.shapes)
-    assert _labels(bins) == [("large", ["b"])]
+    assert labels(bins) == [("large", ["b"])]
 
 
 def test_two_instances_one_cheaper_shape_holds_are_merged() -> None:
@@ -77,15 +47,15 @@ def test_two_instances_one_cheaper_shape_holds_are_merged() -> None:
     small = server.shapes[0]
     # Two small instances ($2 + $2) with 6 and 9 writes/s: one medium ($3) holds 15.
     bins = tightened([(small, [_unit("a", 6.0)]), (small, [_unit("b", 9.0)])], server.shapes)
-    assert _labels(bins) == [("medium", ["a", "b"])]
+    assert labels(bins) == [("medium", ["a", "b"])]
     # Four smalls of 6 writes/s ($8): a pair into a medium (12 of 20, $3), then
     # that medium and a small into one medium (18 of 20): a medium and a
     # small, $5.
     four = [(small, [_unit(f"u{i}", 6.0)]) for i in range(4)]
     bins = tightened(four, server.shapes)
-    assert sorted(label for label, _ in _labels(bins)) == ["medium", "small"]
+    assert sorted(label for label, _ in labels(bins)) == ["medium", "small"]
     assert sum(shape.fee for shape, _ in bins) == pytest.approx(5.0)
-    assert sorted(u for _, members in _labels(bins) for u in members) == ["u0", "u1", "u2", "u3"]
+    assert sorted(u for _, members in labels(bins) for u in members) == ["u0", "u1", "u2", "u3"]
 
 
 def test_a_tight_packing_is_left_alone() -> None:
@@ -94,7 +64,7 @@ def test_a_tight_packing_is_left_alone() -> None:
     # 10 + 10 writes/s: a medium ($3) would hold 20 for less than $4.
     # 11 + 10 writes/s: none holds 21 for less than $4 + ... (large is $50).
     tight = [(small, [_unit("a", 10.0)]), (server.shapes[1], [_unit("b", 11.0)])]
-    assert _labels(tightened(tight, server.shapes)) == [("medium", ["b"]), ("small", ["a"])]
+    assert labels(tightened(tight, server.shapes)) == [("medium", ["b"]), ("small", ["a"])]
 
 
 @pytest.mark.parametrize("name", ["aws"])

@@ -39,9 +39,12 @@ LARGE = 20_000
 MANY = 100
 
 
-def first_fits(free: list[list[int]], usages: Sequence[tuple[int, ...]]) -> list[int]:
+def first_fits(
+    free: list[list[int]], usages: Sequence[tuple[int, ...]], *, whole: bool = False
+) -> list[int]:
     """First fit: per usage (in order), the first room holding it in all four dimensions,
-    or -1; the rooms are updated (exact integer arithmetic)."""
+    or -1; the rooms are updated (exact integer arithmetic).  ``whole``: stop at the first
+    -1 (the list then ends there)."""
     import numpy as np  # noqa: PLC0415 - loaded only for large packings
 
     size, reads, writes, count = np.array(free, dtype=np.int64).reshape(len(free), 4).T.copy()
@@ -51,6 +54,8 @@ def first_fits(free: list[list[int]], usages: Sequence[tuple[int, ...]]) -> list
         index = int(fits.argmax())
         if not fits.item(index):
             out.append(-1)
+            if whole:
+                break
             continue
         size[index] -= a
         reads[index] -= b

@@ -209,9 +209,12 @@ def _order(shapes: Sequence[Shape]) -> list[Shape]:
 
 
 def first_fit(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
-    """First fit decreasing (step 1); ``None`` if some unit fits nowhere."""
-    bins, left = first_fit_partial(units, shapes)
-    return None if left else bins
+    """First fit decreasing (step 1); ``None`` if some unit fits nowhere (known at the
+    first such unit: the units after it are not tried)."""
+    bins: Bins = [(shape, []) for shape in _order(shapes)]
+    if not bins:
+        return None if units else bins
+    return None if _fill(bins, _stream(units, shapes, ()), whole=True) else bins
 
 
 def first_fit_partial(
@@ -293,16 +296,19 @@ def _stream(units: Sequence[Unit], shapes: Sequence[Shape], before: Sequence[Uni
     return [*sorted(before, key=weight), *sorted(units, key=weight)]
 
 
-def _fill(bins: Bins, stream: Sequence[Unit]) -> list[Unit]:
-    """Each unit of ``stream`` on the first of ``bins`` with room for it; the units left."""
+def _fill(bins: Bins, stream: Sequence[Unit], *, whole: bool = False) -> list[Unit]:
+    """Each unit of ``stream`` on the first of ``bins`` with room for it; the units left.
+
+    ``whole``: only whether all fit matters, so the fill stops at the first unit left
+    (the only one returned, ``bins`` then partly filled).
+    """
     left: list[Unit] = []
     # Room left per instance in the four dimensions (unlimited as a huge number):
     # the loop below runs units x instances times, so it avoids generators.
     free = [[_UNLIMITED if c is None else c for c in shape.capacity] for shape, _ in bins]
     if len(bins) >= fitarrays.MANY and len(stream) * len(bins) >= fitarrays.LARGE:
-        for unit, index in zip(
-            stream, fitarrays.first_fits(free, [u.usage for u in stream]), strict=True
-        ):
+        chosen = fitarrays.first_fits(free, [u.usage for u in stream], whole=whole)
+        for unit, index in zip(stream, chosen, strict=False):
             if index < 0:
                 left.append(unit)
             else:
@@ -320,6 +326,8 @@ def _fill(bins: Bins, stream: Sequence[Unit]) -> list[Unit]:
                 break
         else:
             left.append(unit)
+            if whole:
+                break
     return left
 
 

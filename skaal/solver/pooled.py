@@ -43,6 +43,7 @@ pay for its import.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -134,17 +135,12 @@ def solve_pooled(
     lp.row_upper_ = np.array(model.row_upper, dtype=float)
     matrix = lp.a_matrix_
     matrix.format_ = _core.MatrixFormat.kColwise
-    starts = [0]
-    index: list[int] = []
-    value: list[float] = []
-    for column in model.columns:
-        for row, coefficient in column:
-            index.append(row)
-            value.append(coefficient)
-        starts.append(len(index))
-    matrix.start_ = np.array(starts, dtype=np.int32)
-    matrix.index_ = np.array(index, dtype=np.int32)
-    matrix.value_ = np.array(value, dtype=float)
+    starts = np.zeros(len(model.columns) + 1, dtype=np.int32)
+    np.cumsum([len(column) for column in model.columns], out=starts[1:])
+    entries = list(itertools.chain.from_iterable(model.columns))
+    matrix.start_ = starts
+    matrix.index_ = np.fromiter((row for row, _ in entries), dtype=np.int32, count=len(entries))
+    matrix.value_ = np.fromiter((value for _, value in entries), dtype=float, count=len(entries))
     if exact:
         lp.integrality_ = [_core.HighsVarType.kInteger] * len(model.cost)
     highs.passModel(lp)
@@ -253,16 +249,17 @@ def _rounded(
         shares = [(backend, shape, solution[col]) for backend, shape, col in row]
         whole = [math.floor(v + 1e-9) for _, _, v in shares]
         left = size - sum(whole)
-        order = sorted(
-            range(len(shares)),
-            key=lambda i: (
-                shares[i][0] in model.shapes or shares[i][2] - whole[i] < 1e-9,
-                -(shares[i][2] - whole[i]),
-                model.cost[row[i][2]],
-            ),
-        )
-        for i in order[: max(0, left)]:
-            whole[i] += 1
+        if left > 0:  # most groups sit whole on one option: nothing to hand out
+            order = sorted(
+                range(len(shares)),
+                key=lambda i: (
+                    shares[i][0] in model.shapes or shares[i][2] - whole[i] < 1e-9,
+                    -(shares[i][2] - whole[i]),
+                    model.cost[row[i][2]],
+                ),
+            )
+            for i in order[:left]:
+                whole[i] += 1
         counts.append(
             tuple((b, shape, n) for (b, shape, _), n in zip(shares, whole, strict=True) if n > 0)
         )
@@ -352,6 +349,9 @@ def _columns(grouped: Sequence[Group], servers: Mapping[str, Server]) -> int:
         for g in grouped
         for o in g.options
     )
+
+
+_PooledRows = tuple[list[tuple[int, int]], list[tuple[int, int, int]], tuple[int, ...]]
 
 
 class _Model:
@@ -453,8 +453,12 @@ class _Model:
         # Units of each group on each dedicated option, or on each shape of a server.
         large: dict[tuple[str, int, int, int], int] = {}
         bigs = _bigs(grouped, servers, self.family_of) if per_shape else {}
+        # Per (server, family of shapes), the rows a unit column of the model pooled
+        # per server has entries in (:meth:`_pooled_rows`): looked up once, not per unit.
+        by_family: dict[tuple[str, frozenset[int]], _PooledRows] = {}
         for g_index, group in enumerate(grouped):
             size = float(len(group.units))
+            usage = group.usage
             row_cols: list[tuple[str, Shape | None, int]] = []
             # Costs above the group's cheapest option: the constant part stays out
             # of the solver, whose tolerances are then cents of the differences,
@@ -469,32 +473,32 @@ class _Model:
                 targets: list[tuple[Shape | None, list[tuple[int, float]]]] = []
                 opening: tuple[int, ...] = ()
                 if option.backend in servers and not per_shape:
-                    rows = capacity[option.backend, 0]
-                    entries = [(row, group.usage[d] / SCALE) for d, row in rows if group.usage[d]]
-                    entries += self._family_entries(option.backend, group.usage)
-                    holding = self.family_of[option.backend, group.usage]
-                    opening = tuple(
-                        instances
-                        for k, (_, instances) in enumerate(self.shapes[option.backend])
-                        if k in holding
-                    )
+                    family = self.family_of[option.backend, usage]
+                    pooled_rows = by_family.get((option.backend, family))
+                    if pooled_rows is None:
+                        pooled_rows = by_family[option.backend, family] = self._pooled_rows(
+                            option.backend, family, capacity[option.backend, 0]
+                        )
+                    shares, halves, opening = pooled_rows
+                    entries = [(row, usage[d] / SCALE) for d, row in shares if usage[d]]
+                    entries += [(row, 1.0) for d, row, top in halves if 2 * usage[d] > top]
                     targets.append((None, entries))
                 elif option.backend in servers:
-                    holding = self.family_of[option.backend, group.usage]
+                    holding = self.family_of[option.backend, usage]
                     for k, (shape, instances) in enumerate(self.shapes[option.backend]):
                         if k not in holding:
                             continue
                         entries = [
-                            (row, group.usage[d] / SCALE)
+                            (row, usage[d] / SCALE)
                             for d, row in capacity[option.backend, k]
-                            if group.usage[d]
+                            if usage[d]
                         ]
                         if not entries:  # nothing limits it: an instance must still exist
                             opened = self._row(-math.inf, 0.0)
                             entries.append((opened, 1.0))
                             self.columns[instances].append((opened, -size))
                         for d, cap in enumerate(shape.capacity):
-                            use = group.usage[d]
+                            use = usage[d]
                             if cap is None or not use:
                                 continue
                             for big in bigs.get((option.backend, k, d), ()):
@@ -565,21 +569,26 @@ class _Model:
                         self.columns[self.shapes[name][k][1]].append((row, -1.0))
         self.families[name] = (rows, halves)
 
-    def _family_entries(self, name: str, usage: tuple[int, ...]) -> list[tuple[int, float]]:
-        """A unit column's coefficients in the family rows of server ``name``."""
-        found = self.families.get(name)
-        if found is None:
-            return []
-        rows, halves = found
-        mine = self.family_of[name, usage]
-        out: list[tuple[int, float]] = []
+    def _pooled_rows(
+        self, name: str, mine: frozenset[int], pooled: Sequence[tuple[int, int]]
+    ) -> _PooledRows:
+        """The rows of server ``name`` a unit of family ``mine`` has entries in, in order.
+
+        ``(dimension, row)`` where it counts its usage (``pooled``, the server's
+        capacity rows, then the rows of every family holding ``mine``),
+        ``(dimension, row, top)`` where it counts 1 if over half of ``top``, and
+        the instance columns of the shapes holding it (its opening row).
+        """
+        rows, halves = self.families[name]
+        shares = [*pooled]
         for family, per_dimension in rows.items():
             if mine <= family:
-                out += [(row, usage[d] / SCALE) for d, row in per_dimension if usage[d]]
-        for family, large in halves.items():
-            if mine <= family:
-                out += [(row, 1.0) for d, row, top in large if 2 * usage[d] > top]
-        return out
+                shares += per_dimension
+        large = [entry for family, entries in halves.items() if mine <= family for entry in entries]
+        opening = tuple(
+            instances for k, (_, instances) in enumerate(self.shapes[name]) if k in mine
+        )
+        return shares, large, opening
 
     def _row(self, lower: float, upper: float) -> int:
         self.row_lower.append(lower)

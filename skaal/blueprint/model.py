@@ -18,7 +18,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from skaal.blueprint.canonical import all_finite, canonical_text
+from skaal.blueprint.canonical import canonical_text, records_finite
 from skaal.blueprint.record import Record
 from skaal.model.grammar import Access, Bound, Consistency, Durability
 
@@ -191,7 +191,7 @@ class Blueprint(Record, frozen=True, kw_only=True):
                 del resource[name]
             if existing is not None:  # only when declared: older blueprints keep their hash
                 resource["existing"] = existing
-        return canonical_text(data, finite=_finite(self))
+        return canonical_text(data, finite=records_finite(self))
 
     def content_hash(self) -> str:
         """A stable hash of what was declared (moving code around does not change it).
@@ -201,18 +201,3 @@ class Blueprint(Record, frozen=True, kw_only=True):
         return self.memo(
             "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
         )
-
-
-def _finite(blueprint: Blueprint) -> bool:
-    """No infinity and no NaN in what ``blueprint`` declared.
-
-    The floats of a blueprint are in its own fields and its resources'
-    requirements and schedules, records the declarations share: each distinct
-    one is looked at once.
-    """
-    parts: dict[int, object] = {}
-    for spec in blueprint.resources:
-        parts[id(spec.requirements)] = spec.requirements
-        if spec.schedule is not None:
-            parts[id(spec.schedule)] = spec.schedule
-    return all_finite([blueprint.budget_usd_month, *parts.values()])

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Final, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from skaal.blueprint.canonical import canonical_text
+from skaal.blueprint.canonical import canonical_text, records_finite
 from skaal.blueprint.model import Kind
 from skaal.blueprint.record import Record
 from skaal.catalog.model import Price, PriceItem, Provider
@@ -435,7 +435,8 @@ class Plan(Record, frozen=True, kw_only=True):
             for entry in data["prices"]:
                 _drop(entry, lacks.used)
                 _drop(entry["price"], lacks.price)
-        return canonical_text(data)
+        # the dump's floats are the plan's: read from the records, a field at a time
+        return canonical_text(data, finite=records_finite(self))
 
     def content_hash(self, dumped: dict[str, Any] | None = None) -> str:
         """Hash of the canonical JSON, computed once per Plan (the lock and the builders ask).

@@ -133,6 +133,14 @@ def test_sections_write_the_bytes_of_the_whole_document(data: dict[str, Any]) ->
     assert parts.getvalue() == whole.getvalue()
 
 
+def test_a_section_orjson_refuses_is_written_by_json_as_the_whole_would_be(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = {"big": {"n": 2**70, "list": [1, {}]}, "a": [1.5, "é"]}
+    echo_json_sections({"big": lambda: data["big"], "a": lambda: data["a"]})
+    assert capsys.readouterr().out == _reference(data) + "\n"
+
+
 def test_sections_are_made_one_at_a_time_in_key_order(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -82,24 +82,42 @@ def best_dots(
     """
     import numpy as np  # noqa: PLC0415 - loaded only for large packings
 
-    room = np.array(free, dtype=np.int64)
-    weight = np.array(weights, dtype=np.float64).reshape(len(free), len(limited))
-    columns = list(limited)
+    # Per limited dimension, the rooms as integers (rows of ``room``, updated with it),
+    # the same as floats (exact below 2^53; an unlimited room weighs 0), and the weights;
+    # every vector operation below writes into a buffer made once.
+    room = np.array(free, dtype=np.int64).T.copy()
+    weight = np.array(weights, dtype=np.float64).reshape(len(free), len(limited)).T
+    dims = [(d, room[d], room[d].astype(np.float64), weight[j]) for j, d in enumerate(limited)]
+    fits, test = np.empty(len(free), dtype=bool), np.empty(len(free), dtype=bool)
+    score, term = np.empty(len(free)), np.empty(len(free))
     out: list[int] = []
+    if not dims:  # nothing limits any instance: every score is 0, the first instance wins
+        for usage in usages:
+            room[:, 0] -= usage
+            out.append(0)
+        free[:] = room.T.tolist()
+        return out
     for usage in usages:
-        need = [usage[d] for d in columns]
-        rest = room[:, columns]
-        fits = (rest >= np.array(need, dtype=np.int64)).all(axis=1)
+        np.greater_equal(dims[0][1], usage[dims[0][0]], out=fits)
+        for d, rest, _, _ in dims[1:]:
+            fits &= np.greater_equal(rest, usage[d], out=test)
         if not fits.any():
             out.append(-1)
             continue
-        score = np.zeros(len(free), dtype=np.float64)
-        for j, amount in enumerate(need):
-            score = score + (float(amount) * rest[:, j].astype(np.float64)) * weight[:, j]
-        index = int(np.where(fits, score, -np.inf).argmax())
-        room[index] -= np.array(usage, dtype=np.int64)
+        d, _, rest_f, w = dims[0]
+        np.multiply(float(usage[d]), rest_f, out=score)
+        score *= w
+        for d, _, rest_f, w in dims[1:]:
+            np.multiply(float(usage[d]), rest_f, out=term)
+            term *= w
+            score += term
+        np.copyto(score, -np.inf, where=np.logical_not(fits, out=test))
+        index = int(score.argmax())
+        room[:, index] -= usage
+        for _, rest, rest_f, _ in dims:
+            rest_f[index] = rest[index]
         out.append(index)
-    free[:] = room.tolist()
+    free[:] = room.T.tolist()
     return out
 
 

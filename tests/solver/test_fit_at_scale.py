@@ -114,6 +114,21 @@ def test_best_dots_chooses_as_the_loop(seed: int) -> None:
     assert mine == theirs
 
 
+@pytest.mark.parametrize("limited", [[1, 2], [3], []])
+def test_best_dots_chooses_as_the_loop_on_some_dimensions(limited: list[int]) -> None:
+    shapes = list(_server().shapes)
+    rng = random.Random(len(limited))
+    caps = [[c if c else 1 << 62 for c in rng.choice(shapes).capacity] for _ in range(30)]
+    weights = [[1.0 / (row[d] * row[d]) for d in limited] for row in caps]
+    usages = [u.usage for u in _units(11, 300)]
+    mine = [list(row) for row in caps]
+    theirs = [list(row) for row in caps]
+    assert fitarrays.best_dots(mine, weights, limited, usages) == _dots_by_loop(
+        theirs, weights, limited, usages
+    )
+    assert mine == theirs
+
+
 def test_pairs_within_are_the_pairs_of_combinations_under_the_top() -> None:
     usages = [u.usage for u in _units(7, 120)]
     top = [8 * SCALE, 700 * SCALE, 250 * SCALE, 1 << 62]
@@ -158,3 +173,17 @@ def test_first_fits_chooses_as_the_loop(seed: int) -> None:
     assert chosen == _first_by_loop(theirs, usages)
     assert -1 in chosen  # some units are left over: the rooms run out
     assert mine == theirs
+
+
+def test_first_fits_asked_whether_all_fit_stops_at_the_first_unit_left() -> None:
+    shapes = list(_server().shapes)
+    rng = random.Random(5)
+    rooms = [
+        [c if c is not None else 1 << 62 for c in rng.choice(shapes).capacity] for _ in range(40)
+    ]
+    usages = [u.usage for u in _units(5, 600)]
+    everything = fitarrays.first_fits([list(row) for row in rooms], usages)
+    stopped = fitarrays.first_fits([list(row) for row in rooms], usages, whole=True)
+    first_left = everything.index(-1)
+    assert first_left < len(usages) - 1  # units after it were not tried
+    assert stopped == everything[: first_left + 1]

@@ -48,9 +48,13 @@ def first_fits(
     import numpy as np  # noqa: PLC0415 - loaded only for large packings
 
     size, reads, writes, count = np.array(free, dtype=np.int64).reshape(len(free), 4).T.copy()
+    fits, test = np.empty(len(free), dtype=bool), np.empty(len(free), dtype=bool)
     out: list[int] = []
-    for a, b, c, d in np.array(usages, dtype=np.int64).reshape(len(usages), 4):
-        fits = (size >= a) & (reads >= b) & (writes >= c) & (count >= d)
+    for a, b, c, d in usages:
+        np.greater_equal(size, a, out=fits)
+        fits &= np.greater_equal(reads, b, out=test)
+        fits &= np.greater_equal(writes, c, out=test)
+        fits &= np.greater_equal(count, d, out=test)
         index = int(fits.argmax())
         if not fits.item(index):
             out.append(-1)

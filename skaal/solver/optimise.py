@@ -295,7 +295,8 @@ def _fitting(
             key = (option.backend, unit.usage)
             verdict = held.get(key)
             if verdict is None:
-                shapes = servers[option.backend].shapes
+                # the dearest shapes, the likeliest to hold it, first (the verdict is the same)
+                shapes = reversed(servers[option.backend].shapes)
                 verdict = held[key] = any(s.holds(unit.usage) for s in shapes)
             if not verdict:
                 continue

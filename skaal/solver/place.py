@@ -407,9 +407,11 @@ def _dims(shapes: Sequence[Shape]) -> list[list[int | None]]:
 
 def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
     """Exact packing by z3 (step 2) within its work budget."""
+    ordered = _order(shapes)
+    if not _few_pairs(units, ordered, Z3_PLACE_LITERALS):
+        return None  # known before z3 is loaded and a context made (0.1 s at scale)
     import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
-    ordered = _order(shapes)
     solver = z3.Solver(ctx=z3.Context())
     solver.set("rlimit", Z3_RLIMIT)
     var = _placement_model(solver, units, ordered, Z3_PLACE_LITERALS)
@@ -425,20 +427,14 @@ def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
     return _decoded(solver.model(), var, units, ordered)
 
 
-def _placement_model(
-    solver: Any, units: Sequence[Unit], slots: Sequence[Shape], most: int = Z3_MAX_LITERALS
-) -> dict[tuple[int, int], Any] | None:
-    """Booleans unit-on-instance: each unit on one instance holding it, each within capacity.
+def _few_pairs(units: Sequence[Unit], slots: Sequence[Shape], most: int) -> bool:
+    """Whether ``slots`` are some and the (unit, slot) pairs that fit number at most ``most``.
 
-    ``None`` when the model would have more than ``most`` pairs, or a unit
-    fits no instance.
+    Units repeat usages and slots repeat shapes: the pairs are counted per
+    distinct (usage, shape), and the count gives up as soon as it passes.
     """
-    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
-
     if not slots or len(units) > most:
-        return None
-    # Units repeat usages and slots repeat shapes: count the pairs per
-    # distinct (usage, shape) before building them, and give up early.
+        return False
     kinds: dict[Shape, int] = {}
     for shape in slots:
         kinds[shape] = kinds.get(shape, 0) + 1
@@ -450,7 +446,22 @@ def _placement_model(
             count = held[unit.usage] = sum(n for k, n in kinds.items() if k.holds(unit.usage))
         total += count
         if total > most:
-            return None
+            return False
+    return True
+
+
+def _placement_model(
+    solver: Any, units: Sequence[Unit], slots: Sequence[Shape], most: int = Z3_MAX_LITERALS
+) -> dict[tuple[int, int], Any] | None:
+    """Booleans unit-on-instance: each unit on one instance holding it, each within capacity.
+
+    ``None`` when the model would have more than ``most`` pairs, or a unit
+    fits no instance.
+    """
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
+
+    if not _few_pairs(units, slots, most):
+        return None
     pairs = [
         (u, i)
         for u in range(len(units))

@@ -168,6 +168,8 @@ def build_problem(
 
 def _adopting(blueprint: Blueprint, existing: Mapping[str, str]) -> tuple[ResourceSpec, ...]:
     """The blueprint's specs, each adopting what ``existing`` names for it, if anything."""
+    if not existing:
+        return tuple(blueprint.resources)
     declared = {spec.name for spec in blueprint.resources}
     for name in sorted(existing):
         if name not in declared:

@@ -179,11 +179,24 @@ def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
         _UNLIMITED if any(c is None for c in column) else max(c or 0 for c in column)
         for column in _dims(shapes)
     ]
+    merges: fitarrays.Merges | None = None
+    if len(out) * (len(out) - 1) // 2 >= _MANY_PAIRS:
+        merges = fitarrays.Merges(
+            [row[2] for row in out],
+            [fee_of(row[0]) for row in out],
+            top,
+            [(price, room) for price, room, _ in table],
+        )
     while len(out) > 1:
         best: tuple[int, int, int, Shape] | None = None
-        pairs: Iterable[tuple[int, int]] = itertools.combinations(range(len(out)), 2)
-        if len(out) * (len(out) - 1) // 2 >= fitarrays.LARGE:
-            pairs = fitarrays.pairs_within([row[2] for row in out], top)
+        pairs: Iterable[tuple[int, int]] = ()
+        if merges is not None:
+            found = merges.best()
+            if found is not None:
+                saving, i, j, k = found
+                best = (saving, i, j, table[k][2])
+        else:
+            pairs = itertools.combinations(range(len(out)), 2)
         for i, j in pairs:
             usage = tuple(a + b for a, b in zip(out[i][2], out[j][2], strict=True))
             if any(u > t for u, t in zip(usage, top, strict=True)):
@@ -201,7 +214,14 @@ def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
             tuple(a + b for a, b in zip(out[i][2], out[j][2], strict=True)),
         )
         out = [merged, *(b for k, b in enumerate(out) if k not in (i, j))]
+        if merges is not None:
+            merges.merge(i, j, merged[2], fees[into])
     return [(shape, members) for shape, members, _ in out]
+
+
+#: Pairs of instances from which :func:`tightened` weighs them over numpy arrays
+#: (:class:`.fitarrays.Merges`), each merge then weighing only the merged one's pairs.
+_MANY_PAIRS = 1_000
 
 
 def _order(shapes: Sequence[Shape]) -> list[Shape]:

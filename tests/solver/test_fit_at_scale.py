@@ -13,9 +13,9 @@ import random
 
 import pytest
 
-from skaal.solver import fitarrays
+from skaal.solver import fitarrays, place
 from skaal.solver.decompose import SCALE, Unit, UnitOption
-from skaal.solver.place import first_fit_grown, first_fit_partial
+from skaal.solver.place import first_fit_grown, first_fit_partial, tightened
 from skaal.solver.servers import Server
 from tests.solver._factories import pg_server
 
@@ -187,3 +187,29 @@ def test_first_fits_asked_whether_all_fit_stops_at_the_first_unit_left() -> None
     first_left = everything.index(-1)
     assert first_left < len(usages) - 1  # units after it were not tried
     assert stopped == everything[: first_left + 1]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_tightened_merges_over_arrays_as_its_loop(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pairs weighed over arrays and kept between merges (place._MANY_PAIRS and more
+    instances) merge the very pairs, into the very shapes, that the pair loop does."""
+    shapes = list(_server().shapes)
+    rng = random.Random(seed)
+    units = _units(seed, 240)
+    # One to four units an instance, on a shape too large for them: many merges to make,
+    # with ties between equal savings.
+    bins: place.Bins = []
+    while units:
+        count = rng.randint(1, 4)
+        bins.append((shapes[-1], units[:count]))
+        units = units[count:]
+    assert len(bins) * (len(bins) - 1) // 2 >= place._MANY_PAIRS
+    over_arrays = tightened(bins, shapes)
+    monkeypatch.setattr(place, "_MANY_PAIRS", 10**9)
+    by_loop = tightened(bins, shapes)
+    assert [(s, [u.name for u in m]) for s, m in over_arrays] == [
+        (s, [u.name for u in m]) for s, m in by_loop
+    ]
+    assert len(over_arrays) < len(bins)

@@ -141,9 +141,14 @@ def solve_pooled(
     matrix.start_ = starts
     matrix.index_ = np.fromiter((row for row, _ in entries), dtype=np.int32, count=len(entries))
     matrix.value_ = np.fromiter((value for _, value in entries), dtype=float, count=len(entries))
+    # HiGHS keeps its own copy: the entries in Python (a million tuples at 100,000
+    # resources) and the arrays go before it solves, when the process is largest
+    del entries, matrix
+    model.columns.clear()
     if exact:
         lp.integrality_ = [_core.HighsVarType.kInteger] * len(model.cost)
     highs.passModel(lp)
+    del lp
     highs.run()
     if model.opening:
         _opened(highs, model)
@@ -157,7 +162,7 @@ def solve_pooled(
         # the linear relaxation instead (as past ``max_exact_columns``), and
         # keep the better of the two proven bounds.
         dual = model.constant + float(info.mip_dual_bound)
-        del highs, lp, model
+        del highs, model
         rounded = solve_pooled(grouped, servers, max_backends=max_backends, max_exact_columns=-1)
         if rounded.counts is None or not math.isfinite(dual) or dual <= rounded.bound:
             return rounded

@@ -56,7 +56,7 @@ from skaal.solver.servers import Server, Shape, backend_of
 if TYPE_CHECKING:
     from highspy._core import _Highs
 
-__all__ = ["MAX_NODES", "Pooled", "solve_pooled"]
+__all__ = ["MAX_NODES", "Pooled", "branched", "solve_pooled"]
 
 #: The branch-and-bound node limit (deterministic work, never seconds).  HiGHS
 #: spends about a millisecond a node on the exact models of the ``users`` draws
@@ -345,6 +345,12 @@ def _demand(grouped: Sequence[Group], wanted: set[tuple[str, int]]) -> dict[tupl
                 if key in out:
                     out[key] += use / SCALE * len(group.units)
     return out
+
+
+def branched(grouped: Sequence[Group], servers: Mapping[str, Server]) -> bool:
+    """Whether :func:`solve_pooled` solves this model as an integer programme (per shape),
+    as it does up to :data:`MAX_EXACT_COLUMNS` unit columns by default."""
+    return _columns(grouped, servers) <= MAX_EXACT_COLUMNS
 
 
 def _columns(grouped: Sequence[Group], servers: Mapping[str, Server]) -> int:

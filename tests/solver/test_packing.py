@@ -14,13 +14,13 @@ import pytest
 
 from skaal.blueprint.model import Blueprint
 from skaal.catalog.loader import load_catalog
-from skaal.solver import solve
+from skaal.solver import pooled, solve
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption
 from skaal.solver.place import balanced_fit_partial, first_fit_partial, place, short
 from skaal.solver.pooled import _weight, solve_pooled
 from skaal.solver.servers import Shape
 from solver.draws import draw_blueprint, write_app
-from solver.oracle import read_catalog, solve_exact
+from solver.oracle import audit, read_catalog, solve_exact
 from tests.solver._factories import writes_server
 
 CENT = 0.005
@@ -229,3 +229,22 @@ def test_a_users_draw_plans_the_same_twice(name: str, draws: Path) -> None:
     first, second = solve(blueprint, catalog), solve(blueprint, catalog)
     assert first.content_hash() == second.content_hash()
     assert first.lower_bound == second.lower_bound
+
+
+def test_a_relaxation_solved_exact_also_proposes_its_linear_rounding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When packing the exact relaxation's instances needs more, the linear relaxation
+    rounded (as past MAX_EXACT_COLUMNS) is tried too: on this draw its plan is cheaper,
+    and both plans are valid by the oracle's own rules."""
+    blueprint = draw_blueprint(write_app(tmp_path / "u200_5.py", "users", 200, seed=5))
+    catalog = load_catalog("aws")
+    data = read_catalog("aws")
+    with_rounding = solve(blueprint, catalog)
+    monkeypatch.setattr(pooled, "branched", lambda *args, **kwargs: False)
+    without = solve(blueprint, catalog)
+    assert with_rounding.status == without.status == "best_found"
+    assert with_rounding.total_monthly_cost < without.total_monthly_cost - 10
+    assert with_rounding.lower_bound == without.lower_bound
+    assert audit(with_rounding, blueprint, data) == []
+    assert audit(without, blueprint, data) == []

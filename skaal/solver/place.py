@@ -434,7 +434,7 @@ def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
 
     solver = z3.Solver(ctx=z3.Context())
     solver.set("rlimit", Z3_RLIMIT)
-    var = _placement_model(solver, units, ordered, Z3_PLACE_LITERALS)
+    var = _placement_model(solver, units, ordered)
     if var is None:
         return None
     # Interchangeable instances are opened in order: i+1 holds something only if i does.
@@ -471,17 +471,15 @@ def _few_pairs(units: Sequence[Unit], slots: Sequence[Shape], most: int) -> bool
 
 
 def _placement_model(
-    solver: Any, units: Sequence[Unit], slots: Sequence[Shape], most: int = Z3_MAX_LITERALS
+    solver: Any, units: Sequence[Unit], slots: Sequence[Shape]
 ) -> dict[tuple[int, int], Any] | None:
     """Booleans unit-on-instance: each unit on one instance holding it, each within capacity.
 
-    ``None`` when the model would have more than ``most`` pairs, or a unit
-    fits no instance.
+    The caller has counted the pairs (:func:`_few_pairs`) before making z3's
+    context.  ``None`` when a unit fits no instance.
     """
     import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
-    if not _few_pairs(units, slots, most):
-        return None
     pairs = [
         (u, i)
         for u in range(len(units))
@@ -579,8 +577,6 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
     minimises the fees of the instances used, within :data:`Z3_RLIMIT`.
     ``None`` when the model is too large or z3 finds no packing in budget.
     """
-    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
-
     if len(units) > CHEAPEST_MAX_UNITS:
         return None
     slots: list[Shape] = []
@@ -596,6 +592,10 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
             default=1,
         )
         slots += [shape] * min(quota, len(units), need + 1)
+    if not _few_pairs(units, slots, Z3_MAX_LITERALS):
+        return None
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
+
     opt = z3.Optimize(ctx=z3.Context())
     opt.set("rlimit", Z3_RLIMIT)
     var = _placement_model(opt, units, slots)

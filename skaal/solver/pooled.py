@@ -96,6 +96,7 @@ def solve_pooled(
     max_nodes: int = MAX_NODES,
     max_exact_columns: int = MAX_EXACT_COLUMNS,
     linear: bool = False,
+    cutoff: float | None = None,
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
     past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
@@ -104,6 +105,13 @@ def solve_pooled(
     ``linear``: the linear relaxation of the same model (per shape up to
     ``max_exact_columns``), for its bound alone: milliseconds, where the
     integer model can take seconds.
+
+    ``cutoff`` (dollars): only solutions cheaper than this are wanted, so
+    HiGHS prunes every node whose bound reaches it; with none cheaper, the
+    answer has no counts and ``bound`` is the cutoff.  A repack asking
+    whether a server's units fit cheaper instances than they have proves "no"
+    at the root instead of proving the instances they have optimal (aws
+    ``users`` 1,000: 0 nodes and 15 ms instead of 0.1 s).
     """
     import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
@@ -150,14 +158,23 @@ def solve_pooled(
         lp.integrality_ = [_core.HighsVarType.kInteger] * len(model.cost)
     highs.passModel(lp)
     del lp
+    if cutoff is not None:
+        highs.setOptionValue("objective_bound", cutoff - model.constant)
     highs.run()
     if model.opening:
         _opened(highs, model)
     status = highs.getModelStatus()
     info = highs.getInfo()
+    solved = info.primal_solution_status == _core.SolutionStatus.kSolutionStatusFeasible
+    if cutoff is not None and (
+        not solved or model.constant + float(info.objective_function_value) >= cutoff
+    ):
+        # Nothing cheaper than the cutoff.  HiGHS may still hold a dearer solution
+        # its heuristics found, and call it optimal once every node is pruned.
+        finished = status.name in _SEARCHED
+        return Pooled(None, {}, cutoff if finished else 0.0, False, False)
     if status == _core.HighsModelStatus.kInfeasible:
         return Pooled(None, {}, math.inf, True, True)
-    solved = info.primal_solution_status == _core.SolutionStatus.kSolutionStatusFeasible
     if not solved and exact:
         # The node limit ended the search before any integer solution: round
         # the linear relaxation instead (as past ``max_exact_columns``), and
@@ -228,6 +245,10 @@ def _opened(highs: _Highs, model: _Model) -> None:
             np.array(coefficients, dtype=float),
         )
         highs.run()
+
+
+#: HiGHS's statuses for a search that ended by its bounds, not by its node limit.
+_SEARCHED = frozenset({"kInfeasible", "kOptimal", "kObjectiveBound"})
 
 
 #: How far a solution may exceed an opening row before it is added: HiGHS's own

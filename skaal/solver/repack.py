@@ -16,8 +16,9 @@ cache.r7g.xlarge ($478.88), which hold the same 26 units.
 
 Only servers of at most :data:`MAX_UNITS` units are repacked, and HiGHS
 stops after :data:`MAX_NODES` branch-and-bound nodes (deterministic work,
-never seconds); a repack that finds nothing cheaper keeps the instances as
-they were.
+never seconds).  It is asked only for instances cheaper than those the units
+have (a cutoff), which it usually proves there are none of at its root; a
+repack that finds nothing cheaper keeps the instances as they were.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = ["MAX_NODES", "MAX_UNITS", "repacked"]
 MAX_UNITS = 60
 #: HiGHS's node limit for one repack.
 MAX_NODES = 2_000
+_TENTH_OF_A_CENT = SCALE // 1000
 
 
 def repacked(name: str, server: Server, bins: Bins) -> Bins:
@@ -48,7 +50,12 @@ def repacked(name: str, server: Server, bins: Bins) -> Bins:
     # (placement reads their usages, not their options).
     only = (UnitOption(name, 0, 0),)
     alone = [Unit(unit.members, only, unit.usage) for unit in units]
-    relaxed = solve_pooled(groups(alone), trimmed_for(alone, {name: server}), max_nodes=MAX_NODES)
+    # Only instances cheaper by a tenth of a cent or more are looked for: HiGHS
+    # then proves at its root that there are none, where proving the present
+    # instances optimal took it up to MAX_NODES nodes.
+    cutoff = (fees - _TENTH_OF_A_CENT) / SCALE
+    trimmed = trimmed_for(alone, {name: server})
+    relaxed = solve_pooled(groups(alone), trimmed, max_nodes=MAX_NODES, cutoff=cutoff)
     if relaxed.counts is None or math.floor(relaxed.bound * SCALE + 1e-3) >= fees:
         return bins
     shapes = [shape for shape, count in relaxed.instances.get(name, ()) for _ in range(count)]

@@ -83,6 +83,28 @@ def test_node_limit_without_an_integer_solution_rounds_the_linear_relaxation() -
     assert limited.instances["pg"]
 
 
+def test_a_cutoff_asks_only_for_cheaper_solutions() -> None:
+    # The thirty units above: their relaxation's optimum is $463.  Asked for
+    # less than $463 there is nothing (no counts, the cutoff as the bound, not
+    # "infeasible": plans exist); asked for less than $500, HiGHS finds the
+    # same optimum it finds with no cutoff.
+    server = writes_server(
+        ("small", 2.0, 10.0), ("mid", 9.0, 45.0), ("large", 50.0, 100.0), quota=40
+    )
+    writes = (7.0, 13.0, 31.0, 47.0, 61.0)
+    units = [_unit(f"u{i}", 1.0, writes[i % 5], ("pg", 0.0), ("dyn", 1000.0)) for i in range(30)]
+    grouped = [Group((u,)) for u in units]
+    nothing = solve_pooled(grouped, {"pg": server}, cutoff=463.0 - 0.001)
+    assert nothing.counts is None
+    assert nothing.bound == pytest.approx(463.0 - 0.001)
+    assert not nothing.infeasible
+    assert not nothing.proven
+    cheaper = solve_pooled(grouped, {"pg": server}, cutoff=500.0)
+    assert cheaper.counts is not None
+    assert cheaper.bound == pytest.approx(463.0)
+    assert cheaper.proven
+
+
 def test_units_that_cannot_share_an_instance_each_count_in_the_bound() -> None:
     # 90, 66 and 41 writes/s on instances of 100 ($50), or $1,000 each elsewhere.
     # Pooled, two instances hold 197 writes/s; but no two of them fit one

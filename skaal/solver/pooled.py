@@ -266,7 +266,8 @@ def _rounded(
     between a server and a dedicated option to the dedicated one: rounding
     it onto the server would overfill a capacity the relaxation has filled
     to the brim, and push many units off the server instead; each shape gets
-    the relaxation's instances rounded up.  The placement step adds
+    the relaxation's instances rounded up, within the server's quota
+    (:func:`_within_quota`).  The placement step adds
     instances where first fit needs more.  The relaxation's optimum is the
     proven lower bound.
     """
@@ -291,15 +292,44 @@ def _rounded(
             tuple((b, shape, n) for (b, shape, _), n in zip(shares, whole, strict=True) if n > 0)
         )
     instances = {
-        name: tuple(
-            (shape, math.ceil(solution[col] - 1e-9))
-            for shape, col in shapes
-            if solution[col] > 1e-9
+        name: _within_quota(
+            [(shape, solution[col]) for shape, col in shapes if solution[col] > 1e-9],
+            model.quotas[name],
         )
         for name, shapes in model.shapes.items()
     }
     bound = model.constant + float(info.objective_function_value)  # type: ignore[attr-defined]
     return Pooled(tuple(counts), instances, bound, False, False)
+
+
+def _within_quota(
+    counts: Sequence[tuple[Shape, float]], quota: int
+) -> tuple[tuple[Shape, int], ...]:
+    """A server's instances per shape in the relaxation rounded up, then rounded down
+    again where that passes the server's quota.
+
+    The relaxation keeps their sum within the quota, but rounding each up
+    does not: 0.56 small ($2) and 1.44 large ($50) instances under a quota
+    of 2 round up to 1 + 2 (the aws ``users`` draw of 1,500 resources, seed
+    10, planned 41 PostgreSQL instances under a quota of 40 this way).  Each
+    shape rounded up is over its value by less than one instance, so at
+    least as many shapes were rounded up as there are instances too many;
+    those given back are the rounded-up instances the relaxation used least,
+    in fees: here the small one (0.56 of $2, against 0.44 of $50).
+    Placement then sheds or spills what the instances left cannot hold.
+    """
+    whole = [math.ceil(value - 1e-9) for _, value in counts]
+    excess = sum(whole) - quota
+    if excess > 0:
+        used = [value - (n - 1) for (_, value), n in zip(counts, whole, strict=True)]
+        # (a tolerance can leave fewer rounded up than instances too many: then others)
+        order = sorted(
+            range(len(counts)),
+            key=lambda i: (whole[i] <= counts[i][1] + 1e-9, used[i] * counts[i][0].fee, i),
+        )
+        for i in order[:excess]:
+            whole[i] -= 1
+    return tuple((shape, n) for (shape, _), n in zip(counts, whole, strict=True) if n > 0)
 
 
 def _bigs(
@@ -410,6 +440,8 @@ class _Model:
         self.row_upper: list[float] = []
         self.placement: list[list[tuple[str, Shape | None, int]]] = []
         self.shapes: dict[str, list[tuple[Shape, int]]] = {}
+        self.quotas: dict[str, int] = {}
+        """Per server: its instance quota (the bound of its quota row)."""
         self.families: dict[
             str,
             tuple[
@@ -453,6 +485,7 @@ class _Model:
             for usage, family in _holding(server.shapes, sorted(usages)).items():
                 self.family_of[name, usage] = family
             quota = self._row(-math.inf, 0.0 if max_backends is not None else server.quota)
+            self.quotas[name] = server.quota
             pooled: dict[int, int] = {}  # per server and dimension, without per_shape
             for k, shape in enumerate(server.shapes):
                 entries = [(quota, 1.0)]

@@ -105,6 +105,18 @@ def test_a_cutoff_asks_only_for_cheaper_solutions() -> None:
     assert cheaper.proven
 
 
+def test_rounding_the_linear_relaxation_keeps_the_quota() -> None:
+    # 150 writes/s on a quota of two instances: the relaxation buys 0.56
+    # small (10 writes/s, $2) and 1.44 large (100 writes/s, $50) instances.
+    # Each rounded up, that is three instances; the one given back is the
+    # small (0.56 of $2 used), leaving two larges that hold all 150.
+    server = writes_server(("small", 2.0, 10.0), ("large", 50.0, 100.0), quota=2)
+    units = tuple(_unit(f"u{i}", 1.0, 5.0, ("pg", 0.0), ("dyn", 1000.0)) for i in range(30))
+    rounded = solve_pooled([Group(units)], {"pg": server}, max_exact_columns=-1)
+    assert rounded.bound == pytest.approx(75.0 - 3 * 5 / 9)
+    assert rounded.instances["pg"] == ((server.shapes[1], 2),)
+
+
 def test_units_that_cannot_share_an_instance_each_count_in_the_bound() -> None:
     # 90, 66 and 41 writes/s on instances of 100 ($50), or $1,000 each elsewhere.
     # Pooled, two instances hold 197 writes/s; but no two of them fit one
@@ -251,6 +263,15 @@ def test_a_users_draw_plans_the_same_twice(name: str, draws: Path) -> None:
     first, second = solve(blueprint, catalog), solve(blueprint, catalog)
     assert first.content_hash() == second.content_hash()
     assert first.lower_bound == second.lower_bound
+
+
+def test_a_users_draw_whose_rounding_passed_the_quota_plans_within_it(tmp_path: Path) -> None:
+    """Rounding each shape's instances up once planned 41 PostgreSQL instances on this
+    draw, where the quota is 40: the plan is now valid by the oracle's own rules."""
+    blueprint = draw_blueprint(write_app(tmp_path / "u1500_10.py", "users", 1500, seed=10))
+    plan = solve(blueprint, load_catalog("aws"))
+    assert audit(plan, blueprint, read_catalog("aws")) == []
+    assert sum(1 for i in plan.instances if i.backend == "rds-postgres") == 40
 
 
 def test_a_relaxation_solved_exact_also_proposes_its_linear_rounding(

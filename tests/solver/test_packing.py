@@ -18,7 +18,7 @@ from skaal.solver import pooled, solve
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption
 from skaal.solver.place import balanced_fit_partial, first_fit_partial, place, short
 from skaal.solver.pooled import _weight, solve_pooled
-from skaal.solver.servers import Shape
+from skaal.solver.servers import Server, Shape
 from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit, read_catalog, solve_exact
 from tests.solver._factories import writes_server
@@ -54,6 +54,16 @@ def test_units_only_a_large_class_holds_are_bounded_by_that_class(exact_columns:
     assert relaxed.instances["pg"] == ((server.shapes[1], 2),)
 
 
+def _thirty() -> tuple[Server, list[Group]]:
+    """Thirty units of 7 to 61 writes/s, one group each, on three classes of server pg."""
+    server = writes_server(
+        ("small", 2.0, 10.0), ("mid", 9.0, 45.0), ("large", 50.0, 100.0), quota=40
+    )
+    writes = (7.0, 13.0, 31.0, 47.0, 61.0)
+    units = [_unit(f"u{i}", 1.0, writes[i % 5], ("pg", 0.0), ("dyn", 1000.0)) for i in range(30)]
+    return server, [Group((u,)) for u in units]
+
+
 def test_node_limit_without_an_integer_solution_rounds_the_linear_relaxation() -> None:
     # Thirty units of 7 to 61 writes/s on three classes: with no
     # branch-and-bound node allowed HiGHS ends without any integer solution.
@@ -64,12 +74,7 @@ def test_node_limit_without_an_integer_solution_rounds_the_linear_relaxation() -
     # plan pays at least $468: six larges for the 61s, three for the pairs
     # of 47s, and the 31s, 13s and 7s left after the 61s' rooms of 39 on two
     # mids.
-    server = writes_server(
-        ("small", 2.0, 10.0), ("mid", 9.0, 45.0), ("large", 50.0, 100.0), quota=40
-    )
-    writes = (7.0, 13.0, 31.0, 47.0, 61.0)
-    units = [_unit(f"u{i}", 1.0, writes[i % 5], ("pg", 0.0), ("dyn", 1000.0)) for i in range(30)]
-    grouped = [Group((u,)) for u in units]
+    server, grouped = _thirty()
     exact = solve_pooled(grouped, {"pg": server})
     assert exact.proven
     assert exact.bound == pytest.approx(463.0)
@@ -88,12 +93,7 @@ def test_a_cutoff_asks_only_for_cheaper_solutions() -> None:
     # less than $463 there is nothing (no counts, the cutoff as the bound, not
     # "infeasible": plans exist); asked for less than $500, HiGHS finds the
     # same optimum it finds with no cutoff.
-    server = writes_server(
-        ("small", 2.0, 10.0), ("mid", 9.0, 45.0), ("large", 50.0, 100.0), quota=40
-    )
-    writes = (7.0, 13.0, 31.0, 47.0, 61.0)
-    units = [_unit(f"u{i}", 1.0, writes[i % 5], ("pg", 0.0), ("dyn", 1000.0)) for i in range(30)]
-    grouped = [Group((u,)) for u in units]
+    server, grouped = _thirty()
     nothing = solve_pooled(grouped, {"pg": server}, cutoff=463.0 - 0.001)
     assert nothing.counts is None
     assert nothing.bound == pytest.approx(463.0 - 0.001)

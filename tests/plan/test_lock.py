@@ -29,6 +29,7 @@ from skaal.plan.model import (
     SharedInstance,
     UsedPrice,
 )
+from tests.plan._factories import plan_of
 
 SOURCE = "https://example.com/pricing"
 
@@ -42,35 +43,27 @@ def _price(amount: float) -> Price:
 
 
 def _plan(**changes: object) -> Plan:
-    plan = Plan(
-        app="shop",
-        catalog="aws",
-        provider="aws",
-        region="us-east-1",
-        blueprint_hash="b" * 64,
-        catalog_hash="c" * 64,
-        bindings=(
-            Binding(
-                resource="Carts",
-                kind="map",
-                backend="dynamodb",
-                implementation="dynamodb",
-                region="us-east-1",
-                monthly_cost=0.1 + 0.2,
-                cost=(CostLine(component="per_gb_month", quantity=2.0, monthly=0.1 + 0.2),),
-                reason="cheapest of 3 backends meeting read_latency < 10ms",
-            ),
-            Binding(
-                resource="billing.Sessions",
-                kind="map",
-                backend="redis",
-                implementation="redis",
-                region="us-east-1",
-                instance="redis#1",
-                monthly_cost=0.0,
-                status="pinned",
-                reason="pinned with --pin",
-            ),
+    plan = plan_of(
+        Binding(
+            resource="Carts",
+            kind="map",
+            backend="dynamodb",
+            implementation="dynamodb",
+            region="us-east-1",
+            monthly_cost=0.1 + 0.2,
+            cost=(CostLine(component="per_gb_month", quantity=2.0, monthly=0.1 + 0.2),),
+            reason="cheapest of 3 backends meeting read_latency < 10ms",
+        ),
+        Binding(
+            resource="billing.Sessions",
+            kind="map",
+            backend="redis",
+            implementation="redis",
+            region="us-east-1",
+            instance="redis#1",
+            monthly_cost=0.0,
+            status="pinned",
+            reason="pinned with --pin",
         ),
         instances=(
             SharedInstance(

@@ -11,6 +11,7 @@ from skaal.blueprint.model import Blueprint, Requirements, ResourceSpec, SourceL
 from skaal.blueprint.record import Record
 from skaal.plan.model import Binding, Plan
 from skaal.testing import backend, catalog
+from tests.plan._factories import plan_of
 
 
 class _Named(Record):
@@ -32,23 +33,15 @@ def _blueprint(size_gb: float = 1.0) -> Blueprint:
 
 
 def _plan(backend_name: str = "dynamodb") -> Plan:
-    return Plan(
-        app="shop",
-        catalog="aws",
-        provider="aws",
-        region="us-east-1",
-        blueprint_hash="b" * 64,
-        catalog_hash="c" * 64,
-        bindings=(
-            Binding(
-                resource="Carts",
-                kind="map",
-                backend=backend_name,
-                implementation=backend_name,
-                region="us-east-1",
-                monthly_cost=1.0,
-                reason="cheapest",
-            ),
+    return plan_of(
+        Binding(
+            resource="Carts",
+            kind="map",
+            backend=backend_name,
+            implementation=backend_name,
+            region="us-east-1",
+            monthly_cost=1.0,
+            reason="cheapest",
         ),
         total_monthly_cost=1.0,
     )

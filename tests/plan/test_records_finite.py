@@ -38,6 +38,7 @@ from skaal.plan.model import (
     Transfer,
     UsedPrice,
 )
+from tests.plan._factories import plan_of
 
 INF, NAN = float("inf"), float("nan")
 
@@ -84,18 +85,10 @@ def _instance(**changes: Any) -> SharedInstance:
 
 
 def _plan(**changes: Any) -> Plan:
-    plan = Plan(
-        app="shop",
-        catalog="aws",
-        provider="aws",
-        region="us-east-1",
-        blueprint_hash="b" * 64,
-        catalog_hash="c" * 64,
-        bindings=(
-            _binding(),
-            _binding(resource="Sessions", backend="redis", instance="redis#1", cost=()),
-            _binding(resource="Api", kind="function", backend="lambda", provisioned=None),
-        ),
+    plan = plan_of(
+        _binding(),
+        _binding(resource="Sessions", backend="redis", instance="redis#1", cost=()),
+        _binding(resource="Api", kind="function", backend="lambda", provisioned=None),
         instances=(_instance(),),
         prices=(
             UsedPrice(

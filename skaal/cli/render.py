@@ -186,9 +186,9 @@ def render_plan(console: Console, plan: Plan, blueprint: Blueprint | None = None
     if assumed:
         share = sum(part for part, _ in assumed.values())
         names = sorted({n for _, used in assumed.values() for n in used})
-        percent = 100 * share / plan.total_monthly_cost if plan.total_monthly_cost else 0.0
         console.print(
-            f"[yellow]* {money(share)} of it ({percent:.0f}%) rests on defaults[/] for "
+            f"[yellow]* {money(share)} of it ({_share_text(share, plan.total_monthly_cost)})"
+            " rests on defaults[/] for "
             f"{', '.join(names)} left undeclared on {len(assumed):,} "
             f"resource{'s' if len(assumed) > 1 else ''}: declare them for a true figure "
             "(skaal plan --explain RESOURCE shows each workload)"
@@ -199,6 +199,17 @@ def render_plan(console: Console, plan: Plan, blueprint: Blueprint | None = None
             "/month[/] (it may move resources that are already placed; "
             "skaal cost --reoptimize shows where the saving comes from)"
         )
+
+
+def _share_text(part: float, whole: float) -> str:
+    """``part`` as a whole percentage of ``whole``, never "0%" for a part there is nor
+    "100%" for one that is not all: "<1%" and ">99%" instead."""
+    percent = 100 * part / whole if whole else 0.0
+    if 0 < percent < 0.5:
+        return "<1%"
+    if 99.5 <= percent < 100:
+        return ">99%"
+    return f"{percent:.0f}%"
 
 
 def _assumed(plan: Plan, blueprint: Blueprint | None) -> dict[str, tuple[float, tuple[str, ...]]]:

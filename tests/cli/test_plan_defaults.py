@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from skaal import App
 from skaal.cli.main import cli
+from skaal.cli.render import _share_text
 from skaal.plan.model import CostLine
 from skaal.solver.cost import SECONDS_PER_MONTH, assumed_cost, workload
 from skaal.solver.problem import Workload
@@ -103,3 +104,21 @@ def test_a_function_s_defaults_are_its_invocations_and_memory() -> None:
         ),
     )
     assert assumed_cost(load, lines) == (3.15, ("invocations",))
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "text"),
+    [
+        (461.86, 1_950_909.52, "<1%"),
+        (0.0, 100.0, "0%"),
+        (12.0, 100.0, "12%"),
+        (99.7, 100.0, ">99%"),
+        (100.0, 100.0, "100%"),
+        (0.0, 0.0, "0%"),
+    ],
+)
+def test_the_share_resting_on_defaults_is_never_shown_as_none_or_all_when_it_is_not(
+    part: float, whole: float, text: str
+) -> None:
+    # $461.86 of a $1,950,909.52 plan (the users draw of 1,000 on aws) was "(0%)".
+    assert _share_text(part, whole) == text

@@ -78,7 +78,7 @@ from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, g
 from skaal.solver.place import Bins, cheapest_packing, first_fit, place, tightened
 from skaal.solver.problem import Problem
 from skaal.solver.repack import repacked
-from skaal.solver.repair import repair, shed, spill
+from skaal.solver.repair import repair, shed, spill, spillable
 from skaal.solver.servers import POOL, Server, Shape, backend_of, trimmed_for
 
 if TYPE_CHECKING:
@@ -484,32 +484,21 @@ def _placed(
     spilled: list[Unit] = []
     for backend in sorted(b for b in placement if b in servers):
         placed = placement[backend]
-        server = servers[backend]
         counts = relaxed.instances.get(backend, ())
         pooled = sum(len(pools.get((backend, shape), ())) for shape, _ in counts)
-        packed = _per_shape(pools, backend, counts) if pooled == len(placed) else None
-        shapes = [shape for shape, count in counts for _ in range(count)]
-        if packed is None and len(shapes) >= server.quota:
-            placed, gone = shed(backend, placed, shapes, servers)
-            for unit in gone:
-                spill(unit, placement, servers)
-            spilled.extend(gone)
-        if packed is None:
-            packed = place(placed, shapes)
-        if packed is None:
+        first = _per_shape(pools, backend, counts) if pooled == len(placed) else None
+        packing = _pack(problem, backend, placed, counts, first=first, servers=servers)
+        capped = relaxed.capped.get(backend)
+        if capped is not None and _opened(packing.bins) > servers[backend].quota:
+            # Rounded up, the relaxation's instances passed the quota, and packing
+            # them did not merge them back under it: the instances within it instead.
+            packing = _pack(problem, backend, placed, capped, first=None, servers=servers)
+        if packing.failed:
             failed.add(backend)
-            packed = cheapest_packing(placed, server.shapes, server.quota)
-        if packed is None:
-            packed, left = repair(placed, shapes, server, servers)
-            if left:
-                stuck = [u for u in left if not spill(u, placement, servers)]
-                if stuck:
-                    from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
-
-                    members = sorted(m for u in stuck for m in u.members)
-                    raise conflicts.packing(problem, backend, members)
-                spilled.extend(left)
-        bins[backend] = repacked(backend, server, tightened(packed, server.shapes))
+        for unit in packing.moved:
+            spill(unit, placement, servers)
+        spilled.extend(packing.moved)
+        bins[backend] = packing.bins
     if spilled:
         moved = {id(u) for u in spilled}
         for backend in servers:
@@ -517,6 +506,51 @@ def _placed(
                 placement[backend] = [u for u in placement[backend] if id(u) not in moved]
     _check_held(problem, placement, bins, servers)
     return _Placed(placement, bins, _cost(placement, bins), frozenset(failed))
+
+
+class _Packing(Struct):
+    bins: Bins
+    moved: list[Unit]
+    """Units leaving the server for their dedicated options."""
+    failed: bool
+    """Whether the instances had to be chosen again (the server needed repair)."""
+
+
+def _pack(
+    problem: Problem,
+    backend: str,
+    placed: Sequence[Unit],
+    counts: Sequence[tuple[Shape, int]],
+    *,
+    first: Bins | None,
+    servers: Mapping[str, Server],
+) -> _Packing:
+    """A server's units packed into the instances ``counts`` (``first`` if already
+    packed), else into instances chosen again; changes nothing it is given."""
+    server = servers[backend]
+    shapes = [shape for shape, count in counts for _ in range(count)]
+    packed = first
+    moved: list[Unit] = []
+    if packed is None and len(shapes) >= server.quota:
+        placed, moved = shed(backend, placed, shapes, servers)
+    if packed is None:
+        packed = place(placed, shapes)
+    failed = packed is None
+    if packed is None:
+        packed = cheapest_packing(placed, server.shapes, server.quota)
+    if packed is None:
+        packed, left = repair(placed, shapes, server, servers)
+        stuck = [u for u in left if not spillable(u, servers)]
+        if stuck:
+            from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
+
+            raise conflicts.packing(problem, backend, sorted(m for u in stuck for m in u.members))
+        moved = [*moved, *left]
+    return _Packing(repacked(backend, server, tightened(packed, server.shapes)), moved, failed)
+
+
+def _opened(bins: Bins) -> int:
+    return sum(1 for _, members in bins if members)
 
 
 def _check_held(
@@ -537,7 +571,7 @@ def _check_held(
     such a bug into an error instead of a wrong plan.
     """
     for backend, packed in bins.items():
-        opened = sum(1 for _, members in packed if members)
+        opened = _opened(packed)
         if opened > servers[backend].quota:
             raise PlanError(
                 f"the planner opened {opened} instances of {backend}, past its quota"

@@ -86,6 +86,10 @@ class Pooled(Struct, frozen=True):
     proven: bool
     """True when HiGHS proved the counts optimal (then ``bound`` is their cost)."""
     infeasible: bool
+    capped: Mapping[str, tuple[tuple[Shape, int], ...]] = {}
+    """Per server whose ``instances``, rounded up from the linear relaxation, pass its
+    quota: those instances brought within it (:func:`_within_quota`), for a packing
+    that cannot merge the rounded-up ones back under the quota."""
 
 
 def solve_pooled(
@@ -184,7 +188,7 @@ def solve_pooled(
         rounded = solve_pooled(grouped, servers, max_backends=max_backends, max_exact_columns=-1)
         if rounded.counts is None or not math.isfinite(dual) or dual <= rounded.bound:
             return rounded
-        return Pooled(rounded.counts, rounded.instances, dual, False, False)
+        return Pooled(rounded.counts, rounded.instances, dual, False, False, rounded.capped)
     if not solved:
         return Pooled(None, {}, 0.0, False, False)
     if not exact:
@@ -266,8 +270,8 @@ def _rounded(
     between a server and a dedicated option to the dedicated one: rounding
     it onto the server would overfill a capacity the relaxation has filled
     to the brim, and push many units off the server instead; each shape gets
-    the relaxation's instances rounded up, within the server's quota
-    (:func:`_within_quota`).  The placement step adds
+    the relaxation's instances rounded up, and where that passes a server's
+    quota the answer also holds them brought within it (``capped``).  The placement step adds
     instances where first fit needs more.  The relaxation's optimum is the
     proven lower bound.
     """
@@ -291,15 +295,15 @@ def _rounded(
         counts.append(
             tuple((b, shape, n) for (b, shape, _), n in zip(shares, whole, strict=True) if n > 0)
         )
-    instances = {
-        name: _within_quota(
-            [(shape, solution[col]) for shape, col in shapes if solution[col] > 1e-9],
-            model.quotas[name],
-        )
-        for name, shapes in model.shapes.items()
-    }
+    instances: dict[str, tuple[tuple[Shape, int], ...]] = {}
+    capped: dict[str, tuple[tuple[Shape, int], ...]] = {}
+    for name, shapes in model.shapes.items():
+        values = [(shape, solution[col]) for shape, col in shapes if solution[col] > 1e-9]
+        instances[name] = tuple((shape, math.ceil(value - 1e-9)) for shape, value in values)
+        if sum(n for _, n in instances[name]) > model.quotas[name]:
+            capped[name] = _within_quota(values, model.quotas[name])
     bound = model.constant + float(info.objective_function_value)  # type: ignore[attr-defined]
-    return Pooled(tuple(counts), instances, bound, False, False)
+    return Pooled(tuple(counts), instances, bound, False, False, capped)
 
 
 def _within_quota(
@@ -316,7 +320,9 @@ def _within_quota(
     least as many shapes were rounded up as there are instances too many;
     those given back are the rounded-up instances the relaxation used least,
     in fees: here the small one (0.56 of $2, against 0.44 of $50).
-    Placement then sheds or spills what the instances left cannot hold.
+    Placement packs into these only when the rounded-up instances, packed and
+    merged, still pass the quota (packing usually merges them back under it,
+    more cheaply); it sheds or spills what they cannot hold.
     """
     whole = [math.ceil(value - 1e-9) for _, value in counts]
     excess = sum(whole) - quota

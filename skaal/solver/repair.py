@@ -22,7 +22,7 @@ from skaal.solver.decompose import Unit, UnitOption
 from skaal.solver.place import Bins, balanced_fit_partial, first_fit_grown, first_fit_partial
 from skaal.solver.servers import Server, Shape
 
-__all__ = ["repair", "shed", "spill"]
+__all__ = ["repair", "shed", "spill", "spillable"]
 
 
 def shed(
@@ -193,6 +193,11 @@ def _regret(left: Sequence[Unit], servers: Mapping[str, Server]) -> tuple[int, i
         else:
             total += dedicated.cost - unit.options[0].cost
     return stuck, total
+
+
+def spillable(unit: Unit, servers: Mapping[str, Server]) -> bool:
+    """Whether ``unit`` has a dedicated option to spill to (:func:`spill`)."""
+    return _dedicated(unit, servers) is not None
 
 
 def spill(unit: Unit, placement: dict[str, list[Unit]], servers: Mapping[str, Server]) -> bool:

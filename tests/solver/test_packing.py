@@ -105,16 +105,20 @@ def test_a_cutoff_asks_only_for_cheaper_solutions() -> None:
     assert cheaper.proven
 
 
-def test_rounding_the_linear_relaxation_keeps_the_quota() -> None:
+def test_rounding_the_linear_relaxation_also_answers_within_the_quota() -> None:
     # 150 writes/s on a quota of two instances: the relaxation buys 0.56
     # small (10 writes/s, $2) and 1.44 large (100 writes/s, $50) instances.
-    # Each rounded up, that is three instances; the one given back is the
-    # small (0.56 of $2 used), leaving two larges that hold all 150.
+    # Each rounded up, that is three instances, past the quota; brought
+    # within it, the one given back is the small (0.56 of $2 used), leaving
+    # two larges that hold all 150.
     server = writes_server(("small", 2.0, 10.0), ("large", 50.0, 100.0), quota=2)
     units = tuple(_unit(f"u{i}", 1.0, 5.0, ("pg", 0.0), ("dyn", 1000.0)) for i in range(30))
     rounded = solve_pooled([Group(units)], {"pg": server}, max_exact_columns=-1)
     assert rounded.bound == pytest.approx(75.0 - 3 * 5 / 9)
-    assert rounded.instances["pg"] == ((server.shapes[1], 2),)
+    assert rounded.instances["pg"] == ((server.shapes[0], 1), (server.shapes[1], 2))
+    assert rounded.capped == {"pg": ((server.shapes[1], 2),)}
+    within = solve_pooled([Group(units)], {"pg": writes_server(("large", 50.0, 100.0), quota=2)})
+    assert within.capped == {}
 
 
 def test_units_that_cannot_share_an_instance_each_count_in_the_bound() -> None:

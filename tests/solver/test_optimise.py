@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import pytest
 
-from skaal.errors import UnsatisfiableError
+from skaal.errors import PlanError, UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.solver import GlobalConflict, solve
+from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.diagnosis import Diagnosis
+from skaal.solver.optimise import _check_held
+from skaal.solver.problem import Problem
 from skaal.testing import backend, catalog
-from tests.solver._factories import blueprint, res
+from tests.solver._factories import blueprint, res, writes_server
 
 DYN = backend("dynamodb", kinds=("map", "collection"), per_gb_month=1.0)
 
@@ -132,3 +138,19 @@ def test_shared_capacity_too_small_for_forced_resources_is_a_conflict() -> None:
     (found,) = conflicts(err)
     assert found.constraint == "server capacity"
     assert {n for n, _ in found.declarations} == {"R0", "R1", "R2"}
+
+
+def test_placement_stops_on_a_server_past_its_quota_or_a_unit_on_no_instance() -> None:
+    # The last guard of placement (optimise._check_held): a packing bug must end in
+    # an error naming the server, never in a plan the provider would refuse
+    # (past the quota) or one priced without an instance's fee (a unit on none).
+    server = writes_server(("small", 2.0, 10.0), quota=1)
+    shape = server.shapes[0]
+    a, b = (Unit((n,), (UnitOption("pg", 0, 0),), (SCALE, SCALE, SCALE, SCALE)) for n in "ab")
+    problem = cast(Problem, SimpleNamespace(blueprint=blueprint(res("A"))))
+    servers = {"pg": server}
+    _check_held(problem, {"pg": [a, b]}, {"pg": [(shape, [a, b])]}, servers)
+    with pytest.raises(PlanError, match="opened 2 instances of pg, past its quota of 1"):
+        _check_held(problem, {"pg": [a, b]}, {"pg": [(shape, [a]), (shape, [b])]}, servers)
+    with pytest.raises(PlanError, match="lost track of resources on pg"):
+        _check_held(problem, {"pg": [a, b]}, {"pg": [(shape, [a])]}, servers)

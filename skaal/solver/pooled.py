@@ -175,7 +175,12 @@ def solve_pooled(
     ):
         # Nothing cheaper than the cutoff.  HiGHS may still hold a dearer solution
         # its heuristics found, and call it optimal once every node is pruned.
-        finished = status.name in _SEARCHED
+        # the search ended by its bounds, not by its node limit
+        finished = status in (
+            _core.HighsModelStatus.kInfeasible,
+            _core.HighsModelStatus.kOptimal,
+            _core.HighsModelStatus.kObjectiveBound,
+        )
         return Pooled(None, {}, cutoff if finished else 0.0, False, False)
     if status == _core.HighsModelStatus.kInfeasible:
         return Pooled(None, {}, math.inf, True, True)
@@ -251,10 +256,6 @@ def _opened(highs: _Highs, model: _Model) -> None:
         highs.run()
 
 
-#: HiGHS's statuses for a search that ended by its bounds, not by its node limit.
-_SEARCHED = frozenset({"kInfeasible", "kOptimal", "kObjectiveBound"})
-
-
 #: How far a solution may exceed an opening row before it is added: HiGHS's own
 #: primal feasibility tolerance, within which it calls any row met.
 _BROKEN = 1e-7
@@ -271,8 +272,8 @@ def _rounded(
     it onto the server would overfill a capacity the relaxation has filled
     to the brim, and push many units off the server instead; each shape gets
     the relaxation's instances rounded up, and where that passes a server's
-    quota the answer also holds them brought within it (``capped``).  The placement step adds
-    instances where first fit needs more.  The relaxation's optimum is the
+    quota the answer also holds them brought within it (``capped``).  The
+    placement step adds instances where first fit needs more.  The relaxation's optimum is the
     proven lower bound.
     """
     counts: list[tuple[tuple[str, Shape | None, int], ...]] = []
@@ -299,18 +300,19 @@ def _rounded(
     capped: dict[str, tuple[tuple[Shape, int], ...]] = {}
     for name, shapes in model.shapes.items():
         values = [(shape, solution[col]) for shape, col in shapes if solution[col] > 1e-9]
-        instances[name] = tuple((shape, math.ceil(value - 1e-9)) for shape, value in values)
-        if sum(n for _, n in instances[name]) > model.quotas[name]:
-            capped[name] = _within_quota(values, model.quotas[name])
+        whole = [math.ceil(value - 1e-9) for _, value in values]
+        instances[name] = tuple((shape, n) for (shape, _), n in zip(values, whole, strict=True))
+        if sum(whole) > model.quotas[name]:
+            capped[name] = _within_quota(values, whole, model.quotas[name])
     bound = model.constant + float(info.objective_function_value)  # type: ignore[attr-defined]
     return Pooled(tuple(counts), instances, bound, False, False, capped)
 
 
 def _within_quota(
-    counts: Sequence[tuple[Shape, float]], quota: int
+    values: Sequence[tuple[Shape, float]], whole: Sequence[int], quota: int
 ) -> tuple[tuple[Shape, int], ...]:
-    """A server's instances per shape in the relaxation rounded up, then rounded down
-    again where that passes the server's quota.
+    """A server's instances per shape in the relaxation (``values``), rounded up
+    (``whole``) past its ``quota``: brought within it by giving some back.
 
     The relaxation keeps their sum within the quota, but rounding each up
     does not: 0.56 small ($2) and 1.44 large ($50) instances under a quota
@@ -324,18 +326,16 @@ def _within_quota(
     merged, still pass the quota (packing usually merges them back under it,
     more cheaply); it sheds or spills what they cannot hold.
     """
-    whole = [math.ceil(value - 1e-9) for _, value in counts]
-    excess = sum(whole) - quota
-    if excess > 0:
-        used = [value - (n - 1) for (_, value), n in zip(counts, whole, strict=True)]
-        # (a tolerance can leave fewer rounded up than instances too many: then others)
-        order = sorted(
-            range(len(counts)),
-            key=lambda i: (whole[i] <= counts[i][1] + 1e-9, used[i] * counts[i][0].fee, i),
-        )
-        for i in order[:excess]:
-            whole[i] -= 1
-    return tuple((shape, n) for (shape, _), n in zip(counts, whole, strict=True) if n > 0)
+    kept = list(whole)
+    used = [value - (n - 1) for (_, value), n in zip(values, whole, strict=True)]
+    # (a tolerance can leave fewer rounded up than instances too many: then others)
+    order = sorted(
+        range(len(values)),
+        key=lambda i: (whole[i] <= values[i][1] + 1e-9, used[i] * values[i][0].fee, i),
+    )
+    for i in order[: sum(whole) - quota]:
+        kept[i] -= 1
+    return tuple((shape, n) for (shape, _), n in zip(values, kept, strict=True) if n > 0)
 
 
 def _bigs(

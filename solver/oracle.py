@@ -12,15 +12,20 @@ the same rules.
 
 The programme.  ``opts(r)`` are the backends serving resource ``r``
 (``c[r,b]`` its own monthly cost there, cheapest billing mode); a server
-``s`` offers shapes ``k`` (fee ``f[k]``, capacity ``cap[k,d]``, dominated
-shapes left out) and a quota ``Q_s``.  ``H_s`` are the resources that may
-sit on ``s`` (one instance of some shape holds each alone), in a fixed order
-``≺``, largest share of the biggest shape first.  Every instance is named
-after its first member in that order, its *representative* ``q``, so a
-server has at most ``|H_s|`` instance slots (fewer than the quota, or capped
-by it below) and no two slots are interchangeable.  ``reg(r,s)`` is the
-region ``r`` lives in on ``s`` (:mod:`solver.oracle_regions`): an instance
-only ever holds resources of one region, and the quota is per region::
+``s`` offers shapes ``k`` (fee ``f[k]``, capacity ``cap[k,d]``, quota
+units ``w[k]``, dominated shapes left out) and counts against the quota
+``Q_G`` of its group ``G ∋ s``: the servers whose catalog entries name the
+same ``quota_group`` (or ``s`` alone).  A shape of class ``c`` with ``m``
+read replicas uses ``w[k] = units(c) · (1 + m)``, ``units(c)`` the class's
+``quota_units`` (default 1).  ``H_s`` are the resources that may sit on
+``s`` (one instance of some shape holds each alone), in a fixed order ``≺``,
+largest share of the biggest shape first.  Every instance is named after its
+first member in that order, its *representative* ``q``, so a server has at
+most ``|H_s|`` instance slots (fewer than its group's quota allows, or
+capped by the quota row below) and no two slots are interchangeable.
+``reg(r,s)`` is the region ``r`` lives in on ``s``
+(:mod:`solver.oracle_regions`): an instance only ever holds resources of one
+region, and the quota is per region::
 
     x[r,b] ∈ {0,1}     r on dedicated backend b
     y[r,s,q] ∈ {0,1}   r on the instance of s that q represents (q ⪯ r,
@@ -31,7 +36,8 @@ only ever holds resources of one region, and the quota is per region::
     Σ_k z[s,q,k] = y[q,s,q]                           a running instance has one shape
     y[r,s,q] ≤ Σ_{k holds q and r} z[s,q,k]           r joins q only on a shape holding both
     Σ_r use[r,d] · y[r,s,q] ≤ Σ_k cap[k,d] · z[s,q,k] per instance and dimension d
-    Σ_{q: reg(q,s)=g} y[q,s,q] ≤ Q_s                  the provider's quota, per region g
+    Σ_{s∈G} Σ_{q: reg(q,s)=g} Σ_k w[k] z[s,q,k] ≤ Q_G  the provider's quota, per group G
+                                                      and region g
     x[a,b] = x[p,b],  y[a,s,q] = y[p,s,q]             (a, p) co-located: same instance
     x[r,b] ≤ u[b],  y[r,s,q] ≤ u[s],  Σ_b u[b] ≤ K    with max_backends = K
     x[r,b] ≤ n[g],  y[r,s,q] ≤ n[g]                   b, s need the VPC, g = reg(r,·)
@@ -43,9 +49,12 @@ region holding one pays the fixed fee ``F`` once (``VPC_MONTHLY``).
 
 ``use`` is size, reads/s, writes/s and 1 (the resource count); a missing
 ``cap[k,d]`` is replaced by the sum of the usages, which never binds, and a
-row that no shape of ``q`` can violate is left out.  Any plan maps to
-exactly one solution (name each instance by its first member), so the
-optimum of the programme is the cheapest plan.  Ordering the largest
+row that no shape of ``q`` can violate is left out.  The quota row is
+written ``w_min · y[q,s,q] + Σ_k (w[k] - w_min) z[s,q,k]``, ``w_min`` the
+least units among ``q``'s shapes (the same sum, as ``q``'s shapes add up to
+``y[q,s,q]``): with every ``w[k] = 1`` it counts the running instances.  Any
+plan maps to exactly one solution (name each instance by its first member),
+so the optimum of the programme is the cheapest plan.  Ordering the largest
 resources first makes a representative's own size choose among few shapes,
 which keeps the programme small and its relaxation tight.
 
@@ -165,11 +174,13 @@ def solve_exact(
     entries = {e.name: e for e in catalog.backends}
     reachable = {o.backend for found in opts.values() for o in found}
     servers = {
-        name: _undominated(shapes_of(entries[name]))
+        name: _undominated(shapes_of(entries[name]), entries[name])
         for name in sorted(reachable)
         if entries[name].server is not None
     }
-    quotas = {s: _quota(entries[s]) for s in servers}
+    groups = {s: _group(entries[s]) for s in servers}
+    quotas = {groups[s]: _quota(entries[s]) for s in servers}
+    units = {s: tuple(_units(entries[s], k) for k in shapes) for s, shapes in servers.items()}
     specs = {spec.name: spec for spec in blueprint.resources}
     regions = {
         (r, o.backend): home_region(specs[r], entries[o.backend], catalog)
@@ -199,6 +210,8 @@ def solve_exact(
         loads,
         servers,
         quotas=quotas,
+        groups=groups,
+        units=units,
         regions=regions,
         pairs=pairs,
         max_backends=blueprint.max_backends,
@@ -228,15 +241,16 @@ def solve_exact(
     return answer
 
 
-def _undominated(shapes: Sequence[Shape]) -> tuple[Shape, ...]:
-    """The shapes no other shape beats: none costs at most as much and holds at least as much.
+def _undominated(shapes: Sequence[Shape], entry: Entry) -> tuple[Shape, ...]:
+    """The shapes no other shape beats: none costs at most as much, uses at most as many
+    quota units and holds at least as much.
 
     (Swapping a dominated shape for its better one keeps every plan valid and
     no dearer, so the optimum is unchanged; of equal shapes the first stays.)
     """
 
     def covers(big: Shape, small: Shape) -> bool:
-        return big.fee <= small.fee and all(
+        return (big.fee <= small.fee and _units(entry, big) <= _units(entry, small)) and all(
             b is None or (s is not None and s <= b)
             for b, s in zip(big.capacity, small.capacity, strict=True)
         )
@@ -254,8 +268,26 @@ def _undominated(shapes: Sequence[Shape]) -> tuple[Shape, ...]:
 
 
 def _quota(entry: Entry) -> int:
+    """The quota of the server's group (every member states the same one)."""
     assert entry.server is not None
     return entry.server.quota
+
+
+def _group(entry: Entry) -> str:
+    assert entry.server is not None
+    return entry.server.quota_group
+
+
+def _units(entry: Entry, shape: Shape | tuple[str, int]) -> int:
+    """The quota units an instance uses: its class's per node, times ``1 + replicas`` nodes.
+
+    ``shape`` is a :class:`Shape` or a (class, replicas) pair; a class the server does not
+    offer counts 1 per node (the audit reports it apart).
+    """
+    assert entry.server is not None
+    class_name, replicas = (shape.class_name, shape.replicas) if isinstance(shape, Shape) else shape
+    per_node = next((c.quota_units for c in entry.server.classes if c.name == class_name), 1)
+    return per_node * (1 + replicas)
 
 
 #: A NAT gateway and its public IPv4 address for a month of 730 hours, us-east-1:
@@ -278,6 +310,8 @@ class _Model:
         servers: Mapping[str, Sequence[Shape]],
         *,
         quotas: Mapping[str, int],
+        groups: Mapping[str, str],
+        units: Mapping[str, Sequence[int]],
         regions: Mapping[tuple[str, str], str],
         pairs: Sequence[tuple[str, str]],
         max_backends: int | None,
@@ -328,6 +362,8 @@ class _Model:
             on = [c for (who, _), c in self.x.items() if who == r]
             on += [c for (who, _, _), c in self.y.items() if who == r]
             self.rows.append(([(c, 1.0) for c in on], 1.0, 1.0))
+        # a group's quota rows follow its last server's rows (a group of one: its own)
+        last = {groups[s]: s for s in hosted}
         for s, members in hosted.items():
             shapes = servers[s]
             for i, q in enumerate(members):
@@ -350,9 +386,9 @@ class _Model:
                         cap = shapes[k].capacity[d]
                         terms.append((c, -(total if cap is None else cap)))
                     self.rows.append((terms, -np.inf, 0.0))
-            for g in sorted({regions[q, s] for q in members}):
-                opened_all = [(self.y[q, s, q], 1.0) for q in members if regions[q, s] == g]
-                self.rows.append((opened_all, -np.inf, float(quotas[s])))
+            if last[groups[s]] == s:
+                group = [t for t in hosted if groups[t] == groups[s]]
+                self._quota_rows(group, hosted, units, regions, float(quotas[groups[s]]))
         for a, p in pairs:  # co-located: the same backend and the same instance
             for b in sorted({o.backend for o in [*opts.get(a, ()), *opts.get(p, ())]}):
                 if b in servers:
@@ -379,6 +415,29 @@ class _Model:
             for (_, b, _), col in self.y.items():
                 self.rows.append(([(col, 1.0), (used[b], -1.0)], -np.inf, 0.0))
             self.rows.append(([(c, 1.0) for c in used.values()], -np.inf, float(max_backends)))
+
+    def _quota_rows(
+        self,
+        group: Sequence[str],
+        hosted: Mapping[str, Sequence[str]],
+        units: Mapping[str, Sequence[int]],
+        regions: Mapping[tuple[str, str], str],
+        quota: float,
+    ) -> None:
+        """Per region, the units the group's running instances use, at most its quota."""
+        for g in sorted({regions[q, s] for s in group for q in hosted[s]}):
+            terms: list[tuple[int, float]] = []
+            for s in group:
+                for q in hosted[s]:
+                    if regions[q, s] != g:
+                        continue
+                    sizes = [
+                        (self.z[s, q, k], w) for k, w in enumerate(units[s]) if (s, q, k) in self.z
+                    ]
+                    least = min(w for _, w in sizes)
+                    terms.append((self.y[q, s, q], float(least)))
+                    terms += [(col, float(w - least)) for col, w in sizes if w > least]
+            self.rows.append((terms, -np.inf, quota))
 
     def _cost(self, r: str, backend: str) -> float:
         return next(o.cost for o in self.opts[r] if o.backend == backend)
@@ -487,12 +546,12 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
     rules say (to the cent) and records the read consistency they serve it
     with; each instance runs a class the server offers with an allowed
     replica count, costs that shape's fee, and holds its resources in every
-    dimension, all of one region; no server has more instances in a region
-    than its quota; co-located resources share an instance; max_backends and
-    the budget hold; each binding is in the region the rules of
-    :mod:`solver.oracle_regions` give, a function's cost including the
-    inter-region transfer they price; and the total is the sum of the plan's
-    own lines.
+    dimension, all of one region; the instances of no quota group use more
+    quota units in a region than its quota; co-located resources share an
+    instance; max_backends and the budget hold; each binding is in the region
+    the rules of :mod:`solver.oracle_regions` give, a function's cost including
+    the inter-region transfer they price; and the total is the sum of the
+    plan's own lines.
     """
     opts = options(blueprint, catalog)
     loads = {spec.name: load_of(spec) for spec in blueprint.resources}
@@ -603,7 +662,7 @@ def _problems(
         if abs(option.cost - cost) > 0.005:
             found.append(f"{r} on {b}: costs {cost:.6f}, the rules say {option.cost:.6f}")
     home: dict[str, int] = {}
-    count: dict[tuple[str, str], int] = {}
+    used: dict[tuple[str, str], dict[str, int]] = {}  # (group, region) -> server -> units
     specs = {spec.name: spec for spec in blueprint.resources}
     fees = 0.0
     for index, (s, class_name, replicas, fee, members) in enumerate(instances):
@@ -615,7 +674,8 @@ def _problems(
         if len(held) > 1:
             found.append(f"an instance of {s} holds resources of {', '.join(held)}")
         region = held[0] if held else catalog.region
-        count[s, region] = count.get((s, region), 0) + 1
+        per_server = used.setdefault((_group(entry), region), {})
+        per_server[s] = per_server.get(s, 0) + _units(entry, (class_name, replicas))
         fees += fee
         shape = next(
             (k for k in shapes_of(entry) if k.class_name == class_name and k.replicas == replicas),
@@ -638,9 +698,14 @@ def _problems(
     for r, b, _ in placed:
         if b in entries and entries[b].server is not None and r not in home:
             found.append(f"{r} is on server {b} but on no instance")
-    for (s, region), n in count.items():
-        if n > _quota(entries[s]):
-            found.append(f"{s}: {n} instances in {region} > quota {_quota(entries[s])}")
+    for (group, region), per_server in used.items():
+        quota = _quota(entries[next(iter(per_server))])
+        if sum(per_server.values()) > quota:
+            shares = ", ".join(f"{s} {n}" for s, n in sorted(per_server.items()))
+            who = "" if list(per_server) == [group] else f" ({shares})"
+            found.append(
+                f"{group}: {sum(per_server.values())} quota units in {region} > quota {quota}{who}"
+            )
     for spec in blueprint.resources:
         peer = spec.requirements.collocate_with
         if peer is None:

@@ -14,10 +14,18 @@ What it reads (the format of ``catalogs/*.toml``)::
     [backends.NAME.price]           the price components, each { amount, ... },
                                     and eventual_reads = { factor, ... }
     [backends.NAME.modes.MODE]      target_utilisation, and [...MODE.price]
-    [backends.NAME.server]          quota, min_disk_gb, and per instance size
+    [backends.NAME.server]          quota, quota_group, min_disk_gb, and per
+                                    instance size
     [backends.NAME.server.classes.CLASS]
                                     price = { amount }, size_gb, reads_per_s,
-                                    writes_per_s, resources, max_replicas
+                                    writes_per_s, resources, max_replicas,
+                                    quota_units
+
+``quota_group`` names the quota a server shares with the others naming it
+(missing or empty: its own, named after the backend); each member states the group's
+``quota``, and a file where two members state different ones raises
+:class:`CatalogNotReadError`.  ``quota_units`` is what one node of the class
+uses of that quota (missing: 1).
 
 ``extends`` is followed in its simplest form, which is all the bundled
 catalogs use (``local-servers`` extends ``local`` and only adds backends):
@@ -76,6 +84,8 @@ class InstanceSize:
     writes_per_s: float | None
     resources: int | None
     max_replicas: int
+    quota_units: int = 1
+    """What one node of the class uses of its server's quota (an instance has ``1 + replicas``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,8 @@ class ServerData:
     classes: tuple[InstanceSize, ...]
     quota: int
     min_disk_gb: float
+    quota_group: str
+    """The quota it counts against, per region: its own backend's name unless it shares one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,11 +215,13 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                         writes_per_s=item.get("writes_per_s"),
                         resources=item.get("resources"),
                         max_replicas=int(item.get("max_replicas", 0)),
+                        quota_units=int(item.get("quota_units", 1)),
                     )
                     for class_name, item in srv["classes"].items()
                 ),
                 quota=int(srv["quota"]),
                 min_disk_gb=float(srv.get("min_disk_gb", 0.0)),
+                quota_group=str(srv.get("quota_group") or name),
             )
         entries.append(
             Entry(
@@ -230,9 +244,23 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                 needs_vpc="vpc" in table.get("requires", ()),
             )
         )
+    _check_groups(entries)
     return CatalogData(
         name=str(data["name"]),
         provider=str(data["provider"]),
         region=region,
         backends=tuple(entries),
     )
+
+
+def _check_groups(entries: list[Entry]) -> None:
+    """Every member of a quota group states the same quota."""
+    quotas: dict[str, dict[int, list[str]]] = {}
+    for entry in entries:
+        if entry.server is not None:
+            group = quotas.setdefault(entry.server.quota_group, {})
+            group.setdefault(entry.server.quota, []).append(entry.name)
+    for group_name, stated in quotas.items():
+        if len(stated) > 1:
+            shown = "; ".join(f"{', '.join(names)}: {q}" for q, names in sorted(stated.items()))
+            raise CatalogNotReadError(f"quota group {group_name} states several quotas ({shown})")

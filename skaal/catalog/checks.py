@@ -12,6 +12,8 @@ even when the table has schema errors too) and returns every problem:
   numbers; read replicas (``max_replicas > 0``)
   only on a memory store (``min_disk_gb = 0``), because a replica's volume is
   not priced; a server has no capacity modes;
+* servers naming the same ``quota_group`` share one quota, so they state
+  the same ``quota`` (:func:`shared_quotas`, across backend tables);
 * capacity **modes** are tables named by their key; provisioned components
   (``per_read_per_s_month``, ``per_write_per_s_month``) only in a mode that
   states ``target_utilisation``; a backend with modes takes its price from
@@ -41,7 +43,7 @@ from skaal.catalog.problems import Problem, format_table
 from skaal.errors import did_you_mean
 from skaal.registry import DEFAULT_REGISTRY
 
-__all__ = ["FUNCTION_COMPONENTS", "PROVISIONED", "meaning"]
+__all__ = ["FUNCTION_COMPONENTS", "PROVISIONED", "meaning", "shared_quotas"]
 
 #: Price components of provisioned capacity: they need a mode's target_utilisation.
 PROVISIONED: tuple[str, ...] = ("per_read_per_s_month", "per_write_per_s_month")
@@ -99,6 +101,35 @@ def meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Prob
                     "a backend with capacity modes takes its price from its modes",
                     "delete this price (its first mode's price is the default); an extending "
                     'catalog writes remove = ["price"]',
+                )
+            )
+    return problems
+
+
+def shared_quotas(merged: Merged, backends: dict[str, Any]) -> list[Problem]:
+    """Servers sharing a ``quota_group`` whose ``quota`` differs from the group's first
+    (in file order): one quota is shared, so every member must state it."""
+    first: dict[str, tuple[str, object]] = {}
+    problems: list[Problem] = []
+    for name, table in backends.items():
+        server = table.get("server") if isinstance(table, dict) else None
+        if not isinstance(server, dict):
+            continue
+        group, quota = server.get("quota_group"), server.get("quota")
+        if not isinstance(group, str) or not group or not isinstance(quota, int):
+            continue
+        if group not in first:
+            first[group] = (name, quota)
+            continue
+        other, shared = first[group]
+        if quota != shared:
+            problems.append(
+                merged.problem(
+                    ("backends", name, "server", "quota"),
+                    f"{name} shares quota_group {group!r} with {other}, whose quota is "
+                    f"{shared}; this one states {quota}, but a group has one quota",
+                    f"write quota = {shared} here (or {quota} in [backends.{other}.server]), "
+                    "or delete quota_group if the provider counts them apart",
                 )
             )
     return problems

@@ -55,6 +55,8 @@ order, so list the cheapest first)::
     [backends.NAME.server]
     quota = 40                          # required, integer > 0: instances per region,
                                         #   the provider's documented default quota
+    quota_group = "rds-db-instances"    # optional: servers naming the same group share
+                                        #   one quota (every member states it)
     quota_source = "https://..."        # optional: the quota page
     quota_adjustable = true             # optional (default true)
     min_disk_gb = 20.0                  # optional, >= 0 (default 0): the volume floor
@@ -73,6 +75,9 @@ order, so list the cheapest first)::
     resources = 1000                    # optional, integer > 0: resources per instance
     max_replicas = 5                    # optional, integer >= 0 (default 0): read
                                         #   replicas, each a node fee; memory stores only
+    quota_units = 1                     # optional, integer > 0 (default 1): quota one
+                                        #   node uses (its GB where the quota counts GB);
+                                        #   an instance with r replicas uses (1 + r) times it
     parameters = { instance_class = "db.t4g.micro" }
                                         # optional: strings and numbers for the builders
 

@@ -268,6 +268,10 @@ class InstanceClass(Record, frozen=True, kw_only=True):
     resources: Count | None = None
     max_replicas: Annotated[int, Meta(ge=0)] = 0
     """Read replicas offered; each adds ``reads_per_s`` and a node fee."""
+    quota_units: Count = 1
+    """How much of the server's quota one node of this class uses: 1 where the
+    provider counts instances or nodes, the class's GB where it counts
+    provisioned capacity (Memorystore).  A replica is a node too."""
     parameters: dict[str, str | int | float] = msgspec.field(default_factory=dict)
 
 
@@ -276,7 +280,11 @@ class Server(Record, frozen=True, kw_only=True):
 
     classes: Annotated[tuple[InstanceClass, ...], Meta(min_length=1)]
     quota: Count
-    """Instances per region: the provider's default quota."""
+    """Quota units per region (instances or nodes, unless the classes say otherwise):
+    the provider's default quota."""
+    quota_group: str = ""
+    """The quota this server shares with the other servers naming the same group (RDS
+    counts Single-AZ and Multi-AZ DB instances together); empty: its own."""
     quota_source: str = ""
     quota_adjustable: bool = True
     min_disk_gb: Annotated[float, Meta(ge=0)] = 0.0
@@ -376,6 +384,13 @@ class Catalog(Record, frozen=True, kw_only=True):
                 for name in _TRACE_COMPONENTS:
                     if price.get(name, 0) is None:
                         del price[name]
+            server = backend["server"]
+            if server is not None:  # so does a server without a shared quota or quota units
+                if not server["quota_group"]:
+                    del server["quota_group"]
+                for item in server["classes"]:
+                    if item["quota_units"] == 1:
+                        del item["quota_units"]
         return canonical_text(data)
 
     def content_hash(self) -> str:

@@ -36,7 +36,7 @@ from typing import Any
 from msgspec import Struct
 from msgspec.structs import replace
 
-from skaal.catalog.checks import meaning
+from skaal.catalog.checks import meaning, shared_quotas
 from skaal.catalog.merge import Merged
 from skaal.catalog.model import (
     PRICE_COMPONENTS,
@@ -85,6 +85,8 @@ _EXAMPLES: dict[str, str] = {
     "source": '"https://provider.example/pricing"',
     "as_of": '"2026-11-22"',
     "quota": "40",
+    "quota_group": '"rds-db-instances"',
+    "quota_units": "5",
     "price": '{ amount = 11.68, source = "https://provider.example/pricing", '
     'as_of = "2026-12-03" }',
 }
@@ -122,6 +124,8 @@ def build_catalog(merged: Merged, *, command: str) -> Catalog:
         problems.extend(found)
         if backend is not None:
             backends.append(backend)
+    if isinstance(data.get("backends"), dict):
+        problems.extend(shared_quotas(merged, data["backends"]))
     if problems:
         problems.sort(key=lambda p: (p.file, p.line or 0))
         raise CatalogValidationError(problems, command=command)

@@ -185,7 +185,7 @@ def _capacity_summary(b: Backend) -> str:
     """How a backend is sized: server classes and quota, capacity modes, or per resource."""
     if b.server is not None:
         count = len(b.server.classes)
-        return f"server: {count} class{'es' if count > 1 else ''}, quota {b.server.quota}"
+        return f"server: {count} class{'es' if count > 1 else ''}, {_quota_words(b.server)}"
     if b.modes:
         return "modes: " + ", ".join(m.name for m in b.modes)
     return "per resource"
@@ -267,9 +267,16 @@ def validate(ctx: click.Context, path: str, as_json: bool) -> None:
     )
 
 
+def _quota_words(server: Server) -> str:
+    """``quota 40``, and the group it shares (``quota 40 shared as rds-db-instances``)."""
+    shared = f" shared as {server.quota_group}" if server.quota_group else ""
+    return f"quota {server.quota}{shared}"
+
+
 def _server_json(server: Server, currency: str) -> dict[str, object]:
     return {
         "quota": server.quota,
+        "quota_group": server.quota_group or None,
         "quota_source": server.quota_source,
         "min_disk_gb": server.min_disk_gb,
         "classes": [
@@ -281,6 +288,7 @@ def _server_json(server: Server, currency: str) -> dict[str, object]:
                 "connections": c.connections,
                 "resources": c.resources,
                 "max_replicas": c.max_replicas,
+                "quota_units": c.quota_units,
                 "price": c.price.amount,
                 "price_unit": f"{currency} per instance per month",
             }
@@ -304,7 +312,7 @@ def _sizing_table(backends: list[Backend]) -> Table:
             for i, c in enumerate(b.server.classes):
                 first = i == 0
                 table.add_row(
-                    escape(f"{b.name} (quota {b.server.quota})") if first else "",
+                    escape(f"{b.name} ({_quota_words(b.server)})") if first else "",
                     escape(c.name),
                     _number(c.size_gb, "GB"),
                     _number(c.reads_per_s),
@@ -426,15 +434,23 @@ def _render_server(console: Console, b: Backend, origins: dict[str, str]) -> Non
     assert server is not None
     out = console.print
     adjustable = "adjustable" if server.quota_adjustable else "not adjustable"
+    units = any(c.quota_units != 1 for c in server.classes)
+    what = "units (each class's quota_units per node)" if units else "instances"
     out(
         f"[bold]Server[/]: instances shared by many resources; quota {server.quota} "
-        f"instances ({adjustable})"
+        f"{what} ({adjustable})"
     )
+    if server.quota_group:
+        out(
+            f"  the quota is shared by every server of quota_group "
+            f"{escape(repr(server.quota_group))}: their instances count together"
+        )
     if server.quota_source:
         out(f"  quota source: {escape(server.quota_source)}")
     out(f"  disk floor per instance (min_disk_gb): {server.min_disk_gb:g} GB")
     table = Table(title="Instance classes", title_justify="left")
-    columns = ("class", "size", "reads/s", "writes/s", "conn.", "res.", "replicas", "price")
+    columns: tuple[str, ...] = ("class", "size", "reads/s", "writes/s", "conn.", "res.")
+    columns = (*columns, "replicas", "quota", "price")
     for column in (*columns, "source (as of, file)"):
         table.add_column(column, overflow="fold")
     for c in server.classes:
@@ -452,6 +468,7 @@ def _render_server(console: Console, b: Backend, origins: dict[str, str]) -> Non
             _number(c.connections),
             _number(c.resources),
             str(c.max_replicas),
+            str(c.quota_units),
             f"{item.amount:g} {escape(b.price.currency)}/month",
             escape(source),
         )

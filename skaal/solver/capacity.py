@@ -8,6 +8,10 @@ largest shape, per dimension::
 
     Σ_{u : options(u) ⊆ T} use[u,d]  ≤  Σ_{s ∈ T} Q_s · max_k cap[s,k,d]
 
+A quota counted in units (a class's ``quota_units``, a replica's node) holds
+at most ``Q_s · max_k cap[s,k,d] / units[s,k]``; servers sharing one quota
+count it once, at the best of them.
+
 If any such count fails, no plan exists (Hall's condition for the transport
 of units into capacity), whatever the solver would try.  The check is a
 pass over the units per subset of the (few) servers in a component; it runs
@@ -46,8 +50,10 @@ class Overflow(Struct, frozen=True):
     demand: float
     most: float
     """The most the servers can hold in that dimension (quota × largest instance)."""
-    terms: tuple[tuple[str, int, float], ...]
-    """(server, quota, largest instance) per server of ``servers``."""
+    terms: tuple[tuple[str, int, float, bool], ...]
+    """(servers, quota, largest instance, counted in units) per quota of ``servers``:
+    servers sharing one are joined by " or "; a quota counted in units (not
+    instances) gives the most per unit instead of the largest instance."""
 
 
 def overflow(part: Sequence[Unit], servers: Mapping[str, Server]) -> Overflow | None:
@@ -70,7 +76,7 @@ def overflow(part: Sequence[Unit], servers: Mapping[str, Server]) -> Overflow | 
     if not only:
         return None
     names = sorted(set().union(*reach))[:_MAX_SERVERS]
-    largest = {name: servers[name].largest() for name in names}
+    per_unit = {name: _per_unit(servers[name]) for name in names}
     for size in range(1, len(names) + 1):
         for subset in itertools.combinations(names, size):
             chosen = frozenset(subset)
@@ -78,10 +84,10 @@ def overflow(part: Sequence[Unit], servers: Mapping[str, Server]) -> Overflow | 
             if not members:
                 continue
             for d in range(len(DIMENSION_WORDS)):
-                caps = [largest[s][d] for s in subset]
-                if any(c is None for c in caps):
+                if any(per_unit[s][d] is None for s in subset):
                     continue
-                most = sum(servers[s].quota * (c or 0) for s, c in zip(subset, caps, strict=True))
+                terms = _terms(subset, servers, per_unit, d)
+                most = sum(quota * best for _, quota, best, _ in terms)
                 demand = sum(u.usage[d] for u in members)
                 if demand > most:
                     return Overflow(
@@ -90,9 +96,34 @@ def overflow(part: Sequence[Unit], servers: Mapping[str, Server]) -> Overflow | 
                         dimension=d,
                         demand=demand / SCALE,
                         most=most / SCALE,
-                        terms=tuple(
-                            (s, servers[s].quota, (c or 0) / SCALE)
-                            for s, c in zip(subset, caps, strict=True)
-                        ),
+                        terms=tuple((s, q, best / SCALE, units) for s, q, best, units in terms),
                     )
     return None
+
+
+def _per_unit(server: Server) -> tuple[float | None, ...]:
+    """Per dimension, the most one unit of ``server``'s quota holds (``None``: unlimited):
+    its largest instance when every instance counts one unit."""
+    out: list[float | None] = []
+    for d in range(len(DIMENSION_WORDS)):
+        caps = [(shape.capacity[d], shape.units) for shape in server.shapes]
+        out.append(None if any(c is None for c, _ in caps) else max((c or 0) / u for c, u in caps))
+    return tuple(out)
+
+
+def _terms(
+    subset: Sequence[str],
+    servers: Mapping[str, Server],
+    per_unit: Mapping[str, tuple[float | None, ...]],
+    d: int,
+) -> list[tuple[str, int, float, bool]]:
+    """(servers, quota, most per unit, counted in units) per quota of ``subset``."""
+    keyed: dict[str, list[str]] = {}
+    for name in subset:
+        keyed.setdefault(servers[name].quota_key, []).append(name)
+    terms = []
+    for names in keyed.values():
+        best = max(per_unit[s][d] or 0.0 for s in names)
+        units = any(shape.units != 1 for s in names for shape in servers[s].shapes)
+        terms.append((" or ".join(names), servers[names[0]].quota, best, units))
+    return terms

@@ -105,19 +105,29 @@ def capacity(problem: Problem, short: Overflow) -> UnsatisfiableError:
         spaced = f" {unit}" if unit == "GB" else unit
         return f"{fmt_num(value)}{spaced}"
 
+    def term(label: str, quota: int, units: bool, shown: str) -> str:
+        shared = " (one quota)" if " or " in label else ""
+        per = " quota units x " if units else " x "
+        return f"{quota}{per}{shown} on {label}{shared}"
+
     if short.dimension == len(DIMENSION_WORDS) - 1:
         need = f"{count:,} resources can only be placed on {servers}"
-        most = " + ".join(f"{q} x {fmt_num(c)} on {s}" for s, q, c in short.terms)
+        most = " + ".join(term(s, q, u, fmt_num(c)) for s, q, c, u in short.terms)
         detail = (
             f"{need}, and the largest plan the catalog allows holds "
             f"{fmt_num(short.most)} resources ({most})"
         )
     else:
-        most = " + ".join(f"{q} x {amount(c)} on {s}" for s, q, c in short.terms)
+        most = " + ".join(term(s, q, u, amount(c)) for s, q, c, u in short.terms)
+        what = (
+            ": the most per unit of quota"
+            if any(u for *_, u in short.terms)
+            else " instances of the largest class"
+        )
         detail = (
             f"{count:,} resources can only be placed on {servers}; together they need "
             f"{amount(short.demand)} of {noun}, and the largest plan the catalog allows holds "
-            f"{amount(short.most)} ({most} instances of the largest class)"
+            f"{amount(short.most)} ({most}{what})"
         )
     quotas = ", ".join(f"[backends.{s}.server] quota" for s in short.servers)
     relax = _dedicated_relaxation(problem, short.members)

@@ -32,7 +32,7 @@ respectively, so a capacity is never overrun by rounding.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from msgspec import Struct
 
@@ -216,8 +216,13 @@ def prune(unit: Unit, shared: frozenset[str]) -> Unit:
     return unit
 
 
-def components(coupled: Iterable[Unit], shared: frozenset[str]) -> tuple[tuple[Unit, ...], ...]:
-    """Connected components of units linked through a shared backend they may both use.
+def components(
+    coupled: Iterable[Unit],
+    shared: frozenset[str],
+    together: Iterable[Sequence[str]] = (),
+) -> tuple[tuple[Unit, ...], ...]:
+    """Connected components of units linked through a shared backend they may both use,
+    or through backends ``together`` (servers sharing one quota).
 
     A unit's component is decided by the set of shared backends it may use,
     so the union-find runs over those sets (a handful), not over the units.
@@ -234,6 +239,9 @@ def components(coupled: Iterable[Unit], shared: frozenset[str]) -> tuple[tuple[U
             )
         keyed.append((key, unit))
     uf = _UnionFind(sorted(shared))
+    for linked in together:
+        for other in linked[1:]:
+            uf.union(linked[0], other)
     for backends in {key for key, _ in keyed}:
         first, *rest = sorted(backends)
         for other in rest:

@@ -79,7 +79,15 @@ from skaal.solver.place import Bins, cheapest_packing, first_fit, place, tighten
 from skaal.solver.problem import Problem
 from skaal.solver.repack import repacked
 from skaal.solver.repair import repair, shed, spill, spillable
-from skaal.solver.servers import POOL, Server, Shape, backend_of, trimmed_for
+from skaal.solver.servers import (
+    POOL,
+    Server,
+    Shape,
+    backend_of,
+    over_quota,
+    quota_groups,
+    trimmed_for,
+)
 
 if TYPE_CHECKING:
     from skaal.solver.pooled import Pooled
@@ -133,7 +141,7 @@ def optimise(problem: Problem) -> Assignment:
         return _assignment(found)
     total = _Outcome({}, {}, 0, 0)
     coupled = _split(all_units, servers, total)
-    for part in components(coupled, frozenset(servers)):
+    for part in components(coupled, frozenset(servers), _sharing(servers)):
         total.add(_solve_part(part, servers, problem))
     return _assignment(total)
 
@@ -158,7 +166,7 @@ def floor(problem: Problem) -> float:
         total = 0
     else:
         fixed = _Outcome({}, {}, 0, 0)
-        parts = components(_split(all_units, servers, fixed), frozenset(servers))
+        parts = components(_split(all_units, servers, fixed), frozenset(servers), _sharing(servers))
         total = fixed.cost
     bound = total / SCALE
     for part in parts:
@@ -169,6 +177,11 @@ def floor(problem: Problem) -> float:
             return math.inf
         bound += relaxed.bound
     return bound
+
+
+def _sharing(servers: Mapping[str, Server]) -> list[tuple[str, ...]]:
+    """The servers sharing a quota, per shared quota: one component holds their units."""
+    return [names for names in quota_groups(servers).values() if len(names) > 1]
 
 
 def _prepared(problem: Problem) -> tuple[tuple[Unit, ...], Mapping[str, Server]]:
@@ -217,7 +230,8 @@ def _regional_pools(
 
     A server option in the catalog's default region keeps the backend's name;
     one in another region is renamed ``backend@region``, a pool with its own
-    instances, fees and quota (the providers' quotas are regional).  A
+    instances, fees and quota (the providers' quotas are regional; a pool of a
+    quota group shares the group's quota in its region).  A
     co-located unit whose members would sit in different regions of a server
     loses that option: they must share an instance.  Without any server option
     away from the default region nothing changes.
@@ -247,7 +261,9 @@ def _regional_pools(
                 options.append(choice)
                 continue
             pool = f"{choice.backend}{POOL}{home}"
-            pools.setdefault(pool, servers[choice.backend])
+            if pool not in pools:  # its quota is the region's (a group's too)
+                server = servers[choice.backend]
+                pools[pool] = replace(server, group=f"{server.quota_key}{POOL}{home}")
             options.append(replace(choice, backend=pool))
         out.append(Unit(unit.members, tuple(options), unit.usage))
     return tuple(out), pools
@@ -369,6 +385,8 @@ def _one_instance_each(part: Sequence[Unit], servers: Mapping[str, Server]) -> _
         if packed is None:
             return None
         bins[backend] = packed
+    if over_quota(_shapes_of(bins), servers) is not None:
+        return None  # one instance each passes a quota shared by the servers opened
     return _Outcome(placement, bins, total, total)
 
 
@@ -482,17 +500,21 @@ def _placed(
     bins: dict[str, Bins] = {}
     failed: set[str] = set()
     spilled: list[Unit] = []
-    for backend in sorted(b for b in placement if b in servers):
+    order = sorted(b for b in placement if b in servers)
+    budget = _Budget(servers, relaxed, order)
+    for backend in order:
         placed = placement[backend]
         counts = relaxed.instances.get(backend, ())
         pooled = sum(len(pools.get((backend, shape), ())) for shape, _ in counts)
         first = _per_shape(pools, backend, counts) if pooled == len(placed) else None
-        packing = _pack(problem, backend, placed, counts, first=first, servers=servers)
+        mine = budget.server(backend)
+        packing = _pack(problem, backend, mine, placed, counts, first=first, servers=servers)
         capped = relaxed.capped.get(backend)
-        if capped is not None and _opened(packing.bins) > servers[backend].quota:
+        if capped is not None and _used(mine, packing.bins) > mine.quota:
             # Rounded up, the relaxation's instances passed the quota, and packing
             # them did not merge them back under it: the instances within it instead.
-            packing = _pack(problem, backend, placed, capped, first=None, servers=servers)
+            packing = _pack(problem, backend, mine, placed, capped, first=None, servers=servers)
+        budget.spend(backend, _used(mine, packing.bins))
         if packing.failed:
             failed.add(backend)
         for unit in packing.moved:
@@ -516,9 +538,51 @@ class _Packing(Struct):
     """Whether the instances had to be chosen again (the server needed repair)."""
 
 
+class _Budget:
+    """What each server may use of its quota while placement packs the servers in
+    turn: a quota shared by several (:attr:`.Server.group`) holds back what the
+    relaxation gave those still to pack, and each packed one's instances.
+
+    The relaxation keeps each group within its quota (rounded up, within it
+    again: :attr:`.Pooled.capped`), so every server gets at least what the
+    relaxation gave it; what repair may open beyond that comes from the
+    quota's slack, first come.
+    """
+
+    def __init__(
+        self, servers: Mapping[str, Server], relaxed: Pooled, order: Sequence[str]
+    ) -> None:
+        self._servers = servers
+        self._left: dict[str, int] = {}
+        """Per quota key: the quota minus what the servers packed so far use."""
+        self._held: dict[str, int] = {}
+        """Per server still to pack: the quota units its relaxation's instances use."""
+        for name in order:
+            server = servers[name]
+            self._left.setdefault(server.quota_key, server.quota)
+            counts = relaxed.capped.get(name, relaxed.instances.get(name, ()))
+            self._held[name] = sum(shape.units * n for shape, n in counts)
+        self._waiting: dict[str, int] = {}
+        for name in order:
+            key = servers[name].quota_key
+            self._waiting[key] = self._waiting.get(key, 0) + self._held[name]
+
+    def server(self, name: str) -> Server:
+        """``name``'s server with the quota it may use now."""
+        server = self._servers[name]
+        key = server.quota_key
+        self._waiting[key] -= self._held.pop(name)
+        allowed = self._left[key] - self._waiting[key]
+        return server if allowed == server.quota else replace(server, quota=max(allowed, 0))
+
+    def spend(self, name: str, used: int) -> None:
+        self._left[self._servers[name].quota_key] -= used
+
+
 def _pack(
     problem: Problem,
     backend: str,
+    server: Server,
     placed: Sequence[Unit],
     counts: Sequence[tuple[Shape, int]],
     *,
@@ -526,12 +590,12 @@ def _pack(
     servers: Mapping[str, Server],
 ) -> _Packing:
     """A server's units packed into the instances ``counts`` (``first`` if already
-    packed), else into instances chosen again; changes nothing it is given."""
-    server = servers[backend]
+    packed), else into instances chosen again within ``server``'s quota (its share of
+    a shared one); changes nothing it is given."""
     shapes = [shape for shape, count in counts for _ in range(count)]
     packed = first
     moved: list[Unit] = []
-    if packed is None and len(shapes) >= server.quota:
+    if packed is None and server.used(shapes) >= server.quota:
         placed, moved = shed(backend, placed, shapes, servers)
     if packed is None:
         packed = place(placed, shapes)
@@ -546,11 +610,22 @@ def _pack(
 
             raise conflicts.packing(problem, backend, sorted(m for u in stuck for m in u.members))
         moved = [*moved, *left]
-    return _Packing(repacked(backend, server, tightened(packed, server.shapes)), moved, failed)
+    tight = tightened(packed, server.shapes)
+    if _used(server, tight) > server.quota:
+        # A cheaper shape can use more of the quota (a small cache with a replica
+        # is two nodes): at the quota, the instances as packed.
+        tight = [(shape, members) for shape, members in packed if members]
+    return _Packing(repacked(backend, server, tight), moved, failed)
 
 
-def _opened(bins: Bins) -> int:
-    return sum(1 for _, members in bins if members)
+def _shapes_of(bins: Mapping[str, Bins]) -> dict[str, list[Shape]]:
+    """Per server, the shapes of its instances that hold units."""
+    return {name: [shape for shape, members in packed if members] for name, packed in bins.items()}
+
+
+def _used(server: Server, bins: Bins) -> int:
+    """The quota units the instances of ``bins`` that hold units use."""
+    return server.used(shape for shape, members in bins if members)
 
 
 def _check_held(
@@ -570,15 +645,17 @@ def _check_held(
     :func:`.pooled.solve_pooled`); this check, linear in the units, turns
     such a bug into an error instead of a wrong plan.
     """
+    over = over_quota(_shapes_of(bins), servers)
+    if over is not None:
+        names, used, quota = over
+        whose = "its" if len(names) == 1 else "their shared"
+        raise PlanError(
+            f"the planner opened instances of {' and '.join(names)} using {used} units of"
+            f" {whose} quota of {quota}",
+            where=problem.blueprint.app,
+            fix="report this app to Skaal; planning with --debug shows where it happened",
+        )
     for backend, packed in bins.items():
-        opened = _opened(packed)
-        if opened > servers[backend].quota:
-            raise PlanError(
-                f"the planner opened {opened} instances of {backend}, past its quota"
-                f" of {servers[backend].quota}",
-                where=problem.blueprint.app,
-                fix="report this app to Skaal; planning with --debug shows where it happened",
-            )
         held = [id(u) for _, members in packed for u in members]
         if sorted(held) != sorted(id(u) for u in placement.get(backend, ())):
             raise PlanError(

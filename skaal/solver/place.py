@@ -430,11 +430,14 @@ def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
     ordered = _order(shapes)
     if not _few_pairs(units, ordered, Z3_PLACE_LITERALS):
         return None  # known before z3 is loaded and a context made (0.1 s at scale)
+    most = _most_held(units, ordered)
+    if sum(most) < len(units):
+        return None  # too few instances by counting: z3 would spend its whole budget on it
     import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
     solver = z3.Solver(ctx=z3.Context())
     solver.set("rlimit", Z3_RLIMIT)
-    var = _placement_model(solver, units, ordered)
+    var = _placement_model(solver, units, ordered, most, ranked=True)
     if var is None:
         return None
     # Interchangeable instances are opened in order: i+1 holds something only if i does.
@@ -470,21 +473,67 @@ def _few_pairs(units: Sequence[Unit], slots: Sequence[Shape], most: int) -> bool
     return True
 
 
+def _most_held(units: Sequence[Unit], slots: Sequence[Shape]) -> list[int]:
+    """Per slot, at most how many of ``units`` one instance holds: per dimension, how
+    many of the smallest usages it holds fit together (once per distinct shape).
+
+    Units slightly over a third of an instance fit two to an instance, which
+    z3 can only prove by search (fifteen such maps and seven instances: its
+    whole work budget, seconds); counted, it is a sum.
+    """
+    found: dict[Shape, int] = {}
+    out: list[int] = []
+    for shape in slots:
+        most = found.get(shape)
+        if most is None:
+            held = [u.usage for u in units if shape.holds(u.usage)]
+            most = len(held)
+            for d, cap in enumerate(shape.capacity):
+                if cap is None:
+                    continue
+                total = 0
+                for count, use in enumerate(sorted(x[d] for x in held)):
+                    total += use
+                    if total > cap:
+                        most = min(most, count)
+                        break
+            found[shape] = most
+        out.append(most)
+    return out
+
+
 def _placement_model(
-    solver: Any, units: Sequence[Unit], slots: Sequence[Shape]
+    solver: Any,
+    units: Sequence[Unit],
+    slots: Sequence[Shape],
+    most: Sequence[int],
+    *,
+    ranked: bool = False,
 ) -> dict[tuple[int, int], Any] | None:
-    """Booleans unit-on-instance: each unit on one instance holding it, each within capacity.
+    """Booleans unit-on-instance: each unit on one instance holding it, each within capacity
+    and holding at most ``most`` of them (:func:`_most_held`, redundant: it spares z3 a
+    search).
+
+    ``ranked``: the slots of one shape (consecutive in ``slots``) are
+    interchangeable, so the ``p``-th of them may hold only units from the
+    ``p``-th on (in ``units`` order): any packing, its instances of a shape
+    ordered by their first unit, is one of these, and z3 no longer searches
+    the same packing under every order of its instances.
 
     The caller has counted the pairs (:func:`_few_pairs`) before making z3's
     context.  ``None`` when a unit fits no instance.
     """
     import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
+    rank = [0] * len(slots)
+    if ranked:
+        for i in range(1, len(slots)):
+            rank[i] = rank[i - 1] + 1 if slots[i] is slots[i - 1] else 0
     pairs = [
         (u, i)
         for u in range(len(units))
         for i in range(len(slots))
-        if slots[i].holds(units[u].usage)
+        if rank[i] <= u and slots[i].holds(units[u].usage)
     ]
     made = _booleans([f"p:{u}:{i}" for u, i in pairs], solver.ctx)
     var = dict(zip(pairs, made, strict=True))
@@ -499,6 +548,9 @@ def _placement_model(
             row = [(var[u, i], units[u].usage[d]) for u in members if units[u].usage[d]]
             if cap is not None and row and sum(w for _, w in row) > cap:
                 solver.add(_pseudo_boolean(z3.Z3_mk_pble, *_fit_int32(row, cap), solver.ctx))
+        if most[i] < len(members):
+            row = [(var[u, i], 1) for u in members]
+            solver.add(_pseudo_boolean(z3.Z3_mk_pble, row, most[i], solver.ctx))
     return var
 
 
@@ -573,12 +625,13 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
 
     Used when the relaxation's instances cannot hold a server's units: each
     shape gets as many candidate instances as its capacity could need (at
-    most the quota), every unit sits on one instance that holds it, and z3
+    most the quota, counted in quota units), every unit sits on one instance that holds it, and z3
     minimises the fees of the instances used, within :data:`Z3_RLIMIT`.
     ``None`` when the model is too large or z3 finds no packing in budget.
     """
     if len(units) > CHEAPEST_MAX_UNITS:
         return None
+    units = sorted(units, key=lambda u: u.usage, reverse=True)  # the largest anchor the ranks
     slots: list[Shape] = []
     for shape in shapes:
         if not any(shape.holds(u.usage) for u in units):
@@ -591,17 +644,21 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
             ),
             default=1,
         )
-        slots += [shape] * min(quota, len(units), need + 1)
+        slots += [shape] * min(quota // shape.units, len(units), need + 1)
     if not _few_pairs(units, slots, Z3_MAX_LITERALS):
         return None
+    most = _most_held(units, slots)
     import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
     opt = z3.Optimize(ctx=z3.Context())
     opt.set("rlimit", Z3_RLIMIT)
-    var = _placement_model(opt, units, slots)
+    var = _placement_model(opt, units, slots, most, ranked=True)
     if var is None:
         return None
     opened = _booleans([f"open:{i}" for i in range(len(slots))], opt.ctx)
+    # Redundant, but z3 proves "too few instances" by it at once instead of by search
+    cover = list(zip(opened, most, strict=True))
+    opt.add(_pseudo_boolean(z3.Z3_mk_pbge, cover, len(units), opt.ctx))
     ref = opt.ctx.ref()
     for (_, i), v in var.items():  # z3.Implies by the C API: one call, no coercion in Python
         opt.add(z3.BoolRef(z3.Z3_mk_implies(ref, v.as_ast(), opened[i].as_ast()), opt.ctx))
@@ -609,8 +666,8 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
         if i and slots[i - 1] is shape:
             opt.add(z3.Implies(opened[i], opened[i - 1]))
         opt.add_soft(z3.Not(opened[i]), shape.fee_micro)
-    if len(slots) > quota:
-        opt.add(z3.PbLe([(o, 1) for o in opened], quota))
+    if sum(shape.units for shape in slots) > quota:
+        opt.add(z3.PbLe([(o, shape.units) for o, shape in zip(opened, slots, strict=True)], quota))
     if opt.check() != z3.sat:
         return None
     packed = _decoded(opt.model(), var, units, slots)

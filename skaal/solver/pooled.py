@@ -9,7 +9,9 @@ and instance quota ``Q_s``::
     y[g,s,k]               units of g on instances of shape k of s (k holds one unit of g)
     Σ_b y[g,b] + Σ_{s,k} y[g,s,k] = |g|                every unit placed once
     Σ_g use[g,d] · y[g,s,k] ≤ cap[s,k,d] · n[s,k]      pooled per shape and dimension d
-    Σ_k n[s,k] ≤ Q_s                                   the provider's quota
+    Σ_k u[s,k] · n[s,k] ≤ Q_s                          the provider's quota, in its
+                                                       units u (nodes, or GB); one row
+                                                       more for servers sharing it
     Σ_g w_B(use[g,d]) · y[g,s,k] ≤ n[s,k]              units that cannot share an
                                                        instance (below)
     y[g,b] ≤ |g| · used_b ;  Σ_b used_b ≤ K            only with max_backends = K
@@ -51,7 +53,7 @@ from typing import TYPE_CHECKING
 from msgspec import Struct
 
 from skaal.solver.decompose import SCALE, Group
-from skaal.solver.servers import Server, Shape, backend_of
+from skaal.solver.servers import Server, Shape, backend_of, quota_groups
 
 if TYPE_CHECKING:
     from highspy._core import _Highs
@@ -297,45 +299,62 @@ def _rounded(
             tuple((b, shape, n) for (b, shape, _), n in zip(shares, whole, strict=True) if n > 0)
         )
     instances: dict[str, tuple[tuple[Shape, int], ...]] = {}
-    capped: dict[str, tuple[tuple[Shape, int], ...]] = {}
+    rounded: dict[str, list[tuple[str, Shape, float, int]]] = {}  # per quota key
     for name, shapes in model.shapes.items():
         values = [(shape, solution[col]) for shape, col in shapes if solution[col] > 1e-9]
         whole = [math.ceil(value - 1e-9) for _, value in values]
         instances[name] = tuple((shape, n) for (shape, _), n in zip(values, whole, strict=True))
-        if sum(whole) > model.quotas[name]:
-            capped[name] = _within_quota(values, whole, model.quotas[name])
+        key = model.quotas[name][0]
+        rounded.setdefault(key, []).extend(
+            (name, shape, value, n) for (shape, value), n in zip(values, whole, strict=True)
+        )
+    capped: dict[str, tuple[tuple[Shape, int], ...]] = {}
+    for name, (key, quota) in model.quotas.items():
+        if name not in capped and sum(r[1].units * r[3] for r in rounded.get(key, ())) > quota:
+            capped.update(_within_quota(rounded[key], quota))
     bound = model.constant + float(info.objective_function_value)  # type: ignore[attr-defined]
     return Pooled(tuple(counts), instances, bound, False, False, capped)
 
 
 def _within_quota(
-    values: Sequence[tuple[Shape, float]], whole: Sequence[int], quota: int
-) -> tuple[tuple[Shape, int], ...]:
-    """A server's instances per shape in the relaxation (``values``), rounded up
-    (``whole``) past its ``quota``: brought within it by giving some back.
+    rounded: Sequence[tuple[str, Shape, float, int]], quota: int
+) -> dict[str, tuple[tuple[Shape, int], ...]]:
+    """The instances of the servers sharing a quota, per shape as (server, shape,
+    relaxation's value, rounded up), past the ``quota``: brought within it by
+    giving some back; per server, what it keeps.
 
     The relaxation keeps their sum within the quota, but rounding each up
     does not: 0.56 small ($2) and 1.44 large ($50) instances under a quota
     of 2 round up to 1 + 2 (the aws ``users`` draw of 1,500 resources, seed
     10, planned 41 PostgreSQL instances under a quota of 40 this way).  Each
-    shape rounded up is over its value by less than one instance, so at
-    least as many shapes were rounded up as there are instances too many;
-    those given back are the rounded-up instances the relaxation used least,
-    in fees: here the small one (0.56 of $2, against 0.44 of $50).
-    Placement packs into these only when the rounded-up instances, packed and
-    merged, still pass the quota (packing usually merges them back under it,
-    more cheaply); it sheds or spills what they cannot hold.
+    shape rounded up is over its value by less than one instance, so giving
+    back one rounded-up instance of each shape brings them within it; those
+    given back are the rounded-up instances the relaxation used least, in
+    fees: here the small one (0.56 of $2, against 0.44 of $50).  A shape
+    using several units of the quota (:attr:`.Shape.units`) gives back as
+    many.  Placement packs into these only when the rounded-up instances,
+    packed and merged, still pass the quota (packing usually merges them
+    back under it, more cheaply); it sheds or spills what they cannot hold.
     """
-    kept = list(whole)
-    used = [value - (n - 1) for (_, value), n in zip(values, whole, strict=True)]
-    # (a tolerance can leave fewer rounded up than instances too many: then others)
+    kept = [n for *_, n in rounded]
+    share = [value - (n - 1) for _, _, value, n in rounded]
+    # (a tolerance can leave too few rounded up to give back: then others)
     order = sorted(
-        range(len(values)),
-        key=lambda i: (whole[i] <= values[i][1] + 1e-9, used[i] * values[i][0].fee, i),
+        range(len(rounded)),
+        key=lambda i: (kept[i] <= rounded[i][2] + 1e-9, share[i] * rounded[i][1].fee, i),
     )
-    for i in order[: sum(whole) - quota]:
+    over = sum(r[1].units * r[3] for r in rounded) - quota
+    for i in order:
+        if over <= 0:
+            break
         kept[i] -= 1
-    return tuple((shape, n) for (shape, _), n in zip(values, kept, strict=True) if n > 0)
+        over -= rounded[i][1].units
+    out: dict[str, list[tuple[Shape, int]]] = {}
+    for (name, shape, _, _), n in zip(rounded, kept, strict=True):
+        row = out.setdefault(name, [])
+        if n > 0:
+            row.append((shape, n))
+    return {name: tuple(row) for name, row in out.items()}
 
 
 def _bigs(
@@ -446,8 +465,8 @@ class _Model:
         self.row_upper: list[float] = []
         self.placement: list[list[tuple[str, Shape | None, int]]] = []
         self.shapes: dict[str, list[tuple[Shape, int]]] = {}
-        self.quotas: dict[str, int] = {}
-        """Per server: its instance quota (the bound of its quota row)."""
+        self.quotas: dict[str, tuple[str, int]] = {}
+        """Per server: its quota key and quota (the bound of its quota rows)."""
         self.families: dict[
             str,
             tuple[
@@ -485,16 +504,24 @@ class _Model:
             }
         )
         demand = _demand(grouped, mixed)
+        # A quota shared by several of the servers used is one more row over all of them.
+        members = quota_groups({s: servers[s] for s in servers if s in used})
+        shared_rows: dict[str, int] = {}
         for name in sorted(s for s in servers if s in used):
             server = servers[name]
             usages = usages_on[name]
             for usage, family in _holding(server.shapes, sorted(usages)).items():
                 self.family_of[name, usage] = family
             quota = self._row(-math.inf, 0.0 if max_backends is not None else server.quota)
-            self.quotas[name] = server.quota
+            self.quotas[name] = (server.quota_key, server.quota)
+            shared = shared_rows.get(server.quota_key, -1)
+            if shared < 0 and len(members[server.quota_key]) > 1:
+                shared = shared_rows[server.quota_key] = self._row(-math.inf, server.quota)
             pooled: dict[int, int] = {}  # per server and dimension, without per_shape
             for k, shape in enumerate(server.shapes):
-                entries = [(quota, 1.0)]
+                entries = [(quota, float(shape.units))]
+                if shared >= 0:
+                    entries.append((shared, float(shape.units)))
                 rows: list[tuple[int, int]] = []
                 for d, cap in enumerate(shape.capacity):
                     if per_shape and cap is not None:
@@ -509,7 +536,7 @@ class _Model:
                         entries.append((row, -held))
                         rows.append((d, row))
                 capacity[name, k] = rows
-                col = self._column(shape.fee, float(server.quota), entries)
+                col = self._column(shape.fee, float(server.quota // shape.units), entries)
                 self.shapes.setdefault(name, []).append((shape, col))
             if not per_shape:
                 self._family_rows(name, server, usages)

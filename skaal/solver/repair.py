@@ -137,9 +137,9 @@ def _grow(
     if len(left) <= _FEW_LEFT:
         batch: list[Shape] = []
         rest = left
-        while rest and len(extra) + len(batch) < server.quota:
+        while rest:
             shape = pick(rest)
-            if shape is None:
+            if shape is None or not _room(server, extra, batch, shape):
                 break
             batch.append(shape)
             _, rest = first_fit_partial(left, batch)
@@ -149,9 +149,9 @@ def _grow(
                 extra.extend(batch)
                 return tried, over
         streams: dict[tuple[int, ...], list[Unit]] = {}  # the units' order per largest shape
-        while left and len(extra) < server.quota:
+        while left:
             shape = pick(left)
-            if shape is None:
+            if shape is None or not _room(server, extra, (), shape):
                 break
             packed, left = first_fit_grown(
                 units, extra, shape, packed, before=must, streams=streams
@@ -166,13 +166,18 @@ def _grow(
     pending = [u for u in left if id(u) not in firsts]
     opened: list[Shape] = []
     added: Bins = []
-    while left and len(extra) + len(opened) < server.quota:
+    while left:
         shape = pick(left)
-        if shape is None:
+        if shape is None or not _room(server, extra, opened, shape):
             break
         opened.append(shape)
         added, left = first_fit_partial(pending, opened, before=pending_must)
     return packed + added, left
+
+
+def _room(server: Server, extra: Sequence[Shape], more: Sequence[Shape], shape: Shape) -> bool:
+    """Whether the quota leaves room for one more instance of ``shape`` beside those."""
+    return server.used(extra) + server.used(more) + shape.units <= server.quota
 
 
 #: Units left over by the first packing up to which :func:`_grow` packs all units

@@ -32,7 +32,16 @@ from skaal.catalog.model import Backend, Capacity, InstanceClass
 from skaal.solver.cost import money
 from skaal.solver.decompose import Unit, cost_micro, scaled_capacity
 
-__all__ = ["POOL", "Server", "Shape", "backend_of", "largest", "server_of"]
+__all__ = [
+    "POOL",
+    "Server",
+    "Shape",
+    "backend_of",
+    "largest",
+    "over_quota",
+    "quota_groups",
+    "server_of",
+]
 
 #: Joins a server backend and a region into the name of a regional pool
 #: (``rds-postgres@eu-west-1``): the optimiser keys servers by (backend, region)
@@ -56,6 +65,8 @@ class Shape(Struct, frozen=True, eq=False):
     """Dollars per month for the instance itself (class × nodes, its secret, the volume floor)."""
     capacity: tuple[int | None, ...]
     """Scaled size, reads/s, writes/s and resource count (``DIMENSIONS`` order)."""
+    units: int = 1
+    """What one instance uses of its server's quota: its class's ``quota_units`` per node."""
 
     @property
     def fee_micro(self) -> int:
@@ -80,9 +91,22 @@ class Server(Struct, frozen=True):
     name: str
     shapes: tuple[Shape, ...]
     quota: int
+    """Quota units (:attr:`Shape.units`) its instances may use together."""
     quota_adjustable: bool
     disk_floor_gb: float
     """The volume floor per instance; 0 for a memory store (no volume)."""
+    group: str = ""
+    """The key of the quota it shares with the other servers of the same key (a
+    regional pool's carries its region); empty: its own."""
+
+    @property
+    def quota_key(self) -> str:
+        """What its quota is counted under: its group, else its own name."""
+        return self.group or self.name
+
+    def used(self, shapes: Iterable[Shape]) -> int:
+        """The quota units ``shapes`` (one instance each) use together."""
+        return sum(shape.units for shape in shapes)
 
     @property
     def min_fee_micro(self) -> int:
@@ -99,6 +123,32 @@ class Server(Struct, frozen=True):
         for values in zip(*(s.capacity for s in self.shapes), strict=True):
             out.append(None if any(v is None for v in values) else max(v for v in values if v))
         return tuple(out)
+
+
+def quota_groups(servers: Mapping[str, Server]) -> dict[str, tuple[str, ...]]:
+    """Per quota key (:attr:`Server.quota_key`), the servers counted under it, sorted."""
+    out: dict[str, list[str]] = {}
+    for name in sorted(servers):
+        out.setdefault(servers[name].quota_key, []).append(name)
+    return {key: tuple(names) for key, names in out.items()}
+
+
+def over_quota(
+    opened: Mapping[str, Iterable[Shape]], servers: Mapping[str, Server]
+) -> tuple[tuple[str, ...], int, int] | None:
+    """The first quota that the instances ``opened`` per server pass, counting every
+    server sharing it: (those servers, units used, quota); ``None`` when all hold."""
+    used: dict[str, int] = {}
+    sharing: dict[str, list[str]] = {}
+    for name in sorted(opened):
+        key = servers[name].quota_key
+        used[key] = used.get(key, 0) + servers[name].used(opened[name])
+        sharing.setdefault(key, []).append(name)
+    for key, names in sharing.items():
+        quota = servers[names[0]].quota
+        if used[key] > quota:
+            return tuple(names), used[key], quota
+    return None
 
 
 def server_of(backend: Backend) -> Server:
@@ -126,6 +176,7 @@ def server_of(backend: Backend) -> Server:
                     scaled_capacity(item.writes_per_s),
                     scaled_capacity(item.resources),
                 ),
+                units=item.quota_units * nodes,
             )
             shapes.append((shape.fee, order * 1000 + replicas, shape))
     shapes.sort(key=lambda row: (row[0], row[1]))
@@ -135,6 +186,7 @@ def server_of(backend: Backend) -> Server:
         quota=server.quota,
         quota_adjustable=server.quota_adjustable,
         disk_floor_gb=server.min_disk_gb,
+        group=server.quota_group,
     )
 
 
@@ -176,7 +228,8 @@ def _undominated(ordered: Iterable[Shape], totals: tuple[int, ...] | None = None
     (each dimension counted up to ``totals``, when given).
 
     ``ordered`` is cheapest first, so a shape is dominated by an earlier one
-    whose capacity is at least its own in every dimension.  An unlimited
+    whose capacity is at least its own in every dimension and which uses no
+    more of the quota (:attr:`Shape.units`).  An unlimited
     dimension (``None``) is compared as infinite: it covers any other and only
     another unlimited one covers it.  A catalog's classes and replicas make
     dozens of shapes per server, compared pairwise: the four dimensions are
@@ -190,11 +243,13 @@ def _undominated(ordered: Iterable[Shape], totals: tuple[int, ...] | None = None
             top if c is None else min(c, top) for c, top in zip(shape.capacity, tops, strict=True)
         )
         size, reads, writes, count = room
+        units = shape.units
         if not any(
-            size <= k[0] and reads <= k[1] and writes <= k[2] and count <= k[3] for k in rooms
+            size <= k[0] and reads <= k[1] and writes <= k[2] and count <= k[3] and k[4] <= units
+            for k in rooms
         ):
             kept.append(shape)
-            rooms.append(room)
+            rooms.append((*room, units))
     return kept
 
 

@@ -16,8 +16,10 @@ could hold) is solved without HiGHS or z3:
 
 The work is about ``Σ_s 2^(n − a_s) · 3^a_s`` steps for ``n`` units of
 which ``a_s`` may go on server ``s``: fixed by the input, never by the
-clock.  Past :data:`MAX_WORK` steps, or with more units than a server's
-quota allows instances, the caller solves the pooled relaxation instead.
+clock.  The search ignores quotas: its optimum is the optimum with them when
+its instances hold within every quota (counted in units, shared by the
+servers counted under it), and otherwise, or past :data:`MAX_WORK` steps, the
+caller solves the pooled relaxation instead.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Mapping, Sequence
 
 from skaal.solver.decompose import Unit
 from skaal.solver.place import Bins
-from skaal.solver.servers import Server, Shape
+from skaal.solver.servers import Server, Shape, over_quota
 
 __all__ = ["MAX_WORK", "solve_small"]
 
@@ -42,14 +44,12 @@ def solve_small(
     part: Sequence[Unit], servers: Mapping[str, Server]
 ) -> tuple[dict[str, list[Unit]], dict[str, Bins], int] | None:
     """(units per backend, instances per server, cost in micro-dollars) of the cheapest
-    plan of ``part``; ``None`` when the component is too large for the search, a quota
-    could bind, or no plan exists (the caller then explains or solves it otherwise)."""
+    plan of ``part``; ``None`` when the component is too large for the search, its
+    optimum passes a quota, or no plan exists (the caller then explains or solves it otherwise)."""
     n = len(part)
     if n > _MOST_UNITS:  # before looking at the units' options: a large part is never searched
         return None
     names = sorted({o.backend for u in part for o in u.options if o.backend in servers})
-    if any(servers[name].quota < n for name in names):
-        return None
     held = [sum(1 for u in part if any(o.backend == name for o in u.options)) for name in names]
     if sum(2 ** (n - a) * 3**a for a in held) > MAX_WORK:
         return None
@@ -110,6 +110,9 @@ def solve_small(
             option = dedicated[u]
             assert option is not None
             placement.setdefault(option.backend, []).append(part[u])
+    opened = {name: [shape for shape, _ in packed] for name, packed in bins.items()}
+    if over_quota(opened, servers) is not None:
+        return None  # the optimum without quotas passes one: it may not be the optimum with
     return placement, bins, total
 
 

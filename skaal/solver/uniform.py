@@ -8,9 +8,10 @@ server's bill depends only on how many units it holds::
     fee[s](L) = min Σ_k f[s,k] · n[k]   subject to   Σ_k m[k] · n[k] ≥ L
 
 (a covering knapsack, solved by dynamic programming over ``L``; among the
-cheapest covers, the one with fewest instances, which must be within the
-quota ``Q_s``).  ``fee[s]`` is a non-decreasing step function: its *levels*
-are (fee, the most units that fee holds).  The component's optimum is::
+cheapest covers, the one using least of the quota, which must hold within
+``Q_s``, shared with the other servers counted under it).  ``fee[s]`` is a
+non-decreasing step function: its *levels* are (fee, the most units that fee
+holds).  The component's optimum is::
 
     min over one level per server (closed = 0 units)   Σ_s fee(level_s) + flow(level capacities)
 
@@ -59,12 +60,15 @@ class _Server(Struct, frozen=True):
     fee: list[int]
     """``fee[L]``: the cheapest cover of ``L`` units (micro-dollars), for L ≤ reach."""
     count: list[int]
-    """``count[L]``: the fewest instances among the cheapest covers of ``L`` units."""
+    """``count[L]``: the fewest quota units (:attr:`.Shape.units`) among the cheapest
+    covers of ``L`` units."""
     pick: list[int]
     """``pick[L]``: the shape index of one instance of that cover (-1 for L = 0)."""
     levels: tuple[tuple[int, int], ...]
     """(fee, most units held) per step of ``fee``, cheapest first; (0, 0) is closed."""
     quota: int
+    key: str
+    """The quota it is counted under (:attr:`.Server.quota_key`)."""
 
 
 def solve_uniform(grouped: Sequence[Group], servers: Mapping[str, Server]) -> Pooled | None:
@@ -106,10 +110,10 @@ def _table(server: Server, usage: tuple[int, ...], total: int) -> _Server:
             continue  # as dear and holding no more than a shape already kept
         useful.append((shape, fee, held))
     reach = min(total, server.quota * max((m for _, _, m in useful), default=0))
-    # One integer per cover, fee then instance count, so that ``min`` compares both.
+    # One integer per cover, fee then quota units, so that ``min`` compares both.
     key = [0] * (reach + 1)
     pick = [-1] * (reach + 1)
-    steps = [(fee << _COUNT_BITS) + 1 for _, fee, _ in useful]
+    steps = [(fee << _COUNT_BITS) + shape.units for shape, fee, _ in useful]
     helds = [held for _, _, held in useful]
     for units in range(1, reach + 1):
         best, chosen = _INFINITY << _COUNT_BITS, -1
@@ -128,7 +132,16 @@ def _table(server: Server, usage: tuple[int, ...], total: int) -> _Server:
             levels[-1] = (fee_of[units], units)
         else:
             levels.append((fee_of[units], units))
-    return _Server(server.name, tuple(useful), fee_of, count, pick, tuple(levels), server.quota)
+    return _Server(
+        server.name,
+        tuple(useful),
+        fee_of,
+        count,
+        pick,
+        tuple(levels),
+        server.quota,
+        server.quota_key,
+    )
 
 
 class _Search:
@@ -325,9 +338,12 @@ def _pooled(
     instances: dict[str, tuple[tuple[Shape, int], ...]] = {}
     # Per server: the free room of each shape's instances, in shape order.
     room: list[list[tuple[Shape, int]]] = []
+    used: dict[str, int] = {}
     for table, load in zip(tables, loads, strict=True):
-        if table.count[load] > table.quota:
-            return None  # the cheapest cover breaks the quota: the pooled relaxation decides
+        used[table.key] = used.get(table.key, 0) + table.count[load]
+    if any(used[table.key] > table.quota for table in tables):
+        return None  # the cheapest covers break a quota: the pooled relaxation decides
+    for table, load in zip(tables, loads, strict=True):
         chosen = [0] * len(table.shapes)
         left = load
         while left > 0:

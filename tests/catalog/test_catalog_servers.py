@@ -239,8 +239,8 @@ SMALL_PRICE = (
             '[backends.redis.server.classes."cache.large"] size_gbb',
             "unknown key size_gbb (did you mean 'size_gb'?)",
             'rename or delete it; [backends.redis.server.classes."cache.large"] accepts: '
-            "connections, description, max_replicas, parameters, price, reads_per_s, resources, "
-            "size_gb, writes_per_s",
+            "connections, description, max_replicas, parameters, price, quota_units, "
+            "reads_per_s, resources, size_gb, writes_per_s",
         ),
         (
             "target_utilisation = 0.7",

@@ -164,6 +164,7 @@ def test_validate_ok_lists_chain_and_warnings(project: Path) -> None:
     assert len(data["warnings"]) == 1
     redis = data["servers"]["redis"]
     assert redis["quota"] == 3
+    assert redis["quota_group"] is None
     assert redis["classes"][0] == {
         "name": "cache.small",
         "size_gb": 0.5,
@@ -172,6 +173,7 @@ def test_validate_ok_lists_chain_and_warnings(project: Path) -> None:
         "connections": 65000,
         "resources": None,
         "max_replicas": 0,
+        "quota_units": 1,
         "price": 12.41,
         "price_unit": "USD per instance per month",
     }

@@ -29,9 +29,9 @@ from solver.draws import write_app
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
-LOCK_SHA256 = "d499d8c886dc4b0bc63d8a431dc2addce957c8ec94870c0995e2dd2eb3b01784"
-JSON_SHA256 = "bb767fb733945e61c71853ef6ed99698695a256649f8f65290d87296eaae39e3"
-PLAN_HASH = "3b471521cddbf1ce1f6fcaf16797467bbf916b3e165dc006e9e292111791180a"
+LOCK_SHA256 = "08424cc5580f9120f5eb04a4055a29509b7880af8886cf2273ad297ff99775d1"
+JSON_SHA256 = "7b7155f80b562485d8292c9bc389301f10cbcb8fa2e502a2b782b5063f7de03f"
+PLAN_HASH = "08b17450428c1bf06267ba8030571af34fcc7fc8298fea518b97ee1bf3511300"
 
 
 @pytest.fixture(scope="module")

@@ -33,13 +33,13 @@ from skaal.blueprint.model import Blueprint
 from skaal.catalog.loader import load_catalog
 from skaal.catalog.model import Catalog
 from skaal.errors import UnsatisfiableError
-from skaal.plan.model import Plan
+from skaal.plan.model import Binding, CostLine, Plan, SharedInstance
 from skaal.solver import solve
 from skaal.solver.feasibility import build_problem
 from solver import generate
 from solver.oracle import Answer, UnmodelledError, audit, options, read_catalog, solve_exact
-from solver.oracle_catalog import CatalogData
-from solver.oracle_rules import load_of, shapes_of
+from solver.oracle_catalog import CatalogData, CatalogNotReadError
+from solver.oracle_rules import load_of, read_consistency, shapes_of
 
 CENT = 0.005
 #: The aws NAT gateway and its address, a month: (0.045 + 0.005) x 730.
@@ -688,3 +688,257 @@ def test_the_spanning_apps_put_servers_in_several_regions() -> None:
         partial += bool(paid) and bool(regions - paid)
     assert several >= 20, several
     assert partial >= 15, partial
+
+
+# -- 5. quotas shared by a group and counted in units ------------------------------------
+
+
+def _server(
+    classes: dict[str, dict[str, object]], *, quota: int, group: str | None = None
+) -> dict[str, object]:
+    """A server backend for maps with free resources: a plan pays only its instances."""
+    server: dict[str, object] = {"quota": quota, "min_disk_gb": 0.0, "classes": classes}
+    if group is not None:
+        server["quota_group"] = group
+    return {
+        "description": "a server",
+        "kinds": ["map"],
+        "implementation": "redis",
+        "regions": ["us-east-1"],
+        "performance": {"durability": "durable", "availability": 99.9},
+        "server": server,
+        "price": {"region": "us-east-1"},
+    }
+
+
+def _size(price: float, size_gb: float, resources: int, **more: object) -> dict[str, object]:
+    return {"price": _money(price), "size_gb": size_gb, "resources": resources, **more}
+
+
+def _servers_catalog(folder: Path, backends: dict[str, object], name: str) -> CatalogData:
+    data = {
+        "schema_version": 2,
+        "name": name,
+        "provider": "aws",
+        "region": "us-east-1",
+        "backends": backends,
+    }
+    path = folder / f"{name}.toml"
+    path.write_text(tomli_w.dumps(data))
+    return read_catalog(path)
+
+
+def _db_catalog(folder: Path, *, quota: int, group: str | None) -> CatalogData:
+    """db-a runs one map for $10 or two for $40, db-b one for $15; both in ``group``."""
+    db_a = {"small": _size(10.0, 1.0, 1), "pair": _size(40.0, 2.0, 2)}
+    return _servers_catalog(
+        folder,
+        {
+            "db-a": _server(db_a, quota=quota, group=group),
+            "db-b": _server({"small": _size(15.0, 1.0, 1)}, quota=quota, group=group),
+        },
+        f"db-{quota}-{group}",
+    )
+
+
+def _cache_catalog(folder: Path, *, quota: int, units: int | None) -> CatalogData:
+    """One server: c3 ($10 a node, 1 GB, 100 reads/s, up to one replica) and c3-pair
+    ($25, 2 GB, 100 reads/s, two maps), each node using ``units`` of the quota."""
+    per_node = {} if units is None else {"quota_units": units}
+    classes = {
+        "c3": _size(10.0, 1.0, 1, reads_per_s=100.0, max_replicas=1, **per_node),
+        "c3-pair": _size(25.0, 2.0, 2, reads_per_s=100.0, **per_node),
+    }
+    return _servers_catalog(folder, {"cache": _server(classes, quota=quota)}, f"cache-{quota}")
+
+
+def _maps(*reads: int) -> Blueprint:
+    """A map of 0.8 GB per entry of ``reads`` (reads/s): no instance holds two but a pair."""
+    return _app(
+        [
+            generate.ResourceDraft(f"M{i}", "map", {"size": "0.8GB", "reads": f"{n}/s"})
+            for i, n in enumerate(reads)
+        ]
+    )
+
+
+def test_the_catalog_reader_takes_quota_groups_and_units_through_extends(tmp_path: Path) -> None:
+    base = _db_catalog(tmp_path, quota=2, group=None)
+    assert {e.name: e.server.quota_group for e in base.backends if e.server} == {
+        "db-a": "db-a",
+        "db-b": "db-b",
+    }
+    assert {c.quota_units for e in base.backends if e.server for c in e.server.classes} == {1}
+    child = tmp_path / "child.toml"
+    child.write_text(
+        tomli_w.dumps(
+            {
+                "schema_version": 2,
+                "name": "child",
+                "provider": "aws",
+                "region": "us-east-1",
+                "extends": f"{base.name}.toml",
+                "backends": {
+                    "db-a": {
+                        "server": {"quota_group": "g", "classes": {"pair": {"quota_units": 2}}}
+                    },
+                    "db-b": {"server": {"quota_group": "g"}},
+                },
+            }
+        )
+    )
+    entries = {e.name: e for e in read_catalog(child).backends}
+    db_a, db_b = entries["db-a"].server, entries["db-b"].server
+    assert db_a is not None
+    assert db_b is not None
+    assert (db_a.quota_group, db_b.quota_group, db_a.quota) == ("g", "g", 2)
+    assert {c.name: (c.quota_units, c.price) for c in db_a.classes} == {
+        "small": (1, 10.0),
+        "pair": (2, 40.0),
+    }
+
+
+def test_members_of_a_group_stating_different_quotas_are_refused(tmp_path: Path) -> None:
+    backends = {
+        "db-a": _server({"small": _size(10.0, 1.0, 1)}, quota=2, group="g"),
+        "db-b": _server({"small": _size(15.0, 1.0, 1)}, quota=3, group="g"),
+    }
+    with pytest.raises(CatalogNotReadError, match="quota group g states several quotas"):
+        _servers_catalog(tmp_path, backends, "mismatch")
+
+
+#: Instances an answer opens: (backend, class, replicas), sorted.
+Opened = list[tuple[str, str, int]]
+SMALL = ("db-a", "small", 0)
+
+
+def _check(answer: Answer, expected: tuple[float, Opened] | None) -> None:
+    """``answer`` is ``expected``'s total and instances, or infeasible for ``None``."""
+    if expected is None:
+        assert answer.status == "infeasible"
+        return
+    assert answer.status == "optimal"
+    assert answer.total == pytest.approx(expected[0], abs=1e-9)
+    assert sorted((i.backend, i.class_name, i.replicas) for i in answer.instances) == expected[1]
+
+
+@pytest.mark.parametrize(
+    ("quota", "group", "expected"),
+    [
+        # Each server its own quota of 2: two small instances on db-a and one
+        # on db-b, 10 + 10 + 15 = 35.
+        (2, None, (35.0, [SMALL, SMALL, ("db-b", "small", 0)])),
+        # The same quota of 2 shared: two instances in all, so two maps share
+        # db-a's pair: 40 + 10 = 50.
+        (2, "db-instances", (50.0, [("db-a", "pair", 0), SMALL])),
+        # Shared, 3: all three small instances on db-a, 3 x 10 = 30.
+        (3, "db-instances", (30.0, [SMALL, SMALL, SMALL])),
+        # Shared, 1: one instance holds at most two maps.
+        (1, "db-instances", None),
+    ],
+)
+def test_servers_of_a_quota_group_share_one_quota(
+    quota: int, group: str | None, expected: tuple[float, Opened] | None, tmp_path: Path
+) -> None:
+    _check(
+        solve_exact(_maps(10, 10, 10), _db_catalog(tmp_path, quota=quota, group=group)), expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("reads", "quota", "units", "expected"),
+    [
+        # Two maps, quota 5, one unit a node: two c3, 10 + 10 = 20.
+        ((10, 10), 5, None, (20.0, [("cache", "c3", 0)] * 2)),
+        # Three units a node: two c3 use 6 > 5, so one c3-pair holds both: 25.
+        ((10, 10), 5, 3, (25.0, [("cache", "c3-pair", 0)])),
+        # Quota 6: the two c3 fit again.
+        ((10, 10), 6, 3, (20.0, [("cache", "c3", 0)] * 2)),
+        # 150 reads/s need c3 and a replica (200 reads/s, 2 x 10 = 20): two
+        # nodes, 2 x 3 = 6 units > 5, and c3-pair reads only 100/s: no plan.
+        ((150,), 5, 3, None),
+        ((150,), 6, 3, (20.0, [("cache", "c3", 1)])),
+        # One unit a node: the replica's 2 units fit under 5.
+        ((150,), 5, None, (20.0, [("cache", "c3", 1)])),
+    ],
+)
+def test_quota_units_count_each_node_of_an_instance(
+    reads: tuple[int, ...],
+    quota: int,
+    units: int | None,
+    expected: tuple[float, Opened] | None,
+    tmp_path: Path,
+) -> None:
+    _check(solve_exact(_maps(*reads), _cache_catalog(tmp_path, quota=quota, units=units)), expected)
+
+
+def _plan_of(answer: Answer, blueprint: Blueprint, catalog: CatalogData) -> Plan:
+    """The oracle's answer written as a plan, one binding and instance as the planner would."""
+    entries = {e.name: e for e in catalog.backends}
+    specs = {spec.name: spec for spec in blueprint.resources}
+    ids = {m: f"i{n}" for n, i in enumerate(answer.instances) for m in i.members}
+    bindings = tuple(
+        Binding(
+            resource=r,
+            kind=specs[r].kind,
+            backend=b,
+            implementation=entries[b].implementation,
+            region=catalog.region,
+            instance=ids.get(r),
+            mode=answer.own[r].mode,
+            consistency=read_consistency(specs[r], entries[b]),  # type: ignore[arg-type]
+            monthly_cost=answer.own[r].cost,
+            cost=(CostLine(component="all", quantity=1.0, monthly=answer.own[r].cost),),
+            reason="the oracle's",
+        )
+        for r, b in sorted(answer.backends.items())
+    )
+    instances = tuple(
+        SharedInstance(
+            id=f"i{n}",
+            backend=i.backend,
+            instance_class=i.class_name,
+            replicas=i.replicas,
+            fixed_monthly=i.fee,
+            cost=(CostLine(component=f"instance {i.class_name}", quantity=1.0, monthly=i.fee),),
+            resources=i.members,
+        )
+        for n, i in enumerate(answer.instances)
+    )
+    assert answer.total is not None
+    return Plan(
+        app=blueprint.app,
+        catalog=catalog.name,
+        provider="aws",
+        region=catalog.region,
+        blueprint_hash="-",
+        catalog_hash="-",
+        bindings=bindings,
+        instances=instances,
+        total_monthly_cost=answer.total,
+    )
+
+
+def test_the_audit_counts_quota_units_per_group(tmp_path: Path) -> None:
+    # A plan within each server's own quota passes; the same plan against the
+    # catalog where the servers share it, or where each node uses 3 units, is
+    # reported with the units each server uses, and nothing else is.
+    maps = _maps(10, 10, 10)
+    apart = solve_exact(maps, _db_catalog(tmp_path, quota=2, group=None))
+    plan = _plan_of(apart, maps, _db_catalog(tmp_path, quota=2, group=None))
+    assert audit(plan, maps, _db_catalog(tmp_path, quota=2, group=None)) == []
+    assert audit(plan, maps, _db_catalog(tmp_path, quota=3, group="db-instances")) == []
+    assert audit(plan, maps, _db_catalog(tmp_path, quota=2, group="db-instances")) == [
+        "db-instances: 3 quota units in us-east-1 > quota 2 (db-a 2, db-b 1)"
+    ]
+    read = _maps(150)  # c3 and its replica: 2 nodes
+    one_unit = solve_exact(read, _cache_catalog(tmp_path, quota=2, units=None))
+    replicated = _plan_of(one_unit, read, _cache_catalog(tmp_path, quota=2, units=None))
+    assert [(i.instance_class, i.replicas) for i in replicated.instances] == [("c3", 1)]
+    assert audit(replicated, read, _cache_catalog(tmp_path, quota=6, units=3)) == []
+    assert audit(replicated, read, _cache_catalog(tmp_path, quota=5, units=3)) == [
+        "cache: 6 quota units in us-east-1 > quota 5"
+    ]
+    assert audit(replicated, read, _cache_catalog(tmp_path, quota=1, units=None)) == [
+        "cache: 2 quota units in us-east-1 > quota 1"
+    ]

@@ -150,7 +150,7 @@ def test_placement_stops_on_a_server_past_its_quota_or_a_unit_on_no_instance() -
     problem = cast(Problem, SimpleNamespace(blueprint=blueprint(res("A"))))
     servers = {"pg": server}
     _check_held(problem, {"pg": [a, b]}, {"pg": [(shape, [a, b])]}, servers)
-    with pytest.raises(PlanError, match="opened 2 instances of pg, past its quota of 1"):
+    with pytest.raises(PlanError, match="opened instances of pg using 2 units of its quota of 1"):
         _check_held(problem, {"pg": [a, b]}, {"pg": [(shape, [a]), (shape, [b])]}, servers)
     with pytest.raises(PlanError, match="lost track of resources on pg"):
         _check_held(problem, {"pg": [a, b]}, {"pg": [(shape, [a])]}, servers)

@@ -16,9 +16,17 @@ from skaal.blueprint.model import Blueprint
 from skaal.catalog.loader import load_catalog
 from skaal.solver import pooled, solve
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption
-from skaal.solver.place import balanced_fit_partial, first_fit_partial, place, short
+from skaal.solver.place import (
+    _most_held,
+    balanced_fit_partial,
+    cheapest_packing,
+    first_fit_partial,
+    place,
+    short,
+)
 from skaal.solver.pooled import _weight, solve_pooled
 from skaal.solver.servers import Server, Shape
+from skaal.testing.catalogs import instance_class
 from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit, read_catalog, solve_exact
 from tests.solver._factories import writes_server
@@ -213,6 +221,24 @@ def test_counting_proves_a_packing_impossible_before_any_search() -> None:
     assert place(units, [shape]) is None
 
 
+def test_units_over_a_third_of_an_instance_are_counted_two_to_an_instance() -> None:
+    # Fifteen units of 4.5 and 4 reads/s, instances of 10: pooled, seven hold
+    # 64, but no instance holds three (at least 12), so seven hold fourteen.
+    # Counted per instance (_most_held), that is a sum; z3 alone spent its
+    # whole work budget on it (seconds for each packing tried).
+    units = [_unit(f"u{i}", 4.0 if i % 2 else 4.5, 1.0, ("pg", 0.0)) for i in range(15)]
+    one = Shape("pg", instance_class("ten", price=1.0), 0, 1.0, (None, 10 * SCALE, None, None))
+    wider = Shape("pg", instance_class("wide", price=2.0), 0, 2.0, (None, 13 * SCALE, None, None))
+    assert _most_held(units, [one, one, wider]) == [2, 2, 3]
+    assert place(units, [one] * 7) is None
+    found = place(units, [one] * 8)
+    assert found is not None
+    assert sorted(len(members) for _, members in found) == [1] + [2] * 7
+    packed = cheapest_packing(units, [one], quota=10)
+    assert packed is not None
+    assert len(packed) == 8
+
+
 # -- users draws, against the oracle -------------------------------------------------------
 
 
@@ -271,11 +297,13 @@ def test_a_users_draw_plans_the_same_twice(name: str, draws: Path) -> None:
 
 def test_a_users_draw_whose_rounding_passed_the_quota_plans_within_it(tmp_path: Path) -> None:
     """Rounding each shape's instances up once planned 41 PostgreSQL instances on this
-    draw, where the quota is 40: the plan is now valid by the oracle's own rules."""
+    draw, where the quota is 40: the plan is now valid by the oracle's own rules, and
+    the quota RDS counts Single-AZ and Multi-AZ instances under binds."""
     blueprint = draw_blueprint(write_app(tmp_path / "u1500_10.py", "users", 1500, seed=10))
     plan = solve(blueprint, load_catalog("aws"))
     assert audit(plan, blueprint, read_catalog("aws")) == []
-    assert sum(1 for i in plan.instances if i.backend == "rds-postgres") == 40
+    rds = ("rds-postgres", "rds-postgres-multi-az")
+    assert sum(1 for i in plan.instances if i.backend in rds) == 40
 
 
 def test_a_relaxation_solved_exact_also_proposes_its_linear_rounding(

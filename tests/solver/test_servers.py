@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import pytest
 
 from skaal.errors import UnsatisfiableError
@@ -237,6 +238,22 @@ def test_shapes_drop_dominated_ones_and_price_the_disk_floor() -> None:
         "cache.large",
     ]
     assert cache.shapes[2].capacity[1] == math.floor(30000.0 * 1e6)
+    # A replica is a node of the quota (ElastiCache counts nodes).
+    assert [s.units for s in cache.shapes] == [1, 2, 3, 1]
+
+
+def test_a_shape_using_less_of_the_quota_is_not_dropped_for_a_cheaper_one() -> None:
+    # "big" is dearer and holds no more, but uses one unit of the quota where
+    # "cheap" uses five: under a binding quota it is the better instance.
+    cheap = msgspec.structs.replace(
+        instance_class("cheap", price=5.0, size_gb=10.0, resources=10), quota_units=5
+    )
+    big = instance_class("big", price=8.0, size_gb=10.0, resources=10)
+    server = server_of(backend("c", kinds=("map",), quota=5, classes=[cheap, big]))  # type: ignore[arg-type]
+    assert [(s.label, s.units) for s in server.shapes] == [("cheap", 5), ("big", 1)]
+    plain = msgspec.structs.replace(cheap, quota_units=1)
+    server = server_of(backend("c", kinds=("map",), quota=5, classes=[plain, big]))  # type: ignore[arg-type]
+    assert [s.label for s in server.shapes] == ["cheap"]
 
 
 def test_shapes_whose_extra_room_the_units_never_need_are_trimmed() -> None:

@@ -107,16 +107,17 @@ def test_packing_alike_maps_is_proven_optimal() -> None:
 
 
 def test_adversarial_packing_is_best_found_with_a_proven_bound() -> None:
-    # Seven maps of 0.4 and 0.45 GB and instances of 1 GB, at most six: pooled,
-    # three instances hold 2.95 GB, but one instance holds only two maps.  The
-    # plan says so instead of claiming optimal.  (Fewer instances allowed than
-    # maps keeps the exact subset search of skaal.solver.small out of it.)
-    specs = [res(f"R{i}", size_gb=0.4 if i % 2 else 0.45) for i in range(7)]
-    plan = solve(blueprint(*specs), _packing_catalog(6))  # type: ignore[arg-type]
+    # Fifteen maps of 0.4 and 0.45 GB and instances of 1 GB: pooled, seven
+    # instances hold 6.4 GB, but one instance holds only two maps.  The plan
+    # says so instead of claiming optimal.  (Past fourteen units the exact
+    # subset search of skaal.solver.small leaves the component to the pooled
+    # relaxation.)
+    specs = [res(f"R{i}", size_gb=0.4 if i % 2 else 0.45) for i in range(15)]
+    plan = solve(blueprint(*specs), _packing_catalog(10))  # type: ignore[arg-type]
     assert plan.status == "best_found"
     assert plan.lower_bound is not None
-    assert plan.lower_bound == pytest.approx(3.0)
-    assert plan.total_monthly_cost == pytest.approx(4.0)
+    assert plan.lower_bound == pytest.approx(7.0)
+    assert plan.total_monthly_cost == pytest.approx(8.0)
     for instance in plan.instances:
         assert len(instance.resources) <= 2
 

@@ -1,0 +1,201 @@
+"""Quotas that several servers share (``quota_group``) or that count units (``quota_units``).
+
+RDS counts Single-AZ and Multi-AZ DB instances under one quota of 40 per
+region; ElastiCache counts nodes (a replica is one); Memorystore counts
+provisioned GB.  Each test plans a small catalog written here, whose figures
+make the answer checkable by hand, with the quota shared and, where it
+shows the difference, with each server on a quota of its own.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from skaal.catalog import load_catalog
+from skaal.errors import UnsatisfiableError
+from skaal.plan.model import Plan
+from skaal.solver import solve
+from skaal.solver.diagnosis import Diagnosis
+from solver.oracle import audit
+from solver.oracle_catalog import read_catalog
+from tests.solver._factories import blueprint, res
+
+_HEAD = """\
+schema_version = 2
+name = "shared"
+provider = "aws"
+region = "us-east-1"
+
+[backends.store]
+description = "a dedicated store: $25 a map"
+kinds = ["map"]
+implementation = "dynamodb"
+regions = ["us-east-1"]
+[backends.store.performance]
+read_latency_ms = 9.0
+write_latency_ms = 9.0
+durability = "durable"
+availability = 99.9
+
+[backends.store.price]
+region = "us-east-1"
+fixed_monthly = { amount = 25.0, source = "https://x.example", as_of = "2026-12-05" }
+"""
+
+_SERVER = """
+[backends.{name}]
+description = "a server"
+kinds = ["map"]
+implementation = "postgres"
+regions = ["us-east-1"]
+price = {{ region = "us-east-1" }}
+
+[backends.{name}.performance]
+read_latency_ms = 2.0
+write_latency_ms = 2.0
+durability = "{durability}"
+availability = 99.9
+
+[backends.{name}.server]
+quota = {quota}
+{group}
+
+[backends.{name}.server.classes.one]
+price = {{ amount = {fee}, source = "https://x.example", as_of = "2026-12-05" }}
+resources = {resources}
+{units}
+"""
+
+
+def _server(
+    name: str,
+    fee: float,
+    *,
+    durability: str = "persistent",
+    quota: int = 2,
+    group: str = "",
+    resources: int = 1,
+    units: int = 1,
+) -> str:
+    return _SERVER.format(
+        name=name,
+        durability=durability,
+        quota=quota,
+        group=f'quota_group = "{group}"' if group else "",
+        fee=fee,
+        resources=resources,
+        units=f"quota_units = {units}" if units != 1 else "",
+    )
+
+
+def _catalog(tmp_path: Path, *servers: str) -> Path:
+    path = tmp_path / "shared.toml"
+    path.write_text(_HEAD + "".join(servers), encoding="utf-8")
+    return path
+
+
+def _plan(path: Path, *specs: object) -> Plan:
+    app = blueprint(*specs)  # type: ignore[arg-type]
+    plan = solve(app, load_catalog(str(path)))
+    assert audit(plan, app, read_catalog(str(path))) == []
+    return plan
+
+
+def _instances(plan: Plan) -> Counter[str]:
+    return Counter(i.backend for i in plan.instances)
+
+
+def test_servers_sharing_a_quota_count_their_instances_together(tmp_path: Path) -> None:
+    # Three maps, one per instance: pg at $10 or pg-ha at $20 an instance, or
+    # the store at $25.  Two instances each: two on pg and one on pg-ha ($40).
+    # Two in all: two on pg and one on the store ($45).
+    apart = _catalog(tmp_path, _server("pg", 10.0), _server("pg-ha", 20.0, durability="durable"))
+    maps = [res(f"M{i}") for i in range(3)]
+    plan = _plan(apart, *maps)
+    assert plan.total_monthly_cost == pytest.approx(40.0)
+    assert _instances(plan) == {"pg": 2, "pg-ha": 1}
+    shared = _catalog(
+        tmp_path,
+        _server("pg", 10.0, group="db"),
+        _server("pg-ha", 20.0, durability="durable", group="db"),
+    )
+    plan = _plan(shared, *maps)
+    assert plan.total_monthly_cost == pytest.approx(45.0)
+    assert _instances(plan) == {"pg": 2}
+    assert Counter(b.backend for b in plan.bindings) == {"pg": 2, "store": 1}
+
+
+def test_a_shared_quota_too_small_is_proven_with_its_numbers(tmp_path: Path) -> None:
+    # Maps that must answer in under 5 ms fit only the servers, one per
+    # instance, and the two servers' shared quota opens two instances: no plan,
+    # said with the numbers, before any search.
+    shared = _catalog(
+        tmp_path,
+        _server("pg", 10.0, group="db"),
+        _server("pg-ha", 20.0, durability="durable", group="db"),
+    )
+    fast = [res(f"F{i}", read_latency="< 5ms") for i in range(3)]
+    with pytest.raises(UnsatisfiableError) as err:
+        solve(blueprint(*fast), load_catalog(str(shared)))
+    report = err.value.report
+    assert isinstance(report, Diagnosis)
+    (conflict,) = report.conflicts
+    assert conflict.constraint == "server capacity"
+    assert "3 resources can only be placed on pg or pg-ha" in conflict.detail
+    assert "holds 2 resources (2 x 1 on pg or pg-ha (one quota))" in conflict.detail
+
+
+def test_a_class_using_several_units_of_the_quota_opens_fewer_instances(tmp_path: Path) -> None:
+    # A quota of 3 and a class using 2 of it: one instance, not three.  Two
+    # maps: one on the server ($10), one on the store ($25); counted one an
+    # instance, both on the server ($20).
+    maps = [res("A"), res("B")]
+    counted = _catalog(tmp_path, _server("cache", 10.0, quota=3))
+    assert _plan(counted, *maps).total_monthly_cost == pytest.approx(20.0)
+    heavy = _catalog(tmp_path, _server("cache", 10.0, quota=3, units=2))
+    plan = _plan(heavy, *maps)
+    assert plan.total_monthly_cost == pytest.approx(35.0)
+    assert _instances(plan) == {"cache": 1}
+
+
+def test_a_large_app_fills_the_shared_quota_on_the_cheaper_server(tmp_path: Path) -> None:
+    # Thirty alike maps (past the exact subset search, and alike: the uniform
+    # search proposes a cover the shared quota refuses, and the pooled
+    # relaxation decides), four to an instance, a shared quota of 5: five pg
+    # instances hold twenty maps ($50), the store the other ten ($250).
+    shared = _catalog(
+        tmp_path,
+        _server("pg", 10.0, group="db", quota=5, resources=4),
+        _server("pg-ha", 20.0, durability="durable", group="db", quota=5, resources=4),
+    )
+    plan = _plan(shared, *(res(f"M{i}") for i in range(30)))
+    assert plan.total_monthly_cost == pytest.approx(300.0)
+    assert _instances(plan) == {"pg": 5}
+    assert plan.status == "optimal"
+
+
+def test_servers_stating_different_quotas_for_one_group_are_refused(tmp_path: Path) -> None:
+    path = _catalog(
+        tmp_path,
+        _server("pg", 10.0, group="db", quota=2),
+        _server("pg-ha", 20.0, durability="durable", group="db", quota=3),
+    )
+    with pytest.raises(Exception, match="pg-ha shares quota_group 'db' with pg, whose quota is 2"):
+        load_catalog(str(path))
+
+
+def test_absent_and_default_quota_fields_hash_the_same(tmp_path: Path) -> None:
+    # Catalogs written before these fields existed keep their hash, so their
+    # locks stay current.
+    plain = _catalog(tmp_path, _server("pg", 10.0))
+    before = load_catalog(str(plain)).content_hash()
+    text = plain.read_text(encoding="utf-8")
+    text = text.replace("quota = 2\n", 'quota = 2\nquota_group = ""\n')
+    text = text.replace("resources = 1\n", "resources = 1\nquota_units = 1\n")
+    plain.write_text(text, encoding="utf-8")
+    assert load_catalog(str(plain)).content_hash() == before
+    grouped = _catalog(tmp_path, _server("pg", 10.0, group="db"))
+    assert load_catalog(str(grouped)).content_hash() != before

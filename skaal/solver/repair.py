@@ -87,9 +87,12 @@ def repair(
     """Add instances until first fit places every unit, within the quota.
 
     Each round adds, for the largest unit left over, the cheapest shape that
-    holds it.  When the quota runs out first, the units are packed afresh
-    into instances of the server's largest shape, those with no dedicated
-    option first; what still fits nowhere is returned with the packing (the
+    holds it.  When the quota runs out first, the units are also packed
+    afresh into instances of the server's largest shape (most per unit of
+    the quota, where classes use different amounts of it), and, when units
+    with no dedicated option were left over, into the relaxation's instances
+    with those first; the packing with the fewest of those left, then the
+    least fees and moves, is returned with what still fits nowhere (the
     caller moves it to its dedicated option).
     """
     packed, left = _grow([], units, list(shapes), server, servers, cheapest=True)
@@ -97,7 +100,27 @@ def repair(
         return packed, left
     must = [u for u in units if _dedicated(u, servers) is None]
     may = [u for u in units if _dedicated(u, servers) is not None]
-    return _grow(must, may, [], server, servers, cheapest=False)
+    tries = [(packed, left)]
+    if must and _regret(left, servers)[0]:
+        tries.append(_grow(must, may, list(shapes), server, servers, cheapest=True))
+    weighted = len({shape.units for shape in server.shapes}) > 1
+    if not weighted or all(_regret(over, servers)[0] for _, over in tries):
+        # (a fresh packing of thousands of units into shapes of one or a few GB each
+        # takes seconds: only when nothing else places every unit that must stay)
+        tries.insert(0, _grow(must, may, [], server, servers, cheapest=False))
+    # The cheapest of them (the fresh packing on a tie).  The relaxation's instances
+    # grown can hold more than a fresh packing into the largest (gcp ``users``
+    # 100,000: Memorystore's quota counts GB, and the relaxation's small instances
+    # serve far more operations per GB), once the units with nowhere else to go
+    # are packed first.
+    return min(tries, key=lambda found: _weighed(found[0], found[1], servers))
+
+
+def _weighed(bins: Bins, left: Sequence[Unit], servers: Mapping[str, Server]) -> tuple[int, int]:
+    """What a packing leaving ``left`` over costs: the units with nowhere else to go,
+    then its instances' fees and the moves to dedicated options (micro-dollars)."""
+    stuck, moved = _regret(left, servers)
+    return stuck, sum(shape.fee_micro for shape, members in bins if members) + moved
 
 
 def _grow(
@@ -125,13 +148,18 @@ def _grow(
     instances they open: packing thousands of units again per round would
     take minutes.
     """
-    biggest = max(server.shapes, key=lambda s: (s.fee_micro, s.instance_class.name, s.replicas))
+    biggest = _largest(server)
+    weighted = len({shape.units for shape in server.shapes}) > 1
 
     def pick(left: Sequence[Unit]) -> Shape | None:
         holding = [s for s in server.shapes if s.holds(left[0].usage)]
         if not holding:
             return None
-        return holding[0] if cheapest else biggest if biggest in holding else holding[-1]
+        if cheapest:
+            return holding[0]
+        if weighted:
+            return max(holding, key=lambda s: (_per_unit(server, s), -s.fee_micro))
+        return biggest if biggest in holding else holding[-1]
 
     packed, left = first_fit_partial(units, extra, before=must)
     if len(left) <= _FEW_LEFT:
@@ -173,6 +201,30 @@ def _grow(
         opened.append(shape)
         added, left = first_fit_partial(pending, opened, before=pending_must)
     return packed + added, left
+
+
+def _largest(server: Server) -> Shape:
+    """The shape a server at its quota opens for what is left: the dearest, where every
+    instance uses one unit of the quota; else the one holding most per unit of the quota
+    (:func:`_per_unit`)."""
+    if len({shape.units for shape in server.shapes}) == 1:
+        return max(server.shapes, key=lambda s: (s.fee_micro, s.instance_class.name, s.replicas))
+    return max(server.shapes, key=lambda s: (_per_unit(server, s), -s.fee_micro))
+
+
+def _per_unit(server: Server, shape: Shape) -> float:
+    """What one unit of the quota holds on ``shape``: its capacity in each limited
+    dimension as a share of the server's largest there, summed, per quota unit.
+
+    Memorystore's quota counts GB: a 1 GB instance serves 50,000 reads/s and a 100 GB
+    one 120,000, so at the quota the small ones serve forty times more per GB.
+    """
+    total = 0.0
+    for d, cap in enumerate(shape.capacity):
+        top = max((s.capacity[d] or 0 for s in server.shapes), default=0)
+        if cap and top:
+            total += cap / top
+    return total / shape.units
 
 
 def _room(server: Server, extra: Sequence[Shape], more: Sequence[Shape], shape: Shape) -> bool:

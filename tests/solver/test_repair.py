@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from msgspec.structs import replace
+
 from skaal.catalog.loader import load_catalog
 from skaal.solver import solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
@@ -161,3 +163,25 @@ def test_the_users_draw_of_5000_on_aws_is_a_valid_plan(tmp_path: Path) -> None:
     assert audit(plan, blueprint, read_catalog("aws")) == []
     assert plan.lower_bound is not None
     assert plan.lower_bound <= plan.total_monthly_cost
+
+
+def test_at_a_quota_counted_in_units_repair_opens_what_holds_most_per_unit() -> None:
+    # Memorystore's quota counts GB.  A quota of 10; "small" uses 1 of it and
+    # holds one unit of 40 writes/s (50), "big" uses 10 and holds three (120).
+    # The relaxation gave one big instance; twelve units, five of them with
+    # nowhere else to go.  Ten smalls hold ten units, every unit that must
+    # stay among them; packing afresh into the dearest shape (one big) left
+    # two of those over, and the plan failed.
+    server = writes_server(("small", 1.0, 50.0), ("big", 8.0, 120.0), quota=10)
+    weights = {"small": 1, "big": 10}
+    server = replace(
+        server,
+        shapes=tuple(replace(s, units=weights[s.instance_class.name]) for s in server.shapes),
+    )
+    small, big = server.shapes
+    units = [_unit(f"u{i:02}", 40.0, dedicated=i >= 5) for i in range(12)]
+    bins, left = repair(units, [big], server, {"pg": server})
+    assert sum(shape.units for shape, members in bins if members) <= 10
+    assert [u for u in left if u.name < "u05"] == []
+    assert [shape for shape, members in bins if members] == [small] * 10
+    assert len(left) == 2

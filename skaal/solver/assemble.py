@@ -233,6 +233,7 @@ def assemble(
         vpc_fee=vpc_fee(catalog.provider),
         instances=assignment.instances,
         opened=_opened(problem, assignment, chosen),
+        full=_at_quota(problem, assignment, chosen),
         shared=frozenset(s.backend.name for s in problem.shared),
         collocated=frozenset(name for pair in problem.collocations for name in pair),
         notes={},
@@ -562,6 +563,40 @@ def _opened(
     return frozenset(opened)
 
 
+def _at_quota(
+    problem: Problem, assignment: Assignment, chosen: Sequence[Option]
+) -> dict[tuple[str, str], str]:
+    """Per (server backend, region) whose quota, shared with the servers counted under
+    it, leaves no room for one more instance: how its quota reads in a reason."""
+    servers = {s.backend.name: s.server for s in problem.shared}
+    if not assignment.instances:
+        return {}
+    first = {members[0] for members in assignment.instances.values() if members}
+    region_of = {
+        res.spec.name: option_region(problem, option)
+        for res, option in zip(problem.resources, chosen, strict=True)
+        if res.spec.name in first
+    }
+    used: dict[tuple[str, str], int] = {}
+    for ident, members in assignment.instances.items():
+        shape = assignment.shapes[ident]
+        if members and shape.backend in servers:
+            counted = (servers[shape.backend].quota_key, region_of[members[0]])
+            used[counted] = used.get(counted, 0) + shape.units
+    full: dict[tuple[str, str], str] = {}
+    for (quota_key, region), units in sorted(used.items()):
+        sharing = sorted(n for n, server in servers.items() if server.quota_key == quota_key)
+        for name in sharing:
+            server = servers[name]
+            if units + min(shape.units for shape in server.shapes) <= server.quota:
+                continue
+            what = "instances" if all(s.units == 1 for s in server.shapes) else "units"
+            others = [other for other in sharing if other != name]
+            whose = f"the quota it shares with {', '.join(others)}" if others else "its quota"
+            full[name, region] = f"{whose} ({server.quota} {what}, all in use)"
+    return full
+
+
 def _key(ident: str) -> tuple[str, int]:
     backend, _, number = ident.partition("#")
     return backend, int(number)
@@ -584,6 +619,9 @@ class _Context(Struct, frozen=True):
     instances: Mapping[str, tuple[str, ...]]
     opened: frozenset[tuple[str, str]]
     """(server backend, region) with at least one instance in the plan."""
+    full: Mapping[tuple[str, str], str]
+    """(server backend, region) whose quota has no room for one more instance → how the
+    quota reads ("its quota of 40 instances")."""
     shared: frozenset[str]
     collocated: frozenset[str]
     """Every resource named in a co-location pair (either side)."""
@@ -675,6 +713,7 @@ def _note(context: _Context, res: ResourceOptions, option: Option, *, collocated
             # not ruled out: dearer once its instance's fixed fee is paid
             extra = "its instance and network fees" if network else "its instance fee"
             return f"; {cheapest.backend} would cost {_usd(with_fee)} with {extra}"
-        causes.append("shared capacity")
+        full = context.full.get((cheapest.backend, region))
+        causes.append("shared capacity" if full is None else full)
     why = " and ".join(causes) or "the other constraints"
     return f"; {cheapest.backend} ({_usd(cheapest.cost)}) ruled out by {why}"

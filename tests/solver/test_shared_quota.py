@@ -126,6 +126,11 @@ def test_servers_sharing_a_quota_count_their_instances_together(tmp_path: Path) 
     assert plan.total_monthly_cost == pytest.approx(45.0)
     assert _instances(plan) == {"pg": 2}
     assert Counter(b.backend for b in plan.bindings) == {"pg": 2, "store": 1}
+    (moved,) = (b for b in plan.bindings if b.backend == "store")
+    assert moved.reason == (
+        "$25.00/month; pg ($0.00) ruled out by the quota it shares with pg-ha"
+        " (2 instances, all in use)"
+    )
 
 
 def test_a_shared_quota_too_small_is_proven_with_its_numbers(tmp_path: Path) -> None:
@@ -159,6 +164,8 @@ def test_a_class_using_several_units_of_the_quota_opens_fewer_instances(tmp_path
     plan = _plan(heavy, *maps)
     assert plan.total_monthly_cost == pytest.approx(35.0)
     assert _instances(plan) == {"cache": 1}
+    (moved,) = (b for b in plan.bindings if b.backend == "store")
+    assert moved.reason.endswith("ruled out by its quota (3 units, all in use)")
 
 
 def test_a_large_app_fills_the_shared_quota_on_the_cheaper_server(tmp_path: Path) -> None:

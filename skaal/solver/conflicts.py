@@ -95,6 +95,11 @@ def max_backends(problem: Problem, needed: int | None, part: Sequence[Unit]) -> 
     )
 
 
+def _readable(value: float) -> str:
+    """A figure for a sentence: whole and grouped from a thousand up (``467,995``)."""
+    return f"{round(value):,}" if abs(value) >= 1000 else fmt_num(value)
+
+
 def capacity(problem: Problem, short: Overflow) -> UnsatisfiableError:
     """Units that only servers can hold exceed what the servers' quotas hold (with numbers)."""
     noun, unit = DIMENSION_WORDS[short.dimension]
@@ -103,7 +108,7 @@ def capacity(problem: Problem, short: Overflow) -> UnsatisfiableError:
 
     def amount(value: float) -> str:
         spaced = f" {unit}" if unit == "GB" else unit
-        return f"{fmt_num(value)}{spaced}"
+        return f"{_readable(value)}{spaced}"
 
     def term(label: str, quota: int, units: bool, shown: str) -> str:
         shared = " (one quota)" if " or " in label else ""
@@ -112,10 +117,10 @@ def capacity(problem: Problem, short: Overflow) -> UnsatisfiableError:
 
     if short.dimension == len(DIMENSION_WORDS) - 1:
         need = f"{count:,} resources can only be placed on {servers}"
-        most = " + ".join(term(s, q, u, fmt_num(c)) for s, q, c, u in short.terms)
+        most = " + ".join(term(s, q, u, _readable(c)) for s, q, c, u in short.terms)
         detail = (
             f"{need}, and the largest plan the catalog allows holds "
-            f"{fmt_num(short.most)} resources ({most})"
+            f"{_readable(short.most)} resources ({most})"
         )
     else:
         most = " + ".join(term(s, q, u, amount(c)) for s, q, c, u in short.terms)

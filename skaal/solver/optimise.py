@@ -494,7 +494,65 @@ class _Placed(Struct):
 def _placed(
     problem: Problem, grouped: Sequence[Group], relaxed: Pooled, servers: Mapping[str, Server]
 ) -> _Placed:
-    """Step 5: the relaxation's units packed into its instances, repaired where needed."""
+    """Step 5: the relaxation's units packed into its instances, repaired where needed.
+
+    A server whose units with nowhere else to go do not fit what it may use of a
+    quota it shares is packed again keeping its rounded-up instances, the
+    others sharing the quota giving back instead (:func:`_protecting`): their
+    units may have dedicated options to go to (aws ``users`` 15,000, seed 10:
+    rounding gave back a Multi-AZ instance, and 607 resources that only
+    Multi-AZ serves had no room).
+    """
+    tried: set[str] = set()
+    while True:
+        try:
+            return _placed_once(problem, grouped, relaxed, servers)
+        except _StuckError as stuck:
+            again = None if stuck.backend in tried else _protecting(relaxed, servers, stuck.backend)
+            if again is None:
+                raise stuck.error from None
+            tried.add(stuck.backend)
+            relaxed = again
+
+
+class _StuckError(Exception):
+    """Units that must stay on ``backend`` did not fit its share of a shared quota."""
+
+    def __init__(self, backend: str, error: UnsatisfiableError) -> None:
+        super().__init__(backend)
+        self.backend = backend
+        self.error = error
+
+
+def _protecting(relaxed: Pooled, servers: Mapping[str, Server], backend: str) -> Pooled | None:
+    """``relaxed`` with ``backend`` keeping its rounded-up instances and the other servers
+    sharing its quota giving back as many quota units, their cheapest instances first;
+    ``None`` when its quota is its own, nothing was given back from it, or they cannot."""
+    key = servers[backend].quota_key
+    members = sorted(n for n in relaxed.instances if n != backend and servers[n].quota_key == key)
+    if not members or backend not in relaxed.capped:
+        return None
+    kept = {n: dict(relaxed.capped.get(n, relaxed.instances[n])) for n in members}
+    mine = relaxed.instances[backend]
+    over = sum(s.units * c for s, c in mine) - servers[backend].quota
+    over += sum(s.units * c for counts in kept.values() for s, c in counts.items())
+    while over > 0:
+        candidates = [(s.fee_micro, n, s) for n in members for s, c in kept[n].items() if c > 0]
+        if not candidates:
+            return None
+        _, name, shape = min(candidates, key=lambda row: (row[0], row[1], row[2].units))
+        kept[name][shape] -= 1
+        over -= shape.units
+    capped = dict(relaxed.capped)
+    capped[backend] = mine
+    for name, counts in kept.items():
+        capped[name] = tuple((s, c) for s, c in counts.items() if c > 0)
+    return replace(relaxed, capped=capped)
+
+
+def _placed_once(
+    problem: Problem, grouped: Sequence[Group], relaxed: Pooled, servers: Mapping[str, Server]
+) -> _Placed:
     assert relaxed.counts is not None
     placement, pools = _expand(grouped, relaxed.counts)
     bins: dict[str, Bins] = {}
@@ -508,12 +566,15 @@ def _placed(
         pooled = sum(len(pools.get((backend, shape), ())) for shape, _ in counts)
         first = _per_shape(pools, backend, counts) if pooled == len(placed) else None
         mine = budget.server(backend)
-        packing = _pack(problem, backend, mine, placed, counts, first=first, servers=servers)
-        capped = relaxed.capped.get(backend)
-        if capped is not None and _used(mine, packing.bins) > mine.quota:
-            # Rounded up, the relaxation's instances passed the quota, and packing
-            # them did not merge them back under it: the instances within it instead.
-            packing = _pack(problem, backend, mine, placed, capped, first=None, servers=servers)
+        try:
+            packing = _pack(problem, backend, mine, placed, counts, first=first, servers=servers)
+            capped = relaxed.capped.get(backend)
+            if capped is not None and _used(mine, packing.bins) > mine.quota:
+                # Rounded up, the relaxation's instances passed the quota, and packing
+                # them did not merge them back under it: the instances within it instead.
+                packing = _pack(problem, backend, mine, placed, capped, first=None, servers=servers)
+        except UnsatisfiableError as error:
+            raise _StuckError(backend, error) from None
         budget.spend(backend, _used(mine, packing.bins))
         if packing.failed:
             failed.add(backend)

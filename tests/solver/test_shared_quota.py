@@ -19,6 +19,7 @@ from skaal.errors import UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.solver import solve
 from skaal.solver.diagnosis import Diagnosis
+from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit
 from solver.oracle_catalog import read_catalog
 from tests.solver._factories import blueprint, res
@@ -206,3 +207,17 @@ def test_absent_and_default_quota_fields_hash_the_same(tmp_path: Path) -> None:
     assert load_catalog(str(plain)).content_hash() == before
     grouped = _catalog(tmp_path, _server("pg", 10.0, group="db"))
     assert load_catalog(str(grouped)).content_hash() != before
+
+
+def test_units_only_one_server_serves_keep_its_instances_at_a_shared_quota(
+    tmp_path: Path,
+) -> None:
+    # The relaxation's 29 Single-AZ and 12 Multi-AZ instances, rounded up, pass
+    # RDS's 40; rounding gave back a Multi-AZ one, and 607 resources only
+    # Multi-AZ serves (durable, under 5 ms) had no room: "no plan".  Single-AZ
+    # gives back instead, its resources having DynamoDB to go to.
+    blueprint = draw_blueprint(write_app(tmp_path / "u15000.py", "users", 15_000, seed=10))
+    plan = solve(blueprint, load_catalog("aws"))
+    assert audit(plan, blueprint, read_catalog("aws")) == []
+    assert _instances(plan)["rds-postgres-multi-az"] == 12
+    assert _instances(plan)["rds-postgres"] == 28

@@ -193,6 +193,12 @@ def _grow(
     pending_must = [u for u in left if id(u) in firsts]
     pending = [u for u in left if id(u) not in firsts]
     opened: list[Shape] = []
+    if not cheapest and all(biggest.holds(u.usage) for u in left):
+        # Every round would open ``biggest``, and fewer than ``fewest`` of them cannot
+        # hold what is left: those rounds are skipped, the packing is the same (gcp
+        # ``users`` 20,000: 310 rounds of first fit over 10,047 units, 28 s).
+        room = (server.quota - server.used(extra)) // biggest.units
+        opened = [biggest] * max(0, min(_fewest(left, biggest), room) - 1)
     added: Bins = []
     while left:
         shape = pick(left)
@@ -201,6 +207,16 @@ def _grow(
         opened.append(shape)
         added, left = first_fit_partial(pending, opened, before=pending_must)
     return packed + added, left
+
+
+def _fewest(units: Sequence[Unit], shape: Shape) -> int:
+    """How many instances of ``shape`` ``units`` need at least: their sum in the dimension
+    it holds least of (pooled, so first fit needs at least as many)."""
+    fewest = 0
+    for d, cap in enumerate(shape.capacity):
+        if cap:
+            fewest = max(fewest, -(-sum(u.usage[d] for u in units) // cap))
+    return fewest
 
 
 def _largest(server: Server) -> Shape:

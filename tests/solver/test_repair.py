@@ -12,18 +12,21 @@ resources on aws, seed 1).
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
+import pytest
 from msgspec.structs import replace
 
 from skaal.catalog.loader import load_catalog
+from skaal.solver import repair as module
 from skaal.solver import solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.place import first_fit_partial
 from skaal.solver.repair import _regret, repair, shed
 from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit, read_catalog
-from tests.solver._factories import writes_server
+from tests.solver._factories import labels, writes_server
 
 
 def _unit(
@@ -185,3 +188,22 @@ def test_at_a_quota_counted_in_units_repair_opens_what_holds_most_per_unit() -> 
     assert [u for u in left if u.name < "u05"] == []
     assert [shape for shape, members in bins if members] == [small] * 10
     assert len(left) == 2
+
+
+def test_a_fresh_packing_skips_the_rounds_too_few_instances_cannot_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Opening the largest class one instance at a time, first fit runs once per
+    # instance; fewer instances than the units' pooled writes need cannot hold
+    # them, so starting at that count packs the same, in a few rounds.
+    rng = random.Random(7)
+    server = writes_server(("small", 2.0, 10.0), ("large", 9.0, 100.0), quota=400)
+    units = [_unit(f"u{i:03}", rng.uniform(1.0, 60.0), dedicated=i % 3 > 0) for i in range(400)]
+    must = [u for u in units if len(u.options) == 1]
+    may = [u for u in units if len(u.options) > 1]
+    quick = module._grow(must, may, [], server, {"pg": server}, cheapest=False)
+    assert module._fewest(units, server.shapes[-1]) > 100
+    monkeypatch.setattr(module, "_fewest", lambda units, shape: 0)
+    slow = module._grow(must, may, [], server, {"pg": server}, cheapest=False)
+    assert labels(quick[0]) == labels(slow[0])
+    assert quick[1] == slow[1]

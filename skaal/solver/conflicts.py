@@ -192,16 +192,35 @@ def budget(problem: Problem, total: float, costs: Mapping[str, float]) -> Unsati
     )
 
 
-def packing(problem: Problem, backend: str, names: Sequence[str]) -> UnsatisfiableError:
-    """Resources placed on a server backend that could not be packed into its instances."""
+def packing(
+    problem: Problem, backend: str, names: Sequence[str], *, pooled: bool = False
+) -> UnsatisfiableError:
+    """Resources placed on a server backend that could not be packed into its instances;
+    ``pooled``: not even their capacity pooled within the quotas holds them (the linear
+    relaxation of every plan has no solution), a proof."""
+    if pooled:
+        servers = backend.split(" or ")
+        quotas = ", ".join(f"[backends.{s}.server] quota" for s in servers)
+        detail = (
+            f"{len(names):,} resources cannot all be placed: the instances {backend} may run "
+            "within their quotas cannot hold the share that has no other backend, even "
+            "with their capacity pooled"
+        )
+        fix = (
+            f"raise {quotas} (a quota request), add a larger class, or relax the "
+            "constraints that need these servers"
+        )
+    else:
+        detail = (
+            f"{len(names):,} resources could not be packed into the instances {backend} may run"
+        )
+        fix = "lower their sizes or rates, or allow them a dedicated backend"
     return _raise(
         problem,
         GlobalConflict(
             constraint="server capacity",
             declarations=_declarations(problem, names[:_SHOWN]),
-            detail=(
-                f"{len(names):,} resources could not be packed into the instances {backend} may run"
-            ),
-            relaxation="lower their sizes or rates, or allow them a dedicated backend",
+            detail=detail,
+            relaxation=fix,
         ),
     )

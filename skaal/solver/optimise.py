@@ -429,7 +429,7 @@ def _pooled_part(
             raise conflicts.max_backends(problem, _fewest_backends(grouped, servers), part)
         names = sorted({o.backend for u in part for o in u.options if o.backend in servers})
         raise conflicts.packing(
-            problem, " or ".join(names), sorted(m for u in part for m in u.members)
+            problem, " or ".join(names), sorted(m for u in part for m in u.members), pooled=True
         )
     if relaxed.counts is None:
         raise PlanError(

@@ -221,3 +221,43 @@ def test_units_only_one_server_serves_keep_its_instances_at_a_shared_quota(
     assert audit(plan, blueprint, read_catalog("aws")) == []
     assert _instances(plan)["rds-postgres-multi-az"] == 12
     assert _instances(plan)["rds-postgres"] == 28
+
+
+def test_a_quota_no_pooled_capacity_fits_is_proven_without_packing(tmp_path: Path) -> None:
+    # Class "wide" holds 10 GB and 1 write/s, "busy" 1 GB and 10 writes/s, two
+    # instances in all.  Two maps of 6 GB and two of 6 writes/s: per dimension
+    # two instances of the best class hold 20 of the 12.2 needed, so counting
+    # proves nothing; pooled, the 12 GB need 1.2 wide instances and the 12
+    # writes/s 1.2 busy ones, 2.4 > 2: no plan, said as a proof, not as a
+    # packing that failed.
+    path = tmp_path / "two.toml"
+    text = _HEAD + _server("pg", 10.0, quota=2, resources=10).replace(
+        "[backends.pg.server.classes.one]",
+        "[backends.pg.server.classes.wide]\nsize_gb = 10.0\nwrites_per_s = 1.0",
+    )
+    text += """
+[backends.pg.server.classes.busy]
+price = { amount = 10.0, source = "https://x.example", as_of = "2026-12-05" }
+size_gb = 1.0
+writes_per_s = 10.0
+resources = 10
+"""
+    path.write_text(text, encoding="utf-8")
+    fast = "< 5ms"
+    specs = [
+        res("Big1", read_latency=fast, size_gb=6.0, writes_per_s=0.1),
+        res("Big2", read_latency=fast, size_gb=6.0, writes_per_s=0.1),
+        res("Hot1", read_latency=fast, size_gb=0.1, writes_per_s=6.0),
+        res("Hot2", read_latency=fast, size_gb=0.1, writes_per_s=6.0),
+    ]
+    with pytest.raises(UnsatisfiableError) as err:
+        solve(blueprint(*specs), load_catalog(str(path)))
+    report = err.value.report
+    assert isinstance(report, Diagnosis)
+    (conflict,) = report.conflicts
+    assert conflict.constraint == "server capacity"
+    assert conflict.detail == (
+        "4 resources cannot all be placed: the instances pg may run within their quotas"
+        " cannot hold the share that has no other backend, even with their capacity pooled"
+    )
+    assert conflict.relaxation.startswith("raise [backends.pg.server] quota (a quota request)")

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from skaal.blueprint.model import ResourceSpec
 from skaal.catalog import load_catalog
 from skaal.errors import UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.solver import solve
-from skaal.solver.diagnosis import Diagnosis
+from skaal.solver.diagnosis import Diagnosis, GlobalConflict
 from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit
 from solver.oracle_catalog import read_catalog
@@ -105,6 +106,18 @@ def _plan(path: Path, *specs: object) -> Plan:
     return plan
 
 
+def _conflict(path: Path, *specs: ResourceSpec) -> GlobalConflict:
+    """The one conflict planning ``specs`` against the catalog at ``path`` reports: server
+    capacity."""
+    with pytest.raises(UnsatisfiableError) as err:
+        solve(blueprint(*specs), load_catalog(str(path)))
+    report = err.value.report
+    assert isinstance(report, Diagnosis)
+    (conflict,) = report.conflicts
+    assert conflict.constraint == "server capacity"
+    return conflict
+
+
 def _instances(plan: Plan) -> Counter[str]:
     return Counter(i.backend for i in plan.instances)
 
@@ -144,12 +157,7 @@ def test_a_shared_quota_too_small_is_proven_with_its_numbers(tmp_path: Path) -> 
         _server("pg-ha", 20.0, durability="durable", group="db"),
     )
     fast = [res(f"F{i}", read_latency="< 5ms") for i in range(3)]
-    with pytest.raises(UnsatisfiableError) as err:
-        solve(blueprint(*fast), load_catalog(str(shared)))
-    report = err.value.report
-    assert isinstance(report, Diagnosis)
-    (conflict,) = report.conflicts
-    assert conflict.constraint == "server capacity"
+    conflict = _conflict(shared, *fast)
     assert "3 resources can only be placed on pg or pg-ha" in conflict.detail
     assert "holds 2 resources (2 x 1 on pg or pg-ha (one quota))" in conflict.detail
 
@@ -250,14 +258,10 @@ resources = 10
         res("Hot1", read_latency=fast, size_gb=0.1, writes_per_s=6.0),
         res("Hot2", read_latency=fast, size_gb=0.1, writes_per_s=6.0),
     ]
-    with pytest.raises(UnsatisfiableError) as err:
-        solve(blueprint(*specs), load_catalog(str(path)))
-    report = err.value.report
-    assert isinstance(report, Diagnosis)
-    (conflict,) = report.conflicts
-    assert conflict.constraint == "server capacity"
+    conflict = _conflict(path, *specs)
     assert conflict.detail == (
         "4 resources cannot all be placed: the instances pg may run within their quotas"
         " cannot hold the share that has no other backend, even with their capacity pooled"
     )
+    assert conflict.relaxation is not None
     assert conflict.relaxation.startswith("raise [backends.pg.server] quota (a quota request)")

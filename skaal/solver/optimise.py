@@ -38,7 +38,7 @@ the clock:
 4. **Pooled relaxation** (:mod:`.pooled`, HiGHS): the exact optimum with
    capacity pooled per server, instance counts per shape, quotas and
    ``max_backends``.  It is a lower bound on every plan.
-5. **Placement** (:mod:`.place`): the units of each server are packed into
+5. **Placement** (:mod:`.placement`, :mod:`.place`): the units of each server are packed into
    the instances step 4 chose, by first fit, then (after a counting check)
    by dot-product fit, then by z3 exactly.  Placed:
    the plan costs the bound, so it is optimal.  Not placed (adversarial bin
@@ -56,7 +56,7 @@ Ties between equal totals are broken deterministically (sorted inputs, a
 single-threaded solver with a fixed seed), so the same inputs give the same
 plan.
 
-The modules of steps 2 (:mod:`.small`, :mod:`.uniform`) to 4 and the error
+The modules of steps 2 (:mod:`.small`, :mod:`.uniform`) to 5 and the error
 reports (:mod:`.conflicts`) are imported where they are needed, not here:
 most small apps stop at the one-instance bound, and a plan's start-up is
 nearly all imports.
@@ -68,17 +68,14 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
-from skaal.solver.place import Bins, cheapest_packing, first_fit, place, tightened
+from skaal.solver.place import Bins, first_fit
 from skaal.solver.problem import Problem
-from skaal.solver.repack import repacked
-from skaal.solver.repair import repair, shed, spill, spillable
 from skaal.solver.servers import (
     POOL,
     Server,
@@ -88,9 +85,6 @@ from skaal.solver.servers import (
     quota_groups,
     trimmed_for,
 )
-
-if TYPE_CHECKING:
-    from skaal.solver.pooled import Pooled
 
 __all__ = ["Assignment", "floor", "optimise"]
 
@@ -385,7 +379,7 @@ def _one_instance_each(part: Sequence[Unit], servers: Mapping[str, Server]) -> _
         if packed is None:
             return None
         bins[backend] = packed
-    if over_quota(_shapes_of(bins), servers) is not None:
+    if over_quota(bins, servers) is not None:
         return None  # one instance each passes a quota shared by the servers opened
     return _Outcome(placement, bins, total, total)
 
@@ -410,6 +404,7 @@ def _pooled_part(
     # see the module docstring; HiGHS loads only for a plan with pooled servers,
     # the failure reports (conflicts) only for a part that has no plan
     from skaal.solver.capacity import overflow  # noqa: PLC0415
+    from skaal.solver.placement import placed as place_part  # noqa: PLC0415
     from skaal.solver.pooled import MAX_EXACT_COLUMNS, branched, solve_pooled  # noqa: PLC0415
     from skaal.solver.uniform import solve_uniform  # noqa: PLC0415
 
@@ -437,7 +432,7 @@ def _pooled_part(
             where=problem.blueprint.app,
             fix="split the app's shared-capacity constraints, or report this app to Skaal",
         )
-    placed = _placed(problem, grouped, relaxed, servers)
+    placed = place_part(problem, grouped, relaxed, servers)
     bound = math.floor(relaxed.bound * SCALE + 1e-3)
     if not placed.failed or len(part) > _DERATE_MAX_UNITS:
         lower = placed.cost if relaxed.proven and not placed.failed else min(placed.cost, bound)
@@ -467,7 +462,7 @@ def _pooled_part(
         if again.counts is None:
             continue
         try:
-            candidate = _placed(problem, grouped, again, pools)
+            candidate = place_part(problem, grouped, again, pools)
         except UnsatisfiableError:
             continue
         if candidate.cost < best.cost:
@@ -483,249 +478,6 @@ _DERATE_MAX_UNITS = 500
 _DERATE_EXACT_MAX_UNITS = 100
 
 
-class _Placed(Struct):
-    placement: dict[str, list[Unit]]
-    bins: dict[str, Bins]
-    cost: int
-    failed: frozenset[str]
-    """Servers that needed repair."""
-
-
-def _placed(
-    problem: Problem, grouped: Sequence[Group], relaxed: Pooled, servers: Mapping[str, Server]
-) -> _Placed:
-    """Step 5: the relaxation's units packed into its instances, repaired where needed.
-
-    A server whose units with nowhere else to go do not fit what it may use of a
-    quota it shares is packed again keeping its rounded-up instances, the
-    others sharing the quota giving back instead (:func:`_protecting`): their
-    units may have dedicated options to go to (aws ``users`` 15,000, seed 10:
-    rounding gave back a Multi-AZ instance, and 607 resources that only
-    Multi-AZ serves had no room).
-    """
-    tried: set[str] = set()
-    while True:
-        try:
-            return _placed_once(problem, grouped, relaxed, servers)
-        except _StuckError as stuck:
-            again = None if stuck.backend in tried else _protecting(relaxed, servers, stuck.backend)
-            if again is None:
-                raise stuck.error from None
-            tried.add(stuck.backend)
-            relaxed = again
-
-
-class _StuckError(Exception):
-    """Units that must stay on ``backend`` did not fit its share of a shared quota."""
-
-    def __init__(self, backend: str, error: UnsatisfiableError) -> None:
-        super().__init__(backend)
-        self.backend = backend
-        self.error = error
-
-
-def _protecting(relaxed: Pooled, servers: Mapping[str, Server], backend: str) -> Pooled | None:
-    """``relaxed`` with ``backend`` keeping its rounded-up instances and the other servers
-    sharing its quota giving back as many quota units, their cheapest instances first;
-    ``None`` when its quota is its own, nothing was given back from it, or they cannot."""
-    key = servers[backend].quota_key
-    members = sorted(n for n in relaxed.instances if n != backend and servers[n].quota_key == key)
-    if not members or backend not in relaxed.capped:
-        return None
-    kept = {n: dict(relaxed.capped.get(n, relaxed.instances[n])) for n in members}
-    mine = relaxed.instances[backend]
-    over = sum(s.units * c for s, c in mine) - servers[backend].quota
-    over += sum(s.units * c for counts in kept.values() for s, c in counts.items())
-    while over > 0:
-        candidates = [(s.fee_micro, n, s) for n in members for s, c in kept[n].items() if c > 0]
-        if not candidates:
-            return None
-        _, name, shape = min(candidates, key=lambda row: (row[0], row[1], row[2].units))
-        kept[name][shape] -= 1
-        over -= shape.units
-    capped = dict(relaxed.capped)
-    capped[backend] = mine
-    for name, counts in kept.items():
-        capped[name] = tuple((s, c) for s, c in counts.items() if c > 0)
-    return replace(relaxed, capped=capped)
-
-
-def _placed_once(
-    problem: Problem, grouped: Sequence[Group], relaxed: Pooled, servers: Mapping[str, Server]
-) -> _Placed:
-    assert relaxed.counts is not None
-    placement, pools = _expand(grouped, relaxed.counts)
-    bins: dict[str, Bins] = {}
-    failed: set[str] = set()
-    spilled: list[Unit] = []
-    order = sorted(b for b in placement if b in servers)
-    budget = _Budget(servers, relaxed, order)
-    for backend in order:
-        placed = placement[backend]
-        counts = relaxed.instances.get(backend, ())
-        pooled = sum(len(pools.get((backend, shape), ())) for shape, _ in counts)
-        first = _per_shape(pools, backend, counts) if pooled == len(placed) else None
-        mine = budget.server(backend)
-        try:
-            packing = _pack(problem, backend, mine, placed, counts, first=first, servers=servers)
-            capped = relaxed.capped.get(backend)
-            if capped is not None and _used(mine, packing.bins) > mine.quota:
-                # Rounded up, the relaxation's instances passed the quota, and packing
-                # them did not merge them back under it: the instances within it instead.
-                packing = _pack(problem, backend, mine, placed, capped, first=None, servers=servers)
-        except UnsatisfiableError as error:
-            raise _StuckError(backend, error) from None
-        budget.spend(backend, _used(mine, packing.bins))
-        if packing.failed:
-            failed.add(backend)
-        for unit in packing.moved:
-            spill(unit, placement, servers)
-        spilled.extend(packing.moved)
-        bins[backend] = packing.bins
-    if spilled:
-        moved = {id(u) for u in spilled}
-        for backend in servers:
-            if backend in placement:
-                placement[backend] = [u for u in placement[backend] if id(u) not in moved]
-    _check_held(problem, placement, bins, servers)
-    return _Placed(placement, bins, _cost(placement, bins), frozenset(failed))
-
-
-class _Packing(Struct):
-    bins: Bins
-    moved: list[Unit]
-    """Units leaving the server for their dedicated options."""
-    failed: bool
-    """Whether the instances had to be chosen again (the server needed repair)."""
-
-
-class _Budget:
-    """What each server may use of its quota while placement packs the servers in
-    turn: a quota shared by several (:attr:`.Server.group`) holds back what the
-    relaxation gave those still to pack, and each packed one's instances.
-
-    The relaxation keeps each group within its quota (rounded up, within it
-    again: :attr:`.Pooled.capped`), so every server gets at least what the
-    relaxation gave it; what repair may open beyond that comes from the
-    quota's slack, first come.
-    """
-
-    def __init__(
-        self, servers: Mapping[str, Server], relaxed: Pooled, order: Sequence[str]
-    ) -> None:
-        self._servers = servers
-        self._left: dict[str, int] = {}
-        """Per quota key: the quota minus what the servers packed so far use."""
-        self._held: dict[str, int] = {}
-        """Per server still to pack: the quota units its relaxation's instances use."""
-        for name in order:
-            server = servers[name]
-            self._left.setdefault(server.quota_key, server.quota)
-            counts = relaxed.capped.get(name, relaxed.instances.get(name, ()))
-            self._held[name] = sum(shape.units * n for shape, n in counts)
-        self._waiting: dict[str, int] = {}
-        for name in order:
-            key = servers[name].quota_key
-            self._waiting[key] = self._waiting.get(key, 0) + self._held[name]
-
-    def server(self, name: str) -> Server:
-        """``name``'s server with the quota it may use now."""
-        server = self._servers[name]
-        key = server.quota_key
-        self._waiting[key] -= self._held.pop(name)
-        allowed = self._left[key] - self._waiting[key]
-        return server if allowed == server.quota else replace(server, quota=max(allowed, 0))
-
-    def spend(self, name: str, used: int) -> None:
-        self._left[self._servers[name].quota_key] -= used
-
-
-def _pack(
-    problem: Problem,
-    backend: str,
-    server: Server,
-    placed: Sequence[Unit],
-    counts: Sequence[tuple[Shape, int]],
-    *,
-    first: Bins | None,
-    servers: Mapping[str, Server],
-) -> _Packing:
-    """A server's units packed into the instances ``counts`` (``first`` if already
-    packed), else into instances chosen again within ``server``'s quota (its share of
-    a shared one); changes nothing it is given."""
-    shapes = [shape for shape, count in counts for _ in range(count)]
-    packed = first
-    moved: list[Unit] = []
-    if packed is None and server.used(shapes) >= server.quota:
-        placed, moved = shed(backend, placed, shapes, servers)
-    if packed is None:
-        packed = place(placed, shapes)
-    failed = packed is None
-    if packed is None:
-        packed = cheapest_packing(placed, server.shapes, server.quota)
-    if packed is None:
-        packed, left = repair(placed, shapes, server, servers)
-        stuck = [u for u in left if not spillable(u, servers)]
-        if stuck:
-            from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
-
-            raise conflicts.packing(problem, backend, sorted(m for u in stuck for m in u.members))
-        moved = [*moved, *left]
-    tight = tightened(packed, server.shapes)
-    if _used(server, tight) > server.quota:
-        # A cheaper shape can use more of the quota (a small cache with a replica
-        # is two nodes): at the quota, the instances as packed.
-        tight = [(shape, members) for shape, members in packed if members]
-    return _Packing(repacked(backend, server, tight), moved, failed)
-
-
-def _shapes_of(bins: Mapping[str, Bins]) -> dict[str, list[Shape]]:
-    """Per server, the shapes of its instances that hold units."""
-    return {name: [shape for shape, members in packed if members] for name, packed in bins.items()}
-
-
-def _used(server: Server, bins: Bins) -> int:
-    """The quota units the instances of ``bins`` that hold units use."""
-    return server.used(shape for shape, members in bins if members)
-
-
-def _check_held(
-    problem: Problem,
-    placement: Mapping[str, Sequence[Unit]],
-    bins: Mapping[str, Bins],
-    servers: Mapping[str, Server],
-) -> None:
-    """Every unit on a server sits on exactly one of its instances, within the server's
-    quota, or the planner stops.
-
-    A unit on a server but on no instance would be priced without its
-    instance's fee and deployed nowhere: a plan cheaper than possible,
-    even one called optimal.  Packing bugs have done this at scale (the
-    ``users`` draw of 5,000 resources on aws), and rounding once opened more
-    instances than the quota (aws ``users`` 1,500, seed 10: 41 of 40, see
-    :func:`.pooled.solve_pooled`); this check, linear in the units, turns
-    such a bug into an error instead of a wrong plan.
-    """
-    over = over_quota(_shapes_of(bins), servers)
-    if over is not None:
-        names, used, quota = over
-        whose = "its" if len(names) == 1 else "their shared"
-        raise PlanError(
-            f"the planner opened instances of {' and '.join(names)} using {used} units of"
-            f" {whose} quota of {quota}",
-            where=problem.blueprint.app,
-            fix="report this app to Skaal; planning with --debug shows where it happened",
-        )
-    for backend, packed in bins.items():
-        held = [id(u) for _, members in packed for u in members]
-        if sorted(held) != sorted(id(u) for u in placement.get(backend, ())):
-            raise PlanError(
-                f"the planner lost track of resources on {backend} while packing its instances",
-                where=problem.blueprint.app,
-                fix="report this app to Skaal; planning with --debug shows where it happened",
-            )
-
-
 def _derated(server: Server, factor: float) -> Server:
     """``server`` with every shape holding ``factor`` of its capacity (resource counts kept)."""
     shapes = tuple(
@@ -739,53 +491,6 @@ def _derated(server: Server, factor: float) -> Server:
         for shape in server.shapes
     )
     return replace(server, shapes=shapes)
-
-
-def _expand(
-    grouped: Sequence[Group], counts: Sequence[Sequence[tuple[str, Shape | None, int]]]
-) -> tuple[dict[str, list[Unit]], dict[tuple[str, Shape], list[Unit]]]:
-    """The pooled counts as units per backend and per (server, shape), a group's units in order."""
-    placement: dict[str, list[Unit]] = {}
-    pools: dict[tuple[str, Shape], list[Unit]] = {}
-    for group, row in zip(grouped, counts, strict=True):
-        members = iter(group.units)
-        for backend, shape, count in row:
-            taken = list(itertools.islice(members, count))
-            placement.setdefault(backend, []).extend(taken)
-            if shape is not None:
-                pools.setdefault((backend, shape), []).extend(taken)
-    return placement, pools
-
-
-def _per_shape(
-    pools: Mapping[tuple[str, Shape], list[Unit]],
-    backend: str,
-    counts: Sequence[tuple[Shape, int]],
-) -> Bins | None:
-    """First fit of each shape's units into that shape's instances (``None`` if one fails)."""
-    out: Bins = []
-    for shape, count in counts:
-        packed = first_fit(pools.get((backend, shape), []), [shape] * count)
-        if packed is None:
-            return None
-        out.extend(packed)
-    return out
-
-
-def _cost(placement: Mapping[str, Sequence[Unit]], bins: Mapping[str, Bins]) -> int:
-    own = 0
-    for backend, placed in placement.items():
-        # units alike share their options tuple: each is searched once per backend
-        costs: dict[int, int] = {}
-        for unit in placed:
-            cost = costs.get(id(unit.options))
-            if cost is None:
-                cost = costs[id(unit.options)] = next(
-                    o.cost for o in unit.options if o.backend == backend
-                )
-            own += cost
-    fees = sum(shape.fee_micro for packed in bins.values() for shape, _ in packed)
-    return own + fees
 
 
 def _fewest_backends(grouped: Sequence[Group], servers: Mapping[str, Server]) -> int | None:

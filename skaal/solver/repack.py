@@ -66,7 +66,7 @@ def repacked(name: str, server: Server, bins: Bins) -> Bins:
         return bins
     found = tightened([(shape, members) for shape, members in packed if members], server.shapes)
     if server.used(shape for shape, members in found if members) > server.quota:
-        return bins  # tightened onto shapes using more of the quota (see optimise._pack)
+        return bins  # tightened onto shapes using more of the quota (see placement._pack)
     return found if _fees(found) < fees else bins
 
 

@@ -103,8 +103,7 @@ def repair(
     tries = [(packed, left)]
     if must and _regret(left, servers)[0]:
         tries.append(_grow(must, may, list(shapes), server, servers, cheapest=True))
-    weighted = len({shape.units for shape in server.shapes}) > 1
-    if not weighted or all(_regret(over, servers)[0] for _, over in tries):
+    if not server.units_vary or all(_regret(over, servers)[0] for _, over in tries):
         # (a fresh packing of thousands of units into shapes of one or a few GB each
         # takes seconds: only when nothing else places every unit that must stay)
         tries.insert(0, _grow(must, may, [], server, servers, cheapest=False))
@@ -149,7 +148,7 @@ def _grow(
     take minutes.
     """
     biggest = _largest(server)
-    weighted = len({shape.units for shape in server.shapes}) > 1
+    weighted = server.units_vary
 
     def pick(left: Sequence[Unit]) -> Shape | None:
         holding = [s for s in server.shapes if s.holds(left[0].usage)]
@@ -223,7 +222,7 @@ def _largest(server: Server) -> Shape:
     """The shape a server at its quota opens for what is left: the dearest, where every
     instance uses one unit of the quota; else the one holding most per unit of the quota
     (:func:`_per_unit`)."""
-    if len({shape.units for shape in server.shapes}) == 1:
+    if not server.units_vary:
         return max(server.shapes, key=lambda s: (s.fee_micro, s.instance_class.name, s.replicas))
     return max(server.shapes, key=lambda s: (_per_unit(server, s), -s.fee_micro))
 

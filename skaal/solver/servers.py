@@ -23,7 +23,7 @@ feasibility filter uses to reject a resource no instance can hold.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 
 from msgspec import Struct
 from msgspec.structs import replace
@@ -104,6 +104,12 @@ class Server(Struct, frozen=True):
         """What its quota is counted under: its group, else its own name."""
         return self.group or self.name
 
+    @property
+    def units_vary(self) -> bool:
+        """Whether its shapes use different amounts of the quota (classes counted in GB,
+        replicas counted as nodes)."""
+        return len({shape.units for shape in self.shapes}) > 1
+
     def used(self, shapes: Iterable[Shape]) -> int:
         """The quota units ``shapes`` (one instance each) use together."""
         return sum(shape.units for shape in shapes)
@@ -134,15 +140,17 @@ def quota_groups(servers: Mapping[str, Server]) -> dict[str, tuple[str, ...]]:
 
 
 def over_quota(
-    opened: Mapping[str, Iterable[Shape]], servers: Mapping[str, Server]
+    bins: Mapping[str, Iterable[tuple[Shape, Sized]]], servers: Mapping[str, Server]
 ) -> tuple[tuple[str, ...], int, int] | None:
-    """The first quota that the instances ``opened`` per server pass, counting every
-    server sharing it: (those servers, units used, quota); ``None`` when all hold."""
+    """The first quota that the instances of ``bins`` holding something pass, per server,
+    counting every server sharing it: (those servers, units used, quota); ``None`` when
+    all hold."""
     used: dict[str, int] = {}
     sharing: dict[str, list[str]] = {}
-    for name in sorted(opened):
+    for name in sorted(bins):
         key = servers[name].quota_key
-        used[key] = used.get(key, 0) + servers[name].used(opened[name])
+        opened = (shape for shape, members in bins[name] if members)
+        used[key] = used.get(key, 0) + servers[name].used(opened)
         sharing.setdefault(key, []).append(name)
     for key, names in sharing.items():
         quota = servers[names[0]].quota

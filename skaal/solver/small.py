@@ -110,8 +110,7 @@ def solve_small(
             option = dedicated[u]
             assert option is not None
             placement.setdefault(option.backend, []).append(part[u])
-    opened = {name: [shape for shape, _ in packed] for name, packed in bins.items()}
-    if over_quota(opened, servers) is not None:
+    if over_quota(bins, servers) is not None:
         return None  # the optimum without quotas passes one: it may not be the optimum with
     return placement, bins, total
 

@@ -12,7 +12,7 @@ from skaal.plan.model import Plan
 from skaal.solver import GlobalConflict, solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.diagnosis import Diagnosis
-from skaal.solver.optimise import _check_held
+from skaal.solver.placement import _check_held
 from skaal.solver.problem import Problem
 from skaal.testing import backend, catalog
 from tests.solver._factories import blueprint, res, writes_server
@@ -141,7 +141,7 @@ def test_shared_capacity_too_small_for_forced_resources_is_a_conflict() -> None:
 
 
 def test_placement_stops_on_a_server_past_its_quota_or_a_unit_on_no_instance() -> None:
-    # The last guard of placement (optimise._check_held): a packing bug must end in
+    # The last guard of placement (placement._check_held): a packing bug must end in
     # an error naming the server, never in a plan the provider would refuse
     # (past the quota) or one priced without an instance's fee (a unit on none).
     server = writes_server(("small", 2.0, 10.0), quota=1)

@@ -39,9 +39,11 @@ from typing import Any
 __all__ = ["LARGE", "MANY", "Merges", "best_dots", "first_fits", "pairs_within"]
 
 #: Units x instances (and instances, :data:`MANY`) from which the vector loops are used:
-#: over a few dozen instances the plain loop is as fast.
+#: below some 40 instances the plain loop is as fast (dot-product fit on aws ``users``
+#: 10,000: 2,940 units into 25 instances 0.061 s plain, 0.059 s here; 1,019 units into
+#: 65 instances 0.050 s plain, 0.021 s here).
 LARGE = 20_000
-MANY = 100
+MANY = 40
 
 
 def first_fits(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from solver.bundled import _table, main, measure_replan
+from solver import bundled
+from solver.bundled import _table, main, measure, measure_replan
 
 
 def test_a_re_plan_row_times_both_processes_and_compares_the_locks(tmp_path: Path) -> None:
@@ -60,3 +62,26 @@ def test_a_plan_the_oracle_finds_wrong_is_flagged_below_the_table() -> None:
         "aws users 5,000 (seed 1): INVALID, 2 problem(s), first: "
         "C1009 is on server rds-postgres-multi-az but on no instance"
     )
+
+
+def test_the_cli_is_timed_first_compiling_the_app_then_reading_its_bytecode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # as on the development machine
+    row = measure("aws", "profiles", 12, folder=tmp_path, cli=True, repeat=2)
+    assert row["status"] == "optimal"
+    assert row["first_cli_s"] > 0
+    assert row["cli_s"] > 0
+    # the first run kept the app's bytecode, whatever the shell said: the others read it
+    assert [p.name.split(".")[0] for p in (tmp_path / "__pycache__").glob("*.pyc")] == [
+        "profiles12"
+    ]
+
+
+def test_a_failing_plan_command_stops_the_bench_instead_of_being_timed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash = [sys.executable, "-c", "import sys; sys.exit('no plan here')"]
+    monkeypatch.setattr(bundled, "_skaal_command", lambda: crash)
+    with pytest.raises(RuntimeError, match="skaal plan profiles12 exited 1, not 0: no plan here"):
+        measure("aws", "profiles", 12, folder=tmp_path, cli=True)

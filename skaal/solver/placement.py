@@ -2,11 +2,14 @@
 
 Each server's units go into the instances the pooled relaxation (:mod:`.pooled`)
 chose for them, by first fit per shape, then by first fit, dot-product fit and z3
-over all of them (:func:`.place.place`); when those instances cannot hold them,
-z3's cheapest packing (:func:`.place.cheapest_packing`), else repair opens
-instances and spills what still fits nowhere to its dedicated option
-(:mod:`.repair`).  Each server's instances are then tightened and, for a few
-units, repacked (:mod:`.repack`).
+over all of them (:func:`.place.place`).  When those instances cannot hold a
+few dozen units, a packing is proven cheapest without a search where one can
+be: packed into the instances of the bound on every packing's fees
+(:mod:`.cover`), or as repair grows them, at that bound; else z3's cheapest
+packing (:func:`.place.cheapest_packing`).  Otherwise repair opens instances
+and spills what still fits nowhere to its dedicated option (:mod:`.repair`).
+Each server's instances are then tightened and, for a few units, repacked
+(:mod:`.repack`).
 
 A quota several servers share is spent in turn (:class:`_Budget`): each server
 may use what the others still to pack do not hold back.  The last guard
@@ -24,8 +27,17 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.errors import PlanError, UnsatisfiableError
+from skaal.solver.cover import fee_floor
 from skaal.solver.decompose import Group, Unit
-from skaal.solver.place import Bins, cheapest_packing, first_fit, place, tightened
+from skaal.solver.place import (
+    CHEAPEST_MAX_UNITS,
+    Bins,
+    balanced_fit_partial,
+    cheapest_packing,
+    first_fit,
+    place,
+    tightened,
+)
 from skaal.solver.problem import Problem
 from skaal.solver.repack import repacked
 from skaal.solver.repair import repair, shed, spill, spillable
@@ -217,10 +229,14 @@ def _pack(
     if packed is None:
         packed = place(placed, shapes)
     failed = packed is None
+    repaired: tuple[Bins, list[Unit]] | None = None
+    if packed is None and len(placed) <= CHEAPEST_MAX_UNITS:
+        # a packing no other pays less for (:mod:`.cover`), else z3's cheapest
+        packed, repaired = _proven_cheapest(placed, shapes, server, servers)
+        if packed is None:
+            packed = cheapest_packing(placed, server.shapes, server.quota)
     if packed is None:
-        packed = cheapest_packing(placed, server.shapes, server.quota)
-    if packed is None:
-        packed, left = repair(placed, shapes, server, servers)
+        packed, left = repaired or repair(placed, shapes, server, servers)
         stuck = [u for u in left if not spillable(u, servers)]
         if stuck:
             from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
@@ -233,6 +249,39 @@ def _pack(
         # is two nodes): at the quota, the instances as packed.
         tight = [(shape, members) for shape, members in packed if members]
     return _Packing(repacked(backend, server, tight), moved, failed)
+
+
+def _proven_cheapest(
+    placed: Sequence[Unit], shapes: Sequence[Shape], server: Server, servers: Mapping[str, Server]
+) -> tuple[Bins | None, tuple[Bins, list[Unit]] | None]:
+    """A packing of ``placed`` whose fees are the least any packing within the quota pays
+    (:func:`.cover.fee_floor`), tried without z3: first fit, then dot-product fit, into
+    the bound's own instances, then repair of the relaxation's ``shapes``; and repair's
+    answer if it was made (the caller's fallback)."""
+    cover = fee_floor(placed, server.shapes, server.quota)
+    if cover is None:
+        return None, None
+    fitted = first_fit(placed, cover.shapes)
+    if fitted is None and cover.shapes:
+        bins, over = balanced_fit_partial(placed, cover.shapes)
+        fitted = None if over else bins
+    proven = None if fitted is None else _fees_within(fitted, server, cover.floor)
+    if proven is not None:
+        return proven, None
+    repaired = repair(placed, list(shapes), server, servers)
+    bins, left = repaired
+    return (None if left else _fees_within(bins, server, cover.floor)), repaired
+
+
+def _fees_within(bins: Bins, server: Server, floor: int) -> Bins | None:
+    """``bins`` tightened (within the quota) if their fees are at most ``floor``."""
+    tight = tightened(bins, server.shapes)
+    if _used(server, tight) > server.quota:
+        tight = [(shape, members) for shape, members in bins if members]
+    if _used(server, tight) > server.quota:
+        return None
+    fees = sum(shape.fee_micro for shape, members in tight if members)
+    return tight if fees <= floor else None
 
 
 def _used(server: Server, bins: Bins) -> int:

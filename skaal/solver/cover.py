@@ -1,0 +1,137 @@
+"""The least any packing of some units can pay in instance fees: a bound that proves a
+packing cheapest without searching for one.
+
+When the relaxation's instances cannot hold a server's units, placement
+(:mod:`.placement`) used to ask z3 for the cheapest packing of them
+(:func:`.place.cheapest_packing`): loading z3 and searching, a tenth of a
+second for two dozen units.  Repair (:mod:`.repair`) grows the instances
+greedily in milliseconds, and is often as cheap; this bound tells when.
+
+Every packing of units ``U`` into instances of shapes ``k`` (fee ``f[k]``,
+capacity ``cap[k,d]``, quota units ``w[k]``) runs some count ``n[k]`` of each
+shape, and for every set ``F`` of shapes, the units only shapes of ``F``
+hold (``fam(u) ⊆ F``, ``fam(u)`` the shapes one empty instance of which
+holds ``u``) sit on instances of ``F`` (Hall's condition), so::
+
+    minimise  Σ f[k] · n[k]
+    Σ_{k ∈ F} cap[k,d] · n[k] ≥ Σ_{u: fam(u) ⊆ F} use[u,d]   every family F, dimension d
+    Σ_k w[k] · n[k] ≤ Q                                     the quota
+    n[k] ∈ {0, 1, …}
+
+holds for every packing: its optimum is at most the cheapest packing's
+fees.  (``F`` runs over the units' own families and all the shapes; a
+dimension some shape of ``F`` does not limit gives no row.)  It is a small
+integer programme, one column per shape, solved by HiGHS, single-threaded
+with a fixed seed and a node limit (deterministic work); HiGHS's proven
+dual bound is used, so a search stopped early still gives a bound.  Fees
+are whole micro-dollars: a packing whose fees are at most the bound rounded
+up is a cheapest one.  On the gcp ``users`` draw of 1,000 resources,
+Memorystore's 24 units: repair's 1 GB + 1 GB + 100 GB instances, $1,458.54,
+and the bound is $1,458.54 (the 68 GB unit needs the 100 GB class, the
+other 1.45 GB two more GB, the 24 units two instances of 16).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from msgspec import Struct
+
+from skaal.solver.decompose import Unit
+from skaal.solver.servers import Shape
+
+__all__ = ["MAX_NODES", "Cover", "fee_floor"]
+
+#: HiGHS's branch-and-bound node limit for the bound (work, never seconds); the
+#: programmes have one column per shape and are proven at the root or in a few nodes.
+MAX_NODES = 1_000
+
+#: How far below the bound HiGHS's floating point may leave it before it is rounded up
+#: to whole micro-dollars (fees of a few thousand dollars are some 10^9 micro-dollars).
+_SLACK = 1e-3
+
+
+class Cover(Struct, frozen=True):
+    """The bound, and the instances of the programme's best solution."""
+
+    floor: int
+    """Micro-dollars of fees every packing pays at least."""
+    shapes: tuple[Shape, ...]
+    """One entry per instance of HiGHS's best solution (empty if it found none): packed
+    into them, the units cost exactly ``floor`` when HiGHS proved it optimal."""
+
+
+def fee_floor(units: Sequence[Unit], shapes: Sequence[Shape], quota: int) -> Cover | None:
+    """What every packing of ``units`` into instances of ``shapes`` within ``quota``
+    pays at least in fees; ``None`` when no packing exists (a unit no shape holds, or
+    the quota too small by the rows above) or HiGHS proves nothing."""
+    import numpy as np  # noqa: PLC0415 - loaded with HiGHS, which placement has already loaded
+    from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
+
+    if not units or not shapes:
+        return Cover(0, ()) if not units else None
+    families: dict[frozenset[int], list[int]] = {}
+    width = len(shapes[0].capacity)
+    for unit in units:
+        family = frozenset(k for k, shape in enumerate(shapes) if shape.holds(unit.usage))
+        if not family:
+            return None
+        need = families.setdefault(family, [0] * width)
+        for d, use in enumerate(unit.usage):
+            need[d] += use
+    families.setdefault(frozenset(range(len(shapes))), [0] * width)
+    rows: list[tuple[list[tuple[int, float]], float]] = []
+    for family in sorted(families, key=sorted):
+        inside = [need for other, need in families.items() if other <= family]
+        for d in range(width):
+            caps = [shapes[k].capacity[d] for k in sorted(family)]
+            total = sum(need[d] for need in inside)
+            if not total or any(cap is None for cap in caps):
+                continue
+            top = float(max(cap or 0 for cap in caps))  # each row scaled to coefficients <= 1
+            entries = [(k, (cap or 0) / top) for k, cap in zip(sorted(family), caps, strict=True)]
+            rows.append((entries, total / top))
+    quota_row = [(k, float(shape.units)) for k, shape in enumerate(shapes)]
+    highs = _core._Highs()
+    for option, setting in (
+        ("output_flag", False),
+        ("threads", 1),
+        ("random_seed", 0),
+        ("mip_rel_gap", 0.0),
+        ("mip_abs_gap", 0.5),
+        ("mip_max_nodes", MAX_NODES),
+    ):
+        highs.setOptionValue(option, setting)
+    lp = _core.HighsLp()
+    lp.num_col_ = len(shapes)
+    lp.num_row_ = len(rows) + 1
+    lp.col_cost_ = np.array([float(shape.fee_micro) for shape in shapes])
+    lp.col_lower_ = np.zeros(len(shapes))
+    lp.col_upper_ = np.array([float(quota // shape.units) for shape in shapes])
+    lp.row_lower_ = np.array([bound for _, bound in rows] + [-math.inf])
+    lp.row_upper_ = np.array([math.inf] * len(rows) + [float(quota)])
+    columns: list[list[tuple[int, float]]] = [[] for _ in shapes]
+    for row, (entries, _) in enumerate([*rows, (quota_row, 0.0)]):
+        for k, value in entries:
+            columns[k].append((row, value))
+    matrix = lp.a_matrix_
+    matrix.format_ = _core.MatrixFormat.kColwise
+    matrix.start_ = np.cumsum([0] + [len(column) for column in columns], dtype=np.int32)
+    matrix.index_ = np.array([row for column in columns for row, _ in column], dtype=np.int32)
+    matrix.value_ = np.array([value for column in columns for _, value in column])
+    lp.integrality_ = [_core.HighsVarType.kInteger] * len(shapes)
+    highs.passModel(lp)
+    highs.run()
+    status = highs.getModelStatus()
+    if status == _core.HighsModelStatus.kInfeasible:
+        return None
+    info = highs.getInfo()
+    bound = float(info.mip_dual_bound)
+    if not math.isfinite(bound):
+        return None
+    found: tuple[Shape, ...] = ()
+    if info.primal_solution_status == _core.SolutionStatus.kSolutionStatusFeasible:
+        counts = [round(v) for v in highs.getSolution().col_value]
+        found = tuple(shape for shape, n in zip(shapes, counts, strict=True) for _ in range(n))
+    return Cover(max(0, math.ceil(bound - _SLACK)), found)

@@ -42,9 +42,11 @@ the clock:
    the instances step 4 chose, by first fit, then (after a counting check)
    by dot-product fit, then by z3 exactly.  Placed:
    the plan costs the bound, so it is optimal.  Not placed (adversarial bin
-   packing): instances are added until first fit places everything
-   (:mod:`.repair`, which also sheds units from a server at its quota), and
-   the plan is ``best_found`` with step 4's bound.  Either way each server's
+   packing): a server of a few dozen units gets a packing whose fees meet a
+   bound on every packing's (:mod:`.cover`), or z3's cheapest; otherwise
+   instances are added until first fit places everything (:mod:`.repair`,
+   which also sheds units from a server at its quota), and the plan is
+   ``best_found`` with step 4's bound.  Either way each server's
    instances are then tightened (:func:`.place.tightened`: cheapest shape
    holding each instance's units, pairs merged where one shape is cheaper),
    and a server of a few units gets the cheapest instances holding exactly

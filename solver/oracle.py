@@ -25,7 +25,8 @@ most ``|H_s|`` instance slots (fewer than its group's quota allows, or
 capped by the quota row below) and no two slots are interchangeable.
 ``reg(r,s)`` is the region ``r`` lives in on ``s``
 (:mod:`solver.oracle_regions`): an instance only ever holds resources of one
-region, and the quota is per region::
+region, and the quota is per region (or, for a group whose catalog entries say
+``quota_scope = "account"``, one row over all its regions)::
 
     x[r,b] ∈ {0,1}     r on dedicated backend b
     y[r,s,q] ∈ {0,1}   r on the instance of s that q represents (q ⪯ r,
@@ -213,6 +214,7 @@ def solve_exact(
         groups=groups,
         units=units,
         regions=regions,
+        counted={(r, s): _counted_in(entries[s], g) for (r, s), g in regions.items()},
         pairs=pairs,
         max_backends=blueprint.max_backends,
         vpc=vpc,
@@ -278,6 +280,13 @@ def _group(entry: Entry) -> str:
     return entry.server.quota_group
 
 
+def _counted_in(entry: Entry, region: str) -> str:
+    """Where the server's quota counts an instance of ``region``: that region, or every
+    region at once (``"all regions"``) when the quota is the account's."""
+    assert entry.server is not None
+    return region if entry.server.per_region else "all regions"
+
+
 def _units(entry: Entry, shape: Shape | tuple[str, int]) -> int:
     """The quota units an instance uses: its class's per node, times ``1 + replicas`` nodes.
 
@@ -313,6 +322,7 @@ class _Model:
         groups: Mapping[str, str],
         units: Mapping[str, Sequence[int]],
         regions: Mapping[tuple[str, str], str],
+        counted: Mapping[tuple[str, str], str],
         pairs: Sequence[tuple[str, str]],
         max_backends: int | None,
         vpc: frozenset[str] = frozenset(),
@@ -388,7 +398,7 @@ class _Model:
                     self.rows.append((terms, -np.inf, 0.0))
             if last[groups[s]] == s:
                 group = [t for t in hosted if groups[t] == groups[s]]
-                self._quota_rows(group, hosted, units, regions, float(quotas[groups[s]]))
+                self._quota_rows(group, hosted, units, counted, float(quotas[groups[s]]))
         for a, p in pairs:  # co-located: the same backend and the same instance
             for b in sorted({o.backend for o in [*opts.get(a, ()), *opts.get(p, ())]}):
                 if b in servers:
@@ -421,15 +431,16 @@ class _Model:
         group: Sequence[str],
         hosted: Mapping[str, Sequence[str]],
         units: Mapping[str, Sequence[int]],
-        regions: Mapping[tuple[str, str], str],
+        counted: Mapping[tuple[str, str], str],
         quota: float,
     ) -> None:
-        """Per region, the units the group's running instances use, at most its quota."""
-        for g in sorted({regions[q, s] for s in group for q in hosted[s]}):
+        """Per region where the quota counts (``counted``: the instance's region, or one
+        for all of them), the units the group's running instances use, at most its quota."""
+        for g in sorted({counted[q, s] for s in group for q in hosted[s]}):
             terms: list[tuple[int, float]] = []
             for s in group:
                 for q in hosted[s]:
-                    if regions[q, s] != g:
+                    if counted[q, s] != g:
                         continue
                     sizes = [
                         (self.z[s, q, k], w) for k, w in enumerate(units[s]) if (s, q, k) in self.z
@@ -674,7 +685,7 @@ def _problems(
         if len(held) > 1:
             found.append(f"an instance of {s} holds resources of {', '.join(held)}")
         region = held[0] if held else catalog.region
-        per_server = used.setdefault((_group(entry), region), {})
+        per_server = used.setdefault((_group(entry), _counted_in(entry, region)), {})
         per_server[s] = per_server.get(s, 0) + _units(entry, (class_name, replicas))
         fees += fee
         shape = next(

@@ -14,8 +14,8 @@ What it reads (the format of ``catalogs/*.toml``)::
     [backends.NAME.price]           the price components, each { amount, ... },
                                     and eventual_reads = { factor, ... }
     [backends.NAME.modes.MODE]      target_utilisation, and [...MODE.price]
-    [backends.NAME.server]          quota, quota_group, min_disk_gb, and per
-                                    instance size
+    [backends.NAME.server]          quota, quota_group, quota_scope, min_disk_gb,
+                                    and per instance size
     [backends.NAME.server.classes.CLASS]
                                     price = { amount }, size_gb, reads_per_s,
                                     writes_per_s, resources, max_replicas,
@@ -25,7 +25,8 @@ What it reads (the format of ``catalogs/*.toml``)::
 (missing or empty: its own, named after the backend); each member states the group's
 ``quota``, and a file where two members state different ones raises
 :class:`CatalogNotReadError`.  ``quota_units`` is what one node of the class
-uses of that quota (missing: 1).
+uses of that quota (missing: 1).  ``quota_scope = "account"`` counts the
+quota once over every region (missing or ``"region"``: in each region).
 
 ``extends`` is followed in its simplest form, which is all the bundled
 catalogs use (``local-servers`` extends ``local`` and only adds backends):
@@ -94,7 +95,9 @@ class ServerData:
     quota: int
     min_disk_gb: float
     quota_group: str
-    """The quota it counts against, per region: its own backend's name unless it shares one."""
+    """The quota it counts against: its own backend's name unless it shares one."""
+    per_region: bool = True
+    """Whether that quota counts in each region, else once over all of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +225,7 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                 quota=int(srv["quota"]),
                 min_disk_gb=float(srv.get("min_disk_gb", 0.0)),
                 quota_group=str(srv.get("quota_group") or name),
+                per_region=srv.get("quota_scope", "region") != "account",
             )
         entries.append(
             Entry(

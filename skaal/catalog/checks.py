@@ -107,21 +107,22 @@ def meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Prob
 
 
 def shared_quotas(merged: Merged, backends: dict[str, Any]) -> list[Problem]:
-    """Servers sharing a ``quota_group`` whose ``quota`` differs from the group's first
-    (in file order): one quota is shared, so every member must state it."""
-    first: dict[str, tuple[str, object]] = {}
+    """Servers sharing a ``quota_group`` whose ``quota`` or ``quota_scope`` differs from
+    the group's first (in file order): one quota is shared, so every member states it."""
+    first: dict[str, tuple[str, object, object]] = {}
     problems: list[Problem] = []
     for name, table in backends.items():
         server = table.get("server") if isinstance(table, dict) else None
         if not isinstance(server, dict):
             continue
         group, quota = server.get("quota_group"), server.get("quota")
+        scope = server.get("quota_scope", "region")
         if not isinstance(group, str) or not group or not isinstance(quota, int):
             continue
         if group not in first:
-            first[group] = (name, quota)
+            first[group] = (name, quota, scope)
             continue
-        other, shared = first[group]
+        other, shared, counted = first[group]
         if quota != shared:
             problems.append(
                 merged.problem(
@@ -130,6 +131,17 @@ def shared_quotas(merged: Merged, backends: dict[str, Any]) -> list[Problem]:
                     f"{shared}; this one states {quota}, but a group has one quota",
                     f"write quota = {shared} here (or {quota} in [backends.{other}.server]), "
                     "or delete quota_group if the provider counts them apart",
+                )
+            )
+        elif scope != counted:
+            problems.append(
+                merged.problem(
+                    ("backends", name, "server", "quota_scope"),
+                    f"{name} shares quota_group {group!r} with {other}, whose quota counts "
+                    f"per {counted}; this one counts per {scope}, but a group has one quota",
+                    f'write quota_scope = "{counted}" here (or "{scope}" in '
+                    f"[backends.{other}.server]), or delete quota_group if the provider "
+                    "counts them apart",
                 )
             )
     return problems

@@ -57,6 +57,9 @@ order, so list the cheapest first)::
                                         #   the provider's documented default quota
     quota_group = "rds-db-instances"    # optional: servers naming the same group share
                                         #   one quota (every member states it)
+    quota_scope = "region"              # optional: "region" (default), or "account":
+                                        #   one quota over every region (a Google Cloud
+                                        #   project's Cloud SQL instances)
     quota_source = "https://..."        # optional: the quota page
     quota_adjustable = true             # optional (default true)
     min_disk_gb = 20.0                  # optional, >= 0 (default 0): the volume floor

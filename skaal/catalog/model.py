@@ -280,11 +280,15 @@ class Server(Record, frozen=True, kw_only=True):
 
     classes: Annotated[tuple[InstanceClass, ...], Meta(min_length=1)]
     quota: Count
-    """Quota units per region (instances or nodes, unless the classes say otherwise):
-    the provider's default quota."""
+    """Quota units (instances or nodes, unless the classes say otherwise) per region, or
+    per account with ``quota_scope = "account"``: the provider's default quota."""
     quota_group: str = ""
     """The quota this server shares with the other servers naming the same group (RDS
     counts Single-AZ and Multi-AZ DB instances together); empty: its own."""
+    quota_scope: Literal["region", "account"] = "region"
+    """Where the quota counts: in each region (AWS's quotas, Memorystore's capacity), or
+    over every region of the account (a Google Cloud project's 1,000 Cloud SQL
+    instances)."""
     quota_source: str = ""
     quota_adjustable: bool = True
     min_disk_gb: Annotated[float, Meta(ge=0)] = 0.0
@@ -385,9 +389,12 @@ class Catalog(Record, frozen=True, kw_only=True):
                     if price.get(name, 0) is None:
                         del price[name]
             server = backend["server"]
-            if server is not None:  # so does a server without a shared quota or quota units
+            if server is not None:  # so does a server without a shared quota or quota units,
+                # its quota counted per region
                 if not server["quota_group"]:
                     del server["quota_group"]
+                if server["quota_scope"] == "region":
+                    del server["quota_scope"]
                 for item in server["classes"]:
                     if item["quota_units"] == 1:
                         del item["quota_units"]

@@ -87,6 +87,7 @@ _EXAMPLES: dict[str, str] = {
     "quota": "40",
     "quota_group": '"rds-db-instances"',
     "quota_units": "5",
+    "quota_scope": '"account"',
     "price": '{ amount = 11.68, source = "https://provider.example/pricing", '
     'as_of = "2026-12-03" }',
 }

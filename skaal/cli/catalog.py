@@ -268,15 +268,18 @@ def validate(ctx: click.Context, path: str, as_json: bool) -> None:
 
 
 def _quota_words(server: Server) -> str:
-    """``quota 40``, and the group it shares (``quota 40 shared as rds-db-instances``)."""
+    """``quota 40``, the group it shares (``quota 40 shared as rds-db-instances``), and
+    ``in all regions`` when it counts over the account's."""
     shared = f" shared as {server.quota_group}" if server.quota_group else ""
-    return f"quota {server.quota}{shared}"
+    scope = " in all regions" if server.quota_scope == "account" else ""
+    return f"quota {server.quota}{shared}{scope}"
 
 
 def _server_json(server: Server, currency: str) -> dict[str, object]:
     return {
         "quota": server.quota,
         "quota_group": server.quota_group or None,
+        "quota_scope": server.quota_scope,
         "quota_source": server.quota_source,
         "min_disk_gb": server.min_disk_gb,
         "classes": [
@@ -445,6 +448,8 @@ def _render_server(console: Console, b: Backend, origins: dict[str, str]) -> Non
             f"  the quota is shared by every server of quota_group "
             f"{escape(repr(server.quota_group))}: their instances count together"
         )
+    if server.quota_scope == "account":
+        out("  the quota counts once over every region of the account (quota_scope)")
     if server.quota_source:
         out(f"  quota source: {escape(server.quota_source)}")
     out(f"  disk floor per instance (min_disk_gb): {server.min_disk_gb:g} GB")

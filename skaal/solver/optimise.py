@@ -227,7 +227,9 @@ def _regional_pools(
     A server option in the catalog's default region keeps the backend's name;
     one in another region is renamed ``backend@region``, a pool with its own
     instances, fees and quota (the providers' quotas are regional; a pool of a
-    quota group shares the group's quota in its region).  A
+    quota group shares the group's quota in its region), or sharing the
+    backend's quota when that counts over every region of the account
+    (``quota_scope = "account"``).  A
     co-located unit whose members would sit in different regions of a server
     loses that option: they must share an instance.  Without any server option
     away from the default region nothing changes.
@@ -257,9 +259,10 @@ def _regional_pools(
                 options.append(choice)
                 continue
             pool = f"{choice.backend}{POOL}{home}"
-            if pool not in pools:  # its quota is the region's (a group's too)
+            if pool not in pools:  # its quota is the region's (a group's too), or the account's
                 server = servers[choice.backend]
-                pools[pool] = replace(server, group=f"{server.quota_key}{POOL}{home}")
+                key = f"{server.quota_key}{POOL}{home}" if server.per_region else server.quota_key
+                pools[pool] = replace(server, group=key)
             options.append(replace(choice, backend=pool))
         out.append(Unit(unit.members, tuple(options), unit.usage))
     return tuple(out), pools

@@ -97,7 +97,10 @@ class Server(Struct, frozen=True):
     """The volume floor per instance; 0 for a memory store (no volume)."""
     group: str = ""
     """The key of the quota it shares with the other servers of the same key (a
-    regional pool's carries its region); empty: its own."""
+    regional pool's carries its region, unless ``per_region`` is false); empty: its own."""
+    per_region: bool = True
+    """Whether the quota counts in each region (else once over every region of the
+    account: a regional pool then shares its backend's quota)."""
 
     @property
     def quota_key(self) -> str:
@@ -195,6 +198,7 @@ def server_of(backend: Backend) -> Server:
         quota_adjustable=server.quota_adjustable,
         disk_floor_gb=server.min_disk_gb,
         group=server.quota_group,
+        per_region=server.quota_scope == "region",
     )
 
 

@@ -21,7 +21,7 @@ from skaal.plan.model import Plan
 from skaal.solver import solve
 from skaal.solver.diagnosis import Diagnosis, GlobalConflict
 from solver.draws import draw_blueprint, write_app
-from solver.oracle import audit
+from solver.oracle import audit, solve_exact
 from solver.oracle_catalog import read_catalog
 from tests.solver._factories import blueprint, res
 
@@ -265,3 +265,65 @@ resources = 10
     )
     assert conflict.relaxation is not None
     assert conflict.relaxation.startswith("raise [backends.pg.server] quota (a quota request)")
+
+
+def _two_regions(tmp_path: Path, scope: str) -> Path:
+    """The store and a server ``pg`` ($10 an instance, one map each, a quota of one
+    instance counted per ``scope``), both in us-east-1 and eu-west-1."""
+    text = _HEAD + _server("pg", 10.0, quota=1)
+    text = text.replace('regions = ["us-east-1"]', 'regions = ["us-east-1", "eu-west-1"]')
+    if scope == "account":
+        text = text.replace("quota = 1\n", 'quota = 1\nquota_scope = "account"\n')
+    path = tmp_path / f"{scope}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_quota_of_the_account_counts_the_instances_of_every_region(tmp_path: Path) -> None:
+    # One map in the catalog's region, one that must stay in the EU: counted per
+    # region, each region opens its one instance ($20); counted over the account
+    # (Cloud SQL's 1,000 instances per project), one instance in all, and the other
+    # map goes to the store ($10 + $25)
+    maps = [res("Us"), res("Eu", residency="eu")]
+    regional = _plan(_two_regions(tmp_path, "region"), *maps)
+    assert regional.total_monthly_cost == pytest.approx(20.0)
+    assert sorted((b.backend, b.region) for b in regional.bindings) == [
+        ("pg", "eu-west-1"),
+        ("pg", "us-east-1"),
+    ]
+    path = _two_regions(tmp_path, "account")
+    plan = _plan(path, *maps)
+    assert plan.total_monthly_cost == pytest.approx(35.0)
+    assert _instances(plan) == {"pg": 1}
+    assert Counter(b.backend for b in plan.bindings) == {"pg": 1, "store": 1}
+    app = blueprint(*maps)
+    assert solve_exact(app, read_catalog(str(path))).total == pytest.approx(35.0)
+    # the oracle's audit counts the account's quota over both regions too
+    regional_plan_on_account = regional.model_copy(update={"catalog_hash": plan.catalog_hash})
+    assert any(
+        "2 quota units in all regions > quota 1" in problem
+        for problem in audit(regional_plan_on_account, app, read_catalog(str(path)))
+    )
+
+
+def test_servers_sharing_a_quota_state_where_it_counts(tmp_path: Path) -> None:
+    path = _catalog(
+        tmp_path,
+        _server("pg", 10.0, group="db").replace(
+            "quota = 2\n", 'quota = 2\nquota_scope = "account"\n'
+        ),
+        _server("pg-ha", 20.0, durability="durable", group="db"),
+    )
+    with pytest.raises(Exception, match="counts per region, but a group has one quota") as err:
+        load_catalog(str(path))
+    assert 'write quota_scope = "account" here' in str(err.value)
+
+
+def test_a_quota_scope_of_no_known_kind_is_refused_with_the_choices(tmp_path: Path) -> None:
+    path = _catalog(
+        tmp_path, _server("pg", 10.0).replace("quota = 2\n", 'quota = 2\nquota_scope = "planet"\n')
+    )
+    with pytest.raises(Exception, match="quota_scope") as err:
+        load_catalog(str(path))
+    assert "account" in str(err.value)
+    assert "region" in str(err.value)

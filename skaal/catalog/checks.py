@@ -109,42 +109,40 @@ def meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Prob
 def shared_quotas(merged: Merged, backends: dict[str, Any]) -> list[Problem]:
     """Servers sharing a ``quota_group`` whose ``quota`` or ``quota_scope`` differs from
     the group's first (in file order): one quota is shared, so every member states it."""
-    first: dict[str, tuple[str, object, object]] = {}
+    first: dict[str, tuple[str, dict[str, object]]] = {}
     problems: list[Problem] = []
     for name, table in backends.items():
         server = table.get("server") if isinstance(table, dict) else None
         if not isinstance(server, dict):
             continue
-        group, quota = server.get("quota_group"), server.get("quota")
-        scope = server.get("quota_scope", "region")
-        if not isinstance(group, str) or not group or not isinstance(quota, int):
+        group = server.get("quota_group")
+        stated = {"quota": server.get("quota"), "quota_scope": server.get("quota_scope", "region")}
+        if not isinstance(group, str) or not group or not isinstance(stated["quota"], int):
             continue
         if group not in first:
-            first[group] = (name, quota, scope)
+            first[group] = (name, stated)
             continue
-        other, shared, counted = first[group]
-        if quota != shared:
-            problems.append(
-                merged.problem(
-                    ("backends", name, "server", "quota"),
-                    f"{name} shares quota_group {group!r} with {other}, whose quota is "
-                    f"{shared}; this one states {quota}, but a group has one quota",
-                    f"write quota = {shared} here (or {quota} in [backends.{other}.server]), "
-                    "or delete quota_group if the provider counts them apart",
-                )
+        other, shared = first[group]
+        key = next((k for k in stated if stated[k] != shared[k]), None)
+        if key is None:
+            continue
+        mine, theirs = _toml(stated[key]), _toml(shared[key])
+        what = "quota is" if key == "quota" else "quota counts per"
+        problems.append(
+            merged.problem(
+                ("backends", name, "server", key),
+                f"{name} shares quota_group {group!r} with {other}, whose {what} "
+                f"{shared[key]}; this one {'states' if key == 'quota' else 'counts per'} "
+                f"{stated[key]}, but a group has one quota",
+                f"write {key} = {theirs} here (or {mine} in [backends.{other}.server]), "
+                "or delete quota_group if the provider counts them apart",
             )
-        elif scope != counted:
-            problems.append(
-                merged.problem(
-                    ("backends", name, "server", "quota_scope"),
-                    f"{name} shares quota_group {group!r} with {other}, whose quota counts "
-                    f"per {counted}; this one counts per {scope}, but a group has one quota",
-                    f'write quota_scope = "{counted}" here (or "{scope}" in '
-                    f"[backends.{other}.server]), or delete quota_group if the provider "
-                    "counts them apart",
-                )
-            )
+        )
     return problems
+
+
+def _toml(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value)
 
 
 def _dotted(path: KeyPath) -> str:

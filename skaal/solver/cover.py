@@ -20,14 +20,16 @@ holds ``u``) sit on instances of ``F`` (Hall's condition), so::
 
 holds for every packing: its optimum is at most the cheapest packing's
 fees.  (``F`` runs over the units' own families and all the shapes; a
-dimension some shape of ``F`` does not limit gives no row.)  It is a small
-integer programme, one column per shape, solved by HiGHS, single-threaded
+dimension some shape of ``F`` does not limit gives no row; the sums are
+:func:`.place.hall_needs`, which the counting check of placement reads too.)
+It is a small integer programme, one column per shape, solved by HiGHS
+(:func:`.pooled.highs_holding`), single-threaded
 with a fixed seed and a node limit (deterministic work); HiGHS's proven
 dual bound is used, so a search stopped early still gives a bound.  Fees
 are whole micro-dollars: a packing whose fees are at most the bound rounded
 up is a cheapest one.  On the gcp ``users`` draw of 1,000 resources,
-Memorystore's 24 units: repair's 1 GB + 1 GB + 100 GB instances, $1,458.54,
-and the bound is $1,458.54 (the 68 GB unit needs the 100 GB class, the
+Memorystore's 24 units fit the bound's own instances, 1 GB + 1 GB + 100 GB,
+$1,458.54, the bound (the 68 GB unit needs the 100 GB class, the
 other 1.45 GB two more GB, the 24 units two instances of 16).
 """
 
@@ -39,6 +41,8 @@ from collections.abc import Sequence
 from msgspec import Struct
 
 from skaal.solver.decompose import Unit
+from skaal.solver.place import hall_needs
+from skaal.solver.pooled import highs_holding
 from skaal.solver.servers import Shape
 
 __all__ = ["MAX_NODES", "Cover", "fee_floor"]
@@ -66,62 +70,41 @@ def fee_floor(units: Sequence[Unit], shapes: Sequence[Shape], quota: int) -> Cov
     """What every packing of ``units`` into instances of ``shapes`` within ``quota``
     pays at least in fees; ``None`` when no packing exists (a unit no shape holds, or
     the quota too small by the rows above) or HiGHS proves nothing."""
-    import numpy as np  # noqa: PLC0415 - loaded with HiGHS, which placement has already loaded
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
     if not units or not shapes:
         return Cover(0, ()) if not units else None
-    families: dict[frozenset[int], list[int]] = {}
+    needs = hall_needs(units, shapes)
+    if needs is None:
+        return None
     width = len(shapes[0].capacity)
-    for unit in units:
-        family = frozenset(k for k, shape in enumerate(shapes) if shape.holds(unit.usage))
-        if not family:
-            return None
-        need = families.setdefault(family, [0] * width)
-        for d, use in enumerate(unit.usage):
-            need[d] += use
-    families.setdefault(frozenset(range(len(shapes))), [0] * width)
-    rows: list[tuple[list[tuple[int, float]], float]] = []
-    for family in sorted(families, key=sorted):
-        inside = [need for other, need in families.items() if other <= family]
-        for d in range(width):
-            caps = [shapes[k].capacity[d] for k in sorted(family)]
-            total = sum(need[d] for need in inside)
+    needs.setdefault(
+        frozenset(range(len(shapes))), [sum(u.usage[d] for u in units) for d in range(width)]
+    )
+    columns: list[list[tuple[int, float]]] = [[] for _ in shapes]
+    row_lower: list[float] = []
+    for family in sorted(needs, key=sorted):
+        members = sorted(family)
+        for d, total in enumerate(needs[family]):
+            caps = [shapes[k].capacity[d] for k in members]
             if not total or any(cap is None for cap in caps):
                 continue
             top = float(max(cap or 0 for cap in caps))  # each row scaled to coefficients <= 1
-            entries = [(k, (cap or 0) / top) for k, cap in zip(sorted(family), caps, strict=True)]
-            rows.append((entries, total / top))
-    quota_row = [(k, float(shape.units)) for k, shape in enumerate(shapes)]
-    highs = _core._Highs()
-    for option, setting in (
-        ("output_flag", False),
-        ("threads", 1),
-        ("random_seed", 0),
-        ("mip_rel_gap", 0.0),
-        ("mip_abs_gap", 0.5),
-        ("mip_max_nodes", MAX_NODES),
-    ):
-        highs.setOptionValue(option, setting)
-    lp = _core.HighsLp()
-    lp.num_col_ = len(shapes)
-    lp.num_row_ = len(rows) + 1
-    lp.col_cost_ = np.array([float(shape.fee_micro) for shape in shapes])
-    lp.col_lower_ = np.zeros(len(shapes))
-    lp.col_upper_ = np.array([float(quota // shape.units) for shape in shapes])
-    lp.row_lower_ = np.array([bound for _, bound in rows] + [-math.inf])
-    lp.row_upper_ = np.array([math.inf] * len(rows) + [float(quota)])
-    columns: list[list[tuple[int, float]]] = [[] for _ in shapes]
-    for row, (entries, _) in enumerate([*rows, (quota_row, 0.0)]):
-        for k, value in entries:
-            columns[k].append((row, value))
-    matrix = lp.a_matrix_
-    matrix.format_ = _core.MatrixFormat.kColwise
-    matrix.start_ = np.cumsum([0] + [len(column) for column in columns], dtype=np.int32)
-    matrix.index_ = np.array([row for column in columns for row, _ in column], dtype=np.int32)
-    matrix.value_ = np.array([value for column in columns for _, value in column])
-    lp.integrality_ = [_core.HighsVarType.kInteger] * len(shapes)
-    highs.passModel(lp)
+            for k, cap in zip(members, caps, strict=True):
+                columns[k].append((len(row_lower), (cap or 0) / top))
+            row_lower.append(total / top)
+    for k, shape in enumerate(shapes):  # the quota row
+        columns[k].append((len(row_lower), float(shape.units)))
+    highs = highs_holding(
+        [float(shape.fee_micro) for shape in shapes],
+        [float(quota // shape.units) for shape in shapes],
+        [*row_lower, -math.inf],
+        [math.inf] * len(row_lower) + [float(quota)],
+        columns,
+        integer=True,
+        max_nodes=MAX_NODES,
+        abs_gap=0.5,
+    )
     highs.run()
     status = highs.getModelStatus()
     if status == _core.HighsModelStatus.kInfeasible:

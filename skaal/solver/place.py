@@ -51,6 +51,7 @@ __all__ = [
     "first_fit",
     "first_fit_grown",
     "first_fit_partial",
+    "hall_needs",
     "place",
     "short",
     "tightened",
@@ -102,26 +103,42 @@ def short(units: Sequence[Unit], shapes: Sequence[Shape]) -> bool:
     """
     kinds = list(dict.fromkeys(shapes))
     count = {k: shapes.count(k) for k in kinds}
-    need: dict[frozenset[int], list[int]] = {}
+    needs = hall_needs(units, kinds)
+    if needs is None:
+        return True
+    for family, need in needs.items():
+        members = sorted(family)
+        for d, total in enumerate(need):
+            caps = [kinds[i].capacity[d] for i in members]
+            if any(c is None for c in caps):
+                continue
+            room = sum((c or 0) * count[kinds[i]] for i, c in zip(members, caps, strict=True))
+            if total > room:
+                return True
+    return False
+
+
+def hall_needs(
+    units: Sequence[Unit], kinds: Sequence[Shape]
+) -> dict[frozenset[int], list[int]] | None:
+    """Per *family* (the indexes of the ``kinds`` one empty instance of which holds a
+    unit), what the units whose family lies inside it use, summed per dimension: they
+    can only go on instances of that family's kinds (Hall's condition).  ``None`` when
+    a unit fits no kind.  Families come in the order their first unit does."""
+    own: dict[frozenset[int], list[int]] = {}
     for unit in units:
         family = frozenset(i for i, k in enumerate(kinds) if k.holds(unit.usage))
         if not family:
-            return True
-        row = need.setdefault(family, [0] * len(unit.usage))
+            return None
+        row = own.setdefault(family, [0] * len(unit.usage))
         for d, u in enumerate(unit.usage):
             row[d] += u
-    for family in need:
-        inside = [row for f, row in need.items() if f <= family]
-        for d in range(len(inside[0])):
-            caps = [kinds[i].capacity[d] for i in sorted(family)]
-            if any(c is None for c in caps):
-                continue
-            room = sum(
-                (c or 0) * count[kinds[i]] for i, c in zip(sorted(family), caps, strict=True)
-            )
-            if sum(row[d] for row in inside) > room:
-                return True
-    return False
+    return {
+        family: [
+            sum(column) for column in zip(*(r for f, r in own.items() if f <= family), strict=True)
+        ]
+        for family in own
+    }
 
 
 def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:

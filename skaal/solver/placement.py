@@ -230,9 +230,11 @@ def _pack(
         packed = place(placed, shapes)
     failed = packed is None
     repaired: tuple[Bins, list[Unit]] | None = None
+    proven = False  # already tightened: a packing at the bound on every packing's fees
     if packed is None and len(placed) <= CHEAPEST_MAX_UNITS:
         # a packing no other pays less for (:mod:`.cover`), else z3's cheapest
         packed, repaired = _proven_cheapest(placed, shapes, server, servers)
+        proven = packed is not None
         if packed is None:
             packed = cheapest_packing(placed, server.shapes, server.quota)
     if packed is None:
@@ -243,11 +245,7 @@ def _pack(
 
             raise conflicts.packing(problem, backend, sorted(m for u in stuck for m in u.members))
         moved = [*moved, *left]
-    tight = tightened(packed, server.shapes)
-    if _used(server, tight) > server.quota:
-        # A cheaper shape can use more of the quota (a small cache with a replica
-        # is two nodes): at the quota, the instances as packed.
-        tight = [(shape, members) for shape, members in packed if members]
+    tight = packed if proven else _tight(packed, server)
     return _Packing(repacked(backend, server, tight), moved, failed)
 
 
@@ -274,14 +272,23 @@ def _proven_cheapest(
 
 
 def _fees_within(bins: Bins, server: Server, floor: int) -> Bins | None:
-    """``bins`` tightened (within the quota) if their fees are at most ``floor``."""
-    tight = tightened(bins, server.shapes)
-    if _used(server, tight) > server.quota:
-        tight = [(shape, members) for shape, members in bins if members]
+    """``bins`` tightened (:func:`_tight`) if within the quota and their fees are at most
+    ``floor``."""
+    tight = _tight(bins, server)
     if _used(server, tight) > server.quota:
         return None
     fees = sum(shape.fee_micro for shape, members in tight if members)
     return tight if fees <= floor else None
+
+
+def _tight(bins: Bins, server: Server) -> Bins:
+    """``bins`` tightened (:func:`.place.tightened`), or, where the tightened ones pass
+    the quota, the instances as packed: a cheaper shape can use more of it (a small
+    cache with a replica is two nodes)."""
+    tight = tightened(bins, server.shapes)
+    if _used(server, tight) > server.quota:
+        tight = [(shape, members) for shape, members in bins if members]
+    return tight
 
 
 def _used(server: Server, bins: Bins) -> int:

@@ -39,8 +39,8 @@ HiGHS runs single-threaded with a fixed seed and no time limit, so the same
 model gives the same answer on any machine load; its only limit is a node
 count (:data:`MAX_NODES`), a deterministic unit of work.  Costs are in
 dollars, usages in their own units (GB, operations per second).  HiGHS is
-imported here only, and only when a component needs it: small apps never
-pay for its import.
+imported here (and by :mod:`.cover`, whose model :func:`highs_holding` makes)
+only when a component needs it: small apps never pay for its import.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ from skaal.solver.servers import Server, Shape, backend_of, quota_groups
 if TYPE_CHECKING:
     from highspy._core import _Highs
 
-__all__ = ["MAX_NODES", "Pooled", "branched", "solve_pooled"]
+__all__ = ["MAX_NODES", "Pooled", "branched", "highs_holding", "solve_pooled"]
 
 #: The branch-and-bound node limit (deterministic work, never seconds).  HiGHS
 #: spends 3 to 9 ms a node on the exact models of the ``users`` draws of 200
@@ -119,51 +119,25 @@ def solve_pooled(
     at the root instead of proving the instances they have optimal (aws
     ``users`` 1,000: 0 nodes and 15 ms instead of 0.1 s).
     """
-    import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
     per_shape = _columns(grouped, servers) <= max_exact_columns
     exact = per_shape and not linear
     model = _Model(grouped, servers, max_backends, per_shape=per_shape)
-    highs = _core._Highs()
     # HiGHS's own integrality tolerance (1e-6): with 1e-9 it proved wrong optima
     # on these models (a users draw of 200 resources: "optimal" at $3,557.92, or
     # $3,534.45 with another seed, where $3,528.98 is feasible; with 1e-6 ten
     # seeds and both restart settings agree on $3,528.98).
-    settings: tuple[tuple[str, bool | int | float], ...] = (
-        ("output_flag", False),
-        ("threads", 1),
-        ("random_seed", 0),
-        ("mip_rel_gap", 0.0),
-        ("mip_abs_gap", 1e-7),
-        ("mip_max_nodes", max_nodes),
+    highs = highs_holding(
+        model.cost,
+        model.upper,
+        model.row_lower,
+        model.row_upper,
+        model.columns,
+        integer=exact,
+        max_nodes=max_nodes,
+        abs_gap=1e-7,
     )
-    for option, setting in settings:
-        highs.setOptionValue(option, setting)
-    lp = _core.HighsLp()
-    lp.num_col_ = len(model.cost)
-    lp.num_row_ = len(model.row_lower)
-    lp.col_cost_ = np.array(model.cost, dtype=float)
-    lp.col_lower_ = np.zeros(len(model.cost))
-    lp.col_upper_ = np.array(model.upper, dtype=float)
-    lp.row_lower_ = np.array(model.row_lower, dtype=float)
-    lp.row_upper_ = np.array(model.row_upper, dtype=float)
-    matrix = lp.a_matrix_
-    matrix.format_ = _core.MatrixFormat.kColwise
-    starts = np.zeros(len(model.columns) + 1, dtype=np.int32)
-    np.cumsum([len(column) for column in model.columns], out=starts[1:])
-    entries = list(itertools.chain.from_iterable(model.columns))
-    matrix.start_ = starts
-    matrix.index_ = np.fromiter((row for row, _ in entries), dtype=np.int32, count=len(entries))
-    matrix.value_ = np.fromiter((value for _, value in entries), dtype=float, count=len(entries))
-    # HiGHS keeps its own copy: the entries in Python (a million tuples at 100,000
-    # resources) and the arrays go before it solves, when the process is largest
-    del entries, matrix
-    model.columns.clear()
-    if exact:
-        lp.integrality_ = [_core.HighsVarType.kInteger] * len(model.cost)
-    highs.passModel(lp)
-    del lp
     if cutoff is not None:
         highs.setOptionValue("objective_bound", cutoff - model.constant)
     highs.run()
@@ -212,6 +186,64 @@ def solve_pooled(
     }
     bound = model.constant + float(info.objective_function_value if proven else info.mip_dual_bound)
     return Pooled(counts, instances, bound, proven, False)
+
+
+def highs_holding(
+    cost: Sequence[float],
+    upper: Sequence[float],
+    row_lower: Sequence[float],
+    row_upper: Sequence[float],
+    columns: list[list[tuple[int, float]]],
+    *,
+    integer: bool,
+    max_nodes: int,
+    abs_gap: float,
+) -> _Highs:
+    """HiGHS, single-threaded with a fixed seed and no output, holding the model
+    ``min cost·x``, ``row_lower ≤ A x ≤ row_upper``, ``0 ≤ x ≤ upper`` (integer if
+    ``integer``, at most ``max_nodes`` branch-and-bound nodes, closed to ``abs_gap``),
+    ``A`` given column by column as (row, value) entries; not run yet.
+
+    ``columns`` is emptied: HiGHS keeps its own copy, and the entries in Python (a
+    million tuples at 100,000 resources) go before it solves, when the process is
+    largest.  The pooled relaxation and the fee bound of :mod:`.cover` are made here.
+    """
+    import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
+    from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
+
+    highs = _core._Highs()
+    settings: tuple[tuple[str, bool | int | float], ...] = (
+        ("output_flag", False),
+        ("threads", 1),
+        ("random_seed", 0),
+        ("mip_rel_gap", 0.0),
+        ("mip_abs_gap", abs_gap),
+        ("mip_max_nodes", max_nodes),
+    )
+    for option, setting in settings:
+        highs.setOptionValue(option, setting)
+    lp = _core.HighsLp()
+    lp.num_col_ = len(cost)
+    lp.num_row_ = len(row_lower)
+    lp.col_cost_ = np.array(cost, dtype=float)
+    lp.col_lower_ = np.zeros(len(cost))
+    lp.col_upper_ = np.array(upper, dtype=float)
+    lp.row_lower_ = np.array(row_lower, dtype=float)
+    lp.row_upper_ = np.array(row_upper, dtype=float)
+    matrix = lp.a_matrix_
+    matrix.format_ = _core.MatrixFormat.kColwise
+    starts = np.zeros(len(columns) + 1, dtype=np.int32)
+    np.cumsum([len(column) for column in columns], out=starts[1:])
+    entries = list(itertools.chain.from_iterable(columns))
+    matrix.start_ = starts
+    matrix.index_ = np.fromiter((row for row, _ in entries), dtype=np.int32, count=len(entries))
+    matrix.value_ = np.fromiter((value for _, value in entries), dtype=float, count=len(entries))
+    del entries, matrix
+    columns.clear()
+    if integer:
+        lp.integrality_ = [_core.HighsVarType.kInteger] * len(cost)
+    highs.passModel(lp)
+    return highs
 
 
 def _opened(highs: _Highs, model: _Model) -> None:

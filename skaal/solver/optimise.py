@@ -78,6 +78,7 @@ from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
 from skaal.solver.place import Bins, first_fit
 from skaal.solver.problem import Problem
+from skaal.solver.rebound import Rebounds
 from skaal.solver.servers import (
     POOL,
     Server,
@@ -124,21 +125,26 @@ class _Outcome(Struct):
         self.lower += other.lower
 
 
-def optimise(problem: Problem) -> Assignment:
+def optimise(problem: Problem, rebounds: Rebounds | None = None) -> Assignment:
     """The cheapest assignment of ``problem``; raises ``UnsatisfiableError`` on global conflicts.
 
     Every resource must have at least one option (the caller diagnoses those
-    that do not first).
+    that do not first).  ``rebounds`` keeps what was solved, to bound the same
+    problem again without some pools (:mod:`.rebound`).
     """
     all_units, servers = _prepared(problem)
     limit = problem.max_backends
     if limit is not None:
-        found = _pooled_part(all_units, servers, problem, max_backends=limit)
+        if rebounds is not None:
+            rebounds.record(0, servers, limit)
+        found = _pooled_part(all_units, servers, problem, max_backends=limit, rebounds=rebounds)
         return _assignment(found)
     total = _Outcome({}, {}, 0, 0)
     coupled = _split(all_units, servers, total)
+    if rebounds is not None:
+        rebounds.record(total.cost, servers, None)
     for part in components(coupled, frozenset(servers), _sharing(servers)):
-        total.add(_solve_part(part, servers, problem))
+        total.add(_solve_part(part, servers, problem, rebounds))
     return _assignment(total)
 
 
@@ -321,18 +327,27 @@ def _fitting(
     return tuple(keep)
 
 
-def _solve_part(part: Sequence[Unit], servers: Mapping[str, Server], problem: Problem) -> _Outcome:
+def _solve_part(
+    part: Sequence[Unit],
+    servers: Mapping[str, Server],
+    problem: Problem,
+    rebounds: Rebounds | None,
+) -> _Outcome:
     """Steps 2 to 5 of the module docstring for one component."""
     quick = _one_instance_each(part, servers)
     if quick is not None:
+        if rebounds is not None:
+            rebounds.add(part, None)
         return quick
     from skaal.solver.small import solve_small  # noqa: PLC0415 - see the module docstring
 
     small = solve_small(part, servers)
     if small is not None:
+        if rebounds is not None:
+            rebounds.add(part, None)
         placement, bins, cost = small
         return _Outcome(placement, bins, cost, cost)
-    return _pooled_part(part, servers, problem, max_backends=None)
+    return _pooled_part(part, servers, problem, max_backends=None, rebounds=rebounds)
 
 
 def _one_instance_each(part: Sequence[Unit], servers: Mapping[str, Server]) -> _Outcome | None:
@@ -404,6 +419,7 @@ def _pooled_part(
     problem: Problem,
     *,
     max_backends: int | None,
+    rebounds: Rebounds | None = None,
 ) -> _Outcome:
     """Steps 3 to 5: counting, the pooled relaxation, then placement."""
     # see the module docstring; HiGHS loads only for a plan with pooled servers,
@@ -421,7 +437,11 @@ def _pooled_part(
         raise conflicts.capacity(problem, short)
     grouped = groups(part)
     searched = solve_uniform(grouped, servers) if max_backends is None else None
-    relaxed = searched or solve_pooled(grouped, servers, max_backends=max_backends)
+    relaxed = searched or solve_pooled(
+        grouped, servers, max_backends=max_backends, keep=rebounds is not None
+    )
+    if rebounds is not None:
+        rebounds.add(part, relaxed.kept)
     if relaxed.infeasible:
         from skaal.solver import conflicts  # noqa: PLC0415
 

@@ -51,12 +51,15 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from msgspec import Struct
+from msgspec.structs import replace
 
 from skaal.solver.decompose import SCALE, Group
 from skaal.solver.servers import Server, Shape, backend_of, quota_groups
 
 if TYPE_CHECKING:
     from highspy._core import _Highs
+
+    from skaal.solver.rebound import Kept
 
 __all__ = ["MAX_NODES", "Pooled", "branched", "highs_holding", "solve_pooled"]
 
@@ -92,6 +95,8 @@ class Pooled(Struct, frozen=True):
     """Per server whose ``instances``, rounded up from the linear relaxation, pass its
     quota: those instances brought within it (:func:`_within_quota`), for a packing
     that cannot merge the rounded-up ones back under the quota."""
+    kept: Kept | None = None
+    """With ``keep``: the linear relaxation solved, as HiGHS holds it (:mod:`.rebound`)."""
 
 
 def solve_pooled(
@@ -103,6 +108,7 @@ def solve_pooled(
     max_exact_columns: int = MAX_EXACT_COLUMNS,
     linear: bool = False,
     cutoff: float | None = None,
+    keep: bool = False,
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
     past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
@@ -114,7 +120,9 @@ def solve_pooled(
 
     ``cutoff`` (dollars): only solutions cheaper than this are wanted, so
     HiGHS prunes every node whose bound reaches it; with none cheaper, the
-    answer has no counts and ``bound`` is the cutoff.  A repack asking
+    answer has no counts and ``bound`` is the cutoff.  ``keep``: a linear relaxation
+    solved is kept in the answer, to bound the component again without some
+    pools (:class:`.rebound.Kept`).  A repack asking
     whether a server's units fit cheaper instances than they have proves "no"
     at the root instead of proving the instances they have optimal (aws
     ``users`` 1,000: 0 nodes and 15 ms instead of 0.1 s).
@@ -166,14 +174,19 @@ def solve_pooled(
         # keep the better of the two proven bounds.
         dual = model.constant + float(info.mip_dual_bound)
         del highs, model
-        rounded = solve_pooled(grouped, servers, max_backends=max_backends, max_exact_columns=-1)
+        rounded = solve_pooled(
+            grouped, servers, max_backends=max_backends, max_exact_columns=-1, keep=keep
+        )
         if rounded.counts is None or not math.isfinite(dual) or dual <= rounded.bound:
             return rounded
-        return Pooled(rounded.counts, rounded.instances, dual, False, False, rounded.capped)
+        return Pooled(
+            rounded.counts, rounded.instances, dual, False, False, rounded.capped, rounded.kept
+        )
     if not solved:
         return Pooled(None, {}, 0.0, False, False)
     if not exact:
-        return _rounded(model, grouped, highs.getSolution().col_value, info)
+        answer = _rounded(model, grouped, highs.getSolution().col_value, info)
+        return replace(answer, kept=_kept(highs, model)) if keep else answer
     proven = status == _core.HighsModelStatus.kOptimal
     values = [round(v) for v in highs.getSolution().col_value]
     counts = tuple(
@@ -244,6 +257,18 @@ def highs_holding(
         lp.integrality_ = [_core.HighsVarType.kInteger] * len(cost)
     highs.passModel(lp)
     return highs
+
+
+def _kept(highs: _Highs, model: _Model) -> Kept:
+    from skaal.solver.rebound import Kept  # noqa: PLC0415 - only a plan with network fees asks
+
+    columns: dict[str, list[int]] = {}
+    for row in model.placement:
+        for backend, _, col in row:
+            columns.setdefault(backend, []).append(col)
+    for name, shapes in model.shapes.items():
+        columns.setdefault(name, []).extend(col for _, col in shapes)
+    return Kept(highs, model.constant, columns, model.upper)
 
 
 def _opened(highs: _Highs, model: _Model) -> None:

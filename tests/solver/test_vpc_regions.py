@@ -24,6 +24,7 @@ from skaal.solver.feasibility import build_problem
 from skaal.solver.optimise import Assignment, optimise
 from skaal.solver.optimise import floor as relaxed_floor
 from skaal.solver.problem import Problem
+from skaal.solver.rebound import Rebounds
 from skaal.solver.vpc import cheapest_with_network
 from skaal.testing import backend, catalog, instance_class
 from solver.draws import draw_blueprint, write_app
@@ -173,12 +174,12 @@ def test_a_region_whose_network_is_paid_adds_no_fee_to_the_next_server() -> None
     assert plan.total_monthly_cost == pytest.approx(10.0 + NAT)
 
 
-def _unproven(slack: float) -> Callable[[Problem], Assignment]:
+def _unproven(slack: float) -> Callable[[Problem, Rebounds | None], Assignment]:
     """The optimiser, with its answer labelled ``best_found`` and a bound ``slack`` below
     its own costs (as when placement leaves a packing gap)."""
 
-    def optimised(problem: Problem) -> Assignment:
-        found = optimise(problem)
+    def optimised(problem: Problem, rebounds: Rebounds | None) -> Assignment:
+        found = optimise(problem, rebounds)
         own = sum(
             next(o.cost for o in r.options if o.backend == found.backends[r.spec.name])
             for r in problem.resources
@@ -211,9 +212,9 @@ def test_a_subset_whose_relaxation_reaches_the_best_plan_is_not_optimised(
     problem = build_problem(app, load_catalog("gcp"))
     asked: list[Problem] = []
 
-    def counted(problem: Problem) -> Assignment:
+    def counted(problem: Problem, rebounds: Rebounds | None) -> Assignment:
         asked.append(problem)
-        return optimise(problem)
+        return optimise(problem, rebounds)
 
     found = cheapest_with_network(problem, counted)
     assert len(asked) == 1

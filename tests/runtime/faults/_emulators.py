@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class FaultyServer(PrivateServer):
         pid = self.process.pid
         os.kill(pid, signal.SIGSTOP)
         try:
+            _wait_stopped(pid, self.name)
             yield
         finally:
             os.kill(pid, signal.SIGCONT)
@@ -71,6 +73,23 @@ class FaultyServer(PrivateServer):
                 self.process.kill()
                 self.process.wait(timeout=10)
             self.process = None
+
+
+def _wait_stopped(pid: int, name: str, *, timeout: float = 5.0) -> None:
+    """Wait until every thread of ``pid`` is stopped: ``kill`` only makes SIGSTOP
+    pending, and a thread running on another core goes on until it next enters
+    the kernel (a frozen emulator once answered a request 1.8 ms after it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        states = set()
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+                states.add(task.joinpath("stat").read_text().rpartition(")")[2].split()[0])
+        if states <= {"T", "t"}:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} (pid {pid}) did not stop within {timeout} s: {sorted(states)}")
+        time.sleep(0.001)
 
 
 class Moto(FaultyServer):

@@ -59,12 +59,15 @@ class Kept:
         columns: Mapping[str, Sequence[int]],
         upper: Sequence[float],
     ) -> None:
+        import numpy as np  # noqa: PLC0415 - loaded with HiGHS (see .pooled)
+
         self._highs = highs
         self._constant = constant
-        # per backend or pool: its columns (units on it; instances of its shapes)
-        self._columns = columns
-        self._upper = {col: upper[col] for cols in columns.values() for col in cols}
-        self._closed: list[int] = []
+        # per backend or pool: its columns (units on it; instances of its shapes), and
+        # every column's upper bound, as arrays (200,000 columns at 100,000 resources)
+        self._columns = {name: np.array(cols, dtype=np.int32) for name, cols in columns.items()}
+        self._upper = np.array(upper, dtype=float)
+        self._closed = np.zeros(0, dtype=np.int32)
 
     def without(self, dropped: Callable[[str], bool]) -> float | None:
         """The relaxation's optimum (dollars) with the columns of every pool that
@@ -73,19 +76,19 @@ class Kept:
         import numpy as np  # noqa: PLC0415 - loaded with HiGHS (see .pooled)
         from highspy import _core  # noqa: PLC0415
 
-        closed = sorted(
-            col for name, cols in self._columns.items() if dropped(name) for col in cols
+        closed = np.unique(
+            np.concatenate(
+                [np.zeros(0, dtype=np.int32)]
+                + [cols for name, cols in self._columns.items() if dropped(name)]
+            )
         )
-        opened = sorted(set(self._closed) - set(closed))
+        opened = np.setdiff1d(self._closed, closed)
         highs = self._highs
-        if opened:
-            index = np.array(opened, dtype=np.int32)
-            uppers = np.array([self._upper[col] for col in opened], dtype=float)
-            highs.changeColsBounds(len(index), index, np.zeros(len(index)), uppers)
-        if closed:
-            index = np.array(closed, dtype=np.int32)
-            zeros = np.zeros(len(index))
-            highs.changeColsBounds(len(index), index, zeros, zeros)
+        if len(opened):
+            highs.changeColsBounds(len(opened), opened, np.zeros(len(opened)), self._upper[opened])
+        if len(closed):
+            zeros = np.zeros(len(closed))
+            highs.changeColsBounds(len(closed), closed, zeros, zeros)
         self._closed = closed
         highs.run()
         status = highs.getModelStatus()

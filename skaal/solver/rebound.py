@@ -176,8 +176,9 @@ def _trim() -> None:
     A kept relaxation holds HiGHS's solver, 200 MB at 100,000 resources, on
     the C heap; freed, those pages stay in the process, where Python's own
     allocator (arenas of its own) never reuses them, and the plan's records
-    assembled next come on top: the ``users`` draw of 100,000 resources on gcp
-    peaked at 1,028 MB instead of 914 MB.  Elsewhere than glibc, nothing.
+    assembled next come on top: planning the ``users`` draw of 100,000
+    resources on gcp peaked at 1,024 MB instead of 958 MB.  Elsewhere than
+    glibc, nothing.
     """
     if sys.platform != "linux":
         return

@@ -123,12 +123,15 @@ def test_echo_json_under_the_cli_runner_matches_the_text(
 @given(st.dictionaries(st.text(), _VALUES, max_size=5))
 def test_sections_write_the_bytes_of_the_whole_document(data: dict[str, Any]) -> None:
     whole, parts = io.BytesIO(), io.BytesIO()
+    # each wrapper detached once written: a wrapper collected closes what it wraps
     with contextlib.redirect_stdout(io.TextIOWrapper(whole, encoding="utf-8")) as out:
         echo_json(data)
         out.flush()
+    out.detach()
     with contextlib.redirect_stdout(io.TextIOWrapper(parts, encoding="utf-8")) as out:
         echo_json_sections({key: (lambda value=value: value) for key, value in data.items()})
         out.flush()
+    out.detach()
     assert whole.getvalue().startswith(b"{")
     assert parts.getvalue() == whole.getvalue()
 

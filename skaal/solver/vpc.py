@@ -88,15 +88,20 @@ _EPSILON = 1e-9
 def cheapest_with_network(
     problem: Problem, optimise: Callable[[Problem, Rebounds | None], Assignment]
 ) -> Assignment:
-    """The optimum of ``problem`` including one network fee per region whose VPC it needs."""
+    """The optimum of ``problem`` including one network fee per region whose VPC it needs.
+
+    ``optimise(problem, rebounds)`` is :func:`.optimise.optimise`: it is handed a
+    :class:`.rebound.Rebounds` for the unrestricted problem (to bound the restricted
+    ones from what it solved) and ``None`` for a restricted one.
+    """
     rebounds = Rebounds()
     try:
-        return _cheapest(problem, optimise, rebounds)
+        return _with_network(problem, optimise, rebounds)
     finally:
         rebounds.release()
 
 
-def _cheapest(
+def _with_network(
     problem: Problem,
     optimise: Callable[[Problem, Rebounds | None], Assignment],
     rebounds: Rebounds,

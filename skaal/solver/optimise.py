@@ -78,7 +78,7 @@ from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
 from skaal.solver.place import Bins, first_fit
 from skaal.solver.problem import Problem
-from skaal.solver.rebound import Rebounds
+from skaal.solver.rebound import Rebounds, linear_bound
 from skaal.solver.servers import (
     POOL,
     Server,
@@ -156,8 +156,6 @@ def floor(problem: Problem) -> float:
     :mod:`.vpc` read it to skip a restricted problem that cannot beat the
     plan they hold.
     """
-    from skaal.solver.pooled import solve_pooled  # noqa: PLC0415 - see the module docstring
-
     try:
         all_units, servers = _prepared(problem)
     except UnsatisfiableError:
@@ -172,12 +170,9 @@ def floor(problem: Problem) -> float:
         total = fixed.cost
     bound = total / SCALE
     for part in parts:
-        relaxed = solve_pooled(
-            groups(part), trimmed_for(part, servers), max_backends=problem.max_backends, linear=True
-        )
-        if relaxed.infeasible:
-            return math.inf
-        bound += relaxed.bound
+        bound += linear_bound(part, servers, problem.max_backends)
+        if bound == math.inf:
+            return bound
     return bound
 
 
@@ -334,20 +329,22 @@ def _solve_part(
     rebounds: Rebounds | None,
 ) -> _Outcome:
     """Steps 2 to 5 of the module docstring for one component."""
-    quick = _one_instance_each(part, servers)
-    if quick is not None:
-        if rebounds is not None:
-            rebounds.add(part, None)
-        return quick
+    found = _one_instance_each(part, servers) or _small(part, servers)
+    if found is None:
+        return _pooled_part(part, servers, problem, max_backends=None, rebounds=rebounds)
+    if rebounds is not None:
+        rebounds.add(part, None)
+    return found
+
+
+def _small(part: Sequence[Unit], servers: Mapping[str, Server]) -> _Outcome | None:
     from skaal.solver.small import solve_small  # noqa: PLC0415 - see the module docstring
 
     small = solve_small(part, servers)
-    if small is not None:
-        if rebounds is not None:
-            rebounds.add(part, None)
-        placement, bins, cost = small
-        return _Outcome(placement, bins, cost, cost)
-    return _pooled_part(part, servers, problem, max_backends=None, rebounds=rebounds)
+    if small is None:
+        return None
+    placement, bins, cost = small
+    return _Outcome(placement, bins, cost, cost)
 
 
 def _one_instance_each(part: Sequence[Unit], servers: Mapping[str, Server]) -> _Outcome | None:

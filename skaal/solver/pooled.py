@@ -179,9 +179,7 @@ def solve_pooled(
         )
         if rounded.counts is None or not math.isfinite(dual) or dual <= rounded.bound:
             return rounded
-        return Pooled(
-            rounded.counts, rounded.instances, dual, False, False, rounded.capped, rounded.kept
-        )
+        return replace(rounded, bound=dual)
     if not solved:
         return Pooled(None, {}, 0.0, False, False)
     if not exact:

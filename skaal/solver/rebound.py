@@ -46,7 +46,7 @@ from skaal.solver.servers import Server, trimmed_for
 if TYPE_CHECKING:
     from highspy._core import _Highs
 
-__all__ = ["Kept", "Rebounds"]
+__all__ = ["Kept", "Rebounds", "linear_bound"]
 
 
 class Kept:
@@ -146,8 +146,6 @@ class Rebounds:
     def _anew(self, part: Sequence[Unit], dropped: Callable[[str], bool]) -> float:
         """The pooled relaxation of ``part`` without the options of the pools dropped,
         solved linear."""
-        from skaal.solver.pooled import solve_pooled  # noqa: PLC0415 - see .optimise
-
         servers = {name: s for name, s in self.servers.items() if not dropped(name)}
         dedicated = 0.0
         pooled: list[Unit] = []
@@ -161,13 +159,20 @@ class Rebounds:
                 dedicated += options[0].cost / SCALE
         if not pooled:
             return dedicated
-        relaxed = solve_pooled(
-            groups(pooled),
-            trimmed_for(pooled, servers),
-            max_backends=self.max_backends,
-            linear=True,
-        )
-        return math.inf if relaxed.infeasible else dedicated + relaxed.bound
+        return dedicated + linear_bound(pooled, servers, self.max_backends)
+
+
+def linear_bound(
+    part: Sequence[Unit], servers: Mapping[str, Server], max_backends: int | None
+) -> float:
+    """The linear relaxation of ``part``'s pooled model (dollars): a lower bound on
+    every plan of it; ``inf`` when it has none."""
+    from skaal.solver.pooled import solve_pooled  # noqa: PLC0415 - see .optimise
+
+    relaxed = solve_pooled(
+        groups(part), trimmed_for(part, servers), max_backends=max_backends, linear=True
+    )
+    return math.inf if relaxed.infeasible else relaxed.bound
 
 
 def _trim() -> None:

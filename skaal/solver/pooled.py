@@ -222,11 +222,8 @@ def highs_holding(
     import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
-    highs = _core._Highs()
+    highs = quiet_highs()
     settings: tuple[tuple[str, bool | int | float], ...] = (
-        ("output_flag", False),
-        ("threads", 1),
-        ("random_seed", 0),
         ("mip_rel_gap", 0.0),
         ("mip_abs_gap", abs_gap),
         ("mip_max_nodes", max_nodes),
@@ -257,6 +254,16 @@ def highs_holding(
     return highs
 
 
+def quiet_highs() -> _Highs:
+    """A HiGHS instance, single-threaded with a fixed seed and no output."""
+    from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
+
+    highs = _core._Highs()
+    for option, setting in (("output_flag", False), ("threads", 1), ("random_seed", 0)):
+        highs.setOptionValue(option, setting)
+    return highs
+
+
 def _kept(highs: _Highs, model: _Model) -> Kept:
     from skaal.solver.rebound import Kept  # noqa: PLC0415 - only a plan with network fees asks
 
@@ -266,7 +273,7 @@ def _kept(highs: _Highs, model: _Model) -> Kept:
             columns.setdefault(backend, []).append(col)
     for name, shapes in model.shapes.items():
         columns.setdefault(name, []).extend(col for _, col in shapes)
-    return Kept(highs, model.constant, columns, model.upper)
+    return Kept(highs.getLp(), highs.getBasis(), model.constant, columns, model.upper)
 
 
 def _opened(highs: _Highs, model: _Model) -> None:

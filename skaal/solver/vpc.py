@@ -94,7 +94,8 @@ def cheapest_with_network(
     :class:`.rebound.Rebounds` for the unrestricted problem (to bound the restricted
     ones from what it solved) and ``None`` for a restricted one.
     """
-    rebounds = Rebounds()
+    # the subset asked about first, whenever the plan uses a VPC: none of its regions
+    rebounds = Rebounds(ahead=_dropping(problem, frozenset()))
     try:
         return _with_network(problem, optimise, rebounds)
     finally:
@@ -152,18 +153,27 @@ def _relaxed(
     ``regions``): from the relaxations the optimiser kept (:mod:`.rebound`) where it
     can: when every VPC backend is a server, each of whose pools lies in one region
     (a dedicated one left open would only loosen the bound)."""
-    vpc = vpc_backends(problem)
-    if all(b.server is not None for b in problem.catalog.backends if b.name in vpc):
-        default = problem.catalog.region
-
-        def dropped(pool: str) -> bool:
-            backend, _, region = pool.partition(POOL)
-            return backend in vpc and (region or default) not in regions
-
+    dropped = _dropping(problem, regions)
+    if dropped is not None:
         found = rebounds.floor(dropped)
         if found is not None:
             return found
     return relaxed_floor(restricted)
+
+
+def _dropping(problem: Problem, regions: frozenset[str]) -> Callable[[str], bool] | None:
+    """Which server pools a plan with VPC backends only in ``regions`` leaves empty;
+    ``None`` unless every VPC backend is a server (see :func:`_relaxed`)."""
+    vpc = vpc_backends(problem)
+    if not all(b.server is not None for b in problem.catalog.backends if b.name in vpc):
+        return None
+    default = problem.catalog.region
+
+    def dropped(pool: str) -> bool:
+        backend, _, region = pool.partition(POOL)
+        return backend in vpc and (region or default) not in regions
+
+    return dropped
 
 
 def _lower(

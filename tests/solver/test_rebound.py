@@ -11,11 +11,15 @@ problem's own optimum.
 from __future__ import annotations
 
 import math
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from skaal.catalog.loader import load_catalog
+from skaal.solver import rebound
 from skaal.solver.assemble import vpc_backends, within_vpc
 from skaal.solver.decompose import SCALE
 from skaal.solver.feasibility import build_problem
@@ -26,10 +30,13 @@ from skaal.solver.servers import POOL
 from solver.draws import draw_blueprint, write_app
 
 
-def _optimised(tmp_path: Path, n: int, seed: int) -> tuple[Problem, Rebounds]:
+def _optimised(
+    tmp_path: Path, n: int, seed: int, ahead: Callable[[str], bool] | None = None
+) -> tuple[Problem, Rebounds]:
+    tmp_path.mkdir(exist_ok=True)
     app = draw_blueprint(write_app(tmp_path / "app.py", "users", n, seed=seed))
     problem = build_problem(app, load_catalog("gcp"))
-    rebounds = Rebounds()
+    rebounds = Rebounds(ahead=ahead)
     optimise(problem, rebounds)
     return problem, rebounds
 
@@ -92,3 +99,71 @@ def test_without_any_server_each_unit_pays_its_cheapest_dedicated_option(
 
 def test_nothing_is_known_before_the_optimiser_records() -> None:
     assert Rebounds().floor(lambda pool: False) is None
+
+
+def _running_ahead() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "skaal-rebound"]
+
+
+@pytest.mark.parametrize("spare", [True, False])
+def test_the_bound_solved_ahead_is_the_bound_solved_when_asked(
+    spare: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan without Memorystore's pools, re-solved on a thread of its own while the
+    optimiser places the units, answers exactly what the same re-solve answers when
+    asked; another set of pools is solved when asked; nothing runs after release."""
+    monkeypatch.setattr(rebound, "_spare_cpu", lambda: spare)
+    problem, plain = _optimised(tmp_path / "plain", 1000, 3)
+    vpc, _ = _without_memorystore(problem)
+
+    def dropped(pool: str) -> bool:
+        return pool.partition(POOL)[0] in vpc
+
+    _, early = _optimised(tmp_path / "early", 1000, 3, ahead=dropped)
+    [(_, kept)] = early.parts
+    assert kept is not None
+    assert (kept._ahead is not None) is spare
+    assert early.floor(dropped) == plain.floor(dropped)
+    assert kept._ahead is None
+    assert early.floor(lambda pool: False) == plain.floor(lambda pool: False)
+    early.release()
+    assert not _running_ahead()
+
+
+def test_a_bound_solved_ahead_for_other_pools_changes_no_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asked first about other pools than it solved ahead, the kept relaxation answers
+    every question as one that never solved ahead, digit for digit: the re-solves run
+    from the same bases."""
+    monkeypatch.setattr(rebound, "_spare_cpu", lambda: True)
+    problem, plain = _optimised(tmp_path / "plain", 1000, 3)
+    vpc, _ = _without_memorystore(problem)
+    servers = set(plain.servers)
+
+    def memorystore(pool: str) -> bool:
+        return pool.partition(POOL)[0] in vpc
+
+    def every_server(pool: str) -> bool:
+        return pool in servers
+
+    _, early = _optimised(tmp_path / "early", 1000, 3, ahead=memorystore)
+    for dropped in (every_server, memorystore, every_server):
+        assert early.floor(dropped) == plain.floor(dropped)
+    early.release()
+
+
+def test_a_failure_solving_ahead_reaches_the_caller() -> None:
+    def fails(names: frozenset[str]) -> NoReturn:
+        raise MemoryError(sorted(names))
+
+    ahead = rebound._Ahead(fails, frozenset({"memorystore-redis"}))
+    with pytest.raises(MemoryError, match="memorystore-redis"):
+        ahead.result()
+
+
+def test_one_cpu_solves_nothing_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
+    assert Rebounds(ahead=lambda pool: True)._ahead is None
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    assert Rebounds(ahead=lambda pool: True)._ahead is not None

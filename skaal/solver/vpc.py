@@ -37,7 +37,9 @@ the pooled model per shape rules both out in about 20 ms.  Those relaxations
 are the optimiser's own, kept from the unrestricted optimisation and solved
 again with the columns of the VPC pools outside ``S`` closed
 (:mod:`.rebound`): 1.2 s instead of 4.5 s on the ``users`` draw of 100,000
-resources on gcp, the same bound.
+resources on gcp, the same bound.  The one asked first, that of the plans
+using no VPC, is solved on a second CPU while the optimiser places the
+units (``ahead``), so it is most often ready when asked.
 
 The floors cost ``2^|R|`` sums over the resources; ``|R|`` is the number of
 regions the VPC backends could be placed in for *some* resource, which the

@@ -167,3 +167,11 @@ def test_one_cpu_solves_nothing_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Rebounds(ahead=lambda pool: True)._ahead is None
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
     assert Rebounds(ahead=lambda pool: True)._ahead is not None
+    # where the process's CPUs are not known (not Linux): the machine's
+    monkeypatch.delattr("os.sched_getaffinity")
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    assert Rebounds(ahead=lambda pool: True)._ahead is None
+    monkeypatch.setattr("os.cpu_count", lambda: None)
+    assert Rebounds(ahead=lambda pool: True)._ahead is None
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert Rebounds(ahead=lambda pool: True)._ahead is not None

@@ -125,8 +125,9 @@ class Kept:
                 return value
             del highs
         if self._highs is None:
-            self._highs = self._fresh()
-        value, self._closed = self._solve(self._highs, self._closed, names)
+            self._highs, self._closed, value = self._first(names)
+        else:
+            value, self._closed = self._solve(self._highs, self._closed, names)
         return value
 
     def settle(self) -> None:
@@ -135,6 +136,7 @@ class Kept:
             self._ahead.join()
 
     def _first(self, names: frozenset[str]) -> _Answer:
+        """The first re-solve, on a solver of its own built from the kept basis."""
         import numpy as np  # noqa: PLC0415 - loaded with HiGHS (see .pooled)
 
         highs = self._fresh()

@@ -165,9 +165,10 @@ def _relaxed(
 
 def _dropping(problem: Problem, regions: frozenset[str]) -> Callable[[str], bool] | None:
     """Which server pools a plan with VPC backends only in ``regions`` leaves empty;
-    ``None`` unless every VPC backend is a server (see :func:`_relaxed`)."""
+    ``None`` when there are no VPC backends (nothing to ask), or unless every one is a
+    server (see :func:`_relaxed`)."""
     vpc = vpc_backends(problem)
-    if not all(b.server is not None for b in problem.catalog.backends if b.name in vpc):
+    if not vpc or not all(b.server is not None for b in problem.catalog.backends if b.name in vpc):
         return None
     default = problem.catalog.region
 

@@ -11,13 +11,16 @@ Dot-product fit puts each unit, in order, on the instance of best score
 among all those that hold it: thousands of units into hundreds of
 instances make millions of products, which pure Python takes seconds over
 (the ``users`` draw of 10,000 resources on gcp packs 5,097 units into 366
-instances: 3 s).  :func:`best_dots` makes the same choices with a few vector
-operations per unit: among the instances that hold the unit in every
-limited dimension, the first of largest score ``Σ_j need_j · room_j ·
-weight_j``, each term and the sum computed in the same order of the same
-IEEE operations as the Python loop (integers below 2^53 convert to floats
+instances: 3 s).  :func:`best_dots` makes the same choices with about a
+dozen vector operations per unit, each over every instance and limited
+dimension at once: among the instances that hold the unit in every limited
+dimension, the first of largest score ``Σ_j need_j · room_j · weight_j``,
+each term and the sum computed in the same order of the same IEEE
+operations as the Python loop (integers below 2^53 convert to floats
 exactly, so the product of two of them is rounded once, as Python rounds
-the exact integer product), so scores and ties are the same.
+the exact integer product), so scores and ties are the same.  gcp ``users``
+100,000 packs 41,933 units into 701 instances, then 700, in 0.5 s each
+(0.9 s with one vector operation per dimension and step).
 
 :func:`pairs_within` gives :func:`.place.tightened` the pairs of instances
 whose units one instance of the largest shape could hold (386 instances on
@@ -93,43 +96,52 @@ def best_dots(
     """
     import numpy as np  # noqa: PLC0415 - loaded only for large packings
 
-    # Per limited dimension, the rooms as integers (rows of ``room``, updated with it),
-    # the same as floats (exact below 2^53; an unlimited room weighs 0), and the weights;
-    # every vector operation below writes into a buffer made once.
-    room = np.array(free, dtype=np.int64).T.copy()
-    weight = np.array(weights, dtype=np.float64).reshape(len(free), len(limited)).T
-    dims = [(d, room[d], room[d].astype(np.float64), weight[j]) for j, d in enumerate(limited)]
-    fits, test = np.empty(len(free), dtype=bool), np.empty(len(free), dtype=bool)
-    score, term = np.empty(len(free)), np.empty(len(free))
-    out: list[int] = []
-    if not dims:  # nothing limits any instance: every score is 0, the first instance wins
+    rooms = np.array(free, dtype=np.int64).reshape(len(free), -1)
+    width = len(limited)
+    if not width:  # nothing limits any instance: every score is 0, the first instance wins
         for usage in usages:
-            room[:, 0] -= usage
-            out.append(0)
-        free[:] = room.T.tolist()
-        return out
-    for usage in usages:
-        np.greater_equal(dims[0][1], usage[dims[0][0]], out=fits)
-        for d, rest, _, _ in dims[1:]:
-            fits &= np.greater_equal(rest, usage[d], out=test)
-        if not fits.any():
-            out.append(-1)
-            continue
-        d, _, rest_f, w = dims[0]
-        np.multiply(float(usage[d]), rest_f, out=score)
-        score *= w
-        for d, _, rest_f, w in dims[1:]:
-            np.multiply(float(usage[d]), rest_f, out=term)
-            term *= w
-            score += term
-        np.copyto(score, -np.inf, where=np.logical_not(fits, out=test))
+            rooms[0] -= usage
+        free[:] = rooms.tolist()
+        return [0] * len(usages)
+    # One row per limited dimension, one column per room: the rooms as integers and
+    # as floats (exact below 2^53; an unlimited room weighs 0), and the weights; the
+    # usages the same way, one (width x 1) column each, so that each step below is a
+    # single vector operation over every room and dimension, written into a buffer
+    # made once.  Only the chosen room's column changes from one unit to the next.
+    room = rooms[:, limited].T.copy()
+    room_f = room.astype(np.float64)
+    weight = np.array(weights, dtype=np.float64).reshape(len(free), width).T.copy()
+    needs = np.array(usages, dtype=np.int64).reshape(len(usages), -1)
+    need = needs[:, limited].reshape(len(usages), width, 1).copy()
+    need_f = need.astype(np.float64)
+    short = np.empty((width, len(free)), dtype=bool)
+    unfit = np.empty(len(free), dtype=bool)
+    product = np.empty((width, len(free)))
+    first, *others = product  # the rows, as views
+    score = np.empty(len(free))
+    chosen = np.empty(len(usages), dtype=np.int64)
+    for t in range(len(usages)):
+        np.less(room, need[t], out=short)
+        np.logical_or.reduce(short, axis=0, out=unfit)
+        # need_j x room_j, then x weight_j, summed over j in order: the loop's operations
+        np.multiply(room_f, need_f[t], out=product)
+        product *= weight
+        np.copyto(score, first)
+        for row in others:
+            score += row
+        np.copyto(score, -np.inf, where=unfit)
         index = int(score.argmax())
-        room[:, index] -= usage
-        for _, rest, rest_f, _ in dims:
-            rest_f[index] = rest[index]
-        out.append(index)
-    free[:] = room.T.tolist()
-    return out
+        if score.item(index) == -np.inf:  # a score that fits is finite and at least 0
+            chosen[t] = -1
+            continue
+        column = room[:, index]
+        column -= need[t][:, 0]
+        room_f[:, index] = column
+        chosen[t] = index
+    held = chosen >= 0
+    np.subtract.at(rooms, chosen[held], needs[held])
+    free[:] = rooms.tolist()
+    return chosen.tolist()
 
 
 def pairs_within(usages: Sequence[tuple[int, ...]], top: Sequence[int]) -> list[tuple[int, int]]:

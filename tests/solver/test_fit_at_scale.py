@@ -213,3 +213,15 @@ def test_tightened_merges_over_arrays_as_its_loop(
         (s, [u.name for u in m]) for s, m in by_loop
     ]
     assert len(over_arrays) < len(bins)
+
+
+def test_best_dots_leaves_a_unit_no_room_holds_and_goes_on() -> None:
+    caps = [[10, 100, 50, 5], [20, 40, 80, 5]] * 25
+    weights = [[1.0 / (c * c) for c in row] for row in caps]
+    usages = [(5, 30, 10, 1), (25, 1, 1, 1), (5, 10, 60, 1), (1, 200, 1, 1), (2, 2, 2, 1)]
+    mine = [list(row) for row in caps]
+    theirs = [list(row) for row in caps]
+    chosen = fitarrays.best_dots(mine, weights, [0, 1, 2, 3], usages)
+    assert chosen == _dots_by_loop(theirs, weights, [0, 1, 2, 3], usages)
+    assert chosen[1] == chosen[3] == -1
+    assert mine == theirs

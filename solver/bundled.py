@@ -11,7 +11,8 @@ process, which measures:
     importing the app module, its source compiled every time (every
     declaration records its ``file:line``);
 ``plan s`` / ``cpu s``
-    :func:`skaal.solver.solve` on the app's blueprint, wall and CPU time;
+    :func:`skaal.solver.solve` on the app's blueprint, wall and CPU time
+    (numpy's BLAS on one thread, as the planning commands run it);
 ``rss MB``
     the child's peak resident set;
 ``status``, ``total $/mo``, ``bound $/mo``
@@ -141,7 +142,8 @@ def measure(
             text=True,
             check=True,
             cwd=ROOT,
-            env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},  # import s: compiled each time
+            # import s: compiled each time; BLAS on one thread, as skaal plan runs it
+            env={"OPENBLAS_NUM_THREADS": "1", **os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
         )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     row: dict[str, Any] = dict(runs[-1])

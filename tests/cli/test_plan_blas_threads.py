@@ -10,18 +10,15 @@ that run the app's own code are not among these (``test_plan_plugins``).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from skaal.cli.main import cli
+from tests.cli._console import run_skaal
 
 VARIABLE = "OPENBLAS_NUM_THREADS"
-#: The console script, as ``skaal`` runs it.
-SKAAL = "from skaal.cli.main import main; main()"
 
 #: An app that writes down, as it is imported, what the variable says.
 APP = """\
@@ -69,13 +66,6 @@ def test_a_value_the_user_set_is_kept(project: Path, monkeypatch: pytest.MonkeyP
 
 def test_the_console_script_plans_with_one_blas_thread(project: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != VARIABLE}
-    done = subprocess.run(
-        [sys.executable, "-c", SKAAL, "plan", "blasprobe.py:app", "--no-write"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_skaal("plan", "blasprobe.py:app", "--no-write", cwd=project, env=env)
     assert done.returncode == 0, done.stderr
     assert _seen(project) == "'1'"

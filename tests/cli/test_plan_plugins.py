@@ -11,7 +11,6 @@ the stand-in for pydantic's plugin loader, which spares the import of
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from click.testing import CliRunner
 
 from skaal.cli import main
 from skaal.cli.main import PLUGIN_FREE, cli
+from tests.cli._console import run_skaal
 
 VARIABLE = "PYDANTIC_DISABLE_PLUGINS"
 
@@ -59,9 +59,6 @@ class _Plugin:
 
 plugin = _Plugin()
 """
-
-#: The console script, as ``skaal`` runs it.
-SKAAL = "from skaal.cli.main import main; main()"
 
 
 @pytest.fixture
@@ -155,13 +152,6 @@ def test_an_installed_plugin_is_loaded_only_when_the_user_asks(
     env["PYTHONPATH"] = os.pathsep.join([str(site), *sys.path])
     if chosen is not None:
         env[VARIABLE] = chosen
-    done = subprocess.run(
-        [sys.executable, "-c", SKAAL, "plan", "pluginprobe.py:app", "--no-write", "--json"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_skaal("plan", "pluginprobe.py:app", "--no-write", "--json", cwd=project, env=env)
     assert done.returncode == 0, done.stderr
     assert (project / "plugin-loaded.txt").is_file() is loaded

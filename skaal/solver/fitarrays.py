@@ -19,8 +19,8 @@ each term and the sum computed in the same order of the same IEEE
 operations as the Python loop (integers below 2^53 convert to floats
 exactly, so the product of two of them is rounded once, as Python rounds
 the exact integer product), so scores and ties are the same.  gcp ``users``
-100,000 packs 41,933 units into 701 instances, then 700, in 0.5 s each
-(0.9 s with one vector operation per dimension and step).
+100,000 packs 41,933 units into 701 instances, then 700, in about 0.6 s
+each (0.8 to 1.0 s with one vector operation per dimension and step).
 
 :func:`pairs_within` gives :func:`.place.tightened` the pairs of instances
 whose units one instance of the largest shape could hold (386 instances on

@@ -111,7 +111,7 @@ def best_dots(
     room = rooms[:, limited].T.copy()
     room_f = room.astype(np.float64)
     weight = np.array(weights, dtype=np.float64).reshape(len(free), width).T.copy()
-    needs = np.array(usages, dtype=np.int64).reshape(len(usages), -1)
+    needs = np.array(usages, dtype=np.int64).reshape(len(usages), rooms.shape[1])
     need = needs[:, limited].reshape(len(usages), width, 1).copy()
     need_f = need.astype(np.float64)
     short = np.empty((width, len(free)), dtype=bool)

@@ -225,3 +225,10 @@ def test_best_dots_leaves_a_unit_no_room_holds_and_goes_on() -> None:
     assert chosen == _dots_by_loop(theirs, weights, [0, 1, 2, 3], usages)
     assert chosen[1] == chosen[3] == -1
     assert mine == theirs
+
+
+def test_best_dots_of_no_units_changes_no_room() -> None:
+    caps = [[10, 100, 50, 5]] * 3
+    mine = [list(row) for row in caps]
+    assert fitarrays.best_dots(mine, [[0.01, 0.0001, 0.0004, 0.04]] * 3, [0, 1, 2, 3], []) == []
+    assert mine == caps

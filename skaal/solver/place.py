@@ -124,15 +124,24 @@ def hall_needs(
     """Per *family* (the indexes of the ``kinds`` one empty instance of which holds a
     unit), what the units whose family lies inside it use, summed per dimension: they
     can only go on instances of that family's kinds (Hall's condition).  ``None`` when
-    a unit fits no kind.  Families come in the order their first unit does."""
+    a unit fits no kind.  Families come in the order their first unit does.  Past
+    :data:`.fitarrays.SHARES` units, summed over arrays (:func:`.fitarrays.family_sums`).
+    """
     own: dict[frozenset[int], list[int]] = {}
-    for unit in units:
-        family = frozenset(i for i, k in enumerate(kinds) if k.holds(unit.usage))
-        if not family:
+    if len(units) >= fitarrays.SHARES and len(kinds) <= fitarrays.FAMILY_BITS:
+        sums = fitarrays.family_sums([u.usage for u in units], [k.capacity for k in kinds])
+        if sums is None:
             return None
-        row = own.setdefault(family, [0] * len(unit.usage))
-        for d, u in enumerate(unit.usage):
-            row[d] += u
+        for bits, row in sums:
+            own[frozenset(i for i in range(len(kinds)) if bits >> i & 1)] = row
+    else:
+        for unit in units:
+            family = frozenset(i for i, k in enumerate(kinds) if k.holds(unit.usage))
+            if not family:
+                return None
+            row = own.setdefault(family, [0] * len(unit.usage))
+            for d, u in enumerate(unit.usage):
+                row[d] += u
     return {
         family: [
             sum(column) for column in zip(*(r for f, r in own.items() if f <= family), strict=True)
@@ -318,19 +327,29 @@ def _top(shapes: Sequence[Shape]) -> list[int]:
 def _stream(units: Sequence[Unit], shapes: Sequence[Shape], before: Sequence[Unit]) -> list[Unit]:
     """The order first fit takes the units in: ``before`` then ``units``, each by its
     largest share of the largest instance, decreasing (ties by name)."""
-    top = _top(shapes)
-    shares: dict[tuple[int, ...], float] = {}  # units repeat a few usages
+    dims = [(d, t) for d, t in enumerate(_top(shapes)) if t]
+    return [*by_share(before, dims, summed=False), *by_share(units, dims, summed=False)]
 
-    def weight(unit: Unit) -> tuple[float, str]:
-        share = shares.get(unit.usage)
-        if share is None:
-            share = shares[unit.usage] = max(
-                (u / t for u, t in zip(unit.usage, top, strict=True) if t),
-                default=0.0,
-            )
-        return (-share, unit.name)
 
-    return [*sorted(before, key=weight), *sorted(units, key=weight)]
+def by_share(units: Sequence[Unit], dims: Sequence[tuple[int, int]], *, summed: bool) -> list[Unit]:
+    """``units`` by their shares ``usage[d] / top`` of ``dims`` ((d, top) pairs), decreasing,
+    ties by name: by the largest share (0 without dims), or ``summed``, by their sum from
+    the left.
+
+    Past :data:`.fitarrays.SHARES` units they are ordered over numpy arrays
+    (:func:`.fitarrays.by_share`: the same IEEE operations, so the same order); the
+    41,933 units of a Cloud SQL pool of gcp ``users`` 100,000 are put in order twice
+    a packing.
+    """
+    if len(units) >= fitarrays.SHARES:
+        usages, names = [u.usage for u in units], [u.name for u in units]
+        return [units[i] for i in fitarrays.by_share(usages, names, dims, summed=summed)]
+
+    def key(unit: Unit) -> tuple[float, str]:
+        shares = [unit.usage[d] / top for d, top in dims]
+        return (-(sum(shares) if summed else max(shares, default=0.0)), unit.name)
+
+    return sorted(units, key=key)
 
 
 def _fill(bins: Bins, stream: Sequence[Unit], *, whole: bool = False) -> list[Unit]:
@@ -401,10 +420,8 @@ def balanced_fit_partial(
     ]
     left: list[Unit] = []
 
-    def weight(unit: Unit) -> tuple[float, str]:
-        return (-sum(unit.usage[d] / top[d] for d in limited), unit.name)
-
-    stream = [*sorted(before, key=weight), *sorted(units, key=weight)]
+    dims = [(d, top[d]) for d in limited]
+    stream = [*by_share(before, dims, summed=True), *by_share(units, dims, summed=True)]
     if len(bins) >= fitarrays.MANY and len(stream) * len(bins) >= fitarrays.LARGE:
         chosen = fitarrays.best_dots(free, weights, limited, [u.usage for u in stream])
         for unit, index in zip(stream, chosen, strict=True):

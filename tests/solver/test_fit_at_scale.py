@@ -232,3 +232,61 @@ def test_best_dots_of_no_units_changes_no_room() -> None:
     mine = [list(row) for row in caps]
     assert fitarrays.best_dots(mine, [[0.01, 0.0001, 0.0004, 0.04]] * 3, [0, 1, 2, 3], []) == []
     assert mine == caps
+
+
+def _by_share_loop(units: list[Unit], dims: list[tuple[int, int]], summed: bool) -> list[str]:
+    """The order as the packings sorted before the shares were computed over arrays."""
+
+    def key(unit: Unit) -> tuple[float, str]:
+        shares = [unit.usage[d] / top for d, top in dims]
+        return (-(sum(shares) if summed else max(shares, default=0.0)), unit.name)
+
+    return [u.name for u in sorted(units, key=key)]
+
+
+@pytest.mark.parametrize("summed", [False, True])
+@pytest.mark.parametrize(
+    "dims",
+    [
+        [(0, 20 * SCALE), (1, 3000 * SCALE), (2, 800 * SCALE), (3, 100 * SCALE)],
+        [(1, 7 * SCALE), (2, 3 * SCALE)],
+        [(3, SCALE)],
+        [],
+    ],
+)
+def test_by_share_orders_over_arrays_as_its_loop(
+    dims: list[tuple[int, int]], summed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shares computed over numpy arrays order the units as the loop: the same quotients
+    and sums, ties (units of one usage) by name."""
+    units = _units(5, 400)
+    units += [Unit((f"t{i:03d}",), units[0].options, units[i % 7].usage) for i in range(60)]
+    random.Random(1).shuffle(units)
+    expected = _by_share_loop(units, dims, summed)
+    for threshold in (10**9, 0):  # the loop, then the arrays
+        monkeypatch.setattr(fitarrays, "SHARES", threshold)
+        assert [u.name for u in place.by_share(units, dims, summed=summed)] == expected
+
+
+@pytest.mark.parametrize("with_too_big", [False, True])
+@pytest.mark.parametrize("seed", range(3))
+def test_hall_needs_over_arrays_sums_as_its_loop(
+    seed: int, with_too_big: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Families and their sums over numpy arrays are the loop's, in the same order; a
+    unit no shape holds is told the same way."""
+    kinds = list(_server().shapes)
+    units = _units(seed, 300)
+    if with_too_big:
+        units.insert(100, Unit(("huge",), units[0].options, (1, 10**15, 0, 1)))
+    answers = []
+    for threshold in (10**9, 0):  # the loop, then the arrays
+        monkeypatch.setattr(fitarrays, "SHARES", threshold)
+        needs = place.hall_needs(units, kinds)
+        answers.append(None if needs is None else list(needs.items()))
+    assert answers[0] == answers[1]
+    if with_too_big:
+        assert answers[0] is None
+    else:
+        assert answers[0] is not None
+        assert len(answers[0]) > 1  # units of several families

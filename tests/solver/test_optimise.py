@@ -12,6 +12,7 @@ from skaal.plan.model import Plan
 from skaal.solver import GlobalConflict, solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.diagnosis import Diagnosis
+from skaal.solver.optimise import _one_instance_each
 from skaal.solver.placement import _check_held
 from skaal.solver.problem import Problem
 from skaal.testing import backend, catalog
@@ -154,3 +155,23 @@ def test_placement_stops_on_a_server_past_its_quota_or_a_unit_on_no_instance() -
         _check_held(problem, {"pg": [a, b]}, {"pg": [(shape, [a]), (shape, [b])]}, servers)
     with pytest.raises(PlanError, match="lost track of resources on pg"):
         _check_held(problem, {"pg": [a, b]}, {"pg": [(shape, [a])]}, servers)
+
+
+@pytest.mark.parametrize(("count", "one_instance"), [(3, True), (4, False)])
+def test_one_instance_bound_holds_units_filling_one_instance_to_the_brim(
+    count: int, one_instance: bool
+) -> None:
+    """Step 2 settles a component only when one instance holds the units of the cheapest
+    set: three units of 100 writes/s fill one of 300 exactly; a fourth goes further."""
+    server = writes_server(("small", 10.0, 300.0))
+    units = [
+        Unit((f"u{i}",), (UnitOption("pg", 0, 0), UnitOption("dyn", 50 * SCALE, 0)), usage)
+        for i, usage in enumerate([(SCALE, 0, 100 * SCALE, SCALE)] * count)
+    ]
+    found = _one_instance_each(units, {"pg": server})
+    if not one_instance:
+        assert found is None  # left to the pooled relaxation
+        return
+    assert found is not None
+    assert found.cost == found.lower == server.min_fee_micro
+    assert [[u.name for u in members] for _, members in found.bins["pg"]] == [["u0", "u1", "u2"]]

@@ -44,9 +44,8 @@ def shed(
     for d in range(width):
         caps = [s.capacity[d] for s in shapes]
         room.append(None if any(c is None for c in caps) else sum(c or 0 for c in caps))
-    over = [
-        0.0 if cap is None else sum(u.usage[d] for u in units) - cap for d, cap in enumerate(room)
-    ]
+    used = [sum(column) for column in zip(*(u.usage for u in units), strict=True)]
+    over = [0.0 if cap is None else used[d] - cap for d, cap in enumerate(room)]
     if all(x <= 0 for x in over):
         return list(units), []
     regret: dict[int, int] = {}

@@ -1,10 +1,11 @@
-"""Placement's shortcuts for large packings make the very choices of the plain loops.
+"""The shortcuts for large packings and relaxations make the very choices of the plain loops.
 
 :func:`skaal.solver.place.first_fit_grown` packs again only what the
 instances before a new one left, and :func:`skaal.solver.fitarrays.best_dots`
 scores the instances over numpy arrays; both must give, unit for unit, what
 first fit from scratch and the dot-product loop give (the plans of the
-``users`` draws depend on it).
+``users`` draws depend on it).  So do the orders and family sums placement
+computes over arrays, and the relaxation's families of shapes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import random
 
 import pytest
 
-from skaal.solver import fitarrays, place
+from skaal.solver import fitarrays, place, pooled
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.place import first_fit_grown, first_fit_partial, tightened
 from skaal.solver.servers import Server
@@ -290,3 +291,23 @@ def test_hall_needs_over_arrays_sums_as_its_loop(
     else:
         assert answers[0] is not None
         assert len(answers[0]) > 1  # units of several families
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pooled_families_by_bits_are_those_by_rows(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relaxation's families of shapes told apart by integer bits are the ones told
+    apart by whole rows, and each family's largest usage is the loop's."""
+    shapes = list(_server().shapes)
+    usages = sorted({u.usage for u in _units(seed, 400)})
+    by_bits = pooled._holding(shapes, usages)
+    monkeypatch.setattr(pooled, "_FAMILY_BITS", 0)
+    assert pooled._holding(shapes, usages) == by_bits
+    assert len(set(by_bits.values())) > 1
+    expected: dict[frozenset[int], list[int]] = {}
+    for usage in usages:
+        most = expected.setdefault(by_bits[usage], list(usage))
+        most[:] = [max(a, b) for a, b in zip(most, usage, strict=True)]
+    assert pooled._largest_per_family(usages, [by_bits[u] for u in usages]) == expected
+    assert pooled._largest_per_family([], []) == {}

@@ -30,7 +30,7 @@ the next, weighing only the merged instance's pairs again (gcp ``users``
 10,000 merges 65 pairs of 386 instances: 0.25 s in the loop over pairs,
 0.04 s).  :func:`by_share` gives the packings the order they take the units
 in (each unit's largest share of an instance, or the sum of its shares)
-over arrays: 41,933 units in 0.02 s instead of 0.12 s.  numpy is
+over arrays: 41,933 units in about 0.025 s instead of 0.05 to 0.12 s.  numpy is
 imported only here, and :mod:`.place` calls it only past :data:`LARGE`
 unit-instance pairs (and, for the packings, :data:`MANY` instances),
 ``place._MANY_PAIRS`` pairs of instances or :data:`SHARES` units to order:
@@ -61,7 +61,7 @@ __all__ = [
 #: 65 instances 0.050 s plain, 0.021 s here).
 LARGE = 20_000
 MANY = 40
-#: Units from which :func:`by_share` orders them (41,933 units: 0.12 s by Python's sort).
+#: Units from which :func:`by_share` orders them (41,933 units: 0.05 to 0.12 s by Python's sort).
 SHARES = 2_000
 
 

@@ -822,7 +822,8 @@ def _holding(
     fits = np.asarray((needs[:, None, :] <= caps[None, :, :]).all(axis=2))
     # Thousands of usages fall into a few dozen families: one frozenset per family,
     # told apart by the bits of an integer where there are few enough shapes (sorting
-    # the rows of ``fits`` as a whole took 0.05 s for the 41,000 usages of one pool).
+    # the rows of ``fits`` whole: 0.10 s instead of 0.07 s for the 40,659 usages of a
+    # Cloud SQL pool of gcp users 100,000, 0.11 s instead of 0.05 s for 53,356).
     if len(shapes) <= _FAMILY_BITS:
         codes = fits.astype(np.int64) @ (np.int64(1) << np.arange(len(shapes), dtype=np.int64))
         kinds, which = np.unique(codes, return_inverse=True)

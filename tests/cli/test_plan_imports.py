@@ -209,6 +209,17 @@ def test_a_plan_the_searches_settle_loads_no_failure_report(tmp_path: Path) -> N
     assert _offending(modules, REPORTS) == []
 
 
+def test_a_plan_through_the_pooled_relaxation_loads_no_masked_arrays(tmp_path: Path) -> None:
+    # 1,000 resources of the users draw on gcp: the pooled relaxation, placement over
+    # arrays and the re-solve without VPC backends (rebound) all run; numpy.unique of a
+    # plain array imports numpy.ma (30 ms) to ask whether it is masked
+    write_app(tmp_path / "app.py", "users", 1000)
+    modules = _loaded(tmp_path, "plan", "app.py:app", "--target", "gcp", "--json")
+    assert "skaal.solver.rebound" in modules  # the probe really re-solved
+    assert "highspy" in modules
+    assert _offending(modules, ("numpy.ma",)) == []
+
+
 def test_build_writes_the_aws_stack_without_loading_pulumi_or_its_program(
     project: Path,
 ) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
 import pytest
 
 from skaal.catalog.loader import load_catalog
@@ -175,3 +176,11 @@ def test_one_cpu_solves_nothing_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Rebounds(ahead=lambda pool: True)._ahead is None
     monkeypatch.setattr("os.cpu_count", lambda: 4)
     assert Rebounds(ahead=lambda pool: True)._ahead is not None
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 50, 5000])
+def test_distinct_columns_are_numpy_unique(size: int) -> None:
+    values = np.random.default_rng(size).integers(0, max(size // 3, 1), size, dtype=np.int32)
+    distinct = rebound._distinct(values)
+    assert distinct.dtype == np.int32
+    assert distinct.tolist() == np.unique(values).tolist()

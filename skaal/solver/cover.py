@@ -23,7 +23,7 @@ fees.  (``F`` runs over the units' own families and all the shapes; a
 dimension some shape of ``F`` does not limit gives no row; the sums are
 :func:`.place.hall_needs`, which the counting check of placement reads too.)
 It is a small integer programme, one column per shape, solved by HiGHS
-(:func:`.pooled.highs_holding`), single-threaded
+(:func:`.highs.highs_holding`), single-threaded
 with a fixed seed and a node limit (deterministic work); HiGHS's proven
 dual bound is used, so a search stopped early still gives a bound.  Fees
 are whole micro-dollars: a packing whose fees are at most the bound rounded
@@ -41,8 +41,8 @@ from collections.abc import Sequence
 from msgspec import Struct
 
 from skaal.solver.decompose import Unit
+from skaal.solver.highs import highs_holding
 from skaal.solver.place import hall_needs
-from skaal.solver.pooled import highs_holding
 from skaal.solver.servers import Shape
 
 __all__ = ["MAX_NODES", "Cover", "fee_floor"]

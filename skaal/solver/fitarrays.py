@@ -40,7 +40,11 @@ small plans never load it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = [
     "FAMILY_BITS",
@@ -50,6 +54,8 @@ __all__ = [
     "Merges",
     "best_dots",
     "by_share",
+    "family_codes",
+    "family_of",
     "family_sums",
     "first_fits",
     "pairs_within",
@@ -109,27 +115,41 @@ def by_share(
     return order
 
 
-#: Shapes :func:`family_sums` tells apart (one bit each of a 64-bit integer).
+#: Capacities :func:`family_codes` tells apart (one bit each of a 64-bit integer).
 FAMILY_BITS = 62
+
+
+def family_codes(table: NDArray[np.int64], capacities: Sequence[Sequence[int | None]]) -> Any:
+    """Per row of ``table`` (a usage), the capacities one empty instance of which holds it
+    (``None``: a dimension without limit) as the bits of one integer, exact integer
+    comparisons; at most :data:`FAMILY_BITS` capacities (:func:`family_of` reads one)."""
+    import numpy as np  # noqa: PLC0415 - loaded only for large packings
+
+    codes = np.zeros(len(table), dtype=np.int64)
+    for bit, capacity in enumerate(capacities):
+        held = np.ones(len(table), dtype=bool)
+        for d, cap in enumerate(capacity):
+            if cap is not None:
+                held &= table[:, d] <= cap
+        codes |= held.astype(np.int64) << bit
+    return codes
+
+
+def family_of(bits: int, count: int) -> frozenset[int]:
+    """The indexes of the ``count`` capacities whose bits are set in ``bits``."""
+    return frozenset(k for k in range(count) if bits >> k & 1)
 
 
 def family_sums(
     usages: Sequence[tuple[int, ...]], capacities: Sequence[tuple[int | None, ...]]
 ) -> list[tuple[int, list[int]]] | None:
-    """Per family (the bits of the ``capacities`` one empty instance of which holds a
-    usage, ``None`` a dimension without limit), the usages of its members summed per
-    dimension, families in the order of their first member; ``None`` if some usage fits
-    no capacity.  :func:`.place.hall_needs`'s loop, in exact integer arithmetic."""
+    """Per family (:func:`family_codes`), the usages of its members summed per dimension,
+    families in the order of their first member; ``None`` if some usage fits no capacity.
+    :func:`.place.hall_needs`'s loop, in exact integer arithmetic."""
     import numpy as np  # noqa: PLC0415 - loaded only for large packings
 
     table = np.array(usages, dtype=np.int64).reshape(len(usages), -1)
-    codes = np.zeros(len(usages), dtype=np.int64)
-    for bit, capacity in enumerate(capacities):
-        held = np.ones(len(usages), dtype=bool)
-        for d, cap in enumerate(capacity):
-            if cap is not None:
-                held &= table[:, d] <= cap
-        codes |= held.astype(np.int64) << bit
+    codes = family_codes(table, capacities)
     if not codes.all():
         return None
     families, first, members = np.unique(codes, return_index=True, return_inverse=True)

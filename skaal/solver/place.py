@@ -133,7 +133,7 @@ def hall_needs(
         if sums is None:
             return None
         for bits, row in sums:
-            own[frozenset(i for i in range(len(kinds)) if bits >> i & 1)] = row
+            own[fitarrays.family_of(bits, len(kinds))] = row
     else:
         for unit in units:
             family = frozenset(i for i, k in enumerate(kinds) if k.holds(unit.usage))

@@ -39,13 +39,12 @@ HiGHS runs single-threaded with a fixed seed and no time limit, so the same
 model gives the same answer on any machine load; its only limit is a node
 count (:data:`MAX_NODES`), a deterministic unit of work.  Costs are in
 dollars, usages in their own units (GB, operations per second).  HiGHS is
-imported here (and by :mod:`.cover`, whose model :func:`highs_holding` makes)
-only when a component needs it: small apps never pay for its import.
+loaded (:mod:`.highs`) only when a component needs it: small apps never pay
+for its import.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -53,7 +52,9 @@ from typing import TYPE_CHECKING
 from msgspec import Struct
 from msgspec.structs import replace
 
+from skaal.solver import fitarrays
 from skaal.solver.decompose import SCALE, Group
+from skaal.solver.highs import highs_holding
 from skaal.solver.servers import Server, Shape, backend_of, quota_groups
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
 
     from skaal.solver.rebound import Kept
 
-__all__ = ["MAX_NODES", "Pooled", "branched", "highs_holding", "solve_pooled"]
+__all__ = ["MAX_NODES", "Pooled", "branched", "solve_pooled"]
 
 #: The branch-and-bound node limit (deterministic work, never seconds).  HiGHS
 #: spends 3 to 9 ms a node on the exact models of the ``users`` draws of 200
@@ -197,71 +198,6 @@ def solve_pooled(
     }
     bound = model.constant + float(info.objective_function_value if proven else info.mip_dual_bound)
     return Pooled(counts, instances, bound, proven, False)
-
-
-def highs_holding(
-    cost: Sequence[float],
-    upper: Sequence[float],
-    row_lower: Sequence[float],
-    row_upper: Sequence[float],
-    columns: list[list[tuple[int, float]]],
-    *,
-    integer: bool,
-    max_nodes: int,
-    abs_gap: float,
-) -> _Highs:
-    """HiGHS, single-threaded with a fixed seed and no output, holding the model
-    ``min cost·x``, ``row_lower ≤ A x ≤ row_upper``, ``0 ≤ x ≤ upper`` (integer if
-    ``integer``, at most ``max_nodes`` branch-and-bound nodes, closed to ``abs_gap``),
-    ``A`` given column by column as (row, value) entries; not run yet.
-
-    ``columns`` is emptied: HiGHS keeps its own copy, and the entries in Python (a
-    million tuples at 100,000 resources) go before it solves, when the process is
-    largest.  The pooled relaxation and the fee bound of :mod:`.cover` are made here.
-    """
-    import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
-    from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
-
-    highs = quiet_highs()
-    settings: tuple[tuple[str, bool | int | float], ...] = (
-        ("mip_rel_gap", 0.0),
-        ("mip_abs_gap", abs_gap),
-        ("mip_max_nodes", max_nodes),
-    )
-    for option, setting in settings:
-        highs.setOptionValue(option, setting)
-    lp = _core.HighsLp()
-    lp.num_col_ = len(cost)
-    lp.num_row_ = len(row_lower)
-    lp.col_cost_ = np.array(cost, dtype=float)
-    lp.col_lower_ = np.zeros(len(cost))
-    lp.col_upper_ = np.array(upper, dtype=float)
-    lp.row_lower_ = np.array(row_lower, dtype=float)
-    lp.row_upper_ = np.array(row_upper, dtype=float)
-    matrix = lp.a_matrix_
-    matrix.format_ = _core.MatrixFormat.kColwise
-    starts = np.zeros(len(columns) + 1, dtype=np.int32)
-    np.cumsum([len(column) for column in columns], out=starts[1:])
-    entries = list(itertools.chain.from_iterable(columns))
-    matrix.start_ = starts
-    matrix.index_ = np.fromiter((row for row, _ in entries), dtype=np.int32, count=len(entries))
-    matrix.value_ = np.fromiter((value for _, value in entries), dtype=float, count=len(entries))
-    del entries, matrix
-    columns.clear()
-    if integer:
-        lp.integrality_ = [_core.HighsVarType.kInteger] * len(cost)
-    highs.passModel(lp)
-    return highs
-
-
-def quiet_highs() -> _Highs:
-    """A HiGHS instance, single-threaded with a fixed seed and no output."""
-    from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
-
-    highs = _core._Highs()
-    for option, setting in (("output_flag", False), ("threads", 1), ("random_seed", 0)):
-        highs.setOptionValue(option, setting)
-    return highs
 
 
 def _kept(highs: _Highs, model: _Model) -> Kept:
@@ -813,28 +749,21 @@ def _holding(
 
     if not usages or not shapes:
         return {usage: frozenset() for usage in usages}
-    unlimited = np.iinfo(np.int64).max
-    caps = np.array(
-        [[unlimited if c is None else c for c in shape.capacity] for shape in shapes],
-        dtype=np.int64,
-    )
     needs = np.array(usages, dtype=np.int64)
-    fits = np.asarray((needs[:, None, :] <= caps[None, :, :]).all(axis=2))
+    capacities = [shape.capacity for shape in shapes]
     # Thousands of usages fall into a few dozen families: one frozenset per family,
     # told apart by the bits of an integer where there are few enough shapes (sorting
-    # the rows of ``fits`` whole: 0.10 s instead of 0.07 s for the 40,659 usages of a
-    # Cloud SQL pool of gcp users 100,000, 0.11 s instead of 0.05 s for 53,356).
-    if len(shapes) <= _FAMILY_BITS:
-        codes = fits.astype(np.int64) @ (np.int64(1) << np.arange(len(shapes), dtype=np.int64))
-        kinds, which = np.unique(codes, return_inverse=True)
-        families = [
-            frozenset(k for k in range(len(shapes)) if bits >> k & 1) for bits in kinds.tolist()
-        ]
+    # the rows of a usage x shape table whole: 0.10 s instead of 0.07 s for the 40,659
+    # usages of a Cloud SQL pool of gcp users 100,000, 0.11 s instead of 0.05 s for 53,356).
+    if len(shapes) <= fitarrays.FAMILY_BITS:
+        kinds, which = np.unique(fitarrays.family_codes(needs, capacities), return_inverse=True)
+        families = [fitarrays.family_of(bits, len(shapes)) for bits in kinds.tolist()]
     else:
+        unlimited = np.iinfo(np.int64).max
+        caps = np.array(
+            [[unlimited if c is None else c for c in cap] for cap in capacities], dtype=np.int64
+        )
+        fits = np.asarray((needs[:, None, :] <= caps[None, :, :]).all(axis=2))
         rows, which = np.unique(fits, axis=0, return_inverse=True)
         families = [frozenset(np.flatnonzero(row).tolist()) for row in rows]
     return dict(zip(usages, (families[i] for i in which.ravel().tolist()), strict=True))
-
-
-#: Shapes :func:`_holding` tells apart by the bits of a 64-bit integer.
-_FAMILY_BITS = 62

@@ -145,7 +145,7 @@ class Kept:
 
     def _fresh(self) -> _Highs:
         """HiGHS holding the model, at the kept basis."""
-        from skaal.solver.pooled import quiet_highs  # noqa: PLC0415 - see linear_bound
+        from skaal.solver.highs import quiet_highs  # noqa: PLC0415 - see linear_bound
 
         lp, basis = self._start
         highs = quiet_highs()

@@ -1,4 +1,5 @@
-"""The ``skaal`` console script run as a user runs it: a process of its own."""
+"""The ``skaal`` console script run as a user runs it: a process of its own; and the
+small project a probe app plans in."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+import pytest
 
 #: What the installed ``skaal`` script runs.
 SKAAL = "from skaal.cli.main import main; main()"
@@ -21,3 +24,14 @@ def run_skaal(*args: str, cwd: Path, env: Mapping[str, str]) -> subprocess.Compl
         text=True,
         check=False,
     )
+
+
+def probe_project(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, *, module: str, source: str, unset: str
+) -> Path:
+    """``folder`` holding the app module ``module`` (its ``source``), made the working
+    folder, with the environment variable ``unset`` taken away."""
+    (folder / f"{module}.py").write_text(source, encoding="utf-8")
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv(unset, raising=False)
+    return folder

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from skaal.cli.main import cli
-from tests.cli._console import run_skaal
+from tests.cli._console import probe_project, run_skaal
 
 VARIABLE = "OPENBLAS_NUM_THREADS"
 
@@ -39,10 +39,7 @@ class Notes(Map[str, str]): ...
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "blasprobe.py").write_text(APP, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv(VARIABLE, raising=False)
-    return tmp_path
+    return probe_project(tmp_path, monkeypatch, module="blasprobe", source=APP, unset=VARIABLE)
 
 
 def _seen(project: Path) -> str:

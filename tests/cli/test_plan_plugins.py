@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from skaal.cli import main
 from skaal.cli.main import PLUGIN_FREE, cli
-from tests.cli._console import run_skaal
+from tests.cli._console import probe_project, run_skaal
 
 VARIABLE = "PYDANTIC_DISABLE_PLUGINS"
 
@@ -63,10 +63,7 @@ plugin = _Plugin()
 
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "pluginprobe.py").write_text(APP, encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv(VARIABLE, raising=False)
-    return tmp_path
+    return probe_project(tmp_path, monkeypatch, module="pluginprobe", source=APP, unset=VARIABLE)
 
 
 def _plan(*args: str) -> None:

@@ -302,7 +302,7 @@ def test_pooled_families_by_bits_are_those_by_rows(
     shapes = list(_server().shapes)
     usages = sorted({u.usage for u in _units(seed, 400)})
     by_bits = pooled._holding(shapes, usages)
-    monkeypatch.setattr(pooled, "_FAMILY_BITS", 0)
+    monkeypatch.setattr(fitarrays, "FAMILY_BITS", 0)
     assert pooled._holding(shapes, usages) == by_bits
     assert len(set(by_bits.values())) > 1
     expected: dict[frozenset[int], list[int]] = {}

@@ -1,0 +1,83 @@
+"""HiGHS as the planner runs it: single-threaded, with a fixed seed and no output.
+
+The pooled relaxation (:mod:`.pooled`), the fee bound of :mod:`.cover` and
+the re-solves of :mod:`.rebound` each make their models here, given column by
+column.  HiGHS (and numpy) are imported when a model is made, not with this
+module: a plan the one-instance bound settles never loads them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from highspy._core import _Highs
+
+__all__ = ["highs_holding", "quiet_highs"]
+
+
+def highs_holding(
+    cost: Sequence[float],
+    upper: Sequence[float],
+    row_lower: Sequence[float],
+    row_upper: Sequence[float],
+    columns: list[list[tuple[int, float]]],
+    *,
+    integer: bool,
+    max_nodes: int,
+    abs_gap: float,
+) -> _Highs:
+    """HiGHS, single-threaded with a fixed seed and no output, holding the model
+    ``min cost·x``, ``row_lower ≤ A x ≤ row_upper``, ``0 ≤ x ≤ upper`` (integer if
+    ``integer``, at most ``max_nodes`` branch-and-bound nodes, closed to ``abs_gap``),
+    ``A`` given column by column as (row, value) entries; not run yet.
+
+    ``columns`` is emptied: HiGHS keeps its own copy, and the entries in Python (a
+    million tuples at 100,000 resources) go before it solves, when the process is
+    largest.
+    """
+    import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
+    from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
+
+    highs = quiet_highs()
+    settings: tuple[tuple[str, bool | int | float], ...] = (
+        ("mip_rel_gap", 0.0),
+        ("mip_abs_gap", abs_gap),
+        ("mip_max_nodes", max_nodes),
+    )
+    for option, setting in settings:
+        highs.setOptionValue(option, setting)
+    lp = _core.HighsLp()
+    lp.num_col_ = len(cost)
+    lp.num_row_ = len(row_lower)
+    lp.col_cost_ = np.array(cost, dtype=float)
+    lp.col_lower_ = np.zeros(len(cost))
+    lp.col_upper_ = np.array(upper, dtype=float)
+    lp.row_lower_ = np.array(row_lower, dtype=float)
+    lp.row_upper_ = np.array(row_upper, dtype=float)
+    matrix = lp.a_matrix_
+    matrix.format_ = _core.MatrixFormat.kColwise
+    starts = np.zeros(len(columns) + 1, dtype=np.int32)
+    np.cumsum([len(column) for column in columns], out=starts[1:])
+    entries = list(itertools.chain.from_iterable(columns))
+    matrix.start_ = starts
+    matrix.index_ = np.fromiter((row for row, _ in entries), dtype=np.int32, count=len(entries))
+    matrix.value_ = np.fromiter((value for _, value in entries), dtype=float, count=len(entries))
+    del entries, matrix
+    columns.clear()
+    if integer:
+        lp.integrality_ = [_core.HighsVarType.kInteger] * len(cost)
+    highs.passModel(lp)
+    return highs
+
+
+def quiet_highs() -> _Highs:
+    """A HiGHS instance, single-threaded with a fixed seed and no output."""
+    from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
+
+    highs = _core._Highs()
+    for option, setting in (("output_flag", False), ("threads", 1), ("random_seed", 0)):
+        highs.setOptionValue(option, setting)
+    return highs

@@ -275,11 +275,6 @@ def plan_blueprint(
         from skaal.solver import solve as solver_fn  # noqa: PLC0415 - the solver (and z3) loads only when a plan is made, not when a lock is read
 
         solver = solver_fn
-    # The blueprint's hash (kept by the blueprint once made) is made before the lock is
-    # read: making it holds the blueprint's canonical JSON for a moment (about 250 MB at
-    # 100,000 resources), which would otherwise come on top of the previous plan's records
-    # when the new plan is assembled.
-    blueprint.content_hash()
     unreadable: tuple[str, ...] = ()
     try:
         stored = lock.read()

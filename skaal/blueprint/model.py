@@ -14,11 +14,12 @@ with "not declared").
 from __future__ import annotations
 
 import hashlib
-from typing import Final, Literal
+from collections.abc import Iterator
+from typing import Any, Final, Literal
 
 import msgspec
 
-from skaal.blueprint.canonical import canonical_text, records_finite
+from skaal.blueprint.canonical import canonical_pieces, records_finite
 from skaal.blueprint.record import Record
 from skaal.model.grammar import Access, Bound, Consistency, Durability
 
@@ -151,6 +152,22 @@ _NOT_RESOURCE_CONTENT: Final = ("location", "uses")
 _NOT_MOUNT_CONTENT: Final = ("location", "interface", "threads")
 
 
+#: Resources written to the content hash at a time: about 600 kB of text.
+_HASHED_RESOURCES: Final = 1_000
+
+
+def _resource_content(resources: tuple[ResourceSpec, ...]) -> list[dict[str, Any]]:
+    """The resources as the content hash sees them (:meth:`Blueprint.canonical_json`)."""
+    dumped: list[dict[str, Any]] = msgspec.to_builtins(resources)
+    for resource in dumped:
+        existing = resource.pop("existing")
+        for name in _NOT_RESOURCE_CONTENT:
+            del resource[name]
+        if existing is not None:  # only when declared: older blueprints keep their hash
+            resource["existing"] = existing
+    return dumped
+
+
 class Blueprint(Record, frozen=True, kw_only=True):
     """Everything an app declared, sorted by name, ready for the solver."""
 
@@ -180,24 +197,34 @@ class Blueprint(Record, frozen=True, kw_only=True):
         of a blueprint that adopts nothing is the one it had before adoption
         existed.
         """
-        data = msgspec.to_builtins(self)
-        del data["location"]
-        for mount in data["mounts"]:
-            for name in _NOT_MOUNT_CONTENT:
-                del mount[name]
-        for resource in data["resources"]:
-            existing = resource.pop("existing")
-            for name in _NOT_RESOURCE_CONTENT:
-                del resource[name]
-            if existing is not None:  # only when declared: older blueprints keep their hash
-                resource["existing"] = existing
-        return canonical_text(data, finite=records_finite(self))
+        return b"".join(self._canonical_pieces()).decode("ascii")
 
     def content_hash(self) -> str:
         """A stable hash of what was declared (moving code around does not change it).
 
         Computed once per Blueprint: the solver and the lock check both ask.
+        Taken over :meth:`canonical_json` in pieces of :data:`_HASHED_RESOURCES`
+        resources, never all of it at once (the planner may take it beside
+        HiGHS, :func:`skaal.solver.highs.run_beside`, when the process is largest).
         """
-        return self.memo(
-            "content_hash", lambda: hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        return self.memo("content_hash", self._content_hash)
+
+    def _content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for piece in self._canonical_pieces():
+            digest.update(piece)
+        return digest.hexdigest()
+
+    def _canonical_pieces(self) -> Iterator[bytes]:
+        """The text of :meth:`canonical_json`, the resources a few at a time."""
+        head = msgspec.to_builtins(msgspec.structs.replace(self, resources=()))
+        del head["location"], head["resources"]
+        for mount in head["mounts"]:
+            for name in _NOT_MOUNT_CONTENT:
+                del mount[name]
+        resources = self.resources
+        chunks = (
+            _resource_content(resources[start : start + _HASHED_RESOURCES])
+            for start in range(0, len(resources), _HASHED_RESOURCES)
         )
+        return canonical_pieces(head, "resources", chunks, finite=records_finite(self))

@@ -456,8 +456,13 @@ def _pooled_part(
         raise conflicts.capacity(problem, short)
     grouped = groups(part)
     searched = solve_uniform(grouped, servers) if max_backends is None else None
+    # The blueprint's hash, which the plan records, is taken while HiGHS solves.
     relaxed = searched or solve_pooled(
-        grouped, servers, max_backends=max_backends, keep=rebounds is not None
+        grouped,
+        servers,
+        max_backends=max_backends,
+        keep=rebounds is not None,
+        beside=problem.blueprint.content_hash,
     )
     if rebounds is not None:
         rebounds.add(part, relaxed.kept)

@@ -46,7 +46,7 @@ for its import.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from msgspec import Struct
@@ -54,7 +54,7 @@ from msgspec.structs import replace
 
 from skaal.solver import fitarrays
 from skaal.solver.decompose import SCALE, Group
-from skaal.solver.highs import highs_holding
+from skaal.solver.highs import highs_holding, run_beside
 from skaal.solver.servers import Server, Shape, backend_of, quota_groups
 
 if TYPE_CHECKING:
@@ -110,6 +110,7 @@ def solve_pooled(
     linear: bool = False,
     cutoff: float | None = None,
     keep: bool = False,
+    beside: Callable[[], object] | None = None,
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
     past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
@@ -127,6 +128,8 @@ def solve_pooled(
     whether a server's units fit cheaper instances than they have proves "no"
     at the root instead of proving the instances they have optimal (aws
     ``users`` 1,000: 0 nodes and 15 ms instead of 0.1 s).
+
+    ``beside``: work done on a spare CPU while HiGHS solves (:func:`.highs.run_beside`).
     """
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
@@ -149,7 +152,7 @@ def solve_pooled(
     )
     if cutoff is not None:
         highs.setOptionValue("objective_bound", cutoff - model.constant)
-    highs.run()
+    run_beside(highs, beside)
     if model.opening:
         _opened(highs, model)
     status = highs.getModelStatus()

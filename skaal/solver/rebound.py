@@ -51,13 +51,13 @@ from __future__ import annotations
 
 import ctypes
 import math
-import os
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from skaal.solver.decompose import SCALE, Unit, groups
+from skaal.solver.highs import spare_cpu
 from skaal.solver.servers import Server, trimmed_for
 
 if TYPE_CHECKING:
@@ -216,14 +216,6 @@ class _Ahead:
         return self._answer
 
 
-def _spare_cpu() -> bool:
-    """Whether this process may run on more than one CPU."""
-    try:
-        return len(os.sched_getaffinity(0)) > 1
-    except AttributeError:  # not on Linux
-        return (os.cpu_count() or 1) > 1
-
-
 class Rebounds:
     """What :func:`.optimise.optimise` solved, kept to bound the same problem again
     without some pools (:meth:`floor`); filled by the optimiser, read by :mod:`.vpc`.
@@ -233,7 +225,7 @@ class Rebounds:
     """
 
     def __init__(self, ahead: Callable[[str], bool] | None = None) -> None:
-        self._ahead = ahead if ahead is not None and _spare_cpu() else None
+        self._ahead = ahead if ahead is not None and spare_cpu() else None
         self.fixed = 0
         """Micro-dollars of the units outside every server."""
         self.servers: Mapping[str, Server] = {}

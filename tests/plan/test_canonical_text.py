@@ -15,10 +15,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
+from skaal.blueprint import canonical
 from skaal.blueprint import model as blueprint_model
-from skaal.blueprint.canonical import canonical_text
+from skaal.blueprint.canonical import canonical_pieces, canonical_text
 from skaal.blueprint.model import Blueprint
 from skaal.catalog import load_catalog
 from skaal.catalog import model as catalog_model
@@ -60,6 +62,49 @@ def test_random_floats_are_written_as_json_writes_them() -> None:
     assert canonical_text(data) == _standard(data)
 
 
+@pytest.mark.parametrize("key", ["a", "m", "z"])
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [],
+        [[]],
+        [[1, "two"], [], [{"b": 1e-07, "a": "caf\u00e9"}], [float("inf")]],
+        [[{"k": [1.5, 2**64]}], [None, True, "DEL \x7f"], [0.00001]],
+    ],
+)
+def test_the_pieces_are_the_text_of_the_whole(key: str, chunks: list[list[Any]]) -> None:
+    head = {"m": {"y": 1, "x": [0.1, "0.00001"]}, "b": None, "y": "last"}
+    head.pop(key, None)
+    whole = {**head, key: [item for chunk in chunks for item in chunk]}
+    assert b"".join(canonical_pieces(head, key, iter(chunks))) == _standard(whole).encode()
+
+
+def _content(blueprint: Blueprint) -> str:
+    """What the blueprint's hash covers, stated again: its dump without where things
+    were written, how mounts are served, or a function's ``uses``; ``existing`` only
+    when declared."""
+    data = msgspec.to_builtins(blueprint)
+    del data["location"]
+    for mount in data["mounts"]:
+        for name in ("location", "interface", "threads"):
+            del mount[name]
+    for resource in data["resources"]:
+        del resource["location"], resource["uses"]
+        if resource["existing"] is None:
+            del resource["existing"]
+    return _standard(data)
+
+
+def test_the_blueprint_is_hashed_in_pieces_as_one_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blueprint_model, "_HASHED_RESOURCES", 7)  # several pieces, one short
+    blueprint = _blueprint("users", 30, tmp_path)
+    text = _content(blueprint)
+    assert blueprint.canonical_json() == text
+    assert blueprint.content_hash() == hashlib.sha256(text.encode()).hexdigest()
+
+
 def _blueprint(draw: str, n: int, folder: Path) -> Blueprint:
     path = write_app(folder / f"{draw}{n}.py", draw, n)
     return draw_blueprint(path)
@@ -76,7 +121,7 @@ def test_the_hashes_of_the_draws_are_the_standard_library_hashes(
     records = (blueprint, catalog, plan)
     texts = [record.canonical_json() for record in records]
     hashes = [record.content_hash() for record in records]
-    for module in (blueprint_model, catalog_model, plan_model):  # the text as it was written
+    for module in (canonical, catalog_model, plan_model):  # the text as it was written
         monkeypatch.setattr(module, "canonical_text", _standard)
     for record, text, content_hash in zip(records, texts, hashes, strict=True):
         standard = record.canonical_json()

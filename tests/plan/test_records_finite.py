@@ -21,7 +21,7 @@ import msgspec
 import pytest
 from msgspec import Struct
 
-from skaal.blueprint import model as blueprint_model
+from skaal.blueprint import canonical
 from skaal.blueprint.canonical import all_finite, records_finite
 from skaal.blueprint.model import Blueprint, Requirements, ResourceSpec, ScheduleSpec
 from skaal.blueprint.model import SourceLocation as At
@@ -254,7 +254,7 @@ def test_a_non_finite_float_anywhere_in_a_blueprint_hashes_the_standard_text(
     assert records_finite(_blueprint())
     assert not records_finite(blueprint)
     text = blueprint.canonical_json()
-    monkeypatch.setattr(blueprint_model, "canonical_text", lambda data, **_k: _standard(data))
+    monkeypatch.setattr(canonical, "canonical_text", lambda data, **_k: _standard(data))
     assert text == blueprint.canonical_json()
     assert "Infinity" in text or "NaN" in text
 

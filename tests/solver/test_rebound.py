@@ -113,7 +113,7 @@ def test_the_bound_solved_ahead_is_the_bound_solved_when_asked(
     """The plan without Memorystore's pools, re-solved on a thread of its own while the
     optimiser places the units, answers exactly what the same re-solve answers when
     asked; another set of pools is solved when asked; nothing runs after release."""
-    monkeypatch.setattr(rebound, "_spare_cpu", lambda: spare)
+    monkeypatch.setattr(rebound, "spare_cpu", lambda: spare)
     problem, plain = _optimised(tmp_path / "plain", 1000, 3)
     vpc, _ = _without_memorystore(problem)
 
@@ -137,7 +137,7 @@ def test_a_bound_solved_ahead_for_other_pools_changes_no_number(
     """Asked first about other pools than it solved ahead, the kept relaxation answers
     every question as one that never solved ahead, digit for digit: the re-solves run
     from the same bases."""
-    monkeypatch.setattr(rebound, "_spare_cpu", lambda: True)
+    monkeypatch.setattr(rebound, "spare_cpu", lambda: True)
     problem, plain = _optimised(tmp_path / "plain", 1000, 3)
     vpc, _ = _without_memorystore(problem)
     servers = set(plain.servers)

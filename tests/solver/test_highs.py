@@ -1,0 +1,62 @@
+"""HiGHS as the planner runs it, and the work done beside a solve (:mod:`skaal.solver.highs`)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from highspy import _core
+
+from skaal.solver import highs as highs_module
+from skaal.solver.highs import highs_holding, run_beside
+
+
+def _model() -> _core._Highs:
+    """min x + 2y with x + y >= 3, x <= 2: x = 2, y = 1."""
+    return highs_holding(
+        [1.0, 2.0],
+        [2.0, 10.0],
+        [3.0],
+        [float("inf")],
+        [[(0, 1.0)], [(0, 1.0)]],
+        integer=False,
+        max_nodes=10,
+        abs_gap=1e-7,
+    )
+
+
+def test_the_work_runs_on_a_helper_thread_and_is_done_when_the_solve_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(highs_module, "spare_cpu", lambda: True)
+    ran: list[int] = []
+    model = _model()
+    run_beside(model, lambda: ran.append(threading.get_ident()))
+    assert ran
+    assert ran[0] != threading.get_ident()
+    assert model.getModelStatus() == _core.HighsModelStatus.kOptimal
+    assert model.getInfo().objective_function_value == pytest.approx(4.0)
+
+
+def test_an_error_in_the_work_is_left_to_whoever_asks_for_its_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(highs_module, "spare_cpu", lambda: True)
+
+    def failing() -> None:
+        raise ValueError("met again where the result is asked for")
+
+    model = _model()
+    run_beside(model, failing)
+    assert model.getModelStatus() == _core.HighsModelStatus.kOptimal
+
+
+def test_on_one_cpu_the_work_waits_until_it_is_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(highs_module, "spare_cpu", lambda: False)
+    ran: list[int] = []
+    model = _model()
+    run_beside(model, lambda: ran.append(1))
+    assert ran == []
+    assert model.getModelStatus() == _core.HighsModelStatus.kOptimal

@@ -204,8 +204,8 @@ class Blueprint(Record, frozen=True, kw_only=True):
 
         Computed once per Blueprint: the solver and the lock check both ask.
         Taken over :meth:`canonical_json` in pieces of :data:`_HASHED_RESOURCES`
-        resources, never all of it at once (the planner may take it beside
-        HiGHS, :func:`skaal.solver.highs.run_beside`, when the process is largest).
+        resources, never all of it at once: the planner takes it on a second
+        CPU while its linear programme solves, when the process is largest.
         """
         return self.memo("content_hash", self._content_hash)
 

@@ -25,12 +25,17 @@ def _model() -> _core._Highs:
     )
 
 
+def _cpus(monkeypatch: pytest.MonkeyPatch, *, spare: bool) -> _core._Highs:
+    """The model, with the process seen to have a spare CPU or not."""
+    monkeypatch.setattr(highs_module, "spare_cpu", lambda: spare)
+    return _model()
+
+
 def test_the_work_runs_on_a_helper_thread_and_is_done_when_the_solve_returns(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(highs_module, "spare_cpu", lambda: True)
+    model = _cpus(monkeypatch, spare=True)
     ran: list[int] = []
-    model = _model()
     run_beside(model, lambda: ran.append(threading.get_ident()))
     assert ran
     assert ran[0] != threading.get_ident()
@@ -41,12 +46,11 @@ def test_the_work_runs_on_a_helper_thread_and_is_done_when_the_solve_returns(
 def test_an_error_in_the_work_is_left_to_whoever_asks_for_its_result(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(highs_module, "spare_cpu", lambda: True)
+    model = _cpus(monkeypatch, spare=True)
 
     def failing() -> None:
         raise ValueError("met again where the result is asked for")
 
-    model = _model()
     run_beside(model, failing)
     assert model.getModelStatus() == _core.HighsModelStatus.kOptimal
 
@@ -54,9 +58,8 @@ def test_an_error_in_the_work_is_left_to_whoever_asks_for_its_result(
 def test_on_one_cpu_the_work_waits_until_it_is_asked_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(highs_module, "spare_cpu", lambda: False)
+    model = _cpus(monkeypatch, spare=False)
     ran: list[int] = []
-    model = _model()
     run_beside(model, lambda: ran.append(1))
     assert ran == []
     assert model.getModelStatus() == _core.HighsModelStatus.kOptimal

@@ -7,16 +7,19 @@ one is marked ``*`` and the line under the total gives the dollar share.
 
 from __future__ import annotations
 
+from itertools import combinations
 from pathlib import Path
+from types import new_class
 
 import pytest
 from click.testing import CliRunner
+from pydantic import BaseModel
 
-from skaal import App
+from skaal import App, BlobStore, Collection, Every, Map, Queue, Topic
 from skaal.cli.main import cli
 from skaal.cli.render import _share_text
 from skaal.plan.model import CostLine
-from skaal.solver.cost import SECONDS_PER_MONTH, assumed_cost, workload
+from skaal.solver.cost import _DRIVERS, SECONDS_PER_MONTH, assumed_cost, assumed_costs, workload
 from skaal.solver.problem import Workload
 
 APP = """
@@ -122,3 +125,60 @@ def test_the_share_resting_on_defaults_is_never_shown_as_none_or_all_when_it_is_
 ) -> None:
     # $461.86 of a $1,950,909.52 plan (the users draw of 1,000 on aws) was "(0%)".
     assert _share_text(part, whole) == text
+
+
+class Item(BaseModel):
+    id: str
+
+
+def _declared_every_way() -> App:
+    """Every kind with every subset of the quantities ``workload`` may default declared,
+    twice each with other values (a pattern met again), functions with and without a
+    schedule."""
+    app = App("patterns")
+    quantities = {"size": ("3GB", "40GB"), "reads": ("2/s", "700/s"), "writes": ("1/s", "9/s")}
+    bases = {"map": Map[str, str], "collection": Collection[Item], "blob": BlobStore}
+    for kind, base in bases.items():
+        decorator = app.blob if kind == "blob" else app.storage
+        for n in range(len(quantities) + 1):
+            for declared in combinations(sorted(quantities), n):
+                for turn in (0, 1):
+                    values = {q: quantities[q][turn] for q in declared}
+                    name = f"{kind}_{'_'.join(declared) or 'none'}_{turn}"
+                    decorator(**values)(new_class(name, (base,)))  # type: ignore[arg-type]
+    for kind, base in (("queue", Queue[str]), ("topic", Topic[str])):
+        declare = app.queue if kind == "queue" else app.topic
+        for turn, messages in enumerate((None, None, "5/s", "80/s")):
+            values = {} if messages is None else {"messages": messages}
+            declare(**values)(new_class(f"{kind}_{turn}", (base,)))  # type: ignore[arg-type]
+    for turn, values in enumerate(
+        ({}, {}, {"invocations": "3/s"}, {"memory": "1GB"}, {"invocations": "9/s", "memory": "2GB"})
+    ):
+
+        async def handler() -> None: ...
+
+        handler.__name__ = handler.__qualname__ = f"fn_{turn}"
+        app.function(**values)(handler)  # type: ignore[arg-type]
+
+        async def job() -> None: ...
+
+        job.__name__ = job.__qualname__ = f"job_{turn}"
+        memory = values.get("memory")
+        if memory is None:
+            app.schedule(Every("1h"))(job)
+        else:
+            app.schedule(Every("1h"), memory=memory)(job)
+    return app
+
+
+def test_the_assumed_share_of_every_declaration_pattern_is_its_own_workload_s() -> None:
+    lines = tuple(
+        CostLine(component=f"fee {component}", quantity=1.0, monthly=1.0 + 0.5 * i)
+        for i, component in enumerate(sorted(_DRIVERS))
+    )
+    assumed = assumed_costs()  # one for all: each pattern is worked out once
+    specs = _declared_every_way().blueprint().resources
+    assert {s.kind for s in specs} == {"map", "collection", "blob", "queue", "topic", "function"}
+    assert any(s.schedule is not None for s in specs)
+    for spec in specs:
+        assert assumed(spec, lines) == assumed_cost(workload(spec), lines), spec.name

@@ -197,7 +197,12 @@ def assumed_cost(load: Workload, lines: Iterable[CostLine]) -> tuple[float, tupl
     makes the line true.  ``lines`` are the binding's own (a shared
     instance's fee is the instance's).
     """
-    return _resting_on(frozenset((*load.defaulted, "item size")), lines)
+    return _resting_on(_defaults(load), lines)
+
+
+def _defaults(load: Workload) -> frozenset[str]:
+    """What ``load`` rests on that was not declared (an item's size never can be)."""
+    return frozenset((*load.defaulted, "item size"))
 
 
 def _resting_on(
@@ -237,7 +242,7 @@ def assumed_costs() -> Callable[[ResourceSpec, Sequence[CostLine]], tuple[float,
             pattern = _declared(spec)
             defaulted = defaults.get(pattern)
             if defaulted is None:
-                defaulted = defaults[pattern] = frozenset((*workload(spec).defaulted, "item size"))
+                defaulted = defaults[pattern] = _defaults(workload(spec))
             found = known[key] = _resting_on(defaulted, lines)
         return found
 

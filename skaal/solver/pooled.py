@@ -33,7 +33,12 @@ on the best plan.  Pooling per shape, not per server, keeps the bound tight
 when shapes are limited by different dimensions (a small database limited
 by its resource count beside a large one limited by writes).  When the
 units given to each shape fit into its instances one by one
-(:mod:`.place`), that plan costs ``P*`` and is optimal.
+(:mod:`.place`), that plan costs ``P*`` and is optimal.  Past
+:data:`MAX_SHAPE_COLUMNS` unit columns the units are pooled per server
+instead (a column per group and server, instances still per shape, with the
+family rows of :meth:`_Model._family_rows`): a weaker bound, still met by
+every plan, on a model HiGHS branches on in a fraction of the time; past
+:data:`MAX_EXACT_COLUMNS` only its linear relaxation is solved, and rounded.
 
 HiGHS runs single-threaded with a fixed seed and no time limit, so the same
 model gives the same answer on any machine load; its only limit is a node
@@ -62,14 +67,33 @@ if TYPE_CHECKING:
 
     from skaal.solver.rebound import Kept
 
-__all__ = ["MAX_NODES", "Pooled", "branched", "solve_pooled"]
+__all__ = [
+    "MAX_EXACT_COLUMNS",
+    "MAX_NODES",
+    "MAX_SHAPE_COLUMNS",
+    "Pooled",
+    "branched",
+    "solve_pooled",
+]
 
-#: The branch-and-bound node limit (deterministic work, never seconds).  HiGHS
-#: spends 3 to 9 ms a node on the exact models of the ``users`` draws of 200
-#: and 300 resources (1,380 nodes in 4.3 s, 862 in 7.5 s; 2026-12-05), so the
-#: limit lets one run for up to 10 s; 200,000 nodes let one run for 55 s, and
-#: 2,000 gave the same plans on every draw of 100 and 200 resources tried.
+#: The branch-and-bound node limit (deterministic work, never seconds).  200,000
+#: nodes let one run for 55 s, and 2,000 gave the same plans on every draw of
+#: 100 and 200 resources tried.  HiGHS spends 3 to 9 ms a node, and up to 4 s
+#: at the root, on the models per shape of 2,000 to 3,000 unit columns (up to
+#: 19 s in all): those are pooled per server now (:data:`MAX_SHAPE_COLUMNS`).
 MAX_NODES = 2_000
+#: Up to this many unit columns the integer model is written per shape, whose
+#: bound is the tightest: with it HiGHS proves 11 of the 13 plans of the
+#: ``users`` draws of 100 resources, and of 150 on gcp, optimal, each within
+#: 1.3 s.  Past it (and up to :data:`MAX_EXACT_COLUMNS`) the integer model is
+#: pooled per server, with its family rows.  On the ``users`` draws of 200 to
+#: 400 resources (five seeds each, both bundled catalogs: 50 plans) ``solve``
+#: took up to 15.8 s with the model per shape (medians 2 to 8 s where it was
+#: used) and proved 15 plans optimal; with the model per server, at most 3.0 s
+#: and 2 proven, each plan at most 0.11 % ($383 a month) above the one per
+#: shape (``solver/HISTORY.md``, "The ``users`` draws between 100 and 400
+#: resources").
+MAX_SHAPE_COLUMNS = 1_500
 #: Models with more columns than this are not branched on: their linear
 #: relaxation bounds the plan and its rounding gives it (``best_found``).
 #: Many distinct resources on servers with many classes make the exact model
@@ -114,7 +138,9 @@ def solve_pooled(
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
     past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
-    nodes end without an integer solution: then rounded, ``proven`` false).
+    nodes end without an integer solution: then rounded, ``proven`` false).  The
+    integer model is written per shape up to :data:`MAX_SHAPE_COLUMNS` unit columns,
+    pooled per server past them.
 
     ``linear``: the linear relaxation of the same model (per shape up to
     ``max_exact_columns``), for its bound alone: milliseconds, where the
@@ -133,8 +159,9 @@ def solve_pooled(
     """
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
-    per_shape = _columns(grouped, servers) <= max_exact_columns
-    exact = per_shape and not linear
+    columns = _columns(grouped, servers)
+    exact = columns <= max_exact_columns and not linear
+    per_shape = columns <= max_exact_columns and (linear or columns <= MAX_SHAPE_COLUMNS)
     model = _Model(grouped, servers, max_backends, per_shape=per_shape)
     # HiGHS's own integrality tolerance (1e-6): with 1e-9 it proved wrong optima
     # on these models (a users draw of 200 resources: "optimal" at $3,557.92, or
@@ -426,8 +453,8 @@ def _demand(grouped: Sequence[Group], wanted: set[tuple[str, int]]) -> dict[tupl
 
 
 def branched(grouped: Sequence[Group], servers: Mapping[str, Server]) -> bool:
-    """Whether :func:`solve_pooled` solves this model as an integer programme (per shape),
-    as it does up to :data:`MAX_EXACT_COLUMNS` unit columns by default."""
+    """Whether :func:`solve_pooled` solves this model as an integer programme (per shape
+    or per server), as it does up to :data:`MAX_EXACT_COLUMNS` unit columns by default."""
     return _columns(grouped, servers) <= MAX_EXACT_COLUMNS
 
 

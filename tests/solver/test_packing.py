@@ -96,6 +96,29 @@ def test_node_limit_without_an_integer_solution_rounds_the_linear_relaxation() -
     assert limited.instances["pg"]
 
 
+def test_past_the_shape_columns_the_integer_model_pools_each_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The thirty units above, with MAX_SHAPE_COLUMNS below their 90 unit
+    # columns: the integer model pools pg's capacity (units on pg, on no shape
+    # of it) and buys whole instances of each shape.  Only a large holds the
+    # 61s and the 47s (648 writes/s: 7 larges, $350), which leaves 52 writes/s
+    # for the 306 of the 31s, 13s and 7s: 254 more, cheapest as 5 mids and 3
+    # smalls (255 writes/s, $51).  $401, proven for this model: below the $463
+    # per shape, above the linear relaxation's $385.20.
+    monkeypatch.setattr(pooled, "MAX_SHAPE_COLUMNS", 0)
+    server, grouped = _thirty()
+    per_server = solve_pooled(grouped, {"pg": server})
+    assert per_server.proven
+    assert per_server.bound == pytest.approx(401.0)
+    assert per_server.counts == tuple((("pg", None, 1),) for _ in grouped)
+    bought = {shape.instance_class.name: n for shape, n in per_server.instances["pg"]}
+    assert bought == {"small": 3, "mid": 5, "large": 7}
+    linear = solve_pooled(grouped, {"pg": server}, max_exact_columns=-1)
+    assert linear.bound == pytest.approx(385.2)
+    assert not linear.proven
+
+
 def test_a_cutoff_asks_only_for_cheaper_solutions() -> None:
     # The thirty units above: their relaxation's optimum is $463.  Asked for
     # less than $463 there is nothing (no counts, the cutoff as the bound, not

@@ -2,8 +2,8 @@
 
 :func:`skaal.solver.place.tightened` only ever lowers the fees of a packing
 and keeps every unit on an instance that holds it; the ``users`` draw of
-200 resources, which it once took $75 off, now plans at its optimum, valid
-by the oracle's own rules.
+200 resources, which it once took $75 off, plans at its optimum on the
+integer model per shape, valid by the oracle's own rules.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from skaal.catalog.loader import load_catalog
-from skaal.solver import solve
+from skaal.solver import pooled, solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.place import tightened
 from skaal.solver.servers import Server
@@ -68,17 +68,28 @@ def test_a_tight_packing_is_left_alone() -> None:
 
 
 @pytest.mark.parametrize("name", ["aws"])
-def test_the_users_draw_of_200_plans_at_its_optimum_and_stays_valid(
-    name: str, tmp_path: Path
+def test_the_users_draw_of_200_plans_valid_and_at_its_optimum_per_shape(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write_app(tmp_path / "users200.py", "users", 200)
     blueprint = draw_blueprint(path)
+    # The optimum the oracle proves (solver.oracle's solve_exact, 272 s of
+    # HiGHS on the development machine).
+    optimum = 372_997.95
+    # Its model has more unit columns than MAX_SHAPE_COLUMNS: pooled per
+    # server, its plan is best found, $21.10 above the optimum, with a bound
+    # below it.
     plan = solve(blueprint, load_catalog(name))
     assert audit(plan, blueprint, read_catalog(name)) == []
-    # $373,094.53 before the instances were tightened, then $373,019.34
-    # (best found) until the pooled relaxation counted the units over half
-    # an instance that cannot share one (skaal.solver.pooled._weight): now
-    # proven optimal, at the optimum the oracle proves (solver.oracle's
-    # solve_exact, 272 s of HiGHS on the development machine).
-    assert plan.lower_bound is None
-    assert plan.total_monthly_cost == pytest.approx(372_997.95, abs=0.01)
+    assert plan.lower_bound is not None
+    assert plan.lower_bound <= optimum <= plan.total_monthly_cost
+    assert plan.total_monthly_cost == pytest.approx(373_019.05, abs=0.01)
+    # Per shape: $373,094.53 before the instances were tightened, then
+    # $373,019.34 (best found) until the pooled relaxation counted the units
+    # over half an instance that cannot share one (skaal.solver.pooled._weight):
+    # now proven optimal, at the optimum.
+    monkeypatch.setattr(pooled, "MAX_SHAPE_COLUMNS", pooled.MAX_EXACT_COLUMNS)
+    per_shape = solve(blueprint, load_catalog(name))
+    assert audit(per_shape, blueprint, read_catalog(name)) == []
+    assert per_shape.lower_bound is None
+    assert per_shape.total_monthly_cost == pytest.approx(optimum, abs=0.01)

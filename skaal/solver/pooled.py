@@ -61,6 +61,7 @@ from skaal.solver import fitarrays
 from skaal.solver.decompose import SCALE, Group
 from skaal.solver.highs import highs_holding, run_beside
 from skaal.solver.servers import Server, Shape, backend_of, quota_groups
+from skaal.solver.split import split_quotas
 
 if TYPE_CHECKING:
     from highspy._core import _Highs
@@ -122,6 +123,11 @@ class Pooled(Struct, frozen=True):
     that cannot merge the rounded-up ones back under the quota."""
     kept: Kept | None = None
     """With ``keep``: the linear relaxation solved, as HiGHS holds it (:mod:`.rebound`)."""
+    unsplit: Pooled | None = None
+    """When a shared quota was split (:mod:`.split`): the relaxation's own solution
+    rounded, with the same bound, for placement to try too where the servers ``split``
+    could not hold their units."""
+    split: frozenset[str] = frozenset()
 
 
 def solve_pooled(
@@ -135,6 +141,7 @@ def solve_pooled(
     cutoff: float | None = None,
     keep: bool = False,
     beside: Callable[[], object] | None = None,
+    split: bool = True,
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
     past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
@@ -156,6 +163,8 @@ def solve_pooled(
     ``users`` 1,000: 0 nodes and 15 ms instead of 0.1 s).
 
     ``beside``: work done on a spare CPU while HiGHS solves (:func:`.highs.run_beside`).
+    ``split``: a linear relaxation whose rounding passes a shared quota is solved
+    again with the quota split between its servers (:mod:`.split`).
     """
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
@@ -214,8 +223,20 @@ def solve_pooled(
     if not solved:
         return Pooled(None, {}, 0.0, False, False)
     if not exact:
-        answer = _rounded(model, grouped, highs.getSolution().col_value, info)
-        return replace(answer, kept=_kept(highs, model)) if keep else answer
+        kept = _kept(highs, model) if keep else None  # before any split: the whole model's
+        if not split:
+            value = highs.getSolution().col_value
+            answer = _rounded(
+                model, grouped, value, model.constant + float(info.objective_function_value)
+            )
+            return replace(answer, kept=kept) if keep else answer
+        halves = split_quotas(highs, model.shapes, model.quotas, lambda: _solve_again(highs, model))
+        bound = model.constant + halves.bound
+        answer = _rounded(model, grouped, halves.solution, bound)
+        if halves.unsplit is not None:
+            unsplit = _rounded(model, grouped, halves.unsplit, bound)
+            answer = replace(answer, unsplit=unsplit, split=halves.servers)
+        return replace(answer, kept=kept) if keep else answer
     proven = status == _core.HighsModelStatus.kOptimal
     values = [round(v) for v in highs.getSolution().col_value]
     counts = tuple(
@@ -228,6 +249,20 @@ def solve_pooled(
     }
     bound = model.constant + float(info.objective_function_value if proven else info.mip_dual_bound)
     return Pooled(counts, instances, bound, proven, False)
+
+
+def _solve_again(highs: _Highs, model: _Model) -> bool | None:
+    """Solve the linear relaxation again from the basis HiGHS holds (the opening rows it
+    breaks added, :func:`_opened`): optimal, infeasible (``False``), or neither (``None``)."""
+    from highspy import _core  # noqa: PLC0415
+
+    highs.run()
+    if model.opening:
+        _opened(highs, model)
+    status = highs.getModelStatus()
+    if status == _core.HighsModelStatus.kOptimal:
+        return True
+    return False if status == _core.HighsModelStatus.kInfeasible else None
 
 
 def _kept(highs: _Highs, model: _Model) -> Kept:
@@ -292,7 +327,7 @@ _BROKEN = 1e-7
 
 
 def _rounded(
-    model: _Model, grouped: Sequence[Group], solution: Sequence[float], info: object
+    model: _Model, grouped: Sequence[Group], solution: Sequence[float], bound: float
 ) -> Pooled:
     """The linear relaxation's solution rounded to whole units and instances.
 
@@ -303,8 +338,9 @@ def _rounded(
     to the brim, and push many units off the server instead; each shape gets
     the relaxation's instances rounded up, and where that passes a server's
     quota the answer also holds them brought within it (``capped``).  The
-    placement step adds instances where first fit needs more.  The relaxation's optimum is the
-    proven lower bound.
+    placement step adds instances where first fit needs more.  ``bound`` (dollars) is
+    the proven lower bound: the relaxation's optimum, or above it once a shared quota
+    was split (:mod:`.split`).
     """
     counts: list[tuple[tuple[str, Shape | None, int], ...]] = []
     for group, row in zip(grouped, model.placement, strict=True):
@@ -340,7 +376,6 @@ def _rounded(
     for name, (key, quota) in model.quotas.items():
         if name not in capped and sum(r[1].units * r[3] for r in rounded.get(key, ())) > quota:
             capped.update(_within_quota(rounded[key], quota))
-    bound = model.constant + float(info.objective_function_value)  # type: ignore[attr-defined]
     return Pooled(tuple(counts), instances, bound, False, False, capped)
 
 

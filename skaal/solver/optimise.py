@@ -463,7 +463,7 @@ def _pooled_part(
         max_backends=max_backends,
         keep=rebounds is not None,
         beside=problem.blueprint.content_hash,
-        split=len(part) <= _SPLIT_MAX_UNITS,
+        branch=len(part) <= _BRANCH_MAX_UNITS,
     )
     if rebounds is not None:
         rebounds.add(part, relaxed.kept)
@@ -483,16 +483,16 @@ def _pooled_part(
             fix="split the app's shared-capacity constraints, or report this app to Skaal",
         )
     placed = place_part(problem, grouped, relaxed, servers)
-    if relaxed.unsplit is not None:
-        # A split quota's branch fills its instances to the brim; the relaxation's
-        # own rounding leaves room that packing may need: each is the cheaper plan
-        # on some draws (solver/HISTORY.md, "Shared quotas split").
+    if relaxed.own is not None:
+        # A branch fills its instances to the brim; the relaxation's own rounding
+        # leaves room that packing may need: each is the cheaper plan on some draws
+        # (solver/HISTORY.md, "Instance counts branched on at a quota").
         try:
-            unsplit = place_part(problem, grouped, relaxed.unsplit, servers)
+            own = place_part(problem, grouped, relaxed.own, servers)
         except UnsatisfiableError:
-            unsplit = None
-        if unsplit is not None and unsplit.cost < placed.cost:
-            placed = unsplit
+            own = None
+        if own is not None and own.cost < placed.cost:
+            placed = own
     bound = math.floor(relaxed.bound * SCALE + 1e-3)
     if not placed.failed or len(part) > _DERATE_MAX_UNITS:
         lower = placed.cost if relaxed.proven and not placed.failed else min(placed.cost, bound)
@@ -530,11 +530,11 @@ def _pooled_part(
     return _Outcome(best.placement, best.bins, best.cost, min(best.cost, bound))
 
 
-#: Up to this many units a shared quota the relaxation's rounding passes is split
-#: (:mod:`.split`), and both roundings are placed.  Past it (gcp ``users`` 100,000:
-#: 80,000 units) the split's two solves took 0.74 s and HiGHS 76 MB more, over the
-#: 1 GB the issue allows, and the second placement 2 s, for $4,268 of $221 million.
-_SPLIT_MAX_UNITS = 20_000
+#: Up to this many units, instance counts whose rounding passes a quota are branched on
+#: (:mod:`.branching`), and both roundings placed.  Past it (gcp ``users`` 100,000:
+#: 78,682 units) two more solves took 0.74 s and HiGHS 76 MB more, over the 1 GB
+#: the issue allows, and the second placement 2 s, for $4,268 of $221 million.
+_BRANCH_MAX_UNITS = 20_000
 
 
 #: Capacity factors tried on servers whose units first fit could not pack, in

@@ -58,10 +58,11 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.solver import fitarrays
+from skaal.solver.branching import branch_counts
 from skaal.solver.decompose import SCALE, Group
 from skaal.solver.highs import highs_holding, run_beside
+from skaal.solver.opening import Opening, solve_again, solve_open
 from skaal.solver.servers import Server, Shape, backend_of, quota_groups
-from skaal.solver.split import split_quotas
 
 if TYPE_CHECKING:
     from highspy._core import _Highs
@@ -123,11 +124,9 @@ class Pooled(Struct, frozen=True):
     that cannot merge the rounded-up ones back under the quota."""
     kept: Kept | None = None
     """With ``keep``: the linear relaxation solved, as HiGHS holds it (:mod:`.rebound`)."""
-    unsplit: Pooled | None = None
-    """When a shared quota was split (:mod:`.split`): the relaxation's own solution
-    rounded, with the same bound, for placement to try too where the servers ``split``
-    could not hold their units."""
-    split: frozenset[str] = frozenset()
+    own: Pooled | None = None
+    """When the linear relaxation's instance counts were branched on (:mod:`.branching`):
+    its own solution rounded, with the same bound, for placement to try too."""
 
 
 def solve_pooled(
@@ -141,7 +140,7 @@ def solve_pooled(
     cutoff: float | None = None,
     keep: bool = False,
     beside: Callable[[], object] | None = None,
-    split: bool = True,
+    branch: bool = True,
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
     past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
@@ -163,8 +162,8 @@ def solve_pooled(
     ``users`` 1,000: 0 nodes and 15 ms instead of 0.1 s).
 
     ``beside``: work done on a spare CPU while HiGHS solves (:func:`.highs.run_beside`).
-    ``split``: a linear relaxation whose rounding passes a shared quota is solved
-    again with the quota split between its servers (:mod:`.split`).
+    ``branch``: where rounding a linear relaxation's instance counts passes a quota,
+    the counts are branched on (:mod:`.branching`).
     """
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
@@ -189,8 +188,8 @@ def solve_pooled(
     if cutoff is not None:
         highs.setOptionValue("objective_bound", cutoff - model.constant)
     run_beside(highs, beside)
-    if model.opening:
-        _opened(highs, model)
+    opening = Opening(model.opening) if model.opening else None
+    solve_open(highs, opening)
     status = highs.getModelStatus()
     info = highs.getInfo()
     solved = info.primal_solution_status == _core.SolutionStatus.kSolutionStatusFeasible
@@ -224,18 +223,19 @@ def solve_pooled(
         return Pooled(None, {}, 0.0, False, False)
     if not exact:
         kept = _kept(highs, model) if keep else None  # before any split: the whole model's
-        if not split:
+        if not branch:
             value = highs.getSolution().col_value
             answer = _rounded(
                 model, grouped, value, model.constant + float(info.objective_function_value)
             )
             return replace(answer, kept=kept) if keep else answer
-        halves = split_quotas(highs, model.shapes, model.quotas, lambda: _solve_again(highs, model))
-        bound = model.constant + halves.bound
-        answer = _rounded(model, grouped, halves.solution, bound)
-        if halves.unsplit is not None:
-            unsplit = _rounded(model, grouped, halves.unsplit, bound)
-            answer = replace(answer, unsplit=unsplit, split=halves.servers)
+        dive = branch_counts(
+            highs, model.shapes, model.quotas, model.upper, lambda: solve_again(highs, opening)
+        )
+        bound = model.constant + dive.bound
+        answer = _rounded(model, grouped, dive.solution, bound)
+        if dive.own is not None:
+            answer = replace(answer, own=_rounded(model, grouped, dive.own, bound))
         return replace(answer, kept=kept) if keep else answer
     proven = status == _core.HighsModelStatus.kOptimal
     values = [round(v) for v in highs.getSolution().col_value]
@@ -251,20 +251,6 @@ def solve_pooled(
     return Pooled(counts, instances, bound, proven, False)
 
 
-def _solve_again(highs: _Highs, model: _Model) -> bool | None:
-    """Solve the linear relaxation again from the basis HiGHS holds (the opening rows it
-    breaks added, :func:`_opened`): optimal, infeasible (``False``), or neither (``None``)."""
-    from highspy import _core  # noqa: PLC0415
-
-    highs.run()
-    if model.opening:
-        _opened(highs, model)
-    status = highs.getModelStatus()
-    if status == _core.HighsModelStatus.kOptimal:
-        return True
-    return False if status == _core.HighsModelStatus.kInfeasible else None
-
-
 def _kept(highs: _Highs, model: _Model) -> Kept:
     from skaal.solver.rebound import Kept  # noqa: PLC0415 - only a plan with network fees asks
 
@@ -275,55 +261,6 @@ def _kept(highs: _Highs, model: _Model) -> Kept:
     for name, shapes in model.shapes.items():
         columns.setdefault(name, []).extend(col for _, col in shapes)
     return Kept(highs.getLp(), highs.getBasis(), model.constant, columns, model.upper)
-
-
-def _opened(highs: _Highs, model: _Model) -> None:
-    """Solve again with the opening rows (:attr:`_Model.opening`) the solution breaks,
-    until it breaks none: then it is an optimum of the whole model.
-
-    At scale hardly any of them binds (a server runs many instances of every
-    family of shapes): on the ``users`` draw of 10,000 resources on gcp they are
-    14,766 of the model's 21,968 rows, and HiGHS solves it in 0.92 s with them,
-    0.15 s without, to the same optimum.  HiGHS starts each new solve from the
-    basis it holds.
-    """
-    import numpy as np  # noqa: PLC0415 - loaded with HiGHS (see solve_pooled)
-    from highspy import _core  # noqa: PLC0415
-
-    pending = model.opening
-    while pending and highs.getModelStatus() == _core.HighsModelStatus.kOptimal:
-        value = highs.getSolution().col_value
-        kept: list[tuple[int, float, tuple[int, ...]]] = []
-        broken: list[tuple[int, float, tuple[int, ...]]] = []
-        for row in pending:
-            unit, size, instances = row
-            held = value[unit] - size * sum(value[col] for col in instances) <= _BROKEN
-            (kept if held else broken).append(row)
-        if not broken:
-            return
-        pending = kept
-        starts: list[int] = []
-        index: list[int] = []
-        coefficients: list[float] = []
-        for col, size, instances in broken:
-            starts.append(len(index))
-            index += [col, *instances]
-            coefficients += [1.0, *(-size for _ in instances)]
-        highs.addRows(
-            len(broken),
-            np.full(len(broken), -np.inf),
-            np.zeros(len(broken)),
-            len(index),
-            np.array(starts, dtype=np.int32),
-            np.array(index, dtype=np.int32),
-            np.array(coefficients, dtype=float),
-        )
-        highs.run()
-
-
-#: How far a solution may exceed an opening row before it is added: HiGHS's own
-#: primal feasibility tolerance, within which it calls any row met.
-_BROKEN = 1e-7
 
 
 def _rounded(
@@ -340,7 +277,7 @@ def _rounded(
     quota the answer also holds them brought within it (``capped``).  The
     placement step adds instances where first fit needs more.  ``bound`` (dollars) is
     the proven lower bound: the relaxation's optimum, or above it once a shared quota
-    was split (:mod:`.split`).
+    were branched on (:mod:`.branching`).
     """
     counts: list[tuple[tuple[str, Shape | None, int], ...]] = []
     for group, row in zip(grouped, model.placement, strict=True):
@@ -542,7 +479,7 @@ class _Model:
         self.opening: list[tuple[int, float, tuple[int, ...]]] = []
         """Without per_shape, the rows ``y[g,s] ≤ |g| · Σ_{k holds g} n[s,k]`` (an instance
         able to hold a unit exists where it goes) as (unit column, |g|, instance columns):
-        added to the model only when the relaxation breaks them (:func:`_opened`)."""
+        added to the model only when the relaxation breaks them (:mod:`.opening`)."""
         used = sorted({o.backend for g in grouped for o in g.options})
         for group in grouped:  # row g: every unit of group g placed once
             size = float(len(group.units))

@@ -24,7 +24,7 @@ other components' relaxations anew without those pools' options
 every plan of the component (:mod:`.pooled`); a plan of the restricted
 problem is a plan of the whole one that leaves the closed columns empty,
 so the relaxation with them closed bounds it.  Rows added lazily (the
-opening rows of :func:`.pooled._opened`) only tighten it, and missing ones
+opening rows of :mod:`.opening`) only tighten it, and missing ones
 only loosen it.  Units outside every server keep their option: their
 cheapest is not a server, so no pool taken away holds it; a relaxation is
 only kept when the pools that may be taken away are servers

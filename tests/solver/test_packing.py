@@ -144,10 +144,17 @@ def test_rounding_the_linear_relaxation_also_answers_within_the_quota() -> None:
     # two larges that hold all 150.
     server = writes_server(("small", 2.0, 10.0), ("large", 50.0, 100.0), quota=2)
     units = tuple(_unit(f"u{i}", 1.0, 5.0, ("pg", 0.0), ("dyn", 1000.0)) for i in range(30))
-    rounded = solve_pooled([Group(units)], {"pg": server}, max_exact_columns=-1)
+    rounded = solve_pooled([Group(units)], {"pg": server}, max_exact_columns=-1, branch=False)
     assert rounded.bound == pytest.approx(75.0 - 3 * 5 / 9)
     assert rounded.instances["pg"] == ((server.shapes[0], 1), (server.shapes[1], 2))
     assert rounded.capped == {"pg": ((server.shapes[1], 2),)}
+    # Branched on the small count (tied with the large one, the lower column):
+    # none leaves 1.5 larges ($75); one leaves a large, 110 writes/s, and 40 on
+    # the store at $1,000 a unit.  The first rounds up within the quota.
+    dived = solve_pooled([Group(units)], {"pg": server}, max_exact_columns=-1)
+    assert dived.bound == pytest.approx(75.0)
+    assert dived.instances["pg"] == ((server.shapes[1], 2),)
+    assert dived.capped == {}
     within = solve_pooled([Group(units)], {"pg": writes_server(("large", 50.0, 100.0), quota=2)})
     assert within.capped == {}
 

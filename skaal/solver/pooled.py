@@ -188,7 +188,7 @@ def solve_pooled(
     if cutoff is not None:
         highs.setOptionValue("objective_bound", cutoff - model.constant)
     run_beside(highs, beside)
-    opening = Opening(model.opening) if model.opening else None
+    opening = model.opening
     solve_open(highs, opening)
     status = highs.getModelStatus()
     info = highs.getInfo()
@@ -476,7 +476,7 @@ class _Model:
         ] = {}
         """Per server (without per_shape): the family rows of :meth:`_family_rows`."""
         self.family_of: dict[tuple[str, tuple[int, ...]], frozenset[int]] = {}
-        self.opening: list[tuple[int, float, tuple[int, ...]]] = []
+        self.opening = Opening()
         """Without per_shape, the rows ``y[g,s] ≤ |g| · Σ_{k holds g} n[s,k]`` (an instance
         able to hold a unit exists where it goes) as (unit column, |g|, instance columns):
         added to the model only when the relaxation breaks them (:mod:`.opening`)."""
@@ -604,7 +604,7 @@ class _Model:
                     col = len(costs) - 1
                     row_cols.append((backend, target, col))
                     if opening:
-                        self.opening.append((col, size, opening))
+                        self.opening.append(col, size, opening)
             self.placement.append(row_cols)
 
     def _shape_columns(

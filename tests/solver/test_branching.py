@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 from msgspec.structs import replace
 
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption
+from skaal.solver.highs import quiet_highs
 from skaal.solver.opening import BROKEN, Opening
 from skaal.solver.pooled import solve_pooled
 from skaal.solver.servers import Server, server_of
@@ -204,18 +206,25 @@ def test_opening_rows_are_checked_at_once_as_one_at_a_time() -> None:
     # Rows (unit column, |g|, instance columns): broken when the unit column holds
     # more than |g| times the instances, beyond HiGHS's tolerance; a row with no
     # instance is broken by any unit on it; a row added is not reported again.
-    rows = [(0, 2.0, (3, 4)), (1, 1.0, ()), (2, 3.0, (5,)), (0, 1.0, (4,))]
-    opening = Opening(rows)
+    rows = [(0, 2.0, (3, 4)), (1, 1.0, ()), (2, 3.0, (5,)), (0, 1.0, (4,)), (1, 2.0, (3, 4))]
+    opening = Opening()
+    for row in rows:
+        opening.append(*row)
+    assert len(opening) == 5
+    assert opening.instances == [(3, 4), (), (5,), (4,)]  # one per family of columns
     value = [1.0, 0.5, 0.3, 0.25, 0.2, 0.1, 0.0]
-    # row 0: 1 - 2 * 0.45 = 0.1 > 0; row 1: 0.5 - 0 > 0; row 2: 0.3 - 0.3 = 0;
-    # row 3: 1 - 0.2 = 0.8 > 0
-    assert opening.broken(value) == [0, 1, 3]
+    # row 0: 1 - 2 * 0.45 > 0; row 1: 0.5 - 0 > 0; row 2: 0.3 - 3 * 0.1 = 0;
+    # row 3: 1 - 0.2 > 0; row 4: 0.5 - 2 * 0.45 < 0
     plain = [
         i
         for i, (unit, size, instances) in enumerate(rows)
         if value[unit] - size * sum(value[c] for c in instances) > BROKEN
     ]
     assert plain == [0, 1, 3]
-    opening.added[[0, 3]] = True
+    assert opening.broken(value) == plain
+    highs = quiet_highs()
+    highs.addVars(len(value), np.zeros(len(value)), np.ones(len(value)))
+    opening.add(highs, [0, 3])
+    assert highs.getNumRow() == 2
     assert opening.broken(value) == [1]
     assert opening.broken([v + BROKEN / 2 if i == 2 else v for i, v in enumerate(value)]) == [1]

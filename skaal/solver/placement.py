@@ -27,6 +27,7 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.errors import PlanError, UnsatisfiableError
+from skaal.solver.backfill import backfill
 from skaal.solver.cover import fee_floor
 from skaal.solver.decompose import Group, Unit
 from skaal.solver.place import (
@@ -155,6 +156,7 @@ def _placed_once(
         for backend in servers:
             if backend in placement:
                 placement[backend] = [u for u in placement[backend] if id(u) not in moved]
+    backfill(placement, bins, servers)
     _check_held(problem, placement, bins, servers)
     return Placed(placement, bins, _cost(placement, bins), frozenset(failed))
 

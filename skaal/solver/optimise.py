@@ -37,7 +37,10 @@ the clock:
    largest instances can hold, and reports the numbers.
 4. **Pooled relaxation** (:mod:`.pooled`, HiGHS): the exact optimum with
    capacity pooled per server, instance counts per shape, quotas and
-   ``max_backends``.  It is a lower bound on every plan.
+   ``max_backends``.  It is a lower bound on every plan.  Solved linear (a
+   large component), its counts rounded up may pass a quota: they are
+   branched on first (:mod:`.branching`), which raises the bound, and both
+   roundings are placed.
 5. **Placement** (:mod:`.placement`, :mod:`.place`): the units of each server are packed into
    the instances step 4 chose, by first fit, then (after a counting check)
    by dot-product fit, then by z3 exactly.  Placed:
@@ -50,7 +53,9 @@ the clock:
    instances are then tightened (:func:`.place.tightened`: cheapest shape
    holding each instance's units, pairs merged where one shape is cheaper),
    and a server of a few units gets the cheapest instances holding exactly
-   those units when they cost less (:mod:`.repack`).
+   those units when they cost less (:mod:`.repack`).  Last, a unit on a
+   dedicated option that an instance with room holds for less moves there
+   (:mod:`.backfill`).
 6. The budget never changes the argmin: the optimum either fits it or no
    plan does (:mod:`.conflicts` then reports the most expensive items).
 
@@ -486,7 +491,8 @@ def _pooled_part(
     if relaxed.own is not None:
         # A branch fills its instances to the brim; the relaxation's own rounding
         # leaves room that packing may need: each is the cheaper plan on some draws
-        # (solver/HISTORY.md, "Instance counts branched on at a quota").
+        # (solver/HISTORY.md, "Instance counts branched on at a quota, and units
+        # moved into room left").
         try:
             own = place_part(problem, grouped, relaxed.own, servers)
         except UnsatisfiableError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec, SourceLocation
+from skaal.catalog.model import InstanceClass
 from skaal.model.grammar import parse_latency
 from skaal.solver.place import Bins
 from skaal.solver.servers import Server, server_of
@@ -52,6 +53,23 @@ def pg_server(classes: list[tuple[str, float, float, float, int]], *, quota: int
             ],
         )
     )
+
+
+def writes_class(
+    name: str, price: float, writes: float, *, resources: int = 100, quota_units: int = 1
+) -> InstanceClass:
+    """A class of 1,000 GB and 1,000 reads/s, limited by ``writes`` writes/s and
+    ``resources``, using ``quota_units`` of its server's quota."""
+    item = instance_class(
+        name,
+        price=price,
+        size_gb=1000.0,
+        reads_per_s=1000.0,
+        writes_per_s=writes,
+        resources=resources,
+        parameters={},
+    )
+    return item if quota_units == 1 else item.model_copy(update={"quota_units": quota_units})
 
 
 def writes_server(

@@ -18,23 +18,15 @@ from skaal.solver.highs import quiet_highs
 from skaal.solver.opening import BROKEN, Opening
 from skaal.solver.pooled import solve_pooled
 from skaal.solver.servers import Server, server_of
-from skaal.testing.catalogs import backend, instance_class
+from skaal.testing.catalogs import backend
+from tests.solver._factories import writes_class
 
 CENT = 0.005
 
 
 def _server(name: str, fee: float, *, quota: int, group: str = "") -> Server:
     """Server ``name``: one class of 100 writes/s for ``fee`` a month."""
-    item = instance_class(
-        "one",
-        price=fee,
-        size_gb=1000.0,
-        reads_per_s=1000.0,
-        writes_per_s=100.0,
-        resources=100,
-        max_replicas=0,
-        parameters={},
-    )
+    item = writes_class("one", fee, 100.0)
     return replace(server_of(backend(name, classes=[item], quota=quota)), group=group)
 
 
@@ -174,18 +166,8 @@ def test_counts_under_a_quota_counted_in_gb_are_branched_on_until_they_fit() -> 
     # with 120 writes/s, a unit's worth on the store, $90 + $30 = $120.  So $101
     # bounds every plan, and that branch rounds to one s5 and five s1, within
     # the quota.
-    small, large = (
-        instance_class(
-            name,
-            price=fee,
-            size_gb=1000.0,
-            reads_per_s=1000.0,
-            writes_per_s=writes,
-            resources=100,
-            parameters={},
-        ).model_copy(update={"quota_units": units})
-        for name, fee, writes, units in (("s1", 12.0, 15.0, 1), ("s5", 45.0, 60.0, 5))
-    )
+    small = writes_class("s1", 12.0, 15.0)
+    large = writes_class("s5", 45.0, 60.0, quota_units=5)
     server = server_of(backend("m", classes=[small, large], quota=10))
     grouped = [_units("u", 13, 10.0, ("m", 0.0), ("store", 30.0))]
     plain = solve_pooled(grouped, {"m": server}, max_exact_columns=-1, branch=False)

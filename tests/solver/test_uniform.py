@@ -15,9 +15,9 @@ from skaal.solver.pooled import solve_pooled
 from skaal.solver.servers import Server, server_of
 from skaal.solver.uniform import solve_uniform
 from skaal.testing import backend
-from skaal.testing.catalogs import instance_class
 from solver.draws import draw_blueprint, write_app
 from tests.solver._child_plan import plan_in_child
+from tests.solver._factories import writes_class
 
 CENT = 0.005
 
@@ -30,15 +30,7 @@ def _server(name: str, classes: list[tuple[float, float]], quota: int) -> Server
             kinds=("map",),
             quota=quota,
             classes=[
-                instance_class(
-                    f"c{i}",
-                    price=price,
-                    size_gb=1000.0,
-                    reads_per_s=1000.0,
-                    writes_per_s=writes,
-                    resources=50,
-                    parameters={},
-                )
+                writes_class(f"c{i}", price, writes, resources=50)
                 for i, (price, writes) in enumerate(classes)
             ],
         )

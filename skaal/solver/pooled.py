@@ -188,8 +188,7 @@ def solve_pooled(
     if cutoff is not None:
         highs.setOptionValue("objective_bound", cutoff - model.constant)
     run_beside(highs, beside)
-    opening = model.opening
-    solve_open(highs, opening)
+    solve_open(highs, model.opening)
     status = highs.getModelStatus()
     info = highs.getInfo()
     solved = info.primal_solution_status == _core.SolutionStatus.kSolutionStatusFeasible
@@ -222,7 +221,7 @@ def solve_pooled(
     if not solved:
         return Pooled(None, {}, 0.0, False, False)
     if not exact:
-        kept = _kept(highs, model) if keep else None  # before any split: the whole model's
+        kept = _kept(highs, model) if keep else None  # the whole model's, before branching
         if not branch:
             value = highs.getSolution().col_value
             answer = _rounded(
@@ -230,7 +229,11 @@ def solve_pooled(
             )
             return replace(answer, kept=kept) if keep else answer
         dive = branch_counts(
-            highs, model.shapes, model.quotas, model.upper, lambda: solve_again(highs, opening)
+            highs,
+            model.shapes,
+            model.quotas,
+            model.upper,
+            lambda: solve_again(highs, model.opening),
         )
         bound = model.constant + dive.bound
         answer = _rounded(model, grouped, dive.solution, bound)
@@ -276,7 +279,7 @@ def _rounded(
     the relaxation's instances rounded up, and where that passes a server's
     quota the answer also holds them brought within it (``capped``).  The
     placement step adds instances where first fit needs more.  ``bound`` (dollars) is
-    the proven lower bound: the relaxation's optimum, or above it once a shared quota
+    the proven lower bound: the relaxation's optimum, or above it once instance counts
     were branched on (:mod:`.branching`).
     """
     counts: list[tuple[tuple[str, Shape | None, int], ...]] = []

@@ -11,17 +11,22 @@ month between the plan and the bound was that.
 
 So, as a branch and bound would, the planner dives: while the instances of
 the servers under some quota, each shape's count rounded up, pass it, it
-takes the count ``n`` there furthest from a whole number (weighted by the
-quota units an instance uses) and solves the relaxation twice more, from the
-basis HiGHS holds, with ``n ≤ ⌊v⌋`` and with ``n ≥ ⌈v⌉``.  Every plan runs
-whole instances, so meets one of the two: the least of their optima is a
-lower bound on every plan, at or above the relaxation's.  The dive goes on
-in the branch with the lower optimum (the branch ``n ≤ ⌊v⌋`` on a tie) and
+takes a *lever* there with value ``v`` furthest from a whole number: where
+several servers share the quota, a server's share of it (the quota units of
+its instances, a row added the first time), else an instance count
+(weighted by the quota units an instance uses), and solves the relaxation
+twice more, from the basis HiGHS holds, with the lever ``≤ ⌊v⌋`` and with it
+``≥ ⌈v⌉``.  Every plan runs whole instances, so its shares and counts are
+whole and it meets one of the two: the least of their optima is a lower
+bound on every plan, at or above the relaxation's.  The dive goes on
+in the branch with the lower optimum (the branch ``≤ ⌊v⌋`` on a tie) and
 the other stays open; the bound is the least optimum over the branches left
-open and the branch reached last.  A count may be branched on again, within
+open and the branch reached last.  A lever may be branched on again, within
 the bounds of its branch; the dive stops after :data:`MAX_BRANCHES`
 branchings: a number of solves, never a clock, so the same model gives the
-same answer on any machine.
+same answer on any machine.  The branch reached fills its instances to the
+brim, where the relaxation's own rounding leaves room that packing may
+need: placement tries both (:mod:`.optimise`).
 
 aws ``users`` 10,000 (seed 2026): bound $1,753,383.20 to $1,757,828.27 for
 the coupled part, and a plan $13,021 a month cheaper; gcp ``users`` 10,000

@@ -17,15 +17,10 @@ $19,231 a month, which left them within $461 to $1,049 of their bounds;
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from skaal.solver.decompose import Unit
-from skaal.solver.place import Bins
+from skaal.solver.place import Bins, rooms
 from skaal.solver.servers import Server
-
-if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import NDArray
 
 __all__ = ["backfill"]
 
@@ -51,17 +46,19 @@ def backfill(
     import numpy as np  # noqa: PLC0415 - loaded with HiGHS, for a plan with pooled servers
 
     moves.sort(key=lambda move: (move[0], move[1]))
-    rooms = {name: _rooms(packed) for name, packed in bins.items() if packed}
+    free = {
+        name: np.array(rooms(packed), dtype=np.int64) for name, packed in bins.items() if packed
+    }
     # Per server, at least the most room any instance has in each dimension (it only
     # shrinks as units move in): most units are turned away by it without numpy.
-    most = {name: room.max(axis=0).tolist() for name, room in rooms.items()}
+    most = {name: room.max(axis=0).tolist() for name, room in free.items()}
     moved: set[int] = set()
     for _, _, unit, target in moves:
         if id(unit) in moved:
             continue
         if any(u > m for u, m in zip(unit.usage, most[target], strict=True)):
             continue
-        room = rooms[target]
+        room = free[target]
         need = np.array(unit.usage, dtype=np.int64)
         fits = np.flatnonzero((room >= need).all(axis=1))
         if not len(fits):
@@ -76,18 +73,3 @@ def backfill(
             if backend not in servers:
                 placement[backend] = [u for u in units if id(u) not in moved]
     return len(moved)
-
-
-def _rooms(packed: Bins) -> NDArray[np.int64]:
-    """Per instance and dimension, what its shape holds beyond its units (an unlimited
-    dimension: more than any usage)."""
-    import numpy as np  # noqa: PLC0415
-
-    unlimited = int(np.iinfo(np.int64).max // 2)
-    rows: list[list[int]] = []
-    for shape, members in packed:
-        used = [sum(u.usage[d] for u in members) for d in range(len(shape.capacity))]
-        rows.append(
-            [unlimited if cap is None else cap - used[d] for d, cap in enumerate(shape.capacity)]
-        )
-    return np.array(rows, dtype=np.int64)

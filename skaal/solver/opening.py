@@ -97,12 +97,12 @@ class Opening:
         )
 
 
-def solve_open(highs: _Highs, opening: Opening | None) -> None:
+def solve_open(highs: _Highs, opening: Opening) -> None:
     """Add the opening rows the solution ``highs`` holds breaks and solve again, until it
     breaks none (or HiGHS reaches no optimum)."""
     from highspy import _core  # noqa: PLC0415
 
-    if opening is None or not len(opening):
+    if not len(opening):
         return
     while highs.getModelStatus() == _core.HighsModelStatus.kOptimal:
         broken = opening.broken(highs.getSolution().col_value)
@@ -112,7 +112,7 @@ def solve_open(highs: _Highs, opening: Opening | None) -> None:
         highs.run()
 
 
-def solve_again(highs: _Highs, opening: Opening | None) -> bool | None:
+def solve_again(highs: _Highs, opening: Opening) -> bool | None:
     """Solve the model ``highs`` holds again from its basis, the opening rows it breaks
     added: optimal (``True``), infeasible (``False``), or neither (``None``)."""
     from highspy import _core  # noqa: PLC0415

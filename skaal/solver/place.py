@@ -53,6 +53,7 @@ __all__ = [
     "first_fit_partial",
     "hall_needs",
     "place",
+    "rooms",
     "short",
     "tightened",
 ]
@@ -389,6 +390,18 @@ def _fill(bins: Bins, stream: Sequence[Unit], *, whole: bool = False) -> list[Un
 
 #: Room of an unlimited dimension: more than any sum of scaled usages.
 _UNLIMITED = 1 << 62
+
+
+def rooms(bins: Bins) -> list[list[int]]:
+    """Per instance of ``bins``, the room its shape leaves past its units in each
+    dimension (an unlimited one: more than any usage)."""
+    return [
+        [
+            _UNLIMITED if cap is None else cap - sum(u.usage[d] for u in members)
+            for d, cap in enumerate(shape.capacity)
+        ]
+        for shape, members in bins
+    ]
 
 
 def balanced_fit_partial(

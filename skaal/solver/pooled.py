@@ -58,7 +58,7 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.solver import fitarrays
-from skaal.solver.branching import branch_counts
+from skaal.solver.branching import Branched, branch_counts
 from skaal.solver.decompose import SCALE, Group
 from skaal.solver.highs import highs_holding, run_beside
 from skaal.solver.opening import Opening, solve_again, solve_open
@@ -222,19 +222,17 @@ def solve_pooled(
         return Pooled(None, {}, 0.0, False, False)
     if not exact:
         kept = _kept(highs, model) if keep else None  # the whole model's, before branching
-        if not branch:
-            value = highs.getSolution().col_value
-            answer = _rounded(
-                model, grouped, value, model.constant + float(info.objective_function_value)
+        if branch:
+            dive = branch_counts(
+                highs,
+                model.shapes,
+                model.quotas,
+                model.upper,
+                lambda: solve_again(highs, model.opening),
             )
-            return replace(answer, kept=kept) if keep else answer
-        dive = branch_counts(
-            highs,
-            model.shapes,
-            model.quotas,
-            model.upper,
-            lambda: solve_again(highs, model.opening),
-        )
+        else:
+            objective = float(info.objective_function_value)
+            dive = Branched(highs.getSolution().col_value, objective)
         bound = model.constant + dive.bound
         answer = _rounded(model, grouped, dive.solution, bound)
         if dive.own is not None:

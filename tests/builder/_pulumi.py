@@ -3,7 +3,8 @@
 Each cloud's helpers (:mod:`tests.builder.aws_support`, :mod:`tests.builder.gcp_mocks`)
 keep their own ``Mocks`` (the outputs a cloud would compute) and their own
 way of executing the program; what is the same lives here: the record of
-what a program registered (:class:`Run`), the ``protect`` /
+what a program registered (:class:`Run`), the mocks on an event loop of their
+own, torn down in order (:func:`mocked`), the ``protect`` /
 ``retain_on_delete`` options seen through a stack transformation
 (:func:`capture_options`, since the mocks do not receive options), the build
 context of an example (:func:`example_context`) and writing an artifact set
@@ -13,8 +14,9 @@ to a folder (:func:`write`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,7 +139,36 @@ class LoopOwningMonitor(MockMonitor):
         return super().Invoke(request)
 
     def close(self) -> None:
+        """Close the worker threads' loops: call it once no worker runs (see :func:`mocked`)."""
         with self._lock:
             loops, self.loops = self.loops, []
         for loop in loops:
             loop.close()
+
+
+@contextlib.contextmanager
+def mocked(
+    mocks: Mocks, *, project: str, stack: str, config: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """Pulumi's ``mocks`` (and stack ``config``) on a new event loop, for the ``with`` block.
+
+    Pulumi's runtime calls the monitor on the loop's default executor, and each
+    worker thread runs a loop of its own.  A program that fails leaves calls in
+    flight: the executor is shut down first (its threads joined), then the
+    workers' loops are closed.  Closed the other way round, a worker's loop may
+    still be running, and the "Cannot close a running event loop" raised in
+    teardown hides the error the test expects.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # pulumi's mocks and test runner use the current loop
+    monitor = LoopOwningMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config or {}))
+    try:
+        yield
+    finally:
+        pulumi.runtime.set_all_config({})
+        loop.run_until_complete(loop.shutdown_default_executor())
+        monitor.close()
+        asyncio.set_event_loop(None)
+        loop.close()

@@ -11,7 +11,6 @@ transformation: the mocks do not receive options).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import runpy
 import warnings
@@ -29,11 +28,11 @@ from skaal.plan.model import Plan
 from skaal.solver import solve
 from tests.builder._pulumi import (
     ROOT,
-    LoopOwningMonitor,
     Recorded,
     Run,
     capture_options,
     example_context,
+    mocked,
     write,
 )
 
@@ -171,31 +170,21 @@ def write_with_layer(artifacts: ArtifactSet, folder: Path) -> Path:
     return root
 
 
-def run_program(folder: Path) -> AwsRun:
-    """Execute ``folder/__main__.py`` under mocks; every resource it registered."""
+def run_program(folder: Path, config: dict[str, str] | None = None) -> AwsRun:
+    """Execute ``folder/__main__.py`` under mocks with stack ``config``; every resource it
+    registered."""
     run = AwsRun()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)  # pulumi's mocks and test runner use the current loop
-    mocks = _Recorder(run)
-    monitor = LoopOwningMonitor(mocks)
-    pulumi.runtime.set_mocks(
-        mocks, project="skaal-test", stack="prod", preview=False, monitor=monitor
-    )
-    apply_options = capture_options(run)
 
     @pulumi.runtime.test
     def execute() -> None:
         runpy.run_path(str(folder / "__main__.py"), run_name="__main__")
 
-    try:
+    with mocked(_Recorder(run), project="skaal-test", stack="prod", config=config):
+        apply_options = capture_options(run)
         with warnings.catch_warnings():
             # pulumi_aws marks some of its own submodules deprecated when they are imported
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_aws\.")
             execute()
-    finally:
-        monitor.close()
-        asyncio.set_event_loop(None)
-        loop.close()
     apply_options()
     return run
 

@@ -11,7 +11,6 @@ runs the fixed program on a stack model, :func:`run_artifacts` the
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import tempfile
 import warnings
@@ -30,11 +29,11 @@ from skaal.declare.app_ref import load_app
 from skaal.solver import solve
 from tests.builder._pulumi import (
     ROOT,
-    LoopOwningMonitor,
     Recorded,
     Run,
     capture_options,
     example_context,
+    mocked,
 )
 
 PROJECT = "acme-prod"
@@ -86,16 +85,6 @@ def run_program(source: str, config: dict[str, str], *, path: Path | None = None
     ``path``: where the program is (its ``__file__``), for a program reading files beside it.
     """
     run = Run()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)  # pulumi's mocks and test runner use the current loop
-    mocks = _Recorder(run)
-    monitor = LoopOwningMonitor(mocks)  # and close the loops of its worker threads
-    pulumi.runtime.set_mocks(
-        mocks, project="skaal-test", stack="dev", preview=False, monitor=monitor
-    )
-    pulumi.runtime.set_all_config(config)
-    apply_options = capture_options(run)
-
     exported = pulumi.export
 
     def record(name: str, value: Any) -> None:
@@ -110,17 +99,18 @@ def run_program(source: str, config: dict[str, str], *, path: Path | None = None
             namespace["__file__"] = str(path)
         exec(compile(source, str(path or "__main__.py"), "exec"), namespace)
 
-    pulumi.export = record
-    try:
-        with warnings.catch_warnings():
-            # pulumi_gcp.storage warns about one of its own deprecated aliases on import
-            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_gcp\.")
-            execute()
-    finally:
-        pulumi.export = exported
-        monitor.close()
-        asyncio.set_event_loop(None)
-        loop.close()
+    with mocked(_Recorder(run), project="skaal-test", stack="dev", config=config):
+        apply_options = capture_options(run)
+        pulumi.export = record
+        try:
+            with warnings.catch_warnings():
+                # pulumi_gcp.storage warns about one of its own deprecated aliases on import
+                warnings.filterwarnings(
+                    "ignore", category=DeprecationWarning, module=r"pulumi_gcp\."
+                )
+                execute()
+        finally:
+            pulumi.export = exported
     apply_options()
     return run
 

@@ -11,7 +11,6 @@ stack configuration) and returns every registered resource as a
 
 from __future__ import annotations
 
-import asyncio
 import runpy
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 from skaal.builder.model import ArtifactSet
 from skaal.plan.model import Plan
 from tests.builder import aws_support, gcp_mocks
-from tests.builder._pulumi import LoopOwningMonitor, Recorded, Run, write
+from tests.builder._pulumi import Recorded, Run, mocked, write
 from tests.builder.billable import Created
 
 __all__ = ["created"]
@@ -64,23 +63,12 @@ def _run_local(folder: Path) -> Run:
     project = yaml.safe_load((infra / "Pulumi.yaml").read_text())["name"]
     config = yaml.safe_load((infra / "Pulumi.local.yaml").read_text())["config"]
     run = Run()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    mocks = _Local(run)
-    monitor = LoopOwningMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=project, stack="local", preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config({key: str(value) for key, value in config.items()})
 
     @pulumi.runtime.test
     def execute() -> None:
         runpy.run_path(str(infra / "__main__.py"), run_name="__main__")
 
-    try:
+    settings = {key: str(value) for key, value in config.items()}
+    with mocked(_Local(run), project=project, stack="local", config=settings):
         execute()
-    finally:
-        pulumi.runtime.set_all_config({})
-        monitor.close()
-        loop.run_until_complete(loop.shutdown_default_executor())
-        asyncio.set_event_loop(None)
-        loop.close()
     return run

@@ -18,7 +18,6 @@ import json
 import types
 from pathlib import Path
 
-import pulumi
 import pytest
 
 from skaal import App, Map, Secret
@@ -36,14 +35,6 @@ from tests.builder.test_plan_sizes import _blueprint, aws_plan
 DURABLE = ("Events", "Files", "rds-1")
 
 
-def _run(folder: Path, config: dict[str, str]) -> AwsRun:
-    pulumi.runtime.set_all_config(config)
-    try:
-        return run_program(folder)
-    finally:
-        pulumi.runtime.set_all_config({})
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     blueprint = _blueprint()
@@ -53,12 +44,12 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def kept(folder: Path) -> AwsRun:
-    return _run(folder, {})
+    return run_program(folder, {})
 
 
 @pytest.fixture(scope="module")
 def deleted(folder: Path) -> AwsRun:
-    return _run(folder, {DELETE_DATA_CONFIG: "true"})
+    return run_program(folder, {DELETE_DATA_CONFIG: "true"})
 
 
 def test_without_delete_data_the_data_is_protected(kept: AwsRun) -> None:
@@ -85,8 +76,8 @@ def test_delete_data_lifts_every_protection(deleted: AwsRun) -> None:
 
 
 def test_delete_data_deletes_secrets_without_a_recovery_window(till_folder: Path) -> None:
-    assert _run(till_folder, {}).named("STRIPE_KEY").inputs["recoveryWindowInDays"] == 30
-    deleted = _run(till_folder, {DELETE_DATA_CONFIG: "true"}).named("STRIPE_KEY")
+    assert run_program(till_folder, {}).named("STRIPE_KEY").inputs["recoveryWindowInDays"] == 30
+    deleted = run_program(till_folder, {DELETE_DATA_CONFIG: "true"}).named("STRIPE_KEY")
     assert deleted.inputs["recoveryWindowInDays"] == 0
 
 
@@ -170,7 +161,7 @@ def till_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def till(till_folder: Path) -> AwsRun:
-    return _run(till_folder, {})
+    return run_program(till_folder, {})
 
 
 def _readable(run: AwsRun, function: str) -> set[str]:

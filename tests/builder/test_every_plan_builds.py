@@ -28,33 +28,26 @@ server there, and the aws build's refusal of such a plan is never reached.
 
 from __future__ import annotations
 
-import asyncio
 import random
-import tempfile
-import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 
 from skaal.blueprint.model import Blueprint
 from skaal.builder.model import ArtifactSet, BuildContext
 from skaal.builder.stacks.aws import ANY_RESOURCE, AwsStack
-from skaal.builder.stacks.base import STACK_FILE
 from skaal.builder.targets import TARGETS
 from skaal.errors import SkaalError, UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.plan.wiring import ServerWiring, servers
 from skaal.solver import solve
-from tests.builder._pulumi import LoopOwningMonitor, Run, capture_options
 from tests.builder.awkward_catalogs import BUNDLED, catalog_named
 from tests.builder.aws_support import region_of, write_with_layer
 from tests.builder.aws_support import run_program as run_aws
-from tests.builder.gcp_mocks import CONFIG
-from tests.builder.gcp_mocks import _Recorder as GcpRecorder
+from tests.builder.gcp_mocks import CONFIG, run_artifacts
 from tests.builder.random_apps import random_app
 
 CATALOGS = (*BUNDLED, "local-servers-awkward", "aws-awkward", "gcp-awkward")
@@ -191,7 +184,7 @@ def _check_gcp(built: Built) -> None:
         for b in built.plan.bindings
         if b.implementation == "secret-manager"
     }
-    run = _run_gcp(built.artifacts, {**CONFIG, **secrets})
+    run = run_artifacts(built.artifacts, {**CONFIG, **secrets})
     created = {
         "postgres": run.of_type("gcp:sql/databaseInstance:DatabaseInstance"),
         "redis": run.of_type("gcp:redis/instance:Instance"),
@@ -217,46 +210,6 @@ def _check_gcp(built: Built) -> None:
         wanted = {s.env for s in built.servers if opens is None or opens & set(s.resources)}
         got = {s.env for s in built.servers} & set(envs)
         assert got == wanted, f"seed {built.seed!r}: {service.name} has {got}, not {wanted}"
-
-
-def _run_gcp(artifacts: ArtifactSet, config: dict[str, str]) -> Run:
-    """:func:`tests.builder.gcp_mocks.run_artifacts`, with every event loop owned and closed."""
-    with tempfile.TemporaryDirectory() as folder:
-        program = Path(folder) / "__main__.py"
-        program.write_text(str(artifacts.file("infra/__main__.py").content), encoding="utf-8")
-        stack = Path(folder) / STACK_FILE
-        stack.write_text(str(artifacts.file(f"infra/{STACK_FILE}").content), encoding="utf-8")
-        return _run_gcp_program(program, config)
-
-
-def _run_gcp_program(program: Path, config: dict[str, str]) -> Run:
-    source = program.read_text(encoding="utf-8")
-    run = Run()
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    monitor = LoopOwningMonitor(GcpRecorder(run))
-    pulumi.runtime.set_mocks(
-        monitor.mocks, project="skaal-test", stack="dev", preview=False, monitor=monitor
-    )
-    pulumi.runtime.set_all_config(config)
-    apply_options = capture_options(run)
-
-    @pulumi.runtime.test
-    def execute() -> None:
-        namespace = {"__name__": "__main__", "__file__": str(program)}
-        exec(compile(source, str(program), "exec"), namespace)
-
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_gcp\.")
-            execute()
-    finally:
-        pulumi.runtime.set_all_config({})
-        monitor.close()
-        asyncio.set_event_loop(None)
-        loop.close()
-    apply_options()
-    return run
 
 
 def _check_servers(built: Built, created: dict[str, list[Any]], *keys: str) -> None:

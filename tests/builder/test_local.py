@@ -9,7 +9,6 @@ the counter across a restart.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -53,7 +52,7 @@ from skaal.plan.wiring import DATA_DIR_ENV, wire
 from skaal.programs import local as local_program
 from skaal.solver import solve
 from tests._server import free_port, serve_process
-from tests.builder._pulumi import LoopOwningMonitor
+from tests.builder._pulumi import mocked as mocked_loop
 from tests.builder.awkward_catalogs import awkward
 from tests.docs._pages import generator
 
@@ -262,22 +261,9 @@ def mocked(folder: Path, config: dict[str, str]) -> Iterator[Recorder]:
     """Pulumi's mocks for the local stack of ``folder``, with stack configuration ``config``."""
     project = yaml.safe_load((folder / "infra/Pulumi.yaml").read_text())["name"]
     recorder = Recorder()
-    # the mocks run on the current event loop; an async test may have closed it
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    monitor = LoopOwningMonitor(recorder)
-    pulumi.runtime.set_mocks(
-        recorder, project=project, stack="local", preview=False, monitor=monitor
-    )
-    pulumi.runtime.set_all_config(config)
-    try:
+    # the mocks run on a loop of their own (an async test may have closed the current one)
+    with mocked_loop(recorder, project=project, stack="local", config=config):
         yield recorder
-    finally:
-        pulumi.runtime.set_all_config({})
-        monitor.close()
-        loop.run_until_complete(loop.shutdown_default_executor())
-        asyncio.set_event_loop(None)
-        loop.close()
 
 
 def run_program(folder: Path, config: dict[str, str]) -> tuple[Recorder, dict[str, Any]]:

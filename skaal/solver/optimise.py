@@ -55,7 +55,9 @@ the clock:
    and a server of a few units gets the cheapest instances holding exactly
    those units when they cost less (:mod:`.repack`).  Last, a unit on a
    dedicated option that an instance with room holds for less moves there
-   (:mod:`.backfill`).
+   (:mod:`.backfill`), and the units a server at its quota spilled get new
+   instances of another running server where they pay for them
+   (:mod:`.rehome`).
 6. The budget never changes the argmin: the optimum either fits it or no
    plan does (:mod:`.conflicts` then reports the most expensive items).
 

@@ -9,7 +9,10 @@ be: packed into the instances of the bound on every packing's fees
 packing (:func:`.place.cheapest_packing`).  Otherwise repair opens instances
 and spills what still fits nowhere to its dedicated option (:mod:`.repair`).
 Each server's instances are then tightened and, for a few units, repacked
-(:mod:`.repack`).
+(:mod:`.repack`).  Once every server is packed, units on dedicated options
+move into room instances have left (:mod:`.backfill`), and units a server at
+its quota spilled get new instances of another running server where what
+they save pays the fee (:mod:`.rehome`).
 
 A quota several servers share is spent in turn (:class:`_Budget`): each server
 may use what the others still to pack do not hold back.  The last guard
@@ -40,6 +43,7 @@ from skaal.solver.place import (
     tightened,
 )
 from skaal.solver.problem import Problem
+from skaal.solver.rehome import rehome
 from skaal.solver.repack import repacked
 from skaal.solver.repair import repair, shed, spill, spillable
 from skaal.solver.servers import Server, Shape, over_quota
@@ -157,6 +161,8 @@ def _placed_once(
             if backend in placement:
                 placement[backend] = [u for u in placement[backend] if id(u) not in moved]
     backfill(placement, bins, servers)
+    if spilled and rehome(spilled, placement, bins, servers, budget):
+        backfill(placement, bins, servers)  # into the room the new instances left
     _check_held(problem, placement, bins, servers)
     return Placed(placement, bins, _cost(placement, bins), frozenset(failed))
 
@@ -208,6 +214,10 @@ class _Budget:
 
     def spend(self, name: str, used: int) -> None:
         self._left[self._servers[name].quota_key] -= used
+
+    def left(self, name: str) -> int:
+        """What server ``name`` may still use of its quota, every server packed."""
+        return self._left[self._servers[name].quota_key]
 
 
 def _pack(

@@ -57,7 +57,8 @@ the clock:
    dedicated option that an instance with room holds for less moves there
    (:mod:`.backfill`), and the units a server at its quota spilled get new
    instances of another running server where they pay for them
-   (:mod:`.rehome`).
+   (:mod:`.rehome`).  On the plan kept, a unit on a dedicated option takes
+   the place of a server's unit saving less there (:mod:`.exchange`).
 6. The budget never changes the argmin: the optimum either fits it or no
    plan does (:mod:`.conflicts` then reports the most expensive items).
 
@@ -451,6 +452,7 @@ def _pooled_part(
     # see the module docstring; HiGHS loads only for a plan with pooled servers,
     # the failure reports (conflicts) only for a part that has no plan
     from skaal.solver.capacity import overflow  # noqa: PLC0415
+    from skaal.solver.placement import exchanged  # noqa: PLC0415
     from skaal.solver.placement import placed as place_part  # noqa: PLC0415
     from skaal.solver.pooled import MAX_EXACT_COLUMNS, branched, solve_pooled  # noqa: PLC0415
     from skaal.solver.uniform import solve_uniform  # noqa: PLC0415
@@ -503,6 +505,7 @@ def _pooled_part(
             placed = own
     bound = math.floor(relaxed.bound * SCALE + 1e-3)
     if not placed.failed or len(part) > _DERATE_MAX_UNITS:
+        placed = exchanged(problem, placed, servers)
         lower = placed.cost if relaxed.proven and not placed.failed else min(placed.cost, bound)
         return _Outcome(placed.placement, placed.bins, placed.cost, lower)
     # Packing needed more than the relaxation counted: also try the relaxation
@@ -535,6 +538,7 @@ def _pooled_part(
             continue
         if candidate.cost < best.cost:
             best = candidate
+    best = exchanged(problem, best, servers)
     return _Outcome(best.placement, best.bins, best.cost, min(best.cost, bound))
 
 

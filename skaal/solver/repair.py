@@ -22,7 +22,7 @@ from skaal.solver.decompose import Unit, UnitOption
 from skaal.solver.place import Bins, balanced_fit_partial, first_fit_grown, first_fit_partial
 from skaal.solver.servers import Server, Shape
 
-__all__ = ["repair", "shed", "spill", "spillable"]
+__all__ = ["dedicated", "repair", "shed", "spill", "spillable"]
 
 
 def shed(
@@ -50,10 +50,10 @@ def shed(
         return list(units), []
     regret: dict[int, int] = {}
     for index, unit in enumerate(units):
-        dedicated = _dedicated(unit, servers)
-        if dedicated is not None:
+        option = dedicated(unit, servers)
+        if option is not None:
             here = next(o.cost for o in unit.options if o.backend == backend)
-            regret[index] = dedicated.cost - here
+            regret[index] = option.cost - here
     gone: set[int] = set()
     # The dimensions most overflowed (as shares of their room) first; each is
     # relieved by the units that add least per unit of it they free.
@@ -97,8 +97,8 @@ def repair(
     packed, left = _grow([], units, list(shapes), server, servers, cheapest=True)
     if not left:
         return packed, left
-    must = [u for u in units if _dedicated(u, servers) is None]
-    may = [u for u in units if _dedicated(u, servers) is not None]
+    must = [u for u in units if dedicated(u, servers) is None]
+    may = [u for u in units if dedicated(u, servers) is not None]
     tries = [(packed, left)]
     if must and _regret(left, servers)[0]:
         tries.append(_grow(must, may, list(shapes), server, servers, cheapest=True))
@@ -258,28 +258,28 @@ def _regret(left: Sequence[Unit], servers: Mapping[str, Server]) -> tuple[int, i
     stuck = 0
     total = 0
     for unit in left:
-        dedicated = _dedicated(unit, servers)
-        if dedicated is None:
+        option = dedicated(unit, servers)
+        if option is None:
             stuck += 1
         else:
-            total += dedicated.cost - unit.options[0].cost
+            total += option.cost - unit.options[0].cost
     return stuck, total
 
 
 def spillable(unit: Unit, servers: Mapping[str, Server]) -> bool:
     """Whether ``unit`` has a dedicated option to spill to (:func:`spill`)."""
-    return _dedicated(unit, servers) is not None
+    return dedicated(unit, servers) is not None
 
 
 def spill(unit: Unit, placement: dict[str, list[Unit]], servers: Mapping[str, Server]) -> bool:
     """Move a unit no server instance can take to its cheapest dedicated option, if any."""
-    option = _dedicated(unit, servers)
+    option = dedicated(unit, servers)
     if option is None:
         return False
     placement.setdefault(option.backend, []).append(unit)
     return True
 
 
-def _dedicated(unit: Unit, servers: Mapping[str, Server]) -> UnitOption | None:
+def dedicated(unit: Unit, servers: Mapping[str, Server]) -> UnitOption | None:
     """``unit``'s cheapest option that is not a server (its options are cheapest first)."""
     return next((o for o in unit.options if o.backend not in servers), None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec, SourceLocation
 from skaal.catalog.model import InstanceClass
 from skaal.model.grammar import parse_latency
+from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.place import Bins
 from skaal.solver.servers import Server, server_of
 from skaal.testing import backend
@@ -79,6 +80,17 @@ def writes_server(
     reads/s and no replica (:func:`pg_server`)."""
     rows = [(name, price, reads, writes, 0) for name, price, writes in classes]
     return pg_server(rows, quota=quota)
+
+
+def writes_unit(name: str, writes: float, *options: tuple[str, float]) -> Unit:
+    """A unit of one resource, 1 GB and 1 read/s, using ``writes`` writes/s, with
+    ``options`` as (backend, monthly cost)."""
+    ordered = sorted(options, key=lambda option: option[1])
+    return Unit(
+        (name,),
+        tuple(UnitOption(b, round(c * SCALE), r) for r, (b, c) in enumerate(ordered)),
+        (SCALE, SCALE, round(writes * SCALE), SCALE),
+    )
 
 
 def labels(bins: Bins) -> list[tuple[str, list[str]]]:

@@ -8,19 +8,10 @@ costs more than its ``pg`` one.
 
 from __future__ import annotations
 
-from skaal.solver.decompose import SCALE, Unit, UnitOption
+from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.exchange import exchange
 from skaal.solver.place import Bins
-from tests.solver._factories import writes_server
-
-
-def _unit(name: str, writes: float, *options: tuple[str, float]) -> Unit:
-    ordered = sorted(options, key=lambda option: option[1])
-    return Unit(
-        (name,),
-        tuple(UnitOption(b, round(c * SCALE), r) for r, (b, c) in enumerate(ordered)),
-        (SCALE, SCALE, round(writes * SCALE), SCALE),
-    )
+from tests.solver._factories import writes_server, writes_unit
 
 
 def _cost(placement: dict[str, list[Unit]]) -> float:
@@ -40,9 +31,9 @@ def test_a_unit_saving_more_takes_the_place_of_one_saving_less() -> None:
     # $2 one goes to the store.  $18 less.
     server = writes_server(("large", 50.0, 100.0))
     shape = server.shapes[0]
-    two = _unit("two", 60.0, ("pg", 1.0), ("store", 3.0))
-    thirty = _unit("thirty", 40.0, ("pg", 0.0), ("store", 30.0))
-    twenty = _unit("twenty", 50.0, ("pg", 5.0), ("store", 25.0))
+    two = writes_unit("two", 60.0, ("pg", 1.0), ("store", 3.0))
+    thirty = writes_unit("thirty", 40.0, ("pg", 0.0), ("store", 30.0))
+    twenty = writes_unit("twenty", 50.0, ("pg", 5.0), ("store", 25.0))
     placement = {"pg": [two, thirty], "store": [twenty]}
     bins: Bins = [(shape, [two, thirty])]
     before = _cost(placement)
@@ -59,12 +50,12 @@ def test_the_unit_going_out_is_the_one_saving_least_among_those_it_can_replace()
     # no dedicated option (second instance, 30 left).
     server = writes_server(("large", 50.0, 100.0))
     shape = server.shapes[0]
-    five = _unit("five", 60.0, ("pg", 0.0), ("store", 5.0))
-    one = _unit("one", 20.0, ("pg", 0.0), ("store", 1.0))
-    heavy = _unit("heavy", 70.0, ("pg", 0.0))  # no dedicated option: never leaves
-    two = _unit("two", 60.0, ("pg", 0.0), ("store", 2.0))
-    fill = _unit("fill", 40.0, ("pg", 0.0), ("store", 50.0))
-    twenty = _unit("twenty", 50.0, ("pg", 0.0), ("store", 20.0))
+    five = writes_unit("five", 60.0, ("pg", 0.0), ("store", 5.0))
+    one = writes_unit("one", 20.0, ("pg", 0.0), ("store", 1.0))
+    heavy = writes_unit("heavy", 70.0, ("pg", 0.0))  # no dedicated option: never leaves
+    two = writes_unit("two", 60.0, ("pg", 0.0), ("store", 2.0))
+    fill = writes_unit("fill", 40.0, ("pg", 0.0), ("store", 50.0))
+    twenty = writes_unit("twenty", 50.0, ("pg", 0.0), ("store", 20.0))
     bins: Bins = [(shape, [five, one]), (shape, [heavy]), (shape, [two, fill])]
     placement = {"pg": [five, one, heavy, two, fill], "store": [twenty]}
     assert exchange(placement, {"pg": bins}, {"pg": server}) == 1
@@ -75,9 +66,9 @@ def test_the_unit_going_out_is_the_one_saving_least_among_those_it_can_replace()
 def test_no_exchange_when_the_unit_saves_no_more_than_any_it_could_replace() -> None:
     server = writes_server(("large", 50.0, 100.0))
     shape = server.shapes[0]
-    ten = _unit("ten", 60.0, ("pg", 0.0), ("store", 10.0))
-    forty = _unit("forty", 40.0, ("pg", 0.0), ("store", 40.0))
-    also_ten = _unit("also-ten", 50.0, ("pg", 0.0), ("store", 10.0))
+    ten = writes_unit("ten", 60.0, ("pg", 0.0), ("store", 10.0))
+    forty = writes_unit("forty", 40.0, ("pg", 0.0), ("store", 40.0))
+    also_ten = writes_unit("also-ten", 50.0, ("pg", 0.0), ("store", 10.0))
     placement = {"pg": [ten, forty], "store": [also_ten]}
     bins: Bins = [(shape, [ten, forty])]
     assert exchange(placement, {"pg": bins}, {"pg": server}) == 0
@@ -90,9 +81,9 @@ def test_the_largest_saving_is_placed_first_and_a_unit_it_let_in_may_go_out_agai
     # then finds only the $9 one, which saves more, and stays out.
     server = writes_server(("large", 50.0, 100.0))
     shape = server.shapes[0]
-    one = _unit("one", 100.0, ("pg", 0.0), ("store", 1.0))
-    nine = _unit("nine", 100.0, ("pg", 0.0), ("store", 9.0))
-    four = _unit("four", 100.0, ("pg", 0.0), ("store", 4.0))
+    one = writes_unit("one", 100.0, ("pg", 0.0), ("store", 1.0))
+    nine = writes_unit("nine", 100.0, ("pg", 0.0), ("store", 9.0))
+    four = writes_unit("four", 100.0, ("pg", 0.0), ("store", 4.0))
     placement = {"pg": [one], "store": [four, nine]}
     bins: Bins = [(shape, [one])]
     assert exchange(placement, {"pg": bins}, {"pg": server}) == 1

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from msgspec.structs import replace
 
-from skaal.solver.decompose import SCALE, Unit, UnitOption
+from skaal.solver.decompose import Unit
 from skaal.solver.place import Bins
 from skaal.solver.rehome import rehome
 from skaal.solver.servers import Server
-from tests.solver._factories import labels, writes_server
+from tests.solver._factories import labels, writes_server, writes_unit
 
 
 class _Quotas:
@@ -29,18 +29,9 @@ class _Quotas:
         self.spent[name] = self.spent.get(name, 0) + used
 
 
-def _unit(name: str, writes: float, *options: tuple[str, float]) -> Unit:
-    ordered = sorted(options, key=lambda option: option[1])
-    return Unit(
-        (name,),
-        tuple(UnitOption(b, round(c * SCALE), r) for r, (b, c) in enumerate(ordered)),
-        (SCALE, SCALE, round(writes * SCALE), SCALE),
-    )
-
-
 def _running(server: Server, writes: float) -> tuple[Unit, Bins]:
     """A unit of ``writes`` writes/s on one instance of ``server``'s first class."""
-    held = _unit(f"held-{server.name}", writes, (server.name, 0.0))
+    held = writes_unit(f"held-{server.name}", writes, (server.name, 0.0))
     return held, [(server.shapes[0], [held])]
 
 
@@ -50,8 +41,8 @@ def test_spilled_units_move_onto_a_new_instance_that_pays_its_fee() -> None:
     # ($13 together, more than a new instance's $10), so a new instance takes both.
     pg = writes_server(("small", 10.0, 100.0))
     held, packed = _running(pg, 100.0)
-    six = _unit("six", 40.0, ("pg", 1.0), ("store", 7.0))
-    seven = _unit("seven", 40.0, ("pg", 1.0), ("store", 8.0))
+    six = writes_unit("six", 40.0, ("pg", 1.0), ("store", 7.0))
+    seven = writes_unit("seven", 40.0, ("pg", 1.0), ("store", 8.0))
     placement = {"pg": [held], "store": [six, seven]}
     bins = {"pg": packed}
     quotas = _Quotas(pg=5)
@@ -65,7 +56,7 @@ def test_an_instance_whose_units_save_less_than_its_fee_is_not_opened() -> None:
     # One unit saving $6 cannot pay a $10 instance: it stays on the store.
     pg = writes_server(("small", 10.0, 100.0))
     held, packed = _running(pg, 100.0)
-    six = _unit("six", 40.0, ("pg", 1.0), ("store", 7.0))
+    six = writes_unit("six", 40.0, ("pg", 1.0), ("store", 7.0))
     placement = {"pg": [held], "store": [six]}
     bins = {"pg": packed}
     assert rehome([six], placement, bins, {"pg": pg}, _Quotas(pg=5)) == 0
@@ -79,7 +70,7 @@ def test_each_new_instance_is_weighed_on_its_own() -> None:
     pg = writes_server(("small", 10.0, 100.0))
     held, packed = _running(pg, 100.0)
     units = [
-        _unit(name, 60.0, ("pg", 0.0), ("store", saving))
+        writes_unit(name, 60.0, ("pg", 0.0), ("store", saving))
         for name, saving in (("thirty", 30.0), ("twenty", 20.0), ("four", 4.0))
     ]
     placement = {"pg": [held], "store": list(units)}
@@ -95,8 +86,8 @@ def test_new_instances_stay_within_the_quota_left() -> None:
     # Room for one more instance: the larger saving takes it.
     pg = writes_server(("small", 10.0, 100.0))
     held, packed = _running(pg, 100.0)
-    low = _unit("low", 60.0, ("pg", 0.0), ("store", 15.0))
-    high = _unit("high", 60.0, ("pg", 0.0), ("store", 40.0))
+    low = writes_unit("low", 60.0, ("pg", 0.0), ("store", 15.0))
+    high = writes_unit("high", 60.0, ("pg", 0.0), ("store", 40.0))
     placement = {"pg": [held], "store": [low, high]}
     bins = {"pg": packed}
     assert rehome([low, high], placement, bins, {"pg": pg}, _Quotas(pg=1)) == 1
@@ -112,7 +103,7 @@ def test_a_server_without_instances_is_not_started() -> None:
     # Starting a server may need a network (a NAT gateway, a VPC connector): that is
     # the optimiser's choice, not this step's.
     pg = writes_server(("small", 10.0, 100.0))
-    unit = _unit("u", 40.0, ("pg", 0.0), ("store", 50.0))
+    unit = writes_unit("u", 40.0, ("pg", 0.0), ("store", 50.0))
     placement: dict[str, list[Unit]] = {"store": [unit]}
     assert rehome([unit], placement, {"pg": []}, {"pg": pg}, _Quotas(pg=5)) == 0
     assert placement == {"store": [unit]}
@@ -125,7 +116,7 @@ def test_a_unit_goes_on_to_its_next_server_when_the_cheapest_has_no_quota_left()
     db = replace(writes_server(("small", 10.0, 100.0)), name="db")
     held_cache, cache_bins = _running(cache, 100.0)
     held_db, db_bins = _running(db, 100.0)
-    unit = _unit("u", 50.0, ("cache", 0.0), ("db", 2.0), ("store", 30.0))
+    unit = writes_unit("u", 50.0, ("cache", 0.0), ("db", 2.0), ("store", 30.0))
     placement = {"cache": [held_cache], "db": [held_db], "store": [unit]}
     bins = {"cache": cache_bins, "db": db_bins}
     quotas = _Quotas(cache=0, db=3)

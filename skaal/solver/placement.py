@@ -95,9 +95,10 @@ def exchanged(problem: Problem, placed: Placed, servers: Mapping[str, Server]) -
     """``placed`` with units on dedicated options exchanged for units on servers saving
     less there (:mod:`.exchange`), then backfilled again: never dearer.
 
-    Run on a component's chosen plan only: weighing every candidate against
-    every unit of a server is the dearest step of placement at 10,000
-    resources, and it only lowers a plan's cost.
+    Run once, on the plan a component keeps, not on every placement it tries:
+    it weighs each candidate against a server's units (run on both placements
+    of aws ``users`` 10,000, its first version took 0.26 s each), and it only
+    lowers a plan's cost.
     """
     placement = {backend: list(units) for backend, units in placed.placement.items()}
     bins = {

@@ -35,7 +35,7 @@ def backfill(
         if backend in servers:
             continue
         for unit in placement[backend]:
-            here = next(o.cost for o in unit.options if o.backend == backend)
+            here = unit.cost_on(backend)
             for option in unit.options:  # sorted by cost
                 if option.cost >= here:
                     break

@@ -90,6 +90,10 @@ class Unit(Struct, frozen=True):
     def name(self) -> str:
         return self.members[0]
 
+    def cost_on(self, backend: str) -> int:
+        """What the unit costs on ``backend``, one of its options (micro-dollars)."""
+        return next(o.cost for o in self.options if o.backend == backend)
+
 
 class Group(Struct, frozen=True):
     """Interchangeable units of one component, optimised as one integer count."""

@@ -148,4 +148,4 @@ def _saving(unit: Unit, name: str, servers: Mapping[str, Server]) -> float:
     option = dedicated(unit, servers)
     if option is None:
         return float("inf")
-    return float(option.cost - next(o.cost for o in unit.options if o.backend == name))
+    return float(option.cost - unit.cost_on(name))

@@ -64,7 +64,7 @@ def rehome(
     choices: dict[int, list[UnitOption]] = {}
     for unit in spilled:
         if id(unit) in where:
-            cost = _cost(unit, where[id(unit)])
+            cost = unit.cost_on(where[id(unit)])
             choices[id(unit)] = [o for o in unit.options if o.cost < cost and bins.get(o.backend)]
     moved = 0
     for round_ in range(max(map(len, choices.values()), default=0)):
@@ -74,7 +74,7 @@ def rehome(
             if round_ < len(options) and id(unit) in where:
                 option = options[round_]
                 offered.setdefault(option.backend, []).append(
-                    (_cost(unit, where[id(unit)]) - option.cost, unit)
+                    (unit.cost_on(where[id(unit)]) - option.cost, unit)
                 )
         for name in sorted(offered):
             moved += _open(
@@ -143,7 +143,3 @@ def _where(
         for unit in units
         if id(unit) in wanted
     }
-
-
-def _cost(unit: Unit, backend: str) -> int:
-    return next(o.cost for o in unit.options if o.backend == backend)

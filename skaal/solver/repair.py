@@ -52,7 +52,7 @@ def shed(
     for index, unit in enumerate(units):
         option = dedicated(unit, servers)
         if option is not None:
-            here = next(o.cost for o in unit.options if o.backend == backend)
+            here = unit.cost_on(backend)
             regret[index] = option.cost - here
     gone: set[int] = set()
     # The dimensions most overflowed (as shares of their room) first; each is

@@ -19,7 +19,7 @@ What it reads (the format of ``catalogs/*.toml``)::
     [backends.NAME.server.classes.CLASS]
                                     price = { amount }, size_gb, reads_per_s,
                                     writes_per_s, resources, max_replicas,
-                                    quota_units
+                                    min_replicas, quota_units
 
 ``quota_group`` names the quota a server shares with the others naming it
 (missing or empty: its own, named after the backend); each member states the group's
@@ -85,6 +85,8 @@ class InstanceSize:
     writes_per_s: float | None
     resources: int | None
     max_replicas: int
+    min_replicas: int = 0
+    """Replicas every instance of the class runs (a replication group by definition)."""
     quota_units: int = 1
     """What one node of the class uses of its server's quota (an instance has ``1 + replicas``)."""
 
@@ -218,6 +220,7 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                         writes_per_s=item.get("writes_per_s"),
                         resources=item.get("resources"),
                         max_replicas=int(item.get("max_replicas", 0)),
+                        min_replicas=int(item.get("min_replicas", 0)),
                         quota_units=int(item.get("quota_units", 1)),
                     )
                     for class_name, item in srv["classes"].items()

@@ -27,7 +27,9 @@ A backend serves a resource when every rule holds:
 * latency: it publishes a figure and the bound admits it (``<`` strict, ``<=`` not);
 * durability, ordered ephemeral < persistent < durable: at least the declared
   level; maps, collections, blobs and queues that declare none ask "persistent";
-* consistency "strong" needs "strong" among its levels;
+* consistency "strong" needs "strong" among its levels; a map or collection
+  declaring none is not served by a server whose classes offer read replicas
+  (the runtime spreads reads over them);
 * availability at least the declared percentage, and residency: one of its
   regions is the declared region or in the declared family (neither is
   checked on the ``local`` provider);
@@ -258,6 +260,13 @@ def broken_rules(spec: ResourceSpec, load: Load, entry: Entry, catalog: CatalogD
         broken.append("durability")
     if req.consistency == "strong" and "strong" not in entry.consistency:
         broken.append("consistency")
+    elif (
+        req.consistency is None
+        and spec.kind in ("map", "collection")
+        and entry.server is not None
+        and any(size.max_replicas for size in entry.server.classes)
+    ):  # its reads would be spread over read replicas
+        broken.append("consistency")
     if catalog.provider != "local":
         if req.availability is not None and entry.availability < req.availability:
             broken.append("availability")
@@ -383,7 +392,7 @@ def shapes_of(entry: Entry) -> tuple[Shape, ...]:
     )
     out = []
     for item in server.classes:
-        for replicas in range(item.max_replicas + 1):
+        for replicas in range(item.min_replicas, item.max_replicas + 1):
             nodes = 1 + replicas
             reads = None if item.reads_per_s is None else item.reads_per_s * nodes
             out.append(

@@ -11,7 +11,9 @@ even when the table has schema errors too) and returns every problem:
   ``price.fixed_monthly`` is refused; a class's ``parameters`` hold finite
   numbers; read replicas (``max_replicas > 0``)
   only on a memory store (``min_disk_gb = 0``), because a replica's volume is
-  not priced; a server has no capacity modes;
+  not priced, and only on a backend whose consistency is ``["eventual"]``,
+  because the runtime serves reads from them; ``min_replicas`` at most
+  ``max_replicas``; a server has no capacity modes;
 * servers naming the same ``quota_group`` share one quota, so they state
   the same ``quota`` (:func:`shared_quotas`, across backend tables);
 * capacity **modes** are tables named by their key; provisioned components
@@ -83,7 +85,7 @@ def meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Prob
     for path, item in priced:
         problems += _applies(merged, path, item, table, server=server is not None)
     if isinstance(server, dict):
-        problems += _server(merged, prefix, server, price)
+        problems += _server(merged, prefix, server, price, levels)
         if modes is not None:
             problems.append(
                 merged.problem(
@@ -292,7 +294,11 @@ def _provisioned(
 
 
 def _server(
-    merged: Merged, prefix: KeyPath, server: dict[str, Any], price: object
+    merged: Merged,
+    prefix: KeyPath,
+    server: dict[str, Any],
+    price: object,
+    levels: tuple[str, ...] | None,
 ) -> list[Problem]:
     problems: list[Problem] = []
     path = (*prefix, "server")
@@ -367,6 +373,41 @@ def _server(
                     "delete max_replicas, or model the replicated database as its own backend",
                 )
             )
+        problems += _replicas(merged, where, item, replicas, levels)
+    return problems
+
+
+def _replicas(
+    merged: Merged,
+    where: KeyPath,
+    item: dict[str, Any],
+    replicas: object,
+    levels: tuple[str, ...] | None,
+) -> list[Problem]:
+    """Read replicas serve reads, so they are eventual; ``min_replicas`` within ``max_replicas``."""
+    problems: list[Problem] = []
+    if isinstance(replicas, int) and replicas > 0 and levels is not None and "strong" in levels:
+        problems.append(
+            merged.problem(
+                (*where, "max_replicas"),
+                "read replicas serve reads (the runtime spreads them over the primary and "
+                "the replicas), which are then eventually consistent; this backend's "
+                f"consistency lists {', '.join(levels)}",
+                "delete max_replicas, or offer the replicas as a backend of their own with "
+                'performance.consistency = ["eventual"] (see elasticache-redis-replicas in '
+                "catalogs/aws.toml)",
+            )
+        )
+    least = item.get("min_replicas", 0)
+    most = replicas if isinstance(replicas, int) else 0
+    if isinstance(least, int) and least > most:
+        problems.append(
+            merged.problem(
+                (*where, "min_replicas"),
+                f"min_replicas = {least} is more than max_replicas = {most}",
+                f"set max_replicas to at least {least}, or lower min_replicas",
+            )
+        )
     return problems
 
 

@@ -77,7 +77,11 @@ order, so list the cheapest first)::
     connections = 87                    # optional, integer > 0
     resources = 1000                    # optional, integer > 0: resources per instance
     max_replicas = 5                    # optional, integer >= 0 (default 0): read
-                                        #   replicas, each a node fee; memory stores only
+                                        #   replicas, each a node fee; memory stores
+                                        #   whose consistency is ["eventual"] only (the
+                                        #   runtime reads from the replicas)
+    min_replicas = 1                    # optional, integer >= 0 (default 0), at most
+                                        #   max_replicas: replicas every instance runs
     quota_units = 1                     # optional, integer > 0 (default 1): quota one
                                         #   node uses (its GB where the quota counts GB);
                                         #   an instance with r replicas uses (1 + r) times it

@@ -267,7 +267,12 @@ class InstanceClass(Record, frozen=True, kw_only=True):
     connections: Count | None = None
     resources: Count | None = None
     max_replicas: Annotated[int, Meta(ge=0)] = 0
-    """Read replicas offered; each adds ``reads_per_s`` and a node fee."""
+    """Read replicas offered; each adds ``reads_per_s`` and a node fee.  The runtime
+    spreads reads over the primary and the replicas, so they are eventually
+    consistent: only a backend whose consistency is ``["eventual"]`` offers them."""
+    min_replicas: Annotated[int, Meta(ge=0)] = 0
+    """Read replicas every instance of the class runs (at most ``max_replicas``): a
+    backend that is a replication group by definition (failover, reads on replicas)."""
     quota_units: Count = 1
     """How much of the server's quota one node of this class uses: 1 where the
     provider counts instances or nodes, the class's GB where it counts

@@ -30,6 +30,11 @@ Variables (:meth:`Wiring.env` gives the static ones of a deployment):
 ``SKAAL_REDIS_URL`` / ``SKAAL_POSTGRES_DSN`` (and ``..._<INSTANCE>``)
     :func:`servers`: the connection string of each server the plan places
     resources on (below).
+``SKAAL_REDIS_READ_URL`` (and ``..._<INSTANCE>``)
+    the URL reaching the read replicas of a Redis server the plan gives
+    replicas (an ElastiCache replication group's reader endpoint); the
+    runtime spreads that server's reads over the primary and the replicas,
+    as the plan counts their capacity.
 ``<connection variable>_SECRET_ARN``
     :func:`credentials_env`: the ARN of the Secrets Manager secret holding
     a server's user name and password (the RDS-managed master secret); the
@@ -211,6 +216,11 @@ class ServerWiring(Struct, frozen=True):
     origins: tuple[str, ...] = ()
     """The resources whose pending move starts from it (:mod:`skaal.plan.moves`), sorted:
     it keeps their data until the switch."""
+    replicas: int = 0
+    """The read replicas the plan gives it; the runtime spreads reads over them."""
+    read_env: str = ""
+    """With replicas, the variable holding the URL that reaches them (the replication
+    group's reader endpoint): ``SKAAL_REDIS_READ_URL``, or with the suffix of ``env``."""
 
     @property
     def holds(self) -> tuple[str, ...]:
@@ -243,6 +253,7 @@ def servers(plan: Plan) -> tuple[ServerWiring, ...]:
             if origin.adopted is not None:
                 adopted.add(held)
     out: list[ServerWiring] = []
+    replicas = {i.id: i.replicas for i in plan.instances}
     every = {*hosted, *kept}
     for implementation in sorted({impl for impl, _ in every}):
         ids = sorted(
@@ -258,15 +269,19 @@ def servers(plan: Plan) -> tuple[ServerWiring, ...]:
         for ident in ids:
             bound = hosted.get((implementation, ident), [])
             origins = kept.get((implementation, ident), [])
+            env = variables[ident]
+            read = replicas.get(ident, 0) if connection.read_url else 0
             out.append(
                 ServerWiring(
                     id=ident,
                     implementation=implementation,
                     backend=min(b.backend for b in (bound or origins)),
-                    env=variables[ident],
-                    primary=variables[ident] == connection.url,
+                    env=env,
+                    primary=env == connection.url,
                     resources=tuple(sorted(b.resource for b in bound)),
                     origins=tuple(sorted(b.resource for b in origins)),
+                    replicas=read,
+                    read_env=connection.read_url + env[len(connection.url) :] if read else "",
                 )
             )
     return tuple(out)

@@ -31,7 +31,12 @@ _DATABASE_BACKUPS = Keeping(backup_days=7)
 _VERSIONS = Keeping(versions_days=30)
 _LOGS = Keeping(logs_days=30)
 
-REDIS_CONNECTION = Connection(url="SKAAL_REDIS_URL", pool_size="SKAAL_REDIS_POOL_SIZE")
+REDIS_CONNECTION = Connection(
+    url="SKAAL_REDIS_URL",
+    pool_size="SKAAL_REDIS_POOL_SIZE",
+    read_url="SKAAL_REDIS_READ_URL",
+    replicas="SKAAL_REDIS_REPLICAS",
+)
 """The variables the redis backend reads (:mod:`skaal.runtime.backends.redis_support`)."""
 POSTGRES_CONNECTION = Connection(url="SKAAL_POSTGRES_DSN", pool_size="SKAAL_POSTGRES_POOL_SIZE")
 """The variables the postgres backend reads (:mod:`skaal.runtime.backends.postgres_support`)."""

@@ -51,6 +51,11 @@ class Connection(Struct, frozen=True):
     """The variable holding the connection URL or DSN (``SKAAL_REDIS_URL``)."""
     pool_size: str
     """The variable holding this process's share of the server's connections."""
+    read_url: str = ""
+    """The variable holding the URL of the server's read replicas (``SKAAL_REDIS_READ_URL``),
+    where the implementation serves reads from them; empty: it never does."""
+    replicas: str = ""
+    """The variable holding how many read replicas answer at ``read_url``."""
 
 
 class Network(Struct, frozen=True):

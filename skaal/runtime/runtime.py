@@ -616,6 +616,11 @@ def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Map
             instance.connections, int(processes) if processes.isdigit() else 1, default=0
         )
         extra[pool] = str(share)
+    # Only a server with replicas reads from them: another server never inherits the
+    # plain read variables of the first.
+    env = {k: v for k, v in env.items() if k not in (connection.read_url, connection.replicas)}
+    if server.read_env:
+        extra.update(_replica_env(env, server, connection.read_url, connection.replicas))
     if server.primary:
         return {**env, **extra} if extra else env
     # this server's credentials secret, never the first server's
@@ -634,6 +639,27 @@ def _server_env(env: Mapping[str, str], server: ServerWiring, plan: Plan) -> Map
             command="skaal plan --explain " + server.resources[0],
         )
     return {**env, plain: value, **extra}
+
+
+def _replica_env(
+    env: Mapping[str, str], server: ServerWiring, read_url: str, replicas: str
+) -> dict[str, str]:
+    """The read variables of ``server``'s provider: its replicas' URL and how many answer
+    there; a clear error when the deployment did not set the URL, rather than reads on
+    the primary alone, which the plan did not size for."""
+    value = env.get(server.read_env)
+    if not value:
+        raise NotBoundError(
+            f"{server.read_env} is not set: the plan gives {server.implementation} server "
+            f"{server.id} {server.replicas} read replica(s) and counts their reads for "
+            f"{', '.join(server.holds)}",
+            where=f"server {server.id} ({server.backend})",
+            fix=f"set {server.read_env} to the URL of that server's read replicas (the "
+            "replication group's reader endpoint; deployments made by skaal build set it "
+            "from the program's outputs)",
+            command="skaal plan --explain " + server.resources[0],
+        )
+    return {read_url: value, replicas: str(server.replicas)}
 
 
 def _check_marker(bound: _Bound, backend: object) -> None:

@@ -38,6 +38,17 @@ _MESSAGING = frozenset({"queue", "topic"})
 #: it fans messages out to the subscribers present, so an undeclared topic is
 #: served by any backend, and declaring durability makes it a requirement.
 _DURABLE_BY_DEFAULT = _DATA_KINDS | frozenset({"queue"})
+#: Kinds with read consistency.
+_CONSISTENT_KINDS = frozenset({"map", "collection"})
+
+
+def _reads_own_writes(kind: str, req: Requirements) -> bool:
+    """Whether a resource declaring no consistency keeps reading its own writes: a map
+    or a collection does, so a server reading from replicas takes it only when it
+    declares ``consistency="eventual"``."""
+    return req.consistency is None and kind in _CONSISTENT_KINDS
+
+
 #: Reads caused by one message (see :mod:`skaal.solver.cost`).
 _READS_PER_MESSAGE = {"queue": 2.0, "topic": 1.0}
 
@@ -62,6 +73,8 @@ class Facts(Struct, frozen=True):
     rank: int
     durability: int
     strong: bool
+    replica_reads: bool
+    """A server whose classes offer read replicas: the runtime reads from them."""
     capabilities: frozenset[str]
     regions: tuple[str, ...]
     """The backend's regions, or the catalog's default region when it lists none."""
@@ -78,6 +91,8 @@ class Facts(Struct, frozen=True):
             rank=rank,
             durability=DURABILITY_LEVELS.index(perf.durability),
             strong="strong" in perf.consistency,
+            replica_reads=backend.server is not None
+            and any(c.max_replicas for c in backend.server.classes),
             capabilities=frozenset(backend.capabilities),
             regions=backend.regions or (default_region,),
             tightest=_tightest(backend),
@@ -243,6 +258,13 @@ def _check_performance(facts: Facts, need: Need, reject: _Reject, default_region
             reject("durability", shown, perf.durability, f'durability="{perf.durability}"')
     if req.consistency == "strong" and not facts.strong:
         reject("consistency", "strong", "eventual", 'consistency="eventual"')
+    elif facts.replica_reads and _reads_own_writes(need.kind, req):
+        reject(
+            "consistency",
+            "strong (undeclared: a map reads its own writes)",
+            "eventual (reads on read replicas)",
+            'consistency="eventual"',
+        )
     if need.local:
         return
     if req.availability is not None and perf.availability < req.availability:

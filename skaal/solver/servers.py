@@ -1,7 +1,8 @@
 """Server backends as the optimiser sees them: the instance shapes each one can run.
 
 A server backend (``Backend.server``) offers instance classes; a class with
-``max_replicas = r`` can also run with 1 … r read replicas.  Each (class,
+``max_replicas = r`` can also run with 1 … r read replicas (``min_replicas`` …
+``r`` where the class sets a floor).  Each (class,
 replicas) pair is a :class:`Shape`: what ONE instance of that shape holds and
 what it costs per month::
 
@@ -173,7 +174,7 @@ def server_of(backend: Backend) -> Server:
     )
     shapes: list[tuple[float, int, Shape]] = []
     for order, item in enumerate(server.classes):
-        for replicas in range(item.max_replicas + 1):
+        for replicas in range(item.min_replicas, item.max_replicas + 1):
             nodes = 1 + replicas
             reads = None if item.reads_per_s is None else item.reads_per_s * nodes
             shape = Shape(

@@ -86,6 +86,7 @@ def instance_class(
     connections: int | None = None,
     resources: int | None = None,
     max_replicas: int = 0,
+    min_replicas: int = 0,
     parameters: Mapping[str, str | int | float] | None = None,
 ) -> InstanceClass:
     """One instance class of a server backend: its fee per node-month and its capacity."""
@@ -99,6 +100,7 @@ def instance_class(
         connections=connections,
         resources=resources,
         max_replicas=max_replicas,
+        min_replicas=min_replicas,
         parameters=dict(parameters or {}),
     )
 

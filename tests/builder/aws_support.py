@@ -103,6 +103,7 @@ class _Recorder(Mocks):
                 outputs["masterUserSecrets"] = [{"secretArn": secret}]
         elif args.typ == "aws:elasticache/replicationGroup:ReplicationGroup":
             outputs["primaryEndpointAddress"] = f"{name}.cache.amazonaws.com"
+            outputs["readerEndpointAddress"] = f"{name}-ro.cache.amazonaws.com"
         elif args.typ == "aws:sns/topic:Topic" and read:  # an adopted topic: its ARN is its id
             outputs["arn"] = read
         elif service in ("sns", "secretsmanager", "iam", "ec2", "lambda"):

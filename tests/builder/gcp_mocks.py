@@ -68,6 +68,7 @@ class _Recorder(Mocks):
             outputs["connectionName"] = f"{PROJECT}:us-central1:{name}"
         if args.typ == "gcp:redis/instance:Instance":
             outputs.update(host="10.0.0.3", port=6379)
+            outputs.update(readEndpoint="10.0.0.4", readEndpointPort=6379)
         if args.typ == "gcp:secretmanager/secret:Secret":
             outputs["name"] = f"projects/{PROJECT_NUMBER}/secrets/{args.inputs['secretId']}"
         return read or f"{args.name}-id", outputs

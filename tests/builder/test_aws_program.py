@@ -507,6 +507,74 @@ def test_a_cache_gets_elasticache_in_the_private_network(tmp_path: Path) -> None
     assert not run.of_type("aws:rds/instance:Instance")
 
 
+def test_read_replicas_are_built_and_their_reader_endpoint_reaches_the_runtime(
+    tmp_path: Path,
+) -> None:
+    # 300,000 eventual reads/s in under a millisecond: a replication group whose
+    # replicas the runtime reads through the group's reader endpoint.
+    app = App("feeds")
+
+    @app.storage(
+        durability="ephemeral",
+        size="2GB",
+        read_latency="< 1ms",
+        reads="300000/s",
+        writes="100/s",
+        consistency="eventual",
+    )
+    class Feed(Map[str, str]): ...
+
+    @app.function()
+    async def show(key: str) -> None: ...
+
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    (instance,) = plan.instances
+    assert (instance.backend, instance.instance_class, instance.replicas) == (
+        "elasticache-redis-replicas",
+        "cache.m7g.xlarge",
+        2,
+    )
+    context = app_context(app.blueprint(), plan, "feeds:app")
+    run = run_program(write_with_layer(build_aws(context), tmp_path))
+    (cache,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert cache.inputs["numCacheClusters"] == 3
+    assert cache.inputs["automaticFailoverEnabled"] is True
+    assert cache.inputs["multiAzEnabled"] is True
+    assert cache.inputs["nodeType"] == "cache.m7g.xlarge"
+    (server,) = wire(plan).servers
+    assert (server.env, server.read_env, server.replicas) == (
+        "SKAAL_REDIS_URL",
+        "SKAAL_REDIS_READ_URL",
+        2,
+    )
+    for created in run.of_type("aws:lambda/function:Function"):
+        variables = created.inputs["environment"]["variables"]
+        assert variables["SKAAL_REDIS_URL"] == (
+            f"rediss://{cache.outputs['primaryEndpointAddress']}:6379/0"
+        )
+        assert variables["SKAAL_REDIS_READ_URL"] == (
+            f"rediss://{cache.outputs['readerEndpointAddress']}:6379/0"
+        )
+
+
+def test_a_single_node_exports_no_reader(tmp_path: Path) -> None:
+    app = App("sessions")
+
+    @app.storage(durability="ephemeral", size="100MB", read_latency="< 2ms")
+    class Sessions(Map[str, str]): ...
+
+    @app.function()
+    async def touch(key: str) -> None: ...
+
+    plan = solve(app.blueprint(), load_catalog("aws"), pins={"Sessions": "elasticache-redis"})
+    context = app_context(app.blueprint(), plan, "sessions:app")
+    run = run_program(write_with_layer(build_aws(context), tmp_path))
+    (cache,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert cache.inputs["numCacheClusters"] == 1
+    for created in run.of_type("aws:lambda/function:Function"):
+        assert "SKAAL_REDIS_READ_URL" not in created.inputs["environment"]["variables"]
+
+
 @pytest.mark.parametrize(
     ("pins", "message"),
     [

@@ -355,6 +355,30 @@ def test_memorystore_is_the_plan_tier_memory_and_replicas(gcp: Any) -> None:
     assert redis["readReplicasMode"] == "READ_REPLICAS_ENABLED"
 
 
+def test_memorystore_read_replicas_reach_the_runtime_through_the_read_endpoint() -> None:
+    # The plan counts the replicas' reads, so a service opening a resource on the
+    # instance gets the read endpoint beside the primary's.
+    app = App("sized")
+    maps = {
+        name: app.storage(durability="persistent")(types.new_class(name, (Map[str, str],)))
+        for name in ("Orders", "Sessions", "Events")
+    }
+    app.blob(durability="persistent")(types.new_class("Files", (BlobStore,)))
+    app.queue()(types.new_class("Jobs", (Queue[str],)))
+    sessions = maps["Sessions"]
+
+    @app.function()
+    async def touch(key: str) -> None:
+        await sessions.get(key)
+
+    blueprint = app.blueprint()
+    run = run_gcp(gcp_stack(blueprint, gcp_plan(blueprint)), CONFIG)
+    (service,) = (s for s in run.of_type("gcp:cloudrunv2/service:Service") if s.name == "fn_touch")
+    envs = {e["name"]: e.get("value") for e in service.inputs["template"]["containers"][0]["envs"]}
+    assert envs["SKAAL_REDIS_URL"] == "redis://10.0.0.3:6379"
+    assert envs["SKAAL_REDIS_READ_URL"] == "redis://10.0.0.4:6379"
+
+
 def test_the_stack_json_records_what_the_program_creates(tmp_path: Path) -> None:
     blueprint = _blueprint()
     stack = AwsStack.model_validate_json(

@@ -26,7 +26,7 @@ requires = ["vpc"]
 read_latency_ms = 1.0
 write_latency_ms = 1.0
 durability = "persistent"
-consistency = ["strong"]
+consistency = ["eventual"]  # its reads spread over read replicas
 availability = 99.9
 
 [backends.redis.limits]

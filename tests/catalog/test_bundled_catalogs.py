@@ -67,7 +67,16 @@ def test_aws_offers_the_node_and_instance_classes() -> None:
     for size in ("r7g.large", "r7g.xlarge", "r7g.2xlarge"):
         assert f"cache.{size}" in names
     assert all(c.parameters["node_type"] == c.name for c in redis.classes)
-    assert all(c.max_replicas == 5 for c in redis.classes)
+    # reads on the node itself (strong); read replicas are a backend of their own,
+    # eventual, with the same classes, 1 to 5 replicas each, under one node quota
+    assert all(c.max_replicas == 0 for c in redis.classes)
+    replicated = aws.backend("elasticache-redis-replicas")
+    assert replicated.performance.consistency == ("eventual",)
+    assert replicated.kinds == ("map",)
+    assert replicated.server is not None
+    assert [c.name for c in replicated.server.classes] == [c.name for c in redis.classes]
+    assert all((c.min_replicas, c.max_replicas) == (1, 5) for c in replicated.server.classes)
+    assert redis.quota_group == replicated.server.quota_group == "elasticache-nodes"
     micro = redis.instance_class("cache.t4g.micro")
     assert (micro.size_gb, micro.price.amount) == (0.4, 11.68)
     single = aws.backend("rds-postgres").server

@@ -103,6 +103,24 @@ SMALL_PRICE = (
             "delete max_replicas, or model the replicated database as its own backend",
         ),
         (
+            'consistency = ["eventual"]  # its reads spread over read replicas',
+            'consistency = ["eventual", "strong"]',
+            '[backends.redis.server.classes."cache.large"] max_replicas',
+            "read replicas serve reads (the runtime spreads them over the primary and the "
+            "replicas), which are then eventually consistent; this backend's consistency "
+            "lists eventual, strong",
+            "delete max_replicas, or offer the replicas as a backend of their own with "
+            'performance.consistency = ["eventual"] (see elasticache-redis-replicas in '
+            "catalogs/aws.toml)",
+        ),
+        (
+            "size_gb = 10.0\nmax_replicas = 2\n",
+            "size_gb = 10.0\nmax_replicas = 2\nmin_replicas = 3\n",
+            '[backends.redis.server.classes."cache.large"] min_replicas',
+            "min_replicas = 3 is more than max_replicas = 2",
+            "set max_replicas to at least 3, or lower min_replicas",
+        ),
+        (
             "target_utilisation = 0.7\n",
             "",
             "[backends.tables.modes.provisioned.price] per_read_per_s_month",
@@ -239,7 +257,7 @@ SMALL_PRICE = (
             '[backends.redis.server.classes."cache.large"] size_gbb',
             "unknown key size_gbb (did you mean 'size_gb'?)",
             'rename or delete it; [backends.redis.server.classes."cache.large"] accepts: '
-            "connections, description, max_replicas, parameters, price, quota_units, "
+            "connections, description, max_replicas, min_replicas, parameters, price, quota_units, "
             "reads_per_s, resources, size_gb, writes_per_s",
         ),
         (

@@ -42,8 +42,8 @@ def _line(text: str, needle: str) -> int:
             "'persistant' is not a valid durability (did you mean 'persistent'?)",
         ),
         (
-            'consistency = ["strong"]',
-            'consistency = ["strong", "eventualy"]',
+            'consistency = ["eventual"]',
+            'consistency = ["eventual", "eventualy"]',
             "[backends.redis.performance] consistency[1]",
             "did you mean 'eventual'?",
         ),

@@ -173,6 +173,7 @@ def test_validate_ok_lists_chain_and_warnings(project: Path) -> None:
         "connections": 65000,
         "resources": None,
         "max_replicas": 0,
+        "min_replicas": 0,
         "quota_units": 1,
         "price": 12.41,
         "price_unit": "USD per instance per month",

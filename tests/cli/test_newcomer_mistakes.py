@@ -336,8 +336,8 @@ def test_unknown_backend_pinned_on_the_command_line(tmp_path: Path) -> None:
     assert output == (
         f"error (PlanError) {app.resolve()}:6: Items is pinned (--pin) to backend 'dynamo', "
         "which catalog 'aws' does not have (did you mean 'dynamodb'?)\n"
-        "  fix: pin a map backend of 'aws' (dynamodb, elasticache-redis, rds-postgres, "
-        "rds-postgres-multi-az) or remove the pin\n"
+        "  fix: pin a map backend of 'aws' (dynamodb, elasticache-redis, "
+        "elasticache-redis-replicas, rds-postgres, rds-postgres-multi-az) or remove the pin\n"
     )
 
 

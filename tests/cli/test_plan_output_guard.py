@@ -29,9 +29,9 @@ from solver.draws import write_app
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
-LOCK_SHA256 = "08424cc5580f9120f5eb04a4055a29509b7880af8886cf2273ad297ff99775d1"
-JSON_SHA256 = "7b7155f80b562485d8292c9bc389301f10cbcb8fa2e502a2b782b5063f7de03f"
-PLAN_HASH = "08b17450428c1bf06267ba8030571af34fcc7fc8298fea518b97ee1bf3511300"
+LOCK_SHA256 = "15fa8c540ec2834e446beffdd7486d9b7f0692ca410f8558531947b50f7e2986"
+JSON_SHA256 = "de46c0cb9b3ee4855d3641f93171312725f3b0c7b26149c5f2d2eb3730e7ad18"
+PLAN_HASH = "647a9b8ba6b91a6603ddfed680f7e260e850bb029b86efb07018f20dd1a0ebbf"
 
 
 @pytest.fixture(scope="module")

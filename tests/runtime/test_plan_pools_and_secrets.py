@@ -133,3 +133,86 @@ async def test_a_process_reads_only_the_secrets_it_may(tmp_path: Path) -> None:
             app, plan, data_dir=tmp_path, env={"SHARED": "s"}, project_dir=tmp_path
         ):
             pass
+
+
+def _redis_plan() -> Plan:
+    """Two Redis servers: a replication group of 2 read replicas, then one node alone."""
+
+    def binding(resource: str, backend: str, instance: str) -> Binding:
+        return Binding(
+            resource=resource,
+            kind="map",
+            backend=backend,
+            implementation="redis",
+            region="us-east-1",
+            instance=instance,
+            monthly_cost=0.0,
+            reason="test",
+        )
+
+    def instance(ident: str, backend: str, resource: str, replicas: int) -> SharedInstance:
+        return SharedInstance(
+            id=ident,
+            backend=backend,
+            instance_class="cache.m7g.xlarge",
+            replicas=replicas,
+            connections=65000,
+            fixed_monthly=1.0,
+            resources=(resource,),
+        )
+
+    group, single = "elasticache-redis-replicas", "elasticache-redis"
+    return Plan(
+        app="feeds",
+        catalog="hand",
+        provider="aws",
+        region="us-east-1",
+        blueprint_hash="0" * 64,
+        catalog_hash="0" * 64,
+        bindings=(binding("Hot", group, f"{group}#1"), binding("Cold", single, f"{single}#1")),
+        instances=(
+            instance(f"{group}#1", group, "Hot", 2),
+            instance(f"{single}#1", single, "Cold", 0),
+        ),
+        total_monthly_cost=2.0,
+    )
+
+
+def test_a_server_with_replicas_reads_them_through_its_own_variable() -> None:
+    plan = _redis_plan()
+    single, group = servers(plan)  # ids in order: elasticache-redis#1 first
+    assert (single.id, single.replicas, single.read_env) == ("elasticache-redis#1", 0, "")
+    assert (group.replicas, group.read_env) == (
+        2,
+        "SKAAL_REDIS_READ_URL_ELASTICACHE_REDIS_REPLICAS_1",
+    )
+    assert group.env == "SKAAL_REDIS_URL_ELASTICACHE_REDIS_REPLICAS_1"
+    env = {
+        single.env: "rediss://single:6379/0",
+        group.env: "rediss://group:6379/0",
+        group.read_env: "rediss://group-ro:6379/0",
+        # a stale plain read variable must reach no server without replicas
+        "SKAAL_REDIS_READ_URL": "rediss://stale:6379/0",
+        "SKAAL_REDIS_REPLICAS": "5",
+    }
+    read = _server_env(env, group, plan)
+    assert read["SKAAL_REDIS_URL"] == "rediss://group:6379/0"
+    assert read["SKAAL_REDIS_READ_URL"] == "rediss://group-ro:6379/0"
+    assert read["SKAAL_REDIS_REPLICAS"] == "2"
+    alone = _server_env(env, single, plan)
+    assert alone["SKAAL_REDIS_URL"] == "rediss://single:6379/0"
+    assert "SKAAL_REDIS_READ_URL" not in alone
+    assert "SKAAL_REDIS_REPLICAS" not in alone
+
+
+def test_replicas_without_their_url_refuse_to_start() -> None:
+    # reads on the primary alone would get a third of the capacity the plan counts
+    plan = _redis_plan()
+    _, group = servers(plan)
+    env = {group.env: "rediss://group:6379/0"}
+    with pytest.raises(NotBoundError) as caught:
+        _server_env(env, group, plan)
+    assert f"{group.read_env} is not set" in str(caught.value)
+    assert "2 read replica(s)" in str(caught.value)
+    assert caught.value.fix is not None
+    assert "reader endpoint" in caught.value.fix

@@ -753,10 +753,14 @@ def _cache_catalog(folder: Path, *, quota: int, units: int | None) -> CatalogDat
 
 
 def _maps(*reads: int) -> Blueprint:
-    """A map of 0.8 GB per entry of ``reads`` (reads/s): no instance holds two but a pair."""
+    """A map of 0.8 GB per entry of ``reads`` (reads/s): no instance holds two but a pair.
+
+    Each declares eventual reads, so a server reading from replicas may hold it."""
     return _app(
         [
-            generate.ResourceDraft(f"M{i}", "map", {"size": "0.8GB", "reads": f"{n}/s"})
+            generate.ResourceDraft(
+                f"M{i}", "map", {"size": "0.8GB", "reads": f"{n}/s", "consistency": "eventual"}
+            )
             for i, n in enumerate(reads)
         ]
     )

@@ -7,6 +7,7 @@ import math
 import msgspec
 import pytest
 
+from skaal.blueprint.model import ResourceSpec
 from skaal.errors import UnsatisfiableError
 from skaal.solver import Diagnosis, solve
 from skaal.solver.servers import Shape, _undominated, server_of, trimmed
@@ -71,6 +72,7 @@ def redis(quota: int = 300) -> object:
         "redis",
         read_latency_ms=0.8,
         durability="ephemeral",
+        consistency=("eventual",),  # its reads spread over its read replicas
         quota=quota,
         classes=[
             instance_class(
@@ -141,22 +143,61 @@ def test_a_busy_map_gets_a_large_class_and_its_disk() -> None:
     assert plan.status == "optimal"
 
 
-def test_read_replicas_are_chosen_when_they_are_the_cheapest_reads() -> None:
-    # 25,000 reads/s of a 0.1 GB cache: a small node with 2 replicas (30,000 reads/s,
-    # 3 x $11.68) beats the large node ($150).
-    spec = res(
+def _feed(**consistency: str) -> ResourceSpec:
+    """25,000 reads/s of a 0.1 GB cache."""
+    return res(
         "Feed",
         read_latency="< 1ms",
         reads_per_s=25000.0,
         writes_per_s=10.0,
         size_gb=0.1,
         durability="ephemeral",
+        **consistency,
     )
+
+
+def test_read_replicas_are_chosen_when_they_are_the_cheapest_reads() -> None:
+    # A small node with 2 replicas (30,000 reads/s, 3 x $11.68) beats the large
+    # node ($150) for a map declaring eventual reads.
+    spec = _feed(consistency="eventual")
     plan = solve(blueprint(spec), catalog(backends=[redis()]))  # type: ignore[list-item]
     (instance,) = plan.instances
     assert (instance.instance_class, instance.replicas) == ("cache.small", 2)
     assert instance.disk_gb is None
     assert plan.total_monthly_cost == pytest.approx(3 * 11.68)
+    assert plan.binding("Feed").consistency == "eventual"
+
+
+def test_a_class_with_a_floor_of_replicas_runs_only_replicated_shapes() -> None:
+    # min_replicas = 1: a replication group by definition, 1 or 2 replicas, never 0
+    group = backend(
+        "group",
+        read_latency_ms=0.8,
+        durability="ephemeral",
+        consistency=("eventual",),
+        classes=[
+            instance_class(
+                "cache.small", price=10.0, reads_per_s=100.0, min_replicas=1, max_replicas=2
+            )
+        ],
+    )
+    shapes = server_of(group).shapes  # type: ignore[arg-type]
+    assert [(s.replicas, s.fee, s.capacity[1]) for s in shapes] == [
+        (1, 20.0, 200_000_000),
+        (2, 30.0, 300_000_000),
+    ]
+
+
+def test_a_map_declaring_no_consistency_is_not_read_from_replicas() -> None:
+    # The runtime spreads a replica server's reads over its replicas, which may miss
+    # the last writes: a map that declares nothing reads its own writes, so the
+    # server offering replicas is refused, with the declaration that would allow it.
+    with pytest.raises(UnsatisfiableError) as caught:
+        solve(blueprint(_feed()), catalog(backends=[redis()]))  # type: ignore[list-item]
+    text = str(caught.value)
+    assert "consistency offers eventual (reads on read replicas)" in text
+    assert "asked strong (undeclared: a map reads its own writes)" in text
+    assert 'consistency="eventual"' in text
 
 
 def test_many_small_maps_share_instances_and_classes_mix_exactly() -> None:

@@ -71,8 +71,9 @@ ArnAttr = Literal[
 ]
 """The outputs a policy statement may name: ARNs (``subnet_arns``: one per private subnet)."""
 
-OutputAttr = Literal["arn", "bucket", "url", "secret_arn"]
-"""The outputs a function's environment may hold: an ARN, a bucket's real name, a server's URL."""
+OutputAttr = Literal["arn", "bucket", "url", "read_url", "secret_arn"]
+"""The outputs a function's environment may hold: an ARN, a bucket's real name, a server's URL
+(and its read replicas' URL)."""
 
 ANY_RESOURCE: Literal["*"] = "*"
 """The resource of a statement whose actions AWS authorises on ``*`` only."""

@@ -126,12 +126,14 @@ class EnvBucket(StackModel):
 
 
 class EnvMemorystore(StackModel):
-    """``redis://host:port`` of a Memorystore instance."""
+    """``redis://host:port`` of a Memorystore instance (of its read endpoint, which
+    spreads connections over its read replicas, with ``read``)."""
 
     kind: Literal["memorystore"] = "memorystore"
     name: str
     instance: str
     """A :attr:`Memorystore.key`."""
+    read: bool = False
 
 
 class EnvSecret(StackModel):

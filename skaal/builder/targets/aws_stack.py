@@ -277,8 +277,9 @@ def _outputs(
     """Variable -> the created resource's output it holds (filled in by the program).
 
     A bucket's real name (the provider completes its prefix with a unique
-    suffix), each server's connection URL (no password in it) and, for a
-    PostgreSQL server, the ARN of the secret holding its credentials.
+    suffix), each server's connection URL (no password in it), the URL of its
+    read replicas when the plan gives it some, and, for a PostgreSQL server,
+    the ARN of the secret holding its credentials.
     """
     out = {b.env: OutputRef(ref=b.resource, attr="bucket") for b in buckets}
     for topic in topics:
@@ -287,6 +288,8 @@ def _outputs(
     for server in wiring.servers:
         ref = server_ref(server.id)
         out[server.env] = OutputRef(ref=ref, attr="url")
+        if server.read_env:
+            out[server.read_env] = OutputRef(ref=ref, attr="read_url")
         if server.implementation == "postgres":
             out[credentials_env(server.env)] = OutputRef(ref=ref, attr="secret_arn")
     return dict(sorted(out.items()))

@@ -228,6 +228,8 @@ def _memorystore(basis: Basis, server: ServerWiring) -> Memorystore:
             )
     replicas = settings.get("replica_count")
     basis.share(EnvMemorystore(name=server.env, instance=owner), *server.holds)
+    if server.read_env:  # the runtime spreads reads over the primary and the read replicas
+        basis.share(EnvMemorystore(name=server.read_env, instance=owner, read=True), *server.holds)
     return Memorystore(
         key=owner,
         name=physical_name(basis.name_base, owner, max_length=40),

@@ -134,3 +134,8 @@ def cache(deploy: Deploy, c: Cache) -> None:
         "rediss://", created.primary_endpoint_address, ":", str(c.port), "/0"
     )
     deploy.put(c.id, "url", url)
+    if c.replicas:  # the runtime spreads reads over the primary and these replicas
+        reader = pulumi.Output.concat(
+            "rediss://", created.reader_endpoint_address, ":", str(c.port), "/0"
+        )
+        deploy.put(c.id, "read_url", reader)

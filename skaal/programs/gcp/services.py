@@ -62,7 +62,12 @@ def _env(deploy: Deploy, entry: Env) -> run.ServiceTemplateContainerEnvArgs:
             return run.ServiceTemplateContainerEnvArgs(name=entry.name, value=bucket)
         case EnvMemorystore():
             instance = deploy.redis[entry.instance]
-            url = pulumi.Output.concat("redis://", instance.host, ":", instance.port.apply(str))
+            host, port = (
+                (instance.read_endpoint, instance.read_endpoint_port)
+                if entry.read
+                else (instance.host, instance.port)
+            )
+            url = pulumi.Output.concat("redis://", host, ":", port.apply(str))
             return run.ServiceTemplateContainerEnvArgs(name=entry.name, value=url)
         case EnvSecret():
             return run.ServiceTemplateContainerEnvArgs(

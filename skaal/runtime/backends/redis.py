@@ -32,6 +32,16 @@ after a lost reply answers what the first attempt did, and the policy of
 whole value and is idempotent as it is; ``delete`` reports whether the key
 existed, which a repeat would falsify, so it is never re-sent.
 
+**Read replicas.**  When the plan gave the server read replicas
+(``SKAAL_REDIS_READ_URL`` and ``SKAAL_REDIS_REPLICAS``), the pure reads of
+a map -- ``get``, ``get_many``, ``contains``, ``remaining_ttl`` and the
+index pages and values a ``scan`` reads -- go through
+:meth:`~skaal.runtime.backends.redis_support.RedisConnection.read`, which
+spreads them over the primary and the replicas; the plan puts a map there
+only when it declared ``consistency="eventual"``, so a read may lag the
+last write.  Every write (the scripts, ``set_many``, ``delete``, the index
+clean-up of a ``scan``), queues, topics and ``native()`` stay on the primary.
+
 **Time.**  With the system clock (:func:`time.time`, as ``skaal run`` uses),
 TTL is Redis's: ``SET ... PX``, and reads are single commands.  With an
 injected clock (tests), the expiry is written as an absolute ``PXAT`` from
@@ -181,9 +191,9 @@ class RedisKeyValue:
         names = [self._values + key for key in keys]
         if self._server_clock:
             if len(names) == 1:
-                one = await self._conn.call(self._name, "get", lambda r: r.get(names[0]))
+                one = await self._conn.read(self._name, "get", lambda r: r.get(names[0]))
                 return {} if one is None else {keys[0]: as_bytes(one)}
-            values = await self._conn.call(self._name, "get_many", lambda r: r.mget(names))
+            values = await self._conn.read(self._name, "get_many", lambda r: r.mget(names))
             return {k: as_bytes(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
         async def read(r: Redis) -> list[Any]:
@@ -193,7 +203,7 @@ class RedisKeyValue:
                 pipe.pexpiretime(name)
             return list(await pipe.execute())
 
-        values, *expiries = await self._conn.call(self._name, "get", read)
+        values, *expiries = await self._conn.read(self._name, "get", read)
         return {
             k: as_bytes(v)
             for k, v, e in zip(keys, values, expiries, strict=True)
@@ -216,7 +226,7 @@ class RedisKeyValue:
                     pipe.pexpiretime(name)
             return list(await pipe.execute())
 
-        found = await self._conn.call(self._name, "remaining_ttl", read)
+        found = await self._conn.read(self._name, "remaining_ttl", read)
         now_ms = 0.0 if self._server_clock else self._clock() * 1000
         left = {}
         for key, value in zip(wanted, found, strict=True):
@@ -228,7 +238,7 @@ class RedisKeyValue:
     async def contains(self, key: str) -> bool:
         if self._server_clock:
             name = self._values + key
-            return bool(await self._conn.call(self._name, "contains", lambda r: r.exists(name)))
+            return bool(await self._conn.read(self._name, "contains", lambda r: r.exists(name)))
         return await self.get(key) is not None
 
     async def scan(
@@ -244,7 +254,7 @@ class RedisKeyValue:
             async def page(r: Redis, low: str = start, want: int = want) -> list[Any]:
                 return list(await r.zrangebylex(self._index, low, end, start=0, num=want))
 
-            members = await self._conn.call(self._name, "scan", page)
+            members = await self._conn.read(self._name, "scan", page)
             keys = [as_bytes(m).decode() for m in members]
             found = await self._read(keys) if keys else {}
             out += [(k, found[k]) for k in keys if k in found]
@@ -259,7 +269,11 @@ class RedisKeyValue:
         return Chunk(tuple(out), out[-1][0] if more else None)
 
     async def _forget(self, keys: list[str]) -> None:
-        """Drop index entries of keys whose values are gone (expired by Redis)."""
+        """Drop index entries of keys whose values are gone (expired by Redis).
+
+        On the primary, never a replica: it writes, and a replica that lags may
+        not have a value the primary already holds.
+        """
         names = [self._values + k for k in keys]
 
         async def forget(r: Redis) -> None:

@@ -25,6 +25,21 @@ which runs it under the runtime's policy (:mod:`skaal.runtime.retry`):
   :class:`~skaal.errors.SkaalRuntimeError` naming the resource, the server
   (without its password) and the fix.
 
+**Read replicas.**  The plan may give a server ``r`` read replicas and
+count its read capacity as ``(1 + r)`` times one node's; the runtime then
+hands the provider ``SKAAL_REDIS_READ_URL`` (the server's reader endpoint,
+which spreads connections over the replicas) and ``SKAAL_REDIS_REPLICAS``
+(``r``).  With both set, the connection opens a second pool of the same
+size to the reader endpoint, and :meth:`RedisConnection.read` sends one
+read in ``1 + r`` to the primary and the other ``r`` to the replicas,
+round-robin on a counter -- deterministic, and exactly the share of the
+primary that the plan's capacity assumes.  Only pure reads go there (a
+replica refuses writes with ``READONLY``, and what it answers may lag the
+primary, which the plan allows only for ``consistency="eventual"``);
+:meth:`RedisConnection.call` and :meth:`RedisConnection.native` always use
+the primary.  A read's errors name the endpoint that failed.  Without the
+two variables every read goes to the primary, as :meth:`~RedisConnection.call`.
+
 Keys are namespaced: ``<prefix><kind>:<resource>:...`` where the prefix is
 ``SKAAL_REDIS_PREFIX`` or ``skaal:<app>:``, so several apps (or test runs)
 share one server without seeing each other's data.
@@ -33,6 +48,7 @@ share one server without seeing each other's data.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -114,6 +130,50 @@ def _pool_size(env: Mapping[str, str]) -> int | None:
     return int(text)
 
 
+def _shown(url: str) -> str:
+    """``url`` for a message: without its password, or not at all when it cannot be parsed.
+
+    :func:`redact` needs the port to rebuild the URL; a URL with a password
+    and a malformed port would otherwise fail while explaining itself.
+    """
+    try:
+        return redact(url)
+    except ValueError:
+        return "<a malformed URL, not shown>"
+
+
+def _read_replicas(env: Mapping[str, str]) -> tuple[str, int] | None:
+    """``(reader URL, replicas)`` when the plan gave the server read replicas, else ``None``.
+
+    Both variables or neither: one without the other is a wiring mistake, and
+    guessing the missing half would either ignore replicas the plan counts on
+    or send reads to a primary the plan thinks is offloaded.
+    """
+    url_var, count_var = REDIS_CONNECTION.read_url, REDIS_CONNECTION.replicas
+    url = env.get(url_var, "").strip()
+    text = env.get(count_var, "").strip()
+    if not url and not text:
+        return None
+    fix = (
+        f"unset {url_var} and {count_var}: the runtime sets both from the plan "
+        "when the server has read replicas"
+    )
+    if not url or not text:
+        given, missing = (url_var, count_var) if url else (count_var, url_var)
+        raise RedisBackendError(
+            f"{given} is set but {missing} is not; the read replicas need both",
+            where=missing,
+            fix=fix,
+        )
+    if re.fullmatch(r"[0-9]+", text) is None or int(text) < 1:
+        raise RedisBackendError(
+            f"{count_var}={text!r} is not a whole number of read replicas of at least 1",
+            where=count_var,
+            fix=fix,
+        )
+    return url, int(text)
+
+
 def classify(error: BaseException) -> Failure | None:
     """How a redis-py failure bears on the command (see :mod:`skaal.runtime.retry`)."""
     if isinstance(error, NotSentError | rx.BusyLoadingError | rx.MaxConnectionsError):
@@ -124,20 +184,30 @@ def classify(error: BaseException) -> Failure | None:
 
 
 class RedisConnection:
-    """A pooled client for one server, with the runtime's retry policy and error mapping."""
+    """A pooled client for one server, with the runtime's retry policy and error mapping.
+
+    With read replicas configured (see the module docstring), a second pooled
+    client reaches them and :meth:`read` shares reads between the two.
+    """
 
     def __init__(self, settings: BackendSettings, *, policy: RetryPolicy | None = None) -> None:
         self.env = settings.env
         self.url = settings.env.get(REDIS_CONNECTION.url) or DEFAULT_URL
         self.prefix = settings.env.get("SKAAL_REDIS_PREFIX") or f"skaal:{settings.name_base}:"
         self.policy = policy or RetryPolicy.from_env(settings.env)
-        self.server = f"redis at {redact(self.url)}"
+        self.server = f"redis at {_shown(self.url)}"
         # a request token outlives every retry of its call (see redis.py)
         self.token_ttl_ms = round((2 * self.policy.deadline + 60) * 1000)
+        self.replicas = 0
+        """Read replicas behind the reader endpoint; 0 until :meth:`open` finds some."""
         self._client: Redis | None = None
+        self._reader: Redis | None = None
+        self._reader_server = ""
+        self._reads = 0
 
     @property
     def client(self) -> Redis:
+        """The primary's client: every write, and reads when there are no replicas."""
         if self._client is None:
             raise RedisBackendError(
                 "the redis provider was used before open() or after close()",
@@ -145,12 +215,11 @@ class RedisConnection:
             )
         return self._client
 
-    async def open(self) -> None:
-        if self._client is not None:
-            return
+    def _pool(self, url: str, variable: str) -> _Pool:
+        """A pool for ``url`` (named by ``variable`` in errors) with the runtime's options."""
         try:
-            pool = _Pool.from_url(
-                self.url,
+            return _Pool.from_url(
+                url,
                 retry=Retry(NoBackoff(), 0),
                 socket_connect_timeout=min(2.0, self.policy.deadline),
                 socket_timeout=None,
@@ -159,23 +228,50 @@ class RedisConnection:
             )
         except ValueError as error:
             raise RedisBackendError(
-                f"{REDIS_CONNECTION.url} {redact(self.url)!r} is not a Redis URL: {error}",
-                fix=f"set {REDIS_CONNECTION.url}=redis://HOST:PORT/DB",
+                f"{variable} {_shown(url)!r} is not a Redis URL: {error}",
+                fix=f"set {variable}=redis://HOST:PORT/DB",
             ) from None
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        found = _read_replicas(self.env)
+        pool = self._pool(self.url, REDIS_CONNECTION.url)
+        reader = None if found is None else self._pool(found[0], REDIS_CONNECTION.read_url)
         self._client = Redis.from_pool(pool)
         await self.call(self.server, "connect", lambda r: r.ping())
+        if found is None or reader is None:
+            return
+        read_url, self.replicas = found
+        self._reader = Redis.from_pool(reader)
+        self._reader_server = f"read replicas at {_shown(read_url)}"
+        await self._run(
+            self._reader,
+            f"redis {self._reader_server}",
+            "connect",
+            lambda r: r.ping(),
+            Safety.READ,
+            variable=REDIS_CONNECTION.read_url,
+        )
 
     async def close(self) -> None:
         client, self._client = self._client, None
+        reader, self._reader = self._reader, None
+        self.replicas = 0
         if client is not None:
             await client.aclose()
+        if reader is not None:
+            await reader.aclose()
 
     def key(self, *parts: str) -> str:
         """A namespaced key: ``<prefix>part:part:...``."""
         return self.prefix + ":".join(parts)
 
     def native(self, kind: Kind, resource: str, **keys: str) -> Native[Redis]:
-        """What ``native(REDIS)`` returns for a store: its ``keys`` by role, the first its name."""
+        """What ``native(REDIS)`` returns for a store: its ``keys`` by role, the first its name.
+
+        Always the primary's client: native code may write, and a replica refuses writes.
+        """
         from skaal.declare.native import Native
 
         name = next(iter(keys.values()))
@@ -201,11 +297,64 @@ class RedisConnection:
         *,
         extra: float = 0.0,
     ) -> R:
-        """Run ``operation`` on the client under the retry policy; map its errors.
+        """Run ``operation`` on the primary under the retry policy; map its errors.
 
         ``extra`` seconds are added to the deadline (a blocking read's wait).
         """
-        client = self.client
+        return await self._run(
+            self.client,
+            resource,
+            what,
+            operation,
+            safety,
+            variable=REDIS_CONNECTION.url,
+            extra=extra,
+        )
+
+    async def read(self, resource: str, what: str, operation: Callable[[Redis], Awaitable[R]]) -> R:
+        """Run the pure read ``operation`` on the primary or the read replicas; map its errors.
+
+        Of every ``1 + replicas`` reads, the first goes to the primary and the
+        rest to the reader endpoint, so the primary serves ``1 / (1 + r)`` of
+        them as the plan's capacity assumes.  A read may answer what the
+        primary wrote a moment ago or not yet: use it only where stale data is
+        acceptable, and never for an operation that writes (the replicas
+        refuse it).  Without replicas it is :meth:`call` with ``Safety.READ``.
+        """
+        reader = self._reader
+        if reader is None:
+            return await self.call(resource, what, operation)
+        turn, self._reads = self._reads, (self._reads + 1) % (1 + self.replicas)
+        if turn == 0:
+            return await self._run(
+                self.client,
+                f"{resource} (read from the primary)",
+                what,
+                operation,
+                Safety.READ,
+                variable=REDIS_CONNECTION.url,
+            )
+        return await self._run(
+            reader,
+            f"{resource} (read from its {self._reader_server})",
+            what,
+            operation,
+            Safety.READ,
+            variable=REDIS_CONNECTION.read_url,
+        )
+
+    async def _run(
+        self,
+        client: Redis,
+        resource: str,
+        what: str,
+        operation: Callable[[Redis], Awaitable[R]],
+        safety: Safety,
+        *,
+        variable: str,
+        extra: float = 0.0,
+    ) -> R:
+        """``operation`` on ``client`` under the policy; ``variable`` names its URL in a fix."""
         policy = (
             replace(self.policy, deadline=self.policy.deadline + extra) if extra else self.policy
         )
@@ -225,7 +374,7 @@ class RedisConnection:
                 f"{what} on {resource} failed: the server is unreachable "
                 f"({type(error).__name__}: {error})",
                 fix="start the server (see .ci/services/10-redis.sh) or set "
-                f"{REDIS_CONNECTION.url} to a reachable one",
+                f"{variable} to a reachable one",
             ) from None
         except rx.RedisError as error:
             raise RedisBackendError(

@@ -131,7 +131,7 @@ def test_gcp_offers_cloud_sql_tiers_and_memorystore_capacities() -> None:
         for c in server.classes:
             assert c.parameters["tier"] == tier
             assert c.parameters["memory_size_gb"] == c.size_gb
-            assert c.resources == 16
+            assert c.resources is None  # any number: each under its own key prefix
 
 
 def test_local_servers_are_free_with_one_class() -> None:

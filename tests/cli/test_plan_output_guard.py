@@ -29,9 +29,9 @@ from solver.draws import write_app
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
-LOCK_SHA256 = "15fa8c540ec2834e446beffdd7486d9b7f0692ca410f8558531947b50f7e2986"
-JSON_SHA256 = "de46c0cb9b3ee4855d3641f93171312725f3b0c7b26149c5f2d2eb3730e7ad18"
-PLAN_HASH = "647a9b8ba6b91a6603ddfed680f7e260e850bb029b86efb07018f20dd1a0ebbf"
+LOCK_SHA256 = "13bcd90e66d52eb14a868106cf3dd0cd6eb8ed43f0b28458f4d044d4991add64"
+JSON_SHA256 = "c7be746081b8cbe3533509d9cc44f4bdef34ac7db14132aba7d5c7081a47dedc"
+PLAN_HASH = "3fc83928cb69665c14b1ba922aae950f9b92b6cdbd597af8565317ef3400141f"
 
 
 @pytest.fixture(scope="module")

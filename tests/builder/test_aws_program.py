@@ -493,6 +493,7 @@ def test_a_cache_gets_elasticache_in_the_private_network(tmp_path: Path) -> None
     folder = write_with_layer(build_aws(context), tmp_path)
     run = run_program(folder)
     (cache,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
+    assert cache.inputs["numCacheClusters"] == 1  # one node: no replicas, no reader
     assert cache.inputs["transitEncryptionEnabled"] is True
     assert cache.inputs["atRestEncryptionEnabled"] is True
     assert not cache.protect  # declared ephemeral
@@ -503,6 +504,7 @@ def test_a_cache_gets_elasticache_in_the_private_network(tmp_path: Path) -> None
     for created in run.of_type("aws:lambda/function:Function"):
         url = created.inputs["environment"]["variables"][variable]
         assert url == f"rediss://{cache.outputs['primaryEndpointAddress']}:6379/0"
+        assert "SKAAL_REDIS_READ_URL" not in created.inputs["environment"]["variables"]
         assert created.inputs["vpcConfig"]["securityGroupIds"] == ["functions-id"]
     assert not run.of_type("aws:rds/instance:Instance")
 
@@ -555,24 +557,6 @@ def test_read_replicas_are_built_and_their_reader_endpoint_reaches_the_runtime(
         assert variables["SKAAL_REDIS_READ_URL"] == (
             f"rediss://{cache.outputs['readerEndpointAddress']}:6379/0"
         )
-
-
-def test_a_single_node_exports_no_reader(tmp_path: Path) -> None:
-    app = App("sessions")
-
-    @app.storage(durability="ephemeral", size="100MB", read_latency="< 2ms")
-    class Sessions(Map[str, str]): ...
-
-    @app.function()
-    async def touch(key: str) -> None: ...
-
-    plan = solve(app.blueprint(), load_catalog("aws"), pins={"Sessions": "elasticache-redis"})
-    context = app_context(app.blueprint(), plan, "sessions:app")
-    run = run_program(write_with_layer(build_aws(context), tmp_path))
-    (cache,) = run.of_type("aws:elasticache/replicationGroup:ReplicationGroup")
-    assert cache.inputs["numCacheClusters"] == 1
-    for created in run.of_type("aws:lambda/function:Function"):
-        assert "SKAAL_REDIS_READ_URL" not in created.inputs["environment"]["variables"]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,7 @@ from skaal.runtime import Runtime
 from skaal.runtime.errors import MissingSecretError, NotBoundError
 from skaal.runtime.runtime import _server_env
 from skaal.solver import solve
+from tests.plan._factories import plan_of
 
 
 def test_the_pool_is_the_process_share_of_the_connections() -> None:
@@ -32,39 +34,34 @@ def test_the_pool_is_the_process_share_of_the_connections() -> None:
     assert pool_size(None, 5, default=10) == 10  # the plan records no limit
 
 
-def _plan() -> Plan:
-    def binding(resource: str, instance: str) -> Binding:
-        return Binding(
-            resource=resource,
-            kind="map",
-            backend="rds-postgres",
-            implementation="postgres",
-            region="us-east-1",
-            instance=instance,
-            monthly_cost=0.0,
-            reason="test",
-        )
-
-    def instance(ident: str, resource: str, connections: int) -> SharedInstance:
-        return SharedInstance(
-            id=ident,
-            backend="rds-postgres",
-            instance_class="large",
-            disk_gb=20,
-            connections=connections,
-            fixed_monthly=1.0,
-            resources=(resource,),
-        )
-
-    return Plan(
-        app="pools",
-        catalog="hand",
-        provider="aws",
+def _binding(resource: str, backend: str, implementation: str, instance: str) -> Binding:
+    return Binding(
+        resource=resource,
+        kind="map",
+        backend=backend,
+        implementation=implementation,
         region="us-east-1",
-        blueprint_hash="0" * 64,
-        catalog_hash="0" * 64,
-        bindings=(binding("A", "rds-postgres#1"), binding("B", "rds-postgres#2")),
-        instances=(instance("rds-postgres#1", "A", 1600), instance("rds-postgres#2", "B", 90)),
+        instance=instance,
+        monthly_cost=0.0,
+        reason="test",
+    )
+
+
+def _instance(ident: str, backend: str, resource: str, **fields: Any) -> SharedInstance:
+    return SharedInstance(
+        id=ident, backend=backend, fixed_monthly=1.0, resources=(resource,), **fields
+    )
+
+
+def _plan() -> Plan:
+    rds = "rds-postgres"
+    return plan_of(
+        _binding("A", rds, "postgres", f"{rds}#1"),
+        _binding("B", rds, "postgres", f"{rds}#2"),
+        instances=(
+            _instance(f"{rds}#1", rds, "A", instance_class="large", disk_gb=20, connections=1600),
+            _instance(f"{rds}#2", rds, "B", instance_class="large", disk_gb=20, connections=90),
+        ),
         total_monthly_cost=2.0,
     )
 
@@ -137,42 +134,14 @@ async def test_a_process_reads_only_the_secrets_it_may(tmp_path: Path) -> None:
 
 def _redis_plan() -> Plan:
     """Two Redis servers: a replication group of 2 read replicas, then one node alone."""
-
-    def binding(resource: str, backend: str, instance: str) -> Binding:
-        return Binding(
-            resource=resource,
-            kind="map",
-            backend=backend,
-            implementation="redis",
-            region="us-east-1",
-            instance=instance,
-            monthly_cost=0.0,
-            reason="test",
-        )
-
-    def instance(ident: str, backend: str, resource: str, replicas: int) -> SharedInstance:
-        return SharedInstance(
-            id=ident,
-            backend=backend,
-            instance_class="cache.m7g.xlarge",
-            replicas=replicas,
-            connections=65000,
-            fixed_monthly=1.0,
-            resources=(resource,),
-        )
-
     group, single = "elasticache-redis-replicas", "elasticache-redis"
-    return Plan(
-        app="feeds",
-        catalog="hand",
-        provider="aws",
-        region="us-east-1",
-        blueprint_hash="0" * 64,
-        catalog_hash="0" * 64,
-        bindings=(binding("Hot", group, f"{group}#1"), binding("Cold", single, f"{single}#1")),
+    node = {"instance_class": "cache.m7g.xlarge", "connections": 65000}
+    return plan_of(
+        _binding("Hot", group, "redis", f"{group}#1"),
+        _binding("Cold", single, "redis", f"{single}#1"),
         instances=(
-            instance(f"{group}#1", group, "Hot", 2),
-            instance(f"{single}#1", single, "Cold", 0),
+            _instance(f"{group}#1", group, "Hot", replicas=2, **node),
+            _instance(f"{single}#1", single, "Cold", **node),
         ),
         total_monthly_cost=2.0,
     )

@@ -5,18 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
 from skaal import App, Map
-from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
 from skaal.catalog.loader import load_catalog
 from skaal.runtime import Runtime
 from skaal.runtime.backends.redis import RedisKeyValue, RedisProvider
@@ -25,10 +22,10 @@ from skaal.runtime.backends.redis_support import (
     RedisConnection,
     RedisUnavailableError,
 )
-from skaal.runtime.ports import BackendSettings
 from skaal.runtime.retry import RetryPolicy
 from skaal.solver import solve
 from skaal.testing import AppClient
+from tests.runtime.servers._redis import settings, spec
 
 pytestmark = pytest.mark.asyncio
 
@@ -40,21 +37,6 @@ def redis_url() -> str:
     if not url:
         pytest.skip("SKAAL_TEST_REDIS_URL not set: start redis (see .ci/services/10-redis.sh)")
     return url
-
-
-def settings(env: dict[str, str], tmp_path: Path, clock: Any = time.time) -> BackendSettings:
-    return BackendSettings(
-        app="redis-tests", data_dir=tmp_path, project_dir=tmp_path, env=env, clock=clock
-    )
-
-
-def spec(name: str, kind: Any = "map") -> ResourceSpec:
-    return ResourceSpec(
-        name=name,
-        kind=kind,
-        requirements=Requirements(),
-        location=SourceLocation(file="test.py", line=1),
-    )
 
 
 def free_port() -> int:

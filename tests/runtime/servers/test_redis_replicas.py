@@ -23,7 +23,6 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from skaal.blueprint.model import Requirements, ResourceSpec, SourceLocation
 from skaal.registry.builtin import REDIS_CONNECTION
 from skaal.runtime.backends.redis import RedisKeyValue, RedisProvider
 from skaal.runtime.backends.redis_support import (
@@ -31,10 +30,10 @@ from skaal.runtime.backends.redis_support import (
     RedisConnection,
     RedisUnavailableError,
 )
-from skaal.runtime.ports import BackendSettings
 from skaal.runtime.retry import RetryPolicy
 from tests._server import free_port
 from tests.runtime.servers._private import PrivateRedis, redis_binary
+from tests.runtime.servers._redis import settings, spec
 
 pytestmark = pytest.mark.asyncio
 
@@ -126,21 +125,6 @@ async def pair(tmp_path: Path) -> AsyncIterator[Pair]:
     finally:
         replica.stop(signal.SIGTERM)
         primary.stop(signal.SIGTERM)
-
-
-def settings(env: dict[str, str], tmp_path: Path, clock: Any = time.time) -> BackendSettings:
-    return BackendSettings(
-        app="redis-replicas", data_dir=tmp_path, project_dir=tmp_path, env=env, clock=clock
-    )
-
-
-def spec(name: str) -> ResourceSpec:
-    return ResourceSpec(
-        name=name,
-        kind="map",
-        requirements=Requirements(),
-        location=SourceLocation(file="test.py", line=1),
-    )
 
 
 @pytest_asyncio.fixture

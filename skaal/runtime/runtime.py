@@ -657,7 +657,7 @@ def _replica_env(
             fix=f"set {server.read_env} to the URL of that server's read replicas (the "
             "replication group's reader endpoint; deployments made by skaal build set it "
             "from the program's outputs)",
-            command="skaal plan --explain " + server.resources[0],
+            command="skaal plan --explain " + server.holds[0],
         )
     return {read_url: value, replicas: str(server.replicas)}
 

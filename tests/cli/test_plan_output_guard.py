@@ -29,9 +29,9 @@ from solver.draws import write_app
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
-LOCK_SHA256 = "13bcd90e66d52eb14a868106cf3dd0cd6eb8ed43f0b28458f4d044d4991add64"
-JSON_SHA256 = "c7be746081b8cbe3533509d9cc44f4bdef34ac7db14132aba7d5c7081a47dedc"
-PLAN_HASH = "3fc83928cb69665c14b1ba922aae950f9b92b6cdbd597af8565317ef3400141f"
+LOCK_SHA256 = "09ad4d355ed10c4f32c679bb8de715d06e2c82f25ccce26902fcf37dddbec479"
+JSON_SHA256 = "e3692feadffc4d062229e5ee01435e1f3272d1eabefb9aec1267b2629b0da035"
+PLAN_HASH = "b5993c05ca17b553c7b6036c163f5bd968c0b15348018e7b16284f9b3f496824"
 
 
 @pytest.fixture(scope="module")

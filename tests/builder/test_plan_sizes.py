@@ -355,6 +355,24 @@ def test_memorystore_is_the_plan_tier_memory_and_replicas(gcp: Any) -> None:
     assert redis["readReplicasMode"] == "READ_REPLICAS_ENABLED"
 
 
+def test_read_replicas_on_a_basic_tier_memorystore_are_refused() -> None:
+    # Basic Tier has no replicas: the plan counted their reads and node fees, so the
+    # build stops rather than make an instance without them.
+    blueprint = _blueprint()
+    plan = gcp_plan(blueprint)
+    basic = tuple(
+        i.model_copy(update={"parameters": {**i.parameters, "tier": "BASIC"}})
+        if i.id == "memory#1"
+        else i
+        for i in plan.instances
+    )
+    with pytest.raises(
+        BuildError, match=r"memory#1 .* 1 read replica\(s\), but its class's tier is BASIC"
+    ) as info:
+        gcp_stack(blueprint, plan.model_copy(update={"instances": basic}))
+    assert 'tier = "STANDARD_HA"' in (info.value.fix or "")
+
+
 def test_memorystore_read_replicas_reach_the_runtime_through_the_read_endpoint() -> None:
     # The plan counts the replicas' reads, so a service opening a resource on the
     # instance gets the read endpoint beside the primary's.

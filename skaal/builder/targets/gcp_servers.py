@@ -82,8 +82,22 @@ def cloud_sql_settings(size: ServerSize) -> dict[str, object]:
 
 
 def memorystore_settings(size: ServerSize) -> dict[str, object]:
-    """The size-dependent settings of a Memorystore instance: tier, memory, replicas."""
+    """The size-dependent settings of a Memorystore instance: tier, memory, replicas.
+
+    Read replicas exist only on the Standard Tier: a plan giving replicas to a
+    class whose ``tier`` parameter says ``BASIC`` counted reads and node fees
+    the build cannot make, so it is refused rather than built without them.
+    """
     tier = str(size.parameters.get("tier", "STANDARD_HA" if size.replicas > 0 else "BASIC"))
+    if size.replicas > 0 and tier != "STANDARD_HA":
+        raise BuildError(
+            f"the plan gives Memorystore server {size.id} ({size.instance_class}) "
+            f"{size.replicas} read replica(s), but its class's tier is {tier}, which has none",
+            where=f"server {size.id}",
+            fix=f'set tier = "STANDARD_HA" in the parameters of class {size.instance_class}, '
+            "or delete its max_replicas, in your catalog; then plan again",
+            command="skaal plan --target gcp",
+        )
     settings: dict[str, object] = {
         "tier": tier,
         "memory_size_gb": int(size.parameter("memory_size_gb")),

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 
 from skaal.solver.decompose import Unit
 from skaal.solver.place import Bins, rooms
-from skaal.solver.repair import dedicated
+from skaal.solver.repair import dedicated, on_dedicated
 from skaal.solver.servers import Server
 
 __all__ = ["MAX_UNITS", "exchange"]
@@ -54,12 +54,7 @@ def exchange(
 ) -> int:
     """Exchange units on dedicated options for units on servers that save less there
     (module docstring), in place; how many exchanges were made."""
-    on = {
-        id(unit): backend
-        for backend, units in placement.items()
-        if backend not in servers
-        for unit in units
-    }
+    on = on_dedicated(placement, servers)
     if not on:
         return 0
     import numpy as np  # noqa: PLC0415 - loaded with HiGHS, for a plan with pooled servers

@@ -31,7 +31,7 @@ from msgspec.structs import replace
 
 from skaal.solver.decompose import Unit, UnitOption
 from skaal.solver.place import Bins, tightened
-from skaal.solver.repair import repair
+from skaal.solver.repair import on_dedicated, repair
 from skaal.solver.servers import Server
 
 __all__ = ["Quotas", "rehome"]
@@ -58,7 +58,8 @@ def rehome(
 ) -> int:
     """Move ``spilled`` units onto new instances of running servers where that saves
     (module docstring), in place; how many units moved."""
-    where = _where(spilled, placement, servers)
+    wanted = {id(u) for u in spilled}
+    where = {i: b for i, b in on_dedicated(placement, servers).items() if i in wanted}
     # Each unit's options on running servers cheaper than where it is, cheapest first;
     # round k offers every unit still dedicated its k-th.
     choices: dict[int, list[UnitOption]] = {}
@@ -129,17 +130,3 @@ def _open(
     bins[name] = [*bins[name], *kept]
     quotas.spend(name, server.used(shape for shape, _ in kept))
     return len(moving)
-
-
-def _where(
-    spilled: Sequence[Unit], placement: Mapping[str, Sequence[Unit]], servers: Mapping[str, Server]
-) -> dict[int, str]:
-    """The dedicated option each spilled unit is on, by the unit's ``id``."""
-    wanted = {id(u) for u in spilled}
-    return {
-        id(unit): backend
-        for backend, units in placement.items()
-        if backend not in servers
-        for unit in units
-        if id(unit) in wanted
-    }

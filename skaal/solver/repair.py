@@ -22,7 +22,7 @@ from skaal.solver.decompose import Unit, UnitOption
 from skaal.solver.place import Bins, balanced_fit_partial, first_fit_grown, first_fit_partial
 from skaal.solver.servers import Server, Shape
 
-__all__ = ["dedicated", "repair", "shed", "spill", "spillable"]
+__all__ = ["dedicated", "on_dedicated", "repair", "shed", "spill", "spillable"]
 
 
 def shed(
@@ -283,3 +283,15 @@ def spill(unit: Unit, placement: dict[str, list[Unit]], servers: Mapping[str, Se
 def dedicated(unit: Unit, servers: Mapping[str, Server]) -> UnitOption | None:
     """``unit``'s cheapest option that is not a server (its options are cheapest first)."""
     return next((o for o in unit.options if o.backend not in servers), None)
+
+
+def on_dedicated(
+    placement: Mapping[str, Sequence[Unit]], servers: Mapping[str, Server]
+) -> dict[int, str]:
+    """The dedicated option each unit of ``placement`` not on a server is on, by its ``id``."""
+    return {
+        id(unit): backend
+        for backend, units in placement.items()
+        if backend not in servers
+        for unit in units
+    }

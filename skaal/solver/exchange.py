@@ -42,7 +42,7 @@ from skaal.solver.place import Bins, rooms
 from skaal.solver.repair import dedicated, on_dedicated
 from skaal.solver.servers import Server
 
-__all__ = ["MAX_UNITS", "exchange"]
+__all__ = ["MAX_UNITS", "candidates", "exchange"]
 
 #: Servers' units and candidates counted together, past which no exchange is looked
 #: for: each candidate is weighed against every unit of the server at once.
@@ -62,7 +62,7 @@ def exchange(
     done = 0
     for name in sorted(bins):
         packed = bins[name]
-        wanted = _candidates(name, placement, servers)
+        wanted = candidates(name, placement, servers)
         held = sum(len(members) for _, members in packed)
         if not packed or not wanted or held + len(wanted) > MAX_UNITS:
             continue
@@ -115,7 +115,7 @@ def exchange(
     return done
 
 
-def _candidates(
+def candidates(
     name: str, placement: Mapping[str, Sequence[Unit]], servers: Mapping[str, Server]
 ) -> list[tuple[int, Unit]]:
     """The units on dedicated options whose option on server ``name`` costs less, with

@@ -58,7 +58,10 @@ the clock:
    (:mod:`.backfill`), and the units a server at its quota spilled get new
    instances of another running server where they pay for them
    (:mod:`.rehome`).  On the plan kept, a unit on a dedicated option takes
-   the place of a server's unit saving less there (:mod:`.exchange`).
+   the place of a server's unit saving less there (:mod:`.exchange`), and a
+   running server opens one more instance for the units on dedicated options
+   that save most on it when they pay its fee, at a full quota in place of
+   the instance saving least (:mod:`.trade`).
 6. The budget never changes the argmin: the optimum either fits it or no
    plan does (:mod:`.conflicts` then reports the most expensive items).
 

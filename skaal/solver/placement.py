@@ -14,7 +14,9 @@ move into room instances have left (:mod:`.backfill`), and units a server at
 its quota spilled get new instances of another running server where what
 they save pays the fee (:mod:`.rehome`).  On the plan a component keeps, units
 on dedicated options take the places of units saving less on a server
-(:func:`exchanged`, :mod:`.exchange`).
+(:func:`exchanged`, :mod:`.exchange`), and new instances open for those whose
+savings pay the fee, at a full quota in place of the instance saving least
+(:mod:`.trade`).
 
 A quota several servers share is spent in turn (:class:`_Budget`): each server
 may use what the others still to pack do not hold back.  The last guard
@@ -50,6 +52,7 @@ from skaal.solver.rehome import rehome
 from skaal.solver.repack import repacked
 from skaal.solver.repair import repair, shed, spill, spillable
 from skaal.solver.servers import Server, Shape, over_quota
+from skaal.solver.trade import trade
 
 if TYPE_CHECKING:
     from skaal.solver.pooled import Pooled
@@ -93,7 +96,8 @@ def placed(
 
 def exchanged(problem: Problem, placed: Placed, servers: Mapping[str, Server]) -> Placed:
     """``placed`` with units on dedicated options exchanged for units on servers saving
-    less there (:mod:`.exchange`), then backfilled again: never dearer.
+    less there (:mod:`.exchange`), given new instances that pay for themselves
+    (:mod:`.trade`), then backfilled again: never dearer.
 
     Run once, on the plan a component keeps, not on every placement it tries:
     it weighs each candidate against a server's units (run on both placements
@@ -105,9 +109,16 @@ def exchanged(problem: Problem, placed: Placed, servers: Mapping[str, Server]) -
         backend: [(shape, list(members)) for shape, members in packed]
         for backend, packed in placed.bins.items()
     }
-    if not exchange(placement, bins, servers):
+    swapped = exchange(placement, bins, servers)
+    if swapped:
+        backfill(placement, bins, servers)
+    traded = trade(placement, bins, servers)
+    if traded:
+        backfill(placement, bins, servers)  # the units closed instances sent away
+    if not (swapped or traded):
         return placed
-    backfill(placement, bins, servers)
+    if problem.max_backends is not None and _in_use(placement) > problem.max_backends:
+        return placed  # a unit went to a dedicated option no other unit used
     _check_held(problem, placement, bins, servers)
     return Placed(placement, bins, _cost(placement, bins), placed.failed)
 
@@ -398,6 +409,11 @@ def _per_shape(
             return None
         out.extend(packed)
     return out
+
+
+def _in_use(placement: Mapping[str, Sequence[Unit]]) -> int:
+    """How many backends hold units."""
+    return sum(1 for units in placement.values() if units)
 
 
 def _cost(placement: Mapping[str, Sequence[Unit]], bins: Mapping[str, Bins]) -> int:

@@ -1,0 +1,177 @@
+"""A new instance for units on dedicated options, paid for by closing one saving less.
+
+Each case is small enough to follow by hand: servers ``pg`` and ``db`` (one
+class each: 100 writes/s, $10 a month) run instances already, and units sit
+on the dedicated option ``store``; a unit's *saving* on a server is what its
+``store`` option costs more than its option there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from msgspec.structs import replace
+
+from skaal.catalog.loader import load_catalog
+from skaal.solver import solve
+from skaal.solver.decompose import SCALE, Unit
+from skaal.solver.feasibility import build_problem
+from skaal.solver.place import Bins
+from skaal.solver.placement import Placed, exchanged
+from skaal.solver.servers import Server
+from skaal.solver.trade import trade
+from skaal.testing import backend, catalog
+from solver.draws import draw_blueprint, write_app
+from solver.oracle import audit, read_catalog
+from tests.solver._factories import blueprint, labels, res, writes_server, writes_unit
+
+
+def _cost(placement: dict[str, list[Unit]], bins: dict[str, Bins]) -> float:
+    own = sum(
+        next(o.cost for o in unit.options if o.backend == backend)
+        for backend, units in placement.items()
+        for unit in units
+    )
+    fees = sum(shape.fee_micro for packed in bins.values() for shape, _ in packed)
+    return (own + fees) / SCALE
+
+
+def _pair(quota: int) -> dict[str, Server]:
+    """``pg`` and ``db`` sharing a quota of ``quota`` instances."""
+    pg = replace(writes_server(("small", 10.0, 100.0), quota=quota), group="rds")
+    return {"pg": pg, "db": replace(pg, name="db")}
+
+
+def _held(name: str, server: str) -> Unit:
+    """A full instance's unit with no dedicated option: it never leaves ``server``."""
+    return writes_unit(name, 100.0, (server, 0.0))
+
+
+def test_an_instance_saving_least_closes_for_a_new_one_saving_more() -> None:
+    # The shared quota of 3 is full: pg runs two instances, db one, the db one and
+    # pg's first holding units that cannot leave.  pg's second holds a unit saving
+    # $15 there ($5 over its fee).  On the store, a unit saving $40 on db: a new db
+    # instance gains $30; closing pg's second costs $5.  $25 less.
+    servers = _pair(quota=3)
+    stay_pg, stay_db = _held("stay-pg", "pg"), _held("stay-db", "db")
+    fifteen = writes_unit("fifteen", 80.0, ("pg", 1.0), ("store", 16.0))
+    forty = writes_unit("forty", 90.0, ("db", 1.0), ("store", 41.0))
+    shape = servers["pg"].shapes[0]
+    placement = {"pg": [stay_pg, fifteen], "db": [stay_db], "store": [forty]}
+    bins: dict[str, Bins] = {
+        "pg": [(shape, [stay_pg]), (shape, [fifteen])],
+        "db": [(shape, [stay_db])],
+    }
+    before = _cost(placement, bins)
+    assert trade(placement, bins, servers) == 1
+    assert placement == {"pg": [stay_pg], "db": [stay_db, forty], "store": [fifteen]}
+    assert labels(bins["pg"]) == [("small", ["stay-pg"])]
+    assert labels(bins["db"]) == [("small", ["forty"]), ("small", ["stay-db"])]
+    assert before - _cost(placement, bins) == 25.0
+
+
+def test_with_room_in_the_quota_the_new_instance_opens_without_closing_any() -> None:
+    # Quota 4, three instances: the $40 unit gets a new db instance ($30 less), and
+    # pg keeps both of its own.
+    servers = _pair(quota=4)
+    stay_pg, stay_db = _held("stay-pg", "pg"), _held("stay-db", "db")
+    fifteen = writes_unit("fifteen", 80.0, ("pg", 1.0), ("store", 16.0))
+    forty = writes_unit("forty", 90.0, ("db", 1.0), ("store", 41.0))
+    shape = servers["pg"].shapes[0]
+    placement = {"pg": [stay_pg, fifteen], "db": [stay_db], "store": [forty]}
+    bins: dict[str, Bins] = {
+        "pg": [(shape, [stay_pg]), (shape, [fifteen])],
+        "db": [(shape, [stay_db])],
+    }
+    before = _cost(placement, bins)
+    assert trade(placement, bins, servers) == 1
+    assert len(bins["pg"]) == 2
+    assert placement["store"] == []
+    assert before - _cost(placement, bins) == 30.0
+
+
+def test_the_new_instance_takes_the_largest_savings_that_fit_together() -> None:
+    # Room in the quota.  On the store, for db: 60 writes/s saving $9, 50 saving $8
+    # and 40 saving $7.  The $9 one goes in first, the $8 one no longer fits (110),
+    # the $7 one does (100): $16 saved for a $10 fee.
+    servers = _pair(quota=4)
+    stay_db = _held("stay-db", "db")
+    nine = writes_unit("nine", 60.0, ("db", 1.0), ("store", 10.0))
+    eight = writes_unit("eight", 50.0, ("db", 1.0), ("store", 9.0))
+    seven = writes_unit("seven", 40.0, ("db", 1.0), ("store", 8.0))
+    shape = servers["db"].shapes[0]
+    placement = {"db": [stay_db], "store": [nine, eight, seven]}
+    bins: dict[str, Bins] = {"db": [(shape, [stay_db])]}
+    assert trade(placement, bins, servers) == 1
+    assert labels(bins["db"]) == [("small", ["nine", "seven"]), ("small", ["stay-db"])]
+    assert placement["store"] == [eight]
+
+
+def test_no_trade_when_the_instance_to_close_saves_as_much() -> None:
+    # Quota full; pg's second instance saves $40 over its fee, as much as the new db
+    # instance would gain ($40 - $10 = $30 < $40): nothing moves.
+    servers = _pair(quota=3)
+    stay_pg, stay_db = _held("stay-pg", "pg"), _held("stay-db", "db")
+    fifty = writes_unit("fifty", 80.0, ("pg", 1.0), ("store", 51.0))
+    forty = writes_unit("forty", 90.0, ("db", 1.0), ("store", 41.0))
+    shape = servers["pg"].shapes[0]
+    placement = {"pg": [stay_pg, fifty], "db": [stay_db], "store": [forty]}
+    bins: dict[str, Bins] = {
+        "pg": [(shape, [stay_pg]), (shape, [fifty])],
+        "db": [(shape, [stay_db])],
+    }
+    assert trade(placement, bins, servers) == 0
+    assert placement == {"pg": [stay_pg, fifty], "db": [stay_db], "store": [forty]}
+
+
+def test_an_instance_holding_a_unit_that_cannot_leave_or_a_servers_last_never_closes() -> None:
+    # Quota full at 2: pg's only instance, and db's only one.  However much the unit on
+    # the store saves, nothing may close for it.
+    servers = _pair(quota=2)
+    cheap = writes_unit("cheap", 10.0, ("pg", 1.0), ("store", 2.0))
+    stay_db = _held("stay-db", "db")
+    rich = writes_unit("rich", 90.0, ("db", 1.0), ("store", 500.0))
+    shape = servers["pg"].shapes[0]
+    placement = {"pg": [cheap], "db": [stay_db], "store": [rich]}
+    bins: dict[str, Bins] = {"pg": [(shape, [cheap])], "db": [(shape, [stay_db])]}
+    assert trade(placement, bins, servers) == 0
+    assert placement["store"] == [rich]
+
+
+def test_the_aws_users_draw_of_3000_seed_9_trades_a_single_az_instance_for_a_multi_az_one(
+    tmp_path: Path,
+) -> None:
+    # The 40 RDS instances of the shared quota went 29 to single-AZ and 11 to
+    # Multi-AZ, every Multi-AZ one holding units that cannot leave, and a queue of
+    # 6,400 writes/s sat on SQS: $5,529,936.70 a month against a bound of
+    # $5,500,762.71.  One more Multi-AZ instance for it, paid for by the single-AZ
+    # instance saving least, takes $27,651.73 off; the plan stays valid.
+    blueprint = draw_blueprint(write_app(tmp_path / "users3000.py", "users", 3000, seed=9))
+    plan = solve(blueprint, load_catalog("aws"))
+    assert audit(plan, blueprint, read_catalog("aws")) == []
+    assert plan.lower_bound == pytest.approx(5_500_762.71, abs=0.01)
+    assert plan.total_monthly_cost == pytest.approx(5_502_284.97, abs=0.01)
+
+
+def test_with_max_backends_a_trade_sending_a_unit_to_a_backend_no_other_uses_is_undone() -> None:
+    # The first case, but the unit of pg's closed instance would go to "spare", which
+    # holds nothing: a fourth backend, which max_backends = 3 forbids.
+    servers = _pair(quota=3)
+    stay_pg, stay_db = _held("stay-pg", "pg"), _held("stay-db", "db")
+    fifteen = writes_unit("fifteen", 80.0, ("pg", 1.0), ("spare", 16.0))
+    forty = writes_unit("forty", 90.0, ("db", 1.0), ("store", 41.0))
+    kept = writes_unit("kept", 1.0, ("store", 1.0))
+    shape = servers["pg"].shapes[0]
+    placement = {"pg": [stay_pg, fifteen], "db": [stay_db], "store": [forty, kept]}
+    bins: dict[str, Bins] = {
+        "pg": [(shape, [stay_pg]), (shape, [fifteen])],
+        "db": [(shape, [stay_db])],
+    }
+    before = Placed(placement, bins, round(_cost(placement, bins) * SCALE), frozenset())
+    problem = build_problem(blueprint(res("a")), catalog(backends=[backend("store")]))
+    assert exchanged(replace(problem, max_backends=3), before, servers) is before
+    for limit in (4, None):
+        traded = exchanged(replace(problem, max_backends=limit), before, servers)
+        assert traded.placement["spare"] == [fifteen]
+        assert traded.cost == before.cost - 25 * SCALE

@@ -61,7 +61,9 @@ the clock:
    the place of a server's unit saving less there (:mod:`.exchange`), and a
    running server opens one more instance for the units on dedicated options
    that save most on it when they pay its fee, at a full quota in place of
-   the instance saving least (:mod:`.trade`).
+   the instance saving least (:mod:`.trade`); an instance whose units room
+   elsewhere (any running server's) and dedicated options take for less than
+   its fee closes (:mod:`.consolidate`).
 6. The budget never changes the argmin: the optimum either fits it or no
    plan does (:mod:`.conflicts` then reports the most expensive items).
 

@@ -14,9 +14,10 @@ move into room instances have left (:mod:`.backfill`), and units a server at
 its quota spilled get new instances of another running server where what
 they save pays the fee (:mod:`.rehome`).  On the plan a component keeps, units
 on dedicated options take the places of units saving less on a server
-(:func:`exchanged`, :mod:`.exchange`), and new instances open for those whose
+(:func:`exchanged`, :mod:`.exchange`), new instances open for those whose
 savings pay the fee, at a full quota in place of the instance saving least
-(:mod:`.trade`).
+(:mod:`.trade`), and instances whose units fit room elsewhere for less than
+their fee close (:mod:`.consolidate`).
 
 A quota several servers share is spent in turn (:class:`_Budget`): each server
 may use what the others still to pack do not hold back.  The last guard
@@ -35,6 +36,7 @@ from msgspec.structs import replace
 
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.backfill import backfill
+from skaal.solver.consolidate import consolidate
 from skaal.solver.cover import fee_floor
 from skaal.solver.decompose import Group, Unit
 from skaal.solver.exchange import exchange
@@ -97,7 +99,9 @@ def placed(
 def exchanged(problem: Problem, placed: Placed, servers: Mapping[str, Server]) -> Placed:
     """``placed`` with units on dedicated options exchanged for units on servers saving
     less there (:mod:`.exchange`), given new instances that pay for themselves
-    (:mod:`.trade`), then backfilled again: never dearer.
+    (:mod:`.trade`), then backfilled again, and with the instances whose units
+    fit elsewhere for less than their fee closed (:mod:`.consolidate`): never
+    dearer.
 
     Run once, on the plan a component keeps, not on every placement it tries:
     it weighs each candidate against a server's units (run on both placements
@@ -115,7 +119,8 @@ def exchanged(problem: Problem, placed: Placed, servers: Mapping[str, Server]) -
     traded = trade(placement, bins, servers)
     if traded:
         backfill(placement, bins, servers)  # the units closed instances sent away
-    if not (swapped or traded):
+    merged = consolidate(placement, bins, servers)
+    if not (swapped or traded or merged):
         return placed
     if problem.max_backends is not None and _in_use(placement) > problem.max_backends:
         return placed  # a unit went to a dedicated option no other unit used

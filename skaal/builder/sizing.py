@@ -19,7 +19,9 @@ exactly that, so the bill matches the plan:
   reads and writes per second and its target utilisation; any other
   binding is on-demand.
 
-A server the plan gives no instance, a disk server without ``disk_gb`` or a
+A server the plan gives no instance, a disk server without ``disk_gb``, read
+replicas on a server whose runtime reads only the primary (PostgreSQL: they
+would be billed and never read) or a
 class without the parameter its target needs is a :class:`BuildError`
 naming the server, the class and the catalog key to add: the plan came from
 a catalog that does not say what to create, and no builder invents a size.
@@ -91,6 +93,17 @@ def server_size(plan: Plan, server: ServerWiring) -> ServerSize:
             f"the plan gives server {server.id} no disk size (disk_gb)",
             where=where,
             fix="re-plan with this version of Skaal, which sizes every disk server",
+            command=f"skaal plan --target {plan.provider}",
+        )
+    connection = DEFAULT_REGISTRY.connection(server.implementation)
+    if instance.replicas and (connection is None or not connection.read_url):
+        raise BuildError(
+            f"the plan gives server {server.id} {instance.replicas} read replica(s), but the "
+            f"{server.implementation} runtime reads only the primary: they would be billed "
+            "and never read",
+            where=where,
+            fix=f"re-plan from a catalog in which {instance.backend}'s classes offer no "
+            "replicas (the catalog check allows them only on memory stores)",
             command=f"skaal plan --target {plan.provider}",
         )
     missing = [key for key in provisioning.parameters if key not in instance.parameters]

@@ -1,7 +1,7 @@
 """The plan drives the build: every server and table is created the size the plan records.
 
 Plans are written by hand here, with sizes no catalog default would give
-(db.r7g.large with 137 GB and a read replica, a three-node cache, a custom
+(db.r7g.large with 137 GB, a three-node cache, a custom
 Cloud SQL tier, a 5 GB standard Memorystore, a provisioned table), and
 backups and retention no policy of :mod:`skaal.plan.retention` would choose
 (10 and 12 days of database backups, 21 days of table PITR, 9 days of
@@ -99,7 +99,6 @@ def aws_plan(blueprint: Blueprint, *, node_type: str | None = "cache.r7g.large")
                 id="rds#1",
                 backend="rds-postgres",
                 instance_class="large",
-                replicas=1,
                 disk_gb=137,
                 connections=1600,
                 parameters={"instance_class": "db.r7g.large"},
@@ -146,7 +145,6 @@ def gcp_plan(blueprint: Blueprint) -> Plan:
                 id="sql#1",
                 backend="cloudsql-postgres",
                 instance_class="custom-2",
-                replicas=2,
                 disk_gb=64,
                 connections=800,
                 parameters={"tier": "db-custom-2-7680"},
@@ -177,13 +175,32 @@ def aws(tmp_path_factory: pytest.TempPathFactory) -> AwsRun:
     return run_program(write_with_layer(build_aws(context), tmp_path_factory.mktemp("aws")))
 
 
-def test_rds_is_the_plan_class_disk_and_replicas(aws: AwsRun) -> None:
-    primary = aws.named("rds-1")
+def test_rds_is_the_plan_class_and_disk(aws: AwsRun) -> None:
+    (primary,) = aws.of_type("aws:rds/instance:Instance")
+    assert primary.name == "rds-1"
     assert primary.inputs["instanceClass"] == "db.r7g.large"
     assert primary.inputs["allocatedStorage"] == 137
-    (replica,) = [r for r in aws.of_type("aws:rds/instance:Instance") if r is not primary]
-    assert replica.inputs["replicateSourceDb"] == primary.inputs["identifier"]
-    assert replica.inputs["instanceClass"] == "db.r7g.large"
+
+
+@pytest.mark.parametrize("provider", ["aws", "gcp"])
+def test_read_replicas_on_a_postgresql_server_are_refused(provider: str) -> None:
+    # The runtime reads a PostgreSQL server's primary only: replicas would be billed
+    # and never read, so a plan giving some (only a hand-made one can) is not built.
+    blueprint = _blueprint()
+    plan = aws_plan(blueprint) if provider == "aws" else gcp_plan(blueprint)
+    server = "rds#1" if provider == "aws" else "sql#1"
+    replicated = tuple(
+        i.model_copy(update={"replicas": 2}) if i.id == server else i for i in plan.instances
+    )
+    given = plan.model_copy(update={"instances": replicated})
+
+    def build() -> object:
+        if provider == "aws":
+            return build_aws(app_context(blueprint, given, "sized:app"))
+        return gcp_stack(blueprint, given)
+
+    with pytest.raises(BuildError, match=rf"{server} 2 read replica\(s\), but the postgres"):
+        build()
 
 
 def test_backups_and_retention_are_the_plans(aws: AwsRun) -> None:
@@ -316,18 +333,13 @@ def gcp() -> Any:
     return run_gcp(gcp_stack(blueprint, gcp_plan(blueprint)), CONFIG)
 
 
-def test_cloud_sql_is_the_plan_tier_disk_and_replicas(gcp: Any) -> None:
-    primary = gcp.named("sql#1").inputs
-    assert primary["settings"]["tier"] == "db-custom-2-7680"
-    assert primary["settings"]["diskSize"] == 64
-    assert primary["settings"]["availabilityType"] == "ZONAL"
-    replicas = [
-        r for r in gcp.of_type("gcp:sql/databaseInstance:DatabaseInstance") if r.name != "sql#1"
-    ]
-    assert len(replicas) == 2  # the plan's two read replicas
-    for replica in replicas:
-        assert replica.inputs["masterInstanceName"] == primary["name"]
-        assert replica.inputs["settings"]["tier"] == "db-custom-2-7680"
+def test_cloud_sql_is_the_plan_tier_and_disk(gcp: Any) -> None:
+    (instance,) = gcp.of_type("gcp:sql/databaseInstance:DatabaseInstance")
+    assert instance.name == "sql#1"
+    settings = instance.inputs["settings"]
+    assert settings["tier"] == "db-custom-2-7680"
+    assert settings["diskSize"] == 64
+    assert settings["availabilityType"] == "ZONAL"
 
 
 def test_cloud_sql_backups_firestore_pitr_and_retention_are_the_plans(gcp: Any) -> None:
@@ -408,7 +420,7 @@ def test_the_stack_json_records_what_the_program_creates(tmp_path: Path) -> None
     assert (database.instance_class, database.storage_gb, database.replicas) == (
         "db.r7g.large",
         137,
-        1,
+        0,
     )
     (cache,) = stack.caches
     assert (cache.node_type, cache.replicas) == ("cache.r7g.large", 2)

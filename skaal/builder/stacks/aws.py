@@ -222,7 +222,8 @@ class ServerFields(StackModel):
 
 
 class Database(ServerFields):
-    """An RDS PostgreSQL instance (and its read replicas) of the plan's size."""
+    """An RDS PostgreSQL instance of the plan's size (``replicas`` is 0: the runtime reads
+    a PostgreSQL server's primary only, :func:`skaal.builder.sizing.server_size`)."""
 
     instance_class: str
     storage_gb: int | None

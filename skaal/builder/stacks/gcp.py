@@ -271,7 +271,7 @@ class Backups(StackModel):
 
 
 class CloudSql(StackModel):
-    """A Cloud SQL (PostgreSQL) instance, its database, user, URL secret and read replicas."""
+    """A Cloud SQL (PostgreSQL) instance, its database, user and URL secret."""
 
     key: str
     name: str
@@ -280,8 +280,6 @@ class CloudSql(StackModel):
     availability_type: Literal["ZONAL", "REGIONAL"]
     disk_size: Annotated[int, Field(ge=10)]
     backups: Backups | None
-    replicas: tuple[tuple[str, str], ...]
-    """(logical name, instance name) of each read replica."""
     database: str
     url_secret_id: str
     url_grants: tuple[Grant, ...]

@@ -39,8 +39,9 @@ def databases(
 ) -> tuple[Database, ...]:
     """One RDS instance per planned PostgreSQL server, sized as the plan says.
 
-    The class's ``instance_class``, ``disk_gb`` of storage and one read
-    replica per plan replica (:func:`skaal.builder.sizing.server_size`);
+    The class's ``instance_class`` and ``disk_gb`` of storage
+    (:func:`skaal.builder.sizing.server_size`, which refuses read replicas on a
+    server whose runtime reads only the primary);
     ``multi_az`` from the class parameter of that name, else from the
     backend (``rds-postgres-multi-az``).
     """

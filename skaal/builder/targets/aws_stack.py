@@ -21,7 +21,7 @@ artifact's ``stack.json``) is everything app-specific the aws program
 * every server is the size the plan records (:mod:`skaal.builder.sizing`):
   one RDS instance or ElastiCache replication group per server of the plan,
   of the class's ``instance_class`` / ``node_type``, the plan's disk and
-  replicas; a DynamoDB table in the plan's provisioned mode gets its
+  (Redis) replicas; a DynamoDB table in the plan's provisioned mode gets its
   capacity and autoscaling target;
 * IAM statements come from :mod:`skaal.builder.targets.aws_iam`, schedules
   from :mod:`skaal.builder.targets.aws_schedule`;

@@ -22,9 +22,10 @@ ranges; only they get the instance's address.
 
 Every server is the size the plan records (:func:`skaal.builder.sizing.server_size`):
 Cloud SQL gets the class's ``tier``, ``disk_gb`` of SSD, the class's
-``availability_type`` (``ZONAL`` unless it says ``REGIONAL``), one read
-replica per plan replica and the plan's days of backups (one a day, and
-the transaction logs for point-in-time recovery);
+``availability_type`` (``ZONAL`` unless it says ``REGIONAL``) and the plan's
+days of backups (one a day, and the transaction logs for point-in-time
+recovery); a plan giving it read replicas is refused, as the runtime reads
+only its primary;
 Memorystore gets the class's ``memory_size_gb`` and tier -- the class's
 ``tier`` parameter, else ``STANDARD_HA`` with the plan's replicas as read
 replicas, or ``BASIC`` without replicas.
@@ -203,14 +204,6 @@ def _cloud_sql(basis: Basis, server: ServerWiring) -> CloudSql:
         availability_type="REGIONAL" if availability == "REGIONAL" else "ZONAL",
         disk_size=size.disk_gb,
         backups=None if size.backup_days is None else Backups(days=size.backup_days),
-        # read replicas, as the plan counts them
-        replicas=tuple(
-            (
-                f"{owner}-replica-{i + 1}",
-                physical_name(basis.name_base, f"{owner}-replica-{i + 1}", max_length=80),
-            )
-            for i in range(size.replicas)
-        ),
         database=physical_name(basis.name_base, "data", max_length=63, separator="_"),
         url_secret_id=physical_name(basis.name_base, f"{owner}-url"),
         url_grants=basis.grants(f"{owner}-url-access", "roles/secretmanager.secretAccessor", users),

@@ -19,7 +19,7 @@ planned region (:mod:`~skaal.programs.aws.context`: the providers, the
   Manager secrets; adopted ones (``existing=``) are read, never created;
 * :mod:`~skaal.programs.aws.network` -- one VPC per region with a server;
 * :mod:`~skaal.programs.aws.servers` -- RDS and ElastiCache, of the plan's
-  class, size and replicas; an adopted RDS instance or Aurora cluster is
+  class, size and (Redis) replicas; an adopted RDS instance or Aurora cluster is
   read, its security groups opened to the app's VPC;
 * :mod:`~skaal.programs.aws.functions` -- the layer, each Lambda with its
   role, least-privilege policy and log group;

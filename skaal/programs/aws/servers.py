@@ -1,6 +1,6 @@
 """The servers: RDS PostgreSQL instances and ElastiCache Redis groups, in their region's VPC.
 
-Each is the class, size and replica count the plan records.  The RDS master
+Each is the class, size and (Redis) replica count the plan records.  The RDS master
 password is managed by RDS (``manage_master_user_password``): generated,
 rotated and kept in a Secrets Manager secret.  A function's environment
 holds the connection URL without a password and the secret's ARN
@@ -34,7 +34,7 @@ def _secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> 
 
 
 def database(deploy: Deploy, d: Database) -> None:
-    """An RDS instance and its read replicas."""
+    """An RDS instance (the runtime reads a PostgreSQL server's primary only)."""
     net = deploy.networks[d.network]
     group = aws.rds.SubnetGroup(
         f"{d.id}-subnets", subnet_ids=list(net.subnet_ids), opts=deploy.opts(d.region)
@@ -62,19 +62,6 @@ def database(deploy: Deploy, d: Database) -> None:
         final_snapshot_identifier=None if deploy.delete_data else f"{d.name}-final",
         opts=deploy.opts(d.region, durable=True),
     )
-    for i in range(d.replicas):
-        aws.rds.Instance(
-            f"{d.id}-replica-{i + 1}",
-            identifier=f"{d.name}-replica-{i + 1}",
-            replicate_source_db=created.identifier,
-            instance_class=d.instance_class,
-            storage_type="gp3",
-            storage_encrypted=True,
-            vpc_security_group_ids=[net.data_sg],
-            publicly_accessible=False,
-            skip_final_snapshot=True,
-            opts=deploy.opts(d.region),
-        )
     url = pulumi.Output.concat("postgresql://skaal@", created.address, ":", str(d.port), "/skaal")
     deploy.put(d.id, "url", url)
     deploy.put(d.id, "secret_arn", created.master_user_secrets.apply(_secret_arn))

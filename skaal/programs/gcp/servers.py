@@ -87,22 +87,6 @@ def _cloud_sql(deploy: Deploy, spec: CloudSql) -> None:
         opts=deploy.stateful,
     )
     deploy.sql[spec.key] = instance
-    for logical, name in spec.replicas:  # read replicas, as the plan counts them
-        gcp.sql.DatabaseInstance(
-            logical,
-            name=name,
-            region=spec.region,
-            database_version="POSTGRES_16",
-            master_instance_name=instance.name,
-            deletion_protection=False,
-            settings=gcp.sql.DatabaseInstanceSettingsArgs(
-                tier=spec.tier,
-                edition="ENTERPRISE",
-                disk_type="PD_SSD",
-                disk_size=spec.disk_size,
-                ip_configuration=_SSL,
-            ),
-        )
     gcp.sql.Database(
         f"{spec.key}-database", name=spec.database, instance=instance.name, opts=deploy.stateful
     )

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec, SourceLocation
+from skaal.catalog.loader import load_catalog
 from skaal.catalog.model import InstanceClass
 from skaal.model.grammar import parse_latency
+from skaal.plan.model import Plan
+from skaal.solver import solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.place import Bins
 from skaal.solver.servers import Server, server_of
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
+from solver.draws import draw_blueprint, write_app
+from solver.oracle import audit, read_catalog
 
 APP_LOCATION = SourceLocation(file="app.py", line=3)
 
@@ -98,3 +105,23 @@ def labels(bins: Bins) -> list[tuple[str, list[str]]]:
     return sorted(
         (shape.instance_class.name, sorted(u.name for u in members)) for shape, members in bins
     )
+
+
+def placed_cost(placement: dict[str, list[Unit]], bins: dict[str, Bins]) -> float:
+    """What ``placement`` costs with the fees of ``bins``' instances (dollars a month)."""
+    own = sum(
+        next(o.cost for o in unit.options if o.backend == backend)
+        for backend, units in placement.items()
+        for unit in units
+    )
+    fees = sum(shape.fee_micro for packed in bins.values() for shape, _ in packed)
+    return (own + fees) / SCALE
+
+
+def audited_users_plan(folder: Path, catalog: str, n: int, seed: int) -> Plan:
+    """The plan of the ``users`` draw of ``n`` resources (``seed``) on bundled ``catalog``,
+    checked valid by the independent oracle."""
+    blueprint = draw_blueprint(write_app(folder / f"users{n}.py", "users", n, seed=seed))
+    plan = solve(blueprint, load_catalog(catalog))
+    assert audit(plan, blueprint, read_catalog(catalog)) == []
+    return plan

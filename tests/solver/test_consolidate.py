@@ -12,30 +12,22 @@ from pathlib import Path
 import pytest
 from msgspec.structs import replace
 
-from skaal.catalog.loader import load_catalog
-from skaal.solver import solve
 from skaal.solver.consolidate import consolidate
-from skaal.solver.decompose import SCALE, Unit
+from skaal.solver.decompose import Unit
 from skaal.solver.place import Bins
 from skaal.solver.servers import Server
-from solver.draws import draw_blueprint, write_app
-from solver.oracle import audit, read_catalog
-from tests.solver._factories import labels, writes_server, writes_unit
+from tests.solver._factories import (
+    audited_users_plan,
+    labels,
+    placed_cost,
+    writes_server,
+    writes_unit,
+)
 
 
 def _servers() -> dict[str, Server]:
     pg = writes_server(("small", 10.0, 100.0))
     return {"pg": pg, "db": replace(pg, name="db")}
-
-
-def _cost(placement: dict[str, list[Unit]], bins: dict[str, Bins]) -> float:
-    own = sum(
-        next(o.cost for o in unit.options if o.backend == backend)
-        for backend, units in placement.items()
-        for unit in units
-    )
-    fees = sum(shape.fee_micro for packed in bins.values() for shape, _ in packed)
-    return (own + fees) / SCALE
 
 
 def _held(name: str, server: str, writes: float) -> Unit:
@@ -54,12 +46,12 @@ def test_an_instances_unit_moves_into_another_servers_room_and_the_instance_clos
     forty = _held("forty", "db", 40.0)
     placement = {"pg": [full, thirty], "db": [forty]}
     bins: dict[str, Bins] = {"pg": [(shape, [full]), (shape, [thirty])], "db": [(shape, [forty])]}
-    before = _cost(placement, bins)
+    before = placed_cost(placement, bins)
     assert consolidate(placement, bins, servers) == 1
     assert placement == {"pg": [full], "db": [forty, thirty]}
     assert labels(bins["pg"]) == [("small", ["full"])]
     assert labels(bins["db"]) == [("small", ["forty", "thirty"])]
-    assert before - _cost(placement, bins) == 8.0
+    assert before - placed_cost(placement, bins) == 8.0
 
 
 def test_units_with_no_room_anywhere_go_to_their_dedicated_option_when_that_pays() -> None:
@@ -72,10 +64,10 @@ def test_units_with_no_room_anywhere_go_to_their_dedicated_option_when_that_pays
     four = writes_unit("four", 50.0, ("pg", 1.0), ("store", 5.0))
     placement = {"pg": [full, three, four]}
     bins: dict[str, Bins] = {"pg": [(shape, [full]), (shape, [three, four])]}
-    before = _cost(placement, bins)
+    before = placed_cost(placement, bins)
     assert consolidate(placement, bins, servers) == 1
     assert placement == {"pg": [full], "store": [four, three]}  # the larger first, then by name
-    assert before - _cost(placement, bins) == 3.0
+    assert before - placed_cost(placement, bins) == 3.0
 
 
 def test_an_instance_stays_when_moving_its_units_costs_its_fee_or_more() -> None:
@@ -128,8 +120,6 @@ def test_the_gcp_users_draw_of_200_seed_2_closes_cloud_sql_instances_into_room_e
     # $340,680.02 a month before (bound $339,666.79); the independent oracle, stopped
     # after 500 nodes, had found $340,314.43.  Closing Cloud SQL instances whose
     # resources fit room left elsewhere takes $195.15 off; the plan stays valid.
-    blueprint = draw_blueprint(write_app(tmp_path / "users200.py", "users", 200, seed=2))
-    plan = solve(blueprint, load_catalog("gcp"))
-    assert audit(plan, blueprint, read_catalog("gcp")) == []
+    plan = audited_users_plan(tmp_path, "gcp", 200, seed=2)
     assert plan.lower_bound == pytest.approx(339_666.79, abs=0.01)
     assert plan.total_monthly_cost == pytest.approx(340_484.87, abs=0.01)

@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from msgspec.structs import replace
 
-from skaal.catalog.loader import load_catalog
-from skaal.solver import solve
 from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.feasibility import build_problem
 from skaal.solver.place import Bins
@@ -22,19 +20,15 @@ from skaal.solver.placement import Placed, exchanged
 from skaal.solver.servers import Server
 from skaal.solver.trade import trade
 from skaal.testing import backend, catalog
-from solver.draws import draw_blueprint, write_app
-from solver.oracle import audit, read_catalog
-from tests.solver._factories import blueprint, labels, res, writes_server, writes_unit
-
-
-def _cost(placement: dict[str, list[Unit]], bins: dict[str, Bins]) -> float:
-    own = sum(
-        next(o.cost for o in unit.options if o.backend == backend)
-        for backend, units in placement.items()
-        for unit in units
-    )
-    fees = sum(shape.fee_micro for packed in bins.values() for shape, _ in packed)
-    return (own + fees) / SCALE
+from tests.solver._factories import (
+    audited_users_plan,
+    blueprint,
+    labels,
+    placed_cost,
+    res,
+    writes_server,
+    writes_unit,
+)
 
 
 def _pair(quota: int) -> dict[str, Server]:
@@ -48,47 +42,57 @@ def _held(name: str, server: str) -> Unit:
     return writes_unit(name, 100.0, (server, 0.0))
 
 
-def test_an_instance_saving_least_closes_for_a_new_one_saving_more() -> None:
-    # The shared quota of 3 is full: pg runs two instances, db one, the db one and
-    # pg's first holding units that cannot leave.  pg's second holds a unit saving
-    # $15 there ($5 over its fee).  On the store, a unit saving $40 on db: a new db
-    # instance gains $30; closing pg's second costs $5.  $25 less.
-    servers = _pair(quota=3)
+def _one_more_db(
+    quota: int, saved_on_pg: float
+) -> tuple[dict[str, Server], dict[str, list[Unit]], dict[str, Bins]]:
+    """pg runs two instances, db one; the db one and pg's first hold units that cannot
+    leave, pg's second a unit saving ``saved_on_pg`` there; on the store, a unit of 90
+    writes/s saving $40 on db."""
+    servers = _pair(quota=quota)
     stay_pg, stay_db = _held("stay-pg", "pg"), _held("stay-db", "db")
-    fifteen = writes_unit("fifteen", 80.0, ("pg", 1.0), ("store", 16.0))
+    kept = writes_unit("kept", 80.0, ("pg", 1.0), ("store", 1.0 + saved_on_pg))
     forty = writes_unit("forty", 90.0, ("db", 1.0), ("store", 41.0))
     shape = servers["pg"].shapes[0]
-    placement = {"pg": [stay_pg, fifteen], "db": [stay_db], "store": [forty]}
+    placement = {"pg": [stay_pg, kept], "db": [stay_db], "store": [forty]}
     bins: dict[str, Bins] = {
-        "pg": [(shape, [stay_pg]), (shape, [fifteen])],
+        "pg": [(shape, [stay_pg]), (shape, [kept])],
         "db": [(shape, [stay_db])],
     }
-    before = _cost(placement, bins)
+    return servers, placement, bins
+
+
+def test_an_instance_saving_least_closes_for_a_new_one_saving_more() -> None:
+    # The shared quota of 3 is full.  pg's second instance saves $15 ($5 over its fee);
+    # a new db instance for the $40 unit gains $30: pg's second closes for it.  $25 less.
+    servers, placement, bins = _one_more_db(quota=3, saved_on_pg=15.0)
+    stay_pg, kept = placement["pg"]
+    stay_db, forty = placement["db"][0], placement["store"][0]
+    before = placed_cost(placement, bins)
     assert trade(placement, bins, servers) == 1
-    assert placement == {"pg": [stay_pg], "db": [stay_db, forty], "store": [fifteen]}
+    assert placement == {"pg": [stay_pg], "db": [stay_db, forty], "store": [kept]}
     assert labels(bins["pg"]) == [("small", ["stay-pg"])]
     assert labels(bins["db"]) == [("small", ["forty"]), ("small", ["stay-db"])]
-    assert before - _cost(placement, bins) == 25.0
+    assert before - placed_cost(placement, bins) == 25.0
 
 
 def test_with_room_in_the_quota_the_new_instance_opens_without_closing_any() -> None:
     # Quota 4, three instances: the $40 unit gets a new db instance ($30 less), and
     # pg keeps both of its own.
-    servers = _pair(quota=4)
-    stay_pg, stay_db = _held("stay-pg", "pg"), _held("stay-db", "db")
-    fifteen = writes_unit("fifteen", 80.0, ("pg", 1.0), ("store", 16.0))
-    forty = writes_unit("forty", 90.0, ("db", 1.0), ("store", 41.0))
-    shape = servers["pg"].shapes[0]
-    placement = {"pg": [stay_pg, fifteen], "db": [stay_db], "store": [forty]}
-    bins: dict[str, Bins] = {
-        "pg": [(shape, [stay_pg]), (shape, [fifteen])],
-        "db": [(shape, [stay_db])],
-    }
-    before = _cost(placement, bins)
+    servers, placement, bins = _one_more_db(quota=4, saved_on_pg=15.0)
+    before = placed_cost(placement, bins)
     assert trade(placement, bins, servers) == 1
     assert len(bins["pg"]) == 2
     assert placement["store"] == []
-    assert before - _cost(placement, bins) == 30.0
+    assert before - placed_cost(placement, bins) == 30.0
+
+
+def test_no_trade_when_the_instance_to_close_saves_as_much() -> None:
+    # Quota full; pg's second instance saves $40 over its fee ($50 there), more than
+    # the new db instance would gain ($40 - $10 = $30): nothing moves.
+    servers, placement, bins = _one_more_db(quota=3, saved_on_pg=50.0)
+    before = {backend: list(units) for backend, units in placement.items()}
+    assert trade(placement, bins, servers) == 0
+    assert placement == before
 
 
 def test_the_new_instance_takes_the_largest_savings_that_fit_together() -> None:
@@ -106,23 +110,6 @@ def test_the_new_instance_takes_the_largest_savings_that_fit_together() -> None:
     assert trade(placement, bins, servers) == 1
     assert labels(bins["db"]) == [("small", ["nine", "seven"]), ("small", ["stay-db"])]
     assert placement["store"] == [eight]
-
-
-def test_no_trade_when_the_instance_to_close_saves_as_much() -> None:
-    # Quota full; pg's second instance saves $40 over its fee, as much as the new db
-    # instance would gain ($40 - $10 = $30 < $40): nothing moves.
-    servers = _pair(quota=3)
-    stay_pg, stay_db = _held("stay-pg", "pg"), _held("stay-db", "db")
-    fifty = writes_unit("fifty", 80.0, ("pg", 1.0), ("store", 51.0))
-    forty = writes_unit("forty", 90.0, ("db", 1.0), ("store", 41.0))
-    shape = servers["pg"].shapes[0]
-    placement = {"pg": [stay_pg, fifty], "db": [stay_db], "store": [forty]}
-    bins: dict[str, Bins] = {
-        "pg": [(shape, [stay_pg]), (shape, [fifty])],
-        "db": [(shape, [stay_db])],
-    }
-    assert trade(placement, bins, servers) == 0
-    assert placement == {"pg": [stay_pg, fifty], "db": [stay_db], "store": [forty]}
 
 
 def test_an_instance_holding_a_unit_that_cannot_leave_or_a_servers_last_never_closes() -> None:
@@ -147,9 +134,7 @@ def test_the_aws_users_draw_of_3000_seed_9_trades_a_single_az_instance_for_a_mul
     # 6,400 writes/s sat on SQS: $5,529,936.70 a month against a bound of
     # $5,500,762.71.  One more Multi-AZ instance for it, paid for by the single-AZ
     # instance saving least, takes $27,651.73 off; the plan stays valid.
-    blueprint = draw_blueprint(write_app(tmp_path / "users3000.py", "users", 3000, seed=9))
-    plan = solve(blueprint, load_catalog("aws"))
-    assert audit(plan, blueprint, read_catalog("aws")) == []
+    plan = audited_users_plan(tmp_path, "aws", 3000, seed=9)
     assert plan.lower_bound == pytest.approx(5_500_762.71, abs=0.01)
     assert plan.total_monthly_cost == pytest.approx(5_502_284.97, abs=0.01)
 
@@ -168,7 +153,7 @@ def test_with_max_backends_a_trade_sending_a_unit_to_a_backend_no_other_uses_is_
         "pg": [(shape, [stay_pg]), (shape, [fifteen])],
         "db": [(shape, [stay_db])],
     }
-    before = Placed(placement, bins, round(_cost(placement, bins) * SCALE), frozenset())
+    before = Placed(placement, bins, round(placed_cost(placement, bins) * SCALE), frozenset())
     problem = build_problem(blueprint(res("a")), catalog(backends=[backend("store")]))
     assert exchanged(replace(problem, max_backends=3), before, servers) is before
     for limit in (4, None):

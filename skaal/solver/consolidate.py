@@ -1,39 +1,42 @@
-"""Instances closed when room elsewhere and dedicated options hold their units for less.
+"""Instances closed, or made smaller, when room elsewhere takes their units for less.
 
-Tightening (:func:`.place.tightened`) merges two instances of one server into
-one shape that holds them both; nothing spreads an instance's units over the
-room several others have left, and each server is packed on its own, so the
-room of another server's instances is never looked at.  On gcp ``users`` 200
+Tightening (:func:`.place.tightened`) gives each instance the cheapest shape
+holding all its units and merges two instances of one server into one shape;
+nothing moves some of an instance's units out so that it can close or run a
+cheaper shape, and each server is packed on its own, so the room another
+server's instances have left is never looked at.  On gcp ``users`` 200
 (seed 2) a 2-vCPU Cloud SQL instance ($100.38 a month) held 17 resources that
 fit the room of another 2-vCPU instance and of a Cloud SQL HA 16-vCPU one,
 where they cost $2.78 a month more in all.
 
-So, once the plan is packed, each instance of a server running at least two,
-most expensive first, is tried: each of its units, the largest first, goes
-to its cheapest option that can take it, an instance of a running server with
-room for it in every dimension (the first such) or a dedicated option; when
-every unit has such a place and what they cost more there is less than the
-instance's fee, the instance closes and its units move.  Passes repeat while
-one closes an instance, at most :data:`MAX_PASSES`.  No server starts or
-stops, so no network fee changes, and each close lowers the plan's cost.
+So, once the plan is packed, each instance, the most expensive first, is
+weighed closed (when its server runs another) and on each cheaper shape of
+its server using no more quota: the shape keeps what it holds of the units
+costing most to move (those without a dedicated option first, then the
+largest saving there), and each unit leaving, the largest first, goes to its
+cheapest option that can take it: the first instance of a running server
+with room for it in every dimension, or a dedicated option.  The change
+saving most (the fee saved less what the leaving units cost more) is made,
+if it saves; passes repeat while one changes an instance, at most
+:data:`MAX_PASSES`, closing only, then closing and shrinking (a shrink may
+take room that a close needed: closing first, the plan is never dearer than
+closing alone made it).  No server starts or stops, so no network fee changes,
+and each change lowers the plan's cost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
 
 from skaal.solver.decompose import Unit
 from skaal.solver.place import Bins, rooms
-from skaal.solver.servers import Server
-
-if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
+from skaal.solver.repair import dedicated
+from skaal.solver.servers import Server, Shape
 
 __all__ = ["MAX_PASSES", "consolidate"]
 
-#: Passes over every instance at most: each closes at least one, so a bound on work.
+#: Passes over every instance at most, closing and then shrinking: each changes at
+#: least one, so a bound on work.
 MAX_PASSES = 8
 
 #: Where one unit goes: what it costs more there (micro-dollars), the unit, the
@@ -41,81 +44,220 @@ MAX_PASSES = 8
 _Move = tuple[int, Unit, str, int | None]
 
 
+class _Best:
+    """The best change found for one instance: its new shape (``None``: closed), the
+    units it keeps, and what the plan saves (micro-dollars a month)."""
+
+    def __init__(self) -> None:
+        self.gain = 0
+        self.shape: Shape | None = None
+        self.kept: list[Unit] = []
+        self.found = False
+
+
+class _Rooms:
+    """Each running server's instances' room per dimension, and per server at least
+    the most room any instance has (turning most units away without numpy)."""
+
+    def __init__(self, bins: Mapping[str, Bins]) -> None:
+        import numpy as np  # noqa: PLC0415 - loaded with HiGHS, for a plan with pooled servers
+
+        self._np = np
+        self.free = {
+            name: np.array(rooms(packed), dtype=np.int64) for name, packed in bins.items() if packed
+        }
+        self._most = {name: room.max(axis=0).tolist() for name, room in self.free.items()}
+
+    def take(self, backend: str, usage: tuple[int, ...], skip: int) -> int | None:
+        """The first instance of ``backend`` (other than ``skip``) with room for
+        ``usage``, its room taken; ``None`` if none has it."""
+        most = self._most.get(backend)
+        if most is None or any(u > m for u, m in zip(usage, most, strict=True)):
+            return None
+        room = self.free[backend]
+        need = self._np.array(usage, dtype=self._np.int64)
+        fits = self._np.flatnonzero((room >= need).all(axis=1))
+        fits = fits[fits != skip]
+        if not len(fits):
+            return None
+        at = int(fits[0])
+        room[at] -= need
+        return at
+
+    def give(self, backend: str, at: int, usage: tuple[int, ...]) -> None:
+        """Give ``usage`` back to instance ``at`` of ``backend``."""
+        self.set(backend, at, (self.free[backend][at] + usage).tolist())
+
+    def set(self, backend: str, at: int, row: Sequence[int]) -> None:
+        """Instance ``at`` of ``backend`` has ``row`` of room now."""
+        self.free[backend][at] = row
+        self._most[backend] = [max(m, r) for m, r in zip(self._most[backend], row, strict=True)]
+
+    def close(self, backend: str, at: int) -> None:
+        """Instance ``at`` of ``backend`` closes: nothing moves in."""
+        self.free[backend][at] = -1
+
+    def keep(self, backend: str, kept: Sequence[int]) -> None:
+        """Only the instances ``kept`` of ``backend`` remain, in that order."""
+        self.free[backend] = self.free[backend][list(kept)]
+
+
 def consolidate(
     placement: dict[str, list[Unit]], bins: dict[str, Bins], servers: Mapping[str, Server]
 ) -> int:
-    """Close instances whose units other places take for less than the fee (module
-    docstring), in place; how many closed."""
-    if all(len(packed) < 2 for packed in bins.values()):
-        return 0  # none may close (a plan of alike maps then loads no numpy)
-    import numpy as np  # noqa: PLC0415 - loaded with HiGHS, for a plan with pooled servers
+    """Close or shrink instances whose leaving units other places take for less than
+    the fee saved (module docstring), in place; how many instances changed."""
+    if not any(_smaller(servers[name], shape) for name in bins for shape, _ in bins[name]) and all(
+        len(packed) < 2 for packed in bins.values()
+    ):
+        return 0  # nothing may change
+    free = _Rooms(bins)
+    # Closing first, to the end: shrinking an instance may take room a close needed.
+    return sum(_passes(placement, bins, servers, free, shrink=shrink) for shrink in (False, True))
 
-    free = {
-        name: np.array(rooms(packed), dtype=np.int64) for name, packed in bins.items() if packed
-    }
-    closed = 0
+
+def _passes(
+    placement: dict[str, list[Unit]],
+    bins: dict[str, Bins],
+    servers: Mapping[str, Server],
+    free: _Rooms,
+    *,
+    shrink: bool,
+) -> int:
+    """Passes over the instances, most expensive first, each closed (and, with
+    ``shrink``, made smaller) where that saves, until one changes none or
+    :data:`MAX_PASSES`; how many instances changed."""
+    changed = 0
     for _ in range(MAX_PASSES):
         alive = {name: len(packed) for name, packed in bins.items()}
         gone: list[tuple[str, int]] = []
         order = sorted(
             (-shape.fee_micro, name, index)
             for name, packed in bins.items()
-            if len(packed) > 1
             for index, (shape, _) in enumerate(packed)
         )
-        for negative, name, index in order:
-            if alive[name] < 2:
+        done = 0
+        for _, name, index in order:
+            best = _best(
+                name, index, alive[name] > 1, shrink, bins=bins, free=free, servers=servers
+            )
+            if not best.found:
                 continue
-            moves = _places(name, index, -negative, bins=bins, free=free, servers=servers)
-            if moves is None:
-                continue
-            _move(name, index, moves, placement, bins)
-            free[name][index] = -1  # closing: nothing moves in
-            alive[name] -= 1
-            gone.append((name, index))
-        if not gone:
+            shape, members = bins[name][index]
+            stays = {id(u) for u in best.kept}
+            leaving = [u for u in members if id(u) not in stays]
+            saved = shape.fee_micro - (0 if best.shape is None else best.shape.fee_micro)
+            moves = _places(leaving, name, index, saved, bins=bins, free=free, servers=servers)
+            assert moves is not None  # the same places as when it was weighed
+            _move(name, moves, placement, bins)
+            done += 1
+            if best.shape is None:
+                members.clear()
+                free.close(name, index)
+                alive[name] -= 1
+                gone.append((name, index))
+            else:
+                bins[name][index] = (best.shape, best.kept)
+                free.set(name, index, rooms([(best.shape, best.kept)])[0])
+        if not done:
             break
-        closed += len(gone)
+        changed += done
         for name in sorted({n for n, _ in gone}):
             keep = [i for i in range(len(bins[name])) if (name, i) not in gone]
             bins[name] = [bins[name][i] for i in keep]
-            free[name] = free[name][keep]
-    return closed
+            free.keep(name, keep)
+    return changed
+
+
+def _smaller(server: Server, shape: Shape) -> list[Shape]:
+    """The shapes of ``server`` cheaper than ``shape`` using no more of its quota."""
+    return [s for s in server.shapes if s.fee_micro < shape.fee_micro and s.units <= shape.units]
+
+
+def _best(
+    name: str,
+    index: int,
+    may_close: bool,
+    shrink: bool,
+    *,
+    bins: Mapping[str, Bins],
+    free: _Rooms,
+    servers: Mapping[str, Server],
+) -> _Best:
+    """The change of instance ``index`` of ``name`` saving most: closed (when
+    ``may_close``), or (with ``shrink``) a cheaper shape keeping what it holds of the
+    units costing most to move (no dedicated option first, then the largest saving on
+    ``name``)."""
+    shape, members = bins[name][index]
+    best = _Best()
+    targets: list[Shape | None] = [None] if may_close else []
+    if shrink:
+        targets += _smaller(servers[name], shape)
+    if not targets:
+        return best
+    ranked = sorted(members, key=lambda u: (-_stay(u, name, servers), u.name))
+    for target in targets:
+        kept = _held(target, ranked)
+        saved = shape.fee_micro - (0 if target is None else target.fee_micro)
+        stays = {id(u) for u in kept}
+        leaving = [u for u in ranked if id(u) not in stays]
+        moves = _places(leaving, name, index, saved, bins=bins, free=free, servers=servers)
+        if moves is None:
+            continue
+        _release(moves, free)
+        gain = saved - sum(extra for extra, _, _, _ in moves)
+        if gain > best.gain:
+            best.gain, best.shape, best.kept, best.found = gain, target, kept, True
+    return best
+
+
+def _stay(unit: Unit, name: str, servers: Mapping[str, Server]) -> float:
+    """What ``unit`` saves on server ``name`` against its cheapest dedicated option
+    (infinite without one)."""
+    option = dedicated(unit, servers)
+    return float("inf") if option is None else float(option.cost - unit.cost_on(name))
+
+
+def _held(target: Shape | None, ranked: Sequence[Unit]) -> list[Unit]:
+    """The units of ``ranked`` one ``target`` instance keeps, in order, each while it
+    fits (a closed instance, ``None``, keeps none)."""
+    if target is None:
+        return []
+    room = list(target.capacity)
+    kept: list[Unit] = []
+    for unit in ranked:
+        if all(r is None or u <= r for u, r in zip(unit.usage, room, strict=True)):
+            room = [None if r is None else r - u for u, r in zip(unit.usage, room, strict=True)]
+            kept.append(unit)
+    return kept
 
 
 def _places(
+    units: Sequence[Unit],
     name: str,
     index: int,
     fee: int,
     *,
     bins: Mapping[str, Bins],
-    free: Mapping[str, npt.NDArray[np.int64]],
+    free: _Rooms,
     servers: Mapping[str, Server],
 ) -> list[_Move] | None:
-    """Where each unit of instance ``index`` of ``name`` goes, its room taken from
-    ``free``, when they cost less more there than ``fee``; else ``None`` (and ``free``
-    as it was), as soon as one has nowhere to go or they cost ``fee`` more."""
-    import numpy as np  # noqa: PLC0415
-
-    members = bins[name][index][1]
+    """Where each of ``units`` leaving instance ``index`` of ``name`` goes, its room
+    taken from ``free``, when they cost less more there than ``fee``; else ``None``
+    (and ``free`` as it was), as soon as one has nowhere to go or they cost ``fee``
+    more."""
     moves: list[_Move] = []
     more = 0
-    for unit in sorted(members, key=lambda u: (-max(u.usage), u.name)):
+    for unit in sorted(units, key=lambda u: (-max(u.usage), u.name)):
         here = unit.cost_on(name)
-        need = np.array(unit.usage, dtype=np.int64)
         found: _Move | None = None
         for option in unit.options:  # cheapest first: the first place found is it
-            room = free.get(option.backend)
             if option.backend not in servers:
                 found = (option.cost - here, unit, option.backend, None)
-            elif room is not None:
-                fits = np.flatnonzero((room >= need).all(axis=1))
-                fits = fits[(fits != index) | (option.backend != name)]
-                if len(fits):
-                    at = int(fits[0])
-                    room[at] -= need
-                    found = (option.cost - here, unit, option.backend, at)
-            if found is not None:
+                break
+            at = free.take(option.backend, unit.usage, index if option.backend == name else -1)
+            if at is not None:
+                found = (option.cost - here, unit, option.backend, at)
                 break
         if found is not None:
             moves.append(found)
@@ -126,26 +268,21 @@ def _places(
     return moves
 
 
-def _release(moves: list[_Move], free: Mapping[str, npt.NDArray[np.int64]]) -> None:
+def _release(moves: list[_Move], free: _Rooms) -> None:
     """Give back the room ``moves`` took."""
     for _, unit, target, at in moves:
         if at is not None:
-            free[target][at] += unit.usage
+            free.give(target, at, unit.usage)
 
 
 def _move(
-    name: str,
-    index: int,
-    moves: list[_Move],
-    placement: dict[str, list[Unit]],
-    bins: dict[str, Bins],
+    name: str, moves: list[_Move], placement: dict[str, list[Unit]], bins: dict[str, Bins]
 ) -> None:
-    """Move the units of instance ``index`` of ``name`` to their places; the instance
-    is left empty (removed at the end of the pass)."""
+    """Move the units of ``moves`` from server ``name`` to their places (the instance
+    they leave is changed by the caller)."""
     leaving = {id(unit) for _, unit, _, _ in moves}
     placement[name] = [u for u in placement[name] if id(u) not in leaving]
     for _, unit, target, at in moves:
         placement.setdefault(target, []).append(unit)
         if at is not None:
             bins[target][at][1].append(unit)
-    bins[name][index][1].clear()

@@ -61,9 +61,11 @@ the clock:
    the place of a server's unit saving less there (:mod:`.exchange`), and a
    running server opens one more instance for the units on dedicated options
    that save most on it when they pay its fee, at a full quota in place of
-   the instance saving least (:mod:`.trade`); an instance whose units room
-   elsewhere (any running server's) and dedicated options take for less than
-   its fee closes (:mod:`.consolidate`).
+   the instance saving least (:mod:`.trade`); an instance closes, or runs a
+   cheaper shape, when the units it lets go cost less more in room elsewhere
+   (any running server's) or on dedicated options than the fee it saves
+   (:mod:`.consolidate`).  A plan the relaxation proved optimal skips these
+   moves: none can make it cheaper.
 6. The budget never changes the argmin: the optimum either fits it or no
    plan does (:mod:`.conflicts` then reports the most expensive items).
 
@@ -510,8 +512,10 @@ def _pooled_part(
             placed = own
     bound = math.floor(relaxed.bound * SCALE + 1e-3)
     if not placed.failed or len(part) > _DERATE_MAX_UNITS:
+        if relaxed.proven and not placed.failed:  # optimal: no move can make it cheaper
+            return _Outcome(placed.placement, placed.bins, placed.cost, placed.cost)
         placed = exchanged(problem, placed, servers)
-        lower = placed.cost if relaxed.proven and not placed.failed else min(placed.cost, bound)
+        lower = min(placed.cost, bound)
         return _Outcome(placed.placement, placed.bins, placed.cost, lower)
     # Packing needed more than the relaxation counted: also try the relaxation
     # with the failing servers' instances derated, which leaves the room first

@@ -16,8 +16,8 @@ they save pays the fee (:mod:`.rehome`).  On the plan a component keeps, units
 on dedicated options take the places of units saving less on a server
 (:func:`exchanged`, :mod:`.exchange`), new instances open for those whose
 savings pay the fee, at a full quota in place of the instance saving least
-(:mod:`.trade`), and instances whose units fit room elsewhere for less than
-their fee close (:mod:`.consolidate`).
+(:mod:`.trade`), and instances close or shrink when the units they let go fit
+room elsewhere for less than the fee saved (:mod:`.consolidate`).
 
 A quota several servers share is spent in turn (:class:`_Budget`): each server
 may use what the others still to pack do not hold back.  The last guard
@@ -99,9 +99,9 @@ def placed(
 def exchanged(problem: Problem, placed: Placed, servers: Mapping[str, Server]) -> Placed:
     """``placed`` with units on dedicated options exchanged for units on servers saving
     less there (:mod:`.exchange`), given new instances that pay for themselves
-    (:mod:`.trade`), then backfilled again, and with the instances whose units
-    fit elsewhere for less than their fee closed (:mod:`.consolidate`): never
-    dearer.
+    (:mod:`.trade`), then backfilled again, and with instances closed or shrunk
+    where the units they let go fit elsewhere for less than the fee saved
+    (:mod:`.consolidate`): never dearer.
 
     Run once, on the plan a component keeps, not on every placement it tries:
     it weighs each candidate against a server's units (run on both placements

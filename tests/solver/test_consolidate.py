@@ -13,7 +13,7 @@ import pytest
 from msgspec.structs import replace
 
 from skaal.solver.consolidate import consolidate
-from skaal.solver.decompose import Unit
+from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.place import Bins
 from skaal.solver.servers import Server
 from tests.solver._factories import (
@@ -93,25 +93,69 @@ def test_a_servers_last_instance_never_closes() -> None:
     assert placement == {"pg": [cheap]}
 
 
+def _unit(name: str, writes: float, resources: int, *options: tuple[str, float]) -> Unit:
+    """A unit of ``writes`` writes/s counted as ``resources`` resources."""
+    base = writes_unit(name, writes, *options)
+    return replace(base, usage=(*base.usage[:3], resources * SCALE))
+
+
 def test_room_a_failed_try_took_is_given_back() -> None:
-    # pg's most expensive instance is tried first (a $20 class): its 60 writes/s unit
-    # fits db's room (60 left), its other unit cannot leave, so it stays, and the room
-    # it took comes back.  pg's $10 instance then moves its 50 writes/s unit into it.
-    pg = writes_server(("small", 10.0, 100.0), ("large", 20.0, 200.0))
-    servers = {"pg": pg, "db": replace(pg, name="db")}
-    small, large = pg.shapes
-    sixty = writes_unit("sixty", 60.0, ("pg", 1.0), ("db", 1.5))
-    stuck = _held("stuck", "pg", 120.0)
-    fifty = writes_unit("fifty", 50.0, ("pg", 1.0), ("db", 2.0))
+    # pg's first instance is tried first: its 60 writes/s unit fits db's room (60
+    # left), but its other unit (as many resources as 60 maps) fits nowhere else and
+    # cannot leave, so it stays, and the room it took comes back.  pg's second
+    # instance then moves its 50 writes/s unit into that room and closes.
+    servers = _servers()
+    small = servers["pg"].shapes[0]
+    sixty = _unit("a-sixty", 60.0, 1, ("pg", 1.0), ("db", 1.5))
+    stuck = _unit("b-stuck", 10.0, 60, ("pg", 1.0))
+    fifty = _unit("fifty", 50.0, 50, ("pg", 1.0), ("db", 2.0))
     forty = _held("forty", "db", 40.0)
     placement = {"pg": [sixty, stuck, fifty], "db": [forty]}
     bins: dict[str, Bins] = {
-        "pg": [(large, [sixty, stuck]), (small, [fifty])],
+        "pg": [(small, [sixty, stuck]), (small, [fifty])],
         "db": [(small, [forty])],
     }
     assert consolidate(placement, bins, servers) == 1
-    assert labels(bins["pg"]) == [("large", ["sixty", "stuck"])]
+    assert labels(bins["pg"]) == [("small", ["a-sixty", "b-stuck"])]
     assert labels(bins["db"]) == [("small", ["fifty", "forty"])]
+
+
+def test_an_instance_shrinks_to_a_cheaper_class_when_the_units_it_drops_cost_less() -> None:
+    # pg's only instance is large ($20, 200 writes/s): 80 writes/s that cannot leave and
+    # a unit of 50 saving $3 on pg.  A small one ($10, 100 writes/s) keeps the first; the
+    # second goes to the store for $3: $7 less.  (A server's last instance shrinks,
+    # never closes.)
+    pg = writes_server(("small", 10.0, 100.0), ("large", 20.0, 200.0))
+    _, large = pg.shapes
+    stuck = _held("stuck", "pg", 80.0)
+    three = writes_unit("three", 50.0, ("pg", 1.0), ("store", 4.0))
+    placement = {"pg": [stuck, three]}
+    bins: dict[str, Bins] = {"pg": [(large, [stuck, three])]}
+    before = placed_cost(placement, bins)
+    assert consolidate(placement, bins, {"pg": pg}) == 1
+    assert labels(bins["pg"]) == [("small", ["stuck"])]
+    assert placement == {"pg": [stuck], "store": [three]}
+    assert before - placed_cost(placement, bins) == 7.0
+
+
+def test_a_shrinking_instance_keeps_the_units_costing_most_to_move() -> None:
+    # A large instance holds three units of 60 writes/s saving $2, $14 and $5 on pg.
+    # Closed (pg runs another, full), they would cost $21 more for its $20; shrunk to
+    # small (100 writes/s, $10 less), it keeps the $14 one, and the others leave for
+    # $7: $3 less.
+    pg = writes_server(("small", 10.0, 100.0), ("large", 20.0, 200.0))
+    _, large = pg.shapes
+    full = _held("full", "pg", 200.0)
+    two, fourteen, five = (
+        writes_unit(name, 60.0, ("pg", 1.0), ("store", 1.0 + saving))
+        for name, saving in (("two", 2.0), ("fourteen", 14.0), ("five", 5.0))
+    )
+    placement = {"pg": [full, two, fourteen, five]}
+    bins: dict[str, Bins] = {"pg": [(large, [full]), (large, [two, fourteen, five])]}
+    before = placed_cost(placement, bins)
+    assert consolidate(placement, bins, {"pg": pg}) == 1
+    assert labels(bins["pg"]) == [("large", ["full"]), ("small", ["fourteen"])]
+    assert before - placed_cost(placement, bins) == 3.0
 
 
 def test_the_gcp_users_draw_of_200_seed_2_closes_cloud_sql_instances_into_room_elsewhere(

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from msgspec import Struct, field
+
 from skaal.solver.decompose import Unit
 from skaal.solver.place import Bins, rooms
 from skaal.solver.repair import dedicated
@@ -44,15 +46,14 @@ MAX_PASSES = 8
 _Move = tuple[int, Unit, str, int | None]
 
 
-class _Best:
+class _Best(Struct):
     """The best change found for one instance: its new shape (``None``: closed), the
     units it keeps, and what the plan saves (micro-dollars a month)."""
 
-    def __init__(self) -> None:
-        self.gain = 0
-        self.shape: Shape | None = None
-        self.kept: list[Unit] = []
-        self.found = False
+    gain: int = 0
+    shape: Shape | None = None
+    kept: list[Unit] = field(default_factory=list)
+    found: bool = False
 
 
 class _Rooms:

@@ -32,7 +32,7 @@ from msgspec import Struct, field
 
 from skaal.solver.decompose import Unit
 from skaal.solver.place import Bins, rooms
-from skaal.solver.repair import dedicated
+from skaal.solver.repair import saving
 from skaal.solver.servers import Server, Shape
 
 __all__ = ["MAX_PASSES", "consolidate"]
@@ -196,7 +196,7 @@ def _best(
         targets += _smaller(servers[name], shape)
     if not targets:
         return best
-    ranked = sorted(members, key=lambda u: (-_stay(u, name, servers), u.name))
+    ranked = sorted(members, key=lambda u: (-saving(u, name, servers), u.name))
     for target in targets:
         kept = _held(target, ranked)
         saved = shape.fee_micro - (0 if target is None else target.fee_micro)
@@ -210,13 +210,6 @@ def _best(
         if gain > best.gain:
             best.gain, best.shape, best.kept, best.found = gain, target, kept, True
     return best
-
-
-def _stay(unit: Unit, name: str, servers: Mapping[str, Server]) -> float:
-    """What ``unit`` saves on server ``name`` against its cheapest dedicated option
-    (infinite without one)."""
-    option = dedicated(unit, servers)
-    return float("inf") if option is None else float(option.cost - unit.cost_on(name))
 
 
 def _held(target: Shape | None, ranked: Sequence[Unit]) -> list[Unit]:

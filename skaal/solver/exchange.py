@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 
 from skaal.solver.decompose import Unit
 from skaal.solver.place import Bins, rooms
-from skaal.solver.repair import dedicated, on_dedicated
+from skaal.solver.repair import dedicated, on_dedicated, saving
 from skaal.solver.servers import Server
 
 __all__ = ["MAX_UNITS", "candidates", "exchange"]
@@ -70,7 +70,7 @@ def exchange(
         # places a candidate may take are a prefix, and the first that holds it
         # saves least.
         slots = [(i, j) for i, (_, members) in enumerate(packed) for j in range(len(members))]
-        saves = np.array([_saving(packed[i][1][j], name, servers) for i, j in slots])
+        saves = np.array([saving(packed[i][1][j], name, servers) for i, j in slots])
         order = np.argsort(saves, kind="stable")
         slots = [slots[k] for k in order]
         saves = saves[order]
@@ -98,7 +98,7 @@ def exchange(
             packed[i][1][j] = unit
             free[i] += use[k] - need
             use[k] = need
-            saves[k] = _saving(unit, name, servers)
+            saves[k] = saving(unit, name, servers)
             order = np.argsort(saves, kind="stable")
             slots = [slots[m] for m in order]
             saves, at, use = saves[order], at[order], use[order]
@@ -135,12 +135,3 @@ def candidates(
                 found.append((here - there, unit))
     found.sort(key=lambda item: (-item[0], item[1].name))
     return found
-
-
-def _saving(unit: Unit, name: str, servers: Mapping[str, Server]) -> float:
-    """What ``unit`` saves on server ``name`` against its cheapest dedicated option
-    (infinite without one: it never leaves)."""
-    option = dedicated(unit, servers)
-    if option is None:
-        return float("inf")
-    return float(option.cost - unit.cost_on(name))

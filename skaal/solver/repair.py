@@ -22,7 +22,7 @@ from skaal.solver.decompose import Unit, UnitOption
 from skaal.solver.place import Bins, balanced_fit_partial, first_fit_grown, first_fit_partial
 from skaal.solver.servers import Server, Shape
 
-__all__ = ["dedicated", "on_dedicated", "repair", "shed", "spill", "spillable"]
+__all__ = ["dedicated", "on_dedicated", "repair", "saving", "shed", "spill", "spillable"]
 
 
 def shed(
@@ -283,6 +283,15 @@ def spill(unit: Unit, placement: dict[str, list[Unit]], servers: Mapping[str, Se
 def dedicated(unit: Unit, servers: Mapping[str, Server]) -> UnitOption | None:
     """``unit``'s cheapest option that is not a server (its options are cheapest first)."""
     return next((o for o in unit.options if o.backend not in servers), None)
+
+
+def saving(unit: Unit, name: str, servers: Mapping[str, Server]) -> float:
+    """What ``unit`` saves on server ``name`` against its cheapest dedicated option
+    (infinite without one: it never leaves)."""
+    option = dedicated(unit, servers)
+    if option is None:
+        return float("inf")
+    return float(option.cost - unit.cost_on(name))
 
 
 def on_dedicated(

@@ -41,6 +41,7 @@ __all__ = [
     "largest",
     "over_quota",
     "quota_groups",
+    "quota_used",
     "server_of",
 ]
 
@@ -143,19 +144,29 @@ def quota_groups(servers: Mapping[str, Server]) -> dict[str, tuple[str, ...]]:
     return {key: tuple(names) for key, names in out.items()}
 
 
+def quota_used(
+    bins: Mapping[str, Iterable[tuple[Shape, Sized]]], servers: Mapping[str, Server]
+) -> dict[str, int]:
+    """Per quota key (:attr:`Server.quota_key`), the units the instances of ``bins``
+    holding something use, counting every server sharing it."""
+    used: dict[str, int] = {}
+    for name in sorted(bins):
+        key = servers[name].quota_key
+        opened = (shape for shape, members in bins[name] if members)
+        used[key] = used.get(key, 0) + servers[name].used(opened)
+    return used
+
+
 def over_quota(
     bins: Mapping[str, Iterable[tuple[Shape, Sized]]], servers: Mapping[str, Server]
 ) -> tuple[tuple[str, ...], int, int] | None:
     """The first quota that the instances of ``bins`` holding something pass, per server,
     counting every server sharing it: (those servers, units used, quota); ``None`` when
     all hold."""
-    used: dict[str, int] = {}
+    used = quota_used(bins, servers)
     sharing: dict[str, list[str]] = {}
     for name in sorted(bins):
-        key = servers[name].quota_key
-        opened = (shape for shape, members in bins[name] if members)
-        used[key] = used.get(key, 0) + servers[name].used(opened)
-        sharing.setdefault(key, []).append(name)
+        sharing.setdefault(servers[name].quota_key, []).append(name)
     for key, names in sharing.items():
         quota = servers[names[0]].quota
         if used[key] > quota:

@@ -35,7 +35,7 @@ from skaal.solver.decompose import Unit
 from skaal.solver.exchange import candidates
 from skaal.solver.place import Bins
 from skaal.solver.repair import dedicated
-from skaal.solver.servers import Server, Shape
+from skaal.solver.servers import Server, Shape, quota_used
 
 __all__ = ["MAX_TRADES", "trade"]
 
@@ -74,10 +74,7 @@ def _best(
     placement: Mapping[str, Sequence[Unit]], bins: Mapping[str, Bins], servers: Mapping[str, Server]
 ) -> _Move | None:
     """The move gaining most (the first found among equal gains), or ``None``."""
-    used: dict[str, int] = {}
-    for name, packed in bins.items():
-        key = servers[name].quota_key
-        used[key] = used.get(key, 0) + servers[name].used(shape for shape, _ in packed)
+    used = quota_used(bins, servers)
     best: _Move | None = None
     closing: dict[str, list[tuple[int, int, str, int]]] = {}
     for name in sorted(bins):

@@ -100,6 +100,11 @@ def writes_unit(name: str, writes: float, *options: tuple[str, float]) -> Unit:
     )
 
 
+def fixed_unit(name: str, server: str, writes: float = 100.0) -> Unit:
+    """A unit of ``writes`` writes/s with no dedicated option: it never leaves ``server``."""
+    return writes_unit(name, writes, (server, 0.0))
+
+
 def labels(bins: Bins) -> list[tuple[str, list[str]]]:
     """Each instance as (its class, the names of its units), sorted: packings compared by eye."""
     return sorted(

@@ -18,6 +18,7 @@ from skaal.solver.place import Bins
 from skaal.solver.servers import Server
 from tests.solver._factories import (
     audited_users_plan,
+    fixed_unit,
     labels,
     placed_cost,
     writes_server,
@@ -30,20 +31,15 @@ def _servers() -> dict[str, Server]:
     return {"pg": pg, "db": replace(pg, name="db")}
 
 
-def _held(name: str, server: str, writes: float) -> Unit:
-    """A unit with no dedicated option: it never leaves ``server``."""
-    return writes_unit(name, writes, (server, 0.0))
-
-
 def test_an_instances_unit_moves_into_another_servers_room_and_the_instance_closes() -> None:
     # pg runs two full-ish instances; its second holds a unit of 30 writes/s ($1 on pg,
     # $3 on db, $50 on the store).  db's instance has 60 writes/s of room: the unit
     # goes there for $2 more, and pg's $10 instance closes.  $8 less.
     servers = _servers()
     shape = servers["pg"].shapes[0]
-    full = _held("full", "pg", 100.0)
+    full = fixed_unit("full", "pg", 100.0)
     thirty = writes_unit("thirty", 30.0, ("pg", 1.0), ("db", 3.0), ("store", 50.0))
-    forty = _held("forty", "db", 40.0)
+    forty = fixed_unit("forty", "db", 40.0)
     placement = {"pg": [full, thirty], "db": [forty]}
     bins: dict[str, Bins] = {"pg": [(shape, [full]), (shape, [thirty])], "db": [(shape, [forty])]}
     before = placed_cost(placement, bins)
@@ -59,7 +55,7 @@ def test_units_with_no_room_anywhere_go_to_their_dedicated_option_when_that_pays
     # no room elsewhere, so both go to the store for $7 more, less than its $10.
     servers = _servers()
     shape = servers["pg"].shapes[0]
-    full = _held("full", "pg", 100.0)
+    full = fixed_unit("full", "pg", 100.0)
     three = writes_unit("three", 50.0, ("pg", 1.0), ("store", 4.0))
     four = writes_unit("four", 50.0, ("pg", 1.0), ("store", 5.0))
     placement = {"pg": [full, three, four]}
@@ -74,7 +70,7 @@ def test_an_instance_stays_when_moving_its_units_costs_its_fee_or_more() -> None
     # The same two units saving $5 and $6: $11 more on the store than the $10 fee.
     servers = _servers()
     shape = servers["pg"].shapes[0]
-    full = _held("full", "pg", 100.0)
+    full = fixed_unit("full", "pg", 100.0)
     five = writes_unit("five", 50.0, ("pg", 1.0), ("store", 6.0))
     six = writes_unit("six", 50.0, ("pg", 1.0), ("store", 7.0))
     placement = {"pg": [full, five, six]}
@@ -109,7 +105,7 @@ def test_room_a_failed_try_took_is_given_back() -> None:
     sixty = _unit("a-sixty", 60.0, 1, ("pg", 1.0), ("db", 1.5))
     stuck = _unit("b-stuck", 10.0, 60, ("pg", 1.0))
     fifty = _unit("fifty", 50.0, 50, ("pg", 1.0), ("db", 2.0))
-    forty = _held("forty", "db", 40.0)
+    forty = fixed_unit("forty", "db", 40.0)
     placement = {"pg": [sixty, stuck, fifty], "db": [forty]}
     bins: dict[str, Bins] = {
         "pg": [(small, [sixty, stuck]), (small, [fifty])],
@@ -127,7 +123,7 @@ def test_an_instance_shrinks_to_a_cheaper_class_when_the_units_it_drops_cost_les
     # never closes.)
     pg = writes_server(("small", 10.0, 100.0), ("large", 20.0, 200.0))
     _, large = pg.shapes
-    stuck = _held("stuck", "pg", 80.0)
+    stuck = fixed_unit("stuck", "pg", 80.0)
     three = writes_unit("three", 50.0, ("pg", 1.0), ("store", 4.0))
     placement = {"pg": [stuck, three]}
     bins: dict[str, Bins] = {"pg": [(large, [stuck, three])]}
@@ -145,7 +141,7 @@ def test_a_shrinking_instance_keeps_the_units_costing_most_to_move() -> None:
     # $7: $3 less.
     pg = writes_server(("small", 10.0, 100.0), ("large", 20.0, 200.0))
     _, large = pg.shapes
-    full = _held("full", "pg", 200.0)
+    full = fixed_unit("full", "pg", 200.0)
     two, fourteen, five = (
         writes_unit(name, 60.0, ("pg", 1.0), ("store", 1.0 + saving))
         for name, saving in (("two", 2.0), ("fourteen", 14.0), ("five", 5.0))

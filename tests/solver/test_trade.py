@@ -23,6 +23,7 @@ from skaal.testing import backend, catalog
 from tests.solver._factories import (
     audited_users_plan,
     blueprint,
+    fixed_unit,
     labels,
     placed_cost,
     res,
@@ -37,11 +38,6 @@ def _pair(quota: int) -> dict[str, Server]:
     return {"pg": pg, "db": replace(pg, name="db")}
 
 
-def _held(name: str, server: str) -> Unit:
-    """A full instance's unit with no dedicated option: it never leaves ``server``."""
-    return writes_unit(name, 100.0, (server, 0.0))
-
-
 def _one_more_db(
     quota: int, saved_on_pg: float
 ) -> tuple[dict[str, Server], dict[str, list[Unit]], dict[str, Bins]]:
@@ -49,7 +45,7 @@ def _one_more_db(
     leave, pg's second a unit saving ``saved_on_pg`` there; on the store, a unit of 90
     writes/s saving $40 on db."""
     servers = _pair(quota=quota)
-    stay_pg, stay_db = _held("stay-pg", "pg"), _held("stay-db", "db")
+    stay_pg, stay_db = fixed_unit("stay-pg", "pg"), fixed_unit("stay-db", "db")
     kept = writes_unit("kept", 80.0, ("pg", 1.0), ("store", 1.0 + saved_on_pg))
     forty = writes_unit("forty", 90.0, ("db", 1.0), ("store", 41.0))
     shape = servers["pg"].shapes[0]
@@ -100,7 +96,7 @@ def test_the_new_instance_takes_the_largest_savings_that_fit_together() -> None:
     # and 40 saving $7.  The $9 one goes in first, the $8 one no longer fits (110),
     # the $7 one does (100): $16 saved for a $10 fee.
     servers = _pair(quota=4)
-    stay_db = _held("stay-db", "db")
+    stay_db = fixed_unit("stay-db", "db")
     nine = writes_unit("nine", 60.0, ("db", 1.0), ("store", 10.0))
     eight = writes_unit("eight", 50.0, ("db", 1.0), ("store", 9.0))
     seven = writes_unit("seven", 40.0, ("db", 1.0), ("store", 8.0))
@@ -117,7 +113,7 @@ def test_an_instance_holding_a_unit_that_cannot_leave_or_a_servers_last_never_cl
     # the store saves, nothing may close for it.
     servers = _pair(quota=2)
     cheap = writes_unit("cheap", 10.0, ("pg", 1.0), ("store", 2.0))
-    stay_db = _held("stay-db", "db")
+    stay_db = fixed_unit("stay-db", "db")
     rich = writes_unit("rich", 90.0, ("db", 1.0), ("store", 500.0))
     shape = servers["pg"].shapes[0]
     placement = {"pg": [cheap], "db": [stay_db], "store": [rich]}
@@ -143,7 +139,7 @@ def test_with_max_backends_a_trade_sending_a_unit_to_a_backend_no_other_uses_is_
     # The first case, but the unit of pg's closed instance would go to "spare", which
     # holds nothing: a fourth backend, which max_backends = 3 forbids.
     servers = _pair(quota=3)
-    stay_pg, stay_db = _held("stay-pg", "pg"), _held("stay-db", "db")
+    stay_pg, stay_db = fixed_unit("stay-pg", "pg"), fixed_unit("stay-db", "db")
     fifteen = writes_unit("fifteen", 80.0, ("pg", 1.0), ("spare", 16.0))
     forty = writes_unit("forty", 90.0, ("db", 1.0), ("store", 41.0))
     kept = writes_unit("kept", 1.0, ("store", 1.0))

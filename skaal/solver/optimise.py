@@ -61,7 +61,8 @@ the clock:
    the place of a server's unit saving less there (:mod:`.exchange`), and a
    running server opens one more instance for the units on dedicated options
    that save most on it when they pay its fee, at a full quota in place of
-   the instance saving least (:mod:`.trade`); an instance closes, or runs a
+   the instance saving least, or moves an instance up to a dearer shape
+   whose new room they pay for (:mod:`.trade`); an instance closes, or runs a
    cheaper shape, when the units it lets go cost less more in room elsewhere
    (any running server's) or on dedicated options than the fee it saves
    (:mod:`.consolidate`).  A plan the relaxation proved optimal skips these

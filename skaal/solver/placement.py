@@ -15,7 +15,8 @@ its quota spilled get new instances of another running server where what
 they save pays the fee (:mod:`.rehome`).  On the plan a component keeps, units
 on dedicated options take the places of units saving less on a server
 (:func:`exchanged`, :mod:`.exchange`), new instances open for those whose
-savings pay the fee, at a full quota in place of the instance saving least
+savings pay the fee (at a full quota in place of the instance saving least)
+or instances move up to dearer shapes whose new room they pay for
 (:mod:`.trade`), and instances close or shrink when the units they let go fit
 room elsewhere for less than the fee saved (:mod:`.consolidate`).
 
@@ -98,8 +99,8 @@ def placed(
 
 def exchanged(problem: Problem, placed: Placed, servers: Mapping[str, Server]) -> Placed:
     """``placed`` with units on dedicated options exchanged for units on servers saving
-    less there (:mod:`.exchange`), given new instances that pay for themselves
-    (:mod:`.trade`), then backfilled again, and with instances closed or shrunk
+    less there (:mod:`.exchange`), given new or larger instances that pay for
+    themselves (:mod:`.trade`), then backfilled again, and with instances closed or shrunk
     where the units they let go fit elsewhere for less than the fee saved
     (:mod:`.consolidate`): never dearer.
 

@@ -122,6 +122,45 @@ def test_an_instance_holding_a_unit_that_cannot_leave_or_a_servers_last_never_cl
     assert placement["store"] == [rich]
 
 
+def _growing(
+    *savings: tuple[str, float, float],
+) -> tuple[dict[str, Server], dict[str, list[Unit]], dict[str, Bins]]:
+    """pg (quota 1, full) runs one small instance holding a unit of 60 writes/s that
+    cannot leave; on the store, units (name, writes/s, saving on pg).  Classes: small
+    (100 writes/s, $10), mid (160, $16), large (250, $25)."""
+    pg = writes_server(
+        ("small", 10.0, 100.0), ("mid", 16.0, 160.0), ("large", 25.0, 250.0), quota=1
+    )
+    stay = fixed_unit("stay", "pg", writes=60.0)
+    waiting = [
+        writes_unit(name, writes, ("pg", 1.0), ("store", 1.0 + saved))
+        for name, writes, saved in savings
+    ]
+    small = next(shape for shape in pg.shapes if shape.instance_class.name == "small")
+    return {"pg": pg}, {"pg": [stay], "store": waiting}, {"pg": [(small, [stay])]}
+
+
+def test_at_a_full_quota_an_instance_grows_into_a_larger_class_for_units_that_pay_for_it() -> None:
+    # No new instance fits the quota, and pg's only instance never closes.  Grown to
+    # mid ($6 more) it takes "a" (90 writes/s, $40 saved): $34; grown to large ($15
+    # more) it takes "a" and "b" (90 writes/s, $12): $37.  Large it is.
+    servers, placement, bins = _growing(("a", 90.0, 40.0), ("b", 90.0, 12.0))
+    before = placed_cost(placement, bins)
+    assert trade(placement, bins, servers) == 1
+    assert labels(bins["pg"]) == [("large", ["a", "b", "stay"])]
+    assert placement["store"] == []
+    assert sorted(u.name for u in placement["pg"]) == ["a", "b", "stay"]
+    assert before - placed_cost(placement, bins) == pytest.approx(37.0)
+
+
+def test_no_instance_grows_when_the_larger_class_costs_more_than_its_units_save() -> None:
+    # "a" saves $5 on pg: less than mid costs more ($6), and large ($15).
+    servers, placement, bins = _growing(("a", 90.0, 5.0))
+    assert trade(placement, bins, servers) == 0
+    assert labels(bins["pg"]) == [("small", ["stay"])]
+    assert [u.name for u in placement["store"]] == ["a"]
+
+
 def test_the_aws_users_draw_of_3000_seed_9_trades_a_single_az_instance_for_a_multi_az_one(
     tmp_path: Path,
 ) -> None:
@@ -133,6 +172,19 @@ def test_the_aws_users_draw_of_3000_seed_9_trades_a_single_az_instance_for_a_mul
     plan = audited_users_plan(tmp_path, "aws", 3000, seed=9)
     assert plan.lower_bound == pytest.approx(5_500_762.71, abs=0.01)
     assert plan.total_monthly_cost == pytest.approx(5_502_284.97, abs=0.01)
+
+
+def test_the_aws_users_draw_of_1500_seed_7_grows_a_multi_az_micro_for_two_maps(
+    tmp_path: Path,
+) -> None:
+    # The 40 RDS instances of the shared quota are all in use, each holding units
+    # that cannot leave, and maps sit on DynamoDB saving thousands a month on
+    # Multi-AZ: $3,243,258.14 against a bound of $3,238,233.89.  A Multi-AZ
+    # db.t4g.micro grown to a db.m7g.xlarge takes two of them: $1,427.27 less
+    # with the steps after; the plan stays valid.
+    plan = audited_users_plan(tmp_path, "aws", 1500, seed=7)
+    assert plan.lower_bound == pytest.approx(3_238_233.89, abs=0.01)
+    assert plan.total_monthly_cost == pytest.approx(3_241_830.87, abs=0.01)
 
 
 def test_with_max_backends_a_trade_sending_a_unit_to_a_backend_no_other_uses_is_undone() -> None:

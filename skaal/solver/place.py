@@ -81,8 +81,9 @@ T = TypeVar("T")
 _INT32 = 2**31 - 1
 
 
-def place(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
-    """The units packed into one instance per entry of ``shapes``, or ``None``."""
+def place(units: Sequence[Unit], shapes: Sequence[Shape], *, exact: bool = True) -> Bins | None:
+    """The units packed into one instance per entry of ``shapes``, or ``None``;
+    without ``exact``, by first fit and dot-product fit only (no z3 search)."""
     found = first_fit(units, shapes)
     if found is not None:
         return found
@@ -91,7 +92,7 @@ def place(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
     bins, left = balanced_fit_partial(units, shapes)
     if not left:
         return bins
-    return _with_z3(units, shapes)
+    return _with_z3(units, shapes) if exact else None
 
 
 def short(units: Sequence[Unit], shapes: Sequence[Shape]) -> bool:

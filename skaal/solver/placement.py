@@ -17,8 +17,10 @@ on dedicated options take the places of units saving less on a server
 (:func:`exchanged`, :mod:`.exchange`), new instances open for those whose
 savings pay the fee (at a full quota in place of the instance saving least)
 or instances move up to dearer shapes whose new room they pay for
-(:mod:`.trade`), and instances close or shrink when the units they let go fit
-room elsewhere for less than the fee saved (:mod:`.consolidate`).
+(:mod:`.trade`), instances close or shrink when the units they let go fit
+room elsewhere for less than the fee saved (:mod:`.consolidate`), and a
+server of a few hundred units gets cheaper instances for them where HiGHS
+finds some (:func:`.repack.repacked_large`).
 
 A quota several servers share is spent in turn (:class:`_Budget`): each server
 may use what the others still to pack do not hold back.  The last guard
@@ -52,7 +54,7 @@ from skaal.solver.place import (
 )
 from skaal.solver.problem import Problem
 from skaal.solver.rehome import rehome
-from skaal.solver.repack import repacked
+from skaal.solver.repack import repacked, repacked_large
 from skaal.solver.repair import repair, shed, spill, spillable
 from skaal.solver.servers import Server, Shape, over_quota
 from skaal.solver.trade import trade
@@ -102,7 +104,8 @@ def exchanged(problem: Problem, placed: Placed, servers: Mapping[str, Server]) -
     less there (:mod:`.exchange`), given new or larger instances that pay for
     themselves (:mod:`.trade`), then backfilled again, and with instances closed or shrunk
     where the units they let go fit elsewhere for less than the fee saved
-    (:mod:`.consolidate`): never dearer.
+    (:mod:`.consolidate`), the instances of servers of many units chosen again
+    (:func:`.repack.repacked_large`) and backfilled: never dearer.
 
     Run once, on the plan a component keeps, not on every placement it tries:
     it weighs each candidate against a server's units (run on both placements
@@ -121,7 +124,10 @@ def exchanged(problem: Problem, placed: Placed, servers: Mapping[str, Server]) -
     if traded:
         backfill(placement, bins, servers)  # the units closed instances sent away
     merged = consolidate(placement, bins, servers)
-    if not (swapped or traded or merged):
+    large = repacked_large(bins, servers)
+    if large:
+        backfill(placement, bins, servers)  # into the room the new instances have
+    if not (swapped or traded or merged or large):
         return placed
     if problem.max_backends is not None and _in_use(placement) > problem.max_backends:
         return placed  # a unit went to a dedicated option no other unit used

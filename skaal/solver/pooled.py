@@ -141,6 +141,7 @@ def solve_pooled(
     keep: bool = False,
     beside: Callable[[], object] | None = None,
     branch: bool = True,
+    first: bool = False,
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
     past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
@@ -163,7 +164,10 @@ def solve_pooled(
 
     ``beside``: work done on a spare CPU while HiGHS solves (:func:`.highs.run_beside`).
     ``branch``: where rounding a linear relaxation's instance counts passes a quota,
-    the counts are branched on (:mod:`.branching`).
+    the counts are branched on (:mod:`.branching`).  ``first``: with ``cutoff``, the
+    first solution cheaper than it is the answer (HiGHS stops at its first improving
+    solution, often at its root, where the cheapest can take its cuts and heuristics
+    many times longer); ``proven`` is then false.
     """
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
@@ -187,6 +191,8 @@ def solve_pooled(
     )
     if cutoff is not None:
         highs.setOptionValue("objective_bound", cutoff - model.constant)
+        if first:
+            highs.setOptionValue("mip_max_improving_sols", 1)
     run_beside(highs, beside)
     solve_open(highs, model.opening)
     status = highs.getModelStatus()

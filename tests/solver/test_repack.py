@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from msgspec.structs import replace
+
 from skaal.solver.decompose import SCALE, Unit, UnitOption
-from skaal.solver.place import tightened
-from skaal.solver.repack import MAX_UNITS, repacked
+from skaal.solver.place import Bins, tightened
+from skaal.solver.repack import MAX_LARGE_UNITS, MAX_UNITS, MIN_GAIN, repacked, repacked_large
 from skaal.solver.servers import Server, server_of
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
-from tests.solver._factories import labels
+from tests.solver._factories import (
+    audited_users_plan,
+    fixed_unit,
+    labels,
+    pg_server,
+    writes_server,
+)
 
 
 def _server() -> Server:
@@ -82,3 +93,79 @@ def test_servers_with_many_units_keep_their_instances() -> None:
         *((by_name["2xlarge"], many[i : i + 16]) for i in range(16, len(many), 16)),
     ]
     assert repacked("cache", server, bins) is bins
+
+
+def _crowded(units: int, quota: int) -> tuple[dict[str, Server], dict[str, Bins]]:
+    """pg (small: 160 writes/s for $10; big: 320 for $100) holding ``units`` units of 10
+    writes/s on big instances, two to three times what small ones would cost; db, which
+    shares pg's quota of ``quota`` instances, runs one."""
+    pg = replace(
+        writes_server(("small", 10.0, 160.0), ("big", 100.0, 320.0), quota=quota), group="rds"
+    )
+    big = next(shape for shape in pg.shapes if shape.instance_class.name == "big")
+    held = [fixed_unit(f"u{i:03d}", "pg", writes=10.0) for i in range(units)]
+    bins: dict[str, Bins] = {
+        "pg": [(big, held[i : i + 32]) for i in range(0, units, 32)],
+        "db": [(big, [fixed_unit("stay", "db")])],
+    }
+    return {"pg": pg, "db": replace(pg, name="db")}, bins
+
+
+def _fits(bins: Bins) -> bool:
+    return all(
+        shape.holds(tuple(sum(u.usage[d] for u in members) for d in range(4)))
+        for shape, members in bins
+    )
+
+
+def test_a_server_of_many_units_gets_cheaper_instances_on_the_plan_kept() -> None:
+    # 61 units of 10 writes/s on two big instances ($200): past MAX_UNITS, so
+    # placement kept them; four small ones ($40) hold them, and the quota allows.
+    servers, bins = _crowded(MAX_UNITS + 1, quota=10)
+    before = sorted(u.name for _, members in bins["pg"] for u in members)
+    assert repacked_large(bins, servers) == 1
+    assert sorted(u.name for _, members in bins["pg"] for u in members) == before
+    assert _fits(bins["pg"])
+    assert sum(shape.fee for shape, _ in bins["pg"]) < 200.0
+
+
+def test_the_repack_stays_within_the_quota_the_other_servers_leave() -> None:
+    # A quota of 4 shared with db's one instance leaves pg 3: of the packings of 3
+    # instances or fewer, only a big and two small ones ($120) cost less than $200.
+    servers, bins = _crowded(MAX_UNITS + 1, quota=4)
+    assert repacked_large(bins, servers) == 1
+    assert sorted(name for name, _ in labels(bins["pg"])) == ["big", "small", "small"]
+    assert _fits(bins["pg"])
+
+
+def test_servers_of_few_or_very_many_units_are_left_to_placement() -> None:
+    for units in (MAX_UNITS, MAX_LARGE_UNITS + 1):
+        servers, bins = _crowded(units, quota=100)
+        kept = bins["pg"]
+        assert repacked_large(bins, servers) == 0
+        assert bins["pg"] is kept
+
+
+def test_the_aws_users_draw_of_1500_seed_1_repacks_its_elasticache_nodes(tmp_path: Path) -> None:
+    # ElastiCache holds 110 units on five nodes, $14,970.11 a month, the plan
+    # $1,967,865.49 against a bound of $1,965,336.51.  Repacked on the plan kept:
+    # eight nodes for $13,324.69, and the plan stays valid.
+    plan = audited_users_plan(tmp_path, "aws", 1500, seed=1)
+    assert plan.lower_bound == pytest.approx(1_965_336.51, abs=0.01)
+    assert plan.total_monthly_cost == pytest.approx(1_966_220.07, abs=0.01)
+
+
+def test_a_server_of_many_units_with_little_to_gain_is_left_as_it_is() -> None:
+    # 64 units of 10 writes/s on three small instances and a roomy one, $0.50
+    # dearer for more reads/s than they use: four small ones would save 1.2 % of
+    # the fees, under MIN_GAIN, so HiGHS is not asked.
+    pg = pg_server([("small", 10.0, 1000.0, 160.0, 0), ("roomy", 10.5, 2000.0, 160.0, 0)])
+    small, same = sorted(pg.shapes, key=lambda shape: shape.fee)
+    held = [fixed_unit(f"u{i:03d}", "pg", writes=10.0) for i in range(64)]
+    bins: dict[str, Bins] = {
+        "pg": [(small, held[0:16]), (small, held[16:32]), (small, held[32:48]), (same, held[48:])]
+    }
+    kept = bins["pg"]
+    assert MIN_GAIN > (40.5 - 40.0) / 40.5
+    assert repacked_large(bins, {"pg": pg}) == 0
+    assert bins["pg"] is kept

@@ -66,7 +66,7 @@ class _Move(Struct, frozen=True):
     server: str
     shape: Shape
     units: tuple[Unit, ...]
-    """The units on dedicated options the new instance takes."""
+    """The units on dedicated options the new (or grown) instance takes."""
     closed: tuple[str, int] | None
     """The instance closed for it (server, index in its bins), if the quota is full."""
     grown: int | None = None
@@ -77,9 +77,9 @@ class _Move(Struct, frozen=True):
 def trade(
     placement: dict[str, list[Unit]], bins: dict[str, Bins], servers: Mapping[str, Server]
 ) -> int:
-    """Open instances for units on dedicated options where they pay for themselves,
-    closing one saving less where the quota is full (module docstring), in place; how
-    many instances were opened."""
+    """Open or grow instances for units on dedicated options where they pay for
+    themselves, closing one saving less where the quota is full (module docstring), in
+    place; how many instances were opened or grown."""
     done = 0
     loads: dict[str, list[tuple[int, ...]]] = {}  # per server, what each instance holds
     while done < MAX_TRADES:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from skaal.blueprint.model import Blueprint, Kind, Requirements, ResourceSpec, SourceLocation
 from skaal.catalog.loader import load_catalog
 from skaal.catalog.model import InstanceClass
@@ -130,3 +132,13 @@ def audited_users_plan(folder: Path, catalog: str, n: int, seed: int) -> Plan:
     plan = solve(blueprint, load_catalog(catalog))
     assert audit(plan, blueprint, read_catalog(catalog)) == []
     return plan
+
+
+def assert_users_plan(
+    folder: Path, catalog: str, n: int, seed: int, *, total: float, bound: float
+) -> None:
+    """The ``users`` draw's plan (:func:`audited_users_plan`) costs ``total`` a month
+    against a proven lower bound of ``bound`` (dollars, to the cent)."""
+    plan = audited_users_plan(folder, catalog, n, seed)
+    assert plan.lower_bound == pytest.approx(bound, abs=0.01)
+    assert plan.total_monthly_cost == pytest.approx(total, abs=0.01)

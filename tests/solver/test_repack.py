@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from msgspec.structs import replace
 
 from skaal.solver.decompose import SCALE, Unit, UnitOption
@@ -14,7 +13,7 @@ from skaal.solver.servers import Server, server_of
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
 from tests.solver._factories import (
-    audited_users_plan,
+    assert_users_plan,
     fixed_unit,
     labels,
     pg_server,
@@ -150,9 +149,7 @@ def test_the_aws_users_draw_of_1500_seed_1_repacks_its_elasticache_nodes(tmp_pat
     # ElastiCache holds 110 units on five nodes, $14,970.11 a month, the plan
     # $1,967,865.49 against a bound of $1,965,336.51.  Repacked on the plan kept:
     # eight nodes for $13,324.69, and the plan stays valid.
-    plan = audited_users_plan(tmp_path, "aws", 1500, seed=1)
-    assert plan.lower_bound == pytest.approx(1_965_336.51, abs=0.01)
-    assert plan.total_monthly_cost == pytest.approx(1_966_220.07, abs=0.01)
+    assert_users_plan(tmp_path, "aws", 1500, seed=1, total=1_966_220.07, bound=1_965_336.51)
 
 
 def test_a_server_of_many_units_with_little_to_gain_is_left_as_it_is() -> None:

@@ -81,9 +81,11 @@ T = TypeVar("T")
 _INT32 = 2**31 - 1
 
 
-def place(units: Sequence[Unit], shapes: Sequence[Shape], *, exact: bool = True) -> Bins | None:
-    """The units packed into one instance per entry of ``shapes``, or ``None``;
-    without ``exact``, by first fit and dot-product fit only (no z3 search)."""
+def place(
+    units: Sequence[Unit], shapes: Sequence[Shape], *, rlimit: int = Z3_RLIMIT
+) -> Bins | None:
+    """The units packed into one instance per entry of ``shapes``, or ``None``; z3, when
+    the greedy fits fail, within ``rlimit`` (:data:`Z3_RLIMIT`)."""
     found = first_fit(units, shapes)
     if found is not None:
         return found
@@ -92,7 +94,7 @@ def place(units: Sequence[Unit], shapes: Sequence[Shape], *, exact: bool = True)
     bins, left = balanced_fit_partial(units, shapes)
     if not left:
         return bins
-    return _with_z3(units, shapes) if exact else None
+    return _with_z3(units, shapes, rlimit)
 
 
 def short(units: Sequence[Unit], shapes: Sequence[Shape]) -> bool:
@@ -473,8 +475,8 @@ def _dims(shapes: Sequence[Shape]) -> list[list[int | None]]:
     return [list(column) for column in zip(*(s.capacity for s in shapes), strict=True)]
 
 
-def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
-    """Exact packing by z3 (step 2) within its work budget."""
+def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape], rlimit: int) -> Bins | None:
+    """Exact packing by z3 (step 2) within the work budget ``rlimit``."""
     ordered = _order(shapes)
     if not _few_pairs(units, ordered, Z3_PLACE_LITERALS):
         return None  # known before z3 is loaded and a context made (0.1 s at scale)
@@ -484,7 +486,7 @@ def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape]) -> Bins | None:
     import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
     solver = z3.Solver(ctx=z3.Context())
-    solver.set("rlimit", Z3_RLIMIT)
+    solver.set("rlimit", rlimit)
     var = _placement_model(solver, units, ordered, most, ranked=True)
     if var is None:
         return None

@@ -46,10 +46,18 @@ from collections.abc import Mapping
 from msgspec.structs import replace
 
 from skaal.solver.decompose import SCALE, Unit, UnitOption, groups
-from skaal.solver.place import Bins, place, tightened
+from skaal.solver.place import Z3_RLIMIT, Bins, place, tightened
 from skaal.solver.servers import Server, quota_used, trimmed_for
 
-__all__ = ["MAX_LARGE_UNITS", "MAX_NODES", "MAX_UNITS", "repacked", "repacked_large"]
+__all__ = [
+    "LARGE_RLIMIT",
+    "MAX_LARGE_UNITS",
+    "MAX_NODES",
+    "MAX_UNITS",
+    "MIN_GAIN",
+    "repacked",
+    "repacked_large",
+]
 
 #: Servers holding more units than this keep the instances placement gave them.
 MAX_UNITS = 60
@@ -60,6 +68,10 @@ MAX_LARGE_UNITS = 500
 #: A server of more than :data:`MAX_UNITS` units is repacked only when the linear
 #: relaxation of its units alone lies at least this share of its fees below them.
 MIN_GAIN = 0.03
+#: z3's work budget for packing those units, past the greedy fits: ElastiCache's
+#: 104 units on aws ``users`` 1,500 (seed 10) pack within 250,000 (0.03 s), where
+#: RDS Multi-AZ's 115 on the draw of 400 (seed 2) needed 5 million (0.3 s).
+LARGE_RLIMIT = 500_000
 _TENTH_OF_A_CENT = SCALE // 1000
 
 
@@ -68,9 +80,9 @@ def repacked(
 ) -> Bins:
     """``bins`` (the instances of server ``name``), or cheaper instances holding the same
     units; ``bins`` when they are more than ``most``.  ``first``: the first cheaper
-    instances HiGHS finds, not the cheapest, when first fit or dot-product fit packs
-    them (a z3 search for a packing of a few hundred units can take 0.4 s), and only
-    when the linear relaxation leaves :data:`MIN_GAIN` of the fees to gain."""
+    instances HiGHS finds, not the cheapest, packed within :data:`LARGE_RLIMIT` of z3's
+    work (a packing of a few hundred units can take it 0.4 s), and only when the
+    linear relaxation leaves :data:`MIN_GAIN` of the fees to gain."""
     from skaal.solver.pooled import solve_pooled  # noqa: PLC0415 - HiGHS loads only for pooled servers
 
     units = [unit for _, members in bins for unit in members]
@@ -97,7 +109,7 @@ def repacked(
     shapes = [shape for shape, count in relaxed.instances.get(name, ()) for _ in range(count)]
     if sum(shape.fee_micro for shape in shapes) >= fees:
         return bins
-    packed = place(units, shapes, exact=not first)
+    packed = place(units, shapes, rlimit=LARGE_RLIMIT if first else Z3_RLIMIT)
     if packed is None:
         return bins
     found = tightened([(shape, members) for shape, members in packed if members], server.shapes)

@@ -52,6 +52,7 @@ __all__ = [
     "first_fit_grown",
     "first_fit_partial",
     "hall_needs",
+    "limits",
     "place",
     "rooms",
     "short",
@@ -178,10 +179,7 @@ def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
 
     # (fee, room per dimension, shape), cheapest first: the pair search below
     # asks for the cheapest shape holding a usage tens of thousands of times.
-    table = [
-        (shape.fee_micro, [_UNLIMITED if c is None else c for c in shape.capacity], shape)
-        for shape in order
-    ]
+    table = [(shape.fee_micro, limits(shape.capacity), shape) for shape in order]
 
     fees = {shape: price for price, _, shape in table}
 
@@ -365,7 +363,7 @@ def _fill(bins: Bins, stream: Sequence[Unit], *, whole: bool = False) -> list[Un
     left: list[Unit] = []
     # Room left per instance in the four dimensions (unlimited as a huge number):
     # the loop below runs units x instances times, so it avoids generators.
-    free = [[_UNLIMITED if c is None else c for c in shape.capacity] for shape, _ in bins]
+    free = [limits(shape.capacity) for shape, _ in bins]
     if len(bins) >= fitarrays.MANY and len(stream) * len(bins) >= fitarrays.LARGE:
         chosen = fitarrays.first_fits(free, [u.usage for u in stream], whole=whole)
         for unit, index in zip(stream, chosen, strict=False):
@@ -393,6 +391,11 @@ def _fill(bins: Bins, stream: Sequence[Unit], *, whole: bool = False) -> list[Un
 
 #: Room of an unlimited dimension: more than any sum of scaled usages.
 _UNLIMITED = 1 << 62
+
+
+def limits(capacity: Sequence[int | None]) -> list[int]:
+    """``capacity`` with each unlimited dimension (``None``) past any sum of usages."""
+    return [_UNLIMITED if c is None else c for c in capacity]
 
 
 def rooms(bins: Bins) -> list[list[int]]:

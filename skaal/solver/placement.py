@@ -189,13 +189,13 @@ def _placed_once(
         try:
             packing = _pack(problem, backend, mine, placed, counts, first=first, servers=servers)
             capped = relaxed.capped.get(backend)
-            if capped is not None and _used(mine, packing.bins) > mine.quota:
+            if capped is not None and mine.used_by(packing.bins) > mine.quota:
                 # Rounded up, the relaxation's instances passed the quota, and packing
                 # them did not merge them back under it: the instances within it instead.
                 packing = _pack(problem, backend, mine, placed, capped, first=None, servers=servers)
         except UnsatisfiableError as error:
             raise _StuckError(backend, error) from None
-        budget.spend(backend, _used(mine, packing.bins))
+        budget.spend(backend, mine.used_by(packing.bins))
         if packing.failed:
             failed.add(backend)
         for unit in packing.moved:
@@ -334,7 +334,7 @@ def _fees_within(bins: Bins, server: Server, floor: int) -> Bins | None:
     """``bins`` tightened (:func:`_tight`) if within the quota and their fees are at most
     ``floor``."""
     tight = _tight(bins, server)
-    if _used(server, tight) > server.quota:
+    if server.used_by(tight) > server.quota:
         return None
     fees = sum(shape.fee_micro for shape, members in tight if members)
     return tight if fees <= floor else None
@@ -345,14 +345,9 @@ def _tight(bins: Bins, server: Server) -> Bins:
     the quota, the instances as packed: a cheaper shape can use more of it (a small
     cache with a replica is two nodes)."""
     tight = tightened(bins, server.shapes)
-    if _used(server, tight) > server.quota:
+    if server.used_by(tight) > server.quota:
         tight = [(shape, members) for shape, members in bins if members]
     return tight
-
-
-def _used(server: Server, bins: Bins) -> int:
-    """The quota units the instances of ``bins`` that hold units use."""
-    return server.used(shape for shape, members in bins if members)
 
 
 def _check_held(

@@ -113,7 +113,7 @@ def repacked(
     if packed is None:
         return bins
     found = tightened([(shape, members) for shape, members in packed if members], server.shapes)
-    if server.used(shape for shape, members in found if members) > server.quota:
+    if server.used_by(found) > server.quota:
         return bins  # tightened onto shapes using more of the quota (see placement._pack)
     return found if _fees(found) < fees else bins
 
@@ -129,12 +129,12 @@ def repacked_large(bins: dict[str, Bins], servers: Mapping[str, Server]) -> int:
         if not MAX_UNITS < sum(len(members) for _, members in packed) <= MAX_LARGE_UNITS:
             continue
         server = servers[name]
-        own = server.used(shape for shape, members in packed if members)
+        own = server.used_by(packed)
         share = replace(server, quota=server.quota - used[server.quota_key] + own)
         found = repacked(name, share, packed, most=MAX_LARGE_UNITS, first=True)
         if found is not packed:
             bins[name] = found
-            used[server.quota_key] += server.used(shape for shape, members in found if members)
+            used[server.quota_key] += server.used_by(found)
             used[server.quota_key] -= own
             done += 1
     return done

@@ -119,6 +119,10 @@ class Server(Struct, frozen=True):
         """The quota units ``shapes`` (one instance each) use together."""
         return sum(shape.units for shape in shapes)
 
+    def used_by(self, bins: Iterable[tuple[Shape, Sized]]) -> int:
+        """The quota units the instances of ``bins`` holding something use together."""
+        return self.used(shape for shape, members in bins if members)
+
     @property
     def min_fee_micro(self) -> int:
         return min(s.fee_micro for s in self.shapes)
@@ -152,8 +156,7 @@ def quota_used(
     used: dict[str, int] = {}
     for name in sorted(bins):
         key = servers[name].quota_key
-        opened = (shape for shape, members in bins[name] if members)
-        used[key] = used.get(key, 0) + servers[name].used(opened)
+        used[key] = used.get(key, 0) + servers[name].used_by(bins[name])
     return used
 
 

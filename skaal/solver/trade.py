@@ -44,7 +44,7 @@ from msgspec import Struct
 
 from skaal.solver.decompose import Unit
 from skaal.solver.exchange import candidates
-from skaal.solver.place import Bins
+from skaal.solver.place import Bins, limits
 from skaal.solver.repair import dedicated
 from skaal.solver.servers import Server, Shape, quota_used
 
@@ -56,8 +56,6 @@ __all__ = ["MAX_TRADES", "trade"]
 
 #: Moves made at most per component: each is a new instance, so a bound on work.
 MAX_TRADES = 64
-#: Room in a dimension a shape does not limit: more than any usage.
-_UNLIMITED = 1 << 62
 
 
 class _Move(Struct, frozen=True):
@@ -165,7 +163,7 @@ def _grown(
     # Which (instance, shape) pairs leave room for the smallest unit offered, at a
     # higher fee and within the quota: numpy weighs them all at once (gcp ``users``
     # 100,000 runs 8,000 instances through here).
-    capacity = np.array([_room(shape.capacity) for shape in shapes], dtype=np.int64)
+    capacity = np.array([limits(shape.capacity) for shape in shapes], dtype=np.int64)
     fees = np.array([shape.fee_micro for shape in shapes], dtype=np.int64)
     units = np.array([shape.units for shape in shapes], dtype=np.int64)
     own = [shape for shape, _ in packed]
@@ -203,7 +201,7 @@ def _fill(
     100,000 resources, and only a few fit)."""
     import numpy as np  # noqa: PLC0415 - loaded with HiGHS, for a plan with pooled servers
 
-    room = np.array(_room(capacity), dtype=np.int64)
+    room = np.array(limits(capacity), dtype=np.int64)
     taken: list[tuple[int, Unit]] = []
     at = 0
     while at < len(offered):
@@ -216,11 +214,6 @@ def _fill(
         room -= usage[at]
         at += 1
     return taken
-
-
-def _room(capacity: Sequence[int | None]) -> list[int]:
-    """``capacity`` with each unlimited dimension (``None``) past any usage."""
-    return [_UNLIMITED if c is None else c for c in capacity]
 
 
 def _closable(

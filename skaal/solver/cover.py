@@ -31,6 +31,11 @@ up is a cheapest one.  On the gcp ``users`` draw of 1,000 resources,
 Memorystore's 24 units fit the bound's own instances, 1 GB + 1 GB + 100 GB,
 $1,458.54, the bound (the 68 GB unit needs the 100 GB class, the
 other 1.45 GB two more GB, the 24 units two instances of 16).
+
+A repack (:mod:`.repack`) asks the same bound first, of units that are
+already packed: instances that pay it stay as they are, and the bound's own
+instances, when the greedy fits pack the units into them (:func:`at_floor`),
+replace them.
 """
 
 from __future__ import annotations
@@ -42,10 +47,10 @@ from msgspec import Struct
 
 from skaal.solver.decompose import Unit
 from skaal.solver.highs import highs_holding
-from skaal.solver.place import hall_needs
-from skaal.solver.servers import Shape
+from skaal.solver.place import Bins, balanced_fit_partial, first_fit, hall_needs, tightened
+from skaal.solver.servers import Server, Shape
 
-__all__ = ["MAX_NODES", "Cover", "fee_floor"]
+__all__ = ["MAX_NODES", "Cover", "at_floor", "fee_floor", "tight", "within_floor"]
 
 #: HiGHS's branch-and-bound node limit for the bound (work, never seconds); the
 #: programmes have one column per shape and are proven at the root or in a few nodes.
@@ -118,3 +123,34 @@ def fee_floor(units: Sequence[Unit], shapes: Sequence[Shape], quota: int) -> Cov
         counts = [round(v) for v in highs.getSolution().col_value]
         found = tuple(shape for shape, n in zip(shapes, counts, strict=True) for _ in range(n))
     return Cover(max(0, math.ceil(bound - _SLACK)), found)
+
+
+def at_floor(units: Sequence[Unit], cover: Cover, server: Server) -> Bins | None:
+    """``units`` packed into the bound's own instances (first fit, then dot-product fit)
+    and tightened, when that packing stays within ``server``'s quota and pays no more
+    than the bound: no packing of them pays less.  ``None`` otherwise."""
+    fitted = first_fit(units, cover.shapes)
+    if fitted is None and cover.shapes:
+        bins, over = balanced_fit_partial(units, cover.shapes)
+        fitted = None if over else bins
+    return None if fitted is None else within_floor(fitted, server, cover.floor)
+
+
+def within_floor(bins: Bins, server: Server, floor: int) -> Bins | None:
+    """``bins`` tightened (:func:`tight`) if within the quota and their fees are at most
+    ``floor``."""
+    packed = tight(bins, server)
+    if server.used_by(packed) > server.quota:
+        return None
+    fees = sum(shape.fee_micro for shape, members in packed if members)
+    return packed if fees <= floor else None
+
+
+def tight(bins: Bins, server: Server) -> Bins:
+    """``bins`` tightened (:func:`.place.tightened`), or, where the tightened ones pass
+    the quota, the instances as packed: a cheaper shape can use more of it (a small
+    cache with a replica is two nodes)."""
+    packed = tightened(bins, server.shapes)
+    if server.used_by(packed) > server.quota:
+        packed = [(shape, members) for shape, members in bins if members]
+    return packed

@@ -19,8 +19,9 @@ savings pay the fee (at a full quota in place of the instance saving least)
 or instances move up to dearer shapes whose new room they pay for
 (:mod:`.trade`), instances close or shrink when the units they let go fit
 room elsewhere for less than the fee saved (:mod:`.consolidate`), and a
-server of a few hundred units gets cheaper instances for them where HiGHS
-finds some (:func:`.repack.repacked_large`).
+server of a few hundred units gets cheaper instances for them where the fee
+bound's own instances hold them or HiGHS finds some
+(:func:`.repack.repacked_large`).
 
 A quota several servers share is spent in turn (:class:`_Budget`): each server
 may use what the others still to pack do not hold back.  The last guard
@@ -40,17 +41,15 @@ from msgspec.structs import replace
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.backfill import backfill
 from skaal.solver.consolidate import consolidate
-from skaal.solver.cover import fee_floor
+from skaal.solver.cover import at_floor, fee_floor, tight, within_floor
 from skaal.solver.decompose import Group, Unit
 from skaal.solver.exchange import exchange
 from skaal.solver.place import (
     CHEAPEST_MAX_UNITS,
     Bins,
-    balanced_fit_partial,
     cheapest_packing,
     first_fit,
     place,
-    tightened,
 )
 from skaal.solver.problem import Problem
 from skaal.solver.rehome import rehome
@@ -304,8 +303,9 @@ def _pack(
 
             raise conflicts.packing(problem, backend, sorted(m for u in stuck for m in u.members))
         moved = [*moved, *left]
-    tight = packed if proven else _tight(packed, server)
-    return _Packing(repacked(backend, server, tight), moved, failed)
+    if proven:  # no packing of these units pays less
+        return _Packing(packed, moved, failed)
+    return _Packing(repacked(backend, server, tight(packed, server)), moved, failed)
 
 
 def _proven_cheapest(
@@ -313,41 +313,17 @@ def _proven_cheapest(
 ) -> tuple[Bins | None, tuple[Bins, list[Unit]] | None]:
     """A packing of ``placed`` whose fees are the least any packing within the quota pays
     (:func:`.cover.fee_floor`), tried without z3: first fit, then dot-product fit, into
-    the bound's own instances, then repair of the relaxation's ``shapes``; and repair's
-    answer if it was made (the caller's fallback)."""
+    the bound's own instances (:func:`.cover.at_floor`), then repair of the relaxation's
+    ``shapes``; and repair's answer if it was made (the caller's fallback)."""
     cover = fee_floor(placed, server.shapes, server.quota)
     if cover is None:
         return None, None
-    fitted = first_fit(placed, cover.shapes)
-    if fitted is None and cover.shapes:
-        bins, over = balanced_fit_partial(placed, cover.shapes)
-        fitted = None if over else bins
-    proven = None if fitted is None else _fees_within(fitted, server, cover.floor)
+    proven = at_floor(placed, cover, server)
     if proven is not None:
         return proven, None
     repaired = repair(placed, list(shapes), server, servers)
     bins, left = repaired
-    return (None if left else _fees_within(bins, server, cover.floor)), repaired
-
-
-def _fees_within(bins: Bins, server: Server, floor: int) -> Bins | None:
-    """``bins`` tightened (:func:`_tight`) if within the quota and their fees are at most
-    ``floor``."""
-    tight = _tight(bins, server)
-    if server.used_by(tight) > server.quota:
-        return None
-    fees = sum(shape.fee_micro for shape, members in tight if members)
-    return tight if fees <= floor else None
-
-
-def _tight(bins: Bins, server: Server) -> Bins:
-    """``bins`` tightened (:func:`.place.tightened`), or, where the tightened ones pass
-    the quota, the instances as packed: a cheaper shape can use more of it (a small
-    cache with a replica is two nodes)."""
-    tight = tightened(bins, server.shapes)
-    if server.used_by(tight) > server.quota:
-        tight = [(shape, members) for shape, members in bins if members]
-    return tight
+    return (None if left else within_floor(bins, server, cover.floor)), repaired
 
 
 def _check_held(

@@ -342,16 +342,17 @@ def test_a_relaxation_solved_exact_also_proposes_its_linear_rounding(
     """When packing the exact relaxation's instances needs more, the linear relaxation
     rounded (as past MAX_EXACT_COLUMNS) is tried too: on this draw its plan is cheaper,
     and both plans are valid by the oracle's own rules."""
-    # (The aws draw of 200, seed 5, of the first version: the repack of large
-    # servers on the plan kept now brings its exact plan within $0.05.)
-    blueprint = draw_blueprint(write_app(tmp_path / "u250_2.py", "users", 250, seed=2))
+    # (The aws draw of 200, seed 5, of the first version, then gcp 250 seed 2:
+    # repacks of large servers on the plan kept, then at the fee bound, now
+    # bring their exact plans as low.)
+    blueprint = draw_blueprint(write_app(tmp_path / "u300_7.py", "users", 300, seed=7))
     catalog = load_catalog("gcp")
     data = read_catalog("gcp")
     with_rounding = solve(blueprint, catalog)
     monkeypatch.setattr(pooled, "branched", lambda *args, **kwargs: False)
     without = solve(blueprint, catalog)
     assert with_rounding.status == without.status == "best_found"
-    assert with_rounding.total_monthly_cost < without.total_monthly_cost - 10
+    assert with_rounding.total_monthly_cost < without.total_monthly_cost - 50
     assert with_rounding.lower_bound == without.lower_bound
     assert audit(with_rounding, blueprint, data) == []
     assert audit(without, blueprint, data) == []

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from msgspec.structs import replace
 
+from skaal.solver import pooled
+from skaal.solver.cover import Cover, fee_floor
 from skaal.solver.decompose import SCALE, Unit, UnitOption
-from skaal.solver.place import Bins, tightened
+from skaal.solver.place import Bins, balanced_fit_partial, first_fit, tightened
 from skaal.solver.repack import MAX_LARGE_UNITS, MAX_UNITS, MIN_GAIN, repacked, repacked_large
 from skaal.solver.servers import Server, server_of
 from skaal.testing import backend
@@ -83,6 +87,50 @@ def test_instances_already_cheapest_are_kept_as_they_are() -> None:
     assert repacked("cache", server, bins) is bins
 
 
+def _no_per_shape_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS's integer model of the units on every shape fails the test if it is asked
+    (the linear relaxation of MIN_GAIN's gate may be)."""
+    solve = pooled.solve_pooled
+
+    def linear_only(*args: Any, **kwargs: Any) -> pooled.Pooled:
+        if not kwargs.get("linear"):
+            raise AssertionError("the per-shape model was solved")
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(pooled, "solve_pooled", linear_only)
+
+
+def test_instances_at_the_bound_on_every_packings_fees_settle_a_repack_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = _server()
+    by_name = {s.instance_class.name: s for s in server.shapes}
+    units = [_unit("a", 15.0), _unit("b", 4.8), _unit("c", 5.6), _unit("d", 0.3)]
+    # Every packing pays $478.88 at least (a needs an xlarge, the other 10.7 GB
+    # a large more): the bound's own instances hold them, so HiGHS's model of
+    # the units on every shape has nothing to add.
+    assert fee_floor(units, server.shapes, server.quota) == Cover(
+        round((159.87 + 319.01) * SCALE), (by_name["large"], by_name["xlarge"])
+    )
+    _no_per_shape_model(monkeypatch)
+    two = repacked("cache", server, [(by_name["2xlarge"], units)])
+    assert sorted(name for name, _ in labels(two)) == ["large", "xlarge"]
+    assert _fits(two)
+
+
+def test_instances_paying_the_bound_are_kept_without_the_per_shape_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = _server()
+    by_name = {s.instance_class.name: s for s in server.shapes}
+    bins = [
+        (by_name["large"], [_unit("a", 6.0), _unit("b", 4.0)]),
+        (by_name["medium"], [_unit("c", 2.0)]),
+    ]
+    _no_per_shape_model(monkeypatch)
+    assert repacked("cache", server, bins) is bins
+
+
 def test_servers_with_many_units_keep_their_instances() -> None:
     server = _server()
     by_name = {s.instance_class.name: s for s in server.shapes}
@@ -152,26 +200,83 @@ def test_the_aws_users_draw_of_1500_seed_1_repacks_its_elasticache_nodes(tmp_pat
     assert_users_plan(tmp_path, "aws", 1500, seed=1, total=1_966_220.07, bound=1_965_336.51)
 
 
-def test_a_server_of_many_units_with_little_to_gain_is_left_as_it_is() -> None:
+def test_a_server_of_many_units_gets_the_bounds_own_instances_when_they_hold_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # 64 units of 10 writes/s on three small instances and a roomy one, $0.50
-    # dearer for more reads/s than they use: four small ones would save 1.2 % of
-    # the fees, under MIN_GAIN, so HiGHS is not asked.
+    # dearer for more reads/s than they use: every packing pays four small ones
+    # at least ($40), which hold them, so they are taken without HiGHS's model.
     pg = pg_server([("small", 10.0, 1000.0, 160.0, 0), ("roomy", 10.5, 2000.0, 160.0, 0)])
     small, same = sorted(pg.shapes, key=lambda shape: shape.fee)
     held = [fixed_unit(f"u{i:03d}", "pg", writes=10.0) for i in range(64)]
     bins: dict[str, Bins] = {
         "pg": [(small, held[0:16]), (small, held[16:32]), (small, held[32:48]), (same, held[48:])]
     }
+    _no_per_shape_model(monkeypatch)
+    assert repacked_large(bins, {"pg": pg}) == 1
+    assert [shape for shape, _ in bins["pg"]] == [small] * 4
+    assert _fits(bins["pg"])
+
+
+#: Writes/s of 64 units that fill four instances of 160 exactly, 16 each, in a way
+#: neither first fit nor dot-product fit finds.
+_TIGHT_WRITES = (
+    (5, 2, 3, 18, 12, 24, 13, 5, 13, 5, 5, 24, 10, 9, 9, 3),
+    (4, 4, 8, 4, 6, 26, 7, 14, 4, 4, 49, 2, 8, 6, 7, 7),
+    (18, 17, 10, 17, 11, 20, 8, 5, 4, 13, 8, 6, 15, 2, 2, 4),
+    (40, 3, 7, 13, 16, 4, 8, 4, 1, 6, 7, 9, 4, 17, 8, 13),
+)
+
+
+def test_a_server_of_many_units_with_little_to_gain_is_left_as_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The same instances, the units' writes now filling them exactly: every
+    # packing still pays four small ones at least, but the greedy fits cannot
+    # pack the units into them, and the linear relaxation leaves 1.2 % of the
+    # fees to gain, under MIN_GAIN, so HiGHS is not asked.
+    pg = pg_server([("small", 10.0, 1000.0, 160.0, 0), ("roomy", 10.5, 2000.0, 160.0, 0)])
+    small, same = sorted(pg.shapes, key=lambda shape: shape.fee)
+    held = [
+        [fixed_unit(f"u{b}{i:02d}", "pg", writes=float(w)) for i, w in enumerate(writes)]
+        for b, writes in enumerate(_TIGHT_WRITES)
+    ]
+    bins: dict[str, Bins] = {"pg": [*((small, units) for units in held[:3]), (same, held[3])]}
+    units = [unit for row in held for unit in row]
+    assert first_fit(units, [small] * 4) is None
+    assert balanced_fit_partial(units, [small] * 4)[1]
     kept = bins["pg"]
     assert MIN_GAIN > (40.5 - 40.0) / 40.5
+    _no_per_shape_model(monkeypatch)
     assert repacked_large(bins, {"pg": pg}) == 0
     assert bins["pg"] is kept
 
 
-def test_the_aws_users_draw_of_1500_seed_10_packs_its_repacked_nodes_with_z3(
+def test_the_aws_users_draw_of_1500_seed_10_repacks_its_nodes_at_the_fee_bound(
     tmp_path: Path,
 ) -> None:
-    # ElastiCache's 104 units on four nodes, $12,103.40: HiGHS's first cheaper
-    # counts ($10,944.89) hold them, but neither first fit nor dot-product fit
-    # finds how; z3 does, within LARGE_RLIMIT.
-    assert_users_plan(tmp_path, "aws", 1500, seed=10, total=2_171_904.57, bound=2_171_263.00)
+    # ElastiCache's 104 units on four nodes, $12,103.40: the bound on every
+    # packing's fees is $10,828.82, and its own nodes hold them (HiGHS's first
+    # cheaper counts, $10,944.89, needed z3 to pack).
+    assert_users_plan(tmp_path, "aws", 1500, seed=10, total=2_171_788.50, bound=2_171_263.00)
+
+
+def test_a_server_of_many_units_is_packed_by_z3_where_the_greedy_fits_fail() -> None:
+    # The units of _TIGHT_WRITES on three small instances and a big one ($130):
+    # every packing pays four small ones at least, which only an exact packing
+    # fills (the greedy fits leave units over), so the fee bound settles
+    # nothing; HiGHS's first cheaper counts are those four, and z3 packs the
+    # units into them within LARGE_RLIMIT.
+    pg = pg_server([("small", 10.0, 1000.0, 160.0, 0), ("big", 100.0, 2000.0, 320.0, 0)])
+    small, big = sorted(pg.shapes, key=lambda shape: shape.fee)
+    held = [
+        [fixed_unit(f"u{b}{i:02d}", "pg", writes=float(w)) for i, w in enumerate(writes)]
+        for b, writes in enumerate(_TIGHT_WRITES)
+    ]
+    bins: dict[str, Bins] = {"pg": [*((small, units) for units in held[:3]), (big, held[3])]}
+    assert repacked_large(bins, {"pg": pg}) == 1
+    assert [shape for shape, _ in bins["pg"]] == [small] * 4
+    assert _fits(bins["pg"])
+    assert sorted(u.name for _, members in bins["pg"] for u in members) == sorted(
+        u.name for row in held for u in row
+    )

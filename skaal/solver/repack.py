@@ -96,10 +96,11 @@ def repacked(
     name: str, server: Server, bins: Bins, *, most: int = MAX_UNITS, first: bool = False
 ) -> Bins:
     """``bins`` (the instances of server ``name``), or cheaper instances holding the same
-    units; ``bins`` when they are more than ``most``.  ``first``: the first cheaper
-    instances HiGHS finds, not the cheapest, packed within :data:`LARGE_RLIMIT` of z3's
-    work (a packing of a few hundred units can take it 0.4 s), and only when the
-    linear relaxation leaves :data:`MIN_GAIN` of the fees to gain."""
+    units; ``bins`` when they are more than ``most``.  The bound on every packing's
+    fees is asked first (module docstring).  ``first``: past that bound, the first
+    cheaper instances HiGHS finds, not the cheapest, packed within :data:`LARGE_RLIMIT`
+    of z3's work (a packing of a few hundred units can take it 0.4 s), and only when
+    the linear relaxation leaves :data:`MIN_GAIN` of the fees to gain."""
     from skaal.solver.pooled import solve_pooled  # noqa: PLC0415 - HiGHS loads only for pooled servers
 
     units = [unit for _, members in bins for unit in members]

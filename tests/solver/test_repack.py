@@ -13,7 +13,7 @@ from skaal.solver.cover import Cover, fee_floor
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.place import Bins, balanced_fit_partial, first_fit, tightened
 from skaal.solver.repack import MAX_LARGE_UNITS, MAX_UNITS, MIN_GAIN, repacked, repacked_large
-from skaal.solver.servers import Server, server_of
+from skaal.solver.servers import Server, Shape, server_of
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
 from tests.solver._factories import (
@@ -228,6 +228,21 @@ _TIGHT_WRITES = (
 )
 
 
+def _tightly_held(
+    other: tuple[str, float, float, float, int],
+) -> tuple[Server, Shape, list[Unit], dict[str, Bins]]:
+    """pg with a small class (1,000 reads/s and 160 writes/s for $10) and ``other``; the
+    units of :data:`_TIGHT_WRITES` on three small instances and one of ``other``."""
+    pg = pg_server([("small", 10.0, 1000.0, 160.0, 0), other])
+    small, last = sorted(pg.shapes, key=lambda shape: shape.fee)
+    held = [
+        [fixed_unit(f"u{b}{i:02d}", "pg", writes=float(w)) for i, w in enumerate(writes)]
+        for b, writes in enumerate(_TIGHT_WRITES)
+    ]
+    bins: dict[str, Bins] = {"pg": [*((small, units) for units in held[:3]), (last, held[3])]}
+    return pg, small, [unit for row in held for unit in row], bins
+
+
 def test_a_server_of_many_units_with_little_to_gain_is_left_as_it_is(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -235,14 +250,7 @@ def test_a_server_of_many_units_with_little_to_gain_is_left_as_it_is(
     # packing still pays four small ones at least, but the greedy fits cannot
     # pack the units into them, and the linear relaxation leaves 1.2 % of the
     # fees to gain, under MIN_GAIN, so HiGHS is not asked.
-    pg = pg_server([("small", 10.0, 1000.0, 160.0, 0), ("roomy", 10.5, 2000.0, 160.0, 0)])
-    small, same = sorted(pg.shapes, key=lambda shape: shape.fee)
-    held = [
-        [fixed_unit(f"u{b}{i:02d}", "pg", writes=float(w)) for i, w in enumerate(writes)]
-        for b, writes in enumerate(_TIGHT_WRITES)
-    ]
-    bins: dict[str, Bins] = {"pg": [*((small, units) for units in held[:3]), (same, held[3])]}
-    units = [unit for row in held for unit in row]
+    pg, small, units, bins = _tightly_held(("roomy", 10.5, 2000.0, 160.0, 0))
     assert first_fit(units, [small] * 4) is None
     assert balanced_fit_partial(units, [small] * 4)[1]
     kept = bins["pg"]
@@ -267,16 +275,10 @@ def test_a_server_of_many_units_is_packed_by_z3_where_the_greedy_fits_fail() -> 
     # fills (the greedy fits leave units over), so the fee bound settles
     # nothing; HiGHS's first cheaper counts are those four, and z3 packs the
     # units into them within LARGE_RLIMIT.
-    pg = pg_server([("small", 10.0, 1000.0, 160.0, 0), ("big", 100.0, 2000.0, 320.0, 0)])
-    small, big = sorted(pg.shapes, key=lambda shape: shape.fee)
-    held = [
-        [fixed_unit(f"u{b}{i:02d}", "pg", writes=float(w)) for i, w in enumerate(writes)]
-        for b, writes in enumerate(_TIGHT_WRITES)
-    ]
-    bins: dict[str, Bins] = {"pg": [*((small, units) for units in held[:3]), (big, held[3])]}
+    pg, small, units, bins = _tightly_held(("big", 100.0, 2000.0, 320.0, 0))
     assert repacked_large(bins, {"pg": pg}) == 1
     assert [shape for shape, _ in bins["pg"]] == [small] * 4
     assert _fits(bins["pg"])
     assert sorted(u.name for _, members in bins["pg"] for u in members) == sorted(
-        u.name for row in held for u in row
+        u.name for u in units
     )

@@ -16,7 +16,7 @@ cache.r7g.xlarge ($478.88), which hold the same 26 units.
 
 **The fee bound first.**  Before that model, the bound on what any packing
 of the units pays in fees (:func:`.cover.fee_floor`: one column per shape, a
-few milliseconds) settles most repacks: instances that already pay it stay,
+few milliseconds) often settles a repack: instances that already pay it stay,
 and the bound's own instances, when first fit or dot-product fit packs the
 units into them (:func:`.cover.at_floor`), are the cheapest there are.  On
 aws ``users`` 1,000 ElastiCache's 52 units go to the bound's four nodes

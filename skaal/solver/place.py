@@ -53,6 +53,7 @@ __all__ = [
     "first_fit_partial",
     "hall_needs",
     "limits",
+    "load",
     "place",
     "rooms",
     "short",
@@ -174,9 +175,6 @@ def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
     order = sorted(shapes, key=lambda s: s.fee_micro)
     width = len(shapes[0].capacity) if shapes else 0
 
-    def total(members: Sequence[Unit]) -> tuple[int, ...]:
-        return tuple(sum(u.usage[d] for u in members) for d in range(width))
-
     # (fee, room per dimension, shape), cheapest first: the pair search below
     # asks for the cheapest shape holding a usage tens of thousands of times.
     table = [(shape.fee_micro, limits(shape.capacity), shape) for shape in order]
@@ -200,7 +198,7 @@ def tightened(bins: Bins, shapes: Sequence[Shape]) -> Bins:
     for shape, members in bins:
         if not members:
             continue
-        usage = total(members)
+        usage = load(members, width)
         out.append((cheapest(usage, shape.fee_micro) or shape, list(members), usage))
     # Per dimension, the most any shape holds: most pairs exceed it at once.
     top = [
@@ -391,6 +389,11 @@ def _fill(bins: Bins, stream: Sequence[Unit], *, whole: bool = False) -> list[Un
 
 #: Room of an unlimited dimension: more than any sum of scaled usages.
 _UNLIMITED = 1 << 62
+
+
+def load(members: Sequence[Unit], width: int) -> tuple[int, ...]:
+    """What ``members`` use together in each of the ``width`` dimensions."""
+    return tuple(sum(u.usage[d] for u in members) for d in range(width))
 
 
 def limits(capacity: Sequence[int | None]) -> list[int]:

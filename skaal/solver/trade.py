@@ -44,7 +44,7 @@ from msgspec import Struct
 
 from skaal.solver.decompose import Unit
 from skaal.solver.exchange import candidates
-from skaal.solver.place import Bins, limits
+from skaal.solver.place import Bins, limits, load
 from skaal.solver.repair import dedicated
 from skaal.solver.servers import Server, Shape, quota_used
 
@@ -134,7 +134,7 @@ def _best(
             if gain > 0 and (best is None or gain > best.gain):
                 best = _Move(gain, name, shape, tuple(u for _, u in taken), closed)
         if name not in loads:
-            loads[name] = [_load(shape, members) for shape, members in bins[name]]
+            loads[name] = [load(members, len(shape.capacity)) for shape, members in bins[name]]
         grown = _grown(
             name, bins[name], server, loads[name], offered=offered, usage=usage, left=left
         )
@@ -183,13 +183,6 @@ def _grown(
         if gain > 0 and (best is None or gain > best.gain):
             best = _Move(gain, name, shape, tuple(u for _, u in taken), None, int(index))
     return best
-
-
-def _load(shape: Shape, members: Sequence[Unit]) -> tuple[int, ...]:
-    """What ``members`` (on an instance of ``shape``) use together, in each dimension."""
-    if not members:
-        return (0,) * len(shape.capacity)
-    return tuple(map(sum, zip(*(unit.usage for unit in members), strict=True)))
 
 
 def _fill(

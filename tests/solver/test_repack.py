@@ -72,8 +72,7 @@ def test_units_tightening_leaves_on_one_large_instance_move_to_two_cheaper_ones(
     two = repacked("cache", server, one)
     assert sorted(name for name, _ in labels(two)) == ["large", "xlarge"]
     assert sorted(u for _, members in labels(two) for u in members) == ["a", "b", "c", "d"]
-    for shape, members in two:
-        assert shape.holds(tuple(sum(u.usage[d] for u in members) for d in range(4)))
+    assert _fits(two)
     assert sum(shape.fee for shape, _ in two) == 159.87 + 319.01
 
 

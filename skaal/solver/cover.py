@@ -35,7 +35,9 @@ other 1.45 GB two more GB, the 24 units two instances of 16).
 A repack (:mod:`.repack`) asks the same bound first, of units that are
 already packed: instances that pay it stay as they are, and the bound's own
 instances, when the greedy fits pack the units into them (:func:`at_floor`),
-replace them.
+replace them.  When they do not, it asks the bound of the packings paying
+more than the bound (``above``: one more row), the next fee level, whose
+instances often hold the units.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from collections.abc import Sequence
 
 from msgspec import Struct
 
-from skaal.solver.decompose import Unit
+from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.highs import highs_holding
 from skaal.solver.place import Bins, balanced_fit_partial, first_fit, hall_needs, tightened
 from skaal.solver.servers import Server, Shape
@@ -71,10 +73,16 @@ class Cover(Struct, frozen=True):
     into them, the units cost exactly ``floor`` when HiGHS proved it optimal."""
 
 
-def fee_floor(units: Sequence[Unit], shapes: Sequence[Shape], quota: int) -> Cover | None:
+def fee_floor(
+    units: Sequence[Unit], shapes: Sequence[Shape], quota: int, *, above: int | None = None
+) -> Cover | None:
     """What every packing of ``units`` into instances of ``shapes`` within ``quota``
     pays at least in fees; ``None`` when no packing exists (a unit no shape holds, or
-    the quota too small by the rows above) or HiGHS proves nothing."""
+    the quota too small by the rows above) or HiGHS proves nothing.
+
+    ``above`` (micro-dollars): the same of the packings paying more than that (one
+    more row, fees ≥ ``above`` + 1): with a floor whose instances the units do not
+    fit, the next fee level and its instances, which they often do."""
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
     if not units or not shapes:
@@ -98,13 +106,21 @@ def fee_floor(units: Sequence[Unit], shapes: Sequence[Shape], quota: int) -> Cov
             for k, cap in zip(members, caps, strict=True):
                 columns[k].append((len(row_lower), (cap or 0) / top))
             row_lower.append(total / top)
+    row_upper = [math.inf] * len(row_lower)
     for k, shape in enumerate(shapes):  # the quota row
         columns[k].append((len(row_lower), float(shape.units)))
+    row_lower.append(-math.inf)
+    row_upper.append(float(quota))
+    if above is not None:  # fees past ``above``, in dollars as the other rows are near 1
+        for k, shape in enumerate(shapes):
+            columns[k].append((len(row_lower), shape.fee_micro / SCALE))
+        row_lower.append((above + 1) / SCALE)
+        row_upper.append(math.inf)
     highs = highs_holding(
         [float(shape.fee_micro) for shape in shapes],
         [float(quota // shape.units) for shape in shapes],
-        [*row_lower, -math.inf],
-        [math.inf] * len(row_lower) + [float(quota)],
+        row_lower,
+        row_upper,
         columns,
         integer=True,
         max_nodes=MAX_NODES,

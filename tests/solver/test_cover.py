@@ -107,3 +107,30 @@ def test_where_packing_is_harder_than_counting_z3_decides() -> None:
     exact = cheapest_packing(units, [ONE], quota=10)
     assert exact is not None
     assert _fees(exact) == 3 * ONE.fee_micro
+
+
+def test_above_a_fee_gives_the_next_fee_level_and_its_instances() -> None:
+    # 1.8 GB in three resources of 0.6 GB: two 1 GB nodes ($71.54) by counting, then
+    # one 5 GB node ($98.55), then three 1 GB nodes ($107.31), each level paying more
+    units = [_unit(f"r{i}", 0.6) for i in range(3)]
+    levels: list[tuple[int, list[str]]] = []
+    above = None
+    for _ in range(3):
+        cover = fee_floor(units, [ONE, FIVE], quota=10, above=above)
+        assert cover is not None
+        levels.append((cover.floor, sorted(s.instance_class.name for s in cover.shapes)))
+        above = cover.floor
+    assert levels == [
+        (2 * ONE.fee_micro, ["1gb", "1gb"]),
+        (FIVE.fee_micro, ["5gb"]),
+        (3 * ONE.fee_micro, ["1gb", "1gb", "1gb"]),
+    ]
+
+
+def test_no_level_above_the_dearest_the_quota_allows() -> None:
+    units = [_unit("r", 0.6)]
+    # within a quota of two instances nothing pays more than two 5 GB nodes
+    assert fee_floor(units, [ONE, FIVE], quota=2, above=2 * FIVE.fee_micro) is None
+    top = fee_floor(units, [ONE, FIVE], quota=2, above=2 * FIVE.fee_micro - 1)
+    assert top is not None
+    assert top.floor == 2 * FIVE.fee_micro

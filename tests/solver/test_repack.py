@@ -130,6 +130,31 @@ def test_instances_paying_the_bound_are_kept_without_the_per_shape_model(
     assert repacked("cache", server, bins) is bins
 
 
+def test_the_next_fee_level_settles_a_repack_the_bound_cannot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = _server()
+    by_name = {s.instance_class.name: s for s in server.shapes}
+    # Three units of 1.3 GB: by counting, two mediums ($94.90) hold the 3.9 GB, but
+    # no medium (2.49 GB) holds two of them.  The next fee level is three mediums
+    # ($142.35, less than one large), which hold one each.
+    units = [_unit(f"r{i}", 1.3) for i in range(3)]
+    cover = fee_floor(units, server.shapes, server.quota)
+    assert cover == Cover(round(2 * 47.45 * SCALE), (by_name["medium"], by_name["medium"]))
+    asked: list[float] = []
+    solve = pooled.solve_pooled
+
+    def recorded(*args: Any, **kwargs: Any) -> pooled.Pooled:
+        asked.append(kwargs["cutoff"])
+        return solve(*args, **kwargs)
+
+    monkeypatch.setattr(pooled, "solve_pooled", recorded)
+    three = repacked("cache", server, [(by_name["2xlarge"], units)])
+    assert labels(three) == [("medium", ["r0"]), ("medium", ["r1"]), ("medium", ["r2"])]
+    # HiGHS's model was asked only for instances cheaper than the next level's
+    assert asked == [pytest.approx(3 * 47.45 - 0.001)]
+
+
 def test_servers_with_many_units_keep_their_instances() -> None:
     server = _server()
     by_name = {s.instance_class.name: s for s in server.shapes}

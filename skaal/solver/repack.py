@@ -32,8 +32,7 @@ bound and the next level first too, so it reaches the cheapest instances
 where HiGHS's first cheaper counts stopped short or the gate below left a
 server as it was: aws ``users`` 1,500 seed 10's ElastiCache $10,944.89 →
 $10,828.82, gcp 2,000 seed 5's Memorystore $2,774.00 → $2,277.60 (the
-bound), aws 700 seed 9's RDS Multi-AZ $3,870.66 → $3,766.48 (the next
-level).
+bound), aws 700 seed 9's RDS $3,870.66 → $3,766.48 (the next level).
 
 Only servers of at most :data:`MAX_UNITS` units are repacked as they are
 packed, and HiGHS stops after :data:`MAX_NODES` branch-and-bound nodes

@@ -35,7 +35,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from skaal.solver import fitarrays
@@ -498,9 +498,10 @@ def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape], rlimit: int) -> Bin
         return None
     # Interchangeable instances are opened in order: i+1 holds something only if i does.
     column = {i: [v for (_, k), v in var.items() if k == i] for i in range(len(ordered))}
+    add = _asserter(solver)
     for i, j in itertools.pairwise(range(len(ordered))):
         if ordered[i] is ordered[j] and column[i] and column[j]:
-            solver.add(z3.Implies(_any(column[j], solver.ctx), _any(column[i], solver.ctx)))
+            add(z3.Implies(_any(column[j], solver.ctx), _any(column[i], solver.ctx)))
     if solver.check() != z3.sat:
         return None
     return _decoded(solver.model(), var, units, ordered)
@@ -591,23 +592,43 @@ def _placement_model(
         for i in range(len(slots))
         if rank[i] <= u and slots[i].holds(units[u].usage)
     ]
-    made = _booleans([f"p:{u}:{i}" for u, i in pairs], solver.ctx)
+    made = _booleans([_pair_name(u, i) for u, i in pairs], solver.ctx)
     var = dict(zip(pairs, made, strict=True))
+    add = _asserter(solver)
     for u in range(len(units)):
         row = [(var[u, i], 1) for i in range(len(slots)) if (u, i) in var]
         if not row:
             return None
-        solver.add(_pseudo_boolean(z3.Z3_mk_pbeq, row, 1, solver.ctx))
+        add(_pseudo_boolean(z3.Z3_mk_pbeq, row, 1, solver.ctx))
     for i, shape in enumerate(slots):
         members = [u for u in range(len(units)) if (u, i) in var]
         for d, cap in enumerate(shape.capacity):
             row = [(var[u, i], units[u].usage[d]) for u in members if units[u].usage[d]]
             if cap is not None and row and sum(w for _, w in row) > cap:
-                solver.add(_pseudo_boolean(z3.Z3_mk_pble, *_fit_int32(row, cap), solver.ctx))
+                add(_pseudo_boolean(z3.Z3_mk_pble, *_fit_int32(row, cap), solver.ctx))
         if most[i] < len(members):
             row = [(var[u, i], 1) for u in members]
-            solver.add(_pseudo_boolean(z3.Z3_mk_pble, row, most[i], solver.ctx))
+            add(_pseudo_boolean(z3.Z3_mk_pble, row, most[i], solver.ctx))
     return var
+
+
+def _pair_name(unit: int, slot: int) -> str:
+    """The name of the Boolean "unit ``unit`` on slot ``slot``" (:func:`_decoded` reads it back)."""
+    return f"p:{unit}:{slot}"
+
+
+def _asserter(solver: Any) -> Callable[[Any], None]:
+    """``solver.add`` of one Boolean term (a ``z3.Solver`` or ``z3.Optimize``), by z3's C
+    API: the Python method checks and coerces every term it is given, a third of the
+    time of building a packing model of a few thousand pairs."""
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
+
+    ref = solver.ctx.ref()
+    if isinstance(solver, z3.Optimize):
+        optimize = solver.optimize
+        return lambda term: z3.Z3_optimize_assert(ref, optimize, term.as_ast())
+    handle = solver.solver
+    return lambda term: z3.Z3_solver_assert(ref, handle, term.as_ast())
 
 
 def _booleans(names: Sequence[str], ctx: Any) -> list[Any]:
@@ -649,12 +670,24 @@ def _pseudo_boolean(make: Any, row: Sequence[tuple[Any, int]], bound: int, ctx: 
 def _decoded(
     model: Any, var: dict[tuple[int, int], Any], units: Sequence[Unit], slots: Sequence[Shape]
 ) -> Bins:
-    """The packing a z3 model chose, one entry per slot."""
+    """The packing a z3 model chose, one entry per slot.
+
+    The model's constants set true are read by z3's C API, one pass over the
+    model: asking it for every pair (``model.eval``) built a Python term per
+    pair.  A pair the model leaves out is false, as ``model_completion`` makes it.
+    """
     import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
+    ref, handle = model.ctx.ref(), model.model
+    true: set[str] = set()
+    for k in range(z3.Z3_model_get_num_consts(ref, handle)):
+        decl = z3.Z3_model_get_const_decl(ref, handle, k)
+        value = z3.Z3_model_get_const_interp(ref, handle, decl)
+        if z3.Z3_get_bool_value(ref, value) == z3.Z3_L_TRUE:
+            true.add(z3.Z3_get_symbol_string(ref, z3.Z3_get_decl_name(ref, decl)))
     bins: Bins = [(shape, []) for shape in slots]
-    for (u, i), v in var.items():
-        if z3.is_true(model.eval(v, model_completion=True)):
+    for u, i in var:
+        if _pair_name(u, i) in true:
             bins[i][1].append(units[u])
     return bins
 
@@ -714,16 +747,17 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
     opened = _booleans([f"open:{i}" for i in range(len(slots))], opt.ctx)
     # Redundant, but z3 proves "too few instances" by it at once instead of by search
     cover = list(zip(opened, most, strict=True))
-    opt.add(_pseudo_boolean(z3.Z3_mk_pbge, cover, len(units), opt.ctx))
+    add = _asserter(opt)
+    add(_pseudo_boolean(z3.Z3_mk_pbge, cover, len(units), opt.ctx))
     ref = opt.ctx.ref()
     for (_, i), v in var.items():  # z3.Implies by the C API: one call, no coercion in Python
-        opt.add(z3.BoolRef(z3.Z3_mk_implies(ref, v.as_ast(), opened[i].as_ast()), opt.ctx))
+        add(z3.BoolRef(z3.Z3_mk_implies(ref, v.as_ast(), opened[i].as_ast()), opt.ctx))
     for i, shape in enumerate(slots):
         if i and slots[i - 1] is shape:
-            opt.add(z3.Implies(opened[i], opened[i - 1]))
+            add(z3.Implies(opened[i], opened[i - 1]))
         opt.add_soft(z3.Not(opened[i]), shape.fee_micro)
     if sum(shape.units for shape in slots) > quota:
-        opt.add(z3.PbLe([(o, shape.units) for o, shape in zip(opened, slots, strict=True)], quota))
+        add(z3.PbLe([(o, shape.units) for o, shape in zip(opened, slots, strict=True)], quota))
     if opt.check() != z3.sat:
         return None
     packed = _decoded(opt.model(), var, units, slots)

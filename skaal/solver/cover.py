@@ -111,7 +111,8 @@ def fee_floor(
         columns[k].append((len(row_lower), float(shape.units)))
     row_lower.append(-math.inf)
     row_upper.append(float(quota))
-    if above is not None:  # fees past ``above``, in dollars as the other rows are near 1
+    if above is not None:  # fees past ``above``, in dollars: a micro-dollar more is 1e-6,
+        # ten times HiGHS's (absolute) feasibility tolerance
         for k, shape in enumerate(shapes):
             columns[k].append((len(row_lower), shape.fee_micro / SCALE))
         row_lower.append((above + 1) / SCALE)

@@ -28,7 +28,7 @@ from tests.solver._factories import (
 def _server() -> Server:
     """Memory-bound classes of a cache, as on the bundled aws catalog."""
     return server_of(
-        backend(  # type: ignore[arg-type]
+        backend(
             "cache",
             kinds=("map",),
             quota=300,

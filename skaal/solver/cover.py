@@ -49,7 +49,14 @@ from msgspec import Struct
 
 from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.highs import highs_holding
-from skaal.solver.place import Bins, balanced_fit_partial, first_fit, hall_needs, tightened
+from skaal.solver.place import (
+    Bins,
+    balanced_fit_partial,
+    fees,
+    first_fit,
+    hall_needs,
+    tightened,
+)
 from skaal.solver.servers import Server, Shape
 
 __all__ = ["MAX_NODES", "Cover", "at_floor", "fee_floor", "tight", "within_floor"]
@@ -159,8 +166,7 @@ def within_floor(bins: Bins, server: Server, floor: int) -> Bins | None:
     packed = tight(bins, server)
     if server.used_by(packed) > server.quota:
         return None
-    fees = sum(shape.fee_micro for shape, members in packed if members)
-    return packed if fees <= floor else None
+    return packed if fees(packed) <= floor else None
 
 
 def tight(bins: Bins, server: Server) -> Bins:

@@ -48,6 +48,7 @@ __all__ = [
     "Z3_RLIMIT",
     "balanced_fit_partial",
     "cheapest_packing",
+    "fees",
     "first_fit",
     "first_fit_grown",
     "first_fit_partial",
@@ -389,6 +390,11 @@ def _fill(bins: Bins, stream: Sequence[Unit], *, whole: bool = False) -> list[Un
 
 #: Room of an unlimited dimension: more than any sum of scaled usages.
 _UNLIMITED = 1 << 62
+
+
+def fees(bins: Bins) -> int:
+    """The micro-dollars a month the instances of ``bins`` holding something cost."""
+    return sum(shape.fee_micro for shape, members in bins if members)
 
 
 def load(members: Sequence[Unit], width: int) -> tuple[int, ...]:

@@ -67,7 +67,7 @@ from msgspec.structs import replace
 
 from skaal.solver.cover import at_floor, fee_floor
 from skaal.solver.decompose import SCALE, Unit, UnitOption, groups
-from skaal.solver.place import Z3_RLIMIT, Bins, place, tightened
+from skaal.solver.place import Z3_RLIMIT, Bins, fees, place, tightened
 from skaal.solver.servers import Server, quota_used, trimmed_for
 
 __all__ = [
@@ -110,7 +110,7 @@ def repacked(
     units = [unit for _, members in bins for unit in members]
     if not units or len(units) > most:
         return bins
-    fees = _fees(bins)
+    paid = fees(bins)
     # The least any packing of them pays in fees (:mod:`.cover`, one column per shape:
     # milliseconds): the instances they have when those pay it, else the bound's own
     # instances when the units fit them.  HiGHS's model of the units on every shape
@@ -118,7 +118,7 @@ def repacked(
     cover = fee_floor(units, server.shapes, server.quota)
     best = bins
     if cover is not None:
-        if fees <= cover.floor:
+        if paid <= cover.floor:
             return bins
         found = at_floor(units, cover, server)
         if found is not None:
@@ -128,9 +128,9 @@ def repacked(
         # of searching from the dearer instances the units have (aws users 1,000:
         # ElastiCache's 53 units, $1,504.53, in 20 ms instead of 40).
         level = fee_floor(units, server.shapes, server.quota, above=cover.floor)
-        found = None if level is None or level.floor >= fees else at_floor(units, level, server)
+        found = None if level is None or level.floor >= paid else at_floor(units, level, server)
         if found is not None:
-            best, fees = found, _fees(found)
+            best, paid = found, fees(found)
     # The units with this server as their only option, for the relaxation alone
     # (placement reads their usages, not their options).
     only = (UnitOption(name, 0, 0),)
@@ -138,18 +138,18 @@ def repacked(
     # Only instances cheaper by a tenth of a cent or more are looked for: HiGHS
     # then proves at its root that there are none, where proving the present
     # instances optimal took it up to MAX_NODES nodes.
-    cutoff = (fees - _TENTH_OF_A_CENT) / SCALE
+    cutoff = (paid - _TENTH_OF_A_CENT) / SCALE
     trimmed = trimmed_for(alone, {name: server})
     grouped = groups(alone)
-    if first and fees - solve_pooled(grouped, trimmed, linear=True, branch=False).bound * SCALE < (
-        MIN_GAIN * fees
+    if first and paid - solve_pooled(grouped, trimmed, linear=True, branch=False).bound * SCALE < (
+        MIN_GAIN * paid
     ):
         return best  # the linear relaxation leaves too little to gain for HiGHS's root
     relaxed = solve_pooled(grouped, trimmed, max_nodes=MAX_NODES, cutoff=cutoff, first=first)
-    if relaxed.counts is None or math.floor(relaxed.bound * SCALE + 1e-3) >= fees:
+    if relaxed.counts is None or math.floor(relaxed.bound * SCALE + 1e-3) >= paid:
         return best
     shapes = [shape for shape, count in relaxed.instances.get(name, ()) for _ in range(count)]
-    if sum(shape.fee_micro for shape in shapes) >= fees:
+    if sum(shape.fee_micro for shape in shapes) >= paid:
         return best
     packed = place(units, shapes, rlimit=LARGE_RLIMIT if first else Z3_RLIMIT)
     if packed is None:
@@ -157,7 +157,7 @@ def repacked(
     found = tightened([(shape, members) for shape, members in packed if members], server.shapes)
     if server.used_by(found) > server.quota:
         return best  # tightened onto shapes using more of the quota (see placement._pack)
-    return found if _fees(found) < fees else best
+    return found if fees(found) < paid else best
 
 
 def repacked_large(bins: dict[str, Bins], servers: Mapping[str, Server]) -> int:
@@ -180,7 +180,3 @@ def repacked_large(bins: dict[str, Bins], servers: Mapping[str, Server]) -> int:
             used[server.quota_key] -= own
             done += 1
     return done
-
-
-def _fees(bins: Bins) -> int:
-    return sum(shape.fee_micro for shape, members in bins if members)

@@ -19,7 +19,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from skaal.solver.decompose import Unit, UnitOption
-from skaal.solver.place import Bins, balanced_fit_partial, first_fit_grown, first_fit_partial
+from skaal.solver.place import (
+    Bins,
+    balanced_fit_partial,
+    fees,
+    first_fit_grown,
+    first_fit_partial,
+)
 from skaal.solver.servers import Server, Shape
 
 __all__ = ["dedicated", "on_dedicated", "repair", "saving", "shed", "spill", "spillable"]
@@ -118,7 +124,7 @@ def _weighed(bins: Bins, left: Sequence[Unit], servers: Mapping[str, Server]) ->
     """What a packing leaving ``left`` over costs: the units with nowhere else to go,
     then its instances' fees and the moves to dedicated options (micro-dollars)."""
     stuck, moved = _regret(left, servers)
-    return stuck, sum(shape.fee_micro for shape, members in bins if members) + moved
+    return stuck, fees(bins) + moved
 
 
 def _grow(

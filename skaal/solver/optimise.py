@@ -44,7 +44,13 @@ the clock:
 5. **Placement** (:mod:`.placement`, :mod:`.place`): the units of each server are packed into
    the instances step 4 chose, by first fit, then (after a counting check)
    by dot-product fit, then by z3 exactly.  Placed:
-   the plan costs the bound, so it is optimal.  Not placed (adversarial bin
+   the plan costs the bound, so it is optimal.  Not placed, on a relaxation
+   solved exactly: the rows the packing proves (:mod:`.cuts`: units the
+   instances cannot hold, named by z3) are added and step 4 solved again,
+   asked for plans cheaper than the one placed, at most
+   :data:`CUT_ROUNDS` times (:func:`_cut_rounds`): the bound rises, and the
+   plan is proven optimal when the new optimum's units fit or nothing
+   cheaper is left.  Still not placed (adversarial bin
    packing): a server of a few dozen units gets a packing whose fees meet a
    bound on every packing's (:mod:`.cover`), or z3's cheapest; otherwise
    instances are added until first fit places everything (:mod:`.repair`,
@@ -86,6 +92,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 from msgspec.structs import replace
@@ -104,6 +111,10 @@ from skaal.solver.servers import (
     quota_groups,
     trimmed_for,
 )
+
+if TYPE_CHECKING:
+    from skaal.solver.placement import Placed
+    from skaal.solver.pooled import Pooled
 
 __all__ = ["Assignment", "floor", "optimise"]
 
@@ -511,7 +522,14 @@ def _pooled_part(
             own = None
         if own is not None and own.cost < placed.cost:
             placed = own
-    bound = math.floor(relaxed.bound * SCALE + 1e-3)
+    raised = relaxed.bound
+    if relaxed.proven and placed.failed:
+        placed, raised = _cut_rounds(
+            problem, grouped, relaxed, servers, placed, max_backends=max_backends
+        )
+    bound = math.floor(raised * SCALE + 1e-3)
+    if bound >= placed.cost:  # proven by the cuts: the bound met
+        return _Outcome(placed.placement, placed.bins, placed.cost, placed.cost)
     if not placed.failed or len(part) > _DERATE_MAX_UNITS:
         if relaxed.proven and not placed.failed:  # optimal: no move can make it cheaper
             return _Outcome(placed.placement, placed.bins, placed.cost, placed.cost)
@@ -550,6 +568,58 @@ def _pooled_part(
             best = candidate
     best = exchanged(problem, best, servers)
     return _Outcome(best.placement, best.bins, best.cost, min(best.cost, bound))
+
+
+def _cut_rounds(
+    problem: Problem,
+    grouped: Sequence[Group],
+    relaxed: Pooled,
+    servers: Mapping[str, Server],
+    best: Placed,
+    *,
+    max_backends: int | None,
+) -> tuple[Placed, float]:
+    """Step 5's packing cuts: while a server cannot hold the units the relaxation (solved
+    exactly) gives it, the relaxation is solved again with the cuts z3 proves
+    (:mod:`.cuts`), at most :data:`CUT_ROUNDS` times, asked only for plans cheaper
+    than ``best``.  The cheaper plan and the bound reached (dollars): when the
+    units fit, their plan costs the bound; when nothing cheaper than ``best``
+    is left, ``best`` is proven cheapest (its cost is the bound).
+    """
+    from skaal.solver.cuts import Cut, cuts_for  # noqa: PLC0415 - z3 and HiGHS load with it
+    from skaal.solver.placement import placed as place_part  # noqa: PLC0415
+    from skaal.solver.pooled import solve_pooled  # noqa: PLC0415
+
+    bound = relaxed.bound
+    cuts: list[Cut] = []
+    for solves in range(CUT_ROUNDS + 1):  # the last solve's answer is checked too
+        assert relaxed.counts is not None  # a proven relaxation has its counts
+        found = cuts_for(grouped, servers, relaxed.counts, relaxed.instances)
+        if found is None:
+            break  # z3 proved nothing: the bound stays where it is
+        if not found:  # every server's units fit its instances: the plan the bound counts
+            try:
+                packed = place_part(problem, grouped, relaxed, servers)
+            except UnsatisfiableError:
+                break
+            if not packed.failed and packed.cost < best.cost:
+                best = packed
+            break
+        if solves == CUT_ROUNDS:
+            break
+        cuts += found
+        relaxed = solve_pooled(
+            grouped, servers, max_backends=max_backends, cuts=cuts, cutoff=best.cost / SCALE
+        )
+        bound = max(bound, relaxed.bound)
+        if relaxed.counts is None or not relaxed.proven:
+            break  # nothing cheaper than best (proven when HiGHS finished), or the node limit
+    return best, min(bound, best.cost / SCALE)
+
+
+#: The most rounds of packing cuts (:func:`_cut_rounds`) per component: each solves the
+#: pooled relaxation again.
+CUT_ROUNDS = 4
 
 
 #: Up to this many units, instance counts whose rounding passes a quota are branched on

@@ -43,6 +43,8 @@ from skaal.solver.decompose import Unit
 from skaal.solver.servers import Shape
 
 __all__ = [
+    "MAX_UNHELD",
+    "Z3_CORE_RLIMIT",
     "Z3_MAX_LITERALS",
     "Z3_PLACE_LITERALS",
     "Z3_RLIMIT",
@@ -55,10 +57,12 @@ __all__ = [
     "hall_needs",
     "limits",
     "load",
+    "most_held",
     "place",
     "rooms",
     "short",
     "tightened",
+    "unheld",
 ]
 
 #: z3's work budget for one packing (a deterministic count of its steps).  On the
@@ -77,6 +81,11 @@ Z3_PLACE_LITERALS = 2_500
 Bins = list[tuple[Shape, list[Unit]]]
 #: :func:`cheapest_packing` is tried on servers holding at most this many units.
 CHEAPEST_MAX_UNITS = 60
+#: z3's work budget for each check of :func:`unheld`, which proves that given
+#: instances cannot hold some units.
+Z3_CORE_RLIMIT = 500_000
+#: :func:`unheld` names at most this many sets of units per server.
+MAX_UNHELD = 4
 
 T = TypeVar("T")
 
@@ -492,7 +501,7 @@ def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape], rlimit: int) -> Bin
     ordered = _order(shapes)
     if not _few_pairs(units, ordered, Z3_PLACE_LITERALS):
         return None  # known before z3 is loaded and a context made (0.1 s at scale)
-    most = _most_held(units, ordered)
+    most = most_held(units, ordered)
     if sum(most) < len(units):
         return None  # too few instances by counting: z3 would spend its whole budget on it
     import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
@@ -511,6 +520,71 @@ def _with_z3(units: Sequence[Unit], shapes: Sequence[Shape], rlimit: int) -> Bin
     if solver.check() != z3.sat:
         return None
     return _decoded(solver.model(), var, units, ordered)
+
+
+def unheld(
+    units: Sequence[Unit],
+    shapes: Sequence[Shape],
+    *,
+    rlimit: int = Z3_CORE_RLIMIT,
+    most: int = MAX_UNHELD,
+) -> list[list[int]] | None:
+    """Sets of ``units`` (indices) that one instance per entry of ``shapes`` cannot hold,
+    each even alone, proven by z3; disjoint, at most ``most`` of them.  ``[]`` when
+    z3 places them all; ``None`` when nothing is proven (its budget ``rlimit`` per
+    check ran out first, or the model is too large to ask).
+
+    A unit fitting no instance is a set by itself, and more units than the
+    instances can hold by counting (:func:`most_held`) are one.  Otherwise
+    each unit gets a Boolean "placed"; z3, asked to place them all, answers with the few it
+    could not place together (its unsatisfiable core), shrunk by leaving out
+    one unit at a time while the rest still cannot be held; then the same
+    for the units outside the sets found.  The capacities are rounded loose
+    (:func:`_fit_int32`), so each set is a proof, whatever the rounding, and
+    each becomes a cut of the pooled relaxation (:mod:`.cuts`).
+    """
+    alone = [u for u, unit in enumerate(units) if not any(s.holds(unit.usage) for s in shapes)]
+    if alone:
+        return [[u] for u in alone[:most]]
+    ordered = _order(shapes)
+    if not _few_pairs(units, ordered, Z3_PLACE_LITERALS):
+        return None
+    import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
+
+    solver = z3.Solver(ctx=z3.Context())
+    solver.set("rlimit", rlimit)
+    wanted = _booleans([f"w:{u}" for u in range(len(units))], solver.ctx)
+    _placement_model(solver, units, ordered, most_held(units, ordered), ranked=True, wanted=wanted)
+    found: list[list[int]] = []
+    left = list(range(len(units)))
+    while len(found) < most:
+        counted = sum(most_held([units[u] for u in left], ordered))
+        if counted < len(left):  # too many for the instances by counting alone (no search:
+            found.append(left[: counted + 1])  # pigeonholes can spend z3's whole budget)
+            left = left[counted + 1 :]
+            continue
+        verdict = solver.check(*(wanted[u] for u in left))
+        if verdict == z3.sat:
+            return found
+        if verdict != z3.unsat:
+            return found or None
+        core = _core_of(solver, wanted, left)
+        at = 0
+        while at < len(core):  # each unit left out once, while the rest still cannot be held
+            rest = core[:at] + core[at + 1 :]
+            if solver.check(*(wanted[u] for u in rest)) == z3.unsat:
+                core = _core_of(solver, wanted, rest)
+            else:
+                at += 1
+        found.append(core)
+        left = [u for u in left if u not in set(core)]
+    return found
+
+
+def _core_of(solver: Any, wanted: Sequence[Any], among: Sequence[int]) -> list[int]:
+    """The units of ``among`` whose Booleans are in the unsatisfiable core z3 holds."""
+    named = {str(term) for term in solver.unsat_core()}
+    return [u for u in among if f"w:{u}" in named]
 
 
 def _few_pairs(units: Sequence[Unit], slots: Sequence[Shape], most: int) -> bool:
@@ -536,7 +610,7 @@ def _few_pairs(units: Sequence[Unit], slots: Sequence[Shape], most: int) -> bool
     return True
 
 
-def _most_held(units: Sequence[Unit], slots: Sequence[Shape]) -> list[int]:
+def most_held(units: Sequence[Unit], slots: Sequence[Shape]) -> list[int]:
     """Per slot, at most how many of ``units`` one instance holds: per dimension, how
     many of the smallest usages it holds fit together (once per distinct shape).
 
@@ -572,10 +646,15 @@ def _placement_model(
     most: Sequence[int],
     *,
     ranked: bool = False,
+    wanted: Sequence[Any] = (),
 ) -> dict[tuple[int, int], Any] | None:
     """Booleans unit-on-instance: each unit on one instance holding it, each within capacity
-    and holding at most ``most`` of them (:func:`_most_held`, redundant: it spares z3 a
+    and holding at most ``most`` of them (:func:`most_held`, redundant: it spares z3 a
     search).
+
+    ``wanted`` (a Boolean per unit, for :func:`unheld`): each unit on at most
+    one instance, and on one when its Boolean holds; the capacities are then
+    rounded loose (:func:`_fit_int32`), so that "unsatisfiable" is a proof.
 
     ``ranked``: the slots of one shape (consecutive in ``slots``) are
     interchangeable, so the ``p``-th of them may hold only units from the
@@ -605,13 +684,19 @@ def _placement_model(
         row = [(var[u, i], 1) for i in range(len(slots)) if (u, i) in var]
         if not row:
             return None
-        add(_pseudo_boolean(z3.Z3_mk_pbeq, row, 1, solver.ctx))
+        if wanted:
+            add(_pseudo_boolean(z3.Z3_mk_pble, row, 1, solver.ctx))
+            add(z3.Implies(wanted[u], _any([x for x, _ in row], solver.ctx)))
+        else:
+            add(_pseudo_boolean(z3.Z3_mk_pbeq, row, 1, solver.ctx))
+    loose = bool(wanted)
     for i, shape in enumerate(slots):
         members = [u for u in range(len(units)) if (u, i) in var]
         for d, cap in enumerate(shape.capacity):
             row = [(var[u, i], units[u].usage[d]) for u in members if units[u].usage[d]]
             if cap is not None and row and sum(w for _, w in row) > cap:
-                add(_pseudo_boolean(z3.Z3_mk_pble, *_fit_int32(row, cap), solver.ctx))
+                fitted = _fit_int32(row, cap, loose=loose)
+                add(_pseudo_boolean(z3.Z3_mk_pble, *fitted, solver.ctx))
         if most[i] < len(members):
             row = [(var[u, i], 1) for u in members]
             add(_pseudo_boolean(z3.Z3_mk_pble, row, most[i], solver.ctx))
@@ -698,12 +783,17 @@ def _decoded(
     return bins
 
 
-def _fit_int32(row: list[tuple[T, int]], cap: int) -> tuple[list[tuple[T, int]], int]:
-    """``Σ w·x ≤ cap`` with coefficients and bound that fit a C int, only ever tightened.
+def _fit_int32(
+    row: list[tuple[T, int]], cap: int, *, loose: bool = False
+) -> tuple[list[tuple[T, int]], int]:
+    """``Σ w·x ≤ cap`` with coefficients and bound that fit a C int, only ever tightened
+    (``loose``: only ever loosened).
 
     Divided by their greatest common divisor first (exact), then, if still
     too large, scaled down with weights rounded up and the bound rounded
-    down: a packing it accepts is always a real packing.
+    down: a packing it accepts is always a real packing.  ``loose`` rounds
+    the other way (weights down, the bound up): every real packing meets
+    it, so a model it makes unsatisfiable proves that no packing exists.
     """
     divisor = math.gcd(cap, *(w for _, w in row))
     row = [(x, w // divisor) for x, w in row]
@@ -712,6 +802,8 @@ def _fit_int32(row: list[tuple[T, int]], cap: int) -> tuple[list[tuple[T, int]],
     if top <= _INT32:
         return row, cap
     scale = math.ceil(top / _INT32)
+    if loose:
+        return [(x, w // scale) for x, w in row], -(-cap // scale)
     return [(x, -(-w // scale)) for x, w in row], cap // scale
 
 
@@ -742,7 +834,7 @@ def cheapest_packing(units: Sequence[Unit], shapes: Sequence[Shape], quota: int)
         slots += [shape] * min(quota // shape.units, len(units), need + 1)
     if not _few_pairs(units, slots, Z3_MAX_LITERALS):
         return None
-    most = _most_held(units, slots)
+    most = most_held(units, slots)
     import z3  # noqa: TID251, PLC0415 - z3 is allowed only here, loaded only for coupled groups
 
     opt = z3.Optimize(ctx=z3.Context())

@@ -59,6 +59,7 @@ from msgspec.structs import replace
 
 from skaal.solver import fitarrays
 from skaal.solver.branching import Branched, branch_counts
+from skaal.solver.cuts import Cut, add_cuts
 from skaal.solver.decompose import SCALE, Group
 from skaal.solver.highs import highs_holding, run_beside
 from skaal.solver.opening import Opening, solve_again, solve_open
@@ -142,6 +143,7 @@ def solve_pooled(
     beside: Callable[[], object] | None = None,
     branch: bool = True,
     first: bool = False,
+    cuts: Sequence[Cut] = (),
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
     past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
@@ -167,7 +169,8 @@ def solve_pooled(
     the counts are branched on (:mod:`.branching`).  ``first``: with ``cutoff``, the
     first solution cheaper than it is the answer (HiGHS stops at its first improving
     solution, often at its root, where the cheapest can take its cuts and heuristics
-    many times longer); ``proven`` is then false.
+    many times longer); ``proven`` is then false.  ``cuts``: rows of :mod:`.cuts`
+    (for the integer model), each met by every plan.
     """
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
@@ -189,6 +192,8 @@ def solve_pooled(
         max_nodes=max_nodes,
         abs_gap=1e-7,
     )
+    if cuts:
+        add_cuts(highs, model, grouped, cuts)
     if cutoff is not None:
         highs.setOptionValue("objective_bound", cutoff - model.constant)
         if first:

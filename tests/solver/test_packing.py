@@ -17,10 +17,10 @@ from skaal.catalog.loader import load_catalog
 from skaal.solver import pooled, solve
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption
 from skaal.solver.place import (
-    _most_held,
     balanced_fit_partial,
     cheapest_packing,
     first_fit_partial,
+    most_held,
     place,
     short,
 )
@@ -254,12 +254,12 @@ def test_counting_proves_a_packing_impossible_before_any_search() -> None:
 def test_units_over_a_third_of_an_instance_are_counted_two_to_an_instance() -> None:
     # Fifteen units of 4.5 and 4 reads/s, instances of 10: pooled, seven hold
     # 64, but no instance holds three (at least 12), so seven hold fourteen.
-    # Counted per instance (_most_held), that is a sum; z3 alone spent its
+    # Counted per instance (most_held), that is a sum; z3 alone spent its
     # whole work budget on it (seconds for each packing tried).
     units = [_unit(f"u{i}", 4.0 if i % 2 else 4.5, 1.0, ("pg", 0.0)) for i in range(15)]
     one = Shape("pg", instance_class("ten", price=1.0), 0, 1.0, (None, 10 * SCALE, None, None))
     wider = Shape("pg", instance_class("wide", price=2.0), 0, 2.0, (None, 13 * SCALE, None, None))
-    assert _most_held(units, [one, one, wider]) == [2, 2, 3]
+    assert most_held(units, [one, one, wider]) == [2, 2, 3]
     assert place(units, [one] * 7) is None
     found = place(units, [one] * 8)
     assert found is not None
@@ -307,6 +307,23 @@ def test_small_users_draws_are_proven_optimal_at_the_oracles_total(
     # The draw of 50 on gcp (seed 2026) was "best found", $54.52 over the
     # optimum with a bound $146.17 under it, before the pooled relaxation
     # counted units that cannot share an instance.
+    blueprint = draw_blueprint(write_app(tmp_path / "app.py", "users", n, seed=seed))
+    plan = solve(blueprint, load_catalog(name))
+    answer = solve_exact(blueprint, read_catalog(name))
+    assert answer.status == "optimal"
+    assert answer.total is not None
+    assert plan.status == "optimal"
+    assert abs(plan.total_monthly_cost - answer.total) <= CENT
+
+
+@pytest.mark.parametrize(("name", "n", "seed"), [("gcp", 80, 6), ("aws", 90, 1), ("aws", 90, 3)])
+def test_draws_whose_packing_failed_are_proven_optimal_by_its_cuts(
+    name: str, n: int, seed: int, tmp_path: Path
+) -> None:
+    # Each ended "best found" before the packing cuts (skaal.solver.cuts):
+    # gcp 80 seed 6 at $83,568.39, aws 90 seed 1 at $252,289.88 and seed 3
+    # at $31,500.88, their relaxation's units not fitting its instances.  The
+    # cuts prove each optimal at the total the oracle's exact model reaches.
     blueprint = draw_blueprint(write_app(tmp_path / "app.py", "users", n, seed=seed))
     plan = solve(blueprint, load_catalog(name))
     answer = solve_exact(blueprint, read_catalog(name))

@@ -106,17 +106,18 @@ def test_packing_alike_maps_is_proven_optimal() -> None:
         assert len(instance.resources) <= 2
 
 
-def test_adversarial_packing_is_best_found_with_a_proven_bound() -> None:
+def test_packing_unlike_maps_is_proven_optimal_by_its_cuts() -> None:
     # Fifteen maps of 0.4 and 0.45 GB and instances of 1 GB: pooled, seven
-    # instances hold 6.4 GB, but one instance holds only two maps.  The plan
-    # says so instead of claiming optimal.  (Past fourteen units the exact
-    # subset search of skaal.solver.small leaves the component to the pooled
-    # relaxation.)
+    # instances hold 6.4 GB, but one instance holds only two maps.  (Past
+    # fourteen units the exact subset search of skaal.solver.small leaves the
+    # component to the pooled relaxation.)  The packing fails, and its cut (an
+    # instance holds at most two of them, by counting) lifts the relaxation to
+    # eight instances, which hold them: proven cheapest, where the plan was
+    # "best found" at $8 with a bound of $7 before the cuts.
     specs = [res(f"R{i}", size_gb=0.4 if i % 2 else 0.45) for i in range(15)]
     plan = solve(blueprint(*specs), _packing_catalog(10))  # type: ignore[arg-type]
-    assert plan.status == "best_found"
-    assert plan.lower_bound is not None
-    assert plan.lower_bound == pytest.approx(7.0)
+    assert plan.status == "optimal"
+    assert plan.lower_bound is None
     assert plan.total_monthly_cost == pytest.approx(8.0)
     for instance in plan.instances:
         assert len(instance.resources) <= 2

@@ -609,7 +609,12 @@ def _cut_rounds(
             break
         cuts += found
         relaxed = solve_pooled(
-            grouped, servers, max_backends=max_backends, cuts=cuts, cutoff=best.cost / SCALE
+            grouped,
+            servers,
+            max_backends=max_backends,
+            max_nodes=CUT_MAX_NODES,
+            cuts=cuts,
+            cutoff=best.cost / SCALE,
         )
         bound = max(bound, relaxed.bound)
         if relaxed.counts is None or not relaxed.proven:
@@ -618,8 +623,14 @@ def _cut_rounds(
 
 
 #: The most rounds of packing cuts (:func:`_cut_rounds`) per component: each solves the
-#: pooled relaxation again.
+#: pooled relaxation again.  On the ``users`` draws of 100 to 400 resources (five
+#: seeds, both bundled catalogs) two rounds proved 24 of the 67 plans optimal, four
+#: 31 (14 without cuts), in 1.8 and 2.1 times the time of all 67 plans without.
 CUT_ROUNDS = 4
+#: The branch-and-bound nodes of each round's solve (HiGHS's work, deterministic):
+#: on those draws every round that led to a proof took at most 190, and the
+#: rounds proving nothing up to 1,014.
+CUT_MAX_NODES = 500
 
 
 #: Up to this many units, instance counts whose rounding passes a quota are branched on

@@ -577,7 +577,8 @@ def unheld(
             else:
                 at += 1
         found.append(core)
-        left = [u for u in left if u not in set(core)]
+        named = set(core)
+        left = [u for u in left if u not in named]
     return found
 
 

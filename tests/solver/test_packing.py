@@ -307,13 +307,7 @@ def test_small_users_draws_are_proven_optimal_at_the_oracles_total(
     # The draw of 50 on gcp (seed 2026) was "best found", $54.52 over the
     # optimum with a bound $146.17 under it, before the pooled relaxation
     # counted units that cannot share an instance.
-    blueprint = draw_blueprint(write_app(tmp_path / "app.py", "users", n, seed=seed))
-    plan = solve(blueprint, load_catalog(name))
-    answer = solve_exact(blueprint, read_catalog(name))
-    assert answer.status == "optimal"
-    assert answer.total is not None
-    assert plan.status == "optimal"
-    assert abs(plan.total_monthly_cost - answer.total) <= CENT
+    _assert_proven_at_the_oracles_total(name, n, seed, tmp_path)
 
 
 @pytest.mark.parametrize(("name", "n", "seed"), [("gcp", 80, 6), ("aws", 90, 1), ("aws", 90, 3)])
@@ -324,7 +318,13 @@ def test_draws_whose_packing_failed_are_proven_optimal_by_its_cuts(
     # gcp 80 seed 6 at $83,568.39, aws 90 seed 1 at $252,289.88 and seed 3
     # at $31,500.88, their relaxation's units not fitting its instances.  The
     # cuts prove each optimal at the total the oracle's exact model reaches.
-    blueprint = draw_blueprint(write_app(tmp_path / "app.py", "users", n, seed=seed))
+    _assert_proven_at_the_oracles_total(name, n, seed, tmp_path)
+
+
+def _assert_proven_at_the_oracles_total(name: str, n: int, seed: int, folder: Path) -> None:
+    """The ``users`` draw (``n``, ``seed``) on bundled ``name`` is planned proven optimal,
+    at the total the independent oracle's exact model proves (to the cent)."""
+    blueprint = draw_blueprint(write_app(folder / "app.py", "users", n, seed=seed))
     plan = solve(blueprint, load_catalog(name))
     answer = solve_exact(blueprint, read_catalog(name))
     assert answer.status == "optimal"

@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from skaal.solver.decompose import Unit
-from skaal.solver.place import Bins, rooms
-from skaal.solver.servers import Server
+from skaal.solver.place import rooms
+from skaal.solver.servers import Bins, Server
 
 __all__ = ["backfill"]
 

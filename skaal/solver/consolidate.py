@@ -31,9 +31,9 @@ from collections.abc import Mapping, Sequence
 from msgspec import Struct, field
 
 from skaal.solver.decompose import Unit
-from skaal.solver.place import Bins, rooms
+from skaal.solver.place import rooms
 from skaal.solver.repair import saving
-from skaal.solver.servers import Server, Shape
+from skaal.solver.servers import Bins, Server, Shape
 
 __all__ = ["MAX_PASSES", "consolidate"]
 

@@ -3,7 +3,7 @@ packing cheapest without searching for one.
 
 When the relaxation's instances cannot hold a server's units, placement
 (:mod:`.placement`) used to ask z3 for the cheapest packing of them
-(:func:`.place.cheapest_packing`): loading z3 and searching, a tenth of a
+(:func:`.exact.cheapest_packing`): loading z3 and searching, a tenth of a
 second for two dozen units.  Repair (:mod:`.repair`) grows the instances
 greedily in milliseconds, and is often as cheap; this bound tells when.
 
@@ -49,15 +49,8 @@ from msgspec import Struct
 
 from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.highs import highs_holding
-from skaal.solver.place import (
-    Bins,
-    balanced_fit_partial,
-    fees,
-    first_fit,
-    hall_needs,
-    tightened,
-)
-from skaal.solver.servers import Server, Shape
+from skaal.solver.place import balanced_fit_partial, fees, first_fit, hall_needs, tightened
+from skaal.solver.servers import Bins, Server, Shape
 
 __all__ = ["MAX_NODES", "Cover", "at_floor", "fee_floor", "tight", "within_floor"]
 

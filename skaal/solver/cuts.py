@@ -6,7 +6,7 @@ instances one by one, the answer breaks a row every plan meets, and that
 row is added (:class:`Core`, :class:`Count`):
 
 - **Core.**  z3 names a few of the units (a core ``C``) that the instances
-  cannot hold even alone (:func:`.place.unheld`).  With ``n_k`` the
+  cannot hold even alone (:func:`.exact.unheld`).  With ``n_k`` the
   instances of each shape ``k`` able to hold some unit of ``C``, every plan
   either runs more instances of one of those shapes or leaves some unit of
   ``C`` off the server::
@@ -22,7 +22,7 @@ row is added (:class:`Core`, :class:`Count`):
   fit (with them in, each round of the ``users`` draws merely added a small
   instance: 29 rounds where 4 now prove the plan).
 - **Count.**  An instance of shape ``k`` holds at most ``h_k`` of the
-  units the server could take, by counting (:func:`.place.most_held`: the
+  units the server could take, by counting (:func:`.exact.most_held`: the
   smallest usages that fit together, per dimension).  When the answer puts
   more units on the server than its instances hold so, every plan meets
   ``Σ_g y[g,s] ≤ Σ_k h_k · n[s,k]``, whatever the instance counts:
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Protocol
 from msgspec import Struct
 
 from skaal.solver.decompose import Group, Unit
-from skaal.solver.place import most_held, unheld
+from skaal.solver.exact import most_held, unheld
 from skaal.solver.servers import Server, Shape
 
 if TYPE_CHECKING:

@@ -38,9 +38,9 @@ import bisect
 from collections.abc import Mapping, Sequence
 
 from skaal.solver.decompose import Unit
-from skaal.solver.place import Bins, rooms
+from skaal.solver.place import rooms
 from skaal.solver.repair import dedicated, on_dedicated, saving
-from skaal.solver.servers import Server
+from skaal.solver.servers import Bins, Server
 
 __all__ = ["MAX_UNITS", "candidates", "exchange"]
 

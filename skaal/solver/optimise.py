@@ -99,11 +99,12 @@ from msgspec.structs import replace
 
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
-from skaal.solver.place import Bins, first_fit
+from skaal.solver.place import first_fit
 from skaal.solver.problem import Problem
 from skaal.solver.rebound import Rebounds, linear_bound
 from skaal.solver.servers import (
     POOL,
+    Bins,
     Server,
     Shape,
     backend_of,

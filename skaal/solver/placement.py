@@ -6,7 +6,7 @@ over all of them (:func:`.place.place`).  When those instances cannot hold a
 few dozen units, a packing is proven cheapest without a search where one can
 be: packed into the instances of the bound on every packing's fees
 (:mod:`.cover`), or as repair grows them, at that bound; else z3's cheapest
-packing (:func:`.place.cheapest_packing`).  Otherwise repair opens instances
+packing (:func:`.exact.cheapest_packing`).  Otherwise repair opens instances
 and spills what still fits nowhere to its dedicated option (:mod:`.repair`).
 Each server's instances are then tightened and, for a few units, repacked
 (:mod:`.repack`).  Once every server is packed, units on dedicated options
@@ -43,19 +43,14 @@ from skaal.solver.backfill import backfill
 from skaal.solver.consolidate import consolidate
 from skaal.solver.cover import at_floor, fee_floor, tight, within_floor
 from skaal.solver.decompose import Group, Unit
+from skaal.solver.exact import CHEAPEST_MAX_UNITS, cheapest_packing
 from skaal.solver.exchange import exchange
-from skaal.solver.place import (
-    CHEAPEST_MAX_UNITS,
-    Bins,
-    cheapest_packing,
-    first_fit,
-    place,
-)
+from skaal.solver.place import first_fit, place
 from skaal.solver.problem import Problem
 from skaal.solver.rehome import rehome
 from skaal.solver.repack import repacked, repacked_large
 from skaal.solver.repair import repair, shed, spill, spillable
-from skaal.solver.servers import Server, Shape, over_quota
+from skaal.solver.servers import Bins, Server, Shape, over_quota
 from skaal.solver.trade import trade
 
 if TYPE_CHECKING:

@@ -30,9 +30,9 @@ from typing import Protocol
 from msgspec.structs import replace
 
 from skaal.solver.decompose import Unit, UnitOption
-from skaal.solver.place import Bins, tightened
+from skaal.solver.place import tightened
 from skaal.solver.repair import on_dedicated, repair
-from skaal.solver.servers import Server
+from skaal.solver.servers import Bins, Server
 
 __all__ = ["Quotas", "rehome"]
 

@@ -67,8 +67,9 @@ from msgspec.structs import replace
 
 from skaal.solver.cover import at_floor, fee_floor
 from skaal.solver.decompose import SCALE, Unit, UnitOption, groups
-from skaal.solver.place import Z3_RLIMIT, Bins, fees, place, tightened
-from skaal.solver.servers import Server, quota_used, trimmed_for
+from skaal.solver.exact import Z3_RLIMIT
+from skaal.solver.place import fees, place, tightened
+from skaal.solver.servers import Bins, Server, quota_used, trimmed_for
 
 __all__ = [
     "LARGE_RLIMIT",

@@ -19,14 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from skaal.solver.decompose import Unit, UnitOption
-from skaal.solver.place import (
-    Bins,
-    balanced_fit_partial,
-    fees,
-    first_fit_grown,
-    first_fit_partial,
-)
-from skaal.solver.servers import Server, Shape
+from skaal.solver.place import balanced_fit_partial, fees, first_fit_grown, first_fit_partial
+from skaal.solver.servers import Bins, Server, Shape
 
 __all__ = ["dedicated", "on_dedicated", "repair", "saving", "shed", "spill", "spillable"]
 

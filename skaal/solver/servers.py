@@ -35,6 +35,7 @@ from skaal.solver.decompose import Unit, cost_micro, scaled_capacity
 
 __all__ = [
     "POOL",
+    "Bins",
     "Server",
     "Shape",
     "backend_of",
@@ -85,6 +86,10 @@ class Shape(Struct, frozen=True, eq=False):
     def holds(self, usage: tuple[int, ...]) -> bool:
         """Whether one empty instance of this shape holds ``usage``."""
         return all(c is None or u <= c for u, c in zip(usage, self.capacity, strict=True))
+
+
+#: Instances (one shape each) and the units each holds: a server's packing.
+Bins = list[tuple[Shape, list[Unit]]]
 
 
 class Server(Struct, frozen=True):

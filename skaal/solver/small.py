@@ -27,8 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from skaal.solver.decompose import Unit
-from skaal.solver.place import Bins
-from skaal.solver.servers import Server, Shape, over_quota
+from skaal.solver.servers import Bins, Server, Shape, over_quota
 
 __all__ = ["MAX_WORK", "solve_small"]
 

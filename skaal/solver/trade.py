@@ -44,9 +44,9 @@ from msgspec import Struct
 
 from skaal.solver.decompose import Unit
 from skaal.solver.exchange import candidates
-from skaal.solver.place import Bins, limits, load
+from skaal.solver.place import limits, load
 from skaal.solver.repair import dedicated
-from skaal.solver.servers import Server, Shape, quota_used
+from skaal.solver.servers import Bins, Server, Shape, quota_used
 
 if TYPE_CHECKING:
     import numpy as np

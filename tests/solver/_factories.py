@@ -13,8 +13,7 @@ from skaal.model.grammar import parse_latency
 from skaal.plan.model import Plan
 from skaal.solver import solve
 from skaal.solver.decompose import SCALE, Unit, UnitOption
-from skaal.solver.place import Bins
-from skaal.solver.servers import Server, server_of
+from skaal.solver.servers import Bins, Server, server_of
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
 from solver.draws import draw_blueprint, write_app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from skaal.solver.backfill import backfill
 from skaal.solver.decompose import SCALE, Unit, UnitOption
-from skaal.solver.place import Bins
+from skaal.solver.servers import Bins
 from tests.solver._factories import writes_server, writes_unit
 
 

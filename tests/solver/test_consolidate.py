@@ -13,8 +13,7 @@ from msgspec.structs import replace
 
 from skaal.solver.consolidate import consolidate
 from skaal.solver.decompose import SCALE, Unit
-from skaal.solver.place import Bins
-from skaal.solver.servers import Server
+from skaal.solver.servers import Bins, Server
 from tests.solver._factories import (
     assert_users_plan,
     fixed_unit,

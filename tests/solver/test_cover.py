@@ -2,7 +2,7 @@
 it proves cheapest without z3 (:func:`skaal.solver.placement._proven_cheapest`).
 
 Each case is small enough to check by hand, and z3's exact cheapest packing
-(:func:`skaal.solver.place.cheapest_packing`) is the second opinion.
+(:func:`skaal.solver.exact.cheapest_packing`) is the second opinion.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import pytest
 from skaal.solver import placement
 from skaal.solver.cover import fee_floor
 from skaal.solver.decompose import SCALE, Unit, UnitOption
-from skaal.solver.place import Bins, cheapest_packing
-from skaal.solver.servers import Server, Shape
+from skaal.solver.exact import cheapest_packing
+from skaal.solver.servers import Bins, Server, Shape
 from skaal.testing.catalogs import instance_class
 
 

@@ -1,5 +1,5 @@
 """Packing cuts: units proven not to fit, and the pooled relaxation solved again without them
-(:func:`skaal.solver.place.unheld`, :mod:`skaal.solver.cuts`)."""
+(:func:`skaal.solver.exact.unheld`, :mod:`skaal.solver.cuts`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from skaal.solver import solve
 from skaal.solver.cuts import Core, Count, cuts_for
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption
-from skaal.solver.place import first_fit, unheld
+from skaal.solver.exact import unheld
+from skaal.solver.place import first_fit
 from skaal.solver.pooled import solve_pooled
 from skaal.solver.servers import server_of
 from skaal.testing import backend, catalog

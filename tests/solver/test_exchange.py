@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.exchange import exchange
-from skaal.solver.place import Bins
+from skaal.solver.servers import Bins
 from tests.solver._factories import writes_server, writes_unit
 
 

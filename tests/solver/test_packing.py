@@ -16,14 +16,8 @@ from skaal.blueprint.model import Blueprint
 from skaal.catalog.loader import load_catalog
 from skaal.solver import pooled, solve
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption
-from skaal.solver.place import (
-    balanced_fit_partial,
-    cheapest_packing,
-    first_fit_partial,
-    most_held,
-    place,
-    short,
-)
+from skaal.solver.exact import cheapest_packing, most_held
+from skaal.solver.place import balanced_fit_partial, first_fit_partial, place, short
 from skaal.solver.pooled import _weight, solve_pooled
 from skaal.solver.servers import Server, Shape
 from skaal.testing.catalogs import instance_class

@@ -10,9 +10,8 @@ from __future__ import annotations
 from msgspec.structs import replace
 
 from skaal.solver.decompose import Unit
-from skaal.solver.place import Bins
 from skaal.solver.rehome import rehome
-from skaal.solver.servers import Server
+from skaal.solver.servers import Bins, Server
 from tests.solver._factories import labels, writes_server, writes_unit
 
 

@@ -11,9 +11,9 @@ from msgspec.structs import replace
 from skaal.solver import pooled
 from skaal.solver.cover import Cover, fee_floor
 from skaal.solver.decompose import SCALE, Unit, UnitOption
-from skaal.solver.place import Bins, balanced_fit_partial, first_fit, tightened
+from skaal.solver.place import balanced_fit_partial, first_fit, tightened
 from skaal.solver.repack import MAX_LARGE_UNITS, MAX_UNITS, MIN_GAIN, repacked, repacked_large
-from skaal.solver.servers import Server, Shape, server_of
+from skaal.solver.servers import Bins, Server, Shape, server_of
 from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
 from tests.solver._factories import (

@@ -15,9 +15,8 @@ from msgspec.structs import replace
 
 from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.feasibility import build_problem
-from skaal.solver.place import Bins
 from skaal.solver.placement import Placed, exchanged
-from skaal.solver.servers import Server
+from skaal.solver.servers import Bins, Server
 from skaal.solver.trade import trade
 from skaal.testing import backend, catalog
 from tests.solver._factories import (

@@ -97,19 +97,23 @@ class Opening:
         )
 
 
-def solve_open(highs: _Highs, opening: Opening) -> None:
+def solve_open(highs: _Highs, opening: Opening) -> int:
     """Add the opening rows the solution ``highs`` holds breaks and solve again, until it
-    breaks none (or HiGHS reaches no optimum)."""
+    breaks none (or HiGHS reaches no optimum); the simplex iterations of every run,
+    the one before the call included (HiGHS's work, deterministic)."""
     from highspy import _core  # noqa: PLC0415
 
+    spent = highs.getInfo().simplex_iteration_count
     if not len(opening):
-        return
+        return spent
     while highs.getModelStatus() == _core.HighsModelStatus.kOptimal:
         broken = opening.broken(highs.getSolution().col_value)
         if not broken:
-            return
+            break
         opening.add(highs, broken)
         highs.run()
+        spent += highs.getInfo().simplex_iteration_count
+    return spent
 
 
 def solve_again(highs: _Highs, opening: Opening) -> bool | None:

@@ -47,8 +47,9 @@ the clock:
    the plan costs the bound, so it is optimal.  Not placed, on a relaxation
    solved exactly: the rows the packing proves (:mod:`.cuts`: units the
    instances cannot hold, named by z3) are added and step 4 solved again,
-   asked for plans cheaper than the one placed, at most
-   :data:`CUT_ROUNDS` times (:func:`_cut_rounds`): the bound rises, and the
+   asked for plans cheaper than the one placed, while those solves spend
+   fewer than :data:`CUT_ITERATIONS` simplex iterations (HiGHS's work, not
+   seconds; :func:`_cut_rounds`): the bound rises, and the
    plan is proven optimal when the new optimum's units fit or nothing
    cheaper is left.  Still not placed (adversarial bin
    packing): a server of a few dozen units gets a packing whose fees meet a
@@ -582,10 +583,12 @@ def _cut_rounds(
 ) -> tuple[Placed, float]:
     """Step 5's packing cuts: while a server cannot hold the units the relaxation (solved
     exactly) gives it, the relaxation is solved again with the cuts z3 proves
-    (:mod:`.cuts`), at most :data:`CUT_ROUNDS` times, asked only for plans cheaper
-    than ``best``.  The cheaper plan and the bound reached (dollars): when the
-    units fit, their plan costs the bound; when nothing cheaper than ``best``
-    is left, ``best`` is proven cheapest (its cost is the bound).
+    (:mod:`.cuts`), asked only for plans cheaper than ``best``, while those solves
+    have spent fewer than :data:`CUT_ITERATIONS` simplex iterations (at most
+    :data:`CUT_ROUNDS` of them).  The cheaper plan and the bound reached
+    (dollars): when the units fit, their plan costs the bound; when nothing
+    cheaper than ``best`` is left, ``best`` is proven cheapest (its cost is the
+    bound).
     """
     from skaal.solver.cuts import Cut, cuts_for  # noqa: PLC0415 - z3 and HiGHS load with it
     from skaal.solver.placement import placed as place_part  # noqa: PLC0415
@@ -593,6 +596,7 @@ def _cut_rounds(
 
     bound = relaxed.bound
     cuts: list[Cut] = []
+    spent = 0
     for solves in range(CUT_ROUNDS + 1):  # the last solve's answer is checked too
         assert relaxed.counts is not None  # a proven relaxation has its counts
         found = cuts_for(grouped, servers, relaxed.counts, relaxed.instances)
@@ -606,7 +610,7 @@ def _cut_rounds(
             if not packed.failed and packed.cost < best.cost:
                 best = packed
             break
-        if solves == CUT_ROUNDS:
+        if solves == CUT_ROUNDS or spent >= CUT_ITERATIONS:
             break
         cuts += found
         relaxed = solve_pooled(
@@ -618,16 +622,24 @@ def _cut_rounds(
             cutoff=best.cost / SCALE,
         )
         bound = max(bound, relaxed.bound)
+        spent += relaxed.iterations
         if relaxed.counts is None or not relaxed.proven:
             break  # nothing cheaper than best (proven when HiGHS finished), or the node limit
     return best, min(bound, best.cost / SCALE)
 
 
-#: The most rounds of packing cuts (:func:`_cut_rounds`) per component: each solves the
-#: pooled relaxation again.  On the ``users`` draws of 100 to 400 resources (five
-#: seeds, both bundled catalogs) two rounds proved 24 of the 67 plans optimal, four
-#: 31 (14 without cuts), in 1.8 and 2.1 times the time of all 67 plans without.
-CUT_ROUNDS = 4
+#: The packing cuts' rounds (:func:`_cut_rounds`) solve the pooled relaxation again
+#: while those solves have spent fewer than this many simplex iterations (HiGHS's
+#: work, the same on every machine), at most :data:`CUT_ROUNDS` times.  A round
+#: costs what its model does: a few hundred iterations on a small one, several
+#: thousand on a hard one.  On the ``users`` draws of 100 to 400 resources (five
+#: seeds, both bundled catalogs: 67 plans) every proof came before 8,300 iterations
+#: (seven rounds at most), where the rounds that prove nothing spend up to 64,000
+#: in twelve; four rounds, the rule before, proved 17 of the 20 plans these prove
+#: (``solver/HISTORY.md``, "Rounds counted in simplex iterations").
+CUT_ITERATIONS = 9_000
+#: The most rounds of packing cuts per component, whatever their iterations.
+CUT_ROUNDS = 12
 #: The branch-and-bound nodes of each round's solve (HiGHS's work, deterministic):
 #: on those draws every round that led to a proof took at most 190, and the
 #: rounds proving nothing up to 1,014.

@@ -128,6 +128,9 @@ class Pooled(Struct, frozen=True):
     own: Pooled | None = None
     """When the linear relaxation's instance counts were branched on (:mod:`.branching`):
     its own solution rounded, with the same bound, for placement to try too."""
+    iterations: int = 0
+    """HiGHS's simplex iterations solving the integer model (every run, cuts and
+    heuristics included): its work, counted the same on every machine."""
 
 
 def solve_pooled(
@@ -199,7 +202,7 @@ def solve_pooled(
         if first:
             highs.setOptionValue("mip_max_improving_sols", 1)
     run_beside(highs, beside)
-    solve_open(highs, model.opening)
+    spent = solve_open(highs, model.opening)
     status = highs.getModelStatus()
     info = highs.getInfo()
     solved = info.primal_solution_status == _core.SolutionStatus.kSolutionStatusFeasible
@@ -214,7 +217,7 @@ def solve_pooled(
             _core.HighsModelStatus.kOptimal,
             _core.HighsModelStatus.kObjectiveBound,
         )
-        return Pooled(None, {}, cutoff if finished else 0.0, False, False)
+        return Pooled(None, {}, cutoff if finished else 0.0, False, False, iterations=spent)
     if status == _core.HighsModelStatus.kInfeasible:
         return Pooled(None, {}, math.inf, True, True)
     if not solved and exact:
@@ -260,7 +263,7 @@ def solve_pooled(
         for name, shapes in model.shapes.items()
     }
     bound = model.constant + float(info.objective_function_value if proven else info.mip_dual_bound)
-    return Pooled(counts, instances, bound, proven, False)
+    return Pooled(counts, instances, bound, proven, False, iterations=spent)
 
 
 def _kept(highs: _Highs, model: _Model) -> Kept:

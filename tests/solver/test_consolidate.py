@@ -158,5 +158,6 @@ def test_the_gcp_users_draw_of_200_seed_2_closes_cloud_sql_instances_into_room_e
     # $340,680.02 a month before (bound $339,666.79); the independent oracle, stopped
     # after 500 nodes, had found $340,314.43.  Closing Cloud SQL instances whose
     # resources fit room left elsewhere takes $195.15 off; the plan stays valid.
-    # The packing cuts (skaal.solver.cuts) raised the bound from $339,666.79.
-    assert_users_plan(tmp_path, "gcp", 200, seed=2, total=340_484.87, bound=340_032.59)
+    # The packing cuts (skaal.solver.cuts) raised the bound from $339,666.79 (to
+    # $340,032.59 in four rounds, further in rounds counted in simplex iterations).
+    assert_users_plan(tmp_path, "gcp", 200, seed=2, total=340_484.87, bound=340_124.63)

@@ -633,10 +633,11 @@ def _cut_rounds(
 #: work, the same on every machine), at most :data:`CUT_ROUNDS` times.  A round
 #: costs what its model does: a few hundred iterations on a small one, several
 #: thousand on a hard one.  On the ``users`` draws of 100 to 400 resources (five
-#: seeds, both bundled catalogs: 67 plans) every proof came before 8,300 iterations
-#: (seven rounds at most), where the rounds that prove nothing spend up to 64,000
-#: in twelve; four rounds, the rule before, proved 17 of the 20 plans these prove
-#: (``solver/HISTORY.md``, "Rounds counted in simplex iterations").
+#: seeds, both bundled catalogs: 67 plans) every proof came from a solve started
+#: before 8,300 iterations were spent (the seventh at most), where the rounds that
+#: prove nothing spend up to 64,000 in twelve; four rounds, the rule before, proved
+#: 31 of the 34 plans these prove (``solver/HISTORY.md``, "Rounds counted in simplex
+#: iterations").
 CUT_ITERATIONS = 9_000
 #: The most rounds of packing cuts per component, whatever their iterations.
 CUT_ROUNDS = 12

@@ -79,7 +79,8 @@ Cut = Core | Count
 
 
 class Cuttable(Protocol):
-    """What :func:`add_cuts` reads of the pooled relaxation's model (:class:`.pooled._Model`)."""
+    """What :func:`add_cuts` reads of the pooled relaxation's model
+    (:class:`.pooled_model.PooledModel`)."""
 
     @property
     def placement(self) -> list[list[tuple[str, Shape | None, int]]]: ...

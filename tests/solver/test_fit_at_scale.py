@@ -14,7 +14,7 @@ import random
 
 import pytest
 
-from skaal.solver import fitarrays, place, pooled
+from skaal.solver import fitarrays, place, pooled_model
 from skaal.solver.decompose import SCALE, Unit, UnitOption
 from skaal.solver.place import first_fit_grown, first_fit_partial, tightened
 from skaal.solver.servers import Server
@@ -301,13 +301,13 @@ def test_pooled_families_by_bits_are_those_by_rows(
     apart by whole rows, and each family's largest usage is the loop's."""
     shapes = list(_server().shapes)
     usages = sorted({u.usage for u in _units(seed, 400)})
-    by_bits = pooled._holding(shapes, usages)
+    by_bits = pooled_model.holding(shapes, usages)
     monkeypatch.setattr(fitarrays, "FAMILY_BITS", 0)
-    assert pooled._holding(shapes, usages) == by_bits
+    assert pooled_model.holding(shapes, usages) == by_bits
     assert len(set(by_bits.values())) > 1
     expected: dict[frozenset[int], list[int]] = {}
     for usage in usages:
         most = expected.setdefault(by_bits[usage], list(usage))
         most[:] = [max(a, b) for a, b in zip(most, usage, strict=True)]
-    assert pooled._largest_per_family(usages, [by_bits[u] for u in usages]) == expected
-    assert pooled._largest_per_family([], []) == {}
+    assert pooled_model.largest_per_family(usages, [by_bits[u] for u in usages]) == expected
+    assert pooled_model.largest_per_family([], []) == {}

@@ -18,7 +18,8 @@ from skaal.solver import optimise, pooled, solve
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption
 from skaal.solver.exact import cheapest_packing, most_held
 from skaal.solver.place import balanced_fit_partial, first_fit_partial, place, short
-from skaal.solver.pooled import _weight, solve_pooled
+from skaal.solver.pooled import solve_pooled
+from skaal.solver.pooled_model import weight
 from skaal.solver.servers import Server, Shape
 from skaal.testing.catalogs import instance_class
 from solver.draws import draw_blueprint, write_app
@@ -194,7 +195,7 @@ def test_the_weights_of_units_sharing_an_instance_never_sum_past_one() -> None:
             use = rng.randint(1, room)
             held.append(use)
             room -= use
-        assert sum(_weight(use, big, cap) for use in held) <= 1.0 + 1e-12, (cap, big, held)
+        assert sum(weight(use, big, cap) for use in held) <= 1.0 + 1e-12, (cap, big, held)
 
 
 # -- packing -------------------------------------------------------------------------------

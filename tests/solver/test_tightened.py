@@ -88,7 +88,7 @@ def test_the_users_draw_of_200_plans_valid_and_at_its_optimum_per_shape(
     # Per shape (on the catalog before the larger cache nodes): $373,094.53
     # before the instances were tightened, then $373,019.34 (best found) until
     # the pooled relaxation counted the units over half an instance that cannot
-    # share one (skaal.solver.pooled._weight): now proven optimal, at the optimum.
+    # share one (skaal.solver.pooled_model.weight): now proven optimal, at the optimum.
     monkeypatch.setattr(pooled, "MAX_SHAPE_COLUMNS", pooled.MAX_EXACT_COLUMNS)
     per_shape = solve(blueprint, load_catalog(name))
     assert audit(per_shape, blueprint, read_catalog(name)) == []

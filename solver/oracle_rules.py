@@ -38,8 +38,14 @@ A backend serves a resource when every rule holds:
   indexes need ``secondary_index``; ``ordered`` needs ``fifo``;
   ``max_attempts`` needs ``dead_letter``; a schedule needs ``schedule``; an
   HTTP function needs ``http``;
-* size, reads, writes and memory within ``limits.max_*``; a declared
-  timeout within ``max_timeout_s``.
+* size and memory within ``limits.max_*``; a declared timeout within
+  ``max_timeout_s``;
+* reads and writes within ``limits.max_reads_per_s`` and
+  ``max_writes_per_s`` in some billing mode, counted in that mode's units:
+  a read served eventual counts ``f`` of a unit where the mode has
+  ``eventual_reads = { factor = f }``, and a provisioned mode (one with a
+  ``target_utilisation``) counts ``ceil(units / target_utilisation)``, at
+  least 1 (what it provisions).  Only such modes are billed (below).
 
 Whether one instance of a server can hold a resource is not a rule here: the
 oracle's programme places every resource on an instance whose class holds it.
@@ -50,7 +56,8 @@ the backend lists no "strong"; strongly consistent otherwise.  Other kinds
 have no read consistency.
 
 Cost per month (730 hours = 2,628,000 s), the cheapest of the backend's
-billing modes (its ``[price]`` when it has no modes); served eventual, a
+billing modes within its throughput limits (its ``[price]`` when it has no
+modes); served eventual, a
 mode with ``eventual_reads = { factor = f }`` counts ``reads × f`` instead of
 ``reads`` in the two read components below::
 
@@ -85,7 +92,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from skaal.blueprint.model import ResourceSpec
-from solver.oracle_catalog import CatalogData, Entry
+from solver.oracle_catalog import CatalogData, Entry, ModePrice
 
 __all__ = [
     "DIMENSIONS",
@@ -295,15 +302,49 @@ def broken_rules(spec: ResourceSpec, load: Load, entry: Entry, catalog: CatalogD
         broken.append("http")
     for rule, value, limit in (
         ("size", load.size_gb, "max_size_gb"),
-        ("reads", load.reads_per_s, "max_reads_per_s"),
-        ("writes", load.writes_per_s, "max_writes_per_s"),
         ("memory", load.memory_gb, "max_memory_gb"),
     ):
         if value > limits.get(limit, math.inf):
             broken.append(rule)
+    consistency = read_consistency(spec, entry)
+    per_mode = [throughput_units(load, mode, consistency) for mode in entry.modes]
+    if not any(r <= limits.get("max_reads_per_s", math.inf) for r, _ in per_mode):
+        broken.append("reads")
+    if not any(w <= limits.get("max_writes_per_s", math.inf) for _, w in per_mode):
+        broken.append("writes")
+    if (
+        "reads" not in broken
+        and "writes" not in broken
+        and not within_limits(load, entry, consistency)
+    ):
+        broken.append("reads and writes")  # each fits some mode, both no one mode
     if req.timeout_s is not None and req.timeout_s > limits.get("max_timeout_s", math.inf):
         broken.append("timeout")
     return broken
+
+
+def throughput_units(load: Load, mode: ModePrice, consistency: str | None) -> tuple[float, float]:
+    """The read and write units per second ``load`` takes in ``mode`` (module docstring)."""
+    reads = load.reads_per_s
+    if consistency == "eventual" and mode.eventual_factor is not None:
+        reads = reads * mode.eventual_factor
+    writes = load.writes_per_s
+    if mode.target_utilisation is None:
+        return reads, writes
+    target = mode.target_utilisation
+    return max(1, math.ceil(reads / target - 1e-9)), max(1, math.ceil(writes / target - 1e-9))
+
+
+def within_limits(load: Load, entry: Entry, consistency: str | None) -> list[ModePrice]:
+    """The billing modes of ``entry`` whose units for ``load`` are within its limits."""
+    most_reads = entry.limits.get("max_reads_per_s", math.inf)
+    most_writes = entry.limits.get("max_writes_per_s", math.inf)
+    return [
+        mode
+        for mode in entry.modes
+        for reads, writes in (throughput_units(load, mode, consistency),)
+        if reads <= most_reads and writes <= most_writes
+    ]
 
 
 def read_consistency(spec: ResourceSpec, entry: Entry) -> str | None:
@@ -333,7 +374,7 @@ def monthly_cost(
         entry.implementation == "dynamodb" and not load.ephemeral
     )
     best: tuple[float, str | None] | None = None
-    for mode in entry.modes:
+    for mode in within_limits(load, entry, consistency) or entry.modes:
         target = mode.target_utilisation or 1.0
         reads = load.reads_per_s  # read units
         if consistency == "eventual" and mode.eventual_factor is not None:

@@ -224,7 +224,12 @@ LimitName = Literal[
 
 
 class Limits(Record, frozen=True, kw_only=True):
-    """Hard limits per resource; ``None`` means unlimited."""
+    """Hard limits per resource; ``None`` means unlimited.
+
+    ``max_reads_per_s`` and ``max_writes_per_s`` count the units of each
+    capacity mode (an eventual read at its ``eventual_reads`` factor, a
+    provisioned mode what it provisions): :meth:`skaal.solver.cost.Pricing.units`.
+    """
 
     max_size_gb: Positive | None = None
     max_reads_per_s: Positive | None = None

@@ -17,9 +17,10 @@ from typing import Protocol
 from msgspec import Struct
 
 from skaal.blueprint.model import Kind, Requirements, ScheduleSpec
-from skaal.catalog.model import Backend, Capacity, Limits
+from skaal.catalog.model import Backend, Capacity, LimitName, Limits
 from skaal.declare.existing import Existing
 from skaal.model.grammar import DURABILITY_LEVELS, Bound, region_matches
+from skaal.solver.cost import rate_ceilings
 from skaal.solver.problem import Rejection, Workload
 from skaal.solver.servers import largest
 
@@ -79,13 +80,25 @@ class Facts(Struct, frozen=True):
     regions: tuple[str, ...]
     """The backend's regions, or the catalog's default region when it lists none."""
     tightest: tuple[float, float, float, float, float]
-    """Largest size, reads, writes, memory and timeout one resource may have (inf: no limit)."""
+    """Largest size, reads, writes, memory and timeout one resource may have (inf: no
+    limit); reads and writes as the loosest capacity mode and consistency allow."""
     capacity: Capacity
     """For a server backend, the most one instance of its largest shapes holds."""
+    quotas: bool
+    """The backend limits each resource's reads or writes per second: a throughput
+    quota, counted in each capacity mode's units (:func:`.cost.fitting_modes`)."""
+    every_mode: tuple[tuple[float, float], tuple[float, float]]
+    """Reads and writes per second within the quotas of every capacity mode, read strong
+    then eventual: below them no mode needs checking."""
+    rates: tuple[tuple[float, float], tuple[float, float]]
+    """The most reads and writes per second the backend's per-resource throughput quotas
+    allow one resource, read strong then eventual, in its loosest capacity mode
+    (:meth:`.cost.Pricing.ceilings`): what a refusal quotes."""
 
     @classmethod
     def of(cls, backend: Backend, rank: int, default_region: str) -> Facts:
         perf = backend.performance
+        rates = (rate_ceilings(backend, eventual=False), rate_ceilings(backend, eventual=True))
         return cls(
             backend=backend,
             rank=rank,
@@ -95,8 +108,15 @@ class Facts(Struct, frozen=True):
             and any(c.max_replicas for c in backend.server.classes),
             capabilities=frozenset(backend.capabilities),
             regions=backend.regions or (default_region,),
-            tightest=_tightest(backend),
+            tightest=_tightest(backend, max(rates)),
             capacity=largest(backend),
+            quotas=backend.limits.max_reads_per_s is not None
+            or backend.limits.max_writes_per_s is not None,
+            every_mode=(
+                rate_ceilings(backend, eventual=False, loosest=False),
+                rate_ceilings(backend, eventual=True, loosest=False),
+            ),
+            rates=rates,
         )
 
 
@@ -117,17 +137,24 @@ class Need(Struct, frozen=True):
     """What ``existing=`` adopts (:mod:`skaal.declare.existing`); never checked locally."""
 
 
-def _tightest(backend: Backend) -> tuple[float, float, float, float, float]:
+def _unbounded(bound: float | None) -> float:
+    return math.inf if bound is None else bound
+
+
+def _tightest(
+    backend: Backend, rates: tuple[float, float]
+) -> tuple[float, float, float, float, float]:
     limits = backend.limits
     cap = largest(backend)
 
     def least(*bounds: float | None) -> float:
         return min([math.inf, *(b for b in bounds if b is not None)])
 
+    reads, writes = rates
     return (
         least(limits.max_size_gb, cap.size_gb),
-        least(limits.max_reads_per_s, cap.reads_per_s),
-        least(limits.max_writes_per_s, cap.writes_per_s),
+        least(reads, cap.reads_per_s),
+        least(writes, cap.writes_per_s),
         least(limits.max_memory_gb),
         least(limits.max_timeout_s),
     )
@@ -332,42 +359,51 @@ def _check_capabilities(facts: Facts, need: Need, reject: _Reject) -> None:
         reject("http", "an HTTP endpoint", "no HTTP endpoint", None)
 
 
+#: What the throughput quotas count (:meth:`.cost.Pricing.units`).
+_UNITS: dict[LimitName, str] = {"max_reads_per_s": "read units", "max_writes_per_s": "write units"}
+
+
 def quantity_rejections(
-    facts: Facts, kind: Kind, load: Workload, timeout_s: float | None
+    facts: Facts, kind: Kind, load: Workload, timeout_s: float | None, *, eventual: bool = False
 ) -> list[Rejection]:
-    """Limits per resource and, for a shared backend, one instance's capacity."""
-    size_max, reads_max, writes_max, memory_max, timeout_max = facts.tightest
+    """Limits per resource and, for a shared backend, one instance's capacity.
+
+    The throughput quotas count units (:meth:`.cost.Pricing.units`): they are
+    quoted in reads and writes per second as the loosest capacity mode allows
+    them at the consistency served (``eventual``), :attr:`Facts.rates`.
+    """
+    size_max, _, _, memory_max, timeout_max = facts.tightest
+    limits: Limits = facts.backend.limits
+    cap: Capacity = facts.capacity
+    most_reads, most_writes = facts.rates[eventual]
+    reads_limit = None if limits.max_reads_per_s is None else most_reads
+    writes_limit = None if limits.max_writes_per_s is None else most_writes
     if (
         load.size_gb <= size_max
-        and load.reads_per_s <= reads_max
-        and load.writes_per_s <= writes_max
+        and load.reads_per_s <= min(most_reads, _unbounded(cap.reads_per_s))
+        and load.writes_per_s <= min(most_writes, _unbounded(cap.writes_per_s))
         and load.memory_gb <= memory_max
         and (timeout_s is None or timeout_s <= timeout_max)
     ):
         return []  # the fast path: nothing to explain
     out: list[Rejection] = []
     name = facts.backend.name
-    limits: Limits = facts.backend.limits
-    cap: Capacity = facts.capacity
     read_word = (
         "invocations" if kind == "function" else "messages" if kind in _MESSAGING else "reads"
     )
     write_word = "messages" if kind in _MESSAGING else "writes"
     read_scale = _READS_PER_MESSAGE.get(kind, 1.0)
-    # (keyword, asked value, relaxation scale, unit, per-resource limit, one instance's capacity)
-    quantities: tuple[tuple[str, float, float, str, float | None, float | None], ...] = (
-        ("size", load.size_gb, 1.0, "GB", limits.max_size_gb, cap.size_gb),
-        (read_word, load.reads_per_s, read_scale, "/s", limits.max_reads_per_s, cap.reads_per_s),
-        (write_word, load.writes_per_s, 1.0, "/s", limits.max_writes_per_s, cap.writes_per_s),
-        ("memory", load.memory_gb, 1.0, "GB", limits.max_memory_gb, None),
-    )
-    fields = {
-        "size": "max_size_gb",
-        read_word: "max_reads_per_s",
-        write_word: "max_writes_per_s",
-        "memory": "max_memory_gb",
-    }
-    for keyword, asked, scale, unit, limit, capacity in quantities:
+    # (keyword, catalog key, asked value, relaxation scale, unit, per-resource limit,
+    # one instance's capacity)
+    quantities: tuple[tuple[str, LimitName, float, float, str, float | None, float | None], ...] = (
+        ("size", "max_size_gb", load.size_gb, 1.0, "GB", limits.max_size_gb, cap.size_gb),
+        (read_word, "max_reads_per_s", load.reads_per_s, read_scale, "/s", reads_limit,
+         cap.reads_per_s),
+        (write_word, "max_writes_per_s", load.writes_per_s, 1.0, "/s", writes_limit,
+         cap.writes_per_s),
+        ("memory", "max_memory_gb", load.memory_gb, 1.0, "GB", limits.max_memory_gb, None),
+    )  # fmt: skip
+    for keyword, key, asked, scale, unit, limit, capacity in quantities:
         bounds = [b for b in (limit, capacity) if b is not None]
         if asked <= 0 or not bounds or asked <= min(bounds):
             continue
@@ -379,13 +415,16 @@ def quantity_rejections(
             shown += f" ({fmt_num(asked)} reads/s)"
         # One relaxation for both bounds: the tightest, so it removes every rejection.
         relaxation = f'{keyword}="{fmt_num(min(bounds) / scale, down=True)}{unit}"'
+        quota = getattr(limits, key)
         for bound, where, change in (
-            (limit, "per resource", _raised_quota(name, fields[keyword], limits)),
+            (limit, "per resource", _raised_quota(name, key, limits)),
             # a larger class has no price to offer, so no catalog change either
             (capacity, "per instance of its largest class", None),
         ):
             if bound is not None and asked > bound:
                 offered = f"≤ {fmt_num(bound / scale)}{spaced} {where}"
+                if where == "per resource" and quota != limit:  # a quota of units, not requests
+                    offered += f" (its quota: {fmt_num(quota)} {_UNITS[key]})"
                 out.append(Rejection(name, keyword, shown, offered, relaxation, change))
     if timeout_s is not None and timeout_s > timeout_max:
         out.append(

@@ -70,7 +70,11 @@ A backend with capacity modes (DynamoDB on-demand and provisioned) is priced
 in each mode, and a resource takes its cheapest (:func:`mode_prices`);
 provisioned capacity is the declared rate divided by the mode's
 ``target_utilisation`` (the headroom auto scaling keeps), rounded up to
-whole units.
+whole units.  A backend's per-resource throughput quotas
+(``limits.max_reads_per_s`` and ``max_writes_per_s``) count the units a
+mode uses (:meth:`Pricing.units`): a mode whose units pass them is not
+offered, so a 35,000 reads/s DynamoDB table is on-demand (35,000 read units
+of the 40,000 a table has by default), never provisioned at 50,000.
 
 Consistency.  A map's or collection's reads are served at the level
 :func:`served_consistency` picks: ``eventual`` when it declares
@@ -125,11 +129,13 @@ __all__ = [
     "assumed_cost",
     "assumed_costs",
     "cost_lines",
+    "fitting_modes",
     "mode_prices",
     "money",
     "monthly_quantities",
     "option_cost",
     "provisioned",
+    "rate_ceilings",
     "served_consistency",
     "workload",
 ]
@@ -349,13 +355,16 @@ def option_cost(
     """Monthly cost of ``load`` on ``backend`` and its itemised lines, cheapest mode.
 
     ``consistency`` is the declared one; the reads are priced at the level
-    the backend serves it (:func:`served_consistency`).
+    the backend serves it (:func:`served_consistency`).  The modes are those
+    within the backend's throughput quotas (:func:`fitting_modes`), or every
+    mode when none is (a declaration the filter refuses, priced for its fix).
     """
     served = served_consistency(kind, consistency, backend.performance.consistency)
     quantities = monthly_quantities(load)
     eventual = served == "eventual"
+    modes = fitting_modes(backend, load, eventual=eventual) or mode_prices(backend)
     return min(
-        (pricing.cost_of(quantities, eventual=eventual) for _, pricing in mode_prices(backend)),
+        (pricing.cost_of(quantities, eventual=eventual) for _, pricing in modes),
         key=lambda priced: priced[0],
     )
 
@@ -381,6 +390,49 @@ def mode_prices(backend: Backend) -> tuple[tuple[str | None, Pricing], ...]:
     if not backend.modes:
         return ((None, Pricing.of(backend)),)
     return tuple((m.name, Pricing.of(backend, m.name)) for m in backend.modes)
+
+
+def rate_ceilings(
+    backend: Backend, *, eventual: bool = False, loosest: bool = True
+) -> tuple[float, float]:
+    """The most reads and writes per second ``backend``'s per-resource throughput quotas
+    allow one resource (:meth:`Pricing.ceilings`; infinite without quotas), in the
+    capacity mode allowing the most reads, then writes: a load it refuses, every mode
+    refuses.  ``eventual``: the reads are served eventually consistent.  Not
+    ``loosest``: the least any mode allows, reads and writes apart (a load within
+    both fits every mode)."""
+    limits = backend.limits
+    each = [
+        pricing.ceilings(limits.max_reads_per_s, limits.max_writes_per_s, eventual=eventual)
+        for _, pricing in mode_prices(backend)
+    ]
+    if loosest:
+        return max(each)
+    return min(r for r, _ in each), min(w for _, w in each)
+
+
+def fitting_modes(
+    backend: Backend,
+    load: Workload,
+    *,
+    eventual: bool = False,
+    modes: Sequence[tuple[str | None, Pricing]] | None = None,
+) -> tuple[tuple[str | None, Pricing], ...]:
+    """The capacity modes of ``backend`` (``modes``: its :func:`mode_prices`, when the
+    caller holds them) whose units for ``load`` stay within the backend's
+    per-resource throughput quotas (:meth:`Pricing.units`); ``eventual``: its reads
+    are served eventually consistent."""
+    limits = backend.limits
+    most_reads = math.inf if limits.max_reads_per_s is None else limits.max_reads_per_s
+    most_writes = math.inf if limits.max_writes_per_s is None else limits.max_writes_per_s
+    return tuple(
+        (mode, pricing)
+        for mode, pricing in (mode_prices(backend) if modes is None else modes)
+        for reads, writes in (
+            pricing.units(load.reads_per_s, load.writes_per_s, eventual=eventual),
+        )
+        if reads <= most_reads and writes <= most_writes
+    )
 
 
 def provisioned(
@@ -546,6 +598,39 @@ class Pricing:
             target=target,
             eventual=None if factor is None else factor.factor,
             log_days=float(logs_days(backend.implementation)),
+        )
+
+    def units(
+        self, reads_per_s: float, writes_per_s: float, *, eventual: bool = False
+    ) -> tuple[float, float]:
+        """The read and write units per second these rates take in this mode, as a
+        per-resource throughput quota counts them (DynamoDB's table quotas: read
+        and write units).
+
+        An eventual read takes the price's ``eventual_reads`` share of a read
+        unit; a provisioned mode provisions ``rate / target_utilisation`` units,
+        rounded up (what it is billed for, and what auto scaling may reach).
+        """
+        reads = reads_per_s
+        if eventual and self._eventual is not None:
+            reads *= self._eventual
+        if self._target is None:
+            return reads, writes_per_s
+        return float(_units(reads, self._target)), float(_units(writes_per_s, self._target))
+
+    def ceilings(
+        self, max_reads: float | None, max_writes: float | None, *, eventual: bool = False
+    ) -> tuple[float, float]:
+        """The most reads and writes per second one resource may ask in this mode under
+        per-resource quotas of ``max_reads`` read and ``max_writes`` write units
+        (:meth:`units`; infinite where there is none): DynamoDB's 40,000 read units
+        hold 80,000 eventual reads/s on demand, 28,000 strong reads/s provisioned at 70 %.
+        """
+        share = 1.0 if self._target is None else self._target
+        factor = self._eventual if eventual and self._eventual is not None else 1.0
+        return (
+            math.inf if max_reads is None else max_reads * share / factor,
+            math.inf if max_writes is None else max_writes * share,
         )
 
     def _quantity(self, index: int, quantities: Quantities, factor: float | None) -> float:

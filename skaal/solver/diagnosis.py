@@ -36,7 +36,7 @@ from skaal.catalog.model import Backend
 from skaal.errors import UnsatisfiableError, UsageError, did_you_mean
 from skaal.model.grammar import Consistency
 from skaal.plan.model import CostLine
-from skaal.solver.cost import cost_lines, money, option_cost, served_consistency
+from skaal.solver.cost import cost_lines, money, option_cost, rate_ceilings, served_consistency
 from skaal.solver.decompose import usage_of
 from skaal.solver.problem import Problem, Rejection, ResourceOptions, Workload
 from skaal.solver.servers import largest, server_of
@@ -135,8 +135,9 @@ def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
         backend = problem.catalog.backend(name)
         if all(r.relaxation is not None for r in rejections):
             relaxations = tuple(dict.fromkeys(r.relaxation for r in rejections if r.relaxation))
-            relaxed = _relaxed(backend, options.workload, spec.kind)
             asked = _relaxed_consistency(spec.requirements.consistency, rejections)
+            served = served_consistency(spec.kind, asked, backend.performance.consistency)
+            relaxed = _relaxed(backend, options.workload, spec.kind, eventual=served == "eventual")
             cost, _ = option_cost(backend, relaxed, spec.kind, asked)
             fee = _instance_fee(backend, relaxed)
             key = (len(relaxations), money(cost + fee), order)
@@ -185,25 +186,28 @@ def _cap(value: float, *bounds: float | None) -> float:
     return min([value, *(b for b in bounds if b is not None)])
 
 
-def _relaxed(backend: Backend, load: Workload, kind: Kind) -> Workload:
-    """The workload once sizes and rates are lowered to the backend's limits."""
+def _relaxed(backend: Backend, load: Workload, kind: Kind, *, eventual: bool) -> Workload:
+    """The workload once sizes and rates are lowered to the backend's limits (its
+    throughput quotas as :func:`.cost.rate_ceilings` counts them; ``eventual``: the
+    reads are served eventually consistent)."""
     limits = backend.limits
     cap = largest(backend)
+    most_reads, most_writes = rate_ceilings(backend, eventual=eventual)
     size = _cap(load.size_gb, limits.max_size_gb, cap.size_gb)
     memory = _cap(load.memory_gb, limits.max_memory_gb)
     if kind in _READS_PER_MESSAGE:
         ratio = _READS_PER_MESSAGE[kind]
-        read_bounds = (limits.max_reads_per_s, cap.reads_per_s)
+        read_bounds = (most_reads, cap.reads_per_s)
         messages = _cap(
             load.writes_per_s,
-            limits.max_writes_per_s,
+            most_writes,
             cap.writes_per_s,
             *(b / ratio for b in read_bounds if b is not None),
         )
         reads, writes = messages * ratio, messages
     else:
-        reads = _cap(load.reads_per_s, limits.max_reads_per_s, cap.reads_per_s)
-        writes = _cap(load.writes_per_s, limits.max_writes_per_s, cap.writes_per_s)
+        reads = _cap(load.reads_per_s, most_reads, cap.reads_per_s)
+        writes = _cap(load.writes_per_s, most_writes, cap.writes_per_s)
     return replace(load, size_gb=size, reads_per_s=reads, writes_per_s=writes, memory_gb=memory)
 
 

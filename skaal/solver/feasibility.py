@@ -106,6 +106,7 @@ from skaal.solver.checks import (
 from skaal.solver.cost import (
     Pricing,
     Quantities,
+    fitting_modes,
     mode_prices,
     monthly_quantities,
     served_consistency,
@@ -494,27 +495,36 @@ class _Filter:
         extra: list[_Row] = []
         for facts, failed, region, row in quality.served:
             max_size, max_reads, max_writes, max_memory, max_timeout = facts.tightest
-            if not (
+            rank = facts.rank
+            fits = (
                 size <= max_size
                 and reads <= max_reads
                 and writes <= max_writes
                 and memory <= max_memory
                 and (timeout is None or timeout <= max_timeout)
-            ):
-                too_much = quantity_rejections(facts, spec.kind, load, timeout)
+            )
+            modes = self.pricing[rank]
+            if fits and facts.quotas:  # throughput quotas count each mode's units
+                eventual = _eventual(facts, spec)
+                every_reads, every_writes = facts.every_mode[eventual]
+                if reads > every_reads or writes > every_writes:  # some mode may not hold it
+                    modes = fitting_modes(facts.backend, load, eventual=eventual, modes=modes)
+                    fits = bool(modes)
+            if not fits:
+                too_much = quantity_rejections(
+                    facts, spec.kind, load, timeout, eventual=_eventual(facts, spec)
+                )
                 if too_much:
                     name = facts.backend.name
-                    extra.append((facts.rank, (name, (*failed, *too_much))))
+                    extra.append((rank, (name, (*failed, *too_much))))
                     continue
             if row is not None:
                 extra.append(row)  # shared by every resource of this quality signature
                 continue
-            rank = facts.rank
             priced = costs.get(rank)
             if priced is None:
-                served = served_consistency(kind, declared, facts.backend.performance.consistency)
                 priced = costs[rank] = _cheapest_mode(
-                    self.pricing[rank], quantities, eventual=served == "eventual"
+                    modes, quantities, eventual=_eventual(facts, spec)
                 )
             options.append(
                 Option(facts.backend.name, priced[0], rank, region, unchecked, priced[1])
@@ -525,6 +535,12 @@ class _Filter:
         # Ranks are unique, so plain tuple order is rank order and never compares pairs.
         merged = sorted((*quality.unserved, *extra))
         return load, tuple(options), tuple(map(_second, merged))
+
+
+def _eventual(facts: Facts, spec: ResourceSpec) -> bool:
+    """Whether the backend of ``facts`` serves ``spec``'s reads eventually consistent."""
+    offered = facts.backend.performance.consistency
+    return served_consistency(spec.kind, spec.requirements.consistency, offered) == "eventual"
 
 
 def _cheapest_mode(

@@ -57,9 +57,8 @@ have no read consistency.
 
 Cost per month (730 hours = 2,628,000 s), the cheapest of the backend's
 billing modes within its throughput limits (its ``[price]`` when it has no
-modes); served eventual, a
-mode with ``eventual_reads = { factor = f }`` counts ``reads × f`` instead of
-``reads`` in the two read components below::
+modes); served eventual, a mode with ``eventual_reads = { factor = f }``
+counts ``reads × f`` instead of ``reads`` in the two read components below::
 
     fixed_monthly          1                     (not for a server backend)
     per_gb_month           size_gb

@@ -77,6 +77,8 @@ counts ``reads × f`` instead of ``reads`` in the two read components below::
     per_million_scheduled_runs fires per second × 2,628,000 / 10⁶
     per_scheduled_job_month    1 (a scheduled function)
     message_storage_per_gb_month  messages/s × declared retention s × 1,000 B / 10⁹
+    per_million_deliveries     messages/s × 2,628,000 / 10⁶ (a queue or topic: each
+                               message delivered once; acknowledging is no delivery)
 
 A server instance of class c with r read replicas (0 … max_replicas) costs
 ``c.price × (1 + r) + per_instance_month + min_disk_gb × per_gb_month`` and holds ``size_gb``,
@@ -135,6 +137,7 @@ class Load:
     fires_per_s: float = 0.0
     scheduled: bool = False
     retention_s: float = 0.0
+    messages_per_s: float = 0.0
 
     @property
     def usage(self) -> tuple[float, float, float, float]:
@@ -161,7 +164,10 @@ def load_of(spec: ResourceSpec) -> Load:
     if spec.kind in ("queue", "topic"):
         messages = given(req.writes_per_s, 1.0)
         reads = 2 * messages if spec.kind == "queue" else messages
-        return Load(0.0, reads, messages, 0.0, 0.0, retention_s=req.retention_s or 0.0)
+        return Load(
+            0.0, reads, messages, 0.0, 0.0, retention_s=req.retention_s or 0.0,
+            messages_per_s=messages,
+        )  # fmt: skip
     if spec.kind == "function":
         duration = 0.1 if req.timeout_s is None else min(0.1, req.timeout_s)
         invocations = req.reads_per_s
@@ -396,6 +402,7 @@ def monthly_cost(
             "per_scheduled_job_month": 1.0 if load.scheduled else 0.0,
             "per_instance_month": 0.0,  # paid per instance (shapes_of)
             "message_storage_per_gb_month": load.writes_per_s * load.retention_s * 1000 / 1e9,
+            "per_million_deliveries": load.messages_per_s * months_of_ops,
             "inter_region_per_gb": 0.0,  # placement, not workload (solver/oracle_regions.py)
             # traces exported only with [tool.skaal] traces = true; the oracle plans without
             "per_million_traces": 0.0,

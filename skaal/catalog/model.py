@@ -53,7 +53,7 @@ rate divided by ``target_utilisation`` (the autoscaling headroom).
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 import msgspec
 from msgspec import Meta
@@ -66,6 +66,7 @@ from skaal.model.providers import Provider
 
 __all__ = [
     "CAPABILITIES",
+    "LATER_PRICE_COMPONENTS",
     "PRICE_COMPONENTS",
     "Backend",
     "Capacity",
@@ -115,6 +116,8 @@ PRICE_COMPONENTS: dict[str, str] = {
     "per_scheduled_job_month": "{currency} per schedule job per month",
     "per_instance_month": "{currency} per server instance per month, besides its class fee",
     "message_storage_per_gb_month": "{currency} per GB-month of messages a topic retains",
+    "per_million_deliveries": "{currency} per million messages delivered (a queue's "
+    "receive, a topic's delivery)",
     "inter_region_per_gb": "{currency} per GB a function exchanges with data in another region",
     "per_million_traces": "{currency} per million traces recorded (a function's, traces on)",
     "per_million_spans": "{currency} per million trace spans ingested (a function's, traces on)",
@@ -179,6 +182,10 @@ class Price(Record, frozen=True, kw_only=True):
     per_scheduled_job_month: PriceItem | None = None
     per_instance_month: PriceItem | None = None
     message_storage_per_gb_month: PriceItem | None = None
+    per_million_deliveries: PriceItem | None = None
+    """A queue or topic backend: per million messages delivered, where a delivery is
+    billed and an acknowledgement is not (Pub/Sub): a queue's receive, not its delete,
+    which ``per_million_reads`` would count too."""
     inter_region_per_gb: PriceItem | None = None
     """A function backend: per GB exchanged with data in another region
     (:mod:`skaal.solver.regions`); not a workload quantity, priced by the planner's
@@ -393,9 +400,9 @@ class Catalog(Record, frozen=True, kw_only=True):
 
     def canonical_json(self) -> str:
         data = self.model_dump(mode="json", exclude={"sources"})
-        for backend in data["backends"]:  # a price without trace components hashes as before
+        for backend in data["backends"]:  # a price without later components hashes as before
             for price in (backend["price"], *(m["price"] for m in backend["modes"])):
-                for name in _TRACE_COMPONENTS:
+                for name in LATER_PRICE_COMPONENTS:
                     if price.get(name, 0) is None:
                         del price[name]
             server = backend["server"]
@@ -417,8 +424,13 @@ class Catalog(Record, frozen=True, kw_only=True):
         )
 
 
-#: Price components added after catalogs were first hashed: left out of the hash when unset.
-_TRACE_COMPONENTS = ("per_million_traces", "per_million_spans")
+#: Price components added after catalogs and plans were first hashed: left out of
+#: their hashes when unset, so that a catalog or plan without them hashes as before.
+LATER_PRICE_COMPONENTS: Final = (
+    "per_million_traces",
+    "per_million_spans",
+    "per_million_deliveries",
+)
 
 
 def _unique(what: str, names: list[str]) -> None:

@@ -84,6 +84,7 @@ _ITEMS: dict[str, tuple[str, str]] = {
     "per_scheduled_job_month": ("schedule jobs", "job-month"),
     "per_instance_month": ("instance secret", "instance-month"),
     "message_storage_per_gb_month": ("messages retained", "GB-month"),
+    "per_million_deliveries": ("deliveries", "million messages"),
     "inter_region_per_gb": ("inter-region transfer", "GB"),
     "per_million_traces": ("traces recorded", "million traces"),
     "per_million_spans": ("trace spans ingested", "million spans"),

@@ -16,7 +16,7 @@ from msgspec import Meta, Struct
 from skaal.blueprint.canonical import canonical_text, records_finite
 from skaal.blueprint.model import Kind
 from skaal.blueprint.record import Record
-from skaal.catalog.model import Price, PriceItem, Provider
+from skaal.catalog.model import LATER_PRICE_COMPONENTS, Price, PriceItem, Provider
 from skaal.model.grammar import Consistency
 
 __all__ = [
@@ -406,14 +406,14 @@ class Plan(Record, frozen=True, kw_only=True):
             else:
                 del binding["moving_from"]["moving_from"]
         # Added without a schema version, each only where it says something: a plan that
-        # exports no traces, a price without trace components and a cost line without a
+        # exports no traces, a price without later components and a cost line without a
         # region (all but the network's) hash as before them.
         if not data["traces"]:
             del data["traces"]
         if not data.get("retiring"):  # a plan keeping no server for its moves hashes as before
             data.pop("retiring", None)
         for entry in data["prices"]:
-            for name in _TRACE_PRICES:
+            for name in LATER_PRICE_COMPONENTS:
                 if entry["price"].get(name, 0) is None:
                     del entry["price"][name]
         lines = [*data["network"]]
@@ -447,9 +447,6 @@ class Plan(Record, frozen=True, kw_only=True):
             "content_hash",
             lambda: hashlib.sha256(self.canonical_json(dumped).encode()).hexdigest(),
         )
-
-
-_TRACE_PRICES: Final = ("per_million_traces", "per_million_spans")
 
 
 def _drop(data: dict[str, object], keys: tuple[str, ...]) -> None:

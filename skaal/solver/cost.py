@@ -61,6 +61,8 @@ per_million_http_requests  reads_per_s * 2,628,000 / 1e6 (an HTTP function)
 per_million_scheduled_runs  schedule fires per second * 2,628,000 / 1e6
 per_scheduled_job_month  1 per scheduled function (its one job)
 message_storage_per_gb_month  messages/s * declared retention s * 1,000 bytes / 1e9
+per_million_deliveries  messages/s * 2,628,000 / 1e6 (a queue or topic: one delivery
+                       a message, where a queue's reads count its delete too)
 per_instance_month     not a resource's line: paid per server instance (:mod:`.servers`)
 per_million_traces     a function's invocations / 1e6, traces on (:mod:`.traces`)
 per_million_spans      that x spans per invocation, traces on (:mod:`.traces`)
@@ -287,7 +289,7 @@ def workload(spec: ResourceSpec) -> Workload:
         return value
 
     size = 0.0
-    reads = writes = memory = duration = scheduled = retention = 0.0
+    reads = writes = memory = duration = scheduled = retention = deliveries = 0.0
     if kind in ("map", "collection", "blob"):
         size = declared_or(req.size_gb, DEFAULT_SIZE_GB[kind], "size")
         reads = declared_or(req.reads_per_s, DEFAULT_RATE_PER_S, "reads")
@@ -295,6 +297,7 @@ def workload(spec: ResourceSpec) -> Workload:
     elif kind in ("queue", "topic"):
         writes = declared_or(req.writes_per_s, DEFAULT_RATE_PER_S, "messages")
         reads = writes * _READS_PER_MESSAGE[kind]
+        deliveries = writes  # one delivery a message; a queue's delete is no delivery
         retention = req.retention_s or 0.0
     elif kind == "function":
         if spec.schedule is not None:
@@ -324,6 +327,7 @@ def workload(spec: ResourceSpec) -> Workload:
         scheduled_per_s=scheduled,
         jobs=1 if spec.schedule is not None else 0,
         retention_s=retention,
+        deliveries_per_s=deliveries,
     )
 
 
@@ -487,6 +491,7 @@ _METERED: Final = (
     "per_million_scheduled_runs",
     "per_scheduled_job_month",
     "message_storage_per_gb_month",
+    "per_million_deliveries",
 )
 #: Positions of the provisioned components in ``_METERED`` / :data:`Quantities`.
 _PROVISIONED: Final = frozenset({5, 6})
@@ -501,8 +506,8 @@ _LOGS_KEPT: Final = 9
 
 #: size, million reads, million writes, million requests, GB-seconds, reads/s, writes/s,
 #: backed-up GB, log GB written, a day's log GB (x the days kept: the logs held), million
-#: HTTP requests, million scheduled runs, schedule jobs, GB of messages retained; then the
-#: size of a resource not declared ephemeral (0 if it is).
+#: HTTP requests, million scheduled runs, schedule jobs, GB of messages retained, million
+#: messages delivered; then the size of a resource not declared ephemeral (0 if it is).
 Quantities = tuple[float, ...]
 
 
@@ -533,6 +538,7 @@ def monthly_quantities(load: Workload) -> Quantities:
         load.scheduled_per_s * SECONDS_PER_MONTH / 1e6,
         float(load.jobs),
         load.writes_per_s * load.retention_s * MESSAGE_BYTES / 1e9,
+        load.deliveries_per_s * SECONDS_PER_MONTH / 1e6,
         0.0 if load.ephemeral else load.size_gb,
     )
 

@@ -57,6 +57,9 @@ class Workload(Struct, frozen=True):
     """A scheduled function: the schedule jobs that start it."""
     retention_s: float = 0.0
     """A queue or topic: the declared retention its messages are kept for (0: none)."""
+    deliveries_per_s: float = 0.0
+    """A queue or topic: messages delivered per second, one per message (a queue's
+    receive; its delete is a read too, but no delivery)."""
 
     def key(self) -> tuple[object, ...]:
         """Everything the cost depends on (equal keys: equal costs on every backend)."""
@@ -72,6 +75,7 @@ class Workload(Struct, frozen=True):
             self.scheduled_per_s,
             self.jobs,
             self.retention_s,
+            self.deliveries_per_s,
         )
 
 

@@ -140,8 +140,12 @@ PRICED: Mapping[str, Priced] = MappingProxyType(
             _items("firestore", *_STORE, "backup_per_gb_month")
         ),
         "gcp:storage/bucket:Bucket": Priced(_items("gcs", *_STORE)),
-        "gcp:pubsub/topic:Topic": Priced(_items("pubsub", *_STORE, "message_storage_per_gb_month")),
-        "gcp:pubsub/subscription:Subscription": Priced(_items("pubsub", *_STORE)),
+        "gcp:pubsub/topic:Topic": Priced(
+            _items("pubsub", *_STORE, "message_storage_per_gb_month", "per_million_deliveries")
+        ),
+        "gcp:pubsub/subscription:Subscription": Priced(
+            _items("pubsub", *_STORE, "per_million_deliveries")
+        ),
         # a declared secret, or the one holding a Cloud SQL instance's URL
         "gcp:secretmanager/secret:Secret": Priced(
             _items("secret-manager", "fixed_monthly", "per_million_requests")

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
 LOCK_SHA256 = "09ad4d355ed10c4f32c679bb8de715d06e2c82f25ccce26902fcf37dddbec479"
-JSON_SHA256 = "e3692feadffc4d062229e5ee01435e1f3272d1eabefb9aec1267b2629b0da035"
+JSON_SHA256 = "1586f17cc73d2208ffed66ad7186407cf3f6a2b328c5bf10ea0b103d8ba042ed"
 PLAN_HASH = "b5993c05ca17b553c7b6036c163f5bd968c0b15348018e7b16284f9b3f496824"
 
 

@@ -74,10 +74,11 @@ def test_the_month_has_730_hours() -> None:
         ("Carts", Workload(1.0, 1.0, 1.0, 0.0, 0.0, ("size", "reads", "writes"))),
         ("Orders", Workload(20.0, 300.0, 5 / 60, 0.0, 0.0, ())),
         ("Uploads", Workload(10.0, 1.0, 1.0, 0.0, 0.0, ("size", "reads", "writes"))),
-        # A queue message is sent (1 write), then received and deleted (2 reads).
-        ("Jobs", Workload(0.0, 20.0, 10.0, 0.0, 0.0, ())),
+        # A queue message is sent (1 write), then received and deleted (2 reads), and
+        # delivered once (the receive).
+        ("Jobs", Workload(0.0, 20.0, 10.0, 0.0, 0.0, (), deliveries_per_s=10.0)),
         # A topic message is published once and delivered once.
-        ("Events", Workload(0.0, 1.0, 1.0, 0.0, 0.0, ("messages",))),
+        ("Events", Workload(0.0, 1.0, 1.0, 0.0, 0.0, ("messages",), deliveries_per_s=1.0)),
         # The mean duration is capped by a shorter timeout; a function writes logs and an
         # HTTP one is called through the API in front of it.
         ("fast", Workload(0.0, 2.0, 0.0, 1.0, 0.05, ("duration",), http=True, logs=True)),
@@ -130,6 +131,29 @@ def test_queue_requests_count_send_receive_and_delete(
         CostLine(component="per_million_requests", quantity=78.84, monthly=31.536),
     )
     assert option.cost == 31.536
+
+
+def test_a_backend_billing_deliveries_bills_one_a_message_not_the_delete(
+    problem_of: Callable[..., Problem],
+) -> None:
+    # Pub/Sub bills a publish and a delivery (a pull) per message; acknowledging is free.
+    app = App("shop")
+
+    @app.queue(messages="1000/s")
+    class Jobs(Queue[str]): ...
+
+    @app.topic(messages="1000/s")
+    class Events(Topic[str]): ...
+
+    pubsub = load_catalog("gcp").backend("pubsub")
+    problem = problem_of(app, pubsub, provider="gcp")
+    month = 1000 * MONTH_MILLIONS  # 2,628 million messages
+    for res in problem.resources:
+        assert cost_lines(pubsub, res.workload) == (
+            CostLine(component="per_million_writes", quantity=month, monthly=95.6592),
+            CostLine(component="per_million_deliveries", quantity=month, monthly=95.6592),
+        ), res.spec.name
+        assert res.options[0].cost == round(2 * 95.6592, 6)
 
 
 def test_function_compute_by_hand() -> None:

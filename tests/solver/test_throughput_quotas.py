@@ -20,6 +20,8 @@ from skaal.errors import UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.solver import solve
 from skaal.solver.cost import Pricing, rate_ceilings
+from skaal.solver.diagnosis import diagnose_resources
+from skaal.solver.feasibility import build_problem
 from solver.oracle import read_catalog, solve_exact
 
 MONTH_MILLIONS = 2.628  # 2,628,000 seconds in a 730-hour month, in millions
@@ -95,6 +97,27 @@ def test_past_the_quota_the_refusal_quotes_it_in_reads_and_in_units() -> None:
     with pytest.raises(UnsatisfiableError) as strong:
         _plan(_map_app("50000/s", "10/s"))
     assert "dynamodb: reads offers ≤ 40000/s per resource, asked 50000/s" in str(strong.value)
+
+
+def test_a_fix_lowering_eventual_reads_to_the_quota_is_priced_there() -> None:
+    app = App("catalogue")
+
+    @app.storage(read_latency="< 5ms", durability="persistent", size="50GB",
+                 reads="100000/s", writes="50/s", consistency="eventual")  # fmt: skip
+    class Products(Collection[Product]): ...
+
+    diagnosis = diagnose_resources(build_problem(app.blueprint(), load_catalog("aws")))
+    assert diagnosis is not None
+    (resource,) = diagnosis.resources
+    fixes = {fix.backend: fix for fix in (resource.fix, *resource.alternatives) if fix}
+    ddb = fixes["dynamodb"]
+    assert ddb.relaxations == ('read_latency="<= 10ms"', 'reads="80000/s"')
+    # 80,000 eventual reads/s are 40,000 read units, on demand
+    reads = 80_000 * 0.5 * MONTH_MILLIONS * 0.125
+    writes = 50 * MONTH_MILLIONS * 0.625
+    stored = 50 * 0.25 + 50 * 0.20
+    assert ddb.cost == pytest.approx(reads + writes + stored, abs=1e-6)
+    assert ddb.cost == pytest.approx(13_244.625, abs=1e-6)
 
 
 def test_units_and_ceilings_of_each_mode_by_hand() -> None:

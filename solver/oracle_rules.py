@@ -311,18 +311,8 @@ def broken_rules(spec: ResourceSpec, load: Load, entry: Entry, catalog: CatalogD
     ):
         if value > limits.get(limit, math.inf):
             broken.append(rule)
-    consistency = read_consistency(spec, entry)
-    per_mode = [throughput_units(load, mode, consistency) for mode in entry.modes]
-    if not any(r <= limits.get("max_reads_per_s", math.inf) for r, _ in per_mode):
-        broken.append("reads")
-    if not any(w <= limits.get("max_writes_per_s", math.inf) for _, w in per_mode):
-        broken.append("writes")
-    if (
-        "reads" not in broken
-        and "writes" not in broken
-        and not within_limits(load, entry, consistency)
-    ):
-        broken.append("reads and writes")  # each fits some mode, both no one mode
+    if not within_limits(load, entry, read_consistency(spec, entry)):
+        broken.append("reads or writes")  # in every billing mode
     if req.timeout_s is not None and req.timeout_s > limits.get("max_timeout_s", math.inf):
         broken.append("timeout")
     return broken

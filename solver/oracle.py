@@ -42,7 +42,14 @@ region, and the quota is per region (or, for a group whose catalog entries say
     x[a,b] = x[p,b],  y[a,s,q] = y[p,s,q]             (a, p) co-located: same instance
     x[r,b] ≤ u[b],  y[r,s,q] ≤ u[s],  Σ_b u[b] ≤ K    with max_backends = K
     x[r,b] ≤ n[g],  y[r,s,q] ≤ n[g]                   b, s need the VPC, g = reg(r,·)
-    minimise  Σ c[r,b] x[r,b] + Σ c[r,s] y[r,s,q] + Σ f[k] z[s,q,k] + F · Σ_g n[g]
+    Σ_{r: reg(r,b)=g} units[r,b,d] · x[r,b] ≤ Q_{b,d}  b's cheapest mode for r has a
+                                                      regional quota (d: reads, writes)
+    minimise  Σ c[r,b] x[r,b] + Σ c'[r,b] x'[r,b] + Σ c[r,s] y[r,s,q]
+              + Σ f[k] z[s,q,k] + F · Σ_g n[g]
+
+``x'[r,b]`` is ``r`` on dedicated ``b`` billed in its cheapest mode without a
+regional quota (cost ``c'[r,b]``), a column only where ``r``'s cheapest mode
+on ``b`` has one: it counts as ``x[r,b]`` in every row but the quota's.
 
 ``n[g]`` is the network of region ``g``: a backend whose catalog entry
 ``requires = ["vpc"]`` is reached through the VPC of its region, and each
@@ -89,10 +96,12 @@ from solver.oracle_rules import (
     Load,
     Shape,
     broken_rules,
+    fallback_cost,
     load_of,
     monthly_cost,
     read_consistency,
     shapes_of,
+    throughput_units,
 )
 
 __all__ = [
@@ -206,10 +215,13 @@ def solve_exact(
         for o in found
         if o.backend in vpc
     }
+    fallbacks, quoted = _quoted(opts, loads, specs, entries, catalog)
     model = _Model(
         opts,
         loads,
         servers,
+        fallbacks=fallbacks,
+        quoted=quoted,
         quotas=quotas,
         groups=groups,
         units=units,
@@ -241,6 +253,47 @@ def solve_exact(
     if problems:
         raise RuntimeError(f"the rounded solution breaks the model: {'; '.join(problems)}")
     return answer
+
+
+#: A regional quota of a mode: (backend, mode, region) -> (read units, write units).
+_Quotas = Mapping[tuple[str, str | None, str], tuple[int | None, int | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Quoted:
+    """Resources billed on dedicated backends in modes with a regional quota."""
+
+    units: Mapping[tuple[str, str], tuple[tuple[str, str | None, str], float, float]]
+    """(resource, backend) -> its quota (backend, mode, region) and its read and write units."""
+    quotas: _Quotas
+
+
+def _quoted(
+    opts: Mapping[str, Sequence[Option]],
+    loads: Mapping[str, Load],
+    specs: Mapping[str, Any],
+    entries: Mapping[str, Entry],
+    catalog: CatalogData,
+) -> tuple[dict[tuple[str, str], Option], _Quoted]:
+    """Per (resource, dedicated backend) whose cheapest mode has a regional quota: the
+    option in its cheapest mode without one, and its units in the quoted mode."""
+    fallbacks: dict[tuple[str, str], Option] = {}
+    units: dict[tuple[str, str], tuple[tuple[str, str | None, str], float, float]] = {}
+    quotas: dict[tuple[str, str | None, str], tuple[int | None, int | None]] = {}
+    for r, found in opts.items():
+        for o in found:
+            entry = entries[o.backend]
+            mode = next((m for m in entry.modes if m.name == o.mode and m.quoted), None)
+            if entry.server is not None or mode is None:
+                continue
+            consistency = read_consistency(specs[r], entry)
+            other = fallback_cost(loads[r], entry, consistency)
+            if other is not None:
+                fallbacks[r, o.backend] = Option(o.backend, *other)
+            key = (o.backend, mode.name, home_region(specs[r], entry, catalog))
+            quotas[key] = (mode.quota_read_units, mode.quota_write_units)
+            units[r, o.backend] = (key, *throughput_units(loads[r], mode, consistency))
+    return fallbacks, _Quoted(units, quotas)
 
 
 def _undominated(shapes: Sequence[Shape], entry: Entry) -> tuple[Shape, ...]:
@@ -318,6 +371,8 @@ class _Model:
         loads: Mapping[str, Load],
         servers: Mapping[str, Sequence[Shape]],
         *,
+        fallbacks: Mapping[tuple[str, str], Option],
+        quoted: _Quoted,
         quotas: Mapping[str, int],
         groups: Mapping[str, str],
         units: Mapping[str, Sequence[int]],
@@ -330,6 +385,7 @@ class _Model:
         node_limit: int | None = None,
     ) -> None:
         self.opts, self.loads, self.servers = opts, loads, servers
+        self.fallbacks = fallbacks
         self.vpc_fee = vpc_fee
         self.node_limit = node_limit
         self.cost: list[float] = []
@@ -337,6 +393,7 @@ class _Model:
         self.x: dict[tuple[str, str], int] = {}
         self.y: dict[tuple[str, str, str], int] = {}
         self.z: dict[tuple[str, str, int], int] = {}
+        self.pooled: dict[tuple[str, str | None, str], list[tuple[int, float, float]]] = {}
         order = sorted(opts)
         hosted: dict[str, list[str]] = {}  # per server, who may sit on it, in order
         for s, shapes in servers.items():
@@ -368,8 +425,11 @@ class _Model:
             for o in opts[r]:
                 if o.backend not in servers:
                     self.x[r, o.backend] = self._column(o.cost)
+        # the same, billed in the cheapest mode without a regional quota
+        self.x2 = {key: self._column(o.cost) for key, o in sorted(fallbacks.items())}
         for r in order:  # every resource placed once
             on = [c for (who, _), c in self.x.items() if who == r]
+            on += [c for (who, _), c in self.x2.items() if who == r]
             on += [c for (who, _, _), c in self.y.items() if who == r]
             self.rows.append(([(c, 1.0) for c in on], 1.0, 1.0))
         # a group's quota rows follow its last server's rows (a group of one: its own)
@@ -399,17 +459,26 @@ class _Model:
             if last[groups[s]] == s:
                 group = [t for t in hosted if groups[t] == groups[s]]
                 self._quota_rows(group, hosted, units, counted, float(quotas[groups[s]]))
+        for key, (pool, reads, writes) in sorted(quoted.units.items()):  # regional quotas
+            self.pooled.setdefault(pool, []).append((self.x[key], reads, writes))
+        for pool, members in sorted(self.pooled.items()):
+            for d, quota in enumerate(quoted.quotas[pool]):
+                if quota is not None:
+                    terms = [(col, (reads, writes)[d]) for col, reads, writes in members]
+                    self.rows.append((terms, -np.inf, float(quota)))
         for a, p in pairs:  # co-located: the same backend and the same instance
             for b in sorted({o.backend for o in [*opts.get(a, ()), *opts.get(p, ())]}):
                 if b in servers:
                     for q in hosted[b]:
                         self._equal(self.y.get((a, b, q)), self.y.get((p, b, q)))
                 else:
-                    self._equal(self.x.get((a, b)), self.x.get((p, b)))
+                    left = [self.x.get((a, b)), self.x2.get((a, b))]
+                    right = [self.x.get((p, b)), self.x2.get((p, b))]
+                    self._same(left, right)
         # A resource on a backend that requires the VPC buys its region's way in, once per
         # region (NAT gateway, connector).
         self.nat: dict[str, int] = {}
-        placed_on = [((r, b), col) for (r, b), col in self.x.items()]
+        placed_on = [((r, b), col) for (r, b), col in [*self.x.items(), *self.x2.items()]]
         placed_on += [((r, s), col) for (r, s, _), col in self.y.items()]
         for (r, b), col in placed_on:
             if b in vpc:
@@ -420,7 +489,7 @@ class _Model:
         if max_backends is not None:
             names = sorted({o.backend for found in opts.values() for o in found})
             used = {b: self._column(0.0) for b in names}
-            for (_, b), col in self.x.items():
+            for (_, b), col in [*self.x.items(), *self.x2.items()]:
                 self.rows.append(([(col, 1.0), (used[b], -1.0)], -np.inf, 0.0))
             for (_, b, _), col in self.y.items():
                 self.rows.append(([(col, 1.0), (used[b], -1.0)], -np.inf, 0.0))
@@ -458,7 +527,12 @@ class _Model:
         return len(self.cost) - 1
 
     def _equal(self, left: int | None, right: int | None) -> None:
-        terms = [(c, sign) for c, sign in ((left, 1.0), (right, -1.0)) if c is not None]
+        self._same([left], [right])
+
+    def _same(self, left: Sequence[int | None], right: Sequence[int | None]) -> None:
+        """The columns of ``left`` sum to those of ``right`` (a missing one is 0)."""
+        terms = [(c, 1.0) for c in left if c is not None]
+        terms += [(c, -1.0) for c in right if c is not None]
         self.rows.append((terms, 0.0, 0.0))
 
     def relaxation(self) -> float | None:
@@ -506,6 +580,9 @@ class _Model:
         for (r, b), col in self.x.items():
             if value[col]:
                 backends[r], own[r] = b, by_backend[r][b]
+        for (r, b), col in self.x2.items():
+            if value[col]:
+                backends[r], own[r] = b, self.fallbacks[r, b]
         members: dict[tuple[str, str], list[str]] = {}
         for (r, s, q), col in self.y.items():
             if value[col]:
@@ -599,6 +676,7 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
     home = {r: i.id for i in plan.instances for r in i.resources}
     specs = {spec.name: spec for spec in blueprint.resources}
     entries = {e.name: e for e in catalog.backends}
+    fallbacks, _ = _quoted(opts, loads, specs, entries, catalog)
     for b in plan.bindings:
         entry = entries.get(b.backend)
         if entry is not None and b.resource in specs:
@@ -610,7 +688,9 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
                 f"{b.resource} bound to instance {b.instance}, listed in {home.get(b.resource)}"
             )
         option = next((o for o in opts.get(b.resource, ()) if o.backend == b.backend), None)
-        if option is not None and b.mode != option.mode:
+        other = fallbacks.get((b.resource, b.backend))
+        modes = {option.mode} | ({other.mode} if other is not None else set()) if option else set()
+        if option is not None and b.mode not in modes:
             found.append(f"{b.resource}: mode {b.mode}, the rules say {option.mode}")
         if abs(sum(line.monthly for line in b.cost) - b.monthly_cost) > 0.005:
             found.append(
@@ -664,17 +744,35 @@ def _problems(
     if sorted(backend_of) != sorted(s.name for s in blueprint.resources):
         found.append("not every resource is placed exactly once")
     own = 0.0
+    specs = {spec.name: spec for spec in blueprint.resources}
+    fallbacks, quoted = _quoted(opts, loads, specs, entries, catalog)
+    provisioned: dict[tuple[str, str | None, str], list[float]] = {}  # per regional quota
     for r, b, cost in placed:
         option = next((o for o in opts.get(r, ()) if o.backend == b), None)
         if option is None:
             found.append(f"{r}: {b} does not serve it")
             continue
         own += cost
+        other = fallbacks.get((r, b))
+        if other is not None and abs(other.cost - cost) <= 0.005 < abs(option.cost - cost):
+            continue  # billed in its mode without a regional quota: not counted in it
         if abs(option.cost - cost) > 0.005:
             found.append(f"{r} on {b}: costs {cost:.6f}, the rules say {option.cost:.6f}")
+        if (r, b) in quoted.units:
+            pool, reads, writes = quoted.units[r, b]
+            total = provisioned.setdefault(pool, [0.0, 0.0])
+            total[0] += reads
+            total[1] += writes
+    for pool, totals in sorted(provisioned.items()):
+        for word, held, quota in zip(("read", "write"), totals, quoted.quotas[pool], strict=True):
+            if quota is not None and held > quota:
+                backend, mode, region = pool
+                found.append(
+                    f"{backend} {mode}: {held:.0f} {word} units provisioned in {region} "
+                    f"> quota {quota}"
+                )
     home: dict[str, int] = {}
     used: dict[tuple[str, str], dict[str, int]] = {}  # (group, region) -> server -> units
-    specs = {spec.name: spec for spec in blueprint.resources}
     fees = 0.0
     for index, (s, class_name, replicas, fee, members) in enumerate(instances):
         entry = entries.get(s)

@@ -72,6 +72,15 @@ class ModePrice:
     target_utilisation: float | None
     eventual_factor: float | None = None
     """What an eventually consistent read costs, as a share of a strong one (``None``: the same)."""
+    quota_read_units: int | None = None
+    """Read units one account may provision per region in this mode, all resources together."""
+    quota_write_units: int | None = None
+    """Likewise for write units."""
+
+    @property
+    def quoted(self) -> bool:
+        """Whether the mode has a regional quota on what is provisioned in it."""
+        return self.quota_read_units is not None or self.quota_write_units is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +213,8 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                 _amounts(mode["price"]),
                 None if "target_utilisation" not in mode else float(mode["target_utilisation"]),
                 _factor(mode["price"]),
+                mode.get("quota_read_units"),
+                mode.get("quota_write_units"),
             )
             for mode_name, mode in table.get("modes", {}).items()
         ) or (ModePrice(None, price, None, _factor(table.get("price", {}))),)

@@ -80,6 +80,13 @@ counts ``reads × f`` instead of ``reads`` in the two read components below::
     per_million_deliveries     messages/s × 2,628,000 / 10⁶ (a queue or topic: each
                                message delivered once; acknowledging is no delivery)
 
+A mode with a regional quota (``quota_read_units``, ``quota_write_units``:
+DynamoDB's provisioned capacity per account and region) holds the units of
+all the resources of a region billed in it, ``ceil(units / target_utilisation)``
+each as above: at most the quota together.  A resource whose cheapest mode
+has such a quota may instead be billed in its cheapest mode without one
+(on-demand): a plan does that when the quota is spent, and nothing else.
+
 A server instance of class c with r read replicas (0 … max_replicas) costs
 ``c.price × (1 + r) + per_instance_month + min_disk_gb × per_gb_month`` and holds ``size_gb``,
 ``reads_per_s × (1 + r)``, ``writes_per_s`` and ``resources`` (each resource
@@ -100,7 +107,9 @@ __all__ = [
     "Load",
     "Shape",
     "broken_rules",
+    "fallback_cost",
     "load_of",
+    "mode_costs",
     "monthly_cost",
     "read_consistency",
     "shapes_of",
@@ -362,13 +371,43 @@ def monthly_cost(
     fees are not in it (see :func:`shapes_of`).  ``consistency`` is the one
     :func:`read_consistency` serves.
     """
+    best: tuple[float, str | None] | None = None
+    for total, name in mode_costs(load, entry, consistency):
+        if best is None or total < best[0] - 1e-12:
+            best = (total, name)
+    assert best is not None
+    return best
+
+
+def fallback_cost(
+    load: Load, entry: Entry, consistency: str | None = None
+) -> tuple[float, str | None] | None:
+    """The cost and mode of the cheapest billing mode without a regional quota, when the
+    cheapest of all has one (else ``None``): where a resource goes when its Region's
+    quota is spent (first declared on a tie)."""
+    _, cheapest = monthly_cost(load, entry, consistency)
+    quoted = {m.name for m in entry.modes if m.quoted}
+    if cheapest not in quoted:
+        return None
+    best: tuple[float, str | None] | None = None
+    for total, name in mode_costs(load, entry, consistency):
+        if name not in quoted and (best is None or total < best[0] - 1e-12):
+            best = (total, name)
+    return best
+
+
+def mode_costs(
+    load: Load, entry: Entry, consistency: str | None = None
+) -> list[tuple[float, str | None]]:
+    """The resource's own monthly cost in each billing mode of ``entry`` within its
+    limits (every mode when none is), in catalog order."""
     months_of_ops = SECONDS_PER_MONTH / 1e6
     invocations = load.reads_per_s * months_of_ops
     logs_gb = invocations * 1e6 * 1000 / 1e9 if load.function else 0.0
     backed_up = entry.implementation in ("postgres", "firestore") or (
         entry.implementation == "dynamodb" and not load.ephemeral
     )
-    best: tuple[float, str | None] | None = None
+    costs: list[tuple[float, str | None]] = []
     for mode in within_limits(load, entry, consistency) or entry.modes:
         target = mode.target_utilisation or 1.0
         reads = load.reads_per_s  # read units
@@ -399,10 +438,8 @@ def monthly_cost(
             "per_million_spans": 0.0,
         }  # fmt: skip
         total = sum(amount * quantity[component] for component, amount in mode.amounts.items())
-        if best is None or total < best[0] - 1e-12:
-            best = (total, mode.name)
-    assert best is not None
-    return best
+        costs.append((total, mode.name))
+    return costs
 
 
 @dataclass(frozen=True, slots=True)

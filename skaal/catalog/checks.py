@@ -18,8 +18,9 @@ even when the table has schema errors too) and returns every problem:
   the same ``quota`` (:func:`shared_quotas`, across backend tables);
 * capacity **modes** are tables named by their key; provisioned components
   (``per_read_per_s_month``, ``per_write_per_s_month``) only in a mode that
-  states ``target_utilisation``; a backend with modes takes its price from
-  them, so it has no ``[price]`` of its own;
+  states ``target_utilisation``, and so do a mode's regional quotas
+  (``quota_read_units``, ``quota_write_units``); a backend with modes takes
+  its price from them, so it has no ``[price]`` of its own;
 * a price's ``eventual_reads`` (the share of a strong read an eventual one
   costs) scales a read component, so the price has ``per_million_reads`` or
   ``per_read_per_s_month``, and the backend serves eventual reads
@@ -495,4 +496,15 @@ def _modes(
             problems += _eventual(merged, (*where, "price"), price, levels)
             if "target_utilisation" not in mode:
                 problems += _provisioned(merged, (*where, "price"), price, mode=True)
+        quotas = [key for key in ("quota_read_units", "quota_write_units") if key in mode]
+        if quotas and "target_utilisation" not in mode:
+            problems.append(
+                merged.problem(
+                    (*where, quotas[0]),
+                    f"{quotas[0]} counts provisioned capacity units, and mode {name!r} "
+                    "provisions none (it has no target_utilisation)",
+                    f"add target_utilisation (e.g. 0.7) to [{_dotted(where)}], or delete "
+                    f"{' and '.join(quotas)}",
+                )
+            )
     return problems

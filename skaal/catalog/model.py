@@ -47,7 +47,10 @@ A dedicated backend may offer several capacity :class:`Mode`\ s (DynamoDB
 on-demand or provisioned): each mode is a complete price, and the planner
 prices every mode and keeps the cheapest for each resource.  Provisioned
 capacity is priced per read or write per second provisioned, with the
-rate divided by ``target_utilisation`` (the autoscaling headroom).
+rate divided by ``target_utilisation`` (the autoscaling headroom).  A mode
+may carry the provider's regional quota on what one account provisions in
+it (``quota_read_units``, ``quota_write_units``: DynamoDB's 80,000 of each
+per region), which the resources in that mode share.
 """
 
 from __future__ import annotations
@@ -331,6 +334,13 @@ class Mode(Record, frozen=True, kw_only=True):
     price: Price
     target_utilisation: Annotated[float, Meta(gt=0, le=1)] | None = None
     """Provisioned capacity = rate / target_utilisation."""
+    quota_read_units: Annotated[int, Meta(ge=1)] | None = None
+    """Read units the provider lets one account provision per region in this mode, every
+    resource in it together (DynamoDB's account-level quota); ``None``: no such quota."""
+    quota_write_units: Annotated[int, Meta(ge=1)] | None = None
+    """The same for write units."""
+    quota_source: str = ""
+    """Where the provider documents those quotas."""
 
 
 class Backend(Record, frozen=True, kw_only=True):
@@ -405,6 +415,12 @@ class Catalog(Record, frozen=True, kw_only=True):
                 for name in LATER_PRICE_COMPONENTS:
                     if price.get(name, 0) is None:
                         del price[name]
+            for mode in backend["modes"]:  # so does a mode without a regional quota
+                for key in ("quota_read_units", "quota_write_units"):
+                    if mode[key] is None:
+                        del mode[key]
+                if not mode["quota_source"]:
+                    del mode["quota_source"]
             server = backend["server"]
             if server is not None:  # so does a server without a shared quota or quota units,
                 # its quota counted per region

@@ -13,6 +13,8 @@ the cheapest assignment and the server instances (HiGHS for the pooled
 relaxation of coupled parts, z3 for packing that first fit cannot do; each
 imported only when a part needs it);
 :mod:`.vpc` weighs the network's fixed fee of each region holding a server;
+:mod:`.mode_quotas` keeps each Region's provisioned capacity within the
+provider's quota on it;
 :mod:`.stability` keeps the previous lock's choices; :mod:`.assemble` writes
 the Plan with a reason per binding.
 
@@ -43,6 +45,7 @@ from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver.assemble import assemble, total_cost, vpc_regions
 from skaal.solver.collector import collector_paused
 from skaal.solver.feasibility import build_problem
+from skaal.solver.mode_quotas import fit_mode_quotas
 from skaal.solver.optimise import Assignment
 from skaal.solver.optimise import optimise as _optimise
 from skaal.solver.problem import Problem, ResourceOptions, chosen_options
@@ -160,6 +163,9 @@ def solve_problem(
             problem, resources=tuple(r for r in problem.resources if r.spec.name not in adopted)
         )
     fresh = _cheapest(problem)
+    fit = fit_mode_quotas(problem, fresh)
+    if fit is not None:  # provisioned past a Region's quota: some tables change mode
+        problem, whole, fresh = fit.apply(problem), fit.apply(whole), fit.assignment(fresh)
     # each resource's option under ``fresh`` and where its functions run: its total,
     # network and plan read them
     chosen = chosen_options(problem, fresh.backends)
@@ -187,10 +193,15 @@ def solve_problem(
     if moved:
         held = _keep(problem, kept)
         if held is not None:
-            held_total = total_cost(problem, held) + sum(stated.values())
+            held_problem, held_whole = problem, whole
+            held_fit = fit_mode_quotas(problem, held)
+            if held_fit is not None:
+                held_problem, held_whole = held_fit.apply(problem), held_fit.apply(whole)
+                held = held_fit.assignment(held)
+            held_total = total_cost(held_problem, held) + sum(stated.values())
             if budget is None or held_total <= budget + 1e-9:
                 return assemble(
-                    whole,
+                    held_whole,
                     _placing(held, adopted),
                     pins=pins,
                     kept=moved,

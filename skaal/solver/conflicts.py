@@ -11,7 +11,10 @@ is found:
 * ``max_backends`` — the pooled model (:mod:`.pooled`) has no solution; it
   is re-solved with growing limits to find how many backends are needed;
 * budget — the optimum costs more than the budget (the budget never changes
-  which plan is cheapest, so no solver call is needed to prove it).
+  which plan is cheapest, so no solver call is needed to prove it);
+* a mode's regional quota — resources that can only be provisioned in a
+  mode need more units in a Region than the provider lets one account
+  provision there (:mod:`.mode_quotas`).
 
 Each becomes a :class:`~skaal.solver.diagnosis.GlobalConflict` with the
 relaxation that would remove it, raised as an ``UnsatisfiableError``.
@@ -22,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from skaal.blueprint.model import SourceLocation
+from skaal.catalog.model import Backend, Mode
 from skaal.errors import UnsatisfiableError
 from skaal.solver.capacity import DIMENSION_WORDS, Overflow
 from skaal.solver.checks import fmt_num
@@ -29,7 +33,7 @@ from skaal.solver.decompose import Unit
 from skaal.solver.diagnosis import Diagnosis, GlobalConflict, unsatisfiable
 from skaal.solver.problem import Problem
 
-__all__ = ["budget", "capacity", "collocation", "max_backends", "packing"]
+__all__ = ["budget", "capacity", "collocation", "max_backends", "mode_quota", "packing"]
 
 _SHOWN = 5
 
@@ -222,5 +226,41 @@ def packing(
             declarations=_declarations(problem, names[:_SHOWN]),
             detail=detail,
             relaxation=fix,
+        ),
+    )
+
+
+def mode_quota(
+    problem: Problem,
+    *,
+    backend: Backend,
+    mode: Mode,
+    region: str,
+    names: Sequence[str],
+    units: tuple[int, int],
+) -> UnsatisfiableError:
+    """Resources with no other mode of ``backend`` than ``mode`` need, provisioned together
+    in ``region``, more units (``units``: read and write) than the mode's regional quota."""
+    resources = [r for r in problem.resources if r.spec.name in set(names)]
+    asked = []
+    quotas = (("read", mode.quota_read_units), ("write", mode.quota_write_units))
+    for (word, quota), needed in zip(quotas, units, strict=True):
+        if quota is not None and needed > quota:
+            asked.append(f"{needed:,} {word} units, the quota {quota:,}")
+    key = f"[backends.{backend.name}.modes.{mode.name}]"
+    return _raise(
+        problem,
+        GlobalConflict(
+            constraint="quota",
+            declarations=_declarations(problem, names),
+            detail=(
+                f"{len(resources):,} resources can only be provisioned on {backend.name} in "
+                f"mode {mode.name!r}, and together they pass what one account may provision "
+                f"in {region} ({'; '.join(asked)})"
+            ),
+            relaxation=(
+                f"raise quota_read_units / quota_write_units in {key} (a quota request), or "
+                "lower the declared reads and writes of these resources"
+            ),
         ),
     )

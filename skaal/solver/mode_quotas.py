@@ -1,0 +1,388 @@
+"""A provider's regional quota on what one account provisions in a capacity mode.
+
+DynamoDB lets one account provision at most 80,000 read and 80,000 write
+capacity units per Region, every provisioned table and its indexes together
+(``quota_read_units`` and ``quota_write_units`` of the catalog's mode); a
+plan past it cannot be deployed: creating the next table fails.  On-demand
+tables are not counted.  The optimiser prices each resource in its cheapest
+mode on its own, so a large app's provisioned tables may together pass the
+quota (the aws ``users`` draw of 1,000 resources, seed 1, provisioned
+444,311 write units in us-east-1).
+
+:func:`fit_mode_quotas` settles that after the optimisation, per backend,
+mode and Region: it keeps provisioned the tables saving the most against
+their next cheapest mode within the quota, and moves the others to that
+mode (on-demand), on the same backend.  Which tables stay is a knapsack of
+two rows (read and write units) solved exactly by HiGHS, single-threaded and
+limited in branch-and-bound nodes, never in seconds: the same inputs keep
+the same tables.  Moving a table to another backend instead (a database
+instance) is not searched, so a plan that needed the fit is not proven the
+cheapest: it ends ``best_found``, and its lower bound stays the optimum
+found without the quota (every plan within the quota costs at least that).
+A plan within every quota is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from msgspec.structs import replace
+
+from skaal.catalog.model import Backend, Mode
+from skaal.solver.assemble import total_cost
+from skaal.solver.cost import (
+    Pricing,
+    fitting_modes,
+    monthly_quantities,
+    provisioned,
+    served_consistency,
+)
+from skaal.solver.highs import highs_holding
+from skaal.solver.optimise import Assignment, floor
+from skaal.solver.problem import Option, Problem, ResourceOptions, chosen_options
+
+__all__ = ["MAX_NODES", "MAX_SEARCHED", "QuotaFit", "fit_mode_quotas"]
+
+#: How far a knapsack's proven bound may stay from its best choice (dollars a month).
+_HALF_CENT = 0.005
+
+#: HiGHS's branch-and-bound node limit for one knapsack (work, never seconds).
+MAX_NODES = 200
+
+#: The most tables whose knapsack is searched: past it the rounded relaxation alone
+#: (two tables' savings at most from the optimum, a small share of so many: on the
+#: aws ``users`` draw of 10,000, 2,364 tables, it saved $1.03 a month more than
+#: the search, which took 2.4 s).
+MAX_SEARCHED = 200
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """A resource provisioned in a mode with a regional quota, and what leaving it costs."""
+
+    reads: int
+    writes: int
+    saving: float
+    """What it costs more in ``fallback`` (dollars a month)."""
+    fallback: tuple[str | None, float] | None
+    """The cheapest other mode within the backend's per-resource quotas, and the
+    resource's own cost there; ``None``: it has none and stays."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaFit:
+    """The resources moved out of a mode to keep a Region within its quota."""
+
+    options: Mapping[str, ResourceOptions]
+    """Resource name -> its options with the moved backend priced in its new mode."""
+    lower_bound: float
+    """A proven lower bound on every plan within the quotas."""
+    proven: bool
+    """The bound meets the plan's total: it is the cheapest within the quotas."""
+
+    def apply(self, problem: Problem) -> Problem:
+        """``problem`` with the moved resources' options (resources absent are left)."""
+        return replace(
+            problem,
+            resources=tuple(self.options.get(r.spec.name, r) for r in problem.resources),
+        )
+
+    def assignment(self, assignment: Assignment) -> Assignment:
+        """``assignment`` with what is proven of it within the quotas."""
+        if self.proven:
+            return replace(assignment, proven=True, lower_bound=None)
+        return replace(assignment, proven=False, lower_bound=self.lower_bound)
+
+
+def fit_mode_quotas(problem: Problem, assignment: Assignment) -> QuotaFit | None:
+    """The resources to move so every Region stays within its modes' quotas, or ``None``
+    when it already does (the assignment is then left exactly as it is).
+
+    A resource with no other mode within the backend's per-resource quotas stays;
+    when those alone pass the quota, ``UnsatisfiableError`` names them."""
+    quoted = {b.name: b for b in problem.catalog.backends if _quoted_modes(b)}
+    if not quoted:
+        return None
+    chosen = chosen_options(problem, assignment.backends)
+    pools: dict[_Pool, list[tuple[ResourceOptions, Option]]] = {}
+    for res, option in zip(problem.resources, chosen, strict=True):
+        pool = _pool(problem, quoted, option)
+        if pool is not None:
+            pools.setdefault(pool, []).append((res, option))
+    tables = _Tables(quoted)
+    moved: dict[str, ResourceOptions] = {}
+    prices: dict[_Pool, tuple[float, float]] = {}
+    alone = True  # every resource moved or kept has no other backend and no peer
+    least_lost = 0.0  # what every choice within the quotas loses at least (the knapsacks)
+    for pool, members in sorted(pools.items()):
+        mode = _mode(quoted[pool[0]], pool[1])
+        found = [(res.spec.name, tables.of(res, pool)) for res, _ in members]
+        if _within([t for _, t in found], mode):
+            continue
+        fixed = [(name, t) for name, t in found if t.fallback is None]
+        if not _within([t for _, t in fixed], mode):
+            from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
+
+            units = (sum(t.reads for _, t in fixed), sum(t.writes for _, t in fixed))
+            raise conflicts.mode_quota(
+                problem,
+                backend=quoted[pool[0]],
+                mode=mode,
+                region=pool[2],
+                names=[name for name, _ in fixed],
+                units=units,
+            )
+        kept, prices[pool], lost = _kept(found, mode)
+        alone = alone and all(_alone(problem, res) for res, _ in members)
+        least_lost += lost
+        for (res, option), (name, table) in zip(members, found, strict=True):
+            if name not in kept and table.fallback is not None:
+                moved[name] = _priced(res, option.backend, *table.fallback)
+    if not moved:
+        return None
+    if assignment.proven:
+        found_bound = total_cost(problem, assignment, chosen)
+        if alone:  # the knapsacks are all that changes: they add at least what they lose
+            found_bound += least_lost
+    else:
+        found_bound = _known(assignment.lower_bound)
+    bound = max(found_bound, _lagrangian(problem, quoted, tables, prices))
+    fit = QuotaFit(moved, bound, proven=False)
+    total = total_cost(fit.apply(problem), assignment)
+    # within the knapsacks' half a cent of the plan: no plan within the quotas is cheaper
+    return QuotaFit(moved, min(bound, total), proven=bound >= total - _HALF_CENT)
+
+
+#: A Region's quota of one mode: (backend, mode, region).
+_Pool = tuple[str, str, str]
+
+
+def _pool(problem: Problem, quoted: Mapping[str, Backend], option: Option) -> _Pool | None:
+    """The quota ``option`` counts against, ``None`` for a mode without one."""
+    backend = quoted.get(option.backend)
+    if backend is None or option.mode not in _quoted_modes(backend):
+        return None
+    return (option.backend, option.mode or "", option.region or problem.catalog.region)
+
+
+def _alone(problem: Problem, res: ResourceOptions) -> bool:
+    """Whether ``res`` has one backend only and no co-located peer: its place is fixed, so
+    only its mode depends on the others."""
+    name = res.spec.name
+    return len(res.options) == 1 and not any(name in pair for pair in problem.collocations)
+
+
+def _quoted_modes(backend: Backend) -> frozenset[str | None]:
+    """The names of ``backend``'s modes with a regional quota."""
+    return frozenset(
+        m.name
+        for m in backend.modes
+        if m.quota_read_units is not None or m.quota_write_units is not None
+    )
+
+
+def _mode(backend: Backend, name: str) -> Mode:
+    return next(m for m in backend.modes if m.name == name)
+
+
+class _Tables:
+    """Each resource's :class:`_Table` in a pool, computed once per alike workload."""
+
+    def __init__(self, quoted: Mapping[str, Backend]) -> None:
+        self.quoted = quoted
+        self.known: dict[tuple[object, ...], _Table] = {}
+
+    def of(self, res: ResourceOptions, pool: _Pool) -> _Table:
+        spec = res.spec
+        key = (pool, *res.workload.key(), spec.kind, spec.requirements.consistency)
+        table = self.known.get(key)
+        if table is None:
+            backend = self.quoted[pool[0]]
+            table = self.known[key] = _table(backend, _mode(backend, pool[1]), res)
+        return table
+
+
+def _table(backend: Backend, mode: Mode, res: ResourceOptions) -> _Table:
+    """``res`` on ``backend`` in ``mode``: its units, and its cheapest other mode."""
+    spec, load = res.spec, res.workload
+    offered = backend.performance.consistency
+    served = served_consistency(spec.kind, spec.requirements.consistency, offered)
+    units = provisioned(backend, mode.name, load, consistency=served)
+    assert units is not None  # a quota needs a provisioned mode (the catalog check)
+    eventual = served == "eventual"
+    quantities = monthly_quantities(load)
+    here = Pricing.of(backend, mode.name).total(quantities, eventual=eventual)
+    others = [
+        (name, pricing.total(quantities, eventual=eventual))
+        for name, pricing in fitting_modes(backend, load, eventual=eventual)
+        if name not in _quoted_modes(backend)
+    ]
+    if not others:
+        return _Table(units.reads_per_s, units.writes_per_s, 0.0, None)
+    name, cost = min(others, key=lambda priced: priced[1])  # first declared wins ties
+    return _Table(units.reads_per_s, units.writes_per_s, cost - here, (name, cost))
+
+
+def _within(tables: Sequence[_Table], mode: Mode) -> bool:
+    """Whether ``tables`` provisioned together stay within ``mode``'s regional quota."""
+    most_reads, most_writes = mode.quota_read_units, mode.quota_write_units
+    return (most_reads is None or sum(t.reads for t in tables) <= most_reads) and (
+        most_writes is None or sum(t.writes for t in tables) <= most_writes
+    )
+
+
+def _kept(
+    found: Sequence[tuple[str, _Table]], mode: Mode
+) -> tuple[frozenset[str], tuple[float, float], float]:
+    """The tables staying in ``mode`` (the rest move), and what a read and a write unit
+    of the quota are worth (dollars a month: the knapsack's dual prices), and the
+    savings every choice within the quota loses at least (HiGHS's proven bound).
+
+    Those with no other mode stay.  The others are a knapsack of two rows (read and
+    write units), maximising the savings kept, solved twice by HiGHS: its linear
+    relaxation, whose solution has at most two tables partly kept (a basic solution
+    of two rows), rounded down and then filled with every table left out that still
+    fits, most saving first; and, for at most :data:`MAX_SEARCHED` tables, the
+    knapsack itself, searched within :data:`MAX_NODES` nodes.  The choice saving
+    more wins (the rounded one on a tie).
+    Nothing depends on the clock: same inputs, same tables."""
+    fixed = [name for name, t in found if t.fallback is None]
+    free = sorted((item for item in found if item[1].fallback is not None), key=lambda i: i[0])
+    reads = mode.quota_read_units
+    writes = mode.quota_write_units
+    room_reads = sum(t.reads for _, t in free) if reads is None else reads
+    room_writes = sum(t.writes for _, t in free) if writes is None else writes
+    room_reads -= sum(t.reads for name, t in found if name in fixed)
+    room_writes -= sum(t.writes for name, t in found if name in fixed)
+    tables = [t for _, t in free]
+    relaxed = _knapsack(tables, room_reads, room_writes, integer=False)
+    rounded = _filled(free, [v >= 1 - 1e-9 for v in relaxed.values], room_reads, room_writes)
+    most = relaxed.most
+    if len(free) <= MAX_SEARCHED:
+        searched = _knapsack(tables, room_reads, room_writes, integer=True)
+        chosen = [v > 0.5 for v in searched.values]
+        if _saved(free, chosen) > _saved(free, rounded):
+            rounded = chosen
+        if math.isfinite(searched.most):
+            most = min(most, searched.most)
+    kept = frozenset(fixed) | {name for (name, _), k in zip(free, rounded, strict=True) if k}
+    return kept, relaxed.prices, max(0.0, sum(t.saving for t in tables) - most)
+
+
+def _filled(
+    free: Sequence[tuple[str, _Table]], kept: Sequence[bool], reads: int, writes: int
+) -> list[bool]:
+    """``kept`` with every table left out that still fits kept too, most saving first."""
+    kept = list(kept)
+    reads -= sum(t.reads for (_, t), k in zip(free, kept, strict=True) if k)
+    writes -= sum(t.writes for (_, t), k in zip(free, kept, strict=True) if k)
+    order = sorted(range(len(free)), key=lambda i: (-free[i][1].saving, free[i][0]))
+    for i in order:
+        t = free[i][1]
+        if not kept[i] and t.saving > 0 and t.reads <= reads and t.writes <= writes:
+            kept[i] = True
+            reads -= t.reads
+            writes -= t.writes
+    return kept
+
+
+def _saved(free: Sequence[tuple[str, _Table]], kept: Sequence[bool]) -> float:
+    return sum(t.saving for (_, t), k in zip(free, kept, strict=True) if k)
+
+
+@dataclass(frozen=True, slots=True)
+class _Knapsack:
+    """HiGHS's answer to one knapsack."""
+
+    values: list[float]
+    """Each table's kept share (whole when searched)."""
+    prices: tuple[float, float]
+    """Of the linear relaxation: what a read and a write unit are worth."""
+    most: float
+    """The most any choice within the quota saves (a proven upper bound)."""
+
+
+def _knapsack(tables: Sequence[_Table], reads: int, writes: int, *, integer: bool) -> _Knapsack:
+    """Keeping ``tables`` within ``reads`` and ``writes`` units, maximising their savings:
+    the linear relaxation, or (``integer``) HiGHS's best whole choice within
+    :data:`MAX_NODES` nodes."""
+    from highspy import _core  # noqa: PLC0415 - loaded only for a plan past a quota
+
+    if not tables:
+        return _Knapsack([], (0.0, 0.0), 0.0)
+    columns = [[(0, float(t.reads)), (1, float(t.writes))] for t in tables]
+    highs = highs_holding(
+        [-t.saving for t in tables],
+        [1.0] * len(tables),
+        [-math.inf, -math.inf],
+        [float(reads), float(writes)],
+        columns,
+        integer=integer,
+        max_nodes=MAX_NODES,
+        abs_gap=_HALF_CENT,
+    )
+    highs.run()
+    solution = highs.getSolution()
+    if integer:
+        info = highs.getInfo()
+        found = info.primal_solution_status == _core.SolutionStatus.kSolutionStatusFeasible
+        values = list(solution.col_value) if found else [0.0] * len(tables)
+        return _Knapsack(values, (0.0, 0.0), -float(info.mip_dual_bound))
+    duals = [max(0.0, -d) for d in solution.row_dual]
+    return _Knapsack(
+        list(solution.col_value), (duals[0], duals[1]), -highs.getInfo().objective_function_value
+    )
+
+
+def _lagrangian(
+    problem: Problem,
+    quoted: Mapping[str, Backend],
+    tables: _Tables,
+    prices: Mapping[_Pool, tuple[float, float]],
+) -> float:
+    """A lower bound on every plan within the quotas: the optimiser's linear floor with
+    each unit provisioned in a pool paying the pool's prices (a resource paying more
+    than its other mode there takes that), less what the quotas' units are worth.
+
+    Any plan within the quotas costs at least that: its units in each pool, priced,
+    add at most what the quota's units are worth (weak duality)."""
+    if not any(r or w for r, w in prices.values()):
+        return -math.inf
+    resources = []
+    for res in problem.resources:
+        options = list(res.options)
+        for i, option in enumerate(options):
+            pool = _pool(problem, quoted, option)
+            price = None if pool is None else prices.get(pool)
+            if pool is None or price is None:
+                continue
+            table = tables.of(res, pool)
+            raised = option.cost + price[0] * table.reads + price[1] * table.writes
+            if table.fallback is not None and table.fallback[1] < raised:
+                options[i] = replace(option, mode=table.fallback[0], cost=table.fallback[1])
+            else:
+                options[i] = replace(option, cost=raised)
+        ordered = tuple(sorted(options, key=lambda o: (o.cost, o.rank)))
+        resources.append(res if ordered == res.options else replace(res, options=ordered))
+    worth = 0.0
+    for (backend, mode_name, _), (read_price, write_price) in prices.items():
+        mode = _mode(quoted[backend], mode_name)
+        worth += read_price * (mode.quota_read_units or 0) + write_price * (
+            mode.quota_write_units or 0
+        )
+    return floor(replace(problem, resources=tuple(resources))) - worth
+
+
+def _priced(res: ResourceOptions, backend: str, mode: str | None, cost: float) -> ResourceOptions:
+    """``res`` with its option on ``backend`` priced ``cost`` in ``mode``, options re-sorted."""
+    options = tuple(
+        replace(o, mode=mode, cost=cost) if o.backend == backend else o for o in res.options
+    )
+    return replace(res, options=tuple(sorted(options, key=lambda o: (o.cost, o.rank))))
+
+
+def _known(bound: float | None) -> float:
+    assert bound is not None  # an assignment not proven carries its bound
+    return bound

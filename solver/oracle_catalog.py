@@ -12,7 +12,8 @@ What it reads (the format of ``catalogs/*.toml``)::
                                     consistency, availability
     [backends.NAME.limits]          max_* per resource (missing: unlimited)
     [backends.NAME.price]           the price components, each { amount, ... },
-                                    and eventual_reads = { factor, ... }
+                                    eventual_reads = { factor, ... } and
+                                    index_copies = { factor, ... }
     [backends.NAME.modes.MODE]      target_utilisation, and [...MODE.price]
     [backends.NAME.server]          quota, quota_group, quota_scope, min_disk_gb,
                                     and per instance size
@@ -72,8 +73,12 @@ class ModePrice:
     target_utilisation: float | None
     eventual_factor: float | None = None
     """What an eventually consistent read costs, as a share of a strong one (``None``: the same)."""
+    index_copies: float | None = None
+    """What each secondary index of a collection is billed, as a share of another copy of the
+    table (``None``: nothing)."""
     quota_read_units: int | None = None
-    """Read units one account may provision per region in this mode, all resources together."""
+    """Read units one account may provision per region in this mode, all resources together
+    (each index counting as its table again)."""
     quota_write_units: int | None = None
     """Likewise for write units."""
 
@@ -196,8 +201,8 @@ def _amounts(table: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def _factor(price: dict[str, Any]) -> float | None:
-    found = price.get("eventual_reads")
+def _factor(price: dict[str, Any], name: str = "eventual_reads") -> float | None:
+    found = price.get(name)
     return None if found is None else float(found["factor"])
 
 
@@ -213,11 +218,20 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                 _amounts(mode["price"]),
                 None if "target_utilisation" not in mode else float(mode["target_utilisation"]),
                 _factor(mode["price"]),
-                mode.get("quota_read_units"),
-                mode.get("quota_write_units"),
+                _factor(mode["price"], "index_copies"),
+                quota_read_units=mode.get("quota_read_units"),
+                quota_write_units=mode.get("quota_write_units"),
             )
             for mode_name, mode in table.get("modes", {}).items()
-        ) or (ModePrice(None, price, None, _factor(table.get("price", {}))),)
+        ) or (
+            ModePrice(
+                None,
+                price,
+                None,
+                _factor(table.get("price", {})),
+                _factor(table.get("price", {}), "index_copies"),
+            ),
+        )
         server = None
         if "server" in table:
             srv = table["server"]

@@ -8,7 +8,8 @@ input) and a :class:`~solver.oracle_catalog.CatalogData`.
 
 Workload (what was not declared takes its default)::
 
-    map, collection     size 1 GB,  reads 1/s, writes 1/s
+    map, collection     size 1 GB,  reads 1/s, writes 1/s; a collection has as
+                        many indexes as it declares, a map none
     blob                size 10 GB, reads 1/s, writes 1/s
     queue               messages m = 1/s:  writes m, reads 2m (receive + delete)
     topic               messages m = 1/s:  writes m, reads m  (one delivery)
@@ -80,12 +81,20 @@ counts ``reads × f`` instead of ``reads`` in the two read components below::
     per_million_deliveries     messages/s × 2,628,000 / 10⁶ (a queue or topic: each
                                message delivered once; acknowledging is no delivery)
 
+A collection with ``n`` indexes, on a mode with ``index_copies = { factor = c }``,
+pays its indexes as ``n × c`` more copies of the table: each of
+``per_gb_month``, ``per_million_writes``, ``per_read_per_s_month`` and
+``per_write_per_s_month`` is paid ``1 + n × c`` times the quantity above (each
+index stores every item, is written on every write and, provisioned, is given
+the table's read and write units).  Backups and on-demand reads are paid once.
+
 A mode with a regional quota (``quota_read_units``, ``quota_write_units``:
 DynamoDB's provisioned capacity per account and region) holds the units of
 all the resources of a region billed in it, ``ceil(units / target_utilisation)``
-each as above: at most the quota together.  A resource whose cheapest mode
-has such a quota may instead be billed in its cheapest mode without one
-(on-demand): a plan does that when the quota is spent, and nothing else.
+each as above and ``1 + n × c`` times that for a collection with indexes: at
+most the quota together.  A resource whose cheapest mode has such a quota may
+instead be billed in its cheapest mode without one (on-demand): a plan does
+that when the quota is spent, and nothing else.
 
 A server instance of class c with r read replicas (0 … max_replicas) costs
 ``c.price × (1 + r) + per_instance_month + min_disk_gb × per_gb_month`` and holds ``size_gb``,
@@ -147,6 +156,7 @@ class Load:
     scheduled: bool = False
     retention_s: float = 0.0
     messages_per_s: float = 0.0
+    indexes: int = 0
 
     @property
     def usage(self) -> tuple[float, float, float, float]:
@@ -169,6 +179,7 @@ def load_of(spec: ResourceSpec) -> Load:
             memory_gb=0.0,
             duration_s=0.0,
             ephemeral=req.durability == "ephemeral",
+            indexes=len(spec.indexes) if spec.kind == "collection" else 0,
         )
     if spec.kind in ("queue", "topic"):
         messages = given(req.writes_per_s, 1.0)
@@ -437,7 +448,14 @@ def mode_costs(
             "per_million_traces": 0.0,
             "per_million_spans": 0.0,
         }  # fmt: skip
-        total = sum(amount * quantity[component] for component, amount in mode.amounts.items())
+        # each index is c more copies of the table's storage, writes and provisioned units
+        copies = 1 + load.indexes * (mode.index_copies or 0.0)
+        copied = ("per_gb_month", "per_million_writes", "per_read_per_s_month",
+                  "per_write_per_s_month")  # fmt: skip
+        total = sum(
+            amount * quantity[component] * (copies if component in copied else 1)
+            for component, amount in mode.amounts.items()
+        )
         costs.append((total, mode.name))
     return costs
 

@@ -25,6 +25,10 @@ even when the table has schema errors too) and returns every problem:
   costs) scales a read component, so the price has ``per_million_reads`` or
   ``per_read_per_s_month``, and the backend serves eventual reads
   (``performance.consistency`` lists ``"eventual"``);
+* a price's ``index_copies`` (the share of another copy of the table each
+  secondary index is billed) scales a component it copies (storage, writes
+  or provisioned capacity: :data:`INDEX_COMPONENTS`), on a backend serving
+  collections with the ``secondary_index`` capability;
 * the components priced around a resource apply where the build creates
   what they price: ``per_instance_month`` on a server backend, the function
   components (logs, HTTP requests, scheduled runs and jobs) on a backend
@@ -46,12 +50,20 @@ from skaal.catalog.problems import Problem, format_table
 from skaal.errors import did_you_mean
 from skaal.registry import DEFAULT_REGISTRY
 
-__all__ = ["FUNCTION_COMPONENTS", "PROVISIONED", "meaning", "shared_quotas"]
+__all__ = ["FUNCTION_COMPONENTS", "INDEX_COMPONENTS", "PROVISIONED", "meaning", "shared_quotas"]
 
 #: Price components of provisioned capacity: they need a mode's target_utilisation.
 PROVISIONED: tuple[str, ...] = ("per_read_per_s_month", "per_write_per_s_month")
 #: The components ``eventual_reads`` scales (see :mod:`skaal.catalog.model`).
 _READ_COMPONENTS: tuple[str, ...] = ("per_million_reads", "per_read_per_s_month")
+#: The components ``index_copies`` scales (see :mod:`skaal.catalog.model`): what an
+#: index holding every item copies; backups and reads are the table's alone.
+INDEX_COMPONENTS: tuple[str, ...] = (
+    "per_gb_month",
+    "per_million_writes",
+    "per_read_per_s_month",
+    "per_write_per_s_month",
+)
 #: Price components of what a build creates around a function.
 FUNCTION_COMPONENTS: tuple[str, ...] = (
     "log_ingestion_per_gb",
@@ -85,6 +97,7 @@ def meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Prob
         ]
     for path, item in priced:
         problems += _applies(merged, path, item, table, server=server is not None)
+        problems += _indexes(merged, path, item, table)
     if isinstance(server, dict):
         problems += _server(merged, prefix, server, price, levels)
         if modes is not None:
@@ -270,6 +283,41 @@ def _applies(
             if name in price
         ]
     return [merged.problem((*path, name), message, fix) for name, message, fix in wrong]
+
+
+def _indexes(
+    merged: Merged, path: KeyPath, price: dict[str, Any], table: dict[str, Any]
+) -> list[Problem]:
+    """``index_copies`` needs a component to copy and a backend indexing collections."""
+    if "index_copies" not in price:
+        return []
+    where = (*path, "index_copies")
+    problems: list[Problem] = []
+    if not any(name in price for name in INDEX_COMPONENTS):
+        problems.append(
+            merged.problem(
+                where,
+                "index_copies prices each secondary index as a share of another copy of "
+                "the table, but this price has none of what it copies "
+                f"({', '.join(INDEX_COMPONENTS)})",
+                "add the components an index copies, or delete index_copies "
+                "(indexes then cost nothing more)",
+            )
+        )
+    kinds = _strings(table.get("kinds"))
+    capabilities = _strings(table.get("capabilities"))
+    if "collection" not in kinds or "secondary_index" not in capabilities:
+        problems.append(
+            merged.problem(
+                where,
+                "index_copies prices the secondary indexes of collections, but this backend "
+                'does not index collections (kinds with "collection" and capabilities with '
+                '"secondary_index")',
+                'add "collection" to kinds and "secondary_index" to capabilities if it '
+                "serves indexed collections, or delete index_copies",
+            )
+        )
+    return problems
 
 
 def _provisioned(

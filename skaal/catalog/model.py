@@ -23,6 +23,17 @@ Pricing model (all components optional, all summed)::
             + per_million_traces * traces recorded / 1e6   # traces on: one per invocation
             + per_million_spans  * spans ingested / 1e6    # traces on: spans per invocation
 
+A collection's secondary indexes are priced through the price's ``index_copies``
+factor ``f`` (:class:`IndexFactor`; DynamoDB: 1.0, each global secondary index
+holding every item again): each of ``n`` indexes adds ``f`` of another copy of the
+table's storage, writes and provisioned read and write capacity::
+
+            + n * f * (per_gb_month * size_gb + per_million_writes * writes / 1e6
+                       + per_read_per_s_month * read units + per_write_per_s_month * write units)
+
+Backups (point-in-time recovery is billed on the table's size) and reads (a read
+is a get on the table or a query on one index) are not copied.
+
 The function components price what a build creates around a function (its
 log group, the HTTP API in front of it, the scheduler that starts it), the
 backup component the point-in-time recovery the plan switches on, the
@@ -74,6 +85,7 @@ __all__ = [
     "Backend",
     "Capacity",
     "Catalog",
+    "IndexFactor",
     "InstanceClass",
     "Limits",
     "Mode",
@@ -164,6 +176,27 @@ class ReadFactor(Record, frozen=True, kw_only=True):
     note: str = ""
 
 
+class IndexFactor(Record, frozen=True, kw_only=True):
+    """What each secondary index of a collection is billed, as a share of another copy of its table.
+
+    An index projecting every attribute (DynamoDB's global secondary indexes as
+    the ``dynamodb`` backend builds them) stores each item again and is written
+    on each write to the table, and a provisioned one is given the table's own
+    read and write capacity: factor 1.0.  Published as a rule of the service
+    rather than a price, so it carries its source and date like a
+    :class:`PriceItem`.  It scales ``per_gb_month``, ``per_million_writes``,
+    ``per_read_per_s_month`` and ``per_write_per_s_month``; not backups, billed on
+    the table's size, nor reads, each served by the table or by one index.
+    """
+
+    factor: Annotated[float, Meta(gt=0, le=1)]
+    source: Text
+    """The public URL of the page saying how indexes are billed."""
+    as_of: AsOf
+    """The date the figure was read."""
+    note: str = ""
+
+
 class Price(Record, frozen=True, kw_only=True):
     """A backend's workload-aware price in one region."""
 
@@ -202,6 +235,9 @@ class Price(Record, frozen=True, kw_only=True):
     eventual_reads: ReadFactor | None = None
     """Eventually consistent reads cost this share of the read components; ``None``: reads
     cost the same whatever their consistency."""
+    index_copies: IndexFactor | None = None
+    """Each secondary index of a collection costs this share of another copy of its
+    storage, writes and provisioned capacity; ``None``: indexes cost nothing more."""
 
     def items(self) -> dict[str, PriceItem]:
         """The components that are set, by name."""
@@ -440,12 +476,13 @@ class Catalog(Record, frozen=True, kw_only=True):
         )
 
 
-#: Price components added after catalogs and plans were first hashed: left out of
-#: their hashes when unset, so that a catalog or plan without them hashes as before.
+#: Price components (and factors) added after catalogs and plans were first hashed: left
+#: out of their hashes when unset, so that a catalog or plan without them hashes as before.
 LATER_PRICE_COMPONENTS: Final = (
     "per_million_traces",
     "per_million_spans",
     "per_million_deliveries",
+    "index_copies",
 )
 
 

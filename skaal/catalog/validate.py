@@ -42,6 +42,7 @@ from skaal.catalog.model import (
     PRICE_COMPONENTS,
     Backend,
     Catalog,
+    IndexFactor,
     InstanceClass,
     Limits,
     Mode,
@@ -375,6 +376,12 @@ def _explain(error: SchemaError, path: KeyPath, key: str) -> tuple[str, str]:
                 '"https://...", as_of = "2026-11-22" } (the share of a strong read\'s price '
                 "an eventual read costs, with the page that says so)"
             )
+        elif name == "index_copies":
+            fix = (
+                f"write index_copies = {{ factor = {given!r}, source = "
+                '"https://...", as_of = "2026-11-22" } (the share of another copy of the '
+                "table each secondary index is billed, with the page that says so)"
+            )
         return f"{name} must be a table, not {_type_name(given)} {given!r}", fix
     if len(path) >= 2 and path[-2] == "parameters":
         return (
@@ -423,6 +430,8 @@ def _fields_at(table: KeyPath) -> list[str]:
             model, position = PriceItem, position + 1
         elif model is Price and part == "eventual_reads":
             model, position = ReadFactor, position + 1
+        elif model is Price and part == "index_copies":
+            model, position = IndexFactor, position + 1
         elif part in _TABLE_MODELS and model in (Backend, Mode):
             model, position = _TABLE_MODELS[part], position + 1
         else:

@@ -213,6 +213,8 @@ def _component_lines(price: Price) -> list[str]:
     ]
     if price.eventual_reads is not None:
         lines.append(f"eventual reads at {price.eventual_reads.factor:g} of a strong read")
+    if price.index_copies is not None:
+        lines.append(f"each secondary index at {price.index_copies.factor:g} of another copy")
     return lines
 
 
@@ -505,13 +507,26 @@ def _price_table(price: Price, origins: dict[str, str], prefix: str) -> Table:
             escape(item.as_of),
             escape(origins.get(f"{prefix}.{name}.amount", origins.get(f"{prefix}.{name}", "?"))),
         )
-    factor = price.eventual_reads
-    if factor is not None:
-        name = "eventual_reads"
+    factors = (
+        (
+            "eventual_reads",
+            price.eventual_reads,
+            "share of a strong read's price per eventually consistent read",
+        ),
+        (
+            "index_copies",
+            price.index_copies,
+            "share of another copy of the table's storage, writes and provisioned capacity "
+            "per secondary index",
+        ),
+    )
+    for name, factor, unit in factors:
+        if factor is None:
+            continue
         table.add_row(
             name,
             f"{factor.factor:g}",
-            "share of a strong read's price per eventually consistent read",
+            unit,
             escape(factor.source + (f"\n{factor.note}" if factor.note else "")),
             escape(factor.as_of),
             escape(origins.get(f"{prefix}.{name}.factor", origins.get(f"{prefix}.{name}", "?"))),

@@ -99,6 +99,10 @@ def _render_lines(console: Console, bill: Bill) -> None:
             item += f" ({line.factor.factor:g} unit each)"
             also = sources.setdefault((line.factor.source, line.factor.as_of), len(sources) + 1)
             cited += "" if str(also) == cited else f",{also}"
+        if line.copies is not None:  # an index's copy: what share of the table, who says so
+            item += f" ({line.copies.factor:g} copy per index)"
+            also = sources.setdefault((line.copies.source, line.copies.as_of), len(sources) + 1)
+            cited += "" if str(also) in cited.split(",") else f",{also}"
         table.add_row(
             escape(line.owner),
             escape(backend),

@@ -19,7 +19,11 @@ A read line of an eventually consistent resource (``eventual per_million_reads``
 counts read *units*: its quantity is the reads times the price's
 ``eventual_reads`` factor (DynamoDB: half a unit per read), and the line
 carries that factor with its own source, so ``quantity x unit price =
-monthly`` still holds with the published unit price.
+monthly`` still holds with the published unit price.  A line a collection's
+secondary indexes add (``indexes per_gb_month``) is the table line's item
+prefixed ``index`` (``index storage``), at the same published unit price, and
+carries the price's ``index_copies`` factor with its source: its quantity is
+the table line's times the indexes times that factor.
 
 Each :class:`BillLine` names the catalog figure it was computed from (amount,
 source page, date read), looked up in the plan's
@@ -41,11 +45,19 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from msgspec import Struct
+from msgspec.structs import replace
 
-from skaal.catalog.model import PriceItem, ReadFactor
+from skaal.catalog.model import IndexFactor, PriceItem, ReadFactor
 from skaal.errors import PlanError
 from skaal.plan import network
-from skaal.plan.model import EVENTUAL_PREFIX, STATED_COMPONENT, CostLine, Plan, UsedPrice
+from skaal.plan.model import (
+    EVENTUAL_PREFIX,
+    INDEXES_PREFIX,
+    STATED_COMPONENT,
+    CostLine,
+    Plan,
+    UsedPrice,
+)
 from skaal.plan.moves import ORIGIN_COMPONENT
 
 __all__ = [
@@ -138,9 +150,13 @@ class BillLine(Struct, frozen=True):
     mode: str | None = None
     factor: ReadFactor | None = None
     """For an eventual read line: the share of a unit one read takes, and where it is said."""
+    copies: IndexFactor | None = None
+    """For a line of a collection's indexes: the share of another copy of the table each
+    index is billed, and where it is said."""
 
     def to_json(self) -> dict[str, Any]:
         factor = self.factor
+        copies = self.copies
         return {
             "owner": self.owner,
             "owner_kind": self.owner_kind,
@@ -156,6 +172,7 @@ class BillLine(Struct, frozen=True):
             "as_of": self.price.as_of,
             "note": self.price.note,
             "eventual_read_factor": None if factor is None else factor.model_dump(mode="json"),
+            "index_copies": None if copies is None else copies.model_dump(mode="json"),
         }
 
 
@@ -178,6 +195,7 @@ class Bill(Struct, frozen=True):
         dates = sorted(
             {line.price.as_of for line in self.lines}
             | {line.factor.as_of for line in self.lines if line.factor is not None}
+            | {line.copies.as_of for line in self.lines if line.copies is not None}
         )
         return (dates[0], dates[-1]) if dates else None
 
@@ -290,6 +308,8 @@ def _line(
     mode: str | None,
 ) -> BillLine:
     component = cost.component
+    if component.startswith(INDEXES_PREFIX):  # a collection's indexes: the table line's copy
+        return _index_line(owner, kind, backend=backend, cost=cost, used=used, mode=mode)
     factor: ReadFactor | None = None
     if component.startswith(EVENTUAL_PREFIX):
         base = component.removeprefix(EVENTUAL_PREFIX)
@@ -349,6 +369,35 @@ def _line(
         mode=mode,
         factor=factor,
     )
+
+
+def _index_line(
+    owner: str,
+    kind: OwnerKind,
+    *,
+    backend: str,
+    cost: CostLine,
+    used: UsedPrice | None,
+    mode: str | None,
+) -> BillLine:
+    """The line of a collection's indexes: the table line it copies, at its published
+    unit price, with the price's ``index_copies`` factor (without it: unexplained)."""
+    copied = CostLine(
+        component=cost.component.removeprefix(INDEXES_PREFIX),
+        quantity=cost.quantity,
+        monthly=cost.monthly,
+    )
+    copies = used.price.index_copies if used is not None else None
+    line = _line(owner, kind, backend=backend, cost=copied, used=used, mode=mode)
+    if copies is None:
+        raise PlanError(
+            f"the plan records no index_copies factor for the {cost.component!r} line of "
+            f"{owner} (backend {backend}{f', mode {mode}' if mode else ''})",
+            where=owner,
+            fix="re-plan: the lock's price of this backend does not say what its indexes cost",
+            command="skaal plan",
+        )
+    return replace(line, item=f"index {line.item}", component=cost.component, copies=copies)
 
 
 def _monthly(amount: float, used: UsedPrice | None, source: str) -> PriceItem | None:

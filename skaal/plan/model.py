@@ -22,6 +22,7 @@ from skaal.model.grammar import Consistency
 __all__ = [
     "BUILDABLE_SCHEMA_VERSION",
     "EVENTUAL_PREFIX",
+    "INDEXES_PREFIX",
     "PLAN_SCHEMA_VERSION",
     "READABLE_SCHEMA_VERSIONS",
     "STATED_COMPONENT",
@@ -67,6 +68,11 @@ retention from the plan alone, and an older lock does not record them
 EVENTUAL_PREFIX: Final = "eventual "
 """Prefix of a read line counted in eventual read units (``eventual per_million_reads``):
 its quantity is the reads times the price's ``eventual_reads`` factor."""
+
+INDEXES_PREFIX: Final = "indexes "
+"""Prefix of the line a collection's secondary indexes add after a table line they copy
+(``indexes per_gb_month``, ``indexes eventual per_read_per_s_month``): its quantity is
+the table line's times the indexes times the price's ``index_copies`` factor."""
 
 STATED_COMPONENT: Final = "stated by existing= cost="
 """The cost line of a resource on an adopted database server whose ``existing=``
@@ -143,8 +149,9 @@ class CostLine(Record, frozen=True, kw_only=True):
 
     ``component`` is the catalog's component name (``per_million_reads``), or
     it prefixed by what changes its quantity: ``eventual`` (read units of an
-    eventually consistent resource, :data:`EVENTUAL_PREFIX`), ``volume floor``
-    (a server's disk floor), or ``instance CLASS`` for a class fee.
+    eventually consistent resource, :data:`EVENTUAL_PREFIX`), ``indexes`` (the
+    copies a collection's secondary indexes add, :data:`INDEXES_PREFIX`),
+    ``volume floor`` (a server's disk floor), or ``instance CLASS`` for a class fee.
     """
 
     component: str
@@ -157,7 +164,10 @@ class CostLine(Record, frozen=True, kw_only=True):
 
 
 class Provisioned(Record, frozen=True, kw_only=True):
-    """Capacity provisioned for a resource on a provisioned-mode backend (DynamoDB)."""
+    """Capacity provisioned for a resource on a provisioned-mode backend (DynamoDB).
+
+    The table's: the build gives each secondary index of a collection the same, which
+    its ``indexes`` cost lines price (:data:`INDEXES_PREFIX`)."""
 
     reads_per_s: Annotated[int, Meta(ge=1)]
     """Read capacity (e.g. DynamoDB RCUs)."""

@@ -93,6 +93,26 @@ resource is served eventual and the price has ``eventual_reads`` (factor
 unchanged, so ``monthly = amount * quantity`` still holds).  Other kinds, and
 prices without ``eventual_reads``, are priced as above whatever was declared.
 
+Secondary indexes.  A collection declaring ``n`` indexes on a backend whose
+price has ``index_copies`` (factor ``c``, DynamoDB: 1.0, a global secondary
+index holding every item) pays each index as ``c`` of another copy of the
+table: every line of ``per_gb_month``, ``per_million_writes``,
+``per_read_per_s_month`` and ``per_write_per_s_month`` is followed by one named
+``indexes <component>`` (:data:`~skaal.plan.model.INDEXES_PREFIX`; before the
+``eventual`` prefix of a read line: ``indexes eventual per_read_per_s_month``)::
+
+    indexes <component>    n * c * (the quantity of the table's line just above)
+
+at the catalog's amount, so ``monthly = amount * quantity`` holds and the figure
+is checked by hand: two indexes at factor 1 are two more GB-months per GB
+stored, two more million writes per million written, twice the table's
+provisioned units (the build gives each index the table's capacity).  Backups
+(billed on the table's size) and on-demand reads (a get reads the table, a query
+one index) have no index line.  Writes are counted once per index per write: an
+upper bound for documents lacking an indexed field (in no index), though a
+write changing an indexed value writes that index twice.  Maps have no indexes;
+a price without ``index_copies`` prices a collection as if it had none.
+
 Components with a zero quantity produce no line.  Every figure is rounded to
 :data:`PRECISION` (a millionth of a dollar) so plans are bit-for-bit
 deterministic, and the option cost is the rounded sum of its rounded lines.
@@ -112,7 +132,7 @@ from typing import Final
 from skaal.blueprint.model import Kind, ResourceSpec
 from skaal.catalog.model import Backend, Price
 from skaal.model.grammar import Consistency
-from skaal.plan.model import EVENTUAL_PREFIX, CostLine, Provisioned
+from skaal.plan.model import EVENTUAL_PREFIX, INDEXES_PREFIX, CostLine, Provisioned
 from skaal.plan.retention import logs_days
 from skaal.registry import DEFAULT_REGISTRY
 from skaal.solver.problem import Workload
@@ -328,6 +348,7 @@ def workload(spec: ResourceSpec) -> Workload:
         jobs=1 if spec.schedule is not None else 0,
         retention_s=retention,
         deliveries_per_s=deliveries,
+        indexes=len(spec.indexes) if kind == "collection" else 0,
     )
 
 
@@ -497,9 +518,14 @@ _METERED: Final = (
 _PROVISIONED: Final = frozenset({5, 6})
 #: Positions of the read components an ``eventual_reads`` factor scales.
 _READS: Final = frozenset({1, 5})
+#: Positions of the components each secondary index copies (``index_copies``): storage,
+#: writes and provisioned capacity, not backups, on-demand reads or the rest.
+_COPIED: Final = frozenset({0, 2, 5, 6})
 #: Position of the backup component, and of the size of a resource not declared ephemeral.
 _BACKUP: Final = 7
 _DURABLE_SIZE: Final = len(_METERED)
+#: Position of the number of secondary indexes (after the durable size).
+_INDEXES: Final = _DURABLE_SIZE + 1
 #: Position of the logs kept: a day's logs, priced times the days they are kept.
 _LOGS_KEPT: Final = 9
 
@@ -507,7 +533,8 @@ _LOGS_KEPT: Final = 9
 #: size, million reads, million writes, million requests, GB-seconds, reads/s, writes/s,
 #: backed-up GB, log GB written, a day's log GB (x the days kept: the logs held), million
 #: HTTP requests, million scheduled runs, schedule jobs, GB of messages retained, million
-#: messages delivered; then the size of a resource not declared ephemeral (0 if it is).
+#: messages delivered; then the size of a resource not declared ephemeral (0 if it is)
+#: and the number of secondary indexes.
 Quantities = tuple[float, ...]
 
 
@@ -517,7 +544,8 @@ def monthly_quantities(load: Workload) -> Quantities:
     Positions 5 and 6 are the rates themselves: a provisioned mode turns them
     into capacity units with its own target utilisation.  Position 7 (backup)
     holds the size; a backend backing up only what is not ephemeral reads the
-    last position instead (:meth:`Pricing.of`).
+    size of what is not ephemeral instead (:meth:`Pricing.of`).  The last
+    position counts the secondary indexes (priced by ``index_copies``).
     """
     reads = load.reads_per_s * SECONDS_PER_MONTH / 1e6
     writes = load.writes_per_s * SECONDS_PER_MONTH / 1e6
@@ -540,13 +568,14 @@ def monthly_quantities(load: Workload) -> Quantities:
         load.writes_per_s * load.retention_s * MESSAGE_BYTES / 1e9,
         load.deliveries_per_s * SECONDS_PER_MONTH / 1e6,
         0.0 if load.ephemeral else load.size_gb,
+        float(load.indexes),
     )
 
 
 class Pricing:
     """A backend's price components, read once, applied to many workloads."""
 
-    __slots__ = ("_eventual", "_fixed", "_log_days", "_target", "_terms")
+    __slots__ = ("_copies", "_eventual", "_fixed", "_log_days", "_target", "_terms")
 
     def __init__(
         self,
@@ -556,6 +585,7 @@ class Pricing:
         target: float | None = None,
         eventual: float | None = None,
         log_days: float = 0.0,
+        copies: float | None = None,
     ) -> None:
         self._fixed = fixed
         self._terms = terms
@@ -564,6 +594,8 @@ class Pricing:
         """The price's ``eventual_reads`` factor, ``None`` when reads cost the same."""
         self._log_days = log_days
         """Days a function's logs are kept: the logs held at any time are this many days'."""
+        self._copies = copies
+        """The price's ``index_copies`` factor, ``None`` when indexes cost nothing more."""
 
     @classmethod
     def of(cls, backend: Backend, mode: str | None = None) -> Pricing:
@@ -598,12 +630,14 @@ class Pricing:
             for amount in (float(item.amount),)
         )
         factor = price.eventual_reads
+        copies = price.index_copies
         return cls(
             fixed=fixed,
             terms=terms,
             target=target,
             eventual=None if factor is None else factor.factor,
             log_days=float(logs_days(backend.implementation)),
+            copies=None if copies is None else copies.factor,
         )
 
     def units(
@@ -657,11 +691,14 @@ class Pricing:
         """
         fixed = self._fixed
         factor = self._eventual if eventual else None
+        copies = self._index_copies(quantities)
         total = 0.0 if fixed is None else fixed.monthly
         for index, _, amount in self._terms:
             quantity = self._quantity(index, quantities, factor)
             if quantity > 0:
                 total += round(amount * quantity, PRECISION)
+                if copies and index in _COPIED:
+                    total += round(amount * (quantity * copies), PRECISION)
         return round(total, PRECISION) + 0.0
 
     def cost_of(
@@ -670,10 +707,13 @@ class Pricing:
         """Monthly cost and lines for the quantities of :func:`monthly_quantities`.
 
         The read lines of an eventual resource priced by ``eventual_reads``
-        are named ``eventual <component>`` and count read units.
+        are named ``eventual <component>`` and count read units; the lines a
+        collection's indexes add are named ``indexes <component>`` and follow
+        the table's line they copy.
         """
         fixed = self._fixed
         factor = self._eventual if eventual else None
+        copies = self._index_copies(quantities)
         lines: list[CostLine] = [] if fixed is None else [fixed]
         total = 0.0 if fixed is None else fixed.monthly
         for index, component, amount in self._terms:
@@ -686,4 +726,22 @@ class Pricing:
                 CostLine(component=named, quantity=round(quantity, PRECISION), monthly=monthly)
             )
             total += monthly
+            if copies and index in _COPIED:
+                copied = quantity * copies
+                monthly = round(amount * copied, PRECISION)
+                lines.append(
+                    CostLine(
+                        component=f"{INDEXES_PREFIX}{named}",
+                        quantity=round(copied, PRECISION),
+                        monthly=monthly,
+                    )
+                )
+                total += monthly
         return round(total, PRECISION) + 0.0, tuple(lines)
+
+    def _index_copies(self, quantities: Quantities) -> float:
+        """The copies of the table its indexes are billed: the indexes times the price's
+        ``index_copies`` factor (0 without indexes, or without the factor)."""
+        if self._copies is None:
+            return 0.0
+        return quantities[_INDEXES] * self._copies

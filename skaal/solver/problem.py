@@ -60,6 +60,9 @@ class Workload(Struct, frozen=True):
     deliveries_per_s: float = 0.0
     """A queue or topic: messages delivered per second, one per message (a queue's
     receive; its delete is a read too, but no delivery)."""
+    indexes: int = 0
+    """A collection: its secondary indexes, each priced as the price's ``index_copies``
+    share of another copy of its storage, writes and provisioned capacity."""
 
     def key(self) -> tuple[object, ...]:
         """Everything the cost depends on (equal keys: equal costs on every backend)."""
@@ -76,6 +79,7 @@ class Workload(Struct, frozen=True):
             self.jobs,
             self.retention_s,
             self.deliveries_per_s,
+            self.indexes,
         )
 
 

@@ -50,6 +50,7 @@ from skaal.catalog.model import (
     Backend,
     Capacity,
     Catalog,
+    IndexFactor,
     InstanceClass,
     Limits,
     Mode,
@@ -118,11 +119,14 @@ def mode(
     per_read_per_s_month: float | None = None,
     per_write_per_s_month: float | None = None,
     eventual_reads: float | None = None,
+    index_copies: float | None = None,
 ) -> Mode:
     """One capacity mode of a dedicated backend, with its complete price.
 
     ``eventual_reads``: the share of a strong read's price an eventually
     consistent read costs (the price's ``eventual_reads`` factor).
+    ``index_copies``: the share of another copy of the table each secondary
+    index of a collection is billed (the price's ``index_copies`` factor).
     """
     return Mode(
         name=name,
@@ -138,6 +142,7 @@ def mode(
             per_read_per_s_month=per_read_per_s_month,
             per_write_per_s_month=per_write_per_s_month,
             eventual_reads=eventual_reads,
+            index_copies=index_copies,
         ),
     )
 
@@ -167,11 +172,13 @@ def backend(
     per_million_requests: float | None = None,
     per_gb_second: float | None = None,
     eventual_reads: float | None = None,
+    index_copies: float | None = None,
 ) -> Backend:
     """One catalog backend; ``limits`` / ``shared`` take the model or its fields as a dict.
 
     ``eventual_reads`` is the share of a strong read's price an eventually
-    consistent read costs (with ``modes``, give it in each mode).
+    consistent read costs, ``index_copies`` the share of another copy of the
+    table each secondary index is billed (with ``modes``, give them in each mode).
 
     ``classes`` (with ``quota``, default 1,000, and ``min_disk_gb``) make a
     server backend; so do ``shared`` + ``fixed_monthly`` (one class
@@ -192,9 +199,10 @@ def backend(
         per_million_requests=per_million_requests,
         per_gb_second=per_gb_second,
         eventual_reads=eventual_reads,
+        index_copies=index_copies,
     )
     if mode_list:
-        if price.items() or eventual_reads is not None:
+        if price.items() or eventual_reads is not None or index_copies is not None:
             raise ValueError(f"backend({name!r}): with modes, give the prices in the modes")
         price = mode_list[0].price
     return Backend(
@@ -218,12 +226,20 @@ def backend(
     )
 
 
-def _price(*, eventual_reads: float | None = None, **components: float | None) -> Price:
+def _price(
+    *,
+    eventual_reads: float | None = None,
+    index_copies: float | None = None,
+    **components: float | None,
+) -> Price:
     price = Price(
         region=_AUTO,
         eventual_reads=None
         if eventual_reads is None
         else ReadFactor(factor=eventual_reads, source=_SOURCE, as_of=_AS_OF),
+        index_copies=None
+        if index_copies is None
+        else IndexFactor(factor=index_copies, source=_SOURCE, as_of=_AS_OF),
     )
     items = {k: _price_item(v) for k, v in components.items() if v is not None}
     return price.model_copy(update=items)

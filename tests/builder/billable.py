@@ -97,6 +97,8 @@ _PER_USE = "billed per use only, and no use of it is declared"
 PRICED: Mapping[str, Priced] = MappingProxyType(
     {
         # -- aws ------------------------------------------------------------------------
+        # with a collection's global secondary indexes: each a copy of the table's storage,
+        # writes and provisioned capacity (the plan's "indexes ..." lines)
         "aws:dynamodb/table:Table": Priced(
             _items(
                 "dynamodb",
@@ -104,6 +106,11 @@ PRICED: Mapping[str, Priced] = MappingProxyType(
                 "per_read_per_s_month",
                 "per_write_per_s_month",
                 "backup_per_gb_month",
+                "indexes per_gb_month",
+                "indexes per_million_writes",
+                "indexes per_read_per_s_month",
+                "indexes eventual per_read_per_s_month",
+                "indexes per_write_per_s_month",
             )
         ),
         "aws:s3/bucket:Bucket": Priced(_items("s3", *_STORE)),

@@ -29,9 +29,9 @@ from solver.draws import write_app
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
-LOCK_SHA256 = "09ad4d355ed10c4f32c679bb8de715d06e2c82f25ccce26902fcf37dddbec479"
-JSON_SHA256 = "1586f17cc73d2208ffed66ad7186407cf3f6a2b328c5bf10ea0b103d8ba042ed"
-PLAN_HASH = "b5993c05ca17b553c7b6036c163f5bd968c0b15348018e7b16284f9b3f496824"
+LOCK_SHA256 = "a90f74af019adc7465f9919b1ef5084645354fc32194bd699b944b88e829b568"
+JSON_SHA256 = "e45c707d252535e9376536dabf4c822a9238ca3e50ebb2f8e31e4082c581227f"
+PLAN_HASH = "cc6cb0cb9a154e1dc77b6d4b6eab4caf425093e89800642a47274ed952702456"
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ import types
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from skaal import App, Map
+from skaal import App, Collection, Index, Map
 from skaal.catalog import catalog_for_target
 from skaal.catalog.loader import load_catalog
 from skaal.catalog.model import PRICE_COMPONENTS
@@ -213,4 +214,54 @@ def test_eventual_read_units_without_their_factor_are_a_plan_error() -> None:
     used = plan.prices[0]
     bare = used.model_copy(update={"price": used.price.model_copy(update={"eventual_reads": None})})
     with pytest.raises(PlanError, match="no price for the 'eventual per_million_reads' line"):
+        bill_of(plan.model_copy(update={"prices": (bare,)}))
+
+
+class _Order(BaseModel):
+    id: str
+    owner: str
+
+
+def _indexed_dynamodb() -> Plan:
+    app = App("orders")
+
+    @app.storage(size="4GB", reads="10/s", writes="5/s", consistency="eventual")
+    class Orders(Collection[_Order]):
+        by_owner = Index("owner")
+        by_id = Index("id")
+
+    return solve(app.blueprint(), catalog_for_target("aws"), pins={"Orders": "dynamodb"})
+
+
+def test_index_lines_are_billed_at_the_tables_unit_price_with_their_factor() -> None:
+    plan = _indexed_dynamodb()
+    assert plan.binding("Orders").mode == "provisioned"
+    bill = bill_of(plan)
+    copied = {line.item: line for line in bill.lines if line.copies is not None}
+    # ceil(10 x 0.5 / 0.7) = 8 eventual read and ceil(5 / 0.7) = 8 write units, twice over
+    assert {item: (line.quantity, line.unit) for item, line in copied.items()} == {
+        "index storage": (8.0, "GB-month"),
+        "index provisioned eventual reads": (16.0, "read unit/s-month"),
+        "index provisioned writes": (16.0, "write/s-month"),
+    }
+    for line in copied.values():
+        assert line.component.startswith("indexes ")
+        assert line.copies is not None
+        assert line.copies.factor == 1.0
+        assert line.copies.source.startswith("https://docs.aws.amazon.com/amazondynamodb/")
+        table = next(t for t in bill.lines if t.component == line.component.split(" ", 1)[1])
+        assert line.price == table.price  # the table's published unit price
+        assert line.quantity == 2 * table.quantity
+        assert line.to_json()["index_copies"]["factor"] == 1.0
+    assert copied["index provisioned eventual reads"].factor is not None  # half a unit, too
+    assert all(line.to_json()["index_copies"] is None for line in bill.lines if not line.copies)
+    assert bill.as_of() == ("2026-12-03", "2026-12-07")
+    _check(plan)
+
+
+def test_index_lines_without_their_factor_are_a_plan_error() -> None:
+    plan = _indexed_dynamodb()
+    used = plan.prices[0]
+    bare = used.model_copy(update={"price": used.price.model_copy(update={"index_copies": None})})
+    with pytest.raises(PlanError, match="no index_copies factor for the 'indexes per_gb_month'"):
         bill_of(plan.model_copy(update={"prices": (bare,)}))

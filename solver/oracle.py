@@ -80,6 +80,7 @@ runnable (every one in the bundled catalogs is).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -292,7 +293,13 @@ def _quoted(
                 fallbacks[r, o.backend] = Option(o.backend, *other)
             key = (o.backend, mode.name, home_region(specs[r], entry, catalog))
             quotas[key] = (mode.quota_read_units, mode.quota_write_units)
-            units[r, o.backend] = (key, *throughput_units(loads[r], mode, consistency))
+            reads, writes = throughput_units(loads[r], mode, consistency)
+            counted = 1 + loads[r].indexes * (mode.index_copies or 0.0)  # indexes: copies
+            units[r, o.backend] = (
+                key,
+                math.ceil(reads * counted - 1e-9),
+                math.ceil(writes * counted - 1e-9),
+            )
     return fallbacks, _Quoted(units, quotas)
 
 

@@ -2,7 +2,9 @@
 
 DynamoDB lets one account provision at most 80,000 read and 80,000 write
 capacity units per Region, every provisioned table and its indexes together
-(``quota_read_units`` and ``quota_write_units`` of the catalog's mode); a
+(``quota_read_units`` and ``quota_write_units`` of the catalog's mode; a
+collection's ``n`` indexes count its units ``n`` times more at the price's
+``index_copies`` factor 1, as they are provisioned and billed); a
 plan past it cannot be deployed: creating the next table fails.  On-demand
 tables are not counted.  The optimiser prices each resource in its cheapest
 mode on its own, so a large app's provisioned tables may together pass the
@@ -211,6 +213,11 @@ def _table(backend: Backend, mode: Mode, res: ResourceOptions) -> _Table:
     served = served_consistency(spec.kind, spec.requirements.consistency, offered)
     units = provisioned(backend, mode.name, load, consistency=served)
     assert units is not None  # a quota needs a provisioned mode (the catalog check)
+    copies = mode.price.index_copies
+    # each index is provisioned the table's units again (billed as its share of a copy)
+    counted = 1 + load.indexes * (0.0 if copies is None else copies.factor)
+    reads = math.ceil(units.reads_per_s * counted - 1e-9)
+    writes = math.ceil(units.writes_per_s * counted - 1e-9)
     eventual = served == "eventual"
     quantities = monthly_quantities(load)
     here = Pricing.of(backend, mode.name).total(quantities, eventual=eventual)
@@ -220,9 +227,9 @@ def _table(backend: Backend, mode: Mode, res: ResourceOptions) -> _Table:
         if name not in _quoted_modes(backend)
     ]
     if not others:
-        return _Table(units.reads_per_s, units.writes_per_s, 0.0, None)
+        return _Table(reads, writes, 0.0, None)
     name, cost = min(others, key=lambda priced: priced[1])  # first declared wins ties
-    return _Table(units.reads_per_s, units.writes_per_s, cost - here, (name, cost))
+    return _Table(reads, writes, cost - here, (name, cost))
 
 
 def _within(tables: Sequence[_Table], mode: Mode) -> bool:

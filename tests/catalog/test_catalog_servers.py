@@ -266,7 +266,7 @@ SMALL_PRICE = (
             "[backends.tables.modes.provisioned] descripton",
             "unknown key descripton (did you mean 'description'?)",
             "rename or delete it; [backends.tables.modes.provisioned] accepts: description, "
-            "price, target_utilisation",
+            "price, quota_read_units, quota_source, quota_write_units, target_utilisation",
         ),
         (
             'parameters = { node_type = "cache.small" }',

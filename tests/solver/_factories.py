@@ -124,6 +124,20 @@ def placed_cost(placement: dict[str, list[Unit]], bins: dict[str, Bins]) -> floa
     return (own + fees) / SCALE
 
 
+def aws_quota_raised(folder: Path) -> str:
+    """The bundled aws catalog with DynamoDB's regional quota on provisioned capacity
+    raised past any draw's (a quota request granted), written in ``folder``: the
+    packing and its steps measured alone, before tables move on-demand to fit the
+    default 80,000 units (:mod:`skaal.solver.mode_quotas`)."""
+    path = folder / "aws-quota-raised.toml"
+    path.write_text(
+        'schema_version = 2\nname = "aws-quota-raised"\nextends = "aws"\n'
+        "[backends.dynamodb.modes.provisioned]\n"
+        "quota_read_units = 100000000\nquota_write_units = 100000000\n"
+    )
+    return str(path)
+
+
 def audited_users_plan(folder: Path, catalog: str, n: int, seed: int) -> Plan:
     """The plan of the ``users`` draw of ``n`` resources (``seed``) on bundled ``catalog``,
     checked valid by the independent oracle."""

@@ -11,11 +11,13 @@ on-demand, which is what an account without a quota request can deploy.
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
-from skaal import App, Map
+from skaal import App, Collection, Index, Map
 from skaal.catalog.loader import load_catalog
 from skaal.errors import CatalogError, UnsatisfiableError
 from skaal.plan.model import Plan
@@ -24,6 +26,12 @@ from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit, read_catalog, solve_exact
 
 MONTH_MILLIONS = 2.628  # 2,628,000 seconds in a 730-hour month, in millions
+
+
+class Order(BaseModel):
+    id: str
+    owner: str
+    status: str
 
 
 def _tables(count: int, writes: str = "20000/s") -> App:
@@ -125,8 +133,16 @@ quota_write_units = 80000
 
 [backends.tables.modes.provisioned.price]
 region = "us-east-1"
-per_read_per_s_month = { amount = 0.0949, source = "https://aws.amazon.com/dynamodb/pricing/provisioned/", as_of = "2026-12-03" }
-per_write_per_s_month = { amount = 0.4745, source = "https://aws.amazon.com/dynamodb/pricing/provisioned/", as_of = "2026-12-03" }
+
+[backends.tables.modes.provisioned.price.per_read_per_s_month]
+amount = 0.0949
+source = "https://aws.amazon.com/dynamodb/pricing/provisioned/"
+as_of = "2026-12-03"
+
+[backends.tables.modes.provisioned.price.per_write_per_s_month]
+amount = 0.4745
+source = "https://aws.amazon.com/dynamodb/pricing/provisioned/"
+as_of = "2026-12-03"
 """
 
 
@@ -151,7 +167,9 @@ def test_tables_with_no_other_mode_past_the_quota_get_no_plan(tmp_path: Path) ->
     text = str(raised.value)
     assert "3 resources can only be provisioned on tables in mode 'provisioned'" in text
     assert "115,716 write units, the quota 80,000" in text  # 3 x ceil(27,000 / 0.7)
-    assert "raise quota_read_units / quota_write_units in [backends.tables.modes.provisioned]" in text
+    assert (
+        "raise quota_read_units / quota_write_units in [backends.tables.modes.provisioned]" in text
+    )
 
 
 def test_a_quota_on_a_mode_that_provisions_nothing_is_refused(tmp_path: Path) -> None:
@@ -181,3 +199,21 @@ def test_a_users_draw_past_a_lowered_quota_is_valid_and_its_bound_holds(tmp_path
     assert plan.lower_bound <= oracle.total
     unbounded = solve(blueprint, load_catalog("aws"))  # 41,430 units fit the default quota
     assert plan.lower_bound > unbounded.total_monthly_cost  # the bound counts the quota
+
+
+def test_a_collection_s_indexes_count_against_the_quota_as_they_are_provisioned() -> None:
+    # Two collections of 10,000 writes/s with two indexes each: a table provisions
+    # ceil(10,000 / 0.7) = 14,286 write units and each index as many again, so each
+    # takes 42,858 of the quota: both would take 85,716.  One stays provisioned.
+    app = App("shop")
+    fields = {"by_owner": Index("owner"), "by_status": Index("status")}
+    for name in ("Orders", "Returns"):
+        store = app.storage(backend="dynamodb", durability="durable", size="4GB",
+                            reads="10/s", writes="10000/s")  # fmt: skip
+        store(types.new_class(name, (Collection[Order],), exec_body=lambda ns: ns.update(fields)))
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    assert sorted(b.mode or "" for b in plan.bindings) == ["on-demand", "provisioned"]
+    assert _provisioned_writes(plan) == 14_286  # the table's own units, as the build sets them
+    assert audit(plan, app.blueprint(), read_catalog("aws")) == []
+    oracle = solve_exact(app.blueprint(), read_catalog("aws"))
+    assert oracle.total == pytest.approx(plan.total_monthly_cost, abs=1e-6)

@@ -18,6 +18,7 @@ from skaal.testing import backend
 from skaal.testing.catalogs import instance_class
 from tests.solver._factories import (
     assert_users_plan,
+    aws_quota_raised,
     fixed_unit,
     labels,
     pg_server,
@@ -221,7 +222,9 @@ def test_the_aws_users_draw_of_1500_seed_1_repacks_its_elasticache_nodes(tmp_pat
     # ElastiCache holds 110 units on five nodes, $14,970.11 a month, the plan
     # $1,967,865.49 against a bound of $1,965,336.51.  Repacked on the plan kept:
     # eight nodes for $13,324.69, and the plan stays valid.
-    assert_users_plan(tmp_path, "aws", 1500, seed=1, total=1_966_220.07, bound=1_965_336.51)
+    assert_users_plan(
+        tmp_path, aws_quota_raised(tmp_path), 1500, seed=1, total=1_966_220.07, bound=1_965_336.51
+    )
 
 
 def test_a_server_of_many_units_gets_the_bounds_own_instances_when_they_hold_it(
@@ -290,7 +293,9 @@ def test_the_aws_users_draw_of_1500_seed_10_repacks_its_nodes_at_the_fee_bound(
     # ElastiCache's 104 units on four nodes, $12,103.40: the bound on every
     # packing's fees is $10,828.82, and its own nodes hold them (HiGHS's first
     # cheaper counts, $10,944.89, needed z3 to pack).
-    assert_users_plan(tmp_path, "aws", 1500, seed=10, total=2_171_788.50, bound=2_171_263.00)
+    assert_users_plan(
+        tmp_path, aws_quota_raised(tmp_path), 1500, seed=10, total=2_171_788.50, bound=2_171_263.00
+    )
 
 
 def test_a_server_of_many_units_is_packed_by_z3_where_the_greedy_fits_fail() -> None:

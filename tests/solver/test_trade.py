@@ -21,6 +21,7 @@ from skaal.solver.trade import trade
 from skaal.testing import backend, catalog
 from tests.solver._factories import (
     assert_users_plan,
+    aws_quota_raised,
     blueprint,
     fixed_unit,
     labels,
@@ -168,7 +169,9 @@ def test_the_aws_users_draw_of_3000_seed_9_trades_a_single_az_instance_for_a_mul
     # 6,400 writes/s sat on SQS: $5,529,936.70 a month against a bound of
     # $5,500,762.71.  One more Multi-AZ instance for it, paid for by the single-AZ
     # instance saving least, takes $27,651.73 off; the plan stays valid.
-    assert_users_plan(tmp_path, "aws", 3000, seed=9, total=5_502_284.97, bound=5_500_762.71)
+    assert_users_plan(
+        tmp_path, aws_quota_raised(tmp_path), 3000, seed=9, total=5_502_284.97, bound=5_500_762.71
+    )
 
 
 def test_the_aws_users_draw_of_1500_seed_7_grows_a_multi_az_micro_for_two_maps(
@@ -180,7 +183,9 @@ def test_the_aws_users_draw_of_1500_seed_7_grows_a_multi_az_micro_for_two_maps(
     # db.t4g.micro grown to a db.m7g.xlarge takes two of them: $1,427.27 less
     # with the steps after; $3,242,303.30 without it, the ElastiCache nodes
     # repacked (:func:`.repack.repacked_large`).  The plan stays valid.
-    assert_users_plan(tmp_path, "aws", 1500, seed=7, total=3_240_876.03, bound=3_238_233.89)
+    assert_users_plan(
+        tmp_path, aws_quota_raised(tmp_path), 1500, seed=7, total=3_240_876.03, bound=3_238_233.89
+    )
 
 
 def test_with_max_backends_a_trade_sending_a_unit_to_a_backend_no_other_uses_is_undone() -> None:

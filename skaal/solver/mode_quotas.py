@@ -55,8 +55,8 @@ MAX_NODES = 200
 
 #: The most tables whose knapsack is searched: past it the rounded relaxation alone
 #: (two tables' savings at most from the optimum, a small share of so many: on the
-#: aws ``users`` draw of 10,000, 2,364 tables, it saved $1.03 a month more than
-#: the search, which took 2.4 s).
+#: aws ``users`` draw of 10,000, 2,364 tables, it saves $1.03 a month less than the
+#: search, of $64,823.55, where the search takes 2.4 s).
 MAX_SEARCHED = 200
 
 

@@ -164,6 +164,7 @@ def solve_problem(
         )
     fresh = _cheapest(problem)
     fit = fit_mode_quotas(problem, fresh)
+    notes = fit.notes if fit is not None else {}
     if fit is not None:  # provisioned past a Region's quota: some tables change mode
         problem, whole, fresh = fit.apply(problem), fit.apply(whole), fit.assignment(fresh)
     # each resource's option under ``fresh`` and where its functions run: its total,
@@ -193,11 +194,13 @@ def solve_problem(
     if moved:
         held = _keep(problem, kept)
         if held is not None:
+            # a table the first fit moved says so where the kept plan holds it there too
+            held_notes = {n: t for n, t in notes.items() if held.backends[n] == fresh.backends[n]}
             held_problem, held_whole = problem, whole
             held_fit = fit_mode_quotas(problem, held)
             if held_fit is not None:
                 held_problem, held_whole = held_fit.apply(problem), held_fit.apply(whole)
-                held = held_fit.assignment(held)
+                held, held_notes = held_fit.assignment(held), {**held_notes, **held_fit.notes}
             held_total = total_cost(held_problem, held) + sum(stated.values())
             if budget is None or held_total <= budget + 1e-9:
                 return assemble(
@@ -206,10 +209,11 @@ def solve_problem(
                     pins=pins,
                     kept=moved,
                     reoptimize_savings=held_total - fresh_total,
+                    notes=held_notes,
                 )
     if adopted:  # the plan places the adopted resources too: their options are looked up
-        return assemble(whole, _placing(fresh, adopted), pins=pins)
-    return assemble(whole, fresh, pins=pins, chosen=chosen, placement=placement)
+        return assemble(whole, _placing(fresh, adopted), pins=pins, notes=notes)
+    return assemble(whole, fresh, pins=pins, chosen=chosen, placement=placement, notes=notes)
 
 
 def _unplaceable(problem: Problem) -> UnsatisfiableError:

@@ -211,12 +211,14 @@ def assemble(
     reoptimize_savings: float = 0.0,
     chosen: Sequence[Option] | None = None,
     placement: Placement | None = None,
+    notes: Mapping[str, str] | None = None,
 ) -> Plan:
     """The Plan for ``assignment``.
 
     ``kept`` maps each resource the previous lock holds away from the optimum
     to the backend a fresh optimisation would choose instead; ``chosen`` and
-    ``placement`` as for :func:`total_cost`.
+    ``placement`` as for :func:`total_cost`; ``notes``, per resource, what its
+    reason adds (a table moved out of a mode to fit a quota says why).
     """
     kept = kept or {}
     catalog = problem.catalog
@@ -263,6 +265,8 @@ def assemble(
         load = res.workload
         lines = shared.lines
         reason += shared.note
+        if notes and name in notes:
+            reason += notes[name]
         own = option.cost
         transfers = placement.transfers.get(name)
         if transfers is not None:

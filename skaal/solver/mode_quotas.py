@@ -2,33 +2,39 @@
 
 DynamoDB lets one account provision at most 80,000 read and 80,000 write
 capacity units per Region, every provisioned table and its indexes together
-(``quota_read_units`` and ``quota_write_units`` of the catalog's mode; a
-collection's ``n`` indexes count its units ``n`` times more at the price's
-``index_copies`` factor 1, as they are provisioned and billed); a
+(``quota_read_units`` and ``quota_write_units`` of the catalog's mode); a
 plan past it cannot be deployed: creating the next table fails.  On-demand
-tables are not counted.  The optimiser prices each resource in its cheapest
-mode on its own, so a large app's provisioned tables may together pass the
-quota (the aws ``users`` draw of 1,000 resources, seed 1, provisioned
-444,311 write units in us-east-1).
+tables are not counted.  A collection's indexes are each provisioned the
+table's units, so a collection with ``n`` indexes takes ``1 + n`` times them
+(times the price's ``index_copies`` factor, 1 on DynamoDB, as it is billed).
+The optimiser prices each resource in its cheapest mode on its own, so a
+large app's provisioned tables may together pass the quota (the aws
+``users`` draw of 1,000 resources, seed 1, provisioned 444,311 write units
+in us-east-1).
 
 :func:`fit_mode_quotas` settles that after the optimisation, per backend,
 mode and Region: it keeps provisioned the tables saving the most against
 their next cheapest mode within the quota, and moves the others to that
 mode (on-demand), on the same backend.  Which tables stay is a knapsack of
-two rows (read and write units) solved exactly by HiGHS, single-threaded and
-limited in branch-and-bound nodes, never in seconds: the same inputs keep
-the same tables.  Moving a table to another backend instead (a database
-instance) is not searched, so a plan that needed the fit is not proven the
-cheapest: it ends ``best_found``, and its lower bound stays the optimum
-found without the quota (every plan within the quota costs at least that).
-A plan within every quota is left exactly as it was.
+two rows (read and write units), solved by HiGHS within a node limit, never
+a time limit (:func:`_kept`): the same inputs keep the same tables.
+
+Moving a table to another backend instead (a database instance) is not
+searched, so a plan that needed the fit is ``best_found`` unless proven.
+Its lower bound is the larger of the optimum found without the quota (every
+plan within it costs at least that) and a Lagrangian bound
+(:func:`_lagrangian`).  When no resource of the pools has another backend
+or a co-located peer, only their modes can change: the optimum without the
+quota plus what the knapsacks lose at least is then a bound, which proves
+the plan when it meets it.  A plan within every quota is left exactly as it
+was.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from msgspec.structs import replace
 
@@ -83,6 +89,8 @@ class QuotaFit:
     """A proven lower bound on every plan within the quotas."""
     proven: bool
     """The bound meets the plan's total: it is the cheapest within the quotas."""
+    notes: Mapping[str, str] = field(default_factory=dict)
+    """Resource name -> what its reason adds: why it left the mode."""
 
     def apply(self, problem: Problem) -> Problem:
         """``problem`` with the moved resources' options (resources absent are left)."""
@@ -115,6 +123,7 @@ def fit_mode_quotas(problem: Problem, assignment: Assignment) -> QuotaFit | None
             pools.setdefault(pool, []).append((res, option))
     tables = _Tables(quoted)
     moved: dict[str, ResourceOptions] = {}
+    notes: dict[str, str] = {}
     prices: dict[_Pool, tuple[float, float]] = {}
     alone = True  # every resource moved or kept has no other backend and no peer
     least_lost = 0.0  # what every choice within the quotas loses at least (the knapsacks)
@@ -139,9 +148,11 @@ def fit_mode_quotas(problem: Problem, assignment: Assignment) -> QuotaFit | None
         kept, prices[pool], lost = _kept(found, mode)
         alone = alone and all(_alone(problem, res) for res, _ in members)
         least_lost += lost
+        note = _note(pool, mode, [t for _, t in found], len(kept))
         for (res, option), (name, table) in zip(members, found, strict=True):
             if name not in kept and table.fallback is not None:
                 moved[name] = _priced(res, option.backend, *table.fallback)
+                notes[name] = note
     if not moved:
         return None
     if assignment.proven:
@@ -150,11 +161,30 @@ def fit_mode_quotas(problem: Problem, assignment: Assignment) -> QuotaFit | None
             found_bound += least_lost
     else:
         found_bound = _known(assignment.lower_bound)
-    bound = max(found_bound, _lagrangian(problem, quoted, tables, prices))
-    fit = QuotaFit(moved, bound, proven=False)
-    total = total_cost(fit.apply(problem), assignment)
+    total = total_cost(QuotaFit(moved, found_bound, proven=False).apply(problem), assignment)
+    bound = found_bound
+    if bound < total - _HALF_CENT:  # not proven yet: the Lagrangian bound may do better
+        bound = max(bound, _lagrangian(problem, quoted, tables, prices))
     # within the knapsacks' half a cent of the plan: no plan within the quotas is cheaper
-    return QuotaFit(moved, min(bound, total), proven=bound >= total - _HALF_CENT)
+    return QuotaFit(moved, min(bound, total), bound >= total - _HALF_CENT, notes)
+
+
+def _note(pool: _Pool, mode: Mode, tables: Sequence[_Table], kept: int) -> str:
+    """Why a table of ``pool`` left ``mode``, for its reason."""
+    backend, name, region = pool
+    passed = [
+        f"{quota:,} {word} units"
+        for word, quota, asked in (
+            ("read", mode.quota_read_units, sum(t.reads for t in tables)),
+            ("write", mode.quota_write_units, sum(t.writes for t in tables)),
+        )
+        if quota is not None and asked > quota
+    ]
+    return (
+        f"; not {name}: the {len(tables):,} tables cheapest {name} on {backend} in "
+        f"{region} would pass what one account may provision there "
+        f"({' and '.join(passed)}); the {kept:,} saving the most stay {name}"
+    )
 
 
 #: A Region's quota of one mode: (backend, mode, region).

@@ -73,6 +73,12 @@ def test_three_write_heavy_tables_keep_two_provisioned_priced_by_hand() -> None:
     modes = sorted(b.mode or "" for b in plan.bindings)
     assert modes == ["on-demand", "provisioned", "provisioned"]
     assert _provisioned_writes(plan) == 2 * 28_572 <= 80_000
+    (moved,) = [b for b in plan.bindings if b.mode == "on-demand"]
+    assert moved.reason.endswith(
+        "; not provisioned: the 3 tables cheapest provisioned on dynamodb in us-east-1 would "
+        "pass what one account may provision there (80,000 write units); the 2 saving the "
+        "most stay provisioned"
+    )
     stored = 1 * 0.25 + 1 * 0.20  # GB-month and continuous backups, either mode
     provisioned = 15 * 0.0949 + 28_572 * 0.4745 + stored  # ceil(10 / 0.7), ceil(20,000 / 0.7)
     on_demand = 10 * MONTH_MILLIONS * 0.125 + 20_000 * MONTH_MILLIONS * 0.625 + stored
@@ -84,6 +90,13 @@ def test_three_write_heavy_tables_keep_two_provisioned_priced_by_hand() -> None:
     oracle = solve_exact(app.blueprint(), read_catalog("aws"))
     assert (oracle.status, oracle.total) == ("optimal", pytest.approx(plan.total_monthly_cost))
     assert audit(plan, app.blueprint(), read_catalog("aws")) == []
+
+
+def test_re_planning_past_the_quota_gives_the_same_plan() -> None:
+    app = _tables(3)
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    again = solve(app.blueprint(), load_catalog("aws"), previous=plan)
+    assert again.content_hash() == plan.content_hash()
 
 
 def test_tables_within_the_quota_all_stay_provisioned() -> None:

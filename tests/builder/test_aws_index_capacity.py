@@ -63,3 +63,35 @@ def test_each_index_gets_the_capacity_its_plan_line_prices(tmp_path: Path) -> No
             "indexes per_write_per_s_month": 16,
         }
     )
+
+
+def test_each_index_scales_like_its_table(tmp_path: Path) -> None:
+    # An index left at its floor throttles the table's writes once a burst passes it:
+    # each gets the table's target tracking, from its floor to twice it.
+    app = App("orders")
+
+    @app.storage(size="4GB", reads="10/s", writes="5/s", backend="dynamodb")
+    class Orders(Collection[Order]):
+        by_owner = Index("owner")
+        by_status = Index("status")
+
+    @app.function()
+    async def count(owner: str) -> int:
+        return 0
+
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    artifacts = build_aws(app_context(app.blueprint(), plan, "orders:app"))
+    run = run_program(write_with_layer(artifacts, tmp_path))
+    targets = {t.name: t.inputs for t in run.of_type("aws:appautoscaling/target:Target")}
+    policies = {p.name for p in run.of_type("aws:appautoscaling/policy:Policy")}
+    for index in ("by_owner", "by_status"):
+        for dimension, floor in (("read", 15), ("write", 8)):
+            target = targets[f"Orders-{index}-{dimension}-scaling"]
+            assert target["resourceId"].endswith(f"/index/{index}")
+            assert target["scalableDimension"] == (
+                f"dynamodb:index:{dimension.capitalize()}CapacityUnits"
+            )
+            assert (target["minCapacity"], target["maxCapacity"]) == (floor, 2 * floor)
+            assert f"Orders-{index}-{dimension}-target" in policies
+    assert targets["Orders-read-scaling"]["scalableDimension"] == "dynamodb:table:ReadCapacityUnits"
+    assert len(targets) == 6  # the table and its two indexes, reads and writes

@@ -14,7 +14,8 @@ planned region (:mod:`~skaal.programs.aws.context`: the providers, the
 ``skaal:deleteData`` setting, the outputs by reference):
 
 * :mod:`~skaal.programs.aws.data` -- DynamoDB tables (on demand, or
-  provisioned with the plan's capacity and target-tracking autoscaling),
+  provisioned with the plan's capacity and target-tracking autoscaling, their
+  indexes alike),
   S3 buckets, SQS queues with their dead-letter queue, SNS topics, Secrets
   Manager secrets; adopted ones (``existing=``) are read, never created;
 * :mod:`~skaal.programs.aws.network` -- one VPC per region with a server;

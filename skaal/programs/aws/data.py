@@ -73,8 +73,11 @@ def table(deploy: Deploy, t: Table) -> None:
         opts=deploy.opts(t.region, durable=t.durable, retiring=t.retiring),
     )
     if capacity is not None:
-        _autoscale(deploy, t, created.name, "Read", capacity)
-        _autoscale(deploy, t, created.name, "Write", capacity)
+        # the table and each index alike: an index left at its floor throttles the
+        # table's writes once a burst passes it
+        for scaled in (None, *(i.name for i in t.indexes)):
+            _autoscale(deploy, t, created.name, "Read", capacity, index=scaled)
+            _autoscale(deploy, t, created.name, "Write", capacity, index=scaled)
     deploy.put(t.resource, "arn", created.arn)
 
 
@@ -84,24 +87,31 @@ def _autoscale(
     table_name: pulumi.Output[str],
     dimension: Literal["Read", "Write"],
     capacity: Capacity,
+    *,
+    index: str | None = None,
 ) -> None:
-    """Target tracking on one capacity dimension (``Read`` or ``Write``) of a table."""
+    """Target tracking on one capacity dimension (``Read`` or ``Write``) of a table, or
+    of its global secondary index ``index`` (given the table's capacity)."""
     floor, ceiling = (
         (capacity.reads, capacity.max_reads)
         if dimension == "Read"
         else (capacity.writes, capacity.max_writes)
     )
+    scope, name = ("table", t.resource) if index is None else ("index", f"{t.resource}-{index}")
+    resource_id = pulumi.Output.concat("table/", table_name)
+    if index is not None:
+        resource_id = pulumi.Output.concat("table/", table_name, "/index/", index)
     target = aws.appautoscaling.Target(
-        f"{t.resource}-{dimension.lower()}-scaling",
+        f"{name}-{dimension.lower()}-scaling",
         service_namespace="dynamodb",
-        resource_id=pulumi.Output.concat("table/", table_name),
-        scalable_dimension=f"dynamodb:table:{dimension}CapacityUnits",
+        resource_id=resource_id,
+        scalable_dimension=f"dynamodb:{scope}:{dimension}CapacityUnits",
         min_capacity=floor,
         max_capacity=ceiling,
         opts=deploy.opts(t.region),
     )
     aws.appautoscaling.Policy(
-        f"{t.resource}-{dimension.lower()}-target",
+        f"{name}-{dimension.lower()}-target",
         policy_type="TargetTrackingScaling",
         service_namespace=target.service_namespace,
         resource_id=target.resource_id,

@@ -422,6 +422,17 @@ def _render_explain(console: Console, resolved: ResolvedCatalog, b: Backend) -> 
             + (f": {escape(mode.description)}" if mode.description else "")
             + (f" (provisioned at rate / {target:g})" if target is not None else "")
         )
+        quotas = [
+            f"{quota:,} {word} units"
+            for word, quota in (("read", mode.quota_read_units), ("write", mode.quota_write_units))
+            if quota is not None
+        ]
+        if quotas:
+            source = f", {escape(mode.quota_source)}" if mode.quota_source else ""
+            out(
+                f"  quota: {' and '.join(quotas)} per region, every resource in this mode "
+                f"together (a provider quota, raised on request{source})"
+            )
         out(_price_table(mode.price, origins, f"modes.{_key(mode.name)}.price"))
     if b.modes:
         return

@@ -252,6 +252,9 @@ def test_explain_shows_everything_about_a_backend(project: Path) -> None:
     assert "Mode provisioned: auto scaling at 70% (provisioned at rate / 0.7)" in tables
     assert "per_read_per_s_month" in tables
     assert "Price (USD" not in tables
+    assert "quota:" not in tables  # the demo's provisioned mode states no regional quota
+    dynamodb = run("explain", "aws", "dynamodb").output
+    assert "quota: 80,000 read units and 80,000 write units per region" in dynamodb
 
 
 def test_explain_json_and_origins(project: Path) -> None:

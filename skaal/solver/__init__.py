@@ -185,7 +185,8 @@ def solve_problem(
             costs[f"the network of the VPC in {region}"] = vpc_fee(problem.catalog.provider)
         from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it (see the module docstring)
 
-        raise conflicts.budget(problem, fresh_total, costs)
+        bound = None if fresh.proven else fresh.lower_bound
+        raise conflicts.budget(problem, fresh_total, costs, bound=bound)
     kept = kept_backends(problem, previous, pins)
     # Resource -> where a fresh optimisation would move it.  When nothing would
     # move, the lock agrees with the optimum and the plan *is* the fresh one:

@@ -173,24 +173,42 @@ def _dedicated_relaxation(problem: Problem, members: Sequence[str]) -> str | Non
     return None if best is None else best[1]
 
 
-def budget(problem: Problem, total: float, costs: Mapping[str, float]) -> UnsatisfiableError:
+def budget(
+    problem: Problem, total: float, costs: Mapping[str, float], *, bound: float | None = None
+) -> UnsatisfiableError:
     """The cheapest plan costs more than the declared budget.
 
     ``costs`` holds each resource's own cost and each shared instance's fee
     (named ``"<instance> (instance fee)"``), so the listed items explain the total.
+    ``bound``: the plan is not proven the cheapest, and every plan costs at least
+    that; within the budget, a cheaper plan may exist that the planner did not find,
+    and the message says so rather than call the plan the cheapest.
     """
     assert problem.budget_usd_month is not None
     top = sorted(costs.items(), key=lambda item: (-item[1], item[0]))[:_SHOWN]
     listed = ", ".join(f"{name} ${cost:,.2f}" for name, cost in top)
+    limit = problem.budget_usd_month
+    if bound is None:
+        what = (
+            f"the cheapest plan costs ${total:,.2f}/month, over the budget of ${limit:,.2f}/month"
+        )
+    elif bound > limit:
+        what = (
+            f"every plan costs at least ${bound:,.2f}/month (the cheapest found: "
+            f"${total:,.2f}), over the budget of ${limit:,.2f}/month"
+        )
+    else:
+        what = (
+            f"the cheapest plan found costs ${total:,.2f}/month, over the budget of "
+            f"${limit:,.2f}/month; every plan costs at least ${bound:,.2f}, so one within "
+            "the budget may exist that the planner did not find"
+        )
     return _raise(
         problem,
         GlobalConflict(
             constraint="budget",
             declarations=_app(problem) + _declarations(problem, [n for n, _ in top]),
-            detail=(
-                f"the cheapest plan costs ${total:,.2f}/month, over the budget of "
-                f"${problem.budget_usd_month:,.2f}/month (most expensive: {listed})"
-            ),
+            detail=f"{what} (most expensive: {listed})",
             relaxation=f"raise budget to ${total:,.2f}/month",
         ),
     )

@@ -15,6 +15,7 @@ import types
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 from pydantic import BaseModel
 
 from skaal import App, Collection, Index, Map
@@ -230,3 +231,15 @@ def test_a_collection_s_indexes_count_against_the_quota_as_they_are_provisioned(
     assert audit(plan, app.blueprint(), read_catalog("aws")) == []
     oracle = solve_exact(app.blueprint(), read_catalog("aws"))
     assert oracle.total == pytest.approx(plan.total_monthly_cost, abs=1e-6)
+
+
+def test_a_budget_between_the_bound_and_the_plan_is_not_called_too_small(tmp_path: Path) -> None:
+    # The aws users draw of 300 (seed 2) plans $347,624.89 within the quota, proven to
+    # cost at least $346,927.37: under a budget of $347,000 the conflict says a plan
+    # within it may exist, rather than that the cheapest plan costs more.
+    blueprint = draw_blueprint(write_app(tmp_path / "u300_2.py", "users", 300, seed=2))
+    with pytest.raises(UnsatisfiableError) as raised:
+        solve(replace(blueprint, budget_usd_month=347_000.0), load_catalog("aws"))
+    text = str(raised.value)
+    assert "the cheapest plan found costs $347,624.89/month, over the budget of $347,000.00" in text
+    assert "every plan costs at least $346,927.37, so one within the budget may exist" in text

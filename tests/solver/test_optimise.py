@@ -125,6 +125,30 @@ def test_budget_too_small_is_explained() -> None:
     assert "app.py:3" in str(err.value)
 
 
+def test_a_budget_conflict_says_only_what_is_proven() -> None:
+    # A plan not proven the cheapest is not called the cheapest: with its bound over the
+    # budget no plan fits; with its bound within, one the planner did not find may.
+    from skaal.solver import conflicts as found  # noqa: PLC0415 - loaded on a failure only
+    from skaal.solver.feasibility import build_problem  # noqa: PLC0415
+
+    specs = (res("Big", size_gb=30.0, line=11), res("Small", size_gb=1.0, line=12))
+    problem = build_problem(blueprint(*specs, budget_usd_month=20.0), catalog(backends=[DYN]))
+    costs = {"Big": 30.0, "Small": 1.0}
+    proven = str(found.budget(problem, 31.0, costs))
+    assert "the cheapest plan costs $31.00/month, over the budget of $20.00/month" in proven
+    above = str(found.budget(problem, 31.0, costs, bound=25.0))
+    assert (
+        "every plan costs at least $25.00/month (the cheapest found: $31.00), over the "
+        "budget of $20.00/month" in above
+    )
+    within = str(found.budget(problem, 31.0, costs, bound=15.0))
+    assert (
+        "the cheapest plan found costs $31.00/month, over the budget of $20.00/month; every "
+        "plan costs at least $15.00, so one within the budget may exist" in within
+    )
+    assert "fix: raise budget to $31.00/month" in within
+
+
 def test_budget_that_fits_changes_nothing() -> None:
     specs = (res("Big", size_gb=30.0),)
     plan = solve(blueprint(*specs, budget_usd_month=31.0), catalog(backends=[DYN]))

@@ -26,7 +26,8 @@ class Order(BaseModel):
     status: str
 
 
-def test_each_index_gets_the_capacity_its_plan_line_prices(tmp_path: Path) -> None:
+def _orders() -> App:
+    """Orders, provisioned on dynamodb (15 read and 8 write units) with two indexes."""
     app = App("orders")
 
     @app.storage(size="4GB", reads="10/s", writes="5/s", backend="dynamodb")
@@ -38,6 +39,11 @@ def test_each_index_gets_the_capacity_its_plan_line_prices(tmp_path: Path) -> No
     async def count(owner: str) -> int:
         return 0
 
+    return app
+
+
+def test_each_index_gets_the_capacity_its_plan_line_prices(tmp_path: Path) -> None:
+    app = _orders()
     plan = solve(app.blueprint(), load_catalog("aws"))
     binding = plan.binding("Orders")
     assert binding.mode == "provisioned"
@@ -68,17 +74,7 @@ def test_each_index_gets_the_capacity_its_plan_line_prices(tmp_path: Path) -> No
 def test_each_index_scales_like_its_table(tmp_path: Path) -> None:
     # An index left at its floor throttles the table's writes once a burst passes it:
     # each gets the table's target tracking, from its floor to twice it.
-    app = App("orders")
-
-    @app.storage(size="4GB", reads="10/s", writes="5/s", backend="dynamodb")
-    class Orders(Collection[Order]):
-        by_owner = Index("owner")
-        by_status = Index("status")
-
-    @app.function()
-    async def count(owner: str) -> int:
-        return 0
-
+    app = _orders()
     plan = solve(app.blueprint(), load_catalog("aws"))
     artifacts = build_aws(app_context(app.blueprint(), plan, "orders:app"))
     run = run_program(write_with_layer(artifacts, tmp_path))

@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
+from skaal.runtime.errors import DeadlineExceededError
 from skaal.runtime.ports import BackendSettings
 
-__all__ = ["DEADLINE", "SLACK", "Outcome", "bounded", "eventually", "settings"]
+__all__ = ["DEADLINE", "SLACK", "Outcome", "bounded", "eventually", "set_up", "settings"]
 
 T = TypeVar("T")
 
@@ -68,3 +69,21 @@ async def eventually(
         if got == want or time.monotonic() > end:
             return got
         await asyncio.sleep(0.02)
+
+
+async def set_up(step: Callable[[], Awaitable[T]], *, within: float = 30) -> T:
+    """Run a test's set-up ``step`` (opening a store, seeding it) until it finishes.
+
+    Set-up is not what a fault test checks, yet its calls run under the short
+    :data:`DEADLINE` of the client under test: a server just thawed by the test
+    before, or a busy CI machine, can make one of them miss it.  A step that
+    misses the deadline is run again (every step given here may be repeated),
+    for at most ``within`` seconds.
+    """
+    end = time.monotonic() + within
+    while True:
+        try:
+            return await step()
+        except DeadlineExceededError:
+            if time.monotonic() > end:
+                raise

@@ -30,7 +30,7 @@ from skaal.errors import SkaalRuntimeError
 from skaal.runtime.backends import create_provider
 from skaal.runtime.ports import BackendSettings
 from tests.runtime.faults._emulators import Moto, assert_timed_out, failure
-from tests.runtime.faults._support import DEADLINE, SLACK, bounded
+from tests.runtime.faults._support import DEADLINE, SLACK, bounded, set_up
 
 pytestmark = pytest.mark.asyncio
 
@@ -107,7 +107,7 @@ async def test_a_frozen_increment_fails_in_time_and_is_applied_at_most_once(
     dynamodb: Any, moto: Moto
 ) -> None:
     counter = dynamodb.key_value(spec("Counters", "map"))
-    await counter.open()
+    await set_up(counter.open)
     assert await counter.increment("hits", 1) == 1
     with moto.frozen():
         error, elapsed = await failure(counter.increment("hits", 1))
@@ -122,8 +122,8 @@ async def test_a_frozen_compare_and_set_never_answers_false_for_a_stored_write(
     dynamodb: Any, moto: Moto
 ) -> None:
     store = dynamodb.key_value(spec("Flags", "map"))
-    await store.open()
-    await store.set("flag", b"old")
+    await set_up(store.open)
+    await set_up(lambda: store.set("flag", b"old"))
     with moto.frozen():
         error, elapsed = await failure(store.compare_and_set("flag", b"old", b"new"))
     assert_timed_out(error, elapsed, operation="PutItem", resource="Flags")
@@ -134,8 +134,8 @@ async def test_a_frozen_compare_and_set_never_answers_false_for_a_stored_write(
 
 async def test_a_frozen_read_fails_in_time_and_reads_again_after(dynamodb: Any, moto: Moto) -> None:
     store = dynamodb.key_value(spec("Carts", "map"))
-    await store.open()
-    await store.set("cart", b"3 apples")
+    await set_up(store.open)
+    await set_up(lambda: store.set("cart", b"3 apples"))
     with moto.frozen():
         error, elapsed = await failure(store.get("cart"))
     assert_timed_out(error, elapsed, operation="GetItem", resource="Carts")
@@ -147,7 +147,7 @@ async def test_a_frozen_s3_put_fails_in_time_and_can_be_repeated(
 ) -> None:
     provider = await open_provider("s3", moto, tmp_path)
     blobs = provider.blobs(spec("Uploads", "blob"))
-    await blobs.open()
+    await set_up(blobs.open)
 
     async def body(data: bytes) -> AsyncIterator[bytes]:
         yield data
@@ -165,7 +165,7 @@ async def test_a_frozen_s3_put_fails_in_time_and_can_be_repeated(
 async def test_a_frozen_sqs_send_is_delivered_at_most_as_one_id(moto: Moto, tmp_path: Path) -> None:
     provider = await open_provider("sqs", moto, tmp_path)
     queue = provider.queue(spec("Jobs", "queue"))
-    await queue.open()
+    await set_up(queue.open)
     with moto.frozen():
         error, elapsed = await failure(queue.send(b"job-1"))
     assert_timed_out(error, elapsed, operation="SendMessage", resource="Jobs")
@@ -182,7 +182,7 @@ async def test_a_frozen_sqs_send_is_delivered_at_most_as_one_id(moto: Moto, tmp_
 async def test_a_frozen_sns_publish_is_never_sent_twice(moto: Moto, tmp_path: Path) -> None:
     provider = await open_provider("sns", moto, tmp_path)
     topic = provider.topic(spec("Events", "topic"))
-    await topic.open()
+    await set_up(topic.open)
     subscription = await topic.subscribe("audit")
     with moto.frozen():
         error, elapsed = await failure(topic.publish(b"during"))
@@ -205,7 +205,7 @@ async def test_a_killed_server_is_a_clear_error_and_a_restarted_one_serves_again
 ) -> None:
     provider = await open_provider("dynamodb", moto, tmp_path)
     counter = provider.key_value(spec("Counters", "map"))
-    await counter.open()
+    await set_up(counter.open)
     assert await counter.increment("hits", 1) == 1
     moto.kill()
     try:

@@ -39,7 +39,7 @@ from tests.runtime.faults._emulators import (
     assert_timed_out,
     failure,
 )
-from tests.runtime.faults._support import DEADLINE, SLACK
+from tests.runtime.faults._support import DEADLINE, SLACK, set_up
 
 pytestmark = pytest.mark.asyncio
 
@@ -172,7 +172,7 @@ async def test_a_frozen_publish_fails_in_time_and_the_topic_publishes_again(
     server = emulators["pubsub"]
     provider = await open_provider("pubsub", server, tmp_path)
     topic = provider.topic(spec("Events", "topic"))
-    await topic.open()
+    await set_up(topic.open)
     sub = await topic.subscribe("audit")
     with server.frozen():
         error, elapsed = await failure(topic.publish(b"during"))
@@ -199,7 +199,7 @@ async def test_a_frozen_queue_send_is_delivered_at_most_as_one_id(
     server = emulators["pubsub"]
     provider = await open_provider("pubsub", server, tmp_path)
     queue = provider.queue(spec("Jobs", "queue"))
-    await queue.open()
+    await set_up(queue.open)
     with server.frozen():
         error, elapsed = await failure(queue.send(b"job-1"))
     assert_timed_out(error, elapsed, operation="publish", resource="Jobs")
@@ -221,7 +221,7 @@ async def test_a_frozen_gcs_read_fails_in_time_and_reads_again_after(
     server = emulators["gcs"]
     provider = await open_provider("gcs", server, tmp_path)
     blobs = provider.blobs(spec("Uploads", "blob"))
-    await blobs.open()
+    await set_up(blobs.open)
 
     async def body() -> AsyncIterator[bytes]:
         yield b"hello"
@@ -242,7 +242,7 @@ async def test_a_killed_gcs_is_a_clear_error_and_a_restarted_one_serves_again(
     server = emulators["gcs"]
     provider = await open_provider("gcs", server, tmp_path)
     blobs = provider.blobs(spec("Uploads", "blob"))
-    await blobs.open()
+    await set_up(blobs.open)
     server.kill()
     try:
         error, elapsed = await failure(blobs.stat("a.txt"))

@@ -5,7 +5,7 @@ keep their own ``Mocks`` (the outputs a cloud would compute) and their own
 way of executing the program; what is the same lives here: the record of
 what a program registered (:class:`Run`), the mocks on an event loop of their
 own, torn down in order (:func:`mocked`), the ``protect`` /
-``retain_on_delete`` options seen through a stack transformation
+``retain_on_delete`` / ``ignore_changes`` options seen through a stack transformation
 (:func:`capture_options`, since the mocks do not receive options), the build
 context of an example (:func:`example_context`) and writing an artifact set
 to a folder (:func:`write`).
@@ -43,6 +43,8 @@ class Recorded:
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
     retain: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    """The input properties the engine keeps from the stack's state on an update."""
     provider: str | None = None
     """The provider reference the resource was created with (``urn::id``), if any."""
     read_id: str | None = None
@@ -66,16 +68,20 @@ class Run:
 
 def capture_options(run: Run) -> Callable[[], None]:
     """Register a stack transformation recording options; call the result after the run."""
-    options: dict[str, tuple[bool, bool]] = {}
+    options: dict[str, tuple[bool, bool, tuple[str, ...]]] = {}
 
     def capture(args: pulumi.ResourceTransformationArgs) -> None:
-        options[args.name] = (bool(args.opts.protect), bool(args.opts.retain_on_delete))
+        opts = args.opts
+        ignored = tuple(opts.ignore_changes or ())
+        options[args.name] = (bool(opts.protect), bool(opts.retain_on_delete), ignored)
 
     pulumi.runtime.register_stack_transformation(capture)
 
     def apply() -> None:
         for item in run.resources:
-            item.protect, item.retain = options.get(item.name, (False, False))
+            item.protect, item.retain, item.ignore_changes = options.get(
+                item.name, (False, False, ())
+            )
 
     return apply
 

@@ -91,3 +91,23 @@ def test_each_index_scales_like_its_table(tmp_path: Path) -> None:
             assert f"Orders-{index}-{dimension}-target" in policies
     assert targets["Orders-read-scaling"]["scalableDimension"] == "dynamodb:table:ReadCapacityUnits"
     assert len(targets) == 6  # the table and its two indexes, reads and writes
+
+
+def test_a_deploy_leaves_the_capacity_autoscaling_reached(tmp_path: Path) -> None:
+    # The plan's units create the table and its indexes and are autoscaling's floor;
+    # afterwards autoscaling owns the capacity, so the engine keeps the state's
+    # capacities on an update instead of lowering a scaled-up table to its floor.
+    app = _orders()
+    plan = solve(app.blueprint(), load_catalog("aws"))
+    artifacts = build_aws(app_context(app.blueprint(), plan, "orders:app"))
+    table = run_program(write_with_layer(artifacts, tmp_path)).named("Orders")
+    assert table.ignore_changes == (
+        "readCapacity",
+        "writeCapacity",
+        "globalSecondaryIndexes[*].readCapacity",
+        "globalSecondaryIndexes[*].writeCapacity",
+    )
+    # each path names an input the program sets: a misspelt one would ignore nothing
+    for index in table.inputs["globalSecondaryIndexes"]:
+        assert {"readCapacity", "writeCapacity"} <= set(index)
+    assert {"readCapacity", "writeCapacity"} <= set(table.inputs)

@@ -71,6 +71,7 @@ class Deploy(Struct):
         durable: bool = False,
         retiring: bool = False,
         depends_on: list[pulumi.Resource] | None = None,
+        ignore_changes: list[str] | None = None,
     ) -> pulumi.ResourceOptions:
         """Options of a resource in ``region`` (the stack's by default).
 
@@ -78,6 +79,8 @@ class Deploy(Struct):
         is set (``skaal destroy --delete-data``).  A ``retiring`` one (a pending
         move's origin) is retained but not protected: the deploy after the
         switch drops it from the stack and leaves it, with its data, in the account.
+        ``ignore_changes`` names inputs that something else owns once the resource
+        exists (a table's capacity, set by autoscaling).
         """
         keep = durable and not self.delete_data
         return pulumi.ResourceOptions(
@@ -85,6 +88,7 @@ class Deploy(Struct):
             protect=keep and not retiring,
             retain_on_delete=keep,
             depends_on=depends_on,
+            ignore_changes=ignore_changes,
         )
 
     def read_opts(self, region: str) -> pulumi.ResourceOptions:

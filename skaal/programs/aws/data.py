@@ -24,6 +24,17 @@ from skaal.programs.aws.context import Deploy
 
 __all__ = ["bucket", "dead_letters_of", "queue", "secret", "table", "topic"]
 
+_SCALED = [
+    "readCapacity",
+    "writeCapacity",
+    "globalSecondaryIndexes[*].readCapacity",
+    "globalSecondaryIndexes[*].writeCapacity",
+]
+"""A provisioned table's capacities, which autoscaling owns once the table exists: the
+plan's units create the table and are autoscaling's floor, and a later deploy (after a
+re-plan, or after ``pulumi refresh``) leaves the capacity autoscaling reached in place
+instead of lowering it to the floor."""
+
 
 def table(deploy: Deploy, t: Table) -> None:
     """A table with the key schema, indexes and TTL attribute the ``dynamodb`` backend uses."""
@@ -70,7 +81,12 @@ def table(deploy: Deploy, t: Table) -> None:
         server_side_encryption={"enabled": True},
         read_capacity=capacity.reads if capacity is not None else None,
         write_capacity=capacity.writes if capacity is not None else None,
-        opts=deploy.opts(t.region, durable=t.durable, retiring=t.retiring),
+        opts=deploy.opts(
+            t.region,
+            durable=t.durable,
+            retiring=t.retiring,
+            ignore_changes=_SCALED if capacity is not None else None,
+        ),
     )
     if capacity is not None:
         # the table and each index alike: an index left at its floor throttles the

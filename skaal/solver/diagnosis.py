@@ -17,7 +17,9 @@ pick the one needing the fewest changes, then the cheapest once relaxed (a
 shared backend counted with one instance's fixed fee), then catalog order.
 So a backend failing exactly one relaxable check always wins over one failing
 two, and among single fixes the cheapest wins.  A relaxed size or rate is
-priced at the relaxed value.
+priced at the relaxed value.  Where a backend refuses only the reads' rate
+and would hold them served eventually consistent (in fewer units of its
+throughput quota), ``consistency="eventual"`` is offered too, at the declared rate.
 
 :func:`unsatisfiable` turns a diagnosis into the
 :class:`~skaal.errors.UnsatisfiableError` the planner raises (``report`` holds
@@ -27,6 +29,8 @@ what ``skaal plan --explain RES`` shows.
 """
 
 from __future__ import annotations
+
+import math
 
 from msgspec import Struct
 from msgspec.structs import replace
@@ -144,6 +148,11 @@ def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
             group = frozenset(r.constraint for r in rejections)
             if group not in best or key < best[group][0]:
                 best[group] = (key, Fix(name, relaxations, cost, fee))
+        eventual = _eventual_fix(backend, options, rejections)
+        if eventual is not None:
+            key = (1, money(eventual.cost + eventual.instance_fee), order)
+            if _EVENTUAL not in best or key < best[_EVENTUAL][0]:
+                best[_EVENTUAL] = (key, eventual)
         if rejections and all(r.catalog_change for r in rejections):
             changes = tuple(dict.fromkeys(r.catalog_change for r in rejections if r.catalog_change))
             cost, _ = option_cost(
@@ -163,6 +172,37 @@ def _diagnose(problem: Problem, options: ResourceOptions) -> ResourceDiagnosis:
         alternatives=tuple(fixes[1 : _ALTERNATIVES + 1]),
         catalog_fix=None if kept is None else kept[1],
     )
+
+
+_EVENTUAL = frozenset({"consistency"})
+_RELAXED_CONSISTENCY = 'consistency="eventual"'
+
+
+def _eventual_fix(
+    backend: Backend, options: ResourceOptions, rejections: tuple[Rejection, ...]
+) -> Fix | None:
+    """``consistency="eventual"`` as the fix, when only the reads' rate keeps ``backend``
+    from serving the resource and eventually consistent reads, which take fewer units
+    of its throughput quota (DynamoDB: half), would fit."""
+    spec = options.spec
+    if not rejections or any(r.constraint != "reads" for r in rejections):
+        return None
+    if (
+        served_consistency(
+            spec.kind, spec.requirements.consistency, backend.performance.consistency
+        )
+        != "strong"
+    ):
+        return None  # not a map or collection, or its reads are already eventual
+    if served_consistency(spec.kind, "eventual", backend.performance.consistency) != "eventual":
+        return None
+    load = options.workload
+    most_reads, _ = rate_ceilings(backend, eventual=True)
+    capacity = largest(backend).reads_per_s
+    if load.reads_per_s > min(most_reads, math.inf if capacity is None else capacity):
+        return None
+    cost, _ = option_cost(backend, load, spec.kind, "eventual")
+    return Fix(backend.name, (_RELAXED_CONSISTENCY,), cost, _instance_fee(backend, load))
 
 
 def _relaxed_consistency(

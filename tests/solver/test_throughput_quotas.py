@@ -20,7 +20,7 @@ from skaal.errors import UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.solver import solve
 from skaal.solver.cost import Pricing, rate_ceilings
-from skaal.solver.diagnosis import diagnose_resources
+from skaal.solver.diagnosis import diagnose_resources, format_diagnosis
 from skaal.solver.feasibility import build_problem
 from solver.oracle import read_catalog, solve_exact
 
@@ -97,6 +97,40 @@ def test_past_the_quota_the_refusal_quotes_it_in_reads_and_in_units() -> None:
     with pytest.raises(UnsatisfiableError) as strong:
         _plan(_map_app("50000/s", "10/s"))
     assert "dynamodb: reads offers ≤ 40000/s per resource, asked 50000/s" in str(strong.value)
+
+
+def test_strong_reads_past_the_quota_are_offered_eventual_reads_where_they_fit() -> None:
+    # 70,000 strong reads/s take 70,000 read units, past the 40,000; eventual ones take
+    # 35,000: the fix keeps the table durable and the rate as declared
+    declared = _map_app("70000/s", "10/s")
+    diagnosis = diagnose_resources(build_problem(declared.blueprint(), load_catalog("aws")))
+    assert diagnosis is not None
+    (resource,) = diagnosis.resources
+    fixes = [fix for fix in (resource.fix, *resource.alternatives) if fix]
+    (eventual,) = [fix for fix in fixes if fix.relaxations == ('consistency="eventual"',)]
+    assert (eventual.backend, eventual.instance_fee) == ("dynamodb", 0.0)
+    reads = 70_000 * 0.5 * MONTH_MILLIONS * 0.125  # on demand, half a unit each
+    writes = 10 * MONTH_MILLIONS * 0.625
+    stored = 10 * 0.25 + 10 * 0.20
+    assert eventual.cost == pytest.approx(reads + writes + stored, abs=1e-6)
+    assert eventual.cost == pytest.approx(11_518.425, abs=1e-6)
+    # the fix is what planning the relaxed declaration costs
+    relaxed = _plan(_map_app("70000/s", "10/s", consistency="eventual"))
+    assert relaxed.total_monthly_cost == pytest.approx(eventual.cost, abs=1e-6)
+    assert '  or: consistency="eventual" → dynamodb at $11,518.42/month\n' in format_diagnosis(
+        diagnosis
+    )
+
+
+def test_no_eventual_fix_where_eventual_reads_would_not_fit_either() -> None:
+    # 90,000 eventual reads/s are 45,000 units: still past the quota
+    app = _map_app("90000/s", "10/s")
+    diagnosis = diagnose_resources(build_problem(app.blueprint(), load_catalog("aws")))
+    assert diagnosis is not None
+    (resource,) = diagnosis.resources
+    fixes = [fix for fix in (resource.fix, *resource.alternatives) if fix]
+    assert fixes
+    assert all(fix.relaxations != ('consistency="eventual"',) for fix in fixes)
 
 
 def test_a_fix_lowering_eventual_reads_to_the_quota_is_priced_there() -> None:

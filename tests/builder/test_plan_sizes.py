@@ -182,6 +182,15 @@ def test_rds_is_the_plan_class_and_disk(aws: AwsRun) -> None:
     assert primary.inputs["allocatedStorage"] == 137
 
 
+def test_an_rds_volume_grows_with_its_data_and_no_deploy_shrinks_it(aws: AwsRun) -> None:
+    # Created at the plan's size; storage autoscaling grows it rather than let the data
+    # fill it, and a later deploy keeps the size it grew to (RDS cannot shrink a volume)
+    (primary,) = aws.of_type("aws:rds/instance:Instance")
+    assert primary.inputs["maxAllocatedStorage"] == 65_536  # RDS for PostgreSQL's 64 TiB
+    assert primary.ignore_changes == ("allocatedStorage",)
+    assert primary.protect
+
+
 @pytest.mark.parametrize("provider", ["aws", "gcp"])
 def test_read_replicas_on_a_postgresql_server_are_refused(provider: str) -> None:
     # The runtime reads a PostgreSQL server's primary only: replicas would be billed
@@ -340,6 +349,16 @@ def test_cloud_sql_is_the_plan_tier_and_disk(gcp: Any) -> None:
     assert settings["tier"] == "db-custom-2-7680"
     assert settings["diskSize"] == 64
     assert settings["availabilityType"] == "ZONAL"
+
+
+def test_a_cloud_sql_disk_grows_with_its_data_and_no_deploy_shrinks_it(gcp: Any) -> None:
+    # Created at the plan's size; Cloud SQL's automatic storage increase grows it, and a
+    # later deploy keeps the size it grew to (a disk cannot shrink)
+    instance = gcp.named("sql#1")
+    settings = instance.inputs["settings"]
+    assert (settings["diskAutoresize"], settings["diskAutoresizeLimit"]) == (True, 0)
+    assert instance.ignore_changes == ("settings.diskSize",)
+    assert instance.protect  # the data-holding options are kept beside it
 
 
 def test_cloud_sql_backups_firestore_pitr_and_retention_are_the_plans(gcp: Any) -> None:

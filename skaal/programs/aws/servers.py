@@ -14,6 +14,13 @@ its master user, database and endpoint, its secret is the one named in
 ``existing=``, and one ingress rule per security group of the server lets
 the functions' VPC in on its port.  Those rules are the stack's own (a
 destroy removes them); the server is never changed or deleted.
+
+A database's volume is created at the plan's size (its resources' declared
+data and the volume floor) and grows with RDS storage autoscaling, up to
+:data:`RDS_MAX_STORAGE_GB`, when the data outgrows it: billed per GB as it
+grows, never a full disk.  The volume then belongs to autoscaling: a later
+deploy leaves its size as it is (the engine keeps the stack's recorded size),
+since RDS cannot shrink a volume and a deploy lowering it would fail.
 """
 
 from __future__ import annotations
@@ -26,7 +33,11 @@ import pulumi_aws as aws
 from skaal.builder.stacks.aws import AdoptedDatabase, Cache, Database
 from skaal.programs.aws.context import Deploy
 
-__all__ = ["adopted_database", "cache", "database"]
+__all__ = ["RDS_MAX_STORAGE_GB", "adopted_database", "cache", "database"]
+
+RDS_MAX_STORAGE_GB = 65_536
+"""The most RDS for PostgreSQL storage autoscaling may grow a gp3 volume to (64 TiB,
+the engine's maximum): https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIOPS.Autoscaling.html"""
 
 
 def _secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret]) -> str:
@@ -47,6 +58,7 @@ def database(deploy: Deploy, d: Database) -> None:
         instance_class=d.instance_class,
         port=d.port,
         allocated_storage=d.storage_gb,
+        max_allocated_storage=RDS_MAX_STORAGE_GB,
         storage_type="gp3",
         db_name="skaal",
         username="skaal",
@@ -60,7 +72,7 @@ def database(deploy: Deploy, d: Database) -> None:
         backup_retention_period=d.backup_days or 0,
         skip_final_snapshot=deploy.delete_data,
         final_snapshot_identifier=None if deploy.delete_data else f"{d.name}-final",
-        opts=deploy.opts(d.region, durable=True),
+        opts=deploy.opts(d.region, durable=True, ignore_changes=["allocatedStorage"]),
     )
     url = pulumi.Output.concat("postgresql://skaal@", created.address, ":", str(d.port), "/skaal")
     deploy.put(d.id, "url", url)

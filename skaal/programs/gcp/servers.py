@@ -9,6 +9,12 @@ An adopted Cloud SQL instance (``existing=``) is read
 (``gcp.sql.DatabaseInstance.get``) in the deploying project only, never
 created, changed or deleted; its URL is the one the named secret holds, and
 that secret is granted to its users, not created.
+
+A Cloud SQL instance's disk is created at the plan's size and grows with
+Cloud SQL's automatic storage increase when the data outgrows it (billed per
+GB as it grows, never a full disk).  The disk then belongs to Cloud SQL: a
+later deploy leaves its size as it is (the engine keeps the stack's recorded
+size), since a disk cannot shrink and a deploy lowering it would fail.
 """
 
 from __future__ import annotations
@@ -80,11 +86,15 @@ def _cloud_sql(deploy: Deploy, spec: CloudSql) -> None:
             availability_type=spec.availability_type,
             disk_type="PD_SSD",
             disk_size=spec.disk_size,
+            disk_autoresize=True,
+            disk_autoresize_limit=0,  # up to Cloud SQL's own maximum
             deletion_protection_enabled=not deploy.delete_data,
             backup_configuration=_backups(spec),
             ip_configuration=_SSL,
         ),
-        opts=deploy.stateful,
+        opts=pulumi.ResourceOptions.merge(
+            deploy.stateful, pulumi.ResourceOptions(ignore_changes=["settings.diskSize"])
+        ),
     )
     deploy.sql[spec.key] = instance
     gcp.sql.Database(

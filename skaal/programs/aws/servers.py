@@ -18,9 +18,11 @@ destroy removes them); the server is never changed or deleted.
 A database's volume is created at the plan's size (its resources' declared
 data and the volume floor) and grows with RDS storage autoscaling, up to
 :data:`RDS_MAX_STORAGE_GB`, when the data outgrows it: billed per GB as it
-grows, never a full disk.  The volume then belongs to autoscaling: a later
-deploy leaves its size as it is (the engine keeps the stack's recorded size),
-since RDS cannot shrink a volume and a deploy lowering it would fail.
+grows, never a full disk.  A later plan's larger size is still applied at the
+next deploy (autoscaling waits six hours between increases, too slow for a
+resource moved in), while a size below what autoscaling reached is not
+(with ``max_allocated_storage`` set, the provider leaves a volume larger than
+the program's as it is; RDS cannot shrink one).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def database(deploy: Deploy, d: Database) -> None:
         backup_retention_period=d.backup_days or 0,
         skip_final_snapshot=deploy.delete_data,
         final_snapshot_identifier=None if deploy.delete_data else f"{d.name}-final",
-        opts=deploy.opts(d.region, durable=True, ignore_changes=["allocatedStorage"]),
+        opts=deploy.opts(d.region, durable=True),
     )
     url = pulumi.Output.concat("postgresql://skaal@", created.address, ":", str(d.port), "/skaal")
     deploy.put(d.id, "url", url)

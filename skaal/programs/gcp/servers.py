@@ -14,7 +14,9 @@ A Cloud SQL instance's disk is created at the plan's size and grows with
 Cloud SQL's automatic storage increase when the data outgrows it (billed per
 GB as it grows, never a full disk).  The disk then belongs to Cloud SQL: a
 later deploy leaves its size as it is (the engine keeps the stack's recorded
-size), since a disk cannot shrink and a deploy lowering it would fail.
+size), since a disk cannot shrink and a deploy lowering it would fail; a
+later plan's larger size is reached the same way, the increase adding room
+within a minute of the free space running low.
 """
 
 from __future__ import annotations

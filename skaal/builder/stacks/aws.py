@@ -309,6 +309,10 @@ class Function(StackModel):
     vpc: bool
     network: str | None
     statements: tuple[Statement, ...]
+    """Its role's inline policy."""
+    managed_statements: tuple[tuple[Statement, ...], ...] = ()
+    """The statements past IAM's inline policy quota, a customer managed policy each tuple,
+    attached to its role (:mod:`skaal.builder.targets.aws_policies`)."""
     traces: Traces | None = None
 
 

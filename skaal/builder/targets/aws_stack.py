@@ -82,6 +82,7 @@ from skaal.builder.stacks.aws import (
 )
 from skaal.builder.targets.aws_iam import function_statements
 from skaal.builder.targets.aws_moves import check_moves, migration_function, origins
+from skaal.builder.targets.aws_policies import laid_out
 from skaal.builder.targets.aws_schedule import aws_schedule
 from skaal.builder.targets.aws_servers import (
     adopted_databases,
@@ -220,7 +221,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
                 location=http_spec.location,
             ),
         )
-    return AwsStack(
+    stack = AwsStack(
         app=plan.app,
         prefix=physical_name(base, "", max_length=40) or "skaal",
         region=placed.stack,
@@ -257,6 +258,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
             else None
         ),
     )
+    return laid_out(stack)  # each role's statements within IAM's policy size quotas
 
 
 def _traced(function: Function) -> Function:

@@ -3,7 +3,9 @@
 One Lambda per declared function and one for the HTTP API's default route
 (docs, OpenAPI, mounted apps), each with its own role whose policy is the
 function's statements of the stack model, every reference resolved to the
-ARN created for it (:meth:`skaal.programs.aws.context.Deploy.arns`).  Its
+ARN created for it (:meth:`skaal.programs.aws.context.Deploy.arns`); the
+statements past IAM's inline quota, when the build laid some out so, are in
+customer managed policies attached to the role.  Its
 environment is the model's, plus the variables filled with what the program
 created (a bucket's real name, a server's URL, a credentials secret's ARN).
 The code is the artifact's ``app/`` folder; its dependencies are the layer
@@ -116,6 +118,23 @@ def function(deploy: Deploy, f: Function, layer: aws.lambda_.LayerVersion) -> aw
         policy=policy_document(deploy, f.statements),
         opts=deploy.opts(f.region),
     )
+    granted: list[pulumi.Resource] = [policy]
+    for number, statements in enumerate(f.managed_statements, start=1):
+        # the statements past the inline policy's quota (skaal.builder.targets.aws_policies)
+        managed = aws.iam.Policy(
+            f"{f.id}-policy-{number}",
+            name=f"{f.role_name}-{number}",
+            policy=policy_document(deploy, statements),
+            opts=deploy.opts(f.region),
+        )
+        granted.append(
+            aws.iam.RolePolicyAttachment(
+                f"{f.id}-policy-{number}-attachment",
+                role=role.name,
+                policy_arn=managed.arn,
+                opts=deploy.opts(f.region),
+            )
+        )
     env: dict[str, pulumi.Input[str]] = dict(f.env)
     for variable, ref in f.outputs.items():
         env[variable] = deploy.output(ref)
@@ -139,5 +158,5 @@ def function(deploy: Deploy, f: Function, layer: aws.lambda_.LayerVersion) -> aw
         timeout=f.timeout_s,
         environment={"variables": env},
         vpc_config=vpc_config,
-        opts=deploy.opts(f.region, depends_on=[policy, logs]),
+        opts=deploy.opts(f.region, depends_on=[*granted, logs]),
     )

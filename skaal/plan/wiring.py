@@ -95,7 +95,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from msgspec import Struct
@@ -107,12 +107,15 @@ from skaal.plan.naming import Service
 from skaal.registry import DEFAULT_REGISTRY
 
 __all__ = [
+    "ALL_BUT",
     "APP_ENV",
     "CREDENTIALS_SUFFIX",
     "DATA_DIR_ENV",
     "ENV_NAME_ENV",
     "FIRESTORE_DATABASES_ENV",
     "FIRESTORE_DEFAULT_DATABASE",
+    "FUNCTION_ENV",
+    "LISTED_AT_MOST",
     "MIGRATE_KEY",
     "MIGRATE_PATH",
     "NAME_PREFIX_ENV",
@@ -123,15 +126,18 @@ __all__ = [
     "REGION_ENV",
     "STATE_KINDS",
     "USED_RESOURCES_ENV",
+    "USES_OWN",
     "ResourceWiring",
     "SecretScope",
     "ServerWiring",
     "Wiring",
     "binding_name",
+    "compact_used",
     "credentials_env",
     "data_dir_from_env",
     "env_token",
     "firestore_database",
+    "is_compact",
     "migration_function_name",
     "migration_region",
     "physical_name",
@@ -143,6 +149,7 @@ __all__ = [
     "servers",
     "service_of",
     "used_resources",
+    "used_value",
     "wire",
 ]
 
@@ -160,6 +167,7 @@ ENV_NAME_ENV = naming.ENV_VARIABLE
 PROCESSES_ENV = "SKAAL_PROCESSES"
 READABLE_SECRETS_ENV = "SKAAL_READABLE_SECRETS"
 USED_RESOURCES_ENV = "SKAAL_USED_RESOURCES"
+FUNCTION_ENV = "SKAAL_FUNCTION"
 FIRESTORE_DATABASES_ENV = "SKAAL_FIRESTORE_DATABASES"
 """``location=database,...``: the Firestore databases a gcp stack created beside the
 project's ``(default)`` one, for resources planned in another location."""
@@ -419,12 +427,56 @@ def firestore_database(env: Mapping[str, str], region: str | None) -> str:
     return FIRESTORE_DEFAULT_DATABASE
 
 
+USES_OWN = "@uses"
+"""``SKAAL_USED_RESOURCES`` of a function opening its own uses (:func:`reached` of the
+function ``SKAAL_FUNCTION`` names, read from the app's blueprint), written instead of a
+list too long for an environment (Lambda's holds 4 KB in all)."""
+ALL_BUT = "!"
+"""Prefix of ``SKAAL_USED_RESOURCES`` naming the state resources *not* opened."""
+LISTED_AT_MOST = 512
+"""The longest list of names written as it is; past it, the shortest of the forms."""
+
+
+def used_value(names: Sequence[str], *, function: ResourceSpec | None, state: Sequence[str]) -> str:
+    """``SKAAL_USED_RESOURCES`` naming exactly ``names`` of the app's ``state`` resources:
+    their list, or when it is long, the shortest of it, :data:`USES_OWN` (when they are
+    ``function``'s own), and :data:`ALL_BUT` the others."""
+    listed = ",".join(sorted(names))
+    if len(listed) <= LISTED_AT_MOST:
+        return listed
+    forms = [listed, ALL_BUT + ",".join(sorted(set(state) - set(names)))]
+    if function is not None and set(reached(function)) == set(names):
+        forms.append(USES_OWN)
+    return min(forms, key=len)  # the first of the shortest
+
+
 def used_resources(env: Mapping[str, str]) -> frozenset[str] | None:
-    """The resources ``SKAAL_USED_RESOURCES`` allows; ``None`` (all) when it is unset."""
+    """The resources a plain ``SKAAL_USED_RESOURCES`` list allows; ``None`` (all) when it is
+    unset.  Its compact forms are read with the app's blueprint: :func:`compact_used`."""
     value = env.get(USED_RESOURCES_ENV)
     if value is None:
         return None
     return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+def is_compact(value: str) -> bool:
+    """Whether a ``SKAAL_USED_RESOURCES`` value is one of :func:`used_value`'s compact forms."""
+    value = value.strip()
+    return value == USES_OWN or value.startswith(ALL_BUT)
+
+
+def compact_used(value: str, function: str, blueprint: Blueprint) -> frozenset[str] | None:
+    """The resources a compact ``SKAAL_USED_RESOURCES`` value allows the function named
+    ``function`` of ``blueprint``; ``None`` when :data:`USES_OWN` names no function of it."""
+    value = value.strip()
+    if value.startswith(ALL_BUT):
+        left = {part.strip() for part in value[len(ALL_BUT) :].split(",") if part.strip()}
+        state = {s.name for s in blueprint.resources if s.kind not in ("function", "secret")}
+        return frozenset(state - left)
+    spec = next(
+        (s for s in blueprint.resources if s.kind == "function" and s.name == function), None
+    )
+    return None if spec is None else frozenset(reached(spec))
 
 
 def service_of(implementation: str) -> Service:

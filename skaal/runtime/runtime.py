@@ -68,9 +68,14 @@ from skaal.plan.model import Binding, Plan
 from skaal.plan.moves import serving_plan
 from skaal.plan.naming import ENV_VARIABLE
 from skaal.plan.wiring import (
+    FUNCTION_ENV,
     PROCESSES_ENV,
+    USED_RESOURCES_ENV,
+    USES_OWN,
+    compact_used,
     credentials_env,
     data_dir_from_env,
+    is_compact,
     pool_size,
     readable_secrets,
     server_id,
@@ -90,6 +95,7 @@ from skaal.runtime.clients import (
 )
 from skaal.runtime.codecs import KeyCodec, ValueCodec
 from skaal.runtime.errors import (
+    InvalidSettingError,
     MissingSecretError,
     NotBoundError,
     ValueTypeError,
@@ -277,7 +283,7 @@ class Runtime:
                 fix="re-plan so every resource has a backend",
                 command="skaal plan",
             )
-        reachable = _used_resources(self.settings.env)
+        reachable = _used_resources(self.settings.env, self.blueprint)
         if reachable is not None:
             # a deployed function opens only what its role may reach (its ``uses``)
             self._unreached = frozenset(
@@ -589,8 +595,21 @@ def _provider_groups(
     return groups
 
 
-def _used_resources(env: Mapping[str, str]) -> frozenset[str] | None:
-    return used_resources(env)
+def _used_resources(env: Mapping[str, str], blueprint: Blueprint) -> frozenset[str] | None:
+    value = env.get(USED_RESOURCES_ENV)
+    if value is None or not is_compact(value):
+        return used_resources(env)
+    function = env.get(FUNCTION_ENV, "")
+    found = compact_used(value, function, blueprint)
+    if found is None:
+        raise InvalidSettingError(
+            f"{USED_RESOURCES_ENV}={USES_OWN} opens the uses of {FUNCTION_ENV}={function!r}, "
+            "which is not a function of this app",
+            where=FUNCTION_ENV,
+            fix="deploy the build made from this app's code again",
+            command="skaal deploy",
+        )
+    return found
 
 
 def _readable_secrets(env: Mapping[str, str]) -> frozenset[str] | None:

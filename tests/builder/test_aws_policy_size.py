@@ -5,7 +5,8 @@ policy past 6,144 (whitespace not counted).  A function reaching 400 tables
 has a statement per table, 139,081 characters in one inline policy: the build
 merges the statements with the same actions and fills the inline policy, then
 managed policies attached to the role.  The program runs under Pulumi's
-mocks, whose ARNs have the real formats.
+mocks, whose ARNs have the real formats.  Lambda holds 4 KB of environment in
+all: the 400 names the function opens are written in a compact form.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from skaal.builder.targets import aws_policies, aws_stack
 from skaal.builder.targets.aws import build_aws
 from skaal.catalog.loader import load_catalog
 from skaal.errors import BuildError
+from skaal.plan.wiring import USED_RESOURCES_ENV, USES_OWN, compact_used
 from skaal.solver import solve
 from tests.builder.aws_support import AwsRun, app_context, run_program, write_with_layer
 
@@ -161,3 +163,16 @@ def test_a_role_past_the_managed_policies_iam_attaches_is_a_clear_build_error(
     assert "IAM attaches 0 to a role by default" in message
     assert refused.value.fix is not None
     assert "split it" in refused.value.fix
+
+
+def test_the_environment_fits_lambdas_4_kb_and_names_the_same_resources(wide: Any) -> None:
+    # Lambda holds 4 KB of environment in all: 400 names listed would take 3.6 KB of it
+    context = _context(wide)
+    stack = aws_stack.aws_stack(context)
+    (total,) = [f for f in stack.functions if f.name == "total"]
+    written = total.env[USED_RESOURCES_ENV]
+    assert written == "!"  # every state resource of the app, none left out
+    assert sum(len(k) + len(v) for k, v in total.env.items()) < 1_024
+    tables = {f"Table{i:03d}" for i in range(TABLES)}
+    assert compact_used(written, "total", context.blueprint) == tables
+    assert compact_used(USES_OWN, "total", context.blueprint) == tables  # the same, read again

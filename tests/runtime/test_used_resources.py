@@ -22,11 +22,12 @@ import boto3
 import pytest
 
 from skaal import App, Map, Queue, Topic
+from skaal.blueprint.model import ResourceSpec, SourceLocation
 from skaal.catalog.loader import load_catalog
 from skaal.errors import SkaalRuntimeError
-from skaal.plan.wiring import resource_env
+from skaal.plan.wiring import resource_env, used_value
 from skaal.runtime import Runtime
-from skaal.runtime.errors import NotBoundError
+from skaal.runtime.errors import InvalidSettingError, NotBoundError
 from skaal.solver import solve
 
 
@@ -79,6 +80,66 @@ async def test_the_consumer_opens_its_queue_and_the_map_it_writes(tmp_path: Path
         assert [c.spec.name for c in rt.consumers()] == ["ship"]
         with pytest.raises(NotBoundError, match="'Prices' is not opened by ship"):
             rt.client_named("Prices")
+
+
+@pytest.mark.asyncio
+async def test_the_compact_forms_open_the_same_resources(tmp_path: Path) -> None:
+    # A list too long for Lambda's 4 KB of environment is written "@uses" (the function's
+    # own uses, read from the app's blueprint) or "!" and the resources not opened
+    app = _shelf()
+    plan = solve(app.blueprint(), load_catalog("local"))
+    for value in ("@uses", "!Orders,Stock"):
+        env = {"SKAAL_FUNCTION": "price", "SKAAL_USED_RESOURCES": value}
+        async with Runtime.open(app, plan, data_dir=tmp_path, env=env, project_dir=tmp_path) as rt:
+            rt.client_named("Prices")
+            with pytest.raises(NotBoundError, match="'Stock' is not opened by price"):
+                rt.client_named("Stock")
+            assert rt.consumers() == ()
+    env = {"SKAAL_FUNCTION": "ship", "SKAAL_USED_RESOURCES": "@uses"}
+    async with Runtime.open(app, plan, data_dir=tmp_path, env=env, project_dir=tmp_path) as rt:
+        assert [c.spec.name for c in rt.consumers()] == ["ship"]  # its trigger is its own
+        with pytest.raises(NotBoundError, match="'Prices' is not opened by ship"):
+            rt.client_named("Prices")
+
+
+@pytest.mark.asyncio
+async def test_the_uses_of_a_function_the_app_lacks_are_a_clear_error(tmp_path: Path) -> None:
+    app = _shelf()
+    plan = solve(app.blueprint(), load_catalog("local"))
+    env = {"SKAAL_FUNCTION": "gone", "SKAAL_USED_RESOURCES": "@uses"}
+    with pytest.raises(InvalidSettingError, match="SKAAL_FUNCTION='gone', which is not a function"):
+        async with Runtime.open(app, plan, data_dir=tmp_path, env=env, project_dir=tmp_path):
+            pass
+
+
+def test_a_long_list_is_written_in_its_shortest_form() -> None:
+    app = _shelf()
+    (price,) = [s for s in app.blueprint().resources if s.name == "price"]
+    state = ["Orders", "Prices", "Stock"]
+    assert used_value(["Prices"], function=price, state=state) == "Prices"  # short: as it is
+    many = [f"Table{i:04d}" for i in range(100)]  # 999 characters listed
+    own = _uses_of(many)
+    assert used_value(many, function=own, state=[*many, "P"]) == "!P"  # shorter than @uses
+    every = [*many, "Prices"]
+    assert used_value(many, function=own, state=every) == "@uses"
+    assert (
+        used_value(many, function=own, state=[*every, *(f"Other{i:04d}" for i in range(200))])
+        == "@uses"
+    )
+    assert used_value(
+        many, function=None, state=[*every, *(f"Other{i:04d}" for i in range(200))]
+    ) == (
+        ",".join(many)  # nothing shorter: the list
+    )
+
+
+def _uses_of(names: list[str]) -> ResourceSpec:
+    return ResourceSpec(
+        name="wide",
+        kind="function",
+        location=SourceLocation(file="app.py", line=1),
+        uses=tuple(names),
+    )
 
 
 def _moto() -> dict[str, str]:

@@ -110,6 +110,7 @@ from skaal.plan.wiring import (
     physical_name,
     reached,
     resource_env,
+    used_value,
     wire,
 )
 from skaal.registry import DEFAULT_REGISTRY
@@ -530,12 +531,12 @@ def _function(
     env["SKAAL_FUNCTION"] = function.name
     env[PROCESSES_ENV] = str(processes)
     env[READABLE_SECRETS_ENV] = ",".join(scope.readable(function.name))
+    state = sorted({b.resource for b in bindings if b.kind not in ("function", "secret")})
     if not http_default:
-        env[USED_RESOURCES_ENV] = ",".join(reached(function))
+        env[USED_RESOURCES_ENV] = used_value(reached(function), function=function, state=state)
     elif unreachable:  # servers of other regions: open every other resource, not those
-        env[USED_RESOURCES_ENV] = ",".join(
-            sorted({b.resource for b in bindings if b.resource not in unreachable})
-        )
+        opened = sorted({b.resource for b in bindings if b.resource not in unreachable})
+        env[USED_RESOURCES_ENV] = used_value(opened, function=None, state=state)
     return Function(
         id=lambda_name,
         name=function.name,

@@ -300,9 +300,17 @@ def test_shop_database_is_protected_encrypted_and_private(shop: tuple[Any, AwsRu
     (secret,) = db.outputs["masterUserSecrets"]
     variable = wire(context.plan).connection_envs()
     assert len(variable) == 1
+    (server,) = wire(context.plan).servers
+    reaching = 0
     for created in run.of_type("aws:lambda/function:Function"):
         environment = created.inputs["environment"]
         assert SECRET_SIG not in environment
+        used = environment["variables"].get("SKAAL_USED_RESOURCES")
+        if used is not None and not set(used.split(",")) & set(server.holds):
+            # a function opening nothing on the server is not given its connection
+            assert variable[0] not in environment["variables"]
+            continue
+        reaching += 1
         url = environment["variables"][variable[0]]
         assert url == f"postgresql://skaal@{db.outputs['address']}:5432/skaal"
         assert environment["variables"][credentials_env(variable[0])] == secret["secretArn"]
@@ -310,6 +318,7 @@ def test_shop_database_is_protected_encrypted_and_private(shop: tuple[Any, AwsRu
         assert "secretsmanager:GetSecretValue" in _actions_on(
             run, created.name, secret["secretArn"]
         )
+    assert reaching >= 2  # the default route and the functions using the catalog
 
 
 def test_shop_bucket_is_encrypted_private_and_retained(shop: tuple[Any, AwsRun]) -> None:
@@ -318,9 +327,16 @@ def test_shop_bucket_is_encrypted_private_and_retained(shop: tuple[Any, AwsRun])
     # S3 completes the prefix with a unique suffix; the functions get the real name
     assert bucket.inputs["bucketPrefix"] == "shop-catalog-images-"
     assert "bucket" not in bucket.inputs
+    given = 0
     for created in run.of_type("aws:lambda/function:Function"):
         variables = created.inputs["environment"]["variables"]
+        used = variables.get("SKAAL_USED_RESOURCES")
+        if used is not None and "catalog.Images" not in used.split(","):
+            assert resource_env("catalog.Images") not in variables  # not opened there
+            continue
+        given += 1
         assert variables[resource_env("catalog.Images")] == bucket.outputs["bucket"]
+    assert given >= 1
     assert bucket.protect
     assert bucket.retain
     assert bucket.inputs["forceDestroy"] is False
@@ -487,7 +503,8 @@ def test_a_cache_gets_elasticache_in_the_private_network(tmp_path: Path) -> None
     class Sessions(Map[str, str]): ...
 
     @app.function()
-    async def touch(key: str) -> None: ...
+    async def touch(key: str) -> None:
+        await Sessions.set(key, "seen")
 
     plan = solve(app.blueprint(), load_catalog("aws"), pins={"Sessions": "elasticache-redis"})
     assert plan.binding("Sessions").implementation == "redis"
@@ -529,7 +546,8 @@ def test_read_replicas_are_built_and_their_reader_endpoint_reaches_the_runtime(
     class Feed(Map[str, str]): ...
 
     @app.function()
-    async def show(key: str) -> None: ...
+    async def show(key: str) -> None:
+        await Feed.get(key)
 
     plan = solve(app.blueprint(), load_catalog("aws"))
     (instance,) = plan.instances

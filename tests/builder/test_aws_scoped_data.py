@@ -95,6 +95,19 @@ def test_a_producer_sends_and_a_consumer_receives_its_queue(shelf: AwsRun) -> No
     assert _actions_on(shelf, "shelf-ship", "Prices") == set()
 
 
+def test_a_function_is_given_the_names_of_the_buckets_it_opens_only(shelf: AwsRun) -> None:
+    # Lambda holds 4 KB of environment in all: a bucket's real name (about 85 bytes with
+    # its variable) goes only to the functions opening it, and to the default route
+    photos = shelf.named("Photos").outputs["bucket"]
+    variables = {
+        f.name: f.inputs["environment"]["variables"]
+        for f in shelf.of_type("aws:lambda/function:Function")
+    }
+    assert variables["shelf-http"]["SKAAL_PHOTOS_NAME"] == photos
+    for name in ("shelf-price", "shelf-order", "shelf-ship"):
+        assert "SKAAL_PHOTOS_NAME" not in variables[name]
+
+
 def test_the_http_default_route_keeps_every_grant(shelf: AwsRun) -> None:
     for table in ("Prices", "Stock"):
         assert "dynamodb:GetItem" in _actions_on(shelf, "shelf-http", table)

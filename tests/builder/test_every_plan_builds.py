@@ -42,7 +42,14 @@ from skaal.builder.stacks.aws import ANY_RESOURCE, AwsStack
 from skaal.builder.targets import TARGETS
 from skaal.errors import SkaalError, UnsatisfiableError
 from skaal.plan.model import Plan
-from skaal.plan.wiring import ServerWiring, servers
+from skaal.plan.wiring import (
+    FUNCTION_ENV,
+    USED_RESOURCES_ENV,
+    ServerWiring,
+    compact_used,
+    is_compact,
+    servers,
+)
 from skaal.solver import solve
 from tests.builder.awkward_catalogs import BUNDLED, catalog_named
 from tests.builder.aws_support import region_of, write_with_layer
@@ -166,8 +173,23 @@ def _check_aws(built: Built, folder: Path) -> None:
             assert region_of(run, item) == placed[item.name], f"seed {built.seed!r}: {item.name}"
     for function in run.of_type("aws:lambda/function:Function"):
         variables = _aws_env(function.inputs)
-        missing = {s.env for s in built.servers} - set(variables)
-        assert not missing, f"seed {built.seed!r}: {function.name} lacks {sorted(missing)}"
+        opened = _opened(variables, built.blueprint)
+        # the connection of each server holding a resource it opens, and no other
+        wanted = {s.env for s in built.servers if opened is None or opened & set(s.holds)}
+        given = {s.env for s in built.servers} & set(variables)
+        assert given == wanted, f"seed {built.seed!r}: {function.name} has {sorted(given)}"
+
+
+def _opened(variables: dict[str, Any], blueprint: Blueprint) -> set[str] | None:
+    """What a function's runtime opens, as ``SKAAL_USED_RESOURCES`` says; None: all."""
+    value = variables.get(USED_RESOURCES_ENV)
+    if value is None:
+        return None
+    if is_compact(value):
+        found = compact_used(value, variables[FUNCTION_ENV], blueprint)
+        assert found is not None
+        return set(found)
+    return {part for part in value.split(",") if part}
 
 
 def _aws_env(inputs: dict[str, Any]) -> dict[str, Any]:

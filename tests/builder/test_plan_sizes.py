@@ -43,13 +43,17 @@ JOBS_RETENTION = Retention(messages_s=5 * 86400, dead_letters_s=9 * 86400)
 
 def _blueprint() -> Blueprint:
     app = App("sized")
-    for name in ("Orders", "Sessions", "Events"):
+    orders, sessions, events = (
         app.storage(durability="persistent")(types.new_class(name, (Map[str, str],)))
-    app.blob(durability="persistent")(types.new_class("Files", (BlobStore,)))
-    app.queue()(types.new_class("Jobs", (Queue[str],)))
+        for name in ("Orders", "Sessions", "Events")
+    )
+    files = app.blob(durability="persistent")(types.new_class("Files", (BlobStore,)))
+    jobs = app.queue()(types.new_class("Jobs", (Queue[str],)))
 
     @app.function()
-    async def touch(key: str) -> None: ...
+    async def touch(key: str) -> None:
+        # every resource, each server's included: the function is given every connection
+        print(orders, sessions, events, files, jobs)
 
     return app.blueprint()
 

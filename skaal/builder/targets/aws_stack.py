@@ -58,6 +58,7 @@ says where (:class:`skaal.runtime.Runtime` opens one provider per region).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from skaal.blueprint.model import Kind, ResourceSpec, SourceLocation
 from skaal.builder.model import BuildContext
@@ -170,6 +171,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
         for b in by_impl.get("sns", [])
     )
     outputs = _outputs(buckets, topics, wiring)
+    hosting = {server_ref(s.id): frozenset(s.holds) for s in wiring.servers}
     indexed = frozenset(t.resource for t in tables if t.indexes)
     subscribers = tuple(sorted((s.subscribes, s.name) for s in functions if s.subscribes))
     scope = SecretScope.of(blueprint)
@@ -188,6 +190,7 @@ def aws_stack(context: BuildContext) -> AwsStack:
             base,
             wiring_env,
             outputs,
+            hosting=hosting,
             region=placed.region(f.name),
             network=connected.get(placed.region(f.name)),
             http_default=f is http_spec,
@@ -272,6 +275,22 @@ def _traced(function: Function) -> Function:
             "traces": Traces(layer=adot_layer_arn(function.region)),
         }
     )
+
+
+def _reached_outputs(
+    outputs: Mapping[str, OutputRef],
+    opened: frozenset[str],
+    hosting: Mapping[str, frozenset[str]],
+) -> dict[str, OutputRef]:
+    """The variables of ``outputs`` a function opening ``opened`` reads: its buckets' names,
+    its topics' ARNs and the connection of each server holding one of them (``hosting``:
+    server reference -> the resources it holds).  Lambda holds 4 KB of environment in
+    all: an app of 150 buckets gave each of its functions 8 KB of bucket names."""
+    return {
+        variable: ref
+        for variable, ref in outputs.items()
+        if ref.ref in opened or not opened.isdisjoint(hosting.get(ref.ref, ()))
+    }
 
 
 def _outputs(
@@ -486,6 +505,7 @@ def _function(
     wiring_env: dict[str, str],
     outputs: dict[str, OutputRef],
     *,
+    hosting: Mapping[str, frozenset[str]],
     region: str,
     network: str | None,
     http_default: bool,
@@ -534,6 +554,7 @@ def _function(
     state = sorted({b.resource for b in bindings if b.kind not in ("function", "secret")})
     if not http_default:
         env[USED_RESOURCES_ENV] = used_value(reached(function), function=function, state=state)
+        outputs = _reached_outputs(outputs, frozenset(reached(function)), hosting)
     elif unreachable:  # servers of other regions: open every other resource, not those
         opened = sorted({b.resource for b in bindings if b.resource not in unreachable})
         env[USED_RESOURCES_ENV] = used_value(opened, function=None, state=state)

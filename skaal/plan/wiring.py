@@ -119,6 +119,7 @@ __all__ = [
     "MIGRATE_KEY",
     "MIGRATE_PATH",
     "NAME_PREFIX_ENV",
+    "OPENED_KINDS",
     "PLAN_HASH_ENV",
     "PROCESSES_ENV",
     "PROVIDER_ENV",
@@ -181,6 +182,9 @@ NAME_PREFIX_ENV: Mapping[str, str] = MappingProxyType(
 
 #: Kinds that hold state (and therefore get a ``SKAAL_<RESOURCE>_NAME`` variable).
 STATE_KINDS: frozenset[Kind] = frozenset({"map", "collection", "blob", "queue", "topic", "secret"})
+OPENED_KINDS: frozenset[Kind] = STATE_KINDS - {"secret"}
+"""The kinds ``SKAAL_USED_RESOURCES`` names (secrets have ``SKAAL_READABLE_SECRETS``): the
+state resources its ``!`` form is written and read against."""
 
 _NOT_TOKEN = re.compile(r"[^A-Z0-9]+")
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
@@ -471,7 +475,7 @@ def compact_used(value: str, function: str, blueprint: Blueprint) -> frozenset[s
     value = value.strip()
     if value.startswith(ALL_BUT):
         left = {part.strip() for part in value[len(ALL_BUT) :].split(",") if part.strip()}
-        state = {s.name for s in blueprint.resources if s.kind not in ("function", "secret")}
+        state = {s.name for s in blueprint.resources if s.kind in OPENED_KINDS}
         return frozenset(state - left)
     spec = next(
         (s for s in blueprint.resources if s.kind == "function" and s.name == function), None

@@ -101,6 +101,7 @@ from skaal.plan.moves import serving_plan
 from skaal.plan.naming import physical_name as runtime_name
 from skaal.plan.network import needs_vpc
 from skaal.plan.wiring import (
+    OPENED_KINDS,
     PROCESSES_ENV,
     READABLE_SECRETS_ENV,
     USED_RESOURCES_ENV,
@@ -551,7 +552,7 @@ def _function(
     env["SKAAL_FUNCTION"] = function.name
     env[PROCESSES_ENV] = str(processes)
     env[READABLE_SECRETS_ENV] = ",".join(scope.readable(function.name))
-    state = sorted({b.resource for b in bindings if b.kind not in ("function", "secret")})
+    state = sorted({b.resource for b in bindings if b.kind in OPENED_KINDS})
     if not http_default:
         env[USED_RESOURCES_ENV] = used_value(reached(function), function=function, state=state)
         outputs = _reached_outputs(outputs, frozenset(reached(function)), hosting)

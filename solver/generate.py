@@ -772,7 +772,7 @@ def _set(data: Any) -> Any:
 def catalog_toml(catalog: Catalog) -> str:
     """The catalog in the TOML file format (schema_version 2) the catalog loader reads.
 
-    Instance classes and capacity modes are tables named by their ``name``.
+    Instance classes, capacity modes and count quotas are tables named by their ``name``.
     """
     data = _set(catalog.model_dump(mode="json", exclude={"sources", "backends"}))
     data["schema_version"] = 2
@@ -783,10 +783,11 @@ def catalog_toml(catalog: Catalog) -> str:
             table["server"]["classes"] = {
                 item.pop("name"): item for item in table["server"]["classes"]
             }
-        if table.get("modes"):
-            table["modes"] = {item.pop("name"): item for item in table["modes"]}
-        else:
-            table.pop("modes", None)
+        for named in ("modes", "counts"):
+            if table.get(named):
+                table[named] = {item.pop("name"): item for item in table[named]}
+            else:
+                table.pop(named, None)
         backends[backend.name] = table
     data["backends"] = backends
     return tomli_w.dumps(data)

@@ -89,7 +89,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp  # type: ignore[import-untyped]
 from scipy.sparse import coo_array  # type: ignore[import-untyped]
 
-from skaal.blueprint.model import Blueprint
+from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.plan.model import Plan
 from solver.oracle_catalog import CatalogData, Entry, read_catalog
 from solver.oracle_regions import home_region, regions_and_transfer
@@ -233,6 +233,7 @@ def solve_exact(
         vpc=vpc,
         vpc_fee=VPC_MONTHLY.get(catalog.provider, 0.0),
         node_limit=node_limit,
+        counts=_count_pools(opts, specs, entries, catalog),
     )
     budget = blueprint.budget_usd_month
     if budget is not None:  # the relaxation's optimum is a lower bound: above the budget, no plan
@@ -254,6 +255,31 @@ def solve_exact(
     if problems:
         raise RuntimeError(f"the rounded solution breaks the model: {'; '.join(problems)}")
     return answer
+
+
+#: A count quota where it counts: (backend, quota name, region; "" for the account).
+_CountPool = tuple[str, str, str]
+
+
+def _count_pools(
+    opts: Mapping[str, Sequence[Option]],
+    specs: Mapping[str, ResourceSpec],
+    entries: Mapping[str, Entry],
+    catalog: CatalogData,
+) -> dict[_CountPool, tuple[int, list[tuple[str, str, int]]]]:
+    """Per count quota and place: its quota, and each (resource, backend) counted there
+    with how many it creates."""
+    pools: dict[_CountPool, tuple[int, list[tuple[str, str, int]]]] = {}
+    for r, found in sorted(opts.items()):
+        for o in found:
+            entry = entries[o.backend]
+            for limit in entry.counts:
+                n = limit.per_kind.get(specs[r].kind, 0)
+                if n:
+                    region = home_region(specs[r], entry, catalog) if limit.per_region else ""
+                    key = (entry.name, limit.name, region)
+                    pools.setdefault(key, (limit.quota, []))[1].append((r, o.backend, n))
+    return pools
 
 
 #: A regional quota of a mode: (backend, mode, region) -> (read units, write units).
@@ -390,6 +416,7 @@ class _Model:
         vpc: frozenset[str] = frozenset(),
         vpc_fee: float = 0.0,
         node_limit: int | None = None,
+        counts: Mapping[_CountPool, tuple[int, list[tuple[str, str, int]]]] | None = None,
     ) -> None:
         self.opts, self.loads, self.servers = opts, loads, servers
         self.fallbacks = fallbacks
@@ -473,6 +500,14 @@ class _Model:
                 if quota is not None:
                     terms = [(col, (reads, writes)[d]) for col, reads, writes in members]
                     self.rows.append((terms, -np.inf, float(quota)))
+        for _, (quota, counted_here) in sorted((counts or {}).items()):  # count quotas
+            terms = [
+                (col, float(n))
+                for r, b, n in counted_here
+                for col in (self.x.get((r, b)), self.x2.get((r, b)))
+                if col is not None
+            ]
+            self.rows.append((terms, -np.inf, float(quota)))
         for a, p in pairs:  # co-located: the same backend and the same instance
             for b in sorted({o.backend for o in [*opts.get(a, ()), *opts.get(p, ())]}):
                 if b in servers:
@@ -705,6 +740,7 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
                 f"binding says {b.monthly_cost:.6f}"
             )
     found += _network_problems(plan, catalog)
+    found += _count_problems(plan, specs, entries, catalog)
     lines = (
         sum(b.monthly_cost for b in plan.bindings)
         + sum(i.fixed_monthly for i in plan.instances)
@@ -716,6 +752,37 @@ def audit(plan: Plan, blueprint: Blueprint, catalog: CatalogData) -> list[str]:
         if abs(sum(line.monthly for line in i.cost) - i.fixed_monthly) > 0.005:
             found.append(f"{i.id}: fee lines do not sum to {i.fixed_monthly}")
     return found
+
+
+def _count_problems(
+    plan: Plan,
+    specs: Mapping[str, ResourceSpec],
+    entries: Mapping[str, Entry],
+    catalog: CatalogData,
+) -> list[str]:
+    """Each count quota (tables, topics) the plan's bindings pass, where it counts."""
+    used: dict[_CountPool, int] = {}
+    quotas: dict[_CountPool, int] = {}
+    for b in plan.bindings:
+        entry = entries.get(b.backend)
+        spec = specs.get(b.resource)
+        if entry is None or spec is None:
+            continue
+        for limit in entry.counts:
+            n = limit.per_kind.get(spec.kind, 0)
+            if n:
+                key = (
+                    entry.name,
+                    limit.name,
+                    (b.region or catalog.region) if limit.per_region else "",
+                )
+                used[key] = used.get(key, 0) + n
+                quotas[key] = limit.quota
+    return [
+        f"{n:,} {key[1]} on {key[0]} in {key[2] or 'the account'}, the quota is {quotas[key]:,}"
+        for key, n in sorted(used.items())
+        if n > quotas[key]
+    ]
 
 
 def _network_problems(plan: Plan, catalog: CatalogData) -> list[str]:

@@ -117,6 +117,17 @@ class ServerData:
 
 
 @dataclass(frozen=True, slots=True)
+class CountLimit:
+    """How many of one thing (tables, topics) one account holds, and each kind creates."""
+
+    name: str
+    quota: int
+    per_kind: dict[str, int]
+    per_region: bool
+    """Whether it counts in each region, else once over the account."""
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One backend, as the rules need it."""
 
@@ -138,6 +149,8 @@ class Entry:
     server: ServerData | None
     needs_vpc: bool = False
     """``requires`` names ``vpc``: on aws its functions then run behind a NAT gateway."""
+    counts: tuple[CountLimit, ...] = ()
+    """The provider's quotas on how many of what the backend creates an account holds."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +287,15 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                 modes=modes,
                 server=server,
                 needs_vpc="vpc" in table.get("requires", ()),
+                counts=tuple(
+                    CountLimit(
+                        name=count_name,
+                        quota=int(count["quota"]),
+                        per_kind={str(k): int(v) for k, v in count["per_kind"].items()},
+                        per_region=count.get("scope", "region") != "account",
+                    )
+                    for count_name, count in table.get("counts", {}).items()
+                ),
             )
         )
     _check_groups(entries)

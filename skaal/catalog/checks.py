@@ -98,6 +98,8 @@ def meaning(merged: Merged, prefix: KeyPath, table: dict[str, Any]) -> list[Prob
     for path, item in priced:
         problems += _applies(merged, path, item, table, server=server is not None)
         problems += _indexes(merged, path, item, table)
+    if "counts" in table:
+        problems += _counts(merged, prefix, table["counts"], table, server=server is not None)
     if isinstance(server, dict):
         problems += _server(merged, prefix, server, price, levels)
         if modes is not None:
@@ -498,6 +500,60 @@ def _eventual(
                 "consistent, or delete eventual_reads",
             )
         )
+    return problems
+
+
+def _counts(
+    merged: Merged, prefix: KeyPath, counts: object, table: dict[str, Any], *, server: bool
+) -> list[Problem]:
+    """A dedicated backend's count quotas: named tables, counting kinds it serves."""
+    path = (*prefix, "counts")
+    if server:
+        return [
+            merged.problem(
+                path,
+                "a server backend's instances count against its [server] quota; count "
+                "quotas are for what a dedicated backend creates per resource",
+                f"delete [{_dotted(path)}], and state the instance quota in "
+                f"[{_dotted(prefix)}.server]",
+            )
+        ]
+    if not isinstance(counts, dict) or not counts:
+        return [
+            merged.problem(
+                path,
+                "counts must be a table of count quotas keyed by what they count",
+                f'write one [{_dotted(path)}.NAME] table per quota (e.g. NAME "tables") with '
+                "quota and per_kind, or delete counts",
+            )
+        ]
+    kinds = _strings(table.get("kinds"))
+    problems: list[Problem] = []
+    for name, count in counts.items():
+        where = (*path, name)
+        if not isinstance(count, dict):
+            continue  # the schema pass says it must be a table
+        if "name" in count:
+            problems.append(
+                merged.problem(
+                    (*where, "name"),
+                    "a count quota's name comes from its table key and cannot be set",
+                    f"delete name; rename the table to rename {name!r}",
+                )
+            )
+        per_kind = count.get("per_kind")
+        if not isinstance(per_kind, dict):
+            continue  # the schema pass says what it must be
+        for kind in per_kind:
+            if kind not in kinds:
+                problems.append(
+                    merged.problem(
+                        (*where, "per_kind"),
+                        f"per_kind counts {kind!r}, which this backend does not serve "
+                        f"(kinds = {list(kinds)})",
+                        f"delete {kind} from per_kind, or add it to kinds",
+                    )
+                )
     return problems
 
 

@@ -105,6 +105,20 @@ first mode's)::
     target_utilisation = 0.7            # 0 < t <= 1: provisioned = rate / t
     price = { region = "us-east-1", per_read_per_s_month = {...} }
 
+A dedicated backend may state the provider's **count quotas**: how many of
+what its resources create (tables, topics, buckets) one account holds, one
+table per quota keyed by what it counts; the planner keeps every plan
+within them::
+
+    [backends.NAME.counts.tables]
+    quota = 2500                        # required, integer > 0
+    per_kind = { map = 1, collection = 1 }
+                                        # required: how many each resource of a kind
+                                        #   creates (kinds the backend serves)
+    scope = "region"                    # optional: "region" (default) or "account"
+    source = "https://..."              # optional: the quota page
+    adjustable = true                   # optional (default true)
+
 A price has at least one component out of ``fixed_monthly``,
 ``per_gb_month``, ``per_million_reads``, ``per_million_writes``,
 ``per_million_requests``, ``per_gb_second``, ``per_read_per_s_month`` and

@@ -62,6 +62,12 @@ rate divided by ``target_utilisation`` (the autoscaling headroom).  A mode
 may carry the provider's regional quota on what one account provisions in
 it (``quota_read_units``, ``quota_write_units``: DynamoDB's 80,000 of each
 per region), which the resources in that mode share.
+
+A dedicated backend may also carry the provider's quotas on how many of
+something one account holds (:class:`CountQuota`: DynamoDB's 2,500 tables per
+Region, Pub/Sub's 10,000 topics per project), each resource placed on it
+creating a stated number per kind; the planner keeps every region (or the
+account) within them.
 """
 
 from __future__ import annotations
@@ -85,6 +91,7 @@ __all__ = [
     "Backend",
     "Capacity",
     "Catalog",
+    "CountQuota",
     "IndexFactor",
     "InstanceClass",
     "Limits",
@@ -379,6 +386,31 @@ class Mode(Record, frozen=True, kw_only=True):
     """Where the provider documents those quotas."""
 
 
+class CountQuota(Record, frozen=True, kw_only=True):
+    """A provider's quota on how many of one thing an account holds, per region or over
+    every region, that the resources on a dedicated backend create: a table per map
+    on DynamoDB, three topics per queue on Pub/Sub (the queue, its delayed messages,
+    its dead letters)."""
+
+    name: Text
+    """What is counted, plural (``"tables"``, ``"topics"``): the catalog's key."""
+    description: str = ""
+    quota: Count
+    """How many one account holds, in each region or (``scope = "account"``) in all."""
+    per_kind: dict[Kind, Annotated[int, Meta(ge=0)]]
+    """How many one resource of each kind creates; a kind the backend serves and this
+    omits creates none."""
+    scope: Literal["region", "account"] = "region"
+    source: str = ""
+    """The provider's page stating the quota."""
+    adjustable: bool = True
+    """Whether the provider raises it on request (a Service Quotas request)."""
+
+    def used_by(self, kind: Kind) -> int:
+        """How many one resource of ``kind`` creates."""
+        return self.per_kind.get(kind, 0)
+
+
 class Backend(Record, frozen=True, kw_only=True):
     """One offering in a catalog, e.g. DynamoDB on-demand or a Redis node."""
 
@@ -397,11 +429,14 @@ class Backend(Record, frozen=True, kw_only=True):
     """Instance classes and quota, for a backend whose instances many resources share."""
     modes: tuple[Mode, ...] = ()
     """Capacity modes of a dedicated backend; empty: ``price`` alone."""
+    counts: tuple[CountQuota, ...] = ()
+    """The provider's quotas on how many of what it creates one account holds."""
     price: Price
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _unique("capacity mode", [m.name for m in self.modes])
+        _unique("count quota", [c.name for c in self.counts])
 
     def serves(self, kind: Kind) -> bool:
         return kind in self.kinds
@@ -451,6 +486,8 @@ class Catalog(Record, frozen=True, kw_only=True):
                 for name in LATER_PRICE_COMPONENTS:
                     if price.get(name, 0) is None:
                         del price[name]
+            if not backend["counts"]:  # so does a backend without count quotas
+                del backend["counts"]
             for mode in backend["modes"]:  # so does a mode without a regional quota
                 for key in ("quota_read_units", "quota_write_units"):
                     if mode[key] is None:

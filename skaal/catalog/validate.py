@@ -42,6 +42,7 @@ from skaal.catalog.model import (
     PRICE_COMPONENTS,
     Backend,
     Catalog,
+    CountQuota,
     IndexFactor,
     InstanceClass,
     Limits,
@@ -70,7 +71,7 @@ _TABLE_MODELS: dict[str, type[Struct]] = {
     "price": Price,
 }
 #: Tables keyed by name, relative to a backend: handed to the models as sequences.
-_NAMED: tuple[KeyPath, ...] = (("server", "classes"), ("modes",))
+_NAMED: tuple[KeyPath, ...] = (("server", "classes"), ("modes",), ("counts",))
 _TOP_LEVEL = ("schema_version", "name", "provider", "region", "description", "backends")
 _EXAMPLES: dict[str, str] = {
     "description": '"what this backend is"',
@@ -89,6 +90,7 @@ _EXAMPLES: dict[str, str] = {
     "quota_group": '"rds-db-instances"',
     "quota_units": "5",
     "quota_scope": '"account"',
+    "per_kind": "{ map = 1 }",
     "price": '{ amount = 11.68, source = "https://provider.example/pricing", '
     'as_of = "2026-12-03" }',
 }
@@ -424,6 +426,8 @@ def _fields_at(table: KeyPath) -> list[str]:
             model, position = InstanceClass, position + 2
         elif model is Backend and part == "modes":
             model, position = Mode, position + 2
+        elif model is Backend and part == "counts":
+            model, position = CountQuota, position + 2
         elif (model is Price and part in PRICE_COMPONENTS) or (
             model is InstanceClass and part == "price"
         ):

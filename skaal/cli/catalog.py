@@ -263,6 +263,20 @@ def validate(ctx: click.Context, path: str, as_json: bool) -> None:
                 if b.server is not None
             },
             "modes": {b.name: [m.name for m in b.modes] for b in cat.backends if b.modes},
+            "counts": {
+                b.name: {
+                    c.name: {
+                        "quota": c.quota,
+                        "per_kind": dict(c.per_kind),
+                        "scope": c.scope,
+                        "adjustable": c.adjustable,
+                        "source": c.source,
+                    }
+                    for c in b.counts
+                }
+                for b in cat.backends
+                if b.counts
+            },
             "sources": list(resolved.chain),
             "warnings": list(resolved.warnings),
         }
@@ -415,6 +429,17 @@ def _render_explain(console: Console, resolved: ResolvedCatalog, b: Backend) -> 
     out(f"[bold]Network needs[/]: {escape(', '.join(b.requires) or 'none')}")
     if b.server is not None:
         _render_server(console, b, origins)
+    for count in b.counts:
+        where = "per region"
+        if count.scope == "account":
+            where = "in one account (or project), all regions"
+        per = ", ".join(f"{n} per {kind}" for kind, n in sorted(count.per_kind.items()) if n)
+        raised = "a provider quota, raised on request" if count.adjustable else "fixed"
+        source = f", {escape(count.source)}" if count.source else ""
+        out(
+            f"[bold]Count quota[/] {escape(count.name)}: {count.quota:,} {where} ({per}; "
+            f"{raised}{source})"
+        )
     for mode in b.modes:
         target = mode.target_utilisation
         out(

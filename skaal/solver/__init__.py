@@ -13,6 +13,8 @@ the cheapest assignment and the server instances (HiGHS for the pooled
 relaxation of coupled parts, z3 for packing that first fit cannot do; each
 imported only when a part needs it);
 :mod:`.vpc` weighs the network's fixed fee of each region holding a server;
+:mod:`.counts` keeps what the plan creates within the provider's quotas on how
+many tables, topics or buckets one account holds;
 :mod:`.mode_quotas` keeps each Region's provisioned capacity within the
 provider's quota on it;
 :mod:`.stability` keeps the previous lock's choices; :mod:`.assemble` writes
@@ -44,6 +46,7 @@ from skaal.plan.network import vpc_fee
 from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver.assemble import assemble, total_cost, vpc_regions
 from skaal.solver.collector import collector_paused
+from skaal.solver.counts import fit_counts
 from skaal.solver.feasibility import build_problem
 from skaal.solver.mode_quotas import fit_mode_quotas
 from skaal.solver.optimise import Assignment
@@ -163,10 +166,16 @@ def solve_problem(
             problem, resources=tuple(r for r in problem.resources if r.spec.name not in adopted)
         )
     fresh = _cheapest(problem)
-    fit = fit_mode_quotas(problem, fresh)
-    notes = fit.notes if fit is not None else {}
+    notes: dict[str, str] = {}
+    unrestricted = problem
+    counted = fit_counts(problem, fresh, _cheapest)
+    if counted is not None:  # more tables or topics than an account holds: some move
+        problem, whole, fresh = counted.apply(problem), counted.apply(whole), counted.assignment
+        notes |= counted.notes
+    fit = fit_mode_quotas(problem, fresh, unrestricted=unrestricted)
     if fit is not None:  # provisioned past a Region's quota: some tables change mode
         problem, whole, fresh = fit.apply(problem), fit.apply(whole), fit.assignment(fresh)
+        notes |= fit.notes
     # each resource's option under ``fresh`` and where its functions run: its total,
     # network and plan read them
     chosen = chosen_options(problem, fresh.backends)
@@ -198,7 +207,7 @@ def solve_problem(
             # a table the first fit moved says so where the kept plan holds it there too
             held_notes = {n: t for n, t in notes.items() if held.backends[n] == fresh.backends[n]}
             held_problem, held_whole = problem, whole
-            held_fit = fit_mode_quotas(problem, held)
+            held_fit = fit_mode_quotas(problem, held, unrestricted=unrestricted)
             if held_fit is not None:
                 held_problem, held_whole = held_fit.apply(problem), held_fit.apply(whole)
                 held, held_notes = held_fit.assignment(held), {**held_notes, **held_fit.notes}

@@ -14,7 +14,10 @@ is found:
   which plan is cheapest, so no solver call is needed to prove it);
 * a mode's regional quota — resources that can only be provisioned in a
   mode need more units in a Region than the provider lets one account
-  provision there (:mod:`.mode_quotas`).
+  provision there (:mod:`.mode_quotas`);
+* a count quota — resources that only one backend serves create more of
+  what it counts (tables, topics) than one account holds, or the resources
+  moved off it to keep within the quota fit nowhere else (:mod:`.counts`).
 
 Each becomes a :class:`~skaal.solver.diagnosis.GlobalConflict` with the
 relaxation that would remove it, raised as an ``UnsatisfiableError``.
@@ -25,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from skaal.blueprint.model import SourceLocation
-from skaal.catalog.model import Backend, Mode
+from skaal.catalog.model import Backend, CountQuota, Mode
 from skaal.errors import UnsatisfiableError
 from skaal.solver.capacity import DIMENSION_WORDS, Overflow
 from skaal.solver.checks import fmt_num
@@ -33,7 +36,16 @@ from skaal.solver.decompose import Unit
 from skaal.solver.diagnosis import Diagnosis, GlobalConflict, unsatisfiable
 from skaal.solver.problem import Problem
 
-__all__ = ["budget", "capacity", "collocation", "max_backends", "mode_quota", "packing"]
+__all__ = [
+    "budget",
+    "capacity",
+    "collocation",
+    "count_quota",
+    "counts_moved",
+    "max_backends",
+    "mode_quota",
+    "packing",
+]
 
 _SHOWN = 5
 
@@ -282,3 +294,82 @@ def mode_quota(
             ),
         ),
     )
+
+
+def _quota_key(backend: Backend, quota: CountQuota) -> str:
+    return f"[backends.{backend.name}.counts.{quota.name}]"
+
+
+def _quota_raise(backend: Backend, quota: CountQuota) -> str:
+    if quota.adjustable:
+        return (
+            f"ask the provider to raise it and state the new quota in "
+            f"{_quota_key(backend, quota)}, or"
+        )
+    return "the provider does not raise it: split the app, or"
+
+
+def count_quota(
+    problem: Problem,
+    backend: Backend,
+    quota: CountQuota,
+    pool: tuple[str, str, str],
+    names: Sequence[str],
+) -> UnsatisfiableError:
+    """Resources that only ``backend`` serves create together more of what ``quota``
+    counts in its region (or account) than the provider's quota."""
+    wanted = set(names)
+    used = sum(quota.used_by(r.spec.kind) for r in problem.resources if r.spec.name in wanted)
+    where = f"in {pool[2]}" if pool[2] else "in one account"
+    per = ", ".join(f"{n} per {kind}" for kind, n in sorted(quota.per_kind.items()) if n)
+    return _raise(
+        problem,
+        GlobalConflict(
+            constraint="quota",
+            declarations=_declarations(problem, names),
+            detail=(
+                f"{len(wanted):,} resources can only be placed on {backend.name}, and "
+                f"together they create {used:,} {quota.name} ({per}) {where}: one account "
+                f"holds at most {quota.quota:,} there"
+            ),
+            relaxation=(
+                f"{_quota_raise(backend, quota)} relax the declarations of "
+                f"{used - quota.quota:,} {quota.name}' worth of these resources so another "
+                "backend serves them"
+            ),
+        ),
+    )
+
+
+def counts_moved(
+    problem: Problem,
+    pools: Mapping[tuple[str, str, str], Sequence[str]],
+    quotas: Mapping[str, tuple[Backend, tuple[CountQuota, ...]]],
+    error: UnsatisfiableError,
+) -> UnsatisfiableError:
+    """Keeping ``pools`` within their count quotas moved resources to other backends, and
+    ``error`` says why those cannot hold them."""
+    found: list[GlobalConflict] = []
+    for pool, members in sorted(pools.items()):
+        backend, counted = quotas[pool[0]]
+        quota = next(q for q in counted if q.name == pool[1])
+        where = f"in {pool[2]}" if pool[2] else "in one account"
+        found.append(
+            GlobalConflict(
+                constraint="quota",
+                declarations=_declarations(problem, members[:_SHOWN]),
+                detail=(
+                    f"the {len(members):,} resources the optimum placed on {backend.name} "
+                    f"{where} create more {quota.name} than one account holds there "
+                    f"({quota.quota:,}); the planner moved those past it to other backends, "
+                    "chosen two ways, and found none holding them (below), though it does "
+                    "not prove that no choice would fit"
+                ),
+                relaxation=f"{_quota_raise(backend, quota)} relax the conflict below",
+            )
+        )
+    report = error.report
+    after = report.conflicts if isinstance(report, Diagnosis) else ()
+    if not after:
+        after = (GlobalConflict(constraint="capacity", declarations=(), detail=error.what),)
+    return _raise(problem, *found, *after)

@@ -106,12 +106,16 @@ class QuotaFit:
         return replace(assignment, proven=False, lower_bound=self.lower_bound)
 
 
-def fit_mode_quotas(problem: Problem, assignment: Assignment) -> QuotaFit | None:
+def fit_mode_quotas(
+    problem: Problem, assignment: Assignment, *, unrestricted: Problem | None = None
+) -> QuotaFit | None:
     """The resources to move so every Region stays within its modes' quotas, or ``None``
     when it already does (the assignment is then left exactly as it is).
 
     A resource with no other mode within the backend's per-resource quotas stays;
-    when those alone pass the quota, ``UnsatisfiableError`` names them."""
+    when those alone pass the quota, ``UnsatisfiableError`` names them.
+    ``unrestricted``: ``problem`` before options were taken away by a choice (to keep
+    within a count quota, :mod:`.counts`), which a lower bound must start from."""
     quoted = {b.name: b for b in problem.catalog.backends if _quoted_modes(b)}
     if not quoted:
         return None
@@ -164,7 +168,7 @@ def fit_mode_quotas(problem: Problem, assignment: Assignment) -> QuotaFit | None
     total = total_cost(QuotaFit(moved, found_bound, proven=False).apply(problem), assignment)
     bound = found_bound
     if bound < total - _HALF_CENT:  # not proven yet: the Lagrangian bound may do better
-        bound = max(bound, _lagrangian(problem, quoted, tables, prices))
+        bound = max(bound, _lagrangian(unrestricted or problem, quoted, tables, prices))
     # within the knapsacks' half a cent of the plan: no plan within the quotas is cheaper
     return QuotaFit(moved, min(bound, total), bound >= total - _HALF_CENT, notes)
 

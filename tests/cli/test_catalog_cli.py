@@ -255,6 +255,17 @@ def test_explain_shows_everything_about_a_backend(project: Path) -> None:
     assert "quota:" not in tables  # the demo's provisioned mode states no regional quota
     dynamodb = run("explain", "aws", "dynamodb").output
     assert "quota: 80,000 read units and 80,000 write units per region" in dynamodb
+    assert "Count quota tables: 2,500 per region (1 per collection, 1 per map; a provider " in (
+        " ".join(dynamodb.split())
+    )
+    pubsub = " ".join(run("explain", "gcp", "pubsub").output.split())
+    assert "Count quota topics: 10,000 in one account (or project), all regions (3 per " in pubsub
+    assert "Count quota" not in docs  # a backend without count quotas shows none
+    counts = json.loads(run("validate", "aws", "--json").output)["counts"]
+    assert counts["dynamodb"]["tables"]["quota"] == 2500
+    assert counts["s3"]["buckets"]["scope"] == "account"
+    backend = json.loads(run("explain", "gcp", "pubsub", "--json").output)["backend"]
+    assert [c["name"] for c in backend["counts"]] == ["topics", "subscriptions"]
 
 
 def test_explain_json_and_origins(project: Path) -> None:

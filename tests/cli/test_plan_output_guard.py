@@ -29,9 +29,9 @@ from solver.draws import write_app
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
-LOCK_SHA256 = "7025106c4052a1c7612638d89b5eb4140d3d1c2753a196d452cc113706f85fa0"
-JSON_SHA256 = "47c11cfd202265709791335630632ae6fffb081413741f00b0186cb4a7af4fda"
-PLAN_HASH = "e9d9db97016ecc69b718b2cdcde36c3a86f066d2a993763a69108c57cd34933e"
+LOCK_SHA256 = "23133447ea44a56596c12f1190998b4af24ba7a2c4c7a2594038b348b23b45ca"
+JSON_SHA256 = "67372bdb819105176aea68a5fa819a9398643f31f79cfb9926708613df08208b"
+PLAN_HASH = "46db32adf80eadca06ba8954632d5c52063f2d4d46e02eeace09abd8db1974bf"
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,387 @@
+"""A provider's quota on how many of something one account holds: tables, topics, buckets.
+
+DynamoDB holds at most 2,500 tables per account in a Region (raised on
+request up to 10,000), Pub/Sub 10,000 topics per project; each resource on
+such a backend creates a stated number of them (``per_kind`` of the
+catalog's :class:`~skaal.catalog.model.CountQuota`: a table per map, three
+topics per queue).  The optimiser prices each resource on its own, so a
+large app may place more there than the account holds (the aws ``users``
+draw of 10,000 resources, seed 1, placed 2,504 tables in us-east-1): its
+deploy would fail at the first one past the quota.
+
+:func:`fit_counts` settles that after the optimisation.  For each pool (a
+backend's quota in a region, or in the whole account) the plan passes, it
+keeps there the resources of the pool chosen by :data:`ORDERS` (co-located
+ones stay or move together; those with no other option always stay), takes
+the pool's option away from every other resource (so the pool cannot fill
+again) and optimises again: the moved resources go to their next backend,
+a server's instances included, which the optimiser sizes for them.  That
+repeats while a pool is passed (a pool fills only from resources moved out
+of another).  Same inputs, same plan: the rankings end on names.
+
+What stays is a choice, so the plan is ``best_found`` unless proven.  Its
+lower bound is the bound on the plan without the quotas (every plan within
+them costs at least that) or, for a small app, the cheapest plan with one
+resource of each passed pool elsewhere (:func:`_one_leaves`): every plan
+within the quota has one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from msgspec.structs import replace
+
+from skaal.catalog.model import Backend, CountQuota
+from skaal.errors import PlanError, UnsatisfiableError
+from skaal.solver.assemble import total_cost
+from skaal.solver.decompose import usage_of
+from skaal.solver.optimise import Assignment
+from skaal.solver.problem import Option, Problem, ResourceOptions, chosen_options
+from skaal.solver.servers import Server, backend_of
+
+__all__ = ["CountFit", "fit_counts"]
+
+#: How far a proven bound may stay below the plan's total (dollars a month).
+_HALF_CENT = 0.005
+
+#: A quota in one place: (backend, quota name, region; "" for a quota over the account).
+Pool = tuple[str, str, str]
+
+Optimiser = Callable[[Problem], Assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class CountFit:
+    """The plan kept within every count quota, and the options it took away."""
+
+    assignment: Assignment
+    """The optimum once the options were taken away, with what is proven of it."""
+    removed: Mapping[str, frozenset[str]]
+    """Resource name -> the backends it may no longer be placed on."""
+    notes: Mapping[str, str]
+    """Resource name (moved away) -> what its reason adds: why it is not there."""
+
+    def apply(self, problem: Problem) -> Problem:
+        """``problem`` without the options taken away (resources absent are left)."""
+        return _without(problem, self.removed)
+
+
+#: How the resources staying in a passed pool are chosen, tried in turn until the
+#: resources moved fit elsewhere: those that would take most of a server's instance
+#: (a plan placing many on such a backend has its servers full, so the small ones
+#: move: the aws ``users`` draws of 10,000, seeds 1 and 2), then those saving most per
+#: unit of the quota against their next option (a server's priced with its fee's share).
+ORDERS: tuple[str, ...] = ("burden", "saving")
+
+
+class _StuckError(Exception):
+    """The resources moved off the passed pools fit nowhere else."""
+
+    def __init__(self, over: Mapping[Pool, Sequence[str]], error: UnsatisfiableError) -> None:
+        super().__init__(error.what)
+        self.over = over
+        self.error = error
+
+
+@dataclass(frozen=True, slots=True)
+class _Fitted:
+    restricted: Problem
+    assignment: Assignment
+    removed: Mapping[str, frozenset[str]]
+    notes: Mapping[str, str]
+
+
+def fit_counts(problem: Problem, assignment: Assignment, optimise: Optimiser) -> CountFit | None:
+    """``assignment`` kept within the catalog's count quotas, or ``None`` when it already is
+    (it is then left exactly as it is).
+
+    A resource whose only options are in a passed pool stays; when those alone pass
+    the quota, an ``UnsatisfiableError`` says so with the numbers, and likewise when
+    the resources moved away fit nowhere else, whichever :data:`ORDERS` chose them."""
+    quotas = {b.name: (b, b.counts) for b in problem.catalog.backends if b.counts}
+    if not quotas or not _passed(problem, assignment, quotas):
+        return None
+    stuck: _StuckError | None = None
+    for order in ORDERS:
+        try:
+            fitted = _fit(problem, assignment, optimise, quotas, order)
+        except _StuckError as error:
+            stuck = stuck or error
+            continue
+        total = total_cost(fitted.restricted, fitted.assignment)
+        bound = _bound(problem, assignment)
+        if bound < total - _HALF_CENT:
+            bound = max(bound, _one_leaves(problem, assignment, optimise, quotas))
+        proven = bound >= total - _HALF_CENT
+        found = replace(
+            fitted.assignment, proven=proven, lower_bound=None if proven else min(bound, total)
+        )
+        return CountFit(found, fitted.removed, fitted.notes)
+    assert stuck is not None  # every order was tried
+    from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
+
+    raise conflicts.counts_moved(problem, stuck.over, quotas, stuck.error) from stuck.error
+
+
+def _fit(
+    problem: Problem,
+    assignment: Assignment,
+    optimise: Optimiser,
+    quotas: Mapping[str, tuple[Backend, tuple[CountQuota, ...]]],
+    order: str,
+) -> _Fitted:
+    """Options taken away, resources chosen by ``order``, until no pool is passed."""
+    removed: dict[str, frozenset[str]] = {}
+    notes: dict[str, str] = {}
+    current, restricted = assignment, problem
+    while over := _passed(restricted, current, quotas):
+        taken: dict[str, set[str]] = {}
+        for pool, members in sorted(over.items()):
+            backend, quota = _quota(quotas, pool)
+            kept, note = _kept(restricted, backend, quota, pool, members, order=order)
+            for res in restricted.resources:
+                name = res.spec.name
+                if name in kept or not any(o.backend == backend.name for o in res.options):
+                    continue
+                if _counted(problem, quota, pool, res, backend.name):
+                    taken.setdefault(name, set()).add(backend.name)
+                    if name in members:
+                        notes[name] = note
+        for name, backends in taken.items():
+            removed[name] = removed.get(name, frozenset()) | backends
+        restricted = _without(problem, removed)
+        try:
+            current = optimise(restricted)
+        except UnsatisfiableError as error:
+            raise _StuckError(over, error) from error
+    return _Fitted(restricted, current, removed, notes)
+
+
+#: The most optimisations :func:`_one_leaves` runs, times the resources of the problem
+#: (work, not seconds: 8 kinds of resource leaving a pool of an app of 250).
+MAX_LEAVING_WORK = 2_000
+
+
+def _one_leaves(
+    problem: Problem,
+    assignment: Assignment,
+    optimise: Optimiser,
+    quotas: Mapping[str, tuple[Backend, tuple[CountQuota, ...]]],
+) -> float:
+    """A lower bound on every plan within the quotas, for small apps: in any of them, at
+    least one resource of each pool ``assignment`` passes is placed elsewhere, so every
+    plan costs at least the cheapest optimum with one of them (its chain of co-located
+    resources with it) off the pool.  Alike resources leave alike, so one of each kind
+    is tried; ``-inf`` past :data:`MAX_LEAVING_WORK`."""
+    best = -math.inf
+    for pool, members in sorted(_passed(problem, assignment, quotas).items()):
+        wanted = set(members)
+        together = _together(problem, wanted)
+        kinds: dict[tuple[object, ...], list[str]] = {}
+        for res in problem.resources:
+            name = res.spec.name
+            if name not in wanted or not any(o.backend != pool[0] for o in res.options):
+                continue
+            chain = together.get(name)
+            alike = (id(res.options), res.workload.key(), res.spec.kind)
+            key = ("chain", chain) if chain else alike
+            kinds.setdefault(key, []).append(name)
+        if not kinds or len(kinds) * len(problem.resources) > MAX_LEAVING_WORK:
+            return best
+        least = math.inf
+        for names in kinds.values():
+            chain = together.get(names[0])
+            leaving = [n for n in wanted if together.get(n) == chain] if chain else names[:1]
+            try:
+                left = optimise(_without(problem, dict.fromkeys(leaving, frozenset({pool[0]}))))
+            except UnsatisfiableError:
+                continue  # it never leaves: another one does
+            except PlanError:  # a work limit: nothing is known of this one
+                return best
+            least = min(least, _bound(problem, left))
+        best = max(best, least)
+    return best
+
+
+def _bound(problem: Problem, assignment: Assignment) -> float:
+    """What every plan of the problem ``assignment`` optimised costs at least: its total
+    when proven, else its bound."""
+    if assignment.proven:
+        return total_cost(problem, assignment)
+    assert assignment.lower_bound is not None  # an assignment not proven carries its bound
+    return assignment.lower_bound
+
+
+def pool_of(problem: Problem, quota: CountQuota, option: Option) -> Pool:
+    """The pool ``option`` counts against under ``quota``."""
+    region = "" if quota.scope == "account" else option.region or problem.catalog.region
+    return (option.backend, quota.name, region)
+
+
+def _counted(
+    problem: Problem, quota: CountQuota, pool: Pool, res: ResourceOptions, backend: str
+) -> bool:
+    """Whether ``res`` placed on ``backend`` counts in ``pool``."""
+    if quota.used_by(res.spec.kind) == 0:
+        return False
+    option = next(o for o in res.options if o.backend == backend)
+    return pool_of(problem, quota, option) == pool
+
+
+def _quota(
+    quotas: Mapping[str, tuple[Backend, tuple[CountQuota, ...]]], pool: Pool
+) -> tuple[Backend, CountQuota]:
+    backend, counted = quotas[pool[0]]
+    return backend, next(q for q in counted if q.name == pool[1])
+
+
+def _passed(
+    problem: Problem,
+    assignment: Assignment,
+    quotas: Mapping[str, tuple[Backend, tuple[CountQuota, ...]]],
+) -> dict[Pool, list[str]]:
+    """Each pool ``assignment`` passes, with the resources counted in it."""
+    used: dict[Pool, int] = {}
+    members: dict[Pool, list[str]] = {}
+    chosen = chosen_options(problem, assignment.backends)
+    for res, option in zip(problem.resources, chosen, strict=True):
+        found = quotas.get(option.backend)
+        if found is None:
+            continue
+        for quota in found[1]:
+            units = quota.used_by(res.spec.kind)
+            if units:
+                pool = pool_of(problem, quota, option)
+                used[pool] = used.get(pool, 0) + units
+                members.setdefault(pool, []).append(res.spec.name)
+    return {
+        pool: members[pool] for pool, units in used.items() if units > _quota(quotas, pool)[1].quota
+    }
+
+
+def _kept(
+    problem: Problem,
+    backend: Backend,
+    quota: CountQuota,
+    pool: Pool,
+    members: Sequence[str],
+    *,
+    order: str,
+) -> tuple[frozenset[str], str]:
+    """The members staying in ``pool``, and the note of those moved.
+
+    Co-located resources (on one backend by definition) stay or move together.  Those
+    with no other option stay; the others are kept in ``order`` (:data:`ORDERS`; then by
+    name), each while it fits."""
+    wanted = set(members)
+    together = _together(problem, wanted)
+    chains: dict[str, list[ResourceOptions]] = {}
+    for res in problem.resources:
+        if res.spec.name in wanted:
+            chains.setdefault(together.get(res.spec.name, res.spec.name), []).append(res)
+    ranked: list[tuple[float, str, int]] = []
+    fixed: list[str] = []
+    room = quota.quota
+    servers = {s.backend.name: s.server for s in problem.shared}
+    for first, chain in chains.items():
+        units = sum(quota.used_by(res.spec.kind) for res in chain)
+        saving = burden = 0.0
+        for res in chain:
+            here = next(o.cost for o in res.options if o.backend == backend.name)
+            others = [o for o in res.options if o.backend != backend.name]
+            if not others:
+                saving = math.inf
+                break
+            saving += min(_effective(o, res, servers) for o in others) - here
+            burden += min(_burden(o, res, servers) for o in others)
+        if saving == math.inf:
+            fixed += [res.spec.name for res in chain]
+            room -= units
+        else:
+            ranked.append(((saving if order == "saving" else burden) / units, first, units))
+    if room < 0:
+        from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
+
+        raise conflicts.count_quota(problem, backend, quota, pool, fixed)
+    ranked.sort(key=lambda item: (-item[0], item[1]))
+    kept = set(fixed)
+    for _, first, units in ranked:
+        if units <= room:
+            kept.update(res.spec.name for res in chains[first])
+            room -= units
+    where = f"in {pool[2]}" if pool[2] else "in the account"
+    note = (
+        f"; not {backend.name}: the {len(members):,} resources the optimum placed there create "
+        f"more {quota.name} {where} than the provider's quota of {quota.quota:,}; the "
+        f"{len(kept):,} it holds stay"
+    )
+    return frozenset(kept), note
+
+
+def _effective(option: Option, res: ResourceOptions, servers: Mapping[str, Server]) -> float:
+    """What ``res`` costs on ``option``, a server's with the share of an instance's fee its
+    busiest dimension takes in the shape where that share is least: a resource filling
+    servers is dear there even when its own line is small."""
+    server = servers.get(backend_of(option.backend))
+    if server is None:
+        return option.cost
+    usage = usage_of(res.workload)
+    shares = [
+        shape.fee
+        * max((use / cap if cap else 0.0) for use, cap in zip(usage, shape.capacity, strict=True))
+        for shape in server.shapes
+        if shape.holds(usage)
+    ]
+    return option.cost + (min(shares) if shares else server.shapes[-1].fee)
+
+
+def _burden(option: Option, res: ResourceOptions, servers: Mapping[str, Server]) -> float:
+    """The share of its server's largest instance ``res`` takes on ``option``, in its
+    busiest dimension (0 on a dedicated backend)."""
+    server = servers.get(backend_of(option.backend))
+    if server is None:
+        return 0.0
+    usage = usage_of(res.workload)
+    return max(
+        (use / cap if cap else 0.0) for use, cap in zip(usage, server.largest(), strict=True)
+    )
+
+
+def _together(problem: Problem, names: set[str]) -> dict[str, str]:
+    """Each of ``names`` co-located with another -> the first name (sorted) of its chain."""
+    parent: dict[str, str] = {}
+
+    def root(name: str) -> str:
+        while parent.get(name, name) != name:
+            name = parent[name]
+        return name
+
+    for a, b in problem.collocations:
+        if a in names and b in names:
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    return {name: root(name) for name in {n for pair in problem.collocations for n in pair} & names}
+
+
+def _without(problem: Problem, removed: Mapping[str, frozenset[str]]) -> Problem:
+    """``problem`` with each resource's options on its ``removed`` backends dropped;
+    resources whose options were alike keep sharing one tuple."""
+    if not removed:
+        return problem
+    made: dict[tuple[int, frozenset[str]], tuple[Option, ...]] = {}
+    resources = []
+    for res in problem.resources:
+        gone = removed.get(res.spec.name)
+        if not gone:
+            resources.append(res)
+            continue
+        key = (id(res.options), gone)
+        options = made.get(key)
+        if options is None:
+            options = made[key] = tuple(o for o in res.options if o.backend not in gone)
+        resources.append(replace(res, options=options))
+    return replace(problem, resources=tuple(resources))

@@ -1,0 +1,261 @@
+"""Count quotas: how many tables, topics or buckets one account holds.
+
+DynamoDB holds 2,500 tables per account in a Region (``[backends.dynamodb.
+counts.tables]`` of ``catalogs/aws.toml``), Pub/Sub 10,000 topics per
+project, three per queue (``catalogs/gcp.toml``).  A plan never places more
+there than the quota (its deploy would fail at the next table): the
+resources past it go to their next backend, or the plan is refused with the
+numbers.  The quotas here are lowered by an extending catalog, so that small
+apps reach them; the oracle of ``solver/`` reads the same files on its own
+and proves the optimum within them.
+"""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+import pytest
+from msgspec.structs import replace
+
+from skaal import App, Map, Queue
+from skaal.catalog.loader import load_catalog
+from skaal.errors import CatalogError, UnsatisfiableError
+from skaal.plan.model import Plan
+from skaal.solver import solve
+from skaal.solver.counts import ORDERS, _kept
+from skaal.solver.feasibility import build_problem
+from solver.oracle import audit, read_catalog, solve_exact
+
+
+def _catalog(tmp_path: Path, base: str, table: str, quota: int, *, top: str = "") -> Path:
+    path = tmp_path / f"{base}-small-{quota}.toml"
+    path.write_text(
+        f'schema_version = 2\nname = "{base}-small"\nextends = "{base}"\n{top}\n'
+        f"[{table}]\nquota = {quota}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+#: The gcp servers, no longer serving queues (Pub/Sub then is the only one that does).
+_QUEUE_SERVERS = "".join(
+    f'[backends.{name}]\nkinds = ["map"]\n'
+    for name in (
+        "memorystore-redis",
+        "memorystore-redis-standard",
+        "cloudsql-postgres",
+        "cloudsql-postgres-ha",
+    )
+)
+
+
+def _maps(count: int, *, chained: bool = False) -> App:
+    """``count`` small durable maps, each cheapest on DynamoDB alone ($1.18-2.79 a month
+    against an RDS Multi-AZ instance and its network)."""
+    app = App("tables")
+    declared: list[type] = []
+    for i in range(count):
+        peer = {"collocate_with": declared[0]} if chained and i == 1 else {}
+        declared.append(
+            app.storage(
+                read_latency="< 20ms",
+                durability="durable",
+                size=f"{0.1 * (i + 1):.1f}GB",
+                reads=f"{i + 1}/s",
+                writes="1/s",
+                **peer,
+            )(types.new_class(f"M{i}", (Map[str, str],)))
+        )
+    return app
+
+
+def _tables(plan: Plan) -> list[str]:
+    return sorted(b.resource for b in plan.bindings if b.backend == "dynamodb")
+
+
+def test_the_bundled_catalogs_state_the_providers_count_quotas() -> None:
+    aws = {b.name: b for b in load_catalog("aws").backends}
+    (tables,) = aws["dynamodb"].counts
+    assert (tables.name, tables.quota, tables.scope, tables.adjustable) == (
+        "tables",
+        2500,
+        "region",
+        True,
+    )
+    assert tables.used_by("map") == tables.used_by("collection") == 1
+    assert tables.used_by("blob") == 0
+    gcp = {b.name: b for b in load_catalog("gcp").backends}
+    topics, subscriptions = gcp["pubsub"].counts
+    assert (topics.quota, topics.scope, topics.used_by("queue"), topics.used_by("topic")) == (
+        10_000,
+        "account",
+        3,
+        1,
+    )
+    assert (subscriptions.used_by("queue"), subscriptions.adjustable) == (3, False)
+
+
+def test_within_the_quota_nothing_changes(tmp_path: Path) -> None:
+    app = _maps(5)
+    bundled = solve(app.blueprint(), load_catalog("aws"))
+    roomy = solve(
+        app.blueprint(),
+        load_catalog(_catalog(tmp_path, "aws", "backends.dynamodb.counts.tables", 5)),
+    )
+    assert _tables(bundled) == _tables(roomy) == ["M0", "M1", "M2", "M3", "M4"]
+    assert roomy.total_monthly_cost == bundled.total_monthly_cost
+    assert roomy.status == "optimal"
+
+
+def test_tables_past_the_quota_move_and_the_plan_is_proven_by_the_oracle(tmp_path: Path) -> None:
+    app = _maps(5)
+    path = _catalog(tmp_path, "aws", "backends.dynamodb.counts.tables", 3)
+    plan = solve(app.blueprint(), load_catalog(path))
+    assert len(_tables(plan)) <= 3
+    oracle = solve_exact(app.blueprint(), read_catalog(path))
+    assert oracle.status == "optimal"
+    assert plan.total_monthly_cost == pytest.approx(oracle.total, abs=0.01)
+    assert plan.status == "optimal"  # the bound of one table leaving proves it
+    assert audit(plan, app.blueprint(), read_catalog(path)) == []
+    moved = [b for b in plan.bindings if b.backend != "dynamodb"]
+    assert any("than the provider's quota of 3" in b.reason for b in moved)
+    # without the quota the oracle's audit refuses the cheaper plan of five tables
+    unbounded = solve(app.blueprint(), load_catalog("aws"))
+    assert audit(unbounded, app.blueprint(), read_catalog(path)) == [
+        "5 tables on dynamodb in us-east-1, the quota is 3"
+    ]
+
+
+def test_co_located_tables_stay_or_move_together(tmp_path: Path) -> None:
+    app = _maps(5, chained=True)
+    path = _catalog(tmp_path, "aws", "backends.dynamodb.counts.tables", 4)
+    plan = solve(app.blueprint(), load_catalog(path))
+    on = {b.resource: (b.backend, b.instance) for b in plan.bindings}
+    assert on["M0"] == on["M1"]
+    assert len(_tables(plan)) <= 4
+    assert audit(plan, app.blueprint(), read_catalog(path)) == []
+    assert plan.total_monthly_cost == pytest.approx(
+        solve_exact(app.blueprint(), read_catalog(path)).total, abs=0.01
+    )
+
+
+def test_the_same_inputs_give_the_same_plan(tmp_path: Path) -> None:
+    app = _maps(6)
+    catalog = load_catalog(_catalog(tmp_path, "aws", "backends.dynamodb.counts.tables", 2))
+    first = solve(app.blueprint(), catalog)
+    assert solve(app.blueprint(), catalog).content_hash() == first.content_hash()
+
+
+def test_tables_moved_off_that_fit_nowhere_else_are_refused_with_both_reasons(
+    tmp_path: Path,
+) -> None:
+    # five maps of 5,000 writes/s: DynamoDB holds three tables, RDS one instance
+    # (of 6,400 writes/s at most, Multi-AZ): four places for five maps
+    app = App("heavy")
+    for i in range(5):
+        app.storage(read_latency="< 20ms", durability="durable", size="1GB", reads="1/s",
+                    writes="5000/s")(types.new_class(f"H{i}", (Map[str, str],)))  # fmt: skip
+    path = tmp_path / "stuck.toml"
+    path.write_text(
+        'schema_version = 2\nname = "aws-stuck"\nextends = "aws"\n'
+        "[backends.dynamodb.counts.tables]\nquota = 3\n"
+        "[backends.rds-postgres.server]\nquota = 1\n"
+        "[backends.rds-postgres-multi-az.server]\nquota = 1\n",
+        encoding="utf-8",
+    )
+    assert solve(app.blueprint(), load_catalog("aws")).status == "optimal"
+    with pytest.raises(UnsatisfiableError) as caught:
+        solve(app.blueprint(), load_catalog(path))
+    text = str(caught.value)
+    assert "create more tables than one account holds there (3)" in text
+    assert "conflict on server capacity" in text
+    assert "[backends.dynamodb.counts.tables]" in text
+    assert solve_exact(app.blueprint(), read_catalog(path)).status == "infeasible"
+
+
+def _queues(count: int) -> App:
+    app = App("queues")
+    for i in range(count):
+        app.queue(durability="durable")(types.new_class(f"Q{i}", (Queue[str],)))
+    return app
+
+
+def test_queues_past_the_topics_move_to_a_server(tmp_path: Path) -> None:
+    # four queues are twelve topics: with room for ten, one queue at least leaves Pub/Sub
+    app = _queues(4)
+    path = _catalog(tmp_path, "gcp", "backends.pubsub.counts.topics", 10)
+    plan = solve(app.blueprint(), load_catalog(path))
+    assert sum(b.backend == "pubsub" for b in plan.bindings) <= 3
+    assert audit(plan, app.blueprint(), read_catalog(path)) == []
+    oracle = solve_exact(app.blueprint(), read_catalog(path))
+    assert plan.total_monthly_cost == pytest.approx(oracle.total, abs=0.01)
+    assert plan.status == "optimal"
+
+
+def test_queues_only_pubsub_serves_past_its_topics_are_refused_with_the_numbers(
+    tmp_path: Path,
+) -> None:
+    app = _queues(4)
+    path = _catalog(tmp_path, "gcp", "backends.pubsub.counts.topics", 10, top=_QUEUE_SERVERS)
+    with pytest.raises(UnsatisfiableError) as caught:
+        solve(app.blueprint(), load_catalog(path))
+    text = str(caught.value)
+    assert "4 resources can only be placed on pubsub" in text
+    assert "12 topics (3 per queue, 1 per topic) in one account" in text
+    assert "holds at most 10" in text
+    assert "the provider does not raise it" in text
+    assert solve_exact(app.blueprint(), read_catalog(path)).status == "infeasible"
+    # three queues make nine topics: within
+    plan = solve(_queues(3).blueprint(), load_catalog(path))
+    assert {b.backend for b in plan.bindings} == {"pubsub"}
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("[backends.dynamodb.counts.tables]\nper_kind = { blob = 1 }\n", "does not serve"),
+        (
+            "[backends.rds-postgres.counts.instances]\nquota = 3\nper_kind = { map = 1 }\n",
+            "count against its [server] quota",
+        ),
+        ("[backends.dynamodb.counts.tables]\nqouta = 3\n", "quota"),
+    ],
+)
+def test_a_bad_count_quota_is_a_clear_catalog_error(
+    tmp_path: Path, table: str, message: str
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        f'schema_version = 2\nname = "bad"\nextends = "aws"\n\n{table}', encoding="utf-8"
+    )
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(path)
+    assert message in str(caught.value)
+    assert "bad.toml" in str(caught.value)
+
+
+def test_a_chain_of_co_located_tables_is_kept_or_moved_whole() -> None:
+    # alone, Tiny would move first (it takes least of a server); with its peer Big
+    # the chain takes more per table than Mid, so the chain stays and Mid moves
+    app = App("chain")
+    declared = {"read_latency": "< 20ms", "durability": "persistent", "size": "1GB"}
+    big = app.storage(**declared, reads="1/s", writes="3000/s")(
+        types.new_class("Big", (Map[str, str],))
+    )
+    app.storage(**declared, reads="1/s", writes="10/s", collocate_with=big)(
+        types.new_class("Tiny", (Map[str, str],))
+    )
+    app.storage(**declared, reads="1/s", writes="1000/s")(types.new_class("Mid", (Map[str, str],)))
+    catalog = load_catalog("aws")
+    problem = build_problem(app.blueprint(), catalog)
+    dynamodb = catalog.backend("dynamodb")
+    tables = replace(dynamodb.counts[0], quota=2)
+    pool = ("dynamodb", "tables", "us-east-1")
+    members = ["Big", "Mid", "Tiny"]
+    for order in ORDERS:
+        kept, _ = _kept(problem, dynamodb, tables, pool, members, order=order)
+        assert {"Big", "Tiny"} <= kept or not {"Big", "Tiny"} & kept, order
+        assert len(kept) <= 2
+    kept, _ = _kept(problem, dynamodb, tables, pool, members, order="burden")
+    assert kept == {"Big", "Tiny"}

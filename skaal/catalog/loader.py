@@ -115,6 +115,8 @@ within them::
     per_kind = { map = 1, collection = 1 }
                                         # required: how many each resource of a kind
                                         #   creates (kinds the backend serves)
+    per_subscriber = 1                  # optional, integer >= 0 (default 0): how many
+                                        #   more a topic creates per subscribed function
     scope = "region"                    # optional: "region" (default) or "account"
     source = "https://..."              # optional: the quota page
     adjustable = true                   # optional (default true)

@@ -400,15 +400,18 @@ class CountQuota(Record, frozen=True, kw_only=True):
     per_kind: dict[Kind, Annotated[int, Meta(ge=0)]]
     """How many one resource of each kind creates; a kind the backend serves and this
     omits creates none."""
+    per_subscriber: Annotated[int, Meta(ge=0)] = 0
+    """How many more a topic creates per function subscribed to it (Pub/Sub: one
+    subscription each)."""
     scope: Literal["region", "account"] = "region"
     source: str = ""
     """The provider's page stating the quota."""
     adjustable: bool = True
     """Whether the provider raises it on request (a Service Quotas request)."""
 
-    def used_by(self, kind: Kind) -> int:
-        """How many one resource of ``kind`` creates."""
-        return self.per_kind.get(kind, 0)
+    def used_by(self, kind: Kind, *, subscribers: int = 0) -> int:
+        """How many one resource of ``kind`` creates, a topic with ``subscribers``."""
+        return self.per_kind.get(kind, 0) + self.per_subscriber * subscribers
 
 
 class Backend(Record, frozen=True, kw_only=True):

@@ -268,6 +268,7 @@ def validate(ctx: click.Context, path: str, as_json: bool) -> None:
                     c.name: {
                         "quota": c.quota,
                         "per_kind": dict(c.per_kind),
+                        "per_subscriber": c.per_subscriber,
                         "scope": c.scope,
                         "adjustable": c.adjustable,
                         "source": c.source,
@@ -434,6 +435,8 @@ def _render_explain(console: Console, resolved: ResolvedCatalog, b: Backend) -> 
         if count.scope == "account":
             where = "in one account (or project), all regions"
         per = ", ".join(f"{n} per {kind}" for kind, n in sorted(count.per_kind.items()) if n)
+        if count.per_subscriber:
+            per += f", {count.per_subscriber} per function subscribed to a topic"
         raised = "a provider quota, raised on request" if count.adjustable else "fixed"
         source = f", {escape(count.source)}" if count.source else ""
         out(

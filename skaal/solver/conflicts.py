@@ -315,13 +315,16 @@ def count_quota(
     quota: CountQuota,
     pool: tuple[str, str, str],
     names: Sequence[str],
+    *,
+    used: int,
 ) -> UnsatisfiableError:
-    """Resources that only ``backend`` serves create together more of what ``quota``
-    counts in its region (or account) than the provider's quota."""
+    """Resources that only ``backend`` serves create together ``used`` of what ``quota``
+    counts in its region (or account), more than the provider's quota."""
     wanted = set(names)
-    used = sum(quota.used_by(r.spec.kind) for r in problem.resources if r.spec.name in wanted)
     where = f"in {pool[2]}" if pool[2] else "in one account"
     per = ", ".join(f"{n} per {kind}" for kind, n in sorted(quota.per_kind.items()) if n)
+    if quota.per_subscriber:
+        per += f", {quota.per_subscriber} per function subscribed to a topic"
     return _raise(
         problem,
         GlobalConflict(
@@ -343,16 +346,14 @@ def count_quota(
 
 def counts_moved(
     problem: Problem,
-    pools: Mapping[tuple[str, str, str], Sequence[str]],
-    quotas: Mapping[str, tuple[Backend, tuple[CountQuota, ...]]],
+    pools: Mapping[tuple[str, str, str], tuple[Backend, CountQuota, Sequence[str]]],
     error: UnsatisfiableError,
 ) -> UnsatisfiableError:
-    """Keeping ``pools`` within their count quotas moved resources to other backends, and
-    ``error`` says why those cannot hold them."""
+    """Keeping ``pools`` (each with its backend, quota and the resources placed there)
+    within their count quotas moved resources to other backends, and ``error`` says why
+    those cannot hold them."""
     found: list[GlobalConflict] = []
-    for pool, members in sorted(pools.items()):
-        backend, counted = quotas[pool[0]]
-        quota = next(q for q in counted if q.name == pool[1])
+    for pool, (backend, quota, members) in sorted(pools.items()):
         where = f"in {pool[2]}" if pool[2] else "in one account"
         found.append(
             GlobalConflict(

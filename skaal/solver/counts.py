@@ -29,11 +29,13 @@ within the quota has one.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from msgspec.structs import replace
 
+from skaal.blueprint.model import ResourceSpec
 from skaal.catalog.model import Backend, CountQuota
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.assemble import total_cost
@@ -51,6 +53,31 @@ _HALF_CENT = 0.005
 Pool = tuple[str, str, str]
 
 Optimiser = Callable[[Problem], Assignment]
+
+
+class Quotas:
+    """The catalog's count quotas, by backend, and how many each resource uses of one."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.by_backend = {b.name: (b, b.counts) for b in problem.catalog.backends if b.counts}
+        # a topic's subscribers each add a subscription (Pub/Sub)
+        self.subscribers = Counter(
+            s.subscribes for s in problem.blueprint.resources if s.subscribes is not None
+        )
+
+    def on(self, backend: str) -> tuple[CountQuota, ...]:
+        """The quotas of ``backend`` (none for most)."""
+        found = self.by_backend.get(backend)
+        return () if found is None else found[1]
+
+    def of(self, pool: Pool) -> tuple[Backend, CountQuota]:
+        """The backend and the quota of ``pool``."""
+        backend, counted = self.by_backend[pool[0]]
+        return backend, next(q for q in counted if q.name == pool[1])
+
+    def units(self, quota: CountQuota, spec: ResourceSpec) -> int:
+        """How many of what ``quota`` counts ``spec`` creates."""
+        return quota.used_by(spec.kind, subscribers=self.subscribers.get(spec.name, 0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +128,8 @@ def fit_counts(problem: Problem, assignment: Assignment, optimise: Optimiser) ->
     A resource whose only options are in a passed pool stays; when those alone pass
     the quota, an ``UnsatisfiableError`` says so with the numbers, and likewise when
     the resources moved away fit nowhere else, whichever :data:`ORDERS` chose them."""
-    quotas = {b.name: (b, b.counts) for b in problem.catalog.backends if b.counts}
-    if not quotas or not _passed(problem, assignment, quotas):
+    quotas = Quotas(problem)
+    if not quotas.by_backend or not _passed(problem, assignment, quotas):
         return None
     stuck: _StuckError | None = None
     for order in ORDERS:
@@ -123,14 +150,15 @@ def fit_counts(problem: Problem, assignment: Assignment, optimise: Optimiser) ->
     assert stuck is not None  # every order was tried
     from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
 
-    raise conflicts.counts_moved(problem, stuck.over, quotas, stuck.error) from stuck.error
+    passed = {pool: (*quotas.of(pool), members) for pool, members in stuck.over.items()}
+    raise conflicts.counts_moved(problem, passed, stuck.error) from stuck.error
 
 
 def _fit(
     problem: Problem,
     assignment: Assignment,
     optimise: Optimiser,
-    quotas: Mapping[str, tuple[Backend, tuple[CountQuota, ...]]],
+    quotas: Quotas,
     order: str,
 ) -> _Fitted:
     """Options taken away, resources chosen by ``order``, until no pool is passed."""
@@ -140,13 +168,13 @@ def _fit(
     while over := _passed(restricted, current, quotas):
         taken: dict[str, set[str]] = {}
         for pool, members in sorted(over.items()):
-            backend, quota = _quota(quotas, pool)
-            kept, note = _kept(restricted, backend, quota, pool, members, order=order)
+            backend, quota = quotas.of(pool)
+            kept, note = _kept(restricted, quotas, pool, members, order=order)
             for res in restricted.resources:
                 name = res.spec.name
                 if name in kept or not any(o.backend == backend.name for o in res.options):
                     continue
-                if _counted(problem, quota, pool, res, backend.name):
+                if _counted(problem, quotas, quota, pool, res):
                     taken.setdefault(name, set()).add(backend.name)
                     if name in members:
                         notes[name] = note
@@ -169,7 +197,7 @@ def _one_leaves(
     problem: Problem,
     assignment: Assignment,
     optimise: Optimiser,
-    quotas: Mapping[str, tuple[Backend, tuple[CountQuota, ...]]],
+    quotas: Quotas,
 ) -> float:
     """A lower bound on every plan within the quotas, for small apps: in any of them, at
     least one resource of each pool ``assignment`` passes is placed elsewhere, so every
@@ -222,60 +250,43 @@ def pool_of(problem: Problem, quota: CountQuota, option: Option) -> Pool:
 
 
 def _counted(
-    problem: Problem, quota: CountQuota, pool: Pool, res: ResourceOptions, backend: str
+    problem: Problem, quotas: Quotas, quota: CountQuota, pool: Pool, res: ResourceOptions
 ) -> bool:
-    """Whether ``res`` placed on ``backend`` counts in ``pool``."""
-    if quota.used_by(res.spec.kind) == 0:
+    """Whether ``res`` placed on the backend of ``pool`` counts in it."""
+    if quotas.units(quota, res.spec) == 0:
         return False
-    option = next(o for o in res.options if o.backend == backend)
+    option = next(o for o in res.options if o.backend == pool[0])
     return pool_of(problem, quota, option) == pool
-
-
-def _quota(
-    quotas: Mapping[str, tuple[Backend, tuple[CountQuota, ...]]], pool: Pool
-) -> tuple[Backend, CountQuota]:
-    backend, counted = quotas[pool[0]]
-    return backend, next(q for q in counted if q.name == pool[1])
 
 
 def _passed(
     problem: Problem,
     assignment: Assignment,
-    quotas: Mapping[str, tuple[Backend, tuple[CountQuota, ...]]],
+    quotas: Quotas,
 ) -> dict[Pool, list[str]]:
     """Each pool ``assignment`` passes, with the resources counted in it."""
     used: dict[Pool, int] = {}
     members: dict[Pool, list[str]] = {}
     chosen = chosen_options(problem, assignment.backends)
     for res, option in zip(problem.resources, chosen, strict=True):
-        found = quotas.get(option.backend)
-        if found is None:
-            continue
-        for quota in found[1]:
-            units = quota.used_by(res.spec.kind)
+        for quota in quotas.on(option.backend):
+            units = quotas.units(quota, res.spec)
             if units:
                 pool = pool_of(problem, quota, option)
                 used[pool] = used.get(pool, 0) + units
                 members.setdefault(pool, []).append(res.spec.name)
-    return {
-        pool: members[pool] for pool, units in used.items() if units > _quota(quotas, pool)[1].quota
-    }
+    return {pool: members[pool] for pool, units in used.items() if units > quotas.of(pool)[1].quota}
 
 
 def _kept(
-    problem: Problem,
-    backend: Backend,
-    quota: CountQuota,
-    pool: Pool,
-    members: Sequence[str],
-    *,
-    order: str,
+    problem: Problem, quotas: Quotas, pool: Pool, members: Sequence[str], *, order: str
 ) -> tuple[frozenset[str], str]:
     """The members staying in ``pool``, and the note of those moved.
 
     Co-located resources (on one backend by definition) stay or move together.  Those
     with no other option stay; the others are kept in ``order`` (:data:`ORDERS`; then by
     name), each while it fits."""
+    backend, quota = quotas.of(pool)
     wanted = set(members)
     together = _together(problem, wanted)
     chains: dict[str, list[ResourceOptions]] = {}
@@ -287,7 +298,7 @@ def _kept(
     room = quota.quota
     servers = {s.backend.name: s.server for s in problem.shared}
     for first, chain in chains.items():
-        units = sum(quota.used_by(res.spec.kind) for res in chain)
+        units = sum(quotas.units(quota, res.spec) for res in chain)
         saving = burden = 0.0
         for res in chain:
             here = next(o.cost for o in res.options if o.backend == backend.name)
@@ -305,7 +316,8 @@ def _kept(
     if room < 0:
         from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
 
-        raise conflicts.count_quota(problem, backend, quota, pool, fixed)
+        used = quota.quota - room
+        raise conflicts.count_quota(problem, backend, quota, pool, fixed, used=used)
     ranked.sort(key=lambda item: (-item[0], item[1]))
     kept = set(fixed)
     for _, first, units in ranked:

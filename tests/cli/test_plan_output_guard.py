@@ -29,9 +29,9 @@ from solver.draws import write_app
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
-LOCK_SHA256 = "23133447ea44a56596c12f1190998b4af24ba7a2c4c7a2594038b348b23b45ca"
-JSON_SHA256 = "67372bdb819105176aea68a5fa819a9398643f31f79cfb9926708613df08208b"
-PLAN_HASH = "46db32adf80eadca06ba8954632d5c52063f2d4d46e02eeace09abd8db1974bf"
+LOCK_SHA256 = "c09a5cb2ec6a560417c7c9f52a9893c0db35d4a42711b8c0660142ea3125218b"
+JSON_SHA256 = "580ac9fc7ba3ce70b62d10c61705546f34ca97ebba2a1b546878ab83a749d219"
+PLAN_HASH = "685e9bbd014c0608bb596181b20f2d0a73d61f26ef41584b371b81c839792327"
 
 
 @pytest.fixture(scope="module")

@@ -13,17 +13,17 @@ and proves the optimum within them.
 from __future__ import annotations
 
 import types
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from msgspec.structs import replace
 
-from skaal import App, Map, Queue
+from skaal import App, Map, Queue, Topic
 from skaal.catalog.loader import load_catalog
 from skaal.errors import CatalogError, UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.solver import solve
-from skaal.solver.counts import ORDERS, _kept
+from skaal.solver.counts import ORDERS, Quotas, _kept
 from skaal.solver.feasibility import build_problem
 from solver.oracle import audit, read_catalog, solve_exact
 
@@ -193,6 +193,41 @@ def test_queues_past_the_topics_move_to_a_server(tmp_path: Path) -> None:
     assert plan.status == "optimal"
 
 
+def test_a_topics_subscribers_count_in_the_subscriptions(tmp_path: Path) -> None:
+    # News and its three subscribers: three subscriptions; each queue three more
+    app = _queues(2)
+
+    @app.topic(messages="10/s")
+    class News(Topic[str]): ...
+
+    for i in range(3):
+        app.subscriber(News)(_handler(f"on_news_{i}"))
+    roomy = _catalog(tmp_path, "gcp", "backends.pubsub.counts.subscriptions", 9)
+    plan = solve(app.blueprint(), load_catalog(roomy))
+    assert {b.resource: b.backend for b in plan.bindings if b.kind != "function"} == {
+        "News": "pubsub",
+        "Q0": "pubsub",
+        "Q1": "pubsub",
+    }
+    tight = _catalog(tmp_path, "gcp", "backends.pubsub.counts.subscriptions", 8)
+    plan = solve(app.blueprint(), load_catalog(tight))
+    # nine subscriptions asked, eight held: News, whose subscribers poll on Cloud Run,
+    # goes to a Memorystore instance ($35.77), cheaper than a queue's Cloud SQL one
+    assert {b.resource: b.backend for b in plan.bindings if b.kind != "function"} == {
+        "News": "memorystore-redis",
+        "Q0": "pubsub",
+        "Q1": "pubsub",
+    }
+    assert plan.status == "optimal"  # one of News and the queues leaves: News is cheaper
+
+
+def _handler(name: str) -> Callable[[str], Awaitable[None]]:
+    async def handle(message: str) -> None: ...
+
+    handle.__name__ = handle.__qualname__ = name
+    return handle
+
+
 def test_queues_only_pubsub_serves_past_its_topics_are_refused_with_the_numbers(
     tmp_path: Path,
 ) -> None:
@@ -235,7 +270,7 @@ def test_a_bad_count_quota_is_a_clear_catalog_error(
     assert "bad.toml" in str(caught.value)
 
 
-def test_a_chain_of_co_located_tables_is_kept_or_moved_whole() -> None:
+def test_a_chain_of_co_located_tables_is_kept_or_moved_whole(tmp_path: Path) -> None:
     # alone, Tiny would move first (it takes least of a server); with its peer Big
     # the chain takes more per table than Mid, so the chain stays and Mid moves
     app = App("chain")
@@ -247,15 +282,14 @@ def test_a_chain_of_co_located_tables_is_kept_or_moved_whole() -> None:
         types.new_class("Tiny", (Map[str, str],))
     )
     app.storage(**declared, reads="1/s", writes="1000/s")(types.new_class("Mid", (Map[str, str],)))
-    catalog = load_catalog("aws")
-    problem = build_problem(app.blueprint(), catalog)
-    dynamodb = catalog.backend("dynamodb")
-    tables = replace(dynamodb.counts[0], quota=2)
+    path = _catalog(tmp_path, "aws", "backends.dynamodb.counts.tables", 2)
+    problem = build_problem(app.blueprint(), load_catalog(path))
+    quotas = Quotas(problem)
     pool = ("dynamodb", "tables", "us-east-1")
     members = ["Big", "Mid", "Tiny"]
     for order in ORDERS:
-        kept, _ = _kept(problem, dynamodb, tables, pool, members, order=order)
+        kept, _ = _kept(problem, quotas, pool, members, order=order)
         assert {"Big", "Tiny"} <= kept or not {"Big", "Tiny"} & kept, order
         assert len(kept) <= 2
-    kept, _ = _kept(problem, dynamodb, tables, pool, members, order="burden")
+    kept, _ = _kept(problem, quotas, pool, members, order="burden")
     assert kept == {"Big", "Tiny"}

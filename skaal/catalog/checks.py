@@ -503,6 +503,21 @@ def _eventual(
     return problems
 
 
+def _keyed(
+    merged: Merged, where: KeyPath, table: dict[str, Any], what: str, named: str
+) -> list[Problem]:
+    """A named table (a mode, a count quota) setting the name its key already gives."""
+    if "name" not in table:
+        return []
+    return [
+        merged.problem(
+            (*where, "name"),
+            f"{what}'s name comes from its table key and cannot be set",
+            f"delete name; rename the table to rename {named}",
+        )
+    ]
+
+
 def _counts(
     merged: Merged, prefix: KeyPath, counts: object, table: dict[str, Any], *, server: bool
 ) -> list[Problem]:
@@ -533,14 +548,7 @@ def _counts(
         where = (*path, name)
         if not isinstance(count, dict):
             continue  # the schema pass says it must be a table
-        if "name" in count:
-            problems.append(
-                merged.problem(
-                    (*where, "name"),
-                    "a count quota's name comes from its table key and cannot be set",
-                    f"delete name; rename the table to rename {name!r}",
-                )
-            )
+        problems += _keyed(merged, where, count, "a count quota", repr(name))
         per_kind = count.get("per_kind")
         if not isinstance(per_kind, dict):
             continue  # the schema pass says what it must be
@@ -586,14 +594,7 @@ def _modes(
         where = (*path, name)
         if not isinstance(mode, dict):
             continue  # the schema pass says it must be a table
-        if "name" in mode:
-            problems.append(
-                merged.problem(
-                    (*where, "name"),
-                    "a mode's name comes from its table key and cannot be set",
-                    f"delete name; rename the table to rename mode {name!r}",
-                )
-            )
+        problems += _keyed(merged, where, mode, "a mode", f"mode {name!r}")
         price = mode.get("price")
         if isinstance(price, dict):
             problems += _price(merged, (*where, "price"), price, regions, server=False)

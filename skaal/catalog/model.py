@@ -413,6 +413,13 @@ class CountQuota(Record, frozen=True, kw_only=True):
         """How many one resource of ``kind`` creates, a topic with ``subscribers``."""
         return self.per_kind.get(kind, 0) + self.per_subscriber * subscribers
 
+    def per_words(self) -> str:
+        """What each resource creates, in words: ``3 per queue, 1 per topic``."""
+        words = [f"{n} per {kind}" for kind, n in sorted(self.per_kind.items()) if n]
+        if self.per_subscriber:
+            words.append(f"{self.per_subscriber} per function subscribed to a topic")
+        return ", ".join(words)
+
 
 class Backend(Record, frozen=True, kw_only=True):
     """One offering in a catalog, e.g. DynamoDB on-demand or a Redis node."""

@@ -434,9 +434,7 @@ def _render_explain(console: Console, resolved: ResolvedCatalog, b: Backend) -> 
         where = "per region"
         if count.scope == "account":
             where = "in one account (or project), all regions"
-        per = ", ".join(f"{n} per {kind}" for kind, n in sorted(count.per_kind.items()) if n)
-        if count.per_subscriber:
-            per += f", {count.per_subscriber} per function subscribed to a topic"
+        per = count.per_words()
         raised = "a provider quota, raised on request" if count.adjustable else "fixed"
         source = f", {escape(count.source)}" if count.source else ""
         out(

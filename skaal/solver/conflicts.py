@@ -322,9 +322,7 @@ def count_quota(
     counts in its region (or account), more than the provider's quota."""
     wanted = set(names)
     where = f"in {pool[2]}" if pool[2] else "in one account"
-    per = ", ".join(f"{n} per {kind}" for kind, n in sorted(quota.per_kind.items()) if n)
-    if quota.per_subscriber:
-        per += f", {quota.per_subscriber} per function subscribed to a topic"
+    per = quota.per_words()
     return _raise(
         problem,
         GlobalConflict(
@@ -336,9 +334,9 @@ def count_quota(
                 f"holds at most {quota.quota:,} there"
             ),
             relaxation=(
-                f"{_quota_raise(backend, quota)} relax the declarations of "
-                f"{used - quota.quota:,} {quota.name}' worth of these resources so another "
-                "backend serves them"
+                f"{_quota_raise(backend, quota)} relax the declarations of enough of these "
+                f"resources ({used - quota.quota:,} {quota.name} over) that another backend "
+                "serves them"
             ),
         ),
     )
@@ -363,8 +361,8 @@ def counts_moved(
                     f"the {len(members):,} resources the optimum placed on {backend.name} "
                     f"{where} create more {quota.name} than one account holds there "
                     f"({quota.quota:,}); the planner moved those past it to other backends, "
-                    "chosen two ways, and found none holding them (below), though it does "
-                    "not prove that no choice would fit"
+                    "each way it chooses them, and found none holding them (below), though "
+                    "it does not prove that no choice would fit"
                 ),
                 relaxation=f"{_quota_raise(backend, quota)} relax the conflict below",
             )

@@ -44,7 +44,7 @@ from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions, chosen_options
 from skaal.solver.servers import Server, backend_of
 
-__all__ = ["CountFit", "fit_counts"]
+__all__ = ["MAX_LEAVING_WORK", "ORDERS", "CountFit", "Quotas", "fit_counts"]
 
 #: How far a proven bound may stay below the plan's total (dollars a month).
 _HALF_CENT = 0.005
@@ -243,7 +243,7 @@ def _bound(problem: Problem, assignment: Assignment) -> float:
     return assignment.lower_bound
 
 
-def pool_of(problem: Problem, quota: CountQuota, option: Option) -> Pool:
+def _pool_of(problem: Problem, quota: CountQuota, option: Option) -> Pool:
     """The pool ``option`` counts against under ``quota``."""
     region = "" if quota.scope == "account" else option.region or problem.catalog.region
     return (option.backend, quota.name, region)
@@ -256,7 +256,7 @@ def _counted(
     if quotas.units(quota, res.spec) == 0:
         return False
     option = next(o for o in res.options if o.backend == pool[0])
-    return pool_of(problem, quota, option) == pool
+    return _pool_of(problem, quota, option) == pool
 
 
 def _passed(
@@ -272,7 +272,7 @@ def _passed(
         for quota in quotas.on(option.backend):
             units = quotas.units(quota, res.spec)
             if units:
-                pool = pool_of(problem, quota, option)
+                pool = _pool_of(problem, quota, option)
                 used[pool] = used.get(pool, 0) + units
                 members.setdefault(pool, []).append(res.spec.name)
     return {pool: members[pool] for pool, units in used.items() if units > quotas.of(pool)[1].quota}

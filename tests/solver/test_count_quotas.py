@@ -254,7 +254,10 @@ def test_queues_only_pubsub_serves_past_its_topics_are_refused_with_the_numbers(
             "[backends.rds-postgres.counts.instances]\nquota = 3\nper_kind = { map = 1 }\n",
             "count against its [server] quota",
         ),
-        ("[backends.dynamodb.counts.tables]\nqouta = 3\n", "quota"),
+        ("[backends.dynamodb.counts.tables]\nqouta = 3\n", "(did you mean 'quota'?)"),
+        ('[backends.dynamodb.counts.tables]\nname = "t"\n', "name comes from its table key"),
+        ("[backends.dynamodb.counts.tables]\nquota = 0\n", "quota = 0: input should be greater"),
+        ("[backends.dynamodb]\ncounts = 3\n", "counts must be a table of count quotas"),
     ],
 )
 def test_a_bad_count_quota_is_a_clear_catalog_error(

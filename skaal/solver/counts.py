@@ -129,19 +129,20 @@ def fit_counts(problem: Problem, assignment: Assignment, optimise: Optimiser) ->
     the quota, an ``UnsatisfiableError`` says so with the numbers, and likewise when
     the resources moved away fit nowhere else, whichever :data:`ORDERS` chose them."""
     quotas = Quotas(problem)
-    if not quotas.by_backend or not _passed(problem, assignment, quotas):
+    over = _passed(problem, assignment, quotas) if quotas.by_backend else {}
+    if not over:
         return None
     stuck: _StuckError | None = None
     for order in ORDERS:
         try:
-            fitted = _fit(problem, assignment, optimise, quotas, order)
+            fitted = _fit(problem, assignment, over, optimise, quotas, order=order)
         except _StuckError as error:
             stuck = stuck or error
             continue
         total = total_cost(fitted.restricted, fitted.assignment)
         bound = _bound(problem, assignment)
         if bound < total - _HALF_CENT:
-            bound = max(bound, _one_leaves(problem, assignment, optimise, quotas))
+            bound = max(bound, _one_leaves(problem, over, optimise, quotas))
         proven = bound >= total - _HALF_CENT
         found = replace(
             fitted.assignment, proven=proven, lower_bound=None if proven else min(bound, total)
@@ -157,26 +158,30 @@ def fit_counts(problem: Problem, assignment: Assignment, optimise: Optimiser) ->
 def _fit(
     problem: Problem,
     assignment: Assignment,
+    over: Mapping[Pool, Sequence[str]],
     optimise: Optimiser,
     quotas: Quotas,
+    *,
     order: str,
 ) -> _Fitted:
-    """Options taken away, resources chosen by ``order``, until no pool is passed."""
+    """Options taken away, resources chosen by ``order``, until no pool is passed (``over``:
+    the pools ``assignment`` passes, with their resources)."""
     removed: dict[str, frozenset[str]] = {}
     notes: dict[str, str] = {}
     current, restricted = assignment, problem
-    while over := _passed(restricted, current, quotas):
+    while over:
         taken: dict[str, set[str]] = {}
         for pool, members in sorted(over.items()):
             backend, quota = quotas.of(pool)
             kept, note = _kept(restricted, quotas, pool, members, order=order)
+            placed = set(members)
             for res in restricted.resources:
                 name = res.spec.name
                 if name in kept or not any(o.backend == backend.name for o in res.options):
                     continue
                 if _counted(problem, quotas, quota, pool, res):
                     taken.setdefault(name, set()).add(backend.name)
-                    if name in members:
+                    if name in placed:
                         notes[name] = note
         for name, backends in taken.items():
             removed[name] = removed.get(name, frozenset()) | backends
@@ -185,6 +190,7 @@ def _fit(
             current = optimise(restricted)
         except UnsatisfiableError as error:
             raise _StuckError(over, error) from error
+        over = _passed(restricted, current, quotas)
     return _Fitted(restricted, current, removed, notes)
 
 
@@ -195,17 +201,18 @@ MAX_LEAVING_WORK = 2_000
 
 def _one_leaves(
     problem: Problem,
-    assignment: Assignment,
+    over: Mapping[Pool, Sequence[str]],
     optimise: Optimiser,
     quotas: Quotas,
 ) -> float:
     """A lower bound on every plan within the quotas, for small apps: in any of them, at
-    least one resource of each pool ``assignment`` passes is placed elsewhere, so every
+    least one resource of each pool ``over`` (the plan without the quotas passes it,
+    with those resources) is placed elsewhere, so every
     plan costs at least the cheapest optimum with one of them (its chain of co-located
     resources with it) off the pool.  Alike resources leave alike, so one of each kind
     is tried; ``-inf`` past :data:`MAX_LEAVING_WORK`."""
     best = -math.inf
-    for pool, members in sorted(_passed(problem, assignment, quotas).items()):
+    for pool, members in sorted(over.items()):
         wanted = set(members)
         together = _together(problem, wanted)
         kinds: dict[tuple[object, ...], list[str]] = {}

@@ -81,7 +81,7 @@ runnable (every one in the bundled catalogs is).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -270,26 +270,16 @@ def _count_pools(
     """Per count quota and place: its quota, and each (resource, backend) counted there
     with how many it creates."""
     pools: dict[_CountPool, tuple[int, list[tuple[str, str, int]]]] = {}
-    heard = _subscribers(specs.values())
     for r, found in sorted(opts.items()):
         for o in found:
             entry = entries[o.backend]
             for limit in entry.counts:
-                n = limit.per_kind.get(specs[r].kind, 0) + limit.per_subscriber * heard.get(r, 0)
+                n = limit.per_kind.get(specs[r].kind, 0)
                 if n:
                     region = home_region(specs[r], entry, catalog) if limit.per_region else ""
                     key = (entry.name, limit.name, region)
                     pools.setdefault(key, (limit.quota, []))[1].append((r, o.backend, n))
     return pools
-
-
-def _subscribers(specs: Iterable[ResourceSpec]) -> dict[str, int]:
-    """Topic name -> how many functions subscribe to it."""
-    heard: dict[str, int] = {}
-    for spec in specs:
-        if spec.subscribes is not None:
-            heard[spec.subscribes] = heard.get(spec.subscribes, 0) + 1
-    return heard
 
 
 #: A regional quota of a mode: (backend, mode, region) -> (read units, write units).
@@ -773,14 +763,13 @@ def _count_problems(
     """Each count quota (tables, topics) the plan's bindings pass, where it counts."""
     used: dict[_CountPool, int] = {}
     quotas: dict[_CountPool, int] = {}
-    heard = _subscribers(specs.values())
     for b in plan.bindings:
         entry = entries.get(b.backend)
         spec = specs.get(b.resource)
         if entry is None or spec is None:
             continue
         for limit in entry.counts:
-            n = limit.per_kind.get(spec.kind, 0) + limit.per_subscriber * heard.get(spec.name, 0)
+            n = limit.per_kind.get(spec.kind, 0)
             if n:
                 key = (
                     entry.name,

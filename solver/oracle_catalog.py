@@ -123,8 +123,9 @@ class CountLimit:
     name: str
     quota: int
     per_kind: dict[str, int]
-    per_subscriber: int
-    """How many more a topic creates per function subscribed to it."""
+    """How many one resource of each kind creates.  A catalog's ``per_subscriber`` (what
+    a topic adds per subscribed function) is not read: :func:`solver.oracle.options`
+    refuses an app with subscribers (the trigger rule is not modelled)."""
     per_region: bool
     """Whether it counts in each region, else once over the account."""
 
@@ -294,7 +295,6 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                         name=count_name,
                         quota=int(count["quota"]),
                         per_kind={str(k): int(v) for k, v in count["per_kind"].items()},
-                        per_subscriber=int(count.get("per_subscriber", 0)),
                         per_region=count.get("scope", "region") != "account",
                     )
                     for count_name, count in table.get("counts", {}).items()

@@ -274,11 +274,12 @@ def _count_pools(
         for o in found:
             entry = entries[o.backend]
             for limit in entry.counts:
-                n = limit.per_kind.get(specs[r].kind, 0)
+                n = limit.made_by(specs[r].kind, scheduled=specs[r].schedule is not None)
                 if n:
                     region = home_region(specs[r], entry, catalog) if limit.per_region else ""
                     key = (entry.name, limit.name, region)
-                    pools.setdefault(key, (limit.quota, []))[1].append((r, o.backend, n))
+                    room = limit.quota - limit.reserved
+                    pools.setdefault(key, (room, []))[1].append((r, o.backend, n))
     return pools
 
 
@@ -769,7 +770,7 @@ def _count_problems(
         if entry is None or spec is None:
             continue
         for limit in entry.counts:
-            n = limit.per_kind.get(spec.kind, 0)
+            n = limit.made_by(spec.kind, scheduled=spec.schedule is not None)
             if n:
                 key = (
                     entry.name,
@@ -777,7 +778,7 @@ def _count_problems(
                     (b.region or catalog.region) if limit.per_region else "",
                 )
                 used[key] = used.get(key, 0) + n
-                quotas[key] = limit.quota
+                quotas[key] = limit.quota - limit.reserved  # what the app's resources may use
     return [
         f"{n:,} {key[1]} on {key[0]} in {key[2] or 'the account'}, the quota is {quotas[key]:,}"
         for key, n in sorted(used.items())

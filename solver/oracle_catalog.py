@@ -128,6 +128,14 @@ class CountLimit:
     refuses an app with subscribers (the trigger rule is not modelled)."""
     per_region: bool
     """Whether it counts in each region, else once over the account."""
+    per_schedule: int = 0
+    """How many more a function on a schedule creates."""
+    reserved: int = 0
+    """How many the build creates for the app itself: the resources share the rest."""
+
+    def made_by(self, kind: str, *, scheduled: bool) -> int:
+        """How many one resource of ``kind`` creates (a function on a schedule if ``scheduled``)."""
+        return self.per_kind.get(kind, 0) + (self.per_schedule if scheduled else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +304,8 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                         quota=int(count["quota"]),
                         per_kind={str(k): int(v) for k, v in count["per_kind"].items()},
                         per_region=count.get("scope", "region") != "account",
+                        per_schedule=int(count.get("per_schedule", 0)),
+                        reserved=int(count.get("reserved", 0)),
                     )
                     for count_name, count in table.get("counts", {}).items()
                 ),

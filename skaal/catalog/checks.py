@@ -549,6 +549,7 @@ def _counts(
         if not isinstance(count, dict):
             continue  # the schema pass says it must be a table
         problems += _keyed(merged, where, count, "a count quota", repr(name))
+        problems += _count_terms(merged, where, count, kinds)
         per_kind = count.get("per_kind")
         if not isinstance(per_kind, dict):
             continue  # the schema pass says what it must be
@@ -562,6 +563,34 @@ def _counts(
                         f"delete {kind} from per_kind, or add it to kinds",
                     )
                 )
+    return problems
+
+
+def _count_terms(
+    merged: Merged, where: KeyPath, count: dict[str, Any], kinds: tuple[str, ...]
+) -> list[Problem]:
+    """A count quota's ``reserved`` below its quota, its ``per_schedule`` on functions only."""
+    problems: list[Problem] = []
+    quota, reserved = count.get("quota"), count.get("reserved")
+    if isinstance(quota, int) and isinstance(reserved, int) and 0 <= quota <= reserved:
+        problems.append(
+            merged.problem(
+                (*where, "reserved"),
+                f"reserved ({reserved:,}) leaves nothing of the quota ({quota:,}) for the "
+                "resources",
+                "state the provider's quota in quota and, in reserved, how many the build "
+                "creates for the app itself (fewer)",
+            )
+        )
+    if count.get("per_schedule") and "function" not in kinds:
+        problems.append(
+            merged.problem(
+                (*where, "per_schedule"),
+                f"per_schedule counts functions on a schedule, which this backend does not "
+                f"serve (kinds = {list(kinds)})",
+                "delete per_schedule, or add function to kinds",
+            )
+        )
     return problems
 
 

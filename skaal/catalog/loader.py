@@ -117,6 +117,10 @@ within them::
                                         #   creates (kinds the backend serves)
     per_subscriber = 1                  # optional, integer >= 0 (default 0): how many
                                         #   more a topic creates per subscribed function
+    per_schedule = 1                    # optional, integer >= 0 (default 0): how many
+                                        #   more a function on a schedule creates
+    reserved = 2                        # optional, integer >= 0, below quota (default
+                                        #   0): how many the build creates for the app
     scope = "region"                    # optional: "region" (default) or "account"
     source = "https://..."              # optional: the quota page
     adjustable = true                   # optional (default true)

@@ -403,21 +403,36 @@ class CountQuota(Record, frozen=True, kw_only=True):
     per_subscriber: Annotated[int, Meta(ge=0)] = 0
     """How many more a topic creates per function subscribed to it (Pub/Sub: one
     subscription each)."""
+    per_schedule: Annotated[int, Meta(ge=0)] = 0
+    """How many more a function on a schedule creates (AWS: the IAM role EventBridge
+    Scheduler invokes it with)."""
+    reserved: Annotated[int, Meta(ge=0)] = 0
+    """How many the build creates for the app itself, whatever it declares, at most (the
+    HTTP default route's function and its role): the resources share the rest."""
     scope: Literal["region", "account"] = "region"
     source: str = ""
     """The provider's page stating the quota."""
     adjustable: bool = True
     """Whether the provider raises it on request (a Service Quotas request)."""
 
-    def used_by(self, kind: Kind, *, subscribers: int = 0) -> int:
-        """How many one resource of ``kind`` creates, a topic with ``subscribers``."""
-        return self.per_kind.get(kind, 0) + self.per_subscriber * subscribers
+    @property
+    def room(self) -> int:
+        """How many the resources may create: the quota less what the build reserves."""
+        return self.quota - self.reserved
+
+    def used_by(self, kind: Kind, *, subscribers: int = 0, scheduled: bool = False) -> int:
+        """How many one resource of ``kind`` creates, a topic with ``subscribers``, a
+        function on a schedule when ``scheduled``."""
+        more = self.per_schedule if scheduled else 0
+        return self.per_kind.get(kind, 0) + self.per_subscriber * subscribers + more
 
     def per_words(self) -> str:
         """What each resource creates, in words: ``3 per queue, 1 per topic``."""
         words = [f"{n} per {kind}" for kind, n in sorted(self.per_kind.items()) if n]
         if self.per_subscriber:
             words.append(f"{self.per_subscriber} per function subscribed to a topic")
+        if self.per_schedule:
+            words.append(f"{self.per_schedule} more per function on a schedule")
         return ", ".join(words)
 
 
@@ -498,6 +513,10 @@ class Catalog(Record, frozen=True, kw_only=True):
                         del price[name]
             if not backend["counts"]:  # so does a backend without count quotas
                 del backend["counts"]
+            for count in backend.get("counts", ()):  # and a count quota without these terms
+                for key in ("per_schedule", "reserved"):
+                    if not count[key]:
+                        del count[key]
             for mode in backend["modes"]:  # so does a mode without a regional quota
                 for key in ("quota_read_units", "quota_write_units"):
                     if mode[key] is None:

@@ -269,6 +269,8 @@ def validate(ctx: click.Context, path: str, as_json: bool) -> None:
                         "quota": c.quota,
                         "per_kind": dict(c.per_kind),
                         "per_subscriber": c.per_subscriber,
+                        "per_schedule": c.per_schedule,
+                        "reserved": c.reserved,
                         "scope": c.scope,
                         "adjustable": c.adjustable,
                         "source": c.source,
@@ -437,8 +439,9 @@ def _render_explain(console: Console, resolved: ResolvedCatalog, b: Backend) -> 
         per = count.per_words()
         raised = "a provider quota, raised on request" if count.adjustable else "fixed"
         source = f", {escape(count.source)}" if count.source else ""
+        kept = f"; {count.reserved:,} for the build's own" if count.reserved else ""
         out(
-            f"[bold]Count quota[/] {escape(count.name)}: {count.quota:,} {where} ({per}; "
+            f"[bold]Count quota[/] {escape(count.name)}: {count.quota:,} {where} ({per}{kept}; "
             f"{raised}{source})"
         )
     for mode in b.modes:

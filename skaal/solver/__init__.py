@@ -46,7 +46,7 @@ from skaal.plan.network import vpc_fee
 from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver.assemble import assemble, total_cost, vpc_regions
 from skaal.solver.collector import collector_paused
-from skaal.solver.counts import fit_counts
+from skaal.solver.counts import fit_counts, refuse_fixed
 from skaal.solver.feasibility import build_problem
 from skaal.solver.mode_quotas import fit_mode_quotas
 from skaal.solver.optimise import Assignment
@@ -165,6 +165,7 @@ def solve_problem(
         problem = replace(
             problem, resources=tuple(r for r in problem.resources if r.spec.name not in adopted)
         )
+    refuse_fixed(problem)  # resources that fit one pool only, past its quota: no plan
     fresh = _cheapest(problem)
     notes: dict[str, str] = {}
     unrestricted = problem

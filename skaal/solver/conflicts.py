@@ -309,6 +309,13 @@ def _quota_raise(backend: Backend, quota: CountQuota) -> str:
     return "the provider does not raise it: split the app, or"
 
 
+def _reserved_words(quota: CountQuota) -> str:
+    """What the build keeps of ``quota`` for the app itself, in words ("" for none)."""
+    if not quota.reserved:
+        return ""
+    return f", {quota.reserved:,} of them for what the build creates for the app itself"
+
+
 def count_quota(
     problem: Problem,
     backend: Backend,
@@ -323,21 +330,26 @@ def count_quota(
     wanted = set(names)
     where = f"in {pool[2]}" if pool[2] else "in one account"
     per = quota.per_words()
+    kinds = {r.spec.kind for r in problem.resources if r.spec.name in wanted}
+    others = [b for b in problem.catalog.backends if b is not backend and kinds & set(b.kinds)]
+    over = f"{used - quota.room:,} {quota.name} over"
+    fewer = (
+        f"relax the declarations of enough of these resources ({over}) that another backend "
+        "serves them"
+        if others
+        else f"split the app across accounts, or declare fewer of them ({over})"
+    )
     return _raise(
         problem,
         GlobalConflict(
             constraint="quota",
-            declarations=_declarations(problem, names),
+            declarations=_declarations(problem, sorted(wanted)[:_SHOWN]),
             detail=(
                 f"{len(wanted):,} resources can only be placed on {backend.name}, and "
                 f"together they create {used:,} {quota.name} ({per}) {where}: one account "
-                f"holds at most {quota.quota:,} there"
+                f"holds at most {quota.quota:,} there{_reserved_words(quota)}"
             ),
-            relaxation=(
-                f"{_quota_raise(backend, quota)} relax the declarations of enough of these "
-                f"resources ({used - quota.quota:,} {quota.name} over) that another backend "
-                "serves them"
-            ),
+            relaxation=f"{_quota_raise(backend, quota)} {fewer}",
         ),
     )
 
@@ -360,8 +372,9 @@ def counts_moved(
                 detail=(
                     f"the {len(members):,} resources the optimum placed on {backend.name} "
                     f"{where} create more {quota.name} than one account holds there "
-                    f"({quota.quota:,}); the planner moved those past it to other backends, "
-                    "each way it chooses them, and found none holding them (below), though "
+                    f"({quota.quota:,}{_reserved_words(quota)}); the planner moved those past "
+                    "it to other backends, each way it chooses them, and found none holding "
+                    "them (below), though "
                     "it does not prove that no choice would fit"
                 ),
                 relaxation=f"{_quota_raise(backend, quota)} relax the conflict below",

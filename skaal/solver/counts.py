@@ -24,6 +24,12 @@ lower bound is the bound on the plan without the quotas (every plan within
 them costs at least that) or, for a small app, the cheapest plan with one
 resource of each passed pool elsewhere (:func:`_one_leaves`): every plan
 within the quota has one.
+
+Before any optimisation, :func:`refuse_fixed` counts the resources that have
+no option outside one pool (every function on the one compute backend, which
+creates an IAM role or a service account each): when they alone pass what
+the quota leaves (``reserved`` is the build's own), no plan exists, and the
+error says so in milliseconds rather than after a solve.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions, chosen_options
 from skaal.solver.servers import Server, backend_of
 
-__all__ = ["MAX_LEAVING_WORK", "ORDERS", "CountFit", "Quotas", "fit_counts"]
+__all__ = ["MAX_LEAVING_WORK", "ORDERS", "CountFit", "Quotas", "fit_counts", "refuse_fixed"]
 
 #: How far a proven bound may stay below the plan's total (dollars a month).
 _HALF_CENT = 0.005
@@ -77,7 +83,11 @@ class Quotas:
 
     def units(self, quota: CountQuota, spec: ResourceSpec) -> int:
         """How many of what ``quota`` counts ``spec`` creates."""
-        return quota.used_by(spec.kind, subscribers=self.subscribers.get(spec.name, 0))
+        return quota.used_by(
+            spec.kind,
+            subscribers=self.subscribers.get(spec.name, 0),
+            scheduled=spec.schedule is not None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +129,34 @@ class _Fitted:
     assignment: Assignment
     removed: Mapping[str, frozenset[str]]
     notes: Mapping[str, str]
+
+
+def refuse_fixed(problem: Problem) -> None:
+    """Raise ``UnsatisfiableError`` when the resources with no option outside one pool
+    (functions on the only compute backend, maps only DynamoDB serves) alone pass its
+    quota: a count over the resources, before any optimisation (milliseconds)."""
+    quotas = Quotas(problem)
+    if not quotas.by_backend:
+        return
+    used: dict[Pool, int] = {}
+    members: dict[Pool, list[str]] = {}
+    for res in problem.resources:
+        first = res.options[0]
+        if any(o.backend != first.backend for o in res.options):
+            continue
+        for quota in quotas.on(first.backend):
+            units = quotas.units(quota, res.spec)
+            pools = {_pool_of(problem, quota, o) for o in res.options}
+            if units and len(pools) == 1:
+                (pool,) = pools
+                used[pool] = used.get(pool, 0) + units
+                members.setdefault(pool, []).append(res.spec.name)
+    for pool, units in sorted(used.items()):
+        backend, quota = quotas.of(pool)
+        if units > quota.room:
+            from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
+
+            raise conflicts.count_quota(problem, backend, quota, pool, members[pool], used=units)
 
 
 def fit_counts(problem: Problem, assignment: Assignment, optimise: Optimiser) -> CountFit | None:
@@ -282,7 +320,7 @@ def _passed(
                 pool = _pool_of(problem, quota, option)
                 used[pool] = used.get(pool, 0) + units
                 members.setdefault(pool, []).append(res.spec.name)
-    return {pool: members[pool] for pool, units in used.items() if units > quotas.of(pool)[1].quota}
+    return {pool: members[pool] for pool, units in used.items() if units > quotas.of(pool)[1].room}
 
 
 def _kept(
@@ -302,7 +340,7 @@ def _kept(
             chains.setdefault(together.get(res.spec.name, res.spec.name), []).append(res)
     ranked: list[tuple[float, str, int]] = []
     fixed: list[str] = []
-    room = quota.quota
+    room = quota.room
     servers = {s.backend.name: s.server for s in problem.shared}
     for first, chain in chains.items():
         units = sum(quotas.units(quota, res.spec) for res in chain)
@@ -323,7 +361,7 @@ def _kept(
     if room < 0:
         from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it
 
-        used = quota.quota - room
+        used = quota.room - room
         raise conflicts.count_quota(problem, backend, quota, pool, fixed, used=used)
     ranked.sort(key=lambda item: (-item[0], item[1]))
     kept = set(fixed)

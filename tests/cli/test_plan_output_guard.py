@@ -29,9 +29,9 @@ from solver.draws import write_app
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
-LOCK_SHA256 = "c09a5cb2ec6a560417c7c9f52a9893c0db35d4a42711b8c0660142ea3125218b"
-JSON_SHA256 = "580ac9fc7ba3ce70b62d10c61705546f34ca97ebba2a1b546878ab83a749d219"
-PLAN_HASH = "685e9bbd014c0608bb596181b20f2d0a73d61f26ef41584b371b81c839792327"
+LOCK_SHA256 = "5419d1c733ab4196a6aea7a895ff942193206896bd5b1bc9603cf1e3319cb3ea"
+JSON_SHA256 = "8b87c68cfbcf55aa0127961cc0c191f52f06f358fc67388d9d028145e9433879"
+PLAN_HASH = "d5e073cf8e6e7490a17c788379af7f5ea370c6dd9ce06865feca09a597fb91fc"
 
 
 @pytest.fixture(scope="module")

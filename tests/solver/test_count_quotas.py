@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from skaal import App, Map, Queue, Topic
+from skaal import App, Every, Map, Queue, Topic
 from skaal.catalog.loader import load_catalog
 from skaal.errors import CatalogError, UnsatisfiableError
 from skaal.plan.model import Plan
-from skaal.solver import solve
+from skaal.solver import counts, solve
 from skaal.solver.counts import ORDERS, Quotas, _kept
 from skaal.solver.feasibility import build_problem
 from solver.oracle import audit, read_catalog, solve_exact
@@ -94,6 +94,23 @@ def test_the_bundled_catalogs_state_the_providers_count_quotas() -> None:
         1,
     )
     assert (subscriptions.used_by("queue"), subscriptions.adjustable) == (3, False)
+    (roles,) = aws["lambda"].counts
+    assert (roles.name, roles.quota, roles.reserved, roles.room, roles.scope) == (
+        "roles",
+        1000,
+        2,
+        998,
+        "account",
+    )
+    assert (roles.used_by("function"), roles.used_by("function", scheduled=True)) == (1, 2)
+    (accounts,) = gcp["cloud-run"].counts
+    assert (accounts.name, accounts.quota, accounts.room, accounts.adjustable) == (
+        "service-accounts",
+        100,
+        96,
+        True,
+    )
+    assert accounts.used_by("function", scheduled=True) == 1
 
 
 def test_within_the_quota_nothing_changes(tmp_path: Path) -> None:
@@ -246,10 +263,71 @@ def test_queues_only_pubsub_serves_past_its_topics_are_refused_with_the_numbers(
     assert {b.backend for b in plan.bindings} == {"pubsub"}
 
 
+def _functions(count: int, *, scheduled: int = 0) -> App:
+    """``count`` HTTP functions and ``scheduled`` functions on a schedule."""
+    app = App("functions")
+    for i in range(count):
+        app.function()(_handler(f"f{i}"))
+    for i in range(scheduled):
+        app.schedule(Every("1h"))(_handler(f"s{i}"))
+    return app
+
+
+@pytest.mark.parametrize(
+    ("base", "table", "words"),
+    [
+        (
+            "aws",
+            "backends.lambda.counts.roles",
+            "6 roles (1 per function, 1 more per function on a schedule) in one account: one "
+            "account holds at most 7 there, 2 of them for what the build creates for the app",
+        ),
+        (
+            "gcp",
+            "backends.cloud-run.counts.service-accounts",
+            "4 service-accounts (1 per function) in one account: one account holds at most 7 "
+            "there, 4 of them for what the build creates for the app",
+        ),
+    ],
+)
+def test_functions_past_their_identities_quota_are_refused_before_any_solve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, base: str, table: str, words: str
+) -> None:
+    # each function runs as an identity of its own (an IAM role, a service account); a
+    # function on a schedule adds the role its scheduler invokes it with on aws
+    path = _catalog(tmp_path, base, table, 7)
+    app = _functions(2, scheduled=2)
+
+    def never(*_: object) -> object:
+        raise AssertionError("refused by counting, before any optimisation")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("skaal.solver._cheapest", never)
+        with pytest.raises(UnsatisfiableError) as caught:
+            solve(app.blueprint(), load_catalog(path))
+    text = str(caught.value)
+    assert "4 resources can only be placed on" in text
+    assert words in text
+    assert "ask the provider to raise it" in text
+    assert "split the app across accounts, or declare fewer of them (1 " in text  # none else
+    assert solve_exact(app.blueprint(), read_catalog(path)).status == "infeasible"
+    # what the quota leaves once the build's own are kept, to the last one
+    within = _functions(3 if base == "aws" else 2, scheduled=1)
+    plan = solve(within.blueprint(), load_catalog(path))
+    assert audit(plan, within.blueprint(), read_catalog(path)) == []
+    assert audit(solve(app.blueprint(), load_catalog(base)), app.blueprint(), read_catalog(path))
+    assert counts.refuse_fixed(build_problem(within.blueprint(), load_catalog(path))) is None
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [
         ("[backends.dynamodb.counts.tables]\nper_kind = { blob = 1 }\n", "does not serve"),
+        ("[backends.lambda.counts.roles]\nreserved = 1000\n", "leaves nothing of the quota"),
+        (
+            "[backends.dynamodb.counts.tables]\nper_schedule = 1\n",
+            "per_schedule counts functions on a schedule",
+        ),
         (
             "[backends.rds-postgres.counts.instances]\nquota = 3\nper_kind = { map = 1 }\n",
             "count against its [server] quota",

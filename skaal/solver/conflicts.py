@@ -309,6 +309,11 @@ def _quota_raise(backend: Backend, quota: CountQuota) -> str:
     return "the provider does not raise it: split the app, or"
 
 
+def _noun(kinds: set[str]) -> str:
+    """What resources of ``kinds`` are called together: ``functions``, or ``resources``."""
+    return f"{next(iter(kinds))}s" if len(kinds) == 1 else "resources"
+
+
 def _reserved_words(quota: CountQuota) -> str:
     """What the build keeps of ``quota`` for the app itself, in words ("" for none)."""
     if not quota.reserved:
@@ -345,7 +350,7 @@ def count_quota(
             constraint="quota",
             declarations=_declarations(problem, sorted(wanted)[:_SHOWN]),
             detail=(
-                f"{len(wanted):,} resources can only be placed on {backend.name}, and "
+                f"{len(wanted):,} {_noun(kinds)} can only be placed on {backend.name}, and "
                 f"together they create {used:,} {quota.name} ({per}) {where}: one account "
                 f"holds at most {quota.quota:,} there{_reserved_words(quota)}"
             ),

@@ -253,7 +253,7 @@ def test_queues_only_pubsub_serves_past_its_topics_are_refused_with_the_numbers(
     with pytest.raises(UnsatisfiableError) as caught:
         solve(app.blueprint(), load_catalog(path))
     text = str(caught.value)
-    assert "4 resources can only be placed on pubsub" in text
+    assert "4 queues can only be placed on pubsub" in text
     assert "12 topics (3 per queue, 1 per topic) in one account" in text
     assert "holds at most 10" in text
     assert "the provider does not raise it" in text
@@ -306,7 +306,7 @@ def test_functions_past_their_identities_quota_are_refused_before_any_solve(
         with pytest.raises(UnsatisfiableError) as caught:
             solve(app.blueprint(), load_catalog(path))
     text = str(caught.value)
-    assert "4 resources can only be placed on" in text
+    assert "4 functions can only be placed on" in text
     assert words in text
     assert "ask the provider to raise it" in text
     assert "split the app across accounts, or declare fewer of them (1 " in text  # none else

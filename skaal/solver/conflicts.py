@@ -25,7 +25,7 @@ relaxation that would remove it, raised as an ``UnsatisfiableError``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 
 from skaal.blueprint.model import SourceLocation
 from skaal.catalog.model import Backend, CountQuota, Mode
@@ -309,7 +309,7 @@ def _quota_raise(backend: Backend, quota: CountQuota) -> str:
     return "the provider does not raise it: split the app, or"
 
 
-def _noun(kinds: set[str]) -> str:
+def _noun(kinds: Set[str]) -> str:
     """What resources of ``kinds`` are called together: ``functions``, or ``resources``."""
     return f"{next(iter(kinds))}s" if len(kinds) == 1 else "resources"
 

@@ -72,16 +72,13 @@ optimum already does).  The rounded solution is re-checked in plain Python
 and its total recomputed from it, so no solver tolerance reaches the answer;
 HiGHS runs with a zero relative gap, so "optimal" is proven.
 
-What it does not model, and says so (:class:`UnmodelledError`): functions that
-consume a queue or subscribe to a topic (the planner's trigger rule, which
-depends on the implementation registry).  Implementations are assumed
-runnable (every one in the bundled catalogs is).
+Implementations are assumed runnable (every one in the bundled catalogs is).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -91,7 +88,7 @@ from scipy.sparse import coo_array  # type: ignore[import-untyped]
 
 from skaal.blueprint.model import Blueprint, ResourceSpec
 from skaal.plan.model import Plan
-from solver.oracle_catalog import CatalogData, Entry, read_catalog
+from solver.oracle_catalog import CatalogData, CountLimit, Entry, read_catalog
 from solver.oracle_regions import home_region, regions_and_transfer
 from solver.oracle_rules import (
     Load,
@@ -102,6 +99,7 @@ from solver.oracle_rules import (
     monthly_cost,
     read_consistency,
     shapes_of,
+    starts,
     throughput_units,
 )
 
@@ -109,16 +107,11 @@ __all__ = [
     "Answer",
     "Instance",
     "Option",
-    "UnmodelledError",
     "audit",
     "options",
     "read_catalog",
     "solve_exact",
 ]
-
-
-class UnmodelledError(Exception):
-    """The blueprint declares something the oracle does not model."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +145,6 @@ class Answer:
 
 def options(blueprint: Blueprint, catalog: CatalogData) -> dict[str, list[Option]]:
     """Per resource, the backends serving it and its cost on each (catalog order)."""
-    for spec in blueprint.resources:
-        if spec.consumes or spec.subscribes:
-            raise UnmodelledError(f"{spec.name} consumes or subscribes (trigger rule)")
     out: dict[str, list[Option]] = {}
     for spec in blueprint.resources:
         load = load_of(spec)
@@ -162,6 +152,18 @@ def options(blueprint: Blueprint, catalog: CatalogData) -> dict[str, list[Option
             Option(entry.name, *monthly_cost(load, entry, read_consistency(spec, entry)))
             for entry in catalog.backends
             if not broken_rules(spec, load, entry, catalog)
+        ]
+    entries = {e.name: e for e in catalog.backends}
+    kinds = {spec.name: spec.kind for spec in blueprint.resources}
+    for spec in blueprint.resources:  # a consumed queue, a subscribed topic: the trigger rule
+        source = spec.consumes or spec.subscribes
+        if source is None or source not in out:
+            continue
+        computes = [entries[o.backend] for o in out[spec.name]]
+        out[source] = [
+            o
+            for o in out[source]
+            if all(starts(entries[o.backend], kinds[source], c) for c in computes)
         ]
     return out
 
@@ -270,17 +272,36 @@ def _count_pools(
     """Per count quota and place: its quota, and each (resource, backend) counted there
     with how many it creates."""
     pools: dict[_CountPool, tuple[int, list[tuple[str, str, int]]]] = {}
+    subscribers = _subscribers(specs.values())
     for r, found in sorted(opts.items()):
         for o in found:
             entry = entries[o.backend]
             for limit in entry.counts:
-                n = limit.made_by(specs[r].kind, scheduled=specs[r].schedule is not None)
+                n = _made(limit, specs[r], subscribers)
                 if n:
                     region = home_region(specs[r], entry, catalog) if limit.per_region else ""
                     key = (entry.name, limit.name, region)
                     room = limit.quota - limit.reserved
                     pools.setdefault(key, (room, []))[1].append((r, o.backend, n))
     return pools
+
+
+def _subscribers(specs: Iterable[ResourceSpec]) -> dict[str, int]:
+    """Per topic, how many functions subscribe to it."""
+    out: dict[str, int] = {}
+    for spec in specs:
+        if spec.subscribes is not None:
+            out[spec.subscribes] = out.get(spec.subscribes, 0) + 1
+    return out
+
+
+def _made(limit: CountLimit, spec: ResourceSpec, subscribers: Mapping[str, int]) -> int:
+    """How many of what ``limit`` counts ``spec`` creates."""
+    return limit.made_by(
+        spec.kind,
+        scheduled=spec.schedule is not None,
+        subscribers=subscribers.get(spec.name, 0),
+    )
 
 
 #: A regional quota of a mode: (backend, mode, region) -> (read units, write units).
@@ -764,13 +785,14 @@ def _count_problems(
     """Each count quota (tables, topics) the plan's bindings pass, where it counts."""
     used: dict[_CountPool, int] = {}
     quotas: dict[_CountPool, int] = {}
+    subscribers = _subscribers(specs.values())
     for b in plan.bindings:
         entry = entries.get(b.backend)
         spec = specs.get(b.resource)
         if entry is None or spec is None:
             continue
         for limit in entry.counts:
-            n = limit.made_by(spec.kind, scheduled=spec.schedule is not None)
+            n = _made(limit, spec, subscribers)
             if n:
                 key = (
                     entry.name,

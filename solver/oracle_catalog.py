@@ -123,19 +123,21 @@ class CountLimit:
     name: str
     quota: int
     per_kind: dict[str, int]
-    """How many one resource of each kind creates.  A catalog's ``per_subscriber`` (what
-    a topic adds per subscribed function) is not read: :func:`solver.oracle.options`
-    refuses an app with subscribers (the trigger rule is not modelled)."""
+    """How many one resource of each kind creates."""
     per_region: bool
     """Whether it counts in each region, else once over the account."""
+    per_subscriber: int = 0
+    """How many more a topic creates per function subscribed to it."""
     per_schedule: int = 0
     """How many more a function on a schedule creates."""
     reserved: int = 0
     """How many the build creates for the app itself: the resources share the rest."""
 
-    def made_by(self, kind: str, *, scheduled: bool) -> int:
-        """How many one resource of ``kind`` creates (a function on a schedule if ``scheduled``)."""
-        return self.per_kind.get(kind, 0) + (self.per_schedule if scheduled else 0)
+    def made_by(self, kind: str, *, scheduled: bool = False, subscribers: int = 0) -> int:
+        """How many one resource of ``kind`` creates: a function on a schedule when
+        ``scheduled``, a topic with ``subscribers`` functions subscribed."""
+        more = (self.per_schedule if scheduled else 0) + self.per_subscriber * subscribers
+        return self.per_kind.get(kind, 0) + more
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +306,7 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                         quota=int(count["quota"]),
                         per_kind={str(k): int(v) for k, v in count["per_kind"].items()},
                         per_region=count.get("scope", "region") != "account",
+                        per_subscriber=int(count.get("per_subscriber", 0)),
                         per_schedule=int(count.get("per_schedule", 0)),
                         reserved=int(count.get("reserved", 0)),
                     )

@@ -48,6 +48,13 @@ A backend serves a resource when every rule holds:
   ``target_utilisation``) counts ``ceil(units / target_utilisation)``, at
   least 1 (what it provisions).  Only such modes are billed (below).
 
+A queue a function consumes, and a topic a function subscribes to, must also
+be able to start that function on every compute backend it may land on: a
+Lambda is started by an SQS queue or an SNS topic only (an event source
+mapping, a subscription), so on aws such a queue is on SQS and such a topic
+on SNS; Cloud Run and the local processes poll any queue or topic
+(:func:`starts`).
+
 Whether one instance of a server can hold a resource is not a rule here: the
 oracle's programme places every resource on an instance whose class holds it.
 
@@ -105,6 +112,7 @@ counts 1); a missing figure does not limit.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -122,6 +130,7 @@ __all__ = [
     "monthly_cost",
     "read_consistency",
     "shapes_of",
+    "starts",
 ]
 
 SECONDS_PER_MONTH = 730 * 3600
@@ -140,6 +149,17 @@ FAMILIES = {
 }
 #: What a resource uses of a server instance, in this order.
 DIMENSIONS = ("size_gb", "reads_per_s", "writes_per_s", "resources")
+#: Compute implementation -> kind -> the implementations of that kind able to start it;
+#: an implementation absent here (Cloud Run, local processes) polls any.
+STARTED_BY: Mapping[str, Mapping[str, frozenset[str]]] = {
+    "lambda": {"queue": frozenset({"sqs"}), "topic": frozenset({"sns"})},
+}
+
+
+def starts(source: Entry, kind: str, compute: Entry) -> bool:
+    """Whether a ``kind`` (queue or topic) on ``source`` can start a function on ``compute``."""
+    allowed = STARTED_BY.get(compute.implementation)
+    return allowed is None or source.implementation in allowed.get(kind, frozenset())
 
 
 @dataclass(frozen=True, slots=True)

@@ -236,6 +236,17 @@ def test_a_topics_subscribers_count_in_the_subscriptions(tmp_path: Path) -> None
         "Q1": "pubsub",
     }
     assert plan.status == "optimal"  # one of News and the queues leaves: News is cheaper
+    # the oracle counts the subscriptions on its own and finds the same optimum; it refuses
+    # the plan of the roomy catalog, which places nine
+    for path, placed in ((roomy, "roomy"), (tight, "tight")):
+        oracle = solve_exact(app.blueprint(), read_catalog(path))
+        found = solve(app.blueprint(), load_catalog(path))
+        assert found.total_monthly_cost == pytest.approx(oracle.total, abs=0.01), placed
+        assert audit(found, app.blueprint(), read_catalog(path)) == [], placed
+    nine = solve(app.blueprint(), load_catalog(roomy))
+    assert audit(nine, app.blueprint(), read_catalog(tight)) == [
+        "9 subscriptions on pubsub in the account, the quota is 8"
+    ]
 
 
 def _handler(name: str) -> Callable[[str], Awaitable[None]]:

@@ -7,6 +7,7 @@ import pytest
 from skaal import App, Queue, Topic, UnsatisfiableError
 from skaal.catalog import load_catalog
 from skaal.solver import solve
+from solver.oracle import audit, read_catalog, solve_exact
 
 
 def _app(*, topic_rate: str = "3000/s", queue_pin: str | None = None) -> App:
@@ -59,3 +60,44 @@ def test_consumers_that_poll_accept_any_queue() -> None:
     # on gcp the consumer runs in the Cloud Run service and polls what it is given
     plan = solve(_app(queue_pin="cloudsql-postgres").blueprint(), load_catalog("gcp"))
     assert plan.binding("Jobs").implementation == "postgres"
+
+
+@pytest.mark.parametrize("catalog", ["aws", "gcp", "local"])
+def test_the_oracle_states_the_rule_on_its_own_and_finds_the_same_optimum(catalog: str) -> None:
+    # solver/oracle_rules.py writes the rule again (a Lambda is started by SQS or SNS
+    # only; Cloud Run and local processes poll): its optimum is the planner's
+    blueprint = _app().blueprint()
+    plan = solve(blueprint, load_catalog(catalog))
+    data = read_catalog(catalog)
+    answer = solve_exact(blueprint, data)
+    assert answer.status == "optimal"
+    assert plan.total_monthly_cost == pytest.approx(answer.total, abs=0.01)
+    assert {r: b for r, b in answer.backends.items() if r in ("Events", "Jobs")} == {
+        r: plan.binding(r).backend for r in ("Events", "Jobs")
+    }
+    assert audit(plan, blueprint, data) == []
+
+
+def test_the_oracle_refuses_a_subscribed_topic_that_cannot_start_its_lambda() -> None:
+    blueprint = _app().blueprint()
+    plan = solve(blueprint, load_catalog("aws"))
+    at = next(i for i, b in enumerate(plan.bindings) if b.resource == "Events")
+    moved = plan.bindings[at].model_copy(update={"backend": "elasticache-redis"})
+    stale = plan.model_copy(
+        update={"bindings": (*plan.bindings[:at], moved, *plan.bindings[at + 1 :])}
+    )
+    assert "Events: elasticache-redis does not serve it" in audit(
+        stale, blueprint, read_catalog("aws")
+    )
+    # without its subscriber the same topic is the cheaper cache's, for both
+    alone = App("trig")
+
+    @alone.topic(messages="3000/s")
+    class Events(Topic[str]): ...
+
+    answer = solve_exact(alone.blueprint(), read_catalog("aws"))
+    assert (
+        answer.backends["Events"]
+        == solve(alone.blueprint(), load_catalog("aws")).binding("Events").backend
+    )
+    assert answer.backends["Events"].startswith("elasticache-redis")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import types
+from collections.abc import Awaitable, Callable
+
 import pytest
 
 from skaal import App, Queue, Topic, UnsatisfiableError
@@ -101,3 +105,37 @@ def test_the_oracle_refuses_a_subscribed_topic_that_cannot_start_its_lambda() ->
         == solve(alone.blueprint(), load_catalog("aws")).binding("Events").backend
     )
     assert answer.backends["Events"].startswith("elasticache-redis")
+
+
+def _messaging(seed: int) -> App:
+    """Queues and topics at random rates, some consumed or subscribed to."""
+    rng = random.Random(f"triggers:{seed}")
+    app = App(f"messaging{seed}")
+    for i in range(rng.randint(2, 8)):
+        kind = rng.choice(("queue", "topic"))
+        rate = f"{rng.choice((0.1, 1, 30, 500, 3000, 20000))}/s"
+        base = Queue[str] if kind == "queue" else Topic[str]
+        declared = getattr(app, kind)(messages=rate)(types.new_class(f"S{i}", (base,)))
+        for j in range(rng.choice((0, 0, 1, 2)) if kind == "topic" else rng.choice((0, 1))):
+            trigger = app.subscriber if kind == "topic" else app.consumer
+            trigger(declared)(_handler(f"on_s{i}_{j}"))
+    return app
+
+
+def _handler(name: str) -> Callable[[str], Awaitable[None]]:
+    async def handle(message: str) -> None: ...
+
+    handle.__name__ = handle.__qualname__ = name
+    return handle
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_planner_and_the_oracle_agree_on_apps_with_triggers(seed: int) -> None:
+    name = ("aws", "gcp", "local-servers")[seed % 3]
+    blueprint = _messaging(seed).blueprint()
+    data = read_catalog(name)
+    answer = solve_exact(blueprint, data)
+    plan = solve(blueprint, load_catalog(name))
+    assert answer.status == "optimal"
+    assert plan.total_monthly_cost == pytest.approx(answer.total, abs=0.01)
+    assert audit(plan, blueprint, data) == []

@@ -407,8 +407,8 @@ class CountQuota(Record, frozen=True, kw_only=True):
     """How many more a function on a schedule creates (AWS: the IAM role EventBridge
     Scheduler invokes it with)."""
     reserved: Annotated[int, Meta(ge=0)] = 0
-    """How many the build creates for the app itself, whatever it declares, at most (the
-    HTTP default route's function and its role): the resources share the rest."""
+    """How many the build creates for the app itself, whatever it declares, at most (on
+    aws, the role of the HTTP default route's function): the resources share the rest."""
     scope: Literal["region", "account"] = "region"
     source: str = ""
     """The provider's page stating the quota."""

@@ -116,8 +116,8 @@ def solve_pooled(
     pooled per server past them.
 
     ``linear``: the linear relaxation of the same model (per shape up to
-    ``max_exact_columns``), for its bound alone: milliseconds, where the
-    integer model can take seconds.
+    ``max_exact_columns``), for its bound alone (the answer has no counts):
+    milliseconds, where the integer model can take seconds.
 
     ``cutoff`` (dollars): only solutions cheaper than this are wanted, so
     HiGHS prunes every node whose bound reaches it; with none cheaper, the
@@ -209,6 +209,8 @@ def solve_pooled(
             objective = float(info.objective_function_value)
             dive = Branched(highs.getSolution().col_value, objective)
         bound = model.constant + dive.bound
+        if linear:  # asked for its bound alone: nothing is placed from it
+            return Pooled(None, {}, bound, False, False, kept=kept)
         answer = _rounded(model, grouped, dive.solution, bound)
         if dive.own is not None:
             answer = replace(answer, own=_rounded(model, grouped, dive.own, bound))

@@ -9,7 +9,12 @@ large app may place more there than the account holds (the aws ``users``
 draw of 10,000 resources, seed 1, placed 2,504 tables in us-east-1): its
 deploy would fail at the first one past the quota.
 
-:func:`fit_counts` settles that after the optimisation.  For each pool (a
+The optimiser keeps a large component within them itself: its pooled
+relaxation gets a row per pool its optimum passes, and the units it puts
+elsewhere lose the pool's option (:mod:`.count_rows`).  What is still
+passed at the end (a component small enough to be solved exactly, or whose
+units outside the relaxation pass the pool alone) :func:`fit_counts`
+settles after the optimisation.  For each pool (a
 backend's quota in a region, or in the whole account) the plan passes, it
 keeps there the resources of the pool chosen by :data:`ORDERS` (co-located
 ones stay or move together; those with no other option always stay), takes
@@ -35,59 +40,26 @@ error says so in milliseconds rather than after a solve.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from msgspec.structs import replace
 
-from skaal.blueprint.model import ResourceSpec
-from skaal.catalog.model import Backend, CountQuota
+from skaal.catalog.model import CountQuota
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.assemble import total_cost
+from skaal.solver.count_pools import Pool, Quotas, pool_of
 from skaal.solver.decompose import usage_of
 from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions, chosen_options
 from skaal.solver.servers import Server, backend_of
 
-__all__ = ["MAX_LEAVING_WORK", "ORDERS", "CountFit", "Quotas", "fit_counts", "refuse_fixed"]
+__all__ = ["MAX_LEAVING_WORK", "ORDERS", "CountFit", "fit_counts", "refuse_fixed"]
 
 #: How far a proven bound may stay below the plan's total (dollars a month).
 _HALF_CENT = 0.005
 
-#: A quota in one place: (backend, quota name, region; "" for a quota over the account).
-Pool = tuple[str, str, str]
-
 Optimiser = Callable[[Problem], Assignment]
-
-
-class Quotas:
-    """The catalog's count quotas, by backend, and how many each resource uses of one."""
-
-    def __init__(self, problem: Problem) -> None:
-        self.by_backend = {b.name: (b, b.counts) for b in problem.catalog.backends if b.counts}
-        # a topic's subscribers each add a subscription (Pub/Sub)
-        self.subscribers = Counter(
-            s.subscribes for s in problem.blueprint.resources if s.subscribes is not None
-        )
-
-    def on(self, backend: str) -> tuple[CountQuota, ...]:
-        """The quotas of ``backend`` (none for most)."""
-        found = self.by_backend.get(backend)
-        return () if found is None else found[1]
-
-    def of(self, pool: Pool) -> tuple[Backend, CountQuota]:
-        """The backend and the quota of ``pool``."""
-        backend, counted = self.by_backend[pool[0]]
-        return backend, next(q for q in counted if q.name == pool[1])
-
-    def units(self, quota: CountQuota, spec: ResourceSpec) -> int:
-        """How many of what ``quota`` counts ``spec`` creates."""
-        return quota.used_by(
-            spec.kind,
-            subscribers=self.subscribers.get(spec.name, 0),
-            scheduled=spec.schedule is not None,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +118,7 @@ def refuse_fixed(problem: Problem) -> None:
             continue
         for quota in quotas.on(first.backend):
             units = quotas.units(quota, res.spec)
-            pools = {_pool_of(problem, quota, o) for o in res.options}
+            pools = {pool_of(problem, quota, o) for o in res.options}
             if units and len(pools) == 1:
                 (pool,) = pools
                 used[pool] = used.get(pool, 0) + units
@@ -288,12 +260,6 @@ def _bound(problem: Problem, assignment: Assignment) -> float:
     return assignment.lower_bound
 
 
-def _pool_of(problem: Problem, quota: CountQuota, option: Option) -> Pool:
-    """The pool ``option`` counts against under ``quota``."""
-    region = "" if quota.scope == "account" else option.region or problem.catalog.region
-    return (option.backend, quota.name, region)
-
-
 def _counted(
     problem: Problem, quotas: Quotas, quota: CountQuota, pool: Pool, res: ResourceOptions
 ) -> bool:
@@ -301,7 +267,7 @@ def _counted(
     if quotas.units(quota, res.spec) == 0:
         return False
     option = next(o for o in res.options if o.backend == pool[0])
-    return _pool_of(problem, quota, option) == pool
+    return pool_of(problem, quota, option) == pool
 
 
 def _passed(
@@ -317,7 +283,7 @@ def _passed(
         for quota in quotas.on(option.backend):
             units = quotas.units(quota, res.spec)
             if units:
-                pool = _pool_of(problem, quota, option)
+                pool = pool_of(problem, quota, option)
                 used[pool] = used.get(pool, 0) + units
                 members.setdefault(pool, []).append(res.spec.name)
     return {pool: members[pool] for pool, units in used.items() if units > quotas.of(pool)[1].room}

@@ -32,7 +32,7 @@ respectively, so a capacity is never overrun by rounding.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 
 from msgspec import Struct
 
@@ -257,9 +257,16 @@ def components(
     return tuple(tuple(part) for _, part in sorted(parts.items()))
 
 
-def groups(part: Iterable[Unit]) -> tuple[Group, ...]:
-    """Aggregate interchangeable units (same options, costs and usage)."""
+def groups(
+    part: Iterable[Unit], alike: Callable[[Unit], Hashable] | None = None
+) -> tuple[Group, ...]:
+    """Aggregate interchangeable units (same options, costs and usage, and ``alike`` of
+    them the same when given: what they create in each count quota, :mod:`.count_rows`)."""
     found: dict[tuple[object, ...], list[Unit]] = {}
+    if alike is not None:
+        for unit in part:
+            found.setdefault((unit.options, unit.usage, alike(unit)), []).append(unit)
+        return tuple(Group(tuple(units)) for units in found.values())
     # Units alike share their options tuple: hashing one hashes each of its options (a
     # call in Python each), so each tuple is looked up by its identity after the first
     # time (the units, alive in ``part``, keep it alive meanwhile).

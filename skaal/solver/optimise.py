@@ -17,7 +17,10 @@ the clock:
 1. :mod:`.decompose` merges co-located resources into units, drops the
    options dominated by a unit's cheapest dedicated option, and splits what
    is left into independent units (argmin, no solver) and components
-   coupled through a server backend.
+   coupled through a server backend, or through a dedicated backend whose
+   count quota (tables, topics) the units able to use it could pass
+   (:mod:`.count_rows`: the pooled relaxation of such a component keeps
+   within it, and step 2 leaves it to that relaxation).
 2. **One instance each.**  For every set ``O`` of a component's servers,
    each unit takes its cheapest option among the dedicated ones and ``O``,
    and each server of ``O`` pays its cheapest instance: the least such
@@ -99,6 +102,7 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.errors import PlanError, UnsatisfiableError
+from skaal.solver.count_rows import CountRows, count_rows
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
 from skaal.solver.place import first_fit
 from skaal.solver.problem import Problem
@@ -169,11 +173,15 @@ def optimise(problem: Problem, rebounds: Rebounds | None = None) -> Assignment:
         found = _pooled_part(all_units, servers, problem, max_backends=limit, rebounds=rebounds)
         return _assignment(found)
     total = _Outcome({}, {}, 0, 0)
-    coupled = _split(all_units, servers, total)
+    # A dedicated backend whose count quota the units able to use it could pass couples
+    # them as a server does: they are optimised together, within it (.count_rows).
+    rows = count_rows(problem)
+    counted = frozenset() if rows is None else rows.backends
+    coupled = _split(all_units, servers, total, counted)
     if rebounds is not None:
         rebounds.record(total.cost, servers, None)
-    for part in components(coupled, frozenset(servers), _sharing(servers)):
-        total.add(_solve_part(part, servers, problem, rebounds))
+    for part in components(coupled, frozenset(servers) | counted, _sharing(servers)):
+        total.add(_solve_part(part, servers, problem, rebounds, rows))
     return _assignment(total)
 
 
@@ -227,9 +235,15 @@ def _prepared(problem: Problem) -> tuple[tuple[Unit, ...], Mapping[str, Server]]
     return all_units, servers
 
 
-def _split(all_units: Sequence[Unit], servers: Mapping[str, Server], total: _Outcome) -> list[Unit]:
-    """The units whose cheapest option is a server's (pruned), the others placed in ``total``."""
-    names = frozenset(servers)
+def _split(
+    all_units: Sequence[Unit],
+    servers: Mapping[str, Server],
+    total: _Outcome,
+    counted: frozenset[str] = frozenset(),
+) -> list[Unit]:
+    """The units whose cheapest option is a server's or a ``counted`` backend's (pruned),
+    the others placed in ``total``."""
+    names = frozenset(servers) | counted
     coupled: list[Unit] = []
     pruned: dict[int, tuple[UnitOption, ...]] = {}
     for unit in (_pruned(u, names, pruned) for u in all_units):
@@ -356,11 +370,16 @@ def _solve_part(
     servers: Mapping[str, Server],
     problem: Problem,
     rebounds: Rebounds | None,
+    rows: CountRows | None = None,
 ) -> _Outcome:
-    """Steps 2 to 5 of the module docstring for one component."""
+    """Steps 2 to 5 of the module docstring for one component (``rows``: the count
+    quotas its units could pass, :mod:`.count_rows`, which only the pooled relaxation
+    states)."""
+    if rows is not None and any(o.backend in rows.backends for u in part for o in u.options):
+        return _pooled_part(part, servers, problem, max_backends=None, rebounds=rebounds, rows=rows)
     found = _one_instance_each(part, servers) or _small(part, servers)
     if found is None:
-        return _pooled_part(part, servers, problem, max_backends=None, rebounds=rebounds)
+        return _pooled_part(part, servers, problem, max_backends=None, rebounds=rebounds, rows=rows)
     if rebounds is not None:
         rebounds.add(part, None)
     return found
@@ -468,6 +487,7 @@ def _pooled_part(
     *,
     max_backends: int | None,
     rebounds: Rebounds | None = None,
+    rows: CountRows | None = None,
 ) -> _Outcome:
     """Steps 3 to 5: counting, the pooled relaxation, then placement."""
     # see the module docstring; HiGHS loads only for a plan with pooled servers,
@@ -484,8 +504,11 @@ def _pooled_part(
         from skaal.solver import conflicts  # noqa: PLC0415
 
         raise conflicts.capacity(problem, short)
-    grouped = groups(part)
-    searched = solve_uniform(grouped, servers) if max_backends is None else None
+    counted = rows is not None and any(o.backend in rows.backends for u in part for o in u.options)
+    if not counted:
+        rows = None
+    grouped = groups(part, rows.signature if rows is not None else None)
+    searched = solve_uniform(grouped, servers) if max_backends is None and rows is None else None
     # The blueprint's hash, which the plan records, is taken while HiGHS solves.
     relaxed = searched or solve_pooled(
         grouped,
@@ -494,6 +517,7 @@ def _pooled_part(
         keep=rebounds is not None,
         beside=problem.blueprint.content_hash,
         branch=len(part) <= _BRANCH_MAX_UNITS,
+        rows=rows,
     )
     if rebounds is not None:
         rebounds.add(part, relaxed.kept)
@@ -559,7 +583,9 @@ def _pooled_part(
         tries.append((derated, exact))
     best = placed
     for pools, columns in tries:
-        again = solve_pooled(grouped, pools, max_backends=max_backends, max_exact_columns=columns)
+        again = solve_pooled(
+            grouped, pools, max_backends=max_backends, max_exact_columns=columns, rows=rows
+        )
         if again.counts is None:
             continue
         try:

@@ -168,7 +168,7 @@ def _placed_once(
     problem: Problem, grouped: Sequence[Group], relaxed: Pooled, servers: Mapping[str, Server]
 ) -> Placed:
     assert relaxed.counts is not None
-    placement, pools = _expand(grouped, relaxed.counts)
+    placement, pools = _expand(grouped, relaxed.counts, relaxed.restricted)
     bins: dict[str, Bins] = {}
     failed: set[str] = set()
     spilled: list[Unit] = []
@@ -359,15 +359,24 @@ def _check_held(
 
 
 def _expand(
-    grouped: Sequence[Group], counts: Sequence[Sequence[tuple[str, Shape | None, int]]]
+    grouped: Sequence[Group],
+    counts: Sequence[Sequence[tuple[str, Shape | None, int]]],
+    restricted: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, list[Unit]], dict[tuple[str, Shape], list[Unit]]]:
-    """The pooled counts as units per backend and per (server, shape), a group's units in order."""
+    """The pooled counts as units per backend and per (server, shape), a group's units in
+    order; units placed off a ``restricted`` backend (a count pool the relaxation was kept
+    within, :mod:`.count_rows`) lose their option there, so that nothing puts them back."""
     placement: dict[str, list[Unit]] = {}
     pools: dict[tuple[str, Shape], list[Unit]] = {}
     for group, row in zip(grouped, counts, strict=True):
         members = iter(group.units)
+        kept = group.options
+        if restricted and any(o.backend in restricted for o in kept):
+            kept = tuple(o for o in kept if o.backend not in restricted)
         for backend, shape, count in row:
             taken = list(itertools.islice(members, count))
+            if kept is not group.options and backend not in restricted:
+                taken = [Unit(u.members, kept, u.usage) for u in taken]
             placement.setdefault(backend, []).extend(taken)
             if shape is not None:
                 pools.setdefault((backend, shape), []).extend(taken)

@@ -29,6 +29,8 @@ from skaal.solver.servers import Server, Shape
 if TYPE_CHECKING:
     from highspy._core import _Highs
 
+    from skaal.solver.count_pools import Pool
+    from skaal.solver.count_rows import CountRows
     from skaal.solver.rebound import Kept
 
 __all__ = [
@@ -92,6 +94,9 @@ class Pooled(Struct, frozen=True):
     iterations: int = 0
     """HiGHS's simplex iterations solving the integer model (every run, cuts and
     heuristics included): its work, counted the same on every machine."""
+    restricted: frozenset[str] = frozenset()
+    """Backends of count pools the relaxation was kept within (:mod:`.count_rows`): the
+    units it does not place there lose that option for the rest of the optimisation."""
 
 
 def solve_pooled(
@@ -108,6 +113,7 @@ def solve_pooled(
     branch: bool = True,
     first: bool = False,
     cuts: Sequence[Cut] = (),
+    rows: CountRows | None = None,
 ) -> Pooled:
     """Solve the relaxation of the module docstring (its linear relaxation only
     past ``max_exact_columns`` unit columns, or when ``max_nodes`` branch-and-bound
@@ -134,14 +140,17 @@ def solve_pooled(
     first solution cheaper than it is the answer (HiGHS stops at its first improving
     solution, often at its root, where the cheapest can take its cuts and heuristics
     many times longer); ``proven`` is then false.  ``cuts``: rows of :mod:`.cuts`
-    (for the integer model), each met by every plan.
+    (for the integer model), each met by every plan.  ``rows``: the count quotas the
+    units could pass (:mod:`.count_rows`): when the linear relaxation's optimum passes
+    one, it is solved again within it, and the answer says which backends its units
+    not placed there lose (:attr:`Pooled.restricted`).
     """
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
 
     columns = _columns(grouped, servers)
     exact = columns <= max_exact_columns and not linear
     per_shape = columns <= max_exact_columns and (linear or columns <= MAX_SHAPE_COLUMNS)
-    model = PooledModel(grouped, servers, max_backends, per_shape=per_shape)
+    model = PooledModel(grouped, servers, max_backends, per_shape=per_shape, counting=rows)
     # HiGHS's own integrality tolerance (1e-6): with 1e-9 it proved wrong optima
     # on these models (a users draw of 200 resources: "optimal" at $3,557.92, or
     # $3,534.45 with another seed, where $3,528.98 is feasible; with 1e-6 ten
@@ -197,6 +206,12 @@ def solve_pooled(
         return Pooled(None, {}, 0.0, False, False)
     if not exact:
         kept = _kept(highs, model) if keep else None  # the whole model's, before branching
+        passed = _within_counts(highs, model, rows) if rows is not None and not linear else {}
+        if passed is None:  # the units could not keep within the pools: .counts settles it
+            return solve_pooled(
+                grouped, servers, max_backends=max_backends, max_nodes=max_nodes,
+                max_exact_columns=max_exact_columns, keep=keep, branch=branch,
+            )  # fmt: skip
         if branch:
             dive = branch_counts(
                 highs,
@@ -208,12 +223,14 @@ def solve_pooled(
         else:
             objective = float(info.objective_function_value)
             dive = Branched(highs.getSolution().col_value, objective)
-        bound = model.constant + dive.bound
+        bound = model.constant + dive.bound  # every plan keeps within the count rows too
         if linear:  # asked for its bound alone: nothing is placed from it
             return Pooled(None, {}, bound, False, False, kept=kept)
-        answer = _rounded(model, grouped, dive.solution, bound)
+        answer = _rounded(model, grouped, dive.solution, bound, rows=rows, passed=passed)
         if dive.own is not None:
-            answer = replace(answer, own=_rounded(model, grouped, dive.own, bound))
+            answer = replace(
+                answer, own=_rounded(model, grouped, dive.own, bound, rows=rows, passed=passed)
+            )
         return replace(answer, kept=kept) if keep else answer
     proven = status == _core.HighsModelStatus.kOptimal
     values = [round(v) for v in highs.getSolution().col_value]
@@ -241,8 +258,34 @@ def _kept(highs: _Highs, model: PooledModel) -> Kept:
     return Kept(highs.getLp(), highs.getBasis(), model.constant, columns, model.upper)
 
 
+def _within_counts(highs: _Highs, model: PooledModel, rows: CountRows) -> dict[Pool, float] | None:
+    """Add a row for each count pool the linear relaxation ``highs`` holds passes, and
+    solve it again from its basis: per pool passed, the optimum before (dollars); ``None``
+    when nothing within them is feasible (the rows are then of no use)."""
+    import numpy as np  # noqa: PLC0415 - loaded with HiGHS
+
+    values = highs.getSolution().col_value
+    before = model.constant + float(highs.getInfo().objective_function_value)
+    passed: dict[Pool, float] = {}
+    for pool, entries in sorted(model.counted.items()):
+        if sum(values[col] * n for col, n in entries) > rows.rooms[pool] + 1e-6:
+            index = np.array([col for col, _ in entries], dtype=np.int32)
+            weights = np.array([n for _, n in entries], dtype=np.float64)
+            highs.addRow(-np.inf, float(rows.rooms[pool]), len(index), index, weights)
+            passed[pool] = before
+    if passed and solve_again(highs, model.opening) is not True:
+        return None
+    return passed
+
+
 def _rounded(
-    model: PooledModel, grouped: Sequence[Group], solution: Sequence[float], bound: float
+    model: PooledModel,
+    grouped: Sequence[Group],
+    solution: Sequence[float],
+    bound: float,
+    *,
+    rows: CountRows | None = None,
+    passed: Mapping[Pool, float] | None = None,
 ) -> Pooled:
     """The linear relaxation's solution rounded to whole units and instances.
 
@@ -255,9 +298,12 @@ def _rounded(
     quota the answer also holds them brought within it (``capped``).  The
     placement step adds instances where first fit needs more.  ``bound`` (dollars) is
     the proven lower bound: the relaxation's optimum, or above it once instance counts
-    were branched on (:mod:`.branching`).
+    were branched on (:mod:`.branching`).  A backend of a count pool ``passed`` (the
+    relaxation was kept within it, :mod:`.count_rows`) is rounded like a server, its
+    remainders last, and each such pool is then brought within its room.
     """
-    counts: list[tuple[tuple[str, Shape | None, int], ...]] = []
+    held = frozenset(pool[0] for pool in passed or ())
+    counts: list[list[tuple[str, Shape | None, int]]] = []
     for group, row in zip(grouped, model.placement, strict=True):
         size = len(group.units)
         shares = [(backend, shape, solution[col]) for backend, shape, col in row]
@@ -267,7 +313,9 @@ def _rounded(
             order = sorted(
                 range(len(shares)),
                 key=lambda i: (
-                    shares[i][0] in model.shapes or shares[i][2] - whole[i] < 1e-9,
+                    shares[i][0] in model.shapes
+                    or shares[i][0] in held
+                    or shares[i][2] - whole[i] < 1e-9,
                     -(shares[i][2] - whole[i]),
                     model.cost[row[i][2]],
                 ),
@@ -275,8 +323,10 @@ def _rounded(
             for i in order[:left]:
                 whole[i] += 1
         counts.append(
-            tuple((b, shape, n) for (b, shape, _), n in zip(shares, whole, strict=True) if n > 0)
+            [(b, shape, n) for (b, shape, _), n in zip(shares, whole, strict=True) if n > 0]
         )
+    if held and rows is not None:
+        _within_rooms(counts, model, grouped, rows, passed or {})
     instances: dict[str, tuple[tuple[Shape, int], ...]] = {}
     rounded: dict[str, list[tuple[str, Shape, float, int]]] = {}  # per quota key
     for name, shapes in model.shapes.items():
@@ -291,7 +341,46 @@ def _rounded(
     for name, (key, quota) in model.quotas.items():
         if name not in capped and sum(r[1].units * r[3] for r in rounded.get(key, ())) > quota:
             capped.update(_within_quota(rounded[key], quota))
-    return Pooled(tuple(counts), instances, bound, False, False, capped)
+    rounded_counts = tuple(tuple(row) for row in counts)
+    return Pooled(rounded_counts, instances, bound, False, False, capped, restricted=held)
+
+
+def _within_rooms(
+    counts: list[list[tuple[str, Shape | None, int]]],
+    model: PooledModel,
+    grouped: Sequence[Group],
+    rows: CountRows,
+    passed: Mapping[Pool, float],
+) -> None:
+    """Bring each pool ``passed`` within its room by moving units of its backend to their
+    group's cheapest other option (a server's, placed and repaired later), the last
+    groups first; in place (rounding up a few remainders may pass the row by a unit)."""
+    for pool in sorted(passed):
+        backend = pool[0]
+        creates = [rows.of(backend, group.units[0].members).get(pool, 0) for group in grouped]
+        used = sum(
+            n * creates[g] for g, row in enumerate(counts) for b, _, n in row if b == backend
+        )
+        for g in reversed(range(len(counts))):
+            if used <= rows.rooms[pool]:
+                break
+            row = counts[g]
+            at = next((i for i, (b, _, _) in enumerate(row) if b == backend), -1)
+            others = [
+                (model.cost[col], b, shape) for b, shape, col in model.placement[g] if b != backend
+            ]
+            if at < 0 or not others or not creates[g]:
+                continue
+            _, target, shape = min(others, key=lambda item: item[0])
+            moved = min(row[at][2], -(-(used - rows.rooms[pool]) // creates[g]))
+            row[at] = (backend, row[at][1], row[at][2] - moved)
+            there = next((i for i, (b, k, _) in enumerate(row) if b == target and k is shape), -1)
+            if there < 0:
+                row.append((target, shape, moved))
+            else:
+                row[there] = (target, shape, row[there][2] + moved)
+            used -= moved * creates[g]
+            counts[g] = [entry for entry in row if entry[2] > 0]
 
 
 def _within_quota(

@@ -50,6 +50,8 @@ import math
 from collections.abc import Mapping, Sequence
 
 from skaal.solver import fitarrays
+from skaal.solver.count_pools import Pool
+from skaal.solver.count_rows import CountRows
 from skaal.solver.decompose import SCALE, Group
 from skaal.solver.opening import Opening
 from skaal.solver.servers import Server, Shape, backend_of, quota_groups
@@ -137,8 +139,13 @@ class PooledModel:
         max_backends: int | None,
         *,
         per_shape: bool = True,
+        counting: CountRows | None = None,
     ) -> None:
         self.per_shape = per_shape
+        self.counted: dict[Pool, list[tuple[int, float]]] = {}
+        """Per count pool (:mod:`.count_rows`): (column, how many its each unit creates)
+        for the dedicated columns counted there: a row over them is added when the
+        relaxation passes the pool."""
         self.constant = 0.0
         """Dollars every plan pays (each group's cheapest option), left out of the costs."""
         self.used_col: dict[str, int] = {}
@@ -279,6 +286,11 @@ class PooledModel:
                     )
                 else:
                     targets = ((None, []),)
+                counts = (
+                    counting.of(backend, group.units[0].members)
+                    if counting is not None and backend in counting.backends
+                    else {}
+                )
                 for target, entries in targets:
                     entries.append((g_index, 1.0))
                     if link >= 0:
@@ -288,6 +300,8 @@ class PooledModel:
                     columns.append(entries)
                     col = len(costs) - 1
                     row_cols.append((backend, target, col))
+                    for pool, n in counts.items():  # a dedicated option counted in a pool
+                        self.counted.setdefault(pool, []).append((col, float(n)))
                     if opening:
                         self.opening.append(col, size, opening)
             self.placement.append(row_cols)

@@ -23,8 +23,13 @@ from skaal.catalog.loader import load_catalog
 from skaal.errors import CatalogError, UnsatisfiableError
 from skaal.plan.model import Plan
 from skaal.solver import counts, solve
-from skaal.solver.counts import ORDERS, Quotas, _kept
+from skaal.solver.count_pools import Quotas
+from skaal.solver.count_rows import CountRows
+from skaal.solver.counts import ORDERS, _kept
+from skaal.solver.decompose import Group, Unit, UnitOption
 from skaal.solver.feasibility import build_problem
+from skaal.solver.pooled import _within_rooms
+from solver.draws import draw_blueprint, write_app
 from solver.oracle import audit, read_catalog, solve_exact
 
 
@@ -385,3 +390,51 @@ def test_a_chain_of_co_located_tables_is_kept_or_moved_whole(tmp_path: Path) -> 
         assert len(kept) <= 2
     kept, _ = _kept(problem, quotas, pool, members, order="burden")
     assert kept == {"Big", "Tiny"}
+
+
+def test_a_large_app_is_kept_within_the_topics_in_one_optimisation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a users draw of 2,000 resources on gcp, Pub/Sub holding 60 topics (20 queues):
+    # its relaxation (linear, the component being large) places more queues there, so
+    # it is solved again within a row per pool, and the queues it puts elsewhere lose
+    # Pub/Sub for the rest of the optimisation: nothing is optimised a second time
+    blueprint = draw_blueprint(write_app(tmp_path / "app.py", "users", 2000, seed=1))
+    path = _catalog(tmp_path, "gcp", "backends.pubsub.counts.topics", 60)
+    again: list[object] = []
+    fit = counts._fit
+    monkeypatch.setattr(counts, "_fit", lambda *a, **k: again.append(a) or fit(*a, **k))
+    plan = solve(blueprint, load_catalog(path))
+    assert again == []
+    on_pubsub = [b for b in plan.bindings if b.backend == "pubsub"]
+    assert {b.kind for b in on_pubsub} == {"queue"}
+    assert 0 < len(on_pubsub) <= 20  # within it
+    assert audit(plan, blueprint, read_catalog(path)) == []
+    # the bundled catalog holds them all: there the plan places more queues on Pub/Sub
+    roomy = solve(blueprint, load_catalog("gcp"))
+    assert sum(b.backend == "pubsub" for b in roomy.bindings) == 41
+
+
+def test_rounding_brings_a_pool_within_its_room() -> None:
+    # two groups of queues split between Pub/Sub and a server: rounding handed Pub/Sub
+    # one queue too many (15 topics where the row holds 12); the last group's goes to
+    # its cheapest other option, Memorystore
+    pool = ("pubsub", "topics", "")
+    weights = {f"Q{i}": {pool: 3} for i in range(6)}
+    rows = CountRows({pool: 12}, weights, frozenset({"pubsub"}))
+    options = (UnitOption("pubsub", 10, 0), UnitOption("memorystore-redis", 2, 1))
+    grouped = [
+        Group(tuple(Unit((f"Q{i}",), options, (0, 0, 0, 1)) for i in range(g * 3, g * 3 + 3)))
+        for g in range(2)
+    ]
+    model = types.SimpleNamespace(
+        cost=[8.0, 0.0, 8.0, 0.0],
+        placement=[[("pubsub", None, 0), ("memorystore-redis", None, 1)],
+                   [("pubsub", None, 2), ("memorystore-redis", None, 3)]],
+    )  # fmt: skip
+    counts = [[("pubsub", None, 2), ("memorystore-redis", None, 1)], [("pubsub", None, 3)]]
+    _within_rooms(counts, model, grouped, rows, {pool: 0.0})  # type: ignore[arg-type]
+    assert counts == [
+        [("pubsub", None, 2), ("memorystore-redis", None, 1)],
+        [("pubsub", None, 2), ("memorystore-redis", None, 1)],
+    ]

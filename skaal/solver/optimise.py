@@ -102,6 +102,7 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.errors import PlanError, UnsatisfiableError
+from skaal.solver.count_pools import Pool
 from skaal.solver.count_rows import CountRows, count_rows
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
 from skaal.solver.place import first_fit
@@ -374,15 +375,25 @@ def _solve_part(
 ) -> _Outcome:
     """Steps 2 to 5 of the module docstring for one component (``rows``: the count
     quotas its units could pass, :mod:`.count_rows`, which only the pooled relaxation
-    states)."""
-    if rows is not None and any(o.backend in rows.backends for u in part for o in u.options):
-        return _pooled_part(part, servers, problem, max_backends=None, rebounds=rebounds, rows=rows)
+    states: an optimum found without it stands when it keeps within them)."""
     found = _one_instance_each(part, servers) or _small(part, servers)
-    if found is None:
+    if found is None or not _within_rows(found.placement, rows):
         return _pooled_part(part, servers, problem, max_backends=None, rebounds=rebounds, rows=rows)
     if rebounds is not None:
         rebounds.add(part, None)
     return found
+
+
+def _within_rows(placement: Mapping[str, Sequence[Unit]], rows: CountRows | None) -> bool:
+    """Whether the units ``placement`` puts on each backend keep within its count pools."""
+    if rows is None:
+        return True
+    used: dict[Pool, int] = {}
+    for backend in rows.backends & placement.keys():
+        for unit in placement[backend]:
+            for pool, n in rows.of(backend, unit.members).items():
+                used[pool] = used.get(pool, 0) + n
+    return all(n <= rows.rooms[pool] for pool, n in used.items())
 
 
 def _small(part: Sequence[Unit], servers: Mapping[str, Server]) -> _Outcome | None:
@@ -508,7 +519,16 @@ def _pooled_part(
     if not counted:
         rows = None
     grouped = groups(part, rows.signature if rows is not None else None)
-    searched = solve_uniform(grouped, servers) if max_backends is None and rows is None else None
+    searched = solve_uniform(grouped, servers) if max_backends is None else None
+    if searched is not None and searched.counts is not None and rows is not None:
+        # units of a group create alike in every pool (grouped so): each as its first
+        taken: dict[str, list[Unit]] = {}
+        for group, row in zip(grouped, searched.counts, strict=True):
+            for backend, _, count in row:
+                if backend in rows.backends:
+                    taken.setdefault(backend, []).extend([group.units[0]] * count)
+        if not _within_rows(taken, rows):
+            searched = None  # its optimum passes a count quota: the relaxation keeps within
     # The blueprint's hash, which the plan records, is taken while HiGHS solves.
     relaxed = searched or solve_pooled(
         grouped,

@@ -206,7 +206,9 @@ def solve_pooled(
         return Pooled(None, {}, 0.0, False, False)
     if not exact:
         kept = _kept(highs, model) if keep else None  # the whole model's, before branching
-        passed = _within_counts(highs, model, rows) if rows is not None and not linear else {}
+        passed = (
+            _within_counts(highs, model, rows) if rows is not None and not linear else frozenset()
+        )
         if passed is None:  # the units could not keep within the pools: .counts settles it
             return solve_pooled(
                 grouped, servers, max_backends=max_backends, max_nodes=max_nodes,
@@ -258,24 +260,23 @@ def _kept(highs: _Highs, model: PooledModel) -> Kept:
     return Kept(highs.getLp(), highs.getBasis(), model.constant, columns, model.upper)
 
 
-def _within_counts(highs: _Highs, model: PooledModel, rows: CountRows) -> dict[Pool, float] | None:
+def _within_counts(highs: _Highs, model: PooledModel, rows: CountRows) -> frozenset[Pool] | None:
     """Add a row for each count pool the linear relaxation ``highs`` holds passes, and
-    solve it again from its basis: per pool passed, the optimum before (dollars); ``None``
-    when nothing within them is feasible (the rows are then of no use)."""
+    solve it again from its basis: the pools passed; ``None`` when nothing within them is
+    feasible (the rows are then of no use)."""
     import numpy as np  # noqa: PLC0415 - loaded with HiGHS
 
     values = highs.getSolution().col_value
-    before = model.constant + float(highs.getInfo().objective_function_value)
-    passed: dict[Pool, float] = {}
+    passed: list[Pool] = []
     for pool, entries in sorted(model.counted.items()):
         if sum(values[col] * n for col, n in entries) > rows.rooms[pool] + 1e-6:
             index = np.array([col for col, _ in entries], dtype=np.int32)
             weights = np.array([n for _, n in entries], dtype=np.float64)
             highs.addRow(-np.inf, float(rows.rooms[pool]), len(index), index, weights)
-            passed[pool] = before
+            passed.append(pool)
     if passed and solve_again(highs, model.opening) is not True:
         return None
-    return passed
+    return frozenset(passed)
 
 
 def _rounded(
@@ -285,7 +286,7 @@ def _rounded(
     bound: float,
     *,
     rows: CountRows | None = None,
-    passed: Mapping[Pool, float] | None = None,
+    passed: frozenset[Pool] = frozenset(),
 ) -> Pooled:
     """The linear relaxation's solution rounded to whole units and instances.
 
@@ -302,7 +303,7 @@ def _rounded(
     relaxation was kept within it, :mod:`.count_rows`) is rounded like a server, its
     remainders last, and each such pool is then brought within its room.
     """
-    held = frozenset(pool[0] for pool in passed or ())
+    held = frozenset(pool[0] for pool in passed)
     counts: list[list[tuple[str, Shape | None, int]]] = []
     for group, row in zip(grouped, model.placement, strict=True):
         size = len(group.units)
@@ -326,7 +327,7 @@ def _rounded(
             [(b, shape, n) for (b, shape, _), n in zip(shares, whole, strict=True) if n > 0]
         )
     if held and rows is not None:
-        _within_rooms(counts, model, grouped, rows, passed or {})
+        _within_rooms(counts, model, grouped, rows, passed)
     instances: dict[str, tuple[tuple[Shape, int], ...]] = {}
     rounded: dict[str, list[tuple[str, Shape, float, int]]] = {}  # per quota key
     for name, shapes in model.shapes.items():
@@ -350,7 +351,7 @@ def _within_rooms(
     model: PooledModel,
     grouped: Sequence[Group],
     rows: CountRows,
-    passed: Mapping[Pool, float],
+    passed: frozenset[Pool],
 ) -> None:
     """Bring each pool ``passed`` within its room by moving units of its backend to their
     group's cheapest other option (a server's, placed and repaired later), the last

@@ -433,7 +433,7 @@ def test_rounding_brings_a_pool_within_its_room() -> None:
                    [("pubsub", None, 2), ("memorystore-redis", None, 3)]],
     )  # fmt: skip
     counts = [[("pubsub", None, 2), ("memorystore-redis", None, 1)], [("pubsub", None, 3)]]
-    _within_rooms(counts, model, grouped, rows, {pool: 0.0})  # type: ignore[arg-type]
+    _within_rooms(counts, model, grouped, rows, frozenset({pool}))  # type: ignore[arg-type]
     assert counts == [
         [("pubsub", None, 2), ("memorystore-redis", None, 1)],
         [("pubsub", None, 2), ("memorystore-redis", None, 1)],

@@ -46,7 +46,7 @@ from skaal.plan.network import vpc_fee
 from skaal.registry import DEFAULT_REGISTRY, Registry
 from skaal.solver.assemble import assemble, total_cost, vpc_regions
 from skaal.solver.collector import collector_paused
-from skaal.solver.counts import fit_counts, refuse_fixed
+from skaal.solver.counts import fit_counts, lost_notes, refuse_fixed
 from skaal.solver.feasibility import build_problem
 from skaal.solver.mode_quotas import fit_mode_quotas
 from skaal.solver.optimise import Assignment
@@ -173,6 +173,7 @@ def solve_problem(
     if counted is not None:  # more tables or topics than an account holds: some move
         problem, whole, fresh = counted.apply(problem), counted.apply(whole), counted.assignment
         notes |= counted.notes
+    notes = lost_notes(problem, fresh.lost) | notes  # kept within a count quota, in one go
     fit = fit_mode_quotas(problem, fresh, unrestricted=unrestricted)
     if fit is not None:  # provisioned past a Region's quota: some tables change mode
         problem, whole, fresh = fit.apply(problem), fit.apply(whole), fit.assignment(fresh)

@@ -49,12 +49,13 @@ from skaal.catalog.model import CountQuota
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.assemble import total_cost
 from skaal.solver.count_pools import Pool, Quotas, pool_of
+from skaal.solver.count_rows import count_rows
 from skaal.solver.decompose import usage_of
 from skaal.solver.optimise import Assignment
 from skaal.solver.problem import Option, Problem, ResourceOptions, chosen_options
 from skaal.solver.servers import Server, backend_of
 
-__all__ = ["MAX_LEAVING_WORK", "ORDERS", "CountFit", "fit_counts", "refuse_fixed"]
+__all__ = ["MAX_LEAVING_WORK", "ORDERS", "CountFit", "fit_counts", "lost_notes", "refuse_fixed"]
 
 #: How far a proven bound may stay below the plan's total (dollars a month).
 _HALF_CENT = 0.005
@@ -101,6 +102,24 @@ class _Fitted:
     assignment: Assignment
     removed: Mapping[str, frozenset[str]]
     notes: Mapping[str, str]
+
+
+def lost_notes(problem: Problem, lost: Mapping[str, str]) -> dict[str, str]:
+    """What the reason of each resource ``lost`` names (resource → a backend whose count
+    quota the optimisation kept by placing it elsewhere, :mod:`.count_rows`) adds."""
+    if not lost:
+        return {}
+    rows = count_rows(problem)
+    pools = rows.rooms if rows is not None else {}
+    words: dict[str, str] = {}
+    for backend in sorted(set(lost.values())):
+        counted = " and ".join(sorted({pool[1] for pool in pools if pool[0] == backend}))
+        words[backend] = (
+            f"; not {backend}: the resources able to use it would create more {counted} than "
+            "one account holds there, and the optimisation kept within the quota by placing "
+            "this one elsewhere"
+        )
+    return {name: words[backend] for name, backend in lost.items()}
 
 
 def refuse_fixed(problem: Problem) -> None:

@@ -142,6 +142,9 @@ class Assignment(Struct, frozen=True):
     """False when the plan is not proven cheapest (see ``lower_bound``)."""
     lower_bound: float | None = None
     """With ``proven`` False: a proven lower bound on the cheapest plan (dollars)."""
+    lost: Mapping[str, str] = MappingProxyType({})
+    """Resource name → a backend it could use and may not: the optimisation kept that
+    backend's count quota by placing it elsewhere (:mod:`.count_rows`)."""
 
 
 class _Outcome(Struct):
@@ -183,7 +186,32 @@ def optimise(problem: Problem, rebounds: Rebounds | None = None) -> Assignment:
         rebounds.record(total.cost, servers, None)
     for part in components(coupled, frozenset(servers) | counted, _sharing(servers)):
         total.add(_solve_part(part, servers, problem, rebounds, rows))
-    return _assignment(total)
+    assignment = _assignment(total)
+    lost = _lost(all_units, total.placement, counted)
+    return replace(assignment, lost=MappingProxyType(lost)) if lost else assignment
+
+
+def _lost(
+    all_units: Sequence[Unit], placement: Mapping[str, Sequence[Unit]], counted: frozenset[str]
+) -> dict[str, str]:
+    """Each resource whose unit lost its option on a ``counted`` backend (the relaxation
+    kept that backend's count quota by placing it elsewhere) → that backend."""
+    if not counted:
+        return {}
+    able = {u.name: u.options for u in all_units if any(o.backend in counted for o in u.options)}
+    out: dict[str, str] = {}
+    for backend in sorted(placement):
+        for unit in placement[backend]:
+            before = able.get(unit.name)
+            if before is None or before is unit.options:
+                continue
+            now = {o.backend for o in unit.options}
+            gone = next(
+                (o.backend for o in before if o.backend in counted and o.backend not in now), None
+            )
+            if gone is not None and backend != gone:
+                out.update(dict.fromkeys(unit.members, gone))
+    return out
 
 
 def floor(problem: Problem) -> float:

@@ -410,6 +410,10 @@ def test_a_large_app_is_kept_within_the_topics_in_one_optimisation(
     assert {b.kind for b in on_pubsub} == {"queue"}
     assert 0 < len(on_pubsub) <= 20  # within it
     assert audit(plan, blueprint, read_catalog(path)) == []
+    # the queues kept off Pub/Sub say why
+    off = [b for b in plan.bindings if b.kind == "queue" and b.backend != "pubsub"]
+    said = "not pubsub: the resources able to use it would create more topics than one"
+    assert sum(said in b.reason for b in off) >= 21
     # the bundled catalog holds them all: there the plan places more queues on Pub/Sub
     roomy = solve(blueprint, load_catalog("gcp"))
     assert sum(b.backend == "pubsub" for b in roomy.bindings) == 41

@@ -48,7 +48,8 @@ class CountRows:
     """The pools the optimisation's units could pass, and what each of them creates."""
 
     rooms: Mapping[Pool, int]
-    """What each pool leaves the optimisation's units (room less what units outside it create)."""
+    """Per pool the units could pass: how many they may create there (the quota less
+    what the build reserves)."""
     weights: Mapping[str, Mapping[Pool, int]]
     """Resource -> pool -> how many it creates there, for the pools of :attr:`rooms`."""
     backends: frozenset[str]

@@ -187,15 +187,19 @@ def optimise(problem: Problem, rebounds: Rebounds | None = None) -> Assignment:
     for part in components(coupled, frozenset(servers) | counted, _sharing(servers)):
         total.add(_solve_part(part, servers, problem, rebounds, rows))
     assignment = _assignment(total)
-    lost = _lost(all_units, total.placement, counted)
+    lost = _lost(all_units, total.placement, counted, servers)
     return replace(assignment, lost=MappingProxyType(lost)) if lost else assignment
 
 
 def _lost(
-    all_units: Sequence[Unit], placement: Mapping[str, Sequence[Unit]], counted: frozenset[str]
+    all_units: Sequence[Unit],
+    placement: Mapping[str, Sequence[Unit]],
+    counted: frozenset[str],
+    servers: Mapping[str, Server],
 ) -> dict[str, str]:
     """Each resource whose unit lost its option on a ``counted`` backend (the relaxation
-    kept that backend's count quota by placing it elsewhere) → that backend."""
+    kept that backend's count quota by placing it elsewhere; not one a cheaper dedicated
+    option dominated) → that backend."""
     if not counted:
         return {}
     able = {u.name: u.options for u in all_units if any(o.backend in counted for o in u.options)}
@@ -206,11 +210,15 @@ def _lost(
             if before is None or before is unit.options:
                 continue
             now = {o.backend for o in unit.options}
-            gone = next(
-                (o.backend for o in before if o.backend in counted and o.backend not in now), None
-            )
-            if gone is not None and backend != gone:
-                out.update(dict.fromkeys(unit.members, gone))
+            gone = next((o for o in before if o.backend in counted and o.backend not in now), None)
+            if gone is None or backend == gone.backend:
+                continue
+            if any(
+                o.cost <= gone.cost and o.backend not in servers and o.backend not in counted
+                for o in before
+            ):
+                continue  # a cheaper dedicated option dominated it (.decompose.prune)
+            out.update(dict.fromkeys(unit.members, gone.backend))
     return out
 
 

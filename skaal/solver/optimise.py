@@ -94,7 +94,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -413,22 +413,25 @@ def _solve_part(
     quotas its units could pass, :mod:`.count_rows`, which only the pooled relaxation
     states: an optimum found without it stands when it keeps within them)."""
     found = _one_instance_each(part, servers) or _small(part, servers)
-    if found is None or not _within_rows(found.placement, rows):
+    placed = () if found is None else found.placement.items()
+    alone = ((backend, unit, 1) for backend, units in placed for unit in units)
+    if found is None or not _within_rows(alone, rows):
         return _pooled_part(part, servers, problem, max_backends=None, rebounds=rebounds, rows=rows)
     if rebounds is not None:
         rebounds.add(part, None)
     return found
 
 
-def _within_rows(placement: Mapping[str, Sequence[Unit]], rows: CountRows | None) -> bool:
-    """Whether the units ``placement`` puts on each backend keep within its count pools."""
+def _within_rows(placed: Iterable[tuple[str, Unit, int]], rows: CountRows | None) -> bool:
+    """Whether the units ``placed`` (backend, unit, how many alike) keep within the count
+    pools of ``rows``."""
     if rows is None:
         return True
     used: dict[Pool, int] = {}
-    for backend in rows.backends & placement.keys():
-        for unit in placement[backend]:
+    for backend, unit, count in placed:
+        if backend in rows.backends:
             for pool, n in rows.of(backend, unit.members).items():
-                used[pool] = used.get(pool, 0) + n
+                used[pool] = used.get(pool, 0) + n * count
     return all(n <= rows.rooms[pool] for pool, n in used.items())
 
 
@@ -558,11 +561,11 @@ def _pooled_part(
     searched = solve_uniform(grouped, servers) if max_backends is None else None
     if searched is not None and searched.counts is not None and rows is not None:
         # units of a group create alike in every pool (grouped so): each as its first
-        taken: dict[str, list[Unit]] = {}
-        for group, row in zip(grouped, searched.counts, strict=True):
-            for backend, _, count in row:
-                if backend in rows.backends:
-                    taken.setdefault(backend, []).extend([group.units[0]] * count)
+        taken = (
+            (backend, group.units[0], count)
+            for group, row in zip(grouped, searched.counts, strict=True)
+            for backend, _, count in row
+        )
         if not _within_rows(taken, rows):
             searched = None  # its optimum passes a count quota: the relaxation keeps within
     # The blueprint's hash, which the plan records, is taken while HiGHS solves.

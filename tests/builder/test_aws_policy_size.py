@@ -67,11 +67,14 @@ def _context(app: Any) -> Any:
 
 
 def _documents(run: AwsRun, role: str) -> list[tuple[str, str]]:
-    """(type, compact policy text) of each policy of the role named ``role``."""
+    """(type, compact policy text) of each policy of the role named ``role``, the managed
+    ones in their numbers' order (the mocks record them as their documents resolve,
+    which on a busy machine is not always that order)."""
     inline = [p for p in run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name == f"{role}-policy"]
-    managed = [
-        p for p in run.of_type("aws:iam/policy:Policy") if p.name.startswith(f"{role}-policy-")
-    ]
+    managed = sorted(
+        (p for p in run.of_type("aws:iam/policy:Policy") if p.name.startswith(f"{role}-policy-")),
+        key=lambda p: int(p.name.rsplit("-", 1)[1]),
+    )
     return [(p.type, "".join(str(p.inputs["policy"]).split())) for p in (*inline, *managed)]
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from skaal.blueprint.model import SourceLocation
 from skaal.catalog.model import Backend, CountQuota, Mode
 from skaal.errors import UnsatisfiableError
-from skaal.solver.capacity import DIMENSION_WORDS, Overflow
+from skaal.solver.capacity import DIMENSION_WORDS, CountedTerm, Overflow
 from skaal.solver.checks import fmt_num
 from skaal.solver.decompose import Unit
 from skaal.solver.diagnosis import Diagnosis, GlobalConflict, unsatisfiable
@@ -117,10 +117,11 @@ def _readable(value: float) -> str:
 
 
 def capacity(problem: Problem, short: Overflow) -> UnsatisfiableError:
-    """Units that only servers can hold exceed what the servers' quotas hold (with numbers)."""
+    """Units that only servers (and backends with count quotas) can hold exceed what the
+    servers' quotas and the count quotas hold (with numbers)."""
     noun, unit = DIMENSION_WORDS[short.dimension]
     count = len(short.members)
-    servers = " or ".join(short.servers)
+    placed = _listed(short.backends)
 
     def amount(value: float) -> str:
         spaced = f" {unit}" if unit == "GB" else unit
@@ -132,8 +133,11 @@ def capacity(problem: Problem, short: Overflow) -> UnsatisfiableError:
         return f"{quota}{per}{shown} on {label}{shared}"
 
     if short.dimension == len(DIMENSION_WORDS) - 1:
-        need = f"{count:,} resources can only be placed on {servers}"
-        most = " + ".join(term(s, q, u, _readable(c)) for s, q, c, u in short.terms)
+        need = f"{count:,} resources can only be placed on {placed}"
+        most = " + ".join(
+            [term(s, q, u, _readable(c)) for s, q, c, u in short.terms]
+            + [_counted_words(c) for c in short.counted]
+        )
         detail = (
             f"{need}, and the largest plan the catalog allows holds "
             f"{_readable(short.most)} resources ({most})"
@@ -145,24 +149,72 @@ def capacity(problem: Problem, short: Overflow) -> UnsatisfiableError:
             if any(u for *_, u in short.terms)
             else " instances of the largest class"
         )
+        together = f"together they need {amount(short.demand)} of {noun}"
+        if short.counted:
+            held = sum(c.most for c in short.counted)
+            holds = "holds" if len(short.counted) == 1 else "hold"
+            pools = "; ".join(_pools_words(c) for c in short.counted)
+            together = (
+                f"{_listed([c.backend for c in short.counted])} {holds} at most {held:,} of them "
+                f"({pools}), and the other {count - held:,} need at least "
+                f"{amount(short.demand)} of {noun}"
+            )
         detail = (
-            f"{count:,} resources can only be placed on {servers}; together they need "
-            f"{amount(short.demand)} of {noun}, and the largest plan the catalog allows holds "
-            f"{amount(short.most)} ({most}{what})"
+            f"{count:,} resources can only be placed on {placed}; {together}, and the largest "
+            f"plan the catalog allows holds {amount(short.most)} ({most}{what})"
         )
-    quotas = ", ".join(f"[backends.{s}.server] quota" for s in short.servers)
-    relax = _dedicated_relaxation(problem, short.members)
-    fix = f"add a larger class to {servers}, raise {quotas} (a quota request)"
-    fix += f", or relax {relax}" if relax else ", or relax the constraints that need these servers"
     return _raise(
         problem,
         GlobalConflict(
-            constraint="server capacity",
+            constraint="server capacity and quota" if short.counted else "server capacity",
             declarations=_declarations(problem, short.members[:_SHOWN]),
             detail=detail,
-            relaxation=fix,
+            relaxation=_capacity_fix(problem, short),
         ),
     )
+
+
+def _listed(names: Sequence[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def _pools_words(term: CountedTerm) -> str:
+    """``2,500 tables in us-east-1``: the rooms of a count quota."""
+    return "; ".join(
+        f"{room:,} {term.counted} in {region or 'one account'}"
+        + (f", {each} a resource" if each > 1 else "")
+        for region, room, each in term.rooms
+    )
+
+
+def _counted_words(term: CountedTerm) -> str:
+    """``2,500 on dynamodb (2,500 tables in us-east-1)``: what a count quota holds."""
+    return f"{term.most:,} on {term.backend} ({_pools_words(term)})"
+
+
+def _capacity_fix(problem: Problem, short: Overflow) -> str:
+    """What would let the units of ``short`` fit: larger classes, raised quotas, relaxed
+    declarations."""
+    raised = [f"[backends.{s}.server] quota" for s in short.servers]
+    fixed: list[str] = []
+    for term in short.counted:
+        backend = next(b for b in problem.catalog.backends if b.name == term.backend)
+        quota = next(q for q in backend.counts if q.name == term.counted)
+        if quota.adjustable:
+            raised.append(f"{_quota_key(backend, quota)} quota")
+        else:
+            fixed.append(f"{backend.name}'s {quota.name}")
+    steps = []
+    if short.servers:
+        steps.append(f"add a larger class to {' or '.join(short.servers)}")
+    if raised:
+        steps.append(f"raise {', '.join(raised)} (a quota request)")
+    if fixed:
+        steps.append(f"split the app across accounts ({' and '.join(fixed)} are not raised)")
+    relax = _dedicated_relaxation(problem, short.members)
+    steps.append(f"relax {relax}" if relax else "relax the constraints that need these servers")
+    return ", ".join(steps[:-1]) + f", or {steps[-1]}" if len(steps) > 1 else steps[0]
 
 
 def _dedicated_relaxation(problem: Problem, members: Sequence[str]) -> str | None:

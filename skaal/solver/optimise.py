@@ -36,8 +36,9 @@ the clock:
    optimum (:mod:`.uniform`).  Both count their work (never seconds) and
    leave the component to the steps below past their limits.
 3. **Counting.**  :mod:`.capacity` proves in milliseconds that the units
-   which only servers can hold exceed what the servers' quotas of their
-   largest instances can hold, and reports the numbers.
+   which only servers (and backends whose count quota they could pass) can
+   hold exceed what the servers' quotas of their largest instances and the
+   count quotas can hold, and reports the numbers.
 4. **Pooled relaxation** (:mod:`.pooled`, HiGHS): the exact optimum with
    capacity pooled per server, instance counts per shape, quotas and
    ``max_backends``.  It is a lower bound on every plan.  Solved linear (a
@@ -549,14 +550,14 @@ def _pooled_part(
     from skaal.solver.uniform import solve_uniform  # noqa: PLC0415
 
     servers = trimmed_for(part, servers)
-    short = overflow(part, servers)
+    counted = rows is not None and any(o.backend in rows.backends for u in part for o in u.options)
+    if not counted:
+        rows = None
+    short = overflow(part, servers, rows)
     if short is not None:
         from skaal.solver import conflicts  # noqa: PLC0415
 
         raise conflicts.capacity(problem, short)
-    counted = rows is not None and any(o.backend in rows.backends for u in part for o in u.options)
-    if not counted:
-        rows = None
     grouped = groups(part, rows.signature if rows is not None else None)
     searched = solve_uniform(grouped, servers) if max_backends is None else None
     if searched is not None and searched.counts is not None and rows is not None:

@@ -113,38 +113,28 @@ def overflow(
 ) -> Overflow | None:
     """The first violated count of the module docstring (smallest backend sets first);
     ``rows``: the count pools the units could pass (:mod:`.count_rows`)."""
-    counted = _counted(part, rows) if rows is not None else {}
-    containers = servers.keys() | counted.keys()
-    # Per options tuple, the index of the backends it reaches if it reaches nothing else
-    # (None if it does): units share their tuples, alive in ``part`` while their ids key this.
-    reaches: dict[int, int | None] = {}
-    index: dict[frozenset[str], int] = {}
-    only: list[Unit] = []
-    reach: list[int] = []
+    # units by the backends they may use (units share their options tuples, alive in
+    # ``part`` while their ids key ``seen``; the sets of backends are few)
+    seen: dict[int, frozenset[str]] = {}
+    by_backends: dict[frozenset[str], list[Unit]] = {}
     for unit in part:
         key = id(unit.options)
-        if key in reaches:
-            found = reaches[key]
-        else:
-            backends = frozenset(o.backend for o in unit.options)
-            found = None
-            if backends and backends <= containers:
-                found = index.setdefault(backends, len(index))
-            reaches[key] = found
-        if found is not None:
-            only.append(unit)
-            reach.append(found)
-    if not only:
+        backends = seen.get(key)
+        if backends is None:
+            backends = seen[key] = frozenset(o.backend for o in unit.options)
+        by_backends.setdefault(backends, []).append(unit)
+    counted = _counted(by_backends, rows) if rows is not None else {}
+    containers = servers.keys() | counted.keys()
+    index = {b: units for b, units in by_backends.items() if b and b <= containers}
+    if not index:
         return None
     sets = list(index)
-    sums = [[0] * len(DIMENSION_WORDS) for _ in sets]
-    for unit, at in zip(only, reach, strict=True):
-        row = sums[at]
-        for d, used in enumerate(unit.usage):
-            row[d] += used
+    # per set of backends, its units' usage summed per dimension (by columns, in C)
+    sums = [[sum(column) for column in zip(*(u.usage for u in units), strict=True)]
+            for units in index.values()]  # fmt: skip
     names = sorted(set().union(*sets))[:_MAX_SERVERS]
     per_unit = {name: _per_unit(servers[name]) for name in names if name in servers}
-    absorb = _Absorber(only, reach, len(sets)) if counted else None
+    absorb = _Absorber(list(index.values())) if counted else None
     for size in range(1, len(names) + 1):
         for subset in itertools.combinations(names, size):
             chosen = frozenset(subset)
@@ -167,17 +157,10 @@ def overflow(
                 elif pools and absorb is not None:
                     demand -= absorb.most(d, inside, held)
                 if demand > most + 1e-6 * max(most, SCALE):
-                    members = set(inside)
+                    units = (u for at in inside for u in index[sets[at]])
                     return Overflow(
                         servers=on_servers,
-                        members=tuple(
-                            sorted(
-                                m
-                                for u, at in zip(only, reach, strict=True)
-                                if at in members
-                                for m in u.members
-                            )
-                        ),
+                        members=tuple(sorted(m for u in units for m in u.members)),
                         dimension=d,
                         demand=demand / SCALE,
                         most=most / SCALE,
@@ -191,13 +174,13 @@ class _Absorber:
     """The most of a dimension counted backends holding ``held`` resources take off the
     servers: the units of largest use per resource first, the last one in part."""
 
-    def __init__(self, only: Sequence[Unit], reach: Sequence[int], sets: int) -> None:
+    def __init__(self, by_set: Sequence[Sequence[Unit]]) -> None:
         import numpy as np  # noqa: PLC0415 - loaded with HiGHS, which a counted part solves
 
         self._np = np
-        self._usage = np.array([u.usage for u in only], dtype=np.float64)
-        self._reach = np.array(reach, dtype=np.int64)
-        self._sets = sets
+        self._usage = np.array([u.usage for units in by_set for u in units], dtype=np.float64)
+        self._reach = np.repeat(np.arange(len(by_set)), [len(units) for units in by_set])
+        self._sets = len(by_set)
         self._orders: dict[int, NDArray[np.int64]] = {}
 
     def most(self, d: int, inside: Sequence[int], held: int) -> float:
@@ -221,26 +204,30 @@ class _Absorber:
         return taken
 
 
-def _counted(part: Sequence[Unit], rows: CountRows) -> dict[str, CountedTerm]:
-    """Per counted backend the part's units reach, its tightest count quota among those
-    counting every one of them (none: it is left out, nothing bounds how many it holds)."""
+def _counted(
+    by_backends: Mapping[frozenset[str], Sequence[Unit]], rows: CountRows
+) -> dict[str, CountedTerm]:
+    """Per counted backend the units (by the backends they may use) reach, its tightest
+    count quota among those counting every one of them (none: it is left out, nothing
+    bounds how many it holds)."""
     counting: dict[str, set[str]] = {}  # backend -> the quotas every unit reaching it is in
     fewest: dict[tuple[str, str], dict[str, int]] = {}  # (backend, quota) -> region -> each
-    for unit in part:
-        for option in unit.options:
-            backend = option.backend
-            if backend not in rows.backends:
-                continue
-            common: set[str] | None = None
-            for member in unit.members:
-                here = [(p, n) for p, n in rows.weights.get(member, {}).items() if p[0] == backend]
-                names = {pool[1] for pool, _ in here}
-                common = names if common is None else common & names
-                for pool, n in here:
-                    regions = fewest.setdefault((backend, pool[1]), {})
-                    regions[pool[2]] = min(regions.get(pool[2], n), n)
-            assert common is not None  # a unit has members
-            counting[backend] = counting[backend] & common if backend in counting else common
+    for backends, units in by_backends.items():
+        for backend in sorted(backends & rows.backends):
+            for unit in units:
+                common: set[str] | None = None
+                for member in unit.members:
+                    here = [
+                        (pool, n) for pool, n in rows.weights.get(member, {}).items()
+                        if pool[0] == backend
+                    ]  # fmt: skip
+                    names = {pool[1] for pool, _ in here}
+                    common = names if common is None else common & names
+                    for pool, n in here:
+                        regions = fewest.setdefault((backend, pool[1]), {})
+                        regions[pool[2]] = min(regions.get(pool[2], n), n)
+                assert common is not None  # a unit has members
+                counting[backend] = counting[backend] & common if backend in counting else common
     out: dict[str, CountedTerm] = {}
     for backend, names in sorted(counting.items()):
         terms = [

@@ -297,10 +297,13 @@ def _subscribers(specs: Iterable[ResourceSpec]) -> dict[str, int]:
 
 def _made(limit: CountLimit, spec: ResourceSpec, subscribers: Mapping[str, int]) -> int:
     """How many of what ``limit`` counts ``spec`` creates."""
+    # the HTTP API routes to an HTTP function that no schedule or queue starts
+    routed = spec.kind == "function" and spec.http and spec.schedule is None and not spec.consumes
     return limit.made_by(
         spec.kind,
         scheduled=spec.schedule is not None,
         subscribers=subscribers.get(spec.name, 0),
+        routed=routed,
     )
 
 

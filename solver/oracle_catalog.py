@@ -125,19 +125,24 @@ class CountLimit:
     per_kind: dict[str, int]
     """How many one resource of each kind creates."""
     per_region: bool
-    """Whether it counts in each region, else once over the account."""
+    """Whether it counts in each region, else once over the account (or the app)."""
     per_subscriber: int = 0
     """How many more a topic creates per function subscribed to it."""
     per_schedule: int = 0
     """How many more a function on a schedule creates."""
+    per_route: int = 0
+    """How many more a function the app's HTTP API routes to creates."""
     reserved: int = 0
     """How many the build creates for the app itself: the resources share the rest."""
 
-    def made_by(self, kind: str, *, scheduled: bool = False, subscribers: int = 0) -> int:
+    def made_by(
+        self, kind: str, *, scheduled: bool = False, subscribers: int = 0, routed: bool = False
+    ) -> int:
         """How many one resource of ``kind`` creates: a function on a schedule when
-        ``scheduled``, a topic with ``subscribers`` functions subscribed."""
+        ``scheduled``, a topic with ``subscribers`` functions subscribed, a function the
+        HTTP API routes to when ``routed``."""
         more = (self.per_schedule if scheduled else 0) + self.per_subscriber * subscribers
-        return self.per_kind.get(kind, 0) + more
+        return self.per_kind.get(kind, 0) + more + (self.per_route if routed else 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,9 +310,10 @@ def _catalog(data: dict[str, Any]) -> CatalogData:
                         name=count_name,
                         quota=int(count["quota"]),
                         per_kind={str(k): int(v) for k, v in count["per_kind"].items()},
-                        per_region=count.get("scope", "region") != "account",
+                        per_region=count.get("scope", "region") == "region",
                         per_subscriber=int(count.get("per_subscriber", 0)),
                         per_schedule=int(count.get("per_schedule", 0)),
+                        per_route=int(count.get("per_route", 0)),
                         reserved=int(count.get("reserved", 0)),
                     )
                     for count_name, count in table.get("counts", {}).items()

@@ -125,6 +125,12 @@ class ResourceSpec(Record, frozen=True, kw_only=True):
     """For a map, collection or blob: the existing table or bucket it adopts, as written
     (:mod:`skaal.declare.existing`); ``None``: the build creates it."""
 
+    @property
+    def routed(self) -> bool:
+        """Whether the app's HTTP API on AWS routes to this function (``ANY /fn/NAME``): an
+        HTTP function started neither by a schedule nor by a queue."""
+        return self.kind == "function" and self.http and self.schedule is None and not self.consumes
+
 
 #: How a mounted application is called: ASGI (``await app(scope, receive, send)``)
 #: or WSGI (``app(environ, start_response)``, served through an adapter).

@@ -569,7 +569,8 @@ def _counts(
 def _count_terms(
     merged: Merged, where: KeyPath, count: dict[str, Any], kinds: tuple[str, ...]
 ) -> list[Problem]:
-    """A count quota's ``reserved`` below its quota, its ``per_schedule`` on functions only."""
+    """A count quota's ``reserved`` below its quota, its ``per_schedule`` and ``per_route``
+    on functions only."""
     problems: list[Problem] = []
     quota, reserved = count.get("quota"), count.get("reserved")
     if isinstance(quota, int) and isinstance(reserved, int) and 0 <= quota <= reserved:
@@ -582,15 +583,16 @@ def _count_terms(
                 "creates for the app itself (fewer)",
             )
         )
-    if count.get("per_schedule") and "function" not in kinds:
-        problems.append(
-            merged.problem(
-                (*where, "per_schedule"),
-                f"per_schedule counts functions on a schedule, which this backend does not "
-                f"serve (kinds = {list(kinds)})",
-                "delete per_schedule, or add function to kinds",
+    for key, counted in (("per_schedule", "on a schedule"), ("per_route", "the API routes to")):
+        if count.get(key) and "function" not in kinds:
+            problems.append(
+                merged.problem(
+                    (*where, key),
+                    f"{key} counts functions {counted}, which this backend does not serve "
+                    f"(kinds = {list(kinds)})",
+                    f"delete {key}, or add function to kinds",
+                )
             )
-        )
     return problems
 
 

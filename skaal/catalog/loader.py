@@ -119,9 +119,12 @@ within them::
                                         #   more a topic creates per subscribed function
     per_schedule = 1                    # optional, integer >= 0 (default 0): how many
                                         #   more a function on a schedule creates
+    per_route = 1                       # optional, integer >= 0 (default 0): how many
+                                        #   more a function the HTTP API routes to creates
     reserved = 2                        # optional, integer >= 0, below quota (default
                                         #   0): how many the build creates for the app
-    scope = "region"                    # optional: "region" (default) or "account"
+    scope = "region"                    # optional: "region" (default), "account", or
+                                        #   "app" (once per app: its HTTP API)
     source = "https://..."              # optional: the quota page
     adjustable = true                   # optional (default true)
 

@@ -406,10 +406,15 @@ class CountQuota(Record, frozen=True, kw_only=True):
     per_schedule: Annotated[int, Meta(ge=0)] = 0
     """How many more a function on a schedule creates (AWS: the IAM role EventBridge
     Scheduler invokes it with)."""
+    per_route: Annotated[int, Meta(ge=0)] = 0
+    """How many more a function the app's HTTP API routes to creates (AWS: the API's
+    integration with its Lambda; :attr:`~skaal.blueprint.model.ResourceSpec.routed`)."""
     reserved: Annotated[int, Meta(ge=0)] = 0
     """How many the build creates for the app itself, whatever it declares, at most (on
     aws, the role of the HTTP default route's function): the resources share the rest."""
-    scope: Literal["region", "account"] = "region"
+    scope: Literal["region", "account", "app"] = "region"
+    """Where the quota counts: in each region, once over the account, or once per app
+    (a quota on one of what the build creates once for the app: its HTTP API)."""
     source: str = ""
     """The provider's page stating the quota."""
     adjustable: bool = True
@@ -420,11 +425,23 @@ class CountQuota(Record, frozen=True, kw_only=True):
         """How many the resources may create: the quota less what the build reserves."""
         return self.quota - self.reserved
 
-    def used_by(self, kind: Kind, *, subscribers: int = 0, scheduled: bool = False) -> int:
+    def used_by(
+        self, kind: Kind, *, subscribers: int = 0, scheduled: bool = False, routed: bool = False
+    ) -> int:
         """How many one resource of ``kind`` creates, a topic with ``subscribers``, a
-        function on a schedule when ``scheduled``."""
-        more = self.per_schedule if scheduled else 0
+        function on a schedule when ``scheduled``, one the HTTP API routes to when
+        ``routed``."""
+        more = (self.per_schedule if scheduled else 0) + (self.per_route if routed else 0)
         return self.per_kind.get(kind, 0) + self.per_subscriber * subscribers + more
+
+    @property
+    def holder(self) -> str:
+        """What holds the quota, in words: ``one account``, ``one app``."""
+        return "one app" if self.scope == "app" else "one account"
+
+    def where(self, region: str) -> str:
+        """Where a pool of this quota counts, in words: ``in us-east-1``, ``in one account``."""
+        return f"in {region}" if self.scope == "region" and region else f"in {self.holder}"
 
     def per_words(self) -> str:
         """What each resource creates, in words: ``3 per queue, 1 per topic``."""
@@ -433,6 +450,8 @@ class CountQuota(Record, frozen=True, kw_only=True):
             words.append(f"{self.per_subscriber} per function subscribed to a topic")
         if self.per_schedule:
             words.append(f"{self.per_schedule} more per function on a schedule")
+        if self.per_route:
+            words.append(f"{self.per_route} per function the HTTP API routes to")
         return ", ".join(words)
 
 
@@ -514,7 +533,7 @@ class Catalog(Record, frozen=True, kw_only=True):
             if not backend["counts"]:  # so does a backend without count quotas
                 del backend["counts"]
             for count in backend.get("counts", ()):  # and a count quota without these terms
-                for key in ("per_schedule", "reserved"):
+                for key in ("per_schedule", "per_route", "reserved"):
                     if not count[key]:
                         del count[key]
             for mode in backend["modes"]:  # so does a mode without a regional quota

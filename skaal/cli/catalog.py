@@ -270,6 +270,7 @@ def validate(ctx: click.Context, path: str, as_json: bool) -> None:
                         "per_kind": dict(c.per_kind),
                         "per_subscriber": c.per_subscriber,
                         "per_schedule": c.per_schedule,
+                        "per_route": c.per_route,
                         "reserved": c.reserved,
                         "scope": c.scope,
                         "adjustable": c.adjustable,
@@ -433,9 +434,11 @@ def _render_explain(console: Console, resolved: ResolvedCatalog, b: Backend) -> 
     if b.server is not None:
         _render_server(console, b, origins)
     for count in b.counts:
-        where = "per region"
-        if count.scope == "account":
-            where = "in one account (or project), all regions"
+        where = {
+            "region": "per region",
+            "account": "in one account (or project), all regions",
+            "app": "per app (what the build creates once for it: its HTTP API)",
+        }[count.scope]
         per = count.per_words()
         raised = "a provider quota, raised on request" if count.adjustable else "fixed"
         source = f", {escape(count.source)}" if count.source else ""

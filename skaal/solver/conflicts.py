@@ -136,7 +136,7 @@ def capacity(problem: Problem, short: Overflow) -> UnsatisfiableError:
         need = f"{count:,} resources can only be placed on {placed}"
         most = " + ".join(
             [term(s, q, u, _readable(c)) for s, q, c, u in short.terms]
-            + [_counted_words(c) for c in short.counted]
+            + [_counted_words(problem, c) for c in short.counted]
         )
         detail = (
             f"{need}, and the largest plan the catalog allows holds "
@@ -153,7 +153,7 @@ def capacity(problem: Problem, short: Overflow) -> UnsatisfiableError:
         if short.counted:
             held = sum(c.most for c in short.counted)
             holds = "holds" if len(short.counted) == 1 else "hold"
-            pools = "; ".join(_pools_words(c) for c in short.counted)
+            pools = "; ".join(_pools_words(problem, c) for c in short.counted)
             together = (
                 f"{_listed([c.backend for c in short.counted])} {holds} at most {held:,} of them "
                 f"({pools}), and the other {count - held:,} need at least "
@@ -179,18 +179,25 @@ def _listed(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
-def _pools_words(term: CountedTerm) -> str:
+def _pools_words(problem: Problem, term: CountedTerm) -> str:
     """``2,500 tables in us-east-1``: the rooms of a count quota."""
+    _, quota = _count_quota(problem, term)
     return "; ".join(
-        f"{room:,} {term.counted} in {region or 'one account'}"
+        f"{room:,} {term.counted} {quota.where(region)}"
         + (f", {each} a resource" if each > 1 else "")
         for region, room, each in term.rooms
     )
 
 
-def _counted_words(term: CountedTerm) -> str:
+def _counted_words(problem: Problem, term: CountedTerm) -> str:
     """``2,500 on dynamodb (2,500 tables in us-east-1)``: what a count quota holds."""
-    return f"{term.most:,} on {term.backend} ({_pools_words(term)})"
+    return f"{term.most:,} on {term.backend} ({_pools_words(problem, term)})"
+
+
+def _count_quota(problem: Problem, term: CountedTerm) -> tuple[Backend, CountQuota]:
+    """The backend and the count quota ``term`` reads."""
+    backend = next(b for b in problem.catalog.backends if b.name == term.backend)
+    return backend, next(q for q in backend.counts if q.name == term.counted)
 
 
 def _capacity_fix(problem: Problem, short: Overflow) -> str:
@@ -199,8 +206,7 @@ def _capacity_fix(problem: Problem, short: Overflow) -> str:
     raised = [f"[backends.{s}.server] quota" for s in short.servers]
     fixed: list[str] = []
     for term in short.counted:
-        backend = next(b for b in problem.catalog.backends if b.name == term.backend)
-        quota = next(q for q in backend.counts if q.name == term.counted)
+        backend, quota = _count_quota(problem, term)
         if quota.adjustable:
             raised.append(f"{_quota_key(backend, quota)} quota")
         else:
@@ -358,7 +364,13 @@ def _quota_raise(backend: Backend, quota: CountQuota) -> str:
             f"ask the provider to raise it and state the new quota in "
             f"{_quota_key(backend, quota)}, or"
         )
-    return "the provider does not raise it: split the app, or"
+    return f"the provider does not raise it: split the app{_across(quota)}, or"
+
+
+def _across(quota: CountQuota) -> str:
+    """Where the parts of an app split for ``quota`` go: each app has its own of what a
+    quota per app counts, and shares an account's."""
+    return "" if quota.scope == "app" else " across accounts"
 
 
 def _noun(kinds: Set[str]) -> str:
@@ -385,7 +397,7 @@ def count_quota(
     """Resources that only ``backend`` serves create together ``used`` of what ``quota``
     counts in its region (or account), more than the provider's quota."""
     wanted = set(names)
-    where = f"in {pool[2]}" if pool[2] else "in one account"
+    where = quota.where(pool[2])
     per = quota.per_words()
     kinds = {r.spec.kind for r in problem.resources if r.spec.name in wanted}
     others = [b for b in problem.catalog.backends if b is not backend and kinds & set(b.kinds)]
@@ -394,7 +406,7 @@ def count_quota(
         f"relax the declarations of enough of these resources ({over}) that another backend "
         "serves them"
         if others
-        else f"split the app across accounts, or declare fewer of them ({over})"
+        else f"split the app{_across(quota)}, or declare fewer of them ({over})"
     )
     return _raise(
         problem,
@@ -403,10 +415,14 @@ def count_quota(
             declarations=_declarations(problem, sorted(wanted)[:_SHOWN]),
             detail=(
                 f"{len(wanted):,} {_noun(kinds)} can only be placed on {backend.name}, and "
-                f"together they create {used:,} {quota.name} ({per}) {where}: one account "
+                f"together they create {used:,} {quota.name} ({per}) {where}: {quota.holder} "
                 f"holds at most {quota.quota:,} there{_reserved_words(quota)}"
             ),
-            relaxation=f"{_quota_raise(backend, quota)} {fewer}",
+            relaxation=(
+                f"{_quota_raise(backend, quota)} {fewer}"
+                if quota.adjustable or others
+                else f"the provider does not raise it: {fewer}"  # splitting is in ``fewer``
+            ),
         ),
     )
 
@@ -421,14 +437,14 @@ def counts_moved(
     those cannot hold them."""
     found: list[GlobalConflict] = []
     for pool, (backend, quota, members) in sorted(pools.items()):
-        where = f"in {pool[2]}" if pool[2] else "in one account"
+        where = quota.where(pool[2])
         found.append(
             GlobalConflict(
                 constraint="quota",
                 declarations=_declarations(problem, members[:_SHOWN]),
                 detail=(
                     f"the {len(members):,} resources the optimum placed on {backend.name} "
-                    f"{where} create more {quota.name} than one account holds there "
+                    f"{where} create more {quota.name} than {quota.holder} holds there "
                     f"({quota.quota:,}{_reserved_words(quota)}); the planner moved those past "
                     "it to other backends, each way it chooses them, and found none holding "
                     "them (below), though "

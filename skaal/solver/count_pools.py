@@ -17,7 +17,8 @@ from skaal.solver.problem import Option, Problem
 
 __all__ = ["Pool", "Quotas", "pool_of"]
 
-#: A quota in one place: (backend, quota name, region; "" for a quota over the account).
+#: A quota in one place: (backend, quota name, region; "" for a quota over the account or
+#: the app).
 Pool = tuple[str, str, str]
 
 
@@ -47,10 +48,12 @@ class Quotas:
             spec.kind,
             subscribers=self.subscribers.get(spec.name, 0),
             scheduled=spec.schedule is not None,
+            routed=spec.routed,
         )
 
 
 def pool_of(problem: Problem, quota: CountQuota, option: Option) -> Pool:
-    """The pool ``option`` counts against under ``quota``."""
-    region = "" if quota.scope == "account" else option.region or problem.catalog.region
+    """The pool ``option`` counts against under ``quota`` (its region ``""`` for a quota
+    over the account or the app)."""
+    region = "" if quota.scope != "region" else option.region or problem.catalog.region
     return (option.backend, quota.name, region)

@@ -111,12 +111,15 @@ def lost_notes(problem: Problem, lost: Mapping[str, str]) -> dict[str, str]:
         return {}
     rows = count_rows(problem)
     pools = rows.rooms if rows is not None else {}
+    quotas = Quotas(problem)
     words: dict[str, str] = {}
     for backend in sorted(set(lost.values())):
-        counted = " and ".join(sorted({pool[1] for pool in pools if pool[0] == backend}))
+        passed = sorted({pool for pool in pools if pool[0] == backend})
+        counted = " and ".join(sorted({pool[1] for pool in passed}))
+        holder = quotas.of(passed[0])[1].holder if passed else "one account"
         words[backend] = (
             f"; not {backend}: the resources able to use it would create more {counted} than "
-            "one account holds there, and the optimisation kept within the quota by placing "
+            f"{holder} holds there, and the optimisation kept within the quota by placing "
             "this one elsewhere"
         )
     return {name: words[backend] for name, backend in lost.items()}
@@ -354,7 +357,7 @@ def _kept(
         if units <= room:
             kept.update(res.spec.name for res in chains[first])
             room -= units
-    where = f"in {pool[2]}" if pool[2] else "in the account"
+    where = quota.where(pool[2])
     note = (
         f"; not {backend.name}: the {len(members):,} resources the optimum placed there create "
         f"more {quota.name} {where} than the provider's quota of {quota.quota:,}; the "

@@ -5,7 +5,9 @@ for EventBridge Scheduler, when it runs on a schedule), a service account on
 gcp.  The catalogs count them against IAM's 1,000 roles per account and a
 project's 100 service accounts, and reserve what the build creates for the
 app itself (``reserved`` of ``[backends.lambda.counts.roles]`` and
-``[backends.cloud-run.counts.service-accounts]``).  Each program runs here,
+``[backends.cloud-run.counts.service-accounts]``); on aws, a function the
+HTTP API routes to is an integration of that API too, of 300
+(``[backends.lambda.counts.integrations]``).  Each program runs here,
 under Pulumi's mocks, for an app using every feature that adds one (HTTP, a
 schedule, a queue consumer, a pending data move): it creates exactly what the
 planner counted, so a plan the planner keeps within the quota deploys.
@@ -67,25 +69,32 @@ def _moving(project: Path, catalog: str, origin: str, server: str) -> Plan:
     return plan
 
 
-def _quota(catalog: str, backend: str) -> CountQuota:
-    (quota,) = {b.name: b for b in load_catalog(catalog).backends}[backend].counts
-    return quota
+def _quota(catalog: str, backend: str, name: str) -> CountQuota:
+    counts = {b.name: b for b in load_catalog(catalog).backends}[backend].counts
+    return next(quota for quota in counts if quota.name == name)
 
 
-def test_the_aws_build_creates_the_roles_the_planner_counts(tmp_path: Path) -> None:
+def test_the_aws_build_creates_the_roles_and_integrations_the_planner_counts(
+    tmp_path: Path,
+) -> None:
     plan = _moving(tmp_path, "aws", "dynamodb", "rds-postgres")
     blueprint = load_app("shop.py:app", cwd=tmp_path).blueprint()
     artifacts = build_aws(app_context(blueprint, plan, "shop:app"))
     run = run_program(write_with_layer(artifacts, tmp_path / "out"))
+    functions = [s for s in blueprint.resources if s.kind == "function"]
     roles = run.of_type("aws:iam/role:Role")
-    quota = _quota("aws", "lambda")
-    counted = sum(
-        quota.used_by(s.kind, scheduled=s.schedule is not None)
-        for s in blueprint.resources
-        if s.kind == "function"
-    )
+    quota = _quota("aws", "lambda", "roles")
+    counted = sum(quota.used_by(s.kind, scheduled=s.schedule is not None) for s in functions)
     assert counted == 4  # bill, work, sweep and its scheduler's
     assert len(roles) == counted + quota.reserved  # the HTTP default route's, the mover's
+    # the HTTP API's integrations (and routes): one per function it routes to, bill; the
+    # default route's one more (HTTP API: 300 integrations, not raised)
+    quota = _quota("aws", "lambda", "integrations")
+    counted = sum(quota.used_by(s.kind, routed=s.routed) for s in functions)
+    assert counted == 1
+    integrations = run.of_type("aws:apigatewayv2/integration:Integration")
+    assert len(integrations) == counted + quota.reserved
+    assert len(run.of_type("aws:apigatewayv2/route:Route")) == len(integrations)  # 300, raised
 
 
 def test_the_gcp_build_creates_the_service_accounts_the_planner_counts(tmp_path: Path) -> None:
@@ -93,7 +102,7 @@ def test_the_gcp_build_creates_the_service_accounts_the_planner_counts(tmp_path:
     blueprint = load_app("shop.py:app", cwd=tmp_path).blueprint()
     run = run_stack(gcp_stack(blueprint, plan), CONFIG)
     accounts = run.of_type("gcp:serviceaccount/account:Account")
-    quota = _quota("gcp", "cloud-run")
+    quota = _quota("gcp", "cloud-run", "service-accounts")
     counted = sum(quota.used_by(s.kind) for s in blueprint.resources if s.kind == "function")
     assert counted == 3
     # the web service's, the runner's, the scheduler and push invoker's, the gateway's

@@ -29,9 +29,9 @@ from solver.draws import write_app
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = str(ROOT / "catalogs" / "aws.toml")
 
-LOCK_SHA256 = "5419d1c733ab4196a6aea7a895ff942193206896bd5b1bc9603cf1e3319cb3ea"
-JSON_SHA256 = "8b87c68cfbcf55aa0127961cc0c191f52f06f358fc67388d9d028145e9433879"
-PLAN_HASH = "d5e073cf8e6e7490a17c788379af7f5ea370c6dd9ce06865feca09a597fb91fc"
+LOCK_SHA256 = "619dac72a0f7f36490141777c870cdc292c54f2d95f8ae2225554e0900bdc7a9"
+JSON_SHA256 = "ab823a608eb8d23d7177be6e63978c0d766a07a630c008b48cef74546fc3995c"
+PLAN_HASH = "711900539b0433af2af92e872d55045010149dd05029768cd6e7669f1413d9c3"
 
 
 @pytest.fixture(scope="module")

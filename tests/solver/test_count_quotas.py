@@ -99,7 +99,7 @@ def test_the_bundled_catalogs_state_the_providers_count_quotas() -> None:
         1,
     )
     assert (subscriptions.used_by("queue"), subscriptions.adjustable) == (3, False)
-    (roles,) = aws["lambda"].counts
+    roles, integrations = aws["lambda"].counts
     assert (roles.name, roles.quota, roles.reserved, roles.room, roles.scope) == (
         "roles",
         1000,
@@ -108,6 +108,14 @@ def test_the_bundled_catalogs_state_the_providers_count_quotas() -> None:
         "account",
     )
     assert (roles.used_by("function"), roles.used_by("function", scheduled=True)) == (1, 2)
+    assert roles.used_by("function", routed=True) == 1
+    assert (integrations.name, integrations.room, integrations.scope) == (
+        "integrations",
+        299,
+        "app",
+    )
+    assert (integrations.used_by("function"), integrations.adjustable) == (0, False)
+    assert integrations.used_by("function", routed=True, scheduled=True) == 1
     (accounts,) = gcp["cloud-run"].counts
     assert (accounts.name, accounts.quota, accounts.room, accounts.adjustable) == (
         "service-accounts",
@@ -434,6 +442,30 @@ def test_functions_past_their_identities_quota_are_refused_before_any_solve(
     assert counts.refuse_fixed(build_problem(within.blueprint(), load_catalog(path))) is None
 
 
+def test_functions_the_http_api_routes_to_past_its_integrations_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the app's one HTTP API holds 300 integrations, not raised: one per function it
+    # routes to, one for its default route; functions on a schedule or consuming a
+    # queue are not routed, and do not count
+    app = _functions(300, scheduled=5)
+    monkeypatch.setattr("skaal.solver._cheapest", _never)
+    with pytest.raises(UnsatisfiableError) as caught:
+        solve(app.blueprint(), load_catalog("aws"))
+    text = str(caught.value)
+    assert (
+        "300 functions can only be placed on lambda, and together they create 300 integrations "
+        "(1 per function the HTTP API routes to) in one app: one app holds at most 300 there, "
+        "1 of them for what the build creates for the app itself"
+    ) in text
+    assert "the provider does not raise it: split the app, or declare fewer of them" in text
+    assert solve_exact(app.blueprint(), read_catalog("aws")).status == "infeasible"
+    monkeypatch.undo()
+    within = _functions(299, scheduled=5)
+    plan = solve(within.blueprint(), load_catalog("aws"))
+    assert audit(plan, within.blueprint(), read_catalog("aws")) == []
+
+
 @pytest.mark.parametrize(
     ("table", "message"),
     [
@@ -443,6 +475,11 @@ def test_functions_past_their_identities_quota_are_refused_before_any_solve(
             "[backends.dynamodb.counts.tables]\nper_schedule = 1\n",
             "per_schedule counts functions on a schedule",
         ),
+        (
+            "[backends.dynamodb.counts.tables]\nper_route = 1\n",
+            "per_route counts functions the API routes to",
+        ),
+        ('[backends.dynamodb.counts.tables]\nscope = "api"\n', "scope"),
         (
             "[backends.rds-postgres.counts.instances]\nquota = 3\nper_kind = { map = 1 }\n",
             "count against its [server] quota",

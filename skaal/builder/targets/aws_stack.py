@@ -494,7 +494,7 @@ def _route(function: ResourceSpec, *, http_default: bool) -> str | None:
     """The HTTP API route to ``function``, if the API routes to it."""
     if http_default:
         return "$default"
-    if function.http and function.schedule is None and not function.consumes:
+    if function.routed:
         return f"ANY /fn/{function.name}"
     return None
 

@@ -154,19 +154,23 @@ def overflow(
                 demand = float(sum(sums[at][d] for at in inside))
                 if d == _RESOURCES:
                     most += held * SCALE
-                elif pools and absorb is not None:
+                slack = 1e-6 * max(most, SCALE)
+                if demand <= most + slack:
+                    continue  # held (what the pools take only lowers the demand)
+                if d != _RESOURCES and pools and absorb is not None:
                     demand -= absorb.most(d, inside, held)
-                if demand > most + 1e-6 * max(most, SCALE):
-                    units = (u for at in inside for u in index[sets[at]])
-                    return Overflow(
-                        servers=on_servers,
-                        members=tuple(sorted(m for u in units for m in u.members)),
-                        dimension=d,
-                        demand=demand / SCALE,
-                        most=most / SCALE,
-                        terms=tuple((s, q, best / SCALE, units) for s, q, best, units in terms),
-                        counted=pools,
-                    )
+                    if demand <= most + slack:
+                        continue
+                members = (u for at in inside for u in index[sets[at]])
+                return Overflow(
+                    servers=on_servers,
+                    members=tuple(sorted(m for u in members for m in u.members)),
+                    dimension=d,
+                    demand=demand / SCALE,
+                    most=most / SCALE,
+                    terms=tuple((s, q, best / SCALE, units) for s, q, best, units in terms),
+                    counted=pools,
+                )
     return None
 
 
@@ -184,6 +188,8 @@ class _Absorber:
         self._orders: dict[int, NDArray[np.int64]] = {}
 
     def most(self, d: int, inside: Sequence[int], held: int) -> float:
+        """The most of dimension ``d`` the units of the sets ``inside`` can leave on ``held``
+        resources' worth of counted backends (scaled)."""
         np = self._np
         order = self._orders.get(d)
         if order is None:

@@ -196,7 +196,13 @@ def _best(
         targets += _smaller(servers[name], shape)
     if not targets:
         return best
-    ranked = sorted(members, key=lambda u: (-saving(u, name, servers), u.name))
+    # what a smaller shape keeps is ranked; closed, it keeps nothing, and the units
+    # leaving go in the order _places takes them in (its own)
+    ranked = (
+        list(members)
+        if targets == [None]
+        else sorted(members, key=lambda u: (-saving(u, name, servers), u.name))
+    )
     for target in targets:
         kept = _held(target, ranked)
         saved = shape.fee_micro - (0 if target is None else target.fee_micro)

@@ -66,6 +66,9 @@ class CountRows:
 
     def signature(self, unit: Unit) -> tuple[tuple[Pool, int], ...]:
         """What ``unit`` creates in every pool: units alike here are interchangeable."""
+        if len(unit.members) == 1:  # the common case, without the generator
+            found = self.weights.get(unit.members[0])
+            return () if found is None else tuple(sorted(found.items()))
         return tuple(
             sorted(pool for member in unit.members for pool in self.weights.get(member, {}).items())
         )

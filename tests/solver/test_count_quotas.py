@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 
 from skaal import App, Every, Map, Queue, Topic
+from skaal.blueprint.model import Blueprint
 from skaal.catalog.loader import load_catalog
 from skaal.errors import CatalogError, UnsatisfiableError
 from skaal.plan.model import Plan
-from skaal.solver import Diagnosis, counts, solve
+from skaal.solver import Diagnosis, GlobalConflict, counts, solve
 from skaal.solver.count_pools import Quotas
 from skaal.solver.count_rows import CountRows
 from skaal.solver.counts import ORDERS, _kept
@@ -203,6 +204,20 @@ def _never(*_: object) -> object:
     raise AssertionError("refused by counting, before the pooled relaxation")
 
 
+def _counted_out(
+    blueprint: Blueprint, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> GlobalConflict:
+    """The one conflict planning ``blueprint`` on the catalog at ``path`` is refused with,
+    found by counting (no pooled relaxation is solved)."""
+    monkeypatch.setattr("skaal.solver.pooled.solve_pooled", _never)
+    with pytest.raises(UnsatisfiableError) as caught:
+        solve(blueprint, load_catalog(path))
+    report = caught.value.report
+    assert isinstance(report, Diagnosis)
+    (found,) = report.conflicts
+    return found
+
+
 def test_tables_moved_off_that_fit_nowhere_else_are_refused_with_both_reasons(
     tmp_path: Path,
 ) -> None:
@@ -230,12 +245,7 @@ def test_maps_past_the_tables_and_the_servers_writes_are_refused_by_counting(
     # the tables take three maps at most, the two others need 10,000 writes/s
     app = _heavy(5, "5000/s")
     path = _stuck(tmp_path, tables=3, instances=1)
-    monkeypatch.setattr("skaal.solver.pooled.solve_pooled", _never)
-    with pytest.raises(UnsatisfiableError) as caught:
-        solve(app.blueprint(), load_catalog(path))
-    report = caught.value.report
-    assert isinstance(report, Diagnosis)
-    (found,) = report.conflicts
+    found = _counted_out(app.blueprint(), path, monkeypatch)
     assert found.constraint == "server capacity and quota"
     assert found.detail == (
         "5 resources can only be placed on dynamodb or rds-postgres-multi-az; dynamodb holds "
@@ -293,13 +303,7 @@ def test_resources_past_the_count_quota_and_the_servers_are_refused_by_counting(
     path.write_text(
         f'schema_version = 2\nname = "short"\nextends = "{base}"\n{catalog}', encoding="utf-8"
     )
-    blueprint = app().blueprint()
-    monkeypatch.setattr("skaal.solver.pooled.solve_pooled", _never)
-    with pytest.raises(UnsatisfiableError) as caught:
-        solve(blueprint, load_catalog(path))
-    report = caught.value.report
-    assert isinstance(report, Diagnosis)
-    (found,) = report.conflicts
+    found = _counted_out(app().blueprint(), path, monkeypatch)
     assert found.detail == detail
     assert found.relaxation is not None
     assert "quota (a quota request)" in found.relaxation

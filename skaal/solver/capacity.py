@@ -29,8 +29,8 @@ of units into capacity), whatever the solver would try.  The check is a
 pass over the units, then one sum per subset of the (few) backends of a
 component (the knapsack: a pass over arrays); it runs before the pooled
 relaxation and gives the numbers for the error.  aws ``profiles`` 100,000:
-65,143 maps only PostgreSQL or DynamoDB serve, against 40,000 on the
-servers' quota and 2,500 tables.
+66,672 maps only RDS PostgreSQL or DynamoDB serve, against 40,000 on RDS's
+instance quota and 2,500 tables.
 """
 
 from __future__ import annotations

@@ -205,19 +205,21 @@ def _capacity_fix(problem: Problem, short: Overflow) -> str:
     declarations."""
     raised = [f"[backends.{s}.server] quota" for s in short.servers]
     fixed: list[str] = []
+    across = ""
     for term in short.counted:
         backend, quota = _count_quota(problem, term)
         if quota.adjustable:
             raised.append(f"{_quota_key(backend, quota)} quota")
         else:
             fixed.append(f"{backend.name}'s {quota.name}")
+            across = across or _across(quota)
     steps = []
     if short.servers:
         steps.append(f"add a larger class to {' or '.join(short.servers)}")
     if raised:
         steps.append(f"raise {', '.join(raised)} (a quota request)")
     if fixed:
-        steps.append(f"split the app across accounts ({' and '.join(fixed)} are not raised)")
+        steps.append(f"split the app{across} ({' and '.join(fixed)} are not raised)")
     relax = _dedicated_relaxation(problem, short.members)
     steps.append(f"relax {relax}" if relax else "relax the constraints that need these servers")
     return ", ".join(steps[:-1]) + f", or {steps[-1]}" if len(steps) > 1 else steps[0]

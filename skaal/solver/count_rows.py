@@ -28,19 +28,20 @@ close puts them back.  gcp ``users`` 100,000: 3,333 queues stay on Pub/Sub
 in one optimisation, where :mod:`.counts` optimised twice.  When a pool is
 still passed at the end (a component solved exactly, whose integer
 programme has no such row), :func:`.counts.fit_counts` settles it as
-before.
+before.  :func:`lost_options` finds, once the optimisation is done, the
+resources it kept off a pool, whose reasons say so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from skaal.solver.count_pools import Pool, Quotas, pool_of
 from skaal.solver.decompose import Unit
 from skaal.solver.problem import Problem
 
-__all__ = ["CountRows", "count_rows"]
+__all__ = ["CountRows", "count_rows", "lost_options"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +104,35 @@ def count_rows(problem: Problem) -> CountRows | None:
         if not rooms.keys().isdisjoint(pools)
     }
     return CountRows(rooms, kept, frozenset(pool[0] for pool in rooms))
+
+
+def lost_options(
+    all_units: Sequence[Unit],
+    placement: Mapping[str, Sequence[Unit]],
+    counted: frozenset[str],
+    servers: Set[str],
+) -> dict[str, str]:
+    """Each resource whose unit lost its option on a ``counted`` backend (the relaxation
+    kept that backend's count quota by placing it elsewhere; not one a cheaper dedicated
+    option dominated) → that backend, for its reason.  ``all_units``: the units before
+    the optimisation; ``placement``: where it put them; ``servers``: the server backends."""
+    if not counted:
+        return {}
+    able = {u.name: u.options for u in all_units if any(o.backend in counted for o in u.options)}
+    out: dict[str, str] = {}
+    for backend in sorted(placement):
+        for unit in placement[backend]:
+            before = able.get(unit.name)
+            if before is None or before is unit.options:
+                continue
+            now = {o.backend for o in unit.options}
+            gone = next((o for o in before if o.backend in counted and o.backend not in now), None)
+            if gone is None or backend == gone.backend:
+                continue
+            if any(
+                o.cost <= gone.cost and o.backend not in servers and o.backend not in counted
+                for o in before
+            ):
+                continue  # a cheaper dedicated option dominated it (.decompose.prune)
+            out.update(dict.fromkeys(unit.members, gone.backend))
+    return out

@@ -104,7 +104,7 @@ from msgspec.structs import replace
 
 from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.count_pools import Pool
-from skaal.solver.count_rows import CountRows, count_rows
+from skaal.solver.count_rows import CountRows, count_rows, lost_options
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
 from skaal.solver.place import first_fit
 from skaal.solver.problem import Problem
@@ -188,39 +188,8 @@ def optimise(problem: Problem, rebounds: Rebounds | None = None) -> Assignment:
     for part in components(coupled, frozenset(servers) | counted, _sharing(servers)):
         total.add(_solve_part(part, servers, problem, rebounds, rows))
     assignment = _assignment(total)
-    lost = _lost(all_units, total.placement, counted, servers)
+    lost = lost_options(all_units, total.placement, counted, servers.keys())
     return replace(assignment, lost=MappingProxyType(lost)) if lost else assignment
-
-
-def _lost(
-    all_units: Sequence[Unit],
-    placement: Mapping[str, Sequence[Unit]],
-    counted: frozenset[str],
-    servers: Mapping[str, Server],
-) -> dict[str, str]:
-    """Each resource whose unit lost its option on a ``counted`` backend (the relaxation
-    kept that backend's count quota by placing it elsewhere; not one a cheaper dedicated
-    option dominated) → that backend."""
-    if not counted:
-        return {}
-    able = {u.name: u.options for u in all_units if any(o.backend in counted for o in u.options)}
-    out: dict[str, str] = {}
-    for backend in sorted(placement):
-        for unit in placement[backend]:
-            before = able.get(unit.name)
-            if before is None or before is unit.options:
-                continue
-            now = {o.backend for o in unit.options}
-            gone = next((o for o in before if o.backend in counted and o.backend not in now), None)
-            if gone is None or backend == gone.backend:
-                continue
-            if any(
-                o.cost <= gone.cost and o.backend not in servers and o.backend not in counted
-                for o in before
-            ):
-                continue  # a cheaper dedicated option dominated it (.decompose.prune)
-            out.update(dict.fromkeys(unit.members, gone.backend))
-    return out
 
 
 def floor(problem: Problem) -> float:

@@ -32,6 +32,7 @@ from skaal.catalog.model import Backend, CountQuota, Mode
 from skaal.errors import UnsatisfiableError
 from skaal.solver.capacity import DIMENSION_WORDS, CountedTerm, Overflow
 from skaal.solver.checks import fmt_num
+from skaal.solver.count_pools import Quotas
 from skaal.solver.decompose import Unit
 from skaal.solver.diagnosis import Diagnosis, GlobalConflict, unsatisfiable
 from skaal.solver.problem import Problem
@@ -196,8 +197,7 @@ def _counted_words(problem: Problem, term: CountedTerm) -> str:
 
 def _count_quota(problem: Problem, term: CountedTerm) -> tuple[Backend, CountQuota]:
     """The backend and the count quota ``term`` reads."""
-    backend = next(b for b in problem.catalog.backends if b.name == term.backend)
-    return backend, next(q for q in backend.counts if q.name == term.counted)
+    return Quotas(problem).of((term.backend, term.counted, ""))  # any region: one quota
 
 
 def _capacity_fix(problem: Problem, short: Overflow) -> str:

@@ -51,6 +51,7 @@ from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.highs import highs_holding
 from skaal.solver.place import balanced_fit_partial, fees, first_fit, hall_needs, tightened
 from skaal.solver.servers import Bins, Server, Shape
+from skaal.solver.sparse import Columns
 
 __all__ = ["MAX_NODES", "Cover", "at_floor", "fee_floor", "tight", "within_floor"]
 
@@ -94,7 +95,9 @@ def fee_floor(
     needs.setdefault(
         frozenset(range(len(shapes))), [sum(u.usage[d] for u in units) for d in range(width)]
     )
-    columns: list[list[tuple[int, float]]] = [[] for _ in shapes]
+    columns = Columns()
+    for _ in shapes:
+        columns.new()
     row_lower: list[float] = []
     for family in sorted(needs, key=sorted):
         members = sorted(family)
@@ -104,17 +107,17 @@ def fee_floor(
                 continue
             top = float(max(cap or 0 for cap in caps))  # each row scaled to coefficients <= 1
             for k, cap in zip(members, caps, strict=True):
-                columns[k].append((len(row_lower), (cap or 0) / top))
+                columns.add(k, len(row_lower), (cap or 0) / top)
             row_lower.append(total / top)
     row_upper = [math.inf] * len(row_lower)
     for k, shape in enumerate(shapes):  # the quota row
-        columns[k].append((len(row_lower), float(shape.units)))
+        columns.add(k, len(row_lower), float(shape.units))
     row_lower.append(-math.inf)
     row_upper.append(float(quota))
     if above is not None:  # fees past ``above``, in dollars: a micro-dollar more is 1e-6,
         # ten times HiGHS's (absolute) feasibility tolerance
         for k, shape in enumerate(shapes):
-            columns[k].append((len(row_lower), shape.fee_micro / SCALE))
+            columns.add(k, len(row_lower), shape.fee_micro / SCALE)
         row_lower.append((above + 1) / SCALE)
         row_upper.append(math.inf)
     highs = highs_holding(

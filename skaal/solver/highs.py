@@ -18,7 +18,6 @@ later, when first asked for.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -26,6 +25,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from highspy._core import _Highs
+
+    from skaal.solver.sparse import Columns
 
 __all__ = ["highs_holding", "quiet_highs", "run_beside", "spare_cpu"]
 
@@ -35,20 +36,21 @@ def highs_holding(
     upper: Sequence[float],
     row_lower: Sequence[float],
     row_upper: Sequence[float],
-    columns: list[list[tuple[int, float]]],
+    columns: Columns,
     *,
     integer: bool,
     max_nodes: int,
     abs_gap: float,
+    presolve: bool = True,
 ) -> _Highs:
     """HiGHS, single-threaded with a fixed seed and no output, holding the model
     ``min cost·x``, ``row_lower ≤ A x ≤ row_upper``, ``0 ≤ x ≤ upper`` (integer if
     ``integer``, at most ``max_nodes`` branch-and-bound nodes, closed to ``abs_gap``),
-    ``A`` given column by column as (row, value) entries; not run yet.
+    ``A`` given column by column; not run yet.  ``presolve``: HiGHS simplifies the
+    model before it solves it (HiGHS's default).
 
-    ``columns`` is emptied: HiGHS keeps its own copy, and the entries in Python (a
-    million tuples at 100,000 resources) go before it solves, when the process is
-    largest.
+    ``columns`` is emptied: HiGHS keeps its own copy, and the entries (a million
+    at 100,000 resources) go before it solves, when the process is largest.
     """
     import numpy as np  # noqa: PLC0415 - HiGHS and numpy load only for a plan with pooled servers
     from highspy import _core  # noqa: PLC0415 - the core, not the wrapper (which prints a banner)
@@ -61,6 +63,8 @@ def highs_holding(
     )
     for option, setting in settings:
         highs.setOptionValue(option, setting)
+    if not presolve:
+        highs.setOptionValue("presolve", "off")
     lp = _core.HighsLp()
     lp.num_col_ = len(cost)
     lp.num_row_ = len(row_lower)
@@ -71,13 +75,8 @@ def highs_holding(
     lp.row_upper_ = np.array(row_upper, dtype=float)
     matrix = lp.a_matrix_
     matrix.format_ = _core.MatrixFormat.kColwise
-    starts = np.zeros(len(columns) + 1, dtype=np.int32)
-    np.cumsum([len(column) for column in columns], out=starts[1:])
-    entries = list(itertools.chain.from_iterable(columns))
-    matrix.start_ = starts
-    matrix.index_ = np.fromiter((row for row, _ in entries), dtype=np.int32, count=len(entries))
-    matrix.value_ = np.fromiter((value for _, value in entries), dtype=float, count=len(entries))
-    del entries, matrix
+    matrix.start_, matrix.index_, matrix.value_ = columns.compressed()
+    del matrix
     columns.clear()
     if integer:
         lp.integrality_ = [_core.HighsVarType.kInteger] * len(cost)

@@ -50,6 +50,7 @@ from skaal.solver.cost import (
 from skaal.solver.highs import highs_holding
 from skaal.solver.optimise import Assignment, floor
 from skaal.solver.problem import Option, Problem, ResourceOptions, chosen_options
+from skaal.solver.sparse import Columns
 
 __all__ = ["MAX_NODES", "MAX_SEARCHED", "QuotaFit", "fit_mode_quotas"]
 
@@ -353,7 +354,9 @@ def _knapsack(tables: Sequence[_Table], reads: int, writes: int, *, integer: boo
 
     if not tables:
         return _Knapsack([], (0.0, 0.0), 0.0)
-    columns = [[(0, float(t.reads)), (1, float(t.writes))] for t in tables]
+    columns = Columns()
+    for t in tables:
+        columns.new((0, 1), (float(t.reads), float(t.writes)))
     highs = highs_holding(
         [-t.saving for t in tables],
         [1.0] * len(tables),

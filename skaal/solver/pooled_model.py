@@ -55,6 +55,7 @@ from skaal.solver.count_rows import CountRows
 from skaal.solver.decompose import SCALE, Group
 from skaal.solver.opening import Opening
 from skaal.solver.servers import Server, Shape, backend_of, quota_groups
+from skaal.solver.sparse import Columns
 
 __all__ = ["PooledModel", "holding", "largest_per_family", "weight"]
 
@@ -152,7 +153,7 @@ class PooledModel:
         """Backend (all its regional pools) → its "used" column, with max_backends."""
         self.cost: list[float] = []
         self.upper: list[float] = []
-        self.columns: list[list[tuple[int, float]]] = []
+        self.columns = Columns()
         self.row_lower: list[float] = []
         self.row_upper: list[float] = []
         self.placement: list[list[tuple[str, Shape | None, int]]] = []
@@ -236,7 +237,7 @@ class PooledModel:
                 real = backend_of(name)
                 if real not in self.used_col:
                     self.used_col[real] = self._column(0.0, 1.0, [(limit_row, 1.0)])
-                self.columns[self.used_col[real]].append((quota, -float(server.quota)))
+                self.columns.add(self.used_col[real], quota, -float(server.quota))
         if max_backends is not None:
             for backend in used:
                 if backend_of(backend) not in self.used_col:
@@ -248,7 +249,7 @@ class PooledModel:
         # per server has entries in (:meth:`_pooled_rows`): looked up once, not per unit.
         by_family: dict[tuple[str, frozenset[int]], _PooledRows] = {}
         # The loop below makes a column per unit and option (169,000 at 100,000
-        # resources): the column lists are appended to directly, not through _column.
+        # resources): its lists are appended to directly, not through _column.
         costs, uppers, columns = self.cost, self.upper, self.columns
         for g_index, group in enumerate(grouped):
             size = float(len(group.units))
@@ -265,8 +266,8 @@ class PooledModel:
                 link = -1
                 if max_backends is not None:
                     link = self._row(-math.inf, 0.0)
-                    columns[self.used_col[backend_of(backend)]].append((link, -size))
-                targets: Sequence[tuple[Shape | None, list[tuple[int, float]]]]
+                    columns.add(self.used_col[backend_of(backend)], link, -size)
+                targets: Sequence[tuple[Shape | None, list[int], list[float]]]
                 opening: tuple[int, ...] = ()
                 if backend in servers and not per_shape:
                     family = self.family_of[backend, usage]
@@ -276,29 +277,33 @@ class PooledModel:
                             backend, family, capacity[backend, 0]
                         )
                     shares, halves, opening = pooled_rows
-                    entries = [(row, scaled[d]) for d, row in shares if usage[d]]
+                    col_rows = [row for d, row in shares if usage[d]]
+                    col_values = [scaled[d] for d, _ in shares if usage[d]]
                     if halves:
-                        entries += [(row, 1.0) for d, row, top in halves if 2 * usage[d] > top]
-                    targets = ((None, entries),)
+                        over = [row for d, row, top in halves if 2 * usage[d] > top]
+                        col_rows += over
+                        col_values += [1.0] * len(over)
+                    targets = ((None, col_rows, col_values),)
                 elif backend in servers:
                     targets = self._shape_columns(
                         backend, usage, size, capacity=capacity, bigs=bigs, large=large
                     )
                 else:
-                    targets = ((None, []),)
+                    targets = ((None, [], []),)
                 counts = (
                     counting.of(backend, group.units[0].members)
                     if counting is not None and backend in counting.backends
                     else {}
                 )
-                for target, entries in targets:
-                    entries.append((g_index, 1.0))
+                for target, col_rows, col_values in targets:
+                    col_rows.append(g_index)
+                    col_values.append(1.0)
                     if link >= 0:
-                        entries.append((link, 1.0))
+                        col_rows.append(link)
+                        col_values.append(1.0)
                     costs.append((option.cost - base) / SCALE)
                     uppers.append(size)
-                    columns.append(entries)
-                    col = len(costs) - 1
+                    col = columns.new(col_rows, col_values)
                     row_cols.append((backend, target, col))
                     for pool, n in counts.items():  # a dedicated option counted in a pool
                         self.counted.setdefault(pool, []).append((col, float(n)))
@@ -315,19 +320,21 @@ class PooledModel:
         capacity: Mapping[tuple[str, int], list[tuple[int, int]]],
         bigs: Mapping[tuple[str, int, int], Sequence[int]],
         large: dict[tuple[str, int, int, int], int],
-    ) -> list[tuple[Shape | None, list[tuple[int, float]]]]:
+    ) -> list[tuple[Shape | None, list[int], list[float]]]:
         """Per shape of server ``backend`` holding a unit of ``usage`` (of a group of
-        ``size`` units), its column's entries: the per-shape model."""
-        targets: list[tuple[Shape | None, list[tuple[int, float]]]] = []
+        ``size`` units), its column's entries (rows, values): the per-shape model."""
+        targets: list[tuple[Shape | None, list[int], list[float]]] = []
         holding = self.family_of[backend, usage]
         for k, (shape, instances) in enumerate(self.shapes[backend]):
             if k not in holding:
                 continue
-            entries = [(row, usage[d] / SCALE) for d, row in capacity[backend, k] if usage[d]]
-            if not entries:  # nothing limits it: an instance must still exist
+            rows = [row for d, row in capacity[backend, k] if usage[d]]
+            values = [usage[d] / SCALE for d, _ in capacity[backend, k] if usage[d]]
+            if not rows:  # nothing limits it: an instance must still exist
                 opened = self._row(-math.inf, 0.0)
-                entries.append((opened, 1.0))
-                self.columns[instances].append((opened, -size))
+                rows.append(opened)
+                values.append(1.0)
+                self.columns.add(instances, opened, -size)
             for d, cap in enumerate(shape.capacity):
                 use = usage[d]
                 if cap is None or not use:
@@ -340,9 +347,10 @@ class PooledModel:
                     if row < 0:
                         row = self._row(-math.inf, 0.0)
                         large[backend, k, d, big] = row
-                        self.columns[instances].append((row, -1.0))
-                    entries.append((row, share))
-            targets.append((shape, entries))
+                        self.columns.add(instances, row, -1.0)
+                    rows.append(row)
+                    values.append(share)
+            targets.append((shape, rows, values))
         return targets
 
     def _family_rows(self, name: str, server: Server, usages: set[tuple[int, ...]]) -> None:
@@ -375,13 +383,13 @@ class PooledModel:
                     for k in sorted(family):
                         cap = server.shapes[k].capacity[d]
                         assert cap is not None
-                        self.columns[self.shapes[name][k][1]].append((row, -cap / SCALE))
+                        self.columns.add(self.shapes[name][k][1], row, -cap / SCALE)
                 top = max(c for c in caps if c is not None)
                 if any(2 * u[d] > top for u in inside):
                     row = self._row(-math.inf, 0.0)
                     halves.setdefault(family, []).append((d, row, top))
                     for k in sorted(family):
-                        self.columns[self.shapes[name][k][1]].append((row, -1.0))
+                        self.columns.add(self.shapes[name][k][1], row, -1.0)
         self.families[name] = (rows, halves)
 
     def _pooled_rows(
@@ -410,11 +418,10 @@ class PooledModel:
         self.row_upper.append(upper)
         return len(self.row_lower) - 1
 
-    def _column(self, cost: float, upper: float, entries: list[tuple[int, float]]) -> int:
+    def _column(self, cost: float, upper: float, entries: Sequence[tuple[int, float]]) -> int:
         self.cost.append(cost)
         self.upper.append(upper)
-        self.columns.append(entries)
-        return len(self.cost) - 1
+        return self.columns.new([row for row, _ in entries], [value for _, value in entries])
 
 
 def largest_per_family(

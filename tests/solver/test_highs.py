@@ -9,16 +9,20 @@ from highspy import _core
 
 from skaal.solver import highs as highs_module
 from skaal.solver.highs import highs_holding, run_beside
+from skaal.solver.sparse import Columns
 
 
 def _model() -> _core._Highs:
     """min x + 2y with x + y >= 3, x <= 2: x = 2, y = 1."""
+    columns = Columns()
+    columns.new([0], [1.0])
+    columns.new([0], [1.0])
     return highs_holding(
         [1.0, 2.0],
         [2.0, 10.0],
         [3.0],
         [float("inf")],
-        [[(0, 1.0)], [(0, 1.0)]],
+        columns,
         integer=False,
         max_nodes=10,
         abs_gap=1e-7,

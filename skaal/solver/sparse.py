@@ -77,11 +77,12 @@ class Columns:
         values, the entries of a column in the order they were added."""
         import numpy as np  # noqa: PLC0415 - loaded with HiGHS
 
-        cols = np.frombuffer(self._cols, dtype=np.int32)
+        # the arrays hold C ints ("i"): numpy's intc, HiGHS's 32-bit indexes on every platform
+        cols = np.frombuffer(self._cols, dtype=np.intc)
         order = np.argsort(cols, kind="stable")
         starts = np.zeros(self._count + 1, dtype=np.int32)
         np.cumsum(np.bincount(cols, minlength=self._count), out=starts[1:])
-        rows = np.frombuffer(self._rows, dtype=np.int32)[order]
+        rows = np.frombuffer(self._rows, dtype=np.intc)[order].astype(np.int32, copy=False)
         values = np.frombuffer(self._values, dtype=np.float64)[order]
         return starts, rows, values
 

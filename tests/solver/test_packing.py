@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,6 +90,29 @@ def test_node_limit_without_an_integer_solution_rounds_the_linear_relaxation() -
     linear = solve_pooled(grouped, {"pg": server}, max_exact_columns=-1)
     assert linear.bound <= limited.bound <= exact.bound + CENT
     assert limited.instances["pg"]
+
+
+@pytest.mark.parametrize("limit", [0, 10_000])
+def test_past_the_presolved_columns_highs_solves_the_linear_relaxation_as_it_is(
+    monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    # The thirty units above, solved linear, with the limit below or above the
+    # model's columns: HiGHS presolves only a model within it, and the bound
+    # (the relaxation's optimum) is the same either way.
+    monkeypatch.setattr(pooled, "MAX_PRESOLVED_COLUMNS", limit)
+    made: list[str] = []
+    holding = pooled.highs_holding
+
+    def recording(*args: Any, **options: Any) -> Any:
+        highs = holding(*args, **options)
+        made.append(highs.getOptionValue("presolve")[1])
+        return highs
+
+    monkeypatch.setattr(pooled, "highs_holding", recording)
+    server, grouped = _thirty()
+    linear = solve_pooled(grouped, {"pg": server}, max_exact_columns=-1)
+    assert made == (["off"] if limit == 0 else ["choose"])
+    assert linear.bound == pytest.approx(385.2)
 
 
 def test_past_the_shape_columns_the_integer_model_pools_each_server(

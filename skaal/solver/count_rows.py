@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 from skaal.solver.count_pools import Pool, Quotas, pool_of
 from skaal.solver.decompose import Unit
+from skaal.solver.mode_rows import ModeRows
 from skaal.solver.problem import Problem
 
 __all__ = ["CountRows", "count_rows", "lost_options"]
@@ -55,6 +56,9 @@ class CountRows:
     """Resource -> pool -> how many it creates there, for the pools of :attr:`rooms`."""
     backends: frozenset[str]
     """The backends of those pools."""
+    provisioned: ModeRows | None = None
+    """The quotas on provisioned capacity of those backends the units could pass: rows
+    of the relaxation too (:mod:`.mode_rows`)."""
 
     def of(self, backend: str, members: Iterable[str]) -> dict[Pool, int]:
         """How many the unit of ``members`` creates in each pool of ``backend``."""
@@ -65,14 +69,21 @@ class CountRows:
                     out[pool] = out.get(pool, 0) + n
         return out
 
-    def signature(self, unit: Unit) -> tuple[tuple[Pool, int], ...]:
-        """What ``unit`` creates in every pool: units alike here are interchangeable."""
+    def signature(self, unit: Unit) -> tuple[object, ...]:
+        """What ``unit`` creates in every pool (and provisions in every quoted one): units
+        alike here are interchangeable."""
         if len(unit.members) == 1:  # the common case, without the generator
             found = self.weights.get(unit.members[0])
-            return () if found is None else tuple(sorted(found.items()))
-        return tuple(
-            sorted(pool for member in unit.members for pool in self.weights.get(member, {}).items())
-        )
+            created: tuple[object, ...] = () if found is None else tuple(sorted(found.items()))
+        else:
+            created = tuple(
+                sorted(
+                    pool for member in unit.members for pool in self.weights.get(member, {}).items()
+                )
+            )
+        if self.provisioned is None:
+            return created
+        return (*created, self.provisioned.signature(unit))
 
 
 def count_rows(problem: Problem) -> CountRows | None:

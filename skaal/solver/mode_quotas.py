@@ -22,11 +22,14 @@ a time limit (:func:`_kept`): the same inputs keep the same tables.
 Moving a table to another backend instead (a database instance) is not
 searched, so a plan that needed the fit is ``best_found`` unless proven.
 Its lower bound is the larger of the optimum found without the quota (every
-plan within it costs at least that) and a Lagrangian bound
-(:func:`_lagrangian`).  When no resource of the pools has another backend
-or a co-located peer, only their modes can change: the optimum without the
-quota plus what the knapsacks lose at least is then a bound, which proves
-the plan when it meets it.  A plan within every quota is left exactly as it
+plan within it costs at least that) and the bound of the relaxation solved
+with the quotas as rows where the optimiser kept one (:mod:`.quota_bound`:
+a component coupling the tables' backend), else a Lagrangian bound
+(:func:`_lagrangian`, which solves the whole linear relaxation again).
+When no resource of the pools has another backend or a co-located peer,
+only their modes can change: the optimum without the quota plus what the
+knapsacks lose at least is then a bound, which proves the plan when it
+meets it.  A plan within every quota is left exactly as it
 was.
 """
 
@@ -40,16 +43,17 @@ from msgspec.structs import replace
 
 from skaal.catalog.model import Backend, Mode
 from skaal.solver.assemble import total_cost
-from skaal.solver.cost import (
-    Pricing,
-    fitting_modes,
-    monthly_quantities,
-    provisioned,
-    served_consistency,
-)
 from skaal.solver.highs import highs_holding
 from skaal.solver.optimise import Assignment, floor
 from skaal.solver.problem import Option, Problem, ResourceOptions, chosen_options
+from skaal.solver.quota_tables import (
+    ModePool,
+    Table,
+    Tables,
+    mode_named,
+    mode_pool,
+    quoted_modes,
+)
 from skaal.solver.sparse import Columns
 
 __all__ = ["MAX_NODES", "MAX_SEARCHED", "QuotaFit", "fit_mode_quotas"]
@@ -65,19 +69,6 @@ MAX_NODES = 200
 #: aws ``users`` draw of 10,000, 2,364 tables, it saves $1.03 a month less than the
 #: search, of $64,823.55, where the search takes 2.4 s).
 MAX_SEARCHED = 200
-
-
-@dataclass(frozen=True, slots=True)
-class _Table:
-    """A resource provisioned in a mode with a regional quota, and what leaving it costs."""
-
-    reads: int
-    writes: int
-    saving: float
-    """What it costs more in ``fallback`` (dollars a month)."""
-    fallback: tuple[str | None, float] | None
-    """The cheapest other mode within the backend's per-resource quotas, and the
-    resource's own cost there; ``None``: it has none and stays."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,23 +108,23 @@ def fit_mode_quotas(
     when those alone pass the quota, ``UnsatisfiableError`` names them.
     ``unrestricted``: ``problem`` before options were taken away by a choice (to keep
     within a count quota, :mod:`.counts`), which a lower bound must start from."""
-    quoted = {b.name: b for b in problem.catalog.backends if _quoted_modes(b)}
+    quoted = {b.name: b for b in problem.catalog.backends if quoted_modes(b)}
     if not quoted:
         return None
     chosen = chosen_options(problem, assignment.backends)
-    pools: dict[_Pool, list[tuple[ResourceOptions, Option]]] = {}
+    pools: dict[ModePool, list[tuple[ResourceOptions, Option]]] = {}
     for res, option in zip(problem.resources, chosen, strict=True):
-        pool = _pool(problem, quoted, option)
+        pool = mode_pool(problem, quoted, option)
         if pool is not None:
             pools.setdefault(pool, []).append((res, option))
-    tables = _Tables(quoted)
+    tables = Tables(quoted)
     moved: dict[str, ResourceOptions] = {}
     notes: dict[str, str] = {}
-    prices: dict[_Pool, tuple[float, float]] = {}
+    prices: dict[ModePool, tuple[float, float]] = {}
     alone = True  # every resource moved or kept has no other backend and no peer
     least_lost = 0.0  # what every choice within the quotas loses at least (the knapsacks)
     for pool, members in sorted(pools.items()):
-        mode = _mode(quoted[pool[0]], pool[1])
+        mode = mode_named(quoted[pool[0]], pool[1])
         found = [(res.spec.name, tables.of(res, pool)) for res, _ in members]
         if _within([t for _, t in found], mode):
             continue
@@ -168,13 +159,19 @@ def fit_mode_quotas(
         found_bound = _known(assignment.lower_bound)
     total = total_cost(QuotaFit(moved, found_bound, proven=False).apply(problem), assignment)
     bound = found_bound
-    if bound < total - _HALF_CENT:  # not proven yet: the Lagrangian bound may do better
-        bound = max(bound, _lagrangian(unrestricted or problem, quoted, tables, prices))
+    # The relaxation's own bound within the quotas (.mode_rows), for this very problem
+    # (not one a count quota restricted after its optimisation: .counts)
+    within = assignment.within_quotas if unrestricted is None or unrestricted is problem else None
+    if bound < total - _HALF_CENT:  # not proven yet: the relaxation's own, or the Lagrangian
+        held = None if within is None else within()
+        if held is None:
+            held = _lagrangian(unrestricted or problem, quoted, tables, prices)
+        bound = max(bound, held)
     # within the knapsacks' half a cent of the plan: no plan within the quotas is cheaper
     return QuotaFit(moved, min(bound, total), bound >= total - _HALF_CENT, notes)
 
 
-def _note(pool: _Pool, mode: Mode, tables: Sequence[_Table], kept: int) -> str:
+def _note(pool: ModePool, mode: Mode, tables: Sequence[Table], kept: int) -> str:
     """Why a table of ``pool`` left ``mode``, for its reason."""
     backend, name, region = pool
     passed = [
@@ -192,18 +189,6 @@ def _note(pool: _Pool, mode: Mode, tables: Sequence[_Table], kept: int) -> str:
     )
 
 
-#: A Region's quota of one mode: (backend, mode, region).
-_Pool = tuple[str, str, str]
-
-
-def _pool(problem: Problem, quoted: Mapping[str, Backend], option: Option) -> _Pool | None:
-    """The quota ``option`` counts against, ``None`` for a mode without one."""
-    backend = quoted.get(option.backend)
-    if backend is None or option.mode not in _quoted_modes(backend):
-        return None
-    return (option.backend, option.mode or "", option.region or problem.catalog.region)
-
-
 def _alone(problem: Problem, res: ResourceOptions) -> bool:
     """Whether ``res`` has one backend only and no co-located peer: its place is fixed, so
     only its mode depends on the others."""
@@ -211,63 +196,7 @@ def _alone(problem: Problem, res: ResourceOptions) -> bool:
     return len(res.options) == 1 and not any(name in pair for pair in problem.collocations)
 
 
-def _quoted_modes(backend: Backend) -> frozenset[str | None]:
-    """The names of ``backend``'s modes with a regional quota."""
-    return frozenset(
-        m.name
-        for m in backend.modes
-        if m.quota_read_units is not None or m.quota_write_units is not None
-    )
-
-
-def _mode(backend: Backend, name: str) -> Mode:
-    return next(m for m in backend.modes if m.name == name)
-
-
-class _Tables:
-    """Each resource's :class:`_Table` in a pool, computed once per alike workload."""
-
-    def __init__(self, quoted: Mapping[str, Backend]) -> None:
-        self.quoted = quoted
-        self.known: dict[tuple[object, ...], _Table] = {}
-
-    def of(self, res: ResourceOptions, pool: _Pool) -> _Table:
-        spec = res.spec
-        key = (pool, *res.workload.key(), spec.kind, spec.requirements.consistency)
-        table = self.known.get(key)
-        if table is None:
-            backend = self.quoted[pool[0]]
-            table = self.known[key] = _table(backend, _mode(backend, pool[1]), res)
-        return table
-
-
-def _table(backend: Backend, mode: Mode, res: ResourceOptions) -> _Table:
-    """``res`` on ``backend`` in ``mode``: its units, and its cheapest other mode."""
-    spec, load = res.spec, res.workload
-    offered = backend.performance.consistency
-    served = served_consistency(spec.kind, spec.requirements.consistency, offered)
-    units = provisioned(backend, mode.name, load, consistency=served)
-    assert units is not None  # a quota needs a provisioned mode (the catalog check)
-    copies = mode.price.index_copies
-    # each index is provisioned the table's units again (billed as its share of a copy)
-    counted = 1 + load.indexes * (0.0 if copies is None else copies.factor)
-    reads = math.ceil(units.reads_per_s * counted - 1e-9)
-    writes = math.ceil(units.writes_per_s * counted - 1e-9)
-    eventual = served == "eventual"
-    quantities = monthly_quantities(load)
-    here = Pricing.of(backend, mode.name).total(quantities, eventual=eventual)
-    others = [
-        (name, pricing.total(quantities, eventual=eventual))
-        for name, pricing in fitting_modes(backend, load, eventual=eventual)
-        if name not in _quoted_modes(backend)
-    ]
-    if not others:
-        return _Table(reads, writes, 0.0, None)
-    name, cost = min(others, key=lambda priced: priced[1])  # first declared wins ties
-    return _Table(reads, writes, cost - here, (name, cost))
-
-
-def _within(tables: Sequence[_Table], mode: Mode) -> bool:
+def _within(tables: Sequence[Table], mode: Mode) -> bool:
     """Whether ``tables`` provisioned together stay within ``mode``'s regional quota."""
     most_reads, most_writes = mode.quota_read_units, mode.quota_write_units
     return (most_reads is None or sum(t.reads for t in tables) <= most_reads) and (
@@ -276,7 +205,7 @@ def _within(tables: Sequence[_Table], mode: Mode) -> bool:
 
 
 def _kept(
-    found: Sequence[tuple[str, _Table]], mode: Mode
+    found: Sequence[tuple[str, Table]], mode: Mode
 ) -> tuple[frozenset[str], tuple[float, float], float]:
     """The tables staying in ``mode`` (the rest move), and what a read and a write unit
     of the quota are worth (dollars a month: the knapsack's dual prices), and the
@@ -314,7 +243,7 @@ def _kept(
 
 
 def _filled(
-    free: Sequence[tuple[str, _Table]], kept: Sequence[bool], reads: int, writes: int
+    free: Sequence[tuple[str, Table]], kept: Sequence[bool], reads: int, writes: int
 ) -> list[bool]:
     """``kept`` with every table left out that still fits kept too, most saving first."""
     kept = list(kept)
@@ -330,7 +259,7 @@ def _filled(
     return kept
 
 
-def _saved(free: Sequence[tuple[str, _Table]], kept: Sequence[bool]) -> float:
+def _saved(free: Sequence[tuple[str, Table]], kept: Sequence[bool]) -> float:
     return sum(t.saving for (_, t), k in zip(free, kept, strict=True) if k)
 
 
@@ -346,7 +275,7 @@ class _Knapsack:
     """The most any choice within the quota saves (a proven upper bound)."""
 
 
-def _knapsack(tables: Sequence[_Table], reads: int, writes: int, *, integer: bool) -> _Knapsack:
+def _knapsack(tables: Sequence[Table], reads: int, writes: int, *, integer: bool) -> _Knapsack:
     """Keeping ``tables`` within ``reads`` and ``writes`` units, maximising their savings:
     the linear relaxation, or (``integer``) HiGHS's best whole choice within
     :data:`MAX_NODES` nodes."""
@@ -383,8 +312,8 @@ def _knapsack(tables: Sequence[_Table], reads: int, writes: int, *, integer: boo
 def _lagrangian(
     problem: Problem,
     quoted: Mapping[str, Backend],
-    tables: _Tables,
-    prices: Mapping[_Pool, tuple[float, float]],
+    tables: Tables,
+    prices: Mapping[ModePool, tuple[float, float]],
 ) -> float:
     """A lower bound on every plan within the quotas: the optimiser's linear floor with
     each unit provisioned in a pool paying the pool's prices (a resource paying more
@@ -398,7 +327,7 @@ def _lagrangian(
     for res in problem.resources:
         options = list(res.options)
         for i, option in enumerate(options):
-            pool = _pool(problem, quoted, option)
+            pool = mode_pool(problem, quoted, option)
             price = None if pool is None else prices.get(pool)
             if pool is None or price is None:
                 continue
@@ -412,7 +341,7 @@ def _lagrangian(
         resources.append(res if ordered == res.options else replace(res, options=ordered))
     worth = 0.0
     for (backend, mode_name, _), (read_price, write_price) in prices.items():
-        mode = _mode(quoted[backend], mode_name)
+        mode = mode_named(quoted[backend], mode_name)
         worth += read_price * (mode.quota_read_units or 0) + write_price * (
             mode.quota_write_units or 0
         )

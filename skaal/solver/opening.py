@@ -49,6 +49,15 @@ class Opening:
     def __len__(self) -> int:
         return len(self.units)
 
+    def forked(self) -> Opening:
+        """The same rows, those added so far counted as added, for a copy of the model
+        (rows added to one are not added to the other)."""
+        fork = Opening()
+        fork.units, fork.sizes, fork.families = self.units, self.sizes, self.families
+        fork.instances, fork._index = self.instances, self._index
+        fork._added = set(self._added)
+        return fork
+
     def append(self, unit: int, size: float, instances: tuple[int, ...]) -> None:
         """The row of unit column ``unit`` (``size`` units) held by ``instances``."""
         family = self._index.get(instances)

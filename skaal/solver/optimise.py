@@ -93,9 +93,10 @@ nearly all imports.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -106,6 +107,7 @@ from skaal.errors import PlanError, UnsatisfiableError
 from skaal.solver.count_pools import Pool
 from skaal.solver.count_rows import CountRows, count_rows, lost_options
 from skaal.solver.decompose import SCALE, Group, Unit, UnitOption, components, groups, prune, units
+from skaal.solver.mode_rows import mode_rows
 from skaal.solver.place import first_fit
 from skaal.solver.problem import Problem
 from skaal.solver.rebound import Rebounds, linear_bound
@@ -123,6 +125,7 @@ from skaal.solver.servers import (
 if TYPE_CHECKING:
     from skaal.solver.placement import Placed
     from skaal.solver.pooled import Pooled
+    from skaal.solver.quota_bound import QuotaBound
 
 __all__ = ["Assignment", "floor", "optimise"]
 
@@ -146,6 +149,11 @@ class Assignment(Struct, frozen=True):
     lost: Mapping[str, str] = MappingProxyType({})
     """Resource name → a backend it could use and may not: the optimisation kept that
     backend's count quota by placing it elsewhere (:mod:`.count_rows`)."""
+    within_quotas: Callable[[], float | None] | None = None
+    """A proven lower bound on every plan within the quotas on provisioned capacity
+    (dollars; ``None``: none known), computed when called: the relaxation could pass
+    them (:mod:`.quota_bound`).  The plan itself may pass them (:mod:`.mode_quotas`
+    settles that)."""
 
 
 class _Outcome(Struct):
@@ -153,8 +161,12 @@ class _Outcome(Struct):
     bins: dict[str, Bins]
     cost: int
     lower: int
+    quota: tuple[tuple[QuotaBound, int], ...] = ()
+    """Per component whose relaxation could pass a quota on provisioned capacity: its
+    bound within them (:attr:`.pooled.Pooled.provisioned`), and its ``lower``."""
 
     def add(self, other: _Outcome) -> None:
+        self.quota += other.quota
         for backend, placed in other.placement.items():
             self.placement.setdefault(backend, []).extend(placed)
         for backend, bins in other.bins.items():
@@ -181,6 +193,8 @@ def optimise(problem: Problem, rebounds: Rebounds | None = None) -> Assignment:
     # A dedicated backend whose count quota the units able to use it could pass couples
     # them as a server does: they are optimised together, within it (.count_rows).
     rows = count_rows(problem)
+    if rows is not None:  # their quotas on provisioned capacity too, as rows (.mode_rows)
+        rows = dataclasses.replace(rows, provisioned=mode_rows(problem, rows.backends))
     counted = frozenset() if rows is None else rows.backends
     coupled = _split(all_units, servers, total, counted)
     if rebounds is not None:
@@ -584,13 +598,14 @@ def _pooled_part(
         )
     bound = math.floor(raised * SCALE + 1e-3)
     if bound >= placed.cost:  # proven by the cuts: the bound met
-        return _Outcome(placed.placement, placed.bins, placed.cost, placed.cost)
+        return _within(relaxed, _Outcome(placed.placement, placed.bins, placed.cost, placed.cost))
     if not placed.failed or len(part) > _DERATE_MAX_UNITS:
         if relaxed.proven and not placed.failed:  # optimal: no move can make it cheaper
-            return _Outcome(placed.placement, placed.bins, placed.cost, placed.cost)
+            outcome = _Outcome(placed.placement, placed.bins, placed.cost, placed.cost)
+            return _within(relaxed, outcome)
         placed = exchanged(problem, placed, servers)
         lower = min(placed.cost, bound)
-        return _Outcome(placed.placement, placed.bins, placed.cost, lower)
+        return _within(relaxed, _Outcome(placed.placement, placed.bins, placed.cost, lower))
     # Packing needed more than the relaxation counted: also try the relaxation
     # with the failing servers' instances derated, which leaves the room first
     # fit needs, and keep the cheapest plan.  The bound stays the relaxation's.
@@ -624,7 +639,16 @@ def _pooled_part(
         if candidate.cost < best.cost:
             best = candidate
     best = exchanged(problem, best, servers)
-    return _Outcome(best.placement, best.bins, best.cost, min(best.cost, bound))
+    return _within(relaxed, _Outcome(best.placement, best.bins, best.cost, min(best.cost, bound)))
+
+
+def _within(relaxed: Pooled, outcome: _Outcome) -> _Outcome:
+    """``outcome`` with the relaxation's bound within the quotas on provisioned capacity,
+    when it has one: a bound on every such plan, whatever ``outcome`` costs (it may pass
+    them: :mod:`.mode_quotas` settles that)."""
+    if relaxed.provisioned is not None:
+        outcome.quota = ((relaxed.provisioned, outcome.lower),)
+    return outcome
 
 
 def _cut_rounds(
@@ -770,4 +794,22 @@ def _assignment(outcome: _Outcome) -> Assignment:
         shapes=MappingProxyType(shapes),
         proven=proven,
         lower_bound=None if proven else outcome.lower / SCALE,
+        within_quotas=_Within(outcome.lower, outcome.quota) if outcome.quota else None,
     )
+
+
+class _Within:
+    """:attr:`Assignment.within_quotas`: the outcome's bound, each component with a bound
+    within the quotas on provisioned capacity counting that one where it is higher."""
+
+    def __init__(self, lower: int, quota: tuple[tuple[QuotaBound, int], ...]) -> None:
+        self.lower, self.quota = lower, quota
+
+    def __call__(self) -> float | None:
+        total = self.lower / SCALE
+        for bound, lower in self.quota:
+            value = bound.value()
+            if value is None:
+                return None
+            total += max(0.0, value - lower / SCALE)
+        return total

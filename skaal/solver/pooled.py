@@ -24,6 +24,7 @@ from skaal.solver.decompose import Group
 from skaal.solver.highs import highs_holding, run_beside
 from skaal.solver.opening import solve_again, solve_open
 from skaal.solver.pooled_model import PooledModel
+from skaal.solver.quota_bound import QuotaBound
 from skaal.solver.servers import Server, Shape
 
 if TYPE_CHECKING:
@@ -104,6 +105,9 @@ class Pooled(Struct, frozen=True):
     restricted: frozenset[str] = frozenset()
     """Backends of count pools the relaxation was kept within (:mod:`.count_rows`): the
     units it does not place there lose that option for the rest of the optimisation."""
+    provisioned: QuotaBound | None = None
+    """A proven lower bound on every plan of the component within the quotas on
+    provisioned capacity (:mod:`.quota_bound`), when the relaxation could pass them."""
 
 
 def solve_pooled(
@@ -157,7 +161,16 @@ def solve_pooled(
     columns = _columns(grouped, servers)
     exact = columns <= max_exact_columns and not linear
     per_shape = columns <= max_exact_columns and (linear or columns <= MAX_SHAPE_COLUMNS)
-    model = PooledModel(grouped, servers, max_backends, per_shape=per_shape, counting=rows)
+    # the quotas on provisioned capacity as rows: for the linear relaxation placed (.mode_rows)
+    provisioned = rows.provisioned if rows is not None and not exact and not linear else None
+    model = PooledModel(
+        grouped,
+        servers,
+        max_backends,
+        per_shape=per_shape,
+        counting=rows,
+        provisioned=provisioned,
+    )
     # HiGHS's own integrality tolerance (1e-6): with 1e-9 it proved wrong optima
     # on these models (a users draw of 200 resources: "optimal" at $3,557.92, or
     # $3,534.45 with another seed, where $3,528.98 is feasible; with 1e-6 ten
@@ -222,6 +235,8 @@ def solve_pooled(
                 grouped, servers, max_backends=max_backends, max_nodes=max_nodes,
                 max_exact_columns=max_exact_columns, keep=keep, branch=branch,
             )  # fmt: skip
+        # every plan within the quotas on provisioned capacity costs at least this
+        held_to = QuotaBound.of(highs, model, provisioned) if provisioned is not None else None
         if branch:
             dive = branch_counts(
                 highs,
@@ -241,6 +256,8 @@ def solve_pooled(
             answer = replace(
                 answer, own=_rounded(model, grouped, dive.own, bound, rows=rows, passed=passed)
             )
+        if held_to is not None:
+            answer = replace(answer, provisioned=held_to.above(bound))
         return replace(answer, kept=kept) if keep else answer
     proven = status == _core.HighsModelStatus.kOptimal
     values = [round(v) for v in highs.getSolution().col_value]

@@ -53,7 +53,9 @@ from skaal.solver import fitarrays
 from skaal.solver.count_pools import Pool
 from skaal.solver.count_rows import CountRows
 from skaal.solver.decompose import SCALE, Group
+from skaal.solver.mode_rows import ModeRows
 from skaal.solver.opening import Opening
+from skaal.solver.quota_tables import ModePool
 from skaal.solver.servers import Server, Shape, backend_of, quota_groups
 from skaal.solver.sparse import Columns
 
@@ -141,8 +143,16 @@ class PooledModel:
         *,
         per_shape: bool = True,
         counting: CountRows | None = None,
+        provisioned: ModeRows | None = None,
     ) -> None:
         self.per_shape = per_shape
+        self.provisioned: dict[ModePool, list[tuple[int, float, float]]] = {}
+        """Per quoted pool of ``provisioned`` (:mod:`.mode_rows`): (column, read units, write
+        units) of the unit columns provisioned there."""
+        self.switches: list[tuple[int, float, float, ModePool, float, float]] = []
+        """Per table of such a column with another mode: (the column, what the table costs
+        more in that mode in dollars, the group's size, its pool, its read and write
+        units): the columns :mod:`.quota_bound` adds."""
         self.counted: dict[Pool, list[tuple[int, float]]] = {}
         """Per count pool (:mod:`.count_rows`): (column, how many its each unit creates)
         for the dedicated columns counted there: a row over them is added when the
@@ -295,6 +305,11 @@ class PooledModel:
                     if counting is not None and backend in counting.backends
                     else {}
                 )
+                tables = (
+                    provisioned.of(backend, group.units[0].members)
+                    if provisioned is not None and backend not in servers
+                    else ()
+                )
                 for target, col_rows, col_values in targets:
                     col_rows.append(g_index)
                     col_values.append(1.0)
@@ -309,6 +324,14 @@ class PooledModel:
                         self.counted.setdefault(pool, []).append((col, float(n)))
                     if opening:
                         self.opening.append(col, size, opening)
+                for table in tables:  # provisioned: its units, and its other mode
+                    self.provisioned.setdefault(table.pool, []).append(
+                        (col, float(table.reads), float(table.writes))
+                    )
+                    if table.extra is not None:
+                        self.switches.append(
+                            (col, table.extra / SCALE, size, table.pool, table.reads, table.writes)
+                        )
             self.placement.append(row_cols)
 
     def _shape_columns(

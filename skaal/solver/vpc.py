@@ -62,6 +62,7 @@ plan using a VPC pays it at least once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from itertools import combinations
 
@@ -120,8 +121,15 @@ def _with_network(
     subsets, every = _subsets(problem)
     # The full set of regions: no floor above the optimiser's bound is known.
     bound = everywhere + fee * every
+    # The same for the plans within the quotas on provisioned capacity, from the
+    # optimiser's bound of those plans when it has one (.quota_bound): every term below
+    # holds for them too (as max(a, within + b)), and the subsets never visited cost at
+    # least their floor.
+    held = best.within_quotas
+    terms: list[tuple[float, float]] = [(-math.inf, fee * every)]
     for floor, regions in subsets:
         if floor >= best_total - _EPSILON:
+            terms.append((floor, 0.0))  # the subsets left, floor upwards
             break
         restricted = within_vpc(problem, regions)
         if restricted is None:
@@ -131,6 +139,7 @@ def _with_network(
         if relaxed >= best_total - _EPSILON:
             # every plan of ``restricted`` costs at least that: none is cheaper
             bound = min(bound, max(lower, relaxed + fee * len(regions)))
+            terms.append((max(floor, relaxed + fee * len(regions)), fee * len(regions)))
             continue
         try:
             other = optimise(restricted, None)
@@ -138,14 +147,40 @@ def _with_network(
             continue  # no plan uses only these regions
         except PlanError:
             bound = min(bound, lower)
+            terms.append((floor, fee * len(regions)))
             continue
         bound = min(bound, max(lower, _lower(restricted, other) + fee * len(regions)))
+        terms.append(
+            (max(floor, _lower(restricted, other) + fee * len(regions)), fee * len(regions))
+        )
         total = total_cost(problem, other)
         if total < best_total - _EPSILON:
             best, best_total = other, total
+    best = replace(best, within_quotas=None if held is None else _Within(held, everywhere, terms))
     if best.proven:
         return best
     return replace(best, lower_bound=min(bound, best_total))
+
+
+class _Within:
+    """:attr:`.optimise.Assignment.within_quotas` of a plan that pays the network: the
+    least, over the sets of regions, of ``max(a, within + b)``, ``within`` the optimiser's
+    own bound within the quotas (at least its bound ``everywhere`` without them)."""
+
+    def __init__(
+        self,
+        held: Callable[[], float | None],
+        everywhere: float,
+        terms: Sequence[tuple[float, float]],
+    ) -> None:
+        self.held, self.everywhere, self.terms = held, everywhere, terms
+
+    def __call__(self) -> float | None:
+        found = self.held()
+        if found is None:
+            return None
+        within = max(found, self.everywhere)
+        return min(max(a, within + b) for a, b in self.terms)
 
 
 def _relaxed(

@@ -18,7 +18,7 @@ import pytest
 
 from skaal import App, Map
 from skaal.catalog.loader import load_catalog
-from skaal.solver import mode_quotas, pooled, solve
+from skaal.solver import highs, mode_quotas, pooled, quota_bound, solve
 from skaal.solver.count_rows import count_rows
 from skaal.solver.feasibility import build_problem
 from skaal.solver.highs import quiet_highs
@@ -106,6 +106,10 @@ def test_the_rows_bound_every_plan_within_the_quota_and_replace_the_lagrangian(
     tables_only = _child(tmp_path, "[backends.dynamodb.counts.tables]\nquota = 40\n")
     unbounded = solve_exact(blueprint, read_catalog(str(tables_only)))
     assert plan.lower_bound > unbounded.total + 1_000  # the write quota counts in it
+    # solved beside placement on a spare CPU, or when asked on one: the same plan
+    monkeypatch.setattr(quota_bound, "spare_cpu", lambda: not highs.spare_cpu())
+    again = solve(blueprint, catalog)
+    assert again.content_hash() == plan.content_hash()
 
 
 def test_a_bound_known_at_once_is_never_solved_for_and_keeps_the_higher() -> None:

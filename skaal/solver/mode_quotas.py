@@ -29,8 +29,7 @@ a component coupling the tables' backend), else a Lagrangian bound
 When no resource of the pools has another backend or a co-located peer,
 only their modes can change: the optimum without the quota plus what the
 knapsacks lose at least is then a bound, which proves the plan when it
-meets it.  A plan within every quota is left exactly as it
-was.
+meets it.  A plan within every quota is left exactly as it was.
 """
 
 from __future__ import annotations
@@ -159,7 +158,7 @@ def fit_mode_quotas(
         found_bound = _known(assignment.lower_bound)
     total = total_cost(QuotaFit(moved, found_bound, proven=False).apply(problem), assignment)
     bound = found_bound
-    # The relaxation's own bound within the quotas (.mode_rows), for this very problem
+    # The relaxation's own bound within the quotas (.quota_bound), for this very problem
     # (not one a count quota restricted after its optimisation: .counts)
     within = assignment.within_quotas if unrestricted is None or unrestricted is problem else None
     if bound < total - _HALF_CENT:  # not proven yet: the relaxation's own, or the Lagrangian

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import types
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,6 +111,35 @@ def test_the_rows_bound_every_plan_within_the_quota_and_replace_the_lagrangian(
     monkeypatch.setattr(quota_bound, "spare_cpu", lambda: not highs.spare_cpu())
     again = solve(blueprint, catalog)
     assert again.content_hash() == plan.content_hash()
+
+
+def test_with_no_bound_within_the_quota_the_lagrangian_one_is_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The relaxation with the quota as rows reaching no optimum (tables with no other
+    # mode past it) gives no bound: the Lagrangian one is computed, as before the rows.
+    lowered = _child(
+        tmp_path,
+        "[backends.dynamodb.counts.tables]\nquota = 40\n\n"
+        "[backends.dynamodb.modes.provisioned]\nquota_write_units = 20000\n",
+    )
+    blueprint = draw_blueprint(write_app(tmp_path / "u100_5.py", "users", 100, seed=5))
+    monkeypatch.setattr(
+        pooled, "solve_pooled", functools.partial(pooled.solve_pooled, max_exact_columns=-1)
+    )
+    monkeypatch.setattr(quota_bound.QuotaBound, "value", lambda _: None)
+    computed: list[float] = []
+    lagrangian = mode_quotas._lagrangian
+
+    def counted(*args: Any) -> float:
+        computed.append(lagrangian(*args))
+        return computed[-1]
+
+    monkeypatch.setattr(mode_quotas, "_lagrangian", counted)
+    plan = solve(blueprint, load_catalog(str(lowered)))
+    assert len(computed) == 1
+    assert plan.lower_bound == pytest.approx(computed[0])
+    assert plan.lower_bound < plan.total_monthly_cost
 
 
 def test_a_bound_known_at_once_is_never_solved_for_and_keeps_the_higher() -> None:

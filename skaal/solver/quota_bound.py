@@ -5,9 +5,8 @@ what each table takes of them.  Once the linear relaxation is solved (its
 count rows added), :meth:`QuotaBound.of` reads whether its optimum passes
 one: if not, that optimum already bounds every plan within them.  If so, it
 keeps the relaxation and its basis, and :meth:`QuotaBound.value` solves it
-again with the quotas as rows the first time :mod:`.mode_quotas` asks, which
-it does only for a plan that passes them (the aws ``users`` draws of 10,000
-resources, seeds 1 to 3, keep within them and never ask).
+again with the quotas as rows (below); :mod:`.mode_quotas` asks for it only
+for a plan that passes them.
 
 Each table provisioned on a pool passed may take its other mode instead: a
 column ``z`` per table (how many of its group's units do, at what that costs

@@ -12,7 +12,10 @@ plan needs anyway, and that does not depend on HiGHS's answer, to a helper
 thread for that time (the blueprint's content hash: 0.8 s there), on a
 spare CPU only.  The work must be a pure computation whose result its owner
 keeps (a memo): the plan is then the same whether it ran beside HiGHS or
-later, when first asked for.
+later, when first asked for.  :class:`Ahead` is the other way round: a
+solve whose answer is asked for later (a bound: :mod:`.rebound`,
+:mod:`.quota_bound`) started on a thread of its own while the planner's
+thread goes on with Python work.
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     from highspy._core import _Highs
 
     from skaal.solver.sparse import Columns
 
-__all__ = ["highs_holding", "quiet_highs", "run_beside", "spare_cpu"]
+__all__ = ["Ahead", "highs_holding", "quiet_highs", "run_beside", "spare_cpu"]
+
+_T = TypeVar("_T")
 
 
 def highs_holding(
@@ -123,3 +128,32 @@ def spare_cpu() -> bool:
         return len(os.sched_getaffinity(0)) > 1
     except AttributeError:  # not on Linux
         return (os.cpu_count() or 1) > 1
+
+
+class Ahead(Generic[_T]):
+    """``compute()`` started at once on a thread of its own, for a solve whose answer is
+    asked for later (HiGHS releases the GIL while it solves): :meth:`result` waits for
+    it and hands over its answer, or raises its error in the thread that asks.  The
+    answer must not depend on when it is computed (a pure computation)."""
+
+    def __init__(self, compute: Callable[[], _T], name: str) -> None:
+        self._answer: list[_T] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(compute,), name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self, compute: Callable[[], _T]) -> None:
+        try:
+            self._answer.append(compute())
+        except BaseException as exc:  # handed to the thread that asks
+            self._error = exc
+
+    def join(self) -> None:
+        """Wait for the computation (its answer stays for :meth:`result`)."""
+        self._thread.join()
+
+    def result(self) -> _T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._answer[0]

@@ -36,12 +36,11 @@ the plan never depends on the thread.
 from __future__ import annotations
 
 import math
-import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from skaal.solver.branching import branch_counts
-from skaal.solver.highs import quiet_highs, spare_cpu
+from skaal.solver.highs import Ahead, quiet_highs, spare_cpu
 from skaal.solver.opening import Opening, solve_again
 
 if TYPE_CHECKING:
@@ -66,11 +65,9 @@ class QuotaBound:
         self._known = known
         self._solve = solve
         self._floor = -math.inf
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        if solve is not None and spare_cpu():
-            self._thread = threading.Thread(target=self._run, name="skaal-quota", daemon=True)
-            self._thread.start()
+        self._ahead = (
+            Ahead(solve.bound, "skaal-quota") if solve is not None and spare_cpu() else None
+        )
 
     @classmethod
     def of(cls, highs: _Highs, model: PooledModel, provisioned: ModeRows) -> QuotaBound:
@@ -96,22 +93,12 @@ class QuotaBound:
     def value(self) -> float | None:
         """The bound (dollars); ``None`` when the relaxation has no solution within the
         quotas (some tables have no other mode): then none is known."""
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-            if self._error is not None:
-                raise self._error
+        if self._ahead is not None:
+            self._known, self._ahead = self._ahead.result(), None
         elif self._solve is not None:
             self._known = self._solve.bound()
         self._solve = None
         return None if self._known is None else max(self._known, self._floor)
-
-    def _run(self) -> None:
-        assert self._solve is not None
-        try:
-            self._known = self._solve.bound()
-        except BaseException as exc:  # handed to the thread that asks
-            self._error = exc
 
 
 class _Solve:

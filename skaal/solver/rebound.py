@@ -52,12 +52,11 @@ from __future__ import annotations
 import ctypes
 import math
 import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from skaal.solver.decompose import SCALE, Unit, groups
-from skaal.solver.highs import spare_cpu
+from skaal.solver.highs import Ahead, spare_cpu
 from skaal.solver.servers import Server, trimmed_for
 
 if TYPE_CHECKING:
@@ -99,13 +98,15 @@ class Kept:
         self._columns = {name: np.array(cols, dtype=np.int32) for name, cols in columns.items()}
         self._upper = np.array(upper, dtype=float)
         self._closed: NDArray[np.int32] = np.zeros(0, dtype=np.int32)
-        self._ahead: _Ahead | None = None
+        self._ahead: tuple[frozenset[str], Ahead[_Answer]] | None = None
+        """The pools of the first re-solve started :meth:`ahead`, and its answer."""
 
     def ahead(self, dropped: Callable[[str], bool]) -> None:
         """Start answering the first :meth:`without`, for ``dropped``, on a thread of its
         own (see the module docstring)."""
         if self._highs is None and self._ahead is None:
-            self._ahead = _Ahead(self._first, self._closing(dropped))
+            names = self._closing(dropped)
+            self._ahead = (names, Ahead(lambda: self._first(names), "skaal-rebound"))
 
     def without(self, dropped: Callable[[str], bool]) -> float | None:
         """The relaxation's optimum (dollars) with the columns of every pool that
@@ -119,8 +120,8 @@ class Kept:
         names = self._closing(dropped)
         ahead, self._ahead = self._ahead, None
         if ahead is not None:
-            highs, closed, value = ahead.result()
-            if ahead.names == names:
+            highs, closed, value = ahead[1].result()
+            if ahead[0] == names:
                 self._highs, self._closed = highs, closed
                 return value
             del highs
@@ -133,7 +134,7 @@ class Kept:
     def settle(self) -> None:
         """Wait for a re-solve started :meth:`ahead` (its answer stays for :meth:`without`)."""
         if self._ahead is not None:
-            self._ahead.join()
+            self._ahead[1].join()
 
     def _first(self, names: frozenset[str]) -> _Answer:
         """The first re-solve, on a solver of its own built from the kept basis."""
@@ -185,35 +186,6 @@ class Kept:
         if status != _core.HighsModelStatus.kOptimal:
             return None, closed
         return self._constant + float(highs.getInfo().objective_function_value), closed
-
-
-class _Ahead:
-    """The first re-solve of a :class:`Kept`, running on a thread of its own."""
-
-    def __init__(self, first: Callable[[frozenset[str]], _Answer], names: frozenset[str]) -> None:
-        self.names = names
-        self._answer: _Answer | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, args=(first,), name="skaal-rebound", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, first: Callable[[frozenset[str]], _Answer]) -> None:
-        try:
-            self._answer = first(self.names)
-        except BaseException as exc:  # handed to the thread that asks
-            self._error = exc
-
-    def join(self) -> None:
-        self._thread.join()
-
-    def result(self) -> _Answer:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._answer is not None
-        return self._answer
 
 
 class Rebounds:

@@ -24,6 +24,7 @@ from skaal.solver import rebound
 from skaal.solver.assemble import vpc_backends, within_vpc
 from skaal.solver.decompose import SCALE
 from skaal.solver.feasibility import build_problem
+from skaal.solver.highs import Ahead
 from skaal.solver.optimise import floor, optimise
 from skaal.solver.problem import Problem, chosen_options
 from skaal.solver.rebound import Rebounds
@@ -158,7 +159,7 @@ def test_a_failure_solving_ahead_reaches_the_caller() -> None:
     def fails(names: frozenset[str]) -> NoReturn:
         raise MemoryError(sorted(names))
 
-    ahead = rebound._Ahead(fails, frozenset({"memorystore-redis"}))
+    ahead = Ahead(lambda: fails(frozenset({"memorystore-redis"})), "skaal-rebound")
     with pytest.raises(MemoryError, match="memorystore-redis"):
         ahead.result()
 

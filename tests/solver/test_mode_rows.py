@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from skaal import App, Map
+from skaal.blueprint.model import Blueprint
 from skaal.catalog.loader import load_catalog
 from skaal.solver import highs, mode_quotas, pooled, quota_bound, solve
 from skaal.solver.count_rows import count_rows
@@ -70,21 +71,29 @@ def test_each_table_takes_its_units_and_costs_more_in_its_other_mode_priced_by_h
     assert mode_rows(problem, set()) is None
 
 
-def test_the_rows_bound_every_plan_within_the_quota_and_replace_the_lagrangian(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The aws users draw of 100 (seed 5) with DynamoDB's tables cut to 40 (its 52 maps
-    # and collections able to use it could pass that: DynamoDB's units are coupled)
-    # and its write units to 20,000, the pooled relaxation solved linear as past
-    # 4,000 columns.  The plan meets the oracle's optimum with both quotas in its
-    # programme; the bound holds below it, above the cheapest plan without the write
-    # quota, and the Lagrangian bound is never computed.
+def _lowered_linear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Blueprint]:
+    """The aws users draw of 100 (seed 5) and a catalog cutting DynamoDB's tables to 40
+    (its 52 maps and collections able to use it could pass that: DynamoDB's units are
+    coupled) and its write units to 20,000, the pooled relaxation solved linear as past
+    4,000 columns."""
     lowered = _child(
         tmp_path,
         "[backends.dynamodb.counts.tables]\nquota = 40\n\n"
         "[backends.dynamodb.modes.provisioned]\nquota_write_units = 20000\n",
     )
-    blueprint = draw_blueprint(write_app(tmp_path / "u100_5.py", "users", 100, seed=5))
+    monkeypatch.setattr(
+        pooled, "solve_pooled", functools.partial(pooled.solve_pooled, max_exact_columns=-1)
+    )
+    return lowered, draw_blueprint(write_app(tmp_path / "u100_5.py", "users", 100, seed=5))
+
+
+def test_the_rows_bound_every_plan_within_the_quota_and_replace_the_lagrangian(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # (_lowered_linear) The plan meets the oracle's optimum with both quotas in its
+    # programme; the bound holds below it, above the cheapest plan without the write
+    # quota, and the Lagrangian bound is never computed.
+    lowered, blueprint = _lowered_linear(tmp_path, monkeypatch)
     catalog = load_catalog(str(lowered))
     rows = count_rows(build_problem(blueprint, catalog))
     assert rows is not None
@@ -94,9 +103,6 @@ def test_the_rows_bound_every_plan_within_the_quota_and_replace_the_lagrangian(
         raise AssertionError("the Lagrangian bound was computed")
 
     monkeypatch.setattr(mode_quotas, "_lagrangian", no_lagrangian)
-    monkeypatch.setattr(
-        pooled, "solve_pooled", functools.partial(pooled.solve_pooled, max_exact_columns=-1)
-    )
     plan = solve(blueprint, catalog)
     assert audit(plan, blueprint, read_catalog(str(lowered))) == []
     oracle = solve_exact(blueprint, read_catalog(str(lowered)))
@@ -118,15 +124,7 @@ def test_with_no_bound_within_the_quota_the_lagrangian_one_is_taken(
 ) -> None:
     # The relaxation with the quota as rows reaching no optimum (tables with no other
     # mode past it) gives no bound: the Lagrangian one is computed, as before the rows.
-    lowered = _child(
-        tmp_path,
-        "[backends.dynamodb.counts.tables]\nquota = 40\n\n"
-        "[backends.dynamodb.modes.provisioned]\nquota_write_units = 20000\n",
-    )
-    blueprint = draw_blueprint(write_app(tmp_path / "u100_5.py", "users", 100, seed=5))
-    monkeypatch.setattr(
-        pooled, "solve_pooled", functools.partial(pooled.solve_pooled, max_exact_columns=-1)
-    )
+    lowered, blueprint = _lowered_linear(tmp_path, monkeypatch)
     monkeypatch.setattr(quota_bound.QuotaBound, "value", lambda _: None)
     computed: list[float] = []
     lagrangian = mode_quotas._lagrangian

@@ -112,13 +112,13 @@ from skaal.solver.place import first_fit
 from skaal.solver.problem import Problem
 from skaal.solver.rebound import Rebounds, linear_bound
 from skaal.solver.servers import (
-    POOL,
     Bins,
     Server,
     Shape,
     backend_of,
     over_quota,
     quota_groups,
+    regional_pools,
     trimmed_for,
 )
 
@@ -246,7 +246,7 @@ def _prepared(problem: Problem) -> tuple[tuple[Unit, ...], Mapping[str, Server]]
     all_units, impossible = units(problem)
     if impossible:
         raise _collocation(problem, impossible)
-    all_units, servers = _regional_pools(problem, all_units, servers)
+    all_units, servers = regional_pools(problem, all_units, servers)
     held: dict[tuple[str, tuple[int, ...]], bool] = {}
     kept: dict[tuple[int, tuple[int, ...]], tuple[UnitOption, ...]] = {}
     all_units = tuple(_drop_oversized(u, servers, held, kept) for u in all_units)
@@ -282,55 +282,6 @@ def _collocation(problem: Problem, chains: Sequence[tuple[str, ...]]) -> Unsatis
     from skaal.solver import conflicts  # noqa: PLC0415 - only a failure needs it (see the module docstring)
 
     return conflicts.collocation(problem, chains)
-
-
-def _regional_pools(
-    problem: Problem, all_units: tuple[Unit, ...], servers: Mapping[str, Server]
-) -> tuple[tuple[Unit, ...], Mapping[str, Server]]:
-    """Key the server pools by (backend, region): an instance never holds two regions.
-
-    A server option in the catalog's default region keeps the backend's name;
-    one in another region is renamed ``backend@region``, a pool with its own
-    instances, fees and quota (the providers' quotas are regional; a pool of a
-    quota group shares the group's quota in its region), or sharing the
-    backend's quota when that counts over every region of the account
-    (``quota_scope = "account"``).  A
-    co-located unit whose members would sit in different regions of a server
-    loses that option: they must share an instance.  Without any server option
-    away from the default region nothing changes.
-    """
-    default = problem.catalog.region
-    away: dict[tuple[str, str], str] = {}
-    for res in problem.resources:
-        for option in res.options:
-            region = option.region
-            if option.backend in servers and region is not None and region != default:
-                away[res.spec.name, option.backend] = region
-    if not away:
-        return all_units, servers
-    pools = dict(servers)
-    out: list[Unit] = []
-    for unit in all_units:
-        options: list[UnitOption] = []
-        for choice in unit.options:
-            if choice.backend not in servers:
-                options.append(choice)
-                continue
-            regions = {away.get((m, choice.backend), default) for m in unit.members}
-            if len(regions) > 1:
-                continue  # co-located members in two regions cannot share an instance
-            (home,) = regions
-            if home == default:
-                options.append(choice)
-                continue
-            pool = f"{choice.backend}{POOL}{home}"
-            if pool not in pools:  # its quota is the region's (a group's too), or the account's
-                server = servers[choice.backend]
-                key = f"{server.quota_key}{POOL}{home}" if server.per_region else server.quota_key
-                pools[pool] = replace(server, group=key)
-            options.append(replace(choice, backend=pool))
-        out.append(Unit(unit.members, tuple(options), unit.usage))
-    return tuple(out), pools
 
 
 def _pruned(unit: Unit, names: frozenset[str], cache: dict[int, tuple[UnitOption, ...]]) -> Unit:
@@ -794,22 +745,14 @@ def _assignment(outcome: _Outcome) -> Assignment:
         shapes=MappingProxyType(shapes),
         proven=proven,
         lower_bound=None if proven else outcome.lower / SCALE,
-        within_quotas=_Within(outcome.lower, outcome.quota) if outcome.quota else None,
+        within_quotas=_within_quotas(outcome),
     )
 
 
-class _Within:
-    """:attr:`Assignment.within_quotas`: the outcome's bound, each component with a bound
-    within the quotas on provisioned capacity counting that one where it is higher."""
+def _within_quotas(outcome: _Outcome) -> Callable[[], float | None] | None:
+    """:attr:`Assignment.within_quotas` of ``outcome``, when a component has such a bound."""
+    if not outcome.quota:
+        return None
+    from skaal.solver.quota_bound import Summed  # noqa: PLC0415 - only where a quota binds
 
-    def __init__(self, lower: int, quota: tuple[tuple[QuotaBound, int], ...]) -> None:
-        self.lower, self.quota = lower, quota
-
-    def __call__(self) -> float | None:
-        total = self.lower / SCALE
-        for bound, lower in self.quota:
-            value = bound.value()
-            if value is None:
-                return None
-            total += max(0.0, value - lower / SCALE)
-        return total
+    return Summed(outcome.lower / SCALE, [(b, lower / SCALE) for b, lower in outcome.quota])

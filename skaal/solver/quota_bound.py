@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from skaal.solver.quota_tables import ModePool
     from skaal.solver.servers import Shape
 
-__all__ = ["QuotaBound"]
+__all__ = ["QuotaBound", "Summed"]
 
 #: A quota a relaxation passes: its pool, which units (0 read, 1 write), and the quota.
 _Passed = tuple["ModePool", int, float]
@@ -99,6 +99,24 @@ class QuotaBound:
             self._known = self._solve.bound()
         self._solve = None
         return None if self._known is None else max(self._known, self._floor)
+
+
+class Summed:
+    """A bound within the quotas over several components (dollars): ``lower``, every
+    component's bound without them summed, each component with a :class:`QuotaBound`
+    counting that one instead where it is higher (``None`` when one has none)."""
+
+    def __init__(self, lower: float, bounds: Sequence[tuple[QuotaBound, float]]) -> None:
+        self.lower, self.bounds = lower, bounds
+
+    def __call__(self) -> float | None:
+        total = self.lower
+        for bound, lower in self.bounds:
+            value = bound.value()
+            if value is None:
+                return None
+            total += max(0.0, value - lower)
+        return total
 
 
 class _Solve:

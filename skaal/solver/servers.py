@@ -25,13 +25,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sized
+from typing import TYPE_CHECKING
 
 from msgspec import Struct
 from msgspec.structs import replace
 
 from skaal.catalog.model import Backend, Capacity, InstanceClass
 from skaal.solver.cost import money
-from skaal.solver.decompose import Unit, cost_micro, scaled_capacity
+from skaal.solver.decompose import Unit, UnitOption, cost_micro, scaled_capacity
+
+if TYPE_CHECKING:
+    from skaal.solver.problem import Problem
 
 __all__ = [
     "POOL",
@@ -43,6 +47,7 @@ __all__ = [
     "over_quota",
     "quota_groups",
     "quota_used",
+    "regional_pools",
     "server_of",
 ]
 
@@ -308,3 +313,52 @@ def largest(backend: Backend) -> Capacity:
         if any(c.resources is None for c in classes)
         else max(c.resources or 0 for c in classes),
     )
+
+
+def regional_pools(
+    problem: Problem, all_units: tuple[Unit, ...], servers: Mapping[str, Server]
+) -> tuple[tuple[Unit, ...], Mapping[str, Server]]:
+    """Key the server pools by (backend, region): an instance never holds two regions.
+
+    A server option in the catalog's default region keeps the backend's name;
+    one in another region is renamed ``backend@region``, a pool with its own
+    instances, fees and quota (the providers' quotas are regional; a pool of a
+    quota group shares the group's quota in its region), or sharing the
+    backend's quota when that counts over every region of the account
+    (``quota_scope = "account"``).  A
+    co-located unit whose members would sit in different regions of a server
+    loses that option: they must share an instance.  Without any server option
+    away from the default region nothing changes.
+    """
+    default = problem.catalog.region
+    away: dict[tuple[str, str], str] = {}
+    for res in problem.resources:
+        for option in res.options:
+            region = option.region
+            if option.backend in servers and region is not None and region != default:
+                away[res.spec.name, option.backend] = region
+    if not away:
+        return all_units, servers
+    pools = dict(servers)
+    out: list[Unit] = []
+    for unit in all_units:
+        options: list[UnitOption] = []
+        for choice in unit.options:
+            if choice.backend not in servers:
+                options.append(choice)
+                continue
+            regions = {away.get((m, choice.backend), default) for m in unit.members}
+            if len(regions) > 1:
+                continue  # co-located members in two regions cannot share an instance
+            (home,) = regions
+            if home == default:
+                options.append(choice)
+                continue
+            pool = f"{choice.backend}{POOL}{home}"
+            if pool not in pools:  # its quota is the region's (a group's too), or the account's
+                server = servers[choice.backend]
+                key = f"{server.quota_key}{POOL}{home}" if server.per_region else server.quota_key
+                pools[pool] = replace(server, group=key)
+            options.append(replace(choice, backend=pool))
+        out.append(Unit(unit.members, tuple(options), unit.usage))
+    return tuple(out), pools

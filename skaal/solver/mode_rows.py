@@ -28,11 +28,11 @@ from skaal.solver.decompose import SCALE, Unit
 from skaal.solver.problem import Problem
 from skaal.solver.quota_tables import ModePool, Tables, mode_named, mode_pool, quoted_modes
 
-__all__ = ["ModeRows", "Provisioned", "mode_rows"]
+__all__ = ["ModeRows", "QuotedTable", "mode_rows"]
 
 
 @dataclass(frozen=True, slots=True)
-class Provisioned:
+class QuotedTable:
     """One resource's table provisioned on a quoted pool."""
 
     pool: ModePool
@@ -49,15 +49,15 @@ class ModeRows:
 
     rooms: Mapping[ModePool, tuple[float, float]]
     """Per pool the units could pass: its read and write units (``inf``: no quota)."""
-    tables: Mapping[str, Mapping[str, Provisioned]]
+    tables: Mapping[str, Mapping[str, QuotedTable]]
     """Resource -> backend -> its table there, on a pool of :attr:`rooms`."""
 
-    def of(self, backend: str, members: tuple[str, ...]) -> list[Provisioned]:
+    def of(self, backend: str, members: tuple[str, ...]) -> list[QuotedTable]:
         """The tables the members of a unit provision on ``backend`` (none for most)."""
         found = (self.tables.get(member) for member in members)
         return [tables[backend] for tables in found if tables is not None and backend in tables]
 
-    def signature(self, unit: Unit) -> tuple[tuple[str, Provisioned], ...]:
+    def signature(self, unit: Unit) -> tuple[tuple[str, QuotedTable], ...]:
         """What ``unit`` provisions on each backend: units alike here are interchangeable."""
         found = (self.tables.get(member) for member in unit.members)
         return tuple(
@@ -75,7 +75,7 @@ def mode_rows(problem: Problem, backends: Iterable[str]) -> ModeRows | None:
     if not quoted:
         return None
     known = Tables(quoted)
-    tables: dict[str, dict[str, Provisioned]] = {}
+    tables: dict[str, dict[str, QuotedTable]] = {}
     asked: dict[ModePool, list[int]] = {}
     for res in problem.resources:
         for option in res.options:
@@ -88,7 +88,7 @@ def mode_rows(problem: Problem, backends: Iterable[str]) -> ModeRows | None:
                 if table.fallback is None
                 else round(table.fallback[1] * SCALE) - round(option.cost * SCALE)
             )
-            tables.setdefault(res.spec.name, {})[option.backend] = Provisioned(
+            tables.setdefault(res.spec.name, {})[option.backend] = QuotedTable(
                 pool, table.reads, table.writes, extra
             )
             total = asked.setdefault(pool, [0, 0])

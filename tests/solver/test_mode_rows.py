@@ -24,7 +24,7 @@ from skaal.solver import highs, mode_quotas, pooled, quota_bound, solve
 from skaal.solver.count_rows import count_rows
 from skaal.solver.feasibility import build_problem
 from skaal.solver.highs import quiet_highs
-from skaal.solver.mode_rows import Provisioned, mode_rows
+from skaal.solver.mode_rows import QuotedTable, mode_rows
 from skaal.solver.opening import Opening
 from skaal.solver.quota_bound import QuotaBound
 from skaal.solver.vpc import _Within
@@ -64,7 +64,7 @@ def test_each_table_takes_its_units_and_costs_more_in_its_other_mode_priced_by_h
     extra = round((on_demand - provisioned) * 1_000_000)
     assert extra == pytest.approx(19_294_447_500, abs=2)
     for name in ("Ledger0", "Ledger1", "Ledger2"):
-        assert rows.tables[name]["dynamodb"] == Provisioned(POOL, 15, 28_572, pytest.approx(extra))
+        assert rows.tables[name]["dynamodb"] == QuotedTable(POOL, 15, 28_572, pytest.approx(extra))
     # two tables could not pass the quota: no rows; nor without DynamoDB coupled
     two = build_problem(_ledgers(2).blueprint(), load_catalog("aws"))
     assert mode_rows(two, {"dynamodb"}) is None
